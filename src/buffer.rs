@@ -1,0 +1,1 @@
+//! Placeholder: RingBuffer and Assembler land here.

@@ -1,0 +1,175 @@
+//! Configuration, with two presets: [`Config::rfc9293`] follows the RFC's
+//! recommended values; [`Config::linux`] follows Linux's defaults so that
+//! packetdrill scripts and interop tests see Linux-like behaviour.
+
+use crate::time::Duration;
+
+/// Keep-alive parameters (RFC 1122 §4.2.3.6, RFC 9293 §3.8.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Keepalive {
+    /// Idle time before the first probe (MUST-28: default at least two hours).
+    pub idle: Duration,
+    /// Time between unanswered probes.
+    pub interval: Duration,
+    /// Unanswered probes before the connection is dropped (MUST-29: more than one).
+    pub probes: u8,
+}
+
+/// Everything a connection can be told about how to behave.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// The MSS we advertise in our SYN (MUST-67: MTU minus 40 on IPv4).
+    pub mss: u16,
+    /// The send MSS assumed when the peer's SYN has no MSS option
+    /// (MUST-15: 536 on IPv4, 1220 on IPv6).
+    pub default_peer_mss: u16,
+    /// The smallest send MSS accepted from a peer (Linux `tcp_min_snd_mss` 48);
+    /// smaller advertised values are raised to it.
+    pub min_peer_mss: u16,
+    /// Offer and accept window scaling (RFC 7323 §2).
+    pub window_scaling: bool,
+    /// Offer and accept timestamps (RFC 7323 §3, §5 PAWS).
+    pub timestamps: bool,
+    /// Offer SACK-permitted (RFC 2018). Until the SACK scoreboard lands the
+    /// engine only generates SACK blocks when this is on; it ignores the
+    /// blocks the peer sends.
+    pub sack: bool,
+    /// Maximum segment lifetime; TIME-WAIT lasts `2 * msl` (RFC 9293 §3.4.2).
+    pub msl: Duration,
+    /// Lifetime of an orphaned FIN-WAIT-2 (Linux `tcp_fin_timeout`).
+    pub fin_timeout: Duration,
+    /// Initial retransmission timeout (RFC 6298 §2.1: 1 s).
+    pub rto_initial: Duration,
+    /// Lower bound of the RTO (RFC 6298 §2.4: 1 s; Linux 200 ms).
+    pub rto_min: Duration,
+    /// Upper bound of the RTO (RFC 6298 §2.5: at least 60 s; Linux 120 s).
+    pub rto_max: Duration,
+    /// SYN retransmissions before `connect` fails with `TimedOut` (R2 for SYN).
+    pub syn_retries: u8,
+    /// SYN+ACK retransmissions before a half-open connection is dropped.
+    pub synack_retries: u8,
+    /// Retransmissions of data or FIN before the connection is dropped (R2).
+    pub retries2: u8,
+    /// Retransmissions of the FIN of an orphaned connection (Linux `tcp_orphan_retries`, 8).
+    pub orphan_retries: u8,
+    /// Delayed-ACK timeout (RFC 9293 §3.8.6.3 MUST-40: under 500 ms).
+    pub delayed_ack: Duration,
+    /// Nagle's algorithm (RFC 9293 §3.7.4), on unless `TCP_NODELAY`.
+    pub nagle: bool,
+    /// Ignore RST in TIME-WAIT (RFC 1337). Linux's `tcp_rfc1337` is 0.
+    pub rfc1337: bool,
+    /// Minimum spacing of challenge ACKs and ACKs to out-of-window segments
+    /// (RFC 5961 §7; Linux `tcp_invalid_ratelimit`, 500 ms).
+    pub challenge_ack_interval: Duration,
+    /// Challenge ACKs allowed per interval before the limit applies.
+    pub challenge_ack_burst: u8,
+    /// Initial congestion window in segments (RFC 6928: 10).
+    pub initial_window: u16,
+    /// Keep-alive; off unless set (MUST-25).
+    pub keepalive: Option<Keepalive>,
+    /// Abort when sent data stays unacknowledged this long (RFC 5482;
+    /// Linux `TCP_USER_TIMEOUT`). `None`: only `retries2` applies.
+    pub user_timeout: Option<Duration>,
+    /// Reset a connection that receives new data after the application
+    /// closed it (RFC 9293 §3.6.1 SHLD-3; Linux does).
+    pub rst_on_data_after_close: bool,
+}
+
+impl Config {
+    /// RFC 9293 and its companions' recommended values: MSL 2 minutes,
+    /// RTO min 1 s, RFC 1337 protection on.
+    pub fn rfc9293() -> Self {
+        Config {
+            mss: 1460,
+            default_peer_mss: 536,
+            min_peer_mss: 48,
+            window_scaling: true,
+            timestamps: true,
+            sack: false,
+            msl: Duration::from_secs(120),
+            fin_timeout: Duration::from_secs(60),
+            rto_initial: Duration::from_secs(1),
+            rto_min: Duration::from_secs(1),
+            rto_max: Duration::from_secs(60),
+            // 1+2+4+...+128 s: the last SYN at 127 s, failure at 255 s (MUST-23: >= 3 min).
+            syn_retries: 7,
+            synack_retries: 5,
+            // 1,2,4,...,60 s capped: about 6 minutes (SHLD-11: >= 100 s).
+            retries2: 10,
+            orphan_retries: 8,
+            delayed_ack: Duration::from_millis(200),
+            nagle: true,
+            rfc1337: true,
+            challenge_ack_interval: Duration::from_millis(500),
+            challenge_ack_burst: 1,
+            initial_window: 10,
+            keepalive: None,
+            user_timeout: None,
+            rst_on_data_after_close: true,
+        }
+    }
+
+    /// Linux's defaults (`include/net/tcp.h`, `ip-sysctl.rst`): TIME-WAIT
+    /// 60 s, fin timeout 60 s, RTO 200 ms..120 s, 6 SYN retries, 5 SYN+ACK
+    /// retries, retries2 15, delayed ACK 40 ms, IW 10, `tcp_rfc1337=0`.
+    pub fn linux() -> Self {
+        Config {
+            msl: Duration::from_secs(30),
+            rto_min: Duration::from_millis(200),
+            rto_max: Duration::from_secs(120),
+            syn_retries: 6,
+            retries2: 15,
+            delayed_ack: Duration::from_millis(40),
+            rfc1337: false,
+            ..Config::rfc9293()
+        }
+    }
+
+    /// Length of TIME-WAIT: `2 * msl`.
+    pub fn time_wait(&self) -> Duration {
+        self.msl.saturating_mul(2)
+    }
+
+    /// The keep-alive values RFC 1122 and Linux use (7200 s, 75 s, 9), to
+    /// put in [`Config::keepalive`].
+    pub fn default_keepalive() -> Keepalive {
+        Keepalive {
+            idle: Duration::from_secs(7200),
+            interval: Duration::from_secs(75),
+            probes: 9,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::rfc9293()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_follow_their_sources() {
+        let r = Config::rfc9293();
+        assert_eq!(r.time_wait(), Duration::from_secs(240));
+        assert_eq!(r.rto_min, Duration::from_secs(1));
+        assert!(r.rfc1337);
+        assert!(r.keepalive.is_none()); // MUST-25
+        assert!(r.delayed_ack < Duration::from_millis(500)); // MUST-40
+        let l = Config::linux();
+        assert_eq!(l.time_wait(), Duration::from_secs(60));
+        assert_eq!(l.fin_timeout, Duration::from_secs(60));
+        assert_eq!(l.rto_min, Duration::from_millis(200));
+        assert_eq!(l.rto_max, Duration::from_secs(120));
+        assert_eq!((l.syn_retries, l.synack_retries, l.retries2), (6, 5, 15));
+        assert_eq!(l.delayed_ack, Duration::from_millis(40));
+        assert_eq!(l.initial_window, 10);
+        assert!(!l.rfc1337);
+        let k = Config::default_keepalive();
+        assert!(k.idle >= Duration::from_secs(7200)); // MUST-28
+        assert!(k.probes > 1); // MUST-29
+    }
+}

@@ -1,0 +1,55 @@
+//! Errors, by who is at fault.
+//!
+//! A call that makes no sense in the current state is the application's
+//! mistake and gets a [`CallError`]; nothing changes. Why a connection ended
+//! is data, a [`CloseReason`], delivered as an action. A malformed segment is
+//! a [`WireError`](crate::wire::WireError) from the parser.
+
+use crate::state::State;
+
+/// A call the application made that the connection cannot honour now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    /// `listen` or `connect` on a connection that is not CLOSED.
+    #[error("connection already in use (state {0})")]
+    InUse(State),
+    /// Send after the local side closed (RFC 9293 §3.10.2 "connection closing").
+    #[error("connection closing: no more data may be sent")]
+    Closing,
+    /// The connection is closed (or was never opened).
+    #[error("connection does not exist")]
+    NotConnected,
+    /// The connection ended with this reason; further calls fail.
+    #[error("connection ended: {0}")]
+    Ended(CloseReason),
+    /// The caller's buffer for receive/send was empty.
+    #[error("zero-length buffer")]
+    EmptyBuffer,
+}
+
+/// Why a connection reached CLOSED.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum CloseReason {
+    /// Both sides closed and the close completed (LAST-ACK acked, TIME-WAIT expired).
+    #[error("closed normally")]
+    Normal,
+    /// The peer refused the connection: RST in SYN-SENT (or active SYN-RECEIVED).
+    #[error("connection refused")]
+    Refused,
+    /// The peer reset an established connection.
+    #[error("connection reset by peer")]
+    Reset,
+    /// Retransmissions (or keep-alive probes) went unanswered.
+    #[error("connection timed out")]
+    TimedOut,
+    /// The user timeout expired (RFC 5482).
+    #[error("user timeout")]
+    UserTimeout,
+    /// The local application aborted (or closed with unread data: RST sent).
+    #[error("aborted locally")]
+    Aborted,
+    /// An orphaned FIN-WAIT-2 reached the fin timeout.
+    #[error("fin timeout")]
+    FinTimeout,
+}

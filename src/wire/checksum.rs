@@ -1,0 +1,1 @@
+//! Placeholder: the Internet checksum lands here.

@@ -1,0 +1,317 @@
+//! The wire format: TCP header and options (RFC 9293 §3.1, RFC 7323,
+//! RFC 2018), and the Internet checksum with the IPv4 and IPv6
+//! pseudo-headers (RFC 9293 §3.1, RFC 8200 §8.1).
+//!
+//! Panic contract: [`TcpHeader::parse`] accepts any byte slice and returns
+//! either a header or a [`WireError`] that names the rule that failed. It
+//! never panics, never allocates and never loops more than once per byte.
+
+pub mod checksum;
+mod tcp;
+
+use crate::seq::SeqNum;
+
+/// TCP control bits (RFC 9293 §3.1, RFC 3168 §23.2 for ECE/CWR).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Flags(pub u8);
+
+impl Flags {
+    /// No more data from sender.
+    pub const FIN: Flags = Flags(0x01);
+    /// Synchronize sequence numbers.
+    pub const SYN: Flags = Flags(0x02);
+    /// Reset the connection.
+    pub const RST: Flags = Flags(0x04);
+    /// Push function.
+    pub const PSH: Flags = Flags(0x08);
+    /// Acknowledgment field is significant.
+    pub const ACK: Flags = Flags(0x10);
+    /// Urgent pointer field is significant.
+    pub const URG: Flags = Flags(0x20);
+    /// ECN-Echo (RFC 3168).
+    pub const ECE: Flags = Flags(0x40);
+    /// Congestion Window Reduced (RFC 3168).
+    pub const CWR: Flags = Flags(0x80);
+    /// No bits.
+    pub const NONE: Flags = Flags(0);
+
+    /// Whether every bit of `other` is set.
+    #[inline]
+    pub const fn contains(self, other: Flags) -> bool {
+        self.0 & other.0 == other.0
+    }
+    /// Whether any bit of `other` is set.
+    #[inline]
+    pub const fn intersects(self, other: Flags) -> bool {
+        self.0 & other.0 != 0
+    }
+    /// FIN set.
+    #[inline]
+    pub const fn fin(self) -> bool {
+        self.0 & 0x01 != 0
+    }
+    /// SYN set.
+    #[inline]
+    pub const fn syn(self) -> bool {
+        self.0 & 0x02 != 0
+    }
+    /// RST set.
+    #[inline]
+    pub const fn rst(self) -> bool {
+        self.0 & 0x04 != 0
+    }
+    /// PSH set.
+    #[inline]
+    pub const fn psh(self) -> bool {
+        self.0 & 0x08 != 0
+    }
+    /// ACK set.
+    #[inline]
+    pub const fn ack(self) -> bool {
+        self.0 & 0x10 != 0
+    }
+    /// URG set.
+    #[inline]
+    pub const fn urg(self) -> bool {
+        self.0 & 0x20 != 0
+    }
+}
+
+impl core::ops::BitOr for Flags {
+    type Output = Flags;
+    fn bitor(self, rhs: Flags) -> Flags {
+        Flags(self.0 | rhs.0)
+    }
+}
+
+impl core::ops::BitOrAssign for Flags {
+    fn bitor_assign(&mut self, rhs: Flags) {
+        self.0 |= rhs.0;
+    }
+}
+
+impl core::fmt::Debug for Flags {
+    /// tcpdump's notation: `[S.]` is SYN+ACK, `[F.]` FIN+ACK, `[R]` RST.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("[")?;
+        for (bit, c) in [
+            (Flags::SYN, 'S'),
+            (Flags::FIN, 'F'),
+            (Flags::RST, 'R'),
+            (Flags::PSH, 'P'),
+            (Flags::URG, 'U'),
+            (Flags::ECE, 'E'),
+            (Flags::CWR, 'W'),
+            (Flags::ACK, '.'),
+        ] {
+            if self.contains(bit) {
+                core::fmt::Write::write_char(f, c)?;
+            }
+        }
+        f.write_str("]")
+    }
+}
+
+/// Up to four SACK blocks (RFC 2018 §3; four fit with no timestamps, three
+/// with). Each block is `[left, right)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct SackBlocks {
+    len: u8,
+    blocks: [(SeqNum, SeqNum); 4],
+}
+
+impl SackBlocks {
+    /// The most blocks one option can carry.
+    pub const MAX: usize = 4;
+
+    /// No blocks.
+    pub const fn new() -> Self {
+        SackBlocks {
+            len: 0,
+            blocks: [(SeqNum(0), SeqNum(0)); 4],
+        }
+    }
+    /// Appends a block; returns false (and drops it) when four are held.
+    pub fn push(&mut self, left: SeqNum, right: SeqNum) -> bool {
+        let n = usize::from(self.len.min(4));
+        if n >= Self::MAX {
+            return false;
+        }
+        self.blocks[n] = (left, right);
+        self.len += 1;
+        true
+    }
+    /// The blocks held.
+    pub fn as_slice(&self) -> &[(SeqNum, SeqNum)] {
+        &self.blocks[..usize::from(self.len.min(4))]
+    }
+    /// Number of blocks.
+    pub fn len(&self) -> usize {
+        usize::from(self.len.min(4))
+    }
+    /// No blocks.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    /// Keeps only the first `n` blocks.
+    pub fn truncate(&mut self, n: usize) {
+        if n < self.len() {
+            self.len = n as u8;
+        }
+    }
+}
+
+/// The TCP timestamps option (RFC 7323 §3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Timestamps {
+    /// TSval: the sender's clock.
+    pub val: u32,
+    /// TSecr: the echoed TSval.
+    pub ecr: u32,
+}
+
+/// The options the engine understands. Unknown options are skipped by
+/// length on parse (RFC 9293 §3.1 MUST-6) and never emitted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct TcpOptions {
+    /// Maximum segment size (kind 2, SYN only: MUST-65).
+    pub mss: Option<u16>,
+    /// Window scale shift (kind 3, SYN only). Parsed as sent; the engine
+    /// clamps values above 14 (RFC 7323 §2.3).
+    pub window_scale: Option<u8>,
+    /// SACK-permitted (kind 4, SYN only).
+    pub sack_permitted: bool,
+    /// SACK blocks (kind 5).
+    pub sack: SackBlocks,
+    /// Timestamps (kind 8).
+    pub timestamps: Option<Timestamps>,
+}
+
+impl TcpOptions {
+    /// No options.
+    pub const NONE: TcpOptions = TcpOptions {
+        mss: None,
+        window_scale: None,
+        sack_permitted: false,
+        sack: SackBlocks::new(),
+        timestamps: None,
+    };
+}
+
+/// A TCP header with its options (RFC 9293 §3.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct TcpHeader {
+    /// Source port.
+    pub src_port: u16,
+    /// Destination port.
+    pub dst_port: u16,
+    /// Sequence number.
+    pub seq: SeqNum,
+    /// Acknowledgment number (meaningful when ACK is set).
+    pub ack: SeqNum,
+    /// Control bits.
+    pub flags: Flags,
+    /// Window field, unscaled as on the wire (MUST-1: unsigned).
+    pub window: u16,
+    /// Urgent pointer (meaningful when URG is set).
+    pub urgent: u16,
+    /// Options.
+    pub options: TcpOptions,
+}
+
+/// Why a segment could not be parsed or emitted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    /// Fewer than 20 bytes.
+    #[error("segment shorter than the 20-byte TCP header ({0} bytes)")]
+    TooShort(usize),
+    /// Data offset below 5 words or past the end of the segment.
+    #[error("bad data offset {offset} words for a {len}-byte segment")]
+    BadDataOffset {
+        /// The data offset field, in 32-bit words.
+        offset: u8,
+        /// The segment length in bytes.
+        len: usize,
+    },
+    /// An option whose length byte is 0 or 1, or runs past the header
+    /// (RFC 9293 §3.1 MUST-7).
+    #[error("option kind {kind} has a bad length {len}")]
+    BadOptionLength {
+        /// The option kind.
+        kind: u8,
+        /// The length byte (or 0 when it is missing).
+        len: u8,
+    },
+    /// A known option with the wrong fixed length (MSS not 4, WS not 3,
+    /// SACK-permitted not 2, timestamps not 10, SACK not 2+8n).
+    #[error("option kind {kind} must not have length {len}")]
+    BadOptionSize {
+        /// The option kind.
+        kind: u8,
+        /// The length byte.
+        len: u8,
+    },
+    /// The checksum does not verify (RFC 9293 §3.1 MUST-3).
+    #[error("bad checksum")]
+    BadChecksum,
+    /// The output buffer is too small for what is to be emitted.
+    #[error("buffer too small: need {need} bytes, have {have}")]
+    BufferTooSmall {
+        /// Bytes needed.
+        need: usize,
+        /// Bytes available.
+        have: usize,
+    },
+    /// The options to emit do not fit in 40 bytes.
+    #[error("options need {0} bytes, more than the 40 a header can carry")]
+    OptionsTooLong(usize),
+}
+
+/// A segment as the [`Connection`](crate::Connection) consumes it: the
+/// header fields that matter to one connection, and the payload. Ports and
+/// addresses have already been used to find the connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Segment<'a> {
+    /// Sequence number.
+    pub seq: SeqNum,
+    /// Acknowledgment number.
+    pub ack: SeqNum,
+    /// Control bits.
+    pub flags: Flags,
+    /// Window field, unscaled.
+    pub window: u16,
+    /// Urgent pointer.
+    pub urgent: u16,
+    /// Options.
+    pub options: TcpOptions,
+    /// The data.
+    pub payload: &'a [u8],
+}
+
+impl<'a> Segment<'a> {
+    /// The segment carried by a parsed header and its payload.
+    pub fn new(header: &TcpHeader, payload: &'a [u8]) -> Self {
+        Segment {
+            seq: header.seq,
+            ack: header.ack,
+            flags: header.flags,
+            window: header.window,
+            urgent: header.urgent,
+            options: header.options,
+            payload,
+        }
+    }
+
+    /// SEG.LEN: payload octets plus one for SYN and one for FIN (RFC 9293 §3.4).
+    pub fn seg_len(&self) -> u32 {
+        // A payload longer than 4 GiB cannot arrive in one IP datagram; clamp
+        // rather than wrap so that hostile callers cannot confuse the engine.
+        let n = u32::try_from(self.payload.len()).unwrap_or(u32::MAX - 2);
+        n + u32::from(self.flags.syn()) + u32::from(self.flags.fin())
+    }
+}

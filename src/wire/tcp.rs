@@ -1,0 +1,1 @@
+//! Placeholder: TcpHeader::parse / emit land here.
