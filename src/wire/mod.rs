@@ -115,7 +115,14 @@ impl core::fmt::Debug for Flags {
 
 /// Up to four SACK blocks (RFC 2018 §3; four fit with no timestamps, three
 /// with). Each block is `[left, right)`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
+///
+/// Equality and hashing look only at the blocks held ([`as_slice`]), not at
+/// stale entries left behind by [`truncate`] or an `Arbitrary` length above
+/// four, so that `parse(emit(h)) == h` holds.
+///
+/// [`as_slice`]: SackBlocks::as_slice
+/// [`truncate`]: SackBlocks::truncate
+#[derive(Clone, Copy, Debug, Default)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct SackBlocks {
     len: u8,
@@ -160,6 +167,20 @@ impl SackBlocks {
         if n < self.len() {
             self.len = n as u8;
         }
+    }
+}
+
+impl PartialEq for SackBlocks {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for SackBlocks {}
+
+impl core::hash::Hash for SackBlocks {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.as_slice().hash(state);
     }
 }
 

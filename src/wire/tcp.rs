@@ -1,1 +1,321 @@
-//! Placeholder: TcpHeader::parse / emit land here.
+//! Parsing and emitting the TCP header and its options (RFC 9293 §3.1,
+//! RFC 7323 §2-3, RFC 2018 §2-3).
+//!
+//! Everything here works on borrowed slices: no allocation, no indexing
+//! that can fail (slices are taken with `get`/`split_at_checked` and fixed
+//! arrays with `first_chunk`), and the option loop consumes at least one
+//! byte per iteration.
+
+use super::{Flags, SackBlocks, TcpHeader, TcpOptions, Timestamps, WireError};
+use crate::seq::SeqNum;
+
+/// Option kinds (IANA "TCP Option Kind Numbers").
+const KIND_EOL: u8 = 0;
+const KIND_NOP: u8 = 1;
+const KIND_MSS: u8 = 2;
+const KIND_WS: u8 = 3;
+const KIND_SACK_PERM: u8 = 4;
+const KIND_SACK: u8 = 5;
+const KIND_TS: u8 = 8;
+
+/// Length of the fixed part of the header.
+const FIXED_LEN: usize = 20;
+/// The most option bytes a header can carry (data offset 15 words).
+const MAX_OPTIONS: usize = 40;
+
+impl TcpHeader {
+    /// Parses a TCP header and its options from the start of `bytes`
+    /// (RFC 9293 §3.1) and returns it with the payload that follows.
+    ///
+    /// The checksum is *not* verified here; see
+    /// [`checksum::verify_v4`](super::checksum::verify_v4) and
+    /// [`checksum::verify_v6`](super::checksum::verify_v6). The four
+    /// reserved bits of byte 12 are ignored; byte 13 is taken whole as the
+    /// eight control bits (including ECE and CWR, RFC 3168).
+    ///
+    /// Options are accepted at any alignment (MUST-64) and on any segment;
+    /// unknown kinds are skipped by their length (MUST-6); an EOL ends the
+    /// list. When a known option appears twice the last one wins.
+    ///
+    /// # Errors
+    ///
+    /// * [`WireError::TooShort`]: fewer than 20 bytes.
+    /// * [`WireError::BadDataOffset`]: data offset below 5 words or past
+    ///   the end of `bytes`.
+    /// * [`WireError::BadOptionLength`]: an option's length byte is
+    ///   missing, 0 or 1, or runs past the option area (MUST-7).
+    /// * [`WireError::BadOptionSize`]: a known option with the wrong fixed
+    ///   length (MSS 4, window scale 3, SACK-permitted 2, timestamps 10,
+    ///   SACK 2 + 8n with n in 1..=4).
+    pub fn parse(bytes: &[u8]) -> Result<(TcpHeader, &[u8]), WireError> {
+        let Some(fixed) = bytes.first_chunk::<FIXED_LEN>() else {
+            return Err(WireError::TooShort(bytes.len()));
+        };
+        let offset = fixed[12] >> 4;
+        let hlen = usize::from(offset) * 4;
+        if offset < 5 || hlen > bytes.len() {
+            return Err(WireError::BadDataOffset {
+                offset,
+                len: bytes.len(),
+            });
+        }
+        let Some((head, payload)) = bytes.split_at_checked(hlen) else {
+            return Err(WireError::BadDataOffset {
+                offset,
+                len: bytes.len(),
+            });
+        };
+        let options = parse_options(head.get(FIXED_LEN..).unwrap_or(&[]))?;
+        let be16 = |a: u8, b: u8| u16::from_be_bytes([a, b]);
+        let be32 = |a: u8, b: u8, c: u8, d: u8| u32::from_be_bytes([a, b, c, d]);
+        let header = TcpHeader {
+            src_port: be16(fixed[0], fixed[1]),
+            dst_port: be16(fixed[2], fixed[3]),
+            seq: SeqNum(be32(fixed[4], fixed[5], fixed[6], fixed[7])),
+            ack: SeqNum(be32(fixed[8], fixed[9], fixed[10], fixed[11])),
+            flags: Flags(fixed[13]),
+            window: be16(fixed[14], fixed[15]),
+            // Bytes 16..18 are the checksum, verified separately.
+            urgent: be16(fixed[18], fixed[19]),
+            options,
+        };
+        Ok((header, payload))
+    }
+
+    /// The number of bytes the options take when emitted, a multiple of 4.
+    ///
+    /// This is at most 40 for every header [`emit`](Self::emit) accepts;
+    /// a larger value means `emit` will return
+    /// [`WireError::OptionsTooLong`] (for example four SACK blocks plus
+    /// timestamps: the caller should truncate the [`SackBlocks`]).
+    pub fn options_len(&self) -> usize {
+        let o = &self.options;
+        let mut n = 0;
+        if o.mss.is_some() {
+            n += 4; // MSS(4)
+        }
+        if o.timestamps.is_some() {
+            n += 12; // SACK_PERM(2)+TS(10), or NOP NOP TS(10)
+        } else if o.sack_permitted {
+            n += 4; // NOP NOP SACK_PERM(2)
+        }
+        if o.window_scale.is_some() {
+            n += 4; // NOP WS(3)
+        }
+        if !o.sack.is_empty() {
+            n += 4 + 8 * o.sack.len(); // NOP NOP SACK(2+8n)
+        }
+        // Every piece above is already a multiple of 4; keep the rounding
+        // so that a future odd-sized option cannot break the data offset.
+        n.div_ceil(4) * 4
+    }
+
+    /// The header length in bytes when emitted: `20 + options_len()`.
+    pub fn header_len(&self) -> usize {
+        FIXED_LEN + self.options_len()
+    }
+
+    /// Writes the header into `buf[..header_len()]` and returns
+    /// `header_len()`. The checksum field is written as zero; fill it with
+    /// [`checksum::fill_checksum_v4`](super::checksum::fill_checksum_v4) or
+    /// [`checksum::fill_checksum_v6`](super::checksum::fill_checksum_v6)
+    /// once the payload is in place. The reserved bits are zero.
+    ///
+    /// Options are laid out as Linux does: `MSS`, then `SACK_PERM TS` (or
+    /// `NOP NOP TS`, or `NOP NOP SACK_PERM` without timestamps), then
+    /// `NOP WS`, then `NOP NOP SACK`. The option area is padded with zeros
+    /// (EOL) to a multiple of 4 (MUST-69). Values are written as given:
+    /// a window scale above 14 is not clamped.
+    ///
+    /// # Errors
+    ///
+    /// * [`WireError::OptionsTooLong`]: the options need more than 40
+    ///   bytes; nothing is truncated silently.
+    /// * [`WireError::BufferTooSmall`]: `buf` is shorter than
+    ///   `header_len()`.
+    pub fn emit(&self, buf: &mut [u8]) -> Result<usize, WireError> {
+        let olen = self.options_len();
+        if olen > MAX_OPTIONS {
+            return Err(WireError::OptionsTooLong(olen));
+        }
+        let hlen = FIXED_LEN + olen;
+        let too_small = WireError::BufferTooSmall {
+            need: hlen,
+            have: buf.len(),
+        };
+        let Some(out) = buf.get_mut(..hlen) else {
+            return Err(too_small);
+        };
+        let Some((fixed, opts)) = out.split_first_chunk_mut::<FIXED_LEN>() else {
+            return Err(too_small);
+        };
+        let [s0, s1] = self.src_port.to_be_bytes();
+        let [d0, d1] = self.dst_port.to_be_bytes();
+        let [q0, q1, q2, q3] = self.seq.0.to_be_bytes();
+        let [a0, a1, a2, a3] = self.ack.0.to_be_bytes();
+        let [w0, w1] = self.window.to_be_bytes();
+        let [u0, u1] = self.urgent.to_be_bytes();
+        // hlen <= 60, so the word count fits the 4-bit field.
+        let words = (hlen / 4) as u8;
+        *fixed = [
+            s0,
+            s1,
+            d0,
+            d1,
+            q0,
+            q1,
+            q2,
+            q3,
+            a0,
+            a1,
+            a2,
+            a3,
+            words << 4,
+            self.flags.0,
+            w0,
+            w1,
+            0,
+            0,
+            u0,
+            u1,
+        ];
+        let mut w = Writer { buf: opts, pos: 0 };
+        let o = &self.options;
+        if let Some(mss) = o.mss {
+            let [m0, m1] = mss.to_be_bytes();
+            w.put(&[KIND_MSS, 4, m0, m1])?;
+        }
+        if let Some(ts) = o.timestamps {
+            if o.sack_permitted {
+                w.put(&[KIND_SACK_PERM, 2])?;
+            } else {
+                w.put(&[KIND_NOP, KIND_NOP])?;
+            }
+            w.put(&[KIND_TS, 10])?;
+            w.put(&ts.val.to_be_bytes())?;
+            w.put(&ts.ecr.to_be_bytes())?;
+        } else if o.sack_permitted {
+            w.put(&[KIND_NOP, KIND_NOP, KIND_SACK_PERM, 2])?;
+        }
+        if let Some(ws) = o.window_scale {
+            w.put(&[KIND_NOP, KIND_WS, 3, ws])?;
+        }
+        if !o.sack.is_empty() {
+            // At most 4 blocks: 2 + 32 = 34 fits in a u8.
+            let len = (2 + 8 * o.sack.len()) as u8;
+            w.put(&[KIND_NOP, KIND_NOP, KIND_SACK, len])?;
+            for &(left, right) in o.sack.as_slice() {
+                w.put(&left.0.to_be_bytes())?;
+                w.put(&right.0.to_be_bytes())?;
+            }
+        }
+        // Pad with EOL (zero) bytes (RFC 9293 §3.1 MUST-69).
+        w.pad_zero();
+        Ok(hlen)
+    }
+}
+
+/// A cursor over the option area being emitted.
+struct Writer<'a> {
+    buf: &'a mut [u8],
+    pos: usize,
+}
+
+impl Writer<'_> {
+    fn put(&mut self, bytes: &[u8]) -> Result<(), WireError> {
+        let end = self.pos + bytes.len();
+        let have = self.buf.len();
+        match self.buf.get_mut(self.pos..end) {
+            Some(dst) => {
+                dst.copy_from_slice(bytes);
+                self.pos = end;
+                Ok(())
+            }
+            // Unreachable: options_len() sized the buffer. Reported rather
+            // than panicking.
+            None => Err(WireError::OptionsTooLong(end.max(have))),
+        }
+    }
+
+    fn pad_zero(&mut self) {
+        if let Some(rest) = self.buf.get_mut(self.pos..) {
+            rest.fill(0);
+        }
+    }
+}
+
+/// Parses the option area (RFC 9293 §3.1 "Options").
+fn parse_options(mut rest: &[u8]) -> Result<TcpOptions, WireError> {
+    let mut o = TcpOptions::NONE;
+    while let Some((&kind, tail)) = rest.split_first() {
+        match kind {
+            // End of option list: the rest is padding.
+            KIND_EOL => break,
+            // One-byte no-op, at any alignment (MUST-64).
+            KIND_NOP => {
+                rest = tail;
+                continue;
+            }
+            _ => {}
+        }
+        // Every other option has a length byte that counts kind and length
+        // (MUST-7: a bad length must not be trusted).
+        let Some(&len) = tail.first() else {
+            return Err(WireError::BadOptionLength { kind, len: 0 });
+        };
+        if len < 2 {
+            return Err(WireError::BadOptionLength { kind, len });
+        }
+        let Some((opt, after)) = rest.split_at_checked(usize::from(len)) else {
+            return Err(WireError::BadOptionLength { kind, len });
+        };
+        rest = after;
+        let body = opt.get(2..).unwrap_or(&[]);
+        let bad_size = WireError::BadOptionSize { kind, len };
+        match kind {
+            KIND_MSS => match *body {
+                [a, b] => o.mss = Some(u16::from_be_bytes([a, b])),
+                _ => return Err(bad_size),
+            },
+            KIND_WS => match *body {
+                // Kept as sent; the engine clamps above 14 (RFC 7323 §2.3).
+                [shift] => o.window_scale = Some(shift),
+                _ => return Err(bad_size),
+            },
+            KIND_SACK_PERM => match *body {
+                [] => o.sack_permitted = true,
+                _ => return Err(bad_size),
+            },
+            KIND_TS => match *body {
+                [v0, v1, v2, v3, e0, e1, e2, e3] => {
+                    o.timestamps = Some(Timestamps {
+                        val: u32::from_be_bytes([v0, v1, v2, v3]),
+                        ecr: u32::from_be_bytes([e0, e1, e2, e3]),
+                    });
+                }
+                _ => return Err(bad_size),
+            },
+            KIND_SACK => {
+                // RFC 2018 §3: 2 + 8n bytes; n <= 4 fits in 40 bytes.
+                let n = body.len() / 8;
+                if body.len() % 8 != 0 || !(1..=SackBlocks::MAX).contains(&n) {
+                    return Err(bad_size);
+                }
+                let mut sack = SackBlocks::new();
+                for block in body.chunks_exact(8) {
+                    if let (Some(l), Some(r)) = (block.first_chunk::<4>(), block.last_chunk::<4>())
+                    {
+                        sack.push(
+                            SeqNum(u32::from_be_bytes(*l)),
+                            SeqNum(u32::from_be_bytes(*r)),
+                        );
+                    }
+                }
+                o.sack = sack;
+            }
+            // Unknown: skipped by its length (MUST-6).
+            _ => {}
+        }
+    }
+    Ok(o)
+}
