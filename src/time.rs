@@ -91,10 +91,19 @@ mod tests {
     #[test]
     fn arithmetic_saturates() {
         let t = Instant::from_secs(5);
-        assert_eq!(t + Duration::from_millis(1500), Instant::from_micros(6_500_000));
+        assert_eq!(
+            t + Duration::from_millis(1500),
+            Instant::from_micros(6_500_000)
+        );
         assert_eq!(Instant::MAX + Duration::from_secs(1), Instant::MAX);
-        assert_eq!(Instant::from_secs(1) - Instant::from_secs(2), Duration::ZERO);
-        assert_eq!(Instant::from_secs(3) - Instant::from_secs(1), Duration::from_secs(2));
+        assert_eq!(
+            Instant::from_secs(1) - Instant::from_secs(2),
+            Duration::ZERO
+        );
+        assert_eq!(
+            Instant::from_secs(3) - Instant::from_secs(1),
+            Duration::from_secs(2)
+        );
         assert_eq!(Instant::from_millis(1234).as_millis(), 1234);
     }
 }
