@@ -749,4 +749,201 @@ mod tests {
             }
         }
     }
+
+    fn rs<const N: usize>(a: &Assembler<N>) -> Vec<(u32, u32)> {
+        a.ranges().collect()
+    }
+
+    #[test]
+    fn assembler_merging() {
+        let mut a: Assembler = Assembler::new();
+        assert!(a.is_empty());
+        assert_eq!(a.highest_end(), 0);
+        assert_eq!(a.add(10, 0), Ok(()));
+        assert!(a.is_empty());
+        a.add(10, 5).unwrap();
+        a.add(30, 5).unwrap();
+        assert_eq!(rs(&a), [(10, 15), (30, 35)]);
+        // overlap on the left
+        a.add(8, 4).unwrap();
+        assert_eq!(rs(&a), [(8, 15), (30, 35)]);
+        // adjacency on the right
+        a.add(15, 2).unwrap();
+        assert_eq!(rs(&a), [(8, 17), (30, 35)]);
+        // adjacency on the left
+        a.add(28, 2).unwrap();
+        assert_eq!(rs(&a), [(8, 17), (28, 35)]);
+        // containment (new inside old)
+        a.add(9, 3).unwrap();
+        assert_eq!(rs(&a), [(8, 17), (28, 35)]);
+        // separate range in the middle
+        a.add(20, 2).unwrap();
+        assert_eq!(rs(&a), [(8, 17), (20, 22), (28, 35)]);
+        // bridging: covers one and touches two others
+        a.add(17, 11).unwrap();
+        assert_eq!(rs(&a), [(8, 35)]);
+        // containment (old inside new)
+        a.add(40, 1).unwrap();
+        a.add(50, 1).unwrap();
+        a.add(5, 100).unwrap();
+        assert_eq!(rs(&a), [(5, 105)]);
+        assert_eq!(a.len(), 1);
+        assert_eq!(a.highest_end(), 105);
+        assert!(a.contains(5) && a.contains(104) && !a.contains(105) && !a.contains(4));
+        a.clear();
+        assert!(a.is_empty());
+    }
+
+    #[test]
+    fn assembler_too_many_ranges_leaves_state() {
+        let mut a: Assembler = Assembler::new();
+        assert_eq!(Assembler::<8>::MAX_RANGES, 8);
+        for i in 0..8 {
+            a.add(10 * i + 5, 2).unwrap();
+        }
+        assert_eq!(a.len(), 8);
+        let before = a;
+        assert_eq!(a.add(0, 1), Err(TooManyRanges));
+        assert_eq!(a.add(100, 1), Err(TooManyRanges));
+        assert_eq!(a.add(9, 1), Err(TooManyRanges));
+        assert_eq!(a, before);
+        // merging still works when full
+        a.add(7, 1).unwrap();
+        assert_eq!(a.len(), 8);
+        a.add(7, 8).unwrap();
+        assert_eq!(a.len(), 7);
+        a.add(0, 1).unwrap();
+        assert_eq!(a.len(), 8);
+
+        let mut z: Assembler<0> = Assembler::new();
+        assert_eq!(z.add(0, 1), Err(TooManyRanges));
+        assert_eq!(z.add(0, 0), Ok(()));
+        assert_eq!(z.take_front(), 0);
+        assert_eq!(z.highest_end(), 0);
+        assert_eq!(
+            std::format!("{TooManyRanges}"),
+            "too many out-of-order ranges"
+        );
+    }
+
+    #[test]
+    fn assembler_take_front_shifts() {
+        let mut a: Assembler = Assembler::new();
+        a.add(10, 5).unwrap();
+        a.add(20, 5).unwrap();
+        assert_eq!(a.take_front(), 0);
+        // in-order data of 4 bytes: not joining
+        a.add(0, 4).unwrap();
+        assert_eq!(a.take_front(), 4);
+        assert_eq!(rs(&a), [(6, 11), (16, 21)]);
+        // in-order data that fills the gap joins the first range
+        a.add(0, 6).unwrap();
+        assert_eq!(a.take_front(), 11);
+        assert_eq!(rs(&a), [(5, 10)]);
+        assert_eq!(a.take_front(), 0);
+        a.add(0, 5).unwrap();
+        assert_eq!(a.take_front(), 10);
+        assert!(a.is_empty());
+        assert_eq!(a.take_front(), 0);
+        assert_eq!(std::format!("{a:?}"), "[]");
+    }
+
+    #[test]
+    fn assembler_huge_values_clamp() {
+        let mut a: Assembler = Assembler::new();
+        a.add(u32::MAX - 5, 100).unwrap();
+        assert_eq!(rs(&a), [(u32::MAX - 5, u32::MAX)]);
+        a.add(u32::MAX, u32::MAX).unwrap(); // empty after clamping
+        assert_eq!(a.len(), 1);
+        a.add(0, u32::MAX).unwrap();
+        assert_eq!(rs(&a), [(0, u32::MAX)]);
+        assert_eq!(a.take_front(), u32::MAX);
+        assert!(a.is_empty());
+    }
+
+    const BITS: usize = 4096;
+
+    fn runs(bits: &[bool]) -> Vec<(u32, u32)> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bits.len() {
+            if bits[i] {
+                let s = i;
+                while i < bits.len() && bits[i] {
+                    i += 1;
+                }
+                out.push((s as u32, i as u32));
+            } else {
+                i += 1;
+            }
+        }
+        out
+    }
+
+    #[derive(Debug, Clone)]
+    enum AOp {
+        Add(u32, u32),
+        Take,
+    }
+
+    fn aop() -> impl Strategy<Value = AOp> {
+        prop_oneof![
+            4 => (0..4000u32, 0..96u32).prop_map(|(o, l)| AOp::Add(o, l)),
+            // in-order arrivals, so take_front has something to do
+            1 => (0..96u32).prop_map(|l| AOp::Add(0, l)),
+            1 => Just(AOp::Take),
+        ]
+    }
+
+    fn check_assembler<const N: usize>(ops: &[AOp]) -> Result<(), TestCaseError> {
+        let mut a: Assembler<N> = Assembler::new();
+        let mut bits = vec![false; BITS];
+        for op in ops {
+            match *op {
+                AOp::Add(o, l) => {
+                    let before = a;
+                    match a.add(o, l) {
+                        Ok(()) => {
+                            for b in &mut bits[o as usize..(o + l) as usize] {
+                                *b = true;
+                            }
+                        }
+                        Err(TooManyRanges) => {
+                            prop_assert_eq!(a, before);
+                            prop_assert_eq!(a.len(), N);
+                            // It really would have needed a new range.
+                            let mut with = bits.clone();
+                            for b in &mut with[o as usize..(o + l) as usize] {
+                                *b = true;
+                            }
+                            prop_assert!(runs(&with).len() > N);
+                        }
+                    }
+                }
+                AOp::Take => {
+                    let lead = bits.iter().take_while(|&&b| b).count();
+                    prop_assert_eq!(a.take_front() as usize, lead);
+                    bits.drain(..lead);
+                    bits.resize(BITS, false);
+                }
+            }
+            let want = runs(&bits);
+            prop_assert_eq!(rs(&a), want.clone());
+            prop_assert_eq!(a.len(), want.len());
+            prop_assert_eq!(a.highest_end(), want.last().map_or(0, |r| r.1));
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn assembler_matches_bitmap(ops in proptest::collection::vec(aop(), 0..100)) {
+            check_assembler::<8>(&ops)?;
+        }
+
+        #[test]
+        fn assembler_small_matches_bitmap(ops in proptest::collection::vec(aop(), 0..100)) {
+            check_assembler::<3>(&ops)?;
+        }
+    }
 }
