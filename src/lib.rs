@@ -20,6 +20,7 @@ pub mod state;
 pub mod time;
 pub mod wire;
 
+pub use buffer::{Assembler, RingBuffer, TooManyRanges};
 pub use config::{Config, Keepalive};
 pub use error::{CallError, CloseReason};
 pub use seq::SeqNum;
