@@ -14,6 +14,7 @@ extern crate std;
 
 pub mod buffer;
 pub mod config;
+pub mod connection;
 pub mod error;
 pub mod seq;
 pub mod state;
@@ -22,6 +23,9 @@ pub mod wire;
 
 pub use buffer::{Assembler, RingBuffer, TooManyRanges};
 pub use config::{Config, Keepalive};
+pub use connection::{
+    Action, Actions, AppCall, Buffers, Connection, Outcome, StateChange, Stats, Timer, Transmit,
+};
 pub use error::{CallError, CloseReason};
 pub use seq::SeqNum;
 pub use state::{Event, State, TRANSITIONS, Transition};

@@ -1,0 +1,218 @@
+//! What a call asks of the host: [`Actions`], a small owned value.
+
+use crate::error::CloseReason;
+use crate::seq::SeqNum;
+use crate::state::{Event, State};
+use crate::time::Instant;
+use crate::wire::{Flags, TcpHeader, TcpOptions};
+
+/// A state change, with the edge of the transition table that made it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StateChange {
+    /// State before.
+    pub from: State,
+    /// What happened.
+    pub event: Event,
+    /// State after.
+    pub to: State,
+}
+
+/// One thing the host must do or may want to know.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// The connection changed state (in the order the changes happened).
+    StateChanged(StateChange),
+    /// The connection reached CLOSED for this reason; it will send nothing
+    /// more except a RST that is already pending.
+    Closed(CloseReason),
+    /// Data (or the end of the peer's data) can be read.
+    Readable,
+    /// Send-buffer space was freed.
+    Writable,
+    /// Segments are ready: call `poll_transmit` until it returns `None`.
+    Transmit,
+    /// The connection's deadline moved: call `on_timer` at (or after) it.
+    SetTimer(Instant),
+    /// The connection has no deadline any more.
+    ClearTimer,
+}
+
+const TRANSMIT: u8 = 1;
+const READABLE: u8 = 2;
+const WRITABLE: u8 = 4;
+const TIMER: u8 = 8;
+const MAX_CHANGES: usize = 3;
+
+/// Everything one call changed, as a small value (no allocation).
+/// Iterate it to get [`Action`]s in a fixed order: state changes, close,
+/// readable, writable, transmit, timer.
+#[must_use = "actions say what the host must do (transmit, arm the timer)"]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Actions {
+    bits: u8,
+    n_changes: u8,
+    changes: [Option<StateChange>; MAX_CHANGES],
+    closed: Option<CloseReason>,
+    timer: Option<Instant>,
+}
+
+impl Actions {
+    /// Nothing to do.
+    pub const NONE: Actions = Actions {
+        bits: 0,
+        n_changes: 0,
+        changes: [None; MAX_CHANGES],
+        closed: None,
+        timer: None,
+    };
+
+    pub(crate) fn push_change(&mut self, c: StateChange) {
+        let n = usize::from(self.n_changes);
+        if n < MAX_CHANGES {
+            self.changes[n] = Some(c);
+            self.n_changes += 1;
+        } else {
+            debug_assert!(false, "more than {MAX_CHANGES} state changes in one call");
+        }
+    }
+    pub(crate) fn set_closed(&mut self, r: CloseReason) {
+        self.closed = Some(r);
+    }
+    pub(crate) fn set_transmit(&mut self) {
+        self.bits |= TRANSMIT;
+    }
+    pub(crate) fn set_readable(&mut self) {
+        self.bits |= READABLE;
+    }
+    pub(crate) fn set_writable(&mut self) {
+        self.bits |= WRITABLE;
+    }
+    pub(crate) fn set_timer(&mut self, deadline: Option<Instant>) {
+        self.bits |= TIMER;
+        self.timer = deadline;
+    }
+    /// Merges `later` into `self` (for hosts that batch several calls).
+    pub fn merge(&mut self, later: Actions) {
+        for c in later.state_changes() {
+            self.push_change(*c);
+        }
+        self.bits |= later.bits;
+        if later.closed.is_some() {
+            self.closed = later.closed;
+        }
+        if later.bits & TIMER != 0 {
+            self.timer = later.timer;
+        }
+    }
+
+    /// The state changes, in order.
+    pub fn state_changes(&self) -> impl Iterator<Item = &StateChange> {
+        self.changes.iter().flatten()
+    }
+    /// Segments wait in `poll_transmit`.
+    pub fn transmit(&self) -> bool {
+        self.bits & TRANSMIT != 0
+    }
+    /// The application can read.
+    pub fn readable(&self) -> bool {
+        self.bits & READABLE != 0
+    }
+    /// The application can write.
+    pub fn writable(&self) -> bool {
+        self.bits & WRITABLE != 0
+    }
+    /// Why the connection closed, if it did in this call.
+    pub fn closed(&self) -> Option<CloseReason> {
+        self.closed
+    }
+    /// `Some(Some(t))`: new deadline `t`; `Some(None)`: cleared; `None`: unchanged.
+    pub fn timer(&self) -> Option<Option<Instant>> {
+        (self.bits & TIMER != 0).then_some(self.timer)
+    }
+    /// Nothing happened.
+    pub fn is_empty(&self) -> bool {
+        *self == Actions::NONE
+    }
+}
+
+impl IntoIterator for Actions {
+    type Item = Action;
+    type IntoIter = ActionsIter;
+    fn into_iter(self) -> ActionsIter {
+        ActionsIter { a: self, pos: 0 }
+    }
+}
+
+/// Iterator over [`Actions`].
+#[derive(Clone, Debug)]
+pub struct ActionsIter {
+    a: Actions,
+    pos: u8,
+}
+
+impl Iterator for ActionsIter {
+    type Item = Action;
+    fn next(&mut self) -> Option<Action> {
+        loop {
+            let p = self.pos;
+            self.pos = self.pos.saturating_add(1);
+            let a = &self.a;
+            let item = match p {
+                0..3 => a.changes[usize::from(p)].map(Action::StateChanged),
+                3 => a.closed.map(Action::Closed),
+                4 => a.readable().then_some(Action::Readable),
+                5 => a.writable().then_some(Action::Writable),
+                6 => a.transmit().then_some(Action::Transmit),
+                7 => a.timer().map(|t| match t {
+                    Some(t) => Action::SetTimer(t),
+                    None => Action::ClearTimer,
+                }),
+                _ => return None,
+            };
+            if item.is_some() {
+                return item;
+            }
+        }
+    }
+}
+
+/// One segment to send, produced by `poll_transmit`. Its payload was written
+/// to the start of the caller's buffer (`len` bytes). Ports, addresses and
+/// the checksum are the host's (or the Endpoint's) to add.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Transmit {
+    /// Sequence number.
+    pub seq: SeqNum,
+    /// Acknowledgment number (meaningful with ACK set).
+    pub ack: SeqNum,
+    /// Control bits.
+    pub flags: Flags,
+    /// Window field (already scaled down).
+    pub window: u16,
+    /// Urgent pointer.
+    pub urgent: u16,
+    /// Options.
+    pub options: TcpOptions,
+    /// Payload bytes written to the caller's buffer.
+    pub len: usize,
+}
+
+impl Transmit {
+    /// The TCP header for this segment between the given ports.
+    pub fn header(&self, src_port: u16, dst_port: u16) -> TcpHeader {
+        TcpHeader {
+            src_port,
+            dst_port,
+            seq: self.seq,
+            ack: self.ack,
+            flags: self.flags,
+            window: self.window,
+            urgent: self.urgent,
+            options: self.options,
+        }
+    }
+    /// SEG.LEN of this segment (payload plus SYN and FIN).
+    pub fn seg_len(&self) -> u32 {
+        self.len as u32 + u32::from(self.flags.syn()) + u32::from(self.flags.fin())
+    }
+}

@@ -1,0 +1,249 @@
+//! The user calls (RFC 9293 §3.10.1-§3.10.6).
+
+use super::{AppCall, Connection, Storage, Timer};
+use crate::error::{CallError, CloseReason};
+use crate::seq::SeqNum;
+use crate::state::{Event, State};
+use crate::time::Instant;
+
+use super::actions::Actions;
+
+impl<B: Storage> Connection<B> {
+    pub(super) fn app_call(
+        &mut self,
+        now: Instant,
+        call: AppCall<'_>,
+        a: &mut Actions,
+    ) -> Result<usize, CallError> {
+        match call {
+            AppCall::Listen { iss } => {
+                self.check_closed()?;
+                self.reset_tcb(iss);
+                self.passive = true;
+                self.goto(Event::PassiveOpen, State::Listen, a);
+                Ok(0)
+            }
+            AppCall::Connect { iss } => {
+                self.check_closed()?;
+                self.reset_tcb(iss);
+                self.passive = false;
+                self.rcv_wscale = self.our_wscale();
+                self.ts_offset = iss.0.rotate_left(13);
+                self.goto(Event::ActiveOpen, State::SynSent, a);
+                Ok(0)
+            }
+            AppCall::Send(data) => self.app_send(data, a),
+            AppCall::Receive(buf) => self.app_recv(buf, a),
+            AppCall::Shutdown => {
+                self.app_shutdown(a)?;
+                Ok(0)
+            }
+            AppCall::Close => {
+                self.app_close(now, a)?;
+                Ok(0)
+            }
+            AppCall::Abort => {
+                self.app_abort(a)?;
+                Ok(0)
+            }
+            AppCall::SetNoDelay(on) => {
+                self.nagle = !on;
+                Ok(0)
+            }
+        }
+    }
+
+    fn check_closed(&self) -> Result<(), CallError> {
+        if self.state != State::Closed {
+            return Err(CallError::InUse(self.state));
+        }
+        Ok(())
+    }
+
+    /// A fresh TCB for a new open: the buffers are reused, the rest reset.
+    fn reset_tcb(&mut self, iss: SeqNum) {
+        self.rx.clear();
+        self.tx.clear();
+        self.asm.clear();
+        self.iss = iss;
+        self.snd_una = iss;
+        self.snd_nxt = iss;
+        self.snd_max = iss;
+        self.snd_wnd = 0;
+        self.max_snd_wnd = 0;
+        self.rcv_nxt = SeqNum(0);
+        self.rcv_adv = SeqNum(0);
+        self.rcv_fin = None;
+        self.app_closed = false;
+        self.fin_queued = false;
+        self.fin_received = false;
+        self.fin_acked = false;
+        self.syn_acked = false;
+        self.syn_retransmitted = false;
+        self.ts_on = false;
+        self.sack_on = false;
+        self.snd_wscale = 0;
+        self.rcv_wscale = 0;
+        self.retries = 0;
+        self.srtt = 0;
+        self.rttvar = 0;
+        self.rto = super::timers::clamp_rto(&self.cfg, super::timers::us(self.cfg.rto_initial));
+        self.rtt_sample = None;
+        self.close_reason = None;
+        self.pending_rst = None;
+        self.cwnd = 0;
+        self.ssthresh = u32::MAX;
+        self.smss = self.cfg.default_peer_mss.max(1);
+        self.recover = iss;
+        self.in_recovery = false;
+        self.dupacks = 0;
+    }
+
+    /// The call fails once the connection has ended.
+    fn ended(&self) -> CallError {
+        match self.close_reason {
+            Some(r) => CallError::Ended(r),
+            None => CallError::NotConnected,
+        }
+    }
+
+    /// SEND (RFC 9293 §3.10.2). Queued in SYN-SENT/SYN-RECEIVED (FSM-63).
+    fn app_send(&mut self, data: &[u8], a: &mut Actions) -> Result<usize, CallError> {
+        match self.state {
+            State::Closed => return Err(self.ended()),
+            State::Listen => return Err(CallError::NotConnected),
+            _ if !self.may_send() => return Err(CallError::Closing),
+            _ => {}
+        }
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let n = self.tx.enqueue_slice(data);
+        if n > 0 {
+            let _ = a;
+        }
+        Ok(n)
+    }
+
+    /// RECEIVE (RFC 9293 §3.10.3).
+    fn app_recv(&mut self, buf: &mut [u8], a: &mut Actions) -> Result<usize, CallError> {
+        if self.rx.is_empty() {
+            if self.state == State::Closed && self.close_reason != Some(CloseReason::Normal) {
+                return Err(self.ended());
+            }
+            if self.state == State::Listen {
+                return Err(CallError::NotConnected);
+            }
+            return Ok(0);
+        }
+        let before = self.rcv_wnd();
+        let n = self.rx.dequeue_slice(buf);
+        if self.rx.is_empty() && self.asm.is_empty() {
+            self.rx.rewind_if_empty();
+        }
+        // Window update after a read (RFC 9293 §3.8.6.2.2): when the window
+        // we could offer grew by at least min(RCV.BUFF/2, MSS) beyond what we
+        // advertised, tell the peer now.
+        if self.state.may_receive() && !self.fin_received {
+            let adv = if self.rcv_adv.after(self.rcv_nxt) {
+                self.rcv_adv.dist(self.rcv_nxt)
+            } else {
+                0
+            };
+            let cap = self.rx.capacity() as u32;
+            let step = (cap / 2).min(u32::from(self.cfg.mss)).max(1);
+            if self.rcv_wnd() >= adv.saturating_add(step)
+                && adv < cap / 2
+                && self.rcv_wnd() > before
+            {
+                self.ack_now = true;
+            }
+        }
+        let _ = a;
+        Ok(n)
+    }
+
+    /// Shutdown of the sending direction: FIN after queued data.
+    fn app_shutdown(&mut self, a: &mut Actions) -> Result<(), CallError> {
+        match self.state {
+            State::Closed => Err(self.ended()),
+            State::Listen => {
+                self.goto(Event::Close, State::Closed, a);
+                Ok(())
+            }
+            State::SynSent => {
+                self.goto(Event::Close, State::Closed, a);
+                self.close_reason = Some(CloseReason::Aborted);
+                Ok(())
+            }
+            State::SynReceived | State::Established => {
+                self.fin_queued = true;
+                self.goto(Event::Close, State::FinWait1, a);
+                Ok(())
+            }
+            State::CloseWait => {
+                self.fin_queued = true;
+                self.goto(Event::Close, State::LastAck, a);
+                Ok(())
+            }
+            // FSM-60/61: never a second FIN.
+            _ => Err(CallError::Closing),
+        }
+    }
+
+    /// CLOSE (RFC 9293 §3.10.4).
+    fn app_close(&mut self, now: Instant, a: &mut Actions) -> Result<(), CallError> {
+        let unread = !self.rx.is_empty();
+        match self.state {
+            State::Closed => return Err(self.ended()),
+            State::Established | State::CloseWait if unread => {
+                // SHLD-3 / FSM-48: unread data means the peer's data would be
+                // lost: tell it with a RST.
+                self.pending_rst = Some((self.snd_nxt, None));
+                self.app_closed = true;
+                self.close_with(Event::CloseWithUnreadData, CloseReason::Aborted, a);
+                return Ok(());
+            }
+            State::FinWait1
+            | State::FinWait2
+            | State::Closing
+            | State::LastAck
+            | State::TimeWait => {
+                // Already closing: the app now also stops reading.
+                let first = !self.app_closed;
+                self.app_closed = true;
+                if self.state == State::FinWait2 && first {
+                    self.set_timer(Timer::FinWait2, now + self.cfg.fin_timeout);
+                }
+                return if first {
+                    Ok(())
+                } else {
+                    Err(CallError::Closing)
+                };
+            }
+            _ => {}
+        }
+        self.app_closed = true;
+        self.app_shutdown(a)
+    }
+
+    /// ABORT (RFC 9293 §3.10.5).
+    fn app_abort(&mut self, a: &mut Actions) -> Result<(), CallError> {
+        match self.state {
+            State::Closed => return Err(self.ended()),
+            // FSM-40: a RST where the peer has a TCB for us.
+            State::SynReceived
+            | State::Established
+            | State::FinWait1
+            | State::FinWait2
+            | State::CloseWait => {
+                self.pending_rst = Some((self.snd_nxt, None));
+            }
+            // FSM-41/42: no segment.
+            _ => {}
+        }
+        self.app_closed = true;
+        self.close_with(Event::Abort, CloseReason::Aborted, a);
+        Ok(())
+    }
+}

@@ -1,0 +1,625 @@
+//! SEGMENT ARRIVES (RFC 9293 §3.10.7), in the order the RFC gives, with
+//! RFC 5961's challenge ACKs and RFC 7323's PAWS.
+
+use super::{Connection, Probe, Storage, Timer};
+use crate::error::CloseReason;
+use crate::seq::SeqNum;
+use crate::state::{Event, State};
+use crate::time::{Duration, Instant};
+use crate::wire::{Segment, TcpOptions};
+
+use super::actions::Actions;
+
+/// PAWS gives up on a TS.Recent older than this (RFC 7323 §5.5: 24 days).
+const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 3600);
+
+impl<B: Storage> Connection<B> {
+    pub(super) fn input(&mut self, now: Instant, seg: &Segment<'_>, a: &mut Actions) {
+        match self.state {
+            // RFC 9293 §3.10.7.1: a closed connection is the Endpoint's to
+            // answer (`reply_to_unknown`); the Connection says nothing more.
+            State::Closed => self.stats.dropped += 1,
+            State::Listen => self.input_listen(now, seg, a),
+            State::SynSent => self.input_syn_sent(now, seg, a),
+            _ => self.input_synchronized(now, seg, a),
+        }
+    }
+
+    /// RFC 9293 §3.10.7.2.
+    fn input_listen(&mut self, now: Instant, seg: &Segment<'_>, a: &mut Actions) {
+        // First, check for a RST: ignore it.
+        if seg.flags.rst() {
+            self.stats.dropped += 1;
+            return;
+        }
+        // Second, an ACK: <SEQ=SEG.ACK><CTL=RST>.
+        if seg.flags.ack() {
+            self.pending_rst = Some((seg.ack, None));
+            self.stats.dropped += 1;
+            return;
+        }
+        // Third, a SYN.
+        if !seg.flags.syn() {
+            // Fourth, anything else: drop.
+            self.stats.dropped += 1;
+            return;
+        }
+        // ISS = M + F(): the listener's secret offset plus a 4 µs clock
+        // (RFC 9293 §3.4.1 MUST-8, RFC 6528).
+        let clock = (now.as_micros() / 4) as u32;
+        let iss = self.iss.add(clock);
+        self.accept_syn(now, seg, iss);
+        self.goto(Event::RcvSyn, State::SynReceived, a);
+        // Note: data on a SYN is not queued (as Linux without TFO does); the
+        // peer retransmits it after the handshake because we do not ACK it.
+    }
+
+    /// Records a peer's SYN: IRS, options, and our ISS (RFC 9293 §3.10.7.2, §3.10.7.3).
+    pub(super) fn accept_syn(&mut self, now: Instant, seg: &Segment<'_>, iss: SeqNum) {
+        self.irs = seg.seq;
+        self.rcv_nxt = seg.seq.add(1);
+        self.rcv_adv = self.rcv_nxt;
+        self.last_ack_sent = self.rcv_nxt;
+        self.iss = iss;
+        self.snd_una = iss;
+        self.snd_nxt = iss; // the SYN+ACK is still to be sent
+        self.snd_max = iss;
+        self.syn_acked = false;
+        self.negotiate(now, &seg.options, seg.seq);
+        // RFC 7323 §2.2: the window in a SYN is never scaled.
+        self.snd_wnd = u32::from(seg.window);
+        self.max_snd_wnd = self.snd_wnd;
+        self.snd_wl1 = seg.seq;
+        self.snd_wl2 = seg.ack;
+        self.ts_offset = iss.0.rotate_left(13);
+    }
+
+    /// Takes the peer's SYN options (RFC 9293 §3.7.1, RFC 7323, RFC 2018).
+    fn negotiate(&mut self, now: Instant, o: &TcpOptions, seq: SeqNum) {
+        // MUST-15: no MSS option means 536 (IPv4) or 1220 (IPv6).
+        let mss = o.mss.unwrap_or(self.cfg.default_peer_mss);
+        self.smss = mss.max(self.cfg.min_peer_mss).max(1);
+        // RFC 7323 §2.2-2.3: both sides must send the option; a shift above 14
+        // is taken as 14.
+        match (self.cfg.window_scaling, o.window_scale) {
+            (true, Some(s)) => {
+                self.snd_wscale = s.min(14);
+                self.rcv_wscale = self.our_wscale();
+            }
+            _ => {
+                self.snd_wscale = 0;
+                self.rcv_wscale = 0;
+            }
+        }
+        self.sack_on = self.cfg.sack && o.sack_permitted;
+        match (self.cfg.timestamps, o.timestamps) {
+            (true, Some(ts)) => {
+                self.ts_on = true;
+                self.ts_recent = ts.val;
+                self.ts_recent_age = now;
+            }
+            _ => self.ts_on = false,
+        }
+        let _ = seq;
+        self.init_cwnd();
+    }
+
+    /// The window-scale shift we offer: the smallest that lets the whole
+    /// receive buffer be advertised (RFC 7323 §2.3), at most 14.
+    pub(super) fn our_wscale(&self) -> u8 {
+        if !self.cfg.window_scaling {
+            return 0;
+        }
+        let cap = self.rx.capacity();
+        let mut s = 0u8;
+        while s < 14 && (cap >> s) > 0xffff {
+            s += 1;
+        }
+        s
+    }
+
+    /// RFC 9293 §3.10.7.3.
+    fn input_syn_sent(&mut self, now: Instant, seg: &Segment<'_>, a: &mut Actions) {
+        let f = seg.flags;
+        // First, the ACK bit.
+        if f.ack() {
+            // SEG.ACK =< ISS or SEG.ACK > SND.NXT: unacceptable.
+            if seg.ack.before_eq(self.iss) || seg.ack.after(self.snd_max) {
+                if !f.rst() {
+                    self.pending_rst = Some((seg.ack, None));
+                }
+                self.stats.dropped += 1;
+                return;
+            }
+        }
+        // Second, the RST bit.
+        if f.rst() {
+            if f.ack() {
+                // An acceptable ACK: the peer refused (SA-SS-3). Note: RFC 5961
+                // §3.2's SEG.SEQ == RCV.NXT cannot be checked before a SYN is
+                // seen (RCV.NXT is undefined); like Linux, the ACK suffices.
+                self.close_with(Event::RcvRst, CloseReason::Refused, a);
+            } else {
+                self.stats.dropped += 1;
+            }
+            return;
+        }
+        // Fourth, the SYN bit.
+        if !f.syn() {
+            // Fifth: neither SYN nor RST.
+            self.stats.dropped += 1;
+            return;
+        }
+        let iss = self.iss;
+        let snd_nxt = self.snd_nxt;
+        let snd_max = self.snd_max;
+        self.accept_syn(now, seg, iss);
+        self.snd_nxt = snd_nxt;
+        self.snd_max = snd_max;
+        self.ts_offset = iss.0.rotate_left(13);
+        if f.ack() {
+            // Our SYN is acknowledged: ESTABLISHED (SA-SS-7).
+            self.snd_una = seg.ack;
+            self.syn_acked = true;
+            self.rtt_on_ack(now, seg);
+            self.retries = 0;
+            self.after_handshake();
+            self.goto(Event::RcvSynAck, State::Established, a);
+            self.ack_now = true;
+            a.set_writable();
+            // Data or FIN on the SYN+ACK continue at step 6 with SEQ+1.
+            if !seg.payload.is_empty() || f.fin() {
+                let rest = Segment {
+                    seq: seg.seq.add(1),
+                    flags: crate::wire::Flags(f.0 & !crate::wire::Flags::SYN.0),
+                    ..*seg
+                };
+                self.text_and_fin(now, &rest, a);
+            }
+        } else {
+            // Simultaneous open (SA-SS-8, MUST-10): SYN,ACK with our ISS.
+            self.snd_nxt = self.iss;
+            self.goto(Event::RcvSyn, State::SynReceived, a);
+        }
+    }
+
+    /// Steps 1-8 of RFC 9293 §3.10.7.4 for every synchronized state.
+    fn input_synchronized(&mut self, now: Instant, seg: &Segment<'_>, a: &mut Actions) {
+        let f = seg.flags;
+        // Any segment from the peer shows it is alive (RFC 1122 §4.2.3.6).
+        self.touch_keepalive(now);
+
+        // RFC 7323 §5.3 PAWS, before the sequence test.
+        if self.ts_on
+            && !f.rst()
+            && let Some(ts) = seg.options.timestamps
+            && (ts.val.wrapping_sub(self.ts_recent) as i32) < 0
+            && now.saturating_duration_since(self.ts_recent_age) < PAWS_IDLE
+        {
+            self.stats.dropped += 1;
+            self.ack_unacceptable(now, seg);
+            return;
+        }
+
+        // First: sequence number acceptability (Table 6).
+        if !self.acceptable(seg) {
+            self.stats.dropped += 1;
+            if f.rst() {
+                return; // SA-SEQ-6: drop silently.
+            }
+            // A retransmitted SYN in SYN-RECEIVED: our SYN,ACK was lost.
+            if self.state == State::SynReceived && f.syn() && !f.ack() && seg.seq == self.irs {
+                self.snd_nxt = self.iss;
+                return;
+            }
+            // TIME-WAIT: a retransmitted FIN is ACKed and restarts 2MSL
+            // (RFC 9293 §3.10.7.4 step 8, SA-FIN-7).
+            if self.state == State::TimeWait
+                && f.fin()
+                && seg.seq.add(seg.seg_len()) == self.rcv_nxt
+            {
+                self.ack_now = true;
+                self.goto(Event::RcvFin, State::TimeWait, a);
+                return;
+            }
+            self.ack_unacceptable(now, seg);
+            return;
+        }
+
+        // RFC 7323 §4.3: TS.Recent from a segment that covers Last.ACK.sent.
+        if !f.rst() {
+            self.update_ts_recent(now, seg);
+        }
+
+        // Second: the RST bit (RFC 5961 §3.2).
+        if f.rst() {
+            if seg.seq == self.rcv_nxt {
+                self.reset_by_peer(a);
+            } else {
+                self.challenge_ack(now);
+            }
+            return;
+        }
+
+        // Third: security/compartment: tcpstate has none (SA-SEC-1).
+
+        // Fourth: the SYN bit.
+        if f.syn() {
+            if self.state == State::SynReceived && self.passive {
+                // Return to LISTEN (RFC 9293 §3.10.7.4 step 4).
+                self.back_to_listen(Event::RcvSyn, a);
+            } else {
+                // RFC 5961 §4.2 (SA-SYN-3): challenge ACK, whatever SEG.SEQ.
+                self.challenge_ack(now);
+            }
+            return;
+        }
+
+        // Fifth: the ACK field.
+        if !f.ack() {
+            self.stats.dropped += 1;
+            return;
+        }
+        if self.state == State::SynReceived {
+            if seg.ack.after(self.snd_una) && seg.ack.before_eq(self.snd_max) {
+                self.snd_una = seg.ack;
+                self.syn_acked = true;
+                self.snd_wnd = u32::from(seg.window) << self.snd_wscale;
+                self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
+                self.snd_wl1 = seg.seq;
+                self.snd_wl2 = seg.ack;
+                self.rtt_on_ack(now, seg);
+                self.retries = 0;
+                self.after_handshake();
+                self.goto(Event::RcvAck, State::Established, a);
+                a.set_writable();
+            } else {
+                // <SEQ=SEG.ACK><CTL=RST> (SA-ACK-2).
+                self.pending_rst = Some((seg.ack, None));
+                self.stats.dropped += 1;
+                return;
+            }
+        } else if !self.syn_acked {
+            // FIN-WAIT-1 entered from SYN-RECEIVED before our SYN was acked.
+            if seg.ack.after(self.snd_una) && seg.ack.before_eq(self.snd_max) {
+                self.syn_acked = true;
+                self.after_handshake();
+            } else {
+                self.pending_rst = Some((seg.ack, None));
+                self.stats.dropped += 1;
+                return;
+            }
+        }
+        if !self.process_ack(now, seg, a) {
+            return;
+        }
+        if self.state == State::Closed {
+            return;
+        }
+
+        // Sixth: URG. Note: urgent data is delivered in line (RFC 6093);
+        // the pointer is not tracked.
+
+        // Seventh and eighth: text and FIN.
+        self.text_and_fin(now, seg, a);
+
+        // FIN-WAIT-1 whose FIN is acknowledged and no FIN arrived: FIN-WAIT-2.
+        if self.state == State::FinWait1 && self.fin_acked() {
+            self.goto(Event::RcvAck, State::FinWait2, a);
+        }
+    }
+
+    /// Table 6 of RFC 9293 §3.10.7.4 (SA-SEQ-1..4), modulo 2^32.
+    fn acceptable(&self, seg: &Segment<'_>) -> bool {
+        let len = seg.seg_len();
+        let wnd = self.rcv_adv.dist(self.rcv_nxt).min(i32::MAX as u32);
+        let wnd = if self.rcv_adv.before(self.rcv_nxt) {
+            0
+        } else {
+            wnd
+        };
+        match (len, wnd) {
+            (0, 0) => seg.seq == self.rcv_nxt,
+            (0, w) => seg.seq.in_window(self.rcv_nxt, w),
+            (_, 0) => false,
+            (l, w) => {
+                seg.seq.in_window(self.rcv_nxt, w) || seg.seq.add(l - 1).in_window(self.rcv_nxt, w)
+            }
+        }
+    }
+
+    /// An unacceptable segment: `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>`.
+    /// Segments without data are answered at most at the challenge-ACK rate
+    /// (as Linux's `tcp_oow_rate_limited`: a pure ACK loop cannot form).
+    fn ack_unacceptable(&mut self, now: Instant, seg: &Segment<'_>) {
+        if seg.payload.is_empty() && !seg.flags.fin() {
+            self.challenge_ack(now);
+        } else {
+            self.ack_now = true;
+        }
+    }
+
+    /// A challenge ACK, rate-limited (RFC 5961 §7).
+    pub(super) fn challenge_ack(&mut self, now: Instant) {
+        let interval = self.cfg.challenge_ack_interval;
+        if now.saturating_duration_since(self.challenge_at) >= interval
+            || self.challenge_at == Instant::ZERO
+        {
+            self.challenge_at = now;
+            self.challenge_n = 0;
+        }
+        if self.challenge_n < self.cfg.challenge_ack_burst {
+            self.challenge_n += 1;
+            self.ack_now = true;
+            self.stats.challenge_acks += 1;
+        } else {
+            self.stats.challenge_acks_suppressed += 1;
+        }
+    }
+
+    /// An acceptable RST (RFC 9293 §3.10.7.4 step 2, SA-RST-4..7).
+    fn reset_by_peer(&mut self, a: &mut Actions) {
+        match self.state {
+            State::SynReceived if self.passive => self.back_to_listen(Event::RcvRst, a),
+            State::SynReceived => self.close_with(Event::RcvRst, CloseReason::Refused, a),
+            State::TimeWait => {
+                // RFC 1337: ignore RST in TIME-WAIT when protection is on.
+                if self.cfg.rfc1337 {
+                    self.stats.dropped += 1;
+                } else {
+                    self.close_with(Event::RcvRst, CloseReason::Normal, a);
+                }
+            }
+            _ => self.close_with(Event::RcvRst, CloseReason::Reset, a),
+        }
+    }
+
+    /// SYN-RECEIVED of a passive open back to LISTEN: forget the peer.
+    pub(super) fn back_to_listen(&mut self, event: Event, a: &mut Actions) {
+        self.goto(event, State::Listen, a);
+        // Keep the listener's ISS offset (iss minus the clock part is lost;
+        // the next SYN gets a fresh clock component anyway).
+        self.timers = [Instant::MAX; super::timers::COUNT];
+        self.rx.clear();
+        self.tx.clear();
+        self.asm.clear();
+        self.ack_now = false;
+        self.syn_acked = false;
+        self.fin_queued = false;
+        self.fin_received = false;
+        self.fin_acked = false;
+        self.rcv_fin = None;
+        self.retries = 0;
+        self.pending_rst = None;
+    }
+
+    /// Step 5 for the synchronized states (RFC 9293 §3.10.7.4, SA-ACK-1..10).
+    /// Returns false when the segment is to be dropped.
+    fn process_ack(&mut self, now: Instant, seg: &Segment<'_>, a: &mut Actions) -> bool {
+        let ack = seg.ack;
+        // SEG.ACK > SND.NXT: ACK and drop (acks something not yet sent).
+        if ack.after(self.snd_max) {
+            self.stats.dropped += 1;
+            self.challenge_ack(now);
+            return false;
+        }
+        // RFC 5961 §5.2: SEG.ACK below SND.UNA - MAX.SND.WND is a blind
+        // injection attempt: drop and ACK.
+        if ack.before(self.snd_una.sub(self.max_snd_wnd.max(1))) {
+            self.stats.dropped += 1;
+            self.challenge_ack(now);
+            return false;
+        }
+        let old_wnd = self.snd_wnd;
+        if ack.after(self.snd_una) {
+            self.new_ack(now, seg, a);
+        } else if ack == self.snd_una
+            && seg.payload.is_empty()
+            && !seg.flags.fin()
+            && self.flight() > 0
+            && (u32::from(seg.window) << self.snd_wscale) == old_wnd
+        {
+            // A duplicate ACK (RFC 5681 §2).
+            self.on_dupack();
+        }
+        // Window update (SA-ACK-4): only from a newer segment.
+        if self.snd_wl1.before(seg.seq) || (self.snd_wl1 == seg.seq && self.snd_wl2.before_eq(ack))
+        {
+            self.snd_wnd = u32::from(seg.window) << self.snd_wscale;
+            self.snd_wl1 = seg.seq;
+            self.snd_wl2 = ack;
+            self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
+            if self.snd_wnd > 0 {
+                self.zwp_probes = 0;
+                if self.probe == Probe::ZeroWindow {
+                    self.probe = Probe::None;
+                }
+                if old_wnd == 0 {
+                    self.clear_timer(Timer::Persist);
+                }
+            }
+        }
+        match self.state {
+            State::Closing if self.fin_acked() => {
+                self.goto(Event::RcvAck, State::TimeWait, a);
+            }
+            State::LastAck if self.fin_acked() => {
+                self.close_with(Event::RcvAck, CloseReason::Normal, a);
+                return false;
+            }
+            State::FinWait2 | State::FinWait1 | State::Established | State::CloseWait => {}
+            _ => {}
+        }
+        true
+    }
+
+    /// SND.UNA < SEG.ACK =< SND.NXT: new data acknowledged.
+    fn new_ack(&mut self, now: Instant, seg: &Segment<'_>, a: &mut Actions) {
+        let acked = seg.ack.dist(self.snd_una);
+        // Bytes of the send buffer this ACK covers (not the FIN).
+        let covered = seg.ack.dist(self.tx_base());
+        let data = covered.min(self.tx.len() as u32);
+        if self.fin_queued && covered > self.tx.len() as u32 {
+            // The ACK covers our FIN too.
+            self.fin_acked = true;
+        }
+        self.rtt_on_ack(now, seg);
+        self.tx.consume(data as usize);
+        self.snd_una = seg.ack;
+        if self.snd_nxt.before(self.snd_una) {
+            self.snd_nxt = self.snd_una;
+        }
+        self.retries = 0;
+        self.zwp_probes = 0;
+        self.on_new_ack(acked);
+        self.unacked_since = now;
+        // RFC 6298 §5.3: restart the timer when new data is acked.
+        if self.flight() > 0 {
+            self.set_timer(Timer::Retransmit, now + self.rto_duration());
+        } else {
+            self.clear_timer(Timer::Retransmit);
+        }
+        if data > 0 {
+            a.set_writable();
+        }
+    }
+
+    /// Steps 7 and 8: the segment's text and FIN.
+    pub(super) fn text_and_fin(&mut self, now: Instant, seg: &Segment<'_>, a: &mut Actions) {
+        if !seg.payload.is_empty() {
+            match self.state {
+                State::Established | State::FinWait1 | State::FinWait2 => {
+                    self.text(now, seg, a);
+                    if self.state == State::Closed {
+                        return;
+                    }
+                }
+                // CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: the peer already
+                // sent FIN; ignore the text (SA-TXT-3).
+                _ => {}
+            }
+        }
+        if seg.flags.fin() {
+            let fin_at = seg.seq.add(seg.payload.len() as u32);
+            if fin_at.after(self.rcv_nxt) && !self.fin_received {
+                // A FIN beyond a hole: remember it until the data reaches it (SA-FIN-8).
+                self.rcv_fin = Some(fin_at);
+                self.ack_now = true;
+                return;
+            }
+            if fin_at == self.rcv_nxt || self.fin_received {
+                self.fin(now, a);
+            }
+        } else if self.rcv_fin == Some(self.rcv_nxt) && !self.fin_received {
+            self.fin(now, a);
+        }
+    }
+
+    /// In-order or out-of-order text for ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2.
+    fn text(&mut self, now: Instant, seg: &Segment<'_>, a: &mut Actions) {
+        let mut payload = seg.payload;
+        let mut seq = seg.seq;
+        // Trim what we already have (SA-SEQ-7).
+        if seq.before(self.rcv_nxt) {
+            let skip = (self.rcv_nxt.dist(seq) as usize).min(payload.len());
+            payload = &payload[skip..];
+            seq = self.rcv_nxt;
+        }
+        if payload.is_empty() {
+            self.ack_now = true;
+            return;
+        }
+        // Data after the application closed both directions: RST
+        // (RFC 9293 §3.6.1 SHLD-3, FSM-49; Linux's behaviour).
+        if self.app_closed && self.cfg.rst_on_data_after_close && self.fin_queued {
+            self.pending_rst = Some((self.snd_nxt, Some(seq.add(payload.len() as u32))));
+            self.close_with(Event::RcvDataAfterClose, CloseReason::Aborted, a);
+            return;
+        }
+        // Estimate the peer's segment size (as Linux's rcv_mss) for the
+        // every-second-segment ACK rule.
+        let plen = seg.payload.len().min(usize::from(self.cfg.mss)) as u16;
+        if plen > self.rcv_mss_est {
+            self.rcv_mss_est = plen;
+        }
+        let offset = seq.dist(self.rcv_nxt);
+        let written = self.rx.write_unallocated(offset as usize, payload);
+        if written == 0 {
+            // No room (zero window): drop, ACK our window.
+            self.ack_now = true;
+            self.stats.dropped += 1;
+            return;
+        }
+        if self.asm.add(offset, written as u32).is_err() {
+            // Too many holes: drop this segment (bounded reassembly).
+            self.ack_now = true;
+            self.stats.dropped += 1;
+            return;
+        }
+        if offset == 0 {
+            let had_holes = !self.asm.is_empty() && self.asm.len() > 1;
+            let n = self.asm.take_front();
+            self.rx.commit_unallocated(n as usize);
+            self.rcv_nxt = self.rcv_nxt.add(n);
+            self.stats.bytes_in += u64::from(n);
+            self.ack_pending = self.ack_pending.saturating_add(n);
+            a.set_readable();
+            // RFC 5681 §4.2: ACK at least every second full-sized segment;
+            // immediately when a gap was filled (RFC 5681 §4.2, R1122-DA-2).
+            if had_holes || n as usize > written || !self.asm.is_empty() {
+                self.ack_now = true;
+            } else if self.ack_pending >= 2 * self.rcv_mss() {
+                self.ack_now = true;
+            } else if self.timer(Timer::DelayedAck).is_none() {
+                self.set_timer(Timer::DelayedAck, now + self.cfg.delayed_ack);
+            }
+        } else {
+            // Out of order: an immediate duplicate ACK (RFC 5681 §4.2, MAY-13).
+            self.ack_now = true;
+        }
+    }
+
+    /// The receive MSS estimate: the largest segment seen, at least 536.
+    fn rcv_mss(&self) -> u32 {
+        u32::from(self.rcv_mss_est.max(536).min(self.cfg.mss))
+    }
+
+    /// Records TS.Recent (RFC 7323 §4.3).
+    pub(super) fn update_ts_recent(&mut self, now: Instant, seg: &Segment<'_>) {
+        if let (true, Some(ts)) = (self.ts_on, seg.options.timestamps)
+            && seg.seq.before_eq(self.last_ack_sent)
+            && (ts.val.wrapping_sub(self.ts_recent) as i32) >= 0
+        {
+            self.ts_recent = ts.val;
+            self.ts_recent_age = now;
+        }
+    }
+
+    /// The peer's FIN, in order (step 8, SA-FIN-2..7).
+    fn fin(&mut self, now: Instant, a: &mut Actions) {
+        if !self.fin_received {
+            self.fin_received = true;
+            self.rcv_nxt = self.rcv_nxt.add(1);
+            self.rcv_fin = None;
+            a.set_readable();
+        }
+        self.ack_now = true;
+        let _ = now;
+        match self.state {
+            State::SynReceived | State::Established => {
+                self.goto(Event::RcvFin, State::CloseWait, a);
+            }
+            State::FinWait1 => {
+                if self.fin_acked() {
+                    self.goto(Event::RcvFinAck, State::TimeWait, a);
+                } else {
+                    self.goto(Event::RcvFin, State::Closing, a);
+                }
+            }
+            State::FinWait2 => self.goto(Event::RcvFin, State::TimeWait, a),
+            State::TimeWait => self.goto(Event::RcvFin, State::TimeWait, a),
+            // CLOSE-WAIT, CLOSING, LAST-ACK: stay.
+            _ => {}
+        }
+    }
+}

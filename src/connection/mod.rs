@@ -1,0 +1,614 @@
+//! One TCP connection: the TCB and the three entry points.
+//!
+//! RFCs to read: RFC 9293 (§3.3 states, §3.4 sequence numbers, §3.7 data
+//! communication, §3.8 retransmission, windows and ACKs, §3.10 event
+//! processing), RFC 5961 (blind in-window attacks), RFC 6298 (RTO), RFC 5681
+//! (congestion control), RFC 7323 (window scale, timestamps, PAWS),
+//! RFC 1122 §4.2.3.6 (keep-alive), RFC 5482 (user timeout).
+//!
+//! # The calling contract
+//!
+//! 1. Create a [`Connection`] with a [`Config`] and its two buffers.
+//! 2. Open it: [`Connection::connect`] or [`Connection::listen`].
+//! 3. Feed it every segment for its 4-tuple with [`Connection::on_segment`]
+//!    (parsed and checksum-verified), the application's calls with
+//!    [`Connection::on_app_call`] (or the helpers `send`, `recv`, `close`,
+//!    ...), and call [`Connection::on_timer`] when its deadline passes.
+//! 4. Each of those returns [`Actions`]. On [`Action::Transmit`], call
+//!    [`Connection::poll_transmit`] until it returns `None` and put each
+//!    segment on the wire. On [`Action::SetTimer`], arm one timer for the
+//!    connection; [`Connection::deadline`] always tells the current deadline.
+//!    A deadline may be earlier than needed: calling `on_timer` early is a
+//!    harmless no-op.
+//! 5. `now` must never go backwards.
+
+mod actions;
+mod app;
+mod input;
+mod output;
+mod timers;
+
+pub use actions::{Action, Actions, ActionsIter, StateChange, Transmit};
+pub use output::reply_to_unknown;
+pub use timers::Timer;
+
+use crate::buffer::{Assembler, RingBuffer};
+use crate::config::Config;
+use crate::error::{CallError, CloseReason};
+use crate::seq::SeqNum;
+use crate::state::{self, Event, State};
+use crate::time::Instant;
+use crate::wire::Segment;
+
+/// Storage for a send or receive buffer: any mutable byte slice owner
+/// (`[u8; N]`, `&mut [u8]`, `Vec<u8>`, `Box<[u8]>`).
+pub trait Storage: AsRef<[u8]> + AsMut<[u8]> {}
+impl<T: AsRef<[u8]> + AsMut<[u8]>> Storage for T {}
+
+/// The two buffers of a connection. Their sizes bound the memory the
+/// connection can ever use: out-of-order data is held inside `rx`.
+#[derive(Debug)]
+pub struct Buffers<B> {
+    /// Receive buffer (in-order data waiting for the app, plus reassembly).
+    pub rx: B,
+    /// Send buffer (unacknowledged and unsent data).
+    pub tx: B,
+}
+
+#[cfg(feature = "alloc")]
+impl Buffers<alloc::vec::Vec<u8>> {
+    /// Two heap buffers of the given sizes.
+    pub fn with_capacity(rx: usize, tx: usize) -> Self {
+        Buffers {
+            rx: alloc::vec![0; rx],
+            tx: alloc::vec![0; tx],
+        }
+    }
+}
+
+/// A call from the application (RFC 9293 §3.9.1 user interface).
+#[derive(Debug)]
+pub enum AppCall<'a> {
+    /// Passive OPEN. `iss` seeds the initial sequence numbers: each SYN is
+    /// answered with `iss` plus a 4-microsecond clock (RFC 9293 §3.4.1).
+    Listen {
+        /// Secret per-listener offset (the F() of RFC 6528).
+        iss: SeqNum,
+    },
+    /// Active OPEN with this initial send sequence number (the host, or the
+    /// Endpoint, computes it per RFC 6528).
+    Connect {
+        /// Initial send sequence number.
+        iss: SeqNum,
+    },
+    /// SEND: queue data; the outcome's `len` says how much fit.
+    Send(&'a [u8]),
+    /// RECEIVE: copy readable data into the buffer; `len` is the amount.
+    Receive(&'a mut [u8]),
+    /// Half-close: send FIN after the queued data, keep receiving.
+    Shutdown,
+    /// CLOSE: like `Shutdown`, and the application will read no more. With
+    /// unread data the connection is reset instead (RFC 9293 §3.6.1 SHLD-3).
+    /// The connection then finishes its close on its own (an orphan).
+    Close,
+    /// ABORT (RFC 9293 §3.10.5): RST where the peer knows us, then CLOSED.
+    Abort,
+    /// Nagle's algorithm off (`true`, like TCP_NODELAY) or on.
+    SetNoDelay(bool),
+}
+
+/// The result of an application call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct Outcome {
+    /// What the host must do.
+    pub actions: Actions,
+    /// Bytes accepted (`Send`) or copied (`Receive`); 0 for other calls.
+    pub len: usize,
+}
+
+/// Counters for one connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Segments given to `on_segment`.
+    pub segs_in: u64,
+    /// Segments produced by `poll_transmit`.
+    pub segs_out: u64,
+    /// Segments retransmitted (timeouts, fast retransmit, SYN retries).
+    pub retransmits: u64,
+    /// Segments dropped (unacceptable, failed checks).
+    pub dropped: u64,
+    /// Challenge ACKs sent (RFC 5961).
+    pub challenge_acks: u64,
+    /// Challenge ACKs suppressed by the rate limit.
+    pub challenge_acks_suppressed: u64,
+    /// Payload bytes received in order.
+    pub bytes_in: u64,
+    /// Payload bytes sent (including retransmissions).
+    pub bytes_out: u64,
+    /// State changes that were not in the table (always 0 unless there is a bug).
+    pub illegal_transitions: u64,
+}
+
+/// What is about to be probed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Probe {
+    None,
+    ZeroWindow,
+    Keepalive,
+}
+
+/// The transmission control block of one connection (RFC 9293 §3.3.1).
+pub struct Connection<B: Storage> {
+    cfg: Config,
+    state: State,
+    /// Opened by a passive OPEN (RFC 9293 §3.5 MUST-11).
+    passive: bool,
+    /// The application called CLOSE: it reads no more (an orphan once the
+    /// host drops its handle).
+    app_closed: bool,
+    /// A FIN is to follow the data in `tx` (Shutdown or Close).
+    fin_queued: bool,
+    /// Our SYN has been acknowledged.
+    syn_acked: bool,
+    /// The peer's FIN has been received (in order).
+    fin_received: bool,
+    /// Our FIN has been acknowledged.
+    fin_acked: bool,
+    /// The SYN was retransmitted (RFC 6298 §5.7).
+    syn_retransmitted: bool,
+    /// Nagle's algorithm is on.
+    nagle: bool,
+    /// Timestamps negotiated.
+    ts_on: bool,
+    /// SACK negotiated.
+    sack_on: bool,
+    snd_wscale: u8,
+    rcv_wscale: u8,
+    probe: Probe,
+    /// Send a pure ACK now.
+    ack_now: bool,
+    /// Retransmit the first unacknowledged segment now (fast retransmit).
+    fast_rtx: bool,
+    /// Send what the window allows even if below the SWS threshold.
+    force_send: bool,
+    dupacks: u8,
+    in_recovery: bool,
+    retries: u8,
+    zwp_probes: u8,
+    ka_probes: u8,
+    challenge_n: u8,
+
+    // Send sequence space (RFC 9293 §3.3.1).
+    iss: SeqNum,
+    snd_una: SeqNum,
+    snd_nxt: SeqNum,
+    /// The highest sequence number sent (SND.NXT before a go-back-N rewind).
+    snd_max: SeqNum,
+    snd_wl1: SeqNum,
+    snd_wl2: SeqNum,
+    snd_wnd: u32,
+    max_snd_wnd: u32,
+    recover: SeqNum,
+
+    // Receive sequence space.
+    irs: SeqNum,
+    rcv_nxt: SeqNum,
+    /// The right edge of the window we advertised (never moves left: SHLD-14).
+    rcv_adv: SeqNum,
+    /// RCV.NXT in the last ACK we sent (Last.ACK.sent, RFC 7323 §4.3).
+    last_ack_sent: SeqNum,
+    /// Sequence number of a FIN received out of order.
+    rcv_fin: Option<SeqNum>,
+
+    /// Send MSS from the peer's option (before subtracting our options).
+    smss: u16,
+    /// Largest segment received (receive MSS estimate).
+    rcv_mss_est: u16,
+    ts_recent: u32,
+    ts_recent_age: Instant,
+    ts_offset: u32,
+
+    // RTT and RTO (RFC 6298), microseconds.
+    srtt: u32,
+    rttvar: u32,
+    rto: u32,
+    rtt_sample: Option<(SeqNum, Instant)>,
+    unacked_since: Instant,
+
+    // Congestion control (RFC 5681), bytes.
+    cwnd: u32,
+    ssthresh: u32,
+    bytes_acked: u32,
+
+    /// In-order bytes received and not yet acknowledged.
+    ack_pending: u32,
+    challenge_at: Instant,
+    /// A RST to send: (SEG.SEQ, Some(SEG.ACK) when the ACK bit is set).
+    pending_rst: Option<(SeqNum, Option<SeqNum>)>,
+
+    timers: [Instant; timers::COUNT],
+    reported_deadline: Option<Instant>,
+    last_now: Instant,
+    close_reason: Option<CloseReason>,
+    stats: Stats,
+
+    rx: RingBuffer<B>,
+    tx: RingBuffer<B>,
+    asm: Assembler,
+}
+
+impl<B: Storage> core::fmt::Debug for Connection<B> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Connection")
+            .field("state", &self.state)
+            .field("snd_una", &self.snd_una)
+            .field("snd_nxt", &self.snd_nxt)
+            .field("snd_wnd", &self.snd_wnd)
+            .field("rcv_nxt", &self.rcv_nxt)
+            .field("rcv_wnd", &self.rcv_wnd())
+            .field("send_queue", &self.tx.len())
+            .field("recv_queue", &self.rx.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<B: Storage> Connection<B> {
+    /// A connection in CLOSED with the given configuration and buffers.
+    pub fn new(config: Config, buffers: Buffers<B>) -> Self {
+        let rx = RingBuffer::new(buffers.rx);
+        let tx = RingBuffer::new(buffers.tx);
+        let nagle = config.nagle;
+        let rto = timers::clamp_rto(&config, timers::us(config.rto_initial));
+        let mut c = Connection {
+            cfg: config,
+            state: State::Closed,
+            passive: false,
+            app_closed: false,
+            fin_queued: false,
+            syn_acked: false,
+            fin_received: false,
+            fin_acked: false,
+            syn_retransmitted: false,
+            nagle,
+            ts_on: false,
+            sack_on: false,
+            snd_wscale: 0,
+            rcv_wscale: 0,
+            probe: Probe::None,
+            ack_now: false,
+            fast_rtx: false,
+            force_send: false,
+            dupacks: 0,
+            in_recovery: false,
+            retries: 0,
+            zwp_probes: 0,
+            ka_probes: 0,
+            challenge_n: 0,
+            iss: SeqNum(0),
+            snd_una: SeqNum(0),
+            snd_nxt: SeqNum(0),
+            snd_max: SeqNum(0),
+            snd_wl1: SeqNum(0),
+            snd_wl2: SeqNum(0),
+            snd_wnd: 0,
+            max_snd_wnd: 0,
+            recover: SeqNum(0),
+            irs: SeqNum(0),
+            rcv_nxt: SeqNum(0),
+            rcv_adv: SeqNum(0),
+            last_ack_sent: SeqNum(0),
+            rcv_fin: None,
+            smss: 536,
+            rcv_mss_est: 0,
+            ts_recent: 0,
+            ts_recent_age: Instant::ZERO,
+            ts_offset: 0,
+            srtt: 0,
+            rttvar: 0,
+            rto,
+            rtt_sample: None,
+            unacked_since: Instant::ZERO,
+            cwnd: 0,
+            ssthresh: u32::MAX,
+            bytes_acked: 0,
+            ack_pending: 0,
+            challenge_at: Instant::ZERO,
+            pending_rst: None,
+            timers: [Instant::MAX; timers::COUNT],
+            reported_deadline: None,
+            last_now: Instant::ZERO,
+            close_reason: None,
+            stats: Stats::default(),
+            rx,
+            tx,
+            asm: Assembler::new(),
+        };
+        c.smss = c.cfg.default_peer_mss.max(1);
+        c
+    }
+
+    // ----- queries -------------------------------------------------------
+
+    /// The current state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+    /// Why the connection closed, once it has.
+    pub fn close_reason(&self) -> Option<CloseReason> {
+        self.close_reason
+    }
+    /// The earliest time `on_timer` needs to be called, if any.
+    pub fn deadline(&self) -> Option<Instant> {
+        let d = self.timers.iter().copied().min().unwrap_or(Instant::MAX);
+        (d != Instant::MAX).then_some(d)
+    }
+    /// When the given timer fires, if it is armed.
+    pub fn timer(&self, t: Timer) -> Option<Instant> {
+        let d = self.timers[t as usize];
+        (d != Instant::MAX).then_some(d)
+    }
+    /// Counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+    /// Bytes the application can read now.
+    pub fn recv_queue(&self) -> usize {
+        self.rx.len()
+    }
+    /// Bytes queued for sending (unsent plus unacknowledged).
+    pub fn send_queue(&self) -> usize {
+        self.tx.len()
+    }
+    /// Free space in the send buffer.
+    pub fn send_capacity(&self) -> usize {
+        self.tx.free()
+    }
+    /// Whether `send` can queue data now (RFC 9293 §3.10.2).
+    pub fn may_send(&self) -> bool {
+        !self.fin_queued
+            && matches!(
+                self.state,
+                State::SynSent | State::SynReceived | State::Established | State::CloseWait
+            )
+    }
+    /// Whether more data may still arrive or be read.
+    pub fn may_recv(&self) -> bool {
+        !self.rx.is_empty() || (!self.fin_received && self.state.may_receive())
+    }
+    /// The peer closed its direction and every byte before its FIN was read.
+    pub fn is_eof(&self) -> bool {
+        self.fin_received && self.rx.is_empty()
+    }
+    /// SND.UNA.
+    pub fn snd_una(&self) -> SeqNum {
+        self.snd_una
+    }
+    /// SND.NXT.
+    pub fn snd_nxt(&self) -> SeqNum {
+        self.snd_nxt
+    }
+    /// SND.WND (scaled).
+    pub fn snd_wnd(&self) -> u32 {
+        self.snd_wnd
+    }
+    /// RCV.NXT.
+    pub fn rcv_nxt(&self) -> SeqNum {
+        self.rcv_nxt
+    }
+    /// ISS.
+    pub fn iss(&self) -> SeqNum {
+        self.iss
+    }
+    /// IRS.
+    pub fn irs(&self) -> SeqNum {
+        self.irs
+    }
+    /// The current receive window (RCV.WND): free space in the receive buffer.
+    pub fn rcv_wnd(&self) -> u32 {
+        u32::try_from(self.rx.free()).unwrap_or(u32::MAX)
+    }
+    /// The retransmission timeout now in force.
+    pub fn rto(&self) -> crate::time::Duration {
+        crate::time::Duration::from_micros(u64::from(self.rto))
+    }
+    /// The smoothed RTT, once measured.
+    pub fn srtt(&self) -> Option<crate::time::Duration> {
+        (self.srtt != 0).then(|| crate::time::Duration::from_micros(u64::from(self.srtt)))
+    }
+    /// The congestion window in bytes.
+    pub fn cwnd(&self) -> u32 {
+        self.cwnd
+    }
+    /// The effective send MSS (payload bytes per full segment).
+    pub fn effective_mss(&self) -> u16 {
+        self.eff_mss() as u16
+    }
+    /// Whether timestamps were negotiated.
+    pub fn timestamps_enabled(&self) -> bool {
+        self.ts_on
+    }
+    /// Whether SACK was negotiated.
+    pub fn sack_enabled(&self) -> bool {
+        self.sack_on
+    }
+    /// Window-scale shifts (ours, the peer's), if window scaling was negotiated.
+    pub fn window_scale(&self) -> Option<(u8, u8)> {
+        (self.rcv_wscale != 0 || self.snd_wscale != 0).then_some((self.rcv_wscale, self.snd_wscale))
+    }
+    /// The application called `close` (the connection may be an orphan).
+    pub fn is_app_closed(&self) -> bool {
+        self.app_closed
+    }
+
+    // ----- entry points --------------------------------------------------
+
+    /// A segment arrived for this connection (RFC 9293 §3.10.7). The host
+    /// has verified the checksum (MUST-3) and matched the 4-tuple.
+    pub fn on_segment(&mut self, now: Instant, seg: &Segment<'_>) -> Actions {
+        let now = self.clock(now);
+        let mut a = Actions::NONE;
+        self.stats.segs_in += 1;
+        self.input(now, seg, &mut a);
+        self.finish(now, &mut a);
+        a
+    }
+
+    /// Time passed: handles every timer due at `now` (RFC 9293 §3.10.8).
+    /// Calling it before the deadline does nothing.
+    pub fn on_timer(&mut self, now: Instant) -> Actions {
+        let now = self.clock(now);
+        let mut a = Actions::NONE;
+        self.handle_timers(now, &mut a);
+        self.finish(now, &mut a);
+        a
+    }
+
+    /// An application call (RFC 9293 §3.10.1-§3.10.6). A call that makes no
+    /// sense in the current state returns an error and changes nothing.
+    pub fn on_app_call(&mut self, now: Instant, call: AppCall<'_>) -> Result<Outcome, CallError> {
+        let now = self.clock(now);
+        let mut a = Actions::NONE;
+        let len = self.app_call(now, call, &mut a)?;
+        self.finish(now, &mut a);
+        Ok(Outcome { actions: a, len })
+    }
+
+    /// Active open with initial sequence number `iss`.
+    pub fn connect(&mut self, now: Instant, iss: SeqNum) -> Result<Actions, CallError> {
+        self.on_app_call(now, AppCall::Connect { iss })
+            .map(|o| o.actions)
+    }
+    /// Passive open; `iss` seeds the initial sequence numbers.
+    pub fn listen(&mut self, now: Instant, iss: SeqNum) -> Result<Actions, CallError> {
+        self.on_app_call(now, AppCall::Listen { iss })
+            .map(|o| o.actions)
+    }
+    /// Queues data; returns how much fit.
+    pub fn send(&mut self, now: Instant, data: &[u8]) -> Result<Outcome, CallError> {
+        self.on_app_call(now, AppCall::Send(data))
+    }
+    /// Reads data; returns how much was copied (0 at end of stream or when
+    /// nothing is readable yet: see [`Connection::is_eof`]).
+    pub fn recv(&mut self, now: Instant, buf: &mut [u8]) -> Result<Outcome, CallError> {
+        self.on_app_call(now, AppCall::Receive(buf))
+    }
+    /// Half-close (send FIN after queued data; keep reading).
+    pub fn shutdown(&mut self, now: Instant) -> Result<Actions, CallError> {
+        self.on_app_call(now, AppCall::Shutdown).map(|o| o.actions)
+    }
+    /// Full close (the connection finishes closing on its own).
+    pub fn close(&mut self, now: Instant) -> Result<Actions, CallError> {
+        self.on_app_call(now, AppCall::Close).map(|o| o.actions)
+    }
+    /// Abort (RST).
+    pub fn abort(&mut self, now: Instant) -> Result<Actions, CallError> {
+        self.on_app_call(now, AppCall::Abort).map(|o| o.actions)
+    }
+
+    // ----- shared internals ---------------------------------------------
+
+    /// Clamps `now` so that time never goes backwards.
+    fn clock(&mut self, now: Instant) -> Instant {
+        debug_assert!(now >= self.last_now, "time went backwards");
+        if now > self.last_now {
+            self.last_now = now;
+        }
+        self.last_now
+    }
+
+    /// Moves to `to` through the transition table.
+    fn goto(&mut self, event: Event, to: State, a: &mut Actions) {
+        let from = self.state;
+        if !state::is_allowed(from, event, to) {
+            debug_assert!(false, "illegal transition {from} --{event:?}--> {to}");
+            self.stats.illegal_transitions += 1;
+        }
+        self.state = to;
+        a.push_change(StateChange { from, event, to });
+        match to {
+            State::Closed => self.enter_closed(),
+            State::TimeWait => {
+                // RFC 9293 §3.10.7.4 step 8: start the 2MSL timer, turn off the others.
+                self.timers = [Instant::MAX; timers::COUNT];
+                self.set_timer(Timer::TimeWait, self.last_now + self.cfg.time_wait());
+                self.tx.clear();
+                self.fin_queued = false;
+            }
+            _ => {}
+        }
+    }
+
+    /// Moves to CLOSED and reports why.
+    fn close_with(&mut self, event: Event, reason: CloseReason, a: &mut Actions) {
+        self.goto(event, State::Closed, a);
+        self.close_reason = Some(reason);
+        a.set_closed(reason);
+        a.set_readable();
+        a.set_writable();
+    }
+
+    fn enter_closed(&mut self) {
+        self.timers = [Instant::MAX; timers::COUNT];
+        self.tx.clear();
+        self.asm.clear();
+        self.ack_now = false;
+        self.fast_rtx = false;
+        self.force_send = false;
+        self.probe = Probe::None;
+    }
+
+    /// Final bookkeeping of every entry point: timers and the actions that
+    /// report them.
+    fn finish(&mut self, now: Instant, a: &mut Actions) {
+        self.arm_timers(now);
+        let d = self.deadline();
+        if d != self.reported_deadline {
+            self.reported_deadline = d;
+            a.set_timer(d);
+        }
+        if self.has_output() {
+            a.set_transmit();
+        }
+    }
+
+    /// The effective send MSS: the peer's MSS less our options (MUST-16).
+    fn eff_mss(&self) -> u32 {
+        let opt = if self.ts_on { 12 } else { 0 };
+        u32::from(self.smss).saturating_sub(opt).max(1)
+    }
+
+    /// The sequence number of the first byte in `tx`.
+    fn tx_base(&self) -> SeqNum {
+        if !self.syn_acked {
+            self.iss.add(1)
+        } else if self.fin_acked {
+            // SND.UNA is past our FIN; the (empty) buffer ends at the FIN.
+            self.snd_una.sub(1)
+        } else {
+            self.snd_una
+        }
+    }
+
+    /// The sequence number our FIN has (or will have).
+    fn fin_seq(&self) -> SeqNum {
+        self.tx_base().add(self.tx.len() as u32)
+    }
+
+    /// Our FIN was sent and acknowledged.
+    fn fin_acked(&self) -> bool {
+        self.fin_acked
+    }
+
+    /// Bytes in flight (sent, not acknowledged), counting SYN and FIN.
+    fn flight(&self) -> u32 {
+        self.snd_max.dist(self.snd_una)
+    }
+}
+
+#[cfg(test)]
+mod tests;

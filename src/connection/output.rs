@@ -1,0 +1,366 @@
+//! Segment output: what to send next (RFC 9293 §3.7, §3.8.6; RFC 5681;
+//! RFC 7323 options; RFC 2018 SACK blocks).
+
+use super::{Connection, Probe, Storage, Timer, Transmit};
+use crate::seq::SeqNum;
+use crate::state::State;
+use crate::time::Instant;
+use crate::wire::{Flags, SackBlocks, Segment, TcpOptions, Timestamps};
+
+/// The reply RFC 9293 §3.10.7.1 prescribes for a segment that reaches no
+/// connection (state CLOSED): nothing for a RST; `<SEQ=SEG.ACK><CTL=RST>`
+/// when ACK is set; otherwise `<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>`.
+pub fn reply_to_unknown(seg: &Segment<'_>) -> Option<Transmit> {
+    if seg.flags.rst() {
+        return None;
+    }
+    let (seq, ack, flags) = if seg.flags.ack() {
+        (seg.ack, SeqNum(0), Flags::RST)
+    } else {
+        (
+            SeqNum(0),
+            seg.seq.add(seg.seg_len()),
+            Flags::RST | Flags::ACK,
+        )
+    };
+    Some(Transmit {
+        seq,
+        ack,
+        flags,
+        window: 0,
+        urgent: 0,
+        options: TcpOptions::NONE,
+        len: 0,
+    })
+}
+
+impl<B: Storage> Connection<B> {
+    /// Bytes in the send buffer not yet sent.
+    pub(super) fn unsent(&self) -> u32 {
+        let sent = self.snd_nxt.dist(self.tx_base()).min(self.tx.len() as u32);
+        if self.snd_nxt.before(self.tx_base()) {
+            return self.tx.len() as u32;
+        }
+        self.tx.len() as u32 - sent
+    }
+
+    /// Whether a SYN, data or FIN would go out now.
+    pub(super) fn wants_to_send(&self) -> bool {
+        match self.state {
+            State::SynSent | State::SynReceived => return self.snd_nxt == self.iss,
+            State::Closed | State::Listen | State::TimeWait => return false,
+            _ => {}
+        }
+        if !self.syn_acked {
+            return self.snd_nxt == self.iss;
+        }
+        if self.fast_rtx {
+            return true;
+        }
+        self.next_data_len().is_some()
+    }
+
+    /// Whether `poll_transmit` has anything.
+    pub(super) fn has_output(&self) -> bool {
+        self.pending_rst.is_some()
+            || (self.state != State::Closed
+                && (self.ack_now || self.probe != Probe::None || self.wants_to_send()))
+    }
+
+    /// (payload length, with FIN) of the next new segment, or None when
+    /// nothing may be sent now: window, congestion window, Nagle and
+    /// sender-side SWS avoidance (RFC 9293 §3.7.4, §3.8.6.2.1).
+    fn next_data_len(&self) -> Option<(u32, bool)> {
+        let unsent = self.unsent();
+        if unsent == 0 {
+            // Only the FIN is left, if it is queued and not yet sent.
+            return (self.fin_queued && self.snd_nxt == self.fin_seq()).then_some((0, true));
+        }
+        let wnd = self.snd_wnd.min(self.cwnd.max(self.eff_mss()));
+        let right = self.snd_una.add(wnd);
+        let usable = if right.after(self.snd_nxt) {
+            right.dist(self.snd_nxt)
+        } else {
+            0
+        };
+        let mss = self.eff_mss();
+        let len = unsent.min(usable).min(mss);
+        if len == 0 {
+            return None;
+        }
+        let all = len == unsent;
+        let fin = all && self.fin_queued;
+        let retransmitting = self.snd_nxt.before(self.snd_max);
+        let ok = len == mss
+            || retransmitting
+            || (all && (!self.nagle || self.flight() == 0 || fin))
+            || self.force_send
+            || (self.flight() == 0 && len >= self.max_snd_wnd / 2 && self.max_snd_wnd > 0);
+        ok.then_some((len, fin))
+    }
+
+    /// The next segment to send, with its payload written to `buf`
+    /// (RFC 9293 §3.10). Call until `None` after every `Action::Transmit`.
+    /// A buffer smaller than the MSS limits the segment's payload.
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        let now = self.clock(now);
+        let t = self.next_transmit(now, buf)?;
+        self.stats.segs_out += 1;
+        self.stats.bytes_out += t.len as u64;
+        if t.flags.ack() {
+            // Every ACK we send carries RCV.NXT: no ACK is pending any more.
+            self.ack_now = false;
+            self.ack_pending = 0;
+            self.clear_timer(Timer::DelayedAck);
+            self.last_ack_sent = self.rcv_nxt;
+        }
+        Some(t)
+    }
+
+    fn next_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        if let Some((seq, ack)) = self.pending_rst.take() {
+            let flags = if ack.is_some() {
+                Flags::RST | Flags::ACK
+            } else {
+                Flags::RST
+            };
+            return Some(Transmit {
+                seq,
+                ack: ack.unwrap_or(SeqNum(0)),
+                flags,
+                window: 0,
+                urgent: 0,
+                options: TcpOptions::NONE,
+                len: 0,
+            });
+        }
+        match self.state {
+            State::Closed | State::Listen => return None,
+            State::SynSent => {
+                return (self.snd_nxt == self.iss).then(|| self.syn(now, false));
+            }
+            _ => {}
+        }
+        if !self.syn_acked && self.snd_nxt == self.iss {
+            return Some(self.syn(now, true));
+        }
+        if self.syn_acked && self.state != State::TimeWait {
+            if self.fast_rtx {
+                self.fast_rtx = false;
+                if let Some(t) = self.retransmit_first(now, buf) {
+                    return Some(t);
+                }
+            }
+            if let Some((len, fin)) = self.next_data_len() {
+                return Some(self.data_segment(now, buf, len, fin));
+            }
+        }
+        match core::mem::replace(&mut self.probe, Probe::None) {
+            // Zero-window probe: an ACK one below SND.UNA draws the peer's
+            // ACK with its window (as Linux's tcp_xmit_probe_skb).
+            Probe::ZeroWindow => return Some(self.control(now, self.snd_una.sub(1), Flags::ACK)),
+            // Keep-alive: SEG.SEQ = SND.NXT-1, no data (RFC 9293 §3.8.4 SHLD-12).
+            Probe::Keepalive => return Some(self.control(now, self.snd_nxt.sub(1), Flags::ACK)),
+            Probe::None => {}
+        }
+        if self.ack_now {
+            let seq = self.snd_nxt;
+            return Some(self.control(now, seq, Flags::ACK));
+        }
+        None
+    }
+
+    /// Our SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED).
+    fn syn(&mut self, now: Instant, with_ack: bool) -> Transmit {
+        let mut o = TcpOptions::NONE;
+        o.mss = Some(self.cfg.mss);
+        // Offer each option on a SYN; on a SYN,ACK only what the peer offered.
+        if self.cfg.window_scaling && (!with_ack || self.rcv_wscale != 0 || self.snd_wscale != 0) {
+            o.window_scale = Some(if with_ack {
+                self.rcv_wscale
+            } else {
+                self.our_wscale()
+            });
+        }
+        if self.cfg.sack && (!with_ack || self.sack_on) {
+            o.sack_permitted = true;
+        }
+        if self.cfg.timestamps && (!with_ack || self.ts_on) {
+            o.timestamps = Some(Timestamps {
+                val: self.ts_val(now),
+                ecr: if with_ack { self.ts_recent } else { 0 },
+            });
+        }
+        if self.snd_nxt == self.iss && self.snd_max != self.iss {
+            // A retransmission (the first SYN is at snd_max == iss).
+        } else if self.rtt_sample.is_none() && !self.syn_retransmitted {
+            self.rtt_sample = Some((self.iss, now));
+        }
+        self.snd_nxt = self.iss.add(1);
+        if self.snd_max.before(self.snd_nxt) || self.snd_max == self.iss {
+            self.snd_max = self.snd_nxt;
+        }
+        // RFC 7323 §2.2: the window of a SYN is never scaled.
+        let window = self.rx.free().min(0xffff) as u16;
+        self.rcv_adv = self.rcv_nxt.add(u32::from(window));
+        Transmit {
+            seq: self.iss,
+            ack: if with_ack { self.rcv_nxt } else { SeqNum(0) },
+            flags: if with_ack {
+                Flags::SYN | Flags::ACK
+            } else {
+                Flags::SYN
+            },
+            window,
+            urgent: 0,
+            options: o,
+            len: 0,
+        }
+    }
+
+    /// A segment without data: ACK, probe.
+    fn control(&mut self, now: Instant, seq: SeqNum, flags: Flags) -> Transmit {
+        let window = self.advertise();
+        Transmit {
+            seq,
+            ack: self.rcv_nxt,
+            flags,
+            window,
+            urgent: 0,
+            options: self.options(now),
+            len: 0,
+        }
+    }
+
+    /// Options on a non-SYN segment: timestamps and SACK blocks.
+    fn options(&self, now: Instant) -> TcpOptions {
+        let mut o = TcpOptions::NONE;
+        if self.ts_on {
+            o.timestamps = Some(Timestamps {
+                val: self.ts_val(now),
+                ecr: self.ts_recent,
+            });
+        }
+        if self.sack_on && !self.asm.is_empty() {
+            // RFC 2018 §4: report received blocks above RCV.NXT.
+            let mut s = SackBlocks::new();
+            let max = if self.ts_on { 3 } else { 4 };
+            for (start, end) in self.asm.ranges().take(max) {
+                s.push(self.rcv_nxt.add(start), self.rcv_nxt.add(end));
+            }
+            o.sack = s;
+        }
+        o
+    }
+
+    /// TSval: a 1 ms clock with a per-connection offset (RFC 7323 §5.4).
+    fn ts_val(&self, now: Instant) -> u32 {
+        (now.as_millis() as u32).wrapping_add(self.ts_offset)
+    }
+
+    /// The window field to send, and RCV.ADV updated. The right edge never
+    /// moves left (SHLD-14), and it moves right only in steps of at least
+    /// min(RCV.BUFF/2, MSS) (receiver SWS avoidance, MUST-39).
+    fn advertise(&mut self) -> u16 {
+        let free = u32::try_from(self.rx.free()).unwrap_or(u32::MAX);
+        let cur = if self.rcv_adv.after(self.rcv_nxt) {
+            self.rcv_adv.dist(self.rcv_nxt)
+        } else {
+            0
+        };
+        let cap = u32::try_from(self.rx.capacity()).unwrap_or(u32::MAX);
+        let step = (cap / 2).min(u32::from(self.cfg.mss)).max(1);
+        let wnd = if free >= cur.saturating_add(step) || free == cap {
+            free
+        } else {
+            cur
+        };
+        let max = 0xffffu32 << self.rcv_wscale;
+        let wnd = wnd.min(max);
+        // Round up so that the right edge never retreats through scaling.
+        let shift = self.rcv_wscale;
+        let field = (wnd.saturating_add((1 << shift) - 1) >> shift).min(0xffff);
+        let edge = self.rcv_nxt.add(field << shift);
+        if edge.after(self.rcv_adv) {
+            self.rcv_adv = edge;
+        }
+        field as u16
+    }
+
+    /// New data (and maybe FIN) from SND.NXT.
+    fn data_segment(&mut self, now: Instant, buf: &mut [u8], len: u32, fin: bool) -> Transmit {
+        let off = self.snd_nxt.dist(self.tx_base()) as usize;
+        let len = (len as usize).min(buf.len());
+        let n = self.tx.read_at(off, &mut buf[..len]);
+        // If the buffer truncated the payload, the FIN waits for the next one.
+        let fin = fin && n as u32 == self.unsent();
+        let seq = self.snd_nxt;
+        let mut flags = Flags::ACK;
+        if fin {
+            flags |= Flags::FIN;
+        }
+        if n > 0 && off + n == self.tx.len() {
+            // RFC 9293 §3.9.1 MUST-61: PSH on the last segment of the buffer.
+            flags |= Flags::PSH;
+        }
+        let retransmission = seq.before(self.snd_max);
+        if retransmission {
+            self.stats.retransmits += 1;
+        } else if self.rtt_sample.is_none() && n > 0 {
+            self.rtt_sample = Some((seq, now));
+        }
+        if self.flight() == 0 {
+            self.unacked_since = now;
+        }
+        self.snd_nxt = seq.add(n as u32 + u32::from(fin));
+        if self.snd_nxt.after(self.snd_max) {
+            self.snd_max = self.snd_nxt;
+        }
+        self.force_send = false;
+        if self.timer(Timer::Retransmit).is_none() {
+            self.set_timer(Timer::Retransmit, now + self.rto_duration());
+        }
+        let window = self.advertise();
+        Transmit {
+            seq,
+            ack: self.rcv_nxt,
+            flags,
+            window,
+            urgent: 0,
+            options: self.options(now),
+            len: n,
+        }
+    }
+
+    /// Fast retransmit: the first unacknowledged segment (RFC 5681 §3.2).
+    fn retransmit_first(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        if self.flight() == 0 {
+            return None;
+        }
+        let in_buf = (self.tx.len() as u32).min(self.flight());
+        let len = (in_buf.min(self.eff_mss()) as usize).min(buf.len());
+        let n = self.tx.read_at(0, &mut buf[..len]);
+        let fin = self.fin_queued
+            && n as u32 == self.tx.len() as u32
+            && self.snd_max == self.fin_seq().add(1);
+        if n == 0 && !fin {
+            return None;
+        }
+        self.stats.retransmits += 1;
+        self.rtt_sample = None;
+        let mut flags = Flags::ACK;
+        if fin {
+            flags |= Flags::FIN;
+        }
+        let window = self.advertise();
+        Some(Transmit {
+            seq: self.snd_una,
+            ack: self.rcv_nxt,
+            flags,
+            window,
+            urgent: 0,
+            options: self.options(now),
+            len: n,
+        })
+    }
+}

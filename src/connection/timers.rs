@@ -1,0 +1,381 @@
+//! Timers (RFC 9293 §3.10.8), RTT estimation (RFC 6298) and congestion
+//! control (RFC 5681, RFC 6928 initial window, RFC 3465 ABC).
+
+use super::{Connection, Probe, Storage};
+use crate::config::Config;
+use crate::error::CloseReason;
+use crate::state::{Event, State};
+use crate::time::{Duration, Instant};
+use crate::wire::Segment;
+
+use super::actions::Actions;
+
+/// The connection's timers. The host sees only the earliest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Timer {
+    /// Retransmission of SYN, SYN+ACK, data or FIN (RFC 6298), and the user timeout.
+    Retransmit = 0,
+    /// Delayed ACK (RFC 9293 §3.8.6.3).
+    DelayedAck = 1,
+    /// Zero-window probe / sender SWS override (RFC 9293 §3.8.6.1, §3.8.6.2.1).
+    Persist = 2,
+    /// Keep-alive (RFC 1122 §4.2.3.6).
+    Keepalive = 3,
+    /// TIME-WAIT 2*MSL.
+    TimeWait = 4,
+    /// Orphaned FIN-WAIT-2 (Linux tcp_fin_timeout).
+    FinWait2 = 5,
+}
+
+pub(super) const COUNT: usize = 6;
+
+/// Microseconds in a duration, saturating at `u32::MAX` (about 71 minutes).
+pub(super) fn us(d: Duration) -> u32 {
+    u32::try_from(d.as_micros()).unwrap_or(u32::MAX)
+}
+
+pub(super) fn clamp_rto(cfg: &Config, rto: u32) -> u32 {
+    rto.max(us(cfg.rto_min))
+        .min(us(cfg.rto_max).max(us(cfg.rto_min)))
+}
+
+impl<B: Storage> Connection<B> {
+    pub(super) fn set_timer(&mut self, t: Timer, at: Instant) {
+        self.timers[t as usize] = at;
+    }
+    pub(super) fn clear_timer(&mut self, t: Timer) {
+        self.timers[t as usize] = Instant::MAX;
+    }
+    pub(super) fn rto_duration(&self) -> Duration {
+        Duration::from_micros(u64::from(self.rto))
+    }
+
+    /// Arms the timers that follow from the connection's state; called at the
+    /// end of every entry point.
+    pub(super) fn arm_timers(&mut self, now: Instant) {
+        if !self.state.is_synchronized() && self.state != State::SynSent {
+            return;
+        }
+        if self.state == State::TimeWait {
+            return;
+        }
+        // Retransmission: armed while anything is in flight or about to be
+        // sent (RFC 6298 §5.1).
+        let busy = self.flight() > 0 || self.wants_to_send();
+        if busy {
+            if self.timer(Timer::Retransmit).is_none() {
+                if self.flight() == 0 {
+                    self.unacked_since = now;
+                }
+                let mut at = now + self.rto_duration();
+                if let Some(ut) = self.cfg.user_timeout {
+                    at = at.min(self.unacked_since + ut);
+                }
+                self.set_timer(Timer::Retransmit, at);
+            }
+        } else {
+            self.clear_timer(Timer::Retransmit);
+        }
+        // Persist: data waits, nothing is in flight, and the window is shut
+        // (or too small to send under SWS avoidance).
+        if self.syn_acked && self.flight() == 0 && self.unsent() > 0 && !self.wants_to_send() {
+            if self.timer(Timer::Persist).is_none() {
+                let backoff = self.rto.saturating_mul(1 << self.zwp_probes.min(10));
+                let d = Duration::from_micros(u64::from(clamp_rto(&self.cfg, backoff)));
+                self.set_timer(Timer::Persist, now + d);
+            }
+        } else if self.probe != Probe::ZeroWindow {
+            self.clear_timer(Timer::Persist);
+        }
+        // Keep-alive: only when idle in a state that can be idle.
+        if let Some(ka) = self.cfg.keepalive {
+            if matches!(
+                self.state,
+                State::Established | State::CloseWait | State::FinWait2
+            ) && self.flight() == 0
+            {
+                if self.timer(Timer::Keepalive).is_none() {
+                    let d = if self.ka_probes == 0 {
+                        ka.idle
+                    } else {
+                        ka.interval
+                    };
+                    self.set_timer(Timer::Keepalive, now + d);
+                }
+            } else {
+                self.clear_timer(Timer::Keepalive);
+            }
+        }
+        // Orphaned FIN-WAIT-2 (FSM-32).
+        if self.state == State::FinWait2 && self.app_closed {
+            if self.timer(Timer::FinWait2).is_none() {
+                self.set_timer(Timer::FinWait2, now + self.cfg.fin_timeout);
+            }
+        } else {
+            self.clear_timer(Timer::FinWait2);
+        }
+    }
+
+    /// Restarts the keep-alive idle timer (any segment received).
+    pub(super) fn touch_keepalive(&mut self, now: Instant) {
+        if let Some(ka) = self.cfg.keepalive {
+            self.ka_probes = 0;
+            self.set_timer(Timer::Keepalive, now + ka.idle);
+        }
+    }
+
+    pub(super) fn handle_timers(&mut self, now: Instant, a: &mut Actions) {
+        for t in [
+            Timer::TimeWait,
+            Timer::FinWait2,
+            Timer::Retransmit,
+            Timer::Persist,
+            Timer::Keepalive,
+            Timer::DelayedAck,
+        ] {
+            if self.timers[t as usize] > now || self.state == State::Closed {
+                continue;
+            }
+            self.clear_timer(t);
+            match t {
+                Timer::TimeWait => {
+                    if self.state == State::TimeWait {
+                        self.close_with(Event::TimeWaitTimeout, CloseReason::Normal, a);
+                    }
+                }
+                Timer::FinWait2 => {
+                    if self.state == State::FinWait2 && self.app_closed {
+                        self.close_with(Event::FinWait2Timeout, CloseReason::FinTimeout, a);
+                    }
+                }
+                Timer::Retransmit => self.on_rto(now, a),
+                Timer::Persist => self.on_persist(now, a),
+                Timer::Keepalive => self.on_keepalive(now, a),
+                Timer::DelayedAck => {
+                    if self.ack_pending > 0 {
+                        self.ack_now = true;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The retransmission timer fired (RFC 6298 §5.4-5.7, RFC 9293 §3.8.3).
+    fn on_rto(&mut self, now: Instant, a: &mut Actions) {
+        if self.flight() == 0 && !self.wants_to_send() {
+            return;
+        }
+        // RFC 5482: the user timeout.
+        if let Some(ut) = self.cfg.user_timeout
+            && self.flight() > 0
+            && now.saturating_duration_since(self.unacked_since) >= ut
+        {
+            self.close_with(Event::UserTimeout, CloseReason::UserTimeout, a);
+            return;
+        }
+        if self.flight() == 0 {
+            // Nothing was sent yet (the host did not poll): just re-arm.
+            return;
+        }
+        let limit = match self.state {
+            State::SynSent => self.cfg.syn_retries,
+            State::SynReceived => self.cfg.synack_retries,
+            _ if self.app_closed => self.cfg.orphan_retries.min(self.cfg.retries2),
+            _ => self.cfg.retries2,
+        };
+        if self.retries >= limit {
+            // R2 reached (MUST-20): give up.
+            match self.state {
+                State::SynReceived if self.passive => {
+                    self.back_to_listen(Event::RetransmitTimeout, a);
+                }
+                _ => self.close_with(Event::RetransmitTimeout, CloseReason::TimedOut, a),
+            }
+            return;
+        }
+        self.retries += 1;
+        self.stats.retransmits += 1;
+        // RFC 6298 §5.5: back off.
+        self.rto = clamp_rto(&self.cfg, self.rto.saturating_mul(2));
+        // Karn (MUST-18): no RTT sample from a retransmitted segment.
+        self.rtt_sample = None;
+        if !self.syn_acked {
+            self.syn_retransmitted = true;
+            self.snd_nxt = self.iss;
+        } else {
+            // Go back to SND.UNA and resend from there.
+            self.snd_nxt = self.snd_una;
+            // RFC 5681 §3.1: the loss window.
+            let mss = self.eff_mss();
+            self.ssthresh = (self.flight() / 2).max(2 * mss);
+            self.cwnd = mss;
+            self.in_recovery = false;
+            self.dupacks = 0;
+            self.recover = self.snd_max;
+        }
+        let mut at = now + self.rto_duration();
+        if let Some(ut) = self.cfg.user_timeout {
+            at = at.min(self.unacked_since + ut);
+        }
+        self.set_timer(Timer::Retransmit, at);
+    }
+
+    /// The persist timer: zero-window probe or SWS override.
+    fn on_persist(&mut self, _now: Instant, a: &mut Actions) {
+        if !self.syn_acked || self.unsent() == 0 || self.flight() > 0 {
+            self.probe = Probe::None;
+            return;
+        }
+        if self.snd_wnd == 0 {
+            // RFC 9293 §3.8.6.1 (MUST-36): probe. Probes that are answered
+            // keep the connection up forever (MUST-37); unanswered ones count.
+            if self.zwp_probes >= self.cfg.retries2 {
+                self.close_with(Event::RetransmitTimeout, CloseReason::TimedOut, a);
+                return;
+            }
+            self.zwp_probes += 1;
+            self.probe = Probe::ZeroWindow;
+        } else {
+            // RFC 9293 §3.8.6.2.1: the override timeout.
+            self.force_send = true;
+        }
+    }
+
+    /// The keep-alive timer (RFC 1122 §4.2.3.6, RFC 9293 §3.8.4).
+    fn on_keepalive(&mut self, _now: Instant, a: &mut Actions) {
+        let Some(ka) = self.cfg.keepalive else { return };
+        if !matches!(
+            self.state,
+            State::Established | State::CloseWait | State::FinWait2
+        ) || self.flight() > 0
+        {
+            return;
+        }
+        if self.ka_probes >= ka.probes {
+            self.close_with(Event::KeepaliveTimeout, CloseReason::TimedOut, a);
+            return;
+        }
+        self.ka_probes += 1;
+        self.probe = Probe::Keepalive;
+    }
+
+    // ----- RTT (RFC 6298, RFC 7323 §4) -----------------------------------
+
+    /// Takes an RTT sample from an ACK, if one is valid.
+    pub(super) fn rtt_on_ack(&mut self, now: Instant, seg: &Segment<'_>) {
+        let sample = if let (true, Some(ts)) = (self.ts_on, seg.options.timestamps) {
+            // RFC 7323 §4.1: TSecr gives a sample from every ACK of new data.
+            let sent = ts.ecr.wrapping_sub(self.ts_offset);
+            let now_ms = now.as_millis() as u32;
+            let ms = now_ms.wrapping_sub(sent);
+            if ts.ecr != 0 && ms < 3_600_000 {
+                Some(ms.saturating_mul(1000).max(1))
+            } else {
+                None
+            }
+        } else {
+            match self.rtt_sample {
+                Some((seq, at)) if seg.ack.after(seq) => {
+                    Some(us(now.saturating_duration_since(at)).max(1))
+                }
+                _ => None,
+            }
+        };
+        if let Some((seq, _)) = self.rtt_sample
+            && seg.ack.after(seq)
+        {
+            self.rtt_sample = None;
+        }
+        if let Some(r) = sample {
+            self.rtt_update(r);
+        }
+    }
+
+    fn rtt_update(&mut self, r: u32) {
+        if self.srtt == 0 {
+            // RFC 6298 §2.2.
+            self.srtt = r;
+            self.rttvar = r / 2;
+        } else {
+            // RFC 6298 §2.3 (alpha 1/8, beta 1/4).
+            let delta = self.srtt.abs_diff(r);
+            self.rttvar = self.rttvar - self.rttvar / 4 + delta / 4;
+            self.srtt = self.srtt - self.srtt / 8 + r / 8;
+        }
+        // G: 1 ms clock granularity.
+        let rto = self
+            .srtt
+            .saturating_add(self.rttvar.saturating_mul(4).max(1000));
+        self.rto = clamp_rto(&self.cfg, rto);
+    }
+
+    // ----- congestion control (RFC 5681) ---------------------------------
+
+    pub(super) fn init_cwnd(&mut self) {
+        // RFC 6928: IW = min(10*MSS, max(2*MSS, 14600)) for IW10.
+        let mss = self.eff_mss();
+        let iw = u32::from(self.cfg.initial_window).saturating_mul(mss);
+        self.cwnd = iw.max(mss);
+        self.ssthresh = u32::MAX;
+    }
+
+    /// After the handshake: RFC 6298 §5.7 (RTO 3 s if the SYN was lost).
+    pub(super) fn after_handshake(&mut self) {
+        if self.syn_retransmitted && self.srtt == 0 {
+            self.rto = clamp_rto(&self.cfg, 3_000_000);
+            // RFC 5681 §3.1: the initial window is one segment after a lost SYN.
+            self.cwnd = self.eff_mss();
+        } else if self.srtt == 0 {
+            self.rto = clamp_rto(&self.cfg, us(self.cfg.rto_initial));
+        }
+        if self.cwnd == 0 {
+            self.init_cwnd();
+        }
+    }
+
+    /// New data acknowledged: grow cwnd (RFC 5681 §3.1, RFC 3465 ABC L=2).
+    pub(super) fn on_new_ack(&mut self, acked: u32) {
+        let mss = self.eff_mss();
+        if self.in_recovery {
+            if self.snd_una.after_eq(self.recover) {
+                // Full ACK: leave fast recovery (RFC 6582 §3.2 step 3).
+                self.in_recovery = false;
+                self.cwnd = self.ssthresh.min(self.flight().max(mss) + mss);
+            } else {
+                // Partial ACK (RFC 6582): retransmit the next hole, deflate.
+                self.fast_rtx = true;
+                self.cwnd = self.cwnd.saturating_sub(acked).saturating_add(mss).max(mss);
+            }
+            self.dupacks = 0;
+            return;
+        }
+        self.dupacks = 0;
+        if self.cwnd < self.ssthresh {
+            self.cwnd = self.cwnd.saturating_add(acked.min(2 * mss));
+        } else {
+            self.bytes_acked = self.bytes_acked.saturating_add(acked);
+            if self.bytes_acked >= self.cwnd {
+                self.bytes_acked -= self.cwnd;
+                self.cwnd = self.cwnd.saturating_add(mss);
+            }
+        }
+    }
+
+    /// A duplicate ACK (RFC 5681 §3.2, RFC 6582 NewReno).
+    pub(super) fn on_dupack(&mut self) {
+        let mss = self.eff_mss();
+        self.dupacks = self.dupacks.saturating_add(1);
+        if self.in_recovery {
+            // Inflate for every segment that left the network.
+            self.cwnd = self.cwnd.saturating_add(mss);
+        } else if self.dupacks == 3 && self.snd_una.after_eq(self.recover) {
+            self.ssthresh = (self.flight() / 2).max(2 * mss);
+            self.cwnd = self.ssthresh + 3 * mss;
+            self.recover = self.snd_max;
+            self.in_recovery = true;
+            self.fast_rtx = true;
+            self.stats.retransmits += 1;
+        }
+    }
+}
