@@ -328,6 +328,33 @@ impl<B: Storage> Connection<B> {
         c
     }
 
+    /// A passive open for one SYN, as a listener creates it: the new
+    /// connection starts in LISTEN, takes the SYN with `iss` as its initial
+    /// sequence number and moves to SYN-RECEIVED (RFC 9293 §3.10.7.2).
+    /// Returns `None` (and the buffers back) when `syn` is not a SYN without
+    /// ACK or RST.
+    pub fn accept(
+        config: Config,
+        buffers: Buffers<B>,
+        now: Instant,
+        syn: &Segment<'_>,
+        iss: SeqNum,
+    ) -> Result<(Self, Actions), Buffers<B>> {
+        let f = syn.flags;
+        if !f.syn() || f.ack() || f.rst() {
+            return Err(buffers);
+        }
+        let mut c = Connection::new(config, buffers);
+        let now = c.clock(now);
+        c.state = State::Listen;
+        c.passive = true;
+        let mut a = Actions::NONE;
+        c.accept_syn(now, syn, iss);
+        c.goto(Event::RcvSyn, State::SynReceived, &mut a);
+        c.finish(now, &mut a);
+        Ok((c, a))
+    }
+
     // ----- queries -------------------------------------------------------
 
     /// The current state.
