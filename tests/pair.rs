@@ -48,3 +48,104 @@ fn handshake_data_both_ways_and_close() {
     assert_eq!(p.a.state(), State::Closed);
     assert_eq!(p.a.close_reason(), Some(CloseReason::Normal));
 }
+
+/// Transfers `n` bytes A->B and `m` bytes B->A over a link that drops
+/// packets chosen by a seeded generator; both sides close.
+fn lossy_transfer(seed: u64, loss_pct: u64, n: usize, m: usize) -> Pair {
+    let mut p = Pair::open(Config::linux(), 16384, 16384);
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    p.drop = Box::new(move |_, _| {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (x >> 33) % 100 < loss_pct
+    });
+    let data: Vec<u8> = (0..n as u32)
+        .map(|i| (i.wrapping_mul(31) ^ 5) as u8)
+        .collect();
+    let back: Vec<u8> = (0..m as u32)
+        .map(|i| (i.wrapping_mul(17) ^ 9) as u8)
+        .collect();
+    let (mut sa, mut sb) = (0, 0);
+    let (mut gb, mut ga) = (Vec::new(), Vec::new());
+    let (mut closed_a, mut closed_b) = (false, false);
+    for _ in 0..200_000 {
+        let now = p.now;
+        if sa < data.len() {
+            sa += match p.a.send(now, &data[sa..]) {
+                Ok(o) => o.len,
+                Err(e) => panic!(
+                    "{e:?} {:?} {:?} {:#?}",
+                    p.a,
+                    p.b,
+                    &p.log[p.log.len().saturating_sub(40)..]
+                ),
+            };
+        } else if !closed_a {
+            p.app_a(|c, now| c.shutdown(now).unwrap());
+            closed_a = true;
+        }
+        if sb < back.len() {
+            sb += p.b.send(now, &back[sb..]).unwrap().len;
+        } else if !closed_b {
+            p.app_b(|c, now| c.shutdown(now).unwrap());
+            closed_b = true;
+        }
+        read_all(&mut p.b, now, &mut gb);
+        read_all(&mut p.a, now, &mut ga);
+        if p.a.state() == State::Closed && p.b.state() == State::Closed {
+            break;
+        }
+        if p.a.state() == State::Closed && p.b.state() == State::TimeWait
+            || p.b.state() == State::Closed && p.a.state() == State::TimeWait
+        {
+            p.run_for(Duration::from_secs(61));
+            continue;
+        }
+        p.run_for(Duration::from_millis(20));
+    }
+    assert_eq!(
+        gb.len(),
+        data.len(),
+        "seed {seed}: A->B bytes; last log {:#?}",
+        &p.log[p.log.len().saturating_sub(30)..]
+    );
+    assert!(gb == data, "seed {seed}: A->B content");
+    assert_eq!(ga.len(), back.len(), "seed {seed}: B->A bytes");
+    assert!(ga == back, "seed {seed}: B->A content");
+    p
+}
+
+#[test]
+fn delivery_under_loss() {
+    for seed in 0..40 {
+        let p = lossy_transfer(seed, 5, 60_000, 20_000);
+        assert_eq!(
+            p.a.state(),
+            State::Closed,
+            "seed {seed} A {:?} log {:#?}",
+            p.a,
+            &p.log[p.log.len().saturating_sub(20)..]
+        );
+        assert_eq!(p.b.state(), State::Closed, "seed {seed} B {:?}", p.b);
+    }
+}
+
+#[test]
+fn delivery_under_heavy_loss() {
+    for seed in 100..110 {
+        let p = lossy_transfer(seed, 20, 30_000, 30_000);
+        assert!(
+            matches!(p.a.state(), State::Closed),
+            "seed {seed} A {:?}",
+            p.a
+        );
+        assert!(
+            matches!(p.b.state(), State::Closed),
+            "seed {seed} B {:?}",
+            p.b
+        );
+    }
+}

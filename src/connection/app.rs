@@ -199,7 +199,7 @@ impl<B: Storage> Connection<B> {
             State::Established | State::CloseWait if unread => {
                 // SHLD-3 / FSM-48: unread data means the peer's data would be
                 // lost: tell it with a RST.
-                self.pending_rst = Some((self.snd_nxt, None));
+                self.pending_rst = Some((self.snd_max, None));
                 self.app_closed = true;
                 self.close_with(Event::CloseWithUnreadData, CloseReason::Aborted, a);
                 return Ok(());
@@ -237,7 +237,7 @@ impl<B: Storage> Connection<B> {
             | State::FinWait1
             | State::FinWait2
             | State::CloseWait => {
-                self.pending_rst = Some((self.snd_nxt, None));
+                self.pending_rst = Some((self.snd_max, None));
             }
             // FSM-41/42: no segment.
             _ => {}

@@ -410,6 +410,9 @@ impl<B: Storage> Connection<B> {
             self.challenge_ack(now);
             return false;
         }
+        // An acceptable ACK answers our probes (MUST-37: a peer that keeps
+        // answering may keep its window shut forever, as Linux's probes_out).
+        self.zwp_unanswered = 0;
         let old_wnd = self.snd_wnd;
         if ack.after(self.snd_una) {
             self.new_ack(now, seg, a);
@@ -532,7 +535,7 @@ impl<B: Storage> Connection<B> {
         // Data after the application closed both directions: RST
         // (RFC 9293 §3.6.1 SHLD-3, FSM-49; Linux's behaviour).
         if self.app_closed && self.cfg.rst_on_data_after_close && self.fin_queued {
-            self.pending_rst = Some((self.snd_nxt, Some(seq.add(payload.len() as u32))));
+            self.pending_rst = Some((self.snd_max, Some(seq.add(payload.len() as u32))));
             self.close_with(Event::RcvDataAfterClose, CloseReason::Aborted, a);
             return;
         }

@@ -160,11 +160,15 @@ impl<B: Storage> Connection<B> {
             // ACK with its window (as Linux's tcp_xmit_probe_skb).
             Probe::ZeroWindow => return Some(self.control(now, self.snd_una.sub(1), Flags::ACK)),
             // Keep-alive: SEG.SEQ = SND.NXT-1, no data (RFC 9293 §3.8.4 SHLD-12).
-            Probe::Keepalive => return Some(self.control(now, self.snd_nxt.sub(1), Flags::ACK)),
+            Probe::Keepalive => return Some(self.control(now, self.snd_max.sub(1), Flags::ACK)),
             Probe::None => {}
         }
         if self.ack_now {
-            let seq = self.snd_nxt;
+            // The highest sequence number sent, not a SND.NXT rewound for a
+            // retransmission: the peer's RCV.NXT may already be past the
+            // rewound value, and an ACK below it would be unacceptable there
+            // (RFC 9293 §3.10.7.4 step 1), losing the acknowledgment.
+            let seq = self.snd_max;
             return Some(self.control(now, seq, Flags::ACK));
         }
         None
