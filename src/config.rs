@@ -65,6 +65,11 @@ pub struct Config {
     pub challenge_ack_burst: u8,
     /// Initial congestion window in segments (RFC 6928: 10).
     pub initial_window: u16,
+    /// Congestion control (RFC 5681 NewReno, RFC 9438 CUBIC).
+    pub congestion: crate::connection::congestion::Algorithm,
+    /// Restart from the initial window after an idle period longer than
+    /// the RTO (RFC 5681 §4.1; Linux `tcp_slow_start_after_idle=1`).
+    pub slow_start_after_idle: bool,
     /// Keep-alive; off unless set (MUST-25).
     pub keepalive: Option<Keepalive>,
     /// Abort when sent data stays unacknowledged this long (RFC 5482;
@@ -103,6 +108,8 @@ impl Config {
             challenge_ack_interval: Duration::from_millis(500),
             challenge_ack_burst: 1,
             initial_window: 10,
+            congestion: crate::connection::congestion::Algorithm::NewReno,
+            slow_start_after_idle: true,
             keepalive: None,
             user_timeout: None,
             rst_on_data_after_close: true,
@@ -121,6 +128,7 @@ impl Config {
             retries2: 15,
             delayed_ack: Duration::from_millis(40),
             rfc1337: false,
+            congestion: crate::connection::congestion::Algorithm::Cubic,
             ..Config::rfc9293()
         }
     }

@@ -149,3 +149,20 @@ fn delivery_under_heavy_loss() {
         );
     }
 }
+
+#[test]
+fn print_sizes() {
+    println!(
+        "Connection<Vec<u8>>: {} bytes",
+        std::mem::size_of::<tcpstate::Connection<Vec<u8>>>()
+    );
+    println!("Config: {} bytes", std::mem::size_of::<Config>());
+    println!(
+        "Assembler: {} bytes",
+        std::mem::size_of::<tcpstate::buffer::Assembler>()
+    );
+    println!(
+        "RingBuffer<Vec>: {} bytes",
+        std::mem::size_of::<tcpstate::buffer::RingBuffer<Vec<u8>>>()
+    );
+}

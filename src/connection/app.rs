@@ -93,6 +93,8 @@ impl<B: Storage> Connection<B> {
         self.pending_rst = None;
         self.cwnd = 0;
         self.ssthresh = u32::MAX;
+        self.cc = super::congestion::Controller::new(self.cfg.congestion);
+        self.last_send = Instant::ZERO;
         self.smss = self.cfg.default_peer_mss.max(1);
         self.recover = iss;
         self.in_recovery = false;

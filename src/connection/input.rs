@@ -423,7 +423,7 @@ impl<B: Storage> Connection<B> {
             && (u32::from(seg.window) << self.snd_wscale) == old_wnd
         {
             // A duplicate ACK (RFC 5681 §2).
-            self.on_dupack();
+            self.on_dupack(now);
         }
         // Window update (SA-ACK-4): only from a newer segment.
         if self.snd_wl1.before(seg.seq) || (self.snd_wl1 == seg.seq && self.snd_wl2.before_eq(ack))
@@ -474,7 +474,7 @@ impl<B: Storage> Connection<B> {
         }
         self.retries = 0;
         self.zwp_probes = 0;
-        self.on_new_ack(acked);
+        self.on_new_ack(acked, now);
         self.unacked_since = now;
         // RFC 6298 §5.3: restart the timer when new data is acked.
         if self.flight() > 0 {

@@ -24,6 +24,7 @@
 
 mod actions;
 mod app;
+pub mod congestion;
 mod input;
 mod output;
 mod timers;
@@ -221,7 +222,9 @@ pub struct Connection<B: Storage> {
     // Congestion control (RFC 5681), bytes.
     cwnd: u32,
     ssthresh: u32,
-    bytes_acked: u32,
+    cc: congestion::Controller,
+    /// When data was last sent (RFC 5681 §4.1 restart after idle).
+    last_send: Instant,
 
     /// In-order bytes received and not yet acknowledged.
     ack_pending: u32,
@@ -261,6 +264,7 @@ impl<B: Storage> Connection<B> {
         let rx = RingBuffer::new(buffers.rx);
         let tx = RingBuffer::new(buffers.tx);
         let nagle = config.nagle;
+        let cc = config.congestion;
         let rto = timers::clamp_rto(&config, timers::us(config.rto_initial));
         let mut c = Connection {
             cfg: config,
@@ -314,7 +318,8 @@ impl<B: Storage> Connection<B> {
             unacked_since: Instant::ZERO,
             cwnd: 0,
             ssthresh: u32::MAX,
-            bytes_acked: 0,
+            cc: congestion::Controller::new(cc),
+            last_send: Instant::ZERO,
             ack_pending: 0,
             challenge_at: Instant::ZERO,
             pending_rst: None,

@@ -308,6 +308,10 @@ impl<B: Storage> Connection<B> {
             flags |= Flags::PSH;
         }
         let retransmission = seq.before(self.snd_max);
+        if !retransmission {
+            self.restart_after_idle(now);
+            self.last_send = now;
+        }
         if retransmission {
             self.stats.retransmits += 1;
         } else if self.rtt_sample.is_none() && n > 0 {

@@ -1,6 +1,7 @@
 //! Timers (RFC 9293 §3.10.8), RTT estimation (RFC 6298) and congestion
 //! control (RFC 5681, RFC 6928 initial window, RFC 3465 ABC).
 
+use super::congestion::{CongestionControl, Window};
 use super::{Connection, Probe, Storage};
 use crate::config::Config;
 use crate::error::CloseReason;
@@ -208,7 +209,8 @@ impl<B: Storage> Connection<B> {
             self.snd_nxt = self.snd_una;
             // RFC 5681 §3.1: the loss window.
             let mss = self.eff_mss();
-            self.ssthresh = (self.flight() / 2).max(2 * mss);
+            let w = self.window();
+            self.ssthresh = self.cc.on_timeout(w, self.flight(), now);
             self.cwnd = mss;
             self.in_recovery = false;
             self.dupacks = 0;
@@ -313,6 +315,20 @@ impl<B: Storage> Connection<B> {
 
     // ----- congestion control (RFC 5681) ---------------------------------
 
+    /// RFC 5681 §4.1: after an idle period longer than the RTO, restart
+    /// from the initial window.
+    pub(super) fn restart_after_idle(&mut self, now: Instant) {
+        if self.cfg.slow_start_after_idle
+            && self.flight() == 0
+            && self.last_send != Instant::ZERO
+            && now.saturating_duration_since(self.last_send) > self.rto_duration()
+        {
+            let iw = u32::from(self.cfg.initial_window).saturating_mul(self.eff_mss());
+            self.cwnd = self.cwnd.min(iw.max(self.eff_mss()));
+            self.cc.on_idle_restart();
+        }
+    }
+
     pub(super) fn init_cwnd(&mut self) {
         // RFC 6928: IW = min(10*MSS, max(2*MSS, 14600)) for IW10.
         let mss = self.eff_mss();
@@ -335,8 +351,17 @@ impl<B: Storage> Connection<B> {
         }
     }
 
+    /// The window as congestion control sees it.
+    fn window(&self) -> Window {
+        Window {
+            cwnd: self.cwnd,
+            ssthresh: self.ssthresh,
+            mss: self.eff_mss(),
+        }
+    }
+
     /// New data acknowledged: grow cwnd (RFC 5681 §3.1, RFC 3465 ABC L=2).
-    pub(super) fn on_new_ack(&mut self, acked: u32) {
+    pub(super) fn on_new_ack(&mut self, acked: u32, now: Instant) {
         let mss = self.eff_mss();
         if self.in_recovery {
             if self.snd_una.after_eq(self.recover) {
@@ -355,23 +380,24 @@ impl<B: Storage> Connection<B> {
         if self.cwnd < self.ssthresh {
             self.cwnd = self.cwnd.saturating_add(acked.min(2 * mss));
         } else {
-            self.bytes_acked = self.bytes_acked.saturating_add(acked);
-            if self.bytes_acked >= self.cwnd {
-                self.bytes_acked -= self.cwnd;
-                self.cwnd = self.cwnd.saturating_add(mss);
-            }
+            let w = self.window();
+            self.cwnd = self.cc.on_ack_ca(w, acked, now, self.srtt);
         }
     }
 
     /// A duplicate ACK (RFC 5681 §3.2, RFC 6582 NewReno).
-    pub(super) fn on_dupack(&mut self) {
+    pub(super) fn on_dupack(&mut self, now: Instant) {
         let mss = self.eff_mss();
         self.dupacks = self.dupacks.saturating_add(1);
         if self.in_recovery {
             // Inflate for every segment that left the network.
             self.cwnd = self.cwnd.saturating_add(mss);
         } else if self.dupacks == 3 && self.snd_una.after_eq(self.recover) {
-            self.ssthresh = (self.flight() / 2).max(2 * mss);
+            let w = Window {
+                cwnd: self.cwnd.min(self.flight().max(mss)),
+                ..self.window()
+            };
+            self.ssthresh = self.cc.on_congestion(w, now);
             self.cwnd = self.ssthresh + 3 * mss;
             self.recover = self.snd_max;
             self.in_recovery = true;

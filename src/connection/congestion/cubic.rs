@@ -1,0 +1,212 @@
+//! CUBIC (RFC 9438) in integer arithmetic: windows in bytes, time in
+//! microseconds, the cubic term in 128-bit integers.
+
+use super::{CongestionControl, Window};
+use crate::time::Instant;
+
+/// beta_cubic = 0.7 (RFC 9438 §4.6), as a fraction of 10.
+const BETA_X10: u32 = 7;
+/// 1e18: microseconds cubed per second cubed.
+const US3: i128 = 1_000_000_000_000_000_000;
+
+/// CUBIC's state (RFC 9438 §4.1).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Cubic {
+    /// W_max: the window before the last reduction, bytes.
+    w_max: u32,
+    /// K in microseconds.
+    k_us: u64,
+    /// t_epoch: start of the current congestion-avoidance epoch.
+    epoch: Option<Instant>,
+    /// W_est: the Reno-friendly window, bytes (RFC 9438 §4.3).
+    w_est: u32,
+    /// Bytes acknowledged not yet counted into W_est.
+    est_acked: u32,
+}
+
+/// The integer cube root, rounded down.
+fn cbrt(x: u128) -> u64 {
+    let (mut lo, mut hi) = (0u64, 1u64 << 43);
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        let m = u128::from(mid);
+        if m * m * m <= x {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    lo
+}
+
+impl Cubic {
+    /// W_cubic(t) = C*(t-K)^3 + W_max (RFC 9438 eq. 1), C = 0.4 segments/s^3.
+    fn w_cubic(&self, t_us: u64, mss: u32) -> i128 {
+        let dt = (t_us as i128 - self.k_us as i128).clamp(-1_000_000_000, 1_000_000_000);
+        i128::from(self.w_max) + 2 * i128::from(mss) * dt * dt * dt / (5 * US3)
+    }
+
+    fn start_epoch(&mut self, w: Window, now: Instant) {
+        self.epoch = Some(now);
+        if w.cwnd < self.w_max {
+            // K = cbrt((W_max - cwnd) / C) (RFC 9438 eq. 2), in seconds.
+            let seg = u128::from(self.w_max - w.cwnd) * 5 * (US3 as u128)
+                / (2 * u128::from(w.mss.max(1)));
+            self.k_us = cbrt(seg);
+        } else {
+            self.k_us = 0;
+            self.w_max = w.cwnd;
+        }
+        self.w_est = w.cwnd;
+        self.est_acked = 0;
+    }
+}
+
+impl CongestionControl for Cubic {
+    fn on_ack_ca(&mut self, w: Window, acked: u32, now: Instant, srtt: u32) -> u32 {
+        let Some(epoch) = self.epoch else {
+            self.start_epoch(w, now);
+            return self.on_ack_ca(w, acked, now, srtt);
+        };
+        let mss = w.mss.max(1);
+        let cwnd = w.cwnd.max(mss);
+        let t = now.saturating_duration_since(epoch).as_micros() as u64;
+        // RFC 9438 §4.3: W_est grows by alpha_cubic per RTT, alpha = 3(1-b)/(1+b) = 9/17.
+        self.est_acked = self.est_acked.saturating_add(acked);
+        let step = (u64::from(self.est_acked) * 9 * u64::from(mss) / (17 * u64::from(cwnd))) as u32;
+        if step > 0 {
+            self.w_est = self.w_est.saturating_add(step);
+            self.est_acked = 0;
+        }
+        // RFC 9438 §4.4: the target is W_cubic(t + RTT), within [cwnd, 1.5 cwnd].
+        let target = self
+            .w_cubic(t + u64::from(srtt), mss)
+            .clamp(i128::from(cwnd), i128::from(cwnd) * 3 / 2) as u32;
+        if self.w_cubic(t, mss) < i128::from(self.w_est) {
+            // Reno-friendly region.
+            return self.w_est.max(cwnd);
+        }
+        // Concave/convex region: cwnd += (target - cwnd) / cwnd per ACKed MSS.
+        let inc = u64::from(target - cwnd) * u64::from(acked) / u64::from(cwnd);
+        cwnd.saturating_add(inc as u32)
+    }
+
+    fn on_congestion(&mut self, w: Window, _now: Instant) -> u32 {
+        let cwnd = w.cwnd.max(w.mss);
+        // RFC 9438 §4.7 fast convergence.
+        self.w_max = if cwnd < self.w_max {
+            (u64::from(cwnd) * u64::from(10 + BETA_X10) / 20) as u32
+        } else {
+            cwnd
+        };
+        self.epoch = None;
+        // RFC 9438 §4.6: ssthresh = cwnd * beta_cubic.
+        ((u64::from(cwnd) * u64::from(BETA_X10) / 10) as u32).max(2 * w.mss)
+    }
+
+    fn on_timeout(&mut self, w: Window, flight: u32, now: Instant) -> u32 {
+        // RFC 9438 §4.8: a timeout is handled like a congestion event, then
+        // cwnd restarts from the loss window.
+        let _ = flight;
+        self.on_congestion(w, now)
+    }
+
+    fn on_idle_restart(&mut self) {
+        self.epoch = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cube_root() {
+        for x in [0u64, 1, 2, 7, 8, 9, 26, 27, 1000, 123_456_789, 1 << 42] {
+            let r = cbrt(u128::from(x) * u128::from(x) * u128::from(x));
+            assert_eq!(r, x);
+        }
+        assert_eq!(cbrt(26), 2);
+    }
+
+    #[test]
+    fn reduction_and_recovery_to_w_max() {
+        let mss = 1000;
+        let mut c = Cubic::default();
+        let t0 = Instant::from_secs(10);
+        let w = Window {
+            cwnd: 100 * mss,
+            ssthresh: u32::MAX,
+            mss,
+        };
+        let ss = c.on_congestion(w, t0);
+        assert_eq!(ss, 70 * mss); // beta 0.7
+        assert_eq!(c.w_max, 100 * mss);
+        // K = cbrt(30 / 0.4) = cbrt(75) ~ 4.217 s.
+        let mut cwnd = ss;
+        let mut now = t0;
+        c.start_epoch(
+            Window {
+                cwnd,
+                ssthresh: ss,
+                mss,
+            },
+            now,
+        );
+        assert!((4_200_000..4_230_000).contains(&c.k_us), "K = {}", c.k_us);
+        // Ack a window every 100 ms RTT for 4.2 s: cwnd approaches W_max.
+        for _ in 0..42 {
+            now += crate::time::Duration::from_millis(100);
+            cwnd = c.on_ack_ca(
+                Window {
+                    cwnd,
+                    ssthresh: ss,
+                    mss,
+                },
+                cwnd,
+                now,
+                100_000,
+            );
+        }
+        assert!(cwnd > 95 * mss && cwnd <= 101 * mss, "cwnd {cwnd}");
+        // Beyond K the window grows past W_max (convex region).
+        for _ in 0..30 {
+            now += crate::time::Duration::from_millis(100);
+            cwnd = c.on_ack_ca(
+                Window {
+                    cwnd,
+                    ssthresh: ss,
+                    mss,
+                },
+                cwnd,
+                now,
+                100_000,
+            );
+        }
+        assert!(cwnd > 105 * mss, "cwnd {cwnd}");
+    }
+
+    #[test]
+    fn fast_convergence() {
+        let mss = 1000;
+        let mut c = Cubic::default();
+        let t = Instant::from_secs(1);
+        let _ = c.on_congestion(
+            Window {
+                cwnd: 100 * mss,
+                ssthresh: 0,
+                mss,
+            },
+            t,
+        );
+        let _ = c.on_congestion(
+            Window {
+                cwnd: 80 * mss,
+                ssthresh: 0,
+                mss,
+            },
+            t,
+        );
+        assert_eq!(c.w_max, 68 * mss); // 80 * (1 + 0.7) / 2
+    }
+}
