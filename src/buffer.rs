@@ -391,8 +391,49 @@ impl<const N: usize> Assembler<N> {
         Ok(())
     }
 
-    /// If a range starts at offset 0, removes it, shifts the other ranges
-    /// down by its length and returns that length; otherwise returns 0.
+    /// Moves the origin forward by `n`: bytes below `n` are forgotten and
+    /// the remaining ranges shift down by `n`.
+    pub fn advance(&mut self, n: u32) {
+        if n == 0 {
+            return;
+        }
+        let mut w = 0;
+        for i in 0..self.count {
+            let (s, e) = self.ranges[i];
+            if e <= n {
+                continue;
+            }
+            self.ranges[w] = (s.saturating_sub(n), e - n);
+            w += 1;
+        }
+        self.count = w;
+    }
+
+    /// Total bytes covered by all ranges.
+    pub fn covered(&self) -> u32 {
+        self.ranges[..self.count]
+            .iter()
+            .fold(0u32, |acc, r| acc.saturating_add(r.1 - r.0))
+    }
+
+    /// The range that contains `offset`, if any.
+    pub fn range_containing(&self, offset: u32) -> Option<(u32, u32)> {
+        self.ranges[..self.count]
+            .iter()
+            .copied()
+            .find(|r| r.0 <= offset && offset < r.1)
+    }
+
+    /// The first range that ends after `offset` (contains it or lies above it).
+    pub fn next_range_after(&self, offset: u32) -> Option<(u32, u32)> {
+        self.ranges[..self.count]
+            .iter()
+            .copied()
+            .find(|r| r.1 > offset)
+    }
+
+    /// If a range starts at offset 0, removes it and returns its length,
+    /// shifting the others down by it; otherwise returns 0.
     pub fn take_front(&mut self) -> u32 {
         if self.count == 0 || self.ranges[0].0 != 0 {
             return 0;
@@ -445,6 +486,26 @@ mod tests {
         assert_eq!(r.consume(pos), pos);
         assert!(r.is_empty());
         r
+    }
+
+    #[test]
+    fn advance_trims_and_shifts() {
+        let mut a: Assembler = Assembler::new();
+        a.add(10, 10).unwrap();
+        a.add(30, 5).unwrap();
+        a.add(50, 10).unwrap();
+        a.advance(15);
+        assert_eq!(
+            a.ranges().collect::<Vec<_>>(),
+            vec![(0, 5), (15, 20), (35, 45)]
+        );
+        assert_eq!(a.covered(), 20);
+        assert_eq!(a.range_containing(16), Some((15, 20)));
+        assert_eq!(a.next_range_after(6), Some((15, 20)));
+        a.advance(40);
+        assert_eq!(a.ranges().collect::<Vec<_>>(), vec![(0, 5)]);
+        a.advance(100);
+        assert!(a.is_empty());
     }
 
     #[test]

@@ -30,9 +30,8 @@ pub struct Config {
     pub window_scaling: bool,
     /// Offer and accept timestamps (RFC 7323 §3, §5 PAWS).
     pub timestamps: bool,
-    /// Offer SACK-permitted (RFC 2018). Until the SACK scoreboard lands the
-    /// engine only generates SACK blocks when this is on; it ignores the
-    /// blocks the peer sends.
+    /// Offer and accept SACK (RFC 2018, D-SACK RFC 2883) and use the peer's
+    /// blocks for loss recovery (RFC 6675).
     pub sack: bool,
     /// Maximum segment lifetime; TIME-WAIT lasts `2 * msl` (RFC 9293 §3.4.2).
     pub msl: Duration,
@@ -90,7 +89,7 @@ impl Config {
             min_peer_mss: 48,
             window_scaling: true,
             timestamps: true,
-            sack: false,
+            sack: true,
             msl: Duration::from_secs(120),
             fin_timeout: Duration::from_secs(60),
             rto_initial: Duration::from_secs(1),

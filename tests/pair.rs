@@ -166,3 +166,86 @@ fn print_sizes() {
         std::mem::size_of::<tcpstate::buffer::RingBuffer<Vec<u8>>>()
     );
 }
+
+/// One-way bulk transfer over a lossy link; returns (virtual seconds, retransmits).
+fn bulk_time(cfg: Config, seed: u64, loss_pct: u64, n: usize) -> (f64, u64) {
+    let r = bulk_time2(cfg, seed, loss_pct, n);
+    (r.0, r.1)
+}
+
+fn bulk_time2(cfg: Config, seed: u64, loss_pct: u64, n: usize) -> (f64, u64, u64, u64) {
+    let mut p = Pair::open(cfg, 65536, 65536);
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    p.drop = Box::new(move |_, _| {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (x >> 33) % 1000 < loss_pct
+    });
+    let data: Vec<u8> = (0..n as u32)
+        .map(|i| (i.wrapping_mul(31) ^ 5) as u8)
+        .collect();
+    let start = p.now;
+    let mut sent = 0;
+    let mut got = Vec::new();
+    while got.len() < n {
+        let now = p.now;
+        if sent < n {
+            sent += p.a.send(now, &data[sent..]).unwrap().len;
+        }
+        read_all(&mut p.b, now, &mut got);
+        p.run_for(Duration::from_millis(1));
+        assert!(p.now - start < Duration::from_secs(3000), "stalled");
+    }
+    assert!(got == data);
+    let s = p.a.stats();
+    (
+        (p.now - start).as_secs_f64(),
+        s.retransmits,
+        s.timeouts,
+        s.recoveries,
+    )
+}
+
+#[test]
+fn sack_speeds_up_recovery() {
+    for loss in [10u64, 50] {
+        let mut with = (0.0, 0);
+        let mut without = (0.0, 0);
+        for seed in 0..5 {
+            let mut c = Config::linux();
+            let r = bulk_time(c.clone(), seed, loss, 1_000_000);
+            with.0 += r.0;
+            with.1 += r.1;
+            c.sack = false;
+            let r = bulk_time(c, seed, loss, 1_000_000);
+            without.0 += r.0;
+            without.1 += r.1;
+        }
+        println!(
+            "loss {}‰: sack {:.2}s {} rtx; no sack {:.2}s {} rtx",
+            loss, with.0, with.1, without.0, without.1
+        );
+    }
+}
+
+#[test]
+fn print_recovery_stats() {
+    for seed in 0..3 {
+        println!("{:?}", bulk_time2(Config::linux(), seed, 10, 1_000_000));
+    }
+}
+
+#[test]
+fn print_clean_stats() {
+    println!(
+        "clean cubic {:?}",
+        bulk_time2(Config::linux(), 0, 0, 1_000_000)
+    );
+    let mut c = Config::linux();
+    c.congestion = tcpstate::connection::congestion::Algorithm::NewReno;
+    println!("clean reno {:?}", bulk_time2(c.clone(), 0, 0, 1_000_000));
+    println!("1% reno {:?}", bulk_time2(c, 1, 10, 1_000_000));
+}

@@ -97,6 +97,9 @@ impl<B: Storage> Connection<B> {
         self.last_send = Instant::ZERO;
         self.smss = self.cfg.default_peer_mss.max(1);
         self.recover = iss;
+        self.high_rxt = iss;
+        self.sacked.clear();
+        self.dsack = None;
         self.in_recovery = false;
         self.dupacks = 0;
     }

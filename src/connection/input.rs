@@ -222,6 +222,13 @@ impl<B: Storage> Connection<B> {
                 self.goto(Event::RcvFin, State::TimeWait, a);
                 return;
             }
+            if !seg.payload.is_empty() {
+                let end = seg.seq.add(seg.payload.len() as u32);
+                if end.before_eq(self.rcv_nxt) {
+                    // A duplicate: D-SACK it (RFC 2883 §4).
+                    self.dsack = Some((seg.seq, end));
+                }
+            }
             self.ack_unacceptable(now, seg);
             return;
         }
@@ -416,14 +423,27 @@ impl<B: Storage> Connection<B> {
         let old_wnd = self.snd_wnd;
         if ack.after(self.snd_una) {
             self.new_ack(now, seg, a);
-        } else if ack == self.snd_una
-            && seg.payload.is_empty()
-            && !seg.flags.fin()
-            && self.flight() > 0
-            && (u32::from(seg.window) << self.snd_wscale) == old_wnd
-        {
-            // A duplicate ACK (RFC 5681 §2).
-            self.on_dupack(now);
+            self.take_sack_blocks(seg);
+        } else {
+            let before = self.sacked.covered();
+            self.take_sack_blocks(seg);
+            let sacked_new = self.sacked.covered() > before;
+            // A duplicate ACK (RFC 5681 §2), or one that SACKs new data
+            // (RFC 6675 §2).
+            if ack == self.snd_una
+                && self.flight() > 0
+                && (sacked_new
+                    || (seg.payload.is_empty()
+                        && !seg.flags.fin()
+                        && (u32::from(seg.window) << self.snd_wscale) == old_wnd))
+            {
+                self.on_dupack(now);
+            }
+        }
+        // RFC 6675 §5: enough SACKed above SND.UNA means loss, whatever
+        // the duplicate-ACK count.
+        if !self.in_recovery && self.sack_loss_detected() && self.snd_una.after_eq(self.recover) {
+            self.enter_recovery(now);
         }
         // Window update (SA-ACK-4): only from a newer segment.
         if self.snd_wl1.before(seg.seq) || (self.snd_wl1 == seg.seq && self.snd_wl2.before_eq(ack))
@@ -468,6 +488,7 @@ impl<B: Storage> Connection<B> {
         }
         self.rtt_on_ack(now, seg);
         self.tx.consume(data as usize);
+        self.sacked.advance(acked);
         self.snd_una = seg.ack;
         if self.snd_nxt.before(self.snd_una) {
             self.snd_nxt = self.snd_una;
@@ -525,6 +546,8 @@ impl<B: Storage> Connection<B> {
         // Trim what we already have (SA-SEQ-7).
         if seq.before(self.rcv_nxt) {
             let skip = (self.rcv_nxt.dist(seq) as usize).min(payload.len());
+            // RFC 2883: report the duplicate part in a D-SACK block.
+            self.dsack = Some((seq, seq.add(skip as u32)));
             payload = &payload[skip..];
             seq = self.rcv_nxt;
         }
@@ -577,7 +600,9 @@ impl<B: Storage> Connection<B> {
                 self.set_timer(Timer::DelayedAck, now + self.cfg.delayed_ack);
             }
         } else {
-            // Out of order: an immediate duplicate ACK (RFC 5681 §4.2, MAY-13).
+            // Out of order: an immediate duplicate ACK (RFC 5681 §4.2, MAY-13),
+            // whose first SACK block holds this segment (RFC 2018 §4).
+            self.sack_recent = seq;
             self.ack_now = true;
         }
     }

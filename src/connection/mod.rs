@@ -27,6 +27,7 @@ mod app;
 pub mod congestion;
 mod input;
 mod output;
+mod sack;
 mod timers;
 
 pub use actions::{Action, Actions, ActionsIter, StateChange, Transmit};
@@ -117,6 +118,10 @@ pub struct Stats {
     pub segs_out: u64,
     /// Segments retransmitted (timeouts, fast retransmit, SYN retries).
     pub retransmits: u64,
+    /// Retransmission timeouts.
+    pub timeouts: u64,
+    /// Fast-recovery episodes (RFC 5681 §3.2 / RFC 6675).
+    pub recoveries: u64,
     /// Segments dropped (unacceptable, failed checks).
     pub dropped: u64,
     /// Challenge ACKs sent (RFC 5961).
@@ -238,6 +243,15 @@ pub struct Connection<B: Storage> {
     close_reason: Option<CloseReason>,
     stats: Stats,
 
+    /// SACK scoreboard: ranges above SND.UNA the peer reported (RFC 6675).
+    sacked: Assembler,
+    /// HighRxt (RFC 6675 §2): the end of the last hole retransmitted.
+    high_rxt: SeqNum,
+    /// Start of the most recent out-of-order segment (RFC 2018 §4).
+    sack_recent: SeqNum,
+    /// A D-SACK block to report (RFC 2883).
+    dsack: Option<(SeqNum, SeqNum)>,
+
     rx: RingBuffer<B>,
     tx: RingBuffer<B>,
     asm: Assembler,
@@ -331,6 +345,10 @@ impl<B: Storage> Connection<B> {
             rx,
             tx,
             asm: Assembler::new(),
+            sacked: Assembler::new(),
+            high_rxt: SeqNum(0),
+            sack_recent: SeqNum(0),
+            dsack: None,
         };
         c.smss = c.cfg.default_peer_mss.max(1);
         c
@@ -591,6 +609,8 @@ impl<B: Storage> Connection<B> {
         self.timers = [Instant::MAX; timers::COUNT];
         self.tx.clear();
         self.asm.clear();
+        self.sacked.clear();
+        self.dsack = None;
         self.ack_now = false;
         self.fast_rtx = false;
         self.force_send = false;

@@ -5,7 +5,7 @@ use super::{Connection, Probe, Storage, Timer, Transmit};
 use crate::seq::SeqNum;
 use crate::state::State;
 use crate::time::Instant;
-use crate::wire::{Flags, SackBlocks, Segment, TcpOptions, Timestamps};
+use crate::wire::{Flags, Segment, TcpOptions, Timestamps};
 
 /// The reply RFC 9293 §3.10.7.1 prescribes for a segment that reaches no
 /// connection (state CLOSED): nothing for a RST; `<SEQ=SEG.ACK><CTL=RST>`
@@ -151,8 +151,13 @@ impl<B: Storage> Connection<B> {
                     return Some(t);
                 }
             }
+            if let Some(t) = self.sack_retransmit(now, buf) {
+                return Some(t);
+            }
+            let room = self.skip_sacked();
             if let Some((len, fin)) = self.next_data_len() {
-                return Some(self.data_segment(now, buf, len, fin));
+                let fin = fin && len <= room;
+                return Some(self.data_segment(now, buf, len.min(room), fin));
             }
         }
         match core::mem::replace(&mut self.probe, Probe::None) {
@@ -237,7 +242,7 @@ impl<B: Storage> Connection<B> {
     }
 
     /// Options on a non-SYN segment: timestamps and SACK blocks.
-    fn options(&self, now: Instant) -> TcpOptions {
+    pub(super) fn options(&mut self, now: Instant) -> TcpOptions {
         let mut o = TcpOptions::NONE;
         if self.ts_on {
             o.timestamps = Some(Timestamps {
@@ -245,14 +250,8 @@ impl<B: Storage> Connection<B> {
                 ecr: self.ts_recent,
             });
         }
-        if self.sack_on && !self.asm.is_empty() {
-            // RFC 2018 §4: report received blocks above RCV.NXT.
-            let mut s = SackBlocks::new();
-            let max = if self.ts_on { 3 } else { 4 };
-            for (start, end) in self.asm.ranges().take(max) {
-                s.push(self.rcv_nxt.add(start), self.rcv_nxt.add(end));
-            }
-            o.sack = s;
+        if self.sack_on && (!self.asm.is_empty() || self.dsack.is_some()) {
+            o.sack = self.sack_blocks();
         }
         o
     }
@@ -265,7 +264,7 @@ impl<B: Storage> Connection<B> {
     /// The window field to send, and RCV.ADV updated. The right edge never
     /// moves left (SHLD-14), and it moves right only in steps of at least
     /// min(RCV.BUFF/2, MSS) (receiver SWS avoidance, MUST-39).
-    fn advertise(&mut self) -> u16 {
+    pub(super) fn advertise(&mut self) -> u16 {
         let free = u32::try_from(self.rx.free()).unwrap_or(u32::MAX);
         let cur = if self.rcv_adv.after(self.rcv_nxt) {
             self.rcv_adv.dist(self.rcv_nxt)
@@ -356,6 +355,9 @@ impl<B: Storage> Connection<B> {
         }
         self.stats.retransmits += 1;
         self.rtt_sample = None;
+        if self.high_rxt.before(self.snd_una.add(n as u32)) {
+            self.high_rxt = self.snd_una.add(n as u32);
+        }
         let mut flags = Flags::ACK;
         if fin {
             flags |= Flags::FIN;

@@ -196,7 +196,7 @@ impl<B: Storage> Connection<B> {
             return;
         }
         self.retries += 1;
-        self.stats.retransmits += 1;
+        self.stats.timeouts += 1;
         // RFC 6298 §5.5: back off.
         self.rto = clamp_rto(&self.cfg, self.rto.saturating_mul(2));
         // Karn (MUST-18): no RTT sample from a retransmitted segment.
@@ -368,6 +368,12 @@ impl<B: Storage> Connection<B> {
                 // Full ACK: leave fast recovery (RFC 6582 §3.2 step 3).
                 self.in_recovery = false;
                 self.cwnd = self.ssthresh.min(self.flight().max(mss) + mss);
+                if self.sack_on {
+                    self.cwnd = self.ssthresh;
+                }
+            } else if self.sack_on {
+                // RFC 6675: partial ACKs need no deflation; the holes are
+                // resent by NextSeg().
             } else {
                 // Partial ACK (RFC 6582): retransmit the next hole, deflate.
                 self.fast_rtx = true;
@@ -393,16 +399,29 @@ impl<B: Storage> Connection<B> {
             // Inflate for every segment that left the network.
             self.cwnd = self.cwnd.saturating_add(mss);
         } else if self.dupacks == 3 && self.snd_una.after_eq(self.recover) {
-            let w = Window {
-                cwnd: self.cwnd.min(self.flight().max(mss)),
-                ..self.window()
-            };
-            self.ssthresh = self.cc.on_congestion(w, now);
-            self.cwnd = self.ssthresh + 3 * mss;
-            self.recover = self.snd_max;
-            self.in_recovery = true;
-            self.fast_rtx = true;
-            self.stats.retransmits += 1;
+            self.enter_recovery(now);
         }
+    }
+
+    /// Fast retransmit and recovery (RFC 5681 §3.2, RFC 6582, RFC 6675 §5).
+    pub(super) fn enter_recovery(&mut self, now: Instant) {
+        let mss = self.eff_mss();
+        let w = Window {
+            cwnd: self.cwnd.min(self.flight().max(mss)),
+            ..self.window()
+        };
+        self.ssthresh = self.cc.on_congestion(w, now);
+        // RFC 6675 §5 step 4.2: cwnd = ssthresh; without SACK, RFC 5681
+        // §3.2 inflates by the three segments that left the network.
+        self.cwnd = if self.sack_on {
+            self.ssthresh
+        } else {
+            self.ssthresh + 3 * mss
+        };
+        self.recover = self.snd_max;
+        self.high_rxt = self.snd_una;
+        self.in_recovery = true;
+        self.fast_rtx = true;
+        self.stats.recoveries += 1;
     }
 }

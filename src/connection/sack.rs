@@ -1,0 +1,160 @@
+//! SACK (RFC 2018, RFC 2883 D-SACK) and SACK-based loss recovery
+//! (RFC 6675), with a scoreboard of fixed size.
+//!
+//! The scoreboard is an [`Assembler`](crate::buffer::Assembler) of byte
+//! ranges above SND.UNA that the peer has reported; it holds at most eight
+//! separate ranges (more are dropped, which only makes recovery resend a
+//! little more). Holes below the highest SACKed byte are taken as lost once
+//! recovery has started (RFC 6675 §4 IsLost, with the DupThresh test done at
+//! entry).
+
+use super::{Connection, Storage, Transmit};
+use crate::seq::SeqNum;
+use crate::time::Instant;
+use crate::wire::{Flags, SackBlocks, Segment};
+
+impl<B: Storage> Connection<B> {
+    /// Records the peer's SACK blocks that lie in (SND.UNA, SND.MAX]
+    /// (RFC 2018 §5; D-SACK and stale blocks are ignored).
+    pub(super) fn take_sack_blocks(&mut self, seg: &Segment<'_>) {
+        if !self.sack_on {
+            return;
+        }
+        for &(left, right) in seg.options.sack.as_slice() {
+            if left.after_eq(self.snd_una) && left.before(right) && right.before_eq(self.snd_max) {
+                let _ = self.sacked.add(left.dist(self.snd_una), right.dist(left));
+            }
+        }
+    }
+
+    /// RFC 6675 §5 entry test: DupThresh segments' worth of data SACKed
+    /// above SND.UNA.
+    pub(super) fn sack_loss_detected(&self) -> bool {
+        self.sack_on && self.sacked.covered() >= 3 * self.eff_mss()
+    }
+
+    /// The sequence number of the highest SACKed byte + 1, if any.
+    fn high_sacked(&self) -> Option<SeqNum> {
+        (!self.sacked.is_empty()).then(|| self.snd_una.add(self.sacked.highest_end()))
+    }
+
+    /// RFC 6675 §4 `pipe`: bytes thought to be in the network.
+    pub(super) fn pipe(&self) -> u32 {
+        let flight = self.flight();
+        if !(self.sack_on && self.in_recovery) {
+            return flight;
+        }
+        let sacked = self.sacked.covered();
+        // Lost and not yet retransmitted: the unSACKed bytes between
+        // HighRxt and the highest SACKed byte.
+        let lost = match self.high_sacked() {
+            Some(high) => {
+                let from = self.high_rxt.max(self.snd_una).dist(self.snd_una);
+                let to = high.dist(self.snd_una);
+                let mut n = to.saturating_sub(from);
+                for (s, e) in self.sacked.ranges() {
+                    let (s, e) = (s.max(from), e.min(to));
+                    if e > s {
+                        n -= e - s;
+                    }
+                }
+                n
+            }
+            None => 0,
+        };
+        flight.saturating_sub(sacked).saturating_sub(lost)
+    }
+
+    /// RFC 6675 §4 NextSeg() rule 1: the next lost hole to retransmit, as
+    /// (offset from SND.UNA, length).
+    fn next_hole(&self) -> Option<(u32, u32)> {
+        let high = self.high_sacked()?;
+        let top = high.dist(self.snd_una);
+        let mut o = self.high_rxt.max(self.snd_una).dist(self.snd_una);
+        while let Some((s, e)) = self.sacked.next_range_after(o) {
+            if s <= o {
+                o = e;
+                continue;
+            }
+            let len = (s - o).min(top - o.min(top));
+            return (len > 0).then_some((o, len));
+        }
+        let _ = top;
+        None
+    }
+
+    /// A retransmission of the next hole, if cwnd allows (RFC 6675 §5 step 4).
+    pub(super) fn sack_retransmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        if !(self.sack_on && self.in_recovery) {
+            return None;
+        }
+        let (off, hole) = self.next_hole()?;
+        let mss = self.eff_mss();
+        if self.pipe().saturating_add(hole.min(mss)) > self.cwnd.max(mss) && self.pipe() > 0 {
+            return None;
+        }
+        let in_buf = (self.tx.len() as u32).saturating_sub(off);
+        let len = (hole.min(mss).min(in_buf) as usize).min(buf.len());
+        if len == 0 {
+            return None;
+        }
+        let n = self.tx.read_at(off as usize, &mut buf[..len]);
+        let seq = self.snd_una.add(off);
+        self.high_rxt = seq.add(n as u32);
+        self.stats.retransmits += 1;
+        self.rtt_sample = None;
+        let window = self.advertise();
+        Some(Transmit {
+            seq,
+            ack: self.rcv_nxt,
+            flags: Flags::ACK,
+            window,
+            urgent: 0,
+            options: self.options(now),
+            len: n,
+        })
+    }
+
+    /// When going back to SND.UNA after a timeout, skips what the peer has
+    /// SACKed; returns the most bytes that may be sent from SND.NXT before
+    /// the next SACKed range.
+    pub(super) fn skip_sacked(&mut self) -> u32 {
+        if !self.sack_on || self.sacked.is_empty() || !self.snd_nxt.before(self.snd_max) {
+            return u32::MAX;
+        }
+        let o = self.snd_nxt.dist(self.snd_una);
+        if let Some((_, e)) = self.sacked.range_containing(o) {
+            self.snd_nxt = self.snd_una.add(e).min(self.snd_max);
+        }
+        let o = self.snd_nxt.dist(self.snd_una);
+        match self.sacked.next_range_after(o) {
+            Some((s, _)) if s > o => s - o,
+            _ => u32::MAX,
+        }
+    }
+
+    /// The SACK blocks for our next ACK (RFC 2018 §4: the block holding
+    /// the most recent segment first; RFC 2883: a D-SACK block before all).
+    pub(super) fn sack_blocks(&mut self) -> SackBlocks {
+        let mut s = SackBlocks::new();
+        let max = if self.ts_on { 3 } else { 4 };
+        if let Some((l, r)) = self.dsack.take() {
+            s.push(l, r);
+        }
+        let recent = self.sack_recent.dist(self.rcv_nxt);
+        let first = self.asm.range_containing(recent);
+        if let Some((a, b)) = first {
+            s.push(self.rcv_nxt.add(a), self.rcv_nxt.add(b));
+        }
+        for (a, b) in self.asm.ranges() {
+            if s.len() >= max {
+                break;
+            }
+            if Some((a, b)) != first {
+                s.push(self.rcv_nxt.add(a), self.rcv_nxt.add(b));
+            }
+        }
+        s.truncate(max);
+        s
+    }
+}
