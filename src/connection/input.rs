@@ -497,11 +497,16 @@ impl<B: Storage> Connection<B> {
         self.zwp_probes = 0;
         self.on_new_ack(acked, now);
         self.unacked_since = now;
-        // RFC 6298 §5.3: restart the timer when new data is acked.
+        if self.tlp_out && self.snd_una.after_eq(self.tlp_high) {
+            self.tlp_out = false;
+        }
+        // RFC 6298 §5.3: restart the timer when new data is acked (or the
+        // loss-probe timer, RFC 8985 §7.2).
         if self.flight() > 0 {
-            self.set_timer(Timer::Retransmit, now + self.rto_duration());
+            self.restart_rtx_timer(now);
         } else {
             self.clear_timer(Timer::Retransmit);
+            self.tlp_armed = false;
         }
         if data > 0 {
             a.set_writable();
@@ -592,9 +597,8 @@ impl<B: Storage> Connection<B> {
             a.set_readable();
             // RFC 5681 §4.2: ACK at least every second full-sized segment;
             // immediately when a gap was filled (RFC 5681 §4.2, R1122-DA-2).
-            if had_holes || n as usize > written || !self.asm.is_empty() {
-                self.ack_now = true;
-            } else if self.ack_pending >= 2 * self.rcv_mss() {
+            let gap_filled = had_holes || n as usize > written || !self.asm.is_empty();
+            if gap_filled || self.ack_pending >= 2 * self.rcv_mss() {
                 self.ack_now = true;
             } else if self.timer(Timer::DelayedAck).is_none() {
                 self.set_timer(Timer::DelayedAck, now + self.cfg.delayed_ack);

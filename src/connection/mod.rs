@@ -120,6 +120,8 @@ pub struct Stats {
     pub retransmits: u64,
     /// Retransmission timeouts.
     pub timeouts: u64,
+    /// Tail loss probes sent (RFC 8985 §7).
+    pub loss_probes: u64,
     /// Fast-recovery episodes (RFC 5681 §3.2 / RFC 6675).
     pub recoveries: u64,
     /// Segments dropped (unacceptable, failed checks).
@@ -178,6 +180,12 @@ pub struct Connection<B: Storage> {
     fast_rtx: bool,
     /// Send what the window allows even if below the SWS threshold.
     force_send: bool,
+    /// The retransmission timer is a tail-loss-probe timer (RFC 8985 §7).
+    tlp_armed: bool,
+    /// A loss probe is outstanding (until SND.UNA passes `tlp_high`).
+    tlp_out: bool,
+    /// Retransmit the last segment as a loss probe now.
+    tlp_rtx: bool,
     dupacks: u8,
     in_recovery: bool,
     retries: u8,
@@ -198,6 +206,8 @@ pub struct Connection<B: Storage> {
     snd_wnd: u32,
     max_snd_wnd: u32,
     recover: SeqNum,
+    /// SND.MAX when the loss probe was sent.
+    tlp_high: SeqNum,
 
     // Receive sequence space.
     irs: SeqNum,
@@ -299,6 +309,9 @@ impl<B: Storage> Connection<B> {
             ack_now: false,
             fast_rtx: false,
             force_send: false,
+            tlp_armed: false,
+            tlp_out: false,
+            tlp_rtx: false,
             dupacks: 0,
             in_recovery: false,
             retries: 0,
@@ -315,6 +328,7 @@ impl<B: Storage> Connection<B> {
             snd_wnd: 0,
             max_snd_wnd: 0,
             recover: SeqNum(0),
+            tlp_high: SeqNum(0),
             irs: SeqNum(0),
             rcv_nxt: SeqNum(0),
             rcv_adv: SeqNum(0),
@@ -614,6 +628,9 @@ impl<B: Storage> Connection<B> {
         self.ack_now = false;
         self.fast_rtx = false;
         self.force_send = false;
+        self.tlp_armed = false;
+        self.tlp_out = false;
+        self.tlp_rtx = false;
         self.probe = Probe::None;
     }
 

@@ -54,7 +54,7 @@ impl<B: Storage> Connection<B> {
         if !self.syn_acked {
             return self.snd_nxt == self.iss;
         }
-        if self.fast_rtx {
+        if self.fast_rtx || self.tlp_rtx {
             return true;
         }
         self.next_data_len().is_some()
@@ -145,6 +145,12 @@ impl<B: Storage> Connection<B> {
             return Some(self.syn(now, true));
         }
         if self.syn_acked && self.state != State::TimeWait {
+            if self.tlp_rtx {
+                self.tlp_rtx = false;
+                if let Some(t) = self.retransmit_last(now, buf) {
+                    return Some(t);
+                }
+            }
             if self.fast_rtx {
                 self.fast_rtx = false;
                 if let Some(t) = self.retransmit_first(now, buf) {
@@ -324,7 +330,10 @@ impl<B: Storage> Connection<B> {
             self.snd_max = self.snd_nxt;
         }
         self.force_send = false;
-        if self.timer(Timer::Retransmit).is_none() {
+        if !retransmission && self.tlp_eligible() {
+            // RFC 8985 §7.2: (re)start the loss-probe timer after new data.
+            self.restart_rtx_timer(now);
+        } else if self.timer(Timer::Retransmit).is_none() {
             self.set_timer(Timer::Retransmit, now + self.rto_duration());
         }
         let window = self.advertise();
@@ -337,6 +346,36 @@ impl<B: Storage> Connection<B> {
             options: self.options(now),
             len: n,
         }
+    }
+
+    /// A loss probe: the last segment sent, again (RFC 8985 §7.3).
+    fn retransmit_last(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        let flight = self.flight();
+        if flight == 0 {
+            return None;
+        }
+        let fin_out = self.fin_queued && self.snd_max == self.fin_seq().add(1);
+        let data_out = flight - u32::from(fin_out);
+        let len = (data_out.min(self.eff_mss()) as usize).min(buf.len());
+        let off = (data_out as usize - len).min(self.tx.len());
+        let n = self.tx.read_at(off, &mut buf[..len]);
+        let seq = self.snd_una.add(off as u32);
+        self.stats.retransmits += 1;
+        self.rtt_sample = None;
+        let mut flags = Flags::ACK;
+        if fin_out {
+            flags |= Flags::FIN;
+        }
+        let window = self.advertise();
+        Some(Transmit {
+            seq,
+            ack: self.rcv_nxt,
+            flags,
+            window,
+            urgent: 0,
+            options: self.options(now),
+            len: n,
+        })
     }
 
     /// Fast retransmit: the first unacknowledged segment (RFC 5681 §3.2).

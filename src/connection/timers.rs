@@ -31,6 +31,10 @@ pub enum Timer {
 
 pub(super) const COUNT: usize = 6;
 
+fn micros_u64(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
 /// Microseconds in a duration, saturating at `u32::MAX` (about 71 minutes).
 pub(super) fn us(d: Duration) -> u32 {
     u32::try_from(d.as_micros()).unwrap_or(u32::MAX)
@@ -162,11 +166,76 @@ impl<B: Storage> Connection<B> {
         }
     }
 
+    /// A loss probe may be scheduled (RFC 8985 §7.1): SACK on, an RTT
+    /// sample taken, data outstanding, not in recovery, no probe out.
+    pub(super) fn tlp_eligible(&self) -> bool {
+        self.sack_on
+            && self.syn_acked
+            && self.srtt != 0
+            && !self.in_recovery
+            && !self.tlp_out
+            && self.retries == 0
+            && matches!(
+                self.state,
+                State::Established
+                    | State::CloseWait
+                    | State::FinWait1
+                    | State::LastAck
+                    | State::Closing
+            )
+    }
+
+    /// Restarts the retransmission timer: the loss-probe timeout when a
+    /// probe may be sent (RFC 8985 §7.2: PTO = 2*SRTT, plus the delayed-ACK
+    /// time when one segment is out), else the RTO (RFC 6298 §5.3).
+    pub(super) fn restart_rtx_timer(&mut self, now: Instant) {
+        let rto = self.rto_duration();
+        let mut at = now + rto;
+        self.tlp_armed = false;
+        if self.tlp_eligible() {
+            let mut pto = u64::from(self.srtt) * 2;
+            if self.flight() <= self.eff_mss() {
+                pto += micros_u64(self.cfg.delayed_ack);
+            }
+            let pto = Duration::from_micros(pto.max(10_000));
+            if pto < rto {
+                at = now + pto;
+                self.tlp_armed = true;
+            }
+        }
+        if let Some(ut) = self.cfg.user_timeout {
+            at = at.min(self.unacked_since + ut);
+        }
+        self.set_timer(Timer::Retransmit, at);
+    }
+
+    /// The loss-probe timer fired (RFC 8985 §7.3): send one new segment if
+    /// the windows allow, else the last one again; then wait an RTO.
+    fn on_pto(&mut self, now: Instant) {
+        self.tlp_armed = false;
+        self.tlp_out = true;
+        self.tlp_high = self.snd_max;
+        self.stats.loss_probes += 1;
+        if self.unsent() > 0 && self.snd_wnd > self.snd_nxt.dist(self.snd_una) {
+            self.force_send = true;
+            // The probe may exceed cwnd by one segment (RFC 8985 §7.3).
+            self.cwnd = self.cwnd.max(self.flight().saturating_add(self.eff_mss()));
+        } else {
+            self.tlp_rtx = true;
+        }
+        self.set_timer(Timer::Retransmit, now + self.rto_duration());
+    }
+
     /// The retransmission timer fired (RFC 6298 §5.4-5.7, RFC 9293 §3.8.3).
     fn on_rto(&mut self, now: Instant, a: &mut Actions) {
         if self.flight() == 0 && !self.wants_to_send() {
             return;
         }
+        if self.tlp_armed && self.flight() > 0 {
+            self.on_pto(now);
+            return;
+        }
+        self.tlp_armed = false;
         // RFC 5482: the user timeout.
         if let Some(ut) = self.cfg.user_timeout
             && self.flight() > 0
