@@ -289,7 +289,12 @@ impl<B: Storage> Connection<B> {
         } else if !self.syn_acked {
             // FIN-WAIT-1 entered from SYN-RECEIVED before our SYN was acked.
             if seg.ack.after(self.snd_una) && seg.ack.before_eq(self.snd_max) {
+                // The SYN takes one sequence number: SND.UNA moves past it
+                // here, so that step 5 below sees only what the ACK covers
+                // beyond the SYN (our FIN, if at all).
+                self.snd_una = self.iss.add(1);
                 self.syn_acked = true;
+                self.retries = 0;
                 self.after_handshake();
             } else {
                 self.pending_rst = Some((seg.ack, None));

@@ -52,12 +52,22 @@ impl<B: Storage> Connection<B> {
             _ => {}
         }
         if !self.syn_acked {
-            return self.snd_nxt == self.iss;
+            return self.snd_nxt == self.iss || self.fin_before_syn_acked();
         }
         if self.fast_rtx || self.tlp_rtx {
             return true;
         }
         self.next_data_len().is_some()
+    }
+
+    /// CLOSE in SYN-RECEIVED with nothing queued: the FIN goes out at once,
+    /// before our SYN is acknowledged (RFC 9293 §3.10.4).
+    fn fin_before_syn_acked(&self) -> bool {
+        !self.syn_acked
+            && self.state == State::FinWait1
+            && self.fin_queued
+            && self.tx.is_empty()
+            && self.snd_nxt == self.fin_seq()
     }
 
     /// Whether `poll_transmit` has anything.
@@ -143,6 +153,9 @@ impl<B: Storage> Connection<B> {
         }
         if !self.syn_acked && self.snd_nxt == self.iss {
             return Some(self.syn(now, true));
+        }
+        if self.fin_before_syn_acked() {
+            return Some(self.data_segment(now, buf, 0, true));
         }
         if self.syn_acked && self.state != State::TimeWait {
             if self.tlp_rtx {
