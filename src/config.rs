@@ -69,6 +69,9 @@ pub struct Config {
     /// Restart from the initial window after an idle period longer than
     /// the RTO (RFC 5681 §4.1; Linux `tcp_slow_start_after_idle=1`).
     pub slow_start_after_idle: bool,
+    /// Explicit Congestion Notification (RFC 3168): ask for it on our SYN
+    /// and accept it on the peer's. Off by default.
+    pub ecn: bool,
     /// Keep-alive; off unless set (MUST-25).
     pub keepalive: Option<Keepalive>,
     /// Abort when sent data stays unacknowledged this long (RFC 5482;
@@ -109,6 +112,7 @@ impl Config {
             initial_window: 10,
             congestion: crate::connection::congestion::Algorithm::NewReno,
             slow_start_after_idle: true,
+            ecn: false,
             keepalive: None,
             user_timeout: None,
             rst_on_data_after_close: true,

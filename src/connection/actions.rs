@@ -191,6 +191,9 @@ pub struct Transmit {
     pub window: u16,
     /// Urgent pointer.
     pub urgent: u16,
+    /// Mark the IP header ECT(0) (RFC 3168 §6.1.1: new data of an
+    /// ECN-capable connection).
+    pub ect: bool,
     /// Options.
     pub options: TcpOptions,
     /// Payload bytes written to the caller's buffer.

@@ -82,6 +82,10 @@ impl<B: Storage> Connection<B> {
         self.syn_retransmitted = false;
         self.ts_on = false;
         self.sack_on = false;
+        self.ecn_on = false;
+        self.ece_pending = false;
+        self.cwr_pending = false;
+        self.undo = None;
         self.snd_wscale = 0;
         self.rcv_wscale = 0;
         self.retries = 0;

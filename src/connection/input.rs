@@ -6,7 +6,7 @@ use crate::error::CloseReason;
 use crate::seq::SeqNum;
 use crate::state::{Event, State};
 use crate::time::{Duration, Instant};
-use crate::wire::{Segment, TcpOptions};
+use crate::wire::{Flags, Segment, TcpOptions};
 
 use super::actions::Actions;
 
@@ -66,6 +66,8 @@ impl<B: Storage> Connection<B> {
         self.snd_max = iss;
         self.syn_acked = false;
         self.negotiate(now, &seg.options, seg.seq);
+        // RFC 3168 §6.1.1: an ECN-setup SYN has ECE and CWR.
+        self.ecn_on = self.cfg.ecn && seg.flags.contains(Flags::ECE | Flags::CWR);
         // RFC 7323 §2.2: the window in a SYN is never scaled.
         self.snd_wnd = u32::from(seg.window);
         self.max_snd_wnd = self.snd_wnd;
@@ -157,6 +159,8 @@ impl<B: Storage> Connection<B> {
         self.snd_nxt = snd_nxt;
         self.snd_max = snd_max;
         self.ts_offset = iss.0.rotate_left(13);
+        // RFC 3168 §6.1.1: an ECN-setup SYN-ACK has ECE and not CWR.
+        self.ecn_on = self.cfg.ecn && f.contains(Flags::ECE) && !f.contains(Flags::CWR) && f.ack();
         if f.ack() {
             // Our SYN is acknowledged: ESTABLISHED (SA-SS-7).
             self.snd_una = seg.ack;
@@ -302,6 +306,9 @@ impl<B: Storage> Connection<B> {
                 return;
             }
         }
+        if self.ecn_on {
+            self.ecn_input(now, seg);
+        }
         if !self.process_ack(now, seg, a) {
             return;
         }
@@ -318,6 +325,32 @@ impl<B: Storage> Connection<B> {
         // FIN-WAIT-1 whose FIN is acknowledged and no FIN arrived: FIN-WAIT-2.
         if self.state == State::FinWait1 && self.fin_acked() {
             self.goto(Event::RcvAck, State::FinWait2, a);
+        }
+    }
+
+    /// ECN signals on an acceptable segment (RFC 3168 §6.1.2, §6.1.3).
+    fn ecn_input(&mut self, now: Instant, seg: &Segment<'_>) {
+        if seg.flags.contains(Flags::CWR) {
+            self.ece_pending = false;
+        }
+        // ECE: reduce once per window of data (RFC 3168 §6.1.2).
+        if seg.flags.contains(Flags::ECE)
+            && self.flight() > 0
+            && !self.in_recovery
+            && self.snd_una.after_eq(self.recover)
+        {
+            let mss = self.eff_mss();
+            let w = super::congestion::Window {
+                cwnd: self.cwnd.min(self.flight().max(mss)),
+                ssthresh: self.ssthresh,
+                mss,
+            };
+            self.ssthresh =
+                super::congestion::CongestionControl::on_congestion(&mut self.cc, w, now);
+            self.cwnd = self.ssthresh;
+            self.recover = self.snd_max;
+            self.cwr_pending = true;
+            self.stats.ecn_reductions += 1;
         }
     }
 
@@ -492,6 +525,7 @@ impl<B: Storage> Connection<B> {
             self.fin_acked = true;
         }
         self.rtt_on_ack(now, seg);
+        self.eifel_check(seg);
         self.tx.consume(data as usize);
         self.sacked.advance(acked);
         self.snd_una = seg.ack;

@@ -120,6 +120,10 @@ pub struct Stats {
     pub retransmits: u64,
     /// Retransmission timeouts.
     pub timeouts: u64,
+    /// Congestion-window reductions for ECN-Echo (RFC 3168 §6.1.2).
+    pub ecn_reductions: u64,
+    /// Timeouts found spurious and undone (RFC 3522 Eifel detection).
+    pub spurious_timeouts: u64,
     /// Tail loss probes sent (RFC 8985 §7).
     pub loss_probes: u64,
     /// Fast-recovery episodes (RFC 5681 §3.2 / RFC 6675).
@@ -136,6 +140,14 @@ pub struct Stats {
     pub bytes_out: u64,
     /// State changes that were not in the table (always 0 unless there is a bug).
     pub illegal_transitions: u64,
+}
+
+/// What a spurious timeout restores (RFC 3522, RFC 4015).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Undo {
+    cwnd: u32,
+    ssthresh: u32,
+    tsval: u32,
 }
 
 /// What is about to be probed.
@@ -171,6 +183,12 @@ pub struct Connection<B: Storage> {
     ts_on: bool,
     /// SACK negotiated.
     sack_on: bool,
+    /// ECN negotiated (RFC 3168 §6.1.1).
+    ecn_on: bool,
+    /// Echo ECE on our ACKs until the peer's CWR (RFC 3168 §6.1.3).
+    ece_pending: bool,
+    /// Set CWR on the next new data segment (RFC 3168 §6.1.2).
+    cwr_pending: bool,
     snd_wscale: u8,
     rcv_wscale: u8,
     probe: Probe,
@@ -208,6 +226,9 @@ pub struct Connection<B: Storage> {
     recover: SeqNum,
     /// SND.MAX when the loss probe was sent.
     tlp_high: SeqNum,
+    /// Eifel detection (RFC 3522): the window before a timeout and the
+    /// TSval at the timeout, while the first ACK after it is awaited.
+    undo: Option<Undo>,
 
     // Receive sequence space.
     irs: SeqNum,
@@ -303,6 +324,9 @@ impl<B: Storage> Connection<B> {
             nagle,
             ts_on: false,
             sack_on: false,
+            ecn_on: false,
+            ece_pending: false,
+            cwr_pending: false,
             snd_wscale: 0,
             rcv_wscale: 0,
             probe: Probe::None,
@@ -329,6 +353,7 @@ impl<B: Storage> Connection<B> {
             max_snd_wnd: 0,
             recover: SeqNum(0),
             tlp_high: SeqNum(0),
+            undo: None,
             irs: SeqNum(0),
             rcv_nxt: SeqNum(0),
             rcv_adv: SeqNum(0),
@@ -517,12 +542,27 @@ impl<B: Storage> Connection<B> {
     /// A segment arrived for this connection (RFC 9293 §3.10.7). The host
     /// has verified the checksum (MUST-3) and matched the 4-tuple.
     pub fn on_segment(&mut self, now: Instant, seg: &Segment<'_>) -> Actions {
+        self.on_segment_ecn(now, seg, false)
+    }
+
+    /// As [`Connection::on_segment`], for a segment whose IP header carried
+    /// the Congestion Experienced codepoint when `ce` (RFC 3168 §5).
+    pub fn on_segment_ecn(&mut self, now: Instant, seg: &Segment<'_>, ce: bool) -> Actions {
         let now = self.clock(now);
         let mut a = Actions::NONE;
         self.stats.segs_in += 1;
+        if ce && self.ecn_on {
+            // RFC 3168 §6.1.3: echo ECE until the sender's CWR.
+            self.ece_pending = true;
+            self.ack_now = true;
+        }
         self.input(now, seg, &mut a);
         self.finish(now, &mut a);
         a
+    }
+    /// Whether ECN was negotiated.
+    pub fn ecn_enabled(&self) -> bool {
+        self.ecn_on
     }
 
     /// Time passed: handles every timer due at `now` (RFC 9293 §3.10.8).
@@ -631,6 +671,7 @@ impl<B: Storage> Connection<B> {
         self.tlp_armed = false;
         self.tlp_out = false;
         self.tlp_rtx = false;
+        self.undo = None;
         self.probe = Probe::None;
     }
 

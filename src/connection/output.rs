@@ -29,6 +29,7 @@ pub fn reply_to_unknown(seg: &Segment<'_>) -> Option<Transmit> {
         flags,
         window: 0,
         urgent: 0,
+        ect: false,
         options: TcpOptions::NONE,
         len: 0,
     })
@@ -114,7 +115,10 @@ impl<B: Storage> Connection<B> {
     /// A buffer smaller than the MSS limits the segment's payload.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         let now = self.clock(now);
-        let t = self.next_transmit(now, buf)?;
+        let mut t = self.next_transmit(now, buf)?;
+        if self.ece_pending && t.flags.ack() && !t.flags.syn() && !t.flags.rst() {
+            t.flags |= Flags::ECE;
+        }
         self.stats.segs_out += 1;
         self.stats.bytes_out += t.len as u64;
         if t.flags.ack() {
@@ -140,6 +144,7 @@ impl<B: Storage> Connection<B> {
                 flags,
                 window: 0,
                 urgent: 0,
+                ect: false,
                 options: TcpOptions::NONE,
                 len: 0,
             });
@@ -234,13 +239,16 @@ impl<B: Storage> Connection<B> {
         Transmit {
             seq: self.iss,
             ack: if with_ack { self.rcv_nxt } else { SeqNum(0) },
-            flags: if with_ack {
-                Flags::SYN | Flags::ACK
-            } else {
-                Flags::SYN
+            flags: match (with_ack, self.cfg.ecn, self.ecn_on) {
+                // RFC 3168 §6.1.1: ECN-setup SYN (ECE, CWR) and SYN-ACK (ECE).
+                (false, true, _) => Flags::SYN | Flags::ECE | Flags::CWR,
+                (true, _, true) => Flags::SYN | Flags::ACK | Flags::ECE,
+                (true, _, false) => Flags::SYN | Flags::ACK,
+                (false, false, _) => Flags::SYN,
             },
             window,
             urgent: 0,
+            ect: false,
             options: o,
             len: 0,
         }
@@ -255,6 +263,7 @@ impl<B: Storage> Connection<B> {
             flags,
             window,
             urgent: 0,
+            ect: false,
             options: self.options(now),
             len: 0,
         }
@@ -276,7 +285,7 @@ impl<B: Storage> Connection<B> {
     }
 
     /// TSval: a 1 ms clock with a per-connection offset (RFC 7323 §5.4).
-    fn ts_val(&self, now: Instant) -> u32 {
+    pub(super) fn ts_val(&self, now: Instant) -> u32 {
         (now.as_millis() as u32).wrapping_add(self.ts_offset)
     }
 
@@ -349,6 +358,11 @@ impl<B: Storage> Connection<B> {
         } else if self.timer(Timer::Retransmit).is_none() {
             self.set_timer(Timer::Retransmit, now + self.rto_duration());
         }
+        // RFC 3168 §6.1.2: CWR on the first new data after a reduction.
+        if self.ecn_on && !retransmission && n > 0 && self.cwr_pending {
+            flags |= Flags::CWR;
+            self.cwr_pending = false;
+        }
         let window = self.advertise();
         Transmit {
             seq,
@@ -356,6 +370,8 @@ impl<B: Storage> Connection<B> {
             flags,
             window,
             urgent: 0,
+            // RFC 3168 §6.1.5: retransmissions are not ECT.
+            ect: self.ecn_on && !retransmission && n > 0,
             options: self.options(now),
             len: n,
         }
@@ -386,6 +402,7 @@ impl<B: Storage> Connection<B> {
             flags,
             window,
             urgent: 0,
+            ect: false,
             options: self.options(now),
             len: n,
         })
@@ -421,6 +438,7 @@ impl<B: Storage> Connection<B> {
             flags,
             window,
             urgent: 0,
+            ect: false,
             options: self.options(now),
             len: n,
         })

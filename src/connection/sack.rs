@@ -110,6 +110,7 @@ impl<B: Storage> Connection<B> {
             flags: Flags::ACK,
             window,
             urgent: 0,
+            ect: false,
             options: self.options(now),
             len: n,
         })

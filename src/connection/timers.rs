@@ -264,6 +264,14 @@ impl<B: Storage> Connection<B> {
             }
             return;
         }
+        if self.retries == 0 && self.syn_acked && self.ts_on {
+            // RFC 3522: remember enough to undo a spurious timeout.
+            self.undo = Some(super::Undo {
+                cwnd: self.cwnd,
+                ssthresh: self.ssthresh,
+                tsval: self.ts_val(now),
+            });
+        }
         self.retries += 1;
         self.stats.timeouts += 1;
         // RFC 6298 §5.5: back off.
@@ -330,6 +338,23 @@ impl<B: Storage> Connection<B> {
         }
         self.ka_probes += 1;
         self.probe = Probe::Keepalive;
+    }
+
+    /// Eifel detection (RFC 3522 §3.2) on the first ACK of new data after a
+    /// timeout: an echoed timestamp older than the retransmission means the
+    /// original arrived, so the timeout was spurious; restore the window
+    /// and go on with new data (RFC 4015 §4).
+    pub(super) fn eifel_check(&mut self, seg: &Segment<'_>) {
+        let Some(u) = self.undo.take() else { return };
+        let Some(ts) = seg.options.timestamps else {
+            return;
+        };
+        if (ts.ecr.wrapping_sub(u.tsval) as i32) < 0 {
+            self.cwnd = self.cwnd.max(u.cwnd);
+            self.ssthresh = self.ssthresh.max(u.ssthresh);
+            self.snd_nxt = self.snd_max;
+            self.stats.spurious_timeouts += 1;
+        }
     }
 
     // ----- RTT (RFC 6298, RFC 7323 §4) -----------------------------------
