@@ -415,6 +415,8 @@ impl<B: Storage> Connection<B> {
             self.challenge_ack(now);
             return false;
         }
+        // An acceptable ACK answers any zero-window probe (MUST-37).
+        self.zwp_unanswered = 0;
         let old_wnd = self.snd_wnd;
         if ack.after(self.snd_una) {
             self.new_ack(now, seg, a);

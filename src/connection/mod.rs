@@ -176,6 +176,9 @@ pub struct Connection<B: Storage> {
     in_recovery: bool,
     retries: u8,
     zwp_probes: u8,
+    /// Zero-window probes sent since the peer last answered (MUST-37: only
+    /// these count towards the limit; `zwp_probes` drives the backoff).
+    zwp_unanswered: u8,
     ka_probes: u8,
     challenge_n: u8,
 
@@ -283,6 +286,7 @@ impl<B: Storage> Connection<B> {
             in_recovery: false,
             retries: 0,
             zwp_probes: 0,
+            zwp_unanswered: 0,
             ka_probes: 0,
             challenge_n: 0,
             iss: SeqNum(0),

@@ -230,11 +230,12 @@ impl<B: Storage> Connection<B> {
         if self.snd_wnd == 0 {
             // RFC 9293 §3.8.6.1 (MUST-36): probe. Probes that are answered
             // keep the connection up forever (MUST-37); unanswered ones count.
-            if self.zwp_probes >= self.cfg.retries2 {
+            if self.zwp_unanswered >= self.cfg.retries2 {
                 self.close_with(Event::RetransmitTimeout, CloseReason::TimedOut, a);
                 return;
             }
-            self.zwp_probes += 1;
+            self.zwp_probes = self.zwp_probes.saturating_add(1);
+            self.zwp_unanswered += 1;
             self.probe = Probe::ZeroWindow;
         } else {
             // RFC 9293 §3.8.6.2.1: the override timeout.
