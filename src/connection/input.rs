@@ -222,6 +222,19 @@ impl<B: Storage> Connection<B> {
                 self.goto(Event::RcvFin, State::TimeWait, a);
                 return;
             }
+            // RFC 9293 §3.10.7.4: with RCV.WND zero "special allowance should
+            // be made to accept valid ACKs": the text is dropped, the ACK
+            // field of a segment at RCV.NXT is still processed.
+            if self.rcv_adv.before_eq(self.rcv_nxt)
+                && seg.seq == self.rcv_nxt
+                && f.ack()
+                && !f.syn()
+                && self.syn_acked
+            {
+                self.ack_now = true;
+                let _ = self.process_ack(now, seg, a);
+                return;
+            }
             self.ack_unacceptable(now, seg);
             return;
         }
