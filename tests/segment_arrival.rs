@@ -997,3 +997,31 @@ fn time_wait_accepts_no_data() {
     assert_eq!(s.c.rcv_nxt(), PEER_ISS.add(2));
     s.unchanged(S::TimeWait);
 }
+
+// SA-SS-5, R5961-6 (RFC 9293 §3.10.7.3 second): documented deviation (`Note:`
+// in input.rs, as Linux): in SYN-SENT an acceptable ACK suffices for a RST;
+// SEG.SEQ is not checked because RCV.NXT is not known yet.
+#[test]
+fn sa_ss_5_rst_any_seq_with_acceptable_ack_refuses() {
+    let mut s = syn_sent();
+    s.seg(f(RST, ACK), SeqNum(0xDEAD_BEEF), ISS.add(1), &[]);
+    s.closed_by(CloseReason::Refused);
+    s.silent();
+}
+
+// FSM-16, FSM-63 (RFC 9293 §3.10.4, §3.10.2): CLOSE in SYN-RECEIVED with data
+// queued: the data, then the FIN, go after the handshake completes.
+#[test]
+fn fsm_16_close_in_syn_received_with_data_queued() {
+    let mut s = syn_received_passive();
+    let iss = s.c.iss();
+    s.send(b"queued");
+    s.close();
+    assert_eq!(s.c.state(), S::FinWait1);
+    s.silent();
+    s.peer_ack(ACK, iss.add(1), &[]);
+    let p = s.expect(f(f(ACK, PSH), FIN), iss.add(1), PEER_ISS.add(1));
+    assert_eq!(p.payload, b"queued");
+    s.peer_ack(ACK, iss.add(8), &[]);
+    assert_eq!(s.c.state(), S::FinWait2);
+}
