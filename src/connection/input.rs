@@ -233,6 +233,24 @@ impl<B: Storage> Connection<B> {
                     self.dsack = Some((seg.seq, end));
                 }
             }
+            // RFC 9293 §3.10.7.4: with RCV.WND zero "special allowance should
+            // be made to accept valid ACKs": the text is dropped, the ACK
+            // field of a segment at RCV.NXT is still processed.
+            if self.rcv_adv.before_eq(self.rcv_nxt)
+                && seg.seq == self.rcv_nxt
+                && f.ack()
+                && !f.syn()
+                && self.syn_acked
+            {
+                self.ack_now = true;
+                if self.process_ack(now, seg, a)
+                    && self.state == State::FinWait1
+                    && self.fin_acked()
+                {
+                    self.goto(Event::RcvAck, State::FinWait2, a);
+                }
+                return;
+            }
             self.ack_unacceptable(now, seg);
             return;
         }

@@ -1,0 +1,1027 @@
+//! SEGMENT ARRIVES (RFC 9293 §3.10.7) rule by rule, in each state where a
+//! rule applies, plus RFC 5961, RFC 1337 and the timer-driven behaviour of
+//! §3.8 and §3.10.8. Each test names its checklist row (RFC-CHECKLIST.md).
+mod script;
+
+use script::*;
+use tcpstate::connection::reply_to_unknown;
+use tcpstate::wire::Segment;
+use tcpstate::{CloseReason, Config, Duration, Instant, SeqNum, State as S, Timer};
+
+/// Moves the clock past the challenge-ACK rate limit.
+fn later(s: &mut Sut) {
+    s.now += Duration::from_secs(1);
+}
+
+fn bare(flags: tcpstate::Flags, seq: u32, ack: u32, payload: &[u8]) -> Segment<'_> {
+    Segment {
+        seq: SeqNum(seq),
+        ack: SeqNum(ack),
+        flags,
+        window: 1000,
+        urgent: 0,
+        options: tcpstate::TcpOptions::NONE,
+        payload,
+    }
+}
+
+/// Every synchronized state, each built by its fixture.
+fn synchronized() -> Vec<(S, Sut)> {
+    vec![
+        (S::SynReceived, syn_received_passive()),
+        (S::Established, established()),
+        (S::FinWait1, fin_wait_1()),
+        (S::FinWait2, fin_wait_2()),
+        (S::CloseWait, close_wait()),
+        (S::Closing, closing()),
+        (S::LastAck, last_ack()),
+        (S::TimeWait, time_wait()),
+    ]
+}
+
+// ----- §3.10.7.1 CLOSED ------------------------------------------------------
+
+// SA-CL-1 (RFC 9293 §3.10.7.1): a RST to no connection is discarded.
+#[test]
+fn sa_cl_1_rst_gets_no_reply() {
+    assert_eq!(reply_to_unknown(&bare(RST, 7, 0, &[])), None);
+    assert_eq!(reply_to_unknown(&bare(f(RST, ACK), 7, 9, &[])), None);
+}
+
+// SA-CL-2, SA-CL-4 (RFC 9293 §3.10.7.1): no ACK: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>; SYN and FIN count.
+#[test]
+fn sa_cl_2_no_ack_gets_rst_ack_with_seg_len() {
+    let t = reply_to_unknown(&bare(SYN, 100, 0, &[])).unwrap();
+    assert_eq!(
+        (t.flags, t.seq, t.ack, t.len),
+        (f(RST, ACK), SeqNum(0), SeqNum(101), 0)
+    );
+    let t = reply_to_unknown(&bare(f(SYN, FIN), 100, 0, b"data")).unwrap();
+    assert_eq!(t.ack, SeqNum(106));
+    let t = reply_to_unknown(&bare(FIN, u32::MAX, 0, &[])).unwrap();
+    assert_eq!(t.ack, SeqNum(0), "wraps modulo 2^32");
+}
+
+// SA-CL-3 (RFC 9293 §3.10.7.1): ACK set: <SEQ=SEG.ACK><CTL=RST>.
+#[test]
+fn sa_cl_3_ack_gets_rst_at_seg_ack() {
+    let t = reply_to_unknown(&bare(f(ACK, PSH), 100, 777, b"x")).unwrap();
+    assert_eq!((t.flags, t.seq, t.len), (RST, SeqNum(777), 0));
+}
+
+// P-FSM-2 (checklist §3): once CLOSED the connection emits nothing more.
+#[test]
+fn closed_connection_says_nothing() {
+    let mut s = closed();
+    s.seg(SYN, PEER_ISS, SeqNum(0), &[]);
+    s.silent();
+    let mut s = established();
+    s.abort();
+    s.expect(RST, ISS.add(1), SeqNum(0));
+    s.peer(ACK, b"more");
+    s.silent();
+    s.unchanged(S::Closed);
+}
+
+// ----- §3.10.7.2 LISTEN --------------------------------------------------------
+
+// SA-LI-1 (RFC 9293 §3.10.7.2 first): a RST is ignored.
+#[test]
+fn sa_li_1_rst_ignored() {
+    let mut s = listen();
+    s.seg(RST, PEER_ISS, SeqNum(0), &[]);
+    s.silent();
+    s.unchanged(S::Listen);
+}
+
+// SA-LI-2 (RFC 9293 §3.10.7.2 second): any ACK, SYN,ACK included, gets <SEQ=SEG.ACK><CTL=RST>.
+#[test]
+fn sa_li_2_ack_gets_rst() {
+    let mut s = listen();
+    s.seg(ACK, PEER_ISS, SeqNum(4242), &[]);
+    s.expect(RST, SeqNum(4242), SeqNum(0));
+    s.unchanged(S::Listen);
+    s.seg(f(SYN, ACK), PEER_ISS, SeqNum(77), &[]);
+    s.expect(RST, SeqNum(77), SeqNum(0));
+    s.unchanged(S::Listen);
+}
+
+// SA-LI-4 (RFC 9293 §3.10.7.2 third) with the documented deviation: data on a
+// SYN is not queued (`Note:` in input.rs, like Linux without TFO): the SYN,ACK
+// acknowledges only the SYN, so the peer retransmits the data.
+#[test]
+fn sa_li_4_syn_data_not_acked_then_retransmitted() {
+    let mut s = listen();
+    s.peer(SYN, b"early");
+    let iss = s.c.iss();
+    s.expect(f(SYN, ACK), iss, PEER_ISS.add(1));
+    s.peer_nxt = PEER_ISS.add(1);
+    s.peer(ACK, &[]);
+    assert_eq!(s.c.state(), S::Established);
+    assert_eq!(s.c.recv_queue(), 0);
+    s.peer(ACK, b"early");
+    assert_eq!(s.read(100), b"early");
+}
+
+// SA-LI-5 (RFC 9293 §3.10.7.2 fourth): no SYN, RST or ACK: dropped.
+#[test]
+fn sa_li_5_other_segments_dropped() {
+    let mut s = listen();
+    s.seg(FIN, PEER_ISS, SeqNum(0), &[]);
+    s.seg(PSH, PEER_ISS, SeqNum(0), b"data");
+    s.silent();
+    s.unchanged(S::Listen);
+}
+
+// ----- §3.10.7.3 SYN-SENT ------------------------------------------------------
+
+// SA-SS-1 (RFC 9293 §3.10.7.3 first): SEG.ACK =< ISS or > SND.NXT: RST at SEG.ACK, unless RST.
+#[test]
+fn sa_ss_1_unacceptable_ack_gets_rst() {
+    let mut s = syn_sent();
+    s.seg(f(SYN, ACK), PEER_ISS, ISS, &[]);
+    s.expect(RST, ISS, SeqNum(0));
+    s.seg(f(SYN, ACK), PEER_ISS, ISS.add(2), &[]);
+    s.expect(RST, ISS.add(2), SeqNum(0));
+    s.seg(f(RST, ACK), PEER_ISS, ISS.add(2), &[]);
+    s.silent();
+    s.unchanged(S::SynSent);
+}
+
+// SA-SS-4 (RFC 9293 §3.10.7.3 second): RST without ACK is dropped.
+#[test]
+fn sa_ss_4_rst_without_ack_dropped() {
+    let mut s = syn_sent();
+    s.seg(RST, PEER_ISS, SeqNum(0), &[]);
+    s.silent();
+    s.unchanged(S::SynSent);
+}
+
+// SA-SS-7 (RFC 9293 §3.10.7.3 fourth): SYN,ACK with data and FIN continues at step 6.
+#[test]
+fn sa_ss_7_syn_ack_with_data_and_fin() {
+    let mut s = syn_sent();
+    s.peer(f(f(SYN, ACK), FIN), b"hi");
+    assert_eq!(s.c.state(), S::CloseWait);
+    s.expect(ACK, ISS.add(1), PEER_ISS.add(4));
+    assert_eq!(s.read(10), b"hi");
+    assert!(s.c.is_eof());
+}
+
+// SA-SS-9 (RFC 9293 §3.10.7.3 fifth): neither SYN nor RST: dropped.
+#[test]
+fn sa_ss_9_no_syn_no_rst_dropped() {
+    let mut s = syn_sent();
+    s.seg(ACK, PEER_ISS, ISS.add(1), &[]);
+    s.seg(f(ACK, FIN), PEER_ISS, ISS.add(1), b"x");
+    s.silent();
+    s.unchanged(S::SynSent);
+}
+
+// SA-FIN-1 (RFC 9293 §3.10.7.4 step 8): no FIN processing in LISTEN or SYN-SENT.
+#[test]
+fn sa_fin_1_fin_not_processed_before_sync() {
+    let mut s = syn_sent();
+    s.seg(FIN, PEER_ISS, SeqNum(0), &[]);
+    s.silent();
+    s.unchanged(S::SynSent);
+    let mut s = listen();
+    s.seg(FIN, PEER_ISS, SeqNum(0), &[]);
+    s.silent();
+    s.unchanged(S::Listen);
+}
+
+// ----- §3.10.7.4 first: sequence numbers ----------------------------------------
+
+/// ESTABLISHED with `rx` bytes of receive buffer, all filled by the peer:
+/// RCV.WND = 0. Something of ours ("x") is in flight.
+fn zero_window() -> Sut {
+    let mut s = Sut::with_buffers(cfg(), 100, 8192);
+    s.app(|c, now| c.connect(now, ISS).unwrap());
+    s.expect(SYN, ISS, SeqNum(0));
+    s.peer(f(SYN, ACK), &[]);
+    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+    s.peer(ACK, &[0u8; 100]);
+    s.out();
+    assert_eq!(s.c.rcv_wnd(), 0);
+    s.send(b"x");
+    let p = s.expect(f(ACK, PSH), ISS.add(1), PEER_ISS.add(101));
+    assert_eq!(p.t.window, 0);
+    s
+}
+
+// SA-SEQ-1 (RFC 9293 §3.10.7.4 Table 6): SEG.LEN 0, RCV.WND 0: only SEG.SEQ = RCV.NXT.
+#[test]
+fn sa_seq_1_zero_window_pure_ack() {
+    let mut s = zero_window();
+    let nxt = s.c.rcv_nxt();
+    s.seg(ACK, nxt.add(1), ISS.add(2), &[]);
+    s.expect(ACK, ISS.add(2), nxt);
+    assert_eq!(
+        s.c.snd_una(),
+        ISS.add(1),
+        "not acceptable: ACK not processed"
+    );
+    s.seg(ACK, nxt, ISS.add(2), &[]);
+    assert_eq!(s.c.snd_una(), ISS.add(2));
+    s.silent();
+}
+
+// SA-SEQ-3, MUST-66 (RFC 9293 §3.10.7.4, §3.8.6.1): data into a zero window is
+// not acceptable: an ACK goes back; valid ACKs (and RSTs) are still processed.
+#[test]
+fn sa_seq_3_zero_window_data_acked_and_ack_processed() {
+    let mut s = zero_window();
+    let nxt = s.c.rcv_nxt();
+    s.seg(f(ACK, PSH), nxt, ISS.add(2), b"more");
+    s.expect(ACK, ISS.add(2), nxt);
+    assert_eq!(s.c.recv_queue(), 100);
+    assert_eq!(s.c.snd_una(), ISS.add(2), "the valid ACK is processed");
+    s.seg(RST, nxt, SeqNum(0), &[]);
+    s.closed_by(CloseReason::Reset);
+}
+
+/// ESTABLISHED, "x" in flight, RCV.WND = RX advertised.
+fn established_with_x() -> Sut {
+    let mut s = established();
+    s.send(b"x");
+    let p = s.expect(f(ACK, PSH), ISS.add(1), PEER_ISS.add(1));
+    assert_eq!(usize::from(p.t.window), RX);
+    s
+}
+
+// SA-SEQ-2 (RFC 9293 §3.10.7.4 Table 6): window edges for SEG.LEN 0.
+#[test]
+fn sa_seq_2_window_edges() {
+    let wnd = RX as u32;
+    let nxt = PEER_ISS.add(1);
+    // RCV.NXT-1 is rejected: an ACK, SND.UNA unchanged.
+    let mut s = established_with_x();
+    s.seg(ACK, nxt.sub(1), ISS.add(2), &[]);
+    s.expect(ACK, ISS.add(2), nxt);
+    assert_eq!(s.c.snd_una(), ISS.add(1));
+    // RCV.NXT+WND is rejected.
+    later(&mut s);
+    s.seg(ACK, nxt.add(wnd), ISS.add(2), &[]);
+    s.expect(ACK, ISS.add(2), nxt);
+    assert_eq!(s.c.snd_una(), ISS.add(1));
+    // RCV.NXT+WND-1 is accepted: the ACK is processed.
+    s.seg(ACK, nxt.add(wnd - 1), ISS.add(2), &[]);
+    assert_eq!(s.c.snd_una(), ISS.add(2));
+    s.silent();
+}
+
+// SA-SEQ-4, SA-SEQ-7 (RFC 9293 §3.10.7.4 Table 6, trimming): a segment whose
+// last byte is in the window is acceptable; old bytes are trimmed.
+#[test]
+fn sa_seq_4_and_7_overlap_trimmed() {
+    let mut s = established();
+    s.peer(ACK, b"abc");
+    // Retransmission of "c" plus new "de": starts at RCV.NXT-1.
+    s.seg(ACK, PEER_ISS.add(3), ISS.add(1), b"cde");
+    assert_eq!(s.read(100), b"abcde");
+    assert_eq!(s.c.rcv_nxt(), PEER_ISS.add(6));
+    // Entirely old data: not acceptable, an immediate ACK.
+    s.out();
+    s.seg(ACK, PEER_ISS.add(1), ISS.add(1), b"abc");
+    s.expect_ack();
+    assert_eq!(s.c.recv_queue(), 0);
+}
+
+// SA-SEQ-4 (RFC 9293 §3.10.7.4 Table 6): data ending past the window but
+// starting in it is acceptable; data starting at RCV.NXT+WND is not.
+#[test]
+fn sa_seq_4_data_at_right_edge() {
+    let mut s = established();
+    let nxt = PEER_ISS.add(1);
+    s.seg(ACK, nxt.add(RX as u32), ISS.add(1), b"z");
+    s.expect(ACK, ISS.add(1), nxt);
+    s.seg(ACK, nxt.add(RX as u32 - 1), ISS.add(1), b"yz");
+    // Accepted out of order (held): an immediate duplicate ACK (SA-TXT-2).
+    s.expect(ACK, ISS.add(1), nxt);
+    s.seg(ACK, nxt, ISS.add(1), &vec![b'a'; RX - 1]);
+    s.expect(ACK, ISS.add(1), nxt.add(RX as u32));
+    assert_eq!(s.c.recv_queue(), RX);
+}
+
+// SA-SEQ-6 (RFC 9293 §3.10.7.4 first): not acceptable: ACK and drop, in every
+// synchronized state; with RST: drop silently (SA-RST-1).
+#[test]
+fn sa_seq_6_unacceptable_gets_ack_in_every_state() {
+    for (state, mut s) in synchronized() {
+        later(&mut s);
+        let (snd, rcv) = (s.c.snd_nxt(), s.c.rcv_nxt());
+        s.seg(ACK, rcv.add(100_000), snd, b"far");
+        s.expect(ACK, snd, rcv);
+        s.unchanged(state);
+        s.seg(RST, rcv.add(100_000), SeqNum(0), &[]);
+        s.silent();
+        s.unchanged(state);
+    }
+}
+
+// SA-SEQ-11 (RFC 9293 §3.4): sequence numbers wrap modulo 2^32: both ISNs
+// just below 2^32, data both ways across the wrap, then a full close.
+#[test]
+fn sa_seq_11_data_and_close_across_the_wrap() {
+    let iss = SeqNum(0xFFFF_FFF0);
+    let peer = SeqNum(0xFFFF_FFF8);
+    let mut s = Sut::new(cfg());
+    s.app(|c, now| c.connect(now, iss).unwrap());
+    s.expect(SYN, iss, SeqNum(0));
+    s.peer_nxt = peer;
+    s.peer(f(SYN, ACK), &[]);
+    s.expect(ACK, iss.add(1), peer.add(1));
+    let data: Vec<u8> = (0..40).collect();
+    s.send(&data);
+    let p = s.expect(f(ACK, PSH), iss.add(1), peer.add(1));
+    assert_eq!(p.payload, data);
+    s.peer(ACK, &data);
+    assert_eq!(s.c.snd_una(), iss.add(41));
+    assert_eq!(s.c.snd_una(), SeqNum(25));
+    assert_eq!(s.read(100), data);
+    assert_eq!(s.c.rcv_nxt(), SeqNum(33));
+    s.close();
+    s.expect(f(FIN, ACK), SeqNum(25), SeqNum(33));
+    s.peer(f(FIN, ACK), &[]);
+    s.expect(ACK, SeqNum(26), SeqNum(34));
+    assert_eq!(s.c.state(), S::TimeWait);
+}
+
+// ----- §3.10.7.4 second: RST --------------------------------------------------
+
+// SA-RST-3 (RFC 9293 §3.10.7.4 second, RFC 5961 §3.2): an in-window RST not at
+// RCV.NXT draws a challenge ACK, in every synchronized state.
+#[test]
+fn sa_rst_3_in_window_rst_challenged_in_every_state() {
+    for (state, mut s) in synchronized() {
+        later(&mut s);
+        let (snd, rcv) = (s.c.snd_nxt(), s.c.rcv_nxt());
+        s.seg(RST, rcv.add(1), SeqNum(0), &[]);
+        s.expect(ACK, snd, rcv);
+        s.unchanged(state);
+        assert_eq!(s.c.stats().challenge_acks, 1, "{state}");
+    }
+}
+
+// SA-RST-2, SA-RST-6, SA-RST-8, MUST-12, SHLD-2 (RFC 9293 §3.10.7.4 second,
+// §3.5.3): a RST at RCV.NXT, even carrying data, resets and tells the app.
+#[test]
+fn sa_rst_8_rst_with_data_resets() {
+    let mut s = established();
+    s.seg(RST, PEER_ISS.add(1), SeqNum(0), b"reason: bye");
+    s.closed_by(CloseReason::Reset);
+    assert!(s.last.readable() && s.last.writable());
+    assert_eq!(
+        s.c.send(s.now, b"x"),
+        Err(tcpstate::CallError::Ended(CloseReason::Reset))
+    );
+}
+
+// SA-RST-7, R1337-1 (RFC 9293 §3.10.7.4 second, RFC 1337): with protection on
+// (Config::rfc9293) a RST in TIME-WAIT is ignored and 2MSL runs on.
+#[test]
+fn r1337_1_time_wait_ignores_rst() {
+    let mut s = time_wait_with(Config {
+        timestamps: false,
+        window_scaling: false,
+        ..Config::rfc9293()
+    });
+    let tw = s.c.timer(Timer::TimeWait);
+    s.seg(RST, PEER_ISS.add(2), SeqNum(0), &[]);
+    s.unchanged(S::TimeWait);
+    s.silent();
+    assert_eq!(s.c.timer(Timer::TimeWait), tw);
+    assert!(Config::rfc9293().rfc1337);
+}
+
+// FSM-45, R1337-1 off (Config::linux, tcp_rfc1337=0): the RST ends TIME-WAIT.
+#[test]
+fn r1337_off_linux_time_wait_rst_closes() {
+    let mut s = time_wait_with(Config {
+        timestamps: false,
+        window_scaling: false,
+        ..Config::linux()
+    });
+    s.seg(RST, PEER_ISS.add(2), SeqNum(0), &[]);
+    assert_eq!(s.c.state(), S::Closed);
+    s.silent();
+}
+
+// R5961-4 (RFC 5961 §7): 1000 spoofed in-window RSTs within 1 s draw at most
+// the configured number of challenge ACKs (1 per 500 ms).
+#[test]
+fn r5961_4_challenge_ack_rate_limit() {
+    let mut s = established();
+    let start = s.now;
+    let mut acks = 0;
+    for i in 0..1000u32 {
+        s.now = start + Duration::from_millis(u64::from(i));
+        s.seg(RST, PEER_ISS.add(2 + i), SeqNum(0), &[]);
+        acks += s.out().len();
+    }
+    assert_eq!(s.c.state(), S::Established);
+    assert!((1..=2).contains(&acks), "{acks} challenge ACKs");
+    let st = s.c.stats();
+    assert_eq!(st.challenge_acks as usize, acks);
+    assert_eq!(st.challenge_acks_suppressed as usize, 1000 - acks);
+}
+
+// ----- §3.10.7.4 fourth: SYN -------------------------------------------------
+
+// SA-SYN-3, R5961-2 (RFC 9293 §3.10.7.4 fourth, RFC 5961 §4.2): a SYN in a
+// synchronized state draws a challenge ACK whatever its SEG.SEQ.
+#[test]
+fn sa_syn_3_syn_challenged_in_every_state() {
+    for (state, mut s) in synchronized() {
+        if state == S::SynReceived {
+            continue; // passive: SA-SYN-1, back to LISTEN (tests/edges.rs)
+        }
+        for seq in [
+            s.c.rcv_nxt(),
+            s.c.rcv_nxt().add(10),
+            s.c.rcv_nxt().sub(1000),
+        ] {
+            later(&mut s);
+            let (snd, rcv) = (s.c.snd_nxt(), s.c.rcv_nxt());
+            s.seg(SYN, seq, SeqNum(0), &[]);
+            s.expect(ACK, snd, rcv);
+            s.unchanged(state);
+        }
+    }
+}
+
+// SA-SYN-2 (RFC 9293 §3.10.7.4 fourth): SYN-RECEIVED of an active open is
+// handled as synchronized: challenge ACK, no reset.
+#[test]
+fn sa_syn_2_active_syn_received_challenges_syn() {
+    let mut s = syn_received_active();
+    s.seg(SYN, PEER_ISS.add(10), SeqNum(0), &[]);
+    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+    s.unchanged(S::SynReceived);
+}
+
+// SYN-RECEIVED: a retransmitted SYN (our SYN,ACK was lost) gets the SYN,ACK again.
+#[test]
+fn syn_received_retransmitted_syn_gets_syn_ack() {
+    let mut s = syn_received_passive();
+    let iss = s.c.iss();
+    s.seg(SYN, PEER_ISS, SeqNum(0), &[]);
+    s.expect(f(SYN, ACK), iss, PEER_ISS.add(1));
+    s.unchanged(S::SynReceived);
+}
+
+// ----- §3.10.7.4 fifth: ACK -----------------------------------------------------
+
+// SA-ACK-0 (RFC 9293 §3.10.7.4 fifth): ACK off: drop.
+#[test]
+fn sa_ack_0_no_ack_bit_dropped() {
+    let mut s = established();
+    s.seg(PSH, PEER_ISS.add(1), SeqNum(0), b"sneaky");
+    s.silent();
+    assert_eq!(s.c.recv_queue(), 0);
+    assert_eq!(s.c.rcv_nxt(), PEER_ISS.add(1));
+}
+
+// SA-ACK-1, R5961-3 (RFC 9293 §3.10.7.4 fifth, RFC 5961 §5.2): SEG.ACK must be
+// >= SND.UNA - MAX.SND.WND; below: drop and ACK.
+#[test]
+fn sa_ack_1_ack_range_check() {
+    let mut s = established();
+    let max_wnd = 65535;
+    s.seg(ACK, PEER_ISS.add(1), ISS.add(1).sub(max_wnd + 1), b"inject");
+    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+    assert_eq!(s.c.recv_queue(), 0);
+    // At the lower edge: acceptable (an old duplicate ACK), data delivered.
+    s.seg(ACK, PEER_ISS.add(1), ISS.add(1).sub(max_wnd), b"fine");
+    assert_eq!(s.read(10), b"fine");
+}
+
+// SA-ACK-2 (RFC 9293 §3.10.7.4 fifth, SYN-RECEIVED): an ACK outside
+// SND.UNA < SEG.ACK =< SND.NXT gets <SEQ=SEG.ACK><CTL=RST>.
+#[test]
+fn sa_ack_2_syn_received_bad_ack_gets_rst() {
+    let mut s = syn_received_passive();
+    let iss = s.c.iss();
+    s.seg(ACK, PEER_ISS.add(1), iss, &[]);
+    s.expect(RST, iss, SeqNum(0));
+    s.seg(ACK, PEER_ISS.add(1), iss.add(5), &[]);
+    s.expect(RST, iss.add(5), SeqNum(0));
+    s.unchanged(S::SynReceived);
+    s.seg(ACK, PEER_ISS.add(1), iss.add(1), &[]);
+    assert_eq!(s.c.state(), S::Established);
+}
+
+// SA-ACK-3 (RFC 9293 §3.10.7.4 fifth, ESTABLISHED): each branch.
+#[test]
+fn sa_ack_3_established_ack_branches() {
+    let mut s = established_with_x();
+    // SEG.ACK > SND.NXT: ACK, drop (data not delivered).
+    s.seg(ACK, PEER_ISS.add(1), ISS.add(10), b"bad");
+    s.expect(ACK, ISS.add(2), PEER_ISS.add(1));
+    assert_eq!(s.c.recv_queue(), 0);
+    // Duplicate (SEG.ACK = SND.UNA): ignored, data processed.
+    s.seg(ACK, PEER_ISS.add(1), ISS.add(1), b"dup");
+    assert_eq!(s.c.snd_una(), ISS.add(1));
+    assert_eq!(s.read(10), b"dup");
+    // New: SND.UNA advances, send space freed.
+    s.seg(ACK, PEER_ISS.add(4), ISS.add(2), &[]);
+    assert_eq!(s.c.snd_una(), ISS.add(2));
+    assert_eq!(s.c.send_queue(), 0);
+    assert!(s.last.writable());
+}
+
+// SA-ACK-4 (RFC 9293 §3.10.7.4 fifth): the window is taken only from a newer
+// segment (WL1/WL2): a reordered old segment does not shrink SND.WND.
+#[test]
+fn sa_ack_4_old_segment_does_not_update_window() {
+    let mut s = established();
+    s.seg_wnd(ACK, PEER_ISS.add(1), ISS.add(1), 60000, b"abcd");
+    s.seg_wnd(ACK, PEER_ISS.add(5), ISS.add(1), 50000, &[]);
+    assert_eq!(s.c.snd_wnd(), 50000);
+    s.seg_wnd(ACK, PEER_ISS.add(1), ISS.add(1), 100, b"abcd");
+    assert_eq!(s.c.snd_wnd(), 50000);
+}
+
+// SA-ACK-6 (RFC 9293 §3.10.7.4 fifth, FIN-WAIT-2): ACKs are processed as in
+// ESTABLISHED and the connection stays.
+#[test]
+fn sa_ack_6_fin_wait_2_keeps_tcb() {
+    let mut s = fin_wait_2();
+    s.peer(ACK, &[]);
+    s.unchanged(S::FinWait2);
+    s.silent();
+}
+
+// SA-ACK-8 (RFC 9293 §3.10.7.4 fifth, CLOSING): an ACK not covering our FIN is ignored.
+#[test]
+fn sa_ack_8_closing_ack_without_fin_ignored() {
+    let mut s = closing();
+    s.seg(ACK, PEER_ISS.add(2), ISS.add(1), &[]);
+    s.unchanged(S::Closing);
+}
+
+// SA-ACK-9 (RFC 9293 §3.10.7.4 fifth, LAST-ACK): only the ACK of our FIN closes.
+#[test]
+fn sa_ack_9_last_ack_needs_ack_of_fin() {
+    let mut s = last_ack();
+    s.seg(ACK, PEER_ISS.add(2), ISS.add(1), &[]);
+    s.unchanged(S::LastAck);
+    s.seg(ACK, PEER_ISS.add(2), ISS.add(2), &[]);
+    s.closed_by(CloseReason::Normal);
+}
+
+// SA-ACK-10, SA-FIN-7, R1337-2 (RFC 9293 §3.10.7.4 fifth and eighth, TIME-WAIT):
+// a retransmitted FIN is ACKed and restarts 2MSL; an old duplicate ACK changes nothing.
+#[test]
+fn sa_ack_10_time_wait_refin_reacked_timer_restarted() {
+    let mut s = time_wait();
+    let first = s.c.timer(Timer::TimeWait).unwrap();
+    s.now += Duration::from_secs(200);
+    s.seg(f(FIN, ACK), PEER_ISS.add(1), ISS.add(2), &[]);
+    s.expect(ACK, ISS.add(2), PEER_ISS.add(2));
+    let restarted = s.c.timer(Timer::TimeWait).unwrap();
+    assert_eq!(restarted, s.now + Duration::from_secs(240));
+    assert!(restarted > first);
+    s.seg(ACK, PEER_ISS.add(2), ISS.add(2), &[]);
+    s.unchanged(S::TimeWait);
+    assert_eq!(s.c.timer(Timer::TimeWait), Some(restarted));
+    // Closed 240 s after the retransmitted FIN, not after the first.
+    s.run_until(first + Duration::from_secs(1));
+    assert_eq!(s.c.state(), S::TimeWait);
+    s.run_until(restarted);
+    assert_eq!(s.c.state(), S::Closed);
+}
+
+// ----- steps 7 and 8: text and FIN ---------------------------------------------
+
+// SA-TXT-1, SA-TXT-2, SHLD-31 (RFC 9293 §3.10.7.4 seventh): in-order data is
+// delivered; out-of-order data is held and draws an immediate duplicate ACK;
+// filling the hole delivers everything with one immediate cumulative ACK.
+#[test]
+fn sa_txt_2_out_of_order_then_fill() {
+    let mut s = established();
+    s.seg(ACK, PEER_ISS.add(4), ISS.add(1), b"def");
+    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+    assert_eq!(s.c.recv_queue(), 0);
+    s.seg(ACK, PEER_ISS.add(1), ISS.add(1), b"abc");
+    s.expect(ACK, ISS.add(1), PEER_ISS.add(7));
+    assert_eq!(s.read(10), b"abcdef");
+}
+
+// SA-TXT-1 in FIN-WAIT-1 and FIN-WAIT-2 after `shutdown` (half-close): data
+// still flows in.
+#[test]
+fn sa_txt_1_half_close_we_keep_receiving() {
+    let mut s = fin_wait_1_with(cfg(), false);
+    s.peer_ack(ACK, ISS.add(1), b"one");
+    assert_eq!(s.c.state(), S::FinWait1);
+    assert_eq!(s.read(10), b"one");
+    s.peer(ACK, b"two");
+    assert_eq!(s.c.state(), S::FinWait2);
+    assert_eq!(s.read(10), b"two");
+    s.peer(f(FIN, ACK), b"three");
+    assert_eq!(s.c.state(), S::TimeWait);
+    s.expect(ACK, ISS.add(2), PEER_ISS.add(13));
+    assert_eq!(s.read(10), b"three");
+    assert!(s.c.is_eof());
+}
+
+// Half-close the other way: in CLOSE-WAIT we keep sending, then close.
+#[test]
+fn half_close_peer_we_keep_sending() {
+    let mut s = close_wait();
+    assert!(s.c.may_send());
+    s.send(b"reply");
+    s.expect(f(ACK, PSH), ISS.add(1), PEER_ISS.add(2));
+    s.peer(ACK, &[]);
+    assert_eq!(s.c.snd_una(), ISS.add(6));
+    s.close();
+    s.expect(f(FIN, ACK), ISS.add(6), PEER_ISS.add(2));
+    s.peer(ACK, &[]);
+    s.closed_by(CloseReason::Normal);
+}
+
+// SA-TXT-3 (RFC 9293 §3.10.7.4 seventh): after the peer's FIN its text is ignored.
+#[test]
+fn sa_txt_3_text_after_fin_ignored() {
+    for (state, mut s) in [
+        (S::CloseWait, close_wait()),
+        (S::LastAck, last_ack()),
+        (S::TimeWait, time_wait()),
+    ] {
+        let before = s.c.rcv_nxt();
+        s.seg(ACK, before, s.c.snd_una(), b"ghost");
+        s.unchanged(state);
+        assert_eq!(s.c.rcv_nxt(), before, "{state}");
+        assert_eq!(s.c.recv_queue(), 0, "{state}");
+    }
+}
+
+// SA-FIN-6 (RFC 9293 §3.10.7.4 eighth): a retransmitted FIN in CLOSE-WAIT,
+// CLOSING, LAST-ACK is ACKed and the state stays.
+#[test]
+fn sa_fin_6_refin_acked_state_stays() {
+    for (state, mut s) in [
+        (S::CloseWait, close_wait()),
+        (S::Closing, closing()),
+        (S::LastAck, last_ack()),
+    ] {
+        let (snd, rcv) = (s.c.snd_nxt(), s.c.rcv_nxt());
+        s.seg(f(FIN, ACK), PEER_ISS.add(1), ISS.add(1), &[]);
+        s.expect(ACK, snd, rcv);
+        s.unchanged(state);
+    }
+}
+
+// SA-FIN-3, FSM-17 (RFC 9293 §3.10.7.4 eighth): a FIN acking our SYN,ACK in
+// SYN-RECEIVED goes to CLOSE-WAIT via ESTABLISHED.
+#[test]
+fn sa_fin_3_syn_received_fin_to_close_wait() {
+    let mut s = syn_received_passive();
+    s.peer(f(FIN, ACK), &[]);
+    let c: Vec<_> = s.last.state_changes().map(|c| (c.from, c.to)).collect();
+    assert_eq!(
+        c,
+        vec![
+            (S::SynReceived, S::Established),
+            (S::Established, S::CloseWait)
+        ]
+    );
+    s.expect_ack();
+    assert_eq!(s.c.rcv_nxt(), PEER_ISS.add(2));
+}
+
+// SA-FIN-8 (RFC 9293 §3.10.7.4 eighth): a FIN beyond a hole waits for the data.
+#[test]
+fn sa_fin_8_fin_after_hole() {
+    let mut s = established();
+    s.seg(f(FIN, ACK), PEER_ISS.add(4), ISS.add(1), b"def");
+    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+    s.unchanged(S::Established);
+    s.seg(ACK, PEER_ISS.add(1), ISS.add(1), b"abc");
+    assert_eq!(s.c.state(), S::CloseWait);
+    s.expect(ACK, ISS.add(1), PEER_ISS.add(8));
+    assert_eq!(s.read(10), b"abcdef");
+    assert!(s.c.is_eof());
+}
+
+// ----- closing calls -------------------------------------------------------------
+
+// SHLD-3, FSM-48 (RFC 9293 §3.6.1): close with unread data: RST instead of FIN.
+#[test]
+fn shld_3_close_with_unread_data_sends_rst() {
+    let mut s = established();
+    s.peer(ACK, b"unread");
+    s.out();
+    s.close();
+    let v = s.out();
+    assert_eq!(v.len(), 1);
+    assert!(v[0].flags().rst() && !v[0].flags().fin());
+    s.closed_by(CloseReason::Aborted);
+}
+
+// SHLD-3 contrast: everything read: a FIN, not a RST.
+#[test]
+fn shld_3_close_after_reading_sends_fin() {
+    let mut s = established();
+    s.peer(ACK, b"read");
+    assert_eq!(s.read(10), b"read");
+    s.out();
+    s.close();
+    s.expect(f(FIN, ACK), ISS.add(1), PEER_ISS.add(5));
+}
+
+// FSM-40 (RFC 9293 §3.10.5): ABORT sends <SEQ=SND.NXT><CTL=RST> and fails later calls.
+#[test]
+fn fsm_40_abort_sends_rst() {
+    let mut s = established_with_x();
+    s.abort();
+    s.expect(RST, ISS.add(2), SeqNum(0));
+    s.closed_by(CloseReason::Aborted);
+    assert!(s.c.recv(s.now, &mut [0; 4]).is_err());
+}
+
+// FSM-60/61/62 (RFC 9293 §3.10.2, §3.10.4): no second FIN; no send after close.
+#[test]
+fn fsm_60_no_second_fin_no_send_after_close() {
+    let mut s = fin_wait_1_with(cfg(), false);
+    assert!(s.c.shutdown(s.now).is_err());
+    assert_eq!(s.c.send(s.now, b"x"), Err(tcpstate::CallError::Closing));
+    s.silent();
+    let mut s = time_wait();
+    assert!(s.c.close(s.now).is_err());
+    s.silent();
+}
+
+// FSM-32 (Linux tcp_fin_timeout): an orphan (close) FIN-WAIT-2 ends after fin_timeout...
+#[test]
+fn fsm_32_orphan_fin_wait_2_times_out() {
+    let mut s = fin_wait_2();
+    s.run_until(T0 + Duration::from_secs(59));
+    assert_eq!(s.c.state(), S::FinWait2);
+    s.run_until(T0 + Duration::from_secs(60));
+    s.closed_by(CloseReason::FinTimeout);
+}
+
+// ... but not after `shutdown`: the app may still read, so FIN-WAIT-2 stays.
+#[test]
+fn fsm_32_shutdown_fin_wait_2_does_not_time_out() {
+    let mut s = fin_wait_2_with(cfg(), false);
+    assert_eq!(s.c.timer(Timer::FinWait2), None);
+    s.run_for(Duration::from_secs(3600));
+    assert_eq!(s.c.state(), S::FinWait2);
+    // Closing later makes it an orphan: fin_timeout from then.
+    s.close();
+    let at = s.now;
+    s.run_to_closed(Duration::from_secs(61));
+    s.closed_by(CloseReason::FinTimeout);
+    assert_eq!(s.now - at, Duration::from_secs(60));
+}
+
+// ----- timers -----------------------------------------------------------------
+
+fn times(sent: &[(Instant, Pkt)], from: Instant) -> Vec<u64> {
+    sent.iter().map(|(t, _)| (*t - from).as_secs()).collect()
+}
+
+// MUST-22, MUST-23, RFC 6298 §5.5 (RFC 9293 §3.8.3): SYN retries back off
+// exponentially (capped at rto_max) and connect fails with TimedOut.
+#[test]
+fn must_22_syn_retries_backoff_then_timed_out() {
+    let mut s = syn_sent();
+    let sent = s.run_to_closed(Duration::from_secs(1000));
+    assert_eq!(times(&sent, T0), vec![1, 3, 7, 15, 31, 63, 123]);
+    assert!(sent.iter().all(|(_, p)| p.flags() == SYN && p.seq() == ISS));
+    assert_eq!(s.now - T0, Duration::from_secs(183));
+    assert!(
+        s.now - T0 >= Duration::from_secs(180),
+        "MUST-23: at least 3 minutes"
+    );
+    s.closed_by(CloseReason::TimedOut);
+}
+
+// Linux preset: 6 SYN retries, RTO from 1 s: failure at 127 s.
+#[test]
+fn must_22_linux_syn_retries() {
+    let mut s = syn_sent_with(Config {
+        timestamps: false,
+        window_scaling: false,
+        ..Config::linux()
+    });
+    let sent = s.run_to_closed(Duration::from_secs(1000));
+    assert_eq!(times(&sent, T0), vec![1, 3, 7, 15, 31, 63]);
+    assert_eq!(s.now - T0, Duration::from_secs(127));
+}
+
+// SYN,ACK retransmission (RFC 9293 §3.8.3): same ISS, backed off.
+#[test]
+fn syn_ack_retransmits() {
+    let mut s = syn_received_passive();
+    let iss = s.c.iss();
+    let sent = s.run_for(Duration::from_secs(20));
+    assert_eq!(times(&sent, T0), vec![1, 3, 7, 15]);
+    assert!(
+        sent.iter()
+            .all(|(_, p)| p.flags() == f(SYN, ACK) && p.seq() == iss && p.ack() == PEER_ISS.add(1))
+    );
+    // The handshake still completes, with RTO 3 s (RFC 6298 §5.7).
+    s.peer(ACK, &[]);
+    assert_eq!(s.c.state(), S::Established);
+    assert_eq!(s.c.rto(), Duration::from_secs(3));
+}
+
+// RFC 6298 §5.5-5.6, MUST-18 Karn (RFC 9293 §3.8.1): data RTO backs off; the
+// ACK of a retransmitted segment gives no RTT sample.
+#[test]
+fn must_18_rto_backoff_and_karn() {
+    let mut s = established_with_x();
+    let srtt = s.c.srtt();
+    let start = s.now;
+    let sent = s.run_for(Duration::from_secs(8));
+    assert_eq!(times(&sent, start), vec![1, 3, 7]);
+    assert!(
+        sent.iter()
+            .all(|(_, p)| p.seq() == ISS.add(1) && p.payload == b"x")
+    );
+    assert_eq!(s.c.rto(), Duration::from_secs(8));
+    s.peer(ACK, &[]);
+    assert_eq!(s.c.snd_una(), ISS.add(2));
+    assert_eq!(s.c.srtt(), srtt, "Karn: no sample from a retransmission");
+    assert_eq!(
+        s.c.rto(),
+        Duration::from_secs(8),
+        "backed-off RTO kept until a new sample"
+    );
+}
+
+// MUST-20 (RFC 9293 §3.8.3 R2): retries2 unanswered retransmissions: TimedOut.
+#[test]
+fn must_20_timed_out_after_retries2() {
+    let mut s = established_with(Config {
+        retries2: 3,
+        ..cfg()
+    });
+    s.send(b"data");
+    s.out();
+    let start = s.now;
+    let sent = s.run_to_closed(Duration::from_secs(100));
+    assert_eq!(times(&sent, start), vec![1, 3, 7]);
+    assert_eq!(s.now - start, Duration::from_secs(15));
+    s.closed_by(CloseReason::TimedOut);
+}
+
+/// ESTABLISHED with a peer window of 0 and 5 bytes queued.
+fn peer_window_zero() -> Sut {
+    let mut s = established();
+    s.seg_wnd(ACK, PEER_ISS.add(1), ISS.add(1), 0, &[]);
+    assert_eq!(s.c.snd_wnd(), 0);
+    s.send(b"hello");
+    s.silent();
+    s
+}
+
+// MUST-36, SHLD-29, SHLD-30 (RFC 9293 §3.8.6.1): a zero window is probed, the
+// first probe after one RTO, then backed off.
+#[test]
+fn must_36_zero_window_probes_back_off() {
+    let mut s = peer_window_zero();
+    let start = s.now;
+    let sent = s.run_for(Duration::from_secs(16));
+    assert_eq!(times(&sent, start), vec![1, 3, 7, 15]);
+    for (_, p) in &sent {
+        assert_eq!(p.flags(), ACK);
+        assert_eq!(p.seq(), ISS);
+    }
+    // The window opens: the data goes at once.
+    s.seg_wnd(ACK, PEER_ISS.add(1), ISS.add(1), 1000, &[]);
+    let p = s.expect(f(ACK, PSH), ISS.add(1), PEER_ISS.add(1));
+    assert_eq!(p.payload, b"hello");
+}
+
+// MUST-37 (RFC 9293 §3.8.6.1): probes that are answered keep the connection
+// up for hours of virtual time, far beyond retries2.
+#[test]
+fn must_37_answered_probes_keep_connection_forever() {
+    let mut s = peer_window_zero();
+    let end = s.now + Duration::from_secs(6 * 3600);
+    let mut probes = 0;
+    while s.now < end {
+        let d = s.c.deadline().expect("persist timer armed");
+        s.now = d;
+        s.fire();
+        for p in s.out() {
+            probes += 1;
+            assert_eq!(p.seq(), ISS);
+            // The peer answers every probe, window still 0.
+            s.seg_wnd(ACK, PEER_ISS.add(1), ISS.add(1), 0, &[]);
+        }
+        assert_eq!(
+            s.c.state(),
+            S::Established,
+            "after {probes} probes at {:?}",
+            s.now
+        );
+    }
+    assert!(probes > 11, "{probes}");
+}
+
+// Unanswered probes do end the connection (R2 applies to probes).
+#[test]
+fn zero_window_unanswered_probes_time_out() {
+    let mut s = peer_window_zero();
+    s.run_to_closed(Duration::from_secs(3 * 3600));
+    s.closed_by(CloseReason::TimedOut);
+}
+
+// SHLD-7, MAY-16 (RFC 9293 §3.7.4): Nagle holds a small segment while data is unacknowledged.
+#[test]
+fn shld_7_nagle_on() {
+    let mut s = established();
+    s.send(b"a");
+    s.expect(f(ACK, PSH), ISS.add(1), PEER_ISS.add(1));
+    s.send(b"b");
+    s.send(b"c");
+    s.silent();
+    s.peer(ACK, &[]);
+    let p = s.expect(f(ACK, PSH), ISS.add(2), PEER_ISS.add(1));
+    assert_eq!(p.payload, b"bc");
+}
+
+// MUST-17 (RFC 9293 §3.7.4): with Nagle off every small write goes at once.
+#[test]
+fn must_17_nagle_off() {
+    let mut s = established();
+    let o =
+        s.c.on_app_call(s.now, tcpstate::AppCall::SetNoDelay(true))
+            .unwrap();
+    s.record(o.actions);
+    s.send(b"a");
+    s.expect(f(ACK, PSH), ISS.add(1), PEER_ISS.add(1));
+    s.send(b"b");
+    s.expect(f(ACK, PSH), ISS.add(2), PEER_ISS.add(1));
+}
+
+// SHLD-18, MUST-40 (RFC 9293 §3.8.6.3): one segment's ACK is delayed by at
+// most the configured delay (< 500 ms).
+#[test]
+fn must_40_delayed_ack() {
+    let mut s = established();
+    s.peer(ACK, b"one");
+    s.silent();
+    let at = s.c.timer(Timer::DelayedAck).expect("delayed ACK armed");
+    assert!(at - s.now <= cfg().delayed_ack);
+    assert!(cfg().delayed_ack < Duration::from_millis(500));
+    s.fire();
+    assert_eq!(s.now, at);
+    s.expect(ACK, ISS.add(1), PEER_ISS.add(4));
+}
+
+// SHLD-19 (RFC 9293 §3.8.6.3, RFC 5681 §4.2): an ACK at least every second full-sized segment.
+#[test]
+fn shld_19_ack_every_second_full_segment() {
+    let mut s = established();
+    let seg = vec![7u8; 536];
+    s.peer(ACK, &seg);
+    s.silent();
+    s.peer(ACK, &seg);
+    s.expect(ACK, ISS.add(1), PEER_ISS.add(1 + 2 * 536));
+}
+
+// TIME-WAIT accepts no data (SA-TXT-3, TIME-WAIT).
+#[test]
+fn time_wait_accepts_no_data() {
+    let mut s = time_wait();
+    s.seg(ACK, PEER_ISS.add(2), ISS.add(2), b"late");
+    assert_eq!(s.c.recv_queue(), 0);
+    assert_eq!(s.c.rcv_nxt(), PEER_ISS.add(2));
+    s.unchanged(S::TimeWait);
+}
+
+// SA-SS-5, R5961-6 (RFC 9293 §3.10.7.3 second): documented deviation (`Note:`
+// in input.rs, as Linux): in SYN-SENT an acceptable ACK suffices for a RST;
+// SEG.SEQ is not checked because RCV.NXT is not known yet.
+#[test]
+fn sa_ss_5_rst_any_seq_with_acceptable_ack_refuses() {
+    let mut s = syn_sent();
+    s.seg(f(RST, ACK), SeqNum(0xDEAD_BEEF), ISS.add(1), &[]);
+    s.closed_by(CloseReason::Refused);
+    s.silent();
+}
+
+// FSM-16, FSM-63 (RFC 9293 §3.10.4, §3.10.2): CLOSE in SYN-RECEIVED with data
+// queued: the data, then the FIN, go after the handshake completes.
+#[test]
+fn fsm_16_close_in_syn_received_with_data_queued() {
+    let mut s = syn_received_passive();
+    let iss = s.c.iss();
+    s.send(b"queued");
+    s.close();
+    assert_eq!(s.c.state(), S::FinWait1);
+    s.silent();
+    s.peer_ack(ACK, iss.add(1), &[]);
+    let p = s.expect(f(f(ACK, PSH), FIN), iss.add(1), PEER_ISS.add(1));
+    assert_eq!(p.payload, b"queued");
+    s.peer_ack(ACK, iss.add(8), &[]);
+    assert_eq!(s.c.state(), S::FinWait2);
+}
