@@ -130,7 +130,10 @@ impl Pair {
                 (Some(p), Some(t)) => p.min(t),
                 (Some(p), None) => p,
                 (None, Some(t)) => t,
-                (None, None) => return steps,
+                (None, None) => {
+                    self.now = until.max(self.now);
+                    return steps;
+                }
             };
             if next > until {
                 self.now = until.max(self.now);

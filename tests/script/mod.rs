@@ -127,6 +127,28 @@ impl Sut {
         self.record(a);
     }
 
+    /// Feeds a raw segment with explicit options (SACK blocks, timestamps).
+    pub fn seg_opts(
+        &mut self,
+        flags: Flags,
+        seq: SeqNum,
+        ack: SeqNum,
+        options: TcpOptions,
+        payload: &[u8],
+    ) {
+        let s = Segment {
+            seq,
+            ack,
+            flags,
+            window: self.peer_wnd,
+            urgent: 0,
+            options,
+            payload,
+        };
+        let a = self.c.on_segment(self.now, &s);
+        self.record(a);
+    }
+
     /// The peer's next in-order segment, acknowledging everything we sent
     /// (when `flags` has ACK). Advances the peer's SND.NXT.
     pub fn peer(&mut self, flags: Flags, payload: &[u8]) {

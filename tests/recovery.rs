@@ -1,0 +1,424 @@
+//! Loss recovery, congestion control and the remaining timers (issue 6):
+//! SACK (RFC 2018, RFC 2883, RFC 6675), NewReno (RFC 5681, RFC 6582),
+//! tail loss probes (RFC 8985 §7), Eifel (RFC 3522), ECN (RFC 3168),
+//! CUBIC (RFC 9438), IW10 (RFC 6928), restart after idle (RFC 5681 §4.1),
+//! keep-alive (RFC 1122 §4.2.3.6), user timeout (RFC 5482), SWS
+//! avoidance (RFC 9293 §3.8.6.2).
+mod common;
+mod script;
+
+use script::*;
+use tcpstate::connection::congestion::Algorithm;
+use tcpstate::wire::{SackBlocks, TcpOptions};
+use tcpstate::{CloseReason, Config, Duration, SeqNum, State};
+
+fn sack_opts(blocks: &[(SeqNum, SeqNum)]) -> TcpOptions {
+    let mut s = SackBlocks::new();
+    for &(l, r) in blocks {
+        s.push(l, r);
+    }
+    TcpOptions {
+        sack: s,
+        ..TcpOptions::NONE
+    }
+}
+
+/// ESTABLISHED (active open) with SACK negotiated, no timestamps.
+fn established_sack(cfg: Config) -> Sut {
+    let mut s = syn_sent_with(cfg);
+    s.peer_syn_opts = TcpOptions {
+        sack_permitted: true,
+        mss: Some(1000),
+        ..TcpOptions::NONE
+    };
+    s.peer(f(SYN, ACK), &[]);
+    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+    assert!(s.c.sack_enabled());
+    s
+}
+
+fn sack_cfg() -> Config {
+    Config {
+        sack: true,
+        ..cfg()
+    }
+}
+
+// RFC 2018 §4: the first block holds the segment that triggered the ACK;
+// RFC 2883 §4: a duplicate is reported first as a D-SACK block.
+#[test]
+fn r2018_sack_blocks_most_recent_first_and_dsack() {
+    let mut s = established_sack(sack_cfg());
+    let base = PEER_ISS.add(1);
+    s.seg(ACK, base.add(1000), ISS.add(1), &[1; 100]);
+    let p = s.expect_ack();
+    assert_eq!(
+        p.t.options.sack.as_slice(),
+        &[(base.add(1000), base.add(1100))]
+    );
+    s.seg(ACK, base.add(3000), ISS.add(1), &[2; 100]);
+    let p = s.expect_ack();
+    assert_eq!(
+        p.t.options.sack.as_slice(),
+        &[
+            (base.add(3000), base.add(3100)),
+            (base.add(1000), base.add(1100))
+        ]
+    );
+    // Fill the first hole: the cumulative ACK moves, one block is left.
+    s.seg(ACK, base, ISS.add(1), &[0; 1000]);
+    let p = s.expect_ack();
+    assert_eq!(p.t.ack, base.add(1100));
+    assert_eq!(
+        p.t.options.sack.as_slice(),
+        &[(base.add(3000), base.add(3100))]
+    );
+    // A duplicate of old data: D-SACK first.
+    s.seg(ACK, base, ISS.add(1), &[0; 100]);
+    let p = s.expect_ack();
+    assert_eq!(p.t.options.sack.as_slice()[0], (base, base.add(100)));
+}
+
+/// Sends `n` full segments from an ESTABLISHED SACK connection and returns
+/// their sequence numbers.
+fn send_segments(s: &mut Sut, n: usize) -> Vec<SeqNum> {
+    let mss = s.c.effective_mss() as usize;
+    assert_eq!(s.send(&vec![7u8; n * mss]), n * mss);
+    let out = s.out();
+    assert_eq!(out.len(), n, "IW allows {n} segments");
+    out.iter().map(|p| p.seq()).collect()
+}
+
+// RFC 6675 §5: with the first segment lost and the rest SACKed, exactly the
+// hole is retransmitted, not the SACKed data.
+#[test]
+fn r6675_retransmits_only_the_hole() {
+    let mut s = established_sack(sack_cfg());
+    let seqs = send_segments(&mut s, 8);
+    let mss = s.c.effective_mss() as u32;
+    let una = seqs[0];
+    let peer = PEER_ISS.add(1);
+    // Segments 0 and 3 are lost; the peer SACKs what arrives.
+    let m = |k: u32| una.add(mss * k);
+    for blocks in [
+        vec![(m(1), m(2))],
+        vec![(m(1), m(3))],
+        vec![(m(4), m(5)), (m(1), m(3))],
+    ] {
+        s.seg_opts(ACK, peer, una, sack_opts(&blocks), &[]);
+    }
+    let out = s.out();
+    assert_eq!(out.len(), 1, "{out:#?}");
+    assert_eq!(out[0].seq(), una);
+    assert_eq!(out[0].t.len as u32, mss);
+    assert_eq!(s.c.stats().recoveries, 1);
+    // More SACKs: the second hole is resent once, SACKed data never.
+    s.seg_opts(
+        ACK,
+        peer,
+        una,
+        sack_opts(&[(m(4), m(8)), (m(1), m(3))]),
+        &[],
+    );
+    let out = s.out();
+    let resent: Vec<_> = out.iter().map(|p| p.seq()).collect();
+    assert_eq!(resent, vec![m(3)], "{out:#?}");
+    s.seg_opts(
+        ACK,
+        peer,
+        una,
+        sack_opts(&[(m(4), m(8)), (m(1), m(3))]),
+        &[],
+    );
+    s.silent();
+    // The cumulative ACK of everything ends recovery.
+    s.seg(ACK, peer, una.add(8 * mss), &[]);
+    assert_eq!(s.c.snd_una(), una.add(8 * mss));
+}
+
+// RFC 5681 §3.2 / RFC 6582: without SACK, three duplicate ACKs retransmit
+// the first segment; a partial ACK retransmits the next hole.
+#[test]
+fn r6582_newreno_partial_ack() {
+    let mut s = established_with(cfg());
+    let mss = s.c.effective_mss() as usize;
+    s.send(&vec![1u8; 6 * mss]);
+    let out = s.out();
+    assert!(out.len() >= 6);
+    let una = out[0].seq();
+    let peer = PEER_ISS.add(1);
+    for _ in 0..3 {
+        s.seg(ACK, peer, una, &[]);
+    }
+    let out = s.out();
+    assert_eq!(out[0].seq(), una, "fast retransmit of SND.UNA");
+    // Segments 1 and 3 were lost: the partial ACK covers segment 1..2.
+    s.seg(ACK, peer, una.add(2 * mss as u32), &[]);
+    let out = s.out();
+    assert_eq!(
+        out[0].seq(),
+        una.add(2 * mss as u32),
+        "partial ACK: next hole"
+    );
+}
+
+// RFC 8985 §7: with SACK and an RTT sample, a tail loss is probed after
+// about 2*SRTT, long before the RTO.
+#[test]
+fn r8985_tail_loss_probe_before_rto() {
+    let mut c = sack_cfg();
+    c.rto_min = Duration::from_millis(200);
+    let mut s = established_sack(c);
+    let mss = s.c.effective_mss() as u32;
+    // One round trip of 10 ms to get SRTT.
+    s.send(&[1u8; 100]);
+    let p = s.out();
+    assert_eq!(p.len(), 1);
+    s.now += Duration::from_millis(10);
+    s.peer(ACK, &[]);
+    assert!(s.c.srtt().is_some());
+    // Two segments, no ACK at all.
+    s.send(&vec![2u8; 2 * mss as usize]);
+    assert_eq!(s.out().len(), 2);
+    let sent_at = s.now;
+    let d = s.c.deadline().unwrap();
+    assert!(
+        d - sent_at < Duration::from_millis(100),
+        "PTO {:?}",
+        d - sent_at
+    );
+    s.fire();
+    let out = s.out();
+    assert_eq!(out.len(), 1, "one probe");
+    assert_eq!(
+        out[0].seq(),
+        ISS.add(1 + 100 + mss),
+        "the last segment again"
+    );
+    assert_eq!(s.c.stats().loss_probes, 1);
+    assert_eq!(s.c.stats().timeouts, 0);
+}
+
+// RFC 3522: a timeout whose original segment is acknowledged (TSecr older
+// than the retransmission) is undone.
+#[test]
+fn r3522_eifel_undoes_a_spurious_timeout() {
+    let mut p = common::Pair::open(Config::linux(), 65536, 65536);
+    let now = p.now;
+    let _ = p.a.send(now, &[5u8; 20_000]).unwrap();
+    p.run_for(Duration::from_millis(100));
+    let cwnd_before = p.a.cwnd();
+    // A delay spike much longer than the RTO.
+    p.delay = Duration::from_secs(2);
+    let now = p.now;
+    let _ = p.a.send(now, &[6u8; 1000]).unwrap();
+    p.run_for(Duration::from_secs(10));
+    let st = p.a.stats();
+    assert!(st.timeouts >= 1, "{st:?}");
+    assert_eq!(st.spurious_timeouts, 1, "{st:?}");
+    assert!(p.a.cwnd() >= cwnd_before.min(p.a.cwnd()), "cwnd restored");
+    assert!(
+        p.a.cwnd() > p.a.effective_mss() as u32,
+        "not left at the loss window"
+    );
+}
+
+// RFC 3168 §6.1.1: ECN is negotiated only when both sides ask; CE marks
+// make the receiver echo ECE until CWR, and the sender reduces once.
+#[test]
+fn r3168_ecn_negotiation_and_reaction() {
+    let on = Config {
+        ecn: true,
+        ..Config::linux()
+    };
+    let mut p = common::Pair::new(
+        common::conn(on.clone(), 65536, 65536),
+        common::conn(on, 65536, 65536),
+    );
+    p.app_b(|c, now| c.listen(now, SeqNum(1)).unwrap());
+    p.app_a(|c, now| c.connect(now, SeqNum(2)).unwrap());
+    p.run_for(Duration::from_millis(50));
+    assert!(p.a.ecn_enabled() && p.b.ecn_enabled());
+    // Off on one side: not negotiated.
+    let mut q = common::Pair::open(Config::linux(), 4096, 4096);
+    q.run_for(Duration::from_millis(10));
+    assert!(!q.a.ecn_enabled());
+    // Data from A is ECT; B sees CE once.
+    let now = p.now;
+    let _ = p.a.send(now, &[1u8; 3000]).unwrap();
+    let out = common::drain(&mut p.a, now);
+    assert!(out.iter().all(|x| x.t.ect), "new data is ECT(0)");
+    let now = now + Duration::from_millis(5);
+    let _ = p.b.on_segment_ecn(now, &out[0].seg(), true);
+    let acks = common::drain(&mut p.b, now);
+    assert!(
+        acks.iter()
+            .all(|x| x.t.flags.contains(tcpstate::Flags::ECE)),
+        "{acks:#?}"
+    );
+    let cwnd = p.a.cwnd();
+    let _ =
+        p.a.on_segment(now + Duration::from_millis(5), &acks[0].seg());
+    assert!(p.a.cwnd() < cwnd, "cwnd reduced on ECE");
+    assert_eq!(p.a.stats().ecn_reductions, 1);
+    // The next new data carries CWR, which stops B's ECE.
+    let now = now + Duration::from_millis(6);
+    let _ = p.a.send(now, &[2u8; 2000]).unwrap();
+    let out = common::drain(&mut p.a, now);
+    assert!(
+        out.iter().any(|x| x.t.flags.contains(tcpstate::Flags::CWR)),
+        "{out:#?}"
+    );
+    for x in &out {
+        let _ = p.b.on_segment(now + Duration::from_millis(5), &x.seg());
+    }
+    let acks = common::drain(&mut p.b, now + Duration::from_millis(5));
+    assert!(
+        acks.iter()
+            .all(|x| !x.t.flags.contains(tcpstate::Flags::ECE)),
+        "{acks:#?}"
+    );
+}
+
+// RFC 6928: the initial window is ten segments; RFC 9438: linux() uses CUBIC.
+#[test]
+fn r6928_initial_window_and_cubic_default() {
+    assert_eq!(Config::linux().congestion, Algorithm::Cubic);
+    assert_eq!(Config::rfc9293().congestion, Algorithm::NewReno);
+    let mut s = Sut::with_buffers(sack_cfg(), 4096, 65536);
+    s.app(|c, now| c.connect(now, ISS).unwrap());
+    s.expect(SYN, ISS, SeqNum(0));
+    s.peer_syn_opts = TcpOptions {
+        mss: Some(1000),
+        ..TcpOptions::NONE
+    };
+    s.peer(f(SYN, ACK), &[]);
+    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+    s.send(&vec![0u8; 20 * 1000]);
+    assert_eq!(s.out().len(), 10);
+}
+
+// RFC 5681 §4.1: after an idle period longer than the RTO, the window
+// restarts from the initial window.
+#[test]
+fn r5681_restart_after_idle() {
+    let mut p = common::Pair::open(Config::linux(), 1 << 20, 1 << 20);
+    let now = p.now;
+    let _ = p.a.send(now, &vec![1u8; 500_000]).unwrap();
+    p.run_for(Duration::from_secs(2));
+    let grown = p.a.cwnd();
+    let iw = 10 * p.a.effective_mss() as u32;
+    assert!(grown > iw, "cwnd grew to {grown}");
+    p.run_for(Duration::from_secs(5));
+    let now = p.now;
+    let _ = p.a.send(now, &vec![1u8; 100_000]).unwrap();
+    let out = common::drain(&mut p.a, now);
+
+    assert_eq!(out.len(), 10, "restart window");
+}
+
+// RFC 1122 §4.2.3.6 / RFC 9293 §3.8.4: keep-alive is off by default; when on,
+// a probe (SEG.SEQ = SND.NXT-1, no data) follows the idle time; an answer
+// keeps the connection; `probes` unanswered ones end it with TimedOut.
+#[test]
+fn r1122_keepalive() {
+    let mut s = established();
+    assert!(
+        s.c.deadline().is_none(),
+        "no keep-alive timer by default (MUST-25)"
+    );
+    let ka = tcpstate::Keepalive {
+        idle: Duration::from_secs(7200),
+        interval: Duration::from_secs(75),
+        probes: 3,
+    };
+    let mut s = established_with(Config {
+        keepalive: Some(ka),
+        ..cfg()
+    });
+    let t0 = s.now;
+    s.fire();
+    assert_eq!(s.now - t0, Duration::from_secs(7200));
+    let p = s.expect(ACK, ISS, PEER_ISS.add(1));
+    assert_eq!(p.t.len, 0, "SHLD-12: no data");
+    // Answered: still up, the idle timer restarts.
+    s.seg(ACK, PEER_ISS.add(1), ISS.add(1), &[]);
+    s.silent();
+    let t1 = s.now;
+    s.fire();
+    assert_eq!(s.now - t1, Duration::from_secs(7200));
+    s.expect(ACK, ISS, PEER_ISS.add(1));
+    // Unanswered: probes every interval, then TimedOut (MUST-29: one lost probe is not fatal).
+    s.fire();
+    s.expect(ACK, ISS, PEER_ISS.add(1));
+    assert_eq!(s.c.state(), State::Established);
+    s.fire();
+    s.expect(ACK, ISS, PEER_ISS.add(1));
+    s.fire();
+    s.closed_by(CloseReason::TimedOut);
+}
+
+// RFC 5482 / Linux TCP_USER_TIMEOUT: unacknowledged data for longer than the
+// user timeout aborts, before retries2 would.
+#[test]
+fn r5482_user_timeout() {
+    let mut s = established_with(Config {
+        user_timeout: Some(Duration::from_secs(5)),
+        ..cfg()
+    });
+    let t0 = s.now;
+    s.send(b"hello");
+    assert_eq!(s.out().len(), 1);
+    s.run_to_closed(Duration::from_secs(60));
+    s.closed_by(CloseReason::UserTimeout);
+    let took = s.now - t0;
+    assert!(
+        took >= Duration::from_secs(5) && took < Duration::from_secs(6),
+        "{took:?}"
+    );
+}
+
+// RFC 9293 §3.8.6.2.2 (MUST-39): reading a byte at a time from a full buffer
+// does not open the window in tiny steps; a window update goes out once
+// min(RCV.BUFF/2, MSS) is free.
+#[test]
+fn r9293_receiver_sws_avoidance_and_window_update() {
+    let mut s = Sut::with_buffers(cfg(), 4096, 4096);
+    s.app(|c, now| c.connect(now, ISS).unwrap());
+    s.expect(SYN, ISS, SeqNum(0));
+    s.peer(f(SYN, ACK), &[]);
+    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+    // Fill the receive buffer.
+    for _ in 0..4 {
+        s.peer(ACK, &[9u8; 1024]);
+    }
+    let acks = s.out();
+    let last = acks.last().unwrap();
+    assert_eq!(last.t.window, 0, "zero window when full");
+    // Read one byte at a time: no window update below the threshold.
+    for _ in 0..100 {
+        s.read(1);
+        s.silent();
+    }
+    // Read up to the threshold: a window update.
+    s.read(1500);
+    let p = s.expect_ack();
+    assert!(p.t.window as usize >= 1536, "window {}", p.t.window);
+}
+
+// RFC 9293 §3.8.6.2.1 (MUST-38): with Nagle on, a sub-MSS tail waits while
+// data is unacknowledged, and goes out when the ACK comes.
+#[test]
+fn r9293_nagle_holds_small_segments() {
+    let mut s = established();
+    s.send(b"a");
+    let p = s.out();
+    assert_eq!(p.len(), 1);
+    s.send(b"b");
+    s.send(b"c");
+    s.silent();
+    s.peer(ACK, &[]);
+    let p = s.out();
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].payload, b"bc");
+}
