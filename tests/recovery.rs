@@ -322,7 +322,7 @@ fn r5681_restart_after_idle() {
 // keeps the connection; `probes` unanswered ones end it with TimedOut.
 #[test]
 fn r1122_keepalive() {
-    let mut s = established();
+    let s = established();
     assert!(
         s.c.deadline().is_none(),
         "no keep-alive timer by default (MUST-25)"

@@ -19,6 +19,7 @@ impl<B: Storage> Connection<B> {
             AppCall::Listen { iss } => {
                 self.check_closed()?;
                 self.reset_tcb(iss);
+                self.iss_seed = iss;
                 self.passive = true;
                 self.goto(Event::PassiveOpen, State::Listen, a);
                 Ok(0)
@@ -86,6 +87,7 @@ impl<B: Storage> Connection<B> {
         self.ece_pending = false;
         self.cwr_pending = false;
         self.undo = None;
+        self.ws_on = false;
         self.snd_wscale = 0;
         self.rcv_wscale = 0;
         self.retries = 0;

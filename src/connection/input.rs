@@ -47,7 +47,7 @@ impl<B: Storage> Connection<B> {
         // ISS = M + F(): the listener's secret offset plus a 4 µs clock
         // (RFC 9293 §3.4.1 MUST-8, RFC 6528).
         let clock = (now.as_micros() / 4) as u32;
-        let iss = self.iss.add(clock);
+        let iss = self.iss_seed.add(clock);
         self.accept_syn(now, seg, iss);
         self.goto(Event::RcvSyn, State::SynReceived, a);
         // Note: data on a SYN is not queued (as Linux without TFO does); the
@@ -85,10 +85,12 @@ impl<B: Storage> Connection<B> {
         // is taken as 14.
         match (self.cfg.window_scaling, o.window_scale) {
             (true, Some(s)) => {
+                self.ws_on = true;
                 self.snd_wscale = s.min(14);
                 self.rcv_wscale = self.our_wscale();
             }
             _ => {
+                self.ws_on = false;
                 self.snd_wscale = 0;
                 self.rcv_wscale = 0;
             }
@@ -210,6 +212,31 @@ impl<B: Storage> Connection<B> {
             self.stats.dropped += 1;
             if f.rst() {
                 return; // SA-SEQ-6: drop silently.
+            }
+            // Simultaneous open (RFC 9293 Figure 8, line 6): the peer's
+            // SYN,ACK repeats its SYN (one below RCV.NXT) and acknowledges
+            // ours. Its ACK is what matters: ESTABLISHED.
+            if self.state == State::SynReceived
+                && !self.passive
+                && f.syn()
+                && f.ack()
+                && seg.seq == self.irs
+                && seg.ack.after(self.snd_una)
+                && seg.ack.before_eq(self.snd_max)
+            {
+                self.stats.dropped -= 1;
+                self.snd_una = seg.ack;
+                self.syn_acked = true;
+                self.snd_wnd = u32::from(seg.window);
+                self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
+                self.snd_wl1 = seg.seq;
+                self.snd_wl2 = seg.ack;
+                self.rtt_on_ack(now, seg);
+                self.retries = 0;
+                self.after_handshake();
+                self.goto(Event::RcvAck, State::Established, a);
+                a.set_writable();
+                return;
             }
             // A retransmitted SYN in SYN-RECEIVED: our SYN,ACK was lost.
             if self.state == State::SynReceived && f.syn() && !f.ack() && seg.seq == self.irs {
@@ -440,8 +467,7 @@ impl<B: Storage> Connection<B> {
     /// SYN-RECEIVED of a passive open back to LISTEN: forget the peer.
     pub(super) fn back_to_listen(&mut self, event: Event, a: &mut Actions) {
         self.goto(event, State::Listen, a);
-        // Keep the listener's ISS offset (iss minus the clock part is lost;
-        // the next SYN gets a fresh clock component anyway).
+        // The next SYN gets ISS = the listener's seed + the clock again.
         self.timers = [Instant::MAX; super::timers::COUNT];
         self.rx.clear();
         self.tx.clear();

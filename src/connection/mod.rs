@@ -189,6 +189,8 @@ pub struct Connection<B: Storage> {
     ece_pending: bool,
     /// Set CWR on the next new data segment (RFC 3168 §6.1.2).
     cwr_pending: bool,
+    /// Window scaling negotiated (both SYNs carried the option).
+    ws_on: bool,
     snd_wscale: u8,
     rcv_wscale: u8,
     probe: Probe,
@@ -215,6 +217,8 @@ pub struct Connection<B: Storage> {
 
     // Send sequence space (RFC 9293 §3.3.1).
     iss: SeqNum,
+    /// A listener's secret ISS offset (RFC 6528 F()).
+    iss_seed: SeqNum,
     snd_una: SeqNum,
     snd_nxt: SeqNum,
     /// The highest sequence number sent (SND.NXT before a go-back-N rewind).
@@ -327,6 +331,7 @@ impl<B: Storage> Connection<B> {
             ecn_on: false,
             ece_pending: false,
             cwr_pending: false,
+            ws_on: false,
             snd_wscale: 0,
             rcv_wscale: 0,
             probe: Probe::None,
@@ -344,6 +349,7 @@ impl<B: Storage> Connection<B> {
             ka_probes: 0,
             challenge_n: 0,
             iss: SeqNum(0),
+            iss_seed: SeqNum(0),
             snd_una: SeqNum(0),
             snd_nxt: SeqNum(0),
             snd_max: SeqNum(0),
@@ -530,7 +536,7 @@ impl<B: Storage> Connection<B> {
     }
     /// Window-scale shifts (ours, the peer's), if window scaling was negotiated.
     pub fn window_scale(&self) -> Option<(u8, u8)> {
-        (self.rcv_wscale != 0 || self.snd_wscale != 0).then_some((self.rcv_wscale, self.snd_wscale))
+        self.ws_on.then_some((self.rcv_wscale, self.snd_wscale))
     }
     /// The application called `close` (the connection may be an orphan).
     pub fn is_app_closed(&self) -> bool {

@@ -208,7 +208,7 @@ impl<B: Storage> Connection<B> {
         let mut o = TcpOptions::NONE;
         o.mss = Some(self.cfg.mss);
         // Offer each option on a SYN; on a SYN,ACK only what the peer offered.
-        if self.cfg.window_scaling && (!with_ack || self.rcv_wscale != 0 || self.snd_wscale != 0) {
+        if self.cfg.window_scaling && (!with_ack || self.ws_on) {
             o.window_scale = Some(if with_ack {
                 self.rcv_wscale
             } else {
