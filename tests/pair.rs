@@ -249,3 +249,10 @@ fn print_clean_stats() {
     println!("clean reno {:?}", bulk_time2(c.clone(), 0, 0, 1_000_000));
     println!("1% reno {:?}", bulk_time2(c, 1, 10, 1_000_000));
 }
+
+#[test]
+fn print_heavy_loss_stats() {
+    for seed in 0..4 {
+        println!("5% {:?}", bulk_time2(Config::linux(), seed, 50, 1_000_000));
+    }
+}

@@ -422,3 +422,38 @@ fn r9293_nagle_holds_small_segments() {
     assert_eq!(p.len(), 1);
     assert_eq!(p[0].payload, b"bc");
 }
+
+// RFC 8985 §6.2 (RACK's rule, with send order told by sequence): when data
+// sent after a retransmission is SACKed and the retransmitted bytes are
+// still missing, the retransmission was lost: it is sent again at once,
+// without waiting for the RTO.
+#[test]
+fn r8985_lost_retransmission_resent_without_rto() {
+    let mut s = established_sack(sack_cfg());
+    let seqs = send_segments(&mut s, 6);
+    let mss = s.c.effective_mss() as u32;
+    let una = seqs[0];
+    let peer = PEER_ISS.add(1);
+    let m = |k: u32| una.add(mss * k);
+    for blocks in [vec![(m(1), m(2))], vec![(m(1), m(3))], vec![(m(1), m(4))]] {
+        s.seg_opts(ACK, peer, una, sack_opts(&blocks), &[]);
+    }
+    let out = s.out();
+    assert_eq!(out[0].seq(), una, "first retransmission");
+    // New data goes out after the retransmission.
+    s.send(&vec![8u8; mss as usize]);
+    s.seg_opts(ACK, peer, una, sack_opts(&[(m(1), m(5))]), &[]);
+    let out = s.out();
+    assert_eq!(out.len(), 1, "{out:#?} {:?} cwnd {}", s.c, s.c.cwnd());
+    assert_eq!(out[0].seq(), m(6), "new data");
+    // The peer SACKs the new data (sent after the retransmission), but the
+    // retransmitted first segment is still missing: it was lost too.
+    s.seg_opts(ACK, peer, una, sack_opts(&[(m(1), m(7))]), &[]);
+    let out = s.out();
+    assert!(
+        out.iter().any(|p| p.seq() == una),
+        "second retransmission {out:#?}"
+    );
+    assert_eq!(s.c.stats().lost_retransmits, 1);
+    assert_eq!(s.c.stats().timeouts, 0);
+}

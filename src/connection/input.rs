@@ -522,6 +522,7 @@ impl<B: Storage> Connection<B> {
                 self.on_dupack(now);
             }
         }
+        self.detect_lost_retransmissions();
         // RFC 6675 §5: enough SACKed above SND.UNA means loss, whatever
         // the duplicate-ACK count.
         if !self.in_recovery && self.sack_loss_detected() && self.snd_una.after_eq(self.recover) {

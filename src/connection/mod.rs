@@ -124,6 +124,8 @@ pub struct Stats {
     pub ecn_reductions: u64,
     /// Timeouts found spurious and undone (RFC 3522 Eifel detection).
     pub spurious_timeouts: u64,
+    /// Lost retransmissions detected in recovery (RFC 8985 §6.2 style).
+    pub lost_retransmits: u64,
     /// Tail loss probes sent (RFC 8985 §7).
     pub loss_probes: u64,
     /// Fast-recovery episodes (RFC 5681 §3.2 / RFC 6675).
@@ -282,6 +284,10 @@ pub struct Connection<B: Storage> {
     sacked: Assembler,
     /// HighRxt (RFC 6675 §2): the end of the last hole retransmitted.
     high_rxt: SeqNum,
+    /// SND.MAX at the last hole retransmission: data above it was sent
+    /// later, so once it is SACKed the retransmissions should have arrived
+    /// (RACK's time order, RFC 8985 §6.2, told by sequence).
+    rtx_mark: SeqNum,
     /// Start of the most recent out-of-order segment (RFC 2018 §4).
     sack_recent: SeqNum,
     /// A D-SACK block to report (RFC 2883).
@@ -392,6 +398,7 @@ impl<B: Storage> Connection<B> {
             asm: Assembler::new(),
             sacked: Assembler::new(),
             high_rxt: SeqNum(0),
+            rtx_mark: SeqNum(0),
             sack_recent: SeqNum(0),
             dsack: None,
         };

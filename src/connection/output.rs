@@ -87,15 +87,28 @@ impl<B: Storage> Connection<B> {
             // Only the FIN is left, if it is queued and not yet sent.
             return (self.fin_queued && self.snd_nxt == self.fin_seq()).then_some((0, true));
         }
-        let wnd = self.snd_wnd.min(self.cwnd.max(self.eff_mss()));
-        let right = self.snd_una.add(wnd);
-        let usable = if right.after(self.snd_nxt) {
+        let mss = self.eff_mss();
+        // The peer's window (RFC 9293 §3.8.6) ...
+        let right = self.snd_una.add(self.snd_wnd);
+        let rwnd_room = if right.after(self.snd_nxt) {
             right.dist(self.snd_nxt)
         } else {
             0
         };
-        let mss = self.eff_mss();
-        let len = unsent.min(usable).min(mss);
+        // ... and the congestion window: in SACK recovery, sending goes on
+        // while pipe < cwnd (RFC 6675 §5); otherwise by SND.UNA + cwnd.
+        let cwnd = self.cwnd.max(mss);
+        let cwnd_room = if self.sack_on && self.in_recovery {
+            cwnd.saturating_sub(self.pipe())
+        } else {
+            let right = self.snd_una.add(cwnd);
+            if right.after(self.snd_nxt) {
+                right.dist(self.snd_nxt)
+            } else {
+                0
+            }
+        };
+        let len = unsent.min(rwnd_room).min(cwnd_room).min(mss);
         if len == 0 {
             return None;
         }

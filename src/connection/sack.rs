@@ -27,6 +27,38 @@ impl<B: Storage> Connection<B> {
         }
     }
 
+    /// Lost retransmissions (RFC 8985 §6.2, the RACK rule "a segment sent
+    /// before one that was delivered is lost", with send order told by
+    /// sequence): data first sent after our last hole retransmission has
+    /// been SACKed while retransmitted bytes are still missing, so those
+    /// retransmissions are lost: resend the holes from SND.UNA again.
+    pub(super) fn detect_lost_retransmissions(&mut self) {
+        if !(self.sack_on && self.in_recovery) || !self.high_rxt.after(self.snd_una) {
+            return;
+        }
+        if let Some(high) = self.high_sacked()
+            && high.after(self.rtx_mark)
+            && self.next_unsacked_below(self.high_rxt)
+        {
+            self.high_rxt = self.snd_una;
+            self.rtx_mark = self.snd_max;
+            self.stats.lost_retransmits += 1;
+        }
+    }
+
+    /// Whether some byte in [SND.UNA, end) is neither acknowledged nor SACKed.
+    fn next_unsacked_below(&self, end: SeqNum) -> bool {
+        let end = end.dist(self.snd_una);
+        match self.sacked.next_range_after(0) {
+            Some((s, _)) if s == 0 => self
+                .sacked
+                .range_containing(0)
+                .map(|r| r.1 < end)
+                .unwrap_or(true),
+            _ => end > 0,
+        }
+    }
+
     /// RFC 6675 §5 entry test: DupThresh segments' worth of data SACKed
     /// above SND.UNA.
     pub(super) fn sack_loss_detected(&self) -> bool {
@@ -101,6 +133,7 @@ impl<B: Storage> Connection<B> {
         let n = self.tx.read_at(off as usize, &mut buf[..len]);
         let seq = self.snd_una.add(off);
         self.high_rxt = seq.add(n as u32);
+        self.rtx_mark = self.snd_max;
         self.stats.retransmits += 1;
         self.rtt_sample = None;
         let window = self.advertise();

@@ -514,6 +514,7 @@ impl<B: Storage> Connection<B> {
         };
         self.recover = self.snd_max;
         self.high_rxt = self.snd_una;
+        self.rtx_mark = self.snd_max;
         self.in_recovery = true;
         self.fast_rtx = true;
         self.stats.recoveries += 1;
