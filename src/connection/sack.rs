@@ -33,7 +33,7 @@ impl<B: Storage> Connection<B> {
     /// been SACKed while retransmitted bytes are still missing, so those
     /// retransmissions are lost: resend the holes from SND.UNA again.
     pub(super) fn detect_lost_retransmissions(&mut self) {
-        if !(self.sack_on && self.in_recovery) || !self.high_rxt.after(self.snd_una) {
+        if !(self.sack_on && self.in_recovery && self.high_rxt.after(self.snd_una)) {
             return;
         }
         if let Some(high) = self.high_sacked()
@@ -49,13 +49,9 @@ impl<B: Storage> Connection<B> {
     /// Whether some byte in [SND.UNA, end) is neither acknowledged nor SACKed.
     fn next_unsacked_below(&self, end: SeqNum) -> bool {
         let end = end.dist(self.snd_una);
-        match self.sacked.next_range_after(0) {
-            Some((s, _)) if s == 0 => self
-                .sacked
-                .range_containing(0)
-                .map(|r| r.1 < end)
-                .unwrap_or(true),
-            _ => end > 0,
+        match self.sacked.range_containing(0) {
+            Some((_, e)) => e < end,
+            None => end > 0,
         }
     }
 
