@@ -1025,6 +1025,12 @@ impl Endpoint {
                 self.txq.pop_front();
                 continue;
             };
+            if e.dead && e.conn.state() == State::TimeWait {
+                // Replaced by a TIME-WAIT entry, which sends the ACK.
+                self.txq.pop_front();
+                self.free_slot(idx);
+                continue;
+            }
             let room = buf.len().saturating_sub(MAX_HEADER);
             let t = if buf.len() > MAX_HEADER {
                 e.conn.poll_transmit(now, &mut buf[MAX_HEADER..])
