@@ -120,6 +120,8 @@ extern crate std;
 pub mod buffer;
 pub mod config;
 pub mod connection;
+#[cfg(feature = "alloc")]
+pub mod endpoint;
 pub mod error;
 pub mod seq;
 pub mod state;
@@ -130,6 +132,11 @@ pub use buffer::{Assembler, RingBuffer, TooManyRanges};
 pub use config::{Config, Keepalive};
 pub use connection::{
     Action, Actions, AppCall, Buffers, Connection, Outcome, StateChange, Stats, Timer, Transmit,
+};
+#[cfg(feature = "alloc")]
+pub use endpoint::{
+    ConnInfo, Counters, Datagram, Endpoint, EndpointConfig, EndpointError, Event as EndpointEvent,
+    Handle, ListenerId, SynCookies, TimeWaitEntry, TwReuse,
 };
 pub use error::{CallError, CloseReason};
 pub use seq::SeqNum;

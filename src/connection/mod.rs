@@ -25,12 +25,15 @@
 mod actions;
 mod app;
 pub mod congestion;
+mod endpoint_api;
 mod input;
 mod output;
 mod sack;
 mod timers;
 
 pub use actions::{Action, Actions, ActionsIter, StateChange, Transmit};
+#[cfg(feature = "alloc")]
+pub(crate) use endpoint_api::{CookieOpen, TimeWaitVars};
 pub use output::reply_to_unknown;
 pub use timers::Timer;
 

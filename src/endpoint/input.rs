@@ -1,0 +1,286 @@
+//! Segment arrival for the whole host: checksum, parse, demux (RFC 9293
+//! §3.10.7; EP-1: exact 4-tuple, TIME-WAIT included, then the listener,
+//! specific address before wildcard, then CLOSED), listeners with their
+//! SYN and accept queues (Linux), and SYN cookies (RFC 4987).
+
+use core::net::IpAddr;
+
+use super::secret::{COOKIE_MSS, cookie_ts_bits, cookie_ts_decode, cookie_tsval};
+use super::time_wait::TwVerdict;
+use super::{Endpoint, Queue, SynCookies, TW_BIT, Tuple, unicast};
+use crate::Transmit;
+use crate::connection::{Connection, CookieOpen, reply_to_unknown};
+use crate::seq::SeqNum;
+use crate::state::State;
+use crate::time::{Duration, Instant};
+use crate::wire::{Flags, Segment, TcpHeader, TcpOptions, Timestamps, checksum};
+
+/// A listener checks returned cookies only this long after it last sent
+/// one (Linux `tcp_synq_no_recent_overflow`: two cookie periods).
+const COOKIE_WINDOW: Duration = Duration::from_secs(128);
+
+impl Endpoint {
+    /// A TCP segment arrived: `bytes` is the IP payload, `src` and `dst`
+    /// the IP addresses. The checksum is verified with the pseudo-header
+    /// (MUST-2, MUST-3); segments from or to broadcast, multicast or
+    /// unspecified addresses are dropped (MUST-57, MUST-63).
+    pub fn on_datagram(&mut self, now: Instant, src: IpAddr, dst: IpAddr, bytes: &[u8]) {
+        let now = self.clock(now);
+        if !unicast(src) || !unicast(dst) {
+            self.counters.addr_drops += 1;
+            return;
+        }
+        let ok = match (src, dst) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => checksum::verify_v4(s.octets(), d.octets(), bytes),
+            (IpAddr::V6(s), IpAddr::V6(d)) => checksum::verify_v6(s.octets(), d.octets(), bytes),
+            _ => false,
+        };
+        if !ok {
+            self.counters.in_errs += 1;
+            self.counters.in_csum_errors += 1;
+            return;
+        }
+        let Ok((h, payload)) = TcpHeader::parse(bytes) else {
+            self.counters.in_errs += 1;
+            return;
+        };
+        self.counters.in_segs += 1;
+        let seg = Segment::new(&h, payload);
+        let tuple = Tuple {
+            local_ip: dst,
+            remote_ip: src,
+            local_port: h.dst_port,
+            remote_port: h.src_port,
+        };
+        let mut iss = None;
+        match self.lookup(&tuple) {
+            Some(v) if v & TW_BIT != 0 => {
+                match self.time_wait_input(v & !TW_BIT, &tuple, &seg, now) {
+                    TwVerdict::Done => return,
+                    TwVerdict::Reuse(s) => iss = Some(s),
+                }
+            }
+            Some(idx) => {
+                self.deliver(idx, &seg, now);
+                return;
+            }
+            None => {}
+        }
+        match self.listener_at(tuple.local_ip, tuple.local_port) {
+            Some(li) => self.listener_input(li, &tuple, &seg, now, iss),
+            None => self.closed_input(&tuple, &seg),
+        }
+    }
+
+    /// RFC 9293 §3.10.7.1: no connection. A RST is never answered with a RST.
+    fn closed_input(&mut self, tuple: &Tuple, seg: &Segment<'_>) {
+        self.counters.no_port += 1;
+        if let Some(t) = reply_to_unknown(seg) {
+            self.push_ctrl(*tuple, t);
+        }
+    }
+
+    /// A segment for a connection.
+    fn deliver(&mut self, idx: u32, seg: &Segment<'_>, now: Instant) {
+        let Some(e) = self.slots[idx as usize].entry.as_deref_mut() else {
+            return;
+        };
+        // The final ACK of a handshake whose listener's accept queue is
+        // full is dropped (Linux `tcp_abort_on_overflow=0`): the connection
+        // stays in SYN-RECEIVED, its SYN,ACK timer runs, and the client's
+        // retransmissions get in once the application accepts.
+        if e.conn.state() == State::SynReceived
+            && e.queue == Queue::Syn
+            && seg.flags.ack()
+            && !seg.flags.rst()
+            && !seg.flags.syn()
+            && let Some(Some(l)) = self.listeners.get(e.parent as usize)
+            && l.accept_queue.len() >= l.accept_limit
+        {
+            self.counters.listen_overflows += 1;
+            self.counters.listen_drops += 1;
+            return;
+        }
+        let before = e.conn.stats().retransmits;
+        let a = e.conn.on_segment(now, seg);
+        self.counters.retrans_segs += e.conn.stats().retransmits - before;
+        self.after(idx, a, now);
+    }
+
+    /// RFC 9293 §3.10.7.2 (LISTEN) with Linux's queues and RFC 4987 cookies.
+    fn listener_input(
+        &mut self,
+        li: u32,
+        tuple: &Tuple,
+        seg: &Segment<'_>,
+        now: Instant,
+        iss: Option<SeqNum>,
+    ) {
+        let f = seg.flags;
+        // First: a RST is ignored (SA-LI-1).
+        if f.rst() {
+            return;
+        }
+        // Second: an ACK. It may return a SYN cookie; otherwise
+        // <SEQ=SEG.ACK><CTL=RST> (SA-LI-2, LNX-5).
+        if f.ack() {
+            if !f.syn() && self.cookie_ack(li, tuple, seg, now) {
+                return;
+            }
+            self.push_ctrl(
+                *tuple,
+                Transmit {
+                    seq: seg.ack,
+                    ack: SeqNum(0),
+                    flags: Flags::RST,
+                    window: 0,
+                    urgent: 0,
+                    ect: false,
+                    options: TcpOptions::NONE,
+                    len: 0,
+                },
+            );
+            return;
+        }
+        // Fourth: neither SYN, RST nor ACK: drop (SA-LI-5).
+        if !f.syn() {
+            return;
+        }
+        // Third: a SYN.
+        let l = self.listeners[li as usize].as_ref().expect("live listener");
+        if l.accept_queue.len() >= l.accept_limit {
+            // Linux drops SYNs while the accept queue is full.
+            self.counters.listen_overflows += 1;
+            self.counters.listen_drops += 1;
+            return;
+        }
+        let syn_full = l.syn_queue.len() >= l.syn_limit;
+        let cookie = match self.cfg.syncookies {
+            SynCookies::Always => true,
+            SynCookies::OnOverflow => syn_full,
+            SynCookies::Off => false,
+        };
+        if cookie {
+            self.send_cookie(li, tuple, seg, now);
+            return;
+        }
+        if syn_full || self.live >= self.cfg.max_connections {
+            // EP-3: no cookies: drop the SYN silently.
+            self.counters.listen_drops += 1;
+            return;
+        }
+        let iss = iss.unwrap_or_else(|| self.passive_iss(tuple, now));
+        let Ok((mut conn, a)) =
+            Connection::accept(self.cfg.conn.clone(), self.buffers(), now, seg, iss)
+        else {
+            return;
+        };
+        conn.set_ts_offset(self.keys.ts_offset(tuple.local_ip, tuple.remote_ip));
+        let idx = self.insert_conn(conn, *tuple, li, false);
+        if let Some(Some(l)) = self.listeners.get_mut(li as usize) {
+            l.syn_queue.push(idx);
+        }
+        self.after(idx, a, now);
+    }
+
+    /// The window-scale shift we offer (as the Connection computes it).
+    fn our_wscale(&self) -> u8 {
+        let cap = self.cfg.rx_buffer;
+        let mut s = 0u8;
+        while s < 14 && (cap >> s) > 0xffff {
+            s += 1;
+        }
+        s
+    }
+
+    /// Answers a SYN with a SYN,ACK whose ISS is a cookie, keeping no state
+    /// (RFC 4987 §3.6). The MSS goes into the cookie; window scale and SACK
+    /// into the low bits of TSval when the SYN has timestamps (as Linux);
+    /// without timestamps they are not offered.
+    fn send_cookie(&mut self, li: u32, tuple: &Tuple, seg: &Segment<'_>, now: Instant) {
+        let cfg = &self.cfg.conn;
+        let peer_mss = seg.options.mss.unwrap_or(cfg.default_peer_mss);
+        let mss_idx = COOKIE_MSS.iter().rposition(|&m| m <= peer_mss).unwrap_or(0) as u32;
+        let iss = self.keys.cookie(tuple, seg.seq, mss_idx, now);
+        let mut o = TcpOptions::NONE;
+        o.mss = Some(cfg.mss);
+        if let (true, Some(ts)) = (cfg.timestamps, seg.options.timestamps) {
+            let wscale = seg.options.window_scale.filter(|_| cfg.window_scaling);
+            let sack = cfg.sack && seg.options.sack_permitted;
+            if wscale.is_some() {
+                o.window_scale = Some(self.our_wscale());
+            }
+            o.sack_permitted = sack;
+            let off = self.keys.ts_offset(tuple.local_ip, tuple.remote_ip);
+            let ts_now = (now.as_millis() as u32).wrapping_add(off);
+            o.timestamps = Some(Timestamps {
+                val: cookie_tsval(ts_now, cookie_ts_bits(wscale, sack)),
+                ecr: ts.val,
+            });
+        }
+        let t = Transmit {
+            seq: iss,
+            ack: seg.seq.add(1),
+            flags: Flags::SYN | Flags::ACK,
+            window: self.cfg.rx_buffer.min(0xffff) as u16,
+            urgent: 0,
+            ect: false,
+            options: o,
+            len: 0,
+        };
+        self.counters.syncookies_sent += 1;
+        if let Some(Some(l)) = self.listeners.get_mut(li as usize) {
+            l.last_cookie = Some(now);
+        }
+        self.push_ctrl(*tuple, t);
+    }
+
+    /// An ACK to a listener: if it returns a valid cookie, the connection
+    /// is created in ESTABLISHED and queued for `accept`. Returns whether
+    /// the segment was consumed.
+    fn cookie_ack(&mut self, li: u32, tuple: &Tuple, seg: &Segment<'_>, now: Instant) -> bool {
+        if self.cfg.syncookies == SynCookies::Off {
+            return false;
+        }
+        let l = self.listeners[li as usize].as_ref().expect("live listener");
+        let recent = l
+            .last_cookie
+            .is_some_and(|t| now.saturating_duration_since(t) <= COOKIE_WINDOW);
+        if !recent {
+            return false;
+        }
+        let full = l.accept_queue.len() >= l.accept_limit;
+        let peer_isn = seg.seq.sub(1);
+        let cookie = seg.ack.sub(1);
+        let Some(mss_idx) = self.keys.check_cookie(tuple, peer_isn, cookie, now) else {
+            self.counters.syncookies_failed += 1;
+            return false;
+        };
+        if full || self.live >= self.cfg.max_connections {
+            // As for a full accept queue: drop, the peer retransmits.
+            self.counters.listen_overflows += 1;
+            self.counters.listen_drops += 1;
+            return true;
+        }
+        self.counters.syncookies_recv += 1;
+        let (wscale, sack) = match (self.cfg.conn.timestamps, seg.options.timestamps) {
+            (true, Some(ts)) => cookie_ts_decode(ts.ecr),
+            _ => (None, false),
+        };
+        let open = CookieOpen {
+            iss: cookie,
+            mss: COOKIE_MSS[mss_idx as usize],
+            wscale: wscale.filter(|_| self.cfg.conn.window_scaling),
+            sack: sack && self.cfg.conn.sack,
+            ts_offset: self.keys.ts_offset(tuple.local_ip, tuple.remote_ip),
+        };
+        let Ok((conn, a)) =
+            Connection::from_cookie(self.cfg.conn.clone(), self.buffers(), now, seg, open)
+        else {
+            return false;
+        };
+        let idx = self.insert_conn(conn, *tuple, li, false);
+        self.after(idx, a, now);
+        true
+    }
+}

@@ -1,0 +1,187 @@
+//! What `ss -tan` and `/proc/net/snmp` show: [`ConnInfo`] and [`Counters`].
+
+use core::fmt;
+use core::net::SocketAddr;
+
+use super::{Endpoint, Handle};
+use crate::Timer;
+use crate::state::State;
+use crate::time::{Duration, Instant};
+
+/// Counters in the spirit of `/proc/net/snmp` (Tcp:) and
+/// `/proc/net/netstat` (TcpExt:), for the whole Endpoint.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Counters {
+    /// CLOSED -> SYN-SENT transitions (`ActiveOpens`).
+    pub active_opens: u64,
+    /// LISTEN -> SYN-RECEIVED transitions, cookies included (`PassiveOpens`).
+    pub passive_opens: u64,
+    /// SYN-SENT/SYN-RECEIVED -> CLOSED and SYN-RECEIVED -> LISTEN (`AttemptFails`).
+    pub attempt_fails: u64,
+    /// ESTABLISHED/CLOSE-WAIT -> CLOSED (`EstabResets`).
+    pub estab_resets: u64,
+    /// Connections in ESTABLISHED or CLOSE-WAIT now (`CurrEstab`).
+    pub curr_estab: u64,
+    /// Segments received, checksum verified (`InSegs`).
+    pub in_segs: u64,
+    /// Segments sent (`OutSegs`).
+    pub out_segs: u64,
+    /// Segments retransmitted (`RetransSegs`).
+    pub retrans_segs: u64,
+    /// Segments received in error: bad checksum or header (`InErrs`).
+    pub in_errs: u64,
+    /// Of those, bad checksums (`InCsumErrors`).
+    pub in_csum_errors: u64,
+    /// Segments sent with RST (`OutRsts`).
+    pub out_rsts: u64,
+    /// Accept queue full: SYN or final ACK dropped (`ListenOverflows`).
+    pub listen_overflows: u64,
+    /// SYNs or final ACKs a listener dropped, overflows included (`ListenDrops`).
+    pub listen_drops: u64,
+    /// SYN cookies sent (`SyncookiesSent`).
+    pub syncookies_sent: u64,
+    /// Valid cookies received (`SyncookiesRecv`).
+    pub syncookies_recv: u64,
+    /// Invalid cookies received (`SyncookiesFailed`).
+    pub syncookies_failed: u64,
+    /// Segments that reached no connection and no listener.
+    pub no_port: u64,
+    /// Segments dropped for a broadcast, multicast or unspecified address.
+    pub addr_drops: u64,
+    /// Connections that entered the TIME-WAIT table.
+    pub time_wait_entered: u64,
+    /// Connections that skipped TIME-WAIT: table full (`TCPTimeWaitOverflow`).
+    pub time_wait_overflow: u64,
+    /// SYNs that reopened a TIME-WAIT tuple (RFC 6191).
+    pub time_wait_syn_accepted: u64,
+    /// SYNs refused by a TIME-WAIT entry (old duplicates).
+    pub time_wait_syn_refused: u64,
+    /// RSTs ignored in TIME-WAIT (RFC 1337).
+    pub rst_in_time_wait_ignored: u64,
+    /// Segments rejected by PAWS in TIME-WAIT (`PAWSEstabRejected`).
+    pub paws_rejected: u64,
+    /// `connect` took over a TIME-WAIT tuple (`TWRecycled`).
+    pub tw_reused: u64,
+    /// Orphans reset because of `max_orphans` (`TCPAbortOnMemory`).
+    pub orphan_resets: u64,
+    /// Orphans now.
+    pub orphans: u64,
+    /// TIME-WAIT entries now.
+    pub time_wait: u64,
+    /// Control segments dropped because the host did not poll.
+    pub ctrl_dropped: u64,
+}
+
+/// One line of [`Endpoint::connections`], like `ss -tan -o`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnInfo {
+    /// The connection's handle, while the application holds it.
+    pub handle: Option<Handle>,
+    /// Local address and port (unspecified for a wildcard listener).
+    pub local: SocketAddr,
+    /// Remote address and port (unspecified for a listener).
+    pub remote: SocketAddr,
+    /// State.
+    pub state: State,
+    /// Bytes waiting to be read; for a listener, the accept queue length.
+    pub recv_q: usize,
+    /// Bytes queued to send; for a listener, the backlog.
+    pub send_q: usize,
+    /// The earliest timer, as `ss -o` names it (`on`, `keepalive`,
+    /// `persist`, `timewait`, `delack`), and the time left.
+    pub timer: Option<(&'static str, Duration)>,
+}
+
+impl fmt::Display for ConnInfo {
+    /// `State Recv-Q Send-Q Local:Port Peer:Port [timer:(name,left)]`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:<11} {:>6} {:>6} {:<24} {:<24}",
+            self.state.netstat_name(),
+            self.recv_q,
+            self.send_q,
+            self.local,
+            self.remote
+        )?;
+        if let Some((name, left)) = self.timer {
+            write!(f, " timer:({name},{}ms)", left.as_millis())?;
+        }
+        Ok(())
+    }
+}
+
+fn timer_name(t: Timer) -> &'static str {
+    match t {
+        Timer::Retransmit => "on",
+        Timer::DelayedAck => "delack",
+        Timer::Persist => "persist",
+        Timer::Keepalive => "keepalive",
+        Timer::TimeWait | Timer::FinWait2 => "timewait",
+    }
+}
+
+impl Endpoint {
+    /// Every listener, connection and TIME-WAIT entry, like `ss -tan -o`:
+    /// listeners first, then connections, then TIME-WAIT.
+    pub fn connections(&self, now: Instant) -> impl Iterator<Item = ConnInfo> + '_ {
+        let any = |a: SocketAddr| match a {
+            SocketAddr::V4(_) => SocketAddr::from(([0, 0, 0, 0], 0)),
+            SocketAddr::V6(_) => SocketAddr::from(([0u16; 8], 0)),
+        };
+        let listeners = self.listeners.iter().flatten().map(move |l| ConnInfo {
+            handle: None,
+            local: l.addr,
+            remote: any(l.addr),
+            state: State::Listen,
+            recv_q: l.accept_queue.len(),
+            send_q: l.accept_limit,
+            timer: None,
+        });
+        let conns = self.slots.iter().enumerate().filter_map(move |(i, s)| {
+            let e = s.entry.as_deref()?;
+            if e.dead {
+                return None;
+            }
+            let c = &e.conn;
+            let timer = [
+                Timer::Retransmit,
+                Timer::Persist,
+                Timer::Keepalive,
+                Timer::TimeWait,
+                Timer::FinWait2,
+                Timer::DelayedAck,
+            ]
+            .into_iter()
+            .filter_map(|t| c.timer(t).map(|at| (t, at)))
+            .min_by_key(|&(_, at)| at)
+            .map(|(t, at)| (timer_name(t), at.saturating_duration_since(now)));
+            Some(ConnInfo {
+                handle: e.app.then_some(Handle {
+                    idx: i as u32,
+                    generation: s.generation,
+                }),
+                local: e.tuple.local(),
+                remote: e.tuple.remote(),
+                state: c.state(),
+                recv_q: c.recv_queue(),
+                send_q: c.send_queue(),
+                timer,
+            })
+        });
+        let tw = self.tw.iter().map(move |(i, e)| {
+            let t = self.tw.tuple(i);
+            ConnInfo {
+                handle: None,
+                local: t.local(),
+                remote: t.remote(),
+                state: State::TimeWait,
+                recv_q: 0,
+                send_q: 0,
+                timer: Some(("timewait", e.remaining(now))),
+            }
+        });
+        listeners.chain(conns).chain(tw)
+    }
+}

@@ -1,0 +1,1110 @@
+//! A whole host's TCP: many connections behind one set of entry points.
+//!
+//! RFCs to read: RFC 9293 §3.10.7.1 (segments to no connection), §3.6.1 and
+//! RFC 6191 (reusing a TIME-WAIT 4-tuple), RFC 6528 (ISNs), RFC 6056
+//! (ephemeral ports), RFC 4987 (SYN cookies), RFC 1337 (TIME-WAIT
+//! assassination), RFC 1122 §4.2.3.10 / RFC 9293 MUST-57, MUST-63
+//! (addresses a segment must not come from or go to).
+//!
+//! The [`Endpoint`] owns every [`Connection`](crate::Connection) of a host
+//! (or of one shard of it), the listeners with their SYN and accept queues,
+//! a compact TIME-WAIT table and one timing wheel. It takes whole TCP
+//! segments (the IP payload) and gives whole segments back, checksummed.
+//!
+//! # The run loop
+//!
+//! 1. Create it: `Endpoint::new(EndpointConfig::linux(), secret)`, with a
+//!    16-byte secret from the host's random source (RFC 6528 MUST-9).
+//! 2. Open: [`Endpoint::listen`] and [`Endpoint::accept`], or
+//!    [`Endpoint::connect`].
+//! 3. Feed it: every received TCP segment with [`Endpoint::on_datagram`]
+//!    (the IP source and destination, and the IP payload), the
+//!    application's calls with [`Endpoint::on_app_call`] (or `send`,
+//!    `recv`, `close`, ...), and [`Endpoint::on_timer`] whenever
+//!    [`Endpoint::next_deadline`] has passed.
+//! 4. After each call, drain [`Endpoint::poll_event`] (what the
+//!    applications must learn: incoming connections, readable, writable,
+//!    closed) and then [`Endpoint::poll_transmit`] until it returns `None`,
+//!    sending each segment it writes.
+//! 5. Sleep until the next datagram, application call or
+//!    [`Endpoint::next_deadline`]. An early `on_timer` is harmless.
+//!
+//! `now` never goes backwards. Nothing is allocated per segment once the
+//! tables have grown to the working set; a connection's creation allocates
+//! its TCB and buffers.
+//!
+//! # Handles
+//!
+//! A [`Handle`] names a connection while the application holds it: from
+//! `connect` or `accept` until [`Event::Closed`], or until the application
+//! calls `close` (the connection then finishes on its own as an orphan)
+//! or `abort`. A connection that reaches TIME-WAIT with nothing left to
+//! read ends for the application (`Event::Closed` with
+//! [`CloseReason::Normal`]); its 4-tuple stays in the TIME-WAIT table.
+//! Stale handles are refused with [`EndpointError::UnknownHandle`].
+//!
+//! # Binding
+//!
+//! `listen` on a port that has connections or TIME-WAIT entries is allowed
+//! (the `SO_REUSEADDR` semantics Linux servers use): the 4-tuples stay
+//! unique, which is all TCP needs. Two listeners on the same address and
+//! port are not. A specific address and the wildcard may both listen on
+//! one port; the specific one wins (RFC 9293 §3.10.7, EP-1). An IPv6
+//! wildcard listener does not take IPv4 (`IPV6_V6ONLY`).
+
+mod config;
+mod input;
+mod listing;
+mod secret;
+mod time_wait;
+mod wheel;
+
+pub use config::{EndpointConfig, SynCookies, TwReuse};
+pub use listing::{ConnInfo, Counters};
+pub use time_wait::TimeWaitEntry;
+
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+use core::net::{IpAddr, SocketAddr};
+use hashbrown::HashTable;
+
+use crate::StateChange;
+use crate::connection::{AppCall, Buffers, Connection, Outcome};
+use crate::error::{CallError, CloseReason};
+use crate::seq::SeqNum;
+use crate::state::State;
+use crate::time::Instant;
+use crate::wire::{TcpHeader, checksum};
+use crate::{Actions, Transmit};
+
+use secret::Keys;
+use time_wait::TimeWaitTable;
+use wheel::Wheel;
+
+/// A connection's buffer storage inside an Endpoint.
+pub type Buf = Box<[u8]>;
+/// A connection as an Endpoint holds it.
+pub type Conn = Connection<Buf>;
+
+/// The longest TCP header: `poll_transmit` writes payload after it.
+pub const MAX_HEADER: usize = 60;
+/// Set on a table value that names a TIME-WAIT entry.
+const TW_BIT: u32 = 1 << 31;
+const NONE: u32 = u32::MAX;
+/// Control segments (RST, cookie SYN,ACK, TIME-WAIT ACK) waiting for
+/// `poll_transmit`; past this they are dropped (a host that never polls
+/// cannot make the queue grow without bound).
+const MAX_CTRL: usize = 65_536;
+
+/// A connection, as long as the application holds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Handle {
+    idx: u32,
+    generation: u32,
+}
+
+impl core::fmt::Display for Handle {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "#{}.{}", self.idx, self.generation)
+    }
+}
+
+/// A listening socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ListenerId {
+    idx: u32,
+    generation: u32,
+}
+
+/// What the applications must learn, in the order it happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A connection waits in this listener's accept queue: call `accept`.
+    Incoming(ListenerId),
+    /// An active open completed (ESTABLISHED).
+    Connected(Handle),
+    /// Data, or the end of the peer's data, can be read.
+    Readable(Handle),
+    /// Send-buffer space was freed.
+    Writable(Handle),
+    /// The connection changed state.
+    StateChanged(Handle, StateChange),
+    /// The connection is over for the application; the handle is now stale.
+    Closed(Handle, CloseReason),
+}
+
+/// A segment `poll_transmit` wrote: send `buf[..len]` from `src` to `dst`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Datagram {
+    /// IP source address.
+    pub src: IpAddr,
+    /// IP destination address.
+    pub dst: IpAddr,
+    /// Length of the TCP segment at the start of the buffer.
+    pub len: usize,
+}
+
+/// A call the Endpoint cannot honour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EndpointError {
+    /// Every ephemeral port to this destination is in use (RFC 6056).
+    #[error("no free ephemeral port")]
+    PortsExhausted,
+    /// The 4-tuple (or the listening address) is taken.
+    #[error("address in use")]
+    AddrInUse,
+    /// Unspecified, broadcast or multicast address, port 0, or mixed families
+    /// (RFC 9293 MUST-57, MUST-63).
+    #[error("invalid address")]
+    InvalidAddress,
+    /// `connect` without a source address, and none is configured.
+    #[error("no local address for this family")]
+    NoLocalAddress,
+    /// `max_connections` reached.
+    #[error("too many connections")]
+    TooManyConnections,
+    /// The handle or listener is stale.
+    #[error("unknown handle")]
+    UnknownHandle,
+    /// The connection refused the call.
+    #[error(transparent)]
+    Call(#[from] CallError),
+}
+
+/// The local and remote ends of a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Tuple {
+    pub(crate) local_ip: IpAddr,
+    pub(crate) remote_ip: IpAddr,
+    pub(crate) local_port: u16,
+    pub(crate) remote_port: u16,
+}
+
+impl Tuple {
+    fn local(&self) -> SocketAddr {
+        SocketAddr::new(self.local_ip, self.local_port)
+    }
+    fn remote(&self) -> SocketAddr {
+        SocketAddr::new(self.remote_ip, self.remote_port)
+    }
+}
+
+/// Where a passive connection is in its listener's queues.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Queue {
+    None,
+    Syn,
+    Accept,
+}
+
+/// One connection and the Endpoint's bookkeeping for it.
+struct Entry {
+    conn: Conn,
+    tuple: Tuple,
+    /// The wheel tick of this connection's live wheel entry (`u64::MAX`: none).
+    wheel_at: u64,
+    /// The listener's index while in its queues.
+    parent: u32,
+    queue: Queue,
+    /// The application holds the handle.
+    app: bool,
+    /// Closed by the application, still closing.
+    orphan: bool,
+    in_txq: bool,
+    /// Reached CLOSED: freed once its last segment (a RST) is polled.
+    dead: bool,
+}
+
+struct Slot {
+    generation: u32,
+    entry: Option<Box<Entry>>,
+}
+
+struct Listener {
+    generation: u32,
+    addr: SocketAddr,
+    /// min(backlog, somaxconn).
+    accept_limit: usize,
+    /// min(accept_limit, max_syn_backlog).
+    syn_limit: usize,
+    syn_queue: Vec<u32>,
+    accept_queue: VecDeque<Handle>,
+    /// When this listener last sent a SYN cookie.
+    last_cookie: Option<Instant>,
+}
+
+/// A control segment that belongs to no connection.
+struct Ctrl {
+    tuple: Tuple,
+    t: Transmit,
+}
+
+/// A whole host's TCP (see the module docs for the run loop).
+pub struct Endpoint {
+    cfg: EndpointConfig,
+    keys: Keys,
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    live: usize,
+    /// 4-tuple -> slot index, or `TW_BIT | time-wait index`.
+    table: HashTable<u32>,
+    tw: TimeWaitTable,
+    listeners: Vec<Option<Listener>>,
+    listener_gen: u32,
+    /// (address, port) -> listener index.
+    listen_table: HashTable<u32>,
+    wheel: Wheel,
+    expired: Vec<wheel::Entry>,
+    events: VecDeque<Event>,
+    txq: VecDeque<u32>,
+    ctrl: VecDeque<Ctrl>,
+    orphans: VecDeque<Handle>,
+    orphan_count: usize,
+    next_ephemeral: u32,
+    last_now: Instant,
+    counters: Counters,
+}
+
+impl core::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("connections", &self.live)
+            .field("time_wait", &self.tw.len())
+            .field("counters", &self.counters)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether a TCP segment may come from or go to `ip` (RFC 9293 MUST-57:
+/// no broadcast or multicast; MUST-63 / RFC 1122 §4.2.3.10: not from an
+/// unspecified source).
+fn unicast(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => !(a.is_unspecified() || a.is_broadcast() || a.is_multicast()),
+        IpAddr::V6(a) => !(a.is_unspecified() || a.is_multicast()),
+    }
+}
+
+fn tick_floor(t: Instant) -> u64 {
+    t.as_micros() / 1000
+}
+
+fn tick_ceil(t: Instant) -> u64 {
+    t.as_micros().div_ceil(1000)
+}
+
+impl Endpoint {
+    /// An Endpoint with no connections. `secret` keys every hash (ISNs,
+    /// ports, cookies, the demux table): take it from a good random source.
+    pub fn new(config: EndpointConfig, secret: [u8; 16]) -> Self {
+        Endpoint {
+            keys: Keys::new(secret),
+            slots: Vec::new(),
+            free: Vec::new(),
+            live: 0,
+            table: HashTable::new(),
+            tw: TimeWaitTable::default(),
+            listeners: Vec::new(),
+            listener_gen: 0,
+            listen_table: HashTable::new(),
+            wheel: Wheel::new(0),
+            expired: Vec::new(),
+            events: VecDeque::new(),
+            txq: VecDeque::new(),
+            ctrl: VecDeque::new(),
+            orphans: VecDeque::new(),
+            orphan_count: 0,
+            next_ephemeral: 0,
+            last_now: Instant::ZERO,
+            counters: Counters::default(),
+            cfg: config,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EndpointConfig {
+        &self.cfg
+    }
+    /// The counters (`/proc/net/snmp` style).
+    pub fn counters(&self) -> Counters {
+        let mut c = self.counters;
+        c.orphans = self.orphan_count as u64;
+        c.time_wait = self.tw.len() as u64;
+        c
+    }
+    /// Connections (all states but TIME-WAIT).
+    pub fn connection_count(&self) -> usize {
+        self.live
+    }
+    /// TIME-WAIT entries.
+    pub fn time_wait_count(&self) -> usize {
+        self.tw.len()
+    }
+    /// Entries in the timing wheel (live and stale).
+    pub fn timer_count(&self) -> usize {
+        self.wheel.len()
+    }
+    /// The connection behind a handle, for queries (`state()`, `stats()`, ...).
+    pub fn connection(&self, h: Handle) -> Option<&Conn> {
+        self.entry(h).map(|e| &e.conn)
+    }
+
+    fn clock(&mut self, now: Instant) -> Instant {
+        debug_assert!(now >= self.last_now, "time went backwards");
+        if now > self.last_now {
+            self.last_now = now;
+        }
+        self.last_now
+    }
+
+    fn entry(&self, h: Handle) -> Option<&Entry> {
+        let s = self.slots.get(h.idx as usize)?;
+        if s.generation != h.generation {
+            return None;
+        }
+        s.entry.as_deref().filter(|e| e.app && !e.dead)
+    }
+
+    fn handle_of(&self, idx: u32) -> Handle {
+        Handle {
+            idx,
+            generation: self.slots[idx as usize].generation,
+        }
+    }
+
+    fn entry_mut(&mut self, idx: u32) -> Option<&mut Entry> {
+        self.slots.get_mut(idx as usize)?.entry.as_deref_mut()
+    }
+
+    // ----- the tuple table ----------------------------------------------
+
+    fn tuple_of(slots: &[Slot], tw: &TimeWaitTable, v: u32) -> Tuple {
+        if v & TW_BIT != 0 {
+            tw.tuple(v & !TW_BIT)
+        } else {
+            slots[v as usize]
+                .entry
+                .as_ref()
+                .map(|e| e.tuple)
+                .expect("table names a live slot")
+        }
+    }
+
+    /// The table value for a 4-tuple: a slot index or `TW_BIT | tw index`.
+    fn lookup(&self, t: &Tuple) -> Option<u32> {
+        let h = self.keys.table_hash(t);
+        self.table
+            .find(h, |&v| Self::tuple_of(&self.slots, &self.tw, v) == *t)
+            .copied()
+    }
+
+    fn table_insert(&mut self, t: &Tuple, v: u32) {
+        let h = self.keys.table_hash(t);
+        let Endpoint {
+            table,
+            slots,
+            tw,
+            keys,
+            ..
+        } = self;
+        table.insert_unique(h, v, |&v| keys.table_hash(&Self::tuple_of(slots, tw, v)));
+    }
+
+    /// Replaces the value for `t` (which must be present) by `new`, or
+    /// removes it when `new` is `None`.
+    fn table_set(&mut self, t: &Tuple, new: Option<u32>) {
+        let h = self.keys.table_hash(t);
+        let Endpoint {
+            table, slots, tw, ..
+        } = self;
+        if let Ok(mut e) = table.find_entry(h, |&v| Self::tuple_of(slots, tw, v) == *t) {
+            match new {
+                Some(v) => *e.get_mut() = v,
+                None => {
+                    e.remove();
+                }
+            }
+        }
+    }
+
+    // ----- connections ----------------------------------------------------
+
+    fn buffers(&self) -> Buffers<Buf> {
+        Buffers {
+            rx: alloc::vec![0u8; self.cfg.rx_buffer].into_boxed_slice(),
+            tx: alloc::vec![0u8; self.cfg.tx_buffer].into_boxed_slice(),
+        }
+    }
+
+    /// Stores a new connection; returns its slot index.
+    fn insert_conn(&mut self, conn: Conn, tuple: Tuple, parent: u32, app: bool) -> u32 {
+        let entry = Box::new(Entry {
+            conn,
+            tuple,
+            wheel_at: u64::MAX,
+            parent,
+            queue: if parent == NONE {
+                Queue::None
+            } else {
+                Queue::Syn
+            },
+            app,
+            orphan: false,
+            in_txq: false,
+            dead: false,
+        });
+        let idx = match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize].entry = Some(entry);
+                i
+            }
+            None => {
+                self.slots.push(Slot {
+                    generation: 0,
+                    entry: Some(entry),
+                });
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.live += 1;
+        self.table_insert(&tuple, idx);
+        idx
+    }
+
+    /// Takes a connection out of the tables (not yet out of its slot).
+    fn detach(&mut self, idx: u32) {
+        let Some(e) = self.entry_mut(idx) else { return };
+        let (tuple, parent, queue) = (e.tuple, e.parent, e.queue);
+        e.parent = NONE;
+        e.queue = Queue::None;
+        if e.orphan {
+            e.orphan = false;
+            self.orphan_count -= 1;
+        }
+        if let Some(Some(l)) = self.listeners.get_mut(parent as usize) {
+            match queue {
+                Queue::Syn => l.syn_queue.retain(|&i| i != idx),
+                Queue::Accept => {
+                    let h = Handle {
+                        idx,
+                        generation: self.slots[idx as usize].generation,
+                    };
+                    l.accept_queue.retain(|&x| x != h);
+                }
+                Queue::None => {}
+            }
+        }
+        if self.lookup(&tuple) == Some(idx) {
+            self.table_set(&tuple, None);
+        }
+    }
+
+    /// Frees a slot whose connection is detached.
+    fn free_slot(&mut self, idx: u32) {
+        let s = &mut self.slots[idx as usize];
+        if s.entry.take().is_some() {
+            s.generation = s.generation.wrapping_add(1);
+            self.free.push(idx);
+            self.live -= 1;
+        }
+    }
+
+    /// Arms the wheel for a connection's deadline.
+    fn schedule(&mut self, idx: u32) {
+        let Some(e) = self.slots[idx as usize].entry.as_deref_mut() else {
+            return;
+        };
+        if let Some(d) = e.conn.deadline() {
+            let t = tick_ceil(d);
+            if t < e.wheel_at {
+                e.wheel_at = t;
+                self.wheel.insert(idx, t);
+            }
+        }
+    }
+
+    /// Everything that follows a call into a connection: counters, events,
+    /// queues, the wheel, TIME-WAIT and freeing.
+    fn after(&mut self, idx: u32, acts: Actions, now: Instant) {
+        let h = self.handle_of(idx);
+        let Some(e) = self.slots[idx as usize].entry.as_deref_mut() else {
+            return;
+        };
+        let mut incoming = None;
+        for c in acts.state_changes() {
+            let (from, to) = (c.from, c.to);
+            let estab = |s: State| matches!(s, State::Established | State::CloseWait);
+            let k = &mut self.counters;
+            match (from, to) {
+                (State::Closed, State::SynSent) => k.active_opens += 1,
+                (State::Listen, State::SynReceived) => k.passive_opens += 1,
+                (State::SynSent | State::SynReceived, State::Closed)
+                | (State::SynReceived, State::Listen) => k.attempt_fails += 1,
+                (f, State::Closed) if estab(f) => k.estab_resets += 1,
+                _ => {}
+            }
+            if estab(to) && !estab(from) {
+                k.curr_estab += 1;
+            } else if estab(from) && !estab(to) {
+                k.curr_estab -= 1;
+            }
+            if e.app {
+                self.events.push_back(Event::StateChanged(h, *c));
+            }
+            if to == State::Established && from == State::SynReceived && e.queue == Queue::Syn {
+                incoming = Some(e.parent);
+            }
+            if to == State::Established && from == State::SynSent && e.app {
+                self.events.push_back(Event::Connected(h));
+            }
+        }
+        if e.app {
+            if acts.readable() {
+                self.events.push_back(Event::Readable(h));
+            }
+            if acts.writable() {
+                self.events.push_back(Event::Writable(h));
+            }
+        }
+        if (acts.transmit() || e.conn.wants_output()) && !e.in_txq {
+            e.in_txq = true;
+            self.txq.push_back(idx);
+        }
+        let state = e.conn.state();
+        if let Some(li) = incoming {
+            e.queue = Queue::Accept;
+            if let Some(Some(l)) = self.listeners.get_mut(li as usize) {
+                l.syn_queue.retain(|&i| i != idx);
+                l.accept_queue.push_back(h);
+                self.events.push_back(Event::Incoming(ListenerId {
+                    idx: li,
+                    generation: l.generation,
+                }));
+            }
+        }
+        match state {
+            State::Closed | State::Listen => {
+                // CLOSED, or a passive SYN-RECEIVED back to LISTEN: the
+                // listener owns no child in LISTEN; the connection ends.
+                let reason = e.conn.close_reason().unwrap_or(CloseReason::Refused);
+                let app = e.app;
+                e.dead = true;
+                e.app = false;
+                let drained = !e.in_txq;
+                if app {
+                    self.events.push_back(Event::Closed(h, reason));
+                }
+                self.detach(idx);
+                if drained {
+                    self.free_slot(idx);
+                }
+                return;
+            }
+            State::TimeWait if !e.app || e.conn.recv_queue() == 0 => {
+                self.enter_time_wait(idx, now);
+                return;
+            }
+            _ => {}
+        }
+        self.schedule(idx);
+    }
+
+    // ----- opening --------------------------------------------------------
+
+    /// Active OPEN (RFC 9293 §3.10.1) from `local` (address and port; port
+    /// 0 or `None` picks an ephemeral port per RFC 6056, address `None` the
+    /// configured `local_v4`/`local_v6`) to `remote`. The ISN follows
+    /// RFC 6528. The SYN waits in `poll_transmit`.
+    pub fn connect(
+        &mut self,
+        now: Instant,
+        local: Option<SocketAddr>,
+        remote: SocketAddr,
+    ) -> Result<Handle, EndpointError> {
+        let now = self.clock(now);
+        if !unicast(remote.ip()) || remote.port() == 0 {
+            return Err(EndpointError::InvalidAddress);
+        }
+        let local_ip = match (local.map(|l| l.ip()), remote.ip()) {
+            (Some(ip), r) if ip.is_ipv4() == r.is_ipv4() && unicast(ip) => ip,
+            (Some(_), _) => return Err(EndpointError::InvalidAddress),
+            (None, IpAddr::V4(_)) => {
+                IpAddr::V4(self.cfg.local_v4.ok_or(EndpointError::NoLocalAddress)?)
+            }
+            (None, IpAddr::V6(_)) => {
+                IpAddr::V6(self.cfg.local_v6.ok_or(EndpointError::NoLocalAddress)?)
+            }
+        };
+        if self.live >= self.cfg.max_connections {
+            return Err(EndpointError::TooManyConnections);
+        }
+        let port = local.map_or(0, |l| l.port());
+        let mut tuple = Tuple {
+            local_ip,
+            remote_ip: remote.ip(),
+            local_port: port,
+            remote_port: remote.port(),
+        };
+        let reuse = if port == 0 {
+            let (p, reuse) = self.pick_port(&tuple, now)?;
+            tuple.local_port = p;
+            reuse
+        } else {
+            match self.lookup(&tuple) {
+                None => None,
+                Some(v) if v & TW_BIT != 0 && self.tw_reusable(v & !TW_BIT, &tuple, now) => {
+                    Some(v & !TW_BIT)
+                }
+                Some(_) => return Err(EndpointError::AddrInUse),
+            }
+        };
+        let iss = match reuse {
+            Some(ti) => {
+                // Linux `tcp_twsk_unique`: the new incarnation starts above
+                // anything the old one sent (RFC 6191 §2, R6191-3).
+                let iss = self.tw.get(ti).snd_nxt().add(65537);
+                self.remove_time_wait(ti, &tuple);
+                self.counters.tw_reused += 1;
+                iss
+            }
+            None => self.keys.isn(&tuple, now),
+        };
+        let mut conn = Connection::new(self.cfg.conn.clone(), self.buffers());
+        let acts = conn.connect(now, iss)?;
+        conn.set_ts_offset(self.keys.ts_offset(tuple.local_ip, tuple.remote_ip));
+        let idx = self.insert_conn(conn, tuple, NONE, true);
+        self.after(idx, acts, now);
+        Ok(self.handle_of(idx))
+    }
+
+    /// Whether `connect` may take over TIME-WAIT entry `ti` (Linux
+    /// `tcp_twsk_unique`: timestamps were on and the last one seen is more
+    /// than a second old, so PAWS protects the new incarnation).
+    fn tw_reusable(&self, ti: u32, t: &Tuple, now: Instant) -> bool {
+        let allowed = match self.cfg.tw_reuse {
+            TwReuse::Off => false,
+            TwReuse::On => true,
+            TwReuse::LoopbackOnly => t.local_ip.is_loopback() && t.remote_ip.is_loopback(),
+        };
+        allowed && self.tw.get(ti).reusable(now)
+    }
+
+    /// RFC 6056 §3.3.3 Algorithm 3 ("simple hash-based"): start at a keyed
+    /// hash of (local IP, remote IP, remote port) plus a counter, and take
+    /// the first port whose 4-tuple is free (or a reusable TIME-WAIT).
+    /// Ports a listener holds are skipped.
+    fn pick_port(&mut self, t: &Tuple, now: Instant) -> Result<(u16, Option<u32>), EndpointError> {
+        let (min, max) = (self.cfg.port_min, self.cfg.port_max.max(self.cfg.port_min));
+        let n = u32::from(max - min) + 1;
+        let offset = self
+            .keys
+            .port_offset(t.local_ip, t.remote_ip, t.remote_port);
+        for k in 0..n {
+            let port =
+                min + ((offset.wrapping_add(self.next_ephemeral).wrapping_add(k)) % n) as u16;
+            if self.listener_at(t.local_ip, port).is_some() {
+                continue;
+            }
+            let cand = Tuple {
+                local_port: port,
+                ..*t
+            };
+            let found = match self.lookup(&cand) {
+                None => Some(None),
+                Some(v) if v & TW_BIT != 0 && self.tw_reusable(v & !TW_BIT, &cand, now) => {
+                    Some(Some(v & !TW_BIT))
+                }
+                Some(_) => None,
+            };
+            if let Some(reuse) = found {
+                self.next_ephemeral = self.next_ephemeral.wrapping_add(k + 1);
+                return Ok((port, reuse));
+            }
+        }
+        Err(EndpointError::PortsExhausted)
+    }
+
+    /// Passive OPEN on `addr` (an unspecified address listens on all).
+    /// `backlog` bounds the accept queue (at most `somaxconn`) and, with
+    /// `max_syn_backlog`, the SYN queue, as Linux's `listen(2)`.
+    pub fn listen(&mut self, addr: SocketAddr, backlog: u32) -> Result<ListenerId, EndpointError> {
+        let ip = addr.ip();
+        let bad = match ip {
+            IpAddr::V4(a) => a.is_broadcast() || a.is_multicast(),
+            IpAddr::V6(a) => a.is_multicast(),
+        };
+        if bad || addr.port() == 0 {
+            return Err(EndpointError::InvalidAddress);
+        }
+        if self.listener_exact(ip, addr.port()).is_some() {
+            return Err(EndpointError::AddrInUse);
+        }
+        let accept_limit = backlog.min(self.cfg.somaxconn).max(1) as usize;
+        let syn_limit = accept_limit.min(self.cfg.max_syn_backlog.max(1) as usize);
+        self.listener_gen = self.listener_gen.wrapping_add(1);
+        let l = Listener {
+            generation: self.listener_gen,
+            addr,
+            accept_limit,
+            syn_limit,
+            syn_queue: Vec::new(),
+            accept_queue: VecDeque::new(),
+            last_cookie: None,
+        };
+        let idx = match self.listeners.iter().position(Option::is_none) {
+            Some(i) => {
+                self.listeners[i] = Some(l);
+                i
+            }
+            None => {
+                self.listeners.push(Some(l));
+                self.listeners.len() - 1
+            }
+        } as u32;
+        let h = self.keys.listen_hash(ip, addr.port());
+        let Endpoint {
+            listen_table,
+            listeners,
+            keys,
+            ..
+        } = self;
+        listen_table.insert_unique(h, idx, |&i| {
+            let a = listeners[i as usize]
+                .as_ref()
+                .map(|l| l.addr)
+                .expect("live listener");
+            keys.listen_hash(a.ip(), a.port())
+        });
+        Ok(ListenerId {
+            idx,
+            generation: self.listener_gen,
+        })
+    }
+
+    fn listener_exact(&self, ip: IpAddr, port: u16) -> Option<u32> {
+        let h = self.keys.listen_hash(ip, port);
+        self.listen_table
+            .find(h, |&i| {
+                self.listeners[i as usize]
+                    .as_ref()
+                    .is_some_and(|l| l.addr.ip() == ip && l.addr.port() == port)
+            })
+            .copied()
+    }
+
+    /// The listener for a local address and port: the specific address
+    /// first, then the wildcard of the same family (EP-1).
+    fn listener_at(&self, ip: IpAddr, port: u16) -> Option<u32> {
+        self.listener_exact(ip, port).or_else(|| {
+            let any = match ip {
+                IpAddr::V4(_) => IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED),
+                IpAddr::V6(_) => IpAddr::V6(core::net::Ipv6Addr::UNSPECIFIED),
+            };
+            self.listener_exact(any, port)
+        })
+    }
+
+    fn listener(&self, id: ListenerId) -> Option<&Listener> {
+        self.listeners
+            .get(id.idx as usize)?
+            .as_ref()
+            .filter(|l| l.generation == id.generation)
+    }
+
+    /// Takes the oldest established connection from a listener's accept
+    /// queue.
+    pub fn accept(&mut self, listener: ListenerId) -> Option<Handle> {
+        self.listener(listener)?;
+        let l = self.listeners[listener.idx as usize].as_mut()?;
+        let h = l.accept_queue.pop_front()?;
+        let e = self.slots[h.idx as usize].entry.as_deref_mut()?;
+        e.queue = Queue::None;
+        e.parent = NONE;
+        e.app = true;
+        if e.conn.recv_queue() > 0 || e.conn.is_eof() {
+            self.events.push_back(Event::Readable(h));
+        }
+        Some(h)
+    }
+
+    /// Connections waiting in a listener's accept queue and SYN queue.
+    pub fn queue_lengths(&self, listener: ListenerId) -> Option<(usize, usize)> {
+        self.listener(listener)
+            .map(|l| (l.accept_queue.len(), l.syn_queue.len()))
+    }
+
+    /// Closes a listener: every connection in its queues is reset (EP-5).
+    pub fn close_listener(
+        &mut self,
+        now: Instant,
+        listener: ListenerId,
+    ) -> Result<(), EndpointError> {
+        let now = self.clock(now);
+        self.listener(listener)
+            .ok_or(EndpointError::UnknownHandle)?;
+        let l = self.listeners[listener.idx as usize]
+            .take()
+            .expect("checked");
+        let h = self.keys.listen_hash(l.addr.ip(), l.addr.port());
+        if let Ok(e) = self.listen_table.find_entry(h, |&i| i == listener.idx) {
+            e.remove();
+        }
+        let children = l
+            .syn_queue
+            .iter()
+            .copied()
+            .chain(l.accept_queue.iter().map(|h| h.idx));
+        for idx in children.collect::<Vec<_>>() {
+            if let Some(e) = self.entry_mut(idx) {
+                e.parent = NONE;
+                e.queue = Queue::None;
+                if let Ok(a) = e.conn.abort(now) {
+                    self.after(idx, a, now);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    // ----- application calls ---------------------------------------------
+
+    /// An application call on a connection (RFC 9293 §3.10). `Close` hands
+    /// the connection to the Endpoint (an orphan) and `Abort` ends it: the
+    /// handle is stale after either.
+    pub fn on_app_call(
+        &mut self,
+        now: Instant,
+        h: Handle,
+        call: AppCall<'_>,
+    ) -> Result<Outcome, EndpointError> {
+        let now = self.clock(now);
+        self.entry(h).ok_or(EndpointError::UnknownHandle)?;
+        let (close, abort) = (
+            matches!(call, AppCall::Close),
+            matches!(call, AppCall::Abort),
+        );
+        let e = self.entry_mut(h.idx).expect("checked");
+        let out = e.conn.on_app_call(now, call)?;
+        if close || abort {
+            e.app = false;
+            if close && !e.dead && e.conn.state() != State::Closed {
+                e.orphan = true;
+                self.orphan_count += 1;
+                self.orphans.push_back(h);
+            }
+        }
+        self.after(h.idx, out.actions, now);
+        if close {
+            self.enforce_orphan_limit(now);
+        }
+        Ok(out)
+    }
+
+    /// Resets the oldest orphans while there are more than `max_orphans`
+    /// (Linux `tcp_too_many_orphans`).
+    fn enforce_orphan_limit(&mut self, now: Instant) {
+        while self.orphan_count > self.cfg.max_orphans {
+            let Some(h) = self.orphans.pop_front() else {
+                break;
+            };
+            let Some(s) = self.slots.get_mut(h.idx as usize) else {
+                continue;
+            };
+            if s.generation != h.generation {
+                continue;
+            }
+            let Some(e) = s.entry.as_deref_mut() else {
+                continue;
+            };
+            if !e.orphan {
+                continue;
+            }
+            self.counters.orphan_resets += 1;
+            let a = match e.conn.abort(now) {
+                Ok(a) => a,
+                Err(_) => continue,
+            };
+            self.after(h.idx, a, now);
+        }
+        // Drop handles of orphans that already ended.
+        if self.orphans.len() > 2 * self.orphan_count + 64 {
+            let slots = &self.slots;
+            self.orphans.retain(|h| {
+                slots[h.idx as usize].generation == h.generation
+                    && slots[h.idx as usize]
+                        .entry
+                        .as_ref()
+                        .is_some_and(|e| e.orphan)
+            });
+        }
+    }
+
+    /// Queues data on a connection; returns how much fit.
+    pub fn send(&mut self, now: Instant, h: Handle, data: &[u8]) -> Result<usize, EndpointError> {
+        self.on_app_call(now, h, AppCall::Send(data)).map(|o| o.len)
+    }
+    /// Reads from a connection; returns how much was copied.
+    pub fn recv(
+        &mut self,
+        now: Instant,
+        h: Handle,
+        buf: &mut [u8],
+    ) -> Result<usize, EndpointError> {
+        self.on_app_call(now, h, AppCall::Receive(buf))
+            .map(|o| o.len)
+    }
+    /// Half-close (FIN after the queued data).
+    pub fn shutdown(&mut self, now: Instant, h: Handle) -> Result<(), EndpointError> {
+        self.on_app_call(now, h, AppCall::Shutdown).map(|_| ())
+    }
+    /// Full close; the connection finishes as an orphan and the handle ends.
+    pub fn close(&mut self, now: Instant, h: Handle) -> Result<(), EndpointError> {
+        self.on_app_call(now, h, AppCall::Close).map(|_| ())
+    }
+    /// Abort (RST); the handle ends.
+    pub fn abort(&mut self, now: Instant, h: Handle) -> Result<(), EndpointError> {
+        self.on_app_call(now, h, AppCall::Abort).map(|_| ())
+    }
+
+    // ----- outputs ---------------------------------------------------------
+
+    /// The next thing the applications must learn.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// The earliest time `on_timer` is needed (possibly a little early).
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.wheel.next_tick().map(Instant::from_millis)
+    }
+
+    /// Time passed: runs every timer due at `now`. Costs O(timers due),
+    /// whatever the number of connections.
+    pub fn on_timer(&mut self, now: Instant) {
+        let now = self.clock(now);
+        let mut expired = core::mem::take(&mut self.expired);
+        expired.clear();
+        self.wheel.advance(tick_floor(now), &mut expired);
+        for w in expired.iter() {
+            if w.id & TW_BIT != 0 {
+                self.time_wait_timer(w.id & !TW_BIT, w.tick);
+                continue;
+            }
+            let idx = w.id;
+            let Some(e) = self.entry_mut(idx) else {
+                continue;
+            };
+            if e.wheel_at != w.tick || e.dead {
+                continue; // a stale entry (lazy deletion)
+            }
+            e.wheel_at = u64::MAX;
+            if e.conn.deadline().is_some_and(|d| d <= now) {
+                let before = e.conn.stats().retransmits;
+                let a = e.conn.on_timer(now);
+                self.counters.retrans_segs += e.conn.stats().retransmits - before;
+                self.after(idx, a, now);
+            } else {
+                self.schedule(idx);
+            }
+        }
+        self.expired = expired;
+    }
+
+    /// Writes the next segment to send into `buf` (header, options,
+    /// payload, checksum) and says where it goes. Call until `None` after
+    /// every entry point. `buf` should hold at least [`MAX_HEADER`] plus
+    /// the MSS; the payload is limited by what fits.
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Datagram> {
+        let now = self.clock(now);
+        if let Some(c) = self.ctrl.pop_front() {
+            return self.emit(&c.tuple, &c.t, buf);
+        }
+        while let Some(&idx) = self.txq.front() {
+            let Some(e) = self.slots[idx as usize].entry.as_deref_mut() else {
+                self.txq.pop_front();
+                continue;
+            };
+            if e.dead && e.conn.state() == State::TimeWait {
+                // Replaced by a TIME-WAIT entry, which sends the ACK.
+                self.txq.pop_front();
+                self.free_slot(idx);
+                continue;
+            }
+            let room = buf.len().saturating_sub(MAX_HEADER);
+            let t = if buf.len() > MAX_HEADER {
+                e.conn.poll_transmit(now, &mut buf[MAX_HEADER..])
+            } else {
+                e.conn.poll_transmit(now, &mut [])
+            };
+            let _ = room;
+            match t {
+                Some(t) => {
+                    let tuple = e.tuple;
+                    self.schedule(idx);
+                    return self.emit(&tuple, &t, buf);
+                }
+                None => {
+                    self.txq.pop_front();
+                    e.in_txq = false;
+                    if e.dead {
+                        self.free_slot(idx);
+                    } else {
+                        self.schedule(idx);
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Builds the segment for `t` whose payload (if any) sits at
+    /// `buf[MAX_HEADER..]`.
+    fn emit(&mut self, tuple: &Tuple, t: &Transmit, buf: &mut [u8]) -> Option<Datagram> {
+        let mut hdr = [0u8; MAX_HEADER];
+        let mut header: TcpHeader = t.header(tuple.local_port, tuple.remote_port);
+        if header.options_len() > 40 {
+            header.options.sack.truncate(2);
+        }
+        let hlen = header.emit(&mut hdr).ok()?;
+        let len = hlen + t.len;
+        if buf.len() < len {
+            return None;
+        }
+        if t.len > 0 {
+            buf.copy_within(MAX_HEADER..MAX_HEADER + t.len, hlen);
+        }
+        buf[..hlen].copy_from_slice(&hdr[..hlen]);
+        match (tuple.local_ip, tuple.remote_ip) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => {
+                checksum::fill_checksum_v4(s.octets(), d.octets(), &mut buf[..len]);
+            }
+            (IpAddr::V6(s), IpAddr::V6(d)) => {
+                checksum::fill_checksum_v6(s.octets(), d.octets(), &mut buf[..len]);
+            }
+            _ => return None,
+        }
+        self.counters.out_segs += 1;
+        if t.flags.rst() {
+            self.counters.out_rsts += 1;
+        }
+        Some(Datagram {
+            src: tuple.local_ip,
+            dst: tuple.remote_ip,
+            len,
+        })
+    }
+
+    fn push_ctrl(&mut self, tuple: Tuple, t: Transmit) {
+        if self.ctrl.len() < MAX_CTRL {
+            self.ctrl.push_back(Ctrl { tuple, t });
+        } else {
+            self.counters.ctrl_dropped += 1;
+        }
+    }
+
+    /// The ISN for a new passive connection (RFC 6528).
+    fn passive_iss(&self, t: &Tuple, now: Instant) -> SeqNum {
+        self.keys.isn(t, now)
+    }
+}

@@ -1,0 +1,374 @@
+//! The compact TIME-WAIT table (RFC 9293 §3.10.7.4 TIME-WAIT; RFC 1337;
+//! RFC 6191; Linux `inet_timewait_sock`).
+//!
+//! A connection that enters TIME-WAIT leaves its buffers and its TCB
+//! behind; a [`TimeWaitEntry`] of 48 bytes keeps what TIME-WAIT needs:
+//! the 4-tuple (the local address as an index into a small table of the
+//! host's addresses), SND.NXT, RCV.NXT, TS.Recent with its age, the
+//! timestamp offset, and the expiry.
+
+use alloc::vec::Vec;
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use super::{Endpoint, TW_BIT, Tuple, tick_ceil};
+use crate::connection::TimeWaitVars;
+use crate::seq::SeqNum;
+use crate::time::Instant;
+use crate::wire::{Flags, Segment, TcpOptions, Timestamps};
+use crate::{Timer, Transmit};
+
+const F_V6: u8 = 1;
+const F_TS: u8 = 2;
+const F_FREE: u8 = 4;
+
+/// PAWS gives up on a TS.Recent older than 24 days (RFC 7323 §5.5).
+const PAWS_IDLE_S: u32 = 24 * 24 * 3600;
+
+/// What remains of a connection in TIME-WAIT: 48 bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimeWaitEntry {
+    remote: [u8; 16],
+    local_idx: u16,
+    local_port: u16,
+    remote_port: u16,
+    flags: u8,
+    _pad: u8,
+    snd_nxt: u32,
+    rcv_nxt: u32,
+    ts_recent: u32,
+    ts_offset: u32,
+    /// When TS.Recent was taken, in seconds (Linux `ts_recent_stamp`).
+    ts_recent_stamp: u32,
+    /// When the entry expires, milliseconds, wrapping (entries live far
+    /// less than the 49 days a `u32` spans).
+    expiry_ms: u32,
+}
+
+const _: () = assert!(core::mem::size_of::<TimeWaitEntry>() == 48);
+
+fn secs(t: Instant) -> u32 {
+    (t.as_micros() / 1_000_000) as u32
+}
+
+impl TimeWaitEntry {
+    pub(crate) fn snd_nxt(&self) -> SeqNum {
+        SeqNum(self.snd_nxt)
+    }
+    fn ts_on(&self) -> bool {
+        self.flags & F_TS != 0
+    }
+    /// Linux `tcp_twsk_unique`: timestamps on and TS.Recent more than one
+    /// second old.
+    pub(crate) fn reusable(&self, now: Instant) -> bool {
+        self.ts_on() && secs(now).wrapping_sub(self.ts_recent_stamp) > 1
+    }
+    /// Remaining lifetime at `now`.
+    pub(crate) fn remaining(&self, now: Instant) -> crate::time::Duration {
+        let now_ms = now.as_millis() as u32;
+        let left = self.expiry_ms.wrapping_sub(now_ms);
+        // expiry_ms is a wheel tick: milliseconds, rounded up.
+        crate::time::Duration::from_millis(if (left as i32) < 0 {
+            0
+        } else {
+            u64::from(left)
+        })
+    }
+    /// `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>`, with timestamps when on.
+    fn ack(&self, now: Instant) -> Transmit {
+        let mut options = TcpOptions::NONE;
+        if self.ts_on() {
+            options.timestamps = Some(Timestamps {
+                val: (now.as_millis() as u32).wrapping_add(self.ts_offset),
+                ecr: self.ts_recent,
+            });
+        }
+        Transmit {
+            seq: SeqNum(self.snd_nxt),
+            ack: SeqNum(self.rcv_nxt),
+            flags: Flags::ACK,
+            window: 0,
+            urgent: 0,
+            ect: false,
+            options,
+            len: 0,
+        }
+    }
+}
+
+/// The entries, their free list, and the local-address table.
+#[derive(Debug, Default)]
+pub(crate) struct TimeWaitTable {
+    entries: Vec<TimeWaitEntry>,
+    free: Vec<u32>,
+    len: usize,
+    locals: Vec<IpAddr>,
+}
+
+impl TimeWaitTable {
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+    pub(crate) fn get(&self, i: u32) -> &TimeWaitEntry {
+        &self.entries[i as usize]
+    }
+    pub(crate) fn is_live(&self, i: u32) -> bool {
+        self.entries
+            .get(i as usize)
+            .is_some_and(|e| e.flags & F_FREE == 0)
+    }
+    pub(crate) fn tuple(&self, i: u32) -> Tuple {
+        let e = &self.entries[i as usize];
+        let remote_ip = if e.flags & F_V6 != 0 {
+            IpAddr::V6(Ipv6Addr::from(e.remote))
+        } else {
+            IpAddr::V4(Ipv4Addr::new(
+                e.remote[0],
+                e.remote[1],
+                e.remote[2],
+                e.remote[3],
+            ))
+        };
+        Tuple {
+            local_ip: self.locals[usize::from(e.local_idx)],
+            remote_ip,
+            local_port: e.local_port,
+            remote_port: e.remote_port,
+        }
+    }
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &TimeWaitEntry)> {
+        self.entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.flags & F_FREE == 0)
+            .map(|(i, e)| (i as u32, e))
+    }
+
+    fn local_index(&mut self, ip: IpAddr) -> Option<u16> {
+        if let Some(i) = self.locals.iter().position(|&a| a == ip) {
+            return Some(i as u16);
+        }
+        if self.locals.len() >= usize::from(u16::MAX) {
+            return None;
+        }
+        self.locals.push(ip);
+        Some((self.locals.len() - 1) as u16)
+    }
+
+    fn insert(&mut self, t: &Tuple, v: &TimeWaitVars, expiry: Instant) -> Option<u32> {
+        let local_idx = self.local_index(t.local_ip)?;
+        let (remote, v6) = match t.remote_ip {
+            IpAddr::V4(a) => {
+                let mut r = [0u8; 16];
+                r[..4].copy_from_slice(&a.octets());
+                (r, false)
+            }
+            IpAddr::V6(a) => (a.octets(), true),
+        };
+        let e = TimeWaitEntry {
+            remote,
+            local_idx,
+            local_port: t.local_port,
+            remote_port: t.remote_port,
+            flags: if v6 { F_V6 } else { 0 } | if v.ts_on { F_TS } else { 0 },
+            _pad: 0,
+            snd_nxt: v.snd_nxt.0,
+            rcv_nxt: v.rcv_nxt.0,
+            ts_recent: v.ts_recent,
+            ts_offset: v.ts_offset,
+            ts_recent_stamp: secs(v.ts_recent_age),
+            expiry_ms: tick_ceil(expiry) as u32,
+        };
+        self.len += 1;
+        Some(match self.free.pop() {
+            Some(i) => {
+                self.entries[i as usize] = e;
+                i
+            }
+            None => {
+                self.entries.push(e);
+                (self.entries.len() - 1) as u32
+            }
+        })
+    }
+
+    fn remove(&mut self, i: u32) {
+        if self.is_live(i) {
+            self.entries[i as usize].flags = F_FREE;
+            self.free.push(i);
+            self.len -= 1;
+        }
+    }
+}
+
+/// What a segment to a TIME-WAIT entry leads to.
+pub(crate) enum TwVerdict {
+    /// Nothing (dropped, or answered already).
+    Done,
+    /// A new SYN that may reuse the tuple: hand it to the listener with
+    /// this ISS.
+    Reuse(SeqNum),
+}
+
+impl Endpoint {
+    /// Replaces connection `idx`, in TIME-WAIT, by a compact entry. Over
+    /// `max_time_wait` the connection skips TIME-WAIT (Linux's overflow
+    /// policy for `tcp_max_tw_buckets`).
+    pub(super) fn enter_time_wait(&mut self, idx: u32, now: Instant) {
+        let h = self.handle_of(idx);
+        let Some(e) = self.slots[idx as usize].entry.as_deref_mut() else {
+            return;
+        };
+        let vars = e.conn.time_wait_vars();
+        let expiry = e
+            .conn
+            .timer(Timer::TimeWait)
+            .unwrap_or(now + self.cfg.conn.time_wait());
+        let ack = e.conn.wants_output();
+        let app = e.app;
+        let tuple = e.tuple;
+        e.app = false;
+        e.dead = true;
+        if app {
+            self.events
+                .push_back(super::Event::Closed(h, crate::CloseReason::Normal));
+        }
+        // Flush the ACK of the peer's FIN through the entry below.
+        let ti = if self.tw.len() < self.cfg.max_time_wait {
+            self.tw.insert(&tuple, &vars, expiry)
+        } else {
+            None
+        };
+        self.detach(idx);
+        let in_txq = self.slots[idx as usize]
+            .entry
+            .as_ref()
+            .is_some_and(|e| e.in_txq);
+        // In the transmit queue, the slot is freed when the queue reaches
+        // it; the ACK goes out through the entry below.
+        if !in_txq {
+            self.free_slot(idx);
+        }
+        match ti {
+            Some(ti) => {
+                self.counters.time_wait_entered += 1;
+                self.table_insert(&tuple, TW_BIT | ti);
+                self.wheel.insert(TW_BIT | ti, tick_ceil(expiry));
+                if ack {
+                    let t = self.tw.get(ti).ack(now);
+                    self.push_ctrl(tuple, t);
+                }
+            }
+            None => {
+                self.counters.time_wait_overflow += 1;
+                if ack {
+                    // Still ACK the FIN: the peer should not have to retransmit.
+                    let v = TimeWaitEntry {
+                        remote: [0; 16],
+                        local_idx: 0,
+                        local_port: 0,
+                        remote_port: 0,
+                        flags: if vars.ts_on { F_TS } else { 0 },
+                        _pad: 0,
+                        snd_nxt: vars.snd_nxt.0,
+                        rcv_nxt: vars.rcv_nxt.0,
+                        ts_recent: vars.ts_recent,
+                        ts_offset: vars.ts_offset,
+                        ts_recent_stamp: 0,
+                        expiry_ms: 0,
+                    };
+                    self.push_ctrl(tuple, v.ack(now));
+                }
+            }
+        }
+    }
+
+    pub(super) fn remove_time_wait(&mut self, ti: u32, t: &Tuple) {
+        self.table_set(t, None);
+        self.tw.remove(ti);
+    }
+
+    /// The wheel says entry `ti` may have expired.
+    pub(super) fn time_wait_timer(&mut self, ti: u32, tick: u64) {
+        if !self.tw.is_live(ti) || self.tw.get(ti).expiry_ms != tick as u32 {
+            return; // stale: freed, or the timer was restarted
+        }
+        let t = self.tw.tuple(ti);
+        self.remove_time_wait(ti, &t);
+    }
+
+    /// A segment for a 4-tuple in TIME-WAIT (Linux
+    /// `tcp_timewait_state_process`, which follows RFC 9293 §3.10.7.4 with
+    /// RFC 1337, RFC 6191 and RFC 7323 PAWS).
+    pub(super) fn time_wait_input(
+        &mut self,
+        ti: u32,
+        tuple: &Tuple,
+        seg: &Segment<'_>,
+        now: Instant,
+    ) -> TwVerdict {
+        let rfc1337 = self.cfg.conn.rfc1337;
+        let restart = self.cfg.conn.time_wait();
+        let e = &mut self.tw.entries[ti as usize];
+        let f = seg.flags;
+        let rcv_nxt = SeqNum(e.rcv_nxt);
+        let ts = seg.options.timestamps;
+        // RFC 7323 §5.3 PAWS.
+        let paws_reject = e.ts_on()
+            && !f.rst()
+            && ts.is_some_and(|ts| (ts.val.wrapping_sub(e.ts_recent) as i32) < 0)
+            && secs(now).wrapping_sub(e.ts_recent_stamp) < PAWS_IDLE_S;
+        if !paws_reject && seg.seq == rcv_nxt && (seg.seg_len() == 0 || f.rst()) {
+            // In window: only a RST or a bare ACK can be.
+            if f.rst() {
+                if rfc1337 {
+                    // RFC 1337: ignore RST in TIME-WAIT (R1337-1).
+                    self.counters.rst_in_time_wait_ignored += 1;
+                } else {
+                    // Linux's tcp_rfc1337=0: the RST ends TIME-WAIT.
+                    self.remove_time_wait(ti, tuple);
+                }
+                return TwVerdict::Done;
+            }
+            let exp = tick_ceil(now + restart);
+            e.expiry_ms = exp as u32;
+            if let (true, Some(ts)) = (e.ts_on(), ts) {
+                e.ts_recent = ts.val;
+                e.ts_recent_stamp = secs(now);
+            }
+            self.wheel.insert(TW_BIT | ti, exp);
+            return TwVerdict::Done;
+        }
+        // RFC 9293 §3.6.1 (MAY-2) and RFC 6191: a SYN may open a new
+        // incarnation if its sequence number is above the old RCV.NXT, or
+        // its timestamp is newer than TS.Recent; PAWS must pass.
+        if f.syn() && !f.rst() && !f.ack() && !paws_reject {
+            let newer_ts =
+                e.ts_on() && ts.is_some_and(|ts| (e.ts_recent.wrapping_sub(ts.val) as i32) < 0);
+            if seg.seq.after(rcv_nxt) || newer_ts {
+                // The new ISS starts above anything the old incarnation sent
+                // (Linux: tw_snd_nxt + 65535 + 2; R6191-3).
+                let iss = SeqNum(e.snd_nxt).add(65537);
+                self.remove_time_wait(ti, tuple);
+                self.counters.time_wait_syn_accepted += 1;
+                return TwVerdict::Reuse(iss);
+            }
+            self.counters.time_wait_syn_refused += 1;
+        }
+        if paws_reject {
+            self.counters.paws_rejected += 1;
+        }
+        if f.rst() {
+            return TwVerdict::Done;
+        }
+        // Out of window: ACK (a retransmitted FIN gets its ACK here) and, for
+        // segments with ACK or rejected by PAWS, restart 2MSL.
+        if paws_reject || f.ack() {
+            let exp = tick_ceil(now + restart);
+            e.expiry_ms = exp as u32;
+            self.wheel.insert(TW_BIT | ti, exp);
+        }
+        let t = self.tw.entries[ti as usize].ack(now);
+        self.push_ctrl(*tuple, t);
+        TwVerdict::Done
+    }
+}

@@ -1,0 +1,796 @@
+//! Endpoints over an in-memory network: handshakes, listeners, SYN
+//! cookies, TIME-WAIT, orphans, ports and ISNs.
+
+use std::collections::VecDeque;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use tcpstate::endpoint::{Event, MAX_HEADER};
+use tcpstate::wire::{Flags, Segment, TcpHeader, TcpOptions, Timestamps, checksum};
+use tcpstate::{
+    Duration, Endpoint, EndpointConfig, EndpointError, Handle, Instant, SeqNum, State, SynCookies,
+    TimeWaitEntry,
+};
+
+fn ip(last: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(10, 0, 0, last))
+}
+fn sa(last: u8, port: u16) -> SocketAddr {
+    SocketAddr::new(ip(last), port)
+}
+
+fn cfg() -> EndpointConfig {
+    let mut c = EndpointConfig::linux();
+    c.rx_buffer = 16384;
+    c.tx_buffer = 16384;
+    c
+}
+
+type DropFn = Box<dyn FnMut(IpAddr, IpAddr, &TcpHeader) -> bool>;
+
+/// Several Endpoints on one link with a fixed delay.
+struct Net {
+    eps: Vec<(IpAddr, Endpoint, Vec<Event>)>,
+    now: Instant,
+    delay: Duration,
+    wire: VecDeque<(Instant, IpAddr, IpAddr, Vec<u8>)>,
+    /// Return true to drop a segment (src, dst, header).
+    drop: DropFn,
+}
+
+impl Net {
+    fn new(eps: Vec<(IpAddr, EndpointConfig)>) -> Self {
+        Net {
+            eps: eps
+                .into_iter()
+                .enumerate()
+                .map(|(i, (a, c))| {
+                    let mut c = c;
+                    if let IpAddr::V4(v4) = a {
+                        c.local_v4 = Some(v4);
+                    }
+                    (a, Endpoint::new(c, [i as u8 + 1; 16]), Vec::new())
+                })
+                .collect(),
+            now: Instant::from_secs(100),
+            delay: Duration::from_millis(5),
+            wire: VecDeque::new(),
+            drop: Box::new(|_, _, _| false),
+        }
+    }
+    fn ep(&mut self, i: usize) -> &mut Endpoint {
+        &mut self.eps[i].1
+    }
+    fn flush(&mut self) {
+        let mut buf = vec![0u8; 1500];
+        for (_, ep, evs) in self.eps.iter_mut() {
+            while let Some(e) = ep.poll_event() {
+                evs.push(e);
+            }
+            while let Some(d) = ep.poll_transmit(self.now, &mut buf) {
+                let seg = buf[..d.len].to_vec();
+                let (h, _) = TcpHeader::parse(&seg).unwrap();
+                if (self.drop)(d.src, d.dst, &h) {
+                    continue;
+                }
+                self.wire
+                    .push_back((self.now + self.delay, d.src, d.dst, seg));
+            }
+        }
+    }
+    fn run_for(&mut self, d: Duration) {
+        let until = self.now + d;
+        for _ in 0..10_000_000 {
+            self.flush();
+            let next_pkt = self.wire.iter().map(|w| w.0).min();
+            let next_tmr = self.eps.iter().filter_map(|e| e.1.next_deadline()).min();
+            let next = [next_pkt, next_tmr].into_iter().flatten().min();
+            let Some(next) = next.filter(|&n| n <= until) else {
+                self.now = until.max(self.now);
+                self.flush();
+                return;
+            };
+            self.now = next.max(self.now);
+            while let Some(i) = self.wire.iter().position(|w| w.0 <= self.now) {
+                let (_, src, dst, seg) = self.wire.remove(i).unwrap();
+                if let Some(e) = self.eps.iter_mut().find(|e| e.0 == dst) {
+                    e.1.on_datagram(self.now, src, dst, &seg);
+                }
+            }
+            let now = self.now;
+            for e in self.eps.iter_mut() {
+                if e.1.next_deadline().is_some_and(|d| d <= now) {
+                    e.1.on_timer(now);
+                }
+            }
+        }
+        panic!("simulation does not end");
+    }
+    fn events(&mut self, i: usize) -> Vec<Event> {
+        self.flush();
+        std::mem::take(&mut self.eps[i].2)
+    }
+}
+
+/// Crafts a checksummed IPv4 TCP segment.
+fn craft(
+    src: SocketAddr,
+    dst: SocketAddr,
+    seq: u32,
+    ack: u32,
+    flags: Flags,
+    options: TcpOptions,
+    payload: &[u8],
+) -> Vec<u8> {
+    let h = TcpHeader {
+        src_port: src.port(),
+        dst_port: dst.port(),
+        seq: SeqNum(seq),
+        ack: SeqNum(ack),
+        flags,
+        window: 65535,
+        urgent: 0,
+        options,
+    };
+    let mut buf = vec![0u8; h.header_len()];
+    h.emit(&mut buf).unwrap();
+    buf.extend_from_slice(payload);
+    let (IpAddr::V4(s), IpAddr::V4(d)) = (src.ip(), dst.ip()) else {
+        unreachable!()
+    };
+    checksum::fill_checksum_v4(s.octets(), d.octets(), &mut buf);
+    buf
+}
+
+fn inject(ep: &mut Endpoint, now: Instant, src: SocketAddr, dst: SocketAddr, seg: &[u8]) {
+    ep.on_datagram(now, src.ip(), dst.ip(), seg);
+}
+
+/// Everything an Endpoint sends, parsed.
+fn output(ep: &mut Endpoint, now: Instant) -> Vec<(TcpHeader, Vec<u8>)> {
+    let mut buf = vec![0u8; 1500];
+    let mut out = Vec::new();
+    while let Some(d) = ep.poll_transmit(now, &mut buf) {
+        let (s, t) = match (d.src, d.dst) {
+            (IpAddr::V4(s), IpAddr::V4(t)) => (s.octets(), t.octets()),
+            _ => unreachable!(),
+        };
+        assert!(checksum::verify_v4(s, t, &buf[..d.len]), "bad checksum out");
+        let (h, p) = TcpHeader::parse(&buf[..d.len]).unwrap();
+        out.push((h, p.to_vec()));
+    }
+    out
+}
+
+fn ts(val: u32, ecr: u32) -> TcpOptions {
+    let mut o = TcpOptions::NONE;
+    o.timestamps = Some(Timestamps { val, ecr });
+    o
+}
+
+fn recv_all(ep: &mut Endpoint, now: Instant, h: Handle) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = ep.recv(now, h, &mut buf).unwrap_or(0);
+        if n == 0 {
+            return out;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+}
+
+#[test]
+fn handshake_both_ways_data_and_time_wait() {
+    let mut net = Net::new(vec![(ip(1), cfg()), (ip(2), cfg())]);
+    let la = net.ep(0).listen(sa(1, 80), 16).unwrap();
+    let lb = net.ep(1).listen(sa(2, 80), 16).unwrap();
+    let now = net.now;
+    let ca = net.ep(0).connect(now, None, sa(2, 80)).unwrap();
+    let cb = net.ep(1).connect(now, None, sa(1, 80)).unwrap();
+    net.run_for(Duration::from_millis(100));
+    assert!(net.events(0).contains(&Event::Connected(ca)));
+    assert!(net.events(1).contains(&Event::Connected(cb)));
+    let sb = net.ep(1).accept(lb).expect("B accepted A's connection");
+    let sa_ = net.ep(0).accept(la).expect("A accepted B's connection");
+    assert_eq!(net.ep(0).counters().curr_estab, 2);
+    assert_eq!(net.ep(0).counters().active_opens, 1);
+    assert_eq!(net.ep(0).counters().passive_opens, 1);
+    // Data both ways on both connections.
+    let now = net.now;
+    assert_eq!(net.ep(0).send(now, ca, b"hello from a").unwrap(), 12);
+    assert_eq!(net.ep(1).send(now, cb, b"hello from b").unwrap(), 12);
+    net.run_for(Duration::from_millis(100));
+    let now = net.now;
+    assert_eq!(recv_all(net.ep(1), now, sb), b"hello from a");
+    assert_eq!(recv_all(net.ep(0), now, sa_), b"hello from b");
+    for line in net.ep(0).connections(now) {
+        println!("{line}");
+    }
+    // A closes first: A ends in TIME-WAIT, compacted.
+    net.ep(0).close(now, ca).unwrap();
+    net.run_for(Duration::from_millis(100));
+    let now = net.now;
+    net.ep(1).close(now, sb).unwrap();
+    net.run_for(Duration::from_millis(100));
+    assert_eq!(net.ep(0).time_wait_count(), 1);
+    assert_eq!(net.ep(1).time_wait_count(), 0);
+    assert_eq!(net.ep(0).connection_count(), 1);
+    let now = net.now;
+    let lines: Vec<_> = net.ep(0).connections(now).collect();
+    assert!(lines.iter().any(|l| l.state == State::TimeWait));
+    for line in &lines {
+        println!("{line}");
+    }
+    // TIME-WAIT lasts 2 MSL (60 s for linux()).
+    net.run_for(Duration::from_secs(59));
+    assert_eq!(net.ep(0).time_wait_count(), 1);
+    net.run_for(Duration::from_secs(2));
+    assert_eq!(net.ep(0).time_wait_count(), 0);
+}
+
+#[test]
+fn rst_for_closed_ports_and_none_for_rst() {
+    let mut ep = Endpoint::new(cfg(), [7; 16]);
+    let now = Instant::from_secs(1);
+    let (c, s) = (sa(9, 5555), sa(1, 81));
+    // SYN: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+    inject(
+        &mut ep,
+        now,
+        c,
+        s,
+        &craft(c, s, 1000, 0, Flags::SYN, TcpOptions::NONE, &[]),
+    );
+    let out = output(&mut ep, now);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0.flags, Flags::RST | Flags::ACK);
+    assert_eq!((out[0].0.seq, out[0].0.ack), (SeqNum(0), SeqNum(1001)));
+    assert_eq!((out[0].0.src_port, out[0].0.dst_port), (81, 5555));
+    // ACK: <SEQ=SEG.ACK><CTL=RST>.
+    inject(
+        &mut ep,
+        now,
+        c,
+        s,
+        &craft(c, s, 1, 777, Flags::ACK, TcpOptions::NONE, b"data"),
+    );
+    let out = output(&mut ep, now);
+    assert_eq!(out[0].0.flags, Flags::RST);
+    assert_eq!(out[0].0.seq, SeqNum(777));
+    // RST: nothing.
+    inject(
+        &mut ep,
+        now,
+        c,
+        s,
+        &craft(c, s, 1, 0, Flags::RST, TcpOptions::NONE, &[]),
+    );
+    inject(
+        &mut ep,
+        now,
+        c,
+        s,
+        &craft(c, s, 1, 5, Flags::RST | Flags::ACK, TcpOptions::NONE, &[]),
+    );
+    assert!(output(&mut ep, now).is_empty());
+    assert_eq!(ep.counters().out_rsts, 2);
+    // A bad checksum, broadcast and multicast addresses: dropped, no reply.
+    let mut bad = craft(c, s, 1000, 0, Flags::SYN, TcpOptions::NONE, &[]);
+    bad[16] ^= 1;
+    inject(&mut ep, now, c, s, &bad);
+    let bc = SocketAddr::from(([255, 255, 255, 255], 80));
+    inject(
+        &mut ep,
+        now,
+        c,
+        bc,
+        &craft(c, bc, 1, 0, Flags::SYN, TcpOptions::NONE, &[]),
+    );
+    let mc = SocketAddr::from(([224, 0, 0, 1], 80));
+    inject(
+        &mut ep,
+        now,
+        mc,
+        s,
+        &craft(mc, s, 1, 0, Flags::SYN, TcpOptions::NONE, &[]),
+    );
+    assert!(output(&mut ep, now).is_empty());
+    let k = ep.counters();
+    assert_eq!((k.in_errs, k.addr_drops, k.in_segs), (1, 2, 4));
+}
+
+#[test]
+fn backlog_overflow_drops_the_final_ack_until_the_app_accepts() {
+    let mut net = Net::new(vec![(ip(1), cfg()), (ip(2), cfg())]);
+    let l = net.ep(1).listen(sa(2, 80), 1).unwrap();
+    let now = net.now;
+    // Each client sends its request at once (queued in SYN-SENT), as an
+    // HTTP client would: its retransmissions carry the handshake's ACK.
+    let _clients: Vec<_> = (0..3u8)
+        .map(|i| {
+            let h = net.ep(0).connect(now, None, sa(2, 80)).unwrap();
+            net.ep(0).send(now, h, &[i; 100]).unwrap();
+            h
+        })
+        .collect();
+    net.run_for(Duration::from_millis(500));
+    // One fits in the accept queue; the others wait.
+    assert_eq!(net.ep(1).queue_lengths(l), Some((1, 1)));
+    let k = net.ep(1).counters();
+    assert!(k.listen_overflows > 0, "{k:?}");
+    assert!(k.listen_drops >= k.listen_overflows);
+    // The app accepts one at a time; retransmissions get the others in.
+    let mut accepted = Vec::new();
+    for _ in 0..200 {
+        if let Some(h) = net.ep(1).accept(l) {
+            accepted.push(h);
+        }
+        if accepted.len() == 3 {
+            break;
+        }
+        net.run_for(Duration::from_millis(500));
+    }
+    assert_eq!(accepted.len(), 3, "{:?}", net.ep(1).counters());
+    net.run_for(Duration::from_millis(200));
+    let now = net.now;
+    let mut got: Vec<Vec<u8>> = accepted
+        .iter()
+        .map(|&h| recv_all(net.ep(1), now, h))
+        .collect();
+    got.sort();
+    assert_eq!(got, (0..3u8).map(|i| vec![i; 100]).collect::<Vec<_>>());
+}
+
+/// A tiny deterministic generator (xorshift).
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+#[test]
+fn syn_flood_with_cookies_lets_legitimate_clients_in() {
+    let mut c = cfg();
+    c.rx_buffer = 262_144;
+    let mut net = Net::new(vec![(ip(1), c.clone()), (ip(2), c)]);
+    let l = net.ep(1).listen(sa(2, 80), 128).unwrap();
+    let server = sa(2, 80);
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut clients = Vec::new();
+    let mut accepted = Vec::new();
+    for round in 0..20 {
+        // 500 spoofed SYNs from random sources that never answer.
+        let now = net.now;
+        for _ in 0..500 {
+            let r = rng.next();
+            let src = SocketAddr::from((
+                [
+                    172,
+                    16 + (r >> 8) as u8 % 16,
+                    (r >> 16) as u8,
+                    (r >> 24) as u8 | 1,
+                ],
+                1024 + (r >> 32) as u16 % 60000,
+            ));
+            let mut o = TcpOptions::NONE;
+            o.mss = Some(1460);
+            let seg = craft(src, server, (r >> 40) as u32, 0, Flags::SYN, o, &[]);
+            inject(net.ep(1), now, src, server, &seg);
+        }
+        // A legitimate client every round.
+        clients.push(net.ep(0).connect(now, None, server).unwrap());
+        net.run_for(Duration::from_millis(50));
+        while let Some(h) = net.ep(1).accept(l) {
+            accepted.push(h);
+        }
+        assert!(
+            net.ep(1).connection_count() <= 128 + accepted.len(),
+            "round {round}"
+        );
+    }
+    net.run_for(Duration::from_millis(200));
+    while let Some(h) = net.ep(1).accept(l) {
+        accepted.push(h);
+    }
+    let k = net.ep(1).counters();
+    println!("{k:?}");
+    assert!(k.syncookies_sent > 9000, "{k:?}");
+    assert_eq!(accepted.len(), 20, "{k:?}");
+    assert!(k.syncookies_recv >= 19, "{k:?}");
+    // Data through cookie-born connections, both ways.
+    let now = net.now;
+    let data: Vec<u8> = (0..5000u32).map(|i| i as u8).collect();
+    for &c in &clients {
+        assert_eq!(net.ep(0).send(now, c, &data).unwrap(), data.len());
+    }
+    for &h in &accepted {
+        net.ep(1).send(now, h, b"pong").unwrap();
+    }
+    net.run_for(Duration::from_millis(500));
+    let now = net.now;
+    for &h in &accepted {
+        assert_eq!(recv_all(net.ep(1), now, h), data);
+    }
+    for &c in &clients {
+        assert_eq!(recv_all(net.ep(0), now, c), b"pong");
+    }
+    // Cookie connections negotiated window scaling and timestamps.
+    let c = net.ep(1).connection(accepted[5]).unwrap();
+    assert!(c.timestamps_enabled());
+    assert!(c.window_scale().is_some());
+}
+
+/// A raw client against a server Endpoint: handshake, the server closes
+/// first, and the server's end is left in TIME-WAIT.
+struct TwFixture {
+    ep: Endpoint,
+    now: Instant,
+    client: SocketAddr,
+    server: SocketAddr,
+    /// The client's next sequence number (the server's old RCV.NXT).
+    rcv_nxt: u32,
+    /// The server's SND.NXT.
+    snd_nxt: u32,
+    /// The server's last TSval.
+    server_ts: u32,
+}
+
+fn tw_fixture(with_ts: bool) -> TwFixture {
+    let mut c = cfg();
+    c.conn.timestamps = true;
+    let mut ep = Endpoint::new(c, [3; 16]);
+    let (client, server) = (sa(9, 40000), sa(1, 80));
+    let l = ep.listen(server, 8).unwrap();
+    let mut now = Instant::from_secs(10);
+    let opt = |v: u32, e: u32| if with_ts { ts(v, e) } else { TcpOptions::NONE };
+    inject(
+        &mut ep,
+        now,
+        client,
+        server,
+        &craft(client, server, 1000, 0, Flags::SYN, opt(100, 0), &[]),
+    );
+    let out = output(&mut ep, now);
+    let synack = out[0].0;
+    assert_eq!(synack.flags, Flags::SYN | Flags::ACK);
+    let sts = synack.options.timestamps.map_or(0, |t| t.val);
+    let mut snd = synack.seq.0.wrapping_add(1);
+    now += Duration::from_millis(10);
+    inject(
+        &mut ep,
+        now,
+        client,
+        server,
+        &craft(client, server, 1001, snd, Flags::ACK, opt(110, sts), &[]),
+    );
+    let h = ep.accept(l).unwrap();
+    ep.close(now, h).unwrap();
+    let fin = output(&mut ep, now);
+    assert!(fin[0].0.flags.fin());
+    snd = snd.wrapping_add(1);
+    now += Duration::from_millis(10);
+    // The client ACKs the FIN and sends its own.
+    inject(
+        &mut ep,
+        now,
+        client,
+        server,
+        &craft(
+            client,
+            server,
+            1001,
+            snd,
+            Flags::ACK | Flags::FIN,
+            opt(120, sts),
+            &[],
+        ),
+    );
+    let ack = output(&mut ep, now);
+    assert_eq!(ack.len(), 1, "{ack:?}");
+    assert_eq!(ack[0].0.flags, Flags::ACK);
+    assert_eq!(ack[0].0.ack, SeqNum(1002));
+    assert_eq!(ep.time_wait_count(), 1);
+    assert_eq!(ep.connection_count(), 0);
+    let server_ts = ack[0].0.options.timestamps.map_or(0, |t| t.val);
+    TwFixture {
+        ep,
+        now,
+        client,
+        server,
+        rcv_nxt: 1002,
+        snd_nxt: snd,
+        server_ts,
+    }
+}
+
+#[test]
+fn time_wait_acks_a_retransmitted_fin_and_restarts() {
+    let mut f = tw_fixture(false);
+    f.now += Duration::from_secs(30);
+    let (c, s) = (f.client, f.server);
+    inject(
+        &mut f.ep,
+        f.now,
+        c,
+        s,
+        &craft(
+            c,
+            s,
+            1001,
+            f.snd_nxt,
+            Flags::ACK | Flags::FIN,
+            TcpOptions::NONE,
+            &[],
+        ),
+    );
+    let out = output(&mut f.ep, f.now);
+    assert_eq!(out.len(), 1);
+    assert_eq!(
+        (out[0].0.flags, out[0].0.seq, out[0].0.ack),
+        (Flags::ACK, SeqNum(f.snd_nxt), SeqNum(1002))
+    );
+    // The 2MSL timer restarted: still there 59 s later, gone after 61.
+    f.ep.on_timer(f.now + Duration::from_secs(59));
+    assert_eq!(f.ep.time_wait_count(), 1);
+    f.ep.on_timer(f.now + Duration::from_secs(61));
+    assert_eq!(f.ep.time_wait_count(), 0);
+}
+
+#[test]
+fn time_wait_reuse_with_a_higher_sequence_number() {
+    let mut f = tw_fixture(false);
+    let (c, s) = (f.client, f.server);
+    f.now += Duration::from_secs(1);
+    // Lower (old) sequence number: refused, answered with an ACK.
+    inject(
+        &mut f.ep,
+        f.now,
+        c,
+        s,
+        &craft(c, s, 500, 0, Flags::SYN, TcpOptions::NONE, &[]),
+    );
+    let out = output(&mut f.ep, f.now);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0.flags, Flags::ACK);
+    assert_eq!(f.ep.time_wait_count(), 1);
+    assert_eq!(f.ep.counters().time_wait_syn_refused, 1);
+    // Higher: a new incarnation, ISS = old SND.NXT + 65537 (Linux).
+    inject(
+        &mut f.ep,
+        f.now,
+        c,
+        s,
+        &craft(
+            c,
+            s,
+            f.rcv_nxt + 100_000,
+            0,
+            Flags::SYN,
+            TcpOptions::NONE,
+            &[],
+        ),
+    );
+    let out = output(&mut f.ep, f.now);
+    assert_eq!(out[0].0.flags, Flags::SYN | Flags::ACK);
+    assert_eq!(out[0].0.seq, SeqNum(f.snd_nxt.wrapping_add(65537)));
+    assert_eq!(out[0].0.ack, SeqNum(f.rcv_nxt + 100_001));
+    assert_eq!(f.ep.time_wait_count(), 0);
+    assert_eq!(f.ep.connection_count(), 1);
+}
+
+#[test]
+fn time_wait_reuse_with_timestamps() {
+    let mut f = tw_fixture(true);
+    let (c, s) = (f.client, f.server);
+    f.now += Duration::from_secs(1);
+    // Older TSval (PAWS): refused even with a higher sequence number.
+    inject(
+        &mut f.ep,
+        f.now,
+        c,
+        s,
+        &craft(c, s, f.rcv_nxt + 100_000, 0, Flags::SYN, ts(50, 0), &[]),
+    );
+    let out = output(&mut f.ep, f.now);
+    assert_eq!(out[0].0.flags, Flags::ACK);
+    assert_eq!(f.ep.time_wait_count(), 1);
+    assert_eq!(f.ep.counters().paws_rejected, 1);
+    // Newer TSval, lower sequence number: accepted (RFC 6191).
+    inject(
+        &mut f.ep,
+        f.now,
+        c,
+        s,
+        &craft(c, s, 10, 0, Flags::SYN, ts(5000, 0), &[]),
+    );
+    let out = output(&mut f.ep, f.now);
+    assert_eq!(out[0].0.flags, Flags::SYN | Flags::ACK);
+    let t = out[0].0.options.timestamps.unwrap();
+    assert_eq!(t.ecr, 5000);
+    // The server's TS clock keeps growing across incarnations (per-pair offset).
+    assert!(t.val.wrapping_sub(f.server_ts) as i32 > 0);
+    assert_eq!(f.ep.time_wait_count(), 0);
+}
+
+#[test]
+fn rst_in_time_wait_follows_rfc1337_setting() {
+    // linux(): tcp_rfc1337 = 0, an in-window RST ends TIME-WAIT.
+    let mut f = tw_fixture(false);
+    let (c, s) = (f.client, f.server);
+    inject(
+        &mut f.ep,
+        f.now,
+        c,
+        s,
+        &craft(c, s, f.rcv_nxt, 0, Flags::RST, TcpOptions::NONE, &[]),
+    );
+    assert_eq!(f.ep.time_wait_count(), 0);
+    assert!(output(&mut f.ep, f.now).is_empty());
+}
+
+#[test]
+fn orphans_past_the_cap_are_reset_oldest_first() {
+    let mut c = cfg();
+    c.max_orphans = 2;
+    let mut net = Net::new(vec![(ip(1), c), (ip(2), cfg())]);
+    net.ep(1).listen(sa(2, 80), 16).unwrap();
+    let now = net.now;
+    let hs: Vec<_> = (0..4)
+        .map(|_| net.ep(0).connect(now, None, sa(2, 80)).unwrap())
+        .collect();
+    net.run_for(Duration::from_millis(100));
+    // The peer goes silent: the closes cannot finish.
+    net.drop = Box::new(|_, _, _| true);
+    for &h in &hs {
+        let now = net.now;
+        net.ep(0).close(now, h).unwrap();
+        net.run_for(Duration::from_millis(10));
+    }
+    let k = net.ep(0).counters();
+    assert_eq!(k.orphans, 2, "{k:?}");
+    assert_eq!(k.orphan_resets, 2, "{k:?}");
+    let now = net.now;
+    let states: Vec<_> = net.ep(0).connections(now).map(|l| l.state).collect();
+    assert_eq!(states, vec![State::FinWait1, State::FinWait1]);
+    // The handles are stale after close.
+    assert_eq!(
+        net.ep(0).send(now, hs[3], b"x"),
+        Err(EndpointError::UnknownHandle)
+    );
+}
+
+#[test]
+fn ephemeral_ports_run_out_with_a_typed_error() {
+    let mut c = cfg();
+    c.port_min = 40000;
+    c.port_max = 40003;
+    c.local_v4 = Some(Ipv4Addr::new(10, 0, 0, 1));
+    let mut ep = Endpoint::new(c, [1; 16]);
+    let now = Instant::from_secs(1);
+    let mut ports = Vec::new();
+    for _ in 0..4 {
+        let h = ep.connect(now, None, sa(2, 80)).unwrap();
+        let line = ep.connections(now).find(|l| l.handle == Some(h)).unwrap();
+        ports.push(line.local.port());
+    }
+    ports.sort();
+    assert_eq!(ports, vec![40000, 40001, 40002, 40003]);
+    assert_eq!(
+        ep.connect(now, None, sa(2, 80)),
+        Err(EndpointError::PortsExhausted)
+    );
+    // Another destination has its own tuples.
+    assert!(ep.connect(now, None, sa(2, 81)).is_ok());
+    // An explicit local port already in use.
+    assert_eq!(
+        ep.connect(now, Some(sa(1, 40000)), sa(2, 80)),
+        Err(EndpointError::AddrInUse)
+    );
+    // Invalid addresses.
+    let bc = SocketAddr::from(([255, 255, 255, 255], 80));
+    assert_eq!(
+        ep.connect(now, None, bc),
+        Err(EndpointError::InvalidAddress)
+    );
+}
+
+#[test]
+fn isn_is_monotonic_per_tuple_and_unpredictable_across_tuples() {
+    let mut c = cfg();
+    c.local_v4 = Some(Ipv4Addr::new(10, 0, 0, 1));
+    let mut ep = Endpoint::new(c, [42; 16]);
+    let iss = |ep: &mut Endpoint, now: Instant, port: u16| {
+        let h = ep.connect(now, Some(sa(1, port)), sa(2, 80)).unwrap();
+        let i = ep.connection(h).unwrap().iss().0;
+        ep.abort(now, h).unwrap();
+        i
+    };
+    // Same tuple over time: grows with a 4 µs clock.
+    let mut prev = iss(&mut ep, Instant::from_secs(1), 5000);
+    for k in 1..50u64 {
+        let t = Instant::from_secs(1) + Duration::from_millis(37 * k);
+        let i = iss(&mut ep, t, 5000);
+        assert_eq!(i.wrapping_sub(prev), 37_000 / 4, "step {k}");
+        prev = i;
+    }
+    // Different tuples at the same time: no visible relation.
+    let now = Instant::from_secs(9);
+    let v: Vec<u32> = (6000..7000).map(|p| iss(&mut ep, now, p)).collect();
+    let mut sorted = v.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), v.len());
+    let diffs: std::collections::HashSet<u32> =
+        v.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
+    assert!(diffs.len() > 990);
+    // Each bit is set about half the time.
+    for bit in 0..32 {
+        let ones = v.iter().filter(|&&x| x >> bit & 1 == 1).count();
+        assert!((400..600).contains(&ones), "bit {bit}: {ones}");
+    }
+    // Another secret gives other ISNs for the same tuple and time.
+    let mut c2 = cfg();
+    c2.local_v4 = Some(Ipv4Addr::new(10, 0, 0, 1));
+    let mut other = Endpoint::new(c2, [43; 16]);
+    assert_ne!(iss(&mut other, now, 6000), v[0]);
+}
+
+#[test]
+fn tw_reuse_on_connect() {
+    let mut c = cfg();
+    c.tw_reuse = tcpstate::TwReuse::On;
+    let mut net = Net::new(vec![(ip(1), c), (ip(2), cfg())]);
+    let l = net.ep(1).listen(sa(2, 80), 16).unwrap();
+    let now = net.now;
+    let h = net
+        .ep(0)
+        .connect(now, Some(sa(1, 45000)), sa(2, 80))
+        .unwrap();
+    net.run_for(Duration::from_millis(50));
+    let s = net.ep(1).accept(l).unwrap();
+    let now = net.now;
+    net.ep(0).close(now, h).unwrap();
+    net.run_for(Duration::from_millis(50));
+    let now = net.now;
+    net.ep(1).close(now, s).unwrap();
+    net.run_for(Duration::from_millis(100));
+    assert_eq!(net.ep(0).time_wait_count(), 1);
+    assert_eq!(net.ep(1).time_wait_count(), 0);
+    // Within a second: the tuple is taken.
+    let now = net.now;
+    assert_eq!(
+        net.ep(0).connect(now, Some(sa(1, 45000)), sa(2, 80)),
+        Err(EndpointError::AddrInUse)
+    );
+    net.run_for(Duration::from_secs(3));
+    let now = net.now;
+    let h2 = net
+        .ep(0)
+        .connect(now, Some(sa(1, 45000)), sa(2, 80))
+        .unwrap();
+    assert_eq!(net.ep(0).counters().tw_reused, 1);
+    net.run_for(Duration::from_millis(50));
+    assert_eq!(
+        net.ep(0).connection(h2).unwrap().state(),
+        State::Established
+    );
+}
+
+#[test]
+fn memory_of_the_compact_states() {
+    let tw = std::mem::size_of::<TimeWaitEntry>();
+    let conn = std::mem::size_of::<tcpstate::endpoint::Conn>();
+    println!("TIME-WAIT entry: {tw} bytes; Connection<Box<[u8]>>: {conn} bytes");
+    assert!(tw <= 48);
+}
+
+#[test]
+fn max_header_fits_every_segment() {
+    assert_eq!(MAX_HEADER, 60);
+    let _ = SynCookies::Always;
+    let _ = Segment::new;
+}
