@@ -131,7 +131,8 @@ pub mod wire;
 pub use buffer::{Assembler, RingBuffer, TooManyRanges};
 pub use config::{Config, Keepalive};
 pub use connection::{
-    Action, Actions, AppCall, Buffers, Connection, Outcome, StateChange, Stats, Timer, Transmit,
+    Action, Actions, AppCall, Buffers, Connection, IcmpError, Outcome, StateChange, Stats, Timer,
+    Transmit,
 };
 #[cfg(feature = "alloc")]
 pub use endpoint::{

@@ -164,6 +164,9 @@ pub enum Event {
     /// New data arrived after the application closed both directions
     /// (RFC 9293 §3.6.1 SHLD-3; Linux resets).
     RcvDataAfterClose,
+    /// A hard ICMP error (protocol or port unreachable) for a connection
+    /// still opening (RFC 9293 §3.9.2.2 SHLD-26; RFC 1122 §4.2.3.9).
+    IcmpHardError,
     /// Retransmissions of SYN, SYN+ACK, data or FIN exhausted their limit
     /// (RFC 9293 §3.8.3 R2).
     RetransmitTimeout,
@@ -193,6 +196,7 @@ impl Event {
             Event::RcvFinAck => "rcv FIN,ACK / snd ACK",
             Event::RcvRst => "rcv RST",
             Event::RcvDataAfterClose => "rcv data after close / snd RST",
+            Event::IcmpHardError => "ICMP unreachable",
             Event::RetransmitTimeout => "retries exhausted",
             Event::UserTimeout => "user timeout",
             Event::KeepaliveTimeout => "keep-alive timeout",
@@ -262,6 +266,12 @@ pub const TRANSITIONS: &[Transition] = &[
         "RFC 9293 §3.8.3 (MUST-22)",
     ),
     t(S::SynSent, E::UserTimeout, S::Closed, "RFC 9293 §3.10.8"),
+    t(
+        S::SynSent,
+        E::IcmpHardError,
+        S::Closed,
+        "RFC 9293 §3.9.2.2 (SHLD-26)",
+    ),
     t(
         S::SynReceived,
         E::RcvAck,

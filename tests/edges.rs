@@ -11,8 +11,8 @@ mod script;
 use script::*;
 use std::collections::BTreeSet;
 use tcpstate::{
-    CloseReason, Config, Duration, Event as E, Keepalive, SeqNum, State as S, StateChange,
-    TRANSITIONS, Timer,
+    CloseReason, Config, Duration, Event as E, IcmpError, Keepalive, SeqNum, State as S,
+    StateChange, TRANSITIONS, Timer,
 };
 
 fn cfg_ut() -> Config {
@@ -184,6 +184,17 @@ fn edge_syn_sent_retransmit_timeout() -> Vec<StateChange> {
 
 fn edge_syn_sent_user_timeout() -> Vec<StateChange> {
     user_times_out(syn_sent_with(cfg_ut()), S::SynSent)
+}
+
+fn edge_syn_sent_icmp_hard_error() -> Vec<StateChange> {
+    let mut s = syn_sent();
+    // RFC 9293 §3.9.2.2 SHLD-26: port unreachable while opening aborts.
+    let a = s.c.on_icmp(s.now, IcmpError::Unreachable { code: 3 }, 20);
+    s.record(a);
+    s.changed(S::SynSent, E::IcmpHardError, S::Closed);
+    s.closed_by(CloseReason::Refused);
+    s.silent();
+    s.changes
 }
 
 fn edge_syn_received_rcv_ack() -> Vec<StateChange> {
@@ -726,6 +737,7 @@ scenarios! {
     fsm_41_syn_sent_abort_to_closed => edge_syn_sent_abort,
     fsm_10_syn_sent_retries_to_closed => edge_syn_sent_retransmit_timeout,
     fsm_10_syn_sent_user_timeout_to_closed => edge_syn_sent_user_timeout,
+    shld_26_syn_sent_icmp_port_unreachable_to_closed => edge_syn_sent_icmp_hard_error,
     fsm_11_syn_received_rcv_ack_to_established => edge_syn_received_rcv_ack,
     fsm_12_syn_received_passive_rcv_rst_to_listen => edge_syn_received_passive_rcv_rst,
     fsm_13_syn_received_active_rcv_rst_to_closed => edge_syn_received_active_rcv_rst,

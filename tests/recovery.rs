@@ -457,3 +457,37 @@ fn r8985_lost_retransmission_resent_without_rto() {
     assert_eq!(s.c.stats().lost_retransmits, 1);
     assert_eq!(s.c.stats().timeouts, 0);
 }
+
+// RFC 9293 §3.9.2.2: soft ICMP errors never abort (MUST-56), source quench
+// is ignored (MUST-55), a smaller path MTU lowers the send MSS (SHLD-6).
+#[test]
+fn r9293_icmp_soft_errors_and_pmtu() {
+    use tcpstate::IcmpError;
+    let mut s = established();
+    for e in [
+        IcmpError::Unreachable { code: 0 },
+        IcmpError::Unreachable { code: 1 },
+        IcmpError::Unreachable { code: 3 },
+        IcmpError::TimeExceeded,
+        IcmpError::ParameterProblem,
+    ] {
+        let a = s.c.on_icmp(s.now, e, 20);
+        assert!(a.closed().is_none());
+        assert_eq!(s.c.state(), State::Established);
+        assert_eq!(s.c.soft_error(), Some(e));
+    }
+    let before = s.c.soft_error();
+    let _ = s.c.on_icmp(s.now, IcmpError::SourceQuench, 20);
+    assert_eq!(s.c.soft_error(), before);
+    let mss = s.c.effective_mss();
+    let _ =
+        s.c.on_icmp(s.now, IcmpError::FragmentationNeeded { mtu: 1000 }, 20);
+    assert_eq!(s.c.effective_mss(), 960.min(mss));
+    s.send(&[1u8; 3000]);
+    let out = s.out();
+    assert!(out.iter().all(|p| p.t.len <= 960), "{out:#?}");
+    // A bogus tiny MTU cannot push the MSS below the floor.
+    let _ =
+        s.c.on_icmp(s.now, IcmpError::FragmentationNeeded { mtu: 10 }, 20);
+    assert!(s.c.effective_mss() >= 48);
+}

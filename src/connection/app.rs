@@ -96,6 +96,7 @@ impl<B: Storage> Connection<B> {
         self.rto = super::timers::clamp_rto(&self.cfg, super::timers::us(self.cfg.rto_initial));
         self.rtt_sample = None;
         self.close_reason = None;
+        self.soft_error = None;
         self.pending_rst = None;
         self.cwnd = 0;
         self.ssthresh = u32::MAX;

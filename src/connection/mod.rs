@@ -26,6 +26,7 @@ mod actions;
 mod app;
 pub mod congestion;
 mod endpoint_api;
+mod icmp;
 mod input;
 mod output;
 mod sack;
@@ -34,6 +35,7 @@ mod timers;
 pub use actions::{Action, Actions, ActionsIter, StateChange, Transmit};
 #[cfg(feature = "alloc")]
 pub(crate) use endpoint_api::{CookieOpen, TimeWaitVars};
+pub use icmp::IcmpError;
 pub use output::reply_to_unknown;
 pub use timers::Timer;
 
@@ -281,6 +283,7 @@ pub struct Connection<B: Storage> {
     reported_deadline: Option<Instant>,
     last_now: Instant,
     close_reason: Option<CloseReason>,
+    soft_error: Option<IcmpError>,
     stats: Stats,
 
     /// SACK scoreboard: ranges above SND.UNA the peer reported (RFC 6675).
@@ -395,6 +398,7 @@ impl<B: Storage> Connection<B> {
             reported_deadline: None,
             last_now: Instant::ZERO,
             close_reason: None,
+            soft_error: None,
             stats: Stats::default(),
             rx,
             tx,
