@@ -33,6 +33,10 @@
 //!    emit it with [`TcpHeader::emit`], fill in the checksum and send.
 //! 6. **Keep one timer** per connection at [`Connection::deadline`]. When it
 //!    passes, call `on_timer`; calling it early is a harmless no-op.
+//!    [`Action::SetTimer`] reports the deadline as the call left it; sending
+//!    can move it again (a new segment starts the retransmission or the
+//!    loss-probe timer), so read [`Connection::deadline`] once more after
+//!    step 5 drained `poll_transmit` (as quinn's `poll_timeout`).
 //! 7. **Time only moves forward**: `now` must never be earlier than in a
 //!    previous call on the same connection. Then go back to step 3.
 //!

@@ -17,9 +17,10 @@
 //! 4. Each of those returns [`Actions`]. On [`Action::Transmit`], call
 //!    [`Connection::poll_transmit`] until it returns `None` and put each
 //!    segment on the wire. On [`Action::SetTimer`], arm one timer for the
-//!    connection; [`Connection::deadline`] always tells the current deadline.
-//!    A deadline may be earlier than needed: calling `on_timer` early is a
-//!    harmless no-op.
+//!    connection; [`Connection::deadline`] always tells the current deadline,
+//!    and is to be read again after draining `poll_transmit` (sending starts
+//!    the retransmission or loss-probe timer). A deadline may be earlier than
+//!    needed: calling `on_timer` early is a harmless no-op.
 //! 5. `now` must never go backwards.
 
 mod actions;
