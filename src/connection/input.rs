@@ -665,15 +665,28 @@ impl<B: Storage> Connection<B> {
             self.stats.dropped += 1;
             return;
         }
+        let mut direct = false;
         if self.asm.add(offset, written as u32).is_err() {
-            // Too many holes: drop this segment (bounded reassembly).
-            self.ack_now = true;
-            self.stats.dropped += 1;
-            return;
+            if offset != 0 {
+                // Too many holes: drop this out-of-order segment (bounded
+                // reassembly; the peer retransmits it).
+                self.ack_now = true;
+                self.stats.dropped += 1;
+                return;
+            }
+            // In-order data is always taken, even with every range slot in
+            // use: it touches no range (else it would have merged), so it
+            // is committed directly and the ranges shift down under it.
+            self.asm.advance(written as u32);
+            direct = true;
         }
         if offset == 0 {
             let had_holes = !self.asm.is_empty() && self.asm.len() > 1;
-            let n = self.asm.take_front();
+            let n = if direct {
+                written as u32
+            } else {
+                self.asm.take_front()
+            };
             self.rx.commit_unallocated(n as usize);
             self.rcv_nxt = self.rcv_nxt.add(n);
             self.stats.bytes_in += u64::from(n);

@@ -490,8 +490,12 @@ impl<B: Storage> Connection<B> {
         let mss = self.eff_mss();
         self.dupacks = self.dupacks.saturating_add(1);
         if self.in_recovery {
-            // Inflate for every segment that left the network.
-            self.cwnd = self.cwnd.saturating_add(mss);
+            // RFC 5681 §3.2 step 4: without SACK, inflate for every segment
+            // that left the network. With SACK, `pipe` already counts it
+            // (RFC 6675 §5): no inflation.
+            if !self.sack_on {
+                self.cwnd = self.cwnd.saturating_add(mss);
+            }
         } else if self.dupacks == 3 && self.snd_una.after_eq(self.recover) {
             self.enter_recovery(now);
         }

@@ -45,12 +45,25 @@ pub fn drain(c: &mut Conn, now: Instant) -> Vec<Pkt> {
 /// Decides whether a packet is dropped: (towards B, packet).
 pub type DropFn = Box<dyn FnMut(bool, &Pkt) -> bool>;
 
+/// Extra delay for a packet: (towards B, packet).
+pub type DelayFn = Box<dyn FnMut(bool, &Pkt) -> tcpstate::Duration>;
+
 /// Two connections joined by a link with a fixed one-way delay.
 pub struct Pair {
     pub a: Conn,
     pub b: Conn,
     pub now: Instant,
     pub delay: tcpstate::Duration,
+    /// Link rate in bytes per second (IP bytes: payload + 40), if limited.
+    pub bandwidth: Option<u64>,
+    /// Bytes that may wait for serialisation per direction (drop-tail).
+    pub queue_limit: u64,
+    /// When each direction's serialiser is free again: [A->B, B->A].
+    pub busy_until: [Instant; 2],
+    /// Packets dropped by a full queue.
+    pub queue_drops: u64,
+    /// Extra one-way delay per packet (reordering, jitter): (towards B, packet).
+    pub extra_delay: Option<DelayFn>,
     /// (arrival time, to_b, packet)
     pub wire: VecDeque<(Instant, bool, Pkt)>,
     /// Drop filter: return true to drop (to_b, packet).
@@ -70,6 +83,11 @@ impl Pair {
             b,
             now: Instant::from_secs(1),
             delay: tcpstate::Duration::from_millis(5),
+            bandwidth: None,
+            queue_limit: 64 * 1024,
+            busy_until: [Instant::ZERO; 2],
+            queue_drops: 0,
+            extra_delay: None,
             wire: VecDeque::new(),
             drop: Box::new(|_, _| false),
             log: Vec::new(),
@@ -107,7 +125,25 @@ impl Pair {
                     self.log.push("  (dropped)".into());
                     continue;
                 }
-                self.wire.push_back((self.now + self.delay, to_b, p));
+                let mut depart = self.now;
+                if let Some(bw) = self.bandwidth {
+                    let d = usize::from(!to_b);
+                    let start = self.busy_until[d].max(self.now);
+                    let backlog = (start - self.now).as_micros() as u64 * bw / 1_000_000;
+                    if backlog > self.queue_limit {
+                        self.queue_drops += 1;
+                        self.log.push("  (queue drop)".into());
+                        continue;
+                    }
+                    let bytes = p.t.len as u64 + 40;
+                    depart = start + tcpstate::Duration::from_micros(bytes * 1_000_000 / bw);
+                    self.busy_until[d] = depart;
+                }
+                let extra = match &mut self.extra_delay {
+                    Some(f) => f(to_b, &p),
+                    None => tcpstate::Duration::ZERO,
+                };
+                self.wire.push_back((depart + self.delay + extra, to_b, p));
             }
         }
     }
