@@ -491,3 +491,61 @@ fn r9293_icmp_soft_errors_and_pmtu() {
         s.c.on_icmp(s.now, IcmpError::FragmentationNeeded { mtu: 10 }, 20);
     assert!(s.c.effective_mss() >= 48);
 }
+
+// RFC 9293 §3.10.7.4 (SHLD-31) with bounded reassembly: when every
+// out-of-order range slot is in use, further out-of-order segments are
+// dropped, but in-order data is always taken (a full assembler once
+// deadlocked a connection under heavy queue drops).
+#[test]
+fn bounded_reassembly_never_blocks_in_order_data() {
+    let mut s = Sut::with_buffers(cfg(), 65536, 4096);
+    s.app(|c, now| c.connect(now, ISS).unwrap());
+    s.expect(SYN, ISS, SeqNum(0));
+    s.peer(f(SYN, ACK), &[]);
+    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+    let base = PEER_ISS.add(1);
+    // Nine separate out-of-order segments: the ninth has no slot.
+    for k in 1..=9u32 {
+        s.seg(ACK, base.add(k * 200), ISS.add(1), &[k as u8; 100]);
+    }
+    let _ = s.out();
+    assert_eq!(s.c.stats().dropped, 1, "the ninth range was dropped");
+    // The in-order segment still gets in, and joins the first range.
+    s.seg(ACK, base, ISS.add(1), &[0u8; 200]);
+    let p = s.out();
+    assert_eq!(p.last().unwrap().ack(), base.add(300));
+    assert_eq!(s.c.recv_queue(), 300);
+    // Filling the rest of the holes delivers everything once.
+    for k in 1..=8u32 {
+        s.seg(ACK, base.add(k * 200 + 100), ISS.add(1), &[0u8; 100]);
+    }
+    s.seg(ACK, base.add(1800), ISS.add(1), &[9u8; 100]);
+    let _ = s.out();
+    assert_eq!(s.c.rcv_nxt(), base.add(1900));
+    let data = s.read(4096);
+    assert_eq!(data.len(), 1900);
+    assert_eq!(&data[200..300], &[1u8; 100]);
+    assert_eq!(&data[1800..1900], &[9u8; 100]);
+}
+
+// The same with all range slots used and the in-order segment touching no
+// range: it is committed directly and the ranges shift under it.
+#[test]
+fn in_order_data_with_a_full_assembler_and_no_adjacent_range() {
+    let mut s = Sut::with_buffers(cfg(), 65536, 4096);
+    s.app(|c, now| c.connect(now, ISS).unwrap());
+    s.expect(SYN, ISS, SeqNum(0));
+    s.peer(f(SYN, ACK), &[]);
+    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+    let base = PEER_ISS.add(1);
+    for k in 1..=8u32 {
+        s.seg(ACK, base.add(k * 1000), ISS.add(1), &[k as u8; 100]);
+    }
+    s.seg(ACK, base, ISS.add(1), &[0u8; 500]);
+    let p = s.out();
+    assert_eq!(p.last().unwrap().ack(), base.add(500));
+    s.seg(ACK, base.add(500), ISS.add(1), &[0u8; 500]);
+    let _ = s.out();
+    assert_eq!(s.c.rcv_nxt(), base.add(1100));
+    assert_eq!(s.read(4096).len(), 1100);
+}
