@@ -566,9 +566,8 @@ impl<B: Storage> Connection<B> {
             a.set_readable();
             // RFC 5681 §4.2: ACK at least every second full-sized segment;
             // immediately when a gap was filled (RFC 5681 §4.2, R1122-DA-2).
-            if had_holes || n as usize > written || !self.asm.is_empty() {
-                self.ack_now = true;
-            } else if self.ack_pending >= 2 * self.rcv_mss() {
+            let gap_filled = had_holes || n as usize > written || !self.asm.is_empty();
+            if gap_filled || self.ack_pending >= 2 * self.rcv_mss() {
                 self.ack_now = true;
             } else if self.timer(Timer::DelayedAck).is_none() {
                 self.set_timer(Timer::DelayedAck, now + self.cfg.delayed_ack);

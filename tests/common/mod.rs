@@ -42,6 +42,9 @@ pub fn drain(c: &mut Conn, now: Instant) -> Vec<Pkt> {
     out
 }
 
+/// Decides whether to drop (to_b, packet).
+pub type DropFilter = Box<dyn FnMut(bool, &Pkt) -> bool>;
+
 /// Two connections joined by a link with a fixed one-way delay.
 pub struct Pair {
     pub a: Conn,
@@ -51,7 +54,7 @@ pub struct Pair {
     /// (arrival time, to_b, packet)
     pub wire: VecDeque<(Instant, bool, Pkt)>,
     /// Drop filter: return true to drop (to_b, packet).
-    pub drop: Box<dyn FnMut(bool, &Pkt) -> bool>,
+    pub drop: DropFilter,
     pub log: Vec<String>,
     pub states_a: Vec<State>,
     pub states_b: Vec<State>,
