@@ -18,6 +18,10 @@ pub mod connection;
 pub mod error;
 pub mod seq;
 pub mod state;
+#[cfg(feature = "proptest")]
+pub mod strategies;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod time;
 pub mod wire;
 
