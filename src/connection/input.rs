@@ -282,8 +282,15 @@ impl<B: Storage> Connection<B> {
         } else if !self.syn_acked {
             // FIN-WAIT-1 entered from SYN-RECEIVED before our SYN was acked.
             if seg.ack.after(self.snd_una) && seg.ack.before_eq(self.snd_max) {
+                // Only the SYN was sent: this ACK covers it and nothing of
+                // the send buffer (SND.UNA moves past the SYN here, as in
+                // SYN-RECEIVED, so that `new_ack` does not count it as data).
+                self.snd_una = seg.ack;
                 self.syn_acked = true;
+                self.rtt_on_ack(now, seg);
+                self.retries = 0;
                 self.after_handshake();
+                a.set_writable();
             } else {
                 self.pending_rst = Some((seg.ack, None));
                 self.stats.dropped += 1;
