@@ -524,3 +524,26 @@ fn regression_syn_received_window_never_shrinks() {
     let out = h.apply(&Input::Advance(1000)).unwrap();
     assert!(out.iter().any(|e| e.t.flags.syn()), "SYN,ACK retransmitted");
 }
+
+/// Found by `fuzz/` (wire): options packed without NOPs (SACK x3, MSS, TS,
+/// WS in 40 bytes) parse, but the emitter's canonical NOP-aligned layout
+/// needs 44: `emit` must refuse with `OptionsTooLong`, not panic or
+/// truncate.
+#[test]
+fn regression_fuzz_wire_packed_options_do_not_fit_canonical_layout() {
+    let bytes: [u8; 60] = [
+        0x9c, 0x40, 0x01, 0x52, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xb0, 0xfa, 0xf0, 0x00,
+        0x08, 0x60, 0xa0, 0x01, 0x01, 0x05, 0x1a, 0x00, 0x00, 0x00, 0x00, 0x00, 0xe8, 0x00, 0x00,
+        0x00, 0x00, 0xb0, 0x02, 0xfa, 0xf0, 0x3a, 0x00, 0x00, 0x00, 0x02, 0x04, 0x05, 0xb4, 0x01,
+        0x01, 0x08, 0x0a, 0x00, 0x00, 0x00, 0x7b, 0x00, 0x00, 0x00, 0x00, 0x01, 0x03, 0x03, 0x05,
+    ];
+    let (h, payload) = TcpHeader::parse(&bytes).unwrap();
+    assert!(payload.is_empty());
+    assert_eq!(h.options.sack.len(), 3);
+    assert_eq!(h.options_len(), 44);
+    let mut buf = [0u8; 80];
+    assert_eq!(
+        h.emit(&mut buf),
+        Err(tcpstate::WireError::OptionsTooLong(44))
+    );
+}
