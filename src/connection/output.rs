@@ -164,7 +164,16 @@ impl<B: Storage> Connection<B> {
             Probe::None => {}
         }
         if self.ack_now {
-            let seq = self.snd_nxt;
+            // <SEQ=SND.NXT> is the RFC's SND.NXT: the highest sequence number
+            // sent (SND.MAX here), not SND.NXT rewound for a go-back-N
+            // retransmission. The peer may already hold data up to SND.MAX,
+            // and an ACK below its RCV.NXT is unacceptable there, its ACK
+            // field ignored (RFC 9293 §3.10.7.4 first step).
+            let seq = if self.snd_max.after(self.snd_nxt) {
+                self.snd_max
+            } else {
+                self.snd_nxt
+            };
             return Some(self.control(now, seq, Flags::ACK));
         }
         None
