@@ -547,3 +547,12 @@ fn regression_fuzz_wire_packed_options_do_not_fit_canonical_layout() {
         Err(tcpstate::WireError::OptionsTooLong(44))
     );
 }
+
+/// Found by `pair_over_hostile_link` (seed 147): after an RTO both sides had
+/// rewound SND.NXT for go-back-N and sent their pure ACKs with that SEQ,
+/// below the peer's RCV.NXT: each side dropped the other's ACKs as
+/// unacceptable, and both retransmitted until R2 killed the connection.
+#[test]
+fn regression_pair_seed_147_acks_carry_snd_max() {
+    run_pair(147);
+}
