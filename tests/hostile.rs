@@ -425,6 +425,10 @@ fn run_pair(seed: u64) {
         let o = sim.a.connect(iss_a)?;
         sim.put(true, o);
         sim.run()?;
+        // Data that arrived just before the end is still readable in CLOSED
+        // (e.g. TIME-WAIT ended by a RST from the peer's host, RFC 1337 off).
+        sim.a.recv(1 << 20)?;
+        sim.b.recv(1 << 20)?;
         // Every byte, in order, once.
         for (name, rcv, snd) in [("B", &sim.b, &sim.a), ("A", &sim.a, &sim.b)] {
             let want: Vec<u8> = (0..snd.sent).map(|i| pattern(snd.salt, i)).collect();
@@ -555,4 +559,14 @@ fn regression_fuzz_wire_packed_options_do_not_fit_canonical_layout() {
 #[test]
 fn regression_pair_seed_147_acks_carry_snd_max() {
     run_pair(147);
+}
+
+/// Found by `pair_over_hostile_link` (seed 233): the peer's window fell to
+/// zero with our data in flight and its window update was lost; the RTO
+/// rewound SND.NXT but sent nothing (no usable window) and the persist
+/// timer is off while data is in flight, so no probe drew the update and
+/// R2 killed the connection.
+#[test]
+fn regression_pair_seed_233_rto_probes_a_zero_window() {
+    run_pair(233);
 }
