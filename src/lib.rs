@@ -129,6 +129,10 @@ pub mod endpoint;
 pub mod error;
 pub mod seq;
 pub mod state;
+#[cfg(feature = "proptest")]
+pub mod strategies;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod time;
 pub mod wire;
 

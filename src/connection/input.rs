@@ -345,6 +345,7 @@ impl<B: Storage> Connection<B> {
                 self.syn_acked = true;
                 self.retries = 0;
                 self.after_handshake();
+                a.set_writable();
             } else {
                 self.pending_rst = Some((seg.ack, None));
                 self.stats.dropped += 1;

@@ -246,8 +246,14 @@ impl<B: Storage> Connection<B> {
         if self.snd_max.before(self.snd_nxt) || self.snd_max == self.iss {
             self.snd_max = self.snd_nxt;
         }
-        // RFC 7323 §2.2: the window of a SYN is never scaled.
-        let window = self.rx.free().min(0xffff) as u16;
+        // RFC 7323 §2.2: the window of a SYN is never scaled. A SYN,ACK that
+        // will be followed by scaled windows offers a multiple of the scale,
+        // so that the ACKs sent before the handshake completes can repeat
+        // exactly its right edge (SHLD-14).
+        let mut window = self.rx.free().min(0xffff) as u16;
+        if with_ack {
+            window &= !((1u16 << self.rcv_wscale.min(14)) - 1);
+        }
         self.rcv_adv = self.rcv_nxt.add(u32::from(window));
         Transmit {
             seq: self.iss,
@@ -314,7 +320,11 @@ impl<B: Storage> Connection<B> {
         };
         let cap = u32::try_from(self.rx.capacity()).unwrap_or(u32::MAX);
         let step = (cap / 2).min(u32::from(self.cfg.mss)).max(1);
-        let wnd = if free >= cur.saturating_add(step) || free == cap {
+        let wnd = if !self.syn_acked {
+            // Our SYN,ACK may still be retransmitted with its unscaled
+            // window: advertise no more than it did (SHLD-14).
+            cur
+        } else if free >= cur.saturating_add(step) || free == cap {
             free
         } else {
             cur

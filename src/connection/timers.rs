@@ -292,6 +292,13 @@ impl<B: Storage> Connection<B> {
             self.in_recovery = false;
             self.dupacks = 0;
             self.recover = self.snd_max;
+            if self.snd_wnd == 0 {
+                // The peer closed its window with our data in flight: the
+                // go-back-N resend may not go out, so probe instead, or a
+                // lost window update is never recovered (RFC 9293 §3.8.6.1
+                // MUST-36, SHLD-17).
+                self.probe = Probe::ZeroWindow;
+            }
         }
         let mut at = now + self.rto_duration();
         if let Some(ut) = self.cfg.user_timeout {

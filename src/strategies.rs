@@ -1,0 +1,273 @@
+//! Proptest strategies for hostile inputs (feature `proptest`): sequence
+//! numbers, every flag combination, sane and insane options, headers,
+//! segments concentrated at window edges, payloads, and whole event
+//! sequences ([`Input`]) for a connection.
+
+use proptest::collection::vec;
+use proptest::prelude::*;
+use std::vec::Vec;
+
+use crate::seq::SeqNum;
+use crate::wire::{Flags, SackBlocks, TcpHeader, TcpOptions, Timestamps};
+
+pub use crate::testing::{Input, OwnedSegment, OwnedSegmentSpec, SegSpec, SeqRef};
+
+/// Any sequence number, with the wrap points over-represented.
+pub fn seq_num() -> impl Strategy<Value = SeqNum> {
+    prop_oneof![
+        4 => any::<u32>(),
+        1 => prop::sample::select(std::vec![0, 1, u32::MAX, u32::MAX - 1, 1 << 31, (1 << 31) - 1, (1 << 31) + 1]),
+    ]
+    .prop_map(SeqNum)
+}
+
+/// Every one of the 256 flag combinations, equally likely.
+pub fn flags() -> impl Strategy<Value = Flags> {
+    any::<u8>().prop_map(Flags)
+}
+
+fn window_field() -> impl Strategy<Value = u16> {
+    prop_oneof![
+        2 => Just(0u16),
+        1 => Just(1u16),
+        1 => Just(u16::MAX),
+        4 => any::<u16>(),
+    ]
+}
+
+/// Options, sane and odd: MSS 0/1/huge, window scale above 14, timestamps
+/// at the extremes, up to four SACK blocks anywhere.
+pub fn tcp_options() -> impl Strategy<Value = TcpOptions> {
+    let mss = prop_oneof![
+        2 => Just(None),
+        1 => prop::sample::select(std::vec![0u16, 1, 2, 48, 536, 1460, u16::MAX]).prop_map(Some),
+        1 => any::<u16>().prop_map(Some),
+    ];
+    let ws = prop_oneof![
+        2 => Just(None),
+        2 => (0u8..=14).prop_map(Some),
+        1 => prop::sample::select(std::vec![15u8, 16, 31, 128, 255]).prop_map(Some),
+    ];
+    let ts_val = prop_oneof![
+        Just(0u32),
+        Just(1u32),
+        Just(u32::MAX),
+        Just(1u32 << 31),
+        any::<u32>()
+    ];
+    let ts = prop_oneof![
+        2 => Just(None),
+        2 => (ts_val.clone(), ts_val).prop_map(|(val, ecr)| Some(Timestamps { val, ecr })),
+    ];
+    let sack = vec((seq_num(), seq_num()), 0..=4).prop_map(|v| {
+        let mut s = SackBlocks::new();
+        for (l, r) in v {
+            s.push(l, r);
+        }
+        s
+    });
+    (mss, ws, any::<bool>(), sack, ts).prop_map(
+        |(mss, window_scale, sack_permitted, sack, timestamps)| TcpOptions {
+            mss,
+            window_scale,
+            sack_permitted,
+            sack,
+            timestamps,
+        },
+    )
+}
+
+/// Any header.
+pub fn tcp_header() -> impl Strategy<Value = TcpHeader> {
+    (
+        any::<u16>(),
+        any::<u16>(),
+        seq_num(),
+        seq_num(),
+        flags(),
+        window_field(),
+        any::<u16>(),
+        tcp_options(),
+    )
+        .prop_map(
+            |(src_port, dst_port, seq, ack, flags, window, urgent, options)| TcpHeader {
+                src_port,
+                dst_port,
+                seq,
+                ack,
+                flags,
+                window,
+                urgent,
+                options,
+            },
+        )
+}
+
+/// A payload of up to `max` bytes, empty or small more often than not.
+pub fn payload(max: usize) -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        3 => Just(Vec::new()),
+        2 => vec(any::<u8>(), 0..=max.min(16)),
+        2 => vec(any::<u8>(), 0..=max),
+    ]
+}
+
+/// `x` near the window `[x, x+wnd)`: its edges plus or minus one, far
+/// outside, or anywhere.
+fn near(x: SeqNum, wnd: u32) -> impl Strategy<Value = SeqNum> {
+    let picks = std::vec![
+        x.sub(1),
+        x,
+        x.add(1),
+        x.add(wnd.wrapping_sub(1)),
+        x.add(wnd),
+        x.add(wnd.wrapping_add(1)),
+        x.add(1 << 31),
+        x.add((1 << 31) - 1),
+        x.sub(1 << 30),
+        x.add(wnd).add(1 << 30),
+    ];
+    prop_oneof![
+        6 => prop::sample::select(picks),
+        1 => (0..wnd.max(1)).prop_map(move |o| x.add(o)),
+        1 => seq_num(),
+    ]
+}
+
+/// A segment whose SEG.SEQ sits at the edges of the receive window
+/// `[rcv_nxt, rcv_nxt+wnd)` and whose SEG.ACK sits at the edges of
+/// `[snd_una, snd_nxt]` (or far outside), with any flags, window, options
+/// and a payload of up to 3000 bytes.
+pub fn segment_near(
+    rcv_nxt: SeqNum,
+    snd_una: SeqNum,
+    snd_nxt: SeqNum,
+    wnd: u32,
+) -> impl Strategy<Value = OwnedSegment> {
+    let ack = prop_oneof![near(snd_una, snd_nxt.dist(snd_una)), near(snd_nxt, 1),];
+    (
+        near(rcv_nxt, wnd),
+        ack,
+        flags(),
+        window_field(),
+        any::<u16>(),
+        tcp_options(),
+        payload(3000),
+    )
+        .prop_map(
+            |(seq, ack, flags, window, urgent, options, payload)| OwnedSegment {
+                seq,
+                ack,
+                flags,
+                window,
+                urgent,
+                options,
+                payload,
+            },
+        )
+}
+
+/// A sequence number relative to the connection's variables, at an edge.
+pub fn seq_ref() -> impl Strategy<Value = SeqRef> {
+    let off = prop_oneof![
+        6 => prop::sample::select(std::vec![-1i32, 0, 1]),
+        1 => prop::sample::select(std::vec![i32::MIN, i32::MAX, 1 << 30, -(1 << 30), 2, -2, 3000, -3000]),
+        1 => any::<i32>(),
+        1 => -3000i32..3000,
+    ];
+    prop_oneof![
+        3 => off.clone().prop_map(SeqRef::RcvNxt),
+        2 => off.clone().prop_map(SeqRef::RcvEdge),
+        3 => off.clone().prop_map(SeqRef::SndUna),
+        3 => off.clone().prop_map(SeqRef::SndNxt),
+        1 => off.clone().prop_map(SeqRef::SndEdge),
+        1 => off.clone().prop_map(SeqRef::Iss),
+        1 => off.prop_map(SeqRef::Irs),
+        1 => any::<u32>().prop_map(SeqRef::Abs),
+    ]
+}
+
+/// A hostile segment relative to the connection it meets.
+pub fn seg_spec() -> impl Strategy<Value = SegSpec> {
+    let len = prop_oneof![
+        3 => Just(0u16),
+        2 => 1u16..=16,
+        1 => 1u16..=3000,
+        1 => prop::sample::select(std::vec![536u16, 1448, 1460, 2048, 3000]),
+    ];
+    (
+        seq_ref(),
+        seq_ref(),
+        flags(),
+        window_field(),
+        any::<u16>(),
+        tcp_options(),
+        len,
+        any::<u8>(),
+    )
+        .prop_map(
+            |(seq, ack, flags, window, urgent, options, payload_len, fill)| SegSpec {
+                seq,
+                ack,
+                flags,
+                window,
+                urgent,
+                options,
+                payload_len,
+                fill,
+            },
+        )
+}
+
+/// A segment with absolute (so mostly far-off) numbers.
+pub fn raw_segment() -> impl Strategy<Value = OwnedSegmentSpec> {
+    (
+        seq_num(),
+        seq_num(),
+        flags(),
+        window_field(),
+        tcp_options(),
+        0u16..=3000,
+    )
+        .prop_map(
+            |(seq, ack, flags, window, options, payload_len)| OwnedSegmentSpec {
+                seq,
+                ack,
+                flags,
+                window,
+                options,
+                payload_len,
+            },
+        )
+}
+
+/// Time jumps: nothing, a tick, delayed-ACK and RTO scales, 2MSL, days.
+pub fn time_jump() -> impl Strategy<Value = u32> {
+    prop_oneof![
+        1 => Just(0u32),
+        2 => prop::sample::select(std::vec![1u32, 40, 200, 201, 1000, 3000, 60_000, 120_000, 240_001]),
+        2 => 0u32..5000,
+        1 => 0u32..3_600_000,
+        1 => Just(30 * 24 * 3600 * 1000),
+    ]
+}
+
+/// One event: mostly segments, then time, then application calls.
+pub fn input() -> impl Strategy<Value = Input> {
+    prop_oneof![
+        24 => seg_spec().prop_map(Input::Segment),
+        2 => raw_segment().prop_map(Input::Raw),
+        8 => time_jump().prop_map(Input::Advance),
+        6 => prop_oneof![0u16..100, 0u16..=5000, Just(u16::MAX)].prop_map(Input::Send),
+        6 => prop_oneof![0u16..100, 0u16..=5000, Just(u16::MAX)].prop_map(Input::Recv),
+        2 => Just(Input::Shutdown),
+        2 => Just(Input::Close),
+        1 => Just(Input::Abort),
+        1 => any::<bool>().prop_map(Input::SetNoDelay),
+    ]
+}
+
+/// A sequence of up to `max` events.
+pub fn inputs(max: usize) -> impl Strategy<Value = Vec<Input>> {
+    vec(input(), 0..=max)
+}
