@@ -549,3 +549,41 @@ fn in_order_data_with_a_full_assembler_and_no_adjacent_range() {
     assert_eq!(s.c.rcv_nxt(), base.add(1100));
     assert_eq!(s.read(4096).len(), 1100);
 }
+
+// RFC 9293 §3.8.6 SHLD-17 / MUST-37: data in flight past a window the peer
+// shut must not time the connection out while the peer answers the probes;
+// a peer that falls silent longer than the maximum RTO does end it.
+#[test]
+fn shld_17_shut_window_with_data_in_flight_stays_up_while_answered() {
+    let mut s = established();
+    s.send(&[1u8; 2000]);
+    let out = s.out();
+    assert!(!out.is_empty());
+    // The peer takes the first 1000 bytes and shuts its window.
+    s.peer_wnd = 0;
+    s.seg(ACK, PEER_ISS.add(1), ISS.add(1001), &[]);
+    let _ = s.out();
+    let end = s.now + Duration::from_secs(3 * 3600);
+    let mut probes = 0;
+    while s.now < end {
+        s.fire();
+        for p in s.out() {
+            if p.t.len == 0 || p.seq().before(ISS.add(1001)) {
+                probes += 1;
+            }
+            // Every probe or retransmission is answered: still shut.
+            s.seg(ACK, PEER_ISS.add(1), ISS.add(1001), &[]);
+        }
+        assert_eq!(s.c.state(), State::Established, "at {:?}", s.now);
+    }
+    assert!(probes > 10, "probes {probes}");
+    // Now the peer is silent: the connection ends, not before rto_max.
+    let silent_from = s.now;
+    s.run_to_closed(Duration::from_secs(3600));
+    s.closed_by(CloseReason::TimedOut);
+    assert!(
+        s.now - silent_from >= cfg().rto_max,
+        "{:?}",
+        s.now - silent_from
+    );
+}

@@ -273,6 +273,8 @@ pub struct Connection<B: Storage> {
     cc: congestion::Controller,
     /// When data was last sent (RFC 5681 §4.1 restart after idle).
     last_send: Instant,
+    /// When an acceptable segment last arrived from the peer.
+    last_rcv: Instant,
 
     /// In-order bytes received and not yet acknowledged.
     ack_pending: u32,
@@ -392,6 +394,7 @@ impl<B: Storage> Connection<B> {
             ssthresh: u32::MAX,
             cc: congestion::Controller::new(cc),
             last_send: Instant::ZERO,
+            last_rcv: Instant::ZERO,
             ack_pending: 0,
             challenge_at: Instant::ZERO,
             pending_rst: None,

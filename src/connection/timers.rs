@@ -124,6 +124,7 @@ impl<B: Storage> Connection<B> {
 
     /// Restarts the keep-alive idle timer (any segment received).
     pub(super) fn touch_keepalive(&mut self, now: Instant) {
+        self.last_rcv = now;
         if let Some(ka) = self.cfg.keepalive {
             self.ka_probes = 0;
             self.set_timer(Timer::Keepalive, now + ka.idle);
@@ -254,7 +255,20 @@ impl<B: Storage> Connection<B> {
             _ if self.app_closed => self.cfg.orphan_retries.min(self.cfg.retries2),
             _ => self.cfg.retries2,
         };
-        if self.retries >= limit {
+        // RFC 9293 §3.8.6 SHLD-17: data held back by a window the peer shut
+        // must not time the connection out while the peer still answers.
+        // As Linux does, such timeouts probe and count no retry unless the
+        // peer has been silent for longer than the maximum RTO (or the
+        // connection is an orphan).
+        let window_shut = self.syn_acked && self.snd_wnd == 0 && !self.app_closed;
+        if window_shut && now.saturating_duration_since(self.last_rcv) <= self.cfg.rto_max {
+            self.stats.timeouts += 1;
+            self.rto = clamp_rto(&self.cfg, self.rto.saturating_mul(2));
+            self.probe = Probe::ZeroWindow;
+            self.set_timer(Timer::Retransmit, now + self.rto_duration());
+            return;
+        }
+        if self.retries >= limit || window_shut {
             // R2 reached (MUST-20): give up.
             match self.state {
                 State::SynReceived if self.passive => {
