@@ -12,7 +12,7 @@ use tcpstate::{
 };
 
 fn ip(last: u8) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(10, 0, 0, last))
+    IpAddr::V4(Ipv4Addr::new(192, 0, 2, last))
 }
 fn sa(last: u8, port: u16) -> SocketAddr {
     SocketAddr::new(ip(last), port)
@@ -368,12 +368,7 @@ fn syn_flood_with_cookies_lets_legitimate_clients_in() {
         for _ in 0..500 {
             let r = rng.next();
             let src = SocketAddr::from((
-                [
-                    172,
-                    16 + (r >> 8) as u8 % 16,
-                    (r >> 16) as u8,
-                    (r >> 24) as u8 | 1,
-                ],
+                [198, 51, 100, (r >> 24) as u8 | 1],
                 1024 + (r >> 32) as u16 % 60000,
             ));
             let mut o = TcpOptions::NONE;
@@ -668,7 +663,7 @@ fn ephemeral_ports_run_out_with_a_typed_error() {
     let mut c = cfg();
     c.port_min = 40000;
     c.port_max = 40003;
-    c.local_v4 = Some(Ipv4Addr::new(10, 0, 0, 1));
+    c.local_v4 = Some(Ipv4Addr::new(192, 0, 2, 1));
     let mut ep = Endpoint::new(c, [1; 16]);
     let now = Instant::from_secs(1);
     let mut ports = Vec::new();
@@ -701,7 +696,7 @@ fn ephemeral_ports_run_out_with_a_typed_error() {
 #[test]
 fn isn_is_monotonic_per_tuple_and_unpredictable_across_tuples() {
     let mut c = cfg();
-    c.local_v4 = Some(Ipv4Addr::new(10, 0, 0, 1));
+    c.local_v4 = Some(Ipv4Addr::new(192, 0, 2, 1));
     let mut ep = Endpoint::new(c, [42; 16]);
     let iss = |ep: &mut Endpoint, now: Instant, port: u16| {
         let h = ep.connect(now, Some(sa(1, port)), sa(2, 80)).unwrap();
@@ -734,7 +729,7 @@ fn isn_is_monotonic_per_tuple_and_unpredictable_across_tuples() {
     }
     // Another secret gives other ISNs for the same tuple and time.
     let mut c2 = cfg();
-    c2.local_v4 = Some(Ipv4Addr::new(10, 0, 0, 1));
+    c2.local_v4 = Some(Ipv4Addr::new(192, 0, 2, 1));
     let mut other = Endpoint::new(c2, [43; 16]);
     assert_ne!(iss(&mut other, now, 6000), v[0]);
 }

@@ -61,6 +61,9 @@ pub struct Counters {
     pub rst_in_time_wait_ignored: u64,
     /// Segments rejected by PAWS in TIME-WAIT (`PAWSEstabRejected`).
     pub paws_rejected: u64,
+    /// ACKs to out-of-window segments in TIME-WAIT not sent because of the
+    /// rate limit (`TCPACKSkippedTimeWait`).
+    pub tw_acks_skipped: u64,
     /// `connect` took over a TIME-WAIT tuple (`TWRecycled`).
     pub tw_reused: u64,
     /// Orphans reset because of `max_orphans` (`TCPAbortOnMemory`).
