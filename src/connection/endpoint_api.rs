@@ -2,7 +2,6 @@
 //! connection beyond the public API: a connection opened by a SYN cookie
 //! (RFC 4987), the few TCB variables a compact TIME-WAIT entry keeps, and
 //! the timestamp clock offset the Endpoint chooses per address pair.
-#![cfg_attr(not(feature = "alloc"), allow(dead_code))]
 
 use super::{Buffers, Connection, Storage};
 use crate::config::Config;

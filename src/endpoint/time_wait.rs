@@ -15,9 +15,9 @@
 //! `tcp_timewait_check_oow_rate_limit` with `tcp_invalid_ratelimit`,
 //! 500 ms), so a flood at a TIME-WAIT tuple cannot be reflected.
 
-use alloc::vec::Vec;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::store::{Seq, Store, Table};
 use super::{Endpoint, TW_BIT, Tuple, tick_ceil};
 use crate::connection::TimeWaitVars;
 use crate::seq::SeqNum;
@@ -108,15 +108,29 @@ impl TimeWaitEntry {
 }
 
 /// The entries, their free list, and the local-address table.
-#[derive(Debug, Default)]
-pub(crate) struct TimeWaitTable {
-    entries: Vec<TimeWaitEntry>,
-    free: Vec<u32>,
+pub(crate) struct TimeWaitTable<S: Store> {
+    entries: S::Vec<TimeWaitEntry>,
+    free: S::Vec<u32>,
     len: usize,
-    locals: Vec<IpAddr>,
+    locals: S::Vec<IpAddr>,
 }
 
-impl TimeWaitTable {
+impl<S: Store> Default for TimeWaitTable<S> {
+    fn default() -> Self {
+        TimeWaitTable {
+            entries: Default::default(),
+            free: Default::default(),
+            len: 0,
+            locals: Default::default(),
+        }
+    }
+}
+
+impl<S: Store> TimeWaitTable<S> {
+    /// Whether the wheel entry (`i`, `tick`) is the live timer of entry `i`.
+    pub(crate) fn timer_live(&self, i: u32, tick: u64) -> bool {
+        self.is_live(i) && self.entries[i as usize].expiry_ms == tick as u32
+    }
     pub(crate) fn len(&self) -> usize {
         self.len
     }
@@ -162,11 +176,14 @@ impl TimeWaitTable {
         if self.locals.len() >= usize::from(u8::MAX) {
             return None;
         }
-        self.locals.push(ip);
+        self.locals.try_push(ip).ok()?;
         Some((self.locals.len() - 1) as u8)
     }
 
     fn insert(&mut self, t: &Tuple, v: &TimeWaitVars, expiry: Instant) -> Option<u32> {
+        if self.free.is_empty() && self.entries.len() >= self.entries.cap() {
+            return None;
+        }
         let local_idx = self.local_index(t.local_ip)?;
         let (remote, v6) = match t.remote_ip {
             IpAddr::V4(a) => {
@@ -190,23 +207,25 @@ impl TimeWaitTable {
             ts_recent_stamp: secs(v.ts_recent_age),
             expiry_ms: tick_ceil(expiry) as u32,
         };
-        self.len += 1;
-        Some(match self.free.pop() {
+        let i = match self.free.pop() {
             Some(i) => {
                 self.entries[i as usize] = e;
                 i
             }
             None => {
-                self.entries.push(e);
+                self.entries.try_push(e).ok()?;
                 (self.entries.len() - 1) as u32
             }
-        })
+        };
+        self.len += 1;
+        Some(i)
     }
 
     fn remove(&mut self, i: u32) {
         if self.is_live(i) {
             self.entries[i as usize].flags = F_FREE;
-            self.free.push(i);
+            // Cannot fail: no more free indices than entries.
+            let _ = self.free.try_push(i);
             self.len -= 1;
         }
     }
@@ -221,7 +240,7 @@ pub(crate) enum TwVerdict {
     Reuse(SeqNum),
 }
 
-impl Endpoint {
+impl<S: Store> Endpoint<S> {
     /// Replaces connection `idx`, in TIME-WAIT, by a compact entry. Over
     /// `max_time_wait` the connection skips TIME-WAIT (Linux's overflow
     /// policy for `tcp_max_tw_buckets`).
@@ -241,11 +260,10 @@ impl Endpoint {
         e.app = false;
         e.dead = true;
         if app {
-            self.events
-                .push_back(super::Event::Closed(h, crate::CloseReason::Normal));
+            super::event!(self, super::Event::Closed(h, crate::CloseReason::Normal));
         }
         // Flush the ACK of the peer's FIN through the entry below.
-        let ti = if self.tw.len() < self.cfg.max_time_wait {
+        let ti = if self.tw.len() < self.cfg.max_time_wait && self.table.has_room() {
             self.tw.insert(&tuple, &vars, expiry)
         } else {
             None
@@ -264,7 +282,7 @@ impl Endpoint {
             Some(ti) => {
                 self.counters.time_wait_entered += 1;
                 self.table_insert(&tuple, TW_BIT | ti);
-                self.wheel.insert(TW_BIT | ti, tick_ceil(expiry));
+                self.wheel_insert(TW_BIT | ti, tick_ceil(expiry));
                 if ack {
                     let t = self.tw.get(ti).ack(now, vars.ts_offset);
                     self.push_ctrl(tuple, t);
@@ -301,7 +319,7 @@ impl Endpoint {
 
     /// The wheel says entry `ti` may have expired.
     pub(super) fn time_wait_timer(&mut self, ti: u32, tick: u64) {
-        if !self.tw.is_live(ti) || self.tw.get(ti).expiry_ms != tick as u32 {
+        if !self.tw.timer_live(ti, tick) {
             return; // stale: freed, or the timer was restarted
         }
         let t = self.tw.tuple(ti);
@@ -347,7 +365,7 @@ impl Endpoint {
                 e.ts_recent = ts.val;
                 e.ts_recent_stamp = secs(now);
             }
-            self.wheel.insert(TW_BIT | ti, exp);
+            self.wheel_insert(TW_BIT | ti, exp);
             return TwVerdict::Done;
         }
         // RFC 9293 §3.6.1 (MAY-2) and RFC 6191: a SYN may open a new
@@ -377,7 +395,7 @@ impl Endpoint {
         if paws_reject || f.ack() {
             let exp = tick_ceil(now + restart);
             e.expiry_ms = exp as u32;
-            self.wheel.insert(TW_BIT | ti, exp);
+            self.wheel_insert(TW_BIT | ti, exp);
         }
         // RFC 5961 §7: at most one such ACK per interval (Linux
         // `tcp_timewait_check_oow_rate_limit`).
