@@ -72,14 +72,19 @@
 //!
 //! # Without `alloc`
 //!
-//! This Endpoint needs `alloc`. Its storage is three growable pieces: the
-//! slab of boxed connections (`Vec<Slot>`), the demux table
-//! (`HashTable<u32>` of slot indices) and the wheel's slot lists. Nothing
-//! else depends on them, and every cross-reference is a `u32` index, so a
-//! fixed-capacity variant can swap them for arrays of a capacity chosen by
-//! the host (a slot array, an open-addressing table of `u32`, and wheel
-//! lists threaded through the entries) without touching the protocol code.
-//! That variant is not written yet.
+//! The tables live in a [`Store`] (see [`store`]): [`Heap`] grows them
+//! (the default with `alloc`; the figures above), [`Fixed<N, M, B>`]
+//! holds them in arrays chosen at compile time and never allocates:
+//! `N` connection slots, TIME-WAIT entries, listeners and queue places,
+//! `M` timer nodes and demux-table slots (open addressing keyed by the
+//! SipHash of the 4-tuple; take `M >= 4 * N`), and `[u8; B]` buffers
+//! each way inside each connection. `cargo build --no-default-features`
+//! builds it. When a fixed table is full, `connect` returns
+//! [`EndpointError::TooManyConnections`], `listen`
+//! [`EndpointError::NoCapacity`], a SYN is dropped (`ListenDrops`) or
+//! answered with a cookie, a connection entering TIME-WAIT skips it
+//! (`time_wait_overflow`), and events or control segments past a full
+//! queue are dropped and counted: nothing panics.
 
 mod config;
 mod input;
