@@ -124,7 +124,6 @@ extern crate std;
 pub mod buffer;
 pub mod config;
 pub mod connection;
-#[cfg(feature = "alloc")]
 pub mod endpoint;
 pub mod error;
 pub mod seq;
@@ -142,10 +141,9 @@ pub use connection::{
     Action, Actions, AppCall, Buffers, Connection, IcmpError, Outcome, StateChange, Stats, Timer,
     Transmit,
 };
-#[cfg(feature = "alloc")]
 pub use endpoint::{
     ConnInfo, Counters, Datagram, Endpoint, EndpointConfig, EndpointError, Event as EndpointEvent,
-    Handle, ListenerId, SynCookies, TimeWaitEntry, TwReuse,
+    FixedEndpoint, Handle, ListenerId, SynCookies, TimeWaitEntry, TwReuse,
 };
 pub use error::{CallError, CloseReason};
 pub use seq::SeqNum;

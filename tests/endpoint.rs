@@ -12,7 +12,7 @@ use tcpstate::{
 };
 
 fn ip(last: u8) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(10, 0, 0, last))
+    IpAddr::V4(Ipv4Addr::new(192, 0, 2, last))
 }
 fn sa(last: u8, port: u16) -> SocketAddr {
     SocketAddr::new(ip(last), port)
@@ -368,12 +368,7 @@ fn syn_flood_with_cookies_lets_legitimate_clients_in() {
         for _ in 0..500 {
             let r = rng.next();
             let src = SocketAddr::from((
-                [
-                    172,
-                    16 + (r >> 8) as u8 % 16,
-                    (r >> 16) as u8,
-                    (r >> 24) as u8 | 1,
-                ],
+                [198, 51, 100, (r >> 24) as u8 | 1],
                 1024 + (r >> 32) as u16 % 60000,
             ));
             let mut o = TcpOptions::NONE;
@@ -668,7 +663,7 @@ fn ephemeral_ports_run_out_with_a_typed_error() {
     let mut c = cfg();
     c.port_min = 40000;
     c.port_max = 40003;
-    c.local_v4 = Some(Ipv4Addr::new(10, 0, 0, 1));
+    c.local_v4 = Some(Ipv4Addr::new(192, 0, 2, 1));
     let mut ep = Endpoint::new(c, [1; 16]);
     let now = Instant::from_secs(1);
     let mut ports = Vec::new();
@@ -701,7 +696,7 @@ fn ephemeral_ports_run_out_with_a_typed_error() {
 #[test]
 fn isn_is_monotonic_per_tuple_and_unpredictable_across_tuples() {
     let mut c = cfg();
-    c.local_v4 = Some(Ipv4Addr::new(10, 0, 0, 1));
+    c.local_v4 = Some(Ipv4Addr::new(192, 0, 2, 1));
     let mut ep = Endpoint::new(c, [42; 16]);
     let iss = |ep: &mut Endpoint, now: Instant, port: u16| {
         let h = ep.connect(now, Some(sa(1, port)), sa(2, 80)).unwrap();
@@ -734,7 +729,7 @@ fn isn_is_monotonic_per_tuple_and_unpredictable_across_tuples() {
     }
     // Another secret gives other ISNs for the same tuple and time.
     let mut c2 = cfg();
-    c2.local_v4 = Some(Ipv4Addr::new(10, 0, 0, 1));
+    c2.local_v4 = Some(Ipv4Addr::new(192, 0, 2, 1));
     let mut other = Endpoint::new(c2, [43; 16]);
     assert_ne!(iss(&mut other, now, 6000), v[0]);
 }
@@ -793,4 +788,267 @@ fn max_header_fits_every_segment() {
     assert_eq!(MAX_HEADER, 60);
     let _ = SynCookies::Always;
     let _ = Segment::new;
+}
+
+#[test]
+fn close_listener_resets_embryonic_and_unaccepted_connections() {
+    let mut ep = Endpoint::new(cfg(), [5; 16]);
+    let server = sa(1, 80);
+    let l = ep.listen(server, 8).unwrap();
+    let now = Instant::from_secs(5);
+    // Client A completes the handshake (accept queue); B only sends its SYN.
+    let (a, b) = (sa(9, 40001), sa(9, 40002));
+    inject(
+        &mut ep,
+        now,
+        a,
+        server,
+        &craft(a, server, 1000, 0, Flags::SYN, TcpOptions::NONE, &[]),
+    );
+    let synack = output(&mut ep, now)[0].0;
+    inject(
+        &mut ep,
+        now,
+        a,
+        server,
+        &craft(
+            a,
+            server,
+            1001,
+            synack.seq.0 + 1,
+            Flags::ACK,
+            TcpOptions::NONE,
+            &[],
+        ),
+    );
+    inject(
+        &mut ep,
+        now,
+        b,
+        server,
+        &craft(b, server, 5000, 0, Flags::SYN, TcpOptions::NONE, &[]),
+    );
+    let synack_b = output(&mut ep, now)[0].0;
+    assert_eq!(ep.queue_lengths(l), Some((1, 1)));
+    ep.close_listener(now, l).unwrap();
+    let out = output(&mut ep, now);
+    let rsts: Vec<_> = out.iter().filter(|(h, _)| h.flags.rst()).collect();
+    assert_eq!(rsts.len(), 2, "{out:?}");
+    let to_a = rsts.iter().find(|(h, _)| h.dst_port == 40001).unwrap();
+    let to_b = rsts.iter().find(|(h, _)| h.dst_port == 40002).unwrap();
+    assert_eq!(to_a.0.seq, SeqNum(synack.seq.0 + 1));
+    assert_eq!(to_b.0.seq, SeqNum(synack_b.seq.0 + 1));
+    assert_eq!(ep.connection_count(), 0);
+    assert_eq!(ep.queue_lengths(l), None);
+    assert_eq!(ep.accept(l), None);
+    assert_eq!(ep.close_listener(now, l), Err(EndpointError::UnknownHandle));
+    // The port is closed now: a new SYN gets RST,ACK.
+    inject(
+        &mut ep,
+        now,
+        a,
+        server,
+        &craft(a, server, 9000, 0, Flags::SYN, TcpOptions::NONE, &[]),
+    );
+    assert_eq!(output(&mut ep, now)[0].0.flags, Flags::RST | Flags::ACK);
+    // And it can listen again.
+    ep.listen(server, 8).unwrap();
+}
+
+#[test]
+fn ipv6_handshake_data_and_close_between_two_endpoints() {
+    let (a6, b6): (IpAddr, IpAddr) = (
+        "2001:db8::1".parse().unwrap(),
+        "2001:db8::2".parse().unwrap(),
+    );
+    let mut net = Net::new(vec![(a6, cfg()), (b6, cfg())]);
+    let l = net.ep(1).listen(SocketAddr::new(b6, 443), 4).unwrap();
+    let now = net.now;
+    // No configured IPv6 source: a typed error, then an explicit one.
+    assert_eq!(
+        net.ep(0).connect(now, None, SocketAddr::new(b6, 443)),
+        Err(EndpointError::NoLocalAddress)
+    );
+    let c = net
+        .ep(0)
+        .connect(now, Some(SocketAddr::new(a6, 0)), SocketAddr::new(b6, 443))
+        .unwrap();
+    net.run_for(Duration::from_millis(50));
+    assert!(net.events(0).contains(&Event::Connected(c)));
+    let s = net.ep(1).accept(l).unwrap();
+    let now = net.now;
+    net.ep(0).send(now, c, b"over IPv6").unwrap();
+    net.run_for(Duration::from_millis(50));
+    let now = net.now;
+    assert_eq!(recv_all(net.ep(1), now, s), b"over IPv6");
+    let info: Vec<_> = net.ep(1).connections(now).collect();
+    assert!(info.iter().any(|i| i.state == State::Established
+        && i.local == SocketAddr::new(b6, 443)
+        && i.remote.ip() == a6));
+    net.ep(0).close(now, c).unwrap();
+    net.run_for(Duration::from_millis(50));
+    let now = net.now;
+    net.ep(1).close(now, s).unwrap();
+    net.run_for(Duration::from_millis(50));
+    assert_eq!(net.ep(0).time_wait_count(), 1);
+    assert_eq!(net.ep(1).connection_count(), 0);
+    let now = net.now;
+    let tw: Vec<_> = net.ep(0).connections(now).collect();
+    assert_eq!(tw[0].remote, SocketAddr::new(b6, 443));
+}
+
+/// A listener that answers every SYN with a cookie; returns the cookie.
+fn cookie_for(ep: &mut Endpoint, now: Instant, c: SocketAddr, s: SocketAddr, isn: u32) -> u32 {
+    let mut o = TcpOptions::NONE;
+    o.mss = Some(1460);
+    inject(ep, now, c, s, &craft(c, s, isn, 0, Flags::SYN, o, &[]));
+    let out = output(ep, now);
+    assert_eq!(out[0].0.flags, Flags::SYN | Flags::ACK);
+    out[0].0.seq.0
+}
+
+#[test]
+fn forged_and_stale_cookies_are_refused_and_counted() {
+    let mut c = cfg();
+    c.syncookies = SynCookies::Always;
+    c.conn.timestamps = false;
+    let mut ep = Endpoint::new(c, [11; 16]);
+    let s = sa(1, 80);
+    let l = ep.listen(s, 8).unwrap();
+    let t0 = Instant::from_secs(1000);
+    let cl = sa(9, 41000);
+    let cookie = cookie_for(&mut ep, t0, cl, s, 7000);
+    assert_eq!(ep.connection_count(), 0, "no state kept for a cookie");
+    // A forged ACK: one bit of the MAC wrong -> RST <SEQ=SEG.ACK>, counted.
+    let forged = (cookie ^ 1).wrapping_add(1);
+    inject(
+        &mut ep,
+        t0,
+        cl,
+        s,
+        &craft(cl, s, 7001, forged, Flags::ACK, TcpOptions::NONE, &[]),
+    );
+    let out = output(&mut ep, t0);
+    assert_eq!(out.len(), 1);
+    assert_eq!((out[0].0.flags, out[0].0.seq), (Flags::RST, SeqNum(forged)));
+    assert_eq!(ep.counters().syncookies_failed, 1);
+    assert_eq!(ep.connection_count(), 0);
+    // The wrong peer ISN (a blind attacker's guess) fails too.
+    inject(
+        &mut ep,
+        t0,
+        cl,
+        s,
+        &craft(
+            cl,
+            s,
+            7002,
+            cookie.wrapping_add(1),
+            Flags::ACK,
+            TcpOptions::NONE,
+            &[],
+        ),
+    );
+    assert_eq!(output(&mut ep, t0)[0].0.flags, Flags::RST);
+    assert_eq!(ep.counters().syncookies_failed, 2);
+    // A stale cookie: two 64-second periods later (the listener keeps
+    // sending cookies, so it still checks them) -> refused.
+    let t1 = t0 + Duration::from_secs(130);
+    cookie_for(&mut ep, t1, sa(9, 41001), s, 1);
+    inject(
+        &mut ep,
+        t1,
+        cl,
+        s,
+        &craft(
+            cl,
+            s,
+            7001,
+            cookie.wrapping_add(1),
+            Flags::ACK,
+            TcpOptions::NONE,
+            &[],
+        ),
+    );
+    assert_eq!(output(&mut ep, t1)[0].0.flags, Flags::RST);
+    assert_eq!(ep.counters().syncookies_failed, 3);
+    assert_eq!(ep.counters().syncookies_recv, 0);
+    // A fresh cookie within its window opens the connection.
+    let fresh = cookie_for(&mut ep, t1, cl, s, 8000);
+    let t2 = t1 + Duration::from_secs(60);
+    inject(
+        &mut ep,
+        t2,
+        cl,
+        s,
+        &craft(
+            cl,
+            s,
+            8001,
+            fresh.wrapping_add(1),
+            Flags::ACK,
+            TcpOptions::NONE,
+            b"hi",
+        ),
+    );
+    assert_eq!(ep.counters().syncookies_recv, 1);
+    let h = ep.accept(l).expect("a valid cookie opens the connection");
+    assert_eq!(recv_all(&mut ep, t2, h), b"hi");
+}
+
+#[test]
+fn no_rst_ever_answers_a_rst() {
+    let mut f = tw_fixture(false);
+    let (c, s) = (f.client, f.server);
+    let closed = sa(1, 9);
+    let mut ep2 = Endpoint::new(cfg(), [9; 16]);
+    ep2.listen(s, 4).unwrap();
+    // Every flag combination with RST, at a closed port, a listener and a
+    // TIME-WAIT entry, in and out of window: no RST comes back.
+    for bits in 0u8..64 {
+        let flags = Flags(bits) | Flags::RST;
+        for seq in [0u32, f.rcv_nxt, f.rcv_nxt.wrapping_add(100_000)] {
+            let seg = craft(c, s, seq, f.snd_nxt, flags, TcpOptions::NONE, b"x");
+            inject(&mut f.ep, f.now, c, s, &seg);
+            inject(&mut ep2, f.now, c, s, &seg);
+            let to_closed = craft(c, closed, seq, 1, flags, TcpOptions::NONE, &[]);
+            inject(&mut f.ep, f.now, c, closed, &to_closed);
+        }
+    }
+    assert!(output(&mut f.ep, f.now).iter().all(|(h, _)| !h.flags.rst()));
+    assert!(output(&mut ep2, f.now).is_empty());
+    assert_eq!(f.ep.counters().out_rsts, 0);
+    assert_eq!(ep2.counters().out_rsts, 0);
+}
+
+#[test]
+fn time_wait_acks_carry_a_window_and_are_rate_limited() {
+    let mut f = tw_fixture(false);
+    let (c, s) = (f.client, f.server);
+    let fin = craft(
+        c,
+        s,
+        1001,
+        f.snd_nxt,
+        Flags::ACK | Flags::FIN,
+        TcpOptions::NONE,
+        &[],
+    );
+    f.now += Duration::from_secs(1);
+    inject(&mut f.ep, f.now, c, s, &fin);
+    let out = output(&mut f.ep, f.now);
+    assert_eq!(out.len(), 1);
+    assert!(out[0].0.window > 0, "window {}", out[0].0.window);
+    // A burst of old duplicates within 500 ms: no more ACKs.
+    for k in 1..=10u64 {
+        inject(&mut f.ep, f.now + Duration::from_millis(k * 40), c, s, &fin);
+    }
+    assert!(output(&mut f.ep, f.now + Duration::from_millis(400)).is_empty());
+    assert_eq!(f.ep.counters().tw_acks_skipped, 10);
+    // After the interval, the next retransmitted FIN is ACKed again.
+    f.now += Duration::from_millis(600);
+    inject(&mut f.ep, f.now, c, s, &fin);
+    let out = output(&mut f.ep, f.now);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0.ack, SeqNum(1002));
 }

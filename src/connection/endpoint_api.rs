@@ -2,7 +2,6 @@
 //! connection beyond the public API: a connection opened by a SYN cookie
 //! (RFC 4987), the few TCB variables a compact TIME-WAIT entry keeps, and
 //! the timestamp clock offset the Endpoint chooses per address pair.
-#![cfg_attr(not(feature = "alloc"), allow(dead_code))]
 
 use super::{Buffers, Connection, Storage};
 use crate::config::Config;
@@ -36,6 +35,9 @@ pub(crate) struct TimeWaitVars {
     pub(crate) ts_recent: u32,
     pub(crate) ts_recent_age: Instant,
     pub(crate) ts_offset: u32,
+    /// The window field of the last advertisement, still open to the
+    /// right of RCV.NXT (Linux `tw_rcv_wnd`), already scaled.
+    pub(crate) window: u16,
 }
 
 impl<B: Storage> Connection<B> {
@@ -102,6 +104,14 @@ impl<B: Storage> Connection<B> {
             ts_recent: self.ts_recent,
             ts_recent_age: self.ts_recent_age,
             ts_offset: self.ts_offset,
+            window: {
+                let open = if self.rcv_adv.after(self.rcv_nxt) {
+                    self.rcv_adv.dist(self.rcv_nxt)
+                } else {
+                    0
+                };
+                (open >> self.rcv_wscale).min(0xffff) as u16
+            },
         }
     }
 }

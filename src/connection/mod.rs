@@ -34,7 +34,6 @@ mod sack;
 mod timers;
 
 pub use actions::{Action, Actions, ActionsIter, StateChange, Transmit};
-#[cfg(feature = "alloc")]
 pub(crate) use endpoint_api::{CookieOpen, TimeWaitVars};
 pub use icmp::IcmpError;
 pub use output::reply_to_unknown;

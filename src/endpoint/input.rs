@@ -6,6 +6,7 @@
 use core::net::IpAddr;
 
 use super::secret::{COOKIE_MSS, cookie_ts_bits, cookie_ts_decode, cookie_tsval};
+use super::store::{Fifo, Store};
 use super::time_wait::TwVerdict;
 use super::{Endpoint, Queue, SynCookies, TW_BIT, Tuple, unicast};
 use crate::Transmit;
@@ -19,7 +20,7 @@ use crate::wire::{Flags, Segment, TcpHeader, TcpOptions, Timestamps, checksum};
 /// one (Linux `tcp_synq_no_recent_overflow`: two cookie periods).
 const COOKIE_WINDOW: Duration = Duration::from_secs(128);
 
-impl Endpoint {
+impl<S: Store> Endpoint<S> {
     /// A TCP segment arrived: `bytes` is the IP payload, `src` and `dst`
     /// the IP addresses. The checksum is verified with the pseudo-header
     /// (MUST-2, MUST-3); segments from or to broadcast, multicast or
@@ -95,7 +96,7 @@ impl Endpoint {
             && !seg.flags.rst()
             && !seg.flags.syn()
             && let Some(Some(l)) = self.listeners.get(e.parent as usize)
-            && l.accept_queue.len() >= l.accept_limit
+            && l.accept_queue.count() >= l.accept_limit
         {
             self.counters.listen_overflows += 1;
             self.counters.listen_drops += 1;
@@ -148,7 +149,7 @@ impl Endpoint {
         }
         // Third: a SYN.
         let l = self.listeners[li as usize].as_ref().expect("live listener");
-        if l.accept_queue.len() >= l.accept_limit {
+        if l.accept_queue.count() >= l.accept_limit {
             // Linux drops SYNs while the accept queue is full.
             self.counters.listen_overflows += 1;
             self.counters.listen_drops += 1;
@@ -164,7 +165,7 @@ impl Endpoint {
             self.send_cookie(li, tuple, seg, now);
             return;
         }
-        if syn_full || self.live >= self.cfg.max_connections {
+        if syn_full || !self.room_for_conn() {
             // EP-3: no cookies: drop the SYN silently.
             self.counters.listen_drops += 1;
             return;
@@ -178,7 +179,8 @@ impl Endpoint {
         conn.set_ts_offset(self.keys.ts_offset(tuple.local_ip, tuple.remote_ip));
         let idx = self.insert_conn(conn, *tuple, li, false);
         if let Some(Some(l)) = self.listeners.get_mut(li as usize) {
-            l.syn_queue.push(idx);
+            // Cannot fail: syn_limit is at most the queue's capacity.
+            let _ = super::store::Seq::try_push(&mut l.syn_queue, idx);
         }
         self.after(idx, a, now);
     }
@@ -249,14 +251,14 @@ impl Endpoint {
         if !recent {
             return false;
         }
-        let full = l.accept_queue.len() >= l.accept_limit;
+        let full = l.accept_queue.count() >= l.accept_limit;
         let peer_isn = seg.seq.sub(1);
         let cookie = seg.ack.sub(1);
         let Some(mss_idx) = self.keys.check_cookie(tuple, peer_isn, cookie, now) else {
             self.counters.syncookies_failed += 1;
             return false;
         };
-        if full || self.live >= self.cfg.max_connections {
+        if full || !self.room_for_conn() {
             // As for a full accept queue: drop, the peer retransmits.
             self.counters.listen_overflows += 1;
             self.counters.listen_drops += 1;

@@ -3,6 +3,7 @@
 use core::fmt;
 use core::net::SocketAddr;
 
+use super::store::{Fifo, Store};
 use super::{Endpoint, Handle};
 use crate::Timer;
 use crate::state::State;
@@ -61,6 +62,9 @@ pub struct Counters {
     pub rst_in_time_wait_ignored: u64,
     /// Segments rejected by PAWS in TIME-WAIT (`PAWSEstabRejected`).
     pub paws_rejected: u64,
+    /// ACKs to out-of-window segments in TIME-WAIT not sent because of the
+    /// rate limit (`TCPACKSkippedTimeWait`).
+    pub tw_acks_skipped: u64,
     /// `connect` took over a TIME-WAIT tuple (`TWRecycled`).
     pub tw_reused: u64,
     /// Orphans reset because of `max_orphans` (`TCPAbortOnMemory`).
@@ -69,8 +73,17 @@ pub struct Counters {
     pub orphans: u64,
     /// TIME-WAIT entries now.
     pub time_wait: u64,
-    /// Control segments dropped because the host did not poll.
+    /// Control segments dropped because the host did not poll (or a
+    /// fixed queue was full).
     pub ctrl_dropped: u64,
+    /// Events dropped because a fixed event queue was full.
+    pub events_dropped: u64,
+    /// Timers not armed because a fixed timer pool was full even after
+    /// dropping stale entries (take `M` of at least `2 * N`).
+    pub timers_dropped: u64,
+    /// Orphans the orphan queue of a fixed store could not track (they
+    /// still close normally; only the `max_orphans` cap misses them).
+    pub orphans_untracked: u64,
 }
 
 /// One line of [`Endpoint::connections`], like `ss -tan -o`.
@@ -122,7 +135,7 @@ fn timer_name(t: Timer) -> &'static str {
     }
 }
 
-impl Endpoint {
+impl<S: Store> Endpoint<S> {
     /// Every listener, connection and TIME-WAIT entry, like `ss -tan -o`:
     /// listeners first, then connections, then TIME-WAIT.
     pub fn connections(&self, now: Instant) -> impl Iterator<Item = ConnInfo> + '_ {
@@ -135,7 +148,7 @@ impl Endpoint {
             local: l.addr,
             remote: any(l.addr),
             state: State::Listen,
-            recv_q: l.accept_queue.len(),
+            recv_q: l.accept_queue.count(),
             send_q: l.accept_limit,
             timer: None,
         });

@@ -72,19 +72,25 @@
 //!
 //! # Without `alloc`
 //!
-//! This Endpoint needs `alloc`. Its storage is three growable pieces: the
-//! slab of boxed connections (`Vec<Slot>`), the demux table
-//! (`HashTable<u32>` of slot indices) and the wheel's slot lists. Nothing
-//! else depends on them, and every cross-reference is a `u32` index, so a
-//! fixed-capacity variant can swap them for arrays of a capacity chosen by
-//! the host (a slot array, an open-addressing table of `u32`, and wheel
-//! lists threaded through the entries) without touching the protocol code.
-//! That variant is not written yet.
+//! The tables live in a [`Store`] (see [`store`]): [`Heap`] grows them
+//! (the default with `alloc`; the figures above), [`Fixed<N, M, B>`]
+//! holds them in arrays chosen at compile time and never allocates:
+//! `N` connection slots, TIME-WAIT entries, listeners and queue places,
+//! `M` timer nodes and demux-table slots (open addressing keyed by the
+//! SipHash of the 4-tuple; take `M >= 4 * N`), and `[u8; B]` buffers
+//! each way inside each connection. `cargo build --no-default-features`
+//! builds it. When a fixed table is full, `connect` returns
+//! [`EndpointError::TooManyConnections`], `listen`
+//! [`EndpointError::NoCapacity`], a SYN is dropped (`ListenDrops`) or
+//! answered with a cookie, a connection entering TIME-WAIT skips it
+//! (`time_wait_overflow`), and events or control segments past a full
+//! queue are dropped and counted: nothing panics.
 
 mod config;
 mod input;
 mod listing;
 mod secret;
+pub mod store;
 mod time_wait;
 mod wheel;
 
@@ -92,11 +98,7 @@ pub use config::{EndpointConfig, SynCookies, TwReuse};
 pub use listing::{ConnInfo, Counters};
 pub use time_wait::TimeWaitEntry;
 
-use alloc::boxed::Box;
-use alloc::collections::VecDeque;
-use alloc::vec::Vec;
 use core::net::{IpAddr, SocketAddr};
-use hashbrown::HashTable;
 
 use crate::StateChange;
 use crate::connection::{AppCall, Buffers, Connection, Outcome};
@@ -108,13 +110,30 @@ use crate::wire::{TcpHeader, checksum};
 use crate::{Actions, Transmit};
 
 use secret::Keys;
+#[cfg(feature = "alloc")]
+pub use store::Heap;
+use store::{Fifo, Seq, Table};
+pub use store::{Fixed, Store};
 use time_wait::TimeWaitTable;
 use wheel::Wheel;
 
-/// A connection's buffer storage inside an Endpoint.
-pub type Buf = Box<[u8]>;
-/// A connection as an Endpoint holds it.
+/// A connection's buffer storage inside a growable Endpoint.
+#[cfg(feature = "alloc")]
+pub type Buf = alloc::boxed::Box<[u8]>;
+/// A connection as a growable Endpoint holds it.
+#[cfg(feature = "alloc")]
 pub type Conn = Connection<Buf>;
+
+/// The storage `Endpoint` means without a parameter: [`Heap`] with `alloc`.
+#[cfg(feature = "alloc")]
+pub type DefaultStore = Heap;
+/// The storage `Endpoint` means without a parameter: without `alloc`, a
+/// small [`Fixed`] one (16 connections, 64 timers, 4 KiB buffers); name
+/// your own `Endpoint<Fixed<N, M, B>>` for other sizes.
+#[cfg(not(feature = "alloc"))]
+pub type DefaultStore = Fixed<16, 64, 4096>;
+/// An Endpoint of fixed capacity that never allocates (see [`Fixed`]).
+pub type FixedEndpoint<const N: usize, const M: usize, const B: usize> = Endpoint<Fixed<N, M, B>>;
 
 /// The longest TCP header: `poll_transmit` writes payload after it.
 pub const MAX_HEADER: usize = 60;
@@ -190,9 +209,12 @@ pub enum EndpointError {
     /// `connect` without a source address, and none is configured.
     #[error("no local address for this family")]
     NoLocalAddress,
-    /// `max_connections` reached.
+    /// `max_connections` reached, or a fixed-capacity table is full.
     #[error("too many connections")]
     TooManyConnections,
+    /// A fixed-capacity table (listeners) is full.
+    #[error("no capacity left")]
+    NoCapacity,
     /// The handle or listener is stale.
     #[error("unknown handle")]
     UnknownHandle,
@@ -228,8 +250,8 @@ enum Queue {
 }
 
 /// One connection and the Endpoint's bookkeeping for it.
-struct Entry {
-    conn: Conn,
+struct Entry<S: Store> {
+    conn: Connection<S::Buf>,
     tuple: Tuple,
     /// The wheel tick of this connection's live wheel entry (`u64::MAX`: none).
     wheel_at: u64,
@@ -245,20 +267,20 @@ struct Entry {
     dead: bool,
 }
 
-struct Slot {
+struct Slot<S: Store> {
     generation: u32,
-    entry: Option<Box<Entry>>,
+    entry: Option<S::Boxed<Entry<S>>>,
 }
 
-struct Listener {
+struct Listener<S: Store> {
     generation: u32,
     addr: SocketAddr,
     /// min(backlog, somaxconn).
     accept_limit: usize,
     /// min(accept_limit, max_syn_backlog).
     syn_limit: usize,
-    syn_queue: Vec<u32>,
-    accept_queue: VecDeque<Handle>,
+    syn_queue: S::Vec<u32>,
+    accept_queue: S::Deque<Handle>,
     /// When this listener last sent a SYN cookie.
     last_cookie: Option<Instant>,
 }
@@ -270,32 +292,34 @@ struct Ctrl {
 }
 
 /// A whole host's TCP (see the module docs for the run loop).
-pub struct Endpoint {
+///
+/// `S` is where it keeps its tables: growable ([`Heap`], the default with
+/// `alloc`) or of a fixed capacity ([`Fixed`], no allocation at all).
+pub struct Endpoint<S: Store = DefaultStore> {
     cfg: EndpointConfig,
     keys: Keys,
-    slots: Vec<Slot>,
-    free: Vec<u32>,
+    slots: S::Vec<Slot<S>>,
+    free: S::Vec<u32>,
     live: usize,
     /// 4-tuple -> slot index, or `TW_BIT | time-wait index`.
-    table: HashTable<u32>,
-    tw: TimeWaitTable,
-    listeners: Vec<Option<Listener>>,
+    table: S::Table,
+    tw: TimeWaitTable<S>,
+    listeners: S::Vec<Option<Listener<S>>>,
     listener_gen: u32,
     /// (address, port) -> listener index.
-    listen_table: HashTable<u32>,
-    wheel: Wheel,
-    expired: Vec<wheel::Entry>,
-    events: VecDeque<Event>,
-    txq: VecDeque<u32>,
-    ctrl: VecDeque<Ctrl>,
-    orphans: VecDeque<Handle>,
+    listen_table: S::Table,
+    wheel: Wheel<S>,
+    events: S::Deque<Event>,
+    txq: S::Deque<u32>,
+    ctrl: S::Deque<Ctrl>,
+    orphans: S::Deque<Handle>,
     orphan_count: usize,
     next_ephemeral: u32,
     last_now: Instant,
     counters: Counters,
 }
 
-impl core::fmt::Debug for Endpoint {
+impl<S: Store> core::fmt::Debug for Endpoint<S> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Endpoint")
             .field("connections", &self.live)
@@ -323,26 +347,50 @@ fn tick_ceil(t: Instant) -> u64 {
     t.as_micros().div_ceil(1000)
 }
 
-impl Endpoint {
-    /// An Endpoint with no connections. `secret` keys every hash (ISNs,
-    /// ports, cookies, the demux table): take it from a good random source.
+/// Pushes an event; a full fixed queue drops it and counts it.
+macro_rules! event {
+    ($self:ident, $e:expr) => {
+        if $crate::endpoint::store::Fifo::push(&mut $self.events, $e).is_err() {
+            $self.counters.events_dropped += 1;
+        }
+    };
+}
+pub(crate) use event;
+
+#[cfg(feature = "alloc")]
+impl Endpoint<Heap> {
+    /// An Endpoint with no connections whose tables grow. `secret` keys
+    /// every hash (ISNs, ports, cookies, the demux table): take it from a
+    /// good random source.
     pub fn new(config: EndpointConfig, secret: [u8; 16]) -> Self {
+        Self::with_store(config, secret)
+    }
+}
+
+impl<S: Store> Endpoint<S> {
+    /// An Endpoint with no connections over the storage `S`, for example
+    /// `FixedEndpoint::<8, 64, 4096>::with_store(config, secret)`. With a
+    /// [`Fixed`] store, `rx_buffer` and `tx_buffer` become its buffer size.
+    pub fn with_store(mut config: EndpointConfig, secret: [u8; 16]) -> Self {
+        if let Some(b) = S::buffer_size() {
+            config.rx_buffer = b;
+            config.tx_buffer = b;
+        }
         Endpoint {
             keys: Keys::new(secret),
-            slots: Vec::new(),
-            free: Vec::new(),
+            slots: Default::default(),
+            free: Default::default(),
             live: 0,
-            table: HashTable::new(),
+            table: Default::default(),
             tw: TimeWaitTable::default(),
-            listeners: Vec::new(),
+            listeners: Default::default(),
             listener_gen: 0,
-            listen_table: HashTable::new(),
+            listen_table: Default::default(),
             wheel: Wheel::new(0),
-            expired: Vec::new(),
-            events: VecDeque::new(),
-            txq: VecDeque::new(),
-            ctrl: VecDeque::new(),
-            orphans: VecDeque::new(),
+            events: Default::default(),
+            txq: Default::default(),
+            ctrl: Default::default(),
+            orphans: Default::default(),
             orphan_count: 0,
             next_ephemeral: 0,
             last_now: Instant::ZERO,
@@ -375,7 +423,7 @@ impl Endpoint {
         self.wheel.len()
     }
     /// The connection behind a handle, for queries (`state()`, `stats()`, ...).
-    pub fn connection(&self, h: Handle) -> Option<&Conn> {
+    pub fn connection(&self, h: Handle) -> Option<&Connection<S::Buf>> {
         self.entry(h).map(|e| &e.conn)
     }
 
@@ -387,7 +435,7 @@ impl Endpoint {
         self.last_now
     }
 
-    fn entry(&self, h: Handle) -> Option<&Entry> {
+    fn entry(&self, h: Handle) -> Option<&Entry<S>> {
         let s = self.slots.get(h.idx as usize)?;
         if s.generation != h.generation {
             return None;
@@ -402,13 +450,13 @@ impl Endpoint {
         }
     }
 
-    fn entry_mut(&mut self, idx: u32) -> Option<&mut Entry> {
+    fn entry_mut(&mut self, idx: u32) -> Option<&mut Entry<S>> {
         self.slots.get_mut(idx as usize)?.entry.as_deref_mut()
     }
 
     // ----- the tuple table ----------------------------------------------
 
-    fn tuple_of(slots: &[Slot], tw: &TimeWaitTable, v: u32) -> Tuple {
+    fn tuple_of(slots: &[Slot<S>], tw: &TimeWaitTable<S>, v: u32) -> Tuple {
         if v & TW_BIT != 0 {
             tw.tuple(v & !TW_BIT)
         } else {
@@ -424,10 +472,10 @@ impl Endpoint {
     fn lookup(&self, t: &Tuple) -> Option<u32> {
         let h = self.keys.table_hash(t);
         self.table
-            .find(h, |&v| Self::tuple_of(&self.slots, &self.tw, v) == *t)
-            .copied()
+            .find(h, |v| Self::tuple_of(&self.slots, &self.tw, v) == *t)
     }
 
+    /// Adds `t -> v`; the caller checked `table.has_room()`.
     fn table_insert(&mut self, t: &Tuple, v: u32) {
         let h = self.keys.table_hash(t);
         let Endpoint {
@@ -437,7 +485,8 @@ impl Endpoint {
             keys,
             ..
         } = self;
-        table.insert_unique(h, v, |&v| keys.table_hash(&Self::tuple_of(slots, tw, v)));
+        let r = table.insert(h, v, |v| keys.table_hash(&Self::tuple_of(slots, tw, v)));
+        debug_assert!(r.is_ok(), "demux table full");
     }
 
     /// Replaces the value for `t` (which must be present) by `new`, or
@@ -445,30 +494,44 @@ impl Endpoint {
     fn table_set(&mut self, t: &Tuple, new: Option<u32>) {
         let h = self.keys.table_hash(t);
         let Endpoint {
-            table, slots, tw, ..
+            table,
+            slots,
+            tw,
+            keys,
+            ..
         } = self;
-        if let Ok(mut e) = table.find_entry(h, |&v| Self::tuple_of(slots, tw, v) == *t) {
-            match new {
-                Some(v) => *e.get_mut() = v,
-                None => {
-                    e.remove();
-                }
-            }
-        }
+        table.update(
+            h,
+            |v| Self::tuple_of(slots, tw, v) == *t,
+            new,
+            |v| keys.table_hash(&Self::tuple_of(slots, tw, v)),
+        );
     }
 
     // ----- connections ----------------------------------------------------
 
-    fn buffers(&self) -> Buffers<Buf> {
-        Buffers {
-            rx: alloc::vec![0u8; self.cfg.rx_buffer].into_boxed_slice(),
-            tx: alloc::vec![0u8; self.cfg.tx_buffer].into_boxed_slice(),
-        }
+    fn buffers(&self) -> Buffers<S::Buf> {
+        S::buffers(self.cfg.rx_buffer, self.cfg.tx_buffer)
     }
 
-    /// Stores a new connection; returns its slot index.
-    fn insert_conn(&mut self, conn: Conn, tuple: Tuple, parent: u32, app: bool) -> u32 {
-        let entry = Box::new(Entry {
+    /// Whether one more connection fits: `max_connections`, and the slot
+    /// array and demux table of a fixed store.
+    fn room_for_conn(&self) -> bool {
+        self.live < self.cfg.max_connections
+            && (!self.free.is_empty() || self.slots.len() < self.slots.cap())
+            && self.table.has_room()
+    }
+
+    /// Stores a new connection; returns its slot index. The caller checked
+    /// [`room_for_conn`](Self::room_for_conn).
+    fn insert_conn(
+        &mut self,
+        conn: Connection<S::Buf>,
+        tuple: Tuple,
+        parent: u32,
+        app: bool,
+    ) -> u32 {
+        let entry = S::boxed(Entry {
             conn,
             tuple,
             wheel_at: u64::MAX,
@@ -489,10 +552,16 @@ impl Endpoint {
                 i
             }
             None => {
-                self.slots.push(Slot {
-                    generation: 0,
-                    entry: Some(entry),
-                });
+                if self
+                    .slots
+                    .try_push(Slot {
+                        generation: 0,
+                        entry: Some(entry),
+                    })
+                    .is_err()
+                {
+                    debug_assert!(false, "insert_conn without room");
+                }
                 (self.slots.len() - 1) as u32
             }
         };
@@ -513,13 +582,13 @@ impl Endpoint {
         }
         if let Some(Some(l)) = self.listeners.get_mut(parent as usize) {
             match queue {
-                Queue::Syn => l.syn_queue.retain(|&i| i != idx),
+                Queue::Syn => l.syn_queue.keep(|&i| i != idx),
                 Queue::Accept => {
                     let h = Handle {
                         idx,
                         generation: self.slots[idx as usize].generation,
                     };
-                    l.accept_queue.retain(|&x| x != h);
+                    l.accept_queue.keep(|&x| x != h);
                 }
                 Queue::None => {}
             }
@@ -534,7 +603,8 @@ impl Endpoint {
         let s = &mut self.slots[idx as usize];
         if s.entry.take().is_some() {
             s.generation = s.generation.wrapping_add(1);
-            self.free.push(idx);
+            // Cannot fail: there are no more free indices than slots.
+            let _ = self.free.try_push(idx);
             self.live -= 1;
         }
     }
@@ -548,8 +618,34 @@ impl Endpoint {
             let t = tick_ceil(d);
             if t < e.wheel_at {
                 e.wheel_at = t;
-                self.wheel.insert(idx, t);
+                self.wheel_insert(idx, t);
             }
+        }
+    }
+
+    /// Inserts into the wheel; when a fixed pool is full, drops the stale
+    /// entries (lazy deletion's leftovers) first. Each connection and
+    /// TIME-WAIT entry has one live timer, so a pool of at least
+    /// `2 * N` nodes always has room after the purge.
+    fn wheel_insert(&mut self, id: u32, tick: u64) {
+        if self.wheel.insert(id, tick).is_ok() {
+            return;
+        }
+        let Endpoint {
+            wheel, slots, tw, ..
+        } = self;
+        wheel.purge(|w| {
+            if w.id & TW_BIT != 0 {
+                tw.timer_live(w.id & !TW_BIT, w.tick)
+            } else {
+                slots
+                    .get(w.id as usize)
+                    .and_then(|s| s.entry.as_deref())
+                    .is_some_and(|e| e.wheel_at == w.tick && !e.dead)
+            }
+        });
+        if self.wheel.insert(id, tick).is_err() {
+            self.counters.timers_dropped += 1;
         }
     }
 
@@ -579,37 +675,43 @@ impl Endpoint {
                 k.curr_estab -= 1;
             }
             if e.app {
-                self.events.push_back(Event::StateChanged(h, *c));
+                event!(self, Event::StateChanged(h, *c));
             }
             if to == State::Established && from == State::SynReceived && e.queue == Queue::Syn {
                 incoming = Some(e.parent);
             }
             if to == State::Established && from == State::SynSent && e.app {
-                self.events.push_back(Event::Connected(h));
+                event!(self, Event::Connected(h));
             }
         }
         if e.app {
             if acts.readable() {
-                self.events.push_back(Event::Readable(h));
+                event!(self, Event::Readable(h));
             }
             if acts.writable() {
-                self.events.push_back(Event::Writable(h));
+                event!(self, Event::Writable(h));
             }
         }
         if (acts.transmit() || e.conn.wants_output()) && !e.in_txq {
             e.in_txq = true;
-            self.txq.push_back(idx);
+            // Cannot fail: each slot is in the queue at most once.
+            let _ = self.txq.push(idx);
         }
         let state = e.conn.state();
         if let Some(li) = incoming {
             e.queue = Queue::Accept;
             if let Some(Some(l)) = self.listeners.get_mut(li as usize) {
-                l.syn_queue.retain(|&i| i != idx);
-                l.accept_queue.push_back(h);
-                self.events.push_back(Event::Incoming(ListenerId {
-                    idx: li,
-                    generation: l.generation,
-                }));
+                l.syn_queue.keep(|&i| i != idx);
+                // Cannot fail: the accept queue was checked before the
+                // final ACK went in, and its limit is at most its capacity.
+                let _ = l.accept_queue.push(h);
+                event!(
+                    self,
+                    Event::Incoming(ListenerId {
+                        idx: li,
+                        generation: l.generation,
+                    })
+                );
             }
         }
         match state {
@@ -622,7 +724,7 @@ impl Endpoint {
                 e.app = false;
                 let drained = !e.in_txq;
                 if app {
-                    self.events.push_back(Event::Closed(h, reason));
+                    event!(self, Event::Closed(h, reason));
                 }
                 self.detach(idx);
                 if drained {
@@ -665,7 +767,7 @@ impl Endpoint {
                 IpAddr::V6(self.cfg.local_v6.ok_or(EndpointError::NoLocalAddress)?)
             }
         };
-        if self.live >= self.cfg.max_connections {
+        if !self.room_for_conn() {
             return Err(EndpointError::TooManyConnections);
         }
         let port = local.map_or(0, |l| l.port());
@@ -769,25 +871,37 @@ impl Endpoint {
         if self.listener_exact(ip, addr.port()).is_some() {
             return Err(EndpointError::AddrInUse);
         }
-        let accept_limit = backlog.min(self.cfg.somaxconn).max(1) as usize;
+        let syn_queue: S::Vec<u32> = Default::default();
+        let accept_queue: S::Deque<Handle> = Default::default();
+        let accept_limit = (backlog.min(self.cfg.somaxconn).max(1) as usize)
+            .min(accept_queue.cap())
+            .min(syn_queue.cap());
         let syn_limit = accept_limit.min(self.cfg.max_syn_backlog.max(1) as usize);
+        let slot = self.listeners.iter().position(Option::is_none);
+        if !self.listen_table.has_room()
+            || (slot.is_none() && self.listeners.len() >= self.listeners.cap())
+        {
+            return Err(EndpointError::NoCapacity);
+        }
         self.listener_gen = self.listener_gen.wrapping_add(1);
         let l = Listener {
             generation: self.listener_gen,
             addr,
             accept_limit,
             syn_limit,
-            syn_queue: Vec::new(),
-            accept_queue: VecDeque::new(),
+            syn_queue,
+            accept_queue,
             last_cookie: None,
         };
-        let idx = match self.listeners.iter().position(Option::is_none) {
+        let idx = match slot {
             Some(i) => {
                 self.listeners[i] = Some(l);
                 i
             }
             None => {
-                self.listeners.push(Some(l));
+                if self.listeners.try_push(Some(l)).is_err() {
+                    return Err(EndpointError::NoCapacity);
+                }
                 self.listeners.len() - 1
             }
         } as u32;
@@ -798,13 +912,14 @@ impl Endpoint {
             keys,
             ..
         } = self;
-        listen_table.insert_unique(h, idx, |&i| {
+        let r = listen_table.insert(h, idx, |i| {
             let a = listeners[i as usize]
                 .as_ref()
                 .map(|l| l.addr)
                 .expect("live listener");
             keys.listen_hash(a.ip(), a.port())
         });
+        debug_assert!(r.is_ok(), "listener table full");
         Ok(ListenerId {
             idx,
             generation: self.listener_gen,
@@ -813,13 +928,11 @@ impl Endpoint {
 
     fn listener_exact(&self, ip: IpAddr, port: u16) -> Option<u32> {
         let h = self.keys.listen_hash(ip, port);
-        self.listen_table
-            .find(h, |&i| {
-                self.listeners[i as usize]
-                    .as_ref()
-                    .is_some_and(|l| l.addr.ip() == ip && l.addr.port() == port)
-            })
-            .copied()
+        self.listen_table.find(h, |i| {
+            self.listeners[i as usize]
+                .as_ref()
+                .is_some_and(|l| l.addr.ip() == ip && l.addr.port() == port)
+        })
     }
 
     /// The listener for a local address and port: the specific address
@@ -834,7 +947,7 @@ impl Endpoint {
         })
     }
 
-    fn listener(&self, id: ListenerId) -> Option<&Listener> {
+    fn listener(&self, id: ListenerId) -> Option<&Listener<S>> {
         self.listeners
             .get(id.idx as usize)?
             .as_ref()
@@ -846,13 +959,13 @@ impl Endpoint {
     pub fn accept(&mut self, listener: ListenerId) -> Option<Handle> {
         self.listener(listener)?;
         let l = self.listeners[listener.idx as usize].as_mut()?;
-        let h = l.accept_queue.pop_front()?;
+        let h = l.accept_queue.pop()?;
         let e = self.slots[h.idx as usize].entry.as_deref_mut()?;
         e.queue = Queue::None;
         e.parent = NONE;
         e.app = true;
         if e.conn.recv_queue() > 0 || e.conn.is_eof() {
-            self.events.push_back(Event::Readable(h));
+            event!(self, Event::Readable(h));
         }
         Some(h)
     }
@@ -860,7 +973,7 @@ impl Endpoint {
     /// Connections waiting in a listener's accept queue and SYN queue.
     pub fn queue_lengths(&self, listener: ListenerId) -> Option<(usize, usize)> {
         self.listener(listener)
-            .map(|l| (l.accept_queue.len(), l.syn_queue.len()))
+            .map(|l| (l.accept_queue.count(), l.syn_queue.len()))
     }
 
     /// Closes a listener: every connection in its queues is reset (EP-5).
@@ -876,15 +989,30 @@ impl Endpoint {
             .take()
             .expect("checked");
         let h = self.keys.listen_hash(l.addr.ip(), l.addr.port());
-        if let Ok(e) = self.listen_table.find_entry(h, |&i| i == listener.idx) {
-            e.remove();
-        }
+        let Endpoint {
+            listen_table,
+            listeners,
+            keys,
+            ..
+        } = self;
+        listen_table.update(
+            h,
+            |i| i == listener.idx,
+            None,
+            |i| {
+                let a = listeners[i as usize]
+                    .as_ref()
+                    .map(|l| l.addr)
+                    .expect("live listener");
+                keys.listen_hash(a.ip(), a.port())
+            },
+        );
         let children = l
             .syn_queue
             .iter()
             .copied()
-            .chain(l.accept_queue.iter().map(|h| h.idx));
-        for idx in children.collect::<Vec<_>>() {
+            .chain(l.accept_queue.each().map(|h| h.idx));
+        for idx in children {
             if let Some(e) = self.entry_mut(idx) {
                 e.parent = NONE;
                 e.queue = Queue::None;
@@ -920,7 +1048,14 @@ impl Endpoint {
             if close && !e.dead && e.conn.state() != State::Closed {
                 e.orphan = true;
                 self.orphan_count += 1;
-                self.orphans.push_back(h);
+                if let Err(h) = self.orphans.push(h) {
+                    // A full fixed queue: drop the handles of orphans that
+                    // already ended, then try again.
+                    self.prune_orphans();
+                    if self.orphans.push(h).is_err() {
+                        self.counters.orphans_untracked += 1;
+                    }
+                }
             }
         }
         self.after(h.idx, out.actions, now);
@@ -934,7 +1069,7 @@ impl Endpoint {
     /// (Linux `tcp_too_many_orphans`).
     fn enforce_orphan_limit(&mut self, now: Instant) {
         while self.orphan_count > self.cfg.max_orphans {
-            let Some(h) = self.orphans.pop_front() else {
+            let Some(h) = self.orphans.pop() else {
                 break;
             };
             let Some(s) = self.slots.get_mut(h.idx as usize) else {
@@ -957,16 +1092,20 @@ impl Endpoint {
             self.after(h.idx, a, now);
         }
         // Drop handles of orphans that already ended.
-        if self.orphans.len() > 2 * self.orphan_count + 64 {
-            let slots = &self.slots;
-            self.orphans.retain(|h| {
-                slots[h.idx as usize].generation == h.generation
-                    && slots[h.idx as usize]
-                        .entry
-                        .as_ref()
-                        .is_some_and(|e| e.orphan)
-            });
+        if self.orphans.count() > 2 * self.orphan_count + 64 {
+            self.prune_orphans();
         }
+    }
+
+    fn prune_orphans(&mut self) {
+        let slots = &self.slots;
+        self.orphans.keep(|h| {
+            slots[h.idx as usize].generation == h.generation
+                && slots[h.idx as usize]
+                    .entry
+                    .as_ref()
+                    .is_some_and(|e| e.orphan)
+        });
     }
 
     /// Queues data on a connection; returns how much fit.
@@ -1000,7 +1139,7 @@ impl Endpoint {
 
     /// The next thing the applications must learn.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        self.events.pop()
     }
 
     /// The earliest time `on_timer` is needed (possibly a little early).
@@ -1012,10 +1151,8 @@ impl Endpoint {
     /// whatever the number of connections.
     pub fn on_timer(&mut self, now: Instant) {
         let now = self.clock(now);
-        let mut expired = core::mem::take(&mut self.expired);
-        expired.clear();
-        self.wheel.advance(tick_floor(now), &mut expired);
-        for w in expired.iter() {
+        self.wheel.advance(tick_floor(now));
+        while let Some(w) = self.wheel.pop_fired() {
             if w.id & TW_BIT != 0 {
                 self.time_wait_timer(w.id & !TW_BIT, w.tick);
                 continue;
@@ -1037,7 +1174,6 @@ impl Endpoint {
                 self.schedule(idx);
             }
         }
-        self.expired = expired;
     }
 
     /// Writes the next segment to send into `buf` (header, options,
@@ -1046,17 +1182,17 @@ impl Endpoint {
     /// the MSS; the payload is limited by what fits.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Datagram> {
         let now = self.clock(now);
-        if let Some(c) = self.ctrl.pop_front() {
+        if let Some(c) = self.ctrl.pop() {
             return self.emit(&c.tuple, &c.t, buf);
         }
-        while let Some(&idx) = self.txq.front() {
+        while let Some(&idx) = self.txq.first() {
             let Some(e) = self.slots[idx as usize].entry.as_deref_mut() else {
-                self.txq.pop_front();
+                self.txq.pop();
                 continue;
             };
             if e.dead && e.conn.state() == State::TimeWait {
                 // Replaced by a TIME-WAIT entry, which sends the ACK.
-                self.txq.pop_front();
+                self.txq.pop();
                 self.free_slot(idx);
                 continue;
             }
@@ -1072,7 +1208,7 @@ impl Endpoint {
                     return self.emit(&tuple, &t, buf);
                 }
                 None => {
-                    self.txq.pop_front();
+                    self.txq.pop();
                     e.in_txq = false;
                     if e.dead {
                         self.free_slot(idx);
@@ -1123,9 +1259,7 @@ impl Endpoint {
     }
 
     fn push_ctrl(&mut self, tuple: Tuple, t: Transmit) {
-        if self.ctrl.len() < MAX_CTRL {
-            self.ctrl.push_back(Ctrl { tuple, t });
-        } else {
+        if self.ctrl.count() >= MAX_CTRL || self.ctrl.push(Ctrl { tuple, t }).is_err() {
             self.counters.ctrl_dropped += 1;
         }
     }

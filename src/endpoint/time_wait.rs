@@ -4,12 +4,20 @@
 //! A connection that enters TIME-WAIT leaves its buffers and its TCB
 //! behind; a [`TimeWaitEntry`] of 48 bytes keeps what TIME-WAIT needs:
 //! the 4-tuple (the local address as an index into a small table of the
-//! host's addresses), SND.NXT, RCV.NXT, TS.Recent with its age, the
-//! timestamp offset, and the expiry.
+//! host's addresses), SND.NXT, RCV.NXT, the receive window last
+//! advertised (Linux `tw_rcv_wnd`), TS.Recent with its age, when the last
+//! ACK to an out-of-window segment went out, and the expiry. The timestamp
+//! offset is not kept: the Endpoint derives it from the address pair.
+//!
+//! ACKs to out-of-window segments (a retransmitted FIN, an old duplicate,
+//! a PAWS reject, a refused SYN) are spaced by at least
+//! `challenge_ack_interval` per entry (RFC 5961 §7 ACK throttling; Linux
+//! `tcp_timewait_check_oow_rate_limit` with `tcp_invalid_ratelimit`,
+//! 500 ms), so a flood at a TIME-WAIT tuple cannot be reflected.
 
-use alloc::vec::Vec;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::store::{Seq, Store, Table};
 use super::{Endpoint, TW_BIT, Tuple, tick_ceil};
 use crate::connection::TimeWaitVars;
 use crate::seq::SeqNum;
@@ -20,6 +28,8 @@ use crate::{Timer, Transmit};
 const F_V6: u8 = 1;
 const F_TS: u8 = 2;
 const F_FREE: u8 = 4;
+/// An out-of-window ACK was sent at `last_oow_ms`.
+const F_OOW: u8 = 8;
 
 /// PAWS gives up on a TS.Recent older than 24 days (RFC 7323 §5.5).
 const PAWS_IDLE_S: u32 = 24 * 24 * 3600;
@@ -28,15 +38,17 @@ const PAWS_IDLE_S: u32 = 24 * 24 * 3600;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TimeWaitEntry {
     remote: [u8; 16],
-    local_idx: u16,
     local_port: u16,
     remote_port: u16,
+    local_idx: u8,
     flags: u8,
-    _pad: u8,
+    /// The window field of our ACKs (scaled as the connection's were).
+    window: u16,
     snd_nxt: u32,
     rcv_nxt: u32,
     ts_recent: u32,
-    ts_offset: u32,
+    /// When the last out-of-window ACK went out, milliseconds, wrapping.
+    last_oow_ms: u32,
     /// When TS.Recent was taken, in seconds (Linux `ts_recent_stamp`).
     ts_recent_stamp: u32,
     /// When the entry expires, milliseconds, wrapping (entries live far
@@ -74,11 +86,11 @@ impl TimeWaitEntry {
         })
     }
     /// `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>`, with timestamps when on.
-    fn ack(&self, now: Instant) -> Transmit {
+    fn ack(&self, now: Instant, ts_offset: u32) -> Transmit {
         let mut options = TcpOptions::NONE;
         if self.ts_on() {
             options.timestamps = Some(Timestamps {
-                val: (now.as_millis() as u32).wrapping_add(self.ts_offset),
+                val: (now.as_millis() as u32).wrapping_add(ts_offset),
                 ecr: self.ts_recent,
             });
         }
@@ -86,7 +98,7 @@ impl TimeWaitEntry {
             seq: SeqNum(self.snd_nxt),
             ack: SeqNum(self.rcv_nxt),
             flags: Flags::ACK,
-            window: 0,
+            window: self.window,
             urgent: 0,
             ect: false,
             options,
@@ -96,15 +108,29 @@ impl TimeWaitEntry {
 }
 
 /// The entries, their free list, and the local-address table.
-#[derive(Debug, Default)]
-pub(crate) struct TimeWaitTable {
-    entries: Vec<TimeWaitEntry>,
-    free: Vec<u32>,
+pub(crate) struct TimeWaitTable<S: Store> {
+    entries: S::Vec<TimeWaitEntry>,
+    free: S::Vec<u32>,
     len: usize,
-    locals: Vec<IpAddr>,
+    locals: S::Vec<IpAddr>,
 }
 
-impl TimeWaitTable {
+impl<S: Store> Default for TimeWaitTable<S> {
+    fn default() -> Self {
+        TimeWaitTable {
+            entries: Default::default(),
+            free: Default::default(),
+            len: 0,
+            locals: Default::default(),
+        }
+    }
+}
+
+impl<S: Store> TimeWaitTable<S> {
+    /// Whether the wheel entry (`i`, `tick`) is the live timer of entry `i`.
+    pub(crate) fn timer_live(&self, i: u32, tick: u64) -> bool {
+        self.is_live(i) && self.entries[i as usize].expiry_ms == tick as u32
+    }
     pub(crate) fn len(&self) -> usize {
         self.len
     }
@@ -143,18 +169,21 @@ impl TimeWaitTable {
             .map(|(i, e)| (i as u32, e))
     }
 
-    fn local_index(&mut self, ip: IpAddr) -> Option<u16> {
+    fn local_index(&mut self, ip: IpAddr) -> Option<u8> {
         if let Some(i) = self.locals.iter().position(|&a| a == ip) {
-            return Some(i as u16);
+            return Some(i as u8);
         }
-        if self.locals.len() >= usize::from(u16::MAX) {
+        if self.locals.len() >= usize::from(u8::MAX) {
             return None;
         }
-        self.locals.push(ip);
-        Some((self.locals.len() - 1) as u16)
+        self.locals.try_push(ip).ok()?;
+        Some((self.locals.len() - 1) as u8)
     }
 
     fn insert(&mut self, t: &Tuple, v: &TimeWaitVars, expiry: Instant) -> Option<u32> {
+        if self.free.is_empty() && self.entries.len() >= self.entries.cap() {
+            return None;
+        }
         let local_idx = self.local_index(t.local_ip)?;
         let (remote, v6) = match t.remote_ip {
             IpAddr::V4(a) => {
@@ -170,31 +199,33 @@ impl TimeWaitTable {
             local_port: t.local_port,
             remote_port: t.remote_port,
             flags: if v6 { F_V6 } else { 0 } | if v.ts_on { F_TS } else { 0 },
-            _pad: 0,
+            window: v.window,
             snd_nxt: v.snd_nxt.0,
             rcv_nxt: v.rcv_nxt.0,
             ts_recent: v.ts_recent,
-            ts_offset: v.ts_offset,
+            last_oow_ms: 0,
             ts_recent_stamp: secs(v.ts_recent_age),
             expiry_ms: tick_ceil(expiry) as u32,
         };
-        self.len += 1;
-        Some(match self.free.pop() {
+        let i = match self.free.pop() {
             Some(i) => {
                 self.entries[i as usize] = e;
                 i
             }
             None => {
-                self.entries.push(e);
+                self.entries.try_push(e).ok()?;
                 (self.entries.len() - 1) as u32
             }
-        })
+        };
+        self.len += 1;
+        Some(i)
     }
 
     fn remove(&mut self, i: u32) {
         if self.is_live(i) {
             self.entries[i as usize].flags = F_FREE;
-            self.free.push(i);
+            // Cannot fail: no more free indices than entries.
+            let _ = self.free.try_push(i);
             self.len -= 1;
         }
     }
@@ -209,7 +240,7 @@ pub(crate) enum TwVerdict {
     Reuse(SeqNum),
 }
 
-impl Endpoint {
+impl<S: Store> Endpoint<S> {
     /// Replaces connection `idx`, in TIME-WAIT, by a compact entry. Over
     /// `max_time_wait` the connection skips TIME-WAIT (Linux's overflow
     /// policy for `tcp_max_tw_buckets`).
@@ -229,11 +260,10 @@ impl Endpoint {
         e.app = false;
         e.dead = true;
         if app {
-            self.events
-                .push_back(super::Event::Closed(h, crate::CloseReason::Normal));
+            super::event!(self, super::Event::Closed(h, crate::CloseReason::Normal));
         }
         // Flush the ACK of the peer's FIN through the entry below.
-        let ti = if self.tw.len() < self.cfg.max_time_wait {
+        let ti = if self.tw.len() < self.cfg.max_time_wait && self.table.has_room() {
             self.tw.insert(&tuple, &vars, expiry)
         } else {
             None
@@ -252,9 +282,9 @@ impl Endpoint {
             Some(ti) => {
                 self.counters.time_wait_entered += 1;
                 self.table_insert(&tuple, TW_BIT | ti);
-                self.wheel.insert(TW_BIT | ti, tick_ceil(expiry));
+                self.wheel_insert(TW_BIT | ti, tick_ceil(expiry));
                 if ack {
-                    let t = self.tw.get(ti).ack(now);
+                    let t = self.tw.get(ti).ack(now, vars.ts_offset);
                     self.push_ctrl(tuple, t);
                 }
             }
@@ -268,15 +298,15 @@ impl Endpoint {
                         local_port: 0,
                         remote_port: 0,
                         flags: if vars.ts_on { F_TS } else { 0 },
-                        _pad: 0,
+                        window: vars.window,
                         snd_nxt: vars.snd_nxt.0,
                         rcv_nxt: vars.rcv_nxt.0,
                         ts_recent: vars.ts_recent,
-                        ts_offset: vars.ts_offset,
+                        last_oow_ms: 0,
                         ts_recent_stamp: 0,
                         expiry_ms: 0,
                     };
-                    self.push_ctrl(tuple, v.ack(now));
+                    self.push_ctrl(tuple, v.ack(now, vars.ts_offset));
                 }
             }
         }
@@ -289,7 +319,7 @@ impl Endpoint {
 
     /// The wheel says entry `ti` may have expired.
     pub(super) fn time_wait_timer(&mut self, ti: u32, tick: u64) {
-        if !self.tw.is_live(ti) || self.tw.get(ti).expiry_ms != tick as u32 {
+        if !self.tw.timer_live(ti, tick) {
             return; // stale: freed, or the timer was restarted
         }
         let t = self.tw.tuple(ti);
@@ -335,7 +365,7 @@ impl Endpoint {
                 e.ts_recent = ts.val;
                 e.ts_recent_stamp = secs(now);
             }
-            self.wheel.insert(TW_BIT | ti, exp);
+            self.wheel_insert(TW_BIT | ti, exp);
             return TwVerdict::Done;
         }
         // RFC 9293 §3.6.1 (MAY-2) and RFC 6191: a SYN may open a new
@@ -365,9 +395,20 @@ impl Endpoint {
         if paws_reject || f.ack() {
             let exp = tick_ceil(now + restart);
             e.expiry_ms = exp as u32;
-            self.wheel.insert(TW_BIT | ti, exp);
+            self.wheel_insert(TW_BIT | ti, exp);
         }
-        let t = self.tw.entries[ti as usize].ack(now);
+        // RFC 5961 §7: at most one such ACK per interval (Linux
+        // `tcp_timewait_check_oow_rate_limit`).
+        let now_ms = now.as_millis() as u32;
+        let gap = self.cfg.conn.challenge_ack_interval.as_millis() as u32;
+        let e = &mut self.tw.entries[ti as usize];
+        if e.flags & F_OOW != 0 && now_ms.wrapping_sub(e.last_oow_ms) < gap {
+            self.counters.tw_acks_skipped += 1;
+            return TwVerdict::Done;
+        }
+        e.flags |= F_OOW;
+        e.last_oow_ms = now_ms;
+        let t = e.ack(now, self.keys.ts_offset(tuple.local_ip, tuple.remote_ip));
         self.push_ctrl(*tuple, t);
         TwVerdict::Done
     }

@@ -18,11 +18,12 @@
 //!
 //! [`Endpoint::on_timer`]: super::Endpoint::on_timer
 
-use alloc::vec::Vec;
+use super::store::{Seq, Store};
 
 const BITS: u32 = 6;
 const SLOTS: usize = 1 << BITS;
 const LEVELS: usize = 6;
+const NIL: u32 = u32::MAX;
 
 /// One timer: who (`id`) and when (`tick`, milliseconds).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,25 +32,70 @@ pub(crate) struct Entry {
     pub(crate) tick: u64,
 }
 
-/// The wheel.
-#[derive(Debug)]
-pub(crate) struct Wheel {
+/// An entry in the pool, linked into one list.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Node {
+    e: Entry,
+    next: u32,
+}
+
+/// A FIFO list of pool nodes.
+#[derive(Clone, Copy, Debug)]
+struct List {
+    head: u32,
+    tail: u32,
+}
+
+impl List {
+    const EMPTY: List = List {
+        head: NIL,
+        tail: NIL,
+    };
+    fn is_empty(&self) -> bool {
+        self.head == NIL
+    }
+}
+
+/// The wheel. Its entries live in one pool (`S::Pool`, growable or of a
+/// fixed size) and each slot is a FIFO list threaded through the pool.
+pub(crate) struct Wheel<S: Store> {
     /// The last tick the wheel was advanced to.
     cur: u64,
-    slots: Vec<Vec<Entry>>,
+    pool: S::Pool<Node>,
+    /// Free pool nodes, linked through `next`.
+    free: u32,
+    lists: [List; LEVELS * SLOTS],
     occupied: [u64; LEVELS],
     /// Entries already due when inserted.
-    due: Vec<Entry>,
+    due: List,
+    /// Entries `advance` found due, for `pop_fired`.
+    fired: List,
     len: usize,
 }
 
-impl Wheel {
+impl<S: Store> core::fmt::Debug for Wheel<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Wheel")
+            .field("cur", &self.cur)
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The pool is full (fixed capacity only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Full;
+
+impl<S: Store> Wheel<S> {
     pub(crate) fn new(now_tick: u64) -> Self {
         Wheel {
             cur: now_tick,
-            slots: (0..LEVELS * SLOTS).map(|_| Vec::new()).collect(),
+            pool: Default::default(),
+            free: NIL,
+            lists: [List::EMPTY; LEVELS * SLOTS],
             occupied: [0; LEVELS],
-            due: Vec::new(),
+            due: List::EMPTY,
+            fired: List::EMPTY,
             len: 0,
         }
     }
@@ -59,15 +105,54 @@ impl Wheel {
         self.len
     }
 
-    /// Schedules `id` at `tick`.
-    pub(crate) fn insert(&mut self, id: u32, tick: u64) {
-        self.len += 1;
-        self.place(Entry { id, tick });
+    fn append(pool: &mut [Node], list: &mut List, n: u32) {
+        pool[n as usize].next = NIL;
+        if list.tail == NIL {
+            list.head = n;
+        } else {
+            pool[list.tail as usize].next = n;
+        }
+        list.tail = n;
     }
 
-    fn place(&mut self, e: Entry) {
+    /// Appends all of `from` to `to`.
+    fn splice(pool: &mut [Node], to: &mut List, from: &mut List) {
+        if from.is_empty() {
+            return;
+        }
+        if to.tail == NIL {
+            to.head = from.head;
+        } else {
+            pool[to.tail as usize].next = from.head;
+        }
+        to.tail = from.tail;
+        *from = List::EMPTY;
+    }
+
+    /// Schedules `id` at `tick`; fails only when a fixed pool is full.
+    pub(crate) fn insert(&mut self, id: u32, tick: u64) -> Result<(), Full> {
+        let node = Node {
+            e: Entry { id, tick },
+            next: NIL,
+        };
+        let n = if self.free != NIL {
+            let n = self.free;
+            self.free = self.pool[n as usize].next;
+            self.pool[n as usize] = node;
+            n
+        } else {
+            self.pool.try_push(node).map_err(|_| Full)?;
+            (self.pool.len() - 1) as u32
+        };
+        self.len += 1;
+        self.place(n);
+        Ok(())
+    }
+
+    fn place(&mut self, n: u32) {
+        let e = self.pool[n as usize].e;
         if e.tick <= self.cur {
-            self.due.push(e);
+            Self::append(&mut self.pool, &mut self.due, n);
             return;
         }
         for level in 0..LEVELS {
@@ -81,66 +166,118 @@ impl Wheel {
                     ie
                 };
                 let s = (ie as usize) & (SLOTS - 1);
-                self.slots[level * SLOTS + s].push(e);
+                Self::append(&mut self.pool, &mut self.lists[level * SLOTS + s], n);
                 self.occupied[level] |= 1 << s;
                 return;
             }
         }
     }
 
-    /// Advances to `now_tick` and appends every entry whose tick is at or
-    /// before it to `out`.
-    pub(crate) fn advance(&mut self, now_tick: u64, out: &mut Vec<Entry>) {
-        let start = out.len();
-        out.append(&mut self.due);
-        if now_tick > self.cur {
-            let old = self.cur;
-            self.cur = now_tick;
-            let mut moved: Vec<Entry> = Vec::new();
-            for level in 0..LEVELS {
-                let shift = BITS * level as u32;
-                let (io, inew) = (old >> shift, now_tick >> shift);
-                if io == inew {
-                    break; // higher levels did not move either
-                }
-                let crossed = inew - io;
-                let mask = if crossed >= SLOTS as u64 {
-                    u64::MAX
-                } else {
-                    // Slots io+1 ..= inew, modulo 64.
-                    let mut m = 0u64;
-                    let first = ((io + 1) as usize) & (SLOTS - 1);
-                    for k in 0..crossed as usize {
-                        m |= 1 << ((first + k) & (SLOTS - 1));
-                    }
-                    m
-                };
-                let mut hit = self.occupied[level] & mask;
-                while hit != 0 {
-                    let s = hit.trailing_zeros() as usize;
-                    hit &= hit - 1;
-                    self.occupied[level] &= !(1 << s);
-                    let slot = &mut self.slots[level * SLOTS + s];
-                    for e in slot.drain(..) {
-                        if e.tick <= now_tick {
-                            out.push(e);
-                        } else {
-                            moved.push(e);
-                        }
-                    }
-                }
+    /// Advances to `now_tick`; every entry whose tick is at or before it
+    /// is then given by [`pop_fired`](Self::pop_fired), in order.
+    pub(crate) fn advance(&mut self, now_tick: u64) {
+        Self::splice(&mut self.pool, &mut self.fired, &mut self.due);
+        if now_tick <= self.cur {
+            return;
+        }
+        let old = self.cur;
+        self.cur = now_tick;
+        let mut moved = List::EMPTY;
+        for level in 0..LEVELS {
+            let shift = BITS * level as u32;
+            let (io, inew) = (old >> shift, now_tick >> shift);
+            if io == inew {
+                break; // higher levels did not move either
             }
-            for e in moved {
-                self.place(e);
+            let crossed = inew - io;
+            let mask = if crossed >= SLOTS as u64 {
+                u64::MAX
+            } else {
+                // Slots io+1 ..= inew, modulo 64.
+                let mut m = 0u64;
+                let first = ((io + 1) as usize) & (SLOTS - 1);
+                for k in 0..crossed as usize {
+                    m |= 1 << ((first + k) & (SLOTS - 1));
+                }
+                m
+            };
+            let mut hit = self.occupied[level] & mask;
+            while hit != 0 {
+                let s = hit.trailing_zeros() as usize;
+                hit &= hit - 1;
+                self.occupied[level] &= !(1 << s);
+                let list = core::mem::replace(&mut self.lists[level * SLOTS + s], List::EMPTY);
+                let mut n = list.head;
+                while n != NIL {
+                    let next = self.pool[n as usize].next;
+                    if self.pool[n as usize].e.tick <= now_tick {
+                        Self::append(&mut self.pool, &mut self.fired, n);
+                    } else {
+                        Self::append(&mut self.pool, &mut moved, n);
+                    }
+                    n = next;
+                }
             }
         }
-        self.len -= out.len() - start;
+        let mut n = moved.head;
+        while n != NIL {
+            let next = self.pool[n as usize].next;
+            self.place(n);
+            n = next;
+        }
+    }
+
+    /// The next entry `advance` found due.
+    pub(crate) fn pop_fired(&mut self) -> Option<Entry> {
+        let n = self.fired.head;
+        if n == NIL {
+            return None;
+        }
+        let node = self.pool[n as usize];
+        self.fired.head = node.next;
+        if node.next == NIL {
+            self.fired.tail = NIL;
+        }
+        self.pool[n as usize].next = self.free;
+        self.free = n;
+        self.len -= 1;
+        Some(node.e)
+    }
+
+    /// Drops every waiting entry (not yet fired) for which `live` is false:
+    /// the stale entries of lazy deletion, when a fixed pool is full.
+    pub(crate) fn purge(&mut self, mut live: impl FnMut(&Entry) -> bool) {
+        let mut lists = core::mem::replace(&mut self.lists, [List::EMPTY; LEVELS * SLOTS]);
+        for (i, list) in lists
+            .iter_mut()
+            .chain(core::iter::once(&mut self.due))
+            .enumerate()
+        {
+            let mut kept = List::EMPTY;
+            let mut n = list.head;
+            while n != NIL {
+                let next = self.pool[n as usize].next;
+                if live(&self.pool[n as usize].e) {
+                    Self::append(&mut self.pool, &mut kept, n);
+                } else {
+                    self.pool[n as usize].next = self.free;
+                    self.free = n;
+                    self.len -= 1;
+                }
+                n = next;
+            }
+            *list = kept;
+            if i < LEVELS * SLOTS && kept.is_empty() {
+                self.occupied[i / SLOTS] &= !(1 << (i % SLOTS));
+            }
+        }
+        self.lists = lists;
     }
 
     /// A time at or before the earliest entry (exact for entries less than
     /// 64 ms away), or `None` when the wheel is empty.
     pub(crate) fn next_tick(&self) -> Option<u64> {
-        if !self.due.is_empty() {
+        if !self.due.is_empty() || !self.fired.is_empty() {
             return Some(self.cur);
         }
         let mut best: Option<u64> = None;
@@ -168,11 +305,19 @@ impl Wheel {
 
 #[cfg(test)]
 mod tests {
+    use super::super::store::Fixed;
     use super::*;
+
+    type W = Wheel<Fixed<1, 16384, 0>>;
+
+    fn fire<S: Store>(w: &mut Wheel<S>, now: u64) -> std::vec::Vec<Entry> {
+        w.advance(now);
+        core::iter::from_fn(|| w.pop_fired()).collect()
+    }
 
     #[test]
     fn entries_fire_at_their_tick_never_before() {
-        let mut w = Wheel::new(1000);
+        let mut w = W::new(1000);
         let ticks = [
             1000u64,
             1001,
@@ -185,17 +330,15 @@ mod tests {
             300_000_000,
         ];
         for (i, t) in ticks.iter().enumerate() {
-            w.insert(i as u32, *t);
+            w.insert(i as u32, *t).unwrap();
         }
-        let mut fired = Vec::new();
+        let mut fired = std::vec::Vec::new();
         let mut now = 1000;
         while fired.len() < ticks.len() {
             let next = w.next_tick().unwrap();
             assert!(next >= now || next == w.cur);
             now = next.max(now);
-            let mut out = Vec::new();
-            w.advance(now, &mut out);
-            for e in out {
+            for e in fire(&mut w, now) {
                 assert!(e.tick <= now, "{e:?} fired early at {now}");
                 fired.push((e.id, now));
             }
@@ -209,16 +352,27 @@ mod tests {
 
     #[test]
     fn big_jumps_return_everything_due() {
-        let mut w = Wheel::new(0);
+        let mut w = W::new(0);
         for i in 0..10_000u32 {
-            w.insert(i, u64::from(i) * 37 + 1);
+            w.insert(i, u64::from(i) * 37 + 1).unwrap();
         }
-        let mut out = Vec::new();
-        w.advance(200_000, &mut out);
+        let out = fire(&mut w, 200_000);
         assert_eq!(out.len(), 5406);
         assert!(out.iter().all(|e| e.tick <= 200_000));
-        out.clear();
-        w.advance(10_000_000, &mut out);
-        assert_eq!(out.len(), 10_000 - 5406);
+        assert_eq!(fire(&mut w, 10_000_000).len(), 10_000 - 5406);
+    }
+
+    #[test]
+    fn a_full_pool_fails_and_purge_makes_room() {
+        let mut w = Wheel::<Fixed<1, 4, 0>>::new(0);
+        for i in 0..4 {
+            w.insert(i, 10 + u64::from(i)).unwrap();
+        }
+        assert_eq!(w.insert(9, 5), Err(Full));
+        w.purge(|e| e.id % 2 == 0);
+        assert_eq!(w.len(), 2);
+        w.insert(9, 5).unwrap();
+        let ids: std::vec::Vec<u32> = fire(&mut w, 100).iter().map(|e| e.id).collect();
+        assert_eq!(ids, [9, 0, 2]);
     }
 }

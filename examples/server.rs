@@ -1,0 +1,220 @@
+//! A server with several clients, all through `Endpoint`s.
+//!
+//! One Endpoint listens on 192.0.2.80:80; four client Endpoints
+//! (198.51.100.11 to .14) connect at once over an in-memory link with a
+//! 5 ms one-way delay, send a request, read a reply, and close in
+//! different orders: client 1 closes first, the server closes first for
+//! client 2, client 3 and the server close at the same moment, and
+//! client 4 aborts. The server's `ss -tan`-like table is printed at a busy
+//! moment, then again at the end with the counters.
+//!
+//! Run with `cargo run --example server`; it exits non-zero when the run
+//! does not end as expected.
+
+use std::collections::VecDeque;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use tcpstate::endpoint::Event;
+use tcpstate::{Duration, Endpoint, EndpointConfig, Handle, Instant, State};
+
+const DELAY: Duration = Duration::from_millis(5);
+
+struct Net {
+    hosts: Vec<(IpAddr, Endpoint)>,
+    wire: VecDeque<(Instant, IpAddr, IpAddr, Vec<u8>)>,
+    now: Instant,
+}
+
+impl Net {
+    fn ep(&mut self, i: usize) -> &mut Endpoint {
+        &mut self.hosts[i].1
+    }
+    /// Sends what every Endpoint has to send; returns the events seen.
+    fn flush(&mut self) -> Vec<(usize, Event)> {
+        let mut events = Vec::new();
+        let mut buf = [0u8; 1600];
+        for (i, (_, ep)) in self.hosts.iter_mut().enumerate() {
+            while let Some(e) = ep.poll_event() {
+                events.push((i, e));
+            }
+            while let Some(d) = ep.poll_transmit(self.now, &mut buf) {
+                let seg = buf[..d.len].to_vec();
+                self.wire.push_back((self.now + DELAY, d.src, d.dst, seg));
+            }
+        }
+        events
+    }
+    /// Runs the link and the timers until `until`.
+    fn run_until(&mut self, until: Instant) -> Vec<(usize, Event)> {
+        let mut events = self.flush();
+        loop {
+            let next_pkt = self.wire.iter().map(|w| w.0).min();
+            let next_tmr = self.hosts.iter().filter_map(|h| h.1.next_deadline()).min();
+            let Some(next) = [next_pkt, next_tmr].into_iter().flatten().min() else {
+                break;
+            };
+            if next > until {
+                break;
+            }
+            self.now = next.max(self.now);
+            while let Some(i) = self.wire.iter().position(|w| w.0 <= self.now) {
+                let (_, src, dst, seg) = self.wire.remove(i).expect("present");
+                if let Some(h) = self.hosts.iter_mut().find(|h| h.0 == dst) {
+                    h.1.on_datagram(self.now, src, dst, &seg);
+                }
+            }
+            let now = self.now;
+            for h in self.hosts.iter_mut() {
+                if h.1.next_deadline().is_some_and(|d| d <= now) {
+                    h.1.on_timer(now);
+                }
+            }
+            events.extend(self.flush());
+        }
+        self.now = until.max(self.now);
+        events
+    }
+}
+
+fn read_all(ep: &mut Endpoint, now: Instant, h: Handle) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = ep.recv(now, h, &mut buf) {
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    out
+}
+
+fn table(ep: &Endpoint, now: Instant) {
+    println!(
+        "{:<11} {:>6} {:>6} {:<24} {:<24} Timer",
+        "State", "Recv-Q", "Send-Q", "Local Address:Port", "Peer Address:Port"
+    );
+    for line in ep.connections(now) {
+        println!("{line}");
+    }
+}
+
+fn main() {
+    let server_ip = Ipv4Addr::new(192, 0, 2, 80);
+    let client_ip = |i: u8| Ipv4Addr::new(198, 51, 100, 11 + i);
+    let mut hosts = Vec::new();
+    let mut c = EndpointConfig::linux();
+    c.rx_buffer = 16 * 1024;
+    c.tx_buffer = 16 * 1024;
+    c.local_v4 = Some(server_ip);
+    hosts.push((IpAddr::V4(server_ip), Endpoint::new(c.clone(), [80; 16])));
+    for i in 0..4u8 {
+        let mut c = c.clone();
+        c.local_v4 = Some(client_ip(i));
+        hosts.push((IpAddr::V4(client_ip(i)), Endpoint::new(c, [i + 1; 16])));
+    }
+    let mut net = Net {
+        hosts,
+        wire: VecDeque::new(),
+        now: Instant::from_secs(1),
+    };
+    let http = SocketAddr::new(IpAddr::V4(server_ip), 80);
+    let listener = net.ep(0).listen(http, 8).expect("listen");
+    net.ep(0)
+        .listen(SocketAddr::new(IpAddr::V4(server_ip), 22), 8)
+        .expect("listen");
+
+    // Four clients connect at once, each with its request queued.
+    let now = net.now;
+    let clients: Vec<Handle> = (1..=4)
+        .map(|i| {
+            let h = net.ep(i).connect(now, None, http).expect("connect");
+            net.ep(i)
+                .send(now, h, format!("GET /{i}").as_bytes())
+                .expect("send");
+            h
+        })
+        .collect();
+    net.run_until(now + Duration::from_millis(30));
+
+    // The server accepts them all, reads the requests, answers 12 KB each.
+    let mut conns = Vec::new();
+    while let Some(h) = net.ep(0).accept(listener) {
+        conns.push(h);
+    }
+    assert_eq!(conns.len(), 4, "all four accepted");
+    let now = net.now;
+    let mut by_client = [None; 4];
+    for &h in &conns {
+        let req = read_all(net.ep(0), now, h);
+        let i = usize::from(req[req.len() - 1] - b'1');
+        by_client[i] = Some(h);
+        net.ep(0)
+            .send(now, h, &[b'a' + i as u8; 12_000])
+            .expect("send");
+    }
+    let srv: Vec<Handle> = by_client.iter().map(|h| h.expect("each client")).collect();
+    // Client 4 aborts at once; the others let the replies come in.
+    net.ep(4).abort(now, clients[3]).expect("abort");
+    net.run_until(now + Duration::from_millis(7));
+    println!(
+        "A busy moment on the server (t = {} ms):\n",
+        net.now.as_millis()
+    );
+    table(&net.hosts[0].1, net.now);
+
+    net.run_until(now + Duration::from_millis(60));
+    let now = net.now;
+    for (i, &c) in clients.iter().take(3).enumerate() {
+        let got = read_all(net.ep(i + 1), now, c);
+        assert_eq!(got.len(), 12_000, "client {} got the reply", i + 1);
+    }
+    // Closes in different orders.
+    net.ep(1).close(now, clients[0]).expect("close"); // client 1 first
+    net.ep(0).close(now, srv[1]).expect("close"); // server first for client 2
+    net.ep(3).close(now, clients[2]).expect("close"); // client 3 and server
+    net.ep(0).close(now, srv[2]).expect("close"); // at the same moment
+    net.run_until(now + Duration::from_millis(40));
+    let now = net.now;
+    net.ep(0).close(now, srv[0]).expect("close");
+    net.ep(2).close(now, clients[1]).expect("close");
+    let events = net.run_until(now + Duration::from_millis(100));
+    let closed = events
+        .iter()
+        .filter(|(i, e)| *i == 0 && matches!(e, Event::Closed(..)))
+        .count();
+    println!("\nAt the end (t = {} ms):\n", net.now.as_millis());
+    table(&net.hosts[0].1, net.now);
+    let k = net.hosts[0].1.counters();
+    println!(
+        "\nTcp: ActiveOpens {} PassiveOpens {} AttemptFails {} EstabResets {} CurrEstab {} \
+         InSegs {} OutSegs {} RetransSegs {} InErrs {} OutRsts {}",
+        k.active_opens,
+        k.passive_opens,
+        k.attempt_fails,
+        k.estab_resets,
+        k.curr_estab,
+        k.in_segs,
+        k.out_segs,
+        k.retrans_segs,
+        k.in_errs,
+        k.out_rsts
+    );
+    println!(
+        "TcpExt: ListenOverflows {} ListenDrops {} SyncookiesSent {} TW {}",
+        k.listen_overflows, k.listen_drops, k.syncookies_sent, k.time_wait
+    );
+    let mut ok = true;
+    let srv_ep = &net.hosts[0].1;
+    ok &= srv_ep.connection_count() == 0;
+    ok &= k.passive_opens == 4 && k.estab_resets == 1 && k.curr_estab == 0;
+    ok &= srv_ep.time_wait_count() == 2; // client 2's, and client 3's simultaneous close
+    ok &= closed == 0; // closed by the app: no Closed events for its handles
+    ok &= net.hosts[1].1.time_wait_count() == 1 && net.hosts[3].1.time_wait_count() == 1;
+    ok &= srv_ep
+        .connections(net.now)
+        .all(|c| matches!(c.state, State::Listen | State::TimeWait));
+    if !ok {
+        eprintln!("the run did not end as expected");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,154 @@
+//! The fixed-capacity Endpoint (no allocation inside): a whole connection
+//! through it, and typed errors when its tables are full.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use tcpstate::endpoint::{Event, Fixed, Store};
+use tcpstate::{Duration, Endpoint, EndpointConfig, EndpointError, FixedEndpoint, Instant, State};
+
+type Small = Fixed<4, 16, 2048>;
+
+fn addr(last: u8, port: u16) -> SocketAddr {
+    SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, last)), port)
+}
+
+fn cfg(local: u8) -> EndpointConfig {
+    let mut c = EndpointConfig::linux();
+    c.local_v4 = Some(Ipv4Addr::new(192, 0, 2, local));
+    c
+}
+
+/// Moves every segment between two Endpoints, running timers, until
+/// `until`.
+fn run<S: Store, T: Store>(
+    a: &mut Endpoint<S>,
+    b: &mut Endpoint<T>,
+    now: &mut Instant,
+    until: Instant,
+) {
+    let mut buf = [0u8; 1600];
+    loop {
+        let mut moved = false;
+        while let Some(d) = a.poll_transmit(*now, &mut buf) {
+            b.on_datagram(*now, d.src, d.dst, &buf[..d.len]);
+            moved = true;
+        }
+        while let Some(d) = b.poll_transmit(*now, &mut buf) {
+            a.on_datagram(*now, d.src, d.dst, &buf[..d.len]);
+            moved = true;
+        }
+        // The server side's events are not looked at here.
+        while b.poll_event().is_some() {}
+        if moved {
+            continue;
+        }
+        let next = [a.next_deadline(), b.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min();
+        match next {
+            Some(t) if t <= until => {
+                *now = t.max(*now);
+                a.on_timer(*now);
+                b.on_timer(*now);
+            }
+            _ => {
+                *now = until.max(*now);
+                return;
+            }
+        }
+    }
+}
+
+#[test]
+fn handshake_data_and_close_through_a_fixed_endpoint() {
+    let mut server = FixedEndpoint::<4, 16, 2048>::with_store(cfg(80), [1; 16]);
+    let mut client = Endpoint::<Small>::with_store(cfg(1), [2; 16]);
+    assert_eq!(server.config().rx_buffer, 2048);
+    let l = server.listen(addr(80, 80), 4).unwrap();
+    let mut now = Instant::from_secs(1);
+    let c = client.connect(now, None, addr(80, 80)).unwrap();
+    run(&mut client, &mut server, &mut now, Instant::from_secs(2));
+    assert!(core::iter::from_fn(|| client.poll_event()).any(|e| e == Event::Connected(c)));
+    let s = server.accept(l).expect("accepted");
+    // More data than one buffer: it flows as the reader drains.
+    let data: Vec<u8> = (0..10_000u32).map(|i| (i * 7) as u8).collect();
+    let (mut sent, mut got) = (0, Vec::new());
+    let mut rbuf = [0u8; 700];
+    while got.len() < data.len() {
+        sent += client.send(now, c, &data[sent..]).unwrap();
+        let until = now + Duration::from_millis(50);
+        run(&mut client, &mut server, &mut now, until);
+        loop {
+            let n = server.recv(now, s, &mut rbuf).unwrap();
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&rbuf[..n]);
+        }
+    }
+    assert_eq!(got, data);
+    server.send(now, s, b"bye").unwrap();
+    let until = now + Duration::from_millis(100);
+    run(&mut client, &mut server, &mut now, until);
+    assert_eq!(client.recv(now, c, &mut rbuf).unwrap(), 3);
+    // The server closes first and keeps the TIME-WAIT entry.
+    server.close(now, s).unwrap();
+    let until = now + Duration::from_millis(100);
+    run(&mut client, &mut server, &mut now, until);
+    assert_eq!(client.connection(c).unwrap().state(), State::CloseWait);
+    client.close(now, c).unwrap();
+    let until = now + Duration::from_millis(100);
+    run(&mut client, &mut server, &mut now, until);
+    assert_eq!(server.time_wait_count(), 1);
+    assert_eq!(client.connection_count(), 0);
+    assert_eq!(server.connection_count(), 0);
+    for line in server.connections(now) {
+        println!("{line}");
+    }
+    let until = now + Duration::from_secs(61);
+    run(&mut client, &mut server, &mut now, until);
+    assert_eq!(server.time_wait_count(), 0);
+    let k = server.counters();
+    assert_eq!(
+        (k.passive_opens, k.events_dropped, k.timers_dropped),
+        (1, 0, 0)
+    );
+}
+
+#[test]
+fn a_full_fixed_endpoint_gives_typed_errors_not_panics() {
+    let mut client = Endpoint::<Small>::with_store(cfg(1), [3; 16]);
+    let mut server = Endpoint::<Small>::with_store(cfg(80), [4; 16]);
+    let now = Instant::from_secs(1);
+    // Four connection slots: the fifth connect fails with a typed error.
+    for i in 0..4 {
+        client.connect(now, None, addr(80, 8000 + i)).unwrap();
+    }
+    assert_eq!(
+        client.connect(now, None, addr(80, 9000)),
+        Err(EndpointError::TooManyConnections)
+    );
+    // Four listeners at most.
+    for p in 1..=4 {
+        server.listen(addr(80, p), 4).unwrap();
+    }
+    assert_eq!(
+        server.listen(addr(80, 5), 4),
+        Err(EndpointError::NoCapacity)
+    );
+    // SYNs past the server's capacity are dropped and counted (or answered
+    // with a cookie, which keeps no state), never a panic.
+    let mut other = Endpoint::<Fixed<8, 32, 1024>>::with_store(cfg(2), [5; 16]);
+    let mut buf = [0u8; 1600];
+    for i in 0..8 {
+        other.connect(now, None, addr(80, 1 + (i % 4))).unwrap();
+    }
+    while let Some(d) = other.poll_transmit(now, &mut buf) {
+        server.on_datagram(now, d.src, d.dst, &buf[..d.len]);
+    }
+    assert!(server.connection_count() <= 4);
+    let k = server.counters();
+    assert_eq!(k.passive_opens, 4);
+    assert_eq!(k.listen_drops + k.syncookies_sent, 4, "{k:?}");
+}
