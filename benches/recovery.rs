@@ -234,6 +234,11 @@ fn main() {
         Scenario::AckLoss,
         Scenario::Bdp,
     ] {
+        if let Ok(only) = std::env::var("ONLY")
+            && !sc.name().starts_with(&only)
+        {
+            continue;
+        }
         for (sack, cc, v) in [
             (true, Algorithm::Cubic, "SACK CUBIC"),
             (true, Algorithm::NewReno, "SACK NewReno"),

@@ -66,6 +66,9 @@ pub struct Config {
     pub initial_window: u16,
     /// Congestion control (RFC 5681 NewReno, RFC 9438 CUBIC).
     pub congestion: crate::connection::congestion::Algorithm,
+    /// Leave slow start when the RTT starts to grow (HyStart++, RFC 9406),
+    /// before the queue overflows. Linux's CUBIC does the same (HyStart).
+    pub hystart: bool,
     /// Restart from the initial window after an idle period longer than
     /// the RTO (RFC 5681 §4.1; Linux `tcp_slow_start_after_idle=1`).
     pub slow_start_after_idle: bool,
@@ -112,6 +115,7 @@ impl Config {
             initial_window: 10,
             congestion: crate::connection::congestion::Algorithm::NewReno,
             slow_start_after_idle: true,
+            hystart: true,
             ecn: false,
             keepalive: None,
             user_timeout: None,

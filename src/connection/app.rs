@@ -102,6 +102,10 @@ impl<B: Storage> Connection<B> {
         self.ssthresh = u32::MAX;
         self.cc = super::congestion::Controller::new(self.cfg.congestion);
         self.last_send = Instant::ZERO;
+        self.hs_window_end = iss;
+        self.hs_last_min = u32::MAX;
+        self.hs_cur_min = u32::MAX;
+        self.hs_samples = 0;
         self.smss = self.cfg.default_peer_mss.max(1);
         self.recover = iss;
         self.high_rxt = iss;

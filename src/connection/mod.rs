@@ -129,6 +129,8 @@ pub struct Stats {
     pub ecn_reductions: u64,
     /// Timeouts found spurious and undone (RFC 3522 Eifel detection).
     pub spurious_timeouts: u64,
+    /// Slow starts ended by HyStart++'s delay test (RFC 9406).
+    pub hystart_exits: u64,
     /// Lost retransmissions detected in recovery (RFC 8985 §6.2 style).
     pub lost_retransmits: u64,
     /// Tail loss probes sent (RFC 8985 §7).
@@ -270,6 +272,12 @@ pub struct Connection<B: Storage> {
     cwnd: u32,
     ssthresh: u32,
     cc: congestion::Controller,
+    /// HyStart++ (RFC 9406): end of the current round, the minimum RTT of
+    /// the last and the current round (µs), and samples in this round.
+    hs_window_end: SeqNum,
+    hs_last_min: u32,
+    hs_cur_min: u32,
+    hs_samples: u8,
     /// When data was last sent (RFC 5681 §4.1 restart after idle).
     last_send: Instant,
     /// When an acceptable segment last arrived from the peer.
@@ -392,6 +400,10 @@ impl<B: Storage> Connection<B> {
             cwnd: 0,
             ssthresh: u32::MAX,
             cc: congestion::Controller::new(cc),
+            hs_window_end: SeqNum(0),
+            hs_last_min: u32::MAX,
+            hs_cur_min: u32::MAX,
+            hs_samples: 0,
             last_send: Instant::ZERO,
             last_rcv: Instant::ZERO,
             ack_pending: 0,

@@ -410,7 +410,45 @@ impl<B: Storage> Connection<B> {
         }
     }
 
+    /// HyStart++ (RFC 9406 §4.2), delay-increase test in slow start: a round
+    /// whose minimum RTT exceeds the last round's by eta (RTT/8, clamped to
+    /// 4..16 ms) after at least 8 samples ends slow start (ssthresh = cwnd).
+    /// Note: the Conservative Slow Start phase of §4.3 is not implemented;
+    /// slow start ends at once, as Linux's HyStart does.
+    fn hystart_sample(&mut self, r: u32) {
+        if !self.cfg.hystart || self.cwnd >= self.ssthresh || self.in_recovery {
+            return;
+        }
+        self.hs_cur_min = self.hs_cur_min.min(r);
+        self.hs_samples = self.hs_samples.saturating_add(1);
+        // RFC 9406: only once cwnd is at least 16 segments (LOW_CWND).
+        if self.hs_samples >= 8
+            && self.hs_last_min != u32::MAX
+            && self.hs_cur_min != u32::MAX
+            && self.cwnd >= 16 * self.eff_mss()
+        {
+            let eta = (self.hs_last_min / 8).clamp(4_000, 16_000);
+            if self.hs_cur_min >= self.hs_last_min.saturating_add(eta) {
+                self.ssthresh = self.cwnd;
+                self.stats.hystart_exits += 1;
+            }
+        }
+    }
+
+    /// HyStart++ rounds: a round ends when the data sent at its start is acked.
+    fn hystart_round(&mut self) {
+        if self.snd_una.after_eq(self.hs_window_end) {
+            if self.hs_cur_min != u32::MAX {
+                self.hs_last_min = self.hs_cur_min;
+            }
+            self.hs_cur_min = u32::MAX;
+            self.hs_samples = 0;
+            self.hs_window_end = self.snd_max;
+        }
+    }
+
     fn rtt_update(&mut self, r: u32) {
+        self.hystart_sample(r);
         if self.srtt == 0 {
             // RFC 6298 §2.2.
             self.srtt = r;
@@ -499,6 +537,7 @@ impl<B: Storage> Connection<B> {
         }
         self.dupacks = 0;
         if self.cwnd < self.ssthresh {
+            self.hystart_round();
             self.cwnd = self.cwnd.saturating_add(acked.min(2 * mss));
         } else {
             let w = self.window();
