@@ -17,7 +17,8 @@
 //! - W4 rx path: instructions per in-order data segment (valgrind callgrind,
 //!   see `--w4` and `benches/w4.sh`).
 //!
-//! Usage: `cargo bench --bench compare -- [--quick] [--json FILE] [--no-w4]`
+//! Usage: `cargo bench --bench compare -- [--quick] [--json FILE] [--no-w4]
+//!        [--only PREFIX] [--mib N] [--reps N]`
 //!        `compare --w4 tcpstate|smoltcp N [--no-csum]` (one W4 pass, for callgrind)
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -1114,11 +1115,25 @@ fn main() {
         .iter()
         .position(|a| a == "--json")
         .and_then(|i| args.get(i + 1).cloned());
-    let (mib, reps, w2n) = if quick {
+    let (mut mib, mut reps, w2n) = if quick {
         (16u64, 3, 5_000)
     } else {
         (256, 7, 100_000)
     };
+    let num = |f: &str| {
+        args.iter()
+            .position(|a| a == f)
+            .and_then(|i| args.get(i + 1))
+            .map(|v| v.parse::<u64>().expect("a number"))
+    };
+    mib = num("--mib").unwrap_or(mib);
+    reps = num("--reps").map_or(reps, |r| r as usize);
+    // `--only PREFIX`: run only the workloads whose name starts with it.
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1).cloned());
+    let pick = |name: &str| only.as_deref().is_none_or(|p| name.starts_with(p));
     println!(
         "compare: tcpstate vs smoltcp 0.14.0, one process, alternating; {} MiB per W1 run, {reps} runs; medians, ratio > 1 = tcpstate better",
         mib
@@ -1133,6 +1148,9 @@ fn main() {
         ("W1-batch-nocsum", false, false),
         ("W1-perpacket-nocsum", false, true),
     ] {
+        if !pick(name) {
+            continue;
+        }
         let o = W1Opts {
             total: mib << 20,
             buf: 65536,
@@ -1142,9 +1160,13 @@ fn main() {
         };
         run_w1(&mut rep, name, o, reps);
     }
-    run_w2(&mut rep, w2n, reps);
-    run_w3(&mut rep);
-    if !has("--no-w4") {
+    if pick("W2") {
+        run_w2(&mut rep, w2n, reps);
+    }
+    if pick("W3") {
+        run_w3(&mut rep);
+    }
+    if !has("--no-w4") && pick("W4") {
         run_w4(&mut rep, quick);
     }
     if let Some(path) = json {
