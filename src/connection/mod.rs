@@ -678,13 +678,15 @@ impl<B: Storage> Connection<B> {
     /// Final bookkeeping of every entry point: timers and the actions that
     /// report them.
     fn finish(&mut self, now: Instant, a: &mut Actions) {
-        self.arm_timers(now);
+        // Arming timers changes nothing `wants_to_send` reads: ask once.
+        let wants = self.wants_to_send();
+        self.arm_timers(now, wants);
         let d = self.deadline();
         if d != self.reported_deadline {
             self.reported_deadline = d;
             a.set_timer(d);
         }
-        if self.has_output() {
+        if self.has_output(wants) {
             a.set_transmit();
         }
     }

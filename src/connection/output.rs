@@ -71,11 +71,10 @@ impl<B: Storage> Connection<B> {
             && self.snd_nxt == self.fin_seq()
     }
 
-    /// Whether `poll_transmit` has anything.
-    pub(super) fn has_output(&self) -> bool {
+    /// Whether `poll_transmit` has anything (`wants` is `wants_to_send()`).
+    pub(super) fn has_output(&self, wants: bool) -> bool {
         self.pending_rst.is_some()
-            || (self.state != State::Closed
-                && (self.ack_now || self.probe != Probe::None || self.wants_to_send()))
+            || (self.state != State::Closed && (self.ack_now || self.probe != Probe::None || wants))
     }
 
     /// (payload length, with FIN) of the next new segment, or None when
