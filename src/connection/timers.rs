@@ -189,17 +189,19 @@ impl<B: Storage> Connection<B> {
     /// probe may be sent (RFC 8985 §7.2: PTO = 2*SRTT, plus the delayed-ACK
     /// time when one segment is out), else the RTO (RFC 6298 §5.3).
     pub(super) fn restart_rtx_timer(&mut self, now: Instant) {
-        let rto = self.rto_duration();
-        let mut at = now + rto;
+        // In whole microseconds (u64), as `Instant + Duration` computes.
+        let rto = u64::from(self.rto);
+        let at_us = |d: u64| Instant::from_micros(now.as_micros().saturating_add(d));
+        let mut at = at_us(rto);
         self.tlp_armed = false;
         if self.tlp_eligible() {
             let mut pto = u64::from(self.srtt) * 2;
             if self.flight() <= self.eff_mss() {
-                pto += micros_u64(self.cfg.delayed_ack);
+                pto = pto.saturating_add(micros_u64(self.cfg.delayed_ack));
             }
-            let pto = Duration::from_micros(pto.max(10_000));
+            let pto = pto.max(10_000);
             if pto < rto {
-                at = now + pto;
+                at = at_us(pto);
                 self.tlp_armed = true;
             }
         }
