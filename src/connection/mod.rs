@@ -269,7 +269,8 @@ pub struct Connection<B: Storage> {
     pending_rst: Option<(SeqNum, Option<SeqNum>)>,
 
     timers: [Instant; timers::COUNT],
-    reported_deadline: Option<Instant>,
+    /// The deadline last reported in `Actions` (`Instant::MAX`: none).
+    reported_deadline: Instant,
     last_now: Instant,
     close_reason: Option<CloseReason>,
     stats: Stats,
@@ -377,7 +378,7 @@ impl<B: Storage> Connection<B> {
             challenge_at: Instant::ZERO,
             pending_rst: None,
             timers: [Instant::MAX; timers::COUNT],
-            reported_deadline: None,
+            reported_deadline: Instant::MAX,
             last_now: Instant::ZERO,
             close_reason: None,
             stats: Stats::default(),
@@ -436,8 +437,14 @@ impl<B: Storage> Connection<B> {
     }
     /// The earliest time `on_timer` needs to be called, if any.
     pub fn deadline(&self) -> Option<Instant> {
-        let d = self.timers.iter().copied().min().unwrap_or(Instant::MAX);
+        let d = self.earliest_timer();
         (d != Instant::MAX).then_some(d)
+    }
+    /// The earliest armed timer, `Instant::MAX` when none is.
+    fn earliest_timer(&self) -> Instant {
+        const _: () = assert!(timers::COUNT == 6, "earliest_timer names every timer");
+        let t = &self.timers;
+        t[0].min(t[1]).min(t[2].min(t[3])).min(t[4].min(t[5]))
     }
     /// When the given timer fires, if it is armed.
     pub fn timer(&self, t: Timer) -> Option<Instant> {
@@ -681,10 +688,10 @@ impl<B: Storage> Connection<B> {
         // Arming timers changes nothing `wants_to_send` reads: ask once.
         let wants = self.wants_to_send();
         self.arm_timers(now, wants);
-        let d = self.deadline();
+        let d = self.earliest_timer();
         if d != self.reported_deadline {
             self.reported_deadline = d;
-            a.set_timer(d);
+            a.set_timer((d != Instant::MAX).then_some(d));
         }
         if self.has_output(wants) {
             a.set_transmit();
