@@ -1145,14 +1145,18 @@ fn main() {
     if has("--csum-micro") {
         // ns per checksum of a 1480-byte TCP segment (IPv4 pseudo-header).
         let seg: Vec<u8> = (0..1480u32).map(|i| (i * 7) as u8).collect();
-        let n = 2_000_000u32;
-        let t = Wall::now();
+        let n = 200_000u32;
         let mut x = 0u16;
-        for i in 0..n {
-            let s = std::hint::black_box(&seg[..]);
-            x ^= tcpstate::wire::checksum::tcp_checksum_v4([1, 2, 3, 4], [5, 6, 7, i as u8], s);
+        let mut ns = f64::MAX;
+        // The fastest of 20 rounds: the one least disturbed by other tenants.
+        for _ in 0..20 {
+            let t = Wall::now();
+            for i in 0..n {
+                let s = std::hint::black_box(&seg[..]);
+                x ^= tcpstate::wire::checksum::tcp_checksum_v4([1, 2, 3, 4], [5, 6, 7, i as u8], s);
+            }
+            ns = ns.min(t.elapsed().as_nanos() as f64 / f64::from(n));
         }
-        let ns = t.elapsed().as_nanos() as f64 / f64::from(n);
         println!(
             "tcpstate checksum 1480 B: {ns:.1} ns ({:.2} GB/s) [{x}]",
             1480.0 / ns
