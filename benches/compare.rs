@@ -299,13 +299,27 @@ mod ts {
             let tl = (total as u16).to_be_bytes();
             let tos = if t.ect { 2 } else { 0 };
             let (s, d) = (h.ip, h.peer_ip);
+            // The header checksum from the field values (RFC 1071), not by
+            // reading back the bytes just stored.
+            let csum = if h.csum {
+                let w = |a: u8, b: u8| u32::from(u16::from_be_bytes([a, b]));
+                let sum = w(0x45, tos)
+                    + w(tl[0], tl[1])
+                    + 0x4000
+                    + w(64, 6)
+                    + w(s[0], s[1])
+                    + w(s[2], s[3])
+                    + w(d[0], d[1])
+                    + w(d[2], d[3]);
+                (!checksum::fold(sum)).to_be_bytes()
+            } else {
+                [0, 0]
+            };
             buf[start..start + 20].copy_from_slice(&[
-                0x45, tos, tl[0], tl[1], 0, 0, 0x40, 0, 64, 6, 0, 0, s[0], s[1], s[2], s[3], d[0],
-                d[1], d[2], d[3],
+                0x45, tos, tl[0], tl[1], 0, 0, 0x40, 0, 64, 6, csum[0], csum[1], s[0], s[1], s[2],
+                s[3], d[0], d[1], d[2], d[3],
             ]);
             if h.csum {
-                let c = !checksum::fold(checksum::ones_complement_sum(&buf[start..start + 20], 0));
-                buf[start + 10..start + 12].copy_from_slice(&c.to_be_bytes());
                 checksum::fill_checksum_v4(s, d, &mut buf[start + 20..start + total]);
             }
             pipe.send(
