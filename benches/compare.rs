@@ -17,6 +17,8 @@
 //! - W4 rx path: instructions per in-order data segment (valgrind callgrind,
 //!   see `--w4` and `benches/w4.sh`).
 //!
+//! See benches/README.md.
+//!
 //! Usage: `cargo bench --bench compare -- [--quick] [--json FILE] [--no-w4]
 //!        [--only PREFIX] [--mib N] [--reps N]`
 //!        `compare --w4 tcpstate|smoltcp N [--no-csum]` (one W4 pass, for callgrind)
@@ -1115,6 +1117,23 @@ fn run_w3(rep: &mut Report) {
     let l = format!(
         "    size_of Connection<Box<[u8]>> {t_box} B, <Vec<u8>> {t_vec} B, <&mut [u8]> {t_ref} B (Config {} B); smoltcp tcp::Socket {s} B, SocketStorage slot {slot} B",
         size_of::<tcpstate::Config>()
+    );
+    println!("{l}");
+    rep.lines.push(l);
+    // Where tcpstate's bytes go (the parts that are public types).
+    let l = format!(
+        "    tcpstate parts: Config {} B, Stats {} B, 2 x Assembler {} B (rx reassembly, SACK scoreboard), 2 x RingBuffer<Box<[u8]>> {} B, congestion::Controller {} B, the rest {} B",
+        size_of::<tcpstate::Config>(),
+        size_of::<tcpstate::Stats>(),
+        size_of::<tcpstate::Assembler>(),
+        size_of::<tcpstate::RingBuffer<Box<[u8]>>>(),
+        size_of::<tcpstate::connection::congestion::Controller>(),
+        t_box
+            - size_of::<tcpstate::Config>()
+            - size_of::<tcpstate::Stats>()
+            - 2 * size_of::<tcpstate::Assembler>()
+            - 2 * size_of::<tcpstate::RingBuffer<Box<[u8]>>>()
+            - size_of::<tcpstate::connection::congestion::Controller>()
     );
     println!("{l}");
     rep.lines.push(l);
