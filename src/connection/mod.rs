@@ -287,6 +287,10 @@ pub struct Connection<B: Storage> {
     rx: RingBuffer<B>,
     tx: RingBuffer<B>,
     asm: Assembler,
+    /// Tests only: take the full SEGMENT ARRIVES path for every segment,
+    /// to check that header prediction changes nothing.
+    #[cfg(test)]
+    no_fast_path: bool,
 }
 
 impl<B: Storage> core::fmt::Debug for Connection<B> {
@@ -389,6 +393,8 @@ impl<B: Storage> Connection<B> {
             high_rxt: SeqNum(0),
             sack_recent: SeqNum(0),
             dsack: None,
+            #[cfg(test)]
+            no_fast_path: false,
         };
         c.smss = c.cfg.default_peer_mss.max(1);
         c
