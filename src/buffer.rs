@@ -130,7 +130,10 @@ where
         let first = data.len().min(buf.len().saturating_sub(start));
         let (a, b) = data.split_at(first);
         buf[start..start + first].copy_from_slice(a);
-        buf[..b.len()].copy_from_slice(b);
+        if !b.is_empty() {
+            // Only when the copy wraps: no second (empty) memcpy call.
+            buf[..b.len()].copy_from_slice(b);
+        }
     }
 
     /// Copies `out.len()` bytes out of `buf` from `start`, wrapping at most
@@ -141,7 +144,9 @@ where
         let (a, b) = out.split_at_mut(first);
         a.copy_from_slice(&buf[start..start + first]);
         let n = b.len();
-        b.copy_from_slice(&buf[..n]);
+        if n > 0 {
+            b.copy_from_slice(&buf[..n]);
+        }
     }
 
     /// Appends as much of `data` as fits; returns how many bytes.

@@ -92,7 +92,7 @@ impl<B: Storage> Connection<B> {
 
     /// Whether `poll_transmit` has something.
     pub(crate) fn wants_output(&self) -> bool {
-        self.has_output()
+        self.has_output(self.wants_to_send())
     }
 
     /// The variables a compact TIME-WAIT entry keeps.

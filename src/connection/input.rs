@@ -21,8 +21,109 @@ impl<B: Storage> Connection<B> {
             State::Closed => self.stats.dropped += 1,
             State::Listen => self.input_listen(now, seg, a),
             State::SynSent => self.input_syn_sent(now, seg, a),
+            State::Established => {
+                #[cfg(test)]
+                let fast = !self.no_fast_path && self.fast_path(now, seg, a);
+                #[cfg(not(test))]
+                let fast = self.fast_path(now, seg, a);
+                if !fast {
+                    self.input_synchronized(now, seg, a);
+                }
+            }
             _ => self.input_synchronized(now, seg, a),
         }
+    }
+
+    /// Header prediction (RFC 9293 §3.10.7 notes it; Van Jacobson's fast
+    /// path): in ESTABLISHED, a segment with only ACK (and PSH) set, no SACK
+    /// blocks, at exactly RCV.NXT, whose ACK is new or (with data, or
+    /// nothing in flight) equal to SND.UNA, with no reassembly, SACK
+    /// scoreboard or out-of-order FIN pending. For such a segment every step
+    /// of §3.10.7.4 has one outcome, taken here directly: PAWS passes, the
+    /// sequence test passes, no RST/SYN, the ACK is processed (SA-ACK-1..4),
+    /// the text goes straight into the receive ring. Anything else returns
+    /// false before changing anything, and the full path runs.
+    fn fast_path(&mut self, now: Instant, seg: &Segment<'_>, a: &mut Actions) -> bool {
+        let len = seg.payload.len();
+        let ack = seg.ack;
+        // Only ACK, or ACK+PSH: no SYN, FIN, RST, URG, ECE, CWR.
+        if seg.flags.0 & !Flags::PSH.0 != Flags::ACK.0
+            || seg.seq != self.rcv_nxt
+            || !self.syn_acked
+            || !seg.options.sack.is_empty()
+            || !self.sacked.is_empty()
+            || !self.asm.is_empty()
+            || self.rcv_fin.is_some()
+            || self.fin_queued
+            || ack.after(self.snd_max)
+            || ack.before(self.snd_una)
+        {
+            return false;
+        }
+        if len > 0 && (!self.rcv_adv.after(self.rcv_nxt) || len > self.rx.free()) {
+            // Zero window or more than fits: the full path trims or drops.
+            return false;
+        }
+        let new_ack = ack.after(self.snd_una);
+        if !new_ack && len == 0 && self.flight() > 0 {
+            // A possible duplicate ACK (RFC 5681 §2).
+            return false;
+        }
+        // RFC 7323 §5.3 PAWS: a TSval older than TS.Recent takes the full path.
+        if self.ts_on
+            && let Some(ts) = seg.options.timestamps
+            && (ts.val.wrapping_sub(self.ts_recent) as i32) < 0
+        {
+            return false;
+        }
+
+        // Any segment from the peer shows it is alive (RFC 1122 §4.2.3.6).
+        self.touch_keepalive(now);
+        // RFC 7323 §4.3.
+        self.update_ts_recent(now, seg);
+        // Fifth: the ACK field (SA-ACK-1..4); the probes are answered.
+        self.zwp_unanswered = 0;
+        let old_wnd = self.snd_wnd;
+        if new_ack {
+            self.new_ack(now, seg, a);
+        }
+        // Window update (SA-ACK-4): only from a newer segment.
+        if self.snd_wl1.before(seg.seq) || (self.snd_wl1 == seg.seq && self.snd_wl2.before_eq(ack))
+        {
+            self.snd_wnd = u32::from(seg.window) << self.snd_wscale;
+            self.snd_wl1 = seg.seq;
+            self.snd_wl2 = ack;
+            self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
+            if self.snd_wnd > 0 {
+                self.zwp_probes = 0;
+                if self.probe == Probe::ZeroWindow {
+                    self.probe = Probe::None;
+                }
+                if old_wnd == 0 {
+                    self.clear_timer(Timer::Persist);
+                }
+            }
+        }
+        if len == 0 {
+            return true;
+        }
+        // Seventh: the text, in order, into the receive ring at once.
+        let plen = len.min(usize::from(self.cfg.mss)) as u16;
+        if plen > self.rcv_mss_est {
+            self.rcv_mss_est = plen;
+        }
+        let n = self.rx.enqueue_slice(seg.payload) as u32;
+        self.rcv_nxt = self.rcv_nxt.add(n);
+        self.stats.bytes_in += u64::from(n);
+        self.ack_pending = self.ack_pending.saturating_add(n);
+        a.set_readable();
+        // RFC 5681 §4.2: ACK at least every second full-sized segment.
+        if self.ack_pending >= 2 * self.rcv_mss() {
+            self.ack_now = true;
+        } else if self.timer(Timer::DelayedAck).is_none() {
+            self.set_timer(Timer::DelayedAck, now + self.cfg.delayed_ack);
+        }
+        true
     }
 
     /// RFC 9293 §3.10.7.2.

@@ -290,7 +290,8 @@ pub struct Connection<B: Storage> {
     pending_rst: Option<(SeqNum, Option<SeqNum>)>,
 
     timers: [Instant; timers::COUNT],
-    reported_deadline: Option<Instant>,
+    /// The deadline last reported in `Actions` (`Instant::MAX`: none).
+    reported_deadline: Instant,
     last_now: Instant,
     close_reason: Option<CloseReason>,
     soft_error: Option<IcmpError>,
@@ -312,6 +313,10 @@ pub struct Connection<B: Storage> {
     rx: RingBuffer<B>,
     tx: RingBuffer<B>,
     asm: Assembler,
+    /// Tests only: take the full SEGMENT ARRIVES path for every segment,
+    /// to check that header prediction changes nothing.
+    #[cfg(test)]
+    no_fast_path: bool,
 }
 
 impl<B: Storage> core::fmt::Debug for Connection<B> {
@@ -410,7 +415,7 @@ impl<B: Storage> Connection<B> {
             challenge_at: Instant::ZERO,
             pending_rst: None,
             timers: [Instant::MAX; timers::COUNT],
-            reported_deadline: None,
+            reported_deadline: Instant::MAX,
             last_now: Instant::ZERO,
             close_reason: None,
             soft_error: None,
@@ -423,6 +428,8 @@ impl<B: Storage> Connection<B> {
             rtx_mark: SeqNum(0),
             sack_recent: SeqNum(0),
             dsack: None,
+            #[cfg(test)]
+            no_fast_path: false,
         };
         c.smss = c.cfg.default_peer_mss.max(1);
         c
@@ -471,8 +478,14 @@ impl<B: Storage> Connection<B> {
     }
     /// The earliest time `on_timer` needs to be called, if any.
     pub fn deadline(&self) -> Option<Instant> {
-        let d = self.timers.iter().copied().min().unwrap_or(Instant::MAX);
+        let d = self.earliest_timer();
         (d != Instant::MAX).then_some(d)
+    }
+    /// The earliest armed timer, `Instant::MAX` when none is.
+    fn earliest_timer(&self) -> Instant {
+        const _: () = assert!(timers::COUNT == 6, "earliest_timer names every timer");
+        let t = &self.timers;
+        t[0].min(t[1]).min(t[2].min(t[3])).min(t[4].min(t[5]))
     }
     /// When the given timer fires, if it is armed.
     pub fn timer(&self, t: Timer) -> Option<Instant> {
@@ -713,13 +726,15 @@ impl<B: Storage> Connection<B> {
     /// Final bookkeeping of every entry point: timers and the actions that
     /// report them.
     fn finish(&mut self, now: Instant, a: &mut Actions) {
-        self.arm_timers(now);
-        let d = self.deadline();
+        // Arming timers changes nothing `wants_to_send` reads: ask once.
+        let wants = self.wants_to_send();
+        self.arm_timers(now, wants);
+        let d = self.earliest_timer();
         if d != self.reported_deadline {
             self.reported_deadline = d;
-            a.set_timer(d);
+            a.set_timer((d != Instant::MAX).then_some(d));
         }
-        if self.has_output() {
+        if self.has_output(wants) {
             a.set_transmit();
         }
     }

@@ -38,11 +38,12 @@ pub fn reply_to_unknown(seg: &Segment<'_>) -> Option<Transmit> {
 impl<B: Storage> Connection<B> {
     /// Bytes in the send buffer not yet sent.
     pub(super) fn unsent(&self) -> u32 {
-        let sent = self.snd_nxt.dist(self.tx_base()).min(self.tx.len() as u32);
-        if self.snd_nxt.before(self.tx_base()) {
-            return self.tx.len() as u32;
+        let base = self.tx_base();
+        let len = self.tx.len() as u32;
+        if self.snd_nxt.before(base) {
+            return len;
         }
-        self.tx.len() as u32 - sent
+        len - self.snd_nxt.dist(base).min(len)
     }
 
     /// Whether a SYN, data or FIN would go out now.
@@ -71,11 +72,10 @@ impl<B: Storage> Connection<B> {
             && self.snd_nxt == self.fin_seq()
     }
 
-    /// Whether `poll_transmit` has anything.
-    pub(super) fn has_output(&self) -> bool {
+    /// Whether `poll_transmit` has anything (`wants` is `wants_to_send()`).
+    pub(super) fn has_output(&self, wants: bool) -> bool {
         self.pending_rst.is_some()
-            || (self.state != State::Closed
-                && (self.ack_now || self.probe != Probe::None || self.wants_to_send()))
+            || (self.state != State::Closed && (self.ack_now || self.probe != Probe::None || wants))
     }
 
     /// (payload length, with FIN) of the next new segment, or None when

@@ -1,1 +1,272 @@
+//! Header prediction changes nothing: the same inputs through the fast path
+//! and through the full SEGMENT ARRIVES path (RFC 9293 §3.10.7) give the
+//! same actions, the same segments and the same connection state.
 
+use super::*;
+use crate::time::Duration;
+use crate::wire::{Flags, SackBlocks, TcpOptions, Timestamps};
+use proptest::prelude::*;
+
+type C = Connection<alloc::vec::Vec<u8>>;
+
+fn drain(c: &mut C, now: Instant) -> std::vec::Vec<(Transmit, std::vec::Vec<u8>)> {
+    let mut out = std::vec::Vec::new();
+    let mut buf = [0u8; 2048];
+    while let Some(t) = c.poll_transmit(now, &mut buf) {
+        out.push((t, buf[..t.len].to_vec()));
+        assert!(out.len() < 10_000, "poll_transmit does not end");
+    }
+    out
+}
+
+fn seg_of<'a>(t: &Transmit, payload: &'a [u8]) -> Segment<'a> {
+    Segment {
+        seq: t.seq,
+        ack: t.ack,
+        flags: t.flags,
+        window: t.window,
+        urgent: t.urgent,
+        options: t.options,
+        payload,
+    }
+}
+
+/// The passive side of a real handshake, in ESTABLISHED (deterministic).
+fn established(cfg: &Config) -> C {
+    let mut a = C::new(cfg.clone(), Buffers::with_capacity(8192, 8192));
+    let mut b = C::new(cfg.clone(), Buffers::with_capacity(8192, 8192));
+    let now = Instant::from_secs(1);
+    let _ = b.listen(now, SeqNum(1000)).unwrap();
+    let _ = a.connect(now, SeqNum(0xffff_f000)).unwrap();
+    for _ in 0..3 {
+        for (t, p) in drain(&mut a, now) {
+            let _ = b.on_segment(now, &seg_of(&t, &p));
+        }
+        for (t, p) in drain(&mut b, now) {
+            let _ = a.on_segment(now, &seg_of(&t, &p));
+        }
+    }
+    assert_eq!(b.state(), State::Established);
+    b
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    /// A segment from the peer. `at`: where SEG.SEQ lies relative to
+    /// RCV.NXT; `ack`: how far SEG.ACK is past SND.UNA (modulo what is in
+    /// flight plus 3); `flags`: an index into `FLAGS`.
+    Seg {
+        at: u8,
+        len: u16,
+        ack: u16,
+        flags: u8,
+        window: u16,
+        sack: bool,
+        ts: Option<i8>,
+    },
+    Send(u16),
+    Recv(u16),
+    Wait(u16),
+}
+
+const FLAGS: [Flags; 10] = [
+    Flags::ACK,
+    Flags::ACK,
+    Flags::ACK,
+    Flags(Flags::ACK.0 | Flags::PSH.0),
+    Flags(Flags::ACK.0 | Flags::FIN.0),
+    Flags(Flags::ACK.0 | Flags::RST.0),
+    Flags(Flags::ACK.0 | Flags::SYN.0),
+    Flags(Flags::ACK.0 | Flags::ECE.0),
+    Flags(Flags::ACK.0 | Flags::URG.0),
+    Flags::NONE,
+];
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => (
+            0u8..8,
+            prop_oneof![Just(0u16), Just(1460), 1u16..1500],
+            any::<u16>(),
+            0u8..FLAGS.len() as u8,
+            prop_oneof![Just(4096u16), Just(0), any::<u16>()],
+            proptest::bool::weighted(0.1),
+            proptest::option::weighted(0.5, any::<i8>()),
+        )
+            .prop_map(|(at, len, ack, flags, window, sack, ts)| Op::Seg {
+                at,
+                len,
+                ack,
+                flags,
+                window,
+                sack,
+                ts
+            }),
+        2 => (0u16..6000).prop_map(Op::Send),
+        2 => (0u16..6000).prop_map(Op::Recv),
+        1 => (0u16..1500).prop_map(Op::Wait),
+    ]
+}
+
+/// Everything observable about a connection.
+fn observe(c: &C) -> std::string::String {
+    std::format!(
+        "{:?} una {:?} nxt {:?} rnxt {:?} wnd {} cwnd {} rq {} sq {} dl {:?} rto {:?} srtt {:?} cr {:?} {:?}",
+        c.state(),
+        c.snd_una(),
+        c.snd_nxt(),
+        c.rcv_nxt(),
+        c.snd_wnd(),
+        c.cwnd(),
+        c.recv_queue(),
+        c.send_queue(),
+        c.deadline(),
+        c.rto(),
+        c.srtt(),
+        c.close_reason(),
+        c.stats()
+    )
+}
+
+fn run(cfg: &Config, ops: &[Op]) -> Result<(), TestCaseError> {
+    let mut fast = established(cfg);
+    let mut full = established(cfg);
+    full.no_fast_path = true;
+    let mut now = Instant::from_secs(1);
+    let data = [0x5au8; 6000];
+    let mut buf = [0u8; 6000];
+    for (i, op) in ops.iter().enumerate() {
+        let (a1, a2) = match *op {
+            Op::Seg {
+                at,
+                len,
+                ack,
+                flags,
+                window,
+                sack,
+                ts,
+            } => {
+                let c = &fast;
+                let len = u32::from(len);
+                let seq = match at {
+                    0..=3 => c.rcv_nxt,
+                    4 => c.rcv_nxt.sub(len / 2 + 1),
+                    5 => c.rcv_nxt.add(len.max(1)),
+                    6 => c.rcv_nxt.sub(1),
+                    _ => c.rcv_nxt.add(70_000),
+                };
+                let span = c.snd_max.dist(c.snd_una) + 3;
+                let ack = c.snd_una.add(u32::from(ack) % span).sub(1);
+                let mut options = TcpOptions::NONE;
+                if sack {
+                    let mut s = SackBlocks::new();
+                    s.push(c.snd_una.add(100), c.snd_una.add(1560));
+                    options.sack = s;
+                }
+                if let Some(d) = ts {
+                    options.timestamps = Some(Timestamps {
+                        val: c.ts_recent.wrapping_add(d as u32),
+                        ecr: c.ts_val(now).wrapping_sub(5),
+                    });
+                }
+                let payload: std::vec::Vec<u8> =
+                    (0..len).map(|k| seq.0.wrapping_add(k) as u8).collect();
+                let seg = Segment {
+                    seq,
+                    ack,
+                    flags: FLAGS[usize::from(flags)],
+                    window,
+                    urgent: 0,
+                    options,
+                    payload: &payload,
+                };
+                (fast.on_segment(now, &seg), full.on_segment(now, &seg))
+            }
+            Op::Send(n) => {
+                let n = usize::from(n);
+                (
+                    fast.send(now, &data[..n]).map(|o| (o.actions, o.len)),
+                    full.send(now, &data[..n]).map(|o| (o.actions, o.len)),
+                )
+                    .pipe_eq(i)?
+            }
+            Op::Recv(n) => {
+                let n = usize::from(n);
+                let r1 = fast.recv(now, &mut buf[..n]).map(|o| (o.actions, o.len));
+                let got = buf[..r1.map_or(0, |r| r.1)].to_vec();
+                let r2 = full.recv(now, &mut buf[..n]).map(|o| (o.actions, o.len));
+                prop_assert_eq!(&got[..], &buf[..r2.map_or(0, |r| r.1)], "op {}", i);
+                (r1, r2).pipe_eq(i)?
+            }
+            Op::Wait(ms) => {
+                now += Duration::from_millis(u64::from(ms));
+                (fast.on_timer(now), full.on_timer(now))
+            }
+        };
+        prop_assert_eq!(a1, a2, "actions differ at op {}: {:?}", i, op);
+        prop_assert_eq!(
+            drain(&mut fast, now),
+            drain(&mut full, now),
+            "segments at op {}",
+            i
+        );
+        prop_assert_eq!(observe(&fast), observe(&full), "state at op {}", i);
+    }
+    Ok(())
+}
+
+/// Compares the results of an app call on both connections and passes on
+/// their actions.
+trait PipeEq {
+    fn pipe_eq(self, i: usize) -> Result<(Actions, Actions), TestCaseError>;
+}
+
+impl<E: PartialEq + core::fmt::Debug> PipeEq
+    for (Result<(Actions, usize), E>, Result<(Actions, usize), E>)
+{
+    fn pipe_eq(self, i: usize) -> Result<(Actions, Actions), TestCaseError> {
+        prop_assert_eq!(&self.0, &self.1, "app call at op {}", i);
+        Ok(match self.0 {
+            Ok((a, _)) => (a, self.1.map_or(Actions::NONE, |r| r.0)),
+            Err(_) => (Actions::NONE, Actions::NONE),
+        })
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn fast_path_matches_full_path_rfc9293(ops in proptest::collection::vec(op(), 1..60)) {
+        run(&Config::rfc9293(), &ops)?;
+    }
+
+    #[test]
+    fn fast_path_matches_full_path_linux_no_timestamps(ops in proptest::collection::vec(op(), 1..60)) {
+        let cfg = Config { timestamps: false, keepalive: Some(Config::default_keepalive()), ..Config::linux() };
+        run(&cfg, &ops)?;
+    }
+}
+
+#[test]
+fn bulk_in_order_data_takes_the_fast_path_and_matches() {
+    // A long in-order run: most segments go through header prediction.
+    let ops: std::vec::Vec<Op> = (0..400)
+        .flat_map(|k| {
+            [
+                Op::Seg {
+                    at: 0,
+                    len: 1460,
+                    ack: 1,
+                    flags: 0,
+                    window: 8192,
+                    sack: false,
+                    ts: Some(1),
+                },
+                Op::Recv(if k % 3 == 0 { 6000 } else { 0 }),
+                Op::Send(if k % 5 == 0 { 700 } else { 0 }),
+            ]
+        })
+        .collect();
+    run(&Config::rfc9293(), &ops).unwrap();
+}

@@ -57,8 +57,8 @@ impl<B: Storage> Connection<B> {
     }
 
     /// Arms the timers that follow from the connection's state; called at the
-    /// end of every entry point.
-    pub(super) fn arm_timers(&mut self, now: Instant) {
+    /// end of every entry point with `wants = wants_to_send()`.
+    pub(super) fn arm_timers(&mut self, now: Instant, wants: bool) {
         if !self.state.is_synchronized() && self.state != State::SynSent {
             return;
         }
@@ -67,7 +67,7 @@ impl<B: Storage> Connection<B> {
         }
         // Retransmission: armed while anything is in flight or about to be
         // sent (RFC 6298 §5.1).
-        let busy = self.flight() > 0 || self.wants_to_send();
+        let busy = self.flight() > 0 || wants;
         if busy {
             if self.timer(Timer::Retransmit).is_none() {
                 if self.flight() == 0 {
@@ -84,7 +84,7 @@ impl<B: Storage> Connection<B> {
         }
         // Persist: data waits, nothing is in flight, and the window is shut
         // (or too small to send under SWS avoidance).
-        if self.syn_acked && self.flight() == 0 && self.unsent() > 0 && !self.wants_to_send() {
+        if self.syn_acked && self.flight() == 0 && self.unsent() > 0 && !wants {
             if self.timer(Timer::Persist).is_none() {
                 let backoff = self.rto.saturating_mul(1 << self.zwp_probes.min(10));
                 let d = Duration::from_micros(u64::from(clamp_rto(&self.cfg, backoff)));
@@ -190,17 +190,19 @@ impl<B: Storage> Connection<B> {
     /// probe may be sent (RFC 8985 §7.2: PTO = 2*SRTT, plus the delayed-ACK
     /// time when one segment is out), else the RTO (RFC 6298 §5.3).
     pub(super) fn restart_rtx_timer(&mut self, now: Instant) {
-        let rto = self.rto_duration();
-        let mut at = now + rto;
+        // In whole microseconds (u64), as `Instant + Duration` computes.
+        let rto = u64::from(self.rto);
+        let at_us = |d: u64| Instant::from_micros(now.as_micros().saturating_add(d));
+        let mut at = at_us(rto);
         self.tlp_armed = false;
         if self.tlp_eligible() {
             let mut pto = u64::from(self.srtt) * 2;
             if self.flight() <= self.eff_mss() {
-                pto += micros_u64(self.cfg.delayed_ack);
+                pto = pto.saturating_add(micros_u64(self.cfg.delayed_ack));
             }
-            let pto = Duration::from_micros(pto.max(10_000));
+            let pto = pto.max(10_000);
             if pto < rto {
-                at = now + pto;
+                at = at_us(pto);
                 self.tlp_armed = true;
             }
         }

@@ -43,29 +43,49 @@ fn fold64(mut acc: u64) -> u32 {
 /// odd length. The result is a partial sum folded to at most `0xffff`; pass
 /// it on as `initial` or finish it with [`fold`] and `!`.
 ///
-/// Sums eight bytes at a time with end-around carry; no allocation, no
-/// panic for any input.
+/// Sums 64-bit words in the machine's own byte order and swaps the folded
+/// result once at the end (the sum is byte-order independent, RFC 1071
+/// §2(B)); the carries of 32 bytes at a time go into the high half of
+/// 128-bit accumulators (an add and an add-with-carry per word) and are
+/// added back end-around at the end. No allocation, no panic for any input.
 pub fn ones_complement_sum(data: &[u8], initial: u32) -> u32 {
-    let mut acc = u64::from(initial);
-    let mut words = data.chunks_exact(8);
+    let word = |b: &[u8]| b.first_chunk::<8>().map_or(0, |w| u64::from_ne_bytes(*w));
+    let (mut a0, mut a1) = (0u128, 0u128);
+    let mut blocks = data.chunks_exact(32);
+    for b in &mut blocks {
+        a0 += u128::from(word(b));
+        a1 += u128::from(word(&b[8..]));
+        a0 += u128::from(word(&b[16..]));
+        a1 += u128::from(word(&b[24..]));
+    }
+    let mut words = blocks.remainder().chunks_exact(8);
     for w in &mut words {
-        if let Some(w) = w.first_chunk::<8>() {
-            acc = add_carry(acc, u64::from_be_bytes(*w));
-        }
+        a0 += u128::from(word(w));
+    }
+    // The high halves count carries: fewer than one per word, so neither
+    // accumulator can overflow.
+    let mut acc = 0u64;
+    for a in [a0, a1] {
+        acc = add_carry(acc, a as u64);
+        acc = add_carry(acc, (a >> 64) as u64);
     }
     let mut tail = words.remainder();
     if let Some((w, rest)) = tail.split_first_chunk::<4>() {
-        acc = add_carry(acc, u64::from(u32::from_be_bytes(*w)));
+        acc = add_carry(acc, u64::from(u32::from_ne_bytes(*w)));
         tail = rest;
     }
     if let Some((w, rest)) = tail.split_first_chunk::<2>() {
-        acc = add_carry(acc, u64::from(u16::from_be_bytes(*w)));
+        acc = add_carry(acc, u64::from(u16::from_ne_bytes(*w)));
         tail = rest;
     }
     if let Some(&b) = tail.first() {
-        acc = add_carry(acc, u64::from(b) << 8);
+        // The odd byte is the high (first) byte of a zero-padded word.
+        acc = add_carry(acc, u64::from(u16::from_ne_bytes([b, 0])));
     }
-    fold64(acc)
+    // Folded in machine order; as a big-endian value.
+    let native = fold64(acc) as u16;
+    let be = u16::from_be_bytes(native.to_ne_bytes());
+    fold64(u64::from(initial) + u64::from(be))
 }
 
 /// Folds a partial sum to 16 bits (end-around carry). The checksum field
@@ -206,6 +226,11 @@ mod tests {
             fold(ones_complement_sum(&ones, u32::MAX)),
             reference(&ones, u32::MAX)
         );
+        // Long runs of 0xff carry on every word of the wide accumulators.
+        let big = vec![0xffu8; 70_001];
+        assert_eq!(fold(ones_complement_sum(&big, 0)), reference(&big, 0));
+        let mixed: Vec<u8> = (0..65_535u32).map(|i| (i * 131 + 7) as u8).collect();
+        assert_eq!(fold(ones_complement_sum(&mixed, 9)), reference(&mixed, 9));
         // Short segments are left alone.
         let mut short = [1u8; 17];
         fill_checksum_v4([1; 4], [2; 4], &mut short);

@@ -65,7 +65,10 @@ impl TcpHeader {
                 len: bytes.len(),
             });
         };
-        let options = parse_options(head.get(FIXED_LEN..).unwrap_or(&[]))?;
+        let options = match head.get(FIXED_LEN..) {
+            Some(area) if !area.is_empty() => parse_options(area)?,
+            _ => TcpOptions::NONE,
+        };
         let be16 = |a: u8, b: u8| u16::from_be_bytes([a, b]);
         let be32 = |a: u8, b: u8, c: u8, d: u8| u32::from_be_bytes([a, b, c, d]);
         let header = TcpHeader {

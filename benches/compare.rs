@@ -1,0 +1,1271 @@
+//! tcpstate and smoltcp 0.14.0 side by side (issue 7, `../shared/BENCHMARKS.md`).
+//!
+//! Both engines run in this one process, alternating run by run, over the
+//! same in-memory device pair: every segment is a real IPv4 packet (20-byte
+//! IP header, TCP header, payload) in a pooled buffer, with software IP and
+//! TCP checksums computed on send and verified on receipt (unless a
+//! workload says "no-csum"). Time is virtual: it moves only when neither
+//! side can make progress, straight to the earliest deadline.
+//!
+//! Workloads:
+//! - W1 bulk: 256 MiB client -> server, 64 KiB buffers, MSS 1460; "batch"
+//!   (each side drains all its input, then all its output) and "per-packet"
+//!   (output after every input segment); with and without checksums.
+//! - W2 churn: sequential connections (handshake, 100 B each way, client
+//!   closes, server closes, TIME-WAIT expires on the virtual clock).
+//! - W3 memory: bytes per connection without buffers.
+//! - W4 rx path: instructions per in-order data segment (valgrind callgrind,
+//!   see `--w4` and `benches/w4.sh`).
+//!
+//! See benches/README.md.
+//!
+//! Usage: `cargo bench --bench compare -- [--quick] [--json FILE] [--no-w4]
+//!        [--only PREFIX] [--mib N] [--reps N]`
+//!        `compare --w4 tcpstate|smoltcp N [--no-csum]` (one W4 pass, for callgrind)
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Instant as Wall;
+
+// ---------------------------------------------------------------------------
+// Counting allocator: allocations during the timed loops.
+// ---------------------------------------------------------------------------
+struct Counting;
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Relaxed);
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Relaxed);
+        unsafe { System.alloc_zeroed(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Relaxed);
+        unsafe { System.realloc(p, l, n) }
+    }
+}
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+// ---------------------------------------------------------------------------
+// The device pair, shared by both engines.
+// ---------------------------------------------------------------------------
+const IP_MTU: usize = 1500;
+/// Room before the payload: IP header (20) + the longest TCP header (60).
+const HEADROOM: usize = 80;
+const PKT_BUF: usize = HEADROOM + IP_MTU;
+const CLIENT: usize = 0;
+const SERVER: usize = 1;
+const CLIENT_IP: [u8; 4] = [127, 0, 0, 1];
+const SERVER_IP: [u8; 4] = [127, 0, 0, 2];
+
+#[derive(Default, Clone, Copy, Debug)]
+struct DirStats {
+    pkts: u64,
+    data: u64,
+    pure_ack: u64,
+    ctl: u64,
+    payload: u64,
+}
+
+/// A packet in flight: a pooled buffer, where the IP header starts, its length.
+struct Pkt {
+    buf: Box<[u8]>,
+    start: usize,
+    len: usize,
+}
+
+/// Two FIFO queues (`q[d]` holds what side `d` sent) and a buffer pool, so
+/// the harness itself does not allocate per packet.
+struct Pipe {
+    q: [RefCell<VecDeque<Pkt>>; 2],
+    pool: RefCell<Vec<Box<[u8]>>>,
+    stats: [Cell<DirStats>; 2],
+}
+
+impl Pipe {
+    fn new() -> Pipe {
+        Pipe {
+            q: [
+                RefCell::new(VecDeque::with_capacity(512)),
+                RefCell::new(VecDeque::with_capacity(512)),
+            ],
+            pool: RefCell::new(
+                (0..256)
+                    .map(|_| vec![0u8; PKT_BUF].into_boxed_slice())
+                    .collect(),
+            ),
+            stats: Default::default(),
+        }
+    }
+    fn total_pkts(&self) -> u64 {
+        self.stats[0].get().pkts + self.stats[1].get().pkts
+    }
+    fn take_buf(&self) -> Box<[u8]> {
+        self.pool
+            .borrow_mut()
+            .pop()
+            .unwrap_or_else(|| vec![0u8; PKT_BUF].into_boxed_slice())
+    }
+    fn give_back(&self, b: Box<[u8]>) {
+        self.pool.borrow_mut().push(b);
+    }
+    fn send(&self, side: usize, p: Pkt) {
+        let mut s = self.stats[side].get();
+        classify(&p.buf[p.start..p.start + p.len], &mut s);
+        self.stats[side].set(s);
+        self.q[side].borrow_mut().push_back(p);
+    }
+    /// The next packet for `side` (sent by the other side).
+    fn recv(&self, side: usize) -> Option<Pkt> {
+        self.q[1 - side].borrow_mut().pop_front()
+    }
+}
+
+/// Counts a packet by kind (data, pure ACK, control).
+fn classify(p: &[u8], s: &mut DirStats) {
+    s.pkts += 1;
+    if p.len() < 40 {
+        return;
+    }
+    let ihl = usize::from(p[0] & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([p[2], p[3]]));
+    let doff = usize::from(p[ihl + 12] >> 4) * 4;
+    let payload = total - ihl - doff;
+    s.payload += payload as u64;
+    if payload > 0 {
+        s.data += 1;
+    } else if p[ihl + 13] & 0x07 != 0 {
+        s.ctl += 1;
+    } else {
+        s.pure_ack += 1;
+    }
+}
+
+/// The byte at stream offset `i` is `i % 251`: the sender reads from this
+/// pattern at `sent % 251`, the receiver compares against it.
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len + 251).map(|i| (i % 251) as u8).collect()
+}
+
+// ---------------------------------------------------------------------------
+// tcpstate host: one connection, its addresses and ports, IPv4 in and out.
+// ---------------------------------------------------------------------------
+mod ts {
+    use super::*;
+    use tcpstate::wire::checksum;
+    use tcpstate::wire::{Segment, TcpHeader};
+    use tcpstate::{Actions, Buffers, Config, Connection, Instant, SeqNum};
+
+    pub type Conn = Connection<Box<[u8]>>;
+
+    pub struct Host {
+        pub conn: Conn,
+        pub ip: [u8; 4],
+        pub peer_ip: [u8; 4],
+        pub port: u16,
+        pub peer_port: u16,
+        pub csum: bool,
+        /// `Action::Transmit` was seen: poll_transmit has something.
+        pub want_tx: bool,
+        pub deadline: Option<Instant>,
+        pub side: usize,
+    }
+
+    pub fn config() -> Config {
+        // Same wire format as smoltcp's defaults: no timestamps, so data
+        // segments carry 1460 B behind a 20-byte TCP header.
+        Config {
+            timestamps: false,
+            ..Config::rfc9293()
+        }
+    }
+
+    pub fn host(side: usize, buf: usize, csum: bool) -> Host {
+        let b = Buffers {
+            rx: vec![0u8; buf].into_boxed_slice(),
+            tx: vec![0u8; buf].into_boxed_slice(),
+        };
+        let (ip, peer_ip, port, peer_port) = if side == CLIENT {
+            (CLIENT_IP, SERVER_IP, 49152, 5000)
+        } else {
+            (SERVER_IP, CLIENT_IP, 5000, 49152)
+        };
+        Host {
+            conn: Connection::new(config(), b),
+            ip,
+            peer_ip,
+            port,
+            peer_port,
+            csum,
+            want_tx: false,
+            deadline: None,
+            side,
+        }
+    }
+
+    impl Host {
+        #[inline(always)]
+        pub fn take(&mut self, a: Actions) {
+            if a.transmit() {
+                self.want_tx = true;
+            }
+            if let Some(d) = a.timer() {
+                self.deadline = d;
+            }
+        }
+    }
+
+    /// The server's receive path (what W4 counts: callgrind collects only
+    /// inside this function).
+    #[inline(never)]
+    pub fn w4_rx_tcpstate(h: &mut Host, now: Instant, p: &[u8]) -> bool {
+        std::hint::black_box(1u8);
+        rx(h, now, p)
+    }
+
+    /// The client's receive path (ACKs), kept out of W4's count.
+    #[inline(never)]
+    pub fn client_rx(h: &mut Host, now: Instant, p: &[u8]) -> bool {
+        std::hint::black_box(2u8);
+        rx(h, now, p)
+    }
+
+    /// The receive path of one packet: IPv4 parse and validation, header
+    /// checksum, TCP parse, TCP checksum, 4-tuple lookup, then the engine.
+    /// Returns false when the packet was dropped before the engine.
+    #[inline(always)]
+    fn rx(h: &mut Host, now: Instant, p: &[u8]) -> bool {
+        let Some(ip) = p.first_chunk::<20>() else {
+            return false;
+        };
+        if ip[0] != 0x45 || ip[9] != 6 {
+            return false; // IPv4 without options, TCP only
+        }
+        let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+        if total < 20 || total > p.len() {
+            return false;
+        }
+        let src = [ip[12], ip[13], ip[14], ip[15]];
+        let dst = [ip[16], ip[17], ip[18], ip[19]];
+        let tcp = &p[20..total];
+        if h.csum
+            && (checksum::fold(checksum::ones_complement_sum(ip, 0)) != 0xffff
+                || !checksum::verify_v4(src, dst, tcp))
+        {
+            return false;
+        }
+        let Ok((hdr, payload)) = TcpHeader::parse(tcp) else {
+            return false;
+        };
+        // Lookup: the one connection's 4-tuple.
+        if dst != h.ip || src != h.peer_ip || hdr.dst_port != h.port || hdr.src_port != h.peer_port
+        {
+            return false;
+        }
+        let a = h
+            .conn
+            .on_segment_ecn(now, &Segment::new(&hdr, payload), ip[1] & 3 == 3);
+        h.take(a);
+        true
+    }
+
+    /// Every segment the connection has, as IPv4 packets into the pipe.
+    #[inline(never)]
+    pub fn egress(h: &mut Host, now: Instant, pipe: &Pipe) {
+        if !h.want_tx {
+            return;
+        }
+        h.want_tx = false;
+        loop {
+            let mut buf = pipe.take_buf();
+            let Some(t) = h.conn.poll_transmit(now, &mut buf[HEADROOM..]) else {
+                pipe.give_back(buf);
+                return;
+            };
+            let hdr = t.header(h.port, h.peer_port);
+            let hlen = hdr.header_len();
+            let start = HEADROOM - 20 - hlen;
+            hdr.emit(&mut buf[start + 20..HEADROOM])
+                .expect("header fits");
+            let total = 20 + hlen + t.len;
+            let tl = (total as u16).to_be_bytes();
+            let tos = if t.ect { 2 } else { 0 };
+            let (s, d) = (h.ip, h.peer_ip);
+            // The header checksum from the field values (RFC 1071), not by
+            // reading back the bytes just stored.
+            let csum = if h.csum {
+                let w = |a: u8, b: u8| u32::from(u16::from_be_bytes([a, b]));
+                let sum = w(0x45, tos)
+                    + w(tl[0], tl[1])
+                    + 0x4000
+                    + w(64, 6)
+                    + w(s[0], s[1])
+                    + w(s[2], s[3])
+                    + w(d[0], d[1])
+                    + w(d[2], d[3]);
+                (!checksum::fold(sum)).to_be_bytes()
+            } else {
+                [0, 0]
+            };
+            buf[start..start + 20].copy_from_slice(&[
+                0x45, tos, tl[0], tl[1], 0, 0, 0x40, 0, 64, 6, csum[0], csum[1], s[0], s[1], s[2],
+                s[3], d[0], d[1], d[2], d[3],
+            ]);
+            if h.csum {
+                checksum::fill_checksum_v4(s, d, &mut buf[start + 20..start + total]);
+            }
+            pipe.send(
+                h.side,
+                Pkt {
+                    buf,
+                    start,
+                    len: total,
+                },
+            );
+        }
+    }
+
+    /// Drains the input queue; with `per_packet`, output after every segment.
+    #[inline(always)]
+    pub fn ingress(h: &mut Host, now: Instant, pipe: &Pipe, per_packet: bool) -> u64 {
+        let mut n = 0;
+        while let Some(p) = pipe.recv(h.side) {
+            let bytes = &p.buf[p.start..p.start + p.len];
+            if h.side == SERVER {
+                w4_rx_tcpstate(h, now, bytes);
+            } else {
+                client_rx(h, now, bytes);
+            }
+            pipe.give_back(p.buf);
+            n += 1;
+            if per_packet {
+                egress(h, now, pipe);
+            }
+        }
+        n
+    }
+
+    pub fn timers(h: &mut Host, now: Instant) {
+        if h.deadline.is_some_and(|d| d <= now) {
+            let a = h.conn.on_timer(now);
+            h.take(a);
+        }
+    }
+
+    pub fn connect(cli: &mut Host, srv: &mut Host, now: Instant) {
+        let a = srv.conn.listen(now, SeqNum(0x8765_4321)).unwrap();
+        srv.take(a);
+        let a = cli.conn.connect(now, SeqNum(0x1234_5678)).unwrap();
+        cli.take(a);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// smoltcp host: an Interface (medium-ip, IPv4), its socket set, a device end.
+// ---------------------------------------------------------------------------
+mod smol {
+    use super::*;
+    use smoltcp::iface::{
+        Config, Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet,
+    };
+    use smoltcp::phy::{self, ChecksumCapabilities, Device, DeviceCapabilities, Medium};
+    use smoltcp::socket::tcp;
+    use smoltcp::time::{Duration as VDuration, Instant as VInstant};
+    use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr};
+
+    pub use smoltcp::time::Instant;
+
+    pub struct RxTok<'a> {
+        pipe: &'a Pipe,
+        pkt: Pkt,
+    }
+    impl phy::RxToken for RxTok<'_> {
+        fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+            let RxTok { pipe, pkt } = self;
+            let r = f(&pkt.buf[pkt.start..pkt.start + pkt.len]);
+            pipe.give_back(pkt.buf);
+            r
+        }
+    }
+    pub struct TxTok<'a> {
+        pipe: &'a Pipe,
+        side: usize,
+    }
+    impl phy::TxToken for TxTok<'_> {
+        fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+            let mut buf = self.pipe.take_buf();
+            let r = f(&mut buf[..len]);
+            self.pipe.send(self.side, Pkt { buf, start: 0, len });
+            r
+        }
+    }
+
+    pub struct End<'p> {
+        pipe: &'p Pipe,
+        side: usize,
+        caps: DeviceCapabilities,
+    }
+    impl Device for End<'_> {
+        type RxToken<'a>
+            = RxTok<'a>
+        where
+            Self: 'a;
+        type TxToken<'a>
+            = TxTok<'a>
+        where
+            Self: 'a;
+        fn receive(&mut self, _t: VInstant) -> Option<(RxTok<'_>, TxTok<'_>)> {
+            let pkt = self.pipe.recv(self.side)?;
+            Some((
+                RxTok {
+                    pipe: self.pipe,
+                    pkt,
+                },
+                TxTok {
+                    pipe: self.pipe,
+                    side: self.side,
+                },
+            ))
+        }
+        fn transmit(&mut self, _t: VInstant) -> Option<TxTok<'_>> {
+            Some(TxTok {
+                pipe: self.pipe,
+                side: self.side,
+            })
+        }
+        fn capabilities(&self) -> DeviceCapabilities {
+            self.caps.clone()
+        }
+    }
+
+    pub struct Host<'p> {
+        pub iface: Interface,
+        pub sockets: SocketSet<'static>,
+        pub dev: End<'p>,
+        pub handle: SocketHandle,
+    }
+
+    pub fn socket(rx: usize, tx: usize) -> tcp::Socket<'static> {
+        tcp::Socket::new(
+            tcp::SocketBuffer::new(vec![0u8; rx]),
+            tcp::SocketBuffer::new(vec![0u8; tx]),
+        )
+    }
+
+    pub fn host(pipe: &Pipe, side: usize, buf: usize, csum: bool) -> Host<'_> {
+        let mut caps = DeviceCapabilities::default();
+        caps.medium = Medium::Ip;
+        caps.max_transmission_unit = IP_MTU;
+        if !csum {
+            caps.checksum = ChecksumCapabilities::ignored();
+        }
+        let mut dev = End { pipe, side, caps };
+        let mut cfg = Config::new(HardwareAddress::Ip);
+        cfg.random_seed = 0x1234 + side as u64;
+        let mut iface = Interface::new(cfg, &mut dev, VInstant::ZERO);
+        let last = if side == CLIENT { 1 } else { 2 };
+        iface.update_ip_addrs(|a| {
+            a.push(IpCidr::new(IpAddress::v4(127, 0, 0, last), 8))
+                .unwrap();
+        });
+        let mut sockets = SocketSet::new(Vec::new());
+        let handle = sockets.add(socket(buf, buf));
+        Host {
+            iface,
+            sockets,
+            dev,
+            handle,
+        }
+    }
+
+    impl Host<'_> {
+        pub fn sock(&mut self) -> &mut tcp::Socket<'static> {
+            self.sockets.get_mut::<tcp::Socket>(self.handle)
+        }
+    }
+
+    /// The server's receive path (what W4 counts).
+    #[inline(never)]
+    pub fn w4_rx_smoltcp(h: &mut Host, now: VInstant) -> bool {
+        std::hint::black_box(3u8);
+        rx(h, now)
+    }
+
+    /// The client's receive path (ACKs), kept out of W4's count.
+    #[inline(never)]
+    pub fn client_rx(h: &mut Host, now: VInstant) -> bool {
+        std::hint::black_box(4u8);
+        rx(h, now)
+    }
+
+    /// The receive path of one packet, as smoltcp runs it.
+    #[inline(always)]
+    fn rx(h: &mut Host, now: VInstant) -> bool {
+        !matches!(
+            h.iface.poll_ingress_single(now, &mut h.dev, &mut h.sockets),
+            PollIngressSingleResult::None
+        )
+    }
+
+    #[inline(never)]
+    pub fn egress(h: &mut Host, now: VInstant) {
+        while let PollResult::SocketStateChanged =
+            h.iface.poll_egress(now, &mut h.dev, &mut h.sockets)
+        {}
+    }
+
+    /// `Interface::poll` split in its phases; with `per_packet`, egress
+    /// after every ingress packet.
+    #[inline(always)]
+    pub fn ingress(h: &mut Host, now: VInstant, per_packet: bool) -> u64 {
+        h.iface.poll_maintenance(now);
+        let mut n = 0;
+        // Only call in when a packet waits, so that W4 counts no empty polls.
+        while !h.dev.pipe.q[1 - h.dev.side].borrow().is_empty()
+            && if h.dev.side == SERVER {
+                w4_rx_smoltcp(h, now)
+            } else {
+                client_rx(h, now)
+            }
+        {
+            n += 1;
+            if per_packet {
+                egress(h, now);
+            }
+        }
+        n
+    }
+
+    pub fn connect(cli: &mut Host, srv: &mut Host, port: u16) {
+        srv.sock().listen(port).unwrap();
+        let h = cli.handle;
+        let cx = cli.iface.context();
+        cli.sockets
+            .get_mut::<tcp::Socket>(h)
+            .connect(cx, (IpAddress::v4(127, 0, 0, 2), port), 49152)
+            .unwrap();
+    }
+
+    /// The earliest deadline of either side, at least 1 µs on.
+    pub fn advance(now: VInstant, a: &mut Host, b: &mut Host) -> VInstant {
+        let pa = a.iface.poll_at(now, &a.sockets);
+        let pb = b.iface.poll_at(now, &b.sockets);
+        let next = match (pa, pb) {
+            (Some(x), Some(y)) => x.min(y),
+            (Some(x), None) | (None, Some(x)) => x,
+            (None, None) => panic!("smoltcp stalled: nothing in flight, no timer"),
+        };
+        if next > now {
+            next
+        } else {
+            now + VDuration::from_micros(1)
+        }
+    }
+
+    pub use smoltcp::socket::tcp::State as TcpState;
+}
+
+// ---------------------------------------------------------------------------
+// W1 bulk (and W4's traffic).
+// ---------------------------------------------------------------------------
+#[derive(Clone, Copy, Debug)]
+struct W1Opts {
+    total: u64,
+    buf: usize,
+    csum: bool,
+    per_packet: bool,
+    verify: bool,
+}
+
+#[derive(Default, Clone, Copy, Debug)]
+struct W1Run {
+    secs: f64,
+    bytes: u64,
+    c2s: DirStats,
+    s2c: DirStats,
+    allocs: u64,
+}
+
+fn w1_tcpstate(o: W1Opts) -> W1Run {
+    use tcpstate::Instant;
+    let pipe = Pipe::new();
+    let mut cli = ts::host(CLIENT, o.buf, o.csum);
+    let mut srv = ts::host(SERVER, o.buf, o.csum);
+    let src = pattern(o.buf);
+    let mut dst = vec![0u8; o.buf];
+    let chunk = o.buf;
+    let mut now = Instant::ZERO;
+    let a0 = ALLOCS.load(Relaxed);
+    let t0 = Wall::now();
+    ts::connect(&mut cli, &mut srv, now);
+    let (mut sent, mut rcvd) = (0u64, 0u64);
+    let mut idle = 0u32;
+    while rcvd < o.total {
+        let before = (pipe.total_pkts(), sent, rcvd);
+        if sent < o.total && cli.conn.send_capacity() > 0 {
+            let want = ((o.total - sent) as usize).min(chunk);
+            let off = (sent % 251) as usize;
+            if let Ok(out) = cli.conn.send(now, &src[off..off + want]) {
+                sent += out.len as u64;
+                cli.take(out.actions);
+            }
+        }
+        ts::ingress(&mut cli, now, &pipe, o.per_packet);
+        ts::egress(&mut cli, now, &pipe);
+        ts::ingress(&mut srv, now, &pipe, o.per_packet);
+        ts::egress(&mut srv, now, &pipe);
+        loop {
+            let out = srv.conn.recv(now, &mut dst).expect("recv");
+            srv.take(out.actions);
+            let n = out.len;
+            if n == 0 {
+                break;
+            }
+            if o.verify {
+                let off = (rcvd % 251) as usize;
+                assert!(
+                    dst[..n] == src[off..off + n],
+                    "tcpstate: corrupt data at {rcvd}"
+                );
+            }
+            rcvd += n as u64;
+        }
+        ts::egress(&mut srv, now, &pipe);
+        if (pipe.total_pkts(), sent, rcvd) == before {
+            idle += 1;
+            assert!(idle < 100_000, "tcpstate W1 stalled");
+            let next = [cli.deadline, srv.deadline]
+                .into_iter()
+                .flatten()
+                .min()
+                .expect("tcpstate stalled: nothing in flight, no timer");
+            now = next.max(Instant::from_micros(now.as_micros() + 1));
+            ts::timers(&mut cli, now);
+            ts::timers(&mut srv, now);
+        } else {
+            idle = 0;
+        }
+    }
+    W1Run {
+        secs: t0.elapsed().as_secs_f64(),
+        bytes: rcvd,
+        c2s: pipe.stats[CLIENT].get(),
+        s2c: pipe.stats[SERVER].get(),
+        allocs: ALLOCS.load(Relaxed) - a0,
+    }
+}
+
+fn w1_smoltcp(o: W1Opts) -> W1Run {
+    use smol::Instant;
+    let pipe = Pipe::new();
+    let mut cli = smol::host(&pipe, CLIENT, o.buf, o.csum);
+    let mut srv = smol::host(&pipe, SERVER, o.buf, o.csum);
+    let src = pattern(o.buf);
+    let mut dst = vec![0u8; o.buf];
+    let chunk = o.buf;
+    let mut now = Instant::ZERO;
+    let a0 = ALLOCS.load(Relaxed);
+    let t0 = Wall::now();
+    smol::connect(&mut cli, &mut srv, 5000);
+    let (mut sent, mut rcvd) = (0u64, 0u64);
+    let mut idle = 0u32;
+    while rcvd < o.total {
+        let before = (pipe.total_pkts(), sent, rcvd);
+        let c = cli.sock();
+        if sent < o.total && c.can_send() {
+            let want = ((o.total - sent) as usize).min(chunk);
+            let off = (sent % 251) as usize;
+            sent += c.send_slice(&src[off..off + want]).unwrap() as u64;
+        }
+        smol::ingress(&mut cli, now, o.per_packet);
+        smol::egress(&mut cli, now);
+        smol::ingress(&mut srv, now, o.per_packet);
+        smol::egress(&mut srv, now);
+        let s = srv.sock();
+        while s.can_recv() {
+            let n = s.recv_slice(&mut dst).unwrap();
+            if o.verify {
+                let off = (rcvd % 251) as usize;
+                assert!(
+                    dst[..n] == src[off..off + n],
+                    "smoltcp: corrupt data at {rcvd}"
+                );
+            }
+            rcvd += n as u64;
+        }
+        if (pipe.total_pkts(), sent, rcvd) == before {
+            idle += 1;
+            assert!(idle < 100_000, "smoltcp W1 stalled");
+            now = smol::advance(now, &mut cli, &mut srv);
+        } else {
+            idle = 0;
+        }
+    }
+    W1Run {
+        secs: t0.elapsed().as_secs_f64(),
+        bytes: rcvd,
+        c2s: pipe.stats[CLIENT].get(),
+        s2c: pipe.stats[SERVER].get(),
+        allocs: ALLOCS.load(Relaxed) - a0,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// W2 churn.
+// ---------------------------------------------------------------------------
+#[derive(Default, Clone, Copy, Debug)]
+struct W2Run {
+    secs: f64,
+    conns: u64,
+    c2s: DirStats,
+    s2c: DirStats,
+}
+
+/// W2 for tcpstate runs through `tcpstate::Endpoint` (listener, accept,
+/// TIME-WAIT table), which is not merged yet: it returns `None` until then.
+/// When it lands, drive two Endpoints over the same `Pipe` as W1 does, with
+/// the same sequence as `w2_smoltcp`, and return the run here.
+fn w2_tcpstate(_n: u64, _csum: bool, _verify: bool) -> Option<W2Run> {
+    None
+}
+
+fn w2_smoltcp(n: u64, csum: bool, verify: bool) -> W2Run {
+    use smol::{Instant, TcpState};
+    let pipe = Pipe::new();
+    let mut cli = smol::host(&pipe, CLIENT, 65536, csum);
+    let mut srv = smol::host(&pipe, SERVER, 65536, csum);
+    let req: Vec<u8> = (0..100u8).collect();
+    let resp: Vec<u8> = (0..100u8).map(|b| b ^ 0xa5).collect();
+    let mut tmp = [0u8; 256];
+    let mut now = Instant::ZERO;
+    let t0 = Wall::now();
+    for i in 0..n {
+        srv.sock().listen(80).unwrap();
+        let port = 49152 + (i % 16000) as u16;
+        let h = cli.handle;
+        let cx = cli.iface.context();
+        cli.sockets
+            .get_mut::<smoltcp::socket::tcp::Socket>(h)
+            .connect(cx, (smoltcp::wire::IpAddress::v4(127, 0, 0, 2), 80), port)
+            .unwrap();
+        let (mut c_sent, mut c_got, mut c_closed) = (false, Vec::new(), false);
+        let (mut s_got, mut s_sent, mut s_closed) = (Vec::new(), false, false);
+        let mut idle = 0u32;
+        loop {
+            let before = (
+                pipe.total_pkts(),
+                c_sent,
+                c_got.len(),
+                c_closed,
+                s_got.len(),
+                s_sent,
+                s_closed,
+            );
+            smol::ingress(&mut cli, now, false);
+            smol::egress(&mut cli, now);
+            smol::ingress(&mut srv, now, false);
+            smol::egress(&mut srv, now);
+            let c = cli.sock();
+            if !c_sent && c.may_send() {
+                assert_eq!(c.send_slice(&req).unwrap(), 100);
+                c_sent = true;
+            }
+            while c.can_recv() {
+                let k = c.recv_slice(&mut tmp).unwrap();
+                c_got.extend_from_slice(&tmp[..k]);
+            }
+            if c_got.len() == 100 && !c_closed {
+                c.close();
+                c_closed = true;
+            }
+            let c_done = c_closed && c.state() == TcpState::Closed;
+            let s = srv.sock();
+            while s.can_recv() {
+                let k = s.recv_slice(&mut tmp).unwrap();
+                s_got.extend_from_slice(&tmp[..k]);
+            }
+            if s_got.len() == 100 && !s_sent {
+                assert_eq!(s.send_slice(&resp).unwrap(), 100);
+                s_sent = true;
+            }
+            if s_sent && !s_closed && s.state() == TcpState::CloseWait {
+                s.close();
+                s_closed = true;
+            }
+            let s_done = s_closed && s.state() == TcpState::Closed;
+            if c_done && s_done {
+                break;
+            }
+            let after = (
+                pipe.total_pkts(),
+                c_sent,
+                c_got.len(),
+                c_closed,
+                s_got.len(),
+                s_sent,
+                s_closed,
+            );
+            if after == before {
+                idle += 1;
+                assert!(idle < 10_000, "smoltcp W2 stalled in connection {i}");
+                now = smol::advance(now, &mut cli, &mut srv);
+            } else {
+                idle = 0;
+            }
+        }
+        if verify {
+            assert_eq!(s_got, req, "smoltcp W2: request bytes");
+            assert_eq!(c_got, resp, "smoltcp W2: response bytes");
+        }
+    }
+    W2Run {
+        secs: t0.elapsed().as_secs_f64(),
+        conns: n,
+        c2s: pipe.stats[CLIENT].get(),
+        s2c: pipe.stats[SERVER].get(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// W4: one pass of W1 traffic (per-packet) for callgrind, and the table.
+// ---------------------------------------------------------------------------
+/// Runs `segs` full-sized data segments client -> server; callgrind counts
+/// only `w4_rx_*` (the server's receive path of each packet).
+fn w4_pass(engine: &str, segs: u64, csum: bool) {
+    let o = W1Opts {
+        total: segs * 1460,
+        buf: 65536,
+        csum,
+        per_packet: true,
+        verify: true,
+    };
+    let r = match engine {
+        "tcpstate" => w1_tcpstate(o),
+        "smoltcp" => w1_smoltcp(o),
+        e => panic!("unknown engine {e}"),
+    };
+    println!(
+        "w4 pass {engine}: {} data segments c->s, {} segments s->c",
+        r.c2s.data, r.s2c.pkts
+    );
+}
+
+/// Instructions in `w4_rx_<engine>` for a pass of `segs` segments, from
+/// callgrind's "Collected" line; None when valgrind is not there.
+fn callgrind_ir(engine: &str, segs: u64, csum: bool) -> Option<(u64, u64)> {
+    let exe = std::env::current_exe().ok()?;
+    let out = std::env::temp_dir().join(format!("tcpstate-w4-{}.out", std::process::id()));
+    let mut cmd = std::process::Command::new("valgrind");
+    cmd.arg("--tool=callgrind")
+        .arg(format!("--toggle-collect=*w4_rx_{engine}*"))
+        .arg(format!("--callgrind-out-file={}", out.display()))
+        .arg(&exe)
+        .arg("--w4")
+        .arg(engine)
+        .arg(segs.to_string());
+    if !csum {
+        cmd.arg("--no-csum");
+    }
+    let o = cmd.output().ok()?;
+    let _ = std::fs::remove_file(&out);
+    if !o.status.success() {
+        eprintln!("callgrind failed: {}", String::from_utf8_lossy(&o.stderr));
+        return None;
+    }
+    let err = String::from_utf8_lossy(&o.stderr);
+    let ir = err
+        .lines()
+        .find_map(|l| l.split("Collected :").nth(1))
+        .and_then(|v| v.trim().parse().ok())?;
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let data = stdout
+        .lines()
+        .find_map(|l| l.split(": ").nth(1))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())?;
+    Some((ir, data))
+}
+
+/// Ir per in-order data segment: (Ir(N2) - Ir(N1)) / (segs(N2) - segs(N1)).
+fn w4_ir(engine: &str, n1: u64, n2: u64, csum: bool) -> Option<f64> {
+    let (i1, d1) = callgrind_ir(engine, n1, csum)?;
+    let (i2, d2) = callgrind_ir(engine, n2, csum)?;
+    Some((i2 - i1) as f64 / (d2 - d1) as f64)
+}
+
+// ---------------------------------------------------------------------------
+// Reporting.
+// ---------------------------------------------------------------------------
+fn mmm(v: &[f64]) -> (f64, f64, f64) {
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let m = if s.len() % 2 == 1 {
+        s[s.len() / 2]
+    } else {
+        (s[s.len() / 2 - 1] + s[s.len() / 2]) / 2.0
+    };
+    (s[0], m, s[s.len() - 1])
+}
+
+struct Report {
+    lines: Vec<String>,
+    json: Vec<String>,
+}
+
+struct Row<'a> {
+    workload: &'a str,
+    unit: &'a str,
+    /// Larger is better (MB/s, conn/s) or smaller is better (bytes, Ir).
+    higher_better: bool,
+    ts: Option<Vec<f64>>,
+    smol: Vec<f64>,
+    /// Free-form extra fields for the JSON object and the detail line.
+    extra: Vec<(String, String)>,
+}
+
+impl Report {
+    fn row(&mut self, r: Row<'_>) {
+        let (smin, smed, smax) = mmm(&r.smol);
+        let mut j = String::new();
+        let _ = write!(
+            j,
+            "{{\"workload\":\"{}\",\"unit\":\"{}\",\"smoltcp\":{{\"min\":{smin:.3},\"median\":{smed:.3},\"max\":{smax:.3},\"runs\":{}}}",
+            r.workload,
+            r.unit,
+            r.smol.len()
+        );
+        let line = match &r.ts {
+            Some(ts) => {
+                let (tmin, tmed, tmax) = mmm(ts);
+                let ratio = if r.higher_better {
+                    tmed / smed
+                } else {
+                    smed / tmed
+                };
+                let _ = write!(
+                    j,
+                    ",\"tcpstate\":{{\"min\":{tmin:.3},\"median\":{tmed:.3},\"max\":{tmax:.3},\"runs\":{}}},\"ratio\":{ratio:.3}",
+                    ts.len()
+                );
+                let spread = if ts.len() > 1 {
+                    format!(
+                        "   [tcpstate min {tmin:.1} max {tmax:.1}; smoltcp min {smin:.1} max {smax:.1}; n={}]",
+                        ts.len()
+                    )
+                } else {
+                    String::new()
+                };
+                format!(
+                    "{} tcpstate {tmed:.1} smoltcp {smed:.1} {} ratio {ratio:.2}{spread}",
+                    r.workload, r.unit
+                )
+            }
+            None => {
+                let _ = write!(j, ",\"tcpstate\":null,\"ratio\":null");
+                format!(
+                    "{} tcpstate - smoltcp {smed:.1} {} ratio -   [smoltcp min {smin:.1} max {smax:.1}; n={}]",
+                    r.workload,
+                    r.unit,
+                    r.smol.len()
+                )
+            }
+        };
+        for (k, v) in &r.extra {
+            let _ = write!(j, ",\"{k}\":{v}");
+        }
+        j.push('}');
+        println!("{line}");
+        self.lines.push(line);
+        self.json.push(j);
+    }
+}
+
+fn seg_json(r: &W1Run) -> String {
+    let acks = r.s2c.pure_ack.max(1);
+    format!(
+        "{{\"data\":{},\"pure_ack\":{},\"ctl\":{},\"c2s_pkts\":{},\"s2c_pkts\":{},\"data_per_ack\":{:.2},\"allocs\":{}}}",
+        r.c2s.data + r.s2c.data,
+        r.c2s.pure_ack + r.s2c.pure_ack,
+        r.c2s.ctl + r.s2c.ctl,
+        r.c2s.pkts,
+        r.s2c.pkts,
+        r.c2s.data as f64 / acks as f64,
+        r.allocs
+    )
+}
+
+fn seg_text(r: &W1Run) -> String {
+    format!(
+        "{} data + {} pure ACK + {} ctl segments, 1 ACK per {:.1} data, {} allocs",
+        r.c2s.data + r.s2c.data,
+        r.c2s.pure_ack + r.s2c.pure_ack,
+        r.c2s.ctl + r.s2c.ctl,
+        r.c2s.data as f64 / r.s2c.pure_ack.max(1) as f64,
+        r.allocs
+    )
+}
+
+fn run_w1(rep: &mut Report, name: &str, o: W1Opts, reps: usize) {
+    // One verified run each (every byte compared), also the warm-up.
+    let vt = w1_tcpstate(W1Opts { verify: true, ..o });
+    let vs = w1_smoltcp(W1Opts { verify: true, ..o });
+    assert_eq!(vt.bytes, o.total);
+    assert_eq!(vs.bytes, o.total);
+    let (mut ts, mut sm) = (Vec::new(), Vec::new());
+    let (mut lt, mut ls) = (W1Run::default(), W1Run::default());
+    for i in 0..reps {
+        // Alternate which engine goes first.
+        let mut one = |ts_first: bool| {
+            if ts_first {
+                lt = w1_tcpstate(o);
+                ts.push(lt.bytes as f64 / lt.secs / 1e6);
+            } else {
+                ls = w1_smoltcp(o);
+                sm.push(ls.bytes as f64 / ls.secs / 1e6);
+            }
+        };
+        one(i % 2 == 0);
+        one(i % 2 != 0);
+    }
+    rep.row(Row {
+        workload: name,
+        unit: "MB/s",
+        higher_better: true,
+        ts: Some(ts),
+        smol: sm,
+        extra: vec![
+            ("bytes".into(), o.total.to_string()),
+            ("segments_tcpstate".into(), seg_json(&lt)),
+            ("segments_smoltcp".into(), seg_json(&ls)),
+            ("verified".into(), "true".into()),
+        ],
+    });
+    let l1 = format!("    tcpstate: {}", seg_text(&lt));
+    let l2 = format!("    smoltcp:  {}", seg_text(&ls));
+    println!("{l1}\n{l2}");
+    rep.lines.push(l1);
+    rep.lines.push(l2);
+}
+
+fn run_w2(rep: &mut Report, n: u64, reps: usize) {
+    let _ = w2_smoltcp(n.min(2000), true, true); // warm-up, verified
+    let ts_ok = w2_tcpstate(n.min(2000), true, true).is_some();
+    let (mut ts, mut sm) = (Vec::new(), Vec::new());
+    let mut last = W2Run::default();
+    for _ in 0..reps {
+        if let Some(r) = w2_tcpstate(n, true, false) {
+            ts.push(r.conns as f64 / r.secs);
+        }
+        last = w2_smoltcp(n, true, false);
+        sm.push(last.conns as f64 / last.secs);
+    }
+    if !ts_ok {
+        let l = "W2 tcpstate skipped: Endpoint not merged yet".to_string();
+        println!("{l}");
+        rep.lines.push(l);
+    }
+    let segs = (last.c2s.pkts + last.s2c.pkts) as f64 / last.conns as f64;
+    rep.row(Row {
+        workload: "W2-churn",
+        unit: "conn/s",
+        higher_better: true,
+        ts: ts_ok.then_some(ts),
+        smol: sm,
+        extra: vec![
+            ("connections".into(), n.to_string()),
+            ("segments_per_conn_smoltcp".into(), format!("{segs:.2}")),
+        ],
+    });
+    let l = format!("    smoltcp: {segs:.2} segments per connection, checksums on, socket reused");
+    println!("{l}");
+    rep.lines.push(l);
+}
+
+fn run_w3(rep: &mut Report) {
+    use std::mem::size_of;
+    let t_box = size_of::<ts::Conn>();
+    let t_vec = size_of::<tcpstate::Connection<Vec<u8>>>();
+    let t_ref = size_of::<tcpstate::Connection<&'static mut [u8]>>();
+    let s = size_of::<smoltcp::socket::tcp::Socket<'static>>();
+    let slot = size_of::<smoltcp::iface::SocketStorage<'static>>();
+    rep.row(Row {
+        workload: "W3-memory",
+        unit: "B",
+        higher_better: false,
+        ts: Some(vec![t_box as f64]),
+        smol: vec![s as f64],
+        extra: vec![
+            ("tcpstate_connection_vec".into(), t_vec.to_string()),
+            ("tcpstate_connection_slice".into(), t_ref.to_string()),
+            (
+                "tcpstate_config".into(),
+                size_of::<tcpstate::Config>().to_string(),
+            ),
+            ("smoltcp_socket_slot".into(), slot.to_string()),
+        ],
+    });
+    let l = format!(
+        "    size_of Connection<Box<[u8]>> {t_box} B, <Vec<u8>> {t_vec} B, <&mut [u8]> {t_ref} B (Config {} B); smoltcp tcp::Socket {s} B, SocketStorage slot {slot} B",
+        size_of::<tcpstate::Config>()
+    );
+    println!("{l}");
+    rep.lines.push(l);
+    // Where tcpstate's bytes go (the parts that are public types).
+    let l = format!(
+        "    tcpstate parts: Config {} B, Stats {} B, 2 x Assembler {} B (rx reassembly, SACK scoreboard), 2 x RingBuffer<Box<[u8]>> {} B, congestion::Controller {} B, the rest {} B",
+        size_of::<tcpstate::Config>(),
+        size_of::<tcpstate::Stats>(),
+        size_of::<tcpstate::Assembler>(),
+        size_of::<tcpstate::RingBuffer<Box<[u8]>>>(),
+        size_of::<tcpstate::connection::congestion::Controller>(),
+        t_box
+            - size_of::<tcpstate::Config>()
+            - size_of::<tcpstate::Stats>()
+            - 2 * size_of::<tcpstate::Assembler>()
+            - 2 * size_of::<tcpstate::RingBuffer<Box<[u8]>>>()
+            - size_of::<tcpstate::connection::congestion::Controller>()
+    );
+    println!("{l}");
+    rep.lines.push(l);
+}
+
+fn run_w4(rep: &mut Report, quick: bool) {
+    let (n1, n2) = if quick { (200, 1200) } else { (2000, 12000) };
+    for csum in [true, false] {
+        let name = if csum { "W4-rx" } else { "W4-rx-nocsum" };
+        let t = w4_ir("tcpstate", n1, n2, csum);
+        let s = w4_ir("smoltcp", n1, n2, csum);
+        match (t, s) {
+            (Some(t), Some(s)) => rep.row(Row {
+                workload: name,
+                unit: "Ir/segment",
+                higher_better: false,
+                ts: Some(vec![t]),
+                smol: vec![s],
+                extra: vec![("segments".into(), format!("[{n1},{n2}]"))],
+            }),
+            _ => {
+                let l = format!("{name} skipped: valgrind (callgrind) not available");
+                println!("{l}");
+                rep.lines.push(l);
+            }
+        }
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let has = |f: &str| args.iter().any(|a| a == f);
+    if let Some(i) = args.iter().position(|a| a == "--w4") {
+        let engine = args.get(i + 1).expect("--w4 ENGINE N");
+        let n = args
+            .get(i + 2)
+            .and_then(|v| v.parse().ok())
+            .expect("--w4 ENGINE N");
+        w4_pass(engine, n, !has("--no-csum"));
+        return;
+    }
+    if has("--csum-micro") {
+        // ns per checksum of a 1480-byte TCP segment (IPv4 pseudo-header).
+        let seg: Vec<u8> = (0..1480u32).map(|i| (i * 7) as u8).collect();
+        let n = 200_000u32;
+        let mut x = 0u16;
+        let mut ns = f64::MAX;
+        // The fastest of 20 rounds: the one least disturbed by other tenants.
+        for _ in 0..20 {
+            let t = Wall::now();
+            for i in 0..n {
+                let s = std::hint::black_box(&seg[..]);
+                x ^= tcpstate::wire::checksum::tcp_checksum_v4([1, 2, 3, 4], [5, 6, 7, i as u8], s);
+            }
+            ns = ns.min(t.elapsed().as_nanos() as f64 / f64::from(n));
+        }
+        println!(
+            "tcpstate checksum 1480 B: {ns:.1} ns ({:.2} GB/s) [{x}]",
+            1480.0 / ns
+        );
+        return;
+    }
+    if has("--w4-table") {
+        let mut rep = Report {
+            lines: vec![],
+            json: vec![],
+        };
+        run_w4(&mut rep, has("--quick"));
+        return;
+    }
+    let quick = has("--quick");
+    let json = args
+        .iter()
+        .position(|a| a == "--json")
+        .and_then(|i| args.get(i + 1).cloned());
+    let (mut mib, mut reps, w2n) = if quick {
+        (16u64, 3, 5_000)
+    } else {
+        (256, 7, 100_000)
+    };
+    let num = |f: &str| {
+        args.iter()
+            .position(|a| a == f)
+            .and_then(|i| args.get(i + 1))
+            .map(|v| v.parse::<u64>().expect("a number"))
+    };
+    mib = num("--mib").unwrap_or(mib);
+    reps = num("--reps").map_or(reps, |r| r as usize);
+    // `--only PREFIX`: run only the workloads whose name starts with it.
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1).cloned());
+    let pick = |name: &str| only.as_deref().is_none_or(|p| name.starts_with(p));
+    println!(
+        "compare: tcpstate vs smoltcp 0.14.0, one process, alternating; {} MiB per W1 run, {reps} runs; medians, ratio > 1 = tcpstate better",
+        mib
+    );
+    let mut rep = Report {
+        lines: vec![],
+        json: vec![],
+    };
+    for (name, csum, per_packet) in [
+        ("W1-batch", true, false),
+        ("W1-perpacket", true, true),
+        ("W1-batch-nocsum", false, false),
+        ("W1-perpacket-nocsum", false, true),
+    ] {
+        if !pick(name) {
+            continue;
+        }
+        let o = W1Opts {
+            total: mib << 20,
+            buf: 65536,
+            csum,
+            per_packet,
+            verify: false,
+        };
+        run_w1(&mut rep, name, o, reps);
+    }
+    if pick("W2") {
+        run_w2(&mut rep, w2n, reps);
+    }
+    if pick("W3") {
+        run_w3(&mut rep);
+    }
+    if !has("--no-w4") && pick("W4") {
+        run_w4(&mut rep, quick);
+    }
+    if let Some(path) = json {
+        let body = format!("[\n{}\n]\n", rep.json.join(",\n"));
+        std::fs::write(&path, body).expect("write json");
+        println!("json written to {path}");
+    }
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# W4: instructions (valgrind callgrind, Ir) per in-order 1460-byte data
+# segment on the receive path: IPv4 parse and validation, checksums, lookup,
+# state machine, copy into the receive buffer. tcpstate and smoltcp 0.14.0
+# side by side, with and without checksums.
+#
+# Each engine runs the W1 per-packet traffic twice, with N1 and N2 data
+# segments; callgrind counts only the receive function (`w4_rx_<engine>`),
+# and the figure is (Ir(N2) - Ir(N1)) / (segments(N2) - segments(N1)), so
+# the handshake and warm-up cancel out.
+#
+# Usage: benches/w4.sh [N1 N2]     (default 2000 12000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N1=${1:-2000}
+N2=${2:-12000}
+command -v valgrind >/dev/null || { echo "W4 skipped: valgrind not installed"; exit 0; }
+exe=$(cargo bench --bench compare --no-run --message-format=json 2>/dev/null \
+  | sed -n 's/.*"executable":"\([^"]*compare[^"]*\)".*/\1/p' | tail -1)
+[ -x "$exe" ] || { echo "could not build benches/compare.rs" >&2; exit 1; }
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+# ir ENGINE N [--no-csum] -> "IR SEGMENTS"
+ir() {
+  local engine=$1 n=$2; shift 2
+  local log="$out/$engine-$n$*.log"
+  valgrind --tool=callgrind --toggle-collect="*w4_rx_${engine}*" \
+    --callgrind-out-file="$out/cg.out" "$exe" --w4 "$engine" "$n" "$@" >"$log.stdout" 2>"$log"
+  local collected segs
+  collected=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$log")
+  segs=$(sed -n 's/^w4 pass [a-z]*: \([0-9]*\) data segments.*/\1/p' "$log.stdout")
+  echo "$collected $segs"
+}
+
+
+for mode in csum nocsum; do
+  flag=()
+  label="W4"
+  if [ $mode = nocsum ]; then flag=(--no-csum); label="W4-nocsum"; fi
+  declare -A r=()
+  for engine in tcpstate smoltcp; do
+    read -r i1 s1 <<<"$(ir $engine "$N1" "${flag[@]}")"
+    read -r i2 s2 <<<"$(ir $engine "$N2" "${flag[@]}")"
+    r[$engine]=$(( (i2 - i1) / (s2 - s1) ))
+  done
+  ratio=$(awk -v t="${r[tcpstate]}" -v s="${r[smoltcp]}" 'BEGIN { printf "%.2f", s / t }')
+  echo "$label tcpstate ${r[tcpstate]} Ir smoltcp ${r[smoltcp]} Ir ratio $ratio"
+done
