@@ -17,6 +17,8 @@ pub mod config;
 pub mod connection;
 pub mod error;
 pub mod seq;
+#[cfg(feature = "testing")]
+pub mod sim;
 pub mod state;
 pub mod time;
 pub mod wire;
