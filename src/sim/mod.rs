@@ -44,7 +44,7 @@ use std::collections::BTreeMap;
 use std::vec::Vec;
 
 use crate::config::Config;
-use crate::connection::{Actions, Buffers, Connection};
+use crate::connection::{Actions, Buffers, Connection, Transmit, reply_to_unknown};
 use crate::error::{CallError, CloseReason};
 use crate::seq::SeqNum;
 use crate::state::State;
@@ -184,6 +184,8 @@ pub enum End {
     StepCap,
     /// The time limit was reached.
     TimeLimit,
+    /// The caller's condition stopped it ([`Sim::run_while`]).
+    Stopped,
 }
 
 /// Metrics of one direction: what a host sent to its peer.
@@ -399,6 +401,12 @@ impl Sim {
 
     /// Runs until `until` (or an earlier end); returns why it stopped.
     pub fn run_until(&mut self, until: Instant) -> End {
+        self.run_while(until, |_| true)
+    }
+
+    /// Runs like [`Sim::run_until`], and also stops (returning [`End::Stopped`])
+    /// before the first event after which `keep_going` says no.
+    pub fn run_while(&mut self, until: Instant, mut keep_going: impl FnMut(&Sim) -> bool) -> End {
         loop {
             for h in 0..self.hosts.len() {
                 self.drive_app(h);
@@ -421,6 +429,9 @@ impl Sim {
             self.now = self.now.max(next);
             self.steps += 1;
             self.step_now();
+            if !keep_going(self) {
+                return End::Stopped;
+            }
         }
     }
 
@@ -469,9 +480,16 @@ impl Sim {
             return;
         };
         self.counters.delivered += 1;
-        let acts = self.hosts[h]
-            .conn
-            .on_segment(self.now, &Segment::new(&hdr, payload));
+        let seg = Segment::new(&hdr, payload);
+        if self.hosts[h].conn.state() == State::Closed {
+            // No connection for this 4-tuple any more: answer as a host's
+            // TCP (the Endpoint) does (RFC 9293 §3.10.7.1).
+            if let Some(t) = reply_to_unknown(&seg) {
+                self.emit(h, &t, &[]);
+            }
+            return;
+        }
+        let acts = self.hosts[h].conn.on_segment(self.now, &seg);
         self.record_actions(h, acts);
         self.drive_app(h);
         self.flush(h);
@@ -666,41 +684,46 @@ impl Sim {
         while let Some(t) = self.hosts[h].conn.poll_transmit(self.now, &mut buf) {
             n += 1;
             assert!(n < 1_000_000, "poll_transmit does not end");
-            self.record(
-                h,
-                Ev::Sent {
-                    seq: t.seq,
-                    ack: t.ack,
-                    flags: t.flags,
-                    len: t.len as u32,
-                },
-            );
-            let host = &mut self.hosts[h];
-            if t.len > 0 {
-                let start = t.seq.add(u32::from(t.flags.syn()));
-                let end = start.add(t.len as u32);
-                let fresh = match host.high {
-                    Some(hi) if end.before_eq(hi) => 0,
-                    Some(hi) if start.before(hi) => end.dist(hi),
-                    _ => t.len as u32,
-                };
-                host.retrans_bytes += u64::from(t.len as u32 - fresh.min(t.len as u32));
-                if host.high.is_none_or(|hi| end.after(hi)) {
-                    host.high = Some(end);
-                }
-            }
-            let peer = host.peer;
-            let (src, dst) = (host.addr, self.hosts[peer].addr);
-            let header = t.header(self.hosts[h].port, self.hosts[peer].port);
-            let hl = header.header_len();
-            let mut tcp = std::vec![0u8; hl + t.len];
-            if header.emit(&mut tcp).is_err() {
-                continue;
-            }
-            tcp[hl..].copy_from_slice(&buf[..t.len]);
-            checksum::fill_checksum_v4(src, dst, &mut tcp);
-            self.send_packet(h, src, dst, tcp, t.ect);
+            self.emit(h, &t, &buf[..t.len]);
         }
+    }
+
+    /// Records, serialises and sends one segment of host `h`.
+    fn emit(&mut self, h: usize, t: &Transmit, payload: &[u8]) {
+        self.record(
+            h,
+            Ev::Sent {
+                seq: t.seq,
+                ack: t.ack,
+                flags: t.flags,
+                len: t.len as u32,
+            },
+        );
+        let host = &mut self.hosts[h];
+        if t.len > 0 {
+            let start = t.seq.add(u32::from(t.flags.syn()));
+            let end = start.add(t.len as u32);
+            let fresh = match host.high {
+                Some(hi) if end.before_eq(hi) => 0,
+                Some(hi) if start.before(hi) => end.dist(hi),
+                _ => t.len as u32,
+            };
+            host.retrans_bytes += u64::from(t.len as u32 - fresh.min(t.len as u32));
+            if host.high.is_none_or(|hi| end.after(hi)) {
+                host.high = Some(end);
+            }
+        }
+        let peer = host.peer;
+        let (src, dst) = (host.addr, self.hosts[peer].addr);
+        let header = t.header(self.hosts[h].port, self.hosts[peer].port);
+        let hl = header.header_len();
+        let mut tcp = std::vec![0u8; hl + t.len];
+        if header.emit(&mut tcp).is_err() {
+            return;
+        }
+        tcp[hl..].copy_from_slice(payload);
+        checksum::fill_checksum_v4(src, dst, &mut tcp);
+        self.send_packet(h, src, dst, tcp, t.ect);
     }
 
     fn send_packet(&mut self, h: usize, src: [u8; 4], dst: [u8; 4], tcp: Vec<u8>, ect: bool) {
