@@ -257,6 +257,26 @@ where
         n
     }
 
+    /// Copies bytes of the free space starting `offset` bytes after the end
+    /// of the stored data into `out` (what
+    /// [`write_unallocated`](Self::write_unallocated) put there); returns
+    /// how many (0 if `offset >= free()`). For state fingerprints.
+    #[cfg(feature = "testing")]
+    pub(crate) fn read_unallocated(&self, offset: usize, out: &mut [u8]) -> usize {
+        let free = self.free();
+        if offset >= free {
+            return 0;
+        }
+        let n = out.len().min(free - offset);
+        if n == 0 {
+            return 0;
+        }
+        let buf = self.storage.as_ref();
+        let start = Self::wrap(self.read, self.len + offset, buf.len());
+        Self::copy_out(buf, start, &mut out[..n]);
+        n
+    }
+
     /// Makes up to `n` bytes after the end (written earlier with
     /// [`write_unallocated`](Self::write_unallocated)) part of the stored
     /// data; returns how many, clamped to `free()`.

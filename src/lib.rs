@@ -127,6 +127,8 @@ pub mod connection;
 pub mod endpoint;
 pub mod error;
 pub mod seq;
+#[cfg(feature = "testing")]
+pub mod sim;
 pub mod state;
 #[cfg(feature = "proptest")]
 pub mod strategies;

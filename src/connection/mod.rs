@@ -25,6 +25,8 @@
 
 mod actions;
 mod app;
+#[cfg(feature = "testing")]
+mod clone;
 pub mod congestion;
 mod endpoint_api;
 mod icmp;
@@ -168,6 +170,10 @@ enum Probe {
 }
 
 /// The transmission control block of one connection (RFC 9293 §3.3.1).
+///
+/// It is `Clone` when its storage is, so that a model checker or a fuzzer
+/// can fork a connection and explore both branches.
+#[derive(Clone)]
 pub struct Connection<B: Storage> {
     cfg: Config,
     state: State,

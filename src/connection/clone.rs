@@ -1,0 +1,180 @@
+//! Snapshots of a connection for model checking (feature `testing`).
+//!
+//! [`Connection`] derives `Clone` (when its storage does); this file adds
+//! [`Connection::fingerprint`], a hash of everything that decides what the
+//! connection does next, so that a search can tell states it has seen.
+
+use core::hash::{Hash, Hasher};
+use std::hash::DefaultHasher;
+
+use super::{Connection, Storage};
+
+/// Feeds `Debug` output into a hasher (for the few fields without `Hash`).
+struct DebugHasher<'a>(&'a mut DefaultHasher);
+
+impl core::fmt::Write for DebugHasher<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.0.write(s.as_bytes());
+        Ok(())
+    }
+}
+
+impl<B: Storage> Connection<B> {
+    /// A hash of the connection's behaviour-relevant state: the state, the
+    /// flags, the send and receive sequence spaces, RTT and congestion
+    /// variables, the timers, and the bytes held in both buffers (including
+    /// out-of-order data). Two connections with the same configuration and
+    /// the same fingerprint react alike to the same inputs (up to hash
+    /// collisions). The configuration and the [`Stats`](super::Stats)
+    /// counters are not part of it.
+    ///
+    /// The hash is stable within one build (it uses `DefaultHasher::new()`,
+    /// which has fixed keys), not across Rust versions.
+    pub fn fingerprint(&self) -> u64 {
+        let mut h = DefaultHasher::new();
+        self.state.hash(&mut h);
+        (
+            self.passive,
+            self.app_closed,
+            self.fin_queued,
+            self.syn_acked,
+            self.fin_received,
+            self.fin_acked,
+            self.syn_retransmitted,
+            self.nagle,
+            self.ts_on,
+            self.sack_on,
+            self.ecn_on,
+            self.ece_pending,
+        )
+            .hash(&mut h);
+        (
+            self.cwr_pending,
+            self.ack_now,
+            self.fast_rtx,
+            self.force_send,
+            self.tlp_armed,
+            self.tlp_out,
+            self.tlp_rtx,
+            self.in_recovery,
+        )
+            .hash(&mut h);
+        (self.probe as u8, self.snd_wscale, self.rcv_wscale).hash(&mut h);
+        (
+            self.dupacks,
+            self.retries,
+            self.zwp_probes,
+            self.zwp_unanswered,
+            self.ka_probes,
+            self.challenge_n,
+        )
+            .hash(&mut h);
+        (
+            self.iss,
+            self.snd_una,
+            self.snd_nxt,
+            self.snd_max,
+            self.snd_wl1,
+            self.snd_wl2,
+            self.snd_wnd,
+            self.max_snd_wnd,
+            self.recover,
+            self.tlp_high,
+        )
+            .hash(&mut h);
+        self.undo
+            .map(|u| (u.cwnd, u.ssthresh, u.tsval))
+            .hash(&mut h);
+        (
+            self.irs,
+            self.rcv_nxt,
+            self.rcv_adv,
+            self.last_ack_sent,
+            self.rcv_fin,
+            self.smss,
+            self.rcv_mss_est,
+            self.ts_recent,
+            self.ts_recent_age,
+            self.ts_offset,
+        )
+            .hash(&mut h);
+        (
+            self.srtt,
+            self.rttvar,
+            self.rto,
+            self.rtt_sample,
+            self.unacked_since,
+            self.cwnd,
+            self.ssthresh,
+            self.last_send,
+            self.ack_pending,
+            self.challenge_at,
+            self.pending_rst,
+        )
+            .hash(&mut h);
+        let _ = core::fmt::write(&mut DebugHasher(&mut h), format_args!("{:?}", self.cc));
+        (
+            self.timers,
+            self.reported_deadline,
+            self.last_now,
+            self.close_reason,
+        )
+            .hash(&mut h);
+        for r in self.sacked.ranges() {
+            r.hash(&mut h);
+        }
+        (self.high_rxt, self.sack_recent, self.dsack).hash(&mut h);
+        // Buffers: the stored bytes, and the out-of-order bytes the
+        // assembler says are held past them.
+        let mut chunk = [0u8; 256];
+        for ring in [&self.tx, &self.rx] {
+            ring.len().hash(&mut h);
+            let mut off = 0;
+            loop {
+                let n = ring.read_at(off, &mut chunk);
+                if n == 0 {
+                    break;
+                }
+                h.write(&chunk[..n]);
+                off += n;
+            }
+        }
+        for (start, end) in self.asm.ranges() {
+            (start, end).hash(&mut h);
+            let mut off = start as usize;
+            while off < end as usize {
+                let want = (end as usize - off).min(chunk.len());
+                let n = self.rx.read_unallocated(off, &mut chunk[..want]);
+                if n == 0 {
+                    break;
+                }
+                h.write(&chunk[..n]);
+                off += n;
+            }
+        }
+        h.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Buffers, Config, Connection, Instant, SeqNum};
+
+    #[test]
+    fn clone_is_deep_and_fingerprint_tracks_changes() {
+        let mut a = Connection::new(Config::rfc9293(), Buffers::with_capacity(64, 64));
+        let f0 = a.fingerprint();
+        let _ = a.connect(Instant::from_secs(1), SeqNum(7)).unwrap();
+        let f1 = a.fingerprint();
+        assert_ne!(f0, f1);
+        let b = a.clone();
+        assert_eq!(b.fingerprint(), f1);
+        let mut buf = [0u8; 1500];
+        let _ = a.poll_transmit(Instant::from_secs(1), &mut buf).unwrap();
+        assert_eq!(
+            b.fingerprint(),
+            f1,
+            "the clone did not change with the original"
+        );
+    }
+}
