@@ -59,6 +59,11 @@ impl<B: Storage> Connection<B> {
         if self.fast_rtx || self.tlp_rtx {
             return true;
         }
+        if self.tx.is_empty() && !self.fin_queued {
+            // Nothing queued (the common case of a receiver): next_data_len
+            // would find no data and no FIN.
+            return false;
+        }
         self.next_data_len().is_some()
     }
 
