@@ -275,6 +275,7 @@ impl<B: Storage> Connection<B> {
     }
 
     /// Options on a non-SYN segment: timestamps and SACK blocks.
+    #[inline]
     pub(super) fn options(&mut self, now: Instant) -> TcpOptions {
         let mut o = TcpOptions::NONE;
         if self.ts_on {
@@ -359,7 +360,7 @@ impl<B: Storage> Connection<B> {
         self.force_send = false;
         if !retransmission && self.tlp_eligible() {
             // RFC 8985 §7.2: (re)start the loss-probe timer after new data.
-            self.restart_rtx_timer(now);
+            self.arm_rtx_timer(now, true);
         } else if self.timer(Timer::Retransmit).is_none() {
             self.set_timer(Timer::Retransmit, now + self.rto_duration());
         }
