@@ -21,6 +21,7 @@
 //!
 //! Usage: `cargo bench --bench compare -- [--quick] [--json FILE] [--no-w4]
 //!        [--only PREFIX] [--mib N] [--reps N]`
+//!        `compare --one ENGINE MIB batch|per-packet [--no-csum]` (one W1 run, for profilers)
 //!        `compare --w4 tcpstate|smoltcp N [--no-csum]` (one W4 pass, for callgrind)
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -1223,6 +1224,30 @@ fn main() {
             .and_then(|v| v.parse().ok())
             .expect("--w4 ENGINE N");
         w4_pass(engine, n, !has("--no-csum"));
+        return;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--one") {
+        // One W1 run of one engine, for profilers:
+        // --one ENGINE MIB batch|per-packet [--no-csum]
+        let engine = args.get(i + 1).expect("--one ENGINE MIB batch|per-packet");
+        let mib: u64 = args.get(i + 2).and_then(|v| v.parse().ok()).expect("MIB");
+        let o = W1Opts {
+            total: mib << 20,
+            buf: 65536,
+            csum: !has("--no-csum"),
+            per_packet: args.get(i + 3).is_some_and(|d| d == "per-packet"),
+            verify: false,
+        };
+        let r = if engine == "tcpstate" {
+            w1_tcpstate(o)
+        } else {
+            w1_smoltcp(o)
+        };
+        println!(
+            "{engine}: {:.1} MB/s; {}",
+            r.bytes as f64 / r.secs / 1e6,
+            seg_text(&r)
+        );
         return;
     }
     if has("--csum-micro") {
