@@ -21,6 +21,7 @@
 //!
 //! Usage: `cargo bench --bench compare -- [--quick] [--json FILE] [--no-w4]
 //!        [--only PREFIX] [--mib N] [--reps N]`
+//!        `compare --one ENGINE MIB batch|per-packet [--no-csum]` (one W1 run, for profilers)
 //!        `compare --w4 tcpstate|smoltcp N [--no-csum]` (one W4 pass, for callgrind)
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -280,8 +281,33 @@ mod ts {
     }
 
     /// Every segment the connection has, as IPv4 packets into the pipe.
-    #[inline(never)]
+    #[inline(always)]
     pub fn egress(h: &mut Host, now: Instant, pipe: &Pipe) {
+        if h.side == CLIENT {
+            w4_tx_tcpstate(h, now, pipe);
+        } else {
+            server_tx(h, now, pipe);
+        }
+    }
+
+    /// The client's send path (what W4-tx counts).
+    #[inline(never)]
+    pub fn w4_tx_tcpstate(h: &mut Host, now: Instant, pipe: &Pipe) {
+        std::hint::black_box(5u8);
+        tx(h, now, pipe);
+    }
+
+    /// The server's send path (ACKs), kept out of W4-tx's count.
+    #[inline(never)]
+    pub fn server_tx(h: &mut Host, now: Instant, pipe: &Pipe) {
+        std::hint::black_box(6u8);
+        tx(h, now, pipe);
+    }
+
+    /// The send path: `poll_transmit` until `None` after `Action::Transmit`,
+    /// TCP header, IPv4 header, checksums.
+    #[inline(always)]
+    fn tx(h: &mut Host, now: Instant, pipe: &Pipe) {
         if !h.want_tx {
             return;
         }
@@ -517,8 +543,32 @@ mod smol {
         )
     }
 
-    #[inline(never)]
+    #[inline(always)]
     pub fn egress(h: &mut Host, now: VInstant) {
+        if h.dev.side == CLIENT {
+            w4_tx_smoltcp(h, now);
+        } else {
+            server_tx(h, now);
+        }
+    }
+
+    /// The client's send path (what W4-tx counts).
+    #[inline(never)]
+    pub fn w4_tx_smoltcp(h: &mut Host, now: VInstant) {
+        std::hint::black_box(7u8);
+        tx(h, now);
+    }
+
+    /// The server's send path (ACKs), kept out of W4-tx's count.
+    #[inline(never)]
+    pub fn server_tx(h: &mut Host, now: VInstant) {
+        std::hint::black_box(8u8);
+        tx(h, now);
+    }
+
+    /// The send path: `poll_egress` until no socket changes.
+    #[inline(always)]
+    fn tx(h: &mut Host, now: VInstant) {
         while let PollResult::SocketStateChanged =
             h.iface.poll_egress(now, &mut h.dev, &mut h.sockets)
         {}
@@ -840,7 +890,8 @@ fn w2_smoltcp(n: u64, csum: bool, verify: bool) -> W2Run {
 // W4: one pass of W1 traffic (per-packet) for callgrind, and the table.
 // ---------------------------------------------------------------------------
 /// Runs `segs` full-sized data segments client -> server; callgrind counts
-/// only `w4_rx_*` (the server's receive path of each packet).
+/// only `w4_rx_*` (the server's receive path of each packet) or `w4_tx_*`
+/// (the client's send path).
 fn w4_pass(engine: &str, segs: u64, csum: bool) {
     let o = W1Opts {
         total: segs * 1460,
@@ -862,12 +913,12 @@ fn w4_pass(engine: &str, segs: u64, csum: bool) {
 
 /// Instructions in `w4_rx_<engine>` for a pass of `segs` segments, from
 /// callgrind's "Collected" line; None when valgrind is not there.
-fn callgrind_ir(engine: &str, segs: u64, csum: bool) -> Option<(u64, u64)> {
+fn callgrind_ir(path: &str, engine: &str, segs: u64, csum: bool) -> Option<(u64, u64)> {
     let exe = std::env::current_exe().ok()?;
     let out = std::env::temp_dir().join(format!("tcpstate-w4-{}.out", std::process::id()));
     let mut cmd = std::process::Command::new("valgrind");
     cmd.arg("--tool=callgrind")
-        .arg(format!("--toggle-collect=*w4_rx_{engine}*"))
+        .arg(format!("--toggle-collect=*w4_{path}_{engine}*"))
         .arg(format!("--callgrind-out-file={}", out.display()))
         .arg(&exe)
         .arg("--w4")
@@ -897,9 +948,9 @@ fn callgrind_ir(engine: &str, segs: u64, csum: bool) -> Option<(u64, u64)> {
 }
 
 /// Ir per in-order data segment: (Ir(N2) - Ir(N1)) / (segs(N2) - segs(N1)).
-fn w4_ir(engine: &str, n1: u64, n2: u64, csum: bool) -> Option<f64> {
-    let (i1, d1) = callgrind_ir(engine, n1, csum)?;
-    let (i2, d2) = callgrind_ir(engine, n2, csum)?;
+fn w4_ir(path: &str, engine: &str, n1: u64, n2: u64, csum: bool) -> Option<f64> {
+    let (i1, d1) = callgrind_ir(path, engine, n1, csum)?;
+    let (i2, d2) = callgrind_ir(path, engine, n2, csum)?;
     Some((i2 - i1) as f64 / (d2 - d1) as f64)
 }
 
@@ -1141,13 +1192,13 @@ fn run_w3(rep: &mut Report) {
 
 fn run_w4(rep: &mut Report, quick: bool) {
     let (n1, n2) = if quick { (200, 1200) } else { (2000, 12000) };
-    for csum in [true, false] {
-        let name = if csum { "W4-rx" } else { "W4-rx-nocsum" };
-        let t = w4_ir("tcpstate", n1, n2, csum);
-        let s = w4_ir("smoltcp", n1, n2, csum);
+    for (path, csum) in [("rx", true), ("rx", false), ("tx", true), ("tx", false)] {
+        let name = format!("W4-{path}{}", if csum { "" } else { "-nocsum" });
+        let t = w4_ir(path, "tcpstate", n1, n2, csum);
+        let s = w4_ir(path, "smoltcp", n1, n2, csum);
         match (t, s) {
             (Some(t), Some(s)) => rep.row(Row {
-                workload: name,
+                workload: &name,
                 unit: "Ir/segment",
                 higher_better: false,
                 ts: Some(vec![t]),
@@ -1173,6 +1224,30 @@ fn main() {
             .and_then(|v| v.parse().ok())
             .expect("--w4 ENGINE N");
         w4_pass(engine, n, !has("--no-csum"));
+        return;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--one") {
+        // One W1 run of one engine, for profilers:
+        // --one ENGINE MIB batch|per-packet [--no-csum]
+        let engine = args.get(i + 1).expect("--one ENGINE MIB batch|per-packet");
+        let mib: u64 = args.get(i + 2).and_then(|v| v.parse().ok()).expect("MIB");
+        let o = W1Opts {
+            total: mib << 20,
+            buf: 65536,
+            csum: !has("--no-csum"),
+            per_packet: args.get(i + 3).is_some_and(|d| d == "per-packet"),
+            verify: false,
+        };
+        let r = if engine == "tcpstate" {
+            w1_tcpstate(o)
+        } else {
+            w1_smoltcp(o)
+        };
+        println!(
+            "{engine}: {:.1} MB/s; {}",
+            r.bytes as f64 / r.secs / 1e6,
+            seg_text(&r)
+        );
         return;
     }
     if has("--csum-micro") {

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # W4: instructions (valgrind callgrind, Ir) per in-order 1460-byte data
-# segment on the receive path: IPv4 parse and validation, checksums, lookup,
-# state machine, copy into the receive buffer. tcpstate and smoltcp 0.14.0
-# side by side, with and without checksums.
+# segment on the receive path (W4-rx: IPv4 parse and validation, checksums,
+# lookup, state machine, copy into the receive buffer) and on the send path
+# (W4-tx: the sender's output step: segment choice, copy out of the send
+# buffer, TCP and IPv4 headers, checksums). tcpstate and smoltcp 0.14.0 side
+# by side, with and without checksums.
 #
 # Each engine runs the W1 per-packet traffic twice, with N1 and N2 data
-# segments; callgrind counts only the receive function (`w4_rx_<engine>`),
+# segments; callgrind counts only the server's receive function
+# (`w4_rx_<engine>`) or the client's send function (`w4_tx_<engine>`),
 # and the figure is (Ir(N2) - Ir(N1)) / (segments(N2) - segments(N1)), so
 # the handshake and warm-up cancel out.
 #
@@ -21,11 +24,11 @@ exe=$(cargo bench --bench compare --no-run --message-format=json 2>/dev/null \
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-# ir ENGINE N [--no-csum] -> "IR SEGMENTS"
+# ir PATH ENGINE N [--no-csum] -> "IR SEGMENTS"
 ir() {
-  local engine=$1 n=$2; shift 2
-  local log="$out/$engine-$n$*.log"
-  valgrind --tool=callgrind --toggle-collect="*w4_rx_${engine}*" \
+  local path=$1 engine=$2 n=$3; shift 3
+  local log="$out/$path-$engine-$n$*.log"
+  valgrind --tool=callgrind --toggle-collect="*w4_${path}_${engine}*" \
     --callgrind-out-file="$out/cg.out" "$exe" --w4 "$engine" "$n" "$@" >"$log.stdout" 2>"$log"
   local collected segs
   collected=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$log")
@@ -34,16 +37,18 @@ ir() {
 }
 
 
-for mode in csum nocsum; do
-  flag=()
-  label="W4"
-  if [ $mode = nocsum ]; then flag=(--no-csum); label="W4-nocsum"; fi
-  declare -A r=()
-  for engine in tcpstate smoltcp; do
-    read -r i1 s1 <<<"$(ir $engine "$N1" "${flag[@]}")"
-    read -r i2 s2 <<<"$(ir $engine "$N2" "${flag[@]}")"
-    r[$engine]=$(( (i2 - i1) / (s2 - s1) ))
+for path in rx tx; do
+  for mode in csum nocsum; do
+    flag=()
+    label="W4-$path"
+    if [ $mode = nocsum ]; then flag=(--no-csum); label="W4-$path-nocsum"; fi
+    declare -A r=()
+    for engine in tcpstate smoltcp; do
+      read -r i1 s1 <<<"$(ir $path $engine "$N1" "${flag[@]}")"
+      read -r i2 s2 <<<"$(ir $path $engine "$N2" "${flag[@]}")"
+      r[$engine]=$(( (i2 - i1) / (s2 - s1) ))
+    done
+    ratio=$(awk -v t="${r[tcpstate]}" -v s="${r[smoltcp]}" 'BEGIN { printf "%.2f", s / t }')
+    echo "$label tcpstate ${r[tcpstate]} Ir smoltcp ${r[smoltcp]} Ir ratio $ratio"
   done
-  ratio=$(awk -v t="${r[tcpstate]}" -v s="${r[smoltcp]}" 'BEGIN { printf "%.2f", s / t }')
-  echo "$label tcpstate ${r[tcpstate]} Ir smoltcp ${r[smoltcp]} Ir ratio $ratio"
 done

@@ -59,6 +59,11 @@ impl<B: Storage> Connection<B> {
         if self.fast_rtx || self.tlp_rtx {
             return true;
         }
+        if self.tx.is_empty() && !self.fin_queued {
+            // Nothing queued (the common case of a receiver): next_data_len
+            // would find no data and no FIN.
+            return false;
+        }
         self.next_data_len().is_some()
     }
 
@@ -289,6 +294,7 @@ impl<B: Storage> Connection<B> {
     }
 
     /// Options on a non-SYN segment: timestamps and SACK blocks.
+    #[inline]
     pub(super) fn options(&mut self, now: Instant) -> TcpOptions {
         let mut o = TcpOptions::NONE;
         if self.ts_on {
@@ -377,7 +383,7 @@ impl<B: Storage> Connection<B> {
         self.force_send = false;
         if !retransmission && self.tlp_eligible() {
             // RFC 8985 §7.2: (re)start the loss-probe timer after new data.
-            self.restart_rtx_timer(now);
+            self.arm_rtx_timer(now, true);
         } else if self.timer(Timer::Retransmit).is_none() {
             self.set_timer(Timer::Retransmit, now + self.rto_duration());
         }

@@ -190,12 +190,18 @@ impl<B: Storage> Connection<B> {
     /// probe may be sent (RFC 8985 §7.2: PTO = 2*SRTT, plus the delayed-ACK
     /// time when one segment is out), else the RTO (RFC 6298 §5.3).
     pub(super) fn restart_rtx_timer(&mut self, now: Instant) {
+        let tlp = self.tlp_eligible();
+        self.arm_rtx_timer(now, tlp);
+    }
+
+    /// `restart_rtx_timer` with `tlp = tlp_eligible()` already known.
+    pub(super) fn arm_rtx_timer(&mut self, now: Instant, tlp: bool) {
         // In whole microseconds (u64), as `Instant + Duration` computes.
         let rto = u64::from(self.rto);
         let at_us = |d: u64| Instant::from_micros(now.as_micros().saturating_add(d));
         let mut at = at_us(rto);
         self.tlp_armed = false;
-        if self.tlp_eligible() {
+        if tlp {
             let mut pto = u64::from(self.srtt) * 2;
             if self.flight() <= self.eff_mss() {
                 pto = pto.saturating_add(micros_u64(self.cfg.delayed_ack));

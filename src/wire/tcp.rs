@@ -182,6 +182,10 @@ impl TcpHeader {
             u0,
             u1,
         ];
+        if olen == 0 {
+            // No options: the fixed header is all (the common data segment).
+            return Ok(hlen);
+        }
         let mut w = Writer { buf: opts, pos: 0 };
         let o = &self.options;
         if let Some(mss) = o.mss {
