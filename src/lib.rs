@@ -123,6 +123,8 @@ pub mod connection;
 #[cfg(feature = "alloc")]
 pub mod endpoint;
 pub mod error;
+#[cfg(feature = "testing")]
+pub mod packetdrill;
 pub mod seq;
 pub mod state;
 pub mod time;
