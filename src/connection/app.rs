@@ -163,10 +163,11 @@ impl<B: Storage> Connection<B> {
             };
             let cap = self.rx.capacity() as u32;
             let step = (cap / 2).min(u32::from(self.cfg.mss)).max(1);
-            if self.rcv_wnd() >= adv.saturating_add(step)
-                && adv < cap / 2
-                && self.rcv_wnd() > before
-            {
+            // The window field cannot say more than 0xffff << RCV.WIND.SHIFT:
+            // no update when the offer could not grow past that.
+            let max = 0xffffu32 << self.rcv_wscale;
+            let offer = self.rcv_wnd().min(max);
+            if offer >= adv.saturating_add(step) && adv < cap / 2 && offer > before.min(max) {
                 self.ack_now = true;
             }
         }
