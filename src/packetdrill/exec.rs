@@ -537,11 +537,19 @@ impl Exec {
             live.ack = m.ack;
             live.win = m.win;
         }
-        if live.flags & 0x02 != 0 && self.local_isn.is_none() {
-            self.local_isn = Some(live.seq.wrapping_sub(p.seq));
-            // The scripted connection's ports, learned from an active open.
-            if live.flags & 0x10 == 0 {
-                self.ports = (live.sport, live.dport);
+        if live.flags & 0x02 != 0 {
+            // A new SYN or SYN,ACK (not a retransmission) starts a new
+            // connection: learn its ISN; an active open also names the
+            // ports the peer's segments use from now on.
+            let isn = live.seq.wrapping_sub(p.seq);
+            let ports = if live.flags & 0x10 == 0 {
+                (live.sport, live.dport)
+            } else {
+                self.ports
+            };
+            if self.local_isn != Some(isn) || self.ports != ports {
+                self.local_isn = Some(isn);
+                self.ports = ports;
             }
         }
         self.compare(line, p, &live)?;
