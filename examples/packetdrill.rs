@@ -5,6 +5,9 @@
 //! cargo run --features testing --example packetdrill -- [--verbose] [--tolerance_usecs N] SCRIPT...
 //! ```
 //!
+//! `--strict` also fails a script when the engine sent a segment no line
+//! expected before the script ended.
+//!
 //! Prints one line per script (`PASS path`, `FAIL path:LINE: expected ...
 //! got ...`, `UNSUPPORTED path:LINE: what`) and exits 0 only when every
 //! script passed.
@@ -14,7 +17,7 @@ use std::process::ExitCode;
 use tcpstate::packetdrill::{RunOptions, Verdict, report, run};
 
 fn usage() -> ExitCode {
-    eprintln!("usage: packetdrill [--verbose] [--tolerance_usecs N] SCRIPT...");
+    eprintln!("usage: packetdrill [--verbose] [--strict] [--tolerance_usecs N] SCRIPT...");
     ExitCode::from(2)
 }
 
@@ -25,6 +28,8 @@ fn main() -> ExitCode {
     while let Some(a) = args.next() {
         if a == "--verbose" || a == "-v" {
             opts.verbose = true;
+        } else if a == "--strict" {
+            opts.strict = true;
         } else if let Some(v) = a.strip_prefix("--tolerance_usecs=") {
             match v.parse() {
                 Ok(n) => opts.tolerance_usecs = Some(n),

@@ -59,6 +59,10 @@ pub struct RunOptions {
     pub tolerance_usecs: Option<i64>,
     /// Log every event and segment.
     pub verbose: bool,
+    /// Also fail when the engine sent a segment that no line expected
+    /// before the last line ran (packetdrill itself only notices such a
+    /// segment when a later `>` line meets it).
+    pub strict: bool,
 }
 
 enum Stop {
@@ -150,6 +154,8 @@ struct Exec {
     strict_segments: bool,
     /// Script time of the previous event (microseconds).
     prev: i64,
+    /// The previous event was an inbound packet.
+    prev_inbound: bool,
     log: Vec<String>,
 }
 
@@ -169,6 +175,7 @@ pub fn run_script(script: &Script, opts: &RunOptions) -> (Verdict, Vec<String>) 
         tol_percent: 12.5,
         strict_segments: false,
         prev: 0,
+        prev_inbound: false,
         log: Vec::new(),
     };
     let v = match x.run(script) {
@@ -229,6 +236,19 @@ impl Exec {
         for ev in &script.events {
             self.event(ev)?;
         }
+        if self.opts.strict
+            && let Some(o) = self.out.front()
+        {
+            let last = script.events.last().map_or(0, |e| e.line);
+            let got = self.show(&o.bytes);
+            return Err(Stop::Fail(
+                last,
+                format!(
+                    "expected no more packets got `> {got}` at {}",
+                    secs(us(o.at))
+                ),
+            ));
+        }
         // A blocking call still pending: let it finish within its window.
         if let Some(b) = &self.blocked {
             let (line, end) = (b.line, b.hi + b.tol);
@@ -258,16 +278,23 @@ impl Exec {
             }
             s => s,
         };
-        let (lo, hi, range) = match ev.time {
+        // packetdrill (run.c adjust_relative_event_times): a relative time
+        // counts from the previous inbound packet's script time when both
+        // are inbound packets, otherwise from the moment the previous event
+        // finished (here: the virtual clock).
+        let inbound = matches!(stmt, Stmt::Packet(p) if p.inbound);
+        let offset = if self.prev_inbound && inbound {
+            self.prev
+        } else {
+            us(self.now)
+        };
+        let (lo, hi, relative) = match ev.time {
             Time::Any => (None, None, false),
             Time::At {
-                relative,
-                lo,
-                hi,
-                range,
+                relative, lo, hi, ..
             } => {
-                let base = if relative { self.prev } else { 0 };
-                (Some(base + lo), Some(base + hi), range)
+                let base = if relative { offset } else { 0 };
+                (Some(base + lo), Some(base + hi), relative)
             }
         };
         let tol = match lo {
@@ -278,28 +305,24 @@ impl Exec {
         };
         match stmt {
             Stmt::Packet(p) if !p.inbound => {
-                let t = self.expect(line, p, lo, hi, tol)?;
-                self.prev = if lo.is_none() || range {
-                    t
-                } else {
-                    lo.unwrap_or(t)
-                };
+                self.expect(line, p, lo, hi, tol)?;
             }
             Stmt::Packet(p) => {
                 let t = lo.map_or(us(self.now), |l| l.max(us(self.now)));
                 self.advance(t)?;
                 self.inject(line, p)?;
-                self.prev = lo.unwrap_or(t);
             }
             Stmt::Syscall(c) => {
                 let t = lo.map_or(us(self.now), |l| l.max(us(self.now)));
                 self.advance(t)?;
                 self.say(format!("{} {}", secs(us(self.now)), c.text));
-                self.syscall(line, c, lo.unwrap_or(t), tol)?;
-                self.prev = lo.unwrap_or(t);
+                let base = if relative { offset } else { 0 };
+                self.syscall(line, c, t, base, tol)?;
             }
             Stmt::Unsupported(_) => unreachable!(),
         }
+        self.prev = lo.unwrap_or(offset);
+        self.prev_inbound = inbound;
         Ok(())
     }
 
@@ -488,13 +511,20 @@ impl Exec {
             None => us(self.now) + 600_000_000,
         };
         let Some(first) = self.next_out(limit)? else {
+            // For the message: what comes later, if anything.
+            let when = lo.map_or(String::new(), |l| format!(" at {}", secs(l)));
+            let later = if hi.is_some() {
+                self.next_out(limit + 10_000_000).unwrap_or(None)
+            } else {
+                None
+            };
+            let got = match later {
+                Some(o) => format!("`> {}` at {}", self.show(&o.bytes), secs(us(o.at))),
+                None => "no packet".into(),
+            };
             return Err(Stop::Fail(
                 line,
-                format!(
-                    "expected `{}`{} got no packet",
-                    p.text,
-                    lo.map_or(String::new(), |l| format!(" at {}", secs(l)))
-                ),
+                format!("expected `{}`{when} got {got}", p.text),
             ));
         };
         let t = us(first.at);
@@ -712,7 +742,7 @@ impl Exec {
         }
     }
 
-    fn syscall(&mut self, line: usize, c: &Syscall, start: i64, tol: i64) -> Res<()> {
+    fn syscall(&mut self, line: usize, c: &Syscall, start: i64, base: i64, tol: i64) -> Res<()> {
         if self.blocked.is_some() {
             return Err(Stop::Unsupported(
                 line,
@@ -729,12 +759,8 @@ impl Exec {
         };
         if let Some(end) = c.end {
             let (lo, hi) = match end {
-                Time::At {
-                    relative, lo, hi, ..
-                } => {
-                    let base = if relative { self.prev } else { 0 };
-                    (base + lo, base + hi)
-                }
+                // The end counts from the same base as the start.
+                Time::At { lo, hi, .. } => (base + lo, base + hi),
                 Time::Any => (start, i64::MAX / 4),
             };
             b.lo = lo;
