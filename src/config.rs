@@ -28,6 +28,12 @@ pub struct Config {
     pub min_peer_mss: u16,
     /// Offer and accept window scaling (RFC 7323 §2).
     pub window_scaling: bool,
+    /// The receive-buffer size the window-scale shift we offer is chosen
+    /// for: the smallest shift that lets the window field cover it
+    /// (RFC 7323 §2.3). Linux chooses for the largest buffer autotuning may
+    /// reach (`tcp_rmem[2]`, 6 MiB by default: shift 7), not the buffer the
+    /// connection starts with. `None`: the connection's receive buffer.
+    pub wscale_buffer: Option<usize>,
     /// Offer and accept timestamps (RFC 7323 §3, §5 PAWS).
     pub timestamps: bool,
     /// Offer and accept SACK (RFC 2018, D-SACK RFC 2883) and use the peer's
@@ -91,6 +97,7 @@ impl Config {
             default_peer_mss: 536,
             min_peer_mss: 48,
             window_scaling: true,
+            wscale_buffer: None,
             timestamps: true,
             sack: true,
             msl: Duration::from_secs(120),
@@ -121,10 +128,12 @@ impl Config {
 
     /// Linux's defaults (`include/net/tcp.h`, `ip-sysctl.rst`): TIME-WAIT
     /// 60 s, fin timeout 60 s, RTO 200 ms..120 s, 6 SYN retries, 5 SYN+ACK
-    /// retries, retries2 15, delayed ACK 40 ms, IW 10, `tcp_rfc1337=0`.
+    /// retries, retries2 15, delayed ACK 40 ms, IW 10, `tcp_rfc1337=0`,
+    /// window scale chosen for `tcp_rmem[2]` (6 MiB: shift 7).
     pub fn linux() -> Self {
         Config {
             msl: Duration::from_secs(30),
+            wscale_buffer: Some(6 << 20),
             rto_min: Duration::from_millis(200),
             rto_max: Duration::from_secs(120),
             syn_retries: 6,
@@ -179,6 +188,7 @@ mod tests {
         assert_eq!(l.delayed_ack, Duration::from_millis(40));
         assert_eq!(l.initial_window, 10);
         assert!(!l.rfc1337);
+        assert_eq!(l.wscale_buffer, Some(6 << 20));
         let k = Config::default_keepalive();
         assert!(k.idle >= Duration::from_secs(7200)); // MUST-28
         assert!(k.probes > 1); // MUST-29

@@ -114,7 +114,7 @@ impl<B: Storage> Connection<B> {
         if !self.cfg.window_scaling {
             return 0;
         }
-        let cap = self.rx.capacity();
+        let cap = self.rx.capacity().max(self.cfg.wscale_buffer.unwrap_or(0));
         let mut s = 0u8;
         while s < 14 && (cap >> s) > 0xffff {
             s += 1;

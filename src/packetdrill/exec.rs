@@ -27,6 +27,8 @@ pub const LOCAL_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
 pub const REMOTE_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 /// `bind` and `connect` port (packetdrill's `--bind_port`, `--connect_port`).
 pub const SCRIPT_PORT: u16 = 8080;
+/// `tcp_rmem[2]` as packetdrill's `defaults.sh` sets it.
+pub const DEFAULTS_SH_RMEM_MAX: usize = 15_728_640;
 /// The peer's port towards a listener (packetdrill picks an ephemeral one).
 pub const REMOTE_EPHEMERAL: u16 = 48_879;
 
@@ -535,7 +537,7 @@ impl Exec {
             return Err(Stop::Fail(
                 line,
                 format!(
-                    "expected `{}` at {}{} (tolerance {} us) got `{got}` at {}",
+                    "expected `{}` at {}{} (tolerance {} us) got `> {got}` at {}",
                     p.text,
                     secs(l),
                     if h != l {
@@ -692,6 +694,9 @@ impl Exec {
     fn new_endpoint(&self, fd: Option<&Fd>) -> Endpoint {
         let mut cfg = EndpointConfig::linux();
         cfg.local_v4 = Some(LOCAL_IP);
+        // packetdrill's `defaults.sh` sets tcp_rmem[2] to 15 MiB: Linux then
+        // offers window scale 8, which the public scripts expect.
+        cfg.conn.wscale_buffer = Some(DEFAULTS_SH_RMEM_MAX);
         if let Some(fd) = fd {
             if let Some(r) = fd.rcvbuf {
                 cfg.rx_buffer = r;
