@@ -59,6 +59,13 @@ pub struct Config {
     pub orphan_retries: u8,
     /// Delayed-ACK timeout (RFC 9293 §3.8.6.3 MUST-40: under 500 ms).
     pub delayed_ack: Duration,
+    /// Quick-ACK mode (Linux `TCP_MAX_QUICKACKS`): the first this-many
+    /// ACKs of received data, and again after the peer was idle longer
+    /// than the RTO, are sent at once instead of delayed, unless the
+    /// connection is interactive (we sent data within the delayed-ACK time
+    /// of receiving some: Linux's "pingpong" mode). 0: off (RFC 9293
+    /// §3.8.6.3 allows either; MUST-40 only bounds the delay).
+    pub quickack: u8,
     /// Nagle's algorithm (RFC 9293 §3.7.4), on unless `TCP_NODELAY`.
     pub nagle: bool,
     /// Ignore RST in TIME-WAIT (RFC 1337). Linux's `tcp_rfc1337` is 0.
@@ -112,6 +119,7 @@ impl Config {
             retries2: 10,
             orphan_retries: 8,
             delayed_ack: Duration::from_millis(200),
+            quickack: 0,
             nagle: true,
             rfc1337: true,
             challenge_ack_interval: Duration::from_millis(500),
@@ -128,7 +136,8 @@ impl Config {
 
     /// Linux's defaults (`include/net/tcp.h`, `ip-sysctl.rst`): TIME-WAIT
     /// 60 s, fin timeout 60 s, RTO 200 ms..120 s, 6 SYN retries, 5 SYN+ACK
-    /// retries, retries2 15, delayed ACK 40 ms, IW 10, `tcp_rfc1337=0`,
+    /// retries, retries2 15, delayed ACK 40 ms with 16 quick ACKs, IW 10,
+    /// `tcp_rfc1337=0`,
     /// window scale chosen for `tcp_rmem[2]` (6 MiB: shift 7).
     pub fn linux() -> Self {
         Config {
@@ -139,6 +148,7 @@ impl Config {
             syn_retries: 6,
             retries2: 15,
             delayed_ack: Duration::from_millis(40),
+            quickack: 16,
             rfc1337: false,
             congestion: crate::connection::congestion::Algorithm::Cubic,
             ..Config::rfc9293()

@@ -95,23 +95,25 @@ fn a_wrong_field_fails() {
 
 #[test]
 fn timing_is_checked_with_the_tolerance() {
-    // The delayed ACK goes out 40 ms after the data.
-    let late = "+0 < . 1:101(100) ack 1 win 65535\n+.03 > . 1:1(0) ack 101\n";
-    let m = fails_at(&with(late), 9);
-    assert!(m.contains("0.140000"), "{m}");
+    // One RTT sample of 100 ms: the retransmission comes 300 ms later.
+    let send = "+0 write(4, ..., 10) = 10\n+0 > P. 1:11(10) ack 1\n";
+    let early = format!("{send}+.2 > P. 1:11(10) ack 1\n");
+    let m = fails_at(&with(&early), 10);
+    assert!(m.contains("0.400000"), "{m}");
     let loose = RunOptions {
-        tolerance_usecs: Some(20_000),
+        tolerance_usecs: Some(100_000),
         strict: true,
         ..RunOptions::default()
     };
-    assert_eq!(run(&format!("{SERVER}{late}"), &loose).0, Verdict::Pass);
-    let in_range = "+0 < . 1:101(100) ack 1 win 65535\n+.02~+.05 > . 1:1(0) ack 101\n";
-    assert_eq!(with(in_range), Verdict::Pass);
-    let out_of_range = "+0 < . 1:101(100) ack 1 win 65535\n+.05~+.06 > . 1:1(0) ack 101\n";
-    fails_at(&with(out_of_range), 9);
+    assert_eq!(run(&format!("{SERVER}{early}"), &loose).0, Verdict::Pass);
+    assert_eq!(
+        with(&format!("{send}+.25~+.35 > P. 1:11(10) ack 1\n")),
+        Verdict::Pass
+    );
+    fails_at(&with(&format!("{send}+.4~+.5 > P. 1:11(10) ack 1\n")), 10);
     // `*` matches whenever it comes.
     assert_eq!(
-        with("+0 < . 1:101(100) ack 1 win 65535\n* > . 1:1(0) ack 101\n"),
+        with(&format!("{send}* > P. 1:11(10) ack 1\n")),
         Verdict::Pass
     );
 }
@@ -143,8 +145,7 @@ fn return_values_and_errno_are_checked() {
 
 #[test]
 fn an_unexpected_packet_fails_in_strict_mode() {
-    // The delayed ACK is sent before the script's last line but never
-    // expected.
+    // The ACK is sent before the script's last line but never expected.
     let v = with("+0 < . 1:101(100) ack 1 win 65535\n+1 read(4, ..., 100) = 100\n");
     assert!(matches!(v, Verdict::Fail { .. }), "{v:?}");
     let lax = run(

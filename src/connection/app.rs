@@ -108,6 +108,9 @@ impl<B: Storage> Connection<B> {
         self.dsack = None;
         self.in_recovery = false;
         self.dupacks = 0;
+        self.quick = self.cfg.quickack;
+        self.pingpong = false;
+        self.last_data_in = None;
     }
 
     /// The call fails once the connection has ended.

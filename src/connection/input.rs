@@ -679,10 +679,19 @@ impl<B: Storage> Connection<B> {
             self.stats.bytes_in += u64::from(n);
             self.ack_pending = self.ack_pending.saturating_add(n);
             a.set_readable();
+            // Quick-ACK mode again after the peer was idle longer than the
+            // RTO (Linux tcp_event_data_recv).
+            if let Some(t) = self.last_data_in
+                && now.saturating_duration_since(t) > self.rto()
+            {
+                self.quick = self.quick.max(self.cfg.quickack);
+            }
+            self.last_data_in = Some(now);
+            let quick = self.quick > 0 && !self.pingpong;
             // RFC 5681 §4.2: ACK at least every second full-sized segment;
             // immediately when a gap was filled (RFC 5681 §4.2, R1122-DA-2).
             let gap_filled = had_holes || n as usize > written || !self.asm.is_empty();
-            if gap_filled || self.ack_pending >= 2 * self.rcv_mss() {
+            if gap_filled || quick || self.ack_pending >= 2 * self.rcv_mss() {
                 self.ack_now = true;
             } else if self.timer(Timer::DelayedAck).is_none() {
                 self.set_timer(Timer::DelayedAck, now + self.cfg.delayed_ack);

@@ -273,6 +273,12 @@ pub struct Connection<B: Storage> {
 
     /// In-order bytes received and not yet acknowledged.
     ack_pending: u32,
+    /// Quick ACKs left (Linux `icsk_ack.quick`).
+    quick: u8,
+    /// Interactive: delayed ACKs even in quick-ACK mode (Linux pingpong).
+    pingpong: bool,
+    /// When in-order data last arrived.
+    last_data_in: Option<Instant>,
     challenge_at: Instant,
     /// A RST to send: (SEG.SEQ, Some(SEG.ACK) when the ACK bit is set).
     pending_rst: Option<(SeqNum, Option<SeqNum>)>,
@@ -389,6 +395,9 @@ impl<B: Storage> Connection<B> {
             cc: congestion::Controller::new(cc),
             last_send: Instant::ZERO,
             ack_pending: 0,
+            quick: 0,
+            pingpong: false,
+            last_data_in: None,
             challenge_at: Instant::ZERO,
             pending_rst: None,
             timers: [Instant::MAX; timers::COUNT],
@@ -406,6 +415,7 @@ impl<B: Storage> Connection<B> {
             dsack: None,
         };
         c.smss = c.cfg.default_peer_mss.max(1);
+        c.quick = c.cfg.quickack;
         c
     }
 

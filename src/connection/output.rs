@@ -135,6 +135,10 @@ impl<B: Storage> Connection<B> {
         self.stats.segs_out += 1;
         self.stats.bytes_out += t.len as u64;
         if t.flags.ack() {
+            if self.ack_pending > 0 {
+                // An ACK of new data: one quick ACK used.
+                self.quick = self.quick.saturating_sub(1);
+            }
             // Every ACK we send carries RCV.NXT: no ACK is pending any more.
             self.ack_now = false;
             self.ack_pending = 0;
@@ -348,6 +352,15 @@ impl<B: Storage> Connection<B> {
             flags |= Flags::PSH;
         }
         let retransmission = seq.before(self.snd_max);
+        if !retransmission
+            && n > 0
+            && self
+                .last_data_in
+                .is_some_and(|t| now.saturating_duration_since(t) < self.cfg.delayed_ack)
+        {
+            // A reply within the delayed-ACK time: interactive traffic.
+            self.pingpong = true;
+        }
         if !retransmission {
             self.restart_after_idle(now);
             self.last_send = now;

@@ -160,6 +160,9 @@ impl<B: Storage> Connection<B> {
                 Timer::DelayedAck => {
                     if self.ack_pending > 0 {
                         self.ack_now = true;
+                        // A delayed ACK went out: not interactive after all
+                        // (Linux leaves pingpong mode here).
+                        self.pingpong = false;
                     }
                 }
             }
