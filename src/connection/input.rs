@@ -64,6 +64,12 @@ impl<B: Storage> Connection<B> {
         self.snd_una = iss;
         self.snd_nxt = iss; // the SYN+ACK is still to be sent
         self.snd_max = iss;
+        // As reset_tcb does for an active open: "recover" starts at ISS
+        // (RFC 6582 §3.2 step 1), or SND.UNA >= recover, which gates
+        // entering fast recovery, is false for any ISS in the upper half
+        // of the sequence space.
+        self.recover = iss;
+        self.high_rxt = iss;
         self.syn_acked = false;
         self.negotiate(now, &seg.options, seg.seq);
         // RFC 3168 §6.1.1: an ECN-setup SYN has ECE and CWR.
