@@ -524,5 +524,10 @@ impl<B: Storage> Connection<B> {
         self.in_recovery = true;
         self.fast_rtx = true;
         self.stats.recoveries += 1;
+        if self.tlp_armed {
+            // No loss probe in fast recovery (RFC 8985 §7.2): the pending
+            // PTO becomes an RTO (as Linux re-arms it on the retransmission).
+            self.restart_rtx_timer(now);
+        }
     }
 }
