@@ -86,7 +86,9 @@ impl<B: Storage> Connection<B> {
     fn negotiate(&mut self, now: Instant, o: &TcpOptions, seq: SeqNum) {
         // MUST-15: no MSS option means 536 (IPv4) or 1220 (IPv6).
         let mss = o.mss.unwrap_or(self.cfg.default_peer_mss);
-        self.smss = mss.max(self.cfg.min_peer_mss).max(1);
+        // §3.7.1: Eff.snd.MSS = min(SendMSS + 20, MMS_S) - 20, and our own
+        // MSS is MMS_S - 20: never send segments larger than our MTU allows.
+        self.smss = mss.min(self.cfg.mss).max(self.cfg.min_peer_mss).max(1);
         // RFC 7323 §2.2-2.3: both sides must send the option; a shift above 14
         // is taken as 14.
         match (self.cfg.window_scaling, o.window_scale) {
