@@ -101,7 +101,15 @@ impl<B: Storage> Connection<B> {
         let cwnd_room = if self.sack_on && self.in_recovery {
             cwnd.saturating_sub(self.pipe())
         } else {
-            let right = self.snd_una.add(cwnd);
+            // Limited transmit (RFC 3042, RFC 5681 §3.2 step 1): the first
+            // and second duplicate ACKs each let one new segment go beyond
+            // cwnd (cwnd itself is unchanged).
+            let limited = if self.in_recovery {
+                0
+            } else {
+                u32::from(self.dupacks.min(2)) * mss
+            };
+            let right = self.snd_una.add(cwnd.saturating_add(limited));
             if right.after(self.snd_nxt) {
                 right.dist(self.snd_nxt)
             } else {
