@@ -701,6 +701,9 @@ impl Exec {
         if let Some(fd) = fd {
             if let Some(r) = fd.rcvbuf {
                 cfg.rx_buffer = r;
+                // Linux clamps the window (and so the scale) to a locked
+                // SO_RCVBUF (tcp_select_initial_window's window_clamp).
+                cfg.conn.wscale_buffer = None;
             }
             if let Some(s) = fd.sndbuf {
                 cfg.tx_buffer = s;
