@@ -68,6 +68,11 @@ pub struct Config {
     pub quickack: u8,
     /// Nagle's algorithm (RFC 9293 §3.7.4), on unless `TCP_NODELAY`.
     pub nagle: bool,
+    /// Minshall's variant of Nagle (Linux `tcp_nagle_check`): a short
+    /// segment may go while data is unacknowledged, as long as no other
+    /// short segment is (RFC 9293 §3.7.4 allows it; RFC 896 holds any
+    /// short segment while data is in flight).
+    pub nagle_minshall: bool,
     /// Ignore RST in TIME-WAIT (RFC 1337). Linux's `tcp_rfc1337` is 0.
     pub rfc1337: bool,
     /// Minimum spacing of challenge ACKs and ACKs to out-of-window segments
@@ -121,6 +126,7 @@ impl Config {
             delayed_ack: Duration::from_millis(200),
             quickack: 0,
             nagle: true,
+            nagle_minshall: false,
             rfc1337: true,
             challenge_ack_interval: Duration::from_millis(500),
             challenge_ack_burst: 1,
@@ -137,7 +143,7 @@ impl Config {
     /// Linux's defaults (`include/net/tcp.h`, `ip-sysctl.rst`): TIME-WAIT
     /// 60 s, fin timeout 60 s, RTO 200 ms..120 s, 6 SYN retries, 5 SYN+ACK
     /// retries, retries2 15, delayed ACK 40 ms with 16 quick ACKs, IW 10,
-    /// `tcp_rfc1337=0`,
+    /// Minshall's Nagle, `tcp_rfc1337=0`,
     /// window scale chosen for `tcp_rmem[2]` (6 MiB: shift 7).
     pub fn linux() -> Self {
         Config {
@@ -149,6 +155,7 @@ impl Config {
             retries2: 15,
             delayed_ack: Duration::from_millis(40),
             quickack: 16,
+            nagle_minshall: true,
             rfc1337: false,
             congestion: crate::connection::congestion::Algorithm::Cubic,
             ..Config::rfc9293()

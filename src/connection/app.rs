@@ -104,6 +104,7 @@ impl<B: Storage> Connection<B> {
         self.smss = self.cfg.default_peer_mss.max(1);
         self.recover = iss;
         self.high_rxt = iss;
+        self.snd_sml = iss;
         self.sacked.clear();
         self.dsack = None;
         self.in_recovery = false;

@@ -70,6 +70,7 @@ impl<B: Storage> Connection<B> {
         // of the sequence space.
         self.recover = iss;
         self.high_rxt = iss;
+        self.snd_sml = iss;
         self.syn_acked = false;
         self.negotiate(now, &seg.options, seg.seq);
         // RFC 3168 §6.1.1: an ECN-setup SYN has ECE and CWR.

@@ -184,6 +184,8 @@ pub struct Connection<B: Storage> {
     syn_retransmitted: bool,
     /// Nagle's algorithm is on.
     nagle: bool,
+    /// The end of the last short (sub-MSS) data segment sent (Minshall).
+    snd_sml: SeqNum,
     /// Timestamps negotiated.
     ts_on: bool,
     /// SACK negotiated.
@@ -341,6 +343,7 @@ impl<B: Storage> Connection<B> {
             fin_acked: false,
             syn_retransmitted: false,
             nagle,
+            snd_sml: SeqNum(0),
             ts_on: false,
             sack_on: false,
             ecn_on: false,

@@ -125,10 +125,15 @@ impl<B: Storage> Connection<B> {
         let retransmitting = self.snd_nxt.before(self.snd_max);
         let ok = len == mss
             || retransmitting
-            || (all && (!self.nagle || self.flight() == 0 || fin))
+            || (all && (!self.nagle || self.flight() == 0 || fin || self.minshall_ok()))
             || self.force_send
             || (self.flight() == 0 && len >= self.max_snd_wnd / 2 && self.max_snd_wnd > 0);
         ok.then_some((len, fin))
+    }
+
+    /// Minshall's rule: no short segment is unacknowledged.
+    fn minshall_ok(&self) -> bool {
+        self.cfg.nagle_minshall && !self.snd_sml.after(self.snd_una)
     }
 
     /// The next segment to send, with its payload written to `buf`
@@ -360,6 +365,9 @@ impl<B: Storage> Connection<B> {
             flags |= Flags::PSH;
         }
         let retransmission = seq.before(self.snd_max);
+        if !retransmission && n > 0 && (n as u32) < self.eff_mss() {
+            self.snd_sml = seq.add(n as u32);
+        }
         if !retransmission
             && n > 0
             && self
