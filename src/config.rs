@@ -28,6 +28,12 @@ pub struct Config {
     pub min_peer_mss: u16,
     /// Offer and accept window scaling (RFC 7323 §2).
     pub window_scaling: bool,
+    /// The receive-buffer size the window-scale shift we offer is chosen
+    /// for: the smallest shift that lets the window field cover it
+    /// (RFC 7323 §2.3). Linux chooses for the largest buffer autotuning may
+    /// reach (`tcp_rmem[2]`, 6 MiB by default: shift 7), not the buffer the
+    /// connection starts with. `None`: the connection's receive buffer.
+    pub wscale_buffer: Option<usize>,
     /// Offer and accept timestamps (RFC 7323 §3, §5 PAWS).
     pub timestamps: bool,
     /// Offer and accept SACK (RFC 2018, D-SACK RFC 2883) and use the peer's
@@ -53,8 +59,20 @@ pub struct Config {
     pub orphan_retries: u8,
     /// Delayed-ACK timeout (RFC 9293 §3.8.6.3 MUST-40: under 500 ms).
     pub delayed_ack: Duration,
+    /// Quick-ACK mode (Linux `TCP_MAX_QUICKACKS`): the first this-many
+    /// ACKs of received data, and again after the peer was idle longer
+    /// than the RTO, are sent at once instead of delayed, unless the
+    /// connection is interactive (we sent data within the delayed-ACK time
+    /// of receiving some: Linux's "pingpong" mode). 0: off (RFC 9293
+    /// §3.8.6.3 allows either; MUST-40 only bounds the delay).
+    pub quickack: u8,
     /// Nagle's algorithm (RFC 9293 §3.7.4), on unless `TCP_NODELAY`.
     pub nagle: bool,
+    /// Minshall's variant of Nagle (Linux `tcp_nagle_check`): a short
+    /// segment may go while data is unacknowledged, as long as no other
+    /// short segment is (RFC 9293 §3.7.4 allows it; RFC 896 holds any
+    /// short segment while data is in flight).
+    pub nagle_minshall: bool,
     /// Ignore RST in TIME-WAIT (RFC 1337). Linux's `tcp_rfc1337` is 0.
     pub rfc1337: bool,
     /// Minimum spacing of challenge ACKs and ACKs to out-of-window segments
@@ -94,6 +112,7 @@ impl Config {
             default_peer_mss: 536,
             min_peer_mss: 48,
             window_scaling: true,
+            wscale_buffer: None,
             timestamps: true,
             sack: true,
             msl: Duration::from_secs(120),
@@ -108,7 +127,9 @@ impl Config {
             retries2: 10,
             orphan_retries: 8,
             delayed_ack: Duration::from_millis(200),
+            quickack: 0,
             nagle: true,
+            nagle_minshall: false,
             rfc1337: true,
             challenge_ack_interval: Duration::from_millis(500),
             challenge_ack_burst: 1,
@@ -125,15 +146,20 @@ impl Config {
 
     /// Linux's defaults (`include/net/tcp.h`, `ip-sysctl.rst`): TIME-WAIT
     /// 60 s, fin timeout 60 s, RTO 200 ms..120 s, 6 SYN retries, 5 SYN+ACK
-    /// retries, retries2 15, delayed ACK 40 ms, IW 10, `tcp_rfc1337=0`.
+    /// retries, retries2 15, delayed ACK 40 ms with 16 quick ACKs, IW 10,
+    /// Minshall's Nagle, `tcp_rfc1337=0`,
+    /// window scale chosen for `tcp_rmem[2]` (6 MiB: shift 7).
     pub fn linux() -> Self {
         Config {
             msl: Duration::from_secs(30),
+            wscale_buffer: Some(6 << 20),
             rto_min: Duration::from_millis(200),
             rto_max: Duration::from_secs(120),
             syn_retries: 6,
             retries2: 15,
             delayed_ack: Duration::from_millis(40),
+            quickack: 16,
+            nagle_minshall: true,
             rfc1337: false,
             congestion: crate::connection::congestion::Algorithm::Cubic,
             ..Config::rfc9293()
@@ -183,6 +209,7 @@ mod tests {
         assert_eq!(l.delayed_ack, Duration::from_millis(40));
         assert_eq!(l.initial_window, 10);
         assert!(!l.rfc1337);
+        assert_eq!(l.wscale_buffer, Some(6 << 20));
         let k = Config::default_keepalive();
         assert!(k.idle >= Duration::from_secs(7200)); // MUST-28
         assert!(k.probes > 1); // MUST-29

@@ -126,6 +126,8 @@ pub mod config;
 pub mod connection;
 pub mod endpoint;
 pub mod error;
+#[cfg(feature = "testing")]
+pub mod packetdrill;
 pub mod seq;
 #[cfg(feature = "testing")]
 pub mod sim;

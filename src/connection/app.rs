@@ -109,10 +109,14 @@ impl<B: Storage> Connection<B> {
         self.smss = self.cfg.default_peer_mss.max(1);
         self.recover = iss;
         self.high_rxt = iss;
+        self.snd_sml = iss;
         self.sacked.clear();
         self.dsack = None;
         self.in_recovery = false;
         self.dupacks = 0;
+        self.quick = self.cfg.quickack;
+        self.pingpong = false;
+        self.last_data_in = None;
     }
 
     /// The call fails once the connection has ended.
@@ -168,10 +172,11 @@ impl<B: Storage> Connection<B> {
             };
             let cap = self.rx.capacity() as u32;
             let step = (cap / 2).min(u32::from(self.cfg.mss)).max(1);
-            if self.rcv_wnd() >= adv.saturating_add(step)
-                && adv < cap / 2
-                && self.rcv_wnd() > before
-            {
+            // The window field cannot say more than 0xffff << RCV.WIND.SHIFT:
+            // no update when the offer could not grow past that.
+            let max = 0xffffu32 << self.rcv_wscale;
+            let offer = self.rcv_wnd().min(max);
+            if offer >= adv.saturating_add(step) && adv < cap / 2 && offer > before.min(max) {
                 self.ack_now = true;
             }
         }

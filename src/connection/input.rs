@@ -113,16 +113,7 @@ impl<B: Storage> Connection<B> {
             self.rcv_mss_est = plen;
         }
         let n = self.rx.enqueue_slice(seg.payload) as u32;
-        self.rcv_nxt = self.rcv_nxt.add(n);
-        self.stats.bytes_in += u64::from(n);
-        self.ack_pending = self.ack_pending.saturating_add(n);
-        a.set_readable();
-        // RFC 5681 §4.2: ACK at least every second full-sized segment.
-        if self.ack_pending >= 2 * self.rcv_mss() {
-            self.ack_now = true;
-        } else if self.timer(Timer::DelayedAck).is_none() {
-            self.set_timer(Timer::DelayedAck, now + self.cfg.delayed_ack);
-        }
+        self.data_arrived(now, n, false, a);
         true
     }
 
@@ -165,6 +156,13 @@ impl<B: Storage> Connection<B> {
         self.snd_una = iss;
         self.snd_nxt = iss; // the SYN+ACK is still to be sent
         self.snd_max = iss;
+        // As reset_tcb does for an active open: "recover" starts at ISS
+        // (RFC 6582 §3.2 step 1), or SND.UNA >= recover, which gates
+        // entering fast recovery, is false for any ISS in the upper half
+        // of the sequence space.
+        self.recover = iss;
+        self.high_rxt = iss;
+        self.snd_sml = iss;
         self.syn_acked = false;
         self.negotiate(now, &seg.options, seg.seq);
         // RFC 3168 §6.1.1: an ECN-setup SYN has ECE and CWR.
@@ -181,7 +179,9 @@ impl<B: Storage> Connection<B> {
     fn negotiate(&mut self, now: Instant, o: &TcpOptions, seq: SeqNum) {
         // MUST-15: no MSS option means 536 (IPv4) or 1220 (IPv6).
         let mss = o.mss.unwrap_or(self.cfg.default_peer_mss);
-        self.smss = mss.max(self.cfg.min_peer_mss).max(1);
+        // §3.7.1: Eff.snd.MSS = min(SendMSS + 20, MMS_S) - 20, and our own
+        // MSS is MMS_S - 20: never send segments larger than our MTU allows.
+        self.smss = mss.min(self.cfg.mss).max(self.cfg.min_peer_mss).max(1);
         // RFC 7323 §2.2-2.3: both sides must send the option; a shift above 14
         // is taken as 14.
         match (self.cfg.window_scaling, o.window_scale) {
@@ -215,7 +215,7 @@ impl<B: Storage> Connection<B> {
         if !self.cfg.window_scaling {
             return 0;
         }
-        let cap = self.rx.capacity();
+        let cap = self.rx.capacity().max(self.cfg.wscale_buffer.unwrap_or(0));
         let mut s = 0u8;
         while s < 14 && (cap >> s) > 0xffff {
             s += 1;
@@ -793,23 +793,38 @@ impl<B: Storage> Connection<B> {
                 self.asm.take_front()
             };
             self.rx.commit_unallocated(n as usize);
-            self.rcv_nxt = self.rcv_nxt.add(n);
-            self.stats.bytes_in += u64::from(n);
-            self.ack_pending = self.ack_pending.saturating_add(n);
-            a.set_readable();
-            // RFC 5681 §4.2: ACK at least every second full-sized segment;
-            // immediately when a gap was filled (RFC 5681 §4.2, R1122-DA-2).
             let gap_filled = had_holes || n as usize > written || !self.asm.is_empty();
-            if gap_filled || self.ack_pending >= 2 * self.rcv_mss() {
-                self.ack_now = true;
-            } else if self.timer(Timer::DelayedAck).is_none() {
-                self.set_timer(Timer::DelayedAck, now + self.cfg.delayed_ack);
-            }
+            self.data_arrived(now, n, gap_filled, a);
         } else {
             // Out of order: an immediate duplicate ACK (RFC 5681 §4.2, MAY-13),
             // whose first SACK block holds this segment (RFC 2018 §4).
             self.sack_recent = seq;
             self.ack_now = true;
+        }
+    }
+
+    /// After `n` in-order bytes went into the receive buffer (the full path
+    /// and header prediction alike): RCV.NXT, counters, and when to ACK.
+    fn data_arrived(&mut self, now: Instant, n: u32, gap_filled: bool, a: &mut Actions) {
+        self.rcv_nxt = self.rcv_nxt.add(n);
+        self.stats.bytes_in += u64::from(n);
+        self.ack_pending = self.ack_pending.saturating_add(n);
+        a.set_readable();
+        // Quick-ACK mode again after the peer was idle longer than the
+        // RTO (Linux tcp_event_data_recv).
+        if let Some(t) = self.last_data_in
+            && now.saturating_duration_since(t) > self.rto()
+        {
+            self.quick = self.quick.max(self.cfg.quickack);
+        }
+        self.last_data_in = Some(now);
+        let quick = self.quick > 0 && !self.pingpong;
+        // RFC 5681 §4.2: ACK at least every second full-sized segment;
+        // immediately when a gap was filled (RFC 5681 §4.2, R1122-DA-2).
+        if gap_filled || quick || self.ack_pending >= 2 * self.rcv_mss() {
+            self.ack_now = true;
+        } else if self.timer(Timer::DelayedAck).is_none() {
+            self.set_timer(Timer::DelayedAck, now + self.cfg.delayed_ack);
         }
     }
 

@@ -194,6 +194,8 @@ pub struct Connection<B: Storage> {
     syn_retransmitted: bool,
     /// Nagle's algorithm is on.
     nagle: bool,
+    /// The end of the last short (sub-MSS) data segment sent (Minshall).
+    snd_sml: SeqNum,
     /// Timestamps negotiated.
     ts_on: bool,
     /// SACK negotiated.
@@ -291,6 +293,12 @@ pub struct Connection<B: Storage> {
 
     /// In-order bytes received and not yet acknowledged.
     ack_pending: u32,
+    /// Quick ACKs left (Linux `icsk_ack.quick`).
+    quick: u8,
+    /// Interactive: delayed ACKs even in quick-ACK mode (Linux pingpong).
+    pingpong: bool,
+    /// When in-order data last arrived.
+    last_data_in: Option<Instant>,
     challenge_at: Instant,
     /// A RST to send: (SEG.SEQ, Some(SEG.ACK) when the ACK bit is set).
     pending_rst: Option<(SeqNum, Option<SeqNum>)>,
@@ -359,6 +367,7 @@ impl<B: Storage> Connection<B> {
             fin_acked: false,
             syn_retransmitted: false,
             nagle,
+            snd_sml: SeqNum(0),
             ts_on: false,
             sack_on: false,
             ecn_on: false,
@@ -418,6 +427,9 @@ impl<B: Storage> Connection<B> {
             last_send: Instant::ZERO,
             last_rcv: Instant::ZERO,
             ack_pending: 0,
+            quick: 0,
+            pingpong: false,
+            last_data_in: None,
             challenge_at: Instant::ZERO,
             pending_rst: None,
             timers: [Instant::MAX; timers::COUNT],
@@ -438,6 +450,7 @@ impl<B: Storage> Connection<B> {
             no_fast_path: false,
         };
         c.smss = c.cfg.default_peer_mss.max(1);
+        c.quick = c.cfg.quickack;
         c
     }
 

@@ -106,7 +106,15 @@ impl<B: Storage> Connection<B> {
         let cwnd_room = if self.sack_on && self.in_recovery {
             cwnd.saturating_sub(self.pipe())
         } else {
-            let right = self.snd_una.add(cwnd);
+            // Limited transmit (RFC 3042, RFC 5681 §3.2 step 1): the first
+            // and second duplicate ACKs each let one new segment go beyond
+            // cwnd (cwnd itself is unchanged).
+            let limited = if self.in_recovery {
+                0
+            } else {
+                u32::from(self.dupacks.min(2)) * mss
+            };
+            let right = self.snd_una.add(cwnd.saturating_add(limited));
             if right.after(self.snd_nxt) {
                 right.dist(self.snd_nxt)
             } else {
@@ -122,10 +130,15 @@ impl<B: Storage> Connection<B> {
         let retransmitting = self.snd_nxt.before(self.snd_max);
         let ok = len == mss
             || retransmitting
-            || (all && (!self.nagle || self.flight() == 0 || fin))
+            || (all && (!self.nagle || self.flight() == 0 || fin || self.minshall_ok()))
             || self.force_send
             || (self.flight() == 0 && len >= self.max_snd_wnd / 2 && self.max_snd_wnd > 0);
         ok.then_some((len, fin))
+    }
+
+    /// Minshall's rule: no short segment is unacknowledged.
+    fn minshall_ok(&self) -> bool {
+        self.cfg.nagle_minshall && !self.snd_sml.after(self.snd_una)
     }
 
     /// The next segment to send, with its payload written to `buf`
@@ -140,6 +153,10 @@ impl<B: Storage> Connection<B> {
         self.stats.segs_out += 1;
         self.stats.bytes_out += t.len as u64;
         if t.flags.ack() {
+            if self.ack_pending > 0 {
+                // An ACK of new data: one quick ACK used.
+                self.quick = self.quick.saturating_sub(1);
+            }
             // Every ACK we send carries RCV.NXT: no ACK is pending any more.
             self.ack_now = false;
             self.ack_pending = 0;
@@ -364,6 +381,18 @@ impl<B: Storage> Connection<B> {
             flags |= Flags::PSH;
         }
         let retransmission = seq.before(self.snd_max);
+        if !retransmission && n > 0 && (n as u32) < self.eff_mss() {
+            self.snd_sml = seq.add(n as u32);
+        }
+        if !retransmission
+            && n > 0
+            && self
+                .last_data_in
+                .is_some_and(|t| now.saturating_duration_since(t) < self.cfg.delayed_ack)
+        {
+            // A reply within the delayed-ACK time: interactive traffic.
+            self.pingpong = true;
+        }
         if !retransmission {
             self.restart_after_idle(now);
             self.last_send = now;

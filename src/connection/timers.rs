@@ -11,6 +11,10 @@ use crate::wire::Segment;
 
 use super::actions::Actions;
 
+/// RFC 8985 §7.2 WCDelAckT: the worst-case delayed-ACK time of the peer
+/// (RECOMMENDED 200 ms), in microseconds.
+const WC_DEL_ACK_T_US: u64 = 200_000;
+
 /// The connection's timers. The host sees only the earliest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
@@ -30,10 +34,6 @@ pub enum Timer {
 }
 
 pub(super) const COUNT: usize = 6;
-
-fn micros_u64(d: Duration) -> u64 {
-    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
-}
 
 /// Microseconds in a duration, saturating at `u32::MAX` (about 71 minutes).
 pub(super) fn us(d: Duration) -> u32 {
@@ -161,6 +161,9 @@ impl<B: Storage> Connection<B> {
                 Timer::DelayedAck => {
                     if self.ack_pending > 0 {
                         self.ack_now = true;
+                        // A delayed ACK went out: not interactive after all
+                        // (Linux leaves pingpong mode here).
+                        self.pingpong = false;
                     }
                 }
             }
@@ -187,8 +190,8 @@ impl<B: Storage> Connection<B> {
     }
 
     /// Restarts the retransmission timer: the loss-probe timeout when a
-    /// probe may be sent (RFC 8985 §7.2: PTO = 2*SRTT, plus the delayed-ACK
-    /// time when one segment is out), else the RTO (RFC 6298 §5.3).
+    /// probe may be sent (RFC 8985 §7.2: PTO = 2*SRTT, plus WCDelAckT when
+    /// one segment is out), else the RTO (RFC 6298 §5.3).
     pub(super) fn restart_rtx_timer(&mut self, now: Instant) {
         let tlp = self.tlp_eligible();
         self.arm_rtx_timer(now, tlp);
@@ -204,7 +207,10 @@ impl<B: Storage> Connection<B> {
         if tlp {
             let mut pto = u64::from(self.srtt) * 2;
             if self.flight() <= self.eff_mss() {
-                pto = pto.saturating_add(micros_u64(self.cfg.delayed_ack));
+                // WCDelAckT: the *peer's* worst-case delayed ACK, 200 ms
+                // (RFC 8985 §7.2; Linux adds TCP_RTO_MIN, also 200 ms), not
+                // our own delayed-ACK timeout.
+                pto += WC_DEL_ACK_T_US;
             }
             let pto = pto.max(10_000);
             if pto < rto {
@@ -590,5 +596,10 @@ impl<B: Storage> Connection<B> {
         self.in_recovery = true;
         self.fast_rtx = true;
         self.stats.recoveries += 1;
+        if self.tlp_armed {
+            // No loss probe in fast recovery (RFC 8985 §7.2): the pending
+            // PTO becomes an RTO (as Linux re-arms it on the retransmission).
+            self.restart_rtx_timer(now);
+        }
     }
 }

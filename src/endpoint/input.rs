@@ -187,7 +187,10 @@ impl<S: Store> Endpoint<S> {
 
     /// The window-scale shift we offer (as the Connection computes it).
     fn our_wscale(&self) -> u8 {
-        let cap = self.cfg.rx_buffer;
+        let cap = self
+            .cfg
+            .rx_buffer
+            .max(self.cfg.conn.wscale_buffer.unwrap_or(0));
         let mut s = 0u8;
         while s < 14 && (cap >> s) > 0xffff {
             s += 1;

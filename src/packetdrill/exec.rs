@@ -1,0 +1,1731 @@
+//! Runs a parsed script against an [`Endpoint`] on a virtual clock.
+//!
+//! Inbound packets are built byte for byte (options in the script's order),
+//! checksummed and given to [`Endpoint::on_datagram`] at their time.
+//! Outbound lines take the oldest segment the Endpoint emitted (advancing
+//! the clock through its timers until one appears) and compare it field by
+//! field. System calls map onto the Endpoint's calls; blocking calls with
+//! `...end` stay pending while later lines run, as in packetdrill.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::string::{String, ToString};
+use std::vec::Vec;
+use std::{format, vec};
+
+use super::parse::{Event, Expr, Opt, Packet, Script, Stmt, Syscall, Time};
+use crate::endpoint::{Endpoint, EndpointConfig, Event as EpEvent, Handle, ListenerId};
+use crate::error::CloseReason;
+use crate::state::State;
+use crate::time::Instant;
+use crate::wire::checksum;
+
+/// The stack under test (RFC 5737 TEST-NET-1; packetdrill's default local
+/// address is 192.168.0.1, any fixed address does).
+pub const LOCAL_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
+/// The scripted peer (packetdrill's default remote address).
+pub const REMOTE_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+/// `bind` and `connect` port (packetdrill's `--bind_port`, `--connect_port`).
+pub const SCRIPT_PORT: u16 = 8080;
+/// `tcp_rmem[2]` as packetdrill's `defaults.sh` sets it.
+pub const DEFAULTS_SH_RMEM_MAX: usize = 15_728_640;
+/// The peer's port towards a listener (packetdrill picks an ephemeral one).
+pub const REMOTE_EPHEMERAL: u16 = 48_879;
+
+/// The verdict for one script.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every line ran and matched.
+    Pass,
+    /// A line did not match.
+    Fail {
+        /// 1-based line.
+        line: usize,
+        /// `expected ... got ...`.
+        msg: String,
+    },
+    /// A line uses something the runner does not execute.
+    Unsupported {
+        /// 1-based line.
+        line: usize,
+        /// What.
+        what: String,
+    },
+}
+
+/// How to run scripts.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// `--tolerance_usecs`: timing slack (default 4000); a script's own
+    /// `--tolerance_usecs` line wins, as in packetdrill.
+    pub tolerance_usecs: Option<i64>,
+    /// Log every event and segment.
+    pub verbose: bool,
+    /// Also fail when the engine sent a segment that no line expected
+    /// before the last line ran (packetdrill itself only notices such a
+    /// segment when a later `>` line meets it).
+    pub strict: bool,
+}
+
+enum Stop {
+    Fail(usize, String),
+    Unsupported(usize, String),
+}
+
+type Res<T> = Result<T, Stop>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Fresh,
+    Listener(ListenerId),
+    Conn(Handle),
+}
+
+#[derive(Debug, Clone)]
+struct Fd {
+    kind: Kind,
+    nonblock: bool,
+    rcvbuf: Option<usize>,
+    sndbuf: Option<usize>,
+    nodelay: bool,
+    maxseg: Option<u16>,
+    linger0: bool,
+    /// The pending error (`SO_ERROR`), as an errno value.
+    err: Option<i32>,
+    /// The connection ended for the application, with this reason.
+    gone: Option<CloseReason>,
+    rd_shut: bool,
+    wr_shut: bool,
+    connecting: bool,
+}
+
+impl Fd {
+    fn new(nonblock: bool) -> Self {
+        Fd {
+            kind: Kind::Fresh,
+            nonblock,
+            rcvbuf: None,
+            sndbuf: None,
+            nodelay: false,
+            maxseg: None,
+            linger0: false,
+            err: None,
+            gone: None,
+            rd_shut: false,
+            wr_shut: false,
+            connecting: false,
+        }
+    }
+}
+
+/// A segment the engine sent.
+struct Out {
+    at: Instant,
+    bytes: Vec<u8>,
+}
+
+/// A blocking call in progress.
+struct Blocked {
+    call: Syscall,
+    line: usize,
+    /// Script time window for its return (microseconds).
+    lo: i64,
+    hi: i64,
+    tol: i64,
+    /// Bytes a blocking write has queued so far.
+    done: usize,
+}
+
+/// An outcome of one attempt at a call: `None` when it would block.
+type Ret = Option<(i64, Option<&'static str>)>;
+
+struct Exec {
+    opts: RunOptions,
+    ep: Option<Endpoint>,
+    now: Instant,
+    out: VecDeque<Out>,
+    fds: BTreeMap<i64, Fd>,
+    local_isn: Option<u32>,
+    /// (local port, remote port) of the scripted connection.
+    ports: (u16, u16),
+    /// Script TS val -> the live TS val that went out on that line.
+    ts_map: HashMap<u32, u32>,
+    blocked: Option<Blocked>,
+    tol_usecs: i64,
+    tol_percent: f64,
+    strict_segments: bool,
+    /// Script time of the previous event (microseconds).
+    prev: i64,
+    /// The previous event was an inbound packet.
+    prev_inbound: bool,
+    log: Vec<String>,
+}
+
+/// Runs a parsed script; returns the verdict and the log (verbose only).
+pub fn run_script(script: &Script, opts: &RunOptions) -> (Verdict, Vec<String>) {
+    let mut x = Exec {
+        opts: opts.clone(),
+        ep: None,
+        now: Instant::ZERO,
+        out: VecDeque::new(),
+        fds: BTreeMap::new(),
+        local_isn: None,
+        ports: (SCRIPT_PORT, REMOTE_EPHEMERAL),
+        ts_map: HashMap::new(),
+        blocked: None,
+        tol_usecs: opts.tolerance_usecs.unwrap_or(4000),
+        tol_percent: 12.5,
+        strict_segments: false,
+        prev: 0,
+        prev_inbound: false,
+        log: Vec::new(),
+    };
+    let v = match x.run(script) {
+        Ok(()) => Verdict::Pass,
+        Err(Stop::Fail(line, msg)) => Verdict::Fail { line, msg },
+        Err(Stop::Unsupported(line, what)) => Verdict::Unsupported { line, what },
+    };
+    (v, x.log)
+}
+
+fn us(t: Instant) -> i64 {
+    t.as_micros() as i64
+}
+
+fn at(t: i64) -> Instant {
+    Instant::from_micros(t.max(0) as u64)
+}
+
+fn secs(t: i64) -> String {
+    format!("{:.6}", t as f64 / 1e6)
+}
+
+impl Exec {
+    fn say(&mut self, s: String) {
+        if self.opts.verbose {
+            self.log.push(s);
+        }
+    }
+
+    fn run(&mut self, script: &Script) -> Res<()> {
+        for (line, k, v) in &script.options {
+            let line = *line;
+            match k.as_str() {
+                "tolerance_usecs" => {
+                    self.tol_usecs = v
+                        .parse()
+                        .map_err(|_| Stop::Fail(line, format!("bad --tolerance_usecs `{v}`")))?;
+                }
+                "tolerance_percent" => {
+                    self.tol_percent = v
+                        .parse()
+                        .map_err(|_| Stop::Fail(line, format!("bad --tolerance_percent `{v}`")))?;
+                }
+                "ip_version" if v == "ipv4" || v == "ipv4-mapped-ipv6" => {}
+                "strict_segments" => self.strict_segments = true,
+                // Inbound GSO size, bind/connect ports we already use,
+                // and the TS tick (TS val is not checked).
+                "mss" | "tcp_ts_tick_usecs" => {}
+                "bind_port" | "connect_port" if v == "8080" => {}
+                _ => {
+                    return Err(Stop::Unsupported(
+                        line,
+                        format!("command-line option --{k}{}", eq(v)),
+                    ));
+                }
+            }
+        }
+        for ev in &script.events {
+            self.event(ev)?;
+        }
+        if self.opts.strict
+            && let Some(o) = self.out.front()
+        {
+            let last = script.events.last().map_or(0, |e| e.line);
+            let got = self.show(&o.bytes);
+            return Err(Stop::Fail(
+                last,
+                format!(
+                    "expected no more packets got `> {got}` at {}",
+                    secs(us(o.at))
+                ),
+            ));
+        }
+        // A blocking call still pending: let it finish within its window.
+        if let Some(b) = &self.blocked {
+            let (line, end) = (b.line, b.hi + b.tol);
+            self.advance(end)?;
+            if self.blocked.is_some() {
+                return Err(Stop::Fail(
+                    line,
+                    format!(
+                        "expected the call to return by {} got still blocked",
+                        secs(end)
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn event(&mut self, ev: &Event) -> Res<()> {
+        let line = ev.line;
+        let stmt = match &ev.stmt {
+            Stmt::Unsupported(what) => {
+                // The Linux defaults script alone is what the runner's
+                // configuration is (`Config::linux()`, wscale for 15 MiB).
+                if is_defaults_sh(what) {
+                    return Ok(());
+                }
+                return Err(Stop::Unsupported(line, what.clone()));
+            }
+            s => s,
+        };
+        // packetdrill (run.c adjust_relative_event_times): a relative time
+        // counts from the previous inbound packet's script time when both
+        // are inbound packets, otherwise from the moment the previous event
+        // finished (here: the virtual clock).
+        let inbound = matches!(stmt, Stmt::Packet(p) if p.inbound);
+        let offset = if self.prev_inbound && inbound {
+            self.prev
+        } else {
+            us(self.now)
+        };
+        let (lo, hi, relative) = match ev.time {
+            Time::Any => (None, None, false),
+            Time::At {
+                relative, lo, hi, ..
+            } => {
+                let base = if relative { offset } else { 0 };
+                (Some(base + lo), Some(base + hi), relative)
+            }
+        };
+        let tol = match lo {
+            Some(l) => self
+                .tol_usecs
+                .max((self.tol_percent / 100.0 * (l - self.prev).max(0) as f64) as i64),
+            None => self.tol_usecs,
+        };
+        match stmt {
+            Stmt::Packet(p) if !p.inbound => {
+                self.expect(line, p, lo, hi, tol)?;
+            }
+            Stmt::Packet(p) => {
+                let t = lo.map_or(us(self.now), |l| l.max(us(self.now)));
+                self.advance(t)?;
+                self.inject(line, p)?;
+            }
+            Stmt::Syscall(c) => {
+                let t = lo.map_or(us(self.now), |l| l.max(us(self.now)));
+                self.advance(t)?;
+                self.say(format!("{} {}", secs(us(self.now)), c.text));
+                let base = if relative { offset } else { 0 };
+                self.syscall(line, c, t, base, tol)?;
+            }
+            Stmt::Unsupported(_) => unreachable!(),
+        }
+        self.prev = lo.unwrap_or(offset);
+        self.prev_inbound = inbound;
+        Ok(())
+    }
+
+    // ----- the clock ------------------------------------------------------
+
+    /// Drains events and segments after any call into the Endpoint.
+    fn pump(&mut self) -> Res<()> {
+        let Some(ep) = self.ep.as_mut() else {
+            return Ok(());
+        };
+        while let Some(e) = ep.poll_event() {
+            if let EpEvent::Closed(h, reason) = e {
+                for fd in self.fds.values_mut() {
+                    if fd.kind == Kind::Conn(h) && fd.gone.is_none() {
+                        fd.gone = Some(reason);
+                        fd.err = match reason {
+                            CloseReason::Refused => Some(ECONNREFUSED),
+                            CloseReason::Reset => Some(ECONNRESET),
+                            CloseReason::TimedOut | CloseReason::UserTimeout => Some(ETIMEDOUT),
+                            _ => fd.err,
+                        };
+                    }
+                }
+            }
+        }
+        let mut buf = vec![0u8; 65536 + 64];
+        let mut sent = Vec::new();
+        while let Some(d) = ep.poll_transmit(self.now, &mut buf) {
+            if d.dst != IpAddr::V4(REMOTE_IP) {
+                continue;
+            }
+            sent.push(buf[..d.len].to_vec());
+        }
+        for bytes in sent {
+            if self.opts.verbose {
+                let s = self.show(&bytes);
+                self.say(format!("{} engine sent {s}", secs(us(self.now))));
+            }
+            self.out.push_back(Out {
+                at: self.now,
+                bytes,
+            });
+        }
+        self.try_unblock()
+    }
+
+    /// Runs the Endpoint's timers up to script time `t`; `stop_on_output`
+    /// returns as soon as a segment is waiting.
+    fn advance_inner(&mut self, t: i64, stop_on_output: bool) -> Res<()> {
+        let mut guard = 0u32;
+        loop {
+            if stop_on_output && !self.out.is_empty() {
+                return Ok(());
+            }
+            let Some(d) = self.ep.as_ref().and_then(|e| e.next_deadline()) else {
+                break;
+            };
+            if us(d) > t {
+                break;
+            }
+            guard += 1;
+            if guard > 1_000_000 {
+                break;
+            }
+            if d > self.now {
+                self.now = d;
+            }
+            let now = self.now;
+            if let Some(ep) = self.ep.as_mut() {
+                ep.on_timer(now);
+            }
+            self.pump()?;
+            self.check_blocked_deadline()?;
+        }
+        if at(t) > self.now {
+            self.now = at(t);
+        }
+        self.check_blocked_deadline()
+    }
+
+    fn advance(&mut self, t: i64) -> Res<()> {
+        self.advance_inner(t, false)
+    }
+
+    fn check_blocked_deadline(&mut self) -> Res<()> {
+        if let Some(b) = &self.blocked
+            && us(self.now) > b.hi + b.tol
+        {
+            return Err(Stop::Fail(
+                b.line,
+                format!(
+                    "expected `{}` to return by {} got still blocked at {}",
+                    b.call.text,
+                    secs(b.hi),
+                    secs(us(self.now))
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    // ----- packets ----------------------------------------------------------
+
+    fn inject(&mut self, line: usize, p: &Packet) -> Res<()> {
+        if self.ep.is_none() {
+            // A segment to a host with no socket yet: the Endpoint answers
+            // as a closed port.
+            self.ep = Some(self.new_endpoint(None));
+        }
+        let isn = self.local_isn.unwrap_or(0);
+        let mut opts = Vec::new();
+        if let Some(Some(list)) = &p.options {
+            for o in list {
+                match o {
+                    Opt::Nop => opts.push(1),
+                    Opt::Eol => opts.push(0),
+                    Opt::Mss(m) => opts.extend_from_slice(&[2, 4, (m >> 8) as u8, *m as u8]),
+                    Opt::Wscale(w) => opts.extend_from_slice(&[3, 3, *w]),
+                    Opt::SackOk => opts.extend_from_slice(&[4, 2]),
+                    Opt::Ts(v, e) => {
+                        let e = self.ts_map.get(e).copied().unwrap_or(*e);
+                        opts.extend_from_slice(&[8, 10]);
+                        opts.extend_from_slice(&v.to_be_bytes());
+                        opts.extend_from_slice(&e.to_be_bytes());
+                    }
+                    Opt::Sack(blocks) => {
+                        opts.extend_from_slice(&[5, (2 + 8 * blocks.len()) as u8]);
+                        for (a, b) in blocks {
+                            opts.extend_from_slice(&a.wrapping_add(isn).to_be_bytes());
+                            opts.extend_from_slice(&b.wrapping_add(isn).to_be_bytes());
+                        }
+                    }
+                }
+            }
+        }
+        while opts.len() % 4 != 0 {
+            opts.push(0);
+        }
+        if opts.len() > 40 {
+            return Err(Stop::Fail(line, "options longer than 40 bytes".into()));
+        }
+        let hlen = 20 + opts.len();
+        let mut seg = vec![0u8; hlen + p.len as usize];
+        let (lport, rport) = self.ports;
+        seg[0..2].copy_from_slice(&rport.to_be_bytes());
+        seg[2..4].copy_from_slice(&lport.to_be_bytes());
+        seg[4..8].copy_from_slice(&p.seq.to_be_bytes());
+        let ack = p.ack.map_or(0, |a| a.wrapping_add(isn));
+        seg[8..12].copy_from_slice(&ack.to_be_bytes());
+        seg[12] = ((hlen / 4) as u8) << 4;
+        seg[13] = p.flags;
+        seg[14..16].copy_from_slice(&p.win.unwrap_or(0).to_be_bytes());
+        seg[18..20].copy_from_slice(&p.urg.unwrap_or(0).to_be_bytes());
+        seg[20..hlen].copy_from_slice(&opts);
+        checksum::fill_checksum_v4(REMOTE_IP.octets(), LOCAL_IP.octets(), &mut seg);
+        if p.win.is_none() {
+            return Err(Stop::Fail(line, "an inbound packet needs `win`".into()));
+        }
+        self.say(format!("{} inject {}", secs(us(self.now)), p.text));
+        let now = self.now;
+        if let Some(ep) = self.ep.as_mut() {
+            ep.on_datagram(now, IpAddr::V4(REMOTE_IP), IpAddr::V4(LOCAL_IP), &seg);
+        }
+        self.pump()
+    }
+
+    /// The next outbound segment, emitted no later than `limit`.
+    fn next_out(&mut self, limit: i64) -> Res<Option<Out>> {
+        if self.out.is_empty() {
+            self.advance_inner(limit, true)?;
+        }
+        Ok(self.out.pop_front())
+    }
+
+    fn expect(
+        &mut self,
+        line: usize,
+        p: &Packet,
+        lo: Option<i64>,
+        hi: Option<i64>,
+        tol: i64,
+    ) -> Res<i64> {
+        // `*`: wait as long as the engine has timers (bounded).
+        let limit = match hi {
+            Some(h) => h + tol,
+            None => us(self.now) + 600_000_000,
+        };
+        let Some(first) = self.next_out(limit)? else {
+            // For the message: what comes later, if anything.
+            let when = lo.map_or(String::new(), |l| format!(" at {}", secs(l)));
+            let later = if hi.is_some() {
+                self.next_out(limit + 10_000_000).unwrap_or(None)
+            } else {
+                None
+            };
+            let got = match later {
+                Some(o) => format!("`> {}` at {}", self.show(&o.bytes), secs(us(o.at))),
+                None => "no packet".into(),
+            };
+            return Err(Stop::Fail(
+                line,
+                format!("expected `{}`{when} got {got}", p.text),
+            ));
+        };
+        let t = us(first.at);
+        if let (Some(l), Some(h)) = (lo, hi)
+            && (t < l - tol || t > h + tol)
+        {
+            let got = self.show(&first.bytes);
+            return Err(Stop::Fail(
+                line,
+                format!(
+                    "expected `{}` at {}{} (tolerance {} us) got `> {got}` at {}",
+                    p.text,
+                    secs(l),
+                    if h != l {
+                        format!("~{}", secs(h))
+                    } else {
+                        String::new()
+                    },
+                    tol,
+                    secs(t)
+                ),
+            ));
+        }
+        let mut live = Live::parse(&first.bytes)
+            .ok_or_else(|| Stop::Fail(line, "the engine sent a malformed segment".to_string()))?;
+        // TSO aggregation: consecutive segments make up the line's length.
+        while !self.strict_segments && live.len < p.len && live.len > 0 {
+            let Some(more) = self.next_out(limit)? else {
+                break;
+            };
+            let Some(m) = Live::parse(&more.bytes) else {
+                break;
+            };
+            if m.seq != live.seq.wrapping_add(live.len) || m.len == 0 {
+                self.out.push_front(more);
+                break;
+            }
+            live.len += m.len;
+            live.flags |= m.flags;
+            live.ack = m.ack;
+            live.win = m.win;
+        }
+        if live.flags & 0x02 != 0 {
+            // A new SYN or SYN,ACK (not a retransmission) starts a new
+            // connection: learn its ISN; an active open also names the
+            // ports the peer's segments use from now on.
+            let isn = live.seq.wrapping_sub(p.seq);
+            let ports = if live.flags & 0x10 == 0 {
+                (live.sport, live.dport)
+            } else {
+                self.ports
+            };
+            if self.local_isn != Some(isn) || self.ports != ports {
+                self.local_isn = Some(isn);
+                self.ports = ports;
+            }
+        }
+        self.compare(line, p, &live)?;
+        Ok(t)
+    }
+
+    fn compare(&mut self, line: usize, p: &Packet, live: &Live) -> Res<()> {
+        let isn = self.local_isn.unwrap_or(0);
+        let rel = live.seq.wrapping_sub(isn);
+        let mut bad = Vec::new();
+        if live.flags != p.flags {
+            bad.push("flags");
+        }
+        if rel != p.seq {
+            bad.push("seq");
+        }
+        if live.len != p.len {
+            bad.push("length");
+        }
+        match p.ack {
+            Some(a) if live.ack != a => bad.push("ack"),
+            None if p.flags & 0x10 == 0 && live.ack != 0 && live.flags & 0x10 != 0 => {
+                bad.push("ack")
+            }
+            _ => {}
+        }
+        if let Some(w) = p.win
+            && w != live.win
+        {
+            bad.push("win");
+        }
+        if let Some(u) = p.urg
+            && u != live.urg
+        {
+            bad.push("urg");
+        }
+        let mut ts_learn = Vec::new();
+        match &p.options {
+            Some(None) => {}
+            None => {
+                if !live.opts.is_empty() {
+                    bad.push("options");
+                }
+            }
+            Some(Some(want)) => {
+                let ok = want.len() == live.opts.len()
+                    && want.iter().zip(&live.opts).all(|(w, g)| match (w, g) {
+                        (Opt::Ts(wv, we), Opt::Ts(gv, ge)) => {
+                            ts_learn.push((*wv, *gv));
+                            we == ge
+                        }
+                        (a, b) => a == b,
+                    });
+                if !ok {
+                    bad.push("options");
+                }
+            }
+        }
+        let got = self.show_live(live);
+        if !bad.is_empty() {
+            return Err(Stop::Fail(
+                line,
+                format!(
+                    "expected `{}` got `{} {got}` ({} differ)",
+                    p.text,
+                    if p.inbound { "<" } else { ">" },
+                    bad.join(", ")
+                ),
+            ));
+        }
+        for (w, g) in ts_learn {
+            self.ts_map.insert(w, g);
+        }
+        self.say(format!("{} matched > {got}", secs(us(self.now))));
+        Ok(())
+    }
+
+    fn show(&self, bytes: &[u8]) -> String {
+        match Live::parse(bytes) {
+            Some(l) => self.show_live(&l),
+            None => "<malformed>".into(),
+        }
+    }
+
+    fn show_live(&self, l: &Live) -> String {
+        let isn = self.local_isn.unwrap_or(0);
+        let seq = if l.flags & 0x02 != 0 && self.local_isn.is_none() {
+            0
+        } else {
+            l.seq.wrapping_sub(isn)
+        };
+        let mut s = flag_str(l.flags);
+        s += &format!(" {seq}:{}({})", seq.wrapping_add(l.len), l.len);
+        if l.flags & 0x10 != 0 {
+            s += &format!(" ack {}", l.ack);
+        }
+        s += &format!(" win {}", l.win);
+        if !l.opts.is_empty() {
+            let v: Vec<String> = l.opts.iter().map(opt_str).collect();
+            s += &format!(" <{}>", v.join(","));
+        }
+        if self.local_isn.is_none() && l.flags & 0x02 != 0 {
+            s += &format!(" (isn {})", l.seq);
+        }
+        s
+    }
+
+    // ----- system calls -----------------------------------------------------
+
+    fn new_endpoint(&self, fd: Option<&Fd>) -> Endpoint {
+        let mut cfg = EndpointConfig::linux();
+        cfg.local_v4 = Some(LOCAL_IP);
+        // packetdrill's `defaults.sh` sets tcp_rmem[2] to 15 MiB: Linux then
+        // offers window scale 8, which the public scripts expect.
+        cfg.conn.wscale_buffer = Some(DEFAULTS_SH_RMEM_MAX);
+        if let Some(fd) = fd {
+            if let Some(r) = fd.rcvbuf {
+                cfg.rx_buffer = r;
+                // Linux clamps the window (and so the scale) to a locked
+                // SO_RCVBUF (tcp_select_initial_window's window_clamp).
+                cfg.conn.wscale_buffer = None;
+            }
+            if let Some(s) = fd.sndbuf {
+                cfg.tx_buffer = s;
+            }
+            if fd.nodelay {
+                cfg.conn.nagle = false;
+            }
+            if let Some(m) = fd.maxseg {
+                cfg.conn.mss = m;
+            }
+        }
+        // A fixed secret: runs are reproducible.
+        Endpoint::new(cfg, *b"packetdrill-tcp!")
+    }
+
+    /// The Endpoint for a socket that opens now; a second socket with
+    /// different buffer or MSS settings cannot share it.
+    fn endpoint_for(&mut self, line: usize, fd: i64) -> Res<()> {
+        let f = self.fds[&fd].clone();
+        if self.ep.is_none() {
+            self.ep = Some(self.new_endpoint(Some(&f)));
+            return Ok(());
+        }
+        let cfg = self
+            .ep
+            .as_ref()
+            .map(|e| e.config().clone())
+            .unwrap_or_default();
+        if f.rcvbuf.is_some_and(|r| r != cfg.rx_buffer)
+            || f.sndbuf.is_some_and(|s| s != cfg.tx_buffer)
+            || f.maxseg.is_some_and(|m| m != cfg.conn.mss)
+        {
+            return Err(Stop::Unsupported(
+                line,
+                "socket options that differ between two sockets of one script".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn fd(&self, line: usize, c: &Syscall, i: usize) -> Res<i64> {
+        match c.args.get(i) {
+            Some(Expr::Int(v)) => Ok(*v),
+            _ => Err(Stop::Fail(line, format!("`{}`: bad fd argument", c.name))),
+        }
+    }
+
+    fn syscall(&mut self, line: usize, c: &Syscall, start: i64, base: i64, tol: i64) -> Res<()> {
+        if self.blocked.is_some() {
+            return Err(Stop::Unsupported(
+                line,
+                "a system call while another one blocks (one thread only)".into(),
+            ));
+        }
+        let mut b = Blocked {
+            call: c.clone(),
+            line,
+            lo: start,
+            hi: start,
+            tol,
+            done: 0,
+        };
+        if let Some(end) = c.end {
+            let (lo, hi) = match end {
+                // The end counts from the same base as the start.
+                Time::At { lo, hi, .. } => (base + lo, base + hi),
+                Time::Any => (start, i64::MAX / 4),
+            };
+            b.lo = lo;
+            b.hi = hi;
+        }
+        let r = self.attempt(&mut b, true)?;
+        match r {
+            Some(r) => self.finish_call(&b, r),
+            None if c.end.is_some() => {
+                self.blocked = Some(b);
+                Ok(())
+            }
+            None => Err(Stop::Fail(
+                line,
+                format!("expected `{}` got a call that would block", c.text),
+            )),
+        }
+    }
+
+    fn try_unblock(&mut self) -> Res<()> {
+        let Some(mut b) = self.blocked.take() else {
+            return Ok(());
+        };
+        match self.attempt(&mut b, false)? {
+            Some(r) => self.finish_call(&b, r),
+            None => {
+                self.blocked = Some(b);
+                Ok(())
+            }
+        }
+    }
+
+    fn finish_call(&mut self, b: &Blocked, (ret, errno): (i64, Option<&'static str>)) -> Res<()> {
+        let c = &b.call;
+        let t = us(self.now);
+        if c.end.is_some() && (t < b.lo - b.tol || t > b.hi + b.tol) {
+            return Err(Stop::Fail(
+                b.line,
+                format!(
+                    "expected `{}` to return at {} got a return at {}",
+                    c.text,
+                    secs(b.lo),
+                    secs(t)
+                ),
+            ));
+        }
+        let want_errno = c.errno.as_deref().map(canon_errno);
+        let ok = ret == c.ret && (ret != -1 || want_errno.is_none() || want_errno == errno);
+        if !ok {
+            let got = match errno {
+                Some(e) if ret == -1 => format!("-1 {e}"),
+                _ => ret.to_string(),
+            };
+            return Err(Stop::Fail(
+                b.line,
+                format!("expected `{}` got = {got}", c.text),
+            ));
+        }
+        if c.end.is_some() {
+            self.say(format!("{} returned: {}", secs(t), c.text));
+        }
+        Ok(())
+    }
+
+    fn conn_of(&self, fd: i64) -> Option<Handle> {
+        match self.fds.get(&fd)?.kind {
+            Kind::Conn(h) => Some(h),
+            _ => None,
+        }
+    }
+
+    fn state_of(&self, h: Handle) -> Option<State> {
+        self.ep.as_ref()?.connection(h).map(|c| c.state())
+    }
+
+    fn take_err(&mut self, fd: i64) -> Option<&'static str> {
+        let f = self.fds.get_mut(&fd)?;
+        let e = f.err.take()?;
+        Some(errno_name(e))
+    }
+
+    fn attempt(&mut self, b: &mut Blocked, first: bool) -> Res<Ret> {
+        let c = b.call.clone();
+        let line = b.line;
+        let unsupported = |what: String| Err(Stop::Unsupported(line, what));
+        match c.name.as_str() {
+            "socket" => {
+                let ty = c.args.get(1).map_or(0, eval);
+                let fd = (3..).find(|i| !self.fds.contains_key(i)).unwrap_or(3);
+                if c.args.first().is_some_and(|a| eval(a) == AF_INET6) {
+                    return unsupported("IPv6 sockets".into());
+                }
+                self.fds.insert(fd, Fd::new(ty & SOCK_NONBLOCK != 0));
+                Ok(Some((fd, None)))
+            }
+            "bind" => {
+                let fd = self.fd(line, &c, 0)?;
+                Ok(Some(if self.fds.contains_key(&fd) {
+                    (0, None)
+                } else {
+                    (-1, Some("EBADF"))
+                }))
+            }
+            "listen" => {
+                let fd = self.fd(line, &c, 0)?;
+                let backlog = c.args.get(1).map_or(128, eval).max(0) as u32;
+                if !self.fds.contains_key(&fd) {
+                    return Ok(Some((-1, Some("EBADF"))));
+                }
+                self.endpoint_for(line, fd)?;
+                let addr = SocketAddr::new(IpAddr::V4(LOCAL_IP), SCRIPT_PORT);
+                let r = self.ep.as_mut().map(|e| e.listen(addr, backlog));
+                match r {
+                    Some(Ok(id)) => {
+                        if let Some(f) = self.fds.get_mut(&fd) {
+                            f.kind = Kind::Listener(id);
+                        }
+                        Ok(Some((0, None)))
+                    }
+                    _ => Ok(Some((-1, Some("EADDRINUSE")))),
+                }
+            }
+            "accept" | "accept4" => {
+                let fd = self.fd(line, &c, 0)?;
+                let Some(Kind::Listener(id)) = self.fds.get(&fd).map(|f| f.kind) else {
+                    return Ok(Some((-1, Some("EINVAL"))));
+                };
+                let nonblock = self.fds[&fd].nonblock;
+                let h = self.ep.as_mut().and_then(|e| e.accept(id));
+                self.pump()?;
+                match h {
+                    Some(h) => {
+                        let nfd = (3..).find(|i| !self.fds.contains_key(i)).unwrap_or(3);
+                        let parent = self.fds[&fd].clone();
+                        let mut f = Fd::new(false);
+                        f.kind = Kind::Conn(h);
+                        f.nodelay = parent.nodelay;
+                        f.linger0 = parent.linger0;
+                        // The child may have ended in the accept queue.
+                        if self.state_of(h).is_none() {
+                            f.gone = Some(CloseReason::Reset);
+                        }
+                        self.fds.insert(nfd, f);
+                        if parent.nodelay {
+                            let now = self.now;
+                            if let Some(ep) = self.ep.as_mut() {
+                                let _ = ep.on_app_call(now, h, crate::AppCall::SetNoDelay(true));
+                            }
+                        }
+                        Ok(Some((nfd, None)))
+                    }
+                    None if nonblock => Ok(Some((-1, Some("EAGAIN")))),
+                    None => Ok(None),
+                }
+            }
+            "connect" => {
+                let fd = self.fd(line, &c, 0)?;
+                let Some(f) = self.fds.get(&fd).cloned() else {
+                    return Ok(Some((-1, Some("EBADF"))));
+                };
+                let mut initiated = false;
+                if f.kind == Kind::Fresh {
+                    if !first {
+                        return Ok(Some((-1, Some("EBADF"))));
+                    }
+                    self.endpoint_for(line, fd)?;
+                    let now = self.now;
+                    let remote = SocketAddr::new(IpAddr::V4(REMOTE_IP), SCRIPT_PORT);
+                    let r = self.ep.as_mut().map(|e| e.connect(now, None, remote));
+                    match r {
+                        Some(Ok(h)) => {
+                            if let Some(f) = self.fds.get_mut(&fd) {
+                                f.kind = Kind::Conn(h);
+                                f.connecting = true;
+                            }
+                            if f.nodelay {
+                                let now = self.now;
+                                if let Some(ep) = self.ep.as_mut() {
+                                    let _ =
+                                        ep.on_app_call(now, h, crate::AppCall::SetNoDelay(true));
+                                }
+                            }
+                            initiated = true;
+                            self.pump()?;
+                        }
+                        _ => return Ok(Some((-1, Some("EADDRNOTAVAIL")))),
+                    }
+                }
+                let Some(h) = self.conn_of(fd) else {
+                    return Ok(Some((-1, Some("EISCONN"))));
+                };
+                let f = self.fds[&fd].clone();
+                match self.state_of(h) {
+                    _ if f.gone.is_some() => {
+                        let e = self.take_err(fd);
+                        if let Some(x) = self.fds.get_mut(&fd) {
+                            x.connecting = false;
+                        }
+                        Ok(Some(match e {
+                            Some(e) => (-1, Some(e)),
+                            None if f.connecting => (-1, Some("ECONNABORTED")),
+                            None => (-1, Some("EISCONN")),
+                        }))
+                    }
+                    Some(State::SynSent | State::SynReceived) => {
+                        if f.nonblock {
+                            Ok(Some((
+                                -1,
+                                Some(if initiated { "EINPROGRESS" } else { "EALREADY" }),
+                            )))
+                        } else {
+                            Ok(None)
+                        }
+                    }
+                    Some(_) => {
+                        if f.connecting {
+                            if let Some(x) = self.fds.get_mut(&fd) {
+                                x.connecting = false;
+                            }
+                            // Linux: a non-blocking socket's second connect
+                            // after the handshake returns 0 once.
+                            Ok(Some((0, None)))
+                        } else {
+                            Ok(Some((-1, Some("EISCONN"))))
+                        }
+                    }
+                    None => Ok(Some((-1, Some("EISCONN")))),
+                }
+            }
+            "write" | "send" | "writev" | "sendto" | "sendmsg" => {
+                if c.name == "writev" || c.name == "sendmsg" || c.name == "sendto" {
+                    return unsupported(format!("system call {}", c.name));
+                }
+                let fd = self.fd(line, &c, 0)?;
+                let n = c.args.get(2).map_or(0, eval).max(0) as usize;
+                let flags = if c.name == "send" {
+                    c.args.get(3).map_or(0, eval)
+                } else {
+                    0
+                };
+                if flags & !MSG_DONTWAIT != 0 {
+                    return unsupported(format!("send flags {flags:#x}"));
+                }
+                self.write(fd, n, flags & MSG_DONTWAIT != 0, b)
+            }
+            "read" | "recv" | "recvfrom" => {
+                let fd = self.fd(line, &c, 0)?;
+                let n = c.args.get(2).map_or(0, eval).max(0) as usize;
+                let flags = if c.name != "read" {
+                    c.args.get(3).map_or(0, eval)
+                } else {
+                    0
+                };
+                if flags & !MSG_DONTWAIT != 0 {
+                    return unsupported(format!("recv flags {flags:#x}"));
+                }
+                self.read(fd, n, flags & MSG_DONTWAIT != 0)
+            }
+            "close" => {
+                let fd = self.fd(line, &c, 0)?;
+                let Some(f) = self.fds.remove(&fd) else {
+                    return Ok(Some((-1, Some("EBADF"))));
+                };
+                let now = self.now;
+                match f.kind {
+                    Kind::Fresh => {}
+                    Kind::Listener(id) => {
+                        if let Some(ep) = self.ep.as_mut() {
+                            let _ = ep.close_listener(now, id);
+                        }
+                    }
+                    Kind::Conn(h) if f.gone.is_none() => {
+                        if let Some(ep) = self.ep.as_mut() {
+                            let _ = if f.linger0 {
+                                ep.abort(now, h)
+                            } else {
+                                ep.close(now, h)
+                            };
+                        }
+                    }
+                    Kind::Conn(_) => {}
+                }
+                self.pump()?;
+                Ok(Some((0, None)))
+            }
+            "shutdown" => {
+                let fd = self.fd(line, &c, 0)?;
+                let how = c.args.get(1).map_or(-1, eval);
+                let Some(f) = self.fds.get(&fd).cloned() else {
+                    return Ok(Some((-1, Some("EBADF"))));
+                };
+                let Kind::Conn(h) = f.kind else {
+                    return Ok(Some((-1, Some("ENOTCONN"))));
+                };
+                if !(0..=2).contains(&how) {
+                    return Ok(Some((-1, Some("EINVAL"))));
+                }
+                if matches!(self.state_of(h), None | Some(State::SynSent)) {
+                    return Ok(Some((-1, Some("ENOTCONN"))));
+                }
+                if how == SHUT_RD || how == SHUT_RDWR {
+                    if let Some(x) = self.fds.get_mut(&fd) {
+                        x.rd_shut = true;
+                    }
+                }
+                if (how == SHUT_WR || how == SHUT_RDWR) && !f.wr_shut {
+                    if let Some(x) = self.fds.get_mut(&fd) {
+                        x.wr_shut = true;
+                    }
+                    let now = self.now;
+                    if let Some(ep) = self.ep.as_mut() {
+                        let _ = ep.shutdown(now, h);
+                    }
+                    self.pump()?;
+                }
+                Ok(Some((0, None)))
+            }
+            "setsockopt" => self.setsockopt(line, &c),
+            "getsockopt" => self.getsockopt(line, &c),
+            "fcntl" => {
+                let fd = self.fd(line, &c, 0)?;
+                let cmd = c.args.get(1).map_or(-1, eval);
+                let Some(f) = self.fds.get_mut(&fd) else {
+                    return Ok(Some((-1, Some("EBADF"))));
+                };
+                match cmd {
+                    F_GETFL => Ok(Some((
+                        O_RDWR | if f.nonblock { O_NONBLOCK } else { 0 },
+                        None,
+                    ))),
+                    F_SETFL => {
+                        let v = c.args.get(2).map_or(0, eval);
+                        f.nonblock = v & O_NONBLOCK != 0;
+                        Ok(Some((0, None)))
+                    }
+                    _ => unsupported(format!("fcntl command {cmd}")),
+                }
+            }
+            "poll" => self.poll(line, &c, b, first),
+            other => unsupported(format!("system call {other}")),
+        }
+    }
+
+    fn write(&mut self, fd: i64, n: usize, dontwait: bool, b: &mut Blocked) -> Res<Ret> {
+        let Some(f) = self.fds.get(&fd).cloned() else {
+            return Ok(Some((-1, Some("EBADF"))));
+        };
+        let Kind::Conn(h) = f.kind else {
+            return Ok(Some((
+                -1,
+                Some(if f.kind == Kind::Fresh {
+                    "EPIPE"
+                } else {
+                    "ENOTCONN"
+                }),
+            )));
+        };
+        let nonblock = f.nonblock || dontwait;
+        if f.gone.is_some() || f.wr_shut {
+            if let Some(e) = self.take_err(fd) {
+                return Ok(Some((-1, Some(e))));
+            }
+            return Ok(Some((-1, Some("EPIPE"))));
+        }
+        match self.state_of(h) {
+            Some(State::SynSent | State::SynReceived) => {
+                return Ok(if nonblock {
+                    Some((-1, Some("EAGAIN")))
+                } else {
+                    None
+                });
+            }
+            Some(State::Established | State::CloseWait) => {}
+            _ => return Ok(Some((-1, Some("EPIPE")))),
+        }
+        let want = n - b.done.min(n);
+        if want == 0 {
+            return Ok(Some((n as i64, None)));
+        }
+        let data = vec![0u8; want];
+        let now = self.now;
+        let r = self.ep.as_mut().map(|e| e.send(now, h, &data));
+        let k = match r {
+            Some(Ok(k)) => k,
+            _ => return Ok(Some((-1, Some("EPIPE")))),
+        };
+        b.done += k;
+        self.pump()?;
+        if b.done >= n {
+            return Ok(Some((n as i64, None)));
+        }
+        if nonblock {
+            return Ok(Some(if b.done > 0 {
+                (b.done as i64, None)
+            } else {
+                (-1, Some("EAGAIN"))
+            }));
+        }
+        Ok(None)
+    }
+
+    fn read(&mut self, fd: i64, n: usize, dontwait: bool) -> Res<Ret> {
+        let Some(f) = self.fds.get(&fd).cloned() else {
+            return Ok(Some((-1, Some("EBADF"))));
+        };
+        let Kind::Conn(h) = f.kind else {
+            return Ok(Some((-1, Some("ENOTCONN"))));
+        };
+        let nonblock = f.nonblock || dontwait;
+        let (queued, eof) = match self.ep.as_ref().and_then(|e| e.connection(h)) {
+            Some(c) => (c.recv_queue(), c.is_eof()),
+            None => (0, true),
+        };
+        if queued > 0 && n > 0 {
+            let mut buf = vec![0u8; n];
+            let now = self.now;
+            let r = self.ep.as_mut().map(|e| e.recv(now, h, &mut buf));
+            let k = match r {
+                Some(Ok(k)) => k,
+                _ => 0,
+            };
+            self.pump()?;
+            return Ok(Some((k as i64, None)));
+        }
+        if let Some(e) = self.take_err(fd) {
+            return Ok(Some((-1, Some(e))));
+        }
+        if eof || f.rd_shut || f.gone.is_some() {
+            return Ok(Some((0, None)));
+        }
+        if matches!(self.state_of(h), Some(State::SynSent | State::SynReceived)) && nonblock {
+            return Ok(Some((-1, Some("EAGAIN"))));
+        }
+        if nonblock {
+            return Ok(Some((-1, Some("EAGAIN"))));
+        }
+        Ok(None)
+    }
+
+    fn setsockopt(&mut self, line: usize, c: &Syscall) -> Res<Ret> {
+        let fd = self.fd(line, c, 0)?;
+        let level = c.args.get(1).map_or(-1, eval);
+        let name = c.args.get(2).map_or(-1, eval);
+        let val = c.args.get(3).cloned().unwrap_or(Expr::Ellipsis);
+        let int = match &val {
+            Expr::List(v) => v.first().map_or(0, eval),
+            e => eval(e),
+        };
+        let now = self.now;
+        let Some(f) = self.fds.get_mut(&fd) else {
+            return Ok(Some((-1, Some("EBADF"))));
+        };
+        let opened = f.kind != Kind::Fresh;
+        match (level, name) {
+            (SOL_SOCKET, SO_REUSEADDR) | (SOL_SOCKET, SO_KEEPALIVE) if name == SO_REUSEADDR => {}
+            (SOL_SOCKET, SO_RCVBUF) | (SOL_SOCKET, SO_SNDBUF) => {
+                if opened {
+                    return Err(Stop::Unsupported(
+                        line,
+                        "SO_RCVBUF/SO_SNDBUF on an open connection".into(),
+                    ));
+                }
+                // Linux doubles the value (bookkeeping overhead) and uses
+                // about half for data: the engine gets the value itself.
+                let v = (int.max(0) as usize).max(2048);
+                if name == SO_RCVBUF {
+                    f.rcvbuf = Some(v);
+                } else {
+                    f.sndbuf = Some(v);
+                }
+            }
+            (SOL_SOCKET, SO_LINGER) => match &val {
+                Expr::Struct(fields) => {
+                    let get = |k: &str| {
+                        fields
+                            .iter()
+                            .find(|(n, _)| n == k || n == &format!("l_{k}"))
+                            .map_or(0, |(_, e)| eval(e))
+                    };
+                    if get("onoff") != 0 && get("linger") != 0 {
+                        return Err(Stop::Unsupported(line, "SO_LINGER with a timeout".into()));
+                    }
+                    f.linger0 = get("onoff") != 0;
+                }
+                _ => return Ok(Some((-1, Some("EINVAL")))),
+            },
+            (IPPROTO_TCP, TCP_NODELAY) => {
+                f.nodelay = int != 0;
+                if let Kind::Conn(h) = f.kind
+                    && let Some(ep) = self.ep.as_mut()
+                {
+                    let _ = ep.on_app_call(now, h, crate::AppCall::SetNoDelay(int != 0));
+                    self.pump()?;
+                }
+            }
+            (IPPROTO_TCP, TCP_MAXSEG) => {
+                if opened {
+                    return Err(Stop::Unsupported(
+                        line,
+                        "TCP_MAXSEG on an open connection".into(),
+                    ));
+                }
+                f.maxseg = Some(int.clamp(88, 65535) as u16);
+            }
+            _ => {
+                return Err(Stop::Unsupported(
+                    line,
+                    format!("socket option {}", arg_text(c.args.get(2))),
+                ));
+            }
+        }
+        Ok(Some((0, None)))
+    }
+
+    fn getsockopt(&mut self, line: usize, c: &Syscall) -> Res<Ret> {
+        let fd = self.fd(line, c, 0)?;
+        let level = c.args.get(1).map_or(-1, eval);
+        let name = c.args.get(2).map_or(-1, eval);
+        let Some(f) = self.fds.get(&fd).cloned() else {
+            return Ok(Some((-1, Some("EBADF"))));
+        };
+        let cfg = self
+            .ep
+            .as_ref()
+            .map(|e| e.config().clone())
+            .unwrap_or_else(EndpointConfig::linux);
+        let conn = match f.kind {
+            Kind::Conn(h) => self.ep.as_ref().and_then(|e| e.connection(h)),
+            _ => None,
+        };
+        let v: i64 = match (level, name) {
+            (SOL_SOCKET, SO_ERROR) => {
+                let e = self.fds.get_mut(&fd).and_then(|x| x.err.take());
+                i64::from(e.unwrap_or(0))
+            }
+            (SOL_SOCKET, SO_REUSEADDR) => 1,
+            (SOL_SOCKET, SO_RCVBUF) => 2 * f.rcvbuf.unwrap_or(cfg.rx_buffer) as i64,
+            (SOL_SOCKET, SO_SNDBUF) => 2 * f.sndbuf.unwrap_or(cfg.tx_buffer) as i64,
+            (IPPROTO_TCP, TCP_NODELAY) => i64::from(f.nodelay),
+            (IPPROTO_TCP, TCP_MAXSEG) => match conn {
+                Some(c) if c.state() != State::SynSent => i64::from(c.effective_mss()),
+                _ => i64::from(f.maxseg.unwrap_or(536)),
+            },
+            _ => {
+                return Err(Stop::Unsupported(
+                    line,
+                    format!("socket option {}", arg_text(c.args.get(2))),
+                ));
+            }
+        };
+        let want = match c.args.get(3) {
+            Some(Expr::List(l)) => l.first().cloned(),
+            Some(Expr::Ellipsis) | None => None,
+            Some(e) => Some(e.clone()),
+        };
+        if let Some(w) = want
+            && w != Expr::Ellipsis
+            && eval(&w) != v
+        {
+            return Err(Stop::Fail(
+                line,
+                format!("expected `{}` got value [{v}]", c.text),
+            ));
+        }
+        Ok(Some((0, None)))
+    }
+
+    fn poll(&mut self, line: usize, c: &Syscall, b: &mut Blocked, first: bool) -> Res<Ret> {
+        let Some(Expr::List(items)) = c.args.first() else {
+            return Err(Stop::Unsupported(line, "poll without a pollfd list".into()));
+        };
+        let timeout = c.args.get(2).map_or(0, eval);
+        let mut ready = 0;
+        let mut mismatch = None;
+        for it in items {
+            let Expr::Struct(fields) = it else {
+                return Err(Stop::Unsupported(line, "poll item".into()));
+            };
+            let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, e)| eval(e));
+            let fd = get("fd").unwrap_or(-1);
+            let events = get("events").unwrap_or(0);
+            let revents = self.revents(fd) & (events | POLLERR | POLLHUP | POLLNVAL);
+            if revents != 0 {
+                ready += 1;
+            }
+            if let Some(w) = get("revents")
+                && w != revents
+            {
+                mismatch = Some((fd, w, revents));
+            }
+        }
+        let _ = first;
+        if ready == 0 && timeout != 0 {
+            // Blocks: until something is ready or the timeout (the
+            // timeout itself is the script's `...end`).
+            if c.end.is_some() && timeout > 0 && us(self.now) >= b.lo + timeout * 1000 - b.tol {
+                return Ok(Some((0, None)));
+            }
+            return Ok(None);
+        }
+        if let Some((fd, w, got)) = mismatch {
+            return Err(Stop::Fail(
+                line,
+                format!(
+                    "expected `{}` got revents {got:#x} on fd {fd} (not {w:#x})",
+                    c.text
+                ),
+            ));
+        }
+        Ok(Some((ready, None)))
+    }
+
+    fn revents(&self, fd: i64) -> i64 {
+        let Some(f) = self.fds.get(&fd) else {
+            return POLLNVAL;
+        };
+        match f.kind {
+            Kind::Fresh => POLLOUT | POLLHUP,
+            Kind::Listener(id) => {
+                let q = self
+                    .ep
+                    .as_ref()
+                    .and_then(|e| e.queue_lengths(id))
+                    .map_or(0, |q| q.0);
+                if q > 0 { POLLIN | POLLRDNORM } else { 0 }
+            }
+            Kind::Conn(h) => {
+                let mut r = 0;
+                if f.err.is_some() {
+                    r |= POLLERR;
+                }
+                let conn = self.ep.as_ref().and_then(|e| e.connection(h));
+                match conn {
+                    None => {
+                        r |= POLLIN | POLLRDNORM | POLLRDHUP | POLLHUP;
+                        if f.gone != Some(CloseReason::Normal) && !f.wr_shut {
+                            r |= POLLOUT | POLLWRNORM;
+                        }
+                    }
+                    Some(c) => {
+                        let st = c.state();
+                        if c.recv_queue() > 0 || c.is_eof() || f.rd_shut {
+                            r |= POLLIN | POLLRDNORM;
+                        }
+                        if c.is_eof() {
+                            r |= POLLRDHUP;
+                        }
+                        if matches!(st, State::Established | State::CloseWait)
+                            && c.send_capacity() > 0
+                            && !f.wr_shut
+                        {
+                            r |= POLLOUT | POLLWRNORM;
+                        }
+                        if c.is_eof() && f.wr_shut {
+                            r |= POLLHUP;
+                        }
+                    }
+                }
+                r
+            }
+        }
+    }
+}
+
+/// A shell command that only runs packetdrill's `defaults.sh`.
+fn is_defaults_sh(what: &str) -> bool {
+    what.strip_prefix("shell command `")
+        .and_then(|c| c.strip_suffix('`'))
+        .is_some_and(|c| {
+            let c = c.trim();
+            !c.contains(char::is_whitespace) && c.ends_with("defaults.sh")
+        })
+}
+
+fn eq(v: &str) -> String {
+    if v.is_empty() {
+        String::new()
+    } else {
+        format!("={v}")
+    }
+}
+
+fn arg_text(e: Option<&Expr>) -> String {
+    match e {
+        Some(Expr::Sym(s)) => s.clone(),
+        Some(Expr::Int(i)) => i.to_string(),
+        _ => "?".into(),
+    }
+}
+
+/// A segment the engine sent, parsed without losing the option layout.
+struct Live {
+    sport: u16,
+    dport: u16,
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    win: u16,
+    urg: u16,
+    opts: Vec<Opt>,
+    len: u32,
+}
+
+impl Live {
+    fn parse(b: &[u8]) -> Option<Live> {
+        if b.len() < 20 {
+            return None;
+        }
+        let be16 = |i: usize| u16::from_be_bytes([b[i], b[i + 1]]);
+        let be32 = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        let hlen = usize::from(b[12] >> 4) * 4;
+        if hlen < 20 || hlen > b.len() {
+            return None;
+        }
+        let mut opts = Vec::new();
+        let area = &b[20..hlen];
+        let mut i = 0;
+        while i < area.len() {
+            let k = area[i];
+            match k {
+                0 => {
+                    // EOL: the rest is padding.
+                    if area[i..].iter().any(|&x| x != 0) {
+                        opts.push(Opt::Eol);
+                    }
+                    break;
+                }
+                1 => {
+                    opts.push(Opt::Nop);
+                    i += 1;
+                    continue;
+                }
+                _ => {}
+            }
+            let l = usize::from(*area.get(i + 1)?);
+            if l < 2 || i + l > area.len() {
+                return None;
+            }
+            let body = &area[i + 2..i + l];
+            let o = match (k, l) {
+                (2, 4) => Opt::Mss(u16::from_be_bytes([body[0], body[1]])),
+                (3, 3) => Opt::Wscale(body[0]),
+                (4, 2) => Opt::SackOk,
+                (8, 10) => Opt::Ts(
+                    u32::from_be_bytes([body[0], body[1], body[2], body[3]]),
+                    u32::from_be_bytes([body[4], body[5], body[6], body[7]]),
+                ),
+                (5, _) => Opt::Sack(
+                    body.chunks_exact(8)
+                        .map(|c| {
+                            (
+                                u32::from_be_bytes([c[0], c[1], c[2], c[3]]),
+                                u32::from_be_bytes([c[4], c[5], c[6], c[7]]),
+                            )
+                        })
+                        .collect(),
+                ),
+                _ => return None,
+            };
+            opts.push(o);
+            i += l;
+        }
+        Some(Live {
+            sport: be16(0),
+            dport: be16(2),
+            seq: be32(4),
+            ack: be32(8),
+            flags: b[13],
+            win: be16(14),
+            urg: be16(18),
+            opts,
+            len: (b.len() - hlen) as u32,
+        })
+    }
+}
+
+fn flag_str(f: u8) -> String {
+    let mut s = String::new();
+    for (bit, c) in [
+        (0x02, 'S'),
+        (0x01, 'F'),
+        (0x04, 'R'),
+        (0x08, 'P'),
+        (0x20, 'U'),
+        (0x40, 'E'),
+        (0x80, 'W'),
+        (0x10, '.'),
+    ] {
+        if f & bit != 0 {
+            s.push(c);
+        }
+    }
+    if s.is_empty() {
+        s.push('-');
+    }
+    s
+}
+
+fn opt_str(o: &Opt) -> String {
+    match o {
+        Opt::Nop => "nop".into(),
+        Opt::Eol => "eol".into(),
+        Opt::Mss(m) => format!("mss {m}"),
+        Opt::Wscale(w) => format!("wscale {w}"),
+        Opt::SackOk => "sackOK".into(),
+        Opt::Ts(v, e) => format!("TS val {v} ecr {e}"),
+        Opt::Sack(b) => {
+            let v: Vec<String> = b.iter().map(|(a, b)| format!("{a}:{b}")).collect();
+            format!("sack {}", v.join(" "))
+        }
+    }
+}
+
+// ----- Linux constants ---------------------------------------------------------
+
+const AF_INET6: i64 = 10;
+const SOCK_NONBLOCK: i64 = 0o4000;
+const SOL_SOCKET: i64 = 1;
+const IPPROTO_TCP: i64 = 6;
+const SO_REUSEADDR: i64 = 2;
+const SO_ERROR: i64 = 4;
+const SO_SNDBUF: i64 = 7;
+const SO_RCVBUF: i64 = 8;
+const SO_KEEPALIVE: i64 = 9;
+const SO_LINGER: i64 = 13;
+const TCP_NODELAY: i64 = 1;
+const TCP_MAXSEG: i64 = 2;
+const F_GETFL: i64 = 3;
+const F_SETFL: i64 = 4;
+const O_RDWR: i64 = 2;
+const O_NONBLOCK: i64 = 0o4000;
+const SHUT_RD: i64 = 0;
+const SHUT_WR: i64 = 1;
+const SHUT_RDWR: i64 = 2;
+const MSG_DONTWAIT: i64 = 0x40;
+const POLLIN: i64 = 0x1;
+const POLLOUT: i64 = 0x4;
+const POLLERR: i64 = 0x8;
+const POLLHUP: i64 = 0x10;
+const POLLNVAL: i64 = 0x20;
+const POLLRDNORM: i64 = 0x40;
+const POLLWRNORM: i64 = 0x100;
+const POLLRDHUP: i64 = 0x2000;
+const ECONNRESET: i32 = 104;
+const ETIMEDOUT: i32 = 110;
+const ECONNREFUSED: i32 = 111;
+
+const SYMBOLS: &[(&str, i64)] = &[
+    ("AF_INET", 2),
+    ("PF_INET", 2),
+    ("AF_INET6", 10),
+    ("PF_INET6", 10),
+    ("SOCK_STREAM", 1),
+    ("SOCK_NONBLOCK", SOCK_NONBLOCK),
+    ("IPPROTO_IP", 0),
+    ("IPPROTO_TCP", 6),
+    ("SOL_TCP", 6),
+    ("SOL_SOCKET", 1),
+    ("SO_REUSEADDR", 2),
+    ("SO_ERROR", 4),
+    ("SO_SNDBUF", 7),
+    ("SO_RCVBUF", 8),
+    ("SO_KEEPALIVE", 9),
+    ("SO_LINGER", 13),
+    ("SO_REUSEPORT", 15),
+    ("TCP_NODELAY", 1),
+    ("TCP_MAXSEG", 2),
+    ("TCP_CORK", 3),
+    ("TCP_KEEPIDLE", 4),
+    ("TCP_KEEPINTVL", 5),
+    ("TCP_KEEPCNT", 6),
+    ("TCP_INFO", 11),
+    ("TCP_CONGESTION", 13),
+    ("TCP_USER_TIMEOUT", 18),
+    ("TCP_FASTOPEN", 23),
+    ("F_GETFL", 3),
+    ("F_SETFL", 4),
+    ("O_RDWR", 2),
+    ("O_NONBLOCK", O_NONBLOCK),
+    ("SHUT_RD", 0),
+    ("SHUT_WR", 1),
+    ("SHUT_RDWR", 2),
+    ("MSG_DONTWAIT", 0x40),
+    ("MSG_PEEK", 0x2),
+    ("MSG_MORE", 0x8000),
+    ("MSG_ZEROCOPY", 0x4000000),
+    ("POLLIN", POLLIN),
+    ("POLLPRI", 0x2),
+    ("POLLOUT", POLLOUT),
+    ("POLLERR", POLLERR),
+    ("POLLHUP", POLLHUP),
+    ("POLLNVAL", POLLNVAL),
+    ("POLLRDNORM", POLLRDNORM),
+    ("POLLWRNORM", POLLWRNORM),
+    ("POLLRDHUP", POLLRDHUP),
+];
+
+const ERRNOS: &[(&str, i32)] = &[
+    ("EPERM", 1),
+    ("ENOENT", 2),
+    ("EINTR", 4),
+    ("EBADF", 9),
+    ("EAGAIN", 11),
+    ("ENOMEM", 12),
+    ("EFAULT", 14),
+    ("EINVAL", 22),
+    ("EPIPE", 32),
+    ("ENOTSOCK", 88),
+    ("ENOPROTOOPT", 92),
+    ("EOPNOTSUPP", 95),
+    ("EADDRINUSE", 98),
+    ("EADDRNOTAVAIL", 99),
+    ("ENETUNREACH", 101),
+    ("ECONNABORTED", 103),
+    ("ECONNRESET", 104),
+    ("EISCONN", 106),
+    ("ENOTCONN", 107),
+    ("ETIMEDOUT", 110),
+    ("ECONNREFUSED", 111),
+    ("EHOSTUNREACH", 113),
+    ("EALREADY", 114),
+    ("EINPROGRESS", 115),
+];
+
+fn canon_errno(e: &str) -> &'static str {
+    let e = if e == "EWOULDBLOCK" { "EAGAIN" } else { e };
+    ERRNOS
+        .iter()
+        .find(|(n, _)| *n == e)
+        .map_or("EUNKNOWN", |(n, _)| n)
+}
+
+fn errno_name(v: i32) -> &'static str {
+    ERRNOS
+        .iter()
+        .find(|(_, x)| *x == v)
+        .map_or("EUNKNOWN", |(n, _)| n)
+}
+
+/// The value of an argument: integers, symbols, `A|B`, `[v]`.
+fn eval(e: &Expr) -> i64 {
+    match e {
+        Expr::Int(v) => *v,
+        Expr::Sym(s) => SYMBOLS
+            .iter()
+            .find(|(n, _)| n == s)
+            .map(|(_, v)| *v)
+            .or_else(|| {
+                ERRNOS
+                    .iter()
+                    .find(|(n, _)| n == s)
+                    .map(|(_, v)| i64::from(*v))
+            })
+            .unwrap_or(-1),
+        Expr::Or(v) => v.iter().fold(0, |a, x| a | eval(x)),
+        Expr::List(v) => v.first().map_or(0, eval),
+        _ => 0,
+    }
+}

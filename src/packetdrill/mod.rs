@@ -1,0 +1,71 @@
+//! A runner for [packetdrill](https://github.com/google/packetdrill)
+//! scripts: the script's packets are injected into (`<`) and expected from
+//! (`>`) an [`Endpoint`](crate::Endpoint) with [`Config::linux`](crate::Config::linux)
+//! on a virtual clock, and its system calls are mapped onto the Endpoint's
+//! calls. Nothing touches a real network: every segment stays in memory.
+//!
+//! What it understands is described in the project's notes on the
+//! packetdrill syntax: header options (`--tolerance_usecs`), absolute,
+//! relative (`+N`), any (`*`) and range (`~`) times, blocking calls
+//! (`...end`), packetdrill's relative sequence numbers (the remote ISN is
+//! the script's SYN; the local ISN is learned from the first SYN or SYN,ACK
+//! the engine sends), TSO-style aggregation of consecutive outbound
+//! segments, exact option layout on outbound lines (`<...>` skips the
+//! check), and the socket calls `socket`, `bind`, `listen`, `accept`,
+//! `connect`, `write`, `send`, `read`, `recv`, `close`, `shutdown`,
+//! `setsockopt`/`getsockopt` (SO_REUSEADDR, SO_ERROR, SO_RCVBUF, SO_SNDBUF,
+//! SO_LINGER, TCP_NODELAY, TCP_MAXSEG), `fcntl` (O_NONBLOCK) and `poll`.
+//! Shell commands (other than `defaults.sh`, which `Config::linux()`
+//! stands for), `%{ }%` Python blocks and Linux-only options make a script
+//! [`Verdict::Unsupported`].
+//!
+//! Addresses: the engine is 192.0.2.2:8080 (or an ephemeral port for
+//! `connect`) and the scripted peer 192.0.2.1.
+//!
+//! ```
+//! use tcpstate::packetdrill::{run, RunOptions, Verdict};
+//! let script = "
+//! 0   socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+//! +0  bind(3, ..., ...) = 0
+//! +0  listen(3, 1) = 0
+//! +0  < S 0:0(0) win 65535 <mss 1460>
+//! +0  > S. 0:0(0) ack 1 <mss 1460>
+//! +.1 < . 1:1(0) ack 1 win 65535
+//! +0  accept(3, ..., ...) = 4
+//! ";
+//! assert_eq!(run(script, &RunOptions::default()).0, Verdict::Pass);
+//! ```
+
+pub mod exec;
+pub mod parse;
+
+use std::format;
+use std::string::String;
+use std::vec::Vec;
+
+pub use exec::{RunOptions, Verdict};
+
+/// Parses and runs one script; returns the verdict and, with
+/// `opts.verbose`, a log of what happened.
+pub fn run(src: &str, opts: &RunOptions) -> (Verdict, Vec<String>) {
+    match parse::parse(src) {
+        Ok(script) => exec::run_script(&script, opts),
+        Err(e) => (
+            Verdict::Fail {
+                line: e.line,
+                msg: format!("syntax error: {}", e.msg),
+            },
+            Vec::new(),
+        ),
+    }
+}
+
+/// The one-line report for a script: `PASS path`, `FAIL path:LINE: ...`
+/// or `UNSUPPORTED path:LINE: what`.
+pub fn report(path: &str, v: &Verdict) -> String {
+    match v {
+        Verdict::Pass => format!("PASS {path}"),
+        Verdict::Fail { line, msg } => format!("FAIL {path}:{line}: {msg}"),
+        Verdict::Unsupported { line, what } => format!("UNSUPPORTED {path}:{line}: {what}"),
+    }
+}

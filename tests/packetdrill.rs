@@ -1,0 +1,189 @@
+//! The packetdrill runner: every script under `tests/packetdrill/` must
+//! pass, and the runner itself must notice what is wrong in a script.
+
+use tcpstate::packetdrill::{RunOptions, Verdict, report, run};
+
+fn strict() -> RunOptions {
+    RunOptions {
+        strict: true,
+        ..RunOptions::default()
+    }
+}
+
+#[test]
+fn every_script_passes() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/packetdrill");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/packetdrill")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "pkt"))
+        .collect();
+    paths.sort();
+    assert!(
+        paths.len() >= 15,
+        "expected at least 15 scripts, found {}",
+        paths.len()
+    );
+    let mut failed = Vec::new();
+    for p in &paths {
+        let src = std::fs::read_to_string(p).expect("read script");
+        let head = src.lines().next().unwrap_or("");
+        assert!(head.starts_with("//"), "{}: no header comment", p.display());
+        let (v, _) = run(&src, &strict());
+        let name = p.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(p);
+        let line = report(&name.display().to_string(), &v);
+        println!("{line}");
+        if v != Verdict::Pass {
+            failed.push(line);
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "scripts not passing:\n{}",
+        failed.join("\n")
+    );
+}
+
+const SERVER: &str = "\
+0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0    bind(3, ..., ...) = 0
++0    listen(3, 1) = 0
++0    < S 0:0(0) win 65535 <mss 1000>
++0    > S. 0:0(0) ack 1 <mss 1460>
++.1   < . 1:1(0) ack 1 win 65535
++0    accept(3, ..., ...) = 4
+";
+
+fn with(tail: &str) -> Verdict {
+    run(&format!("{SERVER}{tail}"), &strict()).0
+}
+
+fn fails_at(v: &Verdict, want: usize) -> String {
+    match v {
+        Verdict::Fail { line, msg } if *line == want => msg.clone(),
+        other => panic!("expected FAIL at line {want}, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_wrong_field_fails() {
+    assert_eq!(
+        with("+0 write(4, ..., 10) = 10\n+0 > P. 1:11(10) ack 1\n"),
+        Verdict::Pass
+    );
+    let m = fails_at(
+        &with("+0 write(4, ..., 10) = 10\n+0 > P. 1:11(10) ack 2\n"),
+        9,
+    );
+    assert!(m.contains("ack differ"), "{m}");
+    let m = fails_at(
+        &with("+0 write(4, ..., 10) = 10\n+0 > P. 1:11(10) ack 1 win 100\n"),
+        9,
+    );
+    assert!(m.contains("win"), "{m}");
+    let m = fails_at(
+        &with("+0 write(4, ..., 10) = 10\n+0 > P. 1:11(10) ack 1 <nop,nop,sackOK>\n"),
+        9,
+    );
+    assert!(m.contains("options"), "{m}");
+    let m = fails_at(
+        &with("+0 write(4, ..., 10) = 10\n+0 > P. 2:12(10) ack 1\n"),
+        9,
+    );
+    assert!(m.contains("seq"), "{m}");
+}
+
+#[test]
+fn timing_is_checked_with_the_tolerance() {
+    // One RTT sample of 100 ms: the retransmission comes 300 ms later.
+    let send = "+0 write(4, ..., 10) = 10\n+0 > P. 1:11(10) ack 1\n";
+    let early = format!("{send}+.2 > P. 1:11(10) ack 1\n");
+    let m = fails_at(&with(&early), 10);
+    assert!(m.contains("0.400000"), "{m}");
+    let loose = RunOptions {
+        tolerance_usecs: Some(100_000),
+        strict: true,
+        ..RunOptions::default()
+    };
+    assert_eq!(run(&format!("{SERVER}{early}"), &loose).0, Verdict::Pass);
+    assert_eq!(
+        with(&format!("{send}+.25~+.35 > P. 1:11(10) ack 1\n")),
+        Verdict::Pass
+    );
+    fails_at(&with(&format!("{send}+.4~+.5 > P. 1:11(10) ack 1\n")), 10);
+    // `*` matches whenever it comes.
+    assert_eq!(
+        with(&format!("{send}* > P. 1:11(10) ack 1\n")),
+        Verdict::Pass
+    );
+}
+
+#[test]
+fn consecutive_segments_make_up_one_line() {
+    assert_eq!(
+        with("+0 write(4, ..., 3000) = 3000\n+0 > P. 1:3001(3000) ack 1\n"),
+        Verdict::Pass
+    );
+}
+
+#[test]
+fn return_values_and_errno_are_checked() {
+    let m = fails_at(&with("+0 read(4, ..., 10) = 0\n"), 8);
+    assert!(m.contains("would block"), "{m}");
+    let m = fails_at(
+        &with("+0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0\n+0 read(4, ..., 10) = -1 EPIPE (x)\n"),
+        9,
+    );
+    assert!(m.contains("EAGAIN"), "{m}");
+    assert_eq!(
+        with(
+            "+0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0\n+0 read(4, ..., 10) = -1 EWOULDBLOCK (x)\n"
+        ),
+        Verdict::Pass
+    );
+}
+
+#[test]
+fn an_unexpected_packet_fails_in_strict_mode() {
+    // The ACK is sent before the script's last line but never expected.
+    let v = with("+0 < . 1:101(100) ack 1 win 65535\n+1 read(4, ..., 100) = 100\n");
+    assert!(matches!(v, Verdict::Fail { .. }), "{v:?}");
+    let lax = run(
+        &format!("{SERVER}+0 < . 1:101(100) ack 1 win 65535\n+1 read(4, ..., 100) = 100\n"),
+        &RunOptions::default(),
+    )
+    .0;
+    assert_eq!(lax, Verdict::Pass);
+}
+
+#[test]
+fn unsupported_constructs_are_reported() {
+    for (tail, what) in [
+        ("+0 `echo hi`\n", "shell command"),
+        ("+0 %{ assert tcpi_snd_cwnd == 10 }%\n", "python"),
+        (
+            "+0 getsockopt(4, SOL_TCP, TCP_INFO, ..., ...) = 0\n",
+            "TCP_INFO",
+        ),
+        (
+            "+0 setsockopt(4, SOL_TCP, TCP_CONGESTION, \"bbr\", 3) = 0\n",
+            "TCP_CONGESTION",
+        ),
+        ("+0 sendmsg(4, ..., 0) = 10\n", "sendmsg"),
+    ] {
+        match with(tail) {
+            Verdict::Unsupported { line, what: w } => {
+                assert_eq!(line, 8, "{tail}");
+                assert!(w.contains(what), "{w} / {what}");
+            }
+            other => panic!("{tail}: {other:?}"),
+        }
+    }
+    // The Linux defaults script is what Config::linux() is.
+    let v = run(
+        &format!("`../common/defaults.sh`\n{SERVER}"),
+        &RunOptions::default(),
+    )
+    .0;
+    assert_eq!(v, Verdict::Pass);
+}
