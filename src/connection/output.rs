@@ -268,14 +268,12 @@ impl<B: Storage> Connection<B> {
         if self.snd_max.before(self.snd_nxt) || self.snd_max == self.iss {
             self.snd_max = self.snd_nxt;
         }
-        // RFC 7323 §2.2: the window of a SYN is never scaled. A SYN,ACK that
-        // will be followed by scaled windows offers a multiple of the scale,
-        // so that the ACKs sent before the handshake completes can repeat
-        // exactly its right edge (SHLD-14).
-        let mut window = self.rx.free().min(0xffff) as u16;
-        if with_ack {
-            window &= !((1u16 << self.rcv_wscale.min(14)) - 1);
-        }
+        // RFC 7323 §2.2: the window of a SYN is never scaled. It is the full
+        // 65535 as Linux sends it; a scaled window may then round its right
+        // edge up by less than 2^shift, which a retransmitted SYN,ACK cannot
+        // repeat; the peer ignores the window of that older segment
+        // (RFC 9293 §3.10.7.4 SND.WL1/WL2 rule).
+        let window = self.rx.free().min(0xffff) as u16;
         self.rcv_adv = self.rcv_nxt.add(u32::from(window));
         Transmit {
             seq: self.iss,
