@@ -157,10 +157,13 @@ impl<B: Storage> Connection<B> {
         let iss = self.iss;
         let snd_nxt = self.snd_nxt;
         let snd_max = self.snd_max;
+        // The offset our SYN's TSval used (set at connect, or by the
+        // Endpoint): TSvals stay monotonic (RFC 7323 §5.4).
+        let ts_offset = self.ts_offset;
         self.accept_syn(now, seg, iss);
         self.snd_nxt = snd_nxt;
         self.snd_max = snd_max;
-        self.ts_offset = iss.0.rotate_left(13);
+        self.ts_offset = ts_offset;
         // RFC 3168 §6.1.1: an ECN-setup SYN-ACK has ECE and not CWR.
         self.ecn_on = self.cfg.ecn && f.contains(Flags::ECE) && !f.contains(Flags::CWR) && f.ack();
         if f.ack() {
