@@ -454,6 +454,8 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
         first_rx: Option<StdInstant>,
         eof_at: Option<StdInstant>,
         acked_at: Option<StdInstant>,
+        /// The connection's retransmissions, timeouts and recoveries.
+        conn_stats: (u64, u64, u64),
         /// TIME-WAIT: segments sent for this 4-tuple since, and dropped.
         tw: Option<(u32, u32)>,
     }
@@ -480,6 +482,7 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
                 first_rx: None,
                 eof_at: None,
                 acked_at: None,
+                conn_stats: (0, 0, 0),
                 tw: None,
             }
         }
@@ -538,6 +541,8 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
             let Some(c) = ep.connection(self.h) else {
                 return;
             };
+            let st = c.stats();
+            self.conn_stats = (st.retransmits, st.timeouts, st.recoveries);
             let eof = c.is_eof() && c.recv_queue() == 0;
             if eof && self.eof_at.is_none() {
                 self.eof_at = Some(StdInstant::now());
@@ -598,6 +603,8 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
                 self.sent as f64 / tx / 1e6,
                 self.received as f64 / rx / 1e6,
             );
+            let (r, t, rec) = self.conn_stats;
+            println!("{tag}retransmits {r} timeouts {t} recoveries {rec}");
         }
     }
 
@@ -1043,7 +1050,7 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
         let s = &host.stats;
         let k = host.ep.counters();
         println!(
-            "stats read {} written {} dropped-in {} dropped-out {} reordered {} retransmitted {}",
+            "stats read {} written {} dropped-in {} dropped-out {} reordered {} timer-retransmits {}",
             s.read, s.written, s.dropped_in, s.dropped_out, s.reordered, k.retrans_segs
         );
         if let Some(mut p) = host.pcap.take() {

@@ -24,7 +24,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -44,8 +44,11 @@ fn euid() -> Option<u32> {
     line.split_whitespace().nth(2)?.parse().ok()
 }
 
-/// Whether to run; fails when CI asked for the tests and they cannot run.
-fn can_run() -> bool {
+/// Whether to run (holding the lock that runs these tests one at a time,
+/// also under a plain `cargo test`); fails when CI asked for the tests and
+/// they cannot run.
+fn can_run() -> Option<MutexGuard<'static, ()>> {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
     let required = std::env::var_os("TCPSTATE_INTEROP").is_some();
     let why = if euid() != Some(0) {
         Some("needs root")
@@ -55,11 +58,11 @@ fn can_run() -> bool {
         None
     };
     match why {
-        None => true,
+        None => Some(ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())),
         Some(why) if required => panic!("TCPSTATE_INTEROP is set but the test cannot run: {why}"),
         Some(why) => {
             println!("SKIPPED: {why}");
-            false
+            None
         }
     }
 }
@@ -103,11 +106,14 @@ fn record(line: &str) {
 
 // ----- the namespace and its processes ----------------------------------
 
+/// (local, peer) -> the states `ss` showed, in order.
+type SsLog = BTreeMap<(String, String), Vec<String>>;
+
 struct Ns {
     name: String,
     sampler: Option<(Child, JoinHandle<()>)>,
     /// Every `ss -tan` line seen, in order, deduplicated per tuple.
-    ss: Arc<Mutex<BTreeMap<(String, String), Vec<String>>>>,
+    ss: Arc<Mutex<SsLog>>,
 }
 
 impl Ns {
@@ -357,9 +363,9 @@ fn contains_in_order(seen: &[String], want: &[&str]) -> bool {
 /// again.
 #[test]
 fn engine_connects_half_closes_and_acks_a_retransmitted_fin_in_time_wait() {
-    if !can_run() {
+    let Some(_one) = can_run() else {
         return;
-    }
+    };
     let ns = Ns::new("connect");
     let py = ns.peer(&[
         "listen", "--port", "5001", "--send", "200000", "--seed", "7",
@@ -423,11 +429,14 @@ fn engine_connects_half_closes_and_acks_a_retransmitted_fin_in_time_wait() {
 /// FIN: CLOSE-WAIT -> LAST-ACK -> CLOSED.
 #[test]
 fn linux_connects_half_closes_and_closes_first() {
-    if !can_run() {
+    let Some(_one) = can_run() else {
         return;
-    }
+    };
     let ns = Ns::new("accept");
+    let pcap = std::env::temp_dir().join(format!("tcpst-accept-{}.pcap", std::process::id()));
     let eng = ns.engine(&[
+        "--pcap",
+        pcap.to_str().unwrap(),
         "--delay-ms",
         "20",
         "--time-limit",
@@ -441,31 +450,49 @@ fn linux_connects_half_closes_and_closes_first() {
     ]);
     eng.wait_line("listening", Duration::from_secs(10));
     let to = format!("{ENGINE}:7");
-    let py = ns.peer(&["connect", "--to", &to, "--send", "1000000", "--seed", "5"]);
+    let py = ns.peer(&["connect", "--to", &to, "--send", "4000000", "--seed", "5"]);
     let p = py.finish(Duration::from_secs(30));
     let e = eng.finish(Duration::from_secs(30));
     let msg = format!("{}\n{}", dump("engine", &e), dump("linux", &p));
     assert_eq!(e.0, 0, "{msg}");
     assert_eq!(p.0, 0, "{msg}");
     let pl = line_with(&p.1, "received ");
-    assert_eq!(field(pl, "received", 0), "1000000", "{msg}");
+    assert_eq!(field(pl, "received", 0), "4000000", "{msg}");
     assert_eq!(field(pl, "sha256", 0), field(pl, "sha256", 1), "{msg}");
     let el =
         e.1.iter()
             .find(|l| l.contains(" echoed "))
             .expect("echo line");
-    assert_eq!(field(el, "echoed", 0), "1000000", "{msg}");
+    assert_eq!(field(el, "echoed", 0), "4000000", "{msg}");
     assert_eq!(field(el, "end", 0), "normal", "{msg}");
     assert_eq!(
         engine_states(&e.1),
         "LISTEN SYN-RECEIVED ESTABLISHED CLOSE-WAIT LAST-ACK CLOSED",
         "{msg}"
     );
+    // FIN-WAIT-2 may be too short for `ss` every 10 ms (the engine's FIN
+    // can follow the ACK of Linux's FIN closely); the pcap shows the
+    // half-close: data from the engine that acknowledges Linux's FIN.
     let linux = ns.linux_states(7);
     assert!(
-        contains_in_order(&linux, &["ESTAB", "FIN-WAIT-2", "TIME-WAIT"]),
+        contains_in_order(&linux, &["ESTAB", "FIN-WAIT-1", "TIME-WAIT"]),
         "Linux states {linux:?}\n{msg}"
     );
+    let segs = read_pcap_len(&pcap);
+    let _ = std::fs::remove_file(&pcap);
+    let (_, lfin, len) = segs
+        .iter()
+        .find(|(src, h, _)| src == KERNEL_IP && h.flags.contains(Flags::FIN))
+        .expect("Linux's FIN");
+    let fin_acked = lfin.seq.add(*len as u32 + 1);
+    let after = segs
+        .iter()
+        .filter(|(src, h, n)| src == ENGINE && h.ack == fin_acked && *n > 0)
+        .count();
+    assert!(after > 0, "no data after Linux's FIN was acked\n{msg}");
+    record(&format!(
+        "half-close: {after} engine segments after acking Linux's FIN; Linux {linux:?}"
+    ));
 }
 
 /// Both sides send their FIN before they see the other's: the engine
@@ -473,11 +500,14 @@ fn linux_connects_half_closes_and_closes_first() {
 /// with 50 ms each way on the link.
 #[test]
 fn simultaneous_close() {
-    if !can_run() {
+    let Some(_one) = can_run() else {
         return;
-    }
+    };
     let ns = Ns::new("simclose");
+    let pcap = std::env::temp_dir().join(format!("tcpst-simclose-{}.pcap", std::process::id()));
     let eng = ns.engine(&[
+        "--pcap",
+        pcap.to_str().unwrap(),
         "--delay-ms",
         "50",
         "--time-limit",
@@ -503,18 +533,39 @@ fn simultaneous_close() {
         "LISTEN SYN-RECEIVED ESTABLISHED FIN-WAIT-1 CLOSING TIME-WAIT",
         "{msg}"
     );
+    // Linux's CLOSING lasts from the engine's FIN to the engine's ACK of
+    // Linux's FIN, which follows it at once: too short for `ss` sampled
+    // every 10 ms. The pcap shows the crossing: neither FIN acknowledges
+    // the other.
     let linux = ns.linux_states(9);
     assert!(
-        contains_in_order(&linux, &["CLOSING", "TIME-WAIT"]),
+        contains_in_order(&linux, &["FIN-WAIT-1", "TIME-WAIT"]),
         "Linux states {linux:?}\n{msg}"
+    );
+    let segs = read_pcap(&pcap);
+    let _ = std::fs::remove_file(&pcap);
+    let fin = |from: &str| {
+        segs.iter()
+            .find(|(src, h)| src == from && h.flags.contains(Flags::FIN))
+            .map(|(_, h)| *h)
+            .unwrap_or_else(|| panic!("no FIN from {from}\n{msg}"))
+    };
+    let (ef, lf) = (fin(ENGINE), fin(KERNEL_IP));
+    assert_eq!(
+        ef.ack, lf.seq,
+        "the engine's FIN does not ack Linux's\n{msg}"
+    );
+    assert_eq!(
+        lf.ack, ef.seq,
+        "Linux's FIN does not ack the engine's\n{msg}"
     );
 }
 
 #[test]
 fn connect_to_a_closed_port_is_refused() {
-    if !can_run() {
+    let Some(_one) = can_run() else {
         return;
-    }
+    };
     let ns = Ns::new("refused");
     let to = format!("{KERNEL_IP}:5999");
     let e = ns
@@ -533,9 +584,9 @@ fn connect_to_a_closed_port_is_refused() {
 
 #[test]
 fn connect_to_a_silent_address_times_out() {
-    if !can_run() {
+    let Some(_one) = can_run() else {
         return;
-    }
+    };
     let ns = Ns::new("timeout");
     let to = format!("{SILENT}:80");
     let t0 = std::time::Instant::now();
@@ -565,9 +616,9 @@ fn connect_to_a_silent_address_times_out() {
 /// transfer: a RST; the engine ends with `Reset`.
 #[test]
 fn linux_resets_mid_transfer() {
-    if !can_run() {
+    let Some(_one) = can_run() else {
         return;
-    }
+    };
     let ns = Ns::new("reset");
     let py = ns.peer(&["listen", "--port", "5002", "--rst-after", "1000000"]);
     let to = format!("{KERNEL_IP}:5002");
@@ -599,9 +650,9 @@ fn linux_resets_mid_transfer() {
 /// link, and timestamps echoed.
 #[test]
 fn options_negotiated_in_the_syns() {
-    if !can_run() {
+    let Some(_one) = can_run() else {
         return;
-    }
+    };
     let ns = Ns::new("options");
     let dir = std::env::temp_dir().join(format!("tcpst-pcap-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -697,6 +748,14 @@ fn options_negotiated_in_the_syns() {
 
 /// (IPv4 source, TCP header) of every TCP packet in a LINKTYPE_RAW pcap.
 fn read_pcap(path: &std::path::Path) -> Vec<(String, TcpHeader)> {
+    read_pcap_len(path)
+        .into_iter()
+        .map(|(s, h, _)| (s, h))
+        .collect()
+}
+
+/// (IPv4 source, TCP header, payload length) of every TCP packet.
+fn read_pcap_len(path: &std::path::Path) -> Vec<(String, TcpHeader, usize)> {
     let b = std::fs::read(path).expect("pcap");
     assert_eq!(&b[..4], &0xa1b2_c3d4u32.to_le_bytes());
     assert_eq!(u32::from_le_bytes(b[20..24].try_into().unwrap()), 101);
@@ -711,8 +770,8 @@ fn read_pcap(path: &std::path::Path) -> Vec<(String, TcpHeader)> {
         }
         let ihl = usize::from(p[0] & 15) * 4;
         let src = format!("{}.{}.{}.{}", p[12], p[13], p[14], p[15]);
-        if let Ok((h, _)) = TcpHeader::parse(&p[ihl..]) {
-            out.push((src, h));
+        if let Ok((h, payload)) = TcpHeader::parse(&p[ihl..]) {
+            out.push((src, h, payload.len()));
         }
     }
     out
@@ -752,9 +811,10 @@ fn bulk_engine_to_linux(test: &str, impair: &[&str]) {
     assert_eq!(field(el, "sha256", 0), field(pl, "sha256", 0), "{msg}");
     let tp = line_with(&e.1, "throughput");
     record(&format!(
-        "{test}: engine -> Linux 50 MB {impair:?}: {} MB/s in {} s; {}",
+        "{test}: engine -> Linux 50 MB {impair:?}: {} MB/s in {} s; {}; {}",
         field(tp, "sent", 0),
         field(tp, "in", 0),
+        line_with(&e.1, "retransmits"),
         line_with(&e.1, "stats")
     ));
 }
@@ -797,21 +857,21 @@ fn bulk_linux_to_engine(test: &str, impair: &[&str]) {
 
 #[test]
 fn bulk_50mb_engine_to_linux_clean() {
-    if can_run() {
+    if let Some(_one) = can_run() {
         bulk_engine_to_linux("bulk-out", &[]);
     }
 }
 
 #[test]
 fn bulk_50mb_linux_to_engine_clean() {
-    if can_run() {
+    if let Some(_one) = can_run() {
         bulk_linux_to_engine("bulk-in", &[]);
     }
 }
 
 #[test]
 fn bulk_50mb_engine_to_linux_with_loss_and_reordering() {
-    if can_run() {
+    if let Some(_one) = can_run() {
         let mut o = LOSS.to_vec();
         o.extend_from_slice(&["--seed", "21"]);
         bulk_engine_to_linux("bulk-out-lossy", &o);
@@ -820,7 +880,7 @@ fn bulk_50mb_engine_to_linux_with_loss_and_reordering() {
 
 #[test]
 fn bulk_50mb_linux_to_engine_with_loss_and_reordering() {
-    if can_run() {
+    if let Some(_one) = can_run() {
         let mut o = LOSS.to_vec();
         o.extend_from_slice(&["--seed", "22"]);
         bulk_linux_to_engine("bulk-in-lossy", &o);
