@@ -15,7 +15,13 @@
 //! Differences from Linux found here and how they were settled:
 //! - The engine's SYN carried one TSval clock and the segments after the
 //!   SYN,ACK another (an engine bug, RFC 7323 §5.4: fixed; regression test
-//!   `tests/endpoint.rs::active_open_keeps_one_timestamp_clock`).
+//!   `tests/endpoint.rs::active_open_keeps_one_timestamp_clock`). Linux
+//!   took it only because that jump happened to go forwards; a backwards
+//!   jump fails PAWS and stalls the connection.
+//! - No other difference in behaviour. Linux's short states (CLOSING in a
+//!   simultaneous close, sometimes FIN-WAIT-2 in the half-close) last less
+//!   than `ss`'s 10 ms sampling; those tests prove them from the pcap
+//!   instead (crossing FINs; engine data acknowledging Linux's FIN).
 
 #![cfg(target_os = "linux")]
 
