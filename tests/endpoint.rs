@@ -1052,3 +1052,43 @@ fn time_wait_acks_carry_a_window_and_are_rate_limited() {
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].0.ack, SeqNum(1002));
 }
+
+/// Found against Linux (tests/linux_interop.rs): the SYN of an active open
+/// carried the Endpoint's TSval clock and the segments after the SYN,ACK
+/// another one. TSvals must come from one monotonic clock (RFC 7323 §5.4);
+/// a peer doing PAWS would drop everything if the jump went backwards.
+#[test]
+fn active_open_keeps_one_timestamp_clock() {
+    let mut ep = Endpoint::new(cfg(), [9; 16]);
+    let now = Instant::from_secs(100);
+    let h = ep.connect(now, Some(sa(1, 40000)), sa(2, 80)).unwrap();
+    let out = output(&mut ep, now);
+    let (syn, _) = &out[0];
+    let syn_ts = syn.options.timestamps.unwrap().val;
+    let mut o = ts(5000, syn_ts);
+    o.mss = Some(1460);
+    o.window_scale = Some(7);
+    o.sack_permitted = true;
+    let synack = craft(
+        sa(2, 80),
+        sa(1, 40000),
+        777,
+        syn.seq.0.wrapping_add(1),
+        Flags::SYN | Flags::ACK,
+        o,
+        b"",
+    );
+    let later = now + Duration::from_millis(10);
+    inject(&mut ep, later, sa(2, 80), sa(1, 40000), &synack);
+    ep.send(later, h, b"data").unwrap();
+    let out = output(&mut ep, later);
+    assert!(!out.is_empty());
+    for (hdr, _) in &out {
+        let val = hdr.options.timestamps.unwrap().val;
+        assert_eq!(
+            val.wrapping_sub(syn_ts),
+            10,
+            "TSval jumped: {syn_ts} -> {val}"
+        );
+    }
+}
