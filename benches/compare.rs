@@ -781,12 +781,221 @@ struct W2Run {
     s2c: DirStats,
 }
 
-/// W2 for tcpstate runs through `tcpstate::Endpoint` (listener, accept,
-/// TIME-WAIT table), which is not merged yet: it returns `None` until then.
-/// When it lands, drive two Endpoints over the same `Pipe` as W1 does, with
-/// the same sequence as `w2_smoltcp`, and return the run here.
-fn w2_tcpstate(_n: u64, _csum: bool, _verify: bool) -> Option<W2Run> {
-    None
+/// W2 for tcpstate, through two `tcpstate::Endpoint`s (client and server:
+/// listener, accept queue, TIME-WAIT table) over the same `Pipe` as W1,
+/// with the same per-connection script as `w2_smoltcp`: connect, 100 B each
+/// way, the client closes, then the server, and the client's TIME-WAIT
+/// entry expires on the virtual clock. The Endpoints emit and take TCP
+/// segments; the harness adds and checks the IPv4 header as `ts` does.
+fn w2_tcpstate(n: u64, csum: bool, verify: bool) -> Option<W2Run> {
+    use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+    use tcpstate::wire::checksum;
+    use tcpstate::{Endpoint, EndpointConfig, EndpointEvent as Ev, Handle, Instant, State};
+
+    const C_IP: [u8; 4] = [198, 51, 100, 1];
+    const S_IP: [u8; 4] = [192, 0, 2, 1];
+
+    /// Every segment `ep` has, as IPv4 packets into the pipe.
+    fn egress(ep: &mut Endpoint, now: Instant, pipe: &Pipe, side: usize, csum: bool) {
+        loop {
+            let mut buf = pipe.take_buf();
+            let Some(d) = ep.poll_transmit(now, &mut buf[20..]) else {
+                pipe.give_back(buf);
+                return;
+            };
+            let (IpAddr::V4(s), IpAddr::V4(t)) = (d.src, d.dst) else {
+                panic!("IPv4 only");
+            };
+            let (s, t) = (s.octets(), t.octets());
+            let tl = ((20 + d.len) as u16).to_be_bytes();
+            buf[..20].copy_from_slice(&[
+                0x45, 0, tl[0], tl[1], 0, 0, 0x40, 0, 64, 6, 0, 0, s[0], s[1], s[2], s[3], t[0],
+                t[1], t[2], t[3],
+            ]);
+            if csum {
+                let c = !checksum::fold(checksum::ones_complement_sum(&buf[..20], 0));
+                buf[10..12].copy_from_slice(&c.to_be_bytes());
+            }
+            pipe.send(
+                side,
+                Pkt {
+                    buf,
+                    start: 0,
+                    len: 20 + d.len,
+                },
+            );
+        }
+    }
+
+    /// Every packet waiting for `side`, IPv4 header checked, into `ep`.
+    fn ingress(ep: &mut Endpoint, now: Instant, pipe: &Pipe, side: usize, csum: bool) {
+        while let Some(p) = pipe.recv(side) {
+            let b = &p.buf[p.start..p.start + p.len];
+            let total = usize::from(u16::from_be_bytes([b[2], b[3]]));
+            let ok = b[0] == 0x45
+                && b[9] == 6
+                && (20..=b.len()).contains(&total)
+                && (!csum || checksum::fold(checksum::ones_complement_sum(&b[..20], 0)) == 0xffff);
+            if ok {
+                let src = Ipv4Addr::new(b[12], b[13], b[14], b[15]);
+                let dst = Ipv4Addr::new(b[16], b[17], b[18], b[19]);
+                ep.on_datagram(now, src.into(), dst.into(), &b[20..total]);
+            }
+            pipe.give_back(p.buf);
+        }
+    }
+
+    fn timers(ep: &mut Endpoint, now: Instant) {
+        if ep.next_deadline().is_some_and(|d| d <= now) {
+            ep.on_timer(now);
+        }
+    }
+
+    let cfg = |ip: [u8; 4]| {
+        let mut c = EndpointConfig::rfc9293();
+        // Same wire format as smoltcp's defaults (as in W1): no timestamps.
+        c.conn.timestamps = false;
+        c.rx_buffer = 4096;
+        c.tx_buffer = 4096;
+        c.local_v4 = Some(Ipv4Addr::from(ip));
+        c
+    };
+    let pipe = Pipe::new();
+    let mut cli = Endpoint::new(cfg(C_IP), [1; 16]);
+    let mut srv = Endpoint::new(cfg(S_IP), [2; 16]);
+    let server = SocketAddr::new(Ipv4Addr::from(S_IP).into(), 80);
+    let listener = srv.listen(server, 128).expect("listen");
+    let req: Vec<u8> = (0..100u8).collect();
+    let resp: Vec<u8> = (0..100u8).map(|b| b ^ 0xa5).collect();
+    let mut tmp = [0u8; 256];
+    let mut now = Instant::ZERO;
+    let t0 = Wall::now();
+    for i in 0..n {
+        let port = 49152 + (i % 16000) as u16;
+        let local = SocketAddr::new(Ipv4Addr::from(C_IP).into(), port);
+        let c = cli.connect(now, Some(local), server).expect("connect");
+        let mut s: Option<Handle> = None;
+        let (mut c_sent, mut c_got, mut c_closed) = (false, Vec::new(), false);
+        let (mut s_got, mut s_sent, mut s_closed) = (Vec::new(), false, false);
+        let mut idle = 0u32;
+        loop {
+            let before = (
+                pipe.total_pkts(),
+                c_sent,
+                c_got.len(),
+                c_closed,
+                s.is_some(),
+                s_got.len(),
+                s_sent,
+                s_closed,
+            );
+            ingress(&mut cli, now, &pipe, CLIENT, csum);
+            egress(&mut cli, now, &pipe, CLIENT, csum);
+            ingress(&mut srv, now, &pipe, SERVER, csum);
+            egress(&mut srv, now, &pipe, SERVER, csum);
+            // The events only wake the application; the script below
+            // checks the states itself, as the smoltcp side does.
+            while let Some(e) = cli.poll_event() {
+                if let Ev::Closed(h, r) = e {
+                    panic!("tcpstate W2: client {h} closed early: {r:?}");
+                }
+            }
+            while let Some(e) = srv.poll_event() {
+                match e {
+                    Ev::Incoming(l) if l == listener && s.is_none() => {
+                        s = srv.accept(listener);
+                    }
+                    Ev::Closed(h, r) => panic!("tcpstate W2: server {h} closed early: {r:?}"),
+                    _ => {}
+                }
+            }
+            if !c_closed {
+                let st = cli.connection(c).map(|k| k.state());
+                if !c_sent && st == Some(State::Established) {
+                    assert_eq!(cli.send(now, c, &req).expect("send"), 100);
+                    c_sent = true;
+                }
+                while let Ok(k @ 1..) = cli.recv(now, c, &mut tmp) {
+                    c_got.extend_from_slice(&tmp[..k]);
+                }
+                if c_got.len() == 100 {
+                    cli.close(now, c).expect("close");
+                    c_closed = true;
+                }
+            }
+            if let Some(h) = s.filter(|_| !s_closed) {
+                while let Ok(k @ 1..) = srv.recv(now, h, &mut tmp) {
+                    s_got.extend_from_slice(&tmp[..k]);
+                }
+                if s_got.len() == 100 && !s_sent {
+                    assert_eq!(srv.send(now, h, &resp).expect("send"), 100);
+                    s_sent = true;
+                }
+                let st = srv.connection(h).map(|k| k.state());
+                if s_sent && st == Some(State::CloseWait) {
+                    srv.close(now, h).expect("close");
+                    s_closed = true;
+                }
+            }
+            egress(&mut cli, now, &pipe, CLIENT, csum);
+            egress(&mut srv, now, &pipe, SERVER, csum);
+            // Done: both connections gone, the client's TIME-WAIT expired.
+            let c_done = c_closed && cli.connection_count() == 0 && cli.time_wait_count() == 0;
+            let s_done = s_closed && srv.connection_count() == 0 && srv.time_wait_count() == 0;
+            if c_done && s_done {
+                break;
+            }
+            let after = (
+                pipe.total_pkts(),
+                c_sent,
+                c_got.len(),
+                c_closed,
+                s.is_some(),
+                s_got.len(),
+                s_sent,
+                s_closed,
+            );
+            if after == before {
+                idle += 1;
+                assert!(idle < 10_000, "tcpstate W2 stalled in connection {i}");
+                let next = [cli.next_deadline(), srv.next_deadline()]
+                    .into_iter()
+                    .flatten()
+                    .min()
+                    .unwrap_or_else(|| panic!("tcpstate W2 stalled in connection {i}: no timer"));
+                now = next.max(Instant::from_micros(now.as_micros() + 1));
+                timers(&mut cli, now);
+                timers(&mut srv, now);
+            } else {
+                idle = 0;
+            }
+        }
+        if verify {
+            assert_eq!(s_got, req, "tcpstate W2: request bytes");
+            assert_eq!(c_got, resp, "tcpstate W2: response bytes");
+        }
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    if verify {
+        // Every connection went through the client's TIME-WAIT table and the
+        // server's listener, and nothing was retransmitted or reset.
+        let (kc, ks) = (cli.counters(), srv.counters());
+        assert_eq!(kc.time_wait_entered, n, "tcpstate W2: client TIME-WAIT");
+        assert_eq!(ks.time_wait_entered, 0, "tcpstate W2: server TIME-WAIT");
+        assert_eq!(ks.passive_opens, n, "tcpstate W2: accepted");
+        assert_eq!(
+            kc.retrans_segs + ks.retrans_segs,
+            0,
+            "tcpstate W2: retransmits"
+        );
+        assert_eq!(kc.out_rsts + ks.out_rsts, 0, "tcpstate W2: resets");
+    }
+    Some(W2Run {
+        secs,
+        conns: n,
+        c2s: pipe.stats[CLIENT].get(),
+        s2c: pipe.stats[SERVER].get(),
+    })
 }
 
 fn w2_smoltcp(n: u64, csum: bool, verify: bool) -> W2Run {
@@ -1110,34 +1319,58 @@ fn run_w1(rep: &mut Report, name: &str, o: W1Opts, reps: usize) {
 
 fn run_w2(rep: &mut Report, n: u64, reps: usize) {
     let _ = w2_smoltcp(n.min(2000), true, true); // warm-up, verified
-    let ts_ok = w2_tcpstate(n.min(2000), true, true).is_some();
+    let ts_ok = w2_tcpstate(n.min(2000), true, true).is_some(); // the same
     let (mut ts, mut sm) = (Vec::new(), Vec::new());
-    let mut last = W2Run::default();
-    for _ in 0..reps {
-        if let Some(r) = w2_tcpstate(n, true, false) {
-            ts.push(r.conns as f64 / r.secs);
-        }
-        last = w2_smoltcp(n, true, false);
-        sm.push(last.conns as f64 / last.secs);
+    let (mut lt, mut ls) = (W2Run::default(), W2Run::default());
+    for i in 0..reps {
+        // Alternate which engine goes first.
+        let mut one = |ts_first: bool| {
+            if ts_first {
+                if let Some(r) = w2_tcpstate(n, true, false) {
+                    lt = r;
+                    ts.push(r.conns as f64 / r.secs);
+                }
+            } else {
+                ls = w2_smoltcp(n, true, false);
+                sm.push(ls.conns as f64 / ls.secs);
+            }
+        };
+        one(i % 2 == 0);
+        one(i % 2 != 0);
     }
     if !ts_ok {
         let l = "W2 tcpstate skipped: Endpoint not merged yet".to_string();
         println!("{l}");
         rep.lines.push(l);
     }
-    let segs = (last.c2s.pkts + last.s2c.pkts) as f64 / last.conns as f64;
+    let per = |r: &W2Run| (r.c2s.pkts + r.s2c.pkts) as f64 / r.conns.max(1) as f64;
+    let (st, ss) = (per(&lt), per(&ls));
+    let mut extra = vec![
+        ("connections".into(), n.to_string()),
+        ("segments_per_conn_smoltcp".into(), format!("{ss:.2}")),
+        ("verified".into(), "true".into()),
+    ];
+    if ts_ok {
+        extra.push(("segments_per_conn_tcpstate".into(), format!("{st:.2}")));
+    }
     rep.row(Row {
         workload: "W2-churn",
         unit: "conn/s",
         higher_better: true,
         ts: ts_ok.then_some(ts),
         smol: sm,
-        extra: vec![
-            ("connections".into(), n.to_string()),
-            ("segments_per_conn_smoltcp".into(), format!("{segs:.2}")),
-        ],
+        extra,
     });
-    let l = format!("    smoltcp: {segs:.2} segments per connection, checksums on, socket reused");
+    if ts_ok {
+        let l = format!(
+            "    tcpstate: {st:.2} segments per connection, checksums on, Endpoint pair (listener, accept, TIME-WAIT table), fresh connection, 4 KiB buffers"
+        );
+        println!("{l}");
+        rep.lines.push(l);
+    }
+    let l = format!(
+        "    smoltcp:  {ss:.2} segments per connection, checksums on, socket reused, 64 KiB buffers"
+    );
     println!("{l}");
     rep.lines.push(l);
 }
