@@ -87,23 +87,7 @@ impl<B: Storage> Connection<B> {
         if new_ack {
             self.new_ack(now, seg, a);
         }
-        // Window update (SA-ACK-4): only from a newer segment.
-        if self.snd_wl1.before(seg.seq) || (self.snd_wl1 == seg.seq && self.snd_wl2.before_eq(ack))
-        {
-            self.snd_wnd = u32::from(seg.window) << self.snd_wscale;
-            self.snd_wl1 = seg.seq;
-            self.snd_wl2 = ack;
-            self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
-            if self.snd_wnd > 0 {
-                self.zwp_probes = 0;
-                if self.probe == Probe::ZeroWindow {
-                    self.probe = Probe::None;
-                }
-                if old_wnd == 0 {
-                    self.clear_timer(Timer::Persist);
-                }
-            }
-        }
+        self.update_send_window(seg, old_wnd);
         if len == 0 {
             return true;
         }
@@ -633,7 +617,26 @@ impl<B: Storage> Connection<B> {
         if !self.in_recovery && self.sack_loss_detected() && self.snd_una.after_eq(self.recover) {
             self.enter_recovery(now);
         }
-        // Window update (SA-ACK-4): only from a newer segment.
+        self.update_send_window(seg, old_wnd);
+        match self.state {
+            State::Closing if self.fin_acked() => {
+                self.goto(Event::RcvAck, State::TimeWait, a);
+            }
+            State::LastAck if self.fin_acked() => {
+                self.close_with(Event::RcvAck, CloseReason::Normal, a);
+                return false;
+            }
+            State::FinWait2 | State::FinWait1 | State::Established | State::CloseWait => {}
+            _ => {}
+        }
+        true
+    }
+
+    /// Window update (RFC 9293 §3.10.7.4 step 5, SA-ACK-4): only from a
+    /// segment newer than the last one that set the window (SND.WL1/WL2).
+    #[inline]
+    fn update_send_window(&mut self, seg: &Segment<'_>, old_wnd: u32) {
+        let ack = seg.ack;
         if self.snd_wl1.before(seg.seq) || (self.snd_wl1 == seg.seq && self.snd_wl2.before_eq(ack))
         {
             self.snd_wnd = u32::from(seg.window) << self.snd_wscale;
@@ -650,18 +653,6 @@ impl<B: Storage> Connection<B> {
                 }
             }
         }
-        match self.state {
-            State::Closing if self.fin_acked() => {
-                self.goto(Event::RcvAck, State::TimeWait, a);
-            }
-            State::LastAck if self.fin_acked() => {
-                self.close_with(Event::RcvAck, CloseReason::Normal, a);
-                return false;
-            }
-            State::FinWait2 | State::FinWait1 | State::Established | State::CloseWait => {}
-            _ => {}
-        }
-        true
     }
 
     /// SND.UNA < SEG.ACK =< SND.NXT: new data acknowledged.

@@ -295,6 +295,18 @@ impl<B: Storage> Connection<B> {
 
     /// A segment without data: ACK, probe.
     fn control(&mut self, now: Instant, seq: SeqNum, flags: Flags) -> Transmit {
+        self.segment(now, seq, flags, 0)
+    }
+
+    /// A non-SYN segment of `len` payload bytes at `seq`: it acknowledges
+    /// RCV.NXT, advertises the window and carries timestamps and SACK blocks.
+    pub(super) fn segment(
+        &mut self,
+        now: Instant,
+        seq: SeqNum,
+        flags: Flags,
+        len: usize,
+    ) -> Transmit {
         let window = self.advertise();
         Transmit {
             seq,
@@ -304,7 +316,7 @@ impl<B: Storage> Connection<B> {
             urgent: 0,
             ect: false,
             options: self.options(now),
-            len: 0,
+            len,
         }
     }
 
@@ -451,17 +463,7 @@ impl<B: Storage> Connection<B> {
         if fin_out {
             flags |= Flags::FIN;
         }
-        let window = self.advertise();
-        Some(Transmit {
-            seq,
-            ack: self.rcv_nxt,
-            flags,
-            window,
-            urgent: 0,
-            ect: false,
-            options: self.options(now),
-            len: n,
-        })
+        Some(self.segment(now, seq, flags, n))
     }
 
     /// Fast retransmit: the first unacknowledged segment (RFC 5681 §3.2).
@@ -487,16 +489,6 @@ impl<B: Storage> Connection<B> {
         if fin {
             flags |= Flags::FIN;
         }
-        let window = self.advertise();
-        Some(Transmit {
-            seq: self.snd_una,
-            ack: self.rcv_nxt,
-            flags,
-            window,
-            urgent: 0,
-            ect: false,
-            options: self.options(now),
-            len: n,
-        })
+        Some(self.segment(now, self.snd_una, flags, n))
     }
 }

@@ -132,17 +132,7 @@ impl<B: Storage> Connection<B> {
         self.rtx_mark = self.snd_max;
         self.stats.retransmits += 1;
         self.rtt_sample = None;
-        let window = self.advertise();
-        Some(Transmit {
-            seq,
-            ack: self.rcv_nxt,
-            flags: Flags::ACK,
-            window,
-            urgent: 0,
-            ect: false,
-            options: self.options(now),
-            len: n,
-        })
+        Some(self.segment(now, seq, Flags::ACK, n))
     }
 
     /// When going back to SND.UNA after a timeout, skips what the peer has
