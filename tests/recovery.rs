@@ -37,6 +37,16 @@ fn established_sack(cfg: Config) -> Sut {
     s
 }
 
+/// ESTABLISHED (active open, no options) with the given buffer sizes.
+fn established_buffers(rx: usize, tx: usize) -> Sut {
+    let mut s = Sut::with_buffers(cfg(), rx, tx);
+    s.app(|c, now| c.connect(now, ISS).unwrap());
+    s.expect(SYN, ISS, SeqNum(0));
+    s.peer(f(SYN, ACK), &[]);
+    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+    s
+}
+
 fn sack_cfg() -> Config {
     Config {
         sack: true,
@@ -383,11 +393,7 @@ fn r5482_user_timeout() {
 // min(RCV.BUFF/2, MSS) is free.
 #[test]
 fn r9293_receiver_sws_avoidance_and_window_update() {
-    let mut s = Sut::with_buffers(cfg(), 4096, 4096);
-    s.app(|c, now| c.connect(now, ISS).unwrap());
-    s.expect(SYN, ISS, SeqNum(0));
-    s.peer(f(SYN, ACK), &[]);
-    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+    let mut s = established_buffers(4096, 4096);
     // Fill the receive buffer.
     for _ in 0..4 {
         s.peer(ACK, &[9u8; 1024]);
@@ -498,11 +504,7 @@ fn r9293_icmp_soft_errors_and_pmtu() {
 // deadlocked a connection under heavy queue drops).
 #[test]
 fn bounded_reassembly_never_blocks_in_order_data() {
-    let mut s = Sut::with_buffers(cfg(), 65536, 4096);
-    s.app(|c, now| c.connect(now, ISS).unwrap());
-    s.expect(SYN, ISS, SeqNum(0));
-    s.peer(f(SYN, ACK), &[]);
-    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+    let mut s = established_buffers(65536, 4096);
     let base = PEER_ISS.add(1);
     // Nine separate out-of-order segments: the ninth has no slot.
     for k in 1..=9u32 {
@@ -532,11 +534,7 @@ fn bounded_reassembly_never_blocks_in_order_data() {
 // range: it is committed directly and the ranges shift under it.
 #[test]
 fn in_order_data_with_a_full_assembler_and_no_adjacent_range() {
-    let mut s = Sut::with_buffers(cfg(), 65536, 4096);
-    s.app(|c, now| c.connect(now, ISS).unwrap());
-    s.expect(SYN, ISS, SeqNum(0));
-    s.peer(f(SYN, ACK), &[]);
-    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+    let mut s = established_buffers(65536, 4096);
     let base = PEER_ISS.add(1);
     for k in 1..=8u32 {
         s.seg(ACK, base.add(k * 1000), ISS.add(1), &[k as u8; 100]);

@@ -154,35 +154,23 @@ mod tests {
             now,
         );
         assert!((4_200_000..4_230_000).contains(&c.k_us), "K = {}", c.k_us);
-        // Ack a window every 100 ms RTT for 4.2 s: cwnd approaches W_max.
-        for _ in 0..42 {
-            now += crate::time::Duration::from_millis(100);
-            cwnd = c.on_ack_ca(
-                Window {
-                    cwnd,
+        // Acks a whole window every 100 ms RTT for `rtts` round trips.
+        let rounds = |c: &mut Cubic, cwnd: &mut u32, now: &mut Instant, rtts: u32| {
+            for _ in 0..rtts {
+                *now += crate::time::Duration::from_millis(100);
+                let w = Window {
+                    cwnd: *cwnd,
                     ssthresh: ss,
                     mss,
-                },
-                cwnd,
-                now,
-                100_000,
-            );
-        }
+                };
+                *cwnd = c.on_ack_ca(w, *cwnd, *now, 100_000);
+            }
+        };
+        // For 4.2 s: cwnd approaches W_max.
+        rounds(&mut c, &mut cwnd, &mut now, 42);
         assert!(cwnd > 95 * mss && cwnd <= 101 * mss, "cwnd {cwnd}");
         // Beyond K the window grows past W_max (convex region).
-        for _ in 0..30 {
-            now += crate::time::Duration::from_millis(100);
-            cwnd = c.on_ack_ca(
-                Window {
-                    cwnd,
-                    ssthresh: ss,
-                    mss,
-                },
-                cwnd,
-                now,
-                100_000,
-            );
-        }
+        rounds(&mut c, &mut cwnd, &mut now, 30);
         assert!(cwnd > 105 * mss, "cwnd {cwnd}");
     }
 
