@@ -26,6 +26,9 @@ use tcpstate::{
     TRANSITIONS, Transmit,
 };
 
+#[path = "server.rs"]
+mod server;
+
 type Conn = Connection<Vec<u8>>;
 
 /// One-way delay of the link.
@@ -760,6 +763,13 @@ fn main() {
         "198.51.100.0/24, on the same kind of link (segments not shown). `netstat -tan` at {t}:"
     );
     netstat(&world);
+
+    // Issue 4's server: one Endpoint (listener, accept queue, TIME-WAIT
+    // table) with several clients at once; the same code as
+    // `cargo run --example server`.
+    println!();
+    println!("== 10. A server with several clients at once, through the Endpoint");
+    server::main();
 
     let report = world.report;
     let missing = State::ALL.len() - report.states.len();

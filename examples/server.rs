@@ -98,7 +98,7 @@ fn table(ep: &Endpoint, now: Instant) {
     }
 }
 
-fn main() {
+pub(crate) fn main() {
     let server_ip = Ipv4Addr::new(192, 0, 2, 80);
     let client_ip = |i: u8| Ipv4Addr::new(198, 51, 100, 11 + i);
     let mut hosts = Vec::new();
