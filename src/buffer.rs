@@ -416,6 +416,23 @@ impl<const N: usize> Assembler<N> {
         Ok(())
     }
 
+    /// As [`Assembler::add`], but refuses a new separate range once `cap`
+    /// ranges are held (`cap` above `N` means `N`): the bound a connection
+    /// takes from its configuration.
+    pub fn add_capped(&mut self, offset: u32, len: u32, cap: usize) -> Result<(), TooManyRanges> {
+        if len == 0 {
+            return Ok(());
+        }
+        let end = offset.saturating_add(len);
+        let touches = self.ranges[..self.count]
+            .iter()
+            .any(|r| r.0 <= end && offset <= r.1);
+        if !touches && self.count >= cap.min(N) {
+            return Err(TooManyRanges);
+        }
+        self.add(offset, len)
+    }
+
     /// Moves the origin forward by `n`: bytes below `n` are forgotten and
     /// the remaining ranges shift down by `n`.
     pub fn advance(&mut self, n: u32) {

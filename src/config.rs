@@ -90,6 +90,14 @@ pub struct Config {
     /// Restart from the initial window after an idle period longer than
     /// the RTO (RFC 5681 §4.1; Linux `tcp_slow_start_after_idle=1`).
     pub slow_start_after_idle: bool,
+    /// Out-of-order ranges the receiver holds for reassembly (at most
+    /// [`Assembler::MAX_RANGES`](crate::buffer::Assembler), 8); a segment
+    /// that would open one more is dropped and retransmitted by the peer.
+    /// Together with the receive buffer this bounds reassembly memory.
+    pub max_ooo_ranges: u8,
+    /// SACKed ranges the sender's scoreboard holds (RFC 6675; at most 8);
+    /// blocks beyond it are forgotten, which can only cause resending.
+    pub max_sack_ranges: u8,
     /// Explicit Congestion Notification (RFC 3168): ask for it on our SYN
     /// and accept it on the peer's. Off by default.
     pub ecn: bool,
@@ -137,6 +145,8 @@ impl Config {
             congestion: crate::connection::congestion::Algorithm::NewReno,
             slow_start_after_idle: true,
             hystart: true,
+            max_ooo_ranges: 8,
+            max_sack_ranges: 8,
             ecn: false,
             keepalive: None,
             user_timeout: None,

@@ -585,3 +585,109 @@ fn shld_17_shut_window_with_data_in_flight_stays_up_while_answered() {
         s.now - silent_from
     );
 }
+
+// RFC 8985 §6: RACK marks a segment lost once a segment sent no earlier has
+// been delivered and an RTT plus the reordering window (min RTT / 4) has
+// passed, without waiting for three duplicate ACKs or the RTO.
+#[test]
+fn r8985_rack_detects_loss_with_fewer_than_dupthresh_sacks() {
+    // A handshake with a 10 ms round trip: SRTT and the minimum RTT.
+    let mut s = syn_sent_with(sack_cfg());
+    s.peer_syn_opts = TcpOptions {
+        sack_permitted: true,
+        mss: Some(1000),
+        ..TcpOptions::NONE
+    };
+    s.now += Duration::from_millis(10);
+    s.peer(f(SYN, ACK), &[]);
+    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+    let mss = s.c.effective_mss() as u32;
+    s.now += Duration::from_millis(1);
+    let una = s.c.snd_una();
+    s.send(&vec![2u8; 3 * mss as usize]);
+    assert_eq!(s.out().len(), 3);
+    let sent = s.now;
+    // 10 ms later the peer has segments 1 and 2, not 0: two SACKed
+    // segments, below DupThresh.
+    s.now += Duration::from_millis(10);
+    let m = |k: u32| una.add(mss * k);
+    s.seg_opts(ACK, PEER_ISS.add(1), una, sack_opts(&[(m(1), m(3))]), &[]);
+    assert_eq!(s.c.stats().recoveries, 0, "{:?}", s.c.stats());
+    s.silent();
+    // The reordering timer: SRTT + min RTT / 4 after the send.
+    let d = s.c.timer(tcpstate::Timer::Rack).expect("RACK timer armed");
+    assert_eq!(d - sent, Duration::from_micros(12_500));
+    s.fire();
+    assert_eq!(
+        s.now, d,
+        "the RACK timer fires before the loss probe and the RTO"
+    );
+    let out = s.out();
+    assert_eq!(out.first().map(|p| p.seq()), Some(una), "{out:#?}");
+    assert_eq!(s.c.stats().rack_losses, 1);
+    assert_eq!(s.c.stats().recoveries, 1);
+    assert_eq!(s.c.stats().timeouts, 0);
+    assert_eq!(s.c.stats().loss_probes, 0);
+}
+
+// Issue 6: the reassembly queue and the SACK scoreboard have bounds given by
+// the configuration (`max_ooo_ranges`, `max_sack_ranges`).
+#[test]
+fn reassembly_and_scoreboard_bounds_come_from_the_config() {
+    let mut s = Sut::with_buffers(
+        Config {
+            max_ooo_ranges: 2,
+            ..cfg()
+        },
+        65536,
+        4096,
+    );
+    s.app(|c, now| c.connect(now, ISS).unwrap());
+    s.expect(SYN, ISS, SeqNum(0));
+    s.peer(f(SYN, ACK), &[]);
+    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+    let base = PEER_ISS.add(1);
+    for k in 1..=3u32 {
+        s.seg(ACK, base.add(k * 200), ISS.add(1), &[k as u8; 100]);
+    }
+    let _ = s.out();
+    assert_eq!(
+        s.c.stats().dropped,
+        1,
+        "the third range is over the bound of 2"
+    );
+    // Growing an existing range is still fine.
+    s.seg(ACK, base.add(300), ISS.add(1), &[1u8; 100]);
+    let _ = s.out();
+    assert_eq!(s.c.stats().dropped, 1);
+
+    // Sender side: a scoreboard of one range forgets the others; recovery
+    // then resends more but still delivers.
+    let mut p = common::Pair::open(
+        Config {
+            max_sack_ranges: 1,
+            ..Config::linux()
+        },
+        65536,
+        65536,
+    );
+    let mut n = 0u64;
+    p.drop = Box::new(move |to_b, pk| {
+        n += 1;
+        to_b && pk.t.len > 0 && n % 7 == 0
+    });
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i * 13) as u8).collect();
+    let (mut sent, mut got) = (0, Vec::new());
+    for _ in 0..100_000 {
+        let now = p.now;
+        if sent < data.len() {
+            sent += p.a.send(now, &data[sent..]).unwrap().len;
+        }
+        common::read_all(&mut p.b, now, &mut got);
+        if got.len() == data.len() {
+            break;
+        }
+        p.run_for(Duration::from_millis(1));
+    }
+    assert!(got == data);
+}

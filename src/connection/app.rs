@@ -111,6 +111,9 @@ impl<B: Storage> Connection<B> {
         self.high_rxt = iss;
         self.snd_sml = iss;
         self.sacked.clear();
+        self.sent_log.clear();
+        self.rack_xmit = Instant::ZERO;
+        self.min_rtt = u32::MAX;
         self.dsack = None;
         self.in_recovery = false;
         self.dupacks = 0;

@@ -86,6 +86,7 @@ impl<B: Storage> Connection<B> {
         let old_wnd = self.snd_wnd;
         if new_ack {
             self.new_ack(now, seg, a);
+            self.sent_log.trim(self.snd_una);
         }
         self.update_send_window(seg, old_wnd);
         if len == 0 {
@@ -592,6 +593,8 @@ impl<B: Storage> Connection<B> {
         // answering may keep its window shut forever, as Linux's probes_out).
         self.zwp_unanswered = 0;
         let old_wnd = self.snd_wnd;
+        // What was delivered before this ACK (for RACK's "delivered").
+        let (old_una, high_before) = (self.snd_una, self.high_sacked());
         if ack.after(self.snd_una) {
             self.new_ack(now, seg, a);
             self.take_sack_blocks(seg);
@@ -611,6 +614,14 @@ impl<B: Storage> Connection<B> {
                 self.on_dupack(now);
             }
         }
+        // RFC 8985 §6.2: the end of the newest data this ACK delivered.
+        let mut delivered = ack.after(old_una).then_some(ack);
+        if let Some(high) = self.high_sacked()
+            && high_before.is_none_or(|b| high.after(b))
+        {
+            delivered = Some(delivered.map_or(high, |d| d.max(high)));
+        }
+        self.rack_on_ack(now, delivered, a);
         self.detect_lost_retransmissions();
         // RFC 6675 §5: enough SACKed above SND.UNA means loss, whatever
         // the duplicate-ACK count.
@@ -762,7 +773,8 @@ impl<B: Storage> Connection<B> {
             return;
         }
         let mut direct = false;
-        if self.asm.add(offset, written as u32).is_err() {
+        let cap = usize::from(self.cfg.max_ooo_ranges.max(1));
+        if self.asm.add_capped(offset, written as u32, cap).is_err() {
             if offset != 0 {
                 // Too many holes: drop this out-of-order segment (bounded
                 // reassembly; the peer retransmits it).

@@ -32,6 +32,7 @@ mod endpoint_api;
 mod icmp;
 mod input;
 mod output;
+mod rack;
 mod sack;
 mod timers;
 
@@ -133,6 +134,8 @@ pub struct Stats {
     pub spurious_timeouts: u64,
     /// Slow starts ended by HyStart++'s delay test (RFC 9406).
     pub hystart_exits: u64,
+    /// Losses detected by RACK's time rule (RFC 8985 §6).
+    pub rack_losses: u64,
     /// Lost retransmissions detected in recovery (RFC 8985 §6.2 style).
     pub lost_retransmits: u64,
     /// Tail loss probes sent (RFC 8985 §7).
@@ -311,6 +314,11 @@ pub struct Connection<B: Storage> {
     soft_error: Option<IcmpError>,
     stats: Stats,
 
+    /// RACK (RFC 8985 §6): first-transmission times, the send time of the
+    /// most recently sent delivered byte (lower bound), the minimum RTT (µs).
+    sent_log: rack::SendLog,
+    rack_xmit: Instant,
+    min_rtt: u32,
     /// SACK scoreboard: ranges above SND.UNA the peer reported (RFC 6675).
     sacked: Assembler,
     /// HighRxt (RFC 6675 §2): the end of the last hole retransmitted.
@@ -442,6 +450,9 @@ impl<B: Storage> Connection<B> {
             tx,
             asm: Assembler::new(),
             sacked: Assembler::new(),
+            sent_log: rack::SendLog::new(),
+            rack_xmit: Instant::ZERO,
+            min_rtt: u32::MAX,
             high_rxt: SeqNum(0),
             rtx_mark: SeqNum(0),
             sack_recent: SeqNum(0),
@@ -502,9 +513,11 @@ impl<B: Storage> Connection<B> {
     }
     /// The earliest armed timer, `Instant::MAX` when none is.
     fn earliest_timer(&self) -> Instant {
-        const _: () = assert!(timers::COUNT == 6, "earliest_timer names every timer");
+        const _: () = assert!(timers::COUNT == 7, "earliest_timer names every timer");
         let t = &self.timers;
-        t[0].min(t[1]).min(t[2].min(t[3])).min(t[4].min(t[5]))
+        t[0].min(t[1])
+            .min(t[2].min(t[3]))
+            .min(t[4].min(t[5]).min(t[6]))
     }
     /// When the given timer fires, if it is armed.
     pub fn timer(&self, t: Timer) -> Option<Instant> {
@@ -731,6 +744,7 @@ impl<B: Storage> Connection<B> {
         self.tx.clear();
         self.asm.clear();
         self.sacked.clear();
+        self.sent_log.clear();
         self.dsack = None;
         self.ack_now = false;
         self.fast_rtx = false;

@@ -406,6 +406,8 @@ impl<B: Storage> Connection<B> {
         if !retransmission {
             self.restart_after_idle(now);
             self.last_send = now;
+            // RACK dates first transmissions (RFC 8985 §6.1).
+            self.sent_log.record(seq, now);
         }
         if retransmission {
             self.stats.retransmits += 1;

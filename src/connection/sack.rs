@@ -22,7 +22,10 @@ impl<B: Storage> Connection<B> {
         }
         for &(left, right) in seg.options.sack.as_slice() {
             if left.after_eq(self.snd_una) && left.before(right) && right.before_eq(self.snd_max) {
-                let _ = self.sacked.add(left.dist(self.snd_una), right.dist(left));
+                let cap = usize::from(self.cfg.max_sack_ranges.max(1));
+                let _ = self
+                    .sacked
+                    .add_capped(left.dist(self.snd_una), right.dist(left), cap);
             }
         }
     }
@@ -62,7 +65,7 @@ impl<B: Storage> Connection<B> {
     }
 
     /// The sequence number of the highest SACKed byte + 1, if any.
-    fn high_sacked(&self) -> Option<SeqNum> {
+    pub(super) fn high_sacked(&self) -> Option<SeqNum> {
         (!self.sacked.is_empty()).then(|| self.snd_una.add(self.sacked.highest_end()))
     }
 

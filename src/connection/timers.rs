@@ -31,9 +31,11 @@ pub enum Timer {
     TimeWait = 4,
     /// Orphaned FIN-WAIT-2 (Linux tcp_fin_timeout).
     FinWait2 = 5,
+    /// RACK reordering timer (RFC 8985 §6.3).
+    Rack = 6,
 }
 
-pub(super) const COUNT: usize = 6;
+pub(super) const COUNT: usize = 7;
 
 /// Microseconds in a duration, saturating at `u32::MAX` (about 71 minutes).
 pub(super) fn us(d: Duration) -> u32 {
@@ -139,6 +141,7 @@ impl<B: Storage> Connection<B> {
             Timer::Persist,
             Timer::Keepalive,
             Timer::DelayedAck,
+            Timer::Rack,
         ] {
             if self.timers[t as usize] > now || self.state == State::Closed {
                 continue;
@@ -158,6 +161,7 @@ impl<B: Storage> Connection<B> {
                 Timer::Retransmit => self.on_rto(now, a),
                 Timer::Persist => self.on_persist(now, a),
                 Timer::Keepalive => self.on_keepalive(now, a),
+                Timer::Rack => self.on_rack_timer(now, a),
                 Timer::DelayedAck => {
                     if self.ack_pending > 0 {
                         self.ack_now = true;
@@ -463,6 +467,7 @@ impl<B: Storage> Connection<B> {
 
     fn rtt_update(&mut self, r: u32) {
         self.hystart_sample(r);
+        self.min_rtt = self.min_rtt.min(r);
         if self.srtt == 0 {
             // RFC 6298 §2.2.
             self.srtt = r;

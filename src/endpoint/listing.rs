@@ -127,7 +127,7 @@ impl fmt::Display for ConnInfo {
 
 fn timer_name(t: Timer) -> &'static str {
     match t {
-        Timer::Retransmit => "on",
+        Timer::Retransmit | Timer::Rack => "on",
         Timer::DelayedAck => "delack",
         Timer::Persist => "persist",
         Timer::Keepalive => "keepalive",

@@ -1,0 +1,258 @@
+//! RACK time-based loss detection (RFC 8985 §6), with bounded memory.
+//!
+//! RACK marks a segment lost when a segment sent *later* has been
+//! delivered and more than an RTT plus a reordering window has passed since
+//! the lost one was sent. That needs each segment's transmit time; instead
+//! of a record per segment, [`SendLog`] keeps up to eight checkpoints
+//! `(first sequence number, time)` of first transmissions. Data between two
+//! checkpoints was sent between their times, which bounds every segment's
+//! send time from both sides: the lower bound dates what was delivered (so
+//! RACK's clock never runs ahead) and the upper bound dates what is missing
+//! (so nothing is declared lost too early). When the log is full, the two
+//! checkpoints closest in time merge, which only widens the bounds.
+//! Retransmitted bytes are not dated by the log (RFC 8985 §6.2 step 2: an
+//! ACK of a retransmission is ambiguous); lost retransmissions are found by
+//! the send-order rule in `sack.rs`.
+
+use super::{Actions, Connection, Storage, Timer};
+use crate::seq::SeqNum;
+use crate::time::{Duration, Instant};
+
+const SLOTS: usize = 8;
+
+/// First-transmission checkpoints, in increasing sequence and time order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct SendLog {
+    n: u8,
+    at: [(SeqNum, Instant); SLOTS],
+}
+
+impl SendLog {
+    pub(super) const fn new() -> Self {
+        SendLog {
+            n: 0,
+            at: [(SeqNum(0), Instant::ZERO); SLOTS],
+        }
+    }
+
+    pub(super) fn clear(&mut self) {
+        self.n = 0;
+    }
+
+    fn len(&self) -> usize {
+        usize::from(self.n).min(SLOTS)
+    }
+
+    /// New data starting at `seq` goes out at `now`.
+    pub(super) fn record(&mut self, seq: SeqNum, now: Instant) {
+        let n = self.len();
+        if n > 0 && self.at[n - 1].1 == now {
+            return;
+        }
+        if n == SLOTS {
+            // Merge the pair closest in time: drop the later checkpoint of
+            // it, so that its data is dated from the earlier one (wider
+            // bounds, never wrong ones).
+            let mut best = 1;
+            for i in 1..n - 1 {
+                if self.at[i + 1].1 - self.at[i].1 < self.at[best + 1].1 - self.at[best].1 {
+                    best = i;
+                }
+            }
+            self.at.copy_within(best + 2..n, best + 1);
+            self.n -= 1;
+        }
+        let n = self.len();
+        self.at[n] = (seq, now);
+        self.n += 1;
+    }
+
+    /// Forgets checkpoints wholly below SND.UNA.
+    pub(super) fn trim(&mut self, una: SeqNum) {
+        let n = self.len();
+        let mut drop = 0;
+        while drop + 1 < n && self.at[drop + 1].0.before_eq(una) {
+            drop += 1;
+        }
+        if drop > 0 {
+            self.at.copy_within(drop..n, 0);
+            self.n -= drop as u8;
+        }
+    }
+
+    /// The earliest time the byte at `seq` can have been sent.
+    fn lower(&self, seq: SeqNum) -> Option<Instant> {
+        self.at[..self.len()]
+            .iter()
+            .rev()
+            .find(|c| c.0.before_eq(seq))
+            .map(|c| c.1)
+    }
+
+    /// The first sequence number whose send time may be later than
+    /// `limit`: every byte below it was sent at or before `limit`.
+    /// `last_send` dates the newest data, `snd_max` ends it.
+    fn sent_by(&self, limit: Instant, last_send: Instant, snd_max: SeqNum) -> Option<SeqNum> {
+        let n = self.len();
+        if n == 0 {
+            return None;
+        }
+        // Entry i holds [at[i].0, at[i+1].0), sent before at[i+1].1.
+        for i in 0..n {
+            let upper = if i + 1 < n {
+                self.at[i + 1].1
+            } else {
+                last_send
+            };
+            if upper > limit {
+                return Some(self.at[i].0);
+            }
+        }
+        Some(snd_max)
+    }
+}
+
+impl<B: Storage> Connection<B> {
+    /// RACK.reo_wnd (RFC 8985 §6.2.4): a quarter of the minimum RTT, in µs.
+    fn rack_reo_wnd(&self) -> u64 {
+        let min = if self.min_rtt == u32::MAX {
+            self.srtt
+        } else {
+            self.min_rtt
+        };
+        u64::from(min / 4)
+    }
+
+    /// After an ACK was processed (RFC 8985 §6.2 steps 1-5): `delivered`
+    /// is the end of the highest sequence range this ACK newly delivered
+    /// (cumulatively or by SACK), if any.
+    pub(super) fn rack_on_ack(&mut self, now: Instant, delivered: Option<SeqNum>, a: &mut Actions) {
+        if !self.sack_on {
+            return;
+        }
+        if let Some(end) = delivered {
+            let last = end.sub(1);
+            // Step 2: skip bytes that were retransmitted (ambiguous).
+            let retransmitted = last.before(self.high_rxt);
+            if !retransmitted
+                && let Some(t) = self.sent_log.lower(last)
+                && t > self.rack_xmit
+            {
+                self.rack_xmit = t;
+            }
+        }
+        self.sent_log.trim(self.snd_una);
+        self.rack_detect(now, a);
+    }
+
+    /// Step 5: marks lost what was sent an RTT plus the reordering window
+    /// before something delivered; arms the reordering timer for what may
+    /// soon be.
+    pub(super) fn rack_detect(&mut self, now: Instant, _a: &mut Actions) {
+        self.clear_timer(Timer::Rack);
+        if self.rack_xmit == Instant::ZERO || self.srtt == 0 || self.sacked.is_empty() {
+            return;
+        }
+        let wait = Duration::from_micros(u64::from(self.srtt) + self.rack_reo_wnd());
+        let timed_out =
+            Instant::from_micros(now.as_micros().saturating_sub(wait.as_micros() as u64));
+        let limit = self.rack_xmit.min(timed_out);
+        let Some(lost_to) = self.sent_log.sent_by(limit, self.last_send, self.snd_max) else {
+            return;
+        };
+        // Only what lies below something delivered can have been sent
+        // before it (RFC 8985 §6.2: or at the same time with a lower end).
+        let Some(high) = self.high_sacked() else {
+            return;
+        };
+        let lost_to = lost_to.min(high);
+        let from = self.high_rxt.max(self.snd_una);
+        if self.unsacked_between(from, lost_to) {
+            self.stats.rack_losses += 1;
+            if !self.in_recovery && self.snd_una.after_eq(self.recover) {
+                self.enter_recovery(now);
+            }
+            return;
+        }
+        // Sent before the delivered segment but not yet long enough ago:
+        // check again when it would be (RFC 8985 §6.3 reordering timer).
+        if let Some(maybe_to) = self
+            .sent_log
+            .sent_by(self.rack_xmit, self.last_send, self.snd_max)
+            && self.unsacked_between(lost_to.max(from), maybe_to.min(high))
+            && let Some(sent) = self.sent_log.upper_for(lost_to.max(from), self.last_send)
+        {
+            self.set_timer(Timer::Rack, sent + wait);
+        }
+    }
+
+    /// Whether some byte in [from, to) is neither acknowledged nor SACKed.
+    fn unsacked_between(&self, from: SeqNum, to: SeqNum) -> bool {
+        if !to.after(from) || !from.after_eq(self.snd_una) {
+            return false;
+        }
+        let (f, t) = (from.dist(self.snd_una), to.dist(self.snd_una));
+        let mut o = f;
+        while o < t {
+            match self.sacked.range_containing(o) {
+                Some((_, e)) => o = e,
+                None => return true,
+            }
+        }
+        false
+    }
+
+    /// The RACK reordering timer fired.
+    pub(super) fn on_rack_timer(&mut self, now: Instant, a: &mut Actions) {
+        self.rack_detect(now, a);
+    }
+}
+
+impl SendLog {
+    /// The latest time the byte at `seq` can have been sent.
+    fn upper_for(&self, seq: SeqNum, last_send: Instant) -> Option<Instant> {
+        let n = self.len();
+        let i = self.at[..n].iter().rposition(|c| c.0.before_eq(seq))?;
+        Some(if i + 1 < n {
+            self.at[i + 1].1
+        } else {
+            last_send
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_survive_merging() {
+        let mut l = SendLog::new();
+        for k in 0..20u32 {
+            l.record(
+                SeqNum(k * 1000),
+                Instant::from_millis(u64::from(k) * 10 + u64::from(k % 3)),
+            );
+        }
+        assert_eq!(l.len(), SLOTS);
+        // Every byte's true send time lies within [lower, upper].
+        for k in 0..20u32 {
+            let t = Instant::from_millis(u64::from(k) * 10 + u64::from(k % 3));
+            let seq = SeqNum(k * 1000 + 500);
+            assert!(l.lower(seq).unwrap() <= t, "lower bound for {k}");
+            assert!(
+                l.upper_for(seq, Instant::from_secs(1)).unwrap() >= t,
+                "upper bound for {k}"
+            );
+        }
+        l.trim(SeqNum(15_500));
+        assert!(l.at[0].0.before_eq(SeqNum(15_500)));
+        assert!(l.lower(SeqNum(15_500)).is_some());
+        let b = l.sent_by(
+            Instant::from_millis(5),
+            Instant::from_secs(1),
+            SeqNum(20_000),
+        );
+        assert!(b.unwrap().before_eq(SeqNum(16_000)));
+    }
+}
