@@ -1459,6 +1459,21 @@ fn main() {
         w4_pass(engine, n, !has("--no-csum"));
         return;
     }
+    if let Some(i) = args.iter().position(|a| a == "--w2") {
+        // One W2 run of one engine, for profilers: --w2 ENGINE N
+        let engine = args.get(i + 1).expect("--w2 ENGINE N");
+        let n: u64 = args
+            .get(i + 2)
+            .and_then(|v| v.parse().ok())
+            .expect("--w2 ENGINE N");
+        let r = if engine == "tcpstate" {
+            w2_tcpstate(n, true, true).expect("tcpstate W2")
+        } else {
+            w2_smoltcp(n, true, true)
+        };
+        println!("{engine}: {:.0} conn/s", r.conns as f64 / r.secs);
+        return;
+    }
     if let Some(i) = args.iter().position(|a| a == "--one") {
         // One W1 run of one engine, for profilers:
         // --one ENGINE MIB batch|per-packet [--no-csum]
