@@ -357,6 +357,14 @@ impl<B: Storage> core::fmt::Debug for Connection<B> {
 }
 
 impl<B: Storage> Connection<B> {
+    /// The connection's buffers, given back (their bytes are stale).
+    pub(crate) fn into_buffers(self) -> Buffers<B> {
+        Buffers {
+            rx: self.rx.into_inner(),
+            tx: self.tx.into_inner(),
+        }
+    }
+
     /// A connection in CLOSED with the given configuration and buffers.
     pub fn new(config: Config, buffers: Buffers<B>) -> Self {
         let rx = RingBuffer::new(buffers.rx);

@@ -300,6 +300,10 @@ pub struct Endpoint<S: Store = DefaultStore> {
     keys: Keys,
     slots: S::Vec<Slot<S>>,
     free: S::Vec<u32>,
+    /// Buffers of freed connections, for the next ones (growable stores
+    /// only; at most [`SPARE_BUFFERS`]): no allocation and zeroing per
+    /// connection.
+    spare: S::Vec<Buffers<S::Buf>>,
     live: usize,
     /// 4-tuple -> slot index, or `TW_BIT | time-wait index`.
     table: S::Table,
@@ -347,6 +351,9 @@ fn tick_ceil(t: Instant) -> u64 {
     t.as_micros().div_ceil(1000)
 }
 
+/// The most freed connections' buffers an Endpoint keeps for reuse.
+const SPARE_BUFFERS: usize = 16;
+
 /// Pushes an event; a full fixed queue drops it and counts it.
 macro_rules! event {
     ($self:ident, $e:expr) => {
@@ -380,6 +387,7 @@ impl<S: Store> Endpoint<S> {
             keys: Keys::new(secret),
             slots: Default::default(),
             free: Default::default(),
+            spare: Default::default(),
             live: 0,
             table: Default::default(),
             tw: TimeWaitTable::default(),
@@ -510,8 +518,14 @@ impl<S: Store> Endpoint<S> {
 
     // ----- connections ----------------------------------------------------
 
-    fn buffers(&self) -> Buffers<S::Buf> {
-        S::buffers(self.cfg.rx_buffer, self.cfg.tx_buffer)
+    /// A new connection's buffers: a freed connection's, or new ones. A
+    /// reused buffer keeps its old bytes; a ring buffer only ever reads
+    /// the bytes written into it since.
+    fn buffers(&mut self) -> Buffers<S::Buf> {
+        match self.spare.pop() {
+            Some(b) => b,
+            None => S::buffers(self.cfg.rx_buffer, self.cfg.tx_buffer),
+        }
     }
 
     /// Whether one more connection fits: `max_connections`, and the slot
@@ -601,11 +615,15 @@ impl<S: Store> Endpoint<S> {
     /// Frees a slot whose connection is detached.
     fn free_slot(&mut self, idx: u32) {
         let s = &mut self.slots[idx as usize];
-        if s.entry.take().is_some() {
+        if let Some(e) = s.entry.take() {
             s.generation = s.generation.wrapping_add(1);
             // Cannot fail: there are no more free indices than slots.
             let _ = self.free.try_push(idx);
             self.live -= 1;
+            // Inline (fixed) buffers would be copied, not reused.
+            if S::buffer_size().is_none() && self.spare.len() < SPARE_BUFFERS {
+                let _ = self.spare.try_push(S::unbox(e).conn.into_buffers());
+            }
         }
     }
 

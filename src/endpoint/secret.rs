@@ -79,9 +79,31 @@ impl Keys {
     }
 
     /// The demux table's hash of a 4-tuple (SipHash-1-3 is enough here).
+    ///
+    /// The same bytes as [`write_tuple`] (a `Hasher`'s `write_u8` and
+    /// `write_u16` hash the native-endian bytes), gathered first and
+    /// given in one `write`: one pass instead of six short writes.
     pub(crate) fn table_hash(&self, t: &Tuple) -> u64 {
+        let mut b = [0u8; 38];
+        let mut n = 0;
+        for ip in [t.local_ip, t.remote_ip] {
+            match ip {
+                IpAddr::V4(a) => {
+                    b[n] = 4;
+                    b[n + 1..n + 5].copy_from_slice(&a.octets());
+                    n += 5;
+                }
+                IpAddr::V6(a) => {
+                    b[n] = 6;
+                    b[n + 1..n + 17].copy_from_slice(&a.octets());
+                    n += 17;
+                }
+            }
+        }
+        b[n..n + 2].copy_from_slice(&t.local_port.to_ne_bytes());
+        b[n + 2..n + 4].copy_from_slice(&t.remote_port.to_ne_bytes());
         let mut h = SipHasher13::new_with_keys(self.table.0, self.table.1);
-        write_tuple(&mut h, t);
+        h.write(&b[..n + 4]);
         h.finish()
     }
 
@@ -184,4 +206,30 @@ pub(crate) fn cookie_tsval(ts_now: u32, bits: u32) -> u32 {
 pub(crate) fn cookie_ts_decode(tsecr: u32) -> (Option<u8>, bool) {
     let ws = (tsecr & 0xf) as u8;
     ((ws != 0xf).then_some(ws), tsecr & 0x10 != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::net::{Ipv4Addr, Ipv6Addr};
+
+    #[test]
+    fn table_hash_is_the_hash_of_write_tuple() {
+        let keys = Keys::new([7; 16]);
+        let v4 = |a: u8| IpAddr::V4(Ipv4Addr::new(192, 0, 2, a));
+        let v6 = |a: u16| IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, a));
+        for (local_ip, remote_ip) in [(v4(1), v4(2)), (v6(1), v6(2)), (v4(3), v6(4))] {
+            for (local_port, remote_port) in [(80, 49152), (65535, 1), (0x1234, 0xabcd)] {
+                let t = Tuple {
+                    local_ip,
+                    remote_ip,
+                    local_port,
+                    remote_port,
+                };
+                let mut h = SipHasher13::new_with_keys(keys.table.0, keys.table.1);
+                write_tuple(&mut h, &t);
+                assert_eq!(keys.table_hash(&t), h.finish(), "{t:?}");
+            }
+        }
+    }
 }

@@ -90,6 +90,8 @@ pub trait Store: Sized + 'static {
     type Boxed<T>: Deref<Target = T> + DerefMut;
     /// Puts an entry in its place.
     fn boxed<T>(t: T) -> Self::Boxed<T>;
+    /// Takes an entry out of its place.
+    fn unbox<T>(b: Self::Boxed<T>) -> T;
     /// A connection's buffers of (at most) these sizes.
     fn buffers(rx: usize, tx: usize) -> Buffers<Self::Buf>;
     /// The fixed size of every buffer, if there is one.
@@ -280,6 +282,9 @@ impl<const N: usize, const M: usize, const B: usize> Store for Fixed<N, M, B> {
     fn boxed<T>(t: T) -> Inline<T> {
         Inline(t)
     }
+    fn unbox<T>(b: Inline<T>) -> T {
+        b.0
+    }
     fn buffers(_rx: usize, _tx: usize) -> Buffers<[u8; B]> {
         Buffers {
             rx: [0; B],
@@ -392,6 +397,9 @@ mod heap {
         type Boxed<T> = Box<T>;
         fn boxed<T>(t: T) -> Box<T> {
             Box::new(t)
+        }
+        fn unbox<T>(b: Box<T>) -> T {
+            *b
         }
         fn buffers(rx: usize, tx: usize) -> Buffers<Box<[u8]>> {
             Buffers {

@@ -193,13 +193,10 @@ impl<S: Store> Wheel<S> {
             let mask = if crossed >= SLOTS as u64 {
                 u64::MAX
             } else {
-                // Slots io+1 ..= inew, modulo 64.
-                let mut m = 0u64;
-                let first = ((io + 1) as usize) & (SLOTS - 1);
-                for k in 0..crossed as usize {
-                    m |= 1 << ((first + k) & (SLOTS - 1));
-                }
-                m
+                // Slots io+1 ..= inew, modulo 64: `crossed` (< 64) bits
+                // from slot io+1 on, wrapping around.
+                let first = ((io + 1) as u32) & (SLOTS as u32 - 1);
+                ((1u64 << crossed) - 1).rotate_left(first)
             };
             let mut hit = self.occupied[level] & mask;
             while hit != 0 {
