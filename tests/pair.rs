@@ -53,15 +53,7 @@ fn handshake_data_both_ways_and_close() {
 /// packets chosen by a seeded generator; both sides close.
 fn lossy_transfer(seed: u64, loss_pct: u64, n: usize, m: usize) -> Pair {
     let mut p = Pair::open(Config::linux(), 16384, 16384);
-    let mut x = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    p.drop = Box::new(move |_, _| {
-        x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (x >> 33) % 100 < loss_pct
-    });
+    p.drop = random_drop(seed, loss_pct, 100);
     let data: Vec<u8> = (0..n as u32)
         .map(|i| (i.wrapping_mul(31) ^ 5) as u8)
         .collect();
@@ -175,15 +167,7 @@ fn bulk_time(cfg: Config, seed: u64, loss_pct: u64, n: usize) -> (f64, u64) {
 
 fn bulk_time2(cfg: Config, seed: u64, loss_pct: u64, n: usize) -> (f64, u64, u64, u64) {
     let mut p = Pair::open(cfg, 65536, 65536);
-    let mut x = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    p.drop = Box::new(move |_, _| {
-        x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (x >> 33) % 1000 < loss_pct
-    });
+    p.drop = random_drop(seed, loss_pct, 1000);
     let data: Vec<u8> = (0..n as u32)
         .map(|i| (i.wrapping_mul(31) ^ 5) as u8)
         .collect();

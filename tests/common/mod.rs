@@ -45,6 +45,20 @@ pub fn drain(c: &mut Conn, now: Instant) -> Vec<Pkt> {
 /// Decides whether a packet is dropped: (towards B, packet).
 pub type DropFn = Box<dyn FnMut(bool, &Pkt) -> bool>;
 
+/// A drop filter that loses `per` out of every `of` packets, chosen by a
+/// linear congruential generator seeded with `seed` (replays exactly).
+pub fn random_drop(seed: u64, per: u64, of: u64) -> DropFn {
+    let step = |x: u64| {
+        x.wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407)
+    };
+    let mut x = step(seed);
+    Box::new(move |_, _| {
+        x = step(x);
+        (x >> 33) % of < per
+    })
+}
+
 /// Extra delay for a packet: (towards B, packet).
 pub type DelayFn = Box<dyn FnMut(bool, &Pkt) -> tcpstate::Duration>;
 
