@@ -26,13 +26,14 @@ fn add_carry(a: u64, b: u64) -> u64 {
 }
 
 /// Folds a 64-bit ones'-complement accumulator to 16 bits (as a `u32`).
+///
+/// Adding a word to itself rotated by half its width leaves the
+/// end-around-carry sum of its two halves in the upper half.
 #[inline(always)]
-fn fold64(mut acc: u64) -> u32 {
-    acc = (acc & 0xffff_ffff) + (acc >> 32); // <= 2^33 - 2
-    acc = (acc & 0xffff_ffff) + (acc >> 32); // <= 2^32 - 1
-    acc = (acc & 0xffff) + (acc >> 16); // <= 0x1_fffe
-    acc = (acc & 0xffff) + (acc >> 16); // <= 0xffff
-    acc as u32
+fn fold64(acc: u64) -> u32 {
+    let s = acc.wrapping_add(acc.rotate_right(32));
+    let h = (s >> 32) as u32;
+    h.wrapping_add(h.rotate_right(16)) >> 16
 }
 
 /// Adds the `N / 8` native-endian 64-bit words of `block` to `acc` in one
@@ -279,6 +280,15 @@ mod tests {
             initial in any::<u32>(),
         ) {
             prop_assert_eq!(fold(ones_complement_sum(&data, initial)), reference(&data, initial));
+        }
+
+        #[test]
+        fn fold64_matches_loop(acc in any::<u64>()) {
+            let mut r = acc;
+            while r > 0xffff {
+                r = (r & 0xffff) + (r >> 16);
+            }
+            prop_assert_eq!(u64::from(fold64(acc)), r);
         }
 
         #[test]
