@@ -242,8 +242,11 @@ mod ts {
     }
 
     /// The receive path of one packet: IPv4 parse and validation, header
-    /// checksum, TCP parse, TCP checksum, 4-tuple lookup, then the engine.
-    /// Returns false when the packet was dropped before the engine.
+    /// checksum, TCP parse, 4-tuple lookup, then the engine. With checksums
+    /// on, the host sums the pseudo-header and the TCP header and the
+    /// engine verifies the TCP checksum while it copies the payload
+    /// (`on_segment_unverified`). Returns false when the packet was
+    /// dropped.
     #[inline(always)]
     fn rx(h: &mut Host, now: Instant, p: &[u8]) -> bool {
         let Some(ip) = p.first_chunk::<20>() else {
@@ -259,10 +262,7 @@ mod ts {
         let src = [ip[12], ip[13], ip[14], ip[15]];
         let dst = [ip[16], ip[17], ip[18], ip[19]];
         let tcp = &p[20..total];
-        if h.csum
-            && (checksum::fold(checksum::ones_complement_sum(ip, 0)) != 0xffff
-                || !checksum::verify_v4(src, dst, tcp))
-        {
+        if h.csum && checksum::fold(checksum::ones_complement_sum(ip, 0)) != 0xffff {
             return false;
         }
         let Ok((hdr, payload)) = TcpHeader::parse(tcp) else {
@@ -273,9 +273,20 @@ mod ts {
         {
             return false;
         }
-        let a = h
-            .conn
-            .on_segment_ecn(now, &Segment::new(&hdr, payload), ip[1] & 3 == 3);
+        let seg = Segment::new(&hdr, payload);
+        let ce = ip[1] & 3 == 3;
+        let a = if h.csum {
+            // Everything the checksum covers but the payload.
+            let head = &tcp[..tcp.len() - payload.len()];
+            let pseudo = checksum::pseudo_header_v4(src, dst, tcp.len() as u16);
+            let sum = checksum::ones_complement_sum(head, pseudo);
+            match h.conn.on_segment_unverified(now, &seg, ce, sum) {
+                Ok(a) => a,
+                Err(_) => return false,
+            }
+        } else {
+            h.conn.on_segment_ecn(now, &seg, ce)
+        };
         h.take(a);
         true
     }
