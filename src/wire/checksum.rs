@@ -73,12 +73,13 @@ fn sum_blocks<const N: usize, const LOOP: bool>(mut acc: u64, mut data: &[u8]) -
 }
 
 /// The ones'-complement sum of `data` in the machine's byte order, not yet
-/// folded: 64-bit words in add-with-carry chains of 128 bytes, then one
-/// chain each for the 64-, 32-, 16- and 8-byte rest, then the last 4, 2
-/// and 1 bytes.
+/// folded: 64-bit words in add-with-carry chains of 256 bytes, then one
+/// chain each for the 128-, 64-, 32-, 16- and 8-byte rest, then the last
+/// 4, 2 and 1 bytes. (256-byte chains: W4-rx 1018 -> 992 Ir against 128.)
 #[inline(always)]
 fn sum_native(data: &[u8]) -> u64 {
-    let (acc, data) = sum_blocks::<128, true>(0, data);
+    let (acc, data) = sum_blocks::<256, true>(0, data);
+    let (acc, data) = sum_blocks::<128, false>(acc, data);
     let (acc, data) = sum_blocks::<64, false>(acc, data);
     let (acc, data) = sum_blocks::<32, false>(acc, data);
     let (acc, data) = sum_blocks::<16, false>(acc, data);
@@ -120,6 +121,10 @@ fn finish_native(acc: u64, initial: u32) -> u32 {
 /// result once at the end (the sum is byte-order independent, RFC 1071
 /// §2(B)), in add-with-carry chains (RFC 1071 §4.1's "add with carry"
 /// loop, 8 bytes per step). No allocation, no panic for any input.
+// Always inlined: the host's 20-byte IPv4 and TCP header sums then skip
+// the call and, for a fixed-size array, the length tests (W4-rx, with
+// `TcpHeader::parse` inlined too: 1120 -> 1018 Ir).
+#[inline(always)]
 pub fn ones_complement_sum(data: &[u8], initial: u32) -> u32 {
     finish_native(sum_native(data), initial)
 }

@@ -47,6 +47,7 @@ impl TcpHeader {
     /// * [`WireError::BadOptionSize`]: a known option with the wrong fixed
     ///   length (MSS 4, window scale 3, SACK-permitted 2, timestamps 10,
     ///   SACK 2 + 8n with n in 1..=4).
+    #[inline]
     pub fn parse(bytes: &[u8]) -> Result<(TcpHeader, &[u8]), WireError> {
         let Some(fixed) = bytes.first_chunk::<FIXED_LEN>() else {
             return Err(WireError::TooShort(bytes.len()));
