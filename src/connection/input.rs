@@ -837,8 +837,9 @@ impl<B: Storage> Connection<B> {
         a.set_readable();
         // Quick-ACK mode again after the peer was idle longer than the
         // RTO (Linux tcp_event_data_recv).
+        // (In whole microseconds, as `rto()` is: no `Duration` arithmetic.)
         if let Some(t) = self.last_data_in
-            && now.saturating_duration_since(t) > self.rto()
+            && now.as_micros().saturating_sub(t.as_micros()) > u64::from(self.rto)
         {
             self.quick = self.quick.max(self.cfg.quickack);
         }
