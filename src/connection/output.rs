@@ -210,10 +210,20 @@ impl<B: Storage> Connection<B> {
                     return Some(t);
                 }
             }
-            if let Some(t) = self.sack_retransmit(now, buf) {
+            // The tests that make these two do nothing are repeated here,
+            // so that the common case (no recovery, nothing SACKed) makes
+            // no call.
+            if self.sack_on
+                && self.in_recovery
+                && let Some(t) = self.sack_retransmit(now, buf)
+            {
                 return Some(t);
             }
-            let room = self.skip_sacked();
+            let room = if self.sacked.is_empty() {
+                u32::MAX
+            } else {
+                self.skip_sacked()
+            };
             if let Some((len, fin)) = self.next_data_len() {
                 let fin = fin && len <= room;
                 return Some(self.data_segment(now, buf, len.min(room), fin));
