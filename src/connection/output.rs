@@ -146,7 +146,9 @@ impl<B: Storage> Connection<B> {
     /// A buffer smaller than the MSS limits the segment's payload.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         let now = self.clock(now);
-        let mut t = self.next_transmit(now, buf)?;
+        // Changed in place: the segment is built once, in the return slot.
+        let mut out = self.next_transmit(now, buf);
+        let t = out.as_mut()?;
         if self.ece_pending && t.flags.ack() && !t.flags.syn() && !t.flags.rst() {
             t.flags |= Flags::ECE;
         }
@@ -163,7 +165,7 @@ impl<B: Storage> Connection<B> {
             self.clear_timer(Timer::DelayedAck);
             self.last_ack_sent = self.rcv_nxt;
         }
-        Some(t)
+        out
     }
 
     fn next_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
