@@ -10,7 +10,7 @@
 
 use core::hash::Hasher;
 use core::net::IpAddr;
-use siphasher::sip::{SipHasher13, SipHasher24};
+use siphasher::sip::SipHasher24;
 
 use super::Tuple;
 use crate::seq::SeqNum;
@@ -84,6 +84,19 @@ impl Keys {
     /// `write_u16` hash the native-endian bytes), gathered first and
     /// given in one `write`: one pass instead of six short writes.
     pub(crate) fn table_hash(&self, t: &Tuple) -> u64 {
+        if let (IpAddr::V4(l), IpAddr::V4(r)) = (t.local_ip, t.remote_ip) {
+            // The 14 bytes as two little-endian words, built in registers.
+            let (l, r) = (l.octets(), r.octets());
+            let (lp, rp) = (t.local_port.to_ne_bytes(), t.remote_port.to_ne_bytes());
+            let m0 = [4, l[0], l[1], l[2], l[3], 4, r[0], r[1]];
+            let m1 = [r[2], r[3], lp[0], lp[1], rp[0], rp[1], 0, 0];
+            return sip13_words(
+                self.table,
+                u64::from_le_bytes(m0),
+                u64::from_le_bytes(m1),
+                14,
+            );
+        }
         let mut b = [0u8; 38];
         let mut n = 0;
         for ip in [t.local_ip, t.remote_ip] {
@@ -102,17 +115,27 @@ impl Keys {
         }
         b[n..n + 2].copy_from_slice(&t.local_port.to_ne_bytes());
         b[n + 2..n + 4].copy_from_slice(&t.remote_port.to_ne_bytes());
-        let mut h = SipHasher13::new_with_keys(self.table.0, self.table.1);
-        h.write(&b[..n + 4]);
-        h.finish()
+        sip13(self.table, &b[..n + 4])
     }
 
     /// The listener table's hash of a local address and port.
+    /// The same bytes as `write_ip` and `write_u16`, in one pass.
     pub(crate) fn listen_hash(&self, ip: IpAddr, port: u16) -> u64 {
-        let mut h = SipHasher13::new_with_keys(self.table.0, self.table.1);
-        write_ip(&mut h, ip);
-        h.write_u16(port);
-        h.finish()
+        let mut b = [0u8; 19];
+        let n = match ip {
+            IpAddr::V4(a) => {
+                b[0] = 4;
+                b[1..5].copy_from_slice(&a.octets());
+                5
+            }
+            IpAddr::V6(a) => {
+                b[0] = 6;
+                b[1..17].copy_from_slice(&a.octets());
+                17
+            }
+        };
+        b[n..n + 2].copy_from_slice(&port.to_ne_bytes());
+        sip13(self.table, &b[..n + 2])
     }
 
     /// RFC 6528 §3: ISN = M + F(localip, localport, remoteip, remoteport,
@@ -185,6 +208,78 @@ impl Keys {
     }
 }
 
+/// One SipRound (Aumasson and Bernstein, "SipHash: a fast short-input
+/// PRF", 2012, §2).
+#[inline(always)]
+fn sip_round(v: &mut [u64; 4]) {
+    v[0] = v[0].wrapping_add(v[1]);
+    v[1] = v[1].rotate_left(13) ^ v[0];
+    v[0] = v[0].rotate_left(32);
+    v[2] = v[2].wrapping_add(v[3]);
+    v[3] = v[3].rotate_left(16) ^ v[2];
+    v[0] = v[0].wrapping_add(v[3]);
+    v[3] = v[3].rotate_left(21) ^ v[0];
+    v[2] = v[2].wrapping_add(v[1]);
+    v[1] = v[1].rotate_left(17) ^ v[2];
+    v[2] = v[2].rotate_left(32);
+}
+
+/// SipHash-1-3 of a message of `len` (8 to 15) bytes given as its first
+/// word and the rest (zero-padded), little-endian.
+#[inline(always)]
+fn sip13_words(key: (u64, u64), m0: u64, rest: u64, len: u64) -> u64 {
+    let mut v = sip_init(key);
+    v[3] ^= m0;
+    sip_round(&mut v);
+    v[0] ^= m0;
+    sip_finish(v, rest | (len << 56))
+}
+
+#[inline(always)]
+fn sip_init(key: (u64, u64)) -> [u64; 4] {
+    [
+        key.0 ^ 0x736f_6d65_7073_6575,
+        key.1 ^ 0x646f_7261_6e64_6f6d,
+        key.0 ^ 0x6c79_6765_6e65_7261,
+        key.1 ^ 0x7465_6462_7974_6573,
+    ]
+}
+
+/// The last block `b` (tail bytes and length), then the finalization
+/// (SipHash-1-3: one compression round, three final rounds).
+#[inline(always)]
+fn sip_finish(mut v: [u64; 4], b: u64) -> u64 {
+    v[3] ^= b;
+    sip_round(&mut v);
+    v[0] ^= b;
+    v[2] ^= 0xff;
+    sip_round(&mut v);
+    sip_round(&mut v);
+    sip_round(&mut v);
+    v[0] ^ v[1] ^ v[2] ^ v[3]
+}
+
+/// SipHash-1-3 of `bytes` in one pass: the same function as
+/// `SipHasher13::write(bytes)` then `finish()`, without the streaming
+/// buffer (the demux hash runs once per segment, on at most 38 bytes).
+#[inline]
+fn sip13(key: (u64, u64), bytes: &[u8]) -> u64 {
+    let mut v = sip_init(key);
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        let mut m = [0u8; 8];
+        m.copy_from_slice(w);
+        let m = u64::from_le_bytes(m);
+        v[3] ^= m;
+        sip_round(&mut v);
+        v[0] ^= m;
+    }
+    let mut last = [0u8; 8];
+    let tail = words.remainder();
+    last[..tail.len()].copy_from_slice(tail);
+    sip_finish(v, u64::from_le_bytes(last) | ((bytes.len() as u64) << 56))
+}
+
 /// The options a cookie keeps in the low 6 bits of TSval (Linux
 /// `cookie_init_timestamp`): the peer's window-scale shift (15: none) and
 /// SACK-permitted.
@@ -212,6 +307,7 @@ pub(crate) fn cookie_ts_decode(tsecr: u32) -> (Option<u8>, bool) {
 mod tests {
     use super::*;
     use core::net::{Ipv4Addr, Ipv6Addr};
+    use siphasher::sip::SipHasher13;
 
     #[test]
     fn table_hash_is_the_hash_of_write_tuple() {
@@ -229,6 +325,26 @@ mod tests {
                 let mut h = SipHasher13::new_with_keys(keys.table.0, keys.table.1);
                 write_tuple(&mut h, &t);
                 assert_eq!(keys.table_hash(&t), h.finish(), "{t:?}");
+            }
+            let mut h = SipHasher13::new_with_keys(keys.table.0, keys.table.1);
+            write_ip(&mut h, local_ip);
+            h.write_u16(8080);
+            assert_eq!(keys.listen_hash(local_ip, 8080), h.finish());
+        }
+    }
+
+    #[test]
+    fn sip13_is_siphash_1_3_at_every_length() {
+        let bytes: std::vec::Vec<u8> = (0..64u8).map(|b| b.wrapping_mul(37)).collect();
+        for key in [
+            (0, 0),
+            (0x0706_0504_0302_0100, 0x0f0e_0d0c_0b0a_0908),
+            (!0, 1),
+        ] {
+            for n in 0..=bytes.len() {
+                let mut h = SipHasher13::new_with_keys(key.0, key.1);
+                h.write(&bytes[..n]);
+                assert_eq!(sip13(key, &bytes[..n]), h.finish(), "length {n}");
             }
         }
     }
