@@ -1092,3 +1092,47 @@ fn active_open_keeps_one_timestamp_clock() {
         );
     }
 }
+
+/// A connection that ends leaves no timer behind: after a short exchange
+/// and both closes, the wheel holds the TIME-WAIT entry's timer only, and
+/// `next_deadline` is its expiry itself (no early wake-up for the timers
+/// of connections that are gone, nor for a coarse wheel slot).
+#[test]
+fn freed_connections_leave_no_timers_and_next_deadline_is_exact() {
+    let mut net = Net::new(vec![(ip(1), cfg()), (ip(2), cfg())]);
+    let l = net.ep(1).listen(sa(2, 80), 16).unwrap();
+    for round in 0..3u64 {
+        let now = net.now;
+        let c = net.ep(0).connect(now, None, sa(2, 80)).unwrap();
+        net.run_for(Duration::from_millis(20));
+        let s = net.ep(1).accept(l).expect("accepted");
+        let now = net.now;
+        net.ep(0).send(now, c, b"ping").unwrap();
+        net.run_for(Duration::from_millis(20));
+        let now = net.now;
+        assert_eq!(recv_all(net.ep(1), now, s), b"ping");
+        net.ep(1).send(now, s, b"pong").unwrap();
+        net.run_for(Duration::from_millis(20));
+        let now = net.now;
+        assert_eq!(recv_all(net.ep(0), now, c), b"pong");
+        net.ep(0).close(now, c).unwrap();
+        net.run_for(Duration::from_millis(20));
+        let now = net.now;
+        net.ep(1).close(now, s).unwrap();
+        let closed = net.now;
+        net.run_for(Duration::from_millis(20));
+        assert_eq!(net.ep(1).connection_count(), 0);
+        assert_eq!(net.ep(1).timer_count(), 0, "round {round}");
+        assert_eq!(net.ep(1).next_deadline(), None);
+        assert_eq!(net.ep(0).time_wait_count(), 1);
+        assert_eq!(net.ep(0).timer_count(), 1, "round {round}");
+        // The client's TIME-WAIT entry went in when the server's FIN came,
+        // 5 ms after the server closed; 2 MSL is 60 s for linux().
+        let expiry = closed + Duration::from_millis(5) + Duration::from_secs(60);
+        assert_eq!(net.ep(0).next_deadline(), Some(expiry), "round {round}");
+        net.run_for(Duration::from_secs(61));
+        assert_eq!(net.ep(0).time_wait_count(), 0);
+        assert_eq!(net.ep(0).timer_count(), 0);
+        assert_eq!(net.ep(0).next_deadline(), None);
+    }
+}

@@ -253,8 +253,10 @@ enum Queue {
 struct Entry<S: Store> {
     conn: Connection<S::Buf>,
     tuple: Tuple,
-    /// The wheel tick of this connection's live wheel entry (`u64::MAX`: none).
+    /// The tick of this connection's wheel entry (`u64::MAX`: none).
     wheel_at: u64,
+    /// Its node in the wheel (`NONE`: none).
+    wheel_node: u32,
     /// The listener's index while in its queues.
     parent: u32,
     queue: Queue,
@@ -426,7 +428,7 @@ impl<S: Store> Endpoint<S> {
     pub fn time_wait_count(&self) -> usize {
         self.tw.len()
     }
-    /// Entries in the timing wheel (live and stale).
+    /// Entries in the timing wheel (TIME-WAIT's include stale ones).
     pub fn timer_count(&self) -> usize {
         self.wheel.len()
     }
@@ -549,6 +551,7 @@ impl<S: Store> Endpoint<S> {
             conn,
             tuple,
             wheel_at: u64::MAX,
+            wheel_node: NONE,
             parent,
             queue: if parent == NONE {
                 Queue::None
@@ -617,6 +620,9 @@ impl<S: Store> Endpoint<S> {
         let s = &mut self.slots[idx as usize];
         if let Some(e) = s.entry.take() {
             s.generation = s.generation.wrapping_add(1);
+            if e.wheel_node != NONE {
+                self.wheel.remove(e.wheel_node);
+            }
             // Cannot fail: there are no more free indices than slots.
             let _ = self.free.try_push(idx);
             self.live -= 1;
@@ -627,44 +633,59 @@ impl<S: Store> Endpoint<S> {
         }
     }
 
-    /// Arms the wheel for a connection's deadline.
+    /// Keeps a connection's one wheel entry at or before its deadline.
+    /// An earlier deadline moves the entry; a later one (or none) leaves
+    /// it, to fire early and be re-armed by `on_timer` (an RTO pushed back
+    /// by every ACK costs nothing per ACK). The entry goes when the
+    /// connection is freed, so a freed connection leaves none behind.
     fn schedule(&mut self, idx: u32) {
         let Some(e) = self.slots[idx as usize].entry.as_deref_mut() else {
             return;
         };
-        if let Some(d) = e.conn.deadline() {
-            let t = tick_ceil(d);
-            if t < e.wheel_at {
-                e.wheel_at = t;
-                self.wheel_insert(idx, t);
-            }
+        let t = e.conn.deadline().map_or(u64::MAX, tick_ceil);
+        if t >= e.wheel_at {
+            return;
+        }
+        let old = core::mem::replace(&mut e.wheel_node, NONE);
+        e.wheel_at = u64::MAX;
+        if old != NONE {
+            self.wheel.remove(old);
+        }
+        if t != u64::MAX
+            && let Some(n) = self.wheel_insert(idx, t)
+            && let Some(e) = self.slots[idx as usize].entry.as_deref_mut()
+        {
+            e.wheel_at = t;
+            e.wheel_node = n;
         }
     }
 
     /// Inserts into the wheel; when a fixed pool is full, drops the stale
-    /// entries (lazy deletion's leftovers) first. Each connection and
-    /// TIME-WAIT entry has one live timer, so a pool of at least
-    /// `2 * N` nodes always has room after the purge.
-    fn wheel_insert(&mut self, id: u32, tick: u64) {
-        if self.wheel.insert(id, tick).is_ok() {
-            return;
+    /// entries (lazy deletion's leftovers, TIME-WAIT's) first. Each
+    /// connection and TIME-WAIT entry has one live timer, so a pool of at
+    /// least `2 * N` nodes always has room after the purge.
+    fn wheel_insert(&mut self, id: u32, tick: u64) -> Option<u32> {
+        if let Ok(n) = self.wheel.insert(id, tick) {
+            return Some(n);
         }
         let Endpoint {
             wheel, slots, tw, ..
         } = self;
-        wheel.purge(|w| {
+        wheel.purge(|n, w| {
             if w.id & TW_BIT != 0 {
                 tw.timer_live(w.id & !TW_BIT, w.tick)
             } else {
                 slots
                     .get(w.id as usize)
                     .and_then(|s| s.entry.as_deref())
-                    .is_some_and(|e| e.wheel_at == w.tick && !e.dead)
+                    .is_some_and(|e| e.wheel_node == n)
             }
         });
-        if self.wheel.insert(id, tick).is_err() {
+        let n = self.wheel.insert(id, tick).ok();
+        if n.is_none() {
             self.counters.timers_dropped += 1;
         }
+        n
     }
 
     /// Everything that follows a call into a connection: counters, events,
@@ -1170,7 +1191,8 @@ impl<S: Store> Endpoint<S> {
     pub fn on_timer(&mut self, now: Instant) {
         let now = self.clock(now);
         self.wheel.advance(tick_floor(now));
-        while let Some(w) = self.wheel.pop_fired() {
+        while let Some(f) = self.wheel.pop_fired() {
+            let w = f.e;
             if w.id & TW_BIT != 0 {
                 self.time_wait_timer(w.id & !TW_BIT, w.tick);
                 continue;
@@ -1179,10 +1201,14 @@ impl<S: Store> Endpoint<S> {
             let Some(e) = self.entry_mut(idx) else {
                 continue;
             };
-            if e.wheel_at != w.tick || e.dead {
-                continue; // a stale entry (lazy deletion)
+            if e.wheel_node != f.node {
+                continue;
             }
+            e.wheel_node = NONE;
             e.wheel_at = u64::MAX;
+            if e.dead {
+                continue;
+            }
             if e.conn.deadline().is_some_and(|d| d <= now) {
                 let before = e.conn.stats().retransmits;
                 let a = e.conn.on_timer(now);
