@@ -480,14 +480,18 @@ impl<S: Store> Endpoint<S> {
 
     /// The table value for a 4-tuple: a slot index or `TW_BIT | tw index`.
     fn lookup(&self, t: &Tuple) -> Option<u32> {
-        let h = self.keys.table_hash(t);
+        self.lookup_hashed(t, self.keys.table_hash(t))
+    }
+
+    /// [`lookup`](Self::lookup) with the tuple's `table_hash` already known.
+    fn lookup_hashed(&self, t: &Tuple, h: u64) -> Option<u32> {
         self.table
             .find(h, |v| Self::tuple_of(&self.slots, &self.tw, v) == *t)
     }
 
-    /// Adds `t -> v`; the caller checked `table.has_room()`.
-    fn table_insert(&mut self, t: &Tuple, v: u32) {
-        let h = self.keys.table_hash(t);
+    /// Adds `t -> v` (`h` is `t`'s `table_hash`); the caller checked
+    /// `table.has_room()`.
+    fn table_insert(&mut self, h: u64, v: u32) {
         let Endpoint {
             table,
             slots,
@@ -499,9 +503,9 @@ impl<S: Store> Endpoint<S> {
         debug_assert!(r.is_ok(), "demux table full");
     }
 
-    /// Replaces the value for `t` (which must be present) by `new`, or
-    /// removes it when `new` is `None`.
-    fn table_set(&mut self, t: &Tuple, new: Option<u32>) {
+    /// Replaces the value `old` for `t` by `new`, or removes it when `new`
+    /// is `None` (the values are unique: no tuple comparison is needed).
+    fn table_set(&mut self, t: &Tuple, old: u32, new: Option<u32>) {
         let h = self.keys.table_hash(t);
         let Endpoint {
             table,
@@ -512,7 +516,7 @@ impl<S: Store> Endpoint<S> {
         } = self;
         table.update(
             h,
-            |v| Self::tuple_of(slots, tw, v) == *t,
+            |v| v == old,
             new,
             |v| keys.table_hash(&Self::tuple_of(slots, tw, v)),
         );
@@ -538,12 +542,13 @@ impl<S: Store> Endpoint<S> {
             && self.table.has_room()
     }
 
-    /// Stores a new connection; returns its slot index. The caller checked
-    /// [`room_for_conn`](Self::room_for_conn).
+    /// Stores a new connection (`h` is its tuple's `table_hash`); returns
+    /// its slot index. The caller checked [`room_for_conn`](Self::room_for_conn).
     fn insert_conn(
         &mut self,
         conn: Connection<S::Buf>,
         tuple: Tuple,
+        h: u64,
         parent: u32,
         app: bool,
     ) -> u32 {
@@ -583,12 +588,13 @@ impl<S: Store> Endpoint<S> {
             }
         };
         self.live += 1;
-        self.table_insert(&tuple, idx);
+        self.table_insert(h, idx);
         idx
     }
 
-    /// Takes a connection out of the tables (not yet out of its slot).
-    fn detach(&mut self, idx: u32) {
+    /// Takes a connection out of the tables (not yet out of its slot); its
+    /// 4-tuple then maps to `next` (a TIME-WAIT entry) if given.
+    fn detach(&mut self, idx: u32, next: Option<u32>) {
         let Some(e) = self.entry_mut(idx) else { return };
         let (tuple, parent, queue) = (e.tuple, e.parent, e.queue);
         e.parent = NONE;
@@ -610,9 +616,8 @@ impl<S: Store> Endpoint<S> {
                 Queue::None => {}
             }
         }
-        if self.lookup(&tuple) == Some(idx) {
-            self.table_set(&tuple, None);
-        }
+        // A connection is in the table from `insert_conn` until here.
+        self.table_set(&tuple, idx, next);
     }
 
     /// Frees a slot whose connection is detached.
@@ -765,7 +770,7 @@ impl<S: Store> Endpoint<S> {
                 if app {
                     event!(self, Event::Closed(h, reason));
                 }
-                self.detach(idx);
+                self.detach(idx, None);
                 if drained {
                     self.free_slot(idx);
                 }
@@ -816,18 +821,20 @@ impl<S: Store> Endpoint<S> {
             local_port: port,
             remote_port: remote.port(),
         };
-        let reuse = if port == 0 {
+        let (h, reuse) = if port == 0 {
             let (p, reuse) = self.pick_port(&tuple, now)?;
             tuple.local_port = p;
-            reuse
+            (self.keys.table_hash(&tuple), reuse)
         } else {
-            match self.lookup(&tuple) {
+            let h = self.keys.table_hash(&tuple);
+            let reuse = match self.lookup_hashed(&tuple, h) {
                 None => None,
                 Some(v) if v & TW_BIT != 0 && self.tw_reusable(v & !TW_BIT, &tuple, now) => {
                     Some(v & !TW_BIT)
                 }
                 Some(_) => return Err(EndpointError::AddrInUse),
-            }
+            };
+            (h, reuse)
         };
         let iss = match reuse {
             Some(ti) => {
@@ -843,7 +850,7 @@ impl<S: Store> Endpoint<S> {
         let mut conn = Connection::new(self.cfg.conn.clone(), self.buffers());
         let acts = conn.connect(now, iss)?;
         conn.set_ts_offset(self.keys.ts_offset(tuple.local_ip, tuple.remote_ip));
-        let idx = self.insert_conn(conn, tuple, NONE, true);
+        let idx = self.insert_conn(conn, tuple, h, NONE, true);
         self.after(idx, acts, now);
         Ok(self.handle_of(idx))
     }

@@ -268,7 +268,8 @@ impl<S: Store> Endpoint<S> {
         } else {
             None
         };
-        self.detach(idx);
+        // The 4-tuple now names the TIME-WAIT entry (or nothing).
+        self.detach(idx, ti.map(|ti| TW_BIT | ti));
         let in_txq = self.slots[idx as usize]
             .entry
             .as_ref()
@@ -281,7 +282,6 @@ impl<S: Store> Endpoint<S> {
         match ti {
             Some(ti) => {
                 self.counters.time_wait_entered += 1;
-                self.table_insert(&tuple, TW_BIT | ti);
                 self.wheel_insert(TW_BIT | ti, tick_ceil(expiry));
                 if ack {
                     let t = self.tw.get(ti).ack(now, vars.ts_offset);
@@ -313,7 +313,7 @@ impl<S: Store> Endpoint<S> {
     }
 
     pub(super) fn remove_time_wait(&mut self, ti: u32, t: &Tuple) {
-        self.table_set(t, None);
+        self.table_set(t, TW_BIT | ti, None);
         self.tw.remove(ti);
     }
 
