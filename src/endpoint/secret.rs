@@ -38,24 +38,39 @@ impl core::fmt::Debug for Keys {
     }
 }
 
-fn write_ip(h: &mut impl Hasher, ip: IpAddr) {
-    match ip {
-        IpAddr::V4(a) => {
-            h.write_u8(4);
-            h.write(&a.octets());
-        }
-        IpAddr::V6(a) => {
-            h.write_u8(6);
-            h.write(&a.octets());
-        }
-    }
+/// The bytes a keyed hash runs over, gathered first so that SipHash runs
+/// in one pass. The encoding is that of a `Hasher`'s `write_u8`, `write`
+/// and `write_u16`/`u32`/`u64` (native-endian), which the tests check.
+struct Msg {
+    b: [u8; 64],
+    n: usize,
 }
 
-fn write_tuple(h: &mut impl Hasher, t: &Tuple) {
-    write_ip(h, t.local_ip);
-    write_ip(h, t.remote_ip);
-    h.write_u16(t.local_port);
-    h.write_u16(t.remote_port);
+impl Msg {
+    fn new() -> Self {
+        Msg { b: [0; 64], n: 0 }
+    }
+    fn put(mut self, bytes: &[u8]) -> Self {
+        self.b[self.n..self.n + bytes.len()].copy_from_slice(bytes);
+        self.n += bytes.len();
+        self
+    }
+    /// The family (4 or 6), then the address.
+    fn ip(self, ip: IpAddr) -> Self {
+        match ip {
+            IpAddr::V4(a) => self.put(&[4]).put(&a.octets()),
+            IpAddr::V6(a) => self.put(&[6]).put(&a.octets()),
+        }
+    }
+    fn tuple(self, t: &Tuple) -> Self {
+        self.ip(t.local_ip)
+            .ip(t.remote_ip)
+            .put(&t.local_port.to_ne_bytes())
+            .put(&t.remote_port.to_ne_bytes())
+    }
+    fn sip<const C: usize, const D: usize>(&self, key: (u64, u64)) -> u64 {
+        sip::<C, D>(key, &self.b[..self.n])
+    }
 }
 
 impl Keys {
@@ -84,96 +99,60 @@ impl Keys {
     /// `write_u16` hash the native-endian bytes), gathered first and
     /// given in one `write`: one pass instead of six short writes.
     pub(crate) fn table_hash(&self, t: &Tuple) -> u64 {
-        if let (IpAddr::V4(l), IpAddr::V4(r)) = (t.local_ip, t.remote_ip) {
-            // The 14 bytes as two little-endian words, built in registers.
-            let (l, r) = (l.octets(), r.octets());
-            let (lp, rp) = (t.local_port.to_ne_bytes(), t.remote_port.to_ne_bytes());
-            let m0 = [4, l[0], l[1], l[2], l[3], 4, r[0], r[1]];
-            let m1 = [r[2], r[3], lp[0], lp[1], rp[0], rp[1], 0, 0];
-            return sip13_words(
-                self.table,
-                u64::from_le_bytes(m0),
-                u64::from_le_bytes(m1),
-                14,
-            );
+        match v4_words(t.local_ip, t.remote_ip, Some((t.local_port, t.remote_port))) {
+            Some((m0, rest, len)) => sip_words::<1, 3>(self.table, m0, rest, len),
+            None => Msg::new().tuple(t).sip::<1, 3>(self.table),
         }
-        let mut b = [0u8; 38];
-        let mut n = 0;
-        for ip in [t.local_ip, t.remote_ip] {
-            match ip {
-                IpAddr::V4(a) => {
-                    b[n] = 4;
-                    b[n + 1..n + 5].copy_from_slice(&a.octets());
-                    n += 5;
-                }
-                IpAddr::V6(a) => {
-                    b[n] = 6;
-                    b[n + 1..n + 17].copy_from_slice(&a.octets());
-                    n += 17;
-                }
-            }
-        }
-        b[n..n + 2].copy_from_slice(&t.local_port.to_ne_bytes());
-        b[n + 2..n + 4].copy_from_slice(&t.remote_port.to_ne_bytes());
-        sip13(self.table, &b[..n + 4])
     }
 
     /// The listener table's hash of a local address and port.
-    /// The same bytes as `write_ip` and `write_u16`, in one pass.
     pub(crate) fn listen_hash(&self, ip: IpAddr, port: u16) -> u64 {
-        let mut b = [0u8; 19];
-        let n = match ip {
-            IpAddr::V4(a) => {
-                b[0] = 4;
-                b[1..5].copy_from_slice(&a.octets());
-                5
-            }
-            IpAddr::V6(a) => {
-                b[0] = 6;
-                b[1..17].copy_from_slice(&a.octets());
-                17
-            }
-        };
-        b[n..n + 2].copy_from_slice(&port.to_ne_bytes());
-        sip13(self.table, &b[..n + 2])
+        Msg::new()
+            .ip(ip)
+            .put(&port.to_ne_bytes())
+            .sip::<1, 3>(self.table)
     }
 
     /// RFC 6528 §3: ISN = M + F(localip, localport, remoteip, remoteport,
     /// secretkey), with M a 4-microsecond timer and F SipHash-2-4.
     pub(crate) fn isn(&self, t: &Tuple, now: Instant) -> SeqNum {
-        let mut h = SipHasher24::new_with_keys(self.isn.0, self.isn.1);
-        write_tuple(&mut h, t);
+        let f = match v4_words(t.local_ip, t.remote_ip, Some((t.local_port, t.remote_port))) {
+            Some((m0, rest, len)) => sip_words::<2, 4>(self.isn, m0, rest, len),
+            None => Msg::new().tuple(t).sip::<2, 4>(self.isn),
+        };
         let m = (now.as_micros() / 4) as u32;
-        SeqNum((h.finish() as u32).wrapping_add(m))
+        SeqNum((f as u32).wrapping_add(m))
     }
 
     /// The timestamp clock offset of an address pair (RFC 7323 §5.4; Linux
     /// `secure_tcp_ts_off`): per pair rather than per connection, so TSvals
     /// keep growing across incarnations of a 4-tuple, as RFC 6191 needs.
     pub(crate) fn ts_offset(&self, local: IpAddr, remote: IpAddr) -> u32 {
-        let mut h = SipHasher24::new_with_keys(self.ts.0, self.ts.1);
-        write_ip(&mut h, local);
-        write_ip(&mut h, remote);
-        h.finish() as u32
+        let h = match v4_words(local, remote, None) {
+            Some((m0, rest, len)) => sip_words::<2, 4>(self.ts, m0, rest, len),
+            None => Msg::new().ip(local).ip(remote).sip::<2, 4>(self.ts),
+        };
+        h as u32
     }
 
     /// F(local_IP, remote_IP, remote_port, secret_key) of RFC 6056
     /// Algorithm 3 ("simple hash-based").
     pub(crate) fn port_offset(&self, local: IpAddr, remote: IpAddr, remote_port: u16) -> u32 {
-        let mut h = SipHasher24::new_with_keys(self.port.0, self.port.1);
-        write_ip(&mut h, local);
-        write_ip(&mut h, remote);
-        h.write_u16(remote_port);
-        h.finish() as u32
+        Msg::new()
+            .ip(local)
+            .ip(remote)
+            .put(&remote_port.to_ne_bytes())
+            .sip::<2, 4>(self.port) as u32
     }
 
     fn cookie_mac(&self, t: &Tuple, peer_isn: SeqNum, count: u64, mss_idx: u32) -> u32 {
-        let mut h = SipHasher24::new_with_keys(self.cookie.0, self.cookie.1);
-        write_tuple(&mut h, t);
-        h.write_u32(peer_isn.0);
-        h.write_u64(count);
-        h.write_u32(mss_idx);
-        (h.finish() as u32) & ((1 << MAC_BITS) - 1)
+        let h = Msg::new()
+            .tuple(t)
+            .put(&peer_isn.0.to_ne_bytes())
+            .put(&count.to_ne_bytes())
+            .put(&mss_idx.to_ne_bytes())
+            .sip::<2, 4>(self.cookie);
+        (h as u32) & ((1 << MAC_BITS) - 1)
     }
 
     /// A SYN cookie (RFC 4987 §3.6): the top 5 bits are a 64-second time
@@ -224,15 +203,37 @@ fn sip_round(v: &mut [u64; 4]) {
     v[2] = v[2].rotate_left(32);
 }
 
-/// SipHash-1-3 of a message of `len` (8 to 15) bytes given as its first
+/// The [`Msg`] encoding of two IPv4 addresses (10 bytes), and of the
+/// ports after them (14 bytes), as its first word and the rest
+/// (zero-padded), little-endian, built in registers; `None` for IPv6.
+#[inline(always)]
+fn v4_words(local: IpAddr, remote: IpAddr, ports: Option<(u16, u16)>) -> Option<(u64, u64, u64)> {
+    let (IpAddr::V4(l), IpAddr::V4(r)) = (local, remote) else {
+        return None;
+    };
+    let (l, r) = (l.octets(), r.octets());
+    let m0 = u64::from_le_bytes([4, l[0], l[1], l[2], l[3], 4, r[0], r[1]]);
+    Some(match ports {
+        Some((lp, rp)) => {
+            let (lp, rp) = (lp.to_ne_bytes(), rp.to_ne_bytes());
+            let rest = [r[2], r[3], lp[0], lp[1], rp[0], rp[1], 0, 0];
+            (m0, u64::from_le_bytes(rest), 14)
+        }
+        None => (m0, u64::from_le_bytes([r[2], r[3], 0, 0, 0, 0, 0, 0]), 10),
+    })
+}
+
+/// SipHash-C-D of a message of `len` (8 to 15) bytes given as its first
 /// word and the rest (zero-padded), little-endian.
 #[inline(always)]
-fn sip13_words(key: (u64, u64), m0: u64, rest: u64, len: u64) -> u64 {
+fn sip_words<const C: usize, const D: usize>(key: (u64, u64), m0: u64, rest: u64, len: u64) -> u64 {
     let mut v = sip_init(key);
     v[3] ^= m0;
-    sip_round(&mut v);
+    for _ in 0..C {
+        sip_round(&mut v);
+    }
     v[0] ^= m0;
-    sip_finish(v, rest | (len << 56))
+    sip_finish::<C, D>(v, rest | (len << 56))
 }
 
 #[inline(always)]
@@ -245,25 +246,27 @@ fn sip_init(key: (u64, u64)) -> [u64; 4] {
     ]
 }
 
-/// The last block `b` (tail bytes and length), then the finalization
-/// (SipHash-1-3: one compression round, three final rounds).
+/// The last block `b` (tail bytes and length) with `C` compression
+/// rounds, then the `D` finalization rounds.
 #[inline(always)]
-fn sip_finish(mut v: [u64; 4], b: u64) -> u64 {
+fn sip_finish<const C: usize, const D: usize>(mut v: [u64; 4], b: u64) -> u64 {
     v[3] ^= b;
-    sip_round(&mut v);
+    for _ in 0..C {
+        sip_round(&mut v);
+    }
     v[0] ^= b;
     v[2] ^= 0xff;
-    sip_round(&mut v);
-    sip_round(&mut v);
-    sip_round(&mut v);
+    for _ in 0..D {
+        sip_round(&mut v);
+    }
     v[0] ^ v[1] ^ v[2] ^ v[3]
 }
 
-/// SipHash-1-3 of `bytes` in one pass: the same function as
-/// `SipHasher13::write(bytes)` then `finish()`, without the streaming
-/// buffer (the demux hash runs once per segment, on at most 38 bytes).
+/// SipHash-C-D of `bytes` in one pass: the same function as siphasher's
+/// `write(bytes)` then `finish()`, without its streaming buffer (these
+/// hashes run per segment or per connection, on at most 54 bytes).
 #[inline]
-fn sip13(key: (u64, u64), bytes: &[u8]) -> u64 {
+fn sip<const C: usize, const D: usize>(key: (u64, u64), bytes: &[u8]) -> u64 {
     let mut v = sip_init(key);
     let mut words = bytes.chunks_exact(8);
     for w in &mut words {
@@ -271,13 +274,15 @@ fn sip13(key: (u64, u64), bytes: &[u8]) -> u64 {
         m.copy_from_slice(w);
         let m = u64::from_le_bytes(m);
         v[3] ^= m;
-        sip_round(&mut v);
+        for _ in 0..C {
+            sip_round(&mut v);
+        }
         v[0] ^= m;
     }
     let mut last = [0u8; 8];
     let tail = words.remainder();
     last[..tail.len()].copy_from_slice(tail);
-    sip_finish(v, u64::from_le_bytes(last) | ((bytes.len() as u64) << 56))
+    sip_finish::<C, D>(v, u64::from_le_bytes(last) | ((bytes.len() as u64) << 56))
 }
 
 /// The options a cookie keeps in the low 6 bits of TSval (Linux
@@ -309,6 +314,28 @@ mod tests {
     use core::net::{Ipv4Addr, Ipv6Addr};
     use siphasher::sip::SipHasher13;
 
+    /// The reference encoding: what the hashes were defined over when they
+    /// were streamed into siphasher.
+    fn write_ip(h: &mut impl Hasher, ip: IpAddr) {
+        match ip {
+            IpAddr::V4(a) => {
+                h.write_u8(4);
+                h.write(&a.octets());
+            }
+            IpAddr::V6(a) => {
+                h.write_u8(6);
+                h.write(&a.octets());
+            }
+        }
+    }
+
+    fn write_tuple(h: &mut impl Hasher, t: &Tuple) {
+        write_ip(h, t.local_ip);
+        write_ip(h, t.remote_ip);
+        h.write_u16(t.local_port);
+        h.write_u16(t.remote_port);
+    }
+
     #[test]
     fn table_hash_is_the_hash_of_write_tuple() {
         let keys = Keys::new([7; 16]);
@@ -333,8 +360,52 @@ mod tests {
         }
     }
 
+    /// The one-pass hashes give the values the streamed SipHash-2-4 gave:
+    /// ISNs, timestamp offsets, port offsets and cookies are unchanged.
     #[test]
-    fn sip13_is_siphash_1_3_at_every_length() {
+    fn keyed_values_are_the_streamed_siphash_2_4() {
+        let keys = Keys::new([9; 16]);
+        let v4 = |a: u8| IpAddr::V4(Ipv4Addr::new(198, 51, 100, a));
+        let v6 = |a: u16| IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, a));
+        let sip24 = |k: (u64, u64)| SipHasher24::new_with_keys(k.0, k.1);
+        for (local_ip, remote_ip) in [(v4(1), v4(2)), (v6(1), v6(2)), (v6(3), v4(4))] {
+            let t = Tuple {
+                local_ip,
+                remote_ip,
+                local_port: 443,
+                remote_port: 50_001,
+            };
+            let now = Instant::from_micros(123_456_789);
+            let mut h = sip24(keys.isn);
+            write_tuple(&mut h, &t);
+            let m = (now.as_micros() / 4) as u32;
+            assert_eq!(keys.isn(&t, now).0, (h.finish() as u32).wrapping_add(m));
+            let mut h = sip24(keys.ts);
+            write_ip(&mut h, local_ip);
+            write_ip(&mut h, remote_ip);
+            assert_eq!(keys.ts_offset(local_ip, remote_ip), h.finish() as u32);
+            let mut h = sip24(keys.port);
+            write_ip(&mut h, local_ip);
+            write_ip(&mut h, remote_ip);
+            h.write_u16(t.remote_port);
+            assert_eq!(
+                keys.port_offset(local_ip, remote_ip, t.remote_port),
+                h.finish() as u32
+            );
+            let mut h = sip24(keys.cookie);
+            write_tuple(&mut h, &t);
+            h.write_u32(0xdead_beef);
+            h.write_u64(77);
+            h.write_u32(2);
+            assert_eq!(
+                keys.cookie_mac(&t, SeqNum(0xdead_beef), 77, 2),
+                (h.finish() as u32) & ((1 << MAC_BITS) - 1)
+            );
+        }
+    }
+
+    #[test]
+    fn one_pass_siphash_is_siphash_at_every_length() {
         let bytes: std::vec::Vec<u8> = (0..64u8).map(|b| b.wrapping_mul(37)).collect();
         for key in [
             (0, 0),
@@ -344,7 +415,10 @@ mod tests {
             for n in 0..=bytes.len() {
                 let mut h = SipHasher13::new_with_keys(key.0, key.1);
                 h.write(&bytes[..n]);
-                assert_eq!(sip13(key, &bytes[..n]), h.finish(), "length {n}");
+                assert_eq!(sip::<1, 3>(key, &bytes[..n]), h.finish(), "1-3, {n}");
+                let mut h = SipHasher24::new_with_keys(key.0, key.1);
+                h.write(&bytes[..n]);
+                assert_eq!(sip::<2, 4>(key, &bytes[..n]), h.finish(), "2-4, {n}");
             }
         }
     }
