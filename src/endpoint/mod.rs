@@ -253,6 +253,8 @@ enum Queue {
 struct Entry<S: Store> {
     conn: Connection<S::Buf>,
     tuple: Tuple,
+    /// The tuple's `table_hash`.
+    hash: u64,
     /// The tick of this connection's wheel entry (`u64::MAX`: none).
     wheel_at: u64,
     /// Its node in the wheel (`NONE`: none).
@@ -503,10 +505,10 @@ impl<S: Store> Endpoint<S> {
         debug_assert!(r.is_ok(), "demux table full");
     }
 
-    /// Replaces the value `old` for `t` by `new`, or removes it when `new`
-    /// is `None` (the values are unique: no tuple comparison is needed).
-    fn table_set(&mut self, t: &Tuple, old: u32, new: Option<u32>) {
-        let h = self.keys.table_hash(t);
+    /// Replaces the value `old` (whose tuple's `table_hash` is `h`) by
+    /// `new`, or removes it when `new` is `None` (the values are unique: no
+    /// tuple comparison is needed).
+    fn table_set(&mut self, h: u64, old: u32, new: Option<u32>) {
         let Endpoint {
             table,
             slots,
@@ -555,6 +557,7 @@ impl<S: Store> Endpoint<S> {
         let entry = S::boxed(Entry {
             conn,
             tuple,
+            hash: h,
             wheel_at: u64::MAX,
             wheel_node: NONE,
             parent,
@@ -596,7 +599,7 @@ impl<S: Store> Endpoint<S> {
     /// 4-tuple then maps to `next` (a TIME-WAIT entry) if given.
     fn detach(&mut self, idx: u32, next: Option<u32>) {
         let Some(e) = self.entry_mut(idx) else { return };
-        let (tuple, parent, queue) = (e.tuple, e.parent, e.queue);
+        let (hash, parent, queue) = (e.hash, e.parent, e.queue);
         e.parent = NONE;
         e.queue = Queue::None;
         if e.orphan {
@@ -617,7 +620,7 @@ impl<S: Store> Endpoint<S> {
             }
         }
         // A connection is in the table from `insert_conn` until here.
-        self.table_set(&tuple, idx, next);
+        self.table_set(hash, idx, next);
     }
 
     /// Frees a slot whose connection is detached.

@@ -313,7 +313,7 @@ impl<S: Store> Endpoint<S> {
     }
 
     pub(super) fn remove_time_wait(&mut self, ti: u32, t: &Tuple) {
-        self.table_set(t, TW_BIT | ti, None);
+        self.table_set(self.keys.table_hash(t), TW_BIT | ti, None);
         self.tw.remove(ti);
     }
 
