@@ -76,8 +76,8 @@
 //! (the default with `alloc`; the figures above), [`Fixed<N, M, B>`]
 //! holds them in arrays chosen at compile time and never allocates:
 //! `N` connection slots, TIME-WAIT entries, listeners and queue places,
-//! `M` timer nodes and demux-table slots (open addressing keyed by the
-//! SipHash of the 4-tuple; take `M >= 4 * N`), and `[u8; B]` buffers
+//! `M` timer nodes and demux-table slots (open addressing keyed by a
+//! keyed hash of the 4-tuple; take `M >= 4 * N`), and `[u8; B]` buffers
 //! each way inside each connection. `cargo build --no-default-features`
 //! builds it. When a fixed table is full, `connect` returns
 //! [`EndpointError::TooManyConnections`], `listen`
