@@ -1097,15 +1097,22 @@ fn active_open_keeps_one_timestamp_clock() {
 /// and both closes, the wheel holds the TIME-WAIT entry's timer only, and
 /// `next_deadline` is its expiry itself (no early wake-up for the timers
 /// of connections that are gone, nor for a coarse wheel slot).
+/// Endpoint 0 connects to endpoint 1's listener `l` (on 192.0.2.2:80);
+/// gives the client's and the server's handles once established.
+fn open_pair(net: &mut Net, l: tcpstate::ListenerId) -> (Handle, Handle) {
+    let now = net.now;
+    let c = net.ep(0).connect(now, None, sa(2, 80)).unwrap();
+    net.run_for(Duration::from_millis(20));
+    let s = net.ep(1).accept(l).expect("accepted");
+    (c, s)
+}
+
 #[test]
 fn freed_connections_leave_no_timers_and_next_deadline_is_exact() {
     let mut net = Net::new(vec![(ip(1), cfg()), (ip(2), cfg())]);
     let l = net.ep(1).listen(sa(2, 80), 16).unwrap();
     for round in 0..3u64 {
-        let now = net.now;
-        let c = net.ep(0).connect(now, None, sa(2, 80)).unwrap();
-        net.run_for(Duration::from_millis(20));
-        let s = net.ep(1).accept(l).expect("accepted");
+        let (c, s) = open_pair(&mut net, l);
         let now = net.now;
         net.ep(0).send(now, c, b"ping").unwrap();
         net.run_for(Duration::from_millis(20));
@@ -1135,4 +1142,72 @@ fn freed_connections_leave_no_timers_and_next_deadline_is_exact() {
         assert_eq!(net.ep(0).timer_count(), 0);
         assert_eq!(net.ep(0).next_deadline(), None);
     }
+}
+
+/// A freed connection's slot keeps its storage for the next connection
+/// (growable store): the next one starts clean. Nothing of the old
+/// connection (unread data, counters, state, timers, queue membership)
+/// shows through, and the old handle stays stale.
+#[test]
+fn a_recycled_connection_starts_clean() {
+    let mut net = Net::new(vec![(ip(1), cfg()), (ip(2), cfg())]);
+    let l = net.ep(1).listen(sa(2, 80), 16).unwrap();
+    let (c1, s1) = open_pair(&mut net, l);
+    let now = net.now;
+    net.ep(0).send(now, c1, b"left unread").unwrap();
+    net.ep(1).send(now, s1, b"also unread").unwrap();
+    net.run_for(Duration::from_millis(20));
+    assert_eq!(net.ep(1).connection(s1).unwrap().recv_queue(), 11);
+    assert!(net.ep(1).connection(s1).unwrap().stats().bytes_in > 0);
+    // The server aborts with data unread; the client gets the RST.
+    let now = net.now;
+    net.ep(1).abort(now, s1).unwrap();
+    net.run_for(Duration::from_millis(20));
+    assert_eq!(net.ep(0).connection_count(), 0);
+    assert_eq!(net.ep(1).connection_count(), 0);
+    net.events(0);
+    net.events(1);
+    // The next connection on each side takes the same slot.
+    let (c2, s2) = open_pair(&mut net, l);
+    let slot = |h: Handle| h.to_string().split('.').next().map(str::to_owned);
+    assert_eq!(slot(c2), slot(c1));
+    assert_ne!(c2, c1);
+    assert_eq!(slot(s2), slot(s1));
+    assert_ne!(s2, s1);
+    for (i, h) in [(0, c2), (1, s2)] {
+        let k = net.ep(i).connection(h).expect("live");
+        assert_eq!(k.state(), State::Established);
+        assert_eq!((k.recv_queue(), k.send_queue()), (0, 0));
+        assert_eq!(k.stats().bytes_in, 0);
+        assert!(k.stats().segs_in <= 2, "{:?}", k.stats());
+        let evs = net.events(i);
+        assert!(!evs.contains(&Event::Readable(h)), "{evs:?}");
+        assert!(
+            !evs.iter().any(|e| matches!(e, Event::Closed(..))),
+            "{evs:?}"
+        );
+    }
+    let now = net.now;
+    assert_eq!(
+        net.ep(1).send(now, s1, b"x"),
+        Err(EndpointError::UnknownHandle)
+    );
+    assert_eq!(
+        net.ep(0).recv(now, c1, &mut [0; 8]),
+        Err(EndpointError::UnknownHandle)
+    );
+    // Only the new bytes arrive, both ways; the connections close cleanly.
+    net.ep(0).send(now, c2, b"fresh").unwrap();
+    net.ep(1).send(now, s2, b"start").unwrap();
+    net.run_for(Duration::from_millis(20));
+    let now = net.now;
+    assert_eq!(recv_all(net.ep(1), now, s2), b"fresh");
+    assert_eq!(recv_all(net.ep(0), now, c2), b"start");
+    net.ep(0).close(now, c2).unwrap();
+    net.ep(1).close(now, s2).unwrap();
+    net.run_for(Duration::from_secs(61));
+    assert_eq!(net.ep(0).connection_count(), 0);
+    assert_eq!(net.ep(1).connection_count(), 0);
+    assert_eq!(net.ep(0).time_wait_count() + net.ep(1).time_wait_count(), 0);
+    assert_eq!(net.ep(0).timer_count() + net.ep(1).timer_count(), 0);
 }

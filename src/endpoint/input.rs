@@ -84,7 +84,7 @@ impl<S: Store> Endpoint<S> {
 
     /// A segment for a connection.
     fn deliver(&mut self, idx: u32, seg: &Segment<'_>, now: Instant) {
-        let Some(e) = self.slots[idx as usize].entry.as_deref_mut() else {
+        let Some(e) = self.slots[idx as usize].get_mut() else {
             return;
         };
         // The final ACK of a handshake whose listener's accept queue is

@@ -273,7 +273,24 @@ struct Entry<S: Store> {
 
 struct Slot<S: Store> {
     generation: u32,
+    /// `entry` holds a connection. A freed slot may keep the entry's
+    /// storage (its box, with empty buffers) for the next connection,
+    /// which overwrites all of it.
+    live: bool,
     entry: Option<S::Boxed<Entry<S>>>,
+}
+
+impl<S: Store> Slot<S> {
+    fn get(&self) -> Option<&Entry<S>> {
+        self.entry.as_deref().filter(|_| self.live)
+    }
+    fn get_mut(&mut self) -> Option<&mut Entry<S>> {
+        if self.live {
+            self.entry.as_deref_mut()
+        } else {
+            None
+        }
+    }
 }
 
 struct Listener<S: Store> {
@@ -308,6 +325,8 @@ pub struct Endpoint<S: Store = DefaultStore> {
     /// only; at most [`SPARE_BUFFERS`]): no allocation and zeroing per
     /// connection.
     spare: S::Vec<Buffers<S::Buf>>,
+    /// Freed slots that keep their entry's box (growable stores only).
+    vacant: usize,
     live: usize,
     /// 4-tuple -> slot index, or `TW_BIT | time-wait index`.
     table: S::Table,
@@ -357,6 +376,8 @@ fn tick_ceil(t: Instant) -> u64 {
 
 /// The most freed connections' buffers an Endpoint keeps for reuse.
 const SPARE_BUFFERS: usize = 16;
+/// The most freed slots that keep their entry's box (growable stores).
+const SPARE_ENTRIES: usize = 64;
 
 /// Pushes an event; a full fixed queue drops it and counts it.
 macro_rules! event {
@@ -392,6 +413,7 @@ impl<S: Store> Endpoint<S> {
             slots: Default::default(),
             free: Default::default(),
             spare: Default::default(),
+            vacant: 0,
             live: 0,
             table: Default::default(),
             tw: TimeWaitTable::default(),
@@ -452,7 +474,7 @@ impl<S: Store> Endpoint<S> {
         if s.generation != h.generation {
             return None;
         }
-        s.entry.as_deref().filter(|e| e.app && !e.dead)
+        s.get().filter(|e| e.app && !e.dead)
     }
 
     fn handle_of(&self, idx: u32) -> Handle {
@@ -463,7 +485,7 @@ impl<S: Store> Endpoint<S> {
     }
 
     fn entry_mut(&mut self, idx: u32) -> Option<&mut Entry<S>> {
-        self.slots.get_mut(idx as usize)?.entry.as_deref_mut()
+        self.slots.get_mut(idx as usize)?.get_mut()
     }
 
     // ----- the tuple table ----------------------------------------------
@@ -473,8 +495,7 @@ impl<S: Store> Endpoint<S> {
             tw.tuple(v & !TW_BIT)
         } else {
             slots[v as usize]
-                .entry
-                .as_ref()
+                .get()
                 .map(|e| e.tuple)
                 .expect("table names a live slot")
         }
@@ -554,34 +575,20 @@ impl<S: Store> Endpoint<S> {
         parent: u32,
         app: bool,
     ) -> u32 {
-        let entry = S::boxed(Entry {
-            conn,
-            tuple,
-            hash: h,
-            wheel_at: u64::MAX,
-            wheel_node: NONE,
-            parent,
-            queue: if parent == NONE {
-                Queue::None
-            } else {
-                Queue::Syn
-            },
-            app,
-            orphan: false,
-            in_txq: false,
-            dead: false,
-        });
+        let queue = if parent == NONE {
+            Queue::None
+        } else {
+            Queue::Syn
+        };
         let idx = match self.free.pop() {
-            Some(i) => {
-                self.slots[i as usize].entry = Some(entry);
-                i
-            }
+            Some(i) => i,
             None => {
                 if self
                     .slots
                     .try_push(Slot {
                         generation: 0,
-                        entry: Some(entry),
+                        live: false,
+                        entry: None,
                     })
                     .is_err()
                 {
@@ -590,6 +597,58 @@ impl<S: Store> Endpoint<S> {
                 (self.slots.len() - 1) as u32
             }
         };
+        let s = &mut self.slots[idx as usize];
+        match s.entry.as_deref_mut() {
+            // A freed connection's storage: every field is overwritten (the
+            // pattern names them all), so nothing of the old connection
+            // remains but its allocation. Field by field, the TCB is
+            // copied once, straight into place.
+            Some(e) => {
+                if S::buffer_size().is_none() {
+                    self.vacant -= 1;
+                }
+                let Entry {
+                    conn: e_conn,
+                    tuple: e_tuple,
+                    hash: e_hash,
+                    wheel_at,
+                    wheel_node,
+                    parent: e_parent,
+                    queue: e_queue,
+                    app: e_app,
+                    orphan,
+                    in_txq,
+                    dead,
+                } = e;
+                *e_conn = conn;
+                *e_tuple = tuple;
+                *e_hash = h;
+                *wheel_at = u64::MAX;
+                *wheel_node = NONE;
+                *e_parent = parent;
+                *e_queue = queue;
+                *e_app = app;
+                *orphan = false;
+                *in_txq = false;
+                *dead = false;
+            }
+            None => {
+                s.entry = Some(S::boxed(Entry {
+                    conn,
+                    tuple,
+                    hash: h,
+                    wheel_at: u64::MAX,
+                    wheel_node: NONE,
+                    parent,
+                    queue,
+                    app,
+                    orphan: false,
+                    in_txq: false,
+                    dead: false,
+                }));
+            }
+        }
+        s.live = true;
         self.live += 1;
         self.table_insert(h, idx);
         idx
@@ -623,20 +682,40 @@ impl<S: Store> Endpoint<S> {
         self.table_set(hash, idx, next);
     }
 
-    /// Frees a slot whose connection is detached.
+    /// Frees a slot whose connection is detached. With a growable store
+    /// its buffers go to `spare` and the slot keeps the entry's box for the
+    /// next connection (at most [`SPARE_ENTRIES`] slots keep one): no
+    /// allocation, and one copy of the TCB instead of two, per connection.
     fn free_slot(&mut self, idx: u32) {
+        let heap = S::buffer_size().is_none();
+        let keep = !heap || self.vacant < SPARE_ENTRIES;
         let s = &mut self.slots[idx as usize];
-        if let Some(e) = s.entry.take() {
-            s.generation = s.generation.wrapping_add(1);
-            if e.wheel_node != NONE {
-                self.wheel.remove(e.wheel_node);
-            }
-            // Cannot fail: there are no more free indices than slots.
-            let _ = self.free.try_push(idx);
-            self.live -= 1;
-            // Inline (fixed) buffers would be copied, not reused.
-            if S::buffer_size().is_none() && self.spare.len() < SPARE_BUFFERS {
-                let _ = self.spare.try_push(S::unbox(e).conn.into_buffers());
+        if !s.live {
+            return;
+        }
+        s.live = false;
+        s.generation = s.generation.wrapping_add(1);
+        // Cannot fail: there are no more free indices than slots.
+        let _ = self.free.try_push(idx);
+        self.live -= 1;
+        let Some(e) = s.entry.as_deref_mut() else {
+            return;
+        };
+        if e.wheel_node != NONE {
+            self.wheel.remove(e.wheel_node);
+            e.wheel_node = NONE;
+        }
+        // Inline (fixed) buffers would be copied, not reused.
+        if heap {
+            let b = if keep {
+                self.vacant += 1;
+                e.conn.swap_buffers(S::buffers(0, 0))
+            } else {
+                let Some(e) = s.entry.take() else { return };
+                S::unbox(e).conn.into_buffers()
+            };
+            if self.spare.len() < SPARE_BUFFERS {
+                let _ = self.spare.try_push(b);
             }
         }
     }
@@ -647,7 +726,7 @@ impl<S: Store> Endpoint<S> {
     /// by every ACK costs nothing per ACK). The entry goes when the
     /// connection is freed, so a freed connection leaves none behind.
     fn schedule(&mut self, idx: u32) {
-        let Some(e) = self.slots[idx as usize].entry.as_deref_mut() else {
+        let Some(e) = self.slots[idx as usize].get_mut() else {
             return;
         };
         let t = e.conn.deadline().map_or(u64::MAX, tick_ceil);
@@ -661,7 +740,7 @@ impl<S: Store> Endpoint<S> {
         }
         if t != u64::MAX
             && let Some(n) = self.wheel_insert(idx, t)
-            && let Some(e) = self.slots[idx as usize].entry.as_deref_mut()
+            && let Some(e) = self.slots[idx as usize].get_mut()
         {
             e.wheel_at = t;
             e.wheel_node = n;
@@ -685,7 +764,7 @@ impl<S: Store> Endpoint<S> {
             } else {
                 slots
                     .get(w.id as usize)
-                    .and_then(|s| s.entry.as_deref())
+                    .and_then(|s| s.get())
                     .is_some_and(|e| e.wheel_node == n)
             }
         });
@@ -700,7 +779,7 @@ impl<S: Store> Endpoint<S> {
     /// queues, the wheel, TIME-WAIT and freeing.
     fn after(&mut self, idx: u32, acts: Actions, now: Instant) {
         let h = self.handle_of(idx);
-        let Some(e) = self.slots[idx as usize].entry.as_deref_mut() else {
+        let Some(e) = self.slots[idx as usize].get_mut() else {
             return;
         };
         let mut incoming = None;
@@ -1009,7 +1088,7 @@ impl<S: Store> Endpoint<S> {
         self.listener(listener)?;
         let l = self.listeners[listener.idx as usize].as_mut()?;
         let h = l.accept_queue.pop()?;
-        let e = self.slots[h.idx as usize].entry.as_deref_mut()?;
+        let e = self.slots[h.idx as usize].get_mut()?;
         e.queue = Queue::None;
         e.parent = NONE;
         e.app = true;
@@ -1127,7 +1206,7 @@ impl<S: Store> Endpoint<S> {
             if s.generation != h.generation {
                 continue;
             }
-            let Some(e) = s.entry.as_deref_mut() else {
+            let Some(e) = s.get_mut() else {
                 continue;
             };
             if !e.orphan {
@@ -1150,10 +1229,7 @@ impl<S: Store> Endpoint<S> {
         let slots = &self.slots;
         self.orphans.keep(|h| {
             slots[h.idx as usize].generation == h.generation
-                && slots[h.idx as usize]
-                    .entry
-                    .as_ref()
-                    .is_some_and(|e| e.orphan)
+                && slots[h.idx as usize].get().is_some_and(|e| e.orphan)
         });
     }
 
@@ -1240,7 +1316,7 @@ impl<S: Store> Endpoint<S> {
             return self.emit(&c.tuple, &c.t, buf);
         }
         while let Some(&idx) = self.txq.first() {
-            let Some(e) = self.slots[idx as usize].entry.as_deref_mut() else {
+            let Some(e) = self.slots[idx as usize].get_mut() else {
                 self.txq.pop();
                 continue;
             };

@@ -246,7 +246,7 @@ impl<S: Store> Endpoint<S> {
     /// policy for `tcp_max_tw_buckets`).
     pub(super) fn enter_time_wait(&mut self, idx: u32, now: Instant) {
         let h = self.handle_of(idx);
-        let Some(e) = self.slots[idx as usize].entry.as_deref_mut() else {
+        let Some(e) = self.slots[idx as usize].get_mut() else {
             return;
         };
         let vars = e.conn.time_wait_vars();
@@ -270,10 +270,7 @@ impl<S: Store> Endpoint<S> {
         };
         // The 4-tuple now names the TIME-WAIT entry (or nothing).
         self.detach(idx, ti.map(|ti| TW_BIT | ti));
-        let in_txq = self.slots[idx as usize]
-            .entry
-            .as_ref()
-            .is_some_and(|e| e.in_txq);
+        let in_txq = self.slots[idx as usize].get().is_some_and(|e| e.in_txq);
         // In the transmit queue, the slot is freed when the queue reaches
         // it; the ACK goes out through the entry below.
         if !in_txq {
