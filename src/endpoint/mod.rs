@@ -725,6 +725,7 @@ impl<S: Store> Endpoint<S> {
     /// it, to fire early and be re-armed by `on_timer` (an RTO pushed back
     /// by every ACK costs nothing per ACK). The entry goes when the
     /// connection is freed, so a freed connection leaves none behind.
+    #[inline(always)]
     fn schedule(&mut self, idx: u32) {
         let Some(e) = self.slots[idx as usize].get_mut() else {
             return;
@@ -735,6 +736,13 @@ impl<S: Store> Endpoint<S> {
         }
         let old = core::mem::replace(&mut e.wheel_node, NONE);
         e.wheel_at = u64::MAX;
+        self.rearm(idx, old, t);
+    }
+
+    /// [`schedule`](Self::schedule)'s move of a connection's entry (out of
+    /// line: the common call changes nothing).
+    #[inline(never)]
+    fn rearm(&mut self, idx: u32, old: u32, t: u64) {
         if old != NONE {
             self.wheel.remove(old);
         }
