@@ -1211,3 +1211,27 @@ fn a_recycled_connection_starts_clean() {
     assert_eq!(net.ep(0).time_wait_count() + net.ep(1).time_wait_count(), 0);
     assert_eq!(net.ep(0).timer_count() + net.ep(1).timer_count(), 0);
 }
+
+/// A control segment (here the RST for a closed port) is written into a
+/// buffer that holds just its header: `poll_transmit` needs room for the
+/// segment, not for `MAX_HEADER`.
+#[test]
+fn a_control_segment_fits_a_buffer_of_its_own_size() {
+    let mut ep = Endpoint::new(cfg(), [7; 16]);
+    let now = Instant::from_secs(1);
+    let (c, s) = (sa(9, 5555), sa(1, 81));
+    let syn = craft(c, s, 1000, 0, Flags::SYN, TcpOptions::NONE, &[]);
+    inject(&mut ep, now, c, s, &syn);
+    let mut buf = [0xffu8; 20];
+    let d = ep.poll_transmit(now, &mut buf).expect("the RST");
+    assert_eq!(d.len, 20);
+    let (IpAddr::V4(src), IpAddr::V4(dst)) = (d.src, d.dst) else {
+        unreachable!()
+    };
+    assert!(checksum::verify_v4(src.octets(), dst.octets(), &buf));
+    let (h, payload) = TcpHeader::parse(&buf).unwrap();
+    assert_eq!(h.flags, Flags::RST | Flags::ACK);
+    assert_eq!((h.seq, h.ack), (SeqNum(0), SeqNum(1001)));
+    assert!(payload.is_empty());
+    assert_eq!(ep.poll_transmit(now, &mut buf), None);
+}

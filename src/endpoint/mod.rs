@@ -508,8 +508,14 @@ impl<S: Store> Endpoint<S> {
 
     /// [`lookup`](Self::lookup) with the tuple's `table_hash` already known.
     fn lookup_hashed(&self, t: &Tuple, h: u64) -> Option<u32> {
-        self.table
-            .find(h, |v| Self::tuple_of(&self.slots, &self.tw, v) == *t)
+        self.table.find(h, |v| {
+            if v & TW_BIT != 0 {
+                self.tw.tuple(v & !TW_BIT) == *t
+            } else {
+                // In place: no copy of the entry's tuple.
+                self.slots[v as usize].get().is_some_and(|e| e.tuple == *t)
+            }
+        })
     }
 
     /// Adds `t -> v` (`h` is `t`'s `table_hash`); the caller checked
@@ -1362,12 +1368,13 @@ impl<S: Store> Endpoint<S> {
     /// Builds the segment for `t` whose payload (if any) sits at
     /// `buf[MAX_HEADER..]`.
     fn emit(&mut self, tuple: &Tuple, t: &Transmit, buf: &mut [u8]) -> Option<Datagram> {
-        let mut hdr = [0u8; MAX_HEADER];
         let mut header: TcpHeader = t.header(tuple.local_port, tuple.remote_port);
         if header.options_len() > 40 {
             header.options.sack.truncate(2);
         }
-        let hlen = header.emit(&mut hdr).ok()?;
+        // The payload moves down to right after the header, which is then
+        // written in place.
+        let hlen = header.header_len();
         let len = hlen + t.len;
         if buf.len() < len {
             return None;
@@ -1375,7 +1382,7 @@ impl<S: Store> Endpoint<S> {
         if t.len > 0 {
             buf.copy_within(MAX_HEADER..MAX_HEADER + t.len, hlen);
         }
-        buf[..hlen].copy_from_slice(&hdr[..hlen]);
+        header.emit(&mut buf[..hlen]).ok()?;
         match (tuple.local_ip, tuple.remote_ip) {
             (IpAddr::V4(s), IpAddr::V4(d)) => {
                 checksum::fill_checksum_v4(s.octets(), d.octets(), &mut buf[..len]);
