@@ -108,6 +108,14 @@ impl<B: Storage> Connection<B> {
         self.has_output(self.wants_to_send())
     }
 
+    /// Whether `poll_transmit` may give another segment now: what
+    /// [`wants_output`](Self::wants_output) says, and SACK loss recovery
+    /// (RFC 6675 §5), whose retransmissions it does not predict. When
+    /// false, `poll_transmit` would return `None`.
+    pub(crate) fn may_transmit(&self) -> bool {
+        (self.sack_on && self.in_recovery) || self.wants_output()
+    }
+
     /// The variables a compact TIME-WAIT entry keeps.
     pub(crate) fn time_wait_vars(&self) -> TimeWaitVars {
         TimeWaitVars {

@@ -1348,21 +1348,34 @@ impl<S: Store> Endpoint<S> {
             match t {
                 Some(t) => {
                     let tuple = e.tuple;
-                    self.schedule(idx);
+                    if e.conn.may_transmit() {
+                        self.schedule(idx);
+                    } else {
+                        // Nothing more to send: out of the queue now
+                        // rather than after one more poll.
+                        self.drained(idx);
+                    }
                     return self.emit(&tuple, &t, buf);
                 }
-                None => {
-                    self.txq.pop();
-                    e.in_txq = false;
-                    if e.dead {
-                        self.free_slot(idx);
-                    } else {
-                        self.schedule(idx);
-                    }
-                }
+                None => self.drained(idx),
             }
         }
         None
+    }
+
+    /// The connection first in the transmit queue has nothing more to
+    /// send: it leaves the queue, and is freed if it ended.
+    fn drained(&mut self, idx: u32) {
+        self.txq.pop();
+        let Some(e) = self.slots[idx as usize].get_mut() else {
+            return;
+        };
+        e.in_txq = false;
+        if e.dead {
+            self.free_slot(idx);
+        } else {
+            self.schedule(idx);
+        }
     }
 
     /// Builds the segment for `t` whose payload (if any) sits at
