@@ -13,13 +13,16 @@
 //! number of entries.
 //!
 //! Each slot is a doubly linked list, so an entry can be removed in O(1)
-//! ([`Wheel::remove`]): a connection owns at most one entry and moves it
-//! when its deadline changes, and drops it when it is freed. Each slot
+//! ([`Wheel::remove`]). A connection owns at most one entry: it moves it
+//! when its deadline comes earlier (a later one leaves the entry to fire
+//! early and be re-armed then) and removes it when it is freed. Each slot
 //! also keeps the earliest tick put into it, so [`Wheel::next_tick`] is
-//! exact rather than the start of a coarse slot: a host that sleeps until
-//! `next_deadline` is not woken for entries that are not due. (TIME-WAIT
-//! entries still use lazy deletion: the owner stores the tick of the
-//! entry it considers current and ignores the others when they come out.)
+//! the earliest entry's tick rather than the start of a coarse slot: a
+//! host that sleeps until `next_deadline` is not woken for connections
+//! that are gone, nor once per level an entry cascades through.
+//! (TIME-WAIT entries still use lazy deletion: the owner stores the tick
+//! of the entry it considers current and ignores the others when they
+//! come out.)
 //!
 //! [`Endpoint::on_timer`]: super::Endpoint::on_timer
 
@@ -322,8 +325,9 @@ impl<S: Store> Wheel<S> {
         Some(Fired { node: n, e })
     }
 
-    /// Drops every waiting entry (not yet fired) for which `live` is false:
-    /// the stale entries of lazy deletion, when a fixed pool is full.
+    /// Drops every waiting entry (not yet fired) for which `live` (given
+    /// the node and the entry) is false: the stale entries of lazy
+    /// deletion, when a fixed pool is full.
     pub(crate) fn purge(&mut self, mut live: impl FnMut(u32, &Entry) -> bool) {
         let mut lists = core::mem::replace(&mut self.lists, [List::EMPTY; LEVELS * SLOTS]);
         for (i, list) in lists
