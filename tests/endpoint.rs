@@ -1092,3 +1092,182 @@ fn active_open_keeps_one_timestamp_clock() {
         );
     }
 }
+
+/// A connection that ends leaves no timer behind: after a short exchange
+/// and both closes, the wheel holds the TIME-WAIT entry's timer only, and
+/// `next_deadline` is its expiry itself (no early wake-up for the timers
+/// of connections that are gone, nor for a coarse wheel slot).
+/// Endpoint 0 connects to endpoint 1's listener `l` (on 192.0.2.2:80);
+/// gives the client's and the server's handles once established.
+fn open_pair(net: &mut Net, l: tcpstate::ListenerId) -> (Handle, Handle) {
+    let now = net.now;
+    let c = net.ep(0).connect(now, None, sa(2, 80)).unwrap();
+    net.run_for(Duration::from_millis(20));
+    let s = net.ep(1).accept(l).expect("accepted");
+    (c, s)
+}
+
+#[test]
+fn freed_connections_leave_no_timers_and_next_deadline_is_exact() {
+    let mut net = Net::new(vec![(ip(1), cfg()), (ip(2), cfg())]);
+    let l = net.ep(1).listen(sa(2, 80), 16).unwrap();
+    for round in 0..3u64 {
+        let (c, s) = open_pair(&mut net, l);
+        let now = net.now;
+        net.ep(0).send(now, c, b"ping").unwrap();
+        net.run_for(Duration::from_millis(20));
+        let now = net.now;
+        assert_eq!(recv_all(net.ep(1), now, s), b"ping");
+        net.ep(1).send(now, s, b"pong").unwrap();
+        net.run_for(Duration::from_millis(20));
+        let now = net.now;
+        assert_eq!(recv_all(net.ep(0), now, c), b"pong");
+        net.ep(0).close(now, c).unwrap();
+        net.run_for(Duration::from_millis(20));
+        let now = net.now;
+        net.ep(1).close(now, s).unwrap();
+        let closed = net.now;
+        net.run_for(Duration::from_millis(20));
+        assert_eq!(net.ep(1).connection_count(), 0);
+        assert_eq!(net.ep(1).timer_count(), 0, "round {round}");
+        assert_eq!(net.ep(1).next_deadline(), None);
+        assert_eq!(net.ep(0).time_wait_count(), 1);
+        assert_eq!(net.ep(0).timer_count(), 1, "round {round}");
+        // The client's TIME-WAIT entry went in when the server's FIN came,
+        // 5 ms after the server closed; 2 MSL is 60 s for linux().
+        let expiry = closed + Duration::from_millis(5) + Duration::from_secs(60);
+        assert_eq!(net.ep(0).next_deadline(), Some(expiry), "round {round}");
+        net.run_for(Duration::from_secs(61));
+        assert_eq!(net.ep(0).time_wait_count(), 0);
+        assert_eq!(net.ep(0).timer_count(), 0);
+        assert_eq!(net.ep(0).next_deadline(), None);
+    }
+}
+
+/// A freed connection's slot keeps its storage for the next connection
+/// (growable store): the next one starts clean. Nothing of the old
+/// connection (unread data, counters, state, timers, queue membership)
+/// shows through, and the old handle stays stale.
+#[test]
+fn a_recycled_connection_starts_clean() {
+    let mut net = Net::new(vec![(ip(1), cfg()), (ip(2), cfg())]);
+    let l = net.ep(1).listen(sa(2, 80), 16).unwrap();
+    let (c1, s1) = open_pair(&mut net, l);
+    let now = net.now;
+    net.ep(0).send(now, c1, b"left unread").unwrap();
+    net.ep(1).send(now, s1, b"also unread").unwrap();
+    net.run_for(Duration::from_millis(20));
+    assert_eq!(net.ep(1).connection(s1).unwrap().recv_queue(), 11);
+    assert!(net.ep(1).connection(s1).unwrap().stats().bytes_in > 0);
+    // The server aborts with data unread; the client gets the RST.
+    let now = net.now;
+    net.ep(1).abort(now, s1).unwrap();
+    net.run_for(Duration::from_millis(20));
+    assert_eq!(net.ep(0).connection_count(), 0);
+    assert_eq!(net.ep(1).connection_count(), 0);
+    net.events(0);
+    net.events(1);
+    // The next connection on each side takes the same slot.
+    let (c2, s2) = open_pair(&mut net, l);
+    let slot = |h: Handle| h.to_string().split('.').next().map(str::to_owned);
+    assert_eq!(slot(c2), slot(c1));
+    assert_ne!(c2, c1);
+    assert_eq!(slot(s2), slot(s1));
+    assert_ne!(s2, s1);
+    for (i, h) in [(0, c2), (1, s2)] {
+        let k = net.ep(i).connection(h).expect("live");
+        assert_eq!(k.state(), State::Established);
+        assert_eq!((k.recv_queue(), k.send_queue()), (0, 0));
+        assert_eq!(k.stats().bytes_in, 0);
+        assert!(k.stats().segs_in <= 2, "{:?}", k.stats());
+        let evs = net.events(i);
+        assert!(!evs.contains(&Event::Readable(h)), "{evs:?}");
+        assert!(
+            !evs.iter().any(|e| matches!(e, Event::Closed(..))),
+            "{evs:?}"
+        );
+    }
+    let now = net.now;
+    assert_eq!(
+        net.ep(1).send(now, s1, b"x"),
+        Err(EndpointError::UnknownHandle)
+    );
+    assert_eq!(
+        net.ep(0).recv(now, c1, &mut [0; 8]),
+        Err(EndpointError::UnknownHandle)
+    );
+    // Only the new bytes arrive, both ways; the connections close cleanly.
+    net.ep(0).send(now, c2, b"fresh").unwrap();
+    net.ep(1).send(now, s2, b"start").unwrap();
+    net.run_for(Duration::from_millis(20));
+    let now = net.now;
+    assert_eq!(recv_all(net.ep(1), now, s2), b"fresh");
+    assert_eq!(recv_all(net.ep(0), now, c2), b"start");
+    net.ep(0).close(now, c2).unwrap();
+    net.ep(1).close(now, s2).unwrap();
+    net.run_for(Duration::from_secs(61));
+    assert_eq!(net.ep(0).connection_count(), 0);
+    assert_eq!(net.ep(1).connection_count(), 0);
+    assert_eq!(net.ep(0).time_wait_count() + net.ep(1).time_wait_count(), 0);
+    assert_eq!(net.ep(0).timer_count() + net.ep(1).timer_count(), 0);
+}
+
+/// A control segment (here the RST for a closed port) is written into a
+/// buffer that holds just its header: `poll_transmit` needs room for the
+/// segment, not for `MAX_HEADER`.
+#[test]
+fn a_control_segment_fits_a_buffer_of_its_own_size() {
+    let mut ep = Endpoint::new(cfg(), [7; 16]);
+    let now = Instant::from_secs(1);
+    let (c, s) = (sa(9, 5555), sa(1, 81));
+    let syn = craft(c, s, 1000, 0, Flags::SYN, TcpOptions::NONE, &[]);
+    inject(&mut ep, now, c, s, &syn);
+    let mut buf = [0xffu8; 20];
+    let d = ep.poll_transmit(now, &mut buf).expect("the RST");
+    assert_eq!(d.len, 20);
+    let (IpAddr::V4(src), IpAddr::V4(dst)) = (d.src, d.dst) else {
+        unreachable!()
+    };
+    assert!(checksum::verify_v4(src.octets(), dst.octets(), &buf));
+    let (h, payload) = TcpHeader::parse(&buf).unwrap();
+    assert_eq!(h.flags, Flags::RST | Flags::ACK);
+    assert_eq!((h.seq, h.ack), (SeqNum(0), SeqNum(1001)));
+    assert!(payload.is_empty());
+    assert_eq!(ep.poll_transmit(now, &mut buf), None);
+}
+
+/// Loss in the middle of a flight: SACK recovery retransmits the holes
+/// (the transmit queue keeps polling a connection in recovery, whose
+/// retransmissions `wants_output` does not predict) and everything
+/// arrives, in order, without waiting for a retransmission timeout.
+#[test]
+fn sack_recovery_through_the_endpoint_delivers_everything() {
+    let mut net = Net::new(vec![(ip(1), cfg()), (ip(2), cfg())]);
+    let l = net.ep(1).listen(sa(2, 80), 16).unwrap();
+    let (c, s) = open_pair(&mut net, l);
+    // Drop the 3rd and 5th data segments from the client, once each.
+    let mut seen = 0u32;
+    net.drop = Box::new(move |src, _, h: &TcpHeader| {
+        if src != ip(1) || h.flags.syn() || h.flags.fin() {
+            return false;
+        }
+        seen += 1;
+        seen == 3 || seen == 5
+    });
+    let data: Vec<u8> = (0..12_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let now = net.now;
+    assert_eq!(net.ep(0).send(now, c, &data).unwrap(), data.len());
+    let mut got = Vec::new();
+    for _ in 0..100 {
+        net.run_for(Duration::from_millis(10));
+        let now = net.now;
+        got.extend(recv_all(net.ep(1), now, s));
+        if got.len() == data.len() {
+            break;
+        }
+    }
+    assert_eq!(got, data);
+    let st = net.ep(0).connection(c).unwrap().stats();
+    assert!(st.retransmits >= 2, "{st:?}");
+    assert_eq!(st.timeouts, 0, "{st:?}");
+}

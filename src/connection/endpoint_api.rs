@@ -4,6 +4,7 @@
 //! the timestamp clock offset the Endpoint chooses per address pair.
 
 use super::{Buffers, Connection, Storage};
+use crate::buffer::RingBuffer;
 use crate::config::Config;
 use crate::seq::SeqNum;
 use crate::time::Instant;
@@ -41,6 +42,18 @@ pub(crate) struct TimeWaitVars {
 }
 
 impl<B: Storage> Connection<B> {
+    /// Takes the buffers (for another connection), leaving `empty` ones in
+    /// their place: the Endpoint keeps a freed connection's storage for the
+    /// next one, which overwrites the whole TCB.
+    pub(crate) fn swap_buffers(&mut self, empty: Buffers<B>) -> Buffers<B> {
+        let rx = core::mem::replace(&mut self.rx, RingBuffer::new(empty.rx));
+        let tx = core::mem::replace(&mut self.tx, RingBuffer::new(empty.tx));
+        Buffers {
+            rx: rx.into_inner(),
+            tx: tx.into_inner(),
+        }
+    }
+
     /// A connection opened by the ACK that returns a valid SYN cookie: the
     /// SYN is rebuilt from the cookie (IRS = SEG.SEQ - 1, the MSS of the
     /// cookie's table, window scale and SACK from the echoed timestamp), the
@@ -93,6 +106,14 @@ impl<B: Storage> Connection<B> {
     /// Whether `poll_transmit` has something.
     pub(crate) fn wants_output(&self) -> bool {
         self.has_output(self.wants_to_send())
+    }
+
+    /// Whether `poll_transmit` may give another segment now: what
+    /// [`wants_output`](Self::wants_output) says, and SACK loss recovery
+    /// (RFC 6675 §5), whose retransmissions it does not predict. When
+    /// false, `poll_transmit` would return `None`.
+    pub(crate) fn may_transmit(&self) -> bool {
+        (self.sack_on && self.in_recovery) || self.wants_output()
     }
 
     /// The variables a compact TIME-WAIT entry keeps.

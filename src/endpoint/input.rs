@@ -54,7 +54,8 @@ impl<S: Store> Endpoint<S> {
             remote_port: h.src_port,
         };
         let mut iss = None;
-        match self.lookup(&tuple) {
+        let hash = self.keys.table_hash(&tuple);
+        match self.lookup_hashed(&tuple, hash) {
             Some(v) if v & TW_BIT != 0 => {
                 match self.time_wait_input(v & !TW_BIT, &tuple, &seg, now) {
                     TwVerdict::Done => return,
@@ -68,7 +69,7 @@ impl<S: Store> Endpoint<S> {
             None => {}
         }
         match self.listener_at(tuple.local_ip, tuple.local_port) {
-            Some(li) => self.listener_input(li, &tuple, &seg, now, iss),
+            Some(li) => self.listener_input(li, &tuple, hash, &seg, now, iss),
             None => self.closed_input(&tuple, &seg),
         }
     }
@@ -83,7 +84,7 @@ impl<S: Store> Endpoint<S> {
 
     /// A segment for a connection.
     fn deliver(&mut self, idx: u32, seg: &Segment<'_>, now: Instant) {
-        let Some(e) = self.slots[idx as usize].entry.as_deref_mut() else {
+        let Some(e) = self.slots[idx as usize].get_mut() else {
             return;
         };
         // The final ACK of a handshake whose listener's accept queue is
@@ -113,6 +114,7 @@ impl<S: Store> Endpoint<S> {
         &mut self,
         li: u32,
         tuple: &Tuple,
+        hash: u64,
         seg: &Segment<'_>,
         now: Instant,
         iss: Option<SeqNum>,
@@ -125,7 +127,7 @@ impl<S: Store> Endpoint<S> {
         // Second: an ACK. It may return a SYN cookie; otherwise
         // <SEQ=SEG.ACK><CTL=RST> (SA-LI-2, LNX-5).
         if f.ack() {
-            if !f.syn() && self.cookie_ack(li, tuple, seg, now) {
+            if !f.syn() && self.cookie_ack(li, tuple, hash, seg, now) {
                 return;
             }
             self.push_ctrl(
@@ -177,7 +179,7 @@ impl<S: Store> Endpoint<S> {
             return;
         };
         conn.set_ts_offset(self.keys.ts_offset(tuple.local_ip, tuple.remote_ip));
-        let idx = self.insert_conn(conn, *tuple, li, false);
+        let idx = self.insert_conn(conn, *tuple, hash, li, false);
         if let Some(Some(l)) = self.listeners.get_mut(li as usize) {
             // Cannot fail: syn_limit is at most the queue's capacity.
             let _ = super::store::Seq::try_push(&mut l.syn_queue, idx);
@@ -243,7 +245,14 @@ impl<S: Store> Endpoint<S> {
     /// An ACK to a listener: if it returns a valid cookie, the connection
     /// is created in ESTABLISHED and queued for `accept`. Returns whether
     /// the segment was consumed.
-    fn cookie_ack(&mut self, li: u32, tuple: &Tuple, seg: &Segment<'_>, now: Instant) -> bool {
+    fn cookie_ack(
+        &mut self,
+        li: u32,
+        tuple: &Tuple,
+        hash: u64,
+        seg: &Segment<'_>,
+        now: Instant,
+    ) -> bool {
         if self.cfg.syncookies == SynCookies::Off {
             return false;
         }
@@ -284,7 +293,7 @@ impl<S: Store> Endpoint<S> {
         else {
             return false;
         };
-        let idx = self.insert_conn(conn, *tuple, li, false);
+        let idx = self.insert_conn(conn, *tuple, hash, li, false);
         self.after(idx, a, now);
         true
     }

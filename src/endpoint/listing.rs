@@ -153,7 +153,7 @@ impl<S: Store> Endpoint<S> {
             timer: None,
         });
         let conns = self.slots.iter().enumerate().filter_map(move |(i, s)| {
-            let e = s.entry.as_deref()?;
+            let e = s.get()?;
             if e.dead {
                 return None;
             }

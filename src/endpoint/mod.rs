@@ -76,8 +76,8 @@
 //! (the default with `alloc`; the figures above), [`Fixed<N, M, B>`]
 //! holds them in arrays chosen at compile time and never allocates:
 //! `N` connection slots, TIME-WAIT entries, listeners and queue places,
-//! `M` timer nodes and demux-table slots (open addressing keyed by the
-//! SipHash of the 4-tuple; take `M >= 4 * N`), and `[u8; B]` buffers
+//! `M` timer nodes and demux-table slots (open addressing keyed by a
+//! keyed hash of the 4-tuple; take `M >= 4 * N`), and `[u8; B]` buffers
 //! each way inside each connection. `cargo build --no-default-features`
 //! builds it. When a fixed table is full, `connect` returns
 //! [`EndpointError::TooManyConnections`], `listen`
@@ -253,8 +253,12 @@ enum Queue {
 struct Entry<S: Store> {
     conn: Connection<S::Buf>,
     tuple: Tuple,
-    /// The wheel tick of this connection's live wheel entry (`u64::MAX`: none).
+    /// The tuple's `table_hash`.
+    hash: u64,
+    /// The tick of this connection's wheel entry (`u64::MAX`: none).
     wheel_at: u64,
+    /// Its node in the wheel (`NONE`: none).
+    wheel_node: u32,
     /// The listener's index while in its queues.
     parent: u32,
     queue: Queue,
@@ -269,7 +273,24 @@ struct Entry<S: Store> {
 
 struct Slot<S: Store> {
     generation: u32,
+    /// `entry` holds a connection. A freed slot may keep the entry's
+    /// storage (its box, with empty buffers) for the next connection,
+    /// which overwrites all of it.
+    live: bool,
     entry: Option<S::Boxed<Entry<S>>>,
+}
+
+impl<S: Store> Slot<S> {
+    fn get(&self) -> Option<&Entry<S>> {
+        self.entry.as_deref().filter(|_| self.live)
+    }
+    fn get_mut(&mut self) -> Option<&mut Entry<S>> {
+        if self.live {
+            self.entry.as_deref_mut()
+        } else {
+            None
+        }
+    }
 }
 
 struct Listener<S: Store> {
@@ -304,6 +325,8 @@ pub struct Endpoint<S: Store = DefaultStore> {
     /// only; at most [`SPARE_BUFFERS`]): no allocation and zeroing per
     /// connection.
     spare: S::Vec<Buffers<S::Buf>>,
+    /// Freed slots that keep their entry's box (growable stores only).
+    vacant: usize,
     live: usize,
     /// 4-tuple -> slot index, or `TW_BIT | time-wait index`.
     table: S::Table,
@@ -353,6 +376,8 @@ fn tick_ceil(t: Instant) -> u64 {
 
 /// The most freed connections' buffers an Endpoint keeps for reuse.
 const SPARE_BUFFERS: usize = 16;
+/// The most freed slots that keep their entry's box (growable stores).
+const SPARE_ENTRIES: usize = 64;
 
 /// Pushes an event; a full fixed queue drops it and counts it.
 macro_rules! event {
@@ -388,6 +413,7 @@ impl<S: Store> Endpoint<S> {
             slots: Default::default(),
             free: Default::default(),
             spare: Default::default(),
+            vacant: 0,
             live: 0,
             table: Default::default(),
             tw: TimeWaitTable::default(),
@@ -426,7 +452,7 @@ impl<S: Store> Endpoint<S> {
     pub fn time_wait_count(&self) -> usize {
         self.tw.len()
     }
-    /// Entries in the timing wheel (live and stale).
+    /// Entries in the timing wheel (TIME-WAIT's include stale ones).
     pub fn timer_count(&self) -> usize {
         self.wheel.len()
     }
@@ -448,7 +474,7 @@ impl<S: Store> Endpoint<S> {
         if s.generation != h.generation {
             return None;
         }
-        s.entry.as_deref().filter(|e| e.app && !e.dead)
+        s.get().filter(|e| e.app && !e.dead)
     }
 
     fn handle_of(&self, idx: u32) -> Handle {
@@ -459,7 +485,7 @@ impl<S: Store> Endpoint<S> {
     }
 
     fn entry_mut(&mut self, idx: u32) -> Option<&mut Entry<S>> {
-        self.slots.get_mut(idx as usize)?.entry.as_deref_mut()
+        self.slots.get_mut(idx as usize)?.get_mut()
     }
 
     // ----- the tuple table ----------------------------------------------
@@ -469,8 +495,7 @@ impl<S: Store> Endpoint<S> {
             tw.tuple(v & !TW_BIT)
         } else {
             slots[v as usize]
-                .entry
-                .as_ref()
+                .get()
                 .map(|e| e.tuple)
                 .expect("table names a live slot")
         }
@@ -478,14 +503,24 @@ impl<S: Store> Endpoint<S> {
 
     /// The table value for a 4-tuple: a slot index or `TW_BIT | tw index`.
     fn lookup(&self, t: &Tuple) -> Option<u32> {
-        let h = self.keys.table_hash(t);
-        self.table
-            .find(h, |v| Self::tuple_of(&self.slots, &self.tw, v) == *t)
+        self.lookup_hashed(t, self.keys.table_hash(t))
     }
 
-    /// Adds `t -> v`; the caller checked `table.has_room()`.
-    fn table_insert(&mut self, t: &Tuple, v: u32) {
-        let h = self.keys.table_hash(t);
+    /// [`lookup`](Self::lookup) with the tuple's `table_hash` already known.
+    fn lookup_hashed(&self, t: &Tuple, h: u64) -> Option<u32> {
+        self.table.find(h, |v| {
+            if v & TW_BIT != 0 {
+                self.tw.tuple(v & !TW_BIT) == *t
+            } else {
+                // In place: no copy of the entry's tuple.
+                self.slots[v as usize].get().is_some_and(|e| e.tuple == *t)
+            }
+        })
+    }
+
+    /// Adds `t -> v` (`h` is `t`'s `table_hash`); the caller checked
+    /// `table.has_room()`.
+    fn table_insert(&mut self, h: u64, v: u32) {
         let Endpoint {
             table,
             slots,
@@ -497,10 +532,10 @@ impl<S: Store> Endpoint<S> {
         debug_assert!(r.is_ok(), "demux table full");
     }
 
-    /// Replaces the value for `t` (which must be present) by `new`, or
-    /// removes it when `new` is `None`.
-    fn table_set(&mut self, t: &Tuple, new: Option<u32>) {
-        let h = self.keys.table_hash(t);
+    /// Replaces the value `old` (whose tuple's `table_hash` is `h`) by
+    /// `new`, or removes it when `new` is `None` (the values are unique: no
+    /// tuple comparison is needed).
+    fn table_set(&mut self, h: u64, old: u32, new: Option<u32>) {
         let Endpoint {
             table,
             slots,
@@ -510,7 +545,7 @@ impl<S: Store> Endpoint<S> {
         } = self;
         table.update(
             h,
-            |v| Self::tuple_of(slots, tw, v) == *t,
+            |v| v == old,
             new,
             |v| keys.table_hash(&Self::tuple_of(slots, tw, v)),
         );
@@ -536,41 +571,30 @@ impl<S: Store> Endpoint<S> {
             && self.table.has_room()
     }
 
-    /// Stores a new connection; returns its slot index. The caller checked
-    /// [`room_for_conn`](Self::room_for_conn).
+    /// Stores a new connection (`h` is its tuple's `table_hash`); returns
+    /// its slot index. The caller checked [`room_for_conn`](Self::room_for_conn).
     fn insert_conn(
         &mut self,
         conn: Connection<S::Buf>,
         tuple: Tuple,
+        h: u64,
         parent: u32,
         app: bool,
     ) -> u32 {
-        let entry = S::boxed(Entry {
-            conn,
-            tuple,
-            wheel_at: u64::MAX,
-            parent,
-            queue: if parent == NONE {
-                Queue::None
-            } else {
-                Queue::Syn
-            },
-            app,
-            orphan: false,
-            in_txq: false,
-            dead: false,
-        });
+        let queue = if parent == NONE {
+            Queue::None
+        } else {
+            Queue::Syn
+        };
         let idx = match self.free.pop() {
-            Some(i) => {
-                self.slots[i as usize].entry = Some(entry);
-                i
-            }
+            Some(i) => i,
             None => {
                 if self
                     .slots
                     .try_push(Slot {
                         generation: 0,
-                        entry: Some(entry),
+                        live: false,
+                        entry: None,
                     })
                     .is_err()
                 {
@@ -579,15 +603,68 @@ impl<S: Store> Endpoint<S> {
                 (self.slots.len() - 1) as u32
             }
         };
+        let s = &mut self.slots[idx as usize];
+        match s.entry.as_deref_mut() {
+            // A freed connection's storage: every field is overwritten (the
+            // pattern names them all), so nothing of the old connection
+            // remains but its allocation. Field by field, the TCB is
+            // copied once, straight into place.
+            Some(e) => {
+                if S::buffer_size().is_none() {
+                    self.vacant -= 1;
+                }
+                let Entry {
+                    conn: e_conn,
+                    tuple: e_tuple,
+                    hash: e_hash,
+                    wheel_at,
+                    wheel_node,
+                    parent: e_parent,
+                    queue: e_queue,
+                    app: e_app,
+                    orphan,
+                    in_txq,
+                    dead,
+                } = e;
+                *e_conn = conn;
+                *e_tuple = tuple;
+                *e_hash = h;
+                *wheel_at = u64::MAX;
+                *wheel_node = NONE;
+                *e_parent = parent;
+                *e_queue = queue;
+                *e_app = app;
+                *orphan = false;
+                *in_txq = false;
+                *dead = false;
+            }
+            None => {
+                s.entry = Some(S::boxed(Entry {
+                    conn,
+                    tuple,
+                    hash: h,
+                    wheel_at: u64::MAX,
+                    wheel_node: NONE,
+                    parent,
+                    queue,
+                    app,
+                    orphan: false,
+                    in_txq: false,
+                    dead: false,
+                }));
+            }
+        }
+        s.live = true;
         self.live += 1;
-        self.table_insert(&tuple, idx);
+        self.table_insert(h, idx);
         idx
     }
 
-    /// Takes a connection out of the tables (not yet out of its slot).
-    fn detach(&mut self, idx: u32) {
+    /// Takes a connection out of the tables (not yet out of its slot); its
+    /// 4-tuple then maps to `next` (a TIME-WAIT entry) if given.
+    fn detach(&mut self, idx: u32, next: Option<u32>) {
         let Some(e) = self.entry_mut(idx) else { return };
-        let (tuple, parent, queue) = (e.tuple, e.parent, e.queue);
+        let (hash, parent, queue) = (e.hash, e.parent, e.queue);
         e.parent = NONE;
         e.queue = Queue::None;
         if e.orphan {
@@ -607,71 +684,116 @@ impl<S: Store> Endpoint<S> {
                 Queue::None => {}
             }
         }
-        if self.lookup(&tuple) == Some(idx) {
-            self.table_set(&tuple, None);
-        }
+        // A connection is in the table from `insert_conn` until here.
+        self.table_set(hash, idx, next);
     }
 
-    /// Frees a slot whose connection is detached.
+    /// Frees a slot whose connection is detached. With a growable store
+    /// its buffers go to `spare` and the slot keeps the entry's box for the
+    /// next connection (at most [`SPARE_ENTRIES`] slots keep one): no
+    /// allocation, and one copy of the TCB instead of two, per connection.
     fn free_slot(&mut self, idx: u32) {
+        let heap = S::buffer_size().is_none();
+        let keep = !heap || self.vacant < SPARE_ENTRIES;
         let s = &mut self.slots[idx as usize];
-        if let Some(e) = s.entry.take() {
-            s.generation = s.generation.wrapping_add(1);
-            // Cannot fail: there are no more free indices than slots.
-            let _ = self.free.try_push(idx);
-            self.live -= 1;
-            // Inline (fixed) buffers would be copied, not reused.
-            if S::buffer_size().is_none() && self.spare.len() < SPARE_BUFFERS {
-                let _ = self.spare.try_push(S::unbox(e).conn.into_buffers());
-            }
+        if !s.live {
+            return;
         }
-    }
-
-    /// Arms the wheel for a connection's deadline.
-    fn schedule(&mut self, idx: u32) {
-        let Some(e) = self.slots[idx as usize].entry.as_deref_mut() else {
+        s.live = false;
+        s.generation = s.generation.wrapping_add(1);
+        // Cannot fail: there are no more free indices than slots.
+        let _ = self.free.try_push(idx);
+        self.live -= 1;
+        let Some(e) = s.entry.as_deref_mut() else {
             return;
         };
-        if let Some(d) = e.conn.deadline() {
-            let t = tick_ceil(d);
-            if t < e.wheel_at {
-                e.wheel_at = t;
-                self.wheel_insert(idx, t);
+        if e.wheel_node != NONE {
+            self.wheel.remove(e.wheel_node);
+            e.wheel_node = NONE;
+        }
+        // Inline (fixed) buffers would be copied, not reused.
+        if heap {
+            let b = if keep {
+                self.vacant += 1;
+                e.conn.swap_buffers(S::buffers(0, 0))
+            } else {
+                let Some(e) = s.entry.take() else { return };
+                S::unbox(e).conn.into_buffers()
+            };
+            if self.spare.len() < SPARE_BUFFERS {
+                let _ = self.spare.try_push(b);
             }
+        }
+    }
+
+    /// Keeps a connection's one wheel entry at or before its deadline.
+    /// An earlier deadline moves the entry; a later one (or none) leaves
+    /// it, to fire early and be re-armed by `on_timer` (an RTO pushed back
+    /// by every ACK costs nothing per ACK). The entry goes when the
+    /// connection is freed, so a freed connection leaves none behind.
+    #[inline(always)]
+    fn schedule(&mut self, idx: u32) {
+        let Some(e) = self.slots[idx as usize].get_mut() else {
+            return;
+        };
+        let t = e.conn.deadline().map_or(u64::MAX, tick_ceil);
+        if t >= e.wheel_at {
+            return;
+        }
+        let old = core::mem::replace(&mut e.wheel_node, NONE);
+        e.wheel_at = u64::MAX;
+        self.rearm(idx, old, t);
+    }
+
+    /// [`schedule`](Self::schedule)'s move of a connection's entry (out of
+    /// line: the common call changes nothing).
+    #[inline(never)]
+    fn rearm(&mut self, idx: u32, old: u32, t: u64) {
+        if old != NONE {
+            self.wheel.remove(old);
+        }
+        if t != u64::MAX
+            && let Some(n) = self.wheel_insert(idx, t)
+            && let Some(e) = self.slots[idx as usize].get_mut()
+        {
+            e.wheel_at = t;
+            e.wheel_node = n;
         }
     }
 
     /// Inserts into the wheel; when a fixed pool is full, drops the stale
-    /// entries (lazy deletion's leftovers) first. Each connection and
-    /// TIME-WAIT entry has one live timer, so a pool of at least
-    /// `2 * N` nodes always has room after the purge.
-    fn wheel_insert(&mut self, id: u32, tick: u64) {
-        if self.wheel.insert(id, tick).is_ok() {
-            return;
+    /// entries (lazy deletion's leftovers, TIME-WAIT's) first. Each
+    /// connection and TIME-WAIT entry has one live timer, so a pool of at
+    /// least `2 * N` nodes always has room after the purge.
+    fn wheel_insert(&mut self, id: u32, tick: u64) -> Option<u32> {
+        if let Ok(n) = self.wheel.insert(id, tick) {
+            return Some(n);
         }
         let Endpoint {
             wheel, slots, tw, ..
         } = self;
-        wheel.purge(|w| {
+        wheel.purge(|n, w| {
             if w.id & TW_BIT != 0 {
                 tw.timer_live(w.id & !TW_BIT, w.tick)
             } else {
                 slots
                     .get(w.id as usize)
-                    .and_then(|s| s.entry.as_deref())
-                    .is_some_and(|e| e.wheel_at == w.tick && !e.dead)
+                    .and_then(|s| s.get())
+                    .is_some_and(|e| e.wheel_node == n)
             }
         });
-        if self.wheel.insert(id, tick).is_err() {
+        let n = self.wheel.insert(id, tick).ok();
+        if n.is_none() {
             self.counters.timers_dropped += 1;
         }
+        n
     }
 
     /// Everything that follows a call into a connection: counters, events,
     /// queues, the wheel, TIME-WAIT and freeing.
     fn after(&mut self, idx: u32, acts: Actions, now: Instant) {
         let h = self.handle_of(idx);
-        let Some(e) = self.slots[idx as usize].entry.as_deref_mut() else {
+        let Some(e) = self.slots[idx as usize].get_mut() else {
             return;
         };
         let mut incoming = None;
@@ -744,7 +866,7 @@ impl<S: Store> Endpoint<S> {
                 if app {
                     event!(self, Event::Closed(h, reason));
                 }
-                self.detach(idx);
+                self.detach(idx, None);
                 if drained {
                     self.free_slot(idx);
                 }
@@ -795,18 +917,20 @@ impl<S: Store> Endpoint<S> {
             local_port: port,
             remote_port: remote.port(),
         };
-        let reuse = if port == 0 {
+        let (h, reuse) = if port == 0 {
             let (p, reuse) = self.pick_port(&tuple, now)?;
             tuple.local_port = p;
-            reuse
+            (self.keys.table_hash(&tuple), reuse)
         } else {
-            match self.lookup(&tuple) {
+            let h = self.keys.table_hash(&tuple);
+            let reuse = match self.lookup_hashed(&tuple, h) {
                 None => None,
                 Some(v) if v & TW_BIT != 0 && self.tw_reusable(v & !TW_BIT, &tuple, now) => {
                     Some(v & !TW_BIT)
                 }
                 Some(_) => return Err(EndpointError::AddrInUse),
-            }
+            };
+            (h, reuse)
         };
         let iss = match reuse {
             Some(ti) => {
@@ -822,7 +946,7 @@ impl<S: Store> Endpoint<S> {
         let mut conn = Connection::new(self.cfg.conn.clone(), self.buffers());
         let acts = conn.connect(now, iss)?;
         conn.set_ts_offset(self.keys.ts_offset(tuple.local_ip, tuple.remote_ip));
-        let idx = self.insert_conn(conn, tuple, NONE, true);
+        let idx = self.insert_conn(conn, tuple, h, NONE, true);
         self.after(idx, acts, now);
         Ok(self.handle_of(idx))
     }
@@ -978,7 +1102,7 @@ impl<S: Store> Endpoint<S> {
         self.listener(listener)?;
         let l = self.listeners[listener.idx as usize].as_mut()?;
         let h = l.accept_queue.pop()?;
-        let e = self.slots[h.idx as usize].entry.as_deref_mut()?;
+        let e = self.slots[h.idx as usize].get_mut()?;
         e.queue = Queue::None;
         e.parent = NONE;
         e.app = true;
@@ -1096,7 +1220,7 @@ impl<S: Store> Endpoint<S> {
             if s.generation != h.generation {
                 continue;
             }
-            let Some(e) = s.entry.as_deref_mut() else {
+            let Some(e) = s.get_mut() else {
                 continue;
             };
             if !e.orphan {
@@ -1119,10 +1243,7 @@ impl<S: Store> Endpoint<S> {
         let slots = &self.slots;
         self.orphans.keep(|h| {
             slots[h.idx as usize].generation == h.generation
-                && slots[h.idx as usize]
-                    .entry
-                    .as_ref()
-                    .is_some_and(|e| e.orphan)
+                && slots[h.idx as usize].get().is_some_and(|e| e.orphan)
         });
     }
 
@@ -1170,7 +1291,8 @@ impl<S: Store> Endpoint<S> {
     pub fn on_timer(&mut self, now: Instant) {
         let now = self.clock(now);
         self.wheel.advance(tick_floor(now));
-        while let Some(w) = self.wheel.pop_fired() {
+        while let Some(f) = self.wheel.pop_fired() {
+            let w = f.e;
             if w.id & TW_BIT != 0 {
                 self.time_wait_timer(w.id & !TW_BIT, w.tick);
                 continue;
@@ -1179,10 +1301,14 @@ impl<S: Store> Endpoint<S> {
             let Some(e) = self.entry_mut(idx) else {
                 continue;
             };
-            if e.wheel_at != w.tick || e.dead {
-                continue; // a stale entry (lazy deletion)
+            if e.wheel_node != f.node {
+                continue;
             }
+            e.wheel_node = NONE;
             e.wheel_at = u64::MAX;
+            if e.dead {
+                continue;
+            }
             if e.conn.deadline().is_some_and(|d| d <= now) {
                 let before = e.conn.stats().retransmits;
                 let a = e.conn.on_timer(now);
@@ -1204,7 +1330,7 @@ impl<S: Store> Endpoint<S> {
             return self.emit(&c.tuple, &c.t, buf);
         }
         while let Some(&idx) = self.txq.first() {
-            let Some(e) = self.slots[idx as usize].entry.as_deref_mut() else {
+            let Some(e) = self.slots[idx as usize].get_mut() else {
                 self.txq.pop();
                 continue;
             };
@@ -1222,32 +1348,46 @@ impl<S: Store> Endpoint<S> {
             match t {
                 Some(t) => {
                     let tuple = e.tuple;
-                    self.schedule(idx);
+                    if e.conn.may_transmit() {
+                        self.schedule(idx);
+                    } else {
+                        // Nothing more to send: out of the queue now
+                        // rather than after one more poll.
+                        self.drained(idx);
+                    }
                     return self.emit(&tuple, &t, buf);
                 }
-                None => {
-                    self.txq.pop();
-                    e.in_txq = false;
-                    if e.dead {
-                        self.free_slot(idx);
-                    } else {
-                        self.schedule(idx);
-                    }
-                }
+                None => self.drained(idx),
             }
         }
         None
     }
 
+    /// The connection first in the transmit queue has nothing more to
+    /// send: it leaves the queue, and is freed if it ended.
+    fn drained(&mut self, idx: u32) {
+        self.txq.pop();
+        let Some(e) = self.slots[idx as usize].get_mut() else {
+            return;
+        };
+        e.in_txq = false;
+        if e.dead {
+            self.free_slot(idx);
+        } else {
+            self.schedule(idx);
+        }
+    }
+
     /// Builds the segment for `t` whose payload (if any) sits at
     /// `buf[MAX_HEADER..]`.
     fn emit(&mut self, tuple: &Tuple, t: &Transmit, buf: &mut [u8]) -> Option<Datagram> {
-        let mut hdr = [0u8; MAX_HEADER];
         let mut header: TcpHeader = t.header(tuple.local_port, tuple.remote_port);
         if header.options_len() > 40 {
             header.options.sack.truncate(2);
         }
-        let hlen = header.emit(&mut hdr).ok()?;
+        // The payload moves down to right after the header, which is then
+        // written in place.
+        let hlen = header.header_len();
         let len = hlen + t.len;
         if buf.len() < len {
             return None;
@@ -1255,7 +1395,7 @@ impl<S: Store> Endpoint<S> {
         if t.len > 0 {
             buf.copy_within(MAX_HEADER..MAX_HEADER + t.len, hlen);
         }
-        buf[..hlen].copy_from_slice(&hdr[..hlen]);
+        header.emit(&mut buf[..hlen]).ok()?;
         match (tuple.local_ip, tuple.remote_ip) {
             (IpAddr::V4(s), IpAddr::V4(d)) => {
                 checksum::fill_checksum_v4(s.octets(), d.octets(), &mut buf[..len]);

@@ -1,16 +1,19 @@
 //! Everything keyed by the host's secret: the hash of the demux table,
 //! initial sequence numbers (RFC 6528), the timestamp offset (RFC 7323
 //! §5.4), ephemeral port offsets (RFC 6056 §3.3.3) and SYN cookies
-//! (RFC 4987 §3.6). All are SipHash (Aumasson and Bernstein): a keyed
-//! PRF, so a remote peer who does not know the key can neither predict an
-//! ISN nor force hash-table collisions.
+//! (RFC 4987 §3.6). All but one are SipHash (Aumasson and Bernstein): a
+//! keyed PRF, so a remote peer who does not know the key can neither
+//! predict an ISN nor forge a cookie. The demux hash of IPv4 tuples, run
+//! on every segment, is a cheaper keyed hash ([`fold_hash`]), as Linux's
+//! established table uses a keyed jhash: without the key a peer cannot aim
+//! its tuples at one bucket.
 //!
 //! Sub-keys are derived from the one 16-byte secret with SipHash-2-4 over
 //! a label, so that no two uses share a key.
 
 use core::hash::Hasher;
 use core::net::IpAddr;
-use siphasher::sip::{SipHasher13, SipHasher24};
+use siphasher::sip::SipHasher24;
 
 use super::Tuple;
 use crate::seq::SeqNum;
@@ -30,6 +33,8 @@ pub(crate) struct Keys {
     ts: (u64, u64),
     port: (u64, u64),
     cookie: (u64, u64),
+    /// The demux table's IPv4 hash ([`fold_hash`]).
+    fold: [u64; 4],
 }
 
 impl core::fmt::Debug for Keys {
@@ -38,24 +43,39 @@ impl core::fmt::Debug for Keys {
     }
 }
 
-fn write_ip(h: &mut impl Hasher, ip: IpAddr) {
-    match ip {
-        IpAddr::V4(a) => {
-            h.write_u8(4);
-            h.write(&a.octets());
-        }
-        IpAddr::V6(a) => {
-            h.write_u8(6);
-            h.write(&a.octets());
-        }
-    }
+/// The bytes a keyed hash runs over, gathered first so that SipHash runs
+/// in one pass. The encoding is that of a `Hasher`'s `write_u8`, `write`
+/// and `write_u16`/`u32`/`u64` (native-endian), which the tests check.
+struct Msg {
+    b: [u8; 64],
+    n: usize,
 }
 
-fn write_tuple(h: &mut impl Hasher, t: &Tuple) {
-    write_ip(h, t.local_ip);
-    write_ip(h, t.remote_ip);
-    h.write_u16(t.local_port);
-    h.write_u16(t.remote_port);
+impl Msg {
+    fn new() -> Self {
+        Msg { b: [0; 64], n: 0 }
+    }
+    fn put(mut self, bytes: &[u8]) -> Self {
+        self.b[self.n..self.n + bytes.len()].copy_from_slice(bytes);
+        self.n += bytes.len();
+        self
+    }
+    /// The family (4 or 6), then the address.
+    fn ip(self, ip: IpAddr) -> Self {
+        match ip {
+            IpAddr::V4(a) => self.put(&[4]).put(&a.octets()),
+            IpAddr::V6(a) => self.put(&[6]).put(&a.octets()),
+        }
+    }
+    fn tuple(self, t: &Tuple) -> Self {
+        self.ip(t.local_ip)
+            .ip(t.remote_ip)
+            .put(&t.local_port.to_ne_bytes())
+            .put(&t.remote_port.to_ne_bytes())
+    }
+    fn sip<const C: usize, const D: usize>(&self, key: (u64, u64)) -> u64 {
+        sip::<C, D>(key, &self.b[..self.n])
+    }
 }
 
 impl Keys {
@@ -75,82 +95,76 @@ impl Keys {
             ts: derive(b"tcpstate ts offset"),
             port: derive(b"tcpstate ports"),
             cookie: derive(b"tcpstate syn cookie"),
+            fold: {
+                let (a, b) = derive(b"tcpstate demux fold 0");
+                let (c, d) = derive(b"tcpstate demux fold 1");
+                [a, b, c, d]
+            },
         }
     }
 
-    /// The demux table's hash of a 4-tuple (SipHash-1-3 is enough here).
-    ///
-    /// The same bytes as [`write_tuple`] (a `Hasher`'s `write_u8` and
-    /// `write_u16` hash the native-endian bytes), gathered first and
-    /// given in one `write`: one pass instead of six short writes.
+    /// The demux table's hash of a 4-tuple. IPv4 (every segment of an
+    /// IPv4 host): [`fold_hash`] of the addresses and ports, a keyed hash
+    /// as Linux's established table uses (`inet_ehashfn`: jhash with a
+    /// boot-time secret), about a fifth of SipHash's cost. IPv6: SipHash-1-3
+    /// of the [`Msg`] bytes of the tuple.
     pub(crate) fn table_hash(&self, t: &Tuple) -> u64 {
-        let mut b = [0u8; 38];
-        let mut n = 0;
-        for ip in [t.local_ip, t.remote_ip] {
-            match ip {
-                IpAddr::V4(a) => {
-                    b[n] = 4;
-                    b[n + 1..n + 5].copy_from_slice(&a.octets());
-                    n += 5;
-                }
-                IpAddr::V6(a) => {
-                    b[n] = 6;
-                    b[n + 1..n + 17].copy_from_slice(&a.octets());
-                    n += 17;
-                }
-            }
+        if let (IpAddr::V4(l), IpAddr::V4(r)) = (t.local_ip, t.remote_ip) {
+            let a = (u64::from(u32::from(l)) << 32) | u64::from(u32::from(r));
+            let b = (u64::from(t.local_port) << 16) | u64::from(t.remote_port);
+            return fold_hash(self.fold, a, b);
         }
-        b[n..n + 2].copy_from_slice(&t.local_port.to_ne_bytes());
-        b[n + 2..n + 4].copy_from_slice(&t.remote_port.to_ne_bytes());
-        let mut h = SipHasher13::new_with_keys(self.table.0, self.table.1);
-        h.write(&b[..n + 4]);
-        h.finish()
+        Msg::new().tuple(t).sip::<1, 3>(self.table)
     }
 
     /// The listener table's hash of a local address and port.
     pub(crate) fn listen_hash(&self, ip: IpAddr, port: u16) -> u64 {
-        let mut h = SipHasher13::new_with_keys(self.table.0, self.table.1);
-        write_ip(&mut h, ip);
-        h.write_u16(port);
-        h.finish()
+        Msg::new()
+            .ip(ip)
+            .put(&port.to_ne_bytes())
+            .sip::<1, 3>(self.table)
     }
 
     /// RFC 6528 §3: ISN = M + F(localip, localport, remoteip, remoteport,
     /// secretkey), with M a 4-microsecond timer and F SipHash-2-4.
     pub(crate) fn isn(&self, t: &Tuple, now: Instant) -> SeqNum {
-        let mut h = SipHasher24::new_with_keys(self.isn.0, self.isn.1);
-        write_tuple(&mut h, t);
+        let f = match v4_words(t.local_ip, t.remote_ip, Some((t.local_port, t.remote_port))) {
+            Some((m0, rest, len)) => sip_words::<2, 4>(self.isn, m0, rest, len),
+            None => Msg::new().tuple(t).sip::<2, 4>(self.isn),
+        };
         let m = (now.as_micros() / 4) as u32;
-        SeqNum((h.finish() as u32).wrapping_add(m))
+        SeqNum((f as u32).wrapping_add(m))
     }
 
     /// The timestamp clock offset of an address pair (RFC 7323 §5.4; Linux
     /// `secure_tcp_ts_off`): per pair rather than per connection, so TSvals
     /// keep growing across incarnations of a 4-tuple, as RFC 6191 needs.
     pub(crate) fn ts_offset(&self, local: IpAddr, remote: IpAddr) -> u32 {
-        let mut h = SipHasher24::new_with_keys(self.ts.0, self.ts.1);
-        write_ip(&mut h, local);
-        write_ip(&mut h, remote);
-        h.finish() as u32
+        let h = match v4_words(local, remote, None) {
+            Some((m0, rest, len)) => sip_words::<2, 4>(self.ts, m0, rest, len),
+            None => Msg::new().ip(local).ip(remote).sip::<2, 4>(self.ts),
+        };
+        h as u32
     }
 
     /// F(local_IP, remote_IP, remote_port, secret_key) of RFC 6056
     /// Algorithm 3 ("simple hash-based").
     pub(crate) fn port_offset(&self, local: IpAddr, remote: IpAddr, remote_port: u16) -> u32 {
-        let mut h = SipHasher24::new_with_keys(self.port.0, self.port.1);
-        write_ip(&mut h, local);
-        write_ip(&mut h, remote);
-        h.write_u16(remote_port);
-        h.finish() as u32
+        Msg::new()
+            .ip(local)
+            .ip(remote)
+            .put(&remote_port.to_ne_bytes())
+            .sip::<2, 4>(self.port) as u32
     }
 
     fn cookie_mac(&self, t: &Tuple, peer_isn: SeqNum, count: u64, mss_idx: u32) -> u32 {
-        let mut h = SipHasher24::new_with_keys(self.cookie.0, self.cookie.1);
-        write_tuple(&mut h, t);
-        h.write_u32(peer_isn.0);
-        h.write_u64(count);
-        h.write_u32(mss_idx);
-        (h.finish() as u32) & ((1 << MAC_BITS) - 1)
+        let h = Msg::new()
+            .tuple(t)
+            .put(&peer_isn.0.to_ne_bytes())
+            .put(&count.to_ne_bytes())
+            .put(&mss_idx.to_ne_bytes())
+            .sip::<2, 4>(self.cookie);
+        (h as u32) & ((1 << MAC_BITS) - 1)
     }
 
     /// A SYN cookie (RFC 4987 §3.6): the top 5 bits are a 64-second time
@@ -185,6 +199,123 @@ impl Keys {
     }
 }
 
+/// One SipRound (Aumasson and Bernstein, "SipHash: a fast short-input
+/// PRF", 2012, §2).
+#[inline(always)]
+fn sip_round(v: &mut [u64; 4]) {
+    v[0] = v[0].wrapping_add(v[1]);
+    v[1] = v[1].rotate_left(13) ^ v[0];
+    v[0] = v[0].rotate_left(32);
+    v[2] = v[2].wrapping_add(v[3]);
+    v[3] = v[3].rotate_left(16) ^ v[2];
+    v[0] = v[0].wrapping_add(v[3]);
+    v[3] = v[3].rotate_left(21) ^ v[0];
+    v[2] = v[2].wrapping_add(v[1]);
+    v[1] = v[1].rotate_left(17) ^ v[2];
+    v[2] = v[2].rotate_left(32);
+}
+
+/// The [`Msg`] encoding of two IPv4 addresses (10 bytes), and of the
+/// ports after them (14 bytes), as its first word and the rest
+/// (zero-padded), little-endian, built in registers; `None` for IPv6.
+#[inline(always)]
+fn v4_words(local: IpAddr, remote: IpAddr, ports: Option<(u16, u16)>) -> Option<(u64, u64, u64)> {
+    let (IpAddr::V4(l), IpAddr::V4(r)) = (local, remote) else {
+        return None;
+    };
+    let (l, r) = (l.octets(), r.octets());
+    let m0 = u64::from_le_bytes([4, l[0], l[1], l[2], l[3], 4, r[0], r[1]]);
+    Some(match ports {
+        Some((lp, rp)) => {
+            let (lp, rp) = (lp.to_ne_bytes(), rp.to_ne_bytes());
+            let rest = [r[2], r[3], lp[0], lp[1], rp[0], rp[1], 0, 0];
+            (m0, u64::from_le_bytes(rest), 14)
+        }
+        None => (m0, u64::from_le_bytes([r[2], r[3], 0, 0, 0, 0, 0, 0]), 10),
+    })
+}
+
+/// The 128-bit product of `a` and `b`, its halves xored (the "folded
+/// multiply" of foldhash and wyhash).
+#[inline(always)]
+fn fold_mul(a: u64, b: u64) -> u64 {
+    let p = u128::from(a) * u128::from(b);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+/// A keyed hash of two words: a folded multiply of the words each xored
+/// with a key word, then another with the rest of the key, which spreads
+/// every input bit over the output (foldhash's construction, with a
+/// 256-bit key from the host's secret). Not a PRF like SipHash: its
+/// defence, as for Linux's keyed jhash, is that the key is secret, so a
+/// peer cannot choose 4-tuples that land in one bucket.
+#[inline(always)]
+fn fold_hash(k: [u64; 4], a: u64, b: u64) -> u64 {
+    fold_mul(fold_mul(a ^ k[0], b ^ k[1]) ^ k[2], k[3])
+}
+
+/// SipHash-C-D of a message of `len` (8 to 15) bytes given as its first
+/// word and the rest (zero-padded), little-endian.
+#[inline(always)]
+fn sip_words<const C: usize, const D: usize>(key: (u64, u64), m0: u64, rest: u64, len: u64) -> u64 {
+    let mut v = sip_init(key);
+    v[3] ^= m0;
+    for _ in 0..C {
+        sip_round(&mut v);
+    }
+    v[0] ^= m0;
+    sip_finish::<C, D>(v, rest | (len << 56))
+}
+
+#[inline(always)]
+fn sip_init(key: (u64, u64)) -> [u64; 4] {
+    [
+        key.0 ^ 0x736f_6d65_7073_6575,
+        key.1 ^ 0x646f_7261_6e64_6f6d,
+        key.0 ^ 0x6c79_6765_6e65_7261,
+        key.1 ^ 0x7465_6462_7974_6573,
+    ]
+}
+
+/// The last block `b` (tail bytes and length) with `C` compression
+/// rounds, then the `D` finalization rounds.
+#[inline(always)]
+fn sip_finish<const C: usize, const D: usize>(mut v: [u64; 4], b: u64) -> u64 {
+    v[3] ^= b;
+    for _ in 0..C {
+        sip_round(&mut v);
+    }
+    v[0] ^= b;
+    v[2] ^= 0xff;
+    for _ in 0..D {
+        sip_round(&mut v);
+    }
+    v[0] ^ v[1] ^ v[2] ^ v[3]
+}
+
+/// SipHash-C-D of `bytes` in one pass: the same function as siphasher's
+/// `write(bytes)` then `finish()`, without its streaming buffer (these
+/// hashes run per segment or per connection, on at most 54 bytes).
+#[inline]
+fn sip<const C: usize, const D: usize>(key: (u64, u64), bytes: &[u8]) -> u64 {
+    let mut v = sip_init(key);
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        let mut m = [0u8; 8];
+        m.copy_from_slice(w);
+        let m = u64::from_le_bytes(m);
+        v[3] ^= m;
+        for _ in 0..C {
+            sip_round(&mut v);
+        }
+        v[0] ^= m;
+    }
+    let mut last = [0u8; 8];
+    let tail = words.remainder();
+    last[..tail.len()].copy_from_slice(tail);
+    sip_finish::<C, D>(v, u64::from_le_bytes(last) | ((bytes.len() as u64) << 56))
+}
+
 /// The options a cookie keeps in the low 6 bits of TSval (Linux
 /// `cookie_init_timestamp`): the peer's window-scale shift (15: none) and
 /// SACK-permitted.
@@ -212,7 +343,33 @@ pub(crate) fn cookie_ts_decode(tsecr: u32) -> (Option<u8>, bool) {
 mod tests {
     use super::*;
     use core::net::{Ipv4Addr, Ipv6Addr};
+    use siphasher::sip::SipHasher13;
 
+    /// The reference encoding: what the hashes were defined over when they
+    /// were streamed into siphasher.
+    fn write_ip(h: &mut impl Hasher, ip: IpAddr) {
+        match ip {
+            IpAddr::V4(a) => {
+                h.write_u8(4);
+                h.write(&a.octets());
+            }
+            IpAddr::V6(a) => {
+                h.write_u8(6);
+                h.write(&a.octets());
+            }
+        }
+    }
+
+    fn write_tuple(h: &mut impl Hasher, t: &Tuple) {
+        write_ip(h, t.local_ip);
+        write_ip(h, t.remote_ip);
+        h.write_u16(t.local_port);
+        h.write_u16(t.remote_port);
+    }
+
+    /// IPv6 tuples (and listeners) are hashed with SipHash-1-3 of the
+    /// reference encoding; IPv4 tuples with `fold_hash` of the addresses
+    /// and ports.
     #[test]
     fn table_hash_is_the_hash_of_write_tuple() {
         let keys = Keys::new([7; 16]);
@@ -226,9 +383,135 @@ mod tests {
                     local_port,
                     remote_port,
                 };
-                let mut h = SipHasher13::new_with_keys(keys.table.0, keys.table.1);
-                write_tuple(&mut h, &t);
-                assert_eq!(keys.table_hash(&t), h.finish(), "{t:?}");
+                let want = if let (IpAddr::V4(l), IpAddr::V4(r)) = (local_ip, remote_ip) {
+                    let a = u64::from(u32::from(l)) << 32 | u64::from(u32::from(r));
+                    fold_hash(
+                        keys.fold,
+                        a,
+                        u64::from(local_port) << 16 | u64::from(remote_port),
+                    )
+                } else {
+                    let mut h = SipHasher13::new_with_keys(keys.table.0, keys.table.1);
+                    write_tuple(&mut h, &t);
+                    h.finish()
+                };
+                assert_eq!(keys.table_hash(&t), want, "{t:?}");
+            }
+            let mut h = SipHasher13::new_with_keys(keys.table.0, keys.table.1);
+            write_ip(&mut h, local_ip);
+            h.write_u16(8080);
+            assert_eq!(keys.listen_hash(local_ip, 8080), h.finish());
+        }
+    }
+
+    /// The IPv4 demux hash depends on the secret and on every bit of the
+    /// tuple, and spreads tuples that differ in a few bits (one client's
+    /// ports, one subnet's addresses) evenly over the buckets.
+    #[test]
+    fn fold_hash_is_keyed_and_spreads_close_tuples() {
+        let t = |r: u32, rp: u16| Tuple {
+            local_ip: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
+            remote_ip: IpAddr::V4(Ipv4Addr::from(r)),
+            local_port: 443,
+            remote_port: rp,
+        };
+        let (k1, k2) = (Keys::new([1; 16]), Keys::new([2; 16]));
+        let base = t(0xc633_6401, 50_000);
+        assert_ne!(k1.table_hash(&base), k2.table_hash(&base));
+        let h = k1.table_hash(&base);
+        for bit in 0..32 {
+            let r = t(0xc633_6401 ^ (1 << bit), 50_000);
+            assert_ne!(k1.table_hash(&r), h, "remote address bit {bit}");
+            // About half the output bits change.
+            let d = (k1.table_hash(&r) ^ h).count_ones();
+            assert!((12..=52).contains(&d), "address bit {bit}: {d} bits");
+        }
+        for bit in 0..16 {
+            let p = t(0xc633_6401, 50_000 ^ (1 << bit));
+            let d = (k1.table_hash(&p) ^ h).count_ones();
+            assert!((12..=52).contains(&d), "port bit {bit}: {d} bits");
+        }
+        // 65,536 tuples of one /24 and 256 ports into 4,096 buckets (low
+        // bits, as the tables index) load them as a random function would:
+        // chi-square within six standard deviations (4095 degrees of
+        // freedom: mean 4095, sd 90.5), no bucket at three times the mean.
+        for k in [&k1, &k2] {
+            let mut load = std::vec![0u32; 4096];
+            for host in 0..256u32 {
+                for port in 0..256u16 {
+                    let h = k.table_hash(&t(0xc633_6400 | host, 40_000 + port));
+                    load[(h & 4095) as usize] += 1;
+                }
+            }
+            let chi2: f64 = load
+                .iter()
+                .map(|&x| (f64::from(x) - 16.0).powi(2) / 16.0)
+                .sum();
+            assert!(chi2 < 4095.0 + 6.0 * 90.5, "chi-square {chi2}");
+            let max = load.iter().copied().max().unwrap_or(0);
+            assert!(max < 48, "a bucket got {max} of 65536 (mean 16)");
+        }
+    }
+
+    /// The one-pass hashes give the values the streamed SipHash-2-4 gave:
+    /// ISNs, timestamp offsets, port offsets and cookies are unchanged.
+    #[test]
+    fn keyed_values_are_the_streamed_siphash_2_4() {
+        let keys = Keys::new([9; 16]);
+        let v4 = |a: u8| IpAddr::V4(Ipv4Addr::new(198, 51, 100, a));
+        let v6 = |a: u16| IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, a));
+        let sip24 = |k: (u64, u64)| SipHasher24::new_with_keys(k.0, k.1);
+        for (local_ip, remote_ip) in [(v4(1), v4(2)), (v6(1), v6(2)), (v6(3), v4(4))] {
+            let t = Tuple {
+                local_ip,
+                remote_ip,
+                local_port: 443,
+                remote_port: 50_001,
+            };
+            let now = Instant::from_micros(123_456_789);
+            let mut h = sip24(keys.isn);
+            write_tuple(&mut h, &t);
+            let m = (now.as_micros() / 4) as u32;
+            assert_eq!(keys.isn(&t, now).0, (h.finish() as u32).wrapping_add(m));
+            let mut h = sip24(keys.ts);
+            write_ip(&mut h, local_ip);
+            write_ip(&mut h, remote_ip);
+            assert_eq!(keys.ts_offset(local_ip, remote_ip), h.finish() as u32);
+            let mut h = sip24(keys.port);
+            write_ip(&mut h, local_ip);
+            write_ip(&mut h, remote_ip);
+            h.write_u16(t.remote_port);
+            assert_eq!(
+                keys.port_offset(local_ip, remote_ip, t.remote_port),
+                h.finish() as u32
+            );
+            let mut h = sip24(keys.cookie);
+            write_tuple(&mut h, &t);
+            h.write_u32(0xdead_beef);
+            h.write_u64(77);
+            h.write_u32(2);
+            assert_eq!(
+                keys.cookie_mac(&t, SeqNum(0xdead_beef), 77, 2),
+                (h.finish() as u32) & ((1 << MAC_BITS) - 1)
+            );
+        }
+    }
+
+    #[test]
+    fn one_pass_siphash_is_siphash_at_every_length() {
+        let bytes: std::vec::Vec<u8> = (0..64u8).map(|b| b.wrapping_mul(37)).collect();
+        for key in [
+            (0, 0),
+            (0x0706_0504_0302_0100, 0x0f0e_0d0c_0b0a_0908),
+            (!0, 1),
+        ] {
+            for n in 0..=bytes.len() {
+                let mut h = SipHasher13::new_with_keys(key.0, key.1);
+                h.write(&bytes[..n]);
+                assert_eq!(sip::<1, 3>(key, &bytes[..n]), h.finish(), "1-3, {n}");
+                let mut h = SipHasher24::new_with_keys(key.0, key.1);
+                h.write(&bytes[..n]);
+                assert_eq!(sip::<2, 4>(key, &bytes[..n]), h.finish(), "2-4, {n}");
             }
         }
     }

@@ -3,7 +3,7 @@
 //! Every table of the Endpoint is one of four shapes: a vector of slots
 //! (connections, TIME-WAIT entries, listeners, free lists, the timer
 //! wheel's node pool), a FIFO (events, the transmit queue, control
-//! segments, orphans, a listener's accept queue), a table from a SipHash to
+//! segments, orphans, a listener's accept queue), a table from a keyed hash to
 //! a `u32` index (the demux table and the listener table), and the bytes of
 //! a connection's buffers. A [`Store`] names one implementation of each:
 //!
@@ -173,7 +173,7 @@ impl<T: 'static, const N: usize> Fifo<T> for heapless::Deque<T, N> {
 const EMPTY: u32 = u32::MAX;
 
 /// An open-addressing table of `M` slots with linear probing and
-/// backward-shift deletion (no tombstones), keyed by the caller's SipHash.
+/// backward-shift deletion (no tombstones), keyed by the caller's hash.
 #[derive(Debug)]
 pub struct OpenTable<const M: usize> {
     slots: [u32; M],

@@ -246,7 +246,7 @@ impl<S: Store> Endpoint<S> {
     /// policy for `tcp_max_tw_buckets`).
     pub(super) fn enter_time_wait(&mut self, idx: u32, now: Instant) {
         let h = self.handle_of(idx);
-        let Some(e) = self.slots[idx as usize].entry.as_deref_mut() else {
+        let Some(e) = self.slots[idx as usize].get_mut() else {
             return;
         };
         let vars = e.conn.time_wait_vars();
@@ -268,11 +268,9 @@ impl<S: Store> Endpoint<S> {
         } else {
             None
         };
-        self.detach(idx);
-        let in_txq = self.slots[idx as usize]
-            .entry
-            .as_ref()
-            .is_some_and(|e| e.in_txq);
+        // The 4-tuple now names the TIME-WAIT entry (or nothing).
+        self.detach(idx, ti.map(|ti| TW_BIT | ti));
+        let in_txq = self.slots[idx as usize].get().is_some_and(|e| e.in_txq);
         // In the transmit queue, the slot is freed when the queue reaches
         // it; the ACK goes out through the entry below.
         if !in_txq {
@@ -281,7 +279,6 @@ impl<S: Store> Endpoint<S> {
         match ti {
             Some(ti) => {
                 self.counters.time_wait_entered += 1;
-                self.table_insert(&tuple, TW_BIT | ti);
                 self.wheel_insert(TW_BIT | ti, tick_ceil(expiry));
                 if ack {
                     let t = self.tw.get(ti).ack(now, vars.ts_offset);
@@ -313,7 +310,7 @@ impl<S: Store> Endpoint<S> {
     }
 
     pub(super) fn remove_time_wait(&mut self, ti: u32, t: &Tuple) {
-        self.table_set(t, None);
+        self.table_set(self.keys.table_hash(t), TW_BIT | ti, None);
         self.tw.remove(ti);
     }
 

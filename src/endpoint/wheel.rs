@@ -12,9 +12,17 @@
 //! advance with nothing due costs at most 6 x 64 bit tests, whatever the
 //! number of entries.
 //!
-//! Entries are never removed: the owner stores the tick of the entry it
-//! considers current and ignores the others when they come out (lazy
-//! deletion; an early `on_timer` on a connection is a no-op anyway).
+//! Each slot is a doubly linked list, so an entry can be removed in O(1)
+//! ([`Wheel::remove`]). A connection owns at most one entry: it moves it
+//! when its deadline comes earlier (a later one leaves the entry to fire
+//! early and be re-armed then) and removes it when it is freed. Each slot
+//! also keeps the earliest tick put into it, so [`Wheel::next_tick`] is
+//! the earliest entry's tick rather than the start of a coarse slot: a
+//! host that sleeps until `next_deadline` is not woken for connections
+//! that are gone, nor once per level an entry cascades through.
+//! (TIME-WAIT entries still use lazy deletion: the owner stores the tick
+//! of the entry it considers current and ignores the others when they
+//! come out.)
 //!
 //! [`Endpoint::on_timer`]: super::Endpoint::on_timer
 
@@ -37,24 +45,35 @@ pub(crate) struct Entry {
 pub(crate) struct Node {
     e: Entry,
     next: u32,
+    prev: u32,
+    /// The list it is in: a slot (`level * SLOTS + slot`), [`DUE`],
+    /// [`FIRED`], or [`NO_LIST`] (free, or between lists in `advance`).
+    list: u16,
 }
 
-/// A FIFO list of pool nodes.
+/// A FIFO list of pool nodes, with the earliest tick appended to it since
+/// it was last empty (a lower bound once entries are removed).
 #[derive(Clone, Copy, Debug)]
 struct List {
     head: u32,
     tail: u32,
+    min: u64,
 }
 
 impl List {
     const EMPTY: List = List {
         head: NIL,
         tail: NIL,
+        min: u64::MAX,
     };
     fn is_empty(&self) -> bool {
         self.head == NIL
     }
 }
+
+const DUE: u16 = (LEVELS * SLOTS) as u16;
+const FIRED: u16 = DUE + 1;
+const NO_LIST: u16 = u16::MAX;
 
 /// The wheel. Its entries live in one pool (`S::Pool`, growable or of a
 /// fixed size) and each slot is a FIFO list threaded through the pool.
@@ -82,6 +101,13 @@ impl<S: Store> core::fmt::Debug for Wheel<S> {
     }
 }
 
+/// An entry `pop_fired` gives, with the node it was in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Fired {
+    pub(crate) node: u32,
+    pub(crate) e: Entry,
+}
+
 /// The pool is full (fixed capacity only).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Full;
@@ -105,8 +131,12 @@ impl<S: Store> Wheel<S> {
         self.len
     }
 
-    fn append(pool: &mut [Node], list: &mut List, n: u32) {
-        pool[n as usize].next = NIL;
+    fn append(pool: &mut [Node], list: &mut List, id: u16, n: u32) {
+        let node = &mut pool[n as usize];
+        node.next = NIL;
+        node.prev = list.tail;
+        node.list = id;
+        list.min = list.min.min(node.e.tick);
         if list.tail == NIL {
             list.head = n;
         } else {
@@ -115,25 +145,35 @@ impl<S: Store> Wheel<S> {
         list.tail = n;
     }
 
-    /// Appends all of `from` to `to`.
-    fn splice(pool: &mut [Node], to: &mut List, from: &mut List) {
+    /// Appends all of `from` to `to` (whose id is `to_id`).
+    fn splice(pool: &mut [Node], to: &mut List, to_id: u16, from: &mut List) {
         if from.is_empty() {
             return;
+        }
+        let mut n = from.head;
+        while n != NIL {
+            pool[n as usize].list = to_id;
+            n = pool[n as usize].next;
         }
         if to.tail == NIL {
             to.head = from.head;
         } else {
             pool[to.tail as usize].next = from.head;
+            pool[from.head as usize].prev = to.tail;
         }
         to.tail = from.tail;
+        to.min = to.min.min(from.min);
         *from = List::EMPTY;
     }
 
-    /// Schedules `id` at `tick`; fails only when a fixed pool is full.
-    pub(crate) fn insert(&mut self, id: u32, tick: u64) -> Result<(), Full> {
+    /// Schedules `id` at `tick` and gives the entry's node (for
+    /// [`remove`](Self::remove)); fails only when a fixed pool is full.
+    pub(crate) fn insert(&mut self, id: u32, tick: u64) -> Result<u32, Full> {
         let node = Node {
             e: Entry { id, tick },
             next: NIL,
+            prev: NIL,
+            list: NO_LIST,
         };
         let n = if self.free != NIL {
             let n = self.free;
@@ -146,13 +186,62 @@ impl<S: Store> Wheel<S> {
         };
         self.len += 1;
         self.place(n);
-        Ok(())
+        Ok(n)
+    }
+
+    /// The entry of a node [`insert`](Self::insert) gave, while it is
+    /// waiting (neither fired nor removed).
+    #[cfg(test)]
+    pub(crate) fn get(&self, n: u32) -> Option<Entry> {
+        self.pool
+            .get(n as usize)
+            .filter(|node| node.list != NO_LIST)
+            .map(|node| node.e)
+    }
+
+    /// Takes a waiting entry out (O(1)); a node that is not waiting is
+    /// left alone.
+    pub(crate) fn remove(&mut self, n: u32) {
+        let Some(&Node {
+            next, prev, list, ..
+        }) = self.pool.get(n as usize)
+        else {
+            return;
+        };
+        let l = match list {
+            FIRED => &mut self.fired,
+            DUE => &mut self.due,
+            NO_LIST => return,
+            i => &mut self.lists[usize::from(i)],
+        };
+        if prev == NIL {
+            l.head = next;
+        } else {
+            self.pool[prev as usize].next = next;
+        }
+        if next == NIL {
+            l.tail = prev;
+        } else {
+            self.pool[next as usize].prev = prev;
+        }
+        if l.is_empty() {
+            l.min = u64::MAX;
+            if list < DUE {
+                let (level, s) = (usize::from(list) / SLOTS, usize::from(list) % SLOTS);
+                self.occupied[level] &= !(1 << s);
+            }
+        }
+        let node = &mut self.pool[n as usize];
+        node.list = NO_LIST;
+        node.next = self.free;
+        self.free = n;
+        self.len -= 1;
     }
 
     fn place(&mut self, n: u32) {
         let e = self.pool[n as usize].e;
         if e.tick <= self.cur {
-            Self::append(&mut self.pool, &mut self.due, n);
+            Self::append(&mut self.pool, &mut self.due, DUE, n);
             return;
         }
         for level in 0..LEVELS {
@@ -166,7 +255,8 @@ impl<S: Store> Wheel<S> {
                     ie
                 };
                 let s = (ie as usize) & (SLOTS - 1);
-                Self::append(&mut self.pool, &mut self.lists[level * SLOTS + s], n);
+                let i = level * SLOTS + s;
+                Self::append(&mut self.pool, &mut self.lists[i], i as u16, n);
                 self.occupied[level] |= 1 << s;
                 return;
             }
@@ -176,7 +266,7 @@ impl<S: Store> Wheel<S> {
     /// Advances to `now_tick`; every entry whose tick is at or before it
     /// is then given by [`pop_fired`](Self::pop_fired), in order.
     pub(crate) fn advance(&mut self, now_tick: u64) {
-        Self::splice(&mut self.pool, &mut self.fired, &mut self.due);
+        Self::splice(&mut self.pool, &mut self.fired, FIRED, &mut self.due);
         if now_tick <= self.cur {
             return;
         }
@@ -208,9 +298,9 @@ impl<S: Store> Wheel<S> {
                 while n != NIL {
                     let next = self.pool[n as usize].next;
                     if self.pool[n as usize].e.tick <= now_tick {
-                        Self::append(&mut self.pool, &mut self.fired, n);
+                        Self::append(&mut self.pool, &mut self.fired, FIRED, n);
                     } else {
-                        Self::append(&mut self.pool, &mut moved, n);
+                        Self::append(&mut self.pool, &mut moved, NO_LIST, n);
                     }
                     n = next;
                 }
@@ -225,25 +315,20 @@ impl<S: Store> Wheel<S> {
     }
 
     /// The next entry `advance` found due.
-    pub(crate) fn pop_fired(&mut self) -> Option<Entry> {
+    pub(crate) fn pop_fired(&mut self) -> Option<Fired> {
         let n = self.fired.head;
         if n == NIL {
             return None;
         }
-        let node = self.pool[n as usize];
-        self.fired.head = node.next;
-        if node.next == NIL {
-            self.fired.tail = NIL;
-        }
-        self.pool[n as usize].next = self.free;
-        self.free = n;
-        self.len -= 1;
-        Some(node.e)
+        let e = self.pool[n as usize].e;
+        self.remove(n);
+        Some(Fired { node: n, e })
     }
 
-    /// Drops every waiting entry (not yet fired) for which `live` is false:
-    /// the stale entries of lazy deletion, when a fixed pool is full.
-    pub(crate) fn purge(&mut self, mut live: impl FnMut(&Entry) -> bool) {
+    /// Drops every waiting entry (not yet fired) for which `live` (given
+    /// the node and the entry) is false: the stale entries of lazy
+    /// deletion, when a fixed pool is full.
+    pub(crate) fn purge(&mut self, mut live: impl FnMut(u32, &Entry) -> bool) {
         let mut lists = core::mem::replace(&mut self.lists, [List::EMPTY; LEVELS * SLOTS]);
         for (i, list) in lists
             .iter_mut()
@@ -254,10 +339,13 @@ impl<S: Store> Wheel<S> {
             let mut n = list.head;
             while n != NIL {
                 let next = self.pool[n as usize].next;
-                if live(&self.pool[n as usize].e) {
-                    Self::append(&mut self.pool, &mut kept, n);
+                if live(n, &self.pool[n as usize].e) {
+                    let id = if i < LEVELS * SLOTS { i as u16 } else { DUE };
+                    Self::append(&mut self.pool, &mut kept, id, n);
                 } else {
-                    self.pool[n as usize].next = self.free;
+                    let node = &mut self.pool[n as usize];
+                    node.list = NO_LIST;
+                    node.next = self.free;
                     self.free = n;
                     self.len -= 1;
                 }
@@ -271,8 +359,8 @@ impl<S: Store> Wheel<S> {
         self.lists = lists;
     }
 
-    /// A time at or before the earliest entry (exact for entries less than
-    /// 64 ms away), or `None` when the wheel is empty.
+    /// The earliest entry's tick (earlier only after removals from its
+    /// slot), or `None` when the wheel is empty.
     pub(crate) fn next_tick(&self) -> Option<u64> {
         if !self.due.is_empty() || !self.fired.is_empty() {
             return Some(self.cur);
@@ -288,12 +376,11 @@ impl<S: Store> Wheel<S> {
             // The first occupied slot after the current one, in wheel order.
             let cs = (ic as usize) & (SLOTS - 1);
             let rot = occ.rotate_right(((cs + 1) & (SLOTS - 1)) as u32);
+            let s = (cs + 1 + rot.trailing_zeros() as usize) & (SLOTS - 1);
+            // Not before the slot's start: a top-level entry beyond the
+            // wheel's span must cascade down first.
             let k = u64::from(rot.trailing_zeros()) + 1;
-            let t = if level == 0 {
-                ic + k
-            } else {
-                (ic + k) << shift
-            };
+            let t = self.lists[level * SLOTS + s].min.max((ic + k) << shift);
             best = Some(best.map_or(t, |b: u64| b.min(t)));
         }
         best
@@ -309,7 +396,7 @@ mod tests {
 
     fn fire<S: Store>(w: &mut Wheel<S>, now: u64) -> std::vec::Vec<Entry> {
         w.advance(now);
-        core::iter::from_fn(|| w.pop_fired()).collect()
+        core::iter::from_fn(|| w.pop_fired().map(|f| f.e)).collect()
     }
 
     #[test]
@@ -360,13 +447,82 @@ mod tests {
     }
 
     #[test]
+    fn next_tick_is_the_earliest_entry_at_every_level() {
+        for tick in [1001u64, 1063, 1100, 5000, 70_000, 1_000_000, 300_000_000] {
+            let mut w = W::new(1000);
+            let far = w.insert(1, tick + 7).unwrap();
+            w.insert(2, tick).unwrap();
+            assert_eq!(w.next_tick(), Some(tick));
+            // Sleeping until next_tick fires the entry: no early wake-up.
+            assert_eq!(fire(&mut w, tick), [Entry { id: 2, tick }]);
+            assert_eq!(w.next_tick(), Some(tick + 7));
+            assert_eq!(
+                w.get(far),
+                Some(Entry {
+                    id: 1,
+                    tick: tick + 7
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn removed_entries_never_fire_and_free_their_slot() {
+        let mut w = W::new(0);
+        let nodes: std::vec::Vec<u32> = (0..200u32)
+            .map(|i| w.insert(i, 10 + u64::from(i) * 997).unwrap())
+            .collect();
+        // Remove the odd ones, some from the middle of a slot's list.
+        for (i, &n) in nodes.iter().enumerate() {
+            if i % 2 == 1 {
+                w.remove(n);
+                assert_eq!(w.get(n), None);
+                w.remove(n); // twice is harmless
+            }
+        }
+        assert_eq!(w.len(), 100);
+        let mut now = 0;
+        let (mut ids, mut idle) = (std::vec::Vec::new(), 0);
+        while let Some(t) = w.next_tick() {
+            assert!(t >= now);
+            now = t;
+            let got = fire(&mut w, now);
+            // A removed entry may leave its slot's earliest tick behind
+            // (a lower bound): at most one early wake-up per removal.
+            idle += usize::from(got.is_empty());
+            ids.extend(got.iter().map(|e| e.id));
+        }
+        assert!(idle <= 100, "{idle} wake-ups for nothing");
+        assert_eq!(ids, (0..200).step_by(2).collect::<std::vec::Vec<u32>>());
+        assert_eq!(w.len(), 0);
+        assert_eq!(w.occupied, [0; LEVELS]);
+    }
+
+    #[test]
+    fn removing_a_fired_or_due_entry_before_it_is_popped() {
+        let mut w = W::new(100);
+        let a = w.insert(1, 50).unwrap(); // already due
+        let b = w.insert(2, 150).unwrap();
+        let c = w.insert(3, 150).unwrap();
+        w.remove(a);
+        w.advance(200);
+        w.remove(b); // fired, not yet popped
+        assert_eq!(w.pop_fired().map(|f| (f.node, f.e.id)), Some((c, 3)));
+        assert_eq!(w.pop_fired(), None);
+        assert_eq!(w.len(), 0);
+        // Freed nodes are used again.
+        let d = w.insert(4, 300).unwrap();
+        assert!([a, b, c].contains(&d));
+    }
+
+    #[test]
     fn a_full_pool_fails_and_purge_makes_room() {
         let mut w = Wheel::<Fixed<1, 4, 0>>::new(0);
         for i in 0..4 {
             w.insert(i, 10 + u64::from(i)).unwrap();
         }
         assert_eq!(w.insert(9, 5), Err(Full));
-        w.purge(|e| e.id % 2 == 0);
+        w.purge(|_, e| e.id % 2 == 0);
         assert_eq!(w.len(), 2);
         w.insert(9, 5).unwrap();
         let ids: std::vec::Vec<u32> = fire(&mut w, 100).iter().map(|e| e.id).collect();
