@@ -13,7 +13,7 @@
 
 use core::hash::Hasher;
 use core::net::IpAddr;
-use siphasher::sip::SipHasher24;
+use siphasher::sip::{SipHasher13, SipHasher24};
 
 use super::Tuple;
 use crate::seq::SeqNum;
@@ -73,8 +73,13 @@ impl Msg {
             .put(&t.local_port.to_ne_bytes())
             .put(&t.remote_port.to_ne_bytes())
     }
-    fn sip<const C: usize, const D: usize>(&self, key: (u64, u64)) -> u64 {
-        sip::<C, D>(key, &self.b[..self.n])
+    /// SipHash-1-3 of the bytes (the demux and listener tables).
+    fn sip13(&self, key: (u64, u64)) -> u64 {
+        SipHasher13::new_with_keys(key.0, key.1).hash(&self.b[..self.n])
+    }
+    /// SipHash-2-4 of the bytes (ISNs, offsets, cookies).
+    fn sip24(&self, key: (u64, u64)) -> u64 {
+        SipHasher24::new_with_keys(key.0, key.1).hash(&self.b[..self.n])
     }
 }
 
@@ -114,24 +119,18 @@ impl Keys {
             let b = (u64::from(t.local_port) << 16) | u64::from(t.remote_port);
             return fold_hash(self.fold, a, b);
         }
-        Msg::new().tuple(t).sip::<1, 3>(self.table)
+        Msg::new().tuple(t).sip13(self.table)
     }
 
     /// The listener table's hash of a local address and port.
     pub(crate) fn listen_hash(&self, ip: IpAddr, port: u16) -> u64 {
-        Msg::new()
-            .ip(ip)
-            .put(&port.to_ne_bytes())
-            .sip::<1, 3>(self.table)
+        Msg::new().ip(ip).put(&port.to_ne_bytes()).sip13(self.table)
     }
 
     /// RFC 6528 §3: ISN = M + F(localip, localport, remoteip, remoteport,
     /// secretkey), with M a 4-microsecond timer and F SipHash-2-4.
     pub(crate) fn isn(&self, t: &Tuple, now: Instant) -> SeqNum {
-        let f = match v4_words(t.local_ip, t.remote_ip, Some((t.local_port, t.remote_port))) {
-            Some((m0, rest, len)) => sip_words::<2, 4>(self.isn, m0, rest, len),
-            None => Msg::new().tuple(t).sip::<2, 4>(self.isn),
-        };
+        let f = Msg::new().tuple(t).sip24(self.isn);
         let m = (now.as_micros() / 4) as u32;
         SeqNum((f as u32).wrapping_add(m))
     }
@@ -140,11 +139,7 @@ impl Keys {
     /// `secure_tcp_ts_off`): per pair rather than per connection, so TSvals
     /// keep growing across incarnations of a 4-tuple, as RFC 6191 needs.
     pub(crate) fn ts_offset(&self, local: IpAddr, remote: IpAddr) -> u32 {
-        let h = match v4_words(local, remote, None) {
-            Some((m0, rest, len)) => sip_words::<2, 4>(self.ts, m0, rest, len),
-            None => Msg::new().ip(local).ip(remote).sip::<2, 4>(self.ts),
-        };
-        h as u32
+        Msg::new().ip(local).ip(remote).sip24(self.ts) as u32
     }
 
     /// F(local_IP, remote_IP, remote_port, secret_key) of RFC 6056
@@ -154,7 +149,7 @@ impl Keys {
             .ip(local)
             .ip(remote)
             .put(&remote_port.to_ne_bytes())
-            .sip::<2, 4>(self.port) as u32
+            .sip24(self.port) as u32
     }
 
     fn cookie_mac(&self, t: &Tuple, peer_isn: SeqNum, count: u64, mss_idx: u32) -> u32 {
@@ -163,7 +158,7 @@ impl Keys {
             .put(&peer_isn.0.to_ne_bytes())
             .put(&count.to_ne_bytes())
             .put(&mss_idx.to_ne_bytes())
-            .sip::<2, 4>(self.cookie);
+            .sip24(self.cookie);
         (h as u32) & ((1 << MAC_BITS) - 1)
     }
 
@@ -199,42 +194,6 @@ impl Keys {
     }
 }
 
-/// One SipRound (Aumasson and Bernstein, "SipHash: a fast short-input
-/// PRF", 2012, §2).
-#[inline(always)]
-fn sip_round(v: &mut [u64; 4]) {
-    v[0] = v[0].wrapping_add(v[1]);
-    v[1] = v[1].rotate_left(13) ^ v[0];
-    v[0] = v[0].rotate_left(32);
-    v[2] = v[2].wrapping_add(v[3]);
-    v[3] = v[3].rotate_left(16) ^ v[2];
-    v[0] = v[0].wrapping_add(v[3]);
-    v[3] = v[3].rotate_left(21) ^ v[0];
-    v[2] = v[2].wrapping_add(v[1]);
-    v[1] = v[1].rotate_left(17) ^ v[2];
-    v[2] = v[2].rotate_left(32);
-}
-
-/// The [`Msg`] encoding of two IPv4 addresses (10 bytes), and of the
-/// ports after them (14 bytes), as its first word and the rest
-/// (zero-padded), little-endian, built in registers; `None` for IPv6.
-#[inline(always)]
-fn v4_words(local: IpAddr, remote: IpAddr, ports: Option<(u16, u16)>) -> Option<(u64, u64, u64)> {
-    let (IpAddr::V4(l), IpAddr::V4(r)) = (local, remote) else {
-        return None;
-    };
-    let (l, r) = (l.octets(), r.octets());
-    let m0 = u64::from_le_bytes([4, l[0], l[1], l[2], l[3], 4, r[0], r[1]]);
-    Some(match ports {
-        Some((lp, rp)) => {
-            let (lp, rp) = (lp.to_ne_bytes(), rp.to_ne_bytes());
-            let rest = [r[2], r[3], lp[0], lp[1], rp[0], rp[1], 0, 0];
-            (m0, u64::from_le_bytes(rest), 14)
-        }
-        None => (m0, u64::from_le_bytes([r[2], r[3], 0, 0, 0, 0, 0, 0]), 10),
-    })
-}
-
 /// The 128-bit product of `a` and `b`, its halves xored (the "folded
 /// multiply" of foldhash and wyhash).
 #[inline(always)]
@@ -252,68 +211,6 @@ fn fold_mul(a: u64, b: u64) -> u64 {
 #[inline(always)]
 fn fold_hash(k: [u64; 4], a: u64, b: u64) -> u64 {
     fold_mul(fold_mul(a ^ k[0], b ^ k[1]) ^ k[2], k[3])
-}
-
-/// SipHash-C-D of a message of `len` (8 to 15) bytes given as its first
-/// word and the rest (zero-padded), little-endian.
-#[inline(always)]
-fn sip_words<const C: usize, const D: usize>(key: (u64, u64), m0: u64, rest: u64, len: u64) -> u64 {
-    let mut v = sip_init(key);
-    v[3] ^= m0;
-    for _ in 0..C {
-        sip_round(&mut v);
-    }
-    v[0] ^= m0;
-    sip_finish::<C, D>(v, rest | (len << 56))
-}
-
-#[inline(always)]
-fn sip_init(key: (u64, u64)) -> [u64; 4] {
-    [
-        key.0 ^ 0x736f_6d65_7073_6575,
-        key.1 ^ 0x646f_7261_6e64_6f6d,
-        key.0 ^ 0x6c79_6765_6e65_7261,
-        key.1 ^ 0x7465_6462_7974_6573,
-    ]
-}
-
-/// The last block `b` (tail bytes and length) with `C` compression
-/// rounds, then the `D` finalization rounds.
-#[inline(always)]
-fn sip_finish<const C: usize, const D: usize>(mut v: [u64; 4], b: u64) -> u64 {
-    v[3] ^= b;
-    for _ in 0..C {
-        sip_round(&mut v);
-    }
-    v[0] ^= b;
-    v[2] ^= 0xff;
-    for _ in 0..D {
-        sip_round(&mut v);
-    }
-    v[0] ^ v[1] ^ v[2] ^ v[3]
-}
-
-/// SipHash-C-D of `bytes` in one pass: the same function as siphasher's
-/// `write(bytes)` then `finish()`, without its streaming buffer (these
-/// hashes run per segment or per connection, on at most 54 bytes).
-#[inline]
-fn sip<const C: usize, const D: usize>(key: (u64, u64), bytes: &[u8]) -> u64 {
-    let mut v = sip_init(key);
-    let mut words = bytes.chunks_exact(8);
-    for w in &mut words {
-        let mut m = [0u8; 8];
-        m.copy_from_slice(w);
-        let m = u64::from_le_bytes(m);
-        v[3] ^= m;
-        for _ in 0..C {
-            sip_round(&mut v);
-        }
-        v[0] ^= m;
-    }
-    let mut last = [0u8; 8];
-    let tail = words.remainder();
-    last[..tail.len()].copy_from_slice(tail);
-    sip_finish::<C, D>(v, u64::from_le_bytes(last) | ((bytes.len() as u64) << 56))
 }
 
 /// The options a cookie keeps in the low 6 bits of TSval (Linux
@@ -494,25 +391,6 @@ mod tests {
                 keys.cookie_mac(&t, SeqNum(0xdead_beef), 77, 2),
                 (h.finish() as u32) & ((1 << MAC_BITS) - 1)
             );
-        }
-    }
-
-    #[test]
-    fn one_pass_siphash_is_siphash_at_every_length() {
-        let bytes: std::vec::Vec<u8> = (0..64u8).map(|b| b.wrapping_mul(37)).collect();
-        for key in [
-            (0, 0),
-            (0x0706_0504_0302_0100, 0x0f0e_0d0c_0b0a_0908),
-            (!0, 1),
-        ] {
-            for n in 0..=bytes.len() {
-                let mut h = SipHasher13::new_with_keys(key.0, key.1);
-                h.write(&bytes[..n]);
-                assert_eq!(sip::<1, 3>(key, &bytes[..n]), h.finish(), "1-3, {n}");
-                let mut h = SipHasher24::new_with_keys(key.0, key.1);
-                h.write(&bytes[..n]);
-                assert_eq!(sip::<2, 4>(key, &bytes[..n]), h.finish(), "2-4, {n}");
-            }
         }
     }
 }
