@@ -93,7 +93,7 @@ impl<B: Storage> Connection<B> {
         self.retries = 0;
         self.srtt = 0;
         self.rttvar = 0;
-        self.rto = super::timers::clamp_rto(&self.cfg, super::timers::us(self.cfg.rto_initial));
+        self.rto = super::timers::clamp_rto(&self.cfg, super::timers::us(self.cfg.rto_initial()));
         self.rtt_sample = None;
         self.close_reason = None;
         self.soft_error = None;
@@ -237,7 +237,7 @@ impl<B: Storage> Connection<B> {
                 let first = !self.app_closed;
                 self.app_closed = true;
                 if self.state == State::FinWait2 && first {
-                    self.set_timer(Timer::FinWait2, now + self.cfg.fin_timeout);
+                    self.set_timer(Timer::FinWait2, now + self.cfg.fin_timeout());
                 }
                 return if first {
                     Ok(())

@@ -151,7 +151,7 @@ impl<B: Storage> Connection<B> {
         self.syn_acked = false;
         self.negotiate(now, &seg.options, seg.seq);
         // RFC 3168 §6.1.1: an ECN-setup SYN has ECE and CWR.
-        self.ecn_on = self.cfg.ecn && seg.flags.contains(Flags::ECE | Flags::CWR);
+        self.ecn_on = self.cfg.ecn() && seg.flags.contains(Flags::ECE | Flags::CWR);
         // RFC 7323 §2.2: the window in a SYN is never scaled.
         self.snd_wnd = u32::from(seg.window);
         self.max_snd_wnd = self.snd_wnd;
@@ -169,7 +169,7 @@ impl<B: Storage> Connection<B> {
         self.smss = mss.min(self.cfg.mss).max(self.cfg.min_peer_mss).max(1);
         // RFC 7323 §2.2-2.3: both sides must send the option; a shift above 14
         // is taken as 14.
-        match (self.cfg.window_scaling, o.window_scale) {
+        match (self.cfg.window_scaling(), o.window_scale) {
             (true, Some(s)) => {
                 self.ws_on = true;
                 self.snd_wscale = s.min(14);
@@ -181,8 +181,8 @@ impl<B: Storage> Connection<B> {
                 self.rcv_wscale = 0;
             }
         }
-        self.sack_on = self.cfg.sack && o.sack_permitted;
-        match (self.cfg.timestamps, o.timestamps) {
+        self.sack_on = self.cfg.sack() && o.sack_permitted;
+        match (self.cfg.timestamps(), o.timestamps) {
             (true, Some(ts)) => {
                 self.ts_on = true;
                 self.ts_recent = ts.val;
@@ -197,10 +197,13 @@ impl<B: Storage> Connection<B> {
     /// The window-scale shift we offer: the smallest that lets the whole
     /// receive buffer be advertised (RFC 7323 §2.3), at most 14.
     pub(super) fn our_wscale(&self) -> u8 {
-        if !self.cfg.window_scaling {
+        if !self.cfg.window_scaling() {
             return 0;
         }
-        let cap = self.rx.capacity().max(self.cfg.wscale_buffer.unwrap_or(0));
+        let cap = self
+            .rx
+            .capacity()
+            .max(self.cfg.wscale_buffer().unwrap_or(0));
         let mut s = 0u8;
         while s < 14 && (cap >> s) > 0xffff {
             s += 1;
@@ -251,7 +254,8 @@ impl<B: Storage> Connection<B> {
         self.snd_max = snd_max;
         self.ts_offset = ts_offset;
         // RFC 3168 §6.1.1: an ECN-setup SYN-ACK has ECE and not CWR.
-        self.ecn_on = self.cfg.ecn && f.contains(Flags::ECE) && !f.contains(Flags::CWR) && f.ack();
+        self.ecn_on =
+            self.cfg.ecn() && f.contains(Flags::ECE) && !f.contains(Flags::CWR) && f.ack();
         if f.ack() {
             // Our SYN is acknowledged: ESTABLISHED (SA-SS-7).
             self.snd_una = seg.ack;
@@ -521,7 +525,7 @@ impl<B: Storage> Connection<B> {
 
     /// A challenge ACK, rate-limited (RFC 5961 §7).
     pub(super) fn challenge_ack(&mut self, now: Instant) {
-        let interval = self.cfg.challenge_ack_interval;
+        let interval = self.cfg.challenge_ack_interval();
         if now.saturating_duration_since(self.challenge_at) >= interval
             || self.challenge_at == Instant::ZERO
         {
@@ -544,7 +548,7 @@ impl<B: Storage> Connection<B> {
             State::SynReceived => self.close_with(Event::RcvRst, CloseReason::Refused, a),
             State::TimeWait => {
                 // RFC 1337: ignore RST in TIME-WAIT when protection is on.
-                if self.cfg.rfc1337 {
+                if self.cfg.rfc1337() {
                     self.stats.dropped += 1;
                 } else {
                     self.close_with(Event::RcvRst, CloseReason::Normal, a);
@@ -753,7 +757,7 @@ impl<B: Storage> Connection<B> {
         }
         // Data after the application closed both directions: RST
         // (RFC 9293 §3.6.1 SHLD-3, FSM-49; Linux's behaviour).
-        if self.app_closed && self.cfg.rst_on_data_after_close && self.fin_queued {
+        if self.app_closed && self.cfg.rst_on_data_after_close() && self.fin_queued {
             self.pending_rst = Some((self.snd_max, Some(seq.add(payload.len() as u32))));
             self.close_with(Event::RcvDataAfterClose, CloseReason::Aborted, a);
             return;
@@ -772,9 +776,12 @@ impl<B: Storage> Connection<B> {
             self.stats.dropped += 1;
             return;
         }
-        let mut direct = false;
+        // In order with nothing held out of order: commit directly (the
+        // range would only be added and taken again, and it would make the
+        // reassembly ranges allocate in steady state).
+        let mut direct = offset == 0 && self.asm.is_empty();
         let cap = usize::from(self.cfg.max_ooo_ranges.max(1));
-        if self.asm.add_capped(offset, written as u32, cap).is_err() {
+        if !direct && self.asm.add_capped(offset, written as u32, cap).is_err() {
             if offset != 0 {
                 // Too many holes: drop this out-of-order segment (bounded
                 // reassembly; the peer retransmits it).
@@ -827,7 +834,7 @@ impl<B: Storage> Connection<B> {
         if gap_filled || quick || self.ack_pending >= 2 * self.rcv_mss() {
             self.ack_now = true;
         } else if self.timer(Timer::DelayedAck).is_none() {
-            self.set_timer(Timer::DelayedAck, now + self.cfg.delayed_ack);
+            self.set_timer(Timer::DelayedAck, now + self.cfg.delayed_ack());
         }
     }
 

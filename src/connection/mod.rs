@@ -25,15 +25,18 @@
 
 mod actions;
 mod app;
+mod cfg;
 #[cfg(feature = "testing")]
 mod clone;
 pub mod congestion;
+mod counters;
 mod endpoint_api;
 mod icmp;
 mod input;
 mod output;
 mod rack;
 mod sack;
+mod spill;
 mod timers;
 
 pub use actions::{Action, Actions, ActionsIter, StateChange, Transmit};
@@ -42,7 +45,7 @@ pub use icmp::IcmpError;
 pub use output::reply_to_unknown;
 pub use timers::Timer;
 
-use crate::buffer::{Assembler, RingBuffer};
+use crate::buffer::RingBuffer;
 use crate::config::Config;
 use crate::error::{CallError, CloseReason};
 use crate::seq::SeqNum;
@@ -118,6 +121,10 @@ pub struct Outcome {
 }
 
 /// Counters for one connection.
+///
+/// The connection keeps the event counters (every field but `bytes_in` and
+/// `bytes_out`) in 32 bits: they wrap to 0 after 2^32 - 1. The byte counters
+/// do not wrap.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
     /// Segments given to `on_segment`.
@@ -178,7 +185,7 @@ enum Probe {
 /// can fork a connection and explore both branches.
 #[derive(Clone)]
 pub struct Connection<B: Storage> {
-    cfg: Config,
+    cfg: cfg::Cfg,
     state: State,
     /// Opened by a passive OPEN (RFC 9293 §3.5 MUST-11).
     passive: bool,
@@ -312,7 +319,7 @@ pub struct Connection<B: Storage> {
     last_now: Instant,
     close_reason: Option<CloseReason>,
     soft_error: Option<IcmpError>,
-    stats: Stats,
+    stats: counters::Counters,
 
     /// RACK (RFC 8985 §6): first-transmission times, the send time of the
     /// most recently sent delivered byte (lower bound), the minimum RTT (µs).
@@ -320,7 +327,7 @@ pub struct Connection<B: Storage> {
     rack_xmit: Instant,
     min_rtt: u32,
     /// SACK scoreboard: ranges above SND.UNA the peer reported (RFC 6675).
-    sacked: Assembler,
+    sacked: spill::Spill,
     /// HighRxt (RFC 6675 §2): the end of the last hole retransmitted.
     high_rxt: SeqNum,
     /// SND.MAX at the last hole retransmission: data above it was sent
@@ -334,7 +341,7 @@ pub struct Connection<B: Storage> {
 
     rx: RingBuffer<B>,
     tx: RingBuffer<B>,
-    asm: Assembler,
+    asm: spill::Spill,
     /// Tests only: take the full SEGMENT ARRIVES path for every segment,
     /// to check that header prediction changes nothing.
     #[cfg(test)]
@@ -369,11 +376,12 @@ impl<B: Storage> Connection<B> {
     pub fn new(config: Config, buffers: Buffers<B>) -> Self {
         let rx = RingBuffer::new(buffers.rx);
         let tx = RingBuffer::new(buffers.tx);
-        let nagle = config.nagle;
-        let cc = config.congestion;
-        let rto = timers::clamp_rto(&config, timers::us(config.rto_initial));
+        let cfg = cfg::Cfg::new(&config);
+        let nagle = cfg.nagle();
+        let cc = cfg.congestion;
+        let rto = timers::clamp_rto(&cfg, timers::us(cfg.rto_initial()));
         let mut c = Connection {
-            cfg: config,
+            cfg,
             state: State::Closed,
             passive: false,
             app_closed: false,
@@ -453,11 +461,11 @@ impl<B: Storage> Connection<B> {
             last_now: Instant::ZERO,
             close_reason: None,
             soft_error: None,
-            stats: Stats::default(),
+            stats: counters::Counters::default(),
             rx,
             tx,
-            asm: Assembler::new(),
-            sacked: Assembler::new(),
+            asm: spill::Spill::default(),
+            sacked: spill::Spill::default(),
             sent_log: rack::SendLog::new(),
             rack_xmit: Instant::ZERO,
             min_rtt: u32::MAX,
@@ -506,9 +514,12 @@ impl<B: Storage> Connection<B> {
     pub fn state(&self) -> State {
         self.state
     }
-    /// The configuration.
-    pub fn config(&self) -> &Config {
-        &self.cfg
+    /// The configuration. The connection keeps it packed (see
+    /// `connection/cfg.rs`): durations come back to the microsecond up to
+    /// about 17 minutes, to the millisecond up to about 12 days, to the
+    /// second beyond (rounded up); everything else as given.
+    pub fn config(&self) -> Config {
+        self.cfg.to_config()
     }
     /// Why the connection closed, once it has.
     pub fn close_reason(&self) -> Option<CloseReason> {
@@ -532,9 +543,19 @@ impl<B: Storage> Connection<B> {
         let d = self.timers[t as usize];
         (d != Instant::MAX).then_some(d)
     }
-    /// Counters.
-    pub fn stats(&self) -> &Stats {
-        &self.stats
+    /// Counters (built from the packed ones the connection keeps).
+    pub fn stats(&self) -> Stats {
+        self.stats.stats()
+    }
+    /// Heap bytes the connection holds besides its buffers: with `alloc`,
+    /// the SACK scoreboard and the reassembly ranges while loss recovery
+    /// or reordering needs them (one small box each, freed when the last
+    /// hole closes); 0 otherwise.
+    pub fn heap_bytes(&self) -> usize {
+        #[cfg(feature = "alloc")]
+        return self.sacked.heap_bytes() + self.asm.heap_bytes();
+        #[cfg(not(feature = "alloc"))]
+        return 0;
     }
     /// Bytes the application can read now.
     pub fn recv_queue(&self) -> usize {
@@ -816,3 +837,32 @@ impl<B: Storage> Connection<B> {
 
 #[cfg(test)]
 mod tests;
+
+/// Where the bytes of a `Connection<B>` go, for the W3 line of
+/// `benches/compare.rs`: its larger parts as (name, bytes); the rest is
+/// sequence variables, times, counts and flags.
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub fn layout<B: Storage>() -> alloc::vec::Vec<(&'static str, usize)> {
+    use core::mem::size_of;
+    alloc::vec![
+        ("packed Config", size_of::<cfg::Cfg>()),
+        ("packed Stats", size_of::<counters::Counters>()),
+        ("2 x RingBuffer", 2 * size_of::<RingBuffer<B>>()),
+        (
+            "congestion::Controller",
+            size_of::<congestion::Controller>()
+        ),
+        ("RACK send log", size_of::<rack::SendLog>()),
+        ("timers", size_of::<[Instant; timers::COUNT]>()),
+        (
+            "SACK scoreboard + reassembly (lazy)",
+            2 * size_of::<spill::Spill>(),
+        ),
+    ]
+}
+
+// Issue 7, W3: the TCB's own bytes (the buffers' bytes apart). Pinned so
+// that a regression fails the build.
+#[cfg(all(feature = "alloc", target_pointer_width = "64"))]
+const _: () = assert!(core::mem::size_of::<Connection<alloc::vec::Vec<u8>>>() <= 792);

@@ -138,7 +138,7 @@ impl<B: Storage> Connection<B> {
 
     /// Minshall's rule: no short segment is unacknowledged.
     fn minshall_ok(&self) -> bool {
-        self.cfg.nagle_minshall && !self.snd_sml.after(self.snd_una)
+        self.cfg.nagle_minshall() && !self.snd_sml.after(self.snd_una)
     }
 
     /// The next segment to send, with its payload written to `buf`
@@ -243,17 +243,17 @@ impl<B: Storage> Connection<B> {
         let mut o = TcpOptions::NONE;
         o.mss = Some(self.cfg.mss);
         // Offer each option on a SYN; on a SYN,ACK only what the peer offered.
-        if self.cfg.window_scaling && (!with_ack || self.ws_on) {
+        if self.cfg.window_scaling() && (!with_ack || self.ws_on) {
             o.window_scale = Some(if with_ack {
                 self.rcv_wscale
             } else {
                 self.our_wscale()
             });
         }
-        if self.cfg.sack && (!with_ack || self.sack_on) {
+        if self.cfg.sack() && (!with_ack || self.sack_on) {
             o.sack_permitted = true;
         }
-        if self.cfg.timestamps && (!with_ack || self.ts_on) {
+        if self.cfg.timestamps() && (!with_ack || self.ts_on) {
             o.timestamps = Some(Timestamps {
                 val: self.ts_val(now),
                 ecr: if with_ack { self.ts_recent } else { 0 },
@@ -278,7 +278,7 @@ impl<B: Storage> Connection<B> {
         Transmit {
             seq: self.iss,
             ack: if with_ack { self.rcv_nxt } else { SeqNum(0) },
-            flags: match (with_ack, self.cfg.ecn, self.ecn_on) {
+            flags: match (with_ack, self.cfg.ecn(), self.ecn_on) {
                 // RFC 3168 §6.1.1: ECN-setup SYN (ECE, CWR) and SYN-ACK (ECE).
                 (false, true, _) => Flags::SYN | Flags::ECE | Flags::CWR,
                 (true, _, true) => Flags::SYN | Flags::ACK | Flags::ECE,
@@ -398,7 +398,7 @@ impl<B: Storage> Connection<B> {
             && n > 0
             && self
                 .last_data_in
-                .is_some_and(|t| now.saturating_duration_since(t) < self.cfg.delayed_ack)
+                .is_some_and(|t| now.saturating_duration_since(t) < self.cfg.delayed_ack())
         {
             // A reply within the delayed-ACK time: interactive traffic.
             self.pingpong = true;

@@ -1,9 +1,9 @@
 //! Timers (RFC 9293 §3.10.8), RTT estimation (RFC 6298) and congestion
 //! control (RFC 5681, RFC 6928 initial window, RFC 3465 ABC).
 
+use super::cfg::Cfg;
 use super::congestion::{CongestionControl, Window};
 use super::{Connection, Probe, Storage};
-use crate::config::Config;
 use crate::error::CloseReason;
 use crate::state::{Event, State};
 use crate::time::{Duration, Instant};
@@ -42,9 +42,9 @@ pub(super) fn us(d: Duration) -> u32 {
     u32::try_from(d.as_micros()).unwrap_or(u32::MAX)
 }
 
-pub(super) fn clamp_rto(cfg: &Config, rto: u32) -> u32 {
-    rto.max(us(cfg.rto_min))
-        .min(us(cfg.rto_max).max(us(cfg.rto_min)))
+pub(super) fn clamp_rto(cfg: &Cfg, rto: u32) -> u32 {
+    rto.max(us(cfg.rto_min()))
+        .min(us(cfg.rto_max()).max(us(cfg.rto_min())))
 }
 
 impl<B: Storage> Connection<B> {
@@ -76,7 +76,7 @@ impl<B: Storage> Connection<B> {
                     self.unacked_since = now;
                 }
                 let mut at = now + self.rto_duration();
-                if let Some(ut) = self.cfg.user_timeout {
+                if let Some(ut) = self.cfg.user_timeout() {
                     at = at.min(self.unacked_since + ut);
                 }
                 self.set_timer(Timer::Retransmit, at);
@@ -96,7 +96,7 @@ impl<B: Storage> Connection<B> {
             self.clear_timer(Timer::Persist);
         }
         // Keep-alive: only when idle in a state that can be idle.
-        if let Some(ka) = self.cfg.keepalive {
+        if let Some(ka) = self.cfg.keepalive() {
             if matches!(
                 self.state,
                 State::Established | State::CloseWait | State::FinWait2
@@ -117,7 +117,7 @@ impl<B: Storage> Connection<B> {
         // Orphaned FIN-WAIT-2 (FSM-32).
         if self.state == State::FinWait2 && self.app_closed {
             if self.timer(Timer::FinWait2).is_none() {
-                self.set_timer(Timer::FinWait2, now + self.cfg.fin_timeout);
+                self.set_timer(Timer::FinWait2, now + self.cfg.fin_timeout());
             }
         } else {
             self.clear_timer(Timer::FinWait2);
@@ -127,7 +127,7 @@ impl<B: Storage> Connection<B> {
     /// Restarts the keep-alive idle timer (any segment received).
     pub(super) fn touch_keepalive(&mut self, now: Instant) {
         self.last_rcv = now;
-        if let Some(ka) = self.cfg.keepalive {
+        if let Some(ka) = self.cfg.keepalive() {
             self.ka_probes = 0;
             self.set_timer(Timer::Keepalive, now + ka.idle);
         }
@@ -222,7 +222,7 @@ impl<B: Storage> Connection<B> {
                 self.tlp_armed = true;
             }
         }
-        if let Some(ut) = self.cfg.user_timeout {
+        if let Some(ut) = self.cfg.user_timeout() {
             at = at.min(self.unacked_since + ut);
         }
         self.set_timer(Timer::Retransmit, at);
@@ -256,7 +256,7 @@ impl<B: Storage> Connection<B> {
         }
         self.tlp_armed = false;
         // RFC 5482: the user timeout.
-        if let Some(ut) = self.cfg.user_timeout
+        if let Some(ut) = self.cfg.user_timeout()
             && self.flight() > 0
             && now.saturating_duration_since(self.unacked_since) >= ut
         {
@@ -279,7 +279,7 @@ impl<B: Storage> Connection<B> {
         // peer has been silent for longer than the maximum RTO (or the
         // connection is an orphan).
         let window_shut = self.syn_acked && self.snd_wnd == 0 && !self.app_closed;
-        if window_shut && now.saturating_duration_since(self.last_rcv) <= self.cfg.rto_max {
+        if window_shut && now.saturating_duration_since(self.last_rcv) <= self.cfg.rto_max() {
             self.stats.timeouts += 1;
             self.rto = clamp_rto(&self.cfg, self.rto.saturating_mul(2));
             self.probe = Probe::ZeroWindow;
@@ -333,7 +333,7 @@ impl<B: Storage> Connection<B> {
             }
         }
         let mut at = now + self.rto_duration();
-        if let Some(ut) = self.cfg.user_timeout {
+        if let Some(ut) = self.cfg.user_timeout() {
             at = at.min(self.unacked_since + ut);
         }
         self.set_timer(Timer::Retransmit, at);
@@ -363,7 +363,9 @@ impl<B: Storage> Connection<B> {
 
     /// The keep-alive timer (RFC 1122 §4.2.3.6, RFC 9293 §3.8.4).
     fn on_keepalive(&mut self, _now: Instant, a: &mut Actions) {
-        let Some(ka) = self.cfg.keepalive else { return };
+        let Some(ka) = self.cfg.keepalive() else {
+            return;
+        };
         if !matches!(
             self.state,
             State::Established | State::CloseWait | State::FinWait2
@@ -434,7 +436,7 @@ impl<B: Storage> Connection<B> {
     /// Note: the Conservative Slow Start phase of §4.3 is not implemented;
     /// slow start ends at once, as Linux's HyStart does.
     fn hystart_sample(&mut self, r: u32) {
-        if !self.cfg.hystart || self.cwnd >= self.ssthresh || self.in_recovery {
+        if !self.cfg.hystart() || self.cwnd >= self.ssthresh || self.in_recovery {
             return;
         }
         self.hs_cur_min = self.hs_cur_min.min(r);
@@ -490,7 +492,7 @@ impl<B: Storage> Connection<B> {
     /// RFC 5681 §4.1: after an idle period longer than the RTO, restart
     /// from the initial window.
     pub(super) fn restart_after_idle(&mut self, now: Instant) {
-        if self.cfg.slow_start_after_idle
+        if self.cfg.slow_start_after_idle()
             && self.flight() == 0
             && self.last_send != Instant::ZERO
             && now.saturating_duration_since(self.last_send) > self.rto_duration()
@@ -516,7 +518,7 @@ impl<B: Storage> Connection<B> {
             // RFC 5681 §3.1: the initial window is one segment after a lost SYN.
             self.cwnd = self.eff_mss();
         } else if self.srtt == 0 {
-            self.rto = clamp_rto(&self.cfg, us(self.cfg.rto_initial));
+            self.rto = clamp_rto(&self.cfg, us(self.cfg.rto_initial()));
         }
         if self.cwnd == 0 {
             self.init_cwnd();
