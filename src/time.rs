@@ -47,6 +47,29 @@ impl Instant {
     }
 }
 
+/// An `Option<Instant>` in 8 bytes instead of 16: `Instant::MAX`, the time
+/// the engine never reaches (the "never" of its timers), stands for `None`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct OptInstant(Instant);
+
+impl OptInstant {
+    pub(crate) const NONE: OptInstant = OptInstant(Instant::MAX);
+
+    pub(crate) const fn some(t: Instant) -> Self {
+        OptInstant(t)
+    }
+
+    pub(crate) fn get(self) -> Option<Instant> {
+        (self.0 != Instant::MAX).then_some(self.0)
+    }
+}
+
+impl Default for OptInstant {
+    fn default() -> Self {
+        OptInstant::NONE
+    }
+}
+
 /// Converts a duration to whole microseconds, saturating at `u64::MAX`.
 pub(crate) fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)

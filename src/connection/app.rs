@@ -94,7 +94,7 @@ impl<B: Storage> Connection<B> {
         self.srtt = 0;
         self.rttvar = 0;
         self.rto = super::timers::clamp_rto(&self.cfg, super::timers::us(self.cfg.rto_initial()));
-        self.rtt_sample = None;
+        self.rtt_sample = super::timers::RttSample::NONE;
         self.close_reason = None;
         self.soft_error = None;
         self.pending_rst = None;
@@ -119,7 +119,7 @@ impl<B: Storage> Connection<B> {
         self.dupacks = 0;
         self.quick = self.cfg.quickack;
         self.pingpong = false;
-        self.last_data_in = None;
+        self.last_data_in = crate::time::OptInstant::NONE;
     }
 
     /// The call fails once the connection has ended.

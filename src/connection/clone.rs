@@ -102,7 +102,7 @@ impl<B: Storage> Connection<B> {
             self.srtt,
             self.rttvar,
             self.rto,
-            self.rtt_sample,
+            self.rtt_sample.get(),
             self.unacked_since,
             self.cwnd,
             self.ssthresh,

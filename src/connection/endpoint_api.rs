@@ -78,7 +78,7 @@ impl<B: Storage> Connection<B> {
         conn.snd_max = conn.snd_nxt;
         let window = conn.rx.free().min(0xffff) as u32;
         conn.rcv_adv = conn.rcv_nxt.add(window);
-        conn.rtt_sample = None;
+        conn.rtt_sample = super::timers::RttSample::NONE;
         a.merge(conn.on_segment(now, ack));
         Ok((conn, a))
     }

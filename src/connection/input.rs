@@ -822,12 +822,12 @@ impl<B: Storage> Connection<B> {
         a.set_readable();
         // Quick-ACK mode again after the peer was idle longer than the
         // RTO (Linux tcp_event_data_recv).
-        if let Some(t) = self.last_data_in
+        if let Some(t) = self.last_data_in.get()
             && now.saturating_duration_since(t) > self.rto()
         {
             self.quick = self.quick.max(self.cfg.quickack);
         }
-        self.last_data_in = Some(now);
+        self.last_data_in = crate::time::OptInstant::some(now);
         let quick = self.quick > 0 && !self.pingpong;
         // RFC 5681 §4.2: ACK at least every second full-sized segment;
         // immediately when a gap was filled (RFC 5681 §4.2, R1122-DA-2).

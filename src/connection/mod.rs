@@ -50,7 +50,7 @@ use crate::config::Config;
 use crate::error::{CallError, CloseReason};
 use crate::seq::SeqNum;
 use crate::state::{self, Event, State};
-use crate::time::Instant;
+use crate::time::{Instant, OptInstant};
 use crate::wire::Segment;
 
 /// Storage for a send or receive buffer: any mutable byte slice owner
@@ -283,7 +283,9 @@ pub struct Connection<B: Storage> {
     srtt: u32,
     rttvar: u32,
     rto: u32,
-    rtt_sample: Option<(SeqNum, Instant)>,
+    /// The segment being timed (RFC 6298 §3): its sequence number and
+    /// when it was sent.
+    rtt_sample: timers::RttSample,
     unacked_since: Instant,
 
     // Congestion control (RFC 5681), bytes.
@@ -308,7 +310,7 @@ pub struct Connection<B: Storage> {
     /// Interactive: delayed ACKs even in quick-ACK mode (Linux pingpong).
     pingpong: bool,
     /// When in-order data last arrived.
-    last_data_in: Option<Instant>,
+    last_data_in: OptInstant,
     challenge_at: Instant,
     /// A RST to send: (SEG.SEQ, Some(SEG.ACK) when the ACK bit is set).
     pending_rst: Option<(SeqNum, Option<SeqNum>)>,
@@ -439,7 +441,7 @@ impl<B: Storage> Connection<B> {
             srtt: 0,
             rttvar: 0,
             rto,
-            rtt_sample: None,
+            rtt_sample: timers::RttSample::NONE,
             unacked_since: Instant::ZERO,
             cwnd: 0,
             ssthresh: u32::MAX,
@@ -453,7 +455,7 @@ impl<B: Storage> Connection<B> {
             ack_pending: 0,
             quick: 0,
             pingpong: false,
-            last_data_in: None,
+            last_data_in: OptInstant::NONE,
             challenge_at: Instant::ZERO,
             pending_rst: None,
             timers: [Instant::MAX; timers::COUNT],
@@ -865,4 +867,4 @@ pub fn layout<B: Storage>() -> alloc::vec::Vec<(&'static str, usize)> {
 // Issue 7, W3: the TCB's own bytes (the buffers' bytes apart). Pinned so
 // that a regression fails the build.
 #[cfg(all(feature = "alloc", target_pointer_width = "64"))]
-const _: () = assert!(core::mem::size_of::<Connection<alloc::vec::Vec<u8>>>() <= 792);
+const _: () = assert!(core::mem::size_of::<Connection<alloc::vec::Vec<u8>>>() <= 712);

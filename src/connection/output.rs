@@ -261,8 +261,8 @@ impl<B: Storage> Connection<B> {
         }
         if self.snd_nxt == self.iss && self.snd_max != self.iss {
             // A retransmission (the first SYN is at snd_max == iss).
-        } else if self.rtt_sample.is_none() && !self.syn_retransmitted {
-            self.rtt_sample = Some((self.iss, now));
+        } else if self.rtt_sample.get().is_none() && !self.syn_retransmitted {
+            self.rtt_sample = super::timers::RttSample::new(self.iss, now);
         }
         self.snd_nxt = self.iss.add(1);
         if self.snd_max.before(self.snd_nxt) || self.snd_max == self.iss {
@@ -398,6 +398,7 @@ impl<B: Storage> Connection<B> {
             && n > 0
             && self
                 .last_data_in
+                .get()
                 .is_some_and(|t| now.saturating_duration_since(t) < self.cfg.delayed_ack())
         {
             // A reply within the delayed-ACK time: interactive traffic.
@@ -411,8 +412,8 @@ impl<B: Storage> Connection<B> {
         }
         if retransmission {
             self.stats.retransmits += 1;
-        } else if self.rtt_sample.is_none() && n > 0 {
-            self.rtt_sample = Some((seq, now));
+        } else if self.rtt_sample.get().is_none() && n > 0 {
+            self.rtt_sample = super::timers::RttSample::new(seq, now);
         }
         if self.flight() == 0 {
             self.unacked_since = now;
@@ -460,7 +461,7 @@ impl<B: Storage> Connection<B> {
         let n = self.tx.read_at(off, &mut buf[..len]);
         let seq = self.snd_una.add(off as u32);
         self.stats.retransmits += 1;
-        self.rtt_sample = None;
+        self.rtt_sample = super::timers::RttSample::NONE;
         let mut flags = Flags::ACK;
         if fin_out {
             flags |= Flags::FIN;
@@ -483,7 +484,7 @@ impl<B: Storage> Connection<B> {
             return None;
         }
         self.stats.retransmits += 1;
-        self.rtt_sample = None;
+        self.rtt_sample = super::timers::RttSample::NONE;
         if self.high_rxt.before(self.snd_una.add(n as u32)) {
             self.high_rxt = self.snd_una.add(n as u32);
         }

@@ -134,7 +134,7 @@ impl<B: Storage> Connection<B> {
         self.high_rxt = seq.add(n as u32);
         self.rtx_mark = self.snd_max;
         self.stats.retransmits += 1;
-        self.rtt_sample = None;
+        self.rtt_sample = super::timers::RttSample::NONE;
         Some(self.segment(now, seq, Flags::ACK, n))
     }
 
