@@ -34,29 +34,29 @@ impl<B: Storage> Connection<B> {
         let mut h = DefaultHasher::new();
         self.state.hash(&mut h);
         (
-            self.passive,
-            self.app_closed,
-            self.fin_queued,
-            self.syn_acked,
-            self.fin_received,
-            self.fin_acked,
-            self.syn_retransmitted,
-            self.nagle,
-            self.ts_on,
-            self.sack_on,
-            self.ecn_on,
-            self.ece_pending,
+            self.passive(),
+            self.app_closed(),
+            self.fin_queued(),
+            self.syn_acked(),
+            self.fin_received(),
+            self.fin_acked(),
+            self.syn_retransmitted(),
+            self.nagle(),
+            self.ts_on(),
+            self.sack_on(),
+            self.ecn_on(),
+            self.ece_pending(),
         )
             .hash(&mut h);
         (
-            self.cwr_pending,
-            self.ack_now,
-            self.fast_rtx,
-            self.force_send,
-            self.tlp_armed,
-            self.tlp_out,
-            self.tlp_rtx,
-            self.in_recovery,
+            self.cwr_pending(),
+            self.ack_now(),
+            self.fast_rtx(),
+            self.force_send(),
+            self.tlp_armed(),
+            self.tlp_out(),
+            self.tlp_rtx(),
+            self.in_recovery(),
         )
             .hash(&mut h);
         (self.probe as u8, self.snd_wscale, self.rcv_wscale).hash(&mut h);

@@ -100,7 +100,7 @@ impl<B: Storage> Connection<B> {
         TimeWaitVars {
             snd_nxt: self.snd_nxt,
             rcv_nxt: self.rcv_nxt,
-            ts_on: self.ts_on,
+            ts_on: self.ts_on(),
             ts_recent: self.ts_recent,
             ts_recent_age: self.ts_recent_age,
             ts_offset: self.ts_offset,

@@ -49,12 +49,12 @@ impl<B: Storage> Connection<B> {
         // Only ACK, or ACK+PSH: no SYN, FIN, RST, URG, ECE, CWR.
         if seg.flags.0 & !Flags::PSH.0 != Flags::ACK.0
             || seg.seq != self.rcv_nxt
-            || !self.syn_acked
+            || !self.syn_acked()
             || !seg.options.sack.is_empty()
             || !self.sacked.is_empty()
             || !self.asm.is_empty()
             || self.rcv_fin.is_some()
-            || self.fin_queued
+            || self.fin_queued()
             || ack.after(self.snd_max)
             || ack.before(self.snd_una)
         {
@@ -70,7 +70,7 @@ impl<B: Storage> Connection<B> {
             return false;
         }
         // RFC 7323 §5.3 PAWS: a TSval older than TS.Recent takes the full path.
-        if self.ts_on
+        if self.ts_on()
             && let Some(ts) = seg.options.timestamps
             && (ts.val.wrapping_sub(self.ts_recent) as i32) < 0
         {
@@ -148,10 +148,10 @@ impl<B: Storage> Connection<B> {
         self.recover = iss;
         self.high_rxt = iss;
         self.snd_sml = iss;
-        self.syn_acked = false;
+        self.set_syn_acked(false);
         self.negotiate(now, &seg.options, seg.seq);
         // RFC 3168 §6.1.1: an ECN-setup SYN has ECE and CWR.
-        self.ecn_on = self.cfg.ecn() && seg.flags.contains(Flags::ECE | Flags::CWR);
+        self.set_ecn_on(self.cfg.ecn() && seg.flags.contains(Flags::ECE | Flags::CWR));
         // RFC 7323 §2.2: the window in a SYN is never scaled.
         self.snd_wnd = u32::from(seg.window);
         self.max_snd_wnd = self.snd_wnd;
@@ -171,24 +171,24 @@ impl<B: Storage> Connection<B> {
         // is taken as 14.
         match (self.cfg.window_scaling(), o.window_scale) {
             (true, Some(s)) => {
-                self.ws_on = true;
+                self.set_ws_on(true);
                 self.snd_wscale = s.min(14);
                 self.rcv_wscale = self.our_wscale();
             }
             _ => {
-                self.ws_on = false;
+                self.set_ws_on(false);
                 self.snd_wscale = 0;
                 self.rcv_wscale = 0;
             }
         }
-        self.sack_on = self.cfg.sack() && o.sack_permitted;
+        self.set_sack_on(self.cfg.sack() && o.sack_permitted);
         match (self.cfg.timestamps(), o.timestamps) {
             (true, Some(ts)) => {
-                self.ts_on = true;
+                self.set_ts_on(true);
                 self.ts_recent = ts.val;
                 self.ts_recent_age = now;
             }
-            _ => self.ts_on = false,
+            _ => self.set_ts_on(false),
         }
         let _ = seq;
         self.init_cwnd();
@@ -254,17 +254,18 @@ impl<B: Storage> Connection<B> {
         self.snd_max = snd_max;
         self.ts_offset = ts_offset;
         // RFC 3168 §6.1.1: an ECN-setup SYN-ACK has ECE and not CWR.
-        self.ecn_on =
-            self.cfg.ecn() && f.contains(Flags::ECE) && !f.contains(Flags::CWR) && f.ack();
+        self.set_ecn_on(
+            self.cfg.ecn() && f.contains(Flags::ECE) && !f.contains(Flags::CWR) && f.ack(),
+        );
         if f.ack() {
             // Our SYN is acknowledged: ESTABLISHED (SA-SS-7).
             self.snd_una = seg.ack;
-            self.syn_acked = true;
+            self.set_syn_acked(true);
             self.rtt_on_ack(now, seg);
             self.retries = 0;
             self.after_handshake();
             self.goto(Event::RcvSynAck, State::Established, a);
-            self.ack_now = true;
+            self.set_ack_now(true);
             a.set_writable();
             // Data or FIN on the SYN+ACK continue at step 6 with SEQ+1.
             if !seg.payload.is_empty() || f.fin() {
@@ -289,7 +290,7 @@ impl<B: Storage> Connection<B> {
         self.touch_keepalive(now);
 
         // RFC 7323 §5.3 PAWS, before the sequence test.
-        if self.ts_on
+        if self.ts_on()
             && !f.rst()
             && let Some(ts) = seg.options.timestamps
             && (ts.val.wrapping_sub(self.ts_recent) as i32) < 0
@@ -310,7 +311,7 @@ impl<B: Storage> Connection<B> {
             // SYN,ACK repeats its SYN (one below RCV.NXT) and acknowledges
             // ours. Its ACK is what matters: ESTABLISHED.
             if self.state == State::SynReceived
-                && !self.passive
+                && !self.passive()
                 && f.syn()
                 && f.ack()
                 && seg.seq == self.irs
@@ -319,7 +320,7 @@ impl<B: Storage> Connection<B> {
             {
                 self.stats.dropped -= 1;
                 self.snd_una = seg.ack;
-                self.syn_acked = true;
+                self.set_syn_acked(true);
                 self.snd_wnd = u32::from(seg.window);
                 self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
                 self.snd_wl1 = seg.seq;
@@ -342,7 +343,7 @@ impl<B: Storage> Connection<B> {
                 && f.fin()
                 && seg.seq.add(seg.seg_len()) == self.rcv_nxt
             {
-                self.ack_now = true;
+                self.set_ack_now(true);
                 self.goto(Event::RcvFin, State::TimeWait, a);
                 return;
             }
@@ -360,9 +361,9 @@ impl<B: Storage> Connection<B> {
                 && seg.seq == self.rcv_nxt
                 && f.ack()
                 && !f.syn()
-                && self.syn_acked
+                && self.syn_acked()
             {
-                self.ack_now = true;
+                self.set_ack_now(true);
                 if self.process_ack(now, seg, a)
                     && self.state == State::FinWait1
                     && self.fin_acked()
@@ -394,7 +395,7 @@ impl<B: Storage> Connection<B> {
 
         // Fourth: the SYN bit.
         if f.syn() {
-            if self.state == State::SynReceived && self.passive {
+            if self.state == State::SynReceived && self.passive() {
                 // Return to LISTEN (RFC 9293 §3.10.7.4 step 4).
                 self.back_to_listen(Event::RcvSyn, a);
             } else {
@@ -412,7 +413,7 @@ impl<B: Storage> Connection<B> {
         if self.state == State::SynReceived {
             if seg.ack.after(self.snd_una) && seg.ack.before_eq(self.snd_max) {
                 self.snd_una = seg.ack;
-                self.syn_acked = true;
+                self.set_syn_acked(true);
                 self.snd_wnd = u32::from(seg.window) << self.snd_wscale;
                 self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
                 self.snd_wl1 = seg.seq;
@@ -428,14 +429,14 @@ impl<B: Storage> Connection<B> {
                 self.stats.dropped += 1;
                 return;
             }
-        } else if !self.syn_acked {
+        } else if !self.syn_acked() {
             // FIN-WAIT-1 entered from SYN-RECEIVED before our SYN was acked.
             if seg.ack.after(self.snd_una) && seg.ack.before_eq(self.snd_max) {
                 // The SYN takes one sequence number: SND.UNA moves past it
                 // here, so that step 5 below sees only what the ACK covers
                 // beyond the SYN (our FIN, if at all).
                 self.snd_una = self.iss.add(1);
-                self.syn_acked = true;
+                self.set_syn_acked(true);
                 self.retries = 0;
                 self.after_handshake();
                 a.set_writable();
@@ -445,7 +446,7 @@ impl<B: Storage> Connection<B> {
                 return;
             }
         }
-        if self.ecn_on {
+        if self.ecn_on() {
             self.ecn_input(now, seg);
         }
         if !self.process_ack(now, seg, a) {
@@ -470,12 +471,12 @@ impl<B: Storage> Connection<B> {
     /// ECN signals on an acceptable segment (RFC 3168 §6.1.2, §6.1.3).
     fn ecn_input(&mut self, now: Instant, seg: &Segment<'_>) {
         if seg.flags.contains(Flags::CWR) {
-            self.ece_pending = false;
+            self.set_ece_pending(false);
         }
         // ECE: reduce once per window of data (RFC 3168 §6.1.2).
         if seg.flags.contains(Flags::ECE)
             && self.flight() > 0
-            && !self.in_recovery
+            && !self.in_recovery()
             && self.snd_una.after_eq(self.recover)
         {
             let mss = self.eff_mss();
@@ -488,7 +489,7 @@ impl<B: Storage> Connection<B> {
                 super::congestion::CongestionControl::on_congestion(&mut self.cc, w, now);
             self.cwnd = self.ssthresh;
             self.recover = self.snd_max;
-            self.cwr_pending = true;
+            self.set_cwr_pending(true);
             self.stats.ecn_reductions += 1;
         }
     }
@@ -519,7 +520,7 @@ impl<B: Storage> Connection<B> {
         if seg.payload.is_empty() && !seg.flags.fin() {
             self.challenge_ack(now);
         } else {
-            self.ack_now = true;
+            self.set_ack_now(true);
         }
     }
 
@@ -534,7 +535,7 @@ impl<B: Storage> Connection<B> {
         }
         if self.challenge_n < self.cfg.challenge_ack_burst {
             self.challenge_n += 1;
-            self.ack_now = true;
+            self.set_ack_now(true);
             self.stats.challenge_acks += 1;
         } else {
             self.stats.challenge_acks_suppressed += 1;
@@ -544,7 +545,7 @@ impl<B: Storage> Connection<B> {
     /// An acceptable RST (RFC 9293 §3.10.7.4 step 2, SA-RST-4..7).
     fn reset_by_peer(&mut self, a: &mut Actions) {
         match self.state {
-            State::SynReceived if self.passive => self.back_to_listen(Event::RcvRst, a),
+            State::SynReceived if self.passive() => self.back_to_listen(Event::RcvRst, a),
             State::SynReceived => self.close_with(Event::RcvRst, CloseReason::Refused, a),
             State::TimeWait => {
                 // RFC 1337: ignore RST in TIME-WAIT when protection is on.
@@ -566,11 +567,11 @@ impl<B: Storage> Connection<B> {
         self.rx.clear();
         self.tx.clear();
         self.asm.clear();
-        self.ack_now = false;
-        self.syn_acked = false;
-        self.fin_queued = false;
-        self.fin_received = false;
-        self.fin_acked = false;
+        self.set_ack_now(false);
+        self.set_syn_acked(false);
+        self.set_fin_queued(false);
+        self.set_fin_received(false);
+        self.set_fin_acked(false);
         self.rcv_fin = None;
         self.retries = 0;
         self.pending_rst = None;
@@ -629,7 +630,7 @@ impl<B: Storage> Connection<B> {
         self.detect_lost_retransmissions();
         // RFC 6675 §5: enough SACKed above SND.UNA means loss, whatever
         // the duplicate-ACK count.
-        if !self.in_recovery && self.sack_loss_detected() && self.snd_una.after_eq(self.recover) {
+        if !self.in_recovery() && self.sack_loss_detected() && self.snd_una.after_eq(self.recover) {
             self.enter_recovery(now);
         }
         self.update_send_window(seg, old_wnd);
@@ -676,9 +677,9 @@ impl<B: Storage> Connection<B> {
         // Bytes of the send buffer this ACK covers (not the FIN).
         let covered = seg.ack.dist(self.tx_base());
         let data = covered.min(self.tx.len() as u32);
-        if self.fin_queued && covered > self.tx.len() as u32 {
+        if self.fin_queued() && covered > self.tx.len() as u32 {
             // The ACK covers our FIN too.
-            self.fin_acked = true;
+            self.set_fin_acked(true);
         }
         self.rtt_on_ack(now, seg);
         self.eifel_check(seg);
@@ -692,8 +693,8 @@ impl<B: Storage> Connection<B> {
         self.zwp_probes = 0;
         self.on_new_ack(acked, now);
         self.unacked_since = now;
-        if self.tlp_out && self.snd_una.after_eq(self.tlp_high) {
-            self.tlp_out = false;
+        if self.tlp_out() && self.snd_una.after_eq(self.tlp_high) {
+            self.set_tlp_out(false);
         }
         // RFC 6298 §5.3: restart the timer when new data is acked (or the
         // loss-probe timer, RFC 8985 §7.2).
@@ -701,7 +702,7 @@ impl<B: Storage> Connection<B> {
             self.restart_rtx_timer(now);
         } else {
             self.clear_timer(Timer::Retransmit);
-            self.tlp_armed = false;
+            self.set_tlp_armed(false);
         }
         if data > 0 {
             a.set_writable();
@@ -725,16 +726,16 @@ impl<B: Storage> Connection<B> {
         }
         if seg.flags.fin() {
             let fin_at = seg.seq.add(seg.payload.len() as u32);
-            if fin_at.after(self.rcv_nxt) && !self.fin_received {
+            if fin_at.after(self.rcv_nxt) && !self.fin_received() {
                 // A FIN beyond a hole: remember it until the data reaches it (SA-FIN-8).
                 self.rcv_fin = Some(fin_at);
-                self.ack_now = true;
+                self.set_ack_now(true);
                 return;
             }
-            if fin_at == self.rcv_nxt || self.fin_received {
+            if fin_at == self.rcv_nxt || self.fin_received() {
                 self.fin(now, a);
             }
-        } else if self.rcv_fin == Some(self.rcv_nxt) && !self.fin_received {
+        } else if self.rcv_fin == Some(self.rcv_nxt) && !self.fin_received() {
             self.fin(now, a);
         }
     }
@@ -752,12 +753,12 @@ impl<B: Storage> Connection<B> {
             seq = self.rcv_nxt;
         }
         if payload.is_empty() {
-            self.ack_now = true;
+            self.set_ack_now(true);
             return;
         }
         // Data after the application closed both directions: RST
         // (RFC 9293 §3.6.1 SHLD-3, FSM-49; Linux's behaviour).
-        if self.app_closed && self.cfg.rst_on_data_after_close() && self.fin_queued {
+        if self.app_closed() && self.cfg.rst_on_data_after_close() && self.fin_queued() {
             self.pending_rst = Some((self.snd_max, Some(seq.add(payload.len() as u32))));
             self.close_with(Event::RcvDataAfterClose, CloseReason::Aborted, a);
             return;
@@ -772,7 +773,7 @@ impl<B: Storage> Connection<B> {
         let written = self.rx.write_unallocated(offset as usize, payload);
         if written == 0 {
             // No room (zero window): drop, ACK our window.
-            self.ack_now = true;
+            self.set_ack_now(true);
             self.stats.dropped += 1;
             return;
         }
@@ -785,7 +786,7 @@ impl<B: Storage> Connection<B> {
             if offset != 0 {
                 // Too many holes: drop this out-of-order segment (bounded
                 // reassembly; the peer retransmits it).
-                self.ack_now = true;
+                self.set_ack_now(true);
                 self.stats.dropped += 1;
                 return;
             }
@@ -809,7 +810,7 @@ impl<B: Storage> Connection<B> {
             // Out of order: an immediate duplicate ACK (RFC 5681 §4.2, MAY-13),
             // whose first SACK block holds this segment (RFC 2018 §4).
             self.sack_recent = seq;
-            self.ack_now = true;
+            self.set_ack_now(true);
         }
     }
 
@@ -828,11 +829,11 @@ impl<B: Storage> Connection<B> {
             self.quick = self.quick.max(self.cfg.quickack);
         }
         self.last_data_in = crate::time::OptInstant::some(now);
-        let quick = self.quick > 0 && !self.pingpong;
+        let quick = self.quick > 0 && !self.pingpong();
         // RFC 5681 §4.2: ACK at least every second full-sized segment;
         // immediately when a gap was filled (RFC 5681 §4.2, R1122-DA-2).
         if gap_filled || quick || self.ack_pending >= 2 * self.rcv_mss() {
-            self.ack_now = true;
+            self.set_ack_now(true);
         } else if self.timer(Timer::DelayedAck).is_none() {
             self.set_timer(Timer::DelayedAck, now + self.cfg.delayed_ack());
         }
@@ -845,7 +846,7 @@ impl<B: Storage> Connection<B> {
 
     /// Records TS.Recent (RFC 7323 §4.3).
     pub(super) fn update_ts_recent(&mut self, now: Instant, seg: &Segment<'_>) {
-        if let (true, Some(ts)) = (self.ts_on, seg.options.timestamps)
+        if let (true, Some(ts)) = (self.ts_on(), seg.options.timestamps)
             && seg.seq.before_eq(self.last_ack_sent)
             && (ts.val.wrapping_sub(self.ts_recent) as i32) >= 0
         {
@@ -856,13 +857,13 @@ impl<B: Storage> Connection<B> {
 
     /// The peer's FIN, in order (step 8, SA-FIN-2..7).
     fn fin(&mut self, now: Instant, a: &mut Actions) {
-        if !self.fin_received {
-            self.fin_received = true;
+        if !self.fin_received() {
+            self.set_fin_received(true);
             self.rcv_nxt = self.rcv_nxt.add(1);
             self.rcv_fin = None;
             a.set_readable();
         }
-        self.ack_now = true;
+        self.set_ack_now(true);
         let _ = now;
         match self.state {
             State::SynReceived | State::Established => {

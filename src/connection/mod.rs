@@ -31,6 +31,7 @@ mod clone;
 pub mod congestion;
 mod counters;
 mod endpoint_api;
+mod flags;
 mod icmp;
 mod input;
 mod output;
@@ -187,54 +188,14 @@ enum Probe {
 pub struct Connection<B: Storage> {
     cfg: cfg::Cfg,
     state: State,
-    /// Opened by a passive OPEN (RFC 9293 §3.5 MUST-11).
-    passive: bool,
-    /// The application called CLOSE: it reads no more (an orphan once the
-    /// host drops its handle).
-    app_closed: bool,
-    /// A FIN is to follow the data in `tx` (Shutdown or Close).
-    fin_queued: bool,
-    /// Our SYN has been acknowledged.
-    syn_acked: bool,
-    /// The peer's FIN has been received (in order).
-    fin_received: bool,
-    /// Our FIN has been acknowledged.
-    fin_acked: bool,
-    /// The SYN was retransmitted (RFC 6298 §5.7).
-    syn_retransmitted: bool,
-    /// Nagle's algorithm is on.
-    nagle: bool,
+    /// Yes/no state, one bit per flag (getters and setters in `flags.rs`).
+    flags: u32,
     /// The end of the last short (sub-MSS) data segment sent (Minshall).
     snd_sml: SeqNum,
-    /// Timestamps negotiated.
-    ts_on: bool,
-    /// SACK negotiated.
-    sack_on: bool,
-    /// ECN negotiated (RFC 3168 §6.1.1).
-    ecn_on: bool,
-    /// Echo ECE on our ACKs until the peer's CWR (RFC 3168 §6.1.3).
-    ece_pending: bool,
-    /// Set CWR on the next new data segment (RFC 3168 §6.1.2).
-    cwr_pending: bool,
-    /// Window scaling negotiated (both SYNs carried the option).
-    ws_on: bool,
     snd_wscale: u8,
     rcv_wscale: u8,
     probe: Probe,
-    /// Send a pure ACK now.
-    ack_now: bool,
-    /// Retransmit the first unacknowledged segment now (fast retransmit).
-    fast_rtx: bool,
-    /// Send what the window allows even if below the SWS threshold.
-    force_send: bool,
-    /// The retransmission timer is a tail-loss-probe timer (RFC 8985 §7).
-    tlp_armed: bool,
-    /// A loss probe is outstanding (until SND.UNA passes `tlp_high`).
-    tlp_out: bool,
-    /// Retransmit the last segment as a loss probe now.
-    tlp_rtx: bool,
     dupacks: u8,
-    in_recovery: bool,
     retries: u8,
     zwp_probes: u8,
     /// Zero-window probes sent since the peer last acknowledged anything.
@@ -307,8 +268,6 @@ pub struct Connection<B: Storage> {
     ack_pending: u32,
     /// Quick ACKs left (Linux `icsk_ack.quick`).
     quick: u8,
-    /// Interactive: delayed ACKs even in quick-ACK mode (Linux pingpong).
-    pingpong: bool,
     /// When in-order data last arrived.
     last_data_in: OptInstant,
     challenge_at: Instant,
@@ -385,32 +344,12 @@ impl<B: Storage> Connection<B> {
         let mut c = Connection {
             cfg,
             state: State::Closed,
-            passive: false,
-            app_closed: false,
-            fin_queued: false,
-            syn_acked: false,
-            fin_received: false,
-            fin_acked: false,
-            syn_retransmitted: false,
-            nagle,
+            flags: 0,
             snd_sml: SeqNum(0),
-            ts_on: false,
-            sack_on: false,
-            ecn_on: false,
-            ece_pending: false,
-            cwr_pending: false,
-            ws_on: false,
             snd_wscale: 0,
             rcv_wscale: 0,
             probe: Probe::None,
-            ack_now: false,
-            fast_rtx: false,
-            force_send: false,
-            tlp_armed: false,
-            tlp_out: false,
-            tlp_rtx: false,
             dupacks: 0,
-            in_recovery: false,
             retries: 0,
             zwp_probes: 0,
             zwp_unanswered: 0,
@@ -454,7 +393,6 @@ impl<B: Storage> Connection<B> {
             last_rcv: Instant::ZERO,
             ack_pending: 0,
             quick: 0,
-            pingpong: false,
             last_data_in: OptInstant::NONE,
             challenge_at: Instant::ZERO,
             pending_rst: None,
@@ -478,6 +416,7 @@ impl<B: Storage> Connection<B> {
             #[cfg(test)]
             no_fast_path: false,
         };
+        c.set_nagle(nagle);
         c.smss = c.cfg.default_peer_mss.max(1);
         c.quick = c.cfg.quickack;
         c
@@ -502,7 +441,7 @@ impl<B: Storage> Connection<B> {
         let mut c = Connection::new(config, buffers);
         let now = c.clock(now);
         c.state = State::Listen;
-        c.passive = true;
+        c.set_passive(true);
         let mut a = Actions::NONE;
         c.accept_syn(now, syn, iss);
         c.goto(Event::RcvSyn, State::SynReceived, &mut a);
@@ -573,7 +512,7 @@ impl<B: Storage> Connection<B> {
     }
     /// Whether `send` can queue data now (RFC 9293 §3.10.2).
     pub fn may_send(&self) -> bool {
-        !self.fin_queued
+        !self.fin_queued()
             && matches!(
                 self.state,
                 State::SynSent | State::SynReceived | State::Established | State::CloseWait
@@ -581,11 +520,11 @@ impl<B: Storage> Connection<B> {
     }
     /// Whether more data may still arrive or be read.
     pub fn may_recv(&self) -> bool {
-        !self.rx.is_empty() || (!self.fin_received && self.state.may_receive())
+        !self.rx.is_empty() || (!self.fin_received() && self.state.may_receive())
     }
     /// The peer closed its direction and every byte before its FIN was read.
     pub fn is_eof(&self) -> bool {
-        self.fin_received && self.rx.is_empty()
+        self.fin_received() && self.rx.is_empty()
     }
     /// SND.UNA.
     pub fn snd_una(&self) -> SeqNum {
@@ -633,19 +572,19 @@ impl<B: Storage> Connection<B> {
     }
     /// Whether timestamps were negotiated.
     pub fn timestamps_enabled(&self) -> bool {
-        self.ts_on
+        self.ts_on()
     }
     /// Whether SACK was negotiated.
     pub fn sack_enabled(&self) -> bool {
-        self.sack_on
+        self.sack_on()
     }
     /// Window-scale shifts (ours, the peer's), if window scaling was negotiated.
     pub fn window_scale(&self) -> Option<(u8, u8)> {
-        self.ws_on.then_some((self.rcv_wscale, self.snd_wscale))
+        self.ws_on().then_some((self.rcv_wscale, self.snd_wscale))
     }
     /// The application called `close` (the connection may be an orphan).
     pub fn is_app_closed(&self) -> bool {
-        self.app_closed
+        self.app_closed()
     }
 
     // ----- entry points --------------------------------------------------
@@ -662,10 +601,10 @@ impl<B: Storage> Connection<B> {
         let now = self.clock(now);
         let mut a = Actions::NONE;
         self.stats.segs_in += 1;
-        if ce && self.ecn_on {
+        if ce && self.ecn_on() {
             // RFC 3168 §6.1.3: echo ECE until the sender's CWR.
-            self.ece_pending = true;
-            self.ack_now = true;
+            self.set_ece_pending(true);
+            self.set_ack_now(true);
         }
         self.input(now, seg, &mut a);
         self.finish(now, &mut a);
@@ -673,7 +612,7 @@ impl<B: Storage> Connection<B> {
     }
     /// Whether ECN was negotiated.
     pub fn ecn_enabled(&self) -> bool {
-        self.ecn_on
+        self.ecn_on()
     }
 
     /// Time passed: handles every timer due at `now` (RFC 9293 §3.10.8).
@@ -755,7 +694,7 @@ impl<B: Storage> Connection<B> {
                 self.timers = [Instant::MAX; timers::COUNT];
                 self.set_timer(Timer::TimeWait, self.last_now + self.cfg.time_wait());
                 self.tx.clear();
-                self.fin_queued = false;
+                self.set_fin_queued(false);
             }
             _ => {}
         }
@@ -777,12 +716,12 @@ impl<B: Storage> Connection<B> {
         self.sacked.clear();
         self.sent_log.clear();
         self.dsack = None;
-        self.ack_now = false;
-        self.fast_rtx = false;
-        self.force_send = false;
-        self.tlp_armed = false;
-        self.tlp_out = false;
-        self.tlp_rtx = false;
+        self.set_ack_now(false);
+        self.set_fast_rtx(false);
+        self.set_force_send(false);
+        self.set_tlp_armed(false);
+        self.set_tlp_out(false);
+        self.set_tlp_rtx(false);
         self.undo = None;
         self.probe = Probe::None;
     }
@@ -805,15 +744,15 @@ impl<B: Storage> Connection<B> {
 
     /// The effective send MSS: the peer's MSS less our options (MUST-16).
     fn eff_mss(&self) -> u32 {
-        let opt = if self.ts_on { 12 } else { 0 };
+        let opt = if self.ts_on() { 12 } else { 0 };
         u32::from(self.smss).saturating_sub(opt).max(1)
     }
 
     /// The sequence number of the first byte in `tx`.
     fn tx_base(&self) -> SeqNum {
-        if !self.syn_acked {
+        if !self.syn_acked() {
             self.iss.add(1)
-        } else if self.fin_acked {
+        } else if self.fin_acked() {
             // SND.UNA is past our FIN; the (empty) buffer ends at the FIN.
             self.snd_una.sub(1)
         } else {
@@ -824,11 +763,6 @@ impl<B: Storage> Connection<B> {
     /// The sequence number our FIN has (or will have).
     fn fin_seq(&self) -> SeqNum {
         self.tx_base().add(self.tx.len() as u32)
-    }
-
-    /// Our FIN was sent and acknowledged.
-    fn fin_acked(&self) -> bool {
-        self.fin_acked
     }
 
     /// Bytes in flight (sent, not acknowledged), counting SYN and FIN.
@@ -867,4 +801,4 @@ pub fn layout<B: Storage>() -> alloc::vec::Vec<(&'static str, usize)> {
 // Issue 7, W3: the TCB's own bytes (the buffers' bytes apart). Pinned so
 // that a regression fails the build.
 #[cfg(all(feature = "alloc", target_pointer_width = "64"))]
-const _: () = assert!(core::mem::size_of::<Connection<alloc::vec::Vec<u8>>>() <= 712);
+const _: () = assert!(core::mem::size_of::<Connection<alloc::vec::Vec<u8>>>() <= 696);

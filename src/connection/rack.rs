@@ -160,7 +160,7 @@ impl<B: Storage> Connection<B> {
     /// is the end of the highest sequence range this ACK newly delivered
     /// (cumulatively or by SACK), if any.
     pub(super) fn rack_on_ack(&mut self, now: Instant, delivered: Option<SeqNum>, a: &mut Actions) {
-        if !self.sack_on {
+        if !self.sack_on() {
             return;
         }
         if let Some(end) = delivered {
@@ -202,7 +202,7 @@ impl<B: Storage> Connection<B> {
         let from = self.high_rxt.max(self.snd_una);
         if self.unsacked_between(from, lost_to) {
             self.stats.rack_losses += 1;
-            if !self.in_recovery && self.snd_una.after_eq(self.recover) {
+            if !self.in_recovery() && self.snd_una.after_eq(self.recover) {
                 self.enter_recovery(now);
             }
             return;

@@ -114,7 +114,7 @@ impl<B: Storage> Connection<B> {
         }
         // Persist: data waits, nothing is in flight, and the window is shut
         // (or too small to send under SWS avoidance).
-        if self.syn_acked && self.flight() == 0 && self.unsent() > 0 && !wants {
+        if self.syn_acked() && self.flight() == 0 && self.unsent() > 0 && !wants {
             if self.timer(Timer::Persist).is_none() {
                 let backoff = self.rto.saturating_mul(1 << self.zwp_probes.min(10));
                 let d = Duration::from_micros(u64::from(clamp_rto(&self.cfg, backoff)));
@@ -143,7 +143,7 @@ impl<B: Storage> Connection<B> {
             }
         }
         // Orphaned FIN-WAIT-2 (FSM-32).
-        if self.state == State::FinWait2 && self.app_closed {
+        if self.state == State::FinWait2 && self.app_closed() {
             if self.timer(Timer::FinWait2).is_none() {
                 self.set_timer(Timer::FinWait2, now + self.cfg.fin_timeout());
             }
@@ -182,7 +182,7 @@ impl<B: Storage> Connection<B> {
                     }
                 }
                 Timer::FinWait2 => {
-                    if self.state == State::FinWait2 && self.app_closed {
+                    if self.state == State::FinWait2 && self.app_closed() {
                         self.close_with(Event::FinWait2Timeout, CloseReason::FinTimeout, a);
                     }
                 }
@@ -192,10 +192,10 @@ impl<B: Storage> Connection<B> {
                 Timer::Rack => self.on_rack_timer(now, a),
                 Timer::DelayedAck => {
                     if self.ack_pending > 0 {
-                        self.ack_now = true;
+                        self.set_ack_now(true);
                         // A delayed ACK went out: not interactive after all
                         // (Linux leaves pingpong mode here).
-                        self.pingpong = false;
+                        self.set_pingpong(false);
                     }
                 }
             }
@@ -205,11 +205,11 @@ impl<B: Storage> Connection<B> {
     /// A loss probe may be scheduled (RFC 8985 §7.1): SACK on, an RTT
     /// sample taken, data outstanding, not in recovery, no probe out.
     pub(super) fn tlp_eligible(&self) -> bool {
-        self.sack_on
-            && self.syn_acked
+        self.sack_on()
+            && self.syn_acked()
             && self.srtt != 0
-            && !self.in_recovery
-            && !self.tlp_out
+            && !self.in_recovery()
+            && !self.tlp_out()
             && self.retries == 0
             && matches!(
                 self.state,
@@ -235,7 +235,7 @@ impl<B: Storage> Connection<B> {
         let rto = u64::from(self.rto);
         let at_us = |d: u64| Instant::from_micros(now.as_micros().saturating_add(d));
         let mut at = at_us(rto);
-        self.tlp_armed = false;
+        self.set_tlp_armed(false);
         if tlp {
             let mut pto = u64::from(self.srtt) * 2;
             if self.flight() <= self.eff_mss() {
@@ -247,7 +247,7 @@ impl<B: Storage> Connection<B> {
             let pto = pto.max(10_000);
             if pto < rto {
                 at = at_us(pto);
-                self.tlp_armed = true;
+                self.set_tlp_armed(true);
             }
         }
         if let Some(ut) = self.cfg.user_timeout() {
@@ -259,16 +259,16 @@ impl<B: Storage> Connection<B> {
     /// The loss-probe timer fired (RFC 8985 §7.3): send one new segment if
     /// the windows allow, else the last one again; then wait an RTO.
     fn on_pto(&mut self, now: Instant) {
-        self.tlp_armed = false;
-        self.tlp_out = true;
+        self.set_tlp_armed(false);
+        self.set_tlp_out(true);
         self.tlp_high = self.snd_max;
         self.stats.loss_probes += 1;
         if self.unsent() > 0 && self.snd_wnd > self.snd_nxt.dist(self.snd_una) {
-            self.force_send = true;
+            self.set_force_send(true);
             // The probe may exceed cwnd by one segment (RFC 8985 §7.3).
             self.cwnd = self.cwnd.max(self.flight().saturating_add(self.eff_mss()));
         } else {
-            self.tlp_rtx = true;
+            self.set_tlp_rtx(true);
         }
         self.set_timer(Timer::Retransmit, now + self.rto_duration());
     }
@@ -278,11 +278,11 @@ impl<B: Storage> Connection<B> {
         if self.flight() == 0 && !self.wants_to_send() {
             return;
         }
-        if self.tlp_armed && self.flight() > 0 {
+        if self.tlp_armed() && self.flight() > 0 {
             self.on_pto(now);
             return;
         }
-        self.tlp_armed = false;
+        self.set_tlp_armed(false);
         // RFC 5482: the user timeout.
         if let Some(ut) = self.cfg.user_timeout()
             && self.flight() > 0
@@ -298,7 +298,7 @@ impl<B: Storage> Connection<B> {
         let limit = match self.state {
             State::SynSent => self.cfg.syn_retries,
             State::SynReceived => self.cfg.synack_retries,
-            _ if self.app_closed => self.cfg.orphan_retries.min(self.cfg.retries2),
+            _ if self.app_closed() => self.cfg.orphan_retries.min(self.cfg.retries2),
             _ => self.cfg.retries2,
         };
         // RFC 9293 §3.8.6 SHLD-17: data held back by a window the peer shut
@@ -306,7 +306,7 @@ impl<B: Storage> Connection<B> {
         // As Linux does, such timeouts probe and count no retry unless the
         // peer has been silent for longer than the maximum RTO (or the
         // connection is an orphan).
-        let window_shut = self.syn_acked && self.snd_wnd == 0 && !self.app_closed;
+        let window_shut = self.syn_acked() && self.snd_wnd == 0 && !self.app_closed();
         if window_shut && now.saturating_duration_since(self.last_rcv) <= self.cfg.rto_max() {
             self.stats.timeouts += 1;
             self.rto = clamp_rto(&self.cfg, self.rto.saturating_mul(2));
@@ -317,14 +317,14 @@ impl<B: Storage> Connection<B> {
         if self.retries >= limit || window_shut {
             // R2 reached (MUST-20): give up.
             match self.state {
-                State::SynReceived if self.passive => {
+                State::SynReceived if self.passive() => {
                     self.back_to_listen(Event::RetransmitTimeout, a);
                 }
                 _ => self.close_with(Event::RetransmitTimeout, CloseReason::TimedOut, a),
             }
             return;
         }
-        if self.retries == 0 && self.syn_acked && self.ts_on {
+        if self.retries == 0 && self.syn_acked() && self.ts_on() {
             // RFC 3522: remember enough to undo a spurious timeout.
             self.undo = Some(super::Undo {
                 cwnd: self.cwnd,
@@ -338,8 +338,8 @@ impl<B: Storage> Connection<B> {
         self.rto = clamp_rto(&self.cfg, self.rto.saturating_mul(2));
         // Karn (MUST-18): no RTT sample from a retransmitted segment.
         self.rtt_sample = RttSample::NONE;
-        if !self.syn_acked {
-            self.syn_retransmitted = true;
+        if !self.syn_acked() {
+            self.set_syn_retransmitted(true);
             self.snd_nxt = self.iss;
         } else {
             // Go back to SND.UNA and resend from there.
@@ -349,7 +349,7 @@ impl<B: Storage> Connection<B> {
             let w = self.window();
             self.ssthresh = self.cc.on_timeout(w, self.flight(), now);
             self.cwnd = mss;
-            self.in_recovery = false;
+            self.set_in_recovery(false);
             self.dupacks = 0;
             self.recover = self.snd_max;
             if self.snd_wnd == 0 {
@@ -369,7 +369,7 @@ impl<B: Storage> Connection<B> {
 
     /// The persist timer: zero-window probe or SWS override.
     fn on_persist(&mut self, _now: Instant, a: &mut Actions) {
-        if !self.syn_acked || self.unsent() == 0 || self.flight() > 0 {
+        if !self.syn_acked() || self.unsent() == 0 || self.flight() > 0 {
             self.probe = Probe::None;
             return;
         }
@@ -385,7 +385,7 @@ impl<B: Storage> Connection<B> {
             self.probe = Probe::ZeroWindow;
         } else {
             // RFC 9293 §3.8.6.2.1: the override timeout.
-            self.force_send = true;
+            self.set_force_send(true);
         }
     }
 
@@ -430,7 +430,7 @@ impl<B: Storage> Connection<B> {
 
     /// Takes an RTT sample from an ACK, if one is valid.
     pub(super) fn rtt_on_ack(&mut self, now: Instant, seg: &Segment<'_>) {
-        let sample = if let (true, Some(ts)) = (self.ts_on, seg.options.timestamps) {
+        let sample = if let (true, Some(ts)) = (self.ts_on(), seg.options.timestamps) {
             // RFC 7323 §4.1: TSecr gives a sample from every ACK of new data.
             let sent = ts.ecr.wrapping_sub(self.ts_offset);
             let now_ms = now.as_millis() as u32;
@@ -464,7 +464,7 @@ impl<B: Storage> Connection<B> {
     /// Note: the Conservative Slow Start phase of §4.3 is not implemented;
     /// slow start ends at once, as Linux's HyStart does.
     fn hystart_sample(&mut self, r: u32) {
-        if !self.cfg.hystart() || self.cwnd >= self.ssthresh || self.in_recovery {
+        if !self.cfg.hystart() || self.cwnd >= self.ssthresh || self.in_recovery() {
             return;
         }
         self.hs_cur_min = self.hs_cur_min.min(r);
@@ -541,7 +541,7 @@ impl<B: Storage> Connection<B> {
 
     /// After the handshake: RFC 6298 §5.7 (RTO 3 s if the SYN was lost).
     pub(super) fn after_handshake(&mut self) {
-        if self.syn_retransmitted && self.srtt == 0 {
+        if self.syn_retransmitted() && self.srtt == 0 {
             self.rto = clamp_rto(&self.cfg, 3_000_000);
             // RFC 5681 §3.1: the initial window is one segment after a lost SYN.
             self.cwnd = self.eff_mss();
@@ -565,20 +565,20 @@ impl<B: Storage> Connection<B> {
     /// New data acknowledged: grow cwnd (RFC 5681 §3.1, RFC 3465 ABC L=2).
     pub(super) fn on_new_ack(&mut self, acked: u32, now: Instant) {
         let mss = self.eff_mss();
-        if self.in_recovery {
+        if self.in_recovery() {
             if self.snd_una.after_eq(self.recover) {
                 // Full ACK: leave fast recovery (RFC 6582 §3.2 step 3).
-                self.in_recovery = false;
+                self.set_in_recovery(false);
                 self.cwnd = self.ssthresh.min(self.flight().max(mss) + mss);
-                if self.sack_on {
+                if self.sack_on() {
                     self.cwnd = self.ssthresh;
                 }
-            } else if self.sack_on {
+            } else if self.sack_on() {
                 // RFC 6675: partial ACKs need no deflation; the holes are
                 // resent by NextSeg().
             } else {
                 // Partial ACK (RFC 6582): retransmit the next hole, deflate.
-                self.fast_rtx = true;
+                self.set_fast_rtx(true);
                 self.cwnd = self.cwnd.saturating_sub(acked).saturating_add(mss).max(mss);
             }
             self.dupacks = 0;
@@ -598,11 +598,11 @@ impl<B: Storage> Connection<B> {
     pub(super) fn on_dupack(&mut self, now: Instant) {
         let mss = self.eff_mss();
         self.dupacks = self.dupacks.saturating_add(1);
-        if self.in_recovery {
+        if self.in_recovery() {
             // RFC 5681 §3.2 step 4: without SACK, inflate for every segment
             // that left the network. With SACK, `pipe` already counts it
             // (RFC 6675 §5): no inflation.
-            if !self.sack_on {
+            if !self.sack_on() {
                 self.cwnd = self.cwnd.saturating_add(mss);
             }
         } else if self.dupacks == 3 && self.snd_una.after_eq(self.recover) {
@@ -620,7 +620,7 @@ impl<B: Storage> Connection<B> {
         self.ssthresh = self.cc.on_congestion(w, now);
         // RFC 6675 §5 step 4.2: cwnd = ssthresh; without SACK, RFC 5681
         // §3.2 inflates by the three segments that left the network.
-        self.cwnd = if self.sack_on {
+        self.cwnd = if self.sack_on() {
             self.ssthresh
         } else {
             self.ssthresh + 3 * mss
@@ -628,10 +628,10 @@ impl<B: Storage> Connection<B> {
         self.recover = self.snd_max;
         self.high_rxt = self.snd_una;
         self.rtx_mark = self.snd_max;
-        self.in_recovery = true;
-        self.fast_rtx = true;
+        self.set_in_recovery(true);
+        self.set_fast_rtx(true);
         self.stats.recoveries += 1;
-        if self.tlp_armed {
+        if self.tlp_armed() {
             // No loss probe in fast recovery (RFC 8985 §7.2): the pending
             // PTO becomes an RTO (as Linux re-arms it on the retransmission).
             self.restart_rtx_timer(now);
