@@ -74,7 +74,7 @@ impl<B: Storage> Connection<B> {
         self.max_snd_wnd = 0;
         self.rcv_nxt = SeqNum(0);
         self.rcv_adv = SeqNum(0);
-        self.rcv_fin = None;
+        self.set_rcv_fin(None);
         self.set_app_closed(false);
         self.set_fin_queued(false);
         self.set_fin_received(false);
@@ -86,7 +86,7 @@ impl<B: Storage> Connection<B> {
         self.set_ecn_on(false);
         self.set_ece_pending(false);
         self.set_cwr_pending(false);
-        self.undo = None;
+        self.set_undo(None);
         self.set_ws_on(false);
         self.snd_wscale = 0;
         self.rcv_wscale = 0;
@@ -97,7 +97,7 @@ impl<B: Storage> Connection<B> {
         self.rtt_sample = super::timers::RttSample::NONE;
         self.close_reason = None;
         self.soft_error = None;
-        self.pending_rst = None;
+        self.set_pending_rst(None);
         self.cwnd = 0;
         self.ssthresh = u32::MAX;
         self.cc = super::congestion::Controller::new(self.cfg.congestion);
@@ -114,7 +114,7 @@ impl<B: Storage> Connection<B> {
         self.sent_log.clear();
         self.rack_xmit = Instant::ZERO;
         self.min_rtt = u32::MAX;
-        self.dsack = None;
+        self.set_dsack(None);
         self.set_in_recovery(false);
         self.dupacks = 0;
         self.quick = self.cfg.quickack;
@@ -223,7 +223,7 @@ impl<B: Storage> Connection<B> {
             State::Established | State::CloseWait if unread => {
                 // SHLD-3 / FSM-48: unread data means the peer's data would be
                 // lost: tell it with a RST.
-                self.pending_rst = Some((self.snd_max, None));
+                self.set_pending_rst(Some((self.snd_max, None)));
                 self.set_app_closed(true);
                 self.close_with(Event::CloseWithUnreadData, CloseReason::Aborted, a);
                 return Ok(());
@@ -261,7 +261,7 @@ impl<B: Storage> Connection<B> {
             | State::FinWait1
             | State::FinWait2
             | State::CloseWait => {
-                self.pending_rst = Some((self.snd_max, None));
+                self.set_pending_rst(Some((self.snd_max, None)));
             }
             // FSM-41/42: no segment.
             _ => {}

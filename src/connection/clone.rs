@@ -82,7 +82,7 @@ impl<B: Storage> Connection<B> {
             self.tlp_high,
         )
             .hash(&mut h);
-        self.undo
+        self.undo()
             .map(|u| (u.cwnd, u.ssthresh, u.tsval))
             .hash(&mut h);
         (
@@ -90,7 +90,7 @@ impl<B: Storage> Connection<B> {
             self.rcv_nxt,
             self.rcv_adv,
             self.last_ack_sent,
-            self.rcv_fin,
+            self.rcv_fin(),
             self.smss,
             self.rcv_mss_est,
             self.ts_recent,
@@ -109,7 +109,7 @@ impl<B: Storage> Connection<B> {
             self.last_send,
             self.ack_pending,
             self.challenge_at,
-            self.pending_rst,
+            self.pending_rst(),
         )
             .hash(&mut h);
         let _ = core::fmt::write(&mut DebugHasher(&mut h), format_args!("{:?}", self.cc));
@@ -123,7 +123,7 @@ impl<B: Storage> Connection<B> {
         for r in self.sacked.ranges() {
             r.hash(&mut h);
         }
-        (self.high_rxt, self.sack_recent, self.dsack).hash(&mut h);
+        (self.high_rxt, self.sack_recent, self.dsack()).hash(&mut h);
         // Buffers: the stored bytes, and the out-of-order bytes the
         // assembler says are held past them.
         let mut chunk = [0u8; 256];

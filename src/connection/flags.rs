@@ -2,7 +2,8 @@
 //! instead of 22), read and written through one getter and one setter per
 //! flag.
 
-use super::{Connection, Storage};
+use super::{Connection, Storage, Undo};
+use crate::seq::SeqNum;
 
 macro_rules! flags {
     ($($(#[$doc:meta])* $bit:literal $get:ident $set:ident;)*) => {
@@ -72,4 +73,76 @@ flags! {
     20 in_recovery set_in_recovery;
     /// Interactive: delayed ACKs even in quick-ACK mode (Linux pingpong).
     21 pingpong set_pingpong;
+}
+
+/// Optional values whose "is set" is a bit of `flags` (an `Option` of a
+/// 4-byte-aligned value costs 4 more bytes of tag otherwise).
+macro_rules! optional {
+    ($($(#[$doc:meta])* $bit:literal $field:ident: $ty:ty, $get:ident $set:ident $(, $take:ident)?;)*) => {
+        impl<B: Storage> Connection<B> {
+            $(
+                $(#[$doc])*
+                #[inline]
+                pub(super) fn $get(&self) -> Option<$ty> {
+                    (self.flags & (1 << $bit) != 0).then_some(self.$field)
+                }
+                #[inline]
+                pub(super) fn $set(&mut self, v: Option<$ty>) {
+                    match v {
+                        Some(v) => {
+                            self.$field = v;
+                            self.flags |= 1 << $bit;
+                        }
+                        None => self.flags &= !(1 << $bit),
+                    }
+                }
+                $(
+                    #[inline]
+                    pub(super) fn $take(&mut self) -> Option<$ty> {
+                        let v = self.$get();
+                        self.$set(None);
+                        v
+                    }
+                )?
+            )*
+        }
+    };
+}
+
+optional! {
+    /// Eifel detection (RFC 3522): the window before a timeout and the
+    /// TSval at the timeout, while the first ACK after it is awaited.
+    22 undo_val: Undo, undo set_undo, take_undo;
+    /// Sequence number of a FIN received out of order.
+    23 rcv_fin_val: SeqNum, rcv_fin set_rcv_fin;
+    /// A D-SACK block to report (RFC 2883).
+    24 dsack_val: (SeqNum, SeqNum), dsack set_dsack, take_dsack;
+    /// A RST to send: SEG.SEQ and SEG.ACK; whether the ACK bit is set is
+    /// bit 26 (`pending_rst` puts the two together).
+    25 rst_val: (SeqNum, SeqNum), rst_raw set_rst_raw;
+}
+
+/// Bit of `flags`: the pending RST carries an ACK.
+const RST_ACK: u32 = 1 << 26;
+
+impl<B: Storage> Connection<B> {
+    /// A RST to send: (SEG.SEQ, Some(SEG.ACK) when the ACK bit is set).
+    pub(super) fn pending_rst(&self) -> Option<(SeqNum, Option<SeqNum>)> {
+        let ack = self.flags & RST_ACK != 0;
+        self.rst_raw().map(|(seq, a)| (seq, ack.then_some(a)))
+    }
+    pub(super) fn set_pending_rst(&mut self, v: Option<(SeqNum, Option<SeqNum>)>) {
+        let ack = v.and_then(|(_, a)| a);
+        if ack.is_some() {
+            self.flags |= RST_ACK;
+        } else {
+            self.flags &= !RST_ACK;
+        }
+        self.set_rst_raw(v.map(|(seq, a)| (seq, a.unwrap_or(SeqNum(0)))));
+    }
+    pub(super) fn take_pending_rst(&mut self) -> Option<(SeqNum, Option<SeqNum>)> {
+        let v = self.pending_rst();
+        self.set_pending_rst(None);
+        v
+    }
 }

@@ -53,7 +53,7 @@ impl<B: Storage> Connection<B> {
             || !seg.options.sack.is_empty()
             || !self.sacked.is_empty()
             || !self.asm.is_empty()
-            || self.rcv_fin.is_some()
+            || self.rcv_fin().is_some()
             || self.fin_queued()
             || ack.after(self.snd_max)
             || ack.before(self.snd_una)
@@ -111,7 +111,7 @@ impl<B: Storage> Connection<B> {
         }
         // Second, an ACK: <SEQ=SEG.ACK><CTL=RST>.
         if seg.flags.ack() {
-            self.pending_rst = Some((seg.ack, None));
+            self.set_pending_rst(Some((seg.ack, None)));
             self.stats.dropped += 1;
             return;
         }
@@ -219,7 +219,7 @@ impl<B: Storage> Connection<B> {
             // SEG.ACK =< ISS or SEG.ACK > SND.NXT: unacceptable.
             if seg.ack.before_eq(self.iss) || seg.ack.after(self.snd_max) {
                 if !f.rst() {
-                    self.pending_rst = Some((seg.ack, None));
+                    self.set_pending_rst(Some((seg.ack, None)));
                 }
                 self.stats.dropped += 1;
                 return;
@@ -351,7 +351,7 @@ impl<B: Storage> Connection<B> {
                 let end = seg.seq.add(seg.payload.len() as u32);
                 if end.before_eq(self.rcv_nxt) {
                     // A duplicate: D-SACK it (RFC 2883 §4).
-                    self.dsack = Some((seg.seq, end));
+                    self.set_dsack(Some((seg.seq, end)));
                 }
             }
             // RFC 9293 §3.10.7.4: with RCV.WND zero "special allowance should
@@ -425,7 +425,7 @@ impl<B: Storage> Connection<B> {
                 a.set_writable();
             } else {
                 // <SEQ=SEG.ACK><CTL=RST> (SA-ACK-2).
-                self.pending_rst = Some((seg.ack, None));
+                self.set_pending_rst(Some((seg.ack, None)));
                 self.stats.dropped += 1;
                 return;
             }
@@ -441,7 +441,7 @@ impl<B: Storage> Connection<B> {
                 self.after_handshake();
                 a.set_writable();
             } else {
-                self.pending_rst = Some((seg.ack, None));
+                self.set_pending_rst(Some((seg.ack, None)));
                 self.stats.dropped += 1;
                 return;
             }
@@ -572,9 +572,9 @@ impl<B: Storage> Connection<B> {
         self.set_fin_queued(false);
         self.set_fin_received(false);
         self.set_fin_acked(false);
-        self.rcv_fin = None;
+        self.set_rcv_fin(None);
         self.retries = 0;
-        self.pending_rst = None;
+        self.set_pending_rst(None);
     }
 
     /// Step 5 for the synchronized states (RFC 9293 §3.10.7.4, SA-ACK-1..10).
@@ -728,14 +728,14 @@ impl<B: Storage> Connection<B> {
             let fin_at = seg.seq.add(seg.payload.len() as u32);
             if fin_at.after(self.rcv_nxt) && !self.fin_received() {
                 // A FIN beyond a hole: remember it until the data reaches it (SA-FIN-8).
-                self.rcv_fin = Some(fin_at);
+                self.set_rcv_fin(Some(fin_at));
                 self.set_ack_now(true);
                 return;
             }
             if fin_at == self.rcv_nxt || self.fin_received() {
                 self.fin(now, a);
             }
-        } else if self.rcv_fin == Some(self.rcv_nxt) && !self.fin_received() {
+        } else if self.rcv_fin() == Some(self.rcv_nxt) && !self.fin_received() {
             self.fin(now, a);
         }
     }
@@ -748,7 +748,7 @@ impl<B: Storage> Connection<B> {
         if seq.before(self.rcv_nxt) {
             let skip = (self.rcv_nxt.dist(seq) as usize).min(payload.len());
             // RFC 2883: report the duplicate part in a D-SACK block.
-            self.dsack = Some((seq, seq.add(skip as u32)));
+            self.set_dsack(Some((seq, seq.add(skip as u32))));
             payload = &payload[skip..];
             seq = self.rcv_nxt;
         }
@@ -759,7 +759,7 @@ impl<B: Storage> Connection<B> {
         // Data after the application closed both directions: RST
         // (RFC 9293 §3.6.1 SHLD-3, FSM-49; Linux's behaviour).
         if self.app_closed() && self.cfg.rst_on_data_after_close() && self.fin_queued() {
-            self.pending_rst = Some((self.snd_max, Some(seq.add(payload.len() as u32))));
+            self.set_pending_rst(Some((self.snd_max, Some(seq.add(payload.len() as u32)))));
             self.close_with(Event::RcvDataAfterClose, CloseReason::Aborted, a);
             return;
         }
@@ -860,7 +860,7 @@ impl<B: Storage> Connection<B> {
         if !self.fin_received() {
             self.set_fin_received(true);
             self.rcv_nxt = self.rcv_nxt.add(1);
-            self.rcv_fin = None;
+            self.set_rcv_fin(None);
             a.set_readable();
         }
         self.set_ack_now(true);

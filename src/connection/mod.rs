@@ -218,9 +218,8 @@ pub struct Connection<B: Storage> {
     recover: SeqNum,
     /// SND.MAX when the loss probe was sent.
     tlp_high: SeqNum,
-    /// Eifel detection (RFC 3522): the window before a timeout and the
-    /// TSval at the timeout, while the first ACK after it is awaited.
-    undo: Option<Undo>,
+    /// `undo()` when its bit is set (`flags.rs`).
+    undo_val: Undo,
 
     // Receive sequence space.
     irs: SeqNum,
@@ -229,8 +228,8 @@ pub struct Connection<B: Storage> {
     rcv_adv: SeqNum,
     /// RCV.NXT in the last ACK we sent (Last.ACK.sent, RFC 7323 §4.3).
     last_ack_sent: SeqNum,
-    /// Sequence number of a FIN received out of order.
-    rcv_fin: Option<SeqNum>,
+    /// `rcv_fin()` when its bit is set (`flags.rs`).
+    rcv_fin_val: SeqNum,
 
     /// Send MSS from the peer's option (before subtracting our options).
     smss: u16,
@@ -271,8 +270,8 @@ pub struct Connection<B: Storage> {
     /// When in-order data last arrived.
     last_data_in: OptInstant,
     challenge_at: Instant,
-    /// A RST to send: (SEG.SEQ, Some(SEG.ACK) when the ACK bit is set).
-    pending_rst: Option<(SeqNum, Option<SeqNum>)>,
+    /// `pending_rst()` when its bit is set (`flags.rs`).
+    rst_val: (SeqNum, SeqNum),
 
     timers: [Instant; timers::COUNT],
     /// The deadline last reported in `Actions` (`Instant::MAX`: none).
@@ -297,8 +296,8 @@ pub struct Connection<B: Storage> {
     rtx_mark: SeqNum,
     /// Start of the most recent out-of-order segment (RFC 2018 §4).
     sack_recent: SeqNum,
-    /// A D-SACK block to report (RFC 2883).
-    dsack: Option<(SeqNum, SeqNum)>,
+    /// `dsack()` when its bit is set (`flags.rs`).
+    dsack_val: (SeqNum, SeqNum),
 
     rx: RingBuffer<B>,
     tx: RingBuffer<B>,
@@ -366,12 +365,16 @@ impl<B: Storage> Connection<B> {
             max_snd_wnd: 0,
             recover: SeqNum(0),
             tlp_high: SeqNum(0),
-            undo: None,
+            undo_val: Undo {
+                cwnd: 0,
+                ssthresh: 0,
+                tsval: 0,
+            },
             irs: SeqNum(0),
             rcv_nxt: SeqNum(0),
             rcv_adv: SeqNum(0),
             last_ack_sent: SeqNum(0),
-            rcv_fin: None,
+            rcv_fin_val: SeqNum(0),
             smss: 536,
             rcv_mss_est: 0,
             ts_recent: 0,
@@ -395,7 +398,7 @@ impl<B: Storage> Connection<B> {
             quick: 0,
             last_data_in: OptInstant::NONE,
             challenge_at: Instant::ZERO,
-            pending_rst: None,
+            rst_val: (SeqNum(0), SeqNum(0)),
             timers: [Instant::MAX; timers::COUNT],
             reported_deadline: Instant::MAX,
             last_now: Instant::ZERO,
@@ -412,7 +415,7 @@ impl<B: Storage> Connection<B> {
             high_rxt: SeqNum(0),
             rtx_mark: SeqNum(0),
             sack_recent: SeqNum(0),
-            dsack: None,
+            dsack_val: (SeqNum(0), SeqNum(0)),
             #[cfg(test)]
             no_fast_path: false,
         };
@@ -473,15 +476,13 @@ impl<B: Storage> Connection<B> {
     }
     /// The earliest armed timer, `Instant::MAX` when none is.
     fn earliest_timer(&self) -> Instant {
-        const _: () = assert!(timers::COUNT == 7, "earliest_timer names every timer");
+        const _: () = assert!(timers::COUNT == 6, "earliest_timer names every timer");
         let t = &self.timers;
-        t[0].min(t[1])
-            .min(t[2].min(t[3]))
-            .min(t[4].min(t[5]).min(t[6]))
+        t[0].min(t[1]).min(t[2].min(t[3])).min(t[4].min(t[5]))
     }
     /// When the given timer fires, if it is armed.
     pub fn timer(&self, t: Timer) -> Option<Instant> {
-        let d = self.timers[t as usize];
+        let d = self.timer_at(t);
         (d != Instant::MAX).then_some(d)
     }
     /// Counters (built from the packed ones the connection keeps).
@@ -715,14 +716,14 @@ impl<B: Storage> Connection<B> {
         self.asm.clear();
         self.sacked.clear();
         self.sent_log.clear();
-        self.dsack = None;
+        self.set_dsack(None);
         self.set_ack_now(false);
         self.set_fast_rtx(false);
         self.set_force_send(false);
         self.set_tlp_armed(false);
         self.set_tlp_out(false);
         self.set_tlp_rtx(false);
-        self.undo = None;
+        self.set_undo(None);
         self.probe = Probe::None;
     }
 
@@ -801,4 +802,4 @@ pub fn layout<B: Storage>() -> alloc::vec::Vec<(&'static str, usize)> {
 // Issue 7, W3: the TCB's own bytes (the buffers' bytes apart). Pinned so
 // that a regression fails the build.
 #[cfg(all(feature = "alloc", target_pointer_width = "64"))]
-const _: () = assert!(core::mem::size_of::<Connection<alloc::vec::Vec<u8>>>() <= 696);
+const _: () = assert!(core::mem::size_of::<Connection<alloc::vec::Vec<u8>>>() <= 672);

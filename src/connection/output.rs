@@ -79,7 +79,7 @@ impl<B: Storage> Connection<B> {
 
     /// Whether `poll_transmit` has anything (`wants` is `wants_to_send()`).
     pub(super) fn has_output(&self, wants: bool) -> bool {
-        self.pending_rst.is_some()
+        self.pending_rst().is_some()
             || (self.state != State::Closed
                 && (self.ack_now() || self.probe != Probe::None || wants))
     }
@@ -168,7 +168,7 @@ impl<B: Storage> Connection<B> {
     }
 
     fn next_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
-        if let Some((seq, ack)) = self.pending_rst.take() {
+        if let Some((seq, ack)) = self.take_pending_rst() {
             let flags = if ack.is_some() {
                 Flags::RST | Flags::ACK
             } else {
@@ -331,7 +331,7 @@ impl<B: Storage> Connection<B> {
                 ecr: self.ts_recent,
             });
         }
-        if self.sack_on() && (!self.asm.is_empty() || self.dsack.is_some()) {
+        if self.sack_on() && (!self.asm.is_empty() || self.dsack().is_some()) {
             o.sack = self.sack_blocks();
         }
         o

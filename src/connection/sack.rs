@@ -161,7 +161,7 @@ impl<B: Storage> Connection<B> {
     pub(super) fn sack_blocks(&mut self) -> SackBlocks {
         let mut s = SackBlocks::new();
         let max = if self.ts_on() { 3 } else { 4 };
-        if let Some((l, r)) = self.dsack.take() {
+        if let Some((l, r)) = self.take_dsack() {
             s.push(l, r);
         }
         let recent = self.sack_recent.dist(self.rcv_nxt);

@@ -36,7 +36,21 @@ pub enum Timer {
     Rack = 6,
 }
 
-pub(super) const COUNT: usize = 7;
+/// Timer slots: one per timer, except that TIME-WAIT's 2MSL timer and the
+/// orphaned FIN-WAIT-2 timer share one. The first runs only in TIME-WAIT,
+/// the second never does: entering TIME-WAIT turns off every other timer
+/// (RFC 9293 §3.10.7.4 step 8), and TIME-WAIT leaves only for CLOSED.
+pub(super) const COUNT: usize = 6;
+
+impl Timer {
+    fn slot(self) -> usize {
+        match self {
+            Timer::FinWait2 => Timer::TimeWait as usize,
+            Timer::Rack => 5,
+            t => t as usize,
+        }
+    }
+}
 
 /// The segment being timed for an RTT sample (RFC 6298 §3, Karn's rule):
 /// its sequence number and when it was sent. An `Option<(SeqNum, Instant)>`
@@ -76,11 +90,32 @@ pub(super) fn clamp_rto(cfg: &Cfg, rto: u32) -> u32 {
 }
 
 impl<B: Storage> Connection<B> {
+    /// Whether the slot of `t` holds `t` now (see [`COUNT`]).
+    fn owns_slot(&self, t: Timer) -> bool {
+        match t {
+            Timer::TimeWait => self.state == State::TimeWait,
+            Timer::FinWait2 => self.state != State::TimeWait,
+            _ => true,
+        }
+    }
+    /// When `t` fires, `Instant::MAX` when it is not armed.
+    pub(super) fn timer_at(&self, t: Timer) -> Instant {
+        if self.owns_slot(t) {
+            self.timers[t.slot()]
+        } else {
+            Instant::MAX
+        }
+    }
     pub(super) fn set_timer(&mut self, t: Timer, at: Instant) {
-        self.timers[t as usize] = at;
+        debug_assert!(self.owns_slot(t), "{t:?} armed in {}", self.state);
+        if self.owns_slot(t) {
+            self.timers[t.slot()] = at;
+        }
     }
     pub(super) fn clear_timer(&mut self, t: Timer) {
-        self.timers[t as usize] = Instant::MAX;
+        if self.owns_slot(t) {
+            self.timers[t.slot()] = Instant::MAX;
+        }
     }
     pub(super) fn rto_duration(&self) -> Duration {
         Duration::from_micros(u64::from(self.rto))
@@ -171,7 +206,7 @@ impl<B: Storage> Connection<B> {
             Timer::DelayedAck,
             Timer::Rack,
         ] {
-            if self.timers[t as usize] > now || self.state == State::Closed {
+            if self.timer_at(t) > now || self.state == State::Closed {
                 continue;
             }
             self.clear_timer(t);
@@ -326,11 +361,11 @@ impl<B: Storage> Connection<B> {
         }
         if self.retries == 0 && self.syn_acked() && self.ts_on() {
             // RFC 3522: remember enough to undo a spurious timeout.
-            self.undo = Some(super::Undo {
+            self.set_undo(Some(super::Undo {
                 cwnd: self.cwnd,
                 ssthresh: self.ssthresh,
                 tsval: self.ts_val(now),
-            });
+            }));
         }
         self.retries += 1;
         self.stats.timeouts += 1;
@@ -414,7 +449,7 @@ impl<B: Storage> Connection<B> {
     /// original arrived, so the timeout was spurious; restore the window
     /// and go on with new data (RFC 4015 §4).
     pub(super) fn eifel_check(&mut self, seg: &Segment<'_>) {
-        let Some(u) = self.undo.take() else { return };
+        let Some(u) = self.take_undo() else { return };
         let Some(ts) = seg.options.timestamps else {
             return;
         };
