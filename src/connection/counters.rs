@@ -3,6 +3,7 @@
 //! wrap takes over four billion segments); byte counters stay 64-bit.
 
 use super::Stats;
+use crate::time::Split64;
 use core::ops::{AddAssign, SubAssign};
 
 /// An event counter: 32 bits, wrapping (never a panic on overflow).
@@ -21,7 +22,25 @@ impl SubAssign<u32> for Count {
     }
 }
 
-/// The fields of [`Stats`], packed (80 bytes instead of 136).
+/// A byte counter: 64 bits as two 32-bit halves, so that [`Counters`]
+/// needs only 4-byte alignment and packs with the connection's other
+/// 4-byte fields.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub(super) struct Bytes(Split64);
+
+impl Bytes {
+    fn get(self) -> u64 {
+        self.0.get()
+    }
+}
+
+impl AddAssign<u64> for Bytes {
+    fn add_assign(&mut self, n: u64) {
+        self.0 = Split64::new(self.0.get().wrapping_add(n));
+    }
+}
+
+/// The fields of [`Stats`], packed (76 bytes instead of 136, 4-byte aligned).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(super) struct Counters {
     pub(super) segs_in: Count,
@@ -39,8 +58,8 @@ pub(super) struct Counters {
     pub(super) challenge_acks: Count,
     pub(super) challenge_acks_suppressed: Count,
     pub(super) illegal_transitions: Count,
-    pub(super) bytes_in: u64,
-    pub(super) bytes_out: u64,
+    pub(super) bytes_in: Bytes,
+    pub(super) bytes_out: Bytes,
 }
 
 impl Counters {
@@ -61,8 +80,8 @@ impl Counters {
             dropped: w(self.dropped),
             challenge_acks: w(self.challenge_acks),
             challenge_acks_suppressed: w(self.challenge_acks_suppressed),
-            bytes_in: self.bytes_in,
-            bytes_out: self.bytes_out,
+            bytes_in: self.bytes_in.get(),
+            bytes_out: self.bytes_out.get(),
             illegal_transitions: w(self.illegal_transitions),
         }
     }
@@ -79,6 +98,9 @@ mod tests {
         assert_eq!(c.stats().dropped, u64::from(u32::MAX));
         c.dropped += 1;
         assert_eq!(c.stats().dropped, 0);
-        assert_eq!(core::mem::size_of::<Counters>(), 80);
+        c.bytes_in += u64::from(u32::MAX);
+        c.bytes_in += 2;
+        assert_eq!(c.stats().bytes_in, 1 << 32 | 1);
+        assert_eq!(core::mem::size_of::<Counters>(), 76);
     }
 }

@@ -16,20 +16,20 @@
 
 use super::{Actions, Connection, Storage, Timer};
 use crate::seq::SeqNum;
-use crate::time::{Duration, Instant};
+use crate::time::{Duration, Instant, PackedInstant};
 
 const SLOTS: usize = 8;
 
 /// First-transmission checkpoints, in increasing sequence and time order.
 ///
 /// Times are kept as microseconds after `base`, the time of the first
-/// checkpoint, in 32 bits (80 bytes instead of 136). A checkpoint more than
+/// checkpoint, in 32 bits (76 bytes instead of 136). A checkpoint more than
 /// about 71 minutes after the first is not recorded: its data is dated from
 /// the checkpoint before it, which only widens the bounds, as a merge does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct SendLog {
     n: u8,
-    base: Instant,
+    base: PackedInstant,
     at: [(SeqNum, u32); SLOTS],
 }
 
@@ -37,7 +37,7 @@ impl SendLog {
     pub(super) const fn new() -> Self {
         SendLog {
             n: 0,
-            base: Instant::ZERO,
+            base: PackedInstant::new(Instant::ZERO),
             at: [(SeqNum(0), 0); SLOTS],
         }
     }
@@ -54,6 +54,7 @@ impl SendLog {
     fn time(&self, i: usize) -> Instant {
         Instant::from_micros(
             self.base
+                .get()
                 .as_micros()
                 .saturating_add(u64::from(self.at[i].1)),
         )
@@ -63,13 +64,13 @@ impl SendLog {
     pub(super) fn record(&mut self, seq: SeqNum, now: Instant) {
         let n = self.len();
         if n == 0 {
-            self.base = now;
+            self.base = PackedInstant::new(now);
         } else if self.time(n - 1) == now {
             return;
         }
         let Some(off) = now
             .as_micros()
-            .checked_sub(self.base.as_micros())
+            .checked_sub(self.base.get().as_micros())
             .and_then(|d| u32::try_from(d).ok())
         else {
             // Too long after the first checkpoint to be kept: the data is
@@ -105,7 +106,7 @@ impl SendLog {
         if drop > 0 {
             // The new first checkpoint becomes the base.
             let shift = self.at[drop].1;
-            self.base = self.time(drop);
+            self.base = PackedInstant::new(self.time(drop));
             for c in &mut self.at[drop..n] {
                 c.1 -= shift;
             }
@@ -287,7 +288,7 @@ mod tests {
             SeqNum(20_000),
         );
         assert!(b.unwrap().before_eq(SeqNum(16_000)));
-        assert_eq!(core::mem::size_of::<SendLog>(), 80);
+        assert_eq!(core::mem::size_of::<SendLog>(), 76);
     }
 
     #[test]
