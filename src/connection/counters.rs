@@ -10,6 +10,12 @@ use core::ops::{AddAssign, SubAssign};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub(super) struct Count(u32);
 
+impl Count {
+    pub(super) fn get(self) -> u32 {
+        self.0
+    }
+}
+
 impl AddAssign<u32> for Count {
     fn add_assign(&mut self, n: u32) {
         self.0 = self.0.wrapping_add(n);
@@ -63,8 +69,9 @@ pub(super) struct Counters {
 }
 
 impl Counters {
+    #[inline]
     pub(super) fn stats(&self) -> Stats {
-        let w = |c: Count| u64::from(c.0);
+        let w = |c: Count| u64::from(c.get());
         Stats {
             segs_in: w(self.segs_in),
             segs_out: w(self.segs_out),

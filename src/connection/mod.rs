@@ -486,8 +486,14 @@ impl<B: Storage> Connection<B> {
         (d != Instant::MAX).then_some(d)
     }
     /// Counters (built from the packed ones the connection keeps).
+    #[inline]
     pub fn stats(&self) -> Stats {
         self.stats.stats()
+    }
+    /// `Stats::retransmits` as kept (32 bits, wrapping): the Endpoint adds
+    /// up the difference across one call with `wrapping_sub`.
+    pub(crate) fn retransmits(&self) -> u32 {
+        self.stats.retransmits.get()
     }
     /// Heap bytes the connection holds besides its buffers: with `alloc`,
     /// the SACK scoreboard and the reassembly ranges while loss recovery
