@@ -1424,9 +1424,17 @@ fn run_w3(rep: &mut Report) {
     rep.lines.push(l);
     // With `alloc`, the SACK scoreboard and the reassembly ranges live in a
     // box each only while loss recovery or reordering needs them.
-    let l = format!(
-        "    tcpstate heap beside the buffers: 0 B in steady state; while recovering or reassembling up to 2 x {} B (one Assembler box each, freed when the last hole closes)",
-        size_of::<tcpstate::Assembler>()
+    let boxes = tcpstate::connection::heap_layout();
+    let mut l = String::from(
+        "    tcpstate heap beside the buffers: 0 B in steady state; while recovering or reassembling",
+    );
+    for (name, bytes) in &boxes {
+        let _ = write!(l, " + {name} {bytes} B");
+    }
+    let _ = write!(
+        l,
+        " (up to {} B, each box freed when its last hole closes)",
+        boxes.iter().map(|b| b.1).sum::<usize>()
     );
     println!("{l}");
     rep.lines.push(l);

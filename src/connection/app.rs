@@ -96,7 +96,7 @@ impl<B: Storage> Connection<B> {
         self.rto = super::timers::clamp_rto(&self.cfg, super::timers::us(self.cfg.rto_initial()));
         self.rtt_sample = super::timers::RttSample::NONE;
         self.close_reason = None;
-        self.soft_error = None;
+        self.soft_error = super::icmp::soft::NONE;
         self.set_pending_rst(None);
         self.cwnd = 0;
         self.ssthresh = u32::MAX;

@@ -123,7 +123,7 @@ impl<B: Storage> Connection<B> {
         for r in self.sacked.ranges() {
             r.hash(&mut h);
         }
-        (self.high_rxt, self.sack_recent, self.dsack()).hash(&mut h);
+        (self.high_rxt, self.asm.mark(), self.dsack()).hash(&mut h);
         // Buffers: the stored bytes, and the out-of-order bytes the
         // assembler says are held past them.
         let mut chunk = [0u8; 256];

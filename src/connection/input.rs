@@ -809,7 +809,9 @@ impl<B: Storage> Connection<B> {
         } else {
             // Out of order: an immediate duplicate ACK (RFC 5681 §4.2, MAY-13),
             // whose first SACK block holds this segment (RFC 2018 §4).
-            self.sack_recent = seq;
+            // Start of the most recent out-of-order segment (RFC 2018 §4),
+            // kept with the reassembly ranges.
+            self.asm.set_mark(seq.0);
             self.set_ack_now(true);
         }
     }

@@ -278,7 +278,8 @@ pub struct Connection<B: Storage> {
     reported_deadline: Instant,
     last_now: Instant,
     close_reason: Option<CloseReason>,
-    soft_error: Option<IcmpError>,
+    /// The last soft ICMP error (`icmp::soft` encoding).
+    soft_error: u16,
     stats: counters::Counters,
 
     /// RACK (RFC 8985 §6): first-transmission times, the send time of the
@@ -294,14 +295,12 @@ pub struct Connection<B: Storage> {
     /// later, so once it is SACKed the retransmissions should have arrived
     /// (RACK's time order, RFC 8985 §6.2, told by sequence).
     rtx_mark: SeqNum,
-    /// Start of the most recent out-of-order segment (RFC 2018 §4).
-    sack_recent: SeqNum,
     /// `dsack()` when its bit is set (`flags.rs`).
     dsack_val: (SeqNum, SeqNum),
 
     rx: RingBuffer<B>,
     tx: RingBuffer<B>,
-    asm: spill::Spill,
+    asm: spill::Spill<spill::Marked>,
     /// Tests only: take the full SEGMENT ARRIVES path for every segment,
     /// to check that header prediction changes nothing.
     #[cfg(test)]
@@ -403,7 +402,7 @@ impl<B: Storage> Connection<B> {
             reported_deadline: Instant::MAX,
             last_now: Instant::ZERO,
             close_reason: None,
-            soft_error: None,
+            soft_error: icmp::soft::NONE,
             stats: counters::Counters::default(),
             rx,
             tx,
@@ -414,7 +413,6 @@ impl<B: Storage> Connection<B> {
             min_rtt: u32::MAX,
             high_rxt: SeqNum(0),
             rtx_mark: SeqNum(0),
-            sack_recent: SeqNum(0),
             dsack_val: (SeqNum(0), SeqNum(0)),
             #[cfg(test)]
             no_fast_path: false,
@@ -800,8 +798,20 @@ pub fn layout<B: Storage>() -> alloc::vec::Vec<(&'static str, usize)> {
         ("timers", size_of::<[Instant; timers::COUNT]>()),
         (
             "SACK scoreboard + reassembly (lazy)",
-            2 * size_of::<spill::Spill>(),
+            size_of::<spill::Spill>() + size_of::<spill::Spill<spill::Marked>>(),
         ),
+    ]
+}
+
+/// The boxes a connection holds on the heap (with `alloc`) while loss
+/// recovery or reordering needs them, as (name, bytes), for the W3 line.
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub fn heap_layout() -> alloc::vec::Vec<(&'static str, usize)> {
+    use core::mem::size_of;
+    alloc::vec![
+        ("SACK scoreboard", size_of::<crate::buffer::Assembler>()),
+        ("reassembly ranges", size_of::<spill::Marked>()),
     ]
 }
 
@@ -809,6 +819,6 @@ pub fn layout<B: Storage>() -> alloc::vec::Vec<(&'static str, usize)> {
 // that a regression fails the build: with `alloc` (the SACK scoreboard and
 // the reassembly ranges boxed while in use) and without (inline).
 #[cfg(all(feature = "alloc", target_pointer_width = "64"))]
-const _: () = assert!(core::mem::size_of::<Connection<alloc::vec::Vec<u8>>>() <= 656);
+const _: () = assert!(core::mem::size_of::<Connection<alloc::vec::Vec<u8>>>() <= 648);
 #[cfg(all(not(feature = "alloc"), target_pointer_width = "64"))]
 const _: () = assert!(core::mem::size_of::<Connection<&'static mut [u8]>>() <= 768);

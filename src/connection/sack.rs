@@ -164,7 +164,7 @@ impl<B: Storage> Connection<B> {
         if let Some((l, r)) = self.take_dsack() {
             s.push(l, r);
         }
-        let recent = self.sack_recent.dist(self.rcv_nxt);
+        let recent = SeqNum(self.asm.mark()).dist(self.rcv_nxt);
         let first = self.asm.range_containing(recent);
         if let Some((a, b)) = first {
             s.push(self.rcv_nxt.add(a), self.rcv_nxt.add(b));
