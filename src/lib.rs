@@ -12,7 +12,7 @@
 //!    [`Config::linux`] or [`Config::rfc9293`]) and [`Buffers`] for receiving
 //!    and sending. The buffers bound its memory; nothing allocates per call
 //!    (with `alloc`, loss recovery and reordering box their range sets,
-//!    under 80 bytes each, once per episode: [`Connection::heap_bytes`]).
+//!    at most 80 bytes each, once per episode: [`Connection::heap_bytes`]).
 //! 2. **Open** it: [`Connection::connect`] (active) or
 //!    [`Connection::listen`] (passive), or take a listener's SYN with
 //!    [`Connection::accept`].

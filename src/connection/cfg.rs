@@ -36,6 +36,18 @@ impl Dur {
         Dur(u32::MAX)
     }
 
+    /// Whole microseconds (`u64::MAX` when saturated, as `micros` of
+    /// `Duration::MAX` is), without building a `Duration`.
+    pub(super) fn micros(self) -> u64 {
+        let n = u64::from(self.0 & Self::COUNT_MASK);
+        match self.0 >> Self::COUNT_BITS {
+            0 => n,
+            1 => n * 1_000,
+            2 => n * 1_000_000,
+            _ => u64::MAX,
+        }
+    }
+
     pub(super) fn get(self) -> Duration {
         let n = u64::from(self.0 & Self::COUNT_MASK);
         match self.0 >> Self::COUNT_BITS {
@@ -244,6 +256,10 @@ impl Cfg {
     pub(super) fn delayed_ack(&self) -> Duration {
         self.delayed_ack.get()
     }
+    /// The delayed-ACK time in microseconds (the per-segment paths).
+    pub(super) fn delayed_ack_us(&self) -> u64 {
+        self.delayed_ack.micros()
+    }
     pub(super) fn challenge_ack_interval(&self) -> Duration {
         self.challenge_ack_interval.get()
     }
@@ -280,11 +296,13 @@ mod tests {
             Duration::from_secs(1 << 29),
         ] {
             assert_eq!(Dur::new(d).get(), d, "{d:?}");
+            assert_eq!(Dur::new(d).micros(), micros(d), "{d:?}");
         }
         // Not a whole unit: rounded up, never down.
         let odd = Duration::from_secs(3600) + Duration::from_micros(1);
         assert_eq!(Dur::new(odd).get(), odd + Duration::from_micros(999));
         assert_eq!(Dur::new(Duration::MAX).get(), Duration::MAX);
+        assert_eq!(Dur::new(Duration::MAX).micros(), u64::MAX);
         assert_eq!(
             Dur::new(Duration::from_secs(u64::from(u32::MAX))).get(),
             Duration::MAX

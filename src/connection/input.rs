@@ -837,7 +837,8 @@ impl<B: Storage> Connection<B> {
         if gap_filled || quick || self.ack_pending >= 2 * self.rcv_mss() {
             self.set_ack_now(true);
         } else if self.timer(Timer::DelayedAck).is_none() {
-            self.set_timer(Timer::DelayedAck, now + self.cfg.delayed_ack());
+            let at = now.as_micros().saturating_add(self.cfg.delayed_ack_us());
+            self.set_timer(Timer::DelayedAck, Instant::from_micros(at));
         }
     }
 

@@ -397,10 +397,9 @@ impl<B: Storage> Connection<B> {
         }
         if !retransmission
             && n > 0
-            && self
-                .last_data_in
-                .get()
-                .is_some_and(|t| now.saturating_duration_since(t) < self.cfg.delayed_ack())
+            && self.last_data_in.get().is_some_and(|t| {
+                now.as_micros().saturating_sub(t.as_micros()) < self.cfg.delayed_ack_us()
+            })
         {
             // A reply within the delayed-ACK time: interactive traffic.
             self.set_pingpong(true);

@@ -65,8 +65,6 @@ impl SendLog {
         let n = self.len();
         if n == 0 {
             self.base = PackedInstant::new(now);
-        } else if self.time(n - 1) == now {
-            return;
         }
         let Some(off) = now
             .as_micros()
@@ -77,6 +75,9 @@ impl SendLog {
             // dated from the last checkpoint (wider bounds, never wrong ones).
             return;
         };
+        if n > 0 && self.at[n - 1].1 == off {
+            return; // the same time as the last checkpoint
+        }
         if n == SLOTS {
             // Merge the pair closest in time: drop the later checkpoint of
             // it, so that its data is dated from the earlier one (wider
