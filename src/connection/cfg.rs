@@ -38,6 +38,7 @@ impl Dur {
 
     /// Whole microseconds (`u64::MAX` when saturated, as `micros` of
     /// `Duration::MAX` is), without building a `Duration`.
+    #[inline]
     pub(super) fn micros(self) -> u64 {
         let n = u64::from(self.0 & Self::COUNT_MASK);
         match self.0 >> Self::COUNT_BITS {
@@ -203,6 +204,7 @@ impl Cfg {
         }
     }
 
+    #[inline]
     fn has(&self, f: u16) -> bool {
         self.flags & f != 0
     }
@@ -266,6 +268,16 @@ impl Cfg {
     /// Length of TIME-WAIT: `2 * msl` (RFC 9293 §3.4.2).
     pub(super) fn time_wait(&self) -> Duration {
         self.msl.get().saturating_mul(2)
+    }
+    /// Keep-alive is on (without building the [`Keepalive`]).
+    #[inline]
+    pub(super) fn keepalive_on(&self) -> bool {
+        self.has(flag::KEEPALIVE)
+    }
+    /// The keep-alive idle time in microseconds (when it is on).
+    #[inline]
+    pub(super) fn ka_idle_us(&self) -> u64 {
+        self.ka_idle.micros()
     }
     pub(super) fn keepalive(&self) -> Option<Keepalive> {
         self.has(flag::KEEPALIVE).then(|| Keepalive {

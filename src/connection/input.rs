@@ -820,7 +820,7 @@ impl<B: Storage> Connection<B> {
     /// and header prediction alike): RCV.NXT, counters, and when to ACK.
     fn data_arrived(&mut self, now: Instant, n: u32, gap_filled: bool, a: &mut Actions) {
         self.rcv_nxt = self.rcv_nxt.add(n);
-        self.stats.bytes_in += u64::from(n);
+        self.bytes_in += u64::from(n);
         self.ack_pending = self.ack_pending.saturating_add(n);
         a.set_readable();
         // Quick-ACK mode again after the peer was idle longer than the

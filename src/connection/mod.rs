@@ -281,6 +281,9 @@ pub struct Connection<B: Storage> {
     /// The last soft ICMP error (`icmp::soft` encoding).
     soft_error: u16,
     stats: counters::Counters,
+    /// `Stats::bytes_in` and `Stats::bytes_out`.
+    bytes_in: u64,
+    bytes_out: u64,
 
     /// RACK (RFC 8985 §6): first-transmission times, the send time of the
     /// most recently sent delivered byte (lower bound), the minimum RTT (µs).
@@ -404,6 +407,8 @@ impl<B: Storage> Connection<B> {
             close_reason: None,
             soft_error: icmp::soft::NONE,
             stats: counters::Counters::default(),
+            bytes_in: 0,
+            bytes_out: 0,
             rx,
             tx,
             asm: spill::Spill::default(),
@@ -486,7 +491,7 @@ impl<B: Storage> Connection<B> {
     /// Counters (built from the packed ones the connection keeps).
     #[inline]
     pub fn stats(&self) -> Stats {
-        self.stats.stats()
+        self.stats.stats(self.bytes_in, self.bytes_out)
     }
     /// `Stats::retransmits` as kept (32 bits, wrapping): the Endpoint adds
     /// up the difference across one call with `wrapping_sub`.
@@ -788,7 +793,10 @@ pub fn layout<B: Storage>() -> alloc::vec::Vec<(&'static str, usize)> {
     use core::mem::size_of;
     alloc::vec![
         ("packed Config", size_of::<cfg::Cfg>()),
-        ("packed Stats", size_of::<counters::Counters>()),
+        (
+            "packed Stats",
+            size_of::<counters::Counters>() + 2 * size_of::<u64>()
+        ),
         ("2 x RingBuffer", 2 * size_of::<RingBuffer<B>>()),
         (
             "congestion::Controller",

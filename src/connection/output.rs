@@ -152,7 +152,7 @@ impl<B: Storage> Connection<B> {
             t.flags |= Flags::ECE;
         }
         self.stats.segs_out += 1;
-        self.stats.bytes_out += t.len as u64;
+        self.bytes_out += t.len as u64;
         if t.flags.ack() {
             if self.ack_pending > 0 {
                 // An ACK of new data: one quick ACK used.

@@ -97,6 +97,16 @@ impl<T: Held> Spill<T> {
         }
     }
 
+    /// [`Assembler::is_empty`]; with `alloc` the box exists only while
+    /// there are ranges, so this is a pointer test.
+    #[inline]
+    pub(super) fn is_empty(&self) -> bool {
+        #[cfg(feature = "alloc")]
+        return self.0.is_none();
+        #[cfg(not(feature = "alloc"))]
+        return self.0.ranges().is_empty();
+    }
+
     /// Heap bytes held now (0 without `alloc` or while empty).
     #[cfg(feature = "alloc")]
     pub(super) fn heap_bytes(&self) -> usize {

@@ -188,11 +188,13 @@ impl<B: Storage> Connection<B> {
     }
 
     /// Restarts the keep-alive idle timer (any segment received).
+    #[inline(always)]
     pub(super) fn touch_keepalive(&mut self, now: Instant) {
         self.last_rcv = now;
-        if let Some(ka) = self.cfg.keepalive() {
+        if self.cfg.keepalive_on() {
             self.ka_probes = 0;
-            self.set_timer(Timer::Keepalive, now + ka.idle);
+            let at = now.as_micros().saturating_add(self.cfg.ka_idle_us());
+            self.set_timer(Timer::Keepalive, Instant::from_micros(at));
         }
     }
 
