@@ -257,6 +257,34 @@ where
         n
     }
 
+    /// Writes all of `data` into the free space right after the stored data
+    /// (as `write_unallocated(0, data)`) and returns the ones'-complement
+    /// sum of `data` added to the partial sum `initial`
+    /// ([`checksum::copy_and_sum`](crate::wire::checksum::copy_and_sum)):
+    /// the receive path's copy and checksum in one pass. `len()` does not
+    /// change; [`commit_unallocated`](Self::commit_unallocated) makes the
+    /// bytes readable. Writes nothing and returns `None` if `data` does not
+    /// fit in `free()`.
+    pub fn write_unallocated_sum(&mut self, data: &[u8], initial: u32) -> Option<u32> {
+        use crate::wire::checksum::{add_piece, copy_and_sum};
+        if data.len() > self.free() {
+            return None;
+        }
+        let (read, len) = (self.read, self.len);
+        let buf = self.storage.as_mut();
+        // len < capacity (or data is empty), so the wrap precondition holds.
+        let start = Self::wrap(read, len, buf.len());
+        let first = data.len().min(buf.len().saturating_sub(start));
+        let (a, b) = data.split_at(first);
+        let sum = copy_and_sum(buf.get_mut(start..).unwrap_or_default(), a, initial);
+        if b.is_empty() {
+            return Some(sum);
+        }
+        // The ring wrapped: the rest goes to the start of the storage.
+        let rest = copy_and_sum(buf, b, 0);
+        Some(add_piece(sum, rest, a.len() % 2 == 1))
+    }
+
     /// Copies bytes of the free space starting `offset` bytes after the end
     /// of the stored data into `out` (what
     /// [`write_unallocated`](Self::write_unallocated) put there); returns
@@ -622,6 +650,36 @@ mod tests {
                         let got = r.dequeue_slice(&mut out);
                         assert_eq!(&out[..got], &want[..]);
                     }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn write_unallocated_sum_every_split() {
+        use crate::wire::checksum::{fold, ones_complement_sum};
+        let cap = 9;
+        for pos in 0..cap {
+            for stored in 0..=cap {
+                for n in 0..=cap + 1 {
+                    let mut r = ring_at(cap, pos);
+                    let head = pattern(stored, 100);
+                    r.enqueue_slice(&head);
+                    let data: Vec<u8> = pattern(n, 200).iter().map(|b| b ^ 0xa5).collect();
+                    let got = r.write_unallocated_sum(&data, 0x1234);
+                    assert_eq!(r.len(), stored, "pos {pos} stored {stored} n {n}");
+                    if n > cap - stored {
+                        assert_eq!(got, None);
+                        continue;
+                    }
+                    let sum = got.expect("fits");
+                    assert_eq!(fold(sum), fold(ones_complement_sum(&data, 0x1234)));
+                    assert_eq!(r.commit_unallocated(n), n);
+                    let mut want = head.clone();
+                    want.extend_from_slice(&data);
+                    let mut out = vec![0; cap];
+                    let k = r.dequeue_slice(&mut out);
+                    assert_eq!(&out[..k], &want[..]);
                 }
             }
         }

@@ -21,15 +21,10 @@ impl<B: Storage> Connection<B> {
             State::Closed => self.stats.dropped += 1,
             State::Listen => self.input_listen(now, seg, a),
             State::SynSent => self.input_syn_sent(now, seg, a),
-            State::Established => {
-                #[cfg(test)]
-                let fast = !self.no_fast_path && self.fast_path(now, seg, a);
-                #[cfg(not(test))]
-                let fast = self.fast_path(now, seg, a);
-                if !fast {
-                    self.input_synchronized(now, seg, a);
-                }
-            }
+            State::Established => match self.predict(seg) {
+                Some(new_ack) => self.fast_path(now, seg, new_ack, false, a),
+                None => self.input_synchronized(now, seg, a),
+            },
             _ => self.input_synchronized(now, seg, a),
         }
     }
@@ -38,12 +33,20 @@ impl<B: Storage> Connection<B> {
     /// path): in ESTABLISHED, a segment with only ACK (and PSH) set, no SACK
     /// blocks, at exactly RCV.NXT, whose ACK is new or (with data, or
     /// nothing in flight) equal to SND.UNA, with no reassembly, SACK
-    /// scoreboard or out-of-order FIN pending. For such a segment every step
-    /// of §3.10.7.4 has one outcome, taken here directly: PAWS passes, the
-    /// sequence test passes, no RST/SYN, the ACK is processed (SA-ACK-1..4),
-    /// the text goes straight into the receive ring. Anything else returns
-    /// false before changing anything, and the full path runs.
-    fn fast_path(&mut self, now: Instant, seg: &Segment<'_>, a: &mut Actions) -> bool {
+    /// scoreboard or out-of-order FIN pending, and text that fits the
+    /// receive ring whole. For such a segment every step of §3.10.7.4 has
+    /// one outcome, taken by [`fast_path`](Self::fast_path): PAWS passes,
+    /// the sequence test passes, no RST/SYN, the ACK is processed
+    /// (SA-ACK-1..4), the text goes straight into the receive ring.
+    ///
+    /// Changes nothing. `Some(new_ack)` when the segment qualifies (whether
+    /// its ACK is new); `None` when the full path must run.
+    #[inline(always)]
+    pub(super) fn predict(&self, seg: &Segment<'_>) -> Option<bool> {
+        #[cfg(test)]
+        if self.no_fast_path {
+            return None;
+        }
         let len = seg.payload.len();
         let ack = seg.ack;
         // Only ACK, or ACK+PSH: no SYN, FIN, RST, URG, ECE, CWR.
@@ -58,25 +61,41 @@ impl<B: Storage> Connection<B> {
             || ack.after(self.snd_max)
             || ack.before(self.snd_una)
         {
-            return false;
+            return None;
         }
         if len > 0 && (!self.rcv_adv.after(self.rcv_nxt) || len > self.rx.free()) {
             // Zero window or more than fits: the full path trims or drops.
-            return false;
+            return None;
         }
         let new_ack = ack.after(self.snd_una);
         if !new_ack && len == 0 && self.flight() > 0 {
             // A possible duplicate ACK (RFC 5681 §2).
-            return false;
+            return None;
         }
         // RFC 7323 §5.3 PAWS: a TSval older than TS.Recent takes the full path.
         if self.ts_on()
             && let Some(ts) = seg.options.timestamps
             && (ts.val.wrapping_sub(self.ts_recent) as i32) < 0
         {
-            return false;
+            return None;
         }
+        Some(new_ack)
+    }
 
+    /// The outcome of every §3.10.7.4 step for a segment
+    /// [`predict`](Self::predict) accepted (`new_ack` is its answer). With
+    /// `staged`, the text is already in the ring's unallocated space
+    /// (written while its checksum was verified) and is only committed.
+    #[inline(always)]
+    pub(super) fn fast_path(
+        &mut self,
+        now: Instant,
+        seg: &Segment<'_>,
+        new_ack: bool,
+        staged: bool,
+        a: &mut Actions,
+    ) {
+        let len = seg.payload.len();
         // Any segment from the peer shows it is alive (RFC 1122 §4.2.3.6).
         self.touch_keepalive(now);
         // RFC 7323 §4.3.
@@ -90,16 +109,19 @@ impl<B: Storage> Connection<B> {
         }
         self.update_send_window(seg, old_wnd);
         if len == 0 {
-            return true;
+            return;
         }
         // Seventh: the text, in order, into the receive ring at once.
         let plen = len.min(usize::from(self.cfg.mss)) as u16;
         if plen > self.rcv_mss_est {
             self.rcv_mss_est = plen;
         }
-        let n = self.rx.enqueue_slice(seg.payload) as u32;
+        let n = if staged {
+            self.rx.commit_unallocated(len)
+        } else {
+            self.rx.enqueue_slice(seg.payload)
+        } as u32;
         self.data_arrived(now, n, false, a);
-        true
     }
 
     /// RFC 9293 §3.10.7.2.
@@ -825,8 +847,9 @@ impl<B: Storage> Connection<B> {
         a.set_readable();
         // Quick-ACK mode again after the peer was idle longer than the
         // RTO (Linux tcp_event_data_recv).
+        // (In whole microseconds, as `rto()` is: no `Duration` arithmetic.)
         if let Some(t) = self.last_data_in.get()
-            && now.saturating_duration_since(t) > self.rto()
+            && now.as_micros().saturating_sub(t.as_micros()) > u64::from(self.rto)
         {
             self.quick = self.quick.max(self.cfg.quickack);
         }

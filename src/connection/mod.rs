@@ -52,7 +52,7 @@ use crate::error::{CallError, CloseReason};
 use crate::seq::SeqNum;
 use crate::state::{self, Event, State};
 use crate::time::{Instant, OptInstant};
-use crate::wire::Segment;
+use crate::wire::{Segment, WireError};
 
 /// Storage for a send or receive buffer: any mutable byte slice owner
 /// (`[u8; N]`, `&mut [u8]`, `Vec<u8>`, `Box<[u8]>`).
@@ -608,17 +608,80 @@ impl<B: Storage> Connection<B> {
     /// As [`Connection::on_segment`], for a segment whose IP header carried
     /// the Congestion Experienced codepoint when `ce` (RFC 3168 §5).
     pub fn on_segment_ecn(&mut self, now: Instant, seg: &Segment<'_>, ce: bool) -> Actions {
-        let now = self.clock(now);
+        let now = self.segment_arrives(now, ce);
         let mut a = Actions::NONE;
+        self.input(now, seg, &mut a);
+        self.finish(now, &mut a);
+        a
+    }
+
+    /// As [`Connection::on_segment_ecn`], for a segment whose TCP checksum
+    /// the host has *not* verified: the connection verifies it (RFC 9293
+    /// §3.1 MUST-3), for in-order text while copying it into the receive
+    /// ring (one pass over the payload, as Linux's
+    /// `skb_copy_and_csum_datagram`).
+    ///
+    /// `sum` is the partial sum ([`checksum::ones_complement_sum`]) of
+    /// everything the checksum covers except `seg.payload`: the
+    /// pseudo-header ([`checksum::pseudo_header_v4`] or
+    /// [`checksum::pseudo_header_v6`]) and the TCP header bytes as received,
+    /// checksum field and options included. The header is a multiple of 4
+    /// bytes long, so the payload's sum adds on directly.
+    ///
+    /// # Errors
+    ///
+    /// [`WireError::BadChecksum`]: the checksum does not verify. The
+    /// segment is dropped and nothing changes (no state, no counter, no
+    /// byte made readable): as if it never arrived (RFC 9293 §3.10.7).
+    ///
+    /// [`checksum::ones_complement_sum`]: crate::wire::checksum::ones_complement_sum
+    /// [`checksum::pseudo_header_v4`]: crate::wire::checksum::pseudo_header_v4
+    /// [`checksum::pseudo_header_v6`]: crate::wire::checksum::pseudo_header_v6
+    pub fn on_segment_unverified(
+        &mut self,
+        now: Instant,
+        seg: &Segment<'_>,
+        ce: bool,
+        sum: u32,
+    ) -> Result<Actions, WireError> {
+        use crate::wire::checksum::{fold, ones_complement_sum};
+        let predicted = if self.state == State::Established {
+            self.predict(seg)
+        } else {
+            None
+        };
+        // In-order text that fits goes into the ring's unallocated space
+        // while it is summed; it becomes readable only once the sum checks.
+        let staged = match predicted {
+            Some(_) if !seg.payload.is_empty() => self.rx.write_unallocated_sum(seg.payload, sum),
+            _ => None,
+        };
+        let total = staged.unwrap_or_else(|| ones_complement_sum(seg.payload, sum));
+        if fold(total) != 0xffff {
+            return Err(WireError::BadChecksum);
+        }
+        let now = self.segment_arrives(now, ce);
+        let mut a = Actions::NONE;
+        match predicted {
+            Some(new_ack) => self.fast_path(now, seg, new_ack, staged.is_some(), &mut a),
+            None => self.input(now, seg, &mut a),
+        }
+        self.finish(now, &mut a);
+        Ok(a)
+    }
+
+    /// What every arriving segment does first: the clock, the counter, and
+    /// the IP header's CE mark.
+    #[inline(always)]
+    fn segment_arrives(&mut self, now: Instant, ce: bool) -> Instant {
+        let now = self.clock(now);
         self.stats.segs_in += 1;
         if ce && self.ecn_on() {
             // RFC 3168 §6.1.3: echo ECE until the sender's CWR.
             self.set_ece_pending(true);
             self.set_ack_now(true);
         }
-        self.input(now, seg, &mut a);
-        self.finish(now, &mut a);
-        a
+        now
     }
     /// Whether ECN was negotiated.
     pub fn ecn_enabled(&self) -> bool {

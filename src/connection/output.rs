@@ -147,7 +147,9 @@ impl<B: Storage> Connection<B> {
     /// A buffer smaller than the MSS limits the segment's payload.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         let now = self.clock(now);
-        let mut t = self.next_transmit(now, buf)?;
+        // Changed in place: the segment is built once, in the return slot.
+        let mut out = self.next_transmit(now, buf);
+        let t = out.as_mut()?;
         if self.ece_pending() && t.flags.ack() && !t.flags.syn() && !t.flags.rst() {
             t.flags |= Flags::ECE;
         }
@@ -164,7 +166,7 @@ impl<B: Storage> Connection<B> {
             self.clear_timer(Timer::DelayedAck);
             self.last_ack_sent = self.rcv_nxt;
         }
-        Some(t)
+        out
     }
 
     fn next_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
@@ -211,10 +213,20 @@ impl<B: Storage> Connection<B> {
                     return Some(t);
                 }
             }
-            if let Some(t) = self.sack_retransmit(now, buf) {
+            // The tests that make these two do nothing are repeated here,
+            // so that the common case (no recovery, nothing SACKed) makes
+            // no call.
+            if self.sack_on()
+                && self.in_recovery()
+                && let Some(t) = self.sack_retransmit(now, buf)
+            {
                 return Some(t);
             }
-            let room = self.skip_sacked();
+            let room = if self.sacked.is_empty() {
+                u32::MAX
+            } else {
+                self.skip_sacked()
+            };
             if let Some((len, fin)) = self.next_data_len() {
                 let fin = fin && len <= room;
                 return Some(self.data_segment(now, buf, len.min(room), fin));

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::time::Duration;
+use crate::wire::checksum::{fold, ones_complement_sum};
 use crate::wire::{Flags, SackBlocks, TcpOptions, Timestamps};
 use proptest::prelude::*;
 
@@ -63,6 +64,11 @@ enum Op {
         window: u16,
         sack: bool,
         ts: Option<i8>,
+        /// How the fast side gets it: 0 `on_segment`; 1
+        /// `on_segment_unverified` with a good checksum; 2 the same with a
+        /// bad one (the full side then gets nothing: it must change
+        /// nothing).
+        csum: u8,
     },
     Send(u16),
     Recv(u16),
@@ -92,15 +98,17 @@ fn op() -> impl Strategy<Value = Op> {
             prop_oneof![Just(4096u16), Just(0), any::<u16>()],
             proptest::bool::weighted(0.1),
             proptest::option::weighted(0.5, any::<i8>()),
+            prop_oneof![2 => Just(0u8), 2 => Just(1u8), 1 => Just(2u8)],
         )
-            .prop_map(|(at, len, ack, flags, window, sack, ts)| Op::Seg {
+            .prop_map(|(at, len, ack, flags, window, sack, ts, csum)| Op::Seg {
                 at,
                 len,
                 ack,
                 flags,
                 window,
                 sack,
-                ts
+                ts,
+                csum
             }),
         2 => (0u16..6000).prop_map(Op::Send),
         2 => (0u16..6000).prop_map(Op::Recv),
@@ -145,6 +153,7 @@ fn run(cfg: &Config, ops: &[Op]) -> Result<(), TestCaseError> {
                 window,
                 sack,
                 ts,
+                csum,
             } => {
                 let c = &fast;
                 let len = u32::from(len);
@@ -180,7 +189,22 @@ fn run(cfg: &Config, ops: &[Op]) -> Result<(), TestCaseError> {
                     options,
                     payload: &payload,
                 };
-                (fast.on_segment(now, &seg), full.on_segment(now, &seg))
+                // A partial sum for "pseudo-header and TCP header" that
+                // makes the checksum verify, or (csum 2) one that cannot.
+                let good = u32::from(!fold(ones_complement_sum(&payload, 0)));
+                match csum {
+                    0 => (fast.on_segment(now, &seg), full.on_segment(now, &seg)),
+                    1 => (
+                        fast.on_segment_unverified(now, &seg, false, good)
+                            .expect("good checksum"),
+                        full.on_segment(now, &seg),
+                    ),
+                    _ => {
+                        let bad = fast.on_segment_unverified(now, &seg, false, good + 1);
+                        prop_assert_eq!(bad, Err(WireError::BadChecksum), "op {}", i);
+                        (Actions::NONE, Actions::NONE)
+                    }
+                }
             }
             Op::Send(n) => {
                 let n = usize::from(n);
@@ -262,6 +286,8 @@ fn bulk_in_order_data_takes_the_fast_path_and_matches() {
                     window: 8192,
                     sack: false,
                     ts: Some(1),
+                    // Every way in, a bad checksum on every fourth.
+                    csum: [0, 1, 2, 1][k % 4],
                 },
                 Op::Recv(if k % 3 == 0 { 6000 } else { 0 }),
                 Op::Send(if k % 5 == 0 { 700 } else { 0 }),
@@ -269,4 +295,61 @@ fn bulk_in_order_data_takes_the_fast_path_and_matches() {
         })
         .collect();
     run(&Config::rfc9293(), &ops).unwrap();
+}
+
+#[test]
+fn unverified_segment_with_bad_checksum_commits_nothing() {
+    let cfg = Config {
+        timestamps: false,
+        ..Config::rfc9293()
+    };
+    let mut c = established(&cfg);
+    let now = Instant::from_secs(2);
+    let mut out = [0u8; 8192];
+    // Enough segments that the receive ring wraps at an odd offset.
+    for k in 0..40u32 {
+        let len = 1459 + (k as usize % 2);
+        let payload: std::vec::Vec<u8> = (0..len).map(|i| (i as u32 * 7 + k) as u8).collect();
+        let seg = Segment {
+            seq: c.rcv_nxt,
+            ack: c.snd_una,
+            flags: Flags::ACK,
+            window: 8192,
+            urgent: 0,
+            options: TcpOptions::NONE,
+            payload: &payload,
+        };
+        let good = u32::from(!fold(ones_complement_sum(&payload, 0)));
+        let before = (observe(&c), c.ack_now(), c.last_now);
+        for bad in [good + 1, good ^ 0x0100, 0] {
+            // One flipped bit anywhere changes the sum.
+            assert_eq!(
+                c.on_segment_unverified(now, &seg, true, bad),
+                Err(WireError::BadChecksum)
+            );
+            assert_eq!(
+                (observe(&c), c.ack_now(), c.last_now),
+                before,
+                "segment {k}"
+            );
+        }
+        let mut corrupt = payload.clone();
+        corrupt[len / 2] ^= 0x10;
+        let bad_seg = Segment {
+            payload: &corrupt,
+            ..seg
+        };
+        assert_eq!(
+            c.on_segment_unverified(now, &bad_seg, false, good),
+            Err(WireError::BadChecksum)
+        );
+        assert_eq!((observe(&c), c.ack_now(), c.last_now), before);
+        let rnxt = c.rcv_nxt;
+        assert!(c.on_segment_unverified(now, &seg, false, good).is_ok());
+        assert_eq!(c.rcv_nxt, rnxt.add(len as u32), "segment {k}");
+        assert_eq!(c.recv_queue(), len);
+        let got = c.recv(now, &mut out).unwrap().len;
+        assert_eq!(&out[..got], &payload[..]);
+        let _ = drain(&mut c, now);
+    }
 }

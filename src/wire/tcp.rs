@@ -47,6 +47,7 @@ impl TcpHeader {
     /// * [`WireError::BadOptionSize`]: a known option with the wrong fixed
     ///   length (MSS 4, window scale 3, SACK-permitted 2, timestamps 10,
     ///   SACK 2 + 8n with n in 1..=4).
+    #[inline]
     pub fn parse(bytes: &[u8]) -> Result<(TcpHeader, &[u8]), WireError> {
         let Some(fixed) = bytes.first_chunk::<FIXED_LEN>() else {
             return Err(WireError::TooShort(bytes.len()));
@@ -186,6 +187,15 @@ impl TcpHeader {
             // No options: the fixed header is all (the common data segment).
             return Ok(hlen);
         }
+        self.emit_options(opts)?;
+        Ok(hlen)
+    }
+
+    /// Writes the options into `opts` (exactly `options_len()` bytes).
+    /// Kept out of line so that `emit` of a header without options (every
+    /// data segment without timestamps or SACK) saves no registers.
+    #[inline(never)]
+    fn emit_options(&self, opts: &mut [u8]) -> Result<(), WireError> {
         let mut w = Writer { buf: opts, pos: 0 };
         let o = &self.options;
         if let Some(mss) = o.mss {
@@ -218,7 +228,7 @@ impl TcpHeader {
         }
         // Pad with EOL (zero) bytes (RFC 9293 §3.1 MUST-69).
         w.pad_zero();
-        Ok(hlen)
+        Ok(())
     }
 }
 
