@@ -1498,14 +1498,14 @@ fn run_w3(rep: &mut Report) {
     // box each only while loss recovery or reordering needs them.
     let boxes = tcpstate::connection::heap_layout();
     let mut l = String::from(
-        "    tcpstate heap beside the buffers: 0 B in steady state; while recovering or reassembling",
+        "    tcpstate heap beside the buffers: 0 B in steady state; while recovering or reassembling:",
     );
     for (name, bytes) in &boxes {
-        let _ = write!(l, " + {name} {bytes} B");
+        let _ = write!(l, " {name} {bytes} B,");
     }
     let _ = write!(
         l,
-        " (up to {} B, each box freed when its last hole closes)",
+        " up to {} B in all (each box freed when its last hole closes)",
         boxes.iter().map(|b| b.1).sum::<usize>()
     );
     println!("{l}");
