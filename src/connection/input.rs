@@ -840,6 +840,7 @@ impl<B: Storage> Connection<B> {
 
     /// After `n` in-order bytes went into the receive buffer (the full path
     /// and header prediction alike): RCV.NXT, counters, and when to ACK.
+    #[inline]
     fn data_arrived(&mut self, now: Instant, n: u32, gap_filled: bool, a: &mut Actions) {
         self.rcv_nxt = self.rcv_nxt.add(n);
         self.bytes_in += u64::from(n);
