@@ -1490,20 +1490,33 @@ fn run_w3(rep: &mut Report) {
     );
     println!("{l}");
     rep.lines.push(l);
-    // Where tcpstate's bytes go (the parts that are public types).
-    let l = format!(
-        "    tcpstate parts: Config {} B, Stats {} B, 2 x Assembler {} B (rx reassembly, SACK scoreboard), 2 x RingBuffer<Box<[u8]>> {} B, congestion::Controller {} B, the rest {} B",
-        size_of::<tcpstate::Config>(),
-        size_of::<tcpstate::Stats>(),
-        size_of::<tcpstate::Assembler>(),
-        size_of::<tcpstate::RingBuffer<Box<[u8]>>>(),
-        size_of::<tcpstate::connection::congestion::Controller>(),
-        t_box
-            - size_of::<tcpstate::Config>()
-            - size_of::<tcpstate::Stats>()
-            - 2 * size_of::<tcpstate::Assembler>()
-            - 2 * size_of::<tcpstate::RingBuffer<Box<[u8]>>>()
-            - size_of::<tcpstate::connection::congestion::Controller>()
+    // Where tcpstate's bytes go.
+    let parts = tcpstate::connection::layout::<Box<[u8]>>();
+    let named: usize = parts.iter().map(|p| p.1).sum();
+    let mut l = String::from("    tcpstate parts:");
+    for (name, bytes) in &parts {
+        let _ = write!(l, " {name} {bytes} B,");
+    }
+    let _ = write!(
+        l,
+        " the rest {} B (sequence variables, times, counts, flags)",
+        t_box.saturating_sub(named)
+    );
+    println!("{l}");
+    rep.lines.push(l);
+    // With `alloc`, the SACK scoreboard and the reassembly ranges live in a
+    // box each only while loss recovery or reordering needs them.
+    let boxes = tcpstate::connection::heap_layout();
+    let mut l = String::from(
+        "    tcpstate heap beside the buffers: 0 B in steady state; while recovering or reassembling:",
+    );
+    for (name, bytes) in &boxes {
+        let _ = write!(l, " {name} {bytes} B,");
+    }
+    let _ = write!(
+        l,
+        " up to {} B in all (each box freed when its last hole closes)",
+        boxes.iter().map(|b| b.1).sum::<usize>()
     );
     println!("{l}");
     rep.lines.push(l);

@@ -10,7 +10,9 @@
 //!
 //! 1. **Create** it with [`Connection::new`], a [`Config`] (for example
 //!    [`Config::linux`] or [`Config::rfc9293`]) and [`Buffers`] for receiving
-//!    and sending. The buffers bound its memory; nothing allocates per call.
+//!    and sending. The buffers bound its memory; nothing allocates per call
+//!    (with `alloc`, loss recovery and reordering box their range sets,
+//!    at most 80 bytes each, once per episode: [`Connection::heap_bytes`]).
 //! 2. **Open** it: [`Connection::connect`] (active) or
 //!    [`Connection::listen`] (passive), or take a listener's SYN with
 //!    [`Connection::accept`].

@@ -47,6 +47,60 @@ impl Instant {
     }
 }
 
+/// A `u64` as two 32-bit halves: 4-byte aligned, so that a small struct
+/// holding one packs without padding.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct Split64([u32; 2]);
+
+impl Split64 {
+    pub(crate) const fn new(v: u64) -> Self {
+        Split64([v as u32, (v >> 32) as u32])
+    }
+
+    pub(crate) const fn get(self) -> u64 {
+        ((self.0[1] as u64) << 32) | self.0[0] as u64
+    }
+}
+
+/// An [`Instant`] in a [`Split64`].
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct PackedInstant(Split64);
+
+impl PackedInstant {
+    pub(crate) const fn new(t: Instant) -> Self {
+        PackedInstant(Split64::new(t.0))
+    }
+
+    pub(crate) const fn get(self) -> Instant {
+        Instant(self.0.get())
+    }
+}
+
+/// An `Option<Instant>` in 8 bytes instead of 16, 4-byte aligned:
+/// `Instant::MAX`, the time the engine never reaches (the "never" of its
+/// timers), stands for `None`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct OptInstant(PackedInstant);
+
+impl OptInstant {
+    pub(crate) const NONE: OptInstant = OptInstant(PackedInstant::new(Instant::MAX));
+
+    pub(crate) const fn some(t: Instant) -> Self {
+        OptInstant(PackedInstant::new(t))
+    }
+
+    pub(crate) fn get(self) -> Option<Instant> {
+        let t = self.0.get();
+        (t != Instant::MAX).then_some(t)
+    }
+}
+
+impl Default for OptInstant {
+    fn default() -> Self {
+        OptInstant::NONE
+    }
+}
+
 /// Converts a duration to whole microseconds, saturating at `u64::MAX`.
 pub(crate) fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)

@@ -691,3 +691,37 @@ fn reassembly_and_scoreboard_bounds_come_from_the_config() {
     }
     assert!(got == data);
 }
+
+// Issue 7 (W3 memory): with `alloc`, the SACK scoreboard (RFC 6675) and the
+// reassembly ranges (RFC 9293 §3.10.7.4) take heap memory only while a hole
+// exists: one box each, freed when the hole closes.
+#[test]
+fn recovery_state_is_on_the_heap_only_while_a_hole_exists() {
+    let mut s = established_sack(sack_cfg());
+    let boxes = tcpstate::connection::heap_layout();
+    let (scoreboard, reassembly) = (boxes[0].1, boxes[1].1);
+    assert!(scoreboard >= std::mem::size_of::<tcpstate::Assembler>());
+    assert_eq!(s.c.heap_bytes(), 0);
+    let base = PEER_ISS.add(1);
+    // Receiver: an out-of-order segment opens a hole.
+    s.seg(ACK, base.add(1000), ISS.add(1), &[1; 100]);
+    let _ = s.expect_ack();
+    assert_eq!(s.c.heap_bytes(), reassembly);
+    // In-order data fills it: the box goes.
+    s.seg(ACK, base, ISS.add(1), &[0; 1000]);
+    assert_eq!(s.expect_ack().t.ack, base.add(1100));
+    assert_eq!(s.c.heap_bytes(), 0);
+    // In-order data with no hole never allocates.
+    s.seg(ACK, base.add(1100), ISS.add(1), &[2; 100]);
+    assert_eq!(s.c.heap_bytes(), 0);
+    // Sender: SACK blocks fill the scoreboard until the cumulative ACK.
+    let peer = base.add(1200);
+    let seqs = send_segments(&mut s, 4);
+    let mss = s.c.effective_mss() as u32;
+    let m = |k: u32| seqs[0].add(mss * k);
+    s.seg_opts(ACK, peer, m(0), sack_opts(&[(m(1), m(2))]), &[]);
+    assert_eq!(s.c.heap_bytes(), scoreboard);
+    s.seg(ACK, peer, m(4), &[]);
+    assert_eq!(s.c.snd_una(), m(4));
+    assert_eq!(s.c.heap_bytes(), 0);
+}

@@ -20,14 +20,14 @@ impl<B: Storage> Connection<B> {
                 self.check_closed()?;
                 self.reset_tcb(iss);
                 self.iss_seed = iss;
-                self.passive = true;
+                self.set_passive(true);
                 self.goto(Event::PassiveOpen, State::Listen, a);
                 Ok(0)
             }
             AppCall::Connect { iss } => {
                 self.check_closed()?;
                 self.reset_tcb(iss);
-                self.passive = false;
+                self.set_passive(false);
                 self.rcv_wscale = self.our_wscale();
                 self.ts_offset = iss.0.rotate_left(13);
                 self.goto(Event::ActiveOpen, State::SynSent, a);
@@ -48,7 +48,7 @@ impl<B: Storage> Connection<B> {
                 Ok(0)
             }
             AppCall::SetNoDelay(on) => {
-                self.nagle = !on;
+                self.set_nagle(!on);
                 Ok(0)
             }
         }
@@ -74,30 +74,30 @@ impl<B: Storage> Connection<B> {
         self.max_snd_wnd = 0;
         self.rcv_nxt = SeqNum(0);
         self.rcv_adv = SeqNum(0);
-        self.rcv_fin = None;
-        self.app_closed = false;
-        self.fin_queued = false;
-        self.fin_received = false;
-        self.fin_acked = false;
-        self.syn_acked = false;
-        self.syn_retransmitted = false;
-        self.ts_on = false;
-        self.sack_on = false;
-        self.ecn_on = false;
-        self.ece_pending = false;
-        self.cwr_pending = false;
-        self.undo = None;
-        self.ws_on = false;
+        self.set_rcv_fin(None);
+        self.set_app_closed(false);
+        self.set_fin_queued(false);
+        self.set_fin_received(false);
+        self.set_fin_acked(false);
+        self.set_syn_acked(false);
+        self.set_syn_retransmitted(false);
+        self.set_ts_on(false);
+        self.set_sack_on(false);
+        self.set_ecn_on(false);
+        self.set_ece_pending(false);
+        self.set_cwr_pending(false);
+        self.set_undo(None);
+        self.set_ws_on(false);
         self.snd_wscale = 0;
         self.rcv_wscale = 0;
         self.retries = 0;
         self.srtt = 0;
         self.rttvar = 0;
-        self.rto = super::timers::clamp_rto(&self.cfg, super::timers::us(self.cfg.rto_initial));
-        self.rtt_sample = None;
+        self.rto = super::timers::clamp_rto(&self.cfg, super::timers::us(self.cfg.rto_initial()));
+        self.rtt_sample = super::timers::RttSample::NONE;
         self.close_reason = None;
-        self.soft_error = None;
-        self.pending_rst = None;
+        self.soft_error = super::icmp::soft::NONE;
+        self.set_pending_rst(None);
         self.cwnd = 0;
         self.ssthresh = u32::MAX;
         self.cc = super::congestion::Controller::new(self.cfg.congestion);
@@ -114,12 +114,12 @@ impl<B: Storage> Connection<B> {
         self.sent_log.clear();
         self.rack_xmit = Instant::ZERO;
         self.min_rtt = u32::MAX;
-        self.dsack = None;
-        self.in_recovery = false;
+        self.set_dsack(None);
+        self.set_in_recovery(false);
         self.dupacks = 0;
         self.quick = self.cfg.quickack;
-        self.pingpong = false;
-        self.last_data_in = None;
+        self.set_pingpong(false);
+        self.last_data_in = crate::time::OptInstant::NONE;
     }
 
     /// The call fails once the connection has ended.
@@ -167,7 +167,7 @@ impl<B: Storage> Connection<B> {
         // Window update after a read (RFC 9293 §3.8.6.2.2): when the window
         // we could offer grew by at least min(RCV.BUFF/2, MSS) beyond what we
         // advertised, tell the peer now.
-        if self.state.may_receive() && !self.fin_received {
+        if self.state.may_receive() && !self.fin_received() {
             let adv = if self.rcv_adv.after(self.rcv_nxt) {
                 self.rcv_adv.dist(self.rcv_nxt)
             } else {
@@ -180,7 +180,7 @@ impl<B: Storage> Connection<B> {
             let max = 0xffffu32 << self.rcv_wscale;
             let offer = self.rcv_wnd().min(max);
             if offer >= adv.saturating_add(step) && adv < cap / 2 && offer > before.min(max) {
-                self.ack_now = true;
+                self.set_ack_now(true);
             }
         }
         let _ = a;
@@ -201,12 +201,12 @@ impl<B: Storage> Connection<B> {
                 Ok(())
             }
             State::SynReceived | State::Established => {
-                self.fin_queued = true;
+                self.set_fin_queued(true);
                 self.goto(Event::Close, State::FinWait1, a);
                 Ok(())
             }
             State::CloseWait => {
-                self.fin_queued = true;
+                self.set_fin_queued(true);
                 self.goto(Event::Close, State::LastAck, a);
                 Ok(())
             }
@@ -223,8 +223,8 @@ impl<B: Storage> Connection<B> {
             State::Established | State::CloseWait if unread => {
                 // SHLD-3 / FSM-48: unread data means the peer's data would be
                 // lost: tell it with a RST.
-                self.pending_rst = Some((self.snd_max, None));
-                self.app_closed = true;
+                self.set_pending_rst(Some((self.snd_max, None)));
+                self.set_app_closed(true);
                 self.close_with(Event::CloseWithUnreadData, CloseReason::Aborted, a);
                 return Ok(());
             }
@@ -234,10 +234,10 @@ impl<B: Storage> Connection<B> {
             | State::LastAck
             | State::TimeWait => {
                 // Already closing: the app now also stops reading.
-                let first = !self.app_closed;
-                self.app_closed = true;
+                let first = !self.app_closed();
+                self.set_app_closed(true);
                 if self.state == State::FinWait2 && first {
-                    self.set_timer(Timer::FinWait2, now + self.cfg.fin_timeout);
+                    self.set_timer(Timer::FinWait2, now + self.cfg.fin_timeout());
                 }
                 return if first {
                     Ok(())
@@ -247,7 +247,7 @@ impl<B: Storage> Connection<B> {
             }
             _ => {}
         }
-        self.app_closed = true;
+        self.set_app_closed(true);
         self.app_shutdown(a)
     }
 
@@ -261,12 +261,12 @@ impl<B: Storage> Connection<B> {
             | State::FinWait1
             | State::FinWait2
             | State::CloseWait => {
-                self.pending_rst = Some((self.snd_max, None));
+                self.set_pending_rst(Some((self.snd_max, None)));
             }
             // FSM-41/42: no segment.
             _ => {}
         }
-        self.app_closed = true;
+        self.set_app_closed(true);
         self.close_with(Event::Abort, CloseReason::Aborted, a);
         Ok(())
     }

@@ -34,29 +34,29 @@ impl<B: Storage> Connection<B> {
         let mut h = DefaultHasher::new();
         self.state.hash(&mut h);
         (
-            self.passive,
-            self.app_closed,
-            self.fin_queued,
-            self.syn_acked,
-            self.fin_received,
-            self.fin_acked,
-            self.syn_retransmitted,
-            self.nagle,
-            self.ts_on,
-            self.sack_on,
-            self.ecn_on,
-            self.ece_pending,
+            self.passive(),
+            self.app_closed(),
+            self.fin_queued(),
+            self.syn_acked(),
+            self.fin_received(),
+            self.fin_acked(),
+            self.syn_retransmitted(),
+            self.nagle(),
+            self.ts_on(),
+            self.sack_on(),
+            self.ecn_on(),
+            self.ece_pending(),
         )
             .hash(&mut h);
         (
-            self.cwr_pending,
-            self.ack_now,
-            self.fast_rtx,
-            self.force_send,
-            self.tlp_armed,
-            self.tlp_out,
-            self.tlp_rtx,
-            self.in_recovery,
+            self.cwr_pending(),
+            self.ack_now(),
+            self.fast_rtx(),
+            self.force_send(),
+            self.tlp_armed(),
+            self.tlp_out(),
+            self.tlp_rtx(),
+            self.in_recovery(),
         )
             .hash(&mut h);
         (self.probe as u8, self.snd_wscale, self.rcv_wscale).hash(&mut h);
@@ -82,7 +82,7 @@ impl<B: Storage> Connection<B> {
             self.tlp_high,
         )
             .hash(&mut h);
-        self.undo
+        self.undo()
             .map(|u| (u.cwnd, u.ssthresh, u.tsval))
             .hash(&mut h);
         (
@@ -90,7 +90,7 @@ impl<B: Storage> Connection<B> {
             self.rcv_nxt,
             self.rcv_adv,
             self.last_ack_sent,
-            self.rcv_fin,
+            self.rcv_fin(),
             self.smss,
             self.rcv_mss_est,
             self.ts_recent,
@@ -102,14 +102,14 @@ impl<B: Storage> Connection<B> {
             self.srtt,
             self.rttvar,
             self.rto,
-            self.rtt_sample,
+            self.rtt_sample.get(),
             self.unacked_since,
             self.cwnd,
             self.ssthresh,
             self.last_send,
             self.ack_pending,
             self.challenge_at,
-            self.pending_rst,
+            self.pending_rst(),
         )
             .hash(&mut h);
         let _ = core::fmt::write(&mut DebugHasher(&mut h), format_args!("{:?}", self.cc));
@@ -123,7 +123,7 @@ impl<B: Storage> Connection<B> {
         for r in self.sacked.ranges() {
             r.hash(&mut h);
         }
-        (self.high_rxt, self.sack_recent, self.dsack).hash(&mut h);
+        (self.high_rxt, self.asm.mark(), self.dsack()).hash(&mut h);
         // Buffers: the stored bytes, and the out-of-order bytes the
         // assembler says are held past them.
         let mut chunk = [0u8; 256];

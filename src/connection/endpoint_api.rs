@@ -91,7 +91,7 @@ impl<B: Storage> Connection<B> {
         conn.snd_max = conn.snd_nxt;
         let window = conn.rx.free().min(0xffff) as u32;
         conn.rcv_adv = conn.rcv_nxt.add(window);
-        conn.rtt_sample = None;
+        conn.rtt_sample = super::timers::RttSample::NONE;
         a.merge(conn.on_segment(now, ack));
         Ok((conn, a))
     }
@@ -121,7 +121,7 @@ impl<B: Storage> Connection<B> {
         TimeWaitVars {
             snd_nxt: self.snd_nxt,
             rcv_nxt: self.rcv_nxt,
-            ts_on: self.ts_on,
+            ts_on: self.ts_on(),
             ts_recent: self.ts_recent,
             ts_recent_age: self.ts_recent_age,
             ts_offset: self.ts_offset,

@@ -60,7 +60,7 @@ impl<B: Storage> Connection<B> {
             IcmpError::Unreachable { code: 2 | 3 } if self.state == State::SynSent => {
                 self.close_with(Event::IcmpHardError, CloseReason::Refused, &mut a);
             }
-            _ => self.soft_error = Some(e),
+            _ => self.soft_error = soft::encode(e),
         }
         self.finish(now, &mut a);
         a
@@ -69,6 +69,49 @@ impl<B: Storage> Connection<B> {
     /// The last soft ICMP error reported, if any (RFC 9293 §3.9.2.2:
     /// reported to the application, SHLD-25).
     pub fn soft_error(&self) -> Option<IcmpError> {
-        self.soft_error
+        soft::decode(self.soft_error)
+    }
+}
+
+/// The soft errors `on_icmp` keeps, in 2 bytes: 0 none, `0x1cc`
+/// unreachable with code `cc`, `0x200` time exceeded, `0x300` parameter
+/// problem (path-MTU messages and source quench are never kept).
+pub(super) mod soft {
+    use super::IcmpError;
+
+    pub(in crate::connection) const NONE: u16 = 0;
+
+    pub(super) fn encode(e: IcmpError) -> u16 {
+        match e {
+            IcmpError::Unreachable { code } => 0x100 | u16::from(code),
+            IcmpError::TimeExceeded => 0x200,
+            IcmpError::ParameterProblem => 0x300,
+            IcmpError::FragmentationNeeded { .. } | IcmpError::SourceQuench => NONE,
+        }
+    }
+
+    pub(super) fn decode(v: u16) -> Option<IcmpError> {
+        match v >> 8 {
+            1 => Some(IcmpError::Unreachable { code: v as u8 }),
+            2 => Some(IcmpError::TimeExceeded),
+            3 => Some(IcmpError::ParameterProblem),
+            _ => None,
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn kept_errors_round_trip() {
+            for e in (0..=255)
+                .map(|code| IcmpError::Unreachable { code })
+                .chain([IcmpError::TimeExceeded, IcmpError::ParameterProblem])
+            {
+                assert_eq!(decode(encode(e)), Some(e));
+            }
+            assert_eq!(decode(NONE), None);
+        }
     }
 }

@@ -52,12 +52,12 @@ impl<B: Storage> Connection<B> {
         // Only ACK, or ACK+PSH: no SYN, FIN, RST, URG, ECE, CWR.
         if seg.flags.0 & !Flags::PSH.0 != Flags::ACK.0
             || seg.seq != self.rcv_nxt
-            || !self.syn_acked
+            || !self.syn_acked()
             || !seg.options.sack.is_empty()
             || !self.sacked.is_empty()
             || !self.asm.is_empty()
-            || self.rcv_fin.is_some()
-            || self.fin_queued
+            || self.rcv_fin().is_some()
+            || self.fin_queued()
             || ack.after(self.snd_max)
             || ack.before(self.snd_una)
         {
@@ -73,7 +73,7 @@ impl<B: Storage> Connection<B> {
             return None;
         }
         // RFC 7323 §5.3 PAWS: a TSval older than TS.Recent takes the full path.
-        if self.ts_on
+        if self.ts_on()
             && let Some(ts) = seg.options.timestamps
             && (ts.val.wrapping_sub(self.ts_recent) as i32) < 0
         {
@@ -133,7 +133,7 @@ impl<B: Storage> Connection<B> {
         }
         // Second, an ACK: <SEQ=SEG.ACK><CTL=RST>.
         if seg.flags.ack() {
-            self.pending_rst = Some((seg.ack, None));
+            self.set_pending_rst(Some((seg.ack, None)));
             self.stats.dropped += 1;
             return;
         }
@@ -170,10 +170,10 @@ impl<B: Storage> Connection<B> {
         self.recover = iss;
         self.high_rxt = iss;
         self.snd_sml = iss;
-        self.syn_acked = false;
+        self.set_syn_acked(false);
         self.negotiate(now, &seg.options, seg.seq);
         // RFC 3168 §6.1.1: an ECN-setup SYN has ECE and CWR.
-        self.ecn_on = self.cfg.ecn && seg.flags.contains(Flags::ECE | Flags::CWR);
+        self.set_ecn_on(self.cfg.ecn() && seg.flags.contains(Flags::ECE | Flags::CWR));
         // RFC 7323 §2.2: the window in a SYN is never scaled.
         self.snd_wnd = u32::from(seg.window);
         self.max_snd_wnd = self.snd_wnd;
@@ -191,26 +191,26 @@ impl<B: Storage> Connection<B> {
         self.smss = mss.min(self.cfg.mss).max(self.cfg.min_peer_mss).max(1);
         // RFC 7323 §2.2-2.3: both sides must send the option; a shift above 14
         // is taken as 14.
-        match (self.cfg.window_scaling, o.window_scale) {
+        match (self.cfg.window_scaling(), o.window_scale) {
             (true, Some(s)) => {
-                self.ws_on = true;
+                self.set_ws_on(true);
                 self.snd_wscale = s.min(14);
                 self.rcv_wscale = self.our_wscale();
             }
             _ => {
-                self.ws_on = false;
+                self.set_ws_on(false);
                 self.snd_wscale = 0;
                 self.rcv_wscale = 0;
             }
         }
-        self.sack_on = self.cfg.sack && o.sack_permitted;
-        match (self.cfg.timestamps, o.timestamps) {
+        self.set_sack_on(self.cfg.sack() && o.sack_permitted);
+        match (self.cfg.timestamps(), o.timestamps) {
             (true, Some(ts)) => {
-                self.ts_on = true;
+                self.set_ts_on(true);
                 self.ts_recent = ts.val;
                 self.ts_recent_age = now;
             }
-            _ => self.ts_on = false,
+            _ => self.set_ts_on(false),
         }
         let _ = seq;
         self.init_cwnd();
@@ -219,10 +219,13 @@ impl<B: Storage> Connection<B> {
     /// The window-scale shift we offer: the smallest that lets the whole
     /// receive buffer be advertised (RFC 7323 §2.3), at most 14.
     pub(super) fn our_wscale(&self) -> u8 {
-        if !self.cfg.window_scaling {
+        if !self.cfg.window_scaling() {
             return 0;
         }
-        let cap = self.rx.capacity().max(self.cfg.wscale_buffer.unwrap_or(0));
+        let cap = self
+            .rx
+            .capacity()
+            .max(self.cfg.wscale_buffer().unwrap_or(0));
         let mut s = 0u8;
         while s < 14 && (cap >> s) > 0xffff {
             s += 1;
@@ -238,7 +241,7 @@ impl<B: Storage> Connection<B> {
             // SEG.ACK =< ISS or SEG.ACK > SND.NXT: unacceptable.
             if seg.ack.before_eq(self.iss) || seg.ack.after(self.snd_max) {
                 if !f.rst() {
-                    self.pending_rst = Some((seg.ack, None));
+                    self.set_pending_rst(Some((seg.ack, None)));
                 }
                 self.stats.dropped += 1;
                 return;
@@ -273,16 +276,18 @@ impl<B: Storage> Connection<B> {
         self.snd_max = snd_max;
         self.ts_offset = ts_offset;
         // RFC 3168 §6.1.1: an ECN-setup SYN-ACK has ECE and not CWR.
-        self.ecn_on = self.cfg.ecn && f.contains(Flags::ECE) && !f.contains(Flags::CWR) && f.ack();
+        self.set_ecn_on(
+            self.cfg.ecn() && f.contains(Flags::ECE) && !f.contains(Flags::CWR) && f.ack(),
+        );
         if f.ack() {
             // Our SYN is acknowledged: ESTABLISHED (SA-SS-7).
             self.snd_una = seg.ack;
-            self.syn_acked = true;
+            self.set_syn_acked(true);
             self.rtt_on_ack(now, seg);
             self.retries = 0;
             self.after_handshake();
             self.goto(Event::RcvSynAck, State::Established, a);
-            self.ack_now = true;
+            self.set_ack_now(true);
             a.set_writable();
             // Data or FIN on the SYN+ACK continue at step 6 with SEQ+1.
             if !seg.payload.is_empty() || f.fin() {
@@ -307,7 +312,7 @@ impl<B: Storage> Connection<B> {
         self.touch_keepalive(now);
 
         // RFC 7323 §5.3 PAWS, before the sequence test.
-        if self.ts_on
+        if self.ts_on()
             && !f.rst()
             && let Some(ts) = seg.options.timestamps
             && (ts.val.wrapping_sub(self.ts_recent) as i32) < 0
@@ -328,7 +333,7 @@ impl<B: Storage> Connection<B> {
             // SYN,ACK repeats its SYN (one below RCV.NXT) and acknowledges
             // ours. Its ACK is what matters: ESTABLISHED.
             if self.state == State::SynReceived
-                && !self.passive
+                && !self.passive()
                 && f.syn()
                 && f.ack()
                 && seg.seq == self.irs
@@ -337,7 +342,7 @@ impl<B: Storage> Connection<B> {
             {
                 self.stats.dropped -= 1;
                 self.snd_una = seg.ack;
-                self.syn_acked = true;
+                self.set_syn_acked(true);
                 self.snd_wnd = u32::from(seg.window);
                 self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
                 self.snd_wl1 = seg.seq;
@@ -360,7 +365,7 @@ impl<B: Storage> Connection<B> {
                 && f.fin()
                 && seg.seq.add(seg.seg_len()) == self.rcv_nxt
             {
-                self.ack_now = true;
+                self.set_ack_now(true);
                 self.goto(Event::RcvFin, State::TimeWait, a);
                 return;
             }
@@ -368,7 +373,7 @@ impl<B: Storage> Connection<B> {
                 let end = seg.seq.add(seg.payload.len() as u32);
                 if end.before_eq(self.rcv_nxt) {
                     // A duplicate: D-SACK it (RFC 2883 §4).
-                    self.dsack = Some((seg.seq, end));
+                    self.set_dsack(Some((seg.seq, end)));
                 }
             }
             // RFC 9293 §3.10.7.4: with RCV.WND zero "special allowance should
@@ -378,9 +383,9 @@ impl<B: Storage> Connection<B> {
                 && seg.seq == self.rcv_nxt
                 && f.ack()
                 && !f.syn()
-                && self.syn_acked
+                && self.syn_acked()
             {
-                self.ack_now = true;
+                self.set_ack_now(true);
                 if self.process_ack(now, seg, a)
                     && self.state == State::FinWait1
                     && self.fin_acked()
@@ -412,7 +417,7 @@ impl<B: Storage> Connection<B> {
 
         // Fourth: the SYN bit.
         if f.syn() {
-            if self.state == State::SynReceived && self.passive {
+            if self.state == State::SynReceived && self.passive() {
                 // Return to LISTEN (RFC 9293 §3.10.7.4 step 4).
                 self.back_to_listen(Event::RcvSyn, a);
             } else {
@@ -430,7 +435,7 @@ impl<B: Storage> Connection<B> {
         if self.state == State::SynReceived {
             if seg.ack.after(self.snd_una) && seg.ack.before_eq(self.snd_max) {
                 self.snd_una = seg.ack;
-                self.syn_acked = true;
+                self.set_syn_acked(true);
                 self.snd_wnd = u32::from(seg.window) << self.snd_wscale;
                 self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
                 self.snd_wl1 = seg.seq;
@@ -442,28 +447,28 @@ impl<B: Storage> Connection<B> {
                 a.set_writable();
             } else {
                 // <SEQ=SEG.ACK><CTL=RST> (SA-ACK-2).
-                self.pending_rst = Some((seg.ack, None));
+                self.set_pending_rst(Some((seg.ack, None)));
                 self.stats.dropped += 1;
                 return;
             }
-        } else if !self.syn_acked {
+        } else if !self.syn_acked() {
             // FIN-WAIT-1 entered from SYN-RECEIVED before our SYN was acked.
             if seg.ack.after(self.snd_una) && seg.ack.before_eq(self.snd_max) {
                 // The SYN takes one sequence number: SND.UNA moves past it
                 // here, so that step 5 below sees only what the ACK covers
                 // beyond the SYN (our FIN, if at all).
                 self.snd_una = self.iss.add(1);
-                self.syn_acked = true;
+                self.set_syn_acked(true);
                 self.retries = 0;
                 self.after_handshake();
                 a.set_writable();
             } else {
-                self.pending_rst = Some((seg.ack, None));
+                self.set_pending_rst(Some((seg.ack, None)));
                 self.stats.dropped += 1;
                 return;
             }
         }
-        if self.ecn_on {
+        if self.ecn_on() {
             self.ecn_input(now, seg);
         }
         if !self.process_ack(now, seg, a) {
@@ -488,12 +493,12 @@ impl<B: Storage> Connection<B> {
     /// ECN signals on an acceptable segment (RFC 3168 §6.1.2, §6.1.3).
     fn ecn_input(&mut self, now: Instant, seg: &Segment<'_>) {
         if seg.flags.contains(Flags::CWR) {
-            self.ece_pending = false;
+            self.set_ece_pending(false);
         }
         // ECE: reduce once per window of data (RFC 3168 §6.1.2).
         if seg.flags.contains(Flags::ECE)
             && self.flight() > 0
-            && !self.in_recovery
+            && !self.in_recovery()
             && self.snd_una.after_eq(self.recover)
         {
             let mss = self.eff_mss();
@@ -506,7 +511,7 @@ impl<B: Storage> Connection<B> {
                 super::congestion::CongestionControl::on_congestion(&mut self.cc, w, now);
             self.cwnd = self.ssthresh;
             self.recover = self.snd_max;
-            self.cwr_pending = true;
+            self.set_cwr_pending(true);
             self.stats.ecn_reductions += 1;
         }
     }
@@ -537,13 +542,13 @@ impl<B: Storage> Connection<B> {
         if seg.payload.is_empty() && !seg.flags.fin() {
             self.challenge_ack(now);
         } else {
-            self.ack_now = true;
+            self.set_ack_now(true);
         }
     }
 
     /// A challenge ACK, rate-limited (RFC 5961 §7).
     pub(super) fn challenge_ack(&mut self, now: Instant) {
-        let interval = self.cfg.challenge_ack_interval;
+        let interval = self.cfg.challenge_ack_interval();
         if now.saturating_duration_since(self.challenge_at) >= interval
             || self.challenge_at == Instant::ZERO
         {
@@ -552,7 +557,7 @@ impl<B: Storage> Connection<B> {
         }
         if self.challenge_n < self.cfg.challenge_ack_burst {
             self.challenge_n += 1;
-            self.ack_now = true;
+            self.set_ack_now(true);
             self.stats.challenge_acks += 1;
         } else {
             self.stats.challenge_acks_suppressed += 1;
@@ -562,11 +567,11 @@ impl<B: Storage> Connection<B> {
     /// An acceptable RST (RFC 9293 §3.10.7.4 step 2, SA-RST-4..7).
     fn reset_by_peer(&mut self, a: &mut Actions) {
         match self.state {
-            State::SynReceived if self.passive => self.back_to_listen(Event::RcvRst, a),
+            State::SynReceived if self.passive() => self.back_to_listen(Event::RcvRst, a),
             State::SynReceived => self.close_with(Event::RcvRst, CloseReason::Refused, a),
             State::TimeWait => {
                 // RFC 1337: ignore RST in TIME-WAIT when protection is on.
-                if self.cfg.rfc1337 {
+                if self.cfg.rfc1337() {
                     self.stats.dropped += 1;
                 } else {
                     self.close_with(Event::RcvRst, CloseReason::Normal, a);
@@ -584,14 +589,14 @@ impl<B: Storage> Connection<B> {
         self.rx.clear();
         self.tx.clear();
         self.asm.clear();
-        self.ack_now = false;
-        self.syn_acked = false;
-        self.fin_queued = false;
-        self.fin_received = false;
-        self.fin_acked = false;
-        self.rcv_fin = None;
+        self.set_ack_now(false);
+        self.set_syn_acked(false);
+        self.set_fin_queued(false);
+        self.set_fin_received(false);
+        self.set_fin_acked(false);
+        self.set_rcv_fin(None);
         self.retries = 0;
-        self.pending_rst = None;
+        self.set_pending_rst(None);
     }
 
     /// Step 5 for the synchronized states (RFC 9293 §3.10.7.4, SA-ACK-1..10).
@@ -647,7 +652,7 @@ impl<B: Storage> Connection<B> {
         self.detect_lost_retransmissions();
         // RFC 6675 §5: enough SACKed above SND.UNA means loss, whatever
         // the duplicate-ACK count.
-        if !self.in_recovery && self.sack_loss_detected() && self.snd_una.after_eq(self.recover) {
+        if !self.in_recovery() && self.sack_loss_detected() && self.snd_una.after_eq(self.recover) {
             self.enter_recovery(now);
         }
         self.update_send_window(seg, old_wnd);
@@ -694,9 +699,9 @@ impl<B: Storage> Connection<B> {
         // Bytes of the send buffer this ACK covers (not the FIN).
         let covered = seg.ack.dist(self.tx_base());
         let data = covered.min(self.tx.len() as u32);
-        if self.fin_queued && covered > self.tx.len() as u32 {
+        if self.fin_queued() && covered > self.tx.len() as u32 {
             // The ACK covers our FIN too.
-            self.fin_acked = true;
+            self.set_fin_acked(true);
         }
         self.rtt_on_ack(now, seg);
         self.eifel_check(seg);
@@ -710,8 +715,8 @@ impl<B: Storage> Connection<B> {
         self.zwp_probes = 0;
         self.on_new_ack(acked, now);
         self.unacked_since = now;
-        if self.tlp_out && self.snd_una.after_eq(self.tlp_high) {
-            self.tlp_out = false;
+        if self.tlp_out() && self.snd_una.after_eq(self.tlp_high) {
+            self.set_tlp_out(false);
         }
         // RFC 6298 §5.3: restart the timer when new data is acked (or the
         // loss-probe timer, RFC 8985 §7.2).
@@ -719,7 +724,7 @@ impl<B: Storage> Connection<B> {
             self.restart_rtx_timer(now);
         } else {
             self.clear_timer(Timer::Retransmit);
-            self.tlp_armed = false;
+            self.set_tlp_armed(false);
         }
         if data > 0 {
             a.set_writable();
@@ -743,16 +748,16 @@ impl<B: Storage> Connection<B> {
         }
         if seg.flags.fin() {
             let fin_at = seg.seq.add(seg.payload.len() as u32);
-            if fin_at.after(self.rcv_nxt) && !self.fin_received {
+            if fin_at.after(self.rcv_nxt) && !self.fin_received() {
                 // A FIN beyond a hole: remember it until the data reaches it (SA-FIN-8).
-                self.rcv_fin = Some(fin_at);
-                self.ack_now = true;
+                self.set_rcv_fin(Some(fin_at));
+                self.set_ack_now(true);
                 return;
             }
-            if fin_at == self.rcv_nxt || self.fin_received {
+            if fin_at == self.rcv_nxt || self.fin_received() {
                 self.fin(now, a);
             }
-        } else if self.rcv_fin == Some(self.rcv_nxt) && !self.fin_received {
+        } else if self.rcv_fin() == Some(self.rcv_nxt) && !self.fin_received() {
             self.fin(now, a);
         }
     }
@@ -765,18 +770,18 @@ impl<B: Storage> Connection<B> {
         if seq.before(self.rcv_nxt) {
             let skip = (self.rcv_nxt.dist(seq) as usize).min(payload.len());
             // RFC 2883: report the duplicate part in a D-SACK block.
-            self.dsack = Some((seq, seq.add(skip as u32)));
+            self.set_dsack(Some((seq, seq.add(skip as u32))));
             payload = &payload[skip..];
             seq = self.rcv_nxt;
         }
         if payload.is_empty() {
-            self.ack_now = true;
+            self.set_ack_now(true);
             return;
         }
         // Data after the application closed both directions: RST
         // (RFC 9293 §3.6.1 SHLD-3, FSM-49; Linux's behaviour).
-        if self.app_closed && self.cfg.rst_on_data_after_close && self.fin_queued {
-            self.pending_rst = Some((self.snd_max, Some(seq.add(payload.len() as u32))));
+        if self.app_closed() && self.cfg.rst_on_data_after_close() && self.fin_queued() {
+            self.set_pending_rst(Some((self.snd_max, Some(seq.add(payload.len() as u32)))));
             self.close_with(Event::RcvDataAfterClose, CloseReason::Aborted, a);
             return;
         }
@@ -790,17 +795,20 @@ impl<B: Storage> Connection<B> {
         let written = self.rx.write_unallocated(offset as usize, payload);
         if written == 0 {
             // No room (zero window): drop, ACK our window.
-            self.ack_now = true;
+            self.set_ack_now(true);
             self.stats.dropped += 1;
             return;
         }
-        let mut direct = false;
+        // In order with nothing held out of order: commit directly (the
+        // range would only be added and taken again, and it would make the
+        // reassembly ranges allocate in steady state).
+        let mut direct = offset == 0 && self.asm.is_empty();
         let cap = usize::from(self.cfg.max_ooo_ranges.max(1));
-        if self.asm.add_capped(offset, written as u32, cap).is_err() {
+        if !direct && self.asm.add_capped(offset, written as u32, cap).is_err() {
             if offset != 0 {
                 // Too many holes: drop this out-of-order segment (bounded
                 // reassembly; the peer retransmits it).
-                self.ack_now = true;
+                self.set_ack_now(true);
                 self.stats.dropped += 1;
                 return;
             }
@@ -823,34 +831,38 @@ impl<B: Storage> Connection<B> {
         } else {
             // Out of order: an immediate duplicate ACK (RFC 5681 §4.2, MAY-13),
             // whose first SACK block holds this segment (RFC 2018 §4).
-            self.sack_recent = seq;
-            self.ack_now = true;
+            // Start of the most recent out-of-order segment (RFC 2018 §4),
+            // kept with the reassembly ranges.
+            self.asm.set_mark(seq.0);
+            self.set_ack_now(true);
         }
     }
 
     /// After `n` in-order bytes went into the receive buffer (the full path
     /// and header prediction alike): RCV.NXT, counters, and when to ACK.
+    #[inline]
     fn data_arrived(&mut self, now: Instant, n: u32, gap_filled: bool, a: &mut Actions) {
         self.rcv_nxt = self.rcv_nxt.add(n);
-        self.stats.bytes_in += u64::from(n);
+        self.bytes_in += u64::from(n);
         self.ack_pending = self.ack_pending.saturating_add(n);
         a.set_readable();
         // Quick-ACK mode again after the peer was idle longer than the
         // RTO (Linux tcp_event_data_recv).
         // (In whole microseconds, as `rto()` is: no `Duration` arithmetic.)
-        if let Some(t) = self.last_data_in
+        if let Some(t) = self.last_data_in.get()
             && now.as_micros().saturating_sub(t.as_micros()) > u64::from(self.rto)
         {
             self.quick = self.quick.max(self.cfg.quickack);
         }
-        self.last_data_in = Some(now);
-        let quick = self.quick > 0 && !self.pingpong;
+        self.last_data_in = crate::time::OptInstant::some(now);
+        let quick = self.quick > 0 && !self.pingpong();
         // RFC 5681 §4.2: ACK at least every second full-sized segment;
         // immediately when a gap was filled (RFC 5681 §4.2, R1122-DA-2).
         if gap_filled || quick || self.ack_pending >= 2 * self.rcv_mss() {
-            self.ack_now = true;
+            self.set_ack_now(true);
         } else if self.timer(Timer::DelayedAck).is_none() {
-            self.set_timer(Timer::DelayedAck, now + self.cfg.delayed_ack);
+            let at = now.as_micros().saturating_add(self.cfg.delayed_ack_us());
+            self.set_timer(Timer::DelayedAck, Instant::from_micros(at));
         }
     }
 
@@ -861,7 +873,7 @@ impl<B: Storage> Connection<B> {
 
     /// Records TS.Recent (RFC 7323 §4.3).
     pub(super) fn update_ts_recent(&mut self, now: Instant, seg: &Segment<'_>) {
-        if let (true, Some(ts)) = (self.ts_on, seg.options.timestamps)
+        if let (true, Some(ts)) = (self.ts_on(), seg.options.timestamps)
             && seg.seq.before_eq(self.last_ack_sent)
             && (ts.val.wrapping_sub(self.ts_recent) as i32) >= 0
         {
@@ -872,13 +884,13 @@ impl<B: Storage> Connection<B> {
 
     /// The peer's FIN, in order (step 8, SA-FIN-2..7).
     fn fin(&mut self, now: Instant, a: &mut Actions) {
-        if !self.fin_received {
-            self.fin_received = true;
+        if !self.fin_received() {
+            self.set_fin_received(true);
             self.rcv_nxt = self.rcv_nxt.add(1);
-            self.rcv_fin = None;
+            self.set_rcv_fin(None);
             a.set_readable();
         }
-        self.ack_now = true;
+        self.set_ack_now(true);
         let _ = now;
         match self.state {
             State::SynReceived | State::Established => {

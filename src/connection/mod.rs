@@ -25,15 +25,19 @@
 
 mod actions;
 mod app;
+mod cfg;
 #[cfg(feature = "testing")]
 mod clone;
 pub mod congestion;
+mod counters;
 mod endpoint_api;
+mod flags;
 mod icmp;
 mod input;
 mod output;
 mod rack;
 mod sack;
+mod spill;
 mod timers;
 
 pub use actions::{Action, Actions, ActionsIter, StateChange, Transmit};
@@ -42,12 +46,12 @@ pub use icmp::IcmpError;
 pub use output::reply_to_unknown;
 pub use timers::Timer;
 
-use crate::buffer::{Assembler, RingBuffer};
+use crate::buffer::RingBuffer;
 use crate::config::Config;
 use crate::error::{CallError, CloseReason};
 use crate::seq::SeqNum;
 use crate::state::{self, Event, State};
-use crate::time::Instant;
+use crate::time::{Instant, OptInstant};
 use crate::wire::{Segment, WireError};
 
 /// Storage for a send or receive buffer: any mutable byte slice owner
@@ -118,6 +122,10 @@ pub struct Outcome {
 }
 
 /// Counters for one connection.
+///
+/// The connection keeps the event counters (every field but `bytes_in` and
+/// `bytes_out`) in 32 bits: they wrap to 0 after 2^32 - 1. The byte counters
+/// do not wrap.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
     /// Segments given to `on_segment`.
@@ -178,56 +186,16 @@ enum Probe {
 /// can fork a connection and explore both branches.
 #[derive(Clone)]
 pub struct Connection<B: Storage> {
-    cfg: Config,
+    cfg: cfg::Cfg,
     state: State,
-    /// Opened by a passive OPEN (RFC 9293 §3.5 MUST-11).
-    passive: bool,
-    /// The application called CLOSE: it reads no more (an orphan once the
-    /// host drops its handle).
-    app_closed: bool,
-    /// A FIN is to follow the data in `tx` (Shutdown or Close).
-    fin_queued: bool,
-    /// Our SYN has been acknowledged.
-    syn_acked: bool,
-    /// The peer's FIN has been received (in order).
-    fin_received: bool,
-    /// Our FIN has been acknowledged.
-    fin_acked: bool,
-    /// The SYN was retransmitted (RFC 6298 §5.7).
-    syn_retransmitted: bool,
-    /// Nagle's algorithm is on.
-    nagle: bool,
+    /// Yes/no state, one bit per flag (getters and setters in `flags.rs`).
+    flags: u32,
     /// The end of the last short (sub-MSS) data segment sent (Minshall).
     snd_sml: SeqNum,
-    /// Timestamps negotiated.
-    ts_on: bool,
-    /// SACK negotiated.
-    sack_on: bool,
-    /// ECN negotiated (RFC 3168 §6.1.1).
-    ecn_on: bool,
-    /// Echo ECE on our ACKs until the peer's CWR (RFC 3168 §6.1.3).
-    ece_pending: bool,
-    /// Set CWR on the next new data segment (RFC 3168 §6.1.2).
-    cwr_pending: bool,
-    /// Window scaling negotiated (both SYNs carried the option).
-    ws_on: bool,
     snd_wscale: u8,
     rcv_wscale: u8,
     probe: Probe,
-    /// Send a pure ACK now.
-    ack_now: bool,
-    /// Retransmit the first unacknowledged segment now (fast retransmit).
-    fast_rtx: bool,
-    /// Send what the window allows even if below the SWS threshold.
-    force_send: bool,
-    /// The retransmission timer is a tail-loss-probe timer (RFC 8985 §7).
-    tlp_armed: bool,
-    /// A loss probe is outstanding (until SND.UNA passes `tlp_high`).
-    tlp_out: bool,
-    /// Retransmit the last segment as a loss probe now.
-    tlp_rtx: bool,
     dupacks: u8,
-    in_recovery: bool,
     retries: u8,
     zwp_probes: u8,
     /// Zero-window probes sent since the peer last acknowledged anything.
@@ -250,9 +218,8 @@ pub struct Connection<B: Storage> {
     recover: SeqNum,
     /// SND.MAX when the loss probe was sent.
     tlp_high: SeqNum,
-    /// Eifel detection (RFC 3522): the window before a timeout and the
-    /// TSval at the timeout, while the first ACK after it is awaited.
-    undo: Option<Undo>,
+    /// `undo()` when its bit is set (`flags.rs`).
+    undo_val: Undo,
 
     // Receive sequence space.
     irs: SeqNum,
@@ -261,8 +228,8 @@ pub struct Connection<B: Storage> {
     rcv_adv: SeqNum,
     /// RCV.NXT in the last ACK we sent (Last.ACK.sent, RFC 7323 §4.3).
     last_ack_sent: SeqNum,
-    /// Sequence number of a FIN received out of order.
-    rcv_fin: Option<SeqNum>,
+    /// `rcv_fin()` when its bit is set (`flags.rs`).
+    rcv_fin_val: SeqNum,
 
     /// Send MSS from the peer's option (before subtracting our options).
     smss: u16,
@@ -276,7 +243,9 @@ pub struct Connection<B: Storage> {
     srtt: u32,
     rttvar: u32,
     rto: u32,
-    rtt_sample: Option<(SeqNum, Instant)>,
+    /// The segment being timed (RFC 6298 §3): its sequence number and
+    /// when it was sent.
+    rtt_sample: timers::RttSample,
     unacked_since: Instant,
 
     // Congestion control (RFC 5681), bytes.
@@ -298,21 +267,23 @@ pub struct Connection<B: Storage> {
     ack_pending: u32,
     /// Quick ACKs left (Linux `icsk_ack.quick`).
     quick: u8,
-    /// Interactive: delayed ACKs even in quick-ACK mode (Linux pingpong).
-    pingpong: bool,
     /// When in-order data last arrived.
-    last_data_in: Option<Instant>,
+    last_data_in: OptInstant,
     challenge_at: Instant,
-    /// A RST to send: (SEG.SEQ, Some(SEG.ACK) when the ACK bit is set).
-    pending_rst: Option<(SeqNum, Option<SeqNum>)>,
+    /// `pending_rst()` when its bit is set (`flags.rs`).
+    rst_val: (SeqNum, SeqNum),
 
     timers: [Instant; timers::COUNT],
     /// The deadline last reported in `Actions` (`Instant::MAX`: none).
     reported_deadline: Instant,
     last_now: Instant,
     close_reason: Option<CloseReason>,
-    soft_error: Option<IcmpError>,
-    stats: Stats,
+    /// The last soft ICMP error (`icmp::soft` encoding).
+    soft_error: u16,
+    stats: counters::Counters,
+    /// `Stats::bytes_in` and `Stats::bytes_out`.
+    bytes_in: u64,
+    bytes_out: u64,
 
     /// RACK (RFC 8985 §6): first-transmission times, the send time of the
     /// most recently sent delivered byte (lower bound), the minimum RTT (µs).
@@ -320,21 +291,19 @@ pub struct Connection<B: Storage> {
     rack_xmit: Instant,
     min_rtt: u32,
     /// SACK scoreboard: ranges above SND.UNA the peer reported (RFC 6675).
-    sacked: Assembler,
+    sacked: spill::Spill,
     /// HighRxt (RFC 6675 §2): the end of the last hole retransmitted.
     high_rxt: SeqNum,
     /// SND.MAX at the last hole retransmission: data above it was sent
     /// later, so once it is SACKed the retransmissions should have arrived
     /// (RACK's time order, RFC 8985 §6.2, told by sequence).
     rtx_mark: SeqNum,
-    /// Start of the most recent out-of-order segment (RFC 2018 §4).
-    sack_recent: SeqNum,
-    /// A D-SACK block to report (RFC 2883).
-    dsack: Option<(SeqNum, SeqNum)>,
+    /// `dsack()` when its bit is set (`flags.rs`).
+    dsack_val: (SeqNum, SeqNum),
 
     rx: RingBuffer<B>,
     tx: RingBuffer<B>,
-    asm: Assembler,
+    asm: spill::Spill<spill::Marked>,
     /// Tests only: take the full SEGMENT ARRIVES path for every segment,
     /// to check that header prediction changes nothing.
     #[cfg(test)]
@@ -369,38 +338,19 @@ impl<B: Storage> Connection<B> {
     pub fn new(config: Config, buffers: Buffers<B>) -> Self {
         let rx = RingBuffer::new(buffers.rx);
         let tx = RingBuffer::new(buffers.tx);
-        let nagle = config.nagle;
-        let cc = config.congestion;
-        let rto = timers::clamp_rto(&config, timers::us(config.rto_initial));
+        let cfg = cfg::Cfg::new(&config);
+        let nagle = cfg.nagle();
+        let cc = cfg.congestion;
+        let rto = timers::clamp_rto(&cfg, timers::us(cfg.rto_initial()));
         let mut c = Connection {
-            cfg: config,
+            cfg,
             state: State::Closed,
-            passive: false,
-            app_closed: false,
-            fin_queued: false,
-            syn_acked: false,
-            fin_received: false,
-            fin_acked: false,
-            syn_retransmitted: false,
-            nagle,
+            flags: 0,
             snd_sml: SeqNum(0),
-            ts_on: false,
-            sack_on: false,
-            ecn_on: false,
-            ece_pending: false,
-            cwr_pending: false,
-            ws_on: false,
             snd_wscale: 0,
             rcv_wscale: 0,
             probe: Probe::None,
-            ack_now: false,
-            fast_rtx: false,
-            force_send: false,
-            tlp_armed: false,
-            tlp_out: false,
-            tlp_rtx: false,
             dupacks: 0,
-            in_recovery: false,
             retries: 0,
             zwp_probes: 0,
             zwp_unanswered: 0,
@@ -417,12 +367,16 @@ impl<B: Storage> Connection<B> {
             max_snd_wnd: 0,
             recover: SeqNum(0),
             tlp_high: SeqNum(0),
-            undo: None,
+            undo_val: Undo {
+                cwnd: 0,
+                ssthresh: 0,
+                tsval: 0,
+            },
             irs: SeqNum(0),
             rcv_nxt: SeqNum(0),
             rcv_adv: SeqNum(0),
             last_ack_sent: SeqNum(0),
-            rcv_fin: None,
+            rcv_fin_val: SeqNum(0),
             smss: 536,
             rcv_mss_est: 0,
             ts_recent: 0,
@@ -431,7 +385,7 @@ impl<B: Storage> Connection<B> {
             srtt: 0,
             rttvar: 0,
             rto,
-            rtt_sample: None,
+            rtt_sample: timers::RttSample::NONE,
             unacked_since: Instant::ZERO,
             cwnd: 0,
             ssthresh: u32::MAX,
@@ -444,30 +398,31 @@ impl<B: Storage> Connection<B> {
             last_rcv: Instant::ZERO,
             ack_pending: 0,
             quick: 0,
-            pingpong: false,
-            last_data_in: None,
+            last_data_in: OptInstant::NONE,
             challenge_at: Instant::ZERO,
-            pending_rst: None,
+            rst_val: (SeqNum(0), SeqNum(0)),
             timers: [Instant::MAX; timers::COUNT],
             reported_deadline: Instant::MAX,
             last_now: Instant::ZERO,
             close_reason: None,
-            soft_error: None,
-            stats: Stats::default(),
+            soft_error: icmp::soft::NONE,
+            stats: counters::Counters::default(),
+            bytes_in: 0,
+            bytes_out: 0,
             rx,
             tx,
-            asm: Assembler::new(),
-            sacked: Assembler::new(),
+            asm: spill::Spill::default(),
+            sacked: spill::Spill::default(),
             sent_log: rack::SendLog::new(),
             rack_xmit: Instant::ZERO,
             min_rtt: u32::MAX,
             high_rxt: SeqNum(0),
             rtx_mark: SeqNum(0),
-            sack_recent: SeqNum(0),
-            dsack: None,
+            dsack_val: (SeqNum(0), SeqNum(0)),
             #[cfg(test)]
             no_fast_path: false,
         };
+        c.set_nagle(nagle);
         c.smss = c.cfg.default_peer_mss.max(1);
         c.quick = c.cfg.quickack;
         c
@@ -492,7 +447,7 @@ impl<B: Storage> Connection<B> {
         let mut c = Connection::new(config, buffers);
         let now = c.clock(now);
         c.state = State::Listen;
-        c.passive = true;
+        c.set_passive(true);
         let mut a = Actions::NONE;
         c.accept_syn(now, syn, iss);
         c.goto(Event::RcvSyn, State::SynReceived, &mut a);
@@ -506,9 +461,12 @@ impl<B: Storage> Connection<B> {
     pub fn state(&self) -> State {
         self.state
     }
-    /// The configuration.
-    pub fn config(&self) -> &Config {
-        &self.cfg
+    /// The configuration. The connection keeps it packed (see
+    /// `connection/cfg.rs`): durations come back to the microsecond up to
+    /// about 17 minutes, to the millisecond up to about 12 days, to the
+    /// second beyond (rounded up); everything else as given.
+    pub fn config(&self) -> Config {
+        self.cfg.to_config()
     }
     /// Why the connection closed, once it has.
     pub fn close_reason(&self) -> Option<CloseReason> {
@@ -521,20 +479,34 @@ impl<B: Storage> Connection<B> {
     }
     /// The earliest armed timer, `Instant::MAX` when none is.
     fn earliest_timer(&self) -> Instant {
-        const _: () = assert!(timers::COUNT == 7, "earliest_timer names every timer");
+        const _: () = assert!(timers::COUNT == 6, "earliest_timer names every timer");
         let t = &self.timers;
-        t[0].min(t[1])
-            .min(t[2].min(t[3]))
-            .min(t[4].min(t[5]).min(t[6]))
+        t[0].min(t[1]).min(t[2].min(t[3])).min(t[4].min(t[5]))
     }
     /// When the given timer fires, if it is armed.
     pub fn timer(&self, t: Timer) -> Option<Instant> {
-        let d = self.timers[t as usize];
+        let d = self.timer_at(t);
         (d != Instant::MAX).then_some(d)
     }
-    /// Counters.
-    pub fn stats(&self) -> &Stats {
-        &self.stats
+    /// Counters (built from the packed ones the connection keeps).
+    #[inline]
+    pub fn stats(&self) -> Stats {
+        self.stats.stats(self.bytes_in, self.bytes_out)
+    }
+    /// `Stats::retransmits` as kept (32 bits, wrapping): the Endpoint adds
+    /// up the difference across one call with `wrapping_sub`.
+    pub(crate) fn retransmits(&self) -> u32 {
+        self.stats.retransmits.get()
+    }
+    /// Heap bytes the connection holds besides its buffers: with `alloc`,
+    /// the SACK scoreboard and the reassembly ranges while loss recovery
+    /// or reordering needs them (one small box each, freed when the last
+    /// hole closes); 0 otherwise.
+    pub fn heap_bytes(&self) -> usize {
+        #[cfg(feature = "alloc")]
+        return self.sacked.heap_bytes() + self.asm.heap_bytes();
+        #[cfg(not(feature = "alloc"))]
+        return 0;
     }
     /// Bytes the application can read now.
     pub fn recv_queue(&self) -> usize {
@@ -550,7 +522,7 @@ impl<B: Storage> Connection<B> {
     }
     /// Whether `send` can queue data now (RFC 9293 §3.10.2).
     pub fn may_send(&self) -> bool {
-        !self.fin_queued
+        !self.fin_queued()
             && matches!(
                 self.state,
                 State::SynSent | State::SynReceived | State::Established | State::CloseWait
@@ -558,11 +530,11 @@ impl<B: Storage> Connection<B> {
     }
     /// Whether more data may still arrive or be read.
     pub fn may_recv(&self) -> bool {
-        !self.rx.is_empty() || (!self.fin_received && self.state.may_receive())
+        !self.rx.is_empty() || (!self.fin_received() && self.state.may_receive())
     }
     /// The peer closed its direction and every byte before its FIN was read.
     pub fn is_eof(&self) -> bool {
-        self.fin_received && self.rx.is_empty()
+        self.fin_received() && self.rx.is_empty()
     }
     /// SND.UNA.
     pub fn snd_una(&self) -> SeqNum {
@@ -610,19 +582,19 @@ impl<B: Storage> Connection<B> {
     }
     /// Whether timestamps were negotiated.
     pub fn timestamps_enabled(&self) -> bool {
-        self.ts_on
+        self.ts_on()
     }
     /// Whether SACK was negotiated.
     pub fn sack_enabled(&self) -> bool {
-        self.sack_on
+        self.sack_on()
     }
     /// Window-scale shifts (ours, the peer's), if window scaling was negotiated.
     pub fn window_scale(&self) -> Option<(u8, u8)> {
-        self.ws_on.then_some((self.rcv_wscale, self.snd_wscale))
+        self.ws_on().then_some((self.rcv_wscale, self.snd_wscale))
     }
     /// The application called `close` (the connection may be an orphan).
     pub fn is_app_closed(&self) -> bool {
-        self.app_closed
+        self.app_closed()
     }
 
     // ----- entry points --------------------------------------------------
@@ -704,16 +676,16 @@ impl<B: Storage> Connection<B> {
     fn segment_arrives(&mut self, now: Instant, ce: bool) -> Instant {
         let now = self.clock(now);
         self.stats.segs_in += 1;
-        if ce && self.ecn_on {
+        if ce && self.ecn_on() {
             // RFC 3168 §6.1.3: echo ECE until the sender's CWR.
-            self.ece_pending = true;
-            self.ack_now = true;
+            self.set_ece_pending(true);
+            self.set_ack_now(true);
         }
         now
     }
     /// Whether ECN was negotiated.
     pub fn ecn_enabled(&self) -> bool {
-        self.ecn_on
+        self.ecn_on()
     }
 
     /// Time passed: handles every timer due at `now` (RFC 9293 §3.10.8).
@@ -795,7 +767,7 @@ impl<B: Storage> Connection<B> {
                 self.timers = [Instant::MAX; timers::COUNT];
                 self.set_timer(Timer::TimeWait, self.last_now + self.cfg.time_wait());
                 self.tx.clear();
-                self.fin_queued = false;
+                self.set_fin_queued(false);
             }
             _ => {}
         }
@@ -816,14 +788,14 @@ impl<B: Storage> Connection<B> {
         self.asm.clear();
         self.sacked.clear();
         self.sent_log.clear();
-        self.dsack = None;
-        self.ack_now = false;
-        self.fast_rtx = false;
-        self.force_send = false;
-        self.tlp_armed = false;
-        self.tlp_out = false;
-        self.tlp_rtx = false;
-        self.undo = None;
+        self.set_dsack(None);
+        self.set_ack_now(false);
+        self.set_fast_rtx(false);
+        self.set_force_send(false);
+        self.set_tlp_armed(false);
+        self.set_tlp_out(false);
+        self.set_tlp_rtx(false);
+        self.set_undo(None);
         self.probe = Probe::None;
     }
 
@@ -845,15 +817,15 @@ impl<B: Storage> Connection<B> {
 
     /// The effective send MSS: the peer's MSS less our options (MUST-16).
     fn eff_mss(&self) -> u32 {
-        let opt = if self.ts_on { 12 } else { 0 };
+        let opt = if self.ts_on() { 12 } else { 0 };
         u32::from(self.smss).saturating_sub(opt).max(1)
     }
 
     /// The sequence number of the first byte in `tx`.
     fn tx_base(&self) -> SeqNum {
-        if !self.syn_acked {
+        if !self.syn_acked() {
             self.iss.add(1)
-        } else if self.fin_acked {
+        } else if self.fin_acked() {
             // SND.UNA is past our FIN; the (empty) buffer ends at the FIN.
             self.snd_una.sub(1)
         } else {
@@ -866,11 +838,6 @@ impl<B: Storage> Connection<B> {
         self.tx_base().add(self.tx.len() as u32)
     }
 
-    /// Our FIN was sent and acknowledged.
-    fn fin_acked(&self) -> bool {
-        self.fin_acked
-    }
-
     /// Bytes in flight (sent, not acknowledged), counting SYN and FIN.
     fn flight(&self) -> u32 {
         self.snd_max.dist(self.snd_una)
@@ -879,3 +846,50 @@ impl<B: Storage> Connection<B> {
 
 #[cfg(test)]
 mod tests;
+
+/// Where the bytes of a `Connection<B>` go, for the W3 line of
+/// `benches/compare.rs`: its larger parts as (name, bytes); the rest is
+/// sequence variables, times, counts and flags.
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub fn layout<B: Storage>() -> alloc::vec::Vec<(&'static str, usize)> {
+    use core::mem::size_of;
+    alloc::vec![
+        ("packed Config", size_of::<cfg::Cfg>()),
+        (
+            "packed Stats",
+            size_of::<counters::Counters>() + 2 * size_of::<u64>()
+        ),
+        ("2 x RingBuffer", 2 * size_of::<RingBuffer<B>>()),
+        (
+            "congestion::Controller",
+            size_of::<congestion::Controller>()
+        ),
+        ("RACK send log", size_of::<rack::SendLog>()),
+        ("timers", size_of::<[Instant; timers::COUNT]>()),
+        (
+            "SACK scoreboard + reassembly (lazy)",
+            size_of::<spill::Spill>() + size_of::<spill::Spill<spill::Marked>>(),
+        ),
+    ]
+}
+
+/// The boxes a connection holds on the heap (with `alloc`) while loss
+/// recovery or reordering needs them, as (name, bytes), for the W3 line.
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub fn heap_layout() -> alloc::vec::Vec<(&'static str, usize)> {
+    use core::mem::size_of;
+    alloc::vec![
+        ("SACK scoreboard", size_of::<crate::buffer::Assembler>()),
+        ("reassembly ranges", size_of::<spill::Marked>()),
+    ]
+}
+
+// Issue 7, W3: the TCB's own bytes (the buffers' bytes apart). Pinned so
+// that a regression fails the build: with `alloc` (the SACK scoreboard and
+// the reassembly ranges boxed while in use) and without (inline).
+#[cfg(all(feature = "alloc", target_pointer_width = "64"))]
+const _: () = assert!(core::mem::size_of::<Connection<alloc::vec::Vec<u8>>>() <= 648);
+#[cfg(all(not(feature = "alloc"), target_pointer_width = "64"))]
+const _: () = assert!(core::mem::size_of::<Connection<&'static mut [u8]>>() <= 768);

@@ -53,13 +53,13 @@ impl<B: Storage> Connection<B> {
             State::Closed | State::Listen | State::TimeWait => return false,
             _ => {}
         }
-        if !self.syn_acked {
+        if !self.syn_acked() {
             return self.snd_nxt == self.iss || self.fin_before_syn_acked();
         }
-        if self.fast_rtx || self.tlp_rtx {
+        if self.fast_rtx() || self.tlp_rtx() {
             return true;
         }
-        if self.tx.is_empty() && !self.fin_queued {
+        if self.tx.is_empty() && !self.fin_queued() {
             // Nothing queued (the common case of a receiver): next_data_len
             // would find no data and no FIN.
             return false;
@@ -70,17 +70,18 @@ impl<B: Storage> Connection<B> {
     /// CLOSE in SYN-RECEIVED with nothing queued: the FIN goes out at once,
     /// before our SYN is acknowledged (RFC 9293 §3.10.4).
     fn fin_before_syn_acked(&self) -> bool {
-        !self.syn_acked
+        !self.syn_acked()
             && self.state == State::FinWait1
-            && self.fin_queued
+            && self.fin_queued()
             && self.tx.is_empty()
             && self.snd_nxt == self.fin_seq()
     }
 
     /// Whether `poll_transmit` has anything (`wants` is `wants_to_send()`).
     pub(super) fn has_output(&self, wants: bool) -> bool {
-        self.pending_rst.is_some()
-            || (self.state != State::Closed && (self.ack_now || self.probe != Probe::None || wants))
+        self.pending_rst().is_some()
+            || (self.state != State::Closed
+                && (self.ack_now() || self.probe != Probe::None || wants))
     }
 
     /// (payload length, with FIN) of the next new segment, or None when
@@ -90,7 +91,7 @@ impl<B: Storage> Connection<B> {
         let unsent = self.unsent();
         if unsent == 0 {
             // Only the FIN is left, if it is queued and not yet sent.
-            return (self.fin_queued && self.snd_nxt == self.fin_seq()).then_some((0, true));
+            return (self.fin_queued() && self.snd_nxt == self.fin_seq()).then_some((0, true));
         }
         let mss = self.eff_mss();
         // The peer's window (RFC 9293 §3.8.6) ...
@@ -103,13 +104,13 @@ impl<B: Storage> Connection<B> {
         // ... and the congestion window: in SACK recovery, sending goes on
         // while pipe < cwnd (RFC 6675 §5); otherwise by SND.UNA + cwnd.
         let cwnd = self.cwnd.max(mss);
-        let cwnd_room = if self.sack_on && self.in_recovery {
+        let cwnd_room = if self.sack_on() && self.in_recovery() {
             cwnd.saturating_sub(self.pipe())
         } else {
             // Limited transmit (RFC 3042, RFC 5681 §3.2 step 1): the first
             // and second duplicate ACKs each let one new segment go beyond
             // cwnd (cwnd itself is unchanged).
-            let limited = if self.in_recovery {
+            let limited = if self.in_recovery() {
                 0
             } else {
                 u32::from(self.dupacks.min(2)) * mss
@@ -126,19 +127,19 @@ impl<B: Storage> Connection<B> {
             return None;
         }
         let all = len == unsent;
-        let fin = all && self.fin_queued;
+        let fin = all && self.fin_queued();
         let retransmitting = self.snd_nxt.before(self.snd_max);
         let ok = len == mss
             || retransmitting
-            || (all && (!self.nagle || self.flight() == 0 || fin || self.minshall_ok()))
-            || self.force_send
+            || (all && (!self.nagle() || self.flight() == 0 || fin || self.minshall_ok()))
+            || self.force_send()
             || (self.flight() == 0 && len >= self.max_snd_wnd / 2 && self.max_snd_wnd > 0);
         ok.then_some((len, fin))
     }
 
     /// Minshall's rule: no short segment is unacknowledged.
     fn minshall_ok(&self) -> bool {
-        self.cfg.nagle_minshall && !self.snd_sml.after(self.snd_una)
+        self.cfg.nagle_minshall() && !self.snd_sml.after(self.snd_una)
     }
 
     /// The next segment to send, with its payload written to `buf`
@@ -149,18 +150,18 @@ impl<B: Storage> Connection<B> {
         // Changed in place: the segment is built once, in the return slot.
         let mut out = self.next_transmit(now, buf);
         let t = out.as_mut()?;
-        if self.ece_pending && t.flags.ack() && !t.flags.syn() && !t.flags.rst() {
+        if self.ece_pending() && t.flags.ack() && !t.flags.syn() && !t.flags.rst() {
             t.flags |= Flags::ECE;
         }
         self.stats.segs_out += 1;
-        self.stats.bytes_out += t.len as u64;
+        self.bytes_out += t.len as u64;
         if t.flags.ack() {
             if self.ack_pending > 0 {
                 // An ACK of new data: one quick ACK used.
                 self.quick = self.quick.saturating_sub(1);
             }
             // Every ACK we send carries RCV.NXT: no ACK is pending any more.
-            self.ack_now = false;
+            self.set_ack_now(false);
             self.ack_pending = 0;
             self.clear_timer(Timer::DelayedAck);
             self.last_ack_sent = self.rcv_nxt;
@@ -169,7 +170,7 @@ impl<B: Storage> Connection<B> {
     }
 
     fn next_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
-        if let Some((seq, ack)) = self.pending_rst.take() {
+        if let Some((seq, ack)) = self.take_pending_rst() {
             let flags = if ack.is_some() {
                 Flags::RST | Flags::ACK
             } else {
@@ -193,21 +194,21 @@ impl<B: Storage> Connection<B> {
             }
             _ => {}
         }
-        if !self.syn_acked && self.snd_nxt == self.iss {
+        if !self.syn_acked() && self.snd_nxt == self.iss {
             return Some(self.syn(now, true));
         }
         if self.fin_before_syn_acked() {
             return Some(self.data_segment(now, buf, 0, true));
         }
-        if self.syn_acked && self.state != State::TimeWait {
-            if self.tlp_rtx {
-                self.tlp_rtx = false;
+        if self.syn_acked() && self.state != State::TimeWait {
+            if self.tlp_rtx() {
+                self.set_tlp_rtx(false);
                 if let Some(t) = self.retransmit_last(now, buf) {
                     return Some(t);
                 }
             }
-            if self.fast_rtx {
-                self.fast_rtx = false;
+            if self.fast_rtx() {
+                self.set_fast_rtx(false);
                 if let Some(t) = self.retransmit_first(now, buf) {
                     return Some(t);
                 }
@@ -215,8 +216,8 @@ impl<B: Storage> Connection<B> {
             // The tests that make these two do nothing are repeated here,
             // so that the common case (no recovery, nothing SACKed) makes
             // no call.
-            if self.sack_on
-                && self.in_recovery
+            if self.sack_on()
+                && self.in_recovery()
                 && let Some(t) = self.sack_retransmit(now, buf)
             {
                 return Some(t);
@@ -239,7 +240,7 @@ impl<B: Storage> Connection<B> {
             Probe::Keepalive => return Some(self.control(now, self.snd_max.sub(1), Flags::ACK)),
             Probe::None => {}
         }
-        if self.ack_now {
+        if self.ack_now() {
             // The highest sequence number sent, not a SND.NXT rewound for a
             // retransmission: the peer's RCV.NXT may already be past the
             // rewound value, and an ACK below it would be unacceptable there
@@ -255,17 +256,17 @@ impl<B: Storage> Connection<B> {
         let mut o = TcpOptions::NONE;
         o.mss = Some(self.cfg.mss);
         // Offer each option on a SYN; on a SYN,ACK only what the peer offered.
-        if self.cfg.window_scaling && (!with_ack || self.ws_on) {
+        if self.cfg.window_scaling() && (!with_ack || self.ws_on()) {
             o.window_scale = Some(if with_ack {
                 self.rcv_wscale
             } else {
                 self.our_wscale()
             });
         }
-        if self.cfg.sack && (!with_ack || self.sack_on) {
+        if self.cfg.sack() && (!with_ack || self.sack_on()) {
             o.sack_permitted = true;
         }
-        if self.cfg.timestamps && (!with_ack || self.ts_on) {
+        if self.cfg.timestamps() && (!with_ack || self.ts_on()) {
             o.timestamps = Some(Timestamps {
                 val: self.ts_val(now),
                 ecr: if with_ack { self.ts_recent } else { 0 },
@@ -273,8 +274,8 @@ impl<B: Storage> Connection<B> {
         }
         if self.snd_nxt == self.iss && self.snd_max != self.iss {
             // A retransmission (the first SYN is at snd_max == iss).
-        } else if self.rtt_sample.is_none() && !self.syn_retransmitted {
-            self.rtt_sample = Some((self.iss, now));
+        } else if self.rtt_sample.get().is_none() && !self.syn_retransmitted() {
+            self.rtt_sample = super::timers::RttSample::new(self.iss, now);
         }
         self.snd_nxt = self.iss.add(1);
         if self.snd_max.before(self.snd_nxt) || self.snd_max == self.iss {
@@ -290,7 +291,7 @@ impl<B: Storage> Connection<B> {
         Transmit {
             seq: self.iss,
             ack: if with_ack { self.rcv_nxt } else { SeqNum(0) },
-            flags: match (with_ack, self.cfg.ecn, self.ecn_on) {
+            flags: match (with_ack, self.cfg.ecn(), self.ecn_on()) {
                 // RFC 3168 §6.1.1: ECN-setup SYN (ECE, CWR) and SYN-ACK (ECE).
                 (false, true, _) => Flags::SYN | Flags::ECE | Flags::CWR,
                 (true, _, true) => Flags::SYN | Flags::ACK | Flags::ECE,
@@ -336,13 +337,13 @@ impl<B: Storage> Connection<B> {
     #[inline]
     pub(super) fn options(&mut self, now: Instant) -> TcpOptions {
         let mut o = TcpOptions::NONE;
-        if self.ts_on {
+        if self.ts_on() {
             o.timestamps = Some(Timestamps {
                 val: self.ts_val(now),
                 ecr: self.ts_recent,
             });
         }
-        if self.sack_on && (!self.asm.is_empty() || self.dsack.is_some()) {
+        if self.sack_on() && (!self.asm.is_empty() || self.dsack().is_some()) {
             o.sack = self.sack_blocks();
         }
         o
@@ -365,7 +366,7 @@ impl<B: Storage> Connection<B> {
         };
         let cap = u32::try_from(self.rx.capacity()).unwrap_or(u32::MAX);
         let step = (cap / 2).min(u32::from(self.cfg.mss)).max(1);
-        let wnd = if !self.syn_acked {
+        let wnd = if !self.syn_acked() {
             // Our SYN,ACK may still be retransmitted with its unscaled
             // window: advertise no more than it did (SHLD-14).
             cur
@@ -408,12 +409,12 @@ impl<B: Storage> Connection<B> {
         }
         if !retransmission
             && n > 0
-            && self
-                .last_data_in
-                .is_some_and(|t| now.saturating_duration_since(t) < self.cfg.delayed_ack)
+            && self.last_data_in.get().is_some_and(|t| {
+                now.as_micros().saturating_sub(t.as_micros()) < self.cfg.delayed_ack_us()
+            })
         {
             // A reply within the delayed-ACK time: interactive traffic.
-            self.pingpong = true;
+            self.set_pingpong(true);
         }
         if !retransmission {
             self.restart_after_idle(now);
@@ -423,8 +424,8 @@ impl<B: Storage> Connection<B> {
         }
         if retransmission {
             self.stats.retransmits += 1;
-        } else if self.rtt_sample.is_none() && n > 0 {
-            self.rtt_sample = Some((seq, now));
+        } else if self.rtt_sample.get().is_none() && n > 0 {
+            self.rtt_sample = super::timers::RttSample::new(seq, now);
         }
         if self.flight() == 0 {
             self.unacked_since = now;
@@ -433,7 +434,7 @@ impl<B: Storage> Connection<B> {
         if self.snd_nxt.after(self.snd_max) {
             self.snd_max = self.snd_nxt;
         }
-        self.force_send = false;
+        self.set_force_send(false);
         if !retransmission && self.tlp_eligible() {
             // RFC 8985 §7.2: (re)start the loss-probe timer after new data.
             self.arm_rtx_timer(now, true);
@@ -441,9 +442,9 @@ impl<B: Storage> Connection<B> {
             self.set_timer(Timer::Retransmit, now + self.rto_duration());
         }
         // RFC 3168 §6.1.2: CWR on the first new data after a reduction.
-        if self.ecn_on && !retransmission && n > 0 && self.cwr_pending {
+        if self.ecn_on() && !retransmission && n > 0 && self.cwr_pending() {
             flags |= Flags::CWR;
-            self.cwr_pending = false;
+            self.set_cwr_pending(false);
         }
         let window = self.advertise();
         Transmit {
@@ -453,7 +454,7 @@ impl<B: Storage> Connection<B> {
             window,
             urgent: 0,
             // RFC 3168 §6.1.5: retransmissions are not ECT.
-            ect: self.ecn_on && !retransmission && n > 0,
+            ect: self.ecn_on() && !retransmission && n > 0,
             options: self.options(now),
             len: n,
         }
@@ -465,14 +466,14 @@ impl<B: Storage> Connection<B> {
         if flight == 0 {
             return None;
         }
-        let fin_out = self.fin_queued && self.snd_max == self.fin_seq().add(1);
+        let fin_out = self.fin_queued() && self.snd_max == self.fin_seq().add(1);
         let data_out = flight - u32::from(fin_out);
         let len = (data_out.min(self.eff_mss()) as usize).min(buf.len());
         let off = (data_out as usize - len).min(self.tx.len());
         let n = self.tx.read_at(off, &mut buf[..len]);
         let seq = self.snd_una.add(off as u32);
         self.stats.retransmits += 1;
-        self.rtt_sample = None;
+        self.rtt_sample = super::timers::RttSample::NONE;
         let mut flags = Flags::ACK;
         if fin_out {
             flags |= Flags::FIN;
@@ -488,14 +489,14 @@ impl<B: Storage> Connection<B> {
         let in_buf = (self.tx.len() as u32).min(self.flight());
         let len = (in_buf.min(self.eff_mss()) as usize).min(buf.len());
         let n = self.tx.read_at(0, &mut buf[..len]);
-        let fin = self.fin_queued
+        let fin = self.fin_queued()
             && n as u32 == self.tx.len() as u32
             && self.snd_max == self.fin_seq().add(1);
         if n == 0 && !fin {
             return None;
         }
         self.stats.retransmits += 1;
-        self.rtt_sample = None;
+        self.rtt_sample = super::timers::RttSample::NONE;
         if self.high_rxt.before(self.snd_una.add(n as u32)) {
             self.high_rxt = self.snd_una.add(n as u32);
         }

@@ -16,22 +16,29 @@
 
 use super::{Actions, Connection, Storage, Timer};
 use crate::seq::SeqNum;
-use crate::time::{Duration, Instant};
+use crate::time::{Duration, Instant, PackedInstant};
 
 const SLOTS: usize = 8;
 
 /// First-transmission checkpoints, in increasing sequence and time order.
+///
+/// Times are kept as microseconds after `base`, the time of the first
+/// checkpoint, in 32 bits (76 bytes instead of 136). A checkpoint more than
+/// about 71 minutes after the first is not recorded: its data is dated from
+/// the checkpoint before it, which only widens the bounds, as a merge does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct SendLog {
     n: u8,
-    at: [(SeqNum, Instant); SLOTS],
+    base: PackedInstant,
+    at: [(SeqNum, u32); SLOTS],
 }
 
 impl SendLog {
     pub(super) const fn new() -> Self {
         SendLog {
             n: 0,
-            at: [(SeqNum(0), Instant::ZERO); SLOTS],
+            base: PackedInstant::new(Instant::ZERO),
+            at: [(SeqNum(0), 0); SLOTS],
         }
     }
 
@@ -43,19 +50,42 @@ impl SendLog {
         usize::from(self.n).min(SLOTS)
     }
 
+    /// The time of checkpoint `i`.
+    fn time(&self, i: usize) -> Instant {
+        Instant::from_micros(
+            self.base
+                .get()
+                .as_micros()
+                .saturating_add(u64::from(self.at[i].1)),
+        )
+    }
+
     /// New data starting at `seq` goes out at `now`.
     pub(super) fn record(&mut self, seq: SeqNum, now: Instant) {
         let n = self.len();
-        if n > 0 && self.at[n - 1].1 == now {
+        if n == 0 {
+            self.base = PackedInstant::new(now);
+        }
+        let Some(off) = now
+            .as_micros()
+            .checked_sub(self.base.get().as_micros())
+            .and_then(|d| u32::try_from(d).ok())
+        else {
+            // Too long after the first checkpoint to be kept: the data is
+            // dated from the last checkpoint (wider bounds, never wrong ones).
             return;
+        };
+        if n > 0 && self.at[n - 1].1 == off {
+            return; // the same time as the last checkpoint
         }
         if n == SLOTS {
             // Merge the pair closest in time: drop the later checkpoint of
             // it, so that its data is dated from the earlier one (wider
             // bounds, never wrong ones).
+            let gap = |i: usize| self.at[i + 1].1 - self.at[i].1;
             let mut best = 1;
             for i in 1..n - 1 {
-                if self.at[i + 1].1 - self.at[i].1 < self.at[best + 1].1 - self.at[best].1 {
+                if gap(i) < gap(best) {
                     best = i;
                 }
             }
@@ -63,7 +93,7 @@ impl SendLog {
             self.n -= 1;
         }
         let n = self.len();
-        self.at[n] = (seq, now);
+        self.at[n] = (seq, off);
         self.n += 1;
     }
 
@@ -75,6 +105,12 @@ impl SendLog {
             drop += 1;
         }
         if drop > 0 {
+            // The new first checkpoint becomes the base.
+            let shift = self.at[drop].1;
+            self.base = PackedInstant::new(self.time(drop));
+            for c in &mut self.at[drop..n] {
+                c.1 -= shift;
+            }
             self.at.copy_within(drop..n, 0);
             self.n -= drop as u8;
         }
@@ -82,11 +118,10 @@ impl SendLog {
 
     /// The earliest time the byte at `seq` can have been sent.
     fn lower(&self, seq: SeqNum) -> Option<Instant> {
-        self.at[..self.len()]
+        let i = self.at[..self.len()]
             .iter()
-            .rev()
-            .find(|c| c.0.before_eq(seq))
-            .map(|c| c.1)
+            .rposition(|c| c.0.before_eq(seq))?;
+        Some(self.time(i))
     }
 
     /// The first sequence number whose send time may be later than
@@ -100,7 +135,7 @@ impl SendLog {
         // Entry i holds [at[i].0, at[i+1].0), sent before at[i+1].1.
         for i in 0..n {
             let upper = if i + 1 < n {
-                self.at[i + 1].1
+                self.time(i + 1)
             } else {
                 last_send
             };
@@ -127,7 +162,7 @@ impl<B: Storage> Connection<B> {
     /// is the end of the highest sequence range this ACK newly delivered
     /// (cumulatively or by SACK), if any.
     pub(super) fn rack_on_ack(&mut self, now: Instant, delivered: Option<SeqNum>, a: &mut Actions) {
-        if !self.sack_on {
+        if !self.sack_on() {
             return;
         }
         if let Some(end) = delivered {
@@ -169,7 +204,7 @@ impl<B: Storage> Connection<B> {
         let from = self.high_rxt.max(self.snd_una);
         if self.unsacked_between(from, lost_to) {
             self.stats.rack_losses += 1;
-            if !self.in_recovery && self.snd_una.after_eq(self.recover) {
+            if !self.in_recovery() && self.snd_una.after_eq(self.recover) {
                 self.enter_recovery(now);
             }
             return;
@@ -214,7 +249,7 @@ impl SendLog {
         let n = self.len();
         let i = self.at[..n].iter().rposition(|c| c.0.before_eq(seq))?;
         Some(if i + 1 < n {
-            self.at[i + 1].1
+            self.time(i + 1)
         } else {
             last_send
         })
@@ -254,5 +289,28 @@ mod tests {
             SeqNum(20_000),
         );
         assert!(b.unwrap().before_eq(SeqNum(16_000)));
+        assert_eq!(core::mem::size_of::<SendLog>(), 76);
+    }
+
+    #[test]
+    fn a_checkpoint_too_late_for_32_bits_widens_the_last_range() {
+        let mut l = SendLog::new();
+        let t0 = Instant::from_secs(10);
+        l.record(SeqNum(0), t0);
+        l.record(SeqNum(1000), t0 + Duration::from_secs(1000));
+        let late = t0 + Duration::from_secs(5000);
+        l.record(SeqNum(2000), late);
+        assert_eq!(l.len(), 2);
+        // The late data is dated from the checkpoint before it: an earlier
+        // lower bound and, with `last_send`, a correct upper bound.
+        assert_eq!(l.lower(SeqNum(2500)), Some(t0 + Duration::from_secs(1000)));
+        assert_eq!(l.upper_for(SeqNum(2500), late), Some(late));
+        // Once the old data is acknowledged, the base moves up and later
+        // checkpoints fit again.
+        l.trim(SeqNum(1500));
+        assert_eq!(l.lower(SeqNum(1500)), Some(t0 + Duration::from_secs(1000)));
+        l.record(SeqNum(3000), late + Duration::from_secs(1));
+        assert_eq!(l.len(), 2);
+        assert_eq!(l.lower(SeqNum(3000)), Some(late + Duration::from_secs(1)));
     }
 }

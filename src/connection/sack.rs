@@ -17,7 +17,7 @@ impl<B: Storage> Connection<B> {
     /// Records the peer's SACK blocks that lie in (SND.UNA, SND.MAX]
     /// (RFC 2018 §5; D-SACK and stale blocks are ignored).
     pub(super) fn take_sack_blocks(&mut self, seg: &Segment<'_>) {
-        if !self.sack_on {
+        if !self.sack_on() {
             return;
         }
         for &(left, right) in seg.options.sack.as_slice() {
@@ -36,7 +36,7 @@ impl<B: Storage> Connection<B> {
     /// been SACKed while retransmitted bytes are still missing, so those
     /// retransmissions are lost: resend the holes from SND.UNA again.
     pub(super) fn detect_lost_retransmissions(&mut self) {
-        if !(self.sack_on && self.in_recovery && self.high_rxt.after(self.snd_una)) {
+        if !(self.sack_on() && self.in_recovery() && self.high_rxt.after(self.snd_una)) {
             return;
         }
         if let Some(high) = self.high_sacked()
@@ -61,7 +61,7 @@ impl<B: Storage> Connection<B> {
     /// RFC 6675 §5 entry test: DupThresh segments' worth of data SACKed
     /// above SND.UNA.
     pub(super) fn sack_loss_detected(&self) -> bool {
-        self.sack_on && self.sacked.covered() >= 3 * self.eff_mss()
+        self.sack_on() && self.sacked.covered() >= 3 * self.eff_mss()
     }
 
     /// The sequence number of the highest SACKed byte + 1, if any.
@@ -72,7 +72,7 @@ impl<B: Storage> Connection<B> {
     /// RFC 6675 §4 `pipe`: bytes thought to be in the network.
     pub(super) fn pipe(&self) -> u32 {
         let flight = self.flight();
-        if !(self.sack_on && self.in_recovery) {
+        if !(self.sack_on() && self.in_recovery()) {
             return flight;
         }
         let sacked = self.sacked.covered();
@@ -116,7 +116,7 @@ impl<B: Storage> Connection<B> {
 
     /// A retransmission of the next hole, if cwnd allows (RFC 6675 §5 step 4).
     pub(super) fn sack_retransmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
-        if !(self.sack_on && self.in_recovery) {
+        if !(self.sack_on() && self.in_recovery()) {
             return None;
         }
         let (off, hole) = self.next_hole()?;
@@ -134,7 +134,7 @@ impl<B: Storage> Connection<B> {
         self.high_rxt = seq.add(n as u32);
         self.rtx_mark = self.snd_max;
         self.stats.retransmits += 1;
-        self.rtt_sample = None;
+        self.rtt_sample = super::timers::RttSample::NONE;
         Some(self.segment(now, seq, Flags::ACK, n))
     }
 
@@ -142,7 +142,7 @@ impl<B: Storage> Connection<B> {
     /// SACKed; returns the most bytes that may be sent from SND.NXT before
     /// the next SACKed range.
     pub(super) fn skip_sacked(&mut self) -> u32 {
-        if !self.sack_on || self.sacked.is_empty() || !self.snd_nxt.before(self.snd_max) {
+        if !self.sack_on() || self.sacked.is_empty() || !self.snd_nxt.before(self.snd_max) {
             return u32::MAX;
         }
         let o = self.snd_nxt.dist(self.snd_una);
@@ -160,11 +160,11 @@ impl<B: Storage> Connection<B> {
     /// the most recent segment first; RFC 2883: a D-SACK block before all).
     pub(super) fn sack_blocks(&mut self) -> SackBlocks {
         let mut s = SackBlocks::new();
-        let max = if self.ts_on { 3 } else { 4 };
-        if let Some((l, r)) = self.dsack.take() {
+        let max = if self.ts_on() { 3 } else { 4 };
+        if let Some((l, r)) = self.take_dsack() {
             s.push(l, r);
         }
-        let recent = self.sack_recent.dist(self.rcv_nxt);
+        let recent = SeqNum(self.asm.mark()).dist(self.rcv_nxt);
         let first = self.asm.range_containing(recent);
         if let Some((a, b)) = first {
             s.push(self.rcv_nxt.add(a), self.rcv_nxt.add(b));

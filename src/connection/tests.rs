@@ -320,14 +320,18 @@ fn unverified_segment_with_bad_checksum_commits_nothing() {
             payload: &payload,
         };
         let good = u32::from(!fold(ones_complement_sum(&payload, 0)));
-        let before = (observe(&c), c.ack_now, c.last_now);
+        let before = (observe(&c), c.ack_now(), c.last_now);
         for bad in [good + 1, good ^ 0x0100, 0] {
             // One flipped bit anywhere changes the sum.
             assert_eq!(
                 c.on_segment_unverified(now, &seg, true, bad),
                 Err(WireError::BadChecksum)
             );
-            assert_eq!((observe(&c), c.ack_now, c.last_now), before, "segment {k}");
+            assert_eq!(
+                (observe(&c), c.ack_now(), c.last_now),
+                before,
+                "segment {k}"
+            );
         }
         let mut corrupt = payload.clone();
         corrupt[len / 2] ^= 0x10;
@@ -339,7 +343,7 @@ fn unverified_segment_with_bad_checksum_commits_nothing() {
             c.on_segment_unverified(now, &bad_seg, false, good),
             Err(WireError::BadChecksum)
         );
-        assert_eq!((observe(&c), c.ack_now, c.last_now), before);
+        assert_eq!((observe(&c), c.ack_now(), c.last_now), before);
         let rnxt = c.rcv_nxt;
         assert!(c.on_segment_unverified(now, &seg, false, good).is_ok());
         assert_eq!(c.rcv_nxt, rnxt.add(len as u32), "segment {k}");

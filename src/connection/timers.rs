@@ -1,12 +1,13 @@
 //! Timers (RFC 9293 §3.10.8), RTT estimation (RFC 6298) and congestion
 //! control (RFC 5681, RFC 6928 initial window, RFC 3465 ABC).
 
+use super::cfg::Cfg;
 use super::congestion::{CongestionControl, Window};
 use super::{Connection, Probe, Storage};
-use crate::config::Config;
 use crate::error::CloseReason;
+use crate::seq::SeqNum;
 use crate::state::{Event, State};
-use crate::time::{Duration, Instant};
+use crate::time::{Duration, Instant, OptInstant};
 use crate::wire::Segment;
 
 use super::actions::Actions;
@@ -35,24 +36,86 @@ pub enum Timer {
     Rack = 6,
 }
 
-pub(super) const COUNT: usize = 7;
+/// Timer slots: one per timer, except that TIME-WAIT's 2MSL timer and the
+/// orphaned FIN-WAIT-2 timer share one. The first runs only in TIME-WAIT,
+/// the second never does: entering TIME-WAIT turns off every other timer
+/// (RFC 9293 §3.10.7.4 step 8), and TIME-WAIT leaves only for CLOSED.
+pub(super) const COUNT: usize = 6;
+
+impl Timer {
+    fn slot(self) -> usize {
+        match self {
+            Timer::FinWait2 => Timer::TimeWait as usize,
+            Timer::Rack => 5,
+            t => t as usize,
+        }
+    }
+}
+
+/// The segment being timed for an RTT sample (RFC 6298 §3, Karn's rule):
+/// its sequence number and when it was sent. An `Option<(SeqNum, Instant)>`
+/// in 12 bytes instead of 24 (see [`OptInstant`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct RttSample {
+    seq: SeqNum,
+    at: OptInstant,
+}
+
+impl RttSample {
+    pub(super) const NONE: RttSample = RttSample {
+        seq: SeqNum(0),
+        at: OptInstant::NONE,
+    };
+
+    pub(super) fn new(seq: SeqNum, at: Instant) -> Self {
+        RttSample {
+            seq,
+            at: OptInstant::some(at),
+        }
+    }
+
+    pub(super) fn get(self) -> Option<(SeqNum, Instant)> {
+        self.at.get().map(|at| (self.seq, at))
+    }
+}
 
 /// Microseconds in a duration, saturating at `u32::MAX` (about 71 minutes).
 pub(super) fn us(d: Duration) -> u32 {
     u32::try_from(d.as_micros()).unwrap_or(u32::MAX)
 }
 
-pub(super) fn clamp_rto(cfg: &Config, rto: u32) -> u32 {
-    rto.max(us(cfg.rto_min))
-        .min(us(cfg.rto_max).max(us(cfg.rto_min)))
+pub(super) fn clamp_rto(cfg: &Cfg, rto: u32) -> u32 {
+    rto.max(us(cfg.rto_min()))
+        .min(us(cfg.rto_max()).max(us(cfg.rto_min())))
 }
 
 impl<B: Storage> Connection<B> {
+    /// Whether the slot of `t` holds `t` now (see [`COUNT`]).
+    fn owns_slot(&self, t: Timer) -> bool {
+        match t {
+            Timer::TimeWait => self.state == State::TimeWait,
+            Timer::FinWait2 => self.state != State::TimeWait,
+            _ => true,
+        }
+    }
+    /// When `t` fires, `Instant::MAX` when it is not armed.
+    pub(super) fn timer_at(&self, t: Timer) -> Instant {
+        if self.owns_slot(t) {
+            self.timers[t.slot()]
+        } else {
+            Instant::MAX
+        }
+    }
     pub(super) fn set_timer(&mut self, t: Timer, at: Instant) {
-        self.timers[t as usize] = at;
+        debug_assert!(self.owns_slot(t), "{t:?} armed in {}", self.state);
+        if self.owns_slot(t) {
+            self.timers[t.slot()] = at;
+        }
     }
     pub(super) fn clear_timer(&mut self, t: Timer) {
-        self.timers[t as usize] = Instant::MAX;
+        if self.owns_slot(t) {
+            self.timers[t.slot()] = Instant::MAX;
+        }
     }
     pub(super) fn rto_duration(&self) -> Duration {
         Duration::from_micros(u64::from(self.rto))
@@ -76,7 +139,7 @@ impl<B: Storage> Connection<B> {
                     self.unacked_since = now;
                 }
                 let mut at = now + self.rto_duration();
-                if let Some(ut) = self.cfg.user_timeout {
+                if let Some(ut) = self.cfg.user_timeout() {
                     at = at.min(self.unacked_since + ut);
                 }
                 self.set_timer(Timer::Retransmit, at);
@@ -86,7 +149,7 @@ impl<B: Storage> Connection<B> {
         }
         // Persist: data waits, nothing is in flight, and the window is shut
         // (or too small to send under SWS avoidance).
-        if self.syn_acked && self.flight() == 0 && self.unsent() > 0 && !wants {
+        if self.syn_acked() && self.flight() == 0 && self.unsent() > 0 && !wants {
             if self.timer(Timer::Persist).is_none() {
                 let backoff = self.rto.saturating_mul(1 << self.zwp_probes.min(10));
                 let d = Duration::from_micros(u64::from(clamp_rto(&self.cfg, backoff)));
@@ -96,7 +159,7 @@ impl<B: Storage> Connection<B> {
             self.clear_timer(Timer::Persist);
         }
         // Keep-alive: only when idle in a state that can be idle.
-        if let Some(ka) = self.cfg.keepalive {
+        if let Some(ka) = self.cfg.keepalive() {
             if matches!(
                 self.state,
                 State::Established | State::CloseWait | State::FinWait2
@@ -115,9 +178,9 @@ impl<B: Storage> Connection<B> {
             }
         }
         // Orphaned FIN-WAIT-2 (FSM-32).
-        if self.state == State::FinWait2 && self.app_closed {
+        if self.state == State::FinWait2 && self.app_closed() {
             if self.timer(Timer::FinWait2).is_none() {
-                self.set_timer(Timer::FinWait2, now + self.cfg.fin_timeout);
+                self.set_timer(Timer::FinWait2, now + self.cfg.fin_timeout());
             }
         } else {
             self.clear_timer(Timer::FinWait2);
@@ -125,11 +188,13 @@ impl<B: Storage> Connection<B> {
     }
 
     /// Restarts the keep-alive idle timer (any segment received).
+    #[inline(always)]
     pub(super) fn touch_keepalive(&mut self, now: Instant) {
         self.last_rcv = now;
-        if let Some(ka) = self.cfg.keepalive {
+        if self.cfg.keepalive_on() {
             self.ka_probes = 0;
-            self.set_timer(Timer::Keepalive, now + ka.idle);
+            let at = now.as_micros().saturating_add(self.cfg.ka_idle_us());
+            self.set_timer(Timer::Keepalive, Instant::from_micros(at));
         }
     }
 
@@ -143,7 +208,7 @@ impl<B: Storage> Connection<B> {
             Timer::DelayedAck,
             Timer::Rack,
         ] {
-            if self.timers[t as usize] > now || self.state == State::Closed {
+            if self.timer_at(t) > now || self.state == State::Closed {
                 continue;
             }
             self.clear_timer(t);
@@ -154,7 +219,7 @@ impl<B: Storage> Connection<B> {
                     }
                 }
                 Timer::FinWait2 => {
-                    if self.state == State::FinWait2 && self.app_closed {
+                    if self.state == State::FinWait2 && self.app_closed() {
                         self.close_with(Event::FinWait2Timeout, CloseReason::FinTimeout, a);
                     }
                 }
@@ -164,10 +229,10 @@ impl<B: Storage> Connection<B> {
                 Timer::Rack => self.on_rack_timer(now, a),
                 Timer::DelayedAck => {
                     if self.ack_pending > 0 {
-                        self.ack_now = true;
+                        self.set_ack_now(true);
                         // A delayed ACK went out: not interactive after all
                         // (Linux leaves pingpong mode here).
-                        self.pingpong = false;
+                        self.set_pingpong(false);
                     }
                 }
             }
@@ -177,11 +242,11 @@ impl<B: Storage> Connection<B> {
     /// A loss probe may be scheduled (RFC 8985 §7.1): SACK on, an RTT
     /// sample taken, data outstanding, not in recovery, no probe out.
     pub(super) fn tlp_eligible(&self) -> bool {
-        self.sack_on
-            && self.syn_acked
+        self.sack_on()
+            && self.syn_acked()
             && self.srtt != 0
-            && !self.in_recovery
-            && !self.tlp_out
+            && !self.in_recovery()
+            && !self.tlp_out()
             && self.retries == 0
             && matches!(
                 self.state,
@@ -207,7 +272,7 @@ impl<B: Storage> Connection<B> {
         let rto = u64::from(self.rto);
         let at_us = |d: u64| Instant::from_micros(now.as_micros().saturating_add(d));
         let mut at = at_us(rto);
-        self.tlp_armed = false;
+        self.set_tlp_armed(false);
         if tlp {
             let mut pto = u64::from(self.srtt) * 2;
             if self.flight() <= self.eff_mss() {
@@ -219,10 +284,10 @@ impl<B: Storage> Connection<B> {
             let pto = pto.max(10_000);
             if pto < rto {
                 at = at_us(pto);
-                self.tlp_armed = true;
+                self.set_tlp_armed(true);
             }
         }
-        if let Some(ut) = self.cfg.user_timeout {
+        if let Some(ut) = self.cfg.user_timeout() {
             at = at.min(self.unacked_since + ut);
         }
         self.set_timer(Timer::Retransmit, at);
@@ -231,16 +296,16 @@ impl<B: Storage> Connection<B> {
     /// The loss-probe timer fired (RFC 8985 §7.3): send one new segment if
     /// the windows allow, else the last one again; then wait an RTO.
     fn on_pto(&mut self, now: Instant) {
-        self.tlp_armed = false;
-        self.tlp_out = true;
+        self.set_tlp_armed(false);
+        self.set_tlp_out(true);
         self.tlp_high = self.snd_max;
         self.stats.loss_probes += 1;
         if self.unsent() > 0 && self.snd_wnd > self.snd_nxt.dist(self.snd_una) {
-            self.force_send = true;
+            self.set_force_send(true);
             // The probe may exceed cwnd by one segment (RFC 8985 §7.3).
             self.cwnd = self.cwnd.max(self.flight().saturating_add(self.eff_mss()));
         } else {
-            self.tlp_rtx = true;
+            self.set_tlp_rtx(true);
         }
         self.set_timer(Timer::Retransmit, now + self.rto_duration());
     }
@@ -250,13 +315,13 @@ impl<B: Storage> Connection<B> {
         if self.flight() == 0 && !self.wants_to_send() {
             return;
         }
-        if self.tlp_armed && self.flight() > 0 {
+        if self.tlp_armed() && self.flight() > 0 {
             self.on_pto(now);
             return;
         }
-        self.tlp_armed = false;
+        self.set_tlp_armed(false);
         // RFC 5482: the user timeout.
-        if let Some(ut) = self.cfg.user_timeout
+        if let Some(ut) = self.cfg.user_timeout()
             && self.flight() > 0
             && now.saturating_duration_since(self.unacked_since) >= ut
         {
@@ -270,7 +335,7 @@ impl<B: Storage> Connection<B> {
         let limit = match self.state {
             State::SynSent => self.cfg.syn_retries,
             State::SynReceived => self.cfg.synack_retries,
-            _ if self.app_closed => self.cfg.orphan_retries.min(self.cfg.retries2),
+            _ if self.app_closed() => self.cfg.orphan_retries.min(self.cfg.retries2),
             _ => self.cfg.retries2,
         };
         // RFC 9293 §3.8.6 SHLD-17: data held back by a window the peer shut
@@ -278,8 +343,8 @@ impl<B: Storage> Connection<B> {
         // As Linux does, such timeouts probe and count no retry unless the
         // peer has been silent for longer than the maximum RTO (or the
         // connection is an orphan).
-        let window_shut = self.syn_acked && self.snd_wnd == 0 && !self.app_closed;
-        if window_shut && now.saturating_duration_since(self.last_rcv) <= self.cfg.rto_max {
+        let window_shut = self.syn_acked() && self.snd_wnd == 0 && !self.app_closed();
+        if window_shut && now.saturating_duration_since(self.last_rcv) <= self.cfg.rto_max() {
             self.stats.timeouts += 1;
             self.rto = clamp_rto(&self.cfg, self.rto.saturating_mul(2));
             self.probe = Probe::ZeroWindow;
@@ -289,29 +354,29 @@ impl<B: Storage> Connection<B> {
         if self.retries >= limit || window_shut {
             // R2 reached (MUST-20): give up.
             match self.state {
-                State::SynReceived if self.passive => {
+                State::SynReceived if self.passive() => {
                     self.back_to_listen(Event::RetransmitTimeout, a);
                 }
                 _ => self.close_with(Event::RetransmitTimeout, CloseReason::TimedOut, a),
             }
             return;
         }
-        if self.retries == 0 && self.syn_acked && self.ts_on {
+        if self.retries == 0 && self.syn_acked() && self.ts_on() {
             // RFC 3522: remember enough to undo a spurious timeout.
-            self.undo = Some(super::Undo {
+            self.set_undo(Some(super::Undo {
                 cwnd: self.cwnd,
                 ssthresh: self.ssthresh,
                 tsval: self.ts_val(now),
-            });
+            }));
         }
         self.retries += 1;
         self.stats.timeouts += 1;
         // RFC 6298 §5.5: back off.
         self.rto = clamp_rto(&self.cfg, self.rto.saturating_mul(2));
         // Karn (MUST-18): no RTT sample from a retransmitted segment.
-        self.rtt_sample = None;
-        if !self.syn_acked {
-            self.syn_retransmitted = true;
+        self.rtt_sample = RttSample::NONE;
+        if !self.syn_acked() {
+            self.set_syn_retransmitted(true);
             self.snd_nxt = self.iss;
         } else {
             // Go back to SND.UNA and resend from there.
@@ -321,7 +386,7 @@ impl<B: Storage> Connection<B> {
             let w = self.window();
             self.ssthresh = self.cc.on_timeout(w, self.flight(), now);
             self.cwnd = mss;
-            self.in_recovery = false;
+            self.set_in_recovery(false);
             self.dupacks = 0;
             self.recover = self.snd_max;
             if self.snd_wnd == 0 {
@@ -333,7 +398,7 @@ impl<B: Storage> Connection<B> {
             }
         }
         let mut at = now + self.rto_duration();
-        if let Some(ut) = self.cfg.user_timeout {
+        if let Some(ut) = self.cfg.user_timeout() {
             at = at.min(self.unacked_since + ut);
         }
         self.set_timer(Timer::Retransmit, at);
@@ -341,7 +406,7 @@ impl<B: Storage> Connection<B> {
 
     /// The persist timer: zero-window probe or SWS override.
     fn on_persist(&mut self, _now: Instant, a: &mut Actions) {
-        if !self.syn_acked || self.unsent() == 0 || self.flight() > 0 {
+        if !self.syn_acked() || self.unsent() == 0 || self.flight() > 0 {
             self.probe = Probe::None;
             return;
         }
@@ -357,13 +422,15 @@ impl<B: Storage> Connection<B> {
             self.probe = Probe::ZeroWindow;
         } else {
             // RFC 9293 §3.8.6.2.1: the override timeout.
-            self.force_send = true;
+            self.set_force_send(true);
         }
     }
 
     /// The keep-alive timer (RFC 1122 §4.2.3.6, RFC 9293 §3.8.4).
     fn on_keepalive(&mut self, _now: Instant, a: &mut Actions) {
-        let Some(ka) = self.cfg.keepalive else { return };
+        let Some(ka) = self.cfg.keepalive() else {
+            return;
+        };
         if !matches!(
             self.state,
             State::Established | State::CloseWait | State::FinWait2
@@ -384,7 +451,7 @@ impl<B: Storage> Connection<B> {
     /// original arrived, so the timeout was spurious; restore the window
     /// and go on with new data (RFC 4015 §4).
     pub(super) fn eifel_check(&mut self, seg: &Segment<'_>) {
-        let Some(u) = self.undo.take() else { return };
+        let Some(u) = self.take_undo() else { return };
         let Some(ts) = seg.options.timestamps else {
             return;
         };
@@ -400,7 +467,7 @@ impl<B: Storage> Connection<B> {
 
     /// Takes an RTT sample from an ACK, if one is valid.
     pub(super) fn rtt_on_ack(&mut self, now: Instant, seg: &Segment<'_>) {
-        let sample = if let (true, Some(ts)) = (self.ts_on, seg.options.timestamps) {
+        let sample = if let (true, Some(ts)) = (self.ts_on(), seg.options.timestamps) {
             // RFC 7323 §4.1: TSecr gives a sample from every ACK of new data.
             let sent = ts.ecr.wrapping_sub(self.ts_offset);
             let now_ms = now.as_millis() as u32;
@@ -411,17 +478,17 @@ impl<B: Storage> Connection<B> {
                 None
             }
         } else {
-            match self.rtt_sample {
+            match self.rtt_sample.get() {
                 Some((seq, at)) if seg.ack.after(seq) => {
                     Some(us(now.saturating_duration_since(at)).max(1))
                 }
                 _ => None,
             }
         };
-        if let Some((seq, _)) = self.rtt_sample
+        if let Some((seq, _)) = self.rtt_sample.get()
             && seg.ack.after(seq)
         {
-            self.rtt_sample = None;
+            self.rtt_sample = RttSample::NONE;
         }
         if let Some(r) = sample {
             self.rtt_update(r);
@@ -434,7 +501,7 @@ impl<B: Storage> Connection<B> {
     /// Note: the Conservative Slow Start phase of §4.3 is not implemented;
     /// slow start ends at once, as Linux's HyStart does.
     fn hystart_sample(&mut self, r: u32) {
-        if !self.cfg.hystart || self.cwnd >= self.ssthresh || self.in_recovery {
+        if !self.cfg.hystart() || self.cwnd >= self.ssthresh || self.in_recovery() {
             return;
         }
         self.hs_cur_min = self.hs_cur_min.min(r);
@@ -490,7 +557,7 @@ impl<B: Storage> Connection<B> {
     /// RFC 5681 §4.1: after an idle period longer than the RTO, restart
     /// from the initial window.
     pub(super) fn restart_after_idle(&mut self, now: Instant) {
-        if self.cfg.slow_start_after_idle
+        if self.cfg.slow_start_after_idle()
             && self.flight() == 0
             && self.last_send != Instant::ZERO
             && now.saturating_duration_since(self.last_send) > self.rto_duration()
@@ -511,12 +578,12 @@ impl<B: Storage> Connection<B> {
 
     /// After the handshake: RFC 6298 §5.7 (RTO 3 s if the SYN was lost).
     pub(super) fn after_handshake(&mut self) {
-        if self.syn_retransmitted && self.srtt == 0 {
+        if self.syn_retransmitted() && self.srtt == 0 {
             self.rto = clamp_rto(&self.cfg, 3_000_000);
             // RFC 5681 §3.1: the initial window is one segment after a lost SYN.
             self.cwnd = self.eff_mss();
         } else if self.srtt == 0 {
-            self.rto = clamp_rto(&self.cfg, us(self.cfg.rto_initial));
+            self.rto = clamp_rto(&self.cfg, us(self.cfg.rto_initial()));
         }
         if self.cwnd == 0 {
             self.init_cwnd();
@@ -535,20 +602,20 @@ impl<B: Storage> Connection<B> {
     /// New data acknowledged: grow cwnd (RFC 5681 §3.1, RFC 3465 ABC L=2).
     pub(super) fn on_new_ack(&mut self, acked: u32, now: Instant) {
         let mss = self.eff_mss();
-        if self.in_recovery {
+        if self.in_recovery() {
             if self.snd_una.after_eq(self.recover) {
                 // Full ACK: leave fast recovery (RFC 6582 §3.2 step 3).
-                self.in_recovery = false;
+                self.set_in_recovery(false);
                 self.cwnd = self.ssthresh.min(self.flight().max(mss) + mss);
-                if self.sack_on {
+                if self.sack_on() {
                     self.cwnd = self.ssthresh;
                 }
-            } else if self.sack_on {
+            } else if self.sack_on() {
                 // RFC 6675: partial ACKs need no deflation; the holes are
                 // resent by NextSeg().
             } else {
                 // Partial ACK (RFC 6582): retransmit the next hole, deflate.
-                self.fast_rtx = true;
+                self.set_fast_rtx(true);
                 self.cwnd = self.cwnd.saturating_sub(acked).saturating_add(mss).max(mss);
             }
             self.dupacks = 0;
@@ -568,11 +635,11 @@ impl<B: Storage> Connection<B> {
     pub(super) fn on_dupack(&mut self, now: Instant) {
         let mss = self.eff_mss();
         self.dupacks = self.dupacks.saturating_add(1);
-        if self.in_recovery {
+        if self.in_recovery() {
             // RFC 5681 §3.2 step 4: without SACK, inflate for every segment
             // that left the network. With SACK, `pipe` already counts it
             // (RFC 6675 §5): no inflation.
-            if !self.sack_on {
+            if !self.sack_on() {
                 self.cwnd = self.cwnd.saturating_add(mss);
             }
         } else if self.dupacks == 3 && self.snd_una.after_eq(self.recover) {
@@ -590,7 +657,7 @@ impl<B: Storage> Connection<B> {
         self.ssthresh = self.cc.on_congestion(w, now);
         // RFC 6675 §5 step 4.2: cwnd = ssthresh; without SACK, RFC 5681
         // §3.2 inflates by the three segments that left the network.
-        self.cwnd = if self.sack_on {
+        self.cwnd = if self.sack_on() {
             self.ssthresh
         } else {
             self.ssthresh + 3 * mss
@@ -598,10 +665,10 @@ impl<B: Storage> Connection<B> {
         self.recover = self.snd_max;
         self.high_rxt = self.snd_una;
         self.rtx_mark = self.snd_max;
-        self.in_recovery = true;
-        self.fast_rtx = true;
+        self.set_in_recovery(true);
+        self.set_fast_rtx(true);
         self.stats.recoveries += 1;
-        if self.tlp_armed {
+        if self.tlp_armed() {
             // No loss probe in fast recovery (RFC 8985 §7.2): the pending
             // PTO becomes an RTO (as Linux re-arms it on the retransmission).
             self.restart_rtx_timer(now);

@@ -103,9 +103,9 @@ impl<S: Store> Endpoint<S> {
             self.counters.listen_drops += 1;
             return;
         }
-        let before = e.conn.stats().retransmits;
+        let before = e.conn.retransmits();
         let a = e.conn.on_segment(now, seg);
-        self.counters.retrans_segs += e.conn.stats().retransmits - before;
+        self.counters.retrans_segs += u64::from(e.conn.retransmits().wrapping_sub(before));
         self.after(idx, a, now);
     }
 

@@ -2,7 +2,7 @@
 //! microseconds, the cubic term in 128-bit integers.
 
 use super::{CongestionControl, Window};
-use crate::time::Instant;
+use crate::time::{Instant, OptInstant};
 
 /// beta_cubic = 0.7 (RFC 9438 §4.6), as a fraction of 10.
 const BETA_X10: u32 = 7;
@@ -15,9 +15,9 @@ pub struct Cubic {
     /// W_max: the window before the last reduction, bytes.
     w_max: u32,
     /// K in microseconds.
-    k_us: u64,
+    k_us: u32,
     /// t_epoch: start of the current congestion-avoidance epoch.
-    epoch: Option<Instant>,
+    epoch: OptInstant,
     /// W_est: the Reno-friendly window, bytes (RFC 9438 §4.3).
     w_est: u32,
     /// Bytes acknowledged not yet counted into W_est.
@@ -47,12 +47,13 @@ impl Cubic {
     }
 
     fn start_epoch(&mut self, w: Window, now: Instant) {
-        self.epoch = Some(now);
+        self.epoch = OptInstant::some(now);
         if w.cwnd < self.w_max {
             // K = cbrt((W_max - cwnd) / C) (RFC 9438 eq. 2), in seconds.
             let seg = u128::from(self.w_max - w.cwnd) * 5 * (US3 as u128)
                 / (2 * u128::from(w.mss.max(1)));
-            self.k_us = cbrt(seg);
+            // At most cbrt(2^32 * 5/2) s, about 2200 s: it fits.
+            self.k_us = u32::try_from(cbrt(seg)).unwrap_or(u32::MAX);
         } else {
             self.k_us = 0;
             self.w_max = w.cwnd;
@@ -64,7 +65,7 @@ impl Cubic {
 
 impl CongestionControl for Cubic {
     fn on_ack_ca(&mut self, w: Window, acked: u32, now: Instant, srtt: u32) -> u32 {
-        let Some(epoch) = self.epoch else {
+        let Some(epoch) = self.epoch.get() else {
             self.start_epoch(w, now);
             return self.on_ack_ca(w, acked, now, srtt);
         };
@@ -99,7 +100,7 @@ impl CongestionControl for Cubic {
         } else {
             cwnd
         };
-        self.epoch = None;
+        self.epoch = OptInstant::NONE;
         // RFC 9438 §4.6: ssthresh = cwnd * beta_cubic.
         ((u64::from(cwnd) * u64::from(BETA_X10) / 10) as u32).max(2 * w.mss)
     }
@@ -112,7 +113,7 @@ impl CongestionControl for Cubic {
     }
 
     fn on_idle_restart(&mut self) {
-        self.epoch = None;
+        self.epoch = OptInstant::NONE;
     }
 }
 

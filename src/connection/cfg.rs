@@ -1,0 +1,335 @@
+//! The configuration as a connection keeps it.
+//!
+//! [`Config`] is the public, roomy form (a `Duration` is 16 bytes, a flag a
+//! byte). Every connection reads its configuration for its whole life, so
+//! it keeps a packed copy instead: durations in 4 bytes ([`Dur`]), flags in
+//! one word, counts in bytes. [`Cfg::to_config`] gives the public form back.
+
+use super::congestion::Algorithm;
+use crate::config::{Config, Keepalive};
+use crate::time::{Duration, micros};
+
+/// A duration in 4 bytes: the top two bits choose the unit (0: µs, 1: ms,
+/// 2: s, 3: saturated), the low 30 bits count units.
+///
+/// A duration is kept in the finest unit whose count fits in 30 bits: to
+/// the microsecond (the engine's clock resolution) up to about 17 minutes,
+/// then to the millisecond up to about 12 days, then to the second up to
+/// about 34 years; beyond that it reads as `Duration::MAX` ("never", as
+/// `Instant + Duration::MAX` saturates). A duration that is not a whole
+/// number of its unit is rounded up (a timeout never fires early).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Dur(u32);
+
+impl Dur {
+    const COUNT_BITS: u32 = 30;
+    const COUNT_MASK: u32 = (1 << Self::COUNT_BITS) - 1;
+
+    pub(super) fn new(d: Duration) -> Dur {
+        let us = micros(d);
+        for (tag, unit) in [(0u32, 1u64), (1, 1_000), (2, 1_000_000)] {
+            let n = us.div_ceil(unit);
+            if n <= u64::from(Self::COUNT_MASK) {
+                return Dur((tag << Self::COUNT_BITS) | n as u32);
+            }
+        }
+        Dur(u32::MAX)
+    }
+
+    /// Whole microseconds (`u64::MAX` when saturated, as `micros` of
+    /// `Duration::MAX` is), without building a `Duration`.
+    #[inline]
+    pub(super) fn micros(self) -> u64 {
+        let n = u64::from(self.0 & Self::COUNT_MASK);
+        match self.0 >> Self::COUNT_BITS {
+            0 => n,
+            1 => n * 1_000,
+            2 => n * 1_000_000,
+            _ => u64::MAX,
+        }
+    }
+
+    pub(super) fn get(self) -> Duration {
+        let n = u64::from(self.0 & Self::COUNT_MASK);
+        match self.0 >> Self::COUNT_BITS {
+            0 => Duration::from_micros(n),
+            1 => Duration::from_millis(n),
+            2 => Duration::from_secs(n),
+            _ => Duration::MAX,
+        }
+    }
+}
+
+/// One bit per flag of [`Config`], plus whether each optional part is set.
+mod flag {
+    pub(super) const WINDOW_SCALING: u16 = 1 << 0;
+    pub(super) const TIMESTAMPS: u16 = 1 << 1;
+    pub(super) const SACK: u16 = 1 << 2;
+    pub(super) const NAGLE: u16 = 1 << 3;
+    pub(super) const NAGLE_MINSHALL: u16 = 1 << 4;
+    pub(super) const RFC1337: u16 = 1 << 5;
+    pub(super) const HYSTART: u16 = 1 << 6;
+    pub(super) const SLOW_START_AFTER_IDLE: u16 = 1 << 7;
+    pub(super) const ECN: u16 = 1 << 8;
+    pub(super) const RST_ON_DATA_AFTER_CLOSE: u16 = 1 << 9;
+    pub(super) const KEEPALIVE: u16 = 1 << 10;
+    pub(super) const USER_TIMEOUT: u16 = 1 << 11;
+    pub(super) const WSCALE_BUFFER: u16 = 1 << 12;
+}
+
+/// The packed [`Config`] of one connection (64 bytes instead of 216).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Cfg {
+    pub(super) mss: u16,
+    pub(super) default_peer_mss: u16,
+    pub(super) min_peer_mss: u16,
+    pub(super) initial_window: u16,
+    /// `Config::wscale_buffer`, saturated at `u32::MAX` (any buffer above
+    /// 1 GiB already asks for the largest shift, 14: RFC 7323 §2.3).
+    wscale_buffer: u32,
+    msl: Dur,
+    fin_timeout: Dur,
+    rto_initial: Dur,
+    rto_min: Dur,
+    rto_max: Dur,
+    delayed_ack: Dur,
+    challenge_ack_interval: Dur,
+    ka_idle: Dur,
+    ka_interval: Dur,
+    user_timeout: Dur,
+    pub(super) syn_retries: u8,
+    pub(super) synack_retries: u8,
+    pub(super) retries2: u8,
+    pub(super) orphan_retries: u8,
+    pub(super) quickack: u8,
+    pub(super) challenge_ack_burst: u8,
+    pub(super) max_ooo_ranges: u8,
+    pub(super) max_sack_ranges: u8,
+    ka_probes: u8,
+    pub(super) congestion: Algorithm,
+    flags: u16,
+}
+
+impl Cfg {
+    pub(super) fn new(c: &Config) -> Cfg {
+        let bits = [
+            (c.window_scaling, flag::WINDOW_SCALING),
+            (c.timestamps, flag::TIMESTAMPS),
+            (c.sack, flag::SACK),
+            (c.nagle, flag::NAGLE),
+            (c.nagle_minshall, flag::NAGLE_MINSHALL),
+            (c.rfc1337, flag::RFC1337),
+            (c.hystart, flag::HYSTART),
+            (c.slow_start_after_idle, flag::SLOW_START_AFTER_IDLE),
+            (c.ecn, flag::ECN),
+            (c.rst_on_data_after_close, flag::RST_ON_DATA_AFTER_CLOSE),
+            (c.keepalive.is_some(), flag::KEEPALIVE),
+            (c.user_timeout.is_some(), flag::USER_TIMEOUT),
+            (c.wscale_buffer.is_some(), flag::WSCALE_BUFFER),
+        ];
+        let flags = bits.iter().filter(|(on, _)| *on).fold(0, |f, (_, b)| f | b);
+        let ka = c.keepalive.unwrap_or(Keepalive {
+            idle: Duration::ZERO,
+            interval: Duration::ZERO,
+            probes: 0,
+        });
+        Cfg {
+            mss: c.mss,
+            default_peer_mss: c.default_peer_mss,
+            min_peer_mss: c.min_peer_mss,
+            initial_window: c.initial_window,
+            wscale_buffer: c
+                .wscale_buffer
+                .map_or(0, |b| u32::try_from(b).unwrap_or(u32::MAX)),
+            msl: Dur::new(c.msl),
+            fin_timeout: Dur::new(c.fin_timeout),
+            rto_initial: Dur::new(c.rto_initial),
+            rto_min: Dur::new(c.rto_min),
+            rto_max: Dur::new(c.rto_max),
+            delayed_ack: Dur::new(c.delayed_ack),
+            challenge_ack_interval: Dur::new(c.challenge_ack_interval),
+            ka_idle: Dur::new(ka.idle),
+            ka_interval: Dur::new(ka.interval),
+            user_timeout: Dur::new(c.user_timeout.unwrap_or(Duration::ZERO)),
+            syn_retries: c.syn_retries,
+            synack_retries: c.synack_retries,
+            retries2: c.retries2,
+            orphan_retries: c.orphan_retries,
+            quickack: c.quickack,
+            challenge_ack_burst: c.challenge_ack_burst,
+            max_ooo_ranges: c.max_ooo_ranges,
+            max_sack_ranges: c.max_sack_ranges,
+            ka_probes: ka.probes,
+            congestion: c.congestion,
+            flags,
+        }
+    }
+
+    /// The public form (durations as kept: see [`Dur`]).
+    pub(super) fn to_config(&self) -> Config {
+        Config {
+            mss: self.mss,
+            default_peer_mss: self.default_peer_mss,
+            min_peer_mss: self.min_peer_mss,
+            window_scaling: self.window_scaling(),
+            wscale_buffer: self.wscale_buffer(),
+            timestamps: self.timestamps(),
+            sack: self.sack(),
+            msl: self.msl.get(),
+            fin_timeout: self.fin_timeout(),
+            rto_initial: self.rto_initial(),
+            rto_min: self.rto_min(),
+            rto_max: self.rto_max(),
+            syn_retries: self.syn_retries,
+            synack_retries: self.synack_retries,
+            retries2: self.retries2,
+            orphan_retries: self.orphan_retries,
+            delayed_ack: self.delayed_ack(),
+            quickack: self.quickack,
+            nagle: self.has(flag::NAGLE),
+            nagle_minshall: self.nagle_minshall(),
+            rfc1337: self.rfc1337(),
+            challenge_ack_interval: self.challenge_ack_interval(),
+            challenge_ack_burst: self.challenge_ack_burst,
+            initial_window: self.initial_window,
+            congestion: self.congestion,
+            hystart: self.hystart(),
+            slow_start_after_idle: self.slow_start_after_idle(),
+            max_ooo_ranges: self.max_ooo_ranges,
+            max_sack_ranges: self.max_sack_ranges,
+            ecn: self.ecn(),
+            keepalive: self.keepalive(),
+            user_timeout: self.user_timeout(),
+            rst_on_data_after_close: self.rst_on_data_after_close(),
+        }
+    }
+
+    #[inline]
+    fn has(&self, f: u16) -> bool {
+        self.flags & f != 0
+    }
+
+    pub(super) fn window_scaling(&self) -> bool {
+        self.has(flag::WINDOW_SCALING)
+    }
+    pub(super) fn timestamps(&self) -> bool {
+        self.has(flag::TIMESTAMPS)
+    }
+    pub(super) fn sack(&self) -> bool {
+        self.has(flag::SACK)
+    }
+    pub(super) fn nagle(&self) -> bool {
+        self.has(flag::NAGLE)
+    }
+    pub(super) fn nagle_minshall(&self) -> bool {
+        self.has(flag::NAGLE_MINSHALL)
+    }
+    pub(super) fn rfc1337(&self) -> bool {
+        self.has(flag::RFC1337)
+    }
+    pub(super) fn hystart(&self) -> bool {
+        self.has(flag::HYSTART)
+    }
+    pub(super) fn slow_start_after_idle(&self) -> bool {
+        self.has(flag::SLOW_START_AFTER_IDLE)
+    }
+    pub(super) fn ecn(&self) -> bool {
+        self.has(flag::ECN)
+    }
+    pub(super) fn rst_on_data_after_close(&self) -> bool {
+        self.has(flag::RST_ON_DATA_AFTER_CLOSE)
+    }
+    pub(super) fn wscale_buffer(&self) -> Option<usize> {
+        self.has(flag::WSCALE_BUFFER)
+            .then(|| usize::try_from(self.wscale_buffer).unwrap_or(usize::MAX))
+    }
+    pub(super) fn fin_timeout(&self) -> Duration {
+        self.fin_timeout.get()
+    }
+    pub(super) fn rto_initial(&self) -> Duration {
+        self.rto_initial.get()
+    }
+    pub(super) fn rto_min(&self) -> Duration {
+        self.rto_min.get()
+    }
+    pub(super) fn rto_max(&self) -> Duration {
+        self.rto_max.get()
+    }
+    pub(super) fn delayed_ack(&self) -> Duration {
+        self.delayed_ack.get()
+    }
+    /// The delayed-ACK time in microseconds (the per-segment paths).
+    pub(super) fn delayed_ack_us(&self) -> u64 {
+        self.delayed_ack.micros()
+    }
+    pub(super) fn challenge_ack_interval(&self) -> Duration {
+        self.challenge_ack_interval.get()
+    }
+    /// Length of TIME-WAIT: `2 * msl` (RFC 9293 §3.4.2).
+    pub(super) fn time_wait(&self) -> Duration {
+        self.msl.get().saturating_mul(2)
+    }
+    /// Keep-alive is on (without building the [`Keepalive`]).
+    #[inline]
+    pub(super) fn keepalive_on(&self) -> bool {
+        self.has(flag::KEEPALIVE)
+    }
+    /// The keep-alive idle time in microseconds (when it is on).
+    #[inline]
+    pub(super) fn ka_idle_us(&self) -> u64 {
+        self.ka_idle.micros()
+    }
+    pub(super) fn keepalive(&self) -> Option<Keepalive> {
+        self.has(flag::KEEPALIVE).then(|| Keepalive {
+            idle: self.ka_idle.get(),
+            interval: self.ka_interval.get(),
+            probes: self.ka_probes,
+        })
+    }
+    pub(super) fn user_timeout(&self) -> Option<Duration> {
+        self.has(flag::USER_TIMEOUT)
+            .then(|| self.user_timeout.get())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_keep_their_value() {
+        for d in [
+            Duration::ZERO,
+            Duration::from_micros(1),
+            Duration::from_millis(200),
+            Duration::from_secs(120),
+            Duration::from_secs(7200),
+            Duration::from_secs(30 * 86_400),
+            Duration::from_secs(1 << 29),
+        ] {
+            assert_eq!(Dur::new(d).get(), d, "{d:?}");
+            assert_eq!(Dur::new(d).micros(), micros(d), "{d:?}");
+        }
+        // Not a whole unit: rounded up, never down.
+        let odd = Duration::from_secs(3600) + Duration::from_micros(1);
+        assert_eq!(Dur::new(odd).get(), odd + Duration::from_micros(999));
+        assert_eq!(Dur::new(Duration::MAX).get(), Duration::MAX);
+        assert_eq!(Dur::new(Duration::MAX).micros(), u64::MAX);
+        assert_eq!(
+            Dur::new(Duration::from_secs(u64::from(u32::MAX))).get(),
+            Duration::MAX
+        );
+    }
+
+    #[test]
+    fn presets_round_trip() {
+        let mut with_all = Config::linux();
+        with_all.keepalive = Some(Config::default_keepalive());
+        with_all.user_timeout = Some(Duration::from_secs(30));
+        with_all.ecn = true;
+        for c in [Config::rfc9293(), Config::linux(), with_all] {
+            assert_eq!(Cfg::new(&c).to_config(), c);
+        }
+        assert_eq!(core::mem::size_of::<Cfg>(), 64);
+    }
+}

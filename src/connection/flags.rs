@@ -1,0 +1,148 @@
+//! The connection's yes/no state, one bit each in a `u32` (4 bytes
+//! instead of 22), read and written through one getter and one setter per
+//! flag.
+
+use super::{Connection, Storage, Undo};
+use crate::seq::SeqNum;
+
+macro_rules! flags {
+    ($($(#[$doc:meta])* $bit:literal $get:ident $set:ident;)*) => {
+        impl<B: Storage> Connection<B> {
+            $(
+                $(#[$doc])*
+                #[inline]
+                pub(super) fn $get(&self) -> bool {
+                    self.flags & (1 << $bit) != 0
+                }
+                #[inline]
+                pub(super) fn $set(&mut self, on: bool) {
+                    if on {
+                        self.flags |= 1 << $bit;
+                    } else {
+                        self.flags &= !(1 << $bit);
+                    }
+                }
+            )*
+        }
+    };
+}
+
+flags! {
+    /// Opened by a passive OPEN (RFC 9293 §3.5 MUST-11).
+    0 passive set_passive;
+    /// The application called CLOSE: it reads no more (an orphan once the
+    /// host drops its handle).
+    1 app_closed set_app_closed;
+    /// A FIN is to follow the data in `tx` (Shutdown or Close).
+    2 fin_queued set_fin_queued;
+    /// Our SYN has been acknowledged.
+    3 syn_acked set_syn_acked;
+    /// The peer's FIN has been received (in order).
+    4 fin_received set_fin_received;
+    /// Our FIN has been acknowledged.
+    5 fin_acked set_fin_acked;
+    /// The SYN was retransmitted (RFC 6298 §5.7).
+    6 syn_retransmitted set_syn_retransmitted;
+    /// Nagle's algorithm is on (RFC 9293 §3.7.4).
+    7 nagle set_nagle;
+    /// Timestamps negotiated (RFC 7323 §3).
+    8 ts_on set_ts_on;
+    /// SACK negotiated (RFC 2018).
+    9 sack_on set_sack_on;
+    /// ECN negotiated (RFC 3168 §6.1.1).
+    10 ecn_on set_ecn_on;
+    /// Echo ECE on our ACKs until the peer's CWR (RFC 3168 §6.1.3).
+    11 ece_pending set_ece_pending;
+    /// Set CWR on the next new data segment (RFC 3168 §6.1.2).
+    12 cwr_pending set_cwr_pending;
+    /// Window scaling negotiated (both SYNs carried the option, RFC 7323 §2).
+    13 ws_on set_ws_on;
+    /// Send a pure ACK now.
+    14 ack_now set_ack_now;
+    /// Retransmit the first unacknowledged segment now (fast retransmit).
+    15 fast_rtx set_fast_rtx;
+    /// Send what the window allows even if below the SWS threshold.
+    16 force_send set_force_send;
+    /// The retransmission timer is a tail-loss-probe timer (RFC 8985 §7).
+    17 tlp_armed set_tlp_armed;
+    /// A loss probe is outstanding (until SND.UNA passes `tlp_high`).
+    18 tlp_out set_tlp_out;
+    /// Retransmit the last segment as a loss probe now.
+    19 tlp_rtx set_tlp_rtx;
+    /// In fast recovery (RFC 5681 §3.2, RFC 6675).
+    20 in_recovery set_in_recovery;
+    /// Interactive: delayed ACKs even in quick-ACK mode (Linux pingpong).
+    21 pingpong set_pingpong;
+}
+
+/// Optional values whose "is set" is a bit of `flags` (an `Option` of a
+/// 4-byte-aligned value costs 4 more bytes of tag otherwise).
+macro_rules! optional {
+    ($($(#[$doc:meta])* $bit:literal $field:ident: $ty:ty, $get:ident $set:ident $(, $take:ident)?;)*) => {
+        impl<B: Storage> Connection<B> {
+            $(
+                $(#[$doc])*
+                #[inline]
+                pub(super) fn $get(&self) -> Option<$ty> {
+                    (self.flags & (1 << $bit) != 0).then_some(self.$field)
+                }
+                #[inline]
+                pub(super) fn $set(&mut self, v: Option<$ty>) {
+                    match v {
+                        Some(v) => {
+                            self.$field = v;
+                            self.flags |= 1 << $bit;
+                        }
+                        None => self.flags &= !(1 << $bit),
+                    }
+                }
+                $(
+                    #[inline]
+                    pub(super) fn $take(&mut self) -> Option<$ty> {
+                        let v = self.$get();
+                        self.$set(None);
+                        v
+                    }
+                )?
+            )*
+        }
+    };
+}
+
+optional! {
+    /// Eifel detection (RFC 3522): the window before a timeout and the
+    /// TSval at the timeout, while the first ACK after it is awaited.
+    22 undo_val: Undo, undo set_undo, take_undo;
+    /// Sequence number of a FIN received out of order.
+    23 rcv_fin_val: SeqNum, rcv_fin set_rcv_fin;
+    /// A D-SACK block to report (RFC 2883).
+    24 dsack_val: (SeqNum, SeqNum), dsack set_dsack, take_dsack;
+    /// A RST to send: SEG.SEQ and SEG.ACK; whether the ACK bit is set is
+    /// bit 26 (`pending_rst` puts the two together).
+    25 rst_val: (SeqNum, SeqNum), rst_raw set_rst_raw;
+}
+
+/// Bit of `flags`: the pending RST carries an ACK.
+const RST_ACK: u32 = 1 << 26;
+
+impl<B: Storage> Connection<B> {
+    /// A RST to send: (SEG.SEQ, Some(SEG.ACK) when the ACK bit is set).
+    pub(super) fn pending_rst(&self) -> Option<(SeqNum, Option<SeqNum>)> {
+        let ack = self.flags & RST_ACK != 0;
+        self.rst_raw().map(|(seq, a)| (seq, ack.then_some(a)))
+    }
+    pub(super) fn set_pending_rst(&mut self, v: Option<(SeqNum, Option<SeqNum>)>) {
+        let ack = v.and_then(|(_, a)| a);
+        if ack.is_some() {
+            self.flags |= RST_ACK;
+        } else {
+            self.flags &= !RST_ACK;
+        }
+        self.set_rst_raw(v.map(|(seq, a)| (seq, a.unwrap_or(SeqNum(0)))));
+    }
+    pub(super) fn take_pending_rst(&mut self) -> Option<(SeqNum, Option<SeqNum>)> {
+        let v = self.pending_rst();
+        self.set_pending_rst(None);
+        v
+    }
+}
