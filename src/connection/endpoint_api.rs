@@ -113,7 +113,7 @@ impl<B: Storage> Connection<B> {
     /// (RFC 6675 §5), whose retransmissions it does not predict. When
     /// false, `poll_transmit` would return `None`.
     pub(crate) fn may_transmit(&self) -> bool {
-        (self.sack_on && self.in_recovery) || self.wants_output()
+        (self.sack_on() && self.in_recovery()) || self.wants_output()
     }
 
     /// The variables a compact TIME-WAIT entry keeps.
