@@ -335,8 +335,9 @@ pub struct Connection<B: Storage> {
     rx: RingBuffer<B>,
     tx: RingBuffer<B>,
     asm: Assembler,
-    /// Tests only: take the full SEGMENT ARRIVES path for every segment,
-    /// to check that header prediction changes nothing.
+    /// Tests only: take the full SEGMENT ARRIVES path for every segment and
+    /// the general output path for every segment sent, to check that header
+    /// prediction and send prediction change nothing.
     #[cfg(test)]
     no_fast_path: bool,
 }

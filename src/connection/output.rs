@@ -146,26 +146,153 @@ impl<B: Storage> Connection<B> {
     /// A buffer smaller than the MSS limits the segment's payload.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         let now = self.clock(now);
+        if let Some(mss) = self.send_predict(buf.len()) {
+            return Some(self.send_fast(now, buf, mss));
+        }
+        self.poll_general(now, buf)
+    }
+
+    /// `poll_transmit` for every segment `send_predict` does not cover.
+    #[inline(never)]
+    fn poll_general(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         // Changed in place: the segment is built once, in the return slot.
         let mut out = self.next_transmit(now, buf);
         let t = out.as_mut()?;
         if self.ece_pending && t.flags.ack() && !t.flags.syn() && !t.flags.rst() {
             t.flags |= Flags::ECE;
         }
-        self.stats.segs_out += 1;
-        self.stats.bytes_out += t.len as u64;
+        self.count_out(t.len);
         if t.flags.ack() {
-            if self.ack_pending > 0 {
-                // An ACK of new data: one quick ACK used.
-                self.quick = self.quick.saturating_sub(1);
-            }
-            // Every ACK we send carries RCV.NXT: no ACK is pending any more.
-            self.ack_now = false;
-            self.ack_pending = 0;
-            self.clear_timer(Timer::DelayedAck);
-            self.last_ack_sent = self.rcv_nxt;
+            self.ack_sent();
         }
         out
+    }
+
+    /// Counts a segment of `len` payload bytes sent.
+    #[inline(always)]
+    fn count_out(&mut self, len: usize) {
+        self.stats.segs_out += 1;
+        self.stats.bytes_out += len as u64;
+    }
+
+    /// A segment with ACK set goes out.
+    #[inline(always)]
+    fn ack_sent(&mut self) {
+        if self.ack_pending > 0 {
+            // An ACK of new data: one quick ACK used.
+            self.quick = self.quick.saturating_sub(1);
+        }
+        // Every ACK we send carries RCV.NXT: no ACK is pending any more.
+        self.ack_now = false;
+        self.ack_pending = 0;
+        self.clear_timer(Timer::DelayedAck);
+        self.last_ack_sent = self.rcv_nxt;
+    }
+
+    /// Send-side prediction (the counterpart of header prediction on
+    /// receive): in ESTABLISHED, with no RST, loss probe, fast
+    /// retransmission, recovery, duplicate ACKs or SACKed data pending and
+    /// SND.NXT at SND.MAX (no go-back-N resend), when a full segment of new
+    /// data fits the send buffer, the peer's window (RFC 9293 §3.8.6), the
+    /// congestion window (RFC 5681) and the caller's buffer (`room`), the
+    /// general path (`next_transmit`) would send exactly that segment:
+    /// Nagle and sender-side SWS avoidance (RFC 9293 §3.7.4, §3.8.6.2.1)
+    /// always let a full-sized segment go, and neither FIN nor SYN can be
+    /// due in ESTABLISHED. Changes nothing; `Some(eff_mss)` when it applies.
+    #[inline(always)]
+    pub(super) fn send_predict(&self, room: usize) -> Option<u32> {
+        #[cfg(test)]
+        if self.no_fast_path {
+            return None;
+        }
+        if self.state != State::Established
+            || self.pending_rst.is_some()
+            || self.tlp_rtx
+            || self.fast_rtx
+            || self.in_recovery
+            || self.dupacks != 0
+            || self.snd_nxt != self.snd_max
+            || !self.sacked.is_empty()
+        {
+            return None;
+        }
+        debug_assert!(self.syn_acked && !self.fin_queued && !self.fin_acked);
+        let mss = self.eff_mss();
+        // SND.NXT = SND.MAX >= SND.UNA: the flight is what the buffer holds
+        // below SND.NXT.
+        let unsent = (self.tx.len() as u32).saturating_sub(self.flight());
+        let right = self.snd_una.add(self.snd_wnd);
+        let rwnd_room = if right.after(self.snd_nxt) {
+            right.dist(self.snd_nxt)
+        } else {
+            0
+        };
+        let right = self.snd_una.add(self.cwnd.max(mss));
+        let cwnd_room = if right.after(self.snd_nxt) {
+            right.dist(self.snd_nxt)
+        } else {
+            0
+        };
+        (unsent.min(rwnd_room).min(cwnd_room) >= mss && room >= mss as usize).then_some(mss)
+    }
+
+    /// The segment `send_predict` found: `mss` bytes of new data from
+    /// SND.NXT, with what `data_segment` and `poll_general` do for it (same
+    /// order, same outcome), the tests that cannot hold left out. Inlined,
+    /// so that the segment is built in `poll_transmit`'s return slot.
+    #[inline(always)]
+    fn send_fast(&mut self, now: Instant, buf: &mut [u8], mss: u32) -> Transmit {
+        let seq = self.snd_nxt;
+        let flight = self.flight();
+        let off = flight as usize;
+        let n = mss as usize;
+        let copied = self.tx.read_at(off, &mut buf[..n]);
+        debug_assert_eq!(copied, n);
+        let mut flags = Flags::ACK;
+        if off + n == self.tx.len() {
+            // RFC 9293 §3.9.1 MUST-61: PSH on the last segment of the buffer.
+            flags |= Flags::PSH;
+        }
+        self.new_data_out(now, seq, n);
+        if flight == 0 {
+            self.unacked_since = now;
+        }
+        self.snd_nxt = seq.add(mss);
+        self.snd_max = self.snd_nxt;
+        self.force_send = false;
+        // `tlp_eligible()` in ESTABLISHED out of recovery (RFC 8985 §7.2:
+        // restart the loss-probe timer after new data).
+        if self.sack_on && self.srtt != 0 && !self.tlp_out && self.retries == 0 {
+            self.arm_rtx_timer_mss(now, true, mss);
+        } else if self.timer(Timer::Retransmit).is_none() {
+            // RFC 6298 §5.1.
+            self.set_timer(Timer::Retransmit, now + self.rto_duration());
+        }
+        let ect = self.ecn_on;
+        if ect && self.cwr_pending {
+            // RFC 3168 §6.1.2: CWR on the first new data after a reduction.
+            flags |= Flags::CWR;
+            self.cwr_pending = false;
+        }
+        let window = self.advertise();
+        let options = self.options(now);
+        if self.ece_pending {
+            // RFC 3168 §6.1.3: ECE on every ACK until the peer's CWR.
+            flags |= Flags::ECE;
+        }
+        self.count_out(n);
+        self.ack_sent();
+        Transmit {
+            seq,
+            ack: self.rcv_nxt,
+            flags,
+            window,
+            urgent: 0,
+            // RFC 3168 §6.1.5: new data of an ECN-capable connection is ECT.
+            ect,
+            options,
+            len: n,
+        }
     }
 
     fn next_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
@@ -406,25 +533,10 @@ impl<B: Storage> Connection<B> {
         if !retransmission && n > 0 && (n as u32) < self.eff_mss() {
             self.snd_sml = seq.add(n as u32);
         }
-        if !retransmission
-            && n > 0
-            && self
-                .last_data_in
-                .is_some_and(|t| now.saturating_duration_since(t) < self.cfg.delayed_ack)
-        {
-            // A reply within the delayed-ACK time: interactive traffic.
-            self.pingpong = true;
-        }
-        if !retransmission {
-            self.restart_after_idle(now);
-            self.last_send = now;
-            // RACK dates first transmissions (RFC 8985 §6.1).
-            self.sent_log.record(seq, now);
-        }
         if retransmission {
             self.stats.retransmits += 1;
-        } else if self.rtt_sample.is_none() && n > 0 {
-            self.rtt_sample = Some((seq, now));
+        } else {
+            self.new_data_out(now, seq, n);
         }
         if self.flight() == 0 {
             self.unacked_since = now;
@@ -456,6 +568,28 @@ impl<B: Storage> Connection<B> {
             ect: self.ecn_on && !retransmission && n > 0,
             options: self.options(now),
             len: n,
+        }
+    }
+
+    /// What a first transmission of `n` bytes at `seq` (maybe none, with a
+    /// FIN) changes, before SND.NXT moves.
+    #[inline(always)]
+    fn new_data_out(&mut self, now: Instant, seq: SeqNum, n: usize) {
+        if n > 0
+            && self
+                .last_data_in
+                .is_some_and(|t| now.saturating_duration_since(t) < self.cfg.delayed_ack)
+        {
+            // A reply within the delayed-ACK time: interactive traffic.
+            self.pingpong = true;
+        }
+        self.restart_after_idle(now);
+        self.last_send = now;
+        // RACK dates first transmissions (RFC 8985 §6.1).
+        self.sent_log.record(seq, now);
+        if self.rtt_sample.is_none() && n > 0 {
+            // RFC 6298 (Karn, MUST-18): time one new segment at a time.
+            self.rtt_sample = Some((seq, now));
         }
     }
 

@@ -44,11 +44,21 @@ impl SendLog {
     }
 
     /// New data starting at `seq` goes out at `now`.
+    #[inline]
     pub(super) fn record(&mut self, seq: SeqNum, now: Instant) {
+        // Data sent at the time of the newest checkpoint is dated by it
+        // (the common case of a burst): nothing to record.
         let n = self.len();
         if n > 0 && self.at[n - 1].1 == now {
             return;
         }
+        self.push(seq, now);
+    }
+
+    /// `record` of a new checkpoint.
+    #[inline(never)]
+    fn push(&mut self, seq: SeqNum, now: Instant) {
+        let n = self.len();
         if n == SLOTS {
             // Merge the pair closest in time: drop the later checkpoint of
             // it, so that its data is dated from the earlier one (wider
