@@ -336,8 +336,9 @@ pub struct Connection<B: Storage> {
     tx: RingBuffer<B>,
     asm: Assembler,
     /// Tests only: take the full SEGMENT ARRIVES path for every segment and
-    /// the general output path for every segment sent, to check that header
-    /// prediction and send prediction change nothing.
+    /// the general output path for every segment sent (and the full window
+    /// rules in `advertise`), to check that header prediction and send
+    /// prediction change nothing.
     #[cfg(test)]
     no_fast_path: bool,
 }
