@@ -211,9 +211,8 @@ impl<B: Storage> Connection<B> {
     pub(super) fn arm_rtx_timer_mss(&mut self, now: Instant, tlp: bool, mss: u32) {
         // In whole microseconds (u64), as `Instant + Duration` computes.
         let rto = u64::from(self.rto);
-        let at_us = |d: u64| Instant::from_micros(now.as_micros().saturating_add(d));
-        let mut at = at_us(rto);
-        self.tlp_armed = false;
+        let mut wait = rto;
+        let mut armed = false;
         if tlp {
             let mut pto = u64::from(self.srtt) * 2;
             if self.flight() <= mss {
@@ -224,10 +223,12 @@ impl<B: Storage> Connection<B> {
             }
             let pto = pto.max(10_000);
             if pto < rto {
-                at = at_us(pto);
-                self.tlp_armed = true;
+                wait = pto;
+                armed = true;
             }
         }
+        self.tlp_armed = armed;
+        let mut at = Instant::from_micros(now.as_micros().saturating_add(wait));
         if let Some(ut) = self.cfg.user_timeout {
             at = at.min(self.unacked_since + ut);
         }
