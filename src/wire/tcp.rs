@@ -94,6 +94,9 @@ impl TcpHeader {
     /// timestamps: the caller should truncate the [`SackBlocks`]).
     pub fn options_len(&self) -> usize {
         let o = &self.options;
+        if o.is_empty() {
+            return 0;
+        }
         let mut n = 0;
         if o.mss.is_some() {
             n += 4; // MSS(4)
