@@ -7,6 +7,13 @@ use crate::state::State;
 use crate::time::Instant;
 use crate::wire::{Flags, Segment, TcpOptions, Timestamps};
 
+/// No window reaches past 2^30 bytes (RFC 7323 §2.3: 65535 << 14 < 2^30).
+/// cwnd may grow beyond it (slow start goes on while the peer's window
+/// limits the flight, RFC 5681 sets no bound); the congestion window is
+/// taken at most this large, so that SND.UNA + cwnd stays within 2^31 of
+/// SND.NXT and compares correctly in sequence space (RFC 9293 §3.4).
+const MAX_WINDOW: u32 = 1 << 30;
+
 /// The reply RFC 9293 §3.10.7.1 prescribes for a segment that reaches no
 /// connection (state CLOSED): nothing for a RST; `<SEQ=SEG.ACK><CTL=RST>`
 /// when ACK is set; otherwise `<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>`.
@@ -102,7 +109,7 @@ impl<B: Storage> Connection<B> {
         };
         // ... and the congestion window: in SACK recovery, sending goes on
         // while pipe < cwnd (RFC 6675 §5); otherwise by SND.UNA + cwnd.
-        let cwnd = self.cwnd.max(mss);
+        let cwnd = self.cwnd.max(mss).min(MAX_WINDOW);
         let cwnd_room = if self.sack_on && self.in_recovery {
             cwnd.saturating_sub(self.pipe())
         } else {
@@ -227,7 +234,7 @@ impl<B: Storage> Connection<B> {
         } else {
             0
         };
-        let right = self.snd_una.add(self.cwnd.max(mss));
+        let right = self.snd_una.add(self.cwnd.max(mss).min(MAX_WINDOW));
         let cwnd_room = if right.after(self.snd_nxt) {
             right.dist(self.snd_nxt)
         } else {

@@ -480,3 +480,32 @@ fn bulk_send_takes_the_send_fast_path_and_matches() {
         );
     }
 }
+
+/// A congestion window past 2^31 (slow start goes on growing it while the
+/// peer's window limits the flight; RFC 5681 §3.1 sets no bound) lets data
+/// go as any window larger than the peer's does: the room is counted in
+/// bytes, not by comparing sequence numbers, which wraps at 2^31.
+#[test]
+fn huge_cwnd_does_not_stall_sending() {
+    for fast in [true, false] {
+        let mut sent = std::vec::Vec::new();
+        for cwnd in [
+            1u32 << 20,
+            (1 << 31) - 1,
+            1 << 31,
+            (1 << 31) + 5000,
+            u32::MAX,
+        ] {
+            let mut c = established(&Config::rfc9293());
+            c.no_fast_path = !fast;
+            c.cwnd = cwnd;
+            let now = Instant::from_secs(2);
+            let _ = c.send(now, &[7u8; 5000]).unwrap();
+            let n: usize = drain(&mut c, now).iter().map(|(t, _)| t.len).sum();
+            sent.push(n);
+        }
+        // Three full segments; Nagle holds the rest back.
+        assert!(sent[0] > 4000, "{sent:?}");
+        assert!(sent.iter().all(|&n| n == sent[0]), "fast {fast}: {sent:?}");
+    }
+}
