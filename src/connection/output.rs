@@ -54,6 +54,7 @@ impl<B: Storage> Connection<B> {
     }
 
     /// Whether a SYN, data or FIN would go out now.
+    #[inline(always)]
     pub(super) fn wants_to_send(&self) -> bool {
         match self.state {
             State::SynSent | State::SynReceived => return self.snd_nxt == self.iss,
