@@ -227,21 +227,13 @@ impl<B: Storage> Connection<B> {
         debug_assert!(self.syn_acked && !self.fin_queued && !self.fin_acked);
         let mss = self.eff_mss();
         // SND.NXT = SND.MAX >= SND.UNA: the flight is what the buffer holds
-        // below SND.NXT.
-        let unsent = (self.tx.len() as u32).saturating_sub(self.flight());
-        let right = self.snd_una.add(self.snd_wnd);
-        let rwnd_room = if right.after(self.snd_nxt) {
-            right.dist(self.snd_nxt)
-        } else {
-            0
-        };
-        let right = self.snd_una.add(self.cwnd.max(mss).min(MAX_WINDOW));
-        let cwnd_room = if right.after(self.snd_nxt) {
-            right.dist(self.snd_nxt)
-        } else {
-            0
-        };
-        (unsent.min(rwnd_room).min(cwnd_room) >= mss && room >= mss as usize).then_some(mss)
+        // below SND.NXT, and a full segment fits the buffer, SND.WND and
+        // cwnd when each reaches `flight + mss` past SND.UNA. Both windows
+        // are below 2^30 (SND.WND by RFC 7323 §2.3, cwnd as next_data_len
+        // takes it), so this is next_data_len's sequence-space test exactly.
+        let need = self.flight().saturating_add(mss);
+        let wnd = self.snd_wnd.min(self.cwnd.max(mss).min(MAX_WINDOW));
+        (self.tx.len() as u32 >= need && wnd >= need && room >= mss as usize).then_some(mss)
     }
 
     /// The segment `send_predict` found: `mss` bytes of new data from
