@@ -105,10 +105,7 @@ impl<B: Storage> Connection<B> {
         let old_wnd = self.snd_wnd;
         if new_ack {
             self.new_ack(now, seg, a);
-            // As `rack_on_ack` on the full path: RACK runs with SACK only.
-            if self.sack_on {
-                self.sent_log.trim(self.snd_una);
-            }
+            self.sent_log.trim(self.snd_una);
         }
         self.update_send_window(seg, old_wnd);
         if len == 0 {

@@ -138,6 +138,9 @@ impl<B: Storage> Connection<B> {
     /// (cumulatively or by SACK), if any.
     pub(super) fn rack_on_ack(&mut self, now: Instant, delivered: Option<SeqNum>, a: &mut Actions) {
         if !self.sack_on {
+            // RACK runs with SACK only; the log is trimmed all the same, as
+            // header prediction does, so that both paths keep it alike.
+            self.sent_log.trim(self.snd_una);
             return;
         }
         if let Some(end) = delivered {
