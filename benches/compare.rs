@@ -187,6 +187,11 @@ mod ts {
         pub want_tx: bool,
         pub deadline: Option<Instant>,
         pub side: usize,
+        /// Partial sums (RFC 1071) of what does not change from packet to
+        /// packet: the IPv4 header's words without TOS, total length and
+        /// checksum, and the TCP pseudo-header without its length.
+        pub ip_sum: u32,
+        pub pseudo_sum: u32,
     }
 
     pub fn config() -> Config {
@@ -208,6 +213,8 @@ mod ts {
         } else {
             (SERVER_IP, CLIENT_IP, 5000, 49152)
         };
+        let w = |a: u8, b: u8| u32::from(u16::from_be_bytes([a, b]));
+        let (s, d) = (ip, peer_ip);
         Host {
             conn: Connection::new(config(), b),
             ip,
@@ -219,6 +226,14 @@ mod ts {
             want_tx: false,
             deadline: None,
             side,
+            ip_sum: w(0x45, 0)
+                + 0x4000
+                + w(64, 6)
+                + w(s[0], s[1])
+                + w(s[2], s[3])
+                + w(d[0], d[1])
+                + w(d[2], d[3]),
+            pseudo_sum: checksum::pseudo_header_v4(s, d, 0),
         }
     }
 
@@ -391,17 +406,10 @@ mod ts {
             let tos = if t.ect { 2 } else { 0 };
             let (s, d) = (h.ip, h.peer_ip);
             // The header checksum from the field values (RFC 1071), not by
-            // reading back the bytes just stored.
+            // reading back the bytes just stored: the per-connection sum
+            // plus TOS and the total length.
             let csum = if h.csum {
-                let w = |a: u8, b: u8| u32::from(u16::from_be_bytes([a, b]));
-                let sum = w(0x45, tos)
-                    + w(tl[0], tl[1])
-                    + 0x4000
-                    + w(64, 6)
-                    + w(s[0], s[1])
-                    + w(s[2], s[3])
-                    + w(d[0], d[1])
-                    + w(d[2], d[3]);
+                let sum = h.ip_sum + u32::from(tos) + total as u32;
                 (!checksum::fold(sum)).to_be_bytes()
             } else {
                 [0, 0]
@@ -411,7 +419,12 @@ mod ts {
                 s[3], d[0], d[1], d[2], d[3],
             ]);
             if h.csum {
-                checksum::fill_checksum_v4(s, d, &mut buf[start + 20..start + total]);
+                // The TCP checksum over the pseudo-header (its sum plus the
+                // TCP length) and the segment, whose checksum field `emit`
+                // wrote as zero (RFC 9293 §3.1).
+                let tcp = &mut buf[start + 20..start + total];
+                let sum = checksum::ones_complement_sum(tcp, h.pseudo_sum + tcp.len() as u32);
+                tcp[16..18].copy_from_slice(&(!checksum::fold(sum)).to_be_bytes());
             }
             pipe.send(
                 h.side,

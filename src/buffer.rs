@@ -140,12 +140,13 @@ where
     /// once. Same requirements as `copy_in`.
     #[inline]
     fn copy_out(buf: &[u8], start: usize, out: &mut [u8]) {
-        let first = out.len().min(buf.len().saturating_sub(start));
+        let (wrapped, head) = buf.split_at(start.min(buf.len()));
+        let first = out.len().min(head.len());
         let (a, b) = out.split_at_mut(first);
-        a.copy_from_slice(&buf[start..start + first]);
-        let n = b.len();
-        if n > 0 {
-            b.copy_from_slice(&buf[..n]);
+        a.copy_from_slice(&head[..first]);
+        if !b.is_empty() {
+            // Only when the copy wraps: no second (empty) memcpy call.
+            b.copy_from_slice(&wrapped[..b.len()]);
         }
     }
 

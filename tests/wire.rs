@@ -347,6 +347,24 @@ fn emit_buffer_too_small() {
             Err(WireError::BufferTooSmall { need: 40, have: n })
         );
     }
+    // Without options (emit's short way), the fixed 20 bytes.
+    let bare = TcpHeader {
+        options: TcpOptions::NONE,
+        ..h
+    };
+    assert!(bare.options.is_empty() && !h.options.is_empty());
+    for n in 0..20 {
+        let mut buf = vec![0u8; n];
+        assert_eq!(
+            bare.emit(&mut buf),
+            Err(WireError::BufferTooSmall { need: 20, have: n })
+        );
+    }
+    let mut buf = [0xeeu8; 21];
+    assert_eq!(bare.emit(&mut buf), Ok(20));
+    assert_eq!(buf[12], 0x50, "data offset 5 words");
+    assert_eq!(buf[20], 0xee, "emit writes nothing past 20 bytes");
+    assert_eq!(TcpHeader::parse(&buf[..20]).unwrap().0, bare);
 }
 
 #[test]
@@ -442,6 +460,7 @@ proptest! {
         let n = h.emit(&mut buf).unwrap();
         prop_assert_eq!(n, h.header_len());
         prop_assert_eq!(n % 4, 0);
+        prop_assert_eq!(h.options.is_empty(), n == 20);
         buf[n..].copy_from_slice(&payload);
         let (parsed, rest) = TcpHeader::parse(&buf).unwrap();
         prop_assert_eq!(parsed, h);

@@ -304,8 +304,10 @@ pub struct Connection<B: Storage> {
     rx: RingBuffer<B>,
     tx: RingBuffer<B>,
     asm: spill::Spill<spill::Marked>,
-    /// Tests only: take the full SEGMENT ARRIVES path for every segment,
-    /// to check that header prediction changes nothing.
+    /// Tests only: take the full SEGMENT ARRIVES path for every segment and
+    /// the general output path for every segment sent (and the full window
+    /// rules in `advertise`), to check that header prediction and send
+    /// prediction change nothing.
     #[cfg(test)]
     no_fast_path: bool,
 }

@@ -7,6 +7,13 @@ use crate::state::State;
 use crate::time::Instant;
 use crate::wire::{Flags, Segment, TcpOptions, Timestamps};
 
+/// No window reaches past 2^30 bytes (RFC 7323 §2.3: 65535 << 14 < 2^30).
+/// cwnd may grow beyond it (slow start goes on while the peer's window
+/// limits the flight, RFC 5681 sets no bound); the congestion window is
+/// taken at most this large, so that SND.UNA + cwnd stays within 2^31 of
+/// SND.NXT and compares correctly in sequence space (RFC 9293 §3.4).
+const MAX_WINDOW: u32 = 1 << 30;
+
 /// The reply RFC 9293 §3.10.7.1 prescribes for a segment that reaches no
 /// connection (state CLOSED): nothing for a RST; `<SEQ=SEG.ACK><CTL=RST>`
 /// when ACK is set; otherwise `<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>`.
@@ -47,6 +54,7 @@ impl<B: Storage> Connection<B> {
     }
 
     /// Whether a SYN, data or FIN would go out now.
+    #[inline(always)]
     pub(super) fn wants_to_send(&self) -> bool {
         match self.state {
             State::SynSent | State::SynReceived => return self.snd_nxt == self.iss,
@@ -103,7 +111,7 @@ impl<B: Storage> Connection<B> {
         };
         // ... and the congestion window: in SACK recovery, sending goes on
         // while pipe < cwnd (RFC 6675 §5); otherwise by SND.UNA + cwnd.
-        let cwnd = self.cwnd.max(mss);
+        let cwnd = self.cwnd.max(mss).min(MAX_WINDOW);
         let cwnd_room = if self.sack_on() && self.in_recovery() {
             cwnd.saturating_sub(self.pipe())
         } else {
@@ -147,26 +155,145 @@ impl<B: Storage> Connection<B> {
     /// A buffer smaller than the MSS limits the segment's payload.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         let now = self.clock(now);
+        if let Some(mss) = self.send_predict(buf.len()) {
+            return Some(self.send_fast(now, buf, mss));
+        }
+        self.poll_general(now, buf)
+    }
+
+    /// `poll_transmit` for every segment `send_predict` does not cover.
+    #[inline(never)]
+    fn poll_general(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         // Changed in place: the segment is built once, in the return slot.
         let mut out = self.next_transmit(now, buf);
         let t = out.as_mut()?;
         if self.ece_pending() && t.flags.ack() && !t.flags.syn() && !t.flags.rst() {
             t.flags |= Flags::ECE;
         }
-        self.stats.segs_out += 1;
-        self.bytes_out += t.len as u64;
+        self.count_out(t.len);
         if t.flags.ack() {
-            if self.ack_pending > 0 {
-                // An ACK of new data: one quick ACK used.
-                self.quick = self.quick.saturating_sub(1);
-            }
-            // Every ACK we send carries RCV.NXT: no ACK is pending any more.
-            self.set_ack_now(false);
-            self.ack_pending = 0;
-            self.clear_timer(Timer::DelayedAck);
-            self.last_ack_sent = self.rcv_nxt;
+            self.ack_sent();
         }
         out
+    }
+
+    /// Counts a segment of `len` payload bytes sent.
+    #[inline(always)]
+    fn count_out(&mut self, len: usize) {
+        self.stats.segs_out += 1;
+        self.bytes_out += len as u64;
+    }
+
+    /// A segment with ACK set goes out.
+    #[inline(always)]
+    fn ack_sent(&mut self) {
+        if self.ack_pending > 0 {
+            // An ACK of new data: one quick ACK used.
+            self.quick = self.quick.saturating_sub(1);
+        }
+        // Every ACK we send carries RCV.NXT: no ACK is pending any more.
+        self.set_ack_now(false);
+        self.ack_pending = 0;
+        self.clear_timer(Timer::DelayedAck);
+        self.last_ack_sent = self.rcv_nxt;
+    }
+
+    /// Send-side prediction (the counterpart of header prediction on
+    /// receive): in ESTABLISHED, with no RST, loss probe, fast
+    /// retransmission, recovery, duplicate ACKs or SACKed data pending and
+    /// SND.NXT at SND.MAX (no go-back-N resend), when a full segment of new
+    /// data fits the send buffer, the peer's window (RFC 9293 §3.8.6), the
+    /// congestion window (RFC 5681) and the caller's buffer (`room`), the
+    /// general path (`next_transmit`) would send exactly that segment:
+    /// Nagle and sender-side SWS avoidance (RFC 9293 §3.7.4, §3.8.6.2.1)
+    /// always let a full-sized segment go, and neither FIN nor SYN can be
+    /// due in ESTABLISHED. Changes nothing; `Some(eff_mss)` when it applies.
+    #[inline(always)]
+    pub(super) fn send_predict(&self, room: usize) -> Option<u32> {
+        #[cfg(test)]
+        if self.no_fast_path {
+            return None;
+        }
+        if self.state != State::Established
+            || self.pending_rst().is_some()
+            || self.tlp_rtx()
+            || self.fast_rtx()
+            || self.in_recovery()
+            || self.dupacks != 0
+            || self.snd_nxt != self.snd_max
+            || !self.sacked.is_empty()
+        {
+            return None;
+        }
+        debug_assert!(self.syn_acked() && !self.fin_queued() && !self.fin_acked());
+        let mss = self.eff_mss();
+        // SND.NXT = SND.MAX >= SND.UNA: the flight is what the buffer holds
+        // below SND.NXT, and a full segment fits the buffer, SND.WND and
+        // cwnd when each reaches `flight + mss` past SND.UNA. Both windows
+        // are below 2^30 (SND.WND by RFC 7323 §2.3, cwnd as next_data_len
+        // takes it), so this is next_data_len's sequence-space test exactly.
+        let need = self.flight().saturating_add(mss);
+        let wnd = self.snd_wnd.min(self.cwnd.max(mss).min(MAX_WINDOW));
+        (self.tx.len() as u32 >= need && wnd >= need && room >= mss as usize).then_some(mss)
+    }
+
+    /// The segment `send_predict` found: `mss` bytes of new data from
+    /// SND.NXT, with what `data_segment` and `poll_general` do for it (same
+    /// order, same outcome), the tests that cannot hold left out. Inlined,
+    /// so that the segment is built in `poll_transmit`'s return slot.
+    #[inline(always)]
+    fn send_fast(&mut self, now: Instant, buf: &mut [u8], mss: u32) -> Transmit {
+        let seq = self.snd_nxt;
+        let flight = self.flight();
+        let off = flight as usize;
+        let n = mss as usize;
+        let copied = self.tx.read_at(off, &mut buf[..n]);
+        debug_assert_eq!(copied, n);
+        let mut flags = Flags::ACK;
+        if off + n == self.tx.len() {
+            // RFC 9293 §3.9.1 MUST-61: PSH on the last segment of the buffer.
+            flags |= Flags::PSH;
+        }
+        self.new_data_out(now, seq, n);
+        if flight == 0 {
+            self.unacked_since = now;
+        }
+        self.snd_nxt = seq.add(mss);
+        self.snd_max = self.snd_nxt;
+        self.set_force_send(false);
+        // `tlp_eligible()` in ESTABLISHED out of recovery (RFC 8985 §7.2:
+        // restart the loss-probe timer after new data).
+        if self.sack_on() && self.srtt != 0 && !self.tlp_out() && self.retries == 0 {
+            self.arm_rtx_timer_mss(now, true, mss);
+        } else if self.timer(Timer::Retransmit).is_none() {
+            // RFC 6298 §5.1.
+            self.set_timer(Timer::Retransmit, now + self.rto_duration());
+        }
+        let ect = self.ecn_on();
+        if ect && self.cwr_pending() {
+            // RFC 3168 §6.1.2: CWR on the first new data after a reduction.
+            flags |= Flags::CWR;
+            self.set_cwr_pending(false);
+        }
+        let window = self.advertise();
+        let options = self.options(now);
+        if self.ece_pending() {
+            // RFC 3168 §6.1.3: ECE on every ACK until the peer's CWR.
+            flags |= Flags::ECE;
+        }
+        self.count_out(n);
+        self.ack_sent();
+        Transmit {
+            seq,
+            ack: self.rcv_nxt,
+            flags,
+            window,
+            urgent: 0,
+            // RFC 3168 §6.1.5: new data of an ECN-capable connection is ECT.
+            ect,
+            options,
+            len: n,
+        }
     }
 
     fn next_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
@@ -364,6 +491,18 @@ impl<B: Storage> Connection<B> {
         } else {
             0
         };
+        let shift = self.rcv_wscale;
+        // Nothing was received or read since the last advertisement (the
+        // sender's case): whichever rule below applies, the window is
+        // `cur`, exact in the scaled field, and RCV.ADV stays.
+        let same =
+            free == cur && cur != 0 && cur & ((1 << shift) - 1) == 0 && cur <= 0xffff << shift;
+        // Tests compare it with the rules below (`no_fast_path`).
+        #[cfg(test)]
+        let same = same && !self.no_fast_path;
+        if same {
+            return (cur >> shift) as u16;
+        }
         let cap = u32::try_from(self.rx.capacity()).unwrap_or(u32::MAX);
         let step = (cap / 2).min(u32::from(self.cfg.mss)).max(1);
         let wnd = if !self.syn_acked() {
@@ -378,7 +517,6 @@ impl<B: Storage> Connection<B> {
         let max = 0xffffu32 << self.rcv_wscale;
         let wnd = wnd.min(max);
         // Round up so that the right edge never retreats through scaling.
-        let shift = self.rcv_wscale;
         let field = (wnd.saturating_add((1 << shift) - 1) >> shift).min(0xffff);
         let edge = self.rcv_nxt.add(field << shift);
         if edge.after(self.rcv_adv) {
@@ -407,25 +545,10 @@ impl<B: Storage> Connection<B> {
         if !retransmission && n > 0 && (n as u32) < self.eff_mss() {
             self.snd_sml = seq.add(n as u32);
         }
-        if !retransmission
-            && n > 0
-            && self.last_data_in.get().is_some_and(|t| {
-                now.as_micros().saturating_sub(t.as_micros()) < self.cfg.delayed_ack_us()
-            })
-        {
-            // A reply within the delayed-ACK time: interactive traffic.
-            self.set_pingpong(true);
-        }
-        if !retransmission {
-            self.restart_after_idle(now);
-            self.last_send = now;
-            // RACK dates first transmissions (RFC 8985 §6.1).
-            self.sent_log.record(seq, now);
-        }
         if retransmission {
             self.stats.retransmits += 1;
-        } else if self.rtt_sample.get().is_none() && n > 0 {
-            self.rtt_sample = super::timers::RttSample::new(seq, now);
+        } else {
+            self.new_data_out(now, seq, n);
         }
         if self.flight() == 0 {
             self.unacked_since = now;
@@ -457,6 +580,28 @@ impl<B: Storage> Connection<B> {
             ect: self.ecn_on() && !retransmission && n > 0,
             options: self.options(now),
             len: n,
+        }
+    }
+
+    /// What a first transmission of `n` bytes at `seq` (maybe none, with a
+    /// FIN) changes, before SND.NXT moves.
+    #[inline(always)]
+    fn new_data_out(&mut self, now: Instant, seq: SeqNum, n: usize) {
+        if n > 0
+            && self.last_data_in.get().is_some_and(|t| {
+                now.as_micros().saturating_sub(t.as_micros()) < self.cfg.delayed_ack_us()
+            })
+        {
+            // A reply within the delayed-ACK time: interactive traffic.
+            self.set_pingpong(true);
+        }
+        self.restart_after_idle(now);
+        self.last_send = now;
+        // RACK dates first transmissions (RFC 8985 §6.1).
+        self.sent_log.record(seq, now);
+        if self.rtt_sample.get().is_none() && n > 0 {
+            // RFC 6298 (Karn, MUST-18): time one new segment at a time.
+            self.rtt_sample = super::timers::RttSample::new(seq, now);
         }
     }
 

@@ -61,7 +61,10 @@ impl SendLog {
     }
 
     /// New data starting at `seq` goes out at `now`.
+    #[inline]
     pub(super) fn record(&mut self, seq: SeqNum, now: Instant) {
+        // Data sent at the time of the newest checkpoint is dated by it
+        // (the common case of a burst): nothing to record.
         let n = self.len();
         if n == 0 {
             self.base = PackedInstant::new(now);
@@ -78,6 +81,13 @@ impl SendLog {
         if n > 0 && self.at[n - 1].1 == off {
             return; // the same time as the last checkpoint
         }
+        self.push(seq, off);
+    }
+
+    /// `record` of a new checkpoint.
+    #[inline(never)]
+    fn push(&mut self, seq: SeqNum, off: u32) {
+        let n = self.len();
         if n == SLOTS {
             // Merge the pair closest in time: drop the later checkpoint of
             // it, so that its data is dated from the earlier one (wider
@@ -163,6 +173,9 @@ impl<B: Storage> Connection<B> {
     /// (cumulatively or by SACK), if any.
     pub(super) fn rack_on_ack(&mut self, now: Instant, delivered: Option<SeqNum>, a: &mut Actions) {
         if !self.sack_on() {
+            // RACK runs with SACK only; the log is trimmed all the same, as
+            // header prediction does, so that both paths keep it alike.
+            self.sent_log.trim(self.snd_una);
             return;
         }
         if let Some(end) = delivered {

@@ -1,6 +1,7 @@
-//! Header prediction changes nothing: the same inputs through the fast path
-//! and through the full SEGMENT ARRIVES path (RFC 9293 §3.10.7) give the
-//! same actions, the same segments and the same connection state.
+//! Header prediction and send prediction change nothing: the same inputs
+//! through the fast paths and through the full SEGMENT ARRIVES path
+//! (RFC 9293 §3.10.7) and the general output path give the same actions,
+//! the same segments and the same connection state.
 
 use super::*;
 use crate::time::Duration;
@@ -69,6 +70,8 @@ enum Op {
         /// bad one (the full side then gets nothing: it must change
         /// nothing).
         csum: u8,
+        /// The IP header carried Congestion Experienced (RFC 3168 §5).
+        ce: bool,
     },
     Send(u16),
     Recv(u16),
@@ -99,8 +102,9 @@ fn op() -> impl Strategy<Value = Op> {
             proptest::bool::weighted(0.1),
             proptest::option::weighted(0.5, any::<i8>()),
             prop_oneof![2 => Just(0u8), 2 => Just(1u8), 1 => Just(2u8)],
+            proptest::bool::weighted(0.1),
         )
-            .prop_map(|(at, len, ack, flags, window, sack, ts, csum)| Op::Seg {
+            .prop_map(|(at, len, ack, flags, window, sack, ts, csum, ce)| Op::Seg {
                 at,
                 len,
                 ack,
@@ -108,7 +112,8 @@ fn op() -> impl Strategy<Value = Op> {
                 window,
                 sack,
                 ts,
-                csum
+                csum,
+                ce,
             }),
         2 => (0u16..6000).prop_map(Op::Send),
         2 => (0u16..6000).prop_map(Op::Recv),
@@ -116,30 +121,58 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-/// Everything observable about a connection.
+/// Everything observable about a connection, and the inner state the
+/// output path keeps.
 fn observe(c: &C) -> std::string::String {
-    std::format!(
-        "{:?} una {:?} nxt {:?} rnxt {:?} wnd {} cwnd {} rq {} sq {} dl {:?} rto {:?} srtt {:?} cr {:?} {:?}",
-        c.state(),
-        c.snd_una(),
-        c.snd_nxt(),
-        c.rcv_nxt(),
-        c.snd_wnd(),
-        c.cwnd(),
-        c.recv_queue(),
-        c.send_queue(),
-        c.deadline(),
-        c.rto(),
-        c.srtt(),
-        c.close_reason(),
-        c.stats()
-    )
+    #[cfg(feature = "testing")]
+    let fingerprint = c.fingerprint();
+    #[cfg(not(feature = "testing"))]
+    let fingerprint = 0;
+    let inner = std::format!(
+        "fp {fingerprint} adv {:?} las {:?} sml {:?} ls {:?} us {:?} rtt {:?} log {:?} pp {} q {} tlp {} {} t {:?} fs {} ece {} cwr {}",
+        c.rcv_adv,
+        c.last_ack_sent,
+        c.snd_sml,
+        c.last_send,
+        c.unacked_since,
+        c.rtt_sample,
+        c.sent_log,
+        c.pingpong(),
+        c.quick,
+        c.tlp_armed(),
+        c.tlp_out(),
+        c.timers,
+        c.force_send(),
+        c.ece_pending(),
+        c.cwr_pending(),
+    );
+    inner
+        + &std::format!(
+            "{:?} una {:?} nxt {:?} rnxt {:?} wnd {} cwnd {} rq {} sq {} dl {:?} rto {:?} srtt {:?} cr {:?} {:?}",
+            c.state(),
+            c.snd_una(),
+            c.snd_nxt(),
+            c.rcv_nxt(),
+            c.snd_wnd(),
+            c.cwnd(),
+            c.recv_queue(),
+            c.send_queue(),
+            c.deadline(),
+            c.rto(),
+            c.srtt(),
+            c.close_reason(),
+            c.stats()
+        )
 }
 
-fn run(cfg: &Config, ops: &[Op]) -> Result<(), TestCaseError> {
+/// Runs `ops` on two connections, one with the fast paths and one without,
+/// and compares them after every step. Returns how many of the segments sent
+/// went through send prediction.
+fn run(cfg: &Config, ops: &[Op]) -> Result<usize, TestCaseError> {
     let mut fast = established(cfg);
     let mut full = established(cfg);
     full.no_fast_path = true;
+    let mut predicted = 0;
     let mut now = Instant::from_secs(1);
     let data = [0x5au8; 6000];
     let mut buf = [0u8; 6000];
@@ -154,6 +187,7 @@ fn run(cfg: &Config, ops: &[Op]) -> Result<(), TestCaseError> {
                 sack,
                 ts,
                 csum,
+                ce,
             } => {
                 let c = &fast;
                 let len = u32::from(len);
@@ -193,14 +227,17 @@ fn run(cfg: &Config, ops: &[Op]) -> Result<(), TestCaseError> {
                 // makes the checksum verify, or (csum 2) one that cannot.
                 let good = u32::from(!fold(ones_complement_sum(&payload, 0)));
                 match csum {
-                    0 => (fast.on_segment(now, &seg), full.on_segment(now, &seg)),
+                    0 => (
+                        fast.on_segment_ecn(now, &seg, ce),
+                        full.on_segment_ecn(now, &seg, ce),
+                    ),
                     1 => (
-                        fast.on_segment_unverified(now, &seg, false, good)
+                        fast.on_segment_unverified(now, &seg, ce, good)
                             .expect("good checksum"),
-                        full.on_segment(now, &seg),
+                        full.on_segment_ecn(now, &seg, ce),
                     ),
                     _ => {
-                        let bad = fast.on_segment_unverified(now, &seg, false, good + 1);
+                        let bad = fast.on_segment_unverified(now, &seg, ce, good + 1);
                         prop_assert_eq!(bad, Err(WireError::BadChecksum), "op {}", i);
                         (Actions::NONE, Actions::NONE)
                     }
@@ -228,15 +265,40 @@ fn run(cfg: &Config, ops: &[Op]) -> Result<(), TestCaseError> {
             }
         };
         prop_assert_eq!(a1, a2, "actions differ at op {}: {:?}", i, op);
-        prop_assert_eq!(
-            drain(&mut fast, now),
-            drain(&mut full, now),
-            "segments at op {}",
-            i
-        );
+        // Drained one segment at a time, so that the state is compared
+        // after each, and send prediction is counted.
+        let mut sent = 0;
+        loop {
+            let mut b1 = [0u8; 2048];
+            let mut b2 = [0u8; 2048];
+            if fast.send_predict(b1.len()).is_some() {
+                predicted += 1;
+            }
+            let t1 = fast.poll_transmit(now, &mut b1);
+            let t2 = full.poll_transmit(now, &mut b2);
+            prop_assert_eq!(t1, t2, "segment {} at op {}", sent, i);
+            let Some(t) = t1 else { break };
+            prop_assert_eq!(&b1[..t.len], &b2[..t.len], "payload {} at op {}", sent, i);
+            prop_assert_eq!(
+                observe(&fast),
+                observe(&full),
+                "state after segment {} at op {}",
+                sent,
+                i
+            );
+            prop_assert_eq!(
+                fast.deadline(),
+                full.deadline(),
+                "deadline after segment {} at op {}",
+                sent,
+                i
+            );
+            sent += 1;
+            prop_assert!(sent < 10_000, "poll_transmit does not end");
+        }
         prop_assert_eq!(observe(&fast), observe(&full), "state at op {}", i);
     }
-    Ok(())
+    Ok(predicted)
 }
 
 /// Compares the results of an app call on both connections and passes on
@@ -288,6 +350,7 @@ fn bulk_in_order_data_takes_the_fast_path_and_matches() {
                     ts: Some(1),
                     // Every way in, a bad checksum on every fourth.
                     csum: [0, 1, 2, 1][k % 4],
+                    ce: false,
                 },
                 Op::Recv(if k % 3 == 0 { 6000 } else { 0 }),
                 Op::Send(if k % 5 == 0 { 700 } else { 0 }),
@@ -351,5 +414,102 @@ fn unverified_segment_with_bad_checksum_commits_nothing() {
         let got = c.recv(now, &mut out).unwrap().len;
         assert_eq!(&out[..got], &payload[..]);
         let _ = drain(&mut c, now);
+    }
+}
+
+/// ACKs for bulk sending: `ack` acknowledges `ack - 1` more bytes (modulo
+/// what is in flight), as `Op::Seg` computes it.
+fn ack_op(ack: u16, window: u16, sack: bool, ts: bool, ce: bool) -> Op {
+    Op::Seg {
+        at: 0,
+        len: 0,
+        ack,
+        flags: 0,
+        window,
+        sack,
+        ts: ts.then_some(1),
+        csum: 0,
+        ce,
+    }
+}
+
+/// Bulk sending: the application keeps the send buffer full and the peer
+/// acknowledges every second segment, sometimes late, sometimes with a
+/// duplicate, a SACK block, a smaller window, a CE mark or a timeout in
+/// between. Most segments go through send prediction, and every segment,
+/// deadline and state is the same as through the general output path.
+#[test]
+fn bulk_send_takes_the_send_fast_path_and_matches() {
+    let ops: std::vec::Vec<Op> = (0..600usize)
+        .flat_map(|k| {
+            let ack = match k % 13 {
+                // A duplicate ACK (nothing new acknowledged).
+                5 => 1,
+                // Everything in flight.
+                9 => u16::MAX,
+                _ => 2921,
+            };
+            let window = if k % 17 == 3 { 1000 } else { 8192 };
+            [
+                Op::Send(if k % 3 == 0 { 5000 } else { 1460 }),
+                ack_op(ack, window, k % 29 == 7, k % 2 == 0, k % 31 == 11),
+                Op::Wait(match k % 23 {
+                    0 => 1400,
+                    1..=4 => 0,
+                    _ => 3,
+                }),
+            ]
+        })
+        .collect();
+    for cfg in [
+        Config::rfc9293(),
+        Config {
+            timestamps: false,
+            ..Config::rfc9293()
+        },
+        Config {
+            ecn: true,
+            ..Config::linux()
+        },
+        Config {
+            sack: false,
+            nagle: false,
+            ..Config::rfc9293()
+        },
+    ] {
+        let predicted = run(&cfg, &ops).unwrap();
+        assert!(
+            predicted > 300,
+            "send prediction held for {predicted} segments"
+        );
+    }
+}
+
+/// A congestion window past 2^31 (slow start goes on growing it while the
+/// peer's window limits the flight; RFC 5681 §3.1 sets no bound) lets data
+/// go as any window larger than the peer's does: the room is counted in
+/// bytes, not by comparing sequence numbers, which wraps at 2^31.
+#[test]
+fn huge_cwnd_does_not_stall_sending() {
+    for fast in [true, false] {
+        let mut sent = std::vec::Vec::new();
+        for cwnd in [
+            1u32 << 20,
+            (1 << 31) - 1,
+            1 << 31,
+            (1 << 31) + 5000,
+            u32::MAX,
+        ] {
+            let mut c = established(&Config::rfc9293());
+            c.no_fast_path = !fast;
+            c.cwnd = cwnd;
+            let now = Instant::from_secs(2);
+            let _ = c.send(now, &[7u8; 5000]).unwrap();
+            let n: usize = drain(&mut c, now).iter().map(|(t, _)| t.len).sum();
+            sent.push(n);
+        }
+        // Three full segments; Nagle holds the rest back.
+        assert!(sent[0] > 4000, "{sent:?}");
+        assert!(sent.iter().all(|&n| n == sent[0]), "fast {fast}: {sent:?}");
     }
 }

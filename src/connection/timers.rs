@@ -268,14 +268,19 @@ impl<B: Storage> Connection<B> {
 
     /// `restart_rtx_timer` with `tlp = tlp_eligible()` already known.
     pub(super) fn arm_rtx_timer(&mut self, now: Instant, tlp: bool) {
+        self.arm_rtx_timer_mss(now, tlp, self.eff_mss());
+    }
+
+    /// `arm_rtx_timer` with `mss = eff_mss()` already known.
+    #[inline(always)]
+    pub(super) fn arm_rtx_timer_mss(&mut self, now: Instant, tlp: bool, mss: u32) {
         // In whole microseconds (u64), as `Instant + Duration` computes.
         let rto = u64::from(self.rto);
-        let at_us = |d: u64| Instant::from_micros(now.as_micros().saturating_add(d));
-        let mut at = at_us(rto);
-        self.set_tlp_armed(false);
+        let mut wait = rto;
+        let mut armed = false;
         if tlp {
             let mut pto = u64::from(self.srtt) * 2;
-            if self.flight() <= self.eff_mss() {
+            if self.flight() <= mss {
                 // WCDelAckT: the *peer's* worst-case delayed ACK, 200 ms
                 // (RFC 8985 §7.2; Linux adds TCP_RTO_MIN, also 200 ms), not
                 // our own delayed-ACK timeout.
@@ -283,10 +288,12 @@ impl<B: Storage> Connection<B> {
             }
             let pto = pto.max(10_000);
             if pto < rto {
-                at = at_us(pto);
-                self.set_tlp_armed(true);
+                wait = pto;
+                armed = true;
             }
         }
+        self.set_tlp_armed(armed);
+        let mut at = Instant::from_micros(now.as_micros().saturating_add(wait));
         if let Some(ut) = self.cfg.user_timeout() {
             at = at.min(self.unacked_since + ut);
         }
@@ -556,9 +563,10 @@ impl<B: Storage> Connection<B> {
 
     /// RFC 5681 §4.1: after an idle period longer than the RTO, restart
     /// from the initial window.
+    #[inline]
     pub(super) fn restart_after_idle(&mut self, now: Instant) {
-        if self.cfg.slow_start_after_idle()
-            && self.flight() == 0
+        if self.flight() == 0
+            && self.cfg.slow_start_after_idle()
             && self.last_send != Instant::ZERO
             && now.saturating_duration_since(self.last_send) > self.rto_duration()
         {

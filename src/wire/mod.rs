@@ -221,6 +221,16 @@ impl TcpOptions {
         sack: SackBlocks::new(),
         timestamps: None,
     };
+
+    /// No option is present: a header with these options is 20 bytes long.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.mss.is_none()
+            && self.timestamps.is_none()
+            && self.window_scale.is_none()
+            && !self.sack_permitted
+            && self.sack.is_empty()
+    }
 }
 
 /// A TCP header with its options (RFC 9293 §3.1).

@@ -94,6 +94,9 @@ impl TcpHeader {
     /// timestamps: the caller should truncate the [`SackBlocks`]).
     pub fn options_len(&self) -> usize {
         let o = &self.options;
+        if o.is_empty() {
+            return 0;
+        }
         let mut n = 0;
         if o.mss.is_some() {
             n += 4; // MSS(4)
@@ -137,7 +140,29 @@ impl TcpHeader {
     ///   bytes; nothing is truncated silently.
     /// * [`WireError::BufferTooSmall`]: `buf` is shorter than
     ///   `header_len()`.
+    #[inline]
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize, WireError> {
+        if self.options.is_empty() {
+            // No options: the fixed header is all (the common data segment).
+            return match buf.first_chunk_mut::<FIXED_LEN>() {
+                Some(fixed) => {
+                    *fixed = self.fixed_header(FIXED_LEN);
+                    Ok(FIXED_LEN)
+                }
+                None => Err(WireError::BufferTooSmall {
+                    need: FIXED_LEN,
+                    have: buf.len(),
+                }),
+            };
+        }
+        self.emit_with_options(buf)
+    }
+
+    /// `emit` of a header with options. Kept out of line so that `emit` of
+    /// a header without options (every data segment without timestamps or
+    /// SACK) saves no registers.
+    #[inline(never)]
+    fn emit_with_options(&self, buf: &mut [u8]) -> Result<usize, WireError> {
         let olen = self.options_len();
         if olen > MAX_OPTIONS {
             return Err(WireError::OptionsTooLong(olen));
@@ -153,6 +178,15 @@ impl TcpHeader {
         let Some((fixed, opts)) = out.split_first_chunk_mut::<FIXED_LEN>() else {
             return Err(too_small);
         };
+        *fixed = self.fixed_header(hlen);
+        self.emit_options(opts)?;
+        Ok(hlen)
+    }
+
+    /// The fixed 20 bytes of a header `hlen` bytes long (`hlen <= 60`), the
+    /// checksum zero.
+    #[inline(always)]
+    fn fixed_header(&self, hlen: usize) -> [u8; FIXED_LEN] {
         let [s0, s1] = self.src_port.to_be_bytes();
         let [d0, d1] = self.dst_port.to_be_bytes();
         let [q0, q1, q2, q3] = self.seq.0.to_be_bytes();
@@ -161,7 +195,7 @@ impl TcpHeader {
         let [u0, u1] = self.urgent.to_be_bytes();
         // hlen <= 60, so the word count fits the 4-bit field.
         let words = (hlen / 4) as u8;
-        *fixed = [
+        [
             s0,
             s1,
             d0,
@@ -182,19 +216,10 @@ impl TcpHeader {
             0,
             u0,
             u1,
-        ];
-        if olen == 0 {
-            // No options: the fixed header is all (the common data segment).
-            return Ok(hlen);
-        }
-        self.emit_options(opts)?;
-        Ok(hlen)
+        ]
     }
 
     /// Writes the options into `opts` (exactly `options_len()` bytes).
-    /// Kept out of line so that `emit` of a header without options (every
-    /// data segment without timestamps or SACK) saves no registers.
-    #[inline(never)]
     fn emit_options(&self, opts: &mut [u8]) -> Result<(), WireError> {
         let mut w = Writer { buf: opts, pos: 0 };
         let o = &self.options;
