@@ -286,6 +286,7 @@ impl Cfg {
             probes: self.ka_probes,
         })
     }
+    #[inline]
     pub(super) fn user_timeout(&self) -> Option<Duration> {
         self.has(flag::USER_TIMEOUT)
             .then(|| self.user_timeout.get())

@@ -125,7 +125,25 @@ optional! {
 /// Bit of `flags`: the pending RST carries an ACK.
 const RST_ACK: u32 = 1 << 26;
 
+/// The bits that keep a segment off the send fast path (`send_predict`):
+/// a RST to send (`rst_raw`), a fast retransmission (`fast_rtx`), a loss
+/// probe (`tlp_rtx`), fast recovery (`in_recovery`). One test of the word
+/// instead of four.
+const SEND_SLOW: u32 = (1 << 25) | (1 << 15) | (1 << 19) | (1 << 20);
+
 impl<B: Storage> Connection<B> {
+    /// One of the [`SEND_SLOW`] conditions holds.
+    #[inline]
+    pub(super) fn send_slow(&self) -> bool {
+        self.flags & SEND_SLOW != 0
+    }
+
+    /// `cwr_pending() || ece_pending()`, in one test.
+    #[inline]
+    pub(super) fn ecn_marks(&self) -> bool {
+        self.flags & ((1 << 11) | (1 << 12)) != 0
+    }
+
     /// A RST to send: (SEG.SEQ, Some(SEG.ACK) when the ACK bit is set).
     pub(super) fn pending_rst(&self) -> Option<(SeqNum, Option<SeqNum>)> {
         let ack = self.flags & RST_ACK != 0;
@@ -144,5 +162,55 @@ impl<B: Storage> Connection<B> {
         let v = self.pending_rst();
         self.set_pending_rst(None);
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Connection;
+    use crate::config::Config;
+    use crate::seq::SeqNum;
+    use std::vec::Vec;
+
+    /// `send_slow` is exactly "a RST is pending, or fast_rtx, tlp_rtx or
+    /// in_recovery": each alone sets it, every other flag alone does not.
+    #[test]
+    fn send_slow_mask_is_its_four_conditions() {
+        let fresh = || {
+            let mut c = Connection::<Vec<u8>>::new(
+                Config::rfc9293(),
+                crate::connection::Buffers {
+                    rx: Vec::from([0; 64]),
+                    tx: Vec::from([0; 64]),
+                },
+            );
+            c.flags = 0;
+            c
+        };
+        assert!(!fresh().send_slow());
+        let mut c = fresh();
+        c.set_pending_rst(Some((SeqNum(1), None)));
+        assert!(c.send_slow());
+        let mut c = fresh();
+        c.set_fast_rtx(true);
+        assert!(c.send_slow());
+        let mut c = fresh();
+        c.set_tlp_rtx(true);
+        assert!(c.send_slow());
+        let mut c = fresh();
+        c.set_in_recovery(true);
+        assert!(c.send_slow());
+        for bit in 0..32 {
+            let mut c = fresh();
+            c.flags = 1 << bit;
+            assert_eq!(
+                c.ecn_marks(),
+                c.cwr_pending() || c.ece_pending(),
+                "bit {bit}"
+            );
+            let expect =
+                c.pending_rst().is_some() || c.fast_rtx() || c.tlp_rtx() || c.in_recovery();
+            assert_eq!(c.send_slow(), expect, "bit {bit}");
+        }
     }
 }

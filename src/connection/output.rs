@@ -215,10 +215,7 @@ impl<B: Storage> Connection<B> {
             return None;
         }
         if self.state != State::Established
-            || self.pending_rst().is_some()
-            || self.tlp_rtx()
-            || self.fast_rtx()
-            || self.in_recovery()
+            || self.send_slow()
             || self.dupacks != 0
             || self.snd_nxt != self.snd_max
             || !self.sacked.is_empty()
@@ -260,7 +257,6 @@ impl<B: Storage> Connection<B> {
         }
         self.snd_nxt = seq.add(mss);
         self.snd_max = self.snd_nxt;
-        self.set_force_send(false);
         // `tlp_eligible()` in ESTABLISHED out of recovery (RFC 8985 §7.2:
         // restart the loss-probe timer after new data).
         if self.sack_on() && self.srtt != 0 && !self.tlp_out() && self.retries == 0 {
@@ -270,18 +266,23 @@ impl<B: Storage> Connection<B> {
             self.set_timer(Timer::Retransmit, now + self.rto_duration());
         }
         let ect = self.ecn_on();
-        if ect && self.cwr_pending() {
-            // RFC 3168 §6.1.2: CWR on the first new data after a reduction.
-            flags |= Flags::CWR;
-            self.set_cwr_pending(false);
+        // One test of the flag word for both ECN marks (off unless ECN).
+        let marks = self.ecn_marks();
+        if marks {
+            if ect && self.cwr_pending() {
+                // RFC 3168 §6.1.2: CWR on the first new data after a reduction.
+                flags |= Flags::CWR;
+                self.set_cwr_pending(false);
+            }
+            if self.ece_pending() {
+                // RFC 3168 §6.1.3: ECE on every ACK until the peer's CWR.
+                flags |= Flags::ECE;
+            }
         }
         let window = self.advertise();
         let options = self.options(now);
-        if self.ece_pending() {
-            // RFC 3168 §6.1.3: ECE on every ACK until the peer's CWR.
-            flags |= Flags::ECE;
-        }
         self.count_out(n);
+        self.set_force_send(false);
         self.ack_sent();
         Transmit {
             seq,
@@ -461,7 +462,7 @@ impl<B: Storage> Connection<B> {
     }
 
     /// Options on a non-SYN segment: timestamps and SACK blocks.
-    #[inline]
+    #[inline(always)]
     pub(super) fn options(&mut self, now: Instant) -> TcpOptions {
         let mut o = TcpOptions::NONE;
         if self.ts_on() {
