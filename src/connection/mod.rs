@@ -327,6 +327,18 @@ impl<B: Storage> core::fmt::Debug for Connection<B> {
     }
 }
 
+/// A [`Config`] packed as a connection keeps it, once for all the
+/// connections a host opens with it (the Endpoint's): packing it costs
+/// about as much as the rest of building a connection.
+#[derive(Clone, Debug)]
+pub(crate) struct PackedConfig(cfg::Cfg);
+
+impl PackedConfig {
+    pub(crate) fn new(config: &Config) -> Self {
+        PackedConfig(cfg::Cfg::new(config))
+    }
+}
+
 impl<B: Storage> Connection<B> {
     /// The connection's buffers, given back (their bytes are stale).
     pub(crate) fn into_buffers(self) -> Buffers<B> {
@@ -338,9 +350,15 @@ impl<B: Storage> Connection<B> {
 
     /// A connection in CLOSED with the given configuration and buffers.
     pub fn new(config: Config, buffers: Buffers<B>) -> Self {
+        Self::new_packed(&PackedConfig::new(&config), buffers)
+    }
+
+    /// [`new`](Self::new) with a configuration packed once for many
+    /// connections (the Endpoint's): no packing per connection.
+    pub(crate) fn new_packed(config: &PackedConfig, buffers: Buffers<B>) -> Self {
         let rx = RingBuffer::new(buffers.rx);
         let tx = RingBuffer::new(buffers.tx);
-        let cfg = cfg::Cfg::new(&config);
+        let cfg = config.0.clone();
         let nagle = cfg.nagle();
         let cc = cfg.congestion;
         let rto = timers::clamp_rto(&cfg, timers::us(cfg.rto_initial()));
@@ -442,11 +460,22 @@ impl<B: Storage> Connection<B> {
         syn: &Segment<'_>,
         iss: SeqNum,
     ) -> Result<(Self, Actions), Buffers<B>> {
+        Self::accept_packed(&PackedConfig::new(&config), buffers, now, syn, iss)
+    }
+
+    /// [`accept`](Self::accept) with a configuration packed once.
+    pub(crate) fn accept_packed(
+        config: &PackedConfig,
+        buffers: Buffers<B>,
+        now: Instant,
+        syn: &Segment<'_>,
+        iss: SeqNum,
+    ) -> Result<(Self, Actions), Buffers<B>> {
         let f = syn.flags;
         if !f.syn() || f.ack() || f.rst() {
             return Err(buffers);
         }
-        let mut c = Connection::new(config, buffers);
+        let mut c = Connection::new_packed(config, buffers);
         let now = c.clock(now);
         c.state = State::Listen;
         c.set_passive(true);

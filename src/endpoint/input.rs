@@ -173,8 +173,8 @@ impl<S: Store> Endpoint<S> {
             return;
         }
         let iss = iss.unwrap_or_else(|| self.passive_iss(tuple, now));
-        let Ok((mut conn, a)) =
-            Connection::accept(self.cfg.conn.clone(), self.buffers(), now, seg, iss)
+        let buffers = self.buffers();
+        let Ok((mut conn, a)) = Connection::accept_packed(&self.conn_cfg, buffers, now, seg, iss)
         else {
             return;
         };
@@ -288,9 +288,8 @@ impl<S: Store> Endpoint<S> {
             sack: sack && self.cfg.conn.sack,
             ts_offset: self.keys.ts_offset(tuple.local_ip, tuple.remote_ip),
         };
-        let Ok((conn, a)) =
-            Connection::from_cookie(self.cfg.conn.clone(), self.buffers(), now, seg, open)
-        else {
+        let buffers = self.buffers();
+        let Ok((conn, a)) = Connection::from_cookie(&self.conn_cfg, buffers, now, seg, open) else {
             return false;
         };
         let idx = self.insert_conn(conn, *tuple, hash, li, false);

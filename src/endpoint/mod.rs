@@ -101,7 +101,7 @@ pub use time_wait::TimeWaitEntry;
 use core::net::{IpAddr, SocketAddr};
 
 use crate::StateChange;
-use crate::connection::{AppCall, Buffers, Connection, Outcome};
+use crate::connection::{AppCall, Buffers, Connection, Outcome, PackedConfig};
 use crate::error::{CallError, CloseReason};
 use crate::seq::SeqNum;
 use crate::state::State;
@@ -318,6 +318,8 @@ struct Ctrl {
 /// `alloc`) or of a fixed capacity ([`Fixed`], no allocation at all).
 pub struct Endpoint<S: Store = DefaultStore> {
     cfg: EndpointConfig,
+    /// `cfg.conn` packed once, for every connection (`cfg` never changes).
+    conn_cfg: PackedConfig,
     keys: Keys,
     slots: S::Vec<Slot<S>>,
     free: S::Vec<u32>,
@@ -429,6 +431,7 @@ impl<S: Store> Endpoint<S> {
             next_ephemeral: 0,
             last_now: Instant::ZERO,
             counters: Counters::default(),
+            conn_cfg: PackedConfig::new(&config.conn),
             cfg: config,
         }
     }
@@ -943,7 +946,8 @@ impl<S: Store> Endpoint<S> {
             }
             None => self.keys.isn(&tuple, now),
         };
-        let mut conn = Connection::new(self.cfg.conn.clone(), self.buffers());
+        let buffers = self.buffers();
+        let mut conn = Connection::new_packed(&self.conn_cfg, buffers);
         let acts = conn.connect(now, iss)?;
         conn.set_ts_offset(self.keys.ts_offset(tuple.local_ip, tuple.remote_ip));
         let idx = self.insert_conn(conn, tuple, h, NONE, true);
