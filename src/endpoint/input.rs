@@ -178,7 +178,7 @@ impl<S: Store> Endpoint<S> {
         else {
             return;
         };
-        conn.set_ts_offset(self.keys.ts_offset(tuple.local_ip, tuple.remote_ip));
+        self.set_ts_offset(&mut conn, tuple);
         let idx = self.insert_conn(conn, *tuple, hash, li, false);
         if let Some(Some(l)) = self.listeners.get_mut(li as usize) {
             // Cannot fail: syn_limit is at most the queue's capacity.

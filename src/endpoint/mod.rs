@@ -949,10 +949,20 @@ impl<S: Store> Endpoint<S> {
         let buffers = self.buffers();
         let mut conn = Connection::new_packed(&self.conn_cfg, buffers);
         let acts = conn.connect(now, iss)?;
-        conn.set_ts_offset(self.keys.ts_offset(tuple.local_ip, tuple.remote_ip));
+        self.set_ts_offset(&mut conn, &tuple);
         let idx = self.insert_conn(conn, tuple, h, NONE, true);
         self.after(idx, acts, now);
         Ok(self.handle_of(idx))
+    }
+
+    /// Gives a new connection its address pair's timestamp clock offset
+    /// (RFC 7323 §5.4). Only a connection that may negotiate timestamps
+    /// reads it (every TSval it sends is `ts_on` or a SYN offering them):
+    /// with `timestamps` off, no keyed hash per connection.
+    fn set_ts_offset(&self, conn: &mut Connection<S::Buf>, tuple: &Tuple) {
+        if self.cfg.conn.timestamps {
+            conn.set_ts_offset(self.keys.ts_offset(tuple.local_ip, tuple.remote_ip));
+        }
     }
 
     /// Whether `connect` may take over TIME-WAIT entry `ti` (Linux
