@@ -355,6 +355,7 @@ impl<B: Storage> Connection<B> {
 
     /// [`new`](Self::new) with a configuration packed once for many
     /// connections (the Endpoint's): no packing per connection.
+    #[inline(always)]
     pub(crate) fn new_packed(config: &PackedConfig, buffers: Buffers<B>) -> Self {
         let rx = RingBuffer::new(buffers.rx);
         let tx = RingBuffer::new(buffers.tx);
@@ -476,14 +477,26 @@ impl<B: Storage> Connection<B> {
             return Err(buffers);
         }
         let mut c = Connection::new_packed(config, buffers);
-        let now = c.clock(now);
-        c.state = State::Listen;
-        c.set_passive(true);
-        let mut a = Actions::NONE;
-        c.accept_syn(now, syn, iss);
-        c.goto(Event::RcvSyn, State::SynReceived, &mut a);
-        c.finish(now, &mut a);
+        let a = c.open_passive(now, syn, iss);
         Ok((c, a))
+    }
+
+    /// [`accept`](Self::accept)'s work on a connection fresh from `new`
+    /// (in CLOSED), where it lies (the Endpoint builds it in its slot, no
+    /// copy of the TCB): LISTEN takes the SYN and moves to SYN-RECEIVED
+    /// (RFC 9293 §3.10.7.2). The caller checked that `syn` is a SYN without
+    /// ACK or RST.
+    pub(crate) fn open_passive(&mut self, now: Instant, syn: &Segment<'_>, iss: SeqNum) -> Actions {
+        debug_assert!(self.state == State::Closed && syn.flags.syn());
+        debug_assert!(!syn.flags.ack() && !syn.flags.rst());
+        let now = self.clock(now);
+        self.state = State::Listen;
+        self.set_passive(true);
+        let mut a = Actions::NONE;
+        self.accept_syn(now, syn, iss);
+        self.goto(Event::RcvSyn, State::SynReceived, &mut a);
+        self.finish(now, &mut a);
+        a
     }
 
     // ----- queries -------------------------------------------------------

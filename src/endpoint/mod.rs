@@ -576,9 +576,10 @@ impl<S: Store> Endpoint<S> {
 
     /// Stores a new connection (`h` is its tuple's `table_hash`); returns
     /// its slot index. The caller checked [`room_for_conn`](Self::room_for_conn).
+    #[inline(always)]
     fn insert_conn(
         &mut self,
-        conn: Connection<S::Buf>,
+        make: impl FnOnce(&PackedConfig) -> Connection<S::Buf>,
         tuple: Tuple,
         h: u64,
         parent: u32,
@@ -607,6 +608,7 @@ impl<S: Store> Endpoint<S> {
             }
         };
         let s = &mut self.slots[idx as usize];
+        let cfg = &self.conn_cfg;
         match s.entry.as_deref_mut() {
             // A freed connection's storage: every field is overwritten (the
             // pattern names them all), so nothing of the old connection
@@ -629,7 +631,7 @@ impl<S: Store> Endpoint<S> {
                     in_txq,
                     dead,
                 } = e;
-                *e_conn = conn;
+                *e_conn = make(cfg);
                 *e_tuple = tuple;
                 *e_hash = h;
                 *wheel_at = u64::MAX;
@@ -643,7 +645,7 @@ impl<S: Store> Endpoint<S> {
             }
             None => {
                 s.entry = Some(S::boxed(Entry {
-                    conn,
+                    conn: make(cfg),
                     tuple,
                     hash: h,
                     wheel_at: u64::MAX,
@@ -947,10 +949,26 @@ impl<S: Store> Endpoint<S> {
             None => self.keys.isn(&tuple, now),
         };
         let buffers = self.buffers();
-        let mut conn = Connection::new_packed(&self.conn_cfg, buffers);
-        let acts = conn.connect(now, iss)?;
-        self.set_ts_offset(&mut conn, &tuple);
-        let idx = self.insert_conn(conn, tuple, h, NONE, true);
+        // Built in its slot (no copy of the TCB), then opened there.
+        let idx = self.insert_conn(|c| Connection::new_packed(c, buffers), tuple, h, NONE, true);
+        let ts_offset = self.ts_offset_for(&tuple);
+        let Some(e) = self.entry_mut(idx) else {
+            return Err(EndpointError::TooManyConnections);
+        };
+        // A fresh connection is in CLOSED: OPEN cannot fail. If it did, the
+        // connection (still CLOSED) is freed by `after`.
+        let acts = match e.conn.connect(now, iss) {
+            Ok(a) => a,
+            Err(err) => {
+                e.app = false;
+                self.after(idx, Actions::NONE, now);
+                return Err(err.into());
+            }
+        };
+        // After OPEN, which seeds its own offset; the SYN is built later.
+        if let Some(off) = ts_offset {
+            e.conn.set_ts_offset(off);
+        }
         self.after(idx, acts, now);
         Ok(self.handle_of(idx))
     }
@@ -959,10 +977,11 @@ impl<S: Store> Endpoint<S> {
     /// (RFC 7323 §5.4). Only a connection that may negotiate timestamps
     /// reads it (every TSval it sends is `ts_on` or a SYN offering them):
     /// with `timestamps` off, no keyed hash per connection.
-    fn set_ts_offset(&self, conn: &mut Connection<S::Buf>, tuple: &Tuple) {
-        if self.cfg.conn.timestamps {
-            conn.set_ts_offset(self.keys.ts_offset(tuple.local_ip, tuple.remote_ip));
-        }
+    fn ts_offset_for(&self, tuple: &Tuple) -> Option<u32> {
+        self.cfg
+            .conn
+            .timestamps
+            .then(|| self.keys.ts_offset(tuple.local_ip, tuple.remote_ip))
     }
 
     /// Whether `connect` may take over TIME-WAIT entry `ti` (Linux
