@@ -481,6 +481,21 @@ impl<B: Storage> Connection<B> {
         Ok((c, a))
     }
 
+    /// Active OPEN (as [`connect`](Self::connect)) of a connection fresh
+    /// from `new`, where it lies (the Endpoint builds it in its slot): such
+    /// a TCB already holds what `connect`'s reset would write but for the
+    /// variables that start at `iss`, so only those are set.
+    pub(crate) fn open_active(&mut self, now: Instant, iss: SeqNum) -> Actions {
+        debug_assert!(self.state == State::Closed && self.close_reason.is_none());
+        debug_assert!(self.tx.is_empty() && self.rx.is_empty());
+        let now = self.clock(now);
+        let mut a = Actions::NONE;
+        self.set_iss(iss);
+        self.start_active(iss, &mut a);
+        self.finish(now, &mut a);
+        a
+    }
+
     /// [`accept`](Self::accept)'s work on a connection fresh from `new`
     /// (in CLOSED), where it lies (the Endpoint builds it in its slot, no
     /// copy of the TCB): LISTEN takes the SYN and moves to SYN-RECEIVED

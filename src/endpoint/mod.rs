@@ -955,16 +955,7 @@ impl<S: Store> Endpoint<S> {
         let Some(e) = self.entry_mut(idx) else {
             return Err(EndpointError::TooManyConnections);
         };
-        // A fresh connection is in CLOSED: OPEN cannot fail. If it did, the
-        // connection (still CLOSED) is freed by `after`.
-        let acts = match e.conn.connect(now, iss) {
-            Ok(a) => a,
-            Err(err) => {
-                e.app = false;
-                self.after(idx, Actions::NONE, now);
-                return Err(err.into());
-            }
-        };
+        let acts = e.conn.open_active(now, iss);
         // After OPEN, which seeds its own offset; the SYN is built later.
         if let Some(off) = ts_offset {
             e.conn.set_ts_offset(off);
