@@ -837,7 +837,11 @@ impl<S: Store> Endpoint<S> {
                 event!(self, Event::Writable(h));
             }
         }
-        if (acts.transmit() || e.conn.wants_output()) && !e.in_txq {
+        // Every call into the connection ends in its `finish`, which sets
+        // `transmit` exactly when `poll_transmit` has something: asking the
+        // connection again would compute the same answer.
+        debug_assert!(acts.transmit() || !e.conn.wants_output());
+        if acts.transmit() && !e.in_txq {
             e.in_txq = true;
             // Cannot fail: each slot is in the queue at most once.
             let _ = self.txq.push(idx);
