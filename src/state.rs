@@ -534,10 +534,29 @@ pub const TRANSITIONS: &[Transition] = &[
 
 /// Whether `from --event--> to` is an edge of [`TRANSITIONS`].
 pub fn is_allowed(from: State, event: Event, to: State) -> bool {
-    TRANSITIONS
-        .iter()
-        .any(|e| e.from == from && e.event == event && e.to == to)
+    ALLOWED
+        .get(from as usize)
+        .and_then(|m| m.get(event as usize))
+        .is_some_and(|m| m & (1 << to as usize) != 0)
 }
+
+/// How many events there are (`FinWait2Timeout` is the last).
+const EVENTS: usize = Event::FinWait2Timeout as usize + 1;
+
+/// [`TRANSITIONS`] as, per (from, event), the set of states it may lead
+/// to (bit `to as usize`), built at compile time: every state change of
+/// every connection checks its edge, and a scan of the table cost tens of
+/// comparisons each time.
+const ALLOWED: [[u16; EVENTS]; State::ALL.len()] = {
+    let mut m = [[0u16; EVENTS]; State::ALL.len()];
+    let mut i = 0;
+    while i < TRANSITIONS.len() {
+        let t = &TRANSITIONS[i];
+        m[t.from as usize][t.event as usize] |= 1 << (t.to as usize);
+        i += 1;
+    }
+    m
+};
 
 /// Writes the table as a Graphviz DOT digraph.
 pub fn write_dot(out: &mut impl fmt::Write) -> fmt::Result {
@@ -597,6 +616,47 @@ pub fn to_mermaid() -> alloc::string::String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The compiled table says exactly what a scan of `TRANSITIONS` says,
+    /// for every (from, event, to).
+    #[test]
+    fn is_allowed_is_the_table() {
+        use Event as E;
+        let events = [
+            E::PassiveOpen,
+            E::ActiveOpen,
+            E::Close,
+            E::CloseWithUnreadData,
+            E::Abort,
+            E::RcvSyn,
+            E::RcvSynAck,
+            E::RcvAck,
+            E::RcvFin,
+            E::RcvFinAck,
+            E::RcvRst,
+            E::RcvDataAfterClose,
+            E::IcmpHardError,
+            E::RetransmitTimeout,
+            E::UserTimeout,
+            E::KeepaliveTimeout,
+            E::TimeWaitTimeout,
+            E::FinWait2Timeout,
+        ];
+        assert_eq!(events.len(), EVENTS);
+        let mut edges = 0;
+        for from in State::ALL {
+            for event in events {
+                for to in State::ALL {
+                    let scan = TRANSITIONS
+                        .iter()
+                        .any(|e| e.from == from && e.event == event && e.to == to);
+                    assert_eq!(is_allowed(from, event, to), scan, "{from} {event:?} {to}");
+                    edges += usize::from(scan);
+                }
+            }
+        }
+        assert_eq!(edges, TRANSITIONS.len());
+    }
 
     #[test]
     fn every_state_has_an_edge_and_table_has_no_duplicates() {

@@ -1271,3 +1271,47 @@ fn sack_recovery_through_the_endpoint_delivers_everything() {
     assert!(st.retransmits >= 2, "{st:?}");
     assert_eq!(st.timeouts, 0, "{st:?}");
 }
+
+/// The TSval clock offset is per address pair (RFC 7323 §5.4, as Linux's
+/// `secure_tcp_ts_off`), for connections built in their slot on either
+/// side: two active opens to one peer offer the same TSval at the same
+/// time, and so do the SYN,ACKs of two passive opens from one peer, even
+/// though each connection seeds its own offset from its ISN first. With
+/// `timestamps` off, no segment carries the option.
+#[test]
+fn new_connections_take_the_pair_timestamp_offset() {
+    let now = Instant::from_secs(50);
+    let mut ep = Endpoint::new(cfg(), [4; 16]);
+    let mut vals = Vec::new();
+    for port in [40001, 40002] {
+        ep.connect(now, Some(sa(1, port)), sa(2, 80)).unwrap();
+        let out = output(&mut ep, now);
+        assert!(out[0].0.flags.syn());
+        vals.push(out[0].0.options.timestamps.unwrap().val);
+    }
+    assert_eq!(vals[0], vals[1], "active opens: one clock per pair");
+    let mut srv = Endpoint::new(cfg(), [5; 16]);
+    srv.listen(sa(2, 80), 8).unwrap();
+    let mut vals = Vec::new();
+    for (port, isn) in [(40001, 1000), (40002, 90_000)] {
+        let syn = craft(sa(1, port), sa(2, 80), isn, 0, Flags::SYN, ts(7, 0), &[]);
+        inject(&mut srv, now, sa(1, port), sa(2, 80), &syn);
+        let out = output(&mut srv, now);
+        assert_eq!(out[0].0.flags, Flags::SYN | Flags::ACK);
+        vals.push(out[0].0.options.timestamps.unwrap().val);
+    }
+    assert_eq!(vals[0], vals[1], "passive opens: one clock per pair");
+    let mut c = cfg();
+    c.conn.timestamps = false;
+    let mut ep = Endpoint::new(c.clone(), [6; 16]);
+    ep.connect(now, Some(sa(1, 40003)), sa(2, 80)).unwrap();
+    let out = output(&mut ep, now);
+    assert!(out[0].0.options.timestamps.is_none());
+    let mut srv = Endpoint::new(c, [7; 16]);
+    srv.listen(sa(2, 80), 8).unwrap();
+    let syn = craft(sa(1, 40003), sa(2, 80), 5, 0, Flags::SYN, ts(7, 0), &[]);
+    inject(&mut srv, now, sa(1, 40003), sa(2, 80), &syn);
+    let out = output(&mut srv, now);
+    assert_eq!(out[0].0.flags, Flags::SYN | Flags::ACK);
+    assert!(out[0].0.options.timestamps.is_none());
+}

@@ -107,7 +107,10 @@ impl Actions {
 
     /// The state changes, in order.
     pub fn state_changes(&self) -> impl Iterator<Item = &StateChange> {
-        self.changes.iter().flatten()
+        // Only the first `n_changes` are filled (in order): no test of the
+        // empty ones.
+        let n = usize::from(self.n_changes).min(MAX_CHANGES);
+        self.changes[..n].iter().flatten()
     }
     /// Segments wait in `poll_transmit`.
     pub fn transmit(&self) -> bool {

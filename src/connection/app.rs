@@ -27,10 +27,7 @@ impl<B: Storage> Connection<B> {
             AppCall::Connect { iss } => {
                 self.check_closed()?;
                 self.reset_tcb(iss);
-                self.set_passive(false);
-                self.rcv_wscale = self.our_wscale();
-                self.ts_offset = iss.0.rotate_left(13);
-                self.goto(Event::ActiveOpen, State::SynSent, a);
+                self.start_active(iss, a);
                 Ok(0)
             }
             AppCall::Send(data) => self.app_send(data, a),
@@ -61,15 +58,34 @@ impl<B: Storage> Connection<B> {
         Ok(())
     }
 
+    /// Active OPEN of a TCB reset for `iss` (RFC 9293 §3.10.1): SYN-SENT,
+    /// the SYN waits for `poll_transmit`.
+    pub(super) fn start_active(&mut self, iss: SeqNum, a: &mut Actions) {
+        self.set_passive(false);
+        self.rcv_wscale = self.our_wscale();
+        self.ts_offset = iss.0.rotate_left(13);
+        self.goto(Event::ActiveOpen, State::SynSent, a);
+    }
+
+    /// The variables a new open starts at `iss`; the rest of a TCB fresh
+    /// from `Connection::new` is already what `reset_tcb` makes it.
+    pub(super) fn set_iss(&mut self, iss: SeqNum) {
+        self.iss = iss;
+        self.snd_una = iss;
+        self.snd_nxt = iss;
+        self.snd_max = iss;
+        self.hs_window_end = iss;
+        self.recover = iss;
+        self.high_rxt = iss;
+        self.snd_sml = iss;
+    }
+
     /// A fresh TCB for a new open: the buffers are reused, the rest reset.
     fn reset_tcb(&mut self, iss: SeqNum) {
         self.rx.clear();
         self.tx.clear();
         self.asm.clear();
-        self.iss = iss;
-        self.snd_una = iss;
-        self.snd_nxt = iss;
-        self.snd_max = iss;
+        self.set_iss(iss);
         self.snd_wnd = 0;
         self.max_snd_wnd = 0;
         self.rcv_nxt = SeqNum(0);
@@ -102,14 +118,10 @@ impl<B: Storage> Connection<B> {
         self.ssthresh = u32::MAX;
         self.cc = super::congestion::Controller::new(self.cfg.congestion);
         self.last_send = Instant::ZERO;
-        self.hs_window_end = iss;
         self.hs_last_min = u32::MAX;
         self.hs_cur_min = u32::MAX;
         self.hs_samples = 0;
         self.smss = self.cfg.default_peer_mss.max(1);
-        self.recover = iss;
-        self.high_rxt = iss;
-        self.snd_sml = iss;
         self.sacked.clear();
         self.sent_log.clear();
         self.rack_xmit = Instant::ZERO;

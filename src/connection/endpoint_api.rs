@@ -5,7 +5,6 @@
 
 use super::{Buffers, Connection, Storage};
 use crate::buffer::RingBuffer;
-use crate::config::Config;
 use crate::seq::SeqNum;
 use crate::time::Instant;
 use crate::wire::{Flags, Segment, TcpOptions, Timestamps};
@@ -61,7 +60,7 @@ impl<B: Storage> Connection<B> {
     /// (RFC 9293 §3.10.7.4 step 5), which moves the connection to
     /// ESTABLISHED. Data on the ACK is processed too.
     pub(crate) fn from_cookie(
-        config: Config,
+        config: &super::PackedConfig,
         buffers: Buffers<B>,
         now: Instant,
         ack: &Segment<'_>,
@@ -84,7 +83,7 @@ impl<B: Storage> Connection<B> {
             options,
             payload: &[],
         };
-        let (mut conn, mut a) = Connection::accept(config, buffers, now, &syn, c.iss)?;
+        let (mut conn, mut a) = Connection::accept_packed(config, buffers, now, &syn, c.iss)?;
         conn.ts_offset = c.ts_offset;
         // The SYN,ACK went out (statelessly) as the cookie.
         conn.snd_nxt = c.iss.add(1);

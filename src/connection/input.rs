@@ -125,6 +125,8 @@ impl<B: Storage> Connection<B> {
     }
 
     /// RFC 9293 §3.10.7.2.
+    #[cold]
+    #[inline(never)]
     fn input_listen(&mut self, now: Instant, seg: &Segment<'_>, a: &mut Actions) {
         // First, check for a RST: ignore it.
         if seg.flags.rst() {
@@ -325,76 +327,7 @@ impl<B: Storage> Connection<B> {
 
         // First: sequence number acceptability (Table 6).
         if !self.acceptable(seg) {
-            self.stats.dropped += 1;
-            if f.rst() {
-                return; // SA-SEQ-6: drop silently.
-            }
-            // Simultaneous open (RFC 9293 Figure 8, line 6): the peer's
-            // SYN,ACK repeats its SYN (one below RCV.NXT) and acknowledges
-            // ours. Its ACK is what matters: ESTABLISHED.
-            if self.state == State::SynReceived
-                && !self.passive()
-                && f.syn()
-                && f.ack()
-                && seg.seq == self.irs
-                && seg.ack.after(self.snd_una)
-                && seg.ack.before_eq(self.snd_max)
-            {
-                self.stats.dropped -= 1;
-                self.snd_una = seg.ack;
-                self.set_syn_acked(true);
-                self.snd_wnd = u32::from(seg.window);
-                self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
-                self.snd_wl1 = seg.seq;
-                self.snd_wl2 = seg.ack;
-                self.rtt_on_ack(now, seg);
-                self.retries = 0;
-                self.after_handshake();
-                self.goto(Event::RcvAck, State::Established, a);
-                a.set_writable();
-                return;
-            }
-            // A retransmitted SYN in SYN-RECEIVED: our SYN,ACK was lost.
-            if self.state == State::SynReceived && f.syn() && !f.ack() && seg.seq == self.irs {
-                self.snd_nxt = self.iss;
-                return;
-            }
-            // TIME-WAIT: a retransmitted FIN is ACKed and restarts 2MSL
-            // (RFC 9293 §3.10.7.4 step 8, SA-FIN-7).
-            if self.state == State::TimeWait
-                && f.fin()
-                && seg.seq.add(seg.seg_len()) == self.rcv_nxt
-            {
-                self.set_ack_now(true);
-                self.goto(Event::RcvFin, State::TimeWait, a);
-                return;
-            }
-            if !seg.payload.is_empty() {
-                let end = seg.seq.add(seg.payload.len() as u32);
-                if end.before_eq(self.rcv_nxt) {
-                    // A duplicate: D-SACK it (RFC 2883 §4).
-                    self.set_dsack(Some((seg.seq, end)));
-                }
-            }
-            // RFC 9293 §3.10.7.4: with RCV.WND zero "special allowance should
-            // be made to accept valid ACKs": the text is dropped, the ACK
-            // field of a segment at RCV.NXT is still processed.
-            if self.rcv_adv.before_eq(self.rcv_nxt)
-                && seg.seq == self.rcv_nxt
-                && f.ack()
-                && !f.syn()
-                && self.syn_acked()
-            {
-                self.set_ack_now(true);
-                if self.process_ack(now, seg, a)
-                    && self.state == State::FinWait1
-                    && self.fin_acked()
-                {
-                    self.goto(Event::RcvAck, State::FinWait2, a);
-                }
-                return;
-            }
-            self.ack_unacceptable(now, seg);
+            self.unacceptable(now, seg, a);
             return;
         }
 
@@ -434,17 +367,8 @@ impl<B: Storage> Connection<B> {
         }
         if self.state == State::SynReceived {
             if seg.ack.after(self.snd_una) && seg.ack.before_eq(self.snd_max) {
-                self.snd_una = seg.ack;
-                self.set_syn_acked(true);
-                self.snd_wnd = u32::from(seg.window) << self.snd_wscale;
-                self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
-                self.snd_wl1 = seg.seq;
-                self.snd_wl2 = seg.ack;
-                self.rtt_on_ack(now, seg);
-                self.retries = 0;
-                self.after_handshake();
-                self.goto(Event::RcvAck, State::Established, a);
-                a.set_writable();
+                let wnd = u32::from(seg.window) << self.snd_wscale;
+                self.syn_ack_received(now, seg, wnd, a);
             } else {
                 // <SEQ=SEG.ACK><CTL=RST> (SA-ACK-2).
                 self.set_pending_rst(Some((seg.ack, None)));
@@ -488,6 +412,88 @@ impl<B: Storage> Connection<B> {
         if self.state == State::FinWait1 && self.fin_acked() {
             self.goto(Event::RcvAck, State::FinWait2, a);
         }
+    }
+
+    /// SYN-RECEIVED: the ACK of our SYN (SND.UNA < SEG.ACK =< SND.NXT,
+    /// RFC 9293 §3.10.7.4 step 5) with the peer's window `wnd`: SND.UNA,
+    /// SND.WND, SND.WL1/WL2 from it, and ESTABLISHED.
+    fn syn_ack_received(&mut self, now: Instant, seg: &Segment<'_>, wnd: u32, a: &mut Actions) {
+        self.snd_una = seg.ack;
+        self.set_syn_acked(true);
+        self.snd_wnd = wnd;
+        self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
+        self.snd_wl1 = seg.seq;
+        self.snd_wl2 = seg.ack;
+        self.rtt_on_ack(now, seg);
+        self.retries = 0;
+        self.after_handshake();
+        self.goto(Event::RcvAck, State::Established, a);
+        a.set_writable();
+    }
+
+    /// A segment that fails the sequence test (RFC 9293 §3.10.7.4 first
+    /// step, Table 6), with the special cases that still act on it. Rare on
+    /// a healthy connection: out of line, so that the common path of
+    /// `input_synchronized` stays small in the instruction cache.
+    #[cold]
+    #[inline(never)]
+    fn unacceptable(&mut self, now: Instant, seg: &Segment<'_>, a: &mut Actions) {
+        let f = seg.flags;
+        self.stats.dropped += 1;
+        if f.rst() {
+            return; // SA-SEQ-6: drop silently.
+        }
+        // Simultaneous open (RFC 9293 Figure 8, line 6): the peer's
+        // SYN,ACK repeats its SYN (one below RCV.NXT) and acknowledges
+        // ours. Its ACK is what matters: ESTABLISHED.
+        if self.state == State::SynReceived
+            && !self.passive()
+            && f.syn()
+            && f.ack()
+            && seg.seq == self.irs
+            && seg.ack.after(self.snd_una)
+            && seg.ack.before_eq(self.snd_max)
+        {
+            self.stats.dropped -= 1;
+            // The window of a SYN is never scaled (RFC 7323 §2.2).
+            self.syn_ack_received(now, seg, u32::from(seg.window), a);
+            return;
+        }
+        // A retransmitted SYN in SYN-RECEIVED: our SYN,ACK was lost.
+        if self.state == State::SynReceived && f.syn() && !f.ack() && seg.seq == self.irs {
+            self.snd_nxt = self.iss;
+            return;
+        }
+        // TIME-WAIT: a retransmitted FIN is ACKed and restarts 2MSL
+        // (RFC 9293 §3.10.7.4 step 8, SA-FIN-7).
+        if self.state == State::TimeWait && f.fin() && seg.seq.add(seg.seg_len()) == self.rcv_nxt {
+            self.set_ack_now(true);
+            self.goto(Event::RcvFin, State::TimeWait, a);
+            return;
+        }
+        if !seg.payload.is_empty() {
+            let end = seg.seq.add(seg.payload.len() as u32);
+            if end.before_eq(self.rcv_nxt) {
+                // A duplicate: D-SACK it (RFC 2883 §4).
+                self.set_dsack(Some((seg.seq, end)));
+            }
+        }
+        // RFC 9293 §3.10.7.4: with RCV.WND zero "special allowance should
+        // be made to accept valid ACKs": the text is dropped, the ACK
+        // field of a segment at RCV.NXT is still processed.
+        if self.rcv_adv.before_eq(self.rcv_nxt)
+            && seg.seq == self.rcv_nxt
+            && f.ack()
+            && !f.syn()
+            && self.syn_acked()
+        {
+            self.set_ack_now(true);
+            if self.process_ack(now, seg, a) && self.state == State::FinWait1 && self.fin_acked() {
+                self.goto(Event::RcvAck, State::FinWait2, a);
+            }
+            return;
+        }
+        self.ack_unacceptable(now, seg);
     }
 
     /// ECN signals on an acceptable segment (RFC 3168 §6.1.2, §6.1.3).
@@ -538,6 +544,8 @@ impl<B: Storage> Connection<B> {
     /// An unacceptable segment: `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>`.
     /// Segments without data are answered at most at the challenge-ACK rate
     /// (as Linux's `tcp_oow_rate_limited`: a pure ACK loop cannot form).
+    #[cold]
+    #[inline(never)]
     fn ack_unacceptable(&mut self, now: Instant, seg: &Segment<'_>) {
         if seg.payload.is_empty() && !seg.flags.fin() {
             self.challenge_ack(now);
@@ -547,6 +555,8 @@ impl<B: Storage> Connection<B> {
     }
 
     /// A challenge ACK, rate-limited (RFC 5961 §7).
+    #[cold]
+    #[inline(never)]
     pub(super) fn challenge_ack(&mut self, now: Instant) {
         let interval = self.cfg.challenge_ack_interval();
         if now.saturating_duration_since(self.challenge_at) >= interval
@@ -565,6 +575,8 @@ impl<B: Storage> Connection<B> {
     }
 
     /// An acceptable RST (RFC 9293 §3.10.7.4 step 2, SA-RST-4..7).
+    #[cold]
+    #[inline(never)]
     fn reset_by_peer(&mut self, a: &mut Actions) {
         match self.state {
             State::SynReceived if self.passive() => self.back_to_listen(Event::RcvRst, a),
@@ -582,6 +594,8 @@ impl<B: Storage> Connection<B> {
     }
 
     /// SYN-RECEIVED of a passive open back to LISTEN: forget the peer.
+    #[cold]
+    #[inline(never)]
     pub(super) fn back_to_listen(&mut self, event: Event, a: &mut Actions) {
         self.goto(event, State::Listen, a);
         // The next SYN gets ISS = the listener's seed + the clock again.

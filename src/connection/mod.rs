@@ -327,6 +327,18 @@ impl<B: Storage> core::fmt::Debug for Connection<B> {
     }
 }
 
+/// A [`Config`] packed as a connection keeps it, once for all the
+/// connections a host opens with it (the Endpoint's): packing it costs
+/// about as much as the rest of building a connection.
+#[derive(Clone, Debug)]
+pub(crate) struct PackedConfig(cfg::Cfg);
+
+impl PackedConfig {
+    pub(crate) fn new(config: &Config) -> Self {
+        PackedConfig(cfg::Cfg::new(config))
+    }
+}
+
 impl<B: Storage> Connection<B> {
     /// The connection's buffers, given back (their bytes are stale).
     pub(crate) fn into_buffers(self) -> Buffers<B> {
@@ -338,9 +350,16 @@ impl<B: Storage> Connection<B> {
 
     /// A connection in CLOSED with the given configuration and buffers.
     pub fn new(config: Config, buffers: Buffers<B>) -> Self {
+        Self::new_packed(&PackedConfig::new(&config), buffers)
+    }
+
+    /// [`new`](Self::new) with a configuration packed once for many
+    /// connections (the Endpoint's): no packing per connection.
+    #[inline(always)]
+    pub(crate) fn new_packed(config: &PackedConfig, buffers: Buffers<B>) -> Self {
         let rx = RingBuffer::new(buffers.rx);
         let tx = RingBuffer::new(buffers.tx);
-        let cfg = cfg::Cfg::new(&config);
+        let cfg = config.0.clone();
         let nagle = cfg.nagle();
         let cc = cfg.congestion;
         let rto = timers::clamp_rto(&cfg, timers::us(cfg.rto_initial()));
@@ -442,19 +461,57 @@ impl<B: Storage> Connection<B> {
         syn: &Segment<'_>,
         iss: SeqNum,
     ) -> Result<(Self, Actions), Buffers<B>> {
+        Self::accept_packed(&PackedConfig::new(&config), buffers, now, syn, iss)
+    }
+
+    /// [`accept`](Self::accept) with a configuration packed once.
+    pub(crate) fn accept_packed(
+        config: &PackedConfig,
+        buffers: Buffers<B>,
+        now: Instant,
+        syn: &Segment<'_>,
+        iss: SeqNum,
+    ) -> Result<(Self, Actions), Buffers<B>> {
         let f = syn.flags;
         if !f.syn() || f.ack() || f.rst() {
             return Err(buffers);
         }
-        let mut c = Connection::new(config, buffers);
-        let now = c.clock(now);
-        c.state = State::Listen;
-        c.set_passive(true);
-        let mut a = Actions::NONE;
-        c.accept_syn(now, syn, iss);
-        c.goto(Event::RcvSyn, State::SynReceived, &mut a);
-        c.finish(now, &mut a);
+        let mut c = Connection::new_packed(config, buffers);
+        let a = c.open_passive(now, syn, iss);
         Ok((c, a))
+    }
+
+    /// Active OPEN (as [`connect`](Self::connect)) of a connection fresh
+    /// from `new`, where it lies (the Endpoint builds it in its slot): such
+    /// a TCB already holds what `connect`'s reset would write but for the
+    /// variables that start at `iss`, so only those are set.
+    pub(crate) fn open_active(&mut self, now: Instant, iss: SeqNum) -> Actions {
+        debug_assert!(self.state == State::Closed && self.close_reason.is_none());
+        debug_assert!(self.tx.is_empty() && self.rx.is_empty());
+        let now = self.clock(now);
+        let mut a = Actions::NONE;
+        self.set_iss(iss);
+        self.start_active(iss, &mut a);
+        self.finish(now, &mut a);
+        a
+    }
+
+    /// [`accept`](Self::accept)'s work on a connection fresh from `new`
+    /// (in CLOSED), where it lies (the Endpoint builds it in its slot, no
+    /// copy of the TCB): LISTEN takes the SYN and moves to SYN-RECEIVED
+    /// (RFC 9293 §3.10.7.2). The caller checked that `syn` is a SYN without
+    /// ACK or RST.
+    pub(crate) fn open_passive(&mut self, now: Instant, syn: &Segment<'_>, iss: SeqNum) -> Actions {
+        debug_assert!(self.state == State::Closed && syn.flags.syn());
+        debug_assert!(!syn.flags.ack() && !syn.flags.rst());
+        let now = self.clock(now);
+        self.state = State::Listen;
+        self.set_passive(true);
+        let mut a = Actions::NONE;
+        self.accept_syn(now, syn, iss);
+        self.goto(Event::RcvSyn, State::SynReceived, &mut a);
+        self.finish(now, &mut a);
+        a
     }
 
     // ----- queries -------------------------------------------------------

@@ -513,3 +513,51 @@ fn huge_cwnd_does_not_stall_sending() {
         assert!(sent.iter().all(|&n| n == sent[0]), "fast {fast}: {sent:?}");
     }
 }
+
+/// The Endpoint's opens of a connection fresh from `new` (`open_active`,
+/// `open_passive`) give the same actions, segments and state as the public
+/// `connect` and `accept`, which reset the whole TCB first, whatever the
+/// configuration and ISN: the reset writes nothing a fresh TCB lacks.
+#[test]
+fn in_place_opens_match_connect_and_accept() {
+    let cfgs = [Config::rfc9293(), Config::linux(), {
+        let mut c = Config::linux();
+        c.timestamps = false;
+        c.sack = false;
+        c.window_scaling = false;
+        c.ecn = true;
+        c
+    }];
+    for cfg in &cfgs {
+        for iss in [0u32, 0x7fff_ffff, 0xffff_fff0] {
+            let now = Instant::from_secs(3);
+            let packed = PackedConfig::new(cfg);
+            let mut a = C::new_packed(&packed, Buffers::with_capacity(4096, 4096));
+            let mut b = C::new(cfg.clone(), Buffers::with_capacity(4096, 4096));
+            let aa = a.open_active(now, SeqNum(iss));
+            let ab = b.connect(now, SeqNum(iss)).unwrap();
+            assert_eq!(aa, ab, "connect actions, iss {iss}");
+            assert_eq!(observe(&a), observe(&b), "after connect, iss {iss}");
+            let (sa, sb) = (drain(&mut a, now), drain(&mut b, now));
+            assert_eq!(sa, sb, "SYN, iss {iss}");
+            assert_eq!(observe(&a), observe(&b), "after the SYN, iss {iss}");
+            // The SYN into a listener, both ways.
+            let (syn, p) = &sa[0];
+            let mut c = C::new_packed(&packed, Buffers::with_capacity(4096, 4096));
+            let ac = c.open_passive(now, &seg_of(syn, p), SeqNum(iss ^ 0x5555));
+            let (d, ad) = C::accept(
+                cfg.clone(),
+                Buffers::with_capacity(4096, 4096),
+                now,
+                &seg_of(syn, p),
+                SeqNum(iss ^ 0x5555),
+            )
+            .unwrap();
+            let mut d = d;
+            assert_eq!(ac, ad, "accept actions, iss {iss}");
+            assert_eq!(observe(&c), observe(&d), "after accept, iss {iss}");
+            assert_eq!(drain(&mut c, now), drain(&mut d, now), "SYN,ACK, iss {iss}");
+            assert_eq!(observe(&c), observe(&d), "after the SYN,ACK, iss {iss}");
+        }
+    }
+}

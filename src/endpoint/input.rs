@@ -173,13 +173,26 @@ impl<S: Store> Endpoint<S> {
             return;
         }
         let iss = iss.unwrap_or_else(|| self.passive_iss(tuple, now));
-        let Ok((mut conn, a)) =
-            Connection::accept(self.cfg.conn.clone(), self.buffers(), now, seg, iss)
-        else {
+        let buffers = self.buffers();
+        // Built in its slot (no copy of the TCB), then given the SYN there
+        // (it is a SYN without ACK or RST: see above).
+        let idx = self.insert_conn(
+            |c| Connection::new_packed(c, buffers),
+            *tuple,
+            hash,
+            li,
+            false,
+        );
+        let ts_offset = self.ts_offset_for(tuple);
+        let Some(e) = self.entry_mut(idx) else {
             return;
         };
-        conn.set_ts_offset(self.keys.ts_offset(tuple.local_ip, tuple.remote_ip));
-        let idx = self.insert_conn(conn, *tuple, hash, li, false);
+        let a = e.conn.open_passive(now, seg, iss);
+        // After the SYN, which seeds its own offset; the SYN,ACK is built
+        // later.
+        if let Some(off) = ts_offset {
+            e.conn.set_ts_offset(off);
+        }
         if let Some(Some(l)) = self.listeners.get_mut(li as usize) {
             // Cannot fail: syn_limit is at most the queue's capacity.
             let _ = super::store::Seq::try_push(&mut l.syn_queue, idx);
@@ -288,12 +301,11 @@ impl<S: Store> Endpoint<S> {
             sack: sack && self.cfg.conn.sack,
             ts_offset: self.keys.ts_offset(tuple.local_ip, tuple.remote_ip),
         };
-        let Ok((conn, a)) =
-            Connection::from_cookie(self.cfg.conn.clone(), self.buffers(), now, seg, open)
-        else {
+        let buffers = self.buffers();
+        let Ok((conn, a)) = Connection::from_cookie(&self.conn_cfg, buffers, now, seg, open) else {
             return false;
         };
-        let idx = self.insert_conn(conn, *tuple, hash, li, false);
+        let idx = self.insert_conn(|_| conn, *tuple, hash, li, false);
         self.after(idx, a, now);
         true
     }

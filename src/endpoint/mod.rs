@@ -101,7 +101,7 @@ pub use time_wait::TimeWaitEntry;
 use core::net::{IpAddr, SocketAddr};
 
 use crate::StateChange;
-use crate::connection::{AppCall, Buffers, Connection, Outcome};
+use crate::connection::{AppCall, Buffers, Connection, Outcome, PackedConfig};
 use crate::error::{CallError, CloseReason};
 use crate::seq::SeqNum;
 use crate::state::State;
@@ -318,6 +318,8 @@ struct Ctrl {
 /// `alloc`) or of a fixed capacity ([`Fixed`], no allocation at all).
 pub struct Endpoint<S: Store = DefaultStore> {
     cfg: EndpointConfig,
+    /// `cfg.conn` packed once, for every connection (`cfg` never changes).
+    conn_cfg: PackedConfig,
     keys: Keys,
     slots: S::Vec<Slot<S>>,
     free: S::Vec<u32>,
@@ -429,6 +431,7 @@ impl<S: Store> Endpoint<S> {
             next_ephemeral: 0,
             last_now: Instant::ZERO,
             counters: Counters::default(),
+            conn_cfg: PackedConfig::new(&config.conn),
             cfg: config,
         }
     }
@@ -573,9 +576,10 @@ impl<S: Store> Endpoint<S> {
 
     /// Stores a new connection (`h` is its tuple's `table_hash`); returns
     /// its slot index. The caller checked [`room_for_conn`](Self::room_for_conn).
+    #[inline(always)]
     fn insert_conn(
         &mut self,
-        conn: Connection<S::Buf>,
+        make: impl FnOnce(&PackedConfig) -> Connection<S::Buf>,
         tuple: Tuple,
         h: u64,
         parent: u32,
@@ -604,6 +608,7 @@ impl<S: Store> Endpoint<S> {
             }
         };
         let s = &mut self.slots[idx as usize];
+        let cfg = &self.conn_cfg;
         match s.entry.as_deref_mut() {
             // A freed connection's storage: every field is overwritten (the
             // pattern names them all), so nothing of the old connection
@@ -626,7 +631,7 @@ impl<S: Store> Endpoint<S> {
                     in_txq,
                     dead,
                 } = e;
-                *e_conn = conn;
+                *e_conn = make(cfg);
                 *e_tuple = tuple;
                 *e_hash = h;
                 *wheel_at = u64::MAX;
@@ -640,7 +645,7 @@ impl<S: Store> Endpoint<S> {
             }
             None => {
                 s.entry = Some(S::boxed(Entry {
-                    conn,
+                    conn: make(cfg),
                     tuple,
                     hash: h,
                     wheel_at: u64::MAX,
@@ -832,7 +837,11 @@ impl<S: Store> Endpoint<S> {
                 event!(self, Event::Writable(h));
             }
         }
-        if (acts.transmit() || e.conn.wants_output()) && !e.in_txq {
+        // Every call into the connection ends in its `finish`, which sets
+        // `transmit` exactly when `poll_transmit` has something: asking the
+        // connection again would compute the same answer.
+        debug_assert!(acts.transmit() || !e.conn.wants_output());
+        if acts.transmit() && !e.in_txq {
             e.in_txq = true;
             // Cannot fail: each slot is in the queue at most once.
             let _ = self.txq.push(idx);
@@ -943,12 +952,31 @@ impl<S: Store> Endpoint<S> {
             }
             None => self.keys.isn(&tuple, now),
         };
-        let mut conn = Connection::new(self.cfg.conn.clone(), self.buffers());
-        let acts = conn.connect(now, iss)?;
-        conn.set_ts_offset(self.keys.ts_offset(tuple.local_ip, tuple.remote_ip));
-        let idx = self.insert_conn(conn, tuple, h, NONE, true);
+        let buffers = self.buffers();
+        // Built in its slot (no copy of the TCB), then opened there.
+        let idx = self.insert_conn(|c| Connection::new_packed(c, buffers), tuple, h, NONE, true);
+        let ts_offset = self.ts_offset_for(&tuple);
+        let Some(e) = self.entry_mut(idx) else {
+            return Err(EndpointError::TooManyConnections);
+        };
+        let acts = e.conn.open_active(now, iss);
+        // After OPEN, which seeds its own offset; the SYN is built later.
+        if let Some(off) = ts_offset {
+            e.conn.set_ts_offset(off);
+        }
         self.after(idx, acts, now);
         Ok(self.handle_of(idx))
+    }
+
+    /// Gives a new connection its address pair's timestamp clock offset
+    /// (RFC 7323 §5.4). Only a connection that may negotiate timestamps
+    /// reads it (every TSval it sends is `ts_on` or a SYN offering them):
+    /// with `timestamps` off, no keyed hash per connection.
+    fn ts_offset_for(&self, tuple: &Tuple) -> Option<u32> {
+        self.cfg
+            .conn
+            .timestamps
+            .then(|| self.keys.ts_offset(tuple.local_ip, tuple.remote_ip))
     }
 
     /// Whether `connect` may take over TIME-WAIT entry `ti` (Linux
