@@ -176,6 +176,10 @@ pub enum Input {
     Abort,
     /// TCP_NODELAY on (`true`) or off.
     SetNoDelay(bool),
+    /// A segment handed to `on_segment_unverified` with a right (`true`)
+    /// or a wrong TCP checksum: a wrong one must be refused and change
+    /// nothing (RFC 9293 §3.1 MUST-2/3).
+    Unverified(SegSpec, bool),
 }
 
 /// An absolute segment as an input (payload by length and seed).
@@ -353,6 +357,10 @@ impl<B: Storage> Harness<B> {
                 self.segment(&seg)
             }
             Input::Raw(spec) => self.segment(&spec.to_owned_segment()),
+            Input::Unverified(spec, good) => {
+                let seg = spec.resolve(&self.conn);
+                self.segment_unverified(&seg, *good)
+            }
             Input::Advance(ms) => {
                 let d = Duration::from_millis(u64::from(*ms));
                 self.now += d;
@@ -398,6 +406,51 @@ impl<B: Storage> Harness<B> {
         self.note(line);
         let a = self.conn.on_segment(self.now, seg);
         self.after("segment", Some(a))
+    }
+
+    /// Feeds a segment through `on_segment_unverified`, with the partial
+    /// sum that makes its checksum right (`good`) or one that makes it
+    /// wrong. A wrong sum must give `BadChecksum` and leave the connection
+    /// exactly as it was; a right one must be taken as `on_segment` takes
+    /// it.
+    pub fn segment_unverified(
+        &mut self,
+        seg: &OwnedSegment,
+        good: bool,
+    ) -> Result<Vec<Emitted>, String> {
+        use crate::wire::checksum::{fold, ones_complement_sum};
+        let seg = seg.as_segment();
+        // The header-and-pseudo-header sum that completes the payload's sum
+        // to 0xffff (RFC 1071); one off from it can never verify.
+        let right = u32::from(!fold(ones_complement_sum(seg.payload, 0)));
+        let sum = if good { right } else { right ^ 1 };
+        self.note(format!(
+            "{:?} {} <- {} unverified, checksum {}",
+            self.now,
+            self.name,
+            describe(seg.seq, seg.ack, seg.flags, seg.window, seg.payload.len()),
+            if good { "right" } else { "wrong" }
+        ));
+        let before = (
+            self.conn.fingerprint(),
+            self.conn.stats(),
+            self.conn.recv_queue(),
+        );
+        match self.conn.on_segment_unverified(self.now, &seg, false, sum) {
+            Ok(a) if good => self.after("segment (unverified)", Some(a)),
+            Ok(_) => self.fail("a wrong checksum was accepted".to_string()),
+            Err(e) if good => self.fail(format!("a right checksum was refused: {e}")),
+            Err(_)
+                if (
+                    self.conn.fingerprint(),
+                    self.conn.stats(),
+                    self.conn.recv_queue(),
+                ) != before =>
+            {
+                self.fail("a wrong checksum changed the connection".to_string())
+            }
+            Err(_) => Ok(Vec::new()),
+        }
     }
 
     /// Calls `on_timer` at the current time.
