@@ -496,13 +496,14 @@ impl<B: Storage> Connection<B> {
         // Nothing was received or read since the last advertisement (the
         // sender's case): whichever rule below applies, the window is
         // `cur`, exact in the scaled field, and RCV.ADV stays.
-        let same =
-            free == cur && cur != 0 && cur & ((1 << shift) - 1) == 0 && cur <= 0xffff << shift;
+        // (`cur` is a whole number of scaled units between 1 and 0xffff.)
+        let units = cur >> shift;
+        let same = free == cur && units.wrapping_sub(1) < 0xffff && units << shift == cur;
         // Tests compare it with the rules below (`no_fast_path`).
         #[cfg(test)]
         let same = same && !self.no_fast_path;
         if same {
-            return (cur >> shift) as u16;
+            return units as u16;
         }
         let cap = u32::try_from(self.rx.capacity()).unwrap_or(u32::MAX);
         let step = (cap / 2).min(u32::from(self.cfg.mss)).max(1);
