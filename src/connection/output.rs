@@ -279,22 +279,13 @@ impl<B: Storage> Connection<B> {
                 flags |= Flags::ECE;
             }
         }
-        let window = self.advertise();
-        let options = self.options(now);
+        let mut t = self.segment(now, seq, flags, n);
+        // RFC 3168 §6.1.5: new data of an ECN-capable connection is ECT.
+        t.ect = ect;
         self.count_out(n);
         self.set_force_send(false);
         self.ack_sent();
-        Transmit {
-            seq,
-            ack: self.rcv_nxt,
-            flags,
-            window,
-            urgent: 0,
-            // RFC 3168 §6.1.5: new data of an ECN-capable connection is ECT.
-            ect,
-            options,
-            len: n,
-        }
+        t
     }
 
     fn next_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
@@ -571,18 +562,10 @@ impl<B: Storage> Connection<B> {
             flags |= Flags::CWR;
             self.set_cwr_pending(false);
         }
-        let window = self.advertise();
-        Transmit {
-            seq,
-            ack: self.rcv_nxt,
-            flags,
-            window,
-            urgent: 0,
-            // RFC 3168 §6.1.5: retransmissions are not ECT.
-            ect: self.ecn_on() && !retransmission && n > 0,
-            options: self.options(now),
-            len: n,
-        }
+        let mut t = self.segment(now, seq, flags, n);
+        // RFC 3168 §6.1.5: retransmissions are not ECT.
+        t.ect = self.ecn_on() && !retransmission && n > 0;
+        t
     }
 
     /// What a first transmission of `n` bytes at `seq` (maybe none, with a
