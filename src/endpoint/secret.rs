@@ -68,19 +68,6 @@ impl Msg {
         }
     }
     fn tuple(self, t: &Tuple) -> Self {
-        if let (IpAddr::V4(l), IpAddr::V4(r)) = (t.local_ip, t.remote_ip)
-            && self.n == 0
-        {
-            // The same 14 bytes as below, written at once (the common case
-            // of an ISN: one per connection on each side).
-            let (l, r) = (l.octets(), r.octets());
-            let (lp, rp) = (t.local_port.to_ne_bytes(), t.remote_port.to_ne_bytes());
-            let mut b = [0; 64];
-            b[..14].copy_from_slice(&[
-                4, l[0], l[1], l[2], l[3], 4, r[0], r[1], r[2], r[3], lp[0], lp[1], rp[0], rp[1],
-            ]);
-            return Msg { b, n: 14 };
-        }
         self.ip(t.local_ip)
             .ip(t.remote_ip)
             .put(&t.local_port.to_ne_bytes())
