@@ -791,6 +791,131 @@ fn w1_tcpstate(o: W1Opts) -> W1Run {
     }
 }
 
+/// A byte ring for `w1_bound`: copies in and out in at most two pieces.
+struct ByteRing {
+    buf: Vec<u8>,
+    head: usize,
+    len: usize,
+}
+
+impl ByteRing {
+    fn new(cap: usize) -> ByteRing {
+        ByteRing {
+            buf: vec![0u8; cap],
+            head: 0,
+            len: 0,
+        }
+    }
+    fn free(&self) -> usize {
+        self.buf.len() - self.len
+    }
+    /// Appends as much of `src` as fits; returns how much.
+    fn write(&mut self, src: &[u8]) -> usize {
+        let cap = self.buf.len();
+        let n = src.len().min(self.free());
+        let tail = (self.head + self.len) % cap;
+        let first = n.min(cap - tail);
+        self.buf[tail..tail + first].copy_from_slice(&src[..first]);
+        self.buf[..n - first].copy_from_slice(&src[first..n]);
+        self.len += n;
+        n
+    }
+    /// Copies `dst.len()` bytes starting `off` bytes past the head.
+    fn peek(&self, off: usize, dst: &mut [u8]) {
+        let cap = self.buf.len();
+        let start = (self.head + off) % cap;
+        let first = dst.len().min(cap - start);
+        let n = dst.len();
+        dst[..first].copy_from_slice(&self.buf[start..start + first]);
+        dst[first..].copy_from_slice(&self.buf[..n - first]);
+    }
+    fn consume(&mut self, n: usize) {
+        self.head = (self.head + n) % self.buf.len();
+        self.len -= n;
+    }
+}
+
+/// The floor under W1 for any engine that copies as both engines here do:
+/// no protocol at all, only the data's own work per segment. The sender
+/// copies the app's bytes into a 64 KiB send ring, each 1460-byte segment
+/// is copied from the ring into a packet and checksummed (20-byte header
+/// and pseudo-header included), the receiver verifies the checksum and
+/// copies the payload into a 64 KiB receive ring, and the app copies it
+/// out: 4 copies and 2 checksums per byte. With `direct` the receiver
+/// copies the payload straight into the app's buffer (3 copies), what an
+/// engine that hands in-order data to a waiting reader would do.
+/// Every segment of a window goes out before any arrives (batch).
+#[inline(never)]
+fn w1_bound(o: W1Opts, direct: bool) -> f64 {
+    use tcpstate::wire::checksum;
+    const MSS: usize = 1460;
+    let src = pattern(o.buf);
+    let mut dst = vec![0u8; o.buf];
+    let mut tx = ByteRing::new(o.buf);
+    let mut rx = ByteRing::new(o.buf);
+    let mut pkts: Vec<Box<[u8]>> = (0..o.buf / MSS + 1)
+        .map(|_| vec![0u8; 20 + MSS].into_boxed_slice())
+        .collect();
+    let mut lens = vec![0usize; pkts.len()];
+    let pseudo = checksum::pseudo_header_v4(CLIENT_IP, SERVER_IP, 0);
+    let (mut sent, mut rcvd, mut unsent) = (0u64, 0u64, 0usize);
+    let t0 = Wall::now();
+    while rcvd < o.total {
+        // The app writes.
+        if sent < o.total {
+            let want = ((o.total - sent) as usize).min(o.buf);
+            let off = (sent % 251) as usize;
+            let n = tx.write(&src[off..off + want]);
+            sent += n as u64;
+            unsent += n;
+        }
+        // The sender: as many segments as the receive window takes.
+        let window = if direct { o.buf } else { rx.free() };
+        let mut k = 0;
+        let mut off = tx.len - unsent;
+        while unsent > 0 && k < pkts.len() && (k + 1) * MSS <= window.max(MSS) {
+            let n = unsent.min(MSS);
+            let p = &mut pkts[k];
+            p[..20].fill(0);
+            tx.peek(off, &mut p[20..20 + n]);
+            if o.csum {
+                let sum = checksum::ones_complement_sum(&p[..20 + n], pseudo + (20 + n) as u32);
+                p[16..18].copy_from_slice(&(!checksum::fold(sum)).to_be_bytes());
+            }
+            lens[k] = n;
+            off += n;
+            unsent -= n;
+            k += 1;
+        }
+        // The receiver: verify, deliver; the sender frees what arrived.
+        for (p, &n) in pkts[..k].iter().zip(&lens) {
+            if o.csum {
+                let sum = checksum::ones_complement_sum(&p[..20 + n], pseudo + (20 + n) as u32);
+                assert!(checksum::fold(sum) == 0xffff, "w1_bound: bad checksum");
+            }
+            if direct {
+                let at = (rcvd % o.buf as u64) as usize;
+                let first = n.min(o.buf - at);
+                dst[at..at + first].copy_from_slice(&p[20..20 + first]);
+                dst[..n - first].copy_from_slice(&p[20 + first..20 + n]);
+                rcvd += n as u64;
+            } else {
+                rx.write(&p[20..20 + n]);
+            }
+            tx.consume(n);
+        }
+        // The app reads.
+        if !direct {
+            let n = rx.len;
+            rx.peek(0, &mut dst[..n]);
+            rx.consume(n);
+            rcvd += n as u64;
+        }
+        std::hint::black_box(&dst);
+    }
+    rcvd as f64 / t0.elapsed().as_secs_f64() / 1e6
+}
+
 fn w1_smoltcp(o: W1Opts) -> W1Run {
     use smol::Instant;
     let pipe = Pipe::new();
@@ -1396,6 +1521,20 @@ fn run_w1(rep: &mut Report, name: &str, o: W1Opts, reps: usize) {
         one(i % 2 == 0);
         one(i % 2 != 0);
     }
+    // The floor under the batch discipline: no protocol, only the copies
+    // and checksums both engines do (see `w1_bound`).
+    let bound = if o.per_packet {
+        None
+    } else {
+        let mut b4 = Vec::new();
+        let mut b3 = Vec::new();
+        for _ in 0..reps {
+            b4.push(w1_bound(o, false));
+            b3.push(w1_bound(o, true));
+        }
+        Some((mmm(&b4).1, mmm(&b3).1))
+    };
+    let smed = mmm(&sm).1;
     rep.row(Row {
         workload: name,
         unit: "MB/s",
@@ -1414,6 +1553,20 @@ fn run_w1(rep: &mut Report, name: &str, o: W1Opts, reps: usize) {
     println!("{l1}\n{l2}");
     rep.lines.push(l1);
     rep.lines.push(l2);
+    if let Some((b4, b3)) = bound {
+        let what = if o.csum {
+            "4 copies + 2 checksums"
+        } else {
+            "4 copies"
+        };
+        let l3 = format!(
+            "    floor, no protocol at all ({what} per byte): {b4:.1} MB/s = {:.2} x smoltcp; receive copy skipped: {b3:.1} MB/s = {:.2} x",
+            b4 / smed,
+            b3 / smed
+        );
+        println!("{l3}");
+        rep.lines.push(l3);
+    }
 }
 
 fn run_w2(rep: &mut Report, n: u64, reps: usize) {
