@@ -22,8 +22,11 @@
 //! Usage: `cargo bench --bench compare -- [--quick] [--json FILE] [--no-w4]
 //!        [--only PREFIX] [--mib N] [--reps N]`
 //!        `compare --one ENGINE MIB batch|per-packet [--no-csum]` (one W1 run, for profilers)
-//!        `compare --w4 tcpstate|smoltcp N [--no-csum] [--fused]` (one W4 pass, for callgrind;
-//!        `--fused`: tcpstate's engine verifies TCP checksums, `on_segment_unverified`)
+//!        `compare --w4 tcpstate|smoltcp N [--no-csum] [--fused] [--direct]` (one W4 pass, for
+//!        callgrind; `--fused`: tcpstate's engine verifies TCP checksums,
+//!        `on_segment_unverified`; `--direct`: into the app's buffer, `on_segment_recv`)
+//!        `--no-direct` (W1): tcpstate's server reads with `recv` after each
+//!        batch instead of handing its buffer to the receive path.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::{Cell, RefCell};
@@ -163,6 +166,11 @@ fn pattern(len: usize) -> Vec<u8> {
 /// (`Connection::on_segment_unverified`) instead of verifying them first.
 static FUSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// `--no-direct`: the tcpstate server's application does not hand its
+/// buffer to the receive path (`on_segment_recv`); text goes through the
+/// receive ring and `recv` (one copy more).
+static NO_DIRECT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 // ---------------------------------------------------------------------------
 // tcpstate host: one connection, its addresses and ports, IPv4 in and out.
 // ---------------------------------------------------------------------------
@@ -183,6 +191,12 @@ mod ts {
         pub csum: bool,
         /// Checksums verified by the engine (`on_segment_unverified`).
         pub fused: bool,
+        /// The application's buffer, handed to the receive path
+        /// (`on_segment_recv`: in-order text goes straight into it), and
+        /// how much of it is filled. The server's only; empty with
+        /// `--no-direct`.
+        pub app: Vec<u8>,
+        pub app_fill: usize,
         /// `Action::Transmit` was seen: poll_transmit has something.
         pub want_tx: bool,
         pub deadline: Option<Instant>,
@@ -223,6 +237,12 @@ mod ts {
             peer_port,
             csum,
             fused: FUSED.load(Relaxed),
+            app: if side == SERVER && !NO_DIRECT.load(Relaxed) {
+                vec![0u8; buf]
+            } else {
+                Vec::new()
+            },
+            app_fill: 0,
             want_tx: false,
             deadline: None,
             side,
@@ -284,8 +304,18 @@ mod ts {
         let Some((hdr, payload)) = tcp_in(h, src, dst, tcp) else {
             return false;
         };
-        let a = h.conn.on_segment_ecn(now, &Segment::new(&hdr, payload), ce);
-        h.take(a);
+        let seg = Segment::new(&hdr, payload);
+        if h.app.is_empty() {
+            let a = h.conn.on_segment_ecn(now, &seg, ce);
+            h.take(a);
+        } else {
+            // The application reads at once, into its own buffer.
+            let o = h
+                .conn
+                .on_segment_recv(now, &seg, ce, &mut h.app[h.app_fill..]);
+            h.app_fill += o.len;
+            h.take(o.actions);
+        }
         true
     }
 
@@ -750,6 +780,19 @@ fn w1_tcpstate(o: W1Opts) -> W1Run {
         ts::egress(&mut cli, now, &pipe);
         ts::ingress(&mut srv, now, &pipe, o.per_packet);
         ts::egress(&mut srv, now, &pipe);
+        // What the receive path already put into the application's buffer
+        // (`on_segment_recv`), then whatever waits in the ring.
+        if srv.app_fill > 0 {
+            let n = std::mem::take(&mut srv.app_fill);
+            if o.verify {
+                let off = (rcvd % 251) as usize;
+                assert!(
+                    srv.app[..n] == src[off..off + n],
+                    "tcpstate: corrupt data at {rcvd}"
+                );
+            }
+            rcvd += n as u64;
+        }
         loop {
             let out = srv.conn.recv(now, &mut dst).expect("recv");
             srv.take(out.actions);
@@ -1723,7 +1766,11 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let has = |f: &str| args.iter().any(|a| a == f);
     FUSED.store(has("--fused"), Relaxed);
+    NO_DIRECT.store(has("--no-direct"), Relaxed);
     if let Some(i) = args.iter().position(|a| a == "--w4") {
+        // W4 counts the copy into the receive ring (BENCHMARKS.md), unless
+        // `--direct`.
+        NO_DIRECT.store(!has("--direct"), Relaxed);
         let engine = args.get(i + 1).expect("--w4 ENGINE N");
         let n = args
             .get(i + 2)

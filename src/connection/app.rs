@@ -161,7 +161,7 @@ impl<B: Storage> Connection<B> {
     }
 
     /// RECEIVE (RFC 9293 §3.10.3).
-    fn app_recv(&mut self, buf: &mut [u8], a: &mut Actions) -> Result<usize, CallError> {
+    pub(super) fn app_recv(&mut self, buf: &mut [u8], a: &mut Actions) -> Result<usize, CallError> {
         if self.rx.is_empty() {
             if self.state == State::Closed && self.close_reason != Some(CloseReason::Normal) {
                 return Err(self.ended());
@@ -176,6 +176,14 @@ impl<B: Storage> Connection<B> {
         if self.rx.is_empty() && self.asm.is_empty() {
             self.rx.rewind_if_empty();
         }
+        self.update_after_read(before);
+        let _ = a;
+        Ok(n)
+    }
+
+    /// After the application read, with `before` the window the ring
+    /// offered before the read.
+    pub(super) fn update_after_read(&mut self, before: u32) {
         // Window update after a read (RFC 9293 §3.8.6.2.2): when the window
         // we could offer grew by at least min(RCV.BUFF/2, MSS) beyond what we
         // advertised, tell the peer now.
@@ -195,8 +203,6 @@ impl<B: Storage> Connection<B> {
                 self.set_ack_now(true);
             }
         }
-        let _ = a;
-        Ok(n)
     }
 
     /// Shutdown of the sending direction: FIN after queued data.

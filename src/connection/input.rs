@@ -22,7 +22,7 @@ impl<B: Storage> Connection<B> {
             State::Listen => self.input_listen(now, seg, a),
             State::SynSent => self.input_syn_sent(now, seg, a),
             State::Established => match self.predict(seg) {
-                Some(new_ack) => self.fast_path(now, seg, new_ack, false, a),
+                Some(new_ack) => self.fast_path(now, seg, new_ack, Text::Copy, a),
                 None => self.input_synchronized(now, seg, a),
             },
             _ => self.input_synchronized(now, seg, a),
@@ -83,16 +83,15 @@ impl<B: Storage> Connection<B> {
     }
 
     /// The outcome of every §3.10.7.4 step for a segment
-    /// [`predict`](Self::predict) accepted (`new_ack` is its answer). With
-    /// `staged`, the text is already in the ring's unallocated space
-    /// (written while its checksum was verified) and is only committed.
+    /// [`predict`](Self::predict) accepted (`new_ack` is its answer);
+    /// `text` says where the segment's text is (see [`Text`]).
     #[inline(always)]
     pub(super) fn fast_path(
         &mut self,
         now: Instant,
         seg: &Segment<'_>,
         new_ack: bool,
-        staged: bool,
+        text: Text,
         a: &mut Actions,
     ) {
         let len = seg.payload.len();
@@ -116,10 +115,10 @@ impl<B: Storage> Connection<B> {
         if plen > self.rcv_mss_est {
             self.rcv_mss_est = plen;
         }
-        let n = if staged {
-            self.rx.commit_unallocated(len)
-        } else {
-            self.rx.enqueue_slice(seg.payload)
+        let n = match text {
+            Text::Copy => self.rx.enqueue_slice(seg.payload),
+            Text::Staged => self.rx.commit_unallocated(len),
+            Text::Delivered => len,
         } as u32;
         self.data_arrived(now, n, false, a);
     }
@@ -923,4 +922,17 @@ impl<B: Storage> Connection<B> {
             _ => {}
         }
     }
+}
+
+/// Where the text of a segment on the fast path is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Text {
+    /// Only in the segment: copy it into the receive ring.
+    Copy,
+    /// Already in the ring's unallocated space (written while its checksum
+    /// was verified): only commit it.
+    Staged,
+    /// Already in the application's buffer (`on_segment_recv`): it never
+    /// enters the ring.
+    Delivered,
 }

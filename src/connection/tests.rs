@@ -101,7 +101,7 @@ fn op() -> impl Strategy<Value = Op> {
             prop_oneof![Just(4096u16), Just(0), any::<u16>()],
             proptest::bool::weighted(0.1),
             proptest::option::weighted(0.5, any::<i8>()),
-            prop_oneof![2 => Just(0u8), 2 => Just(1u8), 1 => Just(2u8)],
+            prop_oneof![2 => Just(0u8), 2 => Just(1u8), 1 => Just(2u8), 2 => Just(3u8), 1 => Just(4u8)],
             proptest::bool::weighted(0.1),
         )
             .prop_map(|(at, len, ack, flags, window, sack, ts, csum, ce)| Op::Seg {
@@ -236,6 +236,28 @@ fn run(cfg: &Config, ops: &[Op]) -> Result<usize, TestCaseError> {
                             .expect("good checksum"),
                         full.on_segment_ecn(now, &seg, ce),
                     ),
+                    3 | 4 => {
+                        // Read at once, into a buffer that holds the
+                        // segment (3) or half of it (4): the same as the
+                        // segment followed by `recv`.
+                        let cap = if csum == 3 {
+                            buf.len()
+                        } else {
+                            len as usize / 2
+                        };
+                        let o1 = fast.on_segment_recv(now, &seg, ce, &mut buf[..cap]);
+                        let got = buf[..o1.len].to_vec();
+                        let mut a2 = full.on_segment_ecn(now, &seg, ce);
+                        let n2 = match full.recv(now, &mut buf[..cap]) {
+                            Ok(o) => {
+                                a2.merge(o.actions);
+                                o.len
+                            }
+                            Err(_) => 0,
+                        };
+                        prop_assert_eq!(&got[..], &buf[..n2], "read at op {}", i);
+                        (o1.actions, a2)
+                    }
                     _ => {
                         let bad = fast.on_segment_unverified(now, &seg, ce, good + 1);
                         prop_assert_eq!(bad, Err(WireError::BadChecksum), "op {}", i);
@@ -348,8 +370,8 @@ fn bulk_in_order_data_takes_the_fast_path_and_matches() {
                     window: 8192,
                     sack: false,
                     ts: Some(1),
-                    // Every way in, a bad checksum on every fourth.
-                    csum: [0, 1, 2, 1][k % 4],
+                    // Every way in: a bad checksum on one in six, read at once on two.
+                    csum: [0, 1, 2, 1, 3, 3][k % 6],
                     ce: false,
                 },
                 Op::Recv(if k % 3 == 0 { 6000 } else { 0 }),
@@ -373,15 +395,7 @@ fn unverified_segment_with_bad_checksum_commits_nothing() {
     for k in 0..40u32 {
         let len = 1459 + (k as usize % 2);
         let payload: std::vec::Vec<u8> = (0..len).map(|i| (i as u32 * 7 + k) as u8).collect();
-        let seg = Segment {
-            seq: c.rcv_nxt,
-            ack: c.snd_una,
-            flags: Flags::ACK,
-            window: 8192,
-            urgent: 0,
-            options: TcpOptions::NONE,
-            payload: &payload,
-        };
+        let seg = in_order(&c, &payload);
         let good = u32::from(!fold(ones_complement_sum(&payload, 0)));
         let before = (observe(&c), c.ack_now(), c.last_now);
         for bad in [good + 1, good ^ 0x0100, 0] {
@@ -414,6 +428,61 @@ fn unverified_segment_with_bad_checksum_commits_nothing() {
         let got = c.recv(now, &mut out).unwrap().len;
         assert_eq!(&out[..got], &payload[..]);
         let _ = drain(&mut c, now);
+    }
+}
+
+/// An in-order data segment (ACK of SND.UNA, no options) for `c`.
+fn in_order<'a>(c: &C, payload: &'a [u8]) -> Segment<'a> {
+    Segment {
+        seq: c.rcv_nxt,
+        ack: c.snd_una,
+        flags: Flags::ACK,
+        window: 8192,
+        urgent: 0,
+        options: TcpOptions::NONE,
+        payload,
+    }
+}
+
+/// `on_segment_recv` hands in-order text to the reader without writing it
+/// into the receive ring; `on_segment` then `recv` goes through the ring.
+#[cfg(feature = "testing")]
+#[test]
+fn read_at_once_skips_the_receive_ring() {
+    let cfg = Config {
+        timestamps: false,
+        ..Config::rfc9293()
+    };
+    let now = Instant::from_secs(2);
+    for direct in [true, false] {
+        let mut c = established(&cfg);
+        let payload = [0x77u8; 1000];
+        let seg = in_order(&c, &payload);
+        let mut out = [0u8; 2000];
+        let rnxt = c.rcv_nxt;
+        let n = if direct {
+            c.on_segment_recv(now, &seg, false, &mut out).len
+        } else {
+            let _ = c.on_segment(now, &seg);
+            c.recv(now, &mut out).unwrap().len
+        };
+        assert_eq!(n, 1000);
+        assert_eq!(&out[..n], &payload[..]);
+        assert_eq!(c.rcv_nxt, rnxt.add(1000));
+        assert_eq!(c.recv_queue(), 0);
+        // The ring's storage where the text would have gone.
+        let mut ring = [0u8; 1000];
+        assert_eq!(c.rx.read_unallocated(0, &mut ring), 1000);
+        assert_eq!(ring.iter().all(|&b| b == 0x77), !direct, "direct {direct}");
+        // A buffer too small for the segment: the text goes into the ring
+        // and `recv`'s share comes out of it.
+        let seg2 = Segment {
+            seq: c.rcv_nxt,
+            ..seg
+        };
+        let o = c.on_segment_recv(now, &seg2, false, &mut out[..400]);
+        assert_eq!((o.len, c.recv_queue()), (400, 600));
+        assert!(o.actions.readable());
     }
 }
 
