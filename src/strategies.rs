@@ -256,7 +256,11 @@ pub fn time_jump() -> impl Strategy<Value = u32> {
 pub fn input() -> impl Strategy<Value = Input> {
     prop_oneof![
         24 => seg_spec().prop_map(Input::Segment),
-        3 => (seg_spec(), any::<bool>()).prop_map(|(s, good)| Input::Unverified(s, good)),
+        6 => prop_oneof![
+            (seg_spec(), any::<bool>()).prop_map(|(s, good)| Input::Unverified(s, good)),
+            (seg_spec(), prop_oneof![0u16..100, 0u16..=5000, Just(u16::MAX)])
+                .prop_map(|(s, n)| Input::SegmentRecv(s, n)),
+        ],
         2 => raw_segment().prop_map(Input::Raw),
         8 => time_jump().prop_map(Input::Advance),
         6 => prop_oneof![0u16..100, 0u16..=5000, Just(u16::MAX)].prop_map(Input::Send),

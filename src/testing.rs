@@ -180,6 +180,9 @@ pub enum Input {
     /// or a wrong TCP checksum: a wrong one must be refused and change
     /// nothing (RFC 9293 §3.1 MUST-2/3).
     Unverified(SegSpec, bool),
+    /// A segment handed to `on_segment_recv` with a read buffer of this
+    /// many bytes (the application reads at once).
+    SegmentRecv(SegSpec, u16),
 }
 
 /// An absolute segment as an input (payload by length and seed).
@@ -361,6 +364,10 @@ impl<B: Storage> Harness<B> {
                 let seg = spec.resolve(&self.conn);
                 self.segment_unverified(&seg, *good)
             }
+            Input::SegmentRecv(spec, n) => {
+                let seg = spec.resolve(&self.conn);
+                self.segment_recv(&seg.as_segment(), usize::from(*n))
+            }
             Input::Advance(ms) => {
                 let d = Duration::from_millis(u64::from(*ms));
                 self.now += d;
@@ -406,6 +413,24 @@ impl<B: Storage> Harness<B> {
         self.note(line);
         let a = self.conn.on_segment(self.now, seg);
         self.after("segment", Some(a))
+    }
+
+    /// Feeds a segment through `on_segment_recv` with a read buffer of
+    /// `n` bytes; what it reads goes to `received`.
+    pub fn segment_recv(&mut self, seg: &Segment<'_>, n: usize) -> Result<Vec<Emitted>, String> {
+        self.note(format!(
+            "{:?} {} <- {} read at once into {n}",
+            self.now,
+            self.name,
+            describe(seg.seq, seg.ack, seg.flags, seg.window, seg.payload.len()),
+        ));
+        let mut buf = vec![0u8; n];
+        let o = self.conn.on_segment_recv(self.now, seg, false, &mut buf);
+        if o.len > n {
+            return self.fail(format!("on_segment_recv copied {} into {n} bytes", o.len));
+        }
+        self.received.extend_from_slice(&buf[..o.len]);
+        self.after("segment (read at once)", Some(o.actions))
     }
 
     /// Feeds a segment through `on_segment_unverified`, with the partial

@@ -489,8 +489,22 @@ impl Sim {
             }
             return;
         }
-        let acts = self.hosts[h].conn.on_segment(self.now, &seg);
-        self.record_actions(h, acts);
+        if self.hosts[h].script.auto_read && self.counters.delivered % 2 == 0 {
+            // Every other segment to a reading host is read at once
+            // (`on_segment_recv`, straight into the application's buffer
+            // where it can), so that both ways in run in every scenario.
+            let mut buf = [0u8; 16_384];
+            let o = self.hosts[h]
+                .conn
+                .on_segment_recv(self.now, &seg, false, &mut buf);
+            self.record_actions(h, o.actions);
+            if o.len > 0 {
+                self.got(h, &buf[..o.len]);
+            }
+        } else {
+            let acts = self.hosts[h].conn.on_segment(self.now, &seg);
+            self.record_actions(h, acts);
+        }
         self.drive_app(h);
         self.flush(h);
     }
@@ -549,25 +563,32 @@ impl Sim {
             if n == 0 {
                 break;
             }
-            self.record(h, Ev::Read(buf[..n].to_vec()));
-            let peer = self.hosts[h].peer;
-            let target = self.hosts[peer].script.bytes_to_send();
-            let since = self.hosts[h]
-                .last_progress
-                .or(self.hosts[peer].first_write)
-                .unwrap_or(now);
-            let host = &mut self.hosts[h];
-            host.read += n as u64;
-            host.max_stall = host.max_stall.max(now.saturating_duration_since(since));
-            host.last_progress = Some(now);
-            if host.read >= target && host.rx_done_at.is_none() {
-                host.rx_done_at = Some(now);
-            }
+            self.got(h, &buf[..n]);
         }
         let host = &mut self.hosts[h];
         if !host.eof_seen && host.conn.is_eof() {
             host.eof_seen = true;
             self.record(h, Ev::Eof);
+        }
+    }
+
+    /// Host `h`'s application read `data`.
+    fn got(&mut self, h: usize, data: &[u8]) {
+        let now = self.now;
+        let n = data.len();
+        self.record(h, Ev::Read(data.to_vec()));
+        let peer = self.hosts[h].peer;
+        let target = self.hosts[peer].script.bytes_to_send();
+        let since = self.hosts[h]
+            .last_progress
+            .or(self.hosts[peer].first_write)
+            .unwrap_or(now);
+        let host = &mut self.hosts[h];
+        host.read += n as u64;
+        host.max_stall = host.max_stall.max(now.saturating_duration_since(since));
+        host.last_progress = Some(now);
+        if host.read >= target && host.rx_done_at.is_none() {
+            host.rx_done_at = Some(now);
         }
     }
 
