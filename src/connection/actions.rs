@@ -84,6 +84,9 @@ impl Actions {
     pub(crate) fn set_readable(&mut self) {
         self.bits |= READABLE;
     }
+    pub(crate) fn clear_readable(&mut self) {
+        self.bits &= !READABLE;
+    }
     pub(crate) fn set_writable(&mut self) {
         self.bits |= WRITABLE;
     }

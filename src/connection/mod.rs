@@ -740,7 +740,10 @@ impl<B: Storage> Connection<B> {
     /// the same as [`Connection::on_segment_ecn`] followed by
     /// [`Connection::recv`] into `dst` (the actions of both, merged; `len`
     /// is what `recv` copied, 0 where `recv` would have returned an error,
-    /// whose cause the actions already report).
+    /// whose cause the actions already report), except that
+    /// [`Action::Readable`](crate::Action::Readable) is left out when
+    /// nothing is left to read: no text queued, no end of stream or close
+    /// newly reached.
     ///
     /// One copy fewer on the common path: in-order text that arrives with
     /// nothing queued for reading and that fits `dst` whole goes straight
@@ -768,6 +771,7 @@ impl<B: Storage> Connection<B> {
         } else {
             None
         };
+        let fin_before = self.fin_received();
         let now = self.segment_arrives(now, ce);
         let mut a = Actions::NONE;
         let n = match (direct, dst.get_mut(..len)) {
@@ -786,6 +790,9 @@ impl<B: Storage> Connection<B> {
             }
         };
         self.finish(now, &mut a);
+        if self.rx.is_empty() && self.fin_received() == fin_before && a.closed().is_none() {
+            a.clear_readable();
+        }
         Outcome { actions: a, len: n }
     }
 

@@ -247,6 +247,7 @@ fn run(cfg: &Config, ops: &[Op]) -> Result<usize, TestCaseError> {
                         };
                         let o1 = fast.on_segment_recv(now, &seg, ce, &mut buf[..cap]);
                         let got = buf[..o1.len].to_vec();
+                        let fin_before = full.fin_received();
                         let mut a2 = full.on_segment_ecn(now, &seg, ce);
                         let n2 = match full.recv(now, &mut buf[..cap]) {
                             Ok(o) => {
@@ -256,6 +257,13 @@ fn run(cfg: &Config, ops: &[Op]) -> Result<usize, TestCaseError> {
                             Err(_) => 0,
                         };
                         prop_assert_eq!(&got[..], &buf[..n2], "read at op {}", i);
+                        // Readable only if there is still something to read.
+                        if full.recv_queue() == 0
+                            && full.fin_received() == fin_before
+                            && a2.closed().is_none()
+                        {
+                            a2.clear_readable();
+                        }
                         (o1.actions, a2)
                     }
                     _ => {
@@ -483,6 +491,15 @@ fn read_at_once_skips_the_receive_ring() {
         let o = c.on_segment_recv(now, &seg2, false, &mut out[..400]);
         assert_eq!((o.len, c.recv_queue()), (400, 600));
         assert!(o.actions.readable());
+        // The rest, read at once with the next segment's text: nothing is
+        // left, so no Readable.
+        let seg3 = Segment {
+            seq: c.rcv_nxt,
+            ..seg
+        };
+        let o = c.on_segment_recv(now, &seg3, false, &mut out);
+        assert_eq!((o.len, c.recv_queue()), (1600, 0));
+        assert!(!o.actions.readable());
     }
 }
 

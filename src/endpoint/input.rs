@@ -8,7 +8,7 @@ use core::net::IpAddr;
 use super::secret::{COOKIE_MSS, cookie_ts_bits, cookie_ts_decode, cookie_tsval};
 use super::store::{Fifo, Store};
 use super::time_wait::TwVerdict;
-use super::{Endpoint, Queue, SynCookies, TW_BIT, Tuple, unicast};
+use super::{Endpoint, Handle, Queue, SynCookies, TW_BIT, Tuple, unicast};
 use crate::Transmit;
 use crate::connection::{Connection, CookieOpen, reply_to_unknown};
 use crate::seq::SeqNum;
@@ -26,10 +26,41 @@ impl<S: Store> Endpoint<S> {
     /// (MUST-2, MUST-3); segments from or to broadcast, multicast or
     /// unspecified addresses are dropped (MUST-57, MUST-63).
     pub fn on_datagram(&mut self, now: Instant, src: IpAddr, dst: IpAddr, bytes: &[u8]) {
+        self.datagram(now, src, dst, bytes, None);
+    }
+
+    /// As [`Endpoint::on_datagram`], with the application reading at once:
+    /// when the segment is for a connection whose handle the application
+    /// holds, what [`Endpoint::recv`] would then copy goes into `buf`
+    /// (in-order text that arrives with nothing queued goes there straight
+    /// from the segment, without passing through the receive buffer:
+    /// [`Connection::on_segment_recv`]). Returns that connection and how
+    /// many bytes `buf` got, when it got any; no `Readable` event is queued
+    /// for data read this way.
+    pub fn on_datagram_recv(
+        &mut self,
+        now: Instant,
+        src: IpAddr,
+        dst: IpAddr,
+        bytes: &[u8],
+        buf: &mut [u8],
+    ) -> Option<(Handle, usize)> {
+        self.datagram(now, src, dst, bytes, Some(buf))
+    }
+
+    #[inline(always)]
+    fn datagram(
+        &mut self,
+        now: Instant,
+        src: IpAddr,
+        dst: IpAddr,
+        bytes: &[u8],
+        read: Option<&mut [u8]>,
+    ) -> Option<(Handle, usize)> {
         let now = self.clock(now);
         if !unicast(src) || !unicast(dst) {
             self.counters.addr_drops += 1;
-            return;
+            return None;
         }
         let ok = match (src, dst) {
             (IpAddr::V4(s), IpAddr::V4(d)) => checksum::verify_v4(s.octets(), d.octets(), bytes),
@@ -39,11 +70,11 @@ impl<S: Store> Endpoint<S> {
         if !ok {
             self.counters.in_errs += 1;
             self.counters.in_csum_errors += 1;
-            return;
+            return None;
         }
         let Ok((h, payload)) = TcpHeader::parse(bytes) else {
             self.counters.in_errs += 1;
-            return;
+            return None;
         };
         self.counters.in_segs += 1;
         let seg = Segment::new(&h, payload);
@@ -58,20 +89,18 @@ impl<S: Store> Endpoint<S> {
         match self.lookup_hashed(&tuple, hash) {
             Some(v) if v & TW_BIT != 0 => {
                 match self.time_wait_input(v & !TW_BIT, &tuple, &seg, now) {
-                    TwVerdict::Done => return,
+                    TwVerdict::Done => return None,
                     TwVerdict::Reuse(s) => iss = Some(s),
                 }
             }
-            Some(idx) => {
-                self.deliver(idx, &seg, now);
-                return;
-            }
+            Some(idx) => return self.deliver(idx, &seg, now, read),
             None => {}
         }
         match self.listener_at(tuple.local_ip, tuple.local_port) {
             Some(li) => self.listener_input(li, &tuple, hash, &seg, now, iss),
             None => self.closed_input(&tuple, &seg),
         }
+        None
     }
 
     /// RFC 9293 §3.10.7.1: no connection. A RST is never answered with a RST.
@@ -83,10 +112,15 @@ impl<S: Store> Endpoint<S> {
     }
 
     /// A segment for a connection.
-    fn deliver(&mut self, idx: u32, seg: &Segment<'_>, now: Instant) {
-        let Some(e) = self.slots[idx as usize].get_mut() else {
-            return;
-        };
+    fn deliver(
+        &mut self,
+        idx: u32,
+        seg: &Segment<'_>,
+        now: Instant,
+        read: Option<&mut [u8]>,
+    ) -> Option<(Handle, usize)> {
+        let h = self.handle_of(idx);
+        let e = self.slots[idx as usize].get_mut()?;
         // The final ACK of a handshake whose listener's accept queue is
         // full is dropped (Linux `tcp_abort_on_overflow=0`): the connection
         // stays in SYN-RECEIVED, its SYN,ACK timer runs, and the client's
@@ -101,12 +135,19 @@ impl<S: Store> Endpoint<S> {
         {
             self.counters.listen_overflows += 1;
             self.counters.listen_drops += 1;
-            return;
+            return None;
         }
         let before = e.conn.retransmits();
-        let a = e.conn.on_segment(now, seg);
+        let (a, got) = match read {
+            Some(buf) if e.app => {
+                let o = e.conn.on_segment_recv(now, seg, false, buf);
+                (o.actions, (o.len > 0).then_some((h, o.len)))
+            }
+            _ => (e.conn.on_segment(now, seg), None),
+        };
         self.counters.retrans_segs += u64::from(e.conn.retransmits().wrapping_sub(before));
         self.after(idx, a, now);
+        got
     }
 
     /// RFC 9293 §3.10.7.2 (LISTEN) with Linux's queues and RFC 4987 cookies.

@@ -1368,11 +1368,15 @@ impl<S: Store> Endpoint<S> {
                 self.free_slot(idx);
                 continue;
             }
+            let before = e.conn.retransmits();
             let t = if buf.len() > MAX_HEADER {
                 e.conn.poll_transmit(now, &mut buf[MAX_HEADER..])
             } else {
                 e.conn.poll_transmit(now, &mut [])
             };
+            // Retransmissions go out here (loss found by an ACK or a timer
+            // only marks what to resend).
+            self.counters.retrans_segs += u64::from(e.conn.retransmits().wrapping_sub(before));
             match t {
                 Some(t) => {
                     let tuple = e.tuple;
