@@ -487,6 +487,16 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
             }
         }
 
+        /// The application read `data`.
+        fn took(&mut self, data: &[u8]) {
+            self.first_rx.get_or_insert_with(StdInstant::now);
+            self.received += data.len() as u64;
+            self.recv_hash.update(data);
+            if matches!(self.role, Role::Echo) {
+                self.pending.extend_from_slice(data);
+            }
+        }
+
         /// Reads, writes and shuts down as far as the connection allows.
         fn pump(&mut self, ep: &mut Endpoint, now: Instant) {
             if self.end.is_some() {
@@ -508,14 +518,7 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
                     break;
                 }
                 match ep.recv(now, self.h, &mut buf) {
-                    Ok(n) if n > 0 => {
-                        self.first_rx.get_or_insert_with(StdInstant::now);
-                        self.received += n as u64;
-                        self.recv_hash.update(&buf[..n]);
-                        if matches!(self.role, Role::Echo) {
-                            self.pending.extend_from_slice(&buf[..n]);
-                        }
-                    }
+                    Ok(n) if n > 0 => self.took(&buf[..n]),
                     _ => break,
                 }
             }
@@ -760,8 +763,24 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
                     continue;
                 };
                 let now = self.now();
-                self.ep
-                    .on_datagram(now, IpAddr::V4(src), IpAddr::V4(dst), &p.bytes[r]);
+                // The applications read at once: in-order text goes from
+                // the packet straight into `buf` (`on_datagram_recv`).
+                let mut buf = [0u8; 65536];
+                let got = self.ep.on_datagram_recv(
+                    now,
+                    IpAddr::V4(src),
+                    IpAddr::V4(dst),
+                    &p.bytes[r],
+                    &mut buf,
+                );
+                if let Some((h, n)) = got {
+                    match self.apps.iter_mut().find(|a| a.h == h) {
+                        Some(a) => a.took(&buf[..n]),
+                        None => {
+                            eprintln!("tun: {n} bytes read for {h}, which no application holds")
+                        }
+                    }
+                }
                 self.app_step();
             }
         }
