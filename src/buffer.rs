@@ -10,9 +10,15 @@ use core::fmt;
 /// A byte ring over caller-provided storage.
 ///
 /// The storage may be anything that derefs to a byte slice: `[u8; N]`,
-/// `&mut [u8]`, `Vec<u8>`, `Box<[u8]>`. Its length is the capacity; the
-/// storage's `AsRef`/`AsMut` must keep returning slices of that same length
-/// (every standard type does).
+/// `&mut [u8]`, `Vec<u8>`, `Box<[u8]>`. Its length is the capacity, up to
+/// 2^31 - 1 bytes (2 GiB); the storage's `AsRef`/`AsMut` must keep
+/// returning slices of that same length (every standard type does).
+///
+/// Of a longer storage only the first 2^31 - 1 bytes are used: the ring
+/// keeps its two positions in 32 bits (8 bytes per ring on 64-bit targets
+/// instead of 16), and a limit below 2^31 lets the hot paths test it with
+/// one compare. No TCP window could use more: with the largest scale shift
+/// a window covers less than 2^30 bytes (RFC 7323 §2.3).
 ///
 /// Layout: `len` stored bytes start at the *front*; the `free()` bytes after
 /// them (wrapping) are the *unallocated* space. The send buffer keeps unacked
@@ -33,10 +39,19 @@ where
 {
     storage: B,
     /// Index of the front byte; always `< capacity` (or 0 if capacity is 0).
-    read: usize,
+    read: u32,
     /// Stored bytes; always `<= capacity`.
-    len: usize,
+    len: u32,
 }
+
+/// The largest capacity of a [`RingBuffer`]: 2^31 - 1 bytes (on targets
+/// whose `usize` is 32 bits or narrower, the whole address space), so that
+/// its positions fit in 32 bits.
+pub(crate) const MAX_CAPACITY: usize = if usize::BITS > u32::BITS {
+    i32::MAX as usize
+} else {
+    usize::MAX
+};
 
 impl<B> RingBuffer<B>
 where
@@ -61,13 +76,61 @@ where
     /// Total bytes the ring can hold.
     #[inline]
     pub fn capacity(&self) -> usize {
-        self.storage.as_ref().len()
+        self.buf().len()
+    }
+
+    /// The storage the ring uses: its first `capacity()` bytes.
+    #[inline]
+    fn buf(&self) -> &[u8] {
+        let s = self.storage.as_ref();
+        // A branch rather than `min`: one compare on the hot paths.
+        if s.len() > MAX_CAPACITY {
+            return Self::cap(s);
+        }
+        s
+    }
+
+    /// [`buf`](Self::buf), mutable.
+    #[inline]
+    fn buf_mut(&mut self) -> &mut [u8] {
+        let s = self.storage.as_mut();
+        if s.len() > MAX_CAPACITY {
+            return Self::cap_mut(s);
+        }
+        s
+    }
+
+    /// The first [`MAX_CAPACITY`] bytes of an oversized storage.
+    #[cold]
+    fn cap(s: &[u8]) -> &[u8] {
+        s.get(..MAX_CAPACITY).unwrap_or(s)
+    }
+
+    /// [`cap`](Self::cap), mutable.
+    #[cold]
+    fn cap_mut(s: &mut [u8]) -> &mut [u8] {
+        let n = s.len().min(MAX_CAPACITY);
+        &mut s[..n]
+    }
+
+    /// The front index, as a `usize`.
+    #[inline]
+    fn front(&self) -> usize {
+        self.read as usize
+    }
+
+    /// A position or length within the capacity, kept in 32 bits: exact,
+    /// as the capacity is at most [`MAX_CAPACITY`].
+    #[inline]
+    fn pos(i: usize) -> u32 {
+        debug_assert!(i <= MAX_CAPACITY);
+        i as u32
     }
 
     /// Bytes stored (readable from the front).
     #[inline]
     pub fn len(&self) -> usize {
-        self.len
+        self.len as usize
     }
 
     /// No bytes stored.
@@ -79,13 +142,35 @@ where
     /// No free space left.
     #[inline]
     pub fn is_full(&self) -> bool {
-        self.len >= self.capacity()
+        self.len() >= self.capacity()
     }
 
     /// Free space: `capacity() - len()`.
     #[inline]
     pub fn free(&self) -> usize {
-        self.capacity().saturating_sub(self.len)
+        // `len <= capacity` always holds: no underflow.
+        self.capacity() - self.len()
+    }
+
+    /// [`free`](Self::free) as a `u32`, which holds it exactly (the
+    /// capacity is at most [`MAX_CAPACITY`]). Computed in 32 bits: cheaper
+    /// on the send path than `free()` and a conversion.
+    #[inline]
+    pub(crate) fn free_u32(&self) -> u32 {
+        // The storage's length as a u32, saturated: `len` fits below it.
+        let n = self.storage.as_ref().len();
+        let cap = if n > MAX_CAPACITY {
+            MAX_CAPACITY as u32
+        } else {
+            n as u32
+        };
+        cap - self.len
+    }
+
+    /// [`capacity`](Self::capacity) as a `u32`, which holds it exactly.
+    #[inline]
+    pub(crate) fn capacity_u32(&self) -> u32 {
+        Self::pos(self.capacity())
     }
 
     /// Drops all data and moves the front to the start of the storage.
@@ -157,10 +242,11 @@ where
         if n == 0 {
             return 0;
         }
-        let buf = self.storage.as_mut();
-        let start = Self::wrap(self.read, self.len, buf.len());
+        let (read, len) = (self.front(), self.len());
+        let buf = self.buf_mut();
+        let start = Self::wrap(read, len, buf.len());
         Self::copy_in(buf, start, &data[..n]);
-        self.len += n;
+        self.len = Self::pos(len + n);
         n
     }
 
@@ -177,12 +263,13 @@ where
     /// [`rewind_if_empty`](Self::rewind_if_empty)).
     #[inline]
     pub fn consume(&mut self, n: usize) -> usize {
-        let n = n.min(self.len);
+        let len = self.len();
+        let n = n.min(len);
         if n == 0 {
             return 0;
         }
-        self.read = Self::wrap(self.read, n, self.capacity());
-        self.len -= n;
+        self.read = Self::pos(Self::wrap(self.front(), n, self.capacity()));
+        self.len = Self::pos(len - n);
         n
     }
 
@@ -191,15 +278,16 @@ where
     /// `offset >= len()`).
     #[inline]
     pub fn read_at(&self, offset: usize, out: &mut [u8]) -> usize {
-        if offset >= self.len {
+        let len = self.len();
+        if offset >= len {
             return 0;
         }
-        let n = out.len().min(self.len - offset);
+        let n = out.len().min(len - offset);
         if n == 0 {
             return 0;
         }
-        let buf = self.storage.as_ref();
-        let start = Self::wrap(self.read, offset, buf.len());
+        let buf = self.buf();
+        let start = Self::wrap(self.front(), offset, buf.len());
         Self::copy_out(buf, start, &mut out[..n]);
         n
     }
@@ -209,12 +297,13 @@ where
     /// available because the storage wraps; empty if `offset >= len()`.
     #[inline]
     pub fn peek_contiguous(&self, offset: usize, max: usize) -> &[u8] {
-        if offset >= self.len {
+        let len = self.len();
+        if offset >= len {
             return &[];
         }
-        let buf = self.storage.as_ref();
-        let start = Self::wrap(self.read, offset, buf.len());
-        let n = max.min(self.len - offset).min(buf.len() - start);
+        let buf = self.buf();
+        let start = Self::wrap(self.front(), offset, buf.len());
+        let n = max.min(len - offset).min(buf.len() - start);
         &buf[start..start + n]
     }
 
@@ -228,8 +317,8 @@ where
         if offset >= free {
             return &mut [];
         }
-        let (read, len) = (self.read, self.len);
-        let buf = self.storage.as_mut();
+        let (read, len) = (self.front(), self.len());
+        let buf = self.buf_mut();
         // len + offset < capacity, so the wrap precondition holds.
         let start = Self::wrap(read, len + offset, buf.len());
         let n = max.min(free - offset).min(buf.len() - start);
@@ -250,8 +339,8 @@ where
         if n == 0 {
             return 0;
         }
-        let (read, len) = (self.read, self.len);
-        let buf = self.storage.as_mut();
+        let (read, len) = (self.front(), self.len());
+        let buf = self.buf_mut();
         // len + offset < capacity, so the wrap precondition holds.
         let start = Self::wrap(read, len + offset, buf.len());
         Self::copy_in(buf, start, &data[..n]);
@@ -271,8 +360,8 @@ where
         if data.len() > self.free() {
             return None;
         }
-        let (read, len) = (self.read, self.len);
-        let buf = self.storage.as_mut();
+        let (read, len) = (self.front(), self.len());
+        let buf = self.buf_mut();
         // len < capacity (or data is empty), so the wrap precondition holds.
         let start = Self::wrap(read, len, buf.len());
         let first = data.len().min(buf.len().saturating_sub(start));
@@ -300,8 +389,8 @@ where
         if n == 0 {
             return 0;
         }
-        let buf = self.storage.as_ref();
-        let start = Self::wrap(self.read, self.len + offset, buf.len());
+        let buf = self.buf();
+        let start = Self::wrap(self.front(), self.len() + offset, buf.len());
         Self::copy_out(buf, start, &mut out[..n]);
         n
     }
@@ -312,7 +401,7 @@ where
     #[inline]
     pub fn commit_unallocated(&mut self, n: usize) -> usize {
         let n = n.min(self.free());
-        self.len += n;
+        self.len = Self::pos(self.len() + n);
         n
     }
 }

@@ -621,7 +621,7 @@ impl<B: Storage> Connection<B> {
     }
     /// The current receive window (RCV.WND): free space in the receive buffer.
     pub fn rcv_wnd(&self) -> u32 {
-        u32::try_from(self.rx.free()).unwrap_or(u32::MAX)
+        self.rx.free_u32()
     }
     /// The retransmission timeout now in force.
     pub fn rto(&self) -> crate::time::Duration {
@@ -1016,6 +1016,6 @@ pub fn heap_layout() -> alloc::vec::Vec<(&'static str, usize)> {
 // that a regression fails the build: with `alloc` (the SACK scoreboard and
 // the reassembly ranges boxed while in use) and without (inline).
 #[cfg(all(feature = "alloc", target_pointer_width = "64"))]
-const _: () = assert!(core::mem::size_of::<Connection<alloc::vec::Vec<u8>>>() <= 648);
+const _: () = assert!(core::mem::size_of::<Connection<alloc::vec::Vec<u8>>>() <= 632);
 #[cfg(all(not(feature = "alloc"), target_pointer_width = "64"))]
-const _: () = assert!(core::mem::size_of::<Connection<&'static mut [u8]>>() <= 768);
+const _: () = assert!(core::mem::size_of::<Connection<&'static mut [u8]>>() <= 752);

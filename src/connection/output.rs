@@ -477,7 +477,7 @@ impl<B: Storage> Connection<B> {
     /// moves left (SHLD-14), and it moves right only in steps of at least
     /// min(RCV.BUFF/2, MSS) (receiver SWS avoidance, MUST-39).
     pub(super) fn advertise(&mut self) -> u16 {
-        let free = u32::try_from(self.rx.free()).unwrap_or(u32::MAX);
+        let free = self.rx.free_u32();
         let cur = if self.rcv_adv.after(self.rcv_nxt) {
             self.rcv_adv.dist(self.rcv_nxt)
         } else {
@@ -496,7 +496,7 @@ impl<B: Storage> Connection<B> {
         if same {
             return units as u16;
         }
-        let cap = u32::try_from(self.rx.capacity()).unwrap_or(u32::MAX);
+        let cap = self.rx.capacity_u32();
         let step = (cap / 2).min(u32::from(self.cfg.mss)).max(1);
         let wnd = if !self.syn_acked() {
             // Our SYN,ACK may still be retransmitted with its unscaled
