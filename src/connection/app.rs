@@ -193,7 +193,7 @@ impl<B: Storage> Connection<B> {
             } else {
                 0
             };
-            let cap = self.rx.capacity() as u32;
+            let cap = self.rx.capacity_u32();
             let step = (cap / 2).min(u32::from(self.cfg.mss)).max(1);
             // The window field cannot say more than 0xffff << RCV.WIND.SHIFT:
             // no update when the offer could not grow past that.
