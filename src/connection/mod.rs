@@ -741,7 +741,7 @@ impl<B: Storage> Connection<B> {
     /// [`Connection::recv`] into `dst` (the actions of both, merged; `len`
     /// is what `recv` copied, 0 where `recv` would have returned an error,
     /// whose cause the actions already report), except that
-    /// [`Action::Readable`](crate::Action::Readable) is left out when
+    /// [`Action::Readable`] is left out when
     /// nothing is left to read: no text queued, no end of stream or close
     /// newly reached.
     ///
