@@ -276,3 +276,87 @@ pub fn input() -> impl Strategy<Value = Input> {
 pub fn inputs(max: usize) -> impl Strategy<Value = Vec<Input>> {
     vec(input(), 0..=max)
 }
+
+pub use crate::testing::endpoint::EpInput;
+
+/// Control bits of an answer: mostly ACK, then FIN, RST, SYN mixes, then
+/// anything.
+fn answer_flags() -> impl Strategy<Value = Flags> {
+    let f = |bits: &[Flags]| Flags(bits.iter().fold(0, |a, b| a | b.0));
+    prop_oneof![
+        6 => Just(Flags::ACK),
+        2 => Just(f(&[Flags::ACK, Flags::PSH])),
+        2 => Just(f(&[Flags::ACK, Flags::FIN])),
+        1 => Just(Flags::RST),
+        1 => Just(f(&[Flags::ACK, Flags::RST])),
+        1 => Just(Flags::SYN),
+        1 => Just(f(&[Flags::ACK, Flags::SYN])),
+        1 => flags(),
+    ]
+}
+
+/// A shift of an answer's SEQ or ACK: mostly none, then a little, then any.
+fn shift() -> impl Strategy<Value = i16> {
+    prop_oneof![6 => Just(0i16), 2 => -3i16..=3, 1 => -3000i16..=3000, 1 => any::<i16>()]
+}
+
+/// One event for a whole host ([`EpInput`]): mostly answers to what it
+/// sent (they reach every state), SYNs and other segments to its ports,
+/// time, and the application's calls.
+pub fn ep_input() -> impl Strategy<Value = EpInput> {
+    let syn = (seq_num(), tcp_options()).prop_map(|(seq, options)| OwnedSegmentSpec {
+        seq,
+        ack: SeqNum(0),
+        flags: Flags::SYN,
+        window: 65535,
+        options,
+        payload_len: 0,
+    });
+    let spec = prop_oneof![2 => syn, 1 => raw_segment()];
+    let app = prop_oneof![
+        (any::<u8>(), any::<u8>()).prop_map(|(port, backlog)| EpInput::Listen { port, backlog }),
+        any::<u8>().prop_map(EpInput::CloseListener),
+        (any::<u8>(), any::<u8>()).prop_map(|(to, port)| EpInput::Connect { to, port }),
+        any::<u8>().prop_map(EpInput::Accept),
+        (any::<u8>(), 0u16..6000).prop_map(|(i, n)| EpInput::Send(i, n)),
+        (any::<u8>(), 0u16..6000).prop_map(|(i, n)| EpInput::Recv(i, n)),
+        any::<u8>().prop_map(EpInput::Shutdown),
+        any::<u8>().prop_map(EpInput::Close),
+        any::<u8>().prop_map(EpInput::Abort),
+    ];
+    prop_oneof![
+        12 => (
+            0u8..16,
+            answer_flags(),
+            shift(),
+            shift(),
+            prop_oneof![Just(65535u16), Just(0), any::<u16>()],
+            prop_oneof![3 => Just(TcpOptions::NONE), 1 => tcp_options()],
+            prop_oneof![2 => Just(0u16), 1 => 1u16..=1460],
+            any::<bool>(),
+        )
+            .prop_map(|(k, flags, seq_shift, ack_shift, window, options, len, read)| {
+                EpInput::Answer { k, flags, seq_shift, ack_shift, window, options, len, read }
+            }),
+        4 => (any::<u8>(), any::<u8>(), any::<u8>(), spec, any::<bool>()).prop_map(
+            |(from, sport, dport, spec, read)| EpInput::Crafted { from, sport, dport, spec, read }
+        ),
+        1 => (any::<u8>(), vec(any::<u8>(), 0..80), any::<bool>())
+            .prop_map(|(from, bytes, fix)| EpInput::Raw { from, bytes, fix }),
+        1 => (any::<u8>(), raw_segment()).prop_map(|(kind, spec)| EpInput::BadAddress { kind, spec }),
+        4 => time_jump().prop_map(EpInput::Advance),
+        8 => app,
+    ]
+}
+
+/// A sequence of up to `max` host events, starting with a listener on
+/// each port so that SYNs find one.
+pub fn ep_inputs(max: usize) -> impl Strategy<Value = Vec<EpInput>> {
+    vec(ep_input(), 0..=max).prop_map(|v| {
+        let mut all: Vec<EpInput> = (0..3u8)
+            .map(|port| EpInput::Listen { port, backlog: 4 })
+            .collect();
+        all.extend(v);
+        all
+    })
+}

@@ -21,6 +21,8 @@
 //! * a deadline exists in SYN-SENT, SYN-RECEIVED, FIN-WAIT-1, CLOSING,
 //!   LAST-ACK, TIME-WAIT, and whenever data is queued or unacknowledged.
 
+pub mod endpoint;
+
 use std::collections::VecDeque;
 use std::format;
 use std::string::{String, ToString};
