@@ -5,7 +5,8 @@
 //! application calls and time (`tcpstate::strategies::ep_inputs`; the
 //! `endpoint` fuzz target drives the same harness). Every case ends with
 //! the application gone and over three hours of silence, after which no
-//! connection may be left. `TCPSTATE_EP_CASES` sets the number of cases.
+//! connection may be left. `TCPSTATE_EP_CASES` sets the number of cases,
+//! `TCPSTATE_EP_SEED` another seed than the fixed one.
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config as PtConfig, RngAlgorithm, TestRng, TestRunner};
@@ -34,7 +35,17 @@ fn endpoint_survives_hostile_input() {
             failure_persistence: None,
             ..PtConfig::default()
         },
-        TestRng::deterministic_rng(RngAlgorithm::ChaCha),
+        match std::env::var("TCPSTATE_EP_SEED")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+        {
+            Some(seed) => {
+                let mut bytes = [0u8; 32];
+                bytes[..8].copy_from_slice(&seed.to_le_bytes());
+                TestRng::from_seed(RngAlgorithm::ChaCha, &bytes)
+            }
+            None => TestRng::deterministic_rng(RngAlgorithm::ChaCha),
+        },
     );
     // Totals over every case (the runner's closure is `Fn`).
     let tally = std::cell::Cell::new((0usize, 0u64, 0u64, 0u64));
