@@ -834,50 +834,6 @@ fn w1_tcpstate(o: W1Opts) -> W1Run {
     }
 }
 
-/// A byte ring for `w1_bound`: copies in and out in at most two pieces.
-struct ByteRing {
-    buf: Vec<u8>,
-    head: usize,
-    len: usize,
-}
-
-impl ByteRing {
-    fn new(cap: usize) -> ByteRing {
-        ByteRing {
-            buf: vec![0u8; cap],
-            head: 0,
-            len: 0,
-        }
-    }
-    fn free(&self) -> usize {
-        self.buf.len() - self.len
-    }
-    /// Appends as much of `src` as fits; returns how much.
-    fn write(&mut self, src: &[u8]) -> usize {
-        let cap = self.buf.len();
-        let n = src.len().min(self.free());
-        let tail = (self.head + self.len) % cap;
-        let first = n.min(cap - tail);
-        self.buf[tail..tail + first].copy_from_slice(&src[..first]);
-        self.buf[..n - first].copy_from_slice(&src[first..n]);
-        self.len += n;
-        n
-    }
-    /// Copies `dst.len()` bytes starting `off` bytes past the head.
-    fn peek(&self, off: usize, dst: &mut [u8]) {
-        let cap = self.buf.len();
-        let start = (self.head + off) % cap;
-        let first = dst.len().min(cap - start);
-        let n = dst.len();
-        dst[..first].copy_from_slice(&self.buf[start..start + first]);
-        dst[first..].copy_from_slice(&self.buf[..n - first]);
-    }
-    fn consume(&mut self, n: usize) {
-        self.head = (self.head + n) % self.buf.len();
-        self.len -= n;
-    }
-}
-
 /// The floor under W1 for any engine that copies as both engines here do:
 /// no protocol at all, only the data's own work per segment. The sender
 /// copies the app's bytes into a 64 KiB send ring, each 1460-byte segment
@@ -894,8 +850,9 @@ fn w1_bound(o: W1Opts, direct: bool) -> f64 {
     const MSS: usize = 1460;
     let src = pattern(o.buf);
     let mut dst = vec![0u8; o.buf];
-    let mut tx = ByteRing::new(o.buf);
-    let mut rx = ByteRing::new(o.buf);
+    // The engine's own ring buffer, with nothing else of the engine.
+    let mut tx = tcpstate::RingBuffer::new(vec![0u8; o.buf]);
+    let mut rx = tcpstate::RingBuffer::new(vec![0u8; o.buf]);
     let mut pkts: Vec<Box<[u8]>> = (0..o.buf / MSS + 1)
         .map(|_| vec![0u8; 20 + MSS].into_boxed_slice())
         .collect();
@@ -908,19 +865,19 @@ fn w1_bound(o: W1Opts, direct: bool) -> f64 {
         if sent < o.total {
             let want = ((o.total - sent) as usize).min(o.buf);
             let off = (sent % 251) as usize;
-            let n = tx.write(&src[off..off + want]);
+            let n = tx.enqueue_slice(&src[off..off + want]);
             sent += n as u64;
             unsent += n;
         }
         // The sender: as many segments as the receive window takes.
         let window = if direct { o.buf } else { rx.free() };
         let mut k = 0;
-        let mut off = tx.len - unsent;
+        let mut off = tx.len() - unsent;
         while unsent > 0 && k < pkts.len() && (k + 1) * MSS <= window.max(MSS) {
             let n = unsent.min(MSS);
             let p = &mut pkts[k];
             p[..20].fill(0);
-            tx.peek(off, &mut p[20..20 + n]);
+            tx.read_at(off, &mut p[20..20 + n]);
             if o.csum {
                 let sum = checksum::ones_complement_sum(&p[..20 + n], pseudo + (20 + n) as u32);
                 p[16..18].copy_from_slice(&(!checksum::fold(sum)).to_be_bytes());
@@ -943,15 +900,13 @@ fn w1_bound(o: W1Opts, direct: bool) -> f64 {
                 dst[..n - first].copy_from_slice(&p[20 + first..20 + n]);
                 rcvd += n as u64;
             } else {
-                rx.write(&p[20..20 + n]);
+                rx.enqueue_slice(&p[20..20 + n]);
             }
             tx.consume(n);
         }
         // The app reads.
         if !direct {
-            let n = rx.len;
-            rx.peek(0, &mut dst[..n]);
-            rx.consume(n);
+            let n = rx.dequeue_slice(&mut dst);
             rcvd += n as u64;
         }
         std::hint::black_box(&dst);

@@ -282,15 +282,14 @@ pub use crate::testing::endpoint::EpInput;
 /// Control bits of an answer: mostly ACK, then FIN, RST, SYN mixes, then
 /// anything.
 fn answer_flags() -> impl Strategy<Value = Flags> {
-    let f = |bits: &[Flags]| Flags(bits.iter().fold(0, |a, b| a | b.0));
     prop_oneof![
         6 => Just(Flags::ACK),
-        2 => Just(f(&[Flags::ACK, Flags::PSH])),
-        2 => Just(f(&[Flags::ACK, Flags::FIN])),
+        2 => Just(Flags::ACK | Flags::PSH),
+        2 => Just(Flags::ACK | Flags::FIN),
         1 => Just(Flags::RST),
-        1 => Just(f(&[Flags::ACK, Flags::RST])),
+        1 => Just(Flags::ACK | Flags::RST),
         1 => Just(Flags::SYN),
-        1 => Just(f(&[Flags::ACK, Flags::SYN])),
+        1 => Just(Flags::ACK | Flags::SYN),
         1 => flags(),
     ]
 }
@@ -353,9 +352,7 @@ pub fn ep_input() -> impl Strategy<Value = EpInput> {
 /// each port so that SYNs find one.
 pub fn ep_inputs(max: usize) -> impl Strategy<Value = Vec<EpInput>> {
     vec(ep_input(), 0..=max).prop_map(|v| {
-        let mut all: Vec<EpInput> = (0..3u8)
-            .map(|port| EpInput::Listen { port, backlog: 4 })
-            .collect();
+        let mut all = EpInput::listen_everywhere();
         all.extend(v);
         all
     })

@@ -17,14 +17,9 @@ struct Case {
 }
 
 fuzz_target!(|case: Case| {
-    let mut h = EpHarness::new(case.linux);
-    // Listeners on every port first, so that SYNs find one.
-    for port in 0..3u8 {
-        if let Err(e) = h.apply(&EpInput::Listen { port, backlog: 4 }) {
-            panic!("{e}");
-        }
-    }
-    if let Err(e) = h.run(&case.inputs) {
+    let mut inputs = EpInput::listen_everywhere();
+    inputs.extend(case.inputs);
+    if let Err(e) = EpHarness::new(case.linux).run(&inputs) {
         panic!("{e}");
     }
 });

@@ -129,6 +129,16 @@ pub enum EpInput {
     Abort(u8),
 }
 
+impl EpInput {
+    /// A listener on every port of [`PORTS`], so that SYNs find one: how
+    /// the fuzz target and `strategies::ep_inputs` start.
+    pub fn listen_everywhere() -> Vec<EpInput> {
+        (0..PORTS.len() as u8)
+            .map(|port| EpInput::Listen { port, backlog: 4 })
+            .collect()
+    }
+}
+
 /// A sent datagram, kept for [`EpInput::Answer`].
 #[derive(Clone, Debug)]
 struct Sent {
