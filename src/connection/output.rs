@@ -473,9 +473,19 @@ impl<B: Storage> Connection<B> {
         (now.as_millis() as u32).wrapping_add(self.ts_offset)
     }
 
-    /// The window field to send, and RCV.ADV updated. The right edge never
-    /// moves left (SHLD-14), and it moves right only in steps of at least
+    /// The window field to send, and RCV.ADV updated. RCV.ADV never moves
+    /// left (SHLD-14), and it moves right only in steps of at least
     /// min(RCV.BUFF/2, MSS) (receiver SWS avoidance, MUST-39).
+    ///
+    /// RFC 7323 §2.4: with a window shift the field is the window rounded
+    /// *down* to a multiple of 2^shift, so that the right edge offered
+    /// never passes what the receive buffer can hold, and the window
+    /// closes to 0 when less than 2^shift bytes are free (RFC 9293
+    /// §3.8.6.2.2). A window that would only grow back to where it was may
+    /// then read up to 2^shift - 1 bytes short of RCV.ADV (the retraction
+    /// §2.4 allows); RCV.ADV itself stays, and segments up to it are still
+    /// accepted: the buffer has room for them, since RCV.ADV never passed
+    /// RCV.NXT plus the free space, and neither moves back.
     pub(super) fn advertise(&mut self) -> u16 {
         let free = self.rx.free_u32();
         let cur = if self.rcv_adv.after(self.rcv_nxt) {
@@ -496,6 +506,15 @@ impl<B: Storage> Connection<B> {
         if same {
             return units as u16;
         }
+        self.advertise_update(free, cur)
+    }
+
+    /// [`advertise`](Self::advertise) when something was received or read
+    /// since the last advertisement (out of line: the sender's common case
+    /// above changes nothing).
+    #[inline(never)]
+    fn advertise_update(&mut self, free: u32, cur: u32) -> u16 {
+        let shift = self.rcv_wscale;
         let cap = self.rx.capacity_u32();
         let step = (cap / 2).min(u32::from(self.cfg.mss)).max(1);
         let wnd = if !self.syn_acked() {
@@ -507,10 +526,9 @@ impl<B: Storage> Connection<B> {
         } else {
             cur
         };
-        let max = 0xffffu32 << self.rcv_wscale;
-        let wnd = wnd.min(max);
-        // Round up so that the right edge never retreats through scaling.
-        let field = (wnd.saturating_add((1 << shift) - 1) >> shift).min(0xffff);
+        let max = 0xffffu32 << shift;
+        // RFC 7323 §2.4: round down; never offer more than the buffer holds.
+        let field = wnd.min(max).min(free) >> shift;
         let edge = self.rcv_nxt.add(field << shift);
         if edge.after(self.rcv_adv) {
             self.rcv_adv = edge;
