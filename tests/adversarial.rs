@@ -8,8 +8,12 @@
 //! The attacker is the test: it crafts every segment itself, as a peer that
 //! owns the other end of the 4-tuple (or only knows the 4-tuple) would.
 
-use tcpstate::wire::{Flags, Segment, TcpOptions, Timestamps};
-use tcpstate::{Buffers, Config, Connection, Duration, Instant, SeqNum, State, Transmit};
+use std::net::{IpAddr, SocketAddr};
+use tcpstate::wire::{Flags, Segment, TcpHeader, TcpOptions, Timestamps, checksum};
+use tcpstate::{
+    Buffers, Config, Connection, Duration, Endpoint, EndpointConfig, Instant, SeqNum, State,
+    Transmit,
+};
 
 mod common;
 
@@ -145,6 +149,174 @@ impl Peer {
         }
         out
     }
+
+    /// Runs the connection's timers until `limit` (or until it closes),
+    /// calling `answer` with every segment it sends.
+    fn run_until(&mut self, limit: Instant, mut answer: impl FnMut(&mut Peer, &Out)) {
+        while self.c.state() != State::Closed {
+            let Some(d) = self.c.deadline() else { return };
+            if d > limit {
+                return;
+            }
+            self.now = self.now.max(d);
+            let _ = self.c.on_timer(self.now);
+            for o in self.out() {
+                answer(self, &o);
+            }
+        }
+    }
+}
+
+/// The Endpoint calls, in one place: issue 14 changes `Endpoint::new`
+/// (a `Result`) and `on_datagram` (an ECN argument).
+mod ep {
+    use std::net::SocketAddr;
+    use tcpstate::{Endpoint, EndpointConfig, Instant};
+
+    pub fn new(cfg: EndpointConfig, secret: u8) -> Endpoint {
+        Endpoint::new(cfg, [secret; 16])
+    }
+
+    pub fn datagram(e: &mut Endpoint, now: Instant, src: SocketAddr, dst: SocketAddr, b: &[u8]) {
+        e.on_datagram(now, src.ip(), dst.ip(), b);
+    }
+}
+
+/// The attacker against a whole Endpoint: crafts IPv4 datagrams from
+/// `SocketAddr`s it chooses and reads everything the Endpoint sends.
+struct Net {
+    ep: Endpoint,
+    now: Instant,
+}
+
+/// A segment the Endpoint sent: (from, to, header, payload).
+type Sent = (SocketAddr, SocketAddr, TcpHeader, Vec<u8>);
+
+impl Net {
+    fn new(cfg: EndpointConfig) -> Net {
+        Net {
+            ep: ep::new(cfg, 9),
+            now: Instant::from_secs(1),
+        }
+    }
+
+    /// Sends one crafted segment to the Endpoint and returns its answers.
+    #[allow(clippy::too_many_arguments)]
+    fn inject(
+        &mut self,
+        src: SocketAddr,
+        dst: SocketAddr,
+        seq: SeqNum,
+        ack: SeqNum,
+        flags: Flags,
+        window: u16,
+        options: TcpOptions,
+        payload: &[u8],
+    ) -> Vec<Sent> {
+        let h = TcpHeader {
+            src_port: src.port(),
+            dst_port: dst.port(),
+            seq,
+            ack,
+            flags,
+            window,
+            urgent: 0,
+            options,
+        };
+        let mut buf = vec![0u8; h.header_len()];
+        h.emit(&mut buf).unwrap();
+        buf.extend_from_slice(payload);
+        let (IpAddr::V4(s), IpAddr::V4(d)) = (src.ip(), dst.ip()) else {
+            unreachable!("IPv4 only")
+        };
+        checksum::fill_checksum_v4(s.octets(), d.octets(), &mut buf);
+        ep::datagram(&mut self.ep, self.now, src, dst, &buf);
+        self.output()
+    }
+
+    /// Everything the Endpoint has to send now, parsed and checked.
+    fn output(&mut self) -> Vec<Sent> {
+        let mut buf = vec![0u8; 65536];
+        let mut out = Vec::new();
+        while let Some(d) = self.ep.poll_transmit(self.now, &mut buf) {
+            let (IpAddr::V4(s), IpAddr::V4(t)) = (d.src, d.dst) else {
+                unreachable!("IPv4 only")
+            };
+            assert!(checksum::verify_v4(s.octets(), t.octets(), &buf[..d.len]));
+            let (h, p) = TcpHeader::parse(&buf[..d.len]).unwrap();
+            out.push((
+                SocketAddr::new(d.src, h.src_port),
+                SocketAddr::new(d.dst, h.dst_port),
+                h,
+                p.to_vec(),
+            ));
+            assert!(out.len() < 100_000, "poll_transmit does not end");
+        }
+        out
+    }
+
+    /// An orphan with a shut window: `client` connects to the listener
+    /// `l` at `server`, the application accepts, writes `len` bytes and
+    /// closes; the client acknowledges the first flight with a zero
+    /// window. Returns the client's next sequence number, the end of that
+    /// flight, and the ports every RST the Endpoint sent on the way went to.
+    fn orphan(
+        &mut self,
+        l: tcpstate::ListenerId,
+        client: SocketAddr,
+        server: SocketAddr,
+        len: usize,
+    ) -> (SeqNum, SeqNum, Vec<u16>) {
+        let (c, _) = self.handshake(client, server, 65535);
+        let h = self.ep.accept(l).unwrap();
+        let now = self.now;
+        assert!(self.ep.send(now, h, &vec![5u8; len]).unwrap() > 0);
+        self.ep.close(now, h).unwrap();
+        let mut end = None;
+        let mut rsts = Vec::new();
+        for (_, to, h, p) in self.output() {
+            if h.flags.rst() {
+                rsts.push(to.port());
+            } else if to == client {
+                let e = h.seq.add(p.len() as u32);
+                end = Some(end.map_or(e, |x: SeqNum| if e.after(x) { e } else { x }));
+            }
+        }
+        let end = end.expect("a first flight");
+        let out = self.inject(client, server, c, end, Flags::ACK, 0, TcpOptions::NONE, &[]);
+        assert!(out.is_empty(), "{out:?}");
+        (c, end, rsts)
+    }
+
+    /// A client at `client` completes a handshake with a listener at
+    /// `server`; returns (the client's next sequence number, the server's).
+    fn handshake(
+        &mut self,
+        client: SocketAddr,
+        server: SocketAddr,
+        window: u16,
+    ) -> (SeqNum, SeqNum) {
+        let isn = SeqNum(u32::from(client.port()) * 100_000);
+        let mut o = TcpOptions::NONE;
+        o.mss = Some(1460);
+        let out = self.inject(client, server, isn, SeqNum(0), Flags::SYN, 65535, o, &[]);
+        assert_eq!(out.len(), 1, "{out:?}");
+        let synack = out[0].2;
+        assert_eq!(synack.flags, Flags::SYN | Flags::ACK);
+        let (c, s) = (isn.add(1), synack.seq.add(1));
+        let out = self.inject(
+            client,
+            server,
+            c,
+            s,
+            Flags::ACK,
+            window,
+            TcpOptions::NONE,
+            &[],
+        );
+        assert!(out.is_empty(), "{out:?}");
+        (c, s)
+    }
 }
 
 /// The right edge a segment advertises: SEG.ACK + SEG.WND << shift.
@@ -278,4 +450,174 @@ fn sender_persists_while_a_receiver_that_stopped_reading_answers() {
         p.b.stats().bytes_in > before,
         "no new data within 30 ms (3 one-way delays) of the window opening"
     );
+}
+
+// ---------------------------------------------------------------------------
+// 2. Orphans in zero-window persist (Sockstress, Outpost24 2008)
+// ---------------------------------------------------------------------------
+
+/// An application writes, closes and leaves; the peer takes the first
+/// flight, shuts its window and acknowledges every zero-window probe. The
+/// orphan's probes count toward `orphan_retries` even though answered (as
+/// Linux's `tcp_probe_timer` counts them for a dead socket), so it dies
+/// within minutes instead of living for ever.
+#[test]
+fn sockstress_orphan_dies_although_its_probes_are_answered() {
+    for (name, cfg) in [("linux", Config::linux()), ("rfc9293", Config::rfc9293())] {
+        let mut p = Peer::open(cfg.clone(), 4096, 65536, Some(7), true, true);
+        let now = p.now;
+        assert_eq!(p.c.send(now, &vec![7u8; 65536]).unwrap().len, 65536);
+        let _ = p.c.close(now).unwrap();
+        assert!(!p.out().is_empty());
+        let end = p.c.snd_nxt();
+        let seq = p.seq;
+        let out = p.send(Flags::ACK, seq, end, 0, &[]);
+        assert!(out.is_empty(), "{out:?}");
+        assert_eq!(p.c.state(), State::FinWait1);
+        let mut probes = 0;
+        let start = p.now;
+        p.run_until(start + Duration::from_secs(4 * 3600), |p, o| {
+            // Every probe is answered at once: a zero window, all acked.
+            assert_eq!(o.t.len, 0, "{name}: data into a zero window");
+            probes += 1;
+            let seq = p.seq;
+            let _ = p.send(Flags::ACK, seq, end, 0, &[]);
+        });
+        assert_eq!(
+            p.c.state(),
+            State::Closed,
+            "{name}: still {} after 4 h",
+            p.c.state()
+        );
+        let lived = p.now.saturating_duration_since(start);
+        assert_eq!(
+            p.c.close_reason(),
+            Some(tcpstate::CloseReason::TimedOut),
+            "{name}"
+        );
+        // orphan_retries (8) probes, backed off from the RTO up to rto_max.
+        assert_eq!(probes, usize::from(cfg.orphan_retries), "{name}");
+        assert!(
+            lived < Duration::from_secs(300),
+            "{name}: the orphan lived {lived:?}"
+        );
+        assert_eq!(p.c.send_queue(), 0, "{name}: its send buffer is released");
+    }
+}
+
+/// A peer that keeps an orphan alive by opening its window one byte at a
+/// time (each probe answered with progress, which resets the probe count
+/// as RFC 9293 §3.8.6.1 says it must): the orphan's total lifetime
+/// (`Config::orphan_lifetime`) ends it, with a RST to the peer.
+#[test]
+fn a_trickling_peer_cannot_outlast_the_orphan_lifetime() {
+    let cfg = Config::linux();
+    let life = cfg.orphan_lifetime.expect("a lifetime by default");
+    let mut p = Peer::open(cfg, 4096, 65536, Some(0), true, true);
+    let now = p.now;
+    assert_eq!(p.c.send(now, &vec![7u8; 65536]).unwrap().len, 65536);
+    let _ = p.c.close(now).unwrap();
+    assert!(!p.out().is_empty());
+    let mut acked = p.c.snd_nxt();
+    let seq = p.seq;
+    let _ = p.send(Flags::ACK, seq, acked, 0, &[]);
+    let start = p.now;
+    let mut rst = 0;
+    p.run_until(start + Duration::from_secs(4 * 3600), |p, o| {
+        if o.t.flags.rst() {
+            rst += 1;
+            return;
+        }
+        // Take whatever came, then offer one more byte.
+        let end = o.t.seq.add(o.t.len as u32);
+        if o.t.len > 0 && end.after(acked) {
+            acked = end;
+        }
+        let seq = p.seq;
+        let _ = p.send(Flags::ACK, seq, acked, 1, &[]);
+    });
+    assert_eq!(p.c.state(), State::Closed);
+    assert_eq!(p.c.close_reason(), Some(tcpstate::CloseReason::Aborted));
+    assert_eq!(rst, 1, "the peer is told");
+    let lived = p.now.saturating_duration_since(start);
+    assert!(lived <= life + Duration::from_millis(1), "lived {lived:?}");
+    assert!(lived >= life - Duration::from_secs(1), "lived {lived:?}");
+}
+
+/// Sockstress through a whole Endpoint: the applications write, close and
+/// leave; an attacker holding each connection's window shut and answering
+/// every probe cannot keep the orphans: they are gone within minutes, with
+/// their buffers and timers.
+#[test]
+fn sockstress_orphans_leave_the_endpoint() {
+    let mut n = Net::new(EndpointConfig::linux());
+    let server = SocketAddr::from(([192, 0, 2, 1], 80));
+    let l = n.ep.listen(server, 64).unwrap();
+    let mut peers = Vec::new();
+    for i in 0..20u16 {
+        let client = SocketAddr::from(([198, 51, 100, 7], 40_000 + i));
+        let (c, end, _) = n.orphan(l, client, server, 16384);
+        peers.push((client, c, end));
+    }
+    assert_eq!(n.ep.counters().orphans, 20);
+    assert_eq!(n.ep.connection_count(), 20);
+    // Every probe is answered at once with a zero window.
+    let limit = n.now + Duration::from_secs(4 * 3600);
+    let mut probes = 0;
+    while n.ep.connection_count() > 0 {
+        let Some(d) = n.ep.next_deadline() else { break };
+        assert!(d <= limit, "orphans still alive after 4 h");
+        n.now = n.now.max(d);
+        n.ep.on_timer(n.now);
+        for (_, to, h, p) in n.output() {
+            assert!(p.is_empty(), "data into a zero window");
+            if h.flags.rst() {
+                continue;
+            }
+            probes += 1;
+            let &(client, c, end) = peers.iter().find(|(a, ..)| *a == to).unwrap();
+            let _ = n.inject(client, server, c, end, Flags::ACK, 0, TcpOptions::NONE, &[]);
+        }
+    }
+    let lived = n.now.saturating_duration_since(Instant::from_secs(1));
+    assert!(
+        lived < Duration::from_secs(300),
+        "the orphans lived {lived:?}"
+    );
+    let k = n.ep.counters();
+    assert_eq!((k.orphans, n.ep.connection_count()), (0, 0), "{k:?}");
+    assert!(probes >= 20 * 8, "{probes} probes");
+    assert_eq!(n.ep.timer_count(), 0, "timers left behind");
+}
+
+/// `max_orphans` reached: the oldest orphan is reset first, so that the
+/// orphans an attacker pins with shut windows make room for new ones
+/// (Linux instead resets the orphan being closed or timed, whichever it
+/// is: `tcp_too_many_orphans`). The newest `max_orphans` stay.
+#[test]
+fn max_orphans_resets_the_oldest_first() {
+    let mut cfg = EndpointConfig::linux();
+    cfg.max_orphans = 3;
+    let mut n = Net::new(cfg);
+    let server = SocketAddr::from(([192, 0, 2, 1], 80));
+    let l = n.ep.listen(server, 64).unwrap();
+    let mut rsts = Vec::new();
+    for i in 0..7u16 {
+        let client = SocketAddr::from(([198, 51, 100, 7], 40_000 + i));
+        let (_, _, r) = n.orphan(l, client, server, 4096);
+        rsts.extend(r);
+        n.now += Duration::from_millis(10);
+        // One reset per close past the cap, never more.
+        assert_eq!(n.ep.counters().orphans, u64::from(i + 1).min(3));
+    }
+    assert_eq!(n.ep.counters().orphan_resets, 4);
+    assert_eq!(rsts, [40_000, 40_001, 40_002, 40_003], "oldest first");
+    let now = n.now;
+    let mut left: Vec<u16> =
+        n.ep.connections(now)
+            .filter(|c| c.state != State::Listen)
+            .map(|c| c.remote.port())
+            .collect();
+    left.sort();
+    assert_eq!(left, [40_004, 40_005, 40_006]);
 }

@@ -557,11 +557,16 @@ impl<B: Storage> Connection<B> {
     #[cold]
     #[inline(never)]
     pub(super) fn challenge_ack(&mut self, now: Instant) {
-        let interval = self.cfg.challenge_ack_interval();
-        if now.saturating_duration_since(self.challenge_at) >= interval
-            || self.challenge_at == Instant::ZERO
+        // Milliseconds, wrapping (4 bytes of TCB rather than 8): after
+        // 49.7 days without a challenge ACK, one interval may be taken as
+        // still running (a burst suppressed once, never one too many).
+        let interval = self.cfg.challenge_ack_interval().as_millis();
+        let now_ms = now.as_millis() as u32;
+        if u128::from(now_ms.wrapping_sub(self.challenge_at_ms)) >= interval
+            || self.challenge_at_ms == 0
         {
-            self.challenge_at = now;
+            // 0 is "never": an interval that starts at 0 starts at 1 ms.
+            self.challenge_at_ms = now_ms.max(1);
             self.challenge_n = 0;
         }
         if self.challenge_n < self.cfg.challenge_ack_burst {
