@@ -621,3 +621,107 @@ fn max_orphans_resets_the_oldest_first() {
     left.sort();
     assert_eq!(left, [40_004, 40_005, 40_006]);
 }
+
+// ---------------------------------------------------------------------------
+// 3. TIME-WAIT flood (RFC 9293 §3.10.7.4 TIME-WAIT, RFC 5961 §7)
+// ---------------------------------------------------------------------------
+
+/// The server closes first and holds the 4-tuple in TIME-WAIT; an attacker
+/// that knows only the 4-tuple sends a million segments to it: in-window
+/// ACKs, old duplicates and retransmitted FINs, each of which restarts the
+/// 2MSL timer. The entry keeps one timer entry whatever arrives (re-arming
+/// replaces it), replies stay within the RFC 5961 §7 rate, and the entry
+/// and its timer are gone 2MSL after the last segment.
+#[test]
+fn time_wait_flood_keeps_one_timer_entry() {
+    let mut n = Net::new(EndpointConfig::linux());
+    let server = SocketAddr::from(([192, 0, 2, 1], 80));
+    let client = SocketAddr::from(([198, 51, 100, 7], 40_000));
+    let l = n.ep.listen(server, 8).unwrap();
+    let (c, s) = n.handshake(client, server, 65535);
+    let h = n.ep.accept(l).unwrap();
+    let now = n.now;
+    n.ep.close(now, h).unwrap();
+    let fin = n.output();
+    assert_eq!(fin.len(), 1);
+    assert!(fin[0].2.flags.fin());
+    let out = n.inject(
+        client,
+        server,
+        c,
+        s.add(1),
+        Flags::ACK | Flags::FIN,
+        65535,
+        TcpOptions::NONE,
+        &[],
+    );
+    assert_eq!(out.len(), 1, "the FIN is acknowledged");
+    assert_eq!(n.ep.time_wait_count(), 1);
+    assert_eq!(n.ep.connection_count(), 0);
+    let timers = n.ep.timer_count();
+    assert_eq!(timers, 1, "one timer entry for the TIME-WAIT entry");
+    let craft = |seq: SeqNum, flags: Flags| {
+        let hd = TcpHeader {
+            src_port: client.port(),
+            dst_port: server.port(),
+            seq,
+            ack: s.add(1),
+            flags,
+            window: 65535,
+            urgent: 0,
+            options: TcpOptions::NONE,
+        };
+        let mut b = vec![0u8; hd.header_len()];
+        hd.emit(&mut b).unwrap();
+        let (IpAddr::V4(a), IpAddr::V4(d)) = (client.ip(), server.ip()) else {
+            unreachable!()
+        };
+        checksum::fill_checksum_v4(a.octets(), d.octets(), &mut b);
+        b
+    };
+    let attack = [
+        craft(c.add(1), Flags::ACK),       // in window
+        craft(c.sub(5000), Flags::ACK),    // an old duplicate
+        craft(c, Flags::ACK | Flags::FIN), // the FIN again
+    ];
+    const N: usize = 1_000_000;
+    let mut replies = 0;
+    let mut buf = vec![0u8; 1500];
+    for i in 0..N {
+        n.now += Duration::from_micros(50);
+        ep::datagram(&mut n.ep, n.now, client, server, &attack[i % 3]);
+        while n.ep.poll_transmit(n.now, &mut buf).is_some() {
+            replies += 1;
+        }
+        if i % 1024 == 0 {
+            n.ep.on_timer(n.now);
+            assert!(
+                n.ep.timer_count() <= 2,
+                "{} timer entries after {i} segments",
+                n.ep.timer_count()
+            );
+        }
+    }
+    assert!(
+        n.ep.timer_count() <= 2,
+        "{} timer entries",
+        n.ep.timer_count()
+    );
+    assert_eq!(n.ep.time_wait_count(), 1);
+    // RFC 5961 §7: out-of-window ACKs at most one per 500 ms (50 s of flood).
+    let secs = (N as u64 * 50) / 1_000_000;
+    assert!(replies <= secs * 2 + 1, "{replies} replies in {secs} s");
+    // 2MSL after the last segment, nothing is left.
+    let last = n.now;
+    while let Some(d) = n.ep.next_deadline() {
+        n.now = n.now.max(d);
+        n.ep.on_timer(n.now);
+    }
+    assert_eq!(n.ep.time_wait_count(), 0);
+    assert_eq!(n.ep.timer_count(), 0);
+    let gone = n.now.saturating_duration_since(last);
+    assert!(
+        gone >= Duration::from_secs(60) && gone <= Duration::from_millis(60_002),
+        "{gone:?}"
+    );
+}

@@ -502,6 +502,24 @@ impl EpHarness {
                 self.cfg.max_time_wait
             ));
         }
+        // At most one timer entry per connection and per TIME-WAIT entry,
+        // whatever arrived (issue 20: a TIME-WAIT flood added one per
+        // segment).
+        let timers = self.ep.timer_count();
+        if timers > self.ep.connection_count() + self.ep.time_wait_count() {
+            return self.fail(&format!(
+                "{timers} timer entries for {} connections and {} TIME-WAIT entries",
+                self.ep.connection_count(),
+                self.ep.time_wait_count()
+            ));
+        }
+        let orphans = self.ep.counters().orphans;
+        if orphans > self.cfg.max_orphans as u64 {
+            return self.fail(&format!(
+                "{orphans} orphans, limit {}",
+                self.cfg.max_orphans
+            ));
+        }
         Ok(())
     }
 
