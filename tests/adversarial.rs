@@ -725,3 +725,86 @@ fn time_wait_flood_keeps_one_timer_entry() {
         "{gone:?}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// 4. Duplicate-ACK spoofing (Savage, Cardwell, Wetherall, Anderson,
+//    "TCP congestion control with a misbehaving receiver", 1999)
+// ---------------------------------------------------------------------------
+
+/// A sender without SACK with ten segments in flight, a window of 8 MB, and a
+/// receiver that sends a hundred duplicate ACKs of the first byte at once.
+/// A duplicate ACK says one segment left the network; there cannot be more
+/// of those than segments in flight (Linux caps its Reno estimate
+/// `sacked_out` at `packets_out`), so the hundred release no more than the
+/// flight, and PRR (RFC 6937) keeps cwnd below where it was.
+#[test]
+fn spoofed_duplicate_acks_release_at_most_the_flight() {
+    for (name, cfg) in [("linux", Config::linux()), ("rfc9293", Config::rfc9293())] {
+        let mut p = Peer::open(cfg, 65536, 1 << 20, Some(7), false, false);
+        let now = p.now;
+        let _ = p.c.send(now, &vec![1u8; 1 << 20]).unwrap();
+        let flight = p.out();
+        let segs = flight.iter().filter(|o| o.t.len > 0).count();
+        assert_eq!(segs, 10, "{name}: IW10");
+        let cwnd0 = p.c.cwnd();
+        let una = p.c.snd_una();
+        let top = p.c.snd_nxt();
+        let seq = p.seq;
+        for _ in 0..100 {
+            let dup = Segment {
+                seq,
+                ack: una,
+                flags: Flags::ACK,
+                window: 65535,
+                urgent: 0,
+                options: TcpOptions::NONE,
+                payload: &[],
+            };
+            let _ = p.c.on_segment(p.now, &dup);
+        }
+        let out = p.out();
+        let new = out
+            .iter()
+            .filter(|o| o.t.len > 0 && !o.t.seq.before(top))
+            .count();
+        let rtx = out
+            .iter()
+            .filter(|o| o.t.len > 0 && o.t.seq.before(top))
+            .count();
+        assert!(p.c.cwnd() <= cwnd0, "{name}: cwnd {} > {cwnd0}", p.c.cwnd());
+        assert!(rtx <= 1, "{name}: {rtx} retransmissions");
+        assert!(
+            new + rtx <= segs,
+            "{name}: {new} new segments and {rtx} retransmitted for {segs} in flight"
+        );
+    }
+}
+
+/// The same receiver, acknowledging each segment it draws out with another
+/// duplicate ACK (the sender's output is drained after each one): cwnd
+/// never grows, and each duplicate ACK releases at most one segment.
+#[test]
+fn paced_duplicate_acks_never_inflate_cwnd() {
+    for (name, cfg) in [("linux", Config::linux()), ("rfc9293", Config::rfc9293())] {
+        let mut p = Peer::open(cfg, 65536, 1 << 20, Some(7), false, false);
+        let now = p.now;
+        let _ = p.c.send(now, &vec![1u8; 1 << 20]).unwrap();
+        let _ = p.out();
+        let cwnd0 = p.c.cwnd();
+        let una = p.c.snd_una();
+        let seq = p.seq;
+        let mut sent = 0;
+        for i in 0..100 {
+            let out = p.send(Flags::ACK, seq, una, 65535, &[]);
+            let n = out.iter().filter(|o| o.t.len > 0).count();
+            assert!(n <= 1, "{name}: duplicate ACK {i} released {n} segments");
+            sent += n;
+            assert!(
+                p.c.cwnd() <= cwnd0,
+                "{name}: cwnd {} > {cwnd0} after {i}",
+                p.c.cwnd()
+            );
+        }
+        assert!(sent <= 100, "{name}: {sent}");
+    }
+}

@@ -33,7 +33,7 @@ impl<B: Storage> Connection<B> {
     /// path): in ESTABLISHED, a segment with only ACK (and PSH) set, no SACK
     /// blocks, at exactly RCV.NXT, whose ACK is new or (with data, or
     /// nothing in flight) equal to SND.UNA, with no reassembly, SACK
-    /// scoreboard or out-of-order FIN pending, and text that fits the
+    /// scoreboard, out-of-order FIN or fast recovery pending, and text that fits the
     /// receive ring whole. For such a segment every step of §3.10.7.4 has
     /// one outcome, taken by [`fast_path`](Self::fast_path): PAWS passes,
     /// the sequence test passes, no RST/SYN, the ACK is processed
@@ -52,12 +52,10 @@ impl<B: Storage> Connection<B> {
         // Only ACK, or ACK+PSH: no SYN, FIN, RST, URG, ECE, CWR.
         if seg.flags.0 & !Flags::PSH.0 != Flags::ACK.0
             || seg.seq != self.rcv_nxt
-            || !self.syn_acked()
+            || self.recv_slow()
             || !seg.options.sack.is_empty()
             || !self.sacked.is_empty()
             || !self.asm.is_empty()
-            || self.rcv_fin().is_some()
-            || self.fin_queued()
             || ack.after(self.snd_max)
             || ack.before(self.snd_una)
         {
@@ -640,6 +638,9 @@ impl<B: Storage> Connection<B> {
         let old_wnd = self.snd_wnd;
         // What was delivered before this ACK (for RACK's "delivered").
         let (old_una, high_before) = (self.snd_una, self.high_sacked());
+        // RFC 9937 DeliveredData: SND.UNA's advance plus the change in
+        // SACKed bytes (without SACK, in the duplicate-ACK estimate).
+        let held_before = self.held_by_peer();
         if ack.after(self.snd_una) {
             self.new_ack(now, seg, a);
             self.take_sack_blocks(seg);
@@ -672,6 +673,16 @@ impl<B: Storage> Connection<B> {
         // the duplicate-ACK count.
         if !self.in_recovery() && self.sack_loss_detected() && self.snd_una.after_eq(self.recover) {
             self.enter_recovery(now);
+        }
+        if self.in_recovery() {
+            let acked = ack.dist(old_una).min(i32::MAX as u32);
+            let held = i64::from(self.held_by_peer()) - i64::from(held_before);
+            // Without SACK a duplicate ACK delivers one segment, and an
+            // ACK of new data what it acknowledges (RFC 9937): the
+            // estimate it uses up is not taken back.
+            let held = if self.sack_on() { held } else { held.max(0) };
+            let delivered = (i64::from(acked) + held).clamp(0, i64::from(u32::MAX)) as u32;
+            self.prr_ack(delivered, ack.after(old_una));
         }
         self.update_send_window(seg, old_wnd);
         match self.state {

@@ -35,6 +35,7 @@ mod flags;
 mod icmp;
 mod input;
 mod output;
+mod prr;
 mod rack;
 mod sack;
 mod spill;
@@ -254,6 +255,8 @@ pub struct Connection<B: Storage> {
     cc: congestion::Controller,
     /// HyStart++ (RFC 9406): end of the current round, the minimum RTT of
     /// the last and the current round (µs), and samples in this round.
+    /// In fast recovery the first three hold PRR's RecoverFS,
+    /// prr_delivered and prr_out instead (`prr.rs`).
     hs_window_end: SeqNum,
     hs_last_min: u32,
     hs_cur_min: u32,

@@ -109,10 +109,11 @@ impl<B: Storage> Connection<B> {
         } else {
             0
         };
-        // ... and the congestion window: in SACK recovery, sending goes on
-        // while pipe < cwnd (RFC 6675 §5); otherwise by SND.UNA + cwnd.
+        // ... and the congestion window: in recovery, sending goes on while
+        // pipe < cwnd (RFC 6675 §5; PRR sets cwnd, RFC 6937); otherwise by
+        // SND.UNA + cwnd.
         let cwnd = self.cwnd.max(mss).min(MAX_WINDOW);
-        let cwnd_room = if self.sack_on() && self.in_recovery() {
+        let cwnd_room = if self.in_recovery() {
             cwnd.saturating_sub(self.pipe())
         } else {
             // Limited transmit (RFC 3042, RFC 5681 §3.2 step 1): the first
@@ -553,6 +554,7 @@ impl<B: Storage> Connection<B> {
             flags |= Flags::PSH;
         }
         let retransmission = seq.before(self.snd_max);
+        self.prr_sent(n as u32);
         if !retransmission && n > 0 && (n as u32) < self.eff_mss() {
             self.snd_sml = seq.add(n as u32);
         }
@@ -644,6 +646,7 @@ impl<B: Storage> Connection<B> {
             return None;
         }
         self.stats.retransmits += 1;
+        self.prr_sent(n as u32);
         self.rtt_sample = super::timers::RttSample::NONE;
         if self.high_rxt.before(self.snd_una.add(n as u32)) {
             self.high_rxt = self.snd_una.add(n as u32);

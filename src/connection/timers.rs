@@ -405,7 +405,9 @@ impl<B: Storage> Connection<B> {
             let w = self.window();
             self.ssthresh = self.cc.on_timeout(w, self.flight(), now);
             self.cwnd = mss;
-            self.set_in_recovery(false);
+            if self.in_recovery() {
+                self.leave_recovery();
+            }
             self.dupacks = 0;
             self.recover = self.snd_max;
             if self.snd_wnd == 0 {
@@ -653,20 +655,23 @@ impl<B: Storage> Connection<B> {
         if self.in_recovery() {
             if self.snd_una.after_eq(self.recover) {
                 // Full ACK: leave fast recovery (RFC 6582 §3.2 step 3).
-                self.set_in_recovery(false);
+                self.leave_recovery();
                 self.cwnd = self.ssthresh.min(self.flight().max(mss) + mss);
                 if self.sack_on() {
                     self.cwnd = self.ssthresh;
                 }
+                self.dupacks = 0;
             } else if self.sack_on() {
-                // RFC 6675: partial ACKs need no deflation; the holes are
-                // resent by NextSeg().
+                // RFC 6675: the holes are resent by NextSeg(); PRR sets
+                // cwnd (`prr_ack`).
+                self.dupacks = 0;
             } else {
-                // Partial ACK (RFC 6582): retransmit the next hole, deflate.
+                // Partial ACK (RFC 6582 §3.2 step 5): retransmit the next
+                // hole; the duplicate ACKs this ACK covers are used up;
+                // PRR sets cwnd (no deflation).
                 self.set_fast_rtx(true);
-                self.cwnd = self.cwnd.saturating_sub(acked).saturating_add(mss).max(mss);
+                self.reno_partial_ack(acked);
             }
-            self.dupacks = 0;
             return;
         }
         self.dupacks = 0;
@@ -681,17 +686,17 @@ impl<B: Storage> Connection<B> {
 
     /// A duplicate ACK (RFC 5681 §3.2, RFC 6582 NewReno).
     pub(super) fn on_dupack(&mut self, now: Instant) {
-        let mss = self.eff_mss();
         self.dupacks = self.dupacks.saturating_add(1);
-        if self.in_recovery() {
-            // RFC 5681 §3.2 step 4: without SACK, inflate for every segment
-            // that left the network. With SACK, `pipe` already counts it
-            // (RFC 6675 §5): no inflation.
-            if !self.sack_on() {
-                self.cwnd = self.cwnd.saturating_add(mss);
-            }
-        } else if self.dupacks == 3 && self.snd_una.after_eq(self.recover) {
+        if !self.in_recovery() && self.dupacks == 3 && self.snd_una.after_eq(self.recover) {
             self.enter_recovery(now);
+        }
+        if self.in_recovery() && !self.sack_on() {
+            // Note: RFC 5681 §3.2 step 4 inflates cwnd by one segment per
+            // duplicate ACK, which lets a receiver that spoofs them inflate
+            // it without bound (Savage et al. 1999). Instead each counts as
+            // one segment delivered, no more than the flight holds
+            // (`reno_cap`, as Linux), and PRR (RFC 6937) sets cwnd.
+            self.reno_cap();
         }
     }
 
@@ -703,17 +708,16 @@ impl<B: Storage> Connection<B> {
             ..self.window()
         };
         self.ssthresh = self.cc.on_congestion(w, now);
-        // RFC 6675 §5 step 4.2: cwnd = ssthresh; without SACK, RFC 5681
-        // §3.2 inflates by the three segments that left the network.
-        self.cwnd = if self.sack_on() {
-            self.ssthresh
-        } else {
-            self.ssthresh + 3 * mss
-        };
         self.recover = self.snd_max;
         self.high_rxt = self.snd_una;
         self.rtx_mark = self.snd_max;
-        self.set_in_recovery(true);
+        // RFC 6937 §3: PRR instead of RFC 6675 §5 step 4.2's cwnd =
+        // ssthresh (and RFC 5681 §3.2's ssthresh + 3 * SMSS without SACK):
+        // each ACK sets cwnd = pipe + sndcnt (`prr_ack`). Until one does
+        // (recovery entered by RACK's timer), one segment may go: the fast
+        // retransmit.
+        self.prr_start();
+        self.cwnd = self.pipe().saturating_add(mss);
         self.set_fast_rtx(true);
         self.stats.recoveries += 1;
         if self.tlp_armed() {
