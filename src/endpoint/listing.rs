@@ -84,6 +84,24 @@ pub struct Counters {
     /// Orphans the orphan queue of a fixed store could not track (they
     /// still close normally; only the `max_orphans` cap misses them).
     pub orphans_untracked: u64,
+    /// Segments dropped, unanswered, because their destination is not one
+    /// of the Endpoint's addresses ([`EndpointConfig::local_addrs`](super::EndpointConfig::local_addrs)).
+    pub not_local: u64,
+    /// Calls whose `now` was earlier than a previous call's (taken as the
+    /// previous time).
+    pub clock_regressions: u64,
+    /// `poll_transmit` calls whose buffer was shorter than
+    /// [`MIN_TRANSMIT_BUF`](super::MIN_TRANSMIT_BUF): nothing was taken
+    /// from the queue.
+    pub short_buffers: u64,
+    /// ICMP errors given to `on_icmp` (`InErrors` of `Icmp:` aside).
+    pub icmp_in: u64,
+    /// ICMP errors about no connection of ours, or unparsable
+    /// (a TIME-WAIT entry or a listener included).
+    pub icmp_no_conn: u64,
+    /// ICMP errors whose quoted sequence number lies outside
+    /// SND.UNA..SND.NXT, ignored (RFC 5927 §4.1; `OutOfWindowIcmps`).
+    pub out_of_window_icmps: u64,
 }
 
 /// One line of [`Endpoint::connections`], like `ss -tan -o`.
@@ -174,6 +192,7 @@ impl<S: Store> Endpoint<S> {
                 handle: e.app.then_some(Handle {
                     idx: i as u32,
                     generation: s.generation,
+                    ep: self.tag,
                 }),
                 local: e.tuple.local(),
                 remote: e.tuple.remote(),

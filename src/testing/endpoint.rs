@@ -23,6 +23,7 @@ use super::OwnedSegmentSpec;
 use crate::endpoint::{Endpoint, EndpointConfig, Event, Handle, ListenerId, SynCookies};
 use crate::seq::SeqNum;
 use crate::time::{Duration, Instant};
+use crate::wire::Ecn;
 use crate::wire::{Flags, TcpHeader, TcpOptions, checksum};
 
 /// The Endpoint's own address.
@@ -184,9 +185,11 @@ impl EpHarness {
         cfg.somaxconn = 8;
         cfg.max_syn_backlog = 8;
         cfg.syncookies = SynCookies::OnOverflow;
-        cfg.local_v4 = Some(Ipv4Addr::from(LOCAL));
+        let cfg = cfg
+            .with_local_addr(Ipv4Addr::from(LOCAL))
+            .expect("a unicast address");
         EpHarness {
-            ep: Endpoint::new(cfg.clone(), [7; 16]),
+            ep: Endpoint::new(cfg.clone(), [7; 16]).expect("a valid config"),
             now: Instant::from_secs(1000),
             cfg,
             handles: Vec::new(),
@@ -239,7 +242,8 @@ impl EpHarness {
                     let c = checksum::tcp_checksum_v4(src, LOCAL, &bytes);
                     bytes[16..18].copy_from_slice(&c.to_be_bytes());
                 }
-                self.ep.on_datagram(now, v4(src), v4(LOCAL), &bytes);
+                self.ep
+                    .on_datagram(now, v4(src), v4(LOCAL), Ecn::NotEct, &bytes);
             }
             EpInput::Crafted {
                 from,
@@ -313,7 +317,7 @@ impl EpHarness {
                 };
                 let hdr = spec_header(PEER_PORTS[0], PORTS[0], spec);
                 if let Some(bytes) = segment_bytes(&hdr, &[], src, dst) {
-                    self.ep.on_datagram(now, src, dst, &bytes);
+                    self.ep.on_datagram(now, src, dst, Ecn::NotEct, &bytes);
                 }
             }
             EpInput::Advance(ms) => {
@@ -419,7 +423,7 @@ impl EpHarness {
             let mut buf = [0u8; 2048];
             if let Some((h, n)) =
                 self.ep
-                    .on_datagram_recv(now, v4(src), v4(LOCAL), &bytes, &mut buf)
+                    .on_datagram_recv(now, v4(src), v4(LOCAL), Ecn::NotEct, &bytes, &mut buf)
             {
                 if n == 0 || n > buf.len() {
                     return self.fail(&format!("on_datagram_recv reported {n} bytes"));
@@ -432,7 +436,8 @@ impl EpHarness {
                 self.bytes_read += n as u64;
             }
         } else {
-            self.ep.on_datagram(now, v4(src), v4(LOCAL), &bytes);
+            self.ep
+                .on_datagram(now, v4(src), v4(LOCAL), Ecn::NotEct, &bytes);
         }
         Ok(())
     }
