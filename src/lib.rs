@@ -150,7 +150,8 @@ pub use connection::{
 };
 pub use endpoint::{
     ConnInfo, Counters, Datagram, Endpoint, EndpointConfig, EndpointError, Event as EndpointEvent,
-    FixedEndpoint, Handle, ListenerId, SynCookies, TimeWaitEntry, TwReuse,
+    FixedEndpoint, Handle, ListenOptions, ListenerId, PendingSyn, SynCookies, TimeWaitEntry,
+    TwReuse,
 };
 pub use error::{CallError, CloseReason, ConfigError};
 pub use seq::SeqNum;

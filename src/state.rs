@@ -291,6 +291,18 @@ pub const TRANSITIONS: &[Transition] = &[
     ),
     t(
         S::SynReceived,
+        E::IcmpHardError,
+        S::Listen,
+        "RFC 1122 §4.2.3.9 (SHLD-26; passive open, as Linux's tcp_req_err)",
+    ),
+    t(
+        S::SynReceived,
+        E::IcmpHardError,
+        S::Closed,
+        "RFC 1122 §4.2.3.9 (SHLD-26; active open)",
+    ),
+    t(
+        S::SynReceived,
         E::RcvRst,
         S::Listen,
         "RFC 9293 §3.10.7.4 (passive open)",

@@ -135,6 +135,11 @@ impl<S: Store> Endpoint<S> {
     ) -> Option<(Handle, usize)> {
         let h = self.handle_of(idx);
         let e = self.slots[idx as usize].get_mut()?;
+        if e.held {
+            // A SYN waiting for the application's verdict: its
+            // retransmissions, and anything else, wait too.
+            return None;
+        }
         // The final ACK of a handshake whose listener's accept queue is
         // full is dropped (Linux `tcp_abort_on_overflow=0`): the connection
         // stays in SYN-RECEIVED, its SYN,ACK timer runs, and the client's
@@ -213,11 +218,15 @@ impl<S: Store> Endpoint<S> {
             return;
         }
         let syn_full = l.syn_queue.len() >= l.syn_limit;
-        let cookie = match self.cfg.syncookies {
-            SynCookies::Always => true,
-            SynCookies::OnOverflow => syn_full,
-            SynCookies::Off => false,
-        };
+        let filter = l.filter_syn;
+        // A filtering listener never answers with a cookie: a cookie
+        // would let the connection in without the application's verdict.
+        let cookie = !filter
+            && match self.cfg.syncookies {
+                SynCookies::Always => true,
+                SynCookies::OnOverflow => syn_full,
+                SynCookies::Off => false,
+            };
         if cookie {
             self.send_cookie(li, tuple, seg, now);
             return;
@@ -242,6 +251,7 @@ impl<S: Store> Endpoint<S> {
         let Some(e) = self.entry_mut(idx) else {
             return;
         };
+        e.held = filter;
         let a = e.conn.open_passive(now, seg, iss);
         // After the SYN, which seeds its own offset; the SYN,ACK is built
         // later.
@@ -253,6 +263,25 @@ impl<S: Store> Endpoint<S> {
             let _ = super::store::Seq::try_push(&mut l.syn_queue, idx);
         }
         self.after(idx, a, now);
+        if filter {
+            let p = super::PendingSyn {
+                idx,
+                generation: self.slots[idx as usize].generation,
+                ep: self.tag,
+            };
+            let l = super::ListenerId {
+                idx: li,
+                generation: self.listeners[li as usize]
+                    .as_ref()
+                    .map_or(0, |l| l.generation),
+                ep: self.tag,
+            };
+            if Fifo::push(&mut self.events, super::Event::SynPending(l, p)).is_err() {
+                // No verdict can come: the SYN is dropped, not held for ever.
+                self.counters.events_dropped += 1;
+                self.drop_held(idx);
+            }
+        }
     }
 
     /// The window-scale shift we offer (as the Connection computes it).

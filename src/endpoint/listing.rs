@@ -94,6 +94,10 @@ pub struct Counters {
     /// [`MIN_TRANSMIT_BUF`](super::MIN_TRANSMIT_BUF): nothing was taken
     /// from the queue.
     pub short_buffers: u64,
+    /// SYNs a filtering listener's application refused (RST sent).
+    pub syn_refused: u64,
+    /// SYNs a filtering listener's application dropped.
+    pub syn_ignored: u64,
     /// ICMP errors given to `on_icmp` (`InErrors` of `Icmp:` aside).
     pub icmp_in: u64,
     /// ICMP errors about no connection of ours, or unparsable

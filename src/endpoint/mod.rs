@@ -87,6 +87,7 @@
 //! queue are dropped and counted: nothing panics.
 
 mod config;
+mod icmp;
 mod input;
 mod listing;
 mod secret;
@@ -184,6 +185,10 @@ pub struct ListenerId {
 pub enum Event {
     /// A connection waits in this listener's accept queue: call `accept`.
     Incoming(ListenerId),
+    /// A SYN reached a filtering listener ([`ListenOptions::filter_syn`]):
+    /// answer it with [`Endpoint::admit`], [`Endpoint::refuse`] or
+    /// [`Endpoint::ignore`]; nothing is sent until then.
+    SynPending(ListenerId, PendingSyn),
     /// An active open completed (ESTABLISHED).
     Connected(Handle),
     /// Data, the end of the peer's data, or an error can be read: call
@@ -199,6 +204,38 @@ pub enum Event {
     /// of a handle, queued only after every byte has been read. Once it
     /// is polled the handle is stale.
     Closed(Handle, CloseReason),
+}
+
+/// A SYN a filtering listener holds (see [`Event::SynPending`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PendingSyn {
+    idx: u32,
+    generation: u32,
+    ep: u32,
+}
+
+/// How [`Endpoint::listen_with`] listens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListenOptions {
+    /// Bounds the accept queue (at most `somaxconn`) and, with
+    /// `max_syn_backlog`, the SYN queue (`listen(2)`'s backlog).
+    pub backlog: u32,
+    /// Hold every new SYN for the application's verdict
+    /// ([`Event::SynPending`]) before any SYN,ACK goes out: accept, refuse
+    /// with a RST, or drop. Held SYNs count in the SYN queue; a SYN that
+    /// finds it full is dropped (no SYN cookies: a cookie would bypass
+    /// the verdict).
+    pub filter_syn: bool,
+}
+
+impl ListenOptions {
+    /// A plain listener with this backlog.
+    pub fn backlog(backlog: u32) -> Self {
+        ListenOptions {
+            backlog,
+            filter_syn: false,
+        }
+    }
 }
 
 /// A segment `poll_transmit` wrote: send `buf[..len]` from `src` to `dst`.
@@ -244,6 +281,9 @@ pub enum EndpointError {
     /// The handle or listener is stale, or belongs to another Endpoint.
     #[error("unknown handle")]
     UnknownHandle,
+    /// An option the Endpoint does not offer (a non-zero linger time).
+    #[error("unsupported option")]
+    Unsupported,
     /// Nothing to read yet (`recv`), or no room in the send buffer
     /// (`send`): wait for `Readable` / `Writable`.
     #[error("operation would block")]
@@ -332,6 +372,11 @@ struct Entry<S: Store> {
     ev: u8,
     /// Why it ended, once `dead` while the application holds the handle.
     end: Option<CloseReason>,
+    /// A SYN a filtering listener holds for the application's verdict:
+    /// nothing is sent, no timer runs, segments are dropped.
+    held: bool,
+    /// `close` resets instead (`SO_LINGER` with a zero timeout).
+    linger_zero: bool,
 }
 
 struct Slot<S: Store> {
@@ -367,6 +412,8 @@ struct Listener<S: Store> {
     accept_queue: S::Deque<Handle>,
     /// When this listener last sent a SYN cookie.
     last_cookie: Option<Instant>,
+    /// New SYNs wait for the application's verdict.
+    filter_syn: bool,
 }
 
 /// A control segment that belongs to no connection.
@@ -732,6 +779,8 @@ impl<S: Store> Endpoint<S> {
                     dead,
                     ev,
                     end,
+                    held,
+                    linger_zero,
                 } = e;
                 *e_conn = make(cfg);
                 *e_tuple = tuple;
@@ -746,6 +795,8 @@ impl<S: Store> Endpoint<S> {
                 *dead = false;
                 *ev = 0;
                 *end = None;
+                *held = false;
+                *linger_zero = false;
             }
             None => {
                 s.entry = Some(S::boxed(Entry {
@@ -762,6 +813,8 @@ impl<S: Store> Endpoint<S> {
                     dead: false,
                     ev: 0,
                     end: None,
+                    held: false,
+                    linger_zero: false,
                 }));
             }
         }
@@ -848,6 +901,9 @@ impl<S: Store> Endpoint<S> {
         let Some(e) = self.slots[idx as usize].get_mut() else {
             return;
         };
+        if e.held {
+            return;
+        }
         let t = e.conn.deadline().map_or(u64::MAX, tick_ceil);
         if t >= e.wheel_at {
             return;
@@ -960,7 +1016,7 @@ impl<S: Store> Endpoint<S> {
         // `transmit` exactly when `poll_transmit` has something: asking the
         // connection again would compute the same answer.
         debug_assert!(acts.transmit() || !e.conn.wants_output());
-        if acts.transmit() && !e.in_txq {
+        if acts.transmit() && !e.in_txq && !e.held {
             e.in_txq = true;
             // Cannot fail: each slot is in the queue at most once.
             let _ = self.txq.push(idx);
@@ -1222,6 +1278,18 @@ impl<S: Store> Endpoint<S> {
     /// 0: a catch-all for every SYN no other listener takes, whatever its
     /// destination address and port.
     pub fn listen(&mut self, addr: SocketAddr, backlog: u32) -> Result<ListenerId, EndpointError> {
+        self.listen_with(addr, ListenOptions::backlog(backlog))
+    }
+
+    /// [`listen`](Self::listen) with options: the backlog, and whether
+    /// new SYNs wait for the application's verdict
+    /// ([`ListenOptions::filter_syn`]).
+    pub fn listen_with(
+        &mut self,
+        addr: SocketAddr,
+        opts: ListenOptions,
+    ) -> Result<ListenerId, EndpointError> {
+        let backlog = opts.backlog;
         let ip = addr.ip();
         let bad = match ip {
             IpAddr::V4(a) => a.is_broadcast() || a.is_multicast(),
@@ -1258,6 +1326,7 @@ impl<S: Store> Endpoint<S> {
             syn_queue,
             accept_queue,
             last_cookie: None,
+            filter_syn: opts.filter_syn,
         };
         let idx = match slot {
             Some(i) => {
@@ -1359,6 +1428,87 @@ impl<S: Store> Endpoint<S> {
             }
         }
         Some(h)
+    }
+
+    /// The slot of a SYN still held for a verdict.
+    fn held(&self, p: PendingSyn) -> Option<u32> {
+        if p.ep != self.tag {
+            return None;
+        }
+        let s = self.slots.get(p.idx as usize)?;
+        (s.generation == p.generation && s.get().is_some_and(|e| e.held && !e.dead))
+            .then_some(p.idx)
+    }
+
+    /// The local (the destination the peer asked for) and remote address
+    /// of a SYN held for a verdict.
+    pub fn pending_syn(&self, p: PendingSyn) -> Option<(SocketAddr, SocketAddr)> {
+        let idx = self.held(p)?;
+        self.slots[idx as usize]
+            .get()
+            .map(|e| (e.tuple.local(), e.tuple.remote()))
+    }
+
+    /// Accepts a held SYN: the SYN,ACK goes out now, and the connection
+    /// goes on as any other (to the accept queue once its handshake
+    /// completes).
+    pub fn admit(&mut self, now: Instant, p: PendingSyn) -> Result<(), EndpointError> {
+        let now = self.clock(now);
+        let idx = self.held(p).ok_or(EndpointError::UnknownHandle)?;
+        let e = self.entry_mut(idx).expect("held");
+        e.held = false;
+        if e.conn.wants_output() && !e.in_txq {
+            e.in_txq = true;
+            let _ = self.txq.push(idx);
+        }
+        // Its timers start from now, as if the SYN had just come.
+        let _ = now;
+        self.schedule(idx);
+        Ok(())
+    }
+
+    /// Refuses a held SYN with a RST (`<SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK>`,
+    /// as a closed port answers: RFC 9293 §3.10.7.1); the peer's connect
+    /// fails with "connection refused".
+    pub fn refuse(&mut self, now: Instant, p: PendingSyn) -> Result<(), EndpointError> {
+        let _ = self.clock(now);
+        let idx = self.held(p).ok_or(EndpointError::UnknownHandle)?;
+        let e = self.entry_mut(idx).expect("held");
+        let (tuple, irs) = (e.tuple, e.conn.irs());
+        self.push_ctrl(
+            tuple,
+            Transmit {
+                seq: SeqNum(0),
+                ack: irs.add(1),
+                flags: crate::wire::Flags::RST | crate::wire::Flags::ACK,
+                window: 0,
+                urgent: 0,
+                ect: false,
+                options: crate::wire::TcpOptions::NONE,
+                len: 0,
+            },
+        );
+        self.counters.syn_refused += 1;
+        self.drop_held(idx);
+        Ok(())
+    }
+
+    /// Drops a held SYN without an answer; the peer will retransmit it,
+    /// and a retransmission raises a new [`Event::SynPending`].
+    pub fn ignore(&mut self, p: PendingSyn) -> Result<(), EndpointError> {
+        let idx = self.held(p).ok_or(EndpointError::UnknownHandle)?;
+        self.counters.syn_ignored += 1;
+        self.drop_held(idx);
+        Ok(())
+    }
+
+    /// Removes a held SYN's connection, which never sent anything.
+    pub(super) fn drop_held(&mut self, idx: u32) {
+        if let Some(e) = self.entry_mut(idx) {
+            e.dead = true;
+        }
+        self.detach(idx, None);
+        self.maybe_free(idx);
     }
 
     /// Connections waiting in a listener's accept queue and SYN queue.
@@ -1572,13 +1722,47 @@ impl<S: Store> Endpoint<S> {
             Err(EndpointError::WouldBlock)
         }
     }
+    /// Nagle's algorithm off (`true`, as `TCP_NODELAY`) or on.
+    pub fn set_nodelay(&mut self, now: Instant, h: Handle, on: bool) -> Result<(), EndpointError> {
+        self.on_app_call(now, h, AppCall::SetNoDelay(on))
+            .map(|_| ())
+    }
+
+    /// What `close` does (`SO_LINGER`): `None` (the default) closes
+    /// gracefully, the connection finishing as an orphan that still
+    /// delivers its data and FIN; `Some(Duration::ZERO)` makes `close`
+    /// reset the connection (RST) and drop what is unsent. A non-zero
+    /// linger time (which makes Linux's `close` block) is refused with
+    /// [`EndpointError::Unsupported`]: an orphan's life is bounded by its
+    /// own limits (`orphan_retries`, `fin_timeout`).
+    pub fn set_linger(
+        &mut self,
+        h: Handle,
+        linger: Option<crate::time::Duration>,
+    ) -> Result<(), EndpointError> {
+        if linger.is_some_and(|d| !d.is_zero()) {
+            return Err(EndpointError::Unsupported);
+        }
+        self.entry(h).ok_or(EndpointError::UnknownHandle)?;
+        if let Some(e) = self.entry_mut(h.idx) {
+            e.linger_zero = linger.is_some();
+        }
+        Ok(())
+    }
+
     /// Half-close (FIN after the queued data).
     pub fn shutdown(&mut self, now: Instant, h: Handle) -> Result<(), EndpointError> {
         self.on_app_call(now, h, AppCall::Shutdown).map(|_| ())
     }
-    /// Full close; the connection finishes as an orphan and the handle ends.
+    /// Full close; the connection finishes as an orphan and the handle
+    /// ends (with unread data, or after `set_linger(Some(ZERO))`, it is
+    /// reset instead: RFC 9293 §3.6.1 SHLD-3).
     pub fn close(&mut self, now: Instant, h: Handle) -> Result<(), EndpointError> {
-        self.on_app_call(now, h, AppCall::Close).map(|_| ())
+        let call = match self.entry(h) {
+            Some(e) if e.linger_zero && !e.dead => AppCall::Abort,
+            _ => AppCall::Close,
+        };
+        self.on_app_call(now, h, call).map(|_| ())
     }
     /// Abort (RST); the handle ends.
     pub fn abort(&mut self, now: Instant, h: Handle) -> Result<(), EndpointError> {
@@ -1596,6 +1780,12 @@ impl<S: Store> Endpoint<S> {
             let h = match ev {
                 Event::Incoming(l) => {
                     if self.listener(l).is_some() {
+                        return Some(ev);
+                    }
+                    continue;
+                }
+                Event::SynPending(_, p) => {
+                    if self.held(p).is_some() {
                         return Some(ev);
                     }
                     continue;
