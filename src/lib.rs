@@ -112,6 +112,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! For a whole host (many connections, listeners, TIME-WAIT, addresses,
+//! ICMP), use the [`Endpoint`]: see its module docs for its run loop and
+//! the application contract, and [`embedding`] for a walk through a real
+//! host.
+//!
 //! `cargo run --example lifecycle` runs the same loop over real TCP bytes
 //! through every state; the state diagram is [`state::to_mermaid`] /
 //! [`state::to_dot`], generated from [`TRANSITIONS`].
@@ -127,6 +132,7 @@ extern crate std;
 pub mod buffer;
 pub mod config;
 pub mod connection;
+pub mod embedding;
 pub mod endpoint;
 pub mod error;
 #[cfg(feature = "testing")]

@@ -557,10 +557,10 @@ impl<B: Storage> Connection<B> {
     pub fn state(&self) -> State {
         self.state
     }
-    /// The configuration. The connection keeps it packed (see
-    /// `connection/cfg.rs`): durations come back to the microsecond up to
-    /// about 17 minutes, to the millisecond up to about 12 days, to the
-    /// second beyond (rounded up); everything else as given.
+    /// The configuration. The connection keeps it packed in 64 bytes:
+    /// durations come back to the microsecond up to about 17 minutes, to
+    /// the millisecond up to about 12 days, to the second beyond (rounded
+    /// up); everything else as given.
     pub fn config(&self) -> Config {
         self.cfg.to_config()
     }

@@ -79,7 +79,11 @@ pub struct Counters {
     /// Events dropped because a fixed event queue was full.
     pub events_dropped: u64,
     /// Timers not armed because a fixed timer pool was full even after
-    /// dropping stale entries (take `M` of at least `2 * N`).
+    /// dropping stale entries. `M` of at least `4 * N` (what [`Fixed`]
+    /// asks, for the demux table) always leaves room: each connection and
+    /// TIME-WAIT entry keeps at most one live timer, `2 * N` in all.
+    ///
+    /// [`Fixed`]: super::Fixed
     pub timers_dropped: u64,
     /// Orphans the orphan queue of a fixed store could not track (they
     /// still close normally; only the `max_orphans` cap misses them).

@@ -13,35 +13,165 @@
 //!
 //! # The run loop
 //!
-//! 1. Create it: `Endpoint::new(EndpointConfig::linux(), secret)`, with a
-//!    16-byte secret from the host's random source (RFC 6528 MUST-9).
+//! 1. Create it: `Endpoint::new(config, secret)`, with the host's
+//!    addresses in the config ([`EndpointConfig::with_local_addr`]) and a
+//!    16-byte secret from the host's random source (RFC 6528 MUST-9). An
+//!    impossible config value is refused here ([`ConfigError`]).
 //! 2. Open: [`Endpoint::listen`] and [`Endpoint::accept`], or
 //!    [`Endpoint::connect`].
 //! 3. Feed it: every received TCP segment with [`Endpoint::on_datagram`]
-//!    (the IP source and destination, and the IP payload), the
-//!    application's calls with [`Endpoint::on_app_call`] (or `send`,
-//!    `recv`, `close`, ...), and [`Endpoint::on_timer`] whenever
+//!    (the IP source and destination, the ECN field, and the IP payload),
+//!    every ICMP error with [`Endpoint::on_icmp`], the application's calls
+//!    ([`Endpoint::send`], [`Endpoint::recv`], [`Endpoint::shutdown`],
+//!    [`Endpoint::close`], ...), and [`Endpoint::on_timer`] whenever
 //!    [`Endpoint::next_deadline`] has passed.
 //! 4. After each call, drain [`Endpoint::poll_event`] (what the
 //!    applications must learn: incoming connections, readable, writable,
 //!    closed) and then [`Endpoint::poll_transmit`] until it returns `None`,
-//!    sending each segment it writes.
+//!    sending each segment it writes in an IP packet with the
+//!    [`Datagram`]'s addresses and ECN field.
 //! 5. Sleep until the next datagram, application call or
 //!    [`Endpoint::next_deadline`]. An early `on_timer` is harmless.
 //!
-//! `now` never goes backwards. Nothing is allocated per segment once the
-//! tables have grown to the working set; a connection's creation allocates
-//! its TCB and buffers.
+//! `now` never goes backwards (an earlier `now` is taken as the latest
+//! one, in every build). Nothing is allocated per segment once the tables
+//! have grown to the working set; a connection's creation allocates its
+//! TCB and buffers. The guide [`crate::embedding`] walks through a real
+//! host; `examples/server.rs` runs several Endpoints over an in-memory
+//! link, and `examples/tun.rs` one over a Linux TUN device.
 //!
-//! # Handles
+//! # Example
+//!
+//! A server and a client over an in-memory link: the client sends a
+//! request and shuts down, the server echoes it and closes, and each side
+//! reads every byte, then the end of the stream.
+//!
+//! ```
+//! use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+//! use tcpstate::{CloseReason, Endpoint, EndpointConfig, EndpointError, EndpointEvent as Event, Instant};
+//!
+//! /// The link: whatever `from` sends, `to` receives at once.
+//! fn carry(now: Instant, from: &mut Endpoint, to: &mut Endpoint) {
+//!     let mut buf = [0u8; 1500];
+//!     while let Some(d) = from.poll_transmit(now, &mut buf) {
+//!         to.on_datagram(now, d.src, d.dst, d.ecn, &buf[..d.len]);
+//!     }
+//! }
+//!
+//! let (a, b) = (Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(192, 0, 2, 2));
+//! let mut client = Endpoint::new(EndpointConfig::linux().with_local_addr(a)?, [1; 16])?;
+//! let mut server = Endpoint::new(EndpointConfig::linux().with_local_addr(b)?, [2; 16])?;
+//! server.listen(SocketAddr::new(IpAddr::V4(b), 7), 16)?;
+//! let mut now = Instant::ZERO;
+//! let c = client.connect(now, None, SocketAddr::new(IpAddr::V4(b), 7))?;
+//!
+//! let (mut request, mut reply, mut client_done) = (Vec::new(), Vec::new(), false);
+//! while !client_done {
+//!     carry(now, &mut client, &mut server);
+//!     carry(now, &mut server, &mut client);
+//!     // The server's application: read to the end, echo, close.
+//!     while let Some(e) = server.poll_event() {
+//!         match e {
+//!             Event::Incoming(l) => {
+//!                 server.accept(l);
+//!             }
+//!             Event::Readable(h) => loop {
+//!                 let mut b = [0u8; 64];
+//!                 match server.recv(now, h, &mut b) {
+//!                     Ok(0) => {
+//!                         server.send(now, h, &request)?;
+//!                         server.close(now, h)?;
+//!                         break;
+//!                     }
+//!                     Ok(n) => request.extend_from_slice(&b[..n]),
+//!                     Err(EndpointError::WouldBlock) => break,
+//!                     Err(e) => return Err(e.into()),
+//!                 }
+//!             },
+//!             _ => {}
+//!         }
+//!     }
+//!     // The client's application: send a request and shut down (a
+//!     // half-close: the FIN goes after the data), read the reply until
+//!     // `Closed`.
+//!     while let Some(e) = client.poll_event() {
+//!         match e {
+//!             Event::Connected(h) => {
+//!                 client.send(now, h, b"hello")?;
+//!                 client.shutdown(now, h)?;
+//!             }
+//!             Event::Readable(h) => {
+//!                 let mut b = [0u8; 64];
+//!                 while let Ok(n @ 1..) = client.recv(now, h, &mut b) {
+//!                     reply.extend_from_slice(&b[..n]);
+//!                 }
+//!             }
+//!             Event::Closed(h, reason) => {
+//!                 assert_eq!((h, reason), (c, CloseReason::Normal));
+//!                 client_done = true;
+//!             }
+//!             _ => {}
+//!         }
+//!     }
+//!     // Timers (here, the delayed ACKs).
+//!     let next = [client.next_deadline(), server.next_deadline()];
+//!     if let Some(t) = next.into_iter().flatten().min() {
+//!         now = now.max(t);
+//!         client.on_timer(now);
+//!         server.on_timer(now);
+//!     }
+//! }
+//! assert_eq!((&request[..], &reply[..]), (&b"hello"[..], &b"hello"[..]));
+//! // The client closed first: its side keeps the 4-tuple in TIME-WAIT.
+//! assert_eq!(client.time_wait_count(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Handles: the application contract
 //!
 //! A [`Handle`] names a connection while the application holds it: from
-//! `connect` or `accept` until [`Event::Closed`], or until the application
-//! calls `close` (the connection then finishes on its own as an orphan)
-//! or `abort`. A connection that reaches TIME-WAIT with nothing left to
-//! read ends for the application (`Event::Closed` with
-//! [`CloseReason::Normal`]); its 4-tuple stays in the TIME-WAIT table.
-//! Stale handles are refused with [`EndpointError::UnknownHandle`].
+//! `connect` or `accept` until the application polls its
+//! [`Event::Closed`], or calls `close` (the connection then finishes on
+//! its own as an orphan, still delivering its data and FIN) or `abort`.
+//! Until then:
+//!
+//! - [`Endpoint::recv`] returns every byte that arrived before the peer's
+//!   FIN, then `Ok(0)`; or every byte that arrived before a RST (or a
+//!   timeout), then `Err(Closed(reason))`. Never `UnknownHandle` first,
+//!   never a RST read as an end of stream.
+//! - `Closed` is queued once the connection is over and no unread byte is
+//!   left (the `recv` that reads the last byte queues it): it is always
+//!   the handle's last event. Its reason is the end of the stream for an
+//!   application that has not read it with `recv` (`Normal`: the FIN).
+//! - A connection that reaches TIME-WAIT moves its 4-tuple into the
+//!   TIME-WAIT table at once (it guards the old incarnation there); only
+//!   the handle, with its unread data, lives on.
+//! - At most one `Readable` and one `Writable` are queued per handle at a
+//!   time; events of handles the application let go of are skipped.
+//!
+//! Stale handles, and handles of another Endpoint, are refused with
+//! [`EndpointError::UnknownHandle`].
+//!
+//! # Addresses
+//!
+//! The Endpoint answers only for its own addresses
+//! ([`EndpointConfig::local_addrs`]): a segment to any other destination
+//! is dropped and counted ([`Counters::not_local`]), never answered from
+//! an address that is not ours. A transparent Endpoint
+//! ([`EndpointConfig::transparent`], the tun2socks case) takes every
+//! destination; a listener on the unspecified address with port 0 is then
+//! a catch-all, and [`Endpoint::local_addr`] reports the destination each
+//! connection was opened to.
+//!
+//! # ICMP and ECN
+//!
+//! [`Endpoint::on_icmp`] routes an ICMP error to the connection its quote
+//! names, if the quoted sequence number is one in flight (RFC 5927 §4.1):
+//! a hard error ends a connection still opening, "fragmentation needed"
+//! lowers the MSS, soft errors are kept. ECN (RFC 3168, on with
+//! [`Config::ecn`](crate::Config::ecn)) needs the host to pass the
+//! received ECN field to `on_datagram` and to write [`Datagram::ecn`] into
+//! the packets it sends.
 //!
 //! # Binding
 //!
