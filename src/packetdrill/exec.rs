@@ -18,6 +18,7 @@ use crate::endpoint::{Endpoint, EndpointConfig, Event as EpEvent, Handle, Listen
 use crate::error::CloseReason;
 use crate::state::State;
 use crate::time::Instant;
+use crate::wire::Ecn;
 use crate::wire::checksum;
 
 /// The stack under test (RFC 5737 TEST-NET-1; packetdrill's default local
@@ -433,7 +434,7 @@ impl Exec {
         if self.ep.is_none() {
             // A segment to a host with no socket yet: the Endpoint answers
             // as a closed port.
-            self.ep = Some(self.new_endpoint(None));
+            self.ep = Some(self.new_endpoint(line, None)?);
         }
         let isn = self.local_isn.unwrap_or(0);
         let mut opts = Vec::new();
@@ -487,7 +488,13 @@ impl Exec {
         self.say(format!("{} inject {}", secs(us(self.now)), p.text));
         let now = self.now;
         if let Some(ep) = self.ep.as_mut() {
-            ep.on_datagram(now, IpAddr::V4(REMOTE_IP), IpAddr::V4(LOCAL_IP), &seg);
+            ep.on_datagram(
+                now,
+                IpAddr::V4(REMOTE_IP),
+                IpAddr::V4(LOCAL_IP),
+                Ecn::NotEct,
+                &seg,
+            );
         }
         self.pump()
     }
@@ -692,9 +699,10 @@ impl Exec {
 
     // ----- system calls -----------------------------------------------------
 
-    fn new_endpoint(&self, fd: Option<&Fd>) -> Endpoint {
-        let mut cfg = EndpointConfig::linux();
-        cfg.local_v4 = Some(LOCAL_IP);
+    fn new_endpoint(&self, line: usize, fd: Option<&Fd>) -> Res<Endpoint> {
+        let mut cfg = EndpointConfig::linux()
+            .with_local_addr(LOCAL_IP)
+            .map_err(|e| Stop::Fail(line, e.to_string()))?;
         // packetdrill's `defaults.sh` sets tcp_rmem[2] to 15 MiB: Linux then
         // offers window scale 8, which the public scripts expect.
         cfg.conn.wscale_buffer = Some(DEFAULTS_SH_RMEM_MAX);
@@ -716,7 +724,7 @@ impl Exec {
             }
         }
         // A fixed secret: runs are reproducible.
-        Endpoint::new(cfg, *b"packetdrill-tcp!")
+        Endpoint::new(cfg, *b"packetdrill-tcp!").map_err(|e| Stop::Unsupported(line, e.to_string()))
     }
 
     /// The Endpoint for a socket that opens now; a second socket with
@@ -724,7 +732,7 @@ impl Exec {
     fn endpoint_for(&mut self, line: usize, fd: i64) -> Res<()> {
         let f = self.fds[&fd].clone();
         if self.ep.is_none() {
-            self.ep = Some(self.new_endpoint(Some(&f)));
+            self.ep = Some(self.new_endpoint(line, Some(&f))?);
             return Ok(());
         }
         let cfg = self
