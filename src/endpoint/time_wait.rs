@@ -27,7 +27,7 @@
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::store::{Seq, Store, Table};
-use super::{Endpoint, TW_BIT, Tuple, tick_ceil};
+use super::{Endpoint, TW_BIT, Tuple, tick_ceil, tick_floor};
 use crate::connection::TimeWaitVars;
 use crate::seq::SeqNum;
 use crate::time::Instant;
@@ -366,8 +366,11 @@ impl<S: Store> Endpoint<S> {
         let _ = self.tw.take_node(ti);
         // Expiries are wrapping milliseconds, within 2^31 of `tick`.
         let ahead = self.tw.get(ti).expiry_ms.wrapping_sub(tick as u32) as i32;
-        if ahead > 0 {
-            self.arm_time_wait(ti, tick + ahead as u64);
+        let expiry = tick.saturating_add(ahead.max(0) as u64);
+        // Still ahead of the clock (the node may fire long after its tick):
+        // back in the wheel; else the entry has expired now.
+        if expiry > tick_floor(self.last_now) {
+            self.arm_time_wait(ti, expiry);
             return;
         }
         let t = self.tw.tuple(ti);
