@@ -818,3 +818,64 @@ fn paced_duplicate_acks_never_inflate_cwnd() {
         assert!(sent <= 100, "{name}: {sent}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// 5. Overlapping retransmissions with different bytes (Ptacek and Newsham,
+//    "Insertion, Evasion, and Denial of Service", 1998)
+// ---------------------------------------------------------------------------
+
+/// One policy for every byte: the first copy that arrives is the one the
+/// application reads, whether the byte was already in order or still held
+/// out of order. With a hole at [0, 10), bytes [10, 20) held out of order
+/// (copy X), a second segment with other bytes (copy Y) at every [s, e)
+/// over [0, 31), then everything in order (copy Z): each byte reads as the
+/// first copy that covered it. And bytes already in order never change.
+#[test]
+fn overlapping_retransmissions_first_copy_wins_at_every_boundary() {
+    const X: u8 = b'X';
+    const Y: u8 = b'Y';
+    const Z: u8 = b'Z';
+    let mut cases = 0;
+    for sack in [false, true] {
+        for s in 0..31u32 {
+            for e in s + 1..=31 {
+                let mut p = Peer::open(Config::linux(), 4096, 4096, Some(7), sack, true);
+                let ack = p.c.snd_nxt();
+                let base = p.seq;
+                let _ = p.send(Flags::ACK, base.add(10), ack, 65535, &[X; 10]);
+                let _ = p.send(
+                    Flags::ACK,
+                    base.add(s),
+                    ack,
+                    65535,
+                    &vec![Y; (e - s) as usize],
+                );
+                let _ = p.send(Flags::ACK, base, ack, 65535, &[Z; 31]);
+                let mut got = [0u8; 64];
+                let n = p.c.recv(p.now, &mut got).unwrap().len;
+                assert_eq!(n, 31, "[{s}, {e}), sack {sack}");
+                for (i, &b) in got[..31].iter().enumerate() {
+                    let i = i as u32;
+                    let want = if (10..20).contains(&i) {
+                        X
+                    } else if (s..e).contains(&i) {
+                        Y
+                    } else {
+                        Z
+                    };
+                    assert_eq!(
+                        b as char, want as char,
+                        "byte {i} with Y at [{s}, {e}), sack {sack}"
+                    );
+                }
+                // Already in order: a different copy changes nothing.
+                let _ = p.send(Flags::ACK, base.add(20), ack, 65535, &[b'W'; 20]);
+                let n = p.c.recv(p.now, &mut got).unwrap().len;
+                assert_eq!(n, 9, "the 9 new bytes past 31");
+                assert!(got[..9].iter().all(|&b| b == b'W'));
+                cases += 1;
+            }
+        }
+    }
+    assert_eq!(cases, 2 * 31 * 32 / 2);
+}

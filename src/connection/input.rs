@@ -821,7 +821,18 @@ impl<B: Storage> Connection<B> {
             self.rcv_mss_est = plen;
         }
         let offset = seq.dist(self.rcv_nxt);
-        let written = self.rx.write_unallocated(offset as usize, payload);
+        // Overlapping copies with different bytes (Ptacek and Newsham
+        // 1998): the first copy of every byte wins, for bytes held out of
+        // order as for bytes already in order (trimmed above). RFC 9293
+        // §3.10.7.4 leaves the choice open. Note: Linux keeps a later copy
+        // that covers an earlier one from the same start
+        // (tcp_data_queue_ofo), the first copy otherwise.
+        let written = if self.asm.is_empty() {
+            self.rx.write_unallocated(offset as usize, payload)
+        } else {
+            self.rx
+                .write_unallocated_except(offset as usize, payload, self.asm.ranges())
+        };
         if written == 0 {
             // No room (zero window): drop, ACK our window.
             self.set_ack_now(true);
