@@ -18,6 +18,7 @@ use tcpstate::{
 mod common;
 
 use common::Pair;
+use proptest::prelude::{TestCaseError, any};
 use tcpstate::wire::SackBlocks;
 
 type Conn = Connection<Vec<u8>>;
@@ -1395,4 +1396,53 @@ fn floods_to_closed_ports_and_listeners() {
     let k = n.ep.counters();
     assert!(k.syncookies_sent > 0);
     assert_eq!(k.syncookies_recv, 0, "a made-up cookie opened a connection");
+}
+
+// ---------------------------------------------------------------------------
+// A peer hostile by design: all of the above at once, at random.
+// ---------------------------------------------------------------------------
+
+/// Random sequences of hostile moves (`strategies::hostile_moves`: an
+/// application that never reads, windows shut for ever, duplicate ACKs,
+/// overlapping data with new bytes, TIME-WAIT floods, FINs) against a
+/// whole host, the `EpHarness` checks after every step (tables, timer
+/// entries, each connection's buffers and boxes, well-formed output,
+/// nothing due after `on_timer`), and every connection gone four hours
+/// after the application closed, the peer still answering with a shut
+/// window. `TCPSTATE_HOSTILE_CASES` sets the number of cases (64); the
+/// `hostile` fuzz target explores further.
+#[test]
+fn a_peer_hostile_by_design() {
+    use proptest::test_runner::{Config as PtConfig, RngAlgorithm, TestRng, TestRunner};
+    use tcpstate::testing::endpoint::EpHarness;
+    let cases = std::env::var("TCPSTATE_HOSTILE_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64);
+    let mut runner = TestRunner::new_with_rng(
+        PtConfig {
+            cases,
+            failure_persistence: None,
+            ..PtConfig::default()
+        },
+        TestRng::deterministic_rng(RngAlgorithm::ChaCha),
+    );
+    let reached = std::cell::Cell::new((0u64, 0u64));
+    runner
+        .run(
+            &(any::<bool>(), tcpstate::strategies::hostile_moves(40)),
+            |(linux, moves)| {
+                let mut h = EpHarness::new(linux);
+                let r = h.run_hostile(&moves);
+                let k = h.ep.counters();
+                let (a, b) = reached.get();
+                reached.set((a + k.passive_opens, b + k.time_wait_entered));
+                r.map_err(TestCaseError::fail)
+            },
+        )
+        .unwrap();
+    // The moves reached the states they aim at.
+    let (opens, time_wait) = reached.get();
+    assert!(opens > u64::from(cases), "{opens} connections opened");
+    assert!(time_wait > 0, "no TIME-WAIT entry");
 }
