@@ -109,6 +109,13 @@ pub struct Config {
     /// Reset a connection that receives new data after the application
     /// closed it (RFC 9293 §3.6.1 SHLD-3; Linux does).
     pub rst_on_data_after_close: bool,
+    /// Set PSH as Linux does with segmentation offload: besides the last
+    /// segment of the queued data (`tcp_mark_push`), every second segment
+    /// of new data sent at one time carries it, as each two-segment GSO
+    /// packet Linux builds does, and a segment sent alone in the middle of
+    /// the data does not. Off: PSH only on the last segment of the queued
+    /// data (RFC 9293 §3.9.1).
+    pub linux_push: bool,
 }
 
 impl Config {
@@ -151,6 +158,7 @@ impl Config {
             keepalive: None,
             user_timeout: None,
             rst_on_data_after_close: true,
+            linux_push: false,
         }
     }
 
@@ -172,6 +180,7 @@ impl Config {
             nagle_minshall: true,
             rfc1337: false,
             congestion: crate::connection::congestion::Algorithm::Cubic,
+            linux_push: true,
             ..Config::rfc9293()
         }
     }

@@ -30,7 +30,20 @@ impl<B: Storage> Connection<B> {
                 self.start_active(iss, a);
                 Ok(0)
             }
-            AppCall::Send(data) => self.app_send(data, a),
+            AppCall::Send(data) => {
+                let n = self.app_send(data, a)?;
+                if n > 0 {
+                    self.set_more(false);
+                }
+                Ok(n)
+            }
+            AppCall::SendMore(data) => {
+                let n = self.app_send(data, a)?;
+                if n > 0 {
+                    self.set_more(true);
+                }
+                Ok(n)
+            }
             AppCall::Receive(buf) => self.app_recv(buf, a),
             AppCall::Shutdown => {
                 self.app_shutdown(a)?;
@@ -46,6 +59,25 @@ impl<B: Storage> Connection<B> {
             }
             AppCall::SetNoDelay(on) => {
                 self.set_nagle(!on);
+                if on && self.unsent() > 0 {
+                    // Linux (TCP_NAGLE_PUSH): what Nagle or a cork held
+                    // goes now.
+                    self.set_force_send(true);
+                }
+                Ok(0)
+            }
+            AppCall::SetCork(on) => {
+                self.set_corked(on);
+                if !on {
+                    self.set_more(false);
+                }
+                if !on && self.unsent() > 0 {
+                    self.set_force_send(true);
+                }
+                Ok(0)
+            }
+            AppCall::SetUserTimeout(t) => {
+                self.cfg.set_user_timeout(t);
                 Ok(0)
             }
         }
