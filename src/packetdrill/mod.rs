@@ -37,7 +37,12 @@
 //! ```
 
 pub mod exec;
+mod linux;
+mod live;
 pub mod parse;
+mod python;
+mod shell;
+mod sysctl;
 
 use std::format;
 use std::string::String;
