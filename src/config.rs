@@ -116,6 +116,11 @@ pub struct Config {
     /// the data does not. Off: PSH only on the last segment of the queued
     /// data (RFC 9293 §3.9.1).
     pub linux_push: bool,
+    /// The RST of a CLOSE with unread data or of an ABORT carries the ACK
+    /// bit, RCV.NXT and the timestamp option, as Linux's
+    /// `tcp_send_active_reset` sends it. Off: `<SEQ=SND.NXT><CTL=RST>`
+    /// alone (RFC 9293 §3.10.5).
+    pub rst_with_ack: bool,
 }
 
 impl Config {
@@ -159,6 +164,7 @@ impl Config {
             user_timeout: None,
             rst_on_data_after_close: true,
             linux_push: false,
+            rst_with_ack: false,
         }
     }
 
@@ -181,6 +187,7 @@ impl Config {
             rfc1337: false,
             congestion: crate::connection::congestion::Algorithm::Cubic,
             linux_push: true,
+            rst_with_ack: true,
             ..Config::rfc9293()
         }
     }

@@ -119,3 +119,60 @@ fn info_reads_like_linux_tcp_info() {
     assert_eq!(j.bytes_received, 3000);
     assert_eq!(j.rcv_mss, 1448);
 }
+
+#[test]
+fn rst_of_close_with_unread_data_per_preset() {
+    for (cfg, with_ack) in [(Config::rfc9293(), false), (Config::linux(), true)] {
+        let mut p = Pair::open(cfg, 1 << 16, 1 << 16);
+        let now = p.now;
+        let _ = p.b.send(now, &[1u8; 100]).unwrap();
+        p.run_for(Duration::from_millis(50));
+        assert!(p.a.recv_queue() > 0);
+        let now = p.now;
+        let _ = p.a.close(now).unwrap();
+        let out = drain(&mut p.a, now);
+        assert_eq!(out.len(), 1);
+        let t = out[0].t;
+        assert!(t.flags.rst());
+        assert_eq!(t.flags.ack(), with_ack, "RST,ACK with linux() only");
+        assert_eq!(t.options.timestamps.is_some(), with_ack);
+        if with_ack {
+            assert_eq!(t.ack, p.a.rcv_nxt());
+        }
+    }
+}
+
+#[test]
+fn ts_recent_ignores_a_segment_acknowledging_unsent_data() {
+    // RFC 7323 §4.3, both presets: B sends a segment with a newer TSval
+    // but an ACK of data A never sent; A's next ACK still echoes the old
+    // TS.Recent.
+    use tcpstate::wire::{Segment, TcpHeader};
+    for cfg in [Config::rfc9293(), Config::linux()] {
+        let mut p = Pair::open(cfg, 1 << 16, 1 << 16);
+        let now = p.now;
+        let _ = p.b.send(now, &[1u8; 10]).unwrap();
+        let seg = drain(&mut p.b, now).remove(0);
+        let _ = p.a.on_segment(now, &seg.seg());
+        let old_ecr = seg.t.options.timestamps.unwrap().val;
+        // A's ACK of the data goes out (at once or when delayed), so that
+        // Last.ACK.sent is RCV.NXT.
+        let mut now = now;
+        if drain(&mut p.a, now).is_empty() {
+            now = p.a.deadline().unwrap();
+            let _ = p.a.on_timer(now);
+            assert_eq!(drain(&mut p.a, now).len(), 1);
+        }
+        let mut h: TcpHeader = seg.header();
+        h.seq = seg.t.seq.add(10);
+        h.ack = p.a.snd_nxt().add(1000);
+        let ts = h.options.timestamps.as_mut().unwrap();
+        ts.val = ts.val.wrapping_add(1000);
+        let later = now + Duration::from_millis(1);
+        let _ = p.a.on_segment(later, &Segment::new(&h, &[]));
+        let out = drain(&mut p.a, later);
+        assert!(!out.is_empty(), "an ACK for the unacceptable ACK");
+        let last = out.last().unwrap();
+        assert_eq!(last.t.options.timestamps.unwrap().ecr, old_ecr);
+    }
+}

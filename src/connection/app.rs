@@ -273,7 +273,7 @@ impl<B: Storage> Connection<B> {
             State::Established | State::CloseWait if unread => {
                 // SHLD-3 / FSM-48: unread data means the peer's data would be
                 // lost: tell it with a RST.
-                self.set_pending_rst(Some((self.snd_max, None)));
+                self.active_rst();
                 self.set_app_closed(true);
                 self.close_with(Event::CloseWithUnreadData, CloseReason::Aborted, a);
                 return Ok(());
@@ -301,6 +301,15 @@ impl<B: Storage> Connection<B> {
         self.app_shutdown(a)
     }
 
+    /// The RST of a CLOSE with unread data or an ABORT: `<SEQ=SND.NXT>
+    /// <CTL=RST>` (RFC 9293 §3.10.5), or with `Config::rst_with_ack` as
+    /// Linux sends it: ACK bit, RCV.NXT and the timestamp option.
+    fn active_rst(&mut self) {
+        let ack = self.cfg.rst_with_ack().then_some(self.rcv_nxt);
+        self.set_pending_rst(Some((self.snd_max, ack)));
+        self.set_rst_ts(ack.is_some());
+    }
+
     /// ABORT (RFC 9293 §3.10.5).
     fn app_abort(&mut self, a: &mut Actions) -> Result<(), CallError> {
         match self.state {
@@ -311,7 +320,7 @@ impl<B: Storage> Connection<B> {
             | State::FinWait1
             | State::FinWait2
             | State::CloseWait => {
-                self.set_pending_rst(Some((self.snd_max, None)));
+                self.active_rst();
             }
             // FSM-41/42: no segment.
             _ => {}

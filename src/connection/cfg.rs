@@ -76,6 +76,7 @@ mod flag {
     pub(super) const USER_TIMEOUT: u16 = 1 << 11;
     pub(super) const WSCALE_BUFFER: u16 = 1 << 12;
     pub(super) const LINUX_PUSH: u16 = 1 << 13;
+    pub(super) const RST_WITH_ACK: u16 = 1 << 14;
 }
 
 /// The packed [`Config`] of one connection (64 bytes instead of 216).
@@ -128,6 +129,7 @@ impl Cfg {
             (c.user_timeout.is_some(), flag::USER_TIMEOUT),
             (c.wscale_buffer.is_some(), flag::WSCALE_BUFFER),
             (c.linux_push, flag::LINUX_PUSH),
+            (c.rst_with_ack, flag::RST_WITH_ACK),
         ];
         let flags = bits.iter().filter(|(on, _)| *on).fold(0, |f, (_, b)| f | b);
         let ka = c.keepalive.unwrap_or(Keepalive {
@@ -204,6 +206,7 @@ impl Cfg {
             user_timeout: self.user_timeout(),
             rst_on_data_after_close: self.rst_on_data_after_close(),
             linux_push: self.linux_push(),
+            rst_with_ack: self.rst_with_ack(),
         }
     }
 
@@ -238,6 +241,9 @@ impl Cfg {
     }
     pub(super) fn ecn(&self) -> bool {
         self.has(flag::ECN)
+    }
+    pub(super) fn rst_with_ack(&self) -> bool {
+        self.has(flag::RST_WITH_ACK)
     }
     pub(super) fn linux_push(&self) -> bool {
         self.has(flag::LINUX_PUSH)

@@ -81,6 +81,9 @@ flags! {
     /// Linux's PSH on GSO packets: the last new-data segment went out
     /// without PSH (the next one sent at the same time takes it).
     29 psh_owed set_psh_owed;
+    /// The pending RST is our own (CLOSE with unread data, ABORT) and
+    /// carries the timestamp option (`Config::rst_with_ack`).
+    30 rst_ts set_rst_ts;
 }
 
 /// Optional values whose "is set" is a bit of `flags` (an `Option` of a

@@ -318,6 +318,17 @@ impl<B: Storage> Connection<B> {
             } else {
                 Flags::RST
             };
+            let mut options = TcpOptions::NONE;
+            if self.rst_ts() {
+                // Our own RST (Config::rst_with_ack): TS as on any segment.
+                self.set_rst_ts(false);
+                if self.ts_on() {
+                    options.timestamps = Some(Timestamps {
+                        val: self.ts_val(now),
+                        ecr: self.ts_recent,
+                    });
+                }
+            }
             return Some(Transmit {
                 seq,
                 ack: ack.unwrap_or(SeqNum(0)),
@@ -325,7 +336,7 @@ impl<B: Storage> Connection<B> {
                 window: 0,
                 urgent: 0,
                 ect: false,
-                options: TcpOptions::NONE,
+                options,
                 len: 0,
             });
         }
