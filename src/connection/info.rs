@@ -294,7 +294,8 @@ impl<B: Storage> Connection<B> {
             lost: segs(lost_bytes),
             retrans: segs(retrans_bytes),
             last_data_sent: ms_since(now, self.last_send),
-            last_data_recv: self.last_data_in.get().map_or(0, |t| ms_since(now, t)),
+            // Linux dates the handshake as the last receive until data comes.
+            last_data_recv: ms_since(now, self.last_data_in.get().unwrap_or(self.last_rcv)),
             last_ack_recv: ms_since(now, self.last_rcv),
             pmtu: u32::from(self.cfg.mss) + 40,
             rcv_ssthresh: self.rcv_wnd(),

@@ -1383,50 +1383,57 @@ impl Exec {
             Some(State::Established | State::CloseWait) => {}
             _ => return Ok(Some((-1, Some("EPIPE")))),
         }
-        let mut want = n - b.done.min(n);
-        if want == 0 {
-            return Ok(Some((n as i64, None)));
-        }
-        // Linux's send-buffer limit (SO_SNDBUF or tcp_wmem[1]) and
-        // TCP_NOTSENT_LOWAT, kept here at the socket layer: the engine's
-        // ring is as large as autotuning could make it (tcp_wmem[2]).
-        let (queued, notsent, mss) =
-            self.ep
-                .as_ref()
-                .and_then(|e| e.connection(h))
-                .map_or((0, 0, 1), |c| {
-                    let i = c.info(self.now);
-                    (
-                        c.send_queue(),
-                        i.notsent_bytes as usize,
-                        i.snd_mss.max(1) as usize,
-                    )
-                });
-        let limit = f.sndbuf_limit.unwrap_or(self.settings.sndbuf);
-        want = want.min(limit.saturating_sub(queued));
-        if let Some(l) = f
-            .lowat
-            .or((self.settings.notsent_lowat != u32::MAX).then_some(self.settings.notsent_lowat))
-        {
-            let room = (l as usize).saturating_sub(notsent);
-            want = want.min(room.div_ceil(mss) * mss);
-        }
-        let data = vec![0u8; want];
-        let now = self.now;
-        let r = self.ep.as_mut().map(|e| {
-            if more {
-                e.on_app_call(now, h, crate::AppCall::SendMore(&data))
-                    .map(|o| o.len)
-            } else {
-                e.send(now, h, &data)
+        // As Linux copies a write into the send queue while it sends
+        // (tcp_push_one), the limits are checked again after each part.
+        loop {
+            let mut want = n - b.done.min(n);
+            if want == 0 {
+                break;
             }
-        });
-        let k = match r {
-            Some(Ok(k)) => k,
-            _ => return Ok(Some((-1, Some("EPIPE")))),
-        };
-        b.done += k;
-        self.pump()?;
+            // Linux's send-buffer limit (SO_SNDBUF or tcp_wmem[1]) and
+            // TCP_NOTSENT_LOWAT, kept here at the socket layer: the engine's
+            // ring is as large as autotuning could make it (tcp_wmem[2]).
+            let (queued, notsent, mss) =
+                self.ep
+                    .as_ref()
+                    .and_then(|e| e.connection(h))
+                    .map_or((0, 0, 1), |c| {
+                        let i = c.info(self.now);
+                        (
+                            c.send_queue(),
+                            i.notsent_bytes as usize,
+                            i.snd_mss.max(1) as usize,
+                        )
+                    });
+            let limit = f.sndbuf_limit.unwrap_or(self.settings.sndbuf);
+            want = want.min(limit.saturating_sub(queued));
+            if let Some(l) =
+                f.lowat.or((self.settings.notsent_lowat != u32::MAX)
+                    .then_some(self.settings.notsent_lowat))
+            {
+                let room = (l as usize).saturating_sub(notsent);
+                want = want.min(room.div_ceil(mss) * mss);
+            }
+            let data = vec![0u8; want];
+            let now = self.now;
+            let r = self.ep.as_mut().map(|e| {
+                if more {
+                    e.on_app_call(now, h, crate::AppCall::SendMore(&data))
+                        .map(|o| o.len)
+                } else {
+                    e.send(now, h, &data)
+                }
+            });
+            let k = match r {
+                Some(Ok(k)) => k,
+                _ => return Ok(Some((-1, Some("EPIPE")))),
+            };
+            b.done += k;
+            self.pump()?;
+            if k == 0 {
+                break;
+            }
+        }
         if b.done >= n {
             return Ok(Some((n as i64, None)));
         }
@@ -1625,7 +1632,8 @@ impl Exec {
                 .or(f.sndbuf.map(|s| 2 * s))
                 .unwrap_or(self.settings.sndbuf) as i64,
             (IPPROTO_TCP, TCP_NOTSENT_LOWAT) => {
-                i64::from(f.lowat.unwrap_or(self.settings.notsent_lowat) as i32)
+                // The socket's own value (0: unset, the sysctl applies).
+                i64::from(f.lowat.unwrap_or(0) as i32)
             }
             (IPPROTO_TCP, TCP_USER_TIMEOUT) => f.user_timeout.map_or(0, |t| t.as_millis() as i64),
             (IPPROTO_TCP, TCP_NODELAY) => i64::from(f.nodelay),

@@ -180,7 +180,12 @@ fn command(text: &str) -> Result<Vec<Cmd>, String> {
         {
             Ok(vec![Cmd::FlushMetrics])
         }
-        "tc" if args.last().is_some_and(|a| a == "pfifo") => Ok(vec![Cmd::Nothing]),
+        "tc" if args.last().is_some_and(|a| a == "pfifo")
+            || (args.get(1).is_some_and(|a| a == "delete")
+                && args.last().is_some_and(|a| a == "root")) =>
+        {
+            Ok(vec![Cmd::Nothing])
+        }
         "ethtool" if args.first().is_some_and(|a| a == "-K") => Ok(vec![Cmd::Nothing]),
         "nstat" if args.is_empty() => Ok(vec![Cmd::Nothing]),
         "tc" => Err(format!("queueing discipline `{}`", w.join(" "))),
