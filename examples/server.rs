@@ -15,13 +15,13 @@ use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use tcpstate::endpoint::Event;
-use tcpstate::{Duration, Endpoint, EndpointConfig, Handle, Instant, State};
+use tcpstate::{Duration, Ecn, Endpoint, EndpointConfig, Handle, Instant, State};
 
 const DELAY: Duration = Duration::from_millis(5);
 
 struct Net {
     hosts: Vec<(IpAddr, Endpoint)>,
-    wire: VecDeque<(Instant, IpAddr, IpAddr, Vec<u8>)>,
+    wire: VecDeque<(Instant, IpAddr, IpAddr, Ecn, Vec<u8>)>,
     now: Instant,
 }
 
@@ -39,7 +39,8 @@ impl Net {
             }
             while let Some(d) = ep.poll_transmit(self.now, &mut buf) {
                 let seg = buf[..d.len].to_vec();
-                self.wire.push_back((self.now + DELAY, d.src, d.dst, seg));
+                self.wire
+                    .push_back((self.now + DELAY, d.src, d.dst, d.ecn, seg));
             }
         }
         events
@@ -58,9 +59,9 @@ impl Net {
             }
             self.now = next.max(self.now);
             while let Some(i) = self.wire.iter().position(|w| w.0 <= self.now) {
-                let (_, src, dst, seg) = self.wire.remove(i).expect("present");
+                let (_, src, dst, ecn, seg) = self.wire.remove(i).expect("present");
                 if let Some(h) = self.hosts.iter_mut().find(|h| h.0 == dst) {
-                    h.1.on_datagram(self.now, src, dst, &seg);
+                    h.1.on_datagram(self.now, src, dst, ecn, &seg);
                 }
             }
             let now = self.now;
@@ -98,19 +99,18 @@ fn table(ep: &Endpoint, now: Instant) {
     }
 }
 
-pub(crate) fn main() {
+pub(crate) fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server_ip = Ipv4Addr::new(192, 0, 2, 80);
     let client_ip = |i: u8| Ipv4Addr::new(198, 51, 100, 11 + i);
     let mut hosts = Vec::new();
     let mut c = EndpointConfig::linux();
     c.rx_buffer = 16 * 1024;
     c.tx_buffer = 16 * 1024;
-    c.local_v4 = Some(server_ip);
-    hosts.push((IpAddr::V4(server_ip), Endpoint::new(c.clone(), [80; 16])));
+    let server = Endpoint::new(c.clone().with_local_addr(server_ip)?, [80; 16])?;
+    hosts.push((IpAddr::V4(server_ip), server));
     for i in 0..4u8 {
-        let mut c = c.clone();
-        c.local_v4 = Some(client_ip(i));
-        hosts.push((IpAddr::V4(client_ip(i)), Endpoint::new(c, [i + 1; 16])));
+        let client = Endpoint::new(c.clone().with_local_addr(client_ip(i))?, [i + 1; 16])?;
+        hosts.push((IpAddr::V4(client_ip(i)), client));
     }
     let mut net = Net {
         hosts,
@@ -217,4 +217,5 @@ pub(crate) fn main() {
         eprintln!("the run did not end as expected");
         std::process::exit(1);
     }
+    Ok(())
 }

@@ -53,3 +53,28 @@ pub enum CloseReason {
     #[error("fin timeout")]
     FinTimeout,
 }
+
+/// A configuration value the engine cannot work with, refused when the
+/// [`Connection`](crate::Connection) or [`Endpoint`](crate::Endpoint) is
+/// built ([`Config::validate`](crate::Config::validate),
+/// [`EndpointConfig::validate`](crate::EndpointConfig::validate)) rather
+/// than accepted to fail later.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: `{field}` {rule}")]
+pub struct ConfigError {
+    /// The field (or buffer) at fault, as named in the config struct.
+    pub field: &'static str,
+    /// The rule it breaks.
+    pub rule: &'static str,
+}
+
+impl ConfigError {
+    /// `Err` naming `field` and `rule` unless `ok`.
+    pub(crate) fn check(ok: bool, field: &'static str, rule: &'static str) -> Result<(), Self> {
+        if ok {
+            Ok(())
+        } else {
+            Err(ConfigError { field, rule })
+        }
+    }
+}

@@ -183,7 +183,7 @@ impl<B: Storage> Connection<B> {
             _ => {}
         }
         if data.is_empty() {
-            return Ok(0);
+            return Err(CallError::EmptyBuffer);
         }
         let n = self.tx.enqueue_slice(data);
         if n > 0 {
@@ -194,6 +194,17 @@ impl<B: Storage> Connection<B> {
 
     /// RECEIVE (RFC 9293 §3.10.3).
     pub(super) fn app_recv(&mut self, buf: &mut [u8], a: &mut Actions) -> Result<usize, CallError> {
+        if buf.is_empty() {
+            return match self.state {
+                State::Listen => Err(CallError::NotConnected),
+                State::Closed
+                    if self.rx.is_empty() && self.close_reason != Some(CloseReason::Normal) =>
+                {
+                    Err(self.ended())
+                }
+                _ => Err(CallError::EmptyBuffer),
+            };
+        }
         if self.rx.is_empty() {
             if self.state == State::Closed && self.close_reason != Some(CloseReason::Normal) {
                 return Err(self.ended());
@@ -241,11 +252,10 @@ impl<B: Storage> Connection<B> {
     fn app_shutdown(&mut self, a: &mut Actions) -> Result<(), CallError> {
         match self.state {
             State::Closed => Err(self.ended()),
-            State::Listen => {
-                self.goto(Event::Close, State::Closed, a);
-                Ok(())
-            }
-            State::SynSent => {
+            // A close before any connection exists ends it at once, with
+            // the same reason in LISTEN and SYN-SENT (RFC 9293 §3.10.4:
+            // "delete TCB"; nothing is sent).
+            State::Listen | State::SynSent => {
                 self.goto(Event::Close, State::Closed, a);
                 self.close_reason = Some(CloseReason::Aborted);
                 Ok(())

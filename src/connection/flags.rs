@@ -194,7 +194,8 @@ mod tests {
                     rx: Vec::from([0; 64]),
                     tx: Vec::from([0; 64]),
                 },
-            );
+            )
+            .unwrap();
             c.flags = 0;
             c
         };

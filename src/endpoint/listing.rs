@@ -79,11 +79,37 @@ pub struct Counters {
     /// Events dropped because a fixed event queue was full.
     pub events_dropped: u64,
     /// Timers not armed because a fixed timer pool was full even after
-    /// dropping stale entries (take `M` of at least `2 * N`).
+    /// dropping stale entries. `M` of at least `4 * N` (what [`Fixed`]
+    /// asks, for the demux table) always leaves room: each connection and
+    /// TIME-WAIT entry keeps at most one live timer, `2 * N` in all.
+    ///
+    /// [`Fixed`]: super::Fixed
     pub timers_dropped: u64,
     /// Orphans the orphan queue of a fixed store could not track (they
     /// still close normally; only the `max_orphans` cap misses them).
     pub orphans_untracked: u64,
+    /// Segments dropped, unanswered, because their destination is not one
+    /// of the Endpoint's addresses ([`EndpointConfig::local_addrs`](super::EndpointConfig::local_addrs)).
+    pub not_local: u64,
+    /// Calls whose `now` was earlier than a previous call's (taken as the
+    /// previous time).
+    pub clock_regressions: u64,
+    /// `poll_transmit` calls whose buffer was shorter than
+    /// [`MIN_TRANSMIT_BUF`](super::MIN_TRANSMIT_BUF): nothing was taken
+    /// from the queue.
+    pub short_buffers: u64,
+    /// SYNs a filtering listener's application refused (RST sent).
+    pub syn_refused: u64,
+    /// SYNs a filtering listener's application dropped.
+    pub syn_ignored: u64,
+    /// ICMP errors given to `on_icmp` (`InErrors` of `Icmp:` aside).
+    pub icmp_in: u64,
+    /// ICMP errors about no connection of ours, or unparsable
+    /// (a TIME-WAIT entry or a listener included).
+    pub icmp_no_conn: u64,
+    /// ICMP errors whose quoted sequence number lies outside
+    /// SND.UNA..SND.NXT, ignored (RFC 5927 §4.1; `OutOfWindowIcmps`).
+    pub out_of_window_icmps: u64,
 }
 
 /// One line of [`Endpoint::connections`], like `ss -tan -o`.
@@ -174,6 +200,7 @@ impl<S: Store> Endpoint<S> {
                 handle: e.app.then_some(Handle {
                     idx: i as u32,
                     generation: s.generation,
+                    ep: self.tag,
                 }),
                 local: e.tuple.local(),
                 remote: e.tuple.remote(),

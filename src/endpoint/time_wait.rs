@@ -245,7 +245,6 @@ impl<S: Store> Endpoint<S> {
     /// `max_time_wait` the connection skips TIME-WAIT (Linux's overflow
     /// policy for `tcp_max_tw_buckets`).
     pub(super) fn enter_time_wait(&mut self, idx: u32, now: Instant) {
-        let h = self.handle_of(idx);
         let Some(e) = self.slots[idx as usize].get_mut() else {
             return;
         };
@@ -255,13 +254,11 @@ impl<S: Store> Endpoint<S> {
             .timer(Timer::TimeWait)
             .unwrap_or(now + self.cfg.conn.time_wait());
         let ack = e.conn.wants_output();
-        let app = e.app;
         let tuple = e.tuple;
-        e.app = false;
         e.dead = true;
-        if app {
-            super::event!(self, super::Event::Closed(h, crate::CloseReason::Normal));
-        }
+        // The handle (if the application holds it) lives on with what is
+        // left to read; the 4-tuple moves to the table below.
+        self.ended(idx, crate::CloseReason::Normal);
         // Flush the ACK of the peer's FIN through the entry below.
         let ti = if self.tw.len() < self.cfg.max_time_wait && self.table.has_room() {
             self.tw.insert(&tuple, &vars, expiry)
@@ -270,12 +267,9 @@ impl<S: Store> Endpoint<S> {
         };
         // The 4-tuple now names the TIME-WAIT entry (or nothing).
         self.detach(idx, ti.map(|ti| TW_BIT | ti));
-        let in_txq = self.slots[idx as usize].get().is_some_and(|e| e.in_txq);
         // In the transmit queue, the slot is freed when the queue reaches
         // it; the ACK goes out through the entry below.
-        if !in_txq {
-            self.free_slot(idx);
-        }
+        self.maybe_free(idx);
         match ti {
             Some(ti) => {
                 self.counters.time_wait_entered += 1;

@@ -23,6 +23,7 @@ use crate::endpoint::{Endpoint, EndpointConfig, Event as EpEvent, Handle, Listen
 use crate::error::CloseReason;
 use crate::state::State;
 use crate::time::Instant;
+use crate::wire::Ecn;
 use crate::wire::checksum;
 
 /// The stack under test (RFC 5737 TEST-NET-1; packetdrill's default local
@@ -561,7 +562,7 @@ impl Exec {
         if self.ep.is_none() {
             // A segment to a host with no socket yet: the Endpoint answers
             // as a closed port.
-            self.ep = Some(self.new_endpoint(None));
+            self.ep = Some(self.new_endpoint(line, None)?);
         }
         let isn = self.local_isn.unwrap_or(0);
         let mut opts = match &p.options {
@@ -598,7 +599,13 @@ impl Exec {
         self.say(format!("{} inject {}", secs(us(self.now)), p.text));
         let now = self.now;
         if let Some(ep) = self.ep.as_mut() {
-            ep.on_datagram(now, IpAddr::V4(REMOTE_IP), IpAddr::V4(LOCAL_IP), &seg);
+            ep.on_datagram(
+                now,
+                IpAddr::V4(REMOTE_IP),
+                IpAddr::V4(LOCAL_IP),
+                Ecn::NotEct,
+                &seg,
+            );
         }
         self.pump()
     }
@@ -803,7 +810,7 @@ impl Exec {
 
     // ----- system calls -----------------------------------------------------
 
-    fn new_endpoint(&self, fd: Option<&Fd>) -> Endpoint {
+    fn new_endpoint(&self, line: usize, fd: Option<&Fd>) -> Res<Endpoint> {
         // What `defaults.sh` and the script's sysctls configured.
         let mut cfg = self.settings.cfg.clone();
         if let Some(fd) = fd {
@@ -824,7 +831,7 @@ impl Exec {
             }
         }
         // A fixed secret: runs are reproducible.
-        Endpoint::new(cfg, *b"packetdrill-tcp!")
+        Endpoint::new(cfg, *b"packetdrill-tcp!").map_err(|e| Stop::Unsupported(line, e.to_string()))
     }
 
     /// The Endpoint for a socket that opens now; a second socket with
@@ -845,7 +852,7 @@ impl Exec {
             self.stale = None;
         }
         if self.ep.is_none() {
-            self.ep = Some(self.new_endpoint(Some(&f)));
+            self.ep = Some(self.new_endpoint(line, Some(&f))?);
             return Ok(());
         }
         let cfg = self
@@ -883,7 +890,7 @@ impl Exec {
         let mut next = self.settings.clone();
         change(&mut next.cfg);
         self.settings = next;
-        self.ep = Some(self.new_endpoint(self.fds.get(&fd)));
+        self.ep = Some(self.new_endpoint(line, self.fds.get(&fd))?);
         let addr = SocketAddr::new(IpAddr::V4(LOCAL_IP), SCRIPT_PORT);
         match self.ep.as_mut().map(|e| e.listen(addr, backlog)) {
             Some(Ok(id)) => {
@@ -1413,6 +1420,10 @@ impl Exec {
             {
                 let room = (l as usize).saturating_sub(notsent);
                 want = want.min(room.div_ceil(mss) * mss);
+            }
+            if want == 0 {
+                // The socket's limits leave no room now.
+                break;
             }
             let data = vec![0u8; want];
             let now = self.now;

@@ -46,7 +46,8 @@ impl Settings {
     /// What `defaults.sh` leaves: Linux with the suite's buffer sizes.
     pub(crate) fn defaults(local: core::net::Ipv4Addr) -> Self {
         let mut cfg = EndpointConfig::linux();
-        cfg.local_v4 = Some(local);
+        // One address cannot overflow the list.
+        let _ = cfg.local_addrs.push(core::net::IpAddr::V4(local));
         cfg.conn.wscale_buffer = Some(DEFAULTS_SH_RMEM_MAX);
         // The engine's send ring is as large as Linux's autotuning may
         // make the buffer (tcp_wmem[2]); the runner enforces the limit.
