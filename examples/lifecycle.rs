@@ -768,7 +768,9 @@ fn main() {
     // table) with several clients at once; the same code as
     // `cargo run --example server`.
     println!();
-    println!("== 10. A server with several clients at once, through the Endpoint");
+    println!(
+        "== 10. A server with several clients at once, through the Endpoint, and its restart (SO_REUSEADDR)"
+    );
     server::main().expect("the server scene");
 
     let report = world.report;

@@ -122,6 +122,18 @@ pub struct Config {
     /// Reset a connection that receives new data after the application
     /// closed it (RFC 9293 §3.6.1 SHLD-3; Linux does).
     pub rst_on_data_after_close: bool,
+    /// Set PSH as Linux does with segmentation offload: besides the last
+    /// segment of the queued data (`tcp_mark_push`), every second segment
+    /// of new data sent at one time carries it, as each two-segment GSO
+    /// packet Linux builds does, and a segment sent alone in the middle of
+    /// the data does not. Off: PSH only on the last segment of the queued
+    /// data (RFC 9293 §3.9.1).
+    pub linux_push: bool,
+    /// The RST of a CLOSE with unread data or of an ABORT carries the ACK
+    /// bit, RCV.NXT and the timestamp option, as Linux's
+    /// `tcp_send_active_reset` sends it. Off: `<SEQ=SND.NXT><CTL=RST>`
+    /// alone (RFC 9293 §3.10.5).
+    pub rst_with_ack: bool,
 }
 
 impl Config {
@@ -165,6 +177,8 @@ impl Config {
             keepalive: None,
             user_timeout: None,
             rst_on_data_after_close: true,
+            linux_push: false,
+            rst_with_ack: false,
         }
     }
 
@@ -186,6 +200,8 @@ impl Config {
             nagle_minshall: true,
             rfc1337: false,
             congestion: crate::connection::congestion::Algorithm::Cubic,
+            linux_push: true,
+            rst_with_ack: true,
             ..Config::rfc9293()
         }
     }

@@ -31,7 +31,10 @@ pub enum CallError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum CloseReason {
-    /// Both sides closed and the close completed (LAST-ACK acked, TIME-WAIT expired).
+    /// Both sides closed and the close completed: our FIN acknowledged in
+    /// LAST-ACK, or TIME-WAIT reached (an Endpoint reports the end then,
+    /// while its TIME-WAIT table keeps the 4-tuple for 2 MSL; a bare
+    /// `Connection` reaches CLOSED when TIME-WAIT expires).
     #[error("closed normally")]
     Normal,
     /// The peer refused the connection: RST in SYN-SENT (or active SYN-RECEIVED).

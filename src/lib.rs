@@ -155,9 +155,9 @@ pub use connection::{
     Stats, Timer, Transmit,
 };
 pub use endpoint::{
-    ConnInfo, Counters, Datagram, Endpoint, EndpointConfig, EndpointError, Event as EndpointEvent,
-    FixedEndpoint, Handle, ListenOptions, ListenerId, PendingSyn, SynCookies, TimeWaitEntry,
-    TwReuse,
+    ConnInfo, ConnectOptions, Counters, Datagram, Endpoint, EndpointConfig, EndpointError,
+    Event as EndpointEvent, FixedEndpoint, Handle, ListenOptions, ListenerId, PendingSyn,
+    SynCookies, TimeWaitEntry, TwReuse,
 };
 pub use error::{CallError, CloseReason, ConfigError};
 pub use seq::SeqNum;

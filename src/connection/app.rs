@@ -30,7 +30,20 @@ impl<B: Storage> Connection<B> {
                 self.start_active(iss, a);
                 Ok(0)
             }
-            AppCall::Send(data) => self.app_send(data, a),
+            AppCall::Send(data) => {
+                let n = self.app_send(data, a)?;
+                if n > 0 {
+                    self.set_more(false);
+                }
+                Ok(n)
+            }
+            AppCall::SendMore(data) => {
+                let n = self.app_send(data, a)?;
+                if n > 0 {
+                    self.set_more(true);
+                }
+                Ok(n)
+            }
             AppCall::Receive(buf) => self.app_recv(buf, a),
             AppCall::Shutdown => {
                 self.app_shutdown(a)?;
@@ -46,6 +59,25 @@ impl<B: Storage> Connection<B> {
             }
             AppCall::SetNoDelay(on) => {
                 self.set_nagle(!on);
+                if on && self.unsent() > 0 {
+                    // Linux (TCP_NAGLE_PUSH): what Nagle or a cork held
+                    // goes now.
+                    self.set_force_send(true);
+                }
+                Ok(0)
+            }
+            AppCall::SetCork(on) => {
+                self.set_corked(on);
+                if !on {
+                    self.set_more(false);
+                }
+                if !on && self.unsent() > 0 {
+                    self.set_force_send(true);
+                }
+                Ok(0)
+            }
+            AppCall::SetUserTimeout(t) => {
+                self.cfg.set_user_timeout(t);
                 Ok(0)
             }
         }
@@ -251,7 +283,7 @@ impl<B: Storage> Connection<B> {
             State::Established | State::CloseWait if unread => {
                 // SHLD-3 / FSM-48: unread data means the peer's data would be
                 // lost: tell it with a RST.
-                self.set_pending_rst(Some((self.snd_max, None)));
+                self.active_rst();
                 self.set_app_closed(true);
                 self.close_with(Event::CloseWithUnreadData, CloseReason::Aborted, a);
                 return Ok(());
@@ -281,6 +313,15 @@ impl<B: Storage> Connection<B> {
         Ok(())
     }
 
+    /// The RST of a CLOSE with unread data or an ABORT: `<SEQ=SND.NXT>
+    /// <CTL=RST>` (RFC 9293 §3.10.5), or with `Config::rst_with_ack` as
+    /// Linux sends it: ACK bit, RCV.NXT and the timestamp option.
+    fn active_rst(&mut self) {
+        let ack = self.cfg.rst_with_ack().then_some(self.rcv_nxt);
+        self.set_pending_rst(Some((self.snd_max, ack)));
+        self.set_rst_ts(ack.is_some());
+    }
+
     /// ABORT (RFC 9293 §3.10.5).
     fn app_abort(&mut self, a: &mut Actions) -> Result<(), CallError> {
         if self.state == State::Closed {
@@ -300,7 +341,7 @@ impl<B: Storage> Connection<B> {
             | State::FinWait1
             | State::FinWait2
             | State::CloseWait => {
-                self.set_pending_rst(Some((self.snd_max, None)));
+                self.active_rst();
             }
             // FSM-41/42: no segment.
             _ => {}

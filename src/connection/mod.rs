@@ -33,6 +33,7 @@ mod counters;
 mod endpoint_api;
 mod flags;
 mod icmp;
+pub mod info;
 mod input;
 mod output;
 mod prr;
@@ -44,6 +45,7 @@ mod timers;
 pub use actions::{Action, Actions, ActionsIter, StateChange, Transmit};
 pub(crate) use endpoint_api::{CookieOpen, TimeWaitVars};
 pub use icmp::IcmpError;
+pub use info::{CaState, TcpInfo};
 pub use output::reply_to_unknown;
 pub use timers::Timer;
 
@@ -108,8 +110,21 @@ pub enum AppCall<'a> {
     Close,
     /// ABORT (RFC 9293 §3.10.5): RST where the peer knows us, then CLOSED.
     Abort,
-    /// Nagle's algorithm off (`true`, like TCP_NODELAY) or on.
+    /// SEND with more to come (Linux `MSG_MORE`): the data waits, as under
+    /// a cork, until a later `Send` or a push (`SetNoDelay(true)`,
+    /// `SetCork(false)`), and no PSH marks its end.
+    SendMore(&'a [u8]),
+    /// Nagle's algorithm off (`true`, like TCP_NODELAY) or on. Turning it
+    /// off also sends at once what it or a cork held back (Linux pushes the
+    /// pending frames on TCP_NODELAY).
     SetNoDelay(bool),
+    /// Hold back segments shorter than the MSS until the cork is removed,
+    /// a FIN is due or Nagle is turned off (Linux `TCP_CORK`); removing it
+    /// sends what was held.
+    SetCork(bool),
+    /// The user timeout of RFC 5482 (Linux `TCP_USER_TIMEOUT`) from now
+    /// on; `None` turns it off ([`Config::user_timeout`]).
+    SetUserTimeout(Option<crate::time::Duration>),
 }
 
 /// The result of an application call.

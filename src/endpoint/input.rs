@@ -240,12 +240,16 @@ impl<S: Store> Endpoint<S> {
         let buffers = self.buffers();
         // Built in its slot (no copy of the TCB), then given the SYN there
         // (it is a SYN without ACK or RST: see above).
+        let reuse = self.listeners[li as usize]
+            .as_ref()
+            .is_some_and(|l| l.reuse_addr);
         let idx = self.insert_conn(
             |c| Connection::new_packed(c, buffers),
             *tuple,
             hash,
             li,
             false,
+            reuse,
         );
         let ts_offset = self.ts_offset_for(tuple);
         let Some(e) = self.entry_mut(idx) else {
@@ -389,7 +393,10 @@ impl<S: Store> Endpoint<S> {
         let Ok((conn, a)) = Connection::from_cookie(&self.conn_cfg, buffers, now, seg, open) else {
             return false;
         };
-        let idx = self.insert_conn(|_| conn, *tuple, hash, li, false);
+        let reuse = self.listeners[li as usize]
+            .as_ref()
+            .is_some_and(|l| l.reuse_addr);
+        let idx = self.insert_conn(|_| conn, *tuple, hash, li, false, reuse);
         self.after(idx, a, now);
         true
     }

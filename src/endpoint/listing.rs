@@ -112,6 +112,117 @@ pub struct Counters {
     pub out_of_window_icmps: u64,
 }
 
+impl core::ops::AddAssign for Counters {
+    /// Adds every counter of `o` (the host's totals over shards).
+    fn add_assign(&mut self, o: Counters) {
+        // The pattern names every field: a new counter must be added here.
+        macro_rules! add {
+            ($($f:ident),* $(,)?) => {
+                let Counters { $($f),* } = o;
+                $(self.$f += $f;)*
+            };
+        }
+        add!(
+            active_opens,
+            passive_opens,
+            attempt_fails,
+            estab_resets,
+            curr_estab,
+            in_segs,
+            out_segs,
+            retrans_segs,
+            in_errs,
+            in_csum_errors,
+            out_rsts,
+            listen_overflows,
+            listen_drops,
+            syncookies_sent,
+            syncookies_recv,
+            syncookies_failed,
+            no_port,
+            addr_drops,
+            time_wait_entered,
+            time_wait_overflow,
+            time_wait_syn_accepted,
+            time_wait_syn_refused,
+            rst_in_time_wait_ignored,
+            paws_rejected,
+            tw_acks_skipped,
+            tw_reused,
+            orphan_resets,
+            orphans,
+            time_wait,
+            ctrl_dropped,
+            events_dropped,
+            timers_dropped,
+            orphans_untracked,
+            not_local,
+            clock_regressions,
+            short_buffers,
+            syn_refused,
+            syn_ignored,
+            icmp_in,
+            icmp_no_conn,
+            out_of_window_icmps
+        );
+    }
+}
+
+impl core::iter::Sum for Counters {
+    fn sum<I: Iterator<Item = Counters>>(iter: I) -> Counters {
+        let mut total = Counters::default();
+        for c in iter {
+            total += c;
+        }
+        total
+    }
+}
+
+impl fmt::Display for Counters {
+    /// Two lines in the manner of `nstat`/`/proc/net/snmp`: `Tcp:` (the
+    /// RFC 4022 MIB) and `TcpExt:` (Linux's extensions and the Endpoint's
+    /// own).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "Tcp: ActiveOpens {} PassiveOpens {} AttemptFails {} EstabResets {} CurrEstab {} \
+             InSegs {} OutSegs {} RetransSegs {} InErrs {} InCsumErrors {} OutRsts {}",
+            self.active_opens,
+            self.passive_opens,
+            self.attempt_fails,
+            self.estab_resets,
+            self.curr_estab,
+            self.in_segs,
+            self.out_segs,
+            self.retrans_segs,
+            self.in_errs,
+            self.in_csum_errors,
+            self.out_rsts
+        )?;
+        write!(
+            f,
+            "TcpExt: ListenOverflows {} ListenDrops {} SyncookiesSent {} SyncookiesRecv {} \
+             SyncookiesFailed {} TW {} TWRecycled {} PAWSEstabRejected {} \
+             TCPTimeWaitOverflow {} TCPAbortOnMemory {} Orphans {} OutOfWindowIcmps {} \
+             NoPort {} NotLocal {}",
+            self.listen_overflows,
+            self.listen_drops,
+            self.syncookies_sent,
+            self.syncookies_recv,
+            self.syncookies_failed,
+            self.time_wait,
+            self.tw_reused,
+            self.paws_rejected,
+            self.time_wait_overflow,
+            self.orphan_resets,
+            self.orphans,
+            self.out_of_window_icmps,
+            self.no_port,
+            self.not_local
+        )
+    }
+}
+
 /// One line of [`Endpoint::connections`], like `ss -tan -o`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConnInfo {

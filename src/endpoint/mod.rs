@@ -52,7 +52,7 @@
 //!
 //! /// The link: whatever `from` sends, `to` receives at once.
 //! fn carry(now: Instant, from: &mut Endpoint, to: &mut Endpoint) {
-//!     let mut buf = [0u8; 1500];
+//!     let mut buf = [0u8; tcpstate::endpoint::MAX_HEADER + 1500];
 //!     while let Some(d) = from.poll_transmit(now, &mut buf) {
 //!         to.on_datagram(now, d.src, d.dst, d.ecn, &buf[..d.len]);
 //!     }
@@ -193,6 +193,15 @@
 //! (`tcp_abort_on_overflow=0`): the SYN,ACK timer and the client's
 //! retransmissions bring it in once the application accepts.
 //!
+//! Size the backlog for the burst of connects to expect. A client whose
+//! handshake went through a SYN cookie has no state on our side until its
+//! connection fits the accept queue, and a cookie only checks out on a
+//! segment at the client's first sequence number: if such a client sends
+//! more than one segment before it fits, the later ones are answered with
+//! a RST (RFC 4987 §3.6's known limit; Linux does the same). A burst of
+//! 50 connects at one instant to a backlog of 16, each client sending at
+//! once, resets most of them.
+//!
 //! # Memory
 //!
 //! `benches/scale.rs` measures about 760 bytes per ESTABLISHED connection
@@ -322,11 +331,14 @@ pub enum Event {
     /// An active open completed (ESTABLISHED).
     Connected(Handle),
     /// Data, the end of the peer's data, or an error can be read: call
-    /// `recv` until it returns `Err(WouldBlock)`. At most one is queued
-    /// per handle at a time.
+    /// `recv` until it returns `Err(WouldBlock)` (nothing more for now),
+    /// `Ok(0)` (the end of the stream) or `Err(Closed(_))` (a reset or
+    /// timeout): the last two repeat on every later call. At most one is
+    /// queued per handle at a time.
     Readable(Handle),
-    /// Send-buffer space was freed. At most one is queued per handle at a
-    /// time.
+    /// The connection can take more data: send-buffer space was freed, or
+    /// it became able to send (ESTABLISHED). At most one is queued per
+    /// handle at a time.
     Writable(Handle),
     /// The connection changed state.
     StateChanged(Handle, StateChange),
@@ -356,15 +368,38 @@ pub struct ListenOptions {
     /// finds it full is dropped (no SYN cookies: a cookie would bypass
     /// the verdict).
     pub filter_syn: bool,
+    /// `SO_REUSEADDR`: the listener may bind an address and port that
+    /// connections (TIME-WAIT entries included) still use, if they were
+    /// bound with it too (their listener's or their `connect`'s). On by
+    /// default, as Rust's `std` and tokio set it on every listener; off is
+    /// the C default (see [`Endpoint::listen_with`] for the rules).
+    pub reuse_addr: bool,
 }
 
 impl ListenOptions {
-    /// A plain listener with this backlog.
+    /// A listener with this backlog, `SO_REUSEADDR` on, no SYN filter.
     pub fn backlog(backlog: u32) -> Self {
         ListenOptions {
             backlog,
             filter_syn: false,
+            reuse_addr: true,
         }
+    }
+}
+
+/// How [`Endpoint::connect_with`] opens a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectOptions {
+    /// `SO_REUSEADDR` for an explicit local port: it may be one that other
+    /// connections or TIME-WAIT entries bound with it still use (their
+    /// 4-tuples must still differ, or the TIME-WAIT entry be reusable).
+    /// On by default (`connect`).
+    pub reuse_addr: bool,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions { reuse_addr: true }
     }
 }
 
@@ -507,6 +542,9 @@ struct Entry<S: Store> {
     held: bool,
     /// `close` resets instead (`SO_LINGER` with a zero timeout).
     linger_zero: bool,
+    /// Bound with `reuse_addr` (`SO_REUSEADDR`): its listener's, or its
+    /// `connect`'s.
+    reuse: bool,
 }
 
 struct Slot<S: Store> {
@@ -544,6 +582,8 @@ struct Listener<S: Store> {
     last_cookie: Option<Instant>,
     /// New SYNs wait for the application's verdict.
     filter_syn: bool,
+    /// Bound with `SO_REUSEADDR`; its connections inherit it.
+    reuse_addr: bool,
 }
 
 /// A control segment that belongs to no connection.
@@ -862,6 +902,7 @@ impl<S: Store> Endpoint<S> {
         h: u64,
         parent: u32,
         app: bool,
+        reuse: bool,
     ) -> u32 {
         let queue = if parent == NONE {
             Queue::None
@@ -912,6 +953,7 @@ impl<S: Store> Endpoint<S> {
                     end,
                     held,
                     linger_zero,
+                    reuse: e_reuse,
                 } = e;
                 *e_conn = make(cfg);
                 *e_tuple = tuple;
@@ -928,6 +970,7 @@ impl<S: Store> Endpoint<S> {
                 *end = None;
                 *held = false;
                 *linger_zero = false;
+                *e_reuse = reuse;
             }
             None => {
                 s.entry = Some(S::boxed(Entry {
@@ -946,6 +989,7 @@ impl<S: Store> Endpoint<S> {
                     end: None,
                     held: false,
                     linger_zero: false,
+                    reuse,
                 }));
             }
         }
@@ -1270,6 +1314,20 @@ impl<S: Store> Endpoint<S> {
         local: Option<SocketAddr>,
         remote: SocketAddr,
     ) -> Result<Handle, EndpointError> {
+        self.connect_with(now, local, remote, ConnectOptions::default())
+    }
+
+    /// [`connect`](Self::connect) with options: an explicit local port is
+    /// bound as Linux's `bind(2)` would bind it (see
+    /// [`listen_with`](Self::listen_with)'s rules), with or without
+    /// `SO_REUSEADDR`.
+    pub fn connect_with(
+        &mut self,
+        now: Instant,
+        local: Option<SocketAddr>,
+        remote: SocketAddr,
+        opts: ConnectOptions,
+    ) -> Result<Handle, EndpointError> {
         let now = self.clock(now);
         if !unicast(remote.ip()) || remote.port() == 0 {
             return Err(EndpointError::InvalidAddress);
@@ -1300,6 +1358,9 @@ impl<S: Store> Endpoint<S> {
             local_port: port,
             remote_port: remote.port(),
         };
+        if port != 0 && self.bind_conflict(SocketAddr::new(local_ip, port), opts.reuse_addr) {
+            return Err(EndpointError::AddrInUse);
+        }
         let (h, reuse) = if port == 0 {
             let (p, reuse) = self.pick_port(&tuple, now)?;
             tuple.local_port = p;
@@ -1328,7 +1389,14 @@ impl<S: Store> Endpoint<S> {
         };
         let buffers = self.buffers();
         // Built in its slot (no copy of the TCB), then opened there.
-        let idx = self.insert_conn(|c| Connection::new_packed(c, buffers), tuple, h, NONE, true);
+        let idx = self.insert_conn(
+            |c| Connection::new_packed(c, buffers),
+            tuple,
+            h,
+            NONE,
+            true,
+            opts.reuse_addr,
+        );
         let ts_offset = self.ts_offset_for(&tuple);
         let Some(e) = self.entry_mut(idx) else {
             return Err(EndpointError::TooManyConnections);
@@ -1412,9 +1480,23 @@ impl<S: Store> Endpoint<S> {
         self.listen_with(addr, ListenOptions::backlog(backlog))
     }
 
-    /// [`listen`](Self::listen) with options: the backlog, and whether
-    /// new SYNs wait for the application's verdict
-    /// ([`ListenOptions::filter_syn`]).
+    /// [`listen`](Self::listen) with options: the backlog, whether new
+    /// SYNs wait for the application's verdict
+    /// ([`ListenOptions::filter_syn`]), and `SO_REUSEADDR`
+    /// ([`ListenOptions::reuse_addr`]).
+    ///
+    /// Binding follows Linux's `bind(2)` (measured on Linux 6.18; the
+    /// table is in `tests/reuse_addr.rs`). Two addresses overlap when they
+    /// are equal or either is unspecified (same family). The call fails
+    /// with [`EndpointError::AddrInUse`] when
+    /// - a listener on an overlapping address has the same port (with
+    ///   `SO_REUSEADDR` or without: Linux needs `SO_REUSEPORT` for two);
+    /// - a connection in any state, or a TIME-WAIT entry, has an
+    ///   overlapping local address and the same port, unless both it and
+    ///   this listener have `SO_REUSEADDR`. This is how a restarted server
+    ///   is refused its port while its previous run's connections sit in
+    ///   TIME-WAIT, unless it sets `SO_REUSEADDR` (as the previous run
+    ///   did).
     pub fn listen_with(
         &mut self,
         addr: SocketAddr,
@@ -1432,6 +1514,9 @@ impl<S: Store> Endpoint<S> {
         }
         if !ip.is_unspecified() && !self.is_local(ip) {
             return Err(EndpointError::AddrNotAvailable);
+        }
+        if !catch_all && self.bind_conflict(addr, opts.reuse_addr) {
+            return Err(EndpointError::AddrInUse);
         }
         if self.listener_exact(ip, addr.port()).is_some() {
             return Err(EndpointError::AddrInUse);
@@ -1458,6 +1543,7 @@ impl<S: Store> Endpoint<S> {
             accept_queue,
             last_cookie: None,
             filter_syn: opts.filter_syn,
+            reuse_addr: opts.reuse_addr,
         };
         let idx = match slot {
             Some(i) => {
@@ -1502,6 +1588,50 @@ impl<S: Store> Endpoint<S> {
         })
     }
 
+    /// Linux's `bind(2)` conflict rules for a local address and port
+    /// (`inet_bind_conflict`, checked against Linux 6.18 in a network
+    /// namespace; `tests/reuse_addr.rs` holds the table):
+    ///
+    /// - two addresses overlap when they are equal or either is the
+    ///   unspecified address (of the same family);
+    /// - a listener on an overlapping address and the same port always
+    ///   conflicts, with `SO_REUSEADDR` or without (Linux needs
+    ///   `SO_REUSEPORT` for that, which the Endpoint does not model);
+    /// - a connection in any state, TIME-WAIT entries included, whose
+    ///   local address overlaps and whose local port is the same,
+    ///   conflicts unless both it and the new binding have
+    ///   `SO_REUSEADDR`.
+    ///
+    /// It scans every connection and TIME-WAIT entry: `listen` and
+    /// `connect` from an explicit port are rare calls.
+    fn bind_conflict(&self, addr: SocketAddr, reuse: bool) -> bool {
+        let (ip, port) = (addr.ip(), addr.port());
+        let overlap = |a: IpAddr| {
+            a.is_ipv4() == ip.is_ipv4() && (a == ip || a.is_unspecified() || ip.is_unspecified())
+        };
+        let listener = self
+            .listeners
+            .iter()
+            .flatten()
+            .any(|l| l.addr.port() == port && overlap(l.addr.ip()));
+        if listener {
+            return true;
+        }
+        let conn = self.slots.iter().filter_map(|s| s.get()).any(|e| {
+            !e.dead
+                && e.tuple.local_port == port
+                && overlap(e.tuple.local_ip)
+                && !(reuse && e.reuse)
+        });
+        if conn {
+            return true;
+        }
+        self.tw.iter().any(|(i, e)| {
+            let t = self.tw.tuple(i);
+            t.local_port == port && overlap(t.local_ip) && !(reuse && e.reuse_addr())
+        })
+    }
+
     /// Whether a listener is bound to this address (or the wildcard) and
     /// port.
     fn listener_bound(&self, ip: IpAddr, port: u16) -> bool {
@@ -1542,7 +1672,8 @@ impl<S: Store> Endpoint<S> {
     }
 
     /// Takes the oldest established connection from a listener's accept
-    /// queue.
+    /// queue. If data (or the peer's FIN) arrived before, a `Readable`
+    /// for the new handle is queued at once.
     pub fn accept(&mut self, listener: ListenerId) -> Option<Handle> {
         self.listener(listener)?;
         let l = self.listeners[listener.idx as usize].as_mut()?;

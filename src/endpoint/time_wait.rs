@@ -39,6 +39,9 @@ const F_TS: u8 = 2;
 const F_FREE: u8 = 4;
 /// An out-of-window ACK was sent at `last_oow_ms`.
 const F_OOW: u8 = 8;
+/// The connection was bound with `reuse_addr` (Linux `tw_reuse`, copied
+/// from the socket's `SO_REUSEADDR`).
+const F_REUSE: u8 = 16;
 
 /// PAWS gives up on a TS.Recent older than 24 days (RFC 7323 §5.5).
 const PAWS_IDLE_S: u32 = 24 * 24 * 3600;
@@ -77,6 +80,10 @@ impl TimeWaitEntry {
     }
     fn ts_on(&self) -> bool {
         self.flags & F_TS != 0
+    }
+    /// Whether its connection was bound with `reuse_addr`.
+    pub(crate) fn reuse_addr(&self) -> bool {
+        self.flags & F_REUSE != 0
     }
     /// Linux `tcp_twsk_unique`: timestamps on and TS.Recent more than one
     /// second old.
@@ -212,7 +219,7 @@ impl<S: Store> TimeWaitTable<S> {
         Some((self.locals.len() - 1) as u8)
     }
 
-    fn insert(&mut self, t: &Tuple, v: &TimeWaitVars, expiry: Instant) -> Option<u32> {
+    fn insert(&mut self, t: &Tuple, v: &TimeWaitVars, expiry: Instant, reuse: bool) -> Option<u32> {
         if self.free.is_empty() && self.entries.len() >= self.entries.cap() {
             return None;
         }
@@ -230,7 +237,9 @@ impl<S: Store> TimeWaitTable<S> {
             local_idx,
             local_port: t.local_port,
             remote_port: t.remote_port,
-            flags: if v6 { F_V6 } else { 0 } | if v.ts_on { F_TS } else { 0 },
+            flags: if v6 { F_V6 } else { 0 }
+                | if v.ts_on { F_TS } else { 0 }
+                | if reuse { F_REUSE } else { 0 },
             window: v.window,
             snd_nxt: v.snd_nxt.0,
             rcv_nxt: v.rcv_nxt.0,
@@ -294,13 +303,14 @@ impl<S: Store> Endpoint<S> {
             .unwrap_or(now + self.cfg.conn.time_wait());
         let ack = e.conn.wants_output();
         let tuple = e.tuple;
+        let reuse = e.reuse;
         e.dead = true;
         // The handle (if the application holds it) lives on with what is
         // left to read; the 4-tuple moves to the table below.
         self.ended(idx, crate::CloseReason::Normal);
         // Flush the ACK of the peer's FIN through the entry below.
         let ti = if self.tw.len() < self.cfg.max_time_wait && self.table.has_room() {
-            self.tw.insert(&tuple, &vars, expiry)
+            self.tw.insert(&tuple, &vars, expiry, reuse)
         } else {
             None
         };
