@@ -279,6 +279,13 @@ impl Config {
         if let Some(t) = self.user_timeout {
             check(!t.is_zero(), "user_timeout", "must be above zero (or None)")?;
         }
+        if let Some(t) = self.orphan_lifetime {
+            check(
+                !t.is_zero(),
+                "orphan_lifetime",
+                "must be above zero (or None): a close is not an abort",
+            )?;
+        }
         Ok(())
     }
 

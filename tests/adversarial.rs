@@ -565,6 +565,16 @@ fn a_trickling_peer_cannot_outlast_the_orphan_lifetime() {
     assert!(lived >= life - Duration::from_secs(1), "lived {lived:?}");
 }
 
+/// A zero orphan lifetime would turn every close into an abort: refused.
+#[test]
+fn orphan_lifetime_must_be_above_zero() {
+    let mut cfg = Config::linux();
+    cfg.orphan_lifetime = Some(Duration::ZERO);
+    assert!(Connection::new(cfg.clone(), Buffers::with_capacity(64, 64)).is_err());
+    cfg.orphan_lifetime = None;
+    assert!(Connection::new(cfg, Buffers::with_capacity(64, 64)).is_ok());
+}
+
 /// Sockstress through a whole Endpoint: the applications write, close and
 /// leave; an attacker holding each connection's window shut and answering
 /// every probe cannot keep the orphans: they are gone within minutes, with
