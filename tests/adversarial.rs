@@ -1456,3 +1456,35 @@ fn a_peer_hostile_by_design() {
     assert!(opens > u64::from(cases), "{opens} connections opened");
     assert!(time_wait > 0, "no TIME-WAIT entry");
 }
+
+/// A receive buffer smaller than one unit of the window scale Linux's
+/// preset offers (shift 7 for `tcp_rmem[2]`, 128-byte units) could only
+/// ever advertise a zero window once the window is rounded down: the
+/// shift offered is kept small enough that the buffer holds two units,
+/// and a transfer into a 100-byte buffer completes.
+#[test]
+fn a_tiny_receive_buffer_still_opens_its_window() {
+    let cfg = Config::linux();
+    let mut p = Pair::new(
+        common::conn(cfg.clone(), 65536, 65536),
+        common::conn(cfg, 100, 4096),
+    );
+    p.app_b(|c, now| c.listen(now, SeqNum(77)).unwrap());
+    p.app_a(|c, now| c.connect(now, SeqNum(1)).unwrap());
+    p.run_for(Duration::from_millis(100));
+    assert_eq!(p.b.state(), State::Established);
+    let data: Vec<u8> = (0..20_000u32).map(|i| i as u8).collect();
+    let (mut sent, mut got) = (0, Vec::new());
+    while got.len() < data.len() {
+        let now = p.now;
+        sent += p.a.send(now, &data[sent..]).map_or(0, |o| o.len);
+        common::read_all(&mut p.b, now, &mut got);
+        p.run_for(Duration::from_millis(1));
+        assert!(
+            p.now < Instant::from_secs(600),
+            "stalled at {} bytes",
+            got.len()
+        );
+    }
+    assert!(got == data);
+}

@@ -216,17 +216,19 @@ impl<B: Storage> Connection<B> {
     }
 
     /// The window-scale shift we offer: the smallest that lets the whole
-    /// receive buffer be advertised (RFC 7323 §2.3), at most 14.
+    /// receive buffer be advertised (RFC 7323 §2.3), at most 14, and
+    /// small enough that the receive buffer holds two units of it: the
+    /// window is rounded down to whole units (RFC 7323 §2.4), so a buffer
+    /// smaller than one unit could never advertise anything but zero
+    /// (`Config::wscale_buffer` asks for the shift of a larger buffer).
     pub(super) fn our_wscale(&self) -> u8 {
         if !self.cfg.window_scaling() {
             return 0;
         }
-        let cap = self
-            .rx
-            .capacity()
-            .max(self.cfg.wscale_buffer().unwrap_or(0));
+        let rx = self.rx.capacity();
+        let cap = rx.max(self.cfg.wscale_buffer().unwrap_or(0));
         let mut s = 0u8;
-        while s < 14 && (cap >> s) > 0xffff {
+        while s < 14 && (cap >> s) > 0xffff && (rx >> (s + 1)) >= 2 {
             s += 1;
         }
         s
