@@ -15,7 +15,7 @@
 use std::format;
 use std::vec::Vec;
 
-use super::{EpHarness, EpInput, KEEP_SENT, LOCAL, PEERS};
+use super::{EpHarness, EpInput, KEEP_SENT};
 use crate::seq::SeqNum;
 use crate::time::Duration;
 use crate::wire::{Flags, TcpHeader, TcpOptions, Timestamps};
@@ -315,7 +315,6 @@ impl EpHarness {
                 self.ep.time_wait_count()
             ));
         }
-        let _ = (LOCAL, PEERS);
         Ok(())
     }
 }
