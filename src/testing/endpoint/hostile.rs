@@ -10,7 +10,7 @@
 //! application closes everything while the peer goes on answering with a
 //! shut window for four hours: every orphan must be gone by then.
 //! Driven by the `hostile` fuzz target and the proptest in
-//! `tests/adversarial.rs` (`strategies::hostile_moves`).
+//! `tests/adversarial/` (`strategies::hostile_moves`).
 
 use std::format;
 use std::vec::Vec;
