@@ -155,8 +155,7 @@ impl<B: Storage> Connection<B> {
         self.hs_samples = 0;
         self.smss = self.cfg.default_peer_mss.max(1);
         self.sacked.clear();
-        self.sent_log.clear();
-        self.rack_xmit = Instant::ZERO;
+        self.sent_log.reset();
         self.min_rtt = u32::MAX;
         self.set_dsack(None);
         self.set_in_recovery(false);

@@ -94,7 +94,7 @@ impl<B: Storage> Connection<B> {
             self.smss,
             self.rcv_mss_est,
             self.ts_recent,
-            self.ts_recent_age,
+            self.ts_recent_stamp,
             self.ts_offset,
         )
             .hash(&mut h);

@@ -126,12 +126,13 @@ optional! {
     22 undo_val: Undo, undo set_undo, take_undo;
     /// Sequence number of a FIN received out of order.
     23 rcv_fin_val: SeqNum, rcv_fin set_rcv_fin;
-    /// A D-SACK block to report (RFC 2883).
-    24 dsack_val: (SeqNum, SeqNum), dsack set_dsack, take_dsack;
-    /// A RST to send: SEG.SEQ and SEG.ACK; whether the ACK bit is set is
-    /// bit 26 (`pending_rst` puts the two together).
-    25 rst_val: (SeqNum, SeqNum), rst_raw set_rst_raw;
 }
+
+/// Bit of `flags`: a D-SACK block to report (RFC 2883) is in `pend_val`.
+const DSACK: u32 = 1 << 24;
+/// Bit of `flags`: a RST to send is in `pend_val` (SEG.SEQ and SEG.ACK;
+/// whether the ACK bit is set is bit 26, `pending_rst` puts them together).
+const RST: u32 = 1 << 25;
 
 /// Bit of `flags`: the pending RST carries an ACK.
 const RST_ACK: u32 = 1 << 26;
@@ -149,7 +150,50 @@ const SEND_SLOW: u32 = (1 << 25) | (1 << 15) | (1 << 19) | (1 << 20);
 const RECV_SLOW: u32 = (1 << 23) | (1 << 2) | (1 << 20);
 const SYN_ACKED: u32 = 1 << 3;
 
+/// A pending RST and a D-SACK block to report share one slot
+/// (`pend_val`): a RST ends or resets the exchange, and a D-SACK is only
+/// advice (RFC 2883 §4: the sender may ignore it), so a RST takes the slot
+/// and a D-SACK waits for no RST.
 impl<B: Storage> Connection<B> {
+    /// A D-SACK block to report (RFC 2883).
+    #[inline]
+    pub(super) fn dsack(&self) -> Option<(SeqNum, SeqNum)> {
+        (self.flags & DSACK != 0).then_some(self.pend_val)
+    }
+    /// Records (or forgets) the D-SACK block to report; dropped while a
+    /// RST is pending.
+    #[inline]
+    pub(super) fn set_dsack(&mut self, v: Option<(SeqNum, SeqNum)>) {
+        match v {
+            Some(_) if self.flags & RST != 0 => {}
+            Some(v) => {
+                self.pend_val = v;
+                self.flags |= DSACK;
+            }
+            None => self.flags &= !DSACK,
+        }
+    }
+    #[inline]
+    pub(super) fn take_dsack(&mut self) -> Option<(SeqNum, SeqNum)> {
+        let v = self.dsack();
+        self.set_dsack(None);
+        v
+    }
+    #[inline]
+    fn rst_raw(&self) -> Option<(SeqNum, SeqNum)> {
+        (self.flags & RST != 0).then_some(self.pend_val)
+    }
+    #[inline]
+    fn set_rst_raw(&mut self, v: Option<(SeqNum, SeqNum)>) {
+        match v {
+            Some(v) => {
+                self.pend_val = v;
+                self.flags = (self.flags & !DSACK) | RST;
+            }
+            None => self.flags &= !RST,
+        }
+    }
+
     /// Our SYN is not acknowledged, or one of the [`RECV_SLOW`]
     /// conditions holds.
     #[inline]

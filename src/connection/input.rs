@@ -5,13 +5,21 @@ use super::{Connection, Probe, Storage, Timer};
 use crate::error::CloseReason;
 use crate::seq::SeqNum;
 use crate::state::{Event, State};
-use crate::time::{Duration, Instant};
+use crate::time::Instant;
 use crate::wire::{Flags, Segment, TcpOptions};
 
 use super::actions::Actions;
 
-/// PAWS gives up on a TS.Recent older than this (RFC 7323 §5.5: 24 days).
-const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 3600);
+/// PAWS gives up on a TS.Recent older than this (RFC 7323 §5.5: 24 days),
+/// in the units of [`stamp`] (2^20 µs), rounded down.
+const PAWS_IDLE: u32 = (24 * 24 * 3600 * 1_000_000u64 >> 20) as u32;
+
+/// `now` in units of 2^20 µs (about a second): when TS.Recent was
+/// recorded (`ts_recent_stamp`), a shift rather than a division.
+#[inline(always)]
+pub(super) fn stamp(now: Instant) -> u32 {
+    (now.as_micros() >> 20) as u32
+}
 
 impl<B: Storage> Connection<B> {
     pub(super) fn input(&mut self, now: Instant, seg: &Segment<'_>, a: &mut Actions) {
@@ -207,7 +215,7 @@ impl<B: Storage> Connection<B> {
             (true, Some(ts)) => {
                 self.set_ts_on(true);
                 self.ts_recent = ts.val;
-                self.ts_recent_age = now;
+                self.ts_recent_stamp = stamp(now);
             }
             _ => self.set_ts_on(false),
         }
@@ -317,7 +325,7 @@ impl<B: Storage> Connection<B> {
             && !f.rst()
             && let Some(ts) = seg.options.timestamps
             && (ts.val.wrapping_sub(self.ts_recent) as i32) < 0
-            && now.saturating_duration_since(self.ts_recent_age) < PAWS_IDLE
+            && stamp(now).saturating_sub(self.ts_recent_stamp) < PAWS_IDLE
         {
             self.stats.dropped += 1;
             self.ack_unacceptable(now, seg);
@@ -924,7 +932,7 @@ impl<B: Storage> Connection<B> {
             && (ts.val.wrapping_sub(self.ts_recent) as i32) >= 0
         {
             self.ts_recent = ts.val;
-            self.ts_recent_age = now;
+            self.ts_recent_stamp = stamp(now);
         }
     }
 

@@ -252,7 +252,11 @@ pub struct Connection<B: Storage> {
     /// Largest segment received (receive MSS estimate).
     rcv_mss_est: u16,
     ts_recent: u32,
-    ts_recent_age: Instant,
+    /// When TS.Recent was recorded, in units of 2^20 µs (about a second,
+    /// as Linux's `ts_recent_stamp` counts seconds): a shift per update,
+    /// 4 bytes instead of 8; PAWS's 24-day idle limit (RFC 7323 §5.5)
+    /// needs no finer clock.
+    ts_recent_stamp: u32,
     ts_offset: u32,
 
     // RTT and RTO (RFC 6298), microseconds.
@@ -290,8 +294,9 @@ pub struct Connection<B: Storage> {
     /// When the current challenge-ACK interval started: milliseconds,
     /// wrapping; 0 when none has (RFC 5961 §7 rate limit).
     challenge_at_ms: u32,
-    /// `pending_rst()` when its bit is set (`flags.rs`).
-    rst_val: (SeqNum, SeqNum),
+    /// `pending_rst()` or `dsack()`, whichever bit is set (`flags.rs`):
+    /// never both.
+    pend_val: (SeqNum, SeqNum),
 
     timers: [Instant; timers::COUNT],
     /// The deadline last reported in `Actions` (`Instant::MAX`: none).
@@ -305,10 +310,10 @@ pub struct Connection<B: Storage> {
     bytes_in: u64,
     bytes_out: u64,
 
-    /// RACK (RFC 8985 §6): first-transmission times, the send time of the
-    /// most recently sent delivered byte (lower bound), the minimum RTT (µs).
+    /// RACK (RFC 8985 §6): first-transmission times and the send time of
+    /// the most recently sent delivered byte (lower bound); the minimum
+    /// RTT (µs).
     sent_log: rack::SendLog,
-    rack_xmit: Instant,
     min_rtt: u32,
     /// SACK scoreboard: ranges above SND.UNA the peer reported (RFC 6675).
     sacked: spill::Spill,
@@ -318,8 +323,6 @@ pub struct Connection<B: Storage> {
     /// later, so once it is SACKed the retransmissions should have arrived
     /// (RACK's time order, RFC 8985 §6.2, told by sequence).
     rtx_mark: SeqNum,
-    /// `dsack()` when its bit is set (`flags.rs`).
-    dsack_val: (SeqNum, SeqNum),
 
     rx: RingBuffer<B>,
     tx: RingBuffer<B>,
@@ -452,7 +455,7 @@ impl<B: Storage> Connection<B> {
             smss: 536,
             rcv_mss_est: 0,
             ts_recent: 0,
-            ts_recent_age: Instant::ZERO,
+            ts_recent_stamp: 0,
             ts_offset: 0,
             srtt: 0,
             rttvar: 0,
@@ -472,7 +475,7 @@ impl<B: Storage> Connection<B> {
             quick: 0,
             last_data_in: OptInstant::NONE,
             challenge_at_ms: 0,
-            rst_val: (SeqNum(0), SeqNum(0)),
+            pend_val: (SeqNum(0), SeqNum(0)),
             timers: [Instant::MAX; timers::COUNT],
             reported_deadline: Instant::MAX,
             last_now: Instant::ZERO,
@@ -486,11 +489,9 @@ impl<B: Storage> Connection<B> {
             asm: spill::Spill::default(),
             sacked: spill::Spill::default(),
             sent_log: rack::SendLog::new(),
-            rack_xmit: Instant::ZERO,
             min_rtt: u32::MAX,
             high_rxt: SeqNum(0),
             rtx_mark: SeqNum(0),
-            dsack_val: (SeqNum(0), SeqNum(0)),
             #[cfg(test)]
             no_fast_path: false,
         };
