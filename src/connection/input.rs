@@ -12,7 +12,7 @@ use super::actions::Actions;
 
 /// PAWS gives up on a TS.Recent older than this (RFC 7323 §5.5: 24 days),
 /// in the units of [`stamp`] (2^20 µs), rounded down.
-const PAWS_IDLE: u32 = (24 * 24 * 3600 * 1_000_000u64 >> 20) as u32;
+const PAWS_IDLE: u32 = ((24 * 24 * 3600 * 1_000_000u64) >> 20) as u32;
 
 /// `now` in units of 2^20 µs (about a second): when TS.Recent was
 /// recorded (`ts_recent_stamp`), a shift rather than a division.
