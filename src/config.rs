@@ -212,6 +212,13 @@ impl Config {
     pub const MIN_MSS: u16 = 88;
     /// The largest MSS: a 65,535-byte IPv4 packet less 40 bytes of headers.
     pub const MAX_MSS: u16 = 65_495;
+    /// R1 (RFC 9293 §3.8.3): after this many retransmissions of the same
+    /// segment (or SYN) without an answer, the connection reports
+    /// [`Action::NegativeAdvice`](crate::Action::NegativeAdvice) for the
+    /// IP layer and the application (MUST-20, SHLD-9, MUST-22), once, and
+    /// goes on until R2 (`retries2`, `syn_retries`, `synack_retries`). 3,
+    /// as Linux's `tcp_retries1` and the least SHLD-10 allows.
+    pub const RETRIES1: u8 = 3;
     /// The largest RTO bound the engine keeps (it counts RTOs in 32-bit
     /// microseconds): one hour.
     pub const MAX_RTO: Duration = Duration::from_secs(3600);

@@ -19,7 +19,8 @@ impl<B: Storage> Connection<B> {
             AppCall::Listen { iss } => {
                 self.check_closed()?;
                 self.reset_tcb(iss);
-                self.iss_seed = iss;
+                // The listener's seed sits in RCV.UP's place (see the field).
+                self.rcv_up = iss;
                 self.set_passive(true);
                 self.goto(Event::PassiveOpen, State::Listen, a);
                 Ok(0)
@@ -42,6 +43,11 @@ impl<B: Storage> Connection<B> {
                 if n > 0 {
                     self.set_more(true);
                 }
+                Ok(n)
+            }
+            AppCall::SendUrgent(data) => {
+                let n = self.app_send(data, a)?;
+                self.urgent_queued(n);
                 Ok(n)
             }
             AppCall::Receive(buf) => self.app_recv(buf, a),
@@ -135,6 +141,8 @@ impl<B: Storage> Connection<B> {
         self.set_ece_pending(false);
         self.set_cwr_pending(false);
         self.set_undo(None);
+        self.xflags = 0;
+        self.set_uncommon(false);
         self.set_ws_on(false);
         self.snd_wscale = 0;
         self.rcv_wscale = 0;
@@ -219,6 +227,9 @@ impl<B: Storage> Connection<B> {
             self.rx.rewind_if_empty();
         }
         self.update_after_read(before);
+        if self.uncommon() {
+            self.urgent_read();
+        }
         let _ = a;
         Ok(n)
     }

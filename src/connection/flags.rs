@@ -84,6 +84,10 @@ flags! {
     /// The pending RST is our own (CLOSE with unread data, ABORT) and
     /// carries the timestamp option (`Config::rst_with_ack`).
     30 rst_ts set_rst_ts;
+    /// An uncommon mode is on (urgent data in either direction, a PLPMTUD
+    /// search: `xflags`): both fast paths are off, and the general paths
+    /// look at the details. Set only through `set_x`.
+    31 uncommon set_uncommon;
 }
 
 /// Optional values whose "is set" is a bit of `flags` (an `Option` of a
@@ -139,15 +143,16 @@ const RST_ACK: u32 = 1 << 26;
 
 /// The bits that keep a segment off the send fast path (`send_predict`):
 /// a RST to send (`rst_raw`), a fast retransmission (`fast_rtx`), a loss
-/// probe (`tlp_rtx`), fast recovery (`in_recovery`). One test of the word
-/// instead of four.
-const SEND_SLOW: u32 = (1 << 25) | (1 << 15) | (1 << 19) | (1 << 20);
+/// probe (`tlp_rtx`), fast recovery (`in_recovery`), an uncommon mode
+/// (`uncommon`). One test of the word instead of five.
+const SEND_SLOW: u32 = (1 << 25) | (1 << 15) | (1 << 19) | (1 << 20) | (1 << 31);
 
 /// The bits that keep a segment off header prediction (`predict`), and
 /// `syn_acked`, which must be set: an out-of-order FIN (`rcv_fin`), our
 /// FIN queued (`fin_queued`), fast recovery (`in_recovery`, where every
-/// ACK goes through PRR). One test of the word instead of four.
-const RECV_SLOW: u32 = (1 << 23) | (1 << 2) | (1 << 20);
+/// ACK goes through PRR), an uncommon mode (`uncommon`). One test of the
+/// word instead of five.
+const RECV_SLOW: u32 = (1 << 23) | (1 << 2) | (1 << 20) | (1 << 31);
 const SYN_ACKED: u32 = 1 << 3;
 
 /// A pending RST and a D-SACK block to report share one slot
@@ -205,6 +210,13 @@ impl<B: Storage> Connection<B> {
     #[inline]
     pub(super) fn send_slow(&self) -> bool {
         self.flags & SEND_SLOW != 0
+    }
+
+    /// `ece_pending() || uncommon()`, in one test: the general output
+    /// path's marks (ECE, URG).
+    #[inline]
+    pub(super) fn out_marks(&self) -> bool {
+        self.flags & ((1 << 11) | (1 << 31)) != 0
     }
 
     /// `cwr_pending() || ece_pending()`, in one test.
@@ -278,13 +290,20 @@ mod tests {
                 c.cwr_pending() || c.ece_pending(),
                 "bit {bit}"
             );
-            let expect =
-                c.pending_rst().is_some() || c.fast_rtx() || c.tlp_rtx() || c.in_recovery();
+            let expect = c.pending_rst().is_some()
+                || c.fast_rtx()
+                || c.tlp_rtx()
+                || c.in_recovery()
+                || c.uncommon();
             assert_eq!(c.send_slow(), expect, "bit {bit}");
+            assert_eq!(c.out_marks(), c.ece_pending() || c.uncommon(), "bit {bit}");
             for acked in [false, true] {
                 c.set_syn_acked(acked);
-                let expect =
-                    !c.syn_acked() || c.rcv_fin().is_some() || c.fin_queued() || c.in_recovery();
+                let expect = !c.syn_acked()
+                    || c.rcv_fin().is_some()
+                    || c.fin_queued()
+                    || c.in_recovery()
+                    || c.uncommon();
                 assert_eq!(c.recv_slow(), expect, "bit {bit}, syn_acked {acked}");
             }
         }

@@ -153,7 +153,7 @@ impl<B: Storage> Connection<B> {
         // ISS = M + F(): the listener's secret offset plus a 4 µs clock
         // (RFC 9293 §3.4.1 MUST-8, RFC 6528).
         let clock = (now.as_micros() / 4) as u32;
-        let iss = self.iss_seed.add(clock);
+        let iss = self.rcv_up.add(clock);
         self.accept_syn(now, seg, iss);
         self.goto(Event::RcvSyn, State::SynReceived, a);
         // Note: data on a SYN is not queued (as Linux without TFO does); the
@@ -298,7 +298,11 @@ impl<B: Storage> Connection<B> {
             self.goto(Event::RcvSynAck, State::Established, a);
             self.set_ack_now(true);
             a.set_writable();
-            // Data or FIN on the SYN+ACK continue at step 6 with SEQ+1.
+            // Step 6: URG, its pointer counted from the SYN's SEQ.
+            if f.urg() {
+                self.urgent_in(seg, a);
+            }
+            // Data or FIN on the SYN+ACK continue at step 7 with SEQ+1.
             if !seg.payload.is_empty() || f.fin() {
                 let rest = Segment {
                     seq: seg.seq.add(1),
@@ -413,8 +417,10 @@ impl<B: Storage> Connection<B> {
             return;
         }
 
-        // Sixth: URG. Note: urgent data is delivered in line (RFC 6093);
-        // the pointer is not tracked.
+        // Sixth: URG (`urgent.rs`; the data stays in line, RFC 6093).
+        if f.urg() {
+            self.urgent_in(seg, a);
+        }
 
         // Seventh and eighth: text and FIN.
         self.text_and_fin(now, seg, a);
@@ -499,8 +505,14 @@ impl<B: Storage> Connection<B> {
             && self.syn_acked()
         {
             self.set_ack_now(true);
-            if self.process_ack(now, seg, a) && self.state == State::FinWait1 && self.fin_acked() {
-                self.goto(Event::RcvAck, State::FinWait2, a);
+            if self.process_ack(now, seg, a) {
+                // MUST-66: URG too, whatever the window.
+                if f.urg() {
+                    self.urgent_in(seg, a);
+                }
+                if self.state == State::FinWait1 && self.fin_acked() {
+                    self.goto(Event::RcvAck, State::FinWait2, a);
+                }
             }
             return;
         }
@@ -699,6 +711,9 @@ impl<B: Storage> Connection<B> {
             self.prr_ack(delivered, ack.after(old_una));
         }
         self.update_send_window(seg, old_wnd);
+        if self.uncommon() {
+            self.urgent_acked();
+        }
         match self.state {
             State::Closing if self.fin_acked() => {
                 self.goto(Event::RcvAck, State::TimeWait, a);

@@ -41,6 +41,7 @@ mod rack;
 mod sack;
 mod spill;
 mod timers;
+mod urgent;
 
 pub use actions::{Action, Actions, ActionsIter, StateChange, Transmit};
 pub(crate) use endpoint_api::{CookieOpen, TimeWaitVars};
@@ -122,6 +123,10 @@ pub enum AppCall<'a> {
     /// a FIN is due or Nagle is turned off (Linux `TCP_CORK`); removing it
     /// sends what was held.
     SetCork(bool),
+    /// SEND with the URGENT flag (RFC 9293 §3.10.2, §3.8.5): as `Send`,
+    /// and SND.UP moves to the end of the data queued
+    /// ([`Connection::send_urgent`]).
+    SendUrgent(&'a [u8]),
     /// The user timeout of RFC 5482 (Linux `TCP_USER_TIMEOUT`) from now
     /// on; `None` turns it off ([`Config::user_timeout`]).
     SetUserTimeout(Option<crate::time::Duration>),
@@ -206,6 +211,9 @@ pub struct Connection<B: Storage> {
     state: State,
     /// Yes/no state, one bit per flag (getters and setters in `flags.rs`).
     flags: u32,
+    /// Yes/no state of the uncommon modes (urgent data, F-RTO, PLPMTUD):
+    /// `xflag` and `set_x` in `urgent.rs`.
+    xflags: u8,
     /// The end of the last short (sub-MSS) data segment sent (Minshall).
     snd_sml: SeqNum,
     snd_wscale: u8,
@@ -221,8 +229,15 @@ pub struct Connection<B: Storage> {
 
     // Send sequence space (RFC 9293 §3.3.1).
     iss: SeqNum,
-    /// A listener's secret ISS offset (RFC 6528 F()).
-    iss_seed: SeqNum,
+    /// RCV.UP (RFC 9293 §3.3.1; `urgent.rs`) while the peer's urgent
+    /// data is pending. In LISTEN, and in SYN-RECEIVED of a passive open,
+    /// it holds instead the listener's secret ISS offset (RFC 6528 F()):
+    /// urgent data is taken only from ESTABLISHED on (§3.10.7.4 step 6),
+    /// and a connection that reached ESTABLISHED never returns to LISTEN.
+    rcv_up: SeqNum,
+    /// SND.UP (RFC 9293 §3.3.1): one past our last urgent byte
+    /// (MUST-62), while it is unacknowledged.
+    snd_up: SeqNum,
     snd_una: SeqNum,
     snd_nxt: SeqNum,
     /// The highest sequence number sent (SND.NXT before a go-back-N rewind).
@@ -432,7 +447,9 @@ impl<B: Storage> Connection<B> {
             ka_probes: 0,
             challenge_n: 0,
             iss: SeqNum(0),
-            iss_seed: SeqNum(0),
+            rcv_up: SeqNum(0),
+            snd_up: SeqNum(0),
+            xflags: 0,
             snd_una: SeqNum(0),
             snd_nxt: SeqNum(0),
             snd_max: SeqNum(0),

@@ -192,8 +192,13 @@ impl<B: Storage> Connection<B> {
         // Changed in place: the segment is built once, in the return slot.
         let mut out = self.next_transmit(now, buf);
         let t = out.as_mut()?;
-        if self.ece_pending() && t.flags.ack() && !t.flags.syn() && !t.flags.rst() {
-            t.flags |= Flags::ECE;
+        // One test for the two marks of the general path.
+        if self.out_marks() {
+            if self.ece_pending() && t.flags.ack() && !t.flags.syn() && !t.flags.rst() {
+                t.flags |= Flags::ECE;
+            }
+            // RFC 9293 §3.8.5: URG below SND.UP (`urgent.rs`).
+            t.urgent = self.mark_urgent(&mut t.flags, t.seq);
         }
         self.count_out(t.len);
         if t.flags.ack() {

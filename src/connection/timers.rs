@@ -390,6 +390,13 @@ impl<B: Storage> Connection<B> {
         }
         self.retries += 1;
         self.stats.timeouts += 1;
+        if self.retries == crate::Config::RETRIES1 {
+            // RFC 9293 §3.8.3 MUST-20, SHLD-9 (MUST-22 for a SYN): R1
+            // retransmissions unanswered: negative advice for the IP
+            // layer, news for the application; R2 (`limit`) is still
+            // ahead.
+            a.set_negative_advice();
+        }
         // RFC 6298 §5.5: back off.
         self.rto = clamp_rto(&self.cfg, self.rto.saturating_mul(2));
         // Karn (MUST-18): no RTT sample from a retransmitted segment.
