@@ -185,7 +185,9 @@ impl<B: Storage> Connection<B> {
     fn app_send(&mut self, data: &[u8], a: &mut Actions) -> Result<usize, CallError> {
         match self.state {
             State::Closed => return Err(self.ended()),
-            State::Listen => return Err(CallError::NotConnected),
+            // FSM-4 is not taken: a listener has no remote socket
+            // (RFC 9293 §3.10.2 LISTEN STATE).
+            State::Listen => return Err(CallError::RemoteUnspecified),
             _ if !self.may_send() => return Err(CallError::Closing),
             _ => {}
         }
