@@ -127,7 +127,7 @@ macro_rules! optional {
 optional! {
     /// Eifel detection (RFC 3522): the window before a timeout and the
     /// TSval at the timeout, while the first ACK after it is awaited.
-    22 undo_val: Undo, undo set_undo, take_undo;
+    22 undo_val: Undo, undo set_undo;
     /// Sequence number of a FIN received out of order.
     23 rcv_fin_val: SeqNum, rcv_fin set_rcv_fin;
 }

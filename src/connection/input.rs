@@ -667,13 +667,14 @@ impl<B: Storage> Connection<B> {
         // RFC 9937 DeliveredData: SND.UNA's advance plus the change in
         // SACKed bytes (without SACK, in the duplicate-ACK estimate).
         let held_before = self.held_by_peer();
+        let mut sacked_new = false;
         if ack.after(self.snd_una) {
             self.new_ack(now, seg, a);
             self.take_sack_blocks(seg);
         } else {
             let before = self.sacked.covered();
             self.take_sack_blocks(seg);
-            let sacked_new = self.sacked.covered() > before;
+            sacked_new = self.sacked.covered() > before;
             // A duplicate ACK (RFC 5681 §2), or one that SACKs new data
             // (RFC 6675 §2).
             if ack == self.snd_una
@@ -685,6 +686,10 @@ impl<B: Storage> Connection<B> {
             {
                 self.on_dupack(now);
             }
+        }
+        // F-RTO steps 2 and 3 (RFC 5682, `frto.rs`).
+        if self.uncommon() {
+            self.frto_on_ack(ack.after(old_una), sacked_new);
         }
         // RFC 8985 §6.2: the end of the newest data this ACK delivered.
         let mut delivered = ack.after(old_una).then_some(ack);

@@ -380,8 +380,11 @@ impl<B: Storage> Connection<B> {
             }
             return;
         }
-        if self.retries == 0 && self.syn_acked() && self.ts_on() {
-            // RFC 3522: remember enough to undo a spurious timeout.
+        // F-RTO (RFC 5682) on the first timeout of an episode outside
+        // fast recovery; a later one is conventional.
+        let frto = self.retries == 0 && self.syn_acked() && self.cfg.frto() && !self.in_recovery();
+        if self.retries == 0 && self.syn_acked() && (self.ts_on() || frto) {
+            // RFC 3522, RFC 5682: remember enough to undo a spurious timeout.
             self.set_undo(Some(super::Undo {
                 cwnd: self.cwnd,
                 ssthresh: self.ssthresh,
@@ -417,6 +420,11 @@ impl<B: Storage> Connection<B> {
             }
             self.dupacks = 0;
             self.recover = self.snd_max;
+            if frto {
+                self.enter_frto();
+            } else if self.uncommon() {
+                self.end_frto();
+            }
             if self.snd_wnd == 0 {
                 // The peer closed its window with our data in flight: the
                 // go-back-N resend may not go out, so probe instead, or a
@@ -507,15 +515,29 @@ impl<B: Storage> Connection<B> {
     /// original arrived, so the timeout was spurious; restore the window
     /// and go on with new data (RFC 4015 §4).
     pub(super) fn eifel_check(&mut self, seg: &Segment<'_>) {
-        let Some(u) = self.take_undo() else { return };
-        let Some(ts) = seg.options.timestamps else {
+        let Some(u) = self.undo() else { return };
+        let frto = self.xflag(super::urgent::x::FRTO2 | super::urgent::x::FRTO3);
+        let ts = if self.ts_on() {
+            seg.options.timestamps
+        } else {
+            None
+        };
+        let Some(ts) = ts else {
+            // No timestamp to judge by: F-RTO (`frto.rs`) keeps the window
+            // to restore; without it there is nothing more to learn.
+            if !frto {
+                self.set_undo(None);
+            }
             return;
         };
         if (ts.ecr.wrapping_sub(u.tsval) as i32) < 0 {
-            self.cwnd = self.cwnd.max(u.cwnd);
-            self.ssthresh = self.ssthresh.max(u.ssthresh);
-            self.snd_nxt = self.snd_max;
-            self.stats.spurious_timeouts += 1;
+            self.undo_timeout(u);
+        } else {
+            self.set_undo(None);
+        }
+        // Eifel's verdict, either way, is final.
+        if frto {
+            self.end_frto();
         }
     }
 

@@ -1,5 +1,5 @@
 //! Urgent data (RFC 9293 §3.8.5, MUST-30..33, MUST-62, MUST-66; RFC 6093),
-//! and the bits of the uncommon modes (`xflags`).
+//! and the bits of the uncommon modes (`xflags`: urgent data, F-RTO).
 //!
 //! RFCs to read: RFC 9293 §3.8.5 (the urgent mechanism), §3.10.2 (SEND
 //! with the URGENT flag), §3.10.7.4 step 6 (URG on arrival); RFC 6093 (how
@@ -37,8 +37,12 @@ pub(super) mod x {
     pub(in crate::connection) const SND_URG: u8 = 1 << 0;
     /// RCV.UP is ahead of what the application has read.
     pub(in crate::connection) const RCV_URG: u8 = 1 << 1;
+    /// F-RTO step 2: the first ACK after a timeout is awaited (`frto.rs`).
+    pub(in crate::connection) const FRTO2: u8 = 1 << 2;
+    /// F-RTO step 3: the second ACK is awaited; new data went out.
+    pub(in crate::connection) const FRTO3: u8 = 1 << 3;
     /// The modes that keep the fast paths off (the `uncommon` flag).
-    pub(in crate::connection) const UNCOMMON: u8 = SND_URG | RCV_URG;
+    pub(in crate::connection) const UNCOMMON: u8 = SND_URG | RCV_URG | FRTO2 | FRTO3;
 }
 
 impl<B: Storage> Connection<B> {
