@@ -148,3 +148,92 @@ fn r5682_sack_enhanced_step_3_by_a_sack_block() {
     s.seg_opts(ACK, PEER_ISS.add(1), m(1), sack_opts(&[(m(2), m(4))]), &[]);
     assert_eq!(s.c.stats().spurious_timeouts, 1);
 }
+
+/// ESTABLISHED with SACK, a 10 ms handshake round trip (SRTT and the
+/// minimum RTT) and an MSS of 1000.
+fn sack_10ms() -> (Sut, u32) {
+    let mut s = syn_sent_with(Config {
+        sack: true,
+        ..cfg()
+    });
+    s.peer_syn_opts = TcpOptions {
+        sack_permitted: true,
+        mss: Some(1000),
+        ..TcpOptions::NONE
+    };
+    s.now += Duration::from_millis(10);
+    s.peer(f(SYN, ACK), &[]);
+    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+    let mss = s.c.effective_mss() as u32;
+    (s, mss)
+}
+
+/// Sends three segments, and 10 ms later the peer SACKs the last two:
+/// returns how long after the send RACK's reordering timer is due.
+fn rack_wait(s: &mut Sut, mss: u32) -> Duration {
+    s.now += Duration::from_millis(1);
+    let una = s.c.snd_una();
+    s.send(&vec![2u8; 3 * mss as usize]);
+    assert_eq!(s.out().len(), 3);
+    let sent = s.now;
+    s.now += Duration::from_millis(10);
+    let m = |k: u32| una.add(mss * k);
+    s.seg_opts(ACK, PEER_ISS.add(1), una, sack_opts(&[(m(1), m(3))]), &[]);
+    let d = s.c.timer(tcpstate::Timer::Rack).expect("RACK timer armed");
+    d - sent
+}
+
+use tcpstate::Duration;
+
+// RFC 8985 §6.2.4: RACK.reo_wnd = min(reo_wnd_mult * min_RTT / 4, SRTT).
+// A D-SACK (RFC 2883: the peer got a segment twice, so a retransmission
+// was spurious) grows reo_wnd_mult by one, at most once per round trip.
+#[test]
+fn r8985_reo_wnd_grows_with_dsack_once_per_round() {
+    let (mut s, mss) = sack_10ms();
+    // Baseline: SRTT + min RTT / 4.
+    let mut base = sack_10ms().0;
+    assert_eq!(rack_wait(&mut base, mss), Duration::from_micros(12_500));
+    // One segment, acknowledged, then reported again as a duplicate: a
+    // D-SACK block below SEG.ACK, twice in the same round trip.
+    s.now += Duration::from_millis(1);
+    s.send(&vec![1u8; mss as usize]);
+    let _ = s.out();
+    s.now += Duration::from_millis(10);
+    s.peer(ACK, &[]);
+    let una = s.c.snd_una();
+    let dup = [(una.sub(mss), una)];
+    s.send(&vec![1u8; mss as usize]);
+    let _ = s.out();
+    s.seg_opts(ACK, PEER_ISS.add(1), una, sack_opts(&dup), &[]);
+    s.seg_opts(ACK, PEER_ISS.add(1), una, sack_opts(&dup), &[]);
+    s.now += Duration::from_millis(10);
+    s.peer(ACK, &[]);
+    // Twice the window: 10 ms + 2 * 2.5 ms (the second D-SACK was in the
+    // same round and did not count).
+    assert_eq!(rack_wait(&mut s, mss), Duration::from_micros(15_000));
+}
+
+// The window never passes SRTT, whatever the D-SACKs.
+#[test]
+fn r8985_reo_wnd_is_at_most_srtt() {
+    let (mut s, mss) = sack_10ms();
+    for _ in 0..10 {
+        s.now += Duration::from_millis(1);
+        s.send(&vec![1u8; mss as usize]);
+        let _ = s.out();
+        s.now += Duration::from_millis(10);
+        s.peer(ACK, &[]);
+        let una = s.c.snd_una();
+        s.seg_opts(
+            ACK,
+            PEER_ISS.add(1),
+            una,
+            sack_opts(&[(una.sub(mss), una)]),
+            &[],
+        );
+    }
+    // 10 rounds with a D-SACK: 11 quarters of 10 ms would be 27.5 ms;
+    // SRTT (10 ms) caps it.
+    assert_eq!(rack_wait(&mut s, mss), Duration::from_millis(20));
+}

@@ -109,6 +109,7 @@ impl<B: Storage> Connection<B> {
     /// from `Connection::new` is already what `reset_tcb` makes it.
     pub(super) fn set_iss(&mut self, iss: SeqNum) {
         self.iss = iss;
+        self.dsack_round = iss;
         self.snd_una = iss;
         self.snd_nxt = iss;
         self.snd_max = iss;

@@ -177,6 +177,7 @@ impl<B: Storage> Connection<B> {
         self.recover = iss;
         self.high_rxt = iss;
         self.snd_sml = iss;
+        self.dsack_round = iss;
         self.set_syn_acked(false);
         self.negotiate(now, &seg.options, seg.seq);
         // RFC 3168 §6.1.1: an ECN-setup SYN has ECE and CWR.
@@ -686,6 +687,19 @@ impl<B: Storage> Connection<B> {
             {
                 self.on_dupack(now);
             }
+        }
+        // RFC 2883 §4: a first SACK block below SEG.ACK, or inside the
+        // second, reports a duplicate: RACK's reordering window grows
+        // (RFC 8985 §6.2.4).
+        if self.sack_on()
+            && let [(l, r), rest @ ..] = seg.options.sack.as_slice()
+            && l.before(*r)
+            && (r.before_eq(ack)
+                || rest
+                    .first()
+                    .is_some_and(|(l2, r2)| l2.before_eq(*l) && r.before_eq(*r2)))
+        {
+            self.rack_on_dsack();
         }
         // F-RTO steps 2 and 3 (RFC 5682, `frto.rs`).
         if self.uncommon() {

@@ -330,6 +330,10 @@ pub struct Connection<B: Storage> {
     /// the most recently sent delivered byte (lower bound); the minimum
     /// RTT (µs).
     sent_log: rack::SendLog,
+    /// RACK.dsack_round (RFC 8985 §6.2.4): SND.MAX when a D-SACK last
+    /// grew the reordering window; the round lasts while it lies in
+    /// (SND.UNA, SND.MAX].
+    dsack_round: SeqNum,
     min_rtt: u32,
     /// SACK scoreboard: ranges above SND.UNA the peer reported (RFC 6675).
     sacked: spill::Spill,
@@ -507,6 +511,7 @@ impl<B: Storage> Connection<B> {
             asm: spill::Spill::default(),
             sacked: spill::Spill::default(),
             sent_log: rack::SendLog::new(),
+            dsack_round: SeqNum(0),
             min_rtt: u32::MAX,
             high_rxt: SeqNum(0),
             rtx_mark: SeqNum(0),

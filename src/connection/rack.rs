@@ -39,7 +39,16 @@ pub(super) struct SendLog {
     at: [(SeqNum, u32); SLOTS],
     /// RACK.xmit_ts - base in µs; `NO_XMIT` before any delivery.
     xmit: i32,
+    /// RACK.reo_wnd_mult (RFC 8985 §6.2.4): the reordering window in
+    /// quarters of the minimum RTT, 1 until D-SACKs show spurious
+    /// retransmissions.
+    reo_mult: u8,
+    /// RACK.reo_wnd_persist: recoveries left before `reo_mult` returns to 1.
+    reo_persist: u8,
 }
+
+/// RACK.reo_wnd_persist after a D-SACK: 16 recoveries (RFC 8985 §6.2.4).
+const REO_PERSIST: u8 = 16;
 
 /// The checkpoints only: RACK.xmit_ts is RACK's state, not the log's (the
 /// fast-path differential tests compare the log; header prediction leaves
@@ -64,7 +73,31 @@ impl SendLog {
             base: PackedInstant::new(Instant::ZERO),
             at: [(SeqNum(0), 0); SLOTS],
             xmit: NO_XMIT,
+            reo_mult: 1,
+            reo_persist: 0,
         }
+    }
+
+    /// A round trip saw a D-SACK: the reordering window grows by a
+    /// quarter of the minimum RTT and stays for 16 recoveries (RFC 8985
+    /// §6.2.4 RACK.reo_wnd_mult, RACK.reo_wnd_persist).
+    pub(super) fn reo_grow(&mut self) {
+        self.reo_mult = self.reo_mult.saturating_add(1);
+        self.reo_persist = REO_PERSIST;
+    }
+
+    /// A loss recovery ended: after 16 without a D-SACK the reordering
+    /// window is back to a quarter of the minimum RTT.
+    pub(super) fn reo_recovery_ended(&mut self) {
+        self.reo_persist = self.reo_persist.saturating_sub(1);
+        if self.reo_persist == 0 {
+            self.reo_mult = 1;
+        }
+    }
+
+    /// RACK.reo_wnd_mult.
+    pub(super) fn reo_mult(&self) -> u8 {
+        self.reo_mult.max(1)
     }
 
     /// Forgets every checkpoint; RACK.xmit_ts stays (the next `record`
@@ -73,10 +106,10 @@ impl SendLog {
         self.n = 0;
     }
 
-    /// Forgets every checkpoint and RACK.xmit_ts (a new connection).
+    /// Forgets every checkpoint, RACK.xmit_ts and the reordering window's
+    /// growth (a new connection).
     pub(super) fn reset(&mut self) {
-        self.n = 0;
-        self.xmit = NO_XMIT;
+        *self = SendLog::new();
     }
 
     /// RACK.xmit_ts, once something was delivered.
@@ -216,14 +249,33 @@ impl SendLog {
 }
 
 impl<B: Storage> Connection<B> {
-    /// RACK.reo_wnd (RFC 8985 §6.2.4): a quarter of the minimum RTT, in µs.
+    /// RACK.reo_wnd (RFC 8985 §6.2.4): RACK.reo_wnd_mult quarters of the
+    /// minimum RTT, at most SRTT, in µs. Note: RFC 8985's zero window
+    /// before any reordering is seen (in recovery, or with DupThresh
+    /// segments SACKed) is not taken: the window is never below a quarter
+    /// of the minimum RTT.
     fn rack_reo_wnd(&self) -> u64 {
         let min = if self.min_rtt == u32::MAX {
             self.srtt
         } else {
             self.min_rtt
         };
-        u64::from(min / 4)
+        let w = u64::from(min / 4) * u64::from(self.sent_log.reo_mult());
+        w.min(u64::from(self.srtt).max(u64::from(min / 4)))
+    }
+
+    /// The peer reported a D-SACK (RFC 2883: a duplicate arrived, so a
+    /// retransmission was spurious, often because of reordering): RACK's
+    /// reordering window grows, at most once per round trip (RFC 8985
+    /// §6.2.4 RACK.dsack_round: SND.NXT when it last grew; the round is
+    /// over once SND.UNA reaches it).
+    pub(super) fn rack_on_dsack(&mut self) {
+        let round_open =
+            self.dsack_round.after(self.snd_una) && self.dsack_round.before_eq(self.snd_max);
+        if !round_open {
+            self.dsack_round = self.snd_max;
+            self.sent_log.reo_grow();
+        }
     }
 
     /// After an ACK was processed (RFC 8985 §6.2 steps 1-5): `delivered`
@@ -364,6 +416,19 @@ mod tests {
         );
         assert!(b.unwrap().before_eq(SeqNum(16_000)));
         assert_eq!(core::mem::size_of::<SendLog>(), 80);
+        let mut r = SendLog::new();
+        for _ in 0..3 {
+            r.reo_grow();
+        }
+        assert_eq!(r.reo_mult(), 4);
+        for _ in 0..15 {
+            r.reo_recovery_ended();
+        }
+        assert_eq!(r.reo_mult(), 4, "for 16 recoveries");
+        r.reo_recovery_ended();
+        assert_eq!(r.reo_mult(), 1);
+        r.reo_recovery_ended();
+        assert_eq!(r.reo_mult(), 1);
     }
 
     #[test]
