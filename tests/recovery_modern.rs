@@ -237,3 +237,55 @@ fn r8985_reo_wnd_is_at_most_srtt() {
     // SRTT (10 ms) caps it.
     assert_eq!(rack_wait(&mut s, mss), Duration::from_millis(20));
 }
+
+use tcpstate::sim::{LinkConfig, Script, Sim};
+
+/// A 1 MB transfer over a path whose MTU is 1280 bytes and that drops
+/// larger packets without an ICMP error (an MTU black hole, RFC 2923
+/// §2.1), with Linux's settings (MSS 1460, timestamps: 1500-byte packets).
+fn black_hole(mtu_probing: bool) -> (Sim, tcpstate::sim::Report) {
+    let mut link = LinkConfig::ideal(Duration::from_millis(10)).with_bandwidth(2_000_000, 64_000);
+    link.mtu = Some(1280);
+    let cfg = Config {
+        mtu_probing,
+        ..Config::linux()
+    };
+    let mut sim = Sim::pair(
+        7,
+        cfg,
+        link,
+        Script::send_then_close(1_000_000),
+        Script::send_then_close(0),
+    );
+    let r = sim.run();
+    (sim, r)
+}
+
+// RFC 4821 §7.7 black-hole detection and §7 probing (Linux
+// `tcp_mtu_probing=1`): without it nothing larger than the path MTU gets
+// through and the connection times out; with it the MSS falls to 1024
+// after R1 retransmissions, and the search over probe sizes converges
+// within 8 bytes below the largest size the path carries.
+#[test]
+fn r4821_plpmtud_finds_the_mtu_of_a_black_hole() {
+    let (_, r) = black_hole(false);
+    assert_eq!(r.flows[0].bytes_delivered, 0, "{r:#?}");
+    assert_eq!(r.close_reasons[0], Some(tcpstate::CloseReason::TimedOut));
+
+    let (sim, r) = black_hole(true);
+    assert_eq!(r.flows[0].bytes_delivered, 1_000_000, "{r:#?}");
+    assert_eq!(r.close_reasons[0], Some(tcpstate::CloseReason::Normal));
+    assert!(r.counters.too_big > 0);
+    assert!(sim.trace.check_complete().is_empty());
+    // The largest payload that fits: 1280 - 20 (IP) - 32 (TCP with the
+    // timestamp option) = 1228 bytes; the search ends within 8 of it.
+    let mss = sim.hosts[0].conn.effective_mss();
+    assert!((1220..=1228).contains(&mss), "effective MSS {mss}");
+}
+
+// Off by default, in both presets (Linux `tcp_mtu_probing=0`).
+#[test]
+fn r4821_plpmtud_is_off_by_default() {
+    assert!(!Config::linux().mtu_probing);
+    assert!(!Config::rfc9293().mtu_probing);
+}

@@ -142,8 +142,10 @@ impl<B: Storage> Connection<B> {
         self.set_ece_pending(false);
         self.set_cwr_pending(false);
         self.set_undo(None);
-        self.xflags = 0;
+        self.xflags &= super::urgent::x::KEEP;
         self.set_uncommon(false);
+        self.mtu_low = 0;
+        self.mtu_high = 0;
         self.set_ws_on(false);
         self.snd_wscale = 0;
         self.rcv_wscale = 0;

@@ -52,7 +52,7 @@ impl<B: Storage> Connection<B> {
     #[inline(always)]
     pub(super) fn predict(&self, seg: &Segment<'_>) -> Option<bool> {
         #[cfg(test)]
-        if self.no_fast_path {
+        if self.no_fast_path() {
             return None;
         }
         let len = seg.payload.len();
@@ -732,6 +732,7 @@ impl<B: Storage> Connection<B> {
         self.update_send_window(seg, old_wnd);
         if self.uncommon() {
             self.urgent_acked();
+            self.mtu_on_ack();
         }
         match self.state {
             State::Closing if self.fin_acked() => {

@@ -37,6 +37,7 @@ mod icmp;
 pub mod info;
 mod input;
 mod output;
+mod plpmtud;
 mod prr;
 mod rack;
 mod sack;
@@ -263,8 +264,15 @@ pub struct Connection<B: Storage> {
     /// `rcv_fin()` when its bit is set (`flags.rs`).
     rcv_fin_val: SeqNum,
 
-    /// Send MSS from the peer's option (before subtracting our options).
+    /// Send MSS from the peer's option (before subtracting our options),
+    /// lowered by ICMP (RFC 1191) or PLPMTUD (RFC 4821).
     smss: u16,
+    /// PLPMTUD (`plpmtud.rs`): the largest send MSS known to pass, and the
+    /// largest still possible (0: no search has started).
+    mtu_low: u16,
+    mtu_high: u16,
+    /// The end of the PLPMTUD probe in flight.
+    mtu_probe_end: SeqNum,
     /// Largest segment received (receive MSS estimate).
     rcv_mss_est: u16,
     ts_recent: u32,
@@ -347,12 +355,6 @@ pub struct Connection<B: Storage> {
     rx: RingBuffer<B>,
     tx: RingBuffer<B>,
     asm: spill::Spill<spill::Marked>,
-    /// Tests only: take the full SEGMENT ARRIVES path for every segment and
-    /// the general output path for every segment sent (and the full window
-    /// rules in `advertise`), to check that header prediction and send
-    /// prediction change nothing.
-    #[cfg(test)]
-    no_fast_path: bool,
 }
 
 impl<B: Storage> core::fmt::Debug for Connection<B> {
@@ -475,6 +477,9 @@ impl<B: Storage> Connection<B> {
             last_ack_sent: SeqNum(0),
             rcv_fin_val: SeqNum(0),
             smss: 536,
+            mtu_low: 0,
+            mtu_high: 0,
+            mtu_probe_end: SeqNum(0),
             rcv_mss_est: 0,
             ts_recent: 0,
             ts_recent_stamp: 0,
@@ -515,8 +520,6 @@ impl<B: Storage> Connection<B> {
             min_rtt: u32::MAX,
             high_rxt: SeqNum(0),
             rtx_mark: SeqNum(0),
-            #[cfg(test)]
-            no_fast_path: false,
         };
         c.set_nagle(nagle);
         c.smss = c.cfg.default_peer_mss.max(1);

@@ -393,12 +393,18 @@ impl<B: Storage> Connection<B> {
         }
         self.retries += 1;
         self.stats.timeouts += 1;
+        if self.uncommon() {
+            // A PLPMTUD probe out at a timeout did not pass (RFC 4821 §7.5).
+            self.mtu_on_timeout();
+        }
         if self.retries == crate::Config::RETRIES1 {
             // RFC 9293 §3.8.3 MUST-20, SHLD-9 (MUST-22 for a SYN): R1
             // retransmissions unanswered: negative advice for the IP
             // layer, news for the application; R2 (`limit`) is still
-            // ahead.
+            // ahead. PLPMTUD takes it as a sign of a black hole too
+            // (RFC 4821 §7.7).
             a.set_negative_advice();
+            self.mtu_black_hole();
         }
         // RFC 6298 §5.5: back off.
         self.rto = clamp_rto(&self.cfg, self.rto.saturating_mul(2));
@@ -745,6 +751,9 @@ impl<B: Storage> Connection<B> {
         // each ACK sets cwnd = pipe + sndcnt (`prr_ack`). Until one does
         // (recovery entered by RACK's timer), one segment may go: the fast
         // retransmit.
+        if self.uncommon() {
+            self.mtu_on_recovery();
+        }
         self.prr_start();
         self.cwnd = self.pipe().saturating_add(mss);
         self.set_fast_rtx(true);

@@ -1,5 +1,6 @@
 //! Urgent data (RFC 9293 §3.8.5, MUST-30..33, MUST-62, MUST-66; RFC 6093),
-//! and the bits of the uncommon modes (`xflags`: urgent data, F-RTO).
+//! and the bits of the uncommon modes (`xflags`: urgent data, F-RTO,
+//! PLPMTUD).
 //!
 //! RFCs to read: RFC 9293 §3.8.5 (the urgent mechanism), §3.10.2 (SEND
 //! with the URGENT flag), §3.10.7.4 step 6 (URG on arrival); RFC 6093 (how
@@ -41,8 +42,25 @@ pub(super) mod x {
     pub(in crate::connection) const FRTO2: u8 = 1 << 2;
     /// F-RTO step 3: the second ACK is awaited; new data went out.
     pub(in crate::connection) const FRTO3: u8 = 1 << 3;
+    /// A PLPMTUD search is on (`plpmtud.rs`).
+    pub(in crate::connection) const MTU_SEARCH: u8 = 1 << 4;
+    /// A PLPMTUD probe is out.
+    pub(in crate::connection) const MTU_PROBE: u8 = 1 << 5;
+    /// Tests only: take the full SEGMENT ARRIVES path for every segment
+    /// and the general output path for every segment sent (and the full
+    /// window rules in `advertise`), to check that header prediction and
+    /// send prediction change nothing. (A bit here rather than a field:
+    /// the TCB is as large in tests as outside them.)
+    #[cfg(test)]
+    pub(in crate::connection) const NO_FAST_PATH: u8 = 1 << 7;
+    /// What a new open keeps (`reset_tcb`).
+    #[cfg(test)]
+    pub(in crate::connection) const KEEP: u8 = NO_FAST_PATH;
+    #[cfg(not(test))]
+    pub(in crate::connection) const KEEP: u8 = 0;
     /// The modes that keep the fast paths off (the `uncommon` flag).
-    pub(in crate::connection) const UNCOMMON: u8 = SND_URG | RCV_URG | FRTO2 | FRTO3;
+    pub(in crate::connection) const UNCOMMON: u8 =
+        SND_URG | RCV_URG | FRTO2 | FRTO3 | MTU_SEARCH | MTU_PROBE;
 }
 
 impl<B: Storage> Connection<B> {
@@ -50,6 +68,16 @@ impl<B: Storage> Connection<B> {
     #[inline]
     pub(super) fn xflag(&self, b: u8) -> bool {
         self.xflags & b != 0
+    }
+
+    /// Tests only: see [`x::NO_FAST_PATH`].
+    #[cfg(test)]
+    pub(super) fn no_fast_path(&self) -> bool {
+        self.xflag(x::NO_FAST_PATH)
+    }
+    #[cfg(test)]
+    pub(super) fn set_no_fast_path(&mut self, on: bool) {
+        self.set_x(x::NO_FAST_PATH, on);
     }
 
     /// Sets or clears the `xflags` bit `b`, and the `uncommon` flag with
