@@ -35,6 +35,10 @@ pub enum CallError {
     /// EPIPE.
     #[error("remote socket unspecified: a listener cannot send")]
     RemoteUnspecified,
+    /// `AppCall::SetKeepalive` with a zero idle time or interval, or no
+    /// probe (as `Config::validate` refuses them).
+    #[error("keep-alive needs an idle time and interval above zero and at least one probe")]
+    InvalidKeepalive,
 }
 
 /// Why a connection reached CLOSED.

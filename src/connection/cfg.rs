@@ -323,6 +323,18 @@ impl Cfg {
         self.has(flag::ORPHAN_LIFETIME)
             .then(|| self.orphan_lifetime.get())
     }
+    /// Keep-alive on (with these values) or off, from now on.
+    pub(super) fn set_keepalive(&mut self, k: Option<Keepalive>) {
+        match k {
+            Some(k) => {
+                self.ka_idle = Dur::new(k.idle);
+                self.ka_interval = Dur::new(k.interval);
+                self.ka_probes = k.probes;
+                self.flags |= flag::KEEPALIVE;
+            }
+            None => self.flags &= !flag::KEEPALIVE,
+        }
+    }
     /// `Some(0)` turns it off, as `None` does (Linux `TCP_USER_TIMEOUT`
     /// 0: the default, no user timeout).
     pub(super) fn set_user_timeout(&mut self, t: Option<Duration>) {

@@ -125,6 +125,12 @@ pub enum AppCall<'a> {
     /// a FIN is due or Nagle is turned off (Linux `TCP_CORK`); removing it
     /// sends what was held.
     SetCork(bool),
+    /// Keep-alive (RFC 9293 §3.8.4 MUST-24: the application turns it on
+    /// or off per connection; Linux `SO_KEEPALIVE` with `TCP_KEEPIDLE`,
+    /// `TCP_KEEPINTVL`, `TCP_KEEPCNT`) from now on; `None` turns it off
+    /// ([`Config::keepalive`]). A keep-alive with a zero idle time or
+    /// interval, or no probe, is refused (`CallError::InvalidKeepalive`).
+    SetKeepalive(Option<crate::config::Keepalive>),
     /// SEND with the URGENT flag (RFC 9293 §3.10.2, §3.8.5): as `Send`,
     /// and SND.UP moves to the end of the data queued
     /// ([`Connection::send_urgent`]).
