@@ -720,3 +720,30 @@ fn must_9_ep_8_isn_keyed_by_the_secret() {
     assert_eq!(isn([1; 16]), isn([1; 16]), "deterministic for tests");
     assert_ne!(isn([1; 16]), isn([2; 16]));
 }
+
+// R6298-9 (RFC 6298 §5.7): the SYN was retransmitted and no RTT sample
+// came of it: the RTO is 3 s once data flows.
+#[test]
+fn r6298_9_rto_of_3_s_after_a_lost_syn() {
+    let mut s = syn_sent();
+    s.fire();
+    let _ = s.out();
+    s.peer(f(SYN, ACK), &[]);
+    let _ = s.out();
+    assert_eq!(s.c.rto(), Duration::from_secs(3));
+}
+
+// R5681-3 (RFC 5681 §3.1 with RFC 3465 L=2): in slow start each ACK grows
+// cwnd by the bytes it acknowledges, at most two segments.
+#[test]
+fn r5681_3_slow_start_grows_by_what_is_acked_at_most_two_segments() {
+    let mut s = established();
+    let mss = s.c.effective_mss() as u32;
+    assert_eq!(s.send(&[1u8; 8000]), 8000);
+    let _ = s.out();
+    let w0 = s.c.cwnd();
+    s.peer_ack(ACK, ISS.add(1 + mss), &[]);
+    assert_eq!(s.c.cwnd(), w0 + mss);
+    s.peer_ack(ACK, ISS.add(1 + 5 * mss), &[]);
+    assert_eq!(s.c.cwnd(), w0 + mss + 2 * mss, "L = 2");
+}
