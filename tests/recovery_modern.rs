@@ -289,3 +289,27 @@ fn r4821_plpmtud_is_off_by_default() {
     assert!(!Config::linux().mtu_probing);
     assert!(!Config::rfc9293().mtu_probing);
 }
+
+// The duplicate of a tail loss probe (its original arrived) is not
+// reordering: the window stays (as Linux's `tcp_dsack_seen`).
+#[test]
+fn r8985_a_dsacked_loss_probe_leaves_the_window() {
+    let (mut s, mss) = sack_10ms();
+    s.now += Duration::from_millis(1);
+    s.send(&vec![1u8; mss as usize]);
+    let _ = s.out();
+    s.fire();
+    assert_eq!(s.c.stats().loss_probes, 1);
+    let probe = s.out();
+    assert_eq!(probe.len(), 1);
+    s.peer(ACK, &[]);
+    let una = s.c.snd_una();
+    s.seg_opts(
+        ACK,
+        PEER_ISS.add(1),
+        una,
+        sack_opts(&[(una.sub(mss), una)]),
+        &[],
+    );
+    assert_eq!(rack_wait(&mut s, mss), Duration::from_micros(12_500));
+}

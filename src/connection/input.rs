@@ -690,10 +690,14 @@ impl<B: Storage> Connection<B> {
         }
         // RFC 2883 §4: a first SACK block below SEG.ACK, or inside the
         // second, reports a duplicate: RACK's reordering window grows
-        // (RFC 8985 §6.2.4).
+        // (RFC 8985 §6.2.4). Not for the duplicate of a loss probe (it
+        // ends at SND.MAX as the probe was sent): a probe's original
+        // often arrives, which says nothing of reordering (Linux's
+        // `tcp_dsack_seen` skips it too).
         if self.sack_on()
             && let [(l, r), rest @ ..] = seg.options.sack.as_slice()
             && l.before(*r)
+            && *r != self.tlp_high
             && (r.before_eq(ack)
                 || rest
                     .first()
