@@ -75,7 +75,7 @@ impl<B: Storage> Connection<B> {
 
     /// The size of the next probe (a send MSS).
     fn mtu_probe_size(&self) -> u16 {
-        self.mtu_low + (self.mtu_high - self.mtu_low) / 2
+        self.mtu_low + self.mtu_high.saturating_sub(self.mtu_low) / 2
     }
 
     /// Payload bytes of a probe to send now, if one is due: a search on,
@@ -102,7 +102,7 @@ impl<B: Storage> Connection<B> {
             && self.unsent() >= len
             && room >= len as usize
             && fits(self.snd_una.add(self.snd_wnd))
-            && fits(self.snd_una.add(self.cwnd)))
+            && fits(self.snd_una.add(self.cwnd.min(1 << 30))))
         .then_some(len)
     }
 
