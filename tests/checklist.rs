@@ -418,10 +418,6 @@ const ROWS: &[(&str, Cover)] = &[
         Tests(&["recovery::r6928_initial_window_and_cubic_default"]),
     ),
     (
-        "R5681-4",
-        NotYet("congestion-avoidance growth is exercised by every transfer, asserted by none"),
-    ),
-    (
         "R5681-7",
         Tests(&["recovery::r6582_newreno_partial_ack", "pkt:fast-retransmit"]),
     ),
@@ -524,16 +520,8 @@ const ROWS: &[(&str, Cover)] = &[
         Tests(&["src/connection/congestion/cubic::cube_root"]),
     ),
     (
-        "R9438-3",
-        NotYet("the Reno-friendly region is in cubic.rs; no test names it"),
-    ),
-    (
         "R9438-4",
         Tests(&["src/connection/congestion/cubic::fast_convergence"]),
-    ),
-    (
-        "R9438-5",
-        NotYet("the 1.5 cwnd growth cap per RTT is in cubic.rs; no test names it"),
     ),
     (
         "R9438-6",
@@ -602,10 +590,6 @@ const ROWS: &[(&str, Cover)] = &[
             "recovery::r9293_nagle_holds_small_segments",
             "segment_arrival::shld_7_nagle_on",
         ]),
-    ),
-    (
-        "R9293-NAGLE-2",
-        NotYet("the Nagle and delayed-ACK stall is not written down with a test"),
     ),
     // 5. Linux defaults
     (
@@ -747,5 +731,5 @@ fn the_rows_left_say_why() {
         .iter()
         .filter(|r| matches!(r.1, NotApplicable(_)))
         .count();
-    assert_eq!((left, na), (6, 15), "update the README's coverage table");
+    assert_eq!((left, na), (2, 15), "update the README's coverage table");
 }

@@ -313,3 +313,115 @@ fn r8985_a_dsacked_loss_probe_leaves_the_window() {
     );
     assert_eq!(rack_wait(&mut s, mss), Duration::from_micros(12_500));
 }
+
+use tcpstate::connection::congestion::{CongestionControl, Cubic, NewReno, Window};
+
+// R5681-4 (RFC 5681 §3.1, RFC 3465 byte counting): in congestion avoidance
+// cwnd grows by one MSS per cwnd of acknowledged bytes.
+#[test]
+fn r5681_4_congestion_avoidance_one_mss_per_window() {
+    let mss = 1000;
+    let mut r = NewReno::default();
+    let mut w = Window {
+        cwnd: 10 * mss,
+        ssthresh: 5 * mss,
+        mss,
+    };
+    let now = tcpstate::Instant::from_secs(1);
+    for k in 1..=30 {
+        w.cwnd = r.on_ack_ca(w, mss, now, 10_000);
+        // 10 MSS acked per growth at 10 segments, 11 at 11, ...
+        let expect = match k {
+            0..10 => 10,
+            10..21 => 11,
+            _ => 12,
+        };
+        assert_eq!(w.cwnd, expect * mss, "ack {k}");
+    }
+}
+
+// R9438-3 (RFC 9438 §4.3): just after a reduction, where W_cubic is
+// still at cwnd, CUBIC grows as Reno would with alpha = 3(1-b)/(1+b) =
+// 9/17 of an MSS per window acknowledged (the Reno-friendly region).
+// R9438-5 (§4.4): far into the convex region, the growth target is at
+// most 1.5 cwnd per RTT.
+#[test]
+fn r9438_3_5_reno_friendly_region_and_growth_cap() {
+    let mss = 1000;
+    let now = tcpstate::Instant::from_secs(100);
+    let mut c = Cubic::default();
+    let w = Window {
+        cwnd: 100 * mss,
+        ssthresh: u32::MAX,
+        mss,
+    };
+    let ssthresh = c.on_congestion(w, now);
+    assert_eq!(ssthresh, 70 * mss, "beta 0.7");
+    let mut w = Window {
+        cwnd: ssthresh,
+        ssthresh,
+        mss,
+    };
+    for _ in 0..70 {
+        w.cwnd = c.on_ack_ca(w, mss, now, 10_000);
+    }
+    // 9/17 of 1000 is 529; each ACK's step is rounded down (7 bytes of
+    // 7.56 here), so 490.
+    let grown = w.cwnd - ssthresh;
+    assert!(
+        (480..=530).contains(&grown),
+        "about 9/17 MSS for a window acknowledged: {grown}"
+    );
+    // 1000 s later W_cubic is far above: a window of ACKs takes cwnd to
+    // at most 1.5 cwnd.
+    let later = now + Duration::from_secs(1000);
+    let before = w.cwnd;
+    w.cwnd = c.on_ack_ca(w, before, later, 10_000);
+    assert!(w.cwnd > before);
+    assert!(w.cwnd <= before + before / 2, "{} > 1.5 * {before}", w.cwnd);
+}
+
+/// The time from a write-write-read request's first write until the
+/// server has both parts (RFC 9293 defaults: Nagle, 200 ms delayed ACKs,
+/// no quick ACKs), one-way delay 5 ms.
+fn request_time(nodelay: bool) -> Duration {
+    let c = Config {
+        timestamps: false,
+        window_scaling: false,
+        ..Config::rfc9293()
+    };
+    let mut p = common::Pair::open(c, 8192, 8192);
+    if nodelay {
+        p.app_a(|c, now| {
+            c.on_app_call(now, tcpstate::AppCall::SetNoDelay(true))
+                .unwrap()
+                .actions
+        });
+    }
+    let t0 = p.now;
+    p.app_a(|c, now| c.send(now, b"GET ").unwrap().actions);
+    // The first write leaves at once (nothing is in flight).
+    p.flush();
+    p.app_a(|c, now| c.send(now, b"/index\n").unwrap().actions);
+    let mut got = Vec::new();
+    while got.len() < 11 {
+        p.run_for(Duration::from_millis(1));
+        let now = p.now;
+        common::read_all(&mut p.b, now, &mut got);
+        assert!(p.now - t0 < Duration::from_secs(2));
+    }
+    p.now - t0
+}
+
+// R9293-NAGLE-2 (RFC 9293 §3.7.4, RFC 1122 §4.2.3.4): the write-write-read
+// stall. Nagle holds the second small write until the first is
+// acknowledged, and the peer delays that ACK (200 ms here, 40 ms with
+// Linux's settings): the request waits for the delayed-ACK timer. With
+// TCP_NODELAY (MUST-17) both parts arrive after one trip.
+#[test]
+fn r9293_nagle_2_the_write_write_read_stall() {
+    let stalled = request_time(false);
+    let quick = request_time(true);
+    assert!(stalled >= Duration::from_millis(200), "{stalled:?}");
+    assert!(quick <= Duration::from_millis(10), "{quick:?}");
+}
