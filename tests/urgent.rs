@@ -128,24 +128,29 @@ fn must_32_33_urgent_signalled_once_per_advance_and_delivered_in_line() {
     assert_eq!(urgent_actions(&s), 0);
 }
 
+// A read stops at the mark (as BSD's and Linux's do), `urgent_mark` is
+// `Some(0)` there (SIOCATMARK), and the mark clears once read past.
 #[test]
-fn the_mark_clears_once_the_urgent_data_is_read() {
+fn reads_stop_at_the_mark_which_clears_once_read_past() {
     let mut s = established();
     let base = PEER_ISS.add(1);
     urg_seg(&mut s, ACK, base, 4, b"12345678");
     assert_eq!(s.c.urgent_mark(), Some(4));
-    assert_eq!(s.read(4), b"1234");
+    assert_eq!(s.read(100), b"1234", "the read stops at the mark");
+    assert_eq!(s.c.urgent_mark(), Some(0), "at the mark");
+    assert_eq!(s.read(2), b"56");
     assert_eq!(s.c.urgent_mark(), None);
     // A new urgent run is signalled again.
     urg_seg(&mut s, ACK, base.add(8), 2, b"xy");
     assert_eq!(urgent_actions(&s), 1);
-    assert_eq!(s.c.urgent_mark(), Some(4 + 2));
-    assert_eq!(s.read(100), b"5678xy");
-    assert_eq!(s.c.urgent_mark(), None);
+    assert_eq!(s.c.urgent_mark(), Some(2 + 2));
+    assert_eq!(s.read(100), b"78xy");
+    assert_eq!(s.c.urgent_mark(), Some(0));
     // After the urgent data the fast path takes in-order data again.
     s.peer_nxt = base.add(10);
     s.peer(f(ACK, PSH), b"more");
     assert_eq!(s.read(100), b"more");
+    assert_eq!(s.c.urgent_mark(), None);
 }
 
 // MUST-66 (RFC 9293 §3.8.6.1): URG is processed even when the receive
@@ -265,13 +270,17 @@ fn urgent_data_between_two_linux_preset_engines() {
     let _ = cl.send(now, b"after").unwrap();
     let seen = exchange(&mut cl, &mut sv, now);
     assert!(seen.contains(&Action::Urgent), "{seen:?}");
-    // Linux's out-of-band byte is the last urgent byte: `T`.
+    // Linux's out-of-band byte is the last urgent byte: `T`; the read
+    // stops at the mark.
     let mark = sv.urgent_mark().unwrap();
+    assert_eq!(mark, 12);
     let mut got = vec![0u8; 100];
     let n = sv.recv(now, &mut got).unwrap().len;
-    assert_eq!(&got[..n], b"normalURGENTafter");
+    assert_eq!(&got[..n], b"normalURGENT");
     assert_eq!(got[mark - 1], b'T');
-    assert_eq!(mark, 12);
+    assert_eq!(sv.urgent_mark(), Some(0));
+    let n = sv.recv(now, &mut got).unwrap().len;
+    assert_eq!(&got[..n], b"after");
     assert_eq!(sv.urgent_mark(), None);
     // The sender's urgent mode ended with the ACK of SND.UP.
     let _ = cl.send(now, b"x").unwrap();
@@ -308,5 +317,5 @@ fn endpoint_send_urgent_and_event_urgent() {
     let now = net.now;
     let (data, _) = read_all(net.ep(1), now, s);
     assert_eq!(data, b"normalURGENT");
-    assert_eq!(net.ep(1).connection(s).unwrap().urgent_mark(), None);
+    assert_eq!(net.ep(1).connection(s).unwrap().urgent_mark(), Some(0));
 }

@@ -236,6 +236,13 @@ impl<B: Storage> Connection<B> {
             return Ok(0);
         }
         let before = self.rcv_wnd();
+        // A read stops at the end of pending urgent data (`urgent.rs`).
+        let buf = if self.uncommon() {
+            let n = self.urgent_read_limit(buf.len());
+            &mut buf[..n]
+        } else {
+            buf
+        };
         let n = self.rx.dequeue_slice(buf);
         if self.rx.is_empty() && self.asm.is_empty() {
             self.rx.rewind_if_empty();

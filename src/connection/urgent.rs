@@ -20,10 +20,11 @@
 //! max(RCV.UP, SEG.SEQ + SEG.UP); each time it moves past what the
 //! application has read, [`Action::Urgent`](super::Action::Urgent) tells it
 //! (MUST-32), and [`Connection::urgent_mark`] says how far the urgent data
-//! reaches (MUST-33). The data stays in line, in sequence (RFC 6093 §6
-//! recommends it; a TCP without out-of-band delivery is what Linux is with
-//! `SO_OOBINLINE`): nothing is taken out of the stream. URG is processed
-//! also on a segment that a zero receive window refuses (MUST-66).
+//! reaches (MUST-33); a read stops at that mark. The data stays in line, in
+//! sequence (RFC 6093 §6 recommends it; a TCP without out-of-band delivery
+//! is what Linux is with `SO_OOBINLINE`): nothing is taken out of the
+//! stream. URG is processed also on a segment that a zero receive window
+//! refuses (MUST-66).
 
 use super::{Actions, AppCall, Connection, Outcome, Storage};
 use crate::error::CallError;
@@ -104,13 +105,16 @@ impl<B: Storage> Connection<B> {
         self.on_app_call(now, AppCall::SendUrgent(data))
     }
 
-    /// Where the peer's urgent data ends, as the number of bytes the
-    /// application can read before the end of it: `Some(n)` while RCV.UP
-    /// is ahead of what was read (RFC 9293 §3.8.5 MUST-33), `None`
-    /// otherwise. `n` may exceed [`recv_queue`](Self::recv_queue) while
-    /// the urgent data is still arriving. The last urgent byte is the one
-    /// before the mark: the byte Linux delivers out of band without
-    /// `SO_OOBINLINE` (`tcp_stdurg=0`).
+    /// Where the peer's urgent data ends (the mark, RCV.UP), as the number
+    /// of bytes the application can read before it (RFC 9293 §3.8.5
+    /// MUST-33): `Some(n)` from the moment urgent data arrives until the
+    /// application has read past its end, `None` otherwise. `n` may exceed
+    /// [`recv_queue`](Self::recv_queue) while the urgent data is still
+    /// arriving; `Some(0)` is "at the mark" (BSD's `SIOCATMARK`). A read
+    /// stops at the mark, so that one read ends with the urgent data and
+    /// the next begins after it (as BSD and Linux stop a read at it). The
+    /// last urgent byte is the one before the mark: the byte Linux takes
+    /// out of band without `SO_OOBINLINE` (`tcp_stdurg=0`).
     pub fn urgent_mark(&self) -> Option<usize> {
         self.xflag(x::RCV_URG)
             .then(|| self.rcv_up.dist(self.read_point()) as usize)
@@ -157,10 +161,21 @@ impl<B: Storage> Connection<B> {
         }
     }
 
-    /// After the application read: the urgent data it read through is no
-    /// longer pending.
+    /// How much of a `len`-byte read may be taken: up to the mark, when
+    /// urgent data lies ahead of the read.
+    pub(super) fn urgent_read_limit(&self, len: usize) -> usize {
+        let read = self.read_point();
+        if self.xflag(x::RCV_URG) && self.rcv_up.after(read) {
+            len.min(self.rcv_up.dist(read) as usize)
+        } else {
+            len
+        }
+    }
+
+    /// After the application read: once it has read past the mark, the
+    /// urgent data is no longer pending.
     pub(super) fn urgent_read(&mut self) {
-        if self.xflag(x::RCV_URG) && !self.rcv_up.after(self.read_point()) {
+        if self.xflag(x::RCV_URG) && self.read_point().after(self.rcv_up) {
             self.set_x(x::RCV_URG, false);
         }
     }
