@@ -32,6 +32,7 @@ pub mod congestion;
 mod counters;
 mod endpoint_api;
 mod flags;
+mod gso;
 mod icmp;
 pub mod info;
 mod input;

@@ -264,7 +264,7 @@ impl<B: Storage> Connection<B> {
     /// order, same outcome), the tests that cannot hold left out. Inlined,
     /// so that the segment is built in `poll_transmit`'s return slot.
     #[inline(always)]
-    fn send_fast(&mut self, now: Instant, buf: &mut [u8], mss: u32) -> Transmit {
+    pub(super) fn send_fast(&mut self, now: Instant, buf: &mut [u8], mss: u32) -> Transmit {
         let seq = self.snd_nxt;
         let flight = self.flight();
         let off = flight as usize;
