@@ -233,6 +233,10 @@ impl Engine {
         })
     }
 
+    pub(crate) fn stats(&self, h: Handle) -> Option<tcpstate::Stats> {
+        self.ep.connection(h).map(|c| c.stats())
+    }
+
     pub(crate) fn connection_count(&self) -> usize {
         self.ep.connection_count()
     }

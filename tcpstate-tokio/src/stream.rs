@@ -281,6 +281,11 @@ impl TcpStream {
                 .ok_or_else(|| g.error())
         })
     }
+    /// The connection's counters (segments, retransmissions, timeouts,
+    /// recoveries, ...), like `TCP_INFO`; `None` once it is over.
+    pub fn tcp_stats(&self) -> Option<tcpstate::Stats> {
+        self.io.shared.with(|g| g.eng.stats(self.io.h))
+    }
     /// Splits into halves that can move to different tasks. Dropping the
     /// write half shuts the writing direction down (as tokio's).
     pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
