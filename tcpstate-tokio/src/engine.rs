@@ -237,6 +237,10 @@ impl Engine {
         self.ep.connection(h).map(|c| c.stats())
     }
 
+    pub(crate) fn listing(&self, now: Instant) -> Vec<tcpstate::ConnInfo> {
+        self.ep.connections(now).collect()
+    }
+
     pub(crate) fn connection_count(&self) -> usize {
         self.ep.connection_count()
     }

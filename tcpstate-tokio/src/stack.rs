@@ -274,6 +274,14 @@ impl StackBuilder {
         };
         let eng = Engine::new(cfg, &self.addrs, secret)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let buf = IP_ROOM + tcpstate::endpoint::MAX_HEADER + usize::from(mss);
+        // The engine writes at most what fits in the buffer it is given
+        // (the payload shrinks): give it no more than the MTU allows, so
+        // that no packet leaves larger than the device carries, whatever
+        // the options (today some of its full-sized segments carry the
+        // MSS in payload plus the timestamp option).
+        let v6 = self.transparent || self.addrs.iter().any(IpAddr::is_ipv6);
+        let max_tcp = caps.mtu.saturating_sub(if v6 { 40 } else { 20 });
         let shared = Arc::new(Shared {
             inner: Mutex::new(Inner {
                 eng,
@@ -290,7 +298,7 @@ impl StackBuilder {
                 stats: StackStats::default(),
             }),
         });
-        let buf = IP_ROOM + tcpstate::endpoint::MAX_HEADER + usize::from(mss);
+
         let batch = caps.max_batch.clamp(1, 256);
         let driver = Driver {
             shared: shared.clone(),
@@ -302,6 +310,7 @@ impl StackBuilder {
             others: Vec::new(),
             unhandled: self.unhandled,
             ip_id: 0,
+            max_tcp,
         };
         tokio::spawn(driver);
         Ok(Stack { shared })
@@ -347,6 +356,13 @@ impl Stack {
         self.shared.lock().eng.counters()
     }
 
+    /// Every listener, connection and TIME-WAIT entry, like `ss -tan -o`.
+    pub fn connections(&self) -> Vec<tcpstate::ConnInfo> {
+        let mut g = self.shared.lock();
+        let now = g.now();
+        g.eng.listing(now)
+    }
+
     /// Connections the engine holds (the application's and orphans).
     pub fn connection_count(&self) -> usize {
         self.shared.lock().eng.connection_count()
@@ -386,6 +402,9 @@ struct Driver<D> {
     others: Vec<usize>,
     unhandled: Option<Unhandled>,
     ip_id: u16,
+    /// The longest TCP segment that fits the device's MTU behind the
+    /// longest IP header the stack may use.
+    max_tcp: usize,
 }
 
 impl<D: Device> Driver<D> {
@@ -458,7 +477,8 @@ impl<D: Device> Driver<D> {
     fn fill(&mut self, g: &mut Inner, now: Instant) -> bool {
         while let Some(p) = self.tx.next_free() {
             let buf = p.buffer_mut();
-            let Some(out) = g.eng.poll_transmit(now, &mut buf[IP_ROOM..]) else {
+            let end = (IP_ROOM + self.max_tcp).min(buf.len());
+            let Some(out) = g.eng.poll_transmit(now, &mut buf[IP_ROOM..end]) else {
                 return false;
             };
             self.ip_id = self.ip_id.wrapping_add(1);

@@ -181,3 +181,54 @@ async fn hostile_packets_never_panic_the_driver() {
     let st = stack.stats();
     assert_eq!(st.packets_in, 1000);
 }
+
+/// Echo under loss: both directions carry data, the echo's window closes
+/// while its writes wait. Every byte comes back.
+async fn echo(client: &Stack, server: &Stack, n: usize) -> f64 {
+    let addr = SocketAddr::new(ip(SERVER), 5002);
+    let l = server.listen(addr, 16).unwrap();
+    tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut buf = vec![0u8; 65536];
+        loop {
+            let k = s.read(&mut buf).await.unwrap();
+            if k == 0 {
+                break;
+            }
+            s.write_all(&buf[..k]).await.unwrap();
+        }
+        s.shutdown().await.unwrap();
+    });
+    let sent = data(n, 9);
+    let t0 = Instant::now();
+    let c = client.connect(addr).await.unwrap();
+    let (mut r, mut w) = c.into_split();
+    let out = sent.clone();
+    let writer = tokio::spawn(async move {
+        w.write_all(&out).await.unwrap();
+        w.shutdown().await.unwrap();
+        w
+    });
+    let mut got = Vec::with_capacity(n);
+    let res = tokio::time::timeout(Duration::from_secs(60), r.read_to_end(&mut got)).await;
+    if res.is_err() {
+        for (name, st) in [("client", client), ("server", server)] {
+            for c in st.connections() {
+                println!("{name}: {c}");
+            }
+            println!("{name}: {:?} {:?}", st.stats(), st.engine_counters());
+        }
+    }
+    assert!(res.is_ok(), "echo stalled after {} of {n} bytes", got.len());
+    let secs = t0.elapsed().as_secs_f64();
+    drop(writer.await.unwrap());
+    assert!(got == sent, "echo corrupted ({} of {n} bytes)", got.len());
+    n as f64 / secs / 1e6
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn echo_5mb_at_2_percent() {
+    let (c, s) = impaired_pair(0.02, 3);
+    let mbps = echo(&c, &s, 5_000_000).await;
+    println!("echo 5 MB at 2 % loss each way: {mbps:.1} MB/s");
+}

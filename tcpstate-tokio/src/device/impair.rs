@@ -65,6 +65,8 @@ pub struct ImpairmentStats {
     pub dropped: [u64; 2],
     /// Packets held back to be reordered.
     pub reordered: [u64; 2],
+    /// Packets dropped for being larger than the device's MTU.
+    pub oversize: [u64; 2],
 }
 
 /// splitmix64: small, seeded, good enough for loss patterns.
@@ -153,11 +155,14 @@ impl Line {
     fn due(&self, now: Instant) -> bool {
         self.held.peek().is_some_and(|h| h.due <= now)
     }
-    /// Moves due packets into `out` until it is full.
-    fn release(&mut self, now: Instant, out: &mut Batch) {
+    /// Moves due packets into `out` until it is full; a packet larger than
+    /// its buffers (the MTU) is dropped and counted, never truncated.
+    fn release(&mut self, now: Instant, out: &mut Batch, oversize: &mut u64) {
         while !out.is_full() && self.due(now) {
             let h = self.held.pop().expect("due");
-            out.push(&h.bytes);
+            if !out.push(&h.bytes) {
+                *oversize += 1;
+            }
             if self.spare.len() < 64 {
                 self.spare.push(h.bytes);
             }
@@ -217,7 +222,7 @@ impl<D: Device> Impaired<D> {
     fn pump(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
         let now = Instant::now();
         loop {
-            self.lines[SEND].release(now, &mut self.out);
+            self.lines[SEND].release(now, &mut self.out, &mut self.stats.oversize[SEND]);
             if self.out.is_empty() {
                 break;
             }
@@ -263,7 +268,7 @@ impl<D: Device> Device for Impaired<D> {
         self.pump(cx)?;
         let now = Instant::now();
         for _ in 0..4 {
-            self.lines[RECV].release(now, batch);
+            self.lines[RECV].release(now, batch, &mut self.stats.oversize[RECV]);
             if !batch.is_empty() {
                 self.stats.passed[RECV] += batch.len() as u64;
                 return Poll::Ready(Ok(()));

@@ -103,7 +103,11 @@ impl Device for MemoryDevice {
             let Some(p) = q.packets.pop_front() else {
                 break;
             };
-            batch.push(&p);
+            if !batch.push(&p) {
+                // Larger than the receiver's buffers (the sender checks the
+                // MTU, so only with mismatched settings): dropped, counted.
+                self.oversize += 1;
+            }
             if q.spare.len() < self.rx.capacity {
                 q.spare.push(p);
             }

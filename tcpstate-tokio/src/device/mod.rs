@@ -143,11 +143,15 @@ impl Packet {
     pub fn set_len(&mut self, len: usize) {
         self.set_range(0, len);
     }
-    /// Copies `bytes` in as the whole packet (truncated to the capacity).
-    pub fn fill(&mut self, bytes: &[u8]) {
-        let n = bytes.len().min(self.buf.len());
-        self.buf[..n].copy_from_slice(&bytes[..n]);
-        self.set_len(n);
+    /// Copies `bytes` in as the whole packet; false (and nothing changed)
+    /// when they do not fit: a packet is never truncated.
+    pub fn fill(&mut self, bytes: &[u8]) -> bool {
+        let Some(dst) = self.buf.get_mut(..bytes.len()) else {
+            return false;
+        };
+        dst.copy_from_slice(bytes);
+        self.set_len(bytes.len());
+        true
     }
 }
 
@@ -202,16 +206,18 @@ impl Batch {
             self.len += 1;
         }
     }
-    /// Copies a packet in; false when the batch is full.
+    /// Copies a packet in; false when the batch is full or the packet is
+    /// larger than a buffer (see [`Batch::fits`]).
     pub fn push(&mut self, bytes: &[u8]) -> bool {
-        match self.next_free() {
-            Some(p) => {
-                p.fill(bytes);
-                self.commit();
-                true
-            }
-            None => false,
+        let ok = self.next_free().is_some_and(|p| p.fill(bytes));
+        if ok {
+            self.commit();
         }
+        ok
+    }
+    /// Whether a packet of `len` bytes fits in a buffer.
+    pub fn fits(&self, len: usize) -> bool {
+        self.packets.first().is_some_and(|p| len <= p.capacity())
     }
     /// Removes the first `n` packets (sent), keeping the rest in order.
     pub fn consume(&mut self, n: usize) {
