@@ -230,7 +230,7 @@ mod ts {
         let w = |a: u8, b: u8| u32::from(u16::from_be_bytes([a, b]));
         let (s, d) = (ip, peer_ip);
         Host {
-            conn: Connection::new(config(), b),
+            conn: Connection::new(config(), b).expect("valid config"),
             ip,
             peer_ip,
             port,
@@ -989,7 +989,7 @@ struct W2Run {
 fn w2_tcpstate(n: u64, csum: bool, verify: bool) -> Option<W2Run> {
     use std::net::{IpAddr, Ipv4Addr, SocketAddr};
     use tcpstate::wire::checksum;
-    use tcpstate::{Endpoint, EndpointConfig, EndpointEvent as Ev, Handle, Instant, State};
+    use tcpstate::{Ecn, Endpoint, EndpointConfig, EndpointEvent as Ev, Handle, Instant, State};
 
     const C_IP: [u8; 4] = [198, 51, 100, 1];
     const S_IP: [u8; 4] = [192, 0, 2, 1];
@@ -1047,7 +1047,13 @@ fn w2_tcpstate(n: u64, csum: bool, verify: bool) -> Option<W2Run> {
             if ok {
                 let src = Ipv4Addr::new(b[12], b[13], b[14], b[15]);
                 let dst = Ipv4Addr::new(b[16], b[17], b[18], b[19]);
-                ep.on_datagram(now, src.into(), dst.into(), &b[20..total]);
+                ep.on_datagram(
+                    now,
+                    src.into(),
+                    dst.into(),
+                    Ecn::from_bits(b[1]),
+                    &b[20..total],
+                );
             }
             pipe.give_back(p.buf);
         }
@@ -1065,12 +1071,11 @@ fn w2_tcpstate(n: u64, csum: bool, verify: bool) -> Option<W2Run> {
         c.conn.timestamps = false;
         c.rx_buffer = 4096;
         c.tx_buffer = 4096;
-        c.local_v4 = Some(Ipv4Addr::from(ip));
-        c
+        c.with_local_addr(Ipv4Addr::from(ip)).expect("unicast")
     };
     let pipe = Pipe::new();
-    let mut cli = Endpoint::new(cfg(C_IP), [1; 16]);
-    let mut srv = Endpoint::new(cfg(S_IP), [2; 16]);
+    let mut cli = Endpoint::new(cfg(C_IP), [1; 16]).expect("valid config");
+    let mut srv = Endpoint::new(cfg(S_IP), [2; 16]).expect("valid config");
     let server = SocketAddr::new(Ipv4Addr::from(S_IP).into(), 80);
     let listener = srv.listen(server, 128).expect("listen");
     let req: Vec<u8> = (0..100u8).collect();

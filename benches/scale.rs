@@ -12,6 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
 use std::time::Instant as Wall;
 
+use tcpstate::Ecn;
 use tcpstate::endpoint::Handle;
 use tcpstate::wire::{Flags, TcpHeader, TcpOptions, checksum};
 use tcpstate::{Config, Duration, Endpoint, EndpointConfig, Instant, ListenerId, SeqNum};
@@ -107,13 +108,13 @@ fn open(ep: &mut Endpoint, l: ListenerId, now: Instant, n: u32, first: u32) -> V
         let c = client(i);
         let isn = i.wrapping_mul(2_654_435_761);
         craft(&mut seg, c, isn, 0, Flags::SYN, &[]);
-        ep.on_datagram(now, c.ip(), server, &seg);
+        ep.on_datagram(now, c.ip(), server, Ecn::NotEct, &seg);
         let d = ep.poll_transmit(now, &mut buf).expect("SYN,ACK");
         let (h, _) = TcpHeader::parse(&buf[..d.len]).unwrap();
         assert!(h.flags.syn() && h.flags.ack());
         let (seq, ack) = (isn.wrapping_add(1), h.seq.0.wrapping_add(1));
         craft(&mut seg, c, seq, ack, Flags::ACK, &[]);
-        ep.on_datagram(now, c.ip(), server, &seg);
+        ep.on_datagram(now, c.ip(), server, Ecn::NotEct, &seg);
         let handle = ep.accept(l).expect("accepted");
         while ep.poll_event().is_some() {}
         peers.push(Peer { handle, seq, ack });
@@ -164,7 +165,7 @@ fn main() {
     // --- ESTABLISHED: memory, on_timer at three sizes -----------------
     let mut now = Instant::from_secs(10);
     let base = held();
-    let mut ep = Endpoint::new(config(), [9; 16]);
+    let mut ep = Endpoint::new(config(), [9; 16]).expect("valid config");
     let l = ep.listen(SocketAddr::from((SERVER, 80)), 4096).unwrap();
     let steps = [n / 1000, n / 10, n];
     let mut peers: Vec<Peer> = Vec::new();
@@ -217,7 +218,7 @@ fn main() {
         let p = &mut peers[(x % u64::from(n)) as usize];
         let c = client((x % u64::from(n)) as u32);
         craft(&mut seg, c, p.seq, p.ack, Flags::ACK | Flags::PSH, &payload);
-        ep.on_datagram(now, c.ip(), server, &seg);
+        ep.on_datagram(now, c.ip(), server, Ecn::NotEct, &seg);
         p.seq = p.seq.wrapping_add(16);
         let got = ep.recv(now, p.handle, &mut rbuf).unwrap();
         debug_assert_eq!(got, 16);
@@ -243,19 +244,19 @@ fn main() {
     let mut cfg = config();
     cfg.max_time_wait = tw_n as usize;
     let base = held();
-    let mut ep = Endpoint::new(cfg, [9; 16]);
+    let mut ep = Endpoint::new(cfg, [9; 16]).expect("valid config");
     let l = ep.listen(SocketAddr::from((SERVER, 80)), 4096).unwrap();
     let t = Wall::now();
     for i in 0..tw_n {
         let c = client(i);
         let isn = i.wrapping_mul(2_654_435_761);
         craft(&mut seg, c, isn, 0, Flags::SYN, &[]);
-        ep.on_datagram(now, c.ip(), server, &seg);
+        ep.on_datagram(now, c.ip(), server, Ecn::NotEct, &seg);
         let d = ep.poll_transmit(now, &mut buf).unwrap();
         let (h, _) = TcpHeader::parse(&buf[..d.len]).unwrap();
         let (seq, ack) = (isn.wrapping_add(1), h.seq.0.wrapping_add(1));
         craft(&mut seg, c, seq, ack, Flags::ACK, &[]);
-        ep.on_datagram(now, c.ip(), server, &seg);
+        ep.on_datagram(now, c.ip(), server, Ecn::NotEct, &seg);
         let hd = ep.accept(l).unwrap();
         ep.close(now, hd).unwrap();
         let d = ep.poll_transmit(now, &mut buf).unwrap();
@@ -269,7 +270,7 @@ fn main() {
             Flags::ACK | Flags::FIN,
             &[],
         );
-        ep.on_datagram(now, c.ip(), server, &seg);
+        ep.on_datagram(now, c.ip(), server, Ecn::NotEct, &seg);
         while ep.poll_transmit(now, &mut buf).is_some() {}
         while ep.poll_event().is_some() {}
     }

@@ -40,7 +40,7 @@ const A: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 const B: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
 
 fn new_conn() -> Conn {
-    Connection::new(Config::linux(), Buffers::with_capacity(BUF, BUF))
+    Connection::new(Config::linux(), Buffers::with_capacity(BUF, BUF)).expect("a valid config")
 }
 
 fn at_ms(n: u64) -> Instant {
@@ -768,8 +768,10 @@ fn main() {
     // table) with several clients at once; the same code as
     // `cargo run --example server`.
     println!();
-    println!("== 10. A server with several clients at once, through the Endpoint");
-    server::main();
+    println!(
+        "== 10. A server with several clients at once, through the Endpoint, and its restart (SO_REUSEADDR)"
+    );
+    server::main().expect("the server scene");
 
     let report = world.report;
     let missing = State::ALL.len() - report.states.len();

@@ -15,13 +15,13 @@ use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use tcpstate::endpoint::Event;
-use tcpstate::{Duration, Endpoint, EndpointConfig, Handle, Instant, State};
+use tcpstate::{Duration, Ecn, Endpoint, EndpointConfig, Handle, Instant, State};
 
 const DELAY: Duration = Duration::from_millis(5);
 
 struct Net {
     hosts: Vec<(IpAddr, Endpoint)>,
-    wire: VecDeque<(Instant, IpAddr, IpAddr, Vec<u8>)>,
+    wire: VecDeque<(Instant, IpAddr, IpAddr, Ecn, Vec<u8>)>,
     now: Instant,
 }
 
@@ -39,7 +39,8 @@ impl Net {
             }
             while let Some(d) = ep.poll_transmit(self.now, &mut buf) {
                 let seg = buf[..d.len].to_vec();
-                self.wire.push_back((self.now + DELAY, d.src, d.dst, seg));
+                self.wire
+                    .push_back((self.now + DELAY, d.src, d.dst, d.ecn, seg));
             }
         }
         events
@@ -58,9 +59,9 @@ impl Net {
             }
             self.now = next.max(self.now);
             while let Some(i) = self.wire.iter().position(|w| w.0 <= self.now) {
-                let (_, src, dst, seg) = self.wire.remove(i).expect("present");
+                let (_, src, dst, ecn, seg) = self.wire.remove(i).expect("present");
                 if let Some(h) = self.hosts.iter_mut().find(|h| h.0 == dst) {
-                    h.1.on_datagram(self.now, src, dst, &seg);
+                    h.1.on_datagram(self.now, src, dst, ecn, &seg);
                 }
             }
             let now = self.now;
@@ -98,19 +99,18 @@ fn table(ep: &Endpoint, now: Instant) {
     }
 }
 
-pub(crate) fn main() {
+pub(crate) fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server_ip = Ipv4Addr::new(192, 0, 2, 80);
     let client_ip = |i: u8| Ipv4Addr::new(198, 51, 100, 11 + i);
     let mut hosts = Vec::new();
     let mut c = EndpointConfig::linux();
     c.rx_buffer = 16 * 1024;
     c.tx_buffer = 16 * 1024;
-    c.local_v4 = Some(server_ip);
-    hosts.push((IpAddr::V4(server_ip), Endpoint::new(c.clone(), [80; 16])));
+    let server = Endpoint::new(c.clone().with_local_addr(server_ip)?, [80; 16])?;
+    hosts.push((IpAddr::V4(server_ip), server));
     for i in 0..4u8 {
-        let mut c = c.clone();
-        c.local_v4 = Some(client_ip(i));
-        hosts.push((IpAddr::V4(client_ip(i)), Endpoint::new(c, [i + 1; 16])));
+        let client = Endpoint::new(c.clone().with_local_addr(client_ip(i))?, [i + 1; 16])?;
+        hosts.push((IpAddr::V4(client_ip(i)), client));
     }
     let mut net = Net {
         hosts,
@@ -185,24 +185,7 @@ pub(crate) fn main() {
     println!("\nAt the end (t = {} ms):\n", net.now.as_millis());
     table(&net.hosts[0].1, net.now);
     let k = net.hosts[0].1.counters();
-    println!(
-        "\nTcp: ActiveOpens {} PassiveOpens {} AttemptFails {} EstabResets {} CurrEstab {} \
-         InSegs {} OutSegs {} RetransSegs {} InErrs {} OutRsts {}",
-        k.active_opens,
-        k.passive_opens,
-        k.attempt_fails,
-        k.estab_resets,
-        k.curr_estab,
-        k.in_segs,
-        k.out_segs,
-        k.retrans_segs,
-        k.in_errs,
-        k.out_rsts
-    );
-    println!(
-        "TcpExt: ListenOverflows {} ListenDrops {} SyncookiesSent {} TW {}",
-        k.listen_overflows, k.listen_drops, k.syncookies_sent, k.time_wait
-    );
+    println!("\n{k}");
     let mut ok = true;
     let srv_ep = &net.hosts[0].1;
     ok &= srv_ep.connection_count() == 0;
@@ -217,4 +200,101 @@ pub(crate) fn main() {
         eprintln!("the run did not end as expected");
         std::process::exit(1);
     }
+    restart(&mut net, listener, http)
+}
+
+/// The server restarts while the connections of its previous run sit in
+/// TIME-WAIT (its side closed first for clients 2 and 3): without
+/// `SO_REUSEADDR` the port is refused, as Linux's `bind(2)` refuses it;
+/// with it the new listener serves a new client, while the old 4-tuples'
+/// TIME-WAIT entries still guard the old incarnations.
+fn restart(
+    net: &mut Net,
+    listener: tcpstate::ListenerId,
+    http: SocketAddr,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use tcpstate::{EndpointError, ListenOptions, SeqNum, TcpHeader, TcpOptions, wire};
+    println!("\nThe server restarts (its listener closes; TIME-WAIT entries stay):\n");
+    let now = net.now;
+    net.ep(0).close_listener(now, listener)?;
+    let without = ListenOptions {
+        reuse_addr: false,
+        ..ListenOptions::backlog(8)
+    };
+    let refused = net.ep(0).listen_with(http, without);
+    println!("  listen {http} without SO_REUSEADDR: {refused:?}");
+    let l = net.ep(0).listen_with(http, ListenOptions::backlog(8))?;
+    println!("  listen {http} with SO_REUSEADDR:    Ok");
+    // A stale segment of the old connection with client 2 (old sequence
+    // numbers, its old port) reaches the server: its TIME-WAIT entry
+    // answers it (an ACK of what it had), the new listener never sees it.
+    let old = net.hosts[0]
+        .1
+        .connections(net.now)
+        .find(|c| {
+            c.state == State::TimeWait
+                && c.remote.ip() == IpAddr::V4(Ipv4Addr::new(198, 51, 100, 12))
+        })
+        .expect("the old connection's TIME-WAIT entry");
+    let stale = TcpHeader {
+        src_port: old.remote.port(),
+        dst_port: 80,
+        seq: SeqNum(1),
+        ack: SeqNum(1),
+        flags: wire::Flags::ACK,
+        window: 1000,
+        urgent: 0,
+        options: TcpOptions::NONE,
+    };
+    let mut seg = vec![0u8; stale.header_len() + 3];
+    stale.emit(&mut seg)?;
+    seg[stale.header_len()..].copy_from_slice(b"old");
+    let (IpAddr::V4(src), IpAddr::V4(dst)) = (old.remote.ip(), old.local.ip()) else {
+        unreachable!("IPv4")
+    };
+    wire::checksum::fill_checksum_v4(src.octets(), dst.octets(), &mut seg);
+    let now = net.now;
+    let before = net.hosts[0].1.counters();
+    net.ep(0)
+        .on_datagram(now, old.remote.ip(), old.local.ip(), Ecn::NotEct, &seg);
+    let after = net.hosts[0].1.counters();
+    let guarded = net.hosts[0].1.time_wait_count() == 2;
+    println!(
+        "  a stale segment for {} -> {}: taken by its TIME-WAIT entry, which ACKs it \
+         ({} passive opens before, {} after)",
+        old.remote, old.local, before.passive_opens, after.passive_opens
+    );
+    println!(
+        "  (client 2's host has no connection left and answers that ACK with a RST: with \
+         Linux's tcp_rfc1337=0 the RST ends the entry, RFC 1337's TIME-WAIT assassination;\n   \
+         Config::rfc9293() ignores it)"
+    );
+    // A new client (client 1 again, from a new port) is served.
+    let now = net.now;
+    let c = net.ep(1).connect(now, None, http)?;
+    net.ep(1).send(now, c, b"GET /again")?;
+    net.run_until(now + Duration::from_millis(30));
+    let s = net.ep(0).accept(l).ok_or("the new listener accepted")?;
+    let now = net.now;
+    let req = read_all(net.ep(0), now, s);
+    net.ep(0).send(now, s, b"served after the restart")?;
+    net.run_until(now + Duration::from_millis(30));
+    let now = net.now;
+    let reply = read_all(net.ep(1), now, c);
+    println!(
+        "  a new client: {:?} -> {:?}\n",
+        String::from_utf8_lossy(&req),
+        String::from_utf8_lossy(&reply)
+    );
+    table(&net.hosts[0].1, net.now);
+    let ok = refused == Err(EndpointError::AddrInUse)
+        && guarded
+        && after.passive_opens == before.passive_opens
+        && net.hosts[0].1.time_wait_count() == 1
+        && reply == b"served after the restart";
+    if !ok {
+        eprintln!("the restart did not go as expected");
+        std::process::exit(1);
+    }
+    Ok(())
 }

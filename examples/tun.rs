@@ -92,7 +92,8 @@ mod linux {
     use sha2::{Digest, Sha256};
     use tcpstate::wire::{TcpHeader, checksum};
     use tcpstate::{
-        CloseReason, Endpoint, EndpointConfig, EndpointEvent, Handle, Instant, ListenerId, State,
+        CloseReason, Ecn, Endpoint, EndpointConfig, EndpointEvent, Handle, Instant, ListenerId,
+        State,
     };
 
     // ----- command line ------------------------------------------------
@@ -365,6 +366,11 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
 
     /// IPv4 + TCP: (src, dst, TCP segment range), or None for anything else.
     fn parse_ipv4(p: &[u8]) -> Option<(Ipv4Addr, Ipv4Addr, std::ops::Range<usize>)> {
+        parse_ipv4_ecn(p).map(|(s, d, _, r)| (s, d, r))
+    }
+
+    /// [`parse_ipv4`] with the ECN field of the TOS byte.
+    fn parse_ipv4_ecn(p: &[u8]) -> Option<(Ipv4Addr, Ipv4Addr, Ecn, std::ops::Range<usize>)> {
         if p.len() < 20 || p[0] >> 4 != 4 || p[9] != 6 {
             return None;
         }
@@ -376,13 +382,13 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
         }
         let src = Ipv4Addr::new(p[12], p[13], p[14], p[15]);
         let dst = Ipv4Addr::new(p[16], p[17], p[18], p[19]);
-        Some((src, dst, ihl..total))
+        Some((src, dst, Ecn::from_bits(p[1]), ihl..total))
     }
 
-    fn ipv4_packet(id: u16, src: Ipv4Addr, dst: Ipv4Addr, tcp: &[u8]) -> Vec<u8> {
+    fn ipv4_packet(id: u16, src: Ipv4Addr, dst: Ipv4Addr, ecn: Ecn, tcp: &[u8]) -> Vec<u8> {
         let total = (20 + tcp.len()) as u16;
         let mut p = Vec::with_capacity(total as usize);
-        p.extend_from_slice(&[0x45, 0]);
+        p.extend_from_slice(&[0x45, ecn.bits()]);
         p.extend_from_slice(&total.to_be_bytes());
         p.extend_from_slice(&id.to_be_bytes());
         p.extend_from_slice(&[0x40, 0, 64, 6, 0, 0]);
@@ -759,7 +765,7 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
                     _ => break,
                 }
                 let Reverse(p) = self.inq.pop().expect("peeked");
-                let Some((src, dst, r)) = parse_ipv4(&p.bytes) else {
+                let Some((src, dst, ecn, r)) = parse_ipv4_ecn(&p.bytes) else {
                     continue;
                 };
                 let now = self.now();
@@ -770,6 +776,7 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
                     now,
                     IpAddr::V4(src),
                     IpAddr::V4(dst),
+                    ecn,
                     &p.bytes[r],
                     &mut buf,
                 );
@@ -886,7 +893,7 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
                     }
                 }
                 self.ip_id = self.ip_id.wrapping_add(1);
-                let p = ipv4_packet(self.ip_id, src, dst, tcp);
+                let p = ipv4_packet(self.ip_id, src, dst, d.ecn, tcp);
                 if self.rng.chance(self.args.drop_out) {
                     self.stats.dropped_out += 1;
                     continue;
@@ -961,10 +968,15 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
                 .expect("16 bytes");
         }
         let mut config = args.config.clone();
-        config.local_v4 = Some(args.local);
         config.rx_buffer = 1 << 20;
         config.tx_buffer = 1 << 20;
-        let ep = Endpoint::new(config, secret);
+        let ep = config
+            .with_local_addr(args.local)
+            .and_then(|c| Endpoint::new(c, secret))
+            .unwrap_or_else(|e| {
+                eprintln!("error: {e}");
+                exit(1);
+            });
         let pcap = args.pcap.as_deref().map(|p| {
             Pcap::create(p).unwrap_or_else(|e| {
                 eprintln!("error: {p}: {e}");

@@ -2,6 +2,7 @@
 //! recommended values; [`Config::linux`] follows Linux's defaults so that
 //! packetdrill scripts and interop tests see Linux-like behaviour.
 
+use crate::error::ConfigError;
 use crate::time::Duration;
 
 /// Keep-alive parameters (RFC 1122 §4.2.3.6, RFC 9293 §3.8.4).
@@ -109,6 +110,18 @@ pub struct Config {
     /// Reset a connection that receives new data after the application
     /// closed it (RFC 9293 §3.6.1 SHLD-3; Linux does).
     pub rst_on_data_after_close: bool,
+    /// Set PSH as Linux does with segmentation offload: besides the last
+    /// segment of the queued data (`tcp_mark_push`), every second segment
+    /// of new data sent at one time carries it, as each two-segment GSO
+    /// packet Linux builds does, and a segment sent alone in the middle of
+    /// the data does not. Off: PSH only on the last segment of the queued
+    /// data (RFC 9293 §3.9.1).
+    pub linux_push: bool,
+    /// The RST of a CLOSE with unread data or of an ABORT carries the ACK
+    /// bit, RCV.NXT and the timestamp option, as Linux's
+    /// `tcp_send_active_reset` sends it. Off: `<SEQ=SND.NXT><CTL=RST>`
+    /// alone (RFC 9293 §3.10.5).
+    pub rst_with_ack: bool,
 }
 
 impl Config {
@@ -151,6 +164,8 @@ impl Config {
             keepalive: None,
             user_timeout: None,
             rst_on_data_after_close: true,
+            linux_push: false,
+            rst_with_ack: false,
         }
     }
 
@@ -172,8 +187,86 @@ impl Config {
             nagle_minshall: true,
             rfc1337: false,
             congestion: crate::connection::congestion::Algorithm::Cubic,
+            linux_push: true,
+            rst_with_ack: true,
             ..Config::rfc9293()
         }
+    }
+
+    /// The smallest MSS we advertise (Linux `TCP_MIN_MSS`): 88 bytes of
+    /// payload in a 128-byte IPv4 packet, above the 68-byte minimum MTU
+    /// every IPv4 link carries (RFC 791).
+    pub const MIN_MSS: u16 = 88;
+    /// The largest MSS: a 65,535-byte IPv4 packet less 40 bytes of headers.
+    pub const MAX_MSS: u16 = 65_495;
+    /// The largest RTO bound the engine keeps (it counts RTOs in 32-bit
+    /// microseconds): one hour.
+    pub const MAX_RTO: Duration = Duration::from_secs(3600);
+
+    /// Checks every value for one the engine cannot work with. The
+    /// constructors call it ([`Connection::new`](crate::Connection::new),
+    /// [`Endpoint::new`](crate::Endpoint::new)), so an impossible value is
+    /// refused where it is given, never accepted to fail later.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let check = ConfigError::check;
+        check(
+            (Self::MIN_MSS..=Self::MAX_MSS).contains(&self.mss),
+            "mss",
+            "must be 88..=65495 (Linux TCP_MIN_MSS; RFC 9293 §3.7.1)",
+        )?;
+        check(self.min_peer_mss >= 1, "min_peer_mss", "must be at least 1")?;
+        check(
+            self.default_peer_mss >= self.min_peer_mss,
+            "default_peer_mss",
+            "must be at least min_peer_mss",
+        )?;
+        check(!self.rto_min.is_zero(), "rto_min", "must be above zero")?;
+        check(
+            self.rto_min <= self.rto_max,
+            "rto_min",
+            "must not exceed rto_max",
+        )?;
+        check(
+            self.rto_max <= Self::MAX_RTO,
+            "rto_max",
+            "must be at most one hour",
+        )?;
+        check(
+            !self.rto_initial.is_zero() && self.rto_initial <= Self::MAX_RTO,
+            "rto_initial",
+            "must be above zero and at most one hour",
+        )?;
+        check(
+            self.delayed_ack <= Duration::from_millis(500),
+            "delayed_ack",
+            "must be under 500 ms (RFC 9293 §3.8.6.3, MUST-40)",
+        )?;
+        check(
+            self.initial_window >= 1,
+            "initial_window",
+            "must be at least one segment",
+        )?;
+        check(
+            usize::from(self.max_ooo_ranges) <= <crate::buffer::Assembler>::MAX_RANGES,
+            "max_ooo_ranges",
+            "must be at most Assembler::MAX_RANGES (8)",
+        )?;
+        check(
+            usize::from(self.max_sack_ranges) <= <crate::buffer::Assembler>::MAX_RANGES,
+            "max_sack_ranges",
+            "must be at most 8",
+        )?;
+        if let Some(k) = self.keepalive {
+            check(
+                !k.idle.is_zero() && !k.interval.is_zero() && k.probes >= 1,
+                "keepalive",
+                "needs an idle time and interval above zero and at least one probe",
+            )?;
+        }
+        if let Some(t) = self.user_timeout {
+            check(!t.is_zero(), "user_timeout", "must be above zero (or None)")?;
+        }
+        Ok(())
     }
 
     /// Length of TIME-WAIT: `2 * msl`.

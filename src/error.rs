@@ -31,7 +31,10 @@ pub enum CallError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum CloseReason {
-    /// Both sides closed and the close completed (LAST-ACK acked, TIME-WAIT expired).
+    /// Both sides closed and the close completed: our FIN acknowledged in
+    /// LAST-ACK, or TIME-WAIT reached (an Endpoint reports the end then,
+    /// while its TIME-WAIT table keeps the 4-tuple for 2 MSL; a bare
+    /// `Connection` reaches CLOSED when TIME-WAIT expires).
     #[error("closed normally")]
     Normal,
     /// The peer refused the connection: RST in SYN-SENT (or active SYN-RECEIVED).
@@ -52,4 +55,29 @@ pub enum CloseReason {
     /// An orphaned FIN-WAIT-2 reached the fin timeout.
     #[error("fin timeout")]
     FinTimeout,
+}
+
+/// A configuration value the engine cannot work with, refused when the
+/// [`Connection`](crate::Connection) or [`Endpoint`](crate::Endpoint) is
+/// built ([`Config::validate`](crate::Config::validate),
+/// [`EndpointConfig::validate`](crate::EndpointConfig::validate)) rather
+/// than accepted to fail later.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: `{field}` {rule}")]
+pub struct ConfigError {
+    /// The field (or buffer) at fault, as named in the config struct.
+    pub field: &'static str,
+    /// The rule it breaks.
+    pub rule: &'static str,
+}
+
+impl ConfigError {
+    /// `Err` naming `field` and `rule` unless `ok`.
+    pub(crate) fn check(ok: bool, field: &'static str, rule: &'static str) -> Result<(), Self> {
+        if ok {
+            Ok(())
+        } else {
+            Err(ConfigError { field, rule })
+        }
+    }
 }

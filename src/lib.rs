@@ -74,7 +74,8 @@
 //! }
 //!
 //! let new = || Conn::new(Config::linux(), Buffers::with_capacity(4096, 4096));
-//! let mut conns = [new(), new()]; // 0: client, 1: server
+//! let [client, server] = [new()?, new()?];
+//! let mut conns = [client, server]; // 0: client, 1: server
 //! let mut wire = Wire::new();
 //! let mut now = Instant::ZERO;
 //!
@@ -108,8 +109,13 @@
 //! let mut buf = [0u8; 64];
 //! let n = server.recv(now, &mut buf)?.len;
 //! assert_eq!(&buf[..n], b"hello");
-//! # Ok::<(), tcpstate::CallError>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! For a whole host (many connections, listeners, TIME-WAIT, addresses,
+//! ICMP), use the [`Endpoint`]: see its module docs for its run loop and
+//! the application contract, and [`embedding`] for a walk through a real
+//! host.
 //!
 //! `cargo run --example lifecycle` runs the same loop over real TCP bytes
 //! through every state; the state diagram is [`state::to_mermaid`] /
@@ -126,6 +132,7 @@ extern crate std;
 pub mod buffer;
 pub mod config;
 pub mod connection;
+pub mod embedding;
 pub mod endpoint;
 pub mod error;
 #[cfg(feature = "testing")]
@@ -144,15 +151,16 @@ pub mod wire;
 pub use buffer::{Assembler, RingBuffer, TooManyRanges};
 pub use config::{Config, Keepalive};
 pub use connection::{
-    Action, Actions, AppCall, Buffers, Connection, IcmpError, Outcome, StateChange, Stats, Timer,
-    Transmit,
+    AcceptError, Action, Actions, AppCall, Buffers, Connection, IcmpError, Outcome, StateChange,
+    Stats, Timer, Transmit,
 };
 pub use endpoint::{
-    ConnInfo, Counters, Datagram, Endpoint, EndpointConfig, EndpointError, Event as EndpointEvent,
-    FixedEndpoint, Handle, ListenerId, SynCookies, TimeWaitEntry, TwReuse,
+    ConnInfo, ConnectOptions, Counters, Datagram, Endpoint, EndpointConfig, EndpointError,
+    Event as EndpointEvent, FixedEndpoint, Handle, ListenOptions, ListenerId, PendingSyn,
+    SynCookies, TimeWaitEntry, TwReuse,
 };
-pub use error::{CallError, CloseReason};
+pub use error::{CallError, CloseReason, ConfigError};
 pub use seq::SeqNum;
 pub use state::{Event, State, TRANSITIONS, Transition};
 pub use time::{Duration, Instant};
-pub use wire::{Flags, Segment, TcpHeader, TcpOptions, WireError};
+pub use wire::{Ecn, Flags, Segment, TcpHeader, TcpOptions, WireError};

@@ -219,6 +219,17 @@ pub struct Transition {
     pub rule: &'static str,
 }
 
+impl Transition {
+    /// The edge's label for diagrams: the event's, except that a close
+    /// that ends the connection at once (LISTEN, SYN-SENT) sends nothing.
+    pub const fn label(&self) -> &'static str {
+        match (self.event, self.to) {
+            (Event::Close, State::Closed) => "close",
+            (e, _) => e.label(),
+        }
+    }
+}
+
 const fn t(from: State, event: Event, to: State, rule: &'static str) -> Transition {
     Transition {
         from,
@@ -277,6 +288,18 @@ pub const TRANSITIONS: &[Transition] = &[
         E::RcvAck,
         S::Established,
         "RFC 9293 §3.10.7.4",
+    ),
+    t(
+        S::SynReceived,
+        E::IcmpHardError,
+        S::Listen,
+        "RFC 1122 §4.2.3.9 (SHLD-26; passive open, as Linux's tcp_req_err)",
+    ),
+    t(
+        S::SynReceived,
+        E::IcmpHardError,
+        S::Closed,
+        "RFC 1122 §4.2.3.9 (SHLD-26; active open)",
     ),
     t(
         S::SynReceived,
@@ -572,7 +595,7 @@ pub fn write_dot(out: &mut impl fmt::Write) -> fmt::Result {
             "  {} -> {} [label=\"{}\"];",
             e.from.ident(),
             e.to.ident(),
-            e.event.label()
+            e.label()
         )?;
     }
     writeln!(out, "}}")
@@ -591,7 +614,7 @@ pub fn write_mermaid(out: &mut impl fmt::Write) -> fmt::Result {
             "    {} --> {}: {}",
             e.from.ident(),
             e.to.ident(),
-            e.event.label()
+            e.label()
         )?;
     }
     Ok(())

@@ -345,6 +345,19 @@ pub fn ep_input() -> impl Strategy<Value = EpInput> {
         1 => (any::<u8>(), raw_segment()).prop_map(|(kind, spec)| EpInput::BadAddress { kind, spec }),
         4 => time_jump().prop_map(EpInput::Advance),
         8 => app,
+        2 => (
+            0u8..16,
+            prop_oneof![Just(3u8), Just(11), Just(12), Just(4), any::<u8>()],
+            prop_oneof![Just(3u8), Just(4), Just(2), Just(1), any::<u8>()],
+            prop_oneof![Just(576u16), Just(1280), any::<u16>()],
+            prop_oneof![3 => Just(0i16), 1 => shift()],
+            prop_oneof![3 => Just(28u8), 1 => any::<u8>()],
+        )
+            .prop_map(|(k, icmp_type, code, mtu, seq_shift, cut)| {
+                EpInput::Icmp { k, icmp_type, code, mtu, seq_shift, cut }
+            }),
+        1 => any::<u8>().prop_map(EpInput::SetEcn),
+        1 => raw_segment().prop_map(|spec| EpInput::NotLocal { spec }),
     ]
 }
 

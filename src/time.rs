@@ -119,6 +119,8 @@ impl AddAssign<Duration> for Instant {
     }
 }
 
+/// `a - b` is the time from `b` to `a`, or zero when `b` is later (it
+/// saturates, as [`Instant::saturating_duration_since`]; it never panics).
 impl Sub<Instant> for Instant {
     type Output = Duration;
     fn sub(self, rhs: Instant) -> Duration {

@@ -197,6 +197,40 @@ fn edge_syn_sent_icmp_hard_error() -> Vec<StateChange> {
     s.changes
 }
 
+fn edge_syn_received_passive_icmp_hard_error() -> Vec<StateChange> {
+    let mut s = syn_received_passive();
+    // RFC 1122 §4.2.3.9 (SHLD-26): a hard error while opening; a passive
+    // open goes back to LISTEN (as a RST would), the application is not
+    // told.
+    let a = s.c.on_icmp(s.now, IcmpError::Unreachable { code: 3 }, 20);
+    s.record(a);
+    s.changed(S::SynReceived, E::IcmpHardError, S::Listen);
+    assert_eq!(s.last.closed(), None);
+    s.silent();
+    // A soft error there changes nothing (MUST-56).
+    let mut s = syn_received_passive();
+    let a = s.c.on_icmp(s.now, IcmpError::Unreachable { code: 1 }, 20);
+    s.record(a);
+    s.unchanged(S::SynReceived);
+    let mut changes = s.changes;
+    let mut s2 = syn_received_passive();
+    let a = s2.c.on_icmp(s2.now, IcmpError::Unreachable { code: 2 }, 20);
+    s2.record(a);
+    s2.changed(S::SynReceived, E::IcmpHardError, S::Listen);
+    changes.extend(s2.changes);
+    changes
+}
+
+fn edge_syn_received_active_icmp_hard_error() -> Vec<StateChange> {
+    let mut s = syn_received_active();
+    let a = s.c.on_icmp(s.now, IcmpError::Unreachable { code: 3 }, 20);
+    s.record(a);
+    s.changed(S::SynReceived, E::IcmpHardError, S::Closed);
+    s.closed_by(CloseReason::Refused);
+    s.silent();
+    s.changes
+}
+
 fn edge_syn_received_rcv_ack() -> Vec<StateChange> {
     let mut s = syn_received_passive();
     s.peer(ACK, &[]);
@@ -732,6 +766,8 @@ scenarios! {
     fsm_10_syn_sent_retries_to_closed => edge_syn_sent_retransmit_timeout,
     fsm_10_syn_sent_user_timeout_to_closed => edge_syn_sent_user_timeout,
     shld_26_syn_sent_icmp_port_unreachable_to_closed => edge_syn_sent_icmp_hard_error,
+    shld_26_syn_received_passive_icmp_hard_error_to_listen => edge_syn_received_passive_icmp_hard_error,
+    shld_26_syn_received_active_icmp_hard_error_to_closed => edge_syn_received_active_icmp_hard_error,
     fsm_11_syn_received_rcv_ack_to_established => edge_syn_received_rcv_ack,
     fsm_12_syn_received_passive_rcv_rst_to_listen => edge_syn_received_passive_rcv_rst,
     fsm_13_syn_received_active_rcv_rst_to_closed => edge_syn_received_active_rcv_rst,

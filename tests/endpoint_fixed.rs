@@ -14,7 +14,9 @@ fn addr(last: u8, port: u16) -> SocketAddr {
 
 fn cfg(local: u8) -> EndpointConfig {
     let mut c = EndpointConfig::linux();
-    c.local_v4 = Some(Ipv4Addr::new(192, 0, 2, local));
+    c = c
+        .with_local_addr(Ipv4Addr::new(192, 0, 2, local))
+        .expect("unicast");
     c
 }
 
@@ -30,11 +32,11 @@ fn run<S: Store, T: Store>(
     loop {
         let mut moved = false;
         while let Some(d) = a.poll_transmit(*now, &mut buf) {
-            b.on_datagram(*now, d.src, d.dst, &buf[..d.len]);
+            b.on_datagram(*now, d.src, d.dst, d.ecn, &buf[..d.len]);
             moved = true;
         }
         while let Some(d) = b.poll_transmit(*now, &mut buf) {
-            a.on_datagram(*now, d.src, d.dst, &buf[..d.len]);
+            a.on_datagram(*now, d.src, d.dst, d.ecn, &buf[..d.len]);
             moved = true;
         }
         // The server side's events are not looked at here.
@@ -62,8 +64,9 @@ fn run<S: Store, T: Store>(
 
 #[test]
 fn handshake_data_and_close_through_a_fixed_endpoint() {
-    let mut server = FixedEndpoint::<4, 16, 2048>::with_store(cfg(80), [1; 16]);
-    let mut client = Endpoint::<Small>::with_store(cfg(1), [2; 16]);
+    let mut server =
+        FixedEndpoint::<4, 16, 2048>::with_store(cfg(80), [1; 16]).expect("valid config");
+    let mut client = Endpoint::<Small>::with_store(cfg(1), [2; 16]).expect("valid config");
     assert_eq!(server.config().rx_buffer, 2048);
     let l = server.listen(addr(80, 80), 4).unwrap();
     let mut now = Instant::from_secs(1);
@@ -76,15 +79,20 @@ fn handshake_data_and_close_through_a_fixed_endpoint() {
     let (mut sent, mut got) = (0, Vec::new());
     let mut rbuf = [0u8; 700];
     while got.len() < data.len() {
-        sent += client.send(now, c, &data[sent..]).unwrap();
+        match client.send(now, c, &data[sent..]) {
+            Ok(n) => sent += n,
+            Err(EndpointError::WouldBlock) => {}
+            Err(e) => panic!("send: {e}"),
+        }
         let until = now + Duration::from_millis(50);
         run(&mut client, &mut server, &mut now, until);
         loop {
-            let n = server.recv(now, s, &mut rbuf).unwrap();
-            if n == 0 {
-                break;
+            match server.recv(now, s, &mut rbuf) {
+                Ok(0) => panic!("end of stream before the data"),
+                Ok(n) => got.extend_from_slice(&rbuf[..n]),
+                Err(EndpointError::WouldBlock) => break,
+                Err(e) => panic!("recv: {e}"),
             }
-            got.extend_from_slice(&rbuf[..n]);
         }
     }
     assert_eq!(got, data);
@@ -97,6 +105,7 @@ fn handshake_data_and_close_through_a_fixed_endpoint() {
     let until = now + Duration::from_millis(100);
     run(&mut client, &mut server, &mut now, until);
     assert_eq!(client.connection(c).unwrap().state(), State::CloseWait);
+    assert_eq!(client.recv(now, c, &mut rbuf), Ok(0), "end of stream");
     client.close(now, c).unwrap();
     let until = now + Duration::from_millis(100);
     run(&mut client, &mut server, &mut now, until);
@@ -118,8 +127,8 @@ fn handshake_data_and_close_through_a_fixed_endpoint() {
 
 #[test]
 fn a_full_fixed_endpoint_gives_typed_errors_not_panics() {
-    let mut client = Endpoint::<Small>::with_store(cfg(1), [3; 16]);
-    let mut server = Endpoint::<Small>::with_store(cfg(80), [4; 16]);
+    let mut client = Endpoint::<Small>::with_store(cfg(1), [3; 16]).expect("valid config");
+    let mut server = Endpoint::<Small>::with_store(cfg(80), [4; 16]).expect("valid config");
     let now = Instant::from_secs(1);
     // Four connection slots: the fifth connect fails with a typed error.
     for i in 0..4 {
@@ -139,13 +148,14 @@ fn a_full_fixed_endpoint_gives_typed_errors_not_panics() {
     );
     // SYNs past the server's capacity are dropped and counted (or answered
     // with a cookie, which keeps no state), never a panic.
-    let mut other = Endpoint::<Fixed<8, 32, 1024>>::with_store(cfg(2), [5; 16]);
+    let mut other =
+        Endpoint::<Fixed<8, 32, 1024>>::with_store(cfg(2), [5; 16]).expect("valid config");
     let mut buf = [0u8; 1600];
     for i in 0..8 {
         other.connect(now, None, addr(80, 1 + (i % 4))).unwrap();
     }
     while let Some(d) = other.poll_transmit(now, &mut buf) {
-        server.on_datagram(now, d.src, d.dst, &buf[..d.len]);
+        server.on_datagram(now, d.src, d.dst, d.ecn, &buf[..d.len]);
     }
     assert!(server.connection_count() <= 4);
     let k = server.counters();

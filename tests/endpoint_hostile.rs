@@ -50,7 +50,7 @@ fn endpoint_survives_hostile_input() {
     // Totals over every case (the runner's closure is `Fn`).
     let tally = std::cell::Cell::new((0usize, 0u64, 0u64, 0u64));
     // Endpoint counters summed over the cases: how far the inputs got.
-    let depth = std::cell::Cell::new([0u64; 6]);
+    let depth = std::cell::Cell::new([0u64; 9]);
     runner
         .run(
             &(any::<bool>(), tcpstate::strategies::ep_inputs(120)),
@@ -67,6 +67,9 @@ fn endpoint_survives_hostile_input() {
                     k.estab_resets,
                     k.syncookies_sent,
                     k.retrans_segs,
+                    k.icmp_in - k.icmp_no_conn - k.out_of_window_icmps,
+                    k.out_of_window_icmps,
+                    k.not_local,
                 ]) {
                     *x += v;
                 }
@@ -77,15 +80,28 @@ fn endpoint_survives_hostile_input() {
         .unwrap();
     let (steps, out, read, events) = tally.get();
     println!("{steps} inputs, {out} datagrams out, {events} events, {read} bytes read");
-    let [passive, active, tw, resets, cookies, rtx] = depth.get();
+    let [
+        passive,
+        active,
+        tw,
+        resets,
+        cookies,
+        rtx,
+        icmp,
+        icmp_oow,
+        not_local,
+    ] = depth.get();
     println!(
-        "passive opens {passive}, active opens {active}, TIME-WAIT {tw}, resets of established {resets}, SYN cookies {cookies}, retransmissions {rtx}"
+        "passive opens {passive}, active opens {active}, TIME-WAIT {tw}, resets of established {resets}, SYN cookies {cookies}, retransmissions {rtx}, ICMP errors applied {icmp}, out-of-window ICMP {icmp_oow}, not local {not_local}"
     );
     for (what, v) in [
         ("passive opens", passive),
         ("TIME-WAIT entries", tw),
         ("established resets", resets),
         ("retransmissions", rtx),
+        ("ICMP errors applied to a connection", icmp),
+        ("out-of-window ICMP errors", icmp_oow),
+        ("segments for other addresses", not_local),
     ] {
         assert!(v > 0, "no {what}: the inputs stay shallow");
     }

@@ -103,7 +103,8 @@ fn config() -> Config {
 
 impl World {
     fn new(established: bool) -> (World, Vec<String>) {
-        let mk = || Connection::new(config(), Buffers::with_capacity(16, 16));
+        let mk =
+            || Connection::new(config(), Buffers::with_capacity(16, 16)).expect("valid config");
         let mut w = World {
             c: [mk(), mk()],
             net: [VecDeque::new(), VecDeque::new()],

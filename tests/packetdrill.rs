@@ -160,7 +160,9 @@ fn an_unexpected_packet_fails_in_strict_mode() {
 fn unsupported_constructs_are_reported() {
     for (tail, what) in [
         ("+0 `echo hi`\n", "shell command"),
-        ("+0 %{ assert tcpi_snd_cwnd == 10 }%\n", "python"),
+        ("+0 %{ import os }%\n", "python"),
+        ("+0 `sysctl -q net.ipv4.tcp_ecn=2`\n", "tcp_ecn"),
+        ("+0 `tc qdisc replace dev tun0 root fq`\n", "fq"),
         (
             "+0 getsockopt(4, SOL_TCP, TCP_INFO, ..., ...) = 0\n",
             "TCP_INFO",
@@ -169,7 +171,14 @@ fn unsupported_constructs_are_reported() {
             "+0 setsockopt(4, SOL_TCP, TCP_CONGESTION, \"bbr\", 3) = 0\n",
             "TCP_CONGESTION",
         ),
-        ("+0 sendmsg(4, ..., 0) = 10\n", "sendmsg"),
+        (
+            "+0 sendto(4, ..., 10, MSG_FASTOPEN, ..., ...) = 10\n",
+            "Fast Open",
+        ),
+        (
+            "+0 setsockopt(4, SOL_SOCKET, SO_ZEROCOPY, [1], 4) = 0\n",
+            "SO_ZEROCOPY",
+        ),
     ] {
         match with(tail) {
             Verdict::Unsupported { line, what: w } => {
@@ -186,4 +195,86 @@ fn unsupported_constructs_are_reported() {
     )
     .0;
     assert_eq!(v, Verdict::Pass);
+}
+
+#[test]
+fn tcp_info_assertions_are_evaluated() {
+    assert_eq!(
+        with("+0 %{ assert tcpi_snd_cwnd == 10, tcpi_snd_cwnd }%\n"),
+        Verdict::Pass
+    );
+    assert_eq!(
+        with("+0 %{\nassert tcpi_state == TCP_ESTABLISHED\nassert tcpi_snd_mss == 1000\n}%\n"),
+        Verdict::Pass
+    );
+    let m = fails_at(
+        &with("+0 %{ assert tcpi_snd_cwnd == 11, tcpi_snd_cwnd }%\n"),
+        8,
+    );
+    assert!(m.contains("tcpi_snd_cwnd = 10"), "{m}");
+    // Variables live from one block to the next, as in packetdrill.
+    assert_eq!(
+        with("+0 %{ cwnd = 9 }%\n+0 %{ cwnd += 1; assert tcpi_snd_cwnd == cwnd }%\n"),
+        Verdict::Pass
+    );
+}
+
+#[test]
+fn sysctls_configure_the_endpoint() {
+    // Timestamps off before the listener opens: no TS option on the SYN,ACK.
+    let off = "`../common/defaults.sh\n../common/set_sysctls.py /proc/sys/net/ipv4/tcp_timestamps=0`\n\
+        0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n\
+        +0 < S 0:0(0) win 65535 <mss 1000,sackOK,TS val 1 ecr 0,nop,wscale 7>\n\
+        +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>\n\
+        `/tmp/sysctl_restore_${PPID}.sh`\n";
+    assert_eq!(run(off, &strict()).0, Verdict::Pass);
+    // A TSO knob cannot change what the engine sends: accepted.
+    assert_eq!(
+        run(
+            &format!("`sysctl -q net.ipv4.tcp_tso_win_divisor=100`\n{SERVER}"),
+            &strict()
+        )
+        .0,
+        Verdict::Pass
+    );
+}
+
+#[test]
+fn socket_layer_calls() {
+    // packetdrill maps script fds onto live ones.
+    let v = run(
+        "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 4\n+0 bind(4, ..., ...) = 0\n+0 listen(4, 1) = 0\n",
+        &strict(),
+    )
+    .0;
+    assert_eq!(v, Verdict::Pass);
+    assert_eq!(
+        with("+0 write(4, NULL, 1000) = -1 EFAULT (Bad address)\n"),
+        Verdict::Pass
+    );
+    assert_eq!(
+        with(
+            "+0 sendmsg(4, {msg_name(...)=..., msg_iov(2)=[{..., 10}, {..., 20}], msg_flags=0}, 0) = 30\n\
+             +0 > P. 1:31(30) ack 1\n"
+        ),
+        Verdict::Pass
+    );
+    // MSG_MORE holds a short segment and leaves PSH off; TCP_NODELAY pushes.
+    assert_eq!(
+        with(
+            "+0 send(4, ..., 40, MSG_MORE) = 40\n\
+             +.05 setsockopt(4, SOL_TCP, TCP_NODELAY, [1], 4) = 0\n\
+             +0 > . 1:41(40) ack 1\n"
+        ),
+        Verdict::Pass
+    );
+    // After a RST in CLOSE-WAIT a write fails with EPIPE (Linux tcp_reset).
+    assert_eq!(
+        with(
+            "+0 < F. 1:1(0) ack 1 win 65535\n+0 > . 1:1(0) ack 2\n\
+             +.1 < R. 2:2(0) ack 1 win 0\n\
+             +0 write(4, ..., 10) = -1 EPIPE (Broken pipe)\n"
+        ),
+        Verdict::Pass
+    );
 }

@@ -613,7 +613,7 @@ proptest! {
         tx in 1usize..5000,
         ops in prop::collection::vec(arb_op(), 1..60),
     ) {
-        let mut c = Connection::new(preset.config(), Buffers::with_capacity(rx, tx));
+        let mut c = Connection::new(preset.config(), Buffers::with_capacity(rx, tx)).expect("valid config");
         let mut now = Instant::from_secs(1);
         let mut out = vec![0u8; 70_000];
         let payload: Vec<u8> = (0..3000u32).map(|i| i as u8).collect();

@@ -15,6 +15,7 @@ use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::socket::tcp;
 use smoltcp::time::Instant as SmolInstant;
 use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr, IpEndpoint};
+use tcpstate::Ecn;
 use tcpstate::wire::checksum;
 use tcpstate::{Endpoint, EndpointConfig, EndpointEvent, Handle, Instant, State};
 
@@ -121,10 +122,10 @@ struct World {
 impl World {
     fn new(loss_pct: u64, seed: u64) -> World {
         let mut cfg = EndpointConfig::linux();
-        cfg.local_v4 = Some(ENG);
+        cfg = cfg.with_local_addr(ENG).expect("unicast");
         cfg.rx_buffer = 65536;
         cfg.tx_buffer = 65536;
-        let ep = Endpoint::new(cfg, [7; 16]);
+        let ep = Endpoint::new(cfg, [7; 16]).expect("valid config");
         let mut dev = Dev::default();
         let mut icfg = SmolConfig::new(HardwareAddress::Ip);
         icfg.random_seed = seed;
@@ -245,7 +246,8 @@ impl World {
                 if to_smol {
                     self.dev.rx.push_back(p);
                 } else if let Some((s, d, tcp)) = parse_ipv4(&p) {
-                    self.ep.on_datagram(now, IpAddr::V4(s), IpAddr::V4(d), tcp);
+                    self.ep
+                        .on_datagram(now, IpAddr::V4(s), IpAddr::V4(d), Ecn::NotEct, tcp);
                 }
             } else {
                 i += 1;

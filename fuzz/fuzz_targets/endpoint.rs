@@ -1,7 +1,9 @@
 //! A whole host under hostile input: the `EpHarness` of
 //! `tcpstate::testing::endpoint` (raw and crafted datagrams, answers to
-//! what the Endpoint sent, bad addresses, application calls, time). It
-//! checks every datagram the Endpoint sends (parses, checksum, addresses),
+//! what the Endpoint sent, bad addresses, ICMP errors quoting what it
+//! sent, ECN marks, datagrams for other addresses, application calls,
+//! time). It checks every datagram the Endpoint sends (parses, checksum,
+//! addresses, ECN codepoint),
 //! the table limits, that queues drain and that nothing is due after
 //! `on_timer`, and at the end that every connection is gone after the
 //! application left and 200 minutes passed.

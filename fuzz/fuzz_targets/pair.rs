@@ -128,7 +128,7 @@ impl Net {
 
 fuzz_target!(|case: Case| {
     let cfg = if case.linux { Config::linux() } else { Config::rfc9293() };
-    let mk = |rx: u16| Connection::new(cfg.clone(), Buffers::with_capacity(usize::from(rx % 8192) + 1, 4096));
+    let mk = |rx: u16| Connection::new(cfg.clone(), Buffers::with_capacity(usize::from(rx % 8192) + 1, 4096)).expect("valid config");
     let mut n = Net {
         now: Instant::from_secs(1),
         a: Side { c: mk(case.rx_a), written: 0, read: vec![], total: usize::from(case.total_a % 4_000), stream: 0xA5, closed_app: false },

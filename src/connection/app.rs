@@ -30,7 +30,20 @@ impl<B: Storage> Connection<B> {
                 self.start_active(iss, a);
                 Ok(0)
             }
-            AppCall::Send(data) => self.app_send(data, a),
+            AppCall::Send(data) => {
+                let n = self.app_send(data, a)?;
+                if n > 0 {
+                    self.set_more(false);
+                }
+                Ok(n)
+            }
+            AppCall::SendMore(data) => {
+                let n = self.app_send(data, a)?;
+                if n > 0 {
+                    self.set_more(true);
+                }
+                Ok(n)
+            }
             AppCall::Receive(buf) => self.app_recv(buf, a),
             AppCall::Shutdown => {
                 self.app_shutdown(a)?;
@@ -46,6 +59,25 @@ impl<B: Storage> Connection<B> {
             }
             AppCall::SetNoDelay(on) => {
                 self.set_nagle(!on);
+                if on && self.unsent() > 0 {
+                    // Linux (TCP_NAGLE_PUSH): what Nagle or a cork held
+                    // goes now.
+                    self.set_force_send(true);
+                }
+                Ok(0)
+            }
+            AppCall::SetCork(on) => {
+                self.set_corked(on);
+                if !on {
+                    self.set_more(false);
+                }
+                if !on && self.unsent() > 0 {
+                    self.set_force_send(true);
+                }
+                Ok(0)
+            }
+            AppCall::SetUserTimeout(t) => {
+                self.cfg.set_user_timeout(t);
                 Ok(0)
             }
         }
@@ -151,7 +183,7 @@ impl<B: Storage> Connection<B> {
             _ => {}
         }
         if data.is_empty() {
-            return Ok(0);
+            return Err(CallError::EmptyBuffer);
         }
         let n = self.tx.enqueue_slice(data);
         if n > 0 {
@@ -162,6 +194,17 @@ impl<B: Storage> Connection<B> {
 
     /// RECEIVE (RFC 9293 §3.10.3).
     pub(super) fn app_recv(&mut self, buf: &mut [u8], a: &mut Actions) -> Result<usize, CallError> {
+        if buf.is_empty() {
+            return match self.state {
+                State::Listen => Err(CallError::NotConnected),
+                State::Closed
+                    if self.rx.is_empty() && self.close_reason != Some(CloseReason::Normal) =>
+                {
+                    Err(self.ended())
+                }
+                _ => Err(CallError::EmptyBuffer),
+            };
+        }
         if self.rx.is_empty() {
             if self.state == State::Closed && self.close_reason != Some(CloseReason::Normal) {
                 return Err(self.ended());
@@ -209,11 +252,10 @@ impl<B: Storage> Connection<B> {
     fn app_shutdown(&mut self, a: &mut Actions) -> Result<(), CallError> {
         match self.state {
             State::Closed => Err(self.ended()),
-            State::Listen => {
-                self.goto(Event::Close, State::Closed, a);
-                Ok(())
-            }
-            State::SynSent => {
+            // A close before any connection exists ends it at once, with
+            // the same reason in LISTEN and SYN-SENT (RFC 9293 §3.10.4:
+            // "delete TCB"; nothing is sent).
+            State::Listen | State::SynSent => {
                 self.goto(Event::Close, State::Closed, a);
                 self.close_reason = Some(CloseReason::Aborted);
                 Ok(())
@@ -241,7 +283,7 @@ impl<B: Storage> Connection<B> {
             State::Established | State::CloseWait if unread => {
                 // SHLD-3 / FSM-48: unread data means the peer's data would be
                 // lost: tell it with a RST.
-                self.set_pending_rst(Some((self.snd_max, None)));
+                self.active_rst();
                 self.set_app_closed(true);
                 self.close_with(Event::CloseWithUnreadData, CloseReason::Aborted, a);
                 return Ok(());
@@ -269,6 +311,15 @@ impl<B: Storage> Connection<B> {
         self.app_shutdown(a)
     }
 
+    /// The RST of a CLOSE with unread data or an ABORT: `<SEQ=SND.NXT>
+    /// <CTL=RST>` (RFC 9293 §3.10.5), or with `Config::rst_with_ack` as
+    /// Linux sends it: ACK bit, RCV.NXT and the timestamp option.
+    fn active_rst(&mut self) {
+        let ack = self.cfg.rst_with_ack().then_some(self.rcv_nxt);
+        self.set_pending_rst(Some((self.snd_max, ack)));
+        self.set_rst_ts(ack.is_some());
+    }
+
     /// ABORT (RFC 9293 §3.10.5).
     fn app_abort(&mut self, a: &mut Actions) -> Result<(), CallError> {
         match self.state {
@@ -279,7 +330,7 @@ impl<B: Storage> Connection<B> {
             | State::FinWait1
             | State::FinWait2
             | State::CloseWait => {
-                self.set_pending_rst(Some((self.snd_max, None)));
+                self.active_rst();
             }
             // FSM-41/42: no segment.
             _ => {}

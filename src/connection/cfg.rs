@@ -75,6 +75,8 @@ mod flag {
     pub(super) const KEEPALIVE: u16 = 1 << 10;
     pub(super) const USER_TIMEOUT: u16 = 1 << 11;
     pub(super) const WSCALE_BUFFER: u16 = 1 << 12;
+    pub(super) const LINUX_PUSH: u16 = 1 << 13;
+    pub(super) const RST_WITH_ACK: u16 = 1 << 14;
 }
 
 /// The packed [`Config`] of one connection (64 bytes instead of 216).
@@ -126,6 +128,8 @@ impl Cfg {
             (c.keepalive.is_some(), flag::KEEPALIVE),
             (c.user_timeout.is_some(), flag::USER_TIMEOUT),
             (c.wscale_buffer.is_some(), flag::WSCALE_BUFFER),
+            (c.linux_push, flag::LINUX_PUSH),
+            (c.rst_with_ack, flag::RST_WITH_ACK),
         ];
         let flags = bits.iter().filter(|(on, _)| *on).fold(0, |f, (_, b)| f | b);
         let ka = c.keepalive.unwrap_or(Keepalive {
@@ -201,6 +205,8 @@ impl Cfg {
             keepalive: self.keepalive(),
             user_timeout: self.user_timeout(),
             rst_on_data_after_close: self.rst_on_data_after_close(),
+            linux_push: self.linux_push(),
+            rst_with_ack: self.rst_with_ack(),
         }
     }
 
@@ -235,6 +241,12 @@ impl Cfg {
     }
     pub(super) fn ecn(&self) -> bool {
         self.has(flag::ECN)
+    }
+    pub(super) fn rst_with_ack(&self) -> bool {
+        self.has(flag::RST_WITH_ACK)
+    }
+    pub(super) fn linux_push(&self) -> bool {
+        self.has(flag::LINUX_PUSH)
     }
     pub(super) fn rst_on_data_after_close(&self) -> bool {
         self.has(flag::RST_ON_DATA_AFTER_CLOSE)
@@ -285,6 +297,15 @@ impl Cfg {
             interval: self.ka_interval.get(),
             probes: self.ka_probes,
         })
+    }
+    pub(super) fn set_user_timeout(&mut self, t: Option<Duration>) {
+        match t {
+            Some(t) => {
+                self.user_timeout = Dur::new(t);
+                self.flags |= flag::USER_TIMEOUT;
+            }
+            None => self.flags &= !flag::USER_TIMEOUT,
+        }
     }
     #[inline]
     pub(super) fn user_timeout(&self) -> Option<Duration> {

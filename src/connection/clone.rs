@@ -162,7 +162,7 @@ mod tests {
 
     #[test]
     fn clone_is_deep_and_fingerprint_tracks_changes() {
-        let mut a = Connection::new(Config::rfc9293(), Buffers::with_capacity(64, 64));
+        let mut a = Connection::new(Config::rfc9293(), Buffers::with_capacity(64, 64)).unwrap();
         let f0 = a.fingerprint();
         let _ = a.connect(Instant::from_secs(1), SeqNum(7)).unwrap();
         let f1 = a.fingerprint();

@@ -135,3 +135,12 @@ impl<B: Storage> Connection<B> {
         }
     }
 }
+
+impl<B: Storage> Connection<B> {
+    /// Whether `seq`, quoted by an ICMP error, names data of ours still
+    /// in flight: SND.UNA <= seq < SND.NXT, with SND.NXT the highest
+    /// sequence number sent (RFC 5927 §4.1, as Linux's `tcp_v4_err`).
+    pub(crate) fn icmp_seq_in_flight(&self, seq: SeqNum) -> bool {
+        !seq.before(self.snd_una) && seq.before(self.snd_max)
+    }
+}

@@ -73,6 +73,17 @@ flags! {
     20 in_recovery set_in_recovery;
     /// Interactive: delayed ACKs even in quick-ACK mode (Linux pingpong).
     21 pingpong set_pingpong;
+    /// Corked (`AppCall::SetCork`): short segments wait.
+    27 corked set_corked;
+    /// The last data queued came with `AppCall::SendMore`: it waits as
+    /// under a cork, and its end carries no PSH.
+    28 more set_more;
+    /// Linux's PSH on GSO packets: the last new-data segment went out
+    /// without PSH (the next one sent at the same time takes it).
+    29 psh_owed set_psh_owed;
+    /// The pending RST is our own (CLOSE with unread data, ABORT) and
+    /// carries the timestamp option (`Config::rst_with_ack`).
+    30 rst_ts set_rst_ts;
 }
 
 /// Optional values whose "is set" is a bit of `flags` (an `Option` of a
@@ -183,7 +194,8 @@ mod tests {
                     rx: Vec::from([0; 64]),
                     tx: Vec::from([0; 64]),
                 },
-            );
+            )
+            .unwrap();
             c.flags = 0;
             c
         };

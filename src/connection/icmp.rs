@@ -32,13 +32,62 @@ pub enum IcmpError {
     SourceQuench,
 }
 
+impl IcmpError {
+    /// The error an ICMPv4 message of this type and code reports
+    /// (RFC 792, RFC 1191 for the next-hop MTU of "fragmentation needed"),
+    /// or `None` for a message that is not an error about a datagram we
+    /// sent.
+    pub fn from_v4(icmp_type: u8, code: u8, next_hop_mtu: u16) -> Option<IcmpError> {
+        match (icmp_type, code) {
+            (3, 4) => Some(IcmpError::FragmentationNeeded { mtu: next_hop_mtu }),
+            (3, code) => Some(IcmpError::Unreachable { code }),
+            (4, _) => Some(IcmpError::SourceQuench),
+            (11, _) => Some(IcmpError::TimeExceeded),
+            (12, _) => Some(IcmpError::ParameterProblem),
+            _ => None,
+        }
+    }
+
+    /// The error an ICMPv6 message of this type and code reports
+    /// (RFC 4443 §3), with ICMPv6 destination-unreachable codes given as
+    /// their ICMPv4 counterparts: port unreachable (4) as 3, a hard error
+    /// as RFC 1122 §4.2.3.9 counts it, and the others as soft ones. A
+    /// Packet Too Big MTU below the IPv6 minimum of 1280 is taken as 1280
+    /// (RFC 8201 §4).
+    pub fn from_v6(icmp_type: u8, code: u8, mtu: u32) -> Option<IcmpError> {
+        match (icmp_type, code) {
+            // No route, beyond the scope of the source: network unreachable.
+            (1, 0 | 2) => Some(IcmpError::Unreachable { code: 0 }),
+            // Administratively prohibited, failed policy, reject route.
+            (1, 1 | 5 | 6) => Some(IcmpError::Unreachable { code: 13 }),
+            // Address unreachable: host unreachable.
+            (1, 3) => Some(IcmpError::Unreachable { code: 1 }),
+            (1, 4) => Some(IcmpError::Unreachable { code: 3 }),
+            (1, _) => Some(IcmpError::Unreachable { code: 1 }),
+            (2, _) => Some(IcmpError::FragmentationNeeded {
+                mtu: mtu.clamp(1280, u32::from(u16::MAX)) as u16,
+            }),
+            (3, _) => Some(IcmpError::TimeExceeded),
+            (4, _) => Some(IcmpError::ParameterProblem),
+            _ => None,
+        }
+    }
+
+    /// Whether it is a hard error (RFC 1122 §4.2.3.9: protocol or port
+    /// unreachable), which ends a connection still opening.
+    pub fn is_hard(self) -> bool {
+        matches!(self, IcmpError::Unreachable { code: 2 | 3 })
+    }
+}
+
 impl<B: Storage> Connection<B> {
     /// An ICMP error for this connection (RFC 9293 §3.9.2.2, MUST-54).
     ///
     /// Soft errors (unreachable codes 0, 1 and 5, time exceeded, parameter
     /// problem) never abort the connection (MUST-56); they are kept for
     /// [`Connection::soft_error`]. Hard errors (codes 2 and 3) abort a
-    /// connection still in SYN-SENT (SHLD-26) and are otherwise soft.
+    /// connection still opening, in SYN-SENT or SYN-RECEIVED (SHLD-26;
+    /// a passive one returns to LISTEN), and are otherwise soft.
     /// Source quench is ignored (MUST-55). A smaller path MTU lowers the
     /// send MSS (SHLD-6); the lost segment is resent at the new size by the
     /// retransmission timer. `ip_overhead` is the IP header length the MTU
@@ -57,8 +106,18 @@ impl<B: Storage> Connection<B> {
                     self.smss = mss;
                 }
             }
-            IcmpError::Unreachable { code: 2 | 3 } if self.state == State::SynSent => {
+            // RFC 1122 §4.2.3.9 (SHLD-26): a hard error ends a connection
+            // still opening; a passive one goes back to LISTEN (Linux
+            // drops the request: `tcp_req_err`).
+            e if e.is_hard() && self.state == State::SynSent => {
                 self.close_with(Event::IcmpHardError, CloseReason::Refused, &mut a);
+            }
+            e if e.is_hard() && self.state == State::SynReceived => {
+                if self.passive() {
+                    self.back_to_listen(Event::IcmpHardError, &mut a);
+                } else {
+                    self.close_with(Event::IcmpHardError, CloseReason::Refused, &mut a);
+                }
             }
             _ => self.soft_error = soft::encode(e),
         }

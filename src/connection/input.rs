@@ -330,8 +330,12 @@ impl<B: Storage> Connection<B> {
             return;
         }
 
-        // RFC 7323 §4.3: TS.Recent from a segment that covers Last.ACK.sent.
-        if !f.rst() {
+        // RFC 7323 §4.3: TS.Recent from a segment that covers Last.ACK.sent,
+        // and only if its ACK is acceptable: a segment acknowledging data
+        // never sent (SEG.ACK > SND.NXT, which is dropped in step 5) must
+        // not move it (RFC 7323 §4.3 with Appendix D; Linux updates it in
+        // tcp_ack only for an acceptable ACK).
+        if !f.rst() && (!f.ack() || seg.ack.before_eq(self.snd_max)) {
             self.update_ts_recent(now, seg);
         }
 

@@ -33,6 +33,7 @@ mod counters;
 mod endpoint_api;
 mod flags;
 mod icmp;
+pub mod info;
 mod input;
 mod output;
 mod rack;
@@ -43,12 +44,13 @@ mod timers;
 pub use actions::{Action, Actions, ActionsIter, StateChange, Transmit};
 pub(crate) use endpoint_api::{CookieOpen, TimeWaitVars};
 pub use icmp::IcmpError;
+pub use info::{CaState, TcpInfo};
 pub use output::reply_to_unknown;
 pub use timers::Timer;
 
 use crate::buffer::RingBuffer;
 use crate::config::Config;
-use crate::error::{CallError, CloseReason};
+use crate::error::{CallError, CloseReason, ConfigError};
 use crate::seq::SeqNum;
 use crate::state::{self, Event, State};
 use crate::time::{Instant, OptInstant};
@@ -107,8 +109,21 @@ pub enum AppCall<'a> {
     Close,
     /// ABORT (RFC 9293 §3.10.5): RST where the peer knows us, then CLOSED.
     Abort,
-    /// Nagle's algorithm off (`true`, like TCP_NODELAY) or on.
+    /// SEND with more to come (Linux `MSG_MORE`): the data waits, as under
+    /// a cork, until a later `Send` or a push (`SetNoDelay(true)`,
+    /// `SetCork(false)`), and no PSH marks its end.
+    SendMore(&'a [u8]),
+    /// Nagle's algorithm off (`true`, like TCP_NODELAY) or on. Turning it
+    /// off also sends at once what it or a cork held back (Linux pushes the
+    /// pending frames on TCP_NODELAY).
     SetNoDelay(bool),
+    /// Hold back segments shorter than the MSS until the cork is removed,
+    /// a FIN is due or Nagle is turned off (Linux `TCP_CORK`); removing it
+    /// sends what was held.
+    SetCork(bool),
+    /// The user timeout of RFC 5482 (Linux `TCP_USER_TIMEOUT`) from now
+    /// on; `None` turns it off ([`Config::user_timeout`]).
+    SetUserTimeout(Option<crate::time::Duration>),
 }
 
 /// The result of an application call.
@@ -327,6 +342,31 @@ impl<B: Storage> core::fmt::Debug for Connection<B> {
     }
 }
 
+/// Why [`Connection::accept`] made no connection.
+#[derive(Debug)]
+pub enum AcceptError<B> {
+    /// The segment is not a SYN without ACK or RST: the buffers, back.
+    NotSyn(Buffers<B>),
+    /// The config or the buffers were refused.
+    Config(ConfigError),
+}
+
+/// The checks of [`Connection::new`]: the config's, and buffers that are
+/// not empty.
+fn validate<B: Storage>(config: &Config, buffers: &Buffers<B>) -> Result<(), ConfigError> {
+    config.validate()?;
+    ConfigError::check(
+        !buffers.rx.as_ref().is_empty(),
+        "buffers.rx",
+        "must not be empty",
+    )?;
+    ConfigError::check(
+        !buffers.tx.as_ref().is_empty(),
+        "buffers.tx",
+        "must not be empty",
+    )
+}
+
 /// A [`Config`] packed as a connection keeps it, once for all the
 /// connections a host opens with it (the Endpoint's): packing it costs
 /// about as much as the rest of building a connection.
@@ -349,8 +389,14 @@ impl<B: Storage> Connection<B> {
     }
 
     /// A connection in CLOSED with the given configuration and buffers.
-    pub fn new(config: Config, buffers: Buffers<B>) -> Self {
-        Self::new_packed(&PackedConfig::new(&config), buffers)
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] for a config value the engine cannot work with
+    /// ([`Config::validate`]) or an empty buffer.
+    pub fn new(config: Config, buffers: Buffers<B>) -> Result<Self, ConfigError> {
+        validate(&config, &buffers)?;
+        Ok(Self::new_packed(&PackedConfig::new(&config), buffers))
     }
 
     /// [`new`](Self::new) with a configuration packed once for many
@@ -452,16 +498,22 @@ impl<B: Storage> Connection<B> {
     /// A passive open for one SYN, as a listener creates it: the new
     /// connection starts in LISTEN, takes the SYN with `iss` as its initial
     /// sequence number and moves to SYN-RECEIVED (RFC 9293 §3.10.7.2).
-    /// Returns `None` (and the buffers back) when `syn` is not a SYN without
-    /// ACK or RST.
+    ///
+    /// # Errors
+    ///
+    /// [`AcceptError::NotSyn`], with the buffers given back, when `syn`
+    /// is not a SYN without ACK or RST; [`AcceptError::Config`] as for
+    /// [`new`](Self::new).
     pub fn accept(
         config: Config,
         buffers: Buffers<B>,
         now: Instant,
         syn: &Segment<'_>,
         iss: SeqNum,
-    ) -> Result<(Self, Actions), Buffers<B>> {
+    ) -> Result<(Self, Actions), AcceptError<B>> {
+        validate(&config, &buffers).map_err(AcceptError::Config)?;
         Self::accept_packed(&PackedConfig::new(&config), buffers, now, syn, iss)
+            .map_err(AcceptError::NotSyn)
     }
 
     /// [`accept`](Self::accept) with a configuration packed once.
@@ -520,10 +572,10 @@ impl<B: Storage> Connection<B> {
     pub fn state(&self) -> State {
         self.state
     }
-    /// The configuration. The connection keeps it packed (see
-    /// `connection/cfg.rs`): durations come back to the microsecond up to
-    /// about 17 minutes, to the millisecond up to about 12 days, to the
-    /// second beyond (rounded up); everything else as given.
+    /// The configuration. The connection keeps it packed in 64 bytes:
+    /// durations come back to the microsecond up to about 17 minutes, to
+    /// the millisecond up to about 12 days, to the second beyond (rounded
+    /// up); everything else as given.
     pub fn config(&self) -> Config {
         self.cfg.to_config()
     }
@@ -869,8 +921,10 @@ impl<B: Storage> Connection<B> {
     // ----- shared internals ---------------------------------------------
 
     /// Clamps `now` so that time never goes backwards.
+    /// Time as the connection takes it: a `now` earlier than one it was
+    /// given before is taken as that earlier time (clamped, in debug and
+    /// release builds alike): time never goes backwards inside.
     fn clock(&mut self, now: Instant) -> Instant {
-        debug_assert!(now >= self.last_now, "time went backwards");
         if now > self.last_now {
             self.last_now = now;
         }

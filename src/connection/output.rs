@@ -139,10 +139,34 @@ impl<B: Storage> Connection<B> {
         let retransmitting = self.snd_nxt.before(self.snd_max);
         let ok = len == mss
             || retransmitting
-            || (all && (!self.nagle() || self.flight() == 0 || fin || self.minshall_ok()))
+            || fin
+            || (all
+                && !self.corked()
+                && !self.more()
+                && (!self.nagle() || self.flight() == 0 || self.minshall_ok()))
             || self.force_send()
             || (self.flight() == 0 && len >= self.max_snd_wnd / 2 && self.max_snd_wnd > 0);
         ok.then_some((len, fin))
+    }
+
+    /// Whether a data segment carries PSH. RFC 9293 §3.9.1 (MUST-61): the
+    /// last segment of the queued data, unless the application said more
+    /// is to come (`SendMore`). With `Config::linux_push`, also the second
+    /// of each two segments of new data sent at one time (`new` and sent
+    /// at the same `now` as the last one), as Linux's two-segment GSO
+    /// packets each carry it.
+    #[inline]
+    fn push(&mut self, now: Instant, buffer_end: bool, new: bool) -> bool {
+        if buffer_end {
+            self.set_psh_owed(false);
+            return !self.more();
+        }
+        if !new || !self.cfg.linux_push() {
+            return false;
+        }
+        let second = self.psh_owed() && self.last_send == now;
+        self.set_psh_owed(!second);
+        second
     }
 
     /// Minshall's rule: no short segment is unacknowledged.
@@ -247,8 +271,7 @@ impl<B: Storage> Connection<B> {
         let copied = self.tx.read_at(off, &mut buf[..n]);
         debug_assert_eq!(copied, n);
         let mut flags = Flags::ACK;
-        if off + n == self.tx.len() {
-            // RFC 9293 §3.9.1 MUST-61: PSH on the last segment of the buffer.
+        if self.push(now, off + n == self.tx.len(), true) {
             flags |= Flags::PSH;
         }
         self.new_data_out(now, seq, n);
@@ -295,6 +318,17 @@ impl<B: Storage> Connection<B> {
             } else {
                 Flags::RST
             };
+            let mut options = TcpOptions::NONE;
+            if self.rst_ts() {
+                // Our own RST (Config::rst_with_ack): TS as on any segment.
+                self.set_rst_ts(false);
+                if self.ts_on() {
+                    options.timestamps = Some(Timestamps {
+                        val: self.ts_val(now),
+                        ecr: self.ts_recent,
+                    });
+                }
+            }
             return Some(Transmit {
                 seq,
                 ack: ack.unwrap_or(SeqNum(0)),
@@ -302,7 +336,7 @@ impl<B: Storage> Connection<B> {
                 window: 0,
                 urgent: 0,
                 ect: false,
-                options: TcpOptions::NONE,
+                options,
                 len: 0,
             });
         }
@@ -530,11 +564,10 @@ impl<B: Storage> Connection<B> {
         if fin {
             flags |= Flags::FIN;
         }
-        if n > 0 && off + n == self.tx.len() {
-            // RFC 9293 §3.9.1 MUST-61: PSH on the last segment of the buffer.
+        let retransmission = seq.before(self.snd_max);
+        if n > 0 && self.push(now, off + n == self.tx.len(), !retransmission) {
             flags |= Flags::PSH;
         }
-        let retransmission = seq.before(self.snd_max);
         if !retransmission && n > 0 && (n as u32) < self.eff_mss() {
             self.snd_sml = seq.add(n as u32);
         }

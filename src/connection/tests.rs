@@ -35,8 +35,8 @@ fn seg_of<'a>(t: &Transmit, payload: &'a [u8]) -> Segment<'a> {
 
 /// The passive side of a real handshake, in ESTABLISHED (deterministic).
 fn established(cfg: &Config) -> C {
-    let mut a = C::new(cfg.clone(), Buffers::with_capacity(8192, 8192));
-    let mut b = C::new(cfg.clone(), Buffers::with_capacity(8192, 8192));
+    let mut a = C::new(cfg.clone(), Buffers::with_capacity(8192, 8192)).unwrap();
+    let mut b = C::new(cfg.clone(), Buffers::with_capacity(8192, 8192)).unwrap();
     let now = Instant::from_secs(1);
     let _ = b.listen(now, SeqNum(1000)).unwrap();
     let _ = a.connect(now, SeqNum(0xffff_f000)).unwrap();
@@ -619,7 +619,7 @@ fn in_place_opens_match_connect_and_accept() {
             let now = Instant::from_secs(3);
             let packed = PackedConfig::new(cfg);
             let mut a = C::new_packed(&packed, Buffers::with_capacity(4096, 4096));
-            let mut b = C::new(cfg.clone(), Buffers::with_capacity(4096, 4096));
+            let mut b = C::new(cfg.clone(), Buffers::with_capacity(4096, 4096)).unwrap();
             let aa = a.open_active(now, SeqNum(iss));
             let ab = b.connect(now, SeqNum(iss)).unwrap();
             assert_eq!(aa, ab, "connect actions, iss {iss}");

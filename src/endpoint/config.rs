@@ -1,7 +1,11 @@
 //! [`EndpointConfig`]: the host-wide settings, with Linux's defaults.
 
 use crate::config::Config;
-use core::net::{Ipv4Addr, Ipv6Addr};
+use crate::error::ConfigError;
+use core::net::IpAddr;
+
+/// The most local addresses an [`EndpointConfig`] lists.
+pub const MAX_LOCAL_ADDRS: usize = 16;
 
 /// When SYN cookies are used (Linux `tcp_syncookies`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,10 +59,21 @@ pub struct EndpointConfig {
     pub port_min: u16,
     /// Last ephemeral port (Linux: 60999).
     pub port_max: u16,
-    /// Source address for `connect` without one, IPv4.
-    pub local_v4: Option<Ipv4Addr>,
-    /// Source address for `connect` without one, IPv6.
-    pub local_v6: Option<Ipv6Addr>,
+    /// The host's own addresses (at most [`MAX_LOCAL_ADDRS`]): segments
+    /// to any other destination are dropped and counted
+    /// ([`Counters::not_local`](super::Counters::not_local)), never
+    /// answered, and `connect` without a source address takes the first
+    /// one of the right family. Add them with
+    /// [`with_local_addr`](Self::with_local_addr).
+    pub local_addrs: heapless::Vec<IpAddr, MAX_LOCAL_ADDRS>,
+    /// Accept segments for any destination address, as a host that
+    /// terminates every connection routed to it does (tun2socks, a
+    /// transparent proxy): a connection then uses the destination it was
+    /// opened to as its local address, which
+    /// [`Endpoint::local_addr`](super::Endpoint::local_addr) reports, and a
+    /// listener on the unspecified address with port 0 takes every SYN
+    /// no other listener takes. Off by default.
+    pub transparent: bool,
 }
 
 impl EndpointConfig {
@@ -77,9 +92,79 @@ impl EndpointConfig {
             tw_reuse: TwReuse::LoopbackOnly,
             port_min: 32768,
             port_max: 60999,
-            local_v4: None,
-            local_v6: None,
+            local_addrs: heapless::Vec::new(),
+            transparent: false,
         }
+    }
+
+    /// This config with `ip` added to [`local_addrs`](Self::local_addrs)
+    /// (once). Fails past [`MAX_LOCAL_ADDRS`] addresses, or for an address
+    /// that is not unicast.
+    pub fn with_local_addr(mut self, ip: impl Into<IpAddr>) -> Result<Self, ConfigError> {
+        let ip = ip.into();
+        ConfigError::check(
+            super::unicast(ip),
+            "local_addrs",
+            "must be unicast addresses (RFC 9293 MUST-57)",
+        )?;
+        if !self.local_addrs.contains(&ip) && self.local_addrs.push(ip).is_err() {
+            return Err(ConfigError {
+                field: "local_addrs",
+                rule: "holds at most MAX_LOCAL_ADDRS (16) addresses",
+            });
+        }
+        Ok(self)
+    }
+
+    /// This config in transparent mode (see [`transparent`](Self::transparent)).
+    pub fn transparent(mut self) -> Self {
+        self.transparent = true;
+        self
+    }
+
+    /// Whether `ip` is one of ours (always, in transparent mode).
+    pub fn is_local(&self, ip: IpAddr) -> bool {
+        self.transparent || self.local_addrs.contains(&ip)
+    }
+
+    /// Checks every value (the connection config's too) for one the
+    /// Endpoint cannot work with; [`Endpoint::new`](super::Endpoint::new)
+    /// calls it.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let check = ConfigError::check;
+        self.conn.validate()?;
+        let max = crate::buffer::MAX_CAPACITY;
+        check(
+            (1..=max).contains(&self.rx_buffer),
+            "rx_buffer",
+            "must be 1..=2^31-1 bytes",
+        )?;
+        check(
+            (1..=max).contains(&self.tx_buffer),
+            "tx_buffer",
+            "must be 1..=2^31-1 bytes",
+        )?;
+        check(
+            self.port_min >= 1,
+            "port_min",
+            "must be at least 1 (port 0 is not a port, RFC 6056 §2.1)",
+        )?;
+        check(
+            self.port_min <= self.port_max,
+            "port_min",
+            "must not exceed port_max",
+        )?;
+        check(
+            self.max_connections >= 1,
+            "max_connections",
+            "must be at least 1",
+        )?;
+        check(
+            self.local_addrs.iter().all(|&ip| super::unicast(ip)),
+            "local_addrs",
+            "must be unicast addresses (RFC 9293 MUST-57)",
+        )?;
+        Ok(())
     }
 
     /// The same limits around [`Config::rfc9293`], without TIME-WAIT reuse

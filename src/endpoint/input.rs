@@ -14,7 +14,7 @@ use crate::connection::{Connection, CookieOpen, reply_to_unknown};
 use crate::seq::SeqNum;
 use crate::state::State;
 use crate::time::{Duration, Instant};
-use crate::wire::{Flags, Segment, TcpHeader, TcpOptions, Timestamps, checksum};
+use crate::wire::{Ecn, Flags, Segment, TcpHeader, TcpOptions, Timestamps, checksum};
 
 /// A listener checks returned cookies only this long after it last sent
 /// one (Linux `tcp_synq_no_recent_overflow`: two cookie periods).
@@ -22,11 +22,16 @@ const COOKIE_WINDOW: Duration = Duration::from_secs(128);
 
 impl<S: Store> Endpoint<S> {
     /// A TCP segment arrived: `bytes` is the IP payload, `src` and `dst`
-    /// the IP addresses. The checksum is verified with the pseudo-header
-    /// (MUST-2, MUST-3); segments from or to broadcast, multicast or
-    /// unspecified addresses are dropped (MUST-57, MUST-63).
-    pub fn on_datagram(&mut self, now: Instant, src: IpAddr, dst: IpAddr, bytes: &[u8]) {
-        self.datagram(now, src, dst, bytes, None);
+    /// the IP addresses, `ecn` the ECN field of its IP header (a CE mark
+    /// reaches the connection: RFC 3168 §6.1.3). The checksum is verified
+    /// with the pseudo-header (MUST-2, MUST-3); segments from or to
+    /// broadcast, multicast or unspecified addresses are dropped (MUST-57,
+    /// MUST-63), and so are segments to an address that is not one of
+    /// ours ([`EndpointConfig::local_addrs`](super::EndpointConfig::local_addrs);
+    /// counted in [`Counters::not_local`](super::Counters::not_local)),
+    /// unanswered, unless the Endpoint is transparent.
+    pub fn on_datagram(&mut self, now: Instant, src: IpAddr, dst: IpAddr, ecn: Ecn, bytes: &[u8]) {
+        self.datagram(now, src, dst, ecn, bytes, None);
     }
 
     /// As [`Endpoint::on_datagram`], with the application reading at once:
@@ -42,10 +47,11 @@ impl<S: Store> Endpoint<S> {
         now: Instant,
         src: IpAddr,
         dst: IpAddr,
+        ecn: Ecn,
         bytes: &[u8],
         buf: &mut [u8],
     ) -> Option<(Handle, usize)> {
-        self.datagram(now, src, dst, bytes, Some(buf))
+        self.datagram(now, src, dst, ecn, bytes, Some(buf))
     }
 
     #[inline(always)]
@@ -54,12 +60,19 @@ impl<S: Store> Endpoint<S> {
         now: Instant,
         src: IpAddr,
         dst: IpAddr,
+        ecn: Ecn,
         bytes: &[u8],
         read: Option<&mut [u8]>,
     ) -> Option<(Handle, usize)> {
         let now = self.clock(now);
         if !unicast(src) || !unicast(dst) {
             self.counters.addr_drops += 1;
+            return None;
+        }
+        if !self.cfg.transparent && !self.cfg.local_addrs.contains(&dst) {
+            // Not for us: no reply may come from an address that is not
+            // ours.
+            self.counters.not_local += 1;
             return None;
         }
         let ok = match (src, dst) {
@@ -93,7 +106,7 @@ impl<S: Store> Endpoint<S> {
                     TwVerdict::Reuse(s) => iss = Some(s),
                 }
             }
-            Some(idx) => return self.deliver(idx, &seg, now, read),
+            Some(idx) => return self.deliver(idx, &seg, ecn.is_ce(), now, read),
             None => {}
         }
         match self.listener_at(tuple.local_ip, tuple.local_port) {
@@ -116,11 +129,17 @@ impl<S: Store> Endpoint<S> {
         &mut self,
         idx: u32,
         seg: &Segment<'_>,
+        ce: bool,
         now: Instant,
         read: Option<&mut [u8]>,
     ) -> Option<(Handle, usize)> {
         let h = self.handle_of(idx);
         let e = self.slots[idx as usize].get_mut()?;
+        if e.held {
+            // A SYN waiting for the application's verdict: its
+            // retransmissions, and anything else, wait too.
+            return None;
+        }
         // The final ACK of a handshake whose listener's accept queue is
         // full is dropped (Linux `tcp_abort_on_overflow=0`): the connection
         // stays in SYN-RECEIVED, its SYN,ACK timer runs, and the client's
@@ -140,10 +159,10 @@ impl<S: Store> Endpoint<S> {
         let before = e.conn.retransmits();
         let (a, got) = match read {
             Some(buf) if e.app => {
-                let o = e.conn.on_segment_recv(now, seg, false, buf);
+                let o = e.conn.on_segment_recv(now, seg, ce, buf);
                 (o.actions, (o.len > 0).then_some((h, o.len)))
             }
-            _ => (e.conn.on_segment(now, seg), None),
+            _ => (e.conn.on_segment_ecn(now, seg, ce), None),
         };
         self.counters.retrans_segs += u64::from(e.conn.retransmits().wrapping_sub(before));
         self.after(idx, a, now);
@@ -199,11 +218,15 @@ impl<S: Store> Endpoint<S> {
             return;
         }
         let syn_full = l.syn_queue.len() >= l.syn_limit;
-        let cookie = match self.cfg.syncookies {
-            SynCookies::Always => true,
-            SynCookies::OnOverflow => syn_full,
-            SynCookies::Off => false,
-        };
+        let filter = l.filter_syn;
+        // A filtering listener never answers with a cookie: a cookie
+        // would let the connection in without the application's verdict.
+        let cookie = !filter
+            && match self.cfg.syncookies {
+                SynCookies::Always => true,
+                SynCookies::OnOverflow => syn_full,
+                SynCookies::Off => false,
+            };
         if cookie {
             self.send_cookie(li, tuple, seg, now);
             return;
@@ -217,17 +240,22 @@ impl<S: Store> Endpoint<S> {
         let buffers = self.buffers();
         // Built in its slot (no copy of the TCB), then given the SYN there
         // (it is a SYN without ACK or RST: see above).
+        let reuse = self.listeners[li as usize]
+            .as_ref()
+            .is_some_and(|l| l.reuse_addr);
         let idx = self.insert_conn(
             |c| Connection::new_packed(c, buffers),
             *tuple,
             hash,
             li,
             false,
+            reuse,
         );
         let ts_offset = self.ts_offset_for(tuple);
         let Some(e) = self.entry_mut(idx) else {
             return;
         };
+        e.held = filter;
         let a = e.conn.open_passive(now, seg, iss);
         // After the SYN, which seeds its own offset; the SYN,ACK is built
         // later.
@@ -239,6 +267,25 @@ impl<S: Store> Endpoint<S> {
             let _ = super::store::Seq::try_push(&mut l.syn_queue, idx);
         }
         self.after(idx, a, now);
+        if filter {
+            let p = super::PendingSyn {
+                idx,
+                generation: self.slots[idx as usize].generation,
+                ep: self.tag,
+            };
+            let l = super::ListenerId {
+                idx: li,
+                generation: self.listeners[li as usize]
+                    .as_ref()
+                    .map_or(0, |l| l.generation),
+                ep: self.tag,
+            };
+            if Fifo::push(&mut self.events, super::Event::SynPending(l, p)).is_err() {
+                // No verdict can come: the SYN is dropped, not held for ever.
+                self.counters.events_dropped += 1;
+                self.drop_held(idx);
+            }
+        }
     }
 
     /// The window-scale shift we offer (as the Connection computes it).
@@ -346,7 +393,10 @@ impl<S: Store> Endpoint<S> {
         let Ok((conn, a)) = Connection::from_cookie(&self.conn_cfg, buffers, now, seg, open) else {
             return false;
         };
-        let idx = self.insert_conn(|_| conn, *tuple, hash, li, false);
+        let reuse = self.listeners[li as usize]
+            .as_ref()
+            .is_some_and(|l| l.reuse_addr);
+        let idx = self.insert_conn(|_| conn, *tuple, hash, li, false, reuse);
         self.after(idx, a, now);
         true
     }

@@ -79,11 +79,148 @@ pub struct Counters {
     /// Events dropped because a fixed event queue was full.
     pub events_dropped: u64,
     /// Timers not armed because a fixed timer pool was full even after
-    /// dropping stale entries (take `M` of at least `2 * N`).
+    /// dropping stale entries. `M` of at least `4 * N` (what [`Fixed`]
+    /// asks, for the demux table) always leaves room: each connection and
+    /// TIME-WAIT entry keeps at most one live timer, `2 * N` in all.
+    ///
+    /// [`Fixed`]: super::Fixed
     pub timers_dropped: u64,
     /// Orphans the orphan queue of a fixed store could not track (they
     /// still close normally; only the `max_orphans` cap misses them).
     pub orphans_untracked: u64,
+    /// Segments dropped, unanswered, because their destination is not one
+    /// of the Endpoint's addresses ([`EndpointConfig::local_addrs`](super::EndpointConfig::local_addrs)).
+    pub not_local: u64,
+    /// Calls whose `now` was earlier than a previous call's (taken as the
+    /// previous time).
+    pub clock_regressions: u64,
+    /// `poll_transmit` calls whose buffer was shorter than
+    /// [`MIN_TRANSMIT_BUF`](super::MIN_TRANSMIT_BUF): nothing was taken
+    /// from the queue.
+    pub short_buffers: u64,
+    /// SYNs a filtering listener's application refused (RST sent).
+    pub syn_refused: u64,
+    /// SYNs a filtering listener's application dropped.
+    pub syn_ignored: u64,
+    /// ICMP errors given to `on_icmp` (`InErrors` of `Icmp:` aside).
+    pub icmp_in: u64,
+    /// ICMP errors about no connection of ours, or unparsable
+    /// (a TIME-WAIT entry or a listener included).
+    pub icmp_no_conn: u64,
+    /// ICMP errors whose quoted sequence number lies outside
+    /// SND.UNA..SND.NXT, ignored (RFC 5927 §4.1; `OutOfWindowIcmps`).
+    pub out_of_window_icmps: u64,
+}
+
+impl core::ops::AddAssign for Counters {
+    /// Adds every counter of `o` (the host's totals over shards).
+    fn add_assign(&mut self, o: Counters) {
+        // The pattern names every field: a new counter must be added here.
+        macro_rules! add {
+            ($($f:ident),* $(,)?) => {
+                let Counters { $($f),* } = o;
+                $(self.$f += $f;)*
+            };
+        }
+        add!(
+            active_opens,
+            passive_opens,
+            attempt_fails,
+            estab_resets,
+            curr_estab,
+            in_segs,
+            out_segs,
+            retrans_segs,
+            in_errs,
+            in_csum_errors,
+            out_rsts,
+            listen_overflows,
+            listen_drops,
+            syncookies_sent,
+            syncookies_recv,
+            syncookies_failed,
+            no_port,
+            addr_drops,
+            time_wait_entered,
+            time_wait_overflow,
+            time_wait_syn_accepted,
+            time_wait_syn_refused,
+            rst_in_time_wait_ignored,
+            paws_rejected,
+            tw_acks_skipped,
+            tw_reused,
+            orphan_resets,
+            orphans,
+            time_wait,
+            ctrl_dropped,
+            events_dropped,
+            timers_dropped,
+            orphans_untracked,
+            not_local,
+            clock_regressions,
+            short_buffers,
+            syn_refused,
+            syn_ignored,
+            icmp_in,
+            icmp_no_conn,
+            out_of_window_icmps
+        );
+    }
+}
+
+impl core::iter::Sum for Counters {
+    fn sum<I: Iterator<Item = Counters>>(iter: I) -> Counters {
+        let mut total = Counters::default();
+        for c in iter {
+            total += c;
+        }
+        total
+    }
+}
+
+impl fmt::Display for Counters {
+    /// Two lines in the manner of `nstat`/`/proc/net/snmp`: `Tcp:` (the
+    /// RFC 4022 MIB) and `TcpExt:` (Linux's extensions and the Endpoint's
+    /// own).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "Tcp: ActiveOpens {} PassiveOpens {} AttemptFails {} EstabResets {} CurrEstab {} \
+             InSegs {} OutSegs {} RetransSegs {} InErrs {} InCsumErrors {} OutRsts {}",
+            self.active_opens,
+            self.passive_opens,
+            self.attempt_fails,
+            self.estab_resets,
+            self.curr_estab,
+            self.in_segs,
+            self.out_segs,
+            self.retrans_segs,
+            self.in_errs,
+            self.in_csum_errors,
+            self.out_rsts
+        )?;
+        write!(
+            f,
+            "TcpExt: ListenOverflows {} ListenDrops {} SyncookiesSent {} SyncookiesRecv {} \
+             SyncookiesFailed {} TW {} TWRecycled {} PAWSEstabRejected {} \
+             TCPTimeWaitOverflow {} TCPAbortOnMemory {} Orphans {} OutOfWindowIcmps {} \
+             NoPort {} NotLocal {}",
+            self.listen_overflows,
+            self.listen_drops,
+            self.syncookies_sent,
+            self.syncookies_recv,
+            self.syncookies_failed,
+            self.time_wait,
+            self.tw_reused,
+            self.paws_rejected,
+            self.time_wait_overflow,
+            self.orphan_resets,
+            self.orphans,
+            self.out_of_window_icmps,
+            self.no_port,
+            self.not_local
+        )
+    }
 }
 
 /// One line of [`Endpoint::connections`], like `ss -tan -o`.
@@ -174,6 +311,7 @@ impl<S: Store> Endpoint<S> {
                 handle: e.app.then_some(Handle {
                     idx: i as u32,
                     generation: s.generation,
+                    ep: self.tag,
                 }),
                 local: e.tuple.local(),
                 remote: e.tuple.remote(),

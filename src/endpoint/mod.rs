@@ -13,35 +13,165 @@
 //!
 //! # The run loop
 //!
-//! 1. Create it: `Endpoint::new(EndpointConfig::linux(), secret)`, with a
-//!    16-byte secret from the host's random source (RFC 6528 MUST-9).
+//! 1. Create it: `Endpoint::new(config, secret)`, with the host's
+//!    addresses in the config ([`EndpointConfig::with_local_addr`]) and a
+//!    16-byte secret from the host's random source (RFC 6528 MUST-9). An
+//!    impossible config value is refused here ([`ConfigError`]).
 //! 2. Open: [`Endpoint::listen`] and [`Endpoint::accept`], or
 //!    [`Endpoint::connect`].
 //! 3. Feed it: every received TCP segment with [`Endpoint::on_datagram`]
-//!    (the IP source and destination, and the IP payload), the
-//!    application's calls with [`Endpoint::on_app_call`] (or `send`,
-//!    `recv`, `close`, ...), and [`Endpoint::on_timer`] whenever
+//!    (the IP source and destination, the ECN field, and the IP payload),
+//!    every ICMP error with [`Endpoint::on_icmp`], the application's calls
+//!    ([`Endpoint::send`], [`Endpoint::recv`], [`Endpoint::shutdown`],
+//!    [`Endpoint::close`], ...), and [`Endpoint::on_timer`] whenever
 //!    [`Endpoint::next_deadline`] has passed.
 //! 4. After each call, drain [`Endpoint::poll_event`] (what the
 //!    applications must learn: incoming connections, readable, writable,
 //!    closed) and then [`Endpoint::poll_transmit`] until it returns `None`,
-//!    sending each segment it writes.
+//!    sending each segment it writes in an IP packet with the
+//!    [`Datagram`]'s addresses and ECN field.
 //! 5. Sleep until the next datagram, application call or
 //!    [`Endpoint::next_deadline`]. An early `on_timer` is harmless.
 //!
-//! `now` never goes backwards. Nothing is allocated per segment once the
-//! tables have grown to the working set; a connection's creation allocates
-//! its TCB and buffers.
+//! `now` never goes backwards (an earlier `now` is taken as the latest
+//! one, in every build). Nothing is allocated per segment once the tables
+//! have grown to the working set; a connection's creation allocates its
+//! TCB and buffers. The guide [`crate::embedding`] walks through a real
+//! host; `examples/server.rs` runs several Endpoints over an in-memory
+//! link, and `examples/tun.rs` one over a Linux TUN device.
 //!
-//! # Handles
+//! # Example
+//!
+//! A server and a client over an in-memory link: the client sends a
+//! request and shuts down, the server echoes it and closes, and each side
+//! reads every byte, then the end of the stream.
+//!
+//! ```
+//! use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+//! use tcpstate::{CloseReason, Endpoint, EndpointConfig, EndpointError, EndpointEvent as Event, Instant};
+//!
+//! /// The link: whatever `from` sends, `to` receives at once.
+//! fn carry(now: Instant, from: &mut Endpoint, to: &mut Endpoint) {
+//!     let mut buf = [0u8; tcpstate::endpoint::MAX_HEADER + 1500];
+//!     while let Some(d) = from.poll_transmit(now, &mut buf) {
+//!         to.on_datagram(now, d.src, d.dst, d.ecn, &buf[..d.len]);
+//!     }
+//! }
+//!
+//! let (a, b) = (Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(192, 0, 2, 2));
+//! let mut client = Endpoint::new(EndpointConfig::linux().with_local_addr(a)?, [1; 16])?;
+//! let mut server = Endpoint::new(EndpointConfig::linux().with_local_addr(b)?, [2; 16])?;
+//! server.listen(SocketAddr::new(IpAddr::V4(b), 7), 16)?;
+//! let mut now = Instant::ZERO;
+//! let c = client.connect(now, None, SocketAddr::new(IpAddr::V4(b), 7))?;
+//!
+//! let (mut request, mut reply, mut client_done) = (Vec::new(), Vec::new(), false);
+//! while !client_done {
+//!     carry(now, &mut client, &mut server);
+//!     carry(now, &mut server, &mut client);
+//!     // The server's application: read to the end, echo, close.
+//!     while let Some(e) = server.poll_event() {
+//!         match e {
+//!             Event::Incoming(l) => {
+//!                 server.accept(l);
+//!             }
+//!             Event::Readable(h) => loop {
+//!                 let mut b = [0u8; 64];
+//!                 match server.recv(now, h, &mut b) {
+//!                     Ok(0) => {
+//!                         server.send(now, h, &request)?;
+//!                         server.close(now, h)?;
+//!                         break;
+//!                     }
+//!                     Ok(n) => request.extend_from_slice(&b[..n]),
+//!                     Err(EndpointError::WouldBlock) => break,
+//!                     Err(e) => return Err(e.into()),
+//!                 }
+//!             },
+//!             _ => {}
+//!         }
+//!     }
+//!     // The client's application: send a request and shut down (a
+//!     // half-close: the FIN goes after the data), read the reply until
+//!     // `Closed`.
+//!     while let Some(e) = client.poll_event() {
+//!         match e {
+//!             Event::Connected(h) => {
+//!                 client.send(now, h, b"hello")?;
+//!                 client.shutdown(now, h)?;
+//!             }
+//!             Event::Readable(h) => {
+//!                 let mut b = [0u8; 64];
+//!                 while let Ok(n @ 1..) = client.recv(now, h, &mut b) {
+//!                     reply.extend_from_slice(&b[..n]);
+//!                 }
+//!             }
+//!             Event::Closed(h, reason) => {
+//!                 assert_eq!((h, reason), (c, CloseReason::Normal));
+//!                 client_done = true;
+//!             }
+//!             _ => {}
+//!         }
+//!     }
+//!     // Timers (here, the delayed ACKs).
+//!     let next = [client.next_deadline(), server.next_deadline()];
+//!     if let Some(t) = next.into_iter().flatten().min() {
+//!         now = now.max(t);
+//!         client.on_timer(now);
+//!         server.on_timer(now);
+//!     }
+//! }
+//! assert_eq!((&request[..], &reply[..]), (&b"hello"[..], &b"hello"[..]));
+//! // The client closed first: its side keeps the 4-tuple in TIME-WAIT.
+//! assert_eq!(client.time_wait_count(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Handles: the application contract
 //!
 //! A [`Handle`] names a connection while the application holds it: from
-//! `connect` or `accept` until [`Event::Closed`], or until the application
-//! calls `close` (the connection then finishes on its own as an orphan)
-//! or `abort`. A connection that reaches TIME-WAIT with nothing left to
-//! read ends for the application (`Event::Closed` with
-//! [`CloseReason::Normal`]); its 4-tuple stays in the TIME-WAIT table.
-//! Stale handles are refused with [`EndpointError::UnknownHandle`].
+//! `connect` or `accept` until the application polls its
+//! [`Event::Closed`], or calls `close` (the connection then finishes on
+//! its own as an orphan, still delivering its data and FIN) or `abort`.
+//! Until then:
+//!
+//! - [`Endpoint::recv`] returns every byte that arrived before the peer's
+//!   FIN, then `Ok(0)`; or every byte that arrived before a RST (or a
+//!   timeout), then `Err(Closed(reason))`. Never `UnknownHandle` first,
+//!   never a RST read as an end of stream.
+//! - `Closed` is queued once the connection is over and no unread byte is
+//!   left (the `recv` that reads the last byte queues it): it is always
+//!   the handle's last event. Its reason is the end of the stream for an
+//!   application that has not read it with `recv` (`Normal`: the FIN).
+//! - A connection that reaches TIME-WAIT moves its 4-tuple into the
+//!   TIME-WAIT table at once (it guards the old incarnation there); only
+//!   the handle, with its unread data, lives on.
+//! - At most one `Readable` and one `Writable` are queued per handle at a
+//!   time; events of handles the application let go of are skipped.
+//!
+//! Stale handles, and handles of another Endpoint, are refused with
+//! [`EndpointError::UnknownHandle`].
+//!
+//! # Addresses
+//!
+//! The Endpoint answers only for its own addresses
+//! ([`EndpointConfig::local_addrs`]): a segment to any other destination
+//! is dropped and counted ([`Counters::not_local`]), never answered from
+//! an address that is not ours. A transparent Endpoint
+//! ([`EndpointConfig::transparent`], the tun2socks case) takes every
+//! destination; a listener on the unspecified address with port 0 is then
+//! a catch-all, and [`Endpoint::local_addr`] reports the destination each
+//! connection was opened to.
+//!
+//! # ICMP and ECN
+//!
+//! [`Endpoint::on_icmp`] routes an ICMP error to the connection its quote
+//! names, if the quoted sequence number is one in flight (RFC 5927 §4.1):
+//! a hard error ends a connection still opening, "fragmentation needed"
+//! lowers the MSS, soft errors are kept. ECN (RFC 3168, on with
+//! [`Config::ecn`](crate::Config::ecn)) needs the host to pass the
+//! received ECN field to `on_datagram` and to write [`Datagram::ecn`] into
+//! the packets it sends.
 //!
 //! # Binding
 //!
@@ -62,6 +192,15 @@
 //! final ACK of a handshake whose accept queue is full is dropped
 //! (`tcp_abort_on_overflow=0`): the SYN,ACK timer and the client's
 //! retransmissions bring it in once the application accepts.
+//!
+//! Size the backlog for the burst of connects to expect. A client whose
+//! handshake went through a SYN cookie has no state on our side until its
+//! connection fits the accept queue, and a cookie only checks out on a
+//! segment at the client's first sequence number: if such a client sends
+//! more than one segment before it fits, the later ones are answered with
+//! a RST (RFC 4987 §3.6's known limit; Linux does the same). A burst of
+//! 50 connects at one instant to a backlog of 16, each client sending at
+//! once, resets most of them.
 //!
 //! # Memory
 //!
@@ -87,6 +226,7 @@
 //! queue are dropped and counted: nothing panics.
 
 mod config;
+mod icmp;
 mod input;
 mod listing;
 mod secret;
@@ -94,7 +234,7 @@ pub mod store;
 mod time_wait;
 mod wheel;
 
-pub use config::{EndpointConfig, SynCookies, TwReuse};
+pub use config::{EndpointConfig, MAX_LOCAL_ADDRS, SynCookies, TwReuse};
 pub use listing::{ConnInfo, Counters};
 pub use time_wait::TimeWaitEntry;
 
@@ -102,7 +242,7 @@ use core::net::{IpAddr, SocketAddr};
 
 use crate::StateChange;
 use crate::connection::{AppCall, Buffers, Connection, Outcome, PackedConfig};
-use crate::error::{CallError, CloseReason};
+use crate::error::{CallError, CloseReason, ConfigError};
 use crate::seq::SeqNum;
 use crate::state::State;
 use crate::time::Instant;
@@ -137,6 +277,12 @@ pub type FixedEndpoint<const N: usize, const M: usize, const B: usize> = Endpoin
 
 /// The longest TCP header: `poll_transmit` writes payload after it.
 pub const MAX_HEADER: usize = 60;
+/// The shortest buffer [`Endpoint::poll_transmit`] takes: room for the
+/// longest header. A shorter one gets `None`, leaves every segment queued
+/// and is counted ([`Counters::short_buffers`]); a buffer of
+/// `MAX_HEADER` plus the MSS carries full-sized segments, a shorter one
+/// smaller segments.
+pub const MIN_TRANSMIT_BUF: usize = MAX_HEADER;
 /// Set on a table value that names a TIME-WAIT entry.
 const TW_BIT: u32 = 1 << 31;
 const NONE: u32 = u32::MAX;
@@ -145,11 +291,17 @@ const NONE: u32 = u32::MAX;
 /// cannot make the queue grow without bound).
 const MAX_CTRL: usize = 65_536;
 
-/// A connection, as long as the application holds it.
+/// A connection, as long as the application holds it: from `connect` or
+/// `accept` until the application polls its [`Event::Closed`] or calls
+/// `close` or `abort`. A handle names one connection of one Endpoint: a
+/// stale handle, or one from another Endpoint, is refused with
+/// [`EndpointError::UnknownHandle`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Handle {
     idx: u32,
     generation: u32,
+    /// The Endpoint's tag.
+    ep: u32,
 }
 
 impl core::fmt::Display for Handle {
@@ -163,6 +315,8 @@ impl core::fmt::Display for Handle {
 pub struct ListenerId {
     idx: u32,
     generation: u32,
+    /// The Endpoint's tag.
+    ep: u32,
 }
 
 /// What the applications must learn, in the order it happened.
@@ -170,16 +324,83 @@ pub struct ListenerId {
 pub enum Event {
     /// A connection waits in this listener's accept queue: call `accept`.
     Incoming(ListenerId),
+    /// A SYN reached a filtering listener ([`ListenOptions::filter_syn`]):
+    /// answer it with [`Endpoint::admit`], [`Endpoint::refuse`] or
+    /// [`Endpoint::ignore`]; nothing is sent until then.
+    SynPending(ListenerId, PendingSyn),
     /// An active open completed (ESTABLISHED).
     Connected(Handle),
-    /// Data, or the end of the peer's data, can be read.
+    /// Data, the end of the peer's data, or an error can be read: call
+    /// `recv` until it returns `Err(WouldBlock)` (nothing more for now),
+    /// `Ok(0)` (the end of the stream) or `Err(Closed(_))` (a reset or
+    /// timeout): the last two repeat on every later call. At most one is
+    /// queued per handle at a time.
     Readable(Handle),
-    /// Send-buffer space was freed.
+    /// The connection can take more data: send-buffer space was freed, or
+    /// it became able to send (ESTABLISHED). At most one is queued per
+    /// handle at a time.
     Writable(Handle),
     /// The connection changed state.
     StateChanged(Handle, StateChange),
-    /// The connection is over for the application; the handle is now stale.
+    /// The connection is over and nothing is left to read: the last event
+    /// of a handle, queued only after every byte has been read. Once it
+    /// is polled the handle is stale.
     Closed(Handle, CloseReason),
+}
+
+/// A SYN a filtering listener holds (see [`Event::SynPending`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PendingSyn {
+    idx: u32,
+    generation: u32,
+    ep: u32,
+}
+
+/// How [`Endpoint::listen_with`] listens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListenOptions {
+    /// Bounds the accept queue (at most `somaxconn`) and, with
+    /// `max_syn_backlog`, the SYN queue (`listen(2)`'s backlog).
+    pub backlog: u32,
+    /// Hold every new SYN for the application's verdict
+    /// ([`Event::SynPending`]) before any SYN,ACK goes out: accept, refuse
+    /// with a RST, or drop. Held SYNs count in the SYN queue; a SYN that
+    /// finds it full is dropped (no SYN cookies: a cookie would bypass
+    /// the verdict).
+    pub filter_syn: bool,
+    /// `SO_REUSEADDR`: the listener may bind an address and port that
+    /// connections (TIME-WAIT entries included) still use, if they were
+    /// bound with it too (their listener's or their `connect`'s). On by
+    /// default, as Rust's `std` and tokio set it on every listener; off is
+    /// the C default (see [`Endpoint::listen_with`] for the rules).
+    pub reuse_addr: bool,
+}
+
+impl ListenOptions {
+    /// A listener with this backlog, `SO_REUSEADDR` on, no SYN filter.
+    pub fn backlog(backlog: u32) -> Self {
+        ListenOptions {
+            backlog,
+            filter_syn: false,
+            reuse_addr: true,
+        }
+    }
+}
+
+/// How [`Endpoint::connect_with`] opens a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectOptions {
+    /// `SO_REUSEADDR` for an explicit local port: it may be one that other
+    /// connections or TIME-WAIT entries bound with it still use (their
+    /// 4-tuples must still differ, or the TIME-WAIT entry be reusable).
+    /// On by default (`connect`).
+    pub reuse_addr: bool,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions { reuse_addr: true }
+    }
 }
 
 /// A segment `poll_transmit` wrote: send `buf[..len]` from `src` to `dst`.
@@ -191,6 +412,9 @@ pub struct Datagram {
     pub dst: IpAddr,
     /// Length of the TCP segment at the start of the buffer.
     pub len: usize,
+    /// The ECN codepoint for the IP header (RFC 3168 §6.1.1: ECT(0) on new
+    /// data of a connection that negotiated ECN, otherwise Not-ECT).
+    pub ecn: crate::wire::Ecn,
 }
 
 /// A call the Endpoint cannot honour.
@@ -215,12 +439,40 @@ pub enum EndpointError {
     /// A fixed-capacity table (listeners) is full.
     #[error("no capacity left")]
     NoCapacity,
-    /// The handle or listener is stale.
+    /// A local address that is not one of the Endpoint's
+    /// ([`EndpointConfig::local_addrs`]; `EADDRNOTAVAIL`).
+    #[error("address not available")]
+    AddrNotAvailable,
+    /// The handle or listener is stale, or belongs to another Endpoint.
     #[error("unknown handle")]
     UnknownHandle,
+    /// An option the Endpoint does not offer (a non-zero linger time).
+    #[error("unsupported option")]
+    Unsupported,
+    /// Nothing to read yet (`recv`), or no room in the send buffer
+    /// (`send`): wait for `Readable` / `Writable`.
+    #[error("operation would block")]
+    WouldBlock,
+    /// The connection ended abnormally (reset, timed out, aborted); the
+    /// data that arrived before stays readable first.
+    #[error("connection closed: {0}")]
+    Closed(CloseReason),
     /// The connection refused the call.
     #[error(transparent)]
     Call(#[from] CallError),
+    /// A configuration value was refused.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+impl EndpointError {
+    /// A connection's refusal, with its end as [`EndpointError::Closed`].
+    fn from_call(e: CallError) -> Self {
+        match e {
+            CallError::Ended(r) => EndpointError::Closed(r),
+            e => EndpointError::Call(e),
+        }
+    }
 }
 
 /// The local and remote ends of a connection.
@@ -249,7 +501,19 @@ enum Queue {
     Accept,
 }
 
+/// `Entry::ev` bits: an event queued and not yet polled.
+const EV_READABLE: u8 = 1;
+const EV_WRITABLE: u8 = 2;
+const EV_CLOSED: u8 = 4;
+
 /// One connection and the Endpoint's bookkeeping for it.
+///
+/// Its life: live (in the demux table and the wheel) until it reaches
+/// CLOSED or TIME-WAIT; then `dead` (out of the tables, its 4-tuple in the
+/// TIME-WAIT table if any). A dead entry whose handle the application
+/// still holds keeps its receive buffer for `recv` until the application
+/// polls `Closed` or calls `close`/`abort`; then (and once its last
+/// segment has been polled) its slot is freed.
 struct Entry<S: Store> {
     conn: Connection<S::Buf>,
     tuple: Tuple,
@@ -267,8 +531,20 @@ struct Entry<S: Store> {
     /// Closed by the application, still closing.
     orphan: bool,
     in_txq: bool,
-    /// Reached CLOSED: freed once its last segment (a RST) is polled.
+    /// Reached CLOSED or TIME-WAIT: out of the tables.
     dead: bool,
+    /// `EV_*` bits of the events queued for the handle.
+    ev: u8,
+    /// Why it ended, once `dead` while the application holds the handle.
+    end: Option<CloseReason>,
+    /// A SYN a filtering listener holds for the application's verdict:
+    /// nothing is sent, no timer runs, segments are dropped.
+    held: bool,
+    /// `close` resets instead (`SO_LINGER` with a zero timeout).
+    linger_zero: bool,
+    /// Bound with `reuse_addr` (`SO_REUSEADDR`): its listener's, or its
+    /// `connect`'s.
+    reuse: bool,
 }
 
 struct Slot<S: Store> {
@@ -304,6 +580,10 @@ struct Listener<S: Store> {
     accept_queue: S::Deque<Handle>,
     /// When this listener last sent a SYN cookie.
     last_cookie: Option<Instant>,
+    /// New SYNs wait for the application's verdict.
+    filter_syn: bool,
+    /// Bound with `SO_REUSEADDR`; its connections inherit it.
+    reuse_addr: bool,
 }
 
 /// A control segment that belongs to no connection.
@@ -346,6 +626,8 @@ pub struct Endpoint<S: Store = DefaultStore> {
     next_ephemeral: u32,
     last_now: Instant,
     counters: Counters,
+    /// This Endpoint's tag in its handles.
+    tag: u32,
 }
 
 impl<S: Store> core::fmt::Debug for Endpoint<S> {
@@ -389,14 +671,14 @@ macro_rules! event {
         }
     };
 }
-pub(crate) use event;
 
 #[cfg(feature = "alloc")]
 impl Endpoint<Heap> {
     /// An Endpoint with no connections whose tables grow. `secret` keys
     /// every hash (ISNs, ports, cookies, the demux table): take it from a
-    /// good random source.
-    pub fn new(config: EndpointConfig, secret: [u8; 16]) -> Self {
+    /// good random source. Fails when the config holds a value the engine
+    /// cannot work with ([`EndpointConfig::validate`]).
+    pub fn new(config: EndpointConfig, secret: [u8; 16]) -> Result<Self, ConfigError> {
         Self::with_store(config, secret)
     }
 }
@@ -405,13 +687,18 @@ impl<S: Store> Endpoint<S> {
     /// An Endpoint with no connections over the storage `S`, for example
     /// `FixedEndpoint::<8, 64, 4096>::with_store(config, secret)`. With a
     /// [`Fixed`] store, `rx_buffer` and `tx_buffer` become its buffer size.
-    pub fn with_store(mut config: EndpointConfig, secret: [u8; 16]) -> Self {
+    /// Fails when the config holds a value the engine cannot work with
+    /// ([`EndpointConfig::validate`]).
+    pub fn with_store(mut config: EndpointConfig, secret: [u8; 16]) -> Result<Self, ConfigError> {
         if let Some(b) = S::buffer_size() {
             config.rx_buffer = b;
             config.tx_buffer = b;
         }
-        Endpoint {
-            keys: Keys::new(secret),
+        config.validate()?;
+        let keys = Keys::new(secret);
+        Ok(Endpoint {
+            tag: keys.endpoint_tag(),
+            keys,
             slots: Default::default(),
             free: Default::default(),
             spare: Default::default(),
@@ -433,7 +720,7 @@ impl<S: Store> Endpoint<S> {
             counters: Counters::default(),
             conn_cfg: PackedConfig::new(&config.conn),
             cfg: config,
-        }
+        })
     }
 
     /// The configuration.
@@ -459,31 +746,61 @@ impl<S: Store> Endpoint<S> {
     pub fn timer_count(&self) -> usize {
         self.wheel.len()
     }
-    /// The connection behind a handle, for queries (`state()`, `stats()`, ...).
+    /// The connection behind a handle, for queries (`state()`, `stats()`,
+    /// ...). After the connection ended (`Closed` queued or about to be),
+    /// it shows the TCB as it ended: CLOSED, or TIME-WAIT (the 4-tuple
+    /// itself is then in the TIME-WAIT table).
     pub fn connection(&self, h: Handle) -> Option<&Connection<S::Buf>> {
         self.entry(h).map(|e| &e.conn)
     }
 
+    /// Whether `ip` is one of this Endpoint's addresses
+    /// ([`EndpointConfig::local_addrs`]; any address in transparent mode).
+    pub fn is_local(&self, ip: IpAddr) -> bool {
+        self.cfg.is_local(ip)
+    }
+
+    /// The local address and port of a connection: for a connection a
+    /// transparent Endpoint accepted, the destination the peer opened it to.
+    pub fn local_addr(&self, h: Handle) -> Option<SocketAddr> {
+        self.entry(h).map(|e| e.tuple.local())
+    }
+
+    /// The remote address and port of a connection.
+    pub fn peer_addr(&self, h: Handle) -> Option<SocketAddr> {
+        self.entry(h).map(|e| e.tuple.remote())
+    }
+
+    /// Time as the Endpoint takes it: a `now` earlier than one it was
+    /// given before is taken as that earlier time (clamped, in debug and
+    /// release builds alike, and counted in
+    /// [`Counters::clock_regressions`]): time never goes backwards inside.
     fn clock(&mut self, now: Instant) -> Instant {
-        debug_assert!(now >= self.last_now, "time went backwards");
         if now > self.last_now {
             self.last_now = now;
+        } else if now < self.last_now {
+            self.counters.clock_regressions += 1;
         }
         self.last_now
     }
 
+    /// The entry of a handle the application holds.
     fn entry(&self, h: Handle) -> Option<&Entry<S>> {
+        if h.ep != self.tag {
+            return None;
+        }
         let s = self.slots.get(h.idx as usize)?;
         if s.generation != h.generation {
             return None;
         }
-        s.get().filter(|e| e.app && !e.dead)
+        s.get().filter(|e| e.app)
     }
 
     fn handle_of(&self, idx: u32) -> Handle {
         Handle {
             idx,
             generation: self.slots[idx as usize].generation,
+            ep: self.tag,
         }
     }
 
@@ -584,6 +901,7 @@ impl<S: Store> Endpoint<S> {
         h: u64,
         parent: u32,
         app: bool,
+        reuse: bool,
     ) -> u32 {
         let queue = if parent == NONE {
             Queue::None
@@ -630,6 +948,11 @@ impl<S: Store> Endpoint<S> {
                     orphan,
                     in_txq,
                     dead,
+                    ev,
+                    end,
+                    held,
+                    linger_zero,
+                    reuse: e_reuse,
                 } = e;
                 *e_conn = make(cfg);
                 *e_tuple = tuple;
@@ -642,6 +965,11 @@ impl<S: Store> Endpoint<S> {
                 *orphan = false;
                 *in_txq = false;
                 *dead = false;
+                *ev = 0;
+                *end = None;
+                *held = false;
+                *linger_zero = false;
+                *e_reuse = reuse;
             }
             None => {
                 s.entry = Some(S::boxed(Entry {
@@ -656,6 +984,11 @@ impl<S: Store> Endpoint<S> {
                     orphan: false,
                     in_txq: false,
                     dead: false,
+                    ev: 0,
+                    end: None,
+                    held: false,
+                    linger_zero: false,
+                    reuse,
                 }));
             }
         }
@@ -683,6 +1016,7 @@ impl<S: Store> Endpoint<S> {
                     let h = Handle {
                         idx,
                         generation: self.slots[idx as usize].generation,
+                        ep: self.tag,
                     };
                     l.accept_queue.keep(|&x| x != h);
                 }
@@ -741,6 +1075,9 @@ impl<S: Store> Endpoint<S> {
         let Some(e) = self.slots[idx as usize].get_mut() else {
             return;
         };
+        if e.held {
+            return;
+        }
         let t = e.conn.deadline().map_or(u64::MAX, tick_ceil);
         if t >= e.wheel_at {
             return;
@@ -830,18 +1167,30 @@ impl<S: Store> Endpoint<S> {
             }
         }
         if e.app {
-            if acts.readable() {
-                event!(self, Event::Readable(h));
+            // At most one Readable and one Writable queued per handle.
+            let want = (u8::from(acts.readable()) * EV_READABLE)
+                | (u8::from(acts.writable()) * EV_WRITABLE);
+            let new = want & !e.ev;
+            if new & EV_READABLE != 0 {
+                if self.events.push(Event::Readable(h)).is_ok() {
+                    e.ev |= EV_READABLE;
+                } else {
+                    self.counters.events_dropped += 1;
+                }
             }
-            if acts.writable() {
-                event!(self, Event::Writable(h));
+            if new & EV_WRITABLE != 0 {
+                if self.events.push(Event::Writable(h)).is_ok() {
+                    e.ev |= EV_WRITABLE;
+                } else {
+                    self.counters.events_dropped += 1;
+                }
             }
         }
         // Every call into the connection ends in its `finish`, which sets
         // `transmit` exactly when `poll_transmit` has something: asking the
         // connection again would compute the same answer.
         debug_assert!(acts.transmit() || !e.conn.wants_output());
-        if acts.transmit() && !e.in_txq {
+        if acts.transmit() && !e.in_txq && !e.held {
             e.in_txq = true;
             // Cannot fail: each slot is in the queue at most once.
             let _ = self.txq.push(idx);
@@ -859,6 +1208,7 @@ impl<S: Store> Endpoint<S> {
                     Event::Incoming(ListenerId {
                         idx: li,
                         generation: l.generation,
+                        ep: self.tag,
                     })
                 );
             }
@@ -868,20 +1218,13 @@ impl<S: Store> Endpoint<S> {
                 // CLOSED, or a passive SYN-RECEIVED back to LISTEN: the
                 // listener owns no child in LISTEN; the connection ends.
                 let reason = e.conn.close_reason().unwrap_or(CloseReason::Refused);
-                let app = e.app;
                 e.dead = true;
-                e.app = false;
-                let drained = !e.in_txq;
-                if app {
-                    event!(self, Event::Closed(h, reason));
-                }
                 self.detach(idx, None);
-                if drained {
-                    self.free_slot(idx);
-                }
+                self.ended(idx, reason);
+                self.maybe_free(idx);
                 return;
             }
-            State::TimeWait if !e.app || e.conn.recv_queue() == 0 => {
+            State::TimeWait => {
                 self.enter_time_wait(idx, now);
                 return;
             }
@@ -890,11 +1233,79 @@ impl<S: Store> Endpoint<S> {
         self.schedule(idx);
     }
 
+    /// Connection `idx` is dead (out of the tables): if the application
+    /// holds its handle, the handle lives on for `recv` with the reason
+    /// kept; `Closed` is queued now when nothing is left to read, or by the
+    /// `recv` that reads the last byte.
+    fn ended(&mut self, idx: u32, reason: CloseReason) {
+        let Some(e) = self.slots[idx as usize].get_mut() else {
+            return;
+        };
+        if !e.app {
+            return;
+        }
+        e.end = Some(reason);
+        if e.conn.recv_queue() == 0 {
+            self.queue_closed(idx);
+        } else if e.ev & EV_READABLE == 0 {
+            if self
+                .events
+                .push(Event::Readable(self.handle_of(idx)))
+                .is_ok()
+            {
+                if let Some(e) = self.slots[idx as usize].get_mut() {
+                    e.ev |= EV_READABLE;
+                }
+            } else {
+                self.counters.events_dropped += 1;
+            }
+        }
+    }
+
+    /// Queues the `Closed` event of a dead connection's handle (once).
+    fn queue_closed(&mut self, idx: u32) {
+        let h = self.handle_of(idx);
+        let Some(e) = self.slots[idx as usize].get_mut() else {
+            return;
+        };
+        if !e.app || !e.dead || e.ev & EV_CLOSED != 0 {
+            return;
+        }
+        let reason = e.end.unwrap_or(CloseReason::Normal);
+        e.ev |= EV_CLOSED;
+        if self.events.push(Event::Closed(h, reason)).is_err() {
+            // A full fixed queue: the application never learns of the end
+            // by an event; `recv` still reports it, and `close` frees it.
+            self.counters.events_dropped += 1;
+        }
+    }
+
+    /// The application let go of the handle of connection `idx` (it polled
+    /// `Closed`, or called `close` or `abort` on a dead connection).
+    fn release(&mut self, idx: u32) {
+        if let Some(e) = self.slots[idx as usize].get_mut() {
+            e.app = false;
+            e.ev = 0;
+        }
+        self.maybe_free(idx);
+    }
+
+    /// Frees the slot of a dead connection once nothing holds it: neither
+    /// the application nor the transmit queue (its last segment).
+    fn maybe_free(&mut self, idx: u32) {
+        if self.slots[idx as usize]
+            .get()
+            .is_some_and(|e| e.dead && !e.in_txq && !e.app)
+        {
+            self.free_slot(idx);
+        }
+    }
+
     // ----- opening --------------------------------------------------------
 
     /// Active OPEN (RFC 9293 §3.10.1) from `local` (address and port; port
     /// 0 or `None` picks an ephemeral port per RFC 6056, address `None` the
-    /// configured `local_v4`/`local_v6`) to `remote`. The ISN follows
+    /// first of [`EndpointConfig::local_addrs`] of the family) to `remote`. The ISN follows
     /// RFC 6528. The SYN waits in `poll_transmit`.
     pub fn connect(
         &mut self,
@@ -902,19 +1313,39 @@ impl<S: Store> Endpoint<S> {
         local: Option<SocketAddr>,
         remote: SocketAddr,
     ) -> Result<Handle, EndpointError> {
+        self.connect_with(now, local, remote, ConnectOptions::default())
+    }
+
+    /// [`connect`](Self::connect) with options: an explicit local port is
+    /// bound as Linux's `bind(2)` would bind it (see
+    /// [`listen_with`](Self::listen_with)'s rules), with or without
+    /// `SO_REUSEADDR`.
+    pub fn connect_with(
+        &mut self,
+        now: Instant,
+        local: Option<SocketAddr>,
+        remote: SocketAddr,
+        opts: ConnectOptions,
+    ) -> Result<Handle, EndpointError> {
         let now = self.clock(now);
         if !unicast(remote.ip()) || remote.port() == 0 {
             return Err(EndpointError::InvalidAddress);
         }
         let local_ip = match (local.map(|l| l.ip()), remote.ip()) {
-            (Some(ip), r) if ip.is_ipv4() == r.is_ipv4() && unicast(ip) => ip,
+            (Some(ip), r) if ip.is_ipv4() == r.is_ipv4() && unicast(ip) => {
+                if !self.is_local(ip) {
+                    return Err(EndpointError::AddrNotAvailable);
+                }
+                ip
+            }
             (Some(_), _) => return Err(EndpointError::InvalidAddress),
-            (None, IpAddr::V4(_)) => {
-                IpAddr::V4(self.cfg.local_v4.ok_or(EndpointError::NoLocalAddress)?)
-            }
-            (None, IpAddr::V6(_)) => {
-                IpAddr::V6(self.cfg.local_v6.ok_or(EndpointError::NoLocalAddress)?)
-            }
+            (None, r) => self
+                .cfg
+                .local_addrs
+                .iter()
+                .copied()
+                .find(|a| a.is_ipv4() == r.is_ipv4())
+                .ok_or(EndpointError::NoLocalAddress)?,
         };
         if !self.room_for_conn() {
             return Err(EndpointError::TooManyConnections);
@@ -926,6 +1357,9 @@ impl<S: Store> Endpoint<S> {
             local_port: port,
             remote_port: remote.port(),
         };
+        if port != 0 && self.bind_conflict(SocketAddr::new(local_ip, port), opts.reuse_addr) {
+            return Err(EndpointError::AddrInUse);
+        }
         let (h, reuse) = if port == 0 {
             let (p, reuse) = self.pick_port(&tuple, now)?;
             tuple.local_port = p;
@@ -954,7 +1388,14 @@ impl<S: Store> Endpoint<S> {
         };
         let buffers = self.buffers();
         // Built in its slot (no copy of the TCB), then opened there.
-        let idx = self.insert_conn(|c| Connection::new_packed(c, buffers), tuple, h, NONE, true);
+        let idx = self.insert_conn(
+            |c| Connection::new_packed(c, buffers),
+            tuple,
+            h,
+            NONE,
+            true,
+            opts.reuse_addr,
+        );
         let ts_offset = self.ts_offset_for(&tuple);
         let Some(e) = self.entry_mut(idx) else {
             return Err(EndpointError::TooManyConnections);
@@ -1004,7 +1445,8 @@ impl<S: Store> Endpoint<S> {
         for k in 0..n {
             let port =
                 min + ((offset.wrapping_add(self.next_ephemeral).wrapping_add(k)) % n) as u16;
-            if self.listener_at(t.local_ip, port).is_some() {
+            // A port a listener is bound to (the catch-all binds none).
+            if self.listener_bound(t.local_ip, port) {
                 continue;
             }
             let cand = Tuple {
@@ -1026,17 +1468,54 @@ impl<S: Store> Endpoint<S> {
         Err(EndpointError::PortsExhausted)
     }
 
-    /// Passive OPEN on `addr` (an unspecified address listens on all).
-    /// `backlog` bounds the accept queue (at most `somaxconn`) and, with
-    /// `max_syn_backlog`, the SYN queue, as Linux's `listen(2)`.
+    /// Passive OPEN on `addr` (an unspecified address listens on all of
+    /// ours). `backlog` bounds the accept queue (at most `somaxconn`) and,
+    /// with `max_syn_backlog`, the SYN queue, as Linux's `listen(2)`. A
+    /// specific address must be one of ours (else `AddrNotAvailable`). A
+    /// transparent Endpoint also takes the unspecified address with port
+    /// 0: a catch-all for every SYN no other listener takes, whatever its
+    /// destination address and port.
     pub fn listen(&mut self, addr: SocketAddr, backlog: u32) -> Result<ListenerId, EndpointError> {
+        self.listen_with(addr, ListenOptions::backlog(backlog))
+    }
+
+    /// [`listen`](Self::listen) with options: the backlog, whether new
+    /// SYNs wait for the application's verdict
+    /// ([`ListenOptions::filter_syn`]), and `SO_REUSEADDR`
+    /// ([`ListenOptions::reuse_addr`]).
+    ///
+    /// Binding follows Linux's `bind(2)` (measured on Linux 6.18; the
+    /// table is in `tests/reuse_addr.rs`). Two addresses overlap when they
+    /// are equal or either is unspecified (same family). The call fails
+    /// with [`EndpointError::AddrInUse`] when
+    /// - a listener on an overlapping address has the same port (with
+    ///   `SO_REUSEADDR` or without: Linux needs `SO_REUSEPORT` for two);
+    /// - a connection in any state, or a TIME-WAIT entry, has an
+    ///   overlapping local address and the same port, unless both it and
+    ///   this listener have `SO_REUSEADDR`. This is how a restarted server
+    ///   is refused its port while its previous run's connections sit in
+    ///   TIME-WAIT, unless it sets `SO_REUSEADDR` (as the previous run
+    ///   did).
+    pub fn listen_with(
+        &mut self,
+        addr: SocketAddr,
+        opts: ListenOptions,
+    ) -> Result<ListenerId, EndpointError> {
+        let backlog = opts.backlog;
         let ip = addr.ip();
         let bad = match ip {
             IpAddr::V4(a) => a.is_broadcast() || a.is_multicast(),
             IpAddr::V6(a) => a.is_multicast(),
         };
-        if bad || addr.port() == 0 {
+        let catch_all = self.cfg.transparent && ip.is_unspecified();
+        if bad || (addr.port() == 0 && !catch_all) {
             return Err(EndpointError::InvalidAddress);
+        }
+        if !ip.is_unspecified() && !self.is_local(ip) {
+            return Err(EndpointError::AddrNotAvailable);
+        }
+        if !catch_all && self.bind_conflict(addr, opts.reuse_addr) {
+            return Err(EndpointError::AddrInUse);
         }
         if self.listener_exact(ip, addr.port()).is_some() {
             return Err(EndpointError::AddrInUse);
@@ -1062,6 +1541,8 @@ impl<S: Store> Endpoint<S> {
             syn_queue,
             accept_queue,
             last_cookie: None,
+            filter_syn: opts.filter_syn,
+            reuse_addr: opts.reuse_addr,
         };
         let idx = match slot {
             Some(i) => {
@@ -1093,6 +1574,7 @@ impl<S: Store> Endpoint<S> {
         Ok(ListenerId {
             idx,
             generation: self.listener_gen,
+            ep: self.tag,
         })
     }
 
@@ -1105,19 +1587,83 @@ impl<S: Store> Endpoint<S> {
         })
     }
 
-    /// The listener for a local address and port: the specific address
-    /// first, then the wildcard of the same family (EP-1).
-    fn listener_at(&self, ip: IpAddr, port: u16) -> Option<u32> {
-        self.listener_exact(ip, port).or_else(|| {
-            let any = match ip {
-                IpAddr::V4(_) => IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED),
-                IpAddr::V6(_) => IpAddr::V6(core::net::Ipv6Addr::UNSPECIFIED),
-            };
-            self.listener_exact(any, port)
+    /// Linux's `bind(2)` conflict rules for a local address and port
+    /// (`inet_bind_conflict`, checked against Linux 6.18 in a network
+    /// namespace; `tests/reuse_addr.rs` holds the table):
+    ///
+    /// - two addresses overlap when they are equal or either is the
+    ///   unspecified address (of the same family);
+    /// - a listener on an overlapping address and the same port always
+    ///   conflicts, with `SO_REUSEADDR` or without (Linux needs
+    ///   `SO_REUSEPORT` for that, which the Endpoint does not model);
+    /// - a connection in any state, TIME-WAIT entries included, whose
+    ///   local address overlaps and whose local port is the same,
+    ///   conflicts unless both it and the new binding have
+    ///   `SO_REUSEADDR`.
+    ///
+    /// It scans every connection and TIME-WAIT entry: `listen` and
+    /// `connect` from an explicit port are rare calls.
+    fn bind_conflict(&self, addr: SocketAddr, reuse: bool) -> bool {
+        let (ip, port) = (addr.ip(), addr.port());
+        let overlap = |a: IpAddr| {
+            a.is_ipv4() == ip.is_ipv4() && (a == ip || a.is_unspecified() || ip.is_unspecified())
+        };
+        let listener = self
+            .listeners
+            .iter()
+            .flatten()
+            .any(|l| l.addr.port() == port && overlap(l.addr.ip()));
+        if listener {
+            return true;
+        }
+        let conn = self.slots.iter().filter_map(|s| s.get()).any(|e| {
+            !e.dead
+                && e.tuple.local_port == port
+                && overlap(e.tuple.local_ip)
+                && !(reuse && e.reuse)
+        });
+        if conn {
+            return true;
+        }
+        self.tw.iter().any(|(i, e)| {
+            let t = self.tw.tuple(i);
+            t.local_port == port && overlap(t.local_ip) && !(reuse && e.reuse_addr())
         })
     }
 
+    /// Whether a listener is bound to this address (or the wildcard) and
+    /// port.
+    fn listener_bound(&self, ip: IpAddr, port: u16) -> bool {
+        let any = match ip {
+            IpAddr::V4(_) => IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED),
+            IpAddr::V6(_) => IpAddr::V6(core::net::Ipv6Addr::UNSPECIFIED),
+        };
+        self.listener_exact(ip, port).is_some() || self.listener_exact(any, port).is_some()
+    }
+
+    /// The listener for a local address and port: the specific address
+    /// first, then the wildcard of the same family (EP-1), then (in
+    /// transparent mode) the family's catch-all on port 0.
+    fn listener_at(&self, ip: IpAddr, port: u16) -> Option<u32> {
+        let any = match ip {
+            IpAddr::V4(_) => IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED),
+            IpAddr::V6(_) => IpAddr::V6(core::net::Ipv6Addr::UNSPECIFIED),
+        };
+        self.listener_exact(ip, port)
+            .or_else(|| self.listener_exact(any, port))
+            .or_else(|| {
+                if self.cfg.transparent && port != 0 {
+                    self.listener_exact(any, 0)
+                } else {
+                    None
+                }
+            })
+    }
+
     fn listener(&self, id: ListenerId) -> Option<&Listener<S>> {
+        if id.ep != self.tag {
+            return None;
+        }
         self.listeners
             .get(id.idx as usize)?
             .as_ref()
@@ -1125,7 +1671,8 @@ impl<S: Store> Endpoint<S> {
     }
 
     /// Takes the oldest established connection from a listener's accept
-    /// queue.
+    /// queue. If data (or the peer's FIN) arrived before, a `Readable`
+    /// for the new handle is queued at once.
     pub fn accept(&mut self, listener: ListenerId) -> Option<Handle> {
         self.listener(listener)?;
         let l = self.listeners[listener.idx as usize].as_mut()?;
@@ -1135,9 +1682,94 @@ impl<S: Store> Endpoint<S> {
         e.parent = NONE;
         e.app = true;
         if e.conn.recv_queue() > 0 || e.conn.is_eof() {
-            event!(self, Event::Readable(h));
+            if self.events.push(Event::Readable(h)).is_ok() {
+                e.ev |= EV_READABLE;
+            } else {
+                self.counters.events_dropped += 1;
+            }
         }
         Some(h)
+    }
+
+    /// The slot of a SYN still held for a verdict.
+    fn held(&self, p: PendingSyn) -> Option<u32> {
+        if p.ep != self.tag {
+            return None;
+        }
+        let s = self.slots.get(p.idx as usize)?;
+        (s.generation == p.generation && s.get().is_some_and(|e| e.held && !e.dead))
+            .then_some(p.idx)
+    }
+
+    /// The local (the destination the peer asked for) and remote address
+    /// of a SYN held for a verdict.
+    pub fn pending_syn(&self, p: PendingSyn) -> Option<(SocketAddr, SocketAddr)> {
+        let idx = self.held(p)?;
+        self.slots[idx as usize]
+            .get()
+            .map(|e| (e.tuple.local(), e.tuple.remote()))
+    }
+
+    /// Accepts a held SYN: the SYN,ACK goes out now, and the connection
+    /// goes on as any other (to the accept queue once its handshake
+    /// completes).
+    pub fn admit(&mut self, now: Instant, p: PendingSyn) -> Result<(), EndpointError> {
+        let now = self.clock(now);
+        let idx = self.held(p).ok_or(EndpointError::UnknownHandle)?;
+        let e = self.entry_mut(idx).expect("held");
+        e.held = false;
+        if e.conn.wants_output() && !e.in_txq {
+            e.in_txq = true;
+            let _ = self.txq.push(idx);
+        }
+        // Its timers start from now, as if the SYN had just come.
+        let _ = now;
+        self.schedule(idx);
+        Ok(())
+    }
+
+    /// Refuses a held SYN with a RST (`<SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK>`,
+    /// as a closed port answers: RFC 9293 §3.10.7.1); the peer's connect
+    /// fails with "connection refused".
+    pub fn refuse(&mut self, now: Instant, p: PendingSyn) -> Result<(), EndpointError> {
+        let _ = self.clock(now);
+        let idx = self.held(p).ok_or(EndpointError::UnknownHandle)?;
+        let e = self.entry_mut(idx).expect("held");
+        let (tuple, irs) = (e.tuple, e.conn.irs());
+        self.push_ctrl(
+            tuple,
+            Transmit {
+                seq: SeqNum(0),
+                ack: irs.add(1),
+                flags: crate::wire::Flags::RST | crate::wire::Flags::ACK,
+                window: 0,
+                urgent: 0,
+                ect: false,
+                options: crate::wire::TcpOptions::NONE,
+                len: 0,
+            },
+        );
+        self.counters.syn_refused += 1;
+        self.drop_held(idx);
+        Ok(())
+    }
+
+    /// Drops a held SYN without an answer; the peer will retransmit it,
+    /// and a retransmission raises a new [`Event::SynPending`].
+    pub fn ignore(&mut self, p: PendingSyn) -> Result<(), EndpointError> {
+        let idx = self.held(p).ok_or(EndpointError::UnknownHandle)?;
+        self.counters.syn_ignored += 1;
+        self.drop_held(idx);
+        Ok(())
+    }
+
+    /// Removes a held SYN's connection, which never sent anything.
+    pub(super) fn drop_held(&mut self, idx: u32) {
+        if let Some(e) = self.entry_mut(idx) {
+            e.dead = true;
+        }
+        self.detach(idx, None);
+        self.maybe_free(idx);
     }
 
     /// Connections waiting in a listener's accept queue and SYN queue.
@@ -1198,7 +1830,13 @@ impl<S: Store> Endpoint<S> {
 
     /// An application call on a connection (RFC 9293 §3.10). `Close` hands
     /// the connection to the Endpoint (an orphan) and `Abort` ends it: the
-    /// handle is stale after either.
+    /// handle is stale after either. A connection that has ended (its
+    /// `Closed` not yet polled) still answers `Receive` with the data left
+    /// and then the end; `Close` and `Abort` let go of it.
+    ///
+    /// This is the raw call: `Receive` and `Send` return the connection's
+    /// [`Outcome`] (a `len` of 0 can mean "nothing yet" or "end of
+    /// stream"). [`Endpoint::recv`] and [`Endpoint::send`] say which.
     pub fn on_app_call(
         &mut self,
         now: Instant,
@@ -1206,13 +1844,19 @@ impl<S: Store> Endpoint<S> {
         call: AppCall<'_>,
     ) -> Result<Outcome, EndpointError> {
         let now = self.clock(now);
-        self.entry(h).ok_or(EndpointError::UnknownHandle)?;
+        let dead = self.entry(h).ok_or(EndpointError::UnknownHandle)?.dead;
+        if dead {
+            return self.call_ended(now, h.idx, call);
+        }
         let (close, abort) = (
             matches!(call, AppCall::Close),
             matches!(call, AppCall::Abort),
         );
         let e = self.entry_mut(h.idx).expect("checked");
-        let out = e.conn.on_app_call(now, call)?;
+        let out = e
+            .conn
+            .on_app_call(now, call)
+            .map_err(EndpointError::from_call)?;
         if close || abort {
             e.app = false;
             if close && !e.dead && e.conn.state() != State::Closed {
@@ -1233,6 +1877,36 @@ impl<S: Store> Endpoint<S> {
             self.enforce_orphan_limit(now);
         }
         Ok(out)
+    }
+
+    /// A call on a connection that has ended while the application holds
+    /// its handle: reads drain what is left, `Close`/`Abort` let go of it.
+    fn call_ended(
+        &mut self,
+        now: Instant,
+        idx: u32,
+        call: AppCall<'_>,
+    ) -> Result<Outcome, EndpointError> {
+        if matches!(call, AppCall::Close | AppCall::Abort) {
+            self.release(idx);
+            return Ok(Outcome {
+                actions: Actions::NONE,
+                len: 0,
+            });
+        }
+        let e = self.entry_mut(idx).expect("checked");
+        // The TCB answers as it ended (CLOSED or TIME-WAIT); what it
+        // would do besides (a window update) is moot: it is out of the
+        // tables and never sends again.
+        let r = e.conn.on_app_call(now, call);
+        if e.conn.recv_queue() == 0 {
+            self.queue_closed(idx);
+        }
+        r.map(|o| Outcome {
+            actions: Actions::NONE,
+            len: o.len,
+        })
+        .map_err(EndpointError::from_call)
     }
 
     /// Resets the oldest orphans while there are more than `max_orphans`
@@ -1275,27 +1949,81 @@ impl<S: Store> Endpoint<S> {
         });
     }
 
-    /// Queues data on a connection; returns how much fit.
+    /// Queues data on a connection: `Ok(n)` with `n > 0` bytes taken
+    /// (possibly fewer than given), `Err(WouldBlock)` when the send buffer
+    /// is full (wait for `Writable`), `Err(Call(Closing))` after
+    /// `shutdown`, `Err(Closed(reason))` once the connection was reset or
+    /// timed out, `Err(Call(EmptyBuffer))` for empty `data`.
     pub fn send(&mut self, now: Instant, h: Handle, data: &[u8]) -> Result<usize, EndpointError> {
-        self.on_app_call(now, h, AppCall::Send(data)).map(|o| o.len)
+        match self.on_app_call(now, h, AppCall::Send(data))?.len {
+            0 => Err(EndpointError::WouldBlock),
+            n => Ok(n),
+        }
     }
-    /// Reads from a connection; returns how much was copied.
+    /// Reads from a connection: `Ok(n)` with `n > 0` bytes copied,
+    /// `Ok(0)` at the end of the stream (the peer's FIN, every byte before
+    /// it read; again on every later call), `Err(WouldBlock)` when nothing
+    /// has arrived yet (wait for `Readable`), `Err(Closed(reason))` once
+    /// the connection was reset or timed out and the data that came before
+    /// has been read, `Err(Call(EmptyBuffer))` for an empty `buf`.
     pub fn recv(
         &mut self,
         now: Instant,
         h: Handle,
         buf: &mut [u8],
     ) -> Result<usize, EndpointError> {
-        self.on_app_call(now, h, AppCall::Receive(buf))
-            .map(|o| o.len)
+        let n = self.on_app_call(now, h, AppCall::Receive(buf))?.len;
+        if n > 0 {
+            return Ok(n);
+        }
+        let e = self.entry(h).ok_or(EndpointError::UnknownHandle)?;
+        if e.conn.is_eof() {
+            Ok(0)
+        } else {
+            Err(EndpointError::WouldBlock)
+        }
     }
+    /// Nagle's algorithm off (`true`, as `TCP_NODELAY`) or on.
+    pub fn set_nodelay(&mut self, now: Instant, h: Handle, on: bool) -> Result<(), EndpointError> {
+        self.on_app_call(now, h, AppCall::SetNoDelay(on))
+            .map(|_| ())
+    }
+
+    /// What `close` does (`SO_LINGER`): `None` (the default) closes
+    /// gracefully, the connection finishing as an orphan that still
+    /// delivers its data and FIN; `Some(Duration::ZERO)` makes `close`
+    /// reset the connection (RST) and drop what is unsent. A non-zero
+    /// linger time (which makes Linux's `close` block) is refused with
+    /// [`EndpointError::Unsupported`]: an orphan's life is bounded by its
+    /// own limits (`orphan_retries`, `fin_timeout`).
+    pub fn set_linger(
+        &mut self,
+        h: Handle,
+        linger: Option<crate::time::Duration>,
+    ) -> Result<(), EndpointError> {
+        if linger.is_some_and(|d| !d.is_zero()) {
+            return Err(EndpointError::Unsupported);
+        }
+        self.entry(h).ok_or(EndpointError::UnknownHandle)?;
+        if let Some(e) = self.entry_mut(h.idx) {
+            e.linger_zero = linger.is_some();
+        }
+        Ok(())
+    }
+
     /// Half-close (FIN after the queued data).
     pub fn shutdown(&mut self, now: Instant, h: Handle) -> Result<(), EndpointError> {
         self.on_app_call(now, h, AppCall::Shutdown).map(|_| ())
     }
-    /// Full close; the connection finishes as an orphan and the handle ends.
+    /// Full close; the connection finishes as an orphan and the handle
+    /// ends (with unread data, or after `set_linger(Some(ZERO))`, it is
+    /// reset instead: RFC 9293 §3.6.1 SHLD-3).
     pub fn close(&mut self, now: Instant, h: Handle) -> Result<(), EndpointError> {
-        self.on_app_call(now, h, AppCall::Close).map(|_| ())
+        let call = match self.entry(h) {
+            Some(e) if e.linger_zero && !e.dead => AppCall::Abort,
+            _ => AppCall::Close,
+        };
+        self.on_app_call(now, h, call).map(|_| ())
     }
     /// Abort (RST); the handle ends.
     pub fn abort(&mut self, now: Instant, h: Handle) -> Result<(), EndpointError> {
@@ -1304,9 +2032,44 @@ impl<S: Store> Endpoint<S> {
 
     // ----- outputs ---------------------------------------------------------
 
-    /// The next thing the applications must learn.
+    /// The next thing the applications must learn. Events of handles the
+    /// application has let go of (`close`, `abort`) and of listeners it
+    /// closed are skipped. Polling a handle's [`Event::Closed`] ends the
+    /// handle.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop()
+        while let Some(ev) = self.events.pop() {
+            let h = match ev {
+                Event::Incoming(l) => {
+                    if self.listener(l).is_some() {
+                        return Some(ev);
+                    }
+                    continue;
+                }
+                Event::SynPending(_, p) => {
+                    if self.held(p).is_some() {
+                        return Some(ev);
+                    }
+                    continue;
+                }
+                Event::Connected(h)
+                | Event::Readable(h)
+                | Event::Writable(h)
+                | Event::StateChanged(h, _)
+                | Event::Closed(h, _) => h,
+            };
+            if self.entry(h).is_none() {
+                continue;
+            }
+            let e = self.entry_mut(h.idx).expect("checked");
+            match ev {
+                Event::Readable(_) => e.ev &= !EV_READABLE,
+                Event::Writable(_) => e.ev &= !EV_WRITABLE,
+                Event::Closed(..) => self.release(h.idx),
+                _ => {}
+            }
+            return Some(ev);
+        }
+        None
     }
 
     /// The earliest time `on_timer` is needed (possibly a little early).
@@ -1350,10 +2113,17 @@ impl<S: Store> Endpoint<S> {
 
     /// Writes the next segment to send into `buf` (header, options,
     /// payload, checksum) and says where it goes. Call until `None` after
-    /// every entry point. `buf` should hold at least [`MAX_HEADER`] plus
-    /// the MSS; the payload is limited by what fits.
+    /// every entry point. `buf` must hold at least [`MIN_TRANSMIT_BUF`]
+    /// bytes (else nothing is taken: see there), and should hold
+    /// [`MAX_HEADER`] plus the MSS: the payload is limited by what fits.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Datagram> {
         let now = self.clock(now);
+        if buf.len() < MIN_TRANSMIT_BUF {
+            if self.ctrl.count() > 0 || self.txq.count() > 0 {
+                self.counters.short_buffers += 1;
+            }
+            return None;
+        }
         if let Some(c) = self.ctrl.pop() {
             return self.emit(&c.tuple, &c.t, buf);
         }
@@ -1364,16 +2134,13 @@ impl<S: Store> Endpoint<S> {
             };
             if e.dead && e.conn.state() == State::TimeWait {
                 // Replaced by a TIME-WAIT entry, which sends the ACK.
+                e.in_txq = false;
                 self.txq.pop();
-                self.free_slot(idx);
+                self.maybe_free(idx);
                 continue;
             }
             let before = e.conn.retransmits();
-            let t = if buf.len() > MAX_HEADER {
-                e.conn.poll_transmit(now, &mut buf[MAX_HEADER..])
-            } else {
-                e.conn.poll_transmit(now, &mut [])
-            };
+            let t = e.conn.poll_transmit(now, &mut buf[MAX_HEADER..]);
             // Retransmissions go out here (loss found by an ACK or a timer
             // only marks what to resend).
             self.counters.retrans_segs += u64::from(e.conn.retransmits().wrapping_sub(before));
@@ -1404,7 +2171,7 @@ impl<S: Store> Endpoint<S> {
         };
         e.in_txq = false;
         if e.dead {
-            self.free_slot(idx);
+            self.maybe_free(idx);
         } else {
             self.schedule(idx);
         }
@@ -1445,6 +2212,11 @@ impl<S: Store> Endpoint<S> {
             src: tuple.local_ip,
             dst: tuple.remote_ip,
             len,
+            ecn: if t.ect {
+                crate::wire::Ecn::Ect0
+            } else {
+                crate::wire::Ecn::NotEct
+            },
         })
     }
 

@@ -108,6 +108,22 @@ impl Keys {
         }
     }
 
+    /// The tag an Endpoint puts in its handles, so that a handle from
+    /// another Endpoint is refused: keyed by the secret, and mixed with a
+    /// per-process count where the target has atomics (two Endpoints with
+    /// the same secret then differ too).
+    pub(crate) fn endpoint_tag(&self) -> u32 {
+        #[cfg(target_has_atomic = "32")]
+        let n = {
+            static COUNT: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+            COUNT.fetch_add(1, core::sync::atomic::Ordering::Relaxed)
+        };
+        #[cfg(not(target_has_atomic = "32"))]
+        let n = 0u32;
+        let h = Msg::new().put(b"tcpstate endpoint tag").sip13(self.table);
+        (h as u32) ^ n.wrapping_mul(0x9e37_79b9)
+    }
+
     /// The demux table's hash of a 4-tuple. IPv4 (every segment of an
     /// IPv4 host): [`fold_hash`] of the addresses and ports, a keyed hash
     /// as Linux's established table uses (`inet_ehashfn`: jhash with a

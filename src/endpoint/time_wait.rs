@@ -30,6 +30,9 @@ const F_TS: u8 = 2;
 const F_FREE: u8 = 4;
 /// An out-of-window ACK was sent at `last_oow_ms`.
 const F_OOW: u8 = 8;
+/// The connection was bound with `reuse_addr` (Linux `tw_reuse`, copied
+/// from the socket's `SO_REUSEADDR`).
+const F_REUSE: u8 = 16;
 
 /// PAWS gives up on a TS.Recent older than 24 days (RFC 7323 §5.5).
 const PAWS_IDLE_S: u32 = 24 * 24 * 3600;
@@ -68,6 +71,10 @@ impl TimeWaitEntry {
     }
     fn ts_on(&self) -> bool {
         self.flags & F_TS != 0
+    }
+    /// Whether its connection was bound with `reuse_addr`.
+    pub(crate) fn reuse_addr(&self) -> bool {
+        self.flags & F_REUSE != 0
     }
     /// Linux `tcp_twsk_unique`: timestamps on and TS.Recent more than one
     /// second old.
@@ -180,7 +187,7 @@ impl<S: Store> TimeWaitTable<S> {
         Some((self.locals.len() - 1) as u8)
     }
 
-    fn insert(&mut self, t: &Tuple, v: &TimeWaitVars, expiry: Instant) -> Option<u32> {
+    fn insert(&mut self, t: &Tuple, v: &TimeWaitVars, expiry: Instant, reuse: bool) -> Option<u32> {
         if self.free.is_empty() && self.entries.len() >= self.entries.cap() {
             return None;
         }
@@ -198,7 +205,9 @@ impl<S: Store> TimeWaitTable<S> {
             local_idx,
             local_port: t.local_port,
             remote_port: t.remote_port,
-            flags: if v6 { F_V6 } else { 0 } | if v.ts_on { F_TS } else { 0 },
+            flags: if v6 { F_V6 } else { 0 }
+                | if v.ts_on { F_TS } else { 0 }
+                | if reuse { F_REUSE } else { 0 },
             window: v.window,
             snd_nxt: v.snd_nxt.0,
             rcv_nxt: v.rcv_nxt.0,
@@ -245,7 +254,6 @@ impl<S: Store> Endpoint<S> {
     /// `max_time_wait` the connection skips TIME-WAIT (Linux's overflow
     /// policy for `tcp_max_tw_buckets`).
     pub(super) fn enter_time_wait(&mut self, idx: u32, now: Instant) {
-        let h = self.handle_of(idx);
         let Some(e) = self.slots[idx as usize].get_mut() else {
             return;
         };
@@ -255,27 +263,23 @@ impl<S: Store> Endpoint<S> {
             .timer(Timer::TimeWait)
             .unwrap_or(now + self.cfg.conn.time_wait());
         let ack = e.conn.wants_output();
-        let app = e.app;
         let tuple = e.tuple;
-        e.app = false;
+        let reuse = e.reuse;
         e.dead = true;
-        if app {
-            super::event!(self, super::Event::Closed(h, crate::CloseReason::Normal));
-        }
+        // The handle (if the application holds it) lives on with what is
+        // left to read; the 4-tuple moves to the table below.
+        self.ended(idx, crate::CloseReason::Normal);
         // Flush the ACK of the peer's FIN through the entry below.
         let ti = if self.tw.len() < self.cfg.max_time_wait && self.table.has_room() {
-            self.tw.insert(&tuple, &vars, expiry)
+            self.tw.insert(&tuple, &vars, expiry, reuse)
         } else {
             None
         };
         // The 4-tuple now names the TIME-WAIT entry (or nothing).
         self.detach(idx, ti.map(|ti| TW_BIT | ti));
-        let in_txq = self.slots[idx as usize].get().is_some_and(|e| e.in_txq);
         // In the transmit queue, the slot is freed when the queue reaches
         // it; the ACK goes out through the entry below.
-        if !in_txq {
-            self.free_slot(idx);
-        }
+        self.maybe_free(idx);
         match ti {
             Some(ti) => {
                 self.counters.time_wait_entered += 1;

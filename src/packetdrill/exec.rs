@@ -13,11 +13,17 @@ use std::string::{String, ToString};
 use std::vec::Vec;
 use std::{format, vec};
 
+use super::linux::*;
+use super::live::{Live, encode_options, flag_str, opt_str};
 use super::parse::{Event, Expr, Opt, Packet, Script, Stmt, Syscall, Time};
+use super::python::{self, PyError};
+use super::shell::{self, Cmd};
+use super::sysctl::{self, Settings};
 use crate::endpoint::{Endpoint, EndpointConfig, Event as EpEvent, Handle, ListenerId};
 use crate::error::CloseReason;
 use crate::state::State;
 use crate::time::Instant;
+use crate::wire::Ecn;
 use crate::wire::checksum;
 
 /// The stack under test (RFC 5737 TEST-NET-1; packetdrill's default local
@@ -27,8 +33,7 @@ pub const LOCAL_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
 pub const REMOTE_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 /// `bind` and `connect` port (packetdrill's `--bind_port`, `--connect_port`).
 pub const SCRIPT_PORT: u16 = 8080;
-/// `tcp_rmem[2]` as packetdrill's `defaults.sh` sets it.
-pub const DEFAULTS_SH_RMEM_MAX: usize = 15_728_640;
+pub use super::sysctl::DEFAULTS_SH_RMEM_MAX;
 /// The peer's port towards a listener (packetdrill picks an ephemeral one).
 pub const REMOTE_EPHEMERAL: u16 = 48_879;
 
@@ -97,6 +102,19 @@ struct Fd {
     rd_shut: bool,
     wr_shut: bool,
     connecting: bool,
+    /// SO_SNDBUF set on the open socket: Linux's send-buffer limit
+    /// (twice the value), enforced here at the socket layer.
+    sndbuf_limit: Option<usize>,
+    /// TCP_NOTSENT_LOWAT.
+    lowat: Option<u32>,
+    /// TCP_CORK is set.
+    cork: bool,
+    /// TCP_USER_TIMEOUT, for connections this socket opens or accepts.
+    user_timeout: Option<crate::Duration>,
+    /// `listen`'s backlog.
+    backlog: u32,
+    /// The connection's state when the runner last looked.
+    last_state: Option<State>,
 }
 
 impl Fd {
@@ -114,6 +132,12 @@ impl Fd {
             rd_shut: false,
             wr_shut: false,
             connecting: false,
+            sndbuf_limit: None,
+            lowat: None,
+            cork: false,
+            user_timeout: None,
+            backlog: 0,
+            last_state: None,
         }
     }
 }
@@ -159,6 +183,18 @@ struct Exec {
     /// The previous event was an inbound packet.
     prev_inbound: bool,
     log: Vec<String>,
+    /// What the script's sysctls configured.
+    settings: Settings,
+    /// The settings before `set_sysctls.py` changed them (for the restore
+    /// script).
+    saved: Option<Settings>,
+    /// Variables of the inline Python blocks.
+    py_vars: std::collections::BTreeMap<String, i64>,
+    /// A sysctl changed the settings while the Endpoint was in use.
+    stale: Option<String>,
+    /// The connection `tcp_info` is read from (packetdrill's socket under
+    /// test): the one accepted or connected last.
+    under_test: Option<Handle>,
 }
 
 /// Runs a parsed script; returns the verdict and the log (verbose only).
@@ -179,6 +215,11 @@ pub fn run_script(script: &Script, opts: &RunOptions) -> (Verdict, Vec<String>) 
         prev: 0,
         prev_inbound: false,
         log: Vec::new(),
+        settings: Settings::defaults(LOCAL_IP),
+        saved: None,
+        py_vars: std::collections::BTreeMap::new(),
+        under_test: None,
+        stale: None,
     };
     let v = match x.run(script) {
         Ok(()) => Verdict::Pass,
@@ -227,6 +268,9 @@ impl Exec {
                 // and the TS tick (TS val is not checked).
                 "mss" | "tcp_ts_tick_usecs" => {}
                 "bind_port" | "connect_port" if v == "8080" => {}
+                // Addresses do not appear in packet lines; the runner uses
+                // its own (only a TCP Fast Open cookie depends on them).
+                "local_ip" | "remote_ip" | "gateway_ip" | "netmask_ip" => {}
                 _ => {
                     return Err(Stop::Unsupported(
                         line,
@@ -272,11 +316,6 @@ impl Exec {
         let line = ev.line;
         let stmt = match &ev.stmt {
             Stmt::Unsupported(what) => {
-                // The Linux defaults script alone is what the runner's
-                // configuration is (`Config::linux()`, wscale for 15 MiB).
-                if is_defaults_sh(what) {
-                    return Ok(());
-                }
                 return Err(Stop::Unsupported(line, what.clone()));
             }
             s => s,
@@ -322,11 +361,91 @@ impl Exec {
                 let base = if relative { offset } else { 0 };
                 self.syscall(line, c, t, base, tol)?;
             }
+            Stmt::Shell(text) => {
+                let t = lo.map_or(us(self.now), |l| l.max(us(self.now)));
+                self.advance(t)?;
+                self.shell(line, text)?;
+            }
+            Stmt::Python(code) => {
+                let t = lo.map_or(us(self.now), |l| l.max(us(self.now)));
+                self.advance(t)?;
+                self.python(line, code)?;
+            }
             Stmt::Unsupported(_) => unreachable!(),
         }
         self.prev = lo.unwrap_or(offset);
         self.prev_inbound = inbound;
         Ok(())
+    }
+
+    // ----- shell commands and inline Python ---------------------------------
+
+    fn shell(&mut self, line: usize, text: &str) -> Res<()> {
+        let cmds = shell::parse(text).map_err(|w| Stop::Unsupported(line, w))?;
+        for c in cmds {
+            match c {
+                // The runner starts where `defaults.sh` leaves Linux.
+                Cmd::Defaults | Cmd::Nothing => {}
+                Cmd::FlushMetrics => {}
+                Cmd::Restore => {
+                    if let Some(old) = self.saved.take() {
+                        self.set_settings(old, "the sysctl restore script");
+                    }
+                }
+                Cmd::Sysctl { name, value, saved } => {
+                    if saved && self.saved.is_none() {
+                        self.saved = Some(self.settings.clone());
+                    }
+                    let mut next = self.settings.clone();
+                    sysctl::apply(&mut next, &name, &value)
+                        .map_err(|w| Stop::Unsupported(line, w))?;
+                    self.set_settings(next, &format!("sysctl {name}"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// New settings: the Endpoint's configuration changes with them. An
+    /// Endpoint that holds nothing yet is made again with them; one with
+    /// connections keeps its configuration (as on Linux, a sysctl changes
+    /// only the connections opened after it), and a socket opened on it
+    /// later is unsupported (`stale`).
+    fn set_settings(&mut self, next: Settings, what: &str) {
+        if next.cfg != self.settings.cfg && self.ep.is_some() {
+            if self.ep_busy(None) {
+                self.stale = Some(what.to_string());
+            } else {
+                self.ep = None;
+                self.stale = None;
+            }
+        }
+        self.settings = next;
+    }
+
+    /// Whether the Endpoint holds a connection, a TIME-WAIT entry or a
+    /// socket other than `except`.
+    fn ep_busy(&self, except: Option<i64>) -> bool {
+        self.ep
+            .as_ref()
+            .is_some_and(|e| e.connection_count() > 0 || e.time_wait_count() > 0)
+            || self
+                .fds
+                .iter()
+                .any(|(k, f)| Some(*k) != except && !matches!(f.kind, Kind::Fresh))
+    }
+
+    fn python(&mut self, line: usize, code: &str) -> Res<()> {
+        let info = self
+            .under_test
+            .and_then(|h| self.ep.as_ref()?.connection(h))
+            .map(|c| c.info(self.now))
+            .unwrap_or_else(closed_info);
+        match python::run(code, &info, &mut self.py_vars) {
+            Ok(()) => Ok(()),
+            Err(PyError::Assert(m)) => Err(Stop::Fail(line, m)),
+            Err(PyError::Unsupported(w)) => Err(Stop::Unsupported(line, w)),
+        }
     }
 
     // ----- the clock ------------------------------------------------------
@@ -343,12 +462,22 @@ impl Exec {
                         fd.gone = Some(reason);
                         fd.err = match reason {
                             CloseReason::Refused => Some(ECONNREFUSED),
+                            // Linux tcp_reset: EPIPE in CLOSE-WAIT (the
+                            // peer had closed its side already).
+                            CloseReason::Reset if fd.last_state == Some(State::CloseWait) => {
+                                Some(EPIPE)
+                            }
                             CloseReason::Reset => Some(ECONNRESET),
                             CloseReason::TimedOut | CloseReason::UserTimeout => Some(ETIMEDOUT),
                             _ => fd.err,
                         };
                     }
                 }
+            }
+        }
+        for fd in self.fds.values_mut() {
+            if let Kind::Conn(h) = fd.kind {
+                fd.last_state = ep.connection(h).map(|c| c.state());
             }
         }
         let mut buf = vec![0u8; 65536 + 64];
@@ -433,34 +562,17 @@ impl Exec {
         if self.ep.is_none() {
             // A segment to a host with no socket yet: the Endpoint answers
             // as a closed port.
-            self.ep = Some(self.new_endpoint(None));
+            self.ep = Some(self.new_endpoint(line, None)?);
         }
         let isn = self.local_isn.unwrap_or(0);
-        let mut opts = Vec::new();
-        if let Some(Some(list)) = &p.options {
-            for o in list {
-                match o {
-                    Opt::Nop => opts.push(1),
-                    Opt::Eol => opts.push(0),
-                    Opt::Mss(m) => opts.extend_from_slice(&[2, 4, (m >> 8) as u8, *m as u8]),
-                    Opt::Wscale(w) => opts.extend_from_slice(&[3, 3, *w]),
-                    Opt::SackOk => opts.extend_from_slice(&[4, 2]),
-                    Opt::Ts(v, e) => {
-                        let e = self.ts_map.get(e).copied().unwrap_or(*e);
-                        opts.extend_from_slice(&[8, 10]);
-                        opts.extend_from_slice(&v.to_be_bytes());
-                        opts.extend_from_slice(&e.to_be_bytes());
-                    }
-                    Opt::Sack(blocks) => {
-                        opts.extend_from_slice(&[5, (2 + 8 * blocks.len()) as u8]);
-                        for (a, b) in blocks {
-                            opts.extend_from_slice(&a.wrapping_add(isn).to_be_bytes());
-                            opts.extend_from_slice(&b.wrapping_add(isn).to_be_bytes());
-                        }
-                    }
-                }
-            }
-        }
+        let mut opts = match &p.options {
+            Some(Some(list)) => encode_options(
+                list,
+                |e| self.ts_map.get(&e).copied().unwrap_or(e),
+                |x| x.wrapping_add(isn),
+            ),
+            _ => Vec::new(),
+        };
         while opts.len() % 4 != 0 {
             opts.push(0);
         }
@@ -487,7 +599,13 @@ impl Exec {
         self.say(format!("{} inject {}", secs(us(self.now)), p.text));
         let now = self.now;
         if let Some(ep) = self.ep.as_mut() {
-            ep.on_datagram(now, IpAddr::V4(REMOTE_IP), IpAddr::V4(LOCAL_IP), &seg);
+            ep.on_datagram(
+                now,
+                IpAddr::V4(REMOTE_IP),
+                IpAddr::V4(LOCAL_IP),
+                Ecn::NotEct,
+                &seg,
+            );
         }
         self.pump()
     }
@@ -692,12 +810,9 @@ impl Exec {
 
     // ----- system calls -----------------------------------------------------
 
-    fn new_endpoint(&self, fd: Option<&Fd>) -> Endpoint {
-        let mut cfg = EndpointConfig::linux();
-        cfg.local_v4 = Some(LOCAL_IP);
-        // packetdrill's `defaults.sh` sets tcp_rmem[2] to 15 MiB: Linux then
-        // offers window scale 8, which the public scripts expect.
-        cfg.conn.wscale_buffer = Some(DEFAULTS_SH_RMEM_MAX);
+    fn new_endpoint(&self, line: usize, fd: Option<&Fd>) -> Res<Endpoint> {
+        // What `defaults.sh` and the script's sysctls configured.
+        let mut cfg = self.settings.cfg.clone();
         if let Some(fd) = fd {
             if let Some(r) = fd.rcvbuf {
                 cfg.rx_buffer = r;
@@ -706,7 +821,7 @@ impl Exec {
                 cfg.conn.wscale_buffer = None;
             }
             if let Some(s) = fd.sndbuf {
-                cfg.tx_buffer = s;
+                cfg.tx_buffer = cfg.tx_buffer.max(2 * s);
             }
             if fd.nodelay {
                 cfg.conn.nagle = false;
@@ -716,15 +831,28 @@ impl Exec {
             }
         }
         // A fixed secret: runs are reproducible.
-        Endpoint::new(cfg, *b"packetdrill-tcp!")
+        Endpoint::new(cfg, *b"packetdrill-tcp!").map_err(|e| Stop::Unsupported(line, e.to_string()))
     }
 
     /// The Endpoint for a socket that opens now; a second socket with
     /// different buffer or MSS settings cannot share it.
     fn endpoint_for(&mut self, line: usize, fd: i64) -> Res<()> {
         let f = self.fds[&fd].clone();
+        if let Some(what) = self.stale.clone() {
+            if self.ep_busy(Some(fd)) {
+                return Err(Stop::Unsupported(
+                    line,
+                    format!(
+                        "a socket opened after {what} while others are open \
+                         (one configuration per Endpoint)"
+                    ),
+                ));
+            }
+            self.ep = None;
+            self.stale = None;
+        }
         if self.ep.is_none() {
-            self.ep = Some(self.new_endpoint(Some(&f)));
+            self.ep = Some(self.new_endpoint(line, Some(&f))?);
             return Ok(());
         }
         let cfg = self
@@ -742,6 +870,47 @@ impl Exec {
             ));
         }
         Ok(())
+    }
+
+    /// Changes the Endpoint's configuration under a listener that is all
+    /// it holds: a new Endpoint, the same listener on it.
+    fn relisten(
+        &mut self,
+        line: usize,
+        fd: i64,
+        backlog: u32,
+        change: impl FnOnce(&mut EndpointConfig),
+    ) -> Res<()> {
+        if self.ep_busy(Some(fd)) {
+            return Err(Stop::Unsupported(
+                line,
+                "a listener option with other sockets open (one configuration per Endpoint)".into(),
+            ));
+        }
+        let mut next = self.settings.clone();
+        change(&mut next.cfg);
+        self.settings = next;
+        self.ep = Some(self.new_endpoint(line, self.fds.get(&fd))?);
+        let addr = SocketAddr::new(IpAddr::V4(LOCAL_IP), SCRIPT_PORT);
+        match self.ep.as_mut().map(|e| e.listen(addr, backlog)) {
+            Some(Ok(id)) => {
+                if let Some(f) = self.fds.get_mut(&fd) {
+                    f.kind = Kind::Listener(id);
+                }
+                Ok(())
+            }
+            _ => Err(Stop::Fail(line, "listen again failed".into())),
+        }
+    }
+
+    /// The fd a new socket gets: packetdrill maps a script's fd onto the
+    /// live one, so the number the script expects is used when it is free
+    /// (a script's `socket(...) = 4` passes when the first free fd is 3).
+    fn new_fd(&self, want: i64) -> i64 {
+        if want >= 0 && !self.fds.contains_key(&want) {
+            return want;
+        }
+        (3..).find(|i| !self.fds.contains_key(i)).unwrap_or(3)
     }
 
     fn fd(&self, line: usize, c: &Syscall, i: usize) -> Res<i64> {
@@ -858,7 +1027,7 @@ impl Exec {
         match c.name.as_str() {
             "socket" => {
                 let ty = c.args.get(1).map_or(0, eval);
-                let fd = (3..).find(|i| !self.fds.contains_key(i)).unwrap_or(3);
+                let fd = self.new_fd(c.ret);
                 if c.args.first().is_some_and(|a| eval(a) == AF_INET6) {
                     return unsupported("IPv6 sockets".into());
                 }
@@ -886,6 +1055,7 @@ impl Exec {
                     Some(Ok(id)) => {
                         if let Some(f) = self.fds.get_mut(&fd) {
                             f.kind = Kind::Listener(id);
+                            f.backlog = backlog;
                         }
                         Ok(Some((0, None)))
                     }
@@ -902,12 +1072,23 @@ impl Exec {
                 self.pump()?;
                 match h {
                     Some(h) => {
-                        let nfd = (3..).find(|i| !self.fds.contains_key(i)).unwrap_or(3);
+                        let nfd = self.new_fd(c.ret);
+                        self.under_test = Some(h);
                         let parent = self.fds[&fd].clone();
                         let mut f = Fd::new(false);
                         f.kind = Kind::Conn(h);
                         f.nodelay = parent.nodelay;
                         f.linger0 = parent.linger0;
+                        f.user_timeout = parent.user_timeout;
+                        f.sndbuf_limit = parent.sndbuf.map(|s| 2 * s);
+                        f.lowat = parent.lowat;
+                        if let Some(t) = parent.user_timeout {
+                            let now = self.now;
+                            if let Some(ep) = self.ep.as_mut() {
+                                let _ =
+                                    ep.on_app_call(now, h, crate::AppCall::SetUserTimeout(Some(t)));
+                            }
+                        }
                         // The child may have ended in the accept queue.
                         if self.state_of(h).is_none() {
                             f.gone = Some(CloseReason::Reset);
@@ -945,6 +1126,7 @@ impl Exec {
                                 f.kind = Kind::Conn(h);
                                 f.connecting = true;
                             }
+                            self.under_test = Some(h);
                             if f.nodelay {
                                 let now = self.now;
                                 if let Some(ep) = self.ep.as_mut() {
@@ -1000,29 +1182,60 @@ impl Exec {
                 }
             }
             "write" | "send" | "writev" | "sendto" | "sendmsg" => {
-                if c.name == "writev" || c.name == "sendmsg" || c.name == "sendto" {
-                    return unsupported(format!("system call {}", c.name));
-                }
                 let fd = self.fd(line, &c, 0)?;
-                let n = c.args.get(2).map_or(0, eval).max(0) as usize;
-                let flags = if c.name == "send" {
-                    c.args.get(3).map_or(0, eval)
-                } else {
-                    0
+                // (buffer, length, flags) by call.
+                let (buf, n, flags) = match c.name.as_str() {
+                    "write" => (c.args.get(1), c.args.get(2).map_or(0, eval), 0),
+                    "writev" => (None, iov_len(c.args.get(1)), 0),
+                    "sendmsg" => {
+                        let (n, control) = msghdr(c.args.get(1));
+                        if control {
+                            return unsupported("sendmsg with control messages".into());
+                        }
+                        (None, n, c.args.get(2).map_or(0, eval))
+                    }
+                    _ => (
+                        c.args.get(1),
+                        c.args.get(2).map_or(0, eval),
+                        c.args.get(3).map_or(0, eval),
+                    ),
                 };
-                if flags & !MSG_DONTWAIT != 0 {
+                if flags & MSG_FASTOPEN != 0 {
+                    return unsupported("TCP Fast Open (sendto MSG_FASTOPEN)".into());
+                }
+                if flags & MSG_ZEROCOPY != 0 {
+                    return unsupported("MSG_ZEROCOPY (socket-layer completions)".into());
+                }
+                if flags & !(MSG_DONTWAIT | MSG_MORE | MSG_EOR | MSG_NOSIGNAL) != 0 {
                     return unsupported(format!("send flags {flags:#x}"));
                 }
-                self.write(fd, n, flags & MSG_DONTWAIT != 0, b)
+                if matches!(buf, Some(Expr::Sym(s)) if s == "NULL") && n > 0 {
+                    return Ok(Some((-1, Some("EFAULT"))));
+                }
+                let more = flags & MSG_MORE != 0;
+                self.write(fd, n.max(0) as usize, flags & MSG_DONTWAIT != 0, more, b)
             }
-            "read" | "recv" | "recvfrom" => {
+            "read" | "recv" | "recvfrom" | "recvmsg" | "readv" => {
                 let fd = self.fd(line, &c, 0)?;
-                let n = c.args.get(2).map_or(0, eval).max(0) as usize;
-                let flags = if c.name != "read" {
-                    c.args.get(3).map_or(0, eval)
-                } else {
-                    0
+                let (n, flags) = match c.name.as_str() {
+                    "read" => (c.args.get(2).map_or(0, eval), 0),
+                    "readv" => (iov_len(c.args.get(1)), 0),
+                    "recvmsg" => {
+                        let (n, control) = msghdr(c.args.get(1));
+                        if control {
+                            return unsupported(
+                                "recvmsg control messages (socket-layer: TCP_INQ, timestamps, errors)"
+                                    .into(),
+                            );
+                        }
+                        (n, c.args.get(2).map_or(0, eval))
+                    }
+                    _ => (c.args.get(2).map_or(0, eval), c.args.get(3).map_or(0, eval)),
                 };
+                let n = n.max(0) as usize;
+                if matches!(c.args.get(1), Some(Expr::Sym(s)) if s == "NULL") && n > 0 {
+                    return Ok(Some((-1, Some("EFAULT"))));
+                }
                 if flags & !MSG_DONTWAIT != 0 {
                     return unsupported(format!("recv flags {flags:#x}"));
                 }
@@ -1109,11 +1322,43 @@ impl Exec {
                 }
             }
             "poll" => self.poll(line, &c, b, first),
+            "ioctl" => {
+                let fd = self.fd(line, &c, 0)?;
+                let req = c.args.get(1).map_or(-1, eval);
+                let Some(h) = self.conn_of(fd) else {
+                    return Ok(Some((-1, Some("EINVAL"))));
+                };
+                let conn = self.ep.as_ref().and_then(|e| e.connection(h));
+                let v = match req {
+                    SIOCINQ => conn.map_or(0, |c| c.recv_queue()) as i64,
+                    SIOCOUTQ => conn.map_or(0, |c| c.send_queue()) as i64,
+                    _ => return unsupported(format!("ioctl {}", arg_text(c.args.get(1)))),
+                };
+                if let Some(w) = c.args.get(2).and_then(|e| match e {
+                    Expr::List(l) => l.first(),
+                    _ => None,
+                }) && *w != Expr::Ellipsis
+                    && eval(w) != v
+                {
+                    return Err(Stop::Fail(
+                        line,
+                        format!("expected `{}` got value [{v}]", c.text),
+                    ));
+                }
+                Ok(Some((0, None)))
+            }
             other => unsupported(format!("system call {other}")),
         }
     }
 
-    fn write(&mut self, fd: i64, n: usize, dontwait: bool, b: &mut Blocked) -> Res<Ret> {
+    fn write(
+        &mut self,
+        fd: i64,
+        n: usize,
+        dontwait: bool,
+        more: bool,
+        b: &mut Blocked,
+    ) -> Res<Ret> {
         let Some(f) = self.fds.get(&fd).cloned() else {
             return Ok(Some((-1, Some("EBADF"))));
         };
@@ -1145,19 +1390,61 @@ impl Exec {
             Some(State::Established | State::CloseWait) => {}
             _ => return Ok(Some((-1, Some("EPIPE")))),
         }
-        let want = n - b.done.min(n);
-        if want == 0 {
-            return Ok(Some((n as i64, None)));
+        // As Linux copies a write into the send queue while it sends
+        // (tcp_push_one), the limits are checked again after each part.
+        loop {
+            let mut want = n - b.done.min(n);
+            if want == 0 {
+                break;
+            }
+            // Linux's send-buffer limit (SO_SNDBUF or tcp_wmem[1]) and
+            // TCP_NOTSENT_LOWAT, kept here at the socket layer: the engine's
+            // ring is as large as autotuning could make it (tcp_wmem[2]).
+            let (queued, notsent, mss) =
+                self.ep
+                    .as_ref()
+                    .and_then(|e| e.connection(h))
+                    .map_or((0, 0, 1), |c| {
+                        let i = c.info(self.now);
+                        (
+                            c.send_queue(),
+                            i.notsent_bytes as usize,
+                            i.snd_mss.max(1) as usize,
+                        )
+                    });
+            let limit = f.sndbuf_limit.unwrap_or(self.settings.sndbuf);
+            want = want.min(limit.saturating_sub(queued));
+            if let Some(l) =
+                f.lowat.or((self.settings.notsent_lowat != u32::MAX)
+                    .then_some(self.settings.notsent_lowat))
+            {
+                let room = (l as usize).saturating_sub(notsent);
+                want = want.min(room.div_ceil(mss) * mss);
+            }
+            if want == 0 {
+                // The socket's limits leave no room now.
+                break;
+            }
+            let data = vec![0u8; want];
+            let now = self.now;
+            let r = self.ep.as_mut().map(|e| {
+                if more {
+                    e.on_app_call(now, h, crate::AppCall::SendMore(&data))
+                        .map(|o| o.len)
+                } else {
+                    e.send(now, h, &data)
+                }
+            });
+            let k = match r {
+                Some(Ok(k)) => k,
+                _ => return Ok(Some((-1, Some("EPIPE")))),
+            };
+            b.done += k;
+            self.pump()?;
+            if k == 0 {
+                break;
+            }
         }
-        let data = vec![0u8; want];
-        let now = self.now;
-        let r = self.ep.as_mut().map(|e| e.send(now, h, &data));
-        let k = match r {
-            Some(Ok(k)) => k,
-            _ => return Ok(Some((-1, Some("EPIPE")))),
-        };
-        b.done += k;
-        self.pump()?;
         if b.done >= n {
             return Ok(Some((n as i64, None)));
         }
@@ -1225,11 +1512,17 @@ impl Exec {
         let opened = f.kind != Kind::Fresh;
         match (level, name) {
             (SOL_SOCKET, SO_REUSEADDR) | (SOL_SOCKET, SO_KEEPALIVE) if name == SO_REUSEADDR => {}
+            (SOL_SOCKET, SO_SNDBUF) if opened => {
+                // Linux doubles the value and locks it (no autotuning); the
+                // limit is kept here, at the socket layer.
+                f.sndbuf_limit = Some(2 * (int.max(0) as usize).max(2304));
+            }
             (SOL_SOCKET, SO_RCVBUF) | (SOL_SOCKET, SO_SNDBUF) => {
                 if opened {
                     return Err(Stop::Unsupported(
                         line,
-                        "SO_RCVBUF/SO_SNDBUF on an open connection".into(),
+                        "SO_RCVBUF on an open connection (the receive buffer is fixed when it opens)"
+                            .into(),
                     ));
                 }
                 // Linux doubles the value (bookkeeping overhead) and uses
@@ -1266,14 +1559,52 @@ impl Exec {
                 }
             }
             (IPPROTO_TCP, TCP_MAXSEG) => {
-                if opened {
-                    return Err(Stop::Unsupported(
-                        line,
-                        "TCP_MAXSEG on an open connection".into(),
-                    ));
+                let m = int.clamp(88, 65535) as u16;
+                f.maxseg = Some(m);
+                match f.kind {
+                    Kind::Fresh => {}
+                    // On a listener: its children's MSS. The Endpoint has
+                    // one configuration; one that holds nothing but this
+                    // listener is made again with the new MSS.
+                    Kind::Listener(_) => {
+                        let backlog = f.backlog;
+                        self.relisten(line, fd, backlog, |cfg| cfg.conn.mss = m)?;
+                    }
+                    Kind::Conn(_) => {
+                        return Err(Stop::Unsupported(
+                            line,
+                            "TCP_MAXSEG on an open connection".into(),
+                        ));
+                    }
                 }
-                f.maxseg = Some(int.clamp(88, 65535) as u16);
             }
+            (IPPROTO_TCP, TCP_USER_TIMEOUT) => {
+                let t = (int > 0).then(|| crate::Duration::from_millis(int as u64));
+                f.user_timeout = t;
+                if let Kind::Conn(h) = f.kind
+                    && let Some(ep) = self.ep.as_mut()
+                {
+                    let _ = ep.on_app_call(now, h, crate::AppCall::SetUserTimeout(t));
+                    self.pump()?;
+                }
+            }
+            (IPPROTO_TCP, TCP_CORK) => {
+                f.cork = int != 0;
+                let corked = f.cork;
+                if let Kind::Conn(h) = f.kind
+                    && let Some(ep) = self.ep.as_mut()
+                {
+                    let _ = ep.on_app_call(now, h, crate::AppCall::SetCork(corked));
+                    self.pump()?;
+                }
+            }
+            (IPPROTO_TCP, TCP_NOTSENT_LOWAT) => {
+                f.lowat = (int as u32 != u32::MAX).then_some(int as u32);
+            }
+            // IP-level options that change nothing an engine sends: the
+            // TOS byte and DF (path MTU discovery) are the host's, marks
+            // are for routing.
+            (SOL_IP, IP_MTU_DISCOVER) | (SOL_IP, IP_TOS) | (SOL_SOCKET, SO_MARK) => {}
             _ => {
                 return Err(Stop::Unsupported(
                     line,
@@ -1307,7 +1638,15 @@ impl Exec {
             }
             (SOL_SOCKET, SO_REUSEADDR) => 1,
             (SOL_SOCKET, SO_RCVBUF) => 2 * f.rcvbuf.unwrap_or(cfg.rx_buffer) as i64,
-            (SOL_SOCKET, SO_SNDBUF) => 2 * f.sndbuf.unwrap_or(cfg.tx_buffer) as i64,
+            (SOL_SOCKET, SO_SNDBUF) => f
+                .sndbuf_limit
+                .or(f.sndbuf.map(|s| 2 * s))
+                .unwrap_or(self.settings.sndbuf) as i64,
+            (IPPROTO_TCP, TCP_NOTSENT_LOWAT) => {
+                // The socket's own value (0: unset, the sysctl applies).
+                i64::from(f.lowat.unwrap_or(0) as i32)
+            }
+            (IPPROTO_TCP, TCP_USER_TIMEOUT) => f.user_timeout.map_or(0, |t| t.as_millis() as i64),
             (IPPROTO_TCP, TCP_NODELAY) => i64::from(f.nodelay),
             (IPPROTO_TCP, TCP_MAXSEG) => match conn {
                 Some(c) if c.state() != State::SynSent => i64::from(c.effective_mss()),
@@ -1434,14 +1773,36 @@ impl Exec {
     }
 }
 
-/// A shell command that only runs packetdrill's `defaults.sh`.
-fn is_defaults_sh(what: &str) -> bool {
-    what.strip_prefix("shell command `")
-        .and_then(|c| c.strip_suffix('`'))
-        .is_some_and(|c| {
-            let c = c.trim();
-            !c.contains(char::is_whitespace) && c.ends_with("defaults.sh")
-        })
+/// The bytes of an iovec list (`[{..., 10}, {..., 20}]`).
+fn iov_len(e: Option<&Expr>) -> i64 {
+    match e {
+        Some(Expr::List(items)) => items
+            .iter()
+            .map(|it| match it {
+                Expr::Struct(f) => f.last().map_or(0, |(_, v)| eval(v)),
+                _ => 0,
+            })
+            .sum(),
+        _ => 0,
+    }
+}
+
+/// The bytes a msghdr's iovecs hold, and whether it has control messages.
+fn msghdr(e: Option<&Expr>) -> (i64, bool) {
+    let Some(Expr::Struct(fields)) = e else {
+        return (0, false);
+    };
+    let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v);
+    let control = matches!(get("msg_control"), Some(Expr::List(l)) if !l.is_empty());
+    (iov_len(get("msg_iov")), control)
+}
+
+/// `tcp_info` of a socket whose connection is gone: TCP_CLOSE.
+fn closed_info() -> crate::connection::TcpInfo {
+    crate::connection::TcpInfo {
+        state: 7,
+        ..Default::default()
+    }
 }
 
 fn eq(v: &str) -> String {
@@ -1457,275 +1818,5 @@ fn arg_text(e: Option<&Expr>) -> String {
         Some(Expr::Sym(s)) => s.clone(),
         Some(Expr::Int(i)) => i.to_string(),
         _ => "?".into(),
-    }
-}
-
-/// A segment the engine sent, parsed without losing the option layout.
-struct Live {
-    sport: u16,
-    dport: u16,
-    seq: u32,
-    ack: u32,
-    flags: u8,
-    win: u16,
-    urg: u16,
-    opts: Vec<Opt>,
-    len: u32,
-}
-
-impl Live {
-    fn parse(b: &[u8]) -> Option<Live> {
-        if b.len() < 20 {
-            return None;
-        }
-        let be16 = |i: usize| u16::from_be_bytes([b[i], b[i + 1]]);
-        let be32 = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-        let hlen = usize::from(b[12] >> 4) * 4;
-        if hlen < 20 || hlen > b.len() {
-            return None;
-        }
-        let mut opts = Vec::new();
-        let area = &b[20..hlen];
-        let mut i = 0;
-        while i < area.len() {
-            let k = area[i];
-            match k {
-                0 => {
-                    // EOL: the rest is padding.
-                    if area[i..].iter().any(|&x| x != 0) {
-                        opts.push(Opt::Eol);
-                    }
-                    break;
-                }
-                1 => {
-                    opts.push(Opt::Nop);
-                    i += 1;
-                    continue;
-                }
-                _ => {}
-            }
-            let l = usize::from(*area.get(i + 1)?);
-            if l < 2 || i + l > area.len() {
-                return None;
-            }
-            let body = &area[i + 2..i + l];
-            let o = match (k, l) {
-                (2, 4) => Opt::Mss(u16::from_be_bytes([body[0], body[1]])),
-                (3, 3) => Opt::Wscale(body[0]),
-                (4, 2) => Opt::SackOk,
-                (8, 10) => Opt::Ts(
-                    u32::from_be_bytes([body[0], body[1], body[2], body[3]]),
-                    u32::from_be_bytes([body[4], body[5], body[6], body[7]]),
-                ),
-                (5, _) => Opt::Sack(
-                    body.chunks_exact(8)
-                        .map(|c| {
-                            (
-                                u32::from_be_bytes([c[0], c[1], c[2], c[3]]),
-                                u32::from_be_bytes([c[4], c[5], c[6], c[7]]),
-                            )
-                        })
-                        .collect(),
-                ),
-                _ => return None,
-            };
-            opts.push(o);
-            i += l;
-        }
-        Some(Live {
-            sport: be16(0),
-            dport: be16(2),
-            seq: be32(4),
-            ack: be32(8),
-            flags: b[13],
-            win: be16(14),
-            urg: be16(18),
-            opts,
-            len: (b.len() - hlen) as u32,
-        })
-    }
-}
-
-fn flag_str(f: u8) -> String {
-    let mut s = String::new();
-    for (bit, c) in [
-        (0x02, 'S'),
-        (0x01, 'F'),
-        (0x04, 'R'),
-        (0x08, 'P'),
-        (0x20, 'U'),
-        (0x40, 'E'),
-        (0x80, 'W'),
-        (0x10, '.'),
-    ] {
-        if f & bit != 0 {
-            s.push(c);
-        }
-    }
-    if s.is_empty() {
-        s.push('-');
-    }
-    s
-}
-
-fn opt_str(o: &Opt) -> String {
-    match o {
-        Opt::Nop => "nop".into(),
-        Opt::Eol => "eol".into(),
-        Opt::Mss(m) => format!("mss {m}"),
-        Opt::Wscale(w) => format!("wscale {w}"),
-        Opt::SackOk => "sackOK".into(),
-        Opt::Ts(v, e) => format!("TS val {v} ecr {e}"),
-        Opt::Sack(b) => {
-            let v: Vec<String> = b.iter().map(|(a, b)| format!("{a}:{b}")).collect();
-            format!("sack {}", v.join(" "))
-        }
-    }
-}
-
-// ----- Linux constants ---------------------------------------------------------
-
-const AF_INET6: i64 = 10;
-const SOCK_NONBLOCK: i64 = 0o4000;
-const SOL_SOCKET: i64 = 1;
-const IPPROTO_TCP: i64 = 6;
-const SO_REUSEADDR: i64 = 2;
-const SO_ERROR: i64 = 4;
-const SO_SNDBUF: i64 = 7;
-const SO_RCVBUF: i64 = 8;
-const SO_KEEPALIVE: i64 = 9;
-const SO_LINGER: i64 = 13;
-const TCP_NODELAY: i64 = 1;
-const TCP_MAXSEG: i64 = 2;
-const F_GETFL: i64 = 3;
-const F_SETFL: i64 = 4;
-const O_RDWR: i64 = 2;
-const O_NONBLOCK: i64 = 0o4000;
-const SHUT_RD: i64 = 0;
-const SHUT_WR: i64 = 1;
-const SHUT_RDWR: i64 = 2;
-const MSG_DONTWAIT: i64 = 0x40;
-const POLLIN: i64 = 0x1;
-const POLLOUT: i64 = 0x4;
-const POLLERR: i64 = 0x8;
-const POLLHUP: i64 = 0x10;
-const POLLNVAL: i64 = 0x20;
-const POLLRDNORM: i64 = 0x40;
-const POLLWRNORM: i64 = 0x100;
-const POLLRDHUP: i64 = 0x2000;
-const ECONNRESET: i32 = 104;
-const ETIMEDOUT: i32 = 110;
-const ECONNREFUSED: i32 = 111;
-
-const SYMBOLS: &[(&str, i64)] = &[
-    ("AF_INET", 2),
-    ("PF_INET", 2),
-    ("AF_INET6", 10),
-    ("PF_INET6", 10),
-    ("SOCK_STREAM", 1),
-    ("SOCK_NONBLOCK", SOCK_NONBLOCK),
-    ("IPPROTO_IP", 0),
-    ("IPPROTO_TCP", 6),
-    ("SOL_TCP", 6),
-    ("SOL_SOCKET", 1),
-    ("SO_REUSEADDR", 2),
-    ("SO_ERROR", 4),
-    ("SO_SNDBUF", 7),
-    ("SO_RCVBUF", 8),
-    ("SO_KEEPALIVE", 9),
-    ("SO_LINGER", 13),
-    ("SO_REUSEPORT", 15),
-    ("TCP_NODELAY", 1),
-    ("TCP_MAXSEG", 2),
-    ("TCP_CORK", 3),
-    ("TCP_KEEPIDLE", 4),
-    ("TCP_KEEPINTVL", 5),
-    ("TCP_KEEPCNT", 6),
-    ("TCP_INFO", 11),
-    ("TCP_CONGESTION", 13),
-    ("TCP_USER_TIMEOUT", 18),
-    ("TCP_FASTOPEN", 23),
-    ("F_GETFL", 3),
-    ("F_SETFL", 4),
-    ("O_RDWR", 2),
-    ("O_NONBLOCK", O_NONBLOCK),
-    ("SHUT_RD", 0),
-    ("SHUT_WR", 1),
-    ("SHUT_RDWR", 2),
-    ("MSG_DONTWAIT", 0x40),
-    ("MSG_PEEK", 0x2),
-    ("MSG_MORE", 0x8000),
-    ("MSG_ZEROCOPY", 0x4000000),
-    ("POLLIN", POLLIN),
-    ("POLLPRI", 0x2),
-    ("POLLOUT", POLLOUT),
-    ("POLLERR", POLLERR),
-    ("POLLHUP", POLLHUP),
-    ("POLLNVAL", POLLNVAL),
-    ("POLLRDNORM", POLLRDNORM),
-    ("POLLWRNORM", POLLWRNORM),
-    ("POLLRDHUP", POLLRDHUP),
-];
-
-const ERRNOS: &[(&str, i32)] = &[
-    ("EPERM", 1),
-    ("ENOENT", 2),
-    ("EINTR", 4),
-    ("EBADF", 9),
-    ("EAGAIN", 11),
-    ("ENOMEM", 12),
-    ("EFAULT", 14),
-    ("EINVAL", 22),
-    ("EPIPE", 32),
-    ("ENOTSOCK", 88),
-    ("ENOPROTOOPT", 92),
-    ("EOPNOTSUPP", 95),
-    ("EADDRINUSE", 98),
-    ("EADDRNOTAVAIL", 99),
-    ("ENETUNREACH", 101),
-    ("ECONNABORTED", 103),
-    ("ECONNRESET", 104),
-    ("EISCONN", 106),
-    ("ENOTCONN", 107),
-    ("ETIMEDOUT", 110),
-    ("ECONNREFUSED", 111),
-    ("EHOSTUNREACH", 113),
-    ("EALREADY", 114),
-    ("EINPROGRESS", 115),
-];
-
-fn canon_errno(e: &str) -> &'static str {
-    let e = if e == "EWOULDBLOCK" { "EAGAIN" } else { e };
-    ERRNOS
-        .iter()
-        .find(|(n, _)| *n == e)
-        .map_or("EUNKNOWN", |(n, _)| n)
-}
-
-fn errno_name(v: i32) -> &'static str {
-    ERRNOS
-        .iter()
-        .find(|(_, x)| *x == v)
-        .map_or("EUNKNOWN", |(n, _)| n)
-}
-
-/// The value of an argument: integers, symbols, `A|B`, `[v]`.
-fn eval(e: &Expr) -> i64 {
-    match e {
-        Expr::Int(v) => *v,
-        Expr::Sym(s) => SYMBOLS
-            .iter()
-            .find(|(n, _)| n == s)
-            .map(|(_, v)| *v)
-            .or_else(|| {
-                ERRNOS
-                    .iter()
-                    .find(|(n, _)| n == s)
-                    .map(|(_, v)| i64::from(*v))
-            })
-            .unwrap_or(-1),
-        Expr::Or(v) => v.iter().fold(0, |a, x| a | eval(x)),
-        Expr::List(v) => v.first().map_or(0, eval),
-        _ => 0,
     }
 }

@@ -12,12 +12,21 @@
 //! the engine sends), TSO-style aggregation of consecutive outbound
 //! segments, exact option layout on outbound lines (`<...>` skips the
 //! check), and the socket calls `socket`, `bind`, `listen`, `accept`,
-//! `connect`, `write`, `send`, `read`, `recv`, `close`, `shutdown`,
-//! `setsockopt`/`getsockopt` (SO_REUSEADDR, SO_ERROR, SO_RCVBUF, SO_SNDBUF,
-//! SO_LINGER, TCP_NODELAY, TCP_MAXSEG), `fcntl` (O_NONBLOCK) and `poll`.
-//! Shell commands (other than `defaults.sh`, which `Config::linux()`
-//! stands for), `%{ }%` Python blocks and Linux-only options make a script
-//! [`Verdict::Unsupported`].
+//! `connect`, `write`, `send`, `sendto`, `sendmsg`, `writev`, `read`,
+//! `recv`, `recvmsg`, `readv`, `close`, `shutdown`, `ioctl` (SIOCINQ,
+//! SIOCOUTQ), `setsockopt`/`getsockopt` (SO_REUSEADDR, SO_ERROR, SO_RCVBUF,
+//! SO_SNDBUF, SO_LINGER, TCP_NODELAY, TCP_MAXSEG, TCP_CORK,
+//! TCP_USER_TIMEOUT, TCP_NOTSENT_LOWAT, IP_MTU_DISCOVER, IP_TOS), `fcntl`
+//! (O_NONBLOCK) and `poll`, with Linux's errno values; script fds are
+//! mapped onto the runner's as packetdrill maps them onto live ones.
+//! Shell lines that run `defaults.sh` (the runner's starting point) or set
+//! sysctls (`set_sysctls.py`, `sysctl -q`) are mapped onto the Endpoint's
+//! configuration (`sysctl.rs` says which); `%{ }%` Python blocks are
+//! evaluated over [`Connection::info`](crate::Connection::info)
+//! (`python.rs` says which subset). Anything else, TCP Fast Open and the
+//! socket-layer features no engine has (MSG_ZEROCOPY, SO_TIMESTAMPING,
+//! epoll, splice, sendfile), makes a script [`Verdict::Unsupported`] with
+//! what it was.
 //!
 //! Addresses: the engine is 192.0.2.2:8080 (or an ephemeral port for
 //! `connect`) and the scripted peer 192.0.2.1.
@@ -37,7 +46,12 @@
 //! ```
 
 pub mod exec;
+mod linux;
+mod live;
 pub mod parse;
+mod python;
+mod shell;
+mod sysctl;
 
 use std::format;
 use std::string::String;

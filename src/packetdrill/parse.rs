@@ -46,6 +46,16 @@ pub enum Opt {
     Ts(u32, u32),
     /// `sack a:b c:d`
     Sack(Vec<(u32, u32)>),
+    /// `FO [cookie]`: TCP Fast Open (RFC 7413, option kind 34); an empty
+    /// cookie is a cookie request.
+    FastOpen(Vec<u8>),
+    /// `FOEXP [cookie]`: TCP Fast Open with the experimental option kind
+    /// 254 and magic 0xF989 (RFC 6994) that Linux also understands.
+    FastOpenExp(Vec<u8>),
+    /// `md5 digest`: the TCP MD5 signature option (RFC 2385, kind 19).
+    Md5(Vec<u8>),
+    /// An option of another kind (seen on the wire only): kind and body.
+    Other(u8, Vec<u8>),
 }
 
 /// A packet line.
@@ -114,6 +124,10 @@ pub enum Stmt {
     Packet(Packet),
     /// A system call.
     Syscall(Syscall),
+    /// A shell command (between backticks): its text.
+    Shell(String),
+    /// An inline Python block (`%{ ... }%`): its text.
+    Python(String),
     /// Something the runner does not execute (with a description).
     Unsupported(String),
 }
@@ -253,7 +267,8 @@ fn statements(text: &str) -> Vec<(usize, String)> {
                 i += 1;
                 continue;
             }
-            cur.push(' ');
+            // Shell commands and Python keep their line breaks.
+            cur.push(if in_tick || in_py { '\n' } else { ' ' });
             i += 1;
             continue;
         }
@@ -289,21 +304,24 @@ pub fn parse(src: &str) -> Result<Script, ParseError> {
             });
             continue;
         }
-        if s.starts_with('`') {
+        if let Some(cmd) = backticks(s) {
             script.events.push(Event {
                 line,
                 time: Time::Any,
-                stmt: Stmt::Unsupported(format!("shell command {}", shorten(s))),
+                stmt: Stmt::Shell(cmd),
             });
             continue;
         }
         let mut lx = Lexer::new(s);
         let time = lx.time().map_err(err)?;
         let rest = lx.rest().trim();
-        let stmt = if rest.starts_with('`') {
-            Stmt::Unsupported(format!("shell command {}", shorten(rest)))
-        } else if rest.starts_with("%{") {
-            Stmt::Unsupported("inline python block %{ }%".to_string())
+        let stmt = if let Some(cmd) = backticks(rest) {
+            Stmt::Shell(cmd)
+        } else if let Some(code) = rest
+            .strip_prefix("%{")
+            .and_then(|r| r.trim_end().strip_suffix("}%"))
+        {
+            Stmt::Python(code.to_string())
         } else if rest.starts_with('<') || rest.starts_with('>') {
             parse_packet(rest).map_err(err)?
         } else {
@@ -314,7 +332,25 @@ pub fn parse(src: &str) -> Result<Script, ParseError> {
     Ok(script)
 }
 
-fn shorten(s: &str) -> String {
+/// The text between a statement's backticks.
+fn backticks(s: &str) -> Option<String> {
+    let inner = s.strip_prefix('`')?;
+    let end = inner.find('`')?;
+    Some(inner[..end].to_string())
+}
+
+/// A hex string (`abcd1234`) as bytes.
+fn hex_bytes(w: &str) -> Result<Vec<u8>, String> {
+    if w.len() % 2 != 0 || !w.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(format!("`{w}` is not a hex string of whole bytes"));
+    }
+    (0..w.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&w[i..i + 2], 16).map_err(|e| format!("{e}")))
+        .collect()
+}
+
+pub(crate) fn shorten(s: &str) -> String {
     let s: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
     if s.chars().count() > 60 {
         format!("{}...", s.chars().take(57).collect::<String>())
@@ -456,6 +492,25 @@ impl<'a> Lexer<'a> {
     }
 }
 
+/// Skips a balanced `( ... )`; false when it is not closed.
+fn skip_parens(lx: &mut Lexer<'_>) -> bool {
+    let mut depth = 0;
+    for (i, c) in lx.rest().char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    lx.pos += i + 1;
+                    return true;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
 fn parse_packet(s: &str) -> Result<Stmt, String> {
     let mut lx = Lexer::new(s);
     let inbound = lx.eat("<");
@@ -577,6 +632,18 @@ fn parse_options(lx: &mut Lexer<'_>) -> Result<Vec<Opt>, String> {
                 }
                 Opt::Sack(blocks)
             }
+            "FO" | "FOEXP" | "md5" => {
+                let cookie = if lx.peek().is_some_and(|c| c.is_ascii_alphanumeric()) {
+                    hex_bytes(&lx.word())?
+                } else {
+                    Vec::new()
+                };
+                match w.as_str() {
+                    "FO" => Opt::FastOpen(cookie),
+                    "FOEXP" => Opt::FastOpenExp(cookie),
+                    _ => Opt::Md5(cookie),
+                }
+            }
             "" => return Err(format!("bad option at `{}`", shorten(lx.rest()))),
             other => return Err(format!("unsupported TCP option `{other}`")),
         };
@@ -674,13 +741,30 @@ fn atom(lx: &mut Lexer<'_>) -> Result<Expr, String> {
             Ok(Expr::List(v))
         }
         Some('{') => {
+            // `{fd=3, events=POLLIN}`, `{msg_iov(1)=[...], ...}` (the count
+            // in parentheses is dropped) or `{..., 1000}` (an iovec:
+            // positional items have an empty name).
             lx.pos += 1;
             let mut v = Vec::new();
             if !lx.eat("}") {
                 loop {
+                    let save = lx.pos;
                     let k = lx.word();
-                    lx.expect("=")?;
-                    v.push((k, expr(lx)?));
+                    let named = !k.is_empty() && {
+                        if lx.peek() == Some('(') {
+                            let depth_ok = skip_parens(lx);
+                            depth_ok && lx.peek() == Some('=')
+                        } else {
+                            lx.peek() == Some('=')
+                        }
+                    };
+                    if named {
+                        lx.expect("=")?;
+                        v.push((k, expr(lx)?));
+                    } else {
+                        lx.pos = save;
+                        v.push((String::new(), expr(lx)?));
+                    }
                     if lx.eat(",") {
                         continue;
                     }
@@ -774,7 +858,51 @@ mod tests {
             }
             o => panic!("{o:?}"),
         }
-        assert!(matches!(s.events[5].stmt, Stmt::Unsupported(_)));
-        assert!(matches!(s.events[6].stmt, Stmt::Unsupported(_)));
+        assert_eq!(s.events[5].stmt, Stmt::Shell("sysctl -q x".into()));
+        assert_eq!(s.events[6].stmt, Stmt::Python(" assert 1 ".into()));
+    }
+
+    #[test]
+    fn parses_fast_open_and_msghdr() {
+        let s = parse(
+            "+0 < S 0:10(10) win 1 <mss 1460,FO abcd1234,nop,nop,FOEXP,md5 00ff>\n\
+             +0 sendmsg(4, {msg_name(...)=..., msg_iov(2)=[{..., 10}, {..., 20}], \
+             msg_flags=0}, MSG_MORE) = 30\n",
+        )
+        .unwrap();
+        match &s.events[0].stmt {
+            Stmt::Packet(p) => assert_eq!(
+                p.options,
+                Some(Some(vec![
+                    Opt::Mss(1460),
+                    Opt::FastOpen(vec![0xab, 0xcd, 0x12, 0x34]),
+                    Opt::Nop,
+                    Opt::Nop,
+                    Opt::FastOpenExp(vec![]),
+                    Opt::Md5(vec![0, 0xff]),
+                ]))
+            ),
+            o => panic!("{o:?}"),
+        }
+        match &s.events[1].stmt {
+            Stmt::Syscall(c) => {
+                let Expr::Struct(f) = &c.args[1] else {
+                    panic!("{:?}", c.args[1])
+                };
+                assert_eq!(f[0], ("msg_name".into(), Expr::Ellipsis));
+                let Expr::List(iov) = &f[1].1 else {
+                    panic!("{f:?}")
+                };
+                assert_eq!(
+                    iov[1],
+                    Expr::Struct(vec![
+                        (String::new(), Expr::Ellipsis),
+                        (String::new(), Expr::Int(20))
+                    ])
+                );
+            }
+            o => panic!("{o:?}"),
+        }
+        assert!(parse("+0 < S 0:0(0) win 1 <FO TFO_COOKIE>\n").is_err());
     }
 }

@@ -351,7 +351,8 @@ impl Sim {
         let (ia, ib) = (self.hosts.len(), self.hosts.len() + 1);
         let k = (ia / 2) as u16;
         let mk = |h: HostConfig, addr, port, peer, link| Host {
-            conn: Connection::new(h.config, Buffers::with_capacity(h.rx_buf, h.tx_buf)),
+            conn: Connection::new(h.config, Buffers::with_capacity(h.rx_buf, h.tx_buf))
+                .expect("a valid host config"),
             script: h.script,
             addr,
             port,

@@ -20,9 +20,11 @@ use std::vec::Vec;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::OwnedSegmentSpec;
+use crate::connection::IcmpError;
 use crate::endpoint::{Endpoint, EndpointConfig, Event, Handle, ListenerId, SynCookies};
 use crate::seq::SeqNum;
 use crate::time::{Duration, Instant};
+use crate::wire::Ecn;
 use crate::wire::{Flags, TcpHeader, TcpOptions, checksum};
 
 /// The Endpoint's own address.
@@ -127,6 +129,31 @@ pub enum EpInput {
     Close(u8),
     /// `abort`.
     Abort(u8),
+    /// An ICMP error about the `k`-th most recent datagram the Endpoint
+    /// sent (its addresses, ports and SEQ plus `seq_shift` quoted), of
+    /// ICMPv4 `icmp_type`/`code` with this next-hop MTU; the quote is cut
+    /// to `cut` bytes when `cut` is below 28.
+    Icmp {
+        /// Which sent datagram (0 = the most recent).
+        k: u8,
+        /// ICMPv4 type (3, 4, 11, 12 are errors; others are not).
+        icmp_type: u8,
+        /// ICMP code.
+        code: u8,
+        /// Next-hop MTU.
+        mtu: u16,
+        /// Added to the quoted SEQ.
+        seq_shift: i16,
+        /// Quote length cut.
+        cut: u8,
+    },
+    /// The ECN field (two low bits) of the datagrams delivered from now on.
+    SetEcn(u8),
+    /// A crafted segment to an address that is not the Endpoint's.
+    NotLocal {
+        /// The segment.
+        spec: OwnedSegmentSpec,
+    },
 }
 
 impl EpInput {
@@ -163,6 +190,8 @@ pub struct EpHarness {
     pub events: u64,
     /// Bytes the application read (by `recv` and read at once).
     pub bytes_read: u64,
+    /// The ECN field of delivered datagrams ([`EpInput::SetEcn`]).
+    ecn: Ecn,
     log: Vec<String>,
 }
 
@@ -184,9 +213,13 @@ impl EpHarness {
         cfg.somaxconn = 8;
         cfg.max_syn_backlog = 8;
         cfg.syncookies = SynCookies::OnOverflow;
-        cfg.local_v4 = Some(Ipv4Addr::from(LOCAL));
+        // ECN negotiated with peers that ask for it (and offered by ours).
+        cfg.conn.ecn = linux;
+        let cfg = cfg
+            .with_local_addr(Ipv4Addr::from(LOCAL))
+            .expect("a unicast address");
         EpHarness {
-            ep: Endpoint::new(cfg.clone(), [7; 16]),
+            ep: Endpoint::new(cfg.clone(), [7; 16]).expect("a valid config"),
             now: Instant::from_secs(1000),
             cfg,
             handles: Vec::new(),
@@ -195,6 +228,7 @@ impl EpHarness {
             datagrams_out: 0,
             events: 0,
             bytes_read: 0,
+            ecn: Ecn::NotEct,
             log: Vec::new(),
         }
     }
@@ -239,7 +273,8 @@ impl EpHarness {
                     let c = checksum::tcp_checksum_v4(src, LOCAL, &bytes);
                     bytes[16..18].copy_from_slice(&c.to_be_bytes());
                 }
-                self.ep.on_datagram(now, v4(src), v4(LOCAL), &bytes);
+                self.ep
+                    .on_datagram(now, v4(src), v4(LOCAL), self.ecn, &bytes);
             }
             EpInput::Crafted {
                 from,
@@ -313,7 +348,7 @@ impl EpHarness {
                 };
                 let hdr = spec_header(PEER_PORTS[0], PORTS[0], spec);
                 if let Some(bytes) = segment_bytes(&hdr, &[], src, dst) {
-                    self.ep.on_datagram(now, src, dst, &bytes);
+                    self.ep.on_datagram(now, src, dst, Ecn::NotEct, &bytes);
                 }
             }
             EpInput::Advance(ms) => {
@@ -399,6 +434,44 @@ impl EpHarness {
                     self.handles.retain(|&x| x != h);
                 }
             }
+            EpInput::Icmp {
+                k,
+                icmp_type,
+                code,
+                mtu,
+                seq_shift,
+                cut,
+            } => {
+                if self.sent.is_empty() {
+                    return self.drain();
+                }
+                let s = self.sent[usize::from(*k) % self.sent.len()].clone();
+                let mut q = vec![0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0];
+                q.extend_from_slice(&LOCAL);
+                q.extend_from_slice(&s.dst);
+                q.extend_from_slice(&s.header.src_port.to_be_bytes());
+                q.extend_from_slice(&s.header.dst_port.to_be_bytes());
+                let seq = s.header.seq.0.wrapping_add(*seq_shift as i32 as u32);
+                q.extend_from_slice(&seq.to_be_bytes());
+                if *cut < 28 {
+                    q.truncate(usize::from(*cut));
+                }
+                if let Some(e) = IcmpError::from_v4(*icmp_type, *code, *mtu) {
+                    self.ep.on_icmp(now, e, &q);
+                }
+            }
+            EpInput::SetEcn(bits) => self.ecn = Ecn::from_bits(*bits),
+            EpInput::NotLocal { spec } => {
+                let hdr = spec_header(PEER_PORTS[0], PORTS[0], spec);
+                let (src, dst) = (v4(PEERS[0]), v4([192, 0, 2, 254]));
+                if let Some(bytes) = segment_bytes(&hdr, &[], src, dst) {
+                    let before = self.ep.counters().not_local;
+                    self.ep.on_datagram(now, src, dst, self.ecn, &bytes);
+                    if self.ep.counters().not_local != before + 1 {
+                        return self.fail("a segment for another address was not counted");
+                    }
+                }
+            }
         }
         self.drain()
     }
@@ -419,7 +492,7 @@ impl EpHarness {
             let mut buf = [0u8; 2048];
             if let Some((h, n)) =
                 self.ep
-                    .on_datagram_recv(now, v4(src), v4(LOCAL), &bytes, &mut buf)
+                    .on_datagram_recv(now, v4(src), v4(LOCAL), self.ecn, &bytes, &mut buf)
             {
                 if n == 0 || n > buf.len() {
                     return self.fail(&format!("on_datagram_recv reported {n} bytes"));
@@ -432,7 +505,8 @@ impl EpHarness {
                 self.bytes_read += n as u64;
             }
         } else {
-            self.ep.on_datagram(now, v4(src), v4(LOCAL), &bytes);
+            self.ep
+                .on_datagram(now, v4(src), v4(LOCAL), self.ecn, &bytes);
         }
         Ok(())
     }
@@ -479,6 +553,20 @@ impl EpHarness {
             let Ok((header, payload)) = TcpHeader::parse(seg) else {
                 return self.fail("a datagram that does not parse");
             };
+            // RFC 3168 §6.1.1, §6.1.4: ECT(0) only on data segments of a
+            // connection that negotiated ECN, never on SYN, RST or a pure
+            // ACK; never CE or ECT(1).
+            match d.ecn {
+                Ecn::NotEct => {}
+                Ecn::Ect0 if !payload.is_empty() && !header.flags.syn() && !header.flags.rst() => {}
+                e => {
+                    return self.fail(&format!(
+                        "{e:?} on {:?} with {} bytes",
+                        header.flags,
+                        payload.len()
+                    ));
+                }
+            }
             if self.sent.len() == KEEP_SENT {
                 self.sent.pop_back();
             }

@@ -285,7 +285,7 @@ impl Harness<Vec<u8>> {
         tx: usize,
         now: Instant,
     ) -> Self {
-        let conn = Connection::new(cfg, Buffers::with_capacity(rx, tx));
+        let conn = Connection::new(cfg, Buffers::with_capacity(rx, tx)).expect("a valid config");
         Harness::new(name, conn, rx, tx, now, 65536)
     }
 }

@@ -11,6 +11,48 @@ mod tcp;
 
 use crate::seq::SeqNum;
 
+/// The ECN field of an IP header (RFC 3168 §5): the two low bits of the
+/// IPv4 TOS byte or the IPv6 traffic class.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum Ecn {
+    /// Not ECN-capable transport (00).
+    #[default]
+    NotEct,
+    /// ECN-capable transport, ECT(1) (01).
+    Ect1,
+    /// ECN-capable transport, ECT(0) (10): what TCP sends (RFC 3168 §6.1.1).
+    Ect0,
+    /// Congestion experienced (11).
+    Ce,
+}
+
+impl Ecn {
+    /// The codepoint in the two low bits of a TOS / traffic-class byte
+    /// (the other bits are ignored).
+    pub fn from_bits(tos: u8) -> Ecn {
+        match tos & 3 {
+            0 => Ecn::NotEct,
+            1 => Ecn::Ect1,
+            2 => Ecn::Ect0,
+            _ => Ecn::Ce,
+        }
+    }
+    /// The two bits to put in the TOS / traffic-class byte.
+    pub fn bits(self) -> u8 {
+        match self {
+            Ecn::NotEct => 0,
+            Ecn::Ect1 => 1,
+            Ecn::Ect0 => 2,
+            Ecn::Ce => 3,
+        }
+    }
+    /// Whether a router marked congestion (RFC 3168 §5).
+    pub fn is_ce(self) -> bool {
+        self == Ecn::Ce
+    }
+}
+
 /// TCP control bits (RFC 9293 §3.1, RFC 3168 §23.2 for ECE/CWR).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]

@@ -8,7 +8,7 @@ use tcpstate::{Actions, Buffers, Config, Connection, Instant, SeqNum, State, Tra
 pub type Conn = Connection<Vec<u8>>;
 
 pub fn conn(cfg: Config, rx: usize, tx: usize) -> Conn {
-    Connection::new(cfg, Buffers::with_capacity(rx, tx))
+    Connection::new(cfg, Buffers::with_capacity(rx, tx)).expect("valid config")
 }
 
 /// One segment in flight, owned.

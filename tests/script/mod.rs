@@ -87,7 +87,7 @@ impl Sut {
 
     pub fn with_buffers(cfg: Config, rx: usize, tx: usize) -> Self {
         Sut {
-            c: Connection::new(cfg, Buffers::with_capacity(rx, tx)),
+            c: Connection::new(cfg, Buffers::with_capacity(rx, tx)).expect("valid config"),
             now: T0,
             changes: Vec::new(),
             last: Actions::NONE,

@@ -1,0 +1,337 @@
+//! [`Connection::info`]: a snapshot of the connection in the shape of
+//! Linux's `struct tcp_info` (`getsockopt(TCP_INFO)`, `ss -ti`), so that
+//! tools and tests written against Linux read the same names, units and
+//! state codes.
+//!
+//! Every field is derived from state the connection keeps anyway: asking
+//! costs nothing when nobody asks, and the TCB does not grow. Where the
+//! engine counts bytes and Linux counts segments (`unacked`, `sacked`,
+//! `lost`, `retrans`, `snd_cwnd`, `delivered`), the byte count is divided by
+//! the effective send MSS, rounded up, which is what Linux reports for
+//! full-sized segments. Fields Linux has and the engine keeps no state for
+//! are listed on [`TcpInfo`] and read 0.
+
+use super::{Connection, Probe, Storage};
+use crate::state::State;
+use crate::time::Instant;
+
+/// `tcpi_options` bit: timestamps negotiated (Linux `TCPI_OPT_TIMESTAMPS`).
+pub const TCPI_OPT_TIMESTAMPS: u8 = 1;
+/// `tcpi_options` bit: SACK negotiated (`TCPI_OPT_SACK`).
+pub const TCPI_OPT_SACK: u8 = 2;
+/// `tcpi_options` bit: window scaling negotiated (`TCPI_OPT_WSCALE`).
+pub const TCPI_OPT_WSCALE: u8 = 4;
+/// `tcpi_options` bit: ECN negotiated (`TCPI_OPT_ECN`).
+pub const TCPI_OPT_ECN: u8 = 8;
+/// `tcpi_options` bit: a CE mark was received (`TCPI_OPT_ECN_SEEN`).
+pub const TCPI_OPT_ECN_SEEN: u8 = 16;
+/// `tcpi_options` bit: data in our SYN was acknowledged, or the peer's SYN
+/// carried data we accepted (TCP Fast Open, `TCPI_OPT_SYN_DATA`).
+pub const TCPI_OPT_SYN_DATA: u8 = 32;
+
+/// Linux's congestion-avoidance states (`tcpi_ca_state`, `enum
+/// tcp_ca_state`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum CaState {
+    /// Nothing wrong (`TCP_CA_Open`).
+    Open = 0,
+    /// Duplicate ACKs or SACKs seen, no loss yet (`TCP_CA_Disorder`).
+    Disorder = 1,
+    /// The window was reduced for ECN (`TCP_CA_CWR`).
+    Cwr = 2,
+    /// Fast recovery (`TCP_CA_Recovery`).
+    Recovery = 3,
+    /// After a retransmission timeout, until what was in flight then is
+    /// acknowledged (`TCP_CA_Loss`).
+    Loss = 4,
+}
+
+/// A snapshot of one connection with the fields of Linux's `struct
+/// tcp_info` (without the `tcpi_` prefix), in Linux's units: times in
+/// microseconds unless the name says otherwise, windows in segments.
+///
+/// Not tracked by the engine, always 0: `rcv_rtt`, `rcv_space`,
+/// `busy_time`, `rwnd_limited`, `sndbuf_limited`, `delivery_rate`,
+/// `reord_seen`, `dsack_dups`, `rcv_ooopack`, `delivered_ce`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TcpInfo {
+    /// The state as Linux numbers it ([`linux_state`]).
+    pub state: u8,
+    /// [`CaState`] as a number.
+    pub ca_state: u8,
+    /// Retransmission timeouts since the last acknowledgement of new data
+    /// (`icsk_retransmits`).
+    pub retransmits: u8,
+    /// Zero-window or keep-alive probes sent and not answered.
+    pub probes: u8,
+    /// Exponential backoff of the retransmission timer (`icsk_backoff`).
+    pub backoff: u8,
+    /// `TCPI_OPT_*` bits.
+    pub options: u8,
+    /// The peer's window-scale shift (0 without window scaling).
+    pub snd_wscale: u8,
+    /// Our window-scale shift (0 without window scaling).
+    pub rcv_wscale: u8,
+    /// Retransmission timeout, µs.
+    pub rto: u32,
+    /// Delayed-ACK timeout, µs.
+    pub ato: u32,
+    /// Effective send MSS, bytes.
+    pub snd_mss: u32,
+    /// Largest segment received so far (the receive MSS estimate), bytes.
+    pub rcv_mss: u32,
+    /// Segments in flight (sent, not acknowledged; `packets_out`).
+    pub unacked: u32,
+    /// Segments in flight that the peer SACKed (`sacked_out`).
+    pub sacked: u32,
+    /// Segments in flight taken as lost (`lost_out`): in fast recovery the
+    /// holes below the highest SACKed byte, after a timeout all of them.
+    pub lost: u32,
+    /// Retransmitted segments not yet acknowledged (`retrans_out`).
+    pub retrans: u32,
+    /// Milliseconds since data was last sent.
+    pub last_data_sent: u32,
+    /// Milliseconds since data was last received.
+    pub last_data_recv: u32,
+    /// Milliseconds since an acceptable segment last arrived.
+    pub last_ack_recv: u32,
+    /// Path MTU (our MSS plus 40 bytes of IPv4 and TCP headers).
+    pub pmtu: u32,
+    /// The receive window we may advertise, bytes (`rcv_ssthresh`).
+    pub rcv_ssthresh: u32,
+    /// Smoothed RTT, µs (0 before the first sample).
+    pub rtt: u32,
+    /// RTT variation, µs.
+    pub rttvar: u32,
+    /// Slow-start threshold, segments (`TCP_INFINITE_SSTHRESH`, 0x7fffffff,
+    /// until the first loss).
+    pub snd_ssthresh: u32,
+    /// Congestion window, segments.
+    pub snd_cwnd: u32,
+    /// The MSS we advertise, less the timestamp option when timestamps are
+    /// on (Linux's `advmss`).
+    pub advmss: u32,
+    /// Reordering degree, segments (Linux `tcp_reordering`, 3).
+    pub reordering: u32,
+    /// Not tracked (0).
+    pub rcv_rtt: u32,
+    /// Not tracked (0).
+    pub rcv_space: u32,
+    /// Segments retransmitted over the connection's life.
+    pub total_retrans: u32,
+    /// Payload bytes sent, retransmissions included.
+    pub bytes_sent: u64,
+    /// Payload bytes the peer acknowledged (modulo 2^32).
+    pub bytes_acked: u64,
+    /// Payload bytes received in order.
+    pub bytes_received: u64,
+    /// Segments sent.
+    pub segs_out: u32,
+    /// Segments received.
+    pub segs_in: u32,
+    /// Bytes queued and not yet sent.
+    pub notsent_bytes: u32,
+    /// Minimum RTT seen, µs (0 before the first sample).
+    pub min_rtt: u32,
+    /// Segments delivered to the peer (acknowledged or SACKed), the SYN
+    /// counted (`tp->delivered`).
+    pub delivered: u32,
+    /// Not tracked (0).
+    pub delivered_ce: u32,
+    /// Not tracked (0).
+    pub busy_time: u64,
+    /// Not tracked (0).
+    pub rwnd_limited: u64,
+    /// Not tracked (0).
+    pub sndbuf_limited: u64,
+    /// Not tracked (0).
+    pub delivery_rate: u64,
+    /// Not tracked (0).
+    pub reord_seen: u32,
+    /// The peer's window, bytes.
+    pub snd_wnd: u32,
+    /// Our receive window, bytes.
+    pub rcv_wnd: u32,
+}
+
+/// `tcpi_snd_ssthresh` before any loss (Linux `TCP_INFINITE_SSTHRESH`).
+pub const TCP_INFINITE_SSTHRESH: u32 = 0x7fff_ffff;
+
+/// Linux's number for a state (`TCP_ESTABLISHED` = 1 ... `TCP_CLOSING` = 11).
+pub fn linux_state(s: State) -> u8 {
+    match s {
+        State::Established => 1,
+        State::SynSent => 2,
+        State::SynReceived => 3,
+        State::FinWait1 => 4,
+        State::FinWait2 => 5,
+        State::TimeWait => 6,
+        State::Closed => 7,
+        State::CloseWait => 8,
+        State::LastAck => 9,
+        State::Listen => 10,
+        State::Closing => 11,
+    }
+}
+
+impl<B: Storage> Connection<B> {
+    /// Bytes queued and never sent (a go-back-N rewind after a timeout
+    /// does not make sent bytes unsent again).
+    fn notsent(&self) -> u32 {
+        let base = self.tx_base();
+        let len = self.tx.len() as u32;
+        if self.snd_max.before(base) {
+            return len;
+        }
+        len - self.snd_max.dist(base).min(len)
+    }
+}
+
+fn ms_since(now: Instant, t: Instant) -> u32 {
+    u32::try_from(now.saturating_duration_since(t).as_millis()).unwrap_or(u32::MAX)
+}
+
+impl<B: Storage> Connection<B> {
+    /// A snapshot in the shape of Linux's `struct tcp_info` (see
+    /// [`TcpInfo`]); `now` dates the `last_*` fields.
+    pub fn info(&self, now: Instant) -> TcpInfo {
+        let mss = self.eff_mss().max(1);
+        let segs = |bytes: u32| bytes.div_ceil(mss);
+        let established = self.syn_acked() || self.state == State::SynReceived;
+        // Data in flight: the sequence space past SND.UNA less SYN and FIN.
+        let mut data_flight = self.flight();
+        if !self.syn_acked() && data_flight > 0 {
+            data_flight -= 1;
+        }
+        if self.fin_queued() && !self.fin_acked() && self.snd_max.after(self.fin_seq()) {
+            data_flight = data_flight.saturating_sub(1);
+        }
+        let sacked_bytes = if self.sacked.is_empty() {
+            0
+        } else {
+            self.sacked.covered()
+        };
+        let in_loss = self.retries > 0 && self.syn_acked() && self.snd_una.before(self.recover);
+        let ca_state = if self.in_recovery() {
+            CaState::Recovery
+        } else if in_loss {
+            CaState::Loss
+        } else if self.cwr_pending() {
+            CaState::Cwr
+        } else if self.dupacks > 0 || sacked_bytes > 0 {
+            CaState::Disorder
+        } else {
+            CaState::Open
+        };
+        let lost_bytes = match ca_state {
+            CaState::Loss => data_flight.saturating_sub(sacked_bytes),
+            CaState::Recovery if sacked_bytes > 0 => {
+                let top = self.sacked.highest_end();
+                top.saturating_sub(sacked_bytes)
+            }
+            CaState::Recovery => mss.min(data_flight),
+            _ => 0,
+        };
+        let retrans_bytes = if self.in_recovery() || in_loss {
+            self.high_rxt.dist(self.snd_una).min(data_flight)
+        } else {
+            0
+        };
+        let mut options = 0;
+        if self.ts_on() {
+            options |= TCPI_OPT_TIMESTAMPS;
+        }
+        if self.sack_on() {
+            options |= TCPI_OPT_SACK;
+        }
+        if self.ws_on() {
+            options |= TCPI_OPT_WSCALE;
+        }
+        if self.ecn_on() {
+            options |= TCPI_OPT_ECN;
+        }
+        let (snd_wscale, rcv_wscale) = if self.ws_on() {
+            (self.snd_wscale, self.rcv_wscale)
+        } else {
+            (0, 0)
+        };
+        let probes = match self.probe {
+            Probe::Keepalive => self.ka_probes,
+            _ => self.zwp_unanswered,
+        };
+        let acked = if self.syn_acked() {
+            let mut n = self.snd_una.dist(self.iss).saturating_sub(1);
+            if self.fin_acked() {
+                n = n.saturating_sub(1);
+            }
+            n
+        } else {
+            0
+        };
+        let stats = self.stats();
+        let ts = if self.ts_on() { 12 } else { 0 };
+        TcpInfo {
+            state: linux_state(self.state),
+            ca_state: ca_state as u8,
+            retransmits: self.retries,
+            probes,
+            backoff: if self.syn_acked() { self.retries } else { 0 },
+            options,
+            snd_wscale,
+            rcv_wscale,
+            rto: self.rto,
+            ato: if established {
+                self.cfg.delayed_ack_us() as u32
+            } else {
+                0
+            },
+            snd_mss: mss,
+            rcv_mss: u32::from(self.rcv_mss_est.max(1)).min(u32::from(self.cfg.mss)),
+            unacked: segs(data_flight) + u32::from(!self.syn_acked() && self.flight() > 0),
+            sacked: segs(sacked_bytes),
+            lost: segs(lost_bytes),
+            retrans: segs(retrans_bytes),
+            last_data_sent: ms_since(now, self.last_send),
+            // Linux dates the handshake as the last receive until data comes.
+            last_data_recv: ms_since(now, self.last_data_in.get().unwrap_or(self.last_rcv)),
+            last_ack_recv: ms_since(now, self.last_rcv),
+            pmtu: u32::from(self.cfg.mss) + 40,
+            rcv_ssthresh: self.rcv_wnd(),
+            rtt: self.srtt,
+            rttvar: self.rttvar,
+            snd_ssthresh: if self.ssthresh >= u32::MAX / 2 {
+                TCP_INFINITE_SSTHRESH
+            } else {
+                segs(self.ssthresh)
+            },
+            snd_cwnd: (self.cwnd / mss).max(u32::from(self.cwnd > 0)),
+            advmss: u32::from(self.cfg.mss).saturating_sub(ts),
+            reordering: 3,
+            rcv_rtt: 0,
+            rcv_space: 0,
+            total_retrans: stats.retransmits as u32,
+            bytes_sent: stats.bytes_out,
+            bytes_acked: u64::from(acked),
+            bytes_received: stats.bytes_in,
+            segs_out: stats.segs_out as u32,
+            segs_in: stats.segs_in as u32,
+            notsent_bytes: self.notsent(),
+            min_rtt: if self.min_rtt == u32::MAX {
+                0
+            } else {
+                self.min_rtt
+            },
+            delivered: u32::from(self.syn_acked()) + segs(acked) + segs(sacked_bytes),
+            delivered_ce: 0,
+            busy_time: 0,
+            rwnd_limited: 0,
+            sndbuf_limited: 0,
+            delivery_rate: 0,
+            reord_seen: 0,
+            snd_wnd: self.snd_wnd,
+            rcv_wnd: self.rcv_wnd(),
+        }
+    }
+}

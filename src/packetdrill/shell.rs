@@ -1,0 +1,233 @@
+//! Shell commands in scripts (`` `...` ``): the few that configure the
+//! stack under test are understood, everything else is unsupported.
+//!
+//! - `defaults.sh` (google/packetdrill's `gtests/net/common/defaults.sh`):
+//!   Linux's settings the suite assumes; the runner's starting point.
+//! - `set_sysctls.py /proc/sys/net/ipv4/NAME=VALUE ...` and
+//!   `sysctl [-q] [-e] [-w] net.ipv4.NAME=VALUE ...`: sysctls, applied by
+//!   [`super::sysctl`].
+//! - `/tmp/sysctl_restore_${PPID}.sh`: puts back what `set_sysctls.py` set.
+//! - `ip tcp_metrics flush`: forgets the per-destination metrics (the TCP
+//!   Fast Open cookie cache).
+//! - `tc qdisc ... pfifo`, `ethtool -K tun0 ...`, `nstat > /dev/null`: no
+//!   effect on an engine without queues, offloads or counters to reset.
+//!
+//! `A || B` runs `B` only when `A` names a sysctl this kernel would not
+//! have (as the scripts use it: an old name first, then a fallback).
+
+use std::string::{String, ToString};
+use std::vec::Vec;
+use std::{format, vec};
+
+/// One understood command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Cmd {
+    /// `defaults.sh`.
+    Defaults,
+    /// A sysctl: its dotted name (`net.ipv4.tcp_sack`) and value.
+    Sysctl {
+        name: String,
+        value: String,
+        /// Set by `set_sysctls.py`, which saves the old value for the
+        /// restore script.
+        saved: bool,
+    },
+    /// `/tmp/sysctl_restore_${PPID}.sh`.
+    Restore,
+    /// `ip tcp_metrics flush`.
+    FlushMetrics,
+    /// Nothing to do.
+    Nothing,
+}
+
+/// Splits `text` into words, honouring quotes and backslash-newline
+/// continuations; `#` starts a comment to the end of its line.
+fn words(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut have = false;
+    for c in line.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => cur.push(c),
+            None => match c {
+                '"' | '\'' => {
+                    quote = Some(c);
+                    have = true;
+                }
+                '#' if !have => break,
+                c if c.is_whitespace() => {
+                    if have {
+                        out.push(core::mem::take(&mut cur));
+                        have = false;
+                    }
+                }
+                c => {
+                    cur.push(c);
+                    have = true;
+                }
+            },
+        }
+    }
+    if have {
+        out.push(cur);
+    }
+    out
+}
+
+/// Drops output redirections (`> /dev/null`, `&> /dev/null`, `2>&1`).
+fn drop_redirections(w: Vec<String>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut skip_next = false;
+    for x in w {
+        if skip_next {
+            skip_next = false;
+            continue;
+        }
+        let is_redir = x.starts_with('>') || x.starts_with("&>") || x.starts_with("2>");
+        if is_redir {
+            // `>` alone takes the next word as its target.
+            skip_next = matches!(x.as_str(), ">" | "&>" | "2>" | ">>");
+            continue;
+        }
+        out.push(x);
+    }
+    out
+}
+
+/// The sysctl names this runner knows (set to Linux's values or mapped
+/// onto the configuration); `A || B` falls back to `B` for others.
+pub(crate) fn known_sysctl(name: &str) -> bool {
+    super::sysctl::known(name)
+}
+
+/// The commands of one shell text, or what is not understood.
+pub(crate) fn parse(text: &str) -> Result<Vec<Cmd>, String> {
+    let joined = text.replace("\\\n", " ");
+    let mut out = Vec::new();
+    for line in joined.lines() {
+        // `;` and `&&` separate commands; `||` gives a fallback.
+        for cmd in line.split(';').flat_map(|c| c.split("&&")) {
+            let alts: Vec<&str> = cmd.split("||").collect();
+            let mut chosen = None;
+            for (i, alt) in alts.iter().enumerate() {
+                let cmds = command(alt)?;
+                let unknown = cmds.iter().any(|c| match c {
+                    Cmd::Sysctl { name, .. } => !known_sysctl(name),
+                    _ => false,
+                });
+                if !unknown || i + 1 == alts.len() {
+                    chosen = Some(cmds);
+                    break;
+                }
+            }
+            out.extend(chosen.unwrap_or_default());
+        }
+    }
+    Ok(out)
+}
+
+fn command(text: &str) -> Result<Vec<Cmd>, String> {
+    let w = drop_redirections(words(text));
+    let Some(prog) = w.first() else {
+        return Ok(Vec::new());
+    };
+    let base = prog.rsplit('/').next().unwrap_or(prog);
+    let args = &w[1..];
+    match base {
+        "defaults.sh" if args.is_empty() => Ok(vec![Cmd::Defaults]),
+        "set_sysctls.py" => args
+            .iter()
+            .map(|a| {
+                let (path, value) = a
+                    .split_once('=')
+                    .ok_or_else(|| format!("set_sysctls.py argument `{a}`"))?;
+                let name = path
+                    .strip_prefix("/proc/sys/")
+                    .ok_or_else(|| format!("set_sysctls.py path `{path}`"))?
+                    .replace('/', ".");
+                Ok(Cmd::Sysctl {
+                    name,
+                    value: value.to_string(),
+                    saved: true,
+                })
+            })
+            .collect(),
+        "sysctl" => {
+            let mut v = Vec::new();
+            for a in args {
+                if a.starts_with('-') {
+                    if !matches!(a.as_str(), "-q" | "-e" | "-w" | "-qw" | "-wq") {
+                        return Err(format!("sysctl option `{a}`"));
+                    }
+                    continue;
+                }
+                let Some((n, value)) = a.split_once('=') else {
+                    return Err(format!("sysctl read `{a}`"));
+                };
+                v.push(Cmd::Sysctl {
+                    name: n.replace('/', "."),
+                    value: value.to_string(),
+                    saved: false,
+                });
+            }
+            Ok(v)
+        }
+        b if b.starts_with("sysctl_restore_") => Ok(vec![Cmd::Restore]),
+        "ip" if args.first().is_some_and(|a| a == "tcp_metrics")
+            && args.get(1).is_some_and(|a| a == "flush") =>
+        {
+            Ok(vec![Cmd::FlushMetrics])
+        }
+        "tc" if args.last().is_some_and(|a| a == "pfifo")
+            || (args.get(1).is_some_and(|a| a == "delete")
+                && args.last().is_some_and(|a| a == "root")) =>
+        {
+            Ok(vec![Cmd::Nothing])
+        }
+        "ethtool" if args.first().is_some_and(|a| a == "-K") => Ok(vec![Cmd::Nothing]),
+        "nstat" if args.is_empty() => Ok(vec![Cmd::Nothing]),
+        "tc" => Err(format!("queueing discipline `{}`", w.join(" "))),
+        "echo" if text.contains("/sys/module/") => Err(format!(
+            "module parameter `{}`",
+            text.split_whitespace().last().unwrap_or("")
+        )),
+        _ => Err(format!("shell command `{}`", w.join(" "))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn understands_the_suite_forms() {
+        let c = parse(
+            "../common/defaults.sh\n../common/set_sysctls.py /proc/sys/net/ipv4/tcp_wmem=\"4096 50000 4194304\" \\\n /proc/sys/net/ipv4/tcp_timestamps=0",
+        )
+        .unwrap();
+        assert_eq!(c[0], Cmd::Defaults);
+        assert_eq!(
+            c[1],
+            Cmd::Sysctl {
+                name: "net.ipv4.tcp_wmem".into(),
+                value: "4096 50000 4194304".into(),
+                saved: true
+            }
+        );
+        assert_eq!(c.len(), 3);
+        let c = parse("sysctl -q net.ipv4.tcp_fastopen_cookies=0 &> /dev/null ||\\\n ip tcp_metrics flush all &> /dev/null").unwrap();
+        assert_eq!(c, vec![Cmd::FlushMetrics]);
+        let c = parse("sysctl -q net/ipv4/tcp_pacing_ss_ratio=200 # comment").unwrap();
+        assert!(
+            matches!(&c[0], Cmd::Sysctl { name, .. } if name == "net.ipv4.tcp_pacing_ss_ratio")
+        );
+        assert!(parse("tc qdisc replace dev tun0 root fq").is_err());
+        assert!(parse("echo 3 > /sys/module/tcp_cubic/parameters/hystart_detect").is_err());
+        assert_eq!(
+            parse("/tmp/sysctl_restore_${PPID}.sh").unwrap(),
+            vec![Cmd::Restore]
+        );
+    }
+}

@@ -1,0 +1,178 @@
+//! Behaviours `Config::linux()` takes from Linux where RFC 9293 leaves the
+//! choice open, each checked against both presets (issue 15), and the
+//! `tcp_info`-shaped snapshot (`Connection::info`).
+
+mod common;
+
+use common::{Pair, drain};
+use tcpstate::connection::info::{TCP_INFINITE_SSTHRESH, TCPI_OPT_SACK, TCPI_OPT_TIMESTAMPS};
+use tcpstate::{AppCall, Config, Duration};
+
+/// A connected pair, A having written `n` bytes; the segments A sends at
+/// once, as (length, PSH).
+fn first_flight(cfg: Config, n: usize) -> Vec<(usize, bool)> {
+    let mut p = Pair::open(cfg, 1 << 20, 1 << 20);
+    let now = p.now;
+    let out = p.a.send(now, &vec![7u8; n]).unwrap();
+    assert_eq!(out.len, n);
+    drain(&mut p.a, now)
+        .iter()
+        .map(|s| (s.payload.len(), s.t.flags.psh()))
+        .collect()
+}
+
+#[test]
+fn psh_rfc9293_only_on_the_last_segment_of_the_queued_data() {
+    let f = first_flight(Config::rfc9293(), 1448);
+    assert_eq!(f, vec![(1448, true)]);
+    // (RFC 896 Nagle holds the short tail while data is in flight.)
+    let f = first_flight(Config::rfc9293(), 2500);
+    assert_eq!(f, vec![(1448, false)]);
+    // A window's worth of a longer write: no PSH at all.
+    let f = first_flight(Config::rfc9293(), 20_000);
+    assert_eq!(f.len(), 10);
+    assert!(f.iter().all(|(_, psh)| !psh), "{f:?}");
+}
+
+#[test]
+fn psh_linux_on_every_two_segment_gso_packet() {
+    // Linux sends a burst as two-segment GSO packets, each with PSH (seen
+    // on 6.18 with tcpdump on the tun device): in segments, every second
+    // one of a burst, and the write's last one.
+    let f = first_flight(Config::linux(), 20_000);
+    let psh: Vec<bool> = f.iter().map(|x| x.1).collect();
+    assert_eq!(
+        psh,
+        [
+            false, true, false, true, false, true, false, true, false, true
+        ]
+    );
+    let f = first_flight(Config::linux(), 2500);
+    assert_eq!(f, vec![(1448, false), (1052, true)]);
+}
+
+#[test]
+fn send_more_holds_and_leaves_psh_off_in_both_presets() {
+    for cfg in [Config::rfc9293(), Config::linux()] {
+        let mut p = Pair::open(cfg, 1 << 16, 1 << 16);
+        let now = p.now;
+        let o = p.a.on_app_call(now, AppCall::SendMore(&[1u8; 40])).unwrap();
+        assert_eq!(o.len, 40);
+        assert!(drain(&mut p.a, now).is_empty(), "MSG_MORE data waits");
+        // TCP_NODELAY pushes what was held, still without PSH.
+        let _ = p.a.on_app_call(now, AppCall::SetNoDelay(true)).unwrap();
+        let out = drain(&mut p.a, now);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].payload.len(), 40);
+        assert!(!out[0].t.flags.psh());
+    }
+}
+
+#[test]
+fn cork_holds_short_segments_until_removed() {
+    let mut p = Pair::open(Config::linux(), 1 << 16, 1 << 16);
+    let now = p.now;
+    let _ = p.a.on_app_call(now, AppCall::SetCork(true)).unwrap();
+    let _ = p.a.send(now, &[1u8; 40]).unwrap();
+    let _ = p.a.send(now, &[1u8; 40]).unwrap();
+    assert!(drain(&mut p.a, now).is_empty());
+    let _ = p.a.on_app_call(now, AppCall::SetCork(false)).unwrap();
+    let out = drain(&mut p.a, now);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].payload.len(), 80);
+    assert!(out[0].t.flags.psh());
+}
+
+#[test]
+fn user_timeout_set_on_an_open_connection() {
+    let mut p = Pair::open(Config::linux(), 1 << 16, 1 << 16);
+    let now = p.now;
+    let _ =
+        p.a.on_app_call(now, AppCall::SetUserTimeout(Some(Duration::from_secs(3))))
+            .unwrap();
+    assert_eq!(p.a.config().user_timeout, Some(Duration::from_secs(3)));
+}
+
+#[test]
+fn info_reads_like_linux_tcp_info() {
+    let mut p = Pair::open(Config::linux(), 1 << 16, 1 << 16);
+    let i = p.a.info(p.now);
+    assert_eq!(i.state, 1, "TCP_ESTABLISHED");
+    assert_eq!(i.ca_state, 0, "TCP_CA_Open");
+    assert_eq!(i.snd_cwnd, 10);
+    assert_eq!(i.snd_ssthresh, TCP_INFINITE_SSTHRESH);
+    assert_eq!(i.snd_mss, 1448);
+    assert_eq!(i.advmss, 1448);
+    assert_ne!(i.options & TCPI_OPT_TIMESTAMPS, 0);
+    assert_ne!(i.options & TCPI_OPT_SACK, 0);
+    assert!(i.rtt > 0);
+    let now = p.now;
+    let _ = p.a.send(now, &[1u8; 3000]).unwrap();
+    p.flush();
+    let i = p.a.info(p.now);
+    assert_eq!(i.unacked, 3);
+    p.run_for(Duration::from_millis(100));
+    let i = p.a.info(p.now);
+    assert_eq!((i.unacked, i.bytes_acked), (0, 3000));
+    assert_eq!(i.delivered, 1 + 3);
+    let j = p.b.info(p.now);
+    assert_eq!(j.bytes_received, 3000);
+    assert_eq!(j.rcv_mss, 1448);
+}
+
+#[test]
+fn rst_of_close_with_unread_data_per_preset() {
+    for (cfg, with_ack) in [(Config::rfc9293(), false), (Config::linux(), true)] {
+        let mut p = Pair::open(cfg, 1 << 16, 1 << 16);
+        let now = p.now;
+        let _ = p.b.send(now, &[1u8; 100]).unwrap();
+        p.run_for(Duration::from_millis(50));
+        assert!(p.a.recv_queue() > 0);
+        let now = p.now;
+        let _ = p.a.close(now).unwrap();
+        let out = drain(&mut p.a, now);
+        assert_eq!(out.len(), 1);
+        let t = out[0].t;
+        assert!(t.flags.rst());
+        assert_eq!(t.flags.ack(), with_ack, "RST,ACK with linux() only");
+        assert_eq!(t.options.timestamps.is_some(), with_ack);
+        if with_ack {
+            assert_eq!(t.ack, p.a.rcv_nxt());
+        }
+    }
+}
+
+#[test]
+fn ts_recent_ignores_a_segment_acknowledging_unsent_data() {
+    // RFC 7323 §4.3, both presets: B sends a segment with a newer TSval
+    // but an ACK of data A never sent; A's next ACK still echoes the old
+    // TS.Recent.
+    use tcpstate::wire::{Segment, TcpHeader};
+    for cfg in [Config::rfc9293(), Config::linux()] {
+        let mut p = Pair::open(cfg, 1 << 16, 1 << 16);
+        let now = p.now;
+        let _ = p.b.send(now, &[1u8; 10]).unwrap();
+        let seg = drain(&mut p.b, now).remove(0);
+        let _ = p.a.on_segment(now, &seg.seg());
+        let old_ecr = seg.t.options.timestamps.unwrap().val;
+        // A's ACK of the data goes out (at once or when delayed), so that
+        // Last.ACK.sent is RCV.NXT.
+        let mut now = now;
+        if drain(&mut p.a, now).is_empty() {
+            now = p.a.deadline().unwrap();
+            let _ = p.a.on_timer(now);
+            assert_eq!(drain(&mut p.a, now).len(), 1);
+        }
+        let mut h: TcpHeader = seg.header();
+        h.seq = seg.t.seq.add(10);
+        h.ack = p.a.snd_nxt().add(1000);
+        let ts = h.options.timestamps.as_mut().unwrap();
+        ts.val = ts.val.wrapping_add(1000);
+        let later = now + Duration::from_millis(1);
+        let _ = p.a.on_segment(later, &Segment::new(&h, &[]));
+        let out = drain(&mut p.a, later);
+        assert!(!out.is_empty(), "an ACK for the unacceptable ACK");
+        let last = out.last().unwrap();
+        assert_eq!(last.t.options.timestamps.unwrap().ecr, old_ecr);
+    }
+}
