@@ -1,17 +1,15 @@
 //! Every call into tcpstate's `Endpoint`, in one place.
 //!
-//! The rest of the crate talks to the engine only through [`Engine`]: the
-//! Endpoint's API is still settling (handles that live until `Closed` is
-//! polled, `recv` telling end-of-stream from "nothing yet", ICMP, ECN,
-//! local addresses, SYN filtering), and this module is where it is
-//! adapted.
+//! The rest of the crate talks to the engine only through [`Engine`], in
+//! the few shapes it needs (what a read or a write found, the events it
+//! acts on): this module is where the Endpoint's API is adapted.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use tcpstate::{
-    AppCall, CallError, CloseReason, Endpoint, EndpointConfig, EndpointError, EndpointEvent,
-    Handle, Instant, ListenerId,
+    CallError, CloseReason, Ecn, Endpoint, EndpointConfig, EndpointError, EndpointEvent, Handle,
+    IcmpError, Instant, ListenOptions, ListenerId, PendingSyn,
 };
 
 /// What a read found.
@@ -44,12 +42,21 @@ pub(crate) enum Send {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Event {
     Incoming(ListenerId),
+    SynPending(ListenerId, PendingSyn),
     Connected(Handle),
     Readable(Handle),
     Writable(Handle),
     Closed(Handle, CloseReason),
     /// A state change; nothing for the stack to do.
-    Other(Handle),
+    Other,
+}
+
+/// An answer to a held SYN.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    Admit,
+    Refuse,
+    Ignore,
 }
 
 /// A segment `poll_transmit` wrote.
@@ -70,47 +77,47 @@ impl Engine {
     pub(crate) fn new(
         mut cfg: EndpointConfig,
         addrs: &[IpAddr],
+        transparent: bool,
         secret: [u8; 16],
     ) -> Result<Self, String> {
-        // Today's Endpoint: one default source address per family.
         for a in addrs {
-            match a {
-                IpAddr::V4(v4) if cfg.local_v4.is_none() => cfg.local_v4 = Some(*v4),
-                IpAddr::V6(v6) if cfg.local_v6.is_none() => cfg.local_v6 = Some(*v6),
-                _ => {}
+            if !cfg.local_addrs.contains(a) {
+                cfg = cfg.with_local_addr(*a).map_err(|e| e.to_string())?;
             }
         }
-        if cfg.rx_buffer == 0 || cfg.tx_buffer == 0 {
-            return Err("zero-sized buffers".into());
-        }
+        cfg.transparent = transparent;
         Ok(Engine {
-            ep: Endpoint::new(cfg, secret),
+            ep: Endpoint::new(cfg, secret).map_err(|e| e.to_string())?,
         })
     }
 
-    pub(crate) fn datagram(
-        &mut self,
-        now: Instant,
-        src: IpAddr,
-        dst: IpAddr,
-        _ecn: u8,
-        seg: &[u8],
-    ) {
-        self.ep.on_datagram(now, src, dst, seg);
+    pub(crate) fn datagram(&mut self, now: Instant, src: IpAddr, dst: IpAddr, ecn: u8, seg: &[u8]) {
+        self.ep.on_datagram(now, src, dst, Ecn::from_bits(ecn), seg);
     }
 
-    /// An ICMP error quoting one of our segments. Not routed yet: today's
-    /// Endpoint has no ICMP entry point; false means "not taken".
+    /// An ICMP error quoting one of our segments; false if it is no error
+    /// the engine knows (the caller hands it to the application).
     pub(crate) fn icmp(
         &mut self,
-        _now: Instant,
-        _v6: bool,
-        _kind: u8,
-        _code: u8,
-        _mtu: u32,
-        _quoted: &[u8],
+        now: Instant,
+        v6: bool,
+        kind: u8,
+        code: u8,
+        mtu: u32,
+        quoted: &[u8],
     ) -> bool {
-        false
+        let e = if v6 {
+            IcmpError::from_v6(kind, code, mtu)
+        } else {
+            IcmpError::from_v4(kind, code, u16::try_from(mtu).unwrap_or(u16::MAX))
+        };
+        match e {
+            Some(e) => {
+                self.ep.on_icmp(now, e, quoted);
+                true
+            }
+            None => false,
+        }
     }
 
     pub(crate) fn connect(
@@ -126,8 +133,13 @@ impl Engine {
         &mut self,
         addr: SocketAddr,
         backlog: u32,
+        filter_syn: bool,
     ) -> Result<ListenerId, EndpointError> {
-        self.ep.listen(addr, backlog)
+        let opts = ListenOptions {
+            filter_syn,
+            ..ListenOptions::backlog(backlog)
+        };
+        self.ep.listen_with(addr, opts)
     }
 
     pub(crate) fn accept(&mut self, l: ListenerId) -> Option<Handle> {
@@ -138,41 +150,42 @@ impl Engine {
         let _ = self.ep.close_listener(now, l);
     }
 
-    /// The connection's local and remote addresses.
-    pub(crate) fn addrs(&self, now: Instant, h: Handle) -> Option<(SocketAddr, SocketAddr)> {
-        // Today's Endpoint has no per-handle query: scan the listing.
-        self.ep
-            .connections(now)
-            .find(|c| c.handle == Some(h))
-            .map(|c| (c.local, c.remote))
+    /// A held SYN's local (asked-for) and remote addresses.
+    pub(crate) fn pending_syn(&self, p: PendingSyn) -> Option<(SocketAddr, SocketAddr)> {
+        self.ep.pending_syn(p)
+    }
+
+    /// Answers a held SYN: admit (SYN,ACK), refuse (RST) or ignore.
+    pub(crate) fn answer_syn(&mut self, now: Instant, p: PendingSyn, verdict: Verdict) {
+        let _ = match verdict {
+            Verdict::Admit => self.ep.admit(now, p),
+            Verdict::Refuse => self.ep.refuse(now, p),
+            Verdict::Ignore => self.ep.ignore(p),
+        };
+    }
+
+    /// The connection's local and remote addresses (the local one is the
+    /// destination the peer asked for, in transparent mode too).
+    pub(crate) fn addrs(&self, h: Handle) -> Option<(SocketAddr, SocketAddr)> {
+        Some((self.ep.local_addr(h)?, self.ep.peer_addr(h)?))
     }
 
     pub(crate) fn recv(&mut self, now: Instant, h: Handle, buf: &mut [u8]) -> Recv {
         match self.ep.recv(now, h, buf) {
-            Ok(0) => {
-                // Today's `recv` returns 0 for both "nothing yet" and EOF.
-                match self.ep.connection(h) {
-                    Some(c) if c.is_eof() => Recv::Eof,
-                    Some(c) => match c.close_reason() {
-                        Some(CloseReason::Normal) => Recv::Eof,
-                        Some(r) => Recv::Closed(Some(r)),
-                        None => Recv::WouldBlock,
-                    },
-                    None => Recv::Closed(None),
-                }
-            }
+            Ok(0) => Recv::Eof,
             Ok(n) => Recv::Data(n),
-            Err(EndpointError::Call(CallError::Ended(r))) => Recv::Closed(Some(r)),
+            Err(EndpointError::WouldBlock) => Recv::WouldBlock,
+            Err(EndpointError::Closed(r)) => Recv::Closed(Some(r)),
             Err(_) => Recv::Closed(None),
         }
     }
 
     pub(crate) fn send(&mut self, now: Instant, h: Handle, data: &[u8]) -> Send {
         match self.ep.send(now, h, data) {
-            Ok(0) => Send::WouldBlock,
             Ok(n) => Send::Sent(n),
+            Err(EndpointError::WouldBlock) => Send::WouldBlock,
             Err(EndpointError::Call(CallError::Closing)) => Send::Closing,
-            Err(EndpointError::Call(CallError::Ended(r))) => Send::Closed(Some(r)),
+            Err(EndpointError::Closed(r)) => Send::Closed(Some(r)),
             Err(_) => Send::Closed(None),
         }
     }
@@ -181,20 +194,18 @@ impl Engine {
     pub(crate) fn shutdown(&mut self, now: Instant, h: Handle) -> Result<(), Option<CloseReason>> {
         match self.ep.shutdown(now, h) {
             Ok(()) | Err(EndpointError::Call(CallError::Closing)) => Ok(()),
-            Err(EndpointError::Call(CallError::Ended(r))) => Err(Some(r)),
+            Err(EndpointError::Closed(r)) => Err(Some(r)),
             Err(_) => Err(None),
         }
     }
 
     /// The application lets go of the handle: an orphan that finishes on
-    /// its own (RST if data is left unread), or a RST at once with
-    /// `linger` zero.
+    /// its own, or a RST at once with unread data or `linger` zero.
     pub(crate) fn release(&mut self, now: Instant, h: Handle, linger: Option<Duration>) {
         if linger == Some(Duration::ZERO) {
-            let _ = self.ep.abort(now, h);
-        } else {
-            let _ = self.ep.close(now, h);
+            let _ = self.ep.set_linger(h, linger);
         }
+        let _ = self.ep.close(now, h);
     }
 
     pub(crate) fn abort(&mut self, now: Instant, h: Handle) {
@@ -202,17 +213,18 @@ impl Engine {
     }
 
     pub(crate) fn set_nodelay(&mut self, now: Instant, h: Handle, on: bool) -> bool {
-        self.ep.on_app_call(now, h, AppCall::SetNoDelay(on)).is_ok()
+        self.ep.set_nodelay(now, h, on).is_ok()
     }
 
     pub(crate) fn poll_event(&mut self) -> Option<Event> {
         Some(match self.ep.poll_event()? {
             EndpointEvent::Incoming(l) => Event::Incoming(l),
+            EndpointEvent::SynPending(l, p) => Event::SynPending(l, p),
             EndpointEvent::Connected(h) => Event::Connected(h),
             EndpointEvent::Readable(h) => Event::Readable(h),
             EndpointEvent::Writable(h) => Event::Writable(h),
             EndpointEvent::Closed(h, r) => Event::Closed(h, r),
-            EndpointEvent::StateChanged(h, _) => Event::Other(h),
+            EndpointEvent::StateChanged(..) => Event::Other,
         })
     }
 
@@ -228,7 +240,7 @@ impl Engine {
         self.ep.poll_transmit(now, buf).map(|d| Out {
             src: d.src,
             dst: d.dst,
-            ecn: 0,
+            ecn: d.ecn.bits(),
             len: d.len,
         })
     }

@@ -34,6 +34,6 @@ mod listener;
 mod stack;
 mod stream;
 
-pub use listener::TcpListener;
+pub use listener::{IncomingSyn, TcpListener};
 pub use stack::{Stack, StackBuilder, StackStats, Unhandled};
 pub use stream::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, TcpStream, WriteHalf};

@@ -1,6 +1,6 @@
 //! The stack: one Endpoint, one device, one driver task.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -9,11 +9,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use tcpstate::{CloseReason, EndpointConfig, Handle, Instant, ListenerId};
+use tcpstate::{CloseReason, EndpointConfig, Handle, Instant, ListenerId, PendingSyn};
 use tokio::time::Sleep;
 
 use crate::device::{Batch, Device};
-use crate::engine::{Engine, Event};
+use crate::engine::{Engine, Event, Verdict};
 use crate::ip::{self, IP_ROOM};
 use crate::{TcpListener, TcpStream};
 
@@ -58,6 +58,10 @@ pub(crate) struct ConnState {
 #[derive(Debug, Default)]
 pub(crate) struct ListenState {
     pub(crate) accept: Option<Waker>,
+    /// Held SYNs of a filtering listener, oldest first (at most its SYN
+    /// queue's length: the engine bounds them).
+    pub(crate) syns: VecDeque<PendingSyn>,
+    pub(crate) syn: Option<Waker>,
 }
 
 /// Everything behind the lock.
@@ -272,7 +276,7 @@ impl StackBuilder {
                 s
             }
         };
-        let eng = Engine::new(cfg, &self.addrs, secret)
+        let eng = Engine::new(cfg, &self.addrs, self.transparent, secret)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let buf = IP_ROOM + tcpstate::endpoint::MAX_HEADER + usize::from(mss);
         // The engine writes at most what fits in the buffer it is given
@@ -331,14 +335,26 @@ impl Stack {
             .build(device)
     }
 
-    /// Listens on `addr` with tokio's default backlog (1024).
+    /// Listens on `addr` with tokio's default backlog (1024). Port 0 picks
+    /// a free port; in transparent mode the unspecified address with port
+    /// 0 (`0.0.0.0:0`, `[::]:0`) takes every connection no other listener
+    /// takes, whatever its destination ([`TcpStream::local_addr`] says
+    /// which).
     pub async fn bind(&self, addr: SocketAddr) -> io::Result<TcpListener> {
-        TcpListener::bind_on(self, addr, 1024)
+        TcpListener::bind_on(self, addr, 1024, false)
     }
 
     /// Listens on `addr` with the given backlog (accept queue length).
     pub fn listen(&self, addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
-        TcpListener::bind_on(self, addr, backlog)
+        TcpListener::bind_on(self, addr, backlog, false)
+    }
+
+    /// Listens and holds every new SYN for the application's verdict
+    /// before anything is sent ([`TcpListener::next_syn`]): admit, refuse
+    /// with a RST, or drop. Held SYNs count in the SYN queue (at most
+    /// `backlog` and `max_syn_backlog`); past that, SYNs are dropped.
+    pub fn listen_filtered(&self, addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
+        TcpListener::bind_on(self, addr, backlog, true)
     }
 
     /// Opens a connection to `addr` through the stack.
@@ -468,7 +484,18 @@ impl<D: Device> Driver<D> {
                         self.wake.extend(c.write.take());
                     }
                 }
-                Event::Other(_) => {}
+                Event::SynPending(l, p) => match g.listeners.get_mut(&l) {
+                    // Held SYNs are bounded by the listener's SYN queue.
+                    Some(ls) => {
+                        ls.syns.push_back(p);
+                        self.wake.extend(ls.syn.take());
+                    }
+                    None => {
+                        let now = g.now();
+                        g.eng.answer_syn(now, p, Verdict::Ignore);
+                    }
+                },
+                Event::Other => {}
             }
         }
     }
@@ -502,6 +529,7 @@ impl<D: Device> Driver<D> {
         }
         for l in g.listeners.values_mut() {
             self.wake.extend(l.accept.take());
+            self.wake.extend(l.syn.take());
         }
         drop(g);
         self.wake.drain(..).for_each(Waker::wake);

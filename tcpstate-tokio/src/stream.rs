@@ -146,13 +146,12 @@ impl Io {
 
     fn addrs(&self) -> io::Result<(SocketAddr, SocketAddr)> {
         self.shared.with(|g| {
-            let now = g.now();
             let h = self.h;
             let c = g.conns.get(&h).ok_or_else(|| g.error())?;
             if let (Some(l), Some(p)) = (c.local, c.peer) {
                 return Ok((l, p));
             }
-            let (l, p) = g.eng.addrs(now, h).ok_or_else(|| g.error())?;
+            let (l, p) = g.eng.addrs(h).ok_or_else(|| g.error())?;
             if let Some(c) = g.conns.get_mut(&h) {
                 c.local = Some(l);
                 c.peer = Some(p);
@@ -260,9 +259,11 @@ impl TcpStream {
             }
         })
     }
-    /// What happens on drop: `Some(ZERO)` resets the connection; `None`
-    /// (the default) lets it finish as an orphan. (Other durations act as
-    /// `None` for now: the drop never blocks.)
+    /// What happens on drop (`SO_LINGER`): `Some(ZERO)` resets the
+    /// connection; `None` (the default) lets it finish as an orphan that
+    /// still delivers its data and FIN. Other durations act as `None`: a
+    /// drop never blocks, and the orphan's life is bounded by the engine's
+    /// own limits.
     pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
         self.io.shared.with(|g| match g.conns.get_mut(&self.io.h) {
             Some(c) => {
