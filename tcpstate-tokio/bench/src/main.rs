@@ -358,10 +358,8 @@ fn client_sink(addr: SocketAddr, n: u64, check: bool) -> Result<f64, String> {
     if got != n {
         return Err(format!("sink got {got} of {n} bytes"));
     }
-    if let Some(h) = sent {
-        if h != reply[8..] {
-            return Err("sha256 differs".into());
-        }
+    if sent.is_some_and(|h| h != reply[8..]) {
+        return Err("sha256 differs".into());
     }
     Ok(n as f64 / secs / 1e6)
 }
@@ -403,10 +401,8 @@ fn client_echo(addr: SocketAddr, n: u64, check: bool) -> Result<f64, String> {
     if got != n {
         return Err(format!("echo returned {got} of {n} bytes"));
     }
-    if let Some(sent) = sent {
-        if sent != h.finalize().to_vec() {
-            return Err("sha256 differs".into());
-        }
+    if sent.is_some_and(|sent| sent != h.finalize().to_vec()) {
+        return Err("sha256 differs".into());
     }
     Ok(n as f64 / secs / 1e6)
 }
@@ -523,6 +519,7 @@ struct Cell {
     conn: Vec<Result<f64, String>>,
     rss_kib: u64,
     cpu_s: f64,
+    crashed: bool,
 }
 
 fn median(v: &[Result<f64, String>]) -> Option<(f64, f64, f64, usize)> {
@@ -553,7 +550,13 @@ fn show(v: &[Result<f64, String>], unit: &str) -> String {
         Some((m, lo, hi, fails)) => {
             let mut s = format!("{m:.0} {unit} ({lo:.0}-{hi:.0})");
             if fails > 0 {
-                s += &format!(", {fails} of {} failed", v.len());
+                let why = v
+                    .iter()
+                    .filter_map(|r| r.as_ref().err())
+                    .next()
+                    .cloned()
+                    .unwrap_or_default();
+                s += &format!(", {fails} of {} failed: {why}", v.len());
             }
             s
         }
@@ -617,6 +620,10 @@ fn all(a: &[&str]) {
                 ));
             }
             (cell.rss_kib, cell.cpu_s) = usage(child.id());
+            if let Ok(Some(st)) = child.try_wait() {
+                eprintln!("{stack} server died during the runs ({st}): its later cells failed");
+                cell.crashed = true;
+            }
             let _ = child.kill();
             let _ = child.wait();
             eprintln!(
@@ -787,5 +794,25 @@ fn all(a: &[&str]) {
             ratio(&t.echo, &s.echo),
             ratio(&t.conn, &s.conn)
         );
+    }
+    // tcpstate-tokio must deliver every byte in every cell; the others'
+    // failures are figures.
+    let failed: Vec<String> = table
+        .iter()
+        .filter(|(n, _, _)| n == "tcpstate")
+        .flat_map(|(_, loss, c)| {
+            [&c.sink, &c.echo, &c.conn]
+                .into_iter()
+                .flatten()
+                .filter_map(move |r| {
+                    r.as_ref()
+                        .err()
+                        .map(|e| format!("{:.0} %: {e}", loss * 100.0))
+                })
+        })
+        .collect();
+    if !failed.is_empty() {
+        eprintln!("tcpstate-tokio failed: {failed:?}");
+        std::process::exit(1);
     }
 }
