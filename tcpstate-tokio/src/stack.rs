@@ -39,6 +39,8 @@ pub struct StackStats {
     pub tx_held: u64,
     /// Times the driver ran.
     pub driver_polls: u64,
+    /// Times it yielded with work left (after its round limit).
+    pub driver_yields: u64,
 }
 
 /// The application's side of a connection.
@@ -78,8 +80,8 @@ pub(crate) struct Inner {
     kick: bool,
     /// Stack handles, listeners and streams alive.
     pub(crate) users: usize,
-    /// The device failed: the driver stopped.
-    pub(crate) failed: Option<io::ErrorKind>,
+    /// The device failed: the driver stopped (the error's kind and text).
+    pub(crate) failed: Option<(io::ErrorKind, String)>,
     pub(crate) stats: StackStats,
 }
 
@@ -116,8 +118,8 @@ impl Inner {
         }
     }
     pub(crate) fn error(&self) -> io::Error {
-        match self.failed {
-            Some(k) => io::Error::new(k, "the stack's device failed"),
+        match &self.failed {
+            Some((k, e)) => io::Error::new(*k, format!("the stack's device failed: {e}")),
             None => io::Error::new(io::ErrorKind::NotConnected, "not connected"),
         }
     }
@@ -362,6 +364,13 @@ impl Stack {
         TcpStream::connect_on(self, addr).await
     }
 
+    /// Why the driver stopped, if it did: the device's error. Every call
+    /// on the stack's streams and listeners then fails with it.
+    pub fn failure(&self) -> Option<io::Error> {
+        let g = self.shared.lock();
+        g.failed.is_some().then(|| g.error())
+    }
+
     /// The stack's counts.
     pub fn stats(&self) -> StackStats {
         self.shared.lock().stats
@@ -502,7 +511,11 @@ impl<D: Device> Driver<D> {
 
     /// Fills `tx` from the engine; true if it filled it up (more may wait).
     fn fill(&mut self, g: &mut Inner, now: Instant) -> bool {
-        while let Some(p) = self.tx.next_free() {
+        // Bounded even if segments keep coming without fitting.
+        for _ in 0..2 * self.tx.capacity() {
+            let Some(p) = self.tx.next_free() else {
+                return true;
+            };
             let buf = p.buffer_mut();
             let end = (IP_ROOM + self.max_tcp).min(buf.len());
             let Some(out) = g.eng.poll_transmit(now, &mut buf[IP_ROOM..end]) else {
@@ -522,7 +535,7 @@ impl<D: Device> Driver<D> {
 
     fn fail(&mut self, e: io::Error) -> Poll<()> {
         let mut g = self.shared.lock();
-        g.failed = Some(e.kind());
+        g.failed = Some((e.kind(), e.to_string()));
         for c in g.conns.values_mut() {
             self.wake.extend(c.read.take());
             self.wake.extend(c.write.take());
@@ -620,9 +633,12 @@ impl<D: Device> Future for Driver<D> {
                 g.stats.packets_out += sent as u64;
                 g.stats.tx_held += u64::from(held);
             }
-            // 4. One timer, at the engine's next deadline.
+            // 4. One timer, at the engine's next deadline (a deadline
+            // that on_timer left in the past is retried a millisecond
+            // later, never in a loop).
             if let Some(d) = deadline {
-                let at = origin + Duration::from_micros(d);
+                let at = (origin + Duration::from_micros(d))
+                    .max(origin + Duration::from_micros(now.as_micros() + 1000));
                 if this.sleep.deadline() != at {
                     this.sleep.as_mut().reset(at);
                 }
@@ -635,6 +651,7 @@ impl<D: Device> Future for Driver<D> {
             }
         }
         // Let other tasks run; come back at once.
+        this.shared.lock().stats.driver_yields += 1;
         cx.waker().wake_by_ref();
         Poll::Pending
     }

@@ -8,8 +8,9 @@
 //! ends of a veth pair (netem for the loss). The same applications run on
 //! both userspace stacks: a sink (read to EOF, answer the byte count and
 //! the sha256) and an echo (copy back until EOF, then shut down). It
-//! prints goodput (median, min-max), connections per second, peak RSS and
-//! CPU time per stack, and the ratios tcpstate / smoltcp.
+//! prints goodput (median, min-max; timed from the established connection
+//! to the last byte), connections per second (handshakes included), peak
+//! RSS and CPU time per stack, and the ratios tcpstate / smoltcp.
 //!
 //! Subcommands used by `all`: `serve` (one userspace stack over TUN),
 //! `kserve` (the kernel's sink and echo) and `client` (the kernel's side).
@@ -139,8 +140,14 @@ fn serve(stack: &str, ns: &str, dev: &str, loss: f64, seed: u64) {
                 let ls = st.listen(SocketAddr::new(ip, SINK), 1024).unwrap();
                 let le = st.listen(SocketAddr::new(ip, ECHO), 1024).unwrap();
                 tokio::spawn(async move {
-                    while let Ok((s, _)) = ls.accept().await {
-                        tokio::spawn(sink(s));
+                    loop {
+                        match ls.accept().await {
+                            Ok((s, _)) => drop(tokio::spawn(sink(s))),
+                            Err(e) => {
+                                eprintln!("tcpstate-tokio: accept failed: {e}");
+                                return;
+                            }
+                        }
                     }
                 });
                 tokio::spawn(async move {
@@ -149,6 +156,16 @@ fn serve(stack: &str, ns: &str, dev: &str, loss: f64, seed: u64) {
                     }
                 });
                 ready();
+                // BENCH_DEBUG=1: the stack's connections (as `ss`) every 2 s.
+                if std::env::var("BENCH_DEBUG").is_ok_and(|v| v == "1") {
+                    loop {
+                        tokio::time::sleep(Duration::from_secs(2)).await;
+                        for c in st.connections() {
+                            eprintln!("{c}");
+                        }
+                        eprintln!("{:?}", st.engine_counters());
+                    }
+                }
                 std::future::pending::<()>().await;
                 drop(st);
             }
@@ -345,8 +362,10 @@ fn connect(addr: SocketAddr, io_timeout: Duration) -> std::io::Result<TcpStream>
 /// Sends `n` bytes to the sink; MB/s.
 fn client_sink(addr: SocketAddr, n: u64, check: bool) -> Result<f64, String> {
     let pat = pattern_buf();
-    let t0 = Instant::now();
     let mut s = connect(addr, Duration::from_secs(60)).map_err(|e| e.to_string())?;
+    // Goodput of the transfer, from the established connection to the
+    // answer (a lost SYN would add a second of nothing to a short run).
+    let t0 = Instant::now();
     s.write_all(&[u8::from(check)]).map_err(|e| e.to_string())?;
     let sent = write_pattern(&mut s, &pat, n, check).map_err(|e| format!("write: {e}"))?;
     s.shutdown(Shutdown::Write).map_err(|e| e.to_string())?;
@@ -367,8 +386,8 @@ fn client_sink(addr: SocketAddr, n: u64, check: bool) -> Result<f64, String> {
 /// Sends `n` bytes to the echo and reads them back; MB/s (one way).
 fn client_echo(addr: SocketAddr, n: u64, check: bool) -> Result<f64, String> {
     let pat = pattern_buf();
-    let t0 = Instant::now();
     let s = connect(addr, Duration::from_secs(30)).map_err(|e| e.to_string())?;
+    let t0 = Instant::now();
     let mut w = s.try_clone().map_err(|e| e.to_string())?;
     let writer = std::thread::spawn(move || {
         let h = write_pattern(&mut w, &pattern_buf(), n, check);

@@ -19,6 +19,7 @@ pub struct TunDevice {
     mtu: usize,
     batch: usize,
     oversize: u64,
+    send_errors: u64,
 }
 
 impl std::fmt::Debug for TunDevice {
@@ -54,6 +55,7 @@ impl TunDevice {
             mtu,
             batch: 64,
             oversize: 0,
+            send_errors: 0,
         }
     }
 
@@ -65,6 +67,12 @@ impl TunDevice {
     /// Packets the kernel refused as too long.
     pub fn oversize_drops(&self) -> u64 {
         self.oversize
+    }
+
+    /// Packets a write failed for otherwise (the interface down: `EIO`;
+    /// no buffer space), dropped as a link would drop them.
+    pub fn send_errors(&self) -> u64 {
+        self.send_errors
     }
 }
 
@@ -80,6 +88,7 @@ impl Device for TunDevice {
                     p.set_len(n);
                     batch.commit();
                 }
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Poll::Ready(Err(e)) if batch.is_empty() => return Poll::Ready(Err(e)),
                 Poll::Ready(Err(_)) | Poll::Pending => break,
             }
@@ -93,9 +102,10 @@ impl Device for TunDevice {
 
     fn poll_send(&mut self, cx: &mut Context<'_>, packets: &[Packet]) -> Poll<io::Result<usize>> {
         let mut n = 0;
-        for p in packets {
+        while let Some(p) = packets.get(n) {
             match self.dev.poll_send(cx, p.data()) {
                 Poll::Ready(Ok(_)) => n += 1,
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
                 Poll::Ready(Err(e))
                     if e.raw_os_error() == Some(90) || e.kind() == io::ErrorKind::InvalidInput =>
                 {
@@ -103,8 +113,15 @@ impl Device for TunDevice {
                     self.oversize += 1;
                     n += 1;
                 }
-                Poll::Ready(Err(e)) if n == 0 => return Poll::Ready(Err(e)),
-                Poll::Ready(Err(_)) | Poll::Pending => break,
+                Poll::Ready(Err(_)) => {
+                    // Any other write error is the link's loss (the
+                    // interface is down: EIO; no buffer space): the packet
+                    // is dropped, counted, and the engine retransmits. Only
+                    // a failed read ends the driver.
+                    self.send_errors += 1;
+                    n += 1;
+                }
+                Poll::Pending => break,
             }
         }
         if n == 0 {
