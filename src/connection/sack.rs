@@ -69,11 +69,33 @@ impl<B: Storage> Connection<B> {
         (!self.sacked.is_empty()).then(|| self.snd_una.add(self.sacked.highest_end()))
     }
 
+    /// Bytes above SND.UNA the peer is known to hold: SACKed, or without
+    /// SACK what duplicate ACKs say (`reno_sacked`).
+    pub(super) fn held_by_peer(&self) -> u32 {
+        if self.sack_on() {
+            self.sacked.covered()
+        } else {
+            self.reno_sacked()
+        }
+    }
+
     /// RFC 6675 §4 `pipe`: bytes thought to be in the network.
     pub(super) fn pipe(&self) -> u32 {
         let flight = self.flight();
-        if !(self.sack_on() && self.in_recovery()) {
+        if !self.in_recovery() {
             return flight;
+        }
+        if !self.sack_on() {
+            // Without SACK, the same count with the duplicate-ACK estimate
+            // standing in for SACKed bytes (Linux's packets in flight for
+            // Reno): the hole at SND.UNA is lost until retransmitted.
+            let left = flight.saturating_sub(self.reno_sacked());
+            let lost = if self.high_rxt.after(self.snd_una) {
+                0
+            } else {
+                left.min(self.eff_mss())
+            };
+            return left - lost;
         }
         let sacked = self.sacked.covered();
         // Lost and not yet retransmitted: the unSACKed bytes between
@@ -131,6 +153,7 @@ impl<B: Storage> Connection<B> {
         }
         let n = self.tx.read_at(off as usize, &mut buf[..len]);
         let seq = self.snd_una.add(off);
+        self.prr_sent(n as u32);
         self.high_rxt = seq.add(n as u32);
         self.rtx_mark = self.snd_max;
         self.stats.retransmits += 1;

@@ -742,7 +742,8 @@ impl<S: Store> Endpoint<S> {
     pub fn time_wait_count(&self) -> usize {
         self.tw.len()
     }
-    /// Entries in the timing wheel (TIME-WAIT's include stale ones).
+    /// Entries in the timing wheel: at most one per connection and one
+    /// per TIME-WAIT entry.
     pub fn timer_count(&self) -> usize {
         self.wheel.len()
     }
