@@ -33,6 +33,7 @@ mod counters;
 mod endpoint_api;
 mod flags;
 mod frto;
+mod gso;
 mod icmp;
 pub mod info;
 mod input;

@@ -93,9 +93,12 @@ impl<B: Storage> Connection<B> {
         {
             return None;
         }
-        let opt = self.smss.saturating_sub(self.eff_mss() as u16);
-        let len = u32::from(self.mtu_probe_size().saturating_sub(opt));
-        let mss = self.eff_mss();
+        // The probe's packet is as large as a segment of `size` send MSS
+        // would be: its payload gives way to the options it carries
+        // (timestamps, SACK blocks: MUST-16, `seg_room`).
+        let mss = self.seg_room();
+        let opt = u32::from(self.smss).saturating_sub(mss);
+        let len = u32::from(self.mtu_probe_size()).saturating_sub(opt);
         let fits = |right: crate::seq::SeqNum| !self.snd_nxt.add(len).after(right);
         (len > mss
             && self.cwnd >= 11 * mss
@@ -125,13 +128,15 @@ impl<B: Storage> Connection<B> {
     }
 
     /// Loss recovery begins (`enter_recovery`): with SND.UNA at the
-    /// probe's start the probe is what was lost (Linux
-    /// `tcp_mtup_probe_failed`).
+    /// probe (Linux `tcp_mtup_probe_failed`: at its start) the probe is
+    /// what was lost. Note: the probe's start is not kept (no room in the
+    /// TCB): SND.UNA within the probe's size below its end counts, which
+    /// takes in at most the options' bytes before it.
     pub(super) fn mtu_on_recovery(&mut self) {
         if self.xflag(x::MTU_PROBE) {
-            let opt = self.smss.saturating_sub(self.eff_mss() as u16);
-            let len = u32::from(self.mtu_probe_size().saturating_sub(opt));
-            if self.snd_una == self.mtu_probe_end.sub(len) {
+            let size = u32::from(self.mtu_probe_size());
+            let end = self.mtu_probe_end;
+            if self.snd_una.before(end) && !self.snd_una.before(end.sub(size)) {
                 self.mtu_probe_failed();
             }
         }
