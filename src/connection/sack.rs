@@ -14,14 +14,25 @@ use crate::time::Instant;
 use crate::wire::{Flags, SackBlocks, Segment};
 
 impl<B: Storage> Connection<B> {
-    /// Records the peer's SACK blocks that lie in (SND.UNA, SND.MAX]
+    /// Records the peer's SACK blocks that lie in [SND.UNA, SND.MAX]
     /// (RFC 2018 §5; D-SACK and stale blocks are ignored).
+    ///
+    /// The test is on offsets from SND.UNA, not on serial-number
+    /// comparisons of the edges: those are not transitive, and a block
+    /// that straddles SND.UNA + 2^31 passes each of them (its left edge
+    /// "after" SND.UNA, its right edge "after" the left and "before"
+    /// SND.MAX) while covering nothing we sent; taking it made one ACK
+    /// release the whole send buffer (RFC 6675 §4's pipe would count a
+    /// gigabyte as delivered).
     pub(super) fn take_sack_blocks(&mut self, seg: &Segment<'_>) {
         if !self.sack_on() {
             return;
         }
+        let flight = self.snd_max.dist(self.snd_una);
         for &(left, right) in seg.options.sack.as_slice() {
-            if left.after_eq(self.snd_una) && left.before(right) && right.before_eq(self.snd_max) {
+            let l = left.0.wrapping_sub(self.snd_una.0);
+            let r = right.0.wrapping_sub(self.snd_una.0);
+            if l < r && r <= flight {
                 let cap = usize::from(self.cfg.max_sack_ranges.max(1));
                 let _ = self
                     .sacked

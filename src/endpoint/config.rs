@@ -96,7 +96,15 @@ pub struct EndpointConfig {
 }
 
 impl EndpointConfig {
-    /// Linux's defaults around [`Config::linux`].
+    /// Linux's defaults around [`Config::linux`]: receive buffer 131,072
+    /// and send buffer 16,384 bytes per connection, `somaxconn` 4096,
+    /// `max_syn_backlog` 128, SYN cookies on overflow, `max_orphans`
+    /// 65,536, `max_time_wait` 262,144, `tw_reuse` loopback only, ports
+    /// 32768..=60999; no local address (add yours), not transparent, no
+    /// offloads. `max_connections` is 2^24, no real memory bound (each
+    /// connection holds its two buffers, about 148 KB with these sizes,
+    /// from its SYN-RECEIVED on): a host facing the Internet sets it, and
+    /// the buffer sizes, for its memory.
     pub fn linux() -> Self {
         EndpointConfig {
             conn: Config::linux(),
