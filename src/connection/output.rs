@@ -67,6 +67,10 @@ impl<B: Storage> Connection<B> {
         if self.fast_rtx() || self.tlp_rtx() {
             return true;
         }
+        if self.in_recovery() && self.sack_rtx_ready() {
+            // A hole PRR lets go, with or without new data queued.
+            return true;
+        }
         if self.tx.is_empty() && !self.fin_queued() {
             // Nothing queued (the common case of a receiver): next_data_len
             // would find no data and no FIN.
