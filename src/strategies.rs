@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use std::vec::Vec;
 
 use crate::seq::SeqNum;
-use crate::wire::{Flags, SackBlocks, TcpHeader, TcpOptions, Timestamps};
+use crate::wire::{FastOpen, Flags, SackBlocks, TcpHeader, TcpOptions, Timestamps};
 
 pub use crate::testing::{Input, OwnedSegment, OwnedSegmentSpec, SegSpec, SeqRef};
 
@@ -66,13 +66,25 @@ pub fn tcp_options() -> impl Strategy<Value = TcpOptions> {
         }
         s
     });
-    (mss, ws, any::<bool>(), sack, ts).prop_map(
-        |(mss, window_scale, sack_permitted, sack, timestamps)| TcpOptions {
+    // A Fast Open option now and then: a request, or a cookie of 4 to 16
+    // bytes, in either form (RFC 7413 §4.1.1).
+    let fo = prop_oneof![
+        6 => Just(None),
+        1 => any::<bool>().prop_map(|exp| Some(FastOpen::request(exp))),
+        1 => (vec(any::<u8>(), 2..=8), any::<bool>())
+            .prop_map(|(half, exp)| {
+                let bytes: Vec<u8> = half.iter().flat_map(|&b| [b, !b]).collect();
+                FastOpen::cookie(&bytes, exp)
+            }),
+    ];
+    (mss, ws, any::<bool>(), sack, ts, fo).prop_map(
+        |(mss, window_scale, sack_permitted, sack, timestamps, fast_open)| TcpOptions {
             mss,
             window_scale,
             sack_permitted,
             sack,
             timestamps,
+            fast_open,
         },
     )
 }
