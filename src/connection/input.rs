@@ -283,6 +283,9 @@ impl<B: Storage> Connection<B> {
         if f.ack() {
             // Our SYN is acknowledged: ESTABLISHED (SA-SS-7).
             self.snd_una = seg.ack;
+            if self.fast_open() {
+                self.fast_open_synack();
+            }
             self.set_syn_acked(true);
             self.rtt_on_ack(now, seg);
             self.retries = 0;
