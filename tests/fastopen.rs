@@ -560,3 +560,58 @@ fn the_cookie_cache_is_bounded() {
     c.clear_fast_open_cache();
     assert!(c.fast_open_cached(C, S).is_none());
 }
+
+// A simultaneous open on a Fast Open SYN with data (RFC 9293 §3.5 with
+// RFC 7413): the peer's SYN crosses ours; the SYN,ACK we send carries no
+// data, and what our SYN carried is sent again unless acknowledged.
+#[test]
+fn simultaneous_open_with_syn_data() {
+    let (mut l, _) = Link::linux(16);
+    l.warm_up();
+    let (h, n) = l.connect_fo(b"hello");
+    assert_eq!(n, 5);
+    let syn = l.client_out();
+    // The peer's own SYN (not an answer to ours), built from ours.
+    let mut hdr = syn[0].h;
+    hdr.src_port = syn[0].h.dst_port;
+    hdr.dst_port = syn[0].h.src_port;
+    hdr.seq = tcpstate::SeqNum(5000);
+    hdr.options.fast_open = None;
+    let mut b = vec![0u8; hdr.header_len()];
+    hdr.emit(&mut b).unwrap();
+    tcpstate::wire::checksum::fill_checksum_v4([198, 51, 100, 1], [192, 0, 2, 1], &mut b);
+    l.c.on_datagram(l.now, S, C, Ecn::NotEct, &b);
+    let mut buf = vec![0u8; 2048];
+    let mut out = Vec::new();
+    while let Some(d) = l.c.poll_transmit(l.now, &mut buf) {
+        out.push(TcpHeader::parse(&buf[..d.len]).unwrap().0);
+        assert!(out.len() < 10, "poll_transmit does not end: {out:#?}");
+    }
+    assert_eq!(l.c.connection(h).unwrap().state(), State::SynReceived);
+    assert_eq!(out.len(), 1, "{out:#?}");
+    assert!(out[0].flags.syn() && out[0].flags.ack());
+    // The peer's SYN,ACK of our SYN and its data.
+    let mut sa = hdr;
+    sa.flags = tcpstate::wire::Flags::SYN | tcpstate::wire::Flags::ACK;
+    sa.ack = syn[0].h.seq.add(6);
+    let mut b = vec![0u8; sa.header_len()];
+    sa.emit(&mut b).unwrap();
+    tcpstate::wire::checksum::fill_checksum_v4([198, 51, 100, 1], [192, 0, 2, 1], &mut b);
+    l.now += Duration::from_millis(45);
+    l.c.on_datagram(l.now, S, C, Ecn::NotEct, &b);
+    let mut out = Vec::new();
+    for _ in 0..20 {
+        while let Some(d) = l.c.poll_transmit(l.now, &mut buf) {
+            out.push(TcpHeader::parse(&buf[..d.len]).unwrap().0);
+            assert!(out.len() < 10, "poll_transmit does not end: {out:#?}");
+        }
+        match l.c.next_deadline() {
+            Some(t) if t <= l.now + Duration::from_millis(50) => {
+                l.now = l.now.max(t);
+                l.c.on_timer(l.now);
+            }
+            _ => break,
+        }
+    }
+    assert!(out.len() < 5, "{out:#?}");
+}

@@ -96,7 +96,9 @@ impl<B: Storage> Connection<B> {
         self.fast_open() && self.state != State::SynSent
     }
 
-    /// SYN-SENT, the SYN,ACK acknowledged up to SND.UNA (RFC 7413 §4.2.2):
+    /// Our Fast Open SYN acknowledged up to SND.UNA (RFC 7413 §4.2.2), by
+    /// the SYN,ACK in SYN-SENT or, after a simultaneous open, by the ACK
+    /// in SYN-RECEIVED:
     /// the data it covers leaves the send buffer, the rest is sent again
     /// now (SND.NXT back to SND.UNA: a retransmission that is no sign of
     /// congestion, as Linux's `tcp_rcv_fastopen_synack`), and the flag now
@@ -105,9 +107,7 @@ impl<B: Storage> Connection<B> {
         let sent = self.snd_max.dist(self.iss.add(1));
         let acked = self.snd_una.dist(self.iss.add(1)).min(sent);
         self.tx.consume((acked as usize).min(self.tx.len()));
-        if self.snd_nxt.after(self.snd_una) {
-            self.snd_nxt = self.snd_una;
-        }
+        self.snd_nxt = self.snd_una;
         self.set_fast_open(sent > 0 && acked == sent);
     }
 

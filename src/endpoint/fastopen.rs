@@ -248,6 +248,39 @@ impl<S: Store> Endpoint<S> {
         self.entry(h)?.conn.fast_open_room()
     }
 
+    /// Changes the Fast Open settings from now on (as Linux's
+    /// `net.ipv4.tcp_fastopen` does): connections and listeners opened
+    /// before keep what they had, but for
+    /// [`FastOpenConfig::server`], read at each SYN.
+    pub fn set_fast_open_config(&mut self, fo: FastOpenConfig) {
+        self.fo_cfg = fo;
+    }
+
+    /// The Fast Open settings in force.
+    pub fn fast_open_config(&self) -> FastOpenConfig {
+        self.fo_cfg
+    }
+
+    /// Sets how many Fast Open connections a listener may have waiting
+    /// for their handshake's end (Linux's `TCP_FASTOPEN` on a listening
+    /// socket; 0 turns Fast Open off for it).
+    ///
+    /// # Errors
+    ///
+    /// `UnknownHandle` for a stale listener.
+    pub fn set_listener_fast_open(
+        &mut self,
+        listener: ListenerId,
+        queue: u32,
+    ) -> Result<(), EndpointError> {
+        self.listener(listener)
+            .ok_or(EndpointError::UnknownHandle)?;
+        if let Some(Some(l)) = self.listeners.get_mut(listener.idx as usize) {
+            l.fast_open = queue;
+        }
+        Ok(())
+    }
+
     /// Sets the key of the Fast Open server cookies (Linux's
     /// `net.ipv4.tcp_fastopen_key`: its four 32-bit words, each stored
     /// little-endian, make the 16 bytes) and a backup key still accepted
@@ -326,7 +359,7 @@ impl<S: Store> Endpoint<S> {
         let bits = fo::SYN | fo::ACTIVE;
         if cookie {
             (room, bits)
-        } else if self.cfg.fast_open.client_no_cookie {
+        } else if self.fo_cfg.client_no_cookie {
             (room, bits | fo::NO_OPTION)
         } else {
             (0, bits)
@@ -410,11 +443,7 @@ impl<S: Store> Endpoint<S> {
         let opt = seg.options.fast_open;
         let exp = opt.is_some_and(|o| o.is_exp());
         let syn_data = !seg.payload.is_empty();
-        if !self.cfg.fast_open.server
-            || l.fast_open == 0
-            || l.filter_syn
-            || !(syn_data || opt.is_some())
-        {
+        if !self.fo_cfg.server || l.fast_open == 0 || l.filter_syn || !(syn_data || opt.is_some()) {
             return (false, false, false);
         }
         // RFC 7413 §5.1: at most so many Fast Open connections wait for
@@ -432,7 +461,7 @@ impl<S: Store> Endpoint<S> {
         if pending >= l.fast_open as usize {
             return (false, false, false);
         }
-        if self.cfg.fast_open.server_no_cookie {
+        if self.fo_cfg.server_no_cookie {
             return (true, false, false);
         }
         let Some(opt) = opt else {

@@ -164,6 +164,8 @@ impl<S: Store> Endpoint<S> {
             && seg.flags.syn()
             && seg.flags.ack();
         let fo_bits = e.fo;
+        // The SYN timed out (Linux's `total_retrans` at the SYN,ACK).
+        let syn_timed_out = fo_synack && e.conn.stats().timeouts > 0;
         let (a, got) = match read {
             Some(buf) if e.app => {
                 let o = e.conn.on_segment_recv(now, seg, ce, buf);
@@ -181,7 +183,7 @@ impl<S: Store> Endpoint<S> {
                 sent_option: fo_bits & super::fo::SENT_OPTION != 0,
                 sent_exp: fo_bits & super::fo::EXP != 0,
                 sent_data: fo_bits & super::fo::SENT_DATA != 0,
-                retransmitted: before > 0,
+                retransmitted: syn_timed_out,
             };
             self.fast_open_learn(&tuple, &news);
         }

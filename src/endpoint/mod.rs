@@ -237,6 +237,8 @@ mod wheel;
 
 pub use config::{EndpointConfig, MAX_LOCAL_ADDRS, SynCookies, TwReuse};
 pub use fastopen::FastOpenConfig;
+#[cfg(feature = "testing")]
+pub(crate) use fastopen::server_cookie as fast_open_cookie_with;
 pub use listing::{ConnInfo, Counters};
 pub use time_wait::TimeWaitEntry;
 
@@ -680,6 +682,9 @@ pub struct Endpoint<S: Store = DefaultStore> {
     counters: Counters,
     /// This Endpoint's tag in its handles.
     tag: u32,
+    /// Fast Open settings (`cfg.fast_open`, changed with
+    /// `set_fast_open_config` as Linux's sysctl takes effect at once).
+    fo_cfg: FastOpenConfig,
     /// Fast Open server keys: primary and backup.
     fo_key: [u8; 16],
     fo_backup: Option<[u8; 16]>,
@@ -755,6 +760,7 @@ impl<S: Store> Endpoint<S> {
         config.validate()?;
         let keys = Keys::new(secret);
         Ok(Endpoint {
+            fo_cfg: config.fast_open,
             fo_key: fastopen::default_key(&secret),
             fo_backup: None,
             fo_cache: Default::default(),
@@ -1397,7 +1403,7 @@ impl<S: Store> Endpoint<S> {
         if !unicast(remote.ip()) || remote.port() == 0 {
             return Err(EndpointError::InvalidAddress);
         }
-        if opts.fast_open && !self.cfg.fast_open.client {
+        if opts.fast_open && !self.fo_cfg.client {
             return Err(EndpointError::Unsupported);
         }
         let local_ip = match (local.map(|l| l.ip()), remote.ip()) {
@@ -1619,7 +1625,7 @@ impl<S: Store> Endpoint<S> {
             last_cookie: None,
             filter_syn: opts.filter_syn,
             reuse_addr: opts.reuse_addr,
-            fast_open: if opts.fast_open == 0 && self.cfg.fast_open.server_all_listeners {
+            fast_open: if opts.fast_open == 0 && self.fo_cfg.server_all_listeners {
                 accept_limit as u32
             } else {
                 opts.fast_open

@@ -62,6 +62,13 @@ pub use exec::{RunOptions, Verdict};
 /// Parses and runs one script; returns the verdict and, with
 /// `opts.verbose`, a log of what happened.
 pub fn run(src: &str, opts: &RunOptions) -> (Verdict, Vec<String>) {
+    let defined;
+    let src = if src.contains("TFO_COOKIE") {
+        defined = src.replace("TFO_COOKIE", &tfo_cookie(src));
+        &defined
+    } else {
+        src
+    };
     match parse::parse(src) {
         Ok(script) => exec::run_script(&script, opts),
         Err(e) => (
@@ -82,4 +89,23 @@ pub fn report(path: &str, v: &Verdict) -> String {
         Verdict::Fail { line, msg } => format!("FAIL {path}:{line}: {msg}"),
         Verdict::Unsupported { line, what } => format!("UNSUPPORTED {path}:{line}: {what}"),
     }
+}
+
+/// The value of `TFO_COOKIE`, which packetdrill takes from its command line
+/// (`--define`): the Fast Open cookie the stack under test gives the
+/// scripted peer, here the Endpoint's for the script's addresses under the
+/// key `defaults.sh` sets (Linux's cookie for them: SipHash-2-4 of the
+/// client's and the server's address).
+fn tfo_cookie(src: &str) -> String {
+    let addr = |opt: &str, default: core::net::Ipv4Addr| {
+        src.lines()
+            .find_map(|l| l.trim().strip_prefix(opt)?.trim().parse().ok())
+            .unwrap_or(default)
+    };
+    let local = addr("--local_ip=", exec::LOCAL_IP);
+    let remote = addr("--remote_ip=", exec::REMOTE_IP);
+    let key = sysctl::Settings::defaults(local).fastopen_key;
+    crate::endpoint::fast_open_cookie_with(&key, remote.into(), local.into())
+        .map(|c| c.iter().map(|b| format!("{b:02x}")).collect())
+        .unwrap_or_default()
 }
