@@ -292,9 +292,10 @@ impl<B: Storage> Connection<B> {
             self.after_handshake();
             self.goto(Event::RcvSynAck, State::Established, a);
             self.set_ack_now(true);
-            if self.cfg.quickack > 0 && self.unsent() > 0 {
+            if self.cfg.quickack > 0 && self.unsent() > 0 && self.snd_max == self.snd_una {
                 // Data waited for the handshake (a Fast Open write, or one
-                // queued in SYN-SENT): it goes at once with the ACK, and
+                // queued in SYN-SENT; not SYN data sent again): it goes at
+                // once with the ACK, and
                 // as Linux (a write pending at the SYN,ACK starts its
                 // delayed-ACK clock; the data is a reply within it) the
                 // connection is interactive from now on.

@@ -1338,22 +1338,26 @@ impl Exec {
                         let connecting = self
                             .conn_of(fd)
                             .is_some_and(|h| self.state_of(h) == Some(State::SynSent));
-                        if first {
-                            return Ok(Some((
-                                -1,
-                                Some(if connecting { "EALREADY" } else { "EISCONN" }),
-                            )));
+                        // Linux: another Fast Open in progress; on a
+                        // connected socket the flag changes nothing.
+                        if first && connecting {
+                            return Ok(Some((-1, Some("EALREADY"))));
                         }
                     }
                 }
-                if (flags & MSG_FASTOPEN != 0 || deferred) && (fresh || !first) {
+                let fast_open_call = flags & MSG_FASTOPEN != 0 && (fresh || !first) && {
+                    // A later attempt of a blocking Fast Open call, not a
+                    // send on a connected socket.
+                    fresh || self.fds.get(&fd).is_some_and(|f| f.connecting)
+                };
+                if fast_open_call || (deferred && (fresh || !first)) {
                     let dontwait = flags & MSG_DONTWAIT != 0;
                     return self.fast_open_send(line, fd, n.max(0) as usize, dontwait, b, first);
                 }
                 if flags & MSG_ZEROCOPY != 0 {
                     return unsupported("MSG_ZEROCOPY (socket-layer completions)".into());
                 }
-                if flags & !(MSG_DONTWAIT | MSG_MORE | MSG_EOR | MSG_NOSIGNAL) != 0 {
+                if flags & !(MSG_DONTWAIT | MSG_MORE | MSG_EOR | MSG_NOSIGNAL | MSG_FASTOPEN) != 0 {
                     return unsupported(format!("send flags {flags:#x}"));
                 }
                 if matches!(buf, Some(Expr::Sym(s)) if s == "NULL") && n > 0 {

@@ -23,13 +23,17 @@
 //! sysctls (`set_sysctls.py`, `sysctl -q`) are mapped onto the Endpoint's
 //! configuration (`sysctl.rs` says which); `%{ }%` Python blocks are
 //! evaluated over [`Connection::info`](crate::Connection::info)
-//! (`python.rs` says which subset). Anything else, TCP Fast Open and the
+//! (`python.rs` says which subset). TCP Fast Open: `sendto`/`sendmsg` with
+//! `MSG_FASTOPEN`, `TCP_FASTOPEN`, `TCP_FASTOPEN_CONNECT` (the deferred
+//! connect), `TCP_FASTOPEN_KEY`, and `TFO_COOKIE` defined as the
+//! Endpoint's cookie for the script's addresses. Anything else, and the
 //! socket-layer features no engine has (MSG_ZEROCOPY, SO_TIMESTAMPING,
 //! epoll, splice, sendfile), makes a script [`Verdict::Unsupported`] with
 //! what it was.
 //!
 //! Addresses: the engine is 192.0.2.2:8080 (or an ephemeral port for
-//! `connect`) and the scripted peer 192.0.2.1.
+//! `connect`) and the scripted peer 192.0.2.1, unless the script says
+//! `--local_ip`/`--remote_ip` (a Fast Open cookie depends on them).
 //!
 //! ```
 //! use tcpstate::packetdrill::{run, RunOptions, Verdict};
