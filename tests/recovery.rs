@@ -308,6 +308,37 @@ fn r6928_initial_window_and_cubic_default() {
     assert_eq!(s.out().len(), 10);
 }
 
+// RFC 3465 §2.2 byte counting in slow start: one stretch ACK for all ten
+// segments of the initial window (a receiver that coalesces, GRO) grows
+// cwnd by at most two segments with NewReno (L = 2), by all ten with CUBIC
+// until the first congestion event (Linux's `tcp_slow_start`).
+#[test]
+fn r3465_slow_start_and_stretch_acks() {
+    for (cc, grows) in [(Algorithm::NewReno, 2), (Algorithm::Cubic, 10)] {
+        let mut s = Sut::with_buffers(
+            Config {
+                congestion: cc,
+                ..cfg()
+            },
+            4096,
+            65536,
+        );
+        s.app(|c, now| c.connect(now, ISS).unwrap());
+        s.expect(SYN, ISS, SeqNum(0));
+        s.peer_syn_opts = TcpOptions {
+            mss: Some(1000),
+            ..TcpOptions::NONE
+        };
+        s.peer(f(SYN, ACK), &[]);
+        s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+        s.send(&vec![0u8; 40 * 1000]);
+        assert_eq!(s.out().len(), 10);
+        let before = s.c.cwnd();
+        s.peer_ack(ACK, ISS.add(1 + 10 * 1000), &[]);
+        assert_eq!(s.c.cwnd(), before + grows * 1000, "{cc:?}");
+    }
+}
+
 // RFC 5681 §4.1: after an idle period longer than the RTO, the window
 // restarts from the initial window.
 #[test]

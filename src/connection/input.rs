@@ -109,7 +109,7 @@ impl<B: Storage> Connection<B> {
             return;
         }
         // Seventh: the text, in order, into the receive ring at once.
-        let plen = len.min(usize::from(self.cfg.mss)) as u16;
+        let plen = self.rcv_mss_sample(len, seg);
         if plen > self.rcv_mss_est {
             self.rcv_mss_est = plen;
         }
@@ -838,7 +838,7 @@ impl<B: Storage> Connection<B> {
         }
         // Estimate the peer's segment size (as Linux's rcv_mss) for the
         // every-second-segment ACK rule.
-        let plen = seg.payload.len().min(usize::from(self.cfg.mss)) as u16;
+        let plen = self.rcv_mss_sample(seg.payload.len(), seg);
         if plen > self.rcv_mss_est {
             self.rcv_mss_est = plen;
         }
@@ -926,6 +926,21 @@ impl<B: Storage> Connection<B> {
             let at = now.as_micros().saturating_add(self.cfg.delayed_ack_us());
             self.set_timer(Timer::DelayedAck, Instant::from_micros(at));
         }
+    }
+
+    /// What a segment of `len` payload bytes says of the peer's full
+    /// segment size: its length, at most our MSS less the options it
+    /// carries (RFC 6691: a full-sized segment's options come out of the
+    /// MSS). A coalesced segment (GRO: several full-sized segments in one)
+    /// so counts as what each of its pieces would have.
+    #[inline(always)]
+    fn rcv_mss_sample(&self, len: usize, seg: &Segment<'_>) -> u16 {
+        let ts = if seg.options.timestamps.is_some() {
+            12
+        } else {
+            0
+        };
+        len.min(usize::from(self.cfg.mss) - ts) as u16
     }
 
     /// The receive MSS estimate: the largest segment seen, at least 536.

@@ -33,6 +33,7 @@ mod counters;
 mod endpoint_api;
 mod fastopen;
 mod flags;
+mod gso;
 mod icmp;
 pub mod info;
 mod input;

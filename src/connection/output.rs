@@ -105,7 +105,8 @@ impl<B: Storage> Connection<B> {
             // Only the FIN is left, if it is queued and not yet sent.
             return (self.fin_queued() && self.snd_nxt == self.fin_seq()).then_some((0, true));
         }
-        let mss = self.eff_mss();
+        // Full-sized: the effective MSS less any SACK blocks to carry.
+        let mss = self.seg_room();
         // The peer's window (RFC 9293 §3.8.6) ...
         let right = self.snd_una.add(self.snd_wnd);
         let rwnd_room = if right.after(self.snd_nxt) {
@@ -248,6 +249,9 @@ impl<B: Storage> Connection<B> {
             || self.dupacks != 0
             || self.snd_nxt != self.snd_max
             || !self.sacked.is_empty()
+            // SACK blocks to send shrink the segment (`seg_room`).
+            || !self.asm.is_empty()
+            || self.dsack().is_some()
         {
             return None;
         }
@@ -268,7 +272,7 @@ impl<B: Storage> Connection<B> {
     /// order, same outcome), the tests that cannot hold left out. Inlined,
     /// so that the segment is built in `poll_transmit`'s return slot.
     #[inline(always)]
-    fn send_fast(&mut self, now: Instant, buf: &mut [u8], mss: u32) -> Transmit {
+    pub(super) fn send_fast(&mut self, now: Instant, buf: &mut [u8], mss: u32) -> Transmit {
         let seq = self.snd_nxt;
         let flight = self.flight();
         let off = flight as usize;
@@ -609,7 +613,7 @@ impl<B: Storage> Connection<B> {
             flags |= Flags::PSH;
         }
         self.prr_sent(n as u32);
-        if !retransmission && n > 0 && (n as u32) < self.eff_mss() {
+        if !retransmission && n > 0 && (n as u32) < self.seg_room() {
             self.snd_sml = seq.add(n as u32);
         }
         if retransmission {
@@ -672,7 +676,7 @@ impl<B: Storage> Connection<B> {
         }
         let fin_out = self.fin_queued() && self.snd_max == self.fin_seq().add(1);
         let data_out = flight - u32::from(fin_out);
-        let len = (data_out.min(self.eff_mss()) as usize).min(buf.len());
+        let len = (data_out.min(self.seg_room()) as usize).min(buf.len());
         let off = (data_out as usize - len).min(self.tx.len());
         let n = self.tx.read_at(off, &mut buf[..len]);
         let seq = self.snd_una.add(off as u32);
@@ -691,7 +695,7 @@ impl<B: Storage> Connection<B> {
             return None;
         }
         let in_buf = (self.tx.len() as u32).min(self.flight());
-        let len = (in_buf.min(self.eff_mss()) as usize).min(buf.len());
+        let len = (in_buf.min(self.seg_room()) as usize).min(buf.len());
         let n = self.tx.read_at(0, &mut buf[..len]);
         let fin = self.fin_queued()
             && n as u32 == self.tx.len() as u32

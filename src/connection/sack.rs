@@ -161,9 +161,8 @@ impl<B: Storage> Connection<B> {
     /// A retransmission of the next hole, if cwnd allows (RFC 6675 §5 step 4).
     pub(super) fn sack_retransmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         let (off, hole) = self.sendable_hole()?;
-        let mss = self.eff_mss();
         let in_buf = (self.tx.len() as u32).saturating_sub(off);
-        let len = (hole.min(mss).min(in_buf) as usize).min(buf.len());
+        let len = (hole.min(self.seg_room()).min(in_buf) as usize).min(buf.len());
         if len == 0 {
             return None;
         }
@@ -193,6 +192,22 @@ impl<B: Storage> Connection<B> {
             Some((s, _)) if s > o => s - o,
             _ => u32::MAX,
         }
+    }
+
+    /// The payload a data segment may carry now: the effective MSS less the
+    /// SACK blocks it will carry (RFC 9293 §3.7.1, MUST-16: the effective
+    /// send MSS is reduced by the TCP options sent; Linux's
+    /// `tcp_current_mss`). Without it, a full-sized segment with SACK
+    /// blocks would exceed the path MTU.
+    pub(super) fn seg_room(&self) -> u32 {
+        let mss = self.eff_mss();
+        if !self.sack_on() || (self.asm.is_empty() && self.dsack().is_none()) {
+            return mss;
+        }
+        let max = if self.ts_on() { 3 } else { 4 };
+        let n = (usize::from(self.dsack().is_some()) + self.asm.ranges().count()).min(max);
+        // NOP, NOP, kind, length and 8 bytes a block (RFC 2018 §3).
+        mss.saturating_sub(4 + 8 * n as u32).max(1)
     }
 
     /// The SACK blocks for our next ACK (RFC 2018 §4: the block holding
