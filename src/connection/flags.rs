@@ -84,6 +84,10 @@ flags! {
     /// The pending RST is our own (CLOSE with unread data, ABORT) and
     /// carries the timestamp option (`Config::rst_with_ack`).
     30 rst_ts set_rst_ts;
+    /// TCP Fast Open (RFC 7413, `fastopen.rs`): in SYN-SENT, the first SYN
+    /// carries the option and data; afterwards, the SYN's data was
+    /// acknowledged (active) or taken (passive).
+    31 fast_open set_fast_open;
 }
 
 /// Optional values whose "is set" is a bit of `flags` (an `Option` of a
