@@ -838,3 +838,42 @@ fn r6937_prr_one_segment_at_a_time() {
         }
     }
 }
+
+// RFC 6675 §5 step 4 with RFC 6937: in recovery, each ACK that lets cwnd
+// open (PRR) sends the next hole at once, also when every byte queued has
+// been sent once already (nothing new waits). Four segments lost of ten,
+// the other six SACKed one by one: the four holes go out one per ACK,
+// with no retransmission timeout.
+#[test]
+fn r6937_holes_go_out_with_no_new_data_queued() {
+    let cfg = Config {
+        congestion: Algorithm::Cubic,
+        hystart: false,
+        ..sack_cfg()
+    };
+    let mut s = Sut::with_buffers(cfg, 65536, 65536);
+    s.peer_syn_opts = TcpOptions {
+        sack_permitted: true,
+        mss: Some(1000),
+        ..TcpOptions::NONE
+    };
+    s.app(|c, now| c.connect(now, ISS).unwrap());
+    s.expect(SYN, ISS, SeqNum(0));
+    s.peer(f(SYN, ACK), &[]);
+    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+    let seqs = send_segments(&mut s, 10);
+    let mss = s.c.effective_mss() as u32;
+    let (una, peer) = (seqs[0], PEER_ISS.add(1));
+    let mut resent = Vec::new();
+    for k in 5..=10u32 {
+        let blocks = [(una.add(4 * mss), una.add(k * mss))];
+        s.seg_opts(ACK, peer, una, sack_opts(&blocks), &[]);
+        // The host polls only when told to (Action::Transmit).
+        if s.last.transmit() {
+            resent.extend(s.out().iter().filter(|p| p.t.len > 0).map(|p| p.seq()));
+        }
+    }
+    let holes: Vec<_> = (0..4).map(|k| una.add(k * mss)).collect();
+    assert_eq!(resent, holes);
+    assert_eq!(s.c.stats().timeouts, 0);
+}

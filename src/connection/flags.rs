@@ -84,10 +84,25 @@ flags! {
     /// The pending RST is our own (CLOSE with unread data, ABORT) and
     /// carries the timestamp option (`Config::rst_with_ack`).
     30 rst_ts set_rst_ts;
-    /// An uncommon mode is on (urgent data in either direction, a PLPMTUD
-    /// search: `xflags`): both fast paths are off, and the general paths
-    /// look at the details. Set only through `set_x`.
+    /// An uncommon mode is on (urgent data in either direction, F-RTO, a
+    /// PLPMTUD search: `xflags`): both fast paths are off, and the general
+    /// paths look at the details. Set only through `set_x`.
     31 uncommon set_uncommon;
+}
+
+impl<B: Storage> Connection<B> {
+    /// TCP Fast Open (RFC 7413, `fastopen.rs`): in SYN-SENT, the first SYN
+    /// carries the option and data; afterwards, the SYN's data was
+    /// acknowledged (active) or taken (passive). A bit of `xflags` (the
+    /// flag word is full; nothing on a per-segment path reads it).
+    #[inline]
+    pub(super) fn fast_open(&self) -> bool {
+        self.xflag(super::urgent::x::FAST_OPEN)
+    }
+    #[inline]
+    pub(super) fn set_fast_open(&mut self, on: bool) {
+        self.set_x(super::urgent::x::FAST_OPEN, on);
+    }
 }
 
 /// Optional values whose "is set" is a bit of `flags` (an `Option` of a

@@ -292,12 +292,24 @@ impl<B: Storage> Connection<B> {
         if f.ack() {
             // Our SYN is acknowledged: ESTABLISHED (SA-SS-7).
             self.snd_una = seg.ack;
+            if self.fast_open() {
+                self.fast_open_synack();
+            }
             self.set_syn_acked(true);
             self.rtt_on_ack(now, seg);
             self.retries = 0;
             self.after_handshake();
             self.goto(Event::RcvSynAck, State::Established, a);
             self.set_ack_now(true);
+            if self.cfg.quickack > 0 && self.unsent() > 0 && self.snd_max == self.snd_una {
+                // Data waited for the handshake (a Fast Open write, or one
+                // queued in SYN-SENT; not SYN data sent again): it goes at
+                // once with the ACK, and
+                // as Linux (a write pending at the SYN,ACK starts its
+                // delayed-ACK clock; the data is a reply within it) the
+                // connection is interactive from now on.
+                self.set_pingpong(true);
+            }
             a.set_writable();
             // Step 6: URG, its pointer counted from the SYN's SEQ.
             if f.urg() {
@@ -437,6 +449,10 @@ impl<B: Storage> Connection<B> {
     /// SND.WND, SND.WL1/WL2 from it, and ESTABLISHED.
     fn syn_ack_received(&mut self, now: Instant, seg: &Segment<'_>, wnd: u32, a: &mut Actions) {
         self.snd_una = seg.ack;
+        if self.fast_open() && !self.passive() {
+            // A simultaneous open after our Fast Open SYN.
+            self.fast_open_synack();
+        }
         self.set_syn_acked(true);
         self.snd_wnd = wnd;
         self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);

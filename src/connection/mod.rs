@@ -31,6 +31,7 @@ mod clone;
 pub mod congestion;
 mod counters;
 mod endpoint_api;
+mod fastopen;
 mod flags;
 mod frto;
 mod gso;

@@ -416,6 +416,14 @@ impl<B: Storage> Connection<B> {
         } else {
             // Go back to SND.UNA and resend from there.
             self.snd_nxt = self.snd_una;
+            // RFC 2018 §8: SACKed data may have been discarded by the
+            // receiver (reneging). When the scoreboard covers SND.UNA, the
+            // peer has not taken what it reported (as Linux's
+            // `tcp_enter_loss` tells reneging): forget every block, so the
+            // go-back-N resend does not skip data the peer no longer has.
+            if self.sack_on() && self.sacked.range_containing(0).is_some() {
+                self.sacked.clear();
+            }
             // RFC 5681 §3.1: the loss window.
             let mss = self.eff_mss();
             let w = self.window();

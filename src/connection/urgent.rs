@@ -59,6 +59,8 @@ pub(super) mod x {
     pub(in crate::connection) const KEEP: u8 = NO_FAST_PATH;
     #[cfg(not(test))]
     pub(in crate::connection) const KEEP: u8 = 0;
+    /// TCP Fast Open (`fastopen.rs`, `flags.rs`'s `fast_open`).
+    pub(in crate::connection) const FAST_OPEN: u8 = 1 << 6;
     /// The modes that keep the fast paths off (the `uncommon` flag).
     pub(in crate::connection) const UNCOMMON: u8 =
         SND_URG | RCV_URG | FRTO2 | FRTO3 | MTU_SEARCH | MTU_PROBE;
