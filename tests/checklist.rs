@@ -20,7 +20,9 @@ enum Cover {
     /// The row does not apply to a sans-IO engine, or is an option
     /// (MAY) not taken: why.
     NotApplicable(&'static str),
-    /// Not covered yet: what is missing.
+    /// Not covered yet: what is missing. (No row is today; kept for the
+    /// rows a new requirement adds.)
+    #[allow(dead_code)]
     NotYet(&'static str),
 }
 use Cover::*;
