@@ -80,6 +80,10 @@ impl<B: Storage> Connection<B> {
                 self.cfg.set_user_timeout(t);
                 Ok(0)
             }
+            AppCall::SetSynRetries(n) => {
+                self.cfg.syn_retries = n;
+                Ok(0)
+            }
         }
     }
 

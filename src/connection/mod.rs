@@ -127,6 +127,10 @@ pub enum AppCall<'a> {
     /// The user timeout of RFC 5482 (Linux `TCP_USER_TIMEOUT`) from now
     /// on; `None` turns it off ([`Config::user_timeout`]).
     SetUserTimeout(Option<crate::time::Duration>),
+    /// SYN retransmissions before an active open gives up (Linux
+    /// `TCP_SYNCNT`, per connection; [`Config::syn_retries`]), from now on:
+    /// also while the SYN is out.
+    SetSynRetries(u8),
 }
 
 /// The result of an application call.

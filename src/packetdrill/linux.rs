@@ -17,6 +17,7 @@ pub(crate) const TCP_NODELAY: i64 = 1;
 pub(crate) const TCP_MAXSEG: i64 = 2;
 pub(crate) const TCP_CORK: i64 = 3;
 pub(crate) const TCP_USER_TIMEOUT: i64 = 18;
+pub(crate) const TCP_SYNCNT: i64 = 7;
 pub(crate) const TCP_NOTSENT_LOWAT: i64 = 25;
 pub(crate) const TCP_FASTOPEN: i64 = 23;
 pub(crate) const TCP_FASTOPEN_CONNECT: i64 = 30;
