@@ -76,8 +76,12 @@ pub struct Config {
     /// ACKs of received data, and again after the peer was idle longer
     /// than the RTO, are sent at once instead of delayed, unless the
     /// connection is interactive (we sent data within the delayed-ACK time
-    /// of receiving some: Linux's "pingpong" mode). 0: off (RFC 9293
-    /// §3.8.6.3 allows either; MUST-40 only bounds the delay).
+    /// of receiving some: Linux's "pingpong" mode). With it on, the
+    /// peer's FIN after data makes the connection interactive as Linux's
+    /// `tcp_fin` does: its ACK waits for the delayed-ACK timer unless a
+    /// full segment is unacknowledged (RFC 1122 §4.2.3.2 allows the
+    /// delay). 0: off, every FIN is ACKed at once (RFC 9293 §3.8.6.3
+    /// allows either; MUST-40 only bounds the delay).
     pub quickack: u8,
     /// Nagle's algorithm (RFC 9293 §3.7.4), on unless `TCP_NODELAY`.
     pub nagle: bool,

@@ -29,7 +29,12 @@ if [ $# -eq 0 ]; then
     set -- $(cd "$here" && ls ./*.pkt | sed 's|^\./||')
 fi
 for s in "$@"; do
-    { echo '`../common/defaults.sh`'; cat "$here/$(basename "$s")"; } >"$tree/tcp/$(basename "$s")"
+    # `defaults.sh` after the header comments and `--option` lines (the
+    # tool takes options only before the first command), unless the
+    # script runs it itself.
+    awk '/defaults\.sh/ { done = 1 }
+        !done && !/^(\/\/.*|--.*|[[:space:]]*)$/ { print "`../common/defaults.sh`"; done = 1 }
+        { print }' "$here/$(basename "$s")" >"$tree/tcp/$(basename "$s")"
 done
 out=$(mktemp)
 LOG_DIR=${LOG_DIR:-$here/../../target/linux-own} \
