@@ -269,7 +269,10 @@ pub fn input() -> impl Strategy<Value = Input> {
         2 => Just(Input::Shutdown),
         2 => Just(Input::Close),
         1 => Just(Input::Abort),
-        1 => any::<bool>().prop_map(Input::SetNoDelay),
+        2 => prop_oneof![
+            any::<bool>().prop_map(Input::SetNoDelay),
+            prop_oneof![0u16..100, 0u16..=5000].prop_map(Input::SendUrgent),
+        ],
     ]
 }
 

@@ -109,6 +109,7 @@ impl<B: Storage> Connection<B> {
                 if mss < self.smss {
                     self.smss = mss;
                 }
+                self.mtu_icmp(mss);
             }
             // RFC 1122 §4.2.3.9 (SHLD-26): a hard error ends a connection
             // still opening; a passive one goes back to LISTEN (Linux

@@ -197,8 +197,13 @@ impl<B: Storage> Connection<B> {
         // Changed in place: the segment is built once, in the return slot.
         let mut out = self.next_transmit(now, buf);
         let t = out.as_mut()?;
-        if self.ece_pending() && t.flags.ack() && !t.flags.syn() && !t.flags.rst() {
-            t.flags |= Flags::ECE;
+        // One test for the two marks of the general path.
+        if self.out_marks() {
+            if self.ece_pending() && t.flags.ack() && !t.flags.syn() && !t.flags.rst() {
+                t.flags |= Flags::ECE;
+            }
+            // RFC 9293 §3.8.5: URG below SND.UP (`urgent.rs`).
+            t.urgent = self.mark_urgent(&mut t.flags, t.seq);
         }
         self.count_out(t.len);
         if t.flags.ack() {
@@ -241,7 +246,7 @@ impl<B: Storage> Connection<B> {
     #[inline(always)]
     pub(super) fn send_predict(&self, room: usize) -> Option<u32> {
         #[cfg(test)]
-        if self.no_fast_path {
+        if self.no_fast_path() {
             return None;
         }
         if self.state != State::Established
@@ -383,6 +388,13 @@ impl<B: Storage> Connection<B> {
                 && let Some(t) = self.sack_retransmit(now, buf)
             {
                 return Some(t);
+            }
+            // RFC 4821 §7: a PLPMTUD probe of new data, when one is due.
+            if self.uncommon()
+                && let Some(len) = self.mtu_probe_len(buf.len())
+            {
+                self.mtu_probe_sent(len);
+                return Some(self.data_segment(now, buf, len, false));
             }
             let room = if self.sacked.is_empty() {
                 u32::MAX
@@ -562,7 +574,7 @@ impl<B: Storage> Connection<B> {
         let same = free == cur && units.wrapping_sub(1) < 0xffff && units << shift == cur;
         // Tests compare it with the rules below (`no_fast_path`).
         #[cfg(test)]
-        let same = same && !self.no_fast_path;
+        let same = same && !self.no_fast_path();
         if same {
             return units as u16;
         }

@@ -380,8 +380,11 @@ impl<B: Storage> Connection<B> {
             }
             return;
         }
-        if self.retries == 0 && self.syn_acked() && self.ts_on() {
-            // RFC 3522: remember enough to undo a spurious timeout.
+        // F-RTO (RFC 5682) on the first timeout of an episode outside
+        // fast recovery; a later one is conventional.
+        let frto = self.retries == 0 && self.syn_acked() && self.cfg.frto() && !self.in_recovery();
+        if self.retries == 0 && self.syn_acked() && (self.ts_on() || frto) {
+            // RFC 3522, RFC 5682: remember enough to undo a spurious timeout.
             self.set_undo(Some(super::Undo {
                 cwnd: self.cwnd,
                 ssthresh: self.ssthresh,
@@ -390,6 +393,19 @@ impl<B: Storage> Connection<B> {
         }
         self.retries += 1;
         self.stats.timeouts += 1;
+        if self.uncommon() {
+            // A PLPMTUD probe out at a timeout did not pass (RFC 4821 §7.5).
+            self.mtu_on_timeout();
+        }
+        if self.retries == crate::Config::RETRIES1 {
+            // RFC 9293 §3.8.3 MUST-20, SHLD-9 (MUST-22 for a SYN): R1
+            // retransmissions unanswered: negative advice for the IP
+            // layer, news for the application; R2 (`limit`) is still
+            // ahead. PLPMTUD takes it as a sign of a black hole too
+            // (RFC 4821 §7.7).
+            a.set_negative_advice();
+            self.mtu_black_hole();
+        }
         // RFC 6298 §5.5: back off.
         self.rto = clamp_rto(&self.cfg, self.rto.saturating_mul(2));
         // Karn (MUST-18): no RTT sample from a retransmitted segment.
@@ -418,6 +434,11 @@ impl<B: Storage> Connection<B> {
             }
             self.dupacks = 0;
             self.recover = self.snd_max;
+            if frto {
+                self.enter_frto();
+            } else if self.uncommon() {
+                self.end_frto();
+            }
             if self.snd_wnd == 0 {
                 // The peer closed its window with our data in flight: the
                 // go-back-N resend may not go out, so probe instead, or a
@@ -508,15 +529,29 @@ impl<B: Storage> Connection<B> {
     /// original arrived, so the timeout was spurious; restore the window
     /// and go on with new data (RFC 4015 §4).
     pub(super) fn eifel_check(&mut self, seg: &Segment<'_>) {
-        let Some(u) = self.take_undo() else { return };
-        let Some(ts) = seg.options.timestamps else {
+        let Some(u) = self.undo() else { return };
+        let frto = self.xflag(super::urgent::x::FRTO2 | super::urgent::x::FRTO3);
+        let ts = if self.ts_on() {
+            seg.options.timestamps
+        } else {
+            None
+        };
+        let Some(ts) = ts else {
+            // No timestamp to judge by: F-RTO (`frto.rs`) keeps the window
+            // to restore; without it there is nothing more to learn.
+            if !frto {
+                self.set_undo(None);
+            }
             return;
         };
         if (ts.ecr.wrapping_sub(u.tsval) as i32) < 0 {
-            self.cwnd = self.cwnd.max(u.cwnd);
-            self.ssthresh = self.ssthresh.max(u.ssthresh);
-            self.snd_nxt = self.snd_max;
-            self.stats.spurious_timeouts += 1;
+            self.undo_timeout(u);
+        } else {
+            self.set_undo(None);
+        }
+        // Eifel's verdict, either way, is final.
+        if frto {
+            self.end_frto();
         }
     }
 
@@ -739,6 +774,9 @@ impl<B: Storage> Connection<B> {
         // each ACK sets cwnd = pipe + sndcnt (`prr_ack`). Until one does
         // (recovery entered by RACK's timer), one segment may go: the fast
         // retransmit.
+        if self.uncommon() {
+            self.mtu_on_recovery();
+        }
         self.prr_start();
         self.cwnd = self.pipe().saturating_add(mss);
         self.set_fast_rtx(true);

@@ -346,6 +346,17 @@ pub enum Event {
     Writable(Handle),
     /// The connection changed state.
     StateChanged(Handle, StateChange),
+    /// The peer's urgent pointer moved past what the application has read
+    /// (RFC 9293 §3.8.5 MUST-32): urgent data comes in line, and
+    /// `connection(h).urgent_mark()` says how many bytes to read to reach
+    /// its end.
+    Urgent(Handle),
+    /// R1 retransmissions went unanswered (RFC 9293 §3.8.3 MUST-20,
+    /// SHLD-9): the route to `peer_addr(h)` may have failed; a host with a
+    /// routing table may try another gateway or refresh its neighbour
+    /// entry (RFC 1122 §3.3.1.4; Linux `dst_negative_advice`). The
+    /// connection goes on until R2 ([`Config::retries2`](crate::Config)).
+    NegativeAdvice(Handle),
     /// The connection is over and nothing is left to read: the last event
     /// of a handle, queued only after every byte has been read. Once it
     /// is polled the handle is stale.
@@ -1262,6 +1273,16 @@ impl<S: Store> Endpoint<S> {
                     self.counters.events_dropped += 1;
                 }
             }
+            if acts.rare() {
+                for (on, ev) in [
+                    (acts.urgent(), Event::Urgent(h)),
+                    (acts.negative_advice(), Event::NegativeAdvice(h)),
+                ] {
+                    if on && self.events.push(ev).is_err() {
+                        self.counters.events_dropped += 1;
+                    }
+                }
+            }
         }
         // Every call into the connection ends in its `finish`, which sets
         // `transmit` exactly when `poll_transmit` has something: asking the
@@ -2053,6 +2074,20 @@ impl<S: Store> Endpoint<S> {
             n => Ok(n),
         }
     }
+    /// Queues urgent data ([`Connection::send_urgent`], RFC 9293 §3.8.5):
+    /// as [`send`](Self::send), and the urgent pointer moves to the end of
+    /// what was taken.
+    pub fn send_urgent(
+        &mut self,
+        now: Instant,
+        h: Handle,
+        data: &[u8],
+    ) -> Result<usize, EndpointError> {
+        match self.on_app_call(now, h, AppCall::SendUrgent(data))?.len {
+            0 => Err(EndpointError::WouldBlock),
+            n => Ok(n),
+        }
+    }
     /// Reads from a connection: `Ok(n)` with `n > 0` bytes copied,
     /// `Ok(0)` at the end of the stream (the peer's FIN, every byte before
     /// it read; again on every later call), `Err(WouldBlock)` when nothing
@@ -2147,6 +2182,8 @@ impl<S: Store> Endpoint<S> {
                 Event::Connected(h)
                 | Event::Readable(h)
                 | Event::Writable(h)
+                | Event::Urgent(h)
+                | Event::NegativeAdvice(h)
                 | Event::StateChanged(h, _)
                 | Event::Closed(h, _) => h,
             };
