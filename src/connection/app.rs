@@ -315,7 +315,9 @@ impl<B: Storage> Connection<B> {
         let unread = !self.rx.is_empty();
         match self.state {
             State::Closed => return Err(self.ended()),
-            State::Established | State::CloseWait if unread => {
+            // (SYN-RECEIVED holds data only on a Fast Open child, whose
+            // SYN's data the application did not read.)
+            State::SynReceived | State::Established | State::CloseWait if unread => {
                 // SHLD-3 / FSM-48: unread data means the peer's data would be
                 // lost: tell it with a RST.
                 self.active_rst();

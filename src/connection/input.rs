@@ -628,6 +628,13 @@ impl<B: Storage> Connection<B> {
     #[inline(never)]
     fn reset_by_peer(&mut self, a: &mut Actions) {
         match self.state {
+            // A Fast Open child (RFC 7413 §4.2.2) was given to the
+            // application with the SYN's data: it is reset, not taken
+            // back to LISTEN, and that data stays readable (Linux's
+            // tcp_reset: ECONNRESET).
+            State::SynReceived if self.passive() && self.fast_open() => {
+                self.close_with(Event::RcvRst, CloseReason::Reset, a)
+            }
             State::SynReceived if self.passive() => self.back_to_listen(Event::RcvRst, a),
             State::SynReceived => self.close_with(Event::RcvRst, CloseReason::Refused, a),
             State::TimeWait => {

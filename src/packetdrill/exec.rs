@@ -102,6 +102,9 @@ struct Fd {
     err: Option<i32>,
     /// The connection ended for the application, with this reason.
     gone: Option<CloseReason>,
+    /// `err` was set when the connection closed, before its `Closed`
+    /// event (held back while data is left to read).
+    err_early: bool,
     rd_shut: bool,
     wr_shut: bool,
     connecting: bool,
@@ -143,6 +146,7 @@ impl Fd {
             linger0: false,
             err: None,
             gone: None,
+            err_early: false,
             rd_shut: false,
             wr_shut: false,
             connecting: false,
@@ -549,24 +553,27 @@ impl Exec {
                 for fd in self.fds.values_mut() {
                     if fd.kind == Kind::Conn(h) && fd.gone.is_none() {
                         fd.gone = Some(reason);
-                        fd.err = match reason {
-                            CloseReason::Refused => Some(ECONNREFUSED),
-                            // Linux tcp_reset: EPIPE in CLOSE-WAIT (the
-                            // peer had closed its side already).
-                            CloseReason::Reset if fd.last_state == Some(State::CloseWait) => {
-                                Some(EPIPE)
-                            }
-                            CloseReason::Reset => Some(ECONNRESET),
-                            CloseReason::TimedOut | CloseReason::UserTimeout => Some(ETIMEDOUT),
-                            _ => fd.err,
-                        };
+                        if !fd.err_early {
+                            fd.err = close_errno(reason, fd.last_state, fd.err);
+                        }
                     }
                 }
             }
         }
         for fd in self.fds.values_mut() {
             if let Kind::Conn(h) = fd.kind {
-                fd.last_state = ep.connection(h).map(|c| c.state());
+                let c = ep.connection(h);
+                let state = c.map(|c| c.state());
+                // Linux's tcp_reset sets the socket's error at once: the
+                // next write reports it even while data is left to read
+                // (the `Closed` event waits for that data).
+                if fd.gone.is_none() && !fd.err_early && state == Some(State::Closed) {
+                    if let Some(r) = c.and_then(|c| c.close_reason()) {
+                        fd.err = close_errno(r, fd.last_state, fd.err);
+                        fd.err_early = true;
+                    }
+                }
+                fd.last_state = state;
             }
         }
         if let Some(c) = self.under_test.and_then(|h| ep.connection(h)) {
@@ -1726,7 +1733,7 @@ impl Exec {
                 });
             }
             Some(State::Established | State::CloseWait) => {}
-            _ => return Ok(Some((-1, Some("EPIPE")))),
+            _ => return Ok(Some((-1, Some(self.take_err(fd).unwrap_or("EPIPE"))))),
         }
         // As Linux copies a write into the send queue while it sends
         // (tcp_push_one), the limits are checked again after each part.
@@ -2210,6 +2217,19 @@ fn msghdr(e: Option<&Expr>) -> (i64, bool) {
     let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v);
     let control = matches!(get("msg_control"), Some(Expr::List(l)) if !l.is_empty());
     (iov_len(get("msg_iov")), control)
+}
+
+/// The socket error a connection's end leaves (`err` is the one pending).
+fn close_errno(reason: CloseReason, last_state: Option<State>, err: Option<i32>) -> Option<i32> {
+    match reason {
+        CloseReason::Refused => Some(ECONNREFUSED),
+        // Linux tcp_reset: EPIPE in CLOSE-WAIT (the peer had closed its
+        // side already).
+        CloseReason::Reset if last_state == Some(State::CloseWait) => Some(EPIPE),
+        CloseReason::Reset => Some(ECONNRESET),
+        CloseReason::TimedOut | CloseReason::UserTimeout => Some(ETIMEDOUT),
+        _ => err,
+    }
 }
 
 /// `tcp_info` of a socket whose connection is gone: TCP_CLOSE.
