@@ -264,6 +264,25 @@ fn socket_layer_calls() {
         ),
         Verdict::Pass
     );
+    // A Fast Open send from NULL (Linux 6.18, tcp_send_syn_data): the SYN
+    // goes without data, the call fails with EINPROGRESS (not strict: that
+    // SYN carries the cached cookie here, a new cookie request on Linux).
+    let fo = "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n\
+              +0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0\n\
+              +0 sendto(3, ..., 0, MSG_FASTOPEN, ..., ...) = -1 EINPROGRESS (Operation now in progress)\n\
+              +0 > S 0:0(0) <...>\n\
+              +.01 < S. 0:0(0) ack 1 win 14600 <mss 1460,nop,nop,sackOK,FO abcd1234,nop,nop>\n\
+              +0 > . 1:1(0) ack 1\n\
+              +0 close(3) = 0\n\
+              +0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 4\n\
+              +0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0\n";
+    let (v, _) = run(
+        &format!(
+            "{fo}+0 sendto(4, NULL, 100, MSG_FASTOPEN, ..., ...) = -1 EINPROGRESS (Operation now in progress)\n"
+        ),
+        &RunOptions::default(),
+    );
+    assert_eq!(v, Verdict::Pass);
     // After a RST in CLOSE-WAIT a write fails with EPIPE (Linux tcp_reset).
     assert_eq!(
         with(

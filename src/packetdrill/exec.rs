@@ -1453,8 +1453,18 @@ impl Exec {
                     // send on a connected socket.
                     fresh || self.fds.get(&fd).is_some_and(|f| f.connecting)
                 };
+                let null = matches!(buf, Some(Expr::Sym(s)) if s == "NULL") && n > 0;
                 if fast_open_call || (deferred && (fresh || !first)) {
                     let dontwait = flags & MSG_DONTWAIT != 0;
+                    if null {
+                        // Linux (tcp_send_syn_data): the copy fails, the
+                        // SYN goes without data; the call fails with
+                        // EINPROGRESS, or EFAULT once connected.
+                        let r = self.fast_open_send(line, fd, 0, dontwait, b, first)?;
+                        return Ok(
+                            r.map(|(k, e)| if k >= 0 { (-1, Some("EFAULT")) } else { (k, e) })
+                        );
+                    }
                     return self.fast_open_send(line, fd, n.max(0) as usize, dontwait, b, first);
                 }
                 if flags & MSG_ZEROCOPY != 0 {
@@ -1463,7 +1473,7 @@ impl Exec {
                 if flags & !(MSG_DONTWAIT | MSG_MORE | MSG_EOR | MSG_NOSIGNAL | MSG_FASTOPEN) != 0 {
                     return unsupported(format!("send flags {flags:#x}"));
                 }
-                if matches!(buf, Some(Expr::Sym(s)) if s == "NULL") && n > 0 {
+                if null {
                     return Ok(Some((-1, Some("EFAULT"))));
                 }
                 let more = flags & MSG_MORE != 0;
