@@ -299,6 +299,10 @@ impl<B: Storage> Connection<B> {
             self.rtt_on_ack(now, seg);
             self.retries = 0;
             self.after_handshake();
+            // The last segment received (tcp_info's last_ack_recv and,
+            // until data arrives, last_data_recv: Linux's tcp_finish_connect
+            // dates both from the SYN,ACK).
+            self.last_rcv = now;
             self.goto(Event::RcvSynAck, State::Established, a);
             self.set_ack_now(true);
             if self.cfg.quickack > 0 && self.unsent() > 0 && self.snd_max == self.snd_una {
