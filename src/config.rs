@@ -136,7 +136,9 @@ pub struct Config {
     /// The RST of a CLOSE with unread data or of an ABORT carries the ACK
     /// bit, RCV.NXT and the timestamp option, as Linux's
     /// `tcp_send_active_reset` sends it. Off: `<SEQ=SND.NXT><CTL=RST>`
-    /// alone (RFC 9293 §3.10.5).
+    /// alone (RFC 9293 §3.10.5). On, keep-alive that gives up also sends
+    /// such a RST, as Linux's `tcp_keepalive_timer` does; off, it ends the
+    /// connection silently (RFC 1122 §4.2.3.6 names no segment to send).
     pub rst_with_ack: bool,
     /// F-RTO (RFC 5682, the SACK-enhanced algorithm of §3 with SACK, the
     /// basic one of §2 without): after a retransmission timeout, the first

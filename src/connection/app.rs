@@ -353,7 +353,7 @@ impl<B: Storage> Connection<B> {
     /// The RST of a CLOSE with unread data or an ABORT: `<SEQ=SND.NXT>
     /// <CTL=RST>` (RFC 9293 §3.10.5), or with `Config::rst_with_ack` as
     /// Linux sends it: ACK bit, RCV.NXT and the timestamp option.
-    fn active_rst(&mut self) {
+    pub(super) fn active_rst(&mut self) {
         let ack = self.cfg.rst_with_ack().then_some(self.rcv_nxt);
         self.set_pending_rst(Some((self.snd_max, ack)));
         self.set_rst_ts(ack.is_some());

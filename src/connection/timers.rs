@@ -517,6 +517,10 @@ impl<B: Storage> Connection<B> {
             return;
         }
         if self.ka_probes >= ka.probes {
+            if self.cfg.rst_with_ack() {
+                // Linux's tcp_keepalive_timer: tcp_send_active_reset.
+                self.active_rst();
+            }
             self.close_with(Event::KeepaliveTimeout, CloseReason::TimedOut, a);
             return;
         }

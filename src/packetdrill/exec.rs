@@ -119,6 +119,11 @@ struct Fd {
     user_timeout: Option<crate::Duration>,
     /// TCP_SYNCNT, for the connection this socket opens.
     syncnt: Option<u8>,
+    /// SO_KEEPALIVE, and TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT (Linux's
+    /// defaults: 7200 s, 75 s, 9), for this socket's connection and the
+    /// ones it accepts (Linux's children inherit them).
+    keepalive: bool,
+    ka: (u32, u32, u8),
     /// `listen`'s backlog.
     backlog: u32,
     /// The connection's state when the runner last looked.
@@ -147,6 +152,8 @@ impl Fd {
             err: None,
             gone: None,
             err_early: false,
+            keepalive: false,
+            ka: (7200, 75, 9),
             rd_shut: false,
             wr_shut: false,
             connecting: false,
@@ -1297,6 +1304,18 @@ impl Exec {
                         f.nodelay = parent.nodelay;
                         f.linger0 = parent.linger0;
                         f.user_timeout = parent.user_timeout;
+                        f.keepalive = parent.keepalive;
+                        f.ka = parent.ka;
+                        if parent.keepalive {
+                            let now = self.now;
+                            if let Some(ep) = self.ep.as_mut() {
+                                let _ = ep.on_app_call(
+                                    now,
+                                    h,
+                                    crate::AppCall::SetKeepalive(keepalive_of(&parent)),
+                                );
+                            }
+                        }
                         f.sndbuf_limit = parent.sndbuf.map(|s| 2 * s);
                         f.lowat = parent.lowat;
                         if let Some(t) = parent.user_timeout {
@@ -1872,6 +1891,9 @@ impl Exec {
         if let Some(n) = f.syncnt {
             let _ = ep.on_app_call(now, h, crate::AppCall::SetSynRetries(n));
         }
+        if f.keepalive {
+            let _ = ep.on_app_call(now, h, crate::AppCall::SetKeepalive(keepalive_of(f)));
+        }
     }
 
     fn setsockopt(&mut self, line: usize, c: &Syscall) -> Res<Ret> {
@@ -1889,7 +1911,30 @@ impl Exec {
         };
         let opened = f.kind != Kind::Fresh;
         match (level, name) {
-            (SOL_SOCKET, SO_REUSEADDR) | (SOL_SOCKET, SO_KEEPALIVE) if name == SO_REUSEADDR => {}
+            (SOL_SOCKET, SO_REUSEADDR) => {}
+            (SOL_SOCKET, SO_KEEPALIVE)
+            | (IPPROTO_TCP, TCP_KEEPIDLE | TCP_KEEPINTVL | TCP_KEEPCNT) => {
+                // Linux: 1..=32767 s (MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL),
+                // 1..=127 probes (MAX_TCP_KEEPCNT), else EINVAL.
+                let max = if name == TCP_KEEPCNT { 127 } else { 32767 };
+                if level == IPPROTO_TCP && !(1..=max).contains(&int) {
+                    return Ok(Some((-1, Some("EINVAL"))));
+                }
+                match (level, name) {
+                    (SOL_SOCKET, _) => f.keepalive = int != 0,
+                    (_, TCP_KEEPIDLE) => f.ka.0 = int as u32,
+                    (_, TCP_KEEPINTVL) => f.ka.1 = int as u32,
+                    _ => f.ka.2 = int as u8,
+                }
+                let k = keepalive_of(f);
+                if let Kind::Conn(h) = f.kind
+                    && (name == SO_KEEPALIVE || f.keepalive)
+                    && let Some(ep) = self.ep.as_mut()
+                {
+                    let _ = ep.on_app_call(now, h, crate::AppCall::SetKeepalive(k));
+                    self.pump()?;
+                }
+            }
             (SOL_SOCKET, SO_SNDBUF) if opened => {
                 // Linux doubles the value and locks it (no autotuning); the
                 // limit is kept here, at the socket layer.
@@ -2077,6 +2122,10 @@ impl Exec {
                 i64::from(f.lowat.unwrap_or(0) as i32)
             }
             (IPPROTO_TCP, TCP_USER_TIMEOUT) => f.user_timeout.map_or(0, |t| t.as_millis() as i64),
+            (SOL_SOCKET, SO_KEEPALIVE) => i64::from(f.keepalive),
+            (IPPROTO_TCP, TCP_KEEPIDLE) => i64::from(f.ka.0),
+            (IPPROTO_TCP, TCP_KEEPINTVL) => i64::from(f.ka.1),
+            (IPPROTO_TCP, TCP_KEEPCNT) => i64::from(f.ka.2),
             (IPPROTO_TCP, TCP_NODELAY) => i64::from(f.nodelay),
             (IPPROTO_TCP, TCP_MAXSEG) => match conn {
                 Some(c) if c.state() != State::SynSent => i64::from(c.effective_mss()),
@@ -2227,6 +2276,15 @@ fn msghdr(e: Option<&Expr>) -> (i64, bool) {
     let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v);
     let control = matches!(get("msg_control"), Some(Expr::List(l)) if !l.is_empty());
     (iov_len(get("msg_iov")), control)
+}
+
+/// A socket's keep-alive as the engine takes it (`None`: off).
+fn keepalive_of(f: &Fd) -> Option<crate::Keepalive> {
+    f.keepalive.then(|| crate::Keepalive {
+        idle: crate::Duration::from_secs(u64::from(f.ka.0)),
+        interval: crate::Duration::from_secs(u64::from(f.ka.1)),
+        probes: f.ka.2,
+    })
 }
 
 /// The socket error a connection's end leaves (`err` is the one pending).
