@@ -213,6 +213,9 @@ enum Probe {
     None,
     ZeroWindow,
     Keepalive,
+    /// The override timeout (RFC 9293 §3.8.6.2.1) forces held data out:
+    /// with `Config::linux_push`, it carries PSH (Linux's tcp_write_wakeup).
+    Override,
 }
 
 /// The transmission control block of one connection (RFC 9293 §3.3.1).

@@ -501,6 +501,7 @@ impl<B: Storage> Connection<B> {
         } else {
             // RFC 9293 §3.8.6.2.1: the override timeout.
             self.set_force_send(true);
+            self.probe = Probe::Override;
         }
     }
 
