@@ -1,6 +1,7 @@
 //! The ACK of the peer's FIN (issue 15): `Config::linux()` delays it after
 //! data as Linux does, `Config::rfc9293()` sends it at once; a repeated
-//! FIN is D-SACKed in both presets (RFC 2883 §4).
+//! FIN is D-SACKed in both presets (RFC 2883 §4), and so is the repeated
+//! SYN of a simultaneous open.
 
 mod script;
 
@@ -144,5 +145,30 @@ fn repeated_fin_is_dsacked_in_both_presets() {
             &[(PEER_ISS.add(1), fin.add(1))],
             "linux {linux}"
         );
+    }
+}
+
+#[test]
+fn the_repeated_syn_of_a_simultaneous_open_is_acked_and_dsacked() {
+    for linux in [false, true] {
+        let cfg = Config {
+            sack: true,
+            ..preset(linux)
+        };
+        let mut s = Sut::new(cfg);
+        s.peer_syn_opts = TcpOptions {
+            sack_permitted: true,
+            ..TcpOptions::NONE
+        };
+        s.app(|c, now| c.connect(now, ISS).unwrap());
+        s.expect(SYN, ISS, tcpstate::SeqNum(0));
+        s.peer(SYN, &[]);
+        s.expect(f(SYN, ACK), ISS, PEER_ISS.add(1));
+        assert_eq!(s.c.state(), S::SynReceived);
+        // The peer's SYN,ACK: its SYN again, and the ACK of ours.
+        s.seg(f(SYN, ACK), PEER_ISS, ISS.add(1), &[]);
+        assert_eq!(s.c.state(), S::Established, "linux {linux}");
+        let p = s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+        assert_eq!(p.t.options.sack.as_slice(), &[(PEER_ISS, PEER_ISS.add(1))]);
     }
 }

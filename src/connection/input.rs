@@ -495,6 +495,11 @@ impl<B: Storage> Connection<B> {
             self.stats.dropped -= 1;
             // The window of a SYN is never scaled (RFC 7323 §2.2).
             self.syn_ack_received(now, seg, u32::from(seg.window), a);
+            // Its SYN is a duplicate: acknowledged (step 1: an unacceptable
+            // segment gets an ACK), with a D-SACK block for it (RFC 2883
+            // §4), as Linux's tcp_data_queue does.
+            self.set_dsack(Some((seg.seq, seg.seq.add(1))));
+            self.set_ack_now(true);
             return;
         }
         // A retransmitted SYN in SYN-RECEIVED: our SYN,ACK was lost.
