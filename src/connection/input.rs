@@ -112,7 +112,7 @@ impl<B: Storage> Connection<B> {
             self.new_ack(now, seg, a);
             self.sent_log.trim(self.snd_una);
         }
-        self.update_send_window(seg, old_wnd);
+        self.update_send_window(seg, old_wnd, new_ack);
         if len == 0 {
             return;
         }
@@ -769,7 +769,7 @@ impl<B: Storage> Connection<B> {
             let delivered = (i64::from(acked) + held).clamp(0, i64::from(u32::MAX)) as u32;
             self.prr_ack(delivered, ack.after(old_una));
         }
-        self.update_send_window(seg, old_wnd);
+        self.update_send_window(seg, old_wnd, ack.after(old_una));
         if self.uncommon() {
             self.urgent_acked();
             self.mtu_on_ack();
@@ -789,11 +789,24 @@ impl<B: Storage> Connection<B> {
     }
 
     /// Window update (RFC 9293 §3.10.7.4 step 5, SA-ACK-4): only from a
-    /// segment newer than the last one that set the window (SND.WL1/WL2).
+    /// segment newer than the last one that set the window (SND.WL1/WL2),
+    /// or from one whose ACK moved SND.UNA (`advanced`), as Linux's
+    /// `tcp_may_update_window`. The WL1/WL2 test exists to keep old
+    /// segments from setting the window (RFC 9293 §3.10.7.4), and an ACK
+    /// that acknowledges new data is the newest news of the peer's receive
+    /// buffer whatever its SEG.SEQ: a peer's retransmission that fills a
+    /// hole carries a SEG.SEQ below SND.WL1 and the window of now. Without
+    /// this the window it shrinks to is ignored while SND.UNA moves, so
+    /// the old SND.WND counted from the new SND.UNA lets us send past the
+    /// peer's right edge (two tcpstate peers echoing at 2 % loss deadlocked
+    /// that way: `a_window_that_comes_with_a_filled_hole_is_obeyed` in
+    /// tests/segment_arrival.rs).
     #[inline]
-    fn update_send_window(&mut self, seg: &Segment<'_>, old_wnd: u32) {
+    fn update_send_window(&mut self, seg: &Segment<'_>, old_wnd: u32, advanced: bool) {
         let ack = seg.ack;
-        if self.snd_wl1.before(seg.seq) || (self.snd_wl1 == seg.seq && self.snd_wl2.before_eq(ack))
+        if advanced
+            || self.snd_wl1.before(seg.seq)
+            || (self.snd_wl1 == seg.seq && self.snd_wl2.before_eq(ack))
         {
             self.snd_wnd = u32::from(seg.window) << self.snd_wscale;
             self.snd_wl1 = seg.seq;
