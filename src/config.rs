@@ -208,7 +208,10 @@ impl Config {
     }
 
     /// Linux's defaults (`include/net/tcp.h`, `ip-sysctl.rst`): TIME-WAIT
-    /// 60 s, fin timeout 60 s, RTO 200 ms..120 s, 6 SYN retries, 5 SYN+ACK
+    /// 60 s (`TCP_TIMEWAIT_LEN`), fin timeout 60 s (`tcp_fin_timeout`: how
+    /// long an orphaned FIN-WAIT-2 waits for the peer's FIN),
+    /// `orphan_retries` 8 (`tcp_orphan_retries` 0 means 8 in Linux's
+    /// `tcp_orphan_retries()`), RTO 200 ms..120 s, 6 SYN retries, 5 SYN+ACK
     /// retries, retries2 15, delayed ACK 40 ms with 16 quick ACKs, IW 10,
     /// Minshall's Nagle, `tcp_rfc1337=0`,
     /// window scale chosen for `tcp_rmem[2]` (6 MiB: shift 7).

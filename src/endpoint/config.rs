@@ -108,7 +108,9 @@ impl EndpointConfig {
     /// Linux's defaults around [`Config::linux`]: receive buffer 131,072
     /// and send buffer 16,384 bytes per connection, `somaxconn` 4096,
     /// `max_syn_backlog` 128, SYN cookies on overflow, `max_orphans`
-    /// 65,536, `max_time_wait` 262,144, `tw_reuse` loopback only, ports
+    /// 65,536 (`tcp_max_orphans`), `max_time_wait` 262,144
+    /// (`tcp_max_tw_buckets`; Linux sizes both from memory at boot: 131,072
+    /// each on a 24 GiB machine), `tw_reuse` loopback only, ports
     /// 32768..=60999; no local address (add yours), not transparent, no
     /// offloads. `max_connections` is 2^24, no real memory bound (each
     /// connection holds its two buffers, about 148 KB with these sizes,
