@@ -76,8 +76,12 @@ pub struct Config {
     /// ACKs of received data, and again after the peer was idle longer
     /// than the RTO, are sent at once instead of delayed, unless the
     /// connection is interactive (we sent data within the delayed-ACK time
-    /// of receiving some: Linux's "pingpong" mode). 0: off (RFC 9293
-    /// §3.8.6.3 allows either; MUST-40 only bounds the delay).
+    /// of receiving some: Linux's "pingpong" mode). With it on, the
+    /// peer's FIN after data makes the connection interactive as Linux's
+    /// `tcp_fin` does: its ACK waits for the delayed-ACK timer unless a
+    /// full segment is unacknowledged (RFC 1122 §4.2.3.2 allows the
+    /// delay). 0: off, every FIN is ACKed at once (RFC 9293 §3.8.6.3
+    /// allows either; MUST-40 only bounds the delay).
     pub quickack: u8,
     /// Nagle's algorithm (RFC 9293 §3.7.4), on unless `TCP_NODELAY`.
     pub nagle: bool,
@@ -132,7 +136,9 @@ pub struct Config {
     /// The RST of a CLOSE with unread data or of an ABORT carries the ACK
     /// bit, RCV.NXT and the timestamp option, as Linux's
     /// `tcp_send_active_reset` sends it. Off: `<SEQ=SND.NXT><CTL=RST>`
-    /// alone (RFC 9293 §3.10.5).
+    /// alone (RFC 9293 §3.10.5). On, keep-alive that gives up also sends
+    /// such a RST, as Linux's `tcp_keepalive_timer` does; off, it ends the
+    /// connection silently (RFC 1122 §4.2.3.6 names no segment to send).
     pub rst_with_ack: bool,
     /// F-RTO (RFC 5682, the SACK-enhanced algorithm of §3 with SACK, the
     /// basic one of §2 without): after a retransmission timeout, the first

@@ -320,6 +320,12 @@ pub const TRANSITIONS: &[Transition] = &[
         "RFC 9293 §3.10.7.4 step 4 (passive open)",
     ),
     t(S::SynReceived, E::Close, S::FinWait1, "RFC 9293 §3.10.4"),
+    t(
+        S::SynReceived,
+        E::CloseWithUnreadData,
+        S::Closed,
+        "RFC 9293 §3.6.1 (SHLD-3; a Fast Open SYN's data, RFC 7413)",
+    ),
     t(S::SynReceived, E::Abort, S::Closed, "RFC 9293 §3.10.5"),
     t(
         S::SynReceived,

@@ -284,6 +284,38 @@ fn edge_syn_received_close() -> Vec<StateChange> {
     s.changes
 }
 
+fn edge_syn_received_close_unread() -> Vec<StateChange> {
+    // Only a Fast Open child holds data in SYN-RECEIVED (RFC 7413 §4.2.2:
+    // the SYN's data is the application's at once).
+    let syn = tcpstate::wire::Segment {
+        seq: PEER_ISS,
+        ack: SeqNum(0),
+        flags: SYN,
+        window: 65535,
+        urgent: 0,
+        options: tcpstate::wire::TcpOptions::NONE,
+        payload: b"unread",
+    };
+    let mut s = Sut::new(cfg());
+    let (c, a) = tcpstate::Connection::accept_fast_open(
+        cfg(),
+        tcpstate::Buffers::with_capacity(RX, 8192),
+        s.now,
+        &syn,
+        LISTEN_ISS,
+    )
+    .expect("accepted");
+    s.c = c;
+    s.record(a);
+    s.expect(f(SYN, ACK), LISTEN_ISS, PEER_ISS.add(7));
+    s.close();
+    // SHLD-3 (RFC 9293 §3.6.1): the data would be lost: RST.
+    s.changed(S::SynReceived, E::CloseWithUnreadData, S::Closed);
+    s.closed_by(CloseReason::Aborted);
+    s.expect(RST, LISTEN_ISS.add(1), SeqNum(0));
+    s.changes
+}
+
 fn edge_syn_received_abort() -> Vec<StateChange> {
     let mut s = syn_received_passive();
     let iss = s.c.iss();
@@ -779,6 +811,7 @@ scenarios! {
     fsm_47_syn_received_user_timeout_to_closed => edge_syn_received_user_timeout,
     fsm_20_established_close_to_fin_wait_1 => edge_established_close,
     fsm_48_established_close_unread_to_closed => edge_established_close_unread,
+    fsm_48_syn_received_close_unread_to_closed => edge_syn_received_close_unread,
     fsm_21_established_rcv_fin_to_close_wait => edge_established_rcv_fin,
     fsm_43_established_rcv_rst_to_closed => edge_established_rcv_rst,
     fsm_40_established_abort_to_closed => edge_established_abort,

@@ -1089,3 +1089,24 @@ fn fsm_16_close_in_syn_received_with_data_queued() {
     s.peer_ack(ACK, iss.add(8), &[]);
     assert_eq!(s.c.state(), S::FinWait2);
 }
+
+// AppCall::SetSynRetries (Linux TCP_SYNCNT), given while the SYN is out:
+// one retransmission, then TimedOut when the backed-off timer expires.
+#[test]
+fn set_syn_retries_per_connection() {
+    for cfg in [Config::rfc9293(), Config::linux()] {
+        let mut s = syn_sent_with(Config {
+            timestamps: false,
+            window_scaling: false,
+            ..cfg
+        });
+        let now = s.now;
+        let _ =
+            s.c.on_app_call(now, tcpstate::AppCall::SetSynRetries(1))
+                .unwrap();
+        let sent = s.run_to_closed(Duration::from_secs(1000));
+        assert_eq!(times(&sent, T0), vec![1]);
+        assert_eq!(s.now - T0, Duration::from_secs(3));
+        s.closed_by(CloseReason::TimedOut);
+    }
+}

@@ -95,6 +95,10 @@ impl<B: Storage> Connection<B> {
                 self.cfg.set_user_timeout(t);
                 Ok(0)
             }
+            AppCall::SetSynRetries(n) => {
+                self.cfg.syn_retries = n;
+                Ok(0)
+            }
         }
     }
 
@@ -316,7 +320,9 @@ impl<B: Storage> Connection<B> {
         let unread = !self.rx.is_empty();
         match self.state {
             State::Closed => return Err(self.ended()),
-            State::Established | State::CloseWait if unread => {
+            // (SYN-RECEIVED holds data only on a Fast Open child, whose
+            // SYN's data the application did not read.)
+            State::SynReceived | State::Established | State::CloseWait if unread => {
                 // SHLD-3 / FSM-48: unread data means the peer's data would be
                 // lost: tell it with a RST.
                 self.active_rst();
@@ -352,7 +358,7 @@ impl<B: Storage> Connection<B> {
     /// The RST of a CLOSE with unread data or an ABORT: `<SEQ=SND.NXT>
     /// <CTL=RST>` (RFC 9293 §3.10.5), or with `Config::rst_with_ack` as
     /// Linux sends it: ACK bit, RCV.NXT and the timestamp option.
-    fn active_rst(&mut self) {
+    pub(super) fn active_rst(&mut self) {
         let ack = self.cfg.rst_with_ack().then_some(self.rcv_nxt);
         self.set_pending_rst(Some((self.snd_max, ack)));
         self.set_rst_ts(ack.is_some());

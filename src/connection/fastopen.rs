@@ -160,7 +160,10 @@ impl<B: Storage> Connection<B> {
             self.rx.commit_unallocated(n);
             self.rcv_nxt = self.rcv_nxt.add(n as u32);
             self.bytes_in += n as u64;
-            self.last_data_in = crate::time::OptInstant::some(now);
+            // Not `last_data_in`: as on Linux (tcp_fastopen_add_skb), data
+            // on the SYN does not start the delayed-ACK clock, so no reply
+            // to it counts as interactive and the ACK of a FIN after it
+            // goes at once (`fin_ack_delayed`).
             a.set_readable();
         }
         self.rcv_adv = self.rcv_nxt;

@@ -299,6 +299,10 @@ impl<B: Storage> Connection<B> {
             self.rtt_on_ack(now, seg);
             self.retries = 0;
             self.after_handshake();
+            // The last segment received (tcp_info's last_ack_recv and,
+            // until data arrives, last_data_recv: Linux's tcp_finish_connect
+            // dates both from the SYN,ACK).
+            self.last_rcv = now;
             self.goto(Event::RcvSynAck, State::Established, a);
             self.set_ack_now(true);
             if self.cfg.quickack > 0 && self.unsent() > 0 && self.snd_max == self.snd_una {
@@ -491,6 +495,11 @@ impl<B: Storage> Connection<B> {
             self.stats.dropped -= 1;
             // The window of a SYN is never scaled (RFC 7323 §2.2).
             self.syn_ack_received(now, seg, u32::from(seg.window), a);
+            // Its SYN is a duplicate: acknowledged (step 1: an unacceptable
+            // segment gets an ACK), with a D-SACK block for it (RFC 2883
+            // §4), as Linux's tcp_data_queue does.
+            self.set_dsack(Some((seg.seq, seg.seq.add(1))));
+            self.set_ack_now(true);
             return;
         }
         // A retransmitted SYN in SYN-RECEIVED: our SYN,ACK was lost.
@@ -505,10 +514,14 @@ impl<B: Storage> Connection<B> {
             self.goto(Event::RcvFin, State::TimeWait, a);
             return;
         }
-        if !seg.payload.is_empty() {
-            let end = seg.seq.add(seg.payload.len() as u32);
+        if !seg.payload.is_empty() || f.fin() {
+            // The sequence space the segment occupies, its FIN included.
+            let end = seg.seq.add(seg.payload.len() as u32 + u32::from(f.fin()));
             if end.before_eq(self.rcv_nxt) {
-                // A duplicate: D-SACK it (RFC 2883 §4).
+                // A duplicate: D-SACK it (RFC 2883 §4: the block is the
+                // duplicate segment's sequence space; a repeated FIN, alone
+                // or after its data, is reported as Linux's tcp_data_queue
+                // does).
                 self.set_dsack(Some((seg.seq, end)));
             }
         }
@@ -665,6 +678,13 @@ impl<B: Storage> Connection<B> {
     #[inline(never)]
     fn reset_by_peer(&mut self, a: &mut Actions) {
         match self.state {
+            // A Fast Open child (RFC 7413 §4.2.2) was given to the
+            // application with the SYN's data: it is reset, not taken
+            // back to LISTEN, and that data stays readable (Linux's
+            // tcp_reset: ECONNRESET).
+            State::SynReceived if self.passive() && self.fast_open() => {
+                self.close_with(Event::RcvRst, CloseReason::Reset, a)
+            }
             State::SynReceived if self.passive() => self.back_to_listen(Event::RcvRst, a),
             State::SynReceived => self.close_with(Event::RcvRst, CloseReason::Refused, a),
             State::TimeWait => {
@@ -888,6 +908,9 @@ impl<B: Storage> Connection<B> {
 
     /// Steps 7 and 8: the segment's text and FIN.
     pub(super) fn text_and_fin(&mut self, now: Instant, seg: &Segment<'_>, a: &mut Actions) {
+        // Nothing held out of order before this segment and no ACK due
+        // already (for the ACK of its FIN, `fin_ack_delayed`).
+        let no_holes = self.asm.is_empty() && !self.ack_now();
         if !seg.payload.is_empty() {
             match self.state {
                 State::Established | State::FinWait1 | State::FinWait2 => {
@@ -910,7 +933,11 @@ impl<B: Storage> Connection<B> {
                 return;
             }
             if fin_at == self.rcv_nxt || self.fin_received() {
+                let delay = no_holes && self.fin_ack_delayed();
                 self.fin(now, a);
+                if delay {
+                    self.delay_fin_ack(now);
+                }
             }
         } else if self.rcv_fin() == Some(self.rcv_nxt) && !self.fin_received() {
             self.fin(now, a);
@@ -1060,6 +1087,36 @@ impl<B: Storage> Connection<B> {
         {
             self.ts_recent = ts.val;
             self.ts_recent_stamp = stamp(now);
+        }
+    }
+
+    /// `Config::linux()`'s ACK model (quick ACKs on): whether the ACK of
+    /// the peer's FIN, arriving in order now in ESTABLISHED (or
+    /// SYN-RECEIVED) with nothing held out of order, waits for the
+    /// delayed-ACK timer as on Linux. Linux's `tcp_fin` makes the
+    /// connection interactive (pingpong), which ends quick-ACK mode; the
+    /// ACK is then delayed unless more than one full segment is
+    /// unacknowledged (`__tcp_ack_snd_check`), and immediate (a timer of
+    /// `ato` = 0) when no data arrived after the SYN (Fast Open data on the
+    /// SYN does not start the clock). RFC 9293 §3.10.7.4 step 8 only
+    /// says to acknowledge the FIN; RFC 1122 §4.2.3.2 allows delaying it.
+    fn fin_ack_delayed(&self) -> bool {
+        self.cfg.quickack > 0
+            && matches!(self.state, State::Established | State::SynReceived)
+            && !self.fin_received()
+            && self.last_data_in.get().is_some()
+            && self.ack_pending < self.rcv_mss()
+    }
+
+    /// The peer's FIN was taken (`fin_ack_delayed`): its ACK waits for the
+    /// delayed-ACK timer (or goes with the next segment we send).
+    fn delay_fin_ack(&mut self, now: Instant) {
+        self.set_ack_now(false);
+        self.set_pingpong(true);
+        self.ack_pending = self.ack_pending.saturating_add(1);
+        if self.timer(Timer::DelayedAck).is_none() {
+            let at = now.as_micros().saturating_add(self.cfg.delayed_ack_us());
+            self.set_timer(Timer::DelayedAck, Instant::from_micros(at));
         }
     }
 

@@ -140,6 +140,10 @@ pub enum AppCall<'a> {
     /// The user timeout of RFC 5482 (Linux `TCP_USER_TIMEOUT`) from now
     /// on; `None` turns it off ([`Config::user_timeout`]).
     SetUserTimeout(Option<crate::time::Duration>),
+    /// SYN retransmissions before an active open gives up (Linux
+    /// `TCP_SYNCNT`, per connection; [`Config::syn_retries`]), from now on:
+    /// also while the SYN is out.
+    SetSynRetries(u8),
 }
 
 /// The result of an application call.
@@ -209,6 +213,9 @@ enum Probe {
     None,
     ZeroWindow,
     Keepalive,
+    /// The override timeout (RFC 9293 §3.8.6.2.1) forces held data out:
+    /// with `Config::linux_push`, it carries PSH (Linux's tcp_write_wakeup).
+    Override,
 }
 
 /// The transmission control block of one connection (RFC 9293 §3.3.1).

@@ -412,7 +412,7 @@ impl<B: Storage> Connection<B> {
             Probe::ZeroWindow => return Some(self.control(now, self.snd_una.sub(1), Flags::ACK)),
             // Keep-alive: SEG.SEQ = SND.NXT-1, no data (RFC 9293 §3.8.4 SHLD-12).
             Probe::Keepalive => return Some(self.control(now, self.snd_max.sub(1), Flags::ACK)),
-            Probe::None => {}
+            Probe::None | Probe::Override => {}
         }
         if self.ack_now() {
             // The highest sequence number sent, not a SND.NXT rewound for a
@@ -643,7 +643,14 @@ impl<B: Storage> Connection<B> {
             flags |= Flags::FIN;
         }
         let retransmission = seq.before(self.snd_max);
-        if n > 0 && self.push(now, off + n == self.tx.len(), !retransmission) {
+        // Linux's PSH rules: what the override timeout forces out (RFC 9293
+        // §3.8.6.2.1; corked or `SendMore` data held with nothing in flight)
+        // carries PSH, as Linux's tcp_write_wakeup sets it.
+        let forced = self.probe == Probe::Override && self.cfg.linux_push();
+        if n > 0 && self.probe == Probe::Override {
+            self.probe = Probe::None;
+        }
+        if n > 0 && (self.push(now, off + n == self.tx.len(), !retransmission) || forced) {
             flags |= Flags::PSH;
         }
         self.prr_sent(n as u32);

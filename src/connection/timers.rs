@@ -506,6 +506,7 @@ impl<B: Storage> Connection<B> {
         } else {
             // RFC 9293 §3.8.6.2.1: the override timeout.
             self.set_force_send(true);
+            self.probe = Probe::Override;
         }
     }
 
@@ -522,6 +523,10 @@ impl<B: Storage> Connection<B> {
             return;
         }
         if self.ka_probes >= ka.probes {
+            if self.cfg.rst_with_ack() {
+                // Linux's tcp_keepalive_timer: tcp_send_active_reset.
+                self.active_rst();
+            }
             self.close_with(Event::KeepaliveTimeout, CloseReason::TimedOut, a);
             return;
         }

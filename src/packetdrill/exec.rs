@@ -102,6 +102,9 @@ struct Fd {
     err: Option<i32>,
     /// The connection ended for the application, with this reason.
     gone: Option<CloseReason>,
+    /// `err` was set when the connection closed, before its `Closed`
+    /// event (held back while data is left to read).
+    err_early: bool,
     rd_shut: bool,
     wr_shut: bool,
     connecting: bool,
@@ -114,6 +117,13 @@ struct Fd {
     cork: bool,
     /// TCP_USER_TIMEOUT, for connections this socket opens or accepts.
     user_timeout: Option<crate::Duration>,
+    /// TCP_SYNCNT, for the connection this socket opens.
+    syncnt: Option<u8>,
+    /// SO_KEEPALIVE, and TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT (Linux's
+    /// defaults: 7200 s, 75 s, 9), for this socket's connection and the
+    /// ones it accepts (Linux's children inherit them).
+    keepalive: bool,
+    ka: (u32, u32, u8),
     /// `listen`'s backlog.
     backlog: u32,
     /// The connection's state when the runner last looked.
@@ -141,6 +151,9 @@ impl Fd {
             linger0: false,
             err: None,
             gone: None,
+            err_early: false,
+            keepalive: false,
+            ka: (7200, 75, 9),
             rd_shut: false,
             wr_shut: false,
             connecting: false,
@@ -148,6 +161,7 @@ impl Fd {
             lowat: None,
             cork: false,
             user_timeout: None,
+            syncnt: None,
             backlog: 0,
             last_state: None,
             fo_connect: false,
@@ -176,6 +190,21 @@ struct Blocked {
     done: usize,
 }
 
+/// packetdrill's socket under test: the one the script's packets belong
+/// to. Outbound segments of other sockets are not the script's: the real
+/// tool's sniffer drops them (`sniff_outbound_live_packet`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sut {
+    /// No socket yet: every segment counts.
+    Nothing,
+    /// A new socket (`socket()`): only the SYN of its active open counts.
+    Fresh,
+    /// A listener: an inbound SYN makes a child with a new remote port.
+    Listening,
+    /// A connection: its ports are `Exec::ports`.
+    Conn,
+}
+
 /// An outcome of one attempt at a call: `None` when it would block.
 type Ret = Option<(i64, Option<&'static str>)>;
 
@@ -186,6 +215,15 @@ struct Exec {
     out: VecDeque<Out>,
     fds: BTreeMap<i64, Fd>,
     local_isn: Option<u32>,
+    /// The script's ISN on that SYN: packetdrill maps only SYNs by the
+    /// difference; the other segments' numbers are relative to the live
+    /// ISN (`local_seq_script_to_live_offset`).
+    script_isn: u32,
+    /// The socket under test.
+    sut: Sut,
+    /// The next remote port for a passive connection (packetdrill's
+    /// `next_ephemeral_port`: each child of a listener gets its own).
+    next_port: u16,
     /// The scripted peer's ISN (its SYN's sequence number): the script's
     /// other sequence numbers of the peer are relative to it (packetdrill's
     /// `remote_seq_script_to_live_offset`).
@@ -215,6 +253,10 @@ struct Exec {
     /// The connection `tcp_info` is read from (packetdrill's socket under
     /// test): the one accepted or connected last.
     under_test: Option<Handle>,
+    /// `tcpi_options` of the socket under test when last seen open: a
+    /// socket keeps them once its connection ended (Linux's tcp_info of a
+    /// reset socket still names the options and SYN data).
+    last_options: u8,
     /// The engine's address and the scripted peer's (`--local_ip`,
     /// `--remote_ip`; TCP Fast Open cookies depend on them).
     local_ip: Ipv4Addr,
@@ -230,6 +272,9 @@ pub fn run_script(script: &Script, opts: &RunOptions) -> (Verdict, Vec<String>) 
         out: VecDeque::new(),
         fds: BTreeMap::new(),
         local_isn: None,
+        script_isn: 0,
+        sut: Sut::Nothing,
+        next_port: REMOTE_EPHEMERAL,
         remote_isn: 0,
         ports: (SCRIPT_PORT, REMOTE_EPHEMERAL),
         ts_map: HashMap::new(),
@@ -244,6 +289,7 @@ pub fn run_script(script: &Script, opts: &RunOptions) -> (Verdict, Vec<String>) 
         saved: None,
         py_vars: std::collections::BTreeMap::new(),
         under_test: None,
+        last_options: 0,
         stale: None,
         local_ip: LOCAL_IP,
         remote_ip: REMOTE_IP,
@@ -320,6 +366,9 @@ impl Exec {
         for ev in &script.events {
             self.event(ev)?;
         }
+        let mut out = core::mem::take(&mut self.out);
+        out.retain(|o| self.for_sut(&o.bytes));
+        self.out = out;
         if self.opts.strict
             && let Some(o) = self.out.front()
         {
@@ -488,7 +537,10 @@ impl Exec {
             .under_test
             .and_then(|h| self.ep.as_ref()?.connection(h))
             .map(|c| c.info(self.now))
-            .unwrap_or_else(closed_info);
+            .unwrap_or_else(|| crate::connection::TcpInfo {
+                options: self.last_options,
+                ..closed_info()
+            });
         match python::run(code, &info, &mut self.py_vars) {
             Ok(()) => Ok(()),
             Err(PyError::Assert(m)) => Err(Stop::Fail(line, m)),
@@ -508,25 +560,31 @@ impl Exec {
                 for fd in self.fds.values_mut() {
                     if fd.kind == Kind::Conn(h) && fd.gone.is_none() {
                         fd.gone = Some(reason);
-                        fd.err = match reason {
-                            CloseReason::Refused => Some(ECONNREFUSED),
-                            // Linux tcp_reset: EPIPE in CLOSE-WAIT (the
-                            // peer had closed its side already).
-                            CloseReason::Reset if fd.last_state == Some(State::CloseWait) => {
-                                Some(EPIPE)
-                            }
-                            CloseReason::Reset => Some(ECONNRESET),
-                            CloseReason::TimedOut | CloseReason::UserTimeout => Some(ETIMEDOUT),
-                            _ => fd.err,
-                        };
+                        if !fd.err_early {
+                            fd.err = close_errno(reason, fd.last_state, fd.err);
+                        }
                     }
                 }
             }
         }
         for fd in self.fds.values_mut() {
             if let Kind::Conn(h) = fd.kind {
-                fd.last_state = ep.connection(h).map(|c| c.state());
+                let c = ep.connection(h);
+                let state = c.map(|c| c.state());
+                // Linux's tcp_reset sets the socket's error at once: the
+                // next write reports it even while data is left to read
+                // (the `Closed` event waits for that data).
+                if fd.gone.is_none() && !fd.err_early && state == Some(State::Closed) {
+                    if let Some(r) = c.and_then(|c| c.close_reason()) {
+                        fd.err = close_errno(r, fd.last_state, fd.err);
+                        fd.err_early = true;
+                    }
+                }
+                fd.last_state = state;
             }
+        }
+        if let Some(c) = self.under_test.and_then(|h| ep.connection(h)) {
+            self.last_options = c.info(self.now).options;
         }
         let mut buf = vec![0u8; 65536 + 64];
         let mut sent = Vec::new();
@@ -612,7 +670,7 @@ impl Exec {
             // as a closed port.
             self.ep = Some(self.new_endpoint(line, None)?);
         }
-        let isn = self.local_isn.unwrap_or(0);
+        let isn = self.seq_off(p.flags & 0x02 != 0);
         let mut opts = match &p.options {
             Some(Some(list)) => encode_options(
                 list,
@@ -629,6 +687,12 @@ impl Exec {
         }
         let hlen = 20 + opts.len();
         let mut seg = vec![0u8; hlen + p.len as usize];
+        if p.flags & 0x12 == 0x02 && matches!(self.sut, Sut::Listening | Sut::Nothing) {
+            // A SYN to a listener: a child with a remote port of its own.
+            self.ports = (SCRIPT_PORT, self.next_port);
+            self.next_port = self.next_port.wrapping_add(1).max(1024);
+            self.sut = Sut::Conn;
+        }
         let (lport, rport) = self.ports;
         seg[0..2].copy_from_slice(&rport.to_be_bytes());
         seg[2..4].copy_from_slice(&lport.to_be_bytes());
@@ -680,10 +744,53 @@ impl Exec {
 
     /// The next outbound segment, emitted no later than `limit`.
     fn next_out(&mut self, limit: i64) -> Res<Option<Out>> {
-        if self.out.is_empty() {
-            self.advance_inner(limit, true)?;
+        loop {
+            if self.out.is_empty() {
+                self.advance_inner(limit, true)?;
+            }
+            let Some(o) = self.out.pop_front() else {
+                return Ok(None);
+            };
+            if self.for_sut(&o.bytes) {
+                return Ok(Some(o));
+            }
+            if self.opts.verbose {
+                let s = self.show(&o.bytes);
+                self.say(format!(
+                    "{} ignored (not the socket under test) {s}",
+                    secs(us(o.at))
+                ));
+            }
         }
-        Ok(self.out.pop_front())
+    }
+
+    /// Whether a segment the engine sent belongs to the socket under test
+    /// (packetdrill drops the others unseen).
+    fn for_sut(&self, bytes: &[u8]) -> bool {
+        let Some(l) = Live::parse(bytes) else {
+            return true;
+        };
+        let syn = l.flags & 0x12 == 0x02;
+        match self.sut {
+            Sut::Nothing => true,
+            Sut::Fresh => syn,
+            // What a listener answers itself (a RST to a stray ACK) goes
+            // to the ports the script's packets use.
+            Sut::Listening => (l.sport, l.dport) == self.ports,
+            Sut::Conn => (l.sport, l.dport) == self.ports || syn,
+        }
+    }
+
+    /// What packetdrill adds to a script's sequence number of ours (and
+    /// takes from a live one): for a SYN the live ISN less the script's,
+    /// for the other segments the live ISN.
+    fn seq_off(&self, syn: bool) -> u32 {
+        let o = self.local_isn.unwrap_or(0);
+        if syn {
+            o
+        } else {
+            o.wrapping_add(self.script_isn)
+        }
     }
 
     fn expect(
@@ -774,7 +881,9 @@ impl Exec {
             };
             if self.local_isn != Some(isn) || self.ports != ports {
                 self.local_isn = Some(isn);
+                self.script_isn = p.seq;
                 self.ports = ports;
+                self.sut = Sut::Conn;
             }
         }
         self.compare(line, p, &live)?;
@@ -801,7 +910,7 @@ impl Exec {
     }
 
     fn compare(&mut self, line: usize, p: &Packet, live: &Live) -> Res<()> {
-        let isn = self.local_isn.unwrap_or(0);
+        let isn = self.seq_off(live.flags & 0x02 != 0);
         let rel = live.seq.wrapping_sub(isn);
         let mut bad = Vec::new();
         if live.flags != p.flags {
@@ -879,7 +988,7 @@ impl Exec {
     }
 
     fn show_live(&self, l: &Live) -> String {
-        let isn = self.local_isn.unwrap_or(0);
+        let isn = self.seq_off(l.flags & 0x02 != 0);
         let seq = if l.flags & 0x02 != 0 && self.local_isn.is_none() {
             0
         } else {
@@ -1004,7 +1113,10 @@ impl Exec {
     /// live one, so the number the script expects is used when it is free
     /// (a script's `socket(...) = 4` passes when the first free fd is 3).
     fn new_fd(&self, want: i64) -> i64 {
-        if want >= 0 && !self.fds.contains_key(&want) {
+        if want >= 0 {
+            // packetdrill maps the script's number onto the new socket
+            // even while an older socket the script left open has it (the
+            // newest socket wins the number).
             return want;
         }
         (3..).find(|i| !self.fds.contains_key(i)).unwrap_or(3)
@@ -1129,6 +1241,7 @@ impl Exec {
                     return unsupported("IPv6 sockets".into());
                 }
                 self.fds.insert(fd, Fd::new(ty & SOCK_NONBLOCK != 0));
+                self.sut = Sut::Fresh;
                 Ok(Some((fd, None)))
             }
             "bind" => {
@@ -1165,6 +1278,9 @@ impl Exec {
                             f.kind = Kind::Listener(id);
                             f.backlog = backlog;
                         }
+                        if self.sut == Sut::Fresh {
+                            self.sut = Sut::Listening;
+                        }
                         Ok(Some((0, None)))
                     }
                     _ => Ok(Some((-1, Some("EADDRINUSE")))),
@@ -1188,6 +1304,18 @@ impl Exec {
                         f.nodelay = parent.nodelay;
                         f.linger0 = parent.linger0;
                         f.user_timeout = parent.user_timeout;
+                        f.keepalive = parent.keepalive;
+                        f.ka = parent.ka;
+                        if parent.keepalive {
+                            let now = self.now;
+                            if let Some(ep) = self.ep.as_mut() {
+                                let _ = ep.on_app_call(
+                                    now,
+                                    h,
+                                    crate::AppCall::SetKeepalive(keepalive_of(&parent)),
+                                );
+                            }
+                        }
                         f.sndbuf_limit = parent.sndbuf.map(|s| 2 * s);
                         f.lowat = parent.lowat;
                         if let Some(t) = parent.user_timeout {
@@ -1253,13 +1381,7 @@ impl Exec {
                                 f.connecting = true;
                             }
                             self.under_test = Some(h);
-                            if f.nodelay {
-                                let now = self.now;
-                                if let Some(ep) = self.ep.as_mut() {
-                                    let _ =
-                                        ep.on_app_call(now, h, crate::AppCall::SetNoDelay(true));
-                                }
-                            }
+                            self.opened(h, &f);
                             initiated = true;
                             self.pump()?;
                         }
@@ -1350,8 +1472,18 @@ impl Exec {
                     // send on a connected socket.
                     fresh || self.fds.get(&fd).is_some_and(|f| f.connecting)
                 };
+                let null = matches!(buf, Some(Expr::Sym(s)) if s == "NULL") && n > 0;
                 if fast_open_call || (deferred && (fresh || !first)) {
                     let dontwait = flags & MSG_DONTWAIT != 0;
+                    if null {
+                        // Linux (tcp_send_syn_data): the copy fails, the
+                        // SYN goes without data; the call fails with
+                        // EINPROGRESS, or EFAULT once connected.
+                        let r = self.fast_open_send(line, fd, 0, dontwait, b, first)?;
+                        return Ok(
+                            r.map(|(k, e)| if k >= 0 { (-1, Some("EFAULT")) } else { (k, e) })
+                        );
+                    }
                     return self.fast_open_send(line, fd, n.max(0) as usize, dontwait, b, first);
                 }
                 if flags & MSG_ZEROCOPY != 0 {
@@ -1360,7 +1492,7 @@ impl Exec {
                 if flags & !(MSG_DONTWAIT | MSG_MORE | MSG_EOR | MSG_NOSIGNAL | MSG_FASTOPEN) != 0 {
                     return unsupported(format!("send flags {flags:#x}"));
                 }
-                if matches!(buf, Some(Expr::Sym(s)) if s == "NULL") && n > 0 {
+                if null {
                     return Ok(Some((-1, Some("EFAULT"))));
                 }
                 let more = flags & MSG_MORE != 0;
@@ -1561,12 +1693,7 @@ impl Exec {
                 x.deferred = false;
             }
             self.under_test = Some(h);
-            if f.nodelay {
-                let now = self.now;
-                if let Some(ep) = self.ep.as_mut() {
-                    let _ = ep.on_app_call(now, h, crate::AppCall::SetNoDelay(true));
-                }
-            }
+            self.opened(h, &f);
             b.done = k;
             self.pump()?;
             if nonblock {
@@ -1635,7 +1762,7 @@ impl Exec {
                 });
             }
             Some(State::Established | State::CloseWait) => {}
-            _ => return Ok(Some((-1, Some("EPIPE")))),
+            _ => return Ok(Some((-1, Some(self.take_err(fd).unwrap_or("EPIPE"))))),
         }
         // As Linux copies a write into the send queue while it sends
         // (tcp_push_one), the limits are checked again after each part.
@@ -1751,6 +1878,24 @@ impl Exec {
         Ok(None)
     }
 
+    /// The options set on a socket before its active open, given to the
+    /// connection it opened.
+    fn opened(&mut self, h: Handle, f: &Fd) {
+        let now = self.now;
+        let Some(ep) = self.ep.as_mut() else {
+            return;
+        };
+        if f.nodelay {
+            let _ = ep.on_app_call(now, h, crate::AppCall::SetNoDelay(true));
+        }
+        if let Some(n) = f.syncnt {
+            let _ = ep.on_app_call(now, h, crate::AppCall::SetSynRetries(n));
+        }
+        if f.keepalive {
+            let _ = ep.on_app_call(now, h, crate::AppCall::SetKeepalive(keepalive_of(f)));
+        }
+    }
+
     fn setsockopt(&mut self, line: usize, c: &Syscall) -> Res<Ret> {
         let fd = self.fd(line, c, 0)?;
         let level = c.args.get(1).map_or(-1, eval);
@@ -1766,7 +1911,30 @@ impl Exec {
         };
         let opened = f.kind != Kind::Fresh;
         match (level, name) {
-            (SOL_SOCKET, SO_REUSEADDR) | (SOL_SOCKET, SO_KEEPALIVE) if name == SO_REUSEADDR => {}
+            (SOL_SOCKET, SO_REUSEADDR) => {}
+            (SOL_SOCKET, SO_KEEPALIVE)
+            | (IPPROTO_TCP, TCP_KEEPIDLE | TCP_KEEPINTVL | TCP_KEEPCNT) => {
+                // Linux: 1..=32767 s (MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL),
+                // 1..=127 probes (MAX_TCP_KEEPCNT), else EINVAL.
+                let max = if name == TCP_KEEPCNT { 127 } else { 32767 };
+                if level == IPPROTO_TCP && !(1..=max).contains(&int) {
+                    return Ok(Some((-1, Some("EINVAL"))));
+                }
+                match (level, name) {
+                    (SOL_SOCKET, _) => f.keepalive = int != 0,
+                    (_, TCP_KEEPIDLE) => f.ka.0 = int as u32,
+                    (_, TCP_KEEPINTVL) => f.ka.1 = int as u32,
+                    _ => f.ka.2 = int as u8,
+                }
+                let k = keepalive_of(f);
+                if let Kind::Conn(h) = f.kind
+                    && (name == SO_KEEPALIVE || f.keepalive)
+                    && let Some(ep) = self.ep.as_mut()
+                {
+                    let _ = ep.on_app_call(now, h, crate::AppCall::SetKeepalive(k));
+                    self.pump()?;
+                }
+            }
             (SOL_SOCKET, SO_SNDBUF) if opened => {
                 // Linux doubles the value and locks it (no autotuning); the
                 // limit is kept here, at the socket layer.
@@ -1841,6 +2009,18 @@ impl Exec {
                 {
                     let _ = ep.on_app_call(now, h, crate::AppCall::SetUserTimeout(t));
                     self.pump()?;
+                }
+            }
+            // Linux: 1..=127 (MAX_TCP_SYNCNT), else EINVAL.
+            (IPPROTO_TCP, TCP_SYNCNT) => {
+                if !(1..=127).contains(&int) {
+                    return Ok(Some((-1, Some("EINVAL"))));
+                }
+                f.syncnt = Some(int as u8);
+                if let Kind::Conn(h) = f.kind
+                    && let Some(ep) = self.ep.as_mut()
+                {
+                    let _ = ep.on_app_call(now, h, crate::AppCall::SetSynRetries(int as u8));
                 }
             }
             (IPPROTO_TCP, TCP_CORK) => {
@@ -1942,6 +2122,10 @@ impl Exec {
                 i64::from(f.lowat.unwrap_or(0) as i32)
             }
             (IPPROTO_TCP, TCP_USER_TIMEOUT) => f.user_timeout.map_or(0, |t| t.as_millis() as i64),
+            (SOL_SOCKET, SO_KEEPALIVE) => i64::from(f.keepalive),
+            (IPPROTO_TCP, TCP_KEEPIDLE) => i64::from(f.ka.0),
+            (IPPROTO_TCP, TCP_KEEPINTVL) => i64::from(f.ka.1),
+            (IPPROTO_TCP, TCP_KEEPCNT) => i64::from(f.ka.2),
             (IPPROTO_TCP, TCP_NODELAY) => i64::from(f.nodelay),
             (IPPROTO_TCP, TCP_MAXSEG) => match conn {
                 Some(c) if c.state() != State::SynSent => i64::from(c.effective_mss()),
@@ -2092,6 +2276,28 @@ fn msghdr(e: Option<&Expr>) -> (i64, bool) {
     let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v);
     let control = matches!(get("msg_control"), Some(Expr::List(l)) if !l.is_empty());
     (iov_len(get("msg_iov")), control)
+}
+
+/// A socket's keep-alive as the engine takes it (`None`: off).
+fn keepalive_of(f: &Fd) -> Option<crate::Keepalive> {
+    f.keepalive.then(|| crate::Keepalive {
+        idle: crate::Duration::from_secs(u64::from(f.ka.0)),
+        interval: crate::Duration::from_secs(u64::from(f.ka.1)),
+        probes: f.ka.2,
+    })
+}
+
+/// The socket error a connection's end leaves (`err` is the one pending).
+fn close_errno(reason: CloseReason, last_state: Option<State>, err: Option<i32>) -> Option<i32> {
+    match reason {
+        CloseReason::Refused => Some(ECONNREFUSED),
+        // Linux tcp_reset: EPIPE in CLOSE-WAIT (the peer had closed its
+        // side already).
+        CloseReason::Reset if last_state == Some(State::CloseWait) => Some(EPIPE),
+        CloseReason::Reset => Some(ECONNRESET),
+        CloseReason::TimedOut | CloseReason::UserTimeout => Some(ETIMEDOUT),
+        _ => err,
+    }
 }
 
 /// `tcp_info` of a socket whose connection is gone: TCP_CLOSE.

@@ -907,6 +907,14 @@ pub fn fixture(target: State, variant: u8) -> Result<Harness<Vec<u8>>, String> {
         State::FinWait2 | State::TimeWait => {
             let o = fin_t(&mut t)?;
             exchange(&mut t, &mut p, o)?;
+            if t.conn.state() == State::FinWait1 {
+                // Config::linux(): P's ACK of a FIN after data waits for
+                // its delayed-ACK timer (40 ms, Linux's tcp_fin).
+                let o = t.apply(&Input::Advance(40))?;
+                exchange(&mut t, &mut p, o)?;
+                let o = p.apply(&Input::Advance(40))?;
+                exchange(&mut p, &mut t, o)?;
+            }
             expect(&t, State::FinWait2)?;
             if target == State::TimeWait {
                 let o = p.apply(&Input::Shutdown)?;

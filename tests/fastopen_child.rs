@@ -1,0 +1,100 @@
+//! A passive Fast Open connection (RFC 7413 §4.2.2) in SYN-RECEIVED is
+//! the application's, with the SYN's data (issue 15): a RST resets it
+//! (not back to LISTEN, RFC 9293 §3.10.7.4's answer for a child no one
+//! holds) and the data stays readable; a close with that data unread
+//! sends a RST (RFC 9293 §3.6.1 SHLD-3). Both presets.
+
+mod script;
+
+use script::*;
+use tcpstate::wire::{Segment, TcpOptions};
+use tcpstate::{Buffers, CallError, CloseReason, Config, Connection, Duration, State as S};
+
+fn preset(linux: bool) -> Config {
+    Config {
+        timestamps: false,
+        window_scaling: false,
+        ..if linux {
+            Config::linux()
+        } else {
+            Config::rfc9293()
+        }
+    }
+}
+
+/// A Fast Open child with 10 bytes of SYN data, its SYN,ACK sent.
+fn child(linux: bool) -> Sut {
+    let syn = Segment {
+        seq: PEER_ISS,
+        ack: tcpstate::SeqNum(0),
+        flags: SYN,
+        window: 65535,
+        urgent: 0,
+        options: TcpOptions::NONE,
+        payload: b"0123456789",
+    };
+    let mut s = Sut::new(preset(linux));
+    let (c, a) = Connection::accept_fast_open(
+        preset(linux),
+        Buffers::with_capacity(RX, 8192),
+        s.now,
+        &syn,
+        LISTEN_ISS,
+    )
+    .expect("accepted");
+    s.c = c;
+    s.record(a);
+    s.expect(f(SYN, ACK), LISTEN_ISS, PEER_ISS.add(11));
+    s.peer_nxt = PEER_ISS.add(11);
+    s.now += Duration::from_millis(100);
+    s
+}
+
+#[test]
+fn a_rst_resets_a_fast_open_child_and_its_data_stays_readable() {
+    for linux in [false, true] {
+        let mut s = child(linux);
+        s.peer(RST, &[]);
+        s.closed_by(CloseReason::Reset);
+        s.silent();
+        assert_eq!(s.read(100), b"0123456789", "linux {linux}");
+        let mut buf = [0u8; 16];
+        assert_eq!(
+            s.c.recv(s.now, &mut buf).err(),
+            Some(CallError::Ended(CloseReason::Reset))
+        );
+    }
+}
+
+#[test]
+fn a_rst_takes_a_plain_syn_received_child_back_to_listen() {
+    for linux in [false, true] {
+        let mut s = syn_received_passive_with(preset(linux));
+        s.peer(RST, &[]);
+        assert_eq!(s.c.state(), S::Listen, "linux {linux}");
+    }
+}
+
+#[test]
+fn closing_a_fast_open_child_with_the_syn_data_unread_sends_a_rst() {
+    for linux in [false, true] {
+        let mut s = child(linux);
+        s.close();
+        s.closed_by(CloseReason::Aborted);
+        let v = s.out();
+        assert_eq!(v.len(), 1, "{v:#?}");
+        assert_eq!(v[0].seq(), LISTEN_ISS.add(1));
+        if linux {
+            // Linux's RST carries ACK and RCV.NXT (Config::rst_with_ack).
+            assert_eq!(v[0].flags(), f(RST, ACK));
+            assert_eq!(v[0].ack(), PEER_ISS.add(11));
+        } else {
+            assert_eq!(v[0].flags(), RST);
+        }
+    }
+    // Read first: a FIN, as RFC 9293 §3.10.4 says for SYN-RECEIVED.
+    let mut s = child(true);
+    assert_eq!(s.read(100), b"0123456789");
+    s.close();
+    assert_eq!(s.c.state(), S::FinWait1);
+}

@@ -1,0 +1,54 @@
+//! Keep-alive that gives up (RFC 1122 §4.2.3.6): `Config::linux()` sends
+//! a RST with ACK first, as Linux's `tcp_keepalive_timer` does
+//! (`Config::rst_with_ack`); `Config::rfc9293()` ends the connection
+//! silently, RFC 1122 naming no segment to send (issue 15).
+
+mod script;
+
+use script::*;
+use tcpstate::{CloseReason, Config, Duration, Keepalive, State as S};
+
+fn preset(linux: bool) -> Config {
+    Config {
+        timestamps: false,
+        window_scaling: false,
+        keepalive: Some(Keepalive {
+            idle: Duration::from_secs(2),
+            interval: Duration::from_secs(1),
+            probes: 2,
+        }),
+        ..if linux {
+            Config::linux()
+        } else {
+            Config::rfc9293()
+        }
+    }
+}
+
+#[test]
+fn keepalive_gives_up_with_a_rst_on_linux_and_silently_per_rfc() {
+    for linux in [false, true] {
+        let mut s = established_with(preset(linux));
+        let t0 = s.now;
+        let sent = s.run_for(Duration::from_secs(10));
+        assert_eq!(s.c.state(), S::Closed, "linux {linux}");
+        s.closed_by(CloseReason::TimedOut);
+        let at: Vec<_> = sent.iter().map(|(t, _)| *t - t0).collect();
+        let probes = [Duration::from_secs(2), Duration::from_secs(3)];
+        // Two probes (one below SND.NXT, RFC 1122 §4.2.3.6), then the end.
+        for (i, p) in probes.iter().enumerate() {
+            assert_eq!(at[i], *p, "{sent:#?}");
+            assert_eq!(sent[i].1.seq(), ISS, "{sent:#?}");
+            assert_eq!(sent[i].1.flags(), ACK);
+        }
+        if linux {
+            assert_eq!(sent.len(), 3, "{sent:#?}");
+            assert_eq!(at[2], Duration::from_secs(4));
+            assert_eq!(sent[2].1.flags(), f(RST, ACK));
+            assert_eq!(sent[2].1.seq(), ISS.add(1));
+            assert_eq!(sent[2].1.ack(), PEER_ISS.add(1));
+        } else {
+            assert_eq!(sent.len(), 2, "{sent:#?}");
+        }
+    }
+}
