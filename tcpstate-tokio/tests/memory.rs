@@ -250,7 +250,10 @@ fn offload_caps(gro: bool) -> Capabilities {
 fn offload_pair(gro: bool, loss: f64, seed: u64) -> (Stack, Stack) {
     let (a, b) = memory::pair_with(512, offload_caps(gro));
     let client = if loss > 0.0 {
-        Stack::new(Impaired::new(a, Impairment::loss(seed, loss)), &[ip(CLIENT)])
+        Stack::new(
+            Impaired::new(a, Impairment::loss(seed, loss)),
+            &[ip(CLIENT)],
+        )
     } else {
         Stack::new(a, &[ip(CLIENT)])
     }
