@@ -119,7 +119,7 @@ fn serve(stack: &str, ns: &str, dev: &str, loss: f64, seed: u64) {
         // tcpstate: offload on (TSO/GSO out, coalesced segments in,
         // checksums left to the kernel); the others: plain packets.
         let device: Box<dyn Device> = match stack {
-            "tcpstate" => {
+            "tcpstate" | "tcpstate-1m" => {
                 let tun = TunDevice::open_with(dev, 1500, &[], TunOptions::default()).expect("TUN");
                 if let Some(why) = tun.offload_refused() {
                     eprintln!("tcpstate: offload refused ({why}): plain I/O");
@@ -147,9 +147,21 @@ fn serve(stack: &str, ns: &str, dev: &str, loss: f64, seed: u64) {
             device
         };
         match stack {
-            "tcpstate" | "tcpstate-plain" => {
+            "tcpstate" | "tcpstate-plain" | "tcpstate-1m" => {
                 let ip = STACK_IP.parse().unwrap();
-                let st = tcpstate_tokio::Stack::new(device, &[ip]).unwrap();
+                // Buffers per connection each way: the stack's default
+                // (256 KiB), 1 MiB for tcpstate-1m, or BENCH_BUF_KIB.
+                let mut b = tcpstate_tokio::Stack::builder().addr(ip);
+                if stack == "tcpstate-1m" {
+                    b = b.buffers(1 << 20, 1 << 20);
+                }
+                if let Some(k) = std::env::var("BENCH_BUF_KIB")
+                    .ok()
+                    .and_then(|v| v.parse::<usize>().ok())
+                {
+                    b = b.buffers(k * 1024, k * 1024);
+                }
+                let st = b.build(device).unwrap();
                 let ls = st.listen(SocketAddr::new(ip, SINK), 1024).unwrap();
                 let le = st.listen(SocketAddr::new(ip, ECHO), 1024).unwrap();
                 tokio::spawn(async move {
@@ -793,8 +805,9 @@ fn ratio(a: &[Result<f64, String>], b: &[Result<f64, String>]) -> String {
 }
 
 /// The userspace stacks and the kernel configurations, in table order.
-const STACKS: [&str; 6] = [
+const STACKS: [&str; 7] = [
     "tcpstate",
+    "tcpstate-1m",
     "tcpstate-plain",
     "smoltcp",
     "smoltcp-offload",
@@ -805,6 +818,7 @@ const STACKS: [&str; 6] = [
 fn describe(stack: &str) -> &'static str {
     match stack {
         "tcpstate" => "tcpstate-tokio, TUN offload (GSO/GRO, checksums)",
+        "tcpstate-1m" => "tcpstate-tokio, TUN offload, 1 MiB buffers",
         "tcpstate-plain" => "tcpstate-tokio, plain TUN (one packet per syscall)",
         "smoltcp" => "netstack-smoltcp 0.2.4, plain TUN (defaults)",
         "smoltcp-offload" => "netstack-smoltcp 0.2.4, its tun-rs offload setup",
@@ -853,10 +867,19 @@ fn measure(
             checked: check == "1",
         }
     };
+    // BENCH_WORK=sink,echo,conn: the transfers to run (default: all).
+    let work = std::env::var("BENCH_WORK").unwrap_or_else(|_| "sink,echo,conn".into());
     for run in 0..runs {
         let check = if run == 0 { "1" } else { "0" };
-        cell.sink.push(one("sink", sink_bytes, check));
-        cell.echo.push(one("echo", echo_bytes, check));
+        if work.contains("sink") {
+            cell.sink.push(one("sink", sink_bytes, check));
+        }
+        if work.contains("echo") {
+            cell.echo.push(one("echo", echo_bytes, check));
+        }
+        if !work.contains("conn") {
+            continue;
+        }
         cell.conn.push(run_client(
             client_ns,
             &[
@@ -1001,23 +1024,29 @@ fn all(a: &[&str]) {
             .map(|t| t.2.clone())
             .unwrap_or_default()
     };
-    println!("\n| loss | tcpstate vs | sink | echo | conn/s |");
+    println!("\n| loss | ratio | sink | echo | conn/s |");
     println!("|---|---|---|---|---|");
     for &loss in &losses {
-        let t = get("tcpstate", loss);
-        for other in &stacks[1..] {
-            let o = get(other, loss);
-            if o.sink.is_empty() {
+        for base in ["tcpstate", "tcpstate-1m"] {
+            let t = get(base, loss);
+            if t.sink.is_empty() && t.echo.is_empty() {
                 continue;
             }
-            println!(
-                "| {:.0} % | {} | {} | {} | {} |",
-                loss * 100.0,
-                describe(other),
-                ratio(&rates(&t.sink), &rates(&o.sink)),
-                ratio(&rates(&t.echo), &rates(&o.echo)),
-                ratio(&t.conn, &o.conn)
-            );
+            for other in &stacks {
+                let o = get(other, loss);
+                if other.starts_with("tcpstate") || (o.sink.is_empty() && o.echo.is_empty()) {
+                    if *other != "tcpstate-plain" || base != "tcpstate" {
+                        continue;
+                    }
+                }
+                println!(
+                    "| {:.0} % | {base} / {other} | {} | {} | {} |",
+                    loss * 100.0,
+                    ratio(&rates(&t.sink), &rates(&o.sink)),
+                    ratio(&rates(&t.echo), &rates(&o.echo)),
+                    ratio(&t.conn, &o.conn)
+                );
+            }
         }
     }
     // tcpstate-tokio must deliver every byte in every cell; the others'
@@ -1049,6 +1078,7 @@ fn stack_tag(stack: &str) -> &'static str {
     match stack {
         "tcpstate" => "to",
         "tcpstate-plain" => "tp",
+        "tcpstate-1m" => "tm",
         "smoltcp" => "so",
         _ => "sx",
     }
