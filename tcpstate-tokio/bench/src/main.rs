@@ -181,13 +181,20 @@ fn serve(stack: &str, ns: &str, dev: &str, loss: f64, seed: u64) {
                     }
                 });
                 ready();
-                // BENCH_DEBUG=1: the stack's connections (as `ss`) every 2 s.
-                if std::env::var("BENCH_DEBUG").is_ok_and(|v| v == "1") {
-                    loop {
-                        tokio::time::sleep(Duration::from_secs(2)).await;
+                // BENCH_DEBUG=1: the stack's connections (as `ss`) and
+                // counts every 2 s. Always: say why the driver stopped.
+                let debug = std::env::var("BENCH_DEBUG").is_ok_and(|v| v == "1");
+                loop {
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    if let Some(e) = st.failure() {
+                        eprintln!("{stack}: the stack's driver stopped: {e}");
+                        break;
+                    }
+                    if debug {
                         for c in st.connections() {
                             eprintln!("{c}");
                         }
+                        eprintln!("{:?}", st.stats());
                         eprintln!("{:?}", st.engine_counters());
                     }
                 }
