@@ -226,7 +226,11 @@ impl Engine {
             EndpointEvent::Readable(h) => Event::Readable(h),
             EndpointEvent::Writable(h) => Event::Writable(h),
             EndpointEvent::Closed(h, r) => Event::Closed(h, r),
-            EndpointEvent::StateChanged(..) => Event::Other,
+            // Urgent data stays in line (RFC 6093), and a tokio host has no
+            // routing table to act on negative advice (RFC 9293 SHLD-9).
+            EndpointEvent::StateChanged(..)
+            | EndpointEvent::Urgent(_)
+            | EndpointEvent::NegativeAdvice(_) => Event::Other,
         })
     }
 
