@@ -42,7 +42,7 @@ fn main() {
         ["all", rest @ ..] => all(rest),
         _ => {
             eprintln!(
-                "usage: tcpstate-tokio-bench all [--runs N] [--quick] [--stacks a,b,..] [--loss 0,1,2] [--strict] | serve STACK NS DEV LOSS SEED | kserve | client ..."
+                "usage: tcpstate-tokio-bench all [--runs N] [--quick | --smoke] [--stacks a,b,..] [--loss 0,1,2] [--strict] | serve STACK NS DEV LOSS SEED | kserve | client ..."
             );
             std::process::exit(2);
         }
@@ -918,7 +918,15 @@ fn all(a: &[&str]) {
                 .map(|v| v.parse::<f64>().unwrap() / 100.0)
                 .collect()
         });
-    let (clean_mb, lossy_mb, conns) = if quick { (50, 10, 1000) } else { (100, 100, 2000) };
+    // --smoke: a few seconds a cell, to see that every stack runs (CI).
+    let smoke = a.contains(&"--smoke");
+    let (clean_mb, lossy_mb, conns) = if smoke {
+        (5, 2, 100)
+    } else if quick {
+        (50, 10, 1000)
+    } else {
+        (100, 100, 2000)
+    };
     let exe = std::env::current_exe().unwrap();
     let pid = std::process::id();
     let mut table: Vec<(String, f64, Cell)> = Vec::new();
