@@ -20,7 +20,8 @@
 //! See benches/README.md.
 //!
 //! Usage: `cargo bench --bench compare -- [--quick] [--json FILE] [--no-w4]
-//!        [--only PREFIX] [--mib N] [--reps N]`
+//!        [--only PREFIX] [--mib N] [--reps N]` (`--no-w4` also leaves out
+//!        W2's callgrind figure, `ir_per_conn`)
 //!        `compare --one ENGINE MIB batch|per-packet [--no-csum]` (one W1 run, for profilers)
 //!        `compare --w4 tcpstate|smoltcp N [--no-csum] [--fused] [--direct]` (one W4 pass, for
 //!        callgrind; `--fused`: tcpstate's engine verifies TCP checksums,
@@ -161,6 +162,15 @@ fn classify(p: &[u8], s: &mut DirStats) {
 fn pattern(len: usize) -> Vec<u8> {
     (0..len + 251).map(|i| (i % 251) as u8).collect()
 }
+
+/// W1 with each engine's in-place write (`Connection::send_with`,
+/// smoltcp's `Socket::send`): the application writes its bytes straight
+/// into the send buffer. Here it copies them from the pattern, as an
+/// application copies what it produces (a `read` from a file, a decoder's
+/// output): the copy saved is the one from an application buffer into
+/// `send`, which the other W1 rows do not count either, so this row shows
+/// what the in-place call costs or saves against `send`.
+static IN_PLACE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// `--fused`: the tcpstate host lets the engine verify TCP checksums
 /// (`Connection::on_segment_unverified`) instead of verifying them first.
@@ -767,11 +777,22 @@ fn w1_tcpstate(o: W1Opts) -> W1Run {
     let (mut sent, mut rcvd) = (0u64, 0u64);
     let mut idle = 0u32;
     while rcvd < o.total {
-        let before = (pipe.total_pkts(), sent, rcvd);
+        // Progress: packets, bytes written or read, or send-buffer space
+        // freed by an ACK (a full ring empties without a new packet).
+        let before = (pipe.total_pkts(), sent, rcvd, cli.conn.send_capacity());
         if sent < o.total && cli.conn.send_capacity() > 0 {
             let want = ((o.total - sent) as usize).min(chunk);
             let off = (sent % 251) as usize;
-            if let Ok(out) = cli.conn.send(now, &src[off..off + want]) {
+            let r = if IN_PLACE.load(Relaxed) {
+                cli.conn.send_with(now, |space| {
+                    let n = space.len().min(want);
+                    space[..n].copy_from_slice(&src[off..off + n]);
+                    n
+                })
+            } else {
+                cli.conn.send(now, &src[off..off + want])
+            };
+            if let Ok(out) = r {
                 sent += out.len as u64;
                 cli.take(out.actions);
             }
@@ -810,7 +831,7 @@ fn w1_tcpstate(o: W1Opts) -> W1Run {
             rcvd += n as u64;
         }
         ts::egress(&mut srv, now, &pipe);
-        if (pipe.total_pkts(), sent, rcvd) == before {
+        if (pipe.total_pkts(), sent, rcvd, cli.conn.send_capacity()) == before {
             idle += 1;
             assert!(idle < 100_000, "tcpstate W1 stalled");
             let next = [cli.deadline, srv.deadline]
@@ -934,7 +955,16 @@ fn w1_smoltcp(o: W1Opts) -> W1Run {
         if sent < o.total && c.can_send() {
             let want = ((o.total - sent) as usize).min(chunk);
             let off = (sent % 251) as usize;
-            sent += c.send_slice(&src[off..off + want]).unwrap() as u64;
+            sent += if IN_PLACE.load(Relaxed) {
+                c.send(|space| {
+                    let n = space.len().min(want);
+                    space[..n].copy_from_slice(&src[off..off + n]);
+                    (n, n)
+                })
+                .unwrap()
+            } else {
+                c.send_slice(&src[off..off + want]).unwrap()
+            } as u64;
         }
         smol::ingress(&mut cli, now, o.per_packet);
         smol::egress(&mut cli, now);
@@ -1524,20 +1554,22 @@ fn run_w1(rep: &mut Report, name: &str, o: W1Opts, reps: usize) {
         one(i % 2 == 0);
         one(i % 2 != 0);
     }
-    // The floor under the batch discipline: no protocol, only the copies
-    // and checksums both engines do (see `w1_bound`).
-    let bound = if o.per_packet {
-        None
-    } else {
+    // The floor: no protocol, only the copies and checksums both engines
+    // do (see `w1_bound`), measured for every row. It moves the bytes in
+    // windows whatever the row's discipline: the copies per byte are the
+    // same one packet at a time, and only the protocol's per-segment work
+    // (what the floor leaves out) differs.
+    let (b4, b3) = {
         let mut b4 = Vec::new();
         let mut b3 = Vec::new();
         for _ in 0..reps {
             b4.push(w1_bound(o, false));
             b3.push(w1_bound(o, true));
         }
-        Some((mmm(&b4).1, mmm(&b3).1))
+        (mmm(&b4).1, mmm(&b3).1)
     };
     let smed = mmm(&sm).1;
+    let tmed = mmm(&ts).1;
     rep.row(Row {
         workload: name,
         unit: "MB/s",
@@ -1548,6 +1580,12 @@ fn run_w1(rep: &mut Report, name: &str, o: W1Opts, reps: usize) {
             ("bytes".into(), o.total.to_string()),
             ("segments_tcpstate".into(), seg_json(&lt)),
             ("segments_smoltcp".into(), seg_json(&ls)),
+            ("floor_4copies".into(), format!("{b4:.1}")),
+            ("floor_3copies".into(), format!("{b3:.1}")),
+            (
+                "tcpstate_of_floor_3copies".into(),
+                format!("{:.3}", tmed / b3),
+            ),
             ("verified".into(), "true".into()),
         ],
     });
@@ -1556,23 +1594,22 @@ fn run_w1(rep: &mut Report, name: &str, o: W1Opts, reps: usize) {
     println!("{l1}\n{l2}");
     rep.lines.push(l1);
     rep.lines.push(l2);
-    if let Some((b4, b3)) = bound {
-        let what = if o.csum {
-            "4 copies + 2 checksums"
-        } else {
-            "4 copies"
-        };
-        let l3 = format!(
-            "    floor, no protocol at all ({what} per byte): {b4:.1} MB/s = {:.2} x smoltcp; receive copy skipped: {b3:.1} MB/s = {:.2} x",
-            b4 / smed,
-            b3 / smed
-        );
-        println!("{l3}");
-        rep.lines.push(l3);
-    }
+    let what = if o.csum {
+        "4 copies + 2 checksums"
+    } else {
+        "4 copies"
+    };
+    let l3 = format!(
+        "    floor, no protocol at all ({what} per byte): {b4:.1} MB/s = {:.2} x smoltcp; receive copy skipped: {b3:.1} MB/s = {:.2} x; tcpstate at {:.0} % of the 3-copy floor",
+        b4 / smed,
+        b3 / smed,
+        100.0 * tmed / b3
+    );
+    println!("{l3}");
+    rep.lines.push(l3);
 }
 
-fn run_w2(rep: &mut Report, n: u64, reps: usize) {
+fn run_w2(rep: &mut Report, n: u64, reps: usize, callgrind: bool) {
     let _ = w2_smoltcp(n.min(2000), true, true); // warm-up, verified
     let ts_ok = w2_tcpstate(n.min(2000), true, true).is_some(); // the same
     let (mut ts, mut sm) = (Vec::new(), Vec::new());
@@ -1608,6 +1645,15 @@ fn run_w2(rep: &mut Report, n: u64, reps: usize) {
     if ts_ok {
         extra.push(("segments_per_conn_tcpstate".into(), format!("{st:.2}")));
     }
+    // Instructions per connection (callgrind), when valgrind is there.
+    // (`--no-w4` skips valgrind here too.)
+    let ir = |engine: &str| callgrind.then(|| w2_ir(engine, 2000, 4000)).flatten();
+    let (it, is) = (if ts_ok { ir("tcpstate") } else { None }, ir("smoltcp"));
+    let js = |v: Option<f64>| v.map_or("null".to_string(), |v| format!("{v:.0}"));
+    extra.push((
+        "ir_per_conn".into(),
+        format!("{{\"tcpstate\":{},\"smoltcp\":{}}}", js(it), js(is)),
+    ));
     rep.row(Row {
         workload: "W2-churn",
         unit: "conn/s",
@@ -1628,6 +1674,45 @@ fn run_w2(rep: &mut Report, n: u64, reps: usize) {
     );
     println!("{l}");
     rep.lines.push(l);
+    let l = match (it, is) {
+        (Some(t), Some(s)) => format!(
+            "    callgrind: tcpstate {t:.0} Ir per connection, smoltcp {s:.0} (ratio {:.2})",
+            s / t
+        ),
+        _ => "    callgrind: Ir per connection not measured (valgrind not available)".to_string(),
+    };
+    println!("{l}");
+    rep.lines.push(l);
+}
+
+/// Instructions per W2 connection: the whole program under callgrind at
+/// `n1` and at `n2` connections (`--w2 ENGINE N`), the difference over
+/// `n2 - n1`, so that start-up and warm-up cancel out. None without
+/// valgrind.
+fn w2_ir(engine: &str, n1: u64, n2: u64) -> Option<f64> {
+    let run = |n: u64| -> Option<u64> {
+        let exe = std::env::current_exe().ok()?;
+        let out = std::env::temp_dir().join(format!("tcpstate-w2-{}.out", std::process::id()));
+        let o = std::process::Command::new("valgrind")
+            .arg("--tool=callgrind")
+            .arg(format!("--callgrind-out-file={}", out.display()))
+            .arg(&exe)
+            .arg("--w2")
+            .arg(engine)
+            .arg(n.to_string())
+            .output()
+            .ok()?;
+        let _ = std::fs::remove_file(&out);
+        if !o.status.success() {
+            return None;
+        }
+        String::from_utf8_lossy(&o.stderr)
+            .lines()
+            .find_map(|l| l.split("Collected :").nth(1))
+            .and_then(|v| v.trim().parse().ok())
+    };
+    let (i1, i2) = (run(n1)?, run(n2)?);
+    Some(i2.saturating_sub(i1) as f64 / (n2 - n1) as f64)
 }
 
 fn run_w3(rep: &mut Report) {
@@ -1848,10 +1933,12 @@ fn main() {
         ("W1-perpacket", true, true),
         ("W1-batch-nocsum", false, false),
         ("W1-perpacket-nocsum", false, true),
+        ("W1-batch-sendwith", true, false),
     ] {
         if !pick(name) {
             continue;
         }
+        IN_PLACE.store(name.ends_with("sendwith"), Relaxed);
         let o = W1Opts {
             total: mib << 20,
             buf: 65536,
@@ -1862,7 +1949,7 @@ fn main() {
         run_w1(&mut rep, name, o, reps);
     }
     if pick("W2") {
-        run_w2(&mut rep, w2n, reps);
+        run_w2(&mut rep, w2n, reps, !has("--no-w4"));
     }
     if pick("W3") {
         run_w3(&mut rep);

@@ -308,6 +308,56 @@ fn close_with_unread_data_resets() {
     assert_eq!(net.ep(1).counters().out_rsts, 1);
 }
 
+/// `Endpoint::send_with` writes in place: the bytes arrive; a full buffer
+/// is `WouldBlock` without calling the closure; a closure that writes
+/// nothing is `WouldBlock`; after the end and for a released handle, the
+/// same answers as `send`.
+#[test]
+fn send_with_in_place_through_the_endpoint() {
+    let mut net = Net::new(vec![cfg(1), cfg(2)], 5);
+    let (c, s, _) = open_pair(&mut net);
+    let data = pattern(30_000, 9);
+    let (mut sent, mut got) = (0, Vec::new());
+    for _ in 0..10_000 {
+        let now = net.now;
+        if sent < data.len() {
+            let mut called = false;
+            match net.ep(0).send_with(now, c, |space| {
+                called = true;
+                let n = space.len().min(data.len() - sent);
+                space[..n].copy_from_slice(&data[sent..sent + n]);
+                n
+            }) {
+                Ok(n) => sent += n,
+                Err(EndpointError::WouldBlock) => assert!(!called, "a full buffer"),
+                Err(e) => panic!("send_with: {e}"),
+            }
+        }
+        got.extend(read_all(net.ep(1), now, s).0);
+        if got.len() == data.len() {
+            break;
+        }
+        net.run_for(Duration::from_millis(5));
+    }
+    assert_eq!(got, data);
+    let now = net.now;
+    assert_eq!(
+        net.ep(0).send_with(now, c, |_| 0),
+        Err(EndpointError::WouldBlock)
+    );
+    // The peer resets: the same error as send, then the handle is let go.
+    net.ep(1).abort(now, s).unwrap();
+    net.run_for(Duration::from_millis(50));
+    let now = net.now;
+    let e = net.ep(0).send(now, c, b"x").unwrap_err();
+    assert_eq!(net.ep(0).send_with(now, c, |_| 1).unwrap_err(), e);
+    net.ep(0).close(now, c).unwrap();
+    assert_eq!(
+        net.ep(0).send_with(now, c, |_| 1),
+        Err(EndpointError::UnknownHandle)
+    );
+}
+
 /// Close without unread data: the connection finishes as an orphan that
 /// still delivers all its data and its FIN, through 3 % loss.
 #[test]

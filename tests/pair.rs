@@ -300,3 +300,62 @@ fn no_segment_exceeds_the_mss_with_sack_blocks() {
         );
     }
 }
+
+/// `send_with` writes in place into the send buffer (no copy from an
+/// application buffer): what arrives is what the closure wrote, through
+/// the ring's wrap-around, with the same errors as `send`.
+#[test]
+fn send_with_writes_in_place_through_the_wrap() {
+    let mut p = Pair::open(Config::linux(), 4096, 3000);
+    let data: Vec<u8> = (0..50_000u32).map(|i| (i * 11 + 5) as u8).collect();
+    let (mut sent, mut got, mut calls, mut short) = (0, Vec::new(), 0, 0);
+    for _ in 0..100_000 {
+        let now = p.now;
+        // Write until the buffer is full: where the ring wraps, a call
+        // gets only the run before the end, and the next one the rest.
+        // One write a round, a third of a round trip apart: the ring
+        // always holds unacknowledged bytes, so its free space wraps.
+        if sent < data.len() {
+            let free = p.a.send_capacity();
+            let mut offered = 0;
+            let o =
+                p.a.send_with(now, |space| {
+                    offered = space.len();
+                    // (odd-sized writes, so that the ring has data when
+                    // its free space crosses the end)
+                    let n = space.len().min(data.len() - sent).min(1700);
+                    space[..n].copy_from_slice(&data[sent..sent + n]);
+                    n
+                })
+                .unwrap();
+            p.record(true, &o.actions);
+            if o.len == 0 {
+                assert_eq!(free, 0, "nothing taken with {free} bytes free");
+                assert_eq!(offered, 0, "not called on a full buffer");
+            } else {
+                calls += 1;
+                short += usize::from(offered < free);
+                assert!(offered <= free);
+                sent += o.len;
+            }
+        }
+        read_all(&mut p.b, now, &mut got);
+        if got.len() == data.len() {
+            break;
+        }
+        p.run_for(Duration::from_millis(3));
+    }
+    assert_eq!(got, data);
+    assert!(short > 0, "the ring wrapped under a call ({calls} calls)");
+    // A closure that claims more than it was given is taken at its word
+    // only for the space it had.
+    let free = p.a.send_capacity();
+    let o = p.a.send_with(p.now, |_| usize::MAX).unwrap();
+    assert!(o.len <= free && o.len > 0, "{} of {free}", o.len);
+    // After shutdown: the same error as send.
+    p.app_a(|c, now| c.shutdown(now).unwrap());
+    assert_eq!(
+        p.a.send_with(p.now, |_| panic!("not called")).unwrap_err(),
+        p.a.send(p.now, b"x").unwrap_err()
+    );
+}

@@ -209,6 +209,91 @@ fn r8985_tail_loss_probe_before_rto() {
     assert_eq!(s.c.stats().timeouts, 0);
 }
 
+/// A tail loss probed (RFC 8985 §7.3): the last segment of two, sent
+/// again by the PTO. Returns the connection, cwnd before the probe, and
+/// the probe's end (TLP.end_seq).
+fn probed_tail() -> (Sut, u32, SeqNum) {
+    let mut c = sack_cfg();
+    c.rto_min = Duration::from_millis(200);
+    let mut s = established_sack(c);
+    let mss = s.c.effective_mss() as u32;
+    s.send(&[1u8; 100]);
+    s.out();
+    s.now += Duration::from_millis(10);
+    s.peer(ACK, &[]);
+    s.send(&vec![2u8; 2 * mss as usize]);
+    assert_eq!(s.out().len(), 2);
+    let cwnd = s.c.cwnd();
+    s.fire();
+    let probe = s.out();
+    assert_eq!(probe.len(), 1);
+    let end = probe[0].seq().add(probe[0].payload.len() as u32);
+    assert_eq!(end, s.c.snd_nxt(), "the last segment again");
+    assert_eq!(s.c.stats().loss_probes, 1);
+    (s, cwnd, end)
+}
+
+/// New data and its ACK after the probe's episode.
+fn more_data_acked(s: &mut Sut, opts: TcpOptions) {
+    s.now += Duration::from_millis(10);
+    s.send(&[3u8; 500]);
+    assert_eq!(s.out().len(), 1);
+    s.now += Duration::from_millis(10);
+    let ack = s.c.snd_nxt();
+    s.seg_opts(ACK, s.peer_nxt, ack, opts, &[]);
+}
+
+// R8985-4 (RFC 8985 §7.4): the probe's retransmission is acknowledged and
+// no D-SACK says its original arrived too: the probe repaired a real loss,
+// and congestion control reduces the window once, when an ACK passes the
+// probe (Linux `tcp_process_tlp_ack`: TCP_CA_CWR, cwnd = ssthresh).
+#[test]
+fn r8985_tlp_repaired_loss_reduces_cwnd() {
+    let (mut s, cwnd, end) = probed_tail();
+    s.now += Duration::from_millis(10);
+    s.seg_opts(ACK, s.peer_nxt, end, TcpOptions::NONE, &[]);
+    // An ACK of exactly the probe waits for a D-SACK: slow start goes on.
+    let grown = s.c.cwnd();
+    assert!(grown >= cwnd, "{cwnd} -> {grown}");
+    more_data_acked(&mut s, TcpOptions::NONE);
+    assert!(
+        s.c.cwnd() < grown,
+        "reduced: {} before, {} now",
+        grown,
+        s.c.cwnd()
+    );
+    // cwnd = ssthresh, the multiplicative decrease (at most 0.7 x).
+    assert!(s.c.cwnd() * 10 <= grown * 7 + 10 * s.c.effective_mss() as u32);
+    let info = s.c.info(s.now);
+    assert!(info.snd_cwnd <= info.snd_ssthresh, "{info:?}");
+    assert_eq!(s.c.stats().recoveries, 0);
+    assert_eq!(s.c.stats().timeouts, 0);
+    // Once: the next ACKs grow the window again.
+    let reduced = s.c.cwnd();
+    more_data_acked(&mut s, TcpOptions::NONE);
+    assert!(s.c.cwnd() >= reduced);
+}
+
+// R8985-4 (RFC 8985 §7.4; RFC 2883): a D-SACK of the probe says its
+// original arrived too: no loss, no reduction.
+#[test]
+fn r8985_tlp_dsack_means_no_loss() {
+    let (mut s, cwnd, end) = probed_tail();
+    let mss = s.c.effective_mss() as u32;
+    s.now += Duration::from_millis(10);
+    let dsack = sack_opts(&[(end.sub(mss), end)]);
+    s.seg_opts(ACK, s.peer_nxt, end, dsack, &[]);
+    more_data_acked(&mut s, TcpOptions::NONE);
+    assert!(s.c.cwnd() >= cwnd, "{} before, {} now", cwnd, s.c.cwnd());
+    // The same D-SACK on a duplicate ACK after the probe's ACK: also none.
+    let (mut s, cwnd, end) = probed_tail();
+    s.now += Duration::from_millis(10);
+    s.seg_opts(ACK, s.peer_nxt, end, TcpOptions::NONE, &[]);
+    s.seg_opts(ACK, s.peer_nxt, end, sack_opts(&[(end.sub(mss), end)]), &[]);
+    more_data_acked(&mut s, TcpOptions::NONE);
+    assert!(s.c.cwnd() >= cwnd, "{} before, {} now", cwnd, s.c.cwnd());
+}
+
 // RFC 3522: a timeout whose original segment is acknowledged (TSecr older
 // than the retransmission) is undone.
 #[test]

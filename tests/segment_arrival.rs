@@ -543,6 +543,70 @@ fn sa_ack_4_old_segment_does_not_update_window() {
     assert_eq!(s.c.snd_wnd(), 50000);
 }
 
+// SA-ACK-4 with Linux's `tcp_may_update_window`: an ACK that moves SND.UNA
+// sets the window whatever its SEG.SEQ. The peer's retransmission that
+// fills a hole has a SEG.SEQ below SND.WL1 and today's window; taking only
+// SND.UNA from it would count the old SND.WND from the new SND.UNA and send
+// past the peer's right edge (two tcpstate peers echoing at 2 % loss
+// deadlocked so).
+#[test]
+fn a_window_that_comes_with_a_filled_hole_is_obeyed() {
+    let mut s = established();
+    // The peer's second segment arrives first (a hole below it); its
+    // window of 1072 (two segments of 536) is taken (SND.WL1 = its SEG.SEQ).
+    s.seg_wnd(ACK, PEER_ISS.add(101), ISS.add(1), 1072, &[b'b'; 100]);
+    assert_eq!(s.c.snd_wnd(), 1072);
+    s.out();
+    assert_eq!(s.send(&[7; 3000]), 3000);
+    let sent: usize = s.out().iter().map(|p| p.payload.len()).sum();
+    assert_eq!(sent, 1072, "the window bounds what is sent");
+    // The hole is filled by the peer's retransmission (SEG.SEQ below
+    // SND.WL1): it acknowledges all 1072 bytes and its buffer is full.
+    s.seg_wnd(ACK, PEER_ISS.add(1), ISS.add(1073), 0, &[b'a'; 100]);
+    assert_eq!(s.c.snd_wnd(), 0, "the window of the ACK that moved SND.UNA");
+    let out = s.out();
+    assert!(
+        out.iter().all(|p| p.payload.is_empty()),
+        "nothing past the peer's right edge: {out:#?}"
+    );
+    // The same segment not acknowledging new data leaves the window alone
+    // (SA-ACK-4 as before).
+    s.seg_wnd(ACK, PEER_ISS.add(101), ISS.add(1073), 500, &[b'b'; 100]);
+    assert_eq!(s.c.snd_wnd(), 0);
+}
+
+// RFC 9293 §3.10.7.4 step 1 at the peer: an ACK is taken only when its
+// SEG.SEQ is in the receiver's window (with a zero window, SEG.SEQ =
+// RCV.NXT). After the peer shrank its window below what we sent, a pure
+// ACK at SND.MAX would be dropped there with what it acknowledges; it goes
+// at the right edge of the peer's window instead (Linux's
+// `tcp_acceptable_seq`).
+#[test]
+fn a_pure_ack_stays_inside_a_shrunk_window() {
+    let mut s = established();
+    s.seg_wnd(ACK, PEER_ISS.add(1), ISS.add(1), 1072, &[]);
+    assert_eq!(s.send(&[7; 1072]), 1072);
+    let sent: usize = s.out().iter().map(|p| p.payload.len()).sum();
+    assert_eq!(sent, 1072);
+    // The peer takes 400 bytes, then its buffer is full: window 0 with
+    // 672 bytes of ours beyond its right edge.
+    s.seg_wnd(ACK, PEER_ISS.add(1), ISS.add(401), 0, &[]);
+    s.out();
+    // Its data must be acknowledged at SEG.SEQ = SND.UNA + SND.WND.
+    s.seg_wnd(ACK, PEER_ISS.add(1), ISS.add(401), 0, b"hello");
+    // (a delayed ACK: let its timer run; the zero window keeps data back)
+    let acks: Vec<_> = s
+        .run_for(Duration::from_millis(500))
+        .into_iter()
+        .map(|(_, p)| p)
+        .filter(|p| p.payload.is_empty() && p.ack() == PEER_ISS.add(6))
+        .collect();
+    assert!(!acks.is_empty(), "the data is acknowledged");
+    for p in &acks {
+        assert_eq!(p.seq(), ISS.add(401), "not SND.MAX {}", ISS.add(1073));
+    }
+}
+
 // SA-ACK-6 (RFC 9293 §3.10.7.4 fifth, FIN-WAIT-2): ACKs are processed as in
 // ESTABLISHED and the connection stays.
 #[test]

@@ -195,14 +195,7 @@ impl<B: Storage> Connection<B> {
 
     /// SEND (RFC 9293 §3.10.2). Queued in SYN-SENT/SYN-RECEIVED (FSM-63).
     fn app_send(&mut self, data: &[u8], a: &mut Actions) -> Result<usize, CallError> {
-        match self.state {
-            State::Closed => return Err(self.ended()),
-            // FSM-4 is not taken: a listener has no remote socket
-            // (RFC 9293 §3.10.2 LISTEN STATE).
-            State::Listen => return Err(CallError::RemoteUnspecified),
-            _ if !self.may_send() => return Err(CallError::Closing),
-            _ => {}
-        }
+        self.send_allowed()?;
         if data.is_empty() {
             return Err(CallError::EmptyBuffer);
         }
@@ -211,6 +204,18 @@ impl<B: Storage> Connection<B> {
             let _ = a;
         }
         Ok(n)
+    }
+
+    /// Whether SEND is allowed in this state (RFC 9293 §3.10.2).
+    pub(super) fn send_allowed(&self) -> Result<(), CallError> {
+        match self.state {
+            State::Closed => Err(self.ended()),
+            // FSM-4 is not taken: a listener has no remote socket
+            // (RFC 9293 §3.10.2 LISTEN STATE).
+            State::Listen => Err(CallError::RemoteUnspecified),
+            _ if !self.may_send() => Err(CallError::Closing),
+            _ => Ok(()),
+        }
     }
 
     /// RECEIVE (RFC 9293 §3.10.3).

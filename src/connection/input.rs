@@ -112,7 +112,7 @@ impl<B: Storage> Connection<B> {
             self.new_ack(now, seg, a);
             self.sent_log.trim(self.snd_una);
         }
-        self.update_send_window(seg, old_wnd);
+        self.update_send_window(seg, old_wnd, new_ack);
         if len == 0 {
             return;
         }
@@ -536,6 +536,47 @@ impl<B: Storage> Connection<B> {
         self.ack_unacceptable(now, seg);
     }
 
+    /// An ACK at or past the end of a loss probe's episode (RFC 8985
+    /// §7.4, as Linux's `tcp_process_tlp_ack`). A probe of new data ends
+    /// it. A retransmission ends it as spurious when a D-SACK reports the
+    /// duplicate; an ACK past the probe without one says the probe
+    /// repaired a loss, and congestion control reduces the window once
+    /// (RFC 8985 §7.4.2: the loss was real). An ACK of exactly the probe
+    /// waits: the D-SACK may come on the next one.
+    #[cold]
+    #[inline(never)]
+    fn tlp_acked(&mut self, now: Instant, seg: &Segment<'_>) {
+        if !self.sent_log.tlp_retrans() || self.dsack_of_probe(seg) {
+            self.set_tlp_out(false);
+        } else if self.snd_una.after(self.tlp_high) {
+            self.set_tlp_out(false);
+            let w = self.window();
+            self.ssthresh =
+                super::congestion::CongestionControl::on_congestion(&mut self.cc, w, now);
+            self.cwnd = self.ssthresh;
+        }
+    }
+
+    /// A duplicate ACK while a retransmitted probe's episode is on (RFC
+    /// 8985 §7.4; Linux `tcp_process_tlp_ack`): a D-SACK of the probe, or
+    /// a pure duplicate ACK (the probe and its original both arrived), ends
+    /// it with no reduction.
+    #[cold]
+    #[inline(never)]
+    fn tlp_dupack(&mut self, seg: &Segment<'_>, sacked_new: bool) {
+        if self.dsack_of_probe(seg) || (seg.payload.is_empty() && !seg.flags.fin() && !sacked_new) {
+            self.set_tlp_out(false);
+        }
+    }
+
+    /// The first SACK block is a D-SACK of the probe's retransmission: it
+    /// ends where the probe ended (RFC 2883 §4).
+    fn dsack_of_probe(&self, seg: &Segment<'_>) -> bool {
+        matches!(seg.options.sack.as_slice(), [(l, r), ..] if *r == self.tlp_high
+            && l.before(*r)
+            && r.before_eq(seg.ack))
+    }
+
     /// ECN signals on an acceptable segment (RFC 3168 §6.1.2, §6.1.3).
     fn ecn_input(&mut self, now: Instant, seg: &Segment<'_>) {
         if seg.flags.contains(Flags::CWR) {
@@ -703,6 +744,9 @@ impl<B: Storage> Connection<B> {
             {
                 self.on_dupack(now);
             }
+            if self.tlp_out() && ack.after_eq(self.tlp_high) && self.sent_log.tlp_retrans() {
+                self.tlp_dupack(seg, sacked_new);
+            }
         }
         // RFC 2883 §4: a first SACK block below SEG.ACK, or inside the
         // second, reports a duplicate: RACK's reordering window grows
@@ -749,7 +793,7 @@ impl<B: Storage> Connection<B> {
             let delivered = (i64::from(acked) + held).clamp(0, i64::from(u32::MAX)) as u32;
             self.prr_ack(delivered, ack.after(old_una));
         }
-        self.update_send_window(seg, old_wnd);
+        self.update_send_window(seg, old_wnd, ack.after(old_una));
         if self.uncommon() {
             self.urgent_acked();
             self.mtu_on_ack();
@@ -769,11 +813,24 @@ impl<B: Storage> Connection<B> {
     }
 
     /// Window update (RFC 9293 §3.10.7.4 step 5, SA-ACK-4): only from a
-    /// segment newer than the last one that set the window (SND.WL1/WL2).
+    /// segment newer than the last one that set the window (SND.WL1/WL2),
+    /// or from one whose ACK moved SND.UNA (`advanced`), as Linux's
+    /// `tcp_may_update_window`. The WL1/WL2 test exists to keep old
+    /// segments from setting the window (RFC 9293 §3.10.7.4), and an ACK
+    /// that acknowledges new data is the newest news of the peer's receive
+    /// buffer whatever its SEG.SEQ: a peer's retransmission that fills a
+    /// hole carries a SEG.SEQ below SND.WL1 and the window of now. Without
+    /// this the window it shrinks to is ignored while SND.UNA moves, so
+    /// the old SND.WND counted from the new SND.UNA lets us send past the
+    /// peer's right edge (two tcpstate peers echoing at 2 % loss deadlocked
+    /// that way: `a_window_that_comes_with_a_filled_hole_is_obeyed` in
+    /// tests/segment_arrival.rs).
     #[inline]
-    fn update_send_window(&mut self, seg: &Segment<'_>, old_wnd: u32) {
+    fn update_send_window(&mut self, seg: &Segment<'_>, old_wnd: u32, advanced: bool) {
         let ack = seg.ack;
-        if self.snd_wl1.before(seg.seq) || (self.snd_wl1 == seg.seq && self.snd_wl2.before_eq(ack))
+        if advanced
+            || self.snd_wl1.before(seg.seq)
+            || (self.snd_wl1 == seg.seq && self.snd_wl2.before_eq(ack))
         {
             self.snd_wnd = u32::from(seg.window) << self.snd_wscale;
             self.snd_wl1 = seg.seq;
@@ -814,7 +871,7 @@ impl<B: Storage> Connection<B> {
         self.on_new_ack(acked, now);
         self.unacked_since = now;
         if self.tlp_out() && self.snd_una.after_eq(self.tlp_high) {
-            self.set_tlp_out(false);
+            self.tlp_acked(now, seg);
         }
         // RFC 6298 §5.3: restart the timer when new data is acked (or the
         // loss-probe timer, RFC 8985 §7.2).

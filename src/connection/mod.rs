@@ -940,6 +940,51 @@ impl<B: Storage> Connection<B> {
     pub fn send(&mut self, now: Instant, data: &[u8]) -> Result<Outcome, CallError> {
         self.on_app_call(now, AppCall::Send(data))
     }
+    /// Queues data written in place: `fill` gets the send buffer's free
+    /// space (its longest contiguous run: where the ring wraps, a second
+    /// call gets the rest), writes the bytes to send at its start and
+    /// returns how many it wrote (more than the slice is taken as all of
+    /// it). No copy from an application buffer: a host that produces its
+    /// data (a file read, a decoder, a generator) writes it where the
+    /// segments are cut from. `fill` is not called when the buffer is
+    /// full (`Ok` with `len` 0). Errors and the rest as [`send`](Self::send).
+    ///
+    /// ```
+    /// # use tcpstate::{Buffers, Config, Connection, Instant, SeqNum};
+    /// let mut c = Connection::new(Config::linux(), Buffers::with_capacity(4096, 4096)).unwrap();
+    /// let now = Instant::from_millis(1);
+    /// c.connect(now, SeqNum(1)).unwrap();
+    /// // (in SYN-SENT data may be queued; it goes after the handshake)
+    /// let o = c.send_with(now, |space| {
+    ///     let n = space.len().min(5);
+    ///     space[..n].copy_from_slice(&b"hello"[..n]);
+    ///     n
+    /// }).unwrap();
+    /// assert_eq!(o.len, 5);
+    /// assert_eq!(c.send_queue(), 5);
+    /// ```
+    pub fn send_with(
+        &mut self,
+        now: Instant,
+        fill: impl FnOnce(&mut [u8]) -> usize,
+    ) -> Result<Outcome, CallError> {
+        let now = self.clock(now);
+        let mut a = Actions::NONE;
+        self.send_allowed()?;
+        let space = self.tx.unallocated_contiguous_mut(0, usize::MAX);
+        let len = if space.is_empty() {
+            0
+        } else {
+            let max = space.len();
+            let n = fill(space).min(max);
+            self.tx.commit_unallocated(n)
+        };
+        if len > 0 {
+            self.set_more(false);
+        }
+        self.finish(now, &mut a);
+        Ok(Outcome { actions: a, len })
+    }
     /// Reads data; returns how much was copied (0 at end of stream or when
     /// nothing is readable yet: see [`Connection::is_eof`]).
     pub fn recv(&mut self, now: Instant, buf: &mut [u8]) -> Result<Outcome, CallError> {

@@ -419,7 +419,7 @@ impl<B: Storage> Connection<B> {
             // retransmission: the peer's RCV.NXT may already be past the
             // rewound value, and an ACK below it would be unacceptable there
             // (RFC 9293 §3.10.7.4 step 1), losing the acknowledgment.
-            let seq = self.snd_max;
+            let seq = self.acceptable_seq();
             return Some(self.control(now, seq, Flags::ACK));
         }
         None
@@ -494,6 +494,28 @@ impl<B: Storage> Connection<B> {
             ect: false,
             options: o,
             len,
+        }
+    }
+
+    /// SEG.SEQ of a segment without data: SND.MAX, or the right edge of
+    /// the peer's window when we have sent past it (the peer shrank its
+    /// window, RFC 9293 §3.8.6.2.2 allows for it). A receiver takes the
+    /// ACK of a segment only when its SEG.SEQ is in its window (RFC 9293
+    /// §3.10.7.4 step 1; with a zero window only SEG.SEQ = RCV.NXT): an
+    /// ACK at SND.MAX beyond it would be dropped with what it
+    /// acknowledges, and two peers whose windows are both full would wait
+    /// on each other for ever. As Linux's `tcp_acceptable_seq`, SND.MAX
+    /// stays when it is less than one of the peer's window-scale units past
+    /// the edge (the peer rounds its window down to its unit).
+    fn acceptable_seq(&self) -> SeqNum {
+        let edge = self.snd_una.add(self.snd_wnd);
+        if !self.syn_acked()
+            || edge.after_eq(self.snd_max)
+            || self.snd_max.dist(edge) < 1u32 << self.snd_wscale
+        {
+            self.snd_max
+        } else {
+            edge
         }
     }
 

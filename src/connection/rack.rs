@@ -45,6 +45,10 @@ pub(super) struct SendLog {
     reo_mult: u8,
     /// RACK.reo_wnd_persist: recoveries left before `reo_mult` returns to 1.
     reo_persist: u8,
+    /// TLP.is_retrans (RFC 8985 §7.4): the loss probe out was a
+    /// retransmission (kept here, in the struct's padding byte: the
+    /// flag words are full).
+    tlp_retrans: bool,
 }
 
 /// RACK.reo_wnd_persist after a D-SACK: 16 recoveries (RFC 8985 §6.2.4).
@@ -75,6 +79,7 @@ impl SendLog {
             xmit: NO_XMIT,
             reo_mult: 1,
             reo_persist: 0,
+            tlp_retrans: false,
         }
     }
 
@@ -96,6 +101,14 @@ impl SendLog {
     }
 
     /// RACK.reo_wnd_mult.
+    /// TLP.is_retrans (RFC 8985 §7.4).
+    pub(super) fn tlp_retrans(&self) -> bool {
+        self.tlp_retrans
+    }
+    pub(super) fn set_tlp_retrans(&mut self, on: bool) {
+        self.tlp_retrans = on;
+    }
+
     pub(super) fn reo_mult(&self) -> u8 {
         self.reo_mult.max(1)
     }

@@ -319,13 +319,15 @@ impl<B: Storage> Connection<B> {
         self.set_tlp_out(true);
         self.tlp_high = self.snd_max;
         self.stats.loss_probes += 1;
-        if self.unsent() > 0 && self.snd_wnd > self.snd_nxt.dist(self.snd_una) {
+        let new_data = self.unsent() > 0 && self.snd_wnd > self.snd_nxt.dist(self.snd_una);
+        if new_data {
             self.set_force_send(true);
             // The probe may exceed cwnd by one segment (RFC 8985 §7.3).
             self.cwnd = self.cwnd.max(self.flight().saturating_add(self.eff_mss()));
         } else {
             self.set_tlp_rtx(true);
         }
+        self.sent_log.set_tlp_retrans(!new_data);
         self.set_timer(Timer::Retransmit, now + self.rto_duration());
     }
 
@@ -393,6 +395,9 @@ impl<B: Storage> Connection<B> {
         }
         self.retries += 1;
         self.stats.timeouts += 1;
+        // A loss probe's episode ends at a timeout: the RTO's own window
+        // reduction stands for whatever the probe would have found.
+        self.set_tlp_out(false);
         if self.uncommon() {
             // A PLPMTUD probe out at a timeout did not pass (RFC 4821 §7.5).
             self.mtu_on_timeout();
@@ -684,7 +689,7 @@ impl<B: Storage> Connection<B> {
     }
 
     /// The window as congestion control sees it.
-    fn window(&self) -> Window {
+    pub(super) fn window(&self) -> Window {
         Window {
             cwnd: self.cwnd,
             ssthresh: self.ssthresh,
@@ -781,6 +786,9 @@ impl<B: Storage> Connection<B> {
         self.cwnd = self.pipe().saturating_add(mss);
         self.set_fast_rtx(true);
         self.stats.recoveries += 1;
+        // A loss probe's episode ends in fast recovery, which reduces the
+        // window itself (Linux clears tlp_high_seq when recovery starts).
+        self.set_tlp_out(false);
         if self.tlp_armed() {
             // No loss probe in fast recovery (RFC 8985 §7.2): the pending
             // PTO becomes an RTO (as Linux re-arms it on the retransmission).

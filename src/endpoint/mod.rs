@@ -2074,6 +2074,37 @@ impl<S: Store> Endpoint<S> {
             n => Ok(n),
         }
     }
+    /// Queues data written in place ([`Connection::send_with`]): `fill`
+    /// writes into the send buffer's free space and returns how many bytes
+    /// it wrote; no copy from an application buffer. `Err(WouldBlock)`
+    /// when the buffer is full (`fill` is not called) or `fill` wrote
+    /// nothing; errors otherwise as [`send`](Self::send).
+    pub fn send_with(
+        &mut self,
+        now: Instant,
+        h: Handle,
+        fill: impl FnOnce(&mut [u8]) -> usize,
+    ) -> Result<usize, EndpointError> {
+        let now = self.clock(now);
+        let dead = self.entry(h).ok_or(EndpointError::UnknownHandle)?.dead;
+        if dead {
+            // The TCB answers as it ended, as `send` does.
+            return self
+                .call_ended(now, h.idx, AppCall::Send(&[0]))
+                .map(|_| 0)
+                .and(Err(EndpointError::WouldBlock));
+        }
+        let e = self.entry_mut(h.idx).expect("checked");
+        let out = e
+            .conn
+            .send_with(now, fill)
+            .map_err(EndpointError::from_call)?;
+        self.after(h.idx, out.actions, now);
+        match out.len {
+            0 => Err(EndpointError::WouldBlock),
+            n => Ok(n),
+        }
+    }
     /// Queues urgent data ([`Connection::send_urgent`], RFC 9293 §3.8.5):
     /// as [`send`](Self::send), and the urgent pointer moves to the end of
     /// what was taken.
