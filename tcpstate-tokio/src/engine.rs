@@ -66,6 +66,8 @@ pub(crate) struct Out {
     pub(crate) dst: IpAddr,
     pub(crate) ecn: u8,
     pub(crate) len: usize,
+    /// A super-segment's size to split at (0: an ordinary segment).
+    pub(crate) segment_size: u16,
 }
 
 /// The Endpoint, behind the few calls the stack makes.
@@ -246,6 +248,7 @@ impl Engine {
             dst: d.dst,
             ecn: d.ecn.bits(),
             len: d.len,
+            segment_size: d.segment_size,
         })
     }
 

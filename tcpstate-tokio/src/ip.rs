@@ -59,6 +59,17 @@ fn checksum_ok(acc: u32) -> bool {
     sum(acc, &[]) == 0xffff
 }
 
+/// Whether a TCP segment's checksum is right (for the addresses it came
+/// with).
+pub(crate) fn tcp_checksum_ok(src: IpAddr, dst: IpAddr, segment: &[u8]) -> bool {
+    use tcpstate::wire::checksum::{verify_v4, verify_v6};
+    match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => verify_v4(s.octets(), d.octets(), segment),
+        (IpAddr::V6(s), IpAddr::V6(d)) => verify_v6(s.octets(), d.octets(), segment),
+        _ => false,
+    }
+}
+
 /// Classifies a packet as the device handed it over.
 pub(crate) fn parse(bytes: &[u8]) -> Packet<'_> {
     let Ok(ip) = IpSlice::from_slice(bytes) else {

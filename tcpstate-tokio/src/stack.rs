@@ -12,7 +12,7 @@ use std::time::Duration;
 use tcpstate::{CloseReason, EndpointConfig, Handle, Instant, ListenerId, PendingSyn};
 use tokio::time::Sleep;
 
-use crate::device::{Batch, Device};
+use crate::device::{Batch, Capabilities, Checksum, Device, PacketMeta, Splitter};
 use crate::engine::{Engine, Event, Verdict};
 use crate::ip::{self, IP_ROOM};
 use crate::{TcpListener, TcpStream};
@@ -41,6 +41,14 @@ pub struct StackStats {
     pub driver_polls: u64,
     /// Times it yielded with work left (after its round limit).
     pub driver_yields: u64,
+    /// Of the packets read, coalesced TCP segments (GRO super-segments).
+    pub super_in: u64,
+    /// Of the packets written, TCP super-segments for the device to split.
+    pub super_out: u64,
+    /// TCP segments dropped for a bad checksum the stack checked itself
+    /// (where the engine trusts the device's checks, for packets the
+    /// device did not check).
+    pub checksum_errors: u64,
 }
 
 /// The application's side of a connection.
@@ -188,6 +196,7 @@ impl std::fmt::Debug for Stack {
 /// Sets up a [`Stack`].
 pub struct StackBuilder {
     cfg: EndpointConfig,
+    offload: bool,
     addrs: Vec<IpAddr>,
     transparent: bool,
     unhandled: Option<Unhandled>,
@@ -210,6 +219,7 @@ impl Default for StackBuilder {
         cfg.tx_buffer = 256 * 1024;
         StackBuilder {
             cfg,
+            offload: true,
             addrs: Vec::new(),
             transparent: false,
             unhandled: None,
@@ -238,6 +248,14 @@ impl StackBuilder {
         self.cfg = cfg;
         self
     }
+    /// Use the device's offloads (on by default): super-segments out where
+    /// it splits them (GSO), coalesced segments in (GRO), checksums left
+    /// to it and trusted from it. Off: plain packets, software checksums,
+    /// whatever the device can do.
+    pub fn offload(mut self, on: bool) -> Self {
+        self.offload = on;
+        self
+    }
     /// Receive and send buffer sizes per connection.
     pub fn buffers(mut self, rx: usize, tx: usize) -> Self {
         self.cfg.rx_buffer = rx;
@@ -263,13 +281,32 @@ impl StackBuilder {
     /// Starts the stack on `device`, spawning its driver on the current
     /// tokio runtime.
     pub fn build<D: Device>(self, device: D) -> io::Result<Stack> {
-        let caps = device.capabilities();
+        let mut caps = device.capabilities();
+        if !self.offload {
+            caps = Capabilities::new(caps.mtu, caps.max_batch);
+        }
         let mut cfg = self.cfg;
+        // The MSS fits the device's MTU behind the IP header of the
+        // largest family the stack uses (one MSS for both families: with
+        // IPv6 about, IPv4 segments are 20 bytes shorter than they could
+        // be).
+        let v6 = self.transparent || self.addrs.iter().any(IpAddr::is_ipv6);
+        let ip_header = if v6 { 40 } else { 20 };
         let mss = caps
             .mtu
-            .saturating_sub(40)
+            .saturating_sub(ip_header + 20)
             .clamp(536, usize::from(u16::MAX)) as u16;
         cfg.conn.mss = cfg.conn.mss.min(mss);
+        // Offloads: super-segments need the device to split them and to
+        // complete their checksums (the field holds the pseudo-header sum).
+        let max_payload = caps
+            .gso_max
+            .saturating_sub(ip_header + tcpstate::endpoint::MAX_HEADER)
+            .min(65_000);
+        let gso = caps.tx_checksum && max_payload > usize::from(cfg.conn.mss);
+        cfg.gso_max = if gso { max_payload } else { 0 };
+        cfg.tx_checksum_offload = caps.tx_checksum;
+        cfg.rx_checksum_offload = caps.rx_checksum;
         let secret = match self.secret {
             Some(s) => s,
             None => {
@@ -280,14 +317,11 @@ impl StackBuilder {
         };
         let eng = Engine::new(cfg, &self.addrs, self.transparent, secret)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        let buf = IP_ROOM + tcpstate::endpoint::MAX_HEADER + usize::from(mss);
-        // The engine writes at most what fits in the buffer it is given
-        // (the payload shrinks): give it no more than the MTU allows, so
-        // that no packet leaves larger than the device carries, whatever
-        // the options (today some of its full-sized segments carry the
-        // MSS in payload plus the timestamp option).
-        let v6 = self.transparent || self.addrs.iter().any(IpAddr::is_ipv6);
-        let max_tcp = caps.mtu.saturating_sub(if v6 { 40 } else { 20 });
+        // The engine writes header and payload into the buffer after the
+        // IP header's room; it keeps every segment within the MSS (SACK
+        // blocks included) and every super-segment within `gso_max`.
+        let payload = if gso { max_payload } else { usize::from(mss) };
+        let buf = IP_ROOM + tcpstate::endpoint::MAX_HEADER + payload;
         let shared = Arc::new(Shared {
             inner: Mutex::new(Inner {
                 eng,
@@ -309,14 +343,16 @@ impl StackBuilder {
         let driver = Driver {
             shared: shared.clone(),
             dev: device,
-            rx: Batch::new(batch, caps.mtu.max(caps.gso_max).max(1280)),
+            rx: Batch::new(batch, caps.buffer_len().max(1280)),
             tx: Batch::new(batch, buf.max(caps.mtu)),
             sleep: Box::pin(tokio::time::sleep(Duration::ZERO)),
             wake: Vec::new(),
             others: Vec::new(),
             unhandled: self.unhandled,
             ip_id: 0,
-            max_tcp,
+            tx_partial: caps.tx_checksum,
+            rx_trusted: caps.rx_checksum,
+            splitter: Splitter::new(),
         };
         tokio::spawn(driver);
         Ok(Stack { shared })
@@ -427,9 +463,13 @@ struct Driver<D> {
     others: Vec<usize>,
     unhandled: Option<Unhandled>,
     ip_id: u16,
-    /// The longest TCP segment that fits the device's MTU behind the
-    /// longest IP header the stack may use.
-    max_tcp: usize,
+    /// The engine leaves transmit checksums to the device.
+    tx_partial: bool,
+    /// The engine trusts receive checksums: the driver checks those the
+    /// device did not.
+    rx_trusted: bool,
+    /// Splits super-packets handed to the application.
+    splitter: Splitter,
 }
 
 impl<D: Device> Driver<D> {
@@ -444,6 +484,18 @@ impl<D: Device> Driver<D> {
                     ecn,
                     segment,
                 } if g.owns(dst) => {
+                    if p.meta.segment_size > 0 {
+                        g.stats.super_in += 1;
+                    }
+                    // The engine trusts checksums (the device checks
+                    // them): check the ones it did not.
+                    if self.rx_trusted
+                        && p.meta.checksum == Checksum::Complete
+                        && !ip::tcp_checksum_ok(src, dst, segment)
+                    {
+                        g.stats.checksum_errors += 1;
+                        continue;
+                    }
                     g.eng.datagram(now, src, dst, ecn, segment);
                 }
                 ip::Packet::IcmpError {
@@ -517,14 +569,29 @@ impl<D: Device> Driver<D> {
                 return true;
             };
             let buf = p.buffer_mut();
-            let end = (IP_ROOM + self.max_tcp).min(buf.len());
-            let Some(out) = g.eng.poll_transmit(now, &mut buf[IP_ROOM..end]) else {
+            let Some(out) = g.eng.poll_transmit(now, &mut buf[IP_ROOM..]) else {
                 return false;
             };
+            let tcp_header = usize::from(buf[IP_ROOM + 12] >> 4) * 4;
             self.ip_id = self.ip_id.wrapping_add(1);
             match ip::write_header(buf, out.src, out.dst, out.ecn, out.len, self.ip_id) {
                 Some(start) => {
                     p.set_range(start, IP_ROOM - start + out.len);
+                    p.meta = PacketMeta::new(
+                        out.segment_size,
+                        if self.tx_partial {
+                            Checksum::Partial
+                        } else {
+                            Checksum::Complete
+                        },
+                    );
+                    if out.segment_size > 0 {
+                        // The device's pieces take the next identifications.
+                        let payload = out.len.saturating_sub(tcp_header);
+                        let pieces = payload.div_ceil(usize::from(out.segment_size)).max(1);
+                        self.ip_id = self.ip_id.wrapping_add(pieces as u16 - 1);
+                        g.stats.super_out += 1;
+                    }
                     self.tx.commit();
                 }
                 None => continue,
@@ -598,7 +665,20 @@ impl<D: Device> Future for Driver<D> {
             this.wake.drain(..).for_each(Waker::wake);
             if let Some(f) = this.unhandled.as_mut() {
                 for &i in &this.others {
-                    f(this.rx.packets()[i].data());
+                    let p = &this.rx.packets()[i];
+                    if p.meta.segment_size == 0 && p.meta.checksum != Checksum::Partial {
+                        f(p.data());
+                        continue;
+                    }
+                    // A super-segment, or a checksum the device left to us:
+                    // the application gets wire packets, checksums complete.
+                    let size = match p.meta.segment_size {
+                        0 => u16::MAX,
+                        s => s,
+                    };
+                    if this.splitter.split(p.data(), size, &mut *f).is_err() {
+                        f(p.data());
+                    }
                 }
             }
             if !this.others.is_empty() {

@@ -42,7 +42,7 @@ fn main() {
         ["all", rest @ ..] => all(rest),
         _ => {
             eprintln!(
-                "usage: tcpstate-tokio-bench all [--runs N] [--quick] | serve STACK NS DEV LOSS SEED | kserve | client ..."
+                "usage: tcpstate-tokio-bench all [--runs N] [--quick | --smoke] [--stacks a,b,..] [--loss 0,1,2] [--strict] | serve STACK NS DEV LOSS SEED | kserve | client ..."
             );
             std::process::exit(2);
         }
@@ -114,8 +114,21 @@ fn serve(stack: &str, ns: &str, dev: &str, loss: f64, seed: u64) {
         .build()
         .unwrap();
     rt.block_on(async {
-        use tcpstate_tokio::device::{Device, Impaired, Impairment, tun::TunDevice};
-        let tun = TunDevice::open(dev, 1500, &[]).expect("TUN");
+        use tcpstate_tokio::device::tun::{TunDevice, TunOptions};
+        use tcpstate_tokio::device::{Device, Impaired, Impairment};
+        // tcpstate: offload on (TSO/GSO out, coalesced segments in,
+        // checksums left to the kernel); the others: plain packets.
+        let device: Box<dyn Device> = match stack {
+            "tcpstate" | "tcpstate-1m" => {
+                let tun = TunDevice::open_with(dev, 1500, &[], TunOptions::default()).expect("TUN");
+                if let Some(why) = tun.offload_refused() {
+                    eprintln!("tcpstate: offload refused ({why}): plain I/O");
+                }
+                Box::new(tun)
+            }
+            "smoltcp-offload" => Box::new(SmolOffload::open(dev)),
+            _ => Box::new(TunDevice::open_with(dev, 1500, &[], TunOptions::plain()).expect("TUN")),
+        };
         run(&["ip", "link", "set", dev, "netns", ns]);
         run(&[
             "ip",
@@ -129,14 +142,26 @@ fn serve(stack: &str, ns: &str, dev: &str, loss: f64, seed: u64) {
         ]);
         run(&["ip", "-n", ns, "link", "set", dev, "up"]);
         let device: Box<dyn Device> = if loss > 0.0 {
-            Box::new(Impaired::new(tun, Impairment::loss(seed, loss)))
+            Box::new(Impaired::new(device, Impairment::loss(seed, loss)))
         } else {
-            Box::new(tun)
+            device
         };
         match stack {
-            "tcpstate" => {
+            "tcpstate" | "tcpstate-plain" | "tcpstate-1m" => {
                 let ip = STACK_IP.parse().unwrap();
-                let st = tcpstate_tokio::Stack::new(device, &[ip]).unwrap();
+                // Buffers per connection each way: the stack's default
+                // (256 KiB), 1 MiB for tcpstate-1m, or BENCH_BUF_KIB.
+                let mut b = tcpstate_tokio::Stack::builder().addr(ip);
+                if stack == "tcpstate-1m" {
+                    b = b.buffers(1 << 20, 1 << 20);
+                }
+                if let Some(k) = std::env::var("BENCH_BUF_KIB")
+                    .ok()
+                    .and_then(|v| v.parse::<usize>().ok())
+                {
+                    b = b.buffers(k * 1024, k * 1024);
+                }
+                let st = b.build(device).unwrap();
                 let ls = st.listen(SocketAddr::new(ip, SINK), 1024).unwrap();
                 let le = st.listen(SocketAddr::new(ip, ECHO), 1024).unwrap();
                 tokio::spawn(async move {
@@ -156,20 +181,27 @@ fn serve(stack: &str, ns: &str, dev: &str, loss: f64, seed: u64) {
                     }
                 });
                 ready();
-                // BENCH_DEBUG=1: the stack's connections (as `ss`) every 2 s.
-                if std::env::var("BENCH_DEBUG").is_ok_and(|v| v == "1") {
-                    loop {
-                        tokio::time::sleep(Duration::from_secs(2)).await;
+                // BENCH_DEBUG=1: the stack's connections (as `ss`) and
+                // counts every 2 s. Always: say why the driver stopped.
+                let debug = std::env::var("BENCH_DEBUG").is_ok_and(|v| v == "1");
+                loop {
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    if let Some(e) = st.failure() {
+                        eprintln!("{stack}: the stack's driver stopped: {e}");
+                        break;
+                    }
+                    if debug {
                         for c in st.connections() {
                             eprintln!("{c}");
                         }
+                        eprintln!("{:?}", st.stats());
                         eprintln!("{:?}", st.engine_counters());
                     }
                 }
                 std::future::pending::<()>().await;
                 drop(st);
             }
-            "smoltcp" => {
+            "smoltcp" | "smoltcp-offload" => {
                 use futures::StreamExt;
                 let (stack, runner, _, listener) = netstack_smoltcp::StackBuilder::default()
                     .enable_tcp(true)
@@ -277,6 +309,123 @@ impl std::future::Future for Pump {
         }
         cx.waker().wake_by_ref();
         Poll::Pending
+    }
+}
+
+/// netstack-smoltcp's own tun-rs offload setup (its
+/// `examples/forward-offload-linux.rs`): the device opened with offload,
+/// each read through `recv_multiple` (one system call; a coalesced
+/// super-packet from the kernel split in software by tun-rs), each packet
+/// written behind a zero `virtio_net_hdr` (no GSO, checksum complete).
+/// The TUN MTU stays 1500 (the example's 9000 changes nothing smoltcp
+/// sends, and the other cells use 1500).
+struct SmolOffload {
+    dev: tun_rs::AsyncDevice,
+    orig: Vec<u8>,
+    bufs: Vec<Vec<u8>>,
+    sizes: Vec<usize>,
+    /// Split packets the batch had no room for (at most one read's).
+    pending: std::collections::VecDeque<Vec<u8>>,
+    out: Vec<u8>,
+}
+
+impl SmolOffload {
+    fn open(name: &str) -> Self {
+        let dev = tun_rs::DeviceBuilder::new()
+            .name(name)
+            .mtu(1500)
+            .offload(true)
+            .build_async()
+            .expect("TUN with offload");
+        assert!(dev.tcp_gso(), "no TCP offload on this kernel");
+        SmolOffload {
+            dev,
+            orig: vec![0; tun_rs::VIRTIO_NET_HDR_LEN + 65535],
+            bufs: vec![vec![0; 1600]; tun_rs::IDEAL_BATCH_SIZE],
+            sizes: vec![0; tun_rs::IDEAL_BATCH_SIZE],
+            pending: Default::default(),
+            out: Vec::new(),
+        }
+    }
+}
+
+impl tcpstate_tokio::device::Device for SmolOffload {
+    fn capabilities(&self) -> tcpstate_tokio::device::Capabilities {
+        tcpstate_tokio::device::Capabilities::new(1500, 64)
+    }
+
+    fn poll_recv(
+        &mut self,
+        cx: &mut Context<'_>,
+        batch: &mut tcpstate_tokio::device::Batch,
+    ) -> Poll<std::io::Result<()>> {
+        loop {
+            while !batch.is_full() {
+                let Some(p) = self.pending.pop_front() else {
+                    break;
+                };
+                batch.push(&p);
+            }
+            if batch.is_full() {
+                break;
+            }
+            match self
+                .dev
+                .try_recv_multiple(&mut self.orig, &mut self.bufs, &mut self.sizes, 0)
+            {
+                Ok(n) => {
+                    for i in 0..n {
+                        self.pending.push_back(self.bufs[i][..self.sizes[i]].to_vec());
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    match self.dev.poll_readable(cx) {
+                        Poll::Ready(Ok(())) => continue,
+                        Poll::Ready(Err(e)) if batch.is_empty() => return Poll::Ready(Err(e)),
+                        _ => break,
+                    }
+                }
+                // A packet tun-rs could not split: dropped.
+                Err(_) => continue,
+            }
+        }
+        if batch.is_empty() {
+            Poll::Pending
+        } else {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    fn poll_send(
+        &mut self,
+        cx: &mut Context<'_>,
+        packets: &[tcpstate_tokio::device::Packet],
+    ) -> Poll<std::io::Result<usize>> {
+        let mut n = 0;
+        'packets: for p in packets {
+            self.out.clear();
+            self.out.resize(tun_rs::VIRTIO_NET_HDR_LEN, 0);
+            self.out.extend_from_slice(p.data());
+            loop {
+                match self.dev.try_send(&self.out) {
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        match self.dev.poll_writable(cx) {
+                            Poll::Ready(Ok(())) => continue,
+                            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                            Poll::Pending => break 'packets,
+                        }
+                    }
+                    // Sent, or lost as a link loses a packet.
+                    _ => break,
+                }
+            }
+            n += 1;
+        }
+        if n == 0 {
+            Poll::Pending
+        } else {
+            Poll::Ready(Ok(n))
+        }
     }
 }
 
@@ -531,13 +680,55 @@ fn usage(pid: u32) -> (u64, f64) {
     (rss, ticks / 100.0)
 }
 
+/// Packets a network device read and wrote, as its kernel counters say:
+/// for the TUN device, the kernel's transmits are the stack's reads and
+/// its receives the stack's writes; for the server's veth, the other way
+/// round. A super-packet (GSO/GRO) counts once: one system call.
+fn dev_packets(ns: &str, dev: &str, tun: bool) -> (u64, u64) {
+    let o = Command::new("ip")
+        .args(["-n", ns, "-s", "-j", "link", "show", "dev", dev])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+        .unwrap_or_default();
+    let num = |key: &str| -> u64 {
+        o.find(&format!("\"{key}\":{{"))
+            .and_then(|i| {
+                let rest = &o[i..];
+                let j = rest.find("\"packets\":")? + 10;
+                rest[j..]
+                    .split(|c: char| !c.is_ascii_digit())
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or(0)
+    };
+    let (rx, tx) = (num("rx"), num("tx"));
+    // (read by the stack, written by the stack)
+    if tun { (tx, rx) } else { (rx, tx) }
+}
+
+/// One transfer's figures.
+#[derive(Clone, Debug)]
+struct Run {
+    /// MB/s, or why it failed.
+    mbps: Result<f64, String>,
+    /// CPU seconds of the stack's process during the transfer.
+    cpu_s: f64,
+    /// Packets the stack read and wrote during the transfer.
+    read: u64,
+    written: u64,
+    bytes: u64,
+    /// Every byte hashed on both ends (sha256 costs CPU time of its own).
+    checked: bool,
+}
+
 #[derive(Default, Clone)]
 struct Cell {
-    sink: Vec<Result<f64, String>>,
-    echo: Vec<Result<f64, String>>,
+    sink: Vec<Run>,
+    echo: Vec<Run>,
     conn: Vec<Result<f64, String>>,
     rss_kib: u64,
-    cpu_s: f64,
     crashed: bool,
 }
 
@@ -582,11 +773,129 @@ fn show(v: &[Result<f64, String>], unit: &str) -> String {
     }
 }
 
+fn rates(v: &[Run]) -> Vec<Result<f64, String>> {
+    v.iter().map(|r| r.mbps.clone()).collect()
+}
+
+/// CPU seconds per GB moved (one way), over the transfers that completed
+/// without hashing (if any did: sha256 has a CPU cost of its own).
+fn cpu_per_gb(v: &[Run]) -> String {
+    let unhashed = v.iter().any(|r| r.mbps.is_ok() && !r.checked);
+    let ok: Vec<&Run> = v
+        .iter()
+        .filter(|r| r.mbps.is_ok() && (!unhashed || !r.checked))
+        .collect();
+    let bytes: u64 = ok.iter().map(|r| r.bytes).sum();
+    if bytes == 0 {
+        return "-".into();
+    }
+    let cpu: f64 = ok.iter().map(|r| r.cpu_s).sum();
+    format!("{:.2}", cpu / (bytes as f64 / 1e9))
+}
+
+/// Packets written per packet read, over the transfers that completed.
+fn written_per_read(v: &[Run]) -> String {
+    let ok: Vec<&Run> = v.iter().filter(|r| r.mbps.is_ok()).collect();
+    let (r, w): (u64, u64) = ok.iter().fold((0, 0), |a, x| (a.0 + x.read, a.1 + x.written));
+    if r == 0 {
+        return "-".into();
+    }
+    format!("{:.3} ({}/{})", w as f64 / r as f64, w / ok.len() as u64, r / ok.len() as u64)
+}
+
 fn ratio(a: &[Result<f64, String>], b: &[Result<f64, String>]) -> String {
     match (median(a), median(b)) {
         (Some(a), Some(b)) => format!("{:.2}x", a.0 / b.0),
         (Some(_), None) => "inf (the other failed)".into(),
         _ => "-".into(),
+    }
+}
+
+/// The userspace stacks and the kernel configurations, in table order.
+const STACKS: [&str; 7] = [
+    "tcpstate",
+    "tcpstate-1m",
+    "tcpstate-plain",
+    "smoltcp",
+    "smoltcp-offload",
+    "kernel-off",
+    "kernel-on",
+];
+
+fn describe(stack: &str) -> &'static str {
+    match stack {
+        "tcpstate" => "tcpstate-tokio, TUN offload (GSO/GRO, checksums)",
+        "tcpstate-1m" => "tcpstate-tokio, TUN offload, 1 MiB buffers",
+        "tcpstate-plain" => "tcpstate-tokio, plain TUN (one packet per syscall)",
+        "smoltcp" => "netstack-smoltcp 0.2.4, plain TUN (defaults)",
+        "smoltcp-offload" => "netstack-smoltcp 0.2.4, its tun-rs offload setup",
+        "kernel-off" => "Linux over veth, offloads off",
+        "kernel-on" => "Linux over veth, offloads on",
+        _ => "?",
+    }
+}
+
+/// The client's transfers against one server (a userspace stack behind
+/// `dev` in `ns`, or the kernel's), measured.
+#[allow(clippy::too_many_arguments)]
+fn measure(
+    cell: &mut Cell,
+    runs: usize,
+    client_ns: &str,
+    dev_ns: &str,
+    dev: &str,
+    tun: bool,
+    server_pid: u32,
+    sink_bytes: u64,
+    echo_bytes: u64,
+    conns: usize,
+) {
+    let one = |kind: &str, bytes: u64, check: &str| -> Run {
+        let (r0, w0) = dev_packets(dev_ns, dev, tun);
+        let c0 = usage(server_pid).1;
+        let port = if kind == "sink" { SINK } else { ECHO };
+        let mbps = run_client(
+            client_ns,
+            &[
+                kind,
+                &format!("{STACK_IP}:{port}"),
+                &bytes.to_string(),
+                check,
+            ],
+        );
+        let c1 = usage(server_pid).1;
+        let (r1, w1) = dev_packets(dev_ns, dev, tun);
+        Run {
+            mbps,
+            cpu_s: c1 - c0,
+            read: r1 - r0,
+            written: w1 - w0,
+            bytes,
+            checked: check == "1",
+        }
+    };
+    // BENCH_WORK=sink,echo,conn: the transfers to run (default: all).
+    let work = std::env::var("BENCH_WORK").unwrap_or_else(|_| "sink,echo,conn".into());
+    for run in 0..runs {
+        let check = if run == 0 { "1" } else { "0" };
+        if work.contains("sink") {
+            cell.sink.push(one("sink", sink_bytes, check));
+        }
+        if work.contains("echo") {
+            cell.echo.push(one("echo", echo_bytes, check));
+        }
+        if !work.contains("conn") {
+            continue;
+        }
+        cell.conn.push(run_client(
+            client_ns,
+            &[
+                "conn",
+                &format!("{STACK_IP}:{ECHO}"),
+                &conns.to_string(),
+                "20",
+            ],
+        ));
     }
 }
 
@@ -596,238 +905,177 @@ fn all(a: &[&str]) {
         .position(|x| *x == "--runs")
         .map_or(3, |i| a[i + 1].parse().unwrap());
     let quick = a.contains(&"--quick");
-    let (clean_mb, lossy_mb, echo_mb, conns) = if quick {
-        (50, 10, 10, 1000)
+    let stacks: Vec<&str> = a
+        .iter()
+        .position(|x| *x == "--stacks")
+        .map_or(STACKS.to_vec(), |i| a[i + 1].split(',').collect());
+    let losses: Vec<f64> = a
+        .iter()
+        .position(|x| *x == "--loss")
+        .map_or(vec![0.0, 0.01, 0.02], |i| {
+            a[i + 1]
+                .split(',')
+                .map(|v| v.parse::<f64>().unwrap() / 100.0)
+                .collect()
+        });
+    // --smoke: a few seconds a cell, to see that every stack runs (CI).
+    let smoke = a.contains(&"--smoke");
+    let (clean_mb, lossy_mb, conns) = if smoke {
+        (5, 2, 100)
+    } else if quick {
+        (50, 10, 1000)
     } else {
-        (100, 20, 20, 2000)
+        (100, 100, 2000)
     };
-    let losses = [0.0, 0.01, 0.02];
     let exe = std::env::current_exe().unwrap();
     let pid = std::process::id();
     let mut table: Vec<(String, f64, Cell)> = Vec::new();
     let t_all = Instant::now();
+    let netem = Command::new("tc")
+        .args(["qdisc", "add", "dev", "lo", "root", "netem", "loss", "0%"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if netem {
+        let _ = Command::new("tc")
+            .args(["qdisc", "del", "dev", "lo", "root"])
+            .status();
+    }
     for (li, &loss) in losses.iter().enumerate() {
-        let sink_bytes = if loss == 0.0 { clean_mb } else { lossy_mb } * 1_000_000u64;
-        let echo_bytes = echo_mb * 1_000_000u64;
-        for stack in ["tcpstate", "smoltcp"] {
-            let ns = Ns::new(format!("tb-{stack}-{pid}"));
-            let dev = format!("tb{li}{}", &stack[..2]);
-            let seed = 42 + li as u64;
-            let mut child = start(Command::new(&exe).args([
-                "serve",
-                stack,
-                &ns.0,
-                &dev,
-                &loss.to_string(),
-                &seed.to_string(),
-            ]));
-            let mut cell = Cell::default();
-            let target = |p: u16| format!("{STACK_IP}:{p}");
-            for run in 0..runs {
-                let check = if run == 0 { "1" } else { "0" };
-                cell.sink.push(run_client(
+        let mb = if loss == 0.0 { clean_mb } else { lossy_mb };
+        let bytes = mb * 1_000_000u64;
+        for &stack in &stacks {
+            let cell = if let Some(offload) = stack.strip_prefix("kernel-") {
+                if loss > 0.0 && !netem {
+                    eprintln!(
+                        "{stack} at {:.0} % loss: skipped (this kernel has no sch_netem)",
+                        loss * 100.0
+                    );
+                    continue;
+                }
+                kernel_cell(&exe, pid, offload == "on", loss, runs, bytes, conns)
+            } else {
+                let ns = Ns::new(format!("tb-{pid}-{li}"));
+                let dev = format!("tb{li}{}", stack_tag(stack));
+                let seed = 42 + li as u64;
+                let mut child = start(Command::new(&exe).args([
+                    "serve",
+                    stack,
                     &ns.0,
-                    &["sink", &target(SINK), &sink_bytes.to_string(), check],
-                ));
-                cell.echo.push(run_client(
+                    &dev,
+                    &loss.to_string(),
+                    &seed.to_string(),
+                ]));
+                let mut cell = Cell::default();
+                measure(
+                    &mut cell,
+                    runs,
                     &ns.0,
-                    &["echo", &target(ECHO), &echo_bytes.to_string(), check],
-                ));
-                cell.conn.push(run_client(
                     &ns.0,
-                    &["conn", &target(ECHO), &conns.to_string(), "20"],
-                ));
-            }
-            (cell.rss_kib, cell.cpu_s) = usage(child.id());
-            if let Ok(Some(st)) = child.try_wait() {
-                eprintln!("{stack} server died during the runs ({st}): its later cells failed");
-                cell.crashed = true;
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+                    &dev,
+                    true,
+                    child.id(),
+                    bytes,
+                    bytes,
+                    conns,
+                );
+                cell.rss_kib = usage(child.id()).0;
+                if let Ok(Some(st)) = child.try_wait() {
+                    eprintln!("{stack} server died during the runs ({st}): its later cells failed");
+                    cell.crashed = true;
+                }
+                let _ = child.kill();
+                let _ = child.wait();
+                cell
+            };
             eprintln!(
                 "{stack} at {:.0} % loss: sink {}, echo {}, conn {}",
                 loss * 100.0,
-                show(&cell.sink, "MB/s"),
-                show(&cell.echo, "MB/s"),
+                show(&rates(&cell.sink), "MB/s"),
+                show(&rates(&cell.echo), "MB/s"),
                 show(&cell.conn, "conn/s")
             );
             table.push((stack.into(), loss, cell));
         }
-        // The kernel over a veth pair, netem for the loss (when the kernel
-        // has it).
-        let netem = Command::new("modprobe")
-            .arg("sch_netem")
-            .status()
-            .is_ok_and(|s| s.success());
-        if loss > 0.0 && !netem {
-            eprintln!(
-                "kernel/veth at {:.0} % loss: skipped (no sch_netem)",
-                loss * 100.0
-            );
-            continue;
-        }
-        let (na, nb) = (
-            Ns::new(format!("tb-ka-{pid}")),
-            Ns::new(format!("tb-kb-{pid}")),
-        );
-        run(&[
-            "ip", "link", "add", "tbva", "netns", &na.0, "type", "veth", "peer", "name", "tbvb",
-            "netns", &nb.0,
-        ]);
-        run(&[
-            "ip",
-            "-n",
-            &na.0,
-            "addr",
-            "add",
-            &format!("{KERNEL_IP}/24"),
-            "dev",
-            "tbva",
-        ]);
-        run(&[
-            "ip",
-            "-n",
-            &nb.0,
-            "addr",
-            "add",
-            &format!("{STACK_IP}/24"),
-            "dev",
-            "tbvb",
-        ]);
-        for (n, d) in [(&na.0, "tbva"), (&nb.0, "tbvb")] {
-            run(&["ip", "-n", n, "link", "set", d, "up"]);
-            let _ = Command::new("ip")
-                .args([
-                    "netns", "exec", n, "ethtool", "-K", d, "tso", "off", "gso", "off", "gro",
-                    "off", "tx", "off", "rx", "off",
-                ])
-                .output();
-            if loss > 0.0 && netem {
-                run(&[
-                    "tc",
-                    "-n",
-                    n,
-                    "qdisc",
-                    "add",
-                    "dev",
-                    d,
-                    "root",
-                    "netem",
-                    "loss",
-                    &format!("{}%", loss * 100.0),
-                ]);
-            }
-        }
-        let mut child = start(
-            Command::new("ip")
-                .args(["netns", "exec", &nb.0])
-                .arg(&exe)
-                .arg("kserve"),
-        );
-        let mut cell = Cell::default();
-        for run in 0..runs {
-            let check = if run == 0 { "1" } else { "0" };
-            cell.sink.push(run_client(
-                &na.0,
-                &[
-                    "sink",
-                    &format!("{STACK_IP}:{SINK}"),
-                    &sink_bytes.to_string(),
-                    check,
-                ],
-            ));
-            cell.echo.push(run_client(
-                &na.0,
-                &[
-                    "echo",
-                    &format!("{STACK_IP}:{ECHO}"),
-                    &echo_bytes.to_string(),
-                    check,
-                ],
-            ));
-            cell.conn.push(run_client(
-                &na.0,
-                &[
-                    "conn",
-                    &format!("{STACK_IP}:{ECHO}"),
-                    &conns.to_string(),
-                    "20",
-                ],
-            ));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        eprintln!(
-            "kernel/veth at {:.0} % loss: sink {}, echo {}, conn {}",
-            loss * 100.0,
-            show(&cell.sink, "MB/s"),
-            show(&cell.echo, "MB/s"),
-            show(&cell.conn, "conn/s")
-        );
-        table.push(("kernel".into(), loss, cell));
     }
     println!(
-        "\ntcpstate-tokio vs netstack-smoltcp 0.2.4 over TUN (Linux client in a network namespace), kernel over veth for reference"
+        "\nOver TUN (Linux client in a network namespace; the kernel over a veth pair for reference), {runs} run(s) per cell, medians (min-max)"
     );
     println!(
-        "{runs} runs per cell, medians (min-max); sink {clean_mb} MB clean / {lossy_mb} MB lossy, echo {echo_mb} MB, {conns} connections 20 at a time; loss seeded, both directions; every byte checked (sha256) in the first run of each cell; total {:.0} s\n",
+        "sink and echo {clean_mb} MB clean / {lossy_mb} MB lossy, {conns} connections 20 at a time; loss seeded, both directions, on wire-sized packets; every byte checked (sha256) in the first run of each cell; total {:.0} s",
         t_all.elapsed().as_secs_f64()
     );
-    println!("| loss | stack | sink | echo | conn/s | peak RSS | CPU s |");
-    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "CPU s/GB: CPU time of the stack's process per GB moved one way, over the runs without sha256 when there are any (kernel rows: the server process only, not the softirq work charged elsewhere); w/r: packets written per packet read by the stack (device counters; a super-packet counts once; mean per transfer in brackets)\n"
+
+    );
+    println!(
+        "| loss | stack | sink | CPU s/GB | w/r | echo | CPU s/GB | w/r | conn/s | peak RSS |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for (stack, loss, c) in &table {
-        let (rss, cpu) = if stack == "kernel" {
-            ("-".into(), "-".into())
+        let rss = if stack.starts_with("kernel") {
+            "-".into()
         } else {
-            (
-                format!("{:.1} MiB", c.rss_kib as f64 / 1024.0),
-                format!("{:.1}", c.cpu_s),
-            )
+            format!("{:.1} MiB", c.rss_kib as f64 / 1024.0)
         };
         println!(
-            "| {:.0} % | {stack} | {} | {} | {} | {rss} | {cpu} |",
+            "| {:.0} % | {} | {} | {} | {} | {} | {} | {} | {} | {rss} |",
             loss * 100.0,
-            show(&c.sink, "MB/s"),
-            show(&c.echo, "MB/s"),
-            show(&c.conn, "conn/s")
+            describe(stack),
+            show(&rates(&c.sink), "MB/s"),
+            cpu_per_gb(&c.sink),
+            written_per_read(&c.sink),
+            show(&rates(&c.echo), "MB/s"),
+            cpu_per_gb(&c.echo),
+            written_per_read(&c.echo),
+            show(&c.conn, "conn/s"),
         );
     }
-    println!(
-        "\n| loss | sink tcpstate/smoltcp | echo tcpstate/smoltcp | conn/s tcpstate/smoltcp |"
-    );
-    println!("|---|---|---|---|");
+    let get = |s: &str, loss: f64| {
+        table
+            .iter()
+            .find(|(n, l, _)| n == s && *l == loss)
+            .map(|t| t.2.clone())
+            .unwrap_or_default()
+    };
+    println!("\n| loss | ratio | sink | echo | conn/s |");
+    println!("|---|---|---|---|---|");
     for &loss in &losses {
-        let get = |s: &str| {
-            table
-                .iter()
-                .find(|(n, l, _)| n == s && *l == loss)
-                .map(|t| t.2.clone())
-                .unwrap_or_default()
-        };
-        let (t, s) = (get("tcpstate"), get("smoltcp"));
-        println!(
-            "| {:.0} % | {} | {} | {} |",
-            loss * 100.0,
-            ratio(&t.sink, &s.sink),
-            ratio(&t.echo, &s.echo),
-            ratio(&t.conn, &s.conn)
-        );
+        for base in ["tcpstate", "tcpstate-1m"] {
+            let t = get(base, loss);
+            if t.sink.is_empty() && t.echo.is_empty() {
+                continue;
+            }
+            for other in &stacks {
+                let o = get(other, loss);
+                if other.starts_with("tcpstate") || (o.sink.is_empty() && o.echo.is_empty()) {
+                    if *other != "tcpstate-plain" || base != "tcpstate" {
+                        continue;
+                    }
+                }
+                println!(
+                    "| {:.0} % | {base} / {other} | {} | {} | {} |",
+                    loss * 100.0,
+                    ratio(&rates(&t.sink), &rates(&o.sink)),
+                    ratio(&rates(&t.echo), &rates(&o.echo)),
+                    ratio(&t.conn, &o.conn)
+                );
+            }
+        }
     }
     // tcpstate-tokio must deliver every byte in every cell; the others'
     // failures are figures.
     let failed: Vec<String> = table
         .iter()
-        .filter(|(n, _, _)| n == "tcpstate")
-        .flat_map(|(_, loss, c)| {
-            [&c.sink, &c.echo, &c.conn]
+        .filter(|(n, _, _)| n.starts_with("tcpstate"))
+        .flat_map(|(n, loss, c)| {
+            rates(&c.sink)
                 .into_iter()
-                .flatten()
-                .filter_map(move |r| {
-                    r.as_ref()
-                        .err()
-                        .map(|e| format!("{:.0} %: {e}", loss * 100.0))
-                })
+                .chain(rates(&c.echo))
+                .chain(c.conn.iter().cloned())
+                .filter_map(move |r| r.err().map(|e| format!("{n} {:.0} %: {e}", loss * 100.0)))
+                .collect::<Vec<_>>()
         })
         .collect();
     if !failed.is_empty() {
@@ -838,4 +1086,92 @@ fn all(a: &[&str]) {
             std::process::exit(1);
         }
     }
+}
+
+/// A short tag for a device name.
+fn stack_tag(stack: &str) -> &'static str {
+    match stack {
+        "tcpstate" => "to",
+        "tcpstate-plain" => "tp",
+        "tcpstate-1m" => "tm",
+        "smoltcp" => "so",
+        _ => "sx",
+    }
+}
+
+/// The kernel on both ends of a veth pair, offloads off or on.
+fn kernel_cell(
+    exe: &std::path::Path,
+    pid: u32,
+    offload: bool,
+    loss: f64,
+    runs: usize,
+    bytes: u64,
+    conns: usize,
+) -> Cell {
+    let (na, nb) = (
+        Ns::new(format!("tb-ka-{pid}")),
+        Ns::new(format!("tb-kb-{pid}")),
+    );
+    run(&[
+        "ip", "link", "add", "tbva", "netns", &na.0, "type", "veth", "peer", "name", "tbvb",
+        "netns", &nb.0,
+    ]);
+    for (n, d, ip) in [(&na.0, "tbva", KERNEL_IP), (&nb.0, "tbvb", STACK_IP)] {
+        run(&[
+            "ip",
+            "-n",
+            n,
+            "addr",
+            "add",
+            &format!("{ip}/24"),
+            "dev",
+            d,
+        ]);
+        run(&["ip", "-n", n, "link", "set", d, "up"]);
+        let on = if offload { "on" } else { "off" };
+        let _ = Command::new("ip")
+            .args([
+                "netns", "exec", n, "ethtool", "-K", d, "tso", on, "gso", on, "gro", on, "tx", on,
+                "rx", on,
+            ])
+            .output();
+        if loss > 0.0 {
+            run(&[
+                "tc",
+                "-n",
+                n,
+                "qdisc",
+                "add",
+                "dev",
+                d,
+                "root",
+                "netem",
+                "loss",
+                &format!("{}%", loss * 100.0),
+            ]);
+        }
+    }
+    let mut child = start(
+        Command::new("ip")
+            .args(["netns", "exec", &nb.0])
+            .arg(exe)
+            .arg("kserve"),
+    );
+    let mut cell = Cell::default();
+    measure(
+        &mut cell,
+        runs,
+        &na.0,
+        &nb.0,
+        "tbvb",
+        false,
+        child.id(),
+        bytes,
+        bytes,
+        conns,
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    cell
 }

@@ -2,7 +2,9 @@
 //!
 //! [`Impaired`] sits between the stack and a device and acts on each
 //! wire-sized packet, both ways, with its own seeded generator per
-//! direction: a packet is dropped with probability `loss`; the others wait
+//! direction (a super-segment, GSO out or GRO in, is split into the
+//! packets the wire carries first, so that the same loss rate means the
+//! same thing with and without offload): a packet is dropped with probability `loss`; the others wait
 //! `delay`, and with probability `reorder` `reorder_delay` more, so that
 //! later packets overtake them. Each direction holds at most `queue`
 //! packets: when it is full the sender is held (`Pending`), never dropped.
@@ -16,7 +18,7 @@ use std::time::Duration;
 
 use tokio::time::{Instant, Sleep};
 
-use super::{Batch, Capabilities, Device, Packet};
+use super::{Batch, Capabilities, Checksum, Device, Packet, PacketMeta, Splitter};
 
 /// What to do to the packets (both directions).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -67,6 +69,8 @@ pub struct ImpairmentStats {
     pub reordered: [u64; 2],
     /// Packets dropped for being larger than the device's MTU.
     pub oversize: [u64; 2],
+    /// Super-segments split into wire-sized packets before the impairment.
+    pub split: [u64; 2],
 }
 
 /// splitmix64: small, seeded, good enough for loss patterns.
@@ -91,6 +95,7 @@ struct Held {
     due: Instant,
     seq: u64,
     bytes: Vec<u8>,
+    meta: PacketMeta,
 }
 
 impl Ord for Held {
@@ -129,6 +134,7 @@ impl Line {
         cfg: &Impairment,
         now: Instant,
         bytes: &[u8],
+        meta: PacketMeta,
         dir: usize,
         st: &mut ImpairmentStats,
     ) -> bool {
@@ -149,6 +155,7 @@ impl Line {
             due,
             seq: self.seq,
             bytes: v,
+            meta,
         });
         true
     }
@@ -160,7 +167,7 @@ impl Line {
     fn release(&mut self, now: Instant, out: &mut Batch, oversize: &mut u64) {
         while !out.is_full() && self.due(now) {
             let h = self.held.pop().expect("due");
-            if !out.push(&h.bytes) {
+            if !out.push_with(&h.bytes, h.meta) {
                 *oversize += 1;
             }
             if self.spare.len() < 64 {
@@ -182,6 +189,7 @@ pub struct Impaired<D> {
     inb: Batch,
     sleep: Pin<Box<Sleep>>,
     stats: ImpairmentStats,
+    splitter: Splitter,
 }
 
 const SEND: usize = 0;
@@ -191,7 +199,7 @@ impl<D: Device> Impaired<D> {
     /// Wraps `inner`.
     pub fn new(inner: D, cfg: Impairment) -> Self {
         let caps = inner.capabilities();
-        let cap = caps.mtu.max(caps.gso_max);
+        let cap = caps.buffer_len();
         Impaired {
             inner,
             lines: [
@@ -206,8 +214,25 @@ impl<D: Device> Impaired<D> {
                 ..cfg
             },
             stats: ImpairmentStats::default(),
+            splitter: Splitter::new(),
         }
     }
+
+    /// Admits a packet into direction `dir`, split first if it is a
+    /// super-segment (the pieces' checksums computed: complete).
+    fn admit(&mut self, now: Instant, bytes: &[u8], meta: PacketMeta, dir: usize) {
+        admit_split(
+            &mut self.lines[dir],
+            &self.cfg,
+            &mut self.stats,
+            &mut self.splitter,
+            now,
+            bytes,
+            meta,
+            dir,
+        );
+    }
+
     /// The counts so far.
     pub fn stats(&self) -> ImpairmentStats {
         self.stats
@@ -254,14 +279,48 @@ impl<D: Device> Impaired<D> {
     }
 }
 
+/// [`Impaired::admit`] on its fields.
+#[allow(clippy::too_many_arguments)]
+fn admit_split(
+    line: &mut Line,
+    cfg: &Impairment,
+    st: &mut ImpairmentStats,
+    splitter: &mut Splitter,
+    now: Instant,
+    bytes: &[u8],
+    meta: PacketMeta,
+    dir: usize,
+) {
+    if meta.segment_size == 0 {
+        let _ = line.admit(cfg, now, bytes, meta, dir, st);
+        return;
+    }
+    st.split[dir] += 1;
+    // Computed here: as good as verified (receive), complete (send).
+    let piece = PacketMeta::new(
+        0,
+        if dir == RECV {
+            Checksum::Verified
+        } else {
+            Checksum::Complete
+        },
+    );
+    let r = splitter.split(bytes, meta.segment_size, |q| {
+        let _ = line.admit(cfg, now, q, piece, dir, st);
+    });
+    if r.is_err() {
+        // Not splittable: it goes (or is lost) whole.
+        let _ = line.admit(cfg, now, bytes, meta, dir, st);
+    }
+}
+
 use std::future::Future;
 
 impl<D: Device> Device for Impaired<D> {
     fn capabilities(&self) -> Capabilities {
-        // Offloaded super-segments would be impaired as one packet: the
-        // wrapper offers plain packets only.
-        let c = self.inner.capabilities();
-        Capabilities::new(c.mtu, c.max_batch)
+        // The inner device's: super-segments are split before the
+        // impairment, each way.
+        self.inner.capabilities()
     }
 
     fn poll_recv(&mut self, cx: &mut Context<'_>, batch: &mut Batch) -> Poll<io::Result<()>> {
@@ -280,8 +339,16 @@ impl<D: Device> Device for Impaired<D> {
             match self.inner.poll_recv(cx, &mut self.inb) {
                 Poll::Ready(Ok(())) => {
                     for p in self.inb.packets() {
-                        let _ =
-                            self.lines[RECV].admit(&self.cfg, now, p.data(), RECV, &mut self.stats);
+                        admit_split(
+                            &mut self.lines[RECV],
+                            &self.cfg,
+                            &mut self.stats,
+                            &mut self.splitter,
+                            now,
+                            p.data(),
+                            p.meta,
+                            RECV,
+                        );
                     }
                 }
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
@@ -303,7 +370,7 @@ impl<D: Device> Device for Impaired<D> {
             if self.lines[SEND].held.len() >= self.cfg.queue {
                 break;
             }
-            let _ = self.lines[SEND].admit(&self.cfg, now, p.data(), SEND, &mut self.stats);
+            self.admit(now, p.data(), p.meta, SEND);
             n += 1;
         }
         self.pump(cx)?;

@@ -6,17 +6,24 @@
 //! the receiver takes packets), so nothing is dropped and nothing grows
 //! without bound. Packets longer than the MTU are dropped and counted, as
 //! a real link would.
+//!
+//! [`pair_with`] gives devices with offloads, as a Linux TUN device with
+//! its `virtio_net_hdr` has them (and as two hosts on one machine see
+//! each other): super-segments (GSO) cross whole and arrive coalesced
+//! (GRO), or are split on the way when the devices do not take GRO; a
+//! checksum left to the device arrives as it was sent, marked
+//! [`Checksum::Partial`] (made on this host: valid).
 
 use std::collections::VecDeque;
 use std::io;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
-use super::{Batch, Capabilities, Device, Packet};
+use super::{Batch, Capabilities, Checksum, Device, Packet, PacketMeta, Splitter};
 
 #[derive(Debug, Default)]
 struct Queue {
-    packets: VecDeque<Vec<u8>>,
+    packets: VecDeque<(Vec<u8>, PacketMeta)>,
     /// Spent buffers, for the sender to reuse.
     spare: Vec<Vec<u8>>,
     rx_waker: Option<Waker>,
@@ -48,20 +55,27 @@ impl Wire {
 pub struct MemoryDevice {
     rx: Arc<Wire>,
     tx: Arc<Wire>,
-    mtu: usize,
-    batch: usize,
+    caps: Capabilities,
     oversize: u64,
+    splitter: Splitter,
 }
 
 /// Two devices joined back to back: `capacity` packets each way.
 pub fn pair(capacity: usize, mtu: usize) -> (MemoryDevice, MemoryDevice) {
+    pair_with(capacity, Capabilities::new(mtu, 64))
+}
+
+/// Two devices joined back to back with the given capabilities (offloads
+/// included; see the module docs): `capacity` packets (or
+/// super-segments) each way.
+pub fn pair_with(capacity: usize, caps: Capabilities) -> (MemoryDevice, MemoryDevice) {
     let (a, b) = (Wire::new(capacity), Wire::new(capacity));
     let dev = |rx: &Arc<Wire>, tx: &Arc<Wire>| MemoryDevice {
         rx: rx.clone(),
         tx: tx.clone(),
-        mtu,
-        batch: 64,
+        caps,
         oversize: 0,
+        splitter: Splitter::new(),
     };
     (dev(&a, &b), dev(&b, &a))
 }
@@ -87,7 +101,7 @@ impl Drop for MemoryDevice {
 
 impl Device for MemoryDevice {
     fn capabilities(&self) -> Capabilities {
-        Capabilities::new(self.mtu, self.batch)
+        self.caps
     }
 
     fn poll_recv(&mut self, cx: &mut Context<'_>, batch: &mut Batch) -> Poll<io::Result<()>> {
@@ -100,10 +114,10 @@ impl Device for MemoryDevice {
             return Poll::Pending;
         }
         while !batch.is_full() {
-            let Some(p) = q.packets.pop_front() else {
+            let Some((p, meta)) = q.packets.pop_front() else {
                 break;
             };
-            if !batch.push(&p) {
+            if !batch.push_with(&p, meta) {
                 // Larger than the receiver's buffers (the sender checks the
                 // MTU, so only with mismatched settings): dropped, counted.
                 self.oversize += 1;
@@ -131,14 +145,36 @@ impl Device for MemoryDevice {
                 break;
             }
             n += 1;
-            if p.data().len() > self.mtu {
+            let meta = p.meta;
+            let offloaded = meta.segment_size > 0 && self.caps.gso_max > 0;
+            let limit = if offloaded {
+                self.caps.gso_max
+            } else {
+                self.caps.mtu
+            };
+            if p.data().len() > limit {
                 self.oversize += 1;
+                continue;
+            }
+            if offloaded && !self.caps.gro {
+                // The device splits: wire-sized packets, checksums done.
+                let queue = &mut *q;
+                let piece = PacketMeta::new(0, Checksum::Verified);
+                let r = self.splitter.split(p.data(), meta.segment_size, |b| {
+                    let mut v = queue.spare.pop().unwrap_or_default();
+                    v.clear();
+                    v.extend_from_slice(b);
+                    queue.packets.push_back((v, piece));
+                });
+                if r.is_err() {
+                    self.oversize += 1;
+                }
                 continue;
             }
             let mut v = q.spare.pop().unwrap_or_default();
             v.clear();
             v.extend_from_slice(p.data());
-            q.packets.push_back(v);
+            q.packets.push_back((v, meta));
         }
         if n == 0 {
             q.tx_waker = Some(cx.waker().clone());

@@ -14,21 +14,31 @@
 //! with the `tun` feature, [`tun`] (a TUN device through the `tun-rs`
 //! crate).
 //!
-//! Room for offloads: a [`Packet`] carries [`PacketMeta`], which says
-//! whether it is a super-segment to be split at a segment size (GSO on
-//! send, GRO on receive) and what is known of its checksum; a device
-//! states what it can do in [`Capabilities`]. Today's adapters send and
-//! receive plain packets with full software checksums.
+//! Offloads: a [`Packet`] carries [`PacketMeta`], which says whether it
+//! is a super-segment to be split at a segment size (GSO on send, GRO on
+//! receive) and what is known of its checksum; a device states what it
+//! can do in [`Capabilities`], and the stack turns on the engine's
+//! matching offloads (super-segments out, checksums left to the device,
+//! checksums the device verified trusted). The TUN adapter takes them
+//! through the Linux `virtio_net_hdr` ([`virtio`]); [`Splitter`] splits a
+//! super-packet into wire-sized packets where something must see those.
 
 use std::io;
 use std::task::{Context, Poll};
 
 mod impair;
 pub mod memory;
+mod split;
 #[cfg(feature = "tun")]
 pub mod tun;
+pub mod virtio;
 
 pub use impair::{Impaired, Impairment, ImpairmentStats};
+pub use split::{MAX_PIECES, SplitError, Splitter};
+
+/// Bytes a device may use in front of a received packet (a TUN device's
+/// `virtio_net_hdr`): receive buffers hold [`Capabilities::buffer_len`].
+pub const HEADROOM: usize = 16;
 
 /// What a device can do. `#[non_exhaustive]`: build it with
 /// [`Capabilities::new`] and set the fields you need.
@@ -66,6 +76,13 @@ impl Capabilities {
             rx_checksum: false,
         }
     }
+    /// The size of a buffer that holds any packet the device hands over
+    /// (the MTU, or a GRO super-segment of up to 64 KiB) plus
+    /// [`HEADROOM`].
+    pub fn buffer_len(&self) -> usize {
+        let big = if self.gro { 65_535 } else { 0 };
+        self.mtu.max(self.gso_max).max(big) + HEADROOM
+    }
 }
 
 /// What is known of a packet's TCP checksum.
@@ -76,8 +93,12 @@ pub enum Checksum {
     /// default, full software checksums.
     #[default]
     Complete,
-    /// Send: only the pseudo-header sum is in the checksum field; the
-    /// device completes it (needs [`Capabilities::tx_checksum`]).
+    /// Only the pseudo-header sum is in the checksum field (Linux's
+    /// `CHECKSUM_PARTIAL`). Send: the device completes it (needs
+    /// [`Capabilities::tx_checksum`]; a super-segment needs it too).
+    /// Receive: the packet was made on this host and never crossed a
+    /// wire: valid, but the field is not the checksum (the stack completes
+    /// it before handing such a packet to the application).
     Partial,
     /// Receive: the device verified it.
     Verified,
@@ -93,6 +114,16 @@ pub struct PacketMeta {
     pub segment_size: u16,
     /// The TCP checksum's status.
     pub checksum: Checksum,
+}
+
+impl PacketMeta {
+    /// Metadata with these values.
+    pub fn new(segment_size: u16, checksum: Checksum) -> Self {
+        PacketMeta {
+            segment_size,
+            checksum,
+        }
+    }
 }
 
 /// One IP packet in a buffer with room in front for headers.
@@ -211,6 +242,17 @@ impl Batch {
     pub fn push(&mut self, bytes: &[u8]) -> bool {
         let ok = self.next_free().is_some_and(|p| p.fill(bytes));
         if ok {
+            self.commit();
+        }
+        ok
+    }
+    /// [`Batch::push`] with metadata.
+    pub fn push_with(&mut self, bytes: &[u8], meta: PacketMeta) -> bool {
+        let ok = self.next_free().is_some_and(|p| p.fill(bytes));
+        if ok {
+            if let Some(p) = self.packets.get_mut(self.len) {
+                p.meta = meta;
+            }
             self.commit();
         }
         ok

@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http_body::{Body, Frame};
 use hyper::{Request, Response};
-use tcpstate_tokio::device::tun::TunDevice;
+use tcpstate_tokio::device::tun::{TunDevice, TunOptions};
 
 /// Whether the TUN tests can run: root, and asked for (or skipped).
 pub fn enabled(var: &str) -> bool {
@@ -71,7 +71,12 @@ impl Drop for Netns {
 /// A TUN device created here, moved into `ns`, with the kernel's side
 /// holding 192.0.2.1/24 and 2001:db8::1/64 there.
 pub fn tun_in(ns: &Netns, name: &str, mtu: u16) -> TunDevice {
-    let dev = TunDevice::open(name, mtu, &[]).expect("TUN device (root, /dev/net/tun)");
+    tun_in_with(ns, name, mtu, TunOptions::default())
+}
+
+/// [`tun_in`] with options (offload or plain I/O).
+pub fn tun_in_with(ns: &Netns, name: &str, mtu: u16, opts: TunOptions) -> TunDevice {
+    let dev = TunDevice::open_with(name, mtu, &[], opts).expect("TUN device (root, /dev/net/tun)");
     run(&["ip", "link", "set", name, "netns", &ns.0]);
     run(&[
         "ip",
