@@ -462,26 +462,56 @@ struct TwFixture {
 fn tw_fixture(with_ts: bool) -> TwFixture {
     let mut c = cfg();
     c.conn.timestamps = true;
+    tw_fixture_with(c, with_ts)
+}
+
+fn tw_fixture_with(c: EndpointConfig, with_ts: bool) -> TwFixture {
     let mut ep = Endpoint::new(local(c), [3; 16]).expect("valid config");
     let (client, server) = (sa(9, 40000), sa(1, 80));
     let l = ep.listen(server, 8).unwrap();
-    let mut now = Instant::from_secs(10);
+    let now = Instant::from_secs(10);
+    let (now, snd_nxt, server_ts) = close_into_time_wait(&mut ep, l, now, client, server, with_ts);
+    TwFixture {
+        ep,
+        now,
+        client,
+        server,
+        rcv_nxt: 1002,
+        snd_nxt,
+        server_ts,
+    }
+}
+
+/// `client` (ISN 1000; TSvals 100, 110, 120 when `with_ts`) connects to
+/// `server`, the Endpoint's listener `l`; the server closes first, the
+/// client ACKs its FIN with its own, and the server's end is left in
+/// TIME-WAIT (RCV.NXT 1002). Returns the time then, the server's SND.NXT
+/// and its last TSval.
+fn close_into_time_wait(
+    ep: &mut Endpoint,
+    l: tcpstate::ListenerId,
+    mut now: Instant,
+    client: SocketAddr,
+    server: SocketAddr,
+    with_ts: bool,
+) -> (Instant, u32, u32) {
+    let (tw, conns) = (ep.time_wait_count(), ep.connection_count());
     let opt = |v: u32, e: u32| if with_ts { ts(v, e) } else { TcpOptions::NONE };
     inject(
-        &mut ep,
+        ep,
         now,
         client,
         server,
         &craft(client, server, 1000, 0, Flags::SYN, opt(100, 0), &[]),
     );
-    let out = output(&mut ep, now);
+    let out = output(ep, now);
     let synack = out[0].0;
     assert_eq!(synack.flags, Flags::SYN | Flags::ACK);
     let sts = synack.options.timestamps.map_or(0, |t| t.val);
     let mut snd = synack.seq.0.wrapping_add(1);
     now += Duration::from_millis(10);
     inject(
-        &mut ep,
+        ep,
         now,
         client,
         server,
@@ -489,13 +519,13 @@ fn tw_fixture(with_ts: bool) -> TwFixture {
     );
     let h = ep.accept(l).unwrap();
     ep.close(now, h).unwrap();
-    let fin = output(&mut ep, now);
+    let fin = output(ep, now);
     assert!(fin[0].0.flags.fin());
     snd = snd.wrapping_add(1);
     now += Duration::from_millis(10);
     // The client ACKs the FIN and sends its own.
     inject(
-        &mut ep,
+        ep,
         now,
         client,
         server,
@@ -509,22 +539,14 @@ fn tw_fixture(with_ts: bool) -> TwFixture {
             &[],
         ),
     );
-    let ack = output(&mut ep, now);
+    let ack = output(ep, now);
     assert_eq!(ack.len(), 1, "{ack:?}");
     assert_eq!(ack[0].0.flags, Flags::ACK);
     assert_eq!(ack[0].0.ack, SeqNum(1002));
-    assert_eq!(ep.time_wait_count(), 1);
-    assert_eq!(ep.connection_count(), 0);
+    assert_eq!(ep.time_wait_count(), tw + 1);
+    assert_eq!(ep.connection_count(), conns);
     let server_ts = ack[0].0.options.timestamps.map_or(0, |t| t.val);
-    TwFixture {
-        ep,
-        now,
-        client,
-        server,
-        rcv_nxt: 1002,
-        snd_nxt: snd,
-        server_ts,
-    }
+    (now, snd, server_ts)
 }
 
 #[test]
@@ -650,6 +672,119 @@ fn rst_in_time_wait_follows_rfc1337_setting() {
     );
     assert_eq!(f.ep.time_wait_count(), 0);
     assert!(output(&mut f.ep, f.now).is_empty());
+}
+
+/// The TIME-WAIT table keeps each entry's local address (as an index
+/// into the host's addresses): entries of a host with two addresses are
+/// listed, matched and removed under their own 4-tuple.
+#[test]
+fn time_wait_entries_on_two_local_addresses() {
+    let mut ep = Endpoint::new(local(cfg()), [3; 16]).expect("valid config");
+    let (s1, s2) = (sa(1, 80), sa(2, 80));
+    let (l1, l2) = (ep.listen(s1, 8).unwrap(), ep.listen(s2, 8).unwrap());
+    let now = Instant::from_secs(10);
+    let (c1, c2, c3) = (sa(9, 40000), sa(9, 40001), sa(8, 40000));
+    let (now, ..) = close_into_time_wait(&mut ep, l1, now, c1, s1, false);
+    let (now, ..) = close_into_time_wait(&mut ep, l2, now, c2, s2, false);
+    let (now, ..) = close_into_time_wait(&mut ep, l1, now, c3, s1, false);
+    let mut tw: Vec<_> = ep
+        .connections(now)
+        .filter(|l| l.state == State::TimeWait)
+        .map(|l| (l.local, l.remote))
+        .collect();
+    tw.sort();
+    let mut want = vec![(s1, c1), (s2, c2), (s1, c3)];
+    want.sort();
+    assert_eq!(tw, want);
+    // An old duplicate SYN (below RCV.NXT) to the second address is
+    // answered by its TIME-WAIT entry with the entry's ACK.
+    inject(
+        &mut ep,
+        now,
+        c2,
+        s2,
+        &craft(c2, s2, 500, 0, Flags::SYN, TcpOptions::NONE, &[]),
+    );
+    let out = output(&mut ep, now);
+    assert_eq!(out.len(), 1);
+    assert_eq!((out[0].0.flags, out[0].0.ack), (Flags::ACK, SeqNum(1002)));
+    assert_eq!(ep.counters().time_wait_syn_refused, 1);
+    // After 2MSL every entry is gone, and its 4-tuple with it: the same SYN
+    // now opens a connection.
+    let later = now + Duration::from_secs(61);
+    ep.on_timer(later);
+    assert_eq!(ep.time_wait_count(), 0);
+    inject(
+        &mut ep,
+        later,
+        c2,
+        s2,
+        &craft(c2, s2, 500, 0, Flags::SYN, TcpOptions::NONE, &[]),
+    );
+    let out = output(&mut ep, later);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0.flags, Flags::SYN | Flags::ACK);
+    assert_eq!(out[0].0.ack, SeqNum(501));
+}
+
+/// `ss -o` shows a TIME-WAIT entry's timer as `timewait` with the time
+/// left of its 2MSL (RFC 9293 §3.10.8); an entry whose timer is due but
+/// not yet run shows zero.
+#[test]
+fn time_wait_listing_shows_the_time_left() {
+    let f = tw_fixture(false);
+    let timer = |now: Instant| {
+        let lines: Vec<_> =
+            f.ep.connections(now)
+                .filter(|l| l.state != State::Listen)
+                .collect();
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].state, State::TimeWait);
+        assert_eq!((lines[0].local, lines[0].remote), (f.server, f.client));
+        lines[0].timer
+    };
+    // linux(): MSL 30 s, TIME-WAIT 60 s.
+    assert_eq!(timer(f.now), Some(("timewait", Duration::from_secs(60))));
+    assert_eq!(
+        timer(f.now + Duration::from_millis(10_250)),
+        Some(("timewait", Duration::from_millis(49_750)))
+    );
+    assert_eq!(
+        timer(f.now + Duration::from_secs(60)),
+        Some(("timewait", Duration::ZERO))
+    );
+    assert_eq!(
+        timer(f.now + Duration::from_secs(75)),
+        Some(("timewait", Duration::ZERO))
+    );
+}
+
+/// PAWS gives up on a TS.Recent older than 24 days (RFC 7323 §5.5; Linux
+/// `TCP_PAWS_24DAYS`): a TIME-WAIT entry (here with a 26-day 2MSL) rejects
+/// an old timestamp until 24 days after TS.Recent was taken, and from
+/// then on takes the segment as the in-window ACK it is.
+#[test]
+fn time_wait_paws_forgets_ts_recent_after_24_days() {
+    const DAYS_24: u64 = 24 * 24 * 3600;
+    let mut c = cfg();
+    c.conn.timestamps = true;
+    c.conn.msl = Duration::from_secs(13 * 24 * 3600);
+    let mut f = tw_fixture_with(c, true);
+    let (c, s) = (f.client, f.server);
+    // TS.Recent is 120, taken at second 10 (f.now is 10.02 s).
+    assert_eq!(f.now.as_millis() / 1000, 10);
+    let old = craft(c, s, f.rcv_nxt, f.snd_nxt, Flags::ACK, ts(100, 0), &[]);
+    let day_23 = Instant::from_secs(10 + DAYS_24 - 1);
+    inject(&mut f.ep, day_23, c, s, &old);
+    assert_eq!(f.ep.counters().paws_rejected, 1);
+    let out = output(&mut f.ep, day_23);
+    assert_eq!(out.len(), 1, "a PAWS reject is ACKed");
+    assert_eq!(out[0].0.flags, Flags::ACK);
+    let day_24 = Instant::from_secs(10 + DAYS_24);
+    inject(&mut f.ep, day_24, c, s, &old);
+    assert_eq!(f.ep.counters().paws_rejected, 1, "TS.Recent expired");
+    assert!(output(&mut f.ep, day_24).is_empty());
+    assert_eq!(f.ep.time_wait_count(), 1);
 }
 
 #[test]
@@ -800,6 +935,68 @@ fn tw_reuse_on_connect() {
         .unwrap();
     assert_eq!(net.ep(0).counters().tw_reused, 1);
     net.run_for(Duration::from_millis(50));
+    assert_eq!(
+        net.ep(0).connection(h2).unwrap().state(),
+        State::Established
+    );
+}
+
+/// `connect` takes over a TIME-WAIT 4-tuple only when the last timestamp
+/// it saw is more than one second old, and the new incarnation's ISS is
+/// the old SND.NXT + 65537, above anything the old one sent (RFC 6191 §2;
+/// Linux `tcp_twsk_unique`).
+#[test]
+fn tw_reuse_on_connect_waits_a_second_and_starts_above_snd_nxt() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let mut c = cfg();
+    c.tw_reuse = tcpstate::TwReuse::On;
+    let mut net = Net::new(vec![(ip(1), c), (ip(2), cfg())]);
+    let sent: Rc<RefCell<Vec<TcpHeader>>> = Rc::default();
+    let log = Rc::clone(&sent);
+    net.drop = Box::new(move |src, _, h| {
+        if src == ip(1) {
+            log.borrow_mut().push(*h);
+        }
+        false
+    });
+    let l = net.ep(1).listen(sa(2, 80), 16).unwrap();
+    let (local, remote) = (sa(1, 45000), sa(2, 80));
+    let now = net.now;
+    assert_eq!(now, Instant::from_secs(100));
+    let h = net.ep(0).connect(now, Some(local), remote).unwrap();
+    net.run_for(Duration::from_millis(50));
+    let s = net.ep(1).accept(l).unwrap();
+    let now = net.now;
+    net.ep(0).close(now, h).unwrap();
+    net.run_for(Duration::from_millis(50));
+    let now = net.now;
+    // The peer's FIN (and its timestamp) arrives at 100.105 s.
+    net.ep(1).close(now, s).unwrap();
+    net.run_for(Duration::from_millis(100));
+    assert_eq!(net.ep(0).time_wait_count(), 1);
+    let old_snd_nxt = {
+        let sent = sent.borrow();
+        let fin = sent.iter().find(|h| h.flags.fin()).expect("our FIN");
+        fin.seq.0.wrapping_add(1)
+    };
+    // Second 101: TS.Recent is one second old, not more: still taken.
+    net.run_for(Duration::from_millis(1799));
+    assert_eq!(net.now, Instant::from_millis(101_999));
+    let now = net.now;
+    assert_eq!(
+        net.ep(0).connect(now, Some(local), remote),
+        Err(EndpointError::AddrInUse)
+    );
+    net.run_for(Duration::from_millis(1));
+    let now = net.now;
+    sent.borrow_mut().clear();
+    let h2 = net.ep(0).connect(now, Some(local), remote).unwrap();
+    assert_eq!(net.ep(0).counters().tw_reused, 1);
+    net.run_for(Duration::from_millis(50));
+    let syn = sent.borrow()[0];
+    assert_eq!(syn.flags, Flags::SYN);
+    assert_eq!(syn.seq, SeqNum(old_snd_nxt.wrapping_add(65537)));
     assert_eq!(
         net.ep(0).connection(h2).unwrap().state(),
         State::Established
