@@ -471,6 +471,7 @@ fn tw_fixture_with(c: EndpointConfig, with_ts: bool) -> TwFixture {
     let l = ep.listen(server, 8).unwrap();
     let now = Instant::from_secs(10);
     let (now, snd_nxt, server_ts) = close_into_time_wait(&mut ep, l, now, client, server, with_ts);
+    assert_eq!(ep.time_wait_count(), 1);
     TwFixture {
         ep,
         now,
@@ -484,9 +485,9 @@ fn tw_fixture_with(c: EndpointConfig, with_ts: bool) -> TwFixture {
 
 /// `client` (ISN 1000; TSvals 100, 110, 120 when `with_ts`) connects to
 /// `server`, the Endpoint's listener `l`; the server closes first, the
-/// client ACKs its FIN with its own, and the server's end is left in
-/// TIME-WAIT (RCV.NXT 1002). Returns the time then, the server's SND.NXT
-/// and its last TSval.
+/// client ACKs its FIN with its own, which the server ACKs: its end is
+/// left in TIME-WAIT (RCV.NXT 1002), or closed if the TIME-WAIT table is
+/// full. Returns the time then, the server's SND.NXT and its last TSval.
 fn close_into_time_wait(
     ep: &mut Endpoint,
     l: tcpstate::ListenerId,
@@ -495,7 +496,7 @@ fn close_into_time_wait(
     server: SocketAddr,
     with_ts: bool,
 ) -> (Instant, u32, u32) {
-    let (tw, conns) = (ep.time_wait_count(), ep.connection_count());
+    let conns = ep.connection_count();
     let opt = |v: u32, e: u32| if with_ts { ts(v, e) } else { TcpOptions::NONE };
     inject(
         ep,
@@ -543,7 +544,6 @@ fn close_into_time_wait(
     assert_eq!(ack.len(), 1, "{ack:?}");
     assert_eq!(ack[0].0.flags, Flags::ACK);
     assert_eq!(ack[0].0.ack, SeqNum(1002));
-    assert_eq!(ep.time_wait_count(), tw + 1);
     assert_eq!(ep.connection_count(), conns);
     let server_ts = ack[0].0.options.timestamps.map_or(0, |t| t.val);
     (now, snd, server_ts)
@@ -674,6 +674,149 @@ fn rst_in_time_wait_follows_rfc1337_setting() {
     assert!(output(&mut f.ep, f.now).is_empty());
 }
 
+/// An in-window bare ACK (SEG.SEQ = RCV.NXT) restarts the 2MSL timer and
+/// is not answered (Linux `tcp_timewait_state_process`: "in window
+/// segment, it may be only reset or bare ack").
+#[test]
+fn time_wait_in_window_ack_restarts_2msl() {
+    let mut f = tw_fixture(false);
+    let (c, s) = (f.client, f.server);
+    let t = f.now + Duration::from_secs(30);
+    let ack = craft(
+        c,
+        s,
+        f.rcv_nxt,
+        f.snd_nxt,
+        Flags::ACK,
+        TcpOptions::NONE,
+        &[],
+    );
+    inject(&mut f.ep, t, c, s, &ack);
+    assert!(output(&mut f.ep, t).is_empty());
+    f.ep.on_timer(t + Duration::from_secs(59));
+    assert_eq!(f.ep.time_wait_count(), 1, "2MSL restarted at the ACK");
+    f.ep.on_timer(t + Duration::from_secs(61));
+    assert_eq!(f.ep.time_wait_count(), 0);
+}
+
+/// An out-of-window ACK gets `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>` (RFC
+/// 9293 §3.10.7.4, first check: an unacceptable segment is answered with
+/// an ACK unless it is a RST).
+#[test]
+fn time_wait_acks_an_out_of_window_ack() {
+    let mut f = tw_fixture(false);
+    let (c, s) = (f.client, f.server);
+    let ack = craft(
+        c,
+        s,
+        f.rcv_nxt + 5000,
+        f.snd_nxt,
+        Flags::ACK,
+        TcpOptions::NONE,
+        &[],
+    );
+    inject(&mut f.ep, f.now, c, s, &ack);
+    let out = output(&mut f.ep, f.now);
+    assert_eq!(out.len(), 1);
+    assert_eq!(
+        (out[0].0.flags, out[0].0.seq, out[0].0.ack),
+        (Flags::ACK, SeqNum(f.snd_nxt), SeqNum(f.rcv_nxt))
+    );
+}
+
+/// With `rfc1337` (RFC 1337 TIME-WAIT assassination hazards, R1337-1) an
+/// in-window RST is ignored and counted; the entry lives on.
+#[test]
+fn rst_in_time_wait_is_ignored_with_rfc1337() {
+    let mut c = cfg();
+    c.conn.timestamps = true;
+    c.conn.rfc1337 = true;
+    let mut f = tw_fixture_with(c, false);
+    let (c, s) = (f.client, f.server);
+    let rst = craft(c, s, f.rcv_nxt, 0, Flags::RST, TcpOptions::NONE, &[]);
+    inject(&mut f.ep, f.now, c, s, &rst);
+    assert_eq!(f.ep.time_wait_count(), 1);
+    assert_eq!(f.ep.counters().rst_in_time_wait_ignored, 1);
+    assert!(output(&mut f.ep, f.now).is_empty());
+}
+
+/// A SYN reopens a TIME-WAIT 4-tuple with a sequence number above RCV.NXT
+/// or, when the old connection used timestamps, a TSval newer than
+/// TS.Recent (RFC 6191 §2). A TSval equal to TS.Recent is not newer, and
+/// a timestamp on a SYN to an entry that had none proves nothing.
+#[test]
+fn time_wait_syn_needs_a_newer_timestamp_or_a_higher_sequence_number() {
+    // The old connection had no timestamps.
+    let mut f = tw_fixture(false);
+    let (c, s) = (f.client, f.server);
+    let syn = craft(c, s, 500, 0, Flags::SYN, ts(5000, 0), &[]);
+    inject(&mut f.ep, f.now, c, s, &syn);
+    let out = output(&mut f.ep, f.now);
+    assert_eq!(out[0].0.flags, Flags::ACK);
+    assert_eq!(f.ep.counters().time_wait_syn_refused, 1);
+    assert_eq!(f.ep.time_wait_count(), 1);
+    // It had: TS.Recent is 120.
+    let mut f = tw_fixture(true);
+    let (c, s) = (f.client, f.server);
+    f.now += Duration::from_secs(1);
+    let syn = craft(c, s, 10, 0, Flags::SYN, ts(120, 0), &[]);
+    inject(&mut f.ep, f.now, c, s, &syn);
+    let out = output(&mut f.ep, f.now);
+    assert_eq!(out[0].0.flags, Flags::ACK, "an equal TSval is not newer");
+    assert_eq!(f.ep.counters().time_wait_syn_refused, 1);
+    let syn = craft(c, s, 10, 0, Flags::SYN, ts(121, 0), &[]);
+    inject(&mut f.ep, f.now, c, s, &syn);
+    let out = output(&mut f.ep, f.now);
+    assert_eq!(out[0].0.flags, Flags::SYN | Flags::ACK);
+    assert_eq!(f.ep.counters().time_wait_syn_accepted, 1);
+    assert_eq!(f.ep.time_wait_count(), 0);
+}
+
+/// The ACKs of out-of-window segments are spaced by
+/// `challenge_ack_interval` (500 ms): one exactly 500 ms after the last
+/// goes out (Linux `tcp_oow_rate_limited`: limited while the time elapsed
+/// is below the interval). The first one of an entry always goes out,
+/// whatever the millisecond clock reads (here it starts at zero).
+#[test]
+fn time_wait_ack_rate_limit_boundaries() {
+    let mut f = tw_fixture(false);
+    let (c, s) = (f.client, f.server);
+    let fin = craft(
+        c,
+        s,
+        1001,
+        f.snd_nxt,
+        Flags::ACK | Flags::FIN,
+        TcpOptions::NONE,
+        &[],
+    );
+    let mut acks = Vec::new();
+    for ms in [1000, 1499, 1500, 1999, 2000] {
+        let t = f.now + Duration::from_millis(ms);
+        inject(&mut f.ep, t, c, s, &fin);
+        acks.push(output(&mut f.ep, t).len());
+    }
+    assert_eq!(acks, [1, 0, 1, 0, 1]);
+    // An Endpoint whose clock starts at zero.
+    let mut ep = Endpoint::new(local(cfg()), [3; 16]).expect("valid config");
+    let l = ep.listen(s, 8).unwrap();
+    let (now, snd_nxt, _) = close_into_time_wait(&mut ep, l, Instant::from_millis(0), c, s, false);
+    assert!(now < Instant::from_millis(100));
+    let fin = craft(
+        c,
+        s,
+        1001,
+        snd_nxt,
+        Flags::ACK | Flags::FIN,
+        TcpOptions::NONE,
+        &[],
+    );
+    let t = Instant::from_millis(100);
+    inject(&mut ep, t, c, s, &fin);
+    assert_eq!(output(&mut ep, t).len(), 1);
+    assert_eq!(ep.counters().tw_acks_skipped, 0);
+}
+
 /// The TIME-WAIT table keeps each entry's local address (as an index
 /// into the host's addresses): entries of a host with two addresses are
 /// listed, matched and removed under their own 4-tuple.
@@ -727,6 +870,44 @@ fn time_wait_entries_on_two_local_addresses() {
     assert_eq!(out[0].0.ack, SeqNum(501));
 }
 
+/// Past `max_time_wait` entries (Linux `tcp_max_tw_buckets`) a connection
+/// skips TIME-WAIT: it still ACKs the peer's FIN, is counted
+/// (`TCPTimeWaitOverflow`), and its 4-tuple is forgotten, so a
+/// retransmitted FIN then meets the listener and gets a RST.
+#[test]
+fn time_wait_overflow_past_max_time_wait() {
+    let mut c = cfg();
+    c.max_time_wait = 2;
+    let mut ep = Endpoint::new(local(c), [3; 16]).expect("valid config");
+    let s = sa(1, 80);
+    let l = ep.listen(s, 8).unwrap();
+    let mut now = Instant::from_secs(10);
+    let mut snd_nxt = 0;
+    for port in [40000, 40001, 40002] {
+        (now, snd_nxt, _) = close_into_time_wait(&mut ep, l, now, sa(9, port), s, false);
+    }
+    assert_eq!(ep.time_wait_count(), 2);
+    assert_eq!(ep.counters().time_wait_entered, 2);
+    assert_eq!(ep.counters().time_wait_overflow, 1);
+    let c3 = sa(9, 40002);
+    let fin = craft(
+        c3,
+        s,
+        1001,
+        snd_nxt,
+        Flags::ACK | Flags::FIN,
+        TcpOptions::NONE,
+        &[],
+    );
+    inject(&mut ep, now, c3, s, &fin);
+    let out = output(&mut ep, now);
+    assert_eq!(out.len(), 1);
+    assert_eq!(
+        (out[0].0.flags, out[0].0.seq),
+        (Flags::RST, SeqNum(snd_nxt))
+    );
+}
+
 /// `ss -o` shows a TIME-WAIT entry's timer as `timewait` with the time
 /// left of its 2MSL (RFC 9293 §3.10.8); an entry whose timer is due but
 /// not yet run shows zero.
@@ -773,6 +954,12 @@ fn time_wait_paws_forgets_ts_recent_after_24_days() {
     let (c, s) = (f.client, f.server);
     // TS.Recent is 120, taken at second 10 (f.now is 10.02 s).
     assert_eq!(f.now.as_millis() / 1000, 10);
+    // A TSval equal to TS.Recent passes PAWS (RFC 7323 §5.3: only
+    // SEG.TSval < TS.Recent fails): an in-window ACK, nothing to answer.
+    let same = craft(c, s, f.rcv_nxt, f.snd_nxt, Flags::ACK, ts(120, 0), &[]);
+    inject(&mut f.ep, f.now, c, s, &same);
+    assert_eq!(f.ep.counters().paws_rejected, 0);
+    assert!(output(&mut f.ep, f.now).is_empty());
     let old = craft(c, s, f.rcv_nxt, f.snd_nxt, Flags::ACK, ts(100, 0), &[]);
     let day_23 = Instant::from_secs(10 + DAYS_24 - 1);
     inject(&mut f.ep, day_23, c, s, &old);
