@@ -692,7 +692,8 @@ fn sack_blocks_hold_four_and_compare_by_what_they_hold() {
     }
     let b = |k: u32| (SeqNum(k * 100), SeqNum(k * 100 + 50));
     let mut s = SackBlocks::new();
-    assert!(s.is_empty() && s.len() == 0 && s.as_slice().is_empty());
+    assert!(s.is_empty() && s.as_slice().is_empty());
+    assert_eq!(s.len(), 0);
     for k in 1..=4 {
         assert!(s.push(b(k).0, b(k).1));
         assert_eq!(s.len(), k as usize);
