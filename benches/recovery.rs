@@ -210,7 +210,12 @@ fn run(sc: Scenario, sack: bool, cc: Algorithm, size: usize, seed: u64) -> Outco
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let size = if quick { 1 << 20 } else { 8 << 20 };
-    let seeds: &[u64] = if quick { &[1] } else { &[1, 2, 3] };
+    // SEEDS=n: the median of seeds 1..=n (3 by default).
+    let n: u64 = std::env::var("SEEDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if quick { 1 } else { 3 });
+    let seeds: &[u64] = &(1..=n.max(1)).collect::<Vec<u64>>();
     println!(
         "Link: 10 Mbit/s, RTT 10 ms, queue 2xBDP (BDP scenario: 100 Mbit/s, RTT 50 ms); {} MiB one way; Config::linux(); median of {} seed(s)",
         size >> 20,

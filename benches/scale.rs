@@ -47,14 +47,19 @@ fn held() -> isize {
     HELD.load(Relaxed)
 }
 
-const SERVER: [u8; 4] = [192, 168, 0, 1];
+/// Documentation addresses only (RFC 5737): the server is 192.0.2.1, the
+/// clients 198.51.100.1 to .254 with 50,000 ports each (12.7 million
+/// 4-tuples).
+const SERVER: [u8; 4] = [192, 0, 2, 1];
 const BUF: usize = 64;
+const PORTS_PER_HOST: u32 = 50_000;
 
 fn client(i: u32) -> SocketAddr {
-    let host = i / 50_000;
+    let host = i / PORTS_PER_HOST;
+    assert!(host < 254, "at most 254 x 50,000 clients");
     SocketAddr::new(
-        IpAddr::V4(Ipv4Addr::new(10, (host >> 8) as u8, host as u8, 1)),
-        1024 + (i % 50_000) as u16,
+        IpAddr::V4(Ipv4Addr::new(198, 51, 100, 1 + host as u8)),
+        1024 + (i % PORTS_PER_HOST) as u16,
     )
 }
 
@@ -95,7 +100,7 @@ fn config() -> EndpointConfig {
         timestamps: false,
         ..Config::linux()
     };
-    c
+    c.with_local_addr(Ipv4Addr::from(SERVER)).expect("unicast")
 }
 
 /// Opens `n` connections through the handshake; returns the peers.

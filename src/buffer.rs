@@ -349,6 +349,46 @@ where
         n
     }
 
+    /// As [`write_unallocated`](Self::write_unallocated), but bytes at the
+    /// offsets `held` covers (sorted, disjoint `[start, end)` ranges, such
+    /// as an [`Assembler`]'s) are left as they are: what is already there
+    /// stays, so that the first copy of every byte wins. Returns the length
+    /// of the prefix of `data` that fits, as `write_unallocated` does.
+    pub fn write_unallocated_except(
+        &mut self,
+        offset: usize,
+        data: &[u8],
+        held: impl Iterator<Item = (u32, u32)>,
+    ) -> usize {
+        let free = self.free();
+        if offset >= free {
+            return 0;
+        }
+        let n = data.len().min(free - offset);
+        let end = offset + n;
+        let mut at = offset;
+        for (s, e) in held {
+            let (s, e) = (s as usize, e as usize);
+            if e <= at {
+                continue;
+            }
+            if s >= end {
+                break;
+            }
+            if s > at {
+                self.write_unallocated(at, &data[at - offset..s - offset]);
+            }
+            at = e;
+            if at >= end {
+                return n;
+            }
+        }
+        if at < end {
+            self.write_unallocated(at, &data[at - offset..n]);
+        }
+        n
+    }
+
     /// Writes all of `data` into the free space right after the stored data
     /// (as `write_unallocated(0, data)`) and returns the ones'-complement
     /// sum of `data` added to the partial sum `initial`
@@ -917,6 +957,37 @@ mod tests {
     }
 
     proptest! {
+        /// `write_unallocated_except` writes exactly the bytes of `data`
+        /// that fit and that no held range covers, at any ring position.
+        #[test]
+        fn write_except_keeps_held_bytes(
+            cap in 1..40usize,
+            pos in 0..40usize,
+            offset in 0..45usize,
+            len in 0..45usize,
+            held in proptest::collection::vec((0..45u32, 1..8u32), 0..5),
+        ) {
+            let pos = pos % cap;
+            let mut a: Assembler = Assembler::new();
+            for (s, l) in held {
+                let _ = a.add(s, l);
+            }
+            let mut r = ring_at(cap, pos);
+            let mut before = vec![0u8; cap];
+            prop_assert_eq!(r.read_unallocated(0, &mut before), cap);
+            let data = pattern(len, 1);
+            let n = r.write_unallocated_except(offset, &data, a.ranges());
+            let fit = if offset >= cap { 0 } else { len.min(cap - offset) };
+            prop_assert_eq!(n, fit);
+            let mut after = vec![0u8; cap];
+            prop_assert_eq!(r.read_unallocated(0, &mut after), cap);
+            for (k, &b) in after.iter().enumerate() {
+                let written = k >= offset && k < offset + n && !a.contains(k as u32);
+                let want = if written { data[k - offset] } else { before[k] };
+                prop_assert_eq!(b, want, "byte {}", k);
+            }
+        }
+
         #[test]
         fn ring_matches_vecdeque(cap in 0..20usize, ops in proptest::collection::vec(op(), 0..64)) {
             let mut r = RingBuffer::new(vec![0u8; cap]);

@@ -56,8 +56,20 @@ pub struct Config {
     pub synack_retries: u8,
     /// Retransmissions of data or FIN before the connection is dropped (R2).
     pub retries2: u8,
-    /// Retransmissions of the FIN of an orphaned connection (Linux `tcp_orphan_retries`, 8).
+    /// Retransmissions of an orphaned connection's data or FIN, and its
+    /// zero-window probes, before it is dropped (Linux `tcp_orphan_retries`;
+    /// 8 is what Linux uses while the sysctl is 0). An orphan's probes count
+    /// even when the peer answers them, as Linux's `tcp_probe_timer` counts
+    /// them for a dead socket: a peer that keeps its window shut cannot keep
+    /// an orphan for ever (the Sockstress attack).
     pub orphan_retries: u8,
+    /// The longest an orphan (a connection the application closed, not yet
+    /// in TIME-WAIT) lives after the close, whatever the peer does; then it
+    /// is aborted (RST where the peer knows it, RFC 9293 §3.10.5). `None`:
+    /// no limit beyond `orphan_retries` and `fin_timeout`. Linux has no
+    /// such bound (its orphans end by `tcp_orphan_retries`,
+    /// `tcp_fin_timeout`, or `tcp_max_orphans` and memory pressure).
+    pub orphan_lifetime: Option<Duration>,
     /// Delayed-ACK timeout (RFC 9293 §3.8.6.3 MUST-40: under 500 ms).
     pub delayed_ack: Duration,
     /// Quick-ACK mode (Linux `TCP_MAX_QUICKACKS`): the first this-many
@@ -147,6 +159,7 @@ impl Config {
             // 1,2,4,...,60 s capped: about 6 minutes (SHLD-11: >= 100 s).
             retries2: 10,
             orphan_retries: 8,
+            orphan_lifetime: Some(Duration::from_secs(600)),
             delayed_ack: Duration::from_millis(200),
             quickack: 0,
             nagle: true,
@@ -265,6 +278,13 @@ impl Config {
         }
         if let Some(t) = self.user_timeout {
             check(!t.is_zero(), "user_timeout", "must be above zero (or None)")?;
+        }
+        if let Some(t) = self.orphan_lifetime {
+            check(
+                !t.is_zero(),
+                "orphan_lifetime",
+                "must be above zero (or None): a close is not an abort",
+            )?;
         }
         Ok(())
     }

@@ -277,7 +277,7 @@ pub fn inputs(max: usize) -> impl Strategy<Value = Vec<Input>> {
     vec(input(), 0..=max)
 }
 
-pub use crate::testing::endpoint::EpInput;
+pub use crate::testing::endpoint::{EpInput, HostileMove};
 
 /// Control bits of an answer: mostly ACK, then FIN, RST, SYN mixes, then
 /// anything.
@@ -369,4 +369,29 @@ pub fn ep_inputs(max: usize) -> impl Strategy<Value = Vec<EpInput>> {
         all.extend(v);
         all
     })
+}
+
+/// One move of a peer hostile by design ([`HostileMove`]): connections
+/// opened and written to (never read), windows shut for good, duplicate
+/// ACKs, overlapping data with new bytes, floods of a 4-tuple (TIME-WAIT
+/// among them), FINs, closes and time.
+pub fn hostile_move() -> impl Strategy<Value = HostileMove> {
+    prop_oneof![
+        3 => (any::<u8>(), prop_oneof![Just(4096u16), 1u16..20_000])
+            .prop_map(|(port, len)| HostileMove::Open { port, len }),
+        2 => (any::<u8>(), 1u16..8192).prop_map(|(c, len)| HostileMove::Write { c, len }),
+        2 => any::<u8>().prop_map(HostileMove::Close),
+        1 => Just(HostileMove::ShutWindow),
+        2 => (0u8..16, 1u16..300).prop_map(|(k, n)| HostileMove::DupAcks { k, n }),
+        3 => (0u8..16, -3000i16..3000, 1u16..=1460)
+            .prop_map(|(k, at, len)| HostileMove::Overlap { k, at, len }),
+        2 => (0u8..16, 1u16..500).prop_map(|(k, n)| HostileMove::Flood { k, n }),
+        2 => (0u8..16).prop_map(|k| HostileMove::Fin { k }),
+        4 => prop_oneof![1u16..200, 200u16..60_000].prop_map(HostileMove::Wait),
+    ]
+}
+
+/// Up to `max` hostile moves.
+pub fn hostile_moves(max: usize) -> impl Strategy<Value = Vec<HostileMove>> {
+    vec(hostile_move(), 0..=max)
 }

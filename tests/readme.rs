@@ -53,7 +53,10 @@ fn first_code_block_has_the_two_commands() {
     let commands: Vec<&str> = first.lines().collect();
     assert_eq!(
         commands,
-        ["cargo run --example lifecycle", "cargo test --all-features"]
+        [
+            "cargo run --example lifecycle",
+            "cargo test --workspace --all-features"
+        ]
     );
 }
 

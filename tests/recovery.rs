@@ -729,3 +729,85 @@ fn recovery_state_is_on_the_heap_only_while_a_hole_exists() {
     assert_eq!(s.c.snd_una(), m(4));
     assert_eq!(s.c.heap_bytes(), 0);
 }
+
+/// Ten segments in flight (IW10), the first lost; the peer's duplicate
+/// ACKs (SACKing the rest when `sack`) are fed one at a time, as they
+/// arrive. Returns the data segments sent after each duplicate ACK, the
+/// final cwnd and the MSS.
+fn prr_episode(sack: bool, cc: Algorithm) -> (Vec<usize>, u32, u32) {
+    let cfg = Config {
+        congestion: cc,
+        hystart: false,
+        ..if sack { sack_cfg() } else { cfg() }
+    };
+    let mut s = Sut::with_buffers(cfg, 65536, 65536);
+    s.peer_syn_opts = TcpOptions {
+        sack_permitted: sack,
+        mss: Some(1000),
+        ..TcpOptions::NONE
+    };
+    s.app(|c, now| c.connect(now, ISS).unwrap());
+    s.expect(SYN, ISS, SeqNum(0));
+    s.peer(f(SYN, ACK), &[]);
+    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+    assert_eq!(s.c.sack_enabled(), sack);
+    let seqs = send_segments(&mut s, 10);
+    let mss = s.c.effective_mss() as u32;
+    // More data waits: what goes out is up to cwnd alone.
+    assert_eq!(s.send(&[8u8; 20_000]), 20_000);
+    assert!(s.out().is_empty());
+    let una = seqs[0];
+    let peer = PEER_ISS.add(1);
+    let mut per_ack = Vec::new();
+    for k in 2..=10u32 {
+        let opts = if sack {
+            sack_opts(&[(una.add(mss), una.add(k * mss))])
+        } else {
+            TcpOptions::NONE
+        };
+        s.seg_opts(ACK, peer, una, opts, &[]);
+        per_ack.push(s.out().iter().filter(|p| p.t.len > 0).count());
+    }
+    (per_ack, s.c.cwnd(), mss)
+}
+
+// RFC 6937 (PRR, with RFC 6937bis's SafeACK, as Linux's
+// tcp_cwnd_reduction): fast recovery starts with the fast retransmit
+// alone, not a burst, and then sends about one segment per segment
+// delivered, in proportion ssthresh / RecoverFS, with and without SACK.
+#[test]
+fn r6937_prr_one_segment_at_a_time() {
+    for sack in [true, false] {
+        for cc in [Algorithm::NewReno, Algorithm::Cubic] {
+            let (per_ack, cwnd, mss) = prr_episode(sack, cc);
+            let what = format!("sack {sack}, {cc:?}: {per_ack:?}");
+            // Duplicate ACKs 1 and 2: limited transmit (RFC 3042), one
+            // new segment each.
+            assert_eq!(per_ack[..2], [1, 1], "{what}");
+            // The third: the fast retransmit alone.
+            assert_eq!(per_ack[2], 1, "{what}");
+            // Then never more than one segment per ACK ...
+            assert!(per_ack.iter().all(|&n| n <= 1), "{what}");
+            // ... and in total about ssthresh / RecoverFS of what was
+            // delivered: RecoverFS is pipe at the entry (RFC 9937: 8 of
+            // the 12 in flight, 3 being SACKed and 1 lost), ssthresh beta
+            // times cwnd (NewReno 1/2, CUBIC 0.7 of 10), and pipe falls to
+            // ssthresh as the recovery ends.
+            let after: usize = per_ack[3..].iter().sum();
+            let expect = match cc {
+                Algorithm::NewReno => 2,
+                Algorithm::Cubic => 4,
+            };
+            assert!(
+                after.abs_diff(expect) <= 1,
+                "{what}: {after} after the entry"
+            );
+            // cwnd never grows in recovery, and ends at ssthresh.
+            let ssthresh = match cc {
+                Algorithm::NewReno => 5 * mss,
+                Algorithm::Cubic => 7 * mss,
+            };
+            assert_eq!(cwnd, ssthresh, "{what}");
+        }
+    }
+}

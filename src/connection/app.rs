@@ -1,6 +1,6 @@
 //! The user calls (RFC 9293 §3.10.1-§3.10.6).
 
-use super::{AppCall, Connection, Storage, Timer};
+use super::{AppCall, Connection, Storage};
 use crate::error::{CallError, CloseReason};
 use crate::seq::SeqNum;
 use crate::state::{Event, State};
@@ -296,8 +296,8 @@ impl<B: Storage> Connection<B> {
                 // Already closing: the app now also stops reading.
                 let first = !self.app_closed();
                 self.set_app_closed(true);
-                if self.state == State::FinWait2 && first {
-                    self.set_timer(Timer::FinWait2, now + self.cfg.fin_timeout());
+                if first {
+                    self.arm_orphan_deadline(now);
                 }
                 return if first {
                     Ok(())
@@ -308,7 +308,9 @@ impl<B: Storage> Connection<B> {
             _ => {}
         }
         self.set_app_closed(true);
-        self.app_shutdown(a)
+        self.app_shutdown(a)?;
+        self.arm_orphan_deadline(now);
+        Ok(())
     }
 
     /// The RST of a CLOSE with unread data or an ABORT: `<SEQ=SND.NXT>
@@ -322,8 +324,17 @@ impl<B: Storage> Connection<B> {
 
     /// ABORT (RFC 9293 §3.10.5).
     fn app_abort(&mut self, a: &mut Actions) -> Result<(), CallError> {
+        if self.state == State::Closed {
+            return Err(self.ended());
+        }
+        self.abort_now(a);
+        Ok(())
+    }
+
+    /// ABORT's work (RFC 9293 §3.10.5), also when an orphan's lifetime
+    /// runs out: a RST where the peer has a TCB for us, then CLOSED.
+    pub(super) fn abort_now(&mut self, a: &mut Actions) {
         match self.state {
-            State::Closed => return Err(self.ended()),
             // FSM-40: a RST where the peer has a TCB for us.
             State::SynReceived
             | State::Established
@@ -337,6 +348,5 @@ impl<B: Storage> Connection<B> {
         }
         self.set_app_closed(true);
         self.close_with(Event::Abort, CloseReason::Aborted, a);
-        Ok(())
     }
 }

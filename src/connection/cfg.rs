@@ -77,9 +77,10 @@ mod flag {
     pub(super) const WSCALE_BUFFER: u16 = 1 << 12;
     pub(super) const LINUX_PUSH: u16 = 1 << 13;
     pub(super) const RST_WITH_ACK: u16 = 1 << 14;
+    pub(super) const ORPHAN_LIFETIME: u16 = 1 << 15;
 }
 
-/// The packed [`Config`] of one connection (64 bytes instead of 216).
+/// The packed [`Config`] of one connection (68 bytes instead of 232).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Cfg {
     pub(super) mss: u16,
@@ -99,6 +100,7 @@ pub(super) struct Cfg {
     ka_idle: Dur,
     ka_interval: Dur,
     user_timeout: Dur,
+    orphan_lifetime: Dur,
     pub(super) syn_retries: u8,
     pub(super) synack_retries: u8,
     pub(super) retries2: u8,
@@ -130,6 +132,7 @@ impl Cfg {
             (c.wscale_buffer.is_some(), flag::WSCALE_BUFFER),
             (c.linux_push, flag::LINUX_PUSH),
             (c.rst_with_ack, flag::RST_WITH_ACK),
+            (c.orphan_lifetime.is_some(), flag::ORPHAN_LIFETIME),
         ];
         let flags = bits.iter().filter(|(on, _)| *on).fold(0, |f, (_, b)| f | b);
         let ka = c.keepalive.unwrap_or(Keepalive {
@@ -155,6 +158,7 @@ impl Cfg {
             ka_idle: Dur::new(ka.idle),
             ka_interval: Dur::new(ka.interval),
             user_timeout: Dur::new(c.user_timeout.unwrap_or(Duration::ZERO)),
+            orphan_lifetime: Dur::new(c.orphan_lifetime.unwrap_or(Duration::ZERO)),
             syn_retries: c.syn_retries,
             synack_retries: c.synack_retries,
             retries2: c.retries2,
@@ -188,6 +192,7 @@ impl Cfg {
             synack_retries: self.synack_retries,
             retries2: self.retries2,
             orphan_retries: self.orphan_retries,
+            orphan_lifetime: self.orphan_lifetime(),
             delayed_ack: self.delayed_ack(),
             quickack: self.quickack,
             nagle: self.has(flag::NAGLE),
@@ -298,6 +303,10 @@ impl Cfg {
             probes: self.ka_probes,
         })
     }
+    pub(super) fn orphan_lifetime(&self) -> Option<Duration> {
+        self.has(flag::ORPHAN_LIFETIME)
+            .then(|| self.orphan_lifetime.get())
+    }
     pub(super) fn set_user_timeout(&mut self, t: Option<Duration>) {
         match t {
             Some(t) => {
@@ -349,9 +358,11 @@ mod tests {
         with_all.keepalive = Some(Config::default_keepalive());
         with_all.user_timeout = Some(Duration::from_secs(30));
         with_all.ecn = true;
-        for c in [Config::rfc9293(), Config::linux(), with_all] {
+        let mut without = Config::rfc9293();
+        without.orphan_lifetime = None;
+        for c in [Config::rfc9293(), Config::linux(), with_all, without] {
             assert_eq!(Cfg::new(&c).to_config(), c);
         }
-        assert_eq!(core::mem::size_of::<Cfg>(), 64);
+        assert_eq!(core::mem::size_of::<Cfg>(), 68);
     }
 }

@@ -108,7 +108,7 @@ impl<B: Storage> Connection<B> {
             self.ssthresh,
             self.last_send,
             self.ack_pending,
-            self.challenge_at,
+            self.challenge_at_ms,
             self.pending_rst(),
         )
             .hash(&mut h);

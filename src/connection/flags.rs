@@ -142,7 +142,21 @@ const RST_ACK: u32 = 1 << 26;
 /// instead of four.
 const SEND_SLOW: u32 = (1 << 25) | (1 << 15) | (1 << 19) | (1 << 20);
 
+/// The bits that keep a segment off header prediction (`predict`), and
+/// `syn_acked`, which must be set: an out-of-order FIN (`rcv_fin`), our
+/// FIN queued (`fin_queued`), fast recovery (`in_recovery`, where every
+/// ACK goes through PRR). One test of the word instead of four.
+const RECV_SLOW: u32 = (1 << 23) | (1 << 2) | (1 << 20);
+const SYN_ACKED: u32 = 1 << 3;
+
 impl<B: Storage> Connection<B> {
+    /// Our SYN is not acknowledged, or one of the [`RECV_SLOW`]
+    /// conditions holds.
+    #[inline]
+    pub(super) fn recv_slow(&self) -> bool {
+        (self.flags ^ SYN_ACKED) & (RECV_SLOW | SYN_ACKED) != 0
+    }
+
     /// One of the [`SEND_SLOW`] conditions holds.
     #[inline]
     pub(super) fn send_slow(&self) -> bool {
@@ -223,6 +237,12 @@ mod tests {
             let expect =
                 c.pending_rst().is_some() || c.fast_rtx() || c.tlp_rtx() || c.in_recovery();
             assert_eq!(c.send_slow(), expect, "bit {bit}");
+            for acked in [false, true] {
+                c.set_syn_acked(acked);
+                let expect =
+                    !c.syn_acked() || c.rcv_fin().is_some() || c.fin_queued() || c.in_recovery();
+                assert_eq!(c.recv_slow(), expect, "bit {bit}, syn_acked {acked}");
+            }
         }
     }
 }

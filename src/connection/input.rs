@@ -33,7 +33,7 @@ impl<B: Storage> Connection<B> {
     /// path): in ESTABLISHED, a segment with only ACK (and PSH) set, no SACK
     /// blocks, at exactly RCV.NXT, whose ACK is new or (with data, or
     /// nothing in flight) equal to SND.UNA, with no reassembly, SACK
-    /// scoreboard or out-of-order FIN pending, and text that fits the
+    /// scoreboard, out-of-order FIN or fast recovery pending, and text that fits the
     /// receive ring whole. For such a segment every step of §3.10.7.4 has
     /// one outcome, taken by [`fast_path`](Self::fast_path): PAWS passes,
     /// the sequence test passes, no RST/SYN, the ACK is processed
@@ -52,12 +52,10 @@ impl<B: Storage> Connection<B> {
         // Only ACK, or ACK+PSH: no SYN, FIN, RST, URG, ECE, CWR.
         if seg.flags.0 & !Flags::PSH.0 != Flags::ACK.0
             || seg.seq != self.rcv_nxt
-            || !self.syn_acked()
+            || self.recv_slow()
             || !seg.options.sack.is_empty()
             || !self.sacked.is_empty()
             || !self.asm.is_empty()
-            || self.rcv_fin().is_some()
-            || self.fin_queued()
             || ack.after(self.snd_max)
             || ack.before(self.snd_una)
         {
@@ -111,7 +109,7 @@ impl<B: Storage> Connection<B> {
             return;
         }
         // Seventh: the text, in order, into the receive ring at once.
-        let plen = len.min(usize::from(self.cfg.mss)) as u16;
+        let plen = self.rcv_mss_sample(len, seg);
         if plen > self.rcv_mss_est {
             self.rcv_mss_est = plen;
         }
@@ -218,17 +216,19 @@ impl<B: Storage> Connection<B> {
     }
 
     /// The window-scale shift we offer: the smallest that lets the whole
-    /// receive buffer be advertised (RFC 7323 §2.3), at most 14.
+    /// receive buffer be advertised (RFC 7323 §2.3), at most 14, and
+    /// small enough that the receive buffer holds two units of it: the
+    /// window is rounded down to whole units (RFC 7323 §2.4), so a buffer
+    /// smaller than one unit could never advertise anything but zero
+    /// (`Config::wscale_buffer` asks for the shift of a larger buffer).
     pub(super) fn our_wscale(&self) -> u8 {
         if !self.cfg.window_scaling() {
             return 0;
         }
-        let cap = self
-            .rx
-            .capacity()
-            .max(self.cfg.wscale_buffer().unwrap_or(0));
+        let rx = self.rx.capacity();
+        let cap = rx.max(self.cfg.wscale_buffer().unwrap_or(0));
         let mut s = 0u8;
-        while s < 14 && (cap >> s) > 0xffff {
+        while s < 14 && (cap >> s) > 0xffff && (rx >> (s + 1)) >= 2 {
             s += 1;
         }
         s
@@ -561,11 +561,16 @@ impl<B: Storage> Connection<B> {
     #[cold]
     #[inline(never)]
     pub(super) fn challenge_ack(&mut self, now: Instant) {
-        let interval = self.cfg.challenge_ack_interval();
-        if now.saturating_duration_since(self.challenge_at) >= interval
-            || self.challenge_at == Instant::ZERO
+        // Milliseconds, wrapping (4 bytes of TCB rather than 8): after
+        // 49.7 days without a challenge ACK, one interval may be taken as
+        // still running (a burst suppressed once, never one too many).
+        let interval = self.cfg.challenge_ack_interval().as_millis();
+        let now_ms = now.as_millis() as u32;
+        if u128::from(now_ms.wrapping_sub(self.challenge_at_ms)) >= interval
+            || self.challenge_at_ms == 0
         {
-            self.challenge_at = now;
+            // 0 is "never": an interval that starts at 0 starts at 1 ms.
+            self.challenge_at_ms = now_ms.max(1);
             self.challenge_n = 0;
         }
         if self.challenge_n < self.cfg.challenge_ack_burst {
@@ -639,6 +644,9 @@ impl<B: Storage> Connection<B> {
         let old_wnd = self.snd_wnd;
         // What was delivered before this ACK (for RACK's "delivered").
         let (old_una, high_before) = (self.snd_una, self.high_sacked());
+        // RFC 9937 DeliveredData: SND.UNA's advance plus the change in
+        // SACKed bytes (without SACK, in the duplicate-ACK estimate).
+        let held_before = self.held_by_peer();
         if ack.after(self.snd_una) {
             self.new_ack(now, seg, a);
             self.take_sack_blocks(seg);
@@ -671,6 +679,16 @@ impl<B: Storage> Connection<B> {
         // the duplicate-ACK count.
         if !self.in_recovery() && self.sack_loss_detected() && self.snd_una.after_eq(self.recover) {
             self.enter_recovery(now);
+        }
+        if self.in_recovery() {
+            let acked = ack.dist(old_una).min(i32::MAX as u32);
+            let held = i64::from(self.held_by_peer()) - i64::from(held_before);
+            // Without SACK a duplicate ACK delivers one segment, and an
+            // ACK of new data what it acknowledges (RFC 9937): the
+            // estimate it uses up is not taken back.
+            let held = if self.sack_on() { held } else { held.max(0) };
+            let delivered = (i64::from(acked) + held).clamp(0, i64::from(u32::MAX)) as u32;
+            self.prr_ack(delivered, ack.after(old_una));
         }
         self.update_send_window(seg, old_wnd);
         match self.state {
@@ -804,12 +822,23 @@ impl<B: Storage> Connection<B> {
         }
         // Estimate the peer's segment size (as Linux's rcv_mss) for the
         // every-second-segment ACK rule.
-        let plen = seg.payload.len().min(usize::from(self.cfg.mss)) as u16;
+        let plen = self.rcv_mss_sample(seg.payload.len(), seg);
         if plen > self.rcv_mss_est {
             self.rcv_mss_est = plen;
         }
         let offset = seq.dist(self.rcv_nxt);
-        let written = self.rx.write_unallocated(offset as usize, payload);
+        // Overlapping copies with different bytes (Ptacek and Newsham
+        // 1998): the first copy of every byte wins, for bytes held out of
+        // order as for bytes already in order (trimmed above). RFC 9293
+        // §3.10.7.4 leaves the choice open. Note: Linux keeps a later copy
+        // that covers an earlier one from the same start
+        // (tcp_data_queue_ofo), the first copy otherwise.
+        let written = if self.asm.is_empty() {
+            self.rx.write_unallocated(offset as usize, payload)
+        } else {
+            self.rx
+                .write_unallocated_except(offset as usize, payload, self.asm.ranges())
+        };
         if written == 0 {
             // No room (zero window): drop, ACK our window.
             self.set_ack_now(true);
@@ -881,6 +910,21 @@ impl<B: Storage> Connection<B> {
             let at = now.as_micros().saturating_add(self.cfg.delayed_ack_us());
             self.set_timer(Timer::DelayedAck, Instant::from_micros(at));
         }
+    }
+
+    /// What a segment of `len` payload bytes says of the peer's full
+    /// segment size: its length, at most our MSS less the options it
+    /// carries (RFC 6691: a full-sized segment's options come out of the
+    /// MSS). A coalesced segment (GRO: several full-sized segments in one)
+    /// so counts as what each of its pieces would have.
+    #[inline(always)]
+    fn rcv_mss_sample(&self, len: usize, seg: &Segment<'_>) -> u16 {
+        let ts = if seg.options.timestamps.is_some() {
+            12
+        } else {
+            0
+        };
+        len.min(usize::from(self.cfg.mss) - ts) as u16
     }
 
     /// The receive MSS estimate: the largest segment seen, at least 536.

@@ -32,10 +32,12 @@ pub mod congestion;
 mod counters;
 mod endpoint_api;
 mod flags;
+mod gso;
 mod icmp;
 pub mod info;
 mod input;
 mod output;
+mod prr;
 mod rack;
 mod sack;
 mod spill;
@@ -269,6 +271,8 @@ pub struct Connection<B: Storage> {
     cc: congestion::Controller,
     /// HyStart++ (RFC 9406): end of the current round, the minimum RTT of
     /// the last and the current round (µs), and samples in this round.
+    /// In fast recovery the first three hold PRR's RecoverFS,
+    /// prr_delivered and prr_out instead (`prr.rs`).
     hs_window_end: SeqNum,
     hs_last_min: u32,
     hs_cur_min: u32,
@@ -284,7 +288,9 @@ pub struct Connection<B: Storage> {
     quick: u8,
     /// When in-order data last arrived.
     last_data_in: OptInstant,
-    challenge_at: Instant,
+    /// When the current challenge-ACK interval started: milliseconds,
+    /// wrapping; 0 when none has (RFC 5961 §7 rate limit).
+    challenge_at_ms: u32,
     /// `pending_rst()` when its bit is set (`flags.rs`).
     rst_val: (SeqNum, SeqNum),
 
@@ -466,7 +472,7 @@ impl<B: Storage> Connection<B> {
             ack_pending: 0,
             quick: 0,
             last_data_in: OptInstant::NONE,
-            challenge_at: Instant::ZERO,
+            challenge_at_ms: 0,
             rst_val: (SeqNum(0), SeqNum(0)),
             timers: [Instant::MAX; timers::COUNT],
             reported_deadline: Instant::MAX,
@@ -949,6 +955,8 @@ impl<B: Storage> Connection<B> {
                 self.tx.clear();
                 self.set_fin_queued(false);
             }
+            // An orphan's fin timeout starts (FSM-32).
+            State::FinWait2 => self.arm_orphan_deadline(self.last_now),
             _ => {}
         }
     }

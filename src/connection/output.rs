@@ -101,7 +101,8 @@ impl<B: Storage> Connection<B> {
             // Only the FIN is left, if it is queued and not yet sent.
             return (self.fin_queued() && self.snd_nxt == self.fin_seq()).then_some((0, true));
         }
-        let mss = self.eff_mss();
+        // Full-sized: the effective MSS less any SACK blocks to carry.
+        let mss = self.seg_room();
         // The peer's window (RFC 9293 §3.8.6) ...
         let right = self.snd_una.add(self.snd_wnd);
         let rwnd_room = if right.after(self.snd_nxt) {
@@ -109,10 +110,11 @@ impl<B: Storage> Connection<B> {
         } else {
             0
         };
-        // ... and the congestion window: in SACK recovery, sending goes on
-        // while pipe < cwnd (RFC 6675 §5); otherwise by SND.UNA + cwnd.
+        // ... and the congestion window: in recovery, sending goes on while
+        // pipe < cwnd (RFC 6675 §5; PRR sets cwnd, RFC 6937); otherwise by
+        // SND.UNA + cwnd.
         let cwnd = self.cwnd.max(mss).min(MAX_WINDOW);
-        let cwnd_room = if self.sack_on() && self.in_recovery() {
+        let cwnd_room = if self.in_recovery() {
             cwnd.saturating_sub(self.pipe())
         } else {
             // Limited transmit (RFC 3042, RFC 5681 §3.2 step 1): the first
@@ -243,6 +245,9 @@ impl<B: Storage> Connection<B> {
             || self.dupacks != 0
             || self.snd_nxt != self.snd_max
             || !self.sacked.is_empty()
+            // SACK blocks to send shrink the segment (`seg_room`).
+            || !self.asm.is_empty()
+            || self.dsack().is_some()
         {
             return None;
         }
@@ -263,7 +268,7 @@ impl<B: Storage> Connection<B> {
     /// order, same outcome), the tests that cannot hold left out. Inlined,
     /// so that the segment is built in `poll_transmit`'s return slot.
     #[inline(always)]
-    fn send_fast(&mut self, now: Instant, buf: &mut [u8], mss: u32) -> Transmit {
+    pub(super) fn send_fast(&mut self, now: Instant, buf: &mut [u8], mss: u32) -> Transmit {
         let seq = self.snd_nxt;
         let flight = self.flight();
         let off = flight as usize;
@@ -507,9 +512,19 @@ impl<B: Storage> Connection<B> {
         (now.as_millis() as u32).wrapping_add(self.ts_offset)
     }
 
-    /// The window field to send, and RCV.ADV updated. The right edge never
-    /// moves left (SHLD-14), and it moves right only in steps of at least
+    /// The window field to send, and RCV.ADV updated. RCV.ADV never moves
+    /// left (SHLD-14), and it moves right only in steps of at least
     /// min(RCV.BUFF/2, MSS) (receiver SWS avoidance, MUST-39).
+    ///
+    /// RFC 7323 §2.4: with a window shift the field is the window rounded
+    /// *down* to a multiple of 2^shift, so that the right edge offered
+    /// never passes what the receive buffer can hold, and the window
+    /// closes to 0 when less than 2^shift bytes are free (RFC 9293
+    /// §3.8.6.2.2). A window that would only grow back to where it was may
+    /// then read up to 2^shift - 1 bytes short of RCV.ADV (the retraction
+    /// §2.4 allows); RCV.ADV itself stays, and segments up to it are still
+    /// accepted: the buffer has room for them, since RCV.ADV never passed
+    /// RCV.NXT plus the free space, and neither moves back.
     pub(super) fn advertise(&mut self) -> u16 {
         let free = self.rx.free_u32();
         let cur = if self.rcv_adv.after(self.rcv_nxt) {
@@ -530,6 +545,15 @@ impl<B: Storage> Connection<B> {
         if same {
             return units as u16;
         }
+        self.advertise_update(free, cur)
+    }
+
+    /// [`advertise`](Self::advertise) when something was received or read
+    /// since the last advertisement (out of line: the sender's common case
+    /// above changes nothing).
+    #[inline(never)]
+    fn advertise_update(&mut self, free: u32, cur: u32) -> u16 {
+        let shift = self.rcv_wscale;
         let cap = self.rx.capacity_u32();
         let step = (cap / 2).min(u32::from(self.cfg.mss)).max(1);
         let wnd = if !self.syn_acked() {
@@ -541,10 +565,9 @@ impl<B: Storage> Connection<B> {
         } else {
             cur
         };
-        let max = 0xffffu32 << self.rcv_wscale;
-        let wnd = wnd.min(max);
-        // Round up so that the right edge never retreats through scaling.
-        let field = (wnd.saturating_add((1 << shift) - 1) >> shift).min(0xffff);
+        let max = 0xffffu32 << shift;
+        // RFC 7323 §2.4: round down; never offer more than the buffer holds.
+        let field = wnd.min(max).min(free) >> shift;
         let edge = self.rcv_nxt.add(field << shift);
         if edge.after(self.rcv_adv) {
             self.rcv_adv = edge;
@@ -568,7 +591,8 @@ impl<B: Storage> Connection<B> {
         if n > 0 && self.push(now, off + n == self.tx.len(), !retransmission) {
             flags |= Flags::PSH;
         }
-        if !retransmission && n > 0 && (n as u32) < self.eff_mss() {
+        self.prr_sent(n as u32);
+        if !retransmission && n > 0 && (n as u32) < self.seg_room() {
             self.snd_sml = seq.add(n as u32);
         }
         if retransmission {
@@ -631,7 +655,7 @@ impl<B: Storage> Connection<B> {
         }
         let fin_out = self.fin_queued() && self.snd_max == self.fin_seq().add(1);
         let data_out = flight - u32::from(fin_out);
-        let len = (data_out.min(self.eff_mss()) as usize).min(buf.len());
+        let len = (data_out.min(self.seg_room()) as usize).min(buf.len());
         let off = (data_out as usize - len).min(self.tx.len());
         let n = self.tx.read_at(off, &mut buf[..len]);
         let seq = self.snd_una.add(off as u32);
@@ -650,7 +674,7 @@ impl<B: Storage> Connection<B> {
             return None;
         }
         let in_buf = (self.tx.len() as u32).min(self.flight());
-        let len = (in_buf.min(self.eff_mss()) as usize).min(buf.len());
+        let len = (in_buf.min(self.seg_room()) as usize).min(buf.len());
         let n = self.tx.read_at(0, &mut buf[..len]);
         let fin = self.fin_queued()
             && n as u32 == self.tx.len() as u32
@@ -659,6 +683,7 @@ impl<B: Storage> Connection<B> {
             return None;
         }
         self.stats.retransmits += 1;
+        self.prr_sent(n as u32);
         self.rtt_sample = super::timers::RttSample::NONE;
         if self.high_rxt.before(self.snd_una.add(n as u32)) {
             self.high_rxt = self.snd_una.add(n as u32);

@@ -69,11 +69,33 @@ impl<B: Storage> Connection<B> {
         (!self.sacked.is_empty()).then(|| self.snd_una.add(self.sacked.highest_end()))
     }
 
+    /// Bytes above SND.UNA the peer is known to hold: SACKed, or without
+    /// SACK what duplicate ACKs say (`reno_sacked`).
+    pub(super) fn held_by_peer(&self) -> u32 {
+        if self.sack_on() {
+            self.sacked.covered()
+        } else {
+            self.reno_sacked()
+        }
+    }
+
     /// RFC 6675 §4 `pipe`: bytes thought to be in the network.
     pub(super) fn pipe(&self) -> u32 {
         let flight = self.flight();
-        if !(self.sack_on() && self.in_recovery()) {
+        if !self.in_recovery() {
             return flight;
+        }
+        if !self.sack_on() {
+            // Without SACK, the same count with the duplicate-ACK estimate
+            // standing in for SACKed bytes (Linux's packets in flight for
+            // Reno): the hole at SND.UNA is lost until retransmitted.
+            let left = flight.saturating_sub(self.reno_sacked());
+            let lost = if self.high_rxt.after(self.snd_una) {
+                0
+            } else {
+                left.min(self.eff_mss())
+            };
+            return left - lost;
         }
         let sacked = self.sacked.covered();
         // Lost and not yet retransmitted: the unSACKed bytes between
@@ -125,12 +147,13 @@ impl<B: Storage> Connection<B> {
             return None;
         }
         let in_buf = (self.tx.len() as u32).saturating_sub(off);
-        let len = (hole.min(mss).min(in_buf) as usize).min(buf.len());
+        let len = (hole.min(self.seg_room()).min(in_buf) as usize).min(buf.len());
         if len == 0 {
             return None;
         }
         let n = self.tx.read_at(off as usize, &mut buf[..len]);
         let seq = self.snd_una.add(off);
+        self.prr_sent(n as u32);
         self.high_rxt = seq.add(n as u32);
         self.rtx_mark = self.snd_max;
         self.stats.retransmits += 1;
@@ -154,6 +177,22 @@ impl<B: Storage> Connection<B> {
             Some((s, _)) if s > o => s - o,
             _ => u32::MAX,
         }
+    }
+
+    /// The payload a data segment may carry now: the effective MSS less the
+    /// SACK blocks it will carry (RFC 9293 §3.7.1, MUST-16: the effective
+    /// send MSS is reduced by the TCP options sent; Linux's
+    /// `tcp_current_mss`). Without it, a full-sized segment with SACK
+    /// blocks would exceed the path MTU.
+    pub(super) fn seg_room(&self) -> u32 {
+        let mss = self.eff_mss();
+        if !self.sack_on() || (self.asm.is_empty() && self.dsack().is_none()) {
+            return mss;
+        }
+        let max = if self.ts_on() { 3 } else { 4 };
+        let n = (usize::from(self.dsack().is_some()) + self.asm.ranges().count()).min(max);
+        // NOP, NOP, kind, length and 8 bytes a block (RFC 2018 §3).
+        mss.saturating_sub(4 + 8 * n as u32).max(1)
     }
 
     /// The SACK blocks for our next ACK (RFC 2018 §4: the block holding

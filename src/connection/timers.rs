@@ -30,7 +30,9 @@ pub enum Timer {
     Keepalive = 3,
     /// TIME-WAIT 2*MSL.
     TimeWait = 4,
-    /// Orphaned FIN-WAIT-2 (Linux tcp_fin_timeout).
+    /// An orphan's deadline: in FIN-WAIT-2 the fin timeout (Linux
+    /// `tcp_fin_timeout`), and for any orphan its total lifetime
+    /// (`Config::orphan_lifetime`), whichever comes first.
     FinWait2 = 5,
     /// RACK reordering timer (RFC 8985 §6.3).
     Rack = 6,
@@ -177,14 +179,28 @@ impl<B: Storage> Connection<B> {
                 self.clear_timer(Timer::Keepalive);
             }
         }
-        // Orphaned FIN-WAIT-2 (FSM-32).
-        if self.state == State::FinWait2 && self.app_closed() {
-            if self.timer(Timer::FinWait2).is_none() {
-                self.set_timer(Timer::FinWait2, now + self.cfg.fin_timeout());
-            }
-        } else {
-            self.clear_timer(Timer::FinWait2);
+        // The orphan's deadline (`Timer::FinWait2`) is armed by the close
+        // and on entering FIN-WAIT-2 (`arm_orphan_deadline`), and only moves
+        // earlier: nothing to do here.
+    }
+
+    /// An orphan's deadline (the slot of [`Timer::FinWait2`]): its total
+    /// lifetime from the close (`Config::orphan_lifetime`), and in
+    /// FIN-WAIT-2 the fin timeout (FSM-32; Linux `tcp_fin_timeout`),
+    /// whichever comes first. Called at the close and on entering
+    /// FIN-WAIT-2; a later call never moves the deadline later.
+    pub(super) fn arm_orphan_deadline(&mut self, now: Instant) {
+        if !self.app_closed() || matches!(self.state, State::Closed | State::TimeWait) {
+            return;
         }
+        let mut at = self.timer_at(Timer::FinWait2);
+        if let Some(life) = self.cfg.orphan_lifetime() {
+            at = at.min(now + life);
+        }
+        if self.state == State::FinWait2 {
+            at = at.min(now + self.cfg.fin_timeout());
+        }
+        self.set_timer(Timer::FinWait2, at);
     }
 
     /// Restarts the keep-alive idle timer (any segment received).
@@ -218,11 +234,7 @@ impl<B: Storage> Connection<B> {
                         self.close_with(Event::TimeWaitTimeout, CloseReason::Normal, a);
                     }
                 }
-                Timer::FinWait2 => {
-                    if self.state == State::FinWait2 && self.app_closed() {
-                        self.close_with(Event::FinWait2Timeout, CloseReason::FinTimeout, a);
-                    }
-                }
+                Timer::FinWait2 => self.on_orphan_deadline(a),
                 Timer::Retransmit => self.on_rto(now, a),
                 Timer::Persist => self.on_persist(now, a),
                 Timer::Keepalive => self.on_keepalive(now, a),
@@ -393,7 +405,9 @@ impl<B: Storage> Connection<B> {
             let w = self.window();
             self.ssthresh = self.cc.on_timeout(w, self.flight(), now);
             self.cwnd = mss;
-            self.set_in_recovery(false);
+            if self.in_recovery() {
+                self.leave_recovery();
+            }
             self.dupacks = 0;
             self.recover = self.snd_max;
             if self.snd_wnd == 0 {
@@ -411,6 +425,26 @@ impl<B: Storage> Connection<B> {
         self.set_timer(Timer::Retransmit, at);
     }
 
+    /// An orphan's deadline passed (`arm_orphan_deadline`). In FIN-WAIT-2
+    /// our FIN is acknowledged: the connection ends as Linux's
+    /// `tcp_fin_timeout` ends it. Elsewhere the orphan's lifetime is over:
+    /// it is aborted (RFC 9293 §3.10.5: a RST where the peer still knows
+    /// us), as Linux resets the orphans it kills (`tcp_out_of_resources`).
+    /// Note: RFC 9293 sets no bound on an orphan's life; like Linux's, this
+    /// one is a defence against peers that would hold it for ever.
+    fn on_orphan_deadline(&mut self, a: &mut Actions) {
+        if !self.app_closed() {
+            return;
+        }
+        match self.state {
+            State::FinWait2 => {
+                self.close_with(Event::FinWait2Timeout, CloseReason::FinTimeout, a);
+            }
+            State::FinWait1 | State::Closing | State::LastAck => self.abort_now(a),
+            _ => {}
+        }
+    }
+
     /// The persist timer: zero-window probe or SWS override.
     fn on_persist(&mut self, _now: Instant, a: &mut Actions) {
         if !self.syn_acked() || self.unsent() == 0 || self.flight() > 0 {
@@ -420,7 +454,15 @@ impl<B: Storage> Connection<B> {
         if self.snd_wnd == 0 {
             // RFC 9293 §3.8.6.1 (MUST-36): probe. Probes that are answered
             // keep the connection up forever (MUST-37); unanswered ones count.
-            if self.zwp_unanswered >= self.cfg.retries2 {
+            // Note: an orphan's probes count toward `orphan_retries` even
+            // when answered (as Linux's tcp_probe_timer for a dead socket):
+            // there is no application left to keep waiting for, and a peer
+            // that keeps its window shut would hold the orphan for ever
+            // (Sockstress). `zwp_probes` is reset only when the window
+            // opens or new data is acknowledged.
+            let orphan_dead = self.app_closed()
+                && self.zwp_probes >= self.cfg.orphan_retries.min(self.cfg.retries2);
+            if self.zwp_unanswered >= self.cfg.retries2 || orphan_dead {
                 self.close_with(Event::RetransmitTimeout, CloseReason::TimedOut, a);
                 return;
             }
@@ -613,20 +655,23 @@ impl<B: Storage> Connection<B> {
         if self.in_recovery() {
             if self.snd_una.after_eq(self.recover) {
                 // Full ACK: leave fast recovery (RFC 6582 §3.2 step 3).
-                self.set_in_recovery(false);
+                self.leave_recovery();
                 self.cwnd = self.ssthresh.min(self.flight().max(mss) + mss);
                 if self.sack_on() {
                     self.cwnd = self.ssthresh;
                 }
+                self.dupacks = 0;
             } else if self.sack_on() {
-                // RFC 6675: partial ACKs need no deflation; the holes are
-                // resent by NextSeg().
+                // RFC 6675: the holes are resent by NextSeg(); PRR sets
+                // cwnd (`prr_ack`).
+                self.dupacks = 0;
             } else {
-                // Partial ACK (RFC 6582): retransmit the next hole, deflate.
+                // Partial ACK (RFC 6582 §3.2 step 5): retransmit the next
+                // hole; the duplicate ACKs this ACK covers are used up;
+                // PRR sets cwnd (no deflation).
                 self.set_fast_rtx(true);
-                self.cwnd = self.cwnd.saturating_sub(acked).saturating_add(mss).max(mss);
+                self.reno_partial_ack(acked);
             }
-            self.dupacks = 0;
             return;
         }
         self.dupacks = 0;
@@ -641,17 +686,17 @@ impl<B: Storage> Connection<B> {
 
     /// A duplicate ACK (RFC 5681 §3.2, RFC 6582 NewReno).
     pub(super) fn on_dupack(&mut self, now: Instant) {
-        let mss = self.eff_mss();
         self.dupacks = self.dupacks.saturating_add(1);
-        if self.in_recovery() {
-            // RFC 5681 §3.2 step 4: without SACK, inflate for every segment
-            // that left the network. With SACK, `pipe` already counts it
-            // (RFC 6675 §5): no inflation.
-            if !self.sack_on() {
-                self.cwnd = self.cwnd.saturating_add(mss);
-            }
-        } else if self.dupacks == 3 && self.snd_una.after_eq(self.recover) {
+        if !self.in_recovery() && self.dupacks == 3 && self.snd_una.after_eq(self.recover) {
             self.enter_recovery(now);
+        }
+        if self.in_recovery() && !self.sack_on() {
+            // Note: RFC 5681 §3.2 step 4 inflates cwnd by one segment per
+            // duplicate ACK, which lets a receiver that spoofs them inflate
+            // it without bound (Savage et al. 1999). Instead each counts as
+            // one segment delivered, no more than the flight holds
+            // (`reno_cap`, as Linux), and PRR (RFC 6937) sets cwnd.
+            self.reno_cap();
         }
     }
 
@@ -663,17 +708,16 @@ impl<B: Storage> Connection<B> {
             ..self.window()
         };
         self.ssthresh = self.cc.on_congestion(w, now);
-        // RFC 6675 §5 step 4.2: cwnd = ssthresh; without SACK, RFC 5681
-        // §3.2 inflates by the three segments that left the network.
-        self.cwnd = if self.sack_on() {
-            self.ssthresh
-        } else {
-            self.ssthresh + 3 * mss
-        };
         self.recover = self.snd_max;
         self.high_rxt = self.snd_una;
         self.rtx_mark = self.snd_max;
-        self.set_in_recovery(true);
+        // RFC 6937 §3: PRR instead of RFC 6675 §5 step 4.2's cwnd =
+        // ssthresh (and RFC 5681 §3.2's ssthresh + 3 * SMSS without SACK):
+        // each ACK sets cwnd = pipe + sndcnt (`prr_ack`). Until one does
+        // (recovery entered by RACK's timer), one segment may go: the fast
+        // retransmit.
+        self.prr_start();
+        self.cwnd = self.pipe().saturating_add(mss);
         self.set_fast_rtx(true);
         self.stats.recoveries += 1;
         if self.tlp_armed() {

@@ -74,6 +74,25 @@ pub struct EndpointConfig {
     /// listener on the unspecified address with port 0 takes every SYN
     /// no other listener takes. Off by default.
     pub transparent: bool,
+    /// Segmentation offload (GSO/TSO): when above 0, `poll_transmit` may
+    /// write a run of full-sized segments of new data, up to this many
+    /// payload bytes, as one super-segment for the device to split
+    /// ([`Datagram::segment_size`](super::Datagram::segment_size); see
+    /// [`Connection::poll_transmit_gso`](crate::Connection::poll_transmit_gso)
+    /// for what splitting must give). At most 65,000; 0 (the default):
+    /// one segment per datagram.
+    pub gso_max: usize,
+    /// The device checks received TCP checksums (receive checksum
+    /// offload): `on_datagram` trusts them instead of verifying. Off by
+    /// default: every checksum is verified in software (MUST-3).
+    pub rx_checksum_offload: bool,
+    /// The device completes transmitted TCP checksums (transmit checksum
+    /// offload, Linux's `CHECKSUM_PARTIAL` / `VIRTIO_NET_HDR_F_NEEDS_CSUM`
+    /// with the checksum at offset 16 of the TCP header): the checksum
+    /// field of what `poll_transmit` writes holds only the folded
+    /// pseudo-header sum (over the whole segment's length, as GSO needs).
+    /// Off by default: full software checksums.
+    pub tx_checksum_offload: bool,
 }
 
 impl EndpointConfig {
@@ -94,6 +113,9 @@ impl EndpointConfig {
             port_max: 60999,
             local_addrs: heapless::Vec::new(),
             transparent: false,
+            gso_max: 0,
+            rx_checksum_offload: false,
+            tx_checksum_offload: false,
         }
     }
 
@@ -158,6 +180,11 @@ impl EndpointConfig {
             self.max_connections >= 1,
             "max_connections",
             "must be at least 1",
+        )?;
+        check(
+            self.gso_max <= 65_000,
+            "gso_max",
+            "must be at most 65,000 bytes (one IP packet)",
         )?;
         check(
             self.local_addrs.iter().all(|&ip| super::unicast(ip)),

@@ -415,6 +415,11 @@ pub struct Datagram {
     /// The ECN codepoint for the IP header (RFC 3168 §6.1.1: ECT(0) on new
     /// data of a connection that negotiated ECN, otherwise Not-ECT).
     pub ecn: crate::wire::Ecn,
+    /// With [`EndpointConfig::gso_max`]: the payload size to split this
+    /// super-segment at (the MSS), or 0 for an ordinary segment. The device
+    /// splits it (GSO/TSO), or the host does with
+    /// [`wire::gso::split`](crate::wire::gso::split).
+    pub segment_size: u16,
 }
 
 /// A call the Endpoint cannot honour.
@@ -742,7 +747,8 @@ impl<S: Store> Endpoint<S> {
     pub fn time_wait_count(&self) -> usize {
         self.tw.len()
     }
-    /// Entries in the timing wheel (TIME-WAIT's include stale ones).
+    /// Entries in the timing wheel: at most one per connection and one
+    /// per TIME-WAIT entry.
     pub fn timer_count(&self) -> usize {
         self.wheel.len()
     }
@@ -2125,7 +2131,7 @@ impl<S: Store> Endpoint<S> {
             return None;
         }
         if let Some(c) = self.ctrl.pop() {
-            return self.emit(&c.tuple, &c.t, buf);
+            return self.emit(&c.tuple, &c.t, buf, 0);
         }
         while let Some(&idx) = self.txq.first() {
             let Some(e) = self.slots[idx as usize].get_mut() else {
@@ -2140,12 +2146,19 @@ impl<S: Store> Endpoint<S> {
                 continue;
             }
             let before = e.conn.retransmits();
-            let t = e.conn.poll_transmit(now, &mut buf[MAX_HEADER..]);
+            let t = if self.cfg.gso_max > 0 {
+                let max = self.cfg.gso_max.min(buf.len() - MAX_HEADER);
+                e.conn.poll_transmit_gso(now, &mut buf[MAX_HEADER..], max)
+            } else {
+                e.conn
+                    .poll_transmit(now, &mut buf[MAX_HEADER..])
+                    .map(|t| (t, 0))
+            };
             // Retransmissions go out here (loss found by an ACK or a timer
             // only marks what to resend).
             self.counters.retrans_segs += u64::from(e.conn.retransmits().wrapping_sub(before));
             match t {
-                Some(t) => {
+                Some((t, seg)) => {
                     let tuple = e.tuple;
                     if e.conn.may_transmit() {
                         self.schedule(idx);
@@ -2154,7 +2167,7 @@ impl<S: Store> Endpoint<S> {
                         // rather than after one more poll.
                         self.drained(idx);
                     }
-                    return self.emit(&tuple, &t, buf);
+                    return self.emit(&tuple, &t, buf, seg);
                 }
                 None => self.drained(idx),
             }
@@ -2179,7 +2192,13 @@ impl<S: Store> Endpoint<S> {
 
     /// Builds the segment for `t` whose payload (if any) sits at
     /// `buf[MAX_HEADER..]`.
-    fn emit(&mut self, tuple: &Tuple, t: &Transmit, buf: &mut [u8]) -> Option<Datagram> {
+    fn emit(
+        &mut self,
+        tuple: &Tuple,
+        t: &Transmit,
+        buf: &mut [u8],
+        segment_size: u16,
+    ) -> Option<Datagram> {
         let mut header: TcpHeader = t.header(tuple.local_port, tuple.remote_port);
         if header.options_len() > 40 {
             header.options.sack.truncate(2);
@@ -2195,7 +2214,16 @@ impl<S: Store> Endpoint<S> {
             buf.copy_within(MAX_HEADER..MAX_HEADER + t.len, hlen);
         }
         header.emit(&mut buf[..hlen]).ok()?;
+        let offload = self.cfg.tx_checksum_offload;
         match (tuple.local_ip, tuple.remote_ip) {
+            (IpAddr::V4(s), IpAddr::V4(d)) if offload => {
+                let sum = checksum::pseudo_header_v4(s.octets(), d.octets(), len as u16);
+                buf[16..18].copy_from_slice(&checksum::fold(sum).to_be_bytes());
+            }
+            (IpAddr::V6(s), IpAddr::V6(d)) if offload => {
+                let sum = checksum::pseudo_header_v6(s.octets(), d.octets(), len as u32);
+                buf[16..18].copy_from_slice(&checksum::fold(sum).to_be_bytes());
+            }
             (IpAddr::V4(s), IpAddr::V4(d)) => {
                 checksum::fill_checksum_v4(s.octets(), d.octets(), &mut buf[..len]);
             }
@@ -2217,6 +2245,7 @@ impl<S: Store> Endpoint<S> {
             } else {
                 crate::wire::Ecn::NotEct
             },
+            segment_size,
         })
     }
 

@@ -14,11 +14,20 @@
 //! `challenge_ack_interval` per entry (RFC 5961 §7 ACK throttling; Linux
 //! `tcp_timewait_check_oow_rate_limit` with `tcp_invalid_ratelimit`,
 //! 500 ms), so a flood at a TIME-WAIT tuple cannot be reflected.
+//!
+//! Each entry owns exactly one node of the timer wheel, whatever arrives:
+//! a segment that restarts 2MSL only moves the entry's expiry later, and
+//! the node, when it fires early, is put back at the expiry (as a
+//! connection's RTO is re-armed). An entry that ends early (a RST, a SYN
+//! that reuses the tuple) takes its node out of the wheel. A flood at a
+//! TIME-WAIT tuple therefore costs no wheel work per segment and leaves
+//! nothing behind (Linux `inet_twsk_reschedule` likewise moves the one
+//! timer of the `inet_timewait_sock`).
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::store::{Seq, Store, Table};
-use super::{Endpoint, TW_BIT, Tuple, tick_ceil};
+use super::{Endpoint, TW_BIT, Tuple, tick_ceil, tick_floor};
 use crate::connection::TimeWaitVars;
 use crate::seq::SeqNum;
 use crate::time::Instant;
@@ -114,9 +123,17 @@ impl TimeWaitEntry {
     }
 }
 
-/// The entries, their free list, and the local-address table.
+/// No wheel node.
+const NO_NODE: u32 = u32::MAX;
+
+/// The entries, their wheel nodes, their free list, and the
+/// local-address table.
 pub(crate) struct TimeWaitTable<S: Store> {
     entries: S::Vec<TimeWaitEntry>,
+    /// `nodes[i]`: entry `i`'s one node in the timer wheel (`NO_NODE`
+    /// while it has none), beside the entries so that an entry stays 48
+    /// bytes.
+    nodes: S::Vec<u32>,
     free: S::Vec<u32>,
     len: usize,
     locals: S::Vec<IpAddr>,
@@ -126,6 +143,7 @@ impl<S: Store> Default for TimeWaitTable<S> {
     fn default() -> Self {
         TimeWaitTable {
             entries: Default::default(),
+            nodes: Default::default(),
             free: Default::default(),
             len: 0,
             locals: Default::default(),
@@ -134,9 +152,23 @@ impl<S: Store> Default for TimeWaitTable<S> {
 }
 
 impl<S: Store> TimeWaitTable<S> {
-    /// Whether the wheel entry (`i`, `tick`) is the live timer of entry `i`.
+    /// Whether the wheel entry (`i`, `tick`) is the live timer of entry
+    /// `i`: every TIME-WAIT node in the wheel is (an entry removes its
+    /// node when it ends), so this is whether entry `i` is live.
     pub(crate) fn timer_live(&self, i: u32, tick: u64) -> bool {
-        self.is_live(i) && self.entries[i as usize].expiry_ms == tick as u32
+        let _ = tick;
+        self.is_live(i)
+    }
+    /// Entry `i`'s wheel node, which the caller takes out of the wheel.
+    fn take_node(&mut self, i: u32) -> u32 {
+        self.nodes
+            .get_mut(i as usize)
+            .map_or(NO_NODE, |n| core::mem::replace(n, NO_NODE))
+    }
+    fn set_node(&mut self, i: u32, node: u32) {
+        if let Some(n) = self.nodes.get_mut(i as usize) {
+            *n = node;
+        }
     }
     pub(crate) fn len(&self) -> usize {
         self.len
@@ -219,10 +251,17 @@ impl<S: Store> TimeWaitTable<S> {
         let i = match self.free.pop() {
             Some(i) => {
                 self.entries[i as usize] = e;
+                self.nodes[i as usize] = NO_NODE;
                 i
             }
             None => {
-                self.entries.try_push(e).ok()?;
+                // Both have the capacity of `S::Vec`; the nodes first, so
+                // that a failure leaves the two the same length.
+                self.nodes.try_push(NO_NODE).ok()?;
+                if self.entries.try_push(e).is_err() {
+                    self.nodes.pop();
+                    return None;
+                }
                 (self.entries.len() - 1) as u32
             }
         };
@@ -283,7 +322,7 @@ impl<S: Store> Endpoint<S> {
         match ti {
             Some(ti) => {
                 self.counters.time_wait_entered += 1;
-                self.wheel_insert(TW_BIT | ti, tick_ceil(expiry));
+                self.arm_time_wait(ti, tick_ceil(expiry));
                 if ack {
                     let t = self.tw.get(ti).ack(now, vars.ts_offset);
                     self.push_ctrl(tuple, t);
@@ -315,13 +354,34 @@ impl<S: Store> Endpoint<S> {
 
     pub(super) fn remove_time_wait(&mut self, ti: u32, t: &Tuple) {
         self.table_set(self.keys.table_hash(t), TW_BIT | ti, None);
+        // Its timer goes with it: nothing stale is left in the wheel.
+        let n = self.tw.take_node(ti);
+        self.wheel.remove(n);
         self.tw.remove(ti);
     }
 
-    /// The wheel says entry `ti` may have expired.
+    /// Puts entry `ti`'s one wheel node at `tick`.
+    fn arm_time_wait(&mut self, ti: u32, tick: u64) {
+        let n = self.wheel_insert(TW_BIT | ti, tick).unwrap_or(NO_NODE);
+        self.tw.set_node(ti, n);
+    }
+
+    /// Entry `ti`'s node fired at `tick` (`on_timer` took it out of the
+    /// wheel): the entry has expired, or 2MSL was restarted since the
+    /// node was placed and it goes back in at the new expiry.
     pub(super) fn time_wait_timer(&mut self, ti: u32, tick: u64) {
-        if !self.tw.timer_live(ti, tick) {
-            return; // stale: freed, or the timer was restarted
+        if !self.tw.is_live(ti) {
+            return;
+        }
+        let _ = self.tw.take_node(ti);
+        // Expiries are wrapping milliseconds, within 2^31 of `tick`.
+        let ahead = self.tw.get(ti).expiry_ms.wrapping_sub(tick as u32) as i32;
+        let expiry = tick.saturating_add(ahead.max(0) as u64);
+        // Still ahead of the clock (the node may fire long after its tick):
+        // back in the wheel; else the entry has expired now.
+        if expiry > tick_floor(self.last_now) {
+            self.arm_time_wait(ti, expiry);
+            return;
         }
         let t = self.tw.tuple(ti);
         self.remove_time_wait(ti, &t);
@@ -360,13 +420,13 @@ impl<S: Store> Endpoint<S> {
                 }
                 return TwVerdict::Done;
             }
-            let exp = tick_ceil(now + restart);
-            e.expiry_ms = exp as u32;
+            // Restart 2MSL: the entry's node fires early and is put back
+            // at the new expiry (`time_wait_timer`): no wheel work here.
+            e.expiry_ms = tick_ceil(now + restart) as u32;
             if let (true, Some(ts)) = (e.ts_on(), ts) {
                 e.ts_recent = ts.val;
                 e.ts_recent_stamp = secs(now);
             }
-            self.wheel_insert(TW_BIT | ti, exp);
             return TwVerdict::Done;
         }
         // RFC 9293 §3.6.1 (MAY-2) and RFC 6191: a SYN may open a new
@@ -394,9 +454,7 @@ impl<S: Store> Endpoint<S> {
         // Out of window: ACK (a retransmitted FIN gets its ACK here) and, for
         // segments with ACK or rejected by PAWS, restart 2MSL.
         if paws_reject || f.ack() {
-            let exp = tick_ceil(now + restart);
-            e.expiry_ms = exp as u32;
-            self.wheel_insert(TW_BIT | ti, exp);
+            e.expiry_ms = tick_ceil(now + restart) as u32;
         }
         // RFC 5961 §7: at most one such ACK per interval (Linux
         // `tcp_timewait_check_oow_rate_limit`).

@@ -20,9 +20,8 @@
 //! the earliest entry's tick rather than the start of a coarse slot: a
 //! host that sleeps until `next_deadline` is not woken for connections
 //! that are gone, nor once per level an entry cascades through.
-//! (TIME-WAIT entries still use lazy deletion: the owner stores the tick
-//! of the entry it considers current and ignores the others when they
-//! come out.)
+//! A TIME-WAIT entry likewise owns one node, which a restart of 2MSL
+//! leaves to fire early and be put back at the new expiry.
 //!
 //! [`Endpoint::on_timer`]: super::Endpoint::on_timer
 

@@ -11,6 +11,10 @@
 //! nothing is due at or before `now` any more (a host that loops on
 //! `next_deadline` cannot spin).
 
+mod hostile;
+
+pub use hostile::HostileMove;
+
 use std::collections::VecDeque;
 use std::format;
 use std::string::String;
@@ -39,6 +43,9 @@ const PEER_PORTS: [u16; 3] = [40000, 40001, 65535];
 const KEEP_SENT: usize = 16;
 /// A bound on the transmit or event queue drained in one step.
 const DRAIN_LIMIT: usize = 100_000;
+/// The most heap a connection holds besides its buffers: the reassembly
+/// ranges and the SACK scoreboard, one small box each.
+const MAX_HEAP_PER_CONNECTION: usize = 256;
 
 /// One hostile event for a whole host.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -174,6 +181,9 @@ struct Sent {
     payload_len: usize,
 }
 
+/// A connection as the peer sees it: (peer address, peer port, local port).
+type PeerTuple = ([u8; 4], u16, u16);
+
 /// The host under test and what the checks need.
 pub struct EpHarness {
     /// The Endpoint.
@@ -192,6 +202,11 @@ pub struct EpHarness {
     pub bytes_read: u64,
     /// The ECN field of delivered datagrams ([`EpInput::SetEcn`]).
     ecn: Ecn,
+    /// Per 4-tuple (peer, peer port, local port): the end of everything
+    /// the Endpoint sent on it, as a peer that got it all acknowledges.
+    acked: Vec<(PeerTuple, SeqNum)>,
+    /// Datagrams sent since the peer last answered them all.
+    fresh: usize,
     log: Vec<String>,
 }
 
@@ -229,6 +244,8 @@ impl EpHarness {
             events: 0,
             bytes_read: 0,
             ecn: Ecn::NotEct,
+            acked: Vec::new(),
+            fresh: 0,
             log: Vec::new(),
         }
     }
@@ -570,11 +587,13 @@ impl EpHarness {
             if self.sent.len() == KEEP_SENT {
                 self.sent.pop_back();
             }
+            self.note_acked(t, &header, payload.len());
             self.sent.push_front(Sent {
                 dst: t,
                 header,
                 payload_len: payload.len(),
             });
+            self.fresh += 1;
         }
         if self.ep.connection_count() > self.cfg.max_connections {
             return self.fail(&format!(
@@ -589,6 +608,40 @@ impl EpHarness {
                 self.ep.time_wait_count(),
                 self.cfg.max_time_wait
             ));
+        }
+        // At most one timer entry per connection and per TIME-WAIT entry,
+        // whatever arrived (issue 20: a TIME-WAIT flood added one per
+        // segment).
+        let timers = self.ep.timer_count();
+        if timers > self.ep.connection_count() + self.ep.time_wait_count() {
+            return self.fail(&format!(
+                "{timers} timer entries for {} connections and {} TIME-WAIT entries",
+                self.ep.connection_count(),
+                self.ep.time_wait_count()
+            ));
+        }
+        let orphans = self.ep.counters().orphans;
+        if orphans > self.cfg.max_orphans as u64 {
+            return self.fail(&format!(
+                "{orphans} orphans, limit {}",
+                self.cfg.max_orphans
+            ));
+        }
+        // Each connection within its buffers, its boxes of ranges small
+        // (reassembly and SACK scoreboard, issue 20).
+        for &h in &self.handles {
+            if let Some(c) = self.ep.connection(h)
+                && (c.recv_queue() > self.cfg.rx_buffer
+                    || c.send_queue() > self.cfg.tx_buffer
+                    || c.heap_bytes() > MAX_HEAP_PER_CONNECTION)
+            {
+                return self.fail(&format!(
+                    "{h}: recv_queue {}, send_queue {}, heap {} B",
+                    c.recv_queue(),
+                    c.send_queue(),
+                    c.heap_bytes()
+                ));
+            }
         }
         Ok(())
     }

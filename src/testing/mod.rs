@@ -707,9 +707,12 @@ impl<B: Storage> Harness<B> {
             // cannot express a scaled edge; the peer ignores the window of
             // that older segment (RFC 9293 §3.10.7.4 SND.WL1/WL2), so only
             // the first SYN,ACK sets an edge and later SYNs are not checked.
+            // RFC 7323 §2.4: a scaled window is rounded down, so the edge
+            // may read up to 2^shift - 1 short of one offered before.
             if let Some(prev) = self.right_edge
                 && edge.before(prev)
                 && !(f.syn() && prev.dist(edge) < (1 << 14))
+                && prev.dist(edge) >= (1 << shift)
             {
                 return self.fail(format!(
                     "advertised right edge moved left from {prev} to {edge} (SHLD-14)"
@@ -717,6 +720,14 @@ impl<B: Storage> Harness<B> {
             }
             if self.right_edge.is_none_or(|p| edge.after(p)) {
                 self.right_edge = Some(edge);
+            }
+            // RFC 9293 §3.8.6.2.2, RFC 7323 §2.4: the edge offered never
+            // passes what the receive buffer can hold.
+            let room = self.conn.rcv_nxt().add(self.conn.rcv_wnd());
+            if !f.syn() && edge.after(room) {
+                return self.fail(format!(
+                    "advertised right edge {edge} beyond the receive buffer's {room}"
+                ));
             }
         }
         Ok(())
@@ -733,6 +744,18 @@ impl<B: Storage> Harness<B> {
         }
         if c.send_queue() > self.tx_cap {
             return self.fail(format!("send_queue {} > {}", c.send_queue(), self.tx_cap));
+        }
+        // Room is kept for everything ever offered: no segment inside an
+        // advertised window is dropped for lack of space (RFC 9293
+        // §3.8.6.2.2, RFC 7323 §2.4).
+        let room = c.rcv_nxt().add(c.rcv_wnd());
+        if matches!(st, State::Established | State::FinWait1 | State::FinWait2)
+            && let Some(edge) = self.right_edge
+            && edge.after(room)
+        {
+            return self.fail(format!(
+                "offered right edge {edge} beyond the receive buffer's {room}"
+            ));
         }
         let must_time = matches!(
             st,

@@ -7,6 +7,7 @@
 //! never panics, never allocates and never loops more than once per byte.
 
 pub mod checksum;
+pub mod gso;
 mod tcp;
 
 use crate::seq::SeqNum;
