@@ -17,7 +17,7 @@
 //!     [--drop-in PCT] [--drop-out PCT] [--reorder PCT] [--delay-ms N]
 //!     [--seed N] [--pcap FILE] MODE
 //! MODE: serve --port P (--echo | --sink) [--count K]
-//!       connect --to IP:PORT [--send-random N] [--seed-data S]
+//!       connect --to IP:PORT [--send-random N] [--seed-data S] [--urgent U]
 //! ```
 //!
 //! The device `NAME` is created in the current network namespace; the
@@ -45,7 +45,11 @@
 //!   and closes. It prints `sent N sha256 HEX received M sha256 HEX end
 //!   REASON` and `states ...`, every state the connection went through. It
 //!   exits 0 on a clean close, and otherwise prints `error: REASON` and exits
-//!   2 (refused), 3 (timed out), 4 (reset) or 5 (anything else).
+//!   2 (refused), 3 (timed out), 4 (reset) or 5 (anything else). With
+//!   `--urgent U` the last U of the N bytes go as urgent data
+//!   (`send_urgent`, RFC 9293 §3.8.5).
+//! - Urgent data that arrives prints `urgent mark OFFSET` (`conn REMOTE `
+//!   first for `serve`): where it ends in the stream (`urgent_mark`).
 //!
 //! Every mode stops by itself after `--time-limit SECS` (default 120; exit
 //! status 6). Each connection also prints `... states S1 S2 ...` and a
@@ -114,6 +118,8 @@ mod linux {
             to: SocketAddr,
             send: u64,
             seed_data: u64,
+            /// The last this-many bytes go as urgent data (`send_urgent`).
+            urgent: u64,
         },
     }
 
@@ -141,7 +147,7 @@ mod linux {
            [--seed N] [--pcap FILE] [--time-limit SECS] [--syn-retries N]
            [--linger-ms N] [--drop-time-wait-acks N] MODE
 MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
-      connect --to IP:PORT [--send-random N] [--seed-data S]";
+      connect --to IP:PORT [--send-random N] [--seed-data S] [--urgent U]";
 
     fn usage(msg: &str) -> ! {
         eprintln!("error: {msg}\n{USAGE}");
@@ -213,12 +219,13 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
                 }
             }
             Some("connect") => {
-                let (mut to, mut send, mut seed_data) = (None, 0, 0);
+                let (mut to, mut send, mut seed_data, mut urgent) = (None, 0, 0, 0);
                 while let Some(a) = it.next() {
                     match a.as_str() {
                         "--to" => to = Some(parse::<SocketAddr>(&a, it.next())),
                         "--send-random" => send = parse(&a, it.next()),
                         "--seed-data" => seed_data = parse(&a, it.next()),
+                        "--urgent" => urgent = parse(&a, it.next()),
                         other => usage(&format!("unknown connect option {other}")),
                     }
                 }
@@ -226,6 +233,7 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
                     to: to.unwrap_or_else(|| usage("connect needs --to")),
                     send,
                     seed_data,
+                    urgent,
                 }
             }
             _ => usage("MODE (serve or connect) missing"),
@@ -444,6 +452,8 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
         role: Role,
         /// Bytes the generator still has to produce (client).
         to_generate: u64,
+        /// The stream offset from which data goes as urgent data (client).
+        urgent_from: u64,
         gen_: Generator,
         /// Read (echo) or generated (client) but not yet accepted by `send`.
         pending: Vec<u8>,
@@ -474,6 +484,7 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
                 local_port,
                 role,
                 to_generate: 0,
+                urgent_from: u64::MAX,
                 gen_: Generator::new(0),
                 pending: Vec::new(),
                 sent: 0,
@@ -538,7 +549,14 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
                 if self.pending.is_empty() || self.shut {
                     break;
                 }
-                match ep.send(now, self.h, &self.pending) {
+                // Urgent data (RFC 9293 §3.8.5) from `urgent_from` on.
+                let r = if self.sent >= self.urgent_from {
+                    ep.send_urgent(now, self.h, &self.pending)
+                } else {
+                    let n = (self.urgent_from - self.sent).min(self.pending.len() as u64);
+                    ep.send(now, self.h, &self.pending[..n as usize])
+                };
+                match r {
                     Ok(n) if n > 0 => {
                         self.sent += n as u64;
                         self.sent_hash.update(&self.pending[..n]);
@@ -824,6 +842,14 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
                             a.states.push(c.to);
                         }
                     }
+                    EndpointEvent::Urgent(h) => {
+                        // Where the urgent data ends, in stream offsets.
+                        let mark = self.ep.connection(h).and_then(|c| c.urgent_mark());
+                        if let (Some(a), Some(m)) = (self.apps.iter_mut().find(|a| a.h == h), mark)
+                        {
+                            println!("{}urgent mark {}", a.tag(), a.received + m as u64);
+                        }
+                    }
                     EndpointEvent::Closed(h, reason) => {
                         if let Some(a) = self.apps.iter_mut().find(|a| a.h == h) {
                             a.end = Some(reason);
@@ -1018,6 +1044,7 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
                 to,
                 send,
                 seed_data,
+                urgent,
             } => {
                 let now = host.now();
                 let h = host.ep.connect(now, None, to).unwrap_or_else(|e| {
@@ -1032,6 +1059,9 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
                 let mut a = App::new(h, to, local_port, Role::Client);
                 a.states.push(State::Closed);
                 a.to_generate = send;
+                if urgent > 0 {
+                    a.urgent_from = send.saturating_sub(urgent);
+                }
                 a.gen_ = Generator::new(seed_data);
                 host.apps.push(a);
                 (1, 0)

@@ -134,6 +134,23 @@ pub struct Config {
     /// `tcp_send_active_reset` sends it. Off: `<SEQ=SND.NXT><CTL=RST>`
     /// alone (RFC 9293 §3.10.5).
     pub rst_with_ack: bool,
+    /// F-RTO (RFC 5682, the SACK-enhanced algorithm of §3 with SACK, the
+    /// basic one of §2 without): after a retransmission timeout, the first
+    /// ACKs tell whether it was spurious (the original segments were only
+    /// delayed); then new data goes on and the congestion window is
+    /// restored (RFC 4015), instead of a go-back-N resend of a window that
+    /// arrived. Linux's `tcp_frto` is on (2) by default. Works with Eifel
+    /// detection (RFC 3522, with timestamps), whichever sees it first.
+    pub frto: bool,
+    /// Packetization-layer path MTU discovery (RFC 4821 §7; Linux
+    /// `tcp_mtu_probing=1`): when R1 retransmissions of a segment go
+    /// unanswered ([`Config::RETRIES1`]), the send MSS falls to
+    /// [`Config::MTU_PROBE_BASE_MSS`] (Linux `tcp_base_mss`) in case the
+    /// path drops large packets without an ICMP error (a black hole), and
+    /// probes of sizes between the largest that got through and the MSS
+    /// negotiated search the largest that does (binary search, as Linux's
+    /// `tcp_mtu_probe`). Off by default, as in Linux.
+    pub mtu_probing: bool,
 }
 
 impl Config {
@@ -179,6 +196,8 @@ impl Config {
             rst_on_data_after_close: true,
             linux_push: false,
             rst_with_ack: false,
+            frto: true,
+            mtu_probing: false,
         }
     }
 
@@ -212,6 +231,21 @@ impl Config {
     pub const MIN_MSS: u16 = 88;
     /// The largest MSS: a 65,535-byte IPv4 packet less 40 bytes of headers.
     pub const MAX_MSS: u16 = 65_495;
+    /// R1 (RFC 9293 §3.8.3): after this many retransmissions of the same
+    /// segment (or SYN) without an answer, the connection reports
+    /// [`Action::NegativeAdvice`](crate::Action::NegativeAdvice) for the
+    /// IP layer and the application (MUST-20, SHLD-9, MUST-22), once, and
+    /// goes on until R2 (`retries2`, `syn_retries`, `synack_retries`). 3,
+    /// as Linux's `tcp_retries1` and the least SHLD-10 allows.
+    pub const RETRIES1: u8 = 3;
+    /// The send MSS PLPMTUD falls back to when it suspects a black hole
+    /// (Linux `tcp_base_mss`, 1024; RFC 4821 §7.2 suggests 1024 bytes of
+    /// packet); lowered to the peer's MSS when that is smaller.
+    pub const MTU_PROBE_BASE_MSS: u16 = 1024;
+    /// PLPMTUD stops searching when the largest size known to pass and
+    /// the smallest known to fail are this close (Linux
+    /// `tcp_probe_threshold`, 8 bytes).
+    pub const MTU_PROBE_THRESHOLD: u16 = 8;
     /// The largest RTO bound the engine keeps (it counts RTOs in 32-bit
     /// microseconds): one hour.
     pub const MAX_RTO: Duration = Duration::from_secs(3600);

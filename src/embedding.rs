@@ -135,6 +135,8 @@
 //! | `Readable(h)` | [`recv`](crate::Endpoint::recv) until `Err(WouldBlock)`; `Ok(0)` is the end of the peer's data, `Err(Closed(reason))` a reset or timeout after the data that came first |
 //! | `Writable(h)` | [`send`](crate::Endpoint::send) what waits; `Err(WouldBlock)` means the send buffer is full: wait for the next `Writable` |
 //! | `StateChanged(h, change)` | nothing required (logs, metrics) |
+//! | `Urgent(h)` | the peer sent urgent data (RFC 9293 §3.8.5): it comes in line; `connection(h)`'s [`urgent_mark`](crate::Connection::urgent_mark) says how many bytes to read to reach its end |
+//! | `NegativeAdvice(h)` | R1 retransmissions went unanswered (RFC 9293 §3.8.3): tell the IP layer the route to [`peer_addr`](crate::Endpoint::peer_addr) may be bad (try another gateway, refresh the neighbour entry); nothing required |
 //! | `Closed(h, reason)` | the handle's last event: nothing is left to read, forget the handle (for a reader that has not seen its end yet, `Normal` is the end of the stream, anything else the error) |
 //!
 //! A handle stays valid until its `Closed` is polled, or until the

@@ -25,6 +25,20 @@ pub enum CallError {
     /// The caller's buffer for receive/send was empty.
     #[error("zero-length buffer")]
     EmptyBuffer,
+    /// SEND (or RECEIVE) in LISTEN. RFC 9293 §3.10.2: "If the remote
+    /// socket was not specified, then return 'error: remote socket
+    /// unspecified'". A listener here never has one (the host, or the
+    /// Endpoint, matches any peer), so the listener is never turned into
+    /// an active open (Figure 5's LISTEN --SEND--> SYN-SENT, FSM-4, which
+    /// the RFC makes optional); open a connection with `connect` instead.
+    /// Linux refuses the same: `send` on a listening socket fails with
+    /// EPIPE.
+    #[error("remote socket unspecified: a listener cannot send")]
+    RemoteUnspecified,
+    /// `AppCall::SetKeepalive` with a zero idle time or interval, or no
+    /// probe (as `Config::validate` refuses them).
+    #[error("keep-alive needs an idle time and interval above zero and at least one probe")]
+    InvalidKeepalive,
 }
 
 /// Why a connection reached CLOSED.

@@ -28,7 +28,9 @@
 //!    [`Action::StateChanged`] and [`Action::Closed`] report what happened,
 //!    [`Action::Readable`] and [`Action::Writable`] wake the application,
 //!    [`Action::Transmit`] leads to step 5 and [`Action::SetTimer`] /
-//!    [`Action::ClearTimer`] to step 6.
+//!    [`Action::ClearTimer`] to step 6; [`Action::Urgent`] (urgent data
+//!    arrives) and [`Action::NegativeAdvice`] (R1 retransmissions went
+//!    unanswered: advice for the IP layer) are news, nothing required.
 //! 5. **Transmit**: call [`Connection::poll_transmit`] until it returns
 //!    `None`. Each [`Transmit`] wrote its payload to the start of your
 //!    buffer; build the header with [`Transmit::header`] (ports are yours),

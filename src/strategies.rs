@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use std::vec::Vec;
 
 use crate::seq::SeqNum;
-use crate::wire::{Flags, SackBlocks, TcpHeader, TcpOptions, Timestamps};
+use crate::wire::{FastOpen, Flags, SackBlocks, TcpHeader, TcpOptions, Timestamps};
 
 pub use crate::testing::{Input, OwnedSegment, OwnedSegmentSpec, SegSpec, SeqRef};
 
@@ -73,6 +73,7 @@ pub fn tcp_options() -> impl Strategy<Value = TcpOptions> {
             sack_permitted,
             sack,
             timestamps,
+            fast_open: None,
         },
     )
 }
@@ -268,7 +269,10 @@ pub fn input() -> impl Strategy<Value = Input> {
         2 => Just(Input::Shutdown),
         2 => Just(Input::Close),
         1 => Just(Input::Abort),
-        1 => any::<bool>().prop_map(Input::SetNoDelay),
+        2 => prop_oneof![
+            any::<bool>().prop_map(Input::SetNoDelay),
+            prop_oneof![0u16..100, 0u16..=5000].prop_map(Input::SendUrgent),
+        ],
     ]
 }
 
@@ -394,4 +398,19 @@ pub fn hostile_move() -> impl Strategy<Value = HostileMove> {
 /// Up to `max` hostile moves.
 pub fn hostile_moves(max: usize) -> impl Strategy<Value = Vec<HostileMove>> {
     vec(hostile_move(), 0..=max)
+}
+
+/// [`tcp_options`] with a TCP Fast Open option now and then: a request, or
+/// a cookie of 4 to 16 bytes, in either form (RFC 7413 §4.1.1). Kept apart
+/// so that the seeded suites built on `tcp_options` draw what they drew.
+pub fn tcp_options_with_fast_open() -> impl Strategy<Value = TcpOptions> {
+    let fo = prop_oneof![
+        2 => Just(None),
+        1 => any::<bool>().prop_map(|exp| Some(FastOpen::request(exp))),
+        1 => (vec(any::<u8>(), 2..=8), any::<bool>()).prop_map(|(half, exp)| {
+            let bytes: Vec<u8> = half.iter().flat_map(|&b| [b, !b]).collect();
+            FastOpen::cookie(&bytes, exp)
+        }),
+    ];
+    (tcp_options(), fo).prop_map(|(o, fast_open)| TcpOptions { fast_open, ..o })
 }

@@ -892,3 +892,89 @@ fn bulk_50mb_linux_to_engine_with_loss_and_reordering() {
         bulk_linux_to_engine("bulk-in-lossy", &o);
     }
 }
+
+// ----- urgent data (RFC 9293 §3.8.5, issue 18) -----------------------------
+
+/// Byte `at` of the generator (block i = SHA-256(seed LE || i LE)).
+fn generator_byte(seed: u64, at: u64) -> u8 {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(seed.to_le_bytes());
+    h.update((at / 32).to_le_bytes());
+    h.finalize()[(at % 32) as usize]
+}
+
+// The engine's urgent pointer as Linux (tcp_stdurg=0, no SO_OOBINLINE)
+// reads it: the out-of-band byte Linux takes out of the stream is the
+// last of the engine's urgent bytes (MUST-62: the pointer points one past
+// it), and the rest arrives in line.
+#[test]
+fn urgent_data_engine_to_linux() {
+    let Some(_one) = can_run() else { return };
+    let ns = Ns::new("urg-out");
+    let py = ns.peer(&["listen", "--port", "5006", "--oob"]);
+    let to = format!("{KERNEL_IP}:5006");
+    let e = ns
+        .engine(&[
+            "connect",
+            "--to",
+            &to,
+            "--send-random",
+            "10000",
+            "--seed-data",
+            "31",
+            "--urgent",
+            "6",
+        ])
+        .finish(Duration::from_secs(30));
+    let p = py.finish(Duration::from_secs(20));
+    let msg = format!("{}\n{}", dump("engine", &e), dump("linux", &p));
+    assert_eq!(e.0, 0, "{msg}");
+    assert_eq!(p.0, 0, "{msg}");
+    assert_eq!(field(line_with(&e.1, "sent "), "sent", 0), "10000", "{msg}");
+    // Linux keeps the urgent byte out of the stream.
+    assert_eq!(
+        field(line_with(&p.1, "received "), "received", 0),
+        "9999",
+        "{msg}"
+    );
+    let oob = field(line_with(&p.1, "oob "), "oob", 0);
+    assert_eq!(oob, format!("{:02x}", generator_byte(31, 9999)), "{msg}");
+    record("urg-out: Linux read the engine's last urgent byte out of band");
+}
+
+// Linux's urgent data as the engine takes it: in line (every byte, the
+// same hash), and `urgent_mark` one past the urgent byte Linux marked.
+#[test]
+fn urgent_data_linux_to_engine() {
+    let Some(_one) = can_run() else { return };
+    let ns = Ns::new("urg-in");
+    let eng = ns.engine(&["serve", "--port", "5007", "--sink"]);
+    eng.wait_line("listening", Duration::from_secs(10));
+    let to = format!("{ENGINE}:5007");
+    let p = ns
+        .peer(&[
+            "connect", "--to", &to, "--send", "10000", "--seed", "32", "--oob", "6",
+        ])
+        .finish(Duration::from_secs(30));
+    let e = eng.finish(Duration::from_secs(30));
+    let msg = format!("{}\n{}", dump("engine", &e), dump("linux", &p));
+    assert_eq!(e.0, 0, "{msg}");
+    assert_eq!(p.0, 0, "{msg}");
+    let el =
+        e.1.iter()
+            .find(|l| l.contains(" bytes "))
+            .expect("sink line");
+    assert_eq!(field(el, "bytes", 0), "10000", "{msg}");
+    assert_eq!(
+        field(el, "sha256", 0),
+        field(line_with(&p.1, "received "), "sha256", 1),
+        "{msg}"
+    );
+    let mark =
+        e.1.iter()
+            .find(|l| l.contains("urgent mark"))
+            .expect("urgent line");
+    assert_eq!(field(mark, "mark", 0), "10000", "{msg}");
+    record("urg-in: the engine took Linux's urgent data in line, mark at its end");
+}

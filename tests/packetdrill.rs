@@ -172,10 +172,6 @@ fn unsupported_constructs_are_reported() {
             "TCP_CONGESTION",
         ),
         (
-            "+0 sendto(4, ..., 10, MSG_FASTOPEN, ..., ...) = 10\n",
-            "Fast Open",
-        ),
-        (
             "+0 setsockopt(4, SOL_SOCKET, SO_ZEROCOPY, [1], 4) = 0\n",
             "SO_ZEROCOPY",
         ),

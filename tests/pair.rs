@@ -148,6 +148,10 @@ fn print_sizes() {
         "Connection<Vec<u8>>: {} bytes",
         std::mem::size_of::<tcpstate::Connection<Vec<u8>>>()
     );
+    println!(
+        "Connection<Box<[u8]>>: {} bytes",
+        std::mem::size_of::<tcpstate::Connection<Box<[u8]>>>()
+    );
     println!("Config: {} bytes", std::mem::size_of::<Config>());
     println!(
         "Assembler: {} bytes",

@@ -312,6 +312,37 @@ fn r6928_initial_window_and_cubic_default() {
     assert_eq!(s.out().len(), 10);
 }
 
+// RFC 3465 §2.2 byte counting in slow start: one stretch ACK for all ten
+// segments of the initial window (a receiver that coalesces, GRO) grows
+// cwnd by at most two segments with NewReno (L = 2), by all ten with CUBIC
+// until the first congestion event (Linux's `tcp_slow_start`).
+#[test]
+fn r3465_slow_start_and_stretch_acks() {
+    for (cc, grows) in [(Algorithm::NewReno, 2), (Algorithm::Cubic, 10)] {
+        let mut s = Sut::with_buffers(
+            Config {
+                congestion: cc,
+                ..cfg()
+            },
+            4096,
+            65536,
+        );
+        s.app(|c, now| c.connect(now, ISS).unwrap());
+        s.expect(SYN, ISS, SeqNum(0));
+        s.peer_syn_opts = TcpOptions {
+            mss: Some(1000),
+            ..TcpOptions::NONE
+        };
+        s.peer(f(SYN, ACK), &[]);
+        s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+        s.send(&vec![0u8; 40 * 1000]);
+        assert_eq!(s.out().len(), 10);
+        let before = s.c.cwnd();
+        s.peer_ack(ACK, ISS.add(1 + 10 * 1000), &[]);
+        assert_eq!(s.c.cwnd(), before + grows * 1000, "{cc:?}");
+    }
+}
+
 // RFC 5681 §4.1: after an idle period longer than the RTO, the window
 // restarts from the initial window.
 #[test]
@@ -810,4 +841,43 @@ fn r6937_prr_one_segment_at_a_time() {
             assert_eq!(cwnd, ssthresh, "{what}");
         }
     }
+}
+
+// RFC 6675 §5 step 4 with RFC 6937: in recovery, each ACK that lets cwnd
+// open (PRR) sends the next hole at once, also when every byte queued has
+// been sent once already (nothing new waits). Four segments lost of ten,
+// the other six SACKed one by one: the four holes go out one per ACK,
+// with no retransmission timeout.
+#[test]
+fn r6937_holes_go_out_with_no_new_data_queued() {
+    let cfg = Config {
+        congestion: Algorithm::Cubic,
+        hystart: false,
+        ..sack_cfg()
+    };
+    let mut s = Sut::with_buffers(cfg, 65536, 65536);
+    s.peer_syn_opts = TcpOptions {
+        sack_permitted: true,
+        mss: Some(1000),
+        ..TcpOptions::NONE
+    };
+    s.app(|c, now| c.connect(now, ISS).unwrap());
+    s.expect(SYN, ISS, SeqNum(0));
+    s.peer(f(SYN, ACK), &[]);
+    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+    let seqs = send_segments(&mut s, 10);
+    let mss = s.c.effective_mss() as u32;
+    let (una, peer) = (seqs[0], PEER_ISS.add(1));
+    let mut resent = Vec::new();
+    for k in 5..=10u32 {
+        let blocks = [(una.add(4 * mss), una.add(k * mss))];
+        s.seg_opts(ACK, peer, una, sack_opts(&blocks), &[]);
+        // The host polls only when told to (Action::Transmit).
+        if s.last.transmit() {
+            resent.extend(s.out().iter().filter(|p| p.t.len > 0).map(|p| p.seq()));
+        }
+    }
+    let holes: Vec<_> = (0..4).map(|k| una.add(k * mss)).collect();
+    assert_eq!(resent, holes);
+    assert_eq!(s.c.stats().timeouts, 0);
 }

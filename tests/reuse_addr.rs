@@ -169,7 +169,10 @@ fn a_client_binding_its_time_wait_port() {
         let l = net.ep(1).listen(sa(2, 80), 16).unwrap();
         let now = net.now;
         let local = sa(1, 40000);
-        let o = ConnectOptions { reuse_addr: reuse };
+        let o = ConnectOptions {
+            reuse_addr: reuse,
+            ..ConnectOptions::default()
+        };
         let c = net
             .ep(0)
             .connect_with(now, Some(local), sa(2, 80), o)

@@ -409,20 +409,35 @@ fn options() -> impl Strategy<Value = TcpOptions> {
         any::<bool>(),
         proptest::collection::vec((seq(), seq()), 0..=4),
         proptest::option::of((any::<u32>(), any::<u32>())),
+        fast_open(),
     )
-        .prop_map(|(mss, window_scale, sack_permitted, blocks, ts)| {
-            let mut sack = SackBlocks::new();
-            for (l, r) in blocks {
-                sack.push(l, r);
-            }
-            TcpOptions {
-                mss,
-                window_scale,
-                sack_permitted,
-                sack,
-                timestamps: ts.map(|(val, ecr)| Timestamps { val, ecr }),
-            }
-        })
+        .prop_map(
+            |(mss, window_scale, sack_permitted, blocks, ts, fast_open)| {
+                let mut sack = SackBlocks::new();
+                for (l, r) in blocks {
+                    sack.push(l, r);
+                }
+                TcpOptions {
+                    mss,
+                    window_scale,
+                    sack_permitted,
+                    sack,
+                    timestamps: ts.map(|(val, ecr)| Timestamps { val, ecr }),
+                    fast_open,
+                }
+            },
+        )
+}
+
+/// No Fast Open option, a request, or a cookie of 0 to 18 bytes (the
+/// invalid lengths are refused by `FastOpen::cookie`).
+fn fast_open() -> impl Strategy<Value = Option<FastOpen>> {
+    prop_oneof![
+        3 => Just(None),
+        1 => any::<bool>().prop_map(|exp| Some(FastOpen::request(exp))),
+        2 => (proptest::collection::vec(any::<u8>(), 0..=18), any::<bool>())
+            .prop_map(|(c, exp)| FastOpen::cookie(&c, exp)),
+    ]
 }
 
 fn header() -> impl Strategy<Value = TcpHeader> {
@@ -772,4 +787,88 @@ fn seg_len_counts_syn_and_fin() {
     ] {
         assert_eq!(Segment::new(&h(flags), data).seg_len(), len, "{flags:?}");
     }
+}
+
+// ---------------------------------------------------------------------
+// TCP Fast Open (RFC 7413 §4.1.1; the experimental form, RFC 6994).
+
+#[test]
+fn fast_open_request_and_cookie_parse() {
+    // FO, a cookie request: kind 34, length 2.
+    let o = parse_opts(&[34, 2, 1, 1]).unwrap();
+    assert_eq!(o.fast_open, Some(FastOpen::request(false)));
+    assert!(o.fast_open.unwrap().is_request());
+    // FO with a 4-byte cookie, NOP NOP after it (Linux's layout).
+    let o = parse_opts(&[34, 6, 0xab, 0xcd, 0x12, 0x34, 1, 1]).unwrap();
+    let fo = o.fast_open.unwrap();
+    assert_eq!(fo.bytes(), &[0xab, 0xcd, 0x12, 0x34]);
+    assert!(!fo.is_exp());
+    // The experimental form: kind 254, magic 0xF989.
+    let o = parse_opts(&[254, 4, 0xf9, 0x89]).unwrap();
+    assert_eq!(o.fast_open, Some(FastOpen::request(true)));
+    let o = parse_opts(&[254, 8, 0xf9, 0x89, 1, 2, 3, 4]).unwrap();
+    assert_eq!(o.fast_open, FastOpen::cookie(&[1, 2, 3, 4], true));
+    // A 16-byte cookie, the longest.
+    let mut area = vec![34, 18];
+    area.extend(1..=16u8);
+    area.extend([1, 1]);
+    assert_eq!(
+        parse_opts(&area).unwrap().fast_open.unwrap().bytes().len(),
+        16
+    );
+}
+
+#[test]
+fn fast_open_bad_cookies_are_ignored_not_errors() {
+    // Linux's tcp_parse_fastopen_option: odd lengths, and lengths outside
+    // 4..=16 other than 0, are ignored (the option counts as absent).
+    for area in [
+        vec![34, 4, 0x11, 0x22],              // 2 bytes: too short
+        vec![34, 5, 1, 2, 3, 1, 1, 1],        // 3 bytes: odd
+        vec![34, 7, 1, 2, 3, 4, 5, 1],        // 5 bytes: odd
+        vec![254, 6, 0xf9, 0x89, 1, 2, 1, 1], // exp, 2 bytes
+    ] {
+        assert_eq!(parse_opts(&area).unwrap().fast_open, None, "{area:?}");
+    }
+    let mut area = vec![34, 20];
+    area.extend(0..18u8); // 18 bytes: too long
+    assert_eq!(parse_opts(&area).unwrap().fast_open, None);
+    // Another experiment's ExID is another option: skipped.
+    let o = parse_opts(&[254, 4, 0x12, 0x34]).unwrap();
+    assert!(o.is_empty());
+}
+
+#[test]
+fn fast_open_emits_as_linux_does() {
+    // A Linux TFO SYN as packetdrill shows it:
+    // <mss 1460,nop,nop,sackOK,nop,wscale 8,FO abcd1234,nop,nop>
+    let mut h = TcpHeader {
+        flags: Flags::SYN,
+        ..TcpHeader::default()
+    };
+    h.options.mss = Some(1460);
+    h.options.sack_permitted = true;
+    h.options.window_scale = Some(8);
+    h.options.fast_open = FastOpen::cookie(&[0xab, 0xcd, 0x12, 0x34], false);
+    let mut buf = [0u8; 60];
+    let n = h.emit(&mut buf).unwrap();
+    assert_eq!(
+        &buf[20..n],
+        &[
+            2, 4, 5, 180, 1, 1, 4, 2, 1, 3, 3, 8, 34, 6, 0xab, 0xcd, 0x12, 0x34, 1, 1
+        ]
+    );
+    // A request: FO,nop,nop; the experimental request: FOEXP, no padding.
+    h.options.fast_open = Some(FastOpen::request(false));
+    let n = h.emit(&mut buf).unwrap();
+    assert_eq!(&buf[32..n], &[34, 2, 1, 1]);
+    h.options.fast_open = Some(FastOpen::request(true));
+    let n = h.emit(&mut buf).unwrap();
+    assert_eq!(&buf[32..n], &[254, 4, 0xf9, 0x89]);
+    // The longest cookie with timestamps still fits the 40 bytes.
+    h.options.timestamps = Some(Timestamps { val: 1, ecr: 0 });
+    h.options.fast_open = FastOpen::cookie(&[7; 16], true);
+    assert_eq!(h.options_len(), 40);
+    let n = h.emit(&mut buf).unwrap();
+    assert_eq!(TcpHeader::parse(&buf[..n]).unwrap().0, h);
 }

@@ -35,17 +35,32 @@ pub enum Action {
     SetTimer(Instant),
     /// The connection has no deadline any more.
     ClearTimer,
+    /// The peer's urgent pointer moved past what the application has read
+    /// (RFC 9293 §3.8.5 MUST-32, §3.10.7.4 step 6): urgent data is on its
+    /// way in line, and [`Connection::urgent_mark`] says where it ends.
+    ///
+    /// [`Connection::urgent_mark`]: crate::Connection::urgent_mark
+    Urgent,
+    /// R1 retransmissions of the same segment (or SYN) went unanswered
+    /// (RFC 9293 §3.8.3 MUST-20, SHLD-9, MUST-22): the host should give
+    /// its IP layer negative advice about the route (dead-gateway
+    /// detection, RFC 1122 §3.3.1.4; Linux `dst_negative_advice`) and may
+    /// tell the application. The connection goes on retransmitting until
+    /// R2. Reported once per episode of unanswered retransmissions.
+    NegativeAdvice,
 }
 
 const TRANSMIT: u8 = 1;
 const READABLE: u8 = 2;
 const WRITABLE: u8 = 4;
 const TIMER: u8 = 8;
+const URGENT: u8 = 16;
+const ADVICE: u8 = 32;
 const MAX_CHANGES: usize = 3;
 
 /// Everything one call changed, as a small value (no allocation).
 /// Iterate it to get [`Action`]s in a fixed order: state changes, close,
-/// readable, writable, transmit, timer.
+/// readable, writable, transmit, timer, urgent, negative advice.
 #[must_use = "actions say what the host must do (transmit, arm the timer)"]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Actions {
@@ -90,6 +105,12 @@ impl Actions {
     pub(crate) fn set_writable(&mut self) {
         self.bits |= WRITABLE;
     }
+    pub(crate) fn set_urgent(&mut self) {
+        self.bits |= URGENT;
+    }
+    pub(crate) fn set_negative_advice(&mut self) {
+        self.bits |= ADVICE;
+    }
     pub(crate) fn set_timer(&mut self, deadline: Option<Instant>) {
         self.bits |= TIMER;
         self.timer = deadline;
@@ -126,6 +147,19 @@ impl Actions {
     /// The application can write.
     pub fn writable(&self) -> bool {
         self.bits & WRITABLE != 0
+    }
+    /// The peer's urgent pointer advanced ([`Action::Urgent`]).
+    pub fn urgent(&self) -> bool {
+        self.bits & URGENT != 0
+    }
+    /// R1 was reached ([`Action::NegativeAdvice`]).
+    pub fn negative_advice(&self) -> bool {
+        self.bits & ADVICE != 0
+    }
+    /// [`urgent`](Self::urgent) or [`negative_advice`](Self::negative_advice):
+    /// one test for a host that handles neither on its common path.
+    pub fn rare(&self) -> bool {
+        self.bits & (URGENT | ADVICE) != 0
     }
     /// Why the connection closed, if it did in this call.
     pub fn closed(&self) -> Option<CloseReason> {
@@ -173,6 +207,8 @@ impl Iterator for ActionsIter {
                     Some(t) => Action::SetTimer(t),
                     None => Action::ClearTimer,
                 }),
+                8 => a.urgent().then_some(Action::Urgent),
+                9 => a.negative_advice().then_some(Action::NegativeAdvice),
                 _ => return None,
             };
             if item.is_some() {

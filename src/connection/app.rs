@@ -19,7 +19,8 @@ impl<B: Storage> Connection<B> {
             AppCall::Listen { iss } => {
                 self.check_closed()?;
                 self.reset_tcb(iss);
-                self.iss_seed = iss;
+                // The listener's seed sits in RCV.UP's place (see the field).
+                self.rcv_up = iss;
                 self.set_passive(true);
                 self.goto(Event::PassiveOpen, State::Listen, a);
                 Ok(0)
@@ -42,6 +43,11 @@ impl<B: Storage> Connection<B> {
                 if n > 0 {
                     self.set_more(true);
                 }
+                Ok(n)
+            }
+            AppCall::SendUrgent(data) => {
+                let n = self.app_send(data, a)?;
+                self.urgent_queued(n);
                 Ok(n)
             }
             AppCall::Receive(buf) => self.app_recv(buf, a),
@@ -76,6 +82,15 @@ impl<B: Storage> Connection<B> {
                 }
                 Ok(0)
             }
+            AppCall::SetKeepalive(k) => {
+                if k.is_some_and(|k| k.idle.is_zero() || k.interval.is_zero() || k.probes == 0) {
+                    return Err(CallError::InvalidKeepalive);
+                }
+                self.cfg.set_keepalive(k);
+                self.ka_probes = 0;
+                self.clear_timer(super::Timer::Keepalive);
+                Ok(0)
+            }
             AppCall::SetUserTimeout(t) => {
                 self.cfg.set_user_timeout(t);
                 Ok(0)
@@ -103,6 +118,7 @@ impl<B: Storage> Connection<B> {
     /// from `Connection::new` is already what `reset_tcb` makes it.
     pub(super) fn set_iss(&mut self, iss: SeqNum) {
         self.iss = iss;
+        self.dsack_round = iss;
         self.snd_una = iss;
         self.snd_nxt = iss;
         self.snd_max = iss;
@@ -135,6 +151,10 @@ impl<B: Storage> Connection<B> {
         self.set_ece_pending(false);
         self.set_cwr_pending(false);
         self.set_undo(None);
+        self.xflags &= super::urgent::x::KEEP;
+        self.set_uncommon(false);
+        self.mtu_low = 0;
+        self.mtu_high = 0;
         self.set_ws_on(false);
         self.snd_wscale = 0;
         self.rcv_wscale = 0;
@@ -155,8 +175,7 @@ impl<B: Storage> Connection<B> {
         self.hs_samples = 0;
         self.smss = self.cfg.default_peer_mss.max(1);
         self.sacked.clear();
-        self.sent_log.clear();
-        self.rack_xmit = Instant::ZERO;
+        self.sent_log.reset();
         self.min_rtt = u32::MAX;
         self.set_dsack(None);
         self.set_in_recovery(false);
@@ -178,7 +197,9 @@ impl<B: Storage> Connection<B> {
     fn app_send(&mut self, data: &[u8], a: &mut Actions) -> Result<usize, CallError> {
         match self.state {
             State::Closed => return Err(self.ended()),
-            State::Listen => return Err(CallError::NotConnected),
+            // FSM-4 is not taken: a listener has no remote socket
+            // (RFC 9293 §3.10.2 LISTEN STATE).
+            State::Listen => return Err(CallError::RemoteUnspecified),
             _ if !self.may_send() => return Err(CallError::Closing),
             _ => {}
         }
@@ -215,11 +236,21 @@ impl<B: Storage> Connection<B> {
             return Ok(0);
         }
         let before = self.rcv_wnd();
+        // A read stops at the end of pending urgent data (`urgent.rs`).
+        let buf = if self.uncommon() {
+            let n = self.urgent_read_limit(buf.len());
+            &mut buf[..n]
+        } else {
+            buf
+        };
         let n = self.rx.dequeue_slice(buf);
         if self.rx.is_empty() && self.asm.is_empty() {
             self.rx.rewind_if_empty();
         }
         self.update_after_read(before);
+        if self.uncommon() {
+            self.urgent_read();
+        }
         let _ = a;
         Ok(n)
     }

@@ -94,7 +94,7 @@ impl<B: Storage> Connection<B> {
             self.smss,
             self.rcv_mss_est,
             self.ts_recent,
-            self.ts_recent_age,
+            self.ts_recent_stamp,
             self.ts_offset,
         )
             .hash(&mut h);
@@ -124,6 +124,20 @@ impl<B: Storage> Connection<B> {
             r.hash(&mut h);
         }
         (self.high_rxt, self.asm.mark(), self.dsack()).hash(&mut h);
+        // The uncommon modes (urgent data, F-RTO, PLPMTUD; `urgent.rs`),
+        // without the tests' switch.
+        #[cfg(test)]
+        let xflags = self.xflags & !super::urgent::x::NO_FAST_PATH;
+        #[cfg(not(test))]
+        let xflags = self.xflags;
+        (
+            xflags,
+            self.snd_up,
+            self.rcv_up,
+            self.dsack_round,
+            (self.mtu_low, self.mtu_high, self.mtu_probe_end),
+        )
+            .hash(&mut h);
         // Buffers: the stored bytes, and the out-of-order bytes the
         // assembler says are held past them.
         let mut chunk = [0u8; 256];

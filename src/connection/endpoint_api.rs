@@ -122,7 +122,7 @@ impl<B: Storage> Connection<B> {
             rcv_nxt: self.rcv_nxt,
             ts_on: self.ts_on(),
             ts_recent: self.ts_recent,
-            ts_recent_age: self.ts_recent_age,
+            ts_recent_age: Instant::from_micros(u64::from(self.ts_recent_stamp) << 20),
             ts_offset: self.ts_offset,
             window: {
                 let open = if self.rcv_adv.after(self.rcv_nxt) {

@@ -84,6 +84,25 @@ flags! {
     /// The pending RST is our own (CLOSE with unread data, ABORT) and
     /// carries the timestamp option (`Config::rst_with_ack`).
     30 rst_ts set_rst_ts;
+    /// An uncommon mode is on (urgent data in either direction, F-RTO, a
+    /// PLPMTUD search: `xflags`): both fast paths are off, and the general
+    /// paths look at the details. Set only through `set_x`.
+    31 uncommon set_uncommon;
+}
+
+impl<B: Storage> Connection<B> {
+    /// TCP Fast Open (RFC 7413, `fastopen.rs`): in SYN-SENT, the first SYN
+    /// carries the option and data; afterwards, the SYN's data was
+    /// acknowledged (active) or taken (passive). A bit of `xflags` (the
+    /// flag word is full; nothing on a per-segment path reads it).
+    #[inline]
+    pub(super) fn fast_open(&self) -> bool {
+        self.xflag(super::urgent::x::FAST_OPEN)
+    }
+    #[inline]
+    pub(super) fn set_fast_open(&mut self, on: bool) {
+        self.set_x(super::urgent::x::FAST_OPEN, on);
+    }
 }
 
 /// Optional values whose "is set" is a bit of `flags` (an `Option` of a
@@ -123,33 +142,78 @@ macro_rules! optional {
 optional! {
     /// Eifel detection (RFC 3522): the window before a timeout and the
     /// TSval at the timeout, while the first ACK after it is awaited.
-    22 undo_val: Undo, undo set_undo, take_undo;
+    22 undo_val: Undo, undo set_undo;
     /// Sequence number of a FIN received out of order.
     23 rcv_fin_val: SeqNum, rcv_fin set_rcv_fin;
-    /// A D-SACK block to report (RFC 2883).
-    24 dsack_val: (SeqNum, SeqNum), dsack set_dsack, take_dsack;
-    /// A RST to send: SEG.SEQ and SEG.ACK; whether the ACK bit is set is
-    /// bit 26 (`pending_rst` puts the two together).
-    25 rst_val: (SeqNum, SeqNum), rst_raw set_rst_raw;
 }
+
+/// Bit of `flags`: a D-SACK block to report (RFC 2883) is in `pend_val`.
+const DSACK: u32 = 1 << 24;
+/// Bit of `flags`: a RST to send is in `pend_val` (SEG.SEQ and SEG.ACK;
+/// whether the ACK bit is set is bit 26, `pending_rst` puts them together).
+const RST: u32 = 1 << 25;
 
 /// Bit of `flags`: the pending RST carries an ACK.
 const RST_ACK: u32 = 1 << 26;
 
 /// The bits that keep a segment off the send fast path (`send_predict`):
 /// a RST to send (`rst_raw`), a fast retransmission (`fast_rtx`), a loss
-/// probe (`tlp_rtx`), fast recovery (`in_recovery`). One test of the word
-/// instead of four.
-const SEND_SLOW: u32 = (1 << 25) | (1 << 15) | (1 << 19) | (1 << 20);
+/// probe (`tlp_rtx`), fast recovery (`in_recovery`), an uncommon mode
+/// (`uncommon`). One test of the word instead of five.
+const SEND_SLOW: u32 = (1 << 25) | (1 << 15) | (1 << 19) | (1 << 20) | (1 << 31);
 
 /// The bits that keep a segment off header prediction (`predict`), and
 /// `syn_acked`, which must be set: an out-of-order FIN (`rcv_fin`), our
 /// FIN queued (`fin_queued`), fast recovery (`in_recovery`, where every
-/// ACK goes through PRR). One test of the word instead of four.
-const RECV_SLOW: u32 = (1 << 23) | (1 << 2) | (1 << 20);
+/// ACK goes through PRR), an uncommon mode (`uncommon`). One test of the
+/// word instead of five.
+const RECV_SLOW: u32 = (1 << 23) | (1 << 2) | (1 << 20) | (1 << 31);
 const SYN_ACKED: u32 = 1 << 3;
 
+/// A pending RST and a D-SACK block to report share one slot
+/// (`pend_val`): a RST ends or resets the exchange, and a D-SACK is only
+/// advice (RFC 2883 §4: the sender may ignore it), so a RST takes the slot
+/// and a D-SACK waits for no RST.
 impl<B: Storage> Connection<B> {
+    /// A D-SACK block to report (RFC 2883).
+    #[inline]
+    pub(super) fn dsack(&self) -> Option<(SeqNum, SeqNum)> {
+        (self.flags & DSACK != 0).then_some(self.pend_val)
+    }
+    /// Records (or forgets) the D-SACK block to report; dropped while a
+    /// RST is pending.
+    #[inline]
+    pub(super) fn set_dsack(&mut self, v: Option<(SeqNum, SeqNum)>) {
+        match v {
+            Some(_) if self.flags & RST != 0 => {}
+            Some(v) => {
+                self.pend_val = v;
+                self.flags |= DSACK;
+            }
+            None => self.flags &= !DSACK,
+        }
+    }
+    #[inline]
+    pub(super) fn take_dsack(&mut self) -> Option<(SeqNum, SeqNum)> {
+        let v = self.dsack();
+        self.set_dsack(None);
+        v
+    }
+    #[inline]
+    fn rst_raw(&self) -> Option<(SeqNum, SeqNum)> {
+        (self.flags & RST != 0).then_some(self.pend_val)
+    }
+    #[inline]
+    fn set_rst_raw(&mut self, v: Option<(SeqNum, SeqNum)>) {
+        match v {
+            Some(v) => {
+                self.pend_val = v;
+                self.flags = (self.flags & !DSACK) | RST;
+            }
+            None => self.flags &= !RST,
+        }
+    }
+
     /// Our SYN is not acknowledged, or one of the [`RECV_SLOW`]
     /// conditions holds.
     #[inline]
@@ -161,6 +225,13 @@ impl<B: Storage> Connection<B> {
     #[inline]
     pub(super) fn send_slow(&self) -> bool {
         self.flags & SEND_SLOW != 0
+    }
+
+    /// `ece_pending() || uncommon()`, in one test: the general output
+    /// path's marks (ECE, URG).
+    #[inline]
+    pub(super) fn out_marks(&self) -> bool {
+        self.flags & ((1 << 11) | (1 << 31)) != 0
     }
 
     /// `cwr_pending() || ece_pending()`, in one test.
@@ -234,13 +305,20 @@ mod tests {
                 c.cwr_pending() || c.ece_pending(),
                 "bit {bit}"
             );
-            let expect =
-                c.pending_rst().is_some() || c.fast_rtx() || c.tlp_rtx() || c.in_recovery();
+            let expect = c.pending_rst().is_some()
+                || c.fast_rtx()
+                || c.tlp_rtx()
+                || c.in_recovery()
+                || c.uncommon();
             assert_eq!(c.send_slow(), expect, "bit {bit}");
+            assert_eq!(c.out_marks(), c.ece_pending() || c.uncommon(), "bit {bit}");
             for acked in [false, true] {
                 c.set_syn_acked(acked);
-                let expect =
-                    !c.syn_acked() || c.rcv_fin().is_some() || c.fin_queued() || c.in_recovery();
+                let expect = !c.syn_acked()
+                    || c.rcv_fin().is_some()
+                    || c.fin_queued()
+                    || c.in_recovery()
+                    || c.uncommon();
                 assert_eq!(c.recv_slow(), expect, "bit {bit}, syn_acked {acked}");
             }
         }

@@ -98,13 +98,18 @@ impl<B: Storage> Connection<B> {
         match e {
             IcmpError::SourceQuench => {}
             IcmpError::FragmentationNeeded { mtu } => {
-                // RFC 1191 §6.3: no lower than the 68-byte IPv4 minimum;
-                // the MSS stays within [min_peer_mss, peer's MSS].
-                let mss = mtu.max(68).saturating_sub(ip_overhead + 20);
+                // RFC 1191 §6.3 allows down to the 68-byte IPv4 minimum;
+                // as Linux (`ip_rt_min_pmtu`, 552) no path MTU below 552 is
+                // taken for IPv4 (1280 for IPv6, RFC 8201), so that one
+                // forged message cannot pin a connection to tiny
+                // segments; the MSS stays within [min_peer_mss, peer's MSS].
+                let floor = if ip_overhead >= 40 { 1280 } else { 552 };
+                let mss = mtu.max(floor).saturating_sub(ip_overhead + 20);
                 let mss = mss.max(self.cfg.min_peer_mss);
                 if mss < self.smss {
                     self.smss = mss;
                 }
+                self.mtu_icmp(mss);
             }
             // RFC 1122 §4.2.3.9 (SHLD-26): a hard error ends a connection
             // still opening; a passive one goes back to LISTEN (Linux

@@ -252,6 +252,9 @@ impl<B: Storage> Connection<B> {
         if self.ecn_on() {
             options |= TCPI_OPT_ECN;
         }
+        if self.syn_data_acked() {
+            options |= TCPI_OPT_SYN_DATA;
+        }
         let (snd_wscale, rcv_wscale) = if self.ws_on() {
             (self.snd_wscale, self.rcv_wscale)
         } else {

@@ -5,13 +5,21 @@ use super::{Connection, Probe, Storage, Timer};
 use crate::error::CloseReason;
 use crate::seq::SeqNum;
 use crate::state::{Event, State};
-use crate::time::{Duration, Instant};
+use crate::time::Instant;
 use crate::wire::{Flags, Segment, TcpOptions};
 
 use super::actions::Actions;
 
-/// PAWS gives up on a TS.Recent older than this (RFC 7323 §5.5: 24 days).
-const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 3600);
+/// PAWS gives up on a TS.Recent older than this (RFC 7323 §5.5: 24 days),
+/// in the units of [`stamp`] (2^20 µs), rounded down.
+const PAWS_IDLE: u32 = ((24 * 24 * 3600 * 1_000_000u64) >> 20) as u32;
+
+/// `now` in units of 2^20 µs (about a second): when TS.Recent was
+/// recorded (`ts_recent_stamp`), a shift rather than a division.
+#[inline(always)]
+pub(super) fn stamp(now: Instant) -> u32 {
+    (now.as_micros() >> 20) as u32
+}
 
 impl<B: Storage> Connection<B> {
     pub(super) fn input(&mut self, now: Instant, seg: &Segment<'_>, a: &mut Actions) {
@@ -44,7 +52,7 @@ impl<B: Storage> Connection<B> {
     #[inline(always)]
     pub(super) fn predict(&self, seg: &Segment<'_>) -> Option<bool> {
         #[cfg(test)]
-        if self.no_fast_path {
+        if self.no_fast_path() {
             return None;
         }
         let len = seg.payload.len();
@@ -145,7 +153,7 @@ impl<B: Storage> Connection<B> {
         // ISS = M + F(): the listener's secret offset plus a 4 µs clock
         // (RFC 9293 §3.4.1 MUST-8, RFC 6528).
         let clock = (now.as_micros() / 4) as u32;
-        let iss = self.iss_seed.add(clock);
+        let iss = self.rcv_up.add(clock);
         self.accept_syn(now, seg, iss);
         self.goto(Event::RcvSyn, State::SynReceived, a);
         // Note: data on a SYN is not queued (as Linux without TFO does); the
@@ -169,6 +177,7 @@ impl<B: Storage> Connection<B> {
         self.recover = iss;
         self.high_rxt = iss;
         self.snd_sml = iss;
+        self.dsack_round = iss;
         self.set_syn_acked(false);
         self.negotiate(now, &seg.options, seg.seq);
         // RFC 3168 §6.1.1: an ECN-setup SYN has ECE and CWR.
@@ -207,7 +216,7 @@ impl<B: Storage> Connection<B> {
             (true, Some(ts)) => {
                 self.set_ts_on(true);
                 self.ts_recent = ts.val;
-                self.ts_recent_age = now;
+                self.ts_recent_stamp = stamp(now);
             }
             _ => self.set_ts_on(false),
         }
@@ -283,14 +292,30 @@ impl<B: Storage> Connection<B> {
         if f.ack() {
             // Our SYN is acknowledged: ESTABLISHED (SA-SS-7).
             self.snd_una = seg.ack;
+            if self.fast_open() {
+                self.fast_open_synack();
+            }
             self.set_syn_acked(true);
             self.rtt_on_ack(now, seg);
             self.retries = 0;
             self.after_handshake();
             self.goto(Event::RcvSynAck, State::Established, a);
             self.set_ack_now(true);
+            if self.cfg.quickack > 0 && self.unsent() > 0 && self.snd_max == self.snd_una {
+                // Data waited for the handshake (a Fast Open write, or one
+                // queued in SYN-SENT; not SYN data sent again): it goes at
+                // once with the ACK, and
+                // as Linux (a write pending at the SYN,ACK starts its
+                // delayed-ACK clock; the data is a reply within it) the
+                // connection is interactive from now on.
+                self.set_pingpong(true);
+            }
             a.set_writable();
-            // Data or FIN on the SYN+ACK continue at step 6 with SEQ+1.
+            // Step 6: URG, its pointer counted from the SYN's SEQ.
+            if f.urg() {
+                self.urgent_in(seg, a);
+            }
+            // Data or FIN on the SYN+ACK continue at step 7 with SEQ+1.
             if !seg.payload.is_empty() || f.fin() {
                 let rest = Segment {
                     seq: seg.seq.add(1),
@@ -317,7 +342,7 @@ impl<B: Storage> Connection<B> {
             && !f.rst()
             && let Some(ts) = seg.options.timestamps
             && (ts.val.wrapping_sub(self.ts_recent) as i32) < 0
-            && now.saturating_duration_since(self.ts_recent_age) < PAWS_IDLE
+            && stamp(now).saturating_sub(self.ts_recent_stamp) < PAWS_IDLE
         {
             self.stats.dropped += 1;
             self.ack_unacceptable(now, seg);
@@ -405,8 +430,10 @@ impl<B: Storage> Connection<B> {
             return;
         }
 
-        // Sixth: URG. Note: urgent data is delivered in line (RFC 6093);
-        // the pointer is not tracked.
+        // Sixth: URG (`urgent.rs`; the data stays in line, RFC 6093).
+        if f.urg() {
+            self.urgent_in(seg, a);
+        }
 
         // Seventh and eighth: text and FIN.
         self.text_and_fin(now, seg, a);
@@ -422,6 +449,10 @@ impl<B: Storage> Connection<B> {
     /// SND.WND, SND.WL1/WL2 from it, and ESTABLISHED.
     fn syn_ack_received(&mut self, now: Instant, seg: &Segment<'_>, wnd: u32, a: &mut Actions) {
         self.snd_una = seg.ack;
+        if self.fast_open() && !self.passive() {
+            // A simultaneous open after our Fast Open SYN.
+            self.fast_open_synack();
+        }
         self.set_syn_acked(true);
         self.snd_wnd = wnd;
         self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
@@ -491,8 +522,14 @@ impl<B: Storage> Connection<B> {
             && self.syn_acked()
         {
             self.set_ack_now(true);
-            if self.process_ack(now, seg, a) && self.state == State::FinWait1 && self.fin_acked() {
-                self.goto(Event::RcvAck, State::FinWait2, a);
+            if self.process_ack(now, seg, a) {
+                // MUST-66: URG too, whatever the window.
+                if f.urg() {
+                    self.urgent_in(seg, a);
+                }
+                if self.state == State::FinWait1 && self.fin_acked() {
+                    self.goto(Event::RcvAck, State::FinWait2, a);
+                }
             }
             return;
         }
@@ -647,13 +684,14 @@ impl<B: Storage> Connection<B> {
         // RFC 9937 DeliveredData: SND.UNA's advance plus the change in
         // SACKed bytes (without SACK, in the duplicate-ACK estimate).
         let held_before = self.held_by_peer();
+        let mut sacked_new = false;
         if ack.after(self.snd_una) {
             self.new_ack(now, seg, a);
             self.take_sack_blocks(seg);
         } else {
             let before = self.sacked.covered();
             self.take_sack_blocks(seg);
-            let sacked_new = self.sacked.covered() > before;
+            sacked_new = self.sacked.covered() > before;
             // A duplicate ACK (RFC 5681 §2), or one that SACKs new data
             // (RFC 6675 §2).
             if ack == self.snd_una
@@ -665,6 +703,27 @@ impl<B: Storage> Connection<B> {
             {
                 self.on_dupack(now);
             }
+        }
+        // RFC 2883 §4: a first SACK block below SEG.ACK, or inside the
+        // second, reports a duplicate: RACK's reordering window grows
+        // (RFC 8985 §6.2.4). Not for the duplicate of a loss probe (it
+        // ends at SND.MAX as the probe was sent): a probe's original
+        // often arrives, which says nothing of reordering (Linux's
+        // `tcp_dsack_seen` skips it too).
+        if self.sack_on()
+            && let [(l, r), rest @ ..] = seg.options.sack.as_slice()
+            && l.before(*r)
+            && *r != self.tlp_high
+            && (r.before_eq(ack)
+                || rest
+                    .first()
+                    .is_some_and(|(l2, r2)| l2.before_eq(*l) && r.before_eq(*r2)))
+        {
+            self.rack_on_dsack();
+        }
+        // F-RTO steps 2 and 3 (RFC 5682, `frto.rs`).
+        if self.uncommon() {
+            self.frto_on_ack(ack.after(old_una), sacked_new);
         }
         // RFC 8985 §6.2: the end of the newest data this ACK delivered.
         let mut delivered = ack.after(old_una).then_some(ack);
@@ -691,6 +750,10 @@ impl<B: Storage> Connection<B> {
             self.prr_ack(delivered, ack.after(old_una));
         }
         self.update_send_window(seg, old_wnd);
+        if self.uncommon() {
+            self.urgent_acked();
+            self.mtu_on_ack();
+        }
         match self.state {
             State::Closing if self.fin_acked() => {
                 self.goto(Event::RcvAck, State::TimeWait, a);
@@ -939,7 +1002,7 @@ impl<B: Storage> Connection<B> {
             && (ts.val.wrapping_sub(self.ts_recent) as i32) >= 0
         {
             self.ts_recent = ts.val;
-            self.ts_recent_age = now;
+            self.ts_recent_stamp = stamp(now);
         }
     }
 

@@ -31,17 +31,21 @@ mod clone;
 pub mod congestion;
 mod counters;
 mod endpoint_api;
+mod fastopen;
 mod flags;
+mod frto;
 mod gso;
 mod icmp;
 pub mod info;
 mod input;
 mod output;
+mod plpmtud;
 mod prr;
 mod rack;
 mod sack;
 mod spill;
 mod timers;
+mod urgent;
 
 pub use actions::{Action, Actions, ActionsIter, StateChange, Transmit};
 pub(crate) use endpoint_api::{CookieOpen, TimeWaitVars};
@@ -123,6 +127,16 @@ pub enum AppCall<'a> {
     /// a FIN is due or Nagle is turned off (Linux `TCP_CORK`); removing it
     /// sends what was held.
     SetCork(bool),
+    /// Keep-alive (RFC 9293 §3.8.4 MUST-24: the application turns it on
+    /// or off per connection; Linux `SO_KEEPALIVE` with `TCP_KEEPIDLE`,
+    /// `TCP_KEEPINTVL`, `TCP_KEEPCNT`) from now on; `None` turns it off
+    /// ([`Config::keepalive`]). A keep-alive with a zero idle time or
+    /// interval, or no probe, is refused (`CallError::InvalidKeepalive`).
+    SetKeepalive(Option<crate::config::Keepalive>),
+    /// SEND with the URGENT flag (RFC 9293 §3.10.2, §3.8.5): as `Send`,
+    /// and SND.UP moves to the end of the data queued
+    /// ([`Connection::send_urgent`]).
+    SendUrgent(&'a [u8]),
     /// The user timeout of RFC 5482 (Linux `TCP_USER_TIMEOUT`) from now
     /// on; `None` turns it off ([`Config::user_timeout`]).
     SetUserTimeout(Option<crate::time::Duration>),
@@ -207,6 +221,9 @@ pub struct Connection<B: Storage> {
     state: State,
     /// Yes/no state, one bit per flag (getters and setters in `flags.rs`).
     flags: u32,
+    /// Yes/no state of the uncommon modes (urgent data, F-RTO, PLPMTUD):
+    /// `xflag` and `set_x` in `urgent.rs`.
+    xflags: u8,
     /// The end of the last short (sub-MSS) data segment sent (Minshall).
     snd_sml: SeqNum,
     snd_wscale: u8,
@@ -222,8 +239,15 @@ pub struct Connection<B: Storage> {
 
     // Send sequence space (RFC 9293 §3.3.1).
     iss: SeqNum,
-    /// A listener's secret ISS offset (RFC 6528 F()).
-    iss_seed: SeqNum,
+    /// RCV.UP (RFC 9293 §3.3.1; `urgent.rs`) while the peer's urgent
+    /// data is pending. In LISTEN, and in SYN-RECEIVED of a passive open,
+    /// it holds instead the listener's secret ISS offset (RFC 6528 F()):
+    /// urgent data is taken only from ESTABLISHED on (§3.10.7.4 step 6),
+    /// and a connection that reached ESTABLISHED never returns to LISTEN.
+    rcv_up: SeqNum,
+    /// SND.UP (RFC 9293 §3.3.1): one past our last urgent byte
+    /// (MUST-62), while it is unacknowledged.
+    snd_up: SeqNum,
     snd_una: SeqNum,
     snd_nxt: SeqNum,
     /// The highest sequence number sent (SND.NXT before a go-back-N rewind).
@@ -248,12 +272,23 @@ pub struct Connection<B: Storage> {
     /// `rcv_fin()` when its bit is set (`flags.rs`).
     rcv_fin_val: SeqNum,
 
-    /// Send MSS from the peer's option (before subtracting our options).
+    /// Send MSS from the peer's option (before subtracting our options),
+    /// lowered by ICMP (RFC 1191) or PLPMTUD (RFC 4821).
     smss: u16,
+    /// PLPMTUD (`plpmtud.rs`): the largest send MSS known to pass, and the
+    /// largest still possible (0: no search has started).
+    mtu_low: u16,
+    mtu_high: u16,
+    /// The end of the PLPMTUD probe in flight.
+    mtu_probe_end: SeqNum,
     /// Largest segment received (receive MSS estimate).
     rcv_mss_est: u16,
     ts_recent: u32,
-    ts_recent_age: Instant,
+    /// When TS.Recent was recorded, in units of 2^20 µs (about a second,
+    /// as Linux's `ts_recent_stamp` counts seconds): a shift per update,
+    /// 4 bytes instead of 8; PAWS's 24-day idle limit (RFC 7323 §5.5)
+    /// needs no finer clock.
+    ts_recent_stamp: u32,
     ts_offset: u32,
 
     // RTT and RTO (RFC 6298), microseconds.
@@ -291,8 +326,9 @@ pub struct Connection<B: Storage> {
     /// When the current challenge-ACK interval started: milliseconds,
     /// wrapping; 0 when none has (RFC 5961 §7 rate limit).
     challenge_at_ms: u32,
-    /// `pending_rst()` when its bit is set (`flags.rs`).
-    rst_val: (SeqNum, SeqNum),
+    /// `pending_rst()` or `dsack()`, whichever bit is set (`flags.rs`):
+    /// never both.
+    pend_val: (SeqNum, SeqNum),
 
     timers: [Instant; timers::COUNT],
     /// The deadline last reported in `Actions` (`Instant::MAX`: none).
@@ -306,10 +342,14 @@ pub struct Connection<B: Storage> {
     bytes_in: u64,
     bytes_out: u64,
 
-    /// RACK (RFC 8985 §6): first-transmission times, the send time of the
-    /// most recently sent delivered byte (lower bound), the minimum RTT (µs).
+    /// RACK (RFC 8985 §6): first-transmission times and the send time of
+    /// the most recently sent delivered byte (lower bound); the minimum
+    /// RTT (µs).
     sent_log: rack::SendLog,
-    rack_xmit: Instant,
+    /// RACK.dsack_round (RFC 8985 §6.2.4): SND.MAX when a D-SACK last
+    /// grew the reordering window; the round lasts while it lies in
+    /// (SND.UNA, SND.MAX].
+    dsack_round: SeqNum,
     min_rtt: u32,
     /// SACK scoreboard: ranges above SND.UNA the peer reported (RFC 6675).
     sacked: spill::Spill,
@@ -319,18 +359,10 @@ pub struct Connection<B: Storage> {
     /// later, so once it is SACKed the retransmissions should have arrived
     /// (RACK's time order, RFC 8985 §6.2, told by sequence).
     rtx_mark: SeqNum,
-    /// `dsack()` when its bit is set (`flags.rs`).
-    dsack_val: (SeqNum, SeqNum),
 
     rx: RingBuffer<B>,
     tx: RingBuffer<B>,
     asm: spill::Spill<spill::Marked>,
-    /// Tests only: take the full SEGMENT ARRIVES path for every segment and
-    /// the general output path for every segment sent (and the full window
-    /// rules in `advertise`), to check that header prediction and send
-    /// prediction change nothing.
-    #[cfg(test)]
-    no_fast_path: bool,
 }
 
 impl<B: Storage> core::fmt::Debug for Connection<B> {
@@ -430,7 +462,9 @@ impl<B: Storage> Connection<B> {
             ka_probes: 0,
             challenge_n: 0,
             iss: SeqNum(0),
-            iss_seed: SeqNum(0),
+            rcv_up: SeqNum(0),
+            snd_up: SeqNum(0),
+            xflags: 0,
             snd_una: SeqNum(0),
             snd_nxt: SeqNum(0),
             snd_max: SeqNum(0),
@@ -451,9 +485,12 @@ impl<B: Storage> Connection<B> {
             last_ack_sent: SeqNum(0),
             rcv_fin_val: SeqNum(0),
             smss: 536,
+            mtu_low: 0,
+            mtu_high: 0,
+            mtu_probe_end: SeqNum(0),
             rcv_mss_est: 0,
             ts_recent: 0,
-            ts_recent_age: Instant::ZERO,
+            ts_recent_stamp: 0,
             ts_offset: 0,
             srtt: 0,
             rttvar: 0,
@@ -473,7 +510,7 @@ impl<B: Storage> Connection<B> {
             quick: 0,
             last_data_in: OptInstant::NONE,
             challenge_at_ms: 0,
-            rst_val: (SeqNum(0), SeqNum(0)),
+            pend_val: (SeqNum(0), SeqNum(0)),
             timers: [Instant::MAX; timers::COUNT],
             reported_deadline: Instant::MAX,
             last_now: Instant::ZERO,
@@ -487,13 +524,10 @@ impl<B: Storage> Connection<B> {
             asm: spill::Spill::default(),
             sacked: spill::Spill::default(),
             sent_log: rack::SendLog::new(),
-            rack_xmit: Instant::ZERO,
+            dsack_round: SeqNum(0),
             min_rtt: u32::MAX,
             high_rxt: SeqNum(0),
             rtx_mark: SeqNum(0),
-            dsack_val: (SeqNum(0), SeqNum(0)),
-            #[cfg(test)]
-            no_fast_path: false,
         };
         c.set_nagle(nagle);
         c.smss = c.cfg.default_peer_mss.max(1);

@@ -67,6 +67,10 @@ impl<B: Storage> Connection<B> {
         if self.fast_rtx() || self.tlp_rtx() {
             return true;
         }
+        if self.in_recovery() && self.sack_rtx_ready() {
+            // A hole PRR lets go, with or without new data queued.
+            return true;
+        }
         if self.tx.is_empty() && !self.fin_queued() {
             // Nothing queued (the common case of a receiver): next_data_len
             // would find no data and no FIN.
@@ -193,8 +197,13 @@ impl<B: Storage> Connection<B> {
         // Changed in place: the segment is built once, in the return slot.
         let mut out = self.next_transmit(now, buf);
         let t = out.as_mut()?;
-        if self.ece_pending() && t.flags.ack() && !t.flags.syn() && !t.flags.rst() {
-            t.flags |= Flags::ECE;
+        // One test for the two marks of the general path.
+        if self.out_marks() {
+            if self.ece_pending() && t.flags.ack() && !t.flags.syn() && !t.flags.rst() {
+                t.flags |= Flags::ECE;
+            }
+            // RFC 9293 §3.8.5: URG below SND.UP (`urgent.rs`).
+            t.urgent = self.mark_urgent(&mut t.flags, t.seq);
         }
         self.count_out(t.len);
         if t.flags.ack() {
@@ -237,7 +246,7 @@ impl<B: Storage> Connection<B> {
     #[inline(always)]
     pub(super) fn send_predict(&self, room: usize) -> Option<u32> {
         #[cfg(test)]
-        if self.no_fast_path {
+        if self.no_fast_path() {
             return None;
         }
         if self.state != State::Established
@@ -348,12 +357,12 @@ impl<B: Storage> Connection<B> {
         match self.state {
             State::Closed | State::Listen => return None,
             State::SynSent => {
-                return (self.snd_nxt == self.iss).then(|| self.syn(now, false));
+                return (self.snd_nxt == self.iss).then(|| self.syn(now, false, buf));
             }
             _ => {}
         }
         if !self.syn_acked() && self.snd_nxt == self.iss {
-            return Some(self.syn(now, true));
+            return Some(self.syn(now, true, buf));
         }
         if self.fin_before_syn_acked() {
             return Some(self.data_segment(now, buf, 0, true));
@@ -379,6 +388,13 @@ impl<B: Storage> Connection<B> {
                 && let Some(t) = self.sack_retransmit(now, buf)
             {
                 return Some(t);
+            }
+            // RFC 4821 §7: a PLPMTUD probe of new data, when one is due.
+            if self.uncommon()
+                && let Some(len) = self.mtu_probe_len(buf.len())
+            {
+                self.mtu_probe_sent(len);
+                return Some(self.data_segment(now, buf, len, false));
             }
             let room = if self.sacked.is_empty() {
                 u32::MAX
@@ -409,8 +425,10 @@ impl<B: Storage> Connection<B> {
         None
     }
 
-    /// Our SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED).
-    fn syn(&mut self, now: Instant, with_ack: bool) -> Transmit {
+    /// Our SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED). The first SYN of a
+    /// Fast Open connection carries the option and data (`fastopen.rs`),
+    /// the payload written to `buf`.
+    fn syn(&mut self, now: Instant, with_ack: bool, buf: &mut [u8]) -> Transmit {
         let mut o = TcpOptions::NONE;
         o.mss = Some(self.cfg.mss);
         // Offer each option on a SYN; on a SYN,ACK only what the peer offered.
@@ -430,12 +448,27 @@ impl<B: Storage> Connection<B> {
                 ecr: if with_ack { self.ts_recent } else { 0 },
             });
         }
+        // RFC 7413 §4.1.2: data, and the option, on the first SYN only.
+        let data = self.syn_payload();
+        let len = if data > 0 {
+            let n = (data as usize).min(buf.len());
+            self.tx.read_at(0, &mut buf[..n])
+        } else {
+            0
+        };
+        if !with_ack && self.fast_open() && self.snd_max == self.iss {
+            o.fast_open = Some(crate::wire::FastOpen::request(false));
+        }
         if self.snd_nxt == self.iss && self.snd_max != self.iss {
             // A retransmission (the first SYN is at snd_max == iss).
         } else if self.rtt_sample.get().is_none() && !self.syn_retransmitted() {
             self.rtt_sample = super::timers::RttSample::new(self.iss, now);
         }
-        self.snd_nxt = self.iss.add(1);
+        self.snd_nxt = self.iss.add(1 + len as u32);
+        if len > 0 {
+            self.bytes_out += len as u64;
+            self.last_send = now;
+        }
         if self.snd_max.before(self.snd_nxt) || self.snd_max == self.iss {
             self.snd_max = self.snd_nxt;
         }
@@ -460,7 +493,7 @@ impl<B: Storage> Connection<B> {
             urgent: 0,
             ect: false,
             options: o,
-            len: 0,
+            len,
         }
     }
 
@@ -541,7 +574,7 @@ impl<B: Storage> Connection<B> {
         let same = free == cur && units.wrapping_sub(1) < 0xffff && units << shift == cur;
         // Tests compare it with the rules below (`no_fast_path`).
         #[cfg(test)]
-        let same = same && !self.no_fast_path;
+        let same = same && !self.no_fast_path();
         if same {
             return units as u16;
         }

@@ -52,6 +52,8 @@ impl<B: Storage> Connection<B> {
     /// PRR used (nothing of the round before the loss is kept).
     pub(super) fn leave_recovery(&mut self) {
         self.set_in_recovery(false);
+        // RFC 8985 §6.2.4: RACK.reo_wnd_persist counts recoveries.
+        self.sent_log.reo_recovery_ended();
         self.hs_window_end = self.snd_max;
         self.hs_last_min = u32::MAX;
         self.hs_cur_min = u32::MAX;

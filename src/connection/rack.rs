@@ -26,12 +26,45 @@ const SLOTS: usize = 8;
 /// checkpoint, in 32 bits (76 bytes instead of 136). A checkpoint more than
 /// about 71 minutes after the first is not recorded: its data is dated from
 /// the checkpoint before it, which only widens the bounds, as a merge does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// RACK.xmit_ts (RFC 8985 §6.1, the send time of the most recently sent
+/// delivered byte) is kept here too, as signed microseconds from `base`
+/// (4 bytes of TCB instead of 8): it moves with `base`, and one that
+/// falls more than about 35 minutes behind it is taken as older still,
+/// which only makes RACK wait longer.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) struct SendLog {
     n: u8,
     base: PackedInstant,
     at: [(SeqNum, u32); SLOTS],
+    /// RACK.xmit_ts - base in µs; `NO_XMIT` before any delivery.
+    xmit: i32,
+    /// RACK.reo_wnd_mult (RFC 8985 §6.2.4): the reordering window in
+    /// quarters of the minimum RTT, 1 until D-SACKs show spurious
+    /// retransmissions.
+    reo_mult: u8,
+    /// RACK.reo_wnd_persist: recoveries left before `reo_mult` returns to 1.
+    reo_persist: u8,
 }
+
+/// RACK.reo_wnd_persist after a D-SACK: 16 recoveries (RFC 8985 §6.2.4).
+const REO_PERSIST: u8 = 16;
+
+/// The checkpoints only: RACK.xmit_ts is RACK's state, not the log's (the
+/// fast-path differential tests compare the log; header prediction leaves
+/// RACK.xmit_ts to the next ACK that takes the full path).
+impl core::fmt::Debug for SendLog {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SendLog")
+            .field("n", &self.n)
+            .field("base", &self.base)
+            .field("at", &self.at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `SendLog::xmit` before anything was delivered (RACK.xmit_ts unset).
+const NO_XMIT: i32 = i32::MIN;
 
 impl SendLog {
     pub(super) const fn new() -> Self {
@@ -39,11 +72,69 @@ impl SendLog {
             n: 0,
             base: PackedInstant::new(Instant::ZERO),
             at: [(SeqNum(0), 0); SLOTS],
+            xmit: NO_XMIT,
+            reo_mult: 1,
+            reo_persist: 0,
         }
     }
 
+    /// A round trip saw a D-SACK: the reordering window grows by a
+    /// quarter of the minimum RTT and stays for 16 recoveries (RFC 8985
+    /// §6.2.4 RACK.reo_wnd_mult, RACK.reo_wnd_persist).
+    pub(super) fn reo_grow(&mut self) {
+        self.reo_mult = self.reo_mult.saturating_add(1);
+        self.reo_persist = REO_PERSIST;
+    }
+
+    /// A loss recovery ended: after 16 without a D-SACK the reordering
+    /// window is back to a quarter of the minimum RTT.
+    pub(super) fn reo_recovery_ended(&mut self) {
+        self.reo_persist = self.reo_persist.saturating_sub(1);
+        if self.reo_persist == 0 {
+            self.reo_mult = 1;
+        }
+    }
+
+    /// RACK.reo_wnd_mult.
+    pub(super) fn reo_mult(&self) -> u8 {
+        self.reo_mult.max(1)
+    }
+
+    /// Forgets every checkpoint; RACK.xmit_ts stays (the next `record`
+    /// moves the base and keeps it).
     pub(super) fn clear(&mut self) {
         self.n = 0;
+    }
+
+    /// Forgets every checkpoint, RACK.xmit_ts and the reordering window's
+    /// growth (a new connection).
+    pub(super) fn reset(&mut self) {
+        *self = SendLog::new();
+    }
+
+    /// RACK.xmit_ts, once something was delivered.
+    #[inline]
+    pub(super) fn xmit_ts(&self) -> Option<Instant> {
+        (self.xmit != NO_XMIT).then(|| {
+            let base = self.base.get().as_micros() as i64;
+            Instant::from_micros((base + i64::from(self.xmit)).max(0) as u64)
+        })
+    }
+
+    /// Sets RACK.xmit_ts (kept within about 35 minutes of `base`).
+    #[inline]
+    pub(super) fn set_xmit_ts(&mut self, t: Instant) {
+        let d = t.as_micros() as i64 - self.base.get().as_micros() as i64;
+        self.xmit = d.clamp(i64::from(NO_XMIT) + 1, i64::from(i32::MAX)) as i32;
+    }
+
+    /// Moves `base` to `to` (µs later or earlier), keeping RACK.xmit_ts.
+    fn rebase(&mut self, to: Instant) {
+        let x = self.xmit_ts();
+        self.base = PackedInstant::new(to);
+        if let Some(t) = x {
+            self.set_xmit_ts(t);
+        }
     }
 
     fn len(&self) -> usize {
@@ -67,7 +158,7 @@ impl SendLog {
         // (the common case of a burst): nothing to record.
         let n = self.len();
         if n == 0 {
-            self.base = PackedInstant::new(now);
+            self.rebase(now);
         }
         let Some(off) = now
             .as_micros()
@@ -117,7 +208,7 @@ impl SendLog {
         if drop > 0 {
             // The new first checkpoint becomes the base.
             let shift = self.at[drop].1;
-            self.base = PackedInstant::new(self.time(drop));
+            self.rebase(self.time(drop));
             for c in &mut self.at[drop..n] {
                 c.1 -= shift;
             }
@@ -158,14 +249,33 @@ impl SendLog {
 }
 
 impl<B: Storage> Connection<B> {
-    /// RACK.reo_wnd (RFC 8985 §6.2.4): a quarter of the minimum RTT, in µs.
+    /// RACK.reo_wnd (RFC 8985 §6.2.4): RACK.reo_wnd_mult quarters of the
+    /// minimum RTT, at most SRTT, in µs. Note: RFC 8985's zero window
+    /// before any reordering is seen (in recovery, or with DupThresh
+    /// segments SACKed) is not taken: the window is never below a quarter
+    /// of the minimum RTT.
     fn rack_reo_wnd(&self) -> u64 {
         let min = if self.min_rtt == u32::MAX {
             self.srtt
         } else {
             self.min_rtt
         };
-        u64::from(min / 4)
+        let w = u64::from(min / 4) * u64::from(self.sent_log.reo_mult());
+        w.min(u64::from(self.srtt).max(u64::from(min / 4)))
+    }
+
+    /// The peer reported a D-SACK (RFC 2883: a duplicate arrived, so a
+    /// retransmission was spurious, often because of reordering): RACK's
+    /// reordering window grows, at most once per round trip (RFC 8985
+    /// §6.2.4 RACK.dsack_round: SND.NXT when it last grew; the round is
+    /// over once SND.UNA reaches it).
+    pub(super) fn rack_on_dsack(&mut self) {
+        let round_open =
+            self.dsack_round.after(self.snd_una) && self.dsack_round.before_eq(self.snd_max);
+        if !round_open {
+            self.dsack_round = self.snd_max;
+            self.sent_log.reo_grow();
+        }
     }
 
     /// After an ACK was processed (RFC 8985 §6.2 steps 1-5): `delivered`
@@ -184,9 +294,9 @@ impl<B: Storage> Connection<B> {
             let retransmitted = last.before(self.high_rxt);
             if !retransmitted
                 && let Some(t) = self.sent_log.lower(last)
-                && t > self.rack_xmit
+                && self.sent_log.xmit_ts().is_none_or(|x| t > x)
             {
-                self.rack_xmit = t;
+                self.sent_log.set_xmit_ts(t);
             }
         }
         self.sent_log.trim(self.snd_una);
@@ -198,13 +308,16 @@ impl<B: Storage> Connection<B> {
     /// soon be.
     pub(super) fn rack_detect(&mut self, now: Instant, _a: &mut Actions) {
         self.clear_timer(Timer::Rack);
-        if self.rack_xmit == Instant::ZERO || self.srtt == 0 || self.sacked.is_empty() {
+        let Some(rack_xmit) = self.sent_log.xmit_ts() else {
+            return;
+        };
+        if self.srtt == 0 || self.sacked.is_empty() {
             return;
         }
         let wait = Duration::from_micros(u64::from(self.srtt) + self.rack_reo_wnd());
         let timed_out =
             Instant::from_micros(now.as_micros().saturating_sub(wait.as_micros() as u64));
-        let limit = self.rack_xmit.min(timed_out);
+        let limit = rack_xmit.min(timed_out);
         let Some(lost_to) = self.sent_log.sent_by(limit, self.last_send, self.snd_max) else {
             return;
         };
@@ -226,7 +339,7 @@ impl<B: Storage> Connection<B> {
         // check again when it would be (RFC 8985 §6.3 reordering timer).
         if let Some(maybe_to) = self
             .sent_log
-            .sent_by(self.rack_xmit, self.last_send, self.snd_max)
+            .sent_by(rack_xmit, self.last_send, self.snd_max)
             && self.unsacked_between(lost_to.max(from), maybe_to.min(high))
             && let Some(sent) = self.sent_log.upper_for(lost_to.max(from), self.last_send)
         {
@@ -302,7 +415,20 @@ mod tests {
             SeqNum(20_000),
         );
         assert!(b.unwrap().before_eq(SeqNum(16_000)));
-        assert_eq!(core::mem::size_of::<SendLog>(), 76);
+        assert_eq!(core::mem::size_of::<SendLog>(), 80);
+        let mut r = SendLog::new();
+        for _ in 0..3 {
+            r.reo_grow();
+        }
+        assert_eq!(r.reo_mult(), 4);
+        for _ in 0..15 {
+            r.reo_recovery_ended();
+        }
+        assert_eq!(r.reo_mult(), 4, "for 16 recoveries");
+        r.reo_recovery_ended();
+        assert_eq!(r.reo_mult(), 1);
+        r.reo_recovery_ended();
+        assert_eq!(r.reo_mult(), 1);
     }
 
     #[test]

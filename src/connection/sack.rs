@@ -14,14 +14,25 @@ use crate::time::Instant;
 use crate::wire::{Flags, SackBlocks, Segment};
 
 impl<B: Storage> Connection<B> {
-    /// Records the peer's SACK blocks that lie in (SND.UNA, SND.MAX]
+    /// Records the peer's SACK blocks that lie in [SND.UNA, SND.MAX]
     /// (RFC 2018 §5; D-SACK and stale blocks are ignored).
+    ///
+    /// The test is on offsets from SND.UNA, not on serial-number
+    /// comparisons of the edges: those are not transitive, and a block
+    /// that straddles SND.UNA + 2^31 passes each of them (its left edge
+    /// "after" SND.UNA, its right edge "after" the left and "before"
+    /// SND.MAX) while covering nothing we sent; taking it made one ACK
+    /// release the whole send buffer (RFC 6675 §4's pipe would count a
+    /// gigabyte as delivered).
     pub(super) fn take_sack_blocks(&mut self, seg: &Segment<'_>) {
         if !self.sack_on() {
             return;
         }
+        let flight = self.snd_max.dist(self.snd_una);
         for &(left, right) in seg.options.sack.as_slice() {
-            if left.after_eq(self.snd_una) && left.before(right) && right.before_eq(self.snd_max) {
+            let l = left.0.wrapping_sub(self.snd_una.0);
+            let r = right.0.wrapping_sub(self.snd_una.0);
+            if l < r && r <= flight {
                 let cap = usize::from(self.cfg.max_sack_ranges.max(1));
                 let _ = self
                     .sacked
@@ -136,16 +147,31 @@ impl<B: Storage> Connection<B> {
         None
     }
 
-    /// A retransmission of the next hole, if cwnd allows (RFC 6675 §5 step 4).
-    pub(super) fn sack_retransmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+    /// The next hole to retransmit, as (offset from SND.UNA, length), if
+    /// cwnd allows it now (RFC 6675 §5 step 4) and its bytes are queued.
+    fn sendable_hole(&self) -> Option<(u32, u32)> {
         if !(self.sack_on() && self.in_recovery()) {
             return None;
         }
         let (off, hole) = self.next_hole()?;
         let mss = self.eff_mss();
-        if self.pipe().saturating_add(hole.min(mss)) > self.cwnd.max(mss) && self.pipe() > 0 {
+        let pipe = self.pipe();
+        if pipe.saturating_add(hole.min(mss)) > self.cwnd.max(mss) && pipe > 0 {
             return None;
         }
+        ((self.tx.len() as u32) > off).then_some((off, hole))
+    }
+
+    /// Whether [`sack_retransmit`](Self::sack_retransmit) would send now:
+    /// an ACK in recovery that opens cwnd (PRR) lets a hole go out even
+    /// when no new data is queued.
+    pub(super) fn sack_rtx_ready(&self) -> bool {
+        self.sendable_hole().is_some()
+    }
+
+    /// A retransmission of the next hole, if cwnd allows (RFC 6675 §5 step 4).
+    pub(super) fn sack_retransmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        let (off, hole) = self.sendable_hole()?;
         let in_buf = (self.tx.len() as u32).saturating_sub(off);
         let len = (hole.min(self.seg_room()).min(in_buf) as usize).min(buf.len());
         if len == 0 {

@@ -171,7 +171,7 @@ fn observe(c: &C) -> std::string::String {
 fn run(cfg: &Config, ops: &[Op]) -> Result<usize, TestCaseError> {
     let mut fast = established(cfg);
     let mut full = established(cfg);
-    full.no_fast_path = true;
+    full.set_no_fast_path(true);
     let mut predicted = 0;
     let mut now = Instant::from_secs(1);
     let data = [0x5au8; 6000];
@@ -587,7 +587,7 @@ fn huge_cwnd_does_not_stall_sending() {
             u32::MAX,
         ] {
             let mut c = established(&Config::rfc9293());
-            c.no_fast_path = !fast;
+            c.set_no_fast_path(!fast);
             c.cwnd = cwnd;
             let now = Instant::from_secs(2);
             let _ = c.send(now, &[7u8; 5000]).unwrap();

@@ -380,8 +380,11 @@ impl<B: Storage> Connection<B> {
             }
             return;
         }
-        if self.retries == 0 && self.syn_acked() && self.ts_on() {
-            // RFC 3522: remember enough to undo a spurious timeout.
+        // F-RTO (RFC 5682) on the first timeout of an episode outside
+        // fast recovery; a later one is conventional.
+        let frto = self.retries == 0 && self.syn_acked() && self.cfg.frto() && !self.in_recovery();
+        if self.retries == 0 && self.syn_acked() && (self.ts_on() || frto) {
+            // RFC 3522, RFC 5682: remember enough to undo a spurious timeout.
             self.set_undo(Some(super::Undo {
                 cwnd: self.cwnd,
                 ssthresh: self.ssthresh,
@@ -390,6 +393,19 @@ impl<B: Storage> Connection<B> {
         }
         self.retries += 1;
         self.stats.timeouts += 1;
+        if self.uncommon() {
+            // A PLPMTUD probe out at a timeout did not pass (RFC 4821 §7.5).
+            self.mtu_on_timeout();
+        }
+        if self.retries == crate::Config::RETRIES1 {
+            // RFC 9293 §3.8.3 MUST-20, SHLD-9 (MUST-22 for a SYN): R1
+            // retransmissions unanswered: negative advice for the IP
+            // layer, news for the application; R2 (`limit`) is still
+            // ahead. PLPMTUD takes it as a sign of a black hole too
+            // (RFC 4821 §7.7).
+            a.set_negative_advice();
+            self.mtu_black_hole();
+        }
         // RFC 6298 §5.5: back off.
         self.rto = clamp_rto(&self.cfg, self.rto.saturating_mul(2));
         // Karn (MUST-18): no RTT sample from a retransmitted segment.
@@ -400,6 +416,14 @@ impl<B: Storage> Connection<B> {
         } else {
             // Go back to SND.UNA and resend from there.
             self.snd_nxt = self.snd_una;
+            // RFC 2018 §8: SACKed data may have been discarded by the
+            // receiver (reneging). When the scoreboard covers SND.UNA, the
+            // peer has not taken what it reported (as Linux's
+            // `tcp_enter_loss` tells reneging): forget every block, so the
+            // go-back-N resend does not skip data the peer no longer has.
+            if self.sack_on() && self.sacked.range_containing(0).is_some() {
+                self.sacked.clear();
+            }
             // RFC 5681 §3.1: the loss window.
             let mss = self.eff_mss();
             let w = self.window();
@@ -410,6 +434,11 @@ impl<B: Storage> Connection<B> {
             }
             self.dupacks = 0;
             self.recover = self.snd_max;
+            if frto {
+                self.enter_frto();
+            } else if self.uncommon() {
+                self.end_frto();
+            }
             if self.snd_wnd == 0 {
                 // The peer closed its window with our data in flight: the
                 // go-back-N resend may not go out, so probe instead, or a
@@ -500,15 +529,29 @@ impl<B: Storage> Connection<B> {
     /// original arrived, so the timeout was spurious; restore the window
     /// and go on with new data (RFC 4015 §4).
     pub(super) fn eifel_check(&mut self, seg: &Segment<'_>) {
-        let Some(u) = self.take_undo() else { return };
-        let Some(ts) = seg.options.timestamps else {
+        let Some(u) = self.undo() else { return };
+        let frto = self.xflag(super::urgent::x::FRTO2 | super::urgent::x::FRTO3);
+        let ts = if self.ts_on() {
+            seg.options.timestamps
+        } else {
+            None
+        };
+        let Some(ts) = ts else {
+            // No timestamp to judge by: F-RTO (`frto.rs`) keeps the window
+            // to restore; without it there is nothing more to learn.
+            if !frto {
+                self.set_undo(None);
+            }
             return;
         };
         if (ts.ecr.wrapping_sub(u.tsval) as i32) < 0 {
-            self.cwnd = self.cwnd.max(u.cwnd);
-            self.ssthresh = self.ssthresh.max(u.ssthresh);
-            self.snd_nxt = self.snd_max;
-            self.stats.spurious_timeouts += 1;
+            self.undo_timeout(u);
+        } else {
+            self.set_undo(None);
+        }
+        // Eifel's verdict, either way, is final.
+        if frto {
+            self.end_frto();
         }
     }
 
@@ -677,7 +720,22 @@ impl<B: Storage> Connection<B> {
         self.dupacks = 0;
         if self.cwnd < self.ssthresh {
             self.hystart_round();
-            self.cwnd = self.cwnd.saturating_add(acked.min(2 * mss));
+            // RFC 5681 §3.1 with RFC 3465 byte counting; the limit per ACK
+            // is the algorithm's. Without one (CUBIC, as Linux's
+            // `tcp_slow_start`), a stretch ACK from a coalescing receiver
+            // (GRO) counts for all it covers, up to ssthresh; but only
+            // until the first congestion event: after a timeout a
+            // cumulative ACK can cover a whole window the peer held out of
+            // order (without SACK above all), and a burst of that size
+            // into the queue that just overflowed costs more than it gains
+            // (benches/recovery.rs without SACK: -3 % to -25 %), so L = 2
+            // applies then.
+            let inc = match self.cc.slow_start_limit() {
+                None if self.ssthresh == u32::MAX => acked,
+                Some(l) => acked.min(l.saturating_mul(mss)),
+                None => acked.min(2 * mss),
+            };
+            self.cwnd = self.cwnd.saturating_add(inc);
         } else {
             let w = self.window();
             self.cwnd = self.cc.on_ack_ca(w, acked, now, self.srtt);
@@ -716,6 +774,9 @@ impl<B: Storage> Connection<B> {
         // each ACK sets cwnd = pipe + sndcnt (`prr_ack`). Until one does
         // (recovery entered by RACK's timer), one segment may go: the fast
         // retransmit.
+        if self.uncommon() {
+            self.mtu_on_recovery();
+        }
         self.prr_start();
         self.cwnd = self.pipe().saturating_add(mss);
         self.set_fast_rtx(true);

@@ -1,5 +1,6 @@
 //! [`EndpointConfig`]: the host-wide settings, with Linux's defaults.
 
+use super::FastOpenConfig;
 use crate::config::Config;
 use crate::error::ConfigError;
 use core::net::IpAddr;
@@ -74,6 +75,14 @@ pub struct EndpointConfig {
     /// listener on the unspecified address with port 0 takes every SYN
     /// no other listener takes. Off by default.
     pub transparent: bool,
+    /// TCP Fast Open (RFC 7413), as Linux's `net.ipv4.tcp_fastopen`:
+    /// [`FastOpenConfig::CLIENT`] in [`linux`](Self::linux) (Linux's
+    /// default, 1), off in [`rfc9293`](Self::rfc9293).
+    pub fast_open: FastOpenConfig,
+    /// The most servers whose Fast Open cookie and MSS a client keeps
+    /// (RFC 7413 §4.1.1), the least recently used forgotten first (also
+    /// bounded by a fixed store's capacity). 1024 by default.
+    pub fast_open_cache: usize,
     /// Segmentation offload (GSO/TSO): when above 0, `poll_transmit` may
     /// write a run of full-sized segments of new data, up to this many
     /// payload bytes, as one super-segment for the device to split
@@ -96,7 +105,15 @@ pub struct EndpointConfig {
 }
 
 impl EndpointConfig {
-    /// Linux's defaults around [`Config::linux`].
+    /// Linux's defaults around [`Config::linux`]: receive buffer 131,072
+    /// and send buffer 16,384 bytes per connection, `somaxconn` 4096,
+    /// `max_syn_backlog` 128, SYN cookies on overflow, `max_orphans`
+    /// 65,536, `max_time_wait` 262,144, `tw_reuse` loopback only, ports
+    /// 32768..=60999; no local address (add yours), not transparent, no
+    /// offloads. `max_connections` is 2^24, no real memory bound (each
+    /// connection holds its two buffers, about 148 KB with these sizes,
+    /// from its SYN-RECEIVED on): a host facing the Internet sets it, and
+    /// the buffer sizes, for its memory.
     pub fn linux() -> Self {
         EndpointConfig {
             conn: Config::linux(),
@@ -113,6 +130,8 @@ impl EndpointConfig {
             port_max: 60999,
             local_addrs: heapless::Vec::new(),
             transparent: false,
+            fast_open: FastOpenConfig::CLIENT,
+            fast_open_cache: 1024,
             gso_max: 0,
             rx_checksum_offload: false,
             tx_checksum_offload: false,
@@ -202,6 +221,7 @@ impl EndpointConfig {
             tw_reuse: TwReuse::Off,
             port_min: 49152,
             port_max: 65535,
+            fast_open: FastOpenConfig::OFF,
             ..EndpointConfig::linux()
         }
     }

@@ -163,6 +163,15 @@ impl<S: Store> Endpoint<S> {
             return None;
         }
         let before = e.conn.retransmits();
+        // A Fast Open client's SYN,ACK: the cookie cache learns from it
+        // once the connection took it.
+        let fo_synack = e.fo & super::fo::ACTIVE != 0
+            && e.conn.state() == State::SynSent
+            && seg.flags.syn()
+            && seg.flags.ack();
+        let fo_bits = e.fo;
+        // The SYN timed out (Linux's `total_retrans` at the SYN,ACK).
+        let syn_timed_out = fo_synack && e.conn.stats().timeouts > 0;
         let (a, got) = match read {
             Some(buf) if e.app => {
                 let o = e.conn.on_segment_recv(now, seg, ce, buf);
@@ -171,6 +180,19 @@ impl<S: Store> Endpoint<S> {
             _ => (e.conn.on_segment_ecn(now, seg, ce), None),
         };
         self.counters.retrans_segs += u64::from(e.conn.retransmits().wrapping_sub(before));
+        if fo_synack && !matches!(e.conn.state(), State::SynSent | State::Closed) {
+            e.fo &= !super::fo::ACTIVE;
+            let tuple = e.tuple;
+            let news = super::fastopen::SynAckNews {
+                mss: seg.options.mss,
+                cookie: seg.options.fast_open.filter(|c| !c.is_request()),
+                sent_option: fo_bits & super::fo::SENT_OPTION != 0,
+                sent_exp: fo_bits & super::fo::EXP != 0,
+                sent_data: fo_bits & super::fo::SENT_DATA != 0,
+                retransmitted: syn_timed_out,
+            };
+            self.fast_open_learn(&tuple, &news);
+        }
         self.after(idx, a, now);
         got
     }
@@ -258,17 +280,32 @@ impl<S: Store> Endpoint<S> {
             reuse,
         );
         let ts_offset = self.ts_offset_for(tuple);
+        // RFC 7413 §4.2.2: a valid cookie (or none needed) opens the
+        // connection with the SYN's data; a request or a wrong cookie gets
+        // our cookie on the SYN,ACK.
+        let (fast_open, reply, exp) = self.fast_open_verdict(li, tuple, seg);
         let Some(e) = self.entry_mut(idx) else {
             return;
         };
         e.held = filter;
-        let a = e.conn.open_passive(now, seg, iss);
+        if reply {
+            e.fo = super::fo::REPLY | if exp { super::fo::EXP } else { 0 };
+        }
+        let a = if fast_open {
+            e.conn.open_passive_fast_open(now, seg, iss)
+        } else {
+            e.conn.open_passive(now, seg, iss)
+        };
         // After the SYN, which seeds its own offset; the SYN,ACK is built
         // later.
         if let Some(off) = ts_offset {
             e.conn.set_ts_offset(off);
         }
-        if let Some(Some(l)) = self.listeners.get_mut(li as usize) {
+        if fast_open {
+            // Linux puts a Fast Open connection in the accept queue at
+            // once (the accept queue was checked above).
+            self.fast_open_child(li, idx);
+        } else if let Some(Some(l)) = self.listeners.get_mut(li as usize) {
             // Cannot fail: syn_limit is at most the queue's capacity.
             let _ = super::store::Seq::try_push(&mut l.syn_queue, idx);
         }

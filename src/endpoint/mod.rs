@@ -226,6 +226,7 @@
 //! queue are dropped and counted: nothing panics.
 
 mod config;
+mod fastopen;
 mod icmp;
 mod input;
 mod listing;
@@ -235,6 +236,9 @@ mod time_wait;
 mod wheel;
 
 pub use config::{EndpointConfig, MAX_LOCAL_ADDRS, SynCookies, TwReuse};
+pub use fastopen::FastOpenConfig;
+#[cfg(feature = "testing")]
+pub(crate) use fastopen::server_cookie as fast_open_cookie_with;
 pub use listing::{ConnInfo, Counters};
 pub use time_wait::TimeWaitEntry;
 
@@ -342,6 +346,17 @@ pub enum Event {
     Writable(Handle),
     /// The connection changed state.
     StateChanged(Handle, StateChange),
+    /// The peer's urgent pointer moved past what the application has read
+    /// (RFC 9293 §3.8.5 MUST-32): urgent data comes in line, and
+    /// `connection(h).urgent_mark()` says how many bytes to read to reach
+    /// its end.
+    Urgent(Handle),
+    /// R1 retransmissions went unanswered (RFC 9293 §3.8.3 MUST-20,
+    /// SHLD-9): the route to `peer_addr(h)` may have failed; a host with a
+    /// routing table may try another gateway or refresh its neighbour
+    /// entry (RFC 1122 §3.3.1.4; Linux `dst_negative_advice`). The
+    /// connection goes on until R2 ([`Config::retries2`](crate::Config)).
+    NegativeAdvice(Handle),
     /// The connection is over and nothing is left to read: the last event
     /// of a handle, queued only after every byte has been read. Once it
     /// is polled the handle is stale.
@@ -374,15 +389,25 @@ pub struct ListenOptions {
     /// default, as Rust's `std` and tokio set it on every listener; off is
     /// the C default (see [`Endpoint::listen_with`] for the rules).
     pub reuse_addr: bool,
+    /// TCP Fast Open (RFC 7413; Linux's `TCP_FASTOPEN` socket option): at
+    /// most this many connections opened by a Fast Open SYN wait for the
+    /// ACK of their SYN,ACK (RFC 7413 §5.1). 0: no Fast Open, unless
+    /// [`FastOpenConfig::server_all_listeners`]. Taken only when
+    /// [`FastOpenConfig::server`] is on. Such a connection is in the
+    /// accept queue at once, the data of its SYN readable
+    /// ([`Endpoint::set_fast_open_key`] has the cookie rules).
+    pub fast_open: u32,
 }
 
 impl ListenOptions {
-    /// A listener with this backlog, `SO_REUSEADDR` on, no SYN filter.
+    /// A listener with this backlog, `SO_REUSEADDR` on, no SYN filter, no
+    /// Fast Open.
     pub fn backlog(backlog: u32) -> Self {
         ListenOptions {
             backlog,
             filter_syn: false,
             reuse_addr: true,
+            fast_open: 0,
         }
     }
 }
@@ -395,11 +420,25 @@ pub struct ConnectOptions {
     /// 4-tuples must still differ, or the TIME-WAIT entry be reusable).
     /// On by default (`connect`).
     pub reuse_addr: bool,
+    /// TCP Fast Open (RFC 7413 §4.1; Linux's `TCP_FASTOPEN_CONNECT`): with
+    /// a cookie cached for the server, the SYN carries it and the data the
+    /// application sends before the SYN goes out (at most
+    /// [`Endpoint::fast_open_room`]: the server's MSS as cached, less 40
+    /// bytes of option room, as Linux); without one, the SYN asks for a
+    /// cookie and the data waits for the handshake. Refused
+    /// (`Unsupported`, Linux's `EOPNOTSUPP`) unless
+    /// [`FastOpenConfig::client`] is on. Off by default.
+    /// [`Endpoint::connect_with_data`] is Linux's
+    /// `sendto(MSG_FASTOPEN)`.
+    pub fast_open: bool,
 }
 
 impl Default for ConnectOptions {
     fn default() -> Self {
-        ConnectOptions { reuse_addr: true }
+        ConnectOptions {
+            reuse_addr: true,
+            fast_open: false,
+        }
     }
 }
 
@@ -550,6 +589,27 @@ struct Entry<S: Store> {
     /// Bound with `reuse_addr` (`SO_REUSEADDR`): its listener's, or its
     /// `connect`'s.
     reuse: bool,
+    /// TCP Fast Open (`fo::*` bits).
+    fo: u8,
+}
+
+/// `Entry::fo` bits.
+mod fo {
+    /// Client: the first SYN gets its option from the cookie cache.
+    pub(super) const SYN: u8 = 1;
+    /// Server: the first SYN,ACK carries our cookie.
+    pub(super) const REPLY: u8 = 2;
+    /// The option in the experimental form: the reply's, or the one our
+    /// SYN carried.
+    pub(super) const EXP: u8 = 4;
+    /// Client in SYN-SENT: the SYN,ACK updates the cache.
+    pub(super) const ACTIVE: u8 = 8;
+    /// Client: no option when no cookie is cached (data without one).
+    pub(super) const NO_OPTION: u8 = 16;
+    /// Client: the first SYN carried the option.
+    pub(super) const SENT_OPTION: u8 = 32;
+    /// Client: the first SYN carried data.
+    pub(super) const SENT_DATA: u8 = 64;
 }
 
 struct Slot<S: Store> {
@@ -589,6 +649,11 @@ struct Listener<S: Store> {
     filter_syn: bool,
     /// Bound with `SO_REUSEADDR`; its connections inherit it.
     reuse_addr: bool,
+    /// Fast Open: how many connections opened by a Fast Open SYN may wait
+    /// for their handshake's end (0: no Fast Open).
+    fast_open: u32,
+    /// Fast Open: this listener's own key (Linux `TCP_FASTOPEN_KEY`).
+    fo_key: Option<[u8; 16]>,
 }
 
 /// A control segment that belongs to no connection.
@@ -633,6 +698,15 @@ pub struct Endpoint<S: Store = DefaultStore> {
     counters: Counters,
     /// This Endpoint's tag in its handles.
     tag: u32,
+    /// Fast Open settings (`cfg.fast_open`, changed with
+    /// `set_fast_open_config` as Linux's sysctl takes effect at once).
+    fo_cfg: FastOpenConfig,
+    /// Fast Open server keys: primary and backup.
+    fo_key: [u8; 16],
+    fo_backup: Option<[u8; 16]>,
+    /// Fast Open client cookie cache, and its use counter.
+    fo_cache: S::Vec<fastopen::CacheEntry>,
+    fo_stamp: u32,
 }
 
 impl<S: Store> core::fmt::Debug for Endpoint<S> {
@@ -702,6 +776,11 @@ impl<S: Store> Endpoint<S> {
         config.validate()?;
         let keys = Keys::new(secret);
         Ok(Endpoint {
+            fo_cfg: config.fast_open,
+            fo_key: fastopen::default_key(&secret),
+            fo_backup: None,
+            fo_cache: Default::default(),
+            fo_stamp: 0,
             tag: keys.endpoint_tag(),
             keys,
             slots: Default::default(),
@@ -959,6 +1038,7 @@ impl<S: Store> Endpoint<S> {
                     held,
                     linger_zero,
                     reuse: e_reuse,
+                    fo: e_fo,
                 } = e;
                 *e_conn = make(cfg);
                 *e_tuple = tuple;
@@ -976,6 +1056,7 @@ impl<S: Store> Endpoint<S> {
                 *held = false;
                 *linger_zero = false;
                 *e_reuse = reuse;
+                *e_fo = 0;
             }
             None => {
                 s.entry = Some(S::boxed(Entry {
@@ -995,6 +1076,7 @@ impl<S: Store> Endpoint<S> {
                     held: false,
                     linger_zero: false,
                     reuse,
+                    fo: 0,
                 }));
             }
         }
@@ -1191,6 +1273,16 @@ impl<S: Store> Endpoint<S> {
                     self.counters.events_dropped += 1;
                 }
             }
+            if acts.rare() {
+                for (on, ev) in [
+                    (acts.urgent(), Event::Urgent(h)),
+                    (acts.negative_advice(), Event::NegativeAdvice(h)),
+                ] {
+                    if on && self.events.push(ev).is_err() {
+                        self.counters.events_dropped += 1;
+                    }
+                }
+            }
         }
         // Every call into the connection ends in its `finish`, which sets
         // `transmit` exactly when `poll_transmit` has something: asking the
@@ -1337,6 +1429,9 @@ impl<S: Store> Endpoint<S> {
         if !unicast(remote.ip()) || remote.port() == 0 {
             return Err(EndpointError::InvalidAddress);
         }
+        if opts.fast_open && !self.fo_cfg.client {
+            return Err(EndpointError::Unsupported);
+        }
         let local_ip = match (local.map(|l| l.ip()), remote.ip()) {
             (Some(ip), r) if ip.is_ipv4() == r.is_ipv4() && unicast(ip) => {
                 if !self.is_local(ip) {
@@ -1403,10 +1498,17 @@ impl<S: Store> Endpoint<S> {
             opts.reuse_addr,
         );
         let ts_offset = self.ts_offset_for(&tuple);
+        let fast_open = opts.fast_open.then(|| self.fast_open_plan(&tuple));
         let Some(e) = self.entry_mut(idx) else {
             return Err(EndpointError::TooManyConnections);
         };
-        let acts = e.conn.open_active(now, iss);
+        let acts = match fast_open {
+            Some((room, bits)) => {
+                e.fo = bits;
+                e.conn.open_active_fast_open(now, iss, room)
+            }
+            None => e.conn.open_active(now, iss),
+        };
         // After OPEN, which seeds its own offset; the SYN is built later.
         if let Some(off) = ts_offset {
             e.conn.set_ts_offset(off);
@@ -1549,6 +1651,12 @@ impl<S: Store> Endpoint<S> {
             last_cookie: None,
             filter_syn: opts.filter_syn,
             reuse_addr: opts.reuse_addr,
+            fast_open: if opts.fast_open == 0 && self.fo_cfg.server_all_listeners {
+                accept_limit as u32
+            } else {
+                opts.fast_open
+            },
+            fo_key: None,
         };
         let idx = match slot {
             Some(i) => {
@@ -1966,6 +2074,20 @@ impl<S: Store> Endpoint<S> {
             n => Ok(n),
         }
     }
+    /// Queues urgent data ([`Connection::send_urgent`], RFC 9293 §3.8.5):
+    /// as [`send`](Self::send), and the urgent pointer moves to the end of
+    /// what was taken.
+    pub fn send_urgent(
+        &mut self,
+        now: Instant,
+        h: Handle,
+        data: &[u8],
+    ) -> Result<usize, EndpointError> {
+        match self.on_app_call(now, h, AppCall::SendUrgent(data))?.len {
+            0 => Err(EndpointError::WouldBlock),
+            n => Ok(n),
+        }
+    }
     /// Reads from a connection: `Ok(n)` with `n > 0` bytes copied,
     /// `Ok(0)` at the end of the stream (the peer's FIN, every byte before
     /// it read; again on every later call), `Err(WouldBlock)` when nothing
@@ -2060,6 +2182,8 @@ impl<S: Store> Endpoint<S> {
                 Event::Connected(h)
                 | Event::Readable(h)
                 | Event::Writable(h)
+                | Event::Urgent(h)
+                | Event::NegativeAdvice(h)
                 | Event::StateChanged(h, _)
                 | Event::Closed(h, _) => h,
             };
@@ -2158,8 +2282,12 @@ impl<S: Store> Endpoint<S> {
             // only marks what to resend).
             self.counters.retrans_segs += u64::from(e.conn.retransmits().wrapping_sub(before));
             match t {
-                Some((t, seg)) => {
+                Some((mut t, seg)) => {
                     let tuple = e.tuple;
+                    if e.fo & (fo::SYN | fo::REPLY) != 0 && t.flags.syn() {
+                        self.fast_open_option(idx, &mut t);
+                    }
+                    let e = self.slots[idx as usize].get_mut()?;
                     if e.conn.may_transmit() {
                         self.schedule(idx);
                     } else {
@@ -2173,6 +2301,40 @@ impl<S: Store> Endpoint<S> {
             }
         }
         None
+    }
+
+    /// The Fast Open option of a connection's first SYN (from the cookie
+    /// cache) or SYN,ACK (our cookie): once.
+    fn fast_open_option(&mut self, idx: u32, t: &mut Transmit) {
+        let Some(e) = self.slots[idx as usize].get() else {
+            return;
+        };
+        let (bits, tuple, parent) = (e.fo, e.tuple, e.parent);
+        let opt = if bits & fo::SYN != 0 && !t.flags.ack() {
+            // The connection marks its first SYN (a retransmission has no
+            // option).
+            match t.options.fast_open {
+                Some(_) => self.syn_option(&tuple, bits),
+                None => None,
+            }
+        } else if bits & fo::REPLY != 0 && t.flags.ack() {
+            self.reply_option(&tuple, parent, bits & fo::EXP != 0)
+        } else {
+            return;
+        };
+        t.options.fast_open = opt;
+        let Some(e) = self.slots[idx as usize].get_mut() else {
+            return;
+        };
+        e.fo &= !(fo::SYN | fo::REPLY);
+        if let Some(o) = opt
+            && !t.flags.ack()
+        {
+            e.fo = (e.fo & !fo::EXP) | fo::SENT_OPTION | if o.is_exp() { fo::EXP } else { 0 };
+        }
+        if t.len > 0 && !t.flags.ack() {
+            e.fo |= fo::SENT_DATA;
+        }
     }
 
     /// The connection first in the transmit queue has nothing more to

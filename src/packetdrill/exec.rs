@@ -19,7 +19,10 @@ use super::parse::{Event, Expr, Opt, Packet, Script, Stmt, Syscall, Time};
 use super::python::{self, PyError};
 use super::shell::{self, Cmd};
 use super::sysctl::{self, Settings};
-use crate::endpoint::{Endpoint, EndpointConfig, Event as EpEvent, Handle, ListenerId};
+use crate::endpoint::{
+    ConnectOptions, Endpoint, EndpointConfig, Event as EpEvent, FastOpenConfig, Handle,
+    ListenOptions, ListenerId,
+};
 use crate::error::CloseReason;
 use crate::state::State;
 use crate::time::Instant;
@@ -115,6 +118,15 @@ struct Fd {
     backlog: u32,
     /// The connection's state when the runner last looked.
     last_state: Option<State>,
+    /// TCP_FASTOPEN_CONNECT.
+    fo_connect: bool,
+    /// TCP_FASTOPEN (a listener's Fast Open queue).
+    fo_qlen: u32,
+    /// TCP_FASTOPEN_KEY.
+    fo_key: Option<[u8; 16]>,
+    /// A TCP_FASTOPEN_CONNECT `connect` with a cookie cached: the SYN waits
+    /// for the first write (Linux's deferred connect).
+    deferred: bool,
 }
 
 impl Fd {
@@ -138,6 +150,10 @@ impl Fd {
             user_timeout: None,
             backlog: 0,
             last_state: None,
+            fo_connect: false,
+            fo_qlen: 0,
+            fo_key: None,
+            deferred: false,
         }
     }
 }
@@ -170,6 +186,10 @@ struct Exec {
     out: VecDeque<Out>,
     fds: BTreeMap<i64, Fd>,
     local_isn: Option<u32>,
+    /// The scripted peer's ISN (its SYN's sequence number): the script's
+    /// other sequence numbers of the peer are relative to it (packetdrill's
+    /// `remote_seq_script_to_live_offset`).
+    remote_isn: u32,
     /// (local port, remote port) of the scripted connection.
     ports: (u16, u16),
     /// Script TS val -> the live TS val that went out on that line.
@@ -195,6 +215,10 @@ struct Exec {
     /// The connection `tcp_info` is read from (packetdrill's socket under
     /// test): the one accepted or connected last.
     under_test: Option<Handle>,
+    /// The engine's address and the scripted peer's (`--local_ip`,
+    /// `--remote_ip`; TCP Fast Open cookies depend on them).
+    local_ip: Ipv4Addr,
+    remote_ip: Ipv4Addr,
 }
 
 /// Runs a parsed script; returns the verdict and the log (verbose only).
@@ -206,6 +230,7 @@ pub fn run_script(script: &Script, opts: &RunOptions) -> (Verdict, Vec<String>) 
         out: VecDeque::new(),
         fds: BTreeMap::new(),
         local_isn: None,
+        remote_isn: 0,
         ports: (SCRIPT_PORT, REMOTE_EPHEMERAL),
         ts_map: HashMap::new(),
         blocked: None,
@@ -220,6 +245,8 @@ pub fn run_script(script: &Script, opts: &RunOptions) -> (Verdict, Vec<String>) 
         py_vars: std::collections::BTreeMap::new(),
         under_test: None,
         stale: None,
+        local_ip: LOCAL_IP,
+        remote_ip: REMOTE_IP,
     };
     let v = match x.run(script) {
         Ok(()) => Verdict::Pass,
@@ -268,9 +295,20 @@ impl Exec {
                 // and the TS tick (TS val is not checked).
                 "mss" | "tcp_ts_tick_usecs" => {}
                 "bind_port" | "connect_port" if v == "8080" => {}
-                // Addresses do not appear in packet lines; the runner uses
-                // its own (only a TCP Fast Open cookie depends on them).
-                "local_ip" | "remote_ip" | "gateway_ip" | "netmask_ip" => {}
+                // Addresses do not appear in packet lines; only a TCP Fast
+                // Open cookie depends on them.
+                "local_ip" | "remote_ip" => {
+                    let ip: Ipv4Addr = v.parse().map_err(|_| {
+                        Stop::Unsupported(line, format!("command-line option --{k}{}", eq(v)))
+                    })?;
+                    if k == "local_ip" {
+                        self.local_ip = ip;
+                        self.settings = Settings::defaults(ip);
+                    } else {
+                        self.remote_ip = ip;
+                    }
+                }
+                "gateway_ip" | "netmask_ip" => {}
                 _ => {
                     return Err(Stop::Unsupported(
                         line,
@@ -386,7 +424,12 @@ impl Exec {
             match c {
                 // The runner starts where `defaults.sh` leaves Linux.
                 Cmd::Defaults | Cmd::Nothing => {}
-                Cmd::FlushMetrics => {}
+                Cmd::FlushMetrics => {
+                    // The Fast Open cookies live in Linux's TCP metrics.
+                    if let Some(ep) = self.ep.as_mut() {
+                        ep.clear_fast_open_cache();
+                    }
+                }
                 Cmd::Restore => {
                     if let Some(old) = self.saved.take() {
                         self.set_settings(old, "the sysctl restore script");
@@ -419,6 +462,11 @@ impl Exec {
                 self.ep = None;
                 self.stale = None;
             }
+        }
+        if let Some(ep) = self.ep.as_mut() {
+            // Linux's Fast Open sysctls take effect at once.
+            ep.set_fast_open_config(FastOpenConfig::from_linux(next.fastopen));
+            ep.set_fast_open_key(next.fastopen_key, None);
         }
         self.settings = next;
     }
@@ -483,7 +531,7 @@ impl Exec {
         let mut buf = vec![0u8; 65536 + 64];
         let mut sent = Vec::new();
         while let Some(d) = ep.poll_transmit(self.now, &mut buf) {
-            if d.dst != IpAddr::V4(REMOTE_IP) {
+            if d.dst != IpAddr::V4(self.remote_ip) {
                 continue;
             }
             sent.push(buf[..d.len].to_vec());
@@ -584,7 +632,27 @@ impl Exec {
         let (lport, rport) = self.ports;
         seg[0..2].copy_from_slice(&rport.to_be_bytes());
         seg[2..4].copy_from_slice(&lport.to_be_bytes());
-        seg[4..8].copy_from_slice(&p.seq.to_be_bytes());
+        let seq = if p.flags & 0x02 != 0 {
+            // A SYN's number is the script's own; a SYN,ACK, or a SYN that
+            // opens a connection, names the peer's ISN (not a SYN sent to
+            // a synchronized connection).
+            let synced = self
+                .under_test
+                .and_then(|h| self.state_of(h))
+                .is_some_and(|s| {
+                    !matches!(
+                        s,
+                        State::Closed | State::Listen | State::SynSent | State::TimeWait
+                    )
+                });
+            if p.flags & 0x10 != 0 || !synced {
+                self.remote_isn = p.seq;
+            }
+            p.seq
+        } else {
+            p.seq.wrapping_add(self.remote_isn)
+        };
+        seg[4..8].copy_from_slice(&seq.to_be_bytes());
         let ack = p.ack.map_or(0, |a| a.wrapping_add(isn));
         seg[8..12].copy_from_slice(&ack.to_be_bytes());
         seg[12] = ((hlen / 4) as u8) << 4;
@@ -592,7 +660,7 @@ impl Exec {
         seg[14..16].copy_from_slice(&p.win.unwrap_or(0).to_be_bytes());
         seg[18..20].copy_from_slice(&p.urg.unwrap_or(0).to_be_bytes());
         seg[20..hlen].copy_from_slice(&opts);
-        checksum::fill_checksum_v4(REMOTE_IP.octets(), LOCAL_IP.octets(), &mut seg);
+        checksum::fill_checksum_v4(self.remote_ip.octets(), self.local_ip.octets(), &mut seg);
         if p.win.is_none() {
             return Err(Stop::Fail(line, "an inbound packet needs `win`".into()));
         }
@@ -601,8 +669,8 @@ impl Exec {
         if let Some(ep) = self.ep.as_mut() {
             ep.on_datagram(
                 now,
-                IpAddr::V4(REMOTE_IP),
-                IpAddr::V4(LOCAL_IP),
+                IpAddr::V4(self.remote_ip),
+                IpAddr::V4(self.local_ip),
                 Ecn::NotEct,
                 &seg,
             );
@@ -688,6 +756,12 @@ impl Exec {
             live.ack = m.ack;
             live.win = m.win;
         }
+        if live.flags & 0x12 == 0x02 && live.seq.wrapping_sub(p.seq) != self.local_isn.unwrap_or(0)
+        {
+            // A new active open: no peer ISN yet.
+            self.remote_isn = 0;
+        }
+        self.remote_relative(&mut live);
         if live.flags & 0x02 != 0 {
             // A new SYN or SYN,ACK (not a retransmission) starts a new
             // connection: learn its ISN; an active open also names the
@@ -705,6 +779,25 @@ impl Exec {
         }
         self.compare(line, p, &live)?;
         Ok(t)
+    }
+
+    /// The peer's sequence numbers in an outbound segment (ACK, SACK
+    /// blocks) relative to its ISN, as the script writes them; a SYN's
+    /// ACK stays absolute (packetdrill's `tcp_convert_seq_number`).
+    fn remote_relative(&self, live: &mut Live) {
+        if live.flags & 0x02 != 0 || self.remote_isn == 0 {
+            return;
+        }
+        let off = self.remote_isn;
+        live.ack = live.ack.wrapping_sub(off);
+        for o in &mut live.opts {
+            if let Opt::Sack(blocks) = o {
+                for (a, b) in blocks.iter_mut() {
+                    *a = a.wrapping_sub(off);
+                    *b = b.wrapping_sub(off);
+                }
+            }
+        }
     }
 
     fn compare(&mut self, line: usize, p: &Packet, live: &Live) -> Res<()> {
@@ -830,8 +923,12 @@ impl Exec {
                 cfg.conn.mss = m;
             }
         }
+        cfg.fast_open = FastOpenConfig::from_linux(self.settings.fastopen);
         // A fixed secret: runs are reproducible.
-        Endpoint::new(cfg, *b"packetdrill-tcp!").map_err(|e| Stop::Unsupported(line, e.to_string()))
+        let mut ep = Endpoint::new(cfg, *b"packetdrill-tcp!")
+            .map_err(|e| Stop::Unsupported(line, e.to_string()))?;
+        ep.set_fast_open_key(self.settings.fastopen_key, None);
+        Ok(ep)
     }
 
     /// The Endpoint for a socket that opens now; a second socket with
@@ -891,7 +988,7 @@ impl Exec {
         change(&mut next.cfg);
         self.settings = next;
         self.ep = Some(self.new_endpoint(line, self.fds.get(&fd))?);
-        let addr = SocketAddr::new(IpAddr::V4(LOCAL_IP), SCRIPT_PORT);
+        let addr = SocketAddr::new(IpAddr::V4(self.local_ip), SCRIPT_PORT);
         match self.ep.as_mut().map(|e| e.listen(addr, backlog)) {
             Some(Ok(id)) => {
                 if let Some(f) = self.fds.get_mut(&fd) {
@@ -1049,8 +1146,19 @@ impl Exec {
                     return Ok(Some((-1, Some("EBADF"))));
                 }
                 self.endpoint_for(line, fd)?;
-                let addr = SocketAddr::new(IpAddr::V4(LOCAL_IP), SCRIPT_PORT);
-                let r = self.ep.as_mut().map(|e| e.listen(addr, backlog));
+                let addr = SocketAddr::new(IpAddr::V4(self.local_ip), SCRIPT_PORT);
+                let (qlen, key) = (self.fds[&fd].fo_qlen, self.fds[&fd].fo_key);
+                let opts = ListenOptions {
+                    fast_open: qlen,
+                    ..ListenOptions::backlog(backlog)
+                };
+                let r = self.ep.as_mut().map(|e| {
+                    let r = e.listen_with(addr, opts);
+                    if let (Ok(id), Some(k)) = (&r, key) {
+                        let _ = e.set_listener_fast_open_key(*id, k);
+                    }
+                    r
+                });
                 match r {
                     Some(Ok(id)) => {
                         if let Some(f) = self.fds.get_mut(&fd) {
@@ -1112,14 +1220,32 @@ impl Exec {
                     return Ok(Some((-1, Some("EBADF"))));
                 };
                 let mut initiated = false;
+                if f.deferred {
+                    return Ok(Some((-1, Some("EISCONN"))));
+                }
                 if f.kind == Kind::Fresh {
                     if !first {
                         return Ok(Some((-1, Some("EBADF"))));
                     }
                     self.endpoint_for(line, fd)?;
                     let now = self.now;
-                    let remote = SocketAddr::new(IpAddr::V4(REMOTE_IP), SCRIPT_PORT);
-                    let r = self.ep.as_mut().map(|e| e.connect(now, None, remote));
+                    let remote = SocketAddr::new(IpAddr::V4(self.remote_ip), SCRIPT_PORT);
+                    if f.fo_connect && self.fast_open_ready() {
+                        // Linux's TCP_FASTOPEN_CONNECT with a cookie: connect
+                        // returns at once, the SYN waits for the first write.
+                        if let Some(x) = self.fds.get_mut(&fd) {
+                            x.deferred = true;
+                        }
+                        return Ok(Some((0, None)));
+                    }
+                    let opts = ConnectOptions {
+                        fast_open: f.fo_connect,
+                        ..ConnectOptions::default()
+                    };
+                    let r = self
+                        .ep
+                        .as_mut()
+                        .map(|e| e.connect_with(now, None, remote, opts));
                     match r {
                         Some(Ok(h)) => {
                             if let Some(f) = self.fds.get_mut(&fd) {
@@ -1200,13 +1326,38 @@ impl Exec {
                         c.args.get(3).map_or(0, eval),
                     ),
                 };
+                let fresh = self.fds.get(&fd).is_some_and(|f| f.kind == Kind::Fresh);
+                let deferred = self.fds.get(&fd).is_some_and(|f| f.deferred);
                 if flags & MSG_FASTOPEN != 0 {
-                    return unsupported("TCP Fast Open (sendto MSG_FASTOPEN)".into());
+                    if self.settings.fastopen & 1 == 0
+                        || matches!(c.args.get(4), Some(Expr::Sym(s)) if s == "AF_UNSPEC")
+                    {
+                        return Ok(Some((-1, Some("EOPNOTSUPP"))));
+                    }
+                    if !fresh {
+                        let connecting = self
+                            .conn_of(fd)
+                            .is_some_and(|h| self.state_of(h) == Some(State::SynSent));
+                        // Linux: another Fast Open in progress; on a
+                        // connected socket the flag changes nothing.
+                        if first && connecting {
+                            return Ok(Some((-1, Some("EALREADY"))));
+                        }
+                    }
+                }
+                let fast_open_call = flags & MSG_FASTOPEN != 0 && (fresh || !first) && {
+                    // A later attempt of a blocking Fast Open call, not a
+                    // send on a connected socket.
+                    fresh || self.fds.get(&fd).is_some_and(|f| f.connecting)
+                };
+                if fast_open_call || (deferred && (fresh || !first)) {
+                    let dontwait = flags & MSG_DONTWAIT != 0;
+                    return self.fast_open_send(line, fd, n.max(0) as usize, dontwait, b, first);
                 }
                 if flags & MSG_ZEROCOPY != 0 {
                     return unsupported("MSG_ZEROCOPY (socket-layer completions)".into());
                 }
-                if flags & !(MSG_DONTWAIT | MSG_MORE | MSG_EOR | MSG_NOSIGNAL) != 0 {
+                if flags & !(MSG_DONTWAIT | MSG_MORE | MSG_EOR | MSG_NOSIGNAL | MSG_FASTOPEN) != 0 {
                     return unsupported(format!("send flags {flags:#x}"));
                 }
                 if matches!(buf, Some(Expr::Sym(s)) if s == "NULL") && n > 0 {
@@ -1351,6 +1502,102 @@ impl Exec {
         }
     }
 
+    /// Whether a TCP_FASTOPEN_CONNECT `connect` is deferred: a cookie is
+    /// cached for the peer, or the client sends data without one.
+    fn fast_open_ready(&self) -> bool {
+        self.settings.fastopen & 0x4 != 0
+            || self.ep.as_ref().is_some_and(|e| {
+                e.fast_open_cached(IpAddr::V4(self.local_ip), IpAddr::V4(self.remote_ip))
+                    .is_some()
+            })
+    }
+
+    /// `sendto(MSG_FASTOPEN)` on a fresh socket, or the first write of a
+    /// deferred TCP_FASTOPEN_CONNECT: the connection opens with Fast Open
+    /// (RFC 7413). Non-blocking, as Linux: what the SYN carries is taken
+    /// (`EINPROGRESS` when it asks for a cookie and carries nothing);
+    /// blocking: all of it, the call returning once the connection is up.
+    fn fast_open_send(
+        &mut self,
+        line: usize,
+        fd: i64,
+        n: usize,
+        dontwait: bool,
+        b: &mut Blocked,
+        first: bool,
+    ) -> Res<Ret> {
+        let Some(f) = self.fds.get(&fd).cloned() else {
+            return Ok(Some((-1, Some("EBADF"))));
+        };
+        let nonblock = f.nonblock || dontwait;
+        if first {
+            self.endpoint_for(line, fd)?;
+            let now = self.now;
+            let remote = SocketAddr::new(IpAddr::V4(self.remote_ip), SCRIPT_PORT);
+            let data = vec![0u8; n];
+            let r = self.ep.as_mut().map(|e| {
+                if nonblock {
+                    e.connect_with_data(now, None, remote, ConnectOptions::default(), &data)
+                } else {
+                    let opts = ConnectOptions {
+                        fast_open: true,
+                        ..ConnectOptions::default()
+                    };
+                    let h = e.connect_with(now, None, remote, opts)?;
+                    let k = if n > 0 { e.send(now, h, &data)? } else { 0 };
+                    Ok((h, k))
+                }
+            });
+            let (h, k) = match r {
+                Some(Ok(x)) => x,
+                Some(Err(crate::EndpointError::Unsupported)) => {
+                    return Ok(Some((-1, Some("EOPNOTSUPP"))));
+                }
+                _ => return Ok(Some((-1, Some("EADDRNOTAVAIL")))),
+            };
+            if let Some(x) = self.fds.get_mut(&fd) {
+                x.kind = Kind::Conn(h);
+                x.connecting = true;
+                x.deferred = false;
+            }
+            self.under_test = Some(h);
+            if f.nodelay {
+                let now = self.now;
+                if let Some(ep) = self.ep.as_mut() {
+                    let _ = ep.on_app_call(now, h, crate::AppCall::SetNoDelay(true));
+                }
+            }
+            b.done = k;
+            self.pump()?;
+            if nonblock {
+                return Ok(Some(if k > 0 {
+                    (k as i64, None)
+                } else {
+                    (-1, Some("EINPROGRESS"))
+                }));
+            }
+        }
+        // Blocking: until the connection is up, or fails.
+        let Some(h) = self.conn_of(fd) else {
+            return Ok(Some((-1, Some("EBADF"))));
+        };
+        let gone = self.fds.get(&fd).is_some_and(|x| x.gone.is_some());
+        if gone {
+            let e = self.take_err(fd);
+            return Ok(Some((-1, Some(e.unwrap_or("EPIPE")))));
+        }
+        match self.state_of(h) {
+            Some(State::SynSent | State::SynReceived) => Ok(None),
+            Some(_) => {
+                if let Some(x) = self.fds.get_mut(&fd) {
+                    x.connecting = false;
+                }
+                Ok(Some((b.done as i64, None)))
+            }
+            None => Ok(Some((-1, Some("EPIPE")))),
+        }
+    }
+
     fn write(
         &mut self,
         fd: i64,
@@ -1462,6 +1709,14 @@ impl Exec {
         let Some(f) = self.fds.get(&fd).cloned() else {
             return Ok(Some((-1, Some("EBADF"))));
         };
+        if f.deferred {
+            // A deferred Fast Open connect: nothing to read yet.
+            return Ok(if f.nonblock || dontwait {
+                Some((-1, Some("EAGAIN")))
+            } else {
+                None
+            });
+        }
         let Kind::Conn(h) = f.kind else {
             return Ok(Some((-1, Some("ENOTCONN"))));
         };
@@ -1601,6 +1856,46 @@ impl Exec {
             (IPPROTO_TCP, TCP_NOTSENT_LOWAT) => {
                 f.lowat = (int as u32 != u32::MAX).then_some(int as u32);
             }
+            // TCP Fast Open (RFC 7413): a listener's queue, any time before
+            // or after listen (Linux: in CLOSE or LISTEN).
+            (IPPROTO_TCP, TCP_FASTOPEN) => match f.kind {
+                Kind::Conn(_) => return Ok(Some((-1, Some("EINVAL")))),
+                Kind::Listener(id) => {
+                    f.fo_qlen = int.max(0) as u32;
+                    if let Some(ep) = self.ep.as_mut() {
+                        let _ = ep.set_listener_fast_open(id, int.max(0) as u32);
+                    }
+                }
+                Kind::Fresh => f.fo_qlen = int.max(0) as u32,
+            },
+            (IPPROTO_TCP, TCP_FASTOPEN_CONNECT) => {
+                if !(0..=1).contains(&int) {
+                    return Ok(Some((-1, Some("EINVAL"))));
+                }
+                if self.settings.fastopen & 1 == 0 {
+                    return Ok(Some((-1, Some("EOPNOTSUPP"))));
+                }
+                if opened {
+                    return Ok(Some((-1, Some("EINVAL"))));
+                }
+                f.fo_connect = int != 0;
+            }
+            (IPPROTO_TCP, TCP_FASTOPEN_KEY) => {
+                let len = c.args.get(4).map_or(0, eval);
+                let key: Option<[u8; 16]> = match &val {
+                    Expr::Str(t) if len == 16 => unescape(t).try_into().ok(),
+                    _ => None,
+                };
+                let Some(key) = key else {
+                    return Ok(Some((-1, Some("EINVAL"))));
+                };
+                f.fo_key = Some(key);
+                if let Kind::Listener(id) = f.kind
+                    && let Some(ep) = self.ep.as_mut()
+                {
+                    let _ = ep.set_listener_fast_open_key(id, key);
+                }
+            }
             // IP-level options that change nothing an engine sends: the
             // TOS byte and DF (path MTU discovery) are the host's, marks
             // are for routing.
@@ -1726,6 +2021,8 @@ impl Exec {
             return POLLNVAL;
         };
         match f.kind {
+            // A deferred Fast Open connect takes a write.
+            Kind::Fresh if f.deferred => POLLOUT,
             Kind::Fresh => POLLOUT | POLLHUP,
             Kind::Listener(id) => {
                 let q = self
@@ -1819,4 +2116,36 @@ fn arg_text(e: Option<&Expr>) -> String {
         Some(Expr::Int(i)) => i.to_string(),
         _ => "?".into(),
     }
+}
+
+/// The bytes of a C string literal's text (`\xNN`, `\n`, `\\` escapes).
+fn unescape(t: &str) -> Vec<u8> {
+    let b = t.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 1 < b.len() {
+            match b[i + 1] {
+                b'x' => {
+                    let hex: String = t[i + 2..]
+                        .chars()
+                        .take(2)
+                        .take_while(|c| c.is_ascii_hexdigit())
+                        .collect();
+                    out.push(u8::from_str_radix(&hex, 16).unwrap_or(0));
+                    i += 2 + hex.len();
+                    continue;
+                }
+                b'n' => out.push(b'\n'),
+                b't' => out.push(b'\t'),
+                b'0' => out.push(0),
+                c => out.push(c),
+            }
+            i += 2;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    out
 }

@@ -23,13 +23,17 @@
 //! sysctls (`set_sysctls.py`, `sysctl -q`) are mapped onto the Endpoint's
 //! configuration (`sysctl.rs` says which); `%{ }%` Python blocks are
 //! evaluated over [`Connection::info`](crate::Connection::info)
-//! (`python.rs` says which subset). Anything else, TCP Fast Open and the
+//! (`python.rs` says which subset). TCP Fast Open: `sendto`/`sendmsg` with
+//! `MSG_FASTOPEN`, `TCP_FASTOPEN`, `TCP_FASTOPEN_CONNECT` (the deferred
+//! connect), `TCP_FASTOPEN_KEY`, and `TFO_COOKIE` defined as the
+//! Endpoint's cookie for the script's addresses. Anything else, and the
 //! socket-layer features no engine has (MSG_ZEROCOPY, SO_TIMESTAMPING,
 //! epoll, splice, sendfile), makes a script [`Verdict::Unsupported`] with
 //! what it was.
 //!
 //! Addresses: the engine is 192.0.2.2:8080 (or an ephemeral port for
-//! `connect`) and the scripted peer 192.0.2.1.
+//! `connect`) and the scripted peer 192.0.2.1, unless the script says
+//! `--local_ip`/`--remote_ip` (a Fast Open cookie depends on them).
 //!
 //! ```
 //! use tcpstate::packetdrill::{run, RunOptions, Verdict};
@@ -62,6 +66,13 @@ pub use exec::{RunOptions, Verdict};
 /// Parses and runs one script; returns the verdict and, with
 /// `opts.verbose`, a log of what happened.
 pub fn run(src: &str, opts: &RunOptions) -> (Verdict, Vec<String>) {
+    let defined;
+    let src = if src.contains("TFO_COOKIE") {
+        defined = src.replace("TFO_COOKIE", &tfo_cookie(src));
+        &defined
+    } else {
+        src
+    };
     match parse::parse(src) {
         Ok(script) => exec::run_script(&script, opts),
         Err(e) => (
@@ -82,4 +93,23 @@ pub fn report(path: &str, v: &Verdict) -> String {
         Verdict::Fail { line, msg } => format!("FAIL {path}:{line}: {msg}"),
         Verdict::Unsupported { line, what } => format!("UNSUPPORTED {path}:{line}: {what}"),
     }
+}
+
+/// The value of `TFO_COOKIE`, which packetdrill takes from its command line
+/// (`--define`): the Fast Open cookie the stack under test gives the
+/// scripted peer, here the Endpoint's for the script's addresses under the
+/// key `defaults.sh` sets (Linux's cookie for them: SipHash-2-4 of the
+/// client's and the server's address).
+fn tfo_cookie(src: &str) -> String {
+    let addr = |opt: &str, default: core::net::Ipv4Addr| {
+        src.lines()
+            .find_map(|l| l.trim().strip_prefix(opt)?.trim().parse().ok())
+            .unwrap_or(default)
+    };
+    let local = addr("--local_ip=", exec::LOCAL_IP);
+    let remote = addr("--remote_ip=", exec::REMOTE_IP);
+    let key = sysctl::Settings::defaults(local).fastopen_key;
+    crate::endpoint::fast_open_cookie_with(&key, remote.into(), local.into())
+        .map(|c| c.iter().map(|b| format!("{b:02x}")).collect())
+        .unwrap_or_default()
 }

@@ -90,6 +90,8 @@ const IGNORED: &[&str] = &[
 
 /// Sysctls accepted only at the value the engine already behaves as.
 const AT_DEFAULT: &[(&str, &str)] = &[
+    // No Fast Open blackhole detection (Linux's default since 5.14).
+    ("net.ipv4.tcp_fastopen_blackhole_timeout_sec", "0"),
     ("net.ipv4.tcp_dsack", "1"),
     ("net.ipv4.tcp_fack", "0"),
     ("net.ipv4.tcp_frto", "2"),

@@ -53,6 +53,10 @@ pub struct LinkConfig {
     pub corrupt: f64,
     /// From this time on the link loses everything (a dead path).
     pub cut_at: Option<Instant>,
+    /// Packets (IP bytes) larger than this are dropped without a word:
+    /// no ICMP "fragmentation needed" (an MTU black hole, RFC 2923 §2.1,
+    /// which packetization-layer PMTUD, RFC 4821, is for).
+    pub mtu: Option<usize>,
 }
 
 impl LinkConfig {
@@ -70,6 +74,7 @@ impl LinkConfig {
             reorder_delay: Duration::from_millis(5),
             corrupt: 0.0,
             cut_at: None,
+            mtu: None,
         }
     }
 
@@ -100,6 +105,8 @@ pub enum Fate {
     QueueDrop,
     /// Lost because the link was cut.
     LinkDown,
+    /// Dropped silently for being larger than the link's MTU.
+    TooBig,
 }
 
 /// One copy of a packet that will arrive.
@@ -168,6 +175,9 @@ impl Link {
         };
         if self.config.cut_at.is_some_and(|t| now >= t) {
             return lost(Fate::LinkDown);
+        }
+        if self.config.mtu.is_some_and(|m| len > m) {
+            return lost(Fate::TooBig);
         }
         // Serialisation behind a drop-tail queue.
         let mut sent_at = now;

@@ -159,6 +159,8 @@ pub struct Counters {
     pub queue_drops: u64,
     /// Lost on a cut link.
     pub link_down: u64,
+    /// Packets dropped for exceeding the link's MTU (no ICMP error).
+    pub too_big: u64,
     /// Delivered twice.
     pub duplicated: u64,
     /// Held back and overtaken.
@@ -758,6 +760,7 @@ impl Sim {
             Fate::BurstLost => c.burst_lost += 1,
             Fate::QueueDrop => c.queue_drops += 1,
             Fate::LinkDown => c.link_down += 1,
+            Fate::TooBig => c.too_big += 1,
             Fate::Delivered => {}
         }
         if out.arrivals.len() > 1 {

@@ -168,6 +168,9 @@ pub enum Input {
     Advance(u32),
     /// The application sends this many bytes (of the harness's pattern).
     Send(u16),
+    /// The application sends this many bytes as urgent data
+    /// (`send_urgent`, RFC 9293 §3.8.5).
+    SendUrgent(u16),
     /// The application reads up to this many bytes.
     Recv(u16),
     /// Half-close.
@@ -376,6 +379,7 @@ impl<B: Storage> Harness<B> {
                 self.timer()
             }
             Input::Send(n) => self.send(usize::from(*n)),
+            Input::SendUrgent(n) => self.send_with(usize::from(*n), true),
             Input::Recv(n) => self.recv(usize::from(*n)),
             Input::Shutdown => {
                 let r = self.conn.shutdown(self.now);
@@ -500,10 +504,19 @@ impl<B: Storage> Harness<B> {
 
     /// Sends `n` bytes of the pattern.
     pub fn send(&mut self, n: usize) -> Result<Vec<Emitted>, String> {
+        self.send_with(n, false)
+    }
+
+    /// Sends `n` bytes of the pattern, as urgent data when `urgent`.
+    pub fn send_with(&mut self, n: usize, urgent: bool) -> Result<Vec<Emitted>, String> {
         let data: Vec<u8> = (0..n as u64)
             .map(|i| pattern(self.salt, self.sent + i))
             .collect();
-        let r = self.conn.send(self.now, &data);
+        let r = if urgent {
+            self.conn.send_urgent(self.now, &data)
+        } else {
+            self.conn.send(self.now, &data)
+        };
         let acts = match r {
             Ok(o) => {
                 if o.len > n {
@@ -818,6 +831,9 @@ pub fn fixture_config(variant: u8) -> (Config, usize, usize) {
             c.window_scaling = false;
             c.sack = true;
             c.keepalive = Some(Config::default_keepalive());
+            // F-RTO alone judges timeouts here (no timestamps), and
+            // PLPMTUD answers R1 (both issue 18).
+            c.mtu_probing = true;
             (c, 2048, 4096)
         }
     }

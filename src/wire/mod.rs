@@ -237,6 +237,108 @@ pub struct Timestamps {
     pub ecr: u32,
 }
 
+/// The TCP Fast Open option (RFC 7413 §4.1.1): a cookie request (no
+/// cookie) or a cookie of 4 to 16 bytes, an even number, in the option of
+/// kind 34, or in the experimental form Linux still accepts and sends to
+/// a server that answered it (kind 254 with the magic 0xF989, RFC 6994).
+///
+/// Linux's rules on parse (`tcp_parse_fastopen_option`): an option whose
+/// cookie has an odd length, or a length outside 4..=16 other than 0, is
+/// ignored as if it were absent. A value built with a longer or odd
+/// length (only `Arbitrary` can) is taken as its first even number of
+/// bytes, at most 16, and as a request below 4: equality, hashing and
+/// emission all see that normal form, so that `parse(emit(h)) == h`.
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct FastOpen {
+    exp: bool,
+    len: u8,
+    cookie: [u8; 16],
+}
+
+impl FastOpen {
+    /// The shortest cookie (RFC 7413 §4.1.1).
+    pub const MIN_COOKIE: usize = 4;
+    /// The longest cookie (RFC 7413 §4.1.1).
+    pub const MAX_COOKIE: usize = 16;
+    /// The option kind (RFC 7413 §4.1.1).
+    pub const KIND: u8 = 34;
+    /// The experimental option kind (RFC 6994) ...
+    pub const KIND_EXP: u8 = 254;
+    /// ... and its ExID for Fast Open.
+    pub const EXP_MAGIC: u16 = 0xF989;
+
+    /// A cookie request: the option without a cookie (kind 34, or the
+    /// experimental form when `exp`).
+    pub const fn request(exp: bool) -> FastOpen {
+        FastOpen {
+            exp,
+            len: 0,
+            cookie: [0; 16],
+        }
+    }
+
+    /// A cookie, if its length is valid (4 to 16 bytes, even).
+    pub fn cookie(cookie: &[u8], exp: bool) -> Option<FastOpen> {
+        let n = cookie.len();
+        if !(Self::MIN_COOKIE..=Self::MAX_COOKIE).contains(&n) || n % 2 != 0 {
+            return None;
+        }
+        let mut c = [0; 16];
+        c.get_mut(..n)?.copy_from_slice(cookie);
+        Some(FastOpen {
+            exp,
+            len: n as u8,
+            cookie: c,
+        })
+    }
+
+    /// The cookie's bytes (empty for a request).
+    pub fn bytes(&self) -> &[u8] {
+        let n = usize::from(self.len.min(16) & !1);
+        let n = if n < Self::MIN_COOKIE { 0 } else { n };
+        self.cookie.get(..n).unwrap_or(&[])
+    }
+
+    /// A cookie request (no cookie).
+    pub fn is_request(&self) -> bool {
+        self.bytes().is_empty()
+    }
+
+    /// The experimental form (kind 254, magic 0xF989).
+    pub fn is_exp(&self) -> bool {
+        self.exp
+    }
+
+    /// The same cookie (or request) in the other form.
+    pub fn with_exp(mut self, exp: bool) -> FastOpen {
+        self.exp = exp;
+        self
+    }
+
+    /// The option's length on the wire with the NOPs Linux pads it with
+    /// to a multiple of 4 (`tcp_options_write`).
+    pub fn wire_len(&self) -> usize {
+        let base = if self.exp { 4 } else { 2 };
+        (base + self.bytes().len()).div_ceil(4) * 4
+    }
+}
+
+impl PartialEq for FastOpen {
+    fn eq(&self, other: &Self) -> bool {
+        self.exp == other.exp && self.bytes() == other.bytes()
+    }
+}
+
+impl Eq for FastOpen {}
+
+impl core::hash::Hash for FastOpen {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.exp.hash(state);
+        self.bytes().hash(state);
+    }
+}
+
 /// The options the engine understands. Unknown options are skipped by
 /// length on parse (RFC 9293 §3.1 MUST-6) and never emitted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
@@ -253,6 +355,9 @@ pub struct TcpOptions {
     pub sack: SackBlocks,
     /// Timestamps (kind 8).
     pub timestamps: Option<Timestamps>,
+    /// TCP Fast Open (kind 34, or 254 with magic 0xF989; RFC 7413 §4.1.1).
+    /// Parsed on any segment; the engine looks at it on SYNs only.
+    pub fast_open: Option<FastOpen>,
 }
 
 impl TcpOptions {
@@ -263,6 +368,7 @@ impl TcpOptions {
         sack_permitted: false,
         sack: SackBlocks::new(),
         timestamps: None,
+        fast_open: None,
     };
 
     /// No option is present: a header with these options is 20 bytes long.
@@ -273,6 +379,7 @@ impl TcpOptions {
             && self.window_scale.is_none()
             && !self.sack_permitted
             && self.sack.is_empty()
+            && self.fast_open.is_none()
     }
 }
 

@@ -6,7 +6,7 @@
 //! arrays with `first_chunk`), and the option loop consumes at least one
 //! byte per iteration.
 
-use super::{Flags, SackBlocks, TcpHeader, TcpOptions, Timestamps, WireError};
+use super::{FastOpen, Flags, SackBlocks, TcpHeader, TcpOptions, Timestamps, WireError};
 use crate::seq::SeqNum;
 
 /// Option kinds (IANA "TCP Option Kind Numbers").
@@ -17,6 +17,8 @@ const KIND_WS: u8 = 3;
 const KIND_SACK_PERM: u8 = 4;
 const KIND_SACK: u8 = 5;
 const KIND_TS: u8 = 8;
+const KIND_FO: u8 = FastOpen::KIND;
+const KIND_EXP: u8 = FastOpen::KIND_EXP;
 
 /// Length of the fixed part of the header.
 const FIXED_LEN: usize = 20;
@@ -111,6 +113,9 @@ impl TcpHeader {
         }
         if !o.sack.is_empty() {
             n += 4 + 8 * o.sack.len(); // NOP NOP SACK(2+8n)
+        }
+        if let Some(fo) = &o.fast_open {
+            n += fo.wire_len(); // FO(2+n) [NOP NOP], or EXP(4+n) [NOP NOP]
         }
         // Every piece above is already a multiple of 4; keep the rounding
         // so that a future odd-sized option cannot break the data offset.
@@ -251,6 +256,26 @@ impl TcpHeader {
                 w.put(&right.0.to_be_bytes())?;
             }
         }
+        if let Some(fo) = &o.fast_open {
+            // Last, as Linux writes it, with two NOPs when its length is
+            // 2 modulo 4 (RFC 7413 §4.1.1; RFC 6994 for the magic).
+            let cookie = fo.bytes();
+            // At most 4 + 16: fits in a u8.
+            let len = if fo.is_exp() {
+                let len = (4 + cookie.len()) as u8;
+                let [m0, m1] = FastOpen::EXP_MAGIC.to_be_bytes();
+                w.put(&[KIND_EXP, len, m0, m1])?;
+                len
+            } else {
+                let len = (2 + cookie.len()) as u8;
+                w.put(&[KIND_FO, len])?;
+                len
+            };
+            w.put(cookie)?;
+            if len % 4 == 2 {
+                w.put(&[KIND_NOP, KIND_NOP])?;
+            }
+        }
         // Pad with EOL (zero) bytes (RFC 9293 §3.1 MUST-69).
         w.pad_zero();
         Ok(())
@@ -355,9 +380,36 @@ fn parse_options(mut rest: &[u8]) -> Result<TcpOptions, WireError> {
                 }
                 o.sack = sack;
             }
+            // RFC 7413 §4.1.1. A cookie of odd length, or of a length
+            // outside 4..=16 other than 0, is ignored (Linux).
+            KIND_FO => {
+                if let Some(fo) = fast_open(body, false) {
+                    o.fast_open = Some(fo);
+                }
+            }
+            // RFC 6994: an experimental option is Fast Open when its ExID
+            // is 0xF989; any other is skipped, as an unknown option.
+            KIND_EXP => {
+                if let Some((magic, cookie)) = body.split_first_chunk::<2>()
+                    && u16::from_be_bytes(*magic) == FastOpen::EXP_MAGIC
+                    && let Some(fo) = fast_open(cookie, true)
+                {
+                    o.fast_open = Some(fo);
+                }
+            }
             // Unknown: skipped by its length (MUST-6).
             _ => {}
         }
     }
     Ok(o)
+}
+
+/// The Fast Open option's cookie bytes: a request when empty, a cookie
+/// when valid, `None` (ignored) otherwise.
+fn fast_open(cookie: &[u8], exp: bool) -> Option<FastOpen> {
+    if cookie.is_empty() {
+        Some(FastOpen::request(exp))
+    } else {
+        FastOpen::cookie(cookie, exp)
+    }
 }

@@ -596,3 +596,103 @@ fn a_tiny_receive_buffer_still_opens_its_window() {
     }
     assert!(got == data);
 }
+
+/// SACK blocks outside what was sent (found by an attack program written
+/// from the docs): one duplicate ACK with a block that straddles
+/// SND.UNA + 2^31 passed each serial-number test of its edges (they are
+/// not transitive) and released the whole send buffer at once. A block is
+/// taken only when its offsets from SND.UNA lie within the flight
+/// (RFC 2018 §5), so each of these releases at most one segment.
+#[test]
+fn sack_blocks_beyond_the_flight_release_nothing() {
+    for (left, right) in [
+        (0x6000_0000u32, 0xC000_0000u32),
+        (0x7fff_0000, 0x8001_0000),
+        (0x7000_0000, 0xF000_0000),
+        (0x8000_0000, 0x0000_1000),
+    ] {
+        let mut p = Peer::open(Config::linux(), 65536, 256 * 1024, Some(7), true, false);
+        let now = p.now;
+        let _ = p.c.send(now, &vec![1u8; 256 * 1024]).unwrap();
+        assert_eq!(p.out().iter().filter(|o| o.t.len > 0).count(), 10);
+        let una = p.c.snd_una();
+        let mut o = TcpOptions::NONE;
+        let mut blocks = tcpstate::wire::SackBlocks::new();
+        blocks.push(una.add(left), una.add(right));
+        o.sack = blocks;
+        let seq = p.seq;
+        let out = p.send_opts(Flags::ACK, seq, una, 65535, o, &[]);
+        let data = out.iter().filter(|o| o.t.len > 0).count();
+        assert!(
+            data <= 1,
+            "block [{left:#x}, {right:#x}): {data} segments for one ACK"
+        );
+        assert_eq!(p.c.info(p.now).sacked, 0);
+    }
+}
+
+/// Reneging (RFC 2018 §8): a receiver that SACKed data and then dropped it
+/// (Linux prunes its out-of-order queue under memory pressure; one forged
+/// ACK does the same). After the timeout the sender must not skip what the
+/// peer no longer has; the transfer completes.
+#[test]
+fn reneging_receiver_gets_its_data_after_a_timeout() {
+    let mut p = Peer::open(Config::linux(), 65536, 65536, Some(7), true, false);
+    let now = p.now;
+    let data: Vec<u8> = (0..30_000u32).map(|i| i as u8).collect();
+    let _ = p.c.send(now, &data).unwrap();
+    let first = p.out();
+    assert_eq!(first.iter().filter(|o| o.t.len > 0).count(), 10);
+    let mss = first[0].t.len as u32;
+    let una = p.c.snd_una();
+    // ACK of segment 1, SACK of segments 3 to 10: segment 2 is a hole.
+    let mut o = TcpOptions::NONE;
+    let mut blocks = tcpstate::wire::SackBlocks::new();
+    blocks.push(una.add(2 * mss), una.add(10 * mss));
+    o.sack = blocks;
+    let seq = p.seq;
+    let _ = p.send_opts(Flags::ACK, seq, una.add(mss), 65535, o, &[]);
+    // The peer then keeps only what it acknowledges cumulatively: it
+    // reneged on 3 to 10, and answers every segment honestly.
+    let mut got = mss as usize;
+    let mut pending = Vec::new();
+    let limit = p.now + tcpstate::Duration::from_secs(120);
+    while got < data.len() && p.now < limit && p.c.state() != State::Closed {
+        if pending.is_empty() {
+            let Some(d) = p.c.deadline() else { break };
+            p.now = d;
+            let _ = p.c.on_timer(d);
+            pending = p.out();
+            continue;
+        }
+        for o in std::mem::take(&mut pending) {
+            if o.t.len > 0 && o.t.seq == una.add(got as u32) {
+                got += o.t.len;
+            }
+            let (seq, ack) = (p.seq, una.add(got as u32));
+            pending.extend(p.send(Flags::ACK, seq, ack, 65535, &[]));
+        }
+    }
+    assert_eq!(
+        got,
+        data.len(),
+        "the peer got {got} of {} bytes",
+        data.len()
+    );
+    assert_ne!(p.c.state(), State::Closed);
+}
+
+/// A forged ICMP "fragmentation needed" with a sequence number in flight
+/// (found by the attack program: a blind hit within about 5,000 messages
+/// with a megabyte in flight) cannot pin the connection to tiny segments:
+/// no path MTU below 552 bytes is taken for IPv4, 1280 for IPv6 (Linux's
+/// `ip_rt_min_pmtu`; RFC 8201).
+#[test]
+fn forged_frag_needed_keeps_a_floor() {
+    for (mtu, overhead, floor) in [(0u16, 20u16, 552u16), (300, 20, 552), (1000, 40, 1280)] {
+        let mut p = Peer::open(Config::rfc9293(), 65536, 65536, None, false, false);
+        let e = tcpstate::IcmpError::FragmentationNeeded { mtu };
+        let _ = p.c.on_icmp(p.now, e, overhead);
+        assert_eq!(p.c.effective_mss(), floor - overhead - 20, "mtu {mtu}");
+    }
+}

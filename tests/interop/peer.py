@@ -2,20 +2,23 @@
 """The Linux side of tests/linux_interop.rs: one TCP connection through the
 kernel's own stack, with hashes of what went each way.
 
-  peer.py listen --port P [--send N] [--seed S] [--rst-after B] [--hold-ms T]
+  peer.py listen --port P [--send N] [--seed S] [--rst-after B] [--hold-ms T] [--oob]
       Accepts one connection; reads until the peer's FIN (or, with
       --rst-after, until B bytes arrived, then closes with SO_LINGER 0: a
-      RST), sends N bytes, waits T ms, closes.
-  peer.py connect --to IP:PORT [--send N] [--seed S] [--hold-ms T]
-      Connects, reads in a thread until the peer's FIN while sending N bytes,
-      shuts down its write side after them, waits for the FIN, waits T ms,
-      closes.
+      RST), sends N bytes, waits T ms, closes. With --oob it then reads the
+      out-of-band byte (recv MSG_OOB) and prints `oob HEX` (or `oob none`).
+  peer.py connect --to IP:PORT [--send N] [--seed S] [--hold-ms T] [--oob U]
+      Connects, reads in a thread until the peer's FIN while sending N bytes
+      (the last U of them with MSG_OOB: urgent data), shuts down its write
+      side after them, waits for the FIN, waits T ms, closes.
 
 Both print `received M sha256 HEX sent N sha256 HEX` (and `error: ...` with
 exit status 1 when the connection fails). The data is the generator of
 examples/tun.rs: block i = SHA-256(seed as u64 LE || i as u64 LE).
 """
 import argparse
+import array
+import fcntl
 import hashlib
 import socket
 import struct
@@ -43,15 +46,39 @@ def say(line):
     print(line, flush=True)
 
 
+SIOCATMARK = 0x8905
+
+
+def at_mark(sock):
+    b = array.array("i", [0])
+    fcntl.ioctl(sock, SIOCATMARK, b)
+    return b[0] != 0
+
+
 class Reader(threading.Thread):
-    def __init__(self, sock, limit=None):
+    def __init__(self, sock, limit=None, oob=False):
         super().__init__(daemon=True)
-        self.sock, self.limit = sock, limit
+        self.sock, self.limit, self.oob = sock, limit, oob
         self.n, self.h, self.error = 0, hashlib.sha256(), None
+        self.oob_byte = None
+
+    def take_oob(self):
+        # Linux stops a read before the urgent byte; it must be read out of
+        # band before the next read passes it (then it is gone).
+        for _ in range(2000):
+            if not at_mark(self.sock):
+                return
+            try:
+                self.oob_byte = self.sock.recv(1, socket.MSG_OOB)
+                return
+            except BlockingIOError:
+                time.sleep(0.001)
 
     def run(self):
         try:
             while self.limit is None or self.n < self.limit:
+                if self.oob and self.oob_byte is None:
+                    self.take_oob()
                 b = self.sock.recv(1 << 18)
                 if not b:
                     break
@@ -61,9 +88,17 @@ class Reader(threading.Thread):
             self.error = e
 
 
-def send_all(sock, n, seed):
+def send_all(sock, n, seed, oob=0):
     h = hashlib.sha256()
     sent = 0
+    data = b"".join(generate(seed, n)) if oob else None
+    if oob:
+        # The last `oob` bytes in one MSG_OOB send: Linux marks its last
+        # byte as the urgent byte (tcp_stdurg=0).
+        sock.sendall(data[: n - oob])
+        sock.send(data[n - oob:], socket.MSG_OOB)
+        h.update(data)
+        return n, h
     for chunk in generate(seed, n):
         sock.sendall(chunk)
         h.update(chunk)
@@ -92,6 +127,7 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--rst-after", type=int)
     p.add_argument("--hold-ms", type=int, default=0)
+    p.add_argument("--oob", nargs="?", type=int, const=-1, default=0)
     a = p.parse_args()
     try:
         if a.cmd == "listen":
@@ -102,7 +138,7 @@ def main():
             say("listening %d" % a.port)
             s, peer = ls.accept()
             say("accepted %s:%d" % peer)
-            reader = Reader(s, a.rst_after)
+            reader = Reader(s, a.rst_after, a.oob != 0)
             reader.start()
             reader.join()
             if a.rst_after is not None:
@@ -111,6 +147,9 @@ def main():
                 say("reset after %d" % reader.n)
                 return
             sent, sh = send_all(s, a.send, a.seed)
+            if a.oob:
+                b = reader.oob_byte
+                say("oob %s" % (b.hex() if b else "none"))
             if a.send:
                 s.shutdown(socket.SHUT_WR)
             finish(s, reader, sent, sh, a.hold_ms)
@@ -121,7 +160,7 @@ def main():
             say("connected %s:%d" % s.getsockname())
             reader = Reader(s)
             reader.start()
-            sent, sh = send_all(s, a.send, a.seed)
+            sent, sh = send_all(s, a.send, a.seed, max(a.oob, 0))
             s.shutdown(socket.SHUT_WR)
             finish(s, reader, sent, sh, a.hold_ms)
     except OSError as e:

@@ -108,8 +108,6 @@ END {
         r = ""
         if (s in note) r = note[s]
         else if ((l ~ /^pass/) != (t == "pass")) r = why[s]
-        if (!(s in note) && s ~ /^fastopen\// && t != "pass" && (l ~ /^pass/) && why[s] !~ /Fast Open|FASTOPEN|fastopen/)
-            r = "no TCP Fast Open in the engine (RFC 7413): " why[s]
         if ((s in note) && t != "pass" && (l ~ /^pass/)) r = note[s] " (" why[s] ")"
         gsub(/\|/, "\\|", r)
         print "| " s " | " l " | " t " | " r " |"

@@ -26,7 +26,9 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 (cd "$dir" && find . -name '*.pkt' | sed 's|^\./||' | sort) | while read -r s; do
     base=$(basename "$s")
-    line=$(cd "$dir/$(dirname "$s")" && timeout 60 "$runner" "$@" "$base" | tail -n 1) ||
+    # At most 60 s and 4 GB each: a runaway script cannot take the machine.
+    line=$(cd "$dir/$(dirname "$s")" && ulimit -v 4000000 &&
+        timeout 60 "$runner" "$@" "$base" | tail -n 1) ||
         true
     [ -n "$line" ] || line="FAIL $base:0: the runner did not finish in 60 s"
     # The runner names the script as it was given; put the path back.

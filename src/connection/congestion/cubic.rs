@@ -64,6 +64,11 @@ impl Cubic {
 }
 
 impl CongestionControl for Cubic {
+    /// Slow start grows by every byte an ACK covers, up to ssthresh
+    /// (Linux's `tcp_slow_start`, under `bictcp_cong_avoid`).
+    fn slow_start_limit(&self) -> Option<u32> {
+        None
+    }
     fn on_ack_ca(&mut self, w: Window, acked: u32, now: Instant, srtt: u32) -> u32 {
         let Some(epoch) = self.epoch.get() else {
             self.start_epoch(w, now);

@@ -1,7 +1,9 @@
 //! Congestion control behind a small trait (RFC 5681, RFC 9438).
 //!
 //! The connection owns the window arithmetic that every algorithm shares
-//! (slow start with ABC, the loss window after a timeout, recovery entry);
+//! (slow start, with the per-ACK limit the algorithm asks: RFC 3465's L=2
+//! for NewReno, none for CUBIC as on Linux; the loss window after a
+//! timeout, recovery entry);
 //! an algorithm decides how the window grows in congestion avoidance and how
 //! far it falls on a congestion event. Both built-in algorithms use integer
 //! arithmetic only, so they work without floats in `no_std`.
@@ -48,6 +50,14 @@ pub trait CongestionControl {
     fn on_timeout(&mut self, w: Window, flight: u32, now: Instant) -> u32;
     /// The connection went idle for more than an RTO (RFC 5681 §4.1).
     fn on_idle_restart(&mut self) {}
+    /// The most cwnd grows in slow start on one ACK, in segments of
+    /// `mss` bytes: RFC 3465 §2.2's L = 2 by default (byte counting, with a
+    /// stretch ACK counting for at most two segments). `None`: by every
+    /// byte the ACK covers (Linux's `tcp_slow_start`, which GRO's
+    /// coalesced receivers and their stretch ACKs would otherwise starve).
+    fn slow_start_limit(&self) -> Option<u32> {
+        Some(2)
+    }
 }
 
 /// The built-in algorithms, dispatched without `dyn`.
@@ -92,6 +102,12 @@ impl CongestionControl for Controller {
         match self {
             Controller::NewReno(c) => c.on_idle_restart(),
             Controller::Cubic(c) => c.on_idle_restart(),
+        }
+    }
+    fn slow_start_limit(&self) -> Option<u32> {
+        match self {
+            Controller::NewReno(c) => c.slow_start_limit(),
+            Controller::Cubic(c) => c.slow_start_limit(),
         }
     }
 }

@@ -1,0 +1,617 @@
+//! TCP Fast Open (RFC 7413) between two Endpoints: the cookie request and
+//! cache (§4.1), data on the SYN with a cookie (§4.1.2), the server taking
+//! it before the handshake completes (§4.2.2), the fallbacks (§4.2.2:
+//! no option in the SYN,ACK, data not acknowledged, the SYN lost, a wrong
+//! cookie), the experimental option as Linux tries it, the presets, the
+//! bounded cache and the server keys.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use tcpstate::connection::info::TCPI_OPT_SYN_DATA;
+use tcpstate::endpoint::{ConnectOptions, Event, FastOpenConfig, ListenOptions};
+use tcpstate::wire::{FastOpen, TcpHeader};
+use tcpstate::{Duration, Ecn, Endpoint, EndpointConfig, EndpointError, Handle, Instant, State};
+
+const C: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+const S: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 1));
+
+fn server_addr() -> SocketAddr {
+    SocketAddr::new(S, 80)
+}
+
+/// A segment on the wire: its header, payload and where it went.
+#[derive(Clone, Debug)]
+struct Seg {
+    h: TcpHeader,
+    payload: Vec<u8>,
+    bytes: Vec<u8>,
+    src: IpAddr,
+    dst: IpAddr,
+}
+
+struct Link {
+    c: Endpoint,
+    s: Endpoint,
+    now: Instant,
+}
+
+fn cfg(ip: IpAddr, fo: FastOpenConfig) -> EndpointConfig {
+    let mut c = EndpointConfig::linux().with_local_addr(ip).unwrap();
+    c.fast_open = fo;
+    c
+}
+
+impl Link {
+    fn new(client: FastOpenConfig, server: FastOpenConfig) -> Link {
+        Link {
+            c: Endpoint::new(cfg(C, client), [1; 16]).unwrap(),
+            s: Endpoint::new(cfg(S, server), [2; 16]).unwrap(),
+            now: Instant::from_secs(10),
+        }
+    }
+    /// Linux's defaults: client on, server on (as a server that enables
+    /// it), the listener asking for Fast Open with `qlen`.
+    fn linux(qlen: u32) -> (Link, tcpstate::ListenerId) {
+        let mut l = Link::new(
+            FastOpenConfig::CLIENT,
+            FastOpenConfig {
+                server: true,
+                ..FastOpenConfig::CLIENT
+            },
+        );
+        let id =
+            l.s.listen_with(
+                server_addr(),
+                ListenOptions {
+                    fast_open: qlen,
+                    ..ListenOptions::backlog(16)
+                },
+            )
+            .unwrap();
+        (l, id)
+    }
+    fn out(ep: &mut Endpoint, now: Instant) -> Vec<Seg> {
+        let mut v = Vec::new();
+        let mut buf = vec![0u8; 2048];
+        while let Some(d) = ep.poll_transmit(now, &mut buf) {
+            let bytes = buf[..d.len].to_vec();
+            let (h, p) = TcpHeader::parse(&bytes).unwrap();
+            v.push(Seg {
+                h,
+                payload: p.to_vec(),
+                bytes: bytes.clone(),
+                src: d.src,
+                dst: d.dst,
+            });
+        }
+        v
+    }
+    fn client_out(&mut self) -> Vec<Seg> {
+        Self::out(&mut self.c, self.now)
+    }
+    fn server_out(&mut self) -> Vec<Seg> {
+        Self::out(&mut self.s, self.now)
+    }
+    fn send_server(&mut self, segs: &[Seg]) {
+        for s in segs {
+            self.s
+                .on_datagram(self.now, s.src, s.dst, Ecn::NotEct, &s.bytes);
+        }
+    }
+    fn send_client(&mut self, segs: &[Seg]) {
+        for s in segs {
+            self.c
+                .on_datagram(self.now, s.src, s.dst, Ecn::NotEct, &s.bytes);
+        }
+    }
+    fn events(ep: &mut Endpoint) -> Vec<Event> {
+        std::iter::from_fn(|| ep.poll_event()).collect()
+    }
+    fn connect_fo(&mut self, data: &[u8]) -> (Handle, usize) {
+        self.c
+            .connect_with_data(
+                self.now,
+                None,
+                server_addr(),
+                ConnectOptions::default(),
+                data,
+            )
+            .unwrap()
+    }
+    /// Runs both ways until quiet (no timers).
+    fn settle(&mut self) {
+        for _ in 0..20 {
+            let a = self.client_out();
+            let b = self.server_out();
+            if a.is_empty() && b.is_empty() {
+                return;
+            }
+            self.send_server(&a);
+            self.send_client(&b);
+        }
+    }
+    /// One connection with a cookie request, to fill the client's cache.
+    fn warm_up(&mut self) {
+        let (h, n) = self.connect_fo(b"");
+        assert_eq!(n, 0);
+        let syn = self.client_out();
+        assert_eq!(syn[0].h.options.fast_open, Some(FastOpen::request(false)));
+        self.send_server(&syn);
+        let synack = self.server_out();
+        assert!(synack[0].h.options.fast_open.is_some());
+        self.send_client(&synack);
+        self.settle();
+        self.c.abort(self.now, h).unwrap();
+        self.settle();
+        Self::events(&mut self.c);
+        for e in Self::events(&mut self.s) {
+            if let Event::Incoming(l) = e
+                && let Some(h) = self.s.accept(l)
+            {
+                self.s.abort(self.now, h).unwrap();
+            }
+        }
+        self.settle();
+    }
+}
+
+fn read_all(ep: &mut Endpoint, now: Instant, h: Handle) -> Vec<u8> {
+    let mut v = Vec::new();
+    let mut b = [0u8; 4096];
+    while let Ok(n @ 1..) = ep.recv(now, h, &mut b) {
+        v.extend_from_slice(&b[..n]);
+    }
+    v
+}
+
+// RFC 7413 §4.1.1-4.1.2 and §4.2.2: the first connection asks for a
+// cookie (the option without one, no data); the server answers with its
+// cookie, which is SipHash of the two addresses under its key (as Linux);
+// the next connection's SYN carries the cookie and data, the server takes
+// the data before the handshake completes, the application accepts and
+// reads it at once, and the SYN,ACK acknowledges it.
+#[test]
+fn r7413_cookie_request_then_data_on_the_syn() {
+    let (mut l, _) = Link::linux(16);
+    let (h, n) = l.connect_fo(b"early");
+    assert_eq!(n, 0, "no cookie yet: nothing rides on the SYN");
+    let syn = l.client_out();
+    assert_eq!(syn.len(), 1);
+    assert!(syn[0].payload.is_empty());
+    assert_eq!(syn[0].h.options.fast_open, Some(FastOpen::request(false)));
+    l.send_server(&syn);
+    let synack = l.server_out();
+    let cookie = l.s.fast_open_cookie(S, C).unwrap();
+    assert_eq!(
+        synack[0].h.options.fast_open,
+        FastOpen::cookie(&cookie, false)
+    );
+    l.send_client(&synack);
+    assert_eq!(l.c.fast_open_cached(C, S), FastOpen::cookie(&cookie, false));
+    // A cookie request's connection carried no SYN data.
+    assert_eq!(
+        l.c.connection(h).unwrap().info(l.now).options & TCPI_OPT_SYN_DATA,
+        0
+    );
+    l.settle();
+
+    // The second connection: cookie and data on the SYN.
+    let (h2, n) = l.connect_fo(b"GET / HTTP/1.0\r\n\r\n");
+    assert_eq!(n, 18);
+    let syn = l.client_out();
+    assert_eq!(syn.len(), 1);
+    assert_eq!(syn[0].payload, b"GET / HTTP/1.0\r\n\r\n");
+    assert_eq!(syn[0].h.options.fast_open, FastOpen::cookie(&cookie, false));
+    l.send_server(&syn);
+    // The connection is in the accept queue before the handshake ends,
+    // with the SYN's data readable.
+    let ev = Link::events(&mut l.s);
+    let lid = ev
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Event::Incoming(l) => Some(*l),
+            _ => None,
+        })
+        .expect("Incoming at the SYN");
+    // The first connection's handshake completed too: take the newest.
+    let mut sh = None;
+    while let Some(h) = l.s.accept(lid) {
+        sh = Some(h);
+    }
+    let sh = sh.unwrap();
+    assert_eq!(l.s.connection(sh).unwrap().state(), State::SynReceived);
+    assert_eq!(read_all(&mut l.s, l.now, sh), b"GET / HTTP/1.0\r\n\r\n");
+    let synack = l.server_out();
+    assert_eq!(synack.len(), 1);
+    assert_eq!(synack[0].h.ack, syn[0].h.seq.add(1 + 18));
+    assert_eq!(
+        synack[0].h.options.fast_open, None,
+        "a valid cookie gets none back"
+    );
+    l.send_client(&synack);
+    let info = l.c.connection(h2).unwrap().info(l.now);
+    assert_ne!(info.options & TCPI_OPT_SYN_DATA, 0);
+    l.settle();
+    assert_eq!(l.s.connection(sh).unwrap().state(), State::Established);
+    let sinfo = l.s.connection(sh).unwrap().info(l.now);
+    assert_ne!(sinfo.options & TCPI_OPT_SYN_DATA, 0);
+    // Nothing was sent twice.
+    assert_eq!(l.c.connection(h2).unwrap().stats().retransmits, 0);
+}
+
+// RFC 7413 §4.1.2: the SYN's data is the cached MSS less the option room
+// (Linux: 40 bytes); more data waits for the handshake.
+#[test]
+fn r7413_syn_data_is_bounded_by_the_cached_mss() {
+    let (mut l, _) = Link::linux(16);
+    l.warm_up();
+    let (h, n) = l.connect_fo(&[7u8; 5000]);
+    assert_eq!(n, 1460 - 40);
+    assert_eq!(l.c.fast_open_room(h), Some(0));
+    let syn = l.client_out();
+    assert_eq!(syn[0].payload.len(), 1420);
+    // Data sent while the SYN is out waits for the handshake.
+    assert_eq!(l.c.send(l.now, h, &[8u8; 100]).unwrap(), 100);
+    assert!(l.client_out().is_empty());
+}
+
+// RFC 7413 §4.2.2 fallback: a server that does not take Fast Open
+// acknowledges only the SYN; the client sends the data again right after
+// the handshake.
+#[test]
+fn r7413_data_not_acknowledged_is_sent_again_after_the_handshake() {
+    let (mut l, lid) = Link::linux(16);
+    l.warm_up();
+    // The server stops taking Fast Open (a new listener without it).
+    l.s.close_listener(l.now, lid).unwrap();
+    l.settle();
+    l.s.listen(server_addr(), 16).unwrap();
+    let (h, n) = l.connect_fo(b"hello");
+    assert_eq!(n, 5);
+    let syn = l.client_out();
+    assert_eq!(syn[0].payload, b"hello");
+    l.send_server(&syn);
+    let synack = l.server_out();
+    assert_eq!(synack[0].h.ack, syn[0].h.seq.add(1), "only the SYN");
+    l.send_client(&synack);
+    let again = l.client_out();
+    let data: Vec<_> = again.iter().filter(|s| !s.payload.is_empty()).collect();
+    assert_eq!(data.len(), 1);
+    assert_eq!(data[0].payload, b"hello");
+    assert_eq!(data[0].h.seq, syn[0].h.seq.add(1));
+    let c = l.c.connection(h).unwrap();
+    assert_eq!(c.info(l.now).options & TCPI_OPT_SYN_DATA, 0);
+    assert_eq!(c.stats().retransmits, 1);
+    // The cookie stays cached (the server may take it again later).
+    assert!(l.c.fast_open_cached(C, S).is_some());
+}
+
+// Linux: a SYN retransmitted after a Fast Open SYN carries neither the
+// option nor data; the data goes after the handshake.
+#[test]
+fn a_retransmitted_syn_has_no_option_and_no_data() {
+    let (mut l, _) = Link::linux(16);
+    l.warm_up();
+    let (h, _) = l.connect_fo(b"hello");
+    let lost = l.client_out();
+    assert_eq!(lost[0].payload, b"hello");
+    l.now = l.c.next_deadline().unwrap();
+    l.c.on_timer(l.now);
+    let syn = l.client_out();
+    assert_eq!(syn.len(), 1);
+    assert!(syn[0].payload.is_empty());
+    assert_eq!(syn[0].h.options.fast_open, None);
+    l.send_server(&syn);
+    let synack = l.server_out();
+    l.send_client(&synack);
+    let data: Vec<_> = l
+        .client_out()
+        .into_iter()
+        .filter(|s| !s.payload.is_empty())
+        .collect();
+    assert_eq!(data[0].payload, b"hello");
+    assert_eq!(l.c.connection(h).unwrap().state(), State::Established);
+}
+
+// RFC 7413 §4.2.2: a wrong cookie opens no Fast Open connection (only the
+// SYN is taken) and the SYN,ACK carries the right cookie, which the
+// client caches.
+#[test]
+fn r7413_a_wrong_cookie_gets_the_right_one() {
+    let (mut l, _) = Link::linux(16);
+    l.warm_up();
+    let good = l.c.fast_open_cached(C, S).unwrap();
+    // The server's key changes: the cached cookie is wrong now.
+    l.s.set_fast_open_key([9; 16], None);
+    let (_, n) = l.connect_fo(b"hello");
+    assert_eq!(n, 5);
+    let syn = l.client_out();
+    l.send_server(&syn);
+    let synack = l.server_out();
+    assert_eq!(synack[0].h.ack, syn[0].h.seq.add(1));
+    let new = synack[0].h.options.fast_open.unwrap();
+    assert_ne!(new, good);
+    l.send_client(&synack);
+    assert_eq!(l.c.fast_open_cached(C, S), Some(new));
+}
+
+// RFC 7413 §4.1.2 key rotation: a cookie of the backup key is taken, and
+// the client gets the primary key's cookie back.
+#[test]
+fn r7413_backup_key_cookies_are_taken_and_replaced() {
+    let (mut l, _) = Link::linux(16);
+    let old_key = [3; 16];
+    l.s.set_fast_open_key(old_key, None);
+    l.warm_up();
+    let old = l.c.fast_open_cached(C, S).unwrap();
+    l.s.set_fast_open_key([4; 16], Some(old_key));
+    let (_, _) = l.connect_fo(b"hi");
+    let syn = l.client_out();
+    assert_eq!(syn[0].h.options.fast_open, Some(old));
+    l.send_server(&syn);
+    let synack = l.server_out();
+    assert_eq!(synack[0].h.ack, syn[0].h.seq.add(3), "data taken");
+    let new = synack[0].h.options.fast_open.unwrap();
+    assert_eq!(new.bytes(), l.s.fast_open_cookie(S, C).unwrap());
+}
+
+// Linux's fallback to the experimental option: a cookie request that gets
+// no answer is repeated in the experimental form (kind 254, 0xF989); when
+// that gets none either, the RFC form is used for good.
+#[test]
+fn unanswered_requests_try_the_experimental_form_once() {
+    let mut l = Link::new(FastOpenConfig::CLIENT, FastOpenConfig::OFF);
+    l.s.listen(server_addr(), 16).unwrap();
+    let mut forms = Vec::new();
+    for _ in 0..4 {
+        let (h, _) = l.connect_fo(b"x");
+        let syn = l.client_out();
+        forms.push(syn[0].h.options.fast_open);
+        l.send_server(&syn);
+        l.settle();
+        l.c.abort(l.now, h).unwrap();
+        l.settle();
+    }
+    assert_eq!(
+        forms,
+        [
+            Some(FastOpen::request(false)),
+            Some(FastOpen::request(true)),
+            Some(FastOpen::request(false)),
+            Some(FastOpen::request(false)),
+        ]
+    );
+}
+
+// A server that answers in the experimental form keeps being sent that
+// form with its cookie.
+#[test]
+fn an_experimental_cookie_is_sent_back_in_that_form() {
+    let (mut l, _) = Link::linux(16);
+    let mut exp = None;
+    for round in 0..3 {
+        let (h, _) = l.connect_fo(b"data");
+        let mut syn = l.client_out();
+        if round == 0 {
+            // The first request in the experimental form (as a client that
+            // tried the RFC form before would send it).
+            let mut hdr = syn[0].h;
+            hdr.options.fast_open = Some(FastOpen::request(true));
+            let mut b = vec![0u8; hdr.header_len()];
+            hdr.emit(&mut b).unwrap();
+            tcpstate::wire::checksum::fill_checksum_v4([192, 0, 2, 1], [198, 51, 100, 1], &mut b);
+            syn[0].bytes = b;
+        }
+        l.send_server(&syn);
+        let synack = l.server_out();
+        if round == 0 {
+            exp = synack[0].h.options.fast_open;
+            assert!(exp.unwrap().is_exp());
+            // The client asked in the RFC form: an answer in the other
+            // form is still a cookie (Linux keeps its form).
+        } else {
+            assert_eq!(syn[0].h.options.fast_open, exp);
+        }
+        l.send_client(&synack);
+        l.settle();
+        l.c.abort(l.now, h).unwrap();
+        l.settle();
+    }
+}
+
+// The presets: RFC 9293 has no Fast Open (RFC 7413 is experimental), and
+// a Fast Open connect is refused as Linux refuses it with tcp_fastopen=0
+// (EOPNOTSUPP); Linux's default takes it on the client side, while a
+// listener without the option answers no cookie request.
+#[test]
+fn presets() {
+    let mut ep = Endpoint::new(
+        EndpointConfig::rfc9293().with_local_addr(C).unwrap(),
+        [1; 16],
+    )
+    .unwrap();
+    let opts = ConnectOptions {
+        fast_open: true,
+        ..ConnectOptions::default()
+    };
+    assert_eq!(
+        ep.connect_with(Instant::ZERO, None, server_addr(), opts),
+        Err(EndpointError::Unsupported)
+    );
+    assert_eq!(EndpointConfig::linux().fast_open, FastOpenConfig::CLIENT);
+    let mut l = Link::new(FastOpenConfig::CLIENT, FastOpenConfig::CLIENT);
+    l.s.listen(server_addr(), 16).unwrap();
+    l.connect_fo(b"x");
+    let syn = l.client_out();
+    assert!(syn[0].h.options.fast_open.is_some());
+    l.send_server(&syn);
+    let synack = l.server_out();
+    assert_eq!(synack[0].h.options.fast_open, None);
+    // A plain connect never carries the option.
+    let h = l.c.connect(l.now, None, SocketAddr::new(S, 81)).unwrap();
+    let syn = l.client_out();
+    assert_eq!(syn[0].h.options.fast_open, None);
+    let _ = h;
+}
+
+// Linux's tcp_fastopen=0x200 and 0x4: a server that takes data without a
+// cookie, a client that sends it without one (and without the option).
+#[test]
+fn data_without_cookies_when_both_ends_allow_it() {
+    let mut l = Link::new(
+        FastOpenConfig {
+            client_no_cookie: true,
+            ..FastOpenConfig::CLIENT
+        },
+        FastOpenConfig {
+            server: true,
+            server_no_cookie: true,
+            ..FastOpenConfig::OFF
+        },
+    );
+    l.s.listen_with(
+        server_addr(),
+        ListenOptions {
+            fast_open: 4,
+            ..ListenOptions::backlog(16)
+        },
+    )
+    .unwrap();
+    let (_, n) = l.connect_fo(b"no cookie");
+    assert_eq!(n, 9);
+    let syn = l.client_out();
+    assert_eq!(syn[0].h.options.fast_open, None);
+    l.send_server(&syn);
+    let synack = l.server_out();
+    assert_eq!(synack[0].h.ack, syn[0].h.seq.add(10));
+}
+
+// RFC 7413 §5.1: a listener bounds the Fast Open connections waiting for
+// their handshake's end; past it a SYN's data is not taken.
+#[test]
+fn r7413_pending_fast_open_connections_are_bounded() {
+    let (mut l, _) = Link::linux(1);
+    l.warm_up();
+    let mut acked = Vec::new();
+    for _ in 0..2 {
+        let (_, _) = l.connect_fo(b"abc");
+        let syn = l.client_out();
+        l.send_server(&syn);
+        let synack = l.server_out();
+        acked.push(synack[0].h.ack.dist(syn[0].h.seq));
+    }
+    assert_eq!(acked, [4, 1]);
+}
+
+// RFC 7413 §4.1.1: the client's cache is bounded; the least recently used
+// server is forgotten first.
+#[test]
+fn the_cookie_cache_is_bounded() {
+    let mut ccfg = cfg(C, FastOpenConfig::CLIENT);
+    ccfg.fast_open_cache = 2;
+    let mut c = Endpoint::new(ccfg, [1; 16]).unwrap();
+    let mut now = Instant::from_secs(1);
+    for last in 1..=3u8 {
+        let sip = IpAddr::V4(Ipv4Addr::new(198, 51, 100, last));
+        let mut s = Endpoint::new(
+            cfg(
+                sip,
+                FastOpenConfig {
+                    server: true,
+                    ..FastOpenConfig::OFF
+                },
+            ),
+            [last; 16],
+        )
+        .unwrap();
+        s.listen_with(
+            SocketAddr::new(sip, 80),
+            ListenOptions {
+                fast_open: 4,
+                ..ListenOptions::backlog(4)
+            },
+        )
+        .unwrap();
+        c.connect_with_data(
+            now,
+            None,
+            SocketAddr::new(sip, 80),
+            ConnectOptions::default(),
+            b"",
+        )
+        .unwrap();
+        let syn = Link::out(&mut c, now);
+        for d in &syn {
+            s.on_datagram(now, d.src, d.dst, Ecn::NotEct, &d.bytes);
+        }
+        for d in Link::out(&mut s, now) {
+            c.on_datagram(now, d.src, d.dst, Ecn::NotEct, &d.bytes);
+        }
+        now += Duration::from_millis(1);
+    }
+    let cached: Vec<bool> = (1..=3u8)
+        .map(|last| {
+            c.fast_open_cached(C, IpAddr::V4(Ipv4Addr::new(198, 51, 100, last)))
+                .is_some()
+        })
+        .collect();
+    assert_eq!(cached, [false, true, true]);
+    c.clear_fast_open_cache();
+    assert!(c.fast_open_cached(C, S).is_none());
+}
+
+// A simultaneous open on a Fast Open SYN with data (RFC 9293 §3.5 with
+// RFC 7413): the peer's SYN crosses ours; the SYN,ACK we send carries no
+// data, and what our SYN carried is sent again unless acknowledged.
+#[test]
+fn simultaneous_open_with_syn_data() {
+    let (mut l, _) = Link::linux(16);
+    l.warm_up();
+    let (h, n) = l.connect_fo(b"hello");
+    assert_eq!(n, 5);
+    let syn = l.client_out();
+    // The peer's own SYN (not an answer to ours), built from ours.
+    let mut hdr = syn[0].h;
+    hdr.src_port = syn[0].h.dst_port;
+    hdr.dst_port = syn[0].h.src_port;
+    hdr.seq = tcpstate::SeqNum(5000);
+    hdr.options.fast_open = None;
+    let mut b = vec![0u8; hdr.header_len()];
+    hdr.emit(&mut b).unwrap();
+    tcpstate::wire::checksum::fill_checksum_v4([198, 51, 100, 1], [192, 0, 2, 1], &mut b);
+    l.c.on_datagram(l.now, S, C, Ecn::NotEct, &b);
+    let mut buf = vec![0u8; 2048];
+    let mut out = Vec::new();
+    while let Some(d) = l.c.poll_transmit(l.now, &mut buf) {
+        out.push(TcpHeader::parse(&buf[..d.len]).unwrap().0);
+        assert!(out.len() < 10, "poll_transmit does not end: {out:#?}");
+    }
+    assert_eq!(l.c.connection(h).unwrap().state(), State::SynReceived);
+    assert_eq!(out.len(), 1, "{out:#?}");
+    assert!(out[0].flags.syn() && out[0].flags.ack());
+    // The peer's SYN,ACK of our SYN and its data.
+    let mut sa = hdr;
+    sa.flags = tcpstate::wire::Flags::SYN | tcpstate::wire::Flags::ACK;
+    sa.ack = syn[0].h.seq.add(6);
+    let mut b = vec![0u8; sa.header_len()];
+    sa.emit(&mut b).unwrap();
+    tcpstate::wire::checksum::fill_checksum_v4([198, 51, 100, 1], [192, 0, 2, 1], &mut b);
+    l.now += Duration::from_millis(45);
+    l.c.on_datagram(l.now, S, C, Ecn::NotEct, &b);
+    let mut out = Vec::new();
+    for _ in 0..20 {
+        while let Some(d) = l.c.poll_transmit(l.now, &mut buf) {
+            out.push(TcpHeader::parse(&buf[..d.len]).unwrap().0);
+            assert!(out.len() < 10, "poll_transmit does not end: {out:#?}");
+        }
+        match l.c.next_deadline() {
+            Some(t) if t <= l.now + Duration::from_millis(50) => {
+                l.now = l.now.max(t);
+                l.c.on_timer(l.now);
+            }
+            _ => break,
+        }
+    }
+    assert!(out.len() < 5, "{out:#?}");
+}

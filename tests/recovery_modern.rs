@@ -1,0 +1,427 @@
+//! Issue 18's recovery work: F-RTO (RFC 5682) beside Eifel, RACK's
+//! reordering window adapted from D-SACK (RFC 8985 §6.2.4), and
+//! packetization-layer path MTU discovery (RFC 4821) on black-holed paths.
+mod common;
+mod script;
+
+use script::*;
+use tcpstate::wire::{SackBlocks, TcpOptions};
+use tcpstate::{Config, SeqNum};
+
+fn sack_opts(blocks: &[(SeqNum, SeqNum)]) -> TcpOptions {
+    let mut s = SackBlocks::new();
+    for &(l, r) in blocks {
+        s.push(l, r);
+    }
+    TcpOptions {
+        sack: s,
+        ..TcpOptions::NONE
+    }
+}
+
+/// ESTABLISHED without timestamps (F-RTO alone can tell), 8000 bytes
+/// queued, the initial window (10 segments of 536) sent; the RTO fired
+/// and the first segment went out again. Returns the MSS.
+fn after_timeout(cfg: Config) -> (Sut, u32) {
+    let mut s = established_with(cfg);
+    assert_eq!(s.send(&[5u8; 8000]), 8000);
+    let first = s.out();
+    assert_eq!(first.len(), 10);
+    let mss = s.c.effective_mss() as u32;
+    s.fire();
+    let rtx = s.out();
+    assert_eq!(rtx.len(), 1, "{rtx:#?}");
+    assert_eq!(rtx[0].seq(), ISS.add(1));
+    assert_eq!(s.c.stats().timeouts, 1);
+    (s, mss)
+}
+
+fn cfg_frto(on: bool) -> Config {
+    Config { frto: on, ..cfg() }
+}
+
+// RFC 5682 §2 steps 1, 2b and 3b: the ACKs after a timeout show that the
+// original segments were only delayed: two new segments after the first
+// ACK, the window restored after the second, and no go-back-N resend.
+#[test]
+fn r5682_spurious_timeout_detected_and_undone() {
+    let (mut s, mss) = after_timeout(cfg_frto(true));
+    let cwnd_before = 10 * mss;
+    let una = ISS.add(1);
+    let end = una.add(10 * mss);
+    // The delayed ACK of the first (original) segment arrives.
+    s.peer_ack(ACK, una.add(mss), &[]);
+    let p = s.out();
+    assert_eq!(p.len(), 2, "step 2b: two new segments {p:#?}");
+    assert_eq!(p[0].seq(), end, "new data, not a retransmission");
+    assert_eq!(p[1].seq(), end.add(mss));
+    // The next ACK covers segments that were never retransmitted.
+    s.peer_ack(ACK, una.add(3 * mss), &[]);
+    assert_eq!(s.c.stats().spurious_timeouts, 1);
+    assert!(s.c.cwnd() >= cwnd_before, "window restored: {}", s.c.cwnd());
+    let p = s.out();
+    assert!(!p.is_empty());
+    for q in &p {
+        assert!(!q.seq().before(end.add(2 * mss)), "no resend: {q:#?}");
+    }
+    assert_eq!(s.c.stats().retransmits, 1);
+}
+
+// Step 3a: a duplicate ACK after the new segments: the loss was real;
+// cwnd at most three segments, the resend goes on from SND.UNA.
+#[test]
+fn r5682_duplicate_ack_in_step_3_means_real_loss() {
+    let (mut s, mss) = after_timeout(cfg_frto(true));
+    let una = ISS.add(1);
+    s.peer_ack(ACK, una.add(mss), &[]);
+    assert_eq!(s.out().len(), 2);
+    s.peer_ack(ACK, una.add(mss), &[]);
+    assert_eq!(s.c.stats().spurious_timeouts, 0);
+    assert!(s.c.cwnd() <= 3 * mss, "{}", s.c.cwnd());
+    let p = s.out();
+    assert!(!p.is_empty());
+    assert_eq!(p[0].seq(), una.add(mss), "go-back-N from SND.UNA");
+}
+
+// Step 2a: a duplicate ACK first: the conventional recovery, no new data.
+#[test]
+fn r5682_duplicate_ack_in_step_2_is_conventional() {
+    let (mut s, mss) = after_timeout(cfg_frto(true));
+    let una = ISS.add(1);
+    let end = una.add(10 * mss);
+    s.peer_ack(ACK, una, &[]);
+    let mut p = s.out();
+    s.peer_ack(ACK, una.add(mss), &[]);
+    p.extend(s.out());
+    assert!(!p.is_empty());
+    for q in &p {
+        assert!(q.seq().before(end), "retransmissions, not new data: {q:#?}");
+    }
+    assert_eq!(s.c.stats().spurious_timeouts, 0);
+}
+
+// Without F-RTO (and without timestamps for Eifel), the same delayed ACKs
+// do not undo the timeout: the window is resent.
+#[test]
+fn r5682_off_the_timeout_stands() {
+    let (mut s, mss) = after_timeout(cfg_frto(false));
+    let una = ISS.add(1);
+    s.peer_ack(ACK, una.add(mss), &[]);
+    let p = s.out();
+    assert!(!p.is_empty());
+    assert_eq!(p[0].seq(), una.add(mss), "go-back-N");
+    assert_eq!(s.c.stats().spurious_timeouts, 0);
+}
+
+// RFC 5682 §3 (SACK-enhanced): in step 3 a SACK of never-retransmitted
+// data shows the timeout spurious, though SND.UNA stays.
+#[test]
+fn r5682_sack_enhanced_step_3_by_a_sack_block() {
+    let mut c = cfg_frto(true);
+    c.sack = true;
+    let mut s = syn_sent_with(c);
+    s.peer_syn_opts = TcpOptions {
+        sack_permitted: true,
+        ..TcpOptions::NONE
+    };
+    s.peer(f(SYN, ACK), &[]);
+    let _ = s.out();
+    assert!(s.c.sack_enabled());
+    assert_eq!(s.send(&[5u8; 8000]), 8000);
+    assert_eq!(s.out().len(), 10);
+    let mss = s.c.effective_mss() as u32;
+    // A tail loss probe (the eleventh segment) comes first, then the RTO.
+    s.fire();
+    assert_eq!(s.c.stats().loss_probes, 1);
+    let _ = s.out();
+    s.fire();
+    assert_eq!(s.c.stats().timeouts, 1);
+    assert_eq!(s.out().len(), 1);
+    let una = ISS.add(1);
+    s.peer_ack(ACK, una.add(mss), &[]);
+    let p = s.out();
+    assert_eq!(p.len(), 2, "{p:#?}");
+    assert_eq!(p[0].seq(), una.add(11 * mss), "{p:#?}");
+    // The second segment is still missing (or its ACK is), the third and
+    // fourth are SACKed: sent once, never retransmitted.
+    let m = |k: u32| una.add(k * mss);
+    s.seg_opts(ACK, PEER_ISS.add(1), m(1), sack_opts(&[(m(2), m(4))]), &[]);
+    assert_eq!(s.c.stats().spurious_timeouts, 1);
+}
+
+/// ESTABLISHED with SACK, a 10 ms handshake round trip (SRTT and the
+/// minimum RTT) and an MSS of 1000.
+fn sack_10ms() -> (Sut, u32) {
+    let mut s = syn_sent_with(Config {
+        sack: true,
+        ..cfg()
+    });
+    s.peer_syn_opts = TcpOptions {
+        sack_permitted: true,
+        mss: Some(1000),
+        ..TcpOptions::NONE
+    };
+    s.now += Duration::from_millis(10);
+    s.peer(f(SYN, ACK), &[]);
+    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+    let mss = s.c.effective_mss() as u32;
+    (s, mss)
+}
+
+/// Sends three segments, and 10 ms later the peer SACKs the last two:
+/// returns how long after the send RACK's reordering timer is due.
+fn rack_wait(s: &mut Sut, mss: u32) -> Duration {
+    s.now += Duration::from_millis(1);
+    let una = s.c.snd_una();
+    s.send(&vec![2u8; 3 * mss as usize]);
+    assert_eq!(s.out().len(), 3);
+    let sent = s.now;
+    s.now += Duration::from_millis(10);
+    let m = |k: u32| una.add(mss * k);
+    s.seg_opts(ACK, PEER_ISS.add(1), una, sack_opts(&[(m(1), m(3))]), &[]);
+    let d = s.c.timer(tcpstate::Timer::Rack).expect("RACK timer armed");
+    d - sent
+}
+
+use tcpstate::Duration;
+
+// RFC 8985 §6.2.4: RACK.reo_wnd = min(reo_wnd_mult * min_RTT / 4, SRTT).
+// A D-SACK (RFC 2883: the peer got a segment twice, so a retransmission
+// was spurious) grows reo_wnd_mult by one, at most once per round trip.
+#[test]
+fn r8985_reo_wnd_grows_with_dsack_once_per_round() {
+    let (mut s, mss) = sack_10ms();
+    // Baseline: SRTT + min RTT / 4.
+    let mut base = sack_10ms().0;
+    assert_eq!(rack_wait(&mut base, mss), Duration::from_micros(12_500));
+    // One segment, acknowledged, then reported again as a duplicate: a
+    // D-SACK block below SEG.ACK, twice in the same round trip.
+    s.now += Duration::from_millis(1);
+    s.send(&vec![1u8; mss as usize]);
+    let _ = s.out();
+    s.now += Duration::from_millis(10);
+    s.peer(ACK, &[]);
+    let una = s.c.snd_una();
+    let dup = [(una.sub(mss), una)];
+    s.send(&vec![1u8; mss as usize]);
+    let _ = s.out();
+    s.seg_opts(ACK, PEER_ISS.add(1), una, sack_opts(&dup), &[]);
+    s.seg_opts(ACK, PEER_ISS.add(1), una, sack_opts(&dup), &[]);
+    s.now += Duration::from_millis(10);
+    s.peer(ACK, &[]);
+    // Twice the window: 10 ms + 2 * 2.5 ms (the second D-SACK was in the
+    // same round and did not count).
+    assert_eq!(rack_wait(&mut s, mss), Duration::from_micros(15_000));
+}
+
+// The window never passes SRTT, whatever the D-SACKs.
+#[test]
+fn r8985_reo_wnd_is_at_most_srtt() {
+    let (mut s, mss) = sack_10ms();
+    for _ in 0..10 {
+        s.now += Duration::from_millis(1);
+        s.send(&vec![1u8; mss as usize]);
+        let _ = s.out();
+        s.now += Duration::from_millis(10);
+        s.peer(ACK, &[]);
+        let una = s.c.snd_una();
+        s.seg_opts(
+            ACK,
+            PEER_ISS.add(1),
+            una,
+            sack_opts(&[(una.sub(mss), una)]),
+            &[],
+        );
+    }
+    // 10 rounds with a D-SACK: 11 quarters of 10 ms would be 27.5 ms;
+    // SRTT (10 ms) caps it.
+    assert_eq!(rack_wait(&mut s, mss), Duration::from_millis(20));
+}
+
+use tcpstate::sim::{LinkConfig, Script, Sim};
+
+/// A 1 MB transfer over a path whose MTU is 1280 bytes and that drops
+/// larger packets without an ICMP error (an MTU black hole, RFC 2923
+/// §2.1), with Linux's settings (MSS 1460, timestamps: 1500-byte packets).
+fn black_hole(mtu_probing: bool) -> (Sim, tcpstate::sim::Report) {
+    let mut link = LinkConfig::ideal(Duration::from_millis(10)).with_bandwidth(2_000_000, 64_000);
+    link.mtu = Some(1280);
+    let cfg = Config {
+        mtu_probing,
+        ..Config::linux()
+    };
+    let mut sim = Sim::pair(
+        7,
+        cfg,
+        link,
+        Script::send_then_close(1_000_000),
+        Script::send_then_close(0),
+    );
+    let r = sim.run();
+    (sim, r)
+}
+
+// RFC 4821 §7.7 black-hole detection and §7 probing (Linux
+// `tcp_mtu_probing=1`): without it nothing larger than the path MTU gets
+// through and the connection times out; with it the MSS falls to 1024
+// after R1 retransmissions, and the search over probe sizes converges
+// within 8 bytes below the largest size the path carries.
+#[test]
+fn r4821_plpmtud_finds_the_mtu_of_a_black_hole() {
+    let (_, r) = black_hole(false);
+    assert_eq!(r.flows[0].bytes_delivered, 0, "{r:#?}");
+    assert_eq!(r.close_reasons[0], Some(tcpstate::CloseReason::TimedOut));
+
+    let (sim, r) = black_hole(true);
+    assert_eq!(r.flows[0].bytes_delivered, 1_000_000, "{r:#?}");
+    assert_eq!(r.close_reasons[0], Some(tcpstate::CloseReason::Normal));
+    assert!(r.counters.too_big > 0);
+    assert!(sim.trace.check_complete().is_empty());
+    // The largest payload that fits: 1280 - 20 (IP) - 32 (TCP with the
+    // timestamp option) = 1228 bytes; the search ends within 8 of it.
+    let mss = sim.hosts[0].conn.effective_mss();
+    assert!((1220..=1228).contains(&mss), "effective MSS {mss}");
+}
+
+// Off by default, in both presets (Linux `tcp_mtu_probing=0`).
+#[test]
+fn r4821_plpmtud_is_off_by_default() {
+    assert!(!Config::linux().mtu_probing);
+    assert!(!Config::rfc9293().mtu_probing);
+}
+
+// The duplicate of a tail loss probe (its original arrived) is not
+// reordering: the window stays (as Linux's `tcp_dsack_seen`).
+#[test]
+fn r8985_a_dsacked_loss_probe_leaves_the_window() {
+    let (mut s, mss) = sack_10ms();
+    s.now += Duration::from_millis(1);
+    s.send(&vec![1u8; mss as usize]);
+    let _ = s.out();
+    s.fire();
+    assert_eq!(s.c.stats().loss_probes, 1);
+    let probe = s.out();
+    assert_eq!(probe.len(), 1);
+    s.peer(ACK, &[]);
+    let una = s.c.snd_una();
+    s.seg_opts(
+        ACK,
+        PEER_ISS.add(1),
+        una,
+        sack_opts(&[(una.sub(mss), una)]),
+        &[],
+    );
+    assert_eq!(rack_wait(&mut s, mss), Duration::from_micros(12_500));
+}
+
+use tcpstate::connection::congestion::{CongestionControl, Cubic, NewReno, Window};
+
+// R5681-4 (RFC 5681 §3.1, RFC 3465 byte counting): in congestion avoidance
+// cwnd grows by one MSS per cwnd of acknowledged bytes.
+#[test]
+fn r5681_4_congestion_avoidance_one_mss_per_window() {
+    let mss = 1000;
+    let mut r = NewReno::default();
+    let mut w = Window {
+        cwnd: 10 * mss,
+        ssthresh: 5 * mss,
+        mss,
+    };
+    let now = tcpstate::Instant::from_secs(1);
+    for k in 1..=30 {
+        w.cwnd = r.on_ack_ca(w, mss, now, 10_000);
+        // 10 MSS acked per growth at 10 segments, 11 at 11, ...
+        let expect = match k {
+            0..10 => 10,
+            10..21 => 11,
+            _ => 12,
+        };
+        assert_eq!(w.cwnd, expect * mss, "ack {k}");
+    }
+}
+
+// R9438-3 (RFC 9438 §4.3): just after a reduction, where W_cubic is
+// still at cwnd, CUBIC grows as Reno would with alpha = 3(1-b)/(1+b) =
+// 9/17 of an MSS per window acknowledged (the Reno-friendly region).
+// R9438-5 (§4.4): far into the convex region, the growth target is at
+// most 1.5 cwnd per RTT.
+#[test]
+fn r9438_3_5_reno_friendly_region_and_growth_cap() {
+    let mss = 1000;
+    let now = tcpstate::Instant::from_secs(100);
+    let mut c = Cubic::default();
+    let w = Window {
+        cwnd: 100 * mss,
+        ssthresh: u32::MAX,
+        mss,
+    };
+    let ssthresh = c.on_congestion(w, now);
+    assert_eq!(ssthresh, 70 * mss, "beta 0.7");
+    let mut w = Window {
+        cwnd: ssthresh,
+        ssthresh,
+        mss,
+    };
+    for _ in 0..70 {
+        w.cwnd = c.on_ack_ca(w, mss, now, 10_000);
+    }
+    // 9/17 of 1000 is 529; each ACK's step is rounded down (7 bytes of
+    // 7.56 here), so 490.
+    let grown = w.cwnd - ssthresh;
+    assert!(
+        (480..=530).contains(&grown),
+        "about 9/17 MSS for a window acknowledged: {grown}"
+    );
+    // 1000 s later W_cubic is far above: a window of ACKs takes cwnd to
+    // at most 1.5 cwnd.
+    let later = now + Duration::from_secs(1000);
+    let before = w.cwnd;
+    w.cwnd = c.on_ack_ca(w, before, later, 10_000);
+    assert!(w.cwnd > before);
+    assert!(w.cwnd <= before + before / 2, "{} > 1.5 * {before}", w.cwnd);
+}
+
+/// The time from a write-write-read request's first write until the
+/// server has both parts (RFC 9293 defaults: Nagle, 200 ms delayed ACKs,
+/// no quick ACKs), one-way delay 5 ms.
+fn request_time(nodelay: bool) -> Duration {
+    let c = Config {
+        timestamps: false,
+        window_scaling: false,
+        ..Config::rfc9293()
+    };
+    let mut p = common::Pair::open(c, 8192, 8192);
+    if nodelay {
+        p.app_a(|c, now| {
+            c.on_app_call(now, tcpstate::AppCall::SetNoDelay(true))
+                .unwrap()
+                .actions
+        });
+    }
+    let t0 = p.now;
+    p.app_a(|c, now| c.send(now, b"GET ").unwrap().actions);
+    // The first write leaves at once (nothing is in flight).
+    p.flush();
+    p.app_a(|c, now| c.send(now, b"/index\n").unwrap().actions);
+    let mut got = Vec::new();
+    while got.len() < 11 {
+        p.run_for(Duration::from_millis(1));
+        let now = p.now;
+        common::read_all(&mut p.b, now, &mut got);
+        assert!(p.now - t0 < Duration::from_secs(2));
+    }
+    p.now - t0
+}
+
+// R9293-NAGLE-2 (RFC 9293 §3.7.4, RFC 1122 §4.2.3.4): the write-write-read
+// stall. Nagle holds the second small write until the first is
+// acknowledged, and the peer delays that ACK (200 ms here, 40 ms with
+// Linux's settings): the request waits for the delayed-ACK timer. With
+// TCP_NODELAY (MUST-17) both parts arrive after one trip.
+#[test]
+fn r9293_nagle_2_the_write_write_read_stall() {
+    let stalled = request_time(false);
+    let quick = request_time(true);
+    assert!(stalled >= Duration::from_millis(200), "{stalled:?}");
+    assert!(quick <= Duration::from_millis(10), "{quick:?}");
+}
