@@ -622,6 +622,11 @@ fn time_wait_reuse_with_a_higher_sequence_number() {
     assert_eq!(out[0].0.ack, SeqNum(f.rcv_nxt + 100_001));
     assert_eq!(f.ep.time_wait_count(), 0);
     assert_eq!(f.ep.connection_count(), 1);
+    // The entry took its 2MSL timer out of the wheel: the one timer left
+    // is the new connection's SYN,ACK retransmission (RFC 6298 §2.1: 1 s),
+    // nothing is due at the old entry's expiry.
+    assert_eq!(f.ep.timer_count(), 1);
+    assert_eq!(f.ep.next_deadline(), Some(f.now + Duration::from_secs(1)));
 }
 
 #[test]
@@ -672,6 +677,9 @@ fn rst_in_time_wait_follows_rfc1337_setting() {
     );
     assert_eq!(f.ep.time_wait_count(), 0);
     assert!(output(&mut f.ep, f.now).is_empty());
+    // Its 2MSL timer went with it: nothing is left in the wheel.
+    assert_eq!(f.ep.timer_count(), 0);
+    assert_eq!(f.ep.next_deadline(), None);
 }
 
 /// An in-window bare ACK (SEG.SEQ = RCV.NXT) restarts the 2MSL timer and
@@ -1128,10 +1136,14 @@ fn tw_reuse_on_connect() {
     );
 }
 
-/// `connect` takes over a TIME-WAIT 4-tuple only when the last timestamp
-/// it saw is more than one second old, and the new incarnation's ISS is
-/// the old SND.NXT + 65537, above anything the old one sent (RFC 6191 §2;
-/// Linux `tcp_twsk_unique`).
+/// `connect` takes over a TIME-WAIT 4-tuple only when the whole second
+/// of the clock is more than one past the second TS.Recent was taken in,
+/// and the new incarnation's ISS is the old SND.NXT + 65537, above
+/// anything the old one sent (RFC 6191 §2; Linux `tcp_twsk_unique`, which
+/// compares whole seconds too). The TCB keeps when TS.Recent was taken in
+/// units of 2^20 us (`ts_recent_stamp`), rounded down: a timestamp that
+/// arrived at 100.105 s counts as taken at 95 * 2^20 us = 99.61 s, second
+/// 99, so the tuple is taken until 100.999 s and free from 101.000 s.
 #[test]
 fn tw_reuse_on_connect_waits_a_second_and_starts_above_snd_nxt() {
     use std::cell::RefCell;
@@ -1167,9 +1179,10 @@ fn tw_reuse_on_connect_waits_a_second_and_starts_above_snd_nxt() {
         let fin = sent.iter().find(|h| h.flags.fin()).expect("our FIN");
         fin.seq.0.wrapping_add(1)
     };
-    // Second 101: TS.Recent is one second old, not more: still taken.
-    net.run_for(Duration::from_millis(1799));
-    assert_eq!(net.now, Instant::from_millis(101_999));
+    // Second 100: TS.Recent (second 99) is one second old, not more:
+    // still taken.
+    net.run_for(Duration::from_millis(799));
+    assert_eq!(net.now, Instant::from_millis(100_999));
     let now = net.now;
     assert_eq!(
         net.ep(0).connect(now, Some(local), remote),
