@@ -682,6 +682,32 @@ fn rst_in_time_wait_follows_rfc1337_setting() {
     assert_eq!(f.ep.next_deadline(), None);
 }
 
+/// Two TIME-WAIT entries, each ended early by an in-window RST (linux():
+/// tcp_rfc1337 = 0): each takes its own timer out of the wheel, whichever
+/// node it has, and the other's timer stays (it still expires at 2MSL).
+#[test]
+fn time_wait_entries_ended_early_take_their_own_timers() {
+    let mut ep = Endpoint::new(local(cfg()), [3; 16]).expect("valid config");
+    let server = sa(1, 80);
+    let l = ep.listen(server, 8).unwrap();
+    let (a, b) = (sa(9, 40000), sa(9, 40001));
+    let (now, _, _) = close_into_time_wait(&mut ep, l, Instant::from_secs(10), a, server, false);
+    let (now, _, _) = close_into_time_wait(&mut ep, l, now, b, server, false);
+    assert_eq!((ep.time_wait_count(), ep.timer_count()), (2, 2));
+    for (left, c) in [(1, a), (0, b)] {
+        inject(
+            &mut ep,
+            now,
+            c,
+            server,
+            &craft(c, server, 1002, 0, Flags::RST, TcpOptions::NONE, &[]),
+        );
+        assert_eq!(ep.time_wait_count(), left, "{c}");
+        assert_eq!(ep.timer_count(), left, "{c}: a timer left behind");
+    }
+    assert_eq!(ep.next_deadline(), None);
+}
+
 /// An in-window bare ACK (SEG.SEQ = RCV.NXT) restarts the 2MSL timer and
 /// is not answered (Linux `tcp_timewait_state_process`: "in window
 /// segment, it may be only reset or bare ack").
