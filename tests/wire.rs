@@ -803,6 +803,7 @@ fn fast_open_request_and_cookie_parse() {
     let fo = o.fast_open.unwrap();
     assert_eq!(fo.bytes(), &[0xab, 0xcd, 0x12, 0x34]);
     assert!(!fo.is_exp());
+    assert!(!fo.is_request(), "a cookie is not a request");
     // The experimental form: kind 254, magic 0xF989.
     let o = parse_opts(&[254, 4, 0xf9, 0x89]).unwrap();
     assert_eq!(o.fast_open, Some(FastOpen::request(true)));
@@ -871,4 +872,34 @@ fn fast_open_emits_as_linux_does() {
     assert_eq!(h.options_len(), 40);
     let n = h.emit(&mut buf).unwrap();
     assert_eq!(TcpHeader::parse(&buf[..n]).unwrap().0, h);
+}
+
+/// `FastOpen` compares and hashes by what goes on the wire: the form
+/// (kind 34, or the experimental kind 254) and the cookie's bytes.
+#[test]
+fn fast_open_equality_and_hash_are_the_form_and_the_cookie() {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    fn hash(f: &FastOpen) -> u64 {
+        let mut h = DefaultHasher::new();
+        f.hash(&mut h);
+        h.finish()
+    }
+    let a = FastOpen::cookie(&[1, 2, 3, 4], false).unwrap();
+    let values = [
+        FastOpen::request(false),
+        FastOpen::request(true),
+        a,
+        a.with_exp(true),
+        FastOpen::cookie(&[1, 2, 3, 5], false).unwrap(),
+        FastOpen::cookie(&[1, 2, 3, 4, 0, 0], false).unwrap(),
+    ];
+    for (i, x) in values.iter().enumerate() {
+        assert_eq!(x.is_request(), i < 2, "{x:?}");
+        for (j, y) in values.iter().enumerate() {
+            assert_eq!(x == y, i == j, "{x:?} == {y:?}");
+            assert_eq!(hash(x) == hash(y), i == j, "hash {x:?}, {y:?}");
+        }
+    }
+    let again = FastOpen::cookie(&[1, 2, 3, 4], false).unwrap();
+    assert_eq!((a, hash(&a)), (again, hash(&again)));
 }
