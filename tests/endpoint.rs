@@ -1841,3 +1841,84 @@ fn reading_at_once_gets_every_byte_in_order() {
         }
     }
 }
+
+/// `EndpointConfig::rfc9293()`: `linux()`'s limits around
+/// `Config::rfc9293()`, no TIME-WAIT reuse, the IANA ephemeral range
+/// 49152..=65535 (RFC 6056 §2.1) and no Fast Open; everything else as
+/// `linux()`.
+#[test]
+fn endpoint_config_rfc9293_is_linux_with_the_rfc_defaults() {
+    use tcpstate::endpoint::FastOpenConfig;
+    let r = EndpointConfig::rfc9293();
+    assert_eq!(r.conn, tcpstate::Config::rfc9293());
+    assert_eq!(r.tw_reuse, tcpstate::TwReuse::Off);
+    assert_eq!((r.port_min, r.port_max), (49152, 65535));
+    assert_eq!(r.fast_open, FastOpenConfig::OFF);
+    let l = EndpointConfig::linux();
+    assert_ne!(l.tw_reuse, r.tw_reuse);
+    assert_ne!((l.port_min, l.port_max), (r.port_min, r.port_max));
+    assert_ne!(l.fast_open, r.fast_open);
+    assert_eq!(
+        EndpointConfig {
+            conn: l.conn.clone(),
+            tw_reuse: l.tw_reuse,
+            port_min: l.port_min,
+            port_max: l.port_max,
+            fast_open: l.fast_open,
+            ..r.clone()
+        },
+        l
+    );
+    assert!(r.validate().is_ok());
+}
+
+/// ICMPv6 Packet Too Big (RFC 8201 §4, RFC 4443 §3.2) through
+/// `Endpoint::on_icmp`: the quoted IPv6 header (40 bytes, next header 6)
+/// and the first 8 bytes of TCP name the connection, whose sequence
+/// number in flight (RFC 5927 §4.1) lets the MTU through: the MSS becomes
+/// 1280 less 40 (IPv6), 20 (TCP) and 12 (timestamps) bytes.
+#[test]
+fn icmpv6_packet_too_big_lowers_the_mss() {
+    let (a6, b6): (IpAddr, IpAddr) = (
+        "2001:db8::1".parse().unwrap(),
+        "2001:db8::2".parse().unwrap(),
+    );
+    let mut net = Net::new(vec![(a6, cfg()), (b6, cfg())]);
+    let remote = SocketAddr::new(b6, 443);
+    let l = net.ep(1).listen(remote, 4).unwrap();
+    let now = net.now;
+    let c = net
+        .ep(0)
+        .connect(now, Some(SocketAddr::new(a6, 0)), remote)
+        .unwrap();
+    net.run_for(Duration::from_millis(50));
+    net.ep(1).accept(l).unwrap();
+    let before = net.ep(0).connection(c).unwrap().effective_mss();
+    assert!(before > 1208, "{before}");
+    // Data in flight, lost.
+    net.drop = Box::new(move |src, _, _| src == a6);
+    let now = net.now;
+    net.ep(0).send(now, c, &[7u8; 3000]).unwrap();
+    net.run_for(Duration::from_millis(1));
+    let una = net.ep(0).connection(c).unwrap().snd_una();
+    let local = net.ep(0).local_addr(c).unwrap();
+    let (IpAddr::V6(s), IpAddr::V6(d)) = (local.ip(), remote.ip()) else {
+        unreachable!()
+    };
+    // Version 6, payload length 40, next header TCP, hop limit 64.
+    let mut q = vec![0x60, 0, 0, 0, 0, 40, 6, 64];
+    q.extend_from_slice(&s.octets());
+    q.extend_from_slice(&d.octets());
+    q.extend_from_slice(&local.port().to_be_bytes());
+    q.extend_from_slice(&remote.port().to_be_bytes());
+    q.extend_from_slice(&una.0.to_be_bytes());
+    let now = net.now;
+    let ptb = tcpstate::IcmpError::from_v6(2, 0, 1280).unwrap();
+    net.ep(0).on_icmp(now, ptb, &q);
+    let k = net.ep(0).counters();
+    assert_eq!(
+        (k.icmp_in, k.icmp_no_conn, k.out_of_window_icmps),
+        (1, 0, 0)
+    );
+    assert_eq!(net.ep(0).connection(c).unwrap().effective_mss(), 1208);
+}
