@@ -1914,11 +1914,88 @@ fn icmpv6_packet_too_big_lowers_the_mss() {
     q.extend_from_slice(&una.0.to_be_bytes());
     let now = net.now;
     let ptb = tcpstate::IcmpError::from_v6(2, 0, 1280).unwrap();
+    // Quotes cut short (less than the IPv6 header and 8 bytes of TCP)
+    // name nothing, and are never read past their end.
+    for n in 0..q.len() {
+        net.ep(0).on_icmp(now, ptb, &q[..n]);
+    }
+    let k = net.ep(0).counters();
+    assert_eq!((k.icmp_in, k.icmp_no_conn), (48, 48));
+    assert_eq!(net.ep(0).connection(c).unwrap().effective_mss(), before);
     net.ep(0).on_icmp(now, ptb, &q);
     let k = net.ep(0).counters();
     assert_eq!(
         (k.icmp_in, k.icmp_no_conn, k.out_of_window_icmps),
-        (1, 0, 0)
+        (49, 48, 0)
     );
     assert_eq!(net.ep(0).connection(c).unwrap().effective_mss(), 1208);
+}
+
+/// ICMP "fragmentation needed" (RFC 1191) quoting an IPv4 header with
+/// options: the quoted TCP header starts at IHL * 4 bytes (RFC 791), not
+/// at 20; an IHL below 5 names nothing.
+#[test]
+fn icmp_quote_with_ipv4_options_reaches_the_connection() {
+    let mut net = Net::new(vec![(ip(1), cfg()), (ip(2), cfg())]);
+    let l = net.ep(1).listen(sa(2, 80), 4).unwrap();
+    let (c, _) = open_pair(&mut net, l);
+    net.drop = Box::new(|src, _, _| src == ip(1));
+    let now = net.now;
+    net.ep(0).send(now, c, &[7u8; 3000]).unwrap();
+    net.run_for(Duration::from_millis(1));
+    let una = net.ep(0).connection(c).unwrap().snd_una();
+    let (local, remote) = (net.ep(0).local_addr(c).unwrap(), sa(2, 80));
+    let (IpAddr::V4(s), IpAddr::V4(d)) = (local.ip(), remote.ip()) else {
+        unreachable!()
+    };
+    let quote = |ihl: u8| {
+        let mut q = vec![0x40 | ihl, 0, 0, 44, 0, 0, 0x40, 0, 64, 6, 0, 0];
+        q.extend_from_slice(&s.octets());
+        q.extend_from_slice(&d.octets());
+        q.resize(usize::from(ihl).max(5) * 4, 1); // NOP options
+        q.extend_from_slice(&local.port().to_be_bytes());
+        q.extend_from_slice(&remote.port().to_be_bytes());
+        q.extend_from_slice(&una.0.to_be_bytes());
+        q
+    };
+    let e = tcpstate::IcmpError::from_v4(3, 4, 576).unwrap();
+    let before = net.ep(0).connection(c).unwrap().effective_mss();
+    net.ep(0).on_icmp(now, e, &quote(4));
+    assert_eq!(net.ep(0).counters().icmp_no_conn, 1);
+    assert_eq!(net.ep(0).connection(c).unwrap().effective_mss(), before);
+    net.ep(0).on_icmp(now, e, &quote(6));
+    assert_eq!(net.ep(0).counters().icmp_no_conn, 1);
+    // 576 - 20 (IP) - 20 (TCP) = 536, less 12 bytes of timestamps.
+    assert_eq!(net.ep(0).connection(c).unwrap().effective_mss(), 524);
+}
+
+/// The listing as `ss -tano` shows it: an established connection with
+/// data in flight has its retransmission timer named `on`, and a line
+/// `State Recv-Q Send-Q Local:Port Peer:Port timer:(name,left)`.
+#[test]
+fn listing_names_the_retransmission_timer_on() {
+    let mut net = Net::new(vec![(ip(1), cfg()), (ip(2), cfg())]);
+    let l = net.ep(1).listen(sa(2, 80), 4).unwrap();
+    let (c, _) = open_pair(&mut net, l);
+    net.drop = Box::new(|src, _, _| src == ip(1));
+    let now = net.now;
+    net.ep(0).send(now, c, &[7u8; 100]).unwrap();
+    net.run_for(Duration::from_millis(1));
+    let now = net.now;
+    let lines: Vec<_> = net.ep(0).connections(now).collect();
+    assert_eq!(lines.len(), 1);
+    let (name, left) = lines[0].timer.expect("a timer");
+    assert_eq!(name, "on");
+    assert!(
+        left > Duration::ZERO && left <= Duration::from_secs(1),
+        "{left:?}"
+    );
+    let text = lines[0].to_string();
+    assert!(text.starts_with("ESTAB"), "{text}");
+    assert!(text.contains(&format!("{}", lines[0].local)), "{text}");
+    assert!(text.contains(&format!("{}", sa(2, 80))), "{text}");
+    assert!(
+        text.ends_with(&format!(" timer:(on,{}ms)", left.as_millis())),
+        "{text}"
+    );
 }
