@@ -736,6 +736,64 @@ mod tests {
         assert!(reach.iter().all(|r| *r));
     }
 
+    /// Every state's names and predicates, one row per state.
+    ///
+    /// - `netstat_name`: the strings of net-tools' `netstat` (its
+    ///   `tcp_state[]` table), which `Endpoint::connections` prints;
+    /// - `is_synchronized`: both ISNs known, i.e. past SYN-SENT (RFC 9293
+    ///   §3.10.7.4 "synchronized");
+    /// - `may_send`: SEND segmentizes the data in ESTABLISHED and
+    ///   CLOSE-WAIT; after our FIN it is "connection closing", before the
+    ///   handshake completes data is only queued (RFC 9293 §3.10.2);
+    /// - `may_receive`: segment text is processed in ESTABLISHED,
+    ///   FIN-WAIT-1 and FIN-WAIT-2 (queued in SYN-RECEIVED) and ignored
+    ///   once the peer's FIN arrived (RFC 9293 §3.10.7.4, seventh step).
+    #[test]
+    fn names_and_predicates_per_state() {
+        use State as S;
+        #[rustfmt::skip]
+        let rows = [
+            // state,         RFC name,       netstat name,  sync,  send,  receive
+            (S::Closed,      "CLOSED",       "CLOSE",       false, false, false),
+            (S::Listen,      "LISTEN",       "LISTEN",      false, false, false),
+            (S::SynSent,     "SYN-SENT",     "SYN_SENT",    false, false, false),
+            (S::SynReceived, "SYN-RECEIVED", "SYN_RECV",    true,  false, true),
+            (S::Established, "ESTABLISHED",  "ESTABLISHED", true,  true,  true),
+            (S::FinWait1,    "FIN-WAIT-1",   "FIN_WAIT1",   true,  false, true),
+            (S::FinWait2,    "FIN-WAIT-2",   "FIN_WAIT2",   true,  false, true),
+            (S::CloseWait,   "CLOSE-WAIT",   "CLOSE_WAIT",  true,  true,  false),
+            (S::Closing,     "CLOSING",      "CLOSING",     true,  false, false),
+            (S::LastAck,     "LAST-ACK",     "LAST_ACK",    true,  false, false),
+            (S::TimeWait,    "TIME-WAIT",    "TIME_WAIT",   true,  false, false),
+        ];
+        assert_eq!(rows.map(|r| r.0), State::ALL);
+        for (s, rfc, netstat, sync, send, receive) in rows {
+            assert_eq!(s.rfc_name(), rfc);
+            // Display prints the RFC name, and honours no width of its own.
+            assert_eq!(format!("{s}"), rfc);
+            assert_eq!(s.netstat_name(), netstat, "{s}");
+            assert_eq!(s.is_synchronized(), sync, "{s}");
+            assert_eq!(s.may_send(), send, "{s}");
+            assert_eq!(s.may_receive(), receive, "{s}");
+        }
+    }
+
+    /// `to_dot` and `to_mermaid` are the writers' text, whole.
+    #[test]
+    fn to_dot_and_to_mermaid_are_the_written_diagrams() {
+        let mut dot = String::new();
+        write_dot(&mut dot).unwrap();
+        let mut mm = String::new();
+        write_mermaid(&mut mm).unwrap();
+        assert_eq!(to_dot(), dot);
+        assert_eq!(to_mermaid(), mm);
+        assert!(dot.starts_with("digraph tcp {\n") && dot.ends_with("}\n"));
+        assert!(dot.contains("  SYN_SENT [label=\"SYN-SENT\"];\n"));
+        assert!(dot.contains("  CLOSED -> LISTEN [label=\"listen\"];\n"));
+        assert!(mm.starts_with("stateDiagram-v2\n"));
+        assert!(mm.contains("    state \"TIME-WAIT\" as TIME_WAIT\n"));
+    }
+
     #[test]
     fn exports_name_every_edge() {
         let mut dot = String::new();

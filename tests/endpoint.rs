@@ -462,26 +462,57 @@ struct TwFixture {
 fn tw_fixture(with_ts: bool) -> TwFixture {
     let mut c = cfg();
     c.conn.timestamps = true;
+    tw_fixture_with(c, with_ts)
+}
+
+fn tw_fixture_with(c: EndpointConfig, with_ts: bool) -> TwFixture {
     let mut ep = Endpoint::new(local(c), [3; 16]).expect("valid config");
     let (client, server) = (sa(9, 40000), sa(1, 80));
     let l = ep.listen(server, 8).unwrap();
-    let mut now = Instant::from_secs(10);
+    let now = Instant::from_secs(10);
+    let (now, snd_nxt, server_ts) = close_into_time_wait(&mut ep, l, now, client, server, with_ts);
+    assert_eq!(ep.time_wait_count(), 1);
+    TwFixture {
+        ep,
+        now,
+        client,
+        server,
+        rcv_nxt: 1002,
+        snd_nxt,
+        server_ts,
+    }
+}
+
+/// `client` (ISN 1000; TSvals 100, 110, 120 when `with_ts`) connects to
+/// `server`, the Endpoint's listener `l`; the server closes first, the
+/// client ACKs its FIN with its own, which the server ACKs: its end is
+/// left in TIME-WAIT (RCV.NXT 1002), or closed if the TIME-WAIT table is
+/// full. Returns the time then, the server's SND.NXT and its last TSval.
+fn close_into_time_wait(
+    ep: &mut Endpoint,
+    l: tcpstate::ListenerId,
+    mut now: Instant,
+    client: SocketAddr,
+    server: SocketAddr,
+    with_ts: bool,
+) -> (Instant, u32, u32) {
+    let conns = ep.connection_count();
     let opt = |v: u32, e: u32| if with_ts { ts(v, e) } else { TcpOptions::NONE };
     inject(
-        &mut ep,
+        ep,
         now,
         client,
         server,
         &craft(client, server, 1000, 0, Flags::SYN, opt(100, 0), &[]),
     );
-    let out = output(&mut ep, now);
+    let out = output(ep, now);
     let synack = out[0].0;
     assert_eq!(synack.flags, Flags::SYN | Flags::ACK);
     let sts = synack.options.timestamps.map_or(0, |t| t.val);
     let mut snd = synack.seq.0.wrapping_add(1);
     now += Duration::from_millis(10);
     inject(
-        &mut ep,
+        ep,
         now,
         client,
         server,
@@ -489,13 +520,13 @@ fn tw_fixture(with_ts: bool) -> TwFixture {
     );
     let h = ep.accept(l).unwrap();
     ep.close(now, h).unwrap();
-    let fin = output(&mut ep, now);
+    let fin = output(ep, now);
     assert!(fin[0].0.flags.fin());
     snd = snd.wrapping_add(1);
     now += Duration::from_millis(10);
     // The client ACKs the FIN and sends its own.
     inject(
-        &mut ep,
+        ep,
         now,
         client,
         server,
@@ -509,22 +540,13 @@ fn tw_fixture(with_ts: bool) -> TwFixture {
             &[],
         ),
     );
-    let ack = output(&mut ep, now);
+    let ack = output(ep, now);
     assert_eq!(ack.len(), 1, "{ack:?}");
     assert_eq!(ack[0].0.flags, Flags::ACK);
     assert_eq!(ack[0].0.ack, SeqNum(1002));
-    assert_eq!(ep.time_wait_count(), 1);
-    assert_eq!(ep.connection_count(), 0);
+    assert_eq!(ep.connection_count(), conns);
     let server_ts = ack[0].0.options.timestamps.map_or(0, |t| t.val);
-    TwFixture {
-        ep,
-        now,
-        client,
-        server,
-        rcv_nxt: 1002,
-        snd_nxt: snd,
-        server_ts,
-    }
+    (now, snd, server_ts)
 }
 
 #[test]
@@ -600,6 +622,11 @@ fn time_wait_reuse_with_a_higher_sequence_number() {
     assert_eq!(out[0].0.ack, SeqNum(f.rcv_nxt + 100_001));
     assert_eq!(f.ep.time_wait_count(), 0);
     assert_eq!(f.ep.connection_count(), 1);
+    // The entry took its 2MSL timer out of the wheel: the one timer left
+    // is the new connection's SYN,ACK retransmission (RFC 6298 §2.1: 1 s),
+    // nothing is due at the old entry's expiry.
+    assert_eq!(f.ep.timer_count(), 1);
+    assert_eq!(f.ep.next_deadline(), Some(f.now + Duration::from_secs(1)));
 }
 
 #[test]
@@ -650,6 +677,335 @@ fn rst_in_time_wait_follows_rfc1337_setting() {
     );
     assert_eq!(f.ep.time_wait_count(), 0);
     assert!(output(&mut f.ep, f.now).is_empty());
+    // Its 2MSL timer went with it: nothing is left in the wheel.
+    assert_eq!(f.ep.timer_count(), 0);
+    assert_eq!(f.ep.next_deadline(), None);
+}
+
+/// Two TIME-WAIT entries, each ended early by an in-window RST (linux():
+/// tcp_rfc1337 = 0): each takes its own timer out of the wheel, whichever
+/// node it has, and the other's timer stays (it still expires at 2MSL).
+#[test]
+fn time_wait_entries_ended_early_take_their_own_timers() {
+    let mut ep = Endpoint::new(local(cfg()), [3; 16]).expect("valid config");
+    let server = sa(1, 80);
+    let l = ep.listen(server, 8).unwrap();
+    let (a, b) = (sa(9, 40000), sa(9, 40001));
+    let (now, _, _) = close_into_time_wait(&mut ep, l, Instant::from_secs(10), a, server, false);
+    let (now, _, _) = close_into_time_wait(&mut ep, l, now, b, server, false);
+    assert_eq!((ep.time_wait_count(), ep.timer_count()), (2, 2));
+    for (left, c) in [(1, a), (0, b)] {
+        inject(
+            &mut ep,
+            now,
+            c,
+            server,
+            &craft(c, server, 1002, 0, Flags::RST, TcpOptions::NONE, &[]),
+        );
+        assert_eq!(ep.time_wait_count(), left, "{c}");
+        assert_eq!(ep.timer_count(), left, "{c}: a timer left behind");
+    }
+    assert_eq!(ep.next_deadline(), None);
+}
+
+/// An in-window bare ACK (SEG.SEQ = RCV.NXT) restarts the 2MSL timer and
+/// is not answered (Linux `tcp_timewait_state_process`: "in window
+/// segment, it may be only reset or bare ack").
+#[test]
+fn time_wait_in_window_ack_restarts_2msl() {
+    let mut f = tw_fixture(false);
+    let (c, s) = (f.client, f.server);
+    let t = f.now + Duration::from_secs(30);
+    let ack = craft(
+        c,
+        s,
+        f.rcv_nxt,
+        f.snd_nxt,
+        Flags::ACK,
+        TcpOptions::NONE,
+        &[],
+    );
+    inject(&mut f.ep, t, c, s, &ack);
+    assert!(output(&mut f.ep, t).is_empty());
+    f.ep.on_timer(t + Duration::from_secs(59));
+    assert_eq!(f.ep.time_wait_count(), 1, "2MSL restarted at the ACK");
+    f.ep.on_timer(t + Duration::from_secs(61));
+    assert_eq!(f.ep.time_wait_count(), 0);
+}
+
+/// An out-of-window ACK gets `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>` (RFC
+/// 9293 §3.10.7.4, first check: an unacceptable segment is answered with
+/// an ACK unless it is a RST).
+#[test]
+fn time_wait_acks_an_out_of_window_ack() {
+    let mut f = tw_fixture(false);
+    let (c, s) = (f.client, f.server);
+    let ack = craft(
+        c,
+        s,
+        f.rcv_nxt + 5000,
+        f.snd_nxt,
+        Flags::ACK,
+        TcpOptions::NONE,
+        &[],
+    );
+    inject(&mut f.ep, f.now, c, s, &ack);
+    let out = output(&mut f.ep, f.now);
+    assert_eq!(out.len(), 1);
+    assert_eq!(
+        (out[0].0.flags, out[0].0.seq, out[0].0.ack),
+        (Flags::ACK, SeqNum(f.snd_nxt), SeqNum(f.rcv_nxt))
+    );
+}
+
+/// With `rfc1337` (RFC 1337 TIME-WAIT assassination hazards, R1337-1) an
+/// in-window RST is ignored and counted; the entry lives on.
+#[test]
+fn rst_in_time_wait_is_ignored_with_rfc1337() {
+    let mut c = cfg();
+    c.conn.timestamps = true;
+    c.conn.rfc1337 = true;
+    let mut f = tw_fixture_with(c, false);
+    let (c, s) = (f.client, f.server);
+    let rst = craft(c, s, f.rcv_nxt, 0, Flags::RST, TcpOptions::NONE, &[]);
+    inject(&mut f.ep, f.now, c, s, &rst);
+    assert_eq!(f.ep.time_wait_count(), 1);
+    assert_eq!(f.ep.counters().rst_in_time_wait_ignored, 1);
+    assert!(output(&mut f.ep, f.now).is_empty());
+}
+
+/// A SYN reopens a TIME-WAIT 4-tuple with a sequence number above RCV.NXT
+/// or, when the old connection used timestamps, a TSval newer than
+/// TS.Recent (RFC 6191 §2). A TSval equal to TS.Recent is not newer, and
+/// a timestamp on a SYN to an entry that had none proves nothing.
+#[test]
+fn time_wait_syn_needs_a_newer_timestamp_or_a_higher_sequence_number() {
+    // The old connection had no timestamps.
+    let mut f = tw_fixture(false);
+    let (c, s) = (f.client, f.server);
+    let syn = craft(c, s, 500, 0, Flags::SYN, ts(5000, 0), &[]);
+    inject(&mut f.ep, f.now, c, s, &syn);
+    let out = output(&mut f.ep, f.now);
+    assert_eq!(out[0].0.flags, Flags::ACK);
+    assert_eq!(f.ep.counters().time_wait_syn_refused, 1);
+    assert_eq!(f.ep.time_wait_count(), 1);
+    // It had: TS.Recent is 120.
+    let mut f = tw_fixture(true);
+    let (c, s) = (f.client, f.server);
+    f.now += Duration::from_secs(1);
+    let syn = craft(c, s, 10, 0, Flags::SYN, ts(120, 0), &[]);
+    inject(&mut f.ep, f.now, c, s, &syn);
+    let out = output(&mut f.ep, f.now);
+    assert_eq!(out[0].0.flags, Flags::ACK, "an equal TSval is not newer");
+    assert_eq!(f.ep.counters().time_wait_syn_refused, 1);
+    let syn = craft(c, s, 10, 0, Flags::SYN, ts(121, 0), &[]);
+    inject(&mut f.ep, f.now, c, s, &syn);
+    let out = output(&mut f.ep, f.now);
+    assert_eq!(out[0].0.flags, Flags::SYN | Flags::ACK);
+    assert_eq!(f.ep.counters().time_wait_syn_accepted, 1);
+    assert_eq!(f.ep.time_wait_count(), 0);
+}
+
+/// The ACKs of out-of-window segments are spaced by
+/// `challenge_ack_interval` (500 ms): one exactly 500 ms after the last
+/// goes out (Linux `tcp_oow_rate_limited`: limited while the time elapsed
+/// is below the interval). The first one of an entry always goes out,
+/// whatever the millisecond clock reads (here it starts at zero).
+#[test]
+fn time_wait_ack_rate_limit_boundaries() {
+    let mut f = tw_fixture(false);
+    let (c, s) = (f.client, f.server);
+    let fin = craft(
+        c,
+        s,
+        1001,
+        f.snd_nxt,
+        Flags::ACK | Flags::FIN,
+        TcpOptions::NONE,
+        &[],
+    );
+    let mut acks = Vec::new();
+    for ms in [1000, 1499, 1500, 1999, 2000] {
+        let t = f.now + Duration::from_millis(ms);
+        inject(&mut f.ep, t, c, s, &fin);
+        acks.push(output(&mut f.ep, t).len());
+    }
+    assert_eq!(acks, [1, 0, 1, 0, 1]);
+    // An Endpoint whose clock starts at zero.
+    let mut ep = Endpoint::new(local(cfg()), [3; 16]).expect("valid config");
+    let l = ep.listen(s, 8).unwrap();
+    let (now, snd_nxt, _) = close_into_time_wait(&mut ep, l, Instant::from_millis(0), c, s, false);
+    assert!(now < Instant::from_millis(100));
+    let fin = craft(
+        c,
+        s,
+        1001,
+        snd_nxt,
+        Flags::ACK | Flags::FIN,
+        TcpOptions::NONE,
+        &[],
+    );
+    let t = Instant::from_millis(100);
+    inject(&mut ep, t, c, s, &fin);
+    assert_eq!(output(&mut ep, t).len(), 1);
+    assert_eq!(ep.counters().tw_acks_skipped, 0);
+}
+
+/// The TIME-WAIT table keeps each entry's local address (as an index
+/// into the host's addresses): entries of a host with two addresses are
+/// listed, matched and removed under their own 4-tuple.
+#[test]
+fn time_wait_entries_on_two_local_addresses() {
+    let mut ep = Endpoint::new(local(cfg()), [3; 16]).expect("valid config");
+    let (s1, s2) = (sa(1, 80), sa(2, 80));
+    let (l1, l2) = (ep.listen(s1, 8).unwrap(), ep.listen(s2, 8).unwrap());
+    let now = Instant::from_secs(10);
+    let (c1, c2, c3) = (sa(9, 40000), sa(9, 40001), sa(8, 40000));
+    let (now, ..) = close_into_time_wait(&mut ep, l1, now, c1, s1, false);
+    let (now, ..) = close_into_time_wait(&mut ep, l2, now, c2, s2, false);
+    let (now, ..) = close_into_time_wait(&mut ep, l1, now, c3, s1, false);
+    let mut tw: Vec<_> = ep
+        .connections(now)
+        .filter(|l| l.state == State::TimeWait)
+        .map(|l| (l.local, l.remote))
+        .collect();
+    tw.sort();
+    let mut want = vec![(s1, c1), (s2, c2), (s1, c3)];
+    want.sort();
+    assert_eq!(tw, want);
+    // An old duplicate SYN (below RCV.NXT) to the second address is
+    // answered by its TIME-WAIT entry with the entry's ACK.
+    inject(
+        &mut ep,
+        now,
+        c2,
+        s2,
+        &craft(c2, s2, 500, 0, Flags::SYN, TcpOptions::NONE, &[]),
+    );
+    let out = output(&mut ep, now);
+    assert_eq!(out.len(), 1);
+    assert_eq!((out[0].0.flags, out[0].0.ack), (Flags::ACK, SeqNum(1002)));
+    assert_eq!(ep.counters().time_wait_syn_refused, 1);
+    // After 2MSL every entry is gone, and its 4-tuple with it: the same SYN
+    // now opens a connection.
+    let later = now + Duration::from_secs(61);
+    ep.on_timer(later);
+    assert_eq!(ep.time_wait_count(), 0);
+    inject(
+        &mut ep,
+        later,
+        c2,
+        s2,
+        &craft(c2, s2, 500, 0, Flags::SYN, TcpOptions::NONE, &[]),
+    );
+    let out = output(&mut ep, later);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0.flags, Flags::SYN | Flags::ACK);
+    assert_eq!(out[0].0.ack, SeqNum(501));
+}
+
+/// Past `max_time_wait` entries (Linux `tcp_max_tw_buckets`) a connection
+/// skips TIME-WAIT: it still ACKs the peer's FIN, is counted
+/// (`TCPTimeWaitOverflow`), and its 4-tuple is forgotten, so a
+/// retransmitted FIN then meets the listener and gets a RST.
+#[test]
+fn time_wait_overflow_past_max_time_wait() {
+    let mut c = cfg();
+    c.max_time_wait = 2;
+    let mut ep = Endpoint::new(local(c), [3; 16]).expect("valid config");
+    let s = sa(1, 80);
+    let l = ep.listen(s, 8).unwrap();
+    let mut now = Instant::from_secs(10);
+    let mut snd_nxt = 0;
+    for port in [40000, 40001, 40002] {
+        (now, snd_nxt, _) = close_into_time_wait(&mut ep, l, now, sa(9, port), s, false);
+    }
+    assert_eq!(ep.time_wait_count(), 2);
+    assert_eq!(ep.counters().time_wait_entered, 2);
+    assert_eq!(ep.counters().time_wait_overflow, 1);
+    let c3 = sa(9, 40002);
+    let fin = craft(
+        c3,
+        s,
+        1001,
+        snd_nxt,
+        Flags::ACK | Flags::FIN,
+        TcpOptions::NONE,
+        &[],
+    );
+    inject(&mut ep, now, c3, s, &fin);
+    let out = output(&mut ep, now);
+    assert_eq!(out.len(), 1);
+    assert_eq!(
+        (out[0].0.flags, out[0].0.seq),
+        (Flags::RST, SeqNum(snd_nxt))
+    );
+}
+
+/// `ss -o` shows a TIME-WAIT entry's timer as `timewait` with the time
+/// left of its 2MSL (RFC 9293 §3.10.8); an entry whose timer is due but
+/// not yet run shows zero.
+#[test]
+fn time_wait_listing_shows_the_time_left() {
+    let f = tw_fixture(false);
+    let timer = |now: Instant| {
+        let lines: Vec<_> =
+            f.ep.connections(now)
+                .filter(|l| l.state != State::Listen)
+                .collect();
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].state, State::TimeWait);
+        assert_eq!((lines[0].local, lines[0].remote), (f.server, f.client));
+        lines[0].timer
+    };
+    // linux(): MSL 30 s, TIME-WAIT 60 s.
+    assert_eq!(timer(f.now), Some(("timewait", Duration::from_secs(60))));
+    assert_eq!(
+        timer(f.now + Duration::from_millis(10_250)),
+        Some(("timewait", Duration::from_millis(49_750)))
+    );
+    assert_eq!(
+        timer(f.now + Duration::from_secs(60)),
+        Some(("timewait", Duration::ZERO))
+    );
+    assert_eq!(
+        timer(f.now + Duration::from_secs(75)),
+        Some(("timewait", Duration::ZERO))
+    );
+}
+
+/// PAWS gives up on a TS.Recent older than 24 days (RFC 7323 §5.5; Linux
+/// `TCP_PAWS_24DAYS`): a TIME-WAIT entry (here with a 26-day 2MSL) rejects
+/// an old timestamp until 24 days after TS.Recent was taken, and from
+/// then on takes the segment as the in-window ACK it is.
+#[test]
+fn time_wait_paws_forgets_ts_recent_after_24_days() {
+    const DAYS_24: u64 = 24 * 24 * 3600;
+    let mut c = cfg();
+    c.conn.timestamps = true;
+    c.conn.msl = Duration::from_secs(13 * 24 * 3600);
+    let mut f = tw_fixture_with(c, true);
+    let (c, s) = (f.client, f.server);
+    // TS.Recent is 120, taken at second 10 (f.now is 10.02 s).
+    assert_eq!(f.now.as_millis() / 1000, 10);
+    // A TSval equal to TS.Recent passes PAWS (RFC 7323 §5.3: only
+    // SEG.TSval < TS.Recent fails): an in-window ACK, nothing to answer.
+    let same = craft(c, s, f.rcv_nxt, f.snd_nxt, Flags::ACK, ts(120, 0), &[]);
+    inject(&mut f.ep, f.now, c, s, &same);
+    assert_eq!(f.ep.counters().paws_rejected, 0);
+    assert!(output(&mut f.ep, f.now).is_empty());
+    let old = craft(c, s, f.rcv_nxt, f.snd_nxt, Flags::ACK, ts(100, 0), &[]);
+    let day_23 = Instant::from_secs(10 + DAYS_24 - 1);
+    inject(&mut f.ep, day_23, c, s, &old);
+    assert_eq!(f.ep.counters().paws_rejected, 1);
+    let out = output(&mut f.ep, day_23);
+    assert_eq!(out.len(), 1, "a PAWS reject is ACKed");
+    assert_eq!(out[0].0.flags, Flags::ACK);
+    let day_24 = Instant::from_secs(10 + DAYS_24);
+    inject(&mut f.ep, day_24, c, s, &old);
+    assert_eq!(f.ep.counters().paws_rejected, 1, "TS.Recent expired");
+    assert!(output(&mut f.ep, day_24).is_empty());
+    assert_eq!(f.ep.time_wait_count(), 1);
 }
 
 #[test]
@@ -800,6 +1156,73 @@ fn tw_reuse_on_connect() {
         .unwrap();
     assert_eq!(net.ep(0).counters().tw_reused, 1);
     net.run_for(Duration::from_millis(50));
+    assert_eq!(
+        net.ep(0).connection(h2).unwrap().state(),
+        State::Established
+    );
+}
+
+/// `connect` takes over a TIME-WAIT 4-tuple only when the whole second
+/// of the clock is more than one past the second TS.Recent was taken in,
+/// and the new incarnation's ISS is the old SND.NXT + 65537, above
+/// anything the old one sent (RFC 6191 §2; Linux `tcp_twsk_unique`, which
+/// compares whole seconds too). The TCB keeps when TS.Recent was taken in
+/// units of 2^20 us (`ts_recent_stamp`), rounded down: a timestamp that
+/// arrived at 100.105 s counts as taken at 95 * 2^20 us = 99.61 s, second
+/// 99, so the tuple is taken until 100.999 s and free from 101.000 s.
+#[test]
+fn tw_reuse_on_connect_waits_a_second_and_starts_above_snd_nxt() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let mut c = cfg();
+    c.tw_reuse = tcpstate::TwReuse::On;
+    let mut net = Net::new(vec![(ip(1), c), (ip(2), cfg())]);
+    let sent: Rc<RefCell<Vec<TcpHeader>>> = Rc::default();
+    let log = Rc::clone(&sent);
+    net.drop = Box::new(move |src, _, h| {
+        if src == ip(1) {
+            log.borrow_mut().push(*h);
+        }
+        false
+    });
+    let l = net.ep(1).listen(sa(2, 80), 16).unwrap();
+    let (local, remote) = (sa(1, 45000), sa(2, 80));
+    let now = net.now;
+    assert_eq!(now, Instant::from_secs(100));
+    let h = net.ep(0).connect(now, Some(local), remote).unwrap();
+    net.run_for(Duration::from_millis(50));
+    let s = net.ep(1).accept(l).unwrap();
+    let now = net.now;
+    net.ep(0).close(now, h).unwrap();
+    net.run_for(Duration::from_millis(50));
+    let now = net.now;
+    // The peer's FIN (and its timestamp) arrives at 100.105 s.
+    net.ep(1).close(now, s).unwrap();
+    net.run_for(Duration::from_millis(100));
+    assert_eq!(net.ep(0).time_wait_count(), 1);
+    let old_snd_nxt = {
+        let sent = sent.borrow();
+        let fin = sent.iter().find(|h| h.flags.fin()).expect("our FIN");
+        fin.seq.0.wrapping_add(1)
+    };
+    // Second 100: TS.Recent (second 99) is one second old, not more:
+    // still taken.
+    net.run_for(Duration::from_millis(799));
+    assert_eq!(net.now, Instant::from_millis(100_999));
+    let now = net.now;
+    assert_eq!(
+        net.ep(0).connect(now, Some(local), remote),
+        Err(EndpointError::AddrInUse)
+    );
+    net.run_for(Duration::from_millis(1));
+    let now = net.now;
+    sent.borrow_mut().clear();
+    let h2 = net.ep(0).connect(now, Some(local), remote).unwrap();
+    assert_eq!(net.ep(0).counters().tw_reused, 1);
+    net.run_for(Duration::from_millis(50));
+    let syn = sent.borrow()[0];
+    assert_eq!(syn.flags, Flags::SYN);
+    assert_eq!(syn.seq, SeqNum(old_snd_nxt.wrapping_add(65537)));
     assert_eq!(
         net.ep(0).connection(h2).unwrap().state(),
         State::Established
@@ -1417,4 +1840,162 @@ fn reading_at_once_gets_every_byte_in_order() {
             assert_eq!(readable, 0);
         }
     }
+}
+
+/// `EndpointConfig::rfc9293()`: `linux()`'s limits around
+/// `Config::rfc9293()`, no TIME-WAIT reuse, the IANA ephemeral range
+/// 49152..=65535 (RFC 6056 §2.1) and no Fast Open; everything else as
+/// `linux()`.
+#[test]
+fn endpoint_config_rfc9293_is_linux_with_the_rfc_defaults() {
+    use tcpstate::endpoint::FastOpenConfig;
+    let r = EndpointConfig::rfc9293();
+    assert_eq!(r.conn, tcpstate::Config::rfc9293());
+    assert_eq!(r.tw_reuse, tcpstate::TwReuse::Off);
+    assert_eq!((r.port_min, r.port_max), (49152, 65535));
+    assert_eq!(r.fast_open, FastOpenConfig::OFF);
+    let l = EndpointConfig::linux();
+    assert_ne!(l.tw_reuse, r.tw_reuse);
+    assert_ne!((l.port_min, l.port_max), (r.port_min, r.port_max));
+    assert_ne!(l.fast_open, r.fast_open);
+    assert_eq!(
+        EndpointConfig {
+            conn: l.conn.clone(),
+            tw_reuse: l.tw_reuse,
+            port_min: l.port_min,
+            port_max: l.port_max,
+            fast_open: l.fast_open,
+            ..r.clone()
+        },
+        l
+    );
+    assert!(r.validate().is_ok());
+}
+
+/// ICMPv6 Packet Too Big (RFC 8201 §4, RFC 4443 §3.2) through
+/// `Endpoint::on_icmp`: the quoted IPv6 header (40 bytes, next header 6)
+/// and the first 8 bytes of TCP name the connection, whose sequence
+/// number in flight (RFC 5927 §4.1) lets the MTU through: the MSS becomes
+/// 1280 less 40 (IPv6), 20 (TCP) and 12 (timestamps) bytes.
+#[test]
+fn icmpv6_packet_too_big_lowers_the_mss() {
+    let (a6, b6): (IpAddr, IpAddr) = (
+        "2001:db8::1".parse().unwrap(),
+        "2001:db8::2".parse().unwrap(),
+    );
+    let mut net = Net::new(vec![(a6, cfg()), (b6, cfg())]);
+    let remote = SocketAddr::new(b6, 443);
+    let l = net.ep(1).listen(remote, 4).unwrap();
+    let now = net.now;
+    let c = net
+        .ep(0)
+        .connect(now, Some(SocketAddr::new(a6, 0)), remote)
+        .unwrap();
+    net.run_for(Duration::from_millis(50));
+    net.ep(1).accept(l).unwrap();
+    let before = net.ep(0).connection(c).unwrap().effective_mss();
+    assert!(before > 1208, "{before}");
+    // Data in flight, lost.
+    net.drop = Box::new(move |src, _, _| src == a6);
+    let now = net.now;
+    net.ep(0).send(now, c, &[7u8; 3000]).unwrap();
+    net.run_for(Duration::from_millis(1));
+    let una = net.ep(0).connection(c).unwrap().snd_una();
+    let local = net.ep(0).local_addr(c).unwrap();
+    let (IpAddr::V6(s), IpAddr::V6(d)) = (local.ip(), remote.ip()) else {
+        unreachable!()
+    };
+    // Version 6, payload length 40, next header TCP, hop limit 64.
+    let mut q = vec![0x60, 0, 0, 0, 0, 40, 6, 64];
+    q.extend_from_slice(&s.octets());
+    q.extend_from_slice(&d.octets());
+    q.extend_from_slice(&local.port().to_be_bytes());
+    q.extend_from_slice(&remote.port().to_be_bytes());
+    q.extend_from_slice(&una.0.to_be_bytes());
+    let now = net.now;
+    let ptb = tcpstate::IcmpError::from_v6(2, 0, 1280).unwrap();
+    // Quotes cut short (less than the IPv6 header and 8 bytes of TCP)
+    // name nothing, and are never read past their end.
+    for n in 0..q.len() {
+        net.ep(0).on_icmp(now, ptb, &q[..n]);
+    }
+    let k = net.ep(0).counters();
+    assert_eq!((k.icmp_in, k.icmp_no_conn), (48, 48));
+    assert_eq!(net.ep(0).connection(c).unwrap().effective_mss(), before);
+    net.ep(0).on_icmp(now, ptb, &q);
+    let k = net.ep(0).counters();
+    assert_eq!(
+        (k.icmp_in, k.icmp_no_conn, k.out_of_window_icmps),
+        (49, 48, 0)
+    );
+    assert_eq!(net.ep(0).connection(c).unwrap().effective_mss(), 1208);
+}
+
+/// ICMP "fragmentation needed" (RFC 1191) quoting an IPv4 header with
+/// options: the quoted TCP header starts at IHL * 4 bytes (RFC 791), not
+/// at 20; an IHL below 5 names nothing.
+#[test]
+fn icmp_quote_with_ipv4_options_reaches_the_connection() {
+    let mut net = Net::new(vec![(ip(1), cfg()), (ip(2), cfg())]);
+    let l = net.ep(1).listen(sa(2, 80), 4).unwrap();
+    let (c, _) = open_pair(&mut net, l);
+    net.drop = Box::new(|src, _, _| src == ip(1));
+    let now = net.now;
+    net.ep(0).send(now, c, &[7u8; 3000]).unwrap();
+    net.run_for(Duration::from_millis(1));
+    let una = net.ep(0).connection(c).unwrap().snd_una();
+    let (local, remote) = (net.ep(0).local_addr(c).unwrap(), sa(2, 80));
+    let (IpAddr::V4(s), IpAddr::V4(d)) = (local.ip(), remote.ip()) else {
+        unreachable!()
+    };
+    let quote = |ihl: u8| {
+        let mut q = vec![0x40 | ihl, 0, 0, 44, 0, 0, 0x40, 0, 64, 6, 0, 0];
+        q.extend_from_slice(&s.octets());
+        q.extend_from_slice(&d.octets());
+        q.resize(usize::from(ihl).max(5) * 4, 1); // NOP options
+        q.extend_from_slice(&local.port().to_be_bytes());
+        q.extend_from_slice(&remote.port().to_be_bytes());
+        q.extend_from_slice(&una.0.to_be_bytes());
+        q
+    };
+    let e = tcpstate::IcmpError::from_v4(3, 4, 576).unwrap();
+    let before = net.ep(0).connection(c).unwrap().effective_mss();
+    net.ep(0).on_icmp(now, e, &quote(4));
+    assert_eq!(net.ep(0).counters().icmp_no_conn, 1);
+    assert_eq!(net.ep(0).connection(c).unwrap().effective_mss(), before);
+    net.ep(0).on_icmp(now, e, &quote(6));
+    assert_eq!(net.ep(0).counters().icmp_no_conn, 1);
+    // 576 - 20 (IP) - 20 (TCP) = 536, less 12 bytes of timestamps.
+    assert_eq!(net.ep(0).connection(c).unwrap().effective_mss(), 524);
+}
+
+/// The listing as `ss -tano` shows it: an established connection with
+/// data in flight has its retransmission timer named `on`, and a line
+/// `State Recv-Q Send-Q Local:Port Peer:Port timer:(name,left)`.
+#[test]
+fn listing_names_the_retransmission_timer_on() {
+    let mut net = Net::new(vec![(ip(1), cfg()), (ip(2), cfg())]);
+    let l = net.ep(1).listen(sa(2, 80), 4).unwrap();
+    let (c, _) = open_pair(&mut net, l);
+    net.drop = Box::new(|src, _, _| src == ip(1));
+    let now = net.now;
+    net.ep(0).send(now, c, &[7u8; 100]).unwrap();
+    net.run_for(Duration::from_millis(1));
+    let now = net.now;
+    let lines: Vec<_> = net.ep(0).connections(now).collect();
+    assert_eq!(lines.len(), 1);
+    let (name, left) = lines[0].timer.expect("a timer");
+    assert_eq!(name, "on");
+    assert!(
+        left > Duration::ZERO && left <= Duration::from_secs(1),
+        "{left:?}"
+    );
+    let text = lines[0].to_string();
+    assert!(text.starts_with("ESTAB"), "{text}");
+    assert!(text.contains(&format!("{}", lines[0].local)), "{text}");
+    assert!(text.contains(&format!("{}", sa(2, 80))), "{text}");
+    assert!(
+        text.ends_with(&format!(" timer:(on,{}ms)", left.as_millis())),
+        "{text}"
+    );
 }

@@ -329,3 +329,144 @@ fn endpoints_with_segmentation_and_checksum_offload() {
         assert_eq!(a.counters().retrans_segs, 0);
     }
 }
+
+// ---------------------------------------------------------------------
+// wire::gso::split on its own (Linux `tcp_gso_segment`).
+
+/// A super-segment: ACK|PSH|FIN|CWR, timestamps, 250 bytes from a
+/// sequence number 16 below the wrap.
+fn super_segment() -> (TcpHeader, Vec<u8>, Vec<u8>) {
+    use tcpstate::wire::{Flags, Timestamps};
+    let mut h = TcpHeader {
+        src_port: 40000,
+        dst_port: 80,
+        seq: tcpstate::SeqNum(0xffff_fff0),
+        ack: tcpstate::SeqNum(7),
+        flags: Flags::ACK | Flags::PSH | Flags::FIN | Flags::CWR,
+        window: 1000,
+        urgent: 0,
+        options: tcpstate::TcpOptions::NONE,
+    };
+    h.options.timestamps = Some(Timestamps { val: 5, ecr: 6 });
+    let payload: Vec<u8> = (0..250u32).map(|i| (i * 7) as u8).collect();
+    let mut seg = vec![0u8; h.header_len()];
+    h.emit(&mut seg).unwrap();
+    seg.extend_from_slice(&payload);
+    (h, seg, payload)
+}
+
+/// Each piece: the super-segment's header with its own sequence number
+/// (wrapping), PSH and FIN on the last piece only, CWR on the first only
+/// (Linux `tcp_gso_segment`), its slice of the payload and a correct
+/// checksum (RFC 9293 §3.1), over IPv4 and IPv6; a scratch buffer of
+/// exactly header + segment_size is enough, one byte less is refused
+/// with the size needed.
+#[test]
+fn split_gives_each_piece_its_sequence_flags_payload_and_checksum() {
+    use std::net::Ipv6Addr;
+    use tcpstate::wire::{Flags, WireError};
+    let (h, seg, payload) = super_segment();
+    let hlen = h.header_len();
+    let v6 = (
+        Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1),
+        Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2),
+    );
+    for (src, dst) in [
+        (IpAddr::V4(SRC), IpAddr::V4(DST)),
+        (IpAddr::V6(v6.0), IpAddr::V6(v6.1)),
+    ] {
+        let mut scratch = vec![0u8; hlen + 100];
+        let mut pieces = Vec::new();
+        let n = gso::split(&seg, 100, src, dst, &mut scratch, |p| {
+            pieces.push(p.to_vec())
+        })
+        .unwrap();
+        assert_eq!((n, pieces.len()), (3, 3));
+        for (i, p) in pieces.iter().enumerate() {
+            let ok = match (src, dst) {
+                (IpAddr::V4(s), IpAddr::V4(d)) => checksum::verify_v4(s.octets(), d.octets(), p),
+                (IpAddr::V6(s), IpAddr::V6(d)) => checksum::verify_v6(s.octets(), d.octets(), p),
+                _ => unreachable!(),
+            };
+            assert!(ok, "piece {i}: bad checksum");
+            let (ph, data) = TcpHeader::parse(p).unwrap();
+            assert_eq!(data, &payload[100 * i..(100 * i + 100).min(250)]);
+            assert_eq!(p.len(), hlen + data.len());
+            let mut want = h;
+            want.seq = h.seq.add(100 * i as u32);
+            want.flags = Flags::ACK;
+            if i == 0 {
+                want.flags |= Flags::CWR;
+            }
+            if i == 2 {
+                want.flags |= Flags::PSH | Flags::FIN;
+            }
+            assert_eq!(ph, want, "piece {i}");
+        }
+        let mut short = vec![0u8; hlen + 99];
+        assert_eq!(
+            gso::split(&seg, 100, src, dst, &mut short, |_| {}),
+            Err(WireError::TooShort(hlen + 100))
+        );
+    }
+    // A segment_size of 0, or one the payload fits: the segment itself,
+    // its checksum computed, in a scratch of exactly its size.
+    let mut whole = seg.clone();
+    checksum::fill_checksum_v4(SRC.octets(), DST.octets(), &mut whole);
+    for size in [0, 250, 1000] {
+        let mut scratch = vec![0u8; seg.len()];
+        let mut pieces = Vec::new();
+        let n = gso::split(
+            &seg,
+            size,
+            IpAddr::V4(SRC),
+            IpAddr::V4(DST),
+            &mut scratch,
+            |p| pieces.push(p.to_vec()),
+        );
+        assert_eq!(n, Ok(1), "segment_size {size}");
+        assert_eq!(pieces, [whole.clone()], "segment_size {size}");
+    }
+    // Mixed address families have no pseudo-header: the field is zeroed.
+    let mut scratch = vec![0u8; seg.len()];
+    let mut got = Vec::new();
+    let dst6 = IpAddr::V6(v6.1);
+    gso::split(&seg, 0, IpAddr::V4(SRC), dst6, &mut scratch, |p| {
+        got = p.to_vec()
+    })
+    .unwrap();
+    assert_eq!(&got[16..18], &[0, 0]);
+    assert_eq!(&got[..16], &seg[..16]);
+}
+
+/// What `split` refuses: fewer than 20 bytes, a data offset below 5 words
+/// or past the end (RFC 9293 §3.1); the smallest valid segments pass.
+#[test]
+fn split_refuses_short_segments_and_bad_data_offsets() {
+    use tcpstate::wire::WireError;
+    let (src, dst) = (IpAddr::V4(SRC), IpAddr::V4(DST));
+    let mut scratch = [0u8; 64];
+    let mut seg = [0u8; 24];
+    seg[12] = 5 << 4;
+    assert_eq!(
+        gso::split(&seg[..19], 10, src, dst, &mut scratch, |_| {}),
+        Err(WireError::TooShort(19))
+    );
+    assert_eq!(
+        gso::split(&seg[..20], 10, src, dst, &mut scratch, |_| {}),
+        Ok(1)
+    );
+    for (offset, len, ok) in [(4, 20, false), (5, 20, true), (6, 20, false), (6, 24, true)] {
+        seg[12] = offset << 4;
+        let got = gso::split(&seg[..len], 10, src, dst, &mut scratch, |_| {});
+        if ok {
+            assert_eq!(got, Ok(1), "offset {offset}, {len} bytes");
+        } else {
+            assert_eq!(
+                got,
+                Err(WireError::BadDataOffset { offset, len }),
+                "offset {offset}, {len} bytes"
+            );
+        }
+    }
+}

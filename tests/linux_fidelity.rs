@@ -68,6 +68,25 @@ fn send_more_holds_and_leaves_psh_off_in_both_presets() {
     }
 }
 
+/// A write without MSG_MORE sends what earlier MSG_MORE writes held (Linux
+/// `tcp_sendmsg`: only a write flagged MSG_MORE keeps its tail back), with
+/// PSH on the segment that ends it.
+#[test]
+fn a_send_without_more_pushes_what_send_more_held() {
+    for cfg in [Config::rfc9293(), Config::linux()] {
+        let mut p = Pair::open(cfg, 1 << 16, 1 << 16);
+        let now = p.now;
+        let _ = p.a.on_app_call(now, AppCall::SendMore(&[1u8; 40])).unwrap();
+        assert!(drain(&mut p.a, now).is_empty(), "MSG_MORE data waits");
+        let o = p.a.send(now, &[2u8; 40]).unwrap();
+        assert_eq!(o.len, 40);
+        let out = drain(&mut p.a, now);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].payload.len(), 80);
+        assert!(out[0].t.flags.psh());
+    }
+}
+
 #[test]
 fn cork_holds_short_segments_until_removed() {
     let mut p = Pair::open(Config::linux(), 1 << 16, 1 << 16);

@@ -162,6 +162,10 @@ fn r6582_newreno_partial_ack() {
     }
     let out = s.out();
     assert_eq!(out[0].seq(), una, "fast retransmit of SND.UNA");
+    // As Linux's tcp_info shows it: TCP_CA_Recovery, and without SACK one
+    // segment taken as lost (tcp_newreno_mark_lost marks the head).
+    let i = s.c.info(s.now);
+    assert_eq!((i.ca_state, i.lost), (3, 1), "TCP_CA_Recovery, lost_out 1");
     // Segments 1 and 3 were lost: the partial ACK covers segment 1..2.
     s.seg(ACK, peer, una.add(2 * mss as u32), &[]);
     let out = s.out();

@@ -618,6 +618,177 @@ fn checksum_short_segment_is_left_alone() {
     assert_eq!(seg, [0xaa; 17]);
 }
 
+/// The ECN field (RFC 3168 §5): the two low bits of the TOS / traffic
+/// class byte, 00 Not-ECT, 01 ECT(1), 10 ECT(0), 11 CE; the six DSCP bits
+/// above are ignored.
+#[test]
+fn ecn_codepoints() {
+    let table = [
+        (0b00, Ecn::NotEct, false),
+        (0b01, Ecn::Ect1, false),
+        (0b10, Ecn::Ect0, false),
+        (0b11, Ecn::Ce, true),
+    ];
+    for (bits, ecn, ce) in table {
+        for dscp in [0u8, 0b1011_1000, 0xfc] {
+            assert_eq!(Ecn::from_bits(dscp | bits), ecn, "{dscp:#x} | {bits:#b}");
+        }
+        assert_eq!(ecn.bits(), bits);
+        assert_eq!(ecn.is_ce(), ce, "{ecn:?}");
+    }
+    assert_eq!(Ecn::default(), Ecn::NotEct);
+}
+
+/// Each control bit has its own predicate (RFC 9293 §3.1: FIN 0x01, SYN
+/// 0x02, RST 0x04, PSH 0x08, ACK 0x10, URG 0x20; RFC 3168 §23.2: ECE 0x40,
+/// CWR 0x80), `contains` wants every bit and `intersects` any, `|` and
+/// `|=` combine, and `Debug` prints tcpdump's notation.
+#[test]
+fn flags_bits_predicates_and_tcpdump_notation() {
+    let all = [
+        Flags::FIN,
+        Flags::SYN,
+        Flags::RST,
+        Flags::PSH,
+        Flags::ACK,
+        Flags::URG,
+        Flags::ECE,
+        Flags::CWR,
+    ];
+    assert_eq!(all.map(|f| f.0), [1, 2, 4, 8, 16, 32, 64, 128]);
+    for (i, f) in all.into_iter().enumerate() {
+        let preds = [f.fin(), f.syn(), f.rst(), f.psh(), f.ack(), f.urg()];
+        for (j, p) in preds.into_iter().enumerate() {
+            assert_eq!(p, i == j, "{f:?} predicate {j}");
+        }
+    }
+    let none = Flags::NONE;
+    assert!(
+        ![
+            none.fin(),
+            none.syn(),
+            none.rst(),
+            none.psh(),
+            none.ack(),
+            none.urg()
+        ]
+        .contains(&true)
+    );
+    let sa = Flags::SYN | Flags::ACK;
+    assert_eq!(sa, Flags(0x12));
+    let mut f = Flags::SYN;
+    f |= Flags::ACK;
+    assert_eq!(f, sa);
+    assert!(sa.contains(Flags::ACK) && sa.contains(sa) && sa.contains(Flags::NONE));
+    assert!(!sa.contains(Flags::FIN | Flags::ACK));
+    assert!(sa.intersects(Flags::FIN | Flags::ACK));
+    assert!(!sa.intersects(Flags::FIN | Flags::RST) && !sa.intersects(Flags::NONE));
+    for (f, s) in [
+        (sa, "[S.]"),
+        (Flags::FIN | Flags::ACK, "[F.]"),
+        (Flags::RST, "[R]"),
+        (Flags::FIN | Flags::PSH | Flags::ACK, "[FP.]"),
+        (Flags::URG | Flags::ECE | Flags::CWR | Flags::ACK, "[UEW.]"),
+        (Flags::NONE, "[]"),
+    ] {
+        assert_eq!(format!("{f:?}"), s);
+    }
+}
+
+/// SackBlocks: at most four blocks (RFC 2018 §3), `truncate` keeps the
+/// first ones, and equality and hashing see only the blocks held.
+#[test]
+fn sack_blocks_hold_four_and_compare_by_what_they_hold() {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    fn hash(s: &SackBlocks) -> u64 {
+        let mut h = DefaultHasher::new();
+        s.hash(&mut h);
+        h.finish()
+    }
+    let b = |k: u32| (SeqNum(k * 100), SeqNum(k * 100 + 50));
+    let mut s = SackBlocks::new();
+    assert!(s.is_empty() && s.as_slice().is_empty());
+    assert_eq!(s.len(), 0);
+    for k in 1..=4 {
+        assert!(s.push(b(k).0, b(k).1));
+        assert_eq!(s.len(), k as usize);
+        assert!(!s.is_empty());
+    }
+    assert!(!s.push(b(5).0, b(5).1), "a fifth block is refused");
+    assert_eq!(s.as_slice(), [b(1), b(2), b(3), b(4)]);
+    let full = s;
+    s.truncate(4);
+    assert_eq!(s, full);
+    s.truncate(9);
+    assert_eq!(s.len(), 4);
+    s.truncate(2);
+    assert_eq!(s.as_slice(), [b(1), b(2)]);
+    // Equal to a fresh pair of the same blocks, stale entries aside.
+    let mut two = SackBlocks::new();
+    two.push(b(1).0, b(1).1);
+    two.push(b(2).0, b(2).1);
+    assert_eq!(s, two);
+    assert_eq!(hash(&s), hash(&two));
+    assert_ne!(s, full);
+    assert_ne!(hash(&s), hash(&full));
+    s.truncate(0);
+    assert!(s.is_empty());
+    assert_eq!(s, SackBlocks::new());
+}
+
+/// A header with any one option is not "empty" (it needs an option area).
+#[test]
+fn tcp_options_is_empty_only_without_any_option() {
+    assert!(TcpOptions::NONE.is_empty());
+    let mut sack = SackBlocks::new();
+    sack.push(SeqNum(1), SeqNum(2));
+    let one_each = [
+        TcpOptions {
+            mss: Some(1460),
+            ..TcpOptions::NONE
+        },
+        TcpOptions {
+            window_scale: Some(7),
+            ..TcpOptions::NONE
+        },
+        TcpOptions {
+            sack_permitted: true,
+            ..TcpOptions::NONE
+        },
+        TcpOptions {
+            sack,
+            ..TcpOptions::NONE
+        },
+        TcpOptions {
+            timestamps: Some(Timestamps { val: 1, ecr: 0 }),
+            ..TcpOptions::NONE
+        },
+    ];
+    for o in one_each {
+        assert!(!o.is_empty(), "{o:?}");
+    }
+}
+
+/// SEG.LEN counts the payload, plus one for SYN and one for FIN (RFC 9293
+/// §3.4).
+#[test]
+fn seg_len_counts_syn_and_fin() {
+    let h = |flags| TcpHeader {
+        flags,
+        ..TcpHeader::default()
+    };
+    let payload = [0u8; 10];
+    for (flags, data, len) in [
+        (Flags::ACK, &payload[..0], 0),
+        (Flags::ACK, &payload[..], 10),
+        (Flags::SYN, &payload[..0], 1),
+        (Flags::FIN | Flags::ACK, &payload[..], 11),
+        (Flags::SYN | Flags::FIN, &payload[..], 12),
+    ] {
+        assert_eq!(Segment::new(&h(flags), data).seg_len(), len, "{flags:?}");
+    }
+}
+
 // ---------------------------------------------------------------------
 // TCP Fast Open (RFC 7413 §4.1.1; the experimental form, RFC 6994).
 
@@ -632,6 +803,7 @@ fn fast_open_request_and_cookie_parse() {
     let fo = o.fast_open.unwrap();
     assert_eq!(fo.bytes(), &[0xab, 0xcd, 0x12, 0x34]);
     assert!(!fo.is_exp());
+    assert!(!fo.is_request(), "a cookie is not a request");
     // The experimental form: kind 254, magic 0xF989.
     let o = parse_opts(&[254, 4, 0xf9, 0x89]).unwrap();
     assert_eq!(o.fast_open, Some(FastOpen::request(true)));
@@ -700,4 +872,34 @@ fn fast_open_emits_as_linux_does() {
     assert_eq!(h.options_len(), 40);
     let n = h.emit(&mut buf).unwrap();
     assert_eq!(TcpHeader::parse(&buf[..n]).unwrap().0, h);
+}
+
+/// `FastOpen` compares and hashes by what goes on the wire: the form
+/// (kind 34, or the experimental kind 254) and the cookie's bytes.
+#[test]
+fn fast_open_equality_and_hash_are_the_form_and_the_cookie() {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    fn hash(f: &FastOpen) -> u64 {
+        let mut h = DefaultHasher::new();
+        f.hash(&mut h);
+        h.finish()
+    }
+    let a = FastOpen::cookie(&[1, 2, 3, 4], false).unwrap();
+    let values = [
+        FastOpen::request(false),
+        FastOpen::request(true),
+        a,
+        a.with_exp(true),
+        FastOpen::cookie(&[1, 2, 3, 5], false).unwrap(),
+        FastOpen::cookie(&[1, 2, 3, 4, 0, 0], false).unwrap(),
+    ];
+    for (i, x) in values.iter().enumerate() {
+        assert_eq!(x.is_request(), i < 2, "{x:?}");
+        for (j, y) in values.iter().enumerate() {
+            assert_eq!(x == y, i == j, "{x:?} == {y:?}");
+            assert_eq!(hash(x) == hash(y), i == j, "hash {x:?}, {y:?}");
+        }
+    }
+    let again = FastOpen::cookie(&[1, 2, 3, 4], false).unwrap();
+    assert_eq!((a, hash(&a)), (again, hash(&again)));
 }
