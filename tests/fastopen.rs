@@ -615,3 +615,20 @@ fn simultaneous_open_with_syn_data() {
     }
     assert!(out.len() < 5, "{out:#?}");
 }
+
+// RFC 7413 §4.2.1 on a standalone Connection: `connect_fast_open` answers
+// as `connect` does (SYN-SENT, a SYN to send, the retransmission timer).
+#[test]
+fn connect_fast_open_reports_what_connect_reports() {
+    use tcpstate::{Buffers, Config, Connection, SeqNum};
+    let now = Instant::from_millis(1);
+    let mut c = Connection::new(Config::linux(), Buffers::with_capacity(4096, 4096)).unwrap();
+    let mut plain = Connection::new(Config::linux(), Buffers::with_capacity(4096, 4096)).unwrap();
+    let a = c.connect_fast_open(now, SeqNum(100), 1000).unwrap();
+    let b = plain.connect(now, SeqNum(100)).unwrap();
+    assert_eq!(a, b);
+    assert!(a.transmit());
+    assert!(a.timer().is_some());
+    let ch: Vec<_> = a.state_changes().map(|c| c.to).collect();
+    assert_eq!(ch, vec![State::SynSent]);
+}

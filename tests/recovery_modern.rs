@@ -244,8 +244,13 @@ use tcpstate::sim::{LinkConfig, Script, Sim};
 /// larger packets without an ICMP error (an MTU black hole, RFC 2923
 /// §2.1), with Linux's settings (MSS 1460, timestamps: 1500-byte packets).
 fn black_hole(mtu_probing: bool) -> (Sim, tcpstate::sim::Report) {
+    black_hole_mtu(mtu_probing, 1280)
+}
+
+/// [`black_hole`] with a path MTU of `mtu` bytes.
+fn black_hole_mtu(mtu_probing: bool, mtu: usize) -> (Sim, tcpstate::sim::Report) {
     let mut link = LinkConfig::ideal(Duration::from_millis(10)).with_bandwidth(2_000_000, 64_000);
-    link.mtu = Some(1280);
+    link.mtu = Some(mtu);
     let cfg = Config {
         mtu_probing,
         ..Config::linux()
@@ -281,6 +286,47 @@ fn r4821_plpmtud_finds_the_mtu_of_a_black_hole() {
     // timestamp option) = 1228 bytes; the search ends within 8 of it.
     let mss = sim.hosts[0].conn.effective_mss();
     assert!((1220..=1228).contains(&mss), "effective MSS {mss}");
+}
+
+// RFC 4821 §7.7 again: when the first fallback (1024 bytes) is still too
+// large, the next black-hole detection halves the size last tried (Linux
+// `tcp_mtu_probing` halves `search_low`), and the transfer completes over
+// a 600-byte path: 548 bytes of payload at most.
+#[test]
+fn r4821_plpmtud_halves_again_below_the_base() {
+    let (sim, r) = black_hole_mtu(true, 600);
+    assert_eq!(r.flows[0].bytes_delivered, 1_000_000, "{r:#?}");
+    assert_eq!(r.close_reasons[0], Some(tcpstate::CloseReason::Normal));
+    let mss = sim.hosts[0].conn.effective_mss();
+    assert!(mss <= 600 - 52, "effective MSS {mss}");
+}
+
+// RFC 4821 §7.7 step by step: the MSS stays through R1 - 1 timeouts, falls
+// to the base (1024) at the R1-th (RFC 9293 §3.8.3's R1, 3), and halves at
+// each timeout after it (Linux's `tcp_mtu_probing` at every timeout past
+// `tcp_retries1`).
+#[test]
+fn r4821_plpmtud_black_hole_at_r1_then_halving() {
+    let mut s = syn_sent_with(Config {
+        mtu_probing: true,
+        ..cfg()
+    });
+    s.peer_syn_opts = TcpOptions {
+        mss: Some(1460),
+        ..TcpOptions::NONE
+    };
+    s.peer(f(SYN, ACK), &[]);
+    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+    assert_eq!(s.c.effective_mss(), 1460);
+    s.send(&[1u8; 1460]);
+    assert_eq!(s.out().len(), 1);
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        s.fire();
+        let _ = s.out();
+        seen.push(s.c.effective_mss());
+    }
+    assert_eq!(seen, vec![1460, 1460, 1024, 512, 256], "after each timeout");
 }
 
 // Off by default, in both presets (Linux `tcp_mtu_probing=0`).

@@ -406,9 +406,16 @@ impl<B: Storage> Connection<B> {
             // RFC 9293 §3.8.3 MUST-20, SHLD-9 (MUST-22 for a SYN): R1
             // retransmissions unanswered: negative advice for the IP
             // layer, news for the application; R2 (`limit`) is still
-            // ahead. PLPMTUD takes it as a sign of a black hole too
-            // (RFC 4821 §7.7).
+            // ahead.
             a.set_negative_advice();
+        }
+        if self.retries >= crate::Config::RETRIES1 {
+            // PLPMTUD takes R1 unanswered retransmissions as a sign of a
+            // black hole (RFC 4821 §7.7), and every timeout after them as
+            // a sign that the size it fell back to is still too large
+            // (Linux calls `tcp_mtu_probing` at each timeout past
+            // `tcp_retries1`): the size halves each time, down to the
+            // floor, so a path narrower than the base MSS gets through.
             self.mtu_black_hole();
         }
         // RFC 6298 §5.5: back off.
