@@ -25,14 +25,12 @@ fn sack_opts(blocks: &[(SeqNum, SeqNum)]) -> TcpOptions {
 
 /// ESTABLISHED (active open) with SACK negotiated, no timestamps.
 fn established_sack(cfg: Config) -> Sut {
-    let mut s = syn_sent_with(cfg);
-    s.peer_syn_opts = TcpOptions {
+    let opts = TcpOptions {
         sack_permitted: true,
         mss: Some(1000),
         ..TcpOptions::NONE
     };
-    s.peer(f(SYN, ACK), &[]);
-    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+    let s = established_with_peer(cfg, opts, Duration::ZERO);
     assert!(s.c.sack_enabled());
     s
 }

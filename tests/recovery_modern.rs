@@ -152,18 +152,16 @@ fn r5682_sack_enhanced_step_3_by_a_sack_block() {
 /// ESTABLISHED with SACK, a 10 ms handshake round trip (SRTT and the
 /// minimum RTT) and an MSS of 1000.
 fn sack_10ms() -> (Sut, u32) {
-    let mut s = syn_sent_with(Config {
+    let cfg = Config {
         sack: true,
         ..cfg()
-    });
-    s.peer_syn_opts = TcpOptions {
+    };
+    let opts = TcpOptions {
         sack_permitted: true,
         mss: Some(1000),
         ..TcpOptions::NONE
     };
-    s.now += Duration::from_millis(10);
-    s.peer(f(SYN, ACK), &[]);
-    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+    let s = established_with_peer(cfg, opts, Duration::from_millis(10));
     let mss = s.c.effective_mss() as u32;
     (s, mss)
 }
@@ -307,16 +305,15 @@ fn r4821_plpmtud_halves_again_below_the_base() {
 // `tcp_retries1`).
 #[test]
 fn r4821_plpmtud_black_hole_at_r1_then_halving() {
-    let mut s = syn_sent_with(Config {
+    let cfg = Config {
         mtu_probing: true,
         ..cfg()
-    });
-    s.peer_syn_opts = TcpOptions {
+    };
+    let opts = TcpOptions {
         mss: Some(1460),
         ..TcpOptions::NONE
     };
-    s.peer(f(SYN, ACK), &[]);
-    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+    let mut s = established_with_peer(cfg, opts, Duration::ZERO);
     assert_eq!(s.c.effective_mss(), 1460);
     s.send(&[1u8; 1460]);
     assert_eq!(s.out().len(), 1);

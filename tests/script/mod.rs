@@ -352,6 +352,17 @@ pub fn syn_sent() -> Sut {
     syn_sent_with(cfg())
 }
 
+/// ESTABLISHED by an active open whose peer's SYN,ACK carries `opts` and
+/// arrives `rtt` after our SYN (the first RTT sample).
+pub fn established_with_peer(cfg: Config, opts: TcpOptions, rtt: Duration) -> Sut {
+    let mut s = syn_sent_with(cfg);
+    s.peer_syn_opts = opts;
+    s.now += rtt;
+    s.peer(f(SYN, ACK), &[]);
+    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+    s
+}
+
 /// SYN-RECEIVED from LISTEN (passive); the SYN,ACK was sent.
 pub fn syn_received_passive_with(cfg: Config) -> Sut {
     let mut s = listen_with(cfg);
