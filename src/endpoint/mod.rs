@@ -2088,11 +2088,12 @@ impl<S: Store> Endpoint<S> {
         let now = self.clock(now);
         let dead = self.entry(h).ok_or(EndpointError::UnknownHandle)?.dead;
         if dead {
-            // The TCB answers as it ended, as `send` does.
-            return self
-                .call_ended(now, h.idx, AppCall::Send(&[0]))
-                .map(|_| 0)
-                .and(Err(EndpointError::WouldBlock));
+            // The TCB answers as it ended, as `send` does (an ended
+            // connection refuses every send).
+            return match self.call_ended(now, h.idx, AppCall::Send(&[0])) {
+                Err(e) => Err(e),
+                Ok(_) => Err(EndpointError::WouldBlock),
+            };
         }
         let e = self.entry_mut(h.idx).expect("checked");
         let out = e
