@@ -74,8 +74,9 @@ impl<B: Storage> Connection<B> {
             return None;
         }
         let new_ack = ack.after(self.snd_una);
-        if !new_ack && len == 0 && self.flight() > 0 {
-            // A possible duplicate ACK (RFC 5681 §2).
+        if !new_ack && len == 0 && (self.flight() > 0 || self.tlp_out()) {
+            // A possible duplicate ACK (RFC 5681 §2), or one that ends a
+            // loss probe's episode (RFC 8985 §7.4: `tlp_dupack`).
             return None;
         }
         // RFC 7323 §5.3 PAWS: a TSval older than TS.Recent takes the full path.

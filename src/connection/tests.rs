@@ -452,6 +452,39 @@ fn in_order<'a>(c: &C, payload: &'a [u8]) -> Segment<'a> {
     }
 }
 
+/// Header prediction's answers on the ACK clock of a bulk send (RFC 9293
+/// §3.10.7 notes it): a pure ACK that acknowledges part of the flight is
+/// predicted (new), a pure ACK at SND.UNA with data in flight is not (it
+/// may be a duplicate, RFC 5681 §2), and with nothing in flight and no
+/// loss probe out it is predicted again (a window update).
+#[test]
+fn header_prediction_takes_the_ack_clock() {
+    let cfg = Config {
+        timestamps: false,
+        ..Config::rfc9293()
+    };
+    let mut c = established(&cfg);
+    let now = Instant::from_secs(2);
+    let _ = c.send(now, &[0x55u8; 3000]).unwrap();
+    let sent = drain(&mut c, now);
+    assert!(sent.len() >= 2, "two segments in flight");
+    let mut seg = in_order(&c, &[]);
+    seg.ack = sent[0].0.seq.add(sent[0].0.len as u32);
+    assert_eq!(c.predict(&seg), Some(true), "a partial new ACK");
+    seg.ack = c.snd_una;
+    assert_eq!(c.predict(&seg), None, "a possible duplicate");
+    seg.ack = c.snd_max;
+    let _ = c.on_segment(now, &seg);
+    assert_eq!(c.flight(), 0);
+    assert!(!c.tlp_out());
+    seg.ack = c.snd_una;
+    assert_eq!(
+        c.predict(&seg),
+        Some(false),
+        "a window update, nothing in flight"
+    );
+}
+
 /// `on_segment_recv` hands in-order text to the reader without writing it
 /// into the receive ring; `on_segment` then `recv` goes through the ring.
 #[cfg(feature = "testing")]
