@@ -1110,3 +1110,69 @@ fn set_syn_retries_per_connection() {
         s.closed_by(CloseReason::TimedOut);
     }
 }
+
+// A timeout rewinds SND.NXT to the SYN (RFC 6298 §5.4); when the ACK of
+// the first SYN,ACK arrives before the retransmission goes out (a host
+// that polls output after its input, or a device that held the queue),
+// SND.NXT moves up with SND.UNA (RFC 9293 §3.3.1: SND.UNA =< SND.NXT).
+// Before, SND.NXT stayed one below SND.UNA and every poll_transmit sent
+// the same empty segment again without end: the spin seen over TUN at
+// 2 % loss.
+#[test]
+fn ack_of_a_syn_ack_after_its_timeout_and_before_its_retransmission() {
+    let mut s = syn_received_passive();
+    let iss = s.c.iss();
+    s.fire();
+    assert_eq!(s.c.snd_nxt(), iss, "the timeout rewinds to the SYN");
+    s.peer_ack(ACK, iss.add(1), &[7u8; 100]);
+    assert_eq!(s.c.state(), S::Established);
+    assert_eq!((s.c.snd_una(), s.c.snd_nxt()), (iss.add(1), iss.add(1)));
+    assert_eq!(s.read(200), vec![7u8; 100]);
+    assert_eq!(s.send(&[9u8; 100]), 100);
+    let out = s.out();
+    assert_eq!(out.len(), 1, "{out:#?}");
+    assert_eq!(
+        (out[0].seq(), out[0].ack()),
+        (iss.add(1), PEER_ISS.add(101))
+    );
+    assert_eq!(out[0].payload, vec![9u8; 100]);
+}
+
+// The same on an active open: the SYN's timeout, then the SYN,ACK of the
+// first SYN before the retransmission is polled.
+#[test]
+fn syn_ack_after_the_syn_timeout_and_before_its_retransmission() {
+    let mut s = syn_sent();
+    s.fire();
+    assert_eq!(s.c.snd_nxt(), ISS, "the timeout rewinds to the SYN");
+    s.peer_ack(f(SYN, ACK), ISS.add(1), &[]);
+    assert_eq!(s.c.state(), S::Established);
+    assert_eq!((s.c.snd_una(), s.c.snd_nxt()), (ISS.add(1), ISS.add(1)));
+    assert_eq!(s.send(&[9u8; 100]), 100);
+    let out = s.out();
+    assert!(!out.is_empty() && out.len() <= 2, "{out:#?}");
+    let data = out.last().unwrap();
+    assert_eq!(data.seq(), ISS.add(1));
+    assert_eq!(data.payload, vec![9u8; 100]);
+}
+
+// And a CLOSE in SYN-RECEIVED (FIN-WAIT-1 before our SYN is acknowledged):
+// the timeout rewinds to the SYN, the ACK of the SYN alone arrives; the
+// FIN goes out next, at ISS+1.
+#[test]
+fn ack_of_the_syn_in_fin_wait_1_after_a_timeout() {
+    let mut s = syn_received_passive();
+    let iss = s.c.iss();
+    s.close();
+    let fin = s.out();
+    assert!(fin.iter().any(|p| p.flags().fin()), "{fin:#?}");
+    s.fire();
+    assert_eq!(s.c.snd_nxt(), iss, "the timeout rewinds to the SYN");
+    s.peer_ack(ACK, iss.add(1), &[]);
+    assert_eq!(s.c.state(), S::FinWait1);
+    assert_eq!((s.c.snd_una(), s.c.snd_nxt()), (iss.add(1), iss.add(1)));
+    let out = s.out();
+    assert!(out.len() <= 2, "{out:#?}");
+    let last = out.last().expect("the FIN");
+    assert_eq!((last.flags(), last.seq()), (f(FIN, ACK), iss.add(1)));
+}

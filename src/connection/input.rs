@@ -292,7 +292,7 @@ impl<B: Storage> Connection<B> {
         );
         if f.ack() {
             // Our SYN is acknowledged: ESTABLISHED (SA-SS-7).
-            self.snd_una = seg.ack;
+            self.ack_syn(seg.ack);
             if self.fast_open() {
                 self.fast_open_synack();
             }
@@ -414,7 +414,7 @@ impl<B: Storage> Connection<B> {
                 // The SYN takes one sequence number: SND.UNA moves past it
                 // here, so that step 5 below sees only what the ACK covers
                 // beyond the SYN (our FIN, if at all).
-                self.snd_una = self.iss.add(1);
+                self.ack_syn(self.iss.add(1));
                 self.set_syn_acked(true);
                 self.retries = 0;
                 self.after_handshake();
@@ -449,11 +449,24 @@ impl<B: Storage> Connection<B> {
         }
     }
 
+    /// SND.UNA moves past our SYN to `una`. SND.NXT moves with it when a
+    /// timeout rewound it to the SYN (RFC 6298 §5.4: the SYN is to be sent
+    /// again) and the ACK of the first one arrived before the retransmission
+    /// went out: SND.UNA =< SND.NXT =< SND.MAX always holds (RFC 9293
+    /// §3.3.1), and SND.NXT below SND.UNA would send from a place that is
+    /// no longer in the send buffer.
+    fn ack_syn(&mut self, una: SeqNum) {
+        self.snd_una = una;
+        if self.snd_nxt.before(una) {
+            self.snd_nxt = una;
+        }
+    }
+
     /// SYN-RECEIVED: the ACK of our SYN (SND.UNA < SEG.ACK =< SND.NXT,
     /// RFC 9293 §3.10.7.4 step 5) with the peer's window `wnd`: SND.UNA,
     /// SND.WND, SND.WL1/WL2 from it, and ESTABLISHED.
     fn syn_ack_received(&mut self, now: Instant, seg: &Segment<'_>, wnd: u32, a: &mut Actions) {
-        self.snd_una = seg.ack;
+        self.ack_syn(seg.ack);
         if self.fast_open() && !self.passive() {
             // A simultaneous open after our Fast Open SYN.
             self.fast_open_synack();
