@@ -4,7 +4,9 @@
 //! and both sides finish. Checked: bytes read are always a prefix of the
 //! bytes written (in order, once); when neither side ended in error, every
 //! byte arrives and both reach CLOSED normally; every state change is an
-//! edge of the table (debug assertions in the engine).
+//! edge of the table (debug assertions in the engine); SND.UNA =< SND.NXT
+//! (RFC 9293 §3.3.1) on both sides after every step, also when output is
+//! polled late (`Hold`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -25,6 +27,11 @@ enum Op {
     Read { side_b: bool },
     Close { side_b: bool },
     Shutdown { side_b: bool },
+    /// Stops (or resumes) polling the output before each op: a host that
+    /// feeds input and runs timers and polls output later (a device that
+    /// held its queue). A timeout then a segment, both before the poll, is
+    /// an order a real host produces.
+    Hold,
 }
 
 #[derive(Debug, arbitrary::Arbitrary)]
@@ -115,6 +122,21 @@ impl Net {
             let _ = s.c.on_timer(now);
         }
     }
+    /// SND.UNA =< SND.NXT once a side has a send sequence (RFC 9293
+    /// §3.3.1).
+    fn check_send_sequence(&self) {
+        for s in [&self.a, &self.b] {
+            if !matches!(s.c.state(), State::Closed | State::Listen) {
+                assert!(
+                    !s.c.snd_nxt().before(s.c.snd_una()),
+                    "SND.NXT {:?} below SND.UNA {:?} in {}",
+                    s.c.snd_nxt(),
+                    s.c.snd_una(),
+                    s.c.state()
+                );
+            }
+        }
+    }
     /// Bytes read so far are the peer's bytes, in order, once.
     fn check_prefix(&self) {
         for (r, w) in [(&self.b, &self.a), (&self.a, &self.b)] {
@@ -138,8 +160,11 @@ fuzz_target!(|case: Case| {
     let now = n.now;
     let _ = n.b.c.listen(now, SeqNum(0x8000_0000));
     let _ = n.a.c.connect(now, SeqNum(0xffff_fff0));
+    let mut hold = false;
     for op in case.ops.iter().take(256) {
-        n.flush();
+        if !hold {
+            n.flush();
+        }
         let len = n.wire.len().max(1);
         match *op {
             Op::Deliver(i) => n.deliver(usize::from(i) % len),
@@ -172,8 +197,10 @@ fuzz_target!(|case: Case| {
                 let now = n.now;
                 let _ = n.side(side_b).c.shutdown(now);
             }
+            Op::Hold => hold = !hold,
         }
         n.check_prefix();
+        n.check_send_sequence();
     }
     // The link turns perfect: finish everything.
     for _ in 0..20_000 {
