@@ -194,6 +194,18 @@ impl<B: Storage> Connection<B> {
     /// `poll_transmit` for every segment `send_predict` does not cover.
     #[inline(never)]
     fn poll_general(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        // RFC 9293 §3.3.1: SND.UNA =< SND.NXT =< SND.MAX. A SND.NXT below
+        // SND.UNA would send an empty segment from outside the send buffer
+        // on every poll (the fuzzers' and tests' builds check it).
+        debug_assert!(
+            matches!(self.state, State::Closed | State::Listen)
+                || (!self.snd_nxt.before(self.snd_una) && !self.snd_nxt.after(self.snd_max)),
+            "SND.NXT {:?} outside [SND.UNA {:?}, SND.MAX {:?}] in {}",
+            self.snd_nxt,
+            self.snd_una,
+            self.snd_max,
+            self.state
+        );
         // Changed in place: the segment is built once, in the return slot.
         let mut out = self.next_transmit(now, buf);
         let t = out.as_mut()?;
