@@ -361,6 +361,7 @@ pub fn ep_input() -> impl Strategy<Value = EpInput> {
                 EpInput::Icmp { k, icmp_type, code, mtu, seq_shift, cut }
             }),
         1 => any::<u8>().prop_map(EpInput::SetEcn),
+        1 => any::<u8>().prop_map(EpInput::Hold),
         1 => raw_segment().prop_map(|spec| EpInput::NotLocal { spec }),
     ]
 }

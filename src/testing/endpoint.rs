@@ -161,6 +161,12 @@ pub enum EpInput {
         /// The segment.
         spec: OwnedSegmentSpec,
     },
+    /// `poll_transmit` is not called after the next `1 + n % 4` inputs: a
+    /// host whose device still holds earlier packets feeds input and runs
+    /// timers before it polls output again (events are still polled). A
+    /// timeout and then the peer's segment, both before the poll, is such
+    /// an order.
+    Hold(u8),
 }
 
 impl EpInput {
@@ -207,6 +213,8 @@ pub struct EpHarness {
     acked: Vec<(PeerTuple, SeqNum)>,
     /// Datagrams sent since the peer last answered them all.
     fresh: usize,
+    /// Inputs left after which output is not polled ([`EpInput::Hold`]).
+    hold: u8,
     log: Vec<String>,
 }
 
@@ -245,6 +253,7 @@ impl EpHarness {
             bytes_read: 0,
             ecn: Ecn::NotEct,
             acked: Vec::new(),
+            hold: 0,
             fresh: 0,
             log: Vec::new(),
         }
@@ -274,9 +283,17 @@ impl EpHarness {
         (!self.handles.is_empty()).then(|| self.handles[usize::from(i) % self.handles.len()])
     }
 
-    /// Applies one input, then drains the Endpoint's output and events and
-    /// checks the invariants.
+    /// Applies one input, then drains the Endpoint's output (unless an
+    /// [`EpInput::Hold`] holds it) and events and checks the invariants.
     pub fn apply(&mut self, input: &EpInput) -> Result<(), String> {
+        let r = self.apply_one(input);
+        if !matches!(input, EpInput::Hold(_)) {
+            self.hold = self.hold.saturating_sub(1);
+        }
+        r
+    }
+
+    fn apply_one(&mut self, input: &EpInput) -> Result<(), String> {
         self.note(format!("{input:?}"));
         let now = self.now;
         match input {
@@ -478,6 +495,7 @@ impl EpHarness {
                 }
             }
             EpInput::SetEcn(bits) => self.ecn = Ecn::from_bits(*bits),
+            EpInput::Hold(n) => self.hold = 1 + n % 4,
             EpInput::NotLocal { spec } => {
                 let hdr = spec_header(PEER_PORTS[0], PORTS[0], spec);
                 let (src, dst) = (v4(PEERS[0]), v4([192, 0, 2, 254]));
@@ -545,7 +563,9 @@ impl EpHarness {
         let mut buf = vec![0u8; 2048];
         let mut n = 0;
         let now = self.now;
-        while let Some(d) = self.ep.poll_transmit(now, &mut buf) {
+        while self.hold == 0
+            && let Some(d) = self.ep.poll_transmit(now, &mut buf)
+        {
             n += 1;
             if n > DRAIN_LIMIT {
                 return self.fail("poll_transmit does not end");
@@ -654,6 +674,7 @@ impl EpHarness {
         for i in inputs {
             self.apply(i)?;
         }
+        self.hold = 0;
         for h in core::mem::take(&mut self.handles) {
             let now = self.now;
             let _ = self.ep.abort(now, h);
