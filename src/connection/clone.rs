@@ -191,4 +191,26 @@ mod tests {
             "the clone did not change with the original"
         );
     }
+
+    /// The congestion controller's own state (CUBIC's W_max and epoch,
+    /// hashed through its `Debug` form) is part of the fingerprint: two
+    /// connections that differ only there react differently to the next
+    /// ACK.
+    #[test]
+    fn fingerprint_covers_the_congestion_controller() {
+        use crate::connection::congestion::CongestionControl;
+        let mut a = Connection::new(Config::linux(), Buffers::with_capacity(64, 64)).unwrap();
+        let now = Instant::from_secs(1);
+        let _ = a.connect(now, SeqNum(7)).unwrap();
+        let mut b = a.clone();
+        assert_eq!(a.fingerprint(), b.fingerprint());
+        let w = b.window();
+        let _ = CongestionControl::on_congestion(&mut b.cc, w, now);
+        assert_ne!(
+            format!("{:?}", a.cc),
+            format!("{:?}", b.cc),
+            "the controller's state changed"
+        );
+        assert_ne!(a.fingerprint(), b.fingerprint());
+    }
 }
