@@ -176,7 +176,7 @@ impl<B: Storage> Connection<B> {
         self.last_send = Instant::ZERO;
         self.hs_last_min = u32::MAX;
         self.hs_cur_min = u32::MAX;
-        self.hs_samples = 0;
+        self.nibbles = 0;
         self.smss = self.cfg.default_peer_mss.max(1);
         self.sacked.clear();
         self.sent_log.reset();

@@ -123,7 +123,7 @@ impl<B: Storage> Connection<B> {
         for r in self.sacked.ranges() {
             r.hash(&mut h);
         }
-        (self.high_rxt, self.asm.mark(), self.dsack()).hash(&mut h);
+        (self.high_rxt, self.asm.mark(), self.dsack(), self.nibbles).hash(&mut h);
         // The uncommon modes (urgent data, F-RTO, PLPMTUD; `urgent.rs`),
         // without the tests' switch.
         #[cfg(test)]

@@ -261,6 +261,34 @@ impl<B: Storage> Connection<B> {
     }
 }
 
+/// The two counters packed in `nibbles`.
+impl<B: Storage> Connection<B> {
+    /// HyStart++'s RTT samples this round (RFC 9406 §4.2).
+    #[inline]
+    pub(super) fn hs_samples(&self) -> u8 {
+        self.nibbles & 0x0f
+    }
+    #[inline]
+    pub(super) fn add_hs_sample(&mut self) {
+        if self.nibbles & 0x0f != 0x0f {
+            self.nibbles += 1;
+        }
+    }
+    #[inline]
+    pub(super) fn reset_hs_samples(&mut self) {
+        self.nibbles &= 0xf0;
+    }
+    /// Duplicate ACKs owed beyond the pending one.
+    #[inline]
+    pub(super) fn acks_owed(&self) -> u8 {
+        self.nibbles >> 4
+    }
+    #[inline]
+    pub(super) fn set_acks_owed(&mut self, n: u8) {
+        self.nibbles = (self.nibbles & 0x0f) | (n.min(15) << 4);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::Connection;

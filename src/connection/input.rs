@@ -1041,8 +1041,27 @@ impl<B: Storage> Connection<B> {
             // Start of the most recent out-of-order segment (RFC 2018 §4),
             // kept with the reassembly ranges.
             self.asm.set_mark(seq.0);
-            self.set_ack_now(true);
+            self.owe_ack();
         }
+    }
+
+    /// An out-of-order segment calls for an immediate duplicate ACK (RFC
+    /// 5681 §4.2). When the ACK of an earlier one has not gone out yet (a
+    /// host that feeds a batch of segments before it polls output), one
+    /// more is owed, so that the peer counts one duplicate ACK per
+    /// out-of-order segment as from a receiver that answers each at once
+    /// (Linux's GRO does not merge them either): a sender without SACK
+    /// needs three to retransmit (RFC 5681 §3.2), and with one ACK for a
+    /// whole batch, losing that ACK leaves the sender in recovery with
+    /// nothing to clock it until its retransmission timeout. At most 15
+    /// are owed; they are all copies of the latest ACK (same SEG.ACK,
+    /// latest SACK blocks), and any in-order data forgets them
+    /// (`data_arrived`): a moved SEG.ACK is never repeated.
+    fn owe_ack(&mut self) {
+        if self.ack_now() {
+            self.set_acks_owed(self.acks_owed().saturating_add(1));
+        }
+        self.set_ack_now(true);
     }
 
     /// After `n` in-order bytes went into the receive buffer (the full path
@@ -1050,6 +1069,10 @@ impl<B: Storage> Connection<B> {
     #[inline]
     fn data_arrived(&mut self, now: Instant, n: u32, gap_filled: bool, a: &mut Actions) {
         self.rcv_nxt = self.rcv_nxt.add(n);
+        // SEG.ACK moves: duplicates owed for the old one are not sent.
+        if self.nibbles >= 0x10 {
+            self.set_acks_owed(0);
+        }
         self.bytes_in += u64::from(n);
         self.ack_pending = self.ack_pending.saturating_add(n);
         a.set_readable();

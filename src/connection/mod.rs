@@ -318,7 +318,12 @@ pub struct Connection<B: Storage> {
     hs_window_end: SeqNum,
     hs_last_min: u32,
     hs_cur_min: u32,
-    hs_samples: u8,
+    /// Two counters in one byte (the TCB has no byte to spare): the low
+    /// nibble counts HyStart++'s RTT samples this round (RFC 9406 needs
+    /// 8; saturates at 15), the high nibble the duplicate ACKs still owed
+    /// for out-of-order segments that arrived before the pending ACK went
+    /// out (RFC 5681 §4.2; see `owe_ack`).
+    nibbles: u8,
     /// When data was last sent (RFC 5681 §4.1 restart after idle).
     last_send: Instant,
     /// When an acceptable segment last arrived from the peer.
@@ -510,7 +515,7 @@ impl<B: Storage> Connection<B> {
             hs_window_end: SeqNum(0),
             hs_last_min: u32::MAX,
             hs_cur_min: u32::MAX,
-            hs_samples: 0,
+            nibbles: 0,
             last_send: Instant::ZERO,
             last_rcv: Instant::ZERO,
             ack_pending: 0,

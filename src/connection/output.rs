@@ -238,11 +238,16 @@ impl<B: Storage> Connection<B> {
             // An ACK of new data: one quick ACK used.
             self.quick = self.quick.saturating_sub(1);
         }
-        // Every ACK we send carries RCV.NXT: no ACK is pending any more.
+        // Every ACK we send carries RCV.NXT: no ACK is pending any more,
+        // unless duplicates are owed for out-of-order segments (`owe_ack`).
         self.set_ack_now(false);
         self.ack_pending = 0;
         self.clear_timer(Timer::DelayedAck);
         self.last_ack_sent = self.rcv_nxt;
+        if self.nibbles >= 0x10 {
+            self.set_acks_owed(self.acks_owed() - 1);
+            self.set_ack_now(true);
+        }
     }
 
     /// Send-side prediction (the counterpart of header prediction on

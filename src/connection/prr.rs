@@ -43,7 +43,7 @@ impl<B: Storage> Connection<B> {
     pub(super) fn prr_start(&mut self) {
         self.hs_last_min = 0;
         self.hs_cur_min = 0;
-        self.hs_samples = 0;
+        self.reset_hs_samples();
         self.set_in_recovery(true);
         self.hs_window_end = SeqNum(self.pipe().max(1));
     }
@@ -57,7 +57,7 @@ impl<B: Storage> Connection<B> {
         self.hs_window_end = self.snd_max;
         self.hs_last_min = u32::MAX;
         self.hs_cur_min = u32::MAX;
-        self.hs_samples = 0;
+        self.reset_hs_samples();
     }
 
     /// `n` bytes of data (new or retransmitted) went out: PRR's `prr_out`.

@@ -614,9 +614,9 @@ impl<B: Storage> Connection<B> {
             return;
         }
         self.hs_cur_min = self.hs_cur_min.min(r);
-        self.hs_samples = self.hs_samples.saturating_add(1);
+        self.add_hs_sample();
         // RFC 9406: only once cwnd is at least 16 segments (LOW_CWND).
-        if self.hs_samples >= 8
+        if self.hs_samples() >= 8
             && self.hs_last_min != u32::MAX
             && self.hs_cur_min != u32::MAX
             && self.cwnd >= 16 * self.eff_mss()
@@ -636,7 +636,7 @@ impl<B: Storage> Connection<B> {
                 self.hs_last_min = self.hs_cur_min;
             }
             self.hs_cur_min = u32::MAX;
-            self.hs_samples = 0;
+            self.reset_hs_samples();
             self.hs_window_end = self.snd_max;
         }
     }
