@@ -1176,3 +1176,50 @@ fn ack_of_the_syn_in_fin_wait_1_after_a_timeout() {
     let last = out.last().expect("the FIN");
     assert_eq!((last.flags(), last.seq()), (f(FIN, ACK), iss.add(1)));
 }
+
+// RFC 5681 §4.2: an immediate duplicate ACK for each out-of-order segment,
+// also when a host feeds several before it polls output (a batch from a
+// device): three segments above a hole, then one poll, give three
+// duplicate ACKs (the count a sender without SACK needs, RFC 5681 §3.2),
+// each with the latest SACK block when SACK is on.
+#[test]
+fn each_out_of_order_segment_of_a_batch_gets_its_duplicate_ack() {
+    for sack in [false, true] {
+        let mut o = tcpstate::TcpOptions::NONE;
+        o.sack_permitted = sack;
+        let mut s = established_with_peer(script::cfg(), o, Duration::from_millis(10));
+        let rcv = s.c.rcv_nxt();
+        for k in 1..=3u32 {
+            s.seg(ACK, rcv.add(100 * k), ISS.add(1), &[k as u8; 100]);
+        }
+        let out = s.out();
+        assert_eq!(out.len(), 3, "sack {sack}: {out:#?}");
+        for p in &out {
+            assert_eq!((p.flags(), p.ack(), p.payload.len()), (ACK, rcv, 0));
+            if sack {
+                assert_eq!(
+                    p.t.options.sack.as_slice(),
+                    &[(rcv.add(100), rcv.add(400))],
+                    "the latest blocks on every copy"
+                );
+            }
+        }
+        s.silent();
+    }
+}
+
+// The owed duplicates are forgotten when in-order data moves SEG.ACK
+// before the poll: a moved SEG.ACK is never sent twice (a sender would
+// count the copies as duplicate ACKs of data not lost).
+#[test]
+fn a_filled_hole_before_the_poll_sends_one_ack() {
+    let mut s = established();
+    let rcv = s.c.rcv_nxt();
+    for k in 1..=3u32 {
+        s.seg(ACK, rcv.add(100 * k), ISS.add(1), &[k as u8; 100]);
+    }
+    s.seg(ACK, rcv, ISS.add(1), &[0u8; 100]);
+    let out = s.out();
+    assert_eq!(out.len(), 1, "{out:#?}");
+    assert_eq!((out[0].flags(), out[0].ack()), (ACK, rcv.add(400)));
+}
