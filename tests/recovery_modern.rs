@@ -468,3 +468,80 @@ fn r9293_nagle_2_the_write_write_read_stall() {
     assert!(stalled >= Duration::from_millis(200), "{stalled:?}");
     assert!(quick <= Duration::from_millis(10), "{quick:?}");
 }
+
+/// HyStart++ (RFC 9406 §4.2): in slow start, once cwnd is at least 16
+/// segments, a round whose minimum RTT is at least eta (RTT/8, clamped to
+/// 4..16 ms) above the last round's ends slow start (ssthresh = cwnd),
+/// but only after 8 RTT samples in the round (N_RTT_SAMPLE): the 7th ACK
+/// of a slower round leaves slow start on, the 8th ends it.
+#[test]
+fn r9406_hystart_exits_after_eight_samples_of_a_slower_round() {
+    let mut o = TcpOptions::NONE;
+    o.sack_permitted = true;
+    o.timestamps = Some(tcpstate::wire::Timestamps { val: 1, ecr: 0 });
+    let cfg = Config {
+        hystart: true,
+        timestamps: true,
+        sack: true,
+        ..script::cfg()
+    };
+    // A send buffer large enough for a flight of more than 16 segments.
+    let mut s = Sut::with_buffers(cfg, RX, 65536);
+    s.app(|c, now| c.connect(now, ISS).unwrap());
+    s.expect(SYN, ISS, SeqNum(0));
+    s.peer_syn_opts = o;
+    s.now += tcpstate::Duration::from_millis(10);
+    s.peer(f(SYN, ACK), &[]);
+    let _ = s.out();
+    let mut peer_ts = 2u32;
+    // ACK-clocked: each ACK releases the next round's segments.
+    s.send(&[7u8; 60_000]);
+    let mut flight = s.out();
+    for round in 0..8 {
+        while s.c.send_queue() < 60_000 {
+            s.send(&[7u8; 1000]);
+        }
+        assert!(
+            flight.len() >= 8,
+            "round {round}: {} segments",
+            flight.len()
+        );
+        let slower = round >= 4;
+        s.now += tcpstate::Duration::from_millis(if slower { 40 } else { 10 });
+        let mut next = Vec::new();
+        for (i, p) in flight.iter().enumerate() {
+            let ts = p.t.options.timestamps.expect("timestamps on");
+            peer_ts += 1;
+            let opts = TcpOptions {
+                timestamps: Some(tcpstate::wire::Timestamps {
+                    val: peer_ts,
+                    ecr: ts.val,
+                }),
+                ..TcpOptions::NONE
+            };
+            let end = p.seq().add(p.payload.len() as u32);
+            let before = s.c.stats().hystart_exits;
+            s.seg_opts(ACK, s.peer_nxt, end, opts, &[]);
+            if s.c.stats().hystart_exits != before {
+                // The 8th sample of a round that is all slower (the
+                // engine's rounds end when SND.UNA passes the SND.MAX
+                // recorded at the last round's end, RFC 9406 §4.2; here the
+                // first such round is the second slower flight).
+                assert!(
+                    slower && i == 7,
+                    "slow start ended at round {round}, ACK {}: not the 8th sample of a slower round",
+                    i + 1
+                );
+                let info = s.c.info(s.now);
+                assert_eq!(
+                    info.snd_ssthresh, info.snd_cwnd,
+                    "ssthresh = cwnd at the exit"
+                );
+                return;
+            }
+            next.extend(s.out());
+        }
+        flight = next;
+    }
+    panic!("slow start never ended: cwnd {}", s.c.cwnd());
+}
