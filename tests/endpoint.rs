@@ -1999,3 +1999,66 @@ fn listing_names_the_retransmission_timer_on() {
         "{text}"
     );
 }
+
+/// A TIME-WAIT entry's ACKs advertise the window as the connection's last
+/// ACK did, scaled by the window scale the peer was told (RFC 7323 §2.3):
+/// with a shift of 7, the re-ACK of a retransmitted FIN carries the same
+/// 16-bit field as the ACK that entered TIME-WAIT, not a saturated one.
+#[test]
+fn time_wait_acks_carry_the_scaled_window() {
+    let mut ep = Endpoint::new(local(cfg()), [3; 16]).expect("valid config");
+    let (client, server) = (sa(9, 40000), sa(1, 80));
+    let l = ep.listen(server, 8).unwrap();
+    let mut now = Instant::from_secs(10);
+    let mut syn_opts = TcpOptions::NONE;
+    syn_opts.window_scale = Some(7);
+    inject(
+        &mut ep,
+        now,
+        client,
+        server,
+        &craft(client, server, 1000, 0, Flags::SYN, syn_opts, &[]),
+    );
+    let out = output(&mut ep, now);
+    let synack = out[0].0;
+    let shift = synack.options.window_scale.expect("window scaling agreed");
+    assert!(shift > 0, "the server scales its window (shift {shift})");
+    let mut snd = synack.seq.0.wrapping_add(1);
+    now += Duration::from_millis(10);
+    inject(
+        &mut ep,
+        now,
+        client,
+        server,
+        &craft(client, server, 1001, snd, Flags::ACK, TcpOptions::NONE, &[]),
+    );
+    let h = ep.accept(l).unwrap();
+    ep.close(now, h).unwrap();
+    assert!(output(&mut ep, now)[0].0.flags.fin());
+    snd = snd.wrapping_add(1);
+    now += Duration::from_millis(10);
+    let fin = craft(
+        client,
+        server,
+        1001,
+        snd,
+        Flags::ACK | Flags::FIN,
+        TcpOptions::NONE,
+        &[],
+    );
+    inject(&mut ep, now, client, server, &fin);
+    let last = output(&mut ep, now);
+    assert_eq!((last.len(), last[0].0.ack), (1, SeqNum(1002)));
+    assert_eq!(ep.time_wait_count(), 1);
+    let window = last[0].0.window;
+    assert!(
+        window > 0 && window < u16::MAX,
+        "the last ACK's window {window}"
+    );
+    // The FIN again, later: the TIME-WAIT entry answers with that window.
+    now += Duration::from_secs(1);
+    inject(&mut ep, now, client, server, &fin);
+    let again = output(&mut ep, now);
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].0.ack, again[0].0.window), (SeqNum(1002), window));
+}

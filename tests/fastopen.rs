@@ -632,3 +632,35 @@ fn connect_fast_open_reports_what_connect_reports() {
     let ch: Vec<_> = a.state_changes().map(|c| c.to).collect();
     assert_eq!(ch, vec![State::SynSent]);
 }
+
+/// `Connection::fast_open_room` is `Some` only for a Fast Open connection
+/// in SYN-SENT whose SYN has not gone out yet (RFC 7413 §4.2.1: data can
+/// ride on the first SYN only): `None` for a new connection, for a plain
+/// active open, and once the SYN went out.
+#[test]
+fn fast_open_room_only_before_a_fast_open_syn() {
+    use tcpstate::{Buffers, Config, Connection, SeqNum};
+    let now = Instant::from_secs(1);
+    let fresh = || Connection::new(Config::linux(), Buffers::with_capacity(4096, 4096)).unwrap();
+    let c = fresh();
+    assert_eq!(c.fast_open_room(), None, "a new connection");
+    let mut plain = fresh();
+    let _ = plain.connect(now, SeqNum(0)).unwrap();
+    assert_eq!(
+        plain.fast_open_room(),
+        None,
+        "a plain active open before its SYN"
+    );
+    let mut fo = fresh();
+    let _ = fo.connect_fast_open(now, SeqNum(0), 0).unwrap();
+    assert!(
+        fo.fast_open_room().is_some(),
+        "a Fast Open SYN not sent yet"
+    );
+    let mut buf = [0u8; 2048];
+    assert!(
+        fo.poll_transmit(now, &mut buf)
+            .is_some_and(|t| t.flags.syn())
+    );
+    assert_eq!(fo.fast_open_room(), None, "the SYN went out");
+}
