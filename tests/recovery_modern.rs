@@ -545,3 +545,125 @@ fn r9406_hystart_exits_after_eight_samples_of_a_slower_round() {
     }
     panic!("slow start never ended: cwnd {}", s.c.cwnd());
 }
+
+/// A timeout that Eifel finds spurious (RFC 3522: the ACK echoes the
+/// original's timestamp) is undone (RFC 4015), and with it the recovery
+/// point the timeout set: a later loss is repaired by fast retransmit at
+/// its third duplicate ACK (RFC 6675), not held back by RFC 6582's test
+/// of SND.UNA against a "recover" the undone timeout left. Linux alike:
+/// after `tcp_try_undo_loss` the state is Open and SACK starts recovery.
+#[test]
+fn r4015_a_loss_after_an_undone_timeout_is_fast_retransmitted() {
+    let cfg = tcpstate::Config {
+        timestamps: true,
+        sack: true,
+        ..script::cfg()
+    };
+    let mut o = TcpOptions::NONE;
+    o.sack_permitted = true;
+    o.timestamps = Some(tcpstate::wire::Timestamps { val: 1, ecr: 0 });
+    let mut s = established_with_peer(cfg, o, tcpstate::Duration::from_millis(10));
+    let una0 = s.c.snd_una();
+    s.send(&[1u8; 4000]);
+    let first = s.out();
+    let first_ts = first[0].t.options.timestamps.expect("timestamps").val;
+    let snd_max = s.c.snd_nxt();
+    // Every ACK lost: a loss probe, then the timeout resends SND.UNA.
+    for _ in 0..3 {
+        s.fire();
+        if s.out().iter().any(|p| p.seq() == una0) {
+            break;
+        }
+    }
+    assert_eq!(s.c.stats().timeouts, 1, "the timeout fired");
+    // The original arrived after all: its ACK echoes the original's TSval.
+    let mut peer_ts = 10u32;
+    let ts = |val: u32, ecr: u32| TcpOptions {
+        timestamps: Some(tcpstate::wire::Timestamps { val, ecr }),
+        ..TcpOptions::NONE
+    };
+    s.now += tcpstate::Duration::from_millis(10);
+    s.seg_opts(ACK, s.peer_nxt, snd_max, ts(peer_ts, first_ts), &[]);
+    assert_eq!(s.c.stats().spurious_timeouts, 1, "Eifel: spurious");
+    // New data; its first segment is lost, the next three arrive.
+    s.send(&[2u8; 4000]);
+    let new = s.out();
+    assert!(new.len() >= 4, "{} new segments", new.len());
+    let lost = new[0].seq();
+    s.now += tcpstate::Duration::from_millis(10);
+    let mut out = Vec::new();
+    for k in 1..=3 {
+        peer_ts += 1;
+        let mut opts = ts(peer_ts, new[k].t.options.timestamps.unwrap().val);
+        opts.sack
+            .push(new[1].seq(), new[k].seq().add(new[k].payload.len() as u32));
+        s.seg_opts(ACK, s.peer_nxt, lost, opts, &[]);
+        out.extend(s.out());
+    }
+    assert!(
+        out.iter().any(|p| p.seq() == lost),
+        "the lost segment {lost:?} is retransmitted at the third duplicate ACK: {:?}",
+        out.iter()
+            .map(|p| (p.seq(), p.payload.len()))
+            .collect::<Vec<_>>()
+    );
+}
+
+/// The same, with the loss among the segments sent before the timeout:
+/// the ACK that shows the timeout spurious (it echoes the original's
+/// timestamp) acknowledges the first three segments and SACKs the rest
+/// but the fourth. The fourth was lost; it is retransmitted as soon as
+/// duplicate ACKs say so, not at the next timeout.
+#[test]
+fn r4015_a_loss_before_an_undone_timeout_is_fast_retransmitted() {
+    let cfg = tcpstate::Config {
+        timestamps: true,
+        sack: true,
+        ..script::cfg()
+    };
+    let mut o = TcpOptions::NONE;
+    o.sack_permitted = true;
+    o.timestamps = Some(tcpstate::wire::Timestamps { val: 1, ecr: 0 });
+    let mut s = established_with_peer(cfg, o, tcpstate::Duration::from_millis(10));
+    let una0 = s.c.snd_una();
+    s.send(&[1u8; 4000]);
+    let first = s.out();
+    assert!(first.len() >= 6);
+    let first_ts = first[0].t.options.timestamps.expect("timestamps").val;
+    let snd_max = s.c.snd_nxt();
+    for _ in 0..3 {
+        s.fire();
+        if s.out().iter().any(|p| p.seq() == una0) {
+            break;
+        }
+    }
+    assert_eq!(s.c.stats().timeouts, 1, "the timeout fired");
+    let ts = |val: u32, ecr: u32| TcpOptions {
+        timestamps: Some(tcpstate::wire::Timestamps { val, ecr }),
+        ..TcpOptions::NONE
+    };
+    let lost = first[3].seq();
+    let after = first[4].seq();
+    s.now += tcpstate::Duration::from_millis(10);
+    let mut out = Vec::new();
+    for k in 0..4u32 {
+        let mut opts = ts(10 + k, first_ts);
+        opts.sack.push(after, snd_max);
+        s.seg_opts(ACK, s.peer_nxt, lost, opts, &[]);
+        out.extend(s.out());
+        if k == 0 {
+            assert_eq!(s.c.stats().spurious_timeouts, 1, "Eifel: spurious");
+        }
+    }
+    let dup_acks_at = s.now;
+    let mut sent = out.into_iter().map(|p| (s.now, p)).collect::<Vec<_>>();
+    sent.extend(s.run_for(tcpstate::Duration::from_millis(100)));
+    let at = sent.iter().find(|(_, p)| p.seq() == lost).map(|(t, _)| *t);
+    assert!(
+        at.is_some_and(|t| t <= dup_acks_at + tcpstate::Duration::from_millis(10)),
+        "the lost segment {lost:?} is retransmitted at once, not later: {:?}",
+        sent.iter()
+            .map(|(t, p)| (*t, p.seq(), p.payload.len()))
+            .collect::<Vec<_>>()
+    );
+}

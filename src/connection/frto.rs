@@ -87,10 +87,15 @@ impl<B: Storage> Connection<B> {
 
     /// RFC 4015's response to a spurious timeout (Eifel or F-RTO): the
     /// window before the timeout (or the one since, if larger), new data
-    /// next.
+    /// next. The timeout's recovery point goes too: it was no loss, so a
+    /// loss found later, even among the segments sent before it, starts
+    /// fast recovery at once (RFC 6675) instead of waiting for SND.UNA to
+    /// pass the "recover" of RFC 6582, which only the next timeout would
+    /// do. Linux alike: after `tcp_try_undo_loss` the state is Open.
     pub(super) fn undo_timeout(&mut self, u: Undo) {
         self.cwnd = self.cwnd.max(u.cwnd);
         self.ssthresh = self.ssthresh.max(u.ssthresh);
+        self.recover = self.snd_una;
         self.snd_nxt = self.snd_max;
         self.stats.spurious_timeouts += 1;
         self.set_undo(None);
