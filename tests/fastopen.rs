@@ -664,3 +664,36 @@ fn fast_open_room_only_before_a_fast_open_syn() {
     );
     assert_eq!(fo.fast_open_room(), None, "the SYN went out");
 }
+
+/// The data on a Fast Open SYN (RFC 7413 §4.2.2) is taken at once:
+/// readable, counted in `bytes_in`, acknowledged by the SYN,ACK; a Fast
+/// Open SYN without data makes nothing readable.
+#[test]
+fn syn_data_is_counted_and_an_empty_syn_is_not_readable() {
+    use tcpstate::wire::{Segment, TcpOptions};
+    use tcpstate::{Buffers, Config, Connection, SeqNum};
+    let now = Instant::from_secs(1);
+    for data in [&b""[..], &b"0123456789"[..]] {
+        let syn = Segment {
+            seq: SeqNum(5000),
+            ack: SeqNum(0),
+            flags: tcpstate::Flags::SYN,
+            window: 65535,
+            urgent: 0,
+            options: TcpOptions::NONE,
+            payload: data,
+        };
+        let (c, a) = Connection::accept_fast_open(
+            Config::linux(),
+            Buffers::with_capacity(4096, 4096),
+            now,
+            &syn,
+            SeqNum(9000),
+        )
+        .expect("accepted");
+        assert_eq!(a.readable(), !data.is_empty(), "{} bytes", data.len());
+        assert_eq!(c.stats().bytes_in, data.len() as u64);
+        assert_eq!(c.recv_queue(), data.len());
+        assert_eq!(c.rcv_nxt(), SeqNum(5001 + data.len() as u32));
+    }
+}

@@ -667,3 +667,48 @@ fn r4015_a_loss_before_an_undone_timeout_is_fast_retransmitted() {
             .collect::<Vec<_>>()
     );
 }
+
+// RFC 5682 §2 step 2b needs new data to send: with everything already
+// sent, the first ACK after the timeout continues the conventional
+// recovery (2a) and the next segment is the go-back-N resend.
+#[test]
+fn r5682_step_2_without_new_data_is_conventional() {
+    let mut s = established_with(cfg_frto(true));
+    let mss = s.c.effective_mss() as u32;
+    let all = 10 * mss as usize;
+    assert_eq!(s.send(&vec![5u8; all]), all);
+    assert_eq!(s.out().len(), 10);
+    assert_eq!(s.c.send_queue(), all, "all sent, none acknowledged");
+    s.fire();
+    assert_eq!(s.out().len(), 1);
+    assert_eq!(s.c.stats().timeouts, 1);
+    let una = ISS.add(1);
+    s.peer_ack(ACK, una.add(mss), &[]);
+    let p = s.out();
+    assert!(
+        !p.is_empty(),
+        "the resend goes on (SND.NXT {:?}, next timer {:?})",
+        s.c.snd_nxt(),
+        s.c.deadline()
+    );
+    assert_eq!(p[0].seq(), una.add(mss), "go-back-N from SND.UNA");
+}
+
+// Step 2 judges an ACK that moved SND.UNA: a duplicate ACK that arrives
+// after the timeout and before its retransmission was polled (SND.NXT is
+// still at SND.UNA) is step 2a, conventional; the next segment is the
+// retransmission of SND.UNA, not new data.
+#[test]
+fn r5682_a_duplicate_ack_before_the_resend_is_polled_is_conventional() {
+    let mut s = established_with(cfg_frto(true));
+    assert_eq!(s.send(&[5u8; 8000]), 8000);
+    assert_eq!(s.out().len(), 10);
+    s.fire();
+    assert_eq!(s.c.stats().timeouts, 1);
+    let una = ISS.add(1);
+    assert_eq!(s.c.snd_nxt(), una, "rewound, not polled yet");
+    s.peer_ack(ACK, una, &[]);
+    let p = s.out();
+    assert!(!p.is_empty());
+    assert_eq!(p[0].seq(), una, "the retransmission, not new data");
+}

@@ -49,7 +49,11 @@ impl<B: Storage> Connection<B> {
         if self.xflag(x::FRTO2) {
             // Step 2: the retransmission acknowledged, data up to
             // "recover" not all, and new data that may go.
-            let new_data = self.unsent() > 0
+            // Data never sent: beyond SND.MAX, not merely beyond the
+            // SND.NXT the timeout rewound (which leaves the whole flight
+            // "unsent" and would take 2b with nothing new to send, the
+            // resend then waiting for the next timeout).
+            let new_data = self.tx.len() as u32 > self.snd_max.dist(self.tx_base())
                 && self.snd_una.add(self.snd_wnd).after(self.snd_max)
                 && !self.fin_queued();
             if advanced
