@@ -759,13 +759,27 @@ impl<B: Storage> Connection<B> {
         // RFC 9937 DeliveredData: SND.UNA's advance plus the change in
         // SACKed bytes (without SACK, in the duplicate-ACK estimate).
         let held_before = self.held_by_peer();
+        // Reordering (Linux's `tcp_clean_rtx_queue`): the lowest byte
+        // this ACK acknowledges that was neither SACKed nor retransmitted,
+        // when something above it had been SACKed: a hole filled by its
+        // original.
+        let filled = match high_before {
+            Some(high) if ack.after(old_una) => {
+                let from = self.rtx_frontier().dist(old_una);
+                self.first_unsacked(from, ack.dist(old_una))
+                    .map(|o| old_una.add(o))
+                    .filter(|s| s.before(high))
+            }
+            _ => None,
+        };
         let mut sacked_new = false;
+        let low_sacked;
         if ack.after(self.snd_una) {
             self.new_ack(now, seg, a);
-            self.take_sack_blocks(seg);
+            low_sacked = self.take_sack_blocks(seg);
         } else {
             let before = self.sacked.covered();
-            self.take_sack_blocks(seg);
+            low_sacked = self.take_sack_blocks(seg);
             sacked_new = self.sacked.covered() > before;
             // A duplicate ACK (RFC 5681 §2), or one that SACKs new data
             // (RFC 6675 §2).
@@ -798,6 +812,16 @@ impl<B: Storage> Connection<B> {
                     .is_some_and(|(l2, r2)| l2.before_eq(*l) && r.before_eq(*r2)))
         {
             self.rack_on_dsack();
+        }
+        // Reordering (Linux's `tcp_sacktag_write_queue`): a newly SACKed
+        // byte, sent once, below what was SACKed before this ACK.
+        if let (Some(low), Some(high)) = (low_sacked, high_before)
+            && low.before(high)
+        {
+            self.check_sack_reordering(low);
+        }
+        if let Some(low) = filled {
+            self.check_sack_reordering(low);
         }
         // F-RTO steps 2 and 3 (RFC 5682, `frto.rs`).
         if self.uncommon() {
