@@ -96,6 +96,24 @@ impl<B: Storage> Connection<B> {
         self.fast_open() && self.state != State::SynSent
     }
 
+    /// A Fast Open server connection whose handshake is not complete
+    /// (SYN-RECEIVED after [`accept_fast_open`](Self::accept_fast_open)):
+    /// it takes data to send and sends it before the ACK of its SYN,ACK
+    /// arrives (RFC 7413 §4.2.2: the server may send data before the
+    /// handshake completes; Linux's Fast Open child is writable in
+    /// SYN_RECV, `tcp_passive_fastopen` in `sk_stream_wait_connect`).
+    pub fn fast_open_child(&self) -> bool {
+        self.state == State::SynReceived && self.passive() && self.fast_open()
+    }
+
+    /// New data may go out in SYN-RECEIVED (`fast_open_child`), once the
+    /// SYN,ACK is out: new data only; after a timeout only the SYN,ACK is
+    /// sent again (as Linux's `tcp_fastopen_synack_timer`), and the data
+    /// once the handshake completes.
+    pub(super) fn fast_open_child_sends(&self) -> bool {
+        self.fast_open_child() && self.snd_nxt != self.iss && self.snd_nxt == self.snd_max
+    }
+
     /// Our Fast Open SYN acknowledged up to SND.UNA (RFC 7413 §4.2.2), by
     /// the SYN,ACK in SYN-SENT or, after a simultaneous open, by the ACK
     /// in SYN-RECEIVED:
@@ -117,7 +135,7 @@ impl<B: Storage> Connection<B> {
     /// readable before the handshake completes, acknowledged by the
     /// SYN,ACK. The host gives the connection to the application at once
     /// (Linux puts it in the accept queue). Data the application sends
-    /// waits for the ACK of the SYN,ACK.
+    /// goes out before the ACK of the SYN,ACK ([`fast_open_child`](Self::fast_open_child)).
     ///
     /// # Errors
     ///
@@ -168,6 +186,12 @@ impl<B: Storage> Connection<B> {
         }
         self.rcv_adv = self.rcv_nxt;
         self.last_ack_sent = self.rcv_nxt;
+        // The child may send before the handshake completes: its initial
+        // window now (Linux's `tcp_fastopen_create_child` calls
+        // `tcp_init_transfer`).
+        if self.cwnd == 0 {
+            self.init_cwnd();
+        }
         self.finish(now, a);
     }
 }

@@ -466,7 +466,13 @@ impl<B: Storage> Connection<B> {
     /// RFC 9293 §3.10.7.4 step 5) with the peer's window `wnd`: SND.UNA,
     /// SND.WND, SND.WL1/WL2 from it, and ESTABLISHED.
     fn syn_ack_received(&mut self, now: Instant, seg: &Segment<'_>, wnd: u32, a: &mut Actions) {
-        self.ack_syn(seg.ack);
+        let syn_only = self.iss.add(1);
+        // A Fast Open server sent data before the handshake completed
+        // (RFC 7413 §4.2.2) and the ACK covers some: SND.UNA moves past
+        // the SYN here, and step 5 takes the data's share (freeing it from
+        // the send buffer, with the RTT sample).
+        let data_acked = self.passive() && seg.ack.after(syn_only);
+        self.ack_syn(if data_acked { syn_only } else { seg.ack });
         if self.fast_open() && !self.passive() {
             // A simultaneous open after our Fast Open SYN.
             self.fast_open_synack();
@@ -476,7 +482,9 @@ impl<B: Storage> Connection<B> {
         self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
         self.snd_wl1 = seg.seq;
         self.snd_wl2 = seg.ack;
-        self.rtt_on_ack(now, seg);
+        if !data_acked {
+            self.rtt_on_ack(now, seg);
+        }
         self.retries = 0;
         self.after_handshake();
         self.goto(Event::RcvAck, State::Established, a);

@@ -1753,7 +1753,15 @@ impl Exec {
             }
             return Ok(Some((-1, Some("EPIPE"))));
         }
+        // A Fast Open child writes before the final ACK (Linux's
+        // sk_stream_wait_connect lets `tcp_passive_fastopen` through).
+        let tfo_child = self
+            .ep
+            .as_ref()
+            .and_then(|e| e.connection(h))
+            .is_some_and(|c| c.fast_open_child());
         match self.state_of(h) {
+            Some(State::SynReceived) if tfo_child => {}
             Some(State::SynSent | State::SynReceived) => {
                 return Ok(if nonblock {
                     Some((-1, Some("EAGAIN")))
