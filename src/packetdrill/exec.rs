@@ -1325,9 +1325,19 @@ impl Exec {
                                     ep.on_app_call(now, h, crate::AppCall::SetUserTimeout(Some(t)));
                             }
                         }
-                        // The child may have ended in the accept queue.
-                        if self.state_of(h).is_none() {
-                            f.gone = Some(CloseReason::Reset);
+                        // The child may have ended in the accept queue:
+                        // Linux's tcp_reset set its error then, which the
+                        // next call reports (after the data, for a read).
+                        match self.ep.as_ref().and_then(|e| e.connection(h)) {
+                            None => f.gone = Some(CloseReason::Reset),
+                            Some(c) if c.state() == State::Closed => {
+                                if let Some(r) = c.close_reason() {
+                                    f.err = close_errno(r, None, f.err);
+                                    f.err_early = true;
+                                }
+                                f.last_state = Some(State::Closed);
+                            }
+                            Some(_) => {}
                         }
                         self.fds.insert(nfd, f);
                         if parent.nodelay {
