@@ -167,3 +167,49 @@ fn a_plain_syn_received_connection_sends_no_data() {
         s.silent();
     }
 }
+
+/// Linux's `TCPI_OPT_SYN_DATA` for a server: set only when the SYN's data
+/// was taken (`tcp_fastopen_add_skb` sets `syn_data_acked` only then); a
+/// Fast Open SYN without data still makes a Fast Open child, which the
+/// application gets at once and which may write before the final ACK.
+#[test]
+fn syn_data_is_reported_only_when_the_syn_carried_data() {
+    for linux in [false, true] {
+        let s = child(linux);
+        assert!(s.c.syn_data_acked(), "linux {linux}");
+        let syn = Segment {
+            seq: PEER_ISS,
+            ack: tcpstate::SeqNum(0),
+            flags: SYN,
+            window: 65535,
+            urgent: 0,
+            options: TcpOptions::NONE,
+            payload: b"",
+        };
+        let mut s = Sut::new(preset(linux));
+        let (c, a) = Connection::accept_fast_open(
+            preset(linux),
+            Buffers::with_capacity(RX, 8192),
+            s.now,
+            &syn,
+            LISTEN_ISS,
+        )
+        .expect("accepted");
+        s.c = c;
+        s.record(a);
+        s.expect(f(SYN, ACK), LISTEN_ISS, PEER_ISS.add(1));
+        assert!(!s.c.syn_data_acked(), "linux {linux}");
+        assert_eq!(
+            s.c.info(s.now).options & tcpstate::connection::info::TCPI_OPT_SYN_DATA,
+            0
+        );
+        assert!(s.c.fast_open_child());
+        assert_eq!(s.send(&[5u8; 100]), 100);
+        let out = s.out();
+        assert_eq!(out.len(), 1, "linux {linux}: {out:#?}");
+        assert_eq!(out[0].seq(), LISTEN_ISS.add(1));
+        s.seg(ACK, PEER_ISS.add(1), LISTEN_ISS.add(101), &[]);
+        assert_eq!(s.c.state(), S::Established);
+        assert!(!s.c.syn_data_acked());
+    }
+}

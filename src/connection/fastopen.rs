@@ -6,7 +6,9 @@
 //!
 //! No byte of the TCB is added. One flag bit (`fast_open`) says, in
 //! SYN-SENT, that the first SYN is a Fast Open SYN, and afterwards that
-//! the SYN's data was acknowledged (client) or taken (server): Linux's
+//! the SYN's data was acknowledged (client) or that the connection is a
+//! Fast Open child (server); a spare bit of the RACK log's word tells
+//! whether the server took data from the SYN: Linux's
 //! `TCPI_OPT_SYN_DATA`. While in SYN-SENT the send window, which the peer
 //! has not told yet, holds how many bytes the SYN may carry (RFC 7413
 //! §4.1.2: the client's SYN data is limited by the server's MSS as cached
@@ -90,10 +92,14 @@ impl<B: Storage> Connection<B> {
     }
 
     /// Whether the SYN's data was acknowledged by the SYN,ACK (an active
-    /// open), or data on the peer's SYN was taken (a passive one): Linux's
+    /// open), or data on the peer's SYN was taken (a passive one; not for
+    /// a Fast Open SYN without data, as Linux's `tcp_fastopen_add_skb`
+    /// sets `syn_data_acked` only when there is data): Linux's
     /// `TCPI_OPT_SYN_DATA`.
     pub fn syn_data_acked(&self) -> bool {
-        self.fast_open() && self.state != State::SynSent
+        self.fast_open()
+            && self.state != State::SynSent
+            && (!self.passive() || self.sent_log.syn_data())
     }
 
     /// A Fast Open server connection whose handshake is not complete
@@ -175,6 +181,7 @@ impl<B: Storage> Connection<B> {
         self.set_fast_open(true);
         let n = self.rx.write_unallocated(0, syn.payload);
         if n > 0 {
+            self.sent_log.set_syn_data();
             self.rx.commit_unallocated(n);
             self.rcv_nxt = self.rcv_nxt.add(n as u32);
             self.bytes_in += n as u64;

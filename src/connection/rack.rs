@@ -50,9 +50,12 @@ pub(super) struct SendLog {
     ///   left before `reo_mult` returns to 1 (at most 16);
     /// - bit 5: TLP.is_retrans (RFC 8985 §7.4), the loss probe out was a
     ///   retransmission;
-    /// - bits 6-15: the reordering degree in segments (Linux's
+    /// - bits 6-14: the reordering degree in segments (Linux's
     ///   `tp->reordering`: 3 at first, `tcp_reordering`; at most 300,
-    ///   `tcp_max_reordering`, which 10 bits hold).
+    ///   `tcp_max_reordering`, which 9 bits hold);
+    /// - bit 15: a passive Fast Open connection took data from the SYN
+    ///   (Linux's `syn_data_acked` on the server, `TCPI_OPT_SYN_DATA`):
+    ///   not RACK's, but the TCB's only spare bit.
     small: u16,
 }
 
@@ -60,6 +63,8 @@ pub(super) struct SendLog {
 const PERSIST_MASK: u16 = 0x1f;
 const TLP_RETRANS_BIT: u16 = 1 << 5;
 const REORDERING_SHIFT: u32 = 6;
+const REORDERING_MASK: u16 = 0x1ff << REORDERING_SHIFT;
+const SYN_DATA_BIT: u16 = 1 << 15;
 
 /// Linux's `tcp_reordering` sysctl: the reordering degree a connection
 /// starts with (segments).
@@ -108,13 +113,22 @@ impl SendLog {
 
     /// The reordering degree, segments (Linux's `tp->reordering`).
     pub(super) fn reordering(&self) -> u16 {
-        self.small >> REORDERING_SHIFT
+        (self.small & REORDERING_MASK) >> REORDERING_SHIFT
     }
 
     /// Sets the reordering degree (at most `REORDERING_MAX`).
     pub(super) fn set_reordering(&mut self, v: u16) {
         let v = v.min(REORDERING_MAX);
-        self.small = (self.small & ((1 << REORDERING_SHIFT) - 1)) | (v << REORDERING_SHIFT);
+        self.small = (self.small & !REORDERING_MASK) | (v << REORDERING_SHIFT);
+    }
+
+    /// A passive Fast Open connection took data from the SYN.
+    pub(super) fn syn_data(&self) -> bool {
+        self.small & SYN_DATA_BIT != 0
+    }
+
+    pub(super) fn set_syn_data(&mut self) {
+        self.small |= SYN_DATA_BIT;
     }
 
     /// A round trip saw a D-SACK: the reordering window grows by a
@@ -507,7 +521,19 @@ mod tests {
         assert_eq!(l.reordering(), REORDERING_MAX);
         l.set_reordering(0);
         assert_eq!(l.reordering(), 0);
+        assert!(!l.syn_data());
+        l.set_syn_data();
+        l.set_reordering(REORDERING_MAX);
+        assert!(l.syn_data());
+        assert_eq!(l.reordering(), REORDERING_MAX);
+        l.set_reordering(5);
+        assert!(l.syn_data());
+        assert_eq!(
+            (l.reordering(), l.reo_persist(), l.tlp_retrans()),
+            (5, 0, false)
+        );
         l.reset();
+        assert!(!l.syn_data());
         assert_eq!(l.reordering(), REORDERING_INIT);
     }
 
