@@ -1309,6 +1309,87 @@ fn close_listener_resets_embryonic_and_unaccepted_connections() {
     ep.listen(server, 8).unwrap();
 }
 
+/// A child that ends before the application accepts it stays in the
+/// accept queue, as Linux leaves it there in TCP_CLOSE (`tcp_done` does
+/// not unlink it; google/packetdrill's fastopen/server/reset-non-tfo-socket
+/// and reset-before-accept): `accept` returns it with the data it received
+/// and then the error. One never accepted is freed with its listener.
+#[test]
+fn a_child_reset_in_the_accept_queue_is_accepted_with_its_data_then_the_error() {
+    let mut ep = Endpoint::new(local(cfg()), [5; 16]).expect("valid config");
+    let server = sa(1, 80);
+    let l = ep.listen(server, 8).unwrap();
+    let now = Instant::from_secs(5);
+    // Three clients complete the handshake; A sends 10 bytes; each resets.
+    let clients = [sa(9, 40001), sa(9, 40002), sa(9, 40003)];
+    for (i, &c) in clients.iter().enumerate() {
+        let data: &[u8] = if i == 0 { b"0123456789" } else { b"" };
+        inject(
+            &mut ep,
+            now,
+            c,
+            server,
+            &craft(c, server, 1000, 0, Flags::SYN, TcpOptions::NONE, &[]),
+        );
+        let synack = output(&mut ep, now)[0].0;
+        inject(
+            &mut ep,
+            now,
+            c,
+            server,
+            &craft(
+                c,
+                server,
+                1001,
+                synack.seq.0 + 1,
+                Flags::ACK,
+                TcpOptions::NONE,
+                data,
+            ),
+        );
+        let _ = output(&mut ep, now);
+        let seq = 1001 + data.len() as u32;
+        inject(
+            &mut ep,
+            now,
+            c,
+            server,
+            &craft(c, server, seq, 0, Flags::RST, TcpOptions::NONE, &[]),
+        );
+    }
+    assert!(output(&mut ep, now).is_empty(), "no answer to the resets");
+    assert_eq!(ep.queue_lengths(l), Some((3, 0)));
+    assert_eq!(ep.connection_count(), 3);
+    // A: its data, then the reset.
+    let h = ep.accept(l).expect("the reset child is accepted");
+    assert_eq!(ep.connection(h).map(|c| c.state()), Some(State::Closed));
+    let mut buf = [0u8; 64];
+    assert_eq!(ep.recv(now, h, &mut buf), Ok(10));
+    assert_eq!(&buf[..10], b"0123456789");
+    assert_eq!(
+        ep.recv(now, h, &mut buf),
+        Err(EndpointError::Closed(tcpstate::CloseReason::Reset))
+    );
+    // B: nothing to read: its Closed event comes with the accept.
+    let hb = ep.accept(l).expect("the reset child is accepted");
+    let mut closed = false;
+    while let Some(e) = ep.poll_event() {
+        closed |= e == Event::Closed(hb, tcpstate::CloseReason::Reset);
+    }
+    assert!(closed);
+    // (Polling `Closed` let go of the handle.)
+    assert_eq!(
+        ep.recv(now, hb, &mut buf),
+        Err(EndpointError::UnknownHandle)
+    );
+    // C is never accepted: closing the listener frees it (no RST: it
+    // ended), and the handles of A and B go with their Closed events.
+    ep.close_listener(now, l).unwrap();
+    assert!(output(&mut ep, now).is_empty());
+    while ep.poll_event().is_some() {}
+    assert_eq!(ep.connection_count(), 0);
+}
+
 #[test]
 fn ipv6_handshake_data_and_close_between_two_endpoints() {
     let (a6, b6): (IpAddr, IpAddr) = (

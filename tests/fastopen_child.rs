@@ -98,3 +98,118 @@ fn closing_a_fast_open_child_with_the_syn_data_unread_sends_a_rst() {
     s.close();
     assert_eq!(s.c.state(), S::FinWait1);
 }
+
+/// RFC 7413 §4.2.2: the server may send data before the handshake
+/// completes; Linux's Fast Open child is writable in SYN_RECV and sends at
+/// once (`tcp_passive_fastopen` in `sk_stream_wait_connect`). The final
+/// ACK that covers the data frees it and completes the handshake.
+#[test]
+fn a_fast_open_child_sends_before_the_final_ack() {
+    for linux in [false, true] {
+        let mut s = child(linux);
+        assert!(s.c.fast_open_child(), "linux {linux}");
+        assert_eq!(s.send(&[5u8; 100]), 100);
+        let out = s.out();
+        assert_eq!(out.len(), 1, "linux {linux}: {out:#?}");
+        assert_eq!(out[0].seq(), LISTEN_ISS.add(1));
+        assert_eq!(out[0].ack(), PEER_ISS.add(11));
+        assert_eq!(out[0].flags(), f(ACK, PSH));
+        assert_eq!(out[0].payload, [5u8; 100]);
+        assert_eq!(s.c.state(), S::SynReceived);
+        s.seg(ACK, PEER_ISS.add(11), LISTEN_ISS.add(101), &[]);
+        assert_eq!(s.c.state(), S::Established);
+        assert!(!s.c.fast_open_child());
+        assert_eq!(s.c.send_queue(), 0, "the final ACK took the data");
+        assert_eq!(s.c.snd_una(), LISTEN_ISS.add(101));
+        s.silent();
+    }
+}
+
+/// A final ACK of the SYN,ACK alone completes the handshake and leaves
+/// the data in flight; a timeout in SYN-RECEIVED sends the SYN,ACK again
+/// and the data only once the handshake completes (Linux's
+/// `tcp_fastopen_synack_timer` resends the SYN,ACK only).
+#[test]
+fn a_fast_open_child_resends_its_data_after_the_handshake() {
+    for linux in [false, true] {
+        let mut s = child(linux);
+        assert_eq!(s.send(&[5u8; 100]), 100);
+        assert_eq!(s.out().len(), 1);
+        // No answer: the timer sends the SYN,ACK again, without the data.
+        s.fire();
+        let out = s.out();
+        assert_eq!(out.len(), 1, "linux {linux}: {out:#?}");
+        assert_eq!(out[0].flags(), f(SYN, ACK));
+        assert_eq!(out[0].seq(), LISTEN_ISS);
+        s.silent();
+        // The ACK of the SYN,ACK: ESTABLISHED, and the data goes again.
+        s.seg(ACK, PEER_ISS.add(11), LISTEN_ISS.add(1), &[]);
+        assert_eq!(s.c.state(), S::Established);
+        let out = s.out();
+        assert_eq!(out.len(), 1, "linux {linux}: {out:#?}");
+        assert_eq!(out[0].seq(), LISTEN_ISS.add(1));
+        assert_eq!(out[0].payload.len(), 100);
+        assert_eq!(s.c.send_queue(), 100);
+        s.seg(ACK, PEER_ISS.add(11), LISTEN_ISS.add(101), &[]);
+        assert_eq!(s.c.send_queue(), 0);
+    }
+}
+
+/// A plain SYN-RECEIVED connection (no Fast Open) still waits for the
+/// handshake before it sends data (RFC 9293 §3.10.2: queued until
+/// ESTABLISHED).
+#[test]
+fn a_plain_syn_received_connection_sends_no_data() {
+    for linux in [false, true] {
+        let mut s = syn_received_passive_with(preset(linux));
+        assert!(!s.c.fast_open_child());
+        let _ = s.c.send(s.now, &[5u8; 100]);
+        s.silent();
+    }
+}
+
+/// Linux's `TCPI_OPT_SYN_DATA` for a server: set only when the SYN's data
+/// was taken (`tcp_fastopen_add_skb` sets `syn_data_acked` only then); a
+/// Fast Open SYN without data still makes a Fast Open child, which the
+/// application gets at once and which may write before the final ACK.
+#[test]
+fn syn_data_is_reported_only_when_the_syn_carried_data() {
+    for linux in [false, true] {
+        let s = child(linux);
+        assert!(s.c.syn_data_acked(), "linux {linux}");
+        let syn = Segment {
+            seq: PEER_ISS,
+            ack: tcpstate::SeqNum(0),
+            flags: SYN,
+            window: 65535,
+            urgent: 0,
+            options: TcpOptions::NONE,
+            payload: b"",
+        };
+        let mut s = Sut::new(preset(linux));
+        let (c, a) = Connection::accept_fast_open(
+            preset(linux),
+            Buffers::with_capacity(RX, 8192),
+            s.now,
+            &syn,
+            LISTEN_ISS,
+        )
+        .expect("accepted");
+        s.c = c;
+        s.record(a);
+        s.expect(f(SYN, ACK), LISTEN_ISS, PEER_ISS.add(1));
+        assert!(!s.c.syn_data_acked(), "linux {linux}");
+        assert_eq!(
+            s.c.info(s.now).options & tcpstate::connection::info::TCPI_OPT_SYN_DATA,
+            0
+        );
+        assert!(s.c.fast_open_child());
+        assert_eq!(s.send(&[5u8; 100]), 100);
+        let out = s.out();
+        assert_eq!(out.len(), 1, "linux {linux}: {out:#?}");
+        assert_eq!(out[0].seq(), LISTEN_ISS.add(1));
+        s.seg(ACK, PEER_ISS.add(1), LISTEN_ISS.add(101), &[]);
+        assert_eq!(s.c.state(), S::Established);
+        assert!(!s.c.syn_data_acked());
+    }
+}

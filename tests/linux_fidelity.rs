@@ -3,6 +3,7 @@
 //! `tcp_info`-shaped snapshot (`Connection::info`).
 
 mod common;
+mod script;
 
 use common::{Pair, drain};
 use tcpstate::connection::info::{TCP_INFINITE_SSTHRESH, TCPI_OPT_SACK, TCPI_OPT_TIMESTAMPS};
@@ -193,5 +194,100 @@ fn ts_recent_ignores_a_segment_acknowledging_unsent_data() {
         assert!(!out.is_empty(), "an ACK for the unacceptable ACK");
         let last = out.last().unwrap();
         assert_eq!(last.t.options.timestamps.unwrap().ecr, old_ecr);
+    }
+}
+
+/// SACK blocks as TCP options.
+fn sack_opts(blocks: &[(tcpstate::SeqNum, tcpstate::SeqNum)]) -> tcpstate::wire::TcpOptions {
+    let mut s = tcpstate::wire::SackBlocks::new();
+    for &(l, r) in blocks {
+        s.push(l, r);
+    }
+    tcpstate::wire::TcpOptions {
+        sack: s,
+        ..tcpstate::wire::TcpOptions::NONE
+    }
+}
+
+/// The reordering degree (`TcpInfo::reordering`, Linux's `tp->reordering`)
+/// starts at 3 (`tcp_reordering`) and grows to the distance, in segments,
+/// by which a segment sent once arrived after data above it: SACKed below
+/// the highest SACK (`tcp_sacktag_one` and `tcp_check_sack_reordering`),
+/// or acknowledged in a hole below SACKed data (`tcp_clean_rtx_queue`).
+/// Segments SACKed in order, and retransmissions, say nothing. Both
+/// presets track it (it is only reported).
+#[test]
+fn reordering_degree_grows_as_linux_tcp_check_sack_reordering() {
+    use script::{ACK, PEER_ISS};
+    for cfg in [
+        Config {
+            sack: true,
+            ..Config::rfc9293()
+        },
+        Config::linux(),
+    ] {
+        // Eight segments out; (connection, 1st sequence number, MSS).
+        let open = || {
+            let opts = tcpstate::wire::TcpOptions {
+                sack_permitted: true,
+                mss: Some(1000),
+                ..tcpstate::wire::TcpOptions::NONE
+            };
+            let mut s = script::established_with_peer(cfg.clone(), opts, Duration::from_millis(10));
+            let mss = u32::from(s.c.effective_mss());
+            assert_eq!(s.send(&vec![7u8; 8 * mss as usize]), 8 * mss as usize);
+            let out = s.out();
+            assert_eq!(out.len(), 8);
+            let una = out[0].seq();
+            assert_eq!(s.c.info(s.now).reordering, 3);
+            (s, una, mss)
+        };
+        let peer = PEER_ISS.add(1);
+        // SACKs: segment 1, then 5 above it: in order, no reordering.
+        let (mut s, una, mss) = open();
+        let m = |k: u32| una.add(mss * k);
+        s.seg_opts(ACK, peer, una, sack_opts(&[(m(1), m(2))]), &[]);
+        s.seg_opts(
+            ACK,
+            peer,
+            una,
+            sack_opts(&[(m(5), m(6)), (m(1), m(2))]),
+            &[],
+        );
+        assert_eq!(s.c.info(s.now).reordering, 3);
+        // Segment 2 after 5: 4 segments from 2 to the highest SACK (6).
+        s.seg_opts(
+            ACK,
+            peer,
+            una,
+            sack_opts(&[(m(1), m(3)), (m(5), m(6))]),
+            &[],
+        );
+        assert_eq!(s.c.info(s.now).reordering, 4);
+        // Fast recovery resends segment 0 (RFC 6675).
+        let out = s.out();
+        assert_eq!(out.first().map(|p| p.seq()), Some(m(0)), "{out:#?}");
+        // A shorter distance (3 to 6) leaves the degree as it is.
+        s.seg_opts(
+            ACK,
+            peer,
+            una,
+            sack_opts(&[(m(1), m(4)), (m(5), m(6))]),
+            &[],
+        );
+        assert_eq!(s.c.info(s.now).reordering, 4);
+
+        // Segment 5 SACKed, then the cumulative ACK up to 6: segment 0,
+        // sent once and never SACKed, filled its hole 6 segments below
+        // the acknowledged edge.
+        let (mut s, una, mss) = open();
+        let m = |k: u32| una.add(mss * k);
+        s.seg_opts(ACK, peer, una, sack_opts(&[(m(5), m(6))]), &[]);
+        assert_eq!(s.c.info(s.now).reordering, 3);
+        s.seg(ACK, peer, m(6), &[]);
+        assert_eq!(s.c.info(s.now).reordering, 6);
+        // An ACK with nothing SACKed before it is no reordering.
+        s.seg(ACK, peer, m(8), &[]);
+        assert_eq!(s.c.info(s.now).reordering, 6);
     }
 }

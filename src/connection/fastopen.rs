@@ -6,7 +6,9 @@
 //!
 //! No byte of the TCB is added. One flag bit (`fast_open`) says, in
 //! SYN-SENT, that the first SYN is a Fast Open SYN, and afterwards that
-//! the SYN's data was acknowledged (client) or taken (server): Linux's
+//! the SYN's data was acknowledged (client) or that the connection is a
+//! Fast Open child (server); a spare bit of the RACK log's word tells
+//! whether the server took data from the SYN: Linux's
 //! `TCPI_OPT_SYN_DATA`. While in SYN-SENT the send window, which the peer
 //! has not told yet, holds how many bytes the SYN may carry (RFC 7413
 //! §4.1.2: the client's SYN data is limited by the server's MSS as cached
@@ -90,10 +92,32 @@ impl<B: Storage> Connection<B> {
     }
 
     /// Whether the SYN's data was acknowledged by the SYN,ACK (an active
-    /// open), or data on the peer's SYN was taken (a passive one): Linux's
+    /// open), or data on the peer's SYN was taken (a passive one; not for
+    /// a Fast Open SYN without data, as Linux's `tcp_fastopen_add_skb`
+    /// sets `syn_data_acked` only when there is data): Linux's
     /// `TCPI_OPT_SYN_DATA`.
     pub fn syn_data_acked(&self) -> bool {
-        self.fast_open() && self.state != State::SynSent
+        self.fast_open()
+            && self.state != State::SynSent
+            && (!self.passive() || self.sent_log.syn_data())
+    }
+
+    /// A Fast Open server connection whose handshake is not complete
+    /// (SYN-RECEIVED after [`accept_fast_open`](Self::accept_fast_open)):
+    /// it takes data to send and sends it before the ACK of its SYN,ACK
+    /// arrives (RFC 7413 §4.2.2: the server may send data before the
+    /// handshake completes; Linux's Fast Open child is writable in
+    /// SYN_RECV, `tcp_passive_fastopen` in `sk_stream_wait_connect`).
+    pub fn fast_open_child(&self) -> bool {
+        self.state == State::SynReceived && self.passive() && self.fast_open()
+    }
+
+    /// New data may go out in SYN-RECEIVED (`fast_open_child`), once the
+    /// SYN,ACK is out: new data only; after a timeout only the SYN,ACK is
+    /// sent again (as Linux's `tcp_fastopen_synack_timer`), and the data
+    /// once the handshake completes.
+    pub(super) fn fast_open_child_sends(&self) -> bool {
+        self.fast_open_child() && self.snd_nxt != self.iss && self.snd_nxt == self.snd_max
     }
 
     /// Our Fast Open SYN acknowledged up to SND.UNA (RFC 7413 §4.2.2), by
@@ -117,7 +141,7 @@ impl<B: Storage> Connection<B> {
     /// readable before the handshake completes, acknowledged by the
     /// SYN,ACK. The host gives the connection to the application at once
     /// (Linux puts it in the accept queue). Data the application sends
-    /// waits for the ACK of the SYN,ACK.
+    /// goes out before the ACK of the SYN,ACK ([`fast_open_child`](Self::fast_open_child)).
     ///
     /// # Errors
     ///
@@ -157,6 +181,7 @@ impl<B: Storage> Connection<B> {
         self.set_fast_open(true);
         let n = self.rx.write_unallocated(0, syn.payload);
         if n > 0 {
+            self.sent_log.set_syn_data();
             self.rx.commit_unallocated(n);
             self.rcv_nxt = self.rcv_nxt.add(n as u32);
             self.bytes_in += n as u64;
@@ -168,6 +193,12 @@ impl<B: Storage> Connection<B> {
         }
         self.rcv_adv = self.rcv_nxt;
         self.last_ack_sent = self.rcv_nxt;
+        // The child may send before the handshake completes: its initial
+        // window now (Linux's `tcp_fastopen_create_child` calls
+        // `tcp_init_transfer`).
+        if self.cwnd == 0 {
+            self.init_cwnd();
+        }
         self.finish(now, a);
     }
 }

@@ -113,7 +113,9 @@ pub struct TcpInfo {
     /// The MSS we advertise, less the timestamp option when timestamps are
     /// on (Linux's `advmss`).
     pub advmss: u32,
-    /// Reordering degree, segments (Linux `tcp_reordering`, 3).
+    /// Reordering degree, segments (Linux's `tp->reordering`): 3 at first
+    /// (`tcp_reordering`), raised to the distance of a reordering seen in
+    /// SACKs (`tcp_check_sack_reordering`), at most 300.
     pub reordering: u32,
     /// Not tracked (0).
     pub rcv_rtt: u32,
@@ -311,7 +313,7 @@ impl<B: Storage> Connection<B> {
             },
             snd_cwnd: (self.cwnd / mss).max(u32::from(self.cwnd > 0)),
             advmss: u32::from(self.cfg.mss).saturating_sub(ts),
-            reordering: 3,
+            reordering: u32::from(self.sent_log.reordering()),
             rcv_rtt: 0,
             rcv_space: 0,
             total_retrans: stats.retransmits as u32,

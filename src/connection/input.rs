@@ -466,7 +466,13 @@ impl<B: Storage> Connection<B> {
     /// RFC 9293 §3.10.7.4 step 5) with the peer's window `wnd`: SND.UNA,
     /// SND.WND, SND.WL1/WL2 from it, and ESTABLISHED.
     fn syn_ack_received(&mut self, now: Instant, seg: &Segment<'_>, wnd: u32, a: &mut Actions) {
-        self.ack_syn(seg.ack);
+        let syn_only = self.iss.add(1);
+        // A Fast Open server sent data before the handshake completed
+        // (RFC 7413 §4.2.2) and the ACK covers some: SND.UNA moves past
+        // the SYN here, and step 5 takes the data's share (freeing it from
+        // the send buffer, with the RTT sample).
+        let data_acked = self.passive() && seg.ack.after(syn_only);
+        self.ack_syn(if data_acked { syn_only } else { seg.ack });
         if self.fast_open() && !self.passive() {
             // A simultaneous open after our Fast Open SYN.
             self.fast_open_synack();
@@ -476,7 +482,9 @@ impl<B: Storage> Connection<B> {
         self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
         self.snd_wl1 = seg.seq;
         self.snd_wl2 = seg.ack;
-        self.rtt_on_ack(now, seg);
+        if !data_acked {
+            self.rtt_on_ack(now, seg);
+        }
         self.retries = 0;
         self.after_handshake();
         self.goto(Event::RcvAck, State::Established, a);
@@ -759,13 +767,27 @@ impl<B: Storage> Connection<B> {
         // RFC 9937 DeliveredData: SND.UNA's advance plus the change in
         // SACKed bytes (without SACK, in the duplicate-ACK estimate).
         let held_before = self.held_by_peer();
+        // Reordering (Linux's `tcp_clean_rtx_queue`): the lowest byte
+        // this ACK acknowledges that was neither SACKed nor retransmitted,
+        // when something above it had been SACKed: a hole filled by its
+        // original.
+        let filled = match high_before {
+            Some(high) if ack.after(old_una) => {
+                let from = self.rtx_frontier().dist(old_una);
+                self.first_unsacked(from, ack.dist(old_una))
+                    .map(|o| old_una.add(o))
+                    .filter(|s| s.before(high))
+            }
+            _ => None,
+        };
         let mut sacked_new = false;
+        let low_sacked;
         if ack.after(self.snd_una) {
             self.new_ack(now, seg, a);
-            self.take_sack_blocks(seg);
+            low_sacked = self.take_sack_blocks(seg);
         } else {
             let before = self.sacked.covered();
-            self.take_sack_blocks(seg);
+            low_sacked = self.take_sack_blocks(seg);
             sacked_new = self.sacked.covered() > before;
             // A duplicate ACK (RFC 5681 §2), or one that SACKs new data
             // (RFC 6675 §2).
@@ -798,6 +820,16 @@ impl<B: Storage> Connection<B> {
                     .is_some_and(|(l2, r2)| l2.before_eq(*l) && r.before_eq(*r2)))
         {
             self.rack_on_dsack();
+        }
+        // Reordering (Linux's `tcp_sacktag_write_queue`): a newly SACKed
+        // byte, sent once, below what was SACKed before this ACK.
+        if let (Some(low), Some(high)) = (low_sacked, high_before)
+            && low.before(high)
+        {
+            self.check_sack_reordering(low);
+        }
+        if let Some(low) = filled {
+            self.check_sack_reordering(low);
         }
         // F-RTO steps 2 and 3 (RFC 5682, `frto.rs`).
         if self.uncommon() {

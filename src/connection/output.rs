@@ -57,7 +57,11 @@ impl<B: Storage> Connection<B> {
     #[inline(always)]
     pub(super) fn wants_to_send(&self) -> bool {
         match self.state {
-            State::SynSent | State::SynReceived => return self.snd_nxt == self.iss,
+            State::SynSent => return self.snd_nxt == self.iss,
+            State::SynReceived => {
+                return self.snd_nxt == self.iss
+                    || (self.fast_open_child_sends() && self.next_data_len().is_some());
+            }
             State::Closed | State::Listen | State::TimeWait => return false,
             _ => {}
         }
@@ -149,7 +153,7 @@ impl<B: Storage> Connection<B> {
             || (all
                 && !self.corked()
                 && !self.more()
-                && (!self.nagle() || self.flight() == 0 || self.minshall_ok()))
+                && (!self.nagle() || self.no_data_in_flight() || self.minshall_ok()))
             || self.force_send()
             || (self.flight() == 0 && len >= self.max_snd_wnd / 2 && self.max_snd_wnd > 0);
         ok.then_some((len, fin))
@@ -173,6 +177,13 @@ impl<B: Storage> Connection<B> {
         let second = self.psh_owed() && self.last_send == now;
         self.set_psh_owed(!second);
         second
+    }
+
+    /// Nagle's test (RFC 896, RFC 9293 §3.7.4): no data unacknowledged.
+    /// A Fast Open child's SYN,ACK is not data (Linux's child does not
+    /// count the SYN,ACK among its packets out).
+    fn no_data_in_flight(&self) -> bool {
+        self.flight() == 0 || (self.fast_open_child() && self.snd_nxt == self.iss.add(1))
     }
 
     /// Minshall's rule: no short segment is unacknowledged.
@@ -383,6 +394,13 @@ impl<B: Storage> Connection<B> {
         }
         if self.fin_before_syn_acked() {
             return Some(self.data_segment(now, buf, 0, true));
+        }
+        // RFC 7413 §4.2.2: a Fast Open server's data before the handshake
+        // completes.
+        if self.fast_open_child_sends()
+            && let Some((len, _)) = self.next_data_len()
+        {
+            return Some(self.data_segment(now, buf, len, false));
         }
         if self.syn_acked() && self.state != State::TimeWait {
             if self.tlp_rtx() {

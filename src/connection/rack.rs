@@ -43,13 +43,34 @@ pub(super) struct SendLog {
     /// quarters of the minimum RTT, 1 until D-SACKs show spurious
     /// retransmissions.
     reo_mult: u8,
-    /// RACK.reo_wnd_persist: recoveries left before `reo_mult` returns to 1.
-    reo_persist: u8,
-    /// TLP.is_retrans (RFC 8985 §7.4): the loss probe out was a
-    /// retransmission (kept here, in the struct's padding byte: the
-    /// flag words are full).
-    tlp_retrans: bool,
+    /// Three small values in one word (the TCB has no byte to spare:
+    /// `size_of::<Connection<Vec<u8>>>()` is pinned at 632 and the flag
+    /// words are full), read and written through the methods below:
+    /// - bits 0-4: RACK.reo_wnd_persist (RFC 8985 §6.2.4), recoveries
+    ///   left before `reo_mult` returns to 1 (at most 16);
+    /// - bit 5: TLP.is_retrans (RFC 8985 §7.4), the loss probe out was a
+    ///   retransmission;
+    /// - bits 6-14: the reordering degree in segments (Linux's
+    ///   `tp->reordering`: 3 at first, `tcp_reordering`; at most 300,
+    ///   `tcp_max_reordering`, which 9 bits hold);
+    /// - bit 15: a passive Fast Open connection took data from the SYN
+    ///   (Linux's `syn_data_acked` on the server, `TCPI_OPT_SYN_DATA`):
+    ///   not RACK's, but the TCB's only spare bit.
+    small: u16,
 }
+
+/// `SendLog::small`'s fields.
+const PERSIST_MASK: u16 = 0x1f;
+const TLP_RETRANS_BIT: u16 = 1 << 5;
+const REORDERING_SHIFT: u32 = 6;
+const REORDERING_MASK: u16 = 0x1ff << REORDERING_SHIFT;
+const SYN_DATA_BIT: u16 = 1 << 15;
+
+/// Linux's `tcp_reordering` sysctl: the reordering degree a connection
+/// starts with (segments).
+pub(super) const REORDERING_INIT: u16 = 3;
+/// Linux's `tcp_max_reordering` sysctl: the most the degree grows to.
+pub(super) const REORDERING_MAX: u16 = 300;
 
 /// RACK.reo_wnd_persist after a D-SACK: 16 recoveries (RFC 8985 §6.2.4).
 const REO_PERSIST: u8 = 16;
@@ -78,9 +99,36 @@ impl SendLog {
             at: [(SeqNum(0), 0); SLOTS],
             xmit: NO_XMIT,
             reo_mult: 1,
-            reo_persist: 0,
-            tlp_retrans: false,
+            small: REORDERING_INIT << REORDERING_SHIFT,
         }
+    }
+
+    fn reo_persist(&self) -> u8 {
+        (self.small & PERSIST_MASK) as u8
+    }
+
+    fn set_reo_persist(&mut self, v: u8) {
+        self.small = (self.small & !PERSIST_MASK) | (u16::from(v) & PERSIST_MASK);
+    }
+
+    /// The reordering degree, segments (Linux's `tp->reordering`).
+    pub(super) fn reordering(&self) -> u16 {
+        (self.small & REORDERING_MASK) >> REORDERING_SHIFT
+    }
+
+    /// Sets the reordering degree (at most `REORDERING_MAX`).
+    pub(super) fn set_reordering(&mut self, v: u16) {
+        let v = v.min(REORDERING_MAX);
+        self.small = (self.small & !REORDERING_MASK) | (v << REORDERING_SHIFT);
+    }
+
+    /// A passive Fast Open connection took data from the SYN.
+    pub(super) fn syn_data(&self) -> bool {
+        self.small & SYN_DATA_BIT != 0
+    }
+
+    pub(super) fn set_syn_data(&mut self) {
+        self.small |= SYN_DATA_BIT;
     }
 
     /// A round trip saw a D-SACK: the reordering window grows by a
@@ -88,14 +136,15 @@ impl SendLog {
     /// §6.2.4 RACK.reo_wnd_mult, RACK.reo_wnd_persist).
     pub(super) fn reo_grow(&mut self) {
         self.reo_mult = self.reo_mult.saturating_add(1);
-        self.reo_persist = REO_PERSIST;
+        self.set_reo_persist(REO_PERSIST);
     }
 
     /// A loss recovery ended: after 16 without a D-SACK the reordering
     /// window is back to a quarter of the minimum RTT.
     pub(super) fn reo_recovery_ended(&mut self) {
-        self.reo_persist = self.reo_persist.saturating_sub(1);
-        if self.reo_persist == 0 {
+        let left = self.reo_persist().saturating_sub(1);
+        self.set_reo_persist(left);
+        if left == 0 {
             self.reo_mult = 1;
         }
     }
@@ -103,10 +152,14 @@ impl SendLog {
     /// RACK.reo_wnd_mult.
     /// TLP.is_retrans (RFC 8985 §7.4).
     pub(super) fn tlp_retrans(&self) -> bool {
-        self.tlp_retrans
+        self.small & TLP_RETRANS_BIT != 0
     }
     pub(super) fn set_tlp_retrans(&mut self, on: bool) {
-        self.tlp_retrans = on;
+        if on {
+            self.small |= TLP_RETRANS_BIT;
+        } else {
+            self.small &= !TLP_RETRANS_BIT;
+        }
     }
 
     pub(super) fn reo_mult(&self) -> u8 {
@@ -442,6 +495,46 @@ mod tests {
         assert_eq!(r.reo_mult(), 1);
         r.reo_recovery_ended();
         assert_eq!(r.reo_mult(), 1);
+    }
+
+    #[test]
+    fn reordering_persist_and_tlp_share_a_word_without_touching() {
+        let mut l = SendLog::new();
+        assert_eq!(l.reordering(), REORDERING_INIT);
+        assert!(!l.tlp_retrans());
+        l.reo_grow();
+        l.set_tlp_retrans(true);
+        l.set_reordering(299);
+        assert_eq!(l.reordering(), 299);
+        assert_eq!(l.reo_persist(), REO_PERSIST);
+        assert!(l.tlp_retrans());
+        // Linux's tcp_max_reordering caps the degree.
+        l.set_reordering(1000);
+        assert_eq!(l.reordering(), REORDERING_MAX);
+        l.set_reo_persist(0x3f);
+        assert_eq!(l.reo_persist(), 0x1f);
+        assert!(l.tlp_retrans());
+        assert_eq!(l.reordering(), REORDERING_MAX);
+        l.set_tlp_retrans(false);
+        l.set_reo_persist(0);
+        assert_eq!((l.reo_persist(), l.tlp_retrans()), (0, false));
+        assert_eq!(l.reordering(), REORDERING_MAX);
+        l.set_reordering(0);
+        assert_eq!(l.reordering(), 0);
+        assert!(!l.syn_data());
+        l.set_syn_data();
+        l.set_reordering(REORDERING_MAX);
+        assert!(l.syn_data());
+        assert_eq!(l.reordering(), REORDERING_MAX);
+        l.set_reordering(5);
+        assert!(l.syn_data());
+        assert_eq!(
+            (l.reordering(), l.reo_persist(), l.tlp_retrans()),
+            (5, 0, false)
+        );
+        l.reset();
+        assert!(!l.syn_data());
+        assert_eq!(l.reordering(), REORDERING_INIT);
     }
 
     #[test]

@@ -15,7 +15,10 @@ use crate::wire::{Flags, SackBlocks, Segment};
 
 impl<B: Storage> Connection<B> {
     /// Records the peer's SACK blocks that lie in [SND.UNA, SND.MAX]
-    /// (RFC 2018 §5; D-SACK and stale blocks are ignored).
+    /// (RFC 2018 §5; D-SACK and stale blocks are ignored), and returns
+    /// the lowest newly SACKed byte that was never retransmitted (for the
+    /// reordering degree: Linux's `tcp_sacktag_one` takes the lowest
+    /// such segment as `state->reord`).
     ///
     /// The test is on offsets from SND.UNA, not on serial-number
     /// comparisons of the edges: those are not transitive, and a block
@@ -24,20 +27,79 @@ impl<B: Storage> Connection<B> {
     /// SND.MAX) while covering nothing we sent; taking it made one ACK
     /// release the whole send buffer (RFC 6675 §4's pipe would count a
     /// gigabyte as delivered).
-    pub(super) fn take_sack_blocks(&mut self, seg: &Segment<'_>) {
+    pub(super) fn take_sack_blocks(&mut self, seg: &Segment<'_>) -> Option<SeqNum> {
         if !self.sack_on() {
-            return;
+            return None;
+        }
+        let blocks = seg.options.sack.as_slice();
+        if blocks.is_empty() {
+            return None;
         }
         let flight = self.snd_max.dist(self.snd_una);
-        for &(left, right) in seg.options.sack.as_slice() {
+        let original = self.rtx_frontier().dist(self.snd_una);
+        let mut low: Option<u32> = None;
+        for &(left, right) in blocks {
             let l = left.0.wrapping_sub(self.snd_una.0);
             let r = right.0.wrapping_sub(self.snd_una.0);
             if l < r && r <= flight {
+                if let Some(o) = self.first_unsacked(l.max(original), r) {
+                    low = Some(low.map_or(o, |x| x.min(o)));
+                }
                 let cap = usize::from(self.cfg.max_sack_ranges.max(1));
                 let _ = self
                     .sacked
                     .add_capped(left.dist(self.snd_una), right.dist(left), cap);
             }
+        }
+        low.map(|o| self.snd_una.add(o))
+    }
+
+    /// The first offset from SND.UNA in [from, to) that is not SACKed.
+    pub(super) fn first_unsacked(&self, from: u32, to: u32) -> Option<u32> {
+        let mut o = from;
+        while o < to {
+            match self.sacked.range_containing(o) {
+                Some((_, e)) => o = e,
+                None => return Some(o),
+            }
+        }
+        None
+    }
+
+    /// Bytes below this may have been retransmitted; above it, each was
+    /// sent once. In fast recovery and after it, the holes resent end at
+    /// HighRxt; after a timeout, until SND.UNA passes `recover` (SND.MAX
+    /// at the timeout), all that was sent before it may have been resent
+    /// (go-back-N): nothing there counts as original.
+    pub(super) fn rtx_frontier(&self) -> SeqNum {
+        let f = self.high_rxt.max(self.snd_una);
+        if !self.in_recovery() && self.snd_una.before(self.recover) {
+            f.max(self.recover)
+        } else {
+            f
+        }
+    }
+
+    /// Linux's `tcp_check_sack_reordering`: `low`, a byte sent once, was
+    /// delivered (SACKed, or acknowledged without being SACKed) after
+    /// data above it was SACKed: the reordering degree grows to the
+    /// distance from `low` to the highest SACKed byte (or SND.UNA when
+    /// nothing is SACKed now, as `tcp_highest_sack_seq`), in segments
+    /// rounded up, at most `tcp_max_reordering` (300). Only reported
+    /// (`TcpInfo::reordering`): RACK does the loss detection, and Linux's
+    /// RACK does not read the degree either once reordering was seen.
+    pub(super) fn check_sack_reordering(&mut self, low: SeqNum) {
+        let fack = self.high_sacked().unwrap_or(self.snd_una);
+        if !low.before(fack) {
+            return;
+        }
+        let metric = fack.dist(low);
+        let mss = self.eff_mss();
+        if metric > u32::from(self.sent_log.reordering()) * mss {
+            let segs = metric
+                .div_ceil(mss)
+                .min(u32::from(super::rack::REORDERING_MAX));
+            self.sent_log.set_reordering(segs as u16);
         }
     }
 

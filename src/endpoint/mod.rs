@@ -1312,6 +1312,20 @@ impl<S: Store> Endpoint<S> {
             }
         }
         match state {
+            State::Closed if e.queue == Queue::Accept => {
+                // A child that ends before the application accepts it
+                // (reset, timed out) stays in the accept queue, as Linux
+                // leaves it there in TCP_CLOSE (`tcp_done` does not unlink
+                // it): `accept` returns it, with the data it received and
+                // then the error. Out of the demux table now; the slot is
+                // freed once accepted and closed, or with its listener.
+                let reason = e.conn.close_reason().unwrap_or(CloseReason::Reset);
+                e.dead = true;
+                e.end = Some(reason);
+                let hash = e.hash;
+                self.table_set(hash, idx, None);
+                return;
+            }
             State::Closed | State::Listen => {
                 // CLOSED, or a passive SYN-RECEIVED back to LISTEN: the
                 // listener owns no child in LISTEN; the connection ends.
@@ -1393,7 +1407,7 @@ impl<S: Store> Endpoint<S> {
     fn maybe_free(&mut self, idx: u32) {
         if self.slots[idx as usize]
             .get()
-            .is_some_and(|e| e.dead && !e.in_txq && !e.app)
+            .is_some_and(|e| e.dead && !e.in_txq && !e.app && e.queue != Queue::Accept)
         {
             self.free_slot(idx);
         }
@@ -1795,6 +1809,12 @@ impl<S: Store> Endpoint<S> {
         e.queue = Queue::None;
         e.parent = NONE;
         e.app = true;
+        if e.dead {
+            // It ended in the accept queue: its data, then its end.
+            let reason = e.end.unwrap_or(CloseReason::Reset);
+            self.ended(h.idx, reason);
+            return Some(h);
+        }
         if e.conn.recv_queue() > 0 || e.conn.is_eof() {
             if self.events.push(Event::Readable(h)).is_ok() {
                 e.ev |= EV_READABLE;
@@ -1932,7 +1952,10 @@ impl<S: Store> Endpoint<S> {
             if let Some(e) = self.entry_mut(idx) {
                 e.parent = NONE;
                 e.queue = Queue::None;
-                if let Ok(a) = e.conn.abort(now) {
+                if e.dead {
+                    // Ended in the accept queue: nothing to reset.
+                    self.maybe_free(idx);
+                } else if let Ok(a) = e.conn.abort(now) {
                     self.after(idx, a, now);
                 }
             }

@@ -1325,9 +1325,19 @@ impl Exec {
                                     ep.on_app_call(now, h, crate::AppCall::SetUserTimeout(Some(t)));
                             }
                         }
-                        // The child may have ended in the accept queue.
-                        if self.state_of(h).is_none() {
-                            f.gone = Some(CloseReason::Reset);
+                        // The child may have ended in the accept queue:
+                        // Linux's tcp_reset set its error then, which the
+                        // next call reports (after the data, for a read).
+                        match self.ep.as_ref().and_then(|e| e.connection(h)) {
+                            None => f.gone = Some(CloseReason::Reset),
+                            Some(c) if c.state() == State::Closed => {
+                                if let Some(r) = c.close_reason() {
+                                    f.err = close_errno(r, None, f.err);
+                                    f.err_early = true;
+                                }
+                                f.last_state = Some(State::Closed);
+                            }
+                            Some(_) => {}
                         }
                         self.fds.insert(nfd, f);
                         if parent.nodelay {
@@ -1753,7 +1763,15 @@ impl Exec {
             }
             return Ok(Some((-1, Some("EPIPE"))));
         }
+        // A Fast Open child writes before the final ACK (Linux's
+        // sk_stream_wait_connect lets `tcp_passive_fastopen` through).
+        let tfo_child = self
+            .ep
+            .as_ref()
+            .and_then(|e| e.connection(h))
+            .is_some_and(|c| c.fast_open_child());
         match self.state_of(h) {
+            Some(State::SynReceived) if tfo_child => {}
             Some(State::SynSent | State::SynReceived) => {
                 return Ok(if nonblock {
                     Some((-1, Some("EAGAIN")))
