@@ -77,7 +77,11 @@ fn r5682_duplicate_ack_in_step_3_means_real_loss() {
     assert_eq!(s.out().len(), 2);
     s.peer_ack(ACK, una.add(mss), &[]);
     assert_eq!(s.c.stats().spurious_timeouts, 0);
-    assert_eq!(s.c.cwnd(), 3 * mss, "at most three segments (here exactly: the window was larger)");
+    assert_eq!(
+        s.c.cwnd(),
+        3 * mss,
+        "at most three segments (here exactly: the window was larger)"
+    );
     let p = s.out();
     assert!(!p.is_empty());
     assert_eq!(p[0].seq(), una.add(mss), "go-back-N from SND.UNA");
