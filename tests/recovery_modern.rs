@@ -550,14 +550,10 @@ fn r9406_hystart_exits_after_eight_samples_of_a_slower_round() {
     panic!("slow start never ended: cwnd {}", s.c.cwnd());
 }
 
-/// A timeout that Eifel finds spurious (RFC 3522: the ACK echoes the
-/// original's timestamp) is undone (RFC 4015), and with it the recovery
-/// point the timeout set: a later loss is repaired by fast retransmit at
-/// its third duplicate ACK (RFC 6675), not held back by RFC 6582's test
-/// of SND.UNA against a "recover" the undone timeout left. Linux alike:
-/// after `tcp_try_undo_loss` the state is Open and SACK starts recovery.
-#[test]
-fn r4015_a_loss_after_an_undone_timeout_is_fast_retransmitted() {
+/// ESTABLISHED with SACK and timestamps, a first flight of 4000 bytes
+/// sent (returned, with SND.MAX after it), every ACK lost: a loss probe,
+/// then the timeout that resends SND.UNA.
+fn flight_then_timeout() -> (Sut, Vec<Pkt>, SeqNum) {
     let cfg = tcpstate::Config {
         timestamps: true,
         sack: true,
@@ -570,9 +566,7 @@ fn r4015_a_loss_after_an_undone_timeout_is_fast_retransmitted() {
     let una0 = s.c.snd_una();
     s.send(&[1u8; 4000]);
     let first = s.out();
-    let first_ts = first[0].t.options.timestamps.expect("timestamps").val;
     let snd_max = s.c.snd_nxt();
-    // Every ACK lost: a loss probe, then the timeout resends SND.UNA.
     for _ in 0..3 {
         s.fire();
         if s.out().iter().any(|p| p.seq() == una0) {
@@ -580,6 +574,19 @@ fn r4015_a_loss_after_an_undone_timeout_is_fast_retransmitted() {
         }
     }
     assert_eq!(s.c.stats().timeouts, 1, "the timeout fired");
+    (s, first, snd_max)
+}
+
+/// A timeout that Eifel finds spurious (RFC 3522: the ACK echoes the
+/// original's timestamp) is undone (RFC 4015), and with it the recovery
+/// point the timeout set: a later loss is repaired by fast retransmit at
+/// its third duplicate ACK (RFC 6675), not held back by RFC 6582's test
+/// of SND.UNA against a "recover" the undone timeout left. Linux alike:
+/// after `tcp_try_undo_loss` the state is Open and SACK starts recovery.
+#[test]
+fn r4015_a_loss_after_an_undone_timeout_is_fast_retransmitted() {
+    let (mut s, first, snd_max) = flight_then_timeout();
+    let first_ts = first[0].t.options.timestamps.expect("timestamps").val;
     // The original arrived after all: its ACK echoes the original's TSval.
     let mut peer_ts = 10u32;
     let ts = |val: u32, ecr: u32| TcpOptions {
@@ -620,28 +627,9 @@ fn r4015_a_loss_after_an_undone_timeout_is_fast_retransmitted() {
 /// duplicate ACKs say so, not at the next timeout.
 #[test]
 fn r4015_a_loss_before_an_undone_timeout_is_fast_retransmitted() {
-    let cfg = tcpstate::Config {
-        timestamps: true,
-        sack: true,
-        ..script::cfg()
-    };
-    let mut o = TcpOptions::NONE;
-    o.sack_permitted = true;
-    o.timestamps = Some(tcpstate::wire::Timestamps { val: 1, ecr: 0 });
-    let mut s = established_with_peer(cfg, o, tcpstate::Duration::from_millis(10));
-    let una0 = s.c.snd_una();
-    s.send(&[1u8; 4000]);
-    let first = s.out();
+    let (mut s, first, snd_max) = flight_then_timeout();
     assert!(first.len() >= 6);
     let first_ts = first[0].t.options.timestamps.expect("timestamps").val;
-    let snd_max = s.c.snd_nxt();
-    for _ in 0..3 {
-        s.fire();
-        if s.out().iter().any(|p| p.seq() == una0) {
-            break;
-        }
-    }
-    assert_eq!(s.c.stats().timeouts, 1, "the timeout fired");
     let ts = |val: u32, ecr: u32| TcpOptions {
         timestamps: Some(tcpstate::wire::Timestamps { val, ecr }),
         ..TcpOptions::NONE
