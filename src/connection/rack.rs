@@ -106,19 +106,6 @@ impl core::fmt::Debug for SendLog {
 /// `SendLog::xmit` before anything was delivered (RACK.xmit_ts unset).
 const NO_XMIT: i32 = i32::MIN;
 
-/// By value: the checkpoints in use, not the slots past them or the box.
-impl PartialEq for SendLog {
-    fn eq(&self, o: &Self) -> bool {
-        self.n == o.n
-            && self.base == o.base
-            && self.xmit == o.xmit
-            && self.reo_mult == o.reo_mult
-            && self.small == o.small
-            && self.at()[..self.len()] == o.at()[..o.len()]
-    }
-}
-impl Eq for SendLog {}
-
 impl SendLog {
     pub(super) const fn new() -> Self {
         SendLog {
