@@ -168,6 +168,8 @@ fn the_repeated_syn_of_a_simultaneous_open_is_acked_and_dsacked() {
         // The peer's SYN,ACK: its SYN again, and the ACK of ours.
         s.seg(f(SYN, ACK), PEER_ISS, ISS.add(1), &[]);
         assert_eq!(s.c.state(), S::Established, "linux {linux}");
+        // Taken (its ACK), not dropped.
+        assert_eq!(s.c.stats().dropped, 0, "linux {linux}");
         let p = s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
         assert_eq!(p.t.options.sack.as_slice(), &[(PEER_ISS, PEER_ISS.add(1))]);
     }

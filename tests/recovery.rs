@@ -859,7 +859,7 @@ fn rare_event_counters_are_on_the_heap_only_after_a_rare_event() {
     let mut s = established_sack(sack_cfg());
     let boxes = tcpstate::connection::heap_layout();
     let (rare, own_cfg) = (boxes[2].1, boxes[3].1);
-    assert_eq!(boxes[2].0, "rare event counters");
+    assert_eq!(boxes[2].0, "uncommon state and rare event counters");
     assert_eq!(s.c.heap_bytes(), own_cfg);
     let base = PEER_ISS.add(1);
     // In-order data and its ACK: counted inline.

@@ -104,6 +104,7 @@ fn sa_li_2_ack_gets_rst() {
     s.seg(f(SYN, ACK), PEER_ISS, SeqNum(77), &[]);
     s.expect(RST, SeqNum(77), SeqNum(0));
     s.unchanged(S::Listen);
+    assert_eq!(s.c.stats().dropped, 2, "both counted as dropped");
 }
 
 // SA-LI-4 (RFC 9293 §3.10.7.2 third) with the documented deviation: data on a
@@ -520,6 +521,7 @@ fn sa_ack_3_established_ack_branches() {
     s.seg(ACK, PEER_ISS.add(1), ISS.add(10), b"bad");
     s.expect(ACK, ISS.add(2), PEER_ISS.add(1));
     assert_eq!(s.c.recv_queue(), 0);
+    assert_eq!(s.c.stats().dropped, 1, "counted as dropped");
     // Duplicate (SEG.ACK = SND.UNA): ignored, data processed.
     s.seg(ACK, PEER_ISS.add(1), ISS.add(1), b"dup");
     assert_eq!(s.c.snd_una(), ISS.add(1));

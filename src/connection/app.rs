@@ -122,7 +122,7 @@ impl<B: Storage> Connection<B> {
     /// from `Connection::new` is already what `reset_tcb` makes it.
     pub(super) fn set_iss(&mut self, iss: SeqNum) {
         self.iss = iss;
-        self.dsack_round = iss;
+        self.reset_dsack_round(iss);
         self.snd_una = iss;
         self.snd_nxt = iss;
         self.snd_max = iss;
@@ -157,8 +157,6 @@ impl<B: Storage> Connection<B> {
         self.set_undo(None);
         self.xflags &= super::urgent::x::KEEP;
         self.set_uncommon(false);
-        self.mtu_low = 0;
-        self.mtu_high = 0;
         self.set_ws_on(false);
         self.snd_wscale = 0;
         self.rcv_wscale = 0;
@@ -168,6 +166,7 @@ impl<B: Storage> Connection<B> {
         self.rto = super::timers::clamp_rto(&self.cfg, super::timers::us(self.cfg.rto_initial()));
         self.rtt_sample = super::timers::RttSample::NONE;
         self.close_reason = None;
+        self.reset_cold();
         self.soft_error = super::icmp::soft::NONE;
         self.set_pending_rst(None);
         self.cwnd = 0;

@@ -387,10 +387,18 @@ impl Shared {
 }
 
 impl Shared {
-    /// The bytes of one allocation: the packed config and `Arc`'s counts.
+    /// The bytes of one allocation: `Arc`'s two counts and the packed
+    /// config after them, rounded up to the alignment of the whole (as
+    /// `ArcInner`, `repr(C)`, is laid out).
     #[cfg(feature = "alloc")]
     pub(super) const ALLOC_BYTES: usize =
-        core::mem::size_of::<Cfg>() + 2 * core::mem::size_of::<usize>();
+        (2 * core::mem::size_of::<usize>() + core::mem::size_of::<Cfg>()).next_multiple_of(
+            if core::mem::align_of::<Cfg>() > core::mem::align_of::<usize>() {
+                core::mem::align_of::<Cfg>()
+            } else {
+                core::mem::align_of::<usize>()
+            },
+        );
 
     /// The heap bytes this connection alone holds for its configuration:
     /// the packed config and `Arc`'s two counts when nothing else shares

@@ -108,7 +108,7 @@ impl<B: Storage> Connection<B> {
             self.ssthresh,
             self.last_send,
             self.ack_pending,
-            self.challenge_at_ms,
+            self.cold().challenge_at_ms,
             self.pending_rst(),
         )
             .hash(&mut h);
@@ -132,10 +132,14 @@ impl<B: Storage> Connection<B> {
         let xflags = self.xflags;
         (
             xflags,
-            self.snd_up,
+            self.cold().snd_up,
             self.rcv_up,
-            self.dsack_round,
-            (self.mtu_low, self.mtu_high, self.mtu_probe_end),
+            self.cold().dsack_round,
+            (
+                self.cold().mtu_low,
+                self.cold().mtu_high,
+                self.cold().mtu_probe_end,
+            ),
         )
             .hash(&mut h);
         // Buffers: the stored bytes, and the out-of-order bytes the

@@ -139,10 +139,12 @@ macro_rules! optional {
     };
 }
 
+/// Bit of `flags`: Eifel detection (RFC 3522) awaits the first ACK after
+/// a timeout; the window before it and the TSval at it are in the
+/// uncommon state (`cold.rs`).
+const UNDO: u32 = 1 << 22;
+
 optional! {
-    /// Eifel detection (RFC 3522): the window before a timeout and the
-    /// TSval at the timeout, while the first ACK after it is awaited.
-    22 undo_val: Undo, undo set_undo;
     /// Sequence number of a FIN received out of order.
     23 rcv_fin_val: SeqNum, rcv_fin set_rcv_fin;
 }
@@ -175,10 +177,26 @@ const SYN_ACKED: u32 = 1 << 3;
 /// advice (RFC 2883 §4: the sender may ignore it), so a RST takes the slot
 /// and a D-SACK waits for no RST.
 impl<B: Storage> Connection<B> {
+    /// Eifel detection (RFC 3522): the window before a timeout and the
+    /// TSval at the timeout, while the first ACK after it is awaited.
+    #[inline]
+    pub(super) fn undo(&self) -> Option<Undo> {
+        (self.flags & UNDO != 0).then(|| self.cold().undo)
+    }
+    #[inline]
+    pub(super) fn set_undo(&mut self, v: Option<Undo>) {
+        match v {
+            Some(v) => {
+                self.cold_mut().undo = v;
+                self.flags |= UNDO;
+            }
+            None => self.flags &= !UNDO,
+        }
+    }
     /// A D-SACK block to report (RFC 2883).
     #[inline]
     pub(super) fn dsack(&self) -> Option<(SeqNum, SeqNum)> {
-        (self.flags & DSACK != 0).then_some(self.pend_val)
+        (self.flags & DSACK != 0).then(|| self.cold().pend)
     }
     /// Records (or forgets) the D-SACK block to report; dropped while a
     /// RST is pending.
@@ -187,7 +205,7 @@ impl<B: Storage> Connection<B> {
         match v {
             Some(_) if self.flags & RST != 0 => {}
             Some(v) => {
-                self.pend_val = v;
+                self.cold_mut().pend = v;
                 self.flags |= DSACK;
             }
             None => self.flags &= !DSACK,
@@ -201,13 +219,13 @@ impl<B: Storage> Connection<B> {
     }
     #[inline]
     fn rst_raw(&self) -> Option<(SeqNum, SeqNum)> {
-        (self.flags & RST != 0).then_some(self.pend_val)
+        (self.flags & RST != 0).then(|| self.cold().pend)
     }
     #[inline]
     fn set_rst_raw(&mut self, v: Option<(SeqNum, SeqNum)>) {
         match v {
             Some(v) => {
-                self.pend_val = v;
+                self.cold_mut().pend = v;
                 self.flags = (self.flags & !DSACK) | RST;
             }
             None => self.flags &= !RST,

@@ -26,7 +26,7 @@ impl<B: Storage> Connection<B> {
         match self.state {
             // RFC 9293 §3.10.7.1: a closed connection is the Endpoint's to
             // answer (`reply_to_unknown`); the Connection says nothing more.
-            State::Closed => self.stats.rare().dropped += 1,
+            State::Closed => self.cold_mut().rare.dropped += 1,
             State::Listen => self.input_listen(now, seg, a),
             State::SynSent => self.input_syn_sent(now, seg, a),
             State::Established => match self.predict(seg) {
@@ -136,19 +136,19 @@ impl<B: Storage> Connection<B> {
     fn input_listen(&mut self, now: Instant, seg: &Segment<'_>, a: &mut Actions) {
         // First, check for a RST: ignore it.
         if seg.flags.rst() {
-            self.stats.rare().dropped += 1;
+            self.cold_mut().rare.dropped += 1;
             return;
         }
         // Second, an ACK: <SEQ=SEG.ACK><CTL=RST>.
         if seg.flags.ack() {
             self.set_pending_rst(Some((seg.ack, None)));
-            self.stats.rare().dropped += 1;
+            self.cold_mut().rare.dropped += 1;
             return;
         }
         // Third, a SYN.
         if !seg.flags.syn() {
             // Fourth, anything else: drop.
-            self.stats.rare().dropped += 1;
+            self.cold_mut().rare.dropped += 1;
             return;
         }
         // ISS = M + F(): the listener's secret offset plus a 4 µs clock
@@ -178,7 +178,7 @@ impl<B: Storage> Connection<B> {
         self.recover = iss;
         self.high_rxt = iss;
         self.snd_sml = iss;
-        self.dsack_round = iss;
+        self.reset_dsack_round(iss);
         self.set_syn_acked(false);
         self.negotiate(now, &seg.options, seg.seq);
         // RFC 3168 §6.1.1: an ECN-setup SYN has ECE and CWR.
@@ -254,7 +254,7 @@ impl<B: Storage> Connection<B> {
                 if !f.rst() {
                     self.set_pending_rst(Some((seg.ack, None)));
                 }
-                self.stats.rare().dropped += 1;
+                self.cold_mut().rare.dropped += 1;
                 return;
             }
         }
@@ -266,14 +266,14 @@ impl<B: Storage> Connection<B> {
                 // seen (RCV.NXT is undefined); like Linux, the ACK suffices.
                 self.close_with(Event::RcvRst, CloseReason::Refused, a);
             } else {
-                self.stats.rare().dropped += 1;
+                self.cold_mut().rare.dropped += 1;
             }
             return;
         }
         // Fourth, the SYN bit.
         if !f.syn() {
             // Fifth: neither SYN nor RST.
-            self.stats.rare().dropped += 1;
+            self.cold_mut().rare.dropped += 1;
             return;
         }
         let iss = self.iss;
@@ -349,7 +349,7 @@ impl<B: Storage> Connection<B> {
             && (ts.val.wrapping_sub(self.ts_recent) as i32) < 0
             && stamp(now).saturating_sub(self.ts_recent_stamp) < PAWS_IDLE
         {
-            self.stats.rare().dropped += 1;
+            self.cold_mut().rare.dropped += 1;
             self.ack_unacceptable(now, seg);
             return;
         }
@@ -395,7 +395,7 @@ impl<B: Storage> Connection<B> {
 
         // Fifth: the ACK field.
         if !f.ack() {
-            self.stats.rare().dropped += 1;
+            self.cold_mut().rare.dropped += 1;
             return;
         }
         if self.state == State::SynReceived {
@@ -405,7 +405,7 @@ impl<B: Storage> Connection<B> {
             } else {
                 // <SEQ=SEG.ACK><CTL=RST> (SA-ACK-2).
                 self.set_pending_rst(Some((seg.ack, None)));
-                self.stats.rare().dropped += 1;
+                self.cold_mut().rare.dropped += 1;
                 return;
             }
         } else if !self.syn_acked() {
@@ -421,7 +421,7 @@ impl<B: Storage> Connection<B> {
                 a.set_writable();
             } else {
                 self.set_pending_rst(Some((seg.ack, None)));
-                self.stats.rare().dropped += 1;
+                self.cold_mut().rare.dropped += 1;
                 return;
             }
         }
@@ -499,7 +499,7 @@ impl<B: Storage> Connection<B> {
     #[inline(never)]
     fn unacceptable(&mut self, now: Instant, seg: &Segment<'_>, a: &mut Actions) {
         let f = seg.flags;
-        self.stats.rare().dropped += 1;
+        self.cold_mut().rare.dropped += 1;
         if f.rst() {
             return; // SA-SEQ-6: drop silently.
         }
@@ -514,7 +514,7 @@ impl<B: Storage> Connection<B> {
             && seg.ack.after(self.snd_una)
             && seg.ack.before_eq(self.snd_max)
         {
-            self.stats.rare().dropped -= 1;
+            self.cold_mut().rare.dropped -= 1;
             // The window of a SYN is never scaled (RFC 7323 §2.2).
             self.syn_ack_received(now, seg, u32::from(seg.window), a);
             // Its SYN is a duplicate: acknowledged (step 1: an unacceptable
@@ -634,7 +634,7 @@ impl<B: Storage> Connection<B> {
             self.cwnd = self.ssthresh;
             self.recover = self.snd_max;
             self.set_cwr_pending(true);
-            self.stats.rare().ecn_reductions += 1;
+            self.cold_mut().rare.ecn_reductions += 1;
         }
     }
 
@@ -679,19 +679,20 @@ impl<B: Storage> Connection<B> {
         // still running (a burst suppressed once, never one too many).
         let interval = self.cfg.challenge_ack_interval().as_millis();
         let now_ms = now.as_millis() as u32;
-        if u128::from(now_ms.wrapping_sub(self.challenge_at_ms)) >= interval
-            || self.challenge_at_ms == 0
+        let cold = self.cold_mut();
+        if u128::from(now_ms.wrapping_sub(cold.challenge_at_ms)) >= interval
+            || cold.challenge_at_ms == 0
         {
             // 0 is "never": an interval that starts at 0 starts at 1 ms.
-            self.challenge_at_ms = now_ms.max(1);
+            cold.challenge_at_ms = now_ms.max(1);
             self.challenge_n = 0;
         }
         if self.challenge_n < self.cfg.challenge_ack_burst {
             self.challenge_n += 1;
+            self.cold_mut().rare.challenge_acks += 1;
             self.set_ack_now(true);
-            self.stats.rare().challenge_acks += 1;
         } else {
-            self.stats.rare().challenge_acks_suppressed += 1;
+            self.cold_mut().rare.challenge_acks_suppressed += 1;
         }
     }
 
@@ -712,7 +713,7 @@ impl<B: Storage> Connection<B> {
             State::TimeWait => {
                 // RFC 1337: ignore RST in TIME-WAIT when protection is on.
                 if self.cfg.rfc1337() {
-                    self.stats.rare().dropped += 1;
+                    self.cold_mut().rare.dropped += 1;
                 } else {
                     self.close_with(Event::RcvRst, CloseReason::Normal, a);
                 }
@@ -747,14 +748,14 @@ impl<B: Storage> Connection<B> {
         let ack = seg.ack;
         // SEG.ACK > SND.NXT: ACK and drop (acks something not yet sent).
         if ack.after(self.snd_max) {
-            self.stats.rare().dropped += 1;
+            self.cold_mut().rare.dropped += 1;
             self.challenge_ack(now);
             return false;
         }
         // RFC 5961 §5.2: SEG.ACK below SND.UNA - MAX.SND.WND is a blind
         // injection attempt: drop and ACK.
         if ack.before(self.snd_una.sub(self.max_snd_wnd.max(1))) {
-            self.stats.rare().dropped += 1;
+            self.cold_mut().rare.dropped += 1;
             self.challenge_ack(now);
             return false;
         }
@@ -1035,7 +1036,7 @@ impl<B: Storage> Connection<B> {
         if written == 0 {
             // No room (zero window): drop, ACK our window.
             self.set_ack_now(true);
-            self.stats.rare().dropped += 1;
+            self.cold_mut().rare.dropped += 1;
             return;
         }
         // In order with nothing held out of order: commit directly (the
@@ -1048,7 +1049,7 @@ impl<B: Storage> Connection<B> {
                 // Too many holes: drop this out-of-order segment (bounded
                 // reassembly; the peer retransmits it).
                 self.set_ack_now(true);
-                self.stats.rare().dropped += 1;
+                self.cold_mut().rare.dropped += 1;
                 return;
             }
             // In-order data is always taken, even with every range slot in

@@ -28,6 +28,7 @@ mod app;
 mod cfg;
 #[cfg(feature = "testing")]
 mod clone;
+mod cold;
 pub mod congestion;
 mod counters;
 mod endpoint_api;
@@ -242,7 +243,6 @@ pub struct Connection<B: Storage> {
     /// Zero-window probes sent since the peer last acknowledged anything.
     zwp_unanswered: u8,
     ka_probes: u8,
-    challenge_n: u8,
 
     // Send sequence space (RFC 9293 §3.3.1).
     iss: SeqNum,
@@ -252,9 +252,6 @@ pub struct Connection<B: Storage> {
     /// urgent data is taken only from ESTABLISHED on (§3.10.7.4 step 6),
     /// and a connection that reached ESTABLISHED never returns to LISTEN.
     rcv_up: SeqNum,
-    /// SND.UP (RFC 9293 §3.3.1): one past our last urgent byte
-    /// (MUST-62), while it is unacknowledged.
-    snd_up: SeqNum,
     snd_una: SeqNum,
     snd_nxt: SeqNum,
     /// The highest sequence number sent (SND.NXT before a go-back-N rewind).
@@ -266,8 +263,6 @@ pub struct Connection<B: Storage> {
     recover: SeqNum,
     /// SND.MAX when the loss probe was sent.
     tlp_high: SeqNum,
-    /// `undo()` when its bit is set (`flags.rs`).
-    undo_val: Undo,
 
     // Receive sequence space.
     irs: SeqNum,
@@ -282,12 +277,6 @@ pub struct Connection<B: Storage> {
     /// Send MSS from the peer's option (before subtracting our options),
     /// lowered by ICMP (RFC 1191) or PLPMTUD (RFC 4821).
     smss: u16,
-    /// PLPMTUD (`plpmtud.rs`): the largest send MSS known to pass, and the
-    /// largest still possible (0: no search has started).
-    mtu_low: u16,
-    mtu_high: u16,
-    /// The end of the PLPMTUD probe in flight.
-    mtu_probe_end: SeqNum,
     /// Largest segment received (receive MSS estimate).
     rcv_mss_est: u16,
     ts_recent: u32,
@@ -335,12 +324,6 @@ pub struct Connection<B: Storage> {
     quick: u8,
     /// When in-order data last arrived.
     last_data_in: OptInstant,
-    /// When the current challenge-ACK interval started: milliseconds,
-    /// wrapping; 0 when none has (RFC 5961 §7 rate limit).
-    challenge_at_ms: u32,
-    /// `pending_rst()` or `dsack()`, whichever bit is set (`flags.rs`):
-    /// never both.
-    pend_val: (SeqNum, SeqNum),
 
     timers: [Instant; timers::COUNT],
     /// The deadline last reported in `Actions` (`Instant::MAX`: none).
@@ -349,7 +332,13 @@ pub struct Connection<B: Storage> {
     close_reason: Option<CloseReason>,
     /// The last soft ICMP error (`icmp::soft` encoding).
     soft_error: u16,
+    /// Challenge ACKs sent in the current interval (RFC 5961 §7).
+    challenge_n: u8,
     stats: counters::Counters,
+    /// Uncommon state: rare-event counters, undo, pending RST or D-SACK
+    /// block, urgent pointer, PLPMTUD, D-SACK round, challenge-ACK
+    /// interval (`cold.rs`; boxed at the first use, with `alloc`).
+    cold: cold::Slot,
     /// `Stats::bytes_in` and `Stats::bytes_out`.
     bytes_in: u64,
     bytes_out: u64,
@@ -358,10 +347,6 @@ pub struct Connection<B: Storage> {
     /// the most recently sent delivered byte (lower bound); the minimum
     /// RTT (µs).
     sent_log: rack::SendLog,
-    /// RACK.dsack_round (RFC 8985 §6.2.4): SND.MAX when a D-SACK last
-    /// grew the reordering window; the round lasts while it lies in
-    /// (SND.UNA, SND.MAX].
-    dsack_round: SeqNum,
     min_rtt: u32,
     /// SACK scoreboard: ranges above SND.UNA the peer reported (RFC 6675).
     sacked: spill::Spill,
@@ -472,10 +457,8 @@ impl<B: Storage> Connection<B> {
             zwp_probes: 0,
             zwp_unanswered: 0,
             ka_probes: 0,
-            challenge_n: 0,
             iss: SeqNum(0),
             rcv_up: SeqNum(0),
-            snd_up: SeqNum(0),
             xflags: 0,
             snd_una: SeqNum(0),
             snd_nxt: SeqNum(0),
@@ -486,20 +469,12 @@ impl<B: Storage> Connection<B> {
             max_snd_wnd: 0,
             recover: SeqNum(0),
             tlp_high: SeqNum(0),
-            undo_val: Undo {
-                cwnd: 0,
-                ssthresh: 0,
-                tsval: 0,
-            },
             irs: SeqNum(0),
             rcv_nxt: SeqNum(0),
             rcv_adv: SeqNum(0),
             last_ack_sent: SeqNum(0),
             rcv_fin_val: SeqNum(0),
             smss: 536,
-            mtu_low: 0,
-            mtu_high: 0,
-            mtu_probe_end: SeqNum(0),
             rcv_mss_est: 0,
             ts_recent: 0,
             ts_recent_stamp: 0,
@@ -521,14 +496,14 @@ impl<B: Storage> Connection<B> {
             ack_pending: 0,
             quick: 0,
             last_data_in: OptInstant::NONE,
-            challenge_at_ms: 0,
-            pend_val: (SeqNum(0), SeqNum(0)),
             timers: [Instant::MAX; timers::COUNT],
             reported_deadline: Instant::MAX,
             last_now: Instant::ZERO,
             close_reason: None,
             soft_error: icmp::soft::NONE,
+            challenge_n: 0,
             stats: counters::Counters::default(),
+            cold: cold::EMPTY,
             bytes_in: 0,
             bytes_out: 0,
             rx,
@@ -536,7 +511,6 @@ impl<B: Storage> Connection<B> {
             asm: spill::Spill::default(),
             sacked: spill::Spill::default(),
             sent_log: rack::SendLog::new(),
-            dsack_round: SeqNum(0),
             min_rtt: u32::MAX,
             high_rxt: SeqNum(0),
             rtx_mark: SeqNum(0),
@@ -654,12 +628,13 @@ impl<B: Storage> Connection<B> {
     /// Counters (built from the packed ones the connection keeps).
     #[inline]
     pub fn stats(&self) -> Stats {
-        self.stats.stats(self.bytes_in, self.bytes_out)
+        self.stats
+            .stats(&self.cold().rare, self.bytes_in, self.bytes_out)
     }
     /// `Stats::retransmits` as kept (32 bits, wrapping): the Endpoint adds
     /// up the difference across one call with `wrapping_sub`.
     pub(crate) fn retransmits(&self) -> u32 {
-        self.stats.get().retransmits.get()
+        self.cold().rare.retransmits.get()
     }
     /// Heap bytes the connection holds besides its buffers: with `alloc`,
     /// the SACK scoreboard and the reassembly ranges while loss recovery
@@ -672,7 +647,7 @@ impl<B: Storage> Connection<B> {
         #[cfg(feature = "alloc")]
         return self.sacked.heap_bytes()
             + self.asm.heap_bytes()
-            + self.stats.heap_bytes()
+            + self.cold_heap_bytes()
             + self.sent_log.heap_bytes()
             + self.cfg.heap_bytes();
         #[cfg(not(feature = "alloc"))]
@@ -1040,7 +1015,7 @@ impl<B: Storage> Connection<B> {
         let from = self.state;
         if !state::is_allowed(from, event, to) {
             debug_assert!(false, "illegal transition {from} --{event:?}--> {to}");
-            self.stats.rare().illegal_transitions += 1;
+            self.cold_mut().rare.illegal_transitions += 1;
         }
         self.state = to;
         a.push_change(StateChange { from, event, to });
@@ -1169,7 +1144,10 @@ pub fn heap_layout() -> alloc::vec::Vec<(&'static str, usize)> {
     alloc::vec![
         ("SACK scoreboard", size_of::<crate::buffer::Assembler>()),
         ("reassembly ranges", size_of::<spill::Marked>()),
-        ("rare event counters", size_of::<counters::Rare>()),
+        (
+            "uncommon state and rare event counters",
+            size_of::<cold::Cold>()
+        ),
         (
             "packed Config and Arc's counts, once per Endpoint (or standalone connection)",
             cfg::Shared::ALLOC_BYTES
@@ -1190,12 +1168,12 @@ pub fn heap_layout() -> alloc::vec::Vec<(&'static str, usize)> {
     target_pointer_width = "64",
     target_has_atomic = "ptr"
 ))]
-const _: () = assert!(core::mem::size_of::<Connection<alloc::vec::Vec<u8>>>() <= 472);
+const _: () = assert!(core::mem::size_of::<Connection<alloc::vec::Vec<u8>>>() <= 432);
 #[cfg(all(
     feature = "alloc",
     target_pointer_width = "64",
     target_has_atomic = "ptr"
 ))]
-const _: () = assert!(core::mem::size_of::<Connection<alloc::boxed::Box<[u8]>>>() <= 456);
+const _: () = assert!(core::mem::size_of::<Connection<alloc::boxed::Box<[u8]>>>() <= 416);
 #[cfg(all(not(feature = "alloc"), target_pointer_width = "64"))]
 const _: () = assert!(core::mem::size_of::<Connection<&'static mut [u8]>>() <= 752);

@@ -50,32 +50,33 @@ impl<B: Storage> Connection<B> {
             return;
         }
         let floor = self.cfg.min_peer_mss.max(1);
-        if self.mtu_high == 0 {
+        if self.cold().mtu_high == 0 {
             // First detection: the search runs up to the MSS negotiated.
-            self.mtu_high = self.smss;
-            self.mtu_low = self.smss.min(Config::MTU_PROBE_BASE_MSS);
+            self.cold_mut().mtu_high = self.smss;
+            self.cold_mut().mtu_low = self.smss.min(Config::MTU_PROBE_BASE_MSS);
         } else {
             // Again: half the size last known to pass (Linux).
-            self.mtu_low = (self.mtu_low / 2)
+            self.cold_mut().mtu_low = (self.cold().mtu_low / 2)
                 .min(Config::MTU_PROBE_BASE_MSS)
                 .max(floor);
         }
         if self.xflag(x::MTU_PROBE) {
             self.mtu_probe_failed();
         }
-        self.smss = self.mtu_low.min(self.smss).max(floor);
+        self.smss = self.cold().mtu_low.min(self.smss).max(floor);
         self.mtu_check_done();
     }
 
     /// The search goes on while the bounds are far enough apart.
     fn mtu_check_done(&mut self) {
-        let on = self.mtu_high.saturating_sub(self.mtu_low) >= Config::MTU_PROBE_THRESHOLD;
+        let on =
+            self.cold().mtu_high.saturating_sub(self.cold().mtu_low) >= Config::MTU_PROBE_THRESHOLD;
         self.set_x(x::MTU_SEARCH, on);
     }
 
     /// The size of the next probe (a send MSS).
     fn mtu_probe_size(&self) -> u16 {
-        self.mtu_low + self.mtu_high.saturating_sub(self.mtu_low) / 2
+        self.cold().mtu_low + self.cold().mtu_high.saturating_sub(self.cold().mtu_low) / 2
     }
 
     /// Payload bytes of a probe to send now, if one is due: a search on,
@@ -111,17 +112,17 @@ impl<B: Storage> Connection<B> {
 
     /// A probe of `len` bytes goes out at SND.NXT.
     pub(super) fn mtu_probe_sent(&mut self, len: u32) {
-        self.mtu_probe_end = self.snd_nxt.add(len);
+        self.cold_mut().mtu_probe_end = self.snd_nxt.add(len);
         self.set_x(x::MTU_PROBE, true);
     }
 
     /// After an acceptable ACK (slow path): a probe cumulatively
     /// acknowledged passed (Linux `tcp_mtup_probe_success`).
     pub(super) fn mtu_on_ack(&mut self) {
-        if self.xflag(x::MTU_PROBE) && !self.mtu_probe_end.after(self.snd_una) {
+        if self.xflag(x::MTU_PROBE) && !self.cold().mtu_probe_end.after(self.snd_una) {
             let size = self.mtu_probe_size();
             self.set_x(x::MTU_PROBE, false);
-            self.mtu_low = size;
+            self.cold_mut().mtu_low = size;
             self.smss = size;
             self.mtu_check_done();
         }
@@ -135,7 +136,7 @@ impl<B: Storage> Connection<B> {
     pub(super) fn mtu_on_recovery(&mut self) {
         if self.xflag(x::MTU_PROBE) {
             let size = u32::from(self.mtu_probe_size());
-            let end = self.mtu_probe_end;
+            let end = self.cold().mtu_probe_end;
             if self.snd_una.before(end) && !self.snd_una.before(end.sub(size)) {
                 self.mtu_probe_failed();
             }
@@ -152,9 +153,9 @@ impl<B: Storage> Connection<B> {
     /// An ICMP "fragmentation needed" lowered the send MSS to `mss`
     /// (RFC 1191): the search stays at or below it.
     pub(super) fn mtu_icmp(&mut self, mss: u16) {
-        if self.mtu_high != 0 && mss < self.mtu_high {
-            self.mtu_high = mss;
-            self.mtu_low = self.mtu_low.min(mss);
+        if self.cold().mtu_high != 0 && mss < self.cold().mtu_high {
+            self.cold_mut().mtu_high = mss;
+            self.cold_mut().mtu_low = self.cold().mtu_low.min(mss);
             if self.xflag(x::MTU_PROBE) {
                 self.mtu_probe_failed();
             }
@@ -166,7 +167,7 @@ impl<B: Storage> Connection<B> {
     fn mtu_probe_failed(&mut self) {
         let size = self.mtu_probe_size();
         self.set_x(x::MTU_PROBE, false);
-        self.mtu_high = size.saturating_sub(1).max(self.mtu_low);
+        self.cold_mut().mtu_high = size.saturating_sub(1).max(self.cold().mtu_low);
         self.mtu_check_done();
     }
 }

@@ -397,10 +397,10 @@ impl<B: Storage> Connection<B> {
     /// §6.2.4 RACK.dsack_round: SND.NXT when it last grew; the round is
     /// over once SND.UNA reaches it).
     pub(super) fn rack_on_dsack(&mut self) {
-        let round_open =
-            self.dsack_round.after(self.snd_una) && self.dsack_round.before_eq(self.snd_max);
+        let round = self.cold().dsack_round;
+        let round_open = round.after(self.snd_una) && round.before_eq(self.snd_max);
         if !round_open {
-            self.dsack_round = self.snd_max;
+            self.cold_mut().dsack_round = self.snd_max;
             self.sent_log.reo_grow();
         }
     }
@@ -456,7 +456,7 @@ impl<B: Storage> Connection<B> {
         let lost_to = lost_to.min(high);
         let from = self.high_rxt.max(self.snd_una);
         if self.unsacked_between(from, lost_to) {
-            self.stats.rare().rack_losses += 1;
+            self.cold_mut().rare.rack_losses += 1;
             if !self.in_recovery() && self.snd_una.after_eq(self.recover) {
                 self.enter_recovery(now);
             }

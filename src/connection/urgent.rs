@@ -133,7 +133,7 @@ impl<B: Storage> Connection<B> {
         if n == 0 {
             return;
         }
-        self.snd_up = self.tx_base().add(self.tx.len() as u32);
+        self.cold_mut().snd_up = self.tx_base().add(self.tx.len() as u32);
         self.set_x(x::SND_URG, true);
         self.set_more(false);
         // Urgent data does not wait for Nagle or a cork (as Linux pushes
@@ -148,17 +148,18 @@ impl<B: Storage> Connection<B> {
     /// URG and the urgent pointer on an outgoing segment below SND.UP
     /// (RFC 9293 §3.8.5; Linux `tcp_transmit_skb`).
     pub(super) fn mark_urgent(&self, flags: &mut Flags, seq: SeqNum) -> u16 {
-        if !self.xflag(x::SND_URG) || !seq.before(self.snd_up) || flags.syn() || flags.rst() {
+        if !self.xflag(x::SND_URG) || !seq.before(self.cold().snd_up) || flags.syn() || flags.rst()
+        {
             return 0;
         }
         *flags |= Flags::URG;
-        self.snd_up.dist(seq).min(0xffff) as u16
+        self.cold().snd_up.dist(seq).min(0xffff) as u16
     }
 
     /// After an acceptable ACK (slow path, `uncommon` set): the urgent
     /// mode ends once the peer has acknowledged SND.UP.
     pub(super) fn urgent_acked(&mut self) {
-        if self.xflag(x::SND_URG) && !self.snd_up.after(self.snd_una) {
+        if self.xflag(x::SND_URG) && !self.cold().snd_up.after(self.snd_una) {
             self.set_x(x::SND_URG, false);
         }
     }

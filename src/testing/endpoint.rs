@@ -43,10 +43,16 @@ const PEER_PORTS: [u16; 3] = [40000, 40001, 65535];
 const KEEP_SENT: usize = 16;
 /// A bound on the transmit or event queue drained in one step.
 const DRAIN_LIMIT: usize = 100_000;
-/// The most heap a connection holds besides its buffers: the reassembly
-/// ranges, the SACK scoreboard and the rare counters, one small box each,
-/// and its own copy of the packed config once a socket option changed it.
-const MAX_HEAP_PER_CONNECTION: usize = 384;
+/// The most heap a connection holds besides its buffers: one of each of
+/// its small boxes (`heap_layout`: the reassembly ranges, the SACK
+/// scoreboard, the uncommon state, the RACK send log's checkpoints, and
+/// its own copy of the packed config once a socket option changed it).
+fn max_heap_per_connection() -> usize {
+    crate::connection::heap_layout()
+        .iter()
+        .map(|(_, b)| b)
+        .sum()
+}
 
 /// One hostile event for a whole host.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -654,7 +660,7 @@ impl EpHarness {
             if let Some(c) = self.ep.connection(h)
                 && (c.recv_queue() > self.cfg.rx_buffer
                     || c.send_queue() > self.cfg.tx_buffer
-                    || c.heap_bytes() > MAX_HEAP_PER_CONNECTION)
+                    || c.heap_bytes() > max_heap_per_connection())
             {
                 return self.fail(&format!(
                     "{h}: recv_queue {}, send_queue {}, heap {} B",

@@ -492,3 +492,49 @@ fn fixed_boxes() -> usize {
     let l = tcpstate::connection::heap_layout();
     l[2].1 + l[3].1 + l[4].1
 }
+
+/// `heap_bytes` (what W3's figures and the hostile harness's memory bound
+/// rely on) is what a connection really holds on the heap besides its
+/// buffers (issue 17): its own packed config (a standalone connection),
+/// the RACK send log's checkpoints while data is in flight, the uncommon
+/// state from the first rare event on; measured by the allocator.
+#[test]
+fn heap_bytes_is_what_the_connection_holds() {
+    let buffers = Buffers::with_capacity(4096, 4096);
+    let h0 = counting::held();
+    let c = Connection::new(Config::linux(), buffers).unwrap();
+    let own_cfg = c.heap_bytes();
+    assert!(own_cfg > 0, "a standalone connection owns its config");
+    assert_eq!(counting::held() - h0, own_cfg as i64);
+    drop(c);
+    assert_eq!(counting::held(), h0 - 2 * 4096, "buffers and config freed");
+
+    let mut p = Peer::open(Config::linux(), 65536, 65536, Some(7), true, false);
+    let (held0, heap0) = (counting::held(), p.c.heap_bytes());
+    assert_eq!(heap0, own_cfg);
+    let grew = |p: &Peer| {
+        (
+            counting::held() - held0,
+            p.c.heap_bytes() as i64 - heap0 as i64,
+        )
+    };
+    // Data in flight: the send log's checkpoints.
+    let mut buf = [0u8; 2048];
+    assert_eq!(p.c.send(p.now, &[5; 1000]).unwrap().len, 1000);
+    while p.c.poll_transmit(p.now, &mut buf).is_some() {}
+    let (held, heap) = grew(&p);
+    assert!(heap > 0, "the send log's box");
+    assert_eq!(held, heap);
+    // All of it acknowledged: the box goes.
+    let ack = p.c.snd_nxt();
+    let seq = p.seq;
+    drop(p.send(Flags::ACK, seq, ack, 65535, &[]));
+    assert_eq!(grew(&p), (0, 0));
+    // A segment wholly left of the window is dropped (after its ACK): the
+    // first rare event boxes the uncommon state.
+    drop(p.send(Flags::ACK, seq.sub(5000), ack, 65535, &[9; 10]));
+    assert_eq!(p.c.stats().dropped, 1);
+    let (held, heap) = grew(&p);
+    assert!(heap > 0, "the uncommon state's box");
+    assert_eq!(held, heap);
+}

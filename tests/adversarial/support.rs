@@ -353,6 +353,7 @@ pub(crate) mod counting {
 
     thread_local! {
         static ALLOCS: Cell<u64> = const { Cell::new(0) };
+        static HELD: Cell<i64> = const { Cell::new(0) };
     }
 
     // SAFETY: forwards every call to the system allocator unchanged; the
@@ -361,10 +362,12 @@ pub(crate) mod counting {
     unsafe impl GlobalAlloc for Counting {
         unsafe fn alloc(&self, l: Layout) -> *mut u8 {
             let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+            let _ = HELD.try_with(|c| c.set(c.get() + l.size() as i64));
             // SAFETY: the caller's contract is System's.
             unsafe { System.alloc(l) }
         }
         unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+            let _ = HELD.try_with(|c| c.set(c.get() - l.size() as i64));
             // SAFETY: the caller's contract is System's.
             unsafe { System.dealloc(p, l) }
         }
@@ -373,5 +376,11 @@ pub(crate) mod counting {
     /// Allocations this thread has made so far.
     pub fn allocs() -> u64 {
         ALLOCS.with(|c| c.get())
+    }
+
+    /// Bytes this thread's allocations hold now (what it freed subtracted;
+    /// `realloc` goes through `alloc` and `dealloc`).
+    pub fn held() -> i64 {
+        HELD.with(|c| c.get())
     }
 }

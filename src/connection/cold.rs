@@ -1,0 +1,152 @@
+//! The state of uncommon events, on the heap from the first one (with
+//! `alloc`; inline without).
+//!
+//! Most connections never retransmit, never see a challenge ACK, a
+//! D-SACK, urgent data, an ICMP error or a path-MTU probe; they need none
+//! of this state. With `alloc` it lives in one box that the first such
+//! event allocates, so the TCB keeps a pointer instead (issue 17, W3); it
+//! stays until the connection is dropped (the counters in it are for the
+//! connection's whole life). Reads of an absent box see the defaults: no
+//! event counted, no undo or pending RST/D-SACK block (their flag bits say
+//! whether one is set; `flags.rs`), no urgent pointer or PLPMTUD search
+//! (their `xflags` bits, `urgent.rs`), no D-SACK round, no challenge-ACK
+//! interval.
+
+use super::counters::Rare;
+use super::{Connection, Storage, Undo};
+use crate::seq::SeqNum;
+
+/// The uncommon state (92 bytes). (The soft ICMP error and the count of
+/// challenge ACKs, 3 bytes, stay in the TCB: there they fill padding, here
+/// they would round the box up, and without `alloc` the TCB with it.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Cold {
+    /// The counters of rare events.
+    pub(super) rare: Rare,
+    /// `undo()` when its bit is set (`flags.rs`).
+    pub(super) undo: Undo,
+    /// `pending_rst()` or `dsack()`, whichever bit is set (`flags.rs`):
+    /// never both.
+    pub(super) pend: (SeqNum, SeqNum),
+    /// SND.UP (RFC 9293 §3.3.1): one past our last urgent byte
+    /// (MUST-62), while it is unacknowledged (`urgent.rs`).
+    pub(super) snd_up: SeqNum,
+    /// The end of the PLPMTUD probe in flight (`plpmtud.rs`).
+    pub(super) mtu_probe_end: SeqNum,
+    /// RACK.dsack_round (RFC 8985 §6.2.4): SND.MAX when a D-SACK last
+    /// grew the reordering window; the round lasts while it lies in
+    /// (SND.UNA, SND.MAX]. ISS on a new open: no round (a box made
+    /// later starts there too, `cold_mut`).
+    pub(super) dsack_round: SeqNum,
+    /// When the current challenge-ACK interval started: milliseconds,
+    /// wrapping; 0 when none has (RFC 5961 §7 rate limit).
+    pub(super) challenge_at_ms: u32,
+    /// PLPMTUD (`plpmtud.rs`): the largest send MSS known to pass, and
+    /// the largest still possible (0: no search has started).
+    pub(super) mtu_low: u16,
+    pub(super) mtu_high: u16,
+}
+
+impl Cold {
+    pub(super) const NEW: Cold = Cold {
+        rare: Rare::ZERO,
+        undo: Undo {
+            cwnd: 0,
+            ssthresh: 0,
+            tsval: 0,
+        },
+        pend: (SeqNum(0), SeqNum(0)),
+        snd_up: SeqNum(0),
+        mtu_probe_end: SeqNum(0),
+        dsack_round: SeqNum(0),
+        challenge_at_ms: 0,
+        mtu_low: 0,
+        mtu_high: 0,
+    };
+
+    /// What a new open resets (`reset_tcb`): the PLPMTUD search (the
+    /// D-SACK round: `set_iss`). The rest stays: the counters, and values
+    /// that mean something only while a flag bit says so.
+    fn reset(&mut self) {
+        self.mtu_low = 0;
+        self.mtu_high = 0;
+    }
+}
+
+/// What an absent box reads as.
+#[cfg(feature = "alloc")]
+static NONE: Cold = Cold::NEW;
+
+#[cfg(feature = "alloc")]
+pub(super) type Slot = Option<alloc::boxed::Box<Cold>>;
+#[cfg(not(feature = "alloc"))]
+pub(super) type Slot = Cold;
+
+/// A slot with nothing in it.
+pub(super) const EMPTY: Slot = {
+    #[cfg(feature = "alloc")]
+    {
+        None
+    }
+    #[cfg(not(feature = "alloc"))]
+    {
+        Cold::NEW
+    }
+};
+
+impl<B: Storage> Connection<B> {
+    /// The uncommon state, to read.
+    #[inline]
+    pub(super) fn cold(&self) -> &Cold {
+        #[cfg(feature = "alloc")]
+        return self.cold.as_deref().unwrap_or(&NONE);
+        #[cfg(not(feature = "alloc"))]
+        return &self.cold;
+    }
+
+    /// The uncommon state, to write (on the heap from the first write).
+    #[inline]
+    pub(super) fn cold_mut(&mut self) -> &mut Cold {
+        #[cfg(feature = "alloc")]
+        return self.cold.get_or_insert_with(|| {
+            alloc::boxed::Box::new(Cold {
+                dsack_round: self.iss,
+                ..Cold::NEW
+            })
+        });
+        #[cfg(not(feature = "alloc"))]
+        return &mut self.cold;
+    }
+
+    /// A new open: the uncommon state that a new open resets (`Cold::reset`)
+    /// back to its defaults, without allocating.
+    pub(super) fn reset_cold(&mut self) {
+        #[cfg(feature = "alloc")]
+        if let Some(c) = self.cold.as_deref_mut() {
+            c.reset();
+        }
+        #[cfg(not(feature = "alloc"))]
+        self.cold.reset();
+    }
+
+    /// No D-SACK round: RACK.dsack_round at ISS (a new open), without
+    /// allocating.
+    pub(super) fn reset_dsack_round(&mut self, iss: SeqNum) {
+        #[cfg(feature = "alloc")]
+        if let Some(c) = self.cold.as_deref_mut() {
+            c.dsack_round = iss;
+        }
+        #[cfg(not(feature = "alloc"))]
+        {
+            self.cold.dsack_round = iss;
+        }
+    }
+
+    /// The bytes of the box, if there is one.
+    #[cfg(feature = "alloc")]
+    pub(super) fn cold_heap_bytes(&self) -> usize {
+        self.cold
+            .as_ref()
+            .map_or(0, |_| core::mem::size_of::<Cold>())
+    }
+}
