@@ -49,7 +49,7 @@ pub(super) struct SendLog {
     /// retransmissions.
     reo_mult: u8,
     /// Three small values in one word (the TCB has no byte to spare:
-    /// `size_of::<Connection<Vec<u8>>>()` is pinned at 632 and the flag
+    /// `size_of::<Connection<Vec<u8>>>()` is pinned (`mod.rs`) and the flag
     /// words are full), read and written through the methods below:
     /// - bits 0-4: RACK.reo_wnd_persist (RFC 8985 §6.2.4), recoveries
     ///   left before `reo_mult` returns to 1 (at most 16);
