@@ -258,6 +258,18 @@ impl<B: Storage> Connection<B> {
         self.flags & ((1 << 11) | (1 << 12)) != 0
     }
 
+    /// Whether a RST is to be sent (`pending_rst().is_some()`, without
+    /// reading the uncommon state: the flag bit alone).
+    #[inline]
+    pub(super) fn has_pending_rst(&self) -> bool {
+        self.flags & RST != 0
+    }
+    /// Whether a D-SACK block is to be reported (`dsack().is_some()`, the
+    /// flag bit alone).
+    #[inline]
+    pub(super) fn has_dsack(&self) -> bool {
+        self.flags & DSACK != 0
+    }
     /// A RST to send: (SEG.SEQ, Some(SEG.ACK) when the ACK bit is set).
     pub(super) fn pending_rst(&self) -> Option<(SeqNum, Option<SeqNum>)> {
         let ack = self.flags & RST_ACK != 0;

@@ -63,8 +63,7 @@ impl<B: Storage> Connection<B> {
             // What would make the next piece's header differ from the
             // first's: SACK blocks (RFC 2018) or a CWR mark (RFC 3168
             // §6.1.2) to send.
-            if (self.sack_on() && (!self.asm.is_empty() || self.dsack().is_some()))
-                || self.cwr_pending()
+            if (self.sack_on() && (!self.asm.is_empty() || self.has_dsack())) || self.cwr_pending()
             {
                 break;
             }

@@ -95,7 +95,7 @@ impl<B: Storage> Connection<B> {
 
     /// Whether `poll_transmit` has anything (`wants` is `wants_to_send()`).
     pub(super) fn has_output(&self, wants: bool) -> bool {
-        self.pending_rst().is_some()
+        self.has_pending_rst()
             || (self.state != State::Closed
                 && (self.ack_now() || self.probe != Probe::None || wants))
     }
@@ -284,7 +284,7 @@ impl<B: Storage> Connection<B> {
             || !self.sacked.is_empty()
             // SACK blocks to send shrink the segment (`seg_room`).
             || !self.asm.is_empty()
-            || self.dsack().is_some()
+            || self.has_dsack()
         {
             return None;
         }
@@ -591,7 +591,7 @@ impl<B: Storage> Connection<B> {
                 ecr: self.ts_recent,
             });
         }
-        if self.sack_on() && (!self.asm.is_empty() || self.dsack().is_some()) {
+        if self.sack_on() && (!self.asm.is_empty() || self.has_dsack()) {
             o.sack = self.sack_blocks();
         }
         o

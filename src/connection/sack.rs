@@ -278,7 +278,7 @@ impl<B: Storage> Connection<B> {
             return mss;
         }
         let max = if self.ts_on() { 3 } else { 4 };
-        let n = (usize::from(self.dsack().is_some()) + self.asm.ranges().count()).min(max);
+        let n = (usize::from(self.has_dsack()) + self.asm.ranges().count()).min(max);
         // NOP, NOP, kind, length and 8 bytes a block (RFC 2018 §3).
         mss.saturating_sub(4 + 8 * n as u32).max(1)
     }
