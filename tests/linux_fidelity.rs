@@ -7,7 +7,7 @@ mod script;
 
 use common::{Pair, drain};
 use tcpstate::connection::info::{TCP_INFINITE_SSTHRESH, TCPI_OPT_SACK, TCPI_OPT_TIMESTAMPS};
-use tcpstate::{AppCall, Config, Duration};
+use tcpstate::{AppCall, Config, Duration, SeqNum};
 
 /// A connected pair, A having written `n` bytes; the segments A sends at
 /// once, as (length, PSH).
@@ -374,5 +374,27 @@ fn r9293_3_9_1_a_loss_probe_keeps_the_segments_psh() {
         assert_eq!(probe.len(), 1);
         assert_eq!(probe[0].seq(), out[1].seq(), "the last segment again");
         assert!(probe[0].flags().psh(), "{probe:#?}");
+    }
+}
+
+// RFC 9293 §3.6.1 (SHLD-3, FSM-49): data after a CLOSE ends the connection
+// with a RST. The RST answers the segment as a closed connection does
+// (RFC 9293 §3.10.7.1: <SEQ=SEG.ACK><CTL=RST>), as Linux
+// (tcp_rcv_state_process, tcp_v4_send_reset) and the BSDs
+// (tcp_dropwithreset) send it: in FIN-WAIT-1, data that does not ack our
+// FIN gets SEQ = SEG.ACK, below SND.NXT, and no ACK bit.
+#[test]
+fn r9293_3_10_7_1_data_after_close_gets_the_rst_of_a_closed_connection() {
+    use script::*;
+    let linux = Config {
+        timestamps: false,
+        window_scaling: false,
+        ..Config::linux()
+    };
+    for cfg in [cfg(), linux] {
+        let mut s = fin_wait_1_with(cfg, true);
+        s.peer_ack(ACK, ISS.add(1), b"late data");
+        s.expect(RST, ISS.add(1), SeqNum(0));
+        s.closed_by(tcpstate::CloseReason::Aborted);
     }
 }
