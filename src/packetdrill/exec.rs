@@ -1792,26 +1792,39 @@ impl Exec {
             // Linux's send-buffer limit (SO_SNDBUF or tcp_wmem[1]) and
             // TCP_NOTSENT_LOWAT, kept here at the socket layer: the engine's
             // ring is as large as autotuning could make it (tcp_wmem[2]).
-            let (queued, notsent, mss) =
-                self.ep
-                    .as_ref()
-                    .and_then(|e| e.connection(h))
-                    .map_or((0, 0, 1), |c| {
-                        let i = c.info(self.now);
-                        (
-                            c.send_queue(),
-                            i.notsent_bytes as usize,
-                            i.snd_mss.max(1) as usize,
-                        )
-                    });
+            let (queued, notsent, mss, wnd) = self
+                .ep
+                .as_ref()
+                .and_then(|e| e.connection(h))
+                .map_or((0, 0, 1, 0), |c| {
+                    let i = c.info(self.now);
+                    (
+                        c.send_queue(),
+                        i.notsent_bytes as usize,
+                        i.snd_mss.max(1) as usize,
+                        i.snd_wnd as usize,
+                    )
+                });
             let limit = f.sndbuf_limit.unwrap_or(self.settings.sndbuf);
             want = want.min(limit.saturating_sub(queued));
             if let Some(l) =
                 f.lowat.or((self.settings.notsent_lowat != u32::MAX)
                     .then_some(self.settings.notsent_lowat))
             {
-                let room = (l as usize).saturating_sub(notsent);
-                want = want.min(room.div_ceil(mss) * mss);
+                // Linux (tcp_sendmsg_locked) copies a write into packets of
+                // `size_goal` bytes and tests TCP_NOTSENT_LOWAT
+                // (sk_stream_memory_free) only before it starts a new one:
+                // the unsent tail packet is filled up to `size_goal` first,
+                // whatever the unsent bytes.
+                let goal = size_goal(wnd, mss);
+                let tail = notsent % goal;
+                want = want.min(if tail > 0 {
+                    goal - tail
+                } else if notsent < l as usize {
+                    goal
+                } else {
+                    0
+                });
             }
             if want == 0 {
                 // The socket's limits leave no room now.
@@ -2218,6 +2231,19 @@ impl Exec {
         Ok(Some((ready, None)))
     }
 
+    /// Linux's POLLOUT test of TCP_NOTSENT_LOWAT (tcp_poll,
+    /// __sk_stream_is_writeable with `wake` = 1, tcp_stream_memory_free):
+    /// twice the unsent bytes below the limit.
+    fn lowat_writeable(&self, f: &Fd, notsent: u32) -> bool {
+        let Some(l) = f
+            .lowat
+            .or((self.settings.notsent_lowat != u32::MAX).then_some(self.settings.notsent_lowat))
+        else {
+            return true;
+        };
+        u64::from(notsent) * 2 < u64::from(l)
+    }
+
     fn revents(&self, fd: i64) -> i64 {
         let Some(f) = self.fds.get(&fd) else {
             return POLLNVAL;
@@ -2258,6 +2284,7 @@ impl Exec {
                         if matches!(st, State::Established | State::CloseWait)
                             && c.send_capacity() > 0
                             && !f.wr_shut
+                            && self.lowat_writeable(f, c.info(self.now).notsent_bytes)
                         {
                             r |= POLLOUT | POLLWRNORM;
                         }
@@ -2270,6 +2297,15 @@ impl Exec {
             }
         }
     }
+}
+
+/// Linux's `size_goal` for a write (tcp_xmit_size_goal): a GSO packet of
+/// at most 64 KB, bounded to half the peer's window (tcp_bound_to_half_wnd,
+/// here the current window for the largest one seen), in whole segments.
+fn size_goal(wnd: usize, mss: usize) -> usize {
+    let cut = if wnd > 536 { wnd / 2 } else { wnd };
+    let bytes = if cut > 0 { cut.min(65_535) } else { 65_535 };
+    (bytes / mss).max(1) * mss
 }
 
 /// The bytes of an iovec list (`[{..., 10}, {..., 20}]`).
