@@ -811,6 +811,20 @@ impl<S: Store> Endpoint<S> {
     pub fn config(&self) -> &EndpointConfig {
         &self.cfg
     }
+    /// Replaces the connection settings ([`EndpointConfig::conn`]) for what
+    /// opens from now on, as a Linux sysctl changed while sockets are open:
+    /// each open connection keeps the copy it was made with; new
+    /// connections, listeners' new children and the answers to SYNs take
+    /// the new ones. Fails, changing nothing, on settings
+    /// [`EndpointConfig::validate`] refuses.
+    pub fn set_connection_config(&mut self, conn: crate::Config) -> Result<(), ConfigError> {
+        let mut next = self.cfg.clone();
+        next.conn = conn;
+        next.validate()?;
+        self.conn_cfg = PackedConfig::new(&next.conn);
+        self.cfg = next;
+        Ok(())
+    }
     /// The counters (`/proc/net/snmp` style).
     pub fn counters(&self) -> Counters {
         let mut c = self.counters;

@@ -1045,7 +1045,10 @@ impl Exec {
     fn endpoint_for(&mut self, line: usize, fd: i64) -> Res<()> {
         let f = self.fds[&fd].clone();
         if let Some(what) = self.stale.clone() {
-            if self.ep_busy(Some(fd)) {
+            self.stale = None;
+            if !self.ep_busy(Some(fd)) {
+                self.ep = None;
+            } else if !self.conn_settings_only(&f) {
                 return Err(Stop::Unsupported(
                     line,
                     format!(
@@ -1054,8 +1057,6 @@ impl Exec {
                     ),
                 ));
             }
-            self.ep = None;
-            self.stale = None;
         }
         if self.ep.is_none() {
             self.ep = Some(self.new_endpoint(line, Some(&f))?);
@@ -1068,14 +1069,39 @@ impl Exec {
             .unwrap_or_default();
         if f.rcvbuf.is_some_and(|r| r != cfg.rx_buffer)
             || f.sndbuf.is_some_and(|s| s != cfg.tx_buffer)
-            || f.maxseg.is_some_and(|m| m != cfg.conn.mss)
+            || (f.maxseg.is_some_and(|m| m != cfg.conn.mss) && !self.conn_settings_only(&f))
         {
             return Err(Stop::Unsupported(
                 line,
                 "socket options that differ between two sockets of one script".into(),
             ));
         }
+        // With no listener (whose children would take them too), a socket
+        // without an earlier one's TCP_MAXSEG opens with its own settings.
+        if !self
+            .fds
+            .values()
+            .any(|o| matches!(o.kind, Kind::Listener(_)))
+        {
+            let _ = self.conn_settings_only(&f);
+        }
         Ok(())
+    }
+
+    /// A sysctl or this socket's TCP_MAXSEG changed only the connection
+    /// settings (`EndpointConfig::conn`) of an Endpoint that holds other
+    /// sockets: they keep theirs, and what opens from now on takes the new
+    /// ones (as on Linux, where a sysctl is read when a socket uses it).
+    fn conn_settings_only(&mut self, f: &Fd) -> bool {
+        let Ok(next) = self.new_endpoint(0, Some(f)).map(|e| e.config().clone()) else {
+            return false;
+        };
+        let Some(ep) = self.ep.as_mut() else {
+            return false;
+        };
+        let mut same = ep.config().clone();
+        same.conn = next.conn.clone();
+        same == next && ep.set_connection_config(next.conn).is_ok()
     }
 
     /// Changes the Endpoint's configuration under a listener that is all
