@@ -232,6 +232,11 @@ struct Exec {
     ports: (u16, u16),
     /// Script TS val -> the live TS val that went out on that line.
     ts_map: HashMap<u32, u32>,
+    /// `--tcp_ts_ecr_scaled`: an inbound TS ecr that echoes no script TS
+    /// val is moved by the socket's first (script, live) TS val pair
+    /// (`ts_first`), as packetdrill interpolates it.
+    ts_ecr_scaled: bool,
+    ts_first: Option<(u32, u32)>,
     blocked: Option<Blocked>,
     tol_usecs: i64,
     tol_percent: f64,
@@ -278,6 +283,8 @@ pub fn run_script(script: &Script, opts: &RunOptions) -> (Verdict, Vec<String>) 
         remote_isn: 0,
         ports: (SCRIPT_PORT, REMOTE_EPHEMERAL),
         ts_map: HashMap::new(),
+        ts_ecr_scaled: false,
+        ts_first: None,
         blocked: None,
         tol_usecs: opts.tolerance_usecs.unwrap_or(4000),
         tol_percent: 12.5,
@@ -337,6 +344,7 @@ impl Exec {
                 }
                 "ip_version" if v == "ipv4" || v == "ipv4-mapped-ipv6" => {}
                 "strict_segments" => self.strict_segments = true,
+                "tcp_ts_ecr_scaled" => self.ts_ecr_scaled = true,
                 // Inbound GSO size, bind/connect ports we already use,
                 // and the TS tick (TS val is not checked).
                 "mss" | "tcp_ts_tick_usecs" => {}
@@ -674,7 +682,13 @@ impl Exec {
         let mut opts = match &p.options {
             Some(Some(list)) => encode_options(
                 list,
-                |e| self.ts_map.get(&e).copied().unwrap_or(e),
+                |e| match (self.ts_map.get(&e), self.ts_first) {
+                    (Some(&live), _) => live,
+                    (None, Some((script, live))) if self.ts_ecr_scaled => {
+                        e.wrapping_sub(script).wrapping_add(live)
+                    }
+                    _ => e,
+                },
                 |x| x.wrapping_add(isn),
             ),
             _ => Vec::new(),
@@ -975,6 +989,7 @@ impl Exec {
         }
         for (w, g) in ts_learn {
             self.ts_map.insert(w, g);
+            self.ts_first.get_or_insert((w, g));
         }
         self.say(format!("{} matched > {got}", secs(us(self.now))));
         Ok(())
@@ -1268,6 +1283,8 @@ impl Exec {
                 }
                 self.fds.insert(fd, Fd::new(ty & SOCK_NONBLOCK != 0));
                 self.sut = Sut::Fresh;
+                // packetdrill's first TS val pair is per socket.
+                self.ts_first = None;
                 Ok(Some((fd, None)))
             }
             "bind" => {
@@ -2301,10 +2318,20 @@ impl Exec {
                     }
                     Some(c) => {
                         let st = c.state();
-                        if c.recv_queue() > 0 || c.is_eof() || f.rd_shut {
+                        // Linux's tcp_poll: RCV_SHUTDOWN (the peer's FIN
+                        // arrived, read or not) gives POLLIN and POLLRDHUP.
+                        let fin_in = c.is_eof()
+                            || matches!(
+                                st,
+                                State::CloseWait
+                                    | State::Closing
+                                    | State::LastAck
+                                    | State::TimeWait
+                            );
+                        if c.recv_queue() > 0 || fin_in || f.rd_shut {
                             r |= POLLIN | POLLRDNORM;
                         }
-                        if c.is_eof() {
+                        if fin_in {
                             r |= POLLRDHUP;
                         }
                         if matches!(st, State::Established | State::CloseWait)
