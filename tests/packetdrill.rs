@@ -91,6 +91,17 @@ fn a_wrong_field_fails() {
         9,
     );
     assert!(m.contains("seq"), "{m}");
+    // The IP header's ECN field, on every segment of the line: Not-ECT
+    // here (no ECN negotiated).
+    assert_eq!(
+        with("+0 write(4, ..., 10) = 10\n+0 > [noecn] P. 1:11(10) ack 1\n"),
+        Verdict::Pass
+    );
+    let m = fails_at(
+        &with("+0 write(4, ..., 10) = 10\n+0 > [ect01] P. 1:11(10) ack 1\n"),
+        9,
+    );
+    assert!(m.contains("ECN"), "{m}");
 }
 
 #[test]

@@ -15,7 +15,7 @@ use std::{format, vec};
 
 use super::linux::*;
 use super::live::{Live, encode_options, flag_str, opt_str};
-use super::parse::{Event, Expr, Opt, Packet, Script, Stmt, Syscall, Time};
+use super::parse::{EcnField, Event, Expr, Opt, Packet, Script, Stmt, Syscall, Time};
 use super::python::{self, PyError};
 use super::shell::{self, Cmd};
 use super::sysctl::{self, Settings};
@@ -176,6 +176,8 @@ impl Fd {
 struct Out {
     at: Instant,
     bytes: Vec<u8>,
+    /// The IP header's ECN field (`Datagram::ecn`).
+    ecn: Ecn,
 }
 
 /// A blocking call in progress.
@@ -600,9 +602,9 @@ impl Exec {
             if d.dst != IpAddr::V4(self.remote_ip) {
                 continue;
             }
-            sent.push(buf[..d.len].to_vec());
+            sent.push((buf[..d.len].to_vec(), d.ecn));
         }
-        for bytes in sent {
+        for (bytes, ecn) in sent {
             if self.opts.verbose {
                 let s = self.show(&bytes);
                 self.say(format!("{} engine sent {s}", secs(us(self.now))));
@@ -610,6 +612,7 @@ impl Exec {
             self.out.push_back(Out {
                 at: self.now,
                 bytes,
+                ecn,
             });
         }
         self.try_unblock()
@@ -749,7 +752,11 @@ impl Exec {
                 now,
                 IpAddr::V4(self.remote_ip),
                 IpAddr::V4(self.local_ip),
-                Ecn::NotEct,
+                match p.ecn {
+                    Some(EcnField::Is(e)) => e,
+                    Some(EcnField::EitherEct) => Ecn::Ect0,
+                    None => Ecn::NotEct,
+                },
                 &seg,
             );
         }
@@ -860,6 +867,8 @@ impl Exec {
         }
         let mut live = Live::parse(&first.bytes)
             .ok_or_else(|| Stop::Fail(line, "the engine sent a malformed segment".to_string()))?;
+        // Every segment of the line carries the ECN field it names.
+        let mut ecn_ok = p.ecn.is_none_or(|e| e.matches(first.ecn));
         // TSO aggregation: consecutive segments make up the line's length.
         while !self.strict_segments && live.len < p.len && live.len > 0 {
             let Some(more) = self.next_out(limit)? else {
@@ -872,6 +881,7 @@ impl Exec {
                 self.out.push_front(more);
                 break;
             }
+            ecn_ok &= p.ecn.is_none_or(|e| e.matches(more.ecn));
             live.len += m.len;
             live.flags |= m.flags;
             live.ack = m.ack;
@@ -899,6 +909,16 @@ impl Exec {
                 self.ports = ports;
                 self.sut = Sut::Conn;
             }
+        }
+        if !ecn_ok {
+            return Err(Stop::Fail(
+                line,
+                format!(
+                    "expected `{}` got `> {}` (IP ECN field differs)",
+                    p.text,
+                    self.show_live(&live)
+                ),
+            ));
         }
         self.compare(line, p, &live)?;
         Ok(t)
