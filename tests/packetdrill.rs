@@ -172,7 +172,7 @@ fn unsupported_constructs_are_reported() {
     for (tail, what) in [
         ("+0 `echo hi`\n", "shell command"),
         ("+0 %{ import os }%\n", "python"),
-        ("+0 `sysctl -q net.ipv4.tcp_ecn=2`\n", "tcp_ecn"),
+        ("+0 `sysctl -q net.ipv4.tcp_ecn=3`\n", "tcp_ecn"),
         ("+0 `tc qdisc replace dev tun0 root fq`\n", "fq"),
         (
             "+0 getsockopt(4, SOL_TCP, TCP_INFO, ..., ...) = 0\n",
@@ -195,6 +195,15 @@ fn unsupported_constructs_are_reported() {
             other => panic!("{tail}: {other:?}"),
         }
     }
+    // tcp_ecn=2 (ECN only when asked): an active open would ask.
+    let v = with(
+        "+0 `sysctl -q net.ipv4.tcp_ecn=2`\n+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 5\n\
+         +0 connect(5, ..., ...) = -1 EINPROGRESS (Operation now in progress)\n",
+    );
+    assert!(
+        matches!(&v, Verdict::Unsupported { line: 10, what } if what.contains("tcp_ecn=2")),
+        "{v:?}"
+    );
     // The Linux defaults script is what Config::linux() is.
     let v = run(
         &format!("`../common/defaults.sh`\n{SERVER}"),

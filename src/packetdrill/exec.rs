@@ -1136,7 +1136,23 @@ impl Exec {
         };
         let mut same = ep.config().clone();
         same.conn = next.conn.clone();
+        // Fast Open's sysctls were given to the Endpoint when they changed.
+        same.fast_open = next.fast_open;
         same == next && ep.set_connection_config(next.conn).is_ok()
+    }
+
+    /// Under `tcp_ecn=2` the engine, set to answer ECN-setup SYNs, would
+    /// also ask for ECN on an active open, as Linux does not.
+    fn active_open_ecn(&self, line: usize) -> Res<()> {
+        let on = self.ep.as_ref().is_some_and(|e| e.config().conn.ecn);
+        if self.settings.ecn_passive && on {
+            return Err(Stop::Unsupported(
+                line,
+                "an active open under sysctl net.ipv4.tcp_ecn=2 (the engine would ask for ECN)"
+                    .into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Changes the Endpoint's configuration under a listener that is all
@@ -1429,6 +1445,7 @@ impl Exec {
                         return Ok(Some((-1, Some("EBADF"))));
                     }
                     self.endpoint_for(line, fd)?;
+                    self.active_open_ecn(line)?;
                     let now = self.now;
                     let remote = SocketAddr::new(IpAddr::V4(self.remote_ip), SCRIPT_PORT);
                     if f.fo_connect && self.fast_open_ready() {
@@ -1737,6 +1754,7 @@ impl Exec {
         let nonblock = f.nonblock || dontwait;
         if first {
             self.endpoint_for(line, fd)?;
+            self.active_open_ecn(line)?;
             let now = self.now;
             let remote = SocketAddr::new(IpAddr::V4(self.remote_ip), SCRIPT_PORT);
             let data = vec![0u8; n];
