@@ -2173,3 +2173,42 @@ fn set_connection_config_applies_to_connections_opened_after_it() {
     assert!(ep.set_connection_config(bad).is_err());
     assert!(ep.config().conn.mss > 0);
 }
+
+// Issue 17 (W3): an Endpoint's connections share one packed config (no
+// heap per connection for it); a socket option set on one connection
+// gives that one its own copy and leaves the others as they were.
+#[test]
+fn connections_share_the_endpoint_config_until_one_changes_its_own() {
+    let mut net = Net::new(vec![(ip(1), cfg()), (ip(2), cfg())]);
+    let lb = net.ep(1).listen(sa(2, 80), 16).unwrap();
+    let now = net.now;
+    let c1 = net.ep(0).connect(now, None, sa(2, 80)).unwrap();
+    let c2 = net.ep(0).connect(now, None, sa(2, 80)).unwrap();
+    net.run_for(Duration::from_millis(100));
+    let s1 = net.ep(1).accept(lb).expect("accepted");
+    let heap = |ep: &mut Endpoint, h| ep.connection(h).unwrap().heap_bytes();
+    for h in [c1, c2] {
+        assert_eq!(heap(net.ep(0), h), 0, "active open {h:?}");
+    }
+    assert_eq!(heap(net.ep(1), s1), 0, "passive open");
+    let own_cfg = tcpstate::connection::heap_layout()[3].1;
+    let now = net.now;
+    let ka = tcpstate::Keepalive {
+        idle: Duration::from_secs(5),
+        interval: Duration::from_secs(1),
+        probes: 2,
+    };
+    let set = net
+        .ep(0)
+        .on_app_call(now, c1, tcpstate::AppCall::SetKeepalive(Some(ka)));
+    assert_eq!(set.unwrap().len, 0);
+    assert_eq!(heap(net.ep(0), c1), own_cfg);
+    assert_eq!(heap(net.ep(0), c2), 0);
+    // The option took effect on c1 alone: after 5 s idle c1 probes, c2
+    // (keep-alive off in `linux()`) sends nothing.
+    let before = net.ep(0).connection(c2).unwrap().stats().segs_out;
+    let probes_before = net.ep(0).connection(c1).unwrap().stats().segs_out;
+    net.run_for(Duration::from_secs(6));
+    assert!(net.ep(0).connection(c1).unwrap().stats().segs_out > probes_before);
+    assert_eq!(net.ep(0).connection(c2).unwrap().stats().segs_out, before);
+}

@@ -812,36 +812,67 @@ fn reassembly_and_scoreboard_bounds_come_from_the_config() {
 
 // Issue 7 (W3 memory): with `alloc`, the SACK scoreboard (RFC 6675) and the
 // reassembly ranges (RFC 9293 §3.10.7.4) take heap memory only while a hole
-// exists: one box each, freed when the hole closes.
+// exists: one box each, freed when the hole closes. (A standalone
+// connection also holds its packed config, which an Endpoint's connections
+// share: `base` below; tests/endpoint.rs checks the shared case.)
 #[test]
 fn recovery_state_is_on_the_heap_only_while_a_hole_exists() {
     let mut s = established_sack(sack_cfg());
     let boxes = tcpstate::connection::heap_layout();
-    let (scoreboard, reassembly) = (boxes[0].1, boxes[1].1);
+    let (scoreboard, reassembly, own_cfg) = (boxes[0].1, boxes[1].1, boxes[3].1);
     assert!(scoreboard >= std::mem::size_of::<tcpstate::Assembler>());
-    assert_eq!(s.c.heap_bytes(), 0);
+    assert_eq!(s.c.heap_bytes(), own_cfg);
+    // Nothing rare happened (no drop, no retransmission): no counters box.
+    assert_eq!(s.c.stats().dropped + s.c.stats().retransmits, 0);
     let base = PEER_ISS.add(1);
     // Receiver: an out-of-order segment opens a hole.
     s.seg(ACK, base.add(1000), ISS.add(1), &[1; 100]);
     let _ = s.expect_ack();
-    assert_eq!(s.c.heap_bytes(), reassembly);
+    assert_eq!(s.c.heap_bytes(), own_cfg + reassembly);
     // In-order data fills it: the box goes.
     s.seg(ACK, base, ISS.add(1), &[0; 1000]);
     assert_eq!(s.expect_ack().t.ack, base.add(1100));
-    assert_eq!(s.c.heap_bytes(), 0);
+    assert_eq!(s.c.heap_bytes(), own_cfg);
     // In-order data with no hole never allocates.
     s.seg(ACK, base.add(1100), ISS.add(1), &[2; 100]);
-    assert_eq!(s.c.heap_bytes(), 0);
+    assert_eq!(s.c.heap_bytes(), own_cfg);
     // Sender: SACK blocks fill the scoreboard until the cumulative ACK.
     let peer = base.add(1200);
     let seqs = send_segments(&mut s, 4);
     let mss = s.c.effective_mss() as u32;
     let m = |k: u32| seqs[0].add(mss * k);
+    // (The RACK send log's checkpoints are on the heap while data is in
+    // flight, and go with the last ACK.)
+    let log = boxes[4].1;
+    assert_eq!(s.c.heap_bytes(), own_cfg + log);
     s.seg_opts(ACK, peer, m(0), sack_opts(&[(m(1), m(2))]), &[]);
-    assert_eq!(s.c.heap_bytes(), scoreboard);
+    assert_eq!(s.c.heap_bytes(), own_cfg + log + scoreboard);
     s.seg(ACK, peer, m(4), &[]);
     assert_eq!(s.c.snd_una(), m(4));
-    assert_eq!(s.c.heap_bytes(), 0);
+    assert_eq!(s.c.heap_bytes(), own_cfg);
+}
+
+// Issue 17 (W3): the counters of rare events (drops, retransmissions,
+// timeouts ...) go to the heap at the first such event, and stay.
+#[test]
+fn rare_event_counters_are_on_the_heap_only_after_a_rare_event() {
+    let mut s = established_sack(sack_cfg());
+    let boxes = tcpstate::connection::heap_layout();
+    let (rare, own_cfg) = (boxes[2].1, boxes[3].1);
+    assert_eq!(boxes[2].0, "rare event counters");
+    assert_eq!(s.c.heap_bytes(), own_cfg);
+    let base = PEER_ISS.add(1);
+    // In-order data and its ACK: counted inline.
+    s.seg(ACK, base, ISS.add(1), &[0; 100]);
+    let segs_in = s.c.stats().segs_in;
+    assert!(segs_in > 0);
+    assert_eq!(s.c.heap_bytes(), own_cfg);
+    // A segment wholly left of the window is dropped (RFC 9293
+    // §3.10.7.4, after its ACK): the first rare event.
+    s.seg(ACK, base.sub(5000), ISS.add(1), &[9; 10]);
+    assert_eq!(s.c.stats().dropped, 1);
+    assert_eq!(s.c.heap_bytes(), own_cfg + rare);
+    assert_eq!(s.c.stats().segs_in, segs_in + 1);
 }
 
 /// Ten segments in flight (IW10), the first lost; the peer's duplicate

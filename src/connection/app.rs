@@ -86,17 +86,17 @@ impl<B: Storage> Connection<B> {
                 if k.is_some_and(|k| k.idle.is_zero() || k.interval.is_zero() || k.probes == 0) {
                     return Err(CallError::InvalidKeepalive);
                 }
-                self.cfg.set_keepalive(k);
+                self.cfg.make_mut().set_keepalive(k);
                 self.ka_probes = 0;
                 self.clear_timer(super::Timer::Keepalive);
                 Ok(0)
             }
             AppCall::SetUserTimeout(t) => {
-                self.cfg.set_user_timeout(t);
+                self.cfg.make_mut().set_user_timeout(t);
                 Ok(0)
             }
             AppCall::SetSynRetries(n) => {
-                self.cfg.syn_retries = n;
+                self.cfg.make_mut().syn_retries = n;
                 Ok(0)
             }
         }

@@ -354,6 +354,66 @@ impl Cfg {
     }
 }
 
+/// A [`Cfg`] as connections hold it: shared, one pointer, among every
+/// connection made from the same [`PackedConfig`](super::PackedConfig)
+/// (an Endpoint's listeners and `connect`s), as quinn-proto shares an
+/// `Arc<TransportConfig>`; copied on the rare write (a socket option set
+/// on one connection). Without `alloc` (or on a target without atomic
+/// pointers, where `Arc` does not exist) each connection keeps its own
+/// copy inline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Shared(Held);
+
+#[cfg(all(feature = "alloc", target_has_atomic = "ptr"))]
+type Held = alloc::sync::Arc<Cfg>;
+#[cfg(not(all(feature = "alloc", target_has_atomic = "ptr")))]
+type Held = Cfg;
+
+impl Shared {
+    pub(super) fn new(cfg: Cfg) -> Shared {
+        #[cfg(all(feature = "alloc", target_has_atomic = "ptr"))]
+        return Shared(alloc::sync::Arc::new(cfg));
+        #[cfg(not(all(feature = "alloc", target_has_atomic = "ptr")))]
+        return Shared(cfg);
+    }
+
+    /// This connection's own copy, to change (copied first while shared).
+    pub(super) fn make_mut(&mut self) -> &mut Cfg {
+        #[cfg(all(feature = "alloc", target_has_atomic = "ptr"))]
+        return alloc::sync::Arc::make_mut(&mut self.0);
+        #[cfg(not(all(feature = "alloc", target_has_atomic = "ptr")))]
+        return &mut self.0;
+    }
+}
+
+impl Shared {
+    /// The bytes of one allocation: the packed config and `Arc`'s counts.
+    #[cfg(feature = "alloc")]
+    pub(super) const ALLOC_BYTES: usize =
+        core::mem::size_of::<Cfg>() + 2 * core::mem::size_of::<usize>();
+
+    /// The heap bytes this connection alone holds for its configuration:
+    /// the packed config and `Arc`'s two counts when nothing else shares
+    /// it, else nothing (the Endpoint's copy is counted once, not per
+    /// connection).
+    #[cfg(feature = "alloc")]
+    pub(super) fn heap_bytes(&self) -> usize {
+        #[cfg(target_has_atomic = "ptr")]
+        if alloc::sync::Arc::strong_count(&self.0) == 1 {
+            return Self::ALLOC_BYTES;
+        }
+        0
+    }
+}
+
+impl core::ops::Deref for Shared {
+    type Target = Cfg;
+    #[inline(always)]
+    fn deref(&self) -> &Cfg {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

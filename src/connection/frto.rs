@@ -101,7 +101,7 @@ impl<B: Storage> Connection<B> {
         self.ssthresh = self.ssthresh.max(u.ssthresh);
         self.recover = self.snd_una;
         self.snd_nxt = self.snd_max;
-        self.stats.spurious_timeouts += 1;
+        self.stats.rare().spurious_timeouts += 1;
         self.set_undo(None);
     }
 }

@@ -26,7 +26,7 @@ impl<B: Storage> Connection<B> {
         match self.state {
             // RFC 9293 §3.10.7.1: a closed connection is the Endpoint's to
             // answer (`reply_to_unknown`); the Connection says nothing more.
-            State::Closed => self.stats.dropped += 1,
+            State::Closed => self.stats.rare().dropped += 1,
             State::Listen => self.input_listen(now, seg, a),
             State::SynSent => self.input_syn_sent(now, seg, a),
             State::Established => match self.predict(seg) {
@@ -111,7 +111,7 @@ impl<B: Storage> Connection<B> {
         let old_wnd = self.snd_wnd;
         if new_ack {
             self.new_ack(now, seg, a);
-            self.sent_log.trim(self.snd_una);
+            self.sent_log.trim(self.snd_una, self.snd_max);
         }
         self.update_send_window(seg, old_wnd, new_ack);
         if len == 0 {
@@ -136,19 +136,19 @@ impl<B: Storage> Connection<B> {
     fn input_listen(&mut self, now: Instant, seg: &Segment<'_>, a: &mut Actions) {
         // First, check for a RST: ignore it.
         if seg.flags.rst() {
-            self.stats.dropped += 1;
+            self.stats.rare().dropped += 1;
             return;
         }
         // Second, an ACK: <SEQ=SEG.ACK><CTL=RST>.
         if seg.flags.ack() {
             self.set_pending_rst(Some((seg.ack, None)));
-            self.stats.dropped += 1;
+            self.stats.rare().dropped += 1;
             return;
         }
         // Third, a SYN.
         if !seg.flags.syn() {
             // Fourth, anything else: drop.
-            self.stats.dropped += 1;
+            self.stats.rare().dropped += 1;
             return;
         }
         // ISS = M + F(): the listener's secret offset plus a 4 µs clock
@@ -254,7 +254,7 @@ impl<B: Storage> Connection<B> {
                 if !f.rst() {
                     self.set_pending_rst(Some((seg.ack, None)));
                 }
-                self.stats.dropped += 1;
+                self.stats.rare().dropped += 1;
                 return;
             }
         }
@@ -266,14 +266,14 @@ impl<B: Storage> Connection<B> {
                 // seen (RCV.NXT is undefined); like Linux, the ACK suffices.
                 self.close_with(Event::RcvRst, CloseReason::Refused, a);
             } else {
-                self.stats.dropped += 1;
+                self.stats.rare().dropped += 1;
             }
             return;
         }
         // Fourth, the SYN bit.
         if !f.syn() {
             // Fifth: neither SYN nor RST.
-            self.stats.dropped += 1;
+            self.stats.rare().dropped += 1;
             return;
         }
         let iss = self.iss;
@@ -349,7 +349,7 @@ impl<B: Storage> Connection<B> {
             && (ts.val.wrapping_sub(self.ts_recent) as i32) < 0
             && stamp(now).saturating_sub(self.ts_recent_stamp) < PAWS_IDLE
         {
-            self.stats.dropped += 1;
+            self.stats.rare().dropped += 1;
             self.ack_unacceptable(now, seg);
             return;
         }
@@ -395,7 +395,7 @@ impl<B: Storage> Connection<B> {
 
         // Fifth: the ACK field.
         if !f.ack() {
-            self.stats.dropped += 1;
+            self.stats.rare().dropped += 1;
             return;
         }
         if self.state == State::SynReceived {
@@ -405,7 +405,7 @@ impl<B: Storage> Connection<B> {
             } else {
                 // <SEQ=SEG.ACK><CTL=RST> (SA-ACK-2).
                 self.set_pending_rst(Some((seg.ack, None)));
-                self.stats.dropped += 1;
+                self.stats.rare().dropped += 1;
                 return;
             }
         } else if !self.syn_acked() {
@@ -421,7 +421,7 @@ impl<B: Storage> Connection<B> {
                 a.set_writable();
             } else {
                 self.set_pending_rst(Some((seg.ack, None)));
-                self.stats.dropped += 1;
+                self.stats.rare().dropped += 1;
                 return;
             }
         }
@@ -499,7 +499,7 @@ impl<B: Storage> Connection<B> {
     #[inline(never)]
     fn unacceptable(&mut self, now: Instant, seg: &Segment<'_>, a: &mut Actions) {
         let f = seg.flags;
-        self.stats.dropped += 1;
+        self.stats.rare().dropped += 1;
         if f.rst() {
             return; // SA-SEQ-6: drop silently.
         }
@@ -514,7 +514,7 @@ impl<B: Storage> Connection<B> {
             && seg.ack.after(self.snd_una)
             && seg.ack.before_eq(self.snd_max)
         {
-            self.stats.dropped -= 1;
+            self.stats.rare().dropped -= 1;
             // The window of a SYN is never scaled (RFC 7323 §2.2).
             self.syn_ack_received(now, seg, u32::from(seg.window), a);
             // Its SYN is a duplicate: acknowledged (step 1: an unacceptable
@@ -634,7 +634,7 @@ impl<B: Storage> Connection<B> {
             self.cwnd = self.ssthresh;
             self.recover = self.snd_max;
             self.set_cwr_pending(true);
-            self.stats.ecn_reductions += 1;
+            self.stats.rare().ecn_reductions += 1;
         }
     }
 
@@ -689,9 +689,9 @@ impl<B: Storage> Connection<B> {
         if self.challenge_n < self.cfg.challenge_ack_burst {
             self.challenge_n += 1;
             self.set_ack_now(true);
-            self.stats.challenge_acks += 1;
+            self.stats.rare().challenge_acks += 1;
         } else {
-            self.stats.challenge_acks_suppressed += 1;
+            self.stats.rare().challenge_acks_suppressed += 1;
         }
     }
 
@@ -712,7 +712,7 @@ impl<B: Storage> Connection<B> {
             State::TimeWait => {
                 // RFC 1337: ignore RST in TIME-WAIT when protection is on.
                 if self.cfg.rfc1337() {
-                    self.stats.dropped += 1;
+                    self.stats.rare().dropped += 1;
                 } else {
                     self.close_with(Event::RcvRst, CloseReason::Normal, a);
                 }
@@ -747,14 +747,14 @@ impl<B: Storage> Connection<B> {
         let ack = seg.ack;
         // SEG.ACK > SND.NXT: ACK and drop (acks something not yet sent).
         if ack.after(self.snd_max) {
-            self.stats.dropped += 1;
+            self.stats.rare().dropped += 1;
             self.challenge_ack(now);
             return false;
         }
         // RFC 5961 §5.2: SEG.ACK below SND.UNA - MAX.SND.WND is a blind
         // injection attempt: drop and ACK.
         if ack.before(self.snd_una.sub(self.max_snd_wnd.max(1))) {
-            self.stats.dropped += 1;
+            self.stats.rare().dropped += 1;
             self.challenge_ack(now);
             return false;
         }
@@ -1039,7 +1039,7 @@ impl<B: Storage> Connection<B> {
         if written == 0 {
             // No room (zero window): drop, ACK our window.
             self.set_ack_now(true);
-            self.stats.dropped += 1;
+            self.stats.rare().dropped += 1;
             return;
         }
         // In order with nothing held out of order: commit directly (the
@@ -1052,7 +1052,7 @@ impl<B: Storage> Connection<B> {
                 // Too many holes: drop this out-of-order segment (bounded
                 // reassembly; the peer retransmits it).
                 self.set_ack_now(true);
-                self.stats.dropped += 1;
+                self.stats.rare().dropped += 1;
                 return;
             }
             // In-order data is always taken, even with every range slot in

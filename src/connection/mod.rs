@@ -224,7 +224,7 @@ enum Probe {
 /// can fork a connection and explore both branches.
 #[derive(Clone)]
 pub struct Connection<B: Storage> {
-    cfg: cfg::Cfg,
+    cfg: cfg::Shared,
     state: State,
     /// Yes/no state, one bit per flag (getters and setters in `flags.rs`).
     flags: u32,
@@ -421,11 +421,11 @@ fn validate<B: Storage>(config: &Config, buffers: &Buffers<B>) -> Result<(), Con
 /// connections a host opens with it (the Endpoint's): packing it costs
 /// about as much as the rest of building a connection.
 #[derive(Clone, Debug)]
-pub(crate) struct PackedConfig(cfg::Cfg);
+pub(crate) struct PackedConfig(cfg::Shared);
 
 impl PackedConfig {
     pub(crate) fn new(config: &Config) -> Self {
-        PackedConfig(cfg::Cfg::new(config))
+        PackedConfig(cfg::Shared::new(cfg::Cfg::new(config)))
     }
 }
 
@@ -659,15 +659,22 @@ impl<B: Storage> Connection<B> {
     /// `Stats::retransmits` as kept (32 bits, wrapping): the Endpoint adds
     /// up the difference across one call with `wrapping_sub`.
     pub(crate) fn retransmits(&self) -> u32 {
-        self.stats.retransmits.get()
+        self.stats.get().retransmits.get()
     }
     /// Heap bytes the connection holds besides its buffers: with `alloc`,
     /// the SACK scoreboard and the reassembly ranges while loss recovery
     /// or reordering needs them (one small box each, freed when the last
-    /// hole closes); 0 otherwise.
+    /// hole closes), the RACK send log's checkpoints while data is in
+    /// flight, the counters of rare events once one happened, and
+    /// the packed configuration when no other connection shares it (its
+    /// allocation's two reference counts included); 0 otherwise.
     pub fn heap_bytes(&self) -> usize {
         #[cfg(feature = "alloc")]
-        return self.sacked.heap_bytes() + self.asm.heap_bytes();
+        return self.sacked.heap_bytes()
+            + self.asm.heap_bytes()
+            + self.stats.heap_bytes()
+            + self.sent_log.heap_bytes()
+            + self.cfg.heap_bytes();
         #[cfg(not(feature = "alloc"))]
         return 0;
     }
@@ -1033,7 +1040,7 @@ impl<B: Storage> Connection<B> {
         let from = self.state;
         if !state::is_allowed(from, event, to) {
             debug_assert!(false, "illegal transition {from} --{event:?}--> {to}");
-            self.stats.illegal_transitions += 1;
+            self.stats.rare().illegal_transitions += 1;
         }
         self.state = to;
         a.push_change(StateChange { from, event, to });
@@ -1134,9 +1141,9 @@ mod tests;
 pub fn layout<B: Storage>() -> alloc::vec::Vec<(&'static str, usize)> {
     use core::mem::size_of;
     alloc::vec![
-        ("packed Config", size_of::<cfg::Cfg>()),
+        ("shared packed Config", size_of::<cfg::Shared>()),
         (
-            "packed Stats",
+            "packed Stats (rare ones lazy)",
             size_of::<counters::Counters>() + 2 * size_of::<u64>()
         ),
         ("2 x RingBuffer", 2 * size_of::<RingBuffer<B>>()),
@@ -1162,13 +1169,33 @@ pub fn heap_layout() -> alloc::vec::Vec<(&'static str, usize)> {
     alloc::vec![
         ("SACK scoreboard", size_of::<crate::buffer::Assembler>()),
         ("reassembly ranges", size_of::<spill::Marked>()),
+        ("rare event counters", size_of::<counters::Rare>()),
+        (
+            "packed Config and Arc's counts, once per Endpoint (or standalone connection)",
+            cfg::Shared::ALLOC_BYTES
+        ),
+        (
+            "RACK send log checkpoints (while data is in flight)",
+            rack::SendLog::HEAP_BYTES
+        ),
     ]
 }
 
-// Issue 7, W3: the TCB's own bytes (the buffers' bytes apart). Pinned so
-// that a regression fails the build: with `alloc` (the SACK scoreboard and
-// the reassembly ranges boxed while in use) and without (inline).
-#[cfg(all(feature = "alloc", target_pointer_width = "64"))]
-const _: () = assert!(core::mem::size_of::<Connection<alloc::vec::Vec<u8>>>() <= 632);
+// Issues 7 and 17, W3: the TCB's own bytes (the buffers' bytes apart).
+// Pinned so that a regression fails the build: with `alloc` (the SACK
+// scoreboard, the reassembly ranges and the rare counters boxed while in
+// use, the packed config shared) and without (inline).
+#[cfg(all(
+    feature = "alloc",
+    target_pointer_width = "64",
+    target_has_atomic = "ptr"
+))]
+const _: () = assert!(core::mem::size_of::<Connection<alloc::vec::Vec<u8>>>() <= 472);
+#[cfg(all(
+    feature = "alloc",
+    target_pointer_width = "64",
+    target_has_atomic = "ptr"
+))]
+const _: () = assert!(core::mem::size_of::<Connection<alloc::boxed::Box<[u8]>>>() <= 456);
 #[cfg(all(not(feature = "alloc"), target_pointer_width = "64"))]
 const _: () = assert!(core::mem::size_of::<Connection<&'static mut [u8]>>() <= 752);

@@ -693,7 +693,7 @@ impl<B: Storage> Connection<B> {
             self.snd_sml = seq.add(n as u32);
         }
         if retransmission {
-            self.stats.retransmits += 1;
+            self.stats.rare().retransmits += 1;
         } else {
             self.new_data_out(now, seq, n);
         }
@@ -756,7 +756,7 @@ impl<B: Storage> Connection<B> {
         let off = (data_out as usize - len).min(self.tx.len());
         let n = self.tx.read_at(off, &mut buf[..len]);
         let seq = self.snd_una.add(off as u32);
-        self.stats.retransmits += 1;
+        self.stats.rare().retransmits += 1;
         self.rtt_sample = super::timers::RttSample::NONE;
         let mut flags = Flags::ACK;
         if fin_out {
@@ -785,7 +785,7 @@ impl<B: Storage> Connection<B> {
         if n == 0 && !fin {
             return None;
         }
-        self.stats.retransmits += 1;
+        self.stats.rare().retransmits += 1;
         self.prr_sent(n as u32);
         self.rtt_sample = super::timers::RttSample::NONE;
         if self.high_rxt.before(self.snd_una.add(n as u32)) {

@@ -32,11 +32,16 @@ const SLOTS: usize = 8;
 /// (4 bytes of TCB instead of 8): it moves with `base`, and one that
 /// falls more than about 35 minutes behind it is taken as older still,
 /// which only makes RACK wait longer.
-#[derive(Clone, Copy, PartialEq, Eq)]
+///
+/// With `alloc` the checkpoints themselves (64 bytes) are on the heap only
+/// while data is in flight: the box comes with the first checkpoint and
+/// goes when everything sent is acknowledged, so an idle connection holds
+/// 16 bytes of log in its TCB and nothing on the heap (issue 17, W3).
+#[derive(Clone)]
 pub(super) struct SendLog {
     n: u8,
     base: PackedInstant,
-    at: [(SeqNum, u32); SLOTS],
+    at: AtSlot,
     /// RACK.xmit_ts - base in µs; `NO_XMIT` before any delivery.
     xmit: i32,
     /// RACK.reo_wnd_mult (RFC 8985 §6.2.4): the reordering window in
@@ -58,6 +63,16 @@ pub(super) struct SendLog {
     ///   not RACK's, but the TCB's only spare bit.
     small: u16,
 }
+
+/// The checkpoints: `(first sequence number, µs after base)`.
+type At = [(SeqNum, u32); SLOTS];
+#[cfg(feature = "alloc")]
+type AtSlot = Option<alloc::boxed::Box<At>>;
+#[cfg(not(feature = "alloc"))]
+type AtSlot = At;
+/// What an absent box reads as.
+#[cfg(feature = "alloc")]
+static NO_AT: At = [(SeqNum(0), 0); SLOTS];
 
 /// `SendLog::small`'s fields.
 const PERSIST_MASK: u16 = 0x1f;
@@ -83,7 +98,7 @@ impl core::fmt::Debug for SendLog {
         f.debug_struct("SendLog")
             .field("n", &self.n)
             .field("base", &self.base)
-            .field("at", &self.at)
+            .field("at", &&self.at()[..self.len()])
             .finish_non_exhaustive()
     }
 }
@@ -96,6 +111,9 @@ impl SendLog {
         SendLog {
             n: 0,
             base: PackedInstant::new(Instant::ZERO),
+            #[cfg(feature = "alloc")]
+            at: None,
+            #[cfg(not(feature = "alloc"))]
             at: [(SeqNum(0), 0); SLOTS],
             xmit: NO_XMIT,
             reo_mult: 1,
@@ -166,10 +184,44 @@ impl SendLog {
         self.reo_mult.max(1)
     }
 
-    /// Forgets every checkpoint; RACK.xmit_ts stays (the next `record`
-    /// moves the base and keeps it).
+    /// Forgets every checkpoint (freeing their box); RACK.xmit_ts stays
+    /// (the next `record` moves the base and keeps it).
     pub(super) fn clear(&mut self) {
         self.n = 0;
+        #[cfg(feature = "alloc")]
+        {
+            self.at = None;
+        }
+    }
+
+    /// The checkpoints, to read.
+    #[inline]
+    fn at(&self) -> &At {
+        #[cfg(feature = "alloc")]
+        return self.at.as_deref().unwrap_or(&NO_AT);
+        #[cfg(not(feature = "alloc"))]
+        return &self.at;
+    }
+
+    /// The checkpoints, to write (on the heap from the first).
+    #[inline]
+    fn at_mut(&mut self) -> &mut At {
+        #[cfg(feature = "alloc")]
+        return self
+            .at
+            .get_or_insert_with(|| alloc::boxed::Box::new([(SeqNum(0), 0); SLOTS]));
+        #[cfg(not(feature = "alloc"))]
+        return &mut self.at;
+    }
+
+    /// The bytes of the checkpoints' box.
+    #[cfg(feature = "alloc")]
+    pub(super) const HEAP_BYTES: usize = core::mem::size_of::<At>();
+
+    /// The bytes of the checkpoints' box, if there is one.
+    #[cfg(feature = "alloc")]
+    pub(super) fn heap_bytes(&self) -> usize {
+        self.at.as_ref().map_or(0, |_| Self::HEAP_BYTES)
     }
 
     /// Forgets every checkpoint, RACK.xmit_ts and the reordering window's
@@ -213,7 +265,7 @@ impl SendLog {
             self.base
                 .get()
                 .as_micros()
-                .saturating_add(u64::from(self.at[i].1)),
+                .saturating_add(u64::from(self.at()[i].1)),
         )
     }
 
@@ -235,7 +287,7 @@ impl SendLog {
             // dated from the last checkpoint (wider bounds, never wrong ones).
             return;
         };
-        if n > 0 && self.at[n - 1].1 == off {
+        if n > 0 && self.at()[n - 1].1 == off {
             return; // the same time as the last checkpoint
         }
         self.push(seq, off);
@@ -245,47 +297,56 @@ impl SendLog {
     #[inline(never)]
     fn push(&mut self, seq: SeqNum, off: u32) {
         let n = self.len();
+        let at = self.at_mut();
         if n == SLOTS {
             // Merge the pair closest in time: drop the later checkpoint of
             // it, so that its data is dated from the earlier one (wider
             // bounds, never wrong ones).
-            let gap = |i: usize| self.at[i + 1].1 - self.at[i].1;
+            let gap = |i: usize| at[i + 1].1 - at[i].1;
             let mut best = 1;
             for i in 1..n - 1 {
                 if gap(i) < gap(best) {
                     best = i;
                 }
             }
-            self.at.copy_within(best + 2..n, best + 1);
-            self.n -= 1;
+            at.copy_within(best + 2..n, best + 1);
+            at[n - 1] = (seq, off);
+        } else {
+            at[n] = (seq, off);
+            self.n += 1;
         }
-        let n = self.len();
-        self.at[n] = (seq, off);
-        self.n += 1;
     }
 
-    /// Forgets checkpoints wholly below SND.UNA.
-    pub(super) fn trim(&mut self, una: SeqNum) {
+    /// Forgets checkpoints wholly below SND.UNA; all of them (and their
+    /// box) once SND.UNA reaches SND.MAX, nothing being in flight.
+    pub(super) fn trim(&mut self, una: SeqNum, snd_max: SeqNum) {
+        if una == snd_max {
+            if self.n > 0 {
+                self.clear();
+            }
+            return;
+        }
         let n = self.len();
         let mut drop = 0;
-        while drop + 1 < n && self.at[drop + 1].0.before_eq(una) {
+        while drop + 1 < n && self.at()[drop + 1].0.before_eq(una) {
             drop += 1;
         }
         if drop > 0 {
             // The new first checkpoint becomes the base.
-            let shift = self.at[drop].1;
+            let shift = self.at()[drop].1;
             self.rebase(self.time(drop));
-            for c in &mut self.at[drop..n] {
+            let at = self.at_mut();
+            for c in &mut at[drop..n] {
                 c.1 -= shift;
             }
-            self.at.copy_within(drop..n, 0);
+            at.copy_within(drop..n, 0);
             self.n -= drop as u8;
         }
     }
 
     /// The earliest time the byte at `seq` can have been sent.
     fn lower(&self, seq: SeqNum) -> Option<Instant> {
-        let i = self.at[..self.len()]
+        let i = self.at()[..self.len()]
             .iter()
             .rposition(|c| c.0.before_eq(seq))?;
         Some(self.time(i))
@@ -307,7 +368,7 @@ impl SendLog {
                 last_send
             };
             if upper > limit {
-                return Some(self.at[i].0);
+                return Some(self.at()[i].0);
             }
         }
         Some(snd_max)
@@ -351,7 +412,7 @@ impl<B: Storage> Connection<B> {
         if !self.sack_on() {
             // RACK runs with SACK only; the log is trimmed all the same, as
             // header prediction does, so that both paths keep it alike.
-            self.sent_log.trim(self.snd_una);
+            self.sent_log.trim(self.snd_una, self.snd_max);
             return;
         }
         if let Some(end) = delivered {
@@ -365,7 +426,7 @@ impl<B: Storage> Connection<B> {
                 self.sent_log.set_xmit_ts(t);
             }
         }
-        self.sent_log.trim(self.snd_una);
+        self.sent_log.trim(self.snd_una, self.snd_max);
         self.rack_detect(now, a);
     }
 
@@ -395,7 +456,7 @@ impl<B: Storage> Connection<B> {
         let lost_to = lost_to.min(high);
         let from = self.high_rxt.max(self.snd_una);
         if self.unsacked_between(from, lost_to) {
-            self.stats.rack_losses += 1;
+            self.stats.rare().rack_losses += 1;
             if !self.in_recovery() && self.snd_una.after_eq(self.recover) {
                 self.enter_recovery(now);
             }
@@ -439,7 +500,7 @@ impl SendLog {
     /// The latest time the byte at `seq` can have been sent.
     fn upper_for(&self, seq: SeqNum, last_send: Instant) -> Option<Instant> {
         let n = self.len();
-        let i = self.at[..n].iter().rposition(|c| c.0.before_eq(seq))?;
+        let i = self.at()[..n].iter().rposition(|c| c.0.before_eq(seq))?;
         Some(if i + 1 < n {
             self.time(i + 1)
         } else {
@@ -472,8 +533,8 @@ mod tests {
                 "upper bound for {k}"
             );
         }
-        l.trim(SeqNum(15_500));
-        assert!(l.at[0].0.before_eq(SeqNum(15_500)));
+        l.trim(SeqNum(15_500), SeqNum(20_000));
+        assert!(l.at()[0].0.before_eq(SeqNum(15_500)));
         assert!(l.lower(SeqNum(15_500)).is_some());
         let b = l.sent_by(
             Instant::from_millis(5),
@@ -481,7 +542,23 @@ mod tests {
             SeqNum(20_000),
         );
         assert!(b.unwrap().before_eq(SeqNum(16_000)));
+        #[cfg(feature = "alloc")]
+        assert_eq!(core::mem::size_of::<SendLog>(), 24);
+        #[cfg(not(feature = "alloc"))]
         assert_eq!(core::mem::size_of::<SendLog>(), 80);
+        // Everything acknowledged: no checkpoint left, none on the heap;
+        // RACK.xmit_ts stays.
+        l.set_xmit_ts(Instant::from_millis(150));
+        l.trim(SeqNum(20_000), SeqNum(20_000));
+        assert_eq!((l.len(), l.lower(SeqNum(19_999))), (0, None));
+        #[cfg(feature = "alloc")]
+        assert_eq!(l.heap_bytes(), 0);
+        assert_eq!(l.xmit_ts(), Some(Instant::from_millis(150)));
+        l.record(SeqNum(20_000), Instant::from_secs(2));
+        assert_eq!(l.lower(SeqNum(20_500)), Some(Instant::from_secs(2)));
+        #[cfg(feature = "alloc")]
+        assert_eq!(l.heap_bytes(), 64);
+        assert_eq!(l.xmit_ts(), Some(Instant::from_millis(150)));
         let mut r = SendLog::new();
         for _ in 0..3 {
             r.reo_grow();
@@ -552,7 +629,7 @@ mod tests {
         assert_eq!(l.upper_for(SeqNum(2500), late), Some(late));
         // Once the old data is acknowledged, the base moves up and later
         // checkpoints fit again.
-        l.trim(SeqNum(1500));
+        l.trim(SeqNum(1500), SeqNum(3000));
         assert_eq!(l.lower(SeqNum(1500)), Some(t0 + Duration::from_secs(1000)));
         l.record(SeqNum(3000), late + Duration::from_secs(1));
         assert_eq!(l.len(), 2);

@@ -118,7 +118,7 @@ impl<B: Storage> Connection<B> {
         {
             self.high_rxt = self.snd_una;
             self.rtx_mark = self.snd_max;
-            self.stats.lost_retransmits += 1;
+            self.stats.rare().lost_retransmits += 1;
         }
     }
 
@@ -244,7 +244,7 @@ impl<B: Storage> Connection<B> {
         self.prr_sent(n as u32);
         self.high_rxt = seq.add(n as u32);
         self.rtx_mark = self.snd_max;
-        self.stats.retransmits += 1;
+        self.stats.rare().retransmits += 1;
         self.rtt_sample = super::timers::RttSample::NONE;
         Some(self.segment(now, seq, Flags::ACK, n))
     }

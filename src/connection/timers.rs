@@ -319,7 +319,7 @@ impl<B: Storage> Connection<B> {
         self.set_tlp_armed(false);
         self.set_tlp_out(true);
         self.tlp_high = self.snd_max;
-        self.stats.loss_probes += 1;
+        self.stats.rare().loss_probes += 1;
         let new_data = self.unsent() > 0 && self.snd_wnd > self.snd_nxt.dist(self.snd_una);
         if new_data {
             self.set_force_send(true);
@@ -367,7 +367,7 @@ impl<B: Storage> Connection<B> {
         // connection is an orphan).
         let window_shut = self.syn_acked() && self.snd_wnd == 0 && !self.app_closed();
         if window_shut && now.saturating_duration_since(self.last_rcv) <= self.cfg.rto_max() {
-            self.stats.timeouts += 1;
+            self.stats.rare().timeouts += 1;
             self.rto = clamp_rto(&self.cfg, self.rto.saturating_mul(2));
             self.probe = Probe::ZeroWindow;
             self.set_timer(Timer::Retransmit, now + self.rto_duration());
@@ -395,7 +395,7 @@ impl<B: Storage> Connection<B> {
             }));
         }
         self.retries += 1;
-        self.stats.timeouts += 1;
+        self.stats.rare().timeouts += 1;
         // A loss probe's episode ends at a timeout: the RTO's own window
         // reduction stands for whatever the probe would have found.
         self.set_tlp_out(false);
@@ -625,7 +625,7 @@ impl<B: Storage> Connection<B> {
             let eta = (self.hs_last_min / 8).clamp(4_000, 16_000);
             if self.hs_cur_min >= self.hs_last_min.saturating_add(eta) {
                 self.ssthresh = self.cwnd;
-                self.stats.hystart_exits += 1;
+                self.stats.rare().hystart_exits += 1;
             }
         }
     }
@@ -798,7 +798,7 @@ impl<B: Storage> Connection<B> {
         self.prr_start();
         self.cwnd = self.pipe().saturating_add(mss);
         self.set_fast_rtx(true);
-        self.stats.recoveries += 1;
+        self.stats.rare().recoveries += 1;
         // A loss probe's episode ends in fast recovery, which reduces the
         // window itself (Linux clears tlp_high_seq when recovery starts).
         self.set_tlp_out(false);

@@ -668,7 +668,9 @@ struct Ctrl {
 /// `alloc`) or of a fixed capacity ([`Fixed`], no allocation at all).
 pub struct Endpoint<S: Store = DefaultStore> {
     cfg: EndpointConfig,
-    /// `cfg.conn` packed once, for every connection (`cfg` never changes).
+    /// `cfg.conn` packed once, shared by every connection made while it
+    /// holds (`set_connection_config` replaces it; open connections keep
+    /// the one they were made with).
     conn_cfg: PackedConfig,
     keys: Keys,
     slots: S::Vec<Slot<S>>,

@@ -44,8 +44,9 @@ const KEEP_SENT: usize = 16;
 /// A bound on the transmit or event queue drained in one step.
 const DRAIN_LIMIT: usize = 100_000;
 /// The most heap a connection holds besides its buffers: the reassembly
-/// ranges and the SACK scoreboard, one small box each.
-const MAX_HEAP_PER_CONNECTION: usize = 256;
+/// ranges, the SACK scoreboard and the rare counters, one small box each,
+/// and its own copy of the packed config once a socket option changed it.
+const MAX_HEAP_PER_CONNECTION: usize = 384;
 
 /// One hostile event for a whole host.
 #[derive(Clone, Debug, PartialEq, Eq)]
