@@ -349,3 +349,21 @@ fn segments_of_other_sockets_are_not_the_scripts() {
     );
     assert_eq!(v, Verdict::Pass);
 }
+
+#[test]
+fn tcp_cm_inq_is_checked() {
+    let script = |want: u32| {
+        format!(
+            "{SERVER}+0 setsockopt(4, SOL_TCP, TCP_INQ, [1], 4) = 0\n\
+             +0 < P. 1:101(100) ack 1 win 65535\n\
+             +0 recvmsg(4, {{msg_name(...)=..., msg_iov(1)=[{{..., 40}}], msg_flags=0, \
+             msg_control=[{{cmsg_level=SOL_TCP, cmsg_type=TCP_CM_INQ, cmsg_data={want}}}]}}, 0) = 40\n"
+        )
+    };
+    let lax = RunOptions::default();
+    assert_eq!(run(&script(60), &lax).0, Verdict::Pass);
+    match run(&script(61), &lax).0 {
+        Verdict::Fail { line: 10, msg } => assert!(msg.contains("TCP_CM_INQ 60"), "{msg}"),
+        other => panic!("{other:?}"),
+    }
+}

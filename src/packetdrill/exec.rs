@@ -113,6 +113,8 @@ struct Fd {
     sndbuf_limit: Option<usize>,
     /// TCP_NOTSENT_LOWAT.
     lowat: Option<u32>,
+    /// TCP_INQ: recvmsg gives the bytes left to read (TCP_CM_INQ).
+    inq: bool,
     /// TCP_CORK is set.
     cork: bool,
     /// TCP_USER_TIMEOUT, for connections this socket opens or accepts.
@@ -159,6 +161,7 @@ impl Fd {
             connecting: false,
             sndbuf_limit: None,
             lowat: None,
+            inq: false,
             cork: false,
             user_timeout: None,
             syncnt: None,
@@ -1123,6 +1126,25 @@ impl Exec {
         Ok(())
     }
 
+    /// Linux's tcp_inq_hint: the bytes received and not read (RCV.NXT
+    /// less what was copied, so a FIN counts one), and 1 after a FIN
+    /// when nothing is left.
+    fn inq_hint(&self, fd: i64) -> i64 {
+        let Some(Kind::Conn(h)) = self.fds.get(&fd).map(|f| f.kind) else {
+            return 0;
+        };
+        let Some(c) = self.ep.as_ref().and_then(|e| e.connection(h)) else {
+            return 0;
+        };
+        let fin_in = c.is_eof()
+            || matches!(
+                c.state(),
+                State::CloseWait | State::Closing | State::LastAck | State::TimeWait
+            );
+        let unread = c.recv_queue() as i64;
+        if fin_in { unread + 1 } else { unread }
+    }
+
     /// A sysctl or this socket's TCP_MAXSEG changed only the connection
     /// settings (`EndpointConfig::conn`) of an Endpoint that holds other
     /// sockets: they keep theirs, and what opens from now on takes the new
@@ -1590,16 +1612,24 @@ impl Exec {
             }
             "read" | "recv" | "recvfrom" | "recvmsg" | "readv" => {
                 let fd = self.fd(line, &c, 0)?;
+                let mut inq_want = None;
                 let (n, flags) = match c.name.as_str() {
                     "read" => (c.args.get(2).map_or(0, eval), 0),
                     "readv" => (iov_len(c.args.get(1)), 0),
                     "recvmsg" => {
                         let (n, control) = msghdr(c.args.get(1));
                         if control {
-                            return unsupported(
-                                "recvmsg control messages (socket-layer: TCP_INQ, timestamps, errors)"
-                                    .into(),
-                            );
+                            // Only TCP_CM_INQ, on a socket with TCP_INQ.
+                            let inq_on = self.fds.get(&fd).is_some_and(|f| f.inq);
+                            match cm_inq(c.args.get(1)) {
+                                Some(w) if inq_on => inq_want = Some(w),
+                                _ => {
+                                    return unsupported(
+                                        "recvmsg control messages (socket-layer: timestamps, errors)"
+                                            .into(),
+                                    );
+                                }
+                            }
                         }
                         (n, c.args.get(2).map_or(0, eval))
                     }
@@ -1612,7 +1642,19 @@ impl Exec {
                 if flags & !MSG_DONTWAIT != 0 {
                     return unsupported(format!("recv flags {flags:#x}"));
                 }
-                self.read(fd, n, flags & MSG_DONTWAIT != 0)
+                let r = self.read(fd, n, flags & MSG_DONTWAIT != 0)?;
+                if let (Some(want), Some((k, None))) = (inq_want, r)
+                    && k > 0
+                {
+                    let got = self.inq_hint(fd);
+                    if got != want {
+                        return Err(Stop::Fail(
+                            line,
+                            format!("expected `{}` got TCP_CM_INQ {got}", c.text),
+                        ));
+                    }
+                }
+                Ok(r)
             }
             "close" => {
                 let fd = self.fd(line, &c, 0)?;
@@ -2148,6 +2190,7 @@ impl Exec {
             (IPPROTO_TCP, TCP_NOTSENT_LOWAT) => {
                 f.lowat = (int as u32 != u32::MAX).then_some(int as u32);
             }
+            (IPPROTO_TCP, TCP_INQ) => f.inq = int != 0,
             // TCP Fast Open (RFC 7413): a listener's queue, any time before
             // or after listen (Linux: in CLOSE or LISTEN).
             (IPPROTO_TCP, TCP_FASTOPEN) => match f.kind {
@@ -2233,6 +2276,7 @@ impl Exec {
                 // The socket's own value (0: unset, the sysctl applies).
                 i64::from(f.lowat.unwrap_or(0) as i32)
             }
+            (IPPROTO_TCP, TCP_INQ) => i64::from(f.inq),
             (IPPROTO_TCP, TCP_USER_TIMEOUT) => f.user_timeout.map_or(0, |t| t.as_millis() as i64),
             (SOL_SOCKET, SO_KEEPALIVE) => i64::from(f.keepalive),
             (IPPROTO_TCP, TCP_KEEPIDLE) => i64::from(f.ka.0),
@@ -2421,6 +2465,24 @@ fn msghdr(e: Option<&Expr>) -> (i64, bool) {
     let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v);
     let control = matches!(get("msg_control"), Some(Expr::List(l)) if !l.is_empty());
     (iov_len(get("msg_iov")), control)
+}
+
+/// The TCP_CM_INQ value a msghdr's `msg_control` expects, when that is
+/// its one control message.
+fn cm_inq(e: Option<&Expr>) -> Option<i64> {
+    let Some(Expr::Struct(fields)) = e else {
+        return None;
+    };
+    let Some((_, Expr::List(cmsgs))) = fields.iter().find(|(n, _)| n == "msg_control") else {
+        return None;
+    };
+    let [Expr::Struct(m)] = cmsgs.as_slice() else {
+        return None;
+    };
+    let get = |k: &str| m.iter().find(|(n, _)| n == k).map(|(_, v)| eval(v));
+    (get("cmsg_level") == Some(IPPROTO_TCP) && get("cmsg_type") == Some(TCP_INQ))
+        .then(|| get("cmsg_data"))
+        .flatten()
 }
 
 /// A socket's keep-alive as the engine takes it (`None`: off).

@@ -22,6 +22,8 @@ pub(crate) const TCP_KEEPIDLE: i64 = 4;
 pub(crate) const TCP_KEEPINTVL: i64 = 5;
 pub(crate) const TCP_KEEPCNT: i64 = 6;
 pub(crate) const TCP_NOTSENT_LOWAT: i64 = 25;
+/// TCP_INQ, and TCP_CM_INQ, the control message's type (the same value).
+pub(crate) const TCP_INQ: i64 = 36;
 pub(crate) const TCP_FASTOPEN: i64 = 23;
 pub(crate) const TCP_FASTOPEN_CONNECT: i64 = 30;
 pub(crate) const TCP_FASTOPEN_KEY: i64 = 33;
@@ -119,6 +121,7 @@ pub(crate) const SYMBOLS: &[(&str, i64)] = &[
     ("TCP_FASTOPEN_CONNECT", 30),
     ("TCP_FASTOPEN_KEY", 33),
     ("TCP_INQ", 36),
+    ("TCP_CM_INQ", 36),
     ("TCP_SYNCNT", 7),
     ("MSG_ZEROCOPY", 0x4000000),
     ("POLLIN", POLLIN),
