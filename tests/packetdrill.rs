@@ -183,8 +183,15 @@ fn unsupported_constructs_are_reported() {
             "TCP_CONGESTION",
         ),
         (
-            "+0 setsockopt(4, SOL_SOCKET, SO_ZEROCOPY, [1], 4) = 0\n",
-            "SO_ZEROCOPY",
+            "+0 recv(4, ..., 10, MSG_ERRQUEUE) = -1 EAGAIN (Resource temporarily unavailable)\n",
+            "recv flags",
+        ),
+        (
+            "+0 sendmsg(4, {msg_name(...)=..., msg_iov(18)=[{..., 1}, {..., 1}, {..., 1}, \
+             {..., 1}, {..., 1}, {..., 1}, {..., 1}, {..., 1}, {..., 1}, {..., 1}, {..., 1}, \
+             {..., 1}, {..., 1}, {..., 1}, {..., 1}, {..., 1}, {..., 1}, {..., 1}], \
+             msg_flags=0}, MSG_ZEROCOPY) = 18\n",
+            "page fragments",
         ),
     ] {
         match with(tail) {

@@ -1598,10 +1598,26 @@ impl Exec {
                     }
                     return self.fast_open_send(line, fd, n.max(0) as usize, dontwait, b, first);
                 }
-                if flags & MSG_ZEROCOPY != 0 {
-                    return unsupported("MSG_ZEROCOPY (socket-layer completions)".into());
+                // MSG_ZEROCOPY sends the same bytes; its completions go to
+                // the error queue, which the runner does not model (reading
+                // it, MSG_ERRQUEUE, stays UNSUPPORTED). Each iovec becomes a
+                // page fragment, and a packet holds at most 17
+                // (MAX_SKB_FRAGS): past that Linux splits the data where a
+                // plain send would not.
+                if flags & MSG_ZEROCOPY != 0 && zerocopy_frags(c.args.get(1)) > 17 {
+                    return unsupported(
+                        "MSG_ZEROCOPY with more iovecs than a packet has page fragments".into(),
+                    );
                 }
-                if flags & !(MSG_DONTWAIT | MSG_MORE | MSG_EOR | MSG_NOSIGNAL | MSG_FASTOPEN) != 0 {
+                if flags
+                    & !(MSG_DONTWAIT
+                        | MSG_MORE
+                        | MSG_EOR
+                        | MSG_NOSIGNAL
+                        | MSG_FASTOPEN
+                        | MSG_ZEROCOPY)
+                    != 0
+                {
                     return unsupported(format!("send flags {flags:#x}"));
                 }
                 if null {
@@ -2235,6 +2251,8 @@ impl Exec {
             // TOS byte and DF (path MTU discovery) are the host's, marks
             // are for routing.
             (SOL_IP, IP_MTU_DISCOVER) | (SOL_IP, IP_TOS) | (SOL_SOCKET, SO_MARK) => {}
+            // Allows MSG_ZEROCOPY, whose data goes out the same (above).
+            (SOL_SOCKET, SO_ZEROCOPY) => {}
             _ => {
                 return Err(Stop::Unsupported(
                     line,
@@ -2453,6 +2471,22 @@ fn iov_len(e: Option<&Expr>) -> i64 {
                 _ => 0,
             })
             .sum(),
+        _ => 0,
+    }
+}
+
+/// How many non-empty iovecs a msghdr holds (a zerocopy send's fragments).
+fn zerocopy_frags(e: Option<&Expr>) -> usize {
+    let Some(Expr::Struct(fields)) = e else {
+        return 0;
+    };
+    match fields.iter().find(|(n, _)| n == "msg_iov").map(|(_, v)| v) {
+        Some(Expr::List(items)) => items
+            .iter()
+            .filter(
+                |it| matches!(it, Expr::Struct(f) if f.last().is_some_and(|(_, v)| eval(v) > 0)),
+            )
+            .count(),
         _ => 0,
     }
 }

@@ -31,6 +31,7 @@ pub(crate) const SOL_IP: i64 = 0;
 pub(crate) const IP_TOS: i64 = 1;
 pub(crate) const IP_MTU_DISCOVER: i64 = 10;
 pub(crate) const SO_MARK: i64 = 36;
+pub(crate) const SO_ZEROCOPY: i64 = 60;
 pub(crate) const F_GETFL: i64 = 3;
 pub(crate) const F_SETFL: i64 = 4;
 pub(crate) const O_RDWR: i64 = 2;
