@@ -483,7 +483,8 @@ fn edge_fin_wait_1_data_after_close() -> Vec<StateChange> {
     s.peer_ack(ACK, ISS.add(1), b"abc");
     s.changed(S::FinWait1, E::RcvDataAfterClose, S::Closed);
     s.closed_by(CloseReason::Aborted);
-    s.expect(f(RST, ACK), ISS.add(2), PEER_ISS.add(4));
+    // RFC 9293 §3.10.7.1: <SEQ=SEG.ACK><CTL=RST>, as to a closed port.
+    s.expect(RST, ISS.add(1), SeqNum(0));
     s.changes
 }
 
@@ -540,7 +541,7 @@ fn edge_fin_wait_2_data_after_close() -> Vec<StateChange> {
     s.peer(ACK, b"abc");
     s.changed(S::FinWait2, E::RcvDataAfterClose, S::Closed);
     s.closed_by(CloseReason::Aborted);
-    s.expect(f(RST, ACK), ISS.add(2), PEER_ISS.add(4));
+    s.expect(RST, ISS.add(2), SeqNum(0));
     s.changes
 }
 

@@ -2144,6 +2144,36 @@ fn time_wait_acks_carry_the_scaled_window() {
     assert_eq!((again[0].0.ack, again[0].0.window), (SeqNum(1002), window));
 }
 
+// A changed setting (as a Linux sysctl changed while sockets are open)
+// applies to what opens after it; open connections keep the copy they were
+// made with; settings `validate` refuses change nothing.
+#[test]
+fn set_connection_config_applies_to_connections_opened_after_it() {
+    let mut ep = Endpoint::new(local(cfg()), [12; 16]).expect("valid config");
+    let now = Instant::from_secs(1);
+    let ts = |out: &[(TcpHeader, Vec<u8>)]| out[0].0.options.timestamps.is_some();
+    let first = ep.connect(now, None, sa(9, 80)).unwrap();
+    assert!(ts(&output(&mut ep, now)), "timestamps on");
+    let mut conn = ep.config().conn.clone();
+    conn.timestamps = false;
+    ep.set_connection_config(conn).unwrap();
+    assert!(!ep.config().conn.timestamps);
+    let _second = ep.connect(now, None, sa(9, 81)).unwrap();
+    assert!(!ts(&output(&mut ep, now)), "the new one: off");
+    // The first SYN again (its timeout): still with timestamps.
+    let later = ep.connection(first).unwrap().deadline().unwrap();
+    ep.on_timer(later);
+    let again = output(&mut ep, later);
+    assert_eq!(again.len(), 2, "both SYNs again");
+    let first_again = again.iter().find(|(h, _)| h.dst_port == 80).unwrap();
+    assert!(first_again.0.options.timestamps.is_some());
+    // Refused settings change nothing.
+    let mut bad = ep.config().conn.clone();
+    bad.mss = 0;
+    assert!(ep.set_connection_config(bad).is_err());
+    assert!(ep.config().conn.mss > 0);
+}
+
 // Issue 17 (W3): an Endpoint's connections share one packed config (no
 // heap per connection for it); a socket option set on one connection
 // gives that one its own copy and leaves the others as they were.

@@ -7,7 +7,7 @@ mod script;
 
 use common::{Pair, drain};
 use tcpstate::connection::info::{TCP_INFINITE_SSTHRESH, TCPI_OPT_SACK, TCPI_OPT_TIMESTAMPS};
-use tcpstate::{AppCall, Config, Duration};
+use tcpstate::{AppCall, Config, Duration, SeqNum};
 
 /// A connected pair, A having written `n` bytes; the segments A sends at
 /// once, as (length, PSH).
@@ -289,5 +289,112 @@ fn reordering_degree_grows_as_linux_tcp_check_sack_reordering() {
         // An ACK with nothing SACKed before it is no reordering.
         s.seg(ACK, peer, m(8), &[]);
         assert_eq!(s.c.info(s.now).reordering, 6);
+    }
+}
+
+/// Both presets with SACK, no timestamps nor window scaling (hand-made
+/// segments), and Linux's 200 ms minimum RTO.
+fn sack_presets() -> [Config; 2] {
+    [Config::rfc9293(), Config::linux()].map(|c| Config {
+        sack: true,
+        timestamps: false,
+        window_scaling: false,
+        rto_min: Duration::from_millis(200),
+        ..c
+    })
+}
+
+/// ESTABLISHED with SACK and one 10 ms RTT sample (SRTT 10 ms, RTO 200 ms).
+fn sack_with_srtt(config: Config) -> script::Sut {
+    use script::*;
+    let opts = tcpstate::wire::TcpOptions {
+        sack_permitted: true,
+        mss: Some(1000),
+        ..tcpstate::wire::TcpOptions::NONE
+    };
+    let mut s = established_with_peer(config, opts, Duration::ZERO);
+    s.send(&[1u8; 100]);
+    assert_eq!(s.out().len(), 1);
+    s.now += Duration::from_millis(10);
+    s.peer(ACK, &[]);
+    assert_eq!(s.c.rto(), Duration::from_millis(200));
+    s
+}
+
+// RFC 8985 §7.2: a PTO that would expire after the RTO is cut to the RTO's
+// expiry (Linux's tcp_schedule_loss_probe). One segment out: PTO = 2 *
+// SRTT + WCDelAckT = 220 ms > RTO = 200 ms, so the probe goes at 200 ms,
+// and the RTO armed after it is not backed off.
+#[test]
+fn r8985_7_2_pto_past_the_rto_is_cut_to_it() {
+    for cfg in sack_presets() {
+        let mut s = sack_with_srtt(cfg);
+        let rto = s.c.rto();
+        s.send(&[2u8; 1000]);
+        let first = s.out();
+        assert_eq!(first.len(), 1);
+        let sent = s.now;
+        s.fire();
+        assert_eq!(s.now - sent, rto, "the probe at the RTO's time");
+        let probe = s.out();
+        assert_eq!(probe.len(), 1);
+        assert_eq!(probe[0].seq(), first[0].seq());
+        assert_eq!(s.c.stats().loss_probes, 1, "a probe, not a timeout");
+        assert_eq!(s.c.stats().timeouts, 0);
+        // RFC 8985 §7.3: then the RTO, from the probe, not backed off.
+        let probed = s.now;
+        s.fire();
+        assert_eq!(s.now - probed, rto);
+        assert_eq!(s.c.stats().timeouts, 1);
+        assert_eq!(s.out().len(), 1);
+        // The timeout itself backs off (RFC 6298 §5.5).
+        let timed_out = s.now;
+        s.fire();
+        assert_eq!(s.now - timed_out, rto * 2);
+        assert_eq!(s.c.stats().timeouts, 2);
+    }
+}
+
+// RFC 9293 §3.9.1: a loss probe that sends the last segment again sends
+// it as it was, with the PSH that ended the pushed data (Linux's
+// tcp_send_loss_probe resends the skb with its flags).
+#[test]
+fn r9293_3_9_1_a_loss_probe_keeps_the_segments_psh() {
+    for cfg in sack_presets() {
+        let mut s = sack_with_srtt(cfg);
+        let mss = usize::from(s.c.effective_mss());
+        // Two segments: PTO = 2 * SRTT, well before the RTO.
+        s.send(&vec![2u8; 2 * mss]);
+        let out = s.out();
+        assert_eq!(out.len(), 2);
+        assert!(out[1].flags().psh());
+        s.fire();
+        let probe = s.out();
+        assert_eq!(s.c.stats().loss_probes, 1);
+        assert_eq!(probe.len(), 1);
+        assert_eq!(probe[0].seq(), out[1].seq(), "the last segment again");
+        assert!(probe[0].flags().psh(), "{probe:#?}");
+    }
+}
+
+// RFC 9293 §3.6.1 (SHLD-3, FSM-49): data after a CLOSE ends the connection
+// with a RST. The RST answers the segment as a closed connection does
+// (RFC 9293 §3.10.7.1: <SEQ=SEG.ACK><CTL=RST>), as Linux
+// (tcp_rcv_state_process, tcp_v4_send_reset) and the BSDs
+// (tcp_dropwithreset) send it: in FIN-WAIT-1, data that does not ack our
+// FIN gets SEQ = SEG.ACK, below SND.NXT, and no ACK bit.
+#[test]
+fn r9293_3_10_7_1_data_after_close_gets_the_rst_of_a_closed_connection() {
+    use script::*;
+    let linux = Config {
+        timestamps: false,
+        window_scaling: false,
+        ..Config::linux()
+    };
+    for cfg in [cfg(), linux] {
+        let mut s = fin_wait_1_with(cfg, true);
+        s.peer_ack(ACK, ISS.add(1), b"late data");
+        s.expect(RST, ISS.add(1), SeqNum(0));
+        s.closed_by(tcpstate::CloseReason::Aborted);
     }
 }

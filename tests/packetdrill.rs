@@ -91,6 +91,17 @@ fn a_wrong_field_fails() {
         9,
     );
     assert!(m.contains("seq"), "{m}");
+    // The IP header's ECN field, on every segment of the line: Not-ECT
+    // here (no ECN negotiated).
+    assert_eq!(
+        with("+0 write(4, ..., 10) = 10\n+0 > [noecn] P. 1:11(10) ack 1\n"),
+        Verdict::Pass
+    );
+    let m = fails_at(
+        &with("+0 write(4, ..., 10) = 10\n+0 > [ect01] P. 1:11(10) ack 1\n"),
+        9,
+    );
+    assert!(m.contains("ECN"), "{m}");
 }
 
 #[test]
@@ -161,7 +172,7 @@ fn unsupported_constructs_are_reported() {
     for (tail, what) in [
         ("+0 `echo hi`\n", "shell command"),
         ("+0 %{ import os }%\n", "python"),
-        ("+0 `sysctl -q net.ipv4.tcp_ecn=2`\n", "tcp_ecn"),
+        ("+0 `sysctl -q net.ipv4.tcp_ecn=3`\n", "tcp_ecn"),
         ("+0 `tc qdisc replace dev tun0 root fq`\n", "fq"),
         (
             "+0 getsockopt(4, SOL_TCP, TCP_INFO, ..., ...) = 0\n",
@@ -172,8 +183,15 @@ fn unsupported_constructs_are_reported() {
             "TCP_CONGESTION",
         ),
         (
-            "+0 setsockopt(4, SOL_SOCKET, SO_ZEROCOPY, [1], 4) = 0\n",
-            "SO_ZEROCOPY",
+            "+0 recv(4, ..., 10, MSG_ERRQUEUE) = -1 EAGAIN (Resource temporarily unavailable)\n",
+            "recv flags",
+        ),
+        (
+            "+0 sendmsg(4, {msg_name(...)=..., msg_iov(18)=[{..., 1}, {..., 1}, {..., 1}, \
+             {..., 1}, {..., 1}, {..., 1}, {..., 1}, {..., 1}, {..., 1}, {..., 1}, {..., 1}, \
+             {..., 1}, {..., 1}, {..., 1}, {..., 1}, {..., 1}, {..., 1}, {..., 1}], \
+             msg_flags=0}, MSG_ZEROCOPY) = 18\n",
+            "page fragments",
         ),
     ] {
         match with(tail) {
@@ -184,6 +202,15 @@ fn unsupported_constructs_are_reported() {
             other => panic!("{tail}: {other:?}"),
         }
     }
+    // tcp_ecn=2 (ECN only when asked): an active open would ask.
+    let v = with(
+        "+0 `sysctl -q net.ipv4.tcp_ecn=2`\n+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 5\n\
+         +0 connect(5, ..., ...) = -1 EINPROGRESS (Operation now in progress)\n",
+    );
+    assert!(
+        matches!(&v, Verdict::Unsupported { line: 10, what } if what.contains("tcp_ecn=2")),
+        "{v:?}"
+    );
     // The Linux defaults script is what Config::linux() is.
     let v = run(
         &format!("`../common/defaults.sh`\n{SERVER}"),
@@ -328,4 +355,22 @@ fn segments_of_other_sockets_are_not_the_scripts() {
          +0 read(4, ..., 100) = 10\n",
     );
     assert_eq!(v, Verdict::Pass);
+}
+
+#[test]
+fn tcp_cm_inq_is_checked() {
+    let script = |want: u32| {
+        format!(
+            "{SERVER}+0 setsockopt(4, SOL_TCP, TCP_INQ, [1], 4) = 0\n\
+             +0 < P. 1:101(100) ack 1 win 65535\n\
+             +0 recvmsg(4, {{msg_name(...)=..., msg_iov(1)=[{{..., 40}}], msg_flags=0, \
+             msg_control=[{{cmsg_level=SOL_TCP, cmsg_type=TCP_CM_INQ, cmsg_data={want}}}]}}, 0) = 40\n"
+        )
+    };
+    let lax = RunOptions::default();
+    assert_eq!(run(&script(60), &lax).0, Verdict::Pass);
+    match run(&script(61), &lax).0 {
+        Verdict::Fail { line: 10, msg } => assert!(msg.contains("TCP_CM_INQ 60"), "{msg}"),
+        other => panic!("{other:?}"),
+    }
 }

@@ -1008,9 +1008,13 @@ impl<B: Storage> Connection<B> {
             return;
         }
         // Data after the application closed both directions: RST
-        // (RFC 9293 §3.6.1 SHLD-3, FSM-49; Linux's behaviour).
+        // (RFC 9293 §3.6.1 SHLD-3, FSM-49; Linux's behaviour). The
+        // connection ends here, so the RST answers the segment as a
+        // CLOSED connection would (RFC 9293 §3.10.7.1: <SEQ=SEG.ACK>
+        // <CTL=RST>), as Linux (tcp_rcv_state_process's reset, sent by
+        // tcp_v4_send_reset) and the BSDs (tcp_dropwithreset) do.
         if self.app_closed() && self.cfg.rst_on_data_after_close() && self.fin_queued() {
-            self.set_pending_rst(Some((self.snd_max, Some(seq.add(payload.len() as u32)))));
+            self.set_pending_rst(Some((seg.ack, None)));
             self.close_with(Event::RcvDataAfterClose, CloseReason::Aborted, a);
             return;
         }

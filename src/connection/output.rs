@@ -762,6 +762,12 @@ impl<B: Storage> Connection<B> {
         if fin_out {
             flags |= Flags::FIN;
         }
+        // RFC 9293 §3.9.1: the probe is the segment that ended the pushed
+        // data, PSH included (as `data_segment` resends it; Linux's
+        // tcp_send_loss_probe resends the skb with its flags).
+        if n > 0 && off + n == self.tx.len() && !self.more() {
+            flags |= Flags::PSH;
+        }
         Some(self.segment(now, seq, flags, n))
     }
 

@@ -298,11 +298,12 @@ impl<B: Storage> Connection<B> {
                 // our own delayed-ACK timeout.
                 pto += WC_DEL_ACK_T_US;
             }
-            let pto = pto.max(10_000);
-            if pto < rto {
-                wait = pto;
-                armed = true;
-            }
+            // RFC 8985 §7.2: a PTO later than the RTO's expiry is cut to
+            // it (Linux's tcp_schedule_loss_probe: `min(timeout,
+            // rto_delta_us)`); the probe then goes at the RTO's time, and
+            // the RTO after it is not backed off.
+            wait = pto.max(10_000).min(rto);
+            armed = true;
         }
         self.set_tlp_armed(armed);
         let mut at = Instant::from_micros(now.as_micros().saturating_add(wait));

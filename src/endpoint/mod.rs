@@ -668,7 +668,9 @@ struct Ctrl {
 /// `alloc`) or of a fixed capacity ([`Fixed`], no allocation at all).
 pub struct Endpoint<S: Store = DefaultStore> {
     cfg: EndpointConfig,
-    /// `cfg.conn` packed once, for every connection (`cfg` never changes).
+    /// `cfg.conn` packed once, shared by every connection made while it
+    /// holds (`set_connection_config` replaces it; open connections keep
+    /// the one they were made with).
     conn_cfg: PackedConfig,
     keys: Keys,
     slots: S::Vec<Slot<S>>,
@@ -810,6 +812,20 @@ impl<S: Store> Endpoint<S> {
     /// The configuration.
     pub fn config(&self) -> &EndpointConfig {
         &self.cfg
+    }
+    /// Replaces the connection settings ([`EndpointConfig::conn`]) for what
+    /// opens from now on, as a Linux sysctl changed while sockets are open:
+    /// each open connection keeps the copy it was made with; new
+    /// connections, listeners' new children and the answers to SYNs take
+    /// the new ones. Fails, changing nothing, on settings
+    /// [`EndpointConfig::validate`] refuses.
+    pub fn set_connection_config(&mut self, conn: crate::Config) -> Result<(), ConfigError> {
+        let mut next = self.cfg.clone();
+        next.conn = conn;
+        next.validate()?;
+        self.conn_cfg = PackedConfig::new(&next.conn);
+        self.cfg = next;
+        Ok(())
     }
     /// The counters (`/proc/net/snmp` style).
     pub fn counters(&self) -> Counters {

@@ -15,7 +15,7 @@ use std::{format, vec};
 
 use super::linux::*;
 use super::live::{Live, encode_options, flag_str, opt_str};
-use super::parse::{Event, Expr, Opt, Packet, Script, Stmt, Syscall, Time};
+use super::parse::{EcnField, Event, Expr, Opt, Packet, Script, Stmt, Syscall, Time};
 use super::python::{self, PyError};
 use super::shell::{self, Cmd};
 use super::sysctl::{self, Settings};
@@ -113,6 +113,8 @@ struct Fd {
     sndbuf_limit: Option<usize>,
     /// TCP_NOTSENT_LOWAT.
     lowat: Option<u32>,
+    /// TCP_INQ: recvmsg gives the bytes left to read (TCP_CM_INQ).
+    inq: bool,
     /// TCP_CORK is set.
     cork: bool,
     /// TCP_USER_TIMEOUT, for connections this socket opens or accepts.
@@ -159,6 +161,7 @@ impl Fd {
             connecting: false,
             sndbuf_limit: None,
             lowat: None,
+            inq: false,
             cork: false,
             user_timeout: None,
             syncnt: None,
@@ -176,6 +179,8 @@ impl Fd {
 struct Out {
     at: Instant,
     bytes: Vec<u8>,
+    /// The IP header's ECN field (`Datagram::ecn`).
+    ecn: Ecn,
 }
 
 /// A blocking call in progress.
@@ -232,6 +237,11 @@ struct Exec {
     ports: (u16, u16),
     /// Script TS val -> the live TS val that went out on that line.
     ts_map: HashMap<u32, u32>,
+    /// `--tcp_ts_ecr_scaled`: an inbound TS ecr that echoes no script TS
+    /// val is moved by the socket's first (script, live) TS val pair
+    /// (`ts_first`), as packetdrill interpolates it.
+    ts_ecr_scaled: bool,
+    ts_first: Option<(u32, u32)>,
     blocked: Option<Blocked>,
     tol_usecs: i64,
     tol_percent: f64,
@@ -278,6 +288,8 @@ pub fn run_script(script: &Script, opts: &RunOptions) -> (Verdict, Vec<String>) 
         remote_isn: 0,
         ports: (SCRIPT_PORT, REMOTE_EPHEMERAL),
         ts_map: HashMap::new(),
+        ts_ecr_scaled: false,
+        ts_first: None,
         blocked: None,
         tol_usecs: opts.tolerance_usecs.unwrap_or(4000),
         tol_percent: 12.5,
@@ -337,6 +349,7 @@ impl Exec {
                 }
                 "ip_version" if v == "ipv4" || v == "ipv4-mapped-ipv6" => {}
                 "strict_segments" => self.strict_segments = true,
+                "tcp_ts_ecr_scaled" => self.ts_ecr_scaled = true,
                 // Inbound GSO size, bind/connect ports we already use,
                 // and the TS tick (TS val is not checked).
                 "mss" | "tcp_ts_tick_usecs" => {}
@@ -592,9 +605,9 @@ impl Exec {
             if d.dst != IpAddr::V4(self.remote_ip) {
                 continue;
             }
-            sent.push(buf[..d.len].to_vec());
+            sent.push((buf[..d.len].to_vec(), d.ecn));
         }
-        for bytes in sent {
+        for (bytes, ecn) in sent {
             if self.opts.verbose {
                 let s = self.show(&bytes);
                 self.say(format!("{} engine sent {s}", secs(us(self.now))));
@@ -602,6 +615,7 @@ impl Exec {
             self.out.push_back(Out {
                 at: self.now,
                 bytes,
+                ecn,
             });
         }
         self.try_unblock()
@@ -674,7 +688,13 @@ impl Exec {
         let mut opts = match &p.options {
             Some(Some(list)) => encode_options(
                 list,
-                |e| self.ts_map.get(&e).copied().unwrap_or(e),
+                |e| match (self.ts_map.get(&e), self.ts_first) {
+                    (Some(&live), _) => live,
+                    (None, Some((script, live))) if self.ts_ecr_scaled => {
+                        e.wrapping_sub(script).wrapping_add(live)
+                    }
+                    _ => e,
+                },
                 |x| x.wrapping_add(isn),
             ),
             _ => Vec::new(),
@@ -735,7 +755,11 @@ impl Exec {
                 now,
                 IpAddr::V4(self.remote_ip),
                 IpAddr::V4(self.local_ip),
-                Ecn::NotEct,
+                match p.ecn {
+                    Some(EcnField::Is(e)) => e,
+                    Some(EcnField::EitherEct) => Ecn::Ect0,
+                    None => Ecn::NotEct,
+                },
                 &seg,
             );
         }
@@ -846,6 +870,8 @@ impl Exec {
         }
         let mut live = Live::parse(&first.bytes)
             .ok_or_else(|| Stop::Fail(line, "the engine sent a malformed segment".to_string()))?;
+        // Every segment of the line carries the ECN field it names.
+        let mut ecn_ok = p.ecn.is_none_or(|e| e.matches(first.ecn));
         // TSO aggregation: consecutive segments make up the line's length.
         while !self.strict_segments && live.len < p.len && live.len > 0 {
             let Some(more) = self.next_out(limit)? else {
@@ -858,6 +884,7 @@ impl Exec {
                 self.out.push_front(more);
                 break;
             }
+            ecn_ok &= p.ecn.is_none_or(|e| e.matches(more.ecn));
             live.len += m.len;
             live.flags |= m.flags;
             live.ack = m.ack;
@@ -885,6 +912,16 @@ impl Exec {
                 self.ports = ports;
                 self.sut = Sut::Conn;
             }
+        }
+        if !ecn_ok {
+            return Err(Stop::Fail(
+                line,
+                format!(
+                    "expected `{}` got `> {}` (IP ECN field differs)",
+                    p.text,
+                    self.show_live(&live)
+                ),
+            ));
         }
         self.compare(line, p, &live)?;
         Ok(t)
@@ -975,6 +1012,7 @@ impl Exec {
         }
         for (w, g) in ts_learn {
             self.ts_map.insert(w, g);
+            self.ts_first.get_or_insert((w, g));
         }
         self.say(format!("{} matched > {got}", secs(us(self.now))));
         Ok(())
@@ -1045,7 +1083,10 @@ impl Exec {
     fn endpoint_for(&mut self, line: usize, fd: i64) -> Res<()> {
         let f = self.fds[&fd].clone();
         if let Some(what) = self.stale.clone() {
-            if self.ep_busy(Some(fd)) {
+            self.stale = None;
+            if !self.ep_busy(Some(fd)) {
+                self.ep = None;
+            } else if !self.conn_settings_only(&f) {
                 return Err(Stop::Unsupported(
                     line,
                     format!(
@@ -1054,8 +1095,6 @@ impl Exec {
                     ),
                 ));
             }
-            self.ep = None;
-            self.stale = None;
         }
         if self.ep.is_none() {
             self.ep = Some(self.new_endpoint(line, Some(&f))?);
@@ -1068,11 +1107,71 @@ impl Exec {
             .unwrap_or_default();
         if f.rcvbuf.is_some_and(|r| r != cfg.rx_buffer)
             || f.sndbuf.is_some_and(|s| s != cfg.tx_buffer)
-            || f.maxseg.is_some_and(|m| m != cfg.conn.mss)
+            || (f.maxseg.is_some_and(|m| m != cfg.conn.mss) && !self.conn_settings_only(&f))
         {
             return Err(Stop::Unsupported(
                 line,
                 "socket options that differ between two sockets of one script".into(),
+            ));
+        }
+        // With no listener (whose children would take them too), a socket
+        // without an earlier one's TCP_MAXSEG opens with its own settings.
+        if !self
+            .fds
+            .values()
+            .any(|o| matches!(o.kind, Kind::Listener(_)))
+        {
+            let _ = self.conn_settings_only(&f);
+        }
+        Ok(())
+    }
+
+    /// Linux's tcp_inq_hint: the bytes received and not read (RCV.NXT
+    /// less what was copied, so a FIN counts one), and 1 after a FIN
+    /// when nothing is left.
+    fn inq_hint(&self, fd: i64) -> i64 {
+        let Some(Kind::Conn(h)) = self.fds.get(&fd).map(|f| f.kind) else {
+            return 0;
+        };
+        let Some(c) = self.ep.as_ref().and_then(|e| e.connection(h)) else {
+            return 0;
+        };
+        let fin_in = c.is_eof()
+            || matches!(
+                c.state(),
+                State::CloseWait | State::Closing | State::LastAck | State::TimeWait
+            );
+        let unread = c.recv_queue() as i64;
+        if fin_in { unread + 1 } else { unread }
+    }
+
+    /// A sysctl or this socket's TCP_MAXSEG changed only the connection
+    /// settings (`EndpointConfig::conn`) of an Endpoint that holds other
+    /// sockets: they keep theirs, and what opens from now on takes the new
+    /// ones (as on Linux, where a sysctl is read when a socket uses it).
+    fn conn_settings_only(&mut self, f: &Fd) -> bool {
+        let Ok(next) = self.new_endpoint(0, Some(f)).map(|e| e.config().clone()) else {
+            return false;
+        };
+        let Some(ep) = self.ep.as_mut() else {
+            return false;
+        };
+        let mut same = ep.config().clone();
+        same.conn = next.conn.clone();
+        // Fast Open's sysctls were given to the Endpoint when they changed.
+        same.fast_open = next.fast_open;
+        same == next && ep.set_connection_config(next.conn).is_ok()
+    }
+
+    /// Under `tcp_ecn=2` the engine, set to answer ECN-setup SYNs, would
+    /// also ask for ECN on an active open, as Linux does not.
+    fn active_open_ecn(&self, line: usize) -> Res<()> {
+        let on = self.ep.as_ref().is_some_and(|e| e.config().conn.ecn);
+        if self.settings.ecn_passive && on {
+            return Err(Stop::Unsupported(
+                line,
+                "an active open under sysctl net.ipv4.tcp_ecn=2 (the engine would ask for ECN)"
+                    .into(),
             ));
         }
         Ok(())
@@ -1242,6 +1341,8 @@ impl Exec {
                 }
                 self.fds.insert(fd, Fd::new(ty & SOCK_NONBLOCK != 0));
                 self.sut = Sut::Fresh;
+                // packetdrill's first TS val pair is per socket.
+                self.ts_first = None;
                 Ok(Some((fd, None)))
             }
             "bind" => {
@@ -1366,6 +1467,7 @@ impl Exec {
                         return Ok(Some((-1, Some("EBADF"))));
                     }
                     self.endpoint_for(line, fd)?;
+                    self.active_open_ecn(line)?;
                     let now = self.now;
                     let remote = SocketAddr::new(IpAddr::V4(self.remote_ip), SCRIPT_PORT);
                     if f.fo_connect && self.fast_open_ready() {
@@ -1496,10 +1598,26 @@ impl Exec {
                     }
                     return self.fast_open_send(line, fd, n.max(0) as usize, dontwait, b, first);
                 }
-                if flags & MSG_ZEROCOPY != 0 {
-                    return unsupported("MSG_ZEROCOPY (socket-layer completions)".into());
+                // MSG_ZEROCOPY sends the same bytes; its completions go to
+                // the error queue, which the runner does not model (reading
+                // it, MSG_ERRQUEUE, stays UNSUPPORTED). Each iovec becomes a
+                // page fragment, and a packet holds at most 17
+                // (MAX_SKB_FRAGS): past that Linux splits the data where a
+                // plain send would not.
+                if flags & MSG_ZEROCOPY != 0 && zerocopy_frags(c.args.get(1)) > 17 {
+                    return unsupported(
+                        "MSG_ZEROCOPY with more iovecs than a packet has page fragments".into(),
+                    );
                 }
-                if flags & !(MSG_DONTWAIT | MSG_MORE | MSG_EOR | MSG_NOSIGNAL | MSG_FASTOPEN) != 0 {
+                if flags
+                    & !(MSG_DONTWAIT
+                        | MSG_MORE
+                        | MSG_EOR
+                        | MSG_NOSIGNAL
+                        | MSG_FASTOPEN
+                        | MSG_ZEROCOPY)
+                    != 0
+                {
                     return unsupported(format!("send flags {flags:#x}"));
                 }
                 if null {
@@ -1510,16 +1628,24 @@ impl Exec {
             }
             "read" | "recv" | "recvfrom" | "recvmsg" | "readv" => {
                 let fd = self.fd(line, &c, 0)?;
+                let mut inq_want = None;
                 let (n, flags) = match c.name.as_str() {
                     "read" => (c.args.get(2).map_or(0, eval), 0),
                     "readv" => (iov_len(c.args.get(1)), 0),
                     "recvmsg" => {
                         let (n, control) = msghdr(c.args.get(1));
                         if control {
-                            return unsupported(
-                                "recvmsg control messages (socket-layer: TCP_INQ, timestamps, errors)"
-                                    .into(),
-                            );
+                            // Only TCP_CM_INQ, on a socket with TCP_INQ.
+                            let inq_on = self.fds.get(&fd).is_some_and(|f| f.inq);
+                            match cm_inq(c.args.get(1)) {
+                                Some(w) if inq_on => inq_want = Some(w),
+                                _ => {
+                                    return unsupported(
+                                        "recvmsg control messages (socket-layer: timestamps, errors)"
+                                            .into(),
+                                    );
+                                }
+                            }
                         }
                         (n, c.args.get(2).map_or(0, eval))
                     }
@@ -1532,7 +1658,19 @@ impl Exec {
                 if flags & !MSG_DONTWAIT != 0 {
                     return unsupported(format!("recv flags {flags:#x}"));
                 }
-                self.read(fd, n, flags & MSG_DONTWAIT != 0)
+                let r = self.read(fd, n, flags & MSG_DONTWAIT != 0)?;
+                if let (Some(want), Some((k, None))) = (inq_want, r)
+                    && k > 0
+                {
+                    let got = self.inq_hint(fd);
+                    if got != want {
+                        return Err(Stop::Fail(
+                            line,
+                            format!("expected `{}` got TCP_CM_INQ {got}", c.text),
+                        ));
+                    }
+                }
+                Ok(r)
             }
             "close" => {
                 let fd = self.fd(line, &c, 0)?;
@@ -1674,6 +1812,7 @@ impl Exec {
         let nonblock = f.nonblock || dontwait;
         if first {
             self.endpoint_for(line, fd)?;
+            self.active_open_ecn(line)?;
             let now = self.now;
             let remote = SocketAddr::new(IpAddr::V4(self.remote_ip), SCRIPT_PORT);
             let data = vec![0u8; n];
@@ -1792,26 +1931,39 @@ impl Exec {
             // Linux's send-buffer limit (SO_SNDBUF or tcp_wmem[1]) and
             // TCP_NOTSENT_LOWAT, kept here at the socket layer: the engine's
             // ring is as large as autotuning could make it (tcp_wmem[2]).
-            let (queued, notsent, mss) =
-                self.ep
-                    .as_ref()
-                    .and_then(|e| e.connection(h))
-                    .map_or((0, 0, 1), |c| {
-                        let i = c.info(self.now);
-                        (
-                            c.send_queue(),
-                            i.notsent_bytes as usize,
-                            i.snd_mss.max(1) as usize,
-                        )
-                    });
+            let (queued, notsent, mss, wnd) = self
+                .ep
+                .as_ref()
+                .and_then(|e| e.connection(h))
+                .map_or((0, 0, 1, 0), |c| {
+                    let i = c.info(self.now);
+                    (
+                        c.send_queue(),
+                        i.notsent_bytes as usize,
+                        i.snd_mss.max(1) as usize,
+                        i.snd_wnd as usize,
+                    )
+                });
             let limit = f.sndbuf_limit.unwrap_or(self.settings.sndbuf);
             want = want.min(limit.saturating_sub(queued));
             if let Some(l) =
                 f.lowat.or((self.settings.notsent_lowat != u32::MAX)
                     .then_some(self.settings.notsent_lowat))
             {
-                let room = (l as usize).saturating_sub(notsent);
-                want = want.min(room.div_ceil(mss) * mss);
+                // Linux (tcp_sendmsg_locked) copies a write into packets of
+                // `size_goal` bytes and tests TCP_NOTSENT_LOWAT
+                // (sk_stream_memory_free) only before it starts a new one:
+                // the unsent tail packet is filled up to `size_goal` first,
+                // whatever the unsent bytes.
+                let goal = size_goal(wnd, mss);
+                let tail = notsent % goal;
+                want = want.min(if tail > 0 {
+                    goal - tail
+                } else if notsent < l as usize {
+                    goal
+                } else {
+                    0
+                });
             }
             if want == 0 {
                 // The socket's limits leave no room now.
@@ -2054,6 +2206,7 @@ impl Exec {
             (IPPROTO_TCP, TCP_NOTSENT_LOWAT) => {
                 f.lowat = (int as u32 != u32::MAX).then_some(int as u32);
             }
+            (IPPROTO_TCP, TCP_INQ) => f.inq = int != 0,
             // TCP Fast Open (RFC 7413): a listener's queue, any time before
             // or after listen (Linux: in CLOSE or LISTEN).
             (IPPROTO_TCP, TCP_FASTOPEN) => match f.kind {
@@ -2098,6 +2251,8 @@ impl Exec {
             // TOS byte and DF (path MTU discovery) are the host's, marks
             // are for routing.
             (SOL_IP, IP_MTU_DISCOVER) | (SOL_IP, IP_TOS) | (SOL_SOCKET, SO_MARK) => {}
+            // Allows MSG_ZEROCOPY, whose data goes out the same (above).
+            (SOL_SOCKET, SO_ZEROCOPY) => {}
             _ => {
                 return Err(Stop::Unsupported(
                     line,
@@ -2139,6 +2294,7 @@ impl Exec {
                 // The socket's own value (0: unset, the sysctl applies).
                 i64::from(f.lowat.unwrap_or(0) as i32)
             }
+            (IPPROTO_TCP, TCP_INQ) => i64::from(f.inq),
             (IPPROTO_TCP, TCP_USER_TIMEOUT) => f.user_timeout.map_or(0, |t| t.as_millis() as i64),
             (SOL_SOCKET, SO_KEEPALIVE) => i64::from(f.keepalive),
             (IPPROTO_TCP, TCP_KEEPIDLE) => i64::from(f.ka.0),
@@ -2218,6 +2374,19 @@ impl Exec {
         Ok(Some((ready, None)))
     }
 
+    /// Linux's POLLOUT test of TCP_NOTSENT_LOWAT (tcp_poll,
+    /// __sk_stream_is_writeable with `wake` = 1, tcp_stream_memory_free):
+    /// twice the unsent bytes below the limit.
+    fn lowat_writeable(&self, f: &Fd, notsent: u32) -> bool {
+        let Some(l) = f
+            .lowat
+            .or((self.settings.notsent_lowat != u32::MAX).then_some(self.settings.notsent_lowat))
+        else {
+            return true;
+        };
+        u64::from(notsent) * 2 < u64::from(l)
+    }
+
     fn revents(&self, fd: i64) -> i64 {
         let Some(f) = self.fds.get(&fd) else {
             return POLLNVAL;
@@ -2249,15 +2418,26 @@ impl Exec {
                     }
                     Some(c) => {
                         let st = c.state();
-                        if c.recv_queue() > 0 || c.is_eof() || f.rd_shut {
+                        // Linux's tcp_poll: RCV_SHUTDOWN (the peer's FIN
+                        // arrived, read or not) gives POLLIN and POLLRDHUP.
+                        let fin_in = c.is_eof()
+                            || matches!(
+                                st,
+                                State::CloseWait
+                                    | State::Closing
+                                    | State::LastAck
+                                    | State::TimeWait
+                            );
+                        if c.recv_queue() > 0 || fin_in || f.rd_shut {
                             r |= POLLIN | POLLRDNORM;
                         }
-                        if c.is_eof() {
+                        if fin_in {
                             r |= POLLRDHUP;
                         }
                         if matches!(st, State::Established | State::CloseWait)
                             && c.send_capacity() > 0
                             && !f.wr_shut
+                            && self.lowat_writeable(f, c.info(self.now).notsent_bytes)
                         {
                             r |= POLLOUT | POLLWRNORM;
                         }
@@ -2270,6 +2450,15 @@ impl Exec {
             }
         }
     }
+}
+
+/// Linux's `size_goal` for a write (tcp_xmit_size_goal): a GSO packet of
+/// at most 64 KB, bounded to half the peer's window (tcp_bound_to_half_wnd,
+/// here the current window for the largest one seen), in whole segments.
+fn size_goal(wnd: usize, mss: usize) -> usize {
+    let cut = if wnd > 536 { wnd / 2 } else { wnd };
+    let bytes = if cut > 0 { cut.min(65_535) } else { 65_535 };
+    (bytes / mss).max(1) * mss
 }
 
 /// The bytes of an iovec list (`[{..., 10}, {..., 20}]`).
@@ -2286,6 +2475,22 @@ fn iov_len(e: Option<&Expr>) -> i64 {
     }
 }
 
+/// How many non-empty iovecs a msghdr holds (a zerocopy send's fragments).
+fn zerocopy_frags(e: Option<&Expr>) -> usize {
+    let Some(Expr::Struct(fields)) = e else {
+        return 0;
+    };
+    match fields.iter().find(|(n, _)| n == "msg_iov").map(|(_, v)| v) {
+        Some(Expr::List(items)) => items
+            .iter()
+            .filter(
+                |it| matches!(it, Expr::Struct(f) if f.last().is_some_and(|(_, v)| eval(v) > 0)),
+            )
+            .count(),
+        _ => 0,
+    }
+}
+
 /// The bytes a msghdr's iovecs hold, and whether it has control messages.
 fn msghdr(e: Option<&Expr>) -> (i64, bool) {
     let Some(Expr::Struct(fields)) = e else {
@@ -2294,6 +2499,24 @@ fn msghdr(e: Option<&Expr>) -> (i64, bool) {
     let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v);
     let control = matches!(get("msg_control"), Some(Expr::List(l)) if !l.is_empty());
     (iov_len(get("msg_iov")), control)
+}
+
+/// The TCP_CM_INQ value a msghdr's `msg_control` expects, when that is
+/// its one control message.
+fn cm_inq(e: Option<&Expr>) -> Option<i64> {
+    let Some(Expr::Struct(fields)) = e else {
+        return None;
+    };
+    let Some((_, Expr::List(cmsgs))) = fields.iter().find(|(n, _)| n == "msg_control") else {
+        return None;
+    };
+    let [Expr::Struct(m)] = cmsgs.as_slice() else {
+        return None;
+    };
+    let get = |k: &str| m.iter().find(|(n, _)| n == k).map(|(_, v)| eval(v));
+    (get("cmsg_level") == Some(IPPROTO_TCP) && get("cmsg_type") == Some(TCP_INQ))
+        .then(|| get("cmsg_data"))
+        .flatten()
 }
 
 /// A socket's keep-alive as the engine takes it (`None`: off).

@@ -22,6 +22,8 @@ pub(crate) const TCP_KEEPIDLE: i64 = 4;
 pub(crate) const TCP_KEEPINTVL: i64 = 5;
 pub(crate) const TCP_KEEPCNT: i64 = 6;
 pub(crate) const TCP_NOTSENT_LOWAT: i64 = 25;
+/// TCP_INQ, and TCP_CM_INQ, the control message's type (the same value).
+pub(crate) const TCP_INQ: i64 = 36;
 pub(crate) const TCP_FASTOPEN: i64 = 23;
 pub(crate) const TCP_FASTOPEN_CONNECT: i64 = 30;
 pub(crate) const TCP_FASTOPEN_KEY: i64 = 33;
@@ -29,6 +31,7 @@ pub(crate) const SOL_IP: i64 = 0;
 pub(crate) const IP_TOS: i64 = 1;
 pub(crate) const IP_MTU_DISCOVER: i64 = 10;
 pub(crate) const SO_MARK: i64 = 36;
+pub(crate) const SO_ZEROCOPY: i64 = 60;
 pub(crate) const F_GETFL: i64 = 3;
 pub(crate) const F_SETFL: i64 = 4;
 pub(crate) const O_RDWR: i64 = 2;
@@ -119,6 +122,7 @@ pub(crate) const SYMBOLS: &[(&str, i64)] = &[
     ("TCP_FASTOPEN_CONNECT", 30),
     ("TCP_FASTOPEN_KEY", 33),
     ("TCP_INQ", 36),
+    ("TCP_CM_INQ", 36),
     ("TCP_SYNCNT", 7),
     ("MSG_ZEROCOPY", 0x4000000),
     ("POLLIN", POLLIN),

@@ -26,10 +26,14 @@
 //! (`python.rs` says which subset). TCP Fast Open: `sendto`/`sendmsg` with
 //! `MSG_FASTOPEN`, `TCP_FASTOPEN`, `TCP_FASTOPEN_CONNECT` (the deferred
 //! connect), `TCP_FASTOPEN_KEY`, and `TFO_COOKIE` defined as the
-//! Endpoint's cookie for the script's addresses. Anything else, and the
-//! socket-layer features no engine has (MSG_ZEROCOPY, SO_TIMESTAMPING,
-//! epoll, splice, sendfile), makes a script [`Verdict::Unsupported`] with
-//! what it was.
+//! Endpoint's cookie for the script's addresses. Socket-layer hints over
+//! engine state: `TCP_NOTSENT_LOWAT`, `TCP_INQ` (`TCP_CM_INQ`), and
+//! `MSG_ZEROCOPY` sends (the bytes on the wire; not their completions).
+//! The IP header's ECN field (`[ect0]`, `[ce]`, ...) is checked and
+//! injected. Anything else, and the socket-layer features no engine has
+//! (zerocopy completions on the error queue, SO_TIMESTAMPING, epoll,
+//! splice, sendfile), makes a script [`Verdict::Unsupported`] with what it
+//! was.
 //!
 //! Addresses: the engine is 192.0.2.2:8080 (or an ephemeral port for
 //! `connect`) and the scripted peer 192.0.2.1, unless the script says

@@ -77,8 +77,31 @@ pub struct Packet {
     pub urg: Option<u16>,
     /// `None`: no option list; `Some(None)`: `<...>`; `Some(Some(list))`.
     pub options: Option<Option<Vec<Opt>>>,
+    /// The IP header's ECN field (`[noecn]`, `[ect0]`, `[ect1]`, `[ce]`,
+    /// `[ect01]`: either ECT); `None`: not checked (outbound), Not-ECT
+    /// (inbound).
+    pub ecn: Option<EcnField>,
     /// The text of the line (for messages).
     pub text: String,
+}
+
+/// A packet line's `[...]` ECN field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EcnField {
+    /// One codepoint.
+    Is(crate::Ecn),
+    /// `[ect01]`: ECT(0) or ECT(1).
+    EitherEct,
+}
+
+impl EcnField {
+    /// Whether a datagram's codepoint matches.
+    pub fn matches(self, e: crate::Ecn) -> bool {
+        match self {
+            EcnField::Is(want) => want == e,
+            EcnField::EitherEct => matches!(e, crate::Ecn::Ect0 | crate::Ecn::Ect1),
+        }
+    }
 }
 
 /// A system-call argument.
@@ -518,6 +541,21 @@ fn parse_packet(s: &str) -> Result<Stmt, String> {
         lx.expect(">")?;
     }
     lx.ws();
+    // packetdrill's `ip_ecn` before the flags.
+    let mut ecn = None;
+    for (name, f) in [
+        ("[noecn]", EcnField::Is(crate::Ecn::NotEct)),
+        ("[ect0]", EcnField::Is(crate::Ecn::Ect0)),
+        ("[ect1]", EcnField::Is(crate::Ecn::Ect1)),
+        ("[ce]", EcnField::Is(crate::Ecn::Ce)),
+        ("[ect01]", EcnField::EitherEct),
+    ] {
+        if lx.eat(name) {
+            ecn = Some(f);
+            lx.ws();
+            break;
+        }
+    }
     let r = lx.rest();
     let fl = r.split_whitespace().next().unwrap_or("");
     let lower = fl.to_ascii_lowercase();
@@ -564,6 +602,7 @@ fn parse_packet(s: &str) -> Result<Stmt, String> {
         win: None,
         urg: None,
         options: None,
+        ecn,
         text: s.trim().to_string(),
     };
     loop {

@@ -189,6 +189,20 @@ fn command(text: &str) -> Result<Vec<Cmd>, String> {
         "ethtool" if args.first().is_some_and(|a| a == "-K") => Ok(vec![Cmd::Nothing]),
         "nstat" if args.is_empty() => Ok(vec![Cmd::Nothing]),
         "tc" => Err(format!("queueing discipline `{}`", w.join(" "))),
+        // tcp_cubic's `hystart_detect` at its default (3: ACK train and
+        // delay), what the module has unless a script changed it: the
+        // line changes nothing on Linux, so nothing here either. Any other
+        // value has no switch in the engine.
+        "echo"
+            if text.split_whitespace().eq([
+                "echo",
+                "3",
+                ">",
+                "/sys/module/tcp_cubic/parameters/hystart_detect",
+            ]) =>
+        {
+            Ok(vec![Cmd::Nothing])
+        }
         "echo" if text.contains("/sys/module/") => Err(format!(
             "module parameter `{}`",
             text.split_whitespace().last().unwrap_or("")
@@ -224,7 +238,11 @@ mod tests {
             matches!(&c[0], Cmd::Sysctl { name, .. } if name == "net.ipv4.tcp_pacing_ss_ratio")
         );
         assert!(parse("tc qdisc replace dev tun0 root fq").is_err());
-        assert!(parse("echo 3 > /sys/module/tcp_cubic/parameters/hystart_detect").is_err());
+        assert_eq!(
+            parse("echo 3 > /sys/module/tcp_cubic/parameters/hystart_detect").unwrap(),
+            vec![Cmd::Nothing]
+        );
+        assert!(parse("echo 2 > /sys/module/tcp_cubic/parameters/hystart_detect").is_err());
         assert_eq!(
             parse("/tmp/sysctl_restore_${PPID}.sh").unwrap(),
             vec![Cmd::Restore]

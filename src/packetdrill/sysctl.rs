@@ -37,6 +37,10 @@ pub(crate) struct Settings {
     pub(crate) fastopen_key: [u8; 16],
     /// `tcp_notsent_lowat`.
     pub(crate) notsent_lowat: u32,
+    /// `tcp_ecn=2`: ECN only when the peer asks. The connection settings
+    /// say ECN on (what a listener does then); an active open, which would
+    /// ask, is refused by the runner.
+    pub(crate) ecn_passive: bool,
     /// The send-buffer limit of a socket, bytes (`tcp_wmem[1]`; Linux's
     /// `sk_sndbuf` counts buffer overhead too, the runner counts payload).
     pub(crate) sndbuf: usize,
@@ -57,6 +61,7 @@ impl Settings {
             fastopen: 0x70403,
             fastopen_key: key_bytes("a1a1a1a1-b2b2b2b2-c3c3c3c3-d4d4d4d4").unwrap_or([0; 16]),
             notsent_lowat: u32::MAX,
+            ecn_passive: false,
             sndbuf: DEFAULTS_SH_WMEM_DEFAULT,
         }
     }
@@ -219,11 +224,17 @@ pub(crate) fn apply(s: &mut Settings, name: &str, value: &str) -> Result<(), Str
                 _ => return refuse(),
             }
         }
-        "tcp_ecn" => match int(name, value)? {
-            0 => c.ecn = false,
-            1 => c.ecn = true,
-            _ => return refuse(),
-        },
+        "tcp_ecn" => {
+            (c.ecn, s.ecn_passive) = match int(name, value)? {
+                0 => (false, false),
+                1 => (true, false),
+                // Linux's tcp_ecn=2: a listener answers an ECN-setup SYN
+                // as with 1 (tcp_ecn_create_request), an active open does
+                // not ask (tcp_ecn_send_syn).
+                2 => (true, true),
+                _ => return refuse(),
+            }
+        }
         "tcp_fastopen" => s.fastopen = int(name, value)? as u32,
         "tcp_fastopen_key" => {
             s.fastopen_key =
@@ -250,7 +261,9 @@ mod tests {
         apply(&mut s, "net.ipv4.tcp_early_retrans", "4").unwrap();
         let e = apply(&mut s, "net.ipv4.tcp_early_retrans", "0").unwrap_err();
         assert!(e.contains("tcp_early_retrans"), "{e}");
-        assert!(apply(&mut s, "net.ipv4.tcp_ecn", "2").is_err());
+        apply(&mut s, "net.ipv4.tcp_ecn", "2").unwrap();
+        assert!(s.cfg.conn.ecn && s.ecn_passive);
+        assert!(apply(&mut s, "net.ipv4.tcp_ecn", "3").is_err());
         assert!(apply(&mut s, "net.core.somaxconn", "5").is_err());
         apply(&mut s, "net.ipv4.tcp_fastopen", "0x30403").unwrap();
         assert_eq!(s.fastopen, 0x30403);
