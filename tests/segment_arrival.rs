@@ -509,6 +509,7 @@ fn sa_ack_2_syn_received_bad_ack_gets_rst() {
     s.seg(ACK, PEER_ISS.add(1), iss.add(5), &[]);
     s.expect(RST, iss.add(5), SeqNum(0));
     s.unchanged(S::SynReceived);
+    assert_eq!(s.c.stats().dropped, 2, "both counted as dropped");
     s.seg(ACK, PEER_ISS.add(1), iss.add(1), &[]);
     assert_eq!(s.c.state(), S::Established);
 }

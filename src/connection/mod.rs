@@ -1153,7 +1153,7 @@ pub fn heap_layout() -> alloc::vec::Vec<(&'static str, usize)> {
             cfg::Shared::ALLOC_BYTES
         ),
         (
-            "RACK send log checkpoints (while data is in flight)",
+            "RACK send log checkpoints (while a flight spans several send times)",
             rack::SendLog::HEAP_BYTES
         ),
     ]

@@ -33,10 +33,15 @@ const SLOTS: usize = 8;
 /// falls more than about 35 minutes behind it is taken as older still,
 /// which only makes RACK wait longer.
 ///
-/// With `alloc` the checkpoints themselves (64 bytes) are on the heap only
-/// while data is in flight: the box comes with the first checkpoint and
-/// goes when everything sent is acknowledged, so an idle connection holds
-/// 16 bytes of log in its TCB and nothing on the heap (issue 17, W3).
+/// The first checkpoint is `base` itself, and its sequence number is not
+/// kept: after each trim it lies at or below SND.UNA, and the log is only
+/// asked about bytes at or above SND.UNA, so the first range is taken to
+/// reach down without bound. With `alloc` the other seven checkpoints (56
+/// bytes) are on the heap, and only while a flight spans more than one
+/// send time: a flight sent at one instant (a request, a response) takes
+/// no box, and the box goes when everything sent is acknowledged, so an
+/// idle connection holds 24 bytes of log in its TCB and nothing on the
+/// heap (issue 17, W3).
 #[derive(Clone)]
 pub(super) struct SendLog {
     n: u8,
@@ -64,15 +69,16 @@ pub(super) struct SendLog {
     small: u16,
 }
 
-/// The checkpoints: `(first sequence number, µs after base)`.
-type At = [(SeqNum, u32); SLOTS];
+/// The checkpoints after the first: `(first sequence number, µs after
+/// base)`; checkpoint `i >= 1` is element `i - 1`.
+type At = [(SeqNum, u32); SLOTS - 1];
 #[cfg(feature = "alloc")]
 type AtSlot = Option<alloc::boxed::Box<At>>;
 #[cfg(not(feature = "alloc"))]
 type AtSlot = At;
 /// What an absent box reads as.
 #[cfg(feature = "alloc")]
-static NO_AT: At = [(SeqNum(0), 0); SLOTS];
+static NO_AT: At = [(SeqNum(0), 0); SLOTS - 1];
 
 /// `SendLog::small`'s fields.
 const PERSIST_MASK: u16 = 0x1f;
@@ -98,7 +104,7 @@ impl core::fmt::Debug for SendLog {
         f.debug_struct("SendLog")
             .field("n", &self.n)
             .field("base", &self.base)
-            .field("at", &&self.at()[..self.len()])
+            .field("at", &&self.at()[..self.len().saturating_sub(1)])
             .finish_non_exhaustive()
     }
 }
@@ -114,7 +120,7 @@ impl SendLog {
             #[cfg(feature = "alloc")]
             at: None,
             #[cfg(not(feature = "alloc"))]
-            at: [(SeqNum(0), 0); SLOTS],
+            at: [(SeqNum(0), 0); SLOTS - 1],
             xmit: NO_XMIT,
             reo_mult: 1,
             small: REORDERING_INIT << REORDERING_SHIFT,
@@ -209,7 +215,7 @@ impl SendLog {
         #[cfg(feature = "alloc")]
         return self
             .at
-            .get_or_insert_with(|| alloc::boxed::Box::new([(SeqNum(0), 0); SLOTS]));
+            .get_or_insert_with(|| alloc::boxed::Box::new([(SeqNum(0), 0); SLOTS - 1]));
         #[cfg(not(feature = "alloc"))]
         return &mut self.at;
     }
@@ -259,24 +265,46 @@ impl SendLog {
         usize::from(self.n).min(SLOTS)
     }
 
+    /// The time of checkpoint `i`, in µs after `base` (0 for the first).
+    #[inline]
+    fn off(&self, i: usize) -> u32 {
+        if i == 0 { 0 } else { self.at()[i - 1].1 }
+    }
+
     /// The time of checkpoint `i`.
     fn time(&self, i: usize) -> Instant {
         Instant::from_micros(
             self.base
                 .get()
                 .as_micros()
-                .saturating_add(u64::from(self.at()[i].1)),
+                .saturating_add(u64::from(self.off(i))),
         )
+    }
+
+    /// The checkpoint whose range holds `seq`: the last one that starts at
+    /// or below it, else the first (which reaches down without bound);
+    /// `None` with no checkpoint.
+    fn find(&self, seq: SeqNum) -> Option<usize> {
+        let n = self.len();
+        if n == 0 {
+            return None;
+        }
+        let later = self.at()[..n - 1]
+            .iter()
+            .rposition(|c| c.0.before_eq(seq))
+            .map_or(0, |k| k + 1);
+        Some(later)
     }
 
     /// New data starting at `seq` goes out at `now`.
     #[inline]
     pub(super) fn record(&mut self, seq: SeqNum, now: Instant) {
-        // Data sent at the time of the newest checkpoint is dated by it
-        // (the common case of a burst): nothing to record.
         let n = self.len();
         if n == 0 {
+            // The first checkpoint: the base, no box.
             self.rebase(now);
+            self.n = 1;
+            return;
         }
         let Some(off) = now
             .as_micros()
@@ -287,13 +315,15 @@ impl SendLog {
             // dated from the last checkpoint (wider bounds, never wrong ones).
             return;
         };
-        if n > 0 && self.at()[n - 1].1 == off {
-            return; // the same time as the last checkpoint
+        // Data sent at the time of the newest checkpoint is dated by it
+        // (the common case of a burst): nothing to record.
+        if self.off(n - 1) == off {
+            return;
         }
         self.push(seq, off);
     }
 
-    /// `record` of a new checkpoint.
+    /// `record` of a new checkpoint (there is one at least).
     #[inline(never)]
     fn push(&mut self, seq: SeqNum, off: u32) {
         let n = self.len();
@@ -301,18 +331,20 @@ impl SendLog {
         if n == SLOTS {
             // Merge the pair closest in time: drop the later checkpoint of
             // it, so that its data is dated from the earlier one (wider
-            // bounds, never wrong ones).
-            let gap = |i: usize| at[i + 1].1 - at[i].1;
+            // bounds, never wrong ones). Checkpoint i >= 1 is at[i - 1];
+            // pairs (i, i + 1) for i in 1..n - 1, as ever.
+            let gap = |i: usize| at[i].1 - at[i - 1].1;
             let mut best = 1;
             for i in 1..n - 1 {
                 if gap(i) < gap(best) {
                     best = i;
                 }
             }
-            at.copy_within(best + 2..n, best + 1);
-            at[n - 1] = (seq, off);
+            // Checkpoint best + 1 (at[best]) goes.
+            at.copy_within(best + 1..n - 1, best);
+            at[n - 2] = (seq, off);
         } else {
-            at[n] = (seq, off);
+            at[n - 1] = (seq, off);
             self.n += 1;
         }
     }
@@ -328,39 +360,45 @@ impl SendLog {
         }
         let n = self.len();
         let mut drop = 0;
-        while drop + 1 < n && self.at()[drop + 1].0.before_eq(una) {
+        while drop + 1 < n && self.at()[drop].0.before_eq(una) {
             drop += 1;
         }
         if drop > 0 {
-            // The new first checkpoint becomes the base.
-            let shift = self.at()[drop].1;
+            // Checkpoint `drop` becomes the first, and the base; its
+            // sequence number goes (it is at or below SND.UNA).
+            let shift = self.off(drop);
             self.rebase(self.time(drop));
             let at = self.at_mut();
-            for c in &mut at[drop..n] {
+            for c in &mut at[drop..n - 1] {
                 c.1 -= shift;
             }
-            at.copy_within(drop..n, 0);
+            at.copy_within(drop..n - 1, 0);
             self.n -= drop as u8;
         }
     }
 
     /// The earliest time the byte at `seq` can have been sent.
     fn lower(&self, seq: SeqNum) -> Option<Instant> {
-        let i = self.at()[..self.len()]
-            .iter()
-            .rposition(|c| c.0.before_eq(seq))?;
-        Some(self.time(i))
+        Some(self.time(self.find(seq)?))
     }
 
     /// The first sequence number whose send time may be later than
     /// `limit`: every byte below it was sent at or before `limit`.
-    /// `last_send` dates the newest data, `snd_max` ends it.
-    fn sent_by(&self, limit: Instant, last_send: Instant, snd_max: SeqNum) -> Option<SeqNum> {
+    /// `last_send` dates the newest data, `snd_max` ends it; SND.UNA
+    /// stands for the first checkpoint's start.
+    fn sent_by(
+        &self,
+        limit: Instant,
+        last_send: Instant,
+        snd_una: SeqNum,
+        snd_max: SeqNum,
+    ) -> Option<SeqNum> {
         let n = self.len();
         if n == 0 {
             return None;
         }
-        // Entry i holds [at[i].0, at[i+1].0), sent before at[i+1].1.
+        // Checkpoint i holds [start(i), start(i + 1)), sent before the
+        // time of i + 1.
         for i in 0..n {
             let upper = if i + 1 < n {
                 self.time(i + 1)
@@ -368,7 +406,7 @@ impl SendLog {
                 last_send
             };
             if upper > limit {
-                return Some(self.at()[i].0);
+                return Some(if i == 0 { snd_una } else { self.at()[i - 1].0 });
             }
         }
         Some(snd_max)
@@ -445,7 +483,10 @@ impl<B: Storage> Connection<B> {
         let timed_out =
             Instant::from_micros(now.as_micros().saturating_sub(wait.as_micros() as u64));
         let limit = rack_xmit.min(timed_out);
-        let Some(lost_to) = self.sent_log.sent_by(limit, self.last_send, self.snd_max) else {
+        let Some(lost_to) =
+            self.sent_log
+                .sent_by(limit, self.last_send, self.snd_una, self.snd_max)
+        else {
             return;
         };
         // Only what lies below something delivered can have been sent
@@ -464,9 +505,9 @@ impl<B: Storage> Connection<B> {
         }
         // Sent before the delivered segment but not yet long enough ago:
         // check again when it would be (RFC 8985 §6.3 reordering timer).
-        if let Some(maybe_to) = self
-            .sent_log
-            .sent_by(rack_xmit, self.last_send, self.snd_max)
+        if let Some(maybe_to) =
+            self.sent_log
+                .sent_by(rack_xmit, self.last_send, self.snd_una, self.snd_max)
             && self.unsacked_between(lost_to.max(from), maybe_to.min(high))
             && let Some(sent) = self.sent_log.upper_for(lost_to.max(from), self.last_send)
         {
@@ -500,7 +541,7 @@ impl SendLog {
     /// The latest time the byte at `seq` can have been sent.
     fn upper_for(&self, seq: SeqNum, last_send: Instant) -> Option<Instant> {
         let n = self.len();
-        let i = self.at()[..n].iter().rposition(|c| c.0.before_eq(seq))?;
+        let i = self.find(seq)?;
         Some(if i + 1 < n {
             self.time(i + 1)
         } else {
@@ -534,11 +575,14 @@ mod tests {
             );
         }
         l.trim(SeqNum(15_500), SeqNum(20_000));
-        assert!(l.at()[0].0.before_eq(SeqNum(15_500)));
+        // The second checkpoint (the first kept with its sequence number)
+        // starts above SND.UNA, or it would have gone.
+        assert!(l.len() == 1 || l.at()[0].0.after(SeqNum(15_500)));
         assert!(l.lower(SeqNum(15_500)).is_some());
         let b = l.sent_by(
             Instant::from_millis(5),
             Instant::from_secs(1),
+            SeqNum(15_500),
             SeqNum(20_000),
         );
         assert!(b.unwrap().before_eq(SeqNum(16_000)));
@@ -554,10 +598,21 @@ mod tests {
         #[cfg(feature = "alloc")]
         assert_eq!(l.heap_bytes(), 0);
         assert_eq!(l.xmit_ts(), Some(Instant::from_millis(150)));
+        // A flight sent at one instant: its first checkpoint is the base,
+        // no box.
         l.record(SeqNum(20_000), Instant::from_secs(2));
         assert_eq!(l.lower(SeqNum(20_500)), Some(Instant::from_secs(2)));
         #[cfg(feature = "alloc")]
-        assert_eq!(l.heap_bytes(), 64);
+        assert_eq!(l.heap_bytes(), 0);
+        l.record(SeqNum(21_000), Instant::from_secs(2));
+        #[cfg(feature = "alloc")]
+        assert_eq!(l.heap_bytes(), 0);
+        // A second send time: the box.
+        l.record(SeqNum(22_000), Instant::from_secs(3));
+        assert_eq!(l.lower(SeqNum(21_999)), Some(Instant::from_secs(2)));
+        assert_eq!(l.lower(SeqNum(22_000)), Some(Instant::from_secs(3)));
+        #[cfg(feature = "alloc")]
+        assert_eq!(l.heap_bytes(), 56);
         assert_eq!(l.xmit_ts(), Some(Instant::from_millis(150)));
         let mut r = SendLog::new();
         for _ in 0..3 {

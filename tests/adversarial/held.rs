@@ -518,9 +518,15 @@ fn heap_bytes_is_what_the_connection_holds() {
             p.c.heap_bytes() as i64 - heap0 as i64,
         )
     };
-    // Data in flight: the send log's checkpoints.
+    // Data in flight, sent at one instant: the send log needs no box.
     let mut buf = [0u8; 2048];
     assert_eq!(p.c.send(p.now, &[5; 1000]).unwrap().len, 1000);
+    while p.c.poll_transmit(p.now, &mut buf).is_some() {}
+    assert_eq!(grew(&p), (0, 0));
+    // More a millisecond later (full-sized segments, which Nagle's
+    // algorithm lets go): a second send time, the send log's box.
+    p.now += Duration::from_millis(1);
+    assert_eq!(p.c.send(p.now, &[6; 3000]).unwrap().len, 3000);
     while p.c.poll_transmit(p.now, &mut buf).is_some() {}
     let (held, heap) = grew(&p);
     assert!(heap > 0, "the send log's box");
