@@ -704,3 +704,57 @@ fn r5682_a_duplicate_ack_before_the_resend_is_polled_is_conventional() {
     assert!(!p.is_empty());
     assert_eq!(p[0].seq(), una, "the retransmission, not new data");
 }
+
+// RFC 4821 §7 with RFC 1191 §6.3: an ICMP "fragmentation needed" whose MTU
+// is the top of the PLPMTUD search (the MSS the search started from) says
+// nothing new: a probe in flight stays a probe and, acknowledged, raises
+// the MSS (Linux: `tcp_sync_mss` leaves `search_high` as it is when the
+// MTU does not shrink it). Only a smaller MTU lowers the search.
+#[test]
+fn r4821_icmp_at_the_top_of_the_search_leaves_the_probe() {
+    let cfg = Config {
+        mtu_probing: true,
+        ..cfg()
+    };
+    let opts = TcpOptions {
+        mss: Some(1460),
+        ..TcpOptions::NONE
+    };
+    let mut s = established_with_peer(cfg, opts, Duration::ZERO);
+    s.send(&[1u8; 1460]);
+    let _ = s.out();
+    for _ in 0..3 {
+        s.fire();
+        let _ = s.out();
+    }
+    assert_eq!(s.c.effective_mss(), 1024, "the black hole's fallback");
+    let peer = PEER_ISS.add(1);
+    let nxt = s.c.snd_nxt();
+    s.seg(ACK, peer, nxt, &[]);
+    // One ACK per flight, the send buffer kept full, until the window
+    // allows a probe (11 segments, as Linux's `tcp_mtu_probe`): a segment
+    // longer than the MSS.
+    let mut probe = None;
+    for _ in 0..100 {
+        s.send(&[2u8; 20_000]);
+        let out = s.out();
+        if let Some(p) = out.iter().find(|p| p.payload.len() > 1024) {
+            probe = Some(p.seq().add(p.payload.len() as u32));
+            break;
+        }
+        let last = out.last().expect("a flight");
+        s.seg(ACK, peer, last.seq().add(last.payload.len() as u32), &[]);
+    }
+    let probe_end = probe.expect("a probe went out");
+    let _ = s.c.on_icmp(
+        s.now,
+        tcpstate::IcmpError::FragmentationNeeded { mtu: 1500 },
+        20,
+    );
+    s.seg(ACK, peer, probe_end, &[]);
+    assert!(
+        s.c.effective_mss() > 1024,
+        "the probe passed: MSS {}",
+        s.c.effective_mss()
+    );
+}
