@@ -630,6 +630,35 @@ mod tests {
     }
 
     #[test]
+    fn a_merge_drops_the_later_of_the_closest_pair_and_sent_by_names_its_range() {
+        let mut l = SendLog::new();
+        // Eight checkpoints, 1000 bytes apart; the closest pair in time is
+        // the fifth and the sixth (40 and 41 ms).
+        let ms = |t: u64| Instant::from_millis(1000 + t);
+        for (k, t) in [0u64, 10, 20, 30, 40, 41, 60, 70].into_iter().enumerate() {
+            l.record(SeqNum(1000 * k as u32), ms(t));
+        }
+        assert_eq!(l.len(), SLOTS);
+        // A ninth: the 41 ms checkpoint goes, its data dated from 40 ms;
+        // the others keep their times.
+        l.record(SeqNum(8000), ms(80));
+        assert_eq!(l.len(), SLOTS);
+        assert_eq!(l.lower(SeqNum(5500)), Some(ms(40)));
+        assert_eq!(l.lower(SeqNum(2500)), Some(ms(20)));
+        assert_eq!(l.lower(SeqNum(6000)), Some(ms(60)));
+        assert_eq!(l.lower(SeqNum(8500)), Some(ms(80)));
+        // sent_by: the start of the first range whose data may have gone
+        // after the limit (range i is dated before checkpoint i + 1);
+        // SND.UNA for the first range, SND.MAX when all went before.
+        let (una, max) = (SeqNum(0), SeqNum(9000));
+        assert_eq!(l.sent_by(ms(25), ms(80), una, max), Some(SeqNum(2000)));
+        assert_eq!(l.sent_by(ms(45), ms(80), una, max), Some(SeqNum(4000)));
+        assert_eq!(l.sent_by(ms(5), ms(80), una, max), Some(una));
+        assert_eq!(l.sent_by(ms(100), ms(80), una, max), Some(max));
+        assert_eq!(l.upper_for(SeqNum(5500), ms(80)), Some(ms(60)));
+    }
+
+    #[test]
     fn reordering_persist_and_tlp_share_a_word_without_touching() {
         let mut l = SendLog::new();
         assert_eq!(l.reordering(), REORDERING_INIT);
