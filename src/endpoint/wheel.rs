@@ -3,7 +3,9 @@
 //! costs O(timers due) rather than O(connections).
 //!
 //! Six levels of 64 slots; a tick is one millisecond; level `l` slots are
-//! `64^l` ticks wide, so the wheel spans 64^6 ms (about 2,000 years).
+//! `64^l` ticks wide, so the wheel spans 64^6 ms (2^36 ms, about 795
+//! days; a later tick waits in the top level's last slot until it comes
+//! within the span).
 //! An entry sits at the lowest level whose slot index is within 63 slots
 //! of the current one. When the clock passes a slot's start, its entries
 //! are either due (returned) or moved down to a finer level: no entry is
@@ -512,6 +514,60 @@ mod tests {
         // Freed nodes are used again.
         let d = w.insert(4, 300).unwrap();
         assert!([a, b, c].contains(&d));
+    }
+
+    /// The top level's last slot (level 5, slot 63: where an entry about
+    /// two years ahead goes, and where a tick beyond the wheel's span is
+    /// clamped) is a slot like the others: another entry firing and being
+    /// popped leaves it waiting, and it fires at its tick.
+    #[test]
+    fn an_entry_in_the_last_top_level_slot_outlives_others_firing() {
+        let far = 63u64 << 30;
+        let mut w = W::new(0);
+        let n = w.insert(1, far).unwrap();
+        w.insert(2, 5).unwrap();
+        assert_eq!(fire(&mut w, 5), [Entry { id: 2, tick: 5 }]);
+        assert_eq!(w.get(n), Some(Entry { id: 1, tick: far }));
+        assert_eq!(w.next_tick(), Some(far));
+        assert_eq!(fire(&mut w, far - 1), []);
+        assert_eq!(fire(&mut w, far), [Entry { id: 1, tick: far }]);
+        assert_eq!((w.len(), w.next_tick()), (0, None));
+    }
+
+    /// A tick beyond the wheel's span (64^6 ms, about 795 days ahead) is
+    /// held in the top level until it comes within the span, and fires at
+    /// its tick, neither lost nor early.
+    #[test]
+    fn entries_beyond_the_span_fire_at_their_tick() {
+        let span = 1u64 << 36;
+        for (cur, tick) in [
+            (0, span),
+            (0, 1 << 40),
+            (5 << 30, (5 << 30) + 3 * span + 17),
+        ] {
+            let mut w = W::new(cur);
+            let n = w.insert(1, tick).unwrap();
+            assert_eq!(w.get(n), Some(Entry { id: 1, tick }));
+            assert_eq!(w.next_tick(), Some(tick), "from {cur}");
+            let mut now = cur;
+            while now < tick - 1 {
+                now = (now + span / 3).min(tick - 1);
+                assert_eq!(fire(&mut w, now), [], "{tick} at {now}");
+                assert_eq!(w.next_tick(), Some(tick), "{tick} at {now}");
+            }
+            assert_eq!(fire(&mut w, tick), [Entry { id: 1, tick }]);
+            assert_eq!(w.len(), 0);
+        }
+    }
+
+    /// What an Endpoint's `Debug` shows of its wheel: the clock and the
+    /// number of entries.
+    #[test]
+    fn debug_shows_the_clock_and_the_number_of_entries() {
+        let mut w = W::new(7);
+        w.insert(1, 9).unwrap();
+        w.insert(2, 70).unwrap();
+        assert_eq!(std::format!("{w:?}"), "Wheel { cur: 7, len: 2, .. }");
     }
 
     #[test]
