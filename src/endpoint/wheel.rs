@@ -374,15 +374,27 @@ impl<S: Store> Wheel<S> {
             }
             let shift = BITS * level as u32;
             let ic = self.cur >> shift;
-            // The first occupied slot after the current one, in wheel order.
+            // The occupied slots after the current one, in wheel order: the
+            // first holds the level's earliest entry, but at the top level,
+            // where ticks beyond the span wait in the last slot of the span
+            // as it was when they came in, a later slot may hold an earlier
+            // tick, so every slot there is looked at.
             let cs = (ic as usize) & (SLOTS - 1);
-            let rot = occ.rotate_right(((cs + 1) & (SLOTS - 1)) as u32);
-            let s = (cs + 1 + rot.trailing_zeros() as usize) & (SLOTS - 1);
-            // Not before the slot's start: a top-level entry beyond the
-            // wheel's span must cascade down first.
-            let k = u64::from(rot.trailing_zeros()) + 1;
-            let t = self.lists[level * SLOTS + s].min.max((ic + k) << shift);
-            best = Some(best.map_or(t, |b: u64| b.min(t)));
+            let mut rot = occ.rotate_right(((cs + 1) & (SLOTS - 1)) as u32);
+            while rot != 0 {
+                let z = rot.trailing_zeros();
+                let s = (cs + 1 + z as usize) & (SLOTS - 1);
+                // Not before the slot's start: a top-level entry beyond the
+                // wheel's span must cascade down first.
+                let t = self.lists[level * SLOTS + s]
+                    .min
+                    .max((ic + u64::from(z) + 1) << shift);
+                best = Some(best.map_or(t, |b: u64| b.min(t)));
+                if level < LEVELS - 1 {
+                    break;
+                }
+                rot &= rot - 1;
+            }
         }
         best
     }
@@ -557,6 +569,105 @@ mod tests {
             }
             assert_eq!(fire(&mut w, tick), [Entry { id: 1, tick }]);
             assert_eq!(w.len(), 0);
+        }
+    }
+
+    /// Two ticks beyond the span, put in at different times, wait in
+    /// different top-level slots (each in the last slot of the span as it
+    /// was then), and the earlier tick may sit in the slot the clock
+    /// reaches later: `next_tick` is still the earlier tick, so that a host
+    /// sleeping until it does not oversleep the earlier entry.
+    #[test]
+    fn next_tick_is_the_earliest_of_ticks_beyond_the_span_put_in_at_different_times() {
+        let mut w = W::new(0);
+        w.insert(1, 1 << 40).unwrap();
+        w.advance(1 << 30);
+        let early = (1 << 30) + (1 << 37);
+        w.insert(2, early).unwrap();
+        assert_eq!(w.next_tick(), Some(early));
+        assert_eq!(fire(&mut w, early - 1), []);
+        assert_eq!(fire(&mut w, early), [Entry { id: 2, tick: early }]);
+        assert_eq!(w.next_tick(), Some(1 << 40));
+    }
+
+    /// The wheel against a plain list of (node, id, tick): random inserts
+    /// at every level's distance (beyond the span too), removals, purges
+    /// and advances by steps of every size. Each advance gives exactly the
+    /// entries due, `len` is the list's, and `next_tick` is the earliest
+    /// tick (a lower bound of it once entries were removed, until a purge
+    /// or the wheel empties).
+    #[test]
+    fn random_operations_match_a_plain_list() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut rnd = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for (case, removals) in [(0, false), (1, true), (2, false), (3, true)] {
+            let start = [0, 1_000, 63 << 30, (1 << 36) - 5][case];
+            let mut w = Wheel::<Fixed<1, 4096, 0>>::new(start);
+            let mut model: std::vec::Vec<(u32, u32, u64)> = std::vec::Vec::new();
+            let (mut now, mut id, mut exact) = (start, 0u32, true);
+            for step in 0..3000 {
+                match rnd(10) {
+                    0..=4 if model.len() < 4000 => {
+                        // A distance within level 0 .. 5, or beyond the span.
+                        let scale = [64u64, 1 << 12, 1 << 18, 1 << 24, 1 << 30, 1 << 36, 1 << 40];
+                        let i = rnd(7) as usize;
+                        let d = rnd(scale[i]);
+                        // Now and then an entry already due.
+                        let tick = if rnd(20) == 0 {
+                            now - now.min(d)
+                        } else {
+                            now + d
+                        };
+                        let n = w.insert(id, tick).unwrap();
+                        model.push((n, id, tick));
+                        id += 1;
+                    }
+                    5 if removals && !model.is_empty() => {
+                        let (n, ..) = model.swap_remove(rnd(model.len() as u64) as usize);
+                        w.remove(n);
+                        exact = false;
+                    }
+                    6 if removals && step % 50 == 0 => {
+                        let k = rnd(3) as u32;
+                        w.purge(|_, e| e.id % 3 != k);
+                        model.retain(|&(_, i, _)| i % 3 != k);
+                        // The lists are rebuilt: no removed tick is left
+                        // in their earliest ticks.
+                        exact = true;
+                    }
+                    _ => {
+                        let scale = [1u64, 64, 1 << 12, 1 << 18, 1 << 24, 1 << 30, 1 << 37];
+                        let i = rnd(7) as usize;
+                        now += rnd(scale[i]);
+                        w.advance(now);
+                        let mut got: std::vec::Vec<(u32, u32, u64)> = core::iter::from_fn(|| {
+                            w.pop_fired().map(|f| (f.node, f.e.id, f.e.tick))
+                        })
+                        .collect();
+                        let mut want: std::vec::Vec<(u32, u32, u64)> =
+                            model.iter().copied().filter(|e| e.2 <= now).collect();
+                        model.retain(|e| e.2 > now);
+                        got.sort_unstable();
+                        want.sort_unstable();
+                        assert_eq!(got, want, "case {case} step {step}: due at {now}");
+                        if model.is_empty() {
+                            exact = true;
+                        }
+                    }
+                }
+                assert_eq!(w.len(), model.len(), "case {case} step {step}");
+                let earliest = model.iter().map(|e| e.2.max(now)).min();
+                match (w.next_tick(), earliest) {
+                    (t, e) if exact => assert_eq!(t, e, "case {case} step {step}"),
+                    (Some(t), Some(e)) => assert!(t <= e, "case {case} step {step}: {t} > {e}"),
+                    (t, e) => assert_eq!(t.is_some(), e.is_some(), "case {case} step {step}"),
+                }
+            }
         }
     }
 
