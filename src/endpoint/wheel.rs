@@ -341,8 +341,8 @@ impl<S: Store> Wheel<S> {
             while n != NIL {
                 let next = self.pool[n as usize].next;
                 if live(n, &self.pool[n as usize].e) {
-                    let id = if i < LEVELS * SLOTS { i as u16 } else { DUE };
-                    Self::append(&mut self.pool, &mut kept, id, n);
+                    // The due list comes last, at index LEVELS * SLOTS: DUE.
+                    Self::append(&mut self.pool, &mut kept, i as u16, n);
                 } else {
                     let node = &mut self.pool[n as usize];
                     node.list = NO_LIST;
@@ -382,13 +382,11 @@ impl<S: Store> Wheel<S> {
             let cs = (ic as usize) & (SLOTS - 1);
             let mut rot = occ.rotate_right(((cs + 1) & (SLOTS - 1)) as u32);
             while rot != 0 {
-                let z = rot.trailing_zeros();
-                let s = (cs + 1 + z as usize) & (SLOTS - 1);
-                // Not before the slot's start: a top-level entry beyond the
-                // wheel's span must cascade down first.
-                let t = self.lists[level * SLOTS + s]
-                    .min
-                    .max((ic + u64::from(z) + 1) << shift);
+                let s = (cs + 1 + rot.trailing_zeros() as usize) & (SLOTS - 1);
+                // A slot's entries (and those removed from it) all have
+                // ticks at or after its start: ticks beyond the span too,
+                // as the slot they wait in is within it.
+                let t = self.lists[level * SLOTS + s].min;
                 best = Some(best.map_or(t, |b: u64| b.min(t)));
                 if level < LEVELS - 1 {
                     break;
@@ -526,6 +524,78 @@ mod tests {
         // Freed nodes are used again.
         let d = w.insert(4, 300).unwrap();
         assert!([a, b, c].contains(&d));
+    }
+
+    /// A purge drops the entries it is told to at every level (and among
+    /// those already due), keeps the others where they fire, and frees the
+    /// slots it empties: `next_tick` is then the earliest entry kept, and
+    /// `None` once none is.
+    #[test]
+    fn purge_keeps_the_live_entries_and_frees_the_slots_it_empties() {
+        let ticks = [
+            50u64,
+            101,
+            190,
+            5_000,
+            300_000,
+            20_000_000,
+            2_000_000_000,
+            1 << 40,
+        ];
+        let mut w = W::new(100);
+        let nodes: std::vec::Vec<u32> = ticks
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| w.insert(i as u32, t).unwrap())
+            .collect();
+        // A second entry in each of four slots, dropped by the purge.
+        for (i, &t) in ticks[3..7].iter().enumerate() {
+            w.insert(100 + i as u32, t + 1).unwrap();
+        }
+        let mut kept = std::vec::Vec::new();
+        for drop in 0..ticks.len() as u32 {
+            // Drop one more entry each time, from the earliest on.
+            w.purge(|_, e| e.id > drop && e.id < 100);
+            kept.clear();
+            kept.extend(((drop + 1) as usize..ticks.len()).map(|i| ticks[i]));
+            assert_eq!(w.len(), kept.len(), "after dropping {drop}");
+            assert_eq!(
+                w.next_tick(),
+                kept.first().copied(),
+                "after dropping {drop}"
+            );
+            if let Some(&i) = nodes.get(drop as usize + 1) {
+                let id = drop + 1;
+                assert_eq!(
+                    w.get(i),
+                    Some(Entry {
+                        id,
+                        tick: ticks[id as usize]
+                    })
+                );
+            }
+        }
+        assert_eq!(fire(&mut w, u64::MAX), []);
+        // Entries kept in a slot are its entries still: removing one leaves
+        // the others, which fire at their tick.
+        let mut w = W::new(0);
+        let a = w.insert(1, 70_000).unwrap();
+        w.insert(2, 70_001).unwrap();
+        w.insert(3, 70_002).unwrap();
+        w.insert(4, 7).unwrap();
+        w.purge(|_, e| e.id != 2);
+        w.remove(a);
+        assert_eq!(w.len(), 2);
+        assert_eq!(fire(&mut w, 70_001), [Entry { id: 4, tick: 7 }]);
+        assert_eq!(w.next_tick(), Some(70_002));
+        assert_eq!(
+            fire(&mut w, 70_002),
+            [Entry {
+                id: 3,
+                tick: 70_002
+            }]
+        );
+        assert_eq!((w.len(), w.next_tick()), (0, None));
     }
 
     /// The top level's last slot (level 5, slot 63: where an entry about
