@@ -741,8 +741,8 @@ mod tests {
         }
     }
 
-    /// What an Endpoint's `Debug` shows of its wheel: the clock and the
-    /// number of entries.
+    /// The wheel's `Debug` (for debugging; the Endpoint's own does not
+    /// show it): the clock and the number of entries.
     #[test]
     fn debug_shows_the_clock_and_the_number_of_entries() {
         let mut w = W::new(7);
