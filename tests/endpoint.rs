@@ -1443,6 +1443,100 @@ fn cookie_for(ep: &mut Endpoint, now: Instant, c: SocketAddr, s: SocketAddr, isn
     out[0].0.seq.0
 }
 
+/// A connection opened by a SYN cookie keeps what the SYN offered, from
+/// the low 6 bits of the SYN,ACK's TSval that the ACK echoes (Linux's
+/// `cookie_init_timestamp` layout: the peer's window-scale shift, 15 for
+/// none, and SACK in bit 4): the peer's shift (at most 14) or no window
+/// scaling, and SACK or not. That TSval is the latest at or below the
+/// timestamp clock with those bits, so the clock never runs backwards.
+#[test]
+fn syn_cookie_connections_keep_the_peers_window_scale_and_sack() {
+    let mut c = cfg();
+    c.syncookies = SynCookies::Always;
+    let mut ep = Endpoint::new(local(c), [12; 16]).expect("valid config");
+    let s = sa(1, 80);
+    let l = ep.listen(s, 8).unwrap();
+    // The timestamp clock of this address pair less the time in ms, once
+    // learnt from a connection's data segment.
+    let mut clock: Option<u32> = None;
+    let cases = [
+        (Some(7), true),
+        (Some(0), false),
+        (None, true),
+        (Some(14), true),
+        (Some(15), false),
+        (None, false),
+        (Some(3), true),
+    ];
+    for (i, (ws, sack)) in cases.into_iter().enumerate() {
+        let bits = u32::from(ws.map_or(15, |w: u8| w.min(14))) | (u32::from(sack) << 4);
+        let mut t = Instant::from_secs(1000 + 10 * i as u64);
+        if let Some(off) = clock {
+            // A time at which the clock's low 6 bits are the options'.
+            let ms = (t.as_millis() as u32).wrapping_add(off);
+            t += Duration::from_millis(u64::from(bits.wrapping_sub(ms) & 63));
+        }
+        let cl = sa(9, 42000 + i as u16);
+        let isn = 9000 * (i as u32 + 1);
+        let mut o = TcpOptions::NONE;
+        o.mss = Some(1460);
+        o.window_scale = ws;
+        o.sack_permitted = sack;
+        o.timestamps = Some(Timestamps { val: 777, ecr: 0 });
+        inject(&mut ep, t, cl, s, &craft(cl, s, isn, 0, Flags::SYN, o, &[]));
+        let out = output(&mut ep, t);
+        let syn_ack = &out[0].0;
+        assert_eq!(syn_ack.flags, Flags::SYN | Flags::ACK, "{ws:?} {sack}");
+        assert_eq!(ep.connection_count(), 0, "no state kept for a cookie");
+        assert_eq!(syn_ack.options.window_scale.is_some(), ws.is_some());
+        assert_eq!(syn_ack.options.sack_permitted, sack);
+        let tsval = syn_ack.options.timestamps.expect("timestamps").val;
+        assert_eq!(tsval & 63, bits, "{ws:?} {sack}: TSval {tsval:#x}");
+        if let Some(off) = clock {
+            assert_eq!(
+                tsval,
+                (t.as_millis() as u32).wrapping_add(off),
+                "{ws:?} {sack}"
+            );
+        }
+        let mut o = TcpOptions::NONE;
+        o.timestamps = Some(Timestamps {
+            val: 778,
+            ecr: tsval,
+        });
+        let ack = syn_ack.seq.0.wrapping_add(1);
+        inject(
+            &mut ep,
+            t,
+            cl,
+            s,
+            &craft(cl, s, isn + 1, ack, Flags::ACK, o, &[]),
+        );
+        let h = ep.accept(l).expect("the cookie opens the connection");
+        let conn = ep.connection(h).unwrap();
+        assert_eq!(conn.state(), State::Established);
+        assert!(conn.timestamps_enabled());
+        assert_eq!(
+            conn.window_scale().map(|(_, peer)| peer),
+            ws.map(|w| w.min(14)),
+            "{ws:?} {sack}"
+        );
+        assert_eq!(conn.sack_enabled(), sack, "{ws:?} {sack}");
+        // The clock, from the TSval of a data segment sent now; the
+        // SYN,ACK's was at most 63 below it.
+        ep.send(t, h, b"x").unwrap();
+        let data = output(&mut ep, t);
+        let now_ts = data[0].0.options.timestamps.expect("timestamps").val;
+        assert!(
+            now_ts.wrapping_sub(tsval) < 64,
+            "{tsval:#x} vs clock {now_ts:#x}"
+        );
+        clock = Some(now_ts.wrapping_sub(t.as_millis() as u32));
+        ep.abort(t, h).unwrap();
+        output(&mut ep, t);
+    }
+}
+
 #[test]
 fn forged_and_stale_cookies_are_refused_and_counted() {
     let mut c = cfg();

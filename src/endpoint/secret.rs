@@ -280,6 +280,61 @@ mod tests {
         h.write_u16(t.remote_port);
     }
 
+    /// Endpoints made with one secret (a host that restarts its stack, or
+    /// runs several) still tag their handles differently, so that each
+    /// refuses the others' handles: 20,000 tags of one secret are all
+    /// different. (The keyed part of this secret's tags has 8 to 24 bits
+    /// set, so that a tag that kept only the count's bits where the keyed
+    /// part has ones, or zeros, would repeat among 20,000.)
+    #[test]
+    fn endpoint_tags_of_one_secret_are_all_different() {
+        let keys = Keys::new([3; 16]);
+        let h = SipHasher13::new_with_keys(keys.table.0, keys.table.1)
+            .hash(b"tcpstate endpoint tag") as u32;
+        assert!((8..=24).contains(&h.count_ones()), "{h:#x}");
+        let mut tags: std::vec::Vec<u32> = (0..20_000).map(|_| keys.endpoint_tag()).collect();
+        tags.sort_unstable();
+        tags.dedup();
+        assert_eq!(tags.len(), 20_000);
+    }
+
+    /// A SYN cookie keeps the index of the peer's MSS in the table, every
+    /// one of the four: the cookie checks and gives it back, within the
+    /// next period too, and not after, nor for another tuple or ISN.
+    #[test]
+    fn syn_cookies_give_back_every_mss_index() {
+        let keys = Keys::new([11; 16]);
+        let t = Tuple {
+            local_ip: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
+            remote_ip: IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7)),
+            local_port: 80,
+            remote_port: 40_000,
+        };
+        let other = Tuple {
+            remote_port: 40_001,
+            ..t
+        };
+        let isn = SeqNum(0x1234_5678);
+        let now = Instant::from_micros(3 * COOKIE_PERIOD_US + 5);
+        let next = Instant::from_micros(4 * COOKIE_PERIOD_US + 5);
+        let late = Instant::from_micros(5 * COOKIE_PERIOD_US + 5);
+        for idx in 0..4 {
+            let c = keys.cookie(&t, isn, idx, now);
+            assert_eq!(keys.check_cookie(&t, isn, c, now), Some(idx), "{idx}");
+            assert_eq!(keys.check_cookie(&t, isn, c, next), Some(idx), "{idx}");
+            assert_eq!(keys.check_cookie(&t, isn, c, late), None, "{idx}");
+            assert_eq!(keys.check_cookie(&other, isn, c, now), None, "{idx}");
+            assert_eq!(keys.check_cookie(&t, SeqNum(isn.0 + 1), c, now), None);
+        }
+    }
+
+    /// The keys' `Debug`, for whoever prints them while debugging, shows
+    /// neither the host's secret nor a key derived from it.
+    #[test]
+    fn debug_shows_no_key() {
+        assert_eq!(std::format!("{:?}", Keys::new([0x5a; 16])), "Keys(..)");
+    }
+
     /// IPv6 tuples (and listeners) are hashed with SipHash-1-3 of the
     /// reference encoding; IPv4 tuples with `fold_hash` of the addresses
     /// and ports.
@@ -364,6 +419,29 @@ mod tests {
             let max = load.iter().copied().max().unwrap_or(0);
             assert!(max < 48, "a bucket got {max} of 65536 (mean 16)");
         }
+    }
+
+    /// The IPv4 demux hash keeps the whole tuple: a million tuples (one
+    /// server, 256 client addresses of 4,096 ports each) have a million
+    /// different 64-bit hashes. (A hash that lost half its bits to a
+    /// constant between its two multiplies would repeat about a hundred
+    /// times.)
+    #[test]
+    fn fold_hash_gives_a_million_tuples_a_million_hashes() {
+        let keys = Keys::new([5; 16]);
+        let mut all: std::vec::Vec<u64> = (0..1u32 << 20)
+            .map(|i| {
+                keys.table_hash(&Tuple {
+                    local_ip: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
+                    remote_ip: IpAddr::V4(Ipv4Addr::from(0xc633_6400 | (i >> 12))),
+                    local_port: 443,
+                    remote_port: 30_000 + (i & 4095) as u16,
+                })
+            })
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), 1 << 20);
     }
 
     /// The one-pass hashes give the values the streamed SipHash-2-4 gave:

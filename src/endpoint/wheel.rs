@@ -3,7 +3,9 @@
 //! costs O(timers due) rather than O(connections).
 //!
 //! Six levels of 64 slots; a tick is one millisecond; level `l` slots are
-//! `64^l` ticks wide, so the wheel spans 64^6 ms (about 2,000 years).
+//! `64^l` ticks wide, so the wheel spans 64^6 ms (2^36 ms, about 795
+//! days; a later tick waits in the top level's last slot until it comes
+//! within the span).
 //! An entry sits at the lowest level whose slot index is within 63 slots
 //! of the current one. When the clock passes a slot's start, its entries
 //! are either due (returned) or moved down to a finer level: no entry is
@@ -339,8 +341,8 @@ impl<S: Store> Wheel<S> {
             while n != NIL {
                 let next = self.pool[n as usize].next;
                 if live(n, &self.pool[n as usize].e) {
-                    let id = if i < LEVELS * SLOTS { i as u16 } else { DUE };
-                    Self::append(&mut self.pool, &mut kept, id, n);
+                    // The due list comes last, at index LEVELS * SLOTS: DUE.
+                    Self::append(&mut self.pool, &mut kept, i as u16, n);
                 } else {
                     let node = &mut self.pool[n as usize];
                     node.list = NO_LIST;
@@ -372,15 +374,25 @@ impl<S: Store> Wheel<S> {
             }
             let shift = BITS * level as u32;
             let ic = self.cur >> shift;
-            // The first occupied slot after the current one, in wheel order.
+            // The occupied slots after the current one, in wheel order: the
+            // first holds the level's earliest entry, but at the top level,
+            // where ticks beyond the span wait in the last slot of the span
+            // as it was when they came in, a later slot may hold an earlier
+            // tick, so every slot there is looked at.
             let cs = (ic as usize) & (SLOTS - 1);
-            let rot = occ.rotate_right(((cs + 1) & (SLOTS - 1)) as u32);
-            let s = (cs + 1 + rot.trailing_zeros() as usize) & (SLOTS - 1);
-            // Not before the slot's start: a top-level entry beyond the
-            // wheel's span must cascade down first.
-            let k = u64::from(rot.trailing_zeros()) + 1;
-            let t = self.lists[level * SLOTS + s].min.max((ic + k) << shift);
-            best = Some(best.map_or(t, |b: u64| b.min(t)));
+            let mut rot = occ.rotate_right(((cs + 1) & (SLOTS - 1)) as u32);
+            while rot != 0 {
+                let s = (cs + 1 + rot.trailing_zeros() as usize) & (SLOTS - 1);
+                // A slot's entries (and those removed from it) all have
+                // ticks at or after its start: ticks beyond the span too,
+                // as the slot they wait in is within it.
+                let t = self.lists[level * SLOTS + s].min;
+                best = Some(best.map_or(t, |b: u64| b.min(t)));
+                if level < LEVELS - 1 {
+                    break;
+                }
+                rot &= rot - 1;
+            }
         }
         best
     }
@@ -512,6 +524,231 @@ mod tests {
         // Freed nodes are used again.
         let d = w.insert(4, 300).unwrap();
         assert!([a, b, c].contains(&d));
+    }
+
+    /// A purge drops the entries it is told to at every level (and among
+    /// those already due), keeps the others where they fire, and frees the
+    /// slots it empties: `next_tick` is then the earliest entry kept, and
+    /// `None` once none is.
+    #[test]
+    fn purge_keeps_the_live_entries_and_frees_the_slots_it_empties() {
+        let ticks = [
+            50u64,
+            101,
+            190,
+            5_000,
+            300_000,
+            20_000_000,
+            2_000_000_000,
+            1 << 40,
+        ];
+        let mut w = W::new(100);
+        let nodes: std::vec::Vec<u32> = ticks
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| w.insert(i as u32, t).unwrap())
+            .collect();
+        // A second entry in each of four slots, dropped by the purge.
+        for (i, &t) in ticks[3..7].iter().enumerate() {
+            w.insert(100 + i as u32, t + 1).unwrap();
+        }
+        let mut kept = std::vec::Vec::new();
+        for drop in 0..ticks.len() as u32 {
+            // Drop one more entry each time, from the earliest on.
+            w.purge(|_, e| e.id > drop && e.id < 100);
+            kept.clear();
+            kept.extend(((drop + 1) as usize..ticks.len()).map(|i| ticks[i]));
+            assert_eq!(w.len(), kept.len(), "after dropping {drop}");
+            assert_eq!(
+                w.next_tick(),
+                kept.first().copied(),
+                "after dropping {drop}"
+            );
+            if let Some(&i) = nodes.get(drop as usize + 1) {
+                let id = drop + 1;
+                assert_eq!(
+                    w.get(i),
+                    Some(Entry {
+                        id,
+                        tick: ticks[id as usize]
+                    })
+                );
+            }
+        }
+        assert_eq!(fire(&mut w, u64::MAX), []);
+        // Entries kept in a slot are its entries still: removing one leaves
+        // the others, which fire at their tick.
+        let mut w = W::new(0);
+        let a = w.insert(1, 70_000).unwrap();
+        w.insert(2, 70_001).unwrap();
+        w.insert(3, 70_002).unwrap();
+        w.insert(4, 7).unwrap();
+        w.purge(|_, e| e.id != 2);
+        w.remove(a);
+        assert_eq!(w.len(), 2);
+        assert_eq!(fire(&mut w, 70_001), [Entry { id: 4, tick: 7 }]);
+        assert_eq!(w.next_tick(), Some(70_002));
+        assert_eq!(
+            fire(&mut w, 70_002),
+            [Entry {
+                id: 3,
+                tick: 70_002
+            }]
+        );
+        assert_eq!((w.len(), w.next_tick()), (0, None));
+    }
+
+    /// The top level's last slot (level 5, slot 63: where an entry about
+    /// two years ahead goes, and where a tick beyond the wheel's span is
+    /// clamped) is a slot like the others: another entry firing and being
+    /// popped leaves it waiting, and it fires at its tick.
+    #[test]
+    fn an_entry_in_the_last_top_level_slot_outlives_others_firing() {
+        let far = 63u64 << 30;
+        let mut w = W::new(0);
+        let n = w.insert(1, far).unwrap();
+        w.insert(2, 5).unwrap();
+        assert_eq!(fire(&mut w, 5), [Entry { id: 2, tick: 5 }]);
+        assert_eq!(w.get(n), Some(Entry { id: 1, tick: far }));
+        assert_eq!(w.next_tick(), Some(far));
+        assert_eq!(fire(&mut w, far - 1), []);
+        assert_eq!(fire(&mut w, far), [Entry { id: 1, tick: far }]);
+        assert_eq!((w.len(), w.next_tick()), (0, None));
+    }
+
+    /// A tick beyond the wheel's span (64^6 ms, about 795 days ahead) is
+    /// held in the top level until it comes within the span, and fires at
+    /// its tick, neither lost nor early.
+    #[test]
+    fn entries_beyond_the_span_fire_at_their_tick() {
+        let span = 1u64 << 36;
+        for (cur, tick) in [
+            (0, span),
+            (0, 1 << 40),
+            (5 << 30, (5 << 30) + 3 * span + 17),
+        ] {
+            let mut w = W::new(cur);
+            let n = w.insert(1, tick).unwrap();
+            assert_eq!(w.get(n), Some(Entry { id: 1, tick }));
+            assert_eq!(w.next_tick(), Some(tick), "from {cur}");
+            let mut now = cur;
+            while now < tick - 1 {
+                now = (now + span / 3).min(tick - 1);
+                assert_eq!(fire(&mut w, now), [], "{tick} at {now}");
+                assert_eq!(w.next_tick(), Some(tick), "{tick} at {now}");
+            }
+            assert_eq!(fire(&mut w, tick), [Entry { id: 1, tick }]);
+            assert_eq!(w.len(), 0);
+        }
+    }
+
+    /// Two ticks beyond the span, put in at different times, wait in
+    /// different top-level slots (each in the last slot of the span as it
+    /// was then), and the earlier tick may sit in the slot the clock
+    /// reaches later: `next_tick` is still the earlier tick, so that a host
+    /// sleeping until it does not oversleep the earlier entry.
+    #[test]
+    fn next_tick_is_the_earliest_of_ticks_beyond_the_span_put_in_at_different_times() {
+        let mut w = W::new(0);
+        w.insert(1, 1 << 40).unwrap();
+        w.advance(1 << 30);
+        let early = (1 << 30) + (1 << 37);
+        w.insert(2, early).unwrap();
+        assert_eq!(w.next_tick(), Some(early));
+        assert_eq!(fire(&mut w, early - 1), []);
+        assert_eq!(fire(&mut w, early), [Entry { id: 2, tick: early }]);
+        assert_eq!(w.next_tick(), Some(1 << 40));
+    }
+
+    /// The wheel against a plain list of (node, id, tick): random inserts
+    /// at every level's distance (beyond the span too), removals, purges
+    /// and advances by steps of every size. Each advance gives exactly the
+    /// entries due, `len` is the list's, and `next_tick` is the earliest
+    /// tick (a lower bound of it once entries were removed, until a purge
+    /// or the wheel empties).
+    #[test]
+    fn random_operations_match_a_plain_list() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut rnd = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for (case, removals) in [(0, false), (1, true), (2, false), (3, true)] {
+            let start = [0, 1_000, 63 << 30, (1 << 36) - 5][case];
+            let mut w = Wheel::<Fixed<1, 4096, 0>>::new(start);
+            let mut model: std::vec::Vec<(u32, u32, u64)> = std::vec::Vec::new();
+            let (mut now, mut id, mut exact) = (start, 0u32, true);
+            for step in 0..3000 {
+                match rnd(10) {
+                    0..=4 if model.len() < 4000 => {
+                        // A distance within level 0 .. 5, or beyond the span.
+                        let scale = [64u64, 1 << 12, 1 << 18, 1 << 24, 1 << 30, 1 << 36, 1 << 40];
+                        let i = rnd(7) as usize;
+                        let d = rnd(scale[i]);
+                        // Now and then an entry already due.
+                        let tick = if rnd(20) == 0 {
+                            now - now.min(d)
+                        } else {
+                            now + d
+                        };
+                        let n = w.insert(id, tick).unwrap();
+                        model.push((n, id, tick));
+                        id += 1;
+                    }
+                    5 if removals && !model.is_empty() => {
+                        let (n, ..) = model.swap_remove(rnd(model.len() as u64) as usize);
+                        w.remove(n);
+                        exact = false;
+                    }
+                    6 if removals && step % 50 == 0 => {
+                        let k = rnd(3) as u32;
+                        w.purge(|_, e| e.id % 3 != k);
+                        model.retain(|&(_, i, _)| i % 3 != k);
+                        // The lists are rebuilt: no removed tick is left
+                        // in their earliest ticks.
+                        exact = true;
+                    }
+                    _ => {
+                        let scale = [1u64, 64, 1 << 12, 1 << 18, 1 << 24, 1 << 30, 1 << 37];
+                        let i = rnd(7) as usize;
+                        now += rnd(scale[i]);
+                        w.advance(now);
+                        let mut got: std::vec::Vec<(u32, u32, u64)> = core::iter::from_fn(|| {
+                            w.pop_fired().map(|f| (f.node, f.e.id, f.e.tick))
+                        })
+                        .collect();
+                        let mut want: std::vec::Vec<(u32, u32, u64)> =
+                            model.iter().copied().filter(|e| e.2 <= now).collect();
+                        model.retain(|e| e.2 > now);
+                        got.sort_unstable();
+                        want.sort_unstable();
+                        assert_eq!(got, want, "case {case} step {step}: due at {now}");
+                        if model.is_empty() {
+                            exact = true;
+                        }
+                    }
+                }
+                assert_eq!(w.len(), model.len(), "case {case} step {step}");
+                let earliest = model.iter().map(|e| e.2.max(now)).min();
+                match (w.next_tick(), earliest) {
+                    (t, e) if exact => assert_eq!(t, e, "case {case} step {step}"),
+                    (Some(t), Some(e)) => assert!(t <= e, "case {case} step {step}: {t} > {e}"),
+                    (t, e) => assert_eq!(t.is_some(), e.is_some(), "case {case} step {step}"),
+                }
+            }
+        }
+    }
+
+    /// The wheel's `Debug` (for debugging; the Endpoint's own does not
+    /// show it): the clock and the number of entries.
+    #[test]
+    fn debug_shows_the_clock_and_the_number_of_entries() {
+        let mut w = W::new(7);
+        w.insert(1, 9).unwrap();
+        w.insert(2, 70).unwrap();
+        assert_eq!(std::format!("{w:?}"), "Wheel { cur: 7, len: 2, .. }");
     }
 
     #[test]
