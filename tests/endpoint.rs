@@ -192,6 +192,41 @@ fn ts(val: u32, ecr: u32) -> TcpOptions {
     o
 }
 
+/// A client's SYN (ISN 1000) to `server`, and the ACK of the SYN,ACK with
+/// `data`; returns the SYN,ACK.
+fn handshake(
+    ep: &mut Endpoint,
+    now: Instant,
+    client: SocketAddr,
+    server: SocketAddr,
+    data: &[u8],
+) -> TcpHeader {
+    inject(
+        ep,
+        now,
+        client,
+        server,
+        &craft(client, server, 1000, 0, Flags::SYN, TcpOptions::NONE, &[]),
+    );
+    let synack = output(ep, now)[0].0;
+    inject(
+        ep,
+        now,
+        client,
+        server,
+        &craft(
+            client,
+            server,
+            1001,
+            synack.seq.0 + 1,
+            Flags::ACK,
+            TcpOptions::NONE,
+            data,
+        ),
+    );
+    synack
+}
+
 fn recv_all(ep: &mut Endpoint, now: Instant, h: Handle) -> Vec<u8> {
     let mut out = Vec::new();
     let mut buf = [0u8; 4096];
@@ -1252,29 +1287,7 @@ fn close_listener_resets_embryonic_and_unaccepted_connections() {
     let now = Instant::from_secs(5);
     // Client A completes the handshake (accept queue); B only sends its SYN.
     let (a, b) = (sa(9, 40001), sa(9, 40002));
-    inject(
-        &mut ep,
-        now,
-        a,
-        server,
-        &craft(a, server, 1000, 0, Flags::SYN, TcpOptions::NONE, &[]),
-    );
-    let synack = output(&mut ep, now)[0].0;
-    inject(
-        &mut ep,
-        now,
-        a,
-        server,
-        &craft(
-            a,
-            server,
-            1001,
-            synack.seq.0 + 1,
-            Flags::ACK,
-            TcpOptions::NONE,
-            &[],
-        ),
-    );
+    let synack = handshake(&mut ep, now, a, server, &[]);
     inject(
         &mut ep,
         now,
@@ -1324,29 +1337,7 @@ fn a_child_reset_in_the_accept_queue_is_accepted_with_its_data_then_the_error() 
     let clients = [sa(9, 40001), sa(9, 40002), sa(9, 40003)];
     for (i, &c) in clients.iter().enumerate() {
         let data: &[u8] = if i == 0 { b"0123456789" } else { b"" };
-        inject(
-            &mut ep,
-            now,
-            c,
-            server,
-            &craft(c, server, 1000, 0, Flags::SYN, TcpOptions::NONE, &[]),
-        );
-        let synack = output(&mut ep, now)[0].0;
-        inject(
-            &mut ep,
-            now,
-            c,
-            server,
-            &craft(
-                c,
-                server,
-                1001,
-                synack.seq.0 + 1,
-                Flags::ACK,
-                TcpOptions::NONE,
-                data,
-            ),
-        );
+        handshake(&mut ep, now, c, server, data);
         let _ = output(&mut ep, now);
         let seq = 1001 + data.len() as u32;
         inject(

@@ -24,6 +24,14 @@ fn preset(linux: bool) -> Config {
 
 /// A Fast Open child with 10 bytes of SYN data, its SYN,ACK sent.
 fn child(linux: bool) -> Sut {
+    let mut s = child_of(linux, b"0123456789");
+    s.peer_nxt = PEER_ISS.add(11);
+    s.now += Duration::from_millis(100);
+    s
+}
+
+/// A Fast Open child of a SYN with `payload`, its SYN,ACK checked.
+fn child_of(linux: bool, payload: &[u8]) -> Sut {
     let syn = Segment {
         seq: PEER_ISS,
         ack: tcpstate::SeqNum(0),
@@ -31,7 +39,7 @@ fn child(linux: bool) -> Sut {
         window: 65535,
         urgent: 0,
         options: TcpOptions::NONE,
-        payload: b"0123456789",
+        payload,
     };
     let mut s = Sut::new(preset(linux));
     let (c, a) = Connection::accept_fast_open(
@@ -44,9 +52,11 @@ fn child(linux: bool) -> Sut {
     .expect("accepted");
     s.c = c;
     s.record(a);
-    s.expect(f(SYN, ACK), LISTEN_ISS, PEER_ISS.add(11));
-    s.peer_nxt = PEER_ISS.add(11);
-    s.now += Duration::from_millis(100);
+    s.expect(
+        f(SYN, ACK),
+        LISTEN_ISS,
+        PEER_ISS.add(1 + payload.len() as u32),
+    );
     s
 }
 
@@ -177,27 +187,7 @@ fn syn_data_is_reported_only_when_the_syn_carried_data() {
     for linux in [false, true] {
         let s = child(linux);
         assert!(s.c.syn_data_acked(), "linux {linux}");
-        let syn = Segment {
-            seq: PEER_ISS,
-            ack: tcpstate::SeqNum(0),
-            flags: SYN,
-            window: 65535,
-            urgent: 0,
-            options: TcpOptions::NONE,
-            payload: b"",
-        };
-        let mut s = Sut::new(preset(linux));
-        let (c, a) = Connection::accept_fast_open(
-            preset(linux),
-            Buffers::with_capacity(RX, 8192),
-            s.now,
-            &syn,
-            LISTEN_ISS,
-        )
-        .expect("accepted");
-        s.c = c;
-        s.record(a);
-        s.expect(f(SYN, ACK), LISTEN_ISS, PEER_ISS.add(1));
+        let mut s = child_of(linux, b"");
         assert!(!s.c.syn_data_acked(), "linux {linux}");
         assert_eq!(
             s.c.info(s.now).options & tcpstate::connection::info::TCPI_OPT_SYN_DATA,

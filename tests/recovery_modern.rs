@@ -303,12 +303,8 @@ fn r4821_plpmtud_halves_again_below_the_base() {
     assert!(mss <= 600 - 52, "effective MSS {mss}");
 }
 
-// RFC 4821 §7.7 step by step: the MSS stays through R1 - 1 timeouts, falls
-// to the base (1024) at the R1-th (RFC 9293 §3.8.3's R1, 3), and halves at
-// each timeout after it (Linux's `tcp_mtu_probing` at every timeout past
-// `tcp_retries1`).
-#[test]
-fn r4821_plpmtud_black_hole_at_r1_then_halving() {
+/// ESTABLISHED with PLPMTUD on and the peer's MSS 1460.
+fn plpmtud_1460() -> Sut {
     let cfg = Config {
         mtu_probing: true,
         ..cfg()
@@ -317,7 +313,16 @@ fn r4821_plpmtud_black_hole_at_r1_then_halving() {
         mss: Some(1460),
         ..TcpOptions::NONE
     };
-    let mut s = established_with_peer(cfg, opts, Duration::ZERO);
+    established_with_peer(cfg, opts, Duration::ZERO)
+}
+
+// RFC 4821 §7.7 step by step: the MSS stays through R1 - 1 timeouts, falls
+// to the base (1024) at the R1-th (RFC 9293 §3.8.3's R1, 3), and halves at
+// each timeout after it (Linux's `tcp_mtu_probing` at every timeout past
+// `tcp_retries1`).
+#[test]
+fn r4821_plpmtud_black_hole_at_r1_then_halving() {
+    let mut s = plpmtud_1460();
     assert_eq!(s.c.effective_mss(), 1460);
     s.send(&[1u8; 1460]);
     assert_eq!(s.out().len(), 1);
@@ -712,15 +717,7 @@ fn r5682_a_duplicate_ack_before_the_resend_is_polled_is_conventional() {
 // MTU does not shrink it). Only a smaller MTU lowers the search.
 #[test]
 fn r4821_icmp_at_the_top_of_the_search_leaves_the_probe() {
-    let cfg = Config {
-        mtu_probing: true,
-        ..cfg()
-    };
-    let opts = TcpOptions {
-        mss: Some(1460),
-        ..TcpOptions::NONE
-    };
-    let mut s = established_with_peer(cfg, opts, Duration::ZERO);
+    let mut s = plpmtud_1460();
     s.send(&[1u8; 1460]);
     let _ = s.out();
     for _ in 0..3 {
