@@ -16,10 +16,11 @@ use super::counters::Rare;
 use super::{Connection, Storage, Undo};
 use crate::seq::SeqNum;
 
-/// The uncommon state (92 bytes). (The soft ICMP error and the count of
-/// challenge ACKs, 3 bytes, stay in the TCB: there they fill padding, here
-/// they would round the box up, and without `alloc` the TCB with it.)
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The uncommon state (92 bytes; with `alloc` 24 more for the record
+/// ends). (The soft ICMP error and the count of challenge ACKs, 3 bytes,
+/// stay in the TCB: there they fill padding, here they would round the
+/// box up, and without `alloc` the TCB with it.)
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Cold {
     /// The counters of rare events.
     pub(super) rare: Rare,
@@ -45,6 +46,10 @@ pub(super) struct Cold {
     /// the largest still possible (0: no search has started).
     pub(super) mtu_low: u16,
     pub(super) mtu_high: u16,
+    /// The ends of the records not yet acknowledged (`AppCall::SendEor`,
+    /// `records.rs`), in sequence order.
+    #[cfg(feature = "alloc")]
+    pub(super) records: alloc::vec::Vec<SeqNum>,
 }
 
 impl Cold {
@@ -62,14 +67,18 @@ impl Cold {
         challenge_at_ms: 0,
         mtu_low: 0,
         mtu_high: 0,
+        #[cfg(feature = "alloc")]
+        records: alloc::vec::Vec::new(),
     };
 
-    /// What a new open resets (`reset_tcb`): the PLPMTUD search (the
-    /// D-SACK round: `set_iss`). The rest stays: the counters, and values
+    /// What a new open resets (`reset_tcb`): the PLPMTUD search and the
+    /// record ends (the D-SACK round: `set_iss`). The rest stays: the counters, and values
     /// that mean something only while a flag bit says so.
     fn reset(&mut self) {
         self.mtu_low = 0;
         self.mtu_high = 0;
+        #[cfg(feature = "alloc")]
+        self.records.clear();
     }
 }
 
@@ -145,8 +154,8 @@ impl<B: Storage> Connection<B> {
     /// The bytes of the box, if there is one.
     #[cfg(feature = "alloc")]
     pub(super) fn cold_heap_bytes(&self) -> usize {
-        self.cold
-            .as_ref()
-            .map_or(0, |_| core::mem::size_of::<Cold>())
+        self.cold.as_ref().map_or(0, |c| {
+            core::mem::size_of::<Cold>() + c.records.capacity() * core::mem::size_of::<SeqNum>()
+        })
     }
 }

@@ -43,6 +43,7 @@ mod output;
 mod plpmtud;
 mod prr;
 mod rack;
+mod records;
 mod sack;
 mod spill;
 mod timers;
@@ -116,6 +117,11 @@ pub enum AppCall<'a> {
     Close,
     /// ABORT (RFC 9293 §3.10.5): RST where the peer knows us, then CLOSED.
     Abort,
+    /// SEND that ends a record (Linux `MSG_EOR`): the data is queued as
+    /// by `Send`, and no segment sent or resent carries bytes from both
+    /// sides of its end; the segment that ends it carries PSH. See
+    /// [`Connection::send_eor`].
+    SendEor(&'a [u8]),
     /// SEND with more to come (Linux `MSG_MORE`): the data waits, as under
     /// a cork, until a later `Send` or a push (`SetNoDelay(true)`,
     /// `SetCork(false)`), and no PSH marks its end.
