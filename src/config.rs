@@ -157,6 +157,16 @@ pub struct Config {
     /// negotiated search the largest that does (binary search, as Linux's
     /// `tcp_mtu_probe`). Off by default, as in Linux.
     pub mtu_probing: bool,
+    /// In SYN-SENT, a SYN,ACK whose timestamp option echoes a TSval not
+    /// yet sent (TSecr after our clock) is answered with a RST
+    /// `<SEQ=SEG.ACK><CTL=RST>` and dropped; the connection stays in
+    /// SYN-SENT for a valid one, as Linux's `tcp_rcv_synsent_state_process`
+    /// does (its active-side PAWS check, `PAWSActiveRejected`; Linux also
+    /// rejects an echo older than its first SYN, which needs a send time
+    /// the engine does not keep). Off: the SYN,ACK is taken (RFC 7323
+    /// §5.3 applies PAWS to synchronized connections only, and §3.2 asks
+    /// nothing of a SYN,ACK's TSecr).
+    pub synack_tsecr_check: bool,
 }
 
 impl Config {
@@ -204,6 +214,7 @@ impl Config {
             rst_with_ack: false,
             frto: true,
             mtu_probing: false,
+            synack_tsecr_check: false,
         }
     }
 
@@ -230,6 +241,7 @@ impl Config {
             congestion: crate::connection::congestion::Algorithm::Cubic,
             linux_push: true,
             rst_with_ack: true,
+            synack_tsecr_check: true,
             ..Config::rfc9293()
         }
     }
