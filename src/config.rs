@@ -167,6 +167,15 @@ pub struct Config {
     /// §5.3 applies PAWS to synchronized connections only, and §3.2 asks
     /// nothing of a SYN,ACK's TSecr).
     pub synack_tsecr_check: bool,
+    /// The congestion window grows only while the flight uses it: when
+    /// the largest flight of the current window left no room for another
+    /// full segment, or, in slow start, while cwnd is below twice that
+    /// flight (Linux's `tcp_is_cwnd_limited`); and a congestion event
+    /// reduces cwnd, not the flight (RFC 9438 §4.6 allows it with such a
+    /// measure; Linux's `tcp_enter_recovery`). Off: cwnd grows on every
+    /// ACK of new data and fast recovery reduces the flight (RFC 5681
+    /// §3.1, §3.2).
+    pub cwnd_limited: bool,
 }
 
 impl Config {
@@ -215,6 +224,7 @@ impl Config {
             frto: true,
             mtu_probing: false,
             synack_tsecr_check: false,
+            cwnd_limited: false,
         }
     }
 
@@ -242,6 +252,7 @@ impl Config {
             linux_push: true,
             rst_with_ack: true,
             synack_tsecr_check: true,
+            cwnd_limited: true,
             ..Config::rfc9293()
         }
     }

@@ -139,6 +139,11 @@ impl<B: Storage> Connection<B> {
         self.snd_nxt = iss;
         self.snd_max = iss;
         self.hs_window_end = iss;
+        #[cfg(feature = "alloc")]
+        {
+            self.cl_seq = iss;
+            self.cl_max = 0;
+        }
         self.recover = iss;
         self.high_rxt = iss;
         self.snd_sml = iss;

@@ -84,6 +84,7 @@ mod flag {
     pub(super) const RST_WITH_ACK: u32 = 1 << 14;
     pub(super) const FRTO: u32 = 1 << 15;
     pub(super) const SYNACK_TSECR_CHECK: u32 = 1 << 16;
+    pub(super) const CWND_LIMITED: u32 = 1 << 17;
 }
 
 /// The packed [`Config`] of one connection (72 bytes instead of 232).
@@ -140,6 +141,7 @@ impl Cfg {
             (c.linux_push, flag::LINUX_PUSH),
             (c.rst_with_ack, flag::RST_WITH_ACK),
             (c.synack_tsecr_check, flag::SYNACK_TSECR_CHECK),
+            (c.cwnd_limited, flag::CWND_LIMITED),
             (c.user_timeout.is_some(), flag::USER_TIMEOUT),
         ];
         let flags = bits.iter().filter(|(on, _)| *on).fold(0, |f, (_, b)| f | b);
@@ -223,6 +225,7 @@ impl Cfg {
             frto: self.frto(),
             mtu_probing: self.mtu_probing(),
             synack_tsecr_check: self.has(flag::SYNACK_TSECR_CHECK),
+            cwnd_limited: self.cwnd_limited(),
         }
     }
 
@@ -260,6 +263,9 @@ impl Cfg {
     }
     pub(super) fn rst_with_ack(&self) -> bool {
         self.has(flag::RST_WITH_ACK)
+    }
+    pub(super) fn cwnd_limited(&self) -> bool {
+        self.has(flag::CWND_LIMITED)
     }
     pub(super) fn synack_tsecr_check(&self) -> bool {
         self.has(flag::SYNACK_TSECR_CHECK)

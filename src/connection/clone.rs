@@ -79,7 +79,7 @@ impl<B: Storage> Connection<B> {
             self.snd_wnd,
             self.max_snd_wnd,
             self.recover,
-            self.tlp_high,
+            self.tlp_high(),
         )
             .hash(&mut h);
         self.undo()

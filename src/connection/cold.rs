@@ -16,7 +16,7 @@ use super::counters::Rare;
 use super::{Connection, Storage, Undo};
 use crate::seq::SeqNum;
 
-/// The uncommon state (92 bytes; with `alloc` 24 more for the record
+/// The uncommon state (100 bytes; with `alloc` 24 more for the record
 /// ends). (The soft ICMP error and the count of challenge ACKs, 3 bytes,
 /// stay in the TCB: there they fill padding, here they would round the
 /// box up, and without `alloc` the TCB with it.)
@@ -46,6 +46,12 @@ pub(super) struct Cold {
     /// the largest still possible (0: no search has started).
     pub(super) mtu_low: u16,
     pub(super) mtu_high: u16,
+    /// SND.MAX when the loss probe was sent (RFC 8985 §7.3; read while
+    /// `tlp_out`). The probe counts a rare event, so the box is there.
+    pub(super) tlp_high: SeqNum,
+    /// `rcv_fin()` when its bit is set (`flags.rs`): the sequence number
+    /// of a FIN received out of order.
+    pub(super) rcv_fin: SeqNum,
     /// The ends of the records not yet acknowledged (`AppCall::SendEor`,
     /// `records.rs`), in sequence order.
     #[cfg(feature = "alloc")]
@@ -67,6 +73,8 @@ impl Cold {
         challenge_at_ms: 0,
         mtu_low: 0,
         mtu_high: 0,
+        tlp_high: SeqNum(0),
+        rcv_fin: SeqNum(0),
         #[cfg(feature = "alloc")]
         records: alloc::vec::Vec::new(),
     };
@@ -149,6 +157,12 @@ impl<B: Storage> Connection<B> {
         {
             self.cold.dsack_round = iss;
         }
+    }
+
+    /// SND.MAX when the loss probe was sent (`Cold::tlp_high`).
+    #[inline]
+    pub(super) fn tlp_high(&self) -> SeqNum {
+        self.cold().tlp_high
     }
 
     /// The bytes of the box, if there is one.

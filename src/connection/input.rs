@@ -602,7 +602,7 @@ impl<B: Storage> Connection<B> {
     fn tlp_acked(&mut self, now: Instant, seg: &Segment<'_>) {
         if !self.sent_log.tlp_retrans() || self.dsack_of_probe(seg) {
             self.set_tlp_out(false);
-        } else if self.snd_una.after(self.tlp_high) {
+        } else if self.snd_una.after(self.tlp_high()) {
             self.set_tlp_out(false);
             let w = self.window();
             self.ssthresh =
@@ -626,7 +626,7 @@ impl<B: Storage> Connection<B> {
     /// The first SACK block is a D-SACK of the probe's retransmission: it
     /// ends where the probe ended (RFC 2883 §4).
     fn dsack_of_probe(&self, seg: &Segment<'_>) -> bool {
-        matches!(seg.options.sack.as_slice(), [(l, r), ..] if *r == self.tlp_high
+        matches!(seg.options.sack.as_slice(), [(l, r), ..] if *r == self.tlp_high()
             && l.before(*r)
             && r.before_eq(seg.ack))
     }
@@ -820,7 +820,7 @@ impl<B: Storage> Connection<B> {
             {
                 self.on_dupack(now);
             }
-            if self.tlp_out() && ack.after_eq(self.tlp_high) && self.sent_log.tlp_retrans() {
+            if self.tlp_out() && ack.after_eq(self.tlp_high()) && self.sent_log.tlp_retrans() {
                 self.tlp_dupack(seg, sacked_new);
             }
         }
@@ -833,7 +833,7 @@ impl<B: Storage> Connection<B> {
         if self.sack_on()
             && let [(l, r), rest @ ..] = seg.options.sack.as_slice()
             && l.before(*r)
-            && *r != self.tlp_high
+            && *r != self.tlp_high()
             && (r.before_eq(ack)
                 || rest
                     .first()
@@ -956,7 +956,7 @@ impl<B: Storage> Connection<B> {
         self.zwp_probes = 0;
         self.on_new_ack(acked, now);
         self.unacked_since = now;
-        if self.tlp_out() && self.snd_una.after_eq(self.tlp_high) {
+        if self.tlp_out() && self.snd_una.after_eq(self.tlp_high()) {
             self.tlp_acked(now, seg);
         }
         // RFC 6298 §5.3: restart the timer when new data is acked (or the

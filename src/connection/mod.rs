@@ -31,6 +31,7 @@ mod clone;
 mod cold;
 pub mod congestion;
 mod counters;
+mod cwnd_limited;
 mod endpoint_api;
 mod fastopen;
 mod flags;
@@ -267,8 +268,6 @@ pub struct Connection<B: Storage> {
     snd_wnd: u32,
     max_snd_wnd: u32,
     recover: SeqNum,
-    /// SND.MAX when the loss probe was sent.
-    tlp_high: SeqNum,
 
     // Receive sequence space.
     irs: SeqNum,
@@ -277,8 +276,6 @@ pub struct Connection<B: Storage> {
     rcv_adv: SeqNum,
     /// RCV.NXT in the last ACK we sent (Last.ACK.sent, RFC 7323 §4.3).
     last_ack_sent: SeqNum,
-    /// `rcv_fin()` when its bit is set (`flags.rs`).
-    rcv_fin_val: SeqNum,
 
     /// Send MSS from the peer's option (before subtracting our options),
     /// lowered by ICMP (RFC 1191) or PLPMTUD (RFC 4821).
@@ -311,6 +308,13 @@ pub struct Connection<B: Storage> {
     /// In fast recovery the first three hold PRR's RecoverFS,
     /// prr_delivered and prr_out instead (`prr.rs`).
     hs_window_end: SeqNum,
+    /// `Config::cwnd_limited` (`cwnd_limited.rs`, Linux's
+    /// tcp_cwnd_validate): the largest flight, bytes, since SND.NXT was
+    /// `cl_seq`. (With `alloc` only: the TCB without it has no room.)
+    #[cfg(feature = "alloc")]
+    cl_max: u32,
+    #[cfg(feature = "alloc")]
+    cl_seq: SeqNum,
     hs_last_min: u32,
     hs_cur_min: u32,
     /// Two counters in one byte (the TCB has no byte to spare): the low
@@ -474,12 +478,10 @@ impl<B: Storage> Connection<B> {
             snd_wnd: 0,
             max_snd_wnd: 0,
             recover: SeqNum(0),
-            tlp_high: SeqNum(0),
             irs: SeqNum(0),
             rcv_nxt: SeqNum(0),
             rcv_adv: SeqNum(0),
             last_ack_sent: SeqNum(0),
-            rcv_fin_val: SeqNum(0),
             smss: 536,
             rcv_mss_est: 0,
             ts_recent: 0,
@@ -494,6 +496,10 @@ impl<B: Storage> Connection<B> {
             ssthresh: u32::MAX,
             cc: congestion::Controller::new(cc),
             hs_window_end: SeqNum(0),
+            #[cfg(feature = "alloc")]
+            cl_max: 0,
+            #[cfg(feature = "alloc")]
+            cl_seq: SeqNum(0),
             hs_last_min: u32::MAX,
             hs_cur_min: u32::MAX,
             nibbles: 0,

@@ -331,6 +331,7 @@ impl<B: Storage> Connection<B> {
         }
         self.snd_nxt = seq.add(mss);
         self.snd_max = self.snd_nxt;
+        self.cwnd_used();
         // `tlp_eligible()` in ESTABLISHED out of recovery (RFC 8985 §7.2:
         // restart the loss-probe timer after new data).
         if self.sack_on() && self.srtt != 0 && !self.tlp_out() && self.retries == 0 {
@@ -717,6 +718,9 @@ impl<B: Storage> Connection<B> {
         self.snd_nxt = seq.add(n as u32 + u32::from(fin));
         if self.snd_nxt.after(self.snd_max) {
             self.snd_max = self.snd_nxt;
+        }
+        if !retransmission {
+            self.cwnd_used();
         }
         self.set_force_send(false);
         if !retransmission && self.tlp_eligible() {

@@ -318,7 +318,7 @@ impl<B: Storage> Connection<B> {
     fn on_pto(&mut self, now: Instant) {
         self.set_tlp_armed(false);
         self.set_tlp_out(true);
-        self.tlp_high = self.snd_max;
+        self.cold_mut().tlp_high = self.snd_max;
         self.cold_mut().rare.loss_probes += 1;
         let new_data = self.unsent() > 0 && self.snd_wnd > self.snd_nxt.dist(self.snd_una);
         if new_data {
@@ -738,6 +738,12 @@ impl<B: Storage> Connection<B> {
         self.dupacks = 0;
         if self.cwnd < self.ssthresh {
             self.hystart_round();
+        }
+        if !self.may_grow_cwnd() {
+            // Config::cwnd_limited: the flight did not use cwnd.
+            return;
+        }
+        if self.cwnd < self.ssthresh {
             // RFC 5681 §3.1 with RFC 3465 byte counting; the limit per ACK
             // is the algorithm's. Without one (CUBIC, as Linux's
             // `tcp_slow_start`), a stretch ACK from a coalescing receiver
@@ -780,7 +786,7 @@ impl<B: Storage> Connection<B> {
     pub(super) fn enter_recovery(&mut self, now: Instant) {
         let mss = self.eff_mss();
         let w = Window {
-            cwnd: self.cwnd.min(self.flight().max(mss)),
+            cwnd: self.cwnd_to_reduce(),
             ..self.window()
         };
         self.ssthresh = self.cc.on_congestion(w, now);
