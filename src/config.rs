@@ -176,6 +176,12 @@ pub struct Config {
     /// ACK of new data and fast recovery reduces the flight (RFC 5681
     /// §3.1, §3.2).
     pub cwnd_limited: bool,
+    /// The RTO is SRTT + max(4 * RTTVAR, `rto_min`), as Linux computes it
+    /// (`tcp_rtt_estimator` keeps its variance term, `rttvar_us`, at least
+    /// `tcp_rto_min`, and `__tcp_set_rto` adds it to SRTT): a steady
+    /// 100 ms RTT gives 300 ms. Off: max(SRTT + 4 * RTTVAR, `rto_min`)
+    /// (RFC 6298 §2.3, §2.4), 200 ms there with Linux's `rto_min`.
+    pub rto_min_in_variance: bool,
 }
 
 impl Config {
@@ -225,6 +231,7 @@ impl Config {
             mtu_probing: false,
             synack_tsecr_check: false,
             cwnd_limited: false,
+            rto_min_in_variance: false,
         }
     }
 
@@ -253,6 +260,7 @@ impl Config {
             rst_with_ack: true,
             synack_tsecr_check: true,
             cwnd_limited: true,
+            rto_min_in_variance: true,
             ..Config::rfc9293()
         }
     }

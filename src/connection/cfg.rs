@@ -85,6 +85,7 @@ mod flag {
     pub(super) const FRTO: u32 = 1 << 15;
     pub(super) const SYNACK_TSECR_CHECK: u32 = 1 << 16;
     pub(super) const CWND_LIMITED: u32 = 1 << 17;
+    pub(super) const RTO_MIN_IN_VARIANCE: u32 = 1 << 18;
 }
 
 /// The packed [`Config`] of one connection (72 bytes instead of 232).
@@ -142,6 +143,7 @@ impl Cfg {
             (c.rst_with_ack, flag::RST_WITH_ACK),
             (c.synack_tsecr_check, flag::SYNACK_TSECR_CHECK),
             (c.cwnd_limited, flag::CWND_LIMITED),
+            (c.rto_min_in_variance, flag::RTO_MIN_IN_VARIANCE),
             (c.user_timeout.is_some(), flag::USER_TIMEOUT),
         ];
         let flags = bits.iter().filter(|(on, _)| *on).fold(0, |f, (_, b)| f | b);
@@ -226,6 +228,7 @@ impl Cfg {
             mtu_probing: self.mtu_probing(),
             synack_tsecr_check: self.has(flag::SYNACK_TSECR_CHECK),
             cwnd_limited: self.cwnd_limited(),
+            rto_min_in_variance: self.rto_min_in_variance(),
         }
     }
 
@@ -263,6 +266,9 @@ impl Cfg {
     }
     pub(super) fn rst_with_ack(&self) -> bool {
         self.has(flag::RST_WITH_ACK)
+    }
+    pub(super) fn rto_min_in_variance(&self) -> bool {
+        self.has(flag::RTO_MIN_IN_VARIANCE)
     }
     pub(super) fn cwnd_limited(&self) -> bool {
         self.has(flag::CWND_LIMITED)

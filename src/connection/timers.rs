@@ -656,9 +656,15 @@ impl<B: Storage> Connection<B> {
             self.srtt = self.srtt - self.srtt / 8 + r / 8;
         }
         // G: 1 ms clock granularity.
-        let rto = self
-            .srtt
-            .saturating_add(self.rttvar.saturating_mul(4).max(1000));
+        let var = self.rttvar.saturating_mul(4).max(1000);
+        // Config::rto_min_in_variance: Linux's variance term is at least
+        // RTO.min (tcp_rtt_estimator's rttvar_us, added by __tcp_set_rto).
+        let var = if self.cfg.rto_min_in_variance() {
+            var.max(us(self.cfg.rto_min()))
+        } else {
+            var
+        };
+        let rto = self.srtt.saturating_add(var);
         self.rto = clamp_rto(&self.cfg, rto);
     }
 
