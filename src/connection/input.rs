@@ -178,6 +178,15 @@ impl<B: Storage> Connection<B> {
         self.recover = iss;
         self.high_rxt = iss;
         self.snd_sml = iss;
+        // HyStart++'s round (and the cwnd_limited window) start here, as
+        // set_iss starts them for an active open: a round end left at the
+        // listener's seed may lie ahead of every SND.UNA of the connection.
+        self.hs_window_end = iss;
+        #[cfg(feature = "alloc")]
+        {
+            self.cl_seq = iss;
+            self.cl_max = 0;
+        }
         self.reset_dsack_round(iss);
         self.set_syn_acked(false);
         self.negotiate(now, &seg.options, seg.seq);
