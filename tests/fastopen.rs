@@ -283,6 +283,14 @@ fn r7413_data_not_acknowledged_is_sent_again_after_the_handshake() {
     let c = l.c.connection(h).unwrap();
     assert_eq!(c.info(l.now).options & TCPI_OPT_SYN_DATA, 0);
     assert_eq!(c.stats().retransmits, 1);
+    // tcp_info counts it as retransmitted data in flight (Linux's
+    // tcpi_retrans), until it is acknowledged.
+    assert_eq!(c.info(l.now).retrans, 1);
+    l.send_server(&again);
+    let ack = l.server_out();
+    l.send_client(&ack);
+    let c = l.c.connection(h).unwrap();
+    assert_eq!(c.info(l.now).retrans, 0);
     // The cookie stays cached (the server may take it again later).
     assert!(l.c.fast_open_cached(C, S).is_some());
 }

@@ -132,6 +132,12 @@ impl<B: Storage> Connection<B> {
         let acked = self.snd_una.dist(self.iss.add(1)).min(sent);
         self.tx.consume((acked as usize).min(self.tx.len()));
         self.snd_nxt = self.snd_una;
+        if acked < sent {
+            // What the SYN,ACK left unacknowledged goes again (RFC 7413
+            // §4.1.3): retransmitted data in flight (Linux's
+            // tcp_rcv_fastopen_synack marks it lost and resends it).
+            self.high_rxt = self.snd_max;
+        }
         self.set_fast_open(sent > 0 && acked == sent);
     }
 

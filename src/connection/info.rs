@@ -236,7 +236,9 @@ impl<B: Storage> Connection<B> {
             CaState::Recovery => mss.min(data_flight),
             _ => 0,
         };
-        let retrans_bytes = if self.in_recovery() || in_loss {
+        // Retransmitted data in flight: in recovery or after a timeout,
+        // or what a Fast Open SYN,ACK left unacknowledged (sent again).
+        let retrans_bytes = if self.in_recovery() || in_loss || self.high_rxt.after(self.snd_una) {
             self.high_rxt.dist(self.snd_una).min(data_flight)
         } else {
             0
