@@ -232,6 +232,9 @@ fn r7413_cookie_request_then_data_on_the_syn() {
     l.send_client(&synack);
     let info = l.c.connection(h2).unwrap().info(l.now);
     assert_ne!(info.options & TCPI_OPT_SYN_DATA, 0);
+    // The SYN and its data: one segment delivered (Linux's
+    // tcp_rcv_fastopen_synack counts them as one).
+    assert_eq!(info.delivered, 1);
     l.settle();
     assert_eq!(l.s.connection(sh).unwrap().state(), State::Established);
     let sinfo = l.s.connection(sh).unwrap().info(l.now);

@@ -16,7 +16,7 @@ use super::counters::Rare;
 use super::{Connection, Storage, Undo};
 use crate::seq::SeqNum;
 
-/// The uncommon state (100 bytes; with `alloc` 24 more for the record
+/// The uncommon state (104 bytes; with `alloc` 24 more for the record
 /// ends). (The soft ICMP error and the count of challenge ACKs, 3 bytes,
 /// stay in the TCB: there they fill padding, here they would round the
 /// box up, and without `alloc` the TCB with it.)
@@ -52,6 +52,10 @@ pub(super) struct Cold {
     /// `rcv_fin()` when its bit is set (`flags.rs`): the sequence number
     /// of a FIN received out of order.
     pub(super) rcv_fin: SeqNum,
+    /// The data our Fast Open SYN carried, when its SYN,ACK acknowledged
+    /// all of it (tcp_info's `delivered` counts SYN and data as one
+    /// segment, as Linux's tcp_rcv_fastopen_synack does).
+    pub(super) syn_data: u32,
     /// The ends of the records not yet acknowledged (`AppCall::SendEor`,
     /// `records.rs`), in sequence order.
     #[cfg(feature = "alloc")]
@@ -75,6 +79,7 @@ impl Cold {
         mtu_high: 0,
         tlp_high: SeqNum(0),
         rcv_fin: SeqNum(0),
+        syn_data: 0,
         #[cfg(feature = "alloc")]
         records: alloc::vec::Vec::new(),
     };

@@ -73,6 +73,16 @@ impl<B: Storage> Connection<B> {
         }
     }
 
+    /// The data of our Fast Open SYN that its SYN,ACK acknowledged in
+    /// full, else 0 (`Cold::syn_data`).
+    pub(super) fn syn_data_delivered(&self) -> u32 {
+        if self.fast_open() && !self.passive() {
+            self.cold().syn_data
+        } else {
+            0
+        }
+    }
+
     /// The first SYN of a Fast Open connection is due: the payload it
     /// carries (what is queued, at most the room given).
     pub(super) fn syn_payload(&self) -> u32 {
@@ -139,6 +149,9 @@ impl<B: Storage> Connection<B> {
             self.high_rxt = self.snd_max;
         }
         self.set_fast_open(sent > 0 && acked == sent);
+        if sent > 0 && acked == sent {
+            self.cold_mut().syn_data = sent;
+        }
     }
 
     /// Accepts a SYN as a Fast Open server does once the host found its

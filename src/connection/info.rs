@@ -330,7 +330,11 @@ impl<B: Storage> Connection<B> {
             } else {
                 self.min_rtt
             },
-            delivered: u32::from(self.syn_acked()) + segs(acked) + segs(sacked_bytes),
+            // Linux counts a Fast Open SYN and the data it carried, once
+            // acknowledged, as one segment delivered (tcp_rcv_fastopen_synack).
+            delivered: u32::from(self.syn_acked())
+                + segs(acked.saturating_sub(self.syn_data_delivered()))
+                + segs(sacked_bytes),
             delivered_ce: 0,
             busy_time: 0,
             rwnd_limited: 0,
