@@ -130,8 +130,10 @@ pub struct Config {
     /// segment of the queued data (`tcp_mark_push`), every second segment
     /// of new data sent at one time carries it, as each two-segment GSO
     /// packet Linux builds does, and a segment sent alone in the middle of
-    /// the data does not. Off: PSH only on the last segment of the queued
-    /// data (RFC 9293 §3.9.1).
+    /// the data does not; the data of a Fast Open SYN that its SYN,ACK did
+    /// not acknowledge goes again as the segment it was, with PSH (Linux
+    /// keeps it as one buffer). Off: PSH only on the last segment of the
+    /// queued data (RFC 9293 §3.9.1).
     pub linux_push: bool,
     /// The RST of a CLOSE with unread data or of an ABORT carries the ACK
     /// bit, RCV.NXT and the timestamp option, as Linux's

@@ -147,6 +147,11 @@ impl<B: Storage> Connection<B> {
             // §4.1.3): retransmitted data in flight (Linux's
             // tcp_rcv_fastopen_synack marks it lost and resends it).
             self.high_rxt = self.snd_max;
+            if self.cfg.linux_push() {
+                // Linux resends it as the buffer it was, PSH on its end
+                // (Config::linux_push): a record's end (`records.rs`).
+                self.record_end_at(self.snd_max);
+            }
         }
         self.set_fast_open(sent > 0 && acked == sent);
         if sent > 0 && acked == sent {

@@ -44,9 +44,15 @@ impl<B: Storage> Connection<B> {
 
     /// `SendEor`'s data was all queued: its end is a record's.
     pub(super) fn record_end_queued(&mut self) {
+        self.record_end_at(self.tx_base().add(self.tx.len() as u32));
+    }
+
+    /// A record ends at `end` (past SND.UNA, at or after every mark).
+    pub(super) fn record_end_at(&mut self, end: SeqNum) {
+        #[cfg(not(feature = "alloc"))]
+        let _ = end;
         #[cfg(feature = "alloc")]
         {
-            let end = self.tx_base().add(self.tx.len() as u32);
             let una = self.snd_una;
             let r = &mut self.cold_mut().records;
             r.retain(|m| m.after(una));
