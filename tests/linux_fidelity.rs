@@ -398,3 +398,61 @@ fn r9293_3_10_7_1_data_after_close_gets_the_rst_of_a_closed_connection() {
         s.closed_by(tcpstate::CloseReason::Aborted);
     }
 }
+
+/// The TCB keeps its past times in 32 bits (issue 17, W3; `Stamp`): exact
+/// while recent, to the millisecond once older than about 18 minutes.
+/// `tcp_info`'s ages stay exact across hours of idle, as Linux's do (in
+/// ms), whether the host called the connection meanwhile or not.
+#[test]
+fn info_ages_stay_exact_across_hours_of_idle() {
+    let mut p = Pair::open(Config::linux(), 1 << 16, 1 << 16);
+    let _ = p.a.send(p.now, &[1u8; 100]).unwrap();
+    p.run_for(Duration::from_secs(1));
+    let i = p.a.info(p.now);
+    let (sent, acked) = (i.last_data_sent, i.last_ack_recv);
+    assert!(sent >= 1000 && acked < sent, "{sent} {acked}");
+    // Three hours without a call, then B writes: A takes it at once.
+    let three_hours = 3 * 3_600_000;
+    p.run_for(Duration::from_millis(u64::from(three_hours)));
+    let now = p.now;
+    // Before A is called again: read against the old latest time.
+    let i = p.a.info(now);
+    assert_eq!(i.last_data_sent, sent + three_hours);
+    assert_eq!(i.last_ack_recv, acked + three_hours);
+    let _ = p.b.send(now, &[2u8; 10]).unwrap();
+    p.run_for(Duration::from_millis(5));
+    // A took B's segment five milliseconds later (its times renewed).
+    let i = p.a.info(p.now);
+    assert_eq!(i.last_data_sent, sent + three_hours + 5);
+    assert_eq!(i.last_data_recv, 0);
+    assert_eq!(i.last_ack_recv, 0);
+    // Twenty days later: ages read at most 2^30 ms (about 12.4 days).
+    p.run_for(Duration::from_secs(20 * 86_400));
+    let _ = p.a.on_timer(p.now);
+    let i = p.a.info(p.now);
+    assert_eq!(i.last_data_sent, 1 << 30);
+    assert_eq!(i.last_data_recv, 1 << 30);
+}
+
+/// RFC 5482's user timeout runs from the oldest unacknowledged data, to
+/// the millisecond, also when it is longer than the 18 minutes a
+/// recent `Stamp` covers: an hour of silence after a write closes the
+/// connection at that write's time plus one hour.
+#[test]
+fn an_hour_long_user_timeout_ends_an_hour_after_the_unacknowledged_write() {
+    let mut cfg = Config::linux();
+    cfg.retries2 = u8::MAX;
+    cfg.user_timeout = Some(Duration::from_secs(3600));
+    let mut p = Pair::open(cfg, 1 << 16, 1 << 16);
+    p.drop = Box::new(|to_b, _| to_b);
+    p.run_for(Duration::from_millis(3));
+    let wrote = p.now;
+    let _ = p.a.send(wrote, &[1u8; 100]).unwrap();
+    let until = wrote + Duration::from_secs(3600);
+    p.run_until(wrote + Duration::from_micros(3_599_999_999));
+    assert_eq!(p.a.state(), tcpstate::State::Established);
+    assert!(p.a.stats().retransmits > 20, "{:?}", p.a.stats());
+    p.run_until(until);
+    assert_eq!(p.a.state(), tcpstate::State::Closed);
+    assert_eq!(p.a.close_reason(), Some(tcpstate::CloseReason::UserTimeout));
+}

@@ -172,7 +172,7 @@ impl<B: Storage> Connection<B> {
         self.cwnd = 0;
         self.ssthresh = u32::MAX;
         self.cc = super::congestion::Controller::new(self.cfg.congestion);
-        self.last_send = Instant::ZERO;
+        self.last_send = crate::time::Stamp::NONE;
         self.hs_last_min = u32::MAX;
         self.hs_cur_min = u32::MAX;
         self.nibbles = 0;
@@ -185,7 +185,7 @@ impl<B: Storage> Connection<B> {
         self.dupacks = 0;
         self.quick = self.cfg.quickack;
         self.set_pingpong(false);
-        self.last_data_in = crate::time::OptInstant::NONE;
+        self.last_data_in = crate::time::Stamp::NONE;
     }
 
     /// The call fails once the connection has ended.

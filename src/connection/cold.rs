@@ -16,7 +16,7 @@ use super::counters::Rare;
 use super::{Connection, Storage, Undo};
 use crate::seq::SeqNum;
 
-/// The uncommon state (92 bytes). (The soft ICMP error and the count of
+/// The uncommon state (104 bytes). (The soft ICMP error and the count of
 /// challenge ACKs, 3 bytes, stay in the TCB: there they fill padding, here
 /// they would round the box up, and without `alloc` the TCB with it.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +41,13 @@ pub(super) struct Cold {
     /// When the current challenge-ACK interval started: milliseconds,
     /// wrapping; 0 when none has (RFC 5961 §7 rate limit).
     pub(super) challenge_at_ms: u32,
+    /// SND.MAX when the loss probe was sent (RFC 8985 §7.3), while
+    /// `tlp_out()`.
+    pub(super) tlp_high: SeqNum,
+    /// `Stats::bytes_in` and `Stats::bytes_out` above 32 bits: the
+    /// wraps of the TCB's low words.
+    pub(super) bytes_in_hi: u32,
+    pub(super) bytes_out_hi: u32,
     /// PLPMTUD (`plpmtud.rs`): the largest send MSS known to pass, and
     /// the largest still possible (0: no search has started).
     pub(super) mtu_low: u16,
@@ -60,6 +67,9 @@ impl Cold {
         mtu_probe_end: SeqNum(0),
         dsack_round: SeqNum(0),
         challenge_at_ms: 0,
+        tlp_high: SeqNum(0),
+        bytes_in_hi: 0,
+        bytes_out_hi: 0,
         mtu_low: 0,
         mtu_high: 0,
     };

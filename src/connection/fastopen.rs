@@ -184,7 +184,7 @@ impl<B: Storage> Connection<B> {
             self.sent_log.set_syn_data();
             self.rx.commit_unallocated(n);
             self.rcv_nxt = self.rcv_nxt.add(n as u32);
-            self.bytes_in += n as u64;
+            self.count_bytes_in(n as u32);
             // Not `last_data_in`: as on Linux (tcp_fastopen_add_skb), data
             // on the SYN does not start the delayed-ACK clock, so no reply
             // to it counts as interactive and the ACK of a FIN after it

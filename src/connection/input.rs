@@ -303,7 +303,7 @@ impl<B: Storage> Connection<B> {
             // The last segment received (tcp_info's last_ack_recv and,
             // until data arrives, last_data_recv: Linux's tcp_finish_connect
             // dates both from the SYN,ACK).
-            self.last_rcv = now;
+            self.last_rcv = self.stamp(now);
             self.goto(Event::RcvSynAck, State::Established, a);
             self.set_ack_now(true);
             if self.cfg.quickack > 0 && self.unsent() > 0 && self.snd_max == self.snd_una {
@@ -583,7 +583,7 @@ impl<B: Storage> Connection<B> {
     fn tlp_acked(&mut self, now: Instant, seg: &Segment<'_>) {
         if !self.sent_log.tlp_retrans() || self.dsack_of_probe(seg) {
             self.set_tlp_out(false);
-        } else if self.snd_una.after(self.tlp_high) {
+        } else if self.snd_una.after(self.cold().tlp_high) {
             self.set_tlp_out(false);
             let w = self.window();
             self.ssthresh =
@@ -607,7 +607,7 @@ impl<B: Storage> Connection<B> {
     /// The first SACK block is a D-SACK of the probe's retransmission: it
     /// ends where the probe ended (RFC 2883 §4).
     fn dsack_of_probe(&self, seg: &Segment<'_>) -> bool {
-        matches!(seg.options.sack.as_slice(), [(l, r), ..] if *r == self.tlp_high
+        matches!(seg.options.sack.as_slice(), [(l, r), ..] if *r == self.cold().tlp_high
             && l.before(*r)
             && r.before_eq(seg.ack))
     }
@@ -801,7 +801,7 @@ impl<B: Storage> Connection<B> {
             {
                 self.on_dupack(now);
             }
-            if self.tlp_out() && ack.after_eq(self.tlp_high) && self.sent_log.tlp_retrans() {
+            if self.tlp_out() && ack.after_eq(self.cold().tlp_high) && self.sent_log.tlp_retrans() {
                 self.tlp_dupack(seg, sacked_new);
             }
         }
@@ -814,7 +814,7 @@ impl<B: Storage> Connection<B> {
         if self.sack_on()
             && let [(l, r), rest @ ..] = seg.options.sack.as_slice()
             && l.before(*r)
-            && *r != self.tlp_high
+            && *r != self.cold().tlp_high
             && (r.before_eq(ack)
                 || rest
                     .first()
@@ -936,8 +936,8 @@ impl<B: Storage> Connection<B> {
         self.retries = 0;
         self.zwp_probes = 0;
         self.on_new_ack(acked, now);
-        self.unacked_since = now;
-        if self.tlp_out() && self.snd_una.after_eq(self.tlp_high) {
+        self.unacked_since = self.stamp(now);
+        if self.tlp_out() && self.snd_una.after_eq(self.cold().tlp_high) {
             self.tlp_acked(now, seg);
         }
         // RFC 6298 §5.3: restart the timer when new data is acked (or the
@@ -1103,25 +1103,27 @@ impl<B: Storage> Connection<B> {
 
     /// After `n` in-order bytes went into the receive buffer (the full path
     /// and header prediction alike): RCV.NXT, counters, and when to ACK.
-    #[inline]
+    #[inline(always)]
     fn data_arrived(&mut self, now: Instant, n: u32, gap_filled: bool, a: &mut Actions) {
         self.rcv_nxt = self.rcv_nxt.add(n);
         // SEG.ACK moves: duplicates owed for the old one are not sent.
         if self.nibbles >= 0x10 {
             self.set_acks_owed(0);
         }
-        self.bytes_in += u64::from(n);
+        self.count_bytes_in(n);
         self.ack_pending = self.ack_pending.saturating_add(n);
         a.set_readable();
         // Quick-ACK mode again after the peer was idle longer than the
         // RTO (Linux tcp_event_data_recv).
         // (In whole microseconds, as `rto()` is: no `Duration` arithmetic.)
-        if let Some(t) = self.last_data_in.get()
-            && now.as_micros().saturating_sub(t.as_micros()) > u64::from(self.rto)
+        if self
+            .last_data_in
+            .elapsed(now)
+            .is_some_and(|us| us > u64::from(self.rto))
         {
             self.quick = self.quick.max(self.cfg.quickack);
         }
-        self.last_data_in = crate::time::OptInstant::some(now);
+        self.last_data_in = self.stamp(now);
         let quick = self.quick > 0 && !self.pingpong();
         // RFC 5681 §4.2: ACK at least every second full-sized segment;
         // immediately when a gap was filled (RFC 5681 §4.2, R1122-DA-2).
@@ -1178,7 +1180,7 @@ impl<B: Storage> Connection<B> {
         self.cfg.quickack > 0
             && matches!(self.state, State::Established | State::SynReceived)
             && !self.fin_received()
-            && self.last_data_in.get().is_some()
+            && !self.last_data_in.is_none()
             && self.ack_pending < self.rcv_mss()
     }
 
