@@ -292,7 +292,7 @@ impl<B: Storage> Connection<B> {
         );
         if f.ack() {
             // Our SYN is acknowledged: ESTABLISHED (SA-SS-7).
-            self.ack_syn(seg.ack);
+            self.set_snd_una(seg.ack);
             if self.fast_open() {
                 self.fast_open_synack();
             }
@@ -414,7 +414,7 @@ impl<B: Storage> Connection<B> {
                 // The SYN takes one sequence number: SND.UNA moves past it
                 // here, so that step 5 below sees only what the ACK covers
                 // beyond the SYN (our FIN, if at all).
-                self.ack_syn(self.iss.add(1));
+                self.set_snd_una(self.iss.add(1));
                 self.set_syn_acked(true);
                 self.retries = 0;
                 self.after_handshake();
@@ -449,13 +449,13 @@ impl<B: Storage> Connection<B> {
         }
     }
 
-    /// SND.UNA moves past our SYN to `una`. SND.NXT moves with it when a
-    /// timeout rewound it to the SYN (RFC 6298 §5.4: the SYN is to be sent
-    /// again) and the ACK of the first one arrived before the retransmission
-    /// went out: SND.UNA =< SND.NXT =< SND.MAX always holds (RFC 9293
+    /// SND.UNA moves up to `una` (past our SYN, or over new data in
+    /// `new_ack`). SND.NXT moves with it when a timeout rewound it (to the
+    /// SYN, RFC 6298 §5.4, or go-back-N) and the ACK of what was first
+    /// sent arrived before the retransmission went out: SND.UNA =< SND.NXT =< SND.MAX always holds (RFC 9293
     /// §3.3.1), and SND.NXT below SND.UNA would send from a place that is
     /// no longer in the send buffer.
-    fn ack_syn(&mut self, una: SeqNum) {
+    fn set_snd_una(&mut self, una: SeqNum) {
         self.snd_una = una;
         if self.snd_nxt.before(una) {
             self.snd_nxt = una;
@@ -472,7 +472,7 @@ impl<B: Storage> Connection<B> {
         // the SYN here, and step 5 takes the data's share (freeing it from
         // the send buffer, with the RTT sample).
         let data_acked = self.passive() && seg.ack.after(syn_only);
-        self.ack_syn(if data_acked { syn_only } else { seg.ack });
+        self.set_snd_una(if data_acked { syn_only } else { seg.ack });
         if self.fast_open() && !self.passive() {
             // A simultaneous open after our Fast Open SYN.
             self.fast_open_synack();
@@ -929,10 +929,8 @@ impl<B: Storage> Connection<B> {
         self.eifel_check(seg);
         self.tx.consume(data as usize);
         self.sacked.advance(acked);
-        self.snd_una = seg.ack;
-        if self.snd_nxt.before(self.snd_una) {
-            self.snd_nxt = self.snd_una;
-        }
+        // (SND.NXT moves up with it after a go-back-N rewind.)
+        self.set_snd_una(seg.ack);
         self.retries = 0;
         self.zwp_probes = 0;
         self.on_new_ack(acked, now);
