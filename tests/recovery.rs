@@ -296,6 +296,29 @@ fn r8985_tlp_dsack_means_no_loss() {
     assert!(s.c.cwnd() >= cwnd, "{} before, {} now", cwnd, s.c.cwnd());
 }
 
+// R8985-4 (RFC 8985 §7.4.2): only a duplicate ACK at or above the probe's
+// end (TLP.end_seq) can say that the probe and its original both arrived;
+// one below it (a hole before the tail) says nothing of the probe, and the
+// episode goes on: the ACK that later covers the probe still reduces cwnd.
+#[test]
+fn r8985_tlp_a_duplicate_ack_below_the_probe_says_nothing() {
+    let (mut s, _, end) = probed_tail();
+    let una = s.c.snd_una();
+    assert!(una.before(end));
+    s.now += Duration::from_millis(10);
+    s.seg_opts(ACK, s.peer_nxt, una, TcpOptions::NONE, &[]);
+    s.now += Duration::from_millis(1);
+    s.seg_opts(ACK, s.peer_nxt, end, TcpOptions::NONE, &[]);
+    let grown = s.c.cwnd();
+    more_data_acked(&mut s, TcpOptions::NONE);
+    assert!(
+        s.c.cwnd() < grown,
+        "reduced: {} before, {} now",
+        grown,
+        s.c.cwnd()
+    );
+}
+
 // RFC 3522: a timeout whose original segment is acknowledged (TSecr older
 // than the retransmission) is undone.
 #[test]
