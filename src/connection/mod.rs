@@ -652,7 +652,8 @@ impl<B: Storage> Connection<B> {
     #[inline(always)]
     fn count_bytes_in(&mut self, n: u32) {
         if add_wraps(&mut self.bytes_in, n) {
-            self.cold_mut().bytes_in_hi += 1;
+            let c = self.cold_mut();
+            c.bytes_in_hi = c.bytes_in_hi.wrapping_add(1);
         }
     }
 
@@ -660,7 +661,8 @@ impl<B: Storage> Connection<B> {
     #[inline(always)]
     fn count_bytes_out(&mut self, n: u32) {
         if add_wraps(&mut self.bytes_out, n) {
-            self.cold_mut().bytes_out_hi += 1;
+            let c = self.cold_mut();
+            c.bytes_out_hi = c.bytes_out_hi.wrapping_add(1);
         }
     }
     /// `Stats::retransmits` as kept (32 bits, wrapping): the Endpoint adds
