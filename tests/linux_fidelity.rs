@@ -456,3 +456,50 @@ fn an_hour_long_user_timeout_ends_an_hour_after_the_unacknowledged_write() {
     assert_eq!(p.a.state(), tcpstate::State::Closed);
     assert_eq!(p.a.close_reason(), Some(tcpstate::CloseReason::UserTimeout));
 }
+
+/// RFC 5482: the user timeout bounds how long *sent* data stays
+/// unacknowledged. Data the host has not polled out yet is not
+/// unacknowledged: a user timeout shorter than the RTO that expires
+/// before the first poll leaves the connection open, and the data goes
+/// out at the next poll.
+#[test]
+fn a_user_timeout_does_not_count_data_never_sent() {
+    use script::*;
+    let mut c = cfg();
+    c.user_timeout = Some(Duration::from_millis(100));
+    let mut s = established_with(c);
+    let _ = s.c.send(s.now, &[1u8; 100]).unwrap();
+    let d = s.c.deadline().expect("a retransmission deadline");
+    s.now = d;
+    let _ = s.c.on_timer(d);
+    assert_eq!(s.c.state(), tcpstate::State::Established);
+    let out = s.out();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].payload.len(), 100);
+}
+
+/// Quick-ACK mode comes back after the peer was idle longer than the RTO
+/// (Linux `tcp_event_data_recv`: `tcp_incr_quickack` when the gap since
+/// the last data exceeds the RTO): the first segment after the pause is
+/// acknowledged at once, where one shortly after the last is not.
+#[test]
+fn quick_acks_return_after_the_peer_was_idle_longer_than_the_rto() {
+    use script::*;
+    let mut c = Config::linux();
+    c.timestamps = false;
+    c.window_scaling = false;
+    c.quickack = 1;
+    let mut s = established_with(c);
+    s.peer(f(PSH, ACK), b"0123456789");
+    s.expect_ack();
+    // Quick ACKs used up: the next segment's ACK is delayed.
+    s.now += Duration::from_millis(1);
+    s.peer(f(PSH, ACK), b"0123456789");
+    s.silent();
+    let sent = s.run_for(Duration::from_millis(300));
+    assert_eq!(sent.len(), 1, "the delayed ACK");
+    // A pause longer than the RTO: acknowledged at once again.
+    s.now += Duration::from_secs(3);
+    s.peer(f(PSH, ACK), b"0123456789");
+    s.expect_ack();
+}
