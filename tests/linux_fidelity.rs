@@ -400,3 +400,108 @@ fn r9293_3_10_7_1_data_after_close_gets_the_rst_of_a_closed_connection() {
         s.closed_by(tcpstate::CloseReason::Aborted);
     }
 }
+
+/// The TCB keeps its past times in 32 bits (issue 17, W3; `Stamp`): exact
+/// while recent, to the millisecond once older than about 18 minutes.
+/// `tcp_info`'s ages stay exact across hours of idle, as Linux's do (in
+/// ms), whether the host called the connection meanwhile or not.
+#[test]
+fn info_ages_stay_exact_across_hours_of_idle() {
+    let mut p = Pair::open(Config::linux(), 1 << 16, 1 << 16);
+    let _ = p.a.send(p.now, &[1u8; 100]).unwrap();
+    p.run_for(Duration::from_secs(1));
+    let i = p.a.info(p.now);
+    let (sent, acked) = (i.last_data_sent, i.last_ack_recv);
+    assert!(sent >= 1000 && acked < sent, "{sent} {acked}");
+    // Three hours without a call, then B writes: A takes it at once.
+    let three_hours = 3 * 3_600_000;
+    p.run_for(Duration::from_millis(u64::from(three_hours)));
+    let now = p.now;
+    // Before A is called again: read against the old latest time.
+    let i = p.a.info(now);
+    assert_eq!(i.last_data_sent, sent + three_hours);
+    assert_eq!(i.last_ack_recv, acked + three_hours);
+    let _ = p.b.send(now, &[2u8; 10]).unwrap();
+    p.run_for(Duration::from_millis(5));
+    // A took B's segment five milliseconds later (its times renewed).
+    let i = p.a.info(p.now);
+    assert_eq!(i.last_data_sent, sent + three_hours + 5);
+    assert_eq!(i.last_data_recv, 0);
+    assert_eq!(i.last_ack_recv, 0);
+    // Twenty days later: ages read at most 2^30 ms (about 12.4 days).
+    p.run_for(Duration::from_secs(20 * 86_400));
+    let _ = p.a.on_timer(p.now);
+    let i = p.a.info(p.now);
+    assert_eq!(i.last_data_sent, 1 << 30);
+    assert_eq!(i.last_data_recv, 1 << 30);
+}
+
+/// RFC 5482's user timeout runs from the oldest unacknowledged data, to
+/// the millisecond, also when it is longer than the 18 minutes a
+/// recent `Stamp` covers: an hour of silence after a write closes the
+/// connection at that write's time plus one hour.
+#[test]
+fn an_hour_long_user_timeout_ends_an_hour_after_the_unacknowledged_write() {
+    let mut cfg = Config::linux();
+    cfg.retries2 = u8::MAX;
+    cfg.user_timeout = Some(Duration::from_secs(3600));
+    let mut p = Pair::open(cfg, 1 << 16, 1 << 16);
+    p.drop = Box::new(|to_b, _| to_b);
+    p.run_for(Duration::from_millis(3));
+    let wrote = p.now;
+    let _ = p.a.send(wrote, &[1u8; 100]).unwrap();
+    let until = wrote + Duration::from_secs(3600);
+    p.run_until(wrote + Duration::from_micros(3_599_999_999));
+    assert_eq!(p.a.state(), tcpstate::State::Established);
+    assert!(p.a.stats().retransmits > 20, "{:?}", p.a.stats());
+    p.run_until(until);
+    assert_eq!(p.a.state(), tcpstate::State::Closed);
+    assert_eq!(p.a.close_reason(), Some(tcpstate::CloseReason::UserTimeout));
+}
+
+/// RFC 5482: the user timeout bounds how long *sent* data stays
+/// unacknowledged. Data the host has not polled out yet is not
+/// unacknowledged: a user timeout shorter than the RTO that expires
+/// before the first poll leaves the connection open, and the data goes
+/// out at the next poll.
+#[test]
+fn a_user_timeout_does_not_count_data_never_sent() {
+    use script::*;
+    let mut c = cfg();
+    c.user_timeout = Some(Duration::from_millis(100));
+    let mut s = established_with(c);
+    let _ = s.c.send(s.now, &[1u8; 100]).unwrap();
+    let d = s.c.deadline().expect("a retransmission deadline");
+    s.now = d;
+    let _ = s.c.on_timer(d);
+    assert_eq!(s.c.state(), tcpstate::State::Established);
+    let out = s.out();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].payload.len(), 100);
+}
+
+/// Quick-ACK mode comes back after the peer was idle longer than the RTO
+/// (Linux `tcp_event_data_recv`: `tcp_incr_quickack` when the gap since
+/// the last data exceeds the RTO): the first segment after the pause is
+/// acknowledged at once, where one shortly after the last is not.
+#[test]
+fn quick_acks_return_after_the_peer_was_idle_longer_than_the_rto() {
+    use script::*;
+    let mut c = Config::linux();
+    c.timestamps = false;
+    c.window_scaling = false;
+    c.quickack = 1;
+    let mut s = established_with(c);
+    s.peer(f(PSH, ACK), b"0123456789");
+    s.expect_ack();
+    // Quick ACKs used up: the next segment's ACK is delayed.
+    s.now += Duration::from_millis(1);
+    s.peer(f(PSH, ACK), b"0123456789");
+    s.silent();
+    let sent = s.run_for(Duration::from_millis(300));
+    assert_eq!(sent.len(), 1, "the delayed ACK");
+    // A pause longer than the RTO: acknowledged at once again.
+    s.now += Duration::from_secs(3);
+    s.peer(f(PSH, ACK), b"0123456789");
+    s.expect_ack();
+}

@@ -296,6 +296,29 @@ fn r8985_tlp_dsack_means_no_loss() {
     assert!(s.c.cwnd() >= cwnd, "{} before, {} now", cwnd, s.c.cwnd());
 }
 
+// R8985-4 (RFC 8985 §7.4.2): only a duplicate ACK at or above the probe's
+// end (TLP.end_seq) can say that the probe and its original both arrived;
+// one below it (a hole before the tail) says nothing of the probe, and the
+// episode goes on: the ACK that later covers the probe still reduces cwnd.
+#[test]
+fn r8985_tlp_a_duplicate_ack_below_the_probe_says_nothing() {
+    let (mut s, _, end) = probed_tail();
+    let una = s.c.snd_una();
+    assert!(una.before(end));
+    s.now += Duration::from_millis(10);
+    s.seg_opts(ACK, s.peer_nxt, una, TcpOptions::NONE, &[]);
+    s.now += Duration::from_millis(1);
+    s.seg_opts(ACK, s.peer_nxt, end, TcpOptions::NONE, &[]);
+    let grown = s.c.cwnd();
+    more_data_acked(&mut s, TcpOptions::NONE);
+    assert!(
+        s.c.cwnd() < grown,
+        "reduced: {} before, {} now",
+        grown,
+        s.c.cwnd()
+    );
+}
+
 // RFC 3522: a timeout whose original segment is acknowledged (TSecr older
 // than the retransmission) is undone.
 #[test]
@@ -993,4 +1016,39 @@ fn r6937_holes_go_out_with_no_new_data_queued() {
     let holes: Vec<_> = (0..4).map(|k| una.add(k * mss)).collect();
     assert_eq!(resent, holes);
     assert_eq!(s.c.stats().timeouts, 0);
+}
+
+// RFC 6298 §3 (one segment timed at a time): an ACK of new data that
+// does not cover the timed segment leaves it timed; the ACK that covers it
+// gives the sample.
+#[test]
+fn r6298_an_ack_below_the_timed_segment_leaves_it_timed() {
+    let mut c = cfg();
+    c.nagle = false;
+    let mut s = established_with(c);
+    // A is timed, B is not; A's ACK gives a 10 ms sample.
+    s.send(&[1u8; 100]);
+    assert_eq!(s.out().len(), 1);
+    s.now += Duration::from_millis(1);
+    s.send(&[2u8; 100]);
+    assert_eq!(s.out().len(), 1);
+    s.now += Duration::from_millis(9);
+    let a_end = s.c.snd_una().add(100);
+    s.seg(ACK, s.peer_nxt, a_end, &[]);
+    let first = s.c.srtt().unwrap();
+    // C is timed; B's ACK (below C) comes, then, 300 ms after C went
+    // out, C's.
+    s.send(&[3u8; 100]);
+    assert_eq!(s.out().len(), 1);
+    s.now += Duration::from_millis(5);
+    let b_end = a_end.add(100);
+    s.seg(ACK, s.peer_nxt, b_end, &[]);
+    s.now += Duration::from_millis(295);
+    s.peer(ACK, &[]);
+    // SRTT = 7/8 SRTT + 1/8 R (RFC 6298 §2.3): R = 300 ms moved it.
+    let srtt = s.c.srtt().unwrap();
+    assert!(
+        srtt > first + Duration::from_millis(30),
+        "{first:?} -> {srtt:?}"
+    );
 }

@@ -141,7 +141,6 @@ impl<B: Storage> Connection<B> {
         self.hs_window_end = iss;
         #[cfg(feature = "alloc")]
         {
-            self.cl_seq = iss;
             self.cl_max = 0;
         }
         self.recover = iss;
@@ -189,7 +188,7 @@ impl<B: Storage> Connection<B> {
         self.cwnd = 0;
         self.ssthresh = u32::MAX;
         self.cc = super::congestion::Controller::new(self.cfg.congestion);
-        self.last_send = Instant::ZERO;
+        self.last_send = crate::time::Stamp::NONE;
         self.hs_last_min = u32::MAX;
         self.hs_cur_min = u32::MAX;
         self.nibbles = 0;
@@ -202,7 +201,7 @@ impl<B: Storage> Connection<B> {
         self.dupacks = 0;
         self.quick = self.cfg.quickack;
         self.set_pingpong(false);
-        self.last_data_in = crate::time::OptInstant::NONE;
+        self.last_data_in = crate::time::Stamp::NONE;
     }
 
     /// The call fails once the connection has ended.

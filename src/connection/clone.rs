@@ -79,7 +79,7 @@ impl<B: Storage> Connection<B> {
             self.snd_wnd,
             self.max_snd_wnd,
             self.recover,
-            self.tlp_high(),
+            self.cold().tlp_high,
         )
             .hash(&mut h);
         self.undo()
@@ -102,7 +102,7 @@ impl<B: Storage> Connection<B> {
             self.srtt,
             self.rttvar,
             self.rto,
-            self.rtt_sample.get(),
+            self.rtt_sample,
             self.unacked_since,
             self.cwnd,
             self.ssthresh,

@@ -16,7 +16,7 @@ use super::counters::Rare;
 use super::{Connection, Storage, Undo};
 use crate::seq::SeqNum;
 
-/// The uncommon state (104 bytes; with `alloc` 24 more for the record
+/// The uncommon state (112 bytes; with `alloc` 24 more for the record
 /// ends). (The soft ICMP error and the count of challenge ACKs, 3 bytes,
 /// stay in the TCB: there they fill padding, here they would round the
 /// box up, and without `alloc` the TCB with it.)
@@ -42,19 +42,25 @@ pub(super) struct Cold {
     /// When the current challenge-ACK interval started: milliseconds,
     /// wrapping; 0 when none has (RFC 5961 §7 rate limit).
     pub(super) challenge_at_ms: u32,
+    /// SND.MAX when the loss probe was sent (RFC 8985 §7.3), while
+    /// `tlp_out()`.
+    pub(super) tlp_high: SeqNum,
+    /// `Stats::bytes_in` and `Stats::bytes_out` above 32 bits: the
+    /// wraps of the TCB's low words.
+    pub(super) bytes_in_hi: u32,
+    pub(super) bytes_out_hi: u32,
     /// PLPMTUD (`plpmtud.rs`): the largest send MSS known to pass, and
     /// the largest still possible (0: no search has started).
     pub(super) mtu_low: u16,
     pub(super) mtu_high: u16,
-    /// SND.MAX when the loss probe was sent (RFC 8985 §7.3; read while
-    /// `tlp_out`). The probe counts a rare event, so the box is there.
-    pub(super) tlp_high: SeqNum,
     /// `rcv_fin()` when its bit is set (`flags.rs`): the sequence number
     /// of a FIN received out of order.
     pub(super) rcv_fin: SeqNum,
     /// The data our Fast Open SYN carried, when its SYN,ACK acknowledged
     /// all of it (tcp_info's `delivered` counts SYN and data as one
-    /// segment, as Linux's tcp_rcv_fastopen_synack does).
+    /// segment, as Linux's tcp_rcv_fastopen_synack does). With `alloc`
+    /// only (without it the TCB, which holds this box inline, has no room).
+    #[cfg(feature = "alloc")]
     pub(super) syn_data: u32,
     /// The ends of the records not yet acknowledged (`AppCall::SendEor`,
     /// `records.rs`), in sequence order.
@@ -75,10 +81,13 @@ impl Cold {
         mtu_probe_end: SeqNum(0),
         dsack_round: SeqNum(0),
         challenge_at_ms: 0,
+        tlp_high: SeqNum(0),
+        bytes_in_hi: 0,
+        bytes_out_hi: 0,
         mtu_low: 0,
         mtu_high: 0,
-        tlp_high: SeqNum(0),
         rcv_fin: SeqNum(0),
+        #[cfg(feature = "alloc")]
         syn_data: 0,
         #[cfg(feature = "alloc")]
         records: alloc::vec::Vec::new(),
@@ -162,12 +171,6 @@ impl<B: Storage> Connection<B> {
         {
             self.cold.dsack_round = iss;
         }
-    }
-
-    /// SND.MAX when the loss probe was sent (`Cold::tlp_high`).
-    #[inline]
-    pub(super) fn tlp_high(&self) -> SeqNum {
-        self.cold().tlp_high
     }
 
     /// The bytes of the box, if there is one.

@@ -12,44 +12,44 @@
 //!
 //! Linux's measure (`tcp_cwnd_validate` after each transmission,
 //! `tcp_is_cwnd_limited` on each ACK): the largest flight of the current
-//! window is kept, a window ending when SND.UNA passes SND.NXT as it was
-//! when the largest flight was recorded. cwnd grows when that flight
-//! filled cwnd (no room for another full segment), or, in slow start,
-//! while cwnd is below twice it ("ensure cwnd grows to twice what was
-//! ACKed"). Linux counts packets; here bytes, which is the same for
-//! full-sized segments. Linux also keeps a flag of whether the window was
-//! cwnd-limited; here that is whether the largest flight filled the cwnd
-//! of now (the same unless cwnd grew in the window, and then the next
-//! transmission records a new largest flight).
+//! window is kept; cwnd grows when that flight filled cwnd (no room for
+//! another full segment), or, in slow start, while cwnd is below twice it
+//! ("ensure cwnd grows to twice what was ACKed"). Linux counts packets;
+//! here bytes, which is the same for full-sized segments. Linux's window
+//! lasts a round trip (until SND.UNA passes SND.NXT as it was when the
+//! window began) and it keeps a flag of whether the window was
+//! cwnd-limited; here a window begins when data is sent with nothing in
+//! flight (one word in the TCB instead of three), and whether it was
+//! cwnd-limited is whether its largest flight fills the cwnd of now.
 //!
-//! The two words this takes are in the TCB with `alloc` only (where the
-//! loss-probe mark and an out-of-order FIN's number moved to the boxed
-//! uncommon state to make room); without `alloc` the TCB has none to
-//! spare, and the setting is ignored (RFC 5681's growth).
+//! The word is in the TCB with `alloc` only (where an out-of-order FIN's
+//! number moved to the boxed uncommon state to make room); without
+//! `alloc` the TCB has none to spare, and the setting is ignored (RFC
+//! 5681's growth).
 
 use super::{Connection, Storage};
+use crate::seq::SeqNum;
 
 impl<B: Storage> Connection<B> {
-    /// New data went out: the largest flight of the window, or a new
-    /// window (Linux's `tcp_cwnd_validate`).
+    /// New data from `start` went out: the largest flight of the window,
+    /// or a new window when nothing was in flight before it (Linux's
+    /// `tcp_cwnd_validate`).
     #[inline]
-    pub(super) fn cwnd_used(&mut self) {
+    pub(super) fn cwnd_used(&mut self, start: SeqNum) {
         #[cfg(feature = "alloc")]
         if self.cfg.cwnd_limited() {
-            self.cwnd_used_record();
+            self.cwnd_used_record(start == self.snd_una);
         }
+        #[cfg(not(feature = "alloc"))]
+        let _ = start;
     }
 
     #[cfg(feature = "alloc")]
-    fn cwnd_used_record(&mut self) {
+    fn cwnd_used_record(&mut self, fresh: bool) {
         let flight = self.flight();
-        let full = self.cwnd_full(flight);
-        if self.snd_una.after_eq(self.cl_seq)
-            || full
-            || (!self.cwnd_full(self.cl_max) && flight > self.cl_max)
+        if fresh || self.cwnd_full(flight) || (!self.cwnd_full(self.cl_max) && flight > self.cl_max)
         {
             self.cl_max = flight;
-            self.cl_seq = self.snd_nxt;
         }
     }
 

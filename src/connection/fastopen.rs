@@ -76,11 +76,11 @@ impl<B: Storage> Connection<B> {
     /// The data of our Fast Open SYN that its SYN,ACK acknowledged in
     /// full, else 0 (`Cold::syn_data`).
     pub(super) fn syn_data_delivered(&self) -> u32 {
+        #[cfg(feature = "alloc")]
         if self.fast_open() && !self.passive() {
-            self.cold().syn_data
-        } else {
-            0
+            return self.cold().syn_data;
         }
+        0
     }
 
     /// The first SYN of a Fast Open connection is due: the payload it
@@ -154,6 +154,7 @@ impl<B: Storage> Connection<B> {
             }
         }
         self.set_fast_open(sent > 0 && acked == sent);
+        #[cfg(feature = "alloc")]
         if sent > 0 && acked == sent {
             self.cold_mut().syn_data = sent;
         }
@@ -208,7 +209,7 @@ impl<B: Storage> Connection<B> {
             self.sent_log.set_syn_data();
             self.rx.commit_unallocated(n);
             self.rcv_nxt = self.rcv_nxt.add(n as u32);
-            self.bytes_in += n as u64;
+            self.count_bytes_in(n as u32);
             // Not `last_data_in`: as on Linux (tcp_fastopen_add_skb), data
             // on the SYN does not start the delayed-ACK clock, so no reply
             // to it counts as interactive and the ACK of a FIN after it

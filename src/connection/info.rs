@@ -91,7 +91,9 @@ pub struct TcpInfo {
     pub lost: u32,
     /// Retransmitted segments not yet acknowledged (`retrans_out`).
     pub retrans: u32,
-    /// Milliseconds since data was last sent.
+    /// Milliseconds since data was last sent. This and the next two are
+    /// exact up to 2^30 ms (about 12.4 days) and stay there beyond (the
+    /// TCB keeps past times in 32 bits; Linux's wrap at 2^32 ms).
     pub last_data_sent: u32,
     /// Milliseconds since data was last received.
     pub last_data_recv: u32,
@@ -300,10 +302,15 @@ impl<B: Storage> Connection<B> {
             sacked: segs(sacked_bytes),
             lost: segs(lost_bytes),
             retrans: segs(retrans_bytes),
-            last_data_sent: ms_since(now, self.last_send),
+            last_data_sent: ms_since(now, self.last_send_at()),
             // Linux dates the handshake as the last receive until data comes.
-            last_data_recv: ms_since(now, self.last_data_in.get().unwrap_or(self.last_rcv)),
-            last_ack_recv: ms_since(now, self.last_rcv),
+            last_data_recv: ms_since(
+                now,
+                self.last_data_in
+                    .get(self.last_now)
+                    .unwrap_or(self.when(self.last_rcv)),
+            ),
+            last_ack_recv: ms_since(now, self.when(self.last_rcv)),
             pmtu: u32::from(self.cfg.mss) + 40,
             rcv_ssthresh: self.rcv_wnd(),
             rtt: self.srtt,

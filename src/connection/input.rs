@@ -184,7 +184,6 @@ impl<B: Storage> Connection<B> {
         self.hs_window_end = iss;
         #[cfg(feature = "alloc")]
         {
-            self.cl_seq = iss;
             self.cl_max = 0;
         }
         self.reset_dsack_round(iss);
@@ -320,7 +319,7 @@ impl<B: Storage> Connection<B> {
         );
         if f.ack() {
             // Our SYN is acknowledged: ESTABLISHED (SA-SS-7).
-            self.ack_syn(seg.ack);
+            self.set_snd_una(seg.ack);
             if self.fast_open() {
                 self.fast_open_synack();
             }
@@ -331,7 +330,7 @@ impl<B: Storage> Connection<B> {
             // The last segment received (tcp_info's last_ack_recv and,
             // until data arrives, last_data_recv: Linux's tcp_finish_connect
             // dates both from the SYN,ACK).
-            self.last_rcv = now;
+            self.last_rcv = self.stamp(now);
             self.goto(Event::RcvSynAck, State::Established, a);
             self.set_ack_now(true);
             if self.cfg.quickack > 0 && self.unsent() > 0 && self.snd_max == self.snd_una {
@@ -442,7 +441,7 @@ impl<B: Storage> Connection<B> {
                 // The SYN takes one sequence number: SND.UNA moves past it
                 // here, so that step 5 below sees only what the ACK covers
                 // beyond the SYN (our FIN, if at all).
-                self.ack_syn(self.iss.add(1));
+                self.set_snd_una(self.iss.add(1));
                 self.set_syn_acked(true);
                 self.retries = 0;
                 self.after_handshake();
@@ -477,13 +476,13 @@ impl<B: Storage> Connection<B> {
         }
     }
 
-    /// SND.UNA moves past our SYN to `una`. SND.NXT moves with it when a
-    /// timeout rewound it to the SYN (RFC 6298 §5.4: the SYN is to be sent
-    /// again) and the ACK of the first one arrived before the retransmission
-    /// went out: SND.UNA =< SND.NXT =< SND.MAX always holds (RFC 9293
+    /// SND.UNA moves up to `una` (past our SYN, or over new data in
+    /// `new_ack`). SND.NXT moves with it when a timeout rewound it (to the
+    /// SYN, RFC 6298 §5.4, or go-back-N) and the ACK of what was first
+    /// sent arrived before the retransmission went out: SND.UNA =< SND.NXT =< SND.MAX always holds (RFC 9293
     /// §3.3.1), and SND.NXT below SND.UNA would send from a place that is
     /// no longer in the send buffer.
-    fn ack_syn(&mut self, una: SeqNum) {
+    fn set_snd_una(&mut self, una: SeqNum) {
         self.snd_una = una;
         if self.snd_nxt.before(una) {
             self.snd_nxt = una;
@@ -500,7 +499,7 @@ impl<B: Storage> Connection<B> {
         // the SYN here, and step 5 takes the data's share (freeing it from
         // the send buffer, with the RTT sample).
         let data_acked = self.passive() && seg.ack.after(syn_only);
-        self.ack_syn(if data_acked { syn_only } else { seg.ack });
+        self.set_snd_una(if data_acked { syn_only } else { seg.ack });
         if self.fast_open() && !self.passive() {
             // A simultaneous open after our Fast Open SYN.
             self.fast_open_synack();
@@ -611,7 +610,7 @@ impl<B: Storage> Connection<B> {
     fn tlp_acked(&mut self, now: Instant, seg: &Segment<'_>) {
         if !self.sent_log.tlp_retrans() || self.dsack_of_probe(seg) {
             self.set_tlp_out(false);
-        } else if self.snd_una.after(self.tlp_high()) {
+        } else if self.snd_una.after(self.cold().tlp_high) {
             self.set_tlp_out(false);
             let w = self.window();
             self.ssthresh =
@@ -635,7 +634,7 @@ impl<B: Storage> Connection<B> {
     /// The first SACK block is a D-SACK of the probe's retransmission: it
     /// ends where the probe ended (RFC 2883 §4).
     fn dsack_of_probe(&self, seg: &Segment<'_>) -> bool {
-        matches!(seg.options.sack.as_slice(), [(l, r), ..] if *r == self.tlp_high()
+        matches!(seg.options.sack.as_slice(), [(l, r), ..] if *r == self.cold().tlp_high
             && l.before(*r)
             && r.before_eq(seg.ack))
     }
@@ -829,7 +828,7 @@ impl<B: Storage> Connection<B> {
             {
                 self.on_dupack(now);
             }
-            if self.tlp_out() && ack.after_eq(self.tlp_high()) && self.sent_log.tlp_retrans() {
+            if self.tlp_out() && ack.after_eq(self.cold().tlp_high) && self.sent_log.tlp_retrans() {
                 self.tlp_dupack(seg, sacked_new);
             }
         }
@@ -842,7 +841,7 @@ impl<B: Storage> Connection<B> {
         if self.sack_on()
             && let [(l, r), rest @ ..] = seg.options.sack.as_slice()
             && l.before(*r)
-            && *r != self.tlp_high()
+            && *r != self.cold().tlp_high
             && (r.before_eq(ack)
                 || rest
                     .first()
@@ -957,15 +956,13 @@ impl<B: Storage> Connection<B> {
         self.eifel_check(seg);
         self.tx.consume(data as usize);
         self.sacked.advance(acked);
-        self.snd_una = seg.ack;
-        if self.snd_nxt.before(self.snd_una) {
-            self.snd_nxt = self.snd_una;
-        }
+        // (SND.NXT moves up with it after a go-back-N rewind.)
+        self.set_snd_una(seg.ack);
         self.retries = 0;
         self.zwp_probes = 0;
         self.on_new_ack(acked, now);
-        self.unacked_since = now;
-        if self.tlp_out() && self.snd_una.after_eq(self.tlp_high()) {
+        self.unacked_since = self.stamp(now);
+        if self.tlp_out() && self.snd_una.after_eq(self.cold().tlp_high) {
             self.tlp_acked(now, seg);
         }
         // RFC 6298 §5.3: restart the timer when new data is acked (or the
@@ -1131,25 +1128,27 @@ impl<B: Storage> Connection<B> {
 
     /// After `n` in-order bytes went into the receive buffer (the full path
     /// and header prediction alike): RCV.NXT, counters, and when to ACK.
-    #[inline]
+    #[inline(always)]
     fn data_arrived(&mut self, now: Instant, n: u32, gap_filled: bool, a: &mut Actions) {
         self.rcv_nxt = self.rcv_nxt.add(n);
         // SEG.ACK moves: duplicates owed for the old one are not sent.
         if self.nibbles >= 0x10 {
             self.set_acks_owed(0);
         }
-        self.bytes_in += u64::from(n);
+        self.count_bytes_in(n);
         self.ack_pending = self.ack_pending.saturating_add(n);
         a.set_readable();
         // Quick-ACK mode again after the peer was idle longer than the
         // RTO (Linux tcp_event_data_recv).
         // (In whole microseconds, as `rto()` is: no `Duration` arithmetic.)
-        if let Some(t) = self.last_data_in.get()
-            && now.as_micros().saturating_sub(t.as_micros()) > u64::from(self.rto)
+        if self
+            .last_data_in
+            .elapsed(now)
+            .is_some_and(|us| us > u64::from(self.rto))
         {
             self.quick = self.quick.max(self.cfg.quickack);
         }
-        self.last_data_in = crate::time::OptInstant::some(now);
+        self.last_data_in = self.stamp(now);
         let quick = self.quick > 0 && !self.pingpong();
         // RFC 5681 §4.2: ACK at least every second full-sized segment;
         // immediately when a gap was filled (RFC 5681 §4.2, R1122-DA-2).
@@ -1206,7 +1205,7 @@ impl<B: Storage> Connection<B> {
         self.cfg.quickack > 0
             && matches!(self.state, State::Established | State::SynReceived)
             && !self.fin_received()
-            && self.last_data_in.get().is_some()
+            && !self.last_data_in.is_none()
             && self.ack_pending < self.rcv_mss()
     }
 

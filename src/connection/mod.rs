@@ -62,7 +62,7 @@ use crate::config::Config;
 use crate::error::{CallError, CloseReason, ConfigError};
 use crate::seq::SeqNum;
 use crate::state::{self, Event, State};
-use crate::time::{Instant, OptInstant};
+use crate::time::{Instant, Stamp};
 use crate::wire::{Segment, WireError};
 
 /// Storage for a send or receive buffer: any mutable byte slice owner
@@ -297,7 +297,10 @@ pub struct Connection<B: Storage> {
     /// The segment being timed (RFC 6298 §3): its sequence number and
     /// when it was sent.
     rtt_sample: timers::RttSample,
-    unacked_since: Instant,
+    /// When the oldest unacknowledged data was sent (RFC 5482's user
+    /// timeout runs from it). This and the other past times below are
+    /// [`Stamp`]s: 32 bits, read against `last_now`.
+    unacked_since: Stamp,
 
     // Congestion control (RFC 5681), bytes.
     cwnd: u32,
@@ -309,12 +312,11 @@ pub struct Connection<B: Storage> {
     /// prr_delivered and prr_out instead (`prr.rs`).
     hs_window_end: SeqNum,
     /// `Config::cwnd_limited` (`cwnd_limited.rs`, Linux's
-    /// tcp_cwnd_validate): the largest flight, bytes, since SND.NXT was
-    /// `cl_seq`. (With `alloc` only: the TCB without it has no room.)
+    /// tcp_cwnd_validate): the largest flight, bytes, since data was last
+    /// sent with nothing in flight. (With `alloc` only: the TCB without it
+    /// has no room.)
     #[cfg(feature = "alloc")]
     cl_max: u32,
-    #[cfg(feature = "alloc")]
-    cl_seq: SeqNum,
     hs_last_min: u32,
     hs_cur_min: u32,
     /// Two counters in one byte (the TCB has no byte to spare): the low
@@ -324,16 +326,17 @@ pub struct Connection<B: Storage> {
     /// out (RFC 5681 §4.2; see `owe_ack`).
     nibbles: u8,
     /// When data was last sent (RFC 5681 §4.1 restart after idle).
-    last_send: Instant,
+    /// `Stamp::NONE` before any.
+    last_send: Stamp,
     /// When an acceptable segment last arrived from the peer.
-    last_rcv: Instant,
+    last_rcv: Stamp,
 
     /// In-order bytes received and not yet acknowledged.
     ack_pending: u32,
     /// Quick ACKs left (Linux `icsk_ack.quick`).
     quick: u8,
     /// When in-order data last arrived.
-    last_data_in: OptInstant,
+    last_data_in: Stamp,
 
     timers: [Instant; timers::COUNT],
     /// The deadline last reported in `Actions` (`Instant::MAX`: none).
@@ -349,9 +352,10 @@ pub struct Connection<B: Storage> {
     /// block, urgent pointer, PLPMTUD, D-SACK round, challenge-ACK
     /// interval (`cold.rs`; boxed at the first use, with `alloc`).
     cold: cold::Slot,
-    /// `Stats::bytes_in` and `Stats::bytes_out`.
-    bytes_in: u64,
-    bytes_out: u64,
+    /// `Stats::bytes_in` and `Stats::bytes_out`, their low 32 bits (the
+    /// high words are in `cold`, counted at each wrap).
+    bytes_in: u32,
+    bytes_out: u32,
 
     /// RACK (RFC 8985 §6): first-transmission times and the send time of
     /// the most recently sent delivered byte (lower bound); the minimum
@@ -410,6 +414,15 @@ fn validate<B: Storage>(config: &Config, buffers: &Buffers<B>) -> Result<(), Con
         "buffers.tx",
         "must not be empty",
     )
+}
+
+/// Adds `n` to a counter's low word: whether it wrapped (its high word,
+/// kept apart, counts the wraps).
+#[inline(always)]
+fn add_wraps(low: &mut u32, n: u32) -> bool {
+    let (v, wrapped) = low.overflowing_add(n);
+    *low = v;
+    wrapped
 }
 
 /// A [`Config`] packed as a connection keeps it, once for all the
@@ -491,23 +504,21 @@ impl<B: Storage> Connection<B> {
             rttvar: 0,
             rto,
             rtt_sample: timers::RttSample::NONE,
-            unacked_since: Instant::ZERO,
+            unacked_since: Stamp::new(Instant::ZERO),
             cwnd: 0,
             ssthresh: u32::MAX,
             cc: congestion::Controller::new(cc),
             hs_window_end: SeqNum(0),
             #[cfg(feature = "alloc")]
             cl_max: 0,
-            #[cfg(feature = "alloc")]
-            cl_seq: SeqNum(0),
             hs_last_min: u32::MAX,
             hs_cur_min: u32::MAX,
             nibbles: 0,
-            last_send: Instant::ZERO,
-            last_rcv: Instant::ZERO,
+            last_send: Stamp::NONE,
+            last_rcv: Stamp::new(Instant::ZERO),
             ack_pending: 0,
             quick: 0,
-            last_data_in: OptInstant::NONE,
+            last_data_in: Stamp::NONE,
             timers: [Instant::MAX; timers::COUNT],
             reported_deadline: Instant::MAX,
             last_now: Instant::ZERO,
@@ -640,8 +651,31 @@ impl<B: Storage> Connection<B> {
     /// Counters (built from the packed ones the connection keeps).
     #[inline]
     pub fn stats(&self) -> Stats {
-        self.stats
-            .stats(&self.cold().rare, self.bytes_in, self.bytes_out)
+        let c = self.cold();
+        let wide = |hi: u32, lo: u32| (u64::from(hi) << 32) | u64::from(lo);
+        self.stats.stats(
+            &c.rare,
+            wide(c.bytes_in_hi, self.bytes_in),
+            wide(c.bytes_out_hi, self.bytes_out),
+        )
+    }
+
+    /// Counts `n` payload bytes received in order (`Stats::bytes_in`).
+    #[inline(always)]
+    fn count_bytes_in(&mut self, n: u32) {
+        if add_wraps(&mut self.bytes_in, n) {
+            let c = self.cold_mut();
+            c.bytes_in_hi = c.bytes_in_hi.wrapping_add(1);
+        }
+    }
+
+    /// Counts `n` payload bytes sent (`Stats::bytes_out`).
+    #[inline(always)]
+    fn count_bytes_out(&mut self, n: u32) {
+        if add_wraps(&mut self.bytes_out, n) {
+            let c = self.cold_mut();
+            c.bytes_out_hi = c.bytes_out_hi.wrapping_add(1);
+        }
     }
     /// `Stats::retransmits` as kept (32 bits, wrapping): the Endpoint adds
     /// up the difference across one call with `wrapping_sub`.
@@ -1017,9 +1051,62 @@ impl<B: Storage> Connection<B> {
     /// release builds alike): time never goes backwards inside.
     fn clock(&mut self, now: Instant) -> Instant {
         if now > self.last_now {
+            if Stamp::crosses(self.last_now, now) {
+                self.renew_stamps(now);
+            }
             self.last_now = now;
         }
         self.last_now
+    }
+
+    /// Writes every [`Stamp`] again for `now`, the new latest time (see
+    /// `Stamp::renew`).
+    #[cold]
+    #[inline(never)]
+    fn renew_stamps(&mut self, now: Instant) {
+        let old = self.last_now;
+        let stamps = [
+            &mut self.unacked_since,
+            &mut self.last_send,
+            &mut self.last_rcv,
+            &mut self.last_data_in,
+        ];
+        if old == Instant::ZERO {
+            // A new connection's first time: every stamp not NONE was
+            // written at the epoch (the common case, made cheap: the
+            // Endpoint's hosts run on clocks far from their epoch).
+            let epoch = Stamp::epoch(now);
+            for s in stamps {
+                if !s.is_none() {
+                    *s = epoch;
+                }
+            }
+        } else {
+            for s in stamps {
+                *s = s.renew(old, now);
+            }
+        }
+        self.rtt_sample.renew(old, now);
+    }
+
+    /// A time kept as a [`Stamp`], read at the latest time.
+    #[inline(always)]
+    fn when(&self, s: Stamp) -> Instant {
+        s.at(self.last_now)
+    }
+
+    /// When data was last sent; the epoch before any.
+    #[inline(always)]
+    fn last_send_at(&self) -> Instant {
+        self.last_send.get(self.last_now).unwrap_or(Instant::ZERO)
+    }
+
+    /// `t` (at most the latest time, and not long before it) as a
+    /// [`Stamp`].
+    #[inline(always)]
+    fn stamp(&self, t: Instant) -> Stamp {
+        debug_assert!(t <= self.last_now, "a stamp of a time not yet reached");
+        Stamp::new(t)
     }
 
     /// Moves to `to` through the transition table.
@@ -1180,12 +1267,12 @@ pub fn heap_layout() -> alloc::vec::Vec<(&'static str, usize)> {
     target_pointer_width = "64",
     target_has_atomic = "ptr"
 ))]
-const _: () = assert!(core::mem::size_of::<Connection<alloc::vec::Vec<u8>>>() <= 432);
+const _: () = assert!(core::mem::size_of::<Connection<alloc::vec::Vec<u8>>>() <= 400);
 #[cfg(all(
     feature = "alloc",
     target_pointer_width = "64",
     target_has_atomic = "ptr"
 ))]
-const _: () = assert!(core::mem::size_of::<Connection<alloc::boxed::Box<[u8]>>>() <= 416);
+const _: () = assert!(core::mem::size_of::<Connection<alloc::boxed::Box<[u8]>>>() <= 384);
 #[cfg(all(not(feature = "alloc"), target_pointer_width = "64"))]
-const _: () = assert!(core::mem::size_of::<Connection<&'static mut [u8]>>() <= 752);
+const _: () = assert!(core::mem::size_of::<Connection<&'static mut [u8]>>() <= 728);

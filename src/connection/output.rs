@@ -4,7 +4,7 @@
 use super::{Connection, Probe, Storage, Timer, Transmit};
 use crate::seq::SeqNum;
 use crate::state::State;
-use crate::time::Instant;
+use crate::time::{Instant, Stamp};
 use crate::wire::{Flags, Segment, TcpOptions, Timestamps};
 
 /// No window reaches past 2^30 bytes (RFC 7323 §2.3: 65535 << 14 < 2^30).
@@ -180,7 +180,7 @@ impl<B: Storage> Connection<B> {
         if !new || !self.cfg.linux_push() {
             return false;
         }
-        let second = self.psh_owed() && self.last_send == now;
+        let second = self.psh_owed() && self.last_send == Stamp::new(now);
         self.set_psh_owed(!second);
         second
     }
@@ -248,7 +248,7 @@ impl<B: Storage> Connection<B> {
     #[inline(always)]
     fn count_out(&mut self, len: usize) {
         self.stats.segs_out += 1;
-        self.bytes_out += len as u64;
+        self.count_bytes_out(len as u32);
     }
 
     /// A segment with ACK set goes out.
@@ -327,11 +327,11 @@ impl<B: Storage> Connection<B> {
         }
         self.new_data_out(now, seq, n);
         if flight == 0 {
-            self.unacked_since = now;
+            self.unacked_since = self.stamp(now);
         }
         self.snd_nxt = seq.add(mss);
         self.snd_max = self.snd_nxt;
-        self.cwnd_used();
+        self.cwnd_used(seq);
         // `tlp_eligible()` in ESTABLISHED out of recovery (RFC 8985 §7.2:
         // restart the loss-probe timer after new data).
         if self.sack_on() && self.srtt != 0 && !self.tlp_out() && self.retries == 0 {
@@ -507,13 +507,13 @@ impl<B: Storage> Connection<B> {
         }
         if self.snd_nxt == self.iss && self.snd_max != self.iss {
             // A retransmission (the first SYN is at snd_max == iss).
-        } else if self.rtt_sample.get().is_none() && !self.syn_retransmitted() {
-            self.rtt_sample = super::timers::RttSample::new(self.iss, now);
+        } else if self.rtt_sample.is_none() && !self.syn_retransmitted() {
+            self.rtt_sample = super::timers::RttSample::new(self.iss, self.stamp(now));
         }
         self.snd_nxt = self.iss.add(1 + len as u32);
         if len > 0 {
-            self.bytes_out += len as u64;
-            self.last_send = now;
+            self.count_bytes_out(len as u32);
+            self.last_send = self.stamp(now);
         }
         if self.snd_max.before(self.snd_nxt) || self.snd_max == self.iss {
             self.snd_max = self.snd_nxt;
@@ -713,14 +713,14 @@ impl<B: Storage> Connection<B> {
             self.new_data_out(now, seq, n);
         }
         if self.flight() == 0 {
-            self.unacked_since = now;
+            self.unacked_since = self.stamp(now);
         }
         self.snd_nxt = seq.add(n as u32 + u32::from(fin));
         if self.snd_nxt.after(self.snd_max) {
             self.snd_max = self.snd_nxt;
         }
         if !retransmission {
-            self.cwnd_used();
+            self.cwnd_used(seq);
         }
         self.set_force_send(false);
         if !retransmission && self.tlp_eligible() {
@@ -745,20 +745,21 @@ impl<B: Storage> Connection<B> {
     #[inline(always)]
     fn new_data_out(&mut self, now: Instant, seq: SeqNum, n: usize) {
         if n > 0
-            && self.last_data_in.get().is_some_and(|t| {
-                now.as_micros().saturating_sub(t.as_micros()) < self.cfg.delayed_ack_us()
-            })
+            && self
+                .last_data_in
+                .elapsed(now)
+                .is_some_and(|us| us < self.cfg.delayed_ack_us())
         {
             // A reply within the delayed-ACK time: interactive traffic.
             self.set_pingpong(true);
         }
         self.restart_after_idle(now);
-        self.last_send = now;
+        self.last_send = self.stamp(now);
         // RACK dates first transmissions (RFC 8985 §6.1).
         self.sent_log.record(seq, now);
-        if self.rtt_sample.get().is_none() && n > 0 {
+        if self.rtt_sample.is_none() && n > 0 {
             // RFC 6298 (Karn, MUST-18): time one new segment at a time.
-            self.rtt_sample = super::timers::RttSample::new(seq, now);
+            self.rtt_sample = super::timers::RttSample::new(seq, self.stamp(now));
         }
     }
 

@@ -482,7 +482,7 @@ impl<B: Storage> Connection<B> {
         // RACK.rtt (RFC 8985 §6.2 step 2): the RTT of the newest delivered
         // segment, as of the last ACK (which delivered it, or later ones).
         let rack_rtt = self
-            .last_rcv
+            .when(self.last_rcv)
             .as_micros()
             .saturating_sub(rack_xmit.as_micros());
         let rack_rtt = if rack_rtt == 0 {
@@ -496,7 +496,7 @@ impl<B: Storage> Connection<B> {
         let limit = rack_xmit.min(timed_out);
         let Some(lost_to) =
             self.sent_log
-                .sent_by(limit, self.last_send, self.snd_una, self.snd_max)
+                .sent_by(limit, self.last_send_at(), self.snd_una, self.snd_max)
         else {
             return;
         };
@@ -518,9 +518,11 @@ impl<B: Storage> Connection<B> {
         // check again when it would be (RFC 8985 §6.3 reordering timer).
         if let Some(maybe_to) =
             self.sent_log
-                .sent_by(rack_xmit, self.last_send, self.snd_una, self.snd_max)
+                .sent_by(rack_xmit, self.last_send_at(), self.snd_una, self.snd_max)
             && self.unsacked_between(lost_to.max(from), maybe_to.min(high))
-            && let Some(sent) = self.sent_log.upper_for(lost_to.max(from), self.last_send)
+            && let Some(sent) = self
+                .sent_log
+                .upper_for(lost_to.max(from), self.last_send_at())
         {
             self.set_timer(Timer::Rack, sent + wait);
         }

@@ -680,3 +680,20 @@ fn in_place_opens_match_connect_and_accept() {
         }
     }
 }
+
+/// The byte counters keep their low 32 bits in the TCB and count the
+/// wraps in the uncommon state's box (issue 17, W3): `Stats` reads 64 bits.
+#[test]
+fn byte_counters_carry_into_their_high_words() {
+    let mut c = established(&Config::linux());
+    c.bytes_in = u32::MAX - 9;
+    c.bytes_out = u32::MAX;
+    c.count_bytes_in(20);
+    c.count_bytes_out(1);
+    c.count_bytes_out(u32::MAX);
+    let s = c.stats();
+    assert_eq!(s.bytes_in, (1 << 32) + 10);
+    assert_eq!(s.bytes_out, (1 << 33) - 1);
+    c.count_bytes_out(1);
+    assert_eq!(c.stats().bytes_out, 1 << 33);
+}

@@ -7,7 +7,7 @@ use super::{Connection, Probe, Storage};
 use crate::error::CloseReason;
 use crate::seq::SeqNum;
 use crate::state::{Event, State};
-use crate::time::{Duration, Instant, OptInstant};
+use crate::time::{Duration, Instant, Stamp};
 use crate::wire::Segment;
 
 use super::actions::Actions;
@@ -56,28 +56,43 @@ impl Timer {
 
 /// The segment being timed for an RTT sample (RFC 6298 §3, Karn's rule):
 /// its sequence number and when it was sent. An `Option<(SeqNum, Instant)>`
-/// in 12 bytes instead of 24 (see [`OptInstant`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// in 8 bytes instead of 24 (see [`Stamp`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(super) struct RttSample {
     seq: SeqNum,
-    at: OptInstant,
+    at: Stamp,
 }
 
 impl RttSample {
     pub(super) const NONE: RttSample = RttSample {
         seq: SeqNum(0),
-        at: OptInstant::NONE,
+        at: Stamp::NONE,
     };
 
-    pub(super) fn new(seq: SeqNum, at: Instant) -> Self {
-        RttSample {
-            seq,
-            at: OptInstant::some(at),
-        }
+    pub(super) fn new(seq: SeqNum, at: Stamp) -> Self {
+        RttSample { seq, at }
     }
 
-    pub(super) fn get(self) -> Option<(SeqNum, Instant)> {
-        self.at.get().map(|at| (self.seq, at))
+    /// No segment is timed.
+    pub(super) fn is_none(self) -> bool {
+        self.at.is_none()
+    }
+
+    /// The timed segment's sequence number.
+    pub(super) fn seq(self) -> Option<SeqNum> {
+        (!self.is_none()).then_some(self.seq)
+    }
+
+    /// The timed segment and the µs since it was sent, at `now` (the
+    /// connection's latest time).
+    #[inline]
+    pub(super) fn elapsed(self, now: Instant) -> Option<(SeqNum, u64)> {
+        self.at.elapsed(now).map(|us| (self.seq, us))
+    }
+
+    /// `Stamp::renew` of the send time.
+    pub(super) fn renew(&mut self, old: Instant, now: Instant) {
+        self.at = self.at.renew(old, now);
     }
 }
 
@@ -138,11 +153,11 @@ impl<B: Storage> Connection<B> {
         if busy {
             if self.timer(Timer::Retransmit).is_none() {
                 if self.flight() == 0 {
-                    self.unacked_since = now;
+                    self.unacked_since = self.stamp(now);
                 }
                 let mut at = now + self.rto_duration();
                 if let Some(ut) = self.cfg.user_timeout() {
-                    at = at.min(self.unacked_since + ut);
+                    at = at.min(self.when(self.unacked_since) + ut);
                 }
                 self.set_timer(Timer::Retransmit, at);
             }
@@ -206,7 +221,7 @@ impl<B: Storage> Connection<B> {
     /// Restarts the keep-alive idle timer (any segment received).
     #[inline(always)]
     pub(super) fn touch_keepalive(&mut self, now: Instant) {
-        self.last_rcv = now;
+        self.last_rcv = self.stamp(now);
         if self.cfg.keepalive_on() {
             self.ka_probes = 0;
             let at = now.as_micros().saturating_add(self.cfg.ka_idle_us());
@@ -308,7 +323,7 @@ impl<B: Storage> Connection<B> {
         self.set_tlp_armed(armed);
         let mut at = Instant::from_micros(now.as_micros().saturating_add(wait));
         if let Some(ut) = self.cfg.user_timeout() {
-            at = at.min(self.unacked_since + ut);
+            at = at.min(self.when(self.unacked_since) + ut);
         }
         self.set_timer(Timer::Retransmit, at);
     }
@@ -345,7 +360,7 @@ impl<B: Storage> Connection<B> {
         // RFC 5482: the user timeout.
         if let Some(ut) = self.cfg.user_timeout()
             && self.flight() > 0
-            && now.saturating_duration_since(self.unacked_since) >= ut
+            && now.saturating_duration_since(self.when(self.unacked_since)) >= ut
         {
             self.close_with(Event::UserTimeout, CloseReason::UserTimeout, a);
             return;
@@ -366,7 +381,9 @@ impl<B: Storage> Connection<B> {
         // peer has been silent for longer than the maximum RTO (or the
         // connection is an orphan).
         let window_shut = self.syn_acked() && self.snd_wnd == 0 && !self.app_closed();
-        if window_shut && now.saturating_duration_since(self.last_rcv) <= self.cfg.rto_max() {
+        if window_shut
+            && now.saturating_duration_since(self.when(self.last_rcv)) <= self.cfg.rto_max()
+        {
             self.cold_mut().rare.timeouts += 1;
             self.rto = clamp_rto(&self.cfg, self.rto.saturating_mul(2));
             self.probe = Probe::ZeroWindow;
@@ -462,7 +479,7 @@ impl<B: Storage> Connection<B> {
         }
         let mut at = now + self.rto_duration();
         if let Some(ut) = self.cfg.user_timeout() {
-            at = at.min(self.unacked_since + ut);
+            at = at.min(self.when(self.unacked_since) + ut);
         }
         self.set_timer(Timer::Retransmit, at);
     }
@@ -588,14 +605,14 @@ impl<B: Storage> Connection<B> {
                 None
             }
         } else {
-            match self.rtt_sample.get() {
-                Some((seq, at)) if seg.ack.after(seq) => {
-                    Some(us(now.saturating_duration_since(at)).max(1))
+            match self.rtt_sample.elapsed(now) {
+                Some((seq, us)) if seg.ack.after(seq) => {
+                    Some(u32::try_from(us).unwrap_or(u32::MAX).max(1))
                 }
                 _ => None,
             }
         };
-        if let Some((seq, _)) = self.rtt_sample.get()
+        if let Some(seq) = self.rtt_sample.seq()
             && seg.ack.after(seq)
         {
             self.rtt_sample = RttSample::NONE;
@@ -676,8 +693,10 @@ impl<B: Storage> Connection<B> {
     pub(super) fn restart_after_idle(&mut self, now: Instant) {
         if self.flight() == 0
             && self.cfg.slow_start_after_idle()
-            && self.last_send != Instant::ZERO
-            && now.saturating_duration_since(self.last_send) > self.rto_duration()
+            && self
+                .last_send
+                .elapsed(now)
+                .is_some_and(|us| us > u64::from(self.rto))
         {
             let iw = u32::from(self.cfg.initial_window).saturating_mul(self.eff_mss());
             self.cwnd = self.cwnd.min(iw.max(self.eff_mss()));

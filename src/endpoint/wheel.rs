@@ -9,7 +9,10 @@
 //! An entry sits at the lowest level whose slot index is within 63 slots
 //! of the current one. When the clock passes a slot's start, its entries
 //! are either due (returned) or moved down to a finer level: no entry is
-//! ever returned before its tick, and each entry moves at most five times.
+//! ever returned before its tick, and an entry within the span when put
+//! in moves at most five times (one beyond it waits in the top level's
+//! last slot and moves again each time that slot comes round, once per
+//! 64^5 ms, about 12 days, until it is within the span).
 //! Per-level occupancy bitmaps let an advance skip empty slots, so an
 //! advance with nothing due costs at most 6 x 64 bit tests, whatever the
 //! number of entries.
