@@ -496,12 +496,59 @@ fn quick_acks_return_after_the_peer_was_idle_longer_than_the_rto() {
     s.expect_ack();
     // Quick ACKs used up: the next segment's ACK is delayed.
     s.now += Duration::from_millis(1);
+    let t1 = s.now;
     s.peer(f(PSH, ACK), b"0123456789");
     s.silent();
-    let sent = s.run_for(Duration::from_millis(300));
+    let sent = s.run_for(Duration::from_millis(50));
+    assert_eq!(sent.len(), 1, "the delayed ACK");
+    // A pause of exactly the RTO is not longer than it (Linux: `m >
+    // icsk_rto`): still delayed.
+    let rto = Duration::from_micros(u64::from(s.c.info(s.now).rto));
+    assert!(rto > Duration::from_millis(50), "{rto:?}");
+    s.now = t1 + rto;
+    s.peer(f(PSH, ACK), b"0123456789");
+    s.silent();
+    let sent = s.run_for(Duration::from_millis(50));
     assert_eq!(sent.len(), 1, "the delayed ACK");
     // A pause longer than the RTO: acknowledged at once again.
     s.now += Duration::from_secs(3);
     s.peer(f(PSH, ACK), b"0123456789");
     s.expect_ack();
+}
+
+/// A host whose clock is far from its epoch (uptime of days): a new
+/// connection's first call renews its 32-bit stamps from the epoch
+/// (`Stamp::epoch`), and a time it never saw stays absent: after the
+/// handshake, with no data received yet, `last_data_recv` dates from the
+/// SYN,ACK (as Linux's `tcp_finish_connect` does), not from the epoch.
+#[test]
+fn a_connection_opened_days_after_the_epoch_reads_its_times_right() {
+    let cfg = Config::linux();
+    let mut p = Pair::new(
+        common::conn(cfg.clone(), 1 << 16, 1 << 16),
+        common::conn(cfg, 1 << 16, 1 << 16),
+    );
+    p.now = tcpstate::Instant::from_secs(5 * 86_400);
+    p.app_b(|c, now| c.listen(now, SeqNum(5000)).unwrap());
+    p.app_a(|c, now| c.connect(now, SeqNum(1000)).unwrap());
+    // In SYN-SENT nothing was received: the last receive is the host's
+    // epoch, five days ago (not a time within the last 36 minutes, which
+    // a stamp left unrenewed would read).
+    let i = p.a.info(p.now);
+    assert_eq!(i.last_ack_recv, 5 * 86_400_000);
+    p.run_for(Duration::from_millis(100));
+    assert_eq!(p.a.state(), tcpstate::State::Established);
+    let i = p.a.info(p.now);
+    assert!(i.last_data_recv < 100, "{}", i.last_data_recv);
+    assert!(i.last_ack_recv < 100, "{}", i.last_ack_recv);
+    // And the first data exchanged an hour later reads right too.
+    p.run_for(Duration::from_secs(3600));
+    let now = p.now;
+    let _ = p.b.send(now, &[1u8; 10]).unwrap();
+    p.run_for(Duration::from_millis(20));
+    let i = p.a.info(p.now);
+    assert_eq!(
+        i.last_data_recv, 15,
+        "one-way delay 5 ms, read 20 ms after the send"
+    );
 }
