@@ -130,8 +130,10 @@ pub struct Config {
     /// segment of the queued data (`tcp_mark_push`), every second segment
     /// of new data sent at one time carries it, as each two-segment GSO
     /// packet Linux builds does, and a segment sent alone in the middle of
-    /// the data does not. Off: PSH only on the last segment of the queued
-    /// data (RFC 9293 §3.9.1).
+    /// the data does not; the data of a Fast Open SYN that its SYN,ACK did
+    /// not acknowledge goes again as the segment it was, with PSH (Linux
+    /// keeps it as one buffer). Off: PSH only on the last segment of the
+    /// queued data (RFC 9293 §3.9.1).
     pub linux_push: bool,
     /// The RST of a CLOSE with unread data or of an ABORT carries the ACK
     /// bit, RCV.NXT and the timestamp option, as Linux's
@@ -157,6 +159,31 @@ pub struct Config {
     /// negotiated search the largest that does (binary search, as Linux's
     /// `tcp_mtu_probe`). Off by default, as in Linux.
     pub mtu_probing: bool,
+    /// In SYN-SENT, a SYN,ACK whose timestamp option echoes a TSval not
+    /// yet sent (TSecr after our clock) is answered with a RST
+    /// `<SEQ=SEG.ACK><CTL=RST>` and dropped; the connection stays in
+    /// SYN-SENT for a valid one, as Linux's `tcp_rcv_synsent_state_process`
+    /// does (its active-side PAWS check, `PAWSActiveRejected`; Linux also
+    /// rejects an echo older than its first SYN, which needs a send time
+    /// the engine does not keep). Off: the SYN,ACK is taken (RFC 7323
+    /// §5.3 applies PAWS to synchronized connections only, and §3.2 asks
+    /// nothing of a SYN,ACK's TSecr).
+    pub synack_tsecr_check: bool,
+    /// The congestion window grows only while the flight uses it: when
+    /// the largest flight of the current window left no room for another
+    /// full segment, or, in slow start, while cwnd is below twice that
+    /// flight (Linux's `tcp_is_cwnd_limited`); and a congestion event
+    /// reduces cwnd, not the flight (RFC 9438 §4.6 allows it with such a
+    /// measure; Linux's `tcp_enter_recovery`). Off: cwnd grows on every
+    /// ACK of new data and fast recovery reduces the flight (RFC 5681
+    /// §3.1, §3.2).
+    pub cwnd_limited: bool,
+    /// The RTO is SRTT + max(4 * RTTVAR, `rto_min`), as Linux computes it
+    /// (`tcp_rtt_estimator` keeps its variance term, `rttvar_us`, at least
+    /// `tcp_rto_min`, and `__tcp_set_rto` adds it to SRTT): a steady
+    /// 100 ms RTT gives 300 ms. Off: max(SRTT + 4 * RTTVAR, `rto_min`)
+    /// (RFC 6298 §2.3, §2.4), 200 ms there with Linux's `rto_min`.
+    pub rto_min_in_variance: bool,
 }
 
 impl Config {
@@ -204,6 +231,9 @@ impl Config {
             rst_with_ack: false,
             frto: true,
             mtu_probing: false,
+            synack_tsecr_check: false,
+            cwnd_limited: false,
+            rto_min_in_variance: false,
         }
     }
 
@@ -230,6 +260,9 @@ impl Config {
             congestion: crate::connection::congestion::Algorithm::Cubic,
             linux_push: true,
             rst_with_ack: true,
+            synack_tsecr_check: true,
+            cwnd_limited: true,
+            rto_min_in_variance: true,
             ..Config::rfc9293()
         }
     }

@@ -10,7 +10,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use tcpstate::connection::info::TCPI_OPT_SYN_DATA;
 use tcpstate::endpoint::{ConnectOptions, Event, FastOpenConfig, ListenOptions};
 use tcpstate::wire::{FastOpen, TcpHeader};
-use tcpstate::{Duration, Ecn, Endpoint, EndpointConfig, EndpointError, Handle, Instant, State};
+use tcpstate::{
+    Config, Duration, Ecn, Endpoint, EndpointConfig, EndpointError, Handle, Instant, State,
+};
 
 const C: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
 const S: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 1));
@@ -130,6 +132,23 @@ impl Link {
             self.send_client(&b);
         }
     }
+    /// The server stops taking Fast Open (a new listener without it).
+    fn server_stops_fast_open(&mut self, lid: tcpstate::ListenerId) {
+        self.s.close_listener(self.now, lid).unwrap();
+        self.settle();
+        self.s.listen(server_addr(), 16).unwrap();
+    }
+    /// The client's SYN goes to the server, whose SYN,ACK acknowledges
+    /// the SYN alone: the SYN, and what the client sends then.
+    fn syn_acked_alone(&mut self) -> (Vec<Seg>, Vec<Seg>) {
+        let syn = self.client_out();
+        self.send_server(&syn);
+        let synack = self.server_out();
+        assert_eq!(synack[0].h.ack, syn[0].h.seq.add(1), "only the SYN");
+        self.send_client(&synack);
+        let again = self.client_out();
+        (syn, again)
+    }
     /// One connection with a cookie request, to fill the client's cache.
     fn warm_up(&mut self) {
         let (h, n) = self.connect_fo(b"");
@@ -232,6 +251,9 @@ fn r7413_cookie_request_then_data_on_the_syn() {
     l.send_client(&synack);
     let info = l.c.connection(h2).unwrap().info(l.now);
     assert_ne!(info.options & TCPI_OPT_SYN_DATA, 0);
+    // The SYN and its data: one segment delivered (Linux's
+    // tcp_rcv_fastopen_synack counts them as one).
+    assert_eq!(info.delivered, 1);
     l.settle();
     assert_eq!(l.s.connection(sh).unwrap().state(), State::Established);
     let sinfo = l.s.connection(sh).unwrap().info(l.now);
@@ -263,19 +285,11 @@ fn r7413_syn_data_is_bounded_by_the_cached_mss() {
 fn r7413_data_not_acknowledged_is_sent_again_after_the_handshake() {
     let (mut l, lid) = Link::linux(16);
     l.warm_up();
-    // The server stops taking Fast Open (a new listener without it).
-    l.s.close_listener(l.now, lid).unwrap();
-    l.settle();
-    l.s.listen(server_addr(), 16).unwrap();
+    l.server_stops_fast_open(lid);
     let (h, n) = l.connect_fo(b"hello");
     assert_eq!(n, 5);
-    let syn = l.client_out();
+    let (syn, again) = l.syn_acked_alone();
     assert_eq!(syn[0].payload, b"hello");
-    l.send_server(&syn);
-    let synack = l.server_out();
-    assert_eq!(synack[0].h.ack, syn[0].h.seq.add(1), "only the SYN");
-    l.send_client(&synack);
-    let again = l.client_out();
     let data: Vec<_> = again.iter().filter(|s| !s.payload.is_empty()).collect();
     assert_eq!(data.len(), 1);
     assert_eq!(data[0].payload, b"hello");
@@ -283,8 +297,52 @@ fn r7413_data_not_acknowledged_is_sent_again_after_the_handshake() {
     let c = l.c.connection(h).unwrap();
     assert_eq!(c.info(l.now).options & TCPI_OPT_SYN_DATA, 0);
     assert_eq!(c.stats().retransmits, 1);
+    // tcp_info counts it as retransmitted data in flight (Linux's
+    // tcpi_retrans), until it is acknowledged.
+    assert_eq!(c.info(l.now).retrans, 1);
+    l.send_server(&again);
+    let ack = l.server_out();
+    l.send_client(&ack);
+    let c = l.c.connection(h).unwrap();
+    assert_eq!(c.info(l.now).retrans, 0);
     // The cookie stays cached (the server may take it again later).
     assert!(l.c.fast_open_cached(C, S).is_some());
+}
+
+// RFC 7413 §4.1.3: the SYN's data the SYN,ACK did not acknowledge goes
+// again. Config::linux() (linux_push) sends it as the segment it was,
+// with PSH, and what was queued behind it in a segment of its own, as
+// Linux resends its SYN data buffer; Config::rfc9293()'s client fills
+// full-sized segments. (tests/packetdrill/fastopen-client-syn-data-resent.pkt
+// pins the Linux preset against what Linux did.)
+#[test]
+fn r7413_syn_data_sent_again_as_it_was_on_linux_only() {
+    for linux in [false, true] {
+        let (mut l, lid) = Link::linux(16);
+        if !linux {
+            let mut c = cfg(C, FastOpenConfig::CLIENT);
+            c.conn = Config {
+                linux_push: false,
+                ..c.conn
+            };
+            l.c = Endpoint::new(c, [1; 16]).unwrap();
+        }
+        l.warm_up();
+        l.server_stops_fast_open(lid);
+        let (h, n) = l.connect_fo(&[7u8; 3000]);
+        assert!(n > 0 && n < 3000, "the SYN takes part: {n}");
+        assert_eq!(l.c.send(l.now, h, &[8u8; 500]).unwrap(), 500);
+        let (syn, again) = l.syn_acked_alone();
+        assert_eq!(syn[0].payload.len(), n);
+        let data: Vec<_> = again.iter().filter(|s| !s.payload.is_empty()).collect();
+        assert_eq!(data[0].h.seq, syn[0].h.seq.add(1));
+        if linux {
+            assert_eq!(data[0].payload.len(), n, "the SYN's data as it was");
+            assert!(data[0].h.flags.psh());
+        } else {
+            assert!(data[0].payload.len() > n, "a full segment");
+        }
+    }
 }
 
 // Linux: a SYN retransmitted after a Fast Open SYN carries neither the

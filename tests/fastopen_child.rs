@@ -8,19 +8,7 @@ mod script;
 
 use script::*;
 use tcpstate::wire::{Segment, TcpOptions};
-use tcpstate::{Buffers, CallError, CloseReason, Config, Connection, Duration, State as S};
-
-fn preset(linux: bool) -> Config {
-    Config {
-        timestamps: false,
-        window_scaling: false,
-        ..if linux {
-            Config::linux()
-        } else {
-            Config::rfc9293()
-        }
-    }
-}
+use tcpstate::{Buffers, CallError, CloseReason, Connection, Duration, State as S};
 
 /// A Fast Open child with 10 bytes of SYN data, its SYN,ACK sent.
 fn child(linux: bool) -> Sut {

@@ -9,18 +9,6 @@ use script::*;
 use tcpstate::wire::{Segment, TcpOptions};
 use tcpstate::{Buffers, Config, Connection, Duration, State as S};
 
-fn preset(linux: bool) -> Config {
-    Config {
-        timestamps: false,
-        window_scaling: false,
-        ..if linux {
-            Config::linux()
-        } else {
-            Config::rfc9293()
-        }
-    }
-}
-
 #[test]
 fn fin_after_data_acked_at_once_rfc9293() {
     let mut s = established_with(preset(false));

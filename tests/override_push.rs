@@ -7,19 +7,7 @@
 mod script;
 
 use script::*;
-use tcpstate::{AppCall, Config, Duration};
-
-fn preset(linux: bool) -> Config {
-    Config {
-        timestamps: false,
-        window_scaling: false,
-        ..if linux {
-            Config::linux()
-        } else {
-            Config::rfc9293()
-        }
-    }
-}
+use tcpstate::{AppCall, Duration};
 
 #[test]
 fn the_override_timeout_sends_held_data_with_psh_on_linux_only() {

@@ -156,10 +156,12 @@ fn r5682_sack_enhanced_step_3_by_a_sack_block() {
 /// ESTABLISHED with SACK, a 10 ms handshake round trip (SRTT and the
 /// minimum RTT) and an MSS of 1000.
 fn sack_10ms() -> (Sut, u32) {
-    let cfg = Config {
-        sack: true,
-        ..cfg()
-    };
+    sack_10ms_with(cfg())
+}
+
+/// `sack_10ms` from another configuration (SACK on).
+fn sack_10ms_with(base: Config) -> (Sut, u32) {
+    let cfg = Config { sack: true, ..base };
     let opts = TcpOptions {
         sack_permitted: true,
         mss: Some(1000),
@@ -173,12 +175,17 @@ fn sack_10ms() -> (Sut, u32) {
 /// Sends three segments, and 10 ms later the peer SACKs the last two:
 /// returns how long after the send RACK's reordering timer is due.
 fn rack_wait(s: &mut Sut, mss: u32) -> Duration {
+    rack_wait_after(s, mss, Duration::from_millis(10))
+}
+
+/// `rack_wait` with the SACK `delay` after the send.
+fn rack_wait_after(s: &mut Sut, mss: u32, delay: Duration) -> Duration {
     s.now += Duration::from_millis(1);
     let una = s.c.snd_una();
     s.send(&vec![2u8; 3 * mss as usize]);
     assert_eq!(s.out().len(), 3);
     let sent = s.now;
-    s.now += Duration::from_millis(10);
+    s.now += delay;
     let m = |k: u32| una.add(mss * k);
     s.seg_opts(ACK, PEER_ISS.add(1), una, sack_opts(&[(m(1), m(3))]), &[]);
     let d = s.c.timer(tcpstate::Timer::Rack).expect("RACK timer armed");
@@ -214,6 +221,22 @@ fn r8985_reo_wnd_grows_with_dsack_once_per_round() {
     // Twice the window: 10 ms + 2 * 2.5 ms (the second D-SACK was in the
     // same round and did not count).
     assert_eq!(rack_wait(&mut s, mss), Duration::from_micros(15_000));
+}
+
+// RFC 8985 §6.2 step 2, §6.3: the timer counts from RACK.rtt, the RTT
+// of the newest delivered segment (here 20 ms), not SRTT (10 ms): 20 ms
+// plus a quarter of the minimum RTT. Both presets.
+#[test]
+fn r8985_reo_timer_counts_from_rack_rtt() {
+    for base in [cfg(), Config::linux()] {
+        let (mut s, mss) = sack_10ms_with(Config {
+            timestamps: false,
+            window_scaling: false,
+            ..base
+        });
+        let wait = rack_wait_after(&mut s, mss, Duration::from_millis(20));
+        assert_eq!(wait, Duration::from_micros(22_500));
+    }
 }
 
 // The window never passes SRTT, whatever the D-SACKs.

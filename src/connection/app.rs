@@ -45,6 +45,18 @@ impl<B: Storage> Connection<B> {
                 }
                 Ok(n)
             }
+            AppCall::SendEor(data) => {
+                let n = self.app_send(data, a)?;
+                if n > 0 {
+                    self.set_more(false);
+                }
+                // Linux marks the record's end only when the whole write
+                // was taken (tcp_sendmsg_locked sets `eor` at its end).
+                if n == data.len() {
+                    self.record_end_queued();
+                }
+                Ok(n)
+            }
             AppCall::SendUrgent(data) => {
                 let n = self.app_send(data, a)?;
                 self.urgent_queued(n);
@@ -127,6 +139,10 @@ impl<B: Storage> Connection<B> {
         self.snd_nxt = iss;
         self.snd_max = iss;
         self.hs_window_end = iss;
+        #[cfg(feature = "alloc")]
+        {
+            self.cl_max = 0;
+        }
         self.recover = iss;
         self.high_rxt = iss;
         self.snd_sml = iss;

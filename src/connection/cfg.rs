@@ -63,29 +63,32 @@ impl Dur {
 
 /// One bit per flag of [`Config`], plus whether each optional part is set.
 mod flag {
-    pub(super) const WINDOW_SCALING: u16 = 1 << 0;
-    pub(super) const TIMESTAMPS: u16 = 1 << 1;
-    pub(super) const SACK: u16 = 1 << 2;
-    pub(super) const NAGLE: u16 = 1 << 3;
-    pub(super) const NAGLE_MINSHALL: u16 = 1 << 4;
-    pub(super) const RFC1337: u16 = 1 << 5;
-    pub(super) const HYSTART: u16 = 1 << 6;
-    pub(super) const SLOW_START_AFTER_IDLE: u16 = 1 << 7;
-    pub(super) const ECN: u16 = 1 << 8;
-    pub(super) const RST_ON_DATA_AFTER_CLOSE: u16 = 1 << 9;
-    pub(super) const KEEPALIVE: u16 = 1 << 10;
+    pub(super) const WINDOW_SCALING: u32 = 1 << 0;
+    pub(super) const TIMESTAMPS: u32 = 1 << 1;
+    pub(super) const SACK: u32 = 1 << 2;
+    pub(super) const NAGLE: u32 = 1 << 3;
+    pub(super) const NAGLE_MINSHALL: u32 = 1 << 4;
+    pub(super) const RFC1337: u32 = 1 << 5;
+    pub(super) const HYSTART: u32 = 1 << 6;
+    pub(super) const SLOW_START_AFTER_IDLE: u32 = 1 << 7;
+    pub(super) const ECN: u32 = 1 << 8;
+    pub(super) const RST_ON_DATA_AFTER_CLOSE: u32 = 1 << 9;
+    pub(super) const KEEPALIVE: u32 = 1 << 10;
     // Whether `orphan_lifetime` and `wscale_buffer` are set is told by
     // their values (a zero `Dur`, a zero count), not by a bit; the user
     // timeout keeps its bit (a bit test is one instruction fewer on the
     // send path than a test of the value: W4-tx).
-    pub(super) const USER_TIMEOUT: u16 = 1 << 11;
-    pub(super) const MTU_PROBING: u16 = 1 << 12;
-    pub(super) const LINUX_PUSH: u16 = 1 << 13;
-    pub(super) const RST_WITH_ACK: u16 = 1 << 14;
-    pub(super) const FRTO: u16 = 1 << 15;
+    pub(super) const USER_TIMEOUT: u32 = 1 << 11;
+    pub(super) const MTU_PROBING: u32 = 1 << 12;
+    pub(super) const LINUX_PUSH: u32 = 1 << 13;
+    pub(super) const RST_WITH_ACK: u32 = 1 << 14;
+    pub(super) const FRTO: u32 = 1 << 15;
+    pub(super) const SYNACK_TSECR_CHECK: u32 = 1 << 16;
+    pub(super) const CWND_LIMITED: u32 = 1 << 17;
+    pub(super) const RTO_MIN_IN_VARIANCE: u32 = 1 << 18;
 }
 
-/// The packed [`Config`] of one connection (68 bytes instead of 232).
+/// The packed [`Config`] of one connection (72 bytes instead of 232).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Cfg {
     pub(super) mss: u16,
@@ -117,7 +120,7 @@ pub(super) struct Cfg {
     pub(super) max_sack_ranges: u8,
     ka_probes: u8,
     pub(super) congestion: Algorithm,
-    flags: u16,
+    flags: u32,
 }
 
 impl Cfg {
@@ -138,6 +141,9 @@ impl Cfg {
             (c.mtu_probing, flag::MTU_PROBING),
             (c.linux_push, flag::LINUX_PUSH),
             (c.rst_with_ack, flag::RST_WITH_ACK),
+            (c.synack_tsecr_check, flag::SYNACK_TSECR_CHECK),
+            (c.cwnd_limited, flag::CWND_LIMITED),
+            (c.rto_min_in_variance, flag::RTO_MIN_IN_VARIANCE),
             (c.user_timeout.is_some(), flag::USER_TIMEOUT),
         ];
         let flags = bits.iter().filter(|(on, _)| *on).fold(0, |f, (_, b)| f | b);
@@ -220,11 +226,14 @@ impl Cfg {
             rst_with_ack: self.rst_with_ack(),
             frto: self.frto(),
             mtu_probing: self.mtu_probing(),
+            synack_tsecr_check: self.has(flag::SYNACK_TSECR_CHECK),
+            cwnd_limited: self.cwnd_limited(),
+            rto_min_in_variance: self.rto_min_in_variance(),
         }
     }
 
     #[inline]
-    fn has(&self, f: u16) -> bool {
+    fn has(&self, f: u32) -> bool {
         self.flags & f != 0
     }
 
@@ -257,6 +266,15 @@ impl Cfg {
     }
     pub(super) fn rst_with_ack(&self) -> bool {
         self.has(flag::RST_WITH_ACK)
+    }
+    pub(super) fn rto_min_in_variance(&self) -> bool {
+        self.has(flag::RTO_MIN_IN_VARIANCE)
+    }
+    pub(super) fn cwnd_limited(&self) -> bool {
+        self.has(flag::CWND_LIMITED)
+    }
+    pub(super) fn synack_tsecr_check(&self) -> bool {
+        self.has(flag::SYNACK_TSECR_CHECK)
     }
     pub(super) fn linux_push(&self) -> bool {
         self.has(flag::LINUX_PUSH)
@@ -462,6 +480,6 @@ mod tests {
         for c in [Config::rfc9293(), Config::linux(), with_all, without] {
             assert_eq!(Cfg::new(&c).to_config(), c);
         }
-        assert_eq!(core::mem::size_of::<Cfg>(), 68);
+        assert_eq!(core::mem::size_of::<Cfg>(), 72);
     }
 }

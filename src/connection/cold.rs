@@ -16,10 +16,11 @@ use super::counters::Rare;
 use super::{Connection, Storage, Undo};
 use crate::seq::SeqNum;
 
-/// The uncommon state (104 bytes). (The soft ICMP error and the count of
-/// challenge ACKs, 3 bytes, stay in the TCB: there they fill padding, here
-/// they would round the box up, and without `alloc` the TCB with it.)
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The uncommon state (112 bytes; with `alloc` 24 more for the record
+/// ends). (The soft ICMP error and the count of challenge ACKs, 3 bytes,
+/// stay in the TCB: there they fill padding, here they would round the
+/// box up, and without `alloc` the TCB with it.)
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Cold {
     /// The counters of rare events.
     pub(super) rare: Rare,
@@ -52,6 +53,19 @@ pub(super) struct Cold {
     /// the largest still possible (0: no search has started).
     pub(super) mtu_low: u16,
     pub(super) mtu_high: u16,
+    /// `rcv_fin()` when its bit is set (`flags.rs`): the sequence number
+    /// of a FIN received out of order.
+    pub(super) rcv_fin: SeqNum,
+    /// The data our Fast Open SYN carried, when its SYN,ACK acknowledged
+    /// all of it (tcp_info's `delivered` counts SYN and data as one
+    /// segment, as Linux's tcp_rcv_fastopen_synack does). With `alloc`
+    /// only (without it the TCB, which holds this box inline, has no room).
+    #[cfg(feature = "alloc")]
+    pub(super) syn_data: u32,
+    /// The ends of the records not yet acknowledged (`AppCall::SendEor`,
+    /// `records.rs`), in sequence order.
+    #[cfg(feature = "alloc")]
+    pub(super) records: alloc::vec::Vec<SeqNum>,
 }
 
 impl Cold {
@@ -72,14 +86,21 @@ impl Cold {
         bytes_out_hi: 0,
         mtu_low: 0,
         mtu_high: 0,
+        rcv_fin: SeqNum(0),
+        #[cfg(feature = "alloc")]
+        syn_data: 0,
+        #[cfg(feature = "alloc")]
+        records: alloc::vec::Vec::new(),
     };
 
-    /// What a new open resets (`reset_tcb`): the PLPMTUD search (the
-    /// D-SACK round: `set_iss`). The rest stays: the counters, and values
+    /// What a new open resets (`reset_tcb`): the PLPMTUD search and the
+    /// record ends (the D-SACK round: `set_iss`). The rest stays: the counters, and values
     /// that mean something only while a flag bit says so.
     fn reset(&mut self) {
         self.mtu_low = 0;
         self.mtu_high = 0;
+        #[cfg(feature = "alloc")]
+        self.records.clear();
     }
 }
 
@@ -155,8 +176,8 @@ impl<B: Storage> Connection<B> {
     /// The bytes of the box, if there is one.
     #[cfg(feature = "alloc")]
     pub(super) fn cold_heap_bytes(&self) -> usize {
-        self.cold
-            .as_ref()
-            .map_or(0, |_| core::mem::size_of::<Cold>())
+        self.cold.as_ref().map_or(0, |c| {
+            core::mem::size_of::<Cold>() + c.records.capacity() * core::mem::size_of::<SeqNum>()
+        })
     }
 }

@@ -73,6 +73,16 @@ impl<B: Storage> Connection<B> {
         }
     }
 
+    /// The data of our Fast Open SYN that its SYN,ACK acknowledged in
+    /// full, else 0 (`Cold::syn_data`).
+    pub(super) fn syn_data_delivered(&self) -> u32 {
+        #[cfg(feature = "alloc")]
+        if self.fast_open() && !self.passive() {
+            return self.cold().syn_data;
+        }
+        0
+    }
+
     /// The first SYN of a Fast Open connection is due: the payload it
     /// carries (what is queued, at most the room given).
     pub(super) fn syn_payload(&self) -> u32 {
@@ -132,7 +142,22 @@ impl<B: Storage> Connection<B> {
         let acked = self.snd_una.dist(self.iss.add(1)).min(sent);
         self.tx.consume((acked as usize).min(self.tx.len()));
         self.snd_nxt = self.snd_una;
+        if acked < sent {
+            // What the SYN,ACK left unacknowledged goes again (RFC 7413
+            // §4.1.3): retransmitted data in flight (Linux's
+            // tcp_rcv_fastopen_synack marks it lost and resends it).
+            self.high_rxt = self.snd_max;
+            if self.cfg.linux_push() {
+                // Linux resends it as the buffer it was, PSH on its end
+                // (Config::linux_push): a record's end (`records.rs`).
+                self.record_end_at(self.snd_max);
+            }
+        }
         self.set_fast_open(sent > 0 && acked == sent);
+        #[cfg(feature = "alloc")]
+        if sent > 0 && acked == sent {
+            self.cold_mut().syn_data = sent;
+        }
     }
 
     /// Accepts a SYN as a Fast Open server does once the host found its

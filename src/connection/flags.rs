@@ -105,49 +105,14 @@ impl<B: Storage> Connection<B> {
     }
 }
 
-/// Optional values whose "is set" is a bit of `flags` (an `Option` of a
-/// 4-byte-aligned value costs 4 more bytes of tag otherwise).
-macro_rules! optional {
-    ($($(#[$doc:meta])* $bit:literal $field:ident: $ty:ty, $get:ident $set:ident $(, $take:ident)?;)*) => {
-        impl<B: Storage> Connection<B> {
-            $(
-                $(#[$doc])*
-                #[inline]
-                pub(super) fn $get(&self) -> Option<$ty> {
-                    (self.flags & (1 << $bit) != 0).then_some(self.$field)
-                }
-                #[inline]
-                pub(super) fn $set(&mut self, v: Option<$ty>) {
-                    match v {
-                        Some(v) => {
-                            self.$field = v;
-                            self.flags |= 1 << $bit;
-                        }
-                        None => self.flags &= !(1 << $bit),
-                    }
-                }
-                $(
-                    #[inline]
-                    pub(super) fn $take(&mut self) -> Option<$ty> {
-                        let v = self.$get();
-                        self.$set(None);
-                        v
-                    }
-                )?
-            )*
-        }
-    };
-}
-
 /// Bit of `flags`: Eifel detection (RFC 3522) awaits the first ACK after
 /// a timeout; the window before it and the TSval at it are in the
 /// uncommon state (`cold.rs`).
 const UNDO: u32 = 1 << 22;
 
-optional! {
-    /// Sequence number of a FIN received out of order.
-    23 rcv_fin_val: SeqNum, rcv_fin set_rcv_fin;
-}
+/// Bit of `flags`: a FIN received out of order; its sequence number is
+/// in the uncommon state (`cold.rs`).
+const RCV_FIN: u32 = 1 << 23;
 
 /// Bit of `flags`: a D-SACK block to report (RFC 2883) is in `pend_val`.
 const DSACK: u32 = 1 << 24;
@@ -177,6 +142,21 @@ const SYN_ACKED: u32 = 1 << 3;
 /// advice (RFC 2883 §4: the sender may ignore it), so a RST takes the slot
 /// and a D-SACK waits for no RST.
 impl<B: Storage> Connection<B> {
+    /// Sequence number of a FIN received out of order.
+    #[inline]
+    pub(super) fn rcv_fin(&self) -> Option<SeqNum> {
+        (self.flags & RCV_FIN != 0).then(|| self.cold().rcv_fin)
+    }
+    #[inline]
+    pub(super) fn set_rcv_fin(&mut self, v: Option<SeqNum>) {
+        match v {
+            Some(v) => {
+                self.cold_mut().rcv_fin = v;
+                self.flags |= RCV_FIN;
+            }
+            None => self.flags &= !RCV_FIN,
+        }
+    }
     /// Eifel detection (RFC 3522): the window before a timeout and the
     /// TSval at the timeout, while the first ACK after it is awaited.
     #[inline]

@@ -238,7 +238,9 @@ impl<B: Storage> Connection<B> {
             CaState::Recovery => mss.min(data_flight),
             _ => 0,
         };
-        let retrans_bytes = if self.in_recovery() || in_loss {
+        // Retransmitted data in flight: in recovery or after a timeout,
+        // or what a Fast Open SYN,ACK left unacknowledged (sent again).
+        let retrans_bytes = if self.in_recovery() || in_loss || self.high_rxt.after(self.snd_una) {
             self.high_rxt.dist(self.snd_una).min(data_flight)
         } else {
             0
@@ -335,7 +337,11 @@ impl<B: Storage> Connection<B> {
             } else {
                 self.min_rtt
             },
-            delivered: u32::from(self.syn_acked()) + segs(acked) + segs(sacked_bytes),
+            // Linux counts a Fast Open SYN and the data it carried, once
+            // acknowledged, as one segment delivered (tcp_rcv_fastopen_synack).
+            delivered: u32::from(self.syn_acked())
+                + segs(acked.saturating_sub(self.syn_data_delivered()))
+                + segs(sacked_bytes),
             delivered_ce: 0,
             busy_time: 0,
             rwnd_limited: 0,

@@ -178,6 +178,14 @@ impl<B: Storage> Connection<B> {
         self.recover = iss;
         self.high_rxt = iss;
         self.snd_sml = iss;
+        // HyStart++'s round (and the cwnd_limited window) start here, as
+        // set_iss starts them for an active open: a round end left at the
+        // listener's seed may lie ahead of every SND.UNA of the connection.
+        self.hs_window_end = iss;
+        #[cfg(feature = "alloc")]
+        {
+            self.cl_max = 0;
+        }
         self.reset_dsack_round(iss);
         self.set_syn_acked(false);
         self.negotiate(now, &seg.options, seg.seq);
@@ -245,6 +253,18 @@ impl<B: Storage> Connection<B> {
     }
 
     /// RFC 9293 §3.10.7.3.
+    /// `Config::synack_tsecr_check`: a SYN,ACK whose TSecr is not zero
+    /// and after our TSval now echoes nothing we sent (our SYN offered
+    /// timestamps).
+    fn synack_tsecr_unsent(&self, now: Instant, seg: &Segment<'_>) -> bool {
+        self.cfg.synack_tsecr_check()
+            && self.cfg.timestamps()
+            && seg
+                .options
+                .timestamps
+                .is_some_and(|t| t.ecr != 0 && (t.ecr.wrapping_sub(self.ts_val(now)) as i32) > 0)
+    }
+
     fn input_syn_sent(&mut self, now: Instant, seg: &Segment<'_>, a: &mut Actions) {
         let f = seg.flags;
         // First, the ACK bit.
@@ -254,6 +274,13 @@ impl<B: Storage> Connection<B> {
                 if !f.rst() {
                     self.set_pending_rst(Some((seg.ack, None)));
                 }
+                self.cold_mut().rare.dropped += 1;
+                return;
+            }
+            if !f.rst() && f.syn() && self.synack_tsecr_unsent(now, seg) {
+                // Config::synack_tsecr_check (Linux's active-side PAWS,
+                // tcp_rcv_synsent_state_process): reset it, stay here.
+                self.set_pending_rst(Some((seg.ack, None)));
                 self.cold_mut().rare.dropped += 1;
                 return;
             }

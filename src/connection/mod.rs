@@ -31,6 +31,7 @@ mod clone;
 mod cold;
 pub mod congestion;
 mod counters;
+mod cwnd_limited;
 mod endpoint_api;
 mod fastopen;
 mod flags;
@@ -43,6 +44,7 @@ mod output;
 mod plpmtud;
 mod prr;
 mod rack;
+mod records;
 mod sack;
 mod spill;
 mod timers;
@@ -116,6 +118,11 @@ pub enum AppCall<'a> {
     Close,
     /// ABORT (RFC 9293 §3.10.5): RST where the peer knows us, then CLOSED.
     Abort,
+    /// SEND that ends a record (Linux `MSG_EOR`): the data is queued as
+    /// by `Send`, and no segment sent or resent carries bytes from both
+    /// sides of its end; the segment that ends it carries PSH. See
+    /// [`Connection::send_eor`].
+    SendEor(&'a [u8]),
     /// SEND with more to come (Linux `MSG_MORE`): the data waits, as under
     /// a cork, until a later `Send` or a push (`SetNoDelay(true)`,
     /// `SetCork(false)`), and no PSH marks its end.
@@ -269,8 +276,6 @@ pub struct Connection<B: Storage> {
     rcv_adv: SeqNum,
     /// RCV.NXT in the last ACK we sent (Last.ACK.sent, RFC 7323 §4.3).
     last_ack_sent: SeqNum,
-    /// `rcv_fin()` when its bit is set (`flags.rs`).
-    rcv_fin_val: SeqNum,
 
     /// Send MSS from the peer's option (before subtracting our options),
     /// lowered by ICMP (RFC 1191) or PLPMTUD (RFC 4821).
@@ -306,6 +311,12 @@ pub struct Connection<B: Storage> {
     /// In fast recovery the first three hold PRR's RecoverFS,
     /// prr_delivered and prr_out instead (`prr.rs`).
     hs_window_end: SeqNum,
+    /// `Config::cwnd_limited` (`cwnd_limited.rs`, Linux's
+    /// tcp_cwnd_validate): the largest flight, bytes, since data was last
+    /// sent with nothing in flight. (With `alloc` only: the TCB without it
+    /// has no room.)
+    #[cfg(feature = "alloc")]
+    cl_max: u32,
     hs_last_min: u32,
     hs_cur_min: u32,
     /// Two counters in one byte (the TCB has no byte to spare): the low
@@ -484,7 +495,6 @@ impl<B: Storage> Connection<B> {
             rcv_nxt: SeqNum(0),
             rcv_adv: SeqNum(0),
             last_ack_sent: SeqNum(0),
-            rcv_fin_val: SeqNum(0),
             smss: 536,
             rcv_mss_est: 0,
             ts_recent: 0,
@@ -499,6 +509,8 @@ impl<B: Storage> Connection<B> {
             ssthresh: u32::MAX,
             cc: congestion::Controller::new(cc),
             hs_window_end: SeqNum(0),
+            #[cfg(feature = "alloc")]
+            cl_max: 0,
             hs_last_min: u32::MAX,
             hs_cur_min: u32::MAX,
             nibbles: 0,

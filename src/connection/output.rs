@@ -140,14 +140,20 @@ impl<B: Storage> Connection<B> {
                 0
             }
         };
-        let len = unsent.min(rwnd_room).min(cwnd_room).min(mss);
+        // A record's end (`records.rs`) ends the segment.
+        let record = self.record_room(self.snd_nxt);
+        let len = unsent.min(rwnd_room).min(cwnd_room).min(mss).min(record);
         if len == 0 {
             return None;
         }
         let all = len == unsent;
         let fin = all && self.fin_queued();
         let retransmitting = self.snd_nxt.before(self.snd_max);
+        // A segment a record's end cuts short cannot grow: it goes as a
+        // full-sized one would; at the queue's tail the usual rules hold
+        // (Linux tests Nagle on the last buffer only, tcp_write_xmit).
         let ok = len == mss
+            || (len == record && !all)
             || retransmitting
             || fin
             || (all
@@ -217,6 +223,9 @@ impl<B: Storage> Connection<B> {
             self.snd_max,
             self.state
         );
+        if self.uncommon() {
+            self.prune_records();
+        }
         // Changed in place: the segment is built once, in the return slot.
         let mut out = self.next_transmit(now, buf);
         let t = out.as_mut()?;
@@ -322,6 +331,7 @@ impl<B: Storage> Connection<B> {
         }
         self.snd_nxt = seq.add(mss);
         self.snd_max = self.snd_nxt;
+        self.cwnd_used(seq);
         // `tlp_eligible()` in ESTABLISHED out of recovery (RFC 8985 §7.2:
         // restart the loss-probe timer after new data).
         if self.sack_on() && self.srtt != 0 && !self.tlp_out() && self.retries == 0 {
@@ -426,6 +436,7 @@ impl<B: Storage> Connection<B> {
             }
             // RFC 4821 §7: a PLPMTUD probe of new data, when one is due.
             if self.uncommon()
+                && !self.has_records()
                 && let Some(len) = self.mtu_probe_len(buf.len())
             {
                 self.mtu_probe_sent(len);
@@ -685,7 +696,11 @@ impl<B: Storage> Connection<B> {
         if n > 0 && self.probe == Probe::Override {
             self.probe = Probe::None;
         }
-        if n > 0 && (self.push(now, off + n == self.tx.len(), !retransmission) || forced) {
+        if n > 0
+            && (self.push(now, off + n == self.tx.len(), !retransmission)
+                || forced
+                || self.ends_record(seq.add(n as u32)))
+        {
             flags |= Flags::PSH;
         }
         self.prr_sent(n as u32);
@@ -703,6 +718,9 @@ impl<B: Storage> Connection<B> {
         self.snd_nxt = seq.add(n as u32 + u32::from(fin));
         if self.snd_nxt.after(self.snd_max) {
             self.snd_max = self.snd_nxt;
+        }
+        if !retransmission {
+            self.cwnd_used(seq);
         }
         self.set_force_send(false);
         if !retransmission && self.tlp_eligible() {
@@ -754,6 +772,8 @@ impl<B: Storage> Connection<B> {
         let fin_out = self.fin_queued() && self.snd_max == self.fin_seq().add(1);
         let data_out = flight - u32::from(fin_out);
         let len = (data_out.min(self.seg_room()) as usize).min(buf.len());
+        // Not across a record's end (`records.rs`).
+        let len = self.record_start_before(self.snd_una.add(data_out), len as u32) as usize;
         let off = (data_out as usize - len).min(self.tx.len());
         let n = self.tx.read_at(off, &mut buf[..len]);
         let seq = self.snd_una.add(off as u32);
@@ -766,7 +786,9 @@ impl<B: Storage> Connection<B> {
         // RFC 9293 §3.9.1: the probe is the segment that ended the pushed
         // data, PSH included (as `data_segment` resends it; Linux's
         // tcp_send_loss_probe resends the skb with its flags).
-        if n > 0 && off + n == self.tx.len() && !self.more() {
+        if n > 0
+            && ((off + n == self.tx.len() && !self.more()) || self.ends_record(seq.add(n as u32)))
+        {
             flags |= Flags::PSH;
         }
         Some(self.segment(now, seq, flags, n))
@@ -778,7 +800,8 @@ impl<B: Storage> Connection<B> {
             return None;
         }
         let in_buf = (self.tx.len() as u32).min(self.flight());
-        let len = (in_buf.min(self.seg_room()) as usize).min(buf.len());
+        let room = self.seg_room().min(self.record_room(self.snd_una));
+        let len = (in_buf.min(room) as usize).min(buf.len());
         let n = self.tx.read_at(0, &mut buf[..len]);
         let fin = self.fin_queued()
             && n as u32 == self.tx.len() as u32
@@ -795,6 +818,9 @@ impl<B: Storage> Connection<B> {
         let mut flags = Flags::ACK;
         if fin {
             flags |= Flags::FIN;
+        }
+        if n > 0 && self.ends_record(self.snd_una.add(n as u32)) {
+            flags |= Flags::PSH;
         }
         Some(self.segment(now, self.snd_una, flags, n))
     }

@@ -479,7 +479,18 @@ impl<B: Storage> Connection<B> {
         if self.srtt == 0 || self.sacked.is_empty() {
             return;
         }
-        let wait = Duration::from_micros(u64::from(self.srtt) + self.rack_reo_wnd());
+        // RACK.rtt (RFC 8985 §6.2 step 2): the RTT of the newest delivered
+        // segment, as of the last ACK (which delivered it, or later ones).
+        let rack_rtt = self
+            .when(self.last_rcv)
+            .as_micros()
+            .saturating_sub(rack_xmit.as_micros());
+        let rack_rtt = if rack_rtt == 0 {
+            u64::from(self.srtt)
+        } else {
+            rack_rtt
+        };
+        let wait = Duration::from_micros(rack_rtt + self.rack_reo_wnd());
         let timed_out =
             Instant::from_micros(now.as_micros().saturating_sub(wait.as_micros() as u64));
         let limit = rack_xmit.min(timed_out);

@@ -235,18 +235,24 @@ impl<B: Storage> Connection<B> {
     pub(super) fn sack_retransmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         let (off, hole) = self.sendable_hole()?;
         let in_buf = (self.tx.len() as u32).saturating_sub(off);
-        let len = (hole.min(self.seg_room()).min(in_buf) as usize).min(buf.len());
+        let seq = self.snd_una.add(off);
+        // Not across a record's end (`records.rs`).
+        let room = self.seg_room().min(self.record_room(seq));
+        let len = (hole.min(room).min(in_buf) as usize).min(buf.len());
         if len == 0 {
             return None;
         }
         let n = self.tx.read_at(off as usize, &mut buf[..len]);
-        let seq = self.snd_una.add(off);
         self.prr_sent(n as u32);
         self.high_rxt = seq.add(n as u32);
         self.rtx_mark = self.snd_max;
         self.cold_mut().rare.retransmits += 1;
         self.rtt_sample = super::timers::RttSample::NONE;
-        Some(self.segment(now, seq, Flags::ACK, n))
+        let mut flags = Flags::ACK;
+        if self.ends_record(seq.add(n as u32)) {
+            flags |= Flags::PSH;
+        }
+        Some(self.segment(now, seq, flags, n))
     }
 
     /// When going back to SND.UNA after a timeout, skips what the peer has

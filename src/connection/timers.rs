@@ -673,9 +673,15 @@ impl<B: Storage> Connection<B> {
             self.srtt = self.srtt - self.srtt / 8 + r / 8;
         }
         // G: 1 ms clock granularity.
-        let rto = self
-            .srtt
-            .saturating_add(self.rttvar.saturating_mul(4).max(1000));
+        let var = self.rttvar.saturating_mul(4).max(1000);
+        // Config::rto_min_in_variance: Linux's variance term is at least
+        // RTO.min (tcp_rtt_estimator's rttvar_us, added by __tcp_set_rto).
+        let var = if self.cfg.rto_min_in_variance() {
+            var.max(us(self.cfg.rto_min()))
+        } else {
+            var
+        };
+        let rto = self.srtt.saturating_add(var);
         self.rto = clamp_rto(&self.cfg, rto);
     }
 
@@ -757,6 +763,12 @@ impl<B: Storage> Connection<B> {
         self.dupacks = 0;
         if self.cwnd < self.ssthresh {
             self.hystart_round();
+        }
+        if !self.may_grow_cwnd() {
+            // Config::cwnd_limited: the flight did not use cwnd.
+            return;
+        }
+        if self.cwnd < self.ssthresh {
             // RFC 5681 §3.1 with RFC 3465 byte counting; the limit per ACK
             // is the algorithm's. Without one (CUBIC, as Linux's
             // `tcp_slow_start`), a stretch ACK from a coalescing receiver
@@ -799,7 +811,7 @@ impl<B: Storage> Connection<B> {
     pub(super) fn enter_recovery(&mut self, now: Instant) {
         let mss = self.eff_mss();
         let w = Window {
-            cwnd: self.cwnd.min(self.flight().max(mss)),
+            cwnd: self.cwnd_to_reduce(),
             ..self.window()
         };
         self.ssthresh = self.cc.on_congestion(w, now);

@@ -84,14 +84,15 @@ impl<B: Storage> Connection<B> {
     }
 
     /// Sets or clears the `xflags` bit `b`, and the `uncommon` flag with
-    /// it.
+    /// it (also on while record ends are pending, `records.rs`).
     pub(super) fn set_x(&mut self, b: u8, on: bool) {
         if on {
             self.xflags |= b;
         } else {
             self.xflags &= !b;
         }
-        self.set_uncommon(self.xflags & x::UNCOMMON != 0);
+        // Pending record ends (`records.rs`) keep the general paths too.
+        self.set_uncommon(self.xflags & x::UNCOMMON != 0 || self.has_records());
     }
 
     /// SEND with the URGENT flag (RFC 9293 §3.10.2): the data is queued as

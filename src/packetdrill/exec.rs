@@ -1623,8 +1623,14 @@ impl Exec {
                 if null {
                     return Ok(Some((-1, Some("EFAULT"))));
                 }
-                let more = flags & MSG_MORE != 0;
-                self.write(fd, n.max(0) as usize, flags & MSG_DONTWAIT != 0, more, b)
+                let how = if flags & MSG_MORE != 0 {
+                    How::More
+                } else if flags & MSG_EOR != 0 {
+                    How::Eor
+                } else {
+                    How::Plain
+                };
+                self.write(fd, n.max(0) as usize, flags & MSG_DONTWAIT != 0, how, b)
             }
             "read" | "recv" | "recvfrom" | "recvmsg" | "readv" => {
                 let fd = self.fd(line, &c, 0)?;
@@ -1874,14 +1880,7 @@ impl Exec {
         }
     }
 
-    fn write(
-        &mut self,
-        fd: i64,
-        n: usize,
-        dontwait: bool,
-        more: bool,
-        b: &mut Blocked,
-    ) -> Res<Ret> {
+    fn write(&mut self, fd: i64, n: usize, dontwait: bool, how: How, b: &mut Blocked) -> Res<Ret> {
         let Some(f) = self.fds.get(&fd).cloned() else {
             return Ok(Some((-1, Some("EBADF"))));
         };
@@ -1971,13 +1970,16 @@ impl Exec {
             }
             let data = vec![0u8; want];
             let now = self.now;
-            let r = self.ep.as_mut().map(|e| {
-                if more {
-                    e.on_app_call(now, h, crate::AppCall::SendMore(&data))
-                        .map(|o| o.len)
-                } else {
-                    e.send(now, h, &data)
-                }
+            // MSG_EOR ends a record with the write's last byte.
+            let last = b.done + want == n;
+            let r = self.ep.as_mut().map(|e| match how {
+                How::More => e
+                    .on_app_call(now, h, crate::AppCall::SendMore(&data))
+                    .map(|o| o.len),
+                How::Eor if last => e
+                    .on_app_call(now, h, crate::AppCall::SendEor(&data))
+                    .map(|o| o.len),
+                _ => e.send(now, h, &data),
             });
             let k = match r {
                 Some(Ok(k)) => k,
@@ -2450,6 +2452,16 @@ impl Exec {
             }
         }
     }
+}
+
+/// A send's flags that change how the engine queues it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum How {
+    Plain,
+    /// MSG_MORE: `AppCall::SendMore`.
+    More,
+    /// MSG_EOR: `AppCall::SendEor` (a record ends with the write).
+    Eor,
 }
 
 /// Linux's `size_goal` for a write (tcp_xmit_size_goal): a GSO packet of

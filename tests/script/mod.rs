@@ -45,6 +45,21 @@ pub fn cfg() -> Config {
     }
 }
 
+/// `Config::linux()` (`linux`) or `Config::rfc9293()`, without
+/// timestamps and window scaling: the two presets for tests that compare
+/// them with hand-made segments.
+pub fn preset(linux: bool) -> Config {
+    Config {
+        timestamps: false,
+        window_scaling: false,
+        ..if linux {
+            Config::linux()
+        } else {
+            Config::rfc9293()
+        }
+    }
+}
+
 /// One segment the connection emitted.
 #[derive(Clone, Debug)]
 pub struct Pkt {

@@ -1,0 +1,81 @@
+//! Record ends (`AppCall::SendEor`, Linux's `MSG_EOR`): no segment, first
+//! transmission or retransmission, carries bytes from both sides of one,
+//! and the segment that ends a record carries PSH. An explicit request of
+//! the application, so both presets keep it (issue 15;
+//! tests/packetdrill/eor-record-end.pkt pins the Linux preset's timing
+//! against what Linux did).
+
+mod script;
+
+use script::*;
+use tcpstate::AppCall;
+
+#[test]
+fn a_record_end_ends_segments_and_carries_psh_in_both_presets() {
+    for linux in [false, true] {
+        let mut s = established_with(preset(linux));
+        let una = s.c.snd_nxt();
+        // 200 bytes ending a record, then 300 more: the record goes alone
+        // (the peer's MSS, 536, would take 500), with PSH.
+        s.app(|c, now| {
+            c.on_app_call(now, AppCall::SendEor(&[2; 200]))
+                .unwrap()
+                .actions
+        });
+        assert_eq!(s.send(&[3; 300]), 300);
+        let v = s.out();
+        assert_eq!(v[0].seq(), una, "linux {linux}");
+        assert_eq!(v[0].payload, [2; 200], "linux {linux}");
+        assert_eq!(v[0].flags(), f(PSH, ACK), "linux {linux}");
+        // The rest is the queue's tail: Nagle holds it while the record
+        // is unacknowledged (RFC 9293 §3.7.4).
+        assert_eq!(v.len(), 1, "linux {linux}: {v:#?}");
+        // The retransmission timeout resends from SND.UNA: the record
+        // again, alone, with PSH.
+        s.fire();
+        let v = s.out();
+        assert_eq!(v[0].seq(), una, "linux {linux}");
+        assert_eq!(v[0].payload, [2; 200], "linux {linux}");
+        assert_eq!(v[0].flags(), f(PSH, ACK), "linux {linux}");
+        // Once the record is acknowledged, the rest goes in one segment.
+        s.peer_ack(ACK, una.add(200), &[]);
+        let v = s.out();
+        assert_eq!(v.len(), 1, "linux {linux}: {v:#?}");
+        assert_eq!(v[0].seq(), una.add(200), "linux {linux}");
+        assert_eq!(v[0].payload, [3; 300], "linux {linux}");
+    }
+}
+
+#[test]
+fn bytes_queued_before_a_record_join_it_and_later_sends_do_not() {
+    for linux in [false, true] {
+        let mut s = established_with(preset(linux));
+        let una = s.c.snd_nxt();
+        // The peer's window takes one segment: 64 bytes wait behind it.
+        s.peer_wnd = 536;
+        s.peer_ack(ACK, una, &[]);
+        assert_eq!(s.send(&[1; 600]), 600);
+        assert_eq!(s.out().len(), 1, "linux {linux}");
+        s.app(|c, now| c.send_eor(now, &[2; 100]).unwrap().actions);
+        assert_eq!(s.send(&[3; 100]), 100);
+        s.app(|c, now| c.send_eor(now, &[4; 50]).unwrap().actions);
+        s.silent();
+        // The window opens. The waiting bytes and the first record: one
+        // segment, sent at once (it cannot grow). The second record (the
+        // plain 100 bytes and the last 50) is the queue's tail, which
+        // Nagle holds while the short segment is unacknowledged.
+        s.peer_wnd = 65535;
+        s.peer_ack(ACK, una.add(536), &[]);
+        let v = s.out();
+        let got: Vec<_> = v
+            .iter()
+            .map(|p| (p.seq(), p.payload.len(), p.flags()))
+            .collect();
+        assert_eq!(got, [(una.add(536), 164, f(PSH, ACK))], "linux {linux}");
+        s.peer_ack(ACK, una.add(700), &[]);
+        let v = s.out();
+        assert_eq!(v.len(), 1, "linux {linux}: {v:#?}");
+        assert_eq!((v[0].seq(), v[0].payload.len()), (una.add(700), 150));
+        assert_eq!(v[0].flags(), f(PSH, ACK), "linux {linux}");
+    }
+}
