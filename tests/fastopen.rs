@@ -219,6 +219,12 @@ fn r7413_cookie_request_then_data_on_the_syn() {
     assert_eq!(n, 18);
     let syn = l.client_out();
     assert_eq!(syn.len(), 1);
+    // The SYN's data counts as data sent, once (Stats::bytes_out), and
+    // dates the last data sent (tcp_info's last_data_sent).
+    let c = l.c.connection(h2).unwrap();
+    assert_eq!(c.stats().bytes_out, 18);
+    let later = l.now + tcpstate::Duration::from_millis(7);
+    assert_eq!(c.info(later).last_data_sent, 7);
     assert_eq!(syn[0].payload, b"GET / HTTP/1.0\r\n\r\n");
     assert_eq!(syn[0].h.options.fast_open, FastOpen::cookie(&cookie, false));
     l.send_server(&syn);

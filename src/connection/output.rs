@@ -512,7 +512,7 @@ impl<B: Storage> Connection<B> {
         }
         self.snd_nxt = self.iss.add(1 + len as u32);
         if len > 0 {
-            self.count_bytes_out(len as u32);
+            // (Its bytes are counted by `poll_general`'s `count_out`.)
             self.last_send = self.stamp(now);
         }
         if self.snd_max.before(self.snd_nxt) || self.snd_max == self.iss {
