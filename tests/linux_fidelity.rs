@@ -552,3 +552,26 @@ fn a_connection_opened_days_after_the_epoch_reads_its_times_right() {
         "one-way delay 5 ms, read 20 ms after the send"
     );
 }
+
+/// Linux's interactive-reply test (pingpong, `tcp_event_data_sent`) counts
+/// data only: a FIN alone sent soon after data arrived is no reply, and
+/// the peer's data after it is still acknowledged at once (quick ACKs).
+#[test]
+fn a_fin_alone_soon_after_data_is_not_an_interactive_reply() {
+    use script::*;
+    let mut c = Config::linux();
+    c.timestamps = false;
+    c.window_scaling = false;
+    let mut s = established_with(c);
+    s.peer(f(PSH, ACK), b"0123456789");
+    s.expect_ack();
+    s.now += Duration::from_millis(1);
+    let _ = s.read(100);
+    s.shutdown();
+    let fin = s.out();
+    assert_eq!(fin.len(), 1);
+    assert!(fin[0].flags().fin() && fin[0].payload.is_empty());
+    s.now += Duration::from_millis(1);
+    s.peer(f(PSH, ACK), b"more");
+    s.expect_ack();
+}

@@ -1052,3 +1052,25 @@ fn r6298_an_ack_below_the_timed_segment_leaves_it_timed() {
         "{first:?} -> {srtt:?}"
     );
 }
+
+// RFC 6298 §3 (Karn, MUST-18): one segment is timed at a time; a segment
+// sent while another is timed does not take its place, so the first one's
+// ACK gives a sample (of its own round trip).
+#[test]
+fn r6298_the_first_timed_segment_stays_timed_while_more_go_out() {
+    let mut c = cfg();
+    c.nagle = false;
+    let mut s = established_with(c);
+    let before = s.c.srtt();
+    s.send(&[1u8; 100]);
+    assert_eq!(s.out().len(), 1);
+    s.now += Duration::from_millis(100);
+    s.send(&[2u8; 100]);
+    assert_eq!(s.out().len(), 1);
+    s.now += Duration::from_millis(50);
+    let a_end = s.c.snd_una().add(100);
+    s.seg(ACK, s.peer_nxt, a_end, &[]);
+    let after = s.c.srtt();
+    assert_ne!(after, before, "a sample of 150 ms at the first ACK");
+    assert!(after.unwrap() > Duration::from_millis(10), "{after:?}");
+}
