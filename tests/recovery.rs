@@ -1074,3 +1074,34 @@ fn r6298_the_first_timed_segment_stays_timed_while_more_go_out() {
     assert_ne!(after, before, "a sample of 150 ms at the first ACK");
     assert!(after.unwrap() > Duration::from_millis(10), "{after:?}");
 }
+
+// RFC 5681 §4.1: the restart window applies only after the connection was
+// idle *longer* than the RTO. Sending right after a flight drained keeps
+// the window, and so does an idle time of exactly the RTO.
+#[test]
+fn r5681_no_restart_without_an_idle_time_longer_than_the_rto() {
+    // Sends what `idle` after the last send lets out of 40 queued segments.
+    fn burst_after(idle: impl Fn(Duration) -> Duration) -> usize {
+        let mut c = cfg();
+        c.nagle = false;
+        let mut s = established_with(c);
+        let mss = s.c.effective_mss() as usize;
+        s.send(&vec![1u8; 10 * mss]);
+        assert_eq!(s.out().len(), 10, "the initial window");
+        let sent = s.now;
+        s.now += Duration::from_millis(10);
+        s.peer(ACK, &[]);
+        assert!(s.c.cwnd() as usize > 10 * mss, "slow start grew it");
+        let rto = Duration::from_micros(u64::from(s.c.info(s.now).rto));
+        s.now = sent + idle(rto);
+        s.send(&vec![2u8; 40 * mss]);
+        s.out().len()
+    }
+    assert!(burst_after(|_| Duration::from_millis(11)) > 10);
+    assert!(burst_after(|rto| rto) > 10);
+    assert_eq!(
+        burst_after(|rto| rto + Duration::from_micros(1)),
+        10,
+        "restart window"
+    );
+}
