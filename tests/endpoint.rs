@@ -357,6 +357,9 @@ fn rst_for_closed_ports_and_none_for_rst() {
     assert!(output(&mut ep, now).is_empty());
     let k = ep.counters();
     assert_eq!((k.in_errs, k.addr_drops, k.in_segs), (1, 2, 4));
+    // The bad checksum is Linux's InCsumErrors too; the four segments
+    // for the closed port are counted as such (RFC 9293 §3.10.7.1).
+    assert_eq!((k.in_csum_errors, k.no_port), (1, 4));
 }
 
 #[test]
