@@ -162,3 +162,53 @@ fn a_full_fixed_endpoint_gives_typed_errors_not_panics() {
     assert_eq!(k.passive_opens, 4);
     assert_eq!(k.listen_drops + k.syncookies_sent, 4, "{k:?}");
 }
+
+/// The fixed store's demux table (`M` slots, one always empty) gives its
+/// slot back whenever a connection or a TIME-WAIT entry ends: a fixed
+/// Endpoint serves many more connections over its life than its table has
+/// slots, each found by its 4-tuple after the others came and went.
+#[test]
+fn a_fixed_endpoint_serves_more_connections_than_its_table_has_slots() {
+    let mut server = Endpoint::<Small>::with_store(cfg(80), [1; 16]).expect("valid config");
+    let mut client = Endpoint::<Small>::with_store(cfg(1), [2; 16]).expect("valid config");
+    let l = server.listen(addr(80, 80), 4).unwrap();
+    let mut now = Instant::from_secs(1);
+    let mut rbuf = [0u8; 16];
+    // 40 connections one after another, each in both tables (16 slots).
+    for round in 0..40u8 {
+        let c = client
+            .connect(now, None, addr(80, 80))
+            .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        let until = now + Duration::from_millis(50);
+        run(&mut client, &mut server, &mut now, until);
+        let s = server.accept(l).expect("accepted");
+        client.send(now, c, &[round]).unwrap();
+        let until = now + Duration::from_millis(50);
+        run(&mut client, &mut server, &mut now, until);
+        assert_eq!(server.recv(now, s, &mut rbuf), Ok(1), "round {round}");
+        assert_eq!(rbuf[0], round);
+        if round % 2 == 0 {
+            // A RST: no TIME-WAIT on either side.
+            client.abort(now, c).unwrap();
+        } else {
+            // The client closes first and keeps TIME-WAIT for a minute.
+            client.close(now, c).unwrap();
+            let until = now + Duration::from_millis(50);
+            run(&mut client, &mut server, &mut now, until);
+            assert_eq!(server.recv(now, s, &mut rbuf), Ok(0), "round {round}");
+            server.close(now, s).unwrap();
+            let until = now + Duration::from_millis(50);
+            run(&mut client, &mut server, &mut now, until);
+            assert_eq!(client.time_wait_count(), 1, "round {round}");
+        }
+        let until = now + Duration::from_secs(61);
+        run(&mut client, &mut server, &mut now, until);
+        while client.poll_event().is_some() {}
+        let counts = (
+            client.connection_count(),
+            server.connection_count(),
+            client.time_wait_count(),
+        );
+        assert_eq!(counts, (0, 0, 0), "round {round}");
+    }
+}
