@@ -362,6 +362,39 @@ fn rst_for_closed_ports_and_none_for_rst() {
     assert_eq!((k.in_csum_errors, k.no_port), (1, 4));
 }
 
+/// `on_datagram_recv` reads at once only for a connection whose handle
+/// the application holds, and reports a connection only when it read
+/// something: data for a connection still in the accept queue waits for
+/// `accept` and `recv`, and a segment without data reads nothing.
+#[test]
+fn reading_at_once_needs_an_accepted_handle_and_some_data() {
+    let mut ep = Endpoint::new(local(cfg()), [7; 16]).expect("valid config");
+    let now = Instant::from_secs(1);
+    let (c, s) = (sa(9, 5555), sa(1, 80));
+    let l = ep.listen(s, 4).unwrap();
+    let synack = handshake(&mut ep, now, c, s, &[]);
+    let ack = synack.seq.0 + 1;
+    let mut buf = [0u8; 64];
+    let recv_at_once = |ep: &mut Endpoint, seq: u32, data: &[u8], buf: &mut [u8]| {
+        let seg = craft(
+            c,
+            s,
+            seq,
+            ack,
+            Flags::ACK | Flags::PSH,
+            TcpOptions::NONE,
+            data,
+        );
+        ep.on_datagram_recv(now, c.ip(), s.ip(), Ecn::NotEct, &seg, buf)
+    };
+    assert_eq!(recv_at_once(&mut ep, 1001, b"early", &mut buf), None);
+    let h = ep.accept(l).expect("accepted");
+    assert_eq!(recv_all(&mut ep, now, h), b"early");
+    assert_eq!(recv_at_once(&mut ep, 1006, b"", &mut buf), None);
+    assert_eq!(recv_at_once(&mut ep, 1006, b"late", &mut buf), Some((h, 4)));
+    assert_eq!(&buf[..4], b"late");
+}
+
 #[test]
 fn backlog_overflow_drops_the_final_ack_until_the_app_accepts() {
     let mut net = Net::new(vec![(ip(1), cfg()), (ip(2), cfg())]);

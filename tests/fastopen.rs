@@ -968,3 +968,58 @@ fn a_listeners_fast_open_queue_can_be_changed() {
         Err(EndpointError::UnknownHandle)
     );
 }
+
+// Linux's tcp_rcv_fastopen_synack: a SYN,ACK without a cookie after our
+// cookie request timed out says nothing of the server's Fast Open (the
+// retransmitted SYN had no option): the next request is in the RFC form
+// again, not the experimental one an unanswered request leads to
+// (unanswered_requests_try_the_experimental_form_once).
+#[test]
+fn a_lost_cookie_request_does_not_switch_forms() {
+    let mut l = Link::new(FastOpenConfig::CLIENT, FastOpenConfig::OFF);
+    l.s.listen(server_addr(), 16).unwrap();
+    let (h, _) = l.connect_fo(b"");
+    let lost = l.client_out();
+    assert_eq!(lost[0].h.options.fast_open, Some(FastOpen::request(false)));
+    l.now = l.c.next_deadline().unwrap();
+    l.c.on_timer(l.now);
+    let syn = l.client_out();
+    assert_eq!(syn[0].h.options.fast_open, None);
+    l.send_server(&syn);
+    l.settle();
+    assert_eq!(l.c.connection(h).unwrap().state(), State::Established);
+    l.c.abort(l.now, h).unwrap();
+    l.settle();
+    let (_, _) = l.connect_fo(b"");
+    let syn = l.client_out();
+    assert_eq!(syn[0].h.options.fast_open, Some(FastOpen::request(false)));
+}
+
+// The cookie cache learns only from a Fast Open connection's SYN,ACK
+// (RFC 7413 §4.1.1): a plain connection to another server neither adds
+// an entry nor, with a cache of one, pushes the cached cookie out.
+#[test]
+fn plain_connections_leave_the_cookie_cache_alone() {
+    let (mut l, _) = Link::linux(16);
+    let mut ccfg = cfg(C, FastOpenConfig::CLIENT);
+    ccfg.fast_open_cache = 1;
+    l.c = Endpoint::new(ccfg, [1; 16]).unwrap();
+    l.warm_up();
+    let cookie = l.c.fast_open_cached(C, S);
+    assert!(cookie.is_some());
+    let s2 = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 2));
+    let mut other = Endpoint::new(cfg(s2, FastOpenConfig::OFF), [3; 16]).unwrap();
+    other.listen(SocketAddr::new(s2, 80), 4).unwrap();
+    let h = l.c.connect(l.now, None, SocketAddr::new(s2, 80)).unwrap();
+    for _ in 0..4 {
+        for d in Link::out(&mut l.c, l.now) {
+            other.on_datagram(l.now, d.src, d.dst, Ecn::NotEct, &d.bytes);
+        }
+        for d in Link::out(&mut other, l.now) {
+            l.c.on_datagram(l.now, d.src, d.dst, Ecn::NotEct, &d.bytes);
+        }
+        l.c.send(l.now, h, b"x").unwrap();
+    }
+    assert_eq!(l.c.connection(h).unwrap().state(), State::Established);
+    assert_eq!(l.c.fast_open_cached(C, S), cookie);
+}
