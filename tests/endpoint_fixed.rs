@@ -212,3 +212,58 @@ fn a_fixed_endpoint_serves_more_connections_than_its_table_has_slots() {
         assert_eq!(counts, (0, 0, 0), "round {round}");
     }
 }
+
+/// A fixed Endpoint's event queue holds `N` events. A SYN for a filtering
+/// listener whose `SynPending` finds the queue full could never get a
+/// verdict: it is dropped (not held for ever, no SYN,ACK) and counted in
+/// `events_dropped`; the peer's retransmission is held once there is room.
+#[test]
+fn a_held_syn_without_room_for_its_event_is_dropped_and_counted() {
+    use tcpstate::endpoint::ListenOptions;
+    let mut server = Endpoint::<Small>::with_store(cfg(80), [1; 16]).expect("valid config");
+    let mut peer = Endpoint::<Small>::with_store(cfg(1), [2; 16]).expect("valid config");
+    let fid = server
+        .listen_with(
+            addr(80, 81),
+            ListenOptions {
+                filter_syn: true,
+                ..ListenOptions::backlog(4)
+            },
+        )
+        .unwrap();
+    peer.listen(addr(1, 90), 4).unwrap();
+    let mut now = Instant::from_secs(1);
+    // The server's own active open fills its event queue (unpolled).
+    let c = server.connect(now, None, addr(1, 90)).unwrap();
+    let until = now + Duration::from_millis(50);
+    run(&mut server, &mut peer, &mut now, until);
+    assert_eq!(server.connection(c).unwrap().state(), State::Established);
+    assert_eq!(server.counters().events_dropped, 0);
+    // Four events: the queue is full. The peer's SYN to the filtering
+    // listener finds no room for its SynPending.
+    let p = peer.connect(now, None, addr(80, 81)).unwrap();
+    let until = now + Duration::from_millis(50);
+    run(&mut server, &mut peer, &mut now, until);
+    let k = server.counters();
+    assert_eq!(k.events_dropped, 1, "{k:?}");
+    assert_eq!(server.connection_count(), 1, "the held SYN is dropped");
+    assert_eq!(peer.connection(p).unwrap().state(), State::SynSent);
+    // With the queue read, the retransmitted SYN is held for a verdict.
+    let evs: Vec<Event> = core::iter::from_fn(|| server.poll_event()).collect();
+    assert_eq!(evs.len(), 4, "{evs:?}");
+    assert!(evs.contains(&Event::Connected(c)), "{evs:?}");
+    let until = now + Duration::from_millis(1100);
+    let mut buf = [0u8; 1600];
+    while now < until {
+        now += Duration::from_millis(10);
+        peer.on_timer(now);
+        while let Some(d) = peer.poll_transmit(now, &mut buf) {
+            server.on_datagram(now, d.src, d.dst, d.ecn, &buf[..d.len]);
+        }
+    }
+    let evs: Vec<Event> = core::iter::from_fn(|| server.poll_event()).collect();
+    assert!(
+        matches!(evs[..], [Event::SynPending(id, _)] if id == fid),
+        "{evs:?}"
+    );
+}
