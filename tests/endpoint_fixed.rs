@@ -267,3 +267,63 @@ fn a_held_syn_without_room_for_its_event_is_dropped_and_counted() {
         "{evs:?}"
     );
 }
+
+/// A Fast Open connection goes to its listener's accept queue at its SYN
+/// (RFC 7413 §4.2.2); when a fixed Endpoint's event queue is full its
+/// `Incoming` is dropped and counted, and the connection is in the accept
+/// queue all the same, the SYN's data readable.
+#[test]
+fn a_fast_open_child_without_room_for_its_event_is_counted_and_accepted() {
+    use tcpstate::endpoint::{ConnectOptions, FastOpenConfig, ListenOptions};
+    let mut scfg = cfg(80);
+    scfg.fast_open = FastOpenConfig {
+        server: true,
+        ..FastOpenConfig::CLIENT
+    };
+    let mut server = Endpoint::<Small>::with_store(scfg, [1; 16]).expect("valid config");
+    let mut peer = Endpoint::<Small>::with_store(cfg(1), [2; 16]).expect("valid config");
+    let l = server
+        .listen_with(
+            addr(80, 80),
+            ListenOptions {
+                fast_open: 4,
+                ..ListenOptions::backlog(4)
+            },
+        )
+        .unwrap();
+    peer.listen(addr(1, 90), 4).unwrap();
+    let mut now = Instant::from_secs(1);
+    // A cookie request fills the peer's cache.
+    let fo = |peer: &mut Endpoint<Small>, now, data: &[u8]| {
+        peer.connect_with_data(now, None, addr(80, 80), ConnectOptions::default(), data)
+            .unwrap()
+    };
+    let (h, _) = fo(&mut peer, now, b"");
+    let until = now + Duration::from_millis(50);
+    run(&mut server, &mut peer, &mut now, until);
+    peer.abort(now, h).unwrap();
+    let s = server.accept(l).expect("accepted");
+    server.abort(now, s).unwrap();
+    let until = now + Duration::from_millis(50);
+    run(&mut server, &mut peer, &mut now, until);
+    while server.poll_event().is_some() {}
+    assert_eq!(server.connection_count(), 0);
+    // The server's own active open fills its event queue (unpolled).
+    let c = server.connect(now, None, addr(1, 90)).unwrap();
+    let until = now + Duration::from_millis(50);
+    run(&mut server, &mut peer, &mut now, until);
+    assert_eq!(server.connection(c).unwrap().state(), State::Established);
+    assert_eq!(server.counters().events_dropped, 0);
+    // Data on the SYN with the cookie.
+    let (_, n) = fo(&mut peer, now, b"hello");
+    assert_eq!(n, 5);
+    let mut buf = [0u8; 1600];
+    while let Some(d) = peer.poll_transmit(now, &mut buf) {
+        server.on_datagram(now, d.src, d.dst, d.ecn, &buf[..d.len]);
+    }
+    assert_eq!(server.counters().events_dropped, 1);
+    let s = server.accept(l).expect("in the accept queue");
+    assert_eq!(server.connection(s).unwrap().state(), State::SynReceived);
+    assert_eq!(server.recv(now, s, &mut buf), Ok(5));
+    assert_eq!(&buf[..5], b"hello");
+}
