@@ -1549,6 +1549,11 @@ fn syn_cookie_connections_keep_the_peers_window_scale_and_sack() {
             "{ws:?} {sack}"
         );
         assert_eq!(conn.sack_enabled(), sack, "{ws:?} {sack}");
+        // The shift the cookie's SYN,ACK offered is the one the
+        // connection receives with (RFC 7323 §2.2), as a SYN,ACK with
+        // state would have offered.
+        let ours = conn.window_scale().map(|(ours, _)| ours);
+        assert_eq!(syn_ack.options.window_scale, ours, "{ws:?} {sack}");
         // The clock, from the TSval of a data segment sent now; the
         // SYN,ACK's was at most 63 below it.
         ep.send(t, h, b"x").unwrap();
@@ -1561,6 +1566,64 @@ fn syn_cookie_connections_keep_the_peers_window_scale_and_sack() {
         clock = Some(now_ts.wrapping_sub(t.as_millis() as u32));
         ep.abort(t, h).unwrap();
         output(&mut ep, t);
+    }
+}
+
+/// The shift a cookie's SYN,ACK offers is the one a SYN,ACK with state
+/// offers and the connection the cookie opens receives with: halve the
+/// window space (the larger of `rx_buffer` and `wscale_buffer`) until it
+/// fits 16 bits, at most 14 times (RFC 7323 §2.3, Linux
+/// `tcp_select_initial_window`), and no further than leaves two units in
+/// the receive buffer (the Connection's rule: the window is rounded down
+/// to whole units, RFC 7323 §2.4). A cookie that offered more than the
+/// connection uses would let the peer send past our buffer.
+#[test]
+fn syn_cookie_window_scale_is_the_one_a_syn_ack_with_state_offers() {
+    let s = sa(1, 80);
+    let cl = sa(9, 42000);
+    let cases = [
+        (16384, 6 << 20, 7u8),
+        (16384, 0xffff << 3, 3),
+        (16384, 1 << 19, 4),
+        // Two units of 2^13 in 16 KiB, not of 2^14.
+        (16384, 1 << 40, 13),
+        // Linux's 6 MiB with a 128-byte buffer: 2^6, not 2^7.
+        (128, 6 << 20, 6),
+    ];
+    for (rx, space, shift) in cases {
+        let mut c = cfg();
+        c.syncookies = SynCookies::Always;
+        c.rx_buffer = rx;
+        c.conn.wscale_buffer = Some(space);
+        let mut ep = Endpoint::new(local(c), [12; 16]).expect("valid config");
+        let l = ep.listen(s, 8).unwrap();
+        let t = Instant::from_secs(1000);
+        let mut o = TcpOptions::NONE;
+        o.window_scale = Some(2);
+        o.timestamps = Some(Timestamps { val: 777, ecr: 0 });
+        inject(
+            &mut ep,
+            t,
+            cl,
+            s,
+            &craft(cl, s, 9000, 0, Flags::SYN, o, &[]),
+        );
+        let syn_ack = output(&mut ep, t)[0].0;
+        let case = format!("rx {rx}, space {space:#x}");
+        assert_eq!(syn_ack.options.window_scale, Some(shift), "{case}");
+        let ecr = syn_ack.options.timestamps.expect("timestamps").val;
+        let o = ts(778, ecr);
+        let ack = syn_ack.seq.0.wrapping_add(1);
+        inject(
+            &mut ep,
+            t,
+            cl,
+            s,
+            &craft(cl, s, 9001, ack, Flags::ACK, o, &[]),
+        );
+        let h = ep.accept(l).expect("the cookie opens the connection");
+        let conn = ep.connection(h).unwrap();
+        assert_eq!(conn.window_scale(), Some((shift, 2)), "{case}");
     }
 }
 

@@ -331,14 +331,15 @@ impl<S: Store> Endpoint<S> {
         }
     }
 
-    /// The window-scale shift we offer (as the Connection computes it).
+    /// The window-scale shift we offer, as the Connection computes it
+    /// (`Connection::our_wscale`): the connection a cookie opens receives
+    /// with its own, which the SYN,ACK must have offered. That includes
+    /// its limit of two units in the receive buffer.
     fn our_wscale(&self) -> u8 {
-        let cap = self
-            .cfg
-            .rx_buffer
-            .max(self.cfg.conn.wscale_buffer.unwrap_or(0));
+        let rx = self.cfg.rx_buffer;
+        let cap = rx.max(self.cfg.conn.wscale_buffer.unwrap_or(0));
         let mut s = 0u8;
-        while s < 14 && (cap >> s) > 0xffff {
+        while s < 14 && (cap >> s) > 0xffff && (rx >> (s + 1)) >= 2 {
             s += 1;
         }
         s
