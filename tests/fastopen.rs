@@ -1023,3 +1023,29 @@ fn plain_connections_leave_the_cookie_cache_alone() {
     assert_eq!(l.c.connection(h).unwrap().state(), State::Established);
     assert_eq!(l.c.fast_open_cached(C, S), cookie);
 }
+
+// Linux's tcp_fastopen_cache_set: a SYN,ACK to a SYN that carried data
+// never moves the client to the experimental form, even when the cookie
+// it came with is gone from the cache by then (flushed while the SYN was
+// out): the next request is in the RFC form.
+#[test]
+fn a_syn_with_data_never_leads_to_the_experimental_form() {
+    let (mut l, _) = Link::linux(16);
+    l.warm_up();
+    let (h, n) = l.connect_fo(b"hello");
+    assert_eq!(n, 5);
+    let syn = l.client_out();
+    l.c.clear_fast_open_cache();
+    l.send_server(&syn);
+    let synack = l.server_out();
+    assert_eq!(synack[0].h.ack, syn[0].h.seq.add(6), "data taken");
+    assert_eq!(synack[0].h.options.fast_open, None);
+    l.send_client(&synack);
+    l.settle();
+    l.c.abort(l.now, h).unwrap();
+    l.settle();
+    assert_eq!(l.c.fast_open_cached(C, S), None);
+    let (_, _) = l.connect_fo(b"");
+    let syn = l.client_out();
+    assert_eq!(syn[0].h.options.fast_open, Some(FastOpen::request(false)));
+}
