@@ -1049,3 +1049,47 @@ fn a_syn_with_data_never_leads_to_the_experimental_form() {
     let syn = l.client_out();
     assert_eq!(syn[0].h.options.fast_open, Some(FastOpen::request(false)));
 }
+
+// A SYN takes its Fast Open option from the cache when it goes out: a
+// connection opened without a cookie in the no-cookie mode (0x4, data
+// taken, no option planned) whose SYN is polled after another
+// connection's SYN,ACK brought a cookie carries that cookie, and the
+// server (which wants one) takes its data.
+#[test]
+fn a_syn_carries_the_cookie_cached_when_it_goes_out() {
+    let (mut l, _) = Link::linux(16);
+    let (a, _) = l.connect_fo(b"");
+    let request = l.client_out();
+    assert_eq!(
+        request[0].h.options.fast_open,
+        Some(FastOpen::request(false))
+    );
+    l.c.set_fast_open_config(FastOpenConfig {
+        client_no_cookie: true,
+        ..FastOpenConfig::CLIENT
+    });
+    let (b, n) = l.connect_fo(b"hello");
+    assert_eq!(n, 5, "no cookie: data taken without one");
+    // The first connection's SYN,ACK brings the cookie before the second
+    // SYN is polled.
+    l.send_server(&request);
+    let synack = l.server_out();
+    l.send_client(&synack);
+    let cookie = l.c.fast_open_cached(C, S).expect("cached");
+    let syn: Vec<Seg> = l
+        .client_out()
+        .into_iter()
+        .filter(|s| s.h.flags.syn())
+        .collect();
+    assert_eq!(syn.len(), 1);
+    assert_eq!(syn[0].payload, b"hello");
+    assert_eq!(syn[0].h.options.fast_open, Some(cookie));
+    l.send_server(&syn);
+    let synack = l.server_out();
+    let to_b: Vec<&Seg> = synack
+        .iter()
+        .filter(|s| s.h.flags.syn() && s.h.dst_port == syn[0].h.src_port)
+        .collect();
+    assert_eq!(to_b[0].h.ack, syn[0].h.seq.add(6), "data taken");
+    let _ = (a, b);
+}
