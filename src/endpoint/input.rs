@@ -180,8 +180,9 @@ impl<S: Store> Endpoint<S> {
             _ => (e.conn.on_segment_ecn(now, seg, ce), None),
         };
         self.counters.retrans_segs += u64::from(e.conn.retransmits().wrapping_sub(before));
+        // Once: `fo::ACTIVE` is read only in SYN-SENT, which the
+        // connection has left.
         if fo_synack && !matches!(e.conn.state(), State::SynSent | State::Closed) {
-            e.fo &= !super::fo::ACTIVE;
             let tuple = e.tuple;
             let news = super::fastopen::SynAckNews {
                 mss: seg.options.mss,
