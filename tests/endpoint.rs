@@ -437,6 +437,94 @@ fn backlog_overflow_drops_the_final_ack_until_the_app_accepts() {
     assert_eq!(got, (0..3u8).map(|i| vec![i; 100]).collect::<Vec<_>>());
 }
 
+/// Linux's ListenOverflows and ListenDrops, one each for every segment a
+/// full accept queue makes the listener drop: the final ACK of a
+/// handshake (the connection stays in SYN-RECEIVED) and a new SYN.
+#[test]
+fn a_full_accept_queue_counts_each_dropped_ack_and_syn() {
+    let mut ep = Endpoint::new(local(cfg()), [7; 16]).expect("valid config");
+    let now = Instant::from_secs(1);
+    let s = sa(1, 80);
+    let l = ep.listen(s, 2).unwrap();
+    let counts = |ep: &Endpoint| {
+        let k = ep.counters();
+        (k.listen_overflows, k.listen_drops)
+    };
+    let syn = |ep: &mut Endpoint, c: SocketAddr| {
+        inject(
+            ep,
+            now,
+            c,
+            s,
+            &craft(c, s, 1000, 0, Flags::SYN, TcpOptions::NONE, &[]),
+        );
+        output(ep, now).first().map(|(h, _)| h.seq.0)
+    };
+    let ack = |ep: &mut Endpoint, c: SocketAddr, iss: u32| {
+        inject(
+            ep,
+            now,
+            c,
+            s,
+            &craft(c, s, 1001, iss + 1, Flags::ACK, TcpOptions::NONE, &[]),
+        );
+    };
+    let c: Vec<SocketAddr> = (0..4).map(|i| sa(9, 5000 + i)).collect();
+    let i0 = syn(&mut ep, c[0]).unwrap();
+    let i1 = syn(&mut ep, c[1]).unwrap();
+    ack(&mut ep, c[0], i0);
+    let i2 = syn(&mut ep, c[2]).unwrap();
+    ack(&mut ep, c[1], i1);
+    assert_eq!(ep.queue_lengths(l), Some((2, 1)));
+    assert_eq!(counts(&ep), (0, 0));
+    // The accept queue is full: the third final ACK is dropped.
+    ack(&mut ep, c[2], i2);
+    assert_eq!(ep.queue_lengths(l), Some((2, 1)));
+    assert_eq!(counts(&ep), (1, 1));
+    // And so is a new SYN.
+    assert_eq!(syn(&mut ep, c[3]), None);
+    assert_eq!(counts(&ep), (2, 2));
+}
+
+/// The same for the ACK that returns a valid SYN cookie (RFC 4987):
+/// with the accept queue full it is dropped and counted once each.
+#[test]
+fn a_full_accept_queue_counts_a_dropped_cookie_ack() {
+    let mut c = cfg();
+    c.syncookies = SynCookies::Always;
+    let mut ep = Endpoint::new(local(c), [7; 16]).expect("valid config");
+    let now = Instant::from_secs(1);
+    let s = sa(1, 80);
+    let l = ep.listen(s, 1).unwrap();
+    let (c0, c1) = (sa(9, 5000), sa(9, 5001));
+    let mut isn = Vec::new();
+    for c in [c0, c1] {
+        inject(
+            &mut ep,
+            now,
+            c,
+            s,
+            &craft(c, s, 1000, 0, Flags::SYN, TcpOptions::NONE, &[]),
+        );
+        isn.push(output(&mut ep, now)[0].0.seq.0);
+    }
+    for (c, iss) in [c0, c1].into_iter().zip(isn) {
+        inject(
+            &mut ep,
+            now,
+            c,
+            s,
+            &craft(c, s, 1001, iss + 1, Flags::ACK, TcpOptions::NONE, &[]),
+        );
+    }
+    assert_eq!(ep.queue_lengths(l), Some((1, 0)));
+    let k = ep.counters();
+    assert_eq!(
+        (k.syncookies_recv, k.listen_overflows, k.listen_drops),
+        (1, 1, 1)
+    );
+}
+
 /// A tiny deterministic generator (xorshift).
 struct Rng(u64);
 impl Rng {
