@@ -1093,3 +1093,25 @@ fn a_syn_carries_the_cookie_cached_when_it_goes_out() {
     assert_eq!(to_b[0].h.ack, syn[0].h.seq.add(6), "data taken");
     let _ = (a, b);
 }
+
+// Linux's tcp_rcv_fastopen_synack: a cookie in the SYN,ACK of a SYN that
+// carried no Fast Open option (0x4: data without a cookie) was not asked
+// for, and is not cached.
+#[test]
+fn an_unsolicited_cookie_is_not_cached() {
+    let mut l = Link::no_cookie_server(FastOpenConfig {
+        client_no_cookie: true,
+        ..FastOpenConfig::CLIENT
+    });
+    let (h, n) = l.connect_fo(b"hi");
+    assert_eq!(n, 2);
+    let syn = l.client_out();
+    assert_eq!(syn[0].h.options.fast_open, None);
+    l.send_server(&syn);
+    let synack = l.server_out();
+    let offered = FastOpen::cookie(&[7; 8], false);
+    let with_cookie = rewritten(&synack[0], |h| h.options.fast_open = offered);
+    l.send_client(&[with_cookie]);
+    assert_eq!(l.c.connection(h).unwrap().state(), State::Established);
+    assert_eq!(l.c.fast_open_cached(C, S), None);
+}
