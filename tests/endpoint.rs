@@ -357,6 +357,42 @@ fn rst_for_closed_ports_and_none_for_rst() {
     assert!(output(&mut ep, now).is_empty());
     let k = ep.counters();
     assert_eq!((k.in_errs, k.addr_drops, k.in_segs), (1, 2, 4));
+    // The bad checksum is Linux's InCsumErrors too; the four segments
+    // for the closed port are counted as such (RFC 9293 §3.10.7.1).
+    assert_eq!((k.in_csum_errors, k.no_port), (1, 4));
+}
+
+/// `on_datagram_recv` reads at once only for a connection whose handle
+/// the application holds, and reports a connection only when it read
+/// something: data for a connection still in the accept queue waits for
+/// `accept` and `recv`, and a segment without data reads nothing.
+#[test]
+fn reading_at_once_needs_an_accepted_handle_and_some_data() {
+    let mut ep = Endpoint::new(local(cfg()), [7; 16]).expect("valid config");
+    let now = Instant::from_secs(1);
+    let (c, s) = (sa(9, 5555), sa(1, 80));
+    let l = ep.listen(s, 4).unwrap();
+    let synack = handshake(&mut ep, now, c, s, &[]);
+    let ack = synack.seq.0 + 1;
+    let mut buf = [0u8; 64];
+    let recv_at_once = |ep: &mut Endpoint, seq: u32, data: &[u8], buf: &mut [u8]| {
+        let seg = craft(
+            c,
+            s,
+            seq,
+            ack,
+            Flags::ACK | Flags::PSH,
+            TcpOptions::NONE,
+            data,
+        );
+        ep.on_datagram_recv(now, c.ip(), s.ip(), Ecn::NotEct, &seg, buf)
+    };
+    assert_eq!(recv_at_once(&mut ep, 1001, b"early", &mut buf), None);
+    let h = ep.accept(l).expect("accepted");
+    assert_eq!(recv_all(&mut ep, now, h), b"early");
+    assert_eq!(recv_at_once(&mut ep, 1006, b"", &mut buf), None);
+    assert_eq!(recv_at_once(&mut ep, 1006, b"late", &mut buf), Some((h, 4)));
+    assert_eq!(&buf[..4], b"late");
 }
 
 #[test]
@@ -399,6 +435,94 @@ fn backlog_overflow_drops_the_final_ack_until_the_app_accepts() {
         .collect();
     got.sort();
     assert_eq!(got, (0..3u8).map(|i| vec![i; 100]).collect::<Vec<_>>());
+}
+
+/// Linux's ListenOverflows and ListenDrops, one each for every segment a
+/// full accept queue makes the listener drop: the final ACK of a
+/// handshake (the connection stays in SYN-RECEIVED) and a new SYN.
+#[test]
+fn a_full_accept_queue_counts_each_dropped_ack_and_syn() {
+    let mut ep = Endpoint::new(local(cfg()), [7; 16]).expect("valid config");
+    let now = Instant::from_secs(1);
+    let s = sa(1, 80);
+    let l = ep.listen(s, 2).unwrap();
+    let counts = |ep: &Endpoint| {
+        let k = ep.counters();
+        (k.listen_overflows, k.listen_drops)
+    };
+    let syn = |ep: &mut Endpoint, c: SocketAddr| {
+        inject(
+            ep,
+            now,
+            c,
+            s,
+            &craft(c, s, 1000, 0, Flags::SYN, TcpOptions::NONE, &[]),
+        );
+        output(ep, now).first().map(|(h, _)| h.seq.0)
+    };
+    let ack = |ep: &mut Endpoint, c: SocketAddr, iss: u32| {
+        inject(
+            ep,
+            now,
+            c,
+            s,
+            &craft(c, s, 1001, iss + 1, Flags::ACK, TcpOptions::NONE, &[]),
+        );
+    };
+    let c: Vec<SocketAddr> = (0..4).map(|i| sa(9, 5000 + i)).collect();
+    let i0 = syn(&mut ep, c[0]).unwrap();
+    let i1 = syn(&mut ep, c[1]).unwrap();
+    ack(&mut ep, c[0], i0);
+    let i2 = syn(&mut ep, c[2]).unwrap();
+    ack(&mut ep, c[1], i1);
+    assert_eq!(ep.queue_lengths(l), Some((2, 1)));
+    assert_eq!(counts(&ep), (0, 0));
+    // The accept queue is full: the third final ACK is dropped.
+    ack(&mut ep, c[2], i2);
+    assert_eq!(ep.queue_lengths(l), Some((2, 1)));
+    assert_eq!(counts(&ep), (1, 1));
+    // And so is a new SYN.
+    assert_eq!(syn(&mut ep, c[3]), None);
+    assert_eq!(counts(&ep), (2, 2));
+}
+
+/// The same for the ACK that returns a valid SYN cookie (RFC 4987):
+/// with the accept queue full it is dropped and counted once each.
+#[test]
+fn a_full_accept_queue_counts_a_dropped_cookie_ack() {
+    let mut c = cfg();
+    c.syncookies = SynCookies::Always;
+    let mut ep = Endpoint::new(local(c), [7; 16]).expect("valid config");
+    let now = Instant::from_secs(1);
+    let s = sa(1, 80);
+    let l = ep.listen(s, 1).unwrap();
+    let (c0, c1) = (sa(9, 5000), sa(9, 5001));
+    let mut isn = Vec::new();
+    for c in [c0, c1] {
+        inject(
+            &mut ep,
+            now,
+            c,
+            s,
+            &craft(c, s, 1000, 0, Flags::SYN, TcpOptions::NONE, &[]),
+        );
+        isn.push(output(&mut ep, now)[0].0.seq.0);
+    }
+    for (c, iss) in [c0, c1].into_iter().zip(isn) {
+        inject(
+            &mut ep,
+            now,
+            c,
+            s,
+            &craft(c, s, 1001, iss + 1, Flags::ACK, TcpOptions::NONE, &[]),
+        );
+    }
+    assert_eq!(ep.queue_lengths(l), Some((1, 0)));
+    let k = ep.counters();
+    assert_eq!(
+        (k.syncookies_recv, k.listen_overflows, k.listen_drops),
+        (1, 1, 1)
+    );
 }
 
 /// A tiny deterministic generator (xorshift).
@@ -1513,6 +1637,11 @@ fn syn_cookie_connections_keep_the_peers_window_scale_and_sack() {
             "{ws:?} {sack}"
         );
         assert_eq!(conn.sack_enabled(), sack, "{ws:?} {sack}");
+        // The shift the cookie's SYN,ACK offered is the one the
+        // connection receives with (RFC 7323 §2.2), as a SYN,ACK with
+        // state would have offered.
+        let ours = conn.window_scale().map(|(ours, _)| ours);
+        assert_eq!(syn_ack.options.window_scale, ours, "{ws:?} {sack}");
         // The clock, from the TSval of a data segment sent now; the
         // SYN,ACK's was at most 63 below it.
         ep.send(t, h, b"x").unwrap();
@@ -1525,6 +1654,64 @@ fn syn_cookie_connections_keep_the_peers_window_scale_and_sack() {
         clock = Some(now_ts.wrapping_sub(t.as_millis() as u32));
         ep.abort(t, h).unwrap();
         output(&mut ep, t);
+    }
+}
+
+/// The shift a cookie's SYN,ACK offers is the one a SYN,ACK with state
+/// offers and the connection the cookie opens receives with: halve the
+/// window space (the larger of `rx_buffer` and `wscale_buffer`) until it
+/// fits 16 bits, at most 14 times (RFC 7323 §2.3, Linux
+/// `tcp_select_initial_window`), and no further than leaves two units in
+/// the receive buffer (the Connection's rule: the window is rounded down
+/// to whole units, RFC 7323 §2.4). A cookie that offered more than the
+/// connection uses would let the peer send past our buffer.
+#[test]
+fn syn_cookie_window_scale_is_the_one_a_syn_ack_with_state_offers() {
+    let s = sa(1, 80);
+    let cl = sa(9, 42000);
+    let cases = [
+        (16384, 6 << 20, 7u8),
+        (16384, 0xffff << 3, 3),
+        (16384, 1 << 19, 4),
+        // Two units of 2^13 in 16 KiB, not of 2^14.
+        (16384, 1 << 40, 13),
+        // Linux's 6 MiB with a 128-byte buffer: 2^6, not 2^7.
+        (128, 6 << 20, 6),
+    ];
+    for (rx, space, shift) in cases {
+        let mut c = cfg();
+        c.syncookies = SynCookies::Always;
+        c.rx_buffer = rx;
+        c.conn.wscale_buffer = Some(space);
+        let mut ep = Endpoint::new(local(c), [12; 16]).expect("valid config");
+        let l = ep.listen(s, 8).unwrap();
+        let t = Instant::from_secs(1000);
+        let mut o = TcpOptions::NONE;
+        o.window_scale = Some(2);
+        o.timestamps = Some(Timestamps { val: 777, ecr: 0 });
+        inject(
+            &mut ep,
+            t,
+            cl,
+            s,
+            &craft(cl, s, 9000, 0, Flags::SYN, o, &[]),
+        );
+        let syn_ack = output(&mut ep, t)[0].0;
+        let case = format!("rx {rx}, space {space:#x}");
+        assert_eq!(syn_ack.options.window_scale, Some(shift), "{case}");
+        let ecr = syn_ack.options.timestamps.expect("timestamps").val;
+        let o = ts(778, ecr);
+        let ack = syn_ack.seq.0.wrapping_add(1);
+        inject(
+            &mut ep,
+            t,
+            cl,
+            s,
+            &craft(cl, s, 9001, ack, Flags::ACK, o, &[]),
+        );
+        let h = ep.accept(l).expect("the cookie opens the connection");
+        let conn = ep.connection(h).unwrap();
+        assert_eq!(conn.window_scale(), Some((shift, 2)), "{case}");
     }
 }
 

@@ -162,3 +162,168 @@ fn a_full_fixed_endpoint_gives_typed_errors_not_panics() {
     assert_eq!(k.passive_opens, 4);
     assert_eq!(k.listen_drops + k.syncookies_sent, 4, "{k:?}");
 }
+
+/// The fixed store's demux table (`M` slots, one always empty) gives its
+/// slot back whenever a connection or a TIME-WAIT entry ends: a fixed
+/// Endpoint serves many more connections over its life than its table has
+/// slots, each found by its 4-tuple after the others came and went.
+#[test]
+fn a_fixed_endpoint_serves_more_connections_than_its_table_has_slots() {
+    let mut server = Endpoint::<Small>::with_store(cfg(80), [1; 16]).expect("valid config");
+    let mut client = Endpoint::<Small>::with_store(cfg(1), [2; 16]).expect("valid config");
+    let l = server.listen(addr(80, 80), 4).unwrap();
+    let mut now = Instant::from_secs(1);
+    let mut rbuf = [0u8; 16];
+    // 40 connections one after another, each in both tables (16 slots).
+    for round in 0..40u8 {
+        let c = client
+            .connect(now, None, addr(80, 80))
+            .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        let until = now + Duration::from_millis(50);
+        run(&mut client, &mut server, &mut now, until);
+        let s = server.accept(l).expect("accepted");
+        client.send(now, c, &[round]).unwrap();
+        let until = now + Duration::from_millis(50);
+        run(&mut client, &mut server, &mut now, until);
+        assert_eq!(server.recv(now, s, &mut rbuf), Ok(1), "round {round}");
+        assert_eq!(rbuf[0], round);
+        if round % 2 == 0 {
+            // A RST: no TIME-WAIT on either side.
+            client.abort(now, c).unwrap();
+        } else {
+            // The client closes first and keeps TIME-WAIT for a minute.
+            client.close(now, c).unwrap();
+            let until = now + Duration::from_millis(50);
+            run(&mut client, &mut server, &mut now, until);
+            assert_eq!(server.recv(now, s, &mut rbuf), Ok(0), "round {round}");
+            server.close(now, s).unwrap();
+            let until = now + Duration::from_millis(50);
+            run(&mut client, &mut server, &mut now, until);
+            assert_eq!(client.time_wait_count(), 1, "round {round}");
+        }
+        let until = now + Duration::from_secs(61);
+        run(&mut client, &mut server, &mut now, until);
+        while client.poll_event().is_some() {}
+        let counts = (
+            client.connection_count(),
+            server.connection_count(),
+            client.time_wait_count(),
+        );
+        assert_eq!(counts, (0, 0, 0), "round {round}");
+    }
+}
+
+/// A fixed Endpoint's event queue holds `N` events. A SYN for a filtering
+/// listener whose `SynPending` finds the queue full could never get a
+/// verdict: it is dropped (not held for ever, no SYN,ACK) and counted in
+/// `events_dropped`; the peer's retransmission is held once there is room.
+#[test]
+fn a_held_syn_without_room_for_its_event_is_dropped_and_counted() {
+    use tcpstate::endpoint::ListenOptions;
+    let mut server = Endpoint::<Small>::with_store(cfg(80), [1; 16]).expect("valid config");
+    let mut peer = Endpoint::<Small>::with_store(cfg(1), [2; 16]).expect("valid config");
+    let fid = server
+        .listen_with(
+            addr(80, 81),
+            ListenOptions {
+                filter_syn: true,
+                ..ListenOptions::backlog(4)
+            },
+        )
+        .unwrap();
+    peer.listen(addr(1, 90), 4).unwrap();
+    let mut now = Instant::from_secs(1);
+    // The server's own active open fills its event queue (unpolled).
+    let c = server.connect(now, None, addr(1, 90)).unwrap();
+    let until = now + Duration::from_millis(50);
+    run(&mut server, &mut peer, &mut now, until);
+    assert_eq!(server.connection(c).unwrap().state(), State::Established);
+    assert_eq!(server.counters().events_dropped, 0);
+    // Four events: the queue is full. The peer's SYN to the filtering
+    // listener finds no room for its SynPending.
+    let p = peer.connect(now, None, addr(80, 81)).unwrap();
+    let until = now + Duration::from_millis(50);
+    run(&mut server, &mut peer, &mut now, until);
+    let k = server.counters();
+    assert_eq!(k.events_dropped, 1, "{k:?}");
+    assert_eq!(server.connection_count(), 1, "the held SYN is dropped");
+    assert_eq!(peer.connection(p).unwrap().state(), State::SynSent);
+    // With the queue read, the retransmitted SYN is held for a verdict.
+    let evs: Vec<Event> = core::iter::from_fn(|| server.poll_event()).collect();
+    assert_eq!(evs.len(), 4, "{evs:?}");
+    assert!(evs.contains(&Event::Connected(c)), "{evs:?}");
+    let until = now + Duration::from_millis(1100);
+    let mut buf = [0u8; 1600];
+    while now < until {
+        now += Duration::from_millis(10);
+        peer.on_timer(now);
+        while let Some(d) = peer.poll_transmit(now, &mut buf) {
+            server.on_datagram(now, d.src, d.dst, d.ecn, &buf[..d.len]);
+        }
+    }
+    let evs: Vec<Event> = core::iter::from_fn(|| server.poll_event()).collect();
+    assert!(
+        matches!(evs[..], [Event::SynPending(id, _)] if id == fid),
+        "{evs:?}"
+    );
+}
+
+/// A Fast Open connection goes to its listener's accept queue at its SYN
+/// (RFC 7413 §4.2.2); when a fixed Endpoint's event queue is full its
+/// `Incoming` is dropped and counted, and the connection is in the accept
+/// queue all the same, the SYN's data readable.
+#[test]
+fn a_fast_open_child_without_room_for_its_event_is_counted_and_accepted() {
+    use tcpstate::endpoint::{ConnectOptions, FastOpenConfig, ListenOptions};
+    let mut scfg = cfg(80);
+    scfg.fast_open = FastOpenConfig {
+        server: true,
+        ..FastOpenConfig::CLIENT
+    };
+    let mut server = Endpoint::<Small>::with_store(scfg, [1; 16]).expect("valid config");
+    let mut peer = Endpoint::<Small>::with_store(cfg(1), [2; 16]).expect("valid config");
+    let l = server
+        .listen_with(
+            addr(80, 80),
+            ListenOptions {
+                fast_open: 4,
+                ..ListenOptions::backlog(4)
+            },
+        )
+        .unwrap();
+    peer.listen(addr(1, 90), 4).unwrap();
+    let mut now = Instant::from_secs(1);
+    // A cookie request fills the peer's cache.
+    let fo = |peer: &mut Endpoint<Small>, now, data: &[u8]| {
+        peer.connect_with_data(now, None, addr(80, 80), ConnectOptions::default(), data)
+            .unwrap()
+    };
+    let (h, _) = fo(&mut peer, now, b"");
+    let until = now + Duration::from_millis(50);
+    run(&mut server, &mut peer, &mut now, until);
+    peer.abort(now, h).unwrap();
+    let s = server.accept(l).expect("accepted");
+    server.abort(now, s).unwrap();
+    let until = now + Duration::from_millis(50);
+    run(&mut server, &mut peer, &mut now, until);
+    while server.poll_event().is_some() {}
+    assert_eq!(server.connection_count(), 0);
+    // The server's own active open fills its event queue (unpolled).
+    let c = server.connect(now, None, addr(1, 90)).unwrap();
+    let until = now + Duration::from_millis(50);
+    run(&mut server, &mut peer, &mut now, until);
+    assert_eq!(server.connection(c).unwrap().state(), State::Established);
+    assert_eq!(server.counters().events_dropped, 0);
+    // Data on the SYN with the cookie.
+    let (_, n) = fo(&mut peer, now, b"hello");
+    assert_eq!(n, 5);
+    let mut buf = [0u8; 1600];
+    while let Some(d) = peer.poll_transmit(now, &mut buf) {
+        server.on_datagram(now, d.src, d.dst, d.ecn, &buf[..d.len]);
+    }
+    assert_eq!(server.counters().events_dropped, 1);
+    let s = server.accept(l).expect("in the accept queue");
+    assert_eq!(server.connection(s).unwrap().state(), State::SynReceived);
+    assert_eq!(server.recv(now, s, &mut buf), Ok(5));
+    assert_eq!(&buf[..5], b"hello");
+}

@@ -61,16 +61,34 @@ impl Link {
                 ..FastOpenConfig::CLIENT
             },
         );
-        let id =
-            l.s.listen_with(
+        let id = l.listen_fo(qlen);
+        (l, id)
+    }
+    /// The server listens on `server_addr()` with Fast Open (`qlen`).
+    fn listen_fo(&mut self, qlen: u32) -> tcpstate::ListenerId {
+        self.s
+            .listen_with(
                 server_addr(),
                 ListenOptions {
                     fast_open: qlen,
                     ..ListenOptions::backlog(16)
                 },
             )
-            .unwrap();
-        (l, id)
+            .unwrap()
+    }
+    /// Linux's tcp_fastopen=0x200 on the server (data without a cookie),
+    /// listening with a Fast Open queue of 4.
+    fn no_cookie_server(client: FastOpenConfig) -> Link {
+        let mut l = Link::new(
+            client,
+            FastOpenConfig {
+                server: true,
+                server_no_cookie: true,
+                ..FastOpenConfig::OFF
+            },
+        );
+        l.listen_fo(4);
+        l
     }
     fn out(ep: &mut Endpoint, now: Instant) -> Vec<Seg> {
         let mut v = Vec::new();
@@ -523,25 +541,10 @@ fn presets() {
 // cookie, a client that sends it without one (and without the option).
 #[test]
 fn data_without_cookies_when_both_ends_allow_it() {
-    let mut l = Link::new(
-        FastOpenConfig {
-            client_no_cookie: true,
-            ..FastOpenConfig::CLIENT
-        },
-        FastOpenConfig {
-            server: true,
-            server_no_cookie: true,
-            ..FastOpenConfig::OFF
-        },
-    );
-    l.s.listen_with(
-        server_addr(),
-        ListenOptions {
-            fast_open: 4,
-            ..ListenOptions::backlog(16)
-        },
-    )
-    .unwrap();
+    let mut l = Link::no_cookie_server(FastOpenConfig {
+        client_no_cookie: true,
+        ..FastOpenConfig::CLIENT
+    });
     let (_, n) = l.connect_fo(b"no cookie");
     assert_eq!(n, 9);
     let syn = l.client_out();
@@ -621,8 +624,12 @@ fn the_cookie_cache_is_bounded() {
         })
         .collect();
     assert_eq!(cached, [false, true, true]);
+    // Linux's `ip tcp_metrics flush`: the two cached servers are forgotten.
     c.clear_fast_open_cache();
-    assert!(c.fast_open_cached(C, S).is_none());
+    for last in 1..=3u8 {
+        let sip = IpAddr::V4(Ipv4Addr::new(198, 51, 100, last));
+        assert_eq!(c.fast_open_cached(C, sip), None, "198.51.100.{last}");
+    }
 }
 
 // A simultaneous open on a Fast Open SYN with data (RFC 9293 §3.5 with
@@ -760,4 +767,415 @@ fn syn_data_is_counted_and_an_empty_syn_is_not_readable() {
         assert_eq!(c.recv_queue(), data.len());
         assert_eq!(c.rcv_nxt(), SeqNum(5001 + data.len() as u32));
     }
+}
+
+/// A server's segment as it would be with `f` applied to its header
+/// (checksum filled again).
+fn rewritten(seg: &Seg, f: impl FnOnce(&mut TcpHeader)) -> Seg {
+    let mut h = seg.h;
+    f(&mut h);
+    let mut b = vec![0u8; h.header_len() + seg.payload.len()];
+    h.emit(&mut b).unwrap();
+    b[h.header_len()..].copy_from_slice(&seg.payload);
+    let (IpAddr::V4(src), IpAddr::V4(dst)) = (seg.src, seg.dst) else {
+        panic!("IPv4 only");
+    };
+    tcpstate::wire::checksum::fill_checksum_v4(src.octets(), dst.octets(), &mut b);
+    Seg {
+        h,
+        bytes: b,
+        ..seg.clone()
+    }
+}
+
+/// Linux's key `a0bf63f7-ed803d81-cd641d30-cebc4a90` as 16 bytes (as in
+/// the library's `fastopen` unit tests).
+const LINUX_KEY: [u8; 16] = [
+    0xf7, 0x63, 0xbf, 0xa0, 0x81, 0x3d, 0x80, 0xed, 0x30, 0x1d, 0x64, 0xcd, 0x90, 0x4a, 0xbc, 0xce,
+];
+
+// RFC 7413 §4.1.2: a server's cookies must be unpredictable to others: a
+// new Endpoint's key is derived from its secret (two secrets, two
+// cookies; one secret, one cookie). A host given Linux's key
+// (`net.ipv4.tcp_fastopen_key`) gives Linux's cookie (google/packetdrill's
+// fastopen/server/simple1.pkt: 10.248.0.2 to 192.168.0.2).
+#[test]
+fn r7413_the_server_key_comes_from_the_secret_or_the_host() {
+    let server = FastOpenConfig {
+        server: true,
+        ..FastOpenConfig::OFF
+    };
+    let cookie = |secret: [u8; 16]| {
+        Endpoint::new(cfg(S, server), secret)
+            .unwrap()
+            .fast_open_cookie(S, C)
+            .unwrap()
+    };
+    assert_ne!(cookie([2; 16]), cookie([7; 16]));
+    assert_ne!(cookie([0; 16]), cookie([1; 16]));
+    assert_eq!(cookie([7; 16]), cookie([7; 16]));
+    let mut ep = Endpoint::new(cfg(S, server), [2; 16]).unwrap();
+    ep.set_fast_open_key(LINUX_KEY, None);
+    let client = IpAddr::V4(Ipv4Addr::new(10, 248, 0, 2));
+    let local = IpAddr::V4(Ipv4Addr::new(192, 168, 0, 2));
+    assert_eq!(
+        ep.fast_open_cookie(local, client),
+        Some([0x00, 0xab, 0xaa, 0xab, 0xe8, 0xe9, 0x54, 0xc2])
+    );
+}
+
+// RFC 7413 §4.1.1 and Linux's tcp_fastopen_cache_set: the client caches
+// the server's MSS with its cookie, and the next SYN's data is bounded by
+// it (less the 40 bytes of option room), not by our own MSS; a SYN,ACK
+// whose MSS option is 0 leaves the cached MSS as it was (`if (mss)`).
+#[test]
+fn r7413_syn_data_is_bounded_by_the_servers_cached_mss() {
+    let (mut l, _) = Link::linux(16);
+    // A server MSS of 1000 (ours is 1460).
+    let mut scfg = cfg(
+        S,
+        FastOpenConfig {
+            server: true,
+            ..FastOpenConfig::CLIENT
+        },
+    );
+    scfg.conn.mss = 1000;
+    l.s = Endpoint::new(scfg, [2; 16]).unwrap();
+    l.listen_fo(16);
+    l.warm_up();
+    let (h, n) = l.connect_fo(&[7u8; 5000]);
+    assert_eq!(n, 1000 - 40);
+    let syn = l.client_out();
+    assert_eq!(syn[0].payload.len(), 960);
+    l.send_server(&syn);
+    // The SYN,ACK as if its MSS option said 0.
+    let synack = l.server_out();
+    assert_eq!(synack[0].h.options.mss, Some(1000));
+    let zero = rewritten(&synack[0], |h| h.options.mss = Some(0));
+    l.send_client(&[zero]);
+    assert_eq!(
+        l.c.connection(h).unwrap().state(),
+        State::Established,
+        "the SYN,ACK was taken"
+    );
+    l.c.abort(l.now, h).unwrap();
+    l.settle();
+    let (_, n) = l.connect_fo(&[7u8; 5000]);
+    assert_eq!(n, 960, "the cached MSS stays 1000");
+}
+
+// Linux's net.ipv4.tcp_fastopen is read at each SYN: turning the server
+// bit off stops a listener that asked for Fast Open from answering cookie
+// requests at once; turning it on again brings the cookies back.
+#[test]
+fn the_server_bit_is_read_at_each_syn() {
+    let (mut l, _) = Link::linux(16);
+    let on = l.s.fast_open_config();
+    assert!(on.server);
+    l.s.set_fast_open_config(FastOpenConfig::CLIENT);
+    assert_eq!(l.s.fast_open_config(), FastOpenConfig::CLIENT);
+    // The unanswered request is asked again in the experimental form.
+    for (round, answered) in [(0, false), (1, true)] {
+        let (h, _) = l.connect_fo(b"");
+        let syn = l.client_out();
+        assert_eq!(
+            syn[0].h.options.fast_open,
+            Some(FastOpen::request(round == 1))
+        );
+        l.send_server(&syn);
+        let synack = l.server_out();
+        assert_eq!(
+            synack[0].h.options.fast_open.is_some(),
+            answered,
+            "round {round}"
+        );
+        l.send_client(&synack);
+        l.settle();
+        l.c.abort(l.now, h).unwrap();
+        l.settle();
+        l.s.set_fast_open_config(on);
+    }
+}
+
+// A filtering listener (ListenOptions::filter_syn) takes no Fast Open: the
+// SYN's data would reach the application before its verdict. The SYN with
+// a valid cookie and data is held; once admitted, only the SYN is
+// acknowledged, and the client sends its data again after the handshake.
+#[test]
+fn a_filtering_listener_takes_no_syn_data() {
+    let (mut l, lid) = Link::linux(16);
+    l.warm_up();
+    l.s.close_listener(l.now, lid).unwrap();
+    l.settle();
+    let fid =
+        l.s.listen_with(
+            server_addr(),
+            ListenOptions {
+                fast_open: 16,
+                filter_syn: true,
+                ..ListenOptions::backlog(16)
+            },
+        )
+        .unwrap();
+    let (_, n) = l.connect_fo(b"hello");
+    assert_eq!(n, 5);
+    let syn = l.client_out();
+    assert!(syn[0].h.options.fast_open.is_some());
+    l.send_server(&syn);
+    assert!(l.server_out().is_empty(), "held for the verdict");
+    let pending = Link::events(&mut l.s)
+        .into_iter()
+        .find_map(|e| match e {
+            Event::SynPending(id, p) if id == fid => Some(p),
+            _ => None,
+        })
+        .expect("SynPending");
+    l.s.admit(l.now, pending).unwrap();
+    let synack = l.server_out();
+    assert_eq!(synack.len(), 1);
+    assert_eq!(synack[0].h.ack, syn[0].h.seq.add(1), "only the SYN");
+    assert_eq!(synack[0].h.options.fast_open, None);
+}
+
+// Linux's tcp_fastopen=0x200 takes data on a SYN without a cookie; a SYN
+// with neither data nor the option is still an ordinary SYN: its
+// connection reaches the accept queue when the handshake ends, not at
+// the SYN.
+#[test]
+fn without_cookies_a_plain_syn_waits_for_the_handshake() {
+    let mut l = Link::no_cookie_server(FastOpenConfig::CLIENT);
+    l.c.connect(l.now, None, server_addr()).unwrap();
+    let syn = l.client_out();
+    assert!(syn[0].payload.is_empty());
+    assert_eq!(syn[0].h.options.fast_open, None);
+    l.send_server(&syn);
+    let early: Vec<Event> = Link::events(&mut l.s);
+    assert!(
+        !early.iter().any(|e| matches!(e, Event::Incoming(_))),
+        "{early:?}"
+    );
+    l.settle();
+    let late: Vec<Event> = Link::events(&mut l.s);
+    assert!(
+        late.iter().any(|e| matches!(e, Event::Incoming(_))),
+        "{late:?}"
+    );
+}
+
+// Linux's TCP_FASTOPEN_KEY: a listener with a key of its own checks
+// cookies with that key only; the host's backup key (RFC 7413 §4.1.2
+// rotation) is for listeners on the host's key. A cookie of the host's
+// backup key is wrong for it: only the SYN is taken and the listener's
+// cookie goes back, with which the next SYN's data is taken.
+#[test]
+fn a_listener_key_of_its_own_ignores_the_hosts_backup_key() {
+    let (mut l, lid) = Link::linux(16);
+    let old = [3; 16];
+    l.s.set_fast_open_key(old, None);
+    l.warm_up();
+    let old_cookie = l.c.fast_open_cached(C, S).unwrap();
+    l.s.set_fast_open_key([4; 16], Some(old));
+    l.s.set_listener_fast_open_key(lid, [5; 16]).unwrap();
+    let (h, _) = l.connect_fo(b"hello");
+    let syn = l.client_out();
+    assert_eq!(syn[0].h.options.fast_open, Some(old_cookie));
+    l.send_server(&syn);
+    let synack = l.server_out();
+    assert_eq!(synack[0].h.ack, syn[0].h.seq.add(1), "only the SYN");
+    let new = synack[0].h.options.fast_open.unwrap();
+    assert_ne!(new, old_cookie);
+    assert_ne!(
+        new.bytes(),
+        l.s.fast_open_cookie(S, C).unwrap(),
+        "not the host's key"
+    );
+    l.send_client(&synack);
+    l.settle();
+    l.c.abort(l.now, h).unwrap();
+    l.settle();
+    assert_eq!(l.c.fast_open_cached(C, S), Some(new));
+    let (_, _) = l.connect_fo(b"hello");
+    let syn = l.client_out();
+    l.send_server(&syn);
+    let synack = l.server_out();
+    assert_eq!(synack[0].h.ack, syn[0].h.seq.add(6), "data taken");
+}
+
+// Linux's TCP_FASTOPEN on a listening socket: its queue length can be
+// changed after listen (0: no Fast Open for it); a stale listener is an
+// error for it and for TCP_FASTOPEN_KEY.
+#[test]
+fn a_listeners_fast_open_queue_can_be_changed() {
+    let (mut l, lid) = Link::linux(16);
+    l.warm_up();
+    let mut acked = Vec::new();
+    for q in [0, 1] {
+        l.s.set_listener_fast_open(lid, q).unwrap();
+        let (h, _) = l.connect_fo(b"abc");
+        let syn = l.client_out();
+        l.send_server(&syn);
+        let synack = l.server_out();
+        acked.push(synack[0].h.ack.dist(syn[0].h.seq));
+        l.send_client(&synack);
+        l.settle();
+        l.c.abort(l.now, h).unwrap();
+        l.settle();
+    }
+    assert_eq!(acked, [1, 4]);
+    l.s.close_listener(l.now, lid).unwrap();
+    assert_eq!(
+        l.s.set_listener_fast_open(lid, 4),
+        Err(EndpointError::UnknownHandle)
+    );
+    assert_eq!(
+        l.s.set_listener_fast_open_key(lid, [1; 16]),
+        Err(EndpointError::UnknownHandle)
+    );
+}
+
+// Linux's tcp_rcv_fastopen_synack: a SYN,ACK without a cookie after our
+// cookie request timed out says nothing of the server's Fast Open (the
+// retransmitted SYN had no option): the next request is in the RFC form
+// again, not the experimental one an unanswered request leads to
+// (unanswered_requests_try_the_experimental_form_once).
+#[test]
+fn a_lost_cookie_request_does_not_switch_forms() {
+    let mut l = Link::new(FastOpenConfig::CLIENT, FastOpenConfig::OFF);
+    l.s.listen(server_addr(), 16).unwrap();
+    let (h, _) = l.connect_fo(b"");
+    let lost = l.client_out();
+    assert_eq!(lost[0].h.options.fast_open, Some(FastOpen::request(false)));
+    l.now = l.c.next_deadline().unwrap();
+    l.c.on_timer(l.now);
+    let syn = l.client_out();
+    assert_eq!(syn[0].h.options.fast_open, None);
+    l.send_server(&syn);
+    l.settle();
+    assert_eq!(l.c.connection(h).unwrap().state(), State::Established);
+    l.c.abort(l.now, h).unwrap();
+    l.settle();
+    let (_, _) = l.connect_fo(b"");
+    let syn = l.client_out();
+    assert_eq!(syn[0].h.options.fast_open, Some(FastOpen::request(false)));
+}
+
+// The cookie cache learns only from a Fast Open connection's SYN,ACK
+// (RFC 7413 §4.1.1): a plain connection to another server neither adds
+// an entry nor, with a cache of one, pushes the cached cookie out.
+#[test]
+fn plain_connections_leave_the_cookie_cache_alone() {
+    let (mut l, _) = Link::linux(16);
+    let mut ccfg = cfg(C, FastOpenConfig::CLIENT);
+    ccfg.fast_open_cache = 1;
+    l.c = Endpoint::new(ccfg, [1; 16]).unwrap();
+    l.warm_up();
+    let cookie = l.c.fast_open_cached(C, S);
+    assert!(cookie.is_some());
+    let s2 = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 2));
+    let mut other = Endpoint::new(cfg(s2, FastOpenConfig::OFF), [3; 16]).unwrap();
+    other.listen(SocketAddr::new(s2, 80), 4).unwrap();
+    let h = l.c.connect(l.now, None, SocketAddr::new(s2, 80)).unwrap();
+    for _ in 0..4 {
+        for d in Link::out(&mut l.c, l.now) {
+            other.on_datagram(l.now, d.src, d.dst, Ecn::NotEct, &d.bytes);
+        }
+        for d in Link::out(&mut other, l.now) {
+            l.c.on_datagram(l.now, d.src, d.dst, Ecn::NotEct, &d.bytes);
+        }
+        l.c.send(l.now, h, b"x").unwrap();
+    }
+    assert_eq!(l.c.connection(h).unwrap().state(), State::Established);
+    assert_eq!(l.c.fast_open_cached(C, S), cookie);
+}
+
+// Linux's tcp_fastopen_cache_set: a SYN,ACK to a SYN that carried data
+// never moves the client to the experimental form, even when the cookie
+// it came with is gone from the cache by then (flushed while the SYN was
+// out): the next request is in the RFC form.
+#[test]
+fn a_syn_with_data_never_leads_to_the_experimental_form() {
+    let (mut l, _) = Link::linux(16);
+    l.warm_up();
+    let (h, n) = l.connect_fo(b"hello");
+    assert_eq!(n, 5);
+    let syn = l.client_out();
+    l.c.clear_fast_open_cache();
+    l.send_server(&syn);
+    let synack = l.server_out();
+    assert_eq!(synack[0].h.ack, syn[0].h.seq.add(6), "data taken");
+    assert_eq!(synack[0].h.options.fast_open, None);
+    l.send_client(&synack);
+    l.settle();
+    l.c.abort(l.now, h).unwrap();
+    l.settle();
+    assert_eq!(l.c.fast_open_cached(C, S), None);
+    let (_, _) = l.connect_fo(b"");
+    let syn = l.client_out();
+    assert_eq!(syn[0].h.options.fast_open, Some(FastOpen::request(false)));
+}
+
+// A SYN takes its Fast Open option from the cache when it goes out: a
+// connection opened without a cookie in the no-cookie mode (0x4, data
+// taken, no option planned) whose SYN is polled after another
+// connection's SYN,ACK brought a cookie carries that cookie, and the
+// server (which wants one) takes its data.
+#[test]
+fn a_syn_carries_the_cookie_cached_when_it_goes_out() {
+    let (mut l, _) = Link::linux(16);
+    let (a, _) = l.connect_fo(b"");
+    let request = l.client_out();
+    assert_eq!(
+        request[0].h.options.fast_open,
+        Some(FastOpen::request(false))
+    );
+    l.c.set_fast_open_config(FastOpenConfig {
+        client_no_cookie: true,
+        ..FastOpenConfig::CLIENT
+    });
+    let (b, n) = l.connect_fo(b"hello");
+    assert_eq!(n, 5, "no cookie: data taken without one");
+    // The first connection's SYN,ACK brings the cookie before the second
+    // SYN is polled.
+    l.send_server(&request);
+    let synack = l.server_out();
+    l.send_client(&synack);
+    let cookie = l.c.fast_open_cached(C, S).expect("cached");
+    let syn: Vec<Seg> = l
+        .client_out()
+        .into_iter()
+        .filter(|s| s.h.flags.syn())
+        .collect();
+    assert_eq!(syn.len(), 1);
+    assert_eq!(syn[0].payload, b"hello");
+    assert_eq!(syn[0].h.options.fast_open, Some(cookie));
+    l.send_server(&syn);
+    let synack = l.server_out();
+    let to_b: Vec<&Seg> = synack
+        .iter()
+        .filter(|s| s.h.flags.syn() && s.h.dst_port == syn[0].h.src_port)
+        .collect();
+    assert_eq!(to_b[0].h.ack, syn[0].h.seq.add(6), "data taken");
+    let _ = (a, b);
+}
+
+// Linux's tcp_rcv_fastopen_synack: a cookie in the SYN,ACK of a SYN that
+// carried no Fast Open option (0x4: data without a cookie) was not asked
+// for, and is not cached.
+#[test]
+fn an_unsolicited_cookie_is_not_cached() {
+    let mut l = Link::no_cookie_server(FastOpenConfig {
+        client_no_cookie: true,
+        ..FastOpenConfig::CLIENT
+    });
+    let (h, n) = l.connect_fo(b"hi");
+    assert_eq!(n, 2);
+    let syn = l.client_out();
+    assert_eq!(syn[0].h.options.fast_open, None);
+    l.send_server(&syn);
+    let synack = l.server_out();
+    let offered = FastOpen::cookie(&[7; 8], false);
+    let with_cookie = rewritten(&synack[0], |h| h.options.fast_open = offered);
+    l.send_client(&[with_cookie]);
+    assert_eq!(l.c.connection(h).unwrap().state(), State::Established);
+    assert_eq!(l.c.fast_open_cached(C, S), None);
 }

@@ -543,6 +543,24 @@ mod tests {
         assert_eq!(server_cookie(&LINUX_KEY, client, v6), None);
     }
 
+    /// IPv6 cookies as Linux's `__tcp_fastopen_cookie_gen_cipher` makes
+    /// them: SipHash-2-4 over the client's 16 bytes, then the server's.
+    #[test]
+    fn ipv6_cookies_hash_the_client_then_the_server() {
+        let c = core::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2);
+        let s = core::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1);
+        let mut h = SipHasher24::new_with_keys(
+            u64::from_le_bytes(LINUX_KEY[..8].try_into().unwrap()),
+            u64::from_le_bytes(LINUX_KEY[8..].try_into().unwrap()),
+        );
+        h.write(&[c.octets(), s.octets()].concat());
+        let want = h.finish().to_le_bytes();
+        let got = server_cookie(&LINUX_KEY, IpAddr::V6(c), IpAddr::V6(s));
+        assert_eq!(got, Some(want));
+        let swapped = server_cookie(&LINUX_KEY, IpAddr::V6(s), IpAddr::V6(c));
+        assert_ne!(swapped, got);
+    }
+
     #[test]
     fn linux_bits_round_trip() {
         for bits in [0, 1, 2, 3, 5, 0x202, 0x402, 0x603, 0x607] {

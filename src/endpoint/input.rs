@@ -180,8 +180,9 @@ impl<S: Store> Endpoint<S> {
             _ => (e.conn.on_segment_ecn(now, seg, ce), None),
         };
         self.counters.retrans_segs += u64::from(e.conn.retransmits().wrapping_sub(before));
+        // Once: `fo::ACTIVE` is read only in SYN-SENT, which the
+        // connection has left.
         if fo_synack && !matches!(e.conn.state(), State::SynSent | State::Closed) {
-            e.fo &= !super::fo::ACTIVE;
             let tuple = e.tuple;
             let news = super::fastopen::SynAckNews {
                 mss: seg.options.mss,
@@ -331,14 +332,15 @@ impl<S: Store> Endpoint<S> {
         }
     }
 
-    /// The window-scale shift we offer (as the Connection computes it).
+    /// The window-scale shift we offer, as the Connection computes it
+    /// (`Connection::our_wscale`): the connection a cookie opens receives
+    /// with its own, which the SYN,ACK must have offered. That includes
+    /// its limit of two units in the receive buffer.
     fn our_wscale(&self) -> u8 {
-        let cap = self
-            .cfg
-            .rx_buffer
-            .max(self.cfg.conn.wscale_buffer.unwrap_or(0));
+        let rx = self.cfg.rx_buffer;
+        let cap = rx.max(self.cfg.conn.wscale_buffer.unwrap_or(0));
         let mut s = 0u8;
-        while s < 14 && (cap >> s) > 0xffff {
+        while s < 14 && (cap >> s) > 0xffff && (rx >> (s + 1)) >= 2 {
             s += 1;
         }
         s

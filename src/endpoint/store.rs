@@ -412,3 +412,232 @@ mod heap {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small xorshift, as the wheel's tests use.
+    fn rng(seed: u64) -> impl FnMut(u64) -> u64 {
+        let mut x = seed;
+        move |n| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        }
+    }
+
+    /// The hash of a value in `random_operations_match_a_plain_set`: large
+    /// (so that a hash taken as an index would be out of bounds) and often
+    /// the same home slot for different values (`v / 4`: four values share
+    /// each hash; `* 7` spreads the groups over the slots).
+    fn hash(v: u32) -> u64 {
+        (u64::from(v / 4) * 7) | 0xdead_0000_0000_0000
+    }
+
+    /// Random inserts, replacements, removals and lookups of a table,
+    /// checked against a plain set after every step: every value present
+    /// is found, none absent is, and `has_room` is what the table's
+    /// capacity says (`cap` values: the fixed table keeps one slot empty).
+    fn random_operations_match_a_plain_set<T: Table>(cap: usize, seed: u64) {
+        let mut rnd = rng(seed);
+        let mut t = T::default();
+        // The values present; a value's key is itself, hash(v) its hash.
+        let mut model: std::vec::Vec<u32> = std::vec::Vec::new();
+        for step in 0..4000 {
+            let v = rnd(64) as u32;
+            let present = model.contains(&v);
+            match rnd(8) {
+                0..=3 if !present => {
+                    let room = model.len() < cap;
+                    assert_eq!(t.has_room(), room, "step {step}: has_room");
+                    let r = t.insert(hash(v), v, hash);
+                    if room {
+                        assert_eq!(r, Ok(()), "step {step}: insert {v}");
+                        model.push(v);
+                    } else {
+                        // A full table gives the value back.
+                        assert_eq!(r, Err(v), "step {step}: insert {v} into a full table");
+                    }
+                }
+                4 | 5 => {
+                    t.update(hash(v), |x| x == v, None, hash);
+                    model.retain(|&x| x != v);
+                }
+                6 if present => {
+                    // Replace v by v + 64, which has another hash: found
+                    // by the old key's hash and equality, as the demux
+                    // table updates a slot's index in place; then put back.
+                    t.update(hash(v), |x| x == v, Some(v + 64), hash);
+                    assert_eq!(t.find(hash(v), |x| x == v + 64), Some(v + 64));
+                    assert_eq!(t.find(hash(v), |x| x == v), None);
+                    t.update(hash(v), |x| x == v + 64, Some(v), hash);
+                }
+                _ => {}
+            }
+            for k in 0..64u32 {
+                let want = model.contains(&k).then_some(k);
+                assert_eq!(t.find(hash(k), |x| x == k), want, "step {step}: find {k}");
+            }
+            assert_eq!(t.has_room(), model.len() < cap, "step {step}: has_room");
+        }
+    }
+
+    #[test]
+    fn open_tables_match_a_plain_set() {
+        // Fewer slots than values (full tables), and more.
+        random_operations_match_a_plain_set::<OpenTable<8>>(8 - 1, 1);
+        random_operations_match_a_plain_set::<OpenTable<13>>(13 - 1, 2);
+        random_operations_match_a_plain_set::<OpenTable<61>>(61 - 1, 3);
+        random_operations_match_a_plain_set::<OpenTable<128>>(128 - 1, 4);
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn heap_table_matches_a_plain_set() {
+        random_operations_match_a_plain_set::<HeapTable>(usize::MAX, 5);
+    }
+
+    /// The demux lookup is one probe when no two keys share a home slot
+    /// (`hash % M`): it tests one value, not the table's run from slot 0.
+    #[test]
+    fn a_lookup_without_collisions_tests_one_value() {
+        let mut t = OpenTable::<16>::default();
+        let h = |v: u32| u64::from(v) + (1 << 40);
+        for v in [3u32, 9, 14] {
+            t.insert(h(v), v, h).unwrap();
+        }
+        for v in [3u32, 9, 14] {
+            let mut probes = 0;
+            let found = t.find(h(v), |x| {
+                probes += 1;
+                x == v
+            });
+            assert_eq!((found, probes), (Some(v), 1), "value {v}");
+        }
+        // And one slot is where the hash says: 1 << 40 is 0 modulo 16.
+        assert_eq!(t.slots[3], 3);
+        assert_eq!(t.slots[9], 9);
+        assert_eq!(t.slots[14], 14);
+    }
+
+    /// An open table of `M` slots holds `M - 1` values (`len + 1 < M`:
+    /// one slot stays empty so that every probe ends), and a removal
+    /// gives the room back.
+    #[test]
+    fn an_open_table_holds_m_minus_one_and_a_removal_frees_room() {
+        let h = |v: u32| u64::from(v);
+        let mut t = OpenTable::<6>::default();
+        for v in 0..5u32 {
+            assert!(t.has_room());
+            t.insert(h(v), v, h).unwrap();
+        }
+        assert!(!t.has_room());
+        assert_eq!(t.insert(h(5), 5, h), Err(5));
+        for round in 0..10u32 {
+            t.update(h(round % 5), |x| x == round % 5, None, h);
+            assert!(t.has_room(), "round {round}");
+            t.insert(h(round % 5), round % 5, h).unwrap();
+            assert!(!t.has_room(), "round {round}");
+        }
+        let zero = OpenTable::<0>::default();
+        assert!(!zero.has_room());
+        assert_eq!(zero.find(0, |_| true), None);
+    }
+
+    fn fifo_keeps_order_and_capacity<Q: Fifo<u32>>(cap: usize) {
+        let mut q = Q::default();
+        assert_eq!(q.cap(), cap);
+        assert_eq!((q.count(), q.first()), (0, None));
+        assert_eq!(Fifo::pop(&mut q), None);
+        let n = cap.min(6) as u32;
+        for v in 0..n {
+            assert_eq!(Fifo::push(&mut q, 10 + v), Ok(()));
+        }
+        if cap == n as usize {
+            // Full: the value comes back.
+            assert_eq!(Fifo::push(&mut q, 99), Err(99));
+        }
+        assert_eq!(q.count(), n as usize);
+        assert_eq!(q.first(), Some(&10));
+        let all: std::vec::Vec<u32> = q.each().copied().collect();
+        assert_eq!(all, (0..n).map(|v| 10 + v).collect::<std::vec::Vec<_>>());
+        // Keep the even ones, oldest first.
+        q.keep(|&v| v % 2 == 0);
+        let kept: std::vec::Vec<u32> = q.each().copied().collect();
+        assert_eq!(
+            kept,
+            (0..n)
+                .map(|v| 10 + v)
+                .filter(|v| v % 2 == 0)
+                .collect::<std::vec::Vec<_>>()
+        );
+        assert_eq!(q.count(), kept.len());
+        assert_eq!(Fifo::pop(&mut q), Some(10));
+        assert_eq!(q.first(), Some(&12));
+        assert_eq!(q.count(), kept.len() - 1);
+    }
+
+    fn seq_keeps_order_and_capacity<V: Seq<u32>>(cap: usize) {
+        let mut s = V::default();
+        assert_eq!(s.cap(), cap);
+        assert_eq!(Seq::pop(&mut s), None);
+        let n = cap.min(5) as u32;
+        for v in 0..n {
+            assert_eq!(s.try_push(20 + v), Ok(()));
+        }
+        if cap == n as usize {
+            assert_eq!(s.try_push(99), Err(99));
+        }
+        assert_eq!(
+            &s[..],
+            &(0..n).map(|v| 20 + v).collect::<std::vec::Vec<_>>()[..]
+        );
+        s.keep(|&v| v != 21);
+        assert_eq!(&s[..], &[20, 22, 23, 24][..]);
+        assert_eq!(Seq::pop(&mut s), Some(24));
+        s[0] = 7;
+        assert_eq!(&s[..], &[7, 22, 23][..]);
+    }
+
+    #[test]
+    fn fixed_vectors_and_fifos_hold_n_in_order() {
+        fifo_keeps_order_and_capacity::<heapless::Deque<u32, 6>>(6);
+        fifo_keeps_order_and_capacity::<heapless::Deque<u32, 9>>(9);
+        seq_keeps_order_and_capacity::<heapless::Vec<u32, 5>>(5);
+        seq_keeps_order_and_capacity::<heapless::Vec<u32, 8>>(8);
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn heap_vectors_and_fifos_grow_and_keep_order() {
+        fifo_keeps_order_and_capacity::<alloc::collections::VecDeque<u32>>(usize::MAX);
+        seq_keeps_order_and_capacity::<alloc::vec::Vec<u32>>(usize::MAX);
+    }
+
+    #[test]
+    fn the_fixed_store_holds_entries_inline_and_buffers_of_b_bytes() {
+        type F = Fixed<2, 8, 24>;
+        let mut b = F::boxed((5u32, [1u8; 3]));
+        assert_eq!(*b, (5, [1, 1, 1]));
+        // Through DerefMut.
+        b.deref_mut().0 = 6;
+        assert_eq!(F::unbox(b), (6, [1, 1, 1]));
+        assert_eq!(F::buffer_size(), Some(24));
+        let bufs = F::buffers(1000, 10);
+        assert_eq!((bufs.rx, bufs.tx), ([0u8; 24], [0u8; 24]));
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn the_heap_store_boxes_entries_and_sizes_buffers_as_asked() {
+        let mut b = Heap::boxed((5u32, 9u64));
+        b.1 = 10;
+        assert_eq!(Heap::unbox(b), (5, 10));
+        assert_eq!(Heap::buffer_size(), None);
+        let bufs = Heap::buffers(300, 17);
+        assert_eq!((bufs.rx.len(), bufs.tx.len()), (300, 17));
+        assert!(bufs.rx.iter().chain(bufs.tx.iter()).all(|&b| b == 0));
+    }
+}
