@@ -388,12 +388,7 @@ fn r9293_3_9_1_a_loss_probe_keeps_the_segments_psh() {
 #[test]
 fn r9293_3_10_7_1_data_after_close_gets_the_rst_of_a_closed_connection() {
     use script::*;
-    let linux = Config {
-        timestamps: false,
-        window_scaling: false,
-        ..Config::linux()
-    };
-    for cfg in [cfg(), linux] {
+    for cfg in [cfg(), preset(true)] {
         let mut s = fin_wait_1_with(cfg, true);
         s.peer_ack(ACK, ISS.add(1), b"late data");
         s.expect(RST, ISS.add(1), SeqNum(0));
@@ -487,9 +482,7 @@ fn a_user_timeout_does_not_count_data_never_sent() {
 #[test]
 fn quick_acks_return_after_the_peer_was_idle_longer_than_the_rto() {
     use script::*;
-    let mut c = Config::linux();
-    c.timestamps = false;
-    c.window_scaling = false;
+    let mut c = preset(true);
     c.quickack = 1;
     let mut s = established_with(c);
     s.peer(f(PSH, ACK), b"0123456789");
@@ -559,10 +552,7 @@ fn a_connection_opened_days_after_the_epoch_reads_its_times_right() {
 #[test]
 fn a_fin_alone_soon_after_data_is_not_an_interactive_reply() {
     use script::*;
-    let mut c = Config::linux();
-    c.timestamps = false;
-    c.window_scaling = false;
-    let mut s = established_with(c);
+    let mut s = established_with(preset(true));
     s.peer(f(PSH, ACK), b"0123456789");
     s.expect_ack();
     s.now += Duration::from_millis(1);

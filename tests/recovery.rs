@@ -1018,30 +1018,37 @@ fn r6937_holes_go_out_with_no_new_data_queued() {
     assert_eq!(s.c.stats().timeouts, 0);
 }
 
+/// A sender (Nagle off) sends 100 bytes (A), `gap` later 100 more (B),
+/// and `then` after B gets the ACK of A alone. With SRTT before A.
+fn ack_of_the_first_of_two(gap: Duration, then: Duration) -> (Sut, Option<Duration>) {
+    let mut c = cfg();
+    c.nagle = false;
+    let mut s = established_with(c);
+    let before = s.c.srtt();
+    for (byte, wait) in [(1u8, gap), (2, then)] {
+        s.send(&[byte; 100]);
+        assert_eq!(s.out().len(), 1);
+        s.now += wait;
+    }
+    let a_end = s.c.snd_una().add(100);
+    s.seg(ACK, s.peer_nxt, a_end, &[]);
+    (s, before)
+}
+
 // RFC 6298 §3 (one segment timed at a time): an ACK of new data that
 // does not cover the timed segment leaves it timed; the ACK that covers it
 // gives the sample.
 #[test]
 fn r6298_an_ack_below_the_timed_segment_leaves_it_timed() {
-    let mut c = cfg();
-    c.nagle = false;
-    let mut s = established_with(c);
     // A is timed, B is not; A's ACK gives a 10 ms sample.
-    s.send(&[1u8; 100]);
-    assert_eq!(s.out().len(), 1);
-    s.now += Duration::from_millis(1);
-    s.send(&[2u8; 100]);
-    assert_eq!(s.out().len(), 1);
-    s.now += Duration::from_millis(9);
-    let a_end = s.c.snd_una().add(100);
-    s.seg(ACK, s.peer_nxt, a_end, &[]);
+    let (mut s, _) = ack_of_the_first_of_two(Duration::from_millis(1), Duration::from_millis(9));
     let first = s.c.srtt().unwrap();
     // C is timed; B's ACK (below C) comes, then, 300 ms after C went
     // out, C's.
+    let b_end = s.c.snd_una().add(100);
     s.send(&[3u8; 100]);
     assert_eq!(s.out().len(), 1);
     s.now += Duration::from_millis(5);
-    let b_end = a_end.add(100);
     s.seg(ACK, s.peer_nxt, b_end, &[]);
     s.now += Duration::from_millis(295);
     s.peer(ACK, &[]);
@@ -1058,18 +1065,8 @@ fn r6298_an_ack_below_the_timed_segment_leaves_it_timed() {
 // ACK gives a sample (of its own round trip).
 #[test]
 fn r6298_the_first_timed_segment_stays_timed_while_more_go_out() {
-    let mut c = cfg();
-    c.nagle = false;
-    let mut s = established_with(c);
-    let before = s.c.srtt();
-    s.send(&[1u8; 100]);
-    assert_eq!(s.out().len(), 1);
-    s.now += Duration::from_millis(100);
-    s.send(&[2u8; 100]);
-    assert_eq!(s.out().len(), 1);
-    s.now += Duration::from_millis(50);
-    let a_end = s.c.snd_una().add(100);
-    s.seg(ACK, s.peer_nxt, a_end, &[]);
+    let (s, before) =
+        ack_of_the_first_of_two(Duration::from_millis(100), Duration::from_millis(50));
     let after = s.c.srtt();
     assert_ne!(after, before, "a sample of 150 ms at the first ACK");
     assert!(after.unwrap() > Duration::from_millis(10), "{after:?}");
