@@ -22,7 +22,10 @@ pub(super) fn stamp(now: Instant) -> u32 {
 }
 
 impl<B: Storage> Connection<B> {
-    pub(super) fn input(&mut self, now: Instant, seg: &Segment<'_>, a: &mut Actions) {
+    /// Returns whether the segment left every timer that `arm_timers`
+    /// keeps as it was (see [`fast_path`](Self::fast_path)), so that
+    /// `finish` may skip re-arming them.
+    pub(super) fn input(&mut self, now: Instant, seg: &Segment<'_>, a: &mut Actions) -> bool {
         match self.state {
             // RFC 9293 §3.10.7.1: a closed connection is the Endpoint's to
             // answer (`reply_to_unknown`); the Connection says nothing more.
@@ -30,11 +33,12 @@ impl<B: Storage> Connection<B> {
             State::Listen => self.input_listen(now, seg, a),
             State::SynSent => self.input_syn_sent(now, seg, a),
             State::Established => match self.predict(seg) {
-                Some(new_ack) => self.fast_path(now, seg, new_ack, Text::Copy, a),
+                Some(new_ack) => return self.fast_path(now, seg, new_ack, Text::Copy, a),
                 None => self.input_synchronized(now, seg, a),
             },
             _ => self.input_synchronized(now, seg, a),
         }
+        false
     }
 
     /// Header prediction (RFC 9293 §3.10.7 notes it; Van Jacobson's fast
@@ -92,6 +96,15 @@ impl<B: Storage> Connection<B> {
     /// The outcome of every §3.10.7.4 step for a segment
     /// [`predict`](Self::predict) accepted (`new_ack` is its answer);
     /// `text` says where the segment's text is (see [`Text`]).
+    ///
+    /// Returns whether the timers `arm_timers` keeps are settled: the ACK
+    /// acknowledged nothing new and nothing of ours is queued (no text, no
+    /// FIN), so nothing is or could be in flight, and the retransmission,
+    /// persist and keep-alive timers stay as the last `finish` left them
+    /// (the delayed-ACK and keep-alive restarts this segment makes are
+    /// set here directly). A receiver's in-order text, the common case of
+    /// bulk transfer, takes this way; `finish` checks the claim in debug
+    /// builds.
     #[inline(always)]
     pub(super) fn fast_path(
         &mut self,
@@ -100,7 +113,8 @@ impl<B: Storage> Connection<B> {
         new_ack: bool,
         text: Text,
         a: &mut Actions,
-    ) {
+    ) -> bool {
+        let settled = !new_ack && self.tx.is_empty() && !self.fin_queued();
         let len = seg.payload.len();
         // Any segment from the peer shows it is alive (RFC 1122 §4.2.3.6).
         self.touch_keepalive(now);
@@ -115,7 +129,7 @@ impl<B: Storage> Connection<B> {
         }
         self.update_send_window(seg, old_wnd, new_ack);
         if len == 0 {
-            return;
+            return settled;
         }
         // Seventh: the text, in order, into the receive ring at once.
         let plen = self.rcv_mss_sample(len, seg);
@@ -128,6 +142,7 @@ impl<B: Storage> Connection<B> {
             Text::Delivered => len,
         } as u32;
         self.data_arrived(now, n, false, a);
+        settled
     }
 
     /// RFC 9293 §3.10.7.2.

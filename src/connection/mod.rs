@@ -801,8 +801,8 @@ impl<B: Storage> Connection<B> {
     pub fn on_segment_ecn(&mut self, now: Instant, seg: &Segment<'_>, ce: bool) -> Actions {
         let now = self.segment_arrives(now, ce);
         let mut a = Actions::NONE;
-        self.input(now, seg, &mut a);
-        self.finish(now, &mut a);
+        let settled = self.input(now, seg, &mut a);
+        self.finish_segment(now, &mut a, settled);
         a
     }
 
@@ -853,7 +853,7 @@ impl<B: Storage> Connection<B> {
         }
         let now = self.segment_arrives(now, ce);
         let mut a = Actions::NONE;
-        match predicted {
+        let settled = match predicted {
             Some(new_ack) => {
                 let text = if staged.is_some() {
                     input::Text::Staged
@@ -863,8 +863,8 @@ impl<B: Storage> Connection<B> {
                 self.fast_path(now, seg, new_ack, text, &mut a)
             }
             None => self.input(now, seg, &mut a),
-        }
-        self.finish(now, &mut a);
+        };
+        self.finish_segment(now, &mut a, settled);
         Ok(a)
     }
 
@@ -906,22 +906,22 @@ impl<B: Storage> Connection<B> {
         let fin_before = self.fin_received();
         let now = self.segment_arrives(now, ce);
         let mut a = Actions::NONE;
-        let n = match (direct, dst.get_mut(..len)) {
+        let (n, settled) = match (direct, dst.get_mut(..len)) {
             (Some(new_ack), Some(to)) => {
                 to.copy_from_slice(seg.payload);
-                self.fast_path(now, seg, new_ack, input::Text::Delivered, &mut a);
+                let settled = self.fast_path(now, seg, new_ack, input::Text::Delivered, &mut a);
                 // What `recv` would have seen: the ring holding the text.
                 let before = self.rcv_wnd().saturating_sub(len as u32);
                 self.rx.rewind_if_empty();
                 self.update_after_read(before);
-                len
+                (len, settled)
             }
             _ => {
                 self.input(now, seg, &mut a);
-                self.app_recv(dst, &mut a).unwrap_or(0)
+                (self.app_recv(dst, &mut a).unwrap_or(0), false)
             }
         };
-        self.finish(now, &mut a);
+        self.finish_segment(now, &mut a, settled);
         if self.rx.is_empty() && self.fin_received() == fin_before && a.closed().is_none() {
             a.clear_readable();
         }
@@ -1165,6 +1165,35 @@ impl<B: Storage> Connection<B> {
         // Arming timers changes nothing `wants_to_send` reads: ask once.
         let wants = self.wants_to_send();
         self.arm_timers(now, wants);
+        self.report(a, wants);
+    }
+
+    /// `finish` after a segment; `settled` is what the fast path found
+    /// ([`fast_path`](Self::fast_path)): nothing to send and the timers
+    /// `arm_timers` keeps already right, so both steps are skipped (in
+    /// debug builds they run and must agree).
+    #[inline(always)]
+    fn finish_segment(&mut self, now: Instant, a: &mut Actions, settled: bool) {
+        if !settled {
+            return self.finish(now, a);
+        }
+        #[cfg(debug_assertions)]
+        {
+            let (timers, since) = (self.timers, self.unacked_since);
+            let wants = self.wants_to_send();
+            self.arm_timers(now, wants);
+            debug_assert!(!wants, "a settled segment left something to send");
+            debug_assert!(
+                timers == self.timers && since == self.unacked_since,
+                "a settled segment moved a timer"
+            );
+        }
+        self.report(a, false);
+    }
+
+    /// The deadline (when it changed) and whether there is output, into `a`.
+    #[inline(always)]
+    fn report(&mut self, a: &mut Actions, wants: bool) {
         let d = self.earliest_timer();
         if d != self.reported_deadline {
             self.reported_deadline = d;
