@@ -184,6 +184,27 @@ pub struct Config {
     /// 100 ms RTT gives 300 ms. Off: max(SRTT + 4 * RTTVAR, `rto_min`)
     /// (RFC 6298 §2.3, §2.4), 200 ms there with Linux's `rto_min`.
     pub rto_min_in_variance: bool,
+    /// ICMP errors as Linux takes them (`tcp_v4_err`, `tcp_req_err`,
+    /// `tcp_v4_mtu_reduced`) where RFC 1122 §4.2.3.9 says otherwise:
+    /// - a connection still opening (SYN-SENT, or SYN-RECEIVED after a
+    ///   simultaneous open or as a Fast Open child not yet accepted) ends
+    ///   on any destination-unreachable (not "fragmentation needed"),
+    ///   time-exceeded or parameter-problem error, soft ones included
+    ///   ([`CloseReason::Unreachable`](crate::CloseReason::Unreachable));
+    /// - a passive SYN-RECEIVED that is no Fast Open child (Linux's request
+    ///   socket) goes back to LISTEN on network or host unreachable, time
+    ///   exceeded or parameter problem, and ignores the other errors, port
+    ///   unreachable among them (`tcp_req_err`);
+    /// - a "fragmentation needed" in SYN-SENT whose SYN carried Fast Open
+    ///   data sends the SYN again at once, without data (Linux's
+    ///   `tcp_simple_retransmit` of SYN data), and the SYN's MSS option
+    ///   then offers what the path MTU allows (Linux's route `advmss`).
+    ///
+    /// Off: RFC 1122 §4.2.3.9: only protocol and port unreachable end a
+    /// connection still opening (SHLD-26), the rest are soft errors
+    /// (MUST-56), and a smaller path MTU is used by the next
+    /// retransmission (RFC 1191).
+    pub linux_icmp: bool,
 }
 
 impl Config {
@@ -234,6 +255,7 @@ impl Config {
             synack_tsecr_check: false,
             cwnd_limited: false,
             rto_min_in_variance: false,
+            linux_icmp: false,
         }
     }
 
@@ -263,6 +285,7 @@ impl Config {
             synack_tsecr_check: true,
             cwnd_limited: true,
             rto_min_in_variance: true,
+            linux_icmp: true,
             ..Config::rfc9293()
         }
     }

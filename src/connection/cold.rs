@@ -53,6 +53,10 @@ pub(super) struct Cold {
     /// the largest still possible (0: no search has started).
     pub(super) mtu_low: u16,
     pub(super) mtu_high: u16,
+    /// The send MSS the path MTU allows, as an ICMP "fragmentation
+    /// needed" reported it in SYN-SENT, before the peer's MSS was known
+    /// (0: none; `icmp.rs`).
+    pub(super) pmtu_mss: u16,
     /// `rcv_fin()` when its bit is set (`flags.rs`): the sequence number
     /// of a FIN received out of order.
     pub(super) rcv_fin: SeqNum,
@@ -86,6 +90,7 @@ impl Cold {
         bytes_out_hi: 0,
         mtu_low: 0,
         mtu_high: 0,
+        pmtu_mss: 0,
         rcv_fin: SeqNum(0),
         #[cfg(feature = "alloc")]
         syn_data: 0,
@@ -93,12 +98,14 @@ impl Cold {
         records: alloc::vec::Vec::new(),
     };
 
-    /// What a new open resets (`reset_tcb`): the PLPMTUD search and the
-    /// record ends (the D-SACK round: `set_iss`). The rest stays: the counters, and values
-    /// that mean something only while a flag bit says so.
+    /// What a new open resets (`reset_tcb`): the PLPMTUD search, the path
+    /// MTU learned in SYN-SENT and the record ends (the D-SACK round:
+    /// `set_iss`). The rest stays: the counters, and values that mean
+    /// something only while a flag bit says so.
     fn reset(&mut self) {
         self.mtu_low = 0;
         self.mtu_high = 0;
+        self.pmtu_mss = 0;
         #[cfg(feature = "alloc")]
         self.records.clear();
     }
