@@ -205,6 +205,19 @@ pub struct Config {
     /// (MUST-56), and a smaller path MTU is used by the next
     /// retransmission (RFC 1191).
     pub linux_icmp: bool,
+    /// With [`hystart`](Config::hystart), slow start ends as Linux's CUBIC
+    /// ends it (`bictcp_acked`, `hystart_update`, HYSTART_DELAY) instead
+    /// of by RFC 9406's delay test: delay samples from every ACK of new
+    /// data that covers no retransmitted byte (Linux's `ca_rtt_us`: the
+    /// newest acknowledged segment's send time; with timestamps the echo
+    /// gives one already, without them the send log dates it), counted
+    /// only while cwnd is at least 16 segments (`hystart_low_window`); a
+    /// round's minimum is compared with the connection's minimum RTT
+    /// (`delay_min`), not the last round's, from the ninth sample of the
+    /// round on, and must exceed it by more than an eighth (clamped to
+    /// 4..16 ms). The samples feed nothing else (SRTT stays RFC 6298's).
+    /// Off: RFC 9406 §4.2.
+    pub linux_hystart: bool,
 }
 
 impl Config {
@@ -256,6 +269,7 @@ impl Config {
             cwnd_limited: false,
             rto_min_in_variance: false,
             linux_icmp: false,
+            linux_hystart: false,
         }
     }
 
@@ -286,6 +300,7 @@ impl Config {
             cwnd_limited: true,
             rto_min_in_variance: true,
             linux_icmp: true,
+            linux_hystart: true,
             ..Config::rfc9293()
         }
     }
