@@ -132,7 +132,7 @@ impl<B: Storage> Connection<B> {
                     // The peer's MSS is not known yet: the path's limit
                     // waits for it (`negotiate`), and under
                     // Config::linux_icmp our SYN offers it (`syn_mss`).
-                    self.cold_mut().pmtu_mss = mss;
+                    self.set_pmtu_mss(mss);
                     if self.cfg.linux_icmp() && self.fast_open() && self.snd_max.dist(self.iss) > 1
                     {
                         self.resend_syn_now(now);
@@ -221,7 +221,7 @@ impl<B: Storage> Connection<B> {
     /// in SYN-SENT allows (Linux offers its route's `advmss`, which a
     /// path-MTU exception lowers; RFC 9293 §3.7.1 bases it on our own MTU).
     pub(super) fn syn_mss(&self) -> u16 {
-        let p = self.cold().pmtu_mss;
+        let p = self.pmtu_mss();
         if p != 0 && self.cfg.linux_icmp() {
             self.cfg.mss.min(p)
         } else {

@@ -208,7 +208,7 @@ impl<B: Storage> Connection<B> {
         self.smss = mss.min(self.cfg.mss).max(self.cfg.min_peer_mss).max(1);
         // RFC 1191: no larger than the path MTU an ICMP error reported in
         // SYN-SENT allows (`icmp.rs`).
-        let pmtu = self.cold().pmtu_mss;
+        let pmtu = self.pmtu_mss();
         if pmtu != 0 {
             self.smss = self.smss.min(pmtu);
         }

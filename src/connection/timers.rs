@@ -166,15 +166,19 @@ impl<B: Storage> Connection<B> {
         }
         // Persist: data waits, nothing is in flight, and the window is shut
         // (or too small to send under SWS avoidance).
-        if self.syn_acked() && self.flight() == 0 && self.unsent() > 0 && !wants {
+        let waiting = self.syn_acked() && self.flight() == 0 && self.unsent() > 0 && !wants;
+        if waiting {
             if self.timer(Timer::Persist).is_none() {
                 let backoff = self.rto.saturating_mul(1 << self.zwp_probes.min(10));
                 let d = Duration::from_micros(u64::from(clamp_rto(&self.cfg, backoff)));
                 self.set_timer(Timer::Persist, now + d);
+                self.chrono_rwnd_held(now);
             }
         } else if self.probe != Probe::ZeroWindow {
             self.clear_timer(Timer::Persist);
         }
+        // tcp_info's chronographs, once on (`info.rs`).
+        self.chrono_tick(now, waiting);
         // Keep-alive: only when idle in a state that can be idle.
         if let Some(ka) = self.cfg.keepalive() {
             if matches!(
