@@ -41,6 +41,15 @@ pub(super) struct Chrono {
     rwnd: u64,
 }
 
+/// A transition `Connection::chrono` is told of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum ChronoKind {
+    /// Data goes out with none in flight before.
+    Busy,
+    /// Everything sent is acknowledged.
+    Idle,
+}
+
 #[cfg(feature = "alloc")]
 const NONE: u8 = 0;
 #[cfg(feature = "alloc")]
@@ -446,6 +455,7 @@ impl<B: Storage> Connection<B> {
             }
         }
     }
+
     /// The peer's window ends before the next segment would (at most an
     /// MSS of what is unsent).
     #[cfg(feature = "alloc")]
@@ -455,32 +465,26 @@ impl<B: Storage> Connection<B> {
         next > 0 && self.snd_nxt.add(next).after(right)
     }
 
-    /// After every call (`arm_timers`; `waiting`: the persist condition):
-    /// while the chronographs are on, the one that should run runs.
+    /// A transition of tcp_info's clocks: data goes out after none was
+    /// in flight or waiting (`arm_timers` arms the retransmission timer:
+    /// busy), or everything sent is acknowledged (`new_ack`: idle, unless
+    /// data still waits for the window, which `arm_timers` then finds).
+    /// One branch without the box; nothing while the clocks are off.
     #[inline]
-    pub(super) fn chrono_tick(&mut self, now: Instant, waiting: bool) {
-        #[cfg(not(feature = "alloc"))]
-        let _ = (now, waiting);
+    pub(super) fn chrono(&mut self, now: Instant, kind: ChronoKind) {
         #[cfg(feature = "alloc")]
-        if self.cold.as_ref().is_some_and(|c| c.chrono.on) {
-            self.chrono_switch(now, waiting);
+        if let Some(c) = self.cold.as_deref_mut()
+            && c.chrono.on
+        {
+            let k = match kind {
+                ChronoKind::Busy => BUSY,
+                ChronoKind::Idle => NONE,
+            };
+            if c.chrono.kind != k {
+                c.chrono.set(k, now.as_micros());
+            }
         }
-    }
-
-    #[cfg(feature = "alloc")]
-    #[cold]
-    #[inline(never)]
-    fn chrono_switch(&mut self, now: Instant, waiting: bool) {
-        let kind = if waiting && self.rwnd_holds_back() {
-            RWND
-        } else if self.flight() > 0 || self.unsent() > 0 {
-            BUSY
-        } else {
-            NONE
-        };
-        let c = &mut self.cold_mut().chrono;
-        if c.kind != kind {
-            c.set(kind, now.as_micros());
-        }
+        #[cfg(not(feature = "alloc"))]
+        let _ = (now, kind);
     }
 }

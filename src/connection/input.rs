@@ -978,6 +978,8 @@ impl<B: Storage> Connection<B> {
         } else {
             self.clear_timer(Timer::Retransmit);
             self.set_tlp_armed(false);
+            // Everything acknowledged: tcp_info's clocks stop (`info.rs`).
+            self.chrono(now, super::info::ChronoKind::Idle);
         }
         if data > 0 {
             a.set_writable();

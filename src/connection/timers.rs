@@ -160,14 +160,15 @@ impl<B: Storage> Connection<B> {
                     at = at.min(self.when(self.unacked_since) + ut);
                 }
                 self.set_timer(Timer::Retransmit, at);
+                // Data goes out: tcp_info's busy clock, if the clocks run.
+                self.chrono(now, super::info::ChronoKind::Busy);
             }
         } else {
             self.clear_timer(Timer::Retransmit);
         }
         // Persist: data waits, nothing is in flight, and the window is shut
         // (or too small to send under SWS avoidance).
-        let waiting = self.syn_acked() && self.flight() == 0 && self.unsent() > 0 && !wants;
-        if waiting {
+        if self.syn_acked() && self.flight() == 0 && self.unsent() > 0 && !wants {
             if self.timer(Timer::Persist).is_none() {
                 let backoff = self.rto.saturating_mul(1 << self.zwp_probes.min(10));
                 let d = Duration::from_micros(u64::from(clamp_rto(&self.cfg, backoff)));
@@ -177,8 +178,6 @@ impl<B: Storage> Connection<B> {
         } else if self.probe != Probe::ZeroWindow {
             self.clear_timer(Timer::Persist);
         }
-        // tcp_info's chronographs, once on (`info.rs`).
-        self.chrono_tick(now, waiting);
         // Keep-alive: only when idle in a state that can be idle.
         if let Some(ka) = self.cfg.keepalive() {
             if matches!(
