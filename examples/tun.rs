@@ -716,6 +716,7 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
             Some(CloseReason::UserTimeout) => "user-timeout",
             Some(CloseReason::Aborted) => "aborted",
             Some(CloseReason::FinTimeout) => "fin-timeout",
+            Some(CloseReason::Unreachable) => "unreachable",
             None => "none",
         }
     }

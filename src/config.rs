@@ -184,6 +184,40 @@ pub struct Config {
     /// 100 ms RTT gives 300 ms. Off: max(SRTT + 4 * RTTVAR, `rto_min`)
     /// (RFC 6298 §2.3, §2.4), 200 ms there with Linux's `rto_min`.
     pub rto_min_in_variance: bool,
+    /// ICMP errors as Linux takes them (`tcp_v4_err`, `tcp_req_err`,
+    /// `tcp_v4_mtu_reduced`) where RFC 1122 §4.2.3.9 says otherwise:
+    /// - a connection still opening (SYN-SENT, or SYN-RECEIVED after a
+    ///   simultaneous open or as a Fast Open child not yet accepted) ends
+    ///   on any destination-unreachable (not "fragmentation needed"),
+    ///   time-exceeded or parameter-problem error, soft ones included
+    ///   ([`CloseReason::Unreachable`](crate::CloseReason::Unreachable));
+    /// - a passive SYN-RECEIVED that is no Fast Open child (Linux's request
+    ///   socket) goes back to LISTEN on network or host unreachable, time
+    ///   exceeded or parameter problem, and ignores the other errors, port
+    ///   unreachable among them (`tcp_req_err`);
+    /// - a "fragmentation needed" in SYN-SENT whose SYN carried Fast Open
+    ///   data sends the SYN again at once, without data (Linux's
+    ///   `tcp_simple_retransmit` of SYN data), and the SYN's MSS option
+    ///   then offers what the path MTU allows (Linux's route `advmss`).
+    ///
+    /// Off: RFC 1122 §4.2.3.9: only protocol and port unreachable end a
+    /// connection still opening (SHLD-26), the rest are soft errors
+    /// (MUST-56), and a smaller path MTU is used by the next
+    /// retransmission (RFC 1191).
+    pub linux_icmp: bool,
+    /// With [`hystart`](Config::hystart), slow start ends as Linux's CUBIC
+    /// ends it (`bictcp_acked`, `hystart_update`, HYSTART_DELAY) instead
+    /// of by RFC 9406's delay test: delay samples from every ACK of new
+    /// data that covers no retransmitted byte (Linux's `ca_rtt_us`: the
+    /// newest acknowledged segment's send time; with timestamps the echo
+    /// gives one already, without them the send log dates it), counted
+    /// only while cwnd is at least 16 segments (`hystart_low_window`); a
+    /// round's minimum is compared with the connection's minimum RTT
+    /// (`delay_min`), not the last round's, from the ninth sample of the
+    /// round on, and must exceed it by more than an eighth (clamped to
+    /// 4..16 ms). The samples feed nothing else (SRTT stays RFC 6298's).
+    /// Off: RFC 9406 §4.2.
+    pub linux_hystart: bool,
 }
 
 impl Config {
@@ -234,6 +268,8 @@ impl Config {
             synack_tsecr_check: false,
             cwnd_limited: false,
             rto_min_in_variance: false,
+            linux_icmp: false,
+            linux_hystart: false,
         }
     }
 
@@ -263,6 +299,8 @@ impl Config {
             synack_tsecr_check: true,
             cwnd_limited: true,
             rto_min_in_variance: true,
+            linux_icmp: true,
+            linux_hystart: true,
             ..Config::rfc9293()
         }
     }

@@ -69,6 +69,12 @@ pub enum CloseReason {
     /// An orphaned FIN-WAIT-2 reached the fin timeout.
     #[error("fin timeout")]
     FinTimeout,
+    /// An ICMP error ended the connection while it was opening
+    /// ([`Config::linux_icmp`](crate::Config::linux_icmp), as Linux's
+    /// `tcp_v4_err`); [`Connection::soft_error`](crate::Connection::soft_error)
+    /// tells which.
+    #[error("ICMP error while opening")]
+    Unreachable,
 }
 
 /// A configuration value the engine cannot work with, refused when the

@@ -165,7 +165,9 @@ pub enum Event {
     /// (RFC 9293 §3.6.1 SHLD-3; Linux resets).
     RcvDataAfterClose,
     /// A hard ICMP error (protocol or port unreachable) for a connection
-    /// still opening (RFC 9293 §3.9.2.2 SHLD-26; RFC 1122 §4.2.3.9).
+    /// still opening (RFC 9293 §3.9.2.2 SHLD-26; RFC 1122 §4.2.3.9), or
+    /// under [`Config::linux_icmp`](crate::Config::linux_icmp) an error
+    /// Linux ends such a connection with (`tcp_v4_err`, `tcp_req_err`).
     IcmpHardError,
     /// Retransmissions of SYN, SYN+ACK, data or FIN exhausted their limit
     /// (RFC 9293 §3.8.3 R2).

@@ -7,8 +7,7 @@
 mod script;
 
 use script::*;
-use tcpstate::wire::{Segment, TcpOptions};
-use tcpstate::{Buffers, CallError, CloseReason, Connection, Duration, State as S};
+use tcpstate::{CallError, CloseReason, Duration, State as S};
 
 /// A Fast Open child with 10 bytes of SYN data, its SYN,ACK sent.
 fn child(linux: bool) -> Sut {
@@ -20,26 +19,7 @@ fn child(linux: bool) -> Sut {
 
 /// A Fast Open child of a SYN with `payload`, its SYN,ACK checked.
 fn child_of(linux: bool, payload: &[u8]) -> Sut {
-    let syn = Segment {
-        seq: PEER_ISS,
-        ack: tcpstate::SeqNum(0),
-        flags: SYN,
-        window: 65535,
-        urgent: 0,
-        options: TcpOptions::NONE,
-        payload,
-    };
-    let mut s = Sut::new(preset(linux));
-    let (c, a) = Connection::accept_fast_open(
-        preset(linux),
-        Buffers::with_capacity(RX, 8192),
-        s.now,
-        &syn,
-        LISTEN_ISS,
-    )
-    .expect("accepted");
-    s.c = c;
-    s.record(a);
+    let mut s = fast_open_child_with(preset(linux), payload);
     s.expect(
         f(SYN, ACK),
         LISTEN_ISS,

@@ -374,3 +374,40 @@ fn tcp_cm_inq_is_checked() {
         other => panic!("{other:?}"),
     }
 }
+
+/// `< icmp ...` lines: an ICMP error quoting our segment with the
+/// script's relative sequence number made live, given to the Endpoint
+/// (`Endpoint::on_icmp`); `nstat | grep NAME` succeeds only when the
+/// counter grew since the last `nstat`.
+#[test]
+fn icmp_lines_and_nstat_counters() {
+    // Out of SND.UNA..SND.NXT: ignored and counted (OutOfWindowIcmps).
+    let counted = "+0 `nstat > /dev/null`\n\
+                   +0 < icmp unreachable host_unreachable [5000:5001(1)]\n\
+                   +0 `nstat | grep TcpExtOutOfWindowIcmps > /dev/null`\n";
+    assert_eq!(with(counted), Verdict::Pass);
+    // At SND.UNA, with data in flight: taken, not counted.
+    let flight = "+0 write(4, ..., 10) = 10\n\
+                  +0 > P. 1:11(10) ack 1\n";
+    let taken = format!(
+        "{flight}+0 `nstat > /dev/null`\n\
+         +0 < icmp unreachable host_unreachable [1:11(10)]\n\
+         +0 `nstat | grep TcpExtOutOfWindowIcmps > /dev/null`\n"
+    );
+    let v = with(&taken);
+    assert!(fails_at(&v, 12).contains("OutOfWindowIcmps"), "{v:?}");
+    // The path MTU lowers the send MSS (RFC 1191): 576 less 40 bytes.
+    let pmtu = format!(
+        "{flight}+0 < icmp unreachable frag_needed mtu 576 [1:11(10)]\n\
+         +.1 < . 1:1(0) ack 11 win 65535\n\
+         +0 write(4, ..., 700) = 700\n\
+         +0 > . 11:547(536) ack 1\n\
+         +0 > P. 547:711(164) ack 1\n"
+    );
+    assert_eq!(with(&pmtu), Verdict::Pass);
+    // A counter the Endpoint does not keep.
+    assert!(matches!(
+        with("+0 `nstat | grep TcpExtTCPSackMerged`\n"),
+        Verdict::Unsupported { line: 8, .. }
+    ));
+}

@@ -86,6 +86,8 @@ mod flag {
     pub(super) const SYNACK_TSECR_CHECK: u32 = 1 << 16;
     pub(super) const CWND_LIMITED: u32 = 1 << 17;
     pub(super) const RTO_MIN_IN_VARIANCE: u32 = 1 << 18;
+    pub(super) const LINUX_ICMP: u32 = 1 << 19;
+    pub(super) const LINUX_HYSTART: u32 = 1 << 20;
 }
 
 /// The packed [`Config`] of one connection (72 bytes instead of 232).
@@ -144,6 +146,8 @@ impl Cfg {
             (c.synack_tsecr_check, flag::SYNACK_TSECR_CHECK),
             (c.cwnd_limited, flag::CWND_LIMITED),
             (c.rto_min_in_variance, flag::RTO_MIN_IN_VARIANCE),
+            (c.linux_icmp, flag::LINUX_ICMP),
+            (c.linux_hystart, flag::LINUX_HYSTART),
             (c.user_timeout.is_some(), flag::USER_TIMEOUT),
         ];
         let flags = bits.iter().filter(|(on, _)| *on).fold(0, |f, (_, b)| f | b);
@@ -229,6 +233,8 @@ impl Cfg {
             synack_tsecr_check: self.has(flag::SYNACK_TSECR_CHECK),
             cwnd_limited: self.cwnd_limited(),
             rto_min_in_variance: self.rto_min_in_variance(),
+            linux_icmp: self.linux_icmp(),
+            linux_hystart: self.linux_hystart(),
         }
     }
 
@@ -269,6 +275,12 @@ impl Cfg {
     }
     pub(super) fn rto_min_in_variance(&self) -> bool {
         self.has(flag::RTO_MIN_IN_VARIANCE)
+    }
+    pub(super) fn linux_hystart(&self) -> bool {
+        self.has(flag::LINUX_HYSTART)
+    }
+    pub(super) fn linux_icmp(&self) -> bool {
+        self.has(flag::LINUX_ICMP)
     }
     pub(super) fn cwnd_limited(&self) -> bool {
         self.has(flag::CWND_LIMITED)

@@ -53,6 +53,13 @@ pub(super) struct Cold {
     /// the largest still possible (0: no search has started).
     pub(super) mtu_low: u16,
     pub(super) mtu_high: u16,
+    /// The send MSS the path MTU allows, as an ICMP "fragmentation
+    /// needed" reported it in SYN-SENT, before the peer's MSS was known
+    /// (0: none; `icmp.rs`). With `alloc` only (without it the TCB, which
+    /// holds this box inline, has no room: the limit waits for the next
+    /// ICMP error then).
+    #[cfg(feature = "alloc")]
+    pub(super) pmtu_mss: u16,
     /// `rcv_fin()` when its bit is set (`flags.rs`): the sequence number
     /// of a FIN received out of order.
     pub(super) rcv_fin: SeqNum,
@@ -62,6 +69,10 @@ pub(super) struct Cold {
     /// only (without it the TCB, which holds this box inline, has no room).
     #[cfg(feature = "alloc")]
     pub(super) syn_data: u32,
+    /// Linux's chronographs for tcp_info (`info.rs`). With `alloc` only
+    /// (without it the TCB, which holds this box inline, has no room).
+    #[cfg(feature = "alloc")]
+    pub(super) chrono: super::info::Chrono,
     /// The ends of the records not yet acknowledged (`AppCall::SendEor`,
     /// `records.rs`), in sequence order.
     #[cfg(feature = "alloc")]
@@ -86,19 +97,29 @@ impl Cold {
         bytes_out_hi: 0,
         mtu_low: 0,
         mtu_high: 0,
+        #[cfg(feature = "alloc")]
+        pmtu_mss: 0,
         rcv_fin: SeqNum(0),
         #[cfg(feature = "alloc")]
         syn_data: 0,
         #[cfg(feature = "alloc")]
+        chrono: super::info::Chrono::OFF,
+        #[cfg(feature = "alloc")]
         records: alloc::vec::Vec::new(),
     };
 
-    /// What a new open resets (`reset_tcb`): the PLPMTUD search and the
-    /// record ends (the D-SACK round: `set_iss`). The rest stays: the counters, and values
-    /// that mean something only while a flag bit says so.
+    /// What a new open resets (`reset_tcb`): the PLPMTUD search, the path
+    /// MTU learned in SYN-SENT, the chronographs and the record ends (the D-SACK round:
+    /// `set_iss`). The rest stays: the counters, and values that mean
+    /// something only while a flag bit says so.
     fn reset(&mut self) {
         self.mtu_low = 0;
         self.mtu_high = 0;
+        #[cfg(feature = "alloc")]
+        {
+            self.pmtu_mss = 0;
+            self.chrono = super::info::Chrono::OFF;
+        }
         #[cfg(feature = "alloc")]
         self.records.clear();
     }
@@ -171,6 +192,24 @@ impl<B: Storage> Connection<B> {
         {
             self.cold.dsack_round = iss;
         }
+    }
+
+    /// `Cold::pmtu_mss` (0 without `alloc`).
+    pub(super) fn pmtu_mss(&self) -> u16 {
+        #[cfg(feature = "alloc")]
+        return self.cold().pmtu_mss;
+        #[cfg(not(feature = "alloc"))]
+        return 0;
+    }
+
+    /// Sets `Cold::pmtu_mss` (nothing without `alloc`).
+    pub(super) fn set_pmtu_mss(&mut self, mss: u16) {
+        #[cfg(feature = "alloc")]
+        {
+            self.cold_mut().pmtu_mss = mss;
+        }
+        #[cfg(not(feature = "alloc"))]
+        let _ = mss;
     }
 
     /// The bytes of the box, if there is one.

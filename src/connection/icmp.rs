@@ -92,9 +92,27 @@ impl<B: Storage> Connection<B> {
     /// send MSS (SHLD-6); the lost segment is resent at the new size by the
     /// retransmission timer. `ip_overhead` is the IP header length the MTU
     /// must also hold (20 for IPv4 without options, 40 for IPv6).
+    /// [`Config::linux_icmp`](crate::Config::linux_icmp) changes this as
+    /// Linux does (a Fast Open child here counts as accepted).
     pub fn on_icmp(&mut self, now: Instant, e: IcmpError, ip_overhead: u16) -> Actions {
+        self.icmp(now, e, ip_overhead, false)
+    }
+
+    /// [`on_icmp`](Self::on_icmp); `queued`: the connection is a Fast Open
+    /// child still in its listener's accept queue (the Endpoint knows).
+    pub(crate) fn icmp(
+        &mut self,
+        now: Instant,
+        e: IcmpError,
+        ip_overhead: u16,
+        queued: bool,
+    ) -> Actions {
         let now = self.clock(now);
         let mut a = Actions::NONE;
+        if self.cfg.linux_icmp() && self.icmp_linux(e, queued, &mut a) {
+            self.finish(now, &mut a);
+            return a;
+        }
         match e {
             IcmpError::SourceQuench => {}
             IcmpError::FragmentationNeeded { mtu } => {
@@ -110,6 +128,16 @@ impl<B: Storage> Connection<B> {
                     self.smss = mss;
                 }
                 self.mtu_icmp(mss);
+                if self.state == State::SynSent {
+                    // The peer's MSS is not known yet: the path's limit
+                    // waits for it (`negotiate`), and under
+                    // Config::linux_icmp our SYN offers it (`syn_mss`).
+                    self.set_pmtu_mss(mss);
+                    if self.cfg.linux_icmp() && self.fast_open() && self.snd_max.dist(self.iss) > 1
+                    {
+                        self.resend_syn_now(now);
+                    }
+                }
             }
             // RFC 1122 §4.2.3.9 (SHLD-26): a hard error ends a connection
             // still opening; a passive one goes back to LISTEN (Linux
@@ -128,6 +156,77 @@ impl<B: Storage> Connection<B> {
         }
         self.finish(now, &mut a);
         a
+    }
+
+    /// Config::linux_icmp: what Linux's `tcp_v4_err` does where RFC 1122
+    /// §4.2.3.9 says otherwise; false for what it does as the RFC does
+    /// (the caller goes on).
+    fn icmp_linux(&mut self, e: IcmpError, queued: bool, a: &mut Actions) -> bool {
+        let syn_received = self.state == State::SynReceived;
+        if syn_received && self.passive() && !self.fast_open() {
+            // Linux's request socket (`tcp_req_err`): dropped on network
+            // or host unreachable, time exceeded and parameter problem;
+            // any other error is ignored, port unreachable included.
+            if matches!(
+                e,
+                IcmpError::Unreachable { code: 0 | 1 }
+                    | IcmpError::TimeExceeded
+                    | IcmpError::ParameterProblem
+            ) {
+                self.back_to_listen(Event::IcmpHardError, a);
+            }
+            return true;
+        }
+        match e {
+            IcmpError::SourceQuench | IcmpError::FragmentationNeeded { .. } => false,
+            // `tcp_v4_err` takes no code above NR_ICMP_UNREACH (15).
+            IcmpError::Unreachable { code } if code > 15 => true,
+            // SYN-SENT, or SYN-RECEIVED of a simultaneous open or of a
+            // Fast Open child not yet accepted (an accepted one counts as
+            // connected): the error ends the connection (`tcp_done`,
+            // with the error for the application).
+            _ if self.state == State::SynSent
+                || (syn_received && (!self.fast_open_child() || queued)) =>
+            {
+                self.soft_error = soft::encode(e);
+                let reason = if e.is_hard() {
+                    CloseReason::Refused
+                } else {
+                    CloseReason::Unreachable
+                };
+                self.close_with(Event::IcmpHardError, reason, a);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Linux's `tcp_simple_retransmit` of a Fast Open SYN that carried
+    /// data, after "fragmentation needed" (Config::linux_icmp): the SYN
+    /// goes again now, alone (a retransmitted SYN carries no data and no
+    /// Fast Open option, `fastopen.rs`), and gives no RTT sample (Karn,
+    /// MUST-18). No timeout happened and the SYN was not lost for
+    /// congestion: the timer restarts at the RTO, not backed off, and the
+    /// handshake's end keeps the initial window and RTO (RFC 5681 §3.1's
+    /// one segment and RFC 6298 §5.7's 3 s follow a SYN the timer found
+    /// lost: `syn_retransmitted` stays clear).
+    fn resend_syn_now(&mut self, now: Instant) {
+        self.snd_nxt = self.iss;
+        self.rtt_sample = super::timers::RttSample::NONE;
+        self.set_timer(crate::Timer::Retransmit, now + self.rto_duration());
+    }
+
+    /// The MSS option of our SYN: `Config::mss`, or under
+    /// Config::linux_icmp no more than the path MTU an ICMP error reported
+    /// in SYN-SENT allows (Linux offers its route's `advmss`, which a
+    /// path-MTU exception lowers; RFC 9293 §3.7.1 bases it on our own MTU).
+    pub(super) fn syn_mss(&self) -> u16 {
+        let p = self.pmtu_mss();
+        if p != 0 && self.cfg.linux_icmp() {
+            self.cfg.mss.min(p)
+        } else {
+            self.cfg.mss
+        }
     }
 
     /// The last soft ICMP error reported, if any (RFC 9293 §3.9.2.2:

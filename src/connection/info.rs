@@ -15,6 +15,79 @@ use super::{Connection, Probe, Storage};
 use crate::state::State;
 use crate::time::Instant;
 
+/// Linux's chronographs (`tcp_chrono_start`, `tcp_chrono_stop`):
+/// tcp_info's `busy_time` and `rwnd_limited`. They run from the first
+/// time the peer's window holds data back with nothing in flight (the
+/// persist condition), kept in the uncommon-state box (`cold.rs`): a
+/// connection never held back keeps no clock, and reads 0 (Linux starts
+/// its busy clock with the first data queued). While on, one of three
+/// states runs, as Linux's `chrono_type`: none (nothing queued or in
+/// flight), busy (data queued or in flight) or rwnd-limited (the peer's
+/// window holds the next segment back with nothing in flight; Linux also
+/// counts a flight the window, not cwnd, ends, which the engine does not
+/// tell apart on its send path).
+#[cfg(feature = "alloc")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Chrono {
+    /// The clocks run.
+    on: bool,
+    /// What runs now: `NONE`, `BUSY` or `RWND`.
+    kind: u8,
+    /// Since when (µs).
+    since: u64,
+    /// Time accumulated busy and rwnd-limited (µs), the running one's
+    /// current stretch apart.
+    busy: u64,
+    rwnd: u64,
+}
+
+/// A transition `Connection::chrono` is told of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum ChronoKind {
+    /// Data goes out with none in flight before.
+    Busy,
+    /// Everything sent is acknowledged.
+    Idle,
+}
+
+#[cfg(feature = "alloc")]
+const NONE: u8 = 0;
+#[cfg(feature = "alloc")]
+const BUSY: u8 = 1;
+#[cfg(feature = "alloc")]
+const RWND: u8 = 2;
+
+#[cfg(feature = "alloc")]
+impl Chrono {
+    pub(super) const OFF: Chrono = Chrono {
+        on: false,
+        kind: NONE,
+        since: 0,
+        busy: 0,
+        rwnd: 0,
+    };
+
+    /// `kind` runs from `now` on (Linux's `tcp_chrono_set`).
+    fn set(&mut self, kind: u8, now: u64) {
+        let spent = now.saturating_sub(self.since);
+        match self.kind {
+            BUSY => self.busy += spent,
+            RWND => self.rwnd += spent,
+            _ => {}
+        }
+        self.kind = kind;
+        self.since = now;
+    }
+
+    /// (busy_time, rwnd_limited) as of `now`, µs: tcp_info's busy time is
+    /// the sum of every chronograph (`tcp_get_info_chrono_stats`).
+    fn read(&self, now: u64) -> (u64, u64) {
+        let mut c = *self;
+        c.set(NONE, now.max(self.since));
+        (c.busy + c.rwnd, c.rwnd)
+    }
+}
+
 /// `tcpi_options` bit: timestamps negotiated (Linux `TCPI_OPT_TIMESTAMPS`).
 pub const TCPI_OPT_TIMESTAMPS: u8 = 1;
 /// `tcpi_options` bit: SACK negotiated (`TCPI_OPT_SACK`).
@@ -52,8 +125,9 @@ pub enum CaState {
 /// microseconds unless the name says otherwise, windows in segments.
 ///
 /// Not tracked by the engine, always 0: `rcv_rtt`, `rcv_space`,
-/// `busy_time`, `rwnd_limited`, `sndbuf_limited`, `delivery_rate`,
-/// `reord_seen`, `dsack_dups`, `rcv_ooopack`, `delivered_ce`.
+/// `sndbuf_limited`, `delivery_rate`, `reord_seen`, `dsack_dups`,
+/// `rcv_ooopack`, `delivered_ce`. `busy_time` and `rwnd_limited` count
+/// only from the first time the peer's window held data back.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TcpInfo {
@@ -144,9 +218,12 @@ pub struct TcpInfo {
     pub delivered: u32,
     /// Not tracked (0).
     pub delivered_ce: u32,
-    /// Not tracked (0).
+    /// Time data was queued or in flight, µs (`tcpi_busy_time`, its
+    /// rwnd-limited time included): counted only from the first time the
+    /// peer's window held data back, 0 before (see `rwnd_limited`).
     pub busy_time: u64,
-    /// Not tracked (0).
+    /// Time the peer's window held data back with nothing in flight, µs
+    /// (`tcpi_rwnd_limited`; Linux also counts a flight the window ends).
     pub rwnd_limited: u64,
     /// Not tracked (0).
     pub sndbuf_limited: u64,
@@ -281,6 +358,10 @@ impl<B: Storage> Connection<B> {
         };
         let stats = self.stats();
         let ts = if self.ts_on() { 12 } else { 0 };
+        #[cfg(feature = "alloc")]
+        let (busy_time, rwnd_limited) = self.cold().chrono.read(now.as_micros());
+        #[cfg(not(feature = "alloc"))]
+        let (busy_time, rwnd_limited) = (0, 0);
         TcpInfo {
             state: linux_state(self.state),
             ca_state: ca_state as u8,
@@ -343,13 +424,67 @@ impl<B: Storage> Connection<B> {
                 + segs(acked.saturating_sub(self.syn_data_delivered()))
                 + segs(sacked_bytes),
             delivered_ce: 0,
-            busy_time: 0,
-            rwnd_limited: 0,
+            busy_time,
+            rwnd_limited,
             sndbuf_limited: 0,
             delivery_rate: 0,
             reord_seen: 0,
             snd_wnd: self.snd_wnd,
             rcv_wnd: self.rcv_wnd(),
         }
+    }
+}
+
+impl<B: Storage> Connection<B> {
+    /// The persist condition holds (data waits, nothing in flight, and
+    /// nothing may be sent: `arm_timers`) and the persist timer is armed
+    /// now: if the peer's window is what holds the next segment back
+    /// (Linux's `tcp_snd_wnd_test` failing in `tcp_write_xmit`), the
+    /// chronographs start (the box with them) and the rwnd-limited one
+    /// runs (`tcp_chrono_start(sk, TCP_CHRONO_RWND_LIMITED)`).
+    #[cold]
+    pub(super) fn chrono_rwnd_held(&mut self, now: Instant) {
+        #[cfg(not(feature = "alloc"))]
+        let _ = now;
+        #[cfg(feature = "alloc")]
+        if self.rwnd_holds_back() {
+            let c = &mut self.cold_mut().chrono;
+            c.on = true;
+            if c.kind != RWND {
+                c.set(RWND, now.as_micros());
+            }
+        }
+    }
+
+    /// The peer's window ends before the next segment would (at most an
+    /// MSS of what is unsent).
+    #[cfg(feature = "alloc")]
+    fn rwnd_holds_back(&self) -> bool {
+        let next = self.unsent().min(self.eff_mss());
+        let right = self.snd_una.add(self.snd_wnd);
+        next > 0 && self.snd_nxt.add(next).after(right)
+    }
+
+    /// A transition of tcp_info's clocks: data goes out after none was
+    /// in flight or waiting (`arm_timers` arms the retransmission timer:
+    /// busy), or everything sent is acknowledged (`new_ack`: idle, unless
+    /// data still waits for the window, which `arm_timers` then finds).
+    /// One branch without the box; nothing while the clocks are off.
+    #[inline]
+    pub(super) fn chrono(&mut self, now: Instant, kind: ChronoKind) {
+        #[cfg(feature = "alloc")]
+        if let Some(c) = self.cold.as_deref_mut()
+            && c.chrono.on
+        {
+            let k = match kind {
+                ChronoKind::Busy => BUSY,
+                ChronoKind::Idle => NONE,
+            };
+            if c.chrono.kind != k {
+                c.chrono.set(k, now.as_micros());
+            }
+        }
+        #[cfg(not(feature = "alloc"))]
+        let _ = (now, kind);
     }
 }

@@ -221,6 +221,12 @@ impl<B: Storage> Connection<B> {
         // §3.7.1: Eff.snd.MSS = min(SendMSS + 20, MMS_S) - 20, and our own
         // MSS is MMS_S - 20: never send segments larger than our MTU allows.
         self.smss = mss.min(self.cfg.mss).max(self.cfg.min_peer_mss).max(1);
+        // RFC 1191: no larger than the path MTU an ICMP error reported in
+        // SYN-SENT allows (`icmp.rs`).
+        let pmtu = self.pmtu_mss();
+        if pmtu != 0 {
+            self.smss = self.smss.min(pmtu);
+        }
         // RFC 7323 §2.2-2.3: both sides must send the option; a shift above 14
         // is taken as 14.
         match (self.cfg.window_scaling(), o.window_scale) {
@@ -987,6 +993,8 @@ impl<B: Storage> Connection<B> {
         } else {
             self.clear_timer(Timer::Retransmit);
             self.set_tlp_armed(false);
+            // Everything acknowledged: tcp_info's clocks stop (`info.rs`).
+            self.chrono(now, super::info::ChronoKind::Idle);
         }
         if data > 0 {
             a.set_writable();

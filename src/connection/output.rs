@@ -476,7 +476,7 @@ impl<B: Storage> Connection<B> {
     /// the payload written to `buf`.
     fn syn(&mut self, now: Instant, with_ack: bool, buf: &mut [u8]) -> Transmit {
         let mut o = TcpOptions::NONE;
-        o.mss = Some(self.cfg.mss);
+        o.mss = Some(self.syn_mss());
         // Offer each option on a SYN; on a SYN,ACK only what the peer offered.
         if self.cfg.window_scaling() && (!with_ack || self.ws_on()) {
             o.window_scale = Some(if with_ack {

@@ -552,7 +552,7 @@ impl<B: Storage> Connection<B> {
 
 impl SendLog {
     /// The latest time the byte at `seq` can have been sent.
-    fn upper_for(&self, seq: SeqNum, last_send: Instant) -> Option<Instant> {
+    pub(super) fn upper_for(&self, seq: SeqNum, last_send: Instant) -> Option<Instant> {
         let n = self.len();
         let i = self.find(seq)?;
         Some(if i + 1 < n {

@@ -160,6 +160,8 @@ impl<B: Storage> Connection<B> {
                     at = at.min(self.when(self.unacked_since) + ut);
                 }
                 self.set_timer(Timer::Retransmit, at);
+                // Data goes out: tcp_info's busy clock, if the clocks run.
+                self.chrono(now, super::info::ChronoKind::Busy);
             }
         } else {
             self.clear_timer(Timer::Retransmit);
@@ -171,6 +173,7 @@ impl<B: Storage> Connection<B> {
                 let backoff = self.rto.saturating_mul(1 << self.zwp_probes.min(10));
                 let d = Duration::from_micros(u64::from(clamp_rto(&self.cfg, backoff)));
                 self.set_timer(Timer::Persist, now + d);
+                self.chrono_rwnd_held(now);
             }
         } else if self.probe != Probe::ZeroWindow {
             self.clear_timer(Timer::Persist);
@@ -594,6 +597,13 @@ impl<B: Storage> Connection<B> {
 
     /// Takes an RTT sample from an ACK, if one is valid.
     pub(super) fn rtt_on_ack(&mut self, now: Instant, seg: &Segment<'_>) {
+        if self.cfg.linux_hystart()
+            && self.cfg.hystart()
+            && self.cwnd < self.ssthresh
+            && self.cwnd >= 16 * self.eff_mss()
+        {
+            self.hystart_round_linux(seg.ack);
+        }
         let sample = if let (true, Some(ts)) = (self.ts_on(), seg.options.timestamps) {
             // RFC 7323 §4.1: TSecr gives a sample from every ACK of new data.
             let sent = ts.ecr.wrapping_sub(self.ts_offset);
@@ -619,7 +629,41 @@ impl<B: Storage> Connection<B> {
         }
         if let Some(r) = sample {
             self.rtt_update(r);
+        } else if self.cfg.linux_hystart() && self.cwnd < self.ssthresh {
+            // Config::linux_hystart: Linux's CUBIC takes a delay sample
+            // from every ACK of new data (`ca_rtt_us`), RFC 6298 timing
+            // one segment a round trip or not.
+            if let Some(r) = self.ca_rtt(now, seg) {
+                self.hystart_sample(r);
+            }
         }
+    }
+
+    /// Config::linux_hystart: the round `hystart_update` starts before it
+    /// takes a sample, once SND.UNA (here the ACK that moves it) is past
+    /// the round's end (`bictcp_hystart_reset`).
+    fn hystart_round_linux(&mut self, ack: SeqNum) {
+        if ack.after(self.hs_window_end) {
+            self.hs_cur_min = u32::MAX;
+            self.reset_hs_samples();
+            self.hs_window_end = self.snd_max;
+        }
+    }
+
+    /// Linux's `ca_rtt_us` for an ACK of new data without timestamps
+    /// (`tcp_clean_rtx_queue`): now less the send time of the newest byte
+    /// it acknowledges, none when it covers a retransmitted byte (Karn,
+    /// MUST-18). The send log bounds that time from above, so the sample
+    /// is never longer than the true RTT.
+    fn ca_rtt(&self, now: Instant, seg: &Segment<'_>) -> Option<u32> {
+        if !seg.ack.after(self.snd_una) || self.snd_una.before(self.high_rxt) {
+            return None;
+        }
+        let sent = self
+            .sent_log
+            .upper_for(seg.ack.sub(1), self.last_send_at())?;
+        let us = now.as_micros().checked_sub(sent.as_micros())?;
+        Some(u32::try_from(us).unwrap_or(u32::MAX).max(1))
     }
 
     /// HyStart++ (RFC 9406 §4.2), delay-increase test in slow start: a round
@@ -629,6 +673,10 @@ impl<B: Storage> Connection<B> {
     /// slow start ends at once, as Linux's HyStart does.
     fn hystart_sample(&mut self, r: u32) {
         if !self.cfg.hystart() || self.cwnd >= self.ssthresh || self.in_recovery() {
+            return;
+        }
+        if self.cfg.linux_hystart() {
+            self.hystart_sample_linux(r);
             return;
         }
         self.hs_cur_min = self.hs_cur_min.min(r);
@@ -644,6 +692,30 @@ impl<B: Storage> Connection<B> {
                 self.ssthresh = self.cwnd;
                 self.cold_mut().rare.hystart_exits += 1;
             }
+        }
+    }
+
+    /// Config::linux_hystart: Linux's `hystart_update` (HYSTART_DELAY),
+    /// from `bictcp_acked`: samples only while cwnd is at least
+    /// `hystart_low_window` (16 segments); from the ninth of a round
+    /// (HYSTART_MIN_SAMPLES, 8, counted first), a round minimum above the
+    /// connection's minimum RTT (`delay_min`) by more than an eighth of
+    /// it, clamped to 4..16 ms (HYSTART_DELAY_THRESH), ends slow start
+    /// with ssthresh = cwnd.
+    fn hystart_sample_linux(&mut self, r: u32) {
+        if self.cwnd < 16 * self.eff_mss() {
+            return;
+        }
+        self.hs_cur_min = self.hs_cur_min.min(r);
+        if self.hs_samples() < 8 {
+            self.add_hs_sample();
+            return;
+        }
+        let delay_min = self.min_rtt.min(r);
+        let thresh = (delay_min / 8).clamp(4_000, 16_000);
+        if self.hs_cur_min > delay_min.saturating_add(thresh) {
+            self.ssthresh = self.cwnd;
+            self.cold_mut().rare.hystart_exits += 1;
         }
     }
 
@@ -761,7 +833,7 @@ impl<B: Storage> Connection<B> {
             return;
         }
         self.dupacks = 0;
-        if self.cwnd < self.ssthresh {
+        if self.cwnd < self.ssthresh && !self.cfg.linux_hystart() {
             self.hystart_round();
         }
         if !self.may_grow_cwnd() {

@@ -74,7 +74,8 @@ impl<S: Store> Endpoint<S> {
     /// it: a hard error (protocol or port unreachable) ends a connection
     /// still opening (RFC 1122 §4.2.3.9), "fragmentation needed" / "packet
     /// too big" lowers the MSS (RFC 1191, RFC 8201), the rest is kept as
-    /// the connection's soft error (MUST-56: never an abort).
+    /// the connection's soft error (MUST-56: never an abort), unless
+    /// [`Config::linux_icmp`](crate::Config::linux_icmp) says otherwise.
     pub fn on_icmp(&mut self, now: Instant, e: IcmpError, quoted: &[u8]) {
         let now = self.clock(now);
         self.counters.icmp_in += 1;
@@ -101,7 +102,11 @@ impl<S: Store> Endpoint<S> {
             self.counters.out_of_window_icmps += 1;
             return;
         }
-        let a = entry.conn.on_icmp(now, e, ip_overhead);
+        // A Fast Open child not yet accepted is what Linux's `tcp_v4_err`
+        // ends on any error (Config::linux_icmp); an accepted one is
+        // connected.
+        let queued = entry.queue == super::Queue::Accept;
+        let a = entry.conn.icmp(now, e, ip_overhead, queued);
         self.after(idx, a, now);
     }
 }

@@ -15,7 +15,7 @@ use std::{format, vec};
 
 use super::linux::*;
 use super::live::{Live, encode_options, flag_str, opt_str};
-use super::parse::{EcnField, Event, Expr, Opt, Packet, Script, Stmt, Syscall, Time};
+use super::parse::{EcnField, Event, Expr, Icmp, Opt, Packet, Script, Stmt, Syscall, Time};
 use super::python::{self, PyError};
 use super::shell::{self, Cmd};
 use super::sysctl::{self, Settings};
@@ -267,6 +267,8 @@ struct Exec {
     /// socket keeps them once its connection ended (Linux's tcp_info of a
     /// reset socket still names the options and SYN data).
     last_options: u8,
+    /// The Endpoint's counters at the last `nstat` (its history).
+    nstat_seen: crate::endpoint::Counters,
     /// The engine's address and the scripted peer's (`--local_ip`,
     /// `--remote_ip`; TCP Fast Open cookies depend on them).
     local_ip: Ipv4Addr,
@@ -303,6 +305,7 @@ pub fn run_script(script: &Script, opts: &RunOptions) -> (Verdict, Vec<String>) 
         under_test: None,
         last_options: 0,
         stale: None,
+        nstat_seen: Default::default(),
         local_ip: LOCAL_IP,
         remote_ip: REMOTE_IP,
     };
@@ -424,7 +427,7 @@ impl Exec {
         // counts from the previous inbound packet's script time when both
         // are inbound packets, otherwise from the moment the previous event
         // finished (here: the virtual clock).
-        let inbound = matches!(stmt, Stmt::Packet(p) if p.inbound);
+        let inbound = matches!(stmt, Stmt::Packet(p) if p.inbound) || matches!(stmt, Stmt::Icmp(_));
         let offset = if self.prev_inbound && inbound {
             self.prev
         } else {
@@ -453,6 +456,11 @@ impl Exec {
                 let t = lo.map_or(us(self.now), |l| l.max(us(self.now)));
                 self.advance(t)?;
                 self.inject(line, p)?;
+            }
+            Stmt::Icmp(m) => {
+                let t = lo.map_or(us(self.now), |l| l.max(us(self.now)));
+                self.advance(t)?;
+                self.inject_icmp(m)?;
             }
             Stmt::Syscall(c) => {
                 let t = lo.map_or(us(self.now), |l| l.max(us(self.now)));
@@ -490,6 +498,22 @@ impl Exec {
                     // The Fast Open cookies live in Linux's TCP metrics.
                     if let Some(ep) = self.ep.as_mut() {
                         ep.clear_fast_open_cache();
+                    }
+                }
+                Cmd::Nstat(grep) => {
+                    let now = self.ep.as_ref().map(|e| e.counters()).unwrap_or_default();
+                    let seen = core::mem::replace(&mut self.nstat_seen, now);
+                    if let Some(name) = grep {
+                        let (Some(was), Some(is)) = (nstat(&seen, &name), nstat(&now, &name))
+                        else {
+                            return Err(Stop::Unsupported(line, format!("nstat counter {name}")));
+                        };
+                        if is == was {
+                            return Err(Stop::Fail(
+                                line,
+                                format!("expected nstat to show {name} got no change"),
+                            ));
+                        }
                     }
                 }
                 Cmd::Restore => {
@@ -570,11 +594,12 @@ impl Exec {
         };
         while let Some(e) = ep.poll_event() {
             if let EpEvent::Closed(h, reason) = e {
+                let icmp = ep.connection(h).and_then(|c| c.soft_error());
                 for fd in self.fds.values_mut() {
                     if fd.kind == Kind::Conn(h) && fd.gone.is_none() {
                         fd.gone = Some(reason);
                         if !fd.err_early {
-                            fd.err = close_errno(reason, fd.last_state, fd.err);
+                            fd.err = close_errno(reason, fd.last_state, fd.err, icmp);
                         }
                     }
                 }
@@ -589,7 +614,8 @@ impl Exec {
                 // (the `Closed` event waits for that data).
                 if fd.gone.is_none() && !fd.err_early && state == Some(State::Closed) {
                     if let Some(r) = c.and_then(|c| c.close_reason()) {
-                        fd.err = close_errno(r, fd.last_state, fd.err);
+                        let icmp = c.and_then(|c| c.soft_error());
+                        fd.err = close_errno(r, fd.last_state, fd.err, icmp);
                         fd.err_early = true;
                     }
                 }
@@ -762,6 +788,38 @@ impl Exec {
                 },
                 &seg,
             );
+        }
+        self.pump()
+    }
+
+    /// An ICMP error from the network about the scripted connection
+    /// (packetdrill's `new_icmp_packet`): it quotes an IPv4 header from us
+    /// to the peer and the first 8 bytes of our TCP header (ports and the
+    /// sequence number, the script's relative one made live as packetdrill's
+    /// `map_inbound_icmp_tcp_packet` does); given to
+    /// [`Endpoint::on_icmp`]. A message that reports no error about a
+    /// datagram (an echo reply, ...) reaches no connection (Linux's
+    /// `tcp_v4_err` is not called for it).
+    fn inject_icmp(&mut self, m: &Icmp) -> Res<()> {
+        self.say(format!("{} inject {}", secs(us(self.now)), m.text));
+        let Some(e) = crate::IcmpError::from_v4(m.icmp_type, m.code, m.mtu.unwrap_or(0)) else {
+            return Ok(());
+        };
+        let (lport, rport) = self.ports;
+        let mut quoted = [0u8; 28];
+        quoted[0] = 0x45;
+        quoted[2..4].copy_from_slice(&40u16.to_be_bytes());
+        quoted[8] = 64;
+        quoted[9] = 6;
+        quoted[12..16].copy_from_slice(&self.local_ip.octets());
+        quoted[16..20].copy_from_slice(&self.remote_ip.octets());
+        quoted[20..22].copy_from_slice(&lport.to_be_bytes());
+        quoted[22..24].copy_from_slice(&rport.to_be_bytes());
+        let seq = m.seq.wrapping_add(self.seq_off(false));
+        quoted[24..28].copy_from_slice(&seq.to_be_bytes());
+        let now = self.now;
+        if let Some(ep) = self.ep.as_mut() {
+            ep.on_icmp(now, e, &quoted);
         }
         self.pump()
     }
@@ -1433,7 +1491,7 @@ impl Exec {
                             None => f.gone = Some(CloseReason::Reset),
                             Some(c) if c.state() == State::Closed => {
                                 if let Some(r) = c.close_reason() {
-                                    f.err = close_errno(r, None, f.err);
+                                    f.err = close_errno(r, None, f.err, c.soft_error());
                                     f.err_early = true;
                                 }
                                 f.last_state = Some(State::Closed);
@@ -2541,8 +2599,45 @@ fn keepalive_of(f: &Fd) -> Option<crate::Keepalive> {
 }
 
 /// The socket error a connection's end leaves (`err` is the one pending).
-fn close_errno(reason: CloseReason, last_state: Option<State>, err: Option<i32>) -> Option<i32> {
+/// The Endpoint's counter that `nstat` shows as `name` (Linux's
+/// `/proc/net/snmp` and `/proc/net/netstat` names), if it keeps one.
+fn nstat(c: &crate::endpoint::Counters, name: &str) -> Option<u64> {
+    Some(match name {
+        "TcpActiveOpens" => c.active_opens,
+        "TcpPassiveOpens" => c.passive_opens,
+        "TcpAttemptFails" => c.attempt_fails,
+        "TcpEstabResets" => c.estab_resets,
+        "TcpInSegs" => c.in_segs,
+        "TcpOutSegs" => c.out_segs,
+        "TcpRetransSegs" => c.retrans_segs,
+        "TcpInErrs" => c.in_errs,
+        "TcpInCsumErrors" => c.in_csum_errors,
+        "TcpOutRsts" => c.out_rsts,
+        "TcpExtListenOverflows" => c.listen_overflows,
+        "TcpExtListenDrops" => c.listen_drops,
+        "TcpExtSyncookiesSent" => c.syncookies_sent,
+        "TcpExtSyncookiesRecv" => c.syncookies_recv,
+        "TcpExtSyncookiesFailed" => c.syncookies_failed,
+        "TcpExtTCPTimeWaitOverflow" => c.time_wait_overflow,
+        "TcpExtPAWSEstabRejected" => c.paws_rejected,
+        "TcpExtTCPACKSkippedTimeWait" => c.tw_acks_skipped,
+        "TcpExtTWRecycled" => c.tw_reused,
+        "TcpExtTCPAbortOnMemory" => c.orphan_resets,
+        "TcpExtOutOfWindowIcmps" => c.out_of_window_icmps,
+        _ => return None,
+    })
+}
+
+/// The socket error a connection's end leaves (`icmp`: the connection's
+/// ICMP error, for `CloseReason::Unreachable`).
+fn close_errno(
+    reason: CloseReason,
+    last_state: Option<State>,
+    err: Option<i32>,
+    icmp: Option<crate::IcmpError>,
+) -> Option<i32> {
     match reason {
+        CloseReason::Unreachable => Some(icmp.map_or(EHOSTUNREACH, icmp_errno)),
         CloseReason::Refused => Some(ECONNREFUSED),
         // Linux tcp_reset: EPIPE in CLOSE-WAIT (the peer had closed its
         // side already).
@@ -2550,6 +2645,25 @@ fn close_errno(reason: CloseReason, last_state: Option<State>, err: Option<i32>)
         CloseReason::Reset => Some(ECONNRESET),
         CloseReason::TimedOut | CloseReason::UserTimeout => Some(ETIMEDOUT),
         _ => err,
+    }
+}
+
+/// The errno Linux reports for an ICMP error (`icmp_err_convert` in
+/// net/ipv4/icmp.c for destination unreachable, by code; EHOSTUNREACH for
+/// time exceeded, EPROTO for parameter problem: `tcp_v4_err`).
+fn icmp_errno(e: crate::IcmpError) -> i32 {
+    use crate::IcmpError as I;
+    match e {
+        I::Unreachable {
+            code: 0 | 6 | 9 | 11,
+        } => ENETUNREACH,
+        I::Unreachable { code: 2 } => ENOPROTOOPT,
+        I::Unreachable { code: 3 } => ECONNREFUSED,
+        I::Unreachable { code: 5 } => EOPNOTSUPP,
+        I::Unreachable { code: 7 } => EHOSTDOWN,
+        I::Unreachable { code: 8 } => ENONET,
+        I::ParameterProblem => EPROTO,
+        _ => EHOSTUNREACH,
     }
 }
 

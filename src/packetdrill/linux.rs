@@ -59,6 +59,13 @@ pub(crate) const EPIPE: i32 = 32;
 pub(crate) const ECONNRESET: i32 = 104;
 pub(crate) const ETIMEDOUT: i32 = 110;
 pub(crate) const ECONNREFUSED: i32 = 111;
+pub(crate) const ENONET: i32 = 64;
+pub(crate) const EPROTO: i32 = 71;
+pub(crate) const ENOPROTOOPT: i32 = 92;
+pub(crate) const EOPNOTSUPP: i32 = 95;
+pub(crate) const ENETUNREACH: i32 = 101;
+pub(crate) const EHOSTDOWN: i32 = 112;
+pub(crate) const EHOSTUNREACH: i32 = 113;
 
 pub(crate) const SYMBOLS: &[(&str, i64)] = &[
     ("AF_INET", 2),
@@ -146,6 +153,8 @@ pub(crate) const ERRNOS: &[(&str, i32)] = &[
     ("EFAULT", 14),
     ("EINVAL", 22),
     ("EPIPE", 32),
+    ("ENONET", 64),
+    ("EPROTO", 71),
     ("ENOTSOCK", 88),
     ("ENOPROTOOPT", 92),
     ("EOPNOTSUPP", 95),
@@ -158,6 +167,7 @@ pub(crate) const ERRNOS: &[(&str, i32)] = &[
     ("ENOTCONN", 107),
     ("ETIMEDOUT", 110),
     ("ECONNREFUSED", 111),
+    ("EHOSTDOWN", 112),
     ("EHOSTUNREACH", 113),
     ("EALREADY", 114),
     ("EINPROGRESS", 115),

@@ -30,7 +30,12 @@
 //! engine state: `TCP_NOTSENT_LOWAT`, `TCP_INQ` (`TCP_CM_INQ`), and
 //! `MSG_ZEROCOPY` sends (the bytes on the wire; not their completions).
 //! The IP header's ECN field (`[ect0]`, `[ce]`, ...) is checked and
-//! injected. Anything else, and the socket-layer features no engine has
+//! injected. Inbound ICMPv4 errors (`< icmp unreachable frag_needed mtu
+//! 800 [0:1000(1000)]`) quote our segment and go to
+//! [`Endpoint::on_icmp`](crate::Endpoint::on_icmp); `CODE` is defined as
+//! google/packetdrill's `run_all.py` defines it (`host_unreachable`).
+//! `nstat` and `nstat | grep NAME` read the Endpoint's
+//! [`Counters`](crate::endpoint::Counters). Anything else, and the socket-layer features no engine has
 //! (zerocopy completions on the error queue, SO_TIMESTAMPING, epoll,
 //! splice, sendfile), makes a script [`Verdict::Unsupported`] with what it
 //! was.
@@ -70,14 +75,11 @@ pub use exec::{RunOptions, Verdict};
 /// Parses and runs one script; returns the verdict and, with
 /// `opts.verbose`, a log of what happened.
 pub fn run(src: &str, opts: &RunOptions) -> (Verdict, Vec<String>) {
-    let defined;
-    let src = if src.contains("TFO_COOKIE") {
-        defined = src.replace("TFO_COOKIE", &tfo_cookie(src));
-        &defined
-    } else {
-        src
-    };
-    match parse::parse(src) {
+    let mut defined = define(src, "CODE", "host_unreachable");
+    if defined.contains("TFO_COOKIE") {
+        defined = defined.replace("TFO_COOKIE", &tfo_cookie(src));
+    }
+    match parse::parse(&defined) {
         Ok(script) => exec::run_script(&script, opts),
         Err(e) => (
             Verdict::Fail {
@@ -99,6 +101,29 @@ pub fn report(path: &str, v: &Verdict) -> String {
     }
 }
 
+/// `src` with the word `name` replaced by `value`: a symbol packetdrill
+/// takes from its command line (`-D name=value`). google/packetdrill's
+/// `run_all.py` defines `CODE` as `host_unreachable` for IPv4 (the ICMP
+/// code of its Fast Open server ICMP scripts).
+fn define(src: &str, name: &str, value: &str) -> String {
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+    let mut out = String::with_capacity(src.len());
+    let mut rest = src;
+    while let Some(i) = rest.find(name) {
+        let (before, after) = (&rest[..i], &rest[i + name.len()..]);
+        out.push_str(before);
+        let prev = out.chars().next_back();
+        if word(prev) || word(after.chars().next()) {
+            out.push_str(name);
+        } else {
+            out.push_str(value);
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The value of `TFO_COOKIE`, which packetdrill takes from its command line
 /// (`--define`): the Fast Open cookie the stack under test gives the
 /// scripted peer, here the Endpoint's for the script's addresses under the
@@ -116,4 +141,19 @@ fn tfo_cookie(src: &str) -> String {
     crate::endpoint::fast_open_cookie_with(&key, remote.into(), local.into())
         .map(|c| c.iter().map(|b| format!("{b:02x}")).collect())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn defines_replace_whole_words() {
+        assert_eq!(
+            super::define(
+                "< icmp unreachable CODE\nCODES XCODE CODE_1 CODE",
+                "CODE",
+                "v"
+            ),
+            "< icmp unreachable v\nCODES XCODE CODE_1 v"
+        );
+    }
 }

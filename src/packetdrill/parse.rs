@@ -85,6 +85,26 @@ pub struct Packet {
     pub text: String,
 }
 
+/// An inbound ICMPv4 line (packetdrill's `icmp_packet_spec`):
+/// `< icmp TYPE [CODE] [mtu N] [[SEQ:END(LEN)]]`, an ICMP error about a
+/// segment the stack under test sent. Types and codes are RFC 792's (as
+/// packetdrill names them, or `type_N` / `code_N`); the quoted sequence
+/// number is relative to our ISN, as on our outbound lines (0 when the
+/// line gives none: our ISN).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Icmp {
+    /// The ICMP type (3 destination unreachable, 11 time exceeded, ...).
+    pub icmp_type: u8,
+    /// The ICMP code.
+    pub code: u8,
+    /// `mtu N`: the next-hop MTU of "fragmentation needed" (RFC 1191).
+    pub mtu: Option<u16>,
+    /// The quoted TCP sequence number, relative to our ISN.
+    pub seq: u32,
+    /// The text of the line (for messages).
+    pub text: String,
+}
+
 /// A packet line's `[...]` ECN field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EcnField {
@@ -145,6 +165,8 @@ pub struct Syscall {
 pub enum Stmt {
     /// A packet to inject or expect.
     Packet(Packet),
+    /// An ICMP error to inject.
+    Icmp(Icmp),
     /// A system call.
     Syscall(Syscall),
     /// A shell command (between backticks): its text.
@@ -559,6 +581,10 @@ fn parse_packet(s: &str) -> Result<Stmt, String> {
     let r = lx.rest();
     let fl = r.split_whitespace().next().unwrap_or("");
     let lower = fl.to_ascii_lowercase();
+    if lower == "icmp" && inbound {
+        lx.pos += fl.len();
+        return parse_icmp(&mut lx, s);
+    }
     if ["udp", "icmp", "ip", "sctp"].contains(&lower.as_str()) {
         return Ok(Stmt::Unsupported(format!("{lower} packet")));
     }
@@ -584,15 +610,7 @@ fn parse_packet(s: &str) -> Result<Stmt, String> {
         };
     }
     lx.pos += fl.len();
-    let seq = lx.int()?;
-    lx.expect(":")?;
-    let end = lx.int()?;
-    lx.expect("(")?;
-    let len = lx.int()?;
-    lx.expect(")")?;
-    if (end - seq).rem_euclid(1 << 32) != len {
-        return Err(format!("seq range {seq}:{end} does not match length {len}"));
-    }
+    let (seq, len) = seq_range(&mut lx)?;
     let mut p = Packet {
         inbound,
         flags,
@@ -639,6 +657,126 @@ fn parse_packet(s: &str) -> Result<Stmt, String> {
         return Err("`<...>` is not allowed on an inbound packet".into());
     }
     Ok(Stmt::Packet(p))
+}
+
+/// `START:END(LEN)`, with END = START + LEN (mod 2^32): START and LEN.
+fn seq_range(lx: &mut Lexer<'_>) -> Result<(i64, i64), String> {
+    let seq = lx.int()?;
+    lx.expect(":")?;
+    let end = lx.int()?;
+    lx.expect("(")?;
+    let len = lx.int()?;
+    lx.expect(")")?;
+    if (end - seq).rem_euclid(1 << 32) != len {
+        return Err(format!("seq range {seq}:{end} does not match length {len}"));
+    }
+    Ok((seq, len))
+}
+
+/// RFC 792's message types, as packetdrill names them (its
+/// `icmpv4_types`); the unreachable codes below (RFC 792, RFC 1191,
+/// RFC 1812 §5.2.7.1).
+const ICMP_TYPES: [(&str, u8); 13] = [
+    ("echo_reply", 0),
+    ("unreachable", 3),
+    ("source_quench", 4),
+    ("redirect", 5),
+    ("echo_request", 8),
+    ("time_exceeded", 11),
+    ("parameter_problem", 12),
+    ("timestamp_request", 13),
+    ("timestamp_reply", 14),
+    ("information_request", 15),
+    ("information_reply", 16),
+    ("address_mask_request", 17),
+    ("address_mask_reply", 18),
+];
+const ICMP_UNREACHABLE_CODES: [&str; 16] = [
+    "net_unreachable",
+    "host_unreachable",
+    "protocol_unreachable",
+    "port_unreachable",
+    "frag_needed",
+    "source_route_failed",
+    "net_unknown",
+    "host_unknown",
+    "source_host_isolated",
+    "net_prohibited",
+    "host_prohibited",
+    "net_unreachable_for_tos",
+    "host_unreachable_for_tos",
+    "packet_filtered",
+    "precedence_violation",
+    "precedence_cutoff",
+];
+
+/// The rest of an inbound `icmp` line, after the word `icmp`.
+fn parse_icmp(lx: &mut Lexer<'_>, s: &str) -> Result<Stmt, String> {
+    let ty = lx.word();
+    let icmp_type = match ty.strip_prefix("type_") {
+        Some(n) => n.parse().map_err(|_| format!("bad ICMP type `{ty}`"))?,
+        None => ICMP_TYPES
+            .iter()
+            .find(|(n, _)| *n == ty)
+            .map(|&(_, t)| t)
+            .ok_or_else(|| format!("bad ICMP type `{ty}`"))?,
+    };
+    let mut code = 0u8;
+    let mut mtu = None;
+    let mut seq = 0u32;
+    loop {
+        match lx.peek() {
+            None => break,
+            Some('[') => {
+                lx.pos += 1;
+                if lx
+                    .rest()
+                    .trim_start()
+                    .starts_with(|c: char| c.is_ascii_digit())
+                {
+                    seq = seq_range(lx)?.0 as u32;
+                    lx.expect("]")?;
+                } else {
+                    return Ok(Stmt::Unsupported(format!(
+                        "ICMP quoting `[{}`",
+                        shorten(lx.rest())
+                    )));
+                }
+            }
+            Some(_) => {
+                let w = lx.word();
+                match w.as_str() {
+                    "mtu" => {
+                        let m = lx.int()?;
+                        if icmp_type != 3 || code != 4 {
+                            return Err("an ICMP MTU is only for unreachable frag_needed".into());
+                        }
+                        mtu = Some(u16::try_from(m).map_err(|_| "ICMP MTU out of range")?);
+                    }
+                    "" => return Err(format!("unexpected `{}`", shorten(lx.rest()))),
+                    "id" => return Ok(Stmt::Unsupported("ICMP echo id".into())),
+                    c => {
+                        code = match c.strip_prefix("code_") {
+                            Some(n) => n.parse().map_err(|_| format!("bad ICMP code `{c}`"))?,
+                            None if icmp_type == 3 => ICMP_UNREACHABLE_CODES
+                                .iter()
+                                .position(|n| *n == c)
+                                .map(|i| i as u8)
+                                .ok_or_else(|| format!("bad ICMP code `{c}`"))?,
+                            None => return Err(format!("bad ICMP code `{c}`")),
+                        };
+                    }
+                }
+            }
+        }
+    }
+    Ok(Stmt::Icmp(Icmp {
+        icmp_type,
+        code,
+        mtu,
+        seq,
+        text: s.trim().to_string(),
+    }))
 }
 
 fn parse_options(lx: &mut Lexer<'_>) -> Result<Vec<Opt>, String> {
@@ -943,5 +1081,27 @@ mod tests {
             o => panic!("{o:?}"),
         }
         assert!(parse("+0 < S 0:0(0) win 1 <FO TFO_COOKIE>\n").is_err());
+    }
+
+    #[test]
+    fn parses_icmp_lines() {
+        let s = parse(
+            "+0 < icmp unreachable frag_needed mtu 800 [0:1000(1000)]\n\
+             +0 < icmp unreachable host_unreachable\n\
+             +0 < icmp time_exceeded code_1 [5000:6000(1000)]\n\
+             +0 > icmp unreachable port_unreachable\n",
+        )
+        .unwrap();
+        let icmp = |i: usize| match &s.events[i].stmt {
+            Stmt::Icmp(m) => (m.icmp_type, m.code, m.mtu, m.seq),
+            o => panic!("{o:?}"),
+        };
+        assert_eq!(icmp(0), (3, 4, Some(800), 0));
+        assert_eq!(icmp(1), (3, 1, None, 0));
+        assert_eq!(icmp(2), (11, 1, None, 5000));
+        assert!(matches!(s.events[3].stmt, Stmt::Unsupported(_)));
+        assert!(parse("+0 < icmp unreachable host_unreachable mtu 800\n").is_err());
+        assert!(parse("+0 < icmp unreachable no_such_code\n").is_err());
+        assert!(parse("+0 < icmp no_such_type\n").is_err());
     }
 }

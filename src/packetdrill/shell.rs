@@ -9,8 +9,12 @@
 //! - `/tmp/sysctl_restore_${PPID}.sh`: puts back what `set_sysctls.py` set.
 //! - `ip tcp_metrics flush`: forgets the per-destination metrics (the TCP
 //!   Fast Open cookie cache).
-//! - `tc qdisc ... pfifo`, `ethtool -K tun0 ...`, `nstat > /dev/null`: no
-//!   effect on an engine without queues, offloads or counters to reset.
+//! - `tc qdisc ... pfifo`, `ethtool -K tun0 ...`: no effect on an engine
+//!   without queues or offloads.
+//! - `nstat` (its counters' increments since the last `nstat`) and
+//!   `nstat | grep NAME`, which succeeds when NAME grew since then (nstat
+//!   shows only counters that changed): over the Endpoint's
+//!   [`Counters`](crate::endpoint::Counters) that have Linux's names.
 //!
 //! `A || B` runs `B` only when `A` names a sysctl this kernel would not
 //! have (as the scripts use it: an old name first, then a fallback).
@@ -36,6 +40,8 @@ pub(crate) enum Cmd {
     Restore,
     /// `ip tcp_metrics flush`.
     FlushMetrics,
+    /// `nstat`, or `nstat | grep NAME` (the counter's name).
+    Nstat(Option<String>),
     /// Nothing to do.
     Nothing,
 }
@@ -187,7 +193,10 @@ fn command(text: &str) -> Result<Vec<Cmd>, String> {
             Ok(vec![Cmd::Nothing])
         }
         "ethtool" if args.first().is_some_and(|a| a == "-K") => Ok(vec![Cmd::Nothing]),
-        "nstat" if args.is_empty() => Ok(vec![Cmd::Nothing]),
+        "nstat" if args.is_empty() => Ok(vec![Cmd::Nstat(None)]),
+        "nstat" if args.len() == 3 && args[0] == "|" && args[1] == "grep" => {
+            Ok(vec![Cmd::Nstat(Some(args[2].clone()))])
+        }
         "tc" => Err(format!("queueing discipline `{}`", w.join(" "))),
         // tcp_cubic's `hystart_detect` at its default (3: ACK train and
         // delay), what the module has unless a script changed it: the
@@ -238,6 +247,11 @@ mod tests {
             matches!(&c[0], Cmd::Sysctl { name, .. } if name == "net.ipv4.tcp_pacing_ss_ratio")
         );
         assert!(parse("tc qdisc replace dev tun0 root fq").is_err());
+        assert_eq!(parse("nstat > /dev/null").unwrap(), vec![Cmd::Nstat(None)]);
+        assert_eq!(
+            parse("nstat | grep TcpExtOutOfWindowIcmps > /dev/null").unwrap(),
+            vec![Cmd::Nstat(Some("TcpExtOutOfWindowIcmps".into()))]
+        );
         assert_eq!(
             parse("echo 3 > /sys/module/tcp_cubic/parameters/hystart_detect").unwrap(),
             vec![Cmd::Nothing]

@@ -22,6 +22,9 @@ pub(crate) fn reason_error(r: CloseReason) -> io::Error {
         CloseReason::Reset => K::ConnectionReset,
         CloseReason::TimedOut | CloseReason::UserTimeout | CloseReason::FinTimeout => K::TimedOut,
         CloseReason::Aborted => K::ConnectionAborted,
+        // An ICMP error while opening (Config::linux_icmp): most are
+        // unreachable errors; the connection's soft_error says which.
+        CloseReason::Unreachable => K::HostUnreachable,
     };
     io::Error::new(kind, r)
 }

@@ -25,6 +25,11 @@ tree=$(mktemp -d)
 trap 'rm -rf "$tree"' EXIT
 mkdir -p "$tree/common" "$tree/tcp"
 cp "$suite/common/"* "$tree/common/"
+# set_sysctls.py lives in tcp/common/ (upstream's scripts reach it as
+# ../../common/ from their folders; ours, one level up, as ../common/).
+if [ -d "$suite/tcp/common" ]; then
+    cp -L "$suite/tcp/common/"* "$tree/common/"
+fi
 if [ $# -eq 0 ]; then
     set -- $(cd "$here" && ls ./*.pkt | sed 's|^\./||')
 fi

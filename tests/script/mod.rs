@@ -405,6 +405,32 @@ pub fn syn_received_active() -> Sut {
     syn_received_active_with(cfg())
 }
 
+/// A Fast Open child (`Connection::accept_fast_open`) of a SYN from the
+/// peer with `payload`, its SYN,ACK not yet taken.
+pub fn fast_open_child_with(cfg: Config, payload: &[u8]) -> Sut {
+    let syn = Segment {
+        seq: PEER_ISS,
+        ack: SeqNum(0),
+        flags: SYN,
+        window: 65535,
+        urgent: 0,
+        options: TcpOptions::NONE,
+        payload,
+    };
+    let mut s = Sut::new(cfg.clone());
+    let (c, a) = Connection::accept_fast_open(
+        cfg,
+        Buffers::with_capacity(RX, 8192),
+        s.now,
+        &syn,
+        LISTEN_ISS,
+    )
+    .expect("accepted");
+    s.c = c;
+    s.record(a);
+    s
+}
+
 /// ESTABLISHED by an active open.
 pub fn established_with(cfg: Config) -> Sut {
     let mut s = syn_sent_with(cfg);

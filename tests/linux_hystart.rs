@@ -1,0 +1,81 @@
+//! `Config::linux_hystart` (issue 15): without timestamps Linux's CUBIC
+//! takes a HyStart delay sample from every ACK of new data and ends slow
+//! start once a round's ninth sample finds the round's minimum more than
+//! an eighth above the connection's minimum RTT; RFC 6298 times one
+//! segment a round trip, so RFC 9406's test (eight samples, against the
+//! last round's minimum) under `Config::rfc9293()` has no round to judge.
+
+mod script;
+
+use script::*;
+use tcpstate::connection::congestion::Algorithm;
+use tcpstate::connection::info::TCP_INFINITE_SSTHRESH;
+use tcpstate::wire::TcpOptions;
+use tcpstate::{Config, Duration, SeqNum};
+
+/// An active open with a 200 ms RTT, the peer's MSS 1000; 30 000 bytes
+/// queued, the first window (10 segments) acknowledged after 200 ms and
+/// the next 20 sent.
+fn second_round(linux: bool) -> Sut {
+    let cfg = Config {
+        congestion: Algorithm::Cubic,
+        hystart: true,
+        ..preset(linux)
+    };
+    let mut s = Sut::with_buffers(cfg, RX, 65536);
+    s.app(|c, now| c.connect(now, ISS).unwrap());
+    s.expect(SYN, ISS, SeqNum(0));
+    s.peer_syn_opts = TcpOptions {
+        mss: Some(1000),
+        ..TcpOptions::NONE
+    };
+    s.now += Duration::from_millis(200);
+    s.peer_ack(SYN | ACK, ISS.add(1), &[]);
+    let _ = s.out();
+    assert_eq!(s.send(&[1u8; 30_000]), 30_000);
+    assert_eq!(s.out().len(), 10);
+    s.now += Duration::from_millis(200);
+    s.peer_ack(ACK, ISS.add(10_001), &[]);
+    assert_eq!(s.out().len(), 20);
+    s
+}
+
+#[test]
+fn slow_start_ends_on_the_ninth_delay_sample_of_a_round_only_under_linux() {
+    for linux in [false, true] {
+        let mut s = second_round(linux);
+        // The round's ACKs, each of two segments: 240, 241, ... ms after
+        // they were sent, all more than 216 ms (200 + 200 / 8).
+        s.now += Duration::from_millis(240);
+        for i in 1..=9u32 {
+            s.peer_ack(ACK, ISS.add(10_001 + 2000 * i), &[]);
+            let info = s.c.info(s.now);
+            if linux && i == 9 {
+                // Linux's hystart_update: ssthresh = cwnd (36 segments).
+                assert_eq!((info.snd_ssthresh, info.snd_cwnd), (36, 36));
+            } else {
+                assert_eq!(
+                    info.snd_ssthresh, TCP_INFINITE_SSTHRESH,
+                    "{i} linux {linux}"
+                );
+                assert_eq!(info.snd_cwnd, 20 + 2 * i, "{i} linux {linux}");
+            }
+            s.now += Duration::from_millis(1);
+        }
+    }
+}
+
+/// A round whose delays stay within an eighth of the minimum RTT does
+/// not end slow start.
+#[test]
+fn slow_start_goes_on_when_the_delay_stays_low() {
+    let mut s = second_round(true);
+    s.now += Duration::from_millis(210);
+    for i in 1..=10u32 {
+        s.peer_ack(ACK, ISS.add(10_001 + 2000 * i), &[]);
+        s.now += Duration::from_micros(500);
+    }
+    let info = s.c.info(s.now);
+    assert_eq!(info.snd_ssthresh, TCP_INFINITE_SSTHRESH);
+    assert_eq!(info.snd_cwnd, 40);
+}
