@@ -60,8 +60,11 @@ function reason(v, msg,    n, what, m) {
     if (what ~ /syntax error/) return "line " n ": syntax"
     return "line " n ": fails"
 }
+# What no engine has (the list of issue 15). Not md5/md5-only-on-client-ack,
+# although it stops at a grep of /proc/net/tcp: what it tests is TCP-MD5
+# (RFC 2385), an engine feature tcpstate lacks, so it counts as a failure.
 function socket_layer(r) {
-    return r ~ /ZEROCOPY|TIMESTAMPING|epoll|splice|sendfile|IP_FREEBIND|control messages|shell command (grep|\/bin\/rm)/
+    return r ~ /ZEROCOPY|TIMESTAMPING|epoll|splice|sendfile|IP_FREEBIND|control messages|shell command \/bin\/rm/
 }
 BEGIN {
     FS = " "
