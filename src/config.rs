@@ -127,14 +127,24 @@ pub struct Config {
     /// closed it (RFC 9293 §3.6.1 SHLD-3; Linux does).
     pub rst_on_data_after_close: bool,
     /// Set PSH as Linux does with segmentation offload: besides the last
-    /// segment of the queued data (`tcp_mark_push`), every second segment
-    /// of new data sent at one time carries it, as each two-segment GSO
-    /// packet Linux builds does, and a segment sent alone in the middle of
-    /// the data does not; the data of a Fast Open SYN that its SYN,ACK did
-    /// not acknowledge goes again as the segment it was, with PSH (Linux
-    /// keeps it as one buffer). Off: PSH only on the last segment of the
-    /// queued data (RFC 9293 §3.9.1).
+    /// segment of the queued data (`tcp_mark_push`), the new data sent at
+    /// one time is cut into GSO packets as Linux's `tcp_write_xmit` cuts
+    /// it (at most `tso_segs` segments and half the congestion window
+    /// each), and the last segment of each packet of two segments or more
+    /// carries PSH, as Linux 6.18 sends them; a segment sent alone in the
+    /// middle of the data does not. The data of a Fast Open SYN that its
+    /// SYN,ACK did not acknowledge goes again as the segment it was, with
+    /// PSH (Linux keeps it as one buffer). Off: PSH only on the last
+    /// segment of the queued data (RFC 9293 §3.9.1).
     pub linux_push: bool,
+    /// With `linux_push`: the most segments of one GSO packet, Linux's
+    /// `tcp_min_tso_segs` (default 2; Linux's TSO autosizing, which this
+    /// leaves out, lets larger packets go only at rates above some
+    /// segments a millisecond). A packet is also at most half the
+    /// congestion window and what cwnd and the peer's window let go
+    /// (Linux's `tcp_cwnd_test`, `tcp_mss_split_point`); the last segment
+    /// of a packet of two or more carries PSH. At least 1.
+    pub tso_segs: u8,
     /// The RST of a CLOSE with unread data or of an ABORT carries the ACK
     /// bit, RCV.NXT and the timestamp option, as Linux's
     /// `tcp_send_active_reset` sends it. Off: `<SEQ=SND.NXT><CTL=RST>`
@@ -228,6 +238,7 @@ impl Config {
             user_timeout: None,
             rst_on_data_after_close: true,
             linux_push: false,
+            tso_segs: 2,
             rst_with_ack: false,
             frto: true,
             mtu_probing: false,
@@ -330,6 +341,7 @@ impl Config {
             "delayed_ack",
             "must be under 500 ms (RFC 9293 §3.8.6.3, MUST-40)",
         )?;
+        check(self.tso_segs >= 1, "tso_segs", "must be at least 1")?;
         check(
             self.initial_window >= 1,
             "initial_window",

@@ -53,6 +53,12 @@ pub(super) struct Cold {
     /// the largest still possible (0: no search has started).
     pub(super) mtu_low: u16,
     pub(super) mtu_high: u16,
+    /// `Config::linux_push` with `tso_segs` above 2: the segments still
+    /// to go in the current GSO packet after the last one sent
+    /// (`output.rs`, `gso_push`; with 2, the `psh_owed` bit alone).
+    /// With `alloc` only (without it, packets of at most 2).
+    #[cfg(feature = "alloc")]
+    pub(super) gso_left: u8,
     /// `rcv_fin()` when its bit is set (`flags.rs`): the sequence number
     /// of a FIN received out of order.
     pub(super) rcv_fin: SeqNum,
@@ -86,6 +92,8 @@ impl Cold {
         bytes_out_hi: 0,
         mtu_low: 0,
         mtu_high: 0,
+        #[cfg(feature = "alloc")]
+        gso_left: 0,
         rcv_fin: SeqNum(0),
         #[cfg(feature = "alloc")]
         syn_data: 0,

@@ -691,17 +691,25 @@ impl<B: Storage> Connection<B> {
     /// from the initial window.
     #[inline]
     pub(super) fn restart_after_idle(&mut self, now: Instant) {
-        if self.flight() == 0
+        if let Some(cwnd) = self.idle_restart_cwnd(now) {
+            self.cwnd = cwnd;
+            self.cc.on_idle_restart();
+        }
+    }
+
+    /// The restart window `restart_after_idle` would set, if data sent
+    /// now restarts after idle.
+    pub(super) fn idle_restart_cwnd(&self, now: Instant) -> Option<u32> {
+        (self.flight() == 0
             && self.cfg.slow_start_after_idle()
             && self
                 .last_send
                 .elapsed(now)
-                .is_some_and(|us| us > u64::from(self.rto))
-        {
+                .is_some_and(|us| us > u64::from(self.rto)))
+        .then(|| {
             let iw = u32::from(self.cfg.initial_window).saturating_mul(self.eff_mss());
-            self.cwnd = self.cwnd.min(iw.max(self.eff_mss()));
-            self.cc.on_idle_restart();
-        }
+            self.cwnd.min(iw.max(self.eff_mss()))
+        })
     }
 
     pub(super) fn init_cwnd(&mut self) {
