@@ -132,10 +132,13 @@ pub struct Config {
     /// it (at most `tso_segs` segments and half the congestion window
     /// each), and the last segment of each packet of two segments or more
     /// carries PSH, as Linux 6.18 sends them; a segment sent alone in the
-    /// middle of the data does not. The data of a Fast Open SYN that its
+    /// middle of the data does not. `SendMore` data waits only until the
+    /// next ACK (Linux corks only the `MSG_MORE` write's own push) and its
+    /// end still carries no PSH. The data of a Fast Open SYN that its
     /// SYN,ACK did not acknowledge goes again as the segment it was, with
     /// PSH (Linux keeps it as one buffer). Off: PSH only on the last
-    /// segment of the queued data (RFC 9293 §3.9.1).
+    /// segment of the queued data (RFC 9293 §3.9.1), and `SendMore` data
+    /// waits as under a cork.
     pub linux_push: bool,
     /// With `linux_push`: the most segments of one GSO packet, Linux's
     /// `tcp_min_tso_segs` (default 2; Linux's TSO autosizing, which this

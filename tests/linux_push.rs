@@ -3,9 +3,11 @@
 //! at most `Config::tso_segs` segments (`tcp_min_tso_segs`, 2) and at most
 //! half the congestion window (`tcp_cwnd_test`), and every packet of two
 //! segments or more carries PSH (seen on Linux 6.18; packetdrill matches a
-//! line made of several packets by the flags of the last).
-//! `Config::rfc9293()` keeps RFC 9293 §3.9.1: PSH only where the
-//! application's data ends (MUST-61).
+//! line made of several packets by the flags of the last). `SendMore`
+//! data waits only until the next ACK (Linux corks only the push of the
+//! `MSG_MORE` write itself). `Config::rfc9293()` keeps RFC 9293 §3.9.1:
+//! PSH only where the application's data ends (MUST-61), and `SendMore`
+//! data held as under a cork.
 
 mod script;
 
@@ -88,5 +90,34 @@ fn a_retransmission_and_the_end_of_the_data_keep_their_rules() {
             if linux { vec![2, 3] } else { vec![3] },
             "linux {linux}"
         );
+    }
+}
+
+#[test]
+fn send_more_data_goes_at_the_next_ack_on_linux_only() {
+    for linux in [false, true] {
+        let mut s = sut(preset(linux));
+        // One full segment and 100 bytes more, with more to come.
+        s.app(|c, now| {
+            c.on_app_call(now, AppCall::SendMore(&[2u8; 636]))
+                .unwrap()
+                .actions
+        });
+        let first = s.out();
+        assert_eq!(first.len(), 1, "linux {linux}");
+        assert_eq!(first[0].payload.len(), 536);
+        assert!(!first[0].flags().psh(), "linux {linux}");
+        // The ACK of the full segment: Linux pushes the rest (the socket
+        // has no Nagle), without PSH; RFC 9293's cork holds it.
+        s.now += tcpstate::Duration::from_millis(10);
+        s.peer(ACK, &[]);
+        let rest = s.out();
+        if linux {
+            assert_eq!(rest.len(), 1);
+            assert_eq!(rest[0].payload.len(), 100);
+            assert_eq!(rest[0].flags(), ACK);
+        } else {
+            assert!(rest.iter().all(|p| p.payload.is_empty()), "{rest:#?}");
+        }
     }
 }

@@ -59,6 +59,12 @@ pub(super) struct Cold {
     /// With `alloc` only (without it, packets of at most 2).
     #[cfg(feature = "alloc")]
     pub(super) gso_left: u8,
+    /// `Config::linux_push`: SND.UNA at the last `SendMore`; once an ACK
+    /// moves it on, the data waits no more (`output.rs`, `more_holds`).
+    /// With `alloc` only (without it the TCB, which holds this box
+    /// inline, has no room: `SendMore` data then waits as under a cork).
+    #[cfg(feature = "alloc")]
+    pub(super) more_una: SeqNum,
     /// `rcv_fin()` when its bit is set (`flags.rs`): the sequence number
     /// of a FIN received out of order.
     pub(super) rcv_fin: SeqNum,
@@ -94,6 +100,8 @@ impl Cold {
         mtu_high: 0,
         #[cfg(feature = "alloc")]
         gso_left: 0,
+        #[cfg(feature = "alloc")]
+        more_una: SeqNum(0),
         rcv_fin: SeqNum(0),
         #[cfg(feature = "alloc")]
         syn_data: 0,

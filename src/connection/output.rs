@@ -158,7 +158,7 @@ impl<B: Storage> Connection<B> {
             || fin
             || (all
                 && !self.corked()
-                && !self.more()
+                && !self.more_holds()
                 && (!self.nagle() || self.no_data_in_flight() || self.minshall_ok()))
             || self.force_send()
             || (self.flight() == 0 && len >= self.max_snd_wnd / 2 && self.max_snd_wnd > 0);
@@ -265,6 +265,19 @@ impl<B: Storage> Connection<B> {
             .min(cwnd.saturating_sub(in_flight))
             .min(rwnd)
             .max(1)
+    }
+
+    /// Whether `SendMore` data still waits as under a cork. With
+    /// `Config::linux_push`, only until an ACK moves SND.UNA on: Linux
+    /// corks only the push of the `MSG_MORE` write itself (tcp_push with
+    /// TCP_NAGLE_CORK); the push an ACK makes (tcp_data_snd_check) uses
+    /// the socket's own Nagle setting. Its end still carries no PSH.
+    #[inline]
+    fn more_holds(&self) -> bool {
+        #[cfg(feature = "alloc")]
+        return self.more() && !(self.cfg.linux_push() && self.snd_una.after(self.cold().more_una));
+        #[cfg(not(feature = "alloc"))]
+        return self.more();
     }
 
     /// Nagle's test (RFC 896, RFC 9293 §3.7.4): no data unacknowledged.
