@@ -197,6 +197,13 @@ pub struct Config {
     /// 100 ms RTT gives 300 ms. Off: max(SRTT + 4 * RTTVAR, `rto_min`)
     /// (RFC 6298 §2.3, §2.4), 200 ms there with Linux's `rto_min`.
     pub rto_min_in_variance: bool,
+    /// Take SACK blocks in whole segments, as Linux's
+    /// `tcp_match_skb_to_sack` does: a block SACKs the segments it covers
+    /// whole (counted in MSS from SND.UNA; the last segment sent may be
+    /// short), so a block inside one segment SACKs nothing. Off: every
+    /// byte a block covers is SACKed (RFC 2018 §3, RFC 6675 §2: the
+    /// scoreboard records "the left and right edge of each SACK block").
+    pub sack_segments: bool,
 }
 
 impl Config {
@@ -248,6 +255,7 @@ impl Config {
             synack_tsecr_check: false,
             cwnd_limited: false,
             rto_min_in_variance: false,
+            sack_segments: false,
         }
     }
 
@@ -277,6 +285,7 @@ impl Config {
             synack_tsecr_check: true,
             cwnd_limited: true,
             rto_min_in_variance: true,
+            sack_segments: true,
             ..Config::rfc9293()
         }
     }

@@ -86,6 +86,7 @@ mod flag {
     pub(super) const SYNACK_TSECR_CHECK: u32 = 1 << 16;
     pub(super) const CWND_LIMITED: u32 = 1 << 17;
     pub(super) const RTO_MIN_IN_VARIANCE: u32 = 1 << 18;
+    pub(super) const SACK_SEGMENTS: u32 = 1 << 19;
 }
 
 /// The packed [`Config`] of one connection (72 bytes instead of 232).
@@ -146,6 +147,7 @@ impl Cfg {
             (c.synack_tsecr_check, flag::SYNACK_TSECR_CHECK),
             (c.cwnd_limited, flag::CWND_LIMITED),
             (c.rto_min_in_variance, flag::RTO_MIN_IN_VARIANCE),
+            (c.sack_segments, flag::SACK_SEGMENTS),
             (c.user_timeout.is_some(), flag::USER_TIMEOUT),
         ];
         let flags = bits.iter().filter(|(on, _)| *on).fold(0, |f, (_, b)| f | b);
@@ -233,6 +235,7 @@ impl Cfg {
             synack_tsecr_check: self.has(flag::SYNACK_TSECR_CHECK),
             cwnd_limited: self.cwnd_limited(),
             rto_min_in_variance: self.rto_min_in_variance(),
+            sack_segments: self.sack_segments(),
         }
     }
 
@@ -270,6 +273,9 @@ impl Cfg {
     }
     pub(super) fn rst_with_ack(&self) -> bool {
         self.has(flag::RST_WITH_ACK)
+    }
+    pub(super) fn sack_segments(&self) -> bool {
+        self.has(flag::SACK_SEGMENTS)
     }
     pub(super) fn rto_min_in_variance(&self) -> bool {
         self.has(flag::RTO_MIN_IN_VARIANCE)

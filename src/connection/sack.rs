@@ -42,6 +42,11 @@ impl<B: Storage> Connection<B> {
             let l = left.0.wrapping_sub(self.snd_una.0);
             let r = right.0.wrapping_sub(self.snd_una.0);
             if l < r && r <= flight {
+                let (l, r) = self.whole_segments(l, r, flight);
+                if l >= r {
+                    continue;
+                }
+                let (left, right) = (self.snd_una.add(l), self.snd_una.add(r));
                 if let Some(o) = self.first_unsacked(l.max(original), r) {
                     low = Some(low.map_or(o, |x| x.min(o)));
                 }
@@ -52,6 +57,48 @@ impl<B: Storage> Connection<B> {
             }
         }
         low.map(|o| self.snd_una.add(o))
+    }
+
+    /// `Config::sack_segments`: the part of the block [l, r) (offsets
+    /// from SND.UNA, within the flight) that covers whole segments, as
+    /// Linux's `tcp_match_skb_to_sack` splits a buffer only at an MSS
+    /// boundary and SACKs a piece only when the block covers it whole:
+    /// the left edge rounds up to a segment boundary, the right edge down,
+    /// unless it is the end of what was sent (the last segment may be
+    /// short). Segments are counted in MSS from SND.UNA and from each
+    /// record end (`records.rs`: no segment spans one, as no Linux buffer
+    /// spans an `eor` mark).
+    fn whole_segments(&self, l: u32, r: u32, flight: u32) -> (u32, u32) {
+        if !self.cfg.sack_segments() {
+            return (l, r);
+        }
+        let mss = self.eff_mss();
+        let (a, next) = self.segment_grid(l);
+        let l = (a + (l - a).div_ceil(mss).saturating_mul(mss))
+            .min(next)
+            .min(flight);
+        let (a, next) = self.segment_grid(r);
+        let r = if r == flight || r == a || r == next {
+            r
+        } else {
+            a + (r - a) / mss * mss
+        };
+        (l, r)
+    }
+
+    /// For offset `o` from SND.UNA: where the run of segments holding it
+    /// starts (SND.UNA or the last record end at or below `o`) and the
+    /// next record end above `o` (`u32::MAX` with none), as offsets.
+    fn segment_grid(&self, o: u32) -> (u32, u32) {
+        let at = self.snd_una.add(o);
+        let start = self
+            .record_end_at_or_before(at)
+            .filter(|m| m.after(self.snd_una))
+            .map_or(0, |m| m.dist(self.snd_una));
+        let next = self
+            .record_end_after(at)
+            .map_or(u32::MAX, |m| m.dist(self.snd_una));
+        (start, next)
     }
 
     /// The first offset from SND.UNA in [from, to) that is not SACKed.
