@@ -7,8 +7,8 @@
 mod script;
 
 use script::*;
-use tcpstate::wire::{SackBlocks, TcpOptions};
-use tcpstate::{Config, Duration, SeqNum};
+use tcpstate::wire::TcpOptions;
+use tcpstate::{Config, Duration};
 
 /// ESTABLISHED with SACK, four full segments sent; returns the MSS.
 fn four_out(cfg: Config) -> (Sut, u32) {
@@ -21,27 +21,13 @@ fn four_out(cfg: Config) -> (Sut, u32) {
     (s, mss)
 }
 
-/// An ACK of nothing new with these SACK blocks.
-fn sack(s: &mut Sut, blocks: &[(SeqNum, SeqNum)]) {
-    let mut b = SackBlocks::new();
-    for &(l, r) in blocks {
-        b.push(l, r);
-    }
-    let o = TcpOptions {
-        sack: b,
-        ..TcpOptions::NONE
-    };
-    let (seq, ack) = (s.peer_nxt, s.c.snd_una());
-    s.seg_opts(ACK, seq, ack, o, &[]);
-}
-
 #[test]
 fn a_block_inside_one_segment_sacks_nothing_on_linux_only() {
     for linux in [false, true] {
         let (mut s, mss) = four_out(preset(linux));
         let end = ISS.add(1 + 4 * mss);
         // Only the last byte of the fourth segment.
-        sack(&mut s, &[(end.sub(1), end)]);
+        s.ack_sack(ISS.add(1), &[(end.sub(1), end)]);
         let sacked = s.c.info(s.now).sacked;
         assert_eq!(sacked, if linux { 0 } else { 1 }, "linux {linux}");
     }
@@ -53,12 +39,9 @@ fn a_block_takes_the_whole_segments_it_covers() {
     let una = ISS.add(1);
     // From the middle of the second segment to the middle of the fourth:
     // only the third is covered whole.
-    sack(
-        &mut s,
-        &[(una.add(mss + mss / 2), una.add(3 * mss + mss / 2))],
-    );
+    s.ack_sack(una, &[(una.add(mss + mss / 2), una.add(3 * mss + mss / 2))]);
     assert_eq!(s.c.info(s.now).sacked, 1);
     // A block to the end of what was sent takes the fourth too.
-    sack(&mut s, &[(una.add(2 * mss + 1), una.add(4 * mss))]);
+    s.ack_sack(una, &[(una.add(2 * mss + 1), una.add(4 * mss))]);
     assert_eq!(s.c.info(s.now).sacked, 2);
 }

@@ -65,6 +65,13 @@ pub(super) struct Cold {
     /// inline, has no room: `SendMore` data then waits as under a cork).
     #[cfg(feature = "alloc")]
     pub(super) more_una: SeqNum,
+    /// Lost retransmissions to send again (RFC 8985 §6.2, `sack.rs`):
+    /// the holes in [.0, .1) (while .1 is above SND.UNA).
+    /// With `alloc` only (without it the TCB, which holds this box
+    /// inline, has no room: lost retransmissions are found only when
+    /// data sent after the last one is SACKed, `detect_lost_retransmissions`).
+    #[cfg(feature = "alloc")]
+    pub(super) rtx_again: (SeqNum, SeqNum),
     /// `rcv_fin()` when its bit is set (`flags.rs`): the sequence number
     /// of a FIN received out of order.
     pub(super) rcv_fin: SeqNum,
@@ -102,6 +109,8 @@ impl Cold {
         gso_left: 0,
         #[cfg(feature = "alloc")]
         more_una: SeqNum(0),
+        #[cfg(feature = "alloc")]
+        rtx_again: (SeqNum(0), SeqNum(0)),
         rcv_fin: SeqNum(0),
         #[cfg(feature = "alloc")]
         syn_data: 0,

@@ -38,6 +38,13 @@ impl<B: Storage> Connection<B> {
         let flight = self.snd_max.dist(self.snd_una);
         let original = self.rtx_frontier().dist(self.snd_una);
         let mut low: Option<u32> = None;
+        // The end of the highest retransmitted bytes this ACK SACKs.
+        let rtx_end = if self.in_recovery() && self.high_rxt.after(self.snd_una) {
+            self.high_rxt.dist(self.snd_una)
+        } else {
+            0
+        };
+        let mut again = 0;
         for &(left, right) in blocks {
             let l = left.0.wrapping_sub(self.snd_una.0);
             let r = right.0.wrapping_sub(self.snd_una.0);
@@ -50,13 +57,70 @@ impl<B: Storage> Connection<B> {
                 if let Some(o) = self.first_unsacked(l.max(original), r) {
                     low = Some(low.map_or(o, |x| x.min(o)));
                 }
+                if l < rtx_end && self.first_unsacked(l, r.min(rtx_end)).is_some() {
+                    again = again.max(r.min(rtx_end));
+                }
                 let cap = usize::from(self.cfg.max_sack_ranges.max(1));
                 let _ = self
                     .sacked
                     .add_capped(left.dist(self.snd_una), right.dist(left), cap);
             }
         }
+        if again > 0 {
+            self.lost_retransmissions_below(again);
+        }
         low.map(|o| self.snd_una.add(o))
+    }
+
+    /// RFC 8985 §6.2 (RACK) for retransmissions: this ACK SACKed bytes
+    /// retransmitted in this recovery, up to offset `end`. Holes are
+    /// retransmitted in sequence order (RFC 6675 §4 NextSeg), so every
+    /// byte below them still missing was retransmitted before them: lost
+    /// (in recovery RACK's reordering window is 0 until reordering is
+    /// seen, as Linux's `tcp_rack_reo_wnd`, and the time RACK waits,
+    /// RACK.rtt since it was sent, has passed since the later one was
+    /// sent and delivered). Those holes go again, before any other.
+    fn lost_retransmissions_below(&mut self, end: u32) {
+        #[cfg(feature = "alloc")]
+        if self.first_unsacked(0, end).is_some() && self.sent_log.reordering() <= 3 {
+            let (una, end) = (self.snd_una, self.snd_una.add(end));
+            let c = self.cold_mut();
+            c.rtx_again = (una, end);
+            c.rare.lost_retransmits += 1;
+        }
+        #[cfg(not(feature = "alloc"))]
+        let _ = end;
+    }
+
+    /// `Cold::rtx_again`, while its end lies in (SND.UNA, SND.MAX] (in
+    /// recovery: a stale pair from an earlier one reads as none).
+    fn rtx_again(&self) -> Option<(SeqNum, SeqNum)> {
+        #[cfg(feature = "alloc")]
+        {
+            let (from, end) = self.cold().rtx_again;
+            (self.in_recovery() && end.after(self.snd_una) && !end.after(self.snd_max))
+                .then_some((from, end))
+        }
+        #[cfg(not(feature = "alloc"))]
+        None
+    }
+
+    /// The next hole of `rtx_again` to send again, as (offset from
+    /// SND.UNA, length).
+    fn again_hole(&self) -> Option<(u32, u32)> {
+        let (from, end) = self.rtx_again()?;
+        let top = end.dist(self.snd_una);
+        let mut o = from.max(self.snd_una).dist(self.snd_una);
+        while o < top {
+            match self.sacked.range_containing(o) {
+                Some((_, e)) => o = e,
+                None => {
+                    let next = self.sacked.next_range_after(o).map_or(top, |(s, _)| s);
+                    return Some((o, next.min(top) - o));
+                }
+            }
+        }
+        None
     }
 
     /// `Config::sack_segments`: the part of the block [l, r) (offsets
@@ -219,28 +283,40 @@ impl<B: Storage> Connection<B> {
         }
         let sacked = self.sacked.covered();
         // Lost and not yet retransmitted: the unSACKed bytes between
-        // HighRxt and the highest SACKed byte.
-        let lost = match self.high_sacked() {
+        // HighRxt and the highest SACKed byte, and the lost
+        // retransmissions not yet sent again (`rtx_again`).
+        let mut lost = match self.high_sacked() {
             Some(high) => {
                 let from = self.high_rxt.max(self.snd_una).dist(self.snd_una);
-                let to = high.dist(self.snd_una);
-                let mut n = to.saturating_sub(from);
-                for (s, e) in self.sacked.ranges() {
-                    let (s, e) = (s.max(from), e.min(to));
-                    if e > s {
-                        n -= e - s;
-                    }
-                }
-                n
+                self.unsacked_in(from, high.dist(self.snd_una))
             }
             None => 0,
         };
+        if let Some((from, end)) = self.rtx_again() {
+            let from = from.max(self.snd_una).dist(self.snd_una);
+            lost += self.unsacked_in(from, end.dist(self.snd_una));
+        }
         flight.saturating_sub(sacked).saturating_sub(lost)
+    }
+
+    /// The bytes in [from, to) (offsets from SND.UNA) not SACKed.
+    fn unsacked_in(&self, from: u32, to: u32) -> u32 {
+        let mut n = to.saturating_sub(from);
+        for (s, e) in self.sacked.ranges() {
+            let (s, e) = (s.max(from), e.min(to));
+            if e > s {
+                n -= e - s;
+            }
+        }
+        n
     }
 
     /// RFC 6675 §4 NextSeg() rule 1: the next lost hole to retransmit, as
     /// (offset from SND.UNA, length).
     fn next_hole(&self) -> Option<(u32, u32)> {
+        if let Some(h) = self.again_hole() {
+            return Some(h);
+        }
         let high = self.high_sacked()?;
         let top = high.dist(self.snd_una);
         let mut o = self.high_rxt.max(self.snd_una).dist(self.snd_una);
@@ -291,7 +367,16 @@ impl<B: Storage> Connection<B> {
         }
         let n = self.tx.read_at(off as usize, &mut buf[..len]);
         self.prr_sent(n as u32);
-        self.high_rxt = seq.add(n as u32);
+        let end = seq.add(n as u32);
+        if self.rtx_again().is_some_and(|(_, e)| e.after(seq)) {
+            // A lost retransmission, again: HighRxt stays.
+            #[cfg(feature = "alloc")]
+            {
+                self.cold_mut().rtx_again.0 = end;
+            }
+        } else {
+            self.high_rxt = end;
+        }
         self.rtx_mark = self.snd_max;
         self.cold_mut().rare.retransmits += 1;
         self.rtt_sample = super::timers::RttSample::NONE;
