@@ -204,6 +204,13 @@ pub struct Config {
     /// byte a block covers is SACKed (RFC 2018 §3, RFC 6675 §2: the
     /// scoreboard records "the left and right edge of each SACK block").
     pub sack_segments: bool,
+    /// cwnd grows by the data an ACK delivers, as Linux's slow start and
+    /// congestion avoidance count `acked_sacked`: what the ACK newly
+    /// acknowledges less what the peer had SACKed before (without SACK,
+    /// less what duplicate ACKs counted, `tcp_remove_reno_sacks`: a
+    /// cumulative ACK after two duplicate ACKs counts one segment). Off:
+    /// by the bytes newly acknowledged (RFC 5681 §3.1, RFC 3465).
+    pub cwnd_delivered: bool,
 }
 
 impl Config {
@@ -256,6 +263,7 @@ impl Config {
             cwnd_limited: false,
             rto_min_in_variance: false,
             sack_segments: false,
+            cwnd_delivered: false,
         }
     }
 
@@ -286,6 +294,7 @@ impl Config {
             cwnd_limited: true,
             rto_min_in_variance: true,
             sack_segments: true,
+            cwnd_delivered: true,
             ..Config::rfc9293()
         }
     }

@@ -87,6 +87,7 @@ mod flag {
     pub(super) const CWND_LIMITED: u32 = 1 << 17;
     pub(super) const RTO_MIN_IN_VARIANCE: u32 = 1 << 18;
     pub(super) const SACK_SEGMENTS: u32 = 1 << 19;
+    pub(super) const CWND_DELIVERED: u32 = 1 << 20;
 }
 
 /// The packed [`Config`] of one connection (72 bytes instead of 232).
@@ -148,6 +149,7 @@ impl Cfg {
             (c.cwnd_limited, flag::CWND_LIMITED),
             (c.rto_min_in_variance, flag::RTO_MIN_IN_VARIANCE),
             (c.sack_segments, flag::SACK_SEGMENTS),
+            (c.cwnd_delivered, flag::CWND_DELIVERED),
             (c.user_timeout.is_some(), flag::USER_TIMEOUT),
         ];
         let flags = bits.iter().filter(|(on, _)| *on).fold(0, |f, (_, b)| f | b);
@@ -236,6 +238,7 @@ impl Cfg {
             cwnd_limited: self.cwnd_limited(),
             rto_min_in_variance: self.rto_min_in_variance(),
             sack_segments: self.sack_segments(),
+            cwnd_delivered: self.cwnd_delivered(),
         }
     }
 
@@ -273,6 +276,9 @@ impl Cfg {
     }
     pub(super) fn rst_with_ack(&self) -> bool {
         self.has(flag::RST_WITH_ACK)
+    }
+    pub(super) fn cwnd_delivered(&self) -> bool {
+        self.has(flag::CWND_DELIVERED)
     }
     pub(super) fn sack_segments(&self) -> bool {
         self.has(flag::SACK_SEGMENTS)

@@ -255,6 +255,34 @@ impl<B: Storage> Connection<B> {
 
     /// Bytes above SND.UNA the peer is known to hold: SACKed, or without
     /// SACK what duplicate ACKs say (`reno_sacked`).
+    /// `Config::cwnd_delivered`: what an ACK of `acked` new bytes
+    /// delivers (Linux's `acked_sacked`): less the bytes below it the peer
+    /// had SACKed, or without SACK had counted with duplicate ACKs (at
+    /// least one segment then, `tcp_remove_reno_sacks`). Call before the
+    /// scoreboard moves up.
+    pub(super) fn delivered_by(&self, acked: u32) -> u32 {
+        if !self.cfg.cwnd_delivered() {
+            return acked;
+        }
+        if self.sack_on() {
+            acked - self.sacked_below(acked)
+        } else {
+            let mss = self.eff_mss();
+            acked.saturating_sub(self.reno_sacked()).max(mss.min(acked))
+        }
+    }
+
+    /// SACKed bytes at offsets below `end`.
+    fn sacked_below(&self, end: u32) -> u32 {
+        let mut n = 0;
+        for (s, e) in self.sacked.ranges() {
+            if s < end {
+                n += e.min(end) - s;
+            }
+        }
+        n
+    }
+
     pub(super) fn held_by_peer(&self) -> u32 {
         if self.sack_on() {
             self.sacked.covered()

@@ -743,8 +743,10 @@ impl<B: Storage> Connection<B> {
         }
     }
 
-    /// New data acknowledged: grow cwnd (RFC 5681 §3.1, RFC 3465 ABC L=2).
-    pub(super) fn on_new_ack(&mut self, acked: u32, now: Instant) {
+    /// New data acknowledged: grow cwnd (RFC 5681 §3.1, RFC 3465 ABC L=2)
+    /// by `delivered`, `acked` less what was SACKed or duplicate-ACKed
+    /// before with `Config::cwnd_delivered` (`sack.rs`, `delivered_by`).
+    pub(super) fn on_new_ack(&mut self, acked: u32, delivered: u32, now: Instant) {
         let mss = self.eff_mss();
         if self.in_recovery() {
             if self.snd_una.after_eq(self.recover) {
@@ -776,6 +778,7 @@ impl<B: Storage> Connection<B> {
             // Config::cwnd_limited: the flight did not use cwnd.
             return;
         }
+        let acked = delivered;
         if self.cwnd < self.ssthresh {
             // RFC 5681 §3.1 with RFC 3465 byte counting; the limit per ACK
             // is the algorithm's. Without one (CUBIC, as Linux's
