@@ -385,6 +385,8 @@ impl<B: Storage> Connection<B> {
     /// A retransmission of the next hole, if cwnd allows (RFC 6675 §5 step 4).
     pub(super) fn sack_retransmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         let (off, hole) = self.sendable_hole()?;
+        // A lost retransmission sent again (`rtx_again`), or the next hole.
+        let again = self.again_hole().is_some_and(|(o, _)| o == off);
         let in_buf = (self.tx.len() as u32).saturating_sub(off);
         let seq = self.snd_una.add(off);
         // Not across a record's end (`records.rs`).
@@ -396,7 +398,7 @@ impl<B: Storage> Connection<B> {
         let n = self.tx.read_at(off as usize, &mut buf[..len]);
         self.prr_sent(n as u32);
         let end = seq.add(n as u32);
-        if self.rtx_again().is_some_and(|(_, e)| e.after(seq)) {
+        if again {
             // A lost retransmission, again: HighRxt stays.
             #[cfg(feature = "alloc")]
             {
