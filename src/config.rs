@@ -127,14 +127,27 @@ pub struct Config {
     /// closed it (RFC 9293 §3.6.1 SHLD-3; Linux does).
     pub rst_on_data_after_close: bool,
     /// Set PSH as Linux does with segmentation offload: besides the last
-    /// segment of the queued data (`tcp_mark_push`), every second segment
-    /// of new data sent at one time carries it, as each two-segment GSO
-    /// packet Linux builds does, and a segment sent alone in the middle of
-    /// the data does not; the data of a Fast Open SYN that its SYN,ACK did
-    /// not acknowledge goes again as the segment it was, with PSH (Linux
-    /// keeps it as one buffer). Off: PSH only on the last segment of the
-    /// queued data (RFC 9293 §3.9.1).
+    /// segment of the queued data (`tcp_mark_push`), the new data sent at
+    /// one time is cut into GSO packets as Linux's `tcp_write_xmit` cuts
+    /// it (at most `tso_segs` segments and half the congestion window
+    /// each), and the last segment of each packet of two segments or more
+    /// carries PSH, as Linux 6.18 sends them; a segment sent alone in the
+    /// middle of the data does not. `SendMore` data waits only until the
+    /// next ACK (Linux corks only the `MSG_MORE` write's own push) and its
+    /// end still carries no PSH. The data of a Fast Open SYN that its
+    /// SYN,ACK did not acknowledge goes again as the segment it was, with
+    /// PSH (Linux keeps it as one buffer). Off: PSH only on the last
+    /// segment of the queued data (RFC 9293 §3.9.1), and `SendMore` data
+    /// waits as under a cork.
     pub linux_push: bool,
+    /// With `linux_push`: the most segments of one GSO packet, Linux's
+    /// `tcp_min_tso_segs` (default 2; Linux's TSO autosizing, which this
+    /// leaves out, lets larger packets go only at rates above some
+    /// segments a millisecond). A packet is also at most half the
+    /// congestion window and what cwnd and the peer's window let go
+    /// (Linux's `tcp_cwnd_test`, `tcp_mss_split_point`); the last segment
+    /// of a packet of two or more carries PSH. At least 1.
+    pub tso_segs: u8,
     /// The RST of a CLOSE with unread data or of an ABORT carries the ACK
     /// bit, RCV.NXT and the timestamp option, as Linux's
     /// `tcp_send_active_reset` sends it. Off: `<SEQ=SND.NXT><CTL=RST>`
@@ -218,6 +231,20 @@ pub struct Config {
     /// 4..16 ms). The samples feed nothing else (SRTT stays RFC 6298's).
     /// Off: RFC 9406 §4.2.
     pub linux_hystart: bool,
+    /// Take SACK blocks in whole segments, as Linux's
+    /// `tcp_match_skb_to_sack` does: a block SACKs the segments it covers
+    /// whole (counted in MSS from SND.UNA; the last segment sent may be
+    /// short), so a block inside one segment SACKs nothing. Off: every
+    /// byte a block covers is SACKed (RFC 2018 §3, RFC 6675 §2: the
+    /// scoreboard records "the left and right edge of each SACK block").
+    pub sack_segments: bool,
+    /// cwnd grows by the data an ACK delivers, as Linux's slow start and
+    /// congestion avoidance count `acked_sacked`: what the ACK newly
+    /// acknowledges less what the peer had SACKed before (without SACK,
+    /// less what duplicate ACKs counted, `tcp_remove_reno_sacks`: a
+    /// cumulative ACK after two duplicate ACKs counts one segment). Off:
+    /// by the bytes newly acknowledged (RFC 5681 §3.1, RFC 3465).
+    pub cwnd_delivered: bool,
 }
 
 impl Config {
@@ -262,6 +289,7 @@ impl Config {
             user_timeout: None,
             rst_on_data_after_close: true,
             linux_push: false,
+            tso_segs: 2,
             rst_with_ack: false,
             frto: true,
             mtu_probing: false,
@@ -270,6 +298,8 @@ impl Config {
             rto_min_in_variance: false,
             linux_icmp: false,
             linux_hystart: false,
+            sack_segments: false,
+            cwnd_delivered: false,
         }
     }
 
@@ -301,6 +331,8 @@ impl Config {
             rto_min_in_variance: true,
             linux_icmp: true,
             linux_hystart: true,
+            sack_segments: true,
+            cwnd_delivered: true,
             ..Config::rfc9293()
         }
     }
@@ -368,6 +400,7 @@ impl Config {
             "delayed_ack",
             "must be under 500 ms (RFC 9293 §3.8.6.3, MUST-40)",
         )?;
+        check(self.tso_segs >= 1, "tso_segs", "must be at least 1")?;
         check(
             self.initial_window >= 1,
             "initial_window",

@@ -66,7 +66,7 @@ fn config(linux: bool) -> Config {
     } else {
         Config::rfc9293()
     };
-    // PSH every second segment mimics Linux's two-segment GSO packets on
+    // PSH on the last segment of each of Linux's GSO packets as seen on
     // the wire; inside a super-segment PSH marks its tail (see
     // `connection::gso`), so the comparison is made without it.
     c.linux_push = false;

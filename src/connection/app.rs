@@ -42,6 +42,10 @@ impl<B: Storage> Connection<B> {
                 let n = self.app_send(data, a)?;
                 if n > 0 {
                     self.set_more(true);
+                    #[cfg(feature = "alloc")]
+                    if self.cfg.linux_push() {
+                        self.cold_mut().more_una = self.snd_una;
+                    }
                 }
                 Ok(n)
             }

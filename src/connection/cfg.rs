@@ -88,6 +88,8 @@ mod flag {
     pub(super) const RTO_MIN_IN_VARIANCE: u32 = 1 << 18;
     pub(super) const LINUX_ICMP: u32 = 1 << 19;
     pub(super) const LINUX_HYSTART: u32 = 1 << 20;
+    pub(super) const SACK_SEGMENTS: u32 = 1 << 21;
+    pub(super) const CWND_DELIVERED: u32 = 1 << 22;
 }
 
 /// The packed [`Config`] of one connection (72 bytes instead of 232).
@@ -120,6 +122,8 @@ pub(super) struct Cfg {
     pub(super) challenge_ack_burst: u8,
     pub(super) max_ooo_ranges: u8,
     pub(super) max_sack_ranges: u8,
+    /// `Config::tso_segs`.
+    pub(super) tso_segs: u8,
     ka_probes: u8,
     pub(super) congestion: Algorithm,
     flags: u32,
@@ -148,6 +152,8 @@ impl Cfg {
             (c.rto_min_in_variance, flag::RTO_MIN_IN_VARIANCE),
             (c.linux_icmp, flag::LINUX_ICMP),
             (c.linux_hystart, flag::LINUX_HYSTART),
+            (c.sack_segments, flag::SACK_SEGMENTS),
+            (c.cwnd_delivered, flag::CWND_DELIVERED),
             (c.user_timeout.is_some(), flag::USER_TIMEOUT),
         ];
         let flags = bits.iter().filter(|(on, _)| *on).fold(0, |f, (_, b)| f | b);
@@ -183,6 +189,7 @@ impl Cfg {
             challenge_ack_burst: c.challenge_ack_burst,
             max_ooo_ranges: c.max_ooo_ranges,
             max_sack_ranges: c.max_sack_ranges,
+            tso_segs: c.tso_segs,
             ka_probes: ka.probes,
             congestion: c.congestion,
             flags,
@@ -227,6 +234,7 @@ impl Cfg {
             user_timeout: self.user_timeout(),
             rst_on_data_after_close: self.rst_on_data_after_close(),
             linux_push: self.linux_push(),
+            tso_segs: self.tso_segs,
             rst_with_ack: self.rst_with_ack(),
             frto: self.frto(),
             mtu_probing: self.mtu_probing(),
@@ -235,6 +243,8 @@ impl Cfg {
             rto_min_in_variance: self.rto_min_in_variance(),
             linux_icmp: self.linux_icmp(),
             linux_hystart: self.linux_hystart(),
+            sack_segments: self.sack_segments(),
+            cwnd_delivered: self.cwnd_delivered(),
         }
     }
 
@@ -272,6 +282,12 @@ impl Cfg {
     }
     pub(super) fn rst_with_ack(&self) -> bool {
         self.has(flag::RST_WITH_ACK)
+    }
+    pub(super) fn cwnd_delivered(&self) -> bool {
+        self.has(flag::CWND_DELIVERED)
+    }
+    pub(super) fn sack_segments(&self) -> bool {
+        self.has(flag::SACK_SEGMENTS)
     }
     pub(super) fn rto_min_in_variance(&self) -> bool {
         self.has(flag::RTO_MIN_IN_VARIANCE)

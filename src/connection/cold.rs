@@ -60,6 +60,25 @@ pub(super) struct Cold {
     /// ICMP error then).
     #[cfg(feature = "alloc")]
     pub(super) pmtu_mss: u16,
+    /// `Config::linux_push` with `tso_segs` above 2: the segments still
+    /// to go in the current GSO packet after the last one sent
+    /// (`output.rs`, `gso_push`; with 2, the `psh_owed` bit alone).
+    /// With `alloc` only (without it, packets of at most 2).
+    #[cfg(feature = "alloc")]
+    pub(super) gso_left: u8,
+    /// `Config::linux_push`: SND.UNA at the last `SendMore`; once an ACK
+    /// moves it on, the data waits no more (`output.rs`, `more_holds`).
+    /// With `alloc` only (without it the TCB, which holds this box
+    /// inline, has no room: `SendMore` data then waits as under a cork).
+    #[cfg(feature = "alloc")]
+    pub(super) more_una: SeqNum,
+    /// Lost retransmissions to send again (RFC 8985 §6.2, `sack.rs`):
+    /// the holes in [.0, .1) (while .1 is above SND.UNA).
+    /// With `alloc` only (without it the TCB, which holds this box
+    /// inline, has no room: lost retransmissions are found only when
+    /// data sent after the last one is SACKed, `detect_lost_retransmissions`).
+    #[cfg(feature = "alloc")]
+    pub(super) rtx_again: (SeqNum, SeqNum),
     /// `rcv_fin()` when its bit is set (`flags.rs`): the sequence number
     /// of a FIN received out of order.
     pub(super) rcv_fin: SeqNum,
@@ -99,6 +118,11 @@ impl Cold {
         mtu_high: 0,
         #[cfg(feature = "alloc")]
         pmtu_mss: 0,
+        gso_left: 0,
+        #[cfg(feature = "alloc")]
+        more_una: SeqNum(0),
+        #[cfg(feature = "alloc")]
+        rtx_again: (SeqNum(0), SeqNum(0)),
         rcv_fin: SeqNum(0),
         #[cfg(feature = "alloc")]
         syn_data: 0,

@@ -78,8 +78,9 @@ flags! {
     /// The last data queued came with `AppCall::SendMore`: it waits as
     /// under a cork, and its end carries no PSH.
     28 more set_more;
-    /// Linux's PSH on GSO packets: the last new-data segment went out
-    /// without PSH (the next one sent at the same time takes it).
+    /// Linux's PSH on GSO packets (`output.rs`, `gso_push`): the last
+    /// new-data segment opened or continued a packet of two segments or
+    /// more that the next one sent at the same time continues.
     29 psh_owed set_psh_owed;
     /// The pending RST is our own (CLOSE with unread data, ABORT) and
     /// carries the timestamp option (`Config::rst_with_ack`).

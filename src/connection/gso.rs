@@ -18,8 +18,9 @@
 //!
 //! One difference, on purpose: PSH. A super-segment carries PSH when its
 //! last piece does, as Linux's own GSO marks the tail of each GSO packet;
-//! `Config::linux_push`'s "every second segment" (Linux's two-segment GSO
-//! packets as seen on the wire) does not apply inside a super-segment.
+//! `Config::linux_push`'s packets (Linux's GSO packets as seen on the
+//! wire, `output.rs`'s `gso_push`) apply to the pieces, and the
+//! super-segment takes the flag of its last.
 
 use super::{Connection, Storage, Transmit};
 use crate::time::Instant;

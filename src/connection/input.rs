@@ -976,12 +976,15 @@ impl<B: Storage> Connection<B> {
         self.rtt_on_ack(now, seg);
         self.eifel_check(seg);
         self.tx.consume(data as usize);
+        // `Config::cwnd_delivered` (Linux's acked_sacked): cwnd grows by
+        // what this ACK delivered, before the scoreboard moves up.
+        let delivered = self.delivered_by(acked);
         self.sacked.advance(acked);
         // (SND.NXT moves up with it after a go-back-N rewind.)
         self.set_snd_una(seg.ack);
         self.retries = 0;
         self.zwp_probes = 0;
-        self.on_new_ack(acked, now);
+        self.on_new_ack(acked, delivered, now);
         self.unacked_since = self.stamp(now);
         if self.tlp_out() && self.snd_una.after_eq(self.cold().tlp_high) {
             self.tlp_acked(now, seg);

@@ -158,7 +158,7 @@ impl<B: Storage> Connection<B> {
             || fin
             || (all
                 && !self.corked()
-                && !self.more()
+                && !self.more_holds()
                 && (!self.nagle() || self.no_data_in_flight() || self.minshall_ok()))
             || self.force_send()
             || (self.flight() == 0 && len >= self.max_snd_wnd / 2 && self.max_snd_wnd > 0);
@@ -167,10 +167,9 @@ impl<B: Storage> Connection<B> {
 
     /// Whether a data segment carries PSH. RFC 9293 §3.9.1 (MUST-61): the
     /// last segment of the queued data, unless the application said more
-    /// is to come (`SendMore`). With `Config::linux_push`, also the second
-    /// of each two segments of new data sent at one time (`new` and sent
-    /// at the same `now` as the last one), as Linux's two-segment GSO
-    /// packets each carry it.
+    /// is to come (`SendMore`). With `Config::linux_push`, also the last
+    /// segment of each GSO packet of two segments or more of new data
+    /// (`gso_push`). Called before the segment is counted as sent.
     #[inline]
     fn push(&mut self, now: Instant, buffer_end: bool, new: bool) -> bool {
         if buffer_end {
@@ -180,9 +179,105 @@ impl<B: Storage> Connection<B> {
         if !new || !self.cfg.linux_push() {
             return false;
         }
-        let second = self.psh_owed() && self.last_send == Stamp::new(now);
-        self.set_psh_owed(!second);
-        second
+        self.gso_push(now)
+    }
+
+    /// `Config::linux_push`: the new data sent at one time goes as Linux's
+    /// `tcp_write_xmit` cuts it into GSO packets, and the last segment of a
+    /// packet of two or more carries PSH, as Linux (6.18, on packetdrill's
+    /// tun device) sends every multi-segment packet. A packet starts with
+    /// the first segment sent at a new time or after the last one ended,
+    /// and holds at most `Config::tso_segs` segments (`tcp_tso_segs`), half
+    /// the congestion window (`tcp_cwnd_test`: "at least 2 GSO packets in
+    /// flight") and what cwnd and the peer's window let go now. `psh_owed`
+    /// says a packet is open; above two segments a packet, the count left
+    /// is in the uncommon state (`Cold::gso_left`).
+    #[inline]
+    fn gso_push(&mut self, now: Instant) -> bool {
+        let open = self.psh_owed() && self.last_send == Stamp::new(now);
+        let big = self.max_gso_segs() > 2;
+        if open {
+            if !big {
+                self.set_psh_owed(false);
+                return true;
+            }
+            let left = self.gso_left().saturating_sub(1);
+            self.set_gso_left(left);
+            self.set_psh_owed(left > 0);
+            return left == 0;
+        }
+        // The first segment of a packet: none carries PSH alone.
+        let segs = self.gso_packet_segs(now);
+        self.set_psh_owed(segs >= 2);
+        if big && segs >= 2 {
+            self.set_gso_left((segs - 1) as u8);
+        }
+        false
+    }
+
+    /// `Config::tso_segs`; without `alloc`, at most 2 (the count of a
+    /// larger packet needs the uncommon state's box).
+    #[inline]
+    fn max_gso_segs(&self) -> u32 {
+        let n = u32::from(self.cfg.tso_segs);
+        #[cfg(not(feature = "alloc"))]
+        let n = n.min(2);
+        n
+    }
+
+    /// `Cold::gso_left` (0 without `alloc`).
+    fn gso_left(&self) -> u8 {
+        #[cfg(feature = "alloc")]
+        return self.cold().gso_left;
+        #[cfg(not(feature = "alloc"))]
+        return 0;
+    }
+
+    fn set_gso_left(&mut self, n: u8) {
+        #[cfg(feature = "alloc")]
+        {
+            self.cold_mut().gso_left = n;
+        }
+        #[cfg(not(feature = "alloc"))]
+        let _ = n;
+    }
+
+    /// The segments of the GSO packet that starts at SND.NXT (see
+    /// `gso_push`), at least 1: Linux's `min(cwnd_quota, max_segs)`, where
+    /// `tcp_cwnd_test` gives `min(max(cwnd / 2, 1), cwnd - in_flight)`,
+    /// and `tcp_mss_split_point` the peer's window. The congestion window
+    /// is the one after a restart after idle (RFC 5681 §4.1), which Linux
+    /// applies as the data is queued (`tcp_slow_start_after_idle_check`).
+    #[inline(never)]
+    fn gso_packet_segs(&self, now: Instant) -> u32 {
+        let mss = self.eff_mss();
+        let cwnd = self.idle_restart_cwnd(now).unwrap_or(self.cwnd);
+        let cwnd = (cwnd / mss).max(1);
+        let in_flight = self.pipe().div_ceil(mss);
+        let right = self.snd_una.add(self.snd_wnd);
+        let rwnd = if right.after(self.snd_nxt) {
+            right.dist(self.snd_nxt) / mss
+        } else {
+            0
+        };
+        self.max_gso_segs()
+            .min((cwnd / 2).max(1))
+            .min(cwnd.saturating_sub(in_flight))
+            .min(rwnd)
+            .max(1)
+    }
+
+    /// Whether `SendMore` data still waits as under a cork. With
+    /// `Config::linux_push`, only until an ACK moves SND.UNA on: Linux
+    /// corks only the push of the `MSG_MORE` write itself (tcp_push with
+    /// TCP_NAGLE_CORK); the push an ACK makes (tcp_data_snd_check) uses
+    /// the socket's own Nagle setting. Its end still carries no PSH.
+    #[inline]
+    fn more_holds(&self) -> bool {
+        #[cfg(feature = "alloc")]
+        return self.more() && !(self.cfg.linux_push() && self.snd_una.after(self.cold().more_una));
+        #[cfg(not(feature = "alloc"))]
+        return self.more();
     }
 
     /// Nagle's test (RFC 896, RFC 9293 §3.7.4): no data unacknowledged.

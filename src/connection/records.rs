@@ -82,12 +82,29 @@ impl<B: Storage> Connection<B> {
     /// The first record end after `seq`, if any (marks at or below
     /// SND.UNA are stale and skipped).
     #[inline]
-    fn record_end_after(&self, seq: SeqNum) -> Option<SeqNum> {
+    pub(super) fn record_end_after(&self, seq: SeqNum) -> Option<SeqNum> {
         #[cfg(feature = "alloc")]
         {
             let r = &self.cold().records;
             let i = r.partition_point(|m| !m.after(seq));
             r.get(i).copied()
+        }
+        #[cfg(not(feature = "alloc"))]
+        {
+            let _ = seq;
+            None
+        }
+    }
+
+    /// The last record end at or before `seq`, if any (stale marks at
+    /// or below SND.UNA may be returned).
+    #[inline]
+    pub(super) fn record_end_at_or_before(&self, seq: SeqNum) -> Option<SeqNum> {
+        #[cfg(feature = "alloc")]
+        {
+            let r = &self.cold().records;
+            let i = r.partition_point(|m| !m.after(seq));
+            i.checked_sub(1).map(|i| r[i])
         }
         #[cfg(not(feature = "alloc"))]
         {

@@ -38,12 +38,27 @@ impl<B: Storage> Connection<B> {
         let flight = self.snd_max.dist(self.snd_una);
         let original = self.rtx_frontier().dist(self.snd_una);
         let mut low: Option<u32> = None;
+        // The end of the highest retransmitted bytes this ACK SACKs.
+        let rtx_end = if self.in_recovery() && self.high_rxt.after(self.snd_una) {
+            self.high_rxt.dist(self.snd_una)
+        } else {
+            0
+        };
+        let mut again = 0;
         for &(left, right) in blocks {
             let l = left.0.wrapping_sub(self.snd_una.0);
             let r = right.0.wrapping_sub(self.snd_una.0);
             if l < r && r <= flight {
+                let (l, r) = self.whole_segments(l, r, flight);
+                if l >= r {
+                    continue;
+                }
+                let (left, right) = (self.snd_una.add(l), self.snd_una.add(r));
                 if let Some(o) = self.first_unsacked(l.max(original), r) {
                     low = Some(low.map_or(o, |x| x.min(o)));
+                }
+                if l < rtx_end && self.first_unsacked(l, r.min(rtx_end)).is_some() {
+                    again = again.max(r.min(rtx_end));
                 }
                 let cap = usize::from(self.cfg.max_sack_ranges.max(1));
                 let _ = self
@@ -51,7 +66,103 @@ impl<B: Storage> Connection<B> {
                     .add_capped(left.dist(self.snd_una), right.dist(left), cap);
             }
         }
+        if again > 0 {
+            self.lost_retransmissions_below(again);
+        }
         low.map(|o| self.snd_una.add(o))
+    }
+
+    /// RFC 8985 §6.2 (RACK) for retransmissions: this ACK SACKed bytes
+    /// retransmitted in this recovery, up to offset `end`. Holes are
+    /// retransmitted in sequence order (RFC 6675 §4 NextSeg), so every
+    /// byte below them still missing was retransmitted before them: lost
+    /// (in recovery RACK's reordering window is 0 until reordering is
+    /// seen, as Linux's `tcp_rack_reo_wnd`, and the time RACK waits,
+    /// RACK.rtt since it was sent, has passed since the later one was
+    /// sent and delivered). Those holes go again, before any other.
+    fn lost_retransmissions_below(&mut self, end: u32) {
+        #[cfg(feature = "alloc")]
+        if self.first_unsacked(0, end).is_some() && self.sent_log.reordering() <= 3 {
+            let (una, end) = (self.snd_una, self.snd_una.add(end));
+            let c = self.cold_mut();
+            c.rtx_again = (una, end);
+            c.rare.lost_retransmits += 1;
+        }
+        #[cfg(not(feature = "alloc"))]
+        let _ = end;
+    }
+
+    /// `Cold::rtx_again`, while its end lies in (SND.UNA, SND.MAX] (in
+    /// recovery: a stale pair from an earlier one reads as none).
+    fn rtx_again(&self) -> Option<(SeqNum, SeqNum)> {
+        #[cfg(feature = "alloc")]
+        {
+            let (from, end) = self.cold().rtx_again;
+            (self.in_recovery() && end.after(self.snd_una) && !end.after(self.snd_max))
+                .then_some((from, end))
+        }
+        #[cfg(not(feature = "alloc"))]
+        None
+    }
+
+    /// The next hole of `rtx_again` to send again, as (offset from
+    /// SND.UNA, length).
+    fn again_hole(&self) -> Option<(u32, u32)> {
+        let (from, end) = self.rtx_again()?;
+        let top = end.dist(self.snd_una);
+        let mut o = from.max(self.snd_una).dist(self.snd_una);
+        while o < top {
+            match self.sacked.range_containing(o) {
+                Some((_, e)) => o = e,
+                None => {
+                    let next = self.sacked.next_range_after(o).map_or(top, |(s, _)| s);
+                    return Some((o, next.min(top) - o));
+                }
+            }
+        }
+        None
+    }
+
+    /// `Config::sack_segments`: the part of the block [l, r) (offsets
+    /// from SND.UNA, within the flight) that covers whole segments, as
+    /// Linux's `tcp_match_skb_to_sack` splits a buffer only at an MSS
+    /// boundary and SACKs a piece only when the block covers it whole:
+    /// the left edge rounds up to a segment boundary, the right edge down,
+    /// unless it is the end of what was sent (the last segment may be
+    /// short). Segments are counted in MSS from SND.UNA and from each
+    /// record end (`records.rs`: no segment spans one, as no Linux buffer
+    /// spans an `eor` mark).
+    fn whole_segments(&self, l: u32, r: u32, flight: u32) -> (u32, u32) {
+        if !self.cfg.sack_segments() {
+            return (l, r);
+        }
+        let mss = self.eff_mss();
+        let (a, next) = self.segment_grid(l);
+        let l = (a + (l - a).div_ceil(mss).saturating_mul(mss))
+            .min(next)
+            .min(flight);
+        let (a, next) = self.segment_grid(r);
+        let r = if r == flight || r == a || r == next {
+            r
+        } else {
+            a + (r - a) / mss * mss
+        };
+        (l, r)
+    }
+
+    /// For offset `o` from SND.UNA: where the run of segments holding it
+    /// starts (SND.UNA or the last record end at or below `o`) and the
+    /// next record end above `o` (`u32::MAX` with none), as offsets.
+    fn segment_grid(&self, o: u32) -> (u32, u32) {
+        let at = self.snd_una.add(o);
+        let start = self
+            .record_end_at_or_before(at)
+            .filter(|m| m.after(self.snd_una))
+            .map_or(0, |m| m.dist(self.snd_una));
+        let next = self
+            .record_end_after(at)
+            .map_or(u32::MAX, |m| m.dist(self.snd_una));
+        (start, next)
     }
 
     /// The first offset from SND.UNA in [from, to) that is not SACKed.
@@ -144,6 +255,34 @@ impl<B: Storage> Connection<B> {
 
     /// Bytes above SND.UNA the peer is known to hold: SACKed, or without
     /// SACK what duplicate ACKs say (`reno_sacked`).
+    /// `Config::cwnd_delivered`: what an ACK of `acked` new bytes
+    /// delivers (Linux's `acked_sacked`): less the bytes below it the peer
+    /// had SACKed, or without SACK had counted with duplicate ACKs (at
+    /// least one segment then, `tcp_remove_reno_sacks`). Call before the
+    /// scoreboard moves up.
+    pub(super) fn delivered_by(&self, acked: u32) -> u32 {
+        if !self.cfg.cwnd_delivered() {
+            return acked;
+        }
+        if self.sack_on() {
+            acked - self.sacked_below(acked)
+        } else {
+            let mss = self.eff_mss();
+            acked.saturating_sub(self.reno_sacked()).max(mss.min(acked))
+        }
+    }
+
+    /// SACKed bytes at offsets below `end`.
+    fn sacked_below(&self, end: u32) -> u32 {
+        let mut n = 0;
+        for (s, e) in self.sacked.ranges() {
+            if s < end {
+                n += e.min(end) - s;
+            }
+        }
+        n
+    }
+
     pub(super) fn held_by_peer(&self) -> u32 {
         if self.sack_on() {
             self.sacked.covered()
@@ -172,28 +311,40 @@ impl<B: Storage> Connection<B> {
         }
         let sacked = self.sacked.covered();
         // Lost and not yet retransmitted: the unSACKed bytes between
-        // HighRxt and the highest SACKed byte.
-        let lost = match self.high_sacked() {
+        // HighRxt and the highest SACKed byte, and the lost
+        // retransmissions not yet sent again (`rtx_again`).
+        let mut lost = match self.high_sacked() {
             Some(high) => {
                 let from = self.high_rxt.max(self.snd_una).dist(self.snd_una);
-                let to = high.dist(self.snd_una);
-                let mut n = to.saturating_sub(from);
-                for (s, e) in self.sacked.ranges() {
-                    let (s, e) = (s.max(from), e.min(to));
-                    if e > s {
-                        n -= e - s;
-                    }
-                }
-                n
+                self.unsacked_in(from, high.dist(self.snd_una))
             }
             None => 0,
         };
+        if let Some((from, end)) = self.rtx_again() {
+            let from = from.max(self.snd_una).dist(self.snd_una);
+            lost += self.unsacked_in(from, end.dist(self.snd_una));
+        }
         flight.saturating_sub(sacked).saturating_sub(lost)
+    }
+
+    /// The bytes in [from, to) (offsets from SND.UNA) not SACKed.
+    fn unsacked_in(&self, from: u32, to: u32) -> u32 {
+        let mut n = to.saturating_sub(from);
+        for (s, e) in self.sacked.ranges() {
+            let (s, e) = (s.max(from), e.min(to));
+            if e > s {
+                n -= e - s;
+            }
+        }
+        n
     }
 
     /// RFC 6675 §4 NextSeg() rule 1: the next lost hole to retransmit, as
     /// (offset from SND.UNA, length).
     fn next_hole(&self) -> Option<(u32, u32)> {
+        if let Some(h) = self.again_hole() {
+            return Some(h);
+        }
         let high = self.high_sacked()?;
         let top = high.dist(self.snd_una);
         let mut o = self.high_rxt.max(self.snd_una).dist(self.snd_una);
@@ -234,6 +385,8 @@ impl<B: Storage> Connection<B> {
     /// A retransmission of the next hole, if cwnd allows (RFC 6675 §5 step 4).
     pub(super) fn sack_retransmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         let (off, hole) = self.sendable_hole()?;
+        // A lost retransmission sent again (`rtx_again`), or the next hole.
+        let again = self.again_hole().is_some_and(|(o, _)| o == off);
         let in_buf = (self.tx.len() as u32).saturating_sub(off);
         let seq = self.snd_una.add(off);
         // Not across a record's end (`records.rs`).
@@ -244,7 +397,16 @@ impl<B: Storage> Connection<B> {
         }
         let n = self.tx.read_at(off as usize, &mut buf[..len]);
         self.prr_sent(n as u32);
-        self.high_rxt = seq.add(n as u32);
+        let end = seq.add(n as u32);
+        if again {
+            // A lost retransmission, again: HighRxt stays.
+            #[cfg(feature = "alloc")]
+            {
+                self.cold_mut().rtx_again.0 = end;
+            }
+        } else {
+            self.high_rxt = end;
+        }
         self.rtx_mark = self.snd_max;
         self.cold_mut().rare.retransmits += 1;
         self.rtt_sample = super::timers::RttSample::NONE;

@@ -763,17 +763,25 @@ impl<B: Storage> Connection<B> {
     /// from the initial window.
     #[inline]
     pub(super) fn restart_after_idle(&mut self, now: Instant) {
-        if self.flight() == 0
+        if let Some(cwnd) = self.idle_restart_cwnd(now) {
+            self.cwnd = cwnd;
+            self.cc.on_idle_restart();
+        }
+    }
+
+    /// The restart window `restart_after_idle` would set, if data sent
+    /// now restarts after idle.
+    pub(super) fn idle_restart_cwnd(&self, now: Instant) -> Option<u32> {
+        (self.flight() == 0
             && self.cfg.slow_start_after_idle()
             && self
                 .last_send
                 .elapsed(now)
-                .is_some_and(|us| us > u64::from(self.rto))
-        {
+                .is_some_and(|us| us > u64::from(self.rto)))
+        .then(|| {
             let iw = u32::from(self.cfg.initial_window).saturating_mul(self.eff_mss());
-            self.cwnd = self.cwnd.min(iw.max(self.eff_mss()));
-            self.cc.on_idle_restart();
-        }
+            self.cwnd.min(iw.max(self.eff_mss()))
+        })
     }
 
     pub(super) fn init_cwnd(&mut self) {
@@ -807,8 +815,10 @@ impl<B: Storage> Connection<B> {
         }
     }
 
-    /// New data acknowledged: grow cwnd (RFC 5681 §3.1, RFC 3465 ABC L=2).
-    pub(super) fn on_new_ack(&mut self, acked: u32, now: Instant) {
+    /// New data acknowledged: grow cwnd (RFC 5681 §3.1, RFC 3465 ABC L=2)
+    /// by `delivered`, `acked` less what was SACKed or duplicate-ACKed
+    /// before with `Config::cwnd_delivered` (`sack.rs`, `delivered_by`).
+    pub(super) fn on_new_ack(&mut self, acked: u32, delivered: u32, now: Instant) {
         let mss = self.eff_mss();
         if self.in_recovery() {
             if self.snd_una.after_eq(self.recover) {
@@ -840,6 +850,7 @@ impl<B: Storage> Connection<B> {
             // Config::cwnd_limited: the flight did not use cwnd.
             return;
         }
+        let acked = delivered;
         if self.cwnd < self.ssthresh {
             // RFC 5681 §3.1 with RFC 3465 byte counting; the limit per ACK
             // is the algorithm's. Without one (CUBIC, as Linux's

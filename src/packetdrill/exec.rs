@@ -944,7 +944,10 @@ impl Exec {
             }
             ecn_ok &= p.ecn.is_none_or(|e| e.matches(more.ecn));
             live.len += m.len;
-            live.flags |= m.flags;
+            // packetdrill's aggregate_packets: the headers of the last
+            // packet, but SEQ and CWR of the first.
+            const CWR: u8 = 0x80;
+            live.flags = (m.flags & !CWR) | (live.flags & CWR);
             live.ack = m.ack;
             live.win = m.win;
         }

@@ -86,7 +86,6 @@ pub(crate) fn key_bytes(v: &str) -> Option<[u8; 16]> {
 /// counters): nothing a script checks depends on them here.
 const IGNORED: &[&str] = &[
     "net.ipv4.tcp_tso_win_divisor",
-    "net.ipv4.tcp_min_tso_segs",
     "net.ipv4.tcp_pacing_ss_ratio",
     "net.ipv4.tcp_pacing_ca_ratio",
     "net.ipv4.tcp_ecn_option",
@@ -199,6 +198,8 @@ pub(crate) fn apply(s: &mut Settings, name: &str, value: &str) -> Result<(), Str
             s.cfg.tx_buffer = max.max(def).max(4096);
         }
         "tcp_syn_retries" => c.syn_retries = int(name, value)?.min(255) as u8,
+        // Linux's TSO packet size floor: `Config::tso_segs`.
+        "tcp_min_tso_segs" => c.tso_segs = int(name, value)?.clamp(1, 255) as u8,
         "tcp_synack_retries" => c.synack_retries = int(name, value)?.min(255) as u8,
         "tcp_retries2" => c.retries2 = int(name, value)?.min(255) as u8,
         "tcp_orphan_retries" => c.orphan_retries = int(name, value)?.min(255) as u8,

@@ -164,6 +164,20 @@ impl Sut {
         self.record(a);
     }
 
+    /// The peer's ACK of `ack` (no new data) with these SACK blocks.
+    pub fn ack_sack(&mut self, ack: SeqNum, blocks: &[(SeqNum, SeqNum)]) {
+        let mut sack = tcpstate::wire::SackBlocks::new();
+        for &(l, r) in blocks {
+            sack.push(l, r);
+        }
+        let o = TcpOptions {
+            sack,
+            ..TcpOptions::NONE
+        };
+        let seq = self.peer_nxt;
+        self.seg_opts(ACK, seq, ack, o, &[]);
+    }
+
     /// The peer's next in-order segment, acknowledging everything we sent
     /// (when `flags` has ACK). Advances the peer's SND.NXT.
     pub fn peer(&mut self, flags: Flags, payload: &[u8]) {

@@ -1,0 +1,47 @@
+//! SACK blocks in whole segments (`Config::sack_segments`, issue 15):
+//! Linux's `tcp_match_skb_to_sack` splits a sent buffer only at an MSS
+//! boundary and SACKs a piece only when a block covers it whole, so a
+//! block that covers part of one segment SACKs nothing. `Config::rfc9293()`
+//! records every byte a block covers (RFC 2018 §3, RFC 6675 §2).
+
+mod script;
+
+use script::*;
+use tcpstate::wire::TcpOptions;
+use tcpstate::{Config, Duration};
+
+/// ESTABLISHED with SACK, four full segments sent; returns the MSS.
+fn four_out(cfg: Config) -> (Sut, u32) {
+    let mut o = TcpOptions::NONE;
+    o.sack_permitted = true;
+    let mut s = established_with_peer(Config { sack: true, ..cfg }, o, Duration::from_millis(100));
+    let mss = s.c.effective_mss() as u32;
+    s.send(&vec![3u8; 4 * mss as usize]);
+    assert_eq!(s.out().len(), 4);
+    (s, mss)
+}
+
+#[test]
+fn a_block_inside_one_segment_sacks_nothing_on_linux_only() {
+    for linux in [false, true] {
+        let (mut s, mss) = four_out(preset(linux));
+        let end = ISS.add(1 + 4 * mss);
+        // Only the last byte of the fourth segment.
+        s.ack_sack(ISS.add(1), &[(end.sub(1), end)]);
+        let sacked = s.c.info(s.now).sacked;
+        assert_eq!(sacked, if linux { 0 } else { 1 }, "linux {linux}");
+    }
+}
+
+#[test]
+fn a_block_takes_the_whole_segments_it_covers() {
+    let (mut s, mss) = four_out(preset(true));
+    let una = ISS.add(1);
+    // From the middle of the second segment to the middle of the fourth:
+    // only the third is covered whole.
+    s.ack_sack(una, &[(una.add(mss + mss / 2), una.add(3 * mss + mss / 2))]);
+    assert_eq!(s.c.info(s.now).sacked, 1);
+    // A block to the end of what was sent takes the fourth too.
+    s.ack_sack(una, &[(una.add(2 * mss + 1), una.add(4 * mss))]);
+    assert_eq!(s.c.info(s.now).sacked, 2);
+}
