@@ -118,6 +118,7 @@ impl Cold {
         mtu_high: 0,
         #[cfg(feature = "alloc")]
         pmtu_mss: 0,
+        #[cfg(feature = "alloc")]
         gso_left: 0,
         #[cfg(feature = "alloc")]
         more_una: SeqNum(0),
