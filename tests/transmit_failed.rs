@@ -154,3 +154,58 @@ fn a_retransmission_is_left_to_the_retransmission_timer() {
         assert_eq!(p.payload.len(), 100);
     }
 }
+
+/// SACK blocks as TCP options.
+fn sacks(blocks: &[(tcpstate::SeqNum, tcpstate::SeqNum)]) -> TcpOptions {
+    let mut s = tcpstate::wire::SackBlocks::new();
+    for &(l, r) in blocks {
+        s.push(l, r);
+    }
+    TcpOptions {
+        sack: s,
+        ..TcpOptions::NONE
+    }
+}
+
+/// A SACK-based retransmission in recovery that could not leave stays
+/// lost and unsent (Linux's `tcp_xmit_retransmit_queue` when
+/// `tcp_retransmit_skb` fails): not in `TcpInfo::retrans` (the attempt
+/// stays in `total_retrans`, as Linux counts it), no retry until the next
+/// ACK, which sends it.
+#[test]
+fn a_sack_retransmission_that_could_not_leave_waits_for_the_next_ack() {
+    for linux in [false, true] {
+        let cfg = Config {
+            sack: true,
+            ..preset(linux)
+        };
+        let opts = TcpOptions {
+            sack_permitted: true,
+            mss: Some(1000),
+            ..TcpOptions::NONE
+        };
+        let mut s = established_with_peer(cfg, opts, Duration::from_millis(100));
+        let mss = u32::from(s.c.effective_mss());
+        assert_eq!(s.send(&vec![3u8; 5 * mss as usize]), 5 * mss as usize);
+        assert_eq!(s.out().len(), 5);
+        let una = ISS.add(1);
+        let m = |k: u32| una.add(mss * k);
+        let peer = PEER_ISS.add(1);
+        s.now += Duration::from_millis(100);
+        s.seg_opts(ACK, peer, una, sacks(&[(m(1), m(4))]), &[]);
+        let t = poll_and_fail(&mut s);
+        assert_eq!((t.seq, t.len), (una, mss as usize), "linux {linux}");
+        let i = s.c.info(s.now);
+        assert_eq!((i.retrans, i.total_retrans), (0, 1), "linux {linux}");
+        s.silent();
+        s.now += Duration::from_millis(10);
+        s.seg_opts(ACK, peer, una, sacks(&[(m(1), m(5))]), &[]);
+        let v = s.out();
+        assert_eq!(
+            v.first().map(|p| (p.seq(), p.payload.len())),
+            Some((una, mss as usize))
+        );
+        let i = s.c.info(s.now);
+        assert_eq!((i.retrans, i.total_retrans), (1, 2), "linux {linux}");
+    }
+}

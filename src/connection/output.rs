@@ -71,7 +71,7 @@ impl<B: Storage> Connection<B> {
         if self.fast_rtx() || self.tlp_rtx() {
             return true;
         }
-        if self.in_recovery() && self.sack_rtx_ready() {
+        if self.in_recovery() && !self.held() && self.sack_rtx_ready() {
             // A hole PRR lets go, with or without new data queued.
             return true;
         }
@@ -433,6 +433,7 @@ impl<B: Storage> Connection<B> {
             // no call.
             if self.sack_on()
                 && self.in_recovery()
+                && !self.held()
                 && let Some(t) = self.sack_retransmit(now, buf)
             {
                 return Some(t);

@@ -56,7 +56,7 @@ impl<B: Storage> Connection<B> {
     /// stay as they are. The data then waits: with nothing else in flight
     /// the probe timer tries it again after the RTO (Linux's
     /// `tcp_check_probe_timer`), and every further failure counts a probe
-    /// ([`TcpInfo::probes`](crate::TcpInfo::probes); the backoff stays)
+    /// ([`TcpInfo::probes`](crate::connection::info::TcpInfo::probes); the backoff stays)
     /// and tries again after 500 ms (`TCP_RESOURCE_PROBE_INTERVAL`). The
     /// connection times out with [`CloseReason::UserTimeout`] once the
     /// user timeout ([`Config::user_timeout`](crate::Config::user_timeout))
@@ -66,19 +66,31 @@ impl<B: Storage> Connection<B> {
     /// retransmission timer releases it. Any acceptable ACK clears the
     /// count of probes.
     ///
+    /// **A SACK-based retransmission in fast recovery** (RFC 6675 NextSeg,
+    /// the hole HighRxt ends at) stays lost and unsent, as Linux's
+    /// `tcp_xmit_retransmit_queue` leaves an skb `tcp_retransmit_skb`
+    /// could not send: HighRxt returns to `t.seq` (not in
+    /// [`TcpInfo::retrans`](crate::connection::info::TcpInfo::retrans)), and the resend
+    /// waits for the next ACK or the retransmission timer. Its attempt
+    /// stays counted in `total_retrans` and [`Stats`](crate::Stats)'s
+    /// `retransmits`, as Linux's `__tcp_retransmit_skb` counts it before
+    /// the send.
+    ///
     /// Not covered (the call changes nothing; the segment counts as sent
     /// and lost, and the retransmission timer recovers it, as before):
-    /// a retransmission (Linux leaves it marked lost, `tcp_retransmit_skb`
-    /// failing, and `TcpInfo::retrans` does not count it: here it counts
-    /// until the timer), a segment that is not the last one polled
-    /// (its end is not SND.NXT), a SYN or SYN,ACK, a pure ACK, a window
-    /// probe or keep-alive, a RST, a PLPMTUD probe. Linux also enters CWR
-    /// (`tcp_enter_cwr`) on a local drop; the engine does not. The time
+    /// other retransmissions (after a timeout, a loss probe, a fast
+    /// retransmission outside SACK recovery), a segment that is not the
+    /// last one polled, a SYN or SYN,ACK, a pure ACK, a window probe or
+    /// keep-alive, a RST, a PLPMTUD probe. Linux also enters CWR
+    /// (`tcp_enter_cwr`) on a local drop; the engine does not, and PRR
+    /// keeps the failed attempt in its count of what was sent. The time
     /// since the first probe is counted as 500 ms per failed probe (the
     /// probe timer's period, as Linux's clamp keeps it), so run the
     /// timers on time and report each failure at once. Byte and segment
     /// counters keep the attempt, as Linux's (`tcpi_segs_out`,
-    /// `tcpi_bytes_sent`, `tcpi_last_data_sent`).
+    /// `tcpi_bytes_sent`, `tcpi_last_data_sent`). The rule reads the
+    /// retransmission state (RecoveryPoint, HighRxt, the loss probe) to
+    /// tell a retransmission ending at SND.MAX from new data.
     ///
     /// ```
     /// use tcpstate::{Buffers, Config, Connection, Instant, Segment, SeqNum, State};
@@ -147,7 +159,13 @@ impl<B: Storage> Connection<B> {
         }
         let len = len as u32 + u32::from(f.fin());
         let end = seq.add(len);
-        if len == 0 || end != self.snd_nxt || end != self.snd_max || seq.before(self.snd_una) {
+        if len == 0 || seq.before(self.snd_una) || end.after(self.snd_max) {
+            return false;
+        }
+        if self.take_back_rtx(seq, end) {
+            return false;
+        }
+        if end != self.snd_nxt || end != self.snd_max {
             return false;
         }
         // A retransmission ending at SND.MAX: the last of a go-back-N
@@ -177,6 +195,25 @@ impl<B: Storage> Connection<B> {
             // No loss probe for nothing in flight.
             self.set_tlp_armed(false);
         }
+        true
+    }
+
+    /// A SACK-based retransmission of a hole in recovery (RFC 6675
+    /// NextSeg, the last polled: HighRxt is its end) that did not go: as
+    /// Linux's `tcp_xmit_retransmit_queue` when `tcp_retransmit_skb`
+    /// fails, the hole stays lost and unsent (HighRxt back to its start:
+    /// not in `TcpInfo::retrans`; `total_retrans` and `Stats::retransmits`
+    /// keep the attempt, as Linux's `__tcp_retransmit_skb` counts it
+    /// before the send), and the resend waits for the next ACK or the
+    /// retransmission timer.
+    /// Any other retransmission is left as sent. Whether it was one.
+    fn take_back_rtx(&mut self, seq: SeqNum, end: SeqNum) -> bool {
+        if !(self.sack_on() && self.in_recovery() && self.high_rxt == end && end.after(seq)) {
+            return false;
+        }
+        self.high_rxt = seq;
+        self.probe = Probe::Held;
+        self.refresh_uncommon();
         true
     }
 
