@@ -209,3 +209,19 @@ fn a_sack_retransmission_that_could_not_leave_waits_for_the_next_ack() {
         assert_eq!((i.retrans, i.total_retrans), (1, 2), "linux {linux}");
     }
 }
+
+/// Not covered: a FIN alone (no data to probe with) stays sent and lost;
+/// the retransmission timer resends it.
+#[test]
+fn a_fin_alone_is_left_to_the_retransmission_timer() {
+    for linux in [false, true] {
+        let mut s = established_with(preset(linux));
+        s.shutdown();
+        let t = poll_and_fail(&mut s);
+        assert!(t.flags.fin() && t.len == 0, "{t:?}");
+        assert_eq!(s.c.snd_nxt(), ISS.add(2));
+        s.silent();
+        s.fire();
+        s.expect(f(FIN, ACK), ISS.add(1), PEER_ISS.add(1));
+    }
+}

@@ -49,7 +49,7 @@ impl<B: Storage> Connection<B> {
     /// after that poll, before any other call on this connection; then go
     /// on as after any call (the returned actions).
     ///
-    /// **New data** (and a FIN) is taken back, as Linux keeps an skb its
+    /// **New data** (with its FIN, if any) is taken back, as Linux keeps an skb its
     /// qdisc refused in the write queue: SND.NXT and SND.MAX return to
     /// `t.seq`, the bytes wait in the send buffer unsent, no RTT sample is
     /// taken from them, and RACK, the loss probe and the congestion state
@@ -80,7 +80,7 @@ impl<B: Storage> Connection<B> {
     /// and lost, and the retransmission timer recovers it, as before):
     /// other retransmissions (after a timeout, a loss probe, a fast
     /// retransmission outside SACK recovery), a segment that is not the
-    /// last one polled, a SYN or SYN,ACK, a pure ACK, a window probe or
+    /// last one polled, a SYN or SYN,ACK, a FIN alone, a pure ACK, a window probe or
     /// keep-alive, a RST, a PLPMTUD probe. Linux also enters CWR
     /// (`tcp_enter_cwr`) on a local drop; the engine does not, and PRR
     /// keeps the failed attempt in its count of what was sent. The time
@@ -157,9 +157,14 @@ impl<B: Storage> Connection<B> {
         if !self.syn_acked() || f.syn() || f.rst() || !self.state.is_synchronized() {
             return false;
         }
+        // A FIN alone is not taken back: the probe timer waits for data
+        // (`unsent()`), which a FIN alone is not.
+        if len == 0 {
+            return false;
+        }
         let len = len as u32 + u32::from(f.fin());
         let end = seq.add(len);
-        if len == 0 || seq.before(self.snd_una) || end.after(self.snd_max) {
+        if seq.before(self.snd_una) || end.after(self.snd_max) {
             return false;
         }
         if self.take_back_rtx(seq, end) {
