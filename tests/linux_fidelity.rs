@@ -292,6 +292,72 @@ fn reordering_degree_grows_as_linux_tcp_check_sack_reordering() {
     }
 }
 
+/// `TcpInfo::reord_seen` (Linux's `tp->reord_seen`) counts each ACK that
+/// newly delivers data sent once below the highest SACKed byte
+/// (`tcp_check_sack_reordering`), whether the degree grows or not; SACKs
+/// in order, and a cumulative ACK with nothing SACKed, count nothing.
+/// Both presets (it is only reported).
+#[test]
+fn reord_seen_counts_each_reordering_event_as_linux() {
+    use script::{ACK, PEER_ISS};
+    for cfg in [
+        Config {
+            sack: true,
+            ..Config::rfc9293()
+        },
+        Config::linux(),
+    ] {
+        let opts = tcpstate::wire::TcpOptions {
+            sack_permitted: true,
+            mss: Some(1000),
+            ..tcpstate::wire::TcpOptions::NONE
+        };
+        let mut s = script::established_with_peer(cfg.clone(), opts, Duration::from_millis(10));
+        let mss = u32::from(s.c.effective_mss());
+        assert_eq!(s.send(&vec![7u8; 8 * mss as usize]), 8 * mss as usize);
+        let out = s.out();
+        assert_eq!(out.len(), 8);
+        let una = out[0].seq();
+        let peer = PEER_ISS.add(1);
+        let m = |k: u32| una.add(mss * k);
+        let seen = |s: &script::Sut| s.c.info(s.now).reord_seen;
+        // In order: segment 1, then 5 above it.
+        s.seg_opts(ACK, peer, una, sack_opts(&[(m(1), m(2))]), &[]);
+        s.seg_opts(
+            ACK,
+            peer,
+            una,
+            sack_opts(&[(m(5), m(6)), (m(1), m(2))]),
+            &[],
+        );
+        assert_eq!(seen(&s), 0);
+        // Segment 2 after 5 (the degree grows to 4): one event.
+        s.seg_opts(
+            ACK,
+            peer,
+            una,
+            sack_opts(&[(m(1), m(3)), (m(5), m(6))]),
+            &[],
+        );
+        assert_eq!((s.c.info(s.now).reordering, seen(&s)), (4, 1));
+        // Segment 3 after 5 (the degree stays): another.
+        s.seg_opts(
+            ACK,
+            peer,
+            una,
+            sack_opts(&[(m(1), m(4)), (m(5), m(6))]),
+            &[],
+        );
+        assert_eq!((s.c.info(s.now).reordering, seen(&s)), (4, 2));
+        // The cumulative ACK to 6 fills the hole at 0, below SACKed 5:
+        // a third (as `tcp_clean_rtx_queue`); the ACK to 8 after it none.
+        s.seg(ACK, peer, m(6), &[]);
+        assert_eq!(seen(&s), 3);
+        s.seg(ACK, peer, m(8), &[]);
+        assert_eq!(seen(&s), 3);
+    }
+}
+
 /// Both presets with SACK, no timestamps nor window scaling (hand-made
 /// segments), and Linux's 200 ms minimum RTO as RFC 6298 bounds it (the
 /// RTO is then the same in both: `rto_min_in_variance` off).

@@ -92,6 +92,11 @@ pub(super) struct Cold {
     /// (without it the TCB, which holds this box inline, has no room).
     #[cfg(feature = "alloc")]
     pub(super) chrono: super::info::Chrono,
+    /// Reordering events (Linux's `tp->reord_seen`, `TcpInfo::reord_seen`;
+    /// `sack.rs`), wrapping. With `alloc` only (without it the TCB, which
+    /// holds this box inline, has no room: 0 then).
+    #[cfg(feature = "alloc")]
+    pub(super) reord_seen: u32,
     /// The ends of the records not yet acknowledged (`AppCall::SendEor`,
     /// `records.rs`), in sequence order.
     #[cfg(feature = "alloc")]
@@ -129,6 +134,8 @@ impl Cold {
         syn_data: 0,
         #[cfg(feature = "alloc")]
         chrono: super::info::Chrono::OFF,
+        #[cfg(feature = "alloc")]
+        reord_seen: 0,
         #[cfg(feature = "alloc")]
         records: alloc::vec::Vec::new(),
     };

@@ -125,7 +125,7 @@ pub enum CaState {
 /// microseconds unless the name says otherwise, windows in segments.
 ///
 /// Not tracked by the engine, always 0: `rcv_rtt`, `rcv_space`,
-/// `sndbuf_limited`, `delivery_rate`, `reord_seen`, `dsack_dups`,
+/// `sndbuf_limited`, `delivery_rate`, `dsack_dups`,
 /// `rcv_ooopack`, `delivered_ce`. `busy_time` and `rwnd_limited` count
 /// only from the first time the peer's window held data back.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -229,7 +229,10 @@ pub struct TcpInfo {
     pub sndbuf_limited: u64,
     /// Not tracked (0).
     pub delivery_rate: u64,
-    /// Not tracked (0).
+    /// Reordering events seen (Linux's `tp->reord_seen`): each SACK or
+    /// cumulative ACK that newly covers data sent once below the highest
+    /// SACKed byte (`tcp_check_sack_reordering`). With the `alloc`
+    /// feature only (0 without: the TCB has no room).
     pub reord_seen: u32,
     /// The peer's window, bytes.
     pub snd_wnd: u32,
@@ -428,6 +431,9 @@ impl<B: Storage> Connection<B> {
             rwnd_limited,
             sndbuf_limited: 0,
             delivery_rate: 0,
+            #[cfg(feature = "alloc")]
+            reord_seen: self.cold().reord_seen,
+            #[cfg(not(feature = "alloc"))]
             reord_seen: 0,
             snd_wnd: self.snd_wnd,
             rcv_wnd: self.rcv_wnd(),

@@ -810,6 +810,10 @@ impl<B: Storage> Connection<B> {
         // An acceptable ACK answers our probes (MUST-37: a peer that keeps
         // answering may keep its window shut forever, as Linux's probes_out).
         self.zwp_unanswered = 0;
+        if self.uncommon() {
+            // Held data goes again (`txfail.rs`, Linux's tcp_ack_probe).
+            self.release_held();
+        }
         let old_wnd = self.snd_wnd;
         // What was delivered before this ACK (for RACK's "delivered").
         let (old_una, high_before) = (self.snd_una, self.high_sacked());

@@ -48,6 +48,7 @@ mod records;
 mod sack;
 mod spill;
 mod timers;
+mod txfail;
 mod urgent;
 
 pub use actions::{Action, Actions, ActionsIter, StateChange, Transmit};
@@ -224,6 +225,11 @@ enum Probe {
     /// The override timeout (RFC 9293 §3.8.6.2.1) forces held data out:
     /// with `Config::linux_push`, it carries PSH (Linux's tcp_write_wakeup).
     Override,
+    /// The host could not send new data (`txfail.rs`): it waits for the
+    /// probe timer, an ACK or the retransmission timer.
+    Held,
+    /// The probe timer let held data try again (`txfail.rs`).
+    Retry,
 }
 
 /// The transmission control block of one connection (RFC 9293 §3.3.1).

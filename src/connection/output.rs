@@ -71,7 +71,7 @@ impl<B: Storage> Connection<B> {
         if self.fast_rtx() || self.tlp_rtx() {
             return true;
         }
-        if self.in_recovery() && self.sack_rtx_ready() {
+        if self.in_recovery() && !self.held() && self.sack_rtx_ready() {
             // A hole PRR lets go, with or without new data queued.
             return true;
         }
@@ -97,13 +97,16 @@ impl<B: Storage> Connection<B> {
     pub(super) fn has_output(&self, wants: bool) -> bool {
         self.has_pending_rst()
             || (self.state != State::Closed
-                && (self.ack_now() || self.probe != Probe::None || wants))
+                && (self.ack_now() || !matches!(self.probe, Probe::None | Probe::Held) || wants))
     }
 
     /// (payload length, with FIN) of the next new segment, or None when
     /// nothing may be sent now: window, congestion window, Nagle and
     /// sender-side SWS avoidance (RFC 9293 §3.7.4, §3.8.6.2.1).
     fn next_data_len(&self) -> Option<(u32, bool)> {
+        if self.held() {
+            return None;
+        }
         let unsent = self.unsent();
         if unsent == 0 {
             // Only the FIN is left, if it is queued and not yet sent.
@@ -525,6 +528,7 @@ impl<B: Storage> Connection<B> {
             // no call.
             if self.sack_on()
                 && self.in_recovery()
+                && !self.held()
                 && let Some(t) = self.sack_retransmit(now, buf)
             {
                 return Some(t);
@@ -553,6 +557,10 @@ impl<B: Storage> Connection<B> {
             Probe::ZeroWindow => return Some(self.control(now, self.snd_una.sub(1), Flags::ACK)),
             // Keep-alive: SEG.SEQ = SND.NXT-1, no data (RFC 9293 §3.8.4 SHLD-12).
             Probe::Keepalive => return Some(self.control(now, self.snd_max.sub(1), Flags::ACK)),
+            Probe::Held => self.probe = Probe::Held,
+            // Held data goes again: a probe that sent clears the count
+            // (Linux's tcp_send_probe0 with packets out).
+            Probe::Retry => self.zwp_unanswered = 0,
             Probe::None | Probe::Override => {}
         }
         if self.ack_now() {

@@ -212,6 +212,12 @@ impl<B: Storage> Connection<B> {
                 .min(u32::from(super::rack::REORDERING_MAX));
             self.sent_log.set_reordering(segs as u16);
         }
+        // Every such event counts (`tp->reord_seen`), grown degree or not.
+        #[cfg(feature = "alloc")]
+        {
+            let c = self.cold_mut();
+            c.reord_seen = c.reord_seen.wrapping_add(1);
+        }
     }
 
     /// Lost retransmissions (RFC 8985 §6.2, the RACK rule "a segment sent

@@ -352,6 +352,10 @@ impl<B: Storage> Connection<B> {
 
     /// The retransmission timer fired (RFC 6298 §5.4-5.7, RFC 9293 §3.8.3).
     fn on_rto(&mut self, now: Instant, a: &mut Actions) {
+        if self.uncommon() {
+            // New data held after a failed send goes with the resend.
+            self.release_held();
+        }
         if self.flight() == 0 && !self.wants_to_send() {
             return;
         }
@@ -509,6 +513,9 @@ impl<B: Storage> Connection<B> {
 
     /// The persist timer: zero-window probe or SWS override.
     fn on_persist(&mut self, _now: Instant, a: &mut Actions) {
+        if self.held() {
+            return self.on_resource_probe(a);
+        }
         if !self.syn_acked() || self.unsent() == 0 || self.flight() > 0 {
             self.probe = Probe::None;
             return;

@@ -91,8 +91,14 @@ impl<B: Storage> Connection<B> {
         } else {
             self.xflags &= !b;
         }
-        // Pending record ends (`records.rs`) keep the general paths too.
-        self.set_uncommon(self.xflags & x::UNCOMMON != 0 || self.has_records());
+        self.refresh_uncommon();
+    }
+
+    /// The `uncommon` flag from what needs the general paths: the
+    /// `xflags` modes, pending record ends (`records.rs`), new data held
+    /// after a failed send (`txfail.rs`).
+    pub(super) fn refresh_uncommon(&mut self) {
+        self.set_uncommon(self.xflags & x::UNCOMMON != 0 || self.has_records() || self.held());
     }
 
     /// SEND with the URGENT flag (RFC 9293 §3.10.2): the data is queued as

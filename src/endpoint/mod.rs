@@ -233,6 +233,7 @@ mod listing;
 mod secret;
 pub mod store;
 mod time_wait;
+mod txfail;
 mod wheel;
 
 pub use config::{EndpointConfig, MAX_LOCAL_ADDRS, SynCookies, TwReuse};

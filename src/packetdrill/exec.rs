@@ -267,8 +267,15 @@ struct Exec {
     /// socket keeps them once its connection ended (Linux's tcp_info of a
     /// reset socket still names the options and SYN data).
     last_options: u8,
+    /// Its `probes` too: Linux's `icsk_probes_out` outlives a timeout
+    /// (`tcp_write_err` leaves it).
+    last_probes: u8,
     /// The Endpoint's counters at the last `nstat` (its history).
     nstat_seen: crate::endpoint::Counters,
+    /// `tc qdisc ... pfifo limit 0`: the local queue drops every segment
+    /// the engine sends (each reported to it as a send the host could not
+    /// make).
+    qdisc_drops: bool,
     /// The engine's address and the scripted peer's (`--local_ip`,
     /// `--remote_ip`; TCP Fast Open cookies depend on them).
     local_ip: Ipv4Addr,
@@ -304,8 +311,10 @@ pub fn run_script(script: &Script, opts: &RunOptions) -> (Verdict, Vec<String>) 
         py_vars: std::collections::BTreeMap::new(),
         under_test: None,
         last_options: 0,
+        last_probes: 0,
         stale: None,
         nstat_seen: Default::default(),
+        qdisc_drops: false,
         local_ip: LOCAL_IP,
         remote_ip: REMOTE_IP,
     };
@@ -494,6 +503,7 @@ impl Exec {
             match c {
                 // The runner starts where `defaults.sh` leaves Linux.
                 Cmd::Defaults | Cmd::Nothing => {}
+                Cmd::Qdisc { drop_all } => self.qdisc_drops = drop_all,
                 Cmd::FlushMetrics => {
                     // The Fast Open cookies live in Linux's TCP metrics.
                     if let Some(ep) = self.ep.as_mut() {
@@ -576,6 +586,7 @@ impl Exec {
             .map(|c| c.info(self.now))
             .unwrap_or_else(|| crate::connection::TcpInfo {
                 options: self.last_options,
+                probes: self.last_probes,
                 ..closed_info()
             });
         match python::run(code, &info, &mut self.py_vars) {
@@ -623,15 +634,29 @@ impl Exec {
             }
         }
         if let Some(c) = self.under_test.and_then(|h| ep.connection(h)) {
-            self.last_options = c.info(self.now).options;
+            let i = c.info(self.now);
+            (self.last_options, self.last_probes) = (i.options, i.probes);
         }
         let mut buf = vec![0u8; 65536 + 64];
         let mut sent = Vec::new();
+        let mut dropped = Vec::new();
         while let Some(d) = ep.poll_transmit(self.now, &mut buf) {
             if d.dst != IpAddr::V4(self.remote_ip) {
                 continue;
             }
+            if self.qdisc_drops {
+                // tun0's queue has no room: the segment never leaves.
+                ep.on_transmit_failed(self.now, &d, &buf[..d.len]);
+                dropped.push(buf[..d.len].to_vec());
+                continue;
+            }
             sent.push((buf[..d.len].to_vec(), d.ecn));
+        }
+        if self.opts.verbose {
+            for bytes in dropped {
+                let s = self.show(&bytes);
+                self.say(format!("{} qdisc dropped {s}", secs(us(self.now))));
+            }
         }
         for (bytes, ecn) in sent {
             if self.opts.verbose {

@@ -9,8 +9,12 @@
 //! - `/tmp/sysctl_restore_${PPID}.sh`: puts back what `set_sysctls.py` set.
 //! - `ip tcp_metrics flush`: forgets the per-destination metrics (the TCP
 //!   Fast Open cookie cache).
-//! - `tc qdisc ... pfifo`, `ethtool -K tun0 ...`: no effect on an engine
-//!   without queues or offloads.
+//! - `tc qdisc add|replace|change dev tun0 root pfifo limit 0`: a local
+//!   queue that drops every segment the engine sends, each drop reported
+//!   to it ([`Endpoint::on_transmit_failed`](crate::Endpoint::on_transmit_failed)),
+//!   until `tc qdisc del dev tun0 root` or a `pfifo` with room puts a
+//!   normal queue back. Other queueing disciplines are unsupported.
+//! - `ethtool -K tun0 ...`: no effect on an engine without offloads.
 //! - `nstat` (its counters' increments since the last `nstat`) and
 //!   `nstat | grep NAME`, which succeeds when NAME grew since then (nstat
 //!   shows only counters that changed): over the Endpoint's
@@ -42,6 +46,9 @@ pub(crate) enum Cmd {
     FlushMetrics,
     /// `nstat`, or `nstat | grep NAME` (the counter's name).
     Nstat(Option<String>),
+    /// `tc qdisc` on tun0's root: whether the queue now drops every
+    /// segment (`pfifo limit 0`) or is a normal one again.
+    Qdisc { drop_all: bool },
     /// Nothing to do.
     Nothing,
 }
@@ -186,12 +193,9 @@ fn command(text: &str) -> Result<Vec<Cmd>, String> {
         {
             Ok(vec![Cmd::FlushMetrics])
         }
-        "tc" if args.last().is_some_and(|a| a == "pfifo")
-            || (args.get(1).is_some_and(|a| a == "delete")
-                && args.last().is_some_and(|a| a == "root")) =>
-        {
-            Ok(vec![Cmd::Nothing])
-        }
+        "tc" if qdisc(args).is_some() => Ok(vec![Cmd::Qdisc {
+            drop_all: qdisc(args) == Some(true),
+        }]),
         "ethtool" if args.first().is_some_and(|a| a == "-K") => Ok(vec![Cmd::Nothing]),
         "nstat" if args.is_empty() => Ok(vec![Cmd::Nstat(None)]),
         "nstat" if args.len() == 3 && args[0] == "|" && args[1] == "grep" => {
@@ -218,6 +222,27 @@ fn command(text: &str) -> Result<Vec<Cmd>, String> {
         )),
         _ => Err(format!("shell command `{}`", w.join(" "))),
     }
+}
+
+/// `tc qdisc ...` on tun0's root that the runner models: `Some(true)` for
+/// a `pfifo` of no room (every segment dropped), `Some(false)` for a
+/// `pfifo` with room or the root's removal (a normal queue).
+fn qdisc(args: &[String]) -> Option<bool> {
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (head, rest) = a.split_at_checked(5)?;
+    if head[..2] != ["qdisc", "del"][..] && head[..2] != ["qdisc", "delete"][..] {
+        // add, replace or change: tun0's root becomes `rest`.
+        let verb = matches!(head[1], "add" | "replace" | "change");
+        if !verb || head[0] != "qdisc" || head[2..] != ["dev", "tun0", "root"][..] {
+            return None;
+        }
+        return match rest {
+            ["pfifo"] => Some(false),
+            ["pfifo", "limit", n] => n.parse::<u32>().ok().map(|n| n == 0),
+            _ => None,
+        };
+    }
+    (head[2..] == ["dev", "tun0", "root"][..] && rest.is_empty()).then_some(false)
 }
 
 #[cfg(test)]
@@ -247,6 +272,15 @@ mod tests {
             matches!(&c[0], Cmd::Sysctl { name, .. } if name == "net.ipv4.tcp_pacing_ss_ratio")
         );
         assert!(parse("tc qdisc replace dev tun0 root fq").is_err());
+        assert_eq!(
+            parse("tc qdisc delete dev tun0 root 2>/dev/null ; tc qdisc add dev tun0 root pfifo limit 0").unwrap(),
+            vec![Cmd::Qdisc { drop_all: false }, Cmd::Qdisc { drop_all: true }]
+        );
+        assert_eq!(
+            parse("tc qdisc replace dev tun0 root pfifo limit 1000").unwrap(),
+            vec![Cmd::Qdisc { drop_all: false }]
+        );
+        assert!(parse("tc qdisc add dev tun0 root pfifo limit x").is_err());
         assert_eq!(parse("nstat > /dev/null").unwrap(), vec![Cmd::Nstat(None)]);
         assert_eq!(
             parse("nstat | grep TcpExtOutOfWindowIcmps > /dev/null").unwrap(),
