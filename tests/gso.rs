@@ -154,6 +154,30 @@ fn a_clean_bulk_transfer_goes_out_in_super_segments() {
     assert!(pieces >= 20, "{pieces} segments inside super-segments");
 }
 
+/// A segment that carries PSH goes out alone, never as the first piece of
+/// a super-segment: a super-segment carries PSH on its last piece only
+/// (Linux `tcp_gso_segment`), so a PSH (RFC 9293 §3.9.1) inside it would
+/// be lost. With `linux_push` every second segment sent at one time
+/// carries PSH: after one segment sent by `poll_transmit`, the next is
+/// such a segment, and the run of full segments behind it starts after it.
+#[test]
+fn r9293_a_segment_with_psh_is_not_coalesced_with_the_next() {
+    let cfg = Config::linux();
+    assert!(cfg.linux_push);
+    let mut p = Pair::open(cfg, 65536, 65536);
+    let now = p.now;
+    let mss = p.a.effective_mss() as usize;
+    let _ = p.a.send(now, &[0x42; 20 * 1448]).unwrap();
+    let mut buf = vec![0u8; 65536];
+    let t = p.a.poll_transmit(now, &mut buf).unwrap();
+    assert_eq!((t.len, t.flags.psh()), (mss, false));
+    let (t, seg) = p.a.poll_transmit_gso(now, &mut buf, 65_000).unwrap();
+    assert_eq!((t.len, seg, t.flags.psh()), (mss, 0, true), "sent alone");
+    let (t, seg) = p.a.poll_transmit_gso(now, &mut buf, 65_000).unwrap();
+    assert_eq!(usize::from(seg), mss);
+    assert!(t.len >= 2 * mss && t.flags.psh(), "{} bytes", t.len);
+}
+
 /// A coalesced segment (GRO) leaves the receiver as its pieces would, and
 /// draws one ACK where the pieces draw one per two.
 #[test]
