@@ -2186,8 +2186,12 @@ fn reading_at_once_gets_every_byte_in_order() {
             .filter(|e| matches!(e, Event::Readable(_)))
             .count();
         if lossy {
+            // RetransSegs (RFC 4022 tcpRetransSegs): every segment the
+            // connection retransmitted, counted once, as it goes out.
             let k = net.ep(0).counters();
             assert!(k.retrans_segs > 0, "nothing was lost: {k:?}");
+            let conn = net.ep(0).connection(c).unwrap().stats();
+            assert_eq!(k.retrans_segs, conn.retransmits, "{k:?}");
         } else {
             // Everything was read at once: nothing ever waited.
             assert_eq!(readable, 0);
