@@ -62,3 +62,81 @@ fn fast_recovery_reduces_cwnd_with_the_setting_and_the_flight_without() {
         assert_eq!(ssthresh, if on { 7 } else { 4 }, "cwnd_limited {on}");
     }
 }
+
+/// The measure's window begins anew when data goes out with nothing in
+/// flight (Linux's `tcp_cwnd_validate` starts a new window each round
+/// trip): a flight that filled cwnd before an idle time says nothing of
+/// the application-limited sender after it. Ten segments fill the
+/// initial window and are acknowledged (cwnd 20); after an idle time
+/// longer than the RTO cwnd restarts at the initial window (RFC 5681
+/// §4.1, Linux `tcp_cwnd_restart`); one segment then, acknowledged,
+/// does not grow cwnd (the flight did not use it: RFC 9438 §4.6, RFC
+/// 7661), while RFC 5681 alone (`rfc9293`) grows it.
+#[test]
+fn r7661_a_flight_before_an_idle_time_does_not_grow_cwnd_after_it() {
+    for linux in [false, true] {
+        let mut s = established_with(preset(linux));
+        let una = s.c.snd_nxt();
+        assert_eq!(s.send(&[1; 10 * MSS as usize]), 10 * MSS as usize);
+        assert_eq!(s.out().len(), 10);
+        for k in 1..=10 {
+            s.peer_ack(ACK, una.add(k * MSS), &[]);
+        }
+        assert_eq!(s.c.cwnd(), 20 * MSS, "linux {linux}");
+        s.run_for(tcpstate::Duration::from_secs(10));
+        assert_eq!(s.send(&[2; MSS as usize]), MSS as usize);
+        assert_eq!(s.out().len(), 1);
+        assert_eq!(s.c.cwnd(), 10 * MSS, "restarted: linux {linux}");
+        s.peer_ack(ACK, una.add(11 * MSS), &[]);
+        let want = if linux { 10 } else { 11 };
+        assert_eq!(s.c.cwnd(), want * MSS, "linux {linux}");
+    }
+}
+
+/// Within a window the measure keeps the *largest* flight: eight
+/// segments out (cwnd 10), a stretch ACK of five (cwnd 15, RFC 3465's
+/// byte counting, no limit per ACK before a congestion event, as Linux's
+/// `tcp_slow_start`) and one more segment (a flight of four) leave the
+/// window's flight at eight, so in slow start the next ACK still grows
+/// cwnd below twice that (Linux: "ensure cwnd grows to twice what was
+/// ACKed").
+#[test]
+fn r7661_the_largest_flight_of_the_window_is_kept() {
+    let mut s = established_with(preset(true));
+    let una = s.c.snd_nxt();
+    assert_eq!(s.send(&[1; 8 * MSS as usize]), 8 * MSS as usize);
+    assert_eq!(s.out().len(), 8);
+    s.peer_ack(ACK, una.add(5 * MSS), &[]);
+    assert_eq!(s.c.cwnd(), 15 * MSS);
+    assert_eq!(s.send(&[2; MSS as usize]), MSS as usize);
+    assert_eq!(s.out().len(), 1);
+    s.peer_ack(ACK, una.add(6 * MSS), &[]);
+    assert_eq!(s.c.cwnd(), 16 * MSS);
+    s.peer_ack(ACK, una.add(7 * MSS), &[]);
+    assert_eq!(s.c.cwnd(), 16 * MSS, "twice the flight of eight");
+}
+
+/// A flight fills cwnd when no full segment more fits (Linux's
+/// `tcp_is_cwnd_limited`: packets in flight >= cwnd): with an initial
+/// window of two segments, a flight of one leaves room for one more and
+/// its ACK does not grow cwnd in slow start (two is not below twice one),
+/// while a flight of two fills it and each ACK grows it by a segment
+/// (RFC 5681 §3.1).
+#[test]
+fn r5681_a_flight_one_segment_short_of_cwnd_does_not_fill_it() {
+    for (n, want) in [(1, 2), (2, 4)] {
+        let mut s = established_with(Config {
+            initial_window: 2,
+            ..preset(true)
+        });
+        let una = s.c.snd_nxt();
+        assert_eq!(s.c.cwnd(), 2 * MSS);
+        let bytes = (n * MSS) as usize;
+        assert_eq!(s.send(&vec![1; bytes]), bytes);
+        assert_eq!(s.out().len(), n as usize);
+        for k in 1..=n {
+            s.peer_ack(ACK, una.add(k * MSS), &[]);
+        }
+        assert_eq!(s.c.cwnd(), want * MSS, "a flight of {n}");
+    }
+}
