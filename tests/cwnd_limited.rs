@@ -34,6 +34,9 @@ fn an_application_limited_slow_start_grows_cwnd_on_rfc9293_only() {
     // 5681 §3.1 grows by what each ACK covers.
     assert_eq!(cwnd_after_acking_each_of(false, 4), 14);
     assert_eq!(cwnd_after_acking_each_of(true, 4), 10);
+    // Five: 10 is twice the flight, not below it.
+    assert_eq!(cwnd_after_acking_each_of(false, 5), 15);
+    assert_eq!(cwnd_after_acking_each_of(true, 5), 10);
 }
 
 #[test]
@@ -139,4 +142,42 @@ fn r5681_a_flight_one_segment_short_of_cwnd_does_not_fill_it() {
         }
         assert_eq!(s.c.cwnd(), want * MSS, "a flight of {n}");
     }
+}
+
+/// At cwnd = ssthresh the sender is in congestion avoidance (RFC 5681
+/// §3.1 lets either algorithm run there; Linux's `tcp_in_slow_start` is
+/// `cwnd < ssthresh`), where only a flight that filled cwnd grows it:
+/// slow start's "below twice the flight" no longer applies. After a fast
+/// recovery (NewReno: ssthresh five segments) and slow start back up to
+/// ssthresh, a flight of three of five is acknowledged: cwnd stays; a
+/// full flight of five grows it (RFC 5681 §3.1, one segment a window).
+#[test]
+fn r5681_at_ssthresh_only_a_full_flight_grows_cwnd() {
+    let mut s = established_with(Config {
+        congestion: tcpstate::connection::congestion::Algorithm::NewReno,
+        ..preset(true)
+    });
+    let mut una = s.c.snd_nxt();
+    assert_eq!(s.send(&[1; 10 * MSS as usize]), 10 * MSS as usize);
+    assert_eq!(s.out().len(), 10);
+    for _ in 0..3 {
+        s.peer_ack(ACK, una, &[]);
+    }
+    assert_eq!(s.out().len(), 1, "the fast retransmit");
+    una = una.add(10 * MSS);
+    s.peer_ack(ACK, una, &[]);
+    assert_eq!(s.c.info(s.now).snd_ssthresh, 5);
+    let mut round = |s: &mut Sut, n: u32| {
+        assert_eq!(s.send(&vec![1; (n * MSS) as usize]), (n * MSS) as usize);
+        assert_eq!(s.out().len(), n as usize);
+        for k in 1..=n {
+            s.peer_ack(ACK, una.add(k * MSS), &[]);
+        }
+        una = una.add(n * MSS);
+        s.c.cwnd()
+    };
+    assert_eq!(round(&mut s, 2), 4 * MSS);
+    assert_eq!(round(&mut s, 4), 5 * MSS, "slow start up to ssthresh");
+    assert_eq!(round(&mut s, 3), 5 * MSS, "three of five");
+    assert_eq!(round(&mut s, 5), 6 * MSS, "five of five");
 }
