@@ -338,6 +338,15 @@ fn rst_for_closed_ports_and_none_for_rst() {
     let mut bad = craft(c, s, 1000, 0, Flags::SYN, TcpOptions::NONE, &[]);
     bad[16] ^= 1;
     inject(&mut ep, now, c, s, &bad);
+    // A data offset of 4 words (RFC 9293 §3.1: at least 5) under a right
+    // checksum: a header error (InErrs), not a checksum error.
+    let mut malformed = craft(c, s, 1000, 0, Flags::SYN, TcpOptions::NONE, &[]);
+    malformed[12] = 4 << 4;
+    let (IpAddr::V4(cv4), IpAddr::V4(sv4)) = (c.ip(), s.ip()) else {
+        unreachable!()
+    };
+    checksum::fill_checksum_v4(cv4.octets(), sv4.octets(), &mut malformed);
+    inject(&mut ep, now, c, s, &malformed);
     let bc = SocketAddr::from(([255, 255, 255, 255], 80));
     inject(
         &mut ep,
@@ -356,7 +365,7 @@ fn rst_for_closed_ports_and_none_for_rst() {
     );
     assert!(output(&mut ep, now).is_empty());
     let k = ep.counters();
-    assert_eq!((k.in_errs, k.addr_drops, k.in_segs), (1, 2, 4));
+    assert_eq!((k.in_errs, k.addr_drops, k.in_segs), (2, 2, 4));
     // The bad checksum is Linux's InCsumErrors too; the four segments
     // for the closed port are counted as such (RFC 9293 §3.10.7.1).
     assert_eq!((k.in_csum_errors, k.no_port), (1, 4));
@@ -1675,6 +1684,8 @@ fn syn_cookie_window_scale_is_the_one_a_syn_ack_with_state_offers() {
         (16384, 1 << 19, 4),
         // Two units of 2^13 in 16 KiB, not of 2^14.
         (16384, 1 << 40, 13),
+        // Room for 2^15 in 64 KiB, but RFC 7323 §2.3 caps the shift at 14.
+        (65536, 1 << 40, 14),
         // Linux's 6 MiB with a 128-byte buffer: 2^6, not 2^7.
         (128, 6 << 20, 6),
     ];
@@ -1712,6 +1723,51 @@ fn syn_cookie_window_scale_is_the_one_a_syn_ack_with_state_offers() {
         let h = ep.accept(l).expect("the cookie opens the connection");
         let conn = ep.connection(h).unwrap();
         assert_eq!(conn.window_scale(), Some((shift, 2)), "{case}");
+    }
+}
+
+/// A SYN cookie keeps the peer's MSS as an index into a table of four
+/// (Linux `msstab`: 536, 1300, 1440, 1460): the connection the cookie
+/// opens sends segments of the largest of them at or below the MSS the
+/// SYN offered (RFC 4987 §3.6: the cookie encodes "an approximation of
+/// the MSS"; never more than the peer can take, RFC 9293 §3.7.1), 536
+/// below the table.
+#[test]
+fn syn_cookie_connections_send_the_largest_table_mss_the_peer_takes() {
+    let mut c = cfg();
+    c.syncookies = SynCookies::Always;
+    c.conn.timestamps = false;
+    let mut ep = Endpoint::new(local(c), [13; 16]).expect("valid config");
+    let s = sa(1, 80);
+    let l = ep.listen(s, 64).unwrap();
+    let t = Instant::from_secs(1000);
+    let cases = [
+        (1460, 1460),
+        (1459, 1440),
+        (1440, 1440),
+        (1400, 1300),
+        (1300, 1300),
+        (1299, 536),
+        (536, 536),
+    ];
+    for (i, (offered, mss)) in cases.into_iter().enumerate() {
+        let cl = sa(9, 43000 + i as u16);
+        let mut o = TcpOptions::NONE;
+        o.mss = Some(offered);
+        inject(&mut ep, t, cl, s, &craft(cl, s, 100, 0, Flags::SYN, o, &[]));
+        let out = output(&mut ep, t);
+        assert_eq!(out[0].0.flags, Flags::SYN | Flags::ACK);
+        let ack = out[0].0.seq.0.wrapping_add(1);
+        inject(
+            &mut ep,
+            t,
+            cl,
+            s,
+            &craft(cl, s, 101, ack, Flags::ACK, TcpOptions::NONE, &[]),
+        );
+        let h = ep.accept(l).expect("the cookie opens the connection");
+        let conn = ep.connection(h).unwrap();
+        assert_eq!(conn.effective_mss(), mss, "the SYN offered {offered}");
     }
 }
 
@@ -2186,8 +2242,12 @@ fn reading_at_once_gets_every_byte_in_order() {
             .filter(|e| matches!(e, Event::Readable(_)))
             .count();
         if lossy {
+            // RetransSegs (RFC 4022 tcpRetransSegs): every segment the
+            // connection retransmitted, counted once, as it goes out.
             let k = net.ep(0).counters();
             assert!(k.retrans_segs > 0, "nothing was lost: {k:?}");
+            let conn = net.ep(0).connection(c).unwrap().stats();
+            assert_eq!(k.retrans_segs, conn.retransmits, "{k:?}");
         } else {
             // Everything was read at once: nothing ever waited.
             assert_eq!(readable, 0);

@@ -154,6 +154,90 @@ fn a_clean_bulk_transfer_goes_out_in_super_segments() {
     assert!(pieces >= 20, "{pieces} segments inside super-segments");
 }
 
+/// A segment that carries PSH goes out alone, never as the first piece of
+/// a super-segment: a super-segment carries PSH on its last piece only
+/// (Linux `tcp_gso_segment`), so a PSH (RFC 9293 §3.9.1) inside it would
+/// be lost. With `linux_push` every second segment sent at one time
+/// carries PSH: after one segment sent by `poll_transmit`, the next is
+/// such a segment, and the run of full segments behind it starts after it.
+#[test]
+fn r9293_a_segment_with_psh_is_not_coalesced_with_the_next() {
+    let cfg = Config::linux();
+    assert!(cfg.linux_push);
+    let mut p = Pair::open(cfg, 65536, 65536);
+    let now = p.now;
+    let mss = p.a.effective_mss() as usize;
+    let _ = p.a.send(now, &[0x42; 20 * 1448]).unwrap();
+    let mut buf = vec![0u8; 65536];
+    let t = p.a.poll_transmit(now, &mut buf).unwrap();
+    assert_eq!((t.len, t.flags.psh()), (mss, false));
+    let (t, seg) = p.a.poll_transmit_gso(now, &mut buf, 65_000).unwrap();
+    assert_eq!((t.len, seg, t.flags.psh()), (mss, 0, true), "sent alone");
+    let (t, seg) = p.a.poll_transmit_gso(now, &mut buf, 65_000).unwrap();
+    assert_eq!(usize::from(seg), mss);
+    assert!(t.len >= 2 * mss && t.flags.psh(), "{} bytes", t.len);
+}
+
+/// A `max_len` below the MSS leaves no room for a second piece: every
+/// segment goes out as an ordinary one (segment size 0), full-sized.
+#[test]
+fn a_max_len_below_the_mss_sends_ordinary_segments() {
+    let mut p = Pair::open(config(true), 65536, 65536);
+    let now = p.now;
+    let mss = p.a.effective_mss() as usize;
+    let _ = p.a.send(now, &[0x42; 4 * 1448]).unwrap();
+    let mut buf = vec![0u8; 65536];
+    for _ in 0..4 {
+        let (t, seg) = p.a.poll_transmit_gso(now, &mut buf, mss - 1).unwrap();
+        assert_eq!((t.len, seg), (mss, 0));
+    }
+    assert!(p.a.poll_transmit_gso(now, &mut buf, mss - 1).is_none());
+}
+
+/// RFC 3168 §6.1.2: after a window reduction for ECE, CWR goes on the
+/// first new data segment, and that segment goes out alone (a run stops
+/// before a CWR mark to send, see `connection::gso`: a device needs ECN
+/// segmentation, `SKB_GSO_TCP_ECN`, for a super-segment with CWR); the
+/// full segments behind it go out as one super-segment, without CWR.
+#[test]
+fn r3168_the_segment_with_cwr_goes_out_alone() {
+    let on = Config {
+        ecn: true,
+        ..config(true)
+    };
+    let mut p = Pair::new(
+        common::conn(on.clone(), 65536, 65536),
+        common::conn(on, 65536, 65536),
+    );
+    p.app_b(|c, now| c.listen(now, tcpstate::SeqNum(1)).unwrap());
+    p.app_a(|c, now| c.connect(now, tcpstate::SeqNum(2)).unwrap());
+    p.run_for(Duration::from_millis(50));
+    assert!(p.a.ecn_enabled() && p.b.ecn_enabled());
+    let now = p.now;
+    let _ = p.a.send(now, &[1u8; 10 * 1448]).unwrap();
+    let out = common::drain(&mut p.a, now);
+    let now = now + Duration::from_millis(5);
+    for (i, x) in out.iter().enumerate() {
+        let _ = p.b.on_segment_ecn(now, &x.seg(), i == 0);
+    }
+    let cwnd = p.a.cwnd();
+    for x in common::drain(&mut p.b, now) {
+        let _ = p.a.on_segment(now + Duration::from_millis(5), &x.seg());
+    }
+    assert!(p.a.cwnd() < cwnd, "cwnd reduced on ECE");
+    let now = now + Duration::from_millis(6);
+    let mss = p.a.effective_mss() as usize;
+    let _ = p.a.send(now, &[2u8; 20 * 1448]).unwrap();
+    let mut buf = vec![0u8; 65536];
+    let (t, seg) = p.a.poll_transmit_gso(now, &mut buf, 65_000).unwrap();
+    let cwr = t.flags.contains(tcpstate::Flags::CWR);
+    assert_eq!((t.len, seg, cwr), (mss, 0, true), "sent alone");
+    let (t, seg) = p.a.poll_transmit_gso(now, &mut buf, 65_000).unwrap();
+    assert_eq!(usize::from(seg), mss);
+    assert!(t.len >= 2 * mss, "{} bytes", t.len);
+    assert!(!t.flags.contains(tcpstate::Flags::CWR));
+}
+
 /// A coalesced segment (GRO) leaves the receiver as its pieces would, and
 /// draws one ACK where the pieces draw one per two.
 #[test]

@@ -79,3 +79,33 @@ fn bytes_queued_before_a_record_join_it_and_later_sends_do_not() {
         assert_eq!(v[0].flags(), f(PSH, ACK), "linux {linux}");
     }
 }
+
+/// At most `MAX_RECORDS` (1024) record ends are kept unacknowledged;
+/// past that a mark is dropped and its record merges with the next (a
+/// byte stream allows it; see `connection::records`). 1026 records of one
+/// byte queued at once: the first 1024 go one byte a segment, the last
+/// two together.
+#[test]
+fn record_ends_past_the_limit_are_dropped() {
+    let mut s = established_with(preset(false));
+    let una = s.c.snd_nxt();
+    for i in 0..1026u32 {
+        s.app(|c, now| c.send_eor(now, &[i as u8]).unwrap().actions);
+    }
+    let mut lens = Vec::new();
+    let mut acked = una;
+    for _ in 0..2000 {
+        let v = s.out();
+        if v.is_empty() && acked == una.add(1026) {
+            break;
+        }
+        for p in &v {
+            lens.push(p.payload.len());
+            acked = p.seq().add(p.payload.len() as u32);
+        }
+        s.peer_ack(ACK, acked, &[]);
+    }
+    assert_eq!(lens.len(), 1025, "{lens:?}");
+    assert!(lens[..1024].iter().all(|&n| n == 1));
+    assert_eq!(lens[1024], 2);
+}

@@ -907,28 +907,11 @@ fn rare_event_counters_are_on_the_heap_only_after_a_rare_event() {
 /// arrive. Returns the data segments sent after each duplicate ACK, the
 /// final cwnd and the MSS.
 fn prr_episode(sack: bool, cc: Algorithm) -> (Vec<usize>, u32, u32) {
-    let cfg = Config {
-        congestion: cc,
-        hystart: false,
-        ..if sack { sack_cfg() } else { cfg() }
-    };
-    let mut s = Sut::with_buffers(cfg, 65536, 65536);
-    s.peer_syn_opts = TcpOptions {
-        sack_permitted: sack,
-        mss: Some(1000),
-        ..TcpOptions::NONE
-    };
-    s.app(|c, now| c.connect(now, ISS).unwrap());
-    s.expect(SYN, ISS, SeqNum(0));
-    s.peer(f(SYN, ACK), &[]);
-    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
-    assert_eq!(s.c.sack_enabled(), sack);
-    let seqs = send_segments(&mut s, 10);
+    let (mut s, una) = ten_segments_out(sack, cc);
     let mss = s.c.effective_mss() as u32;
     // More data waits: what goes out is up to cwnd alone.
     assert_eq!(s.send(&[8u8; 20_000]), 20_000);
     assert!(s.out().is_empty());
-    let una = seqs[0];
     let peer = PEER_ISS.add(1);
     let mut per_ack = Vec::new();
     for k in 2..=10u32 {
@@ -960,20 +943,24 @@ fn r6937_prr_one_segment_at_a_time() {
             assert_eq!(per_ack[2], 1, "{what}");
             // Then never more than one segment per ACK ...
             assert!(per_ack.iter().all(|&n| n <= 1), "{what}");
-            // ... and in total about ssthresh / RecoverFS of what was
-            // delivered: RecoverFS is pipe at the entry (RFC 9937: 8 of
-            // the 12 in flight, 3 being SACKed and 1 lost), ssthresh beta
-            // times cwnd (NewReno 1/2, CUBIC 0.7 of 10), and pipe falls to
-            // ssthresh as the recovery ends.
-            let after: usize = per_ack[3..].iter().sum();
+            // ... and in proportion to what was delivered since the
+            // entry: RecoverFS is pipe at the entry (RFC 9937: 8 of the 12
+            // in flight, 3 being SACKed and 1 lost), ssthresh beta times
+            // cwnd (NewReno 1/2, CUBIC 0.7 of 10), and pipe falls to
+            // ssthresh as the recovery ends. In bytes (MSS 1000), each ACK
+            // delivering 1000, prr_delivered counting from the entry's
+            // 1000: while pipe > ssthresh, sndcnt = CEIL(prr_delivered *
+            // ssthresh / RecoverFS) - prr_out (RFC 6937 §3). NewReno
+            // (ssthresh 5000): 1250 - 1000 and 1875 - 1000 leave no room
+            // for a segment, 2500 - 1000 and 3125 - 2000 one each, 3750 -
+            // 3000 none, then pipe is at ssthresh. CUBIC (7000): 1750 -
+            // 1000 none; then pipe is at or below ssthresh and PRR-SSRB
+            // sends one segment per segment delivered, up to ssthresh.
             let expect = match cc {
-                Algorithm::NewReno => 2,
-                Algorithm::Cubic => 4,
+                Algorithm::NewReno => [0, 0, 1, 1, 0, 0],
+                Algorithm::Cubic => [0, 0, 1, 1, 1, 1],
             };
-            assert!(
-                after.abs_diff(expect) <= 1,
-                "{what}: {after} after the entry"
-            );
+            assert_eq!(per_ack[3..], expect, "{what}");
             // cwnd never grows in recovery, and ends at ssthresh.
             let ssthresh = match cc {
                 Algorithm::NewReno => 5 * mss,
@@ -991,24 +978,9 @@ fn r6937_prr_one_segment_at_a_time() {
 // with no retransmission timeout.
 #[test]
 fn r6937_holes_go_out_with_no_new_data_queued() {
-    let cfg = Config {
-        congestion: Algorithm::Cubic,
-        hystart: false,
-        ..sack_cfg()
-    };
-    let mut s = Sut::with_buffers(cfg, 65536, 65536);
-    s.peer_syn_opts = TcpOptions {
-        sack_permitted: true,
-        mss: Some(1000),
-        ..TcpOptions::NONE
-    };
-    s.app(|c, now| c.connect(now, ISS).unwrap());
-    s.expect(SYN, ISS, SeqNum(0));
-    s.peer(f(SYN, ACK), &[]);
-    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
-    let seqs = send_segments(&mut s, 10);
+    let (mut s, una) = ten_segments_out(true, Algorithm::Cubic);
     let mss = s.c.effective_mss() as u32;
-    let (una, peer) = (seqs[0], PEER_ISS.add(1));
+    let peer = PEER_ISS.add(1);
     let mut resent = Vec::new();
     for k in 5..=10u32 {
         let blocks = [(una.add(4 * mss), una.add(k * mss))];
@@ -1106,4 +1078,90 @@ fn r5681_no_restart_without_an_idle_time_longer_than_the_rto() {
         10,
         "restart window"
     );
+}
+
+/// An established connection (MSS 1000, HyStart off, SACK when `sack`,
+/// congestion control `cc`) with ten segments sent (IW10); and the first
+/// one's sequence number.
+fn ten_segments_out(sack: bool, cc: Algorithm) -> (Sut, SeqNum) {
+    let cfg = Config {
+        congestion: cc,
+        hystart: false,
+        ..if sack { sack_cfg() } else { cfg() }
+    };
+    let mut s = Sut::with_buffers(cfg, 65536, 65536);
+    s.peer_syn_opts = TcpOptions {
+        sack_permitted: sack,
+        mss: Some(1000),
+        ..TcpOptions::NONE
+    };
+    s.app(|c, now| c.connect(now, ISS).unwrap());
+    s.expect(SYN, ISS, SeqNum(0));
+    s.peer(f(SYN, ACK), &[]);
+    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+    assert_eq!(s.c.sack_enabled(), sack);
+    let seqs = send_segments(&mut s, 10);
+    (s, seqs[0])
+}
+
+/// The data segments `s` sends now, as segment numbers from `una`.
+fn sent_from(s: &mut Sut, una: SeqNum) -> Vec<u32> {
+    let out = s.out();
+    out.iter()
+        .filter(|p| p.t.len > 0)
+        .map(|p| p.t.seq.dist(una) / 1000)
+        .collect()
+}
+
+// RFC 6582 §3.2 step 5, without SACK: a partial ACK retransmits the next
+// hole, and the duplicate ACKs it covers are used up (Linux
+// `tcp_remove_reno_sacks`: what they stood for is now acknowledged).
+// Ten segments out, the first lost, more data queued; nine duplicate
+// ACKs (segments 2 to 10 arrived): limited transmit sends 10 and 11, the
+// fast retransmit 0, PRR 12 and 13. The ACK of the ten first segments
+// leaves 10 to 13 out, 10 lost: pipe 3 of ssthresh 5, so PRR-SSRB sends
+// the hole and one new segment (a flight of ssthresh), not a burst.
+#[test]
+fn r6582_a_partial_ack_uses_up_the_duplicate_acks_it_covers() {
+    let (mut s, una) = ten_segments_out(false, Algorithm::NewReno);
+    assert_eq!(s.send(&[8u8; 20_000]), 20_000);
+    let peer = PEER_ISS.add(1);
+    let mut per_ack = Vec::new();
+    for _ in 2..=10 {
+        s.seg_opts(ACK, peer, una, TcpOptions::NONE, &[]);
+        per_ack.extend(sent_from(&mut s, una));
+    }
+    assert_eq!(per_ack, [10, 11, 0, 12, 13]);
+    s.seg_opts(ACK, peer, una.add(10_000), TcpOptions::NONE, &[]);
+    assert_eq!(sent_from(&mut s, una), [10, 14]);
+    assert_eq!(s.c.info(s.now).unacked, 5);
+    // Each duplicate ACK from then on: one segment.
+    s.seg_opts(ACK, peer, una.add(10_000), TcpOptions::NONE, &[]);
+    assert_eq!(sent_from(&mut s, una), [15]);
+}
+
+// A duplicate ACK beyond what the flight can account for counts for
+// nothing (Savage et al. 1999, "TCP congestion control with a
+// misbehaving receiver"; Linux `tcp_limit_reno_sacked`): ten segments
+// out, the first lost, nothing more queued; nineteen duplicate ACKs (ten
+// more than segments 2 to 10 can have caused). The ACK of the five
+// first segments leaves 5 to 9 out, 5 a hole (resent): the peer holds
+// at most the four others, whatever the duplicate ACKs said (Linux's
+// `tcp_remove_reno_sacks` caps them by the flight at a partial ACK).
+// Queued data then goes out up to a pipe of ssthresh, 1 + 4 segments
+// (10 to 13), not as though the spoofed ACKs had emptied the network.
+#[test]
+fn r6582_duplicate_acks_beyond_the_flight_count_for_nothing() {
+    let (mut s, una) = ten_segments_out(false, Algorithm::NewReno);
+    let peer = PEER_ISS.add(1);
+    let mut sent = Vec::new();
+    for _ in 0..19 {
+        s.seg_opts(ACK, peer, una, TcpOptions::NONE, &[]);
+        sent.extend(sent_from(&mut s, una));
+    }
+    assert_eq!(sent, [0], "the fast retransmit only");
+    s.seg_opts(ACK, peer, una.add(5_000), TcpOptions::NONE, &[]);
+    assert_eq!(sent_from(&mut s, una), [5], "the next hole");
+    assert_eq!(s.send(&[8u8; 20_000]), 20_000);
+    assert_eq!(sent_from(&mut s, una), [10, 11, 12, 13]);
 }

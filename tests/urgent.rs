@@ -98,6 +98,9 @@ fn must_31_urgent_data_of_any_length_spans_segments() {
         assert_eq!(u32::from(seg.t.urgent), left.min(0xffff));
     }
     assert_eq!(p[0].t.urgent, 0xffff);
+    // The urgent mode marks URG only: PSH stays for the last segment of
+    // the data (RFC 9293 §3.9.1), which none of these is.
+    assert!(p.iter().all(|seg| !seg.flags().psh()), "{p:?}");
 }
 
 // MUST-32, MUST-33, SA-URG-1, RFC 6093: RCV.UP = max(RCV.UP, SEG.SEQ +

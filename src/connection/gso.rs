@@ -44,8 +44,7 @@ impl<B: Storage> Connection<B> {
         let first = self.poll_transmit(now, buf)?;
         let mss = first.len;
         let f = first.flags;
-        let new_data = mss > 0
-            && mss as u32 == self.eff_mss()
+        let new_data = mss as u32 == self.eff_mss()
             && first.seq.add(mss as u32) == self.snd_max
             && self.snd_nxt == self.snd_max;
         if !new_data
@@ -61,13 +60,10 @@ impl<B: Storage> Connection<B> {
         let mut t = first;
         let limit = max_len.min(buf.len());
         while t.len + mss <= limit {
-            // What would make the next piece's header differ from the
-            // first's: SACK blocks (RFC 2018) or a CWR mark (RFC 3168
-            // §6.1.2) to send.
-            if (self.sack_on() && (!self.asm.is_empty() || self.has_dsack())) || self.cwr_pending()
-            {
-                break;
-            }
+            // Nothing can make the next piece's header differ from the
+            // first's: `send_predict` refuses while SACK blocks (RFC 2018)
+            // are to be sent, and a CWR mark (RFC 3168 §6.1.2) went with
+            // the first segment, which then went alone.
             match self.send_predict(limit - t.len) {
                 Some(m) if m as usize == mss => {}
                 _ => break,

@@ -92,10 +92,13 @@ impl<B: Storage> Connection<B> {
 
     /// Without SACK, a partial ACK of `acked` bytes: one segment of it
     /// filled the hole, the rest had been counted by duplicate ACKs
-    /// (Linux `tcp_remove_reno_sacks`).
+    /// (Linux `tcp_remove_reno_sacks`); what is left is capped by the
+    /// smaller flight (`reno_cap`, as `tcp_remove_reno_sacks` calls
+    /// `tcp_limit_reno_sacked`).
     pub(super) fn reno_partial_ack(&mut self, acked: u32) {
         let segs = acked.div_ceil(self.eff_mss()).saturating_sub(1);
         self.dupacks = self.dupacks.saturating_sub(segs.min(255) as u8);
+        self.reno_cap();
     }
 
     /// RFC 6937 §3 / RFC 9937, on every ACK in recovery: `delivered` bytes reached

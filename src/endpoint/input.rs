@@ -162,7 +162,6 @@ impl<S: Store> Endpoint<S> {
             self.counters.listen_drops += 1;
             return None;
         }
-        let before = e.conn.retransmits();
         // A Fast Open client's SYN,ACK: the cookie cache learns from it
         // once the connection took it.
         let fo_synack = e.fo & super::fo::ACTIVE != 0
@@ -179,7 +178,6 @@ impl<S: Store> Endpoint<S> {
             }
             _ => (e.conn.on_segment_ecn(now, seg, ce), None),
         };
-        self.counters.retrans_segs += u64::from(e.conn.retransmits().wrapping_sub(before));
         // Once: `fo::ACTIVE` is read only in SYN-SENT, which the
         // connection has left.
         if fo_synack && !matches!(e.conn.state(), State::SynSent | State::Closed) {

@@ -2303,9 +2303,7 @@ impl<S: Store> Endpoint<S> {
                 continue;
             }
             if e.conn.deadline().is_some_and(|d| d <= now) {
-                let before = e.conn.retransmits();
                 let a = e.conn.on_timer(now);
-                self.counters.retrans_segs += u64::from(e.conn.retransmits().wrapping_sub(before));
                 self.after(idx, a, now);
             } else {
                 self.schedule(idx);
