@@ -902,22 +902,6 @@ impl<B: Storage> Connection<B> {
         if !self.in_recovery() && self.sack_loss_detected() && self.snd_una.after_eq(self.recover) {
             self.enter_recovery(now);
         }
-        // `Config::cwnd_delivered`: once reordering beyond DupThresh was
-        // seen, data delivered out of order grows cwnd as well: an ACK
-        // that only SACKs new data counts what it SACKed (Linux's
-        // `tcp_may_raise_cwnd`: FLAG_DATA_SACKED is progress when
-        // tp->reordering exceeds sysctl_tcp_reordering; recovery entered
-        // on this ACK reduces instead, as `tcp_fastretrans_alert` runs
-        // first).
-        if sacked_new
-            && ack == old_una
-            && !self.in_recovery()
-            && self.cfg.cwnd_delivered()
-            && self.sent_log.reordering() > super::rack::REORDERING_INIT
-        {
-            let newly = self.held_by_peer().saturating_sub(held_before);
-            self.grow_cwnd(newly, now);
-        }
         if self.in_recovery() {
             let acked = ack.dist(old_una).min(i32::MAX as u32);
             let held = i64::from(self.held_by_peer()) - i64::from(held_before);
@@ -927,6 +911,9 @@ impl<B: Storage> Connection<B> {
             let held = if self.sack_on() { held } else { held.max(0) };
             let delivered = (i64::from(acked) + held).clamp(0, i64::from(u32::MAX)) as u32;
             self.prr_ack(delivered, ack.after(old_una));
+        } else if sacked_new && ack == old_una {
+            // Not acknowledging new data, but SACKing it (`sack.rs`).
+            self.sack_grows_cwnd(held_before, now);
         }
         self.update_send_window(seg, old_wnd, ack.after(old_una));
         if self.uncommon() {
