@@ -242,8 +242,11 @@ pub struct Config {
     /// congestion avoidance count `acked_sacked`: what the ACK newly
     /// acknowledges less what the peer had SACKed before (without SACK,
     /// less what duplicate ACKs counted, `tcp_remove_reno_sacks`: a
-    /// cumulative ACK after two duplicate ACKs counts one segment). Off:
-    /// by the bytes newly acknowledged (RFC 5681 §3.1, RFC 3465).
+    /// cumulative ACK after two duplicate ACKs counts one segment); and
+    /// once reordering beyond three segments was seen
+    /// (`TcpInfo::reordering`), an ACK that only SACKs new data grows it
+    /// by what it SACKed (`tcp_may_raise_cwnd`). Off: by the bytes newly
+    /// acknowledged (RFC 5681 §3.1, RFC 3465).
     pub cwnd_delivered: bool,
 }
 

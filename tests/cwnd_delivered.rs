@@ -11,11 +11,9 @@ use script::*;
 use tcpstate::wire::TcpOptions;
 use tcpstate::{Config, Duration};
 
-/// Ten segments out of fifteen queued; two duplicate ACKs (SACKing the
-/// second and third segments, or plain) each let one more go (limited
-/// transmit); then the ACK of the first three. Returns how many segments
-/// that ACK lets go.
-fn after_reordering(cfg: Config, sack: bool) -> usize {
+/// An active open with the peer's MSS 1000 (and SACK if `sack`), then
+/// `n` bytes written: the initial window's ten segments go.
+fn ten_sent(cfg: Config, sack: bool, n: usize) -> Sut {
     let mut o = TcpOptions::NONE;
     o.sack_permitted = sack;
     o.mss = Some(1000);
@@ -27,8 +25,17 @@ fn after_reordering(cfg: Config, sack: bool) -> usize {
     s.now += Duration::from_millis(100);
     s.peer(f(SYN, ACK), &[]);
     let _ = s.out();
-    s.send(&[4u8; 15_000]);
+    s.send(&vec![4u8; n]);
     assert_eq!(s.out().len(), 10);
+    s
+}
+
+/// Ten segments out of fifteen queued; two duplicate ACKs (SACKing the
+/// second and third segments, or plain) each let one more go (limited
+/// transmit); then the ACK of the first three. Returns how many segments
+/// that ACK lets go.
+fn after_reordering(cfg: Config, sack: bool) -> usize {
+    let mut s = ten_sent(cfg, sack, 15_000);
     let una = ISS.add(1);
     for i in 2..=3 {
         s.now += Duration::from_millis(10);
@@ -53,4 +60,38 @@ fn an_ack_of_sacked_data_grows_cwnd_by_what_it_delivers_on_linux_only() {
         // two segments, L = 2): 12 with 9 in flight, three go.
         assert_eq!(after_reordering(preset(false), sack), 3, "sack {sack}");
     }
+}
+
+/// Ten segments sent, all the application wrote; the peer SACKs the
+/// tenth, then the fourth (reordering of seven segments), then
+/// acknowledges all. Returns cwnd in segments after each ACK and the
+/// reordering degree after the second.
+fn sack_reordering(cfg: Config) -> ([u32; 3], u32) {
+    let mut s = ten_sent(cfg, true, 10_000);
+    let una = ISS.add(1);
+    let last = (una.add(9000), una.add(10_000));
+    let mut cwnd = [0; 3];
+    s.now += Duration::from_millis(20);
+    s.ack_sack(una, &[last]);
+    cwnd[0] = s.c.info(s.now).snd_cwnd;
+    s.ack_sack(una, &[(una.add(3000), una.add(4000)), last]);
+    cwnd[1] = s.c.info(s.now).snd_cwnd;
+    let reordering = s.c.info(s.now).reordering;
+    s.peer_ack(ACK, una.add(10_000), &[]);
+    cwnd[2] = s.c.info(s.now).snd_cwnd;
+    (cwnd, reordering)
+}
+
+#[test]
+fn a_sack_grows_cwnd_once_reordering_was_seen_on_linux_only() {
+    // Linux (google/packetdrill's cubic-rack-reo-timeout-retrans-failed-
+    // incoming-data): the first SACK is out of order but shows no
+    // reordering, no growth; the second shows reordering of 7 segments,
+    // more than DupThresh, so what it SACKed grows cwnd
+    // (`tcp_may_raise_cwnd`); the cumulative ACK then delivers the
+    // other eight: 10 + 1 + 8 = 19.
+    assert_eq!(sack_reordering(preset(true)), ([10, 11, 19], 7));
+    // RFC 5681 §3.1: cwnd grows on ACKs of new data only.
+    let (cwnd, reordering) = sack_reordering(preset(false));
+    assert_eq!((cwnd[0], cwnd[1], reordering), (10, 10, 7));
 }

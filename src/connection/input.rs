@@ -911,6 +911,9 @@ impl<B: Storage> Connection<B> {
             let held = if self.sack_on() { held } else { held.max(0) };
             let delivered = (i64::from(acked) + held).clamp(0, i64::from(u32::MAX)) as u32;
             self.prr_ack(delivered, ack.after(old_una));
+        } else if sacked_new && ack == old_una {
+            // Not acknowledging new data, but SACKing it (`sack.rs`).
+            self.sack_grows_cwnd(held_before, now);
         }
         self.update_send_window(seg, old_wnd, ack.after(old_una));
         if self.uncommon() {

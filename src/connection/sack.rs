@@ -220,6 +220,23 @@ impl<B: Storage> Connection<B> {
         }
     }
 
+    /// `Config::cwnd_delivered`, an ACK of SND.UNA that SACKs new data
+    /// outside recovery: once reordering beyond DupThresh was seen, data
+    /// delivered out of order grows cwnd too, by what the ACK SACKed
+    /// (Linux's `tcp_may_raise_cwnd`: FLAG_DATA_SACKED is progress when
+    /// tp->reordering exceeds sysctl_tcp_reordering; a recovery this ACK
+    /// starts reduces cwnd instead, as `tcp_fastretrans_alert` runs
+    /// before `tcp_cong_control`). `held_before`: the SACKed bytes before
+    /// the ACK.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn sack_grows_cwnd(&mut self, held_before: u32, now: Instant) {
+        if self.cfg.cwnd_delivered() && self.sent_log.reordering() > super::rack::REORDERING_INIT {
+            let newly = self.held_by_peer().saturating_sub(held_before);
+            self.grow_cwnd(newly, now);
+        }
+    }
+
     /// Lost retransmissions (RFC 8985 §6.2, the RACK rule "a segment sent
     /// before one that was delivered is lost", with send order told by
     /// sequence): data first sent after our last hole retransmission has

@@ -853,11 +853,17 @@ impl<B: Storage> Connection<B> {
         if self.cwnd < self.ssthresh && !self.cfg.linux_hystart() {
             self.hystart_round();
         }
+        self.grow_cwnd(delivered, now);
+    }
+
+    /// Slow start or congestion avoidance by `acked` bytes delivered,
+    /// unless the flight did not use cwnd (`Config::cwnd_limited`).
+    #[inline]
+    pub(super) fn grow_cwnd(&mut self, acked: u32, now: Instant) {
         if !self.may_grow_cwnd() {
-            // Config::cwnd_limited: the flight did not use cwnd.
             return;
         }
-        let acked = delivered;
+        let mss = self.eff_mss();
         if self.cwnd < self.ssthresh {
             // RFC 5681 §3.1 with RFC 3465 byte counting; the limit per ACK
             // is the algorithm's. Without one (CUBIC, as Linux's
