@@ -452,13 +452,25 @@ impl<B: Storage> Connection<B> {
                 flags |= Flags::ECE;
             }
         }
-        let mut t = self.segment(now, seq, flags, n);
-        // RFC 3168 §6.1.5: new data of an ECN-capable connection is ECT.
-        t.ect = ect;
+        // `segment`'s work, with no SACK blocks to look for: send_predict
+        // found no reassembly and no D-SACK block to report.
+        debug_assert!(self.asm.is_empty() && !self.has_dsack());
+        let window = self.advertise();
+        let options = self.ts_options(now);
         self.count_out(n);
         self.set_force_send(false);
         self.ack_sent();
-        t
+        Transmit {
+            seq,
+            ack: self.rcv_nxt,
+            flags,
+            window,
+            urgent: 0,
+            // RFC 3168 §6.1.5: new data of an ECN-capable connection is ECT.
+            ect,
+            options,
+            len: n,
+        }
     }
 
     fn next_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
@@ -698,15 +710,23 @@ impl<B: Storage> Connection<B> {
     /// Options on a non-SYN segment: timestamps and SACK blocks.
     #[inline(always)]
     pub(super) fn options(&mut self, now: Instant) -> TcpOptions {
+        let mut o = self.ts_options(now);
+        if self.sack_on() && (!self.asm.is_empty() || self.has_dsack()) {
+            o.sack = self.sack_blocks();
+        }
+        o
+    }
+
+    /// The options of a segment without SACK blocks: timestamps, if on
+    /// (RFC 7323 §3.2: on every segment once negotiated).
+    #[inline(always)]
+    fn ts_options(&self, now: Instant) -> TcpOptions {
         let mut o = TcpOptions::NONE;
         if self.ts_on() {
             o.timestamps = Some(Timestamps {
                 val: self.ts_val(now),
                 ecr: self.ts_recent,
             });
-        }
-        if self.sack_on() && (!self.asm.is_empty() || self.has_dsack()) {
-            o.sack = self.sack_blocks();
         }
         o
     }
