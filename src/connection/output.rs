@@ -484,12 +484,7 @@ impl<B: Storage> Connection<B> {
             if self.rst_ts() {
                 // Our own RST (Config::rst_with_ack): TS as on any segment.
                 self.set_rst_ts(false);
-                if self.ts_on() {
-                    options.timestamps = Some(Timestamps {
-                        val: self.ts_val(now),
-                        ecr: self.ts_recent,
-                    });
-                }
+                options = self.ts_options(now);
             }
             return Some(Transmit {
                 seq,
