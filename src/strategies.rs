@@ -5,6 +5,7 @@
 
 use proptest::collection::vec;
 use proptest::prelude::*;
+use std::vec;
 use std::vec::Vec;
 
 use crate::seq::SeqNum;
@@ -272,6 +273,11 @@ pub fn input() -> impl Strategy<Value = Input> {
         2 => prop_oneof![
             any::<bool>().prop_map(Input::SetNoDelay),
             prop_oneof![0u16..100, 0u16..=5000].prop_map(Input::SendUrgent),
+        ],
+        2 => prop_oneof![
+            any::<u8>().prop_map(Input::DeviceFull),
+            (0u8..16).prop_map(Input::TransmitFailed),
+            raw_segment().prop_map(Input::TransmitFailedRaw),
         ],
     ]
 }
