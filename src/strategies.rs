@@ -5,6 +5,7 @@
 
 use proptest::collection::vec;
 use proptest::prelude::*;
+use std::vec;
 use std::vec::Vec;
 
 use crate::seq::SeqNum;
@@ -273,6 +274,11 @@ pub fn input() -> impl Strategy<Value = Input> {
             any::<bool>().prop_map(Input::SetNoDelay),
             prop_oneof![0u16..100, 0u16..=5000].prop_map(Input::SendUrgent),
         ],
+        2 => prop_oneof![
+            any::<u8>().prop_map(Input::DeviceFull),
+            (0u8..16).prop_map(Input::TransmitFailed),
+            raw_segment().prop_map(Input::TransmitFailedRaw),
+        ],
     ]
 }
 
@@ -363,6 +369,11 @@ pub fn ep_input() -> impl Strategy<Value = EpInput> {
         1 => any::<u8>().prop_map(EpInput::SetEcn),
         1 => any::<u8>().prop_map(EpInput::Hold),
         1 => raw_segment().prop_map(|spec| EpInput::NotLocal { spec }),
+        2 => prop_oneof![
+            any::<u8>().prop_map(EpInput::DeviceFull),
+            (0u8..16, 0u8..16, prop::option::weighted(0.2, vec(any::<u8>(), 0..64)))
+                .prop_map(|(k, other, bytes)| EpInput::TxFailed { k, other, bytes }),
+        ],
     ]
 }
 
@@ -393,6 +404,7 @@ pub fn hostile_move() -> impl Strategy<Value = HostileMove> {
         2 => (0u8..16, 1u16..500).prop_map(|(k, n)| HostileMove::Flood { k, n }),
         2 => (0u8..16).prop_map(|k| HostileMove::Fin { k }),
         4 => prop_oneof![1u16..200, 200u16..60_000].prop_map(HostileMove::Wait),
+        1 => any::<u8>().prop_map(HostileMove::DeviceFull),
     ]
 }
 

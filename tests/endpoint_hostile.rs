@@ -49,6 +49,8 @@ fn endpoint_survives_hostile_input() {
     );
     // Totals over every case (the runner's closure is `Fn`).
     let tally = std::cell::Cell::new((0usize, 0u64, 0u64, 0u64));
+    // Datagrams reported with `on_transmit_failed` over every case.
+    let failed = std::cell::Cell::new(0u64);
     // Endpoint counters summed over the cases: how far the inputs got.
     let depth = std::cell::Cell::new([0u64; 9]);
     runner
@@ -58,6 +60,7 @@ fn endpoint_survives_hostile_input() {
                 let (r, h, n) = run(linux, &inputs);
                 let (a, b, c, d) = tally.get();
                 tally.set((a + n, b + h.datagrams_out, c + h.bytes_read, d + h.events));
+                failed.set(failed.get() + h.transmit_failed);
                 let k = h.ep.counters();
                 let mut t = depth.get();
                 for (x, v) in t.iter_mut().zip([
@@ -110,15 +113,29 @@ fn endpoint_survives_hostile_input() {
     assert!(out > 10 * u64::from(cases()), "too few datagrams: {out}");
     assert!(events > u64::from(cases()), "too few events: {events}");
     assert!(read > 0, "no text was ever read");
+    assert!(failed.get() > 0, "on_transmit_failed was never called");
 }
 
-/// A scripted case through the harness: a peer's SYN to a listener, the
-/// handshake answered, data read at once, then silence.
-#[test]
-fn scripted_handshake_and_read_at_once() {
+/// An ACK (with `len` bytes of text) answering the most recent datagram:
+/// SEQ its ACK, ACK its SEQ plus what it occupied.
+fn answer(len: u16, read: bool) -> EpInput {
+    EpInput::Answer {
+        k: 0,
+        flags: tcpstate::Flags::ACK,
+        seq_shift: 0,
+        ack_shift: 0,
+        window: 65535,
+        options: tcpstate::TcpOptions::NONE,
+        len,
+        read,
+    }
+}
+
+/// A listener on port index 0, a peer's SYN to it, the handshake's last
+/// ACK (to the SYN,ACK) and the application's `accept`.
+fn accepted() -> [EpInput; 4] {
     use tcpstate::testing::OwnedSegmentSpec;
     use tcpstate::{Flags, SeqNum, TcpOptions};
-    let mut h = EpHarness::new(true);
     let syn = OwnedSegmentSpec {
         seq: SeqNum(1000),
         ack: SeqNum(0),
@@ -127,19 +144,7 @@ fn scripted_handshake_and_read_at_once() {
         options: TcpOptions::NONE,
         payload_len: 0,
     };
-    // An ACK (with `len` bytes of text) answering the most recent datagram:
-    // SEQ its ACK, ACK its SEQ plus what it occupied.
-    let answer = |len: u16, read: bool| EpInput::Answer {
-        k: 0,
-        flags: Flags::ACK,
-        seq_shift: 0,
-        ack_shift: 0,
-        window: 65535,
-        options: TcpOptions::NONE,
-        len,
-        read,
-    };
-    let inputs = [
+    [
         EpInput::Listen {
             port: 0,
             backlog: 4,
@@ -151,18 +156,65 @@ fn scripted_handshake_and_read_at_once() {
             spec: syn,
             read: false,
         },
-        // The handshake's last ACK, to the SYN,ACK.
         answer(0, false),
         EpInput::Accept(0),
-        // 500 bytes, read at once; the SYN,ACK is still the most recent
-        // datagram (the pure ACK and the accept sent nothing).
-        answer(500, true),
+    ]
+}
+
+/// A scripted case through the harness: a peer's SYN to a listener, the
+/// handshake answered, data read at once, then silence.
+#[test]
+fn scripted_handshake_and_read_at_once() {
+    let mut h = EpHarness::new(true);
+    for i in &accepted() {
+        h.apply(i).unwrap();
+    }
+    // 500 bytes, read at once; the SYN,ACK is still the most recent
+    // datagram (the pure ACK and the accept sent nothing).
+    h.apply(&answer(500, true)).unwrap();
+    assert_eq!(h.bytes_read, 500, "the application read the text at once");
+    assert_eq!(h.ep.connection_count(), 1);
+    h.run(&[]).unwrap();
+    assert_eq!(h.ep.connection_count(), 0);
+}
+
+/// `on_transmit_failed` under the harness's checks: a data segment the
+/// device drops (reported right after its poll) is sent again, then
+/// stale reports (twice, an older datagram, another datagram's
+/// addresses, garbage bytes) change nothing the checks see, and the
+/// connection still ends after the application leaves.
+#[test]
+fn scripted_transmit_failed() {
+    let mut h = EpHarness::new(true);
+    for i in &accepted() {
+        h.apply(i).unwrap();
+    }
+    h.apply(&EpInput::DeviceFull(0)).unwrap();
+    h.apply(&EpInput::Send(0, 500)).unwrap();
+    assert_eq!(h.transmit_failed, 1, "the data segment was dropped");
+    let out = h.datagrams_out;
+    // Linux's probe timer sends it again (within a few RTOs at most).
+    for _ in 0..10 {
+        h.apply(&EpInput::Advance(500)).unwrap();
+    }
+    assert!(
+        h.datagrams_out > out + 1,
+        "the dropped data was not sent again"
+    );
+    let stale = |k: u8, other: u8, bytes: Option<Vec<u8>>| EpInput::TxFailed { k, other, bytes };
+    let inputs = [
+        stale(0, 0, None),
+        stale(0, 0, None),
+        stale(1, 0, None),
+        stale(0, 1, None),
+        stale(0, 0, Some(vec![0xff; 40])),
+        stale(0, 0, Some(vec![])),
+        answer(0, false),
     ];
     for i in &inputs {
         h.apply(i).unwrap();
     }
-    assert_eq!(h.bytes_read, 500, "the application read the text at once");
-    assert_eq!(h.ep.connection_count(), 1);
+    assert_eq!(h.transmit_failed, 7);
     h.run(&[]).unwrap();
     assert_eq!(h.ep.connection_count(), 0);
 }

@@ -2,7 +2,8 @@
 //! `tcpstate::testing::endpoint` (raw and crafted datagrams, answers to
 //! what the Endpoint sent, bad addresses, ICMP errors quoting what it
 //! sent, ECN marks, datagrams for other addresses, application calls,
-//! time). It checks every datagram the Endpoint sends (parses, checksum,
+//! time, datagrams the device dropped reported with `on_transmit_failed`
+//! and stale or garbage such reports). It checks every datagram the Endpoint sends (parses, checksum,
 //! addresses, ECN codepoint),
 //! the table limits, that queues drain and that nothing is due after
 //! `on_timer`, and at the end that every connection is gone after the

@@ -2,7 +2,8 @@
 //! `HostileMove`s of `tcpstate::testing::endpoint` (an application that
 //! never reads, a window shut for ever while every probe is answered,
 //! spoofed duplicate ACKs, overlapping data with new bytes, floods of a
-//! 4-tuple that may be in TIME-WAIT, FINs) with the `EpHarness` checks
+//! 4-tuple that may be in TIME-WAIT, FINs, a device that drops what the
+//! host sends and reports it with `on_transmit_failed`) with the `EpHarness` checks
 //! after every step: tables, timer entries (one per connection and per
 //! TIME-WAIT entry at most), each connection within its buffers and its
 //! boxes, every datagram well formed, nothing due after `on_timer`; and

@@ -6,13 +6,17 @@
 //! byte arrives and both reach CLOSED normally; every state change is an
 //! edge of the table (debug assertions in the engine); SND.UNA =< SND.NXT
 //! (RFC 9293 §3.3.1) on both sides after every step, also when output is
-//! polled late (`Hold`).
+//! polled late (`Hold`), and when the host's device drops segments and
+//! says so with `on_transmit_failed` (`DeviceFull`) or reports a segment
+//! again or out of turn (`FailAgain`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use std::collections::VecDeque;
 use tcpstate::wire::{Segment, TcpHeader};
-use tcpstate::{Buffers, CloseReason, Config, Connection, Duration, Instant, SeqNum, State};
+use tcpstate::{
+    Buffers, CloseReason, Config, Connection, Duration, Instant, SeqNum, State, Transmit,
+};
 
 type Conn = Connection<Vec<u8>>;
 
@@ -32,6 +36,12 @@ enum Op {
     /// held its queue). A timeout then a segment, both before the poll, is
     /// an order a real host produces.
     Hold,
+    /// The next `1 + n % 4` segments polled are dropped by the device
+    /// and reported with `on_transmit_failed` right after their poll.
+    DeviceFull(u8),
+    /// The `k`-th of the side's last segments polled reported failed
+    /// (again, or not the last one, or one the peer got).
+    FailAgain { side_b: bool, k: u8 },
 }
 
 #[derive(Debug, arbitrary::Arbitrary)]
@@ -51,6 +61,8 @@ struct Side {
     total: usize,
     stream: u8,
     closed_app: bool,
+    /// The last segments polled, most recent first.
+    polled: VecDeque<Transmit>,
 }
 
 fn byte(stream: u8, i: usize) -> u8 {
@@ -63,6 +75,8 @@ struct Net {
     b: Side,
     /// (towards B, header, payload)
     wire: VecDeque<(bool, TcpHeader, Vec<u8>)>,
+    /// Segments left that the device drops.
+    device_full: u8,
 }
 
 impl Net {
@@ -78,6 +92,18 @@ impl Net {
             while let Some(t) = s.c.poll_transmit(now, &mut buf) {
                 n += 1;
                 assert!(n < 10_000, "poll_transmit does not end");
+                if s.polled.len() == 8 {
+                    s.polled.pop_back();
+                }
+                s.polled.push_front(t);
+                if self.device_full > 0 {
+                    self.device_full -= 1;
+                    let st = s.c.state();
+                    let a = s.c.on_transmit_failed(now, &t);
+                    assert!(a.state_changes().next().is_none(), "on_transmit_failed: {a:?}");
+                    assert_eq!(s.c.state(), st, "on_transmit_failed changed the state");
+                    continue;
+                }
                 if self.wire.len() < 4096 {
                     self.wire.push_back((to_b, t.header(1, 2), buf[..t.len].to_vec()));
                 }
@@ -153,9 +179,10 @@ fuzz_target!(|case: Case| {
     let mk = |rx: u16| Connection::new(cfg.clone(), Buffers::with_capacity(usize::from(rx % 8192) + 1, 4096)).expect("valid config");
     let mut n = Net {
         now: Instant::from_secs(1),
-        a: Side { c: mk(case.rx_a), written: 0, read: vec![], total: usize::from(case.total_a % 4_000), stream: 0xA5, closed_app: false },
-        b: Side { c: mk(case.rx_b), written: 0, read: vec![], total: usize::from(case.total_b % 4_000), stream: 0x5A, closed_app: false },
+        a: Side { c: mk(case.rx_a), written: 0, read: vec![], total: usize::from(case.total_a % 4_000), stream: 0xA5, closed_app: false, polled: VecDeque::new() },
+        b: Side { c: mk(case.rx_b), written: 0, read: vec![], total: usize::from(case.total_b % 4_000), stream: 0x5A, closed_app: false, polled: VecDeque::new() },
         wire: VecDeque::new(),
+        device_full: 0,
     };
     let now = n.now;
     let _ = n.b.c.listen(now, SeqNum(0x8000_0000));
@@ -198,11 +225,23 @@ fuzz_target!(|case: Case| {
                 let _ = n.side(side_b).c.shutdown(now);
             }
             Op::Hold => hold = !hold,
+            Op::DeviceFull(k) => n.device_full = 1 + k % 4,
+            Op::FailAgain { side_b, k } => {
+                let now = n.now;
+                let s = n.side(side_b);
+                if let Some(&t) = s.polled.get(usize::from(k) % s.polled.len().max(1)) {
+                    let st = s.c.state();
+                    let a = s.c.on_transmit_failed(now, &t);
+                    assert!(a.state_changes().next().is_none(), "on_transmit_failed: {a:?}");
+                    assert_eq!(s.c.state(), st, "on_transmit_failed changed the state");
+                }
+            }
         }
         n.check_prefix();
         n.check_send_sequence();
     }
     // The link turns perfect: finish everything.
+    n.device_full = 0;
     for _ in 0..20_000 {
         for b in [false, true] {
             let total = n.side(b).total;

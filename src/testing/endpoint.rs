@@ -1,7 +1,10 @@
 //! Hostile input for a whole host: an [`Endpoint`] fed raw and crafted
 //! datagrams (checksums right or wrong, from good and from bad addresses),
 //! answers to the segments it sent, application calls and time, in any
-//! order (the `endpoint` fuzz target and `tests/endpoint_hostile.rs`).
+//! order, and a host whose device drops what it sends and says so with
+//! `on_transmit_failed` (right after the poll, late, twice, for another
+//! connection's datagram or for garbage bytes) (the `endpoint` fuzz
+//! target and `tests/endpoint_hostile.rs`).
 //!
 //! Checked after every step, besides "no panic": every datagram the
 //! Endpoint sends is a well-formed TCP segment (it parses, its checksum
@@ -25,7 +28,7 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::OwnedSegmentSpec;
 use crate::connection::IcmpError;
-use crate::endpoint::{Endpoint, EndpointConfig, Event, Handle, ListenerId, SynCookies};
+use crate::endpoint::{Datagram, Endpoint, EndpointConfig, Event, Handle, ListenerId, SynCookies};
 use crate::seq::SeqNum;
 use crate::time::{Duration, Instant};
 use crate::wire::Ecn;
@@ -174,6 +177,24 @@ pub enum EpInput {
     /// timeout and then the peer's segment, both before the poll, is such
     /// an order.
     Hold(u8),
+    /// The next `1 + n % 4` datagrams polled are dropped by the host's
+    /// device queue: each is reported with `on_transmit_failed` right
+    /// after its poll, as documented, and is not delivered (a peer's
+    /// [`Answer`](EpInput::Answer) cannot pick it).
+    DeviceFull(u8),
+    /// A stale or wrong report to `on_transmit_failed`: the `k`-th most
+    /// recent datagram the Endpoint sent (not the last one polled, or
+    /// reported twice) in the addresses of the `other`-th (another
+    /// connection's when they differ), or, with `bytes`, these bytes as
+    /// the segment (garbage).
+    TxFailed {
+        /// Which sent datagram gives the segment (0 = the most recent).
+        k: u8,
+        /// Which sent datagram gives the addresses.
+        other: u8,
+        /// Bytes reported instead of the segment.
+        bytes: Option<Vec<u8>>,
+    },
 }
 
 impl EpInput {
@@ -222,6 +243,10 @@ pub struct EpHarness {
     fresh: usize,
     /// Inputs left after which output is not polled ([`EpInput::Hold`]).
     hold: u8,
+    /// Datagrams left that the device drops ([`EpInput::DeviceFull`]).
+    device_full: u8,
+    /// Datagrams reported with `on_transmit_failed`.
+    pub transmit_failed: u64,
     log: Vec<String>,
 }
 
@@ -261,6 +286,8 @@ impl EpHarness {
             ecn: Ecn::NotEct,
             acked: Vec::new(),
             hold: 0,
+            device_full: 0,
+            transmit_failed: 0,
             fresh: 0,
             log: Vec::new(),
         }
@@ -503,6 +530,30 @@ impl EpHarness {
             }
             EpInput::SetEcn(bits) => self.ecn = Ecn::from_bits(*bits),
             EpInput::Hold(n) => self.hold = 1 + n % 4,
+            EpInput::DeviceFull(n) => self.device_full = 1 + n % 4,
+            EpInput::TxFailed { k, other, bytes } => {
+                if self.sent.is_empty() {
+                    return self.drain();
+                }
+                let s = self.sent[usize::from(*k) % self.sent.len()].clone();
+                let o = self.sent[usize::from(*other) % self.sent.len()].dst;
+                let seg = match bytes {
+                    Some(b) => b.clone(),
+                    None => {
+                        let payload = vec![0u8; s.payload_len];
+                        segment_bytes(&s.header, &payload, v4(LOCAL), v4(o)).unwrap_or_default()
+                    }
+                };
+                let d = Datagram {
+                    src: v4(LOCAL),
+                    dst: v4(o),
+                    len: seg.len(),
+                    ecn: Ecn::NotEct,
+                    segment_size: 0,
+                };
+                self.transmit_failed += 1;
+                self.ep.on_transmit_failed(now, &d, &seg);
+            }
             EpInput::NotLocal { spec } => {
                 let hdr = spec_header(PEER_PORTS[0], PORTS[0], spec);
                 let (src, dst) = (v4(PEERS[0]), v4([192, 0, 2, 254]));
@@ -610,6 +661,13 @@ impl EpHarness {
                         payload.len()
                     ));
                 }
+            }
+            if self.device_full > 0 {
+                // Dropped by the device, reported right after its poll.
+                self.device_full -= 1;
+                self.transmit_failed += 1;
+                self.ep.on_transmit_failed(now, &d, &buf[..d.len]);
+                continue;
             }
             if self.sent.len() == KEEP_SENT {
                 self.sent.pop_back();

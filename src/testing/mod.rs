@@ -20,6 +20,9 @@
 //!   `SEG.ACK` never moves back;
 //! * a deadline exists in SYN-SENT, SYN-RECEIVED, FIN-WAIT-1, CLOSING,
 //!   LAST-ACK, TIME-WAIT, and whenever data is queued or unacknowledged.
+//! * `on_transmit_failed` of a segment the device dropped, reported right
+//!   after its poll, changes no state (stale or made-up reports are
+//!   checked as any other step).
 
 pub mod endpoint;
 
@@ -188,6 +191,17 @@ pub enum Input {
     /// A segment handed to `on_segment_recv` with a read buffer of this
     /// many bytes (the application reads at once).
     SegmentRecv(SegSpec, u16),
+    /// The next `1 + n % 4` segments polled are dropped by the host's
+    /// device queue: each is reported with `on_transmit_failed` right
+    /// after its poll, as documented, and is not returned (a peer does
+    /// not get it).
+    DeviceFull(u8),
+    /// A stale report to `on_transmit_failed`: the `k`-th most recent
+    /// segment polled (not the last one, or one reported already).
+    TransmitFailed(u8),
+    /// A report to `on_transmit_failed` of a segment the connection never
+    /// sent (these numbers, flags and payload length).
+    TransmitFailedRaw(OwnedSegmentSpec),
 }
 
 /// An absolute segment as an input (payload by length and seed).
@@ -275,6 +289,13 @@ pub struct Harness<B: Storage> {
     fin_at: Option<SeqNum>,
     right_edge: Option<SeqNum>,
     last_ack: Option<SeqNum>,
+    /// Segments left that the device drops ([`Input::DeviceFull`]).
+    device_full: u8,
+    /// The last segments polled, most recent first
+    /// ([`Input::TransmitFailed`]).
+    polled: VecDeque<Transmit>,
+    /// Segments reported with `on_transmit_failed`.
+    pub transmit_failed: u64,
     /// Last lines of the scenario.
     pub log: VecDeque<String>,
 }
@@ -321,6 +342,9 @@ impl<B: Storage> Harness<B> {
             fin_at: None,
             right_edge: None,
             last_ack: None,
+            device_full: 0,
+            polled: VecDeque::new(),
+            transmit_failed: 0,
             log: VecDeque::new(),
         }
     }
@@ -398,6 +422,33 @@ impl<B: Storage> Harness<B> {
                     .conn
                     .on_app_call(self.now, crate::AppCall::SetNoDelay(*on));
                 self.after("set_nodelay", r.ok().map(|o| o.actions))
+            }
+            Input::DeviceFull(n) => {
+                self.device_full = 1 + n % 4;
+                self.after("device full", None)
+            }
+            Input::TransmitFailed(k) => {
+                let Some(&t) = self.polled.get(usize::from(*k) % self.polled.len().max(1)) else {
+                    return self.after("transmit_failed (nothing polled)", None);
+                };
+                self.transmit_failed += 1;
+                let a = self.conn.on_transmit_failed(self.now, &t);
+                self.after("transmit_failed", Some(a))
+            }
+            Input::TransmitFailedRaw(spec) => {
+                let t = Transmit {
+                    seq: spec.seq,
+                    ack: spec.ack,
+                    flags: spec.flags,
+                    window: spec.window,
+                    urgent: 0,
+                    ect: false,
+                    options: spec.options,
+                    len: usize::from(spec.payload_len) % (MAX_PAYLOAD + 1),
+                };
+                self.transmit_failed += 1;
+                let a = self.conn.on_transmit_failed(self.now, &t);
+                self.after("transmit_failed (never sent)", Some(a))
             }
         }
     }
@@ -622,6 +673,24 @@ impl<B: Storage> Harness<B> {
             );
             self.note(line);
             self.check_segment(st, &e, out.len())?;
+            if self.polled.len() == 16 {
+                self.polled.pop_back();
+            }
+            self.polled.push_front(t);
+            if self.device_full > 0 {
+                // Dropped by the device, reported right after its poll.
+                self.device_full -= 1;
+                self.transmit_failed += 1;
+                self.note(format!("{:?} {} device dropped it", self.now, self.name));
+                let a = self.conn.on_transmit_failed(self.now, &t);
+                if a.state_changes().next().is_some() || a.closed().is_some() {
+                    return self.fail(format!("on_transmit_failed changed the state: {a:?}"));
+                }
+                if self.conn.state() != st {
+                    return self.fail("on_transmit_failed changed the state".to_string());
+                }
+                continue;
+            }
             out.push(e);
             if out.len() >= MAX_SEGMENTS_PER_STEP {
                 return self.fail(format!(

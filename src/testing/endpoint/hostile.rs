@@ -86,6 +86,10 @@ pub enum HostileMove {
     },
     /// `ms` milliseconds pass; the peer answers everything sent.
     Wait(u16),
+    /// The host's device queue drops the next `1 + n % 4` datagrams the
+    /// Endpoint sends, each reported with `on_transmit_failed` right
+    /// after its poll ([`EpInput::DeviceFull`]).
+    DeviceFull(u8),
 }
 
 impl EpHarness {
@@ -260,6 +264,7 @@ impl EpHarness {
                 );
                 self.deliver(s.dst, &hdr, &[], false)?;
             }
+            HostileMove::DeviceFull(n) => self.apply(&EpInput::DeviceFull(n))?,
             HostileMove::Wait(ms) => {
                 self.apply(&EpInput::Advance(u32::from(ms)))?;
                 self.ack_all(window)?;
@@ -275,7 +280,7 @@ impl EpHarness {
     }
 
     /// Runs `moves` against a host listening on every port, then has the
-    /// application close every connection it holds while the peer goes
+    /// application close every connection it holds and its listeners while the peer goes
     /// on answering everything with its window shut: after four hours no
     /// connection may be left (orphans end by `orphan_retries` counting
     /// answered probes, or by `orphan_lifetime`), and the timer wheel
@@ -290,6 +295,12 @@ impl EpHarness {
         }
         for c in (0..self.handles.len()).rev() {
             self.apply(&EpInput::Close(c as u8))?;
+        }
+        // And its listeners, which resets what it never accepted (a
+        // handshake whose SYN,ACK the device dropped completes later, after
+        // `Open`'s accept).
+        for l in (0..self.listeners.len()).rev() {
+            self.apply(&EpInput::CloseListener(l as u8))?;
         }
         let end = self.now + TAIL;
         while self.now < end && self.ep.connection_count() > 0 {
