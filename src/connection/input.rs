@@ -97,10 +97,11 @@ impl<B: Storage> Connection<B> {
     /// [`predict`](Self::predict) accepted (`new_ack` is its answer);
     /// `text` says where the segment's text is (see [`Text`]).
     ///
-    /// Returns whether the timers `arm_timers` keeps are settled: the ACK
-    /// acknowledged nothing new and nothing of ours is queued (no text, no
-    /// FIN), so nothing is or could be in flight, and the retransmission,
-    /// persist and keep-alive timers stay as the last `finish` left them
+    /// Returns whether the timers `arm_timers` keeps are settled: nothing
+    /// of ours is queued (no text; in ESTABLISHED no FIN), so nothing is
+    /// or could be in flight, the ACK acknowledged nothing new, and the
+    /// retransmission, persist and keep-alive timers stay as the last
+    /// `finish` left them
     /// (the delayed-ACK and keep-alive restarts this segment makes are
     /// set here directly). A receiver's in-order text, the common case of
     /// bulk transfer, takes this way; `finish` checks the claim in debug
@@ -114,7 +115,11 @@ impl<B: Storage> Connection<B> {
         text: Text,
         a: &mut Actions,
     ) -> bool {
-        let settled = !new_ack && self.tx.is_empty() && !self.fin_queued();
+        // In ESTABLISHED no FIN is queued, and an ACK can be new only
+        // while data of ours is in flight, that is in `tx`.
+        let settled = self.tx.is_empty();
+        debug_assert!(!self.fin_queued());
+        debug_assert!(!settled || !new_ack);
         let len = seg.payload.len();
         // Any segment from the peer shows it is alive (RFC 1122 §4.2.3.6).
         self.touch_keepalive(now);

@@ -627,6 +627,16 @@ impl<B: Storage> Harness<B> {
             if a.closed().is_some() && self.conn.state() != State::Closed {
                 return self.fail(format!("Closed reported in {}", self.conn.state()));
             }
+            // A deadline the call reports is the connection's deadline
+            // (`Actions::timer`: `Some(None)` when none is left).
+            if let Some(t) = a.timer()
+                && t != self.conn.deadline()
+            {
+                return self.fail(format!(
+                    "{what} reported the deadline {t:?}, deadline() is {:?}",
+                    self.conn.deadline()
+                ));
+            }
         }
         if self.state != self.conn.state() {
             return self.fail(format!(

@@ -113,6 +113,11 @@ impl Sut {
     }
 
     pub fn record(&mut self, a: Actions) {
+        // A deadline the call reports is the connection's deadline
+        // (`Actions::timer`: `Some(None)` when none is left).
+        if let Some(t) = a.timer() {
+            assert_eq!(t, self.c.deadline(), "the reported deadline");
+        }
         self.changes.extend(a.state_changes().copied());
         self.last = a;
     }
