@@ -228,17 +228,7 @@ fn reordering_degree_grows_as_linux_tcp_check_sack_reordering() {
     ] {
         // Eight segments out; (connection, 1st sequence number, MSS).
         let open = || {
-            let opts = tcpstate::wire::TcpOptions {
-                sack_permitted: true,
-                mss: Some(1000),
-                ..tcpstate::wire::TcpOptions::NONE
-            };
-            let mut s = script::established_with_peer(cfg.clone(), opts, Duration::from_millis(10));
-            let mss = u32::from(s.c.effective_mss());
-            assert_eq!(s.send(&vec![7u8; 8 * mss as usize]), 8 * mss as usize);
-            let out = s.out();
-            assert_eq!(out.len(), 8);
-            let una = out[0].seq();
+            let (s, una, mss) = eight_segments_out(&cfg);
             assert_eq!(s.c.info(s.now).reordering, 3);
             (s, una, mss)
         };
@@ -307,17 +297,7 @@ fn reord_seen_counts_each_reordering_event_as_linux() {
         },
         Config::linux(),
     ] {
-        let opts = tcpstate::wire::TcpOptions {
-            sack_permitted: true,
-            mss: Some(1000),
-            ..tcpstate::wire::TcpOptions::NONE
-        };
-        let mut s = script::established_with_peer(cfg.clone(), opts, Duration::from_millis(10));
-        let mss = u32::from(s.c.effective_mss());
-        assert_eq!(s.send(&vec![7u8; 8 * mss as usize]), 8 * mss as usize);
-        let out = s.out();
-        assert_eq!(out.len(), 8);
-        let una = out[0].seq();
+        let (mut s, una, mss) = eight_segments_out(&cfg);
         let peer = PEER_ISS.add(1);
         let m = |k: u32| una.add(mss * k);
         let seen = |s: &script::Sut| s.c.info(s.now).reord_seen;
@@ -630,4 +610,20 @@ fn a_fin_alone_soon_after_data_is_not_an_interactive_reply() {
     s.now += Duration::from_millis(1);
     s.peer(f(PSH, ACK), b"more");
     s.expect_ack();
+}
+
+/// ESTABLISHED with SACK and a 1000-byte MSS on a 10 ms path, eight full
+/// segments sent: the connection, the first one's sequence number, the MSS.
+fn eight_segments_out(cfg: &Config) -> (script::Sut, tcpstate::SeqNum, u32) {
+    let opts = tcpstate::wire::TcpOptions {
+        sack_permitted: true,
+        mss: Some(1000),
+        ..tcpstate::wire::TcpOptions::NONE
+    };
+    let mut s = script::established_with_peer(cfg.clone(), opts, Duration::from_millis(10));
+    let mss = u32::from(s.c.effective_mss());
+    assert_eq!(s.send(&vec![7u8; 8 * mss as usize]), 8 * mss as usize);
+    let out = s.out();
+    assert_eq!(out.len(), 8);
+    (s, out[0].seq(), mss)
 }
