@@ -248,6 +248,20 @@ pub struct Config {
     /// by what it SACKed (`tcp_may_raise_cwnd`). Off: by the bytes newly
     /// acknowledged (RFC 5681 §3.1, RFC 3465).
     pub cwnd_delivered: bool,
+    /// An ECN-Echo reduces cwnd as Linux's CWR state does
+    /// (`tcp_enter_cwr`, `tcp_cwnd_reduction`): ssthresh is set at once,
+    /// and cwnd comes down to it by Proportional Rate Reduction (RFC
+    /// 9937) over the round trip that follows, one ACK at a time, instead
+    /// of being set to ssthresh at once; cwnd does not grow meanwhile. The
+    /// state ends when SND.UNA passes what was sent before the reduction
+    /// (SND.MAX then), with cwnd = ssthresh; a fast recovery that starts
+    /// during it takes it over without a second reduction. While the
+    /// state lasts, both fast paths are off (PRR counts every ACK and
+    /// every segment sent), so `poll_transmit_gso` sends segments one by
+    /// one. With the `alloc` feature only (the state lives in the
+    /// uncommon-state box; without `alloc` the flag is ignored). Off: RFC
+    /// 3168 §6.1.2, cwnd is halved at once.
+    pub linux_cwr: bool,
 }
 
 impl Config {
@@ -303,6 +317,7 @@ impl Config {
             linux_hystart: false,
             sack_segments: false,
             cwnd_delivered: false,
+            linux_cwr: false,
         }
     }
 
@@ -336,6 +351,7 @@ impl Config {
             linux_hystart: true,
             sack_segments: true,
             cwnd_delivered: true,
+            linux_cwr: true,
             ..Config::rfc9293()
         }
     }

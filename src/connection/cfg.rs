@@ -90,6 +90,7 @@ mod flag {
     pub(super) const LINUX_HYSTART: u32 = 1 << 20;
     pub(super) const SACK_SEGMENTS: u32 = 1 << 21;
     pub(super) const CWND_DELIVERED: u32 = 1 << 22;
+    pub(super) const LINUX_CWR: u32 = 1 << 23;
 }
 
 /// The packed [`Config`] of one connection (72 bytes instead of 232).
@@ -154,6 +155,7 @@ impl Cfg {
             (c.linux_hystart, flag::LINUX_HYSTART),
             (c.sack_segments, flag::SACK_SEGMENTS),
             (c.cwnd_delivered, flag::CWND_DELIVERED),
+            (c.linux_cwr, flag::LINUX_CWR),
             (c.user_timeout.is_some(), flag::USER_TIMEOUT),
         ];
         let flags = bits.iter().filter(|(on, _)| *on).fold(0, |f, (_, b)| f | b);
@@ -245,6 +247,7 @@ impl Cfg {
             linux_hystart: self.linux_hystart(),
             sack_segments: self.sack_segments(),
             cwnd_delivered: self.cwnd_delivered(),
+            linux_cwr: self.has(flag::LINUX_CWR),
         }
     }
 
@@ -282,6 +285,9 @@ impl Cfg {
     }
     pub(super) fn rst_with_ack(&self) -> bool {
         self.has(flag::RST_WITH_ACK)
+    }
+    pub(super) fn linux_cwr(&self) -> bool {
+        self.has(flag::LINUX_CWR)
     }
     pub(super) fn cwnd_delivered(&self) -> bool {
         self.has(flag::CWND_DELIVERED)

@@ -97,6 +97,11 @@ pub(super) struct Cold {
     /// holds this box inline, has no room: 0 then).
     #[cfg(feature = "alloc")]
     pub(super) reord_seen: u32,
+    /// In Linux's CWR state (`Config::linux_cwr`, `prr.rs`): an ECN-Echo
+    /// reduction in progress. With `alloc` only (without it the TCB,
+    /// which holds this box inline, has no room: cwnd is set at once).
+    #[cfg(feature = "alloc")]
+    pub(super) cwr: bool,
     /// The ends of the records not yet acknowledged (`AppCall::SendEor`,
     /// `records.rs`), in sequence order.
     #[cfg(feature = "alloc")]
@@ -137,11 +142,13 @@ impl Cold {
         #[cfg(feature = "alloc")]
         reord_seen: 0,
         #[cfg(feature = "alloc")]
+        cwr: false,
+        #[cfg(feature = "alloc")]
         records: alloc::vec::Vec::new(),
     };
 
     /// What a new open resets (`reset_tcb`): the PLPMTUD search, the path
-    /// MTU learned in SYN-SENT, the chronographs and the record ends (the D-SACK round:
+    /// MTU learned in SYN-SENT, the chronographs, the CWR state and the record ends (the D-SACK round:
     /// `set_iss`). The rest stays: the counters, and values that mean
     /// something only while a flag bit says so.
     fn reset(&mut self) {
@@ -151,6 +158,7 @@ impl Cold {
         {
             self.pmtu_mss = 0;
             self.chrono = super::info::Chrono::OFF;
+            self.cwr = false;
         }
         #[cfg(feature = "alloc")]
         self.records.clear();

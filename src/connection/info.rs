@@ -302,7 +302,10 @@ impl<B: Storage> Connection<B> {
             CaState::Recovery
         } else if in_loss {
             CaState::Loss
-        } else if self.cwr_pending() {
+        } else if self.in_cwr()
+            || (self.cwr_pending() && !(cfg!(feature = "alloc") && self.cfg.linux_cwr()))
+        {
+            // Without Config::linux_cwr, from the ECE until CWR is sent.
             CaState::Cwr
         } else if self.dupacks > 0 || sacked_bytes > 0 {
             CaState::Disorder

@@ -673,18 +673,31 @@ impl<B: Storage> Connection<B> {
         // ECE: reduce once per window of data (RFC 3168 §6.1.2).
         if seg.flags.contains(Flags::ECE)
             && self.flight() > 0
-            && !self.in_recovery()
+            && !self.in_reduction()
             && self.snd_una.after_eq(self.recover)
         {
             let mss = self.eff_mss();
+            let linux_cwr = cfg!(feature = "alloc") && self.cfg.linux_cwr();
             let w = super::congestion::Window {
-                cwnd: self.cwnd.min(self.flight().max(mss)),
+                cwnd: if linux_cwr {
+                    self.cwnd_to_reduce()
+                } else {
+                    self.cwnd.min(self.flight().max(mss))
+                },
                 ssthresh: self.ssthresh,
                 mss,
             };
             self.ssthresh =
                 super::congestion::CongestionControl::on_congestion(&mut self.cc, w, now);
-            self.cwnd = self.ssthresh;
+            // Config::linux_cwr: cwnd comes down by PRR, from this ACK on
+            // (Linux's CWR state); else at once.
+            #[cfg(feature = "alloc")]
+            if linux_cwr {
+                self.enter_cwr();
+            }
+            if !linux_cwr {
+                self.cwnd = self.ssthresh;
+            }
             self.recover = self.snd_max;
             self.set_cwr_pending(true);
             self.cold_mut().rare.ecn_reductions += 1;
@@ -907,7 +920,7 @@ impl<B: Storage> Connection<B> {
         if !self.in_recovery() && self.sack_loss_detected() && self.snd_una.after_eq(self.recover) {
             self.enter_recovery(now);
         }
-        if self.in_recovery() {
+        if self.in_reduction() {
             let acked = ack.dist(old_una).min(i32::MAX as u32);
             let held = i64::from(self.held_by_peer()) - i64::from(held_before);
             // Without SACK a duplicate ACK delivers one segment, and an

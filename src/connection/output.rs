@@ -121,11 +121,12 @@ impl<B: Storage> Connection<B> {
         } else {
             0
         };
-        // ... and the congestion window: in recovery, sending goes on while
-        // pipe < cwnd (RFC 6675 §5; PRR sets cwnd, RFC 6937); otherwise by
-        // SND.UNA + cwnd.
+        // ... and the congestion window: in recovery (and in the CWR
+        // state, `Config::linux_cwr`), sending goes on while pipe < cwnd
+        // (RFC 6675 §5; PRR sets cwnd, RFC 6937); otherwise by SND.UNA +
+        // cwnd.
         let cwnd = self.cwnd.max(mss).min(MAX_WINDOW);
-        let cwnd_room = if self.in_recovery() {
+        let cwnd_room = if self.in_reduction() {
             cwnd.saturating_sub(self.pipe())
         } else {
             // Limited transmit (RFC 3042, RFC 5681 §3.2 step 1): the first

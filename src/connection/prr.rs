@@ -54,16 +54,82 @@ impl<B: Storage> Connection<B> {
         self.set_in_recovery(false);
         // RFC 8985 §6.2.4: RACK.reo_wnd_persist counts recoveries.
         self.sent_log.reo_recovery_ended();
+        self.prr_words_to_hystart();
+    }
+
+    /// PRR's words go back to HyStart++, which starts a fresh round.
+    fn prr_words_to_hystart(&mut self) {
         self.hs_window_end = self.snd_max;
         self.hs_last_min = u32::MAX;
         self.hs_cur_min = u32::MAX;
         self.reset_hs_samples();
     }
 
+    /// In Linux's CWR state (`Config::linux_cwr`): an ECN-Echo reduction
+    /// is in progress, by PRR. Sets `uncommon` (both fast paths off: every
+    /// ACK goes through `prr_ack`, every segment sent through `prr_sent`).
+    #[inline]
+    pub(super) fn in_cwr(&self) -> bool {
+        #[cfg(feature = "alloc")]
+        return self.uncommon() && self.cold().cwr;
+        #[cfg(not(feature = "alloc"))]
+        return false;
+    }
+
+    /// PRR sets cwnd: fast recovery, or the CWR state.
+    #[inline]
+    pub(super) fn in_reduction(&self) -> bool {
+        self.in_recovery() || self.in_cwr()
+    }
+
+    /// An ECN-Echo under `Config::linux_cwr`, ssthresh already reduced:
+    /// Linux's `tcp_enter_cwr` and `tcp_init_cwnd_reduction`. PRR's counts
+    /// start from zero, with the cwnd of now as RecoverFS (Linux's
+    /// `prior_cwnd`; a fast recovery takes `pipe`, RFC 9937). cwnd is not
+    /// changed here: the ACKs that follow bring it down (`prr_ack`).
+    #[cfg(feature = "alloc")]
+    pub(super) fn enter_cwr(&mut self) {
+        self.hs_last_min = 0;
+        self.hs_cur_min = 0;
+        self.reset_hs_samples();
+        self.hs_window_end = SeqNum(self.cwnd.max(1));
+        self.cold_mut().cwr = true;
+        self.refresh_uncommon();
+    }
+
+    /// The CWR state ends (Linux's `tcp_end_cwnd_reduction`, once SND.UNA
+    /// is past what was sent before the reduction, or at a timeout): PRR's
+    /// words go back to HyStart++. The caller sets cwnd.
+    pub(super) fn leave_cwr(&mut self) {
+        #[cfg(feature = "alloc")]
+        if self.in_cwr() {
+            self.cold_mut().cwr = false;
+            self.refresh_uncommon();
+            self.prr_words_to_hystart();
+        }
+    }
+
+    /// A fast recovery starts during the CWR state: it takes the
+    /// reduction over, with PRR's counts and ssthresh as they are (Linux's
+    /// `tcp_enter_recovery` does not reduce again while
+    /// `tcp_in_cwnd_reduction`). Returns whether it did.
+    pub(super) fn cwr_to_recovery(&mut self) -> bool {
+        if !self.in_cwr() {
+            return false;
+        }
+        #[cfg(feature = "alloc")]
+        {
+            self.cold_mut().cwr = false;
+            self.refresh_uncommon();
+        }
+        self.set_in_recovery(true);
+        true
+    }
+
     /// `n` bytes of data (new or retransmitted) went out: PRR's `prr_out`.
     #[inline]
     pub(super) fn prr_sent(&mut self, n: u32) {
-        if self.in_recovery() {
+        if self.in_reduction() {
             self.hs_cur_min = self.hs_cur_min.saturating_add(n);
         }
     }
@@ -108,7 +174,7 @@ impl<B: Storage> Connection<B> {
     /// `cwnd = pipe + sndcnt`. An ACK that delivered nothing changes
     /// nothing (as Linux).
     pub(super) fn prr_ack(&mut self, delivered: u32, safe: bool) {
-        if !self.in_recovery() || delivered == 0 {
+        if !self.in_reduction() || delivered == 0 {
             return;
         }
         let mss = self.eff_mss();
@@ -122,6 +188,14 @@ impl<B: Storage> Connection<B> {
             // CEIL(prr_delivered * ssthresh / RecoverFS) - prr_out.
             let fs = u64::from(self.recover_fs().max(1));
             let due = (u64::from(prr_delivered) * u64::from(ssthresh)).div_ceil(fs);
+            // The CWR state (`Config::linux_cwr`) rounds up to whole
+            // segments, as Linux counts packets (`tcp_cwnd_reduction`);
+            // fast recovery keeps RFC 9937's bytes.
+            let due = if self.in_cwr() {
+                due.div_ceil(u64::from(mss)) * u64::from(mss)
+            } else {
+                due
+            };
             u32::try_from(due)
                 .unwrap_or(u32::MAX)
                 .saturating_sub(prr_out)

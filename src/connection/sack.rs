@@ -318,6 +318,11 @@ impl<B: Storage> Connection<B> {
     pub(super) fn pipe(&self) -> u32 {
         let flight = self.flight();
         if !self.in_recovery() {
+            // The CWR state (`Config::linux_cwr`): nothing is deemed lost,
+            // what the peer SACKed has left the network.
+            if self.in_cwr() && self.sack_on() {
+                return flight.saturating_sub(self.sacked.covered());
+            }
             return flight;
         }
         if !self.sack_on() {

@@ -469,6 +469,7 @@ impl<B: Storage> Connection<B> {
             if self.in_recovery() {
                 self.leave_recovery();
             }
+            self.leave_cwr();
             self.dupacks = 0;
             self.recover = self.snd_max;
             if frto {
@@ -604,10 +605,13 @@ impl<B: Storage> Connection<B> {
 
     /// Takes an RTT sample from an ACK, if one is valid.
     pub(super) fn rtt_on_ack(&mut self, now: Instant, seg: &Segment<'_>) {
+        // Not while PRR holds the words (in recovery, cwnd falls below
+        // ssthresh once pipe does).
         if self.cfg.linux_hystart()
             && self.cfg.hystart()
             && self.cwnd < self.ssthresh
             && self.cwnd >= 16 * self.eff_mss()
+            && !self.in_reduction()
         {
             self.hystart_round_linux(seg.ack);
         }
@@ -679,7 +683,7 @@ impl<B: Storage> Connection<B> {
     /// Note: the Conservative Slow Start phase of §4.3 is not implemented;
     /// slow start ends at once, as Linux's HyStart does.
     fn hystart_sample(&mut self, r: u32) {
-        if !self.cfg.hystart() || self.cwnd >= self.ssthresh || self.in_recovery() {
+        if !self.cfg.hystart() || self.cwnd >= self.ssthresh || self.in_reduction() {
             return;
         }
         if self.cfg.linux_hystart() {
@@ -827,6 +831,20 @@ impl<B: Storage> Connection<B> {
     /// before with `Config::cwnd_delivered` (`sack.rs`, `delivered_by`).
     pub(super) fn on_new_ack(&mut self, acked: u32, delivered: u32, now: Instant) {
         let mss = self.eff_mss();
+        if self.in_cwr() {
+            if !self.snd_una.after(self.recover) {
+                // Config::linux_cwr: PRR sets cwnd (`prr_ack`), which does
+                // not grow meanwhile (Linux's `tcp_may_raise_cwnd`).
+                self.dupacks = 0;
+                return;
+            }
+            // Past what was sent before the reduction (strictly: Linux
+            // waits for an ACK above it, so that the CWR flag reached the
+            // peer): cwnd = ssthresh (`tcp_end_cwnd_reduction`), and this
+            // ACK grows it as any other.
+            self.leave_cwr();
+            self.cwnd = self.ssthresh;
+        }
         if self.in_recovery() {
             if self.snd_una.after_eq(self.recover) {
                 // Full ACK: leave fast recovery (RFC 6582 §3.2 step 3).
@@ -906,11 +924,16 @@ impl<B: Storage> Connection<B> {
     /// Fast retransmit and recovery (RFC 5681 §3.2, RFC 6582, RFC 6675 §5).
     pub(super) fn enter_recovery(&mut self, now: Instant) {
         let mss = self.eff_mss();
-        let w = Window {
-            cwnd: self.cwnd_to_reduce(),
-            ..self.window()
-        };
-        self.ssthresh = self.cc.on_congestion(w, now);
+        // Config::linux_cwr: a recovery that starts during the CWR state
+        // takes its reduction over (no second one).
+        let from_cwr = self.cwr_to_recovery();
+        if !from_cwr {
+            let w = Window {
+                cwnd: self.cwnd_to_reduce(),
+                ..self.window()
+            };
+            self.ssthresh = self.cc.on_congestion(w, now);
+        }
         self.recover = self.snd_max;
         self.high_rxt = self.snd_una;
         self.rtx_mark = self.snd_max;
@@ -922,7 +945,9 @@ impl<B: Storage> Connection<B> {
         if self.uncommon() {
             self.mtu_on_recovery();
         }
-        self.prr_start();
+        if !from_cwr {
+            self.prr_start();
+        }
         self.cwnd = self.pipe().saturating_add(mss);
         self.set_fast_rtx(true);
         self.cold_mut().rare.recoveries += 1;

@@ -96,9 +96,15 @@ impl<B: Storage> Connection<B> {
 
     /// The `uncommon` flag from what needs the general paths: the
     /// `xflags` modes, pending record ends (`records.rs`), new data held
-    /// after a failed send (`txfail.rs`).
+    /// after a failed send (`txfail.rs`), the CWR state (`prr.rs`).
     pub(super) fn refresh_uncommon(&mut self) {
-        self.set_uncommon(self.xflags & x::UNCOMMON != 0 || self.has_records() || self.held());
+        #[cfg(feature = "alloc")]
+        let cwr = self.cold().cwr;
+        #[cfg(not(feature = "alloc"))]
+        let cwr = false;
+        self.set_uncommon(
+            self.xflags & x::UNCOMMON != 0 || self.has_records() || self.held() || cwr,
+        );
     }
 
     /// SEND with the URGENT flag (RFC 9293 §3.10.2): the data is queued as

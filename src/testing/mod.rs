@@ -913,6 +913,9 @@ pub fn fixture_config(variant: u8) -> (Config, usize, usize) {
             // F-RTO alone judges timeouts here (no timestamps), and
             // PLPMTUD answers R1 (both issue 18).
             c.mtu_probing = true;
+            // ECN, so that an ECE takes T into Linux's CWR state
+            // (`Config::linux_cwr`).
+            c.ecn = true;
             (c, 2048, 4096)
         }
     }
