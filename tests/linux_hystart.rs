@@ -79,3 +79,53 @@ fn slow_start_goes_on_when_the_delay_stays_low() {
     assert_eq!(info.snd_ssthresh, TCP_INFINITE_SSTHRESH);
     assert_eq!(info.snd_cwnd, 40);
 }
+
+// PRR keeps its counts in HyStart's words while a recovery lasts (RFC
+// 9937's prr_out, RecoverFS): Linux's round, which begins on an ACK past
+// the round's end, must not run then, although in PRR-SSRB cwnd is below
+// ssthresh. Here 20 of 40 segments are lost: cwnd 20 segments in
+// recovery, ssthresh 28. The fast retransmission is not polled yet when
+// an ACK of new data arrives (and gives an RTT sample): 21 segments
+// delivered, none sent, so PRR-SSRB allows min(ssthresh - pipe,
+// prr_delivered - prr_out + 1) = 22 segments. A HyStart round started on
+// that ACK would have taken prr_out to "all sent" (2 segments).
+#[test]
+fn linux_hystart_leaves_prr_alone_in_recovery() {
+    let cfg = Config {
+        congestion: Algorithm::Cubic,
+        hystart: true,
+        sack: true,
+        ..preset(true)
+    };
+    let mut s = Sut::with_buffers(cfg, RX, 1 << 20);
+    s.app(|c, now| c.connect(now, ISS).unwrap());
+    s.expect(SYN, ISS, SeqNum(0));
+    s.peer_syn_opts = TcpOptions {
+        mss: Some(1000),
+        sack_permitted: true,
+        ..TcpOptions::NONE
+    };
+    s.now += Duration::from_millis(100);
+    s.peer_ack(SYN | ACK, ISS.add(1), &[]);
+    let _ = s.out();
+    let base = ISS.add(1);
+    assert_eq!(s.send(&[1u8; 70_000]), 70_000);
+    // Slow start, stretch ACKs: 10, then 20, then 40 segments.
+    for (sent, acked) in [(10, 10_000), (20, 30_000)] {
+        assert_eq!(s.out().len(), sent);
+        s.now += Duration::from_millis(100);
+        s.peer_ack(ACK, base.add(acked), &[]);
+    }
+    assert_eq!(s.out().len(), 40);
+    assert_eq!(s.c.info(s.now).snd_cwnd, 40);
+    // The first 20 of the 40 lost, the last 20 SACKed: recovery.
+    s.now += Duration::from_millis(100);
+    s.ack_sack(base.add(30_000), &[(base.add(50_000), base.add(70_000))]);
+    let i = s.c.info(s.now);
+    assert_eq!((i.ca_state, i.snd_ssthresh, i.snd_cwnd), (3, 28, 20));
+    // The first of them arrives after all (nothing polled since).
+    s.now += Duration::from_millis(1);
+    s.ack_sack(base.add(31_000), &[(base.add(50_000), base.add(70_000))]);
+    let i = s.c.info(s.now);
+    assert_eq!((i.ca_state, i.snd_ssthresh, i.snd_cwnd), (3, 28, 22));
+}
