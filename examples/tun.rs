@@ -15,7 +15,7 @@
 //! ```text
 //! tun --dev NAME --local IP --kernel IP/PREFIX [--config linux|rfc9293]
 //!     [--drop-in PCT] [--drop-out PCT] [--reorder PCT] [--delay-ms N]
-//!     [--seed N] [--pcap FILE] MODE
+//!     [--ecn] [--ce-out PCT] [--seed N] [--pcap FILE] MODE
 //! MODE: serve --port P (--echo | --sink) [--count K]
 //!       connect --to IP:PORT [--send-random N] [--seed-data S] [--urgent U]
 //! ```
@@ -29,7 +29,11 @@
 //! before the Endpoint sees it, `--drop-out` drops a segment the Endpoint
 //! sent before it is written to the device, `--reorder` holds a packet (either
 //! way) back by `max(delay, 1 ms)` more so that later ones overtake it, and
-//! `--delay-ms` delays every packet, each way. `--pcap FILE` writes every
+//! `--delay-ms` delays every packet, each way. `--ecn` has the Endpoint ask
+//! for ECN (RFC 3168; the kernel's default `tcp_ecn=2` accepts), and
+//! `--ce-out` marks an ECN-capable segment the Endpoint sent CE (Congestion
+//! Experienced) as a router would, so that the kernel echoes ECE.
+//! `--pcap FILE` writes every
 //! packet that crosses the device (as read, and as written) in pcap format
 //! (LINKTYPE_RAW).
 //!
@@ -143,6 +147,7 @@ mod linux {
         drop_in: f64,
         drop_out: f64,
         reorder: f64,
+        ce_out: f64,
         delay_us: u64,
         seed: u64,
         pcap: Option<String>,
@@ -157,7 +162,7 @@ mod linux {
     const USAGE: &str =
         "usage: tun --dev NAME --local IP --kernel IP/PREFIX [--config linux|rfc9293]
            [--drop-in PCT] [--drop-out PCT] [--reorder PCT] [--delay-ms N]
-           [--seed N] [--pcap FILE] [--time-limit SECS] [--syn-retries N]
+           [--ecn] [--ce-out PCT] [--seed N] [--pcap FILE] [--time-limit SECS] [--syn-retries N]
            [--linger-ms N] [--drop-time-wait-acks N] [--no-offload] MODE
 MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
       connect --to IP:PORT [--send-random N] [--seed-data S] [--urgent U]";
@@ -182,6 +187,7 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
         let mut syn_retries = None;
         let mut drop_tw_acks = 0;
         let mut offload = true;
+        let (mut ecn, mut ce_out) = (false, 0.0);
         let mut mode_name = None;
         while let Some(a) = it.next() {
             match a.as_str() {
@@ -198,6 +204,8 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
                 "--drop-in" => drop_in = parse(&a, it.next()),
                 "--drop-out" => drop_out = parse(&a, it.next()),
                 "--reorder" => reorder = parse(&a, it.next()),
+                "--ecn" => ecn = true,
+                "--ce-out" => ce_out = parse(&a, it.next()),
                 "--delay-ms" => delay_ms = parse(&a, it.next()),
                 "--seed" => seed = parse(&a, it.next()),
                 "--pcap" => pcap = Some(parse::<String>(&a, it.next())),
@@ -256,6 +264,9 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
         if let Some(n) = syn_retries {
             config.conn.syn_retries = n;
         }
+        if ecn {
+            config.conn.ecn = true;
+        }
         Args {
             dev: dev.unwrap_or_else(|| usage("--dev missing")),
             local: local.unwrap_or_else(|| usage("--local missing")),
@@ -264,6 +275,7 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
             drop_in,
             drop_out,
             reorder,
+            ce_out,
             delay_us: delay_ms * 1000,
             seed,
             pcap,
@@ -538,8 +550,8 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
         first_rx: Option<StdInstant>,
         eof_at: Option<StdInstant>,
         acked_at: Option<StdInstant>,
-        /// The connection's retransmissions, timeouts and recoveries.
-        conn_stats: (u64, u64, u64),
+        /// The connection's retransmissions, timeouts, recoveries and ECN reductions.
+        conn_stats: (u64, u64, u64, u64),
         /// TIME-WAIT: segments sent for this 4-tuple since, and dropped.
         tw: Option<(u32, u32)>,
     }
@@ -567,7 +579,7 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
                 first_rx: None,
                 eof_at: None,
                 acked_at: None,
-                conn_stats: (0, 0, 0),
+                conn_stats: (0, 0, 0, 0),
                 tw: None,
             }
         }
@@ -637,7 +649,12 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
                 return;
             };
             let st = c.stats();
-            self.conn_stats = (st.retransmits, st.timeouts, st.recoveries);
+            self.conn_stats = (
+                st.retransmits,
+                st.timeouts,
+                st.recoveries,
+                st.ecn_reductions,
+            );
             let eof = c.is_eof() && c.recv_queue() == 0;
             if eof && self.eof_at.is_none() {
                 self.eof_at = Some(StdInstant::now());
@@ -698,8 +715,8 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
                 self.sent as f64 / tx / 1e6,
                 self.received as f64 / rx / 1e6,
             );
-            let (r, t, rec) = self.conn_stats;
-            println!("{tag}retransmits {r} timeouts {t} recoveries {rec}");
+            let (r, t, rec, e) = self.conn_stats;
+            println!("{tag}retransmits {r} timeouts {t} recoveries {rec} ecn-reductions {e}");
         }
     }
 
@@ -768,6 +785,7 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
         dropped_in: u64,
         dropped_out: u64,
         reordered: u64,
+        ce_marked: u64,
         super_in: u64,
         super_out: u64,
         bad_vnet: u64,
@@ -1129,10 +1147,19 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
         }
 
         /// A packet out: maybe dropped, scheduled.
-        fn outbound(&mut self, p: Vec<u8>, hdr: Option<[u8; VNET_LEN]>) {
+        fn outbound(&mut self, mut p: Vec<u8>, hdr: Option<[u8; VNET_LEN]>) {
             if self.rng.chance(self.args.drop_out) {
                 self.stats.dropped_out += 1;
                 return;
+            }
+            // ECT(1) or ECT(0) (RFC 3168 §5): a congested router's CE mark,
+            // and the header checksum again.
+            if matches!(p[1] & 3, 1 | 2) && self.rng.chance(self.args.ce_out) {
+                p[1] |= 3;
+                p[10..12].fill(0);
+                let sum = checksum::fold(checksum::ones_complement_sum(&p[..20], 0));
+                p[10..12].copy_from_slice(&(!sum).to_be_bytes());
+                self.stats.ce_marked += 1;
             }
             self.schedule_with(false, p, false, hdr);
         }
@@ -1222,8 +1249,11 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
             config.tx_checksum_offload = true;
             config.rx_checksum_offload = true;
         }
-        let wire_view =
-            args.pcap.is_some() || args.drop_in > 0.0 || args.drop_out > 0.0 || args.reorder > 0.0;
+        let wire_view = args.pcap.is_some()
+            || args.drop_in > 0.0
+            || args.drop_out > 0.0
+            || args.reorder > 0.0
+            || args.ce_out > 0.0;
         let ep = config
             .with_local_addr(args.local)
             .and_then(|c| Endpoint::new(c, secret))
@@ -1343,12 +1373,13 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
         let s = &host.stats;
         let k = host.ep.counters();
         println!(
-            "stats read {} written {} dropped-in {} dropped-out {} reordered {} timer-retransmits {} offload {} super-in {} super-out {} bad-vnet {} bad-checksum {}",
+            "stats read {} written {} dropped-in {} dropped-out {} reordered {} ce-marked {} timer-retransmits {} offload {} super-in {} super-out {} bad-vnet {} bad-checksum {}",
             s.read,
             s.written,
             s.dropped_in,
             s.dropped_out,
             s.reordered,
+            s.ce_marked,
             k.retrans_segs,
             if host.vnet { "on" } else { "off" },
             s.super_in,

@@ -787,8 +787,9 @@ fn read_pcap_len(path: &std::path::Path) -> Vec<(String, TcpHeader, usize)> {
 
 const LOSS: [&str; 6] = ["--drop-in", "2", "--drop-out", "2", "--reorder", "2"];
 
-/// 50 MB from the engine to Linux (Linux reads to the end and closes).
-fn bulk_engine_to_linux(test: &str, impair: &[&str]) {
+/// 50 MB from the engine to Linux (Linux reads to the end and closes);
+/// returns the engine's lines.
+fn bulk_engine_to_linux(test: &str, impair: &[&str]) -> Vec<String> {
     let ns = Ns::new(test);
     let py = ns.peer(&["listen", "--port", "5004"]);
     let to = format!("{KERNEL_IP}:5004");
@@ -823,6 +824,7 @@ fn bulk_engine_to_linux(test: &str, impair: &[&str]) {
         line_with(&e.1, "retransmits"),
         line_with(&e.1, "stats")
     ));
+    e.1
 }
 
 /// 50 MB from Linux to the engine's sink.
@@ -881,6 +883,26 @@ fn bulk_50mb_engine_to_linux_with_loss_and_reordering() {
         let mut o = LOSS.to_vec();
         o.extend_from_slice(&["--seed", "21"]);
         bulk_engine_to_linux("bulk-out-lossy", &o);
+    }
+}
+
+// RFC 3168 against Linux's receiver, with Linux's CWR state on our side
+// (`Config::linux_cwr`, issue 18): one ECN-capable segment in a hundred is
+// marked CE on its way to the kernel, which echoes ECE; the engine reduces
+// cwnd by PRR and the 50 MB arrive intact, with no retransmission.
+#[test]
+fn bulk_50mb_engine_to_linux_with_ce_marks() {
+    if let Some(_one) = can_run() {
+        let o = ["--ecn", "--ce-out", "1", "--seed", "23"];
+        let e = bulk_engine_to_linux("bulk-out-ce", &o);
+        let st = line_with(&e, "stats");
+        let marked: u64 = field(st, "ce-marked", 0).parse().expect("ce-marked");
+        let rl = line_with(&e, "retransmits");
+        let reductions: u64 = field(rl, "ecn-reductions", 0).parse().expect("reductions");
+        let msg = format!("{st}\n{rl}");
+        assert!(marked > 100, "{msg}");
+        assert!(reductions > 10 && reductions <= marked, "{msg}");
+        assert_eq!(field(rl, "retransmits", 0), "0", "{msg}");
     }
 }
 
