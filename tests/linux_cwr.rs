@@ -111,11 +111,16 @@ fn r3168_rfc9293_halves_cwnd_at_once() {
     ten_in_flight(&mut s);
     ack(&mut s, 2000, true);
     // NewReno: ssthresh = FlightSize / 2 (RFC 5681 §3.1), cwnd with it.
-    let (cwnd, ssthresh, _) = window(&s);
-    assert_eq!((cwnd, ssthresh), (5, 5));
+    // tcp_info calls it CWR until the CWR flag is sent.
+    assert_eq!(window(&s), (5, 5, CWR));
     assert_eq!(s.c.stats().ecn_reductions, 1);
     ack(&mut s, 4000, true);
     assert_eq!(s.c.stats().ecn_reductions, 1, "once per window");
+    ack(&mut s, 10_000, false);
+    assert_eq!(window(&s).2, CWR);
+    assert_eq!(s.send(&[8; 1000]), 1000);
+    assert!(s.out()[0].flags().contains(Flags::CWR));
+    assert_eq!(window(&s).2, OPEN);
 }
 
 // Without the flag, linux() behaves as rfc9293() does on an ECE: the cut is
