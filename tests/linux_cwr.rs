@@ -209,3 +209,28 @@ fn linux_cwr_ends_at_a_timeout() {
     assert!(cwnd >= 2, "cwnd grows after the timeout: {cwnd}");
     let _ = SeqNum(0);
 }
+
+// A new open on the same Connection starts outside the state, whatever the
+// last connection left (`reset_tcb`): here urgent data, which turns the
+// general paths on, finds no reduction in progress.
+#[test]
+fn linux_cwr_does_not_outlive_its_connection() {
+    let mut s = established_ecn(linux());
+    ten_in_flight(&mut s);
+    ack(&mut s, 2000, true);
+    assert_eq!(window(&s).2, CWR);
+    s.abort();
+    s.app(|c, now| c.connect(now, ISS).unwrap());
+    let _ = s.out();
+    s.now += Duration::from_millis(100);
+    s.peer_nxt = PEER_ISS;
+    s.peer(f(f(SYN, ACK), Flags::ECE), &[]);
+    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+    assert!(s.c.ecn_enabled());
+    let now = s.now;
+    let o = s.c.send_urgent(now, b"!").unwrap();
+    s.record(o.actions);
+    assert_eq!(window(&s).2, OPEN);
+    let out = s.out();
+    assert!(out[0].flags().contains(Flags::URG), "{out:?}");
+}
