@@ -234,3 +234,21 @@ fn linux_cwr_does_not_outlive_its_connection() {
     let out = s.out();
     assert!(out[0].flags().contains(Flags::URG), "{out:?}");
 }
+
+// An ECE with nothing of ours in flight reduces nothing, in both presets
+// (Linux's tcp_ack skips its congestion response without packets out,
+// `no_queue`): a peer still echoing ECE on its own data after all ours
+// was acknowledged does not cut a window no data of ours was marked in.
+#[test]
+fn an_ece_with_nothing_in_flight_reduces_nothing() {
+    for linux in [false, true] {
+        let mut s = established_ecn(preset(linux));
+        ten_in_flight(&mut s);
+        ack(&mut s, 10_000, false);
+        let before = window(&s);
+        let seq = s.peer_nxt;
+        s.seg(f(ACK, Flags::ECE), seq, ISS.add(10_001), &[]);
+        assert_eq!(window(&s), before, "linux {linux}");
+        assert_eq!(s.c.stats().ecn_reductions, 0, "linux {linux}");
+    }
+}
