@@ -127,3 +127,56 @@ fn pcap_file_is_written() {
     assert_eq!(&bytes[..4], &[0xd4, 0xc3, 0xb2, 0xa1]);
     assert!(bytes.len() > 24 + sim.packets.len() * 56);
 }
+
+/// A 10 Mbit/s bottleneck, 40 ms RTT, 128 KB drop-tail queue that marks
+/// ECN-capable packets CE above 20 KB queued; 4 MB from A, 256 KiB
+/// buffers. Returns (report, A's ECN reductions).
+fn through_a_marking_queue(cfg: Config) -> (tcpstate::sim::Report, u64) {
+    let mut l = LinkConfig::ideal(Duration::from_millis(20)).with_bandwidth(1_250_000, 128_000);
+    l.ce_threshold = Some(20_000);
+    let mut sim = tcpstate::sim::Sim::new(3);
+    let ab = sim.add_link(l.clone());
+    let ba = sim.add_link(l);
+    let host = |script| tcpstate::sim::HostConfig {
+        rx_buf: 256 * 1024,
+        tx_buf: 256 * 1024,
+        ..tcpstate::sim::HostConfig::new(cfg.clone(), script)
+    };
+    sim.add_pair(
+        host(Script::send_then_close(4_000_000)),
+        host(Script::send_then_close(0)),
+        ab,
+        ba,
+    );
+    let r = sim.run();
+    assert!(sim.trace.check_complete().is_empty());
+    let reductions = sim.hosts[0].conn.stats().ecn_reductions;
+    (r, reductions)
+}
+
+// RFC 3168 through a queue that marks rather than drops (RFC 3168 §5):
+// with ECN on, the sender backs off on CE echoes before the queue
+// overflows: no packet is lost and nothing is retransmitted, with Linux's
+// CWR state (`Config::linux_cwr`) or RFC 3168's immediate halving alike;
+// without ECN the same queue only drops.
+#[test]
+fn r3168_a_marking_queue_replaces_loss_with_echoes() {
+    for linux_cwr in [true, false] {
+        let cfg = Config {
+            ecn: true,
+            linux_cwr,
+            ..Config::linux()
+        };
+        let (r, reductions) = through_a_marking_queue(cfg);
+        let f = r.flows[0];
+        let msg = format!("linux_cwr {linux_cwr}: {f} {:?}", r.counters);
+        assert_eq!(f.bytes_delivered, 4_000_000, "{msg}");
+        assert!(r.counters.ce_marked > 0 && reductions > 0, "{msg}");
+        assert!(reductions <= r.counters.ce_marked, "{msg}");
+        assert_eq!(r.counters.queue_drops, 0, "{msg}");
+        assert_eq!(f.bytes_retransmitted, 0, "{msg}");
+    }
+    let (r, reductions) = through_a_marking_queue(Config::linux());
+    assert_eq!((r.counters.ce_marked, reductions), (0, 0));
+    assert_eq!(r.flows[0].bytes_delivered, 4_000_000);
+}

@@ -57,6 +57,11 @@ pub struct LinkConfig {
     /// no ICMP "fragmentation needed" (an MTU black hole, RFC 2923 §2.1,
     /// which packetization-layer PMTUD, RFC 4821, is for).
     pub mtu: Option<usize>,
+    /// An ECN-marking queue (RFC 3168 §5, a step threshold as DCTCP's
+    /// routers use, RFC 8257 §3.1): an ECN-capable packet that finds more
+    /// than this many bytes queued is delivered marked CE. Only used with
+    /// a bandwidth; drop-tail at `queue_limit` still applies.
+    pub ce_threshold: Option<usize>,
 }
 
 impl LinkConfig {
@@ -75,6 +80,7 @@ impl LinkConfig {
             corrupt: 0.0,
             cut_at: None,
             mtu: None,
+            ce_threshold: None,
         }
     }
 
@@ -127,6 +133,8 @@ pub struct LinkOutcome {
     pub fate: Fate,
     /// The copies that arrive: none when lost, two when duplicated.
     pub arrivals: Vec<Arrival>,
+    /// Marked CE by the queue (`LinkConfig::ce_threshold`).
+    pub ce: bool,
 }
 
 /// A link's running state.
@@ -167,12 +175,15 @@ impl Link {
         self.queued
     }
 
-    /// Puts a packet of `len` bytes on the link at `now`.
-    pub fn transmit(&mut self, now: Instant, len: usize, rng: &mut Rng) -> LinkOutcome {
+    /// Puts a packet of `len` bytes on the link at `now`; `ect` says that
+    /// it is ECN-capable (RFC 3168 §5).
+    pub fn transmit(&mut self, now: Instant, len: usize, ect: bool, rng: &mut Rng) -> LinkOutcome {
         let lost = |fate| LinkOutcome {
             fate,
             arrivals: Vec::new(),
+            ce: false,
         };
+        let mut ce = false;
         if self.config.cut_at.is_some_and(|t| now >= t) {
             return lost(Fate::LinkDown);
         }
@@ -182,9 +193,11 @@ impl Link {
         // Serialisation behind a drop-tail queue.
         let mut sent_at = now;
         if let Some(bw) = self.config.bandwidth.filter(|&b| b > 0) {
-            if self.queued_bytes(now) + len > self.config.queue_limit {
+            let queued = self.queued_bytes(now);
+            if queued + len > self.config.queue_limit {
                 return lost(Fate::QueueDrop);
             }
+            ce = ect && self.config.ce_threshold.is_some_and(|t| queued > t);
             let start = self.busy_until.max(now);
             let us = (len as u64).saturating_mul(1_000_000).div_ceil(bw);
             sent_at = start + Duration::from_micros(us);
@@ -237,6 +250,7 @@ impl Link {
         LinkOutcome {
             fate: Fate::Delivered,
             arrivals,
+            ce,
         }
     }
 }
@@ -246,20 +260,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn ce_marks_ect_packets_above_the_threshold_only() {
+        let mut rng = Rng::new(1);
+        let mut cfg =
+            LinkConfig::ideal(Duration::from_millis(10)).with_bandwidth(1_000_000, 10_000);
+        cfg.ce_threshold = Some(1500);
+        let mut l = Link::new(cfg);
+        let t0 = Instant::from_secs(1);
+        // 0, then 1000 bytes queued: not above 1500.
+        assert!(!l.transmit(t0, 1000, true, &mut rng).ce);
+        assert!(!l.transmit(t0, 1000, true, &mut rng).ce);
+        // 2000 queued: an ECN-capable packet is marked, another is not.
+        assert!(!l.transmit(t0, 1000, false, &mut rng).ce);
+        let o = l.transmit(t0, 1000, true, &mut rng);
+        assert!(o.ce && o.fate == Fate::Delivered);
+        // Without a threshold nothing is marked.
+        let mut plain =
+            Link::new(LinkConfig::ideal(Duration::ZERO).with_bandwidth(1_000_000, 10_000));
+        for _ in 0..5 {
+            assert!(!plain.transmit(t0, 1000, true, &mut rng).ce);
+        }
+    }
+
+    #[test]
     fn bandwidth_serialises_and_queue_drops_tail() {
         let mut rng = Rng::new(1);
         let cfg = LinkConfig::ideal(Duration::from_millis(10)).with_bandwidth(1_000_000, 3000);
         let mut l = Link::new(cfg);
         let t0 = Instant::from_secs(1);
-        let a = l.transmit(t0, 1000, &mut rng);
+        let a = l.transmit(t0, 1000, false, &mut rng);
         assert_eq!(a.arrivals[0].at, t0 + Duration::from_millis(11));
-        let b = l.transmit(t0, 1000, &mut rng);
+        let b = l.transmit(t0, 1000, false, &mut rng);
         assert_eq!(b.arrivals[0].at, t0 + Duration::from_millis(12));
-        let _ = l.transmit(t0, 1000, &mut rng);
-        assert_eq!(l.transmit(t0, 1000, &mut rng).fate, Fate::QueueDrop);
+        let _ = l.transmit(t0, 1000, false, &mut rng);
+        assert_eq!(l.transmit(t0, 1000, false, &mut rng).fate, Fate::QueueDrop);
         // Once the first packet is serialised there is room again.
         assert_eq!(
-            l.transmit(t0 + Duration::from_millis(1), 1000, &mut rng)
+            l.transmit(t0 + Duration::from_millis(1), 1000, false, &mut rng)
                 .fate,
             Fate::Delivered
         );
@@ -271,7 +308,7 @@ mod tests {
         let mut l = Link::new(LinkConfig::ideal(Duration::ZERO).with_loss(0.25));
         let t = Instant::from_secs(1);
         let lost = (0..10_000)
-            .filter(|_| l.transmit(t, 100, &mut rng).fate != Fate::Delivered)
+            .filter(|_| l.transmit(t, 100, false, &mut rng).fate != Fate::Delivered)
             .count();
         assert!((2200..2800).contains(&lost), "{lost}");
         let mut cfg = LinkConfig::ideal(Duration::ZERO);
@@ -283,14 +320,17 @@ mod tests {
         });
         let mut l = Link::new(cfg);
         let fates: Vec<bool> = (0..10_000)
-            .map(|_| l.transmit(t, 100, &mut rng).fate == Fate::BurstLost)
+            .map(|_| l.transmit(t, 100, false, &mut rng).fate == Fate::BurstLost)
             .collect();
         let losses = fates.iter().filter(|&&x| x).count();
         let runs = fates.windows(2).filter(|w| !w[0] && w[1]).count();
         assert!(losses > 2 * runs, "bursts: {losses} losses in {runs} runs");
         let mut cfg = LinkConfig::ideal(Duration::ZERO);
         cfg.cut_at = Some(t);
-        assert_eq!(Link::new(cfg).transmit(t, 1, &mut rng).fate, Fate::LinkDown);
+        assert_eq!(
+            Link::new(cfg).transmit(t, 1, false, &mut rng).fate,
+            Fate::LinkDown
+        );
     }
 
     #[test]
@@ -301,7 +341,7 @@ mod tests {
         let mut l = Link::new(cfg);
         let mut last = Instant::ZERO;
         for i in 0..1000 {
-            let o = l.transmit(Instant::from_micros(i * 100), 100, &mut rng);
+            let o = l.transmit(Instant::from_micros(i * 100), 100, false, &mut rng);
             assert!(o.arrivals[0].at >= last);
             last = o.arrivals[0].at;
         }

@@ -165,6 +165,8 @@ pub struct Counters {
     pub duplicated: u64,
     /// Held back and overtaken.
     pub reordered: u64,
+    /// Marked CE by a queue (`LinkConfig::ce_threshold`).
+    pub ce_marked: u64,
     /// Copies with a flipped bit.
     pub corrupted: u64,
     /// Copies the receiver dropped for a bad checksum.
@@ -261,6 +263,8 @@ struct Flight {
     src: [u8; 4],
     dst: [u8; 4],
     bytes: Vec<u8>,
+    /// Marked CE on the way (RFC 3168 §5).
+    ce: bool,
 }
 
 /// The simulator: hosts, links, the clock, the RNG and the records.
@@ -499,13 +503,13 @@ impl Sim {
             let mut buf = [0u8; 16_384];
             let o = self.hosts[h]
                 .conn
-                .on_segment_recv(self.now, &seg, false, &mut buf);
+                .on_segment_recv(self.now, &seg, f.ce, &mut buf);
             self.record_actions(h, o.actions);
             if o.len > 0 {
                 self.got(h, &buf[..o.len]);
             }
         } else {
-            let acts = self.hosts[h].conn.on_segment(self.now, &seg);
+            let acts = self.hosts[h].conn.on_segment_ecn(self.now, &seg, f.ce);
             self.record_actions(h, acts);
         }
         self.drive_app(h);
@@ -752,7 +756,10 @@ impl Sim {
 
     fn send_packet(&mut self, h: usize, src: [u8; 4], dst: [u8; 4], tcp: Vec<u8>, ect: bool) {
         let link = self.hosts[h].link;
-        let out = self.links[link].transmit(self.now, 20 + tcp.len(), &mut self.rng);
+        let out = self.links[link].transmit(self.now, 20 + tcp.len(), ect, &mut self.rng);
+        if out.ce {
+            self.counters.ce_marked += 1;
+        }
         let c = &mut self.counters;
         c.sent += 1;
         match out.fate {
@@ -779,8 +786,15 @@ impl Sim {
             }
             reordered |= a.reordered;
             self.flight_seq += 1;
-            self.in_flight
-                .insert((a.at, self.flight_seq), Flight { src, dst, bytes });
+            self.in_flight.insert(
+                (a.at, self.flight_seq),
+                Flight {
+                    src,
+                    dst,
+                    bytes,
+                    ce: out.ce,
+                },
+            );
         }
         if reordered {
             self.counters.reordered += 1;
