@@ -1165,3 +1165,54 @@ fn r6582_duplicate_acks_beyond_the_flight_count_for_nothing() {
     assert_eq!(s.send(&[8u8; 20_000]), 20_000);
     assert_eq!(sent_from(&mut s, una), [10, 11, 12, 13]);
 }
+
+// RFC 5681 §3.1: a timeout sets ssthresh from the flight when the segment
+// has not been resent by the timer yet; when it times out again, ssthresh
+// is "held constant" (Linux's tcp_enter_loss reduces only without
+// retransmits out in TCP_CA_Loss). An ACK of new data ends the episode:
+// the next timeout reduces again. NewReno (rfc9293) and CUBIC (linux).
+#[test]
+fn r5681_ssthresh_held_constant_on_repeated_timeouts() {
+    for linux in [false, true] {
+        let cfg = Config {
+            sack: true,
+            frto: false,
+            ..script::preset(linux)
+        };
+        let mut s = established_sack(cfg);
+        assert_eq!(s.send(&[1u8; 8000]), 8000);
+        assert_eq!(s.out().len(), 8);
+        let info = |s: &Sut| {
+            let i = s.c.info(s.now);
+            (i.snd_ssthresh, i.snd_cwnd)
+        };
+        // A loss probe first (RFC 8985 §7), then the timeout.
+        s.fire();
+        let _ = s.out();
+        assert_eq!(info(&s).1, 10, "linux {linux}: the probe");
+        s.fire();
+        let _ = s.out();
+        // NewReno: FlightSize / 2 = 4 segments; CUBIC: 0.7 x cwnd 10.
+        let first = if linux { 7 } else { 4 };
+        assert_eq!(info(&s), (first, 1), "linux {linux}");
+        for _ in 0..3 {
+            s.fire();
+            let _ = s.out();
+            assert_eq!(info(&s), (first, 1), "linux {linux}: held constant");
+        }
+        // The first segment's ACK ends the episode; the next timeout of
+        // the second segment reduces from the flight of now.
+        s.peer_ack(ACK, ISS.add(1 + 5000), &[]);
+        let _ = s.out();
+        // A probe, then the timeout: NewReno, a flight of 3 segments: 2
+        // (2 SMSS at least); CUBIC, 0.7 x the cwnd of then (the loss
+        // window grown by that ACK as far as `Config::cwnd_limited` lets a
+        // flight of 2 segments grow it): 3, below the 7 held before.
+        s.fire();
+        let _ = s.out();
+        s.fire();
+        let _ = s.out();
+        let again = if linux { 3 } else { 2 };
+        assert_eq!(info(&s), (again, 1), "linux {linux}: reduced again");
+    }
+}

@@ -461,10 +461,16 @@ impl<B: Storage> Connection<B> {
             if self.sack_on() && self.sacked.range_containing(0).is_some() {
                 self.sacked.clear();
             }
-            // RFC 5681 §3.1: the loss window.
+            // RFC 5681 §3.1: the loss window. ssthresh is reduced when the
+            // segment times out for the first time, and "held constant"
+            // when it has already been resent by the timer (Linux's
+            // `tcp_enter_loss` likewise reduces only without retransmits
+            // out in TCP_CA_Loss).
             let mss = self.eff_mss();
-            let w = self.window();
-            self.ssthresh = self.cc.on_timeout(w, self.flight(), now);
+            if self.retries == 1 {
+                let w = self.window();
+                self.ssthresh = self.cc.on_timeout(w, self.flight(), now);
+            }
             self.cwnd = mss;
             if self.in_recovery() {
                 self.leave_recovery();
