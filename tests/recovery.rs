@@ -1204,15 +1204,21 @@ fn r5681_ssthresh_held_constant_on_repeated_timeouts() {
         // the second segment reduces from the flight of now.
         s.peer_ack(ACK, ISS.add(1 + 5000), &[]);
         let _ = s.out();
-        // A probe, then the timeout: NewReno, a flight of 3 segments: 2
-        // (2 SMSS at least); CUBIC, 0.7 x the cwnd of then (the loss
-        // window grown by that ACK as far as `Config::cwnd_limited` lets a
-        // flight of 2 segments grow it): 3, below the 7 held before.
+        // No loss probe while the recovery after the timeout lasts (SND.UNA
+        // below `recover`, RFC 8985 §7.2): the next timer is a timeout.
+        // NewReno: a flight of 3 segments: 2 (2 SMSS at least); CUBIC, 0.7
+        // x the cwnd of then (the loss window grown by that ACK as far as
+        // `Config::cwnd_limited` lets a flight of 2 segments grow it): 3,
+        // below the 7 held before.
+        let (probes, timeouts) = (s.c.stats().loss_probes, s.c.stats().timeouts);
         s.fire();
         let _ = s.out();
-        s.fire();
-        let _ = s.out();
+        assert_eq!(s.c.stats().loss_probes, probes, "linux {linux}");
+        assert_eq!(s.c.stats().timeouts, timeouts + 1, "linux {linux}");
         let again = if linux { 3 } else { 2 };
         assert_eq!(info(&s), (again, 1), "linux {linux}: reduced again");
+        s.fire();
+        let _ = s.out();
+        assert_eq!(info(&s), (again, 1), "linux {linux}: held constant");
     }
 }

@@ -432,8 +432,14 @@ impl<B: Storage> Connection<B> {
         self.snd_max = self.snd_nxt;
         self.cwnd_used(seq);
         // `tlp_eligible()` in ESTABLISHED out of recovery (RFC 8985 §7.2:
-        // restart the loss-probe timer after new data).
-        if self.sack_on() && self.srtt != 0 && !self.tlp_out() && self.retries == 0 {
+        // restart the loss-probe timer after new data; not while the
+        // recovery after a timeout lasts).
+        if self.sack_on()
+            && self.srtt != 0
+            && !self.tlp_out()
+            && self.retries == 0
+            && self.snd_una.after_eq(self.recover)
+        {
             self.arm_rtx_timer_mss(now, true, mss);
         } else if self.timer(Timer::Retransmit).is_none() {
             // RFC 6298 §5.1.

@@ -270,7 +270,10 @@ impl<B: Storage> Connection<B> {
     }
 
     /// A loss probe may be scheduled (RFC 8985 §7.1): SACK on, an RTT
-    /// sample taken, data outstanding, not in recovery, no probe out.
+    /// sample taken, data outstanding, not in loss recovery (§7.2: neither
+    /// fast recovery nor the recovery after a timeout, which lasts until
+    /// SND.UNA passes `recover`, as Linux probes only in TCP_CA_Open and
+    /// TCP_CA_CWR), no probe out.
     pub(super) fn tlp_eligible(&self) -> bool {
         self.sack_on()
             && self.syn_acked()
@@ -278,6 +281,7 @@ impl<B: Storage> Connection<B> {
             && !self.in_recovery()
             && !self.tlp_out()
             && self.retries == 0
+            && (self.snd_una.after_eq(self.recover) || self.in_cwr())
             && matches!(
                 self.state,
                 State::Established
