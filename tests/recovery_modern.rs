@@ -239,6 +239,22 @@ fn r8985_reo_timer_counts_from_rack_rtt() {
     }
 }
 
+// RFC 8985 §6.2.4: the window is a quarter of the *minimum* RTT, not of
+// SRTT: after a slower round trip (30 ms: SRTT 12.5 ms, the minimum still
+// 10 ms, RFC 6298 §2.3) the timer is due RACK.rtt (10 ms) + 2.5 ms after
+// the send, not + 3.125 ms.
+#[test]
+fn r8985_reo_wnd_is_a_quarter_of_the_minimum_rtt() {
+    let (mut s, mss) = sack_10ms();
+    s.now += Duration::from_millis(1);
+    s.send(&vec![1u8; mss as usize]);
+    let _ = s.out();
+    s.now += Duration::from_millis(30);
+    s.peer(ACK, &[]);
+    assert_eq!(s.c.srtt(), Some(Duration::from_micros(12_500)));
+    assert_eq!(rack_wait(&mut s, mss), Duration::from_micros(12_500));
+}
+
 // The window never passes SRTT, whatever the D-SACKs.
 #[test]
 fn r8985_reo_wnd_is_at_most_srtt() {
