@@ -426,7 +426,12 @@ impl<B: Storage> Connection<B> {
             self.min_rtt
         };
         let w = u64::from(min / 4) * u64::from(self.sent_log.reo_mult());
-        w.min(u64::from(self.srtt).max(u64::from(min / 4)))
+        // The cap leaves at least a quarter of the minimum RTT: SRTT is
+        // never below the minimum RTT (RFC 6298 §2.3's average of samples
+        // that each are at least the minimum, rounded down term by term,
+        // cannot fall below it; both are reset together).
+        debug_assert!(self.srtt >= min);
+        w.min(u64::from(self.srtt))
     }
 
     /// The peer reported a D-SACK (RFC 2883: a duplicate arrived, so a
