@@ -255,6 +255,92 @@ fn r8985_reo_wnd_is_a_quarter_of_the_minimum_rtt() {
     assert_eq!(rack_wait(&mut s, mss), Duration::from_micros(12_500));
 }
 
+// RFC 8985 §6.2 step 2: RACK.xmit_ts moves up to the send time of the
+// newest segment delivered: a second flight's reordering timer counts
+// from its own send, as the first one's did (a RACK.xmit_ts kept at the
+// first flight's time takes none of the second as sent before what was
+// delivered: no timer at all).
+#[test]
+fn r8985_xmit_ts_moves_to_the_newest_delivery() {
+    let (mut s, mss) = sack_10ms();
+    assert_eq!(rack_wait(&mut s, mss), Duration::from_micros(12_500));
+    // The hole filled: everything acknowledged.
+    s.peer(ACK, &[]);
+    assert_eq!(s.c.snd_una(), s.c.snd_nxt());
+    assert_eq!(rack_wait(&mut s, mss), Duration::from_micros(12_500));
+}
+
+// RFC 8985 §6.2.4 sizes the reordering window from the minimum RTT: with
+// no RTT measured yet (the SYN was retransmitted, so Karn's rule, RFC 6298
+// §3, took no sample from the handshake; no timestamps; a SACK that does
+// not move SND.UNA gives none either) RACK marks nothing lost and arms no
+// timer. After a retransmitted SYN the window is one segment (RFC 6298
+// §5.7): the peer SACKs the second half of it (odd, but a SACK any peer
+// may send), which leaves the first half to the other means.
+#[test]
+fn r8985_no_rack_before_an_rtt_is_measured() {
+    let mut s = syn_sent_with(Config {
+        sack: true,
+        ..cfg()
+    });
+    s.fire();
+    let _ = s.out();
+    s.peer_syn_opts = TcpOptions {
+        sack_permitted: true,
+        mss: Some(1000),
+        ..TcpOptions::NONE
+    };
+    s.peer(f(SYN, ACK), &[]);
+    let _ = s.out();
+    assert_eq!(s.c.srtt(), None, "no sample from a retransmitted SYN");
+    let mss = s.c.effective_mss() as u32;
+    let una = s.c.snd_una();
+    s.send(&vec![2u8; mss as usize]);
+    assert_eq!(s.out().len(), 1);
+    s.now += Duration::from_millis(10);
+    let half = una.add(mss / 2);
+    s.seg_opts(
+        ACK,
+        PEER_ISS.add(1),
+        una,
+        sack_opts(&[(half, una.add(mss))]),
+        &[],
+    );
+    assert_eq!(s.c.srtt(), None);
+    assert!(s.out().is_empty(), "nothing resent");
+    assert_eq!(s.c.stats().rack_losses, 0);
+    assert_eq!(s.c.timer(tcpstate::Timer::Rack), None);
+}
+
+// RFC 6582 §3.2 step 2 (and RFC 6675 §5's RecoveryPoint): after a
+// retransmission timeout no fast recovery starts until SND.UNA passes
+// the data that was out at the timeout (`recover`): a loss RACK finds
+// among that data (RFC 8985 §6.2 step 5) is resent in the timeout's own
+// recovery, without a second window reduction.
+#[test]
+fn r8985_a_loss_found_after_a_timeout_starts_no_fast_recovery() {
+    let (mut s, mss) = sack_10ms();
+    s.now += Duration::from_millis(1);
+    let una = s.c.snd_una();
+    s.send(&vec![2u8; 4 * mss as usize]);
+    assert_eq!(s.out().len(), 4);
+    while s.c.stats().timeouts == 0 {
+        s.fire();
+        let _ = s.out();
+    }
+    let m = |k: u32| una.add(mss * k);
+    // The first segment's resend is acknowledged, and the originals of
+    // the third and fourth are SACKed: the second is missing.
+    s.seg_opts(ACK, PEER_ISS.add(1), m(1), sack_opts(&[(m(2), m(4))]), &[]);
+    let _ = s.out();
+    let ssthresh = s.c.info(s.now).snd_ssthresh;
+    s.fire();
+    let _ = s.out();
+    assert_eq!(s.c.stats().rack_losses, 1, "{:?}", s.c.stats());
+    assert_eq!(s.c.stats().recoveries, 0);
+    assert_eq!(s.c.info(s.now).snd_ssthresh, ssthresh);
+}
+
 // The window never passes SRTT, whatever the D-SACKs.
 #[test]
 fn r8985_reo_wnd_is_at_most_srtt() {
