@@ -341,6 +341,41 @@ fn r8985_a_loss_found_after_a_timeout_starts_no_fast_recovery() {
     assert_eq!(s.c.info(s.now).snd_ssthresh, ssthresh);
 }
 
+// RFC 8985 §6.2 step 5 and §6.3: in a recovery, a segment sent *after*
+// RACK's limit (the newest delivered segment's send time less the
+// reordering window) is not lost yet, even when all that lies between the
+// retransmission and it is SACKed: the reordering timer waits for it.
+// Segments 0 to 3 go at t0, 4 at t0 + 5 ms, 5 at t0 + 8 ms; the SACK of 1
+// to 3 starts a recovery (RFC 6675: DupThresh segments above the first),
+// and at t0 + 18 ms the SACK of 5 (sent at t0 + 8: the limit is
+// t0 + 5.5 ms) leaves 4 to its timer, t0 + 8 ms + RACK.rtt (10 ms) +
+// 2.5 ms. (RFC 6675's NextSeg rule 3 may resend 4 meanwhile; RACK has not
+// found it lost.)
+#[test]
+fn r8985_a_segment_sent_after_the_limit_waits_for_its_timer() {
+    let (mut s, mss) = sack_10ms();
+    let t0 = s.now + Duration::from_millis(1);
+    let una = s.c.snd_una();
+    let m = |k: u32| una.add(mss * k);
+    for (at, segs) in [(0, 4), (5, 1), (8, 1)] {
+        s.now = t0 + Duration::from_millis(at);
+        s.send(&vec![2u8; segs * mss as usize]);
+        assert_eq!(s.out().len(), segs);
+    }
+    s.now = t0 + Duration::from_millis(10);
+    s.seg_opts(ACK, PEER_ISS.add(1), una, sack_opts(&[(m(1), m(4))]), &[]);
+    assert_eq!(s.out()[0].seq(), una, "the first segment resent");
+    assert_eq!(s.c.stats().recoveries, 1);
+    s.now = t0 + Duration::from_millis(18);
+    let blocks = [(m(5), m(6)), (m(1), m(4))];
+    s.seg_opts(ACK, PEER_ISS.add(1), una, sack_opts(&blocks), &[]);
+    assert_eq!(s.c.stats().rack_losses, 0, "the fifth is not lost yet");
+    assert_eq!(
+        s.c.timer(tcpstate::Timer::Rack),
+        Some(t0 + Duration::from_micros(20_500))
+    );
+}
+
 // The window never passes SRTT, whatever the D-SACKs.
 #[test]
 fn r8985_reo_wnd_is_at_most_srtt() {
