@@ -877,32 +877,9 @@ fn r5682_a_duplicate_ack_before_the_resend_is_polled_is_conventional() {
 // MTU does not shrink it). Only a smaller MTU lowers the search.
 #[test]
 fn r4821_icmp_at_the_top_of_the_search_leaves_the_probe() {
-    let mut s = plpmtud_1460();
-    s.send(&[1u8; 1460]);
-    let _ = s.out();
-    for _ in 0..3 {
-        s.fire();
-        let _ = s.out();
-    }
-    assert_eq!(s.c.effective_mss(), 1024, "the black hole's fallback");
+    let mut s = plpmtud_fallen_back();
     let peer = PEER_ISS.add(1);
-    let nxt = s.c.snd_nxt();
-    s.seg(ACK, peer, nxt, &[]);
-    // One ACK per flight, the send buffer kept full, until the window
-    // allows a probe (11 segments, as Linux's `tcp_mtu_probe`): a segment
-    // longer than the MSS.
-    let mut probe = None;
-    for _ in 0..100 {
-        s.send(&[2u8; 20_000]);
-        let out = s.out();
-        if let Some(p) = out.iter().find(|p| p.payload.len() > 1024) {
-            probe = Some(p.seq().add(p.payload.len() as u32));
-            break;
-        }
-        let last = out.last().expect("a flight");
-        s.seg(ACK, peer, last.seq().add(last.payload.len() as u32), &[]);
-    }
-    let probe_end = probe.expect("a probe went out");
+    let probe_end = until_probe(&mut s).expect("a probe went out");
     let _ = s.c.on_icmp(
         s.now,
         tcpstate::IcmpError::FragmentationNeeded { mtu: 1500 },
@@ -914,4 +891,109 @@ fn r4821_icmp_at_the_top_of_the_search_leaves_the_probe() {
         "the probe passed: MSS {}",
         s.c.effective_mss()
     );
+}
+
+/// `plpmtud_1460` after three timeouts (RFC 4821 §7.7: the black hole's
+/// fallback, MSS 1024, a search between 1024 and 1460), everything
+/// acknowledged.
+fn plpmtud_fallen_back() -> Sut {
+    let mut s = plpmtud_1460();
+    s.send(&[1u8; 1460]);
+    let _ = s.out();
+    for _ in 0..3 {
+        s.fire();
+        let _ = s.out();
+    }
+    assert_eq!(s.c.effective_mss(), 1024, "the black hole's fallback");
+    let nxt = s.c.snd_nxt();
+    s.seg(ACK, PEER_ISS.add(1), nxt, &[]);
+    s
+}
+
+/// One ACK per flight, the send buffer kept full, until the window allows
+/// a probe (11 segments, as Linux's `tcp_mtu_probe`): a segment longer
+/// than the MSS, sent but not acknowledged; returns its end. `None` if
+/// 100 flights go without one.
+fn until_probe(s: &mut Sut) -> Option<SeqNum> {
+    for _ in 0..100 {
+        let mss = s.c.effective_mss();
+        s.send(&[2u8; 20_000]);
+        let out = s.out();
+        if let Some(p) = out.iter().find(|p| p.payload.len() > usize::from(mss)) {
+            return Some(p.seq().add(p.payload.len() as u32));
+        }
+        let last = out.last().expect("a flight");
+        s.seg(
+            ACK,
+            PEER_ISS.add(1),
+            last.seq().add(last.payload.len() as u32),
+            &[],
+        );
+    }
+    None
+}
+
+// RFC 4821 §7: a probe is a segment of new data. Once the application
+// has closed (a FIN queued) no probe goes out: the rest of the data goes
+// in segments of the send MSS, the FIN on the last (RFC 9293 §3.10.4).
+#[test]
+fn r4821_no_probe_once_the_fin_is_queued() {
+    let mut s = plpmtud_fallen_back();
+    // Flights of ordinary segments until the window would allow a probe
+    // (11 segments: `until_probe` sends one at this point).
+    while s.c.cwnd() < 11 * 1024 {
+        s.send(&[2u8; 20_000]);
+        let out = s.out();
+        assert!(out.iter().all(|p| p.payload.len() <= 1024));
+        let last = out.last().expect("a flight");
+        s.seg(
+            ACK,
+            PEER_ISS.add(1),
+            last.seq().add(last.payload.len() as u32),
+            &[],
+        );
+    }
+    s.send(&[3u8; 20_000]);
+    s.close();
+    let out = s.out();
+    assert!(!out.is_empty());
+    for p in &out {
+        assert!(p.payload.len() <= 1024, "a probe: {p:?}");
+    }
+}
+
+// RFC 4821 §7 / RFC 8899 §5.3: the search ends once the largest size
+// known to pass and the smallest known not to (here the MSS negotiated,
+// 1460) are less than MTU_PROBE_THRESHOLD (8) apart; no probe goes out
+// after it. On a path that carries everything each probe passes: 1242,
+// 1351, 1405, 1432, 1446, 1453, and there it stops (1460 - 1453 < 8).
+#[test]
+fn r4821_the_search_ends_within_the_threshold_and_probes_no_more() {
+    let mut s = plpmtud_fallen_back();
+    let peer = PEER_ISS.add(1);
+    let mut sizes = Vec::new();
+    while let Some(end) = until_probe(&mut s) {
+        s.seg(ACK, peer, s.c.snd_nxt(), &[]);
+        assert!(!s.c.snd_una().before(end));
+        sizes.push(s.c.effective_mss());
+        assert!(sizes.len() < 20, "{sizes:?}");
+    }
+    assert_eq!(sizes, vec![1242, 1351, 1405, 1432, 1446, 1453]);
+    // Not even while another uncommon mode is on (the peer's urgent data,
+    // RFC 9293 §3.8.5, whose mark lies ahead: the output path then asks
+    // PLPMTUD whether a probe is due).
+    let urgent = tcpstate::Segment {
+        seq: peer,
+        ack: s.c.snd_nxt(),
+        flags: ACK | tcpstate::wire::Flags::URG,
+        window: s.peer_wnd,
+        urgent: 0xfffe,
+        options: TcpOptions::NONE,
+        payload: &[],
+    };
+    let a = s.c.on_segment(s.now, &urgent);
+    s.record(a);
+    assert!(s.last.urgent());
+    assert_eq!(until_probe(&mut s), None);
+    assert_eq!(s.c.effective_mss(), 1453);
 }
