@@ -939,8 +939,9 @@ fn until_probe(s: &mut Sut) -> Option<SeqNum> {
 #[test]
 fn r4821_no_probe_once_the_fin_is_queued() {
     let mut s = plpmtud_fallen_back();
-    // Flights of ordinary segments until the window would allow a probe
-    // (11 segments: `until_probe` sends one at this point).
+    // Flights of ordinary segments, no probe, until the window would allow
+    // one (11 segments, as Linux's `tcp_mtu_probe`; `until_probe` sends
+    // one at this point).
     while s.c.cwnd() < 11 * 1024 {
         s.send(&[2u8; 20_000]);
         let out = s.out();
