@@ -239,6 +239,143 @@ fn r8985_reo_timer_counts_from_rack_rtt() {
     }
 }
 
+// RFC 8985 §6.2.4: the window is a quarter of the *minimum* RTT, not of
+// SRTT: after a slower round trip (30 ms: SRTT 12.5 ms, the minimum still
+// 10 ms, RFC 6298 §2.3) the timer is due RACK.rtt (10 ms) + 2.5 ms after
+// the send, not + 3.125 ms.
+#[test]
+fn r8985_reo_wnd_is_a_quarter_of_the_minimum_rtt() {
+    let (mut s, mss) = sack_10ms();
+    s.now += Duration::from_millis(1);
+    s.send(&vec![1u8; mss as usize]);
+    let _ = s.out();
+    s.now += Duration::from_millis(30);
+    s.peer(ACK, &[]);
+    assert_eq!(s.c.srtt(), Some(Duration::from_micros(12_500)));
+    assert_eq!(rack_wait(&mut s, mss), Duration::from_micros(12_500));
+}
+
+// RFC 8985 §6.2 step 2: RACK.xmit_ts moves up to the send time of the
+// newest segment delivered: a second flight's reordering timer counts
+// from its own send, as the first one's did (a RACK.xmit_ts kept at the
+// first flight's time takes none of the second as sent before what was
+// delivered: no timer at all).
+#[test]
+fn r8985_xmit_ts_moves_to_the_newest_delivery() {
+    let (mut s, mss) = sack_10ms();
+    assert_eq!(rack_wait(&mut s, mss), Duration::from_micros(12_500));
+    // The hole filled: everything acknowledged.
+    s.peer(ACK, &[]);
+    assert_eq!(s.c.snd_una(), s.c.snd_nxt());
+    assert_eq!(rack_wait(&mut s, mss), Duration::from_micros(12_500));
+}
+
+// RFC 8985 §6.2.4 sizes the reordering window from the minimum RTT: with
+// no RTT measured yet (the SYN was retransmitted, so Karn's rule, RFC 6298
+// §3, took no sample from the handshake; no timestamps; a SACK that does
+// not move SND.UNA gives none either) RACK marks nothing lost and arms no
+// timer. After a retransmitted SYN the window is one segment (RFC 6298
+// §5.7): the peer SACKs the second half of it (odd, but a SACK any peer
+// may send), which leaves the first half to the other means.
+#[test]
+fn r8985_no_rack_before_an_rtt_is_measured() {
+    let mut s = syn_sent_with(Config {
+        sack: true,
+        ..cfg()
+    });
+    s.fire();
+    let _ = s.out();
+    s.peer_syn_opts = TcpOptions {
+        sack_permitted: true,
+        mss: Some(1000),
+        ..TcpOptions::NONE
+    };
+    s.peer(f(SYN, ACK), &[]);
+    let _ = s.out();
+    assert_eq!(s.c.srtt(), None, "no sample from a retransmitted SYN");
+    let mss = s.c.effective_mss() as u32;
+    let una = s.c.snd_una();
+    s.send(&vec![2u8; mss as usize]);
+    assert_eq!(s.out().len(), 1);
+    s.now += Duration::from_millis(10);
+    let half = una.add(mss / 2);
+    s.seg_opts(
+        ACK,
+        PEER_ISS.add(1),
+        una,
+        sack_opts(&[(half, una.add(mss))]),
+        &[],
+    );
+    assert_eq!(s.c.srtt(), None);
+    assert!(s.out().is_empty(), "nothing resent");
+    assert_eq!(s.c.stats().rack_losses, 0);
+    assert_eq!(s.c.timer(tcpstate::Timer::Rack), None);
+}
+
+// RFC 6582 §3.2 step 2 (and RFC 6675 §5's RecoveryPoint): after a
+// retransmission timeout no fast recovery starts until SND.UNA passes
+// the data that was out at the timeout (`recover`): a loss RACK finds
+// among that data (RFC 8985 §6.2 step 5) is resent in the timeout's own
+// recovery, without a second window reduction.
+#[test]
+fn r8985_a_loss_found_after_a_timeout_starts_no_fast_recovery() {
+    let (mut s, mss) = sack_10ms();
+    s.now += Duration::from_millis(1);
+    let una = s.c.snd_una();
+    s.send(&vec![2u8; 4 * mss as usize]);
+    assert_eq!(s.out().len(), 4);
+    while s.c.stats().timeouts == 0 {
+        s.fire();
+        let _ = s.out();
+    }
+    let m = |k: u32| una.add(mss * k);
+    // The first segment's resend is acknowledged, and the originals of
+    // the third and fourth are SACKed: the second is missing.
+    s.seg_opts(ACK, PEER_ISS.add(1), m(1), sack_opts(&[(m(2), m(4))]), &[]);
+    let _ = s.out();
+    let ssthresh = s.c.info(s.now).snd_ssthresh;
+    s.fire();
+    let _ = s.out();
+    assert_eq!(s.c.stats().rack_losses, 1, "{:?}", s.c.stats());
+    assert_eq!(s.c.stats().recoveries, 0);
+    assert_eq!(s.c.info(s.now).snd_ssthresh, ssthresh);
+}
+
+// RFC 8985 §6.2 step 5 and §6.3: in a recovery, a segment sent *after*
+// RACK's limit (the newest delivered segment's send time less the
+// reordering window) is not lost yet, even when all that lies between the
+// retransmission and it is SACKed: the reordering timer waits for it.
+// Segments 0 to 3 go at t0, 4 at t0 + 5 ms, 5 at t0 + 8 ms; the SACK of 1
+// to 3 starts a recovery (RFC 6675: DupThresh segments above the first),
+// and at t0 + 18 ms the SACK of 5 (sent at t0 + 8: the limit is
+// t0 + 5.5 ms) leaves 4 to its timer, t0 + 8 ms + RACK.rtt (10 ms) +
+// 2.5 ms. (RFC 6675's NextSeg rule 3 may resend 4 meanwhile; RACK has not
+// found it lost.)
+#[test]
+fn r8985_a_segment_sent_after_the_limit_waits_for_its_timer() {
+    let (mut s, mss) = sack_10ms();
+    let t0 = s.now + Duration::from_millis(1);
+    let una = s.c.snd_una();
+    let m = |k: u32| una.add(mss * k);
+    for (at, segs) in [(0, 4), (5, 1), (8, 1)] {
+        s.now = t0 + Duration::from_millis(at);
+        s.send(&vec![2u8; segs * mss as usize]);
+        assert_eq!(s.out().len(), segs);
+    }
+    s.now = t0 + Duration::from_millis(10);
+    s.seg_opts(ACK, PEER_ISS.add(1), una, sack_opts(&[(m(1), m(4))]), &[]);
+    assert_eq!(s.out()[0].seq(), una, "the first segment resent");
+    assert_eq!(s.c.stats().recoveries, 1);
+    s.now = t0 + Duration::from_millis(18);
+    let blocks = [(m(5), m(6)), (m(1), m(4))];
+    s.seg_opts(ACK, PEER_ISS.add(1), una, sack_opts(&blocks), &[]);
+    assert_eq!(s.c.stats().rack_losses, 0, "the fifth is not lost yet");
+    assert_eq!(
+        s.c.timer(tcpstate::Timer::Rack),
+        Some(t0 + Duration::from_micros(20_500))
+    );
+}
+
 // The window never passes SRTT, whatever the D-SACKs.
 #[test]
 fn r8985_reo_wnd_is_at_most_srtt() {
@@ -740,32 +877,9 @@ fn r5682_a_duplicate_ack_before_the_resend_is_polled_is_conventional() {
 // MTU does not shrink it). Only a smaller MTU lowers the search.
 #[test]
 fn r4821_icmp_at_the_top_of_the_search_leaves_the_probe() {
-    let mut s = plpmtud_1460();
-    s.send(&[1u8; 1460]);
-    let _ = s.out();
-    for _ in 0..3 {
-        s.fire();
-        let _ = s.out();
-    }
-    assert_eq!(s.c.effective_mss(), 1024, "the black hole's fallback");
+    let mut s = plpmtud_fallen_back();
     let peer = PEER_ISS.add(1);
-    let nxt = s.c.snd_nxt();
-    s.seg(ACK, peer, nxt, &[]);
-    // One ACK per flight, the send buffer kept full, until the window
-    // allows a probe (11 segments, as Linux's `tcp_mtu_probe`): a segment
-    // longer than the MSS.
-    let mut probe = None;
-    for _ in 0..100 {
-        s.send(&[2u8; 20_000]);
-        let out = s.out();
-        if let Some(p) = out.iter().find(|p| p.payload.len() > 1024) {
-            probe = Some(p.seq().add(p.payload.len() as u32));
-            break;
-        }
-        let last = out.last().expect("a flight");
-        s.seg(ACK, peer, last.seq().add(last.payload.len() as u32), &[]);
-    }
-    let probe_end = probe.expect("a probe went out");
+    let probe_end = until_probe(&mut s).expect("a probe went out");
     let _ = s.c.on_icmp(
         s.now,
         tcpstate::IcmpError::FragmentationNeeded { mtu: 1500 },
@@ -777,4 +891,110 @@ fn r4821_icmp_at_the_top_of_the_search_leaves_the_probe() {
         "the probe passed: MSS {}",
         s.c.effective_mss()
     );
+}
+
+/// `plpmtud_1460` after three timeouts (RFC 4821 §7.7: the black hole's
+/// fallback, MSS 1024, a search between 1024 and 1460), everything
+/// acknowledged.
+fn plpmtud_fallen_back() -> Sut {
+    let mut s = plpmtud_1460();
+    s.send(&[1u8; 1460]);
+    let _ = s.out();
+    for _ in 0..3 {
+        s.fire();
+        let _ = s.out();
+    }
+    assert_eq!(s.c.effective_mss(), 1024, "the black hole's fallback");
+    let nxt = s.c.snd_nxt();
+    s.seg(ACK, PEER_ISS.add(1), nxt, &[]);
+    s
+}
+
+/// One ACK per flight, the send buffer kept full, until the window allows
+/// a probe (11 segments, as Linux's `tcp_mtu_probe`): a segment longer
+/// than the MSS, sent but not acknowledged; returns its end. `None` if
+/// 100 flights go without one.
+fn until_probe(s: &mut Sut) -> Option<SeqNum> {
+    for _ in 0..100 {
+        let mss = s.c.effective_mss();
+        s.send(&[2u8; 20_000]);
+        let out = s.out();
+        if let Some(p) = out.iter().find(|p| p.payload.len() > usize::from(mss)) {
+            return Some(p.seq().add(p.payload.len() as u32));
+        }
+        let last = out.last().expect("a flight");
+        s.seg(
+            ACK,
+            PEER_ISS.add(1),
+            last.seq().add(last.payload.len() as u32),
+            &[],
+        );
+    }
+    None
+}
+
+// RFC 4821 §7: a probe is a segment of new data. Once the application
+// has closed (a FIN queued) no probe goes out: the rest of the data goes
+// in segments of the send MSS, the FIN on the last (RFC 9293 §3.10.4).
+#[test]
+fn r4821_no_probe_once_the_fin_is_queued() {
+    let mut s = plpmtud_fallen_back();
+    // Flights of ordinary segments, no probe, until the window would allow
+    // one (11 segments, as Linux's `tcp_mtu_probe`; `until_probe` sends
+    // one at this point).
+    while s.c.cwnd() < 11 * 1024 {
+        s.send(&[2u8; 20_000]);
+        let out = s.out();
+        assert!(out.iter().all(|p| p.payload.len() <= 1024));
+        let last = out.last().expect("a flight");
+        s.seg(
+            ACK,
+            PEER_ISS.add(1),
+            last.seq().add(last.payload.len() as u32),
+            &[],
+        );
+    }
+    s.send(&[3u8; 20_000]);
+    s.close();
+    let out = s.out();
+    assert!(!out.is_empty());
+    for p in &out {
+        assert!(p.payload.len() <= 1024, "a probe: {p:?}");
+    }
+}
+
+// RFC 4821 §7 / RFC 8899 §5.3: the search ends once the largest size
+// known to pass and the smallest known not to (here the MSS negotiated,
+// 1460) are less than MTU_PROBE_THRESHOLD (8) apart; no probe goes out
+// after it. On a path that carries everything each probe passes: 1242,
+// 1351, 1405, 1432, 1446, 1453, and there it stops (1460 - 1453 < 8).
+#[test]
+fn r4821_the_search_ends_within_the_threshold_and_probes_no_more() {
+    let mut s = plpmtud_fallen_back();
+    let peer = PEER_ISS.add(1);
+    let mut sizes = Vec::new();
+    while let Some(end) = until_probe(&mut s) {
+        s.seg(ACK, peer, s.c.snd_nxt(), &[]);
+        assert!(!s.c.snd_una().before(end));
+        sizes.push(s.c.effective_mss());
+        assert!(sizes.len() < 20, "{sizes:?}");
+    }
+    assert_eq!(sizes, vec![1242, 1351, 1405, 1432, 1446, 1453]);
+    // Not even while another uncommon mode is on (the peer's urgent data,
+    // RFC 9293 §3.8.5, whose mark lies ahead: the output path then asks
+    // PLPMTUD whether a probe is due).
+    let urgent = tcpstate::Segment {
+        seq: peer,
+        ack: s.c.snd_nxt(),
+        flags: ACK | tcpstate::wire::Flags::URG,
+        window: s.peer_wnd,
+        urgent: 0xfffe,
+        options: TcpOptions::NONE,
+        payload: &[],
+    };
+    let a = s.c.on_segment(s.now, &urgent);
+    s.record(a);
+    assert!(s.last.urgent());
+    assert_eq!(until_probe(&mut s), None);
+    assert_eq!(s.c.effective_mss(), 1453);
 }

@@ -426,7 +426,12 @@ impl<B: Storage> Connection<B> {
             self.min_rtt
         };
         let w = u64::from(min / 4) * u64::from(self.sent_log.reo_mult());
-        w.min(u64::from(self.srtt).max(u64::from(min / 4)))
+        // The cap leaves at least a quarter of the minimum RTT: SRTT is
+        // never below the minimum RTT (RFC 6298 §2.3's average of samples
+        // that each are at least the minimum, rounded down term by term,
+        // cannot fall below it; both are reset together).
+        debug_assert!(self.srtt >= min);
+        w.min(u64::from(self.srtt))
     }
 
     /// The peer reported a D-SACK (RFC 2883: a duplicate arrived, so a
@@ -671,6 +676,43 @@ mod tests {
         assert_eq!(l.upper_for(SeqNum(5500), ms(80)), Some(ms(60)));
     }
 
+    // A trim (SND.UNA passed the first checkpoints) moves the base; the
+    // checkpoints left keep their times, which date what RACK reads (RFC
+    // 8985 §6.2 step 2: the lower bound of delivered data; §6.3: the
+    // upper bound of what may be lost).
+    #[test]
+    fn a_trim_keeps_the_times_of_the_checkpoints_left() {
+        let mut l = SendLog::new();
+        let ms = |t: u64| Instant::from_millis(1000 + t);
+        for (k, t) in [0u64, 10, 20, 30].into_iter().enumerate() {
+            l.record(SeqNum(1000 * k as u32), ms(t));
+        }
+        l.trim(SeqNum(1500), SeqNum(4000));
+        assert_eq!(l.len(), 3);
+        assert_eq!(l.lower(SeqNum(1500)), Some(ms(10)));
+        assert_eq!(l.lower(SeqNum(2500)), Some(ms(20)));
+        assert_eq!(l.lower(SeqNum(3500)), Some(ms(30)));
+        assert_eq!(l.upper_for(SeqNum(2500), ms(40)), Some(ms(30)));
+    }
+
+    // Of two pairs equally close in time, the older merges: the newer data,
+    // which RACK (RFC 8985 §6.2 step 5) dates the loss of, keeps its
+    // bounds, and the older goes first at the next trim anyway.
+    #[test]
+    fn of_equally_close_pairs_the_older_merges() {
+        let mut l = SendLog::new();
+        let ms = |t: u64| Instant::from_millis(1000 + t);
+        // Gaps 20 -> 25 and 25 -> 30 ms are the closest, 5 ms each.
+        for (k, t) in [0u64, 10, 20, 25, 30, 40, 50, 60].into_iter().enumerate() {
+            l.record(SeqNum(1000 * k as u32), ms(t));
+        }
+        l.record(SeqNum(8000), ms(70));
+        // The 25 ms checkpoint goes (its data dated from 20 ms), the
+        // 30 ms one stays.
+        assert_eq!(l.lower(SeqNum(3500)), Some(ms(20)));
+        assert_eq!(l.lower(SeqNum(4500)), Some(ms(30)));
+    }
+
     #[test]
     fn reordering_persist_and_tlp_share_a_word_without_touching() {
         let mut l = SendLog::new();
@@ -709,6 +751,41 @@ mod tests {
         l.reset();
         assert!(!l.syn_data());
         assert_eq!(l.reordering(), REORDERING_INIT);
+    }
+
+    // The differential tests of the fast paths compare the log through its
+    // Debug form (`connection::tests::observe`; RFC 8985 §6.2 step 2 dates
+    // delivered data by it): two logs with other checkpoints must print
+    // differently, and the checkpoints must show.
+    #[test]
+    fn debug_shows_the_checkpoints() {
+        let mut a = SendLog::new();
+        a.record(SeqNum(0), Instant::from_millis(1));
+        let mut b = a.clone();
+        a.record(SeqNum(1000), Instant::from_millis(2));
+        b.record(SeqNum(1000), Instant::from_millis(3));
+        let (da, db) = (format!("{a:?}"), format!("{b:?}"));
+        assert_ne!(da, db);
+        assert!(da.starts_with("SendLog"), "{da}");
+        assert!(da.contains(&format!("{:?}", SeqNum(1000))), "{da}");
+        assert!(db.contains("2000"), "µs after the base: {db}");
+    }
+
+    // RACK.xmit_ts (RFC 8985 §6.1) more than 2^31 µs before the base (an
+    // hour-long idle time, then a new flight moved the base) stays set,
+    // kept at the earliest time 32 bits hold: never unset (the sentinel)
+    // and never after the base.
+    #[test]
+    fn an_xmit_ts_long_before_the_base_is_kept_at_the_earliest() {
+        let mut l = SendLog::new();
+        let base = Instant::from_secs(3600);
+        l.record(SeqNum(0), base);
+        l.set_xmit_ts(Instant::from_secs(1));
+        let earliest = Instant::from_micros(base.as_micros() - i32::MAX as u64);
+        assert_eq!(l.xmit_ts(), Some(earliest));
+        // Within the range it is exact.
+        l.set_xmit_ts(Instant::from_secs(1800));
+        assert_eq!(l.xmit_ts(), Some(Instant::from_secs(1800)));
     }
 
     #[test]
