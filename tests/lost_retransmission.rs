@@ -13,21 +13,27 @@ use script::*;
 use tcpstate::wire::TcpOptions;
 use tcpstate::{Config, Duration, SeqNum};
 
+/// ESTABLISHED with SACK and an MSS of 1000, `n` segments sent; returns
+/// the connection and SND.UNA.
+fn sack_flight(linux: bool, n: u32) -> (Sut, SeqNum) {
+    let mut o = TcpOptions::NONE;
+    o.sack_permitted = true;
+    o.mss = Some(1000);
+    let cfg = Config {
+        sack: true,
+        ..preset(linux)
+    };
+    let mut s = established_with_peer(cfg, o, Duration::from_millis(10));
+    s.send(&vec![9u8; 1000 * n as usize]);
+    assert_eq!(s.out().len(), n as usize, "linux {linux}");
+    (s, ISS.add(1))
+}
+
 #[test]
 fn a_sacked_retransmission_makes_the_ones_below_it_go_again() {
     for linux in [false, true] {
-        let mut o = TcpOptions::NONE;
-        o.sack_permitted = true;
-        o.mss = Some(1000);
-        let cfg = Config {
-            sack: true,
-            ..preset(linux)
-        };
-        let mut s = established_with_peer(cfg, o, Duration::from_millis(10));
-        let una = ISS.add(1);
+        let (mut s, una) = sack_flight(linux, 8);
         let seg = |i: u32| una.add(1000 * i);
-        s.send(&[9u8; 8000]);
-        assert_eq!(s.out().len(), 8, "linux {linux}");
         // Segments 0-3 are lost; 4-7 arrive: recovery retransmits the
         // holes in order as the ACKs allow (here 0 and 1).
         let mut rtx = Vec::new();
@@ -51,5 +57,75 @@ fn a_sacked_retransmission_makes_the_ones_below_it_go_again() {
             Some(seg(0)),
             "linux {linux}: {out:#?}"
         );
+        // Counted once (`Stats::lost_retransmits`).
+        assert_eq!(s.c.stats().lost_retransmits, 1, "linux {linux}");
     }
+}
+
+// RFC 8985 §6.2: only a retransmission can be found lost this way. A
+// partial ACK that passes HighRxt (the retransmission of the first hole
+// arrived, and the next hole was never resent) SACKs only original data:
+// nothing was lost again, and the next hole goes once.
+#[test]
+fn r8985_a_partial_ack_beyond_high_rxt_finds_no_lost_retransmission() {
+    for linux in [false, true] {
+        let (mut s, una) = sack_flight(linux, 8);
+        let seg = |i: u32| una.add(1000 * i);
+        // Segments 0 and 4 are lost; 1-3 arrive: recovery resends 0.
+        s.now += Duration::from_millis(2);
+        s.ack_sack(una, &[(seg(1), seg(4))]);
+        let out = s.out();
+        assert_eq!(out.len(), 1, "linux {linux}: {out:#?}");
+        assert_eq!(out[0].seq(), seg(0), "linux {linux}");
+        // Segment 0's retransmission arrives, and 5-7 after the hole at 4.
+        s.now += Duration::from_millis(10);
+        s.ack_sack(seg(4), &[(seg(5), seg(8))]);
+        let out = s.out();
+        assert_eq!(out.len(), 1, "linux {linux}: {out:#?}");
+        assert_eq!(out[0].seq(), seg(4), "linux {linux}");
+        assert_eq!(s.c.stats().lost_retransmits, 0, "linux {linux}");
+    }
+}
+
+// RFC 8985 §6.2: RACK's reordering window is 0 in recovery only until
+// reordering was seen (Linux's `tcp_rack_reo_wnd`); once the peer has
+// shown reordering beyond DupThresh, a SACKed retransmission no longer
+// makes the ones below it lost at once. `Config::linux()`, whose window
+// after the first recovery still sends enough for the scene.
+#[test]
+fn r8985_after_reordering_a_sacked_retransmission_condemns_none_below_it() {
+    let (mut s, una) = sack_flight(true, 8);
+    let seg = |i: u32| una.add(1000 * i);
+    // Segments 1-5 arrive after 6: a reordering of six segments.
+    s.now += Duration::from_millis(2);
+    s.ack_sack(una, &[(seg(6), seg(7))]);
+    s.ack_sack(una, &[(seg(1), seg(7))]);
+    let _ = s.out();
+    s.now += Duration::from_millis(2);
+    s.ack_sack(seg(8), &[]);
+    let _ = s.out();
+    assert_eq!(s.c.info(s.now).reordering, 6);
+    // The lost-retransmission scene above, on the next flight.
+    let una = seg(8);
+    let seg = |i: u32| una.add(1000 * i);
+    s.now += Duration::from_millis(20);
+    s.send(&[9u8; 8000]);
+    assert_eq!(s.out().len(), 7);
+    let mut rtx = Vec::new();
+    for i in 5..=8 {
+        s.now += Duration::from_millis(2);
+        s.ack_sack(una, &[(seg(4), seg(i))]);
+        rtx.extend(
+            s.out()
+                .into_iter()
+                .map(|p| p.seq())
+                .filter(|q| q.before(seg(4))),
+        );
+    }
+    assert_eq!(rtx, [seg(0), seg(1)]);
+    s.now += Duration::from_millis(20);
+    s.ack_sack(una, &[(seg(1), seg(2)), (seg(4), seg(8))]);
+    let out = s.out();
+    assert!(out.iter().all(|p| p.seq() != seg(0)), "{out:#?}");
+    assert_eq!(s.c.stats().lost_retransmits, 0);
 }
