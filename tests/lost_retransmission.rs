@@ -129,3 +129,38 @@ fn r8985_after_reordering_a_sacked_retransmission_condemns_none_below_it() {
     assert!(out.iter().all(|p| p.seq() != seg(0)), "{out:#?}");
     assert_eq!(s.c.stats().lost_retransmits, 0);
 }
+
+// RFC 8985 §6.2 with RFC 2018's byte ranges (`Config::rfc9293()`, which
+// SACKs what a block covers, whole segments or not): the lost
+// retransmissions go again hole by hole, each only what is still
+// missing, and then the next hole never resent (RFC 6675 §4 NextSeg)
+// follows as cwnd allows.
+#[test]
+fn r8985_lost_retransmissions_go_again_hole_by_hole_then_the_next_hole() {
+    let (mut s, una) = sack_flight(false, 8);
+    let seg = |i: u32| una.add(1000 * i);
+    let sent = |s: &mut Sut| {
+        let out = s.out();
+        out.iter()
+            .map(|p| (p.seq(), p.payload.len()))
+            .collect::<Vec<_>>()
+    };
+    // Segments 0-2 are lost, 3-6 arrive: 0 and 1 are resent.
+    let mut rtx = Vec::new();
+    for i in 5..=7 {
+        s.now += Duration::from_millis(2);
+        s.ack_sack(una, &[(seg(3), seg(i))]);
+        rtx.extend(sent(&mut s));
+    }
+    assert_eq!(rtx, [(seg(0), 1000), (seg(1), 1000)]);
+    // The second halves of both retransmissions arrive, the first halves
+    // are lost: both go again, 500 bytes each.
+    s.now += Duration::from_millis(20);
+    let halves = [(seg(1).add(500), seg(2)), (seg(0).add(500), seg(1))];
+    s.ack_sack(una, &[halves[0], halves[1], (seg(3), seg(7))]);
+    assert_eq!(sent(&mut s), [(seg(0), 500), (seg(1), 500)]);
+    // Segment 7 arrives: the hole at 2, never resent, goes.
+    s.now += Duration::from_millis(2);
+    s.ack_sack(una, &[(seg(3), seg(8)), halves[0], halves[1]]);
+    assert_eq!(sent(&mut s), [(seg(2), 1000)]);
+}
