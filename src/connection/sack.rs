@@ -141,8 +141,10 @@ impl<B: Storage> Connection<B> {
         let l = (a + (l - a).div_ceil(mss).saturating_mul(mss))
             .min(next)
             .min(flight);
-        let (a, next) = self.segment_grid(r);
-        let r = if r == flight || r == a || r == next {
+        // (At a record end, r == a, rounding down keeps r; `next`, the
+        // first record end above r, is never r.)
+        let (a, _) = self.segment_grid(r);
+        let r = if r == flight {
             r
         } else {
             a + (r - a) / mss * mss
