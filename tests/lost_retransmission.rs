@@ -164,3 +164,36 @@ fn r8985_lost_retransmissions_go_again_hole_by_hole_then_the_next_hole() {
     s.ack_sack(una, &[(seg(3), seg(8)), halves[0], halves[1]]);
     assert_eq!(sent(&mut s), [(seg(2), 1000)]);
 }
+
+// RFC 8985 §6.2 in fast recovery only (`Stats::lost_retransmits`): after
+// a retransmission timeout ends the recovery (RFC 6298 §5.4 to 5.6:
+// go back to SND.UNA, cwnd one segment), a SACK of data first sent after
+// a hole's retransmission finds no lost retransmission: the timeout
+// already resends from SND.UNA.
+#[test]
+fn r8985_after_a_timeout_a_sack_finds_no_lost_retransmission() {
+    for linux in [false, true] {
+        let (mut s, una) = sack_flight(linux, 6);
+        let seg = |i: u32| una.add(1000 * i);
+        // Segment 0 is lost; 1-5 arrive. Recovery resends 0, then sends
+        // new data (6 and 7) as the ACKs allow.
+        let mut sent = Vec::new();
+        for i in 2..=6 {
+            s.now += Duration::from_millis(2);
+            if i == 5 {
+                s.send(&[1u8; 2000]);
+            }
+            s.ack_sack(una, &[(seg(1), seg(i))]);
+            sent.extend(s.out().into_iter().map(|p| p.seq()));
+        }
+        assert_eq!(sent, [seg(0), seg(6), seg(7)], "linux {linux}");
+        // The retransmission of 0 is lost: the timeout fires.
+        while s.c.stats().timeouts == 0 {
+            s.fire();
+        }
+        let _ = s.out();
+        // 6 and 7 arrive.
+        s.ack_sack(una, &[(seg(1), seg(8))]);
+        assert_eq!(s.c.stats().lost_retransmits, 0, "linux {linux}");
+    }
+}
