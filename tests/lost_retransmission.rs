@@ -197,3 +197,34 @@ fn r8985_after_a_timeout_a_sack_finds_no_lost_retransmission() {
         assert_eq!(s.c.stats().lost_retransmits, 0, "linux {linux}");
     }
 }
+
+// RFC 8985 §6.2 when the peer reneges (RFC 2018 §8): an ACK that stops
+// at a byte it had SACKed means the scoreboard at SND.UNA no longer
+// shows what the peer holds, but a hole above it was retransmitted and
+// is still missing while newer data is SACKed: that retransmission is
+// lost and goes again. `Config::linux()` (whose window sends both new
+// segments before the last ACK).
+#[test]
+fn r8985_a_lost_retransmission_above_reneged_data_goes_again() {
+    let (mut s, una) = sack_flight(true, 6);
+    let seg = |i: u32| una.add(1000 * i);
+    let sent = |s: &mut Sut| {
+        let out = s.out();
+        out.iter().map(|p| p.seq()).collect::<Vec<_>>()
+    };
+    // Segments 0 and 2 are lost: both resent, then new data (6, 7).
+    s.now += Duration::from_millis(2);
+    s.ack_sack(una, &[(seg(3), seg(5)), (seg(1), seg(2))]);
+    assert_eq!(sent(&mut s), [seg(0), seg(2)]);
+    s.send(&[1u8; 2000]);
+    s.now += Duration::from_millis(2);
+    s.ack_sack(una, &[(seg(3), seg(6)), (seg(1), seg(2))]);
+    assert_eq!(sent(&mut s), [seg(6), seg(7)]);
+    // 0's retransmission arrives, the peer drops 1 (the ACK stops
+    // there), 6 and 7 arrive: 2's retransmission, sent before them, is
+    // lost.
+    s.now += Duration::from_millis(2);
+    s.ack_sack(seg(1), &[(seg(3), seg(8))]);
+    assert_eq!(sent(&mut s), [seg(2)]);
+    assert_eq!(s.c.stats().lost_retransmits, 1);
+}
