@@ -159,6 +159,10 @@ fn r8985_lost_retransmissions_go_again_hole_by_hole_then_the_next_hole() {
     let halves = [(seg(1).add(500), seg(2)), (seg(0).add(500), seg(1))];
     s.ack_sack(una, &[halves[0], halves[1], (seg(3), seg(7))]);
     assert_eq!(sent(&mut s), [(seg(0), 500), (seg(1), 500)]);
+    // PRR (RFC 6937 §3) set cwnd to pipe + sndcnt; pipe (RFC 6675 §4)
+    // leaves out the lost halves not yet sent again as well as the hole
+    // at 2: 8000 in flight less 5000 SACKed less 2000 lost, 1000.
+    assert_eq!(s.c.cwnd(), 2000);
     // Segment 7 arrives: the hole at 2, never resent, goes.
     s.now += Duration::from_millis(2);
     s.ack_sack(una, &[(seg(3), seg(8)), halves[0], halves[1]]);
