@@ -97,6 +97,28 @@ fn send_segments(s: &mut Sut, n: usize) -> Vec<SeqNum> {
     out.iter().map(|p| p.seq()).collect()
 }
 
+// RFC 6675 §4 NextSeg (rule 1) with RFC 2018's byte ranges: a hole that
+// ends inside a segment is resent up to the SACKed bytes, no further.
+#[test]
+fn r6675_a_hole_shorter_than_a_segment_is_resent_alone() {
+    let mut s = established_sack(sack_cfg());
+    let seqs = send_segments(&mut s, 8);
+    let mss = s.c.effective_mss() as u32;
+    let una = seqs[0];
+    let m = |k: u32| una.add(mss * k);
+    // Segment 0 and the first half of 1 are lost; the rest arrives.
+    let half = m(1).add(mss / 2);
+    for k in 3..=5 {
+        s.seg_opts(ACK, PEER_ISS.add(1), una, sack_opts(&[(half, m(k))]), &[]);
+    }
+    let mut resent = Vec::new();
+    for k in 6..=8 {
+        resent.extend(s.out().iter().map(|p| (p.seq(), p.t.len as u32)));
+        s.seg_opts(ACK, PEER_ISS.add(1), una, sack_opts(&[(half, m(k))]), &[]);
+    }
+    assert_eq!(resent[..2], [(una, mss), (m(1), mss / 2)], "{resent:?}");
+}
+
 // RFC 6675 §5: with the first segment lost and the rest SACKed, exactly the
 // hole is retransmitted, not the SACKed data.
 #[test]
