@@ -370,18 +370,16 @@ impl<B: Storage> Connection<B> {
         if let Some(h) = self.again_hole() {
             return Some(h);
         }
-        let high = self.high_sacked()?;
-        let top = high.dist(self.snd_una);
+        // A hole ends where the next SACKed range starts, so it lies below
+        // the highest SACKed byte and is never empty.
         let mut o = self.high_rxt.max(self.snd_una).dist(self.snd_una);
         while let Some((s, e)) = self.sacked.next_range_after(o) {
             if s <= o {
                 o = e;
                 continue;
             }
-            let len = (s - o).min(top - o.min(top));
-            return (len > 0).then_some((o, len));
+            return Some((o, s - o));
         }
-        let _ = top;
         None
     }
 
