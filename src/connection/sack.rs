@@ -392,7 +392,9 @@ impl<B: Storage> Connection<B> {
         let (off, hole) = self.next_hole()?;
         let mss = self.eff_mss();
         let pipe = self.pipe();
-        if pipe.saturating_add(hole.min(mss)) > self.cwnd.max(mss) && pipe > 0 {
+        // (With nothing in the network one segment always may go: cwnd is
+        // taken as at least one MSS.)
+        if pipe.saturating_add(hole.min(mss)) > self.cwnd.max(mss) {
             return None;
         }
         ((self.tx.len() as u32) > off).then_some((off, hole))
