@@ -59,6 +59,11 @@ fn a_sacked_retransmission_makes_the_ones_below_it_go_again() {
         );
         // Counted once (`Stats::lost_retransmits`).
         assert_eq!(s.c.stats().lost_retransmits, 1, "linux {linux}");
+        // The same ACK again delivers nothing: PRR (RFC 6937 §3) lets
+        // nothing go, and the ACK does not ask for a poll.
+        s.ack_sack(una, &[(seg(1), seg(2)), (seg(4), seg(8))]);
+        assert!(!s.last.transmit(), "linux {linux}");
+        assert!(s.out().is_empty(), "linux {linux}");
     }
 }
 
