@@ -249,3 +249,38 @@ fn r8985_a_lost_retransmission_above_reneged_data_goes_again() {
         );
     }
 }
+
+// RFC 6675 §5.1 (and RFC 2018 §8): after a retransmission timeout the
+// sender goes back to SND.UNA but does not resend what the peer SACKed
+// (the scoreboard does not cover SND.UNA, so the peer has not reneged);
+// with RFC 2018's byte ranges (`Config::rfc9293()`) a segment stops
+// where a SACKed range starts.
+#[test]
+fn r6675_after_a_timeout_sacked_data_is_not_resent() {
+    let (mut s, una) = sack_flight(false, 6);
+    let seg = |i: u32| una.add(1000 * i);
+    // 0 and the first half of 1 are lost; the rest of 1 to 3 arrives
+    // (2.5 segments: no fast recovery).
+    s.ack_sack(una, &[(seg(1).add(500), seg(4))]);
+    // The timeout (after a loss probe or RACK's retransmission of 0).
+    while s.c.stats().timeouts == 0 {
+        let _ = s.out();
+        s.fire();
+    }
+    let mut resent: Vec<(u32, usize)> = Vec::new();
+    let mut ack = una;
+    for _ in 0..4 {
+        let out = s.out();
+        resent.extend(out.iter().map(|p| (p.seq().dist(una), p.payload.len())));
+        if let Some(p) = out.last() {
+            ack = p.seq().add(p.payload.len() as u32);
+        }
+        s.now += Duration::from_millis(10);
+        s.ack_sack(ack, &[(seg(1).add(500), seg(4))]);
+    }
+    assert_eq!(
+        resent[..3],
+        [(0, 1000), (1000, 500), (4000, 1000)],
+        "{resent:?}"
+    );
+}
