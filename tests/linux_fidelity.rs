@@ -209,6 +209,35 @@ fn sack_opts(blocks: &[(tcpstate::SeqNum, tcpstate::SeqNum)]) -> tcpstate::wire:
     }
 }
 
+/// Both presets with SACK (`Config::rfc9293()` has it off), as they are
+/// otherwise.
+fn sack_on_both() -> [Config; 2] {
+    [
+        Config {
+            sack: true,
+            ..Config::rfc9293()
+        },
+        Config::linux(),
+    ]
+}
+
+/// Eight segments out, then the peer SACKs segment 1, then 5 above it
+/// (in order, no reordering); (connection, 1st sequence number, MSS).
+fn one_then_five_sacked(cfg: &Config) -> (script::Sut, tcpstate::SeqNum, u32) {
+    let (mut s, una, mss) = eight_segments_out(cfg);
+    let (peer, m) = (script::PEER_ISS.add(1), |k: u32| una.add(mss * k));
+    let ack = script::ACK;
+    s.seg_opts(ack, peer, una, sack_opts(&[(m(1), m(2))]), &[]);
+    s.seg_opts(
+        ack,
+        peer,
+        una,
+        sack_opts(&[(m(5), m(6)), (m(1), m(2))]),
+        &[],
+    );
+    (s, una, mss)
+}
+
 /// The reordering degree (`TcpInfo::reordering`, Linux's `tp->reordering`)
 /// starts at 3 (`tcp_reordering`) and grows to the distance, in segments,
 /// by which a segment sent once arrived after data above it: SACKed below
@@ -219,13 +248,7 @@ fn sack_opts(blocks: &[(tcpstate::SeqNum, tcpstate::SeqNum)]) -> tcpstate::wire:
 #[test]
 fn reordering_degree_grows_as_linux_tcp_check_sack_reordering() {
     use script::{ACK, PEER_ISS};
-    for cfg in [
-        Config {
-            sack: true,
-            ..Config::rfc9293()
-        },
-        Config::linux(),
-    ] {
+    for cfg in sack_on_both() {
         // Eight segments out; (connection, 1st sequence number, MSS).
         let open = || {
             let (s, una, mss) = eight_segments_out(&cfg);
@@ -234,16 +257,8 @@ fn reordering_degree_grows_as_linux_tcp_check_sack_reordering() {
         };
         let peer = PEER_ISS.add(1);
         // SACKs: segment 1, then 5 above it: in order, no reordering.
-        let (mut s, una, mss) = open();
+        let (mut s, una, mss) = one_then_five_sacked(&cfg);
         let m = |k: u32| una.add(mss * k);
-        s.seg_opts(ACK, peer, una, sack_opts(&[(m(1), m(2))]), &[]);
-        s.seg_opts(
-            ACK,
-            peer,
-            una,
-            sack_opts(&[(m(5), m(6)), (m(1), m(2))]),
-            &[],
-        );
         assert_eq!(s.c.info(s.now).reordering, 3);
         // Segment 2 after 5: 4 segments from 2 to the highest SACK (6).
         s.seg_opts(
@@ -282,6 +297,25 @@ fn reordering_degree_grows_as_linux_tcp_check_sack_reordering() {
     }
 }
 
+/// SACK blocks the peer repeats (RFC 2018 §4: each ACK carries the most
+/// recent blocks again) deliver nothing new: no reordering, whatever
+/// lies above them (Linux's `tcp_sacktag_one` skips what is already
+/// SACKed). Both presets.
+#[test]
+fn repeated_sack_blocks_are_no_reordering() {
+    use script::{ACK, PEER_ISS};
+    for cfg in sack_on_both() {
+        // Segment 1, then 5 above it: in order.
+        let (mut s, una, mss) = one_then_five_sacked(&cfg);
+        let m = |k: u32| una.add(mss * k);
+        // Both again, the lower first: nothing new.
+        let blocks = sack_opts(&[(m(1), m(2)), (m(5), m(6))]);
+        s.seg_opts(ACK, PEER_ISS.add(1), una, blocks, &[]);
+        let i = s.c.info(s.now);
+        assert_eq!((i.reordering, i.reord_seen), (3, 0));
+    }
+}
+
 /// `TcpInfo::reord_seen` (Linux's `tp->reord_seen`) counts each ACK that
 /// newly delivers data sent once below the highest SACKed byte
 /// (`tcp_check_sack_reordering`), whether the degree grows or not; SACKs
@@ -290,26 +324,12 @@ fn reordering_degree_grows_as_linux_tcp_check_sack_reordering() {
 #[test]
 fn reord_seen_counts_each_reordering_event_as_linux() {
     use script::{ACK, PEER_ISS};
-    for cfg in [
-        Config {
-            sack: true,
-            ..Config::rfc9293()
-        },
-        Config::linux(),
-    ] {
-        let (mut s, una, mss) = eight_segments_out(&cfg);
+    for cfg in sack_on_both() {
+        // In order: segment 1, then 5 above it.
+        let (mut s, una, mss) = one_then_five_sacked(&cfg);
         let peer = PEER_ISS.add(1);
         let m = |k: u32| una.add(mss * k);
         let seen = |s: &script::Sut| s.c.info(s.now).reord_seen;
-        // In order: segment 1, then 5 above it.
-        s.seg_opts(ACK, peer, una, sack_opts(&[(m(1), m(2))]), &[]);
-        s.seg_opts(
-            ACK,
-            peer,
-            una,
-            sack_opts(&[(m(5), m(6)), (m(1), m(2))]),
-            &[],
-        );
         assert_eq!(seen(&s), 0);
         // Segment 2 after 5 (the degree grows to 4): one event.
         s.seg_opts(

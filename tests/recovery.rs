@@ -97,6 +97,44 @@ fn send_segments(s: &mut Sut, n: usize) -> Vec<SeqNum> {
     out.iter().map(|p| p.seq()).collect()
 }
 
+// RFC 9293 §3.7.1 (MUST-16) with RFC 2018 §3: a data segment that
+// carries a SACK block holds the effective MSS less the block's bytes,
+// exactly: two NOPs, kind, length and 8 bytes a block.
+#[test]
+fn must_16_a_data_segment_with_a_sack_block_carries_12_bytes_less() {
+    let mut s = established_sack(sack_cfg());
+    let mss = s.c.effective_mss() as u32;
+    // A segment from the peer out of order: our segments report it.
+    s.seg(ACK, PEER_ISS.add(101), ISS.add(1), &[1u8; 100]);
+    let _ = s.out();
+    s.send(&vec![7u8; 2 * mss as usize]);
+    let out = s.out();
+    assert_eq!(out[0].t.options.sack.len(), 1, "{out:#?}");
+    assert_eq!(out[0].payload.len() as u32, mss - 12);
+}
+
+// RFC 6675 §4 NextSeg (rule 1) with RFC 2018's byte ranges: a hole that
+// ends inside a segment is resent up to the SACKed bytes, no further.
+#[test]
+fn r6675_a_hole_shorter_than_a_segment_is_resent_alone() {
+    let mut s = established_sack(sack_cfg());
+    let seqs = send_segments(&mut s, 8);
+    let mss = s.c.effective_mss() as u32;
+    let una = seqs[0];
+    let m = |k: u32| una.add(mss * k);
+    // Segment 0 and the first half of 1 are lost; the rest arrives.
+    let half = m(1).add(mss / 2);
+    for k in 3..=5 {
+        s.seg_opts(ACK, PEER_ISS.add(1), una, sack_opts(&[(half, m(k))]), &[]);
+    }
+    let mut resent = Vec::new();
+    for k in 6..=8 {
+        resent.extend(s.out().iter().map(|p| (p.seq(), p.t.len as u32)));
+        s.seg_opts(ACK, PEER_ISS.add(1), una, sack_opts(&[(half, m(k))]), &[]);
+    }
+    assert_eq!(resent[..2], [(una, mss), (m(1), mss / 2)], "{resent:?}");
+}
+
 // RFC 6675 §5: with the first segment lost and the rest SACKed, exactly the
 // hole is retransmitted, not the SACKed data.
 #[test]

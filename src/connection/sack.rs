@@ -141,8 +141,10 @@ impl<B: Storage> Connection<B> {
         let l = (a + (l - a).div_ceil(mss).saturating_mul(mss))
             .min(next)
             .min(flight);
-        let (a, next) = self.segment_grid(r);
-        let r = if r == flight || r == a || r == next {
+        // (At a record end, r == a, rounding down keeps r; `next`, the
+        // first record end above r, is never r.)
+        let (a, _) = self.segment_grid(r);
+        let r = if r == flight {
             r
         } else {
             a + (r - a) / mss * mss
@@ -373,18 +375,16 @@ impl<B: Storage> Connection<B> {
         if let Some(h) = self.again_hole() {
             return Some(h);
         }
-        let high = self.high_sacked()?;
-        let top = high.dist(self.snd_una);
+        // A hole ends where the next SACKed range starts, so it lies below
+        // the highest SACKed byte and is never empty.
         let mut o = self.high_rxt.max(self.snd_una).dist(self.snd_una);
         while let Some((s, e)) = self.sacked.next_range_after(o) {
             if s <= o {
                 o = e;
                 continue;
             }
-            let len = (s - o).min(top - o.min(top));
-            return (len > 0).then_some((o, len));
+            return Some((o, s - o));
         }
-        let _ = top;
         None
     }
 
@@ -397,7 +397,9 @@ impl<B: Storage> Connection<B> {
         let (off, hole) = self.next_hole()?;
         let mss = self.eff_mss();
         let pipe = self.pipe();
-        if pipe.saturating_add(hole.min(mss)) > self.cwnd.max(mss) && pipe > 0 {
+        // (With nothing in the network one segment always may go: cwnd is
+        // taken as at least one MSS.)
+        if pipe.saturating_add(hole.min(mss)) > self.cwnd.max(mss) {
             return None;
         }
         ((self.tx.len() as u32) > off).then_some((off, hole))
