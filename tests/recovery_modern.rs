@@ -998,3 +998,30 @@ fn r4821_the_search_ends_within_the_threshold_and_probes_no_more() {
     assert_eq!(until_probe(&mut s), None);
     assert_eq!(s.c.effective_mss(), 1453);
 }
+
+// RFC 4821 §7 with RFC 1191 §6.3: an ICMP "fragmentation needed" whose MTU
+// lies inside the PLPMTUD search (here 1340: an MSS of 1300, between the
+// fallback's 1024 and the top, 1460) lowers the search's top to it
+// (Linux's `tcp_sync_mss` takes `search_high` down): no probe is larger,
+// and the search ends below it.
+#[test]
+fn r4821_icmp_inside_the_search_lowers_its_top() {
+    let mut s = plpmtud_fallen_back();
+    let peer = PEER_ISS.add(1);
+    let _ = s.c.on_icmp(
+        s.now,
+        tcpstate::IcmpError::FragmentationNeeded { mtu: 1340 },
+        20,
+    );
+    assert_eq!(s.c.effective_mss(), 1024, "not below the MSS in use");
+    let mut sizes = Vec::new();
+    while let Some(end) = until_probe(&mut s) {
+        s.seg(ACK, peer, s.c.snd_nxt(), &[]);
+        assert!(!s.c.snd_una().before(end));
+        sizes.push(s.c.effective_mss());
+        assert!(sizes.len() < 20, "{sizes:?}");
+    }
+    assert!(!sizes.is_empty(), "the search went on below 1300");
+    assert!(sizes.iter().all(|&m| m <= 1300), "{sizes:?}");
+    assert!(s.c.effective_mss() > 1200, "{sizes:?}");
+}
