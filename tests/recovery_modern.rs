@@ -1025,3 +1025,35 @@ fn r4821_icmp_inside_the_search_lowers_its_top() {
     assert!(sizes.iter().all(|&m| m <= 1300), "{sizes:?}");
     assert!(s.c.effective_mss() > 1200, "{sizes:?}");
 }
+
+// RFC 4821 §7.5 (Linux: `tcp_enter_loss` ends the probe): a timeout while
+// a probe is out counts as the probe's loss. Its late ACK then raises
+// nothing, and the search goes on below the probe's size.
+#[test]
+fn r4821_a_timeout_with_a_probe_out_fails_it() {
+    let mut s = plpmtud_fallen_back();
+    let peer = PEER_ISS.add(1);
+    let probe_end = until_probe(&mut s).expect("a probe went out");
+    let timeouts = s.c.stats().timeouts;
+    for _ in 0..3 {
+        if s.c.stats().timeouts > timeouts {
+            break;
+        }
+        s.fire();
+        let _ = s.out();
+    }
+    assert_eq!(s.c.stats().timeouts, timeouts + 1);
+    s.seg(ACK, peer, probe_end, &[]);
+    assert_eq!(s.c.effective_mss(), 1024, "the probe's ACK came too late");
+    let mut sizes = Vec::new();
+    while let Some(end) = until_probe(&mut s) {
+        s.seg(ACK, peer, s.c.snd_nxt(), &[]);
+        assert!(!s.c.snd_una().before(end));
+        sizes.push(s.c.effective_mss());
+        assert!(sizes.len() < 20, "{sizes:?}");
+    }
+    assert!(
+        !sizes.is_empty() && sizes.iter().all(|&m| m < 1242),
+        "{sizes:?}"
+    );
+}
