@@ -1057,3 +1057,43 @@ fn r4821_a_timeout_with_a_probe_out_fails_it() {
         "{sizes:?}"
     );
 }
+
+// RFC 4821 §7.5 (Linux's `tcp_mtup_probe_failed` only with SND.UNA at the
+// probe): a fast recovery for a segment sent before the probe is not the
+// probe's loss. The probe, acknowledged after the recovery, raises the MSS.
+#[test]
+fn r4821_a_loss_below_the_probe_is_not_the_probe() {
+    let mut s = plpmtud_fallen_back();
+    let peer = PEER_ISS.add(1);
+    // Flights acknowledged but for their last segment, until the probe
+    // goes behind one.
+    let mut probe = None;
+    for _ in 0..100 {
+        let mss = s.c.effective_mss();
+        s.send(&[2u8; 20_000]);
+        let out = s.out();
+        if let Some(p) = out.iter().find(|p| p.payload.len() > usize::from(mss)) {
+            probe = Some(p.seq());
+            break;
+        }
+        let last = out.last().expect("a flight");
+        s.seg(ACK, peer, last.seq(), &[]);
+    }
+    let probe = probe.expect("a probe went out");
+    let una = s.c.snd_una();
+    assert!(una.before(probe), "a segment before the probe is out");
+    // Three duplicate ACKs: that segment is lost (RFC 5681 §3.2).
+    let recoveries = s.c.stats().recoveries;
+    for _ in 0..3 {
+        s.seg(ACK, peer, una, &[]);
+    }
+    assert_eq!(s.c.stats().recoveries, recoveries + 1);
+    let _ = s.out();
+    let max = s.c.snd_nxt().max(probe);
+    s.seg(ACK, peer, max, &[]);
+    assert!(
+        s.c.effective_mss() > 1024,
+        "the probe passed: MSS {}",
+        s.c.effective_mss()
+    );
+}
