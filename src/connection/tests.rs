@@ -172,6 +172,9 @@ fn run(cfg: &Config, ops: &[Op]) -> Result<usize, TestCaseError> {
     let mut fast = established(cfg);
     let mut full = established(cfg);
     full.set_no_fast_path(true);
+    // The comparison means something only if the switch takes: no header
+    // or send prediction on `full` (its own bit of `xflags`).
+    debug_assert!(full.no_fast_path() && !fast.no_fast_path());
     let mut predicted = 0;
     let mut now = Instant::from_secs(1);
     let data = [0x5au8; 6000];
