@@ -322,3 +322,19 @@ fn endpoint_send_urgent_and_event_urgent() {
     assert_eq!(data, b"normalURGENT");
     assert_eq!(net.ep(1).connection(s).unwrap().urgent_mark(), Some(0));
 }
+
+// RFC 9293 §3.10.7.4 step 6: RCV.UP = max(RCV.UP, SEG.UP). New data whose
+// pointer lies behind the mark already known (but ahead of what was read)
+// moves nothing and signals nothing.
+#[test]
+fn rcv_up_keeps_the_larger_pointer() {
+    let mut s = established();
+    let base = PEER_ISS.add(1);
+    urg_seg(&mut s, ACK, base, 100, b"abcdefghij");
+    assert_eq!(urgent_actions(&s), 1);
+    assert_eq!(s.c.urgent_mark(), Some(100));
+    // SEG.UP = base + 15: behind the mark (base + 100), ahead of the read.
+    urg_seg(&mut s, ACK, base.add(10), 5, b"klmno");
+    assert_eq!(urgent_actions(&s), 0, "{:?}", s.last);
+    assert_eq!(s.c.urgent_mark(), Some(100));
+}
