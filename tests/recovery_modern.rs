@@ -933,6 +933,20 @@ fn until_probe(s: &mut Sut) -> Option<SeqNum> {
     None
 }
 
+/// Probes acknowledged one after the other until no more goes out (the
+/// search is over); returns the send MSS after each.
+fn search_sizes(s: &mut Sut) -> Vec<u16> {
+    let peer = PEER_ISS.add(1);
+    let mut sizes = Vec::new();
+    while let Some(end) = until_probe(s) {
+        s.seg(ACK, peer, s.c.snd_nxt(), &[]);
+        assert!(!s.c.snd_una().before(end));
+        sizes.push(s.c.effective_mss());
+        assert!(sizes.len() < 20, "{sizes:?}");
+    }
+    sizes
+}
+
 // RFC 4821 §7: a probe is a segment of new data. Once the application
 // has closed (a FIN queued) no probe goes out: the rest of the data goes
 // in segments of the send MSS, the FIN on the last (RFC 9293 §3.10.4).
@@ -972,13 +986,7 @@ fn r4821_no_probe_once_the_fin_is_queued() {
 fn r4821_the_search_ends_within_the_threshold_and_probes_no_more() {
     let mut s = plpmtud_fallen_back();
     let peer = PEER_ISS.add(1);
-    let mut sizes = Vec::new();
-    while let Some(end) = until_probe(&mut s) {
-        s.seg(ACK, peer, s.c.snd_nxt(), &[]);
-        assert!(!s.c.snd_una().before(end));
-        sizes.push(s.c.effective_mss());
-        assert!(sizes.len() < 20, "{sizes:?}");
-    }
+    let sizes = search_sizes(&mut s);
     assert_eq!(sizes, vec![1242, 1351, 1405, 1432, 1446, 1453]);
     // Not even while another uncommon mode is on (the peer's urgent data,
     // RFC 9293 §3.8.5, whose mark lies ahead: the output path then asks
@@ -1007,20 +1015,13 @@ fn r4821_the_search_ends_within_the_threshold_and_probes_no_more() {
 #[test]
 fn r4821_icmp_inside_the_search_lowers_its_top() {
     let mut s = plpmtud_fallen_back();
-    let peer = PEER_ISS.add(1);
     let _ = s.c.on_icmp(
         s.now,
         tcpstate::IcmpError::FragmentationNeeded { mtu: 1340 },
         20,
     );
     assert_eq!(s.c.effective_mss(), 1024, "not below the MSS in use");
-    let mut sizes = Vec::new();
-    while let Some(end) = until_probe(&mut s) {
-        s.seg(ACK, peer, s.c.snd_nxt(), &[]);
-        assert!(!s.c.snd_una().before(end));
-        sizes.push(s.c.effective_mss());
-        assert!(sizes.len() < 20, "{sizes:?}");
-    }
+    let sizes = search_sizes(&mut s);
     assert!(!sizes.is_empty(), "the search went on below 1300");
     assert!(sizes.iter().all(|&m| m <= 1300), "{sizes:?}");
     assert!(s.c.effective_mss() > 1200, "{sizes:?}");
@@ -1045,13 +1046,7 @@ fn r4821_a_timeout_with_a_probe_out_fails_it() {
     assert_eq!(s.c.stats().timeouts, timeouts + 1);
     s.seg(ACK, peer, probe_end, &[]);
     assert_eq!(s.c.effective_mss(), 1024, "the probe's ACK came too late");
-    let mut sizes = Vec::new();
-    while let Some(end) = until_probe(&mut s) {
-        s.seg(ACK, peer, s.c.snd_nxt(), &[]);
-        assert!(!s.c.snd_una().before(end));
-        sizes.push(s.c.effective_mss());
-        assert!(sizes.len() < 20, "{sizes:?}");
-    }
+    let sizes = search_sizes(&mut s);
     assert!(
         !sizes.is_empty() && sizes.iter().all(|&m| m < 1242),
         "{sizes:?}"
