@@ -117,17 +117,26 @@ fn r8985_after_reordering_a_sacked_retransmission_condemns_none_below_it() {
     s.send(&[9u8; 8000]);
     assert_eq!(s.out().len(), 7);
     let mut rtx = Vec::new();
+    let below_4 = |s: &mut Sut| -> Vec<SeqNum> {
+        let out = s.out().into_iter().map(|p| p.seq());
+        out.filter(|q| q.before(seg(4))).collect()
+    };
     for i in 5..=8 {
         s.now += Duration::from_millis(2);
         s.ack_sack(una, &[(seg(4), seg(i))]);
-        rtx.extend(
-            s.out()
-                .into_iter()
-                .map(|p| p.seq())
-                .filter(|q| q.before(seg(4))),
-        );
+        rtx.extend(below_4(&mut s));
+        if i == 6 {
+            // DupThresh is the reordering degree now (6): SACKed
+            // segments start no recovery; RACK's timer does (RFC 8985
+            // §6.2.4), and resends the first.
+            assert_eq!((rtx.len(), s.c.stats().recoveries), (0, 1));
+            let rack = s.c.timer(tcpstate::Timer::Rack).expect("RACK timer");
+            s.fire();
+            assert_eq!((s.now, s.c.stats().recoveries), (rack, 2));
+            rtx.extend(below_4(&mut s));
+        }
     }
-    assert_eq!(rtx, [seg(0), seg(1)]);
+    assert_eq!(rtx, [seg(0), seg(1), seg(2)]);
     s.now += Duration::from_millis(20);
     s.ack_sack(una, &[(seg(1), seg(2)), (seg(4), seg(8))]);
     let out = s.out();

@@ -180,14 +180,19 @@ fn rack_wait(s: &mut Sut, mss: u32) -> Duration {
 
 /// `rack_wait` with the SACK `delay` after the send.
 fn rack_wait_after(s: &mut Sut, mss: u32, delay: Duration) -> Duration {
+    rack_wait_segs(s, mss, delay, 3)
+}
+
+/// `rack_wait_after` with `n` segments sent, all but the first SACKed.
+fn rack_wait_segs(s: &mut Sut, mss: u32, delay: Duration, n: u32) -> Duration {
     s.now += Duration::from_millis(1);
     let una = s.c.snd_una();
-    s.send(&vec![2u8; 3 * mss as usize]);
-    assert_eq!(s.out().len(), 3);
+    s.send(&vec![2u8; (n * mss) as usize]);
+    assert_eq!(s.out().len(), n as usize);
     let sent = s.now;
     s.now += delay;
     let m = |k: u32| una.add(mss * k);
-    s.seg_opts(ACK, PEER_ISS.add(1), una, sack_opts(&[(m(1), m(3))]), &[]);
+    s.seg_opts(ACK, PEER_ISS.add(1), una, sack_opts(&[(m(1), m(n))]), &[]);
     let d = s.c.timer(tcpstate::Timer::Rack).expect("RACK timer armed");
     d - sent
 }
@@ -342,38 +347,52 @@ fn r8985_a_loss_found_after_a_timeout_starts_no_fast_recovery() {
 }
 
 // RFC 8985 §6.2 step 5 and §6.3: in a recovery, a segment sent *after*
-// RACK's limit (the newest delivered segment's send time less the
-// reordering window) is not lost yet, even when all that lies between the
-// retransmission and it is SACKed: the reordering timer waits for it.
-// Segments 0 to 3 go at t0, 4 at t0 + 5 ms, 5 at t0 + 8 ms; the SACK of 1
-// to 3 starts a recovery (RFC 6675: DupThresh segments above the first),
-// and at t0 + 18 ms the SACK of 5 (sent at t0 + 8: the limit is
-// t0 + 5.5 ms) leaves 4 to its timer, t0 + 8 ms + RACK.rtt (10 ms) +
-// 2.5 ms. (RFC 6675's NextSeg rule 3 may resend 4 meanwhile; RACK has not
-// found it lost.)
+// RACK's limit (the newest delivered segment's send time less RACK.rtt
+// and the reordering window) is not lost yet, even when all that lies
+// between the retransmission and it is SACKed: the reordering timer waits
+// for it. Segments 0 to 3 go at t0, 4 at t0 + 6 ms, 5 at t0 + 8 ms; the
+// SACK of 1 to 3 at t0 + 10 ms starts a recovery, and at t0 + 18 ms the
+// SACK of 5 (sent at t0 + 8; RACK.rtt 10 ms) puts the limit at t0 + 5.5
+// ms with the window of a quarter of the minimum RTT, so 4 waits for its
+// timer, t0 + 6 ms + 10 ms + 2.5 ms. That is once the path has shown
+// reordering (here 3 segments deep: DupThresh stays 3). Before, a
+// recovery has no reordering window (§6.2.4, Linux's `tcp_rack_reo_wnd`):
+// the limit is t0 + 8 ms and 4 is lost at once, with no timer. (RFC
+// 6675's NextSeg rule 3 may resend 4 meanwhile; that is not RACK's.)
 #[test]
 fn r8985_a_segment_sent_after_the_limit_waits_for_its_timer() {
-    let (mut s, mss) = sack_10ms();
-    let t0 = s.now + Duration::from_millis(1);
-    let una = s.c.snd_una();
-    let m = |k: u32| una.add(mss * k);
-    for (at, segs) in [(0, 4), (5, 1), (8, 1)] {
-        s.now = t0 + Duration::from_millis(at);
-        s.send(&vec![2u8; segs * mss as usize]);
-        assert_eq!(s.out().len(), segs);
+    for seen in [false, true] {
+        let (mut s, mss) = sack_10ms();
+        if seen {
+            show_reordering(&mut s, mss, 3);
+        }
+        let t0 = s.now + Duration::from_millis(1);
+        let una = s.c.snd_una();
+        let m = |k: u32| una.add(mss * k);
+        for (at, segs) in [(0, 4), (6, 1), (8, 1)] {
+            s.now = t0 + Duration::from_millis(at);
+            s.send(&vec![2u8; segs * mss as usize]);
+            assert_eq!(s.out().len(), segs);
+        }
+        s.now = t0 + Duration::from_millis(10);
+        s.seg_opts(ACK, PEER_ISS.add(1), una, sack_opts(&[(m(1), m(4))]), &[]);
+        assert_eq!(s.out()[0].seq(), una, "the first segment resent");
+        assert_eq!(s.c.stats().recoveries, 1);
+        let losses = s.c.stats().rack_losses;
+        s.now = t0 + Duration::from_millis(18);
+        let blocks = [(m(5), m(6)), (m(1), m(4))];
+        s.seg_opts(ACK, PEER_ISS.add(1), una, sack_opts(&blocks), &[]);
+        if seen {
+            assert_eq!(s.c.stats().rack_losses, losses, "the fifth is not lost yet");
+            assert_eq!(
+                s.c.timer(tcpstate::Timer::Rack),
+                Some(t0 + Duration::from_micros(18_500))
+            );
+        } else {
+            assert_eq!(s.c.stats().rack_losses, losses + 1, "the fifth is lost");
+            assert_eq!(s.c.timer(tcpstate::Timer::Rack), None);
+        }
     }
-    s.now = t0 + Duration::from_millis(10);
-    s.seg_opts(ACK, PEER_ISS.add(1), una, sack_opts(&[(m(1), m(4))]), &[]);
-    assert_eq!(s.out()[0].seq(), una, "the first segment resent");
-    assert_eq!(s.c.stats().recoveries, 1);
-    s.now = t0 + Duration::from_millis(18);
-    let blocks = [(m(5), m(6)), (m(1), m(4))];
-    s.seg_opts(ACK, PEER_ISS.add(1), una, sack_opts(&blocks), &[]);
-    assert_eq!(s.c.stats().rack_losses, 0, "the fifth is not lost yet");
-    assert_eq!(
-        s.c.timer(tcpstate::Timer::Rack),
-        Some(t0 + Duration::from_micros(20_500))
-    );
 }
 
 // The window never passes SRTT, whatever the D-SACKs.
@@ -381,23 +400,169 @@ fn r8985_a_segment_sent_after_the_limit_waits_for_its_timer() {
 fn r8985_reo_wnd_is_at_most_srtt() {
     let (mut s, mss) = sack_10ms();
     for _ in 0..10 {
+        grow_by_dsack(&mut s, mss);
+    }
+    // 10 rounds with a D-SACK: 11 quarters of 10 ms would be 27.5 ms;
+    // SRTT (10 ms) caps it.
+    assert_eq!(rack_wait(&mut s, mss), Duration::from_millis(20));
+}
+
+/// The peer shows reordering `n` segments deep: `n` segments, the last
+/// SACKed first, then all acknowledged: the others, each sent once,
+/// arrived after it (RFC 8985 §6.2 step 3, RACK.reordering_seen; Linux's
+/// `tcp_check_sack_reordering` from `tcp_clean_rtx_queue`, which raises
+/// the reordering degree to `n` when `n` is above 3).
+fn show_reordering(s: &mut Sut, mss: u32, n: u32) {
+    s.now += Duration::from_millis(1);
+    let una = s.c.snd_una();
+    s.send(&vec![3u8; (n * mss) as usize]);
+    assert_eq!(s.out().len(), n as usize);
+    s.now += Duration::from_millis(10);
+    let m = |k: u32| una.add(mss * k);
+    s.seg_opts(
+        ACK,
+        PEER_ISS.add(1),
+        una,
+        sack_opts(&[(m(n - 1), m(n))]),
+        &[],
+    );
+    s.peer(ACK, &[]);
+    assert_eq!(s.c.snd_una(), m(n));
+    assert!(s.out().is_empty());
+    let info = s.c.info(s.now);
+    assert_eq!((info.reord_seen, info.reordering), (1, n.max(3)));
+}
+
+/// Five segments; 10 ms later three ACKs SACK the second, then the
+/// second and third, then the second to fourth: three duplicate ACKs
+/// and three segments SACKed (DupThresh both ways), the first missing.
+/// Returns the time of the send.
+fn dupthresh_sacks(s: &mut Sut, mss: u32) -> tcpstate::Instant {
+    s.now += Duration::from_millis(1);
+    let una = s.c.snd_una();
+    s.send(&vec![4u8; 5 * mss as usize]);
+    assert_eq!(s.out().len(), 5);
+    let sent = s.now;
+    s.now += Duration::from_millis(10);
+    let m = |k: u32| una.add(mss * k);
+    for k in 2..=4 {
+        s.seg_opts(ACK, PEER_ISS.add(1), una, sack_opts(&[(m(1), m(k))]), &[]);
+    }
+    sent
+}
+
+// DupThresh (RFC 5681 §3.2, RFC 6675 §5) is three segments until the path
+// shows reordering deeper than that; then it is the reordering degree
+// (Linux's `tp->reordering`, RFC 4653's idea), and RACK (RFC 8985 §6.2,
+// its window a quarter of the minimum RTT once reordering is seen,
+// §6.2.4) finds the loss: three ACKs SACKing three segments start a fast
+// recovery at once on a path that reordered 3 segments deep; on one that
+// reordered 6 deep the recovery starts when RACK's timer fires, RACK.rtt
+// (10 ms) plus 2.5 ms after the send.
+#[test]
+fn r8985_dupthresh_is_the_reordering_degree_seen() {
+    for depth in [0, 3, 6] {
+        let (mut s, mss) = sack_10ms();
+        if depth > 0 {
+            show_reordering(&mut s, mss, depth);
+        }
+        let una = s.c.snd_una();
+        let sent = dupthresh_sacks(&mut s, mss);
+        let p = s.out();
+        if depth <= 3 {
+            assert_eq!(s.c.stats().recoveries, 1, "depth {depth}");
+            assert_eq!(p.first().map(|q| q.seq()), Some(una), "{p:#?}");
+            continue;
+        }
+        assert_eq!(s.c.stats().recoveries, 0, "no recovery at 3 segments");
+        assert!(p.is_empty(), "nothing resent yet: {p:#?}");
+        let due = s.c.timer(tcpstate::Timer::Rack).expect("RACK timer armed");
+        assert_eq!(due - sent, Duration::from_micros(12_500));
+        s.fire();
+        assert_eq!(s.now, due);
+        assert_eq!(s.c.stats().recoveries, 1);
+        let p = s.out();
+        assert_eq!(p.first().map(|q| q.seq()), Some(una), "{p:#?}");
+    }
+}
+
+// Without SACK, three duplicate ACKs are DupThresh whatever came before
+// (reordering is told from SACK blocks only).
+#[test]
+fn r5681_three_duplicate_acks_without_sack() {
+    let mut s = established_with(cfg());
+    let mss = s.c.effective_mss() as u32;
+    let una = s.c.snd_una();
+    s.send(&vec![4u8; 5 * mss as usize]);
+    assert_eq!(s.out().len(), 5);
+    for k in 1..=3 {
+        s.peer_ack(ACK, una, &[]);
+        assert_eq!(s.c.stats().recoveries, u64::from(k == 3));
+    }
+    assert_eq!(s.out().first().map(|q| q.seq()), Some(una));
+}
+
+/// A D-SACK in a new round trip: RACK's reordering window grows by a
+/// quarter of the minimum RTT (RFC 8985 §6.2.4).
+fn grow_by_dsack(s: &mut Sut, mss: u32) {
+    s.now += Duration::from_millis(1);
+    s.send(&vec![1u8; mss as usize]);
+    let _ = s.out();
+    s.now += Duration::from_millis(10);
+    s.peer(ACK, &[]);
+    dsack_last(s, mss);
+}
+
+/// The peer reports the last segment below SND.UNA again: a D-SACK (RFC
+/// 2883 §4).
+fn dsack_last(s: &mut Sut, mss: u32) {
+    let una = s.c.snd_una();
+    s.seg_opts(
+        ACK,
+        PEER_ISS.add(1),
+        una,
+        sack_opts(&[(una.sub(mss), una)]),
+        &[],
+    );
+}
+
+/// `n` recoveries after a timeout, each after a clean round trip (an RTT
+/// sample: the timeout's backoff ends) and of one segment.
+fn timeout_recoveries(s: &mut Sut, mss: u32, n: u32) {
+    for _ in 0..n {
         s.now += Duration::from_millis(1);
         s.send(&vec![1u8; mss as usize]);
         let _ = s.out();
         s.now += Duration::from_millis(10);
         s.peer(ACK, &[]);
-        let una = s.c.snd_una();
-        s.seg_opts(
-            ACK,
-            PEER_ISS.add(1),
-            una,
-            sack_opts(&[(una.sub(mss), una)]),
-            &[],
-        );
+        s.send(&vec![1u8; mss as usize]);
+        let _ = s.out();
+        let t = s.c.stats().timeouts;
+        while s.c.stats().timeouts == t {
+            s.fire();
+            let _ = s.out();
+        }
+        s.peer(ACK, &[]);
+        assert_eq!(s.c.snd_una(), s.c.snd_nxt());
     }
-    // 10 rounds with a D-SACK: 11 quarters of 10 ms would be 27.5 ms;
-    // SRTT (10 ms) caps it.
-    assert_eq!(rack_wait(&mut s, mss), Duration::from_millis(20));
+    assert_eq!(s.c.stats().recoveries, 0, "no fast recovery");
+}
+
+// RFC 8985 §6.2.4: RACK.reo_wnd_persist counts the recoveries after a
+// timeout as it counts fast ones: the window grown by a D-SACK stays
+// through fifteen of them, and after sixteen is back to a quarter of the
+// minimum RTT.
+#[test]
+fn r8985_reo_wnd_persist_counts_timeout_recoveries() {
+    for (n, wait) in [(15, 15_000), (16, 12_500)] {
+        let (mut s, mss) = sack_10ms();
+        grow_by_dsack(&mut s, mss);
+        timeout_recoveries(&mut s, mss, n);
+        assert_eq!(s.c.stats().timeouts, u64::from(n));
+        // (Two segments: the timeouts left cwnd small.)
+        let w = rack_wait_segs(&mut s, mss, Duration::from_millis(10), 2);
+        assert_eq!(w, Duration::from_micros(wait), "{n} timeouts");
+    }
 }
 
 use tcpstate::sim::{LinkConfig, Script, Sim};
@@ -515,14 +680,7 @@ fn r8985_a_dsacked_loss_probe_leaves_the_window() {
     let probe = s.out();
     assert_eq!(probe.len(), 1);
     s.peer(ACK, &[]);
-    let una = s.c.snd_una();
-    s.seg_opts(
-        ACK,
-        PEER_ISS.add(1),
-        una,
-        sack_opts(&[(una.sub(mss), una)]),
-        &[],
-    );
+    dsack_last(&mut s, mss);
     assert_eq!(rack_wait(&mut s, mss), Duration::from_micros(12_500));
 }
 

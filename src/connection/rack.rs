@@ -44,14 +44,24 @@ const SLOTS: usize = 8;
 /// heap (issue 17, W3).
 #[derive(Clone)]
 pub(super) struct SendLog {
+    /// Bits 0-6: the number of checkpoints. Bit 7 (`MERGED_BIT`): a merge
+    /// dated some data from an earlier checkpoint (`push`, or `record`
+    /// long after the base): each checkpoint's data then went out between
+    /// its time and the next one's. Without one (the usual case: fewer
+    /// send times in flight than slots) each went out exactly at its
+    /// checkpoint's time, and RACK can tell a hole sent in the same burst
+    /// as a delivered segment from one sent after it.
     n: u8,
     base: PackedInstant,
     at: AtSlot,
     /// RACK.xmit_ts - base in µs; `NO_XMIT` before any delivery.
     xmit: i32,
-    /// RACK.reo_wnd_mult (RFC 8985 §6.2.4): the reordering window in
-    /// quarters of the minimum RTT, 1 until D-SACKs show spurious
-    /// retransmissions.
+    /// Bits 0-6: RACK.reo_wnd_mult (RFC 8985 §6.2.4), the reordering
+    /// window in quarters of the minimum RTT, 1 until D-SACKs show
+    /// spurious retransmissions (at most 127: the window is capped at
+    /// SRTT long before). Bit 7: RACK.reordering_seen (RFC 8985 §6.2
+    /// step 3, Linux's `tp->reord_seen != 0`), for the life of the
+    /// connection.
     reo_mult: u8,
     /// Three small values in one word (the TCB has no byte to spare:
     /// `size_of::<Connection<Vec<u8>>>()` is pinned (`mod.rs`) and the flag
@@ -95,6 +105,11 @@ pub(super) const REORDERING_MAX: u16 = 300;
 
 /// RACK.reo_wnd_persist after a D-SACK: 16 recoveries (RFC 8985 §6.2.4).
 const REO_PERSIST: u8 = 16;
+/// `SendLog::n`'s merge flag.
+const MERGED_BIT: u8 = 0x80;
+/// `SendLog::reo_mult`'s fields.
+const REO_SEEN_BIT: u8 = 0x80;
+const REO_MULT_MASK: u8 = 0x7f;
 
 /// The checkpoints only: RACK.xmit_ts is RACK's state, not the log's (the
 /// fast-path differential tests compare the log; header prediction leaves
@@ -102,7 +117,8 @@ const REO_PERSIST: u8 = 16;
 impl core::fmt::Debug for SendLog {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("SendLog")
-            .field("n", &self.n)
+            .field("n", &self.len())
+            .field("merged", &(self.n & MERGED_BIT != 0))
             .field("base", &self.base)
             .field("at", &&self.at()[..self.len().saturating_sub(1)])
             .finish_non_exhaustive()
@@ -159,8 +175,21 @@ impl SendLog {
     /// quarter of the minimum RTT and stays for 16 recoveries (RFC 8985
     /// §6.2.4 RACK.reo_wnd_mult, RACK.reo_wnd_persist).
     pub(super) fn reo_grow(&mut self) {
-        self.reo_mult = self.reo_mult.saturating_add(1);
+        let m = (self.reo_mult & REO_MULT_MASK)
+            .saturating_add(1)
+            .min(REO_MULT_MASK);
+        self.reo_mult = (self.reo_mult & REO_SEEN_BIT) | m;
         self.set_reo_persist(REO_PERSIST);
+    }
+
+    /// RACK.reordering_seen (RFC 8985 §6.2 step 3): a segment sent once
+    /// was delivered below one delivered before it.
+    pub(super) fn reordering_seen(&self) -> bool {
+        self.reo_mult & REO_SEEN_BIT != 0
+    }
+
+    pub(super) fn set_reordering_seen(&mut self) {
+        self.reo_mult |= REO_SEEN_BIT;
     }
 
     /// A loss recovery ended: after 16 without a D-SACK the reordering
@@ -169,7 +198,7 @@ impl SendLog {
         let left = self.reo_persist().saturating_sub(1);
         self.set_reo_persist(left);
         if left == 0 {
-            self.reo_mult = 1;
+            self.reo_mult = (self.reo_mult & REO_SEEN_BIT) | 1;
         }
     }
 
@@ -187,7 +216,7 @@ impl SendLog {
     }
 
     pub(super) fn reo_mult(&self) -> u8 {
-        self.reo_mult.max(1)
+        (self.reo_mult & REO_MULT_MASK).max(1)
     }
 
     /// Forgets every checkpoint (freeing their box); RACK.xmit_ts stays
@@ -262,7 +291,7 @@ impl SendLog {
     }
 
     fn len(&self) -> usize {
-        usize::from(self.n).min(SLOTS)
+        usize::from(self.n & !MERGED_BIT).min(SLOTS)
     }
 
     /// The time of checkpoint `i`, in µs after `base` (0 for the first).
@@ -313,6 +342,7 @@ impl SendLog {
         else {
             // Too long after the first checkpoint to be kept: the data is
             // dated from the last checkpoint (wider bounds, never wrong ones).
+            self.n |= MERGED_BIT;
             return;
         };
         // Data sent at the time of the newest checkpoint is dated by it
@@ -327,6 +357,9 @@ impl SendLog {
     #[inline(never)]
     fn push(&mut self, seq: SeqNum, off: u32) {
         let n = self.len();
+        if n == SLOTS {
+            self.n |= MERGED_BIT;
+        }
         let at = self.at_mut();
         if n == SLOTS {
             // Merge the pair closest in time: drop the later checkpoint of
@@ -353,7 +386,7 @@ impl SendLog {
     /// box) once SND.UNA reaches SND.MAX, nothing being in flight.
     pub(super) fn trim(&mut self, una: SeqNum, snd_max: SeqNum) {
         if una == snd_max {
-            if self.n > 0 {
+            if self.len() > 0 {
                 self.clear();
             }
             return;
@@ -400,12 +433,7 @@ impl SendLog {
         // Checkpoint i holds [start(i), start(i + 1)), sent before the
         // time of i + 1.
         for i in 0..n {
-            let upper = if i + 1 < n {
-                self.time(i + 1)
-            } else {
-                last_send
-            };
-            if upper > limit {
+            if self.upper(i, last_send) > limit {
                 return Some(if i == 0 { snd_una } else { self.at()[i - 1].0 });
             }
         }
@@ -415,11 +443,19 @@ impl SendLog {
 
 impl<B: Storage> Connection<B> {
     /// RACK.reo_wnd (RFC 8985 §6.2.4): RACK.reo_wnd_mult quarters of the
-    /// minimum RTT, at most SRTT, in µs. Note: RFC 8985's zero window
-    /// before any reordering is seen (in recovery, or with DupThresh
-    /// segments SACKed) is not taken: the window is never below a quarter
-    /// of the minimum RTT.
-    fn rack_reo_wnd(&self) -> u64 {
+    /// minimum RTT, at most SRTT, in µs; zero while no reordering has been
+    /// seen, in a recovery (fast, or after a timeout until SND.UNA passes
+    /// `recover`) or with DupThresh segments SACKed (Linux's
+    /// `tcp_rack_reo_wnd`: the DupThresh rule kept for a path that has not
+    /// shown reordering).
+    pub(super) fn rack_reo_wnd(&self) -> u64 {
+        if !self.sent_log.reordering_seen()
+            && (self.in_recovery()
+                || self.snd_una.before(self.recover)
+                || self.sack_loss_detected())
+        {
+            return 0;
+        }
         let min = if self.min_rtt == u32::MAX {
             self.srtt
         } else {
@@ -432,6 +468,18 @@ impl<B: Storage> Connection<B> {
         // cannot fall below it; both are reset together).
         debug_assert!(self.srtt >= min);
         w.min(u64::from(self.srtt))
+    }
+
+    /// DupThresh in segments: three duplicate ACKs (RFC 5681 §3.2) or
+    /// three segments SACKed (RFC 6675 §5), raised to the reordering
+    /// degree once the path has shown reordering that deep (RFC 4653's
+    /// idea, Linux's `tp->reordering` in `tcp_time_to_recover` and
+    /// `tcp_rack_reo_wnd`). RACK's timer still finds a loss sooner when
+    /// it can (RFC 8985 §6.2.4's window applies then); the degree only
+    /// keeps a path that reorders N segments from starting a recovery at
+    /// every such event.
+    pub(super) fn dupthresh(&self) -> u32 {
+        u32::from(self.sent_log.reordering()).max(u32::from(REORDERING_INIT))
     }
 
     /// The peer reported a D-SACK (RFC 2883: a duplicate arrived, so a
@@ -558,13 +606,20 @@ impl<B: Storage> Connection<B> {
 impl SendLog {
     /// The latest time the byte at `seq` can have been sent.
     pub(super) fn upper_for(&self, seq: SeqNum, last_send: Instant) -> Option<Instant> {
-        let n = self.len();
-        let i = self.find(seq)?;
-        Some(if i + 1 < n {
+        Some(self.upper(self.find(seq)?, last_send))
+    }
+
+    /// The latest time checkpoint `i`'s data can have been sent: its own
+    /// time until a merge, then the next checkpoint's (`last_send` for the
+    /// newest).
+    fn upper(&self, i: usize, last_send: Instant) -> Instant {
+        if self.n & MERGED_BIT == 0 {
+            self.time(i)
+        } else if i + 1 < self.len() {
             self.time(i + 1)
         } else {
             last_send
-        })
+        }
     }
 }
 
@@ -657,6 +712,12 @@ mod tests {
             l.record(SeqNum(1000 * k as u32), ms(t));
         }
         assert_eq!(l.len(), SLOTS);
+        // No merge yet: each range went out at its checkpoint's time.
+        assert_eq!(l.upper_for(SeqNum(5500), ms(80)), Some(ms(41)));
+        assert_eq!(
+            l.sent_by(ms(25), ms(80), SeqNum(0), SeqNum(8000)),
+            Some(SeqNum(3000))
+        );
         // A ninth: the 41 ms checkpoint goes, its data dated from 40 ms;
         // the others keep their times.
         l.record(SeqNum(8000), ms(80));
@@ -692,7 +753,9 @@ mod tests {
         assert_eq!(l.lower(SeqNum(1500)), Some(ms(10)));
         assert_eq!(l.lower(SeqNum(2500)), Some(ms(20)));
         assert_eq!(l.lower(SeqNum(3500)), Some(ms(30)));
-        assert_eq!(l.upper_for(SeqNum(2500), ms(40)), Some(ms(30)));
+        // No merge: each checkpoint's data went out at its own time.
+        assert_eq!(l.upper_for(SeqNum(2500), ms(40)), Some(ms(20)));
+        assert_eq!(l.upper_for(SeqNum(3500), ms(40)), Some(ms(30)));
     }
 
     // Of two pairs equally close in time, the older merges: the newer data,

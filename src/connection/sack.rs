@@ -214,7 +214,10 @@ impl<B: Storage> Connection<B> {
                 .min(u32::from(super::rack::REORDERING_MAX));
             self.sent_log.set_reordering(segs as u16);
         }
-        // Every such event counts (`tp->reord_seen`), grown degree or not.
+        // Every such event counts (`tp->reord_seen`), grown degree or not,
+        // and RACK's reordering window stays open from now on (RFC 8985
+        // §6.2 step 3, RACK.reordering_seen).
+        self.sent_log.set_reordering_seen();
         #[cfg(feature = "alloc")]
         {
             let c = self.cold_mut();
@@ -268,9 +271,9 @@ impl<B: Storage> Connection<B> {
     }
 
     /// RFC 6675 §5 entry test: DupThresh segments' worth of data SACKed
-    /// above SND.UNA.
+    /// above SND.UNA (`dupthresh`: 3, or the reordering degree seen).
     pub(super) fn sack_loss_detected(&self) -> bool {
-        self.sack_on() && self.sacked.covered() >= 3 * self.eff_mss()
+        self.sack_on() && self.sacked.covered() >= self.dupthresh() * self.eff_mss()
     }
 
     /// The sequence number of the highest SACKed byte + 1, if any.

@@ -478,6 +478,11 @@ impl<B: Storage> Connection<B> {
             self.cwnd = mss;
             if self.in_recovery() {
                 self.leave_recovery();
+            } else if self.retries == 1 {
+                // RFC 8985 §6.2.4: RACK.reo_wnd_persist counts the
+                // recoveries after a timeout too (here as one starts; a
+                // fast recovery it interrupts counted as it ended).
+                self.sent_log.reo_recovery_ended();
             }
             self.leave_cwr();
             self.dupacks = 0;
@@ -918,7 +923,10 @@ impl<B: Storage> Connection<B> {
     /// A duplicate ACK (RFC 5681 §3.2, RFC 6582 NewReno).
     pub(super) fn on_dupack(&mut self, now: Instant) {
         self.dupacks = self.dupacks.saturating_add(1);
-        if !self.in_recovery() && self.dupacks == 3 && self.snd_una.after_eq(self.recover) {
+        if !self.in_recovery()
+            && u32::from(self.dupacks) == self.dupthresh()
+            && self.snd_una.after_eq(self.recover)
+        {
             self.enter_recovery(now);
         }
         if self.in_recovery() && !self.sack_on() {
