@@ -832,6 +832,15 @@ mod tests {
         assert!(da.starts_with("SendLog"), "{da}");
         assert!(da.contains(&format!("{:?}", SeqNum(1000))), "{da}");
         assert!(db.contains("2000"), "µs after the base: {db}");
+        // Whether a merge widened the bounds shows too (it changes what
+        // RACK may take as lost), and only that: the count stays the
+        // count.
+        assert!(da.contains("n: 2, merged: false"), "{da}");
+        for k in 3..=SLOTS as u64 + 1 {
+            a.record(SeqNum(1000 * k as u32), Instant::from_millis(k));
+        }
+        let da = format!("{a:?}");
+        assert!(da.contains(&format!("n: {SLOTS}, merged: true")), "{da}");
     }
 
     // RACK.xmit_ts (RFC 8985 §6.1) more than 2^31 µs before the base (an
