@@ -702,6 +702,34 @@ mod tests {
         assert_eq!(r.reo_mult(), 1);
     }
 
+    // RACK.reordering_seen (RFC 8985 §6.2 step 3) shares a byte with
+    // RACK.reo_wnd_mult (§6.2.4): growing the window, its return to one
+    // quarter after 16 recoveries and its cap leave the flag as it was,
+    // set or not, and the flag leaves the multiplier.
+    #[test]
+    fn reordering_seen_and_reo_mult_share_a_byte_without_touching() {
+        for seen in [false, true] {
+            let mut r = SendLog::new();
+            assert!(!r.reordering_seen());
+            if seen {
+                r.set_reordering_seen();
+            }
+            assert_eq!((r.reo_mult(), r.reordering_seen()), (1, seen));
+            r.reo_grow();
+            assert_eq!((r.reo_mult(), r.reordering_seen()), (2, seen));
+            for _ in 0..REO_PERSIST {
+                r.reo_recovery_ended();
+            }
+            assert_eq!((r.reo_mult(), r.reordering_seen()), (1, seen));
+            for _ in 0..200 {
+                r.reo_grow();
+            }
+            assert_eq!((r.reo_mult(), r.reordering_seen()), (127, seen));
+            r.set_reordering_seen();
+            assert_eq!((r.reo_mult(), r.reordering_seen()), (127, true));
+        }
+    }
+
     #[test]
     fn a_merge_drops_the_later_of_the_closest_pair_and_sent_by_names_its_range() {
         let mut l = SendLog::new();
