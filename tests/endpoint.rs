@@ -2,7 +2,7 @@
 //! cookies, TIME-WAIT, orphans, ports and ISNs.
 
 use std::collections::VecDeque;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use tcpstate::Ecn;
 use tcpstate::endpoint::{Event, MAX_HEADER};
@@ -159,10 +159,15 @@ fn craft(
     let mut buf = vec![0u8; h.header_len()];
     h.emit(&mut buf).unwrap();
     buf.extend_from_slice(payload);
-    let (IpAddr::V4(s), IpAddr::V4(d)) = (src.ip(), dst.ip()) else {
-        unreachable!()
-    };
-    checksum::fill_checksum_v4(s.octets(), d.octets(), &mut buf);
+    match (src.ip(), dst.ip()) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => {
+            checksum::fill_checksum_v4(s.octets(), d.octets(), &mut buf)
+        }
+        (IpAddr::V6(s), IpAddr::V6(d)) => {
+            checksum::fill_checksum_v6(s.octets(), d.octets(), &mut buf)
+        }
+        _ => unreachable!("one family"),
+    }
     buf
 }
 
@@ -175,11 +180,16 @@ fn output(ep: &mut Endpoint, now: Instant) -> Vec<(TcpHeader, Vec<u8>)> {
     let mut buf = vec![0u8; 1500];
     let mut out = Vec::new();
     while let Some(d) = ep.poll_transmit(now, &mut buf) {
-        let (s, t) = match (d.src, d.dst) {
-            (IpAddr::V4(s), IpAddr::V4(t)) => (s.octets(), t.octets()),
-            _ => unreachable!(),
+        let ok = match (d.src, d.dst) {
+            (IpAddr::V4(s), IpAddr::V4(t)) => {
+                checksum::verify_v4(s.octets(), t.octets(), &buf[..d.len])
+            }
+            (IpAddr::V6(s), IpAddr::V6(t)) => {
+                checksum::verify_v6(s.octets(), t.octets(), &buf[..d.len])
+            }
+            _ => unreachable!("one family"),
         };
-        assert!(checksum::verify_v4(s, t, &buf[..d.len]), "bad checksum out");
+        assert!(ok, "bad checksum out");
         let (h, p) = TcpHeader::parse(&buf[..d.len]).unwrap();
         out.push((h, p.to_vec()));
     }
@@ -1734,13 +1744,6 @@ fn syn_cookie_window_scale_is_the_one_a_syn_ack_with_state_offers() {
 /// below the table.
 #[test]
 fn syn_cookie_connections_send_the_largest_table_mss_the_peer_takes() {
-    let mut c = cfg();
-    c.syncookies = SynCookies::Always;
-    c.conn.timestamps = false;
-    let mut ep = Endpoint::new(local(c), [13; 16]).expect("valid config");
-    let s = sa(1, 80);
-    let l = ep.listen(s, 64).unwrap();
-    let t = Instant::from_secs(1000);
     let cases = [
         (1460, 1460),
         (1459, 1440),
@@ -1750,8 +1753,47 @@ fn syn_cookie_connections_send_the_largest_table_mss_the_peer_takes() {
         (1299, 536),
         (536, 536),
     ];
-    for (i, (offered, mss)) in cases.into_iter().enumerate() {
-        let cl = sa(9, 43000 + i as u16);
+    cookie_mss_cases(ip(1), ip(9), &cases);
+}
+
+/// Over IPv6 the table is Linux's IPv6 `msstab`: the MSS of MTUs of 1280
+/// (the IPv6 minimum, RFC 8200 §5), 1480, 1500 and 9000 less 60 bytes of
+/// headers: 1220, 1420, 1440, 8940 (the IPv4 table would cut a 1280-byte
+/// path to 536 and a jumbo one to 1460). Below the table, 1220: no IPv6
+/// link is smaller (as Linux's `cookie_v6_init_sequence`). The jumbo MSS
+/// stays within the MSS this end takes itself (`Config::mss`, here 9000).
+#[test]
+fn syn_cookie_connections_over_ipv6_use_the_ipv6_table() {
+    let cases = [
+        (9000, 8940),
+        (8940, 8940),
+        (8939, 1440),
+        (1460, 1440),
+        (1440, 1440),
+        (1439, 1420),
+        (1420, 1420),
+        (1419, 1220),
+        (1220, 1220),
+    ];
+    let v6 = |last: u16| IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, last));
+    cookie_mss_cases(v6(1), v6(9), &cases);
+}
+
+/// For each (offered, sent): a SYN from `peer` offering an MSS to an
+/// Endpoint at `me` that answers with cookies, the cookie's ACK, and the
+/// send MSS of the connection it opens.
+fn cookie_mss_cases(me: IpAddr, peer: IpAddr, cases: &[(u16, u16)]) {
+    let mut c = cfg();
+    c.syncookies = SynCookies::Always;
+    c.conn.timestamps = false;
+    c.conn.mss = 9000;
+    let c = c.with_local_addr(me).expect("unicast");
+    let mut ep = Endpoint::new(c, [13; 16]).expect("valid config");
+    let s = SocketAddr::new(me, 80);
+    let l = ep.listen(s, 64).unwrap();
+    let t = Instant::from_secs(1000);
+    for (i, &(offered, mss)) in cases.iter().enumerate() {
+        let cl = SocketAddr::new(peer, 43000 + i as u16);
         let mut o = TcpOptions::NONE;
         o.mss = Some(offered);
         inject(&mut ep, t, cl, s, &craft(cl, s, 100, 0, Flags::SYN, o, &[]));

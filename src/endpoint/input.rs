@@ -5,7 +5,7 @@
 
 use core::net::IpAddr;
 
-use super::secret::{COOKIE_MSS, cookie_ts_bits, cookie_ts_decode, cookie_tsval};
+use super::secret::{cookie_mss_table, cookie_ts_bits, cookie_ts_decode, cookie_tsval};
 use super::store::{Fifo, Store};
 use super::time_wait::TwVerdict;
 use super::{Endpoint, Handle, Queue, SynCookies, TW_BIT, Tuple, unicast};
@@ -351,7 +351,10 @@ impl<S: Store> Endpoint<S> {
     fn send_cookie(&mut self, li: u32, tuple: &Tuple, seg: &Segment<'_>, now: Instant) {
         let cfg = &self.cfg.conn;
         let peer_mss = seg.options.mss.unwrap_or(cfg.default_peer_mss);
-        let mss_idx = COOKIE_MSS.iter().rposition(|&m| m <= peer_mss).unwrap_or(0) as u32;
+        // The largest entry the peer takes (RFC 9293 §3.7.1), the table's
+        // first below them all (the IPv6 table's is its minimum MTU's).
+        let table = cookie_mss_table(tuple.local_ip);
+        let mss_idx = table.iter().rposition(|&m| m <= peer_mss).unwrap_or(0) as u32;
         let iss = self.keys.cookie(tuple, seg.seq, mss_idx, now);
         let mut o = TcpOptions::NONE;
         o.mss = Some(cfg.mss);
@@ -427,7 +430,7 @@ impl<S: Store> Endpoint<S> {
         };
         let open = CookieOpen {
             iss: cookie,
-            mss: COOKIE_MSS[mss_idx as usize],
+            mss: cookie_mss_table(tuple.local_ip)[mss_idx as usize],
             wscale: wscale.filter(|_| self.cfg.conn.window_scaling),
             sack: sack && self.cfg.conn.sack,
             ts_offset: self.keys.ts_offset(tuple.local_ip, tuple.remote_ip),

@@ -20,7 +20,21 @@ use crate::seq::SeqNum;
 use crate::time::Instant;
 
 /// SYN cookie MSS table (Linux `msstab` for IPv4).
-pub(crate) const COOKIE_MSS: [u16; 4] = [536, 1300, 1440, 1460];
+const COOKIE_MSS_V4: [u16; 4] = [536, 1300, 1440, 1460];
+/// SYN cookie MSS table for IPv6 (Linux's IPv6 `msstab`: MTUs of 1280,
+/// the IPv6 minimum (RFC 8200 §5), 1480, 1500 and 9000, less 60 bytes of
+/// IPv6 and TCP headers).
+const COOKIE_MSS_V6: [u16; 4] = [1220, 1420, 1440, 8940];
+
+/// The MSS table a SYN cookie's 2-bit index points into, by the
+/// connection's address family.
+pub(crate) fn cookie_mss_table(ip: IpAddr) -> &'static [u16; 4] {
+    if ip.is_ipv6() {
+        &COOKIE_MSS_V6
+    } else {
+        &COOKIE_MSS_V4
+    }
+}
 /// The cookie time counter period (Linux: 64 s).
 const COOKIE_PERIOD_US: u64 = 64_000_000;
 /// Cookie layout: 5 bits counter, 2 bits MSS index, 25 bits MAC.
@@ -179,7 +193,7 @@ impl Keys {
     }
 
     /// A SYN cookie (RFC 4987 §3.6): the top 5 bits are a 64-second time
-    /// counter, the next 2 the index of the MSS in [`COOKIE_MSS`], the low 25
+    /// counter, the next 2 the index of the MSS in [`cookie_mss_table`], the low 25
     /// a MAC of the 4-tuple, the peer's ISN, the counter and the index.
     pub(crate) fn cookie(&self, t: &Tuple, peer_isn: SeqNum, mss_idx: u32, now: Instant) -> SeqNum {
         let count = now.as_micros() / COOKIE_PERIOD_US;
