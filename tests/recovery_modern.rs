@@ -338,10 +338,15 @@ fn r8985_a_loss_found_after_a_timeout_starts_no_fast_recovery() {
     // the third and fourth are SACKed: the second is missing.
     s.seg_opts(ACK, PEER_ISS.add(1), m(1), sack_opts(&[(m(2), m(4))]), &[]);
     let _ = s.out();
+    // In the recovery after a timeout, with no reordering seen, RACK's
+    // window is 0 (RFC 8985 §6.2.4): the second, sent with the two SACKed
+    // ones and RACK.rtt ago, is lost at once, with no timer to wait for.
+    assert_eq!(s.c.stats().rack_losses, 1, "{:?}", s.c.stats());
+    assert_eq!(s.c.timer(tcpstate::Timer::Rack), None);
+    assert_eq!(s.c.stats().recoveries, 0);
     let ssthresh = s.c.info(s.now).snd_ssthresh;
     s.fire();
     let _ = s.out();
-    assert_eq!(s.c.stats().rack_losses, 1, "{:?}", s.c.stats());
     assert_eq!(s.c.stats().recoveries, 0);
     assert_eq!(s.c.info(s.now).snd_ssthresh, ssthresh);
 }
