@@ -390,12 +390,52 @@ fn must_24_27_keepalive_per_connection() {
     s.record(o.actions);
     assert!(s.run_for(Duration::from_secs(3600)).is_empty());
     assert_eq!(s.c.state(), State::Established);
-    let bad = tcpstate::Keepalive { probes: 0, ..k };
-    assert_eq!(
-        s.c.on_app_call(s.now, tcpstate::AppCall::SetKeepalive(Some(bad)))
-            .unwrap_err(),
-        CallError::InvalidKeepalive
+    // No probe, a zero idle time or a zero interval: each alone refused.
+    for bad in [
+        tcpstate::Keepalive { probes: 0, ..k },
+        tcpstate::Keepalive {
+            idle: Duration::ZERO,
+            ..k
+        },
+        tcpstate::Keepalive {
+            interval: Duration::ZERO,
+            ..k
+        },
+    ] {
+        assert_eq!(
+            s.c.on_app_call(s.now, tcpstate::AppCall::SetKeepalive(Some(bad)))
+                .unwrap_err(),
+            CallError::InvalidKeepalive,
+            "{bad:?}"
+        );
+    }
+    assert!(
+        s.c.config().keepalive.is_none(),
+        "a refused call changes nothing"
     );
+}
+
+// RFC 9293 §3.10.1 OPEN: on a connection that is not CLOSED, "return
+// 'error: connection already exists'": an active or passive OPEN of a
+// listening, opening or open connection is refused (`InUse`) and changes
+// nothing.
+#[test]
+fn r9293_3_10_1_open_of_a_connection_in_use_is_refused() {
+    for mut s in [listen(), syn_sent(), established(), close_wait()] {
+        let st = s.c.state();
+        let (una, nxt) = (s.c.snd_una(), s.c.snd_nxt());
+        assert_eq!(
+            s.c.connect(s.now, SeqNum(77)).unwrap_err(),
+            CallError::InUse(st)
+        );
+        assert_eq!(
+            s.c.listen(s.now, SeqNum(77)).unwrap_err(),
+            CallError::InUse(st)
+        );
+        assert_eq!(s.c.state(), st);
+        assert_eq!((s.c.snd_una(), s.c.snd_nxt()), (una, nxt), "{st}");
+        s.silent();
+    }
 }
 
 // FSM-61, FSM-62: CLOSE in CLOSING, LAST-ACK or TIME-WAIT, and SEND after
