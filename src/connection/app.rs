@@ -284,8 +284,12 @@ impl<B: Storage> Connection<B> {
     pub(super) fn update_after_read(&mut self, before: u32) {
         // Window update after a read (RFC 9293 §3.8.6.2.2): when the window
         // we could offer grew by at least min(RCV.BUFF/2, MSS) beyond what we
-        // advertised, tell the peer now.
-        if self.state.may_receive() && !self.fin_received() {
+        // advertised, tell the peer now. (Once the peer's FIN is in, the
+        // state is one that may not receive: `input::fin` moves
+        // SYN-RECEIVED and ESTABLISHED to CLOSE-WAIT, FIN-WAIT-1 to CLOSING
+        // or TIME-WAIT, FIN-WAIT-2 to TIME-WAIT, RFC 9293 §3.10.7.4 step 8.)
+        debug_assert!(!(self.state.may_receive() && self.fin_received()));
+        if self.state.may_receive() {
             let adv = if self.rcv_adv.after(self.rcv_nxt) {
                 self.rcv_adv.dist(self.rcv_nxt)
             } else {
