@@ -787,3 +787,63 @@ fn r5681_3_slow_start_grows_by_what_is_acked_at_most_two_segments() {
     s.peer_ack(ACK, ISS.add(1 + 5 * mss), &[]);
     assert_eq!(s.c.cwnd(), w0 + mss + 2 * mss, "L = 2");
 }
+
+/// RECEIVE's answer (`Ok(n)` or the error) with an empty buffer and with
+/// a buffer of 16 bytes.
+fn receive(s: &mut Sut) -> [Result<usize, CallError>; 2] {
+    let now = s.now;
+    let mut buf = [0u8; 16];
+    [
+        s.c.recv(now, &mut []).map(|o| o.len),
+        s.c.recv(now, &mut buf).map(|o| o.len),
+    ]
+}
+
+// RFC 9293 §3.10.3 RECEIVE, with nothing to read: CLOSED "error:
+// connection does not exist" (`NotConnected` before any connection, the
+// reason it ended once one did), LISTEN the same (a listener has no
+// stream: the application reads from the connections it accepts), an open
+// connection nothing yet (`Ok(0)`), and after a normal close the end of the
+// stream (`Ok(0)`, as a socket's read). An empty buffer is refused
+// (`EmptyBuffer`: an `Ok(0)` would read as the end of the stream) wherever
+// a read could return data.
+#[test]
+fn r9293_3_10_3_receive_with_nothing_to_read_by_state() {
+    use CallError::{EmptyBuffer, Ended, NotConnected};
+    use tcpstate::CloseReason::{Normal, Reset};
+    let mut s = closed();
+    assert_eq!(receive(&mut s), [Err(NotConnected), Err(NotConnected)]);
+    let mut s = listen();
+    assert_eq!(receive(&mut s), [Err(NotConnected), Err(NotConnected)]);
+    let mut s = established();
+    assert_eq!(receive(&mut s), [Err(EmptyBuffer), Ok(0)]);
+    s.silent();
+    s.seg(RST, PEER_ISS.add(1), SeqNum(0), &[]);
+    s.closed_by(Reset);
+    assert_eq!(receive(&mut s), [Err(Ended(Reset)), Err(Ended(Reset))]);
+    let mut s = last_ack();
+    s.peer(ACK, &[]);
+    s.closed_by(Normal);
+    assert_eq!(receive(&mut s), [Err(EmptyBuffer), Ok(0)]);
+}
+
+// RFC 9293 §3.10.4 CLOSE in CLOSED: "error: connection does not exist".
+// CLOSE and a half-close (`Shutdown`) of a connection that never opened
+// or has ended say so as RECEIVE does: `NotConnected`, or the reason it
+// ended (not `Closing`, which is for a connection still closing), and
+// change nothing (the application has not closed it: `is_app_closed`).
+#[test]
+fn r9293_3_10_4_close_and_shutdown_of_a_closed_connection() {
+    use tcpstate::CloseReason::Reset;
+    let mut s = closed();
+    assert_eq!(s.c.close(s.now).unwrap_err(), CallError::NotConnected);
+    assert_eq!(s.c.shutdown(s.now).unwrap_err(), CallError::NotConnected);
+    assert!(!s.c.is_app_closed());
+    let mut s = established();
+    s.seg(RST, PEER_ISS.add(1), SeqNum(0), &[]);
+    s.closed_by(Reset);
+    assert_eq!(s.c.close(s.now).unwrap_err(), CallError::Ended(Reset));
+    assert_eq!(s.c.shutdown(s.now).unwrap_err(), CallError::Ended(Reset));
+    assert!(!s.c.is_app_closed());
+    s.silent();
+}
