@@ -652,6 +652,32 @@ fn r7323_2_3_a_scaled_window_update_after_a_read() {
     assert_eq!(u32::from(p.t.window) << 2, (1 << 17) - 102_400 + 20_000);
 }
 
+// RFC 5681 §4.1: after an idle period longer than the RTO the window
+// restarts at the initial window, only with `slow_start_after_idle`
+// (Linux `tcp_slow_start_after_idle`); without it the grown window is
+// kept.
+#[test]
+fn r5681_4_1_restart_after_idle_only_when_configured() {
+    for restart in [false, true] {
+        let mut s = established_with(Config {
+            slow_start_after_idle: restart,
+            initial_window: 2,
+            ..cfg()
+        });
+        s.send(&[1u8; 2 * 536]);
+        assert_eq!(s.out().len(), 2);
+        s.now += Duration::from_millis(10);
+        s.peer(ACK, &[]);
+        let grown = s.c.cwnd();
+        assert!(grown > 2 * 536, "slow start grew cwnd: {grown}");
+        s.now += Duration::from_secs(10);
+        s.send(&[2u8; 10 * 536]);
+        let burst = s.out().len() as u32;
+        let want = if restart { 2 } else { grown / 536 };
+        assert_eq!(burst, want, "restart {restart}");
+    }
+}
+
 // RFC 9293 §3.8.6.2.1 (MUST-38): with Nagle on, a sub-MSS tail waits while
 // data is unacknowledged, and goes out when the ACK comes.
 #[test]

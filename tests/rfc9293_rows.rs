@@ -847,3 +847,41 @@ fn r9293_3_10_4_close_and_shutdown_of_a_closed_connection() {
     assert!(!s.c.is_app_closed());
     s.silent();
 }
+
+// RFC 7323 §2.2, RFC 2018 §2: window scaling and SACK are options a host
+// may leave off: with `window_scaling` or `sack` off the SYN carries no
+// Window Scale, resp. SACK-permitted option (`cfg()` has timestamps and
+// window scaling off).
+#[test]
+fn r7323_2_2_r2018_2_options_left_off_are_not_offered() {
+    for (ws, sack) in [(false, false), (true, false), (false, true)] {
+        let mut s = Sut::new(Config {
+            window_scaling: ws,
+            sack,
+            ..cfg()
+        });
+        s.app(|c, now| c.connect(now, ISS).unwrap());
+        let syn = s.expect(SYN, ISS, SeqNum(0));
+        assert_eq!(syn.t.options.window_scale.is_some(), ws, "ws {ws}");
+        assert_eq!(syn.t.options.sack_permitted, sack, "sack {sack}");
+    }
+}
+
+// FSM-49 / RFC 9293 §3.6.1 SHLD-3 are taken with
+// `rst_on_data_after_close` (Linux's behaviour); without it data after
+// CLOSE is processed as in FIN-WAIT-1 (RFC 9293 §3.10.7.4 step 7:
+// acknowledged), and the connection goes on closing.
+#[test]
+fn fsm_49_data_after_close_without_rst_on_data_after_close() {
+    let mut s = fin_wait_1_with(
+        Config {
+            rst_on_data_after_close: false,
+            ..cfg()
+        },
+        true,
+    );
+    s.peer_ack(ACK, ISS.add(1), b"abc");
+    assert_eq!(s.c.state(), State::FinWait1);
+    let out = s.out();
+    assert!(out.iter().all(|p| !p.flags().rst()), "{out:#?}");
+}
