@@ -234,6 +234,15 @@ fn user_timeout_set_on_an_open_connection() {
         p.a.on_app_call(now, AppCall::SetUserTimeout(Some(Duration::from_secs(3))))
             .unwrap();
     assert_eq!(p.a.config().user_timeout, Some(Duration::from_secs(3)));
+    // RFC 5482 §3: the application may turn it off again; `None` and (as
+    // Linux's TCP_USER_TIMEOUT 0) `Some(0)` both do.
+    for off in [None, Some(Duration::ZERO)] {
+        let _ =
+            p.a.on_app_call(now, AppCall::SetUserTimeout(Some(Duration::from_secs(3))))
+                .unwrap();
+        let _ = p.a.on_app_call(now, AppCall::SetUserTimeout(off)).unwrap();
+        assert_eq!(p.a.config().user_timeout, None, "{off:?}");
+    }
 }
 
 #[test]
