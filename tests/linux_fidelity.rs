@@ -103,6 +103,129 @@ fn cork_holds_short_segments_until_removed() {
     assert!(out[0].t.flags.psh());
 }
 
+/// The one segment A has to send now, as (length, PSH).
+#[track_caller]
+fn one_segment(p: &mut Pair) -> (usize, bool) {
+    let out = drain(&mut p.a, p.now);
+    assert_eq!(out.len(), 1, "{out:#?}");
+    (out[0].payload.len(), out[0].t.flags.psh())
+}
+
+/// The data a call tried and failed to queue (the send buffer full: `len`
+/// 0) changes nothing of what waits: `SendMore`'s hold is the state of the
+/// last data queued (RFC 9293 §3.9.1's SEND queues data, or reports that it
+/// could not), so a `Send` or `SendEor` that queued nothing does not end
+/// it, and a `SendMore` that queued nothing does not start one.
+#[test]
+fn r9293_3_9_1_a_write_that_queues_nothing_leaves_the_hold_as_it_was() {
+    for cfg in [Config::rfc9293(), Config::linux()] {
+        // A send buffer of 100 bytes, filled by one SendMore: held.
+        let mut p = Pair::open(cfg.clone(), 1 << 16, 100);
+        let now = p.now;
+        let o =
+            p.a.on_app_call(now, AppCall::SendMore(&[1u8; 100]))
+                .unwrap();
+        assert_eq!(o.len, 100);
+        assert!(drain(&mut p.a, now).is_empty(), "MSG_MORE data waits");
+        assert_eq!(p.a.send(now, &[2u8; 10]).unwrap().len, 0);
+        assert!(
+            drain(&mut p.a, now).is_empty(),
+            "a Send that queued nothing"
+        );
+        let o = p.a.on_app_call(now, AppCall::SendEor(&[3u8; 10])).unwrap();
+        assert_eq!(o.len, 0);
+        assert!(
+            drain(&mut p.a, now).is_empty(),
+            "a SendEor that queued nothing"
+        );
+    }
+    // RFC 9293's preset (SendMore holds as a cork does, ACKs or not): 150
+    // bytes out, 50 held by Nagle, the buffer of 200 full; a SendMore that
+    // queues nothing leaves the 50 to go, with PSH, when the 150 are
+    // acknowledged.
+    let mut p = Pair::open(Config::rfc9293(), 1 << 16, 200);
+    let now = p.now;
+    assert_eq!(p.a.send(now, &[1u8; 150]).unwrap().len, 150);
+    p.flush();
+    assert_eq!(p.a.send(now, &[2u8; 50]).unwrap().len, 50);
+    assert!(drain(&mut p.a, now).is_empty(), "Nagle holds the 50");
+    let o = p.a.on_app_call(now, AppCall::SendMore(&[3u8; 10])).unwrap();
+    assert_eq!(o.len, 0);
+    p.run_for(Duration::from_secs(1));
+    let mut got = Vec::new();
+    common::read_all(&mut p.b, p.now, &mut got);
+    assert_eq!(got.len(), 200, "the 50 went at the ACK");
+    assert_eq!(p.a.send_queue(), 0);
+}
+
+/// TCP_NODELAY set, or a cork taken off, with nothing queued pushes
+/// nothing later: a `SendMore` after it waits as ever (Linux pushes the
+/// pending frames at the call, and there are none).
+#[test]
+fn a_push_with_nothing_queued_leaves_later_send_more_data_held() {
+    for cfg in [Config::rfc9293(), Config::linux()] {
+        for push in [AppCall::SetNoDelay(true), AppCall::SetCork(false)] {
+            let mut p = Pair::open(cfg.clone(), 1 << 16, 1 << 16);
+            let now = p.now;
+            let what = format!("{push:?}");
+            let _ = p.a.on_app_call(now, push).unwrap();
+            assert!(drain(&mut p.a, now).is_empty(), "{what}");
+            let o = p.a.on_app_call(now, AppCall::SendMore(&[1u8; 40])).unwrap();
+            assert_eq!(o.len, 40);
+            assert!(
+                drain(&mut p.a, now).is_empty(),
+                "{what}: MSG_MORE data waits"
+            );
+        }
+    }
+}
+
+/// Turning Nagle on (TCP_NODELAY off) pushes nothing: the short tail
+/// Nagle holds while a full segment is unacknowledged (RFC 9293 §3.7.4)
+/// still waits.
+#[test]
+fn r9293_3_7_4_nagle_turned_on_again_pushes_nothing() {
+    let mut p = Pair::open(Config::rfc9293(), 1 << 16, 1 << 16);
+    let now = p.now;
+    assert_eq!(p.a.send(now, &[1u8; 1448 + 40]).unwrap().len, 1488);
+    assert_eq!(one_segment(&mut p), (1448, false));
+    let _ = p.a.on_app_call(now, AppCall::SetNoDelay(false)).unwrap();
+    assert!(drain(&mut p.a, now).is_empty(), "Nagle still holds the 40");
+}
+
+/// A cork put on holds what Nagle holds and pushes nothing; taking it off
+/// sends the short tail at once, past Nagle (Linux `TCP_CORK` off pushes
+/// the pending frames with TCP_NAGLE_PUSH), with PSH on it (RFC 9293
+/// §3.9.1 MUST-61: the end of the queued data). RFC 9293's preset: plain
+/// Nagle holds the tail behind a full segment (Linux's Minshall variant
+/// would not).
+#[test]
+fn r9293_3_7_4_a_cork_removed_sends_the_tail_past_nagle() {
+    let mut p = Pair::open(Config::rfc9293(), 1 << 16, 1 << 16);
+    let now = p.now;
+    assert_eq!(p.a.send(now, &[1u8; 1448 + 40]).unwrap().len, 1488);
+    assert_eq!(one_segment(&mut p), (1448, false));
+    let _ = p.a.on_app_call(now, AppCall::SetCork(true)).unwrap();
+    assert!(drain(&mut p.a, now).is_empty(), "the cork pushes nothing");
+    let _ = p.a.on_app_call(now, AppCall::SetCork(false)).unwrap();
+    assert_eq!(one_segment(&mut p), (40, true));
+}
+
+/// RFC 9293's preset: `SendMore` data waits as under a cork, and taking
+/// a cork off (one was on or not) ends that wait as it ends a cork's:
+/// the data goes, its end with PSH (MUST-61), as after a plain `Send`.
+/// (TCP_NODELAY pushes it without PSH:
+/// `send_more_holds_and_leaves_psh_off_in_both_presets`.)
+#[test]
+fn r9293_3_9_1_uncorking_ends_send_more_with_psh() {
+    let mut p = Pair::open(Config::rfc9293(), 1 << 16, 1 << 16);
+    let now = p.now;
+    let _ = p.a.on_app_call(now, AppCall::SendMore(&[1u8; 40])).unwrap();
+    assert!(drain(&mut p.a, now).is_empty(), "MSG_MORE data waits");
+    let _ = p.a.on_app_call(now, AppCall::SetCork(false)).unwrap();
+    assert_eq!(one_segment(&mut p), (40, true));
+}
+
 #[test]
 fn user_timeout_set_on_an_open_connection() {
     let mut p = Pair::open(Config::linux(), 1 << 16, 1 << 16);
@@ -111,6 +234,15 @@ fn user_timeout_set_on_an_open_connection() {
         p.a.on_app_call(now, AppCall::SetUserTimeout(Some(Duration::from_secs(3))))
             .unwrap();
     assert_eq!(p.a.config().user_timeout, Some(Duration::from_secs(3)));
+    // RFC 5482 §3: the application may turn it off again; `None` and (as
+    // Linux's TCP_USER_TIMEOUT 0) `Some(0)` both do.
+    for off in [None, Some(Duration::ZERO)] {
+        let _ =
+            p.a.on_app_call(now, AppCall::SetUserTimeout(Some(Duration::from_secs(3))))
+                .unwrap();
+        let _ = p.a.on_app_call(now, AppCall::SetUserTimeout(off)).unwrap();
+        assert_eq!(p.a.config().user_timeout, None, "{off:?}");
+    }
 }
 
 #[test]

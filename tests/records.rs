@@ -109,3 +109,26 @@ fn record_ends_past_the_limit_are_dropped() {
     assert!(lens[..1024].iter().all(|&n| n == 1));
     assert_eq!(lens[1024], 2);
 }
+
+/// A record end after `SendMore` data: the record's end is the end of the
+/// write that said no more is to come (Linux `MSG_EOR` without
+/// `MSG_MORE`), so what was held goes with it at once, one segment that
+/// ends with PSH.
+#[test]
+fn a_record_end_after_send_more_data_sends_both_with_psh() {
+    for linux in [false, true] {
+        let mut s = established_with(preset(linux));
+        let una = s.c.snd_nxt();
+        s.app(|c, now| {
+            c.on_app_call(now, AppCall::SendMore(&[1; 40]))
+                .unwrap()
+                .actions
+        });
+        s.silent();
+        s.app(|c, now| c.send_eor(now, &[2; 40]).unwrap().actions);
+        let v = s.out();
+        assert_eq!(v.len(), 1, "linux {linux}: {v:#?}");
+        assert_eq!((v[0].seq(), v[0].payload.len()), (una, 80), "linux {linux}");
+        assert_eq!(v[0].flags(), f(PSH, ACK), "linux {linux}");
+    }
+}

@@ -591,6 +591,93 @@ fn r9293_receiver_sws_avoidance_and_window_update() {
     assert!(p.t.window as usize >= 1536, "window {}", p.t.window);
 }
 
+// RFC 9293 §3.8.6.2.2: the threshold is min(RCV.BUFF/2, Eff.snd.MSS): in
+// a buffer smaller than two segments, half the buffer freed is enough.
+#[test]
+fn r9293_3_8_6_2_2_a_small_buffer_updates_at_half_of_it() {
+    let mut s = established_buffers(1024, 4096);
+    s.peer(ACK, &[9u8; 1024]);
+    s.fire();
+    assert_eq!(s.expect_ack().t.window, 0, "zero window when full");
+    s.read(500);
+    s.silent();
+    // 600 free: past half the buffer (512), below the MSS (1460).
+    s.read(100);
+    let p = s.expect_ack();
+    assert_eq!(p.t.window, 600);
+}
+
+// RFC 9293 §3.8.6.2.2: a read sends a window update only when it widens
+// the window we can offer. Without window scaling the field says at most
+// 65 535: with a 128 KiB buffer the offer is that before a read and after
+// it, so reading the one segment in (its ACK delayed) sends nothing now;
+// the delayed ACK says the same window.
+#[test]
+fn r9293_3_8_6_2_2_a_read_that_cannot_widen_the_offer_sends_nothing() {
+    let mut s = established_buffers(1 << 17, 4096);
+    s.peer(ACK, &[9u8; 1460]);
+    s.silent();
+    s.read(1460);
+    s.silent();
+    s.fire();
+    assert_eq!(s.expect_ack().t.window, 65_535);
+}
+
+// RFC 9293 §3.8.6.2.2 with window scaling (RFC 7323 §2.3): the update is
+// decided on the window the field can say, 0xffff << Rcv.Wind.Shift, not
+// on 0xffff. A 128 KiB buffer (shift 2) with 100 KiB unread offers 28 KiB;
+// reading 20 000 bytes more than an MSS's worth is a window update at once.
+#[test]
+fn r7323_2_3_a_scaled_window_update_after_a_read() {
+    let cfg = Config {
+        window_scaling: true,
+        ..cfg()
+    };
+    let mut s = Sut::with_buffers(cfg, 1 << 17, 4096);
+    s.app(|c, now| c.connect(now, ISS).unwrap());
+    s.expect(SYN, ISS, SeqNum(0));
+    s.peer_syn_opts = tcpstate::wire::TcpOptions {
+        window_scale: Some(0),
+        ..tcpstate::wire::TcpOptions::NONE
+    };
+    s.peer(f(SYN, ACK), &[]);
+    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+    for _ in 0..100 {
+        s.peer(ACK, &[9u8; 1024]);
+    }
+    let acks = s.out();
+    assert_eq!(acks.last().unwrap().ack(), PEER_ISS.add(1 + 102_400));
+    s.read(20_000);
+    let p = s.expect_ack();
+    assert_eq!(u32::from(p.t.window) << 2, (1 << 17) - 102_400 + 20_000);
+}
+
+// RFC 5681 §4.1: after an idle period longer than the RTO the window
+// restarts at the initial window, only with `slow_start_after_idle`
+// (Linux `tcp_slow_start_after_idle`); without it the grown window is
+// kept.
+#[test]
+fn r5681_4_1_restart_after_idle_only_when_configured() {
+    for restart in [false, true] {
+        let mut s = established_with(Config {
+            slow_start_after_idle: restart,
+            initial_window: 2,
+            ..cfg()
+        });
+        s.send(&[1u8; 2 * 536]);
+        assert_eq!(s.out().len(), 2);
+        s.now += Duration::from_millis(10);
+        s.peer(ACK, &[]);
+        let grown = s.c.cwnd();
+        assert!(grown > 2 * 536, "slow start grew cwnd: {grown}");
+        s.now += Duration::from_secs(10);
+        s.send(&[2u8; 10 * 536]);
+        let burst = s.out().len() as u32;
+        let want = if restart { 2 } else { grown / 536 };
+        assert_eq!(burst, want, "restart {restart}");
+    }
+}
+
 // RFC 9293 §3.8.6.2.1 (MUST-38): with Nagle on, a sub-MSS tail waits while
 // data is unacknowledged, and goes out when the ACK comes.
 #[test]

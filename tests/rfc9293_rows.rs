@@ -390,12 +390,52 @@ fn must_24_27_keepalive_per_connection() {
     s.record(o.actions);
     assert!(s.run_for(Duration::from_secs(3600)).is_empty());
     assert_eq!(s.c.state(), State::Established);
-    let bad = tcpstate::Keepalive { probes: 0, ..k };
-    assert_eq!(
-        s.c.on_app_call(s.now, tcpstate::AppCall::SetKeepalive(Some(bad)))
-            .unwrap_err(),
-        CallError::InvalidKeepalive
+    // No probe, a zero idle time or a zero interval: each alone refused.
+    for bad in [
+        tcpstate::Keepalive { probes: 0, ..k },
+        tcpstate::Keepalive {
+            idle: Duration::ZERO,
+            ..k
+        },
+        tcpstate::Keepalive {
+            interval: Duration::ZERO,
+            ..k
+        },
+    ] {
+        assert_eq!(
+            s.c.on_app_call(s.now, tcpstate::AppCall::SetKeepalive(Some(bad)))
+                .unwrap_err(),
+            CallError::InvalidKeepalive,
+            "{bad:?}"
+        );
+    }
+    assert!(
+        s.c.config().keepalive.is_none(),
+        "a refused call changes nothing"
     );
+}
+
+// RFC 9293 §3.10.1 OPEN: on a connection that is not CLOSED, "return
+// 'error: connection already exists'": an active or passive OPEN of a
+// listening, opening or open connection is refused (`InUse`) and changes
+// nothing.
+#[test]
+fn r9293_3_10_1_open_of_a_connection_in_use_is_refused() {
+    for mut s in [listen(), syn_sent(), established(), close_wait()] {
+        let st = s.c.state();
+        let (una, nxt) = (s.c.snd_una(), s.c.snd_nxt());
+        assert_eq!(
+            s.c.connect(s.now, SeqNum(77)).unwrap_err(),
+            CallError::InUse(st)
+        );
+        assert_eq!(
+            s.c.listen(s.now, SeqNum(77)).unwrap_err(),
+            CallError::InUse(st)
+        );
+        assert_eq!(s.c.state(), st);
+        assert_eq!((s.c.snd_una(), s.c.snd_nxt()), (una, nxt), "{st}");
+        s.silent();
+    }
 }
 
 // FSM-61, FSM-62: CLOSE in CLOSING, LAST-ACK or TIME-WAIT, and SEND after
@@ -746,4 +786,102 @@ fn r5681_3_slow_start_grows_by_what_is_acked_at_most_two_segments() {
     assert_eq!(s.c.cwnd(), w0 + mss);
     s.peer_ack(ACK, ISS.add(1 + 5 * mss), &[]);
     assert_eq!(s.c.cwnd(), w0 + mss + 2 * mss, "L = 2");
+}
+
+/// RECEIVE's answer (`Ok(n)` or the error) with an empty buffer and with
+/// a buffer of 16 bytes.
+fn receive(s: &mut Sut) -> [Result<usize, CallError>; 2] {
+    let now = s.now;
+    let mut buf = [0u8; 16];
+    [
+        s.c.recv(now, &mut []).map(|o| o.len),
+        s.c.recv(now, &mut buf).map(|o| o.len),
+    ]
+}
+
+// RFC 9293 §3.10.3 RECEIVE, with nothing to read: CLOSED "error:
+// connection does not exist" (`NotConnected` before any connection, the
+// reason it ended once one did), LISTEN the same (a listener has no
+// stream: the application reads from the connections it accepts), an open
+// connection nothing yet (`Ok(0)`), and after a normal close the end of the
+// stream (`Ok(0)`, as a socket's read). An empty buffer is refused
+// (`EmptyBuffer`: an `Ok(0)` would read as the end of the stream) wherever
+// a read could return data.
+#[test]
+fn r9293_3_10_3_receive_with_nothing_to_read_by_state() {
+    use CallError::{EmptyBuffer, Ended, NotConnected};
+    use tcpstate::CloseReason::{Normal, Reset};
+    let mut s = closed();
+    assert_eq!(receive(&mut s), [Err(NotConnected), Err(NotConnected)]);
+    let mut s = listen();
+    assert_eq!(receive(&mut s), [Err(NotConnected), Err(NotConnected)]);
+    let mut s = established();
+    assert_eq!(receive(&mut s), [Err(EmptyBuffer), Ok(0)]);
+    s.silent();
+    s.seg(RST, PEER_ISS.add(1), SeqNum(0), &[]);
+    s.closed_by(Reset);
+    assert_eq!(receive(&mut s), [Err(Ended(Reset)), Err(Ended(Reset))]);
+    let mut s = last_ack();
+    s.peer(ACK, &[]);
+    s.closed_by(Normal);
+    assert_eq!(receive(&mut s), [Err(EmptyBuffer), Ok(0)]);
+}
+
+// RFC 9293 §3.10.4 CLOSE in CLOSED: "error: connection does not exist".
+// CLOSE and a half-close (`Shutdown`) of a connection that never opened
+// or has ended say so as RECEIVE does: `NotConnected`, or the reason it
+// ended (not `Closing`, which is for a connection still closing), and
+// change nothing (the application has not closed it: `is_app_closed`).
+#[test]
+fn r9293_3_10_4_close_and_shutdown_of_a_closed_connection() {
+    use tcpstate::CloseReason::Reset;
+    let mut s = closed();
+    assert_eq!(s.c.close(s.now).unwrap_err(), CallError::NotConnected);
+    assert_eq!(s.c.shutdown(s.now).unwrap_err(), CallError::NotConnected);
+    assert!(!s.c.is_app_closed());
+    let mut s = established();
+    s.seg(RST, PEER_ISS.add(1), SeqNum(0), &[]);
+    s.closed_by(Reset);
+    assert_eq!(s.c.close(s.now).unwrap_err(), CallError::Ended(Reset));
+    assert_eq!(s.c.shutdown(s.now).unwrap_err(), CallError::Ended(Reset));
+    assert!(!s.c.is_app_closed());
+    s.silent();
+}
+
+// RFC 7323 §2.2, RFC 2018 §2: window scaling and SACK are options a host
+// may leave off: with `window_scaling` or `sack` off the SYN carries no
+// Window Scale, resp. SACK-permitted option (`cfg()` has timestamps and
+// window scaling off).
+#[test]
+fn r7323_2_2_r2018_2_options_left_off_are_not_offered() {
+    for (ws, sack) in [(false, false), (true, false), (false, true)] {
+        let mut s = Sut::new(Config {
+            window_scaling: ws,
+            sack,
+            ..cfg()
+        });
+        s.app(|c, now| c.connect(now, ISS).unwrap());
+        let syn = s.expect(SYN, ISS, SeqNum(0));
+        assert_eq!(syn.t.options.window_scale.is_some(), ws, "ws {ws}");
+        assert_eq!(syn.t.options.sack_permitted, sack, "sack {sack}");
+    }
+}
+
+// FSM-49 / RFC 9293 §3.6.1 SHLD-3 are taken with
+// `rst_on_data_after_close` (Linux's behaviour); without it data after
+// CLOSE is processed as in FIN-WAIT-1 (RFC 9293 §3.10.7.4 step 7:
+// acknowledged), and the connection goes on closing.
+#[test]
+fn fsm_49_data_after_close_without_rst_on_data_after_close() {
+    let mut s = fin_wait_1_with(
+        Config {
+            rst_on_data_after_close: false,
+            ..cfg()
+        },
+        true,
+    );
+    s.peer_ack(ACK, ISS.add(1), b"abc");
+    assert_eq!(s.c.state(), State::FinWait1);
+    let out = s.out();
+    assert!(out.iter().all(|p| !p.flags().rst()), "{out:#?}");
 }

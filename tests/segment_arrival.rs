@@ -149,6 +149,19 @@ fn sa_ss_1_unacceptable_ack_gets_rst() {
     s.unchanged(S::SynSent);
 }
 
+// SA-SS-1 with two unacceptable ACKs before the host polls: the connection
+// holds one RST to send, the last one's <SEQ=SEG.ACK><CTL=RST> (a second
+// RST does not cancel the first).
+#[test]
+fn sa_ss_1_two_unacceptable_acks_before_a_poll_leave_the_last_rst() {
+    let mut s = syn_sent();
+    s.seg(ACK, PEER_ISS, ISS.add(50), &[]);
+    s.seg(ACK, PEER_ISS, ISS.add(60), &[]);
+    s.expect(RST, ISS.add(60), SeqNum(0));
+    s.silent();
+    s.unchanged(S::SynSent);
+}
+
 // SA-SS-4 (RFC 9293 §3.10.7.3 second): RST without ACK is dropped.
 #[test]
 fn sa_ss_4_rst_without_ack_dropped() {

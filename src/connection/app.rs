@@ -32,14 +32,14 @@ impl<B: Storage> Connection<B> {
                 Ok(0)
             }
             AppCall::Send(data) => {
-                let n = self.app_send(data, a)?;
+                let n = self.app_send(data)?;
                 if n > 0 {
                     self.set_more(false);
                 }
                 Ok(n)
             }
             AppCall::SendMore(data) => {
-                let n = self.app_send(data, a)?;
+                let n = self.app_send(data)?;
                 if n > 0 {
                     self.set_more(true);
                     #[cfg(feature = "alloc")]
@@ -50,7 +50,7 @@ impl<B: Storage> Connection<B> {
                 Ok(n)
             }
             AppCall::SendEor(data) => {
-                let n = self.app_send(data, a)?;
+                let n = self.app_send(data)?;
                 if n > 0 {
                     self.set_more(false);
                 }
@@ -62,7 +62,7 @@ impl<B: Storage> Connection<B> {
                 Ok(n)
             }
             AppCall::SendUrgent(data) => {
-                let n = self.app_send(data, a)?;
+                let n = self.app_send(data)?;
                 self.urgent_queued(n);
                 Ok(n)
             }
@@ -217,16 +217,12 @@ impl<B: Storage> Connection<B> {
     }
 
     /// SEND (RFC 9293 §3.10.2). Queued in SYN-SENT/SYN-RECEIVED (FSM-63).
-    fn app_send(&mut self, data: &[u8], a: &mut Actions) -> Result<usize, CallError> {
+    fn app_send(&mut self, data: &[u8]) -> Result<usize, CallError> {
         self.send_allowed()?;
         if data.is_empty() {
             return Err(CallError::EmptyBuffer);
         }
-        let n = self.tx.enqueue_slice(data);
-        if n > 0 {
-            let _ = a;
-        }
-        Ok(n)
+        Ok(self.tx.enqueue_slice(data))
     }
 
     /// Whether SEND is allowed in this state (RFC 9293 §3.10.2).
@@ -288,8 +284,12 @@ impl<B: Storage> Connection<B> {
     pub(super) fn update_after_read(&mut self, before: u32) {
         // Window update after a read (RFC 9293 §3.8.6.2.2): when the window
         // we could offer grew by at least min(RCV.BUFF/2, MSS) beyond what we
-        // advertised, tell the peer now.
-        if self.state.may_receive() && !self.fin_received() {
+        // advertised, tell the peer now. (Once the peer's FIN is in, the
+        // state is one that may not receive: `input::fin` moves
+        // SYN-RECEIVED and ESTABLISHED to CLOSE-WAIT, FIN-WAIT-1 to CLOSING
+        // or TIME-WAIT, FIN-WAIT-2 to TIME-WAIT, RFC 9293 §3.10.7.4 step 8.)
+        debug_assert!(!(self.state.may_receive() && self.fin_received()));
+        if self.state.may_receive() {
             let adv = if self.rcv_adv.after(self.rcv_nxt) {
                 self.rcv_adv.dist(self.rcv_nxt)
             } else {

@@ -307,19 +307,44 @@ mod tests {
     use crate::seq::SeqNum;
     use std::vec::Vec;
 
+    fn conn() -> Connection<Vec<u8>> {
+        Connection::<Vec<u8>>::new(
+            Config::rfc9293(),
+            crate::connection::Buffers {
+                rx: Vec::from([0; 64]),
+                tx: Vec::from([0; 64]),
+            },
+        )
+        .unwrap()
+    }
+
+    /// The two counters packed in `nibbles` are independent: HyStart++'s
+    /// RTT samples of the round (RFC 9406 §4.2, which needs 8; counted up
+    /// to 15 and kept there) and the duplicate ACKs owed (at most 15).
+    #[test]
+    fn the_two_nibble_counters_count_apart() {
+        let mut c = conn();
+        assert_eq!((c.hs_samples(), c.acks_owed()), (0, 0));
+        c.set_acks_owed(3);
+        for n in 1..=20u8 {
+            c.add_hs_sample();
+            assert_eq!((c.hs_samples(), c.acks_owed()), (n.min(15), 3), "{n}");
+        }
+        c.set_acks_owed(200);
+        assert_eq!((c.hs_samples(), c.acks_owed()), (15, 15));
+        c.reset_hs_samples();
+        assert_eq!((c.hs_samples(), c.acks_owed()), (0, 15));
+        c.add_hs_sample();
+        c.set_acks_owed(0);
+        assert_eq!((c.hs_samples(), c.acks_owed()), (1, 0));
+    }
+
     /// `send_slow` is exactly "a RST is pending, or fast_rtx, tlp_rtx or
     /// in_recovery": each alone sets it, every other flag alone does not.
     #[test]
     fn send_slow_mask_is_its_four_conditions() {
         let fresh = || {
-            let mut c = Connection::<Vec<u8>>::new(
-                Config::rfc9293(),
-                crate::connection::Buffers {
-                    rx: Vec::from([0; 64]),
-                    tx: Vec::from([0; 64]),
-                },
-            )
-            .unwrap();
+            let mut c = conn();
             c.flags = 0;
             c
         };
