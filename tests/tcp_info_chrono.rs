@@ -78,3 +78,28 @@ fn no_clock_without_a_window_limit() {
     s.peer(ACK, &[]);
     assert_eq!(clocks(&s), (0, 0));
 }
+
+/// `tcpi_probes` counts unanswered keep-alive probes too (Linux's
+/// `icsk_probes_out`, RFC 9293 §3.8.4), and an answer clears it.
+#[test]
+fn tcp_info_counts_unanswered_keepalive_probes() {
+    for linux in [false, true] {
+        let cfg = tcpstate::Config {
+            keepalive: Some(tcpstate::Keepalive {
+                idle: Duration::from_secs(10),
+                interval: Duration::from_secs(1),
+                probes: 5,
+            }),
+            ..preset(linux)
+        };
+        let mut s = established_with(cfg);
+        for n in 1..=3 {
+            s.fire();
+            let p = s.expect(ACK, ISS, PEER_ISS.add(1));
+            assert!(p.payload.len() <= 1);
+            assert_eq!(s.c.info(s.now).probes, n, "linux {linux}");
+        }
+        s.seg(ACK, PEER_ISS.add(1), ISS.add(1), &[]);
+        assert_eq!(s.c.info(s.now).probes, 0, "linux {linux}");
+    }
+}
