@@ -60,9 +60,9 @@ impl IcmpError {
             (1, 0 | 2) => Some(IcmpError::Unreachable { code: 0 }),
             // Administratively prohibited, failed policy, reject route.
             (1, 1 | 5 | 6) => Some(IcmpError::Unreachable { code: 13 }),
-            // Address unreachable: host unreachable.
-            (1, 3) => Some(IcmpError::Unreachable { code: 1 }),
             (1, 4) => Some(IcmpError::Unreachable { code: 3 }),
+            // Address unreachable (3), and any other code: host
+            // unreachable.
             (1, _) => Some(IcmpError::Unreachable { code: 1 }),
             (2, _) => Some(IcmpError::FragmentationNeeded {
                 mtu: mtu.clamp(1280, u32::from(u16::MAX)) as u16,
