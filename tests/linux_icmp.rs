@@ -180,6 +180,17 @@ fn fragmentation_needed_does_not_resend_a_syn_without_data() {
         s.c.on_icmp(s.now, IcmpError::FragmentationNeeded { mtu: 800 }, 20);
     s.record(a);
     s.silent();
+    // A Fast Open SYN without data (a cookie request, or no data written
+    // before it went).
+    let mut s = Sut::new(preset(true));
+    s.app(|c, now| c.connect_fast_open(now, ISS, 1400).unwrap());
+    let p = s.expect(SYN, ISS, tcpstate::SeqNum(0));
+    assert!(p.payload.is_empty());
+    s.now += Duration::from_millis(10);
+    let a =
+        s.c.on_icmp(s.now, IcmpError::FragmentationNeeded { mtu: 800 }, 20);
+    s.record(a);
+    s.silent();
 }
 
 /// Linux's `tcp_v4_err` takes destination-unreachable codes up to
