@@ -154,6 +154,13 @@ fn tcp_info_in_syn_received() {
 fn tcp_info_does_not_count_the_fin_in_flight() {
     for linux in [false, true] {
         let mut s = established_with(preset(linux));
+        // One byte is one segment (the SYN is acknowledged: nothing of it
+        // is taken off).
+        assert_eq!(s.send(&[9]), 1);
+        assert_eq!(s.out().len(), 1);
+        assert_eq!(s.c.info(s.now).unacked, 1, "linux {linux}");
+        s.now += ms(10);
+        s.seg(ACK, PEER_ISS.add(1), ISS.add(2), &[]);
         let mss = usize::from(s.c.effective_mss());
         assert_eq!(s.send(&vec![1; mss]), mss);
         s.shutdown();
@@ -162,9 +169,13 @@ fn tcp_info_does_not_count_the_fin_in_flight() {
         assert_eq!(s.c.state(), tcpstate::State::FinWait1);
         assert_eq!(s.c.info(s.now).unacked, 1, "linux {linux}");
         s.now += ms(10);
-        s.seg(ACK, PEER_ISS.add(1), ISS.add(1 + mss as u32), &[]);
+        s.seg(ACK, PEER_ISS.add(1), ISS.add(2 + mss as u32), &[]);
         let i = s.c.info(s.now);
-        assert_eq!((i.unacked, i.bytes_acked), (0, mss as u64), "linux {linux}");
+        assert_eq!(
+            (i.unacked, i.bytes_acked),
+            (0, 1 + mss as u64),
+            "linux {linux}"
+        );
     }
 }
 
