@@ -247,3 +247,19 @@ fn tcp_info_counts_unanswered_keepalive_probes() {
         assert_eq!(s.c.info(s.now).probes, 0, "linux {linux}");
     }
 }
+
+/// A FIN queued behind data in flight takes nothing off the data before
+/// it is sent, nor after.
+#[test]
+fn tcp_info_counts_one_byte_before_and_after_its_fin_goes() {
+    for linux in [false, true] {
+        let mut s = established_with(preset(linux));
+        assert_eq!(s.send(&[9]), 1);
+        assert_eq!(s.out().len(), 1);
+        s.shutdown();
+        assert_eq!(s.c.info(s.now).unacked, 1, "linux {linux}: FIN queued");
+        let v = s.out();
+        assert!(v.len() == 1 && v[0].flags().fin(), "{v:#?}");
+        assert_eq!(s.c.info(s.now).unacked, 1, "linux {linux}: FIN sent");
+    }
+}
