@@ -180,4 +180,42 @@ fn fragmentation_needed_does_not_resend_a_syn_without_data() {
         s.c.on_icmp(s.now, IcmpError::FragmentationNeeded { mtu: 800 }, 20);
     s.record(a);
     s.silent();
+    // A Fast Open SYN without data (a cookie request, or no data written
+    // before it went).
+    let mut s = Sut::new(preset(true));
+    s.app(|c, now| c.connect_fast_open(now, ISS, 1400).unwrap());
+    let p = s.expect(SYN, ISS, tcpstate::SeqNum(0));
+    assert!(p.payload.is_empty());
+    s.now += Duration::from_millis(10);
+    let a =
+        s.c.on_icmp(s.now, IcmpError::FragmentationNeeded { mtu: 800 }, 20);
+    s.record(a);
+    s.silent();
+}
+
+/// Linux's `tcp_v4_err` takes destination-unreachable codes up to
+/// NR_ICMP_UNREACH (15, precedence cutoff) and ignores any above: in
+/// SYN-SENT codes 13 (administratively prohibited) and 15 end the
+/// connection, 16 does not.
+#[test]
+fn unreachable_codes_up_to_15_end_a_connect_under_linux() {
+    for (code, ends) in [
+        (13, true),
+        (14, true),
+        (15, true),
+        (16, false),
+        (255, false),
+    ] {
+        let mut s = syn_sent_with(preset(true));
+        let e = IcmpError::Unreachable { code };
+        let a = s.c.on_icmp(s.now, e, 20);
+        s.record(a);
+        if ends {
+            s.closed_by(CloseReason::Unreachable);
+            assert_eq!(s.c.soft_error(), Some(e));
+        } else {
+            s.unchanged(S::SynSent);
+            assert_eq!(s.c.soft_error(), None, "code {code}");
+        }
+    }
 }

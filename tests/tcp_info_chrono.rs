@@ -78,3 +78,188 @@ fn no_clock_without_a_window_limit() {
     s.peer(ACK, &[]);
     assert_eq!(clocks(&s), (0, 0));
 }
+
+/// Linux's `tcp_get_info` through an active open. In SYN-SENT: state
+/// code 2 (`TCP_SYN_SENT`), the SYN one segment in flight, no delayed-ACK
+/// timeout yet, no RTT, ssthresh "infinite", no option negotiated; a SYN
+/// retransmission counts in `retransmits`, and `backoff` stays 0 until
+/// the handshake ends. In ESTABLISHED (code 1): nothing in flight, the
+/// delayed-ACK timeout, the path MTU (the MSS plus 40 bytes of headers)
+/// and both window-scale shifts (RFC 7323 §2.2).
+#[test]
+fn tcp_info_through_an_active_open() {
+    use tcpstate::connection::info::{TCP_INFINITE_SSTHRESH, TCPI_OPT_WSCALE};
+    for linux in [false, true] {
+        let cfg = tcpstate::Config {
+            window_scaling: true,
+            ..preset(linux)
+        };
+        let (mss, ato) = (u32::from(cfg.mss), cfg.delayed_ack.as_micros() as u32);
+        let mut s = Sut::new(cfg);
+        s.app(|c, now| c.connect(now, ISS).unwrap());
+        let syn = s.expect(SYN, ISS, tcpstate::SeqNum(0));
+        let ours = syn.t.options.window_scale.expect("offered");
+        let i = s.c.info(s.now);
+        assert_eq!((i.state, i.unacked, i.ato), (2, 1, 0), "linux {linux}");
+        assert_eq!(
+            (i.rtt, i.min_rtt, i.snd_ssthresh),
+            (0, 0, TCP_INFINITE_SSTHRESH)
+        );
+        assert_eq!(
+            (i.options & TCPI_OPT_WSCALE, i.snd_wscale, i.rcv_wscale),
+            (0, 0, 0)
+        );
+        assert_eq!(i.pmtu, mss + 40);
+        s.fire();
+        s.expect(SYN, ISS, tcpstate::SeqNum(0));
+        let i = s.c.info(s.now);
+        assert_eq!(
+            (i.retransmits, i.backoff, i.unacked),
+            (1, 0, 1),
+            "linux {linux}"
+        );
+        s.peer_syn_opts = tcpstate::wire::TcpOptions {
+            window_scale: Some(5),
+            ..tcpstate::wire::TcpOptions::NONE
+        };
+        s.now += ms(100);
+        s.peer(f(SYN, ACK), &[]);
+        let _ = s.out();
+        let i = s.c.info(s.now);
+        assert_eq!((i.state, i.unacked, i.ato), (1, 0, ato), "linux {linux}");
+        assert_ne!(i.options & TCPI_OPT_WSCALE, 0);
+        assert_eq!((i.snd_wscale, i.rcv_wscale), (5, ours), "linux {linux}");
+        assert_eq!(i.pmtu, mss + 40);
+    }
+}
+
+/// SYN-RECEIVED (code 3) has its delayed-ACK timeout (Linux sets `ato`
+/// when the request socket becomes a full socket, which the engine's
+/// SYN-RECEIVED is) and the SYN,ACK in flight.
+#[test]
+fn tcp_info_in_syn_received() {
+    for linux in [false, true] {
+        let cfg = preset(linux);
+        let ato = cfg.delayed_ack.as_micros() as u32;
+        let s = syn_received_passive_with(cfg);
+        let i = s.c.info(s.now);
+        assert_eq!((i.state, i.unacked, i.ato), (3, 1, ato), "linux {linux}");
+    }
+}
+
+/// The FIN counts in no segment (the engine counts payload bytes in
+/// flight): a full segment and the FIN out are one segment in flight,
+/// the FIN alone none.
+#[test]
+fn tcp_info_does_not_count_the_fin_in_flight() {
+    for linux in [false, true] {
+        let mut s = established_with(preset(linux));
+        // One byte is one segment (the SYN is acknowledged: nothing of it
+        // is taken off).
+        assert_eq!(s.send(&[9]), 1);
+        assert_eq!(s.out().len(), 1);
+        assert_eq!(s.c.info(s.now).unacked, 1, "linux {linux}");
+        s.now += ms(10);
+        s.seg(ACK, PEER_ISS.add(1), ISS.add(2), &[]);
+        let mss = usize::from(s.c.effective_mss());
+        assert_eq!(s.send(&vec![1; mss]), mss);
+        s.shutdown();
+        let v = s.out();
+        assert!(v.last().is_some_and(|p| p.flags().fin()), "{v:#?}");
+        assert_eq!(s.c.state(), tcpstate::State::FinWait1);
+        assert_eq!(s.c.info(s.now).unacked, 1, "linux {linux}");
+        s.now += ms(10);
+        s.seg(ACK, PEER_ISS.add(1), ISS.add(2 + mss as u32), &[]);
+        let i = s.c.info(s.now);
+        assert_eq!(
+            (i.unacked, i.bytes_acked),
+            (0, 1 + mss as u64),
+            "linux {linux}"
+        );
+    }
+}
+
+/// Linux's `tcpi_ca_state`, `tcpi_lost` and `tcpi_retrans` without SACK
+/// (RFC 5681, RFC 6582): one duplicate ACK is Disorder (1); the third
+/// starts fast recovery (3), where the one segment taken as lost is the
+/// first, resent; a timeout is Loss (4), every segment in flight lost,
+/// until SND.UNA passes what was in flight then (RFC 6582's recover).
+#[test]
+fn tcp_info_ca_states_lost_and_retrans_without_sack() {
+    for linux in [false, true] {
+        let mut s = established_with(preset(linux));
+        let mss = u32::from(s.c.effective_mss());
+        assert_eq!(s.send(&vec![1; 6 * mss as usize]), 6 * mss as usize);
+        assert_eq!(s.out().len(), s.c.info(s.now).unacked as usize);
+        let sent = s.c.info(s.now).unacked;
+        assert!(sent >= 4, "linux {linux}: {sent} segments");
+        let una = ISS.add(1);
+        let peer = PEER_ISS.add(1);
+        let i = s.c.info(s.now);
+        assert_eq!((i.ca_state, i.lost, i.retrans), (0, 0, 0));
+        s.seg(ACK, peer, una, &[]);
+        assert_eq!(s.c.info(s.now).ca_state, 1, "linux {linux}: Disorder");
+        s.seg(ACK, peer, una, &[]);
+        s.seg(ACK, peer, una, &[]);
+        let v = s.out();
+        assert_eq!(v.first().map(|p| p.seq()), Some(una), "linux {linux}");
+        let i = s.c.info(s.now);
+        assert_eq!((i.ca_state, i.lost, i.retrans), (3, 1, 1), "linux {linux}");
+        // The timeout: every segment in flight is lost.
+        s.fire();
+        let i = s.c.info(s.now);
+        assert_eq!(
+            (i.ca_state, i.lost, i.backoff),
+            (4, sent, 1),
+            "linux {linux}"
+        );
+        let v = s.out();
+        assert_eq!(v.first().map(|p| p.seq()), Some(una), "linux {linux}");
+        assert_eq!(s.c.info(s.now).retrans, 1, "linux {linux}");
+        // Everything acknowledged: Open again.
+        s.seg(ACK, peer, una.add(sent * mss), &[]);
+        let i = s.c.info(s.now);
+        assert_eq!((i.ca_state, i.lost, i.retrans), (0, 0, 0), "linux {linux}");
+    }
+}
+
+/// `tcpi_probes` counts unanswered keep-alive probes too (Linux's
+/// `icsk_probes_out`, RFC 9293 §3.8.4), and an answer clears it.
+#[test]
+fn tcp_info_counts_unanswered_keepalive_probes() {
+    for linux in [false, true] {
+        let cfg = tcpstate::Config {
+            keepalive: Some(tcpstate::Keepalive {
+                idle: Duration::from_secs(10),
+                interval: Duration::from_secs(1),
+                probes: 5,
+            }),
+            ..preset(linux)
+        };
+        let mut s = established_with(cfg);
+        for n in 1..=3 {
+            s.fire();
+            let p = s.expect(ACK, ISS, PEER_ISS.add(1));
+            assert!(p.payload.len() <= 1);
+            assert_eq!(s.c.info(s.now).probes, n, "linux {linux}");
+        }
+        s.seg(ACK, PEER_ISS.add(1), ISS.add(1), &[]);
+        assert_eq!(s.c.info(s.now).probes, 0, "linux {linux}");
+    }
+}
+
+/// A FIN queued behind data in flight takes nothing off the data before
+/// it is sent, nor after.
+#[test]
+fn tcp_info_counts_one_byte_before_and_after_its_fin_goes() {
+    for linux in [false, true] {
+        let mut s = established_with(preset(linux));
+        assert_eq!(s.send(&[9]), 1);
+        assert_eq!(s.out().len(), 1);
+        s.shutdown();
+        assert_eq!(s.c.info(s.now).unacked, 1, "linux {linux}: FIN queued");
+        let v = s.out();
+        assert!(v.len() == 1 && v[0].flags().fin(), "{v:#?}");
+        assert_eq!(s.c.info(s.now).unacked, 1, "linux {linux}: FIN sent");
+    }
+}

@@ -261,3 +261,198 @@ impl Transmit {
         self.len as u32 + u32::from(self.flags.syn()) + u32::from(self.flags.fin())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(from: State, event: Event, to: State) -> StateChange {
+        StateChange { from, event, to }
+    }
+
+    /// Each flag reads back alone: setting one sets no other, and
+    /// `clear_readable` clears only READABLE.
+    #[test]
+    fn each_flag_reads_back_alone() {
+        type Set = fn(&mut Actions);
+        type Get = fn(&Actions) -> bool;
+        let flags: [(Set, Get); 5] = [
+            (Actions::set_transmit, Actions::transmit),
+            (Actions::set_readable, Actions::readable),
+            (Actions::set_writable, Actions::writable),
+            (Actions::set_urgent, Actions::urgent),
+            (Actions::set_negative_advice, Actions::negative_advice),
+        ];
+        for (i, (set, _)) in flags.iter().enumerate() {
+            let mut a = Actions::NONE;
+            set(&mut a);
+            assert!(!a.is_empty());
+            for (j, (_, get)) in flags.iter().enumerate() {
+                assert_eq!(get(&a), i == j, "set {i}, read {j}");
+            }
+            // `rare` is urgent or negative advice (i = 3, 4).
+            assert_eq!(a.rare(), i >= 3, "set {i}");
+            assert_eq!(a.timer(), None);
+            assert_eq!(a.closed(), None);
+        }
+        let mut a = Actions::NONE;
+        a.set_transmit();
+        a.set_readable();
+        a.set_urgent();
+        a.clear_readable();
+        assert!(a.transmit() && !a.readable() && a.urgent());
+        a.clear_readable();
+        assert!(a.transmit() && !a.readable() && a.urgent());
+        assert!(Actions::NONE.is_empty() && !Actions::NONE.rare());
+        assert_eq!(Actions::default(), Actions::NONE);
+    }
+
+    /// `timer`: `None` unchanged, `Some(None)` cleared, `Some(Some(t))` a
+    /// new deadline; `closed` and the state changes in order.
+    #[test]
+    fn timer_close_and_state_changes_read_back() {
+        let t = Instant::from_secs(7);
+        let mut a = Actions::NONE;
+        a.set_timer(Some(t));
+        assert_eq!(a.timer(), Some(Some(t)));
+        assert!(!a.transmit() && !a.rare() && !a.is_empty());
+        a.set_timer(None);
+        assert_eq!(a.timer(), Some(None));
+        a.set_closed(CloseReason::Reset);
+        assert_eq!(a.closed(), Some(CloseReason::Reset));
+        let c = [
+            change(State::Closed, Event::ActiveOpen, State::SynSent),
+            change(State::SynSent, Event::RcvSynAck, State::Established),
+            change(State::Established, Event::RcvRst, State::Closed),
+        ];
+        for x in c {
+            a.push_change(x);
+        }
+        let got: Vec<StateChange> = a.state_changes().copied().collect();
+        assert_eq!(got, c);
+    }
+
+    /// `merge` (a host batching calls): the state changes follow one
+    /// another, the flags add up, and the later call's close and deadline
+    /// win when it has them; a later call that left the timer alone keeps
+    /// the earlier deadline.
+    #[test]
+    fn merge_keeps_order_and_the_later_close_and_deadline() {
+        let (t1, t2) = (Instant::from_secs(1), Instant::from_secs(2));
+        let c1 = change(State::Closed, Event::ActiveOpen, State::SynSent);
+        let c2 = change(State::SynSent, Event::RcvSynAck, State::Established);
+        let mut a = Actions::NONE;
+        a.push_change(c1);
+        a.set_transmit();
+        a.set_timer(Some(t1));
+        a.set_closed(CloseReason::Normal);
+        let mut b = Actions::NONE;
+        b.push_change(c2);
+        b.set_readable();
+        let mut m = a;
+        m.merge(b);
+        assert_eq!(m.state_changes().copied().collect::<Vec<_>>(), [c1, c2]);
+        assert!(m.transmit() && m.readable() && !m.writable());
+        assert_eq!(m.timer(), Some(Some(t1)), "b left the timer alone");
+        assert_eq!(m.closed(), Some(CloseReason::Normal), "b did not close");
+        b.set_timer(Some(t2));
+        b.set_closed(CloseReason::Reset);
+        let mut m = a;
+        m.merge(b);
+        assert_eq!(m.timer(), Some(Some(t2)));
+        assert_eq!(m.closed(), Some(CloseReason::Reset));
+        let mut cleared = Actions::NONE;
+        cleared.set_timer(None);
+        let mut m = a;
+        m.merge(cleared);
+        assert_eq!(m.timer(), Some(None));
+        let mut m = Actions::NONE;
+        m.merge(a);
+        assert_eq!(m, a);
+    }
+
+    /// Iteration gives every action once, in the documented order: state
+    /// changes, close, readable, writable, transmit, timer, urgent,
+    /// negative advice.
+    #[test]
+    fn iteration_follows_the_documented_order() {
+        let t = Instant::from_secs(3);
+        let c = [
+            change(State::Listen, Event::RcvSyn, State::SynReceived),
+            change(State::SynReceived, Event::RcvAck, State::Established),
+            change(State::Established, Event::RcvRst, State::Closed),
+        ];
+        let mut a = Actions::NONE;
+        a.set_negative_advice();
+        a.set_urgent();
+        a.set_timer(Some(t));
+        a.set_transmit();
+        a.set_writable();
+        a.set_readable();
+        a.set_closed(CloseReason::Reset);
+        for x in c {
+            a.push_change(x);
+        }
+        let got: Vec<Action> = a.into_iter().collect();
+        assert_eq!(
+            got,
+            [
+                Action::StateChanged(c[0]),
+                Action::StateChanged(c[1]),
+                Action::StateChanged(c[2]),
+                Action::Closed(CloseReason::Reset),
+                Action::Readable,
+                Action::Writable,
+                Action::Transmit,
+                Action::SetTimer(t),
+                Action::Urgent,
+                Action::NegativeAdvice,
+            ]
+        );
+        let mut b = Actions::NONE;
+        b.set_timer(None);
+        assert_eq!(b.into_iter().collect::<Vec<_>>(), [Action::ClearTimer]);
+        assert_eq!(Actions::NONE.into_iter().next(), None);
+    }
+
+    /// `Transmit::header` carries every field over with the ports given;
+    /// SEG.LEN counts SYN and FIN (RFC 9293 §3.4).
+    #[test]
+    fn transmit_header_and_seg_len() {
+        let t = Transmit {
+            seq: SeqNum(10),
+            ack: SeqNum(20),
+            flags: Flags::SYN | Flags::ACK,
+            window: 300,
+            urgent: 4,
+            ect: false,
+            options: TcpOptions {
+                mss: Some(1000),
+                ..TcpOptions::NONE
+            },
+            len: 5,
+        };
+        let h = t.header(1, 2);
+        assert_eq!((h.src_port, h.dst_port), (1, 2));
+        assert_eq!((h.seq, h.ack, h.flags), (t.seq, t.ack, t.flags));
+        assert_eq!((h.window, h.urgent, h.options), (300, 4, t.options));
+        assert_eq!(t.seg_len(), 6);
+        let fin = Transmit {
+            flags: Flags::FIN | Flags::ACK,
+            ..t
+        };
+        assert_eq!(fin.seg_len(), 6);
+        let both = Transmit {
+            flags: Flags::SYN | Flags::FIN,
+            len: 0,
+            ..t
+        };
+        assert_eq!(both.seg_len(), 2);
+        let data = Transmit {
+            flags: Flags::ACK,
+            len: 7,
+            ..t
+        };
+        assert_eq!(data.seg_len(), 7);
+    }
+}

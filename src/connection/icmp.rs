@@ -60,9 +60,9 @@ impl IcmpError {
             (1, 0 | 2) => Some(IcmpError::Unreachable { code: 0 }),
             // Administratively prohibited, failed policy, reject route.
             (1, 1 | 5 | 6) => Some(IcmpError::Unreachable { code: 13 }),
-            // Address unreachable: host unreachable.
-            (1, 3) => Some(IcmpError::Unreachable { code: 1 }),
             (1, 4) => Some(IcmpError::Unreachable { code: 3 }),
+            // Address unreachable (3), and any other code: host
+            // unreachable.
             (1, _) => Some(IcmpError::Unreachable { code: 1 }),
             (2, _) => Some(IcmpError::FragmentationNeeded {
                 mtu: mtu.clamp(1280, u32::from(u16::MAX)) as u16,
@@ -275,6 +275,102 @@ pub(super) mod soft {
                 assert_eq!(decode(encode(e)), Some(e));
             }
             assert_eq!(decode(NONE), None);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IcmpError::{self, *};
+
+    /// RFC 792: destination unreachable (type 3) with its code, code 4
+    /// being "fragmentation needed and DF set" with the next-hop MTU of
+    /// RFC 1191 §4; source quench (4), time exceeded (11) and parameter
+    /// problem (12) whatever their code; any other type is no error about
+    /// a datagram we sent.
+    #[test]
+    fn r792_icmpv4_types_and_codes() {
+        assert_eq!(
+            IcmpError::from_v4(3, 4, 576),
+            Some(FragmentationNeeded { mtu: 576 })
+        );
+        for code in [0, 1, 2, 3, 5, 13, 15, 16, 255] {
+            assert_eq!(IcmpError::from_v4(3, code, 576), Some(Unreachable { code }));
+        }
+        assert_eq!(IcmpError::from_v4(4, 0, 0), Some(SourceQuench));
+        for code in [0, 1] {
+            assert_eq!(IcmpError::from_v4(11, code, 0), Some(TimeExceeded));
+        }
+        for code in [0, 1, 2] {
+            assert_eq!(IcmpError::from_v4(12, code, 0), Some(ParameterProblem));
+        }
+        // Echo reply, redirect, echo request, router advertisement.
+        for t in [0, 5, 8, 9] {
+            assert_eq!(IcmpError::from_v4(t, 0, 576), None, "type {t}");
+        }
+    }
+
+    /// RFC 4443 §3: destination unreachable (1) with its codes mapped to
+    /// ICMPv4's (no route and beyond scope as network unreachable,
+    /// administratively prohibited, failed policy and reject route as 13,
+    /// address unreachable as host unreachable, port unreachable as 3,
+    /// unknown codes as host unreachable), packet too big (2) with its MTU
+    /// no lower than IPv6's 1280 (RFC 8201 §4), time exceeded (3),
+    /// parameter problem (4); informational messages are none.
+    #[test]
+    fn r4443_icmpv6_types_and_codes() {
+        for (code, v4) in [
+            (0, 0),
+            (1, 13),
+            (2, 0),
+            (3, 1),
+            (4, 3),
+            (5, 13),
+            (6, 13),
+            (7, 1),
+        ] {
+            assert_eq!(
+                IcmpError::from_v6(1, code, 0),
+                Some(Unreachable { code: v4 }),
+                "code {code}"
+            );
+        }
+        for (mtu, taken) in [(1500, 1500), (1280, 1280), (1000, 1280), (70_000, 65_535)] {
+            assert_eq!(
+                IcmpError::from_v6(2, 0, mtu),
+                Some(FragmentationNeeded { mtu: taken })
+            );
+        }
+        for code in [0, 1] {
+            assert_eq!(IcmpError::from_v6(3, code, 0), Some(TimeExceeded));
+        }
+        for code in [0, 1, 2] {
+            assert_eq!(IcmpError::from_v6(4, code, 0), Some(ParameterProblem));
+        }
+        // Echo request and reply, and a type no error has.
+        for t in [128, 129, 0, 5] {
+            assert_eq!(IcmpError::from_v6(t, 0, 1500), None, "type {t}");
+        }
+    }
+
+    /// RFC 1122 §4.2.3.9: only protocol (2) and port (3) unreachable are
+    /// hard errors.
+    #[test]
+    fn r1122_hard_errors_are_protocol_and_port_unreachable() {
+        for code in 0..=255u8 {
+            assert_eq!(
+                Unreachable { code }.is_hard(),
+                code == 2 || code == 3,
+                "code {code}"
+            );
+        }
+        for e in [
+            FragmentationNeeded { mtu: 576 },
+            TimeExceeded,
+            ParameterProblem,
+            SourceQuench,
+        ] {
+            assert!(!e.is_hard(), "{e:?}");
         }
     }
 }

@@ -11,7 +11,7 @@
 //! full-sized segments. Fields Linux has and the engine keeps no state for
 //! are listed on [`TcpInfo`] and read 0.
 
-use super::{Connection, Probe, Storage};
+use super::{Connection, Storage};
 use crate::state::State;
 use crate::time::Instant;
 
@@ -349,10 +349,13 @@ impl<B: Storage> Connection<B> {
         } else {
             (0, 0)
         };
-        let probes = match self.probe {
-            Probe::Keepalive => self.ka_probes,
-            _ => self.zwp_unanswered,
-        };
+        // Linux's `icsk_probes_out`: keep-alive probes sent since the peer
+        // was last heard from (`tcp_keepalive_timer` counts each after it
+        // goes; any segment clears `ka_probes`), or zero-window and
+        // resource probes unanswered. Linux sends keep-alives only with
+        // nothing queued and the others only with data queued, so one
+        // counter serves both; the larger of the two here.
+        let probes = self.ka_probes.max(self.zwp_unanswered);
         let acked = if self.syn_acked() {
             let mut n = self.snd_una.dist(self.iss).saturating_sub(1);
             if self.fin_acked() {
