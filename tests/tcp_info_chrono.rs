@@ -223,6 +223,39 @@ fn tcp_info_ca_states_lost_and_retrans_without_sack() {
     }
 }
 
+/// `tcpi_retrans` counts retransmitted segments still in flight: after a
+/// partial ACK that passes the one resend (RFC 6582 §3.2 step 5: SND.UNA
+/// beyond HighRxt), none until the next hole goes, then that one. (It
+/// read every segment in flight: HighRxt - SND.UNA wrapped.)
+#[test]
+fn tcp_info_retrans_after_a_partial_ack_past_the_resend() {
+    for linux in [false, true] {
+        let mut s = established_with(preset(linux));
+        let mss = u32::from(s.c.effective_mss());
+        s.send(&vec![1; 6 * mss as usize]);
+        let sent = s.out().len() as u32;
+        assert!(sent >= 4, "linux {linux}: {sent} segments");
+        let (una, peer) = (ISS.add(1), PEER_ISS.add(1));
+        for _ in 0..3 {
+            s.seg(ACK, peer, una, &[]);
+        }
+        assert_eq!(s.out().first().map(|p| p.seq()), Some(una));
+        assert_eq!(s.c.info(s.now).retrans, 1, "linux {linux}");
+        // The resend and the original after it are acknowledged: still in
+        // recovery (RFC 6582: the rest of the flight is not).
+        s.seg(ACK, peer, una.add(2 * mss), &[]);
+        let i = s.c.info(s.now);
+        assert_eq!((i.ca_state, i.retrans), (3, 0), "linux {linux}");
+        let v = s.out();
+        assert_eq!(
+            v.first().map(|p| p.seq()),
+            Some(una.add(2 * mss)),
+            "linux {linux}"
+        );
+        assert_eq!(s.c.info(s.now).retrans, 1, "linux {linux}");
+    }
+}
+
 /// `tcpi_probes` counts unanswered keep-alive probes too (Linux's
 /// `icsk_probes_out`, RFC 9293 §3.8.4), and an answer clears it.
 #[test]

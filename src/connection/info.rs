@@ -321,9 +321,11 @@ impl<B: Storage> Connection<B> {
             CaState::Recovery => mss.min(data_flight),
             _ => 0,
         };
-        // Retransmitted data in flight: in recovery or after a timeout,
-        // or what a Fast Open SYN,ACK left unacknowledged (sent again).
-        let retrans_bytes = if self.in_recovery() || in_loss || self.high_rxt.after(self.snd_una) {
+        // Retransmitted data in flight: what lies below HighRxt (in
+        // recovery, after a timeout, or what a Fast Open SYN,ACK left
+        // unacknowledged and was sent again); nothing once SND.UNA has
+        // passed it (a partial ACK past the resend: the distance wrapped).
+        let retrans_bytes = if self.high_rxt.after(self.snd_una) {
             self.high_rxt.dist(self.snd_una).min(data_flight)
         } else {
             0
