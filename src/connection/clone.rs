@@ -196,6 +196,58 @@ mod tests {
         );
     }
 
+    /// The out-of-order bytes held past a hole are part of the
+    /// fingerprint, every one of them (the model checker tells states
+    /// apart by it): two connections that hold the same range, more than
+    /// one 256-byte chunk long (and within the 536-byte MSS the peer
+    /// offered none for), with another byte at its start or at its end
+    /// differ.
+    #[test]
+    fn fingerprint_covers_every_out_of_order_byte() {
+        use crate::wire::{Flags, Segment, TcpOptions};
+        let now = Instant::from_secs(1);
+        let mut a = Connection::new(Config::rfc9293(), Buffers::with_capacity(4096, 64)).unwrap();
+        let _ = a.connect(now, SeqNum(7)).unwrap();
+        let mut buf = [0u8; 1500];
+        let _ = a.poll_transmit(now, &mut buf).unwrap();
+        let seg = |seq: u32, flags: Flags, payload: &'static [u8]| Segment {
+            seq: SeqNum(seq),
+            ack: SeqNum(8),
+            flags,
+            window: 4096,
+            urgent: 0,
+            options: TcpOptions::NONE,
+            payload,
+        };
+        let _ = a.on_segment(now, &seg(1000, Flags::SYN | Flags::ACK, &[]));
+        assert_eq!(a.rcv_nxt(), SeqNum(1001));
+        let _ = a.poll_transmit(now, &mut buf);
+        static DATA: [u8; 500] = [5; 500];
+        static FIRST: [u8; 500] = {
+            let mut d = [5; 500];
+            d[0] = 6;
+            d
+        };
+        static LAST: [u8; 500] = {
+            let mut d = [5; 500];
+            d[499] = 6;
+            d
+        };
+        // 500 bytes 100 past RCV.NXT: held out of order.
+        let held = |data: &'static [u8]| {
+            let mut c = a.clone();
+            let _ = c.on_segment(now, &seg(1101, Flags::ACK, data));
+            assert_eq!(c.rcv_nxt(), SeqNum(1001));
+            assert_eq!(c.asm.ranges().count(), 1);
+            c.fingerprint()
+        };
+        let f = held(&DATA);
+        assert_ne!(f, a.fingerprint());
+        assert_eq!(f, held(&DATA));
+        assert_ne!(f, held(&FIRST), "the first byte");
+        assert_ne!(f, held(&LAST), "the last byte");
+    }
+
     /// The congestion controller's own state (CUBIC's W_max and epoch,
     /// hashed through its `Debug` form) is part of the fingerprint: two
     /// connections that differ only there react differently to the next
