@@ -543,4 +543,13 @@ fn heap_bytes_is_what_the_connection_holds() {
     let (held, heap) = grew(&p);
     assert!(heap > 0, "the uncommon state's box");
     assert_eq!(held, heap);
+    // Record ends (`SendEor`) are kept in a list in the uncommon state:
+    // its capacity counts too, exactly.
+    for _ in 0..3 {
+        let call = tcpstate::AppCall::SendEor(&[7; 100]);
+        assert_eq!(p.c.on_app_call(p.now, call).unwrap().len, 100);
+    }
+    let (held2, heap2) = grew(&p);
+    assert!(heap2 > heap, "the record ends' list");
+    assert_eq!(held2, heap2);
 }
