@@ -1255,3 +1255,82 @@ fn r4821_a_loss_below_the_probe_is_not_the_probe() {
         s.c.effective_mss()
     );
 }
+
+/// RFC 8985 §6.2.4: a D-SACK grows RACK's reordering window once per
+/// round trip (RACK.dsack_round). Before any round was started there is
+/// none open, wherever the sequence numbers lie: with an ISS just below
+/// 2^32, sequence number 0 is in flight when the first D-SACK comes, and
+/// the window grows all the same, whether the uncommon state's box exists
+/// yet (`with_box`: a segment left of the window was dropped first) or
+/// not. (Without the box a round read as open at 0.)
+#[test]
+fn r8985_the_first_dsack_grows_the_window_across_sequence_zero() {
+    use tcpstate::wire::{Flags, Segment};
+    use tcpstate::{Buffers, Connection, Instant, Timer};
+    for with_box in [false, true] {
+        let cfg = Config {
+            sack: true,
+            ..cfg()
+        };
+        let mut c = Connection::new(cfg, Buffers::with_capacity(65536, 65536)).unwrap();
+        let iss = SeqNum(0xFFFF_F800);
+        let peer = SeqNum(7000);
+        let mut now = Instant::from_secs(1);
+        let mut buf = [0u8; 2048];
+        let mut drain = |c: &mut tcpstate::Connection<Vec<u8>>, now: Instant| {
+            let mut n = 0;
+            while c.poll_transmit(now, &mut buf).is_some() {
+                n += 1;
+            }
+            n
+        };
+        let _ = c.connect(now, iss).unwrap();
+        assert_eq!(drain(&mut c, now), 1);
+        now += Duration::from_millis(10);
+        let mut syn = TcpOptions::NONE;
+        syn.sack_permitted = true;
+        syn.mss = Some(1000);
+        let seg = |seq: SeqNum, ack: SeqNum, flags: Flags, options: TcpOptions| Segment {
+            seq,
+            ack,
+            flags,
+            window: 65535,
+            urgent: 0,
+            options,
+            payload: &[],
+        };
+        let _ = c.on_segment(now, &seg(peer, iss.add(1), Flags::SYN | Flags::ACK, syn));
+        assert_eq!(drain(&mut c, now), 1);
+        let peer = peer.add(1);
+        if with_box {
+            let _ = c.on_segment(
+                now,
+                &seg(peer.sub(5000), iss.add(1), Flags::ACK, TcpOptions::NONE),
+            );
+            assert_eq!(c.stats().dropped, 1);
+            drain(&mut c, now);
+        }
+        // Four segments, across sequence number 0.
+        now += Duration::from_millis(1);
+        let m = |k: u32| iss.add(1 + 1000 * k);
+        assert_eq!(c.send(now, &[1u8; 4000]).unwrap().len, 4000);
+        assert_eq!(drain(&mut c, now), 4);
+        assert!(m(1).before(SeqNum(0)) && m(4).after(SeqNum(0)));
+        let sent = now;
+        now += Duration::from_millis(10);
+        // The first acknowledged and reported again (a D-SACK), then the
+        // third SACKed: RACK's timer for the second is due RACK.rtt
+        // (10 ms) plus the window: two quarters of the minimum RTT (10 ms)
+        // after the D-SACK, one without it.
+        let _ = c.on_segment(
+            now,
+            &seg(peer, m(1), Flags::ACK, sack_opts(&[(m(0), m(1))])),
+        );
+        let _ = c.on_segment(
+            now,
+            &seg(peer, m(1), Flags::ACK, sack_opts(&[(m(2), m(3))])),
+        );
+        let due = c.timer(Timer::Rack).expect("RACK timer");
+        assert_eq!(due - sent, Duration::from_millis(15), "box {with_box}");
+    }
+}

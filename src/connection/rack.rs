@@ -488,8 +488,14 @@ impl<B: Storage> Connection<B> {
     /// §6.2.4 RACK.dsack_round: SND.NXT when it last grew; the round is
     /// over once SND.UNA reaches it).
     pub(super) fn rack_on_dsack(&mut self) {
-        let round = self.cold().dsack_round;
-        let round_open = round.after(self.snd_una) && round.before_eq(self.snd_max);
+        // No uncommon-state box yet: no round was ever started (the box
+        // would read as SND.MAX 0, a round open whenever sequence number 0
+        // lies in flight).
+        #[cfg(feature = "alloc")]
+        let round = self.cold.as_deref().map(|c| c.dsack_round);
+        #[cfg(not(feature = "alloc"))]
+        let round = Some(self.cold.dsack_round);
+        let round_open = round.is_some_and(|r| r.after(self.snd_una) && r.before_eq(self.snd_max));
         if !round_open {
             self.cold_mut().dsack_round = self.snd_max;
             self.sent_log.reo_grow();
