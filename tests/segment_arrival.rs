@@ -1239,3 +1239,28 @@ fn a_filled_hole_before_the_poll_sends_one_ack() {
     assert_eq!(out.len(), 1, "{out:#?}");
     assert_eq!((out[0].flags(), out[0].ack()), (ACK, rcv.add(400)));
 }
+
+/// RFC 9293 §3.10.7.3: once SYN-SENT gets the SYN,ACK, RCV.WND is the
+/// window our SYN offered, from RCV.NXT = IRS + 1. Data the peer sends
+/// before our ACK of its SYN has gone out (a Fast Open server's reply, or
+/// a host that reads a batch of segments before it polls) is in that
+/// window, in order or not. (It was dropped: the window read as 0 until
+/// the ACK advertised one.)
+#[test]
+fn sa_ss_data_before_our_ack_of_the_syn_ack_is_in_the_window() {
+    for (linux, gap) in [(false, 0u32), (false, 100), (true, 0), (true, 100)] {
+        let mut s = syn_sent_with(preset(linux));
+        s.peer(f(SYN, ACK), &[]);
+        assert_eq!(s.c.state(), S::Established);
+        let irs1 = PEER_ISS.add(1);
+        s.seg(ACK, irs1.add(gap), ISS.add(1), &[7; 500]);
+        let case = format!("linux {linux}, gap {gap}");
+        assert_eq!(s.c.stats().dropped, 0, "{case}");
+        let expect = if gap == 0 { irs1.add(500) } else { irs1 };
+        assert_eq!(s.c.rcv_nxt(), expect, "{case}");
+        // The ACK that goes out covers it (or, out of order, asks for the
+        // hole).
+        let acks = s.out();
+        assert_eq!(acks.last().map(|p| p.ack()), Some(expect), "{case}");
+    }
+}

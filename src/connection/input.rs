@@ -336,6 +336,12 @@ impl<B: Storage> Connection<B> {
         // (RFC 7323 §5.4; the Endpoint sets one per address pair).
         let ts_offset = self.ts_offset;
         self.accept_syn(now, seg, iss);
+        // RCV.WND is what our SYN offered (its window, unscaled, from
+        // RCV.NXT = IRS + 1, RFC 9293 §3.10.7.3; Linux's rcv_wup and
+        // rcv_wnd): data the peer sends before our ACK of its SYN goes out
+        // (a Fast Open server's reply, a host that reads a batch before it
+        // polls) is in the window. Nothing was received since the SYN.
+        self.rcv_adv = self.rcv_nxt.add(self.rx.free().min(0xffff) as u32);
         self.snd_nxt = snd_nxt;
         self.snd_max = snd_max;
         self.ts_offset = ts_offset;
