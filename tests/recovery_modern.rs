@@ -210,11 +210,7 @@ fn r8985_reo_wnd_grows_with_dsack_once_per_round() {
     assert_eq!(rack_wait(&mut base, mss), Duration::from_micros(12_500));
     // One segment, acknowledged, then reported again as a duplicate: a
     // D-SACK block below SEG.ACK, twice in the same round trip.
-    s.now += Duration::from_millis(1);
-    s.send(&vec![1u8; mss as usize]);
-    let _ = s.out();
-    s.now += Duration::from_millis(10);
-    s.peer(ACK, &[]);
+    round_trip(&mut s, mss, Duration::from_millis(10));
     let una = s.c.snd_una();
     let dup = [(una.sub(mss), una)];
     s.send(&vec![1u8; mss as usize]);
@@ -251,11 +247,7 @@ fn r8985_reo_timer_counts_from_rack_rtt() {
 #[test]
 fn r8985_reo_wnd_is_a_quarter_of_the_minimum_rtt() {
     let (mut s, mss) = sack_10ms();
-    s.now += Duration::from_millis(1);
-    s.send(&vec![1u8; mss as usize]);
-    let _ = s.out();
-    s.now += Duration::from_millis(30);
-    s.peer(ACK, &[]);
+    round_trip(&mut s, mss, Duration::from_millis(30));
     assert_eq!(s.c.srtt(), Some(Duration::from_micros(12_500)));
     assert_eq!(rack_wait(&mut s, mss), Duration::from_micros(12_500));
 }
@@ -507,14 +499,24 @@ fn r5681_three_duplicate_acks_without_sack() {
     assert_eq!(s.out().first().map(|q| q.seq()), Some(una));
 }
 
-/// A D-SACK in a new round trip: RACK's reordering window grows by a
-/// quarter of the minimum RTT (RFC 8985 §6.2.4).
-fn grow_by_dsack(s: &mut Sut, mss: u32) {
+/// One segment, 1 ms later.
+fn send_one(s: &mut Sut, mss: u32) {
     s.now += Duration::from_millis(1);
     s.send(&vec![1u8; mss as usize]);
     let _ = s.out();
-    s.now += Duration::from_millis(10);
+}
+
+/// One segment, acknowledged `rtt` later (an RTT sample).
+fn round_trip(s: &mut Sut, mss: u32, rtt: Duration) {
+    send_one(s, mss);
+    s.now += rtt;
     s.peer(ACK, &[]);
+}
+
+/// A D-SACK in a new round trip: RACK's reordering window grows by a
+/// quarter of the minimum RTT (RFC 8985 §6.2.4).
+fn grow_by_dsack(s: &mut Sut, mss: u32) {
+    round_trip(s, mss, Duration::from_millis(10));
     dsack_last(s, mss);
 }
 
@@ -535,11 +537,7 @@ fn dsack_last(s: &mut Sut, mss: u32) {
 /// sample: the timeout's backoff ends) and of one segment.
 fn timeout_recoveries(s: &mut Sut, mss: u32, n: u32) {
     for _ in 0..n {
-        s.now += Duration::from_millis(1);
-        s.send(&vec![1u8; mss as usize]);
-        let _ = s.out();
-        s.now += Duration::from_millis(10);
-        s.peer(ACK, &[]);
+        round_trip(s, mss, Duration::from_millis(10));
         s.send(&vec![1u8; mss as usize]);
         let _ = s.out();
         let t = s.c.stats().timeouts;
@@ -677,9 +675,7 @@ fn r4821_plpmtud_is_off_by_default() {
 #[test]
 fn r8985_a_dsacked_loss_probe_leaves_the_window() {
     let (mut s, mss) = sack_10ms();
-    s.now += Duration::from_millis(1);
-    s.send(&vec![1u8; mss as usize]);
-    let _ = s.out();
+    send_one(&mut s, mss);
     s.fire();
     assert_eq!(s.c.stats().loss_probes, 1);
     let probe = s.out();
