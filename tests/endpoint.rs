@@ -1299,17 +1299,13 @@ fn isn_is_monotonic_per_tuple_and_unpredictable_across_tuples() {
     assert_ne!(iss(&mut other, now, 6000), v[0]);
 }
 
-#[test]
-fn tw_reuse_on_connect() {
-    let mut c = cfg();
-    c.tw_reuse = tcpstate::TwReuse::On;
-    let mut net = Net::new(vec![(ip(1), c), (ip(2), cfg())]);
-    let l = net.ep(1).listen(sa(2, 80), 16).unwrap();
+/// Endpoint 0 connects from `local` to endpoint 1's new listener on
+/// `server`, closes first, then endpoint 1 closes: endpoint 0's end goes
+/// to TIME-WAIT (50 ms after its own close).
+fn client_into_time_wait(net: &mut Net, local: SocketAddr, server: SocketAddr) {
+    let l = net.ep(1).listen(server, 16).unwrap();
     let now = net.now;
-    let h = net
-        .ep(0)
-        .connect(now, Some(sa(1, 45000)), sa(2, 80))
-        .unwrap();
+    let h = net.ep(0).connect(now, Some(local), server).unwrap();
     net.run_for(Duration::from_millis(50));
     let s = net.ep(1).accept(l).unwrap();
     let now = net.now;
@@ -1317,6 +1313,14 @@ fn tw_reuse_on_connect() {
     net.run_for(Duration::from_millis(50));
     let now = net.now;
     net.ep(1).close(now, s).unwrap();
+}
+
+#[test]
+fn tw_reuse_on_connect() {
+    let mut c = cfg();
+    c.tw_reuse = tcpstate::TwReuse::On;
+    let mut net = Net::new(vec![(ip(1), c), (ip(2), cfg())]);
+    client_into_time_wait(&mut net, sa(1, 45000), sa(2, 80));
     net.run_for(Duration::from_millis(100));
     assert_eq!(net.ep(0).time_wait_count(), 1);
     assert_eq!(net.ep(1).time_wait_count(), 0);
@@ -2585,4 +2589,166 @@ fn connections_share_the_endpoint_config_until_one_changes_its_own() {
     net.run_for(Duration::from_secs(6));
     assert!(net.ep(0).connection(c1).unwrap().stats().segs_out > probes_before);
     assert_eq!(net.ep(0).connection(c2).unwrap().stats().segs_out, before);
+}
+
+/// `connect` with an explicit local port takes over a TIME-WAIT 4-tuple
+/// (its timestamps more than a second old) as Linux's `tcp_tw_reuse`
+/// allows it: never with 0 (`Off`), anywhere with 1 (`On`), and with 2
+/// (`LoopbackOnly`, Linux's default) only when the old connection's
+/// source or destination is a loopback address, IPv4-mapped ones too
+/// (`tcp_twsk_unique`: "we require a loopback src or dst address").
+/// Otherwise the
+/// tuple stays taken: `AddrInUse` (RFC 9293 §3.6.1: TIME-WAIT holds the
+/// connection's identity for 2 MSL).
+#[test]
+fn tw_reuse_modes_follow_linux_tcp_tw_reuse() {
+    use tcpstate::TwReuse;
+    let lo = |n: u8| IpAddr::V4(Ipv4Addr::new(127, 0, 0, n));
+    let lo6 = |n: u8| IpAddr::V6(Ipv4Addr::new(127, 0, 0, n).to_ipv6_mapped());
+    let v6 = |n: u16| IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, n));
+    // Which ends of the old connection are loopback addresses.
+    let ends = |loopback: &str| match loopback {
+        "none" => (ip(1), ip(2)),
+        "both" => (lo(1), lo(2)),
+        "local" => (lo(1), ip(2)),
+        "remote" => (ip(1), lo(2)),
+        "mapped" => (v6(1), lo6(2)),
+        _ => (v6(1), v6(2)),
+    };
+    for (mode, loopback, reused) in [
+        (TwReuse::Off, "none", false),
+        (TwReuse::Off, "both", false),
+        (TwReuse::On, "none", true),
+        (TwReuse::On, "both", true),
+        (TwReuse::LoopbackOnly, "none", false),
+        (TwReuse::LoopbackOnly, "v6", false),
+        (TwReuse::LoopbackOnly, "both", true),
+        (TwReuse::LoopbackOnly, "local", true),
+        (TwReuse::LoopbackOnly, "remote", true),
+        (TwReuse::LoopbackOnly, "mapped", true),
+    ] {
+        let (a, b) = ends(loopback);
+        let mut c = cfg();
+        c.tw_reuse = mode;
+        let mut net = Net::new(vec![(a, c), (b, cfg())]);
+        let (local, server) = (SocketAddr::new(a, 45000), SocketAddr::new(b, 80));
+        client_into_time_wait(&mut net, local, server);
+        net.run_for(Duration::from_secs(3));
+        assert_eq!(net.ep(0).time_wait_count(), 1, "{mode:?} {loopback}");
+        let now = net.now;
+        let r = net.ep(0).connect(now, Some(local), server);
+        let k = net.ep(0).counters().tw_reused;
+        if reused {
+            assert!(r.is_ok(), "{mode:?} {loopback}: {r:?}");
+            assert_eq!((k, net.ep(0).time_wait_count()), (1, 0), "{mode:?}");
+            net.run_for(Duration::from_millis(50));
+            let st = net.ep(0).connection(r.unwrap()).unwrap().state();
+            assert_eq!(st, State::Established, "{mode:?} {loopback}");
+        } else {
+            assert_eq!(r, Err(EndpointError::AddrInUse), "{mode:?} {loopback}");
+            assert_eq!((k, net.ep(0).time_wait_count()), (0, 1), "{mode:?}");
+        }
+    }
+}
+
+/// `connect`'s explicit local address must be a unicast address of the
+/// remote's family (RFC 9293 MUST-57: a connection's addresses are
+/// unicast; an IPv4 remote needs an IPv4 source) and one of the
+/// Endpoint's own; the remote must be unicast with a port.
+#[test]
+fn connect_checks_the_local_and_remote_addresses() {
+    let mut ep = Endpoint::new(local(cfg()), [4; 16]).expect("valid config");
+    let now = Instant::from_secs(1);
+    let remote = sa(9, 80);
+    let v6: SocketAddr = "[2001:db8::1]:4000".parse().unwrap();
+    for (l, r, want) in [
+        (Some(v6), remote, EndpointError::InvalidAddress),
+        (
+            Some("0.0.0.0:4000".parse().unwrap()),
+            remote,
+            EndpointError::InvalidAddress,
+        ),
+        (
+            Some("255.255.255.255:4000".parse().unwrap()),
+            remote,
+            EndpointError::InvalidAddress,
+        ),
+        (
+            Some("224.0.0.1:4000".parse().unwrap()),
+            remote,
+            EndpointError::InvalidAddress,
+        ),
+        (Some(sa(7, 4000)), remote, EndpointError::AddrNotAvailable),
+        (
+            None,
+            "224.0.0.1:80".parse().unwrap(),
+            EndpointError::InvalidAddress,
+        ),
+        (None, sa(9, 0), EndpointError::InvalidAddress),
+    ] {
+        assert_eq!(ep.connect(now, l, r), Err(want), "{l:?} -> {r}");
+    }
+    assert_eq!(ep.connection_count(), 0);
+    // The same address family and one of ours: accepted.
+    assert!(ep.connect(now, Some(sa(2, 4000)), remote).is_ok());
+    assert!(ep.connect(now, Some(sa(1, 0)), remote).is_ok());
+    assert_eq!(ep.connection_count(), 2);
+}
+
+/// `listen` takes a unicast address of ours or the unspecified one, with
+/// a port: broadcast and multicast addresses name no TCP endpoint
+/// (RFC 9293 MUST-57; RFC 1122 §4.2.3.10), and port 0 only makes sense
+/// for a transparent Endpoint's catch-all.
+#[test]
+fn listen_refuses_broadcast_multicast_and_port_zero() {
+    let mut ep = Endpoint::new(local(cfg()), [5; 16]).expect("valid config");
+    for a in [
+        "255.255.255.255:80",
+        "224.0.0.1:80",
+        "[ff02::1]:80",
+        "192.0.2.1:0",
+        "0.0.0.0:0",
+    ] {
+        let a: SocketAddr = a.parse().unwrap();
+        assert_eq!(ep.listen(a, 8), Err(EndpointError::InvalidAddress), "{a}");
+    }
+    assert_eq!(
+        ep.listen(sa(7, 80), 8),
+        Err(EndpointError::AddrNotAvailable)
+    );
+    assert!(ep.listen(sa(1, 80), 8).is_ok());
+    assert!(ep.listen("0.0.0.0:81".parse().unwrap(), 8).is_ok());
+    let mut t = local(cfg());
+    t.transparent = true;
+    let mut ep = Endpoint::new(t, [5; 16]).expect("valid config");
+    assert!(ep.listen("0.0.0.0:0".parse().unwrap(), 8).is_ok());
+}
+
+/// With transmit checksum offload, an IPv6 segment's checksum field holds
+/// the folded pseudo-header sum (RFC 8200 §8.1) over the segment's
+/// length, for the device to complete; completed in software the segment
+/// verifies.
+#[test]
+fn ipv6_transmit_checksum_offload_leaves_the_pseudo_header_sum() {
+    let (a6, b6): (Ipv6Addr, Ipv6Addr) = (
+        "2001:db8::1".parse().unwrap(),
+        "2001:db8::2".parse().unwrap(),
+    );
+    let mut c = cfg().with_local_addr(a6).unwrap();
+    c.tx_checksum_offload = true;
+    let mut ep = Endpoint::new(c, [6; 16]).expect("valid config");
+    let now = Instant::from_secs(1);
+    ep.connect(now, None, SocketAddr::new(b6.into(), 80))
+        .unwrap();
+    let mut buf = vec![0u8; 1500];
+    let d = ep.poll_transmit(now, &mut buf).expect("the SYN");
+    assert_eq!((d.src, d.dst), (IpAddr::V6(a6), IpAddr::V6(b6)));
+    let seg = &mut buf[..d.len];
+    let sum = checksum::pseudo_header_v6(a6.octets(), b6.octets(), d.len as u32);
+    assert_eq!(seg[16..18], checksum::fold(sum).to_be_bytes());
+    assert!(!checksum::verify_v6(a6.octets(), b6.octets(), seg));
+    checksum::fill_checksum_v6(a6.octets(), b6.octets(), seg);
+    assert!(checksum::verify_v6(a6.octets(), b6.octets(), seg));
+    let (h, _) = TcpHeader::parse(seg).unwrap();
+    assert_eq!(h.flags, Flags::SYN);
 }

@@ -29,7 +29,8 @@ pub enum TwReuse {
     Off,
     /// Anywhere (1).
     On,
-    /// Only for loopback addresses (2, Linux's default since 5.8).
+    /// Only when the old connection's local or remote address is a
+    /// loopback one, IPv4-mapped too (2, Linux's default since 5.8).
     LoopbackOnly,
 }
 

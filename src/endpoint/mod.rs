@@ -1561,12 +1561,15 @@ impl<S: Store> Endpoint<S> {
 
     /// Whether `connect` may take over TIME-WAIT entry `ti` (Linux
     /// `tcp_twsk_unique`: timestamps were on and the last one seen is more
-    /// than a second old, so PAWS protects the new incarnation).
+    /// than a second old, so PAWS protects the new incarnation). With
+    /// `LoopbackOnly`, Linux asks for a loopback source *or* destination
+    /// address (an IPv4-mapped one counts).
     fn tw_reusable(&self, ti: u32, t: &Tuple, now: Instant) -> bool {
+        let lo = |ip: IpAddr| ip.to_canonical().is_loopback();
         let allowed = match self.cfg.tw_reuse {
             TwReuse::Off => false,
             TwReuse::On => true,
-            TwReuse::LoopbackOnly => t.local_ip.is_loopback() && t.remote_ip.is_loopback(),
+            TwReuse::LoopbackOnly => lo(t.local_ip) || lo(t.remote_ip),
         };
         allowed && self.tw.get(ti).reusable(now)
     }
