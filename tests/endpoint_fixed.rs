@@ -327,3 +327,57 @@ fn a_fast_open_child_without_room_for_its_event_is_counted_and_accepted() {
     assert_eq!(server.recv(now, s, &mut buf), Ok(5));
     assert_eq!(&buf[..5], b"hello");
 }
+
+/// With a fixed Endpoint's event queue full (its `N` = 4 events
+/// unpolled), the `Readable` of new data, the `Readable` of a reset that
+/// leaves data to read and the `Closed` once it is read are each dropped
+/// and counted in `events_dropped`; the application loses nothing but the
+/// wake-ups: `recv` returns the data, then the reset, and `close` frees
+/// the handle.
+#[test]
+fn a_full_event_queue_drops_readable_and_closed_but_recv_still_reports_them() {
+    use tcpstate::CloseReason;
+    let mut server = Endpoint::<Small>::with_store(cfg(80), [1; 16]).expect("valid config");
+    let mut peer = Endpoint::<Small>::with_store(cfg(1), [2; 16]).expect("valid config");
+    let l = peer.listen(addr(1, 90), 4).unwrap();
+    let mut now = Instant::from_secs(1);
+    // The server's own active open fills its event queue (unpolled).
+    let c = server.connect(now, None, addr(1, 90)).unwrap();
+    let until = now + Duration::from_millis(50);
+    run(&mut server, &mut peer, &mut now, until);
+    assert_eq!(server.connection(c).unwrap().state(), State::Established);
+    assert_eq!(server.counters().events_dropped, 0);
+    let p = peer.accept(l).unwrap();
+    peer.send(now, p, b"hi").unwrap();
+    let until = now + Duration::from_millis(50);
+    run(&mut server, &mut peer, &mut now, until);
+    assert_eq!(server.counters().events_dropped, 1, "Readable");
+    peer.abort(now, p).unwrap();
+    let until = now + Duration::from_millis(50);
+    run(&mut server, &mut peer, &mut now, until);
+    assert_eq!(server.connection_count(), 1, "the handle lives on");
+    // The RST's three: StateChanged(Established -> Closed), and Readable
+    // twice, for the RST and for the end of the connection (neither got
+    // in, so neither is marked queued). Writable was queued before: no
+    // second one.
+    assert_eq!(server.counters().events_dropped, 4, "the RST's events");
+    let mut buf = [0u8; 16];
+    assert_eq!(server.recv(now, c, &mut buf), Ok(2));
+    assert_eq!(&buf[..2], b"hi");
+    assert_eq!(server.counters().events_dropped, 5, "Closed");
+    assert_eq!(
+        server.recv(now, c, &mut buf),
+        Err(EndpointError::Closed(CloseReason::Reset))
+    );
+    assert_eq!(server.counters().events_dropped, 5, "Closed only once");
+    let evs: Vec<Event> = core::iter::from_fn(|| server.poll_event()).collect();
+    assert_eq!(evs.len(), 4, "{evs:?}");
+    assert!(
+        !evs.iter()
+            .any(|e| matches!(e, Event::Readable(_) | Event::Closed(..))),
+        "{evs:?}"
+    );
+    server.close(now, c).unwrap();
+    assert_eq!(server.connection_count(), 0);
+    assert!(server.connection(c).is_none());
+}

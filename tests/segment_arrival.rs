@@ -255,6 +255,31 @@ fn sa_seq_3_zero_window_data_acked_and_ack_processed() {
     s.closed_by(CloseReason::Reset);
 }
 
+// SA-SEQ-3 in FIN-WAIT-1 (RFC 9293 §3.10.7.4): a zero-window probe whose
+// ACK acknowledges our FIN is not acceptable for its text, but its ACK is
+// processed: FIN-WAIT-1 becomes FIN-WAIT-2, and the probe is answered
+// with our (still zero) window.
+#[test]
+fn sa_seq_3_zero_window_probe_acking_our_fin_enters_fin_wait_2() {
+    let mut s = zero_window();
+    let nxt = s.c.rcv_nxt();
+    s.shutdown();
+    s.expect(f(ACK, FIN), ISS.add(2), nxt);
+    assert_eq!(s.c.state(), S::FinWait1);
+    s.seg(f(ACK, PSH), nxt, ISS.add(3), b"m");
+    s.changed(S::FinWait1, tcpstate::Event::RcvAck, S::FinWait2);
+    let p = s.expect(ACK, ISS.add(3), nxt);
+    assert_eq!(p.t.window, 0);
+    assert_eq!(s.c.recv_queue(), 100, "the probe's byte is not taken");
+    // An ACK of the data alone, not of the FIN, leaves FIN-WAIT-1.
+    let mut s = zero_window();
+    s.shutdown();
+    s.out();
+    s.seg(f(ACK, PSH), nxt, ISS.add(2), b"m");
+    assert_eq!(s.c.state(), S::FinWait1);
+    assert_eq!(s.c.snd_una(), ISS.add(2));
+}
+
 /// ESTABLISHED, "x" in flight, RCV.WND = RX advertised.
 fn established_with_x() -> Sut {
     let mut s = established();
