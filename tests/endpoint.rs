@@ -2752,3 +2752,39 @@ fn ipv6_transmit_checksum_offload_leaves_the_pseudo_header_sum() {
     let (h, _) = TcpHeader::parse(seg).unwrap();
     assert_eq!(h.flags, Flags::SYN);
 }
+
+/// The RSTs (and other replies to no connection) waiting for
+/// `poll_transmit` are bounded: past 65,536 unpolled ones, each further
+/// reply is dropped and counted in `ctrl_dropped` (RFC 9293 §3.10.7.1
+/// makes them a reply to each segment, not a duty to queue without
+/// limit: a peer may resend, and memory stays bounded under a flood).
+#[test]
+fn replies_to_no_connection_are_bounded_and_counted() {
+    let mut ep = Endpoint::new(local(cfg()), [8; 16]).expect("valid config");
+    let now = Instant::from_secs(1);
+    let server = sa(1, 9);
+    let n = 65_536 + 3;
+    for i in 0..n {
+        let client = SocketAddr::new(
+            IpAddr::V4(Ipv4Addr::new(198, 51, 100, (i % 200) as u8 + 1)),
+            1024 + (i / 200) as u16,
+        );
+        let syn = craft(client, server, 7, 0, Flags::SYN, TcpOptions::NONE, &[]);
+        inject(&mut ep, now, client, server, &syn);
+    }
+    assert_eq!(ep.counters().ctrl_dropped, 3);
+    let mut buf = vec![0u8; 100];
+    let mut rsts = 0;
+    while let Some(d) = ep.poll_transmit(now, &mut buf) {
+        let (h, _) = TcpHeader::parse(&buf[..d.len]).unwrap();
+        assert_eq!(h.flags, Flags::RST | Flags::ACK);
+        rsts += 1;
+    }
+    assert_eq!(rsts, 65_536);
+    // Polled, the queue takes replies again.
+    let client = sa(9, 5000);
+    let syn = craft(client, server, 7, 0, Flags::SYN, TcpOptions::NONE, &[]);
+    inject(&mut ep, now, client, server, &syn);
+    assert_eq!(output(&mut ep, now).len(), 1);
+    assert_eq!(ep.counters().ctrl_dropped, 3);
+}

@@ -338,3 +338,25 @@ fn rcv_up_keeps_the_larger_pointer() {
     assert_eq!(urgent_actions(&s), 0, "{:?}", s.last);
     assert_eq!(s.c.urgent_mark(), Some(100));
 }
+
+// The Endpoint's `send_urgent` with a full send buffer takes nothing and
+// says so (`WouldBlock`, as `send`): RFC 9293 §3.9.1 SEND with the urgent
+// flag queues data like any SEND.
+#[test]
+fn endpoint_send_urgent_into_a_full_buffer_would_block() {
+    use ep_net::*;
+    let mut net = Net::new(vec![cfg(1), cfg(2)], 1);
+    let (c, _, _) = open_pair(&mut net);
+    let now = net.now;
+    let big = vec![7u8; 8192];
+    let mut queued = 0;
+    while let Ok(n) = net.ep(0).send(now, c, &big) {
+        queued += n;
+    }
+    assert_eq!(queued, 8192);
+    assert_eq!(
+        net.ep(0).send_urgent(now, c, b"!"),
+        Err(tcpstate::EndpointError::WouldBlock)
+    );
+    assert_eq!(net.ep(0).connection(c).unwrap().send_queue(), 8192);
+}
