@@ -381,3 +381,33 @@ fn a_full_event_queue_drops_readable_and_closed_but_recv_still_reports_them() {
     assert_eq!(server.connection_count(), 0);
     assert!(server.connection(c).is_none());
 }
+
+/// A fixed Endpoint's list of orphans holds `N` handles; an orphan that
+/// has ended leaves its handle behind until the list is full, when the
+/// ended ones are dropped to make room. Many orphans in turn (each closed
+/// by the application, each finishing its close in the engine, RFC 9293
+/// §3.10.4) are all tracked: none counted in `orphans_untracked`, so the
+/// `max_orphans` cap (Linux `tcp_max_orphans`) sees every one.
+#[test]
+fn orphans_in_turn_reuse_the_fixed_orphan_list() {
+    let mut client = Endpoint::<Small>::with_store(cfg(1), [1; 16]).expect("valid config");
+    let mut server = Endpoint::new(cfg(80), [2; 16]).expect("valid config");
+    let l = server.listen(addr(80, 80), 4).unwrap();
+    let mut now = Instant::from_secs(1);
+    for round in 0..10 {
+        let c = client.connect(now, None, addr(80, 80)).unwrap();
+        let until = now + Duration::from_millis(50);
+        run(&mut client, &mut server, &mut now, until);
+        let s = server.accept(l).expect("accepted");
+        client.close(now, c).unwrap();
+        assert_eq!(client.counters().orphans, 1, "round {round}");
+        let until = now + Duration::from_millis(50);
+        run(&mut client, &mut server, &mut now, until);
+        server.close(now, s).unwrap();
+        let until = now + Duration::from_millis(50);
+        run(&mut client, &mut server, &mut now, until);
+        let k = client.counters();
+        assert_eq!((k.orphans, k.orphans_untracked), (0, 0), "round {round}");
+        assert_eq!(client.connection_count(), 0, "round {round}");
+    }
+}
