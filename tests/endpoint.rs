@@ -2788,3 +2788,61 @@ fn replies_to_no_connection_are_bounded_and_counted() {
     assert_eq!(output(&mut ep, now).len(), 1);
     assert_eq!(ep.counters().ctrl_dropped, 3);
 }
+
+/// Picking an ephemeral port (RFC 6056), `connect` skips a port a
+/// listener is bound to on that address, as Linux's
+/// `__inet_hash_connect` skips every port with a bind bucket.
+#[test]
+fn ephemeral_ports_skip_a_port_a_listener_holds() {
+    let mut c = local(cfg());
+    c.port_min = 40000;
+    c.port_max = 40001;
+    let mut ep = Endpoint::new(c, [1; 16]).expect("valid config");
+    ep.listen(sa(1, 40000), 8).unwrap();
+    let now = Instant::from_secs(1);
+    for dst in [sa(9, 80), sa(9, 81), sa(8, 80)] {
+        let h = ep.connect(now, Some(sa(1, 0)), dst).unwrap();
+        assert_eq!(ep.local_addr(h), Some(sa(1, 40001)), "{dst}");
+    }
+    assert_eq!(
+        ep.connect(now, Some(sa(1, 0)), sa(9, 80)),
+        Err(EndpointError::PortsExhausted)
+    );
+    // The other address of the Endpoint has no listener on 40000.
+    let h = ep.connect(now, Some(sa(2, 0)), sa(9, 80)).unwrap();
+    let p = ep.local_addr(h).unwrap().port();
+    assert!(p == 40000 || p == 40001, "{p}");
+    let h = ep.connect(now, Some(sa(2, 0)), sa(9, 80)).unwrap();
+    assert_ne!(ep.local_addr(h).unwrap().port(), p);
+}
+
+/// With every ephemeral port's tuple in TIME-WAIT, `connect` takes over
+/// a TIME-WAIT tuple when `tw_reuse` allows it (its timestamps more than
+/// a second old, Linux `tcp_twsk_unique`), and runs out of ports when it
+/// does not.
+#[test]
+fn an_ephemeral_port_takes_over_a_time_wait_tuple_when_allowed() {
+    use tcpstate::TwReuse;
+    for (mode, reused) in [(TwReuse::On, true), (TwReuse::Off, false)] {
+        let mut c = cfg();
+        c.tw_reuse = mode;
+        c.port_min = 40000;
+        c.port_max = 40000;
+        let mut net = Net::new(vec![(ip(1), c), (ip(2), cfg())]);
+        client_into_time_wait(&mut net, sa(1, 40000), sa(2, 80));
+        net.run_for(Duration::from_secs(3));
+        assert_eq!(net.ep(0).time_wait_count(), 1, "{mode:?}");
+        let now = net.now;
+        let r = net.ep(0).connect(now, None, sa(2, 80));
+        if reused {
+            let h = r.unwrap();
+            assert_eq!(net.ep(0).local_addr(h), Some(sa(1, 40000)));
+            assert_eq!(net.ep(0).counters().tw_reused, 1);
+            net.run_for(Duration::from_millis(50));
+            let st = net.ep(0).connection(h).unwrap().state();
+            assert_eq!(st, State::Established);
+        } else {
+            assert_eq!(r, Err(EndpointError::PortsExhausted), "{mode:?}");
+        }
+    }
+}
