@@ -2846,3 +2846,44 @@ fn an_ephemeral_port_takes_over_a_time_wait_tuple_when_allowed() {
         }
     }
 }
+
+/// `poll_event` skips what became moot before it was polled: the
+/// `Incoming` of a listener the application closed since, and the
+/// `SynPending` of a SYN that is no longer held (its listener closed).
+/// Nothing of them reaches the application, and later events still do.
+#[test]
+fn events_of_a_closed_listener_are_skipped() {
+    use tcpstate::endpoint::ListenOptions;
+    let mut ep = Endpoint::new(local(cfg()), [9; 16]).expect("valid config");
+    let now = Instant::from_secs(1);
+    let l = ep.listen(sa(1, 80), 8).unwrap();
+    let f = ep
+        .listen_with(
+            sa(1, 81),
+            ListenOptions {
+                filter_syn: true,
+                ..ListenOptions::backlog(8)
+            },
+        )
+        .unwrap();
+    handshake(&mut ep, now, sa(9, 4000), sa(1, 80), b"");
+    let (c, s) = (sa(9, 4001), sa(1, 81));
+    inject(
+        &mut ep,
+        now,
+        c,
+        s,
+        &craft(c, s, 1000, 0, Flags::SYN, TcpOptions::NONE, &[]),
+    );
+    ep.close_listener(now, l).unwrap();
+    ep.close_listener(now, f).unwrap();
+    // The closed listener's child is reset.
+    let rsts = output(&mut ep, now);
+    assert!(rsts.iter().all(|(h, _)| h.flags.rst()), "{rsts:?}");
+    // A third listener's Incoming, queued after them, still arrives.
+    let m = ep.listen(sa(1, 82), 8).unwrap();
+    handshake(&mut ep, now, sa(9, 4002), sa(1, 82), b"");
+    let evs: Vec<Event> = std::iter::from_fn(|| ep.poll_event()).collect();
+    assert_eq!(evs, vec![Event::Incoming(m)]);
+    assert!(ep.accept(m).is_some());
+}
