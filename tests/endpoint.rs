@@ -2887,3 +2887,50 @@ fn events_of_a_closed_listener_are_skipped() {
     assert_eq!(evs, vec![Event::Incoming(m)]);
     assert!(ep.accept(m).is_some());
 }
+
+/// EP-3 with SYN cookies off (Linux `tcp_syncookies=0`): a SYN that finds
+/// its listener's SYN queue full is dropped without a reply and counted
+/// (`listen_drops`, Linux `ListenDrops`); once a half-open connection
+/// completes and leaves the SYN queue, a new SYN is answered again.
+#[test]
+fn without_syn_cookies_a_full_syn_queue_drops_new_syns() {
+    let mut c = local(cfg());
+    c.syncookies = SynCookies::Off;
+    let mut ep = Endpoint::new(c, [10; 16]).expect("valid config");
+    let now = Instant::from_secs(1);
+    let server = sa(1, 80);
+    let l = ep.listen(server, 2).unwrap();
+    let syn = |ep: &mut Endpoint, port: u16| {
+        let c = sa(9, port);
+        inject(
+            ep,
+            now,
+            c,
+            server,
+            &craft(c, server, 1000, 0, Flags::SYN, TcpOptions::NONE, &[]),
+        );
+        output(ep, now)
+    };
+    let first = syn(&mut ep, 5000);
+    assert_eq!(first.len(), 1);
+    assert_eq!(syn(&mut ep, 5001).len(), 1);
+    assert_eq!(ep.queue_lengths(l), Some((0, 2)));
+    assert!(syn(&mut ep, 5002).is_empty(), "no SYN,ACK, no cookie");
+    assert_eq!(ep.counters().listen_drops, 1);
+    assert_eq!(ep.queue_lengths(l), Some((0, 2)));
+    // The first client completes its handshake.
+    let c = sa(9, 5000);
+    let ack = craft(
+        c,
+        server,
+        1001,
+        first[0].0.seq.0 + 1,
+        Flags::ACK,
+        TcpOptions::NONE,
+        &[],
+    );
+    inject(&mut ep, now, c, server, &ack);
+    assert_eq!(ep.queue_lengths(l), Some((1, 1)));
+    assert_eq!(syn(&mut ep, 5003).len(), 1);
+    assert_eq!(ep.counters().listen_drops, 1);
+}
