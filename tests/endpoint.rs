@@ -2934,3 +2934,71 @@ fn without_syn_cookies_a_full_syn_queue_drops_new_syns() {
     assert_eq!(syn(&mut ep, 5003).len(), 1);
     assert_eq!(ep.counters().listen_drops, 1);
 }
+
+/// The listing names the other timers as `ss -tano` does: `keepalive`
+/// on an idle connection with keep-alives (RFC 9293 §3.8.4), `persist`
+/// on a sender facing a zero window (RFC 9293 §3.8.6.1), and `timewait`
+/// on an orphan in FIN-WAIT-2 (Linux shows the `tcp_fin_timeout` timer
+/// so), each with the time left.
+#[test]
+fn listing_names_the_keepalive_persist_and_fin_wait_2_timers() {
+    let mut ka = cfg();
+    ka.conn.keepalive = Some(tcpstate::Keepalive {
+        idle: Duration::from_secs(7200),
+        interval: Duration::from_secs(75),
+        probes: 9,
+    });
+    let mut small = cfg();
+    small.rx_buffer = 4096;
+    let mut net = Net::new(vec![(ip(1), ka), (ip(2), small)]);
+    let l = net.ep(1).listen(sa(2, 80), 4).unwrap();
+    let (c, s) = open_pair(&mut net, l);
+    let timer = |net: &mut Net, i: usize, h: Handle| {
+        let now = net.now;
+        let line = net.ep(i).connections(now).find(|l| l.handle == Some(h));
+        line.expect("listed").timer.expect("a timer")
+    };
+    let (name, left) = timer(&mut net, 0, c);
+    assert_eq!(name, "keepalive");
+    assert!(left > Duration::from_secs(7100) && left <= Duration::from_secs(7200));
+    // The server reads nothing: the client's data fills the server's
+    // 4096-byte window, and the rest waits behind a zero window.
+    let now = net.now;
+    let n = net.ep(0).send(now, c, &[1u8; 12000]).unwrap();
+    assert_eq!(n, 12000);
+    net.run_for(Duration::from_millis(100));
+    // RFC 9293 §3.8.6.2.1: less than a segment fits; the sender waits on
+    // the persist timer (as for a zero window, the override timeout).
+    assert!(net.ep(0).connection(c).unwrap().snd_wnd() < 1448);
+    let (name, left) = timer(&mut net, 0, c);
+    assert_eq!(name, "persist");
+    assert!(
+        left > Duration::ZERO && left <= Duration::from_secs(2),
+        "{left:?}"
+    );
+    // The server reads everything and the client closes; the server does
+    // not: the client's orphan waits in FIN-WAIT-2.
+    let mut got = 0;
+    for _ in 0..100 {
+        let now = net.now;
+        got += recv_all(net.ep(1), now, s).len();
+        net.run_for(Duration::from_millis(20));
+    }
+    assert_eq!(got, 12000);
+    let now = net.now;
+    net.ep(0).close(now, c).unwrap();
+    net.run_for(Duration::from_millis(100));
+    let now = net.now;
+    let line = net
+        .ep(0)
+        .connections(now)
+        .find(|l| l.state == State::FinWait2)
+        .expect("the orphan is listed");
+    let (name, left) = line.timer.expect("a timer");
+    assert_eq!(name, "timewait");
+    assert!(
+        left > Duration::from_secs(59) && left <= Duration::from_secs(60),
+        "{left:?}"
+    );
+    assert!(line.to_string().contains(" timer:(timewait,"), "{line}");
+}
