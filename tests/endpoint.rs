@@ -3002,3 +3002,53 @@ fn listing_names_the_keepalive_persist_and_fin_wait_2_timers() {
     );
     assert!(line.to_string().contains(" timer:(timewait,"), "{line}");
 }
+
+/// Two hundred listeners (the listener table grows and rehashes as they
+/// come): each takes the SYNs to its own port; with every other one
+/// closed, a SYN to a closed port is refused with a RST (RFC 9293
+/// §3.10.7.1) and the others still answer.
+#[test]
+fn many_listeners_each_take_their_own_syns() {
+    let mut ep = Endpoint::new(local(cfg()), [11; 16]).expect("valid config");
+    let now = Instant::from_secs(1);
+    let ports = 1000..1200u16;
+    let ids: Vec<_> = ports
+        .clone()
+        .map(|p| ep.listen(sa(1, p), 4).unwrap())
+        .collect();
+    // A SYN from client `c` to port `p`, and the flags of the one reply.
+    let answer = |ep: &mut Endpoint, c: SocketAddr, p: u16| {
+        let s = sa(1, p);
+        inject(
+            ep,
+            now,
+            c,
+            s,
+            &craft(c, s, 1000, 0, Flags::SYN, TcpOptions::NONE, &[]),
+        );
+        let out = output(ep, now);
+        assert_eq!(out.len(), 1, "port {p}");
+        assert_eq!(out[0].0.src_port, p);
+        out[0].0.flags
+    };
+    for p in ports.clone() {
+        let f = answer(&mut ep, sa(9, p + 10000), p);
+        assert_eq!(f, Flags::SYN | Flags::ACK, "port {p}");
+    }
+    for (p, id) in ports.clone().zip(&ids) {
+        if p % 2 == 0 {
+            ep.close_listener(now, *id).unwrap();
+            // Its half-open child is reset.
+            assert_eq!(output(&mut ep, now).len(), 1);
+        }
+    }
+    for p in ports {
+        // A SYN from another client: refused, or a new child.
+        let want = if p % 2 == 0 {
+            Flags::RST | Flags::ACK
+        } else {
+            Flags::SYN | Flags::ACK
+        };
+        assert_eq!(answer(&mut ep, sa(8, p + 20000), p), want, "port {p}");
+    }
+}
