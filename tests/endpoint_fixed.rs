@@ -411,3 +411,54 @@ fn orphans_in_turn_reuse_the_fixed_orphan_list() {
         assert_eq!(client.connection_count(), 0, "round {round}");
     }
 }
+
+/// A fixed Endpoint's listener table (open addressing, `M` slots) with
+/// every listener slot in use: one more `listen` is `NoCapacity`; closing
+/// listeners takes them out of the table without losing the others (a
+/// removal moves displaced entries back, rehashing them), and their
+/// ports refuse SYNs until listened on again. Under several secrets, so
+/// that the listeners' hashes collide in different ways.
+#[test]
+fn a_full_fixed_listener_table_loses_no_listener_when_some_close() {
+    type Mid = Fixed<16, 64, 512>;
+    for seed in 0..8u8 {
+        let mut server = Endpoint::<Mid>::with_store(cfg(80), [seed; 16]).expect("valid config");
+        let mut peer = Endpoint::new(cfg(1), [99; 16]).expect("valid config");
+        let ports: Vec<u16> = (100..116).collect();
+        let ids: Vec<_> = ports
+            .iter()
+            .map(|&p| server.listen(addr(80, p), 4).unwrap())
+            .collect();
+        assert_eq!(
+            server.listen(addr(80, 999), 4),
+            Err(EndpointError::NoCapacity)
+        );
+        for (i, id) in ids.iter().enumerate() {
+            if i % 2 == 0 {
+                server.close_listener(Instant::from_secs(1), *id).unwrap();
+            }
+        }
+        let mut now = Instant::from_secs(1);
+        let hs: Vec<_> = ports
+            .iter()
+            .map(|&p| peer.connect(now, None, addr(80, p)).unwrap())
+            .collect();
+        let until = now + Duration::from_millis(50);
+        run(&mut peer, &mut server, &mut now, until);
+        for (i, h) in hs.iter().enumerate() {
+            let want = if i % 2 == 0 {
+                State::Closed
+            } else {
+                State::Established
+            };
+            let got = peer.connection(*h).map(|c| c.state());
+            assert_eq!(got, Some(want), "seed {seed} port {}", ports[i]);
+        }
+        for (i, &p) in ports.iter().enumerate() {
+            if i % 2 == 0 {
+                server.listen(addr(80, p), 4).unwrap();
+            }
+        }
+        assert_eq!(server.connections(now).count(), 16 + 8, "seed {seed}");
+    }
+}
