@@ -3052,3 +3052,52 @@ fn many_listeners_each_take_their_own_syns() {
         assert_eq!(answer(&mut ep, sa(8, p + 20000), p), want, "port {p}");
     }
 }
+
+/// The orphan cap (Linux `tcp_max_orphans`) counts live orphans only: an
+/// orphan that finished its close (its handle still in the Endpoint's
+/// list of orphans) is skipped, not counted or reset a second time, and
+/// the oldest *live* orphan is the one reset; a slot reused by a new
+/// connection since is not mistaken for the old orphan.
+#[test]
+fn the_orphan_cap_skips_orphans_that_already_ended() {
+    let mut c = cfg();
+    c.max_orphans = 2;
+    let mut net = Net::new(vec![(ip(1), c), (ip(2), cfg())]);
+    let l = net.ep(1).listen(sa(2, 80), 16).unwrap();
+    // An orphan that ends: the peer closes first, then our close finishes
+    // at once (LAST-ACK, then CLOSED).
+    let (a, sa_) = open_pair(&mut net, l);
+    let now = net.now;
+    net.ep(1).close(now, sa_).unwrap();
+    net.run_for(Duration::from_millis(50));
+    let now = net.now;
+    net.ep(0).close(now, a).unwrap();
+    net.run_for(Duration::from_millis(50));
+    assert_eq!(net.ep(0).counters().orphans, 0);
+    assert_eq!(net.ep(0).connection_count(), 0);
+    // Three more: `x` first (it takes the ended orphan's slot), then two.
+    // With the peer silent, they are closed in the order hs[0], hs[1], x:
+    // the list of orphans holds the ended one's handle, then those three,
+    // and the cap resets hs[0], the oldest live one.
+    let now = net.now;
+    let x = net.ep(0).connect(now, None, sa(2, 80)).unwrap();
+    let hs: Vec<_> = (0..2)
+        .map(|_| net.ep(0).connect(now, None, sa(2, 80)).unwrap())
+        .collect();
+    net.run_for(Duration::from_millis(100));
+    let port = |net: &mut Net, h: Handle| net.ep(0).local_addr(h).unwrap().port();
+    let mut want = vec![port(&mut net, hs[1]), port(&mut net, x)];
+    want.sort();
+    net.drop = Box::new(|_, _, _| true);
+    for &h in [hs[0], hs[1], x].iter() {
+        let now = net.now;
+        net.ep(0).close(now, h).unwrap();
+        net.run_for(Duration::from_millis(10));
+    }
+    let k = net.ep(0).counters();
+    assert_eq!((k.orphans, k.orphan_resets), (2, 1), "{k:?}");
+    let now = net.now;
+    let mut left: Vec<u16> = net.ep(0).connections(now).map(|l| l.local.port()).collect();
+    left.sort();
+    assert_eq!(left, want, "the oldest live orphan went");
+}
