@@ -1289,3 +1289,35 @@ fn sa_ss_data_before_our_ack_of_the_syn_ack_is_in_the_window() {
         assert_eq!(acks.last().map(|p| p.ack()), Some(expect), "{case}");
     }
 }
+
+// RFC 9293 §3.10.3 RECEIVE: `may_recv` says whether a RECEIVE can still
+// return data: while bytes are queued, or while the peer's FIN has not
+// arrived in a state that receives (a half-closed FIN-WAIT-2 still does).
+// `is_eof` is the other side: the FIN arrived and every byte before it
+// was read.
+#[test]
+fn may_recv_until_the_fin_and_every_byte_before_it_are_read() {
+    let mut s = established();
+    assert!(s.c.may_recv() && !s.c.is_eof());
+    s.peer(f(ACK, PSH), b"abc");
+    s.peer(f(ACK, FIN), &[]);
+    assert_eq!(s.c.state(), S::CloseWait);
+    assert!(s.c.may_recv(), "three bytes to read");
+    assert!(!s.c.is_eof());
+    assert_eq!(s.read(3), b"abc");
+    assert!(!s.c.may_recv());
+    assert!(s.c.is_eof());
+    // Our own shutdown does not end the receiving side (half-close).
+    let mut s = fin_wait_2_with(cfg(), false);
+    assert!(s.c.may_recv(), "FIN-WAIT-2 receives");
+    s.peer(f(ACK, PSH), b"xy");
+    assert!(s.c.may_recv());
+    // A reset ends it, and what was queued is still there to read.
+    let nxt = s.c.rcv_nxt();
+    s.seg(RST, nxt, SeqNum(0), &[]);
+    assert_eq!(s.c.state(), S::Closed);
+    assert!(s.c.may_recv(), "two bytes still queued");
+    assert_eq!(s.read(2), b"xy");
+    assert!(!s.c.may_recv());
+    assert!(!s.c.is_eof(), "no FIN: the stream did not end normally");
+}

@@ -725,9 +725,11 @@ impl<B: Storage> Connection<B> {
                 State::SynSent | State::SynReceived | State::Established | State::CloseWait
             )
     }
-    /// Whether more data may still arrive or be read.
+    /// Whether more data may still arrive or be read. (A FIN taken in
+    /// order always leaves the states that receive, RFC 9293 §3.10.7.4
+    /// step 8.)
     pub fn may_recv(&self) -> bool {
-        !self.rx.is_empty() || (!self.fin_received() && self.state.may_receive())
+        !self.rx.is_empty() || self.state.may_receive()
     }
     /// The peer closed its direction and every byte before its FIN was read.
     pub fn is_eof(&self) -> bool {
