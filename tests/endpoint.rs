@@ -2685,14 +2685,35 @@ fn connect_checks_the_local_and_remote_addresses() {
             EndpointError::InvalidAddress,
         ),
         (None, sa(9, 0), EndpointError::InvalidAddress),
+        (
+            None,
+            "[ff02::1]:80".parse().unwrap(),
+            EndpointError::InvalidAddress,
+        ),
+        (
+            None,
+            "[::]:80".parse().unwrap(),
+            EndpointError::InvalidAddress,
+        ),
     ] {
         assert_eq!(ep.connect(now, l, r), Err(want), "{l:?} -> {r}");
     }
     assert_eq!(ep.connection_count(), 0);
     // The same address family and one of ours: accepted.
-    assert!(ep.connect(now, Some(sa(2, 4000)), remote).is_ok());
+    let h = ep.connect(now, Some(sa(2, 4000)), remote).unwrap();
     assert!(ep.connect(now, Some(sa(1, 0)), remote).is_ok());
     assert_eq!(ep.connection_count(), 2);
+    // A handle prints as `#slot.generation`; the Endpoint's Debug shows
+    // its counts.
+    assert!(
+        h.to_string().starts_with('#') && h.to_string().contains('.'),
+        "{h}"
+    );
+    let dbg = format!("{ep:?}");
+    assert!(
+        dbg.starts_with("Endpoint") && dbg.contains("connections: 2"),
+        "{dbg}"
+    );
 }
 
 /// `listen` takes a unicast address of ours or the unspecified one, with
