@@ -629,6 +629,33 @@ fn info_ages_stay_exact_across_hours_of_idle() {
     assert_eq!(i.last_data_recv, 1 << 30);
 }
 
+/// RFC 6298 §3 times one segment a round trip; its send time is a 32-bit
+/// `Stamp` like the others, renewed with them: a round trip longer than
+/// the 36 minutes a recent stamp covers (the RTO may be up to an hour,
+/// `Config::MAX_RTO`) is measured to the millisecond, not modulo 2^31 µs
+/// (which would read 2 500 s as 352.5 s).
+#[test]
+fn a_round_trip_longer_than_36_minutes_is_measured_whole() {
+    use script::*;
+    let hour = Duration::from_secs(3600);
+    let mut c = cfg();
+    (c.rto_initial, c.rto_min, c.rto_max) = (hour, hour, hour);
+    // The SYN,ACK comes at once: the SYN's sample is 1 µs.
+    let mut s = established_with(c);
+    assert_eq!(s.c.srtt(), Some(Duration::from_micros(1)));
+    s.send(b"timed");
+    assert_eq!(s.out().len(), 1);
+    // Acknowledged 2 500 s later, before the hour's RTO: RFC 6298 §2.3,
+    // SRTT = 7/8 * 1 µs + 1/8 * 2 500 s (7/8 of 1 µs rounds to 1 µs).
+    s.now += Duration::from_secs(2500);
+    s.peer(ACK, &[]);
+    assert_eq!(s.c.snd_una(), ISS.add(6));
+    assert_eq!(
+        s.c.srtt(),
+        Some(Duration::from_micros(1 + 2_500_000_000 / 8))
+    );
+}
+
 /// RFC 5482's user timeout runs from the oldest unacknowledged data, to
 /// the millisecond, also when it is longer than the 18 minutes a
 /// recent `Stamp` covers: an hour of silence after a write closes the

@@ -844,6 +844,29 @@ fn fsm_32_orphan_fin_wait_2_times_out() {
     s.closed_by(CloseReason::FinTimeout);
 }
 
+// FSM-32 with RFC 9293 §3.10.7.4 step 8: the orphan's deadline and the
+// 2MSL timer share a slot, each read only in its own states: in FIN-WAIT-2
+// the fin timeout is set and no 2MSL timer; in TIME-WAIT the 2MSL timer
+// and no fin timeout (entering TIME-WAIT turns the others off).
+#[test]
+fn fsm_32_the_fin_timeout_ends_where_the_2msl_timer_starts() {
+    let mut s = fin_wait_2();
+    assert_eq!(
+        s.c.timer(Timer::FinWait2),
+        Some(T0 + Duration::from_secs(60))
+    );
+    assert_eq!(s.c.timer(Timer::TimeWait), None);
+    s.now += Duration::from_secs(1);
+    s.peer(f(FIN, ACK), &[]);
+    s.expect(ACK, ISS.add(2), PEER_ISS.add(2));
+    assert_eq!(s.c.state(), S::TimeWait);
+    assert_eq!(
+        s.c.timer(Timer::TimeWait),
+        Some(s.now + Duration::from_secs(240))
+    );
+    assert_eq!(s.c.timer(Timer::FinWait2), None);
+}
+
 // ... but not after `shutdown`: the app may still read, so FIN-WAIT-2 stays.
 #[test]
 fn fsm_32_shutdown_fin_wait_2_does_not_time_out() {
