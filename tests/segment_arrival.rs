@@ -1002,6 +1002,25 @@ fn must_36_zero_window_probes_back_off() {
     assert_eq!(p.payload, b"hello");
 }
 
+// RFC 9293 §3.8.6.1: the persist timer runs while the window is shut
+// and nothing is in flight; once the window opens and the data goes,
+// the retransmission timer times it and the persist timer is off (as
+// Linux's tcp_ack_probe clears ICSK_TIME_PROBE0): the deadline is the RTO.
+#[test]
+fn must_36_a_window_that_opens_turns_the_persist_timer_off() {
+    let mut s = peer_window_zero();
+    let first = s.c.timer(Timer::Persist).expect("persist timer armed");
+    assert_eq!(first, s.now + Duration::from_secs(1));
+    assert_eq!(s.c.timer(Timer::Retransmit), None);
+    s.fire();
+    assert_eq!(s.out().len(), 1, "a probe");
+    s.seg_wnd(ACK, PEER_ISS.add(1), ISS.add(1), 1000, &[]);
+    s.expect(f(ACK, PSH), ISS.add(1), PEER_ISS.add(1));
+    assert_eq!(s.c.timer(Timer::Persist), None);
+    let rto = s.c.timer(Timer::Retransmit).expect("the data is timed");
+    assert_eq!(s.c.deadline(), Some(rto));
+}
+
 // MUST-37 (RFC 9293 §3.8.6.1): probes that are answered keep the connection
 // up for hours of virtual time, far beyond retries2.
 #[test]
