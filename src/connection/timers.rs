@@ -258,12 +258,15 @@ impl<B: Storage> Connection<B> {
                 Timer::Keepalive => self.on_keepalive(now, a),
                 Timer::Rack => self.on_rack_timer(now, a),
                 Timer::DelayedAck => {
-                    if self.ack_pending > 0 {
-                        self.set_ack_now(true);
-                        // A delayed ACK went out: not interactive after all
-                        // (Linux leaves pingpong mode here).
-                        self.set_pingpong(false);
-                    }
+                    // The timer is armed only as an ACK becomes pending
+                    // (`data_arrived` of at least one byte,
+                    // `delay_fin_ack`), and every ACK sent clears both
+                    // (`ack_sent`): one is pending whenever it fires.
+                    debug_assert!(self.ack_pending > 0, "a delayed ACK with none pending");
+                    self.set_ack_now(true);
+                    // A delayed ACK went out: not interactive after all
+                    // (Linux leaves pingpong mode here).
+                    self.set_pingpong(false);
                 }
             }
         }
