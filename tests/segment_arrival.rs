@@ -1021,6 +1021,30 @@ fn must_36_a_window_that_opens_turns_the_persist_timer_off() {
     assert_eq!(s.c.deadline(), Some(rto));
 }
 
+// RFC 9293 §3.8.6.1 (MUST-36, SHLD-17): the peer shuts its window with
+// our data in flight. The retransmission timeout then probes the window
+// (<SEQ=SND.UNA-1><CTL=ACK>) instead of resending into it, backs off,
+// and counts a timeout each time, but no retry while the peer answers.
+#[test]
+fn must_36_a_window_shut_over_data_in_flight_is_probed_at_each_timeout() {
+    let mut s = established();
+    s.send(b"hello");
+    s.expect(f(ACK, PSH), ISS.add(1), PEER_ISS.add(1));
+    s.seg_wnd(ACK, PEER_ISS.add(1), ISS.add(1), 0, &[]);
+    assert_eq!(s.c.snd_wnd(), 0);
+    s.silent();
+    let rto = s.c.rto();
+    for n in 1..=3u32 {
+        s.fire();
+        s.expect(ACK, ISS, PEER_ISS.add(1));
+        assert_eq!(s.c.stats().timeouts, u64::from(n));
+        assert_eq!(s.c.rto(), rto * 2u32.pow(n));
+        // The peer answers: its window is still shut.
+        s.seg_wnd(ACK, PEER_ISS.add(1), ISS.add(1), 0, &[]);
+        assert_eq!(s.c.state(), S::Established);
+    }
+}
+
 // MUST-37 (RFC 9293 §3.8.6.1): probes that are answered keep the connection
 // up for hours of virtual time, far beyond retries2.
 #[test]
