@@ -1330,3 +1330,29 @@ fn sa_ss_data_before_our_ack_of_the_syn_ack_is_in_the_window() {
         assert_eq!(acks.last().map(|p| p.ack()), Some(expect), "{case}");
     }
 }
+
+// `Config::orphan_lifetime`: an orphan whose FIN the peer keeps
+// unacknowledged (FIN-WAIT-1, CLOSING, LAST-ACK) is aborted when its
+// lifetime runs out, before its retransmissions would give up, as RFC
+// 9293 §3.10.5's ABORT: a RST in FIN-WAIT-1, none in CLOSING and LAST-ACK
+// (the peer has sent its FIN).
+#[test]
+fn an_orphan_past_its_lifetime_is_aborted() {
+    let c = Config {
+        orphan_lifetime: Some(Duration::from_secs(5)),
+        ..cfg()
+    };
+    for s in [
+        fin_wait_1_with(c.clone(), true),
+        closing_with(c.clone()),
+        last_ack_with(c),
+    ] {
+        let mut s = s;
+        let from = s.c.state();
+        let sent = s.run_to_closed(Duration::from_secs(60));
+        assert_eq!(s.now, T0 + Duration::from_secs(5), "{from}");
+        s.closed_by(CloseReason::Aborted);
+        let rst = sent.iter().any(|(_, p)| p.flags().rst());
+        assert_eq!(rst, from == S::FinWait1, "{from}: {sent:#?}");
+    }
+}
