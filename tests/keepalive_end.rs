@@ -6,7 +6,7 @@
 mod script;
 
 use script::*;
-use tcpstate::{CloseReason, Config, Duration, Keepalive, State as S};
+use tcpstate::{CloseReason, Config, Duration, Keepalive, State as S, Timer};
 
 fn preset(linux: bool) -> Config {
     Config {
@@ -50,5 +50,32 @@ fn keepalive_gives_up_with_a_rst_on_linux_and_silently_per_rfc() {
         } else {
             assert_eq!(sent.len(), 2, "{sent:#?}");
         }
+    }
+}
+
+/// RFC 1122 §4.2.3.6: keep-alives are for an idle connection. A segment
+/// from the peer restarts the keep-alive timer only when nothing of ours
+/// is in flight: while data waits for its ACK the retransmission timer
+/// watches the peer, and the keep-alive timer is off until the ACK that
+/// empties the flight starts it again.
+#[test]
+fn the_keepalive_timer_runs_only_while_nothing_is_in_flight() {
+    for linux in [false, true] {
+        let mut s = established_with(preset(linux));
+        let idle = Duration::from_secs(2);
+        assert_eq!(s.c.timer(Timer::Keepalive), Some(s.now + idle));
+        s.now += Duration::from_millis(100);
+        s.send(b"data");
+        assert_eq!(s.out().len(), 1);
+        // The peer's data, acknowledging none of ours.
+        s.now += Duration::from_millis(100);
+        s.peer_ack(f(PSH, ACK), ISS.add(1), b"x");
+        assert_eq!(s.c.timer(Timer::Keepalive), None, "linux {linux}");
+        assert!(s.c.timer(Timer::Retransmit).is_some());
+        s.now += Duration::from_millis(100);
+        s.peer(ACK, &[]);
+        assert_eq!(s.c.snd_una(), ISS.add(5));
+        assert_eq!(s.c.timer(Timer::Keepalive), Some(s.now + idle));
+        assert_eq!(s.c.timer(Timer::Retransmit), None);
     }
 }

@@ -555,6 +555,58 @@ fn r8985_7_2_pto_past_the_rto_is_cut_to_it() {
     }
 }
 
+// RFC 8985 §7.2: with one segment out, PTO = 2 * SRTT + WCDelAckT (the
+// peer's worst-case delayed ACK, 200 ms), when that comes before the RTO.
+// A first sample of 300 ms: SRTT 300 ms, RTTVAR 150 ms, RTO = 300 + 4 *
+// 150 = 900 ms (RFC 6298 §2.2); the probe goes at 600 + 200 = 800 ms.
+#[test]
+fn r8985_7_2_one_segment_out_waits_for_the_peers_delayed_ack() {
+    use script::*;
+    for cfg in sack_presets() {
+        let opts = tcpstate::wire::TcpOptions {
+            sack_permitted: true,
+            mss: Some(1000),
+            ..tcpstate::wire::TcpOptions::NONE
+        };
+        let mut s = established_with_peer(cfg, opts, Duration::from_millis(300));
+        assert_eq!(s.c.srtt(), Some(Duration::from_millis(300)));
+        assert_eq!(s.c.rto(), Duration::from_millis(900));
+        s.send(&[1u8; 1000]);
+        let first = s.out();
+        assert_eq!(first.len(), 1);
+        let sent = s.now;
+        s.fire();
+        assert_eq!(s.now - sent, Duration::from_millis(800));
+        let probe = s.out();
+        assert_eq!(probe.len(), 1);
+        assert_eq!(probe[0].seq(), first[0].seq());
+        assert_eq!(s.c.stats().loss_probes, 1);
+    }
+}
+
+// RFC 8985 §7.3: the probe sends new data only if the receive window
+// allows it; with the peer's window exactly full it sends the last
+// segment again (the data left waits for the window).
+#[test]
+fn r8985_7_3_a_full_peer_window_probes_with_the_last_segment() {
+    use script::*;
+    for cfg in sack_presets() {
+        let mut s = sack_with_srtt(cfg);
+        let (peer, una) = (s.peer_nxt, s.c.snd_una());
+        s.seg_wnd(ACK, peer, una, 2000, &[]);
+        assert_eq!(s.c.snd_wnd(), 2000);
+        s.send(&[2u8; 3000]);
+        let out = s.out();
+        assert_eq!(out.len(), 2, "the window takes two segments");
+        s.fire();
+        let probe = s.out();
+        assert_eq!(s.c.stats().loss_probes, 1);
+        assert_eq!(probe.len(), 1, "{probe:#?}");
+        assert_eq!(probe[0].seq(), out[1].seq(), "the last segment again");
+        assert_eq!(probe[0].payload.len(), 1000);
+    }
+}
+
 // RFC 9293 §3.9.1: a loss probe that sends the last segment again sends
 // it as it was, with the PSH that ended the pushed data (Linux's
 // tcp_send_loss_probe resends the skb with its flags).
@@ -627,6 +679,33 @@ fn info_ages_stay_exact_across_hours_of_idle() {
     let i = p.a.info(p.now);
     assert_eq!(i.last_data_sent, 1 << 30);
     assert_eq!(i.last_data_recv, 1 << 30);
+}
+
+/// RFC 6298 §3 times one segment a round trip; its send time is a 32-bit
+/// `Stamp` like the others, renewed with them: a round trip longer than
+/// the 36 minutes a recent stamp covers (the RTO may be up to an hour,
+/// `Config::MAX_RTO`) is measured to the millisecond, not modulo 2^31 µs
+/// (which would read 2 500 s as 352.5 s).
+#[test]
+fn a_round_trip_longer_than_36_minutes_is_measured_whole() {
+    use script::*;
+    let hour = Duration::from_secs(3600);
+    let mut c = cfg();
+    (c.rto_initial, c.rto_min, c.rto_max) = (hour, hour, hour);
+    // The SYN,ACK comes at once: the SYN's sample is 1 µs.
+    let mut s = established_with(c);
+    assert_eq!(s.c.srtt(), Some(Duration::from_micros(1)));
+    s.send(b"timed");
+    assert_eq!(s.out().len(), 1);
+    // Acknowledged 2 500 s later, before the hour's RTO: RFC 6298 §2.3,
+    // SRTT = 7/8 * 1 µs + 1/8 * 2 500 s (7/8 of 1 µs rounds to 1 µs).
+    s.now += Duration::from_secs(2500);
+    s.peer(ACK, &[]);
+    assert_eq!(s.c.snd_una(), ISS.add(6));
+    assert_eq!(
+        s.c.srtt(),
+        Some(Duration::from_micros(1 + 2_500_000_000 / 8))
+    );
 }
 
 /// RFC 5482's user timeout runs from the oldest unacknowledged data, to

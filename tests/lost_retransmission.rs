@@ -271,11 +271,17 @@ fn r6675_after_a_timeout_sacked_data_is_not_resent() {
     // 0 and the first half of 1 are lost; the rest of 1 to 3 arrives
     // (2.5 segments: no fast recovery).
     s.ack_sack(una, &[(seg(1).add(500), seg(4))]);
+    let sacked = s.c.info(s.now).sacked;
+    assert!(sacked > 0);
     // The timeout (after a loss probe or RACK's retransmission of 0).
     while s.c.stats().timeouts == 0 {
         let _ = s.out();
         s.fire();
     }
+    // The scoreboard is kept through the timeout (Linux's tcp_enter_loss
+    // clears the SACKed marks only when the peer reneged): tcpi_sacked
+    // as before it, ahead of any ACK that would report the blocks again.
+    assert_eq!(s.c.info(s.now).sacked, sacked);
     let mut resent: Vec<(u32, usize)> = Vec::new();
     let mut ack = una;
     for _ in 0..4 {

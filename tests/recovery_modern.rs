@@ -901,6 +901,42 @@ fn flight_then_timeout() -> (Sut, Vec<Pkt>, SeqNum) {
     (s, first, snd_max)
 }
 
+/// Eifel after two timeouts (RFC 3522 §3.2, RFC 4015 §4): the window to
+/// restore is the one before the *first* timeout of the episode, saved
+/// then and kept through the backed-off ones (as Linux's `tcp_try_undo_loss`
+/// undoes to `prior_cwnd` and `prior_ssthresh`). An ACK that echoes the
+/// original's timestamp undoes both: ssthresh infinite again, cwnd the
+/// initial window (plus this ACK's growth), not the one segment the
+/// second timeout found.
+#[test]
+fn r3522_eifel_after_two_timeouts_restores_the_window_before_the_first() {
+    let (mut s, first, snd_max) = flight_then_timeout();
+    let mss = u32::from(s.c.effective_mss());
+    let iw = u32::from(Config::rfc9293().initial_window) * mss;
+    s.out();
+    s.fire();
+    assert!(!s.out().is_empty());
+    assert_eq!(s.c.stats().timeouts, 2);
+    assert_eq!(s.c.cwnd(), mss);
+    let first_ts = first[0].t.options.timestamps.expect("timestamps").val;
+    let ts = TcpOptions {
+        timestamps: Some(tcpstate::wire::Timestamps {
+            val: 10,
+            ecr: first_ts,
+        }),
+        ..TcpOptions::NONE
+    };
+    s.now += tcpstate::Duration::from_millis(10);
+    s.seg_opts(ACK, s.peer_nxt, snd_max, ts, &[]);
+    assert_eq!(s.c.stats().spurious_timeouts, 1, "Eifel: spurious");
+    let info = s.c.info(s.now);
+    assert_eq!(
+        info.snd_ssthresh,
+        tcpstate::connection::info::TCP_INFINITE_SSTHRESH
+    );
+    assert!(s.c.cwnd() >= iw, "cwnd {} < IW {iw}", s.c.cwnd());
+}
+
 /// A timeout that Eifel finds spurious (RFC 3522: the ACK echoes the
 /// original's timestamp) is undone (RFC 4015), and with it the recovery
 /// point the timeout set: a later loss is repaired by fast retransmit at

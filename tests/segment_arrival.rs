@@ -869,6 +869,29 @@ fn fsm_32_orphan_fin_wait_2_times_out() {
     s.closed_by(CloseReason::FinTimeout);
 }
 
+// FSM-32 with RFC 9293 §3.10.7.4 step 8: the orphan's deadline and the
+// 2MSL timer share a slot, each read only in its own states: in FIN-WAIT-2
+// the fin timeout is set and no 2MSL timer; in TIME-WAIT the 2MSL timer
+// and no fin timeout (entering TIME-WAIT turns the others off).
+#[test]
+fn fsm_32_the_fin_timeout_ends_where_the_2msl_timer_starts() {
+    let mut s = fin_wait_2();
+    assert_eq!(
+        s.c.timer(Timer::FinWait2),
+        Some(T0 + Duration::from_secs(60))
+    );
+    assert_eq!(s.c.timer(Timer::TimeWait), None);
+    s.now += Duration::from_secs(1);
+    s.peer(f(FIN, ACK), &[]);
+    s.expect(ACK, ISS.add(2), PEER_ISS.add(2));
+    assert_eq!(s.c.state(), S::TimeWait);
+    assert_eq!(
+        s.c.timer(Timer::TimeWait),
+        Some(s.now + Duration::from_secs(240))
+    );
+    assert_eq!(s.c.timer(Timer::FinWait2), None);
+}
+
 // ... but not after `shutdown`: the app may still read, so FIN-WAIT-2 stays.
 #[test]
 fn fsm_32_shutdown_fin_wait_2_does_not_time_out() {
@@ -1002,6 +1025,49 @@ fn must_36_zero_window_probes_back_off() {
     s.seg_wnd(ACK, PEER_ISS.add(1), ISS.add(1), 1000, &[]);
     let p = s.expect(f(ACK, PSH), ISS.add(1), PEER_ISS.add(1));
     assert_eq!(p.payload, b"hello");
+}
+
+// RFC 9293 §3.8.6.1: the persist timer runs while the window is shut
+// and nothing is in flight; once the window opens and the data goes,
+// the retransmission timer times it and the persist timer is off (as
+// Linux's tcp_ack_probe clears ICSK_TIME_PROBE0): the deadline is the RTO.
+#[test]
+fn must_36_a_window_that_opens_turns_the_persist_timer_off() {
+    let mut s = peer_window_zero();
+    let first = s.c.timer(Timer::Persist).expect("persist timer armed");
+    assert_eq!(first, s.now + Duration::from_secs(1));
+    assert_eq!(s.c.timer(Timer::Retransmit), None);
+    s.fire();
+    assert_eq!(s.out().len(), 1, "a probe");
+    s.seg_wnd(ACK, PEER_ISS.add(1), ISS.add(1), 1000, &[]);
+    s.expect(f(ACK, PSH), ISS.add(1), PEER_ISS.add(1));
+    assert_eq!(s.c.timer(Timer::Persist), None);
+    let rto = s.c.timer(Timer::Retransmit).expect("the data is timed");
+    assert_eq!(s.c.deadline(), Some(rto));
+}
+
+// RFC 9293 §3.8.6.1 (MUST-36, SHLD-17): the peer shuts its window with
+// our data in flight. The retransmission timeout then probes the window
+// (<SEQ=SND.UNA-1><CTL=ACK>) instead of resending into it, backs off,
+// and counts a timeout each time, but no retry while the peer answers.
+#[test]
+fn must_36_a_window_shut_over_data_in_flight_is_probed_at_each_timeout() {
+    let mut s = established();
+    s.send(b"hello");
+    s.expect(f(ACK, PSH), ISS.add(1), PEER_ISS.add(1));
+    s.seg_wnd(ACK, PEER_ISS.add(1), ISS.add(1), 0, &[]);
+    assert_eq!(s.c.snd_wnd(), 0);
+    s.silent();
+    let rto = s.c.rto();
+    for n in 1..=3u32 {
+        s.fire();
+        s.expect(ACK, ISS, PEER_ISS.add(1));
+        assert_eq!(s.c.stats().timeouts, u64::from(n));
+        assert_eq!(s.c.rto(), rto * 2u32.pow(n));
+        // The peer answers: its window is still shut.
+        s.seg_wnd(ACK, PEER_ISS.add(1), ISS.add(1), 0, &[]);
+        assert_eq!(s.c.state(), S::Established);
+    }
 }
 
 // MUST-37 (RFC 9293 §3.8.6.1): probes that are answered keep the connection
@@ -1320,4 +1386,30 @@ fn may_recv_until_the_fin_and_every_byte_before_it_are_read() {
     assert_eq!(s.read(2), b"xy");
     assert!(!s.c.may_recv());
     assert!(!s.c.is_eof(), "no FIN: the stream did not end normally");
+}
+
+// `Config::orphan_lifetime`: an orphan whose FIN the peer keeps
+// unacknowledged (FIN-WAIT-1, CLOSING, LAST-ACK) is aborted when its
+// lifetime runs out, before its retransmissions would give up, as RFC
+// 9293 §3.10.5's ABORT: a RST in FIN-WAIT-1, none in CLOSING and LAST-ACK
+// (the peer has sent its FIN).
+#[test]
+fn an_orphan_past_its_lifetime_is_aborted() {
+    let c = Config {
+        orphan_lifetime: Some(Duration::from_secs(5)),
+        ..cfg()
+    };
+    for s in [
+        fin_wait_1_with(c.clone(), true),
+        closing_with(c.clone()),
+        last_ack_with(c),
+    ] {
+        let mut s = s;
+        let from = s.c.state();
+        let sent = s.run_to_closed(Duration::from_secs(60));
+        assert_eq!(s.now, T0 + Duration::from_secs(5), "{from}");
+        s.closed_by(CloseReason::Aborted);
+        let rst = sent.iter().any(|(_, p)| p.flags().rst());
+        assert_eq!(rst, from == S::FinWait1, "{from}: {sent:#?}");
+    }
 }

@@ -258,12 +258,15 @@ impl<B: Storage> Connection<B> {
                 Timer::Keepalive => self.on_keepalive(now, a),
                 Timer::Rack => self.on_rack_timer(now, a),
                 Timer::DelayedAck => {
-                    if self.ack_pending > 0 {
-                        self.set_ack_now(true);
-                        // A delayed ACK went out: not interactive after all
-                        // (Linux leaves pingpong mode here).
-                        self.set_pingpong(false);
-                    }
+                    // The timer is armed only as an ACK becomes pending
+                    // (`data_arrived` of at least one byte,
+                    // `delay_fin_ack`), and every ACK sent clears both
+                    // (`ack_sent`): one is pending whenever it fires.
+                    debug_assert!(self.ack_pending > 0, "a delayed ACK with none pending");
+                    self.set_ack_now(true);
+                    // A delayed ACK went out: not interactive after all
+                    // (Linux leaves pingpong mode here).
+                    self.set_pingpong(false);
                 }
             }
         }
@@ -360,24 +363,23 @@ impl<B: Storage> Connection<B> {
             // New data held after a failed send goes with the resend.
             self.release_held();
         }
-        if self.flight() == 0 && !self.wants_to_send() {
+        if self.flight() == 0 {
+            // Nothing was sent yet (the host did not poll), or nothing is
+            // left to time: `arm_timers` re-arms as needed. No loss probe
+            // is armed: every way the flight empties disarms it (the ACK
+            // of everything, a send taken back, the end of a connection).
+            debug_assert!(!self.tlp_armed(), "a loss probe for nothing in flight");
             return;
         }
-        if self.tlp_armed() && self.flight() > 0 {
+        if self.tlp_armed() {
             self.on_pto(now);
             return;
         }
-        self.set_tlp_armed(false);
         // RFC 5482: the user timeout.
         if let Some(ut) = self.cfg.user_timeout()
-            && self.flight() > 0
             && now.saturating_duration_since(self.when(self.unacked_since)) >= ut
         {
             self.close_with(Event::UserTimeout, CloseReason::UserTimeout, a);
-            return;
-        }
-        if self.flight() == 0 {
-            // Nothing was sent yet (the host did not poll): just re-arm.
             return;
         }
         let limit = match self.state {
