@@ -411,3 +411,24 @@ fn tcp_info_ecn_option_and_cwr_until_the_cwr_flag_goes() {
     );
     assert_eq!(s.c.info(s.now).ca_state, 0, "TCP_CA_Open");
 }
+
+/// Data a cork holds back (the persist condition without a window limit:
+/// nothing in flight, data waiting, nothing to send) starts no clock:
+/// Linux starts the rwnd-limited chronograph only when the peer's window
+/// fails `tcp_snd_wnd_test`, not when `tcp_nagle_test` holds a corked
+/// segment. The window is open (65535).
+#[test]
+fn a_cork_holding_data_back_starts_no_clock() {
+    for linux in [false, true] {
+        let mut s = established_with(preset(linux));
+        s.app(|c, now| {
+            c.on_app_call(now, tcpstate::AppCall::SetCork(true))
+                .unwrap()
+                .actions
+        });
+        assert_eq!(s.send(&[1u8; 100]), 100);
+        s.silent();
+        s.now += ms(100);
+        assert_eq!(clocks(&s), (0, 0), "linux {linux}");
+    }
+}
