@@ -527,6 +527,39 @@ fn sa_ack_2_syn_received_bad_ack_gets_rst() {
     assert_eq!(s.c.state(), S::Established);
 }
 
+// SA-ACK-2, then a RST: the reset sent for the bad ACK leaves the
+// connection as it was, a passive OPEN's, so the peer's RST returns it to
+// LISTEN (RFC 9293 §3.10.7.4 second, SYN-RECEIVED, SA-RST-1).
+#[test]
+fn sa_ack_2_the_rst_for_a_bad_ack_leaves_the_open_passive() {
+    let mut s = syn_received_passive();
+    let iss = s.c.iss();
+    s.seg(ACK, PEER_ISS.add(1), iss.add(5), &[]);
+    s.expect(RST, iss.add(5), SeqNum(0));
+    s.seg(RST, PEER_ISS.add(1), SeqNum(0), &[]);
+    s.silent();
+    assert_eq!(s.c.state(), S::Listen);
+}
+
+// SA-ACK-2 with a duplicate segment before the host polls: the duplicate
+// is acknowledged (RFC 9293 §3.10.7.4 first), and the RST still goes with
+// the bad ACK's number, <SEQ=SEG.ACK><CTL=RST> (the D-SACK block the
+// duplicate would report, RFC 2883 §4, does not take its place).
+#[test]
+fn sa_ack_2_a_duplicate_before_the_poll_leaves_the_rst_as_it_was() {
+    let mut s = syn_received_passive();
+    let iss = s.c.iss();
+    s.seg(ACK, PEER_ISS.add(1), iss.add(5), &[]);
+    s.seg(ACK, PEER_ISS.add(1).sub(10), iss.add(1), &[7; 10]);
+    let v = s.out();
+    assert_eq!(
+        v.iter().map(|p| (p.flags(), p.seq())).collect::<Vec<_>>(),
+        [(RST, iss.add(5)), (ACK, iss.add(1))],
+        "{v:#?}"
+    );
+    s.unchanged(S::SynReceived);
+}
+
 // SA-ACK-3 (RFC 9293 §3.10.7.4 fifth, ESTABLISHED): each branch.
 #[test]
 fn sa_ack_3_established_ack_branches() {
