@@ -162,6 +162,24 @@ fn sa_ss_1_two_unacceptable_acks_before_a_poll_leave_the_last_rst() {
     s.unchanged(S::SynSent);
 }
 
+// SA-SS-1: the RST to send is reported as output (`Actions::transmit`),
+// as is ABORT's from CLOSED (RFC 9293 §3.10.5: <SEQ=SND.NXT><CTL=RST>);
+// a segment dropped without a reply (SA-SS-4) reports nothing to send.
+#[test]
+fn sa_ss_1_a_rst_to_send_is_reported_as_output() {
+    let mut s = syn_sent();
+    s.seg(RST, PEER_ISS, SeqNum(0), &[]);
+    assert!(!s.last.transmit(), "{:?}", s.last);
+    s.seg(ACK, PEER_ISS, ISS.add(50), &[]);
+    assert!(s.last.transmit(), "{:?}", s.last);
+    s.expect(RST, ISS.add(50), SeqNum(0));
+    let mut s = established();
+    s.abort();
+    assert_eq!(s.c.state(), S::Closed);
+    assert!(s.last.transmit(), "{:?}", s.last);
+    s.expect(RST, ISS.add(1), SeqNum(0));
+}
+
 // SA-SS-4 (RFC 9293 §3.10.7.3 second): RST without ACK is dropped.
 #[test]
 fn sa_ss_4_rst_without_ack_dropped() {
