@@ -162,6 +162,24 @@ fn sa_ss_1_two_unacceptable_acks_before_a_poll_leave_the_last_rst() {
     s.unchanged(S::SynSent);
 }
 
+// SA-SS-1: the RST to send is reported as output (`Actions::transmit`),
+// as is ABORT's from CLOSED (RFC 9293 §3.10.5: <SEQ=SND.NXT><CTL=RST>);
+// a segment dropped without a reply (SA-SS-4) reports nothing to send.
+#[test]
+fn sa_ss_1_a_rst_to_send_is_reported_as_output() {
+    let mut s = syn_sent();
+    s.seg(RST, PEER_ISS, SeqNum(0), &[]);
+    assert!(!s.last.transmit(), "{:?}", s.last);
+    s.seg(ACK, PEER_ISS, ISS.add(50), &[]);
+    assert!(s.last.transmit(), "{:?}", s.last);
+    s.expect(RST, ISS.add(50), SeqNum(0));
+    let mut s = established();
+    s.abort();
+    assert_eq!(s.c.state(), S::Closed);
+    assert!(s.last.transmit(), "{:?}", s.last);
+    s.expect(RST, ISS.add(1), SeqNum(0));
+}
+
 // SA-SS-4 (RFC 9293 §3.10.7.3 second): RST without ACK is dropped.
 #[test]
 fn sa_ss_4_rst_without_ack_dropped() {
@@ -550,6 +568,39 @@ fn sa_ack_2_syn_received_bad_ack_gets_rst() {
     assert_eq!(s.c.stats().dropped, 2, "both counted as dropped");
     s.seg(ACK, PEER_ISS.add(1), iss.add(1), &[]);
     assert_eq!(s.c.state(), S::Established);
+}
+
+// SA-ACK-2, then a RST: the reset sent for the bad ACK leaves the
+// connection as it was, a passive OPEN's, so the peer's RST returns it to
+// LISTEN (RFC 9293 §3.10.7.4 second, SYN-RECEIVED, SA-RST-1).
+#[test]
+fn sa_ack_2_the_rst_for_a_bad_ack_leaves_the_open_passive() {
+    let mut s = syn_received_passive();
+    let iss = s.c.iss();
+    s.seg(ACK, PEER_ISS.add(1), iss.add(5), &[]);
+    s.expect(RST, iss.add(5), SeqNum(0));
+    s.seg(RST, PEER_ISS.add(1), SeqNum(0), &[]);
+    s.silent();
+    assert_eq!(s.c.state(), S::Listen);
+}
+
+// SA-ACK-2 with a duplicate segment before the host polls: the duplicate
+// is acknowledged (RFC 9293 §3.10.7.4 first), and the RST still goes with
+// the bad ACK's number, <SEQ=SEG.ACK><CTL=RST> (the D-SACK block the
+// duplicate would report, RFC 2883 §4, does not take its place).
+#[test]
+fn sa_ack_2_a_duplicate_before_the_poll_leaves_the_rst_as_it_was() {
+    let mut s = syn_received_passive();
+    let iss = s.c.iss();
+    s.seg(ACK, PEER_ISS.add(1), iss.add(5), &[]);
+    s.seg(ACK, PEER_ISS.add(1).sub(10), iss.add(1), &[7; 10]);
+    let v = s.out();
+    assert_eq!(
+        v.iter().map(|p| (p.flags(), p.seq())).collect::<Vec<_>>(),
+        [(RST, iss.add(5)), (ACK, iss.add(1))],
+        "{v:#?}"
+    );
+    s.unchanged(S::SynReceived);
 }
 
 // SA-ACK-3 (RFC 9293 §3.10.7.4 fifth, ESTABLISHED): each branch.

@@ -296,3 +296,139 @@ fn tcp_info_counts_one_byte_before_and_after_its_fin_goes() {
         assert_eq!(s.c.info(s.now).unacked, 1, "linux {linux}: FIN sent");
     }
 }
+
+/// A connection that was never opened (CLOSED) or only listens has no
+/// segment in flight: `tcpi_unacked` 0 (Linux's `packets_out`, RFC 9293
+/// §3.3.2: nothing sent, SND.UNA = SND.NXT).
+#[test]
+fn tcp_info_counts_nothing_in_flight_before_an_open() {
+    for linux in [false, true] {
+        let s = Sut::new(preset(linux));
+        let i = s.c.info(s.now);
+        assert_eq!((i.state, i.unacked), (7, 0), "linux {linux}: CLOSED");
+        let s = listen_with(preset(linux));
+        let i = s.c.info(s.now);
+        assert_eq!((i.state, i.unacked), (10, 0), "linux {linux}: LISTEN");
+    }
+}
+
+/// ESTABLISHED with SACK negotiated (RFC 2018) and an MSS of 1000.
+fn established_sack(linux: bool) -> Sut {
+    let cfg = tcpstate::Config {
+        sack: true,
+        ..preset(linux)
+    };
+    let mut s = Sut::with_buffers(cfg, RX, 65536);
+    s.app(|c, now| c.connect(now, ISS).unwrap());
+    let _ = s.out();
+    s.peer_syn_opts = tcpstate::wire::TcpOptions {
+        mss: Some(1000),
+        sack_permitted: true,
+        ..tcpstate::wire::TcpOptions::NONE
+    };
+    s.now += ms(100);
+    s.peer(f(SYN, ACK), &[]);
+    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+    assert_eq!(s.c.effective_mss(), 1000);
+    s
+}
+
+/// SACKed data with no duplicate ACK is Disorder (Linux's
+/// `tcp_try_to_open`: `TCP_CA_Disorder` while any segment is SACKed): an
+/// ACK that advances SND.UNA past the first segment (not a duplicate, RFC
+/// 5681 §2) and SACKs the third (RFC 2018 §4), the second missing.
+#[test]
+fn tcp_info_sacked_data_alone_is_disorder() {
+    for linux in [false, true] {
+        let mut s = established_sack(linux);
+        assert_eq!(s.send(&[1; 6000]), 6000);
+        assert_eq!(s.out().len(), 6, "linux {linux}");
+        s.now += ms(100);
+        let una = ISS.add(1);
+        s.ack_sack(una.add(1000), &[(una.add(2000), una.add(3000))]);
+        let i = s.c.info(s.now);
+        assert_eq!((i.ca_state, i.sacked), (1, 1), "linux {linux}: Disorder");
+    }
+}
+
+/// In SACK recovery `tcpi_lost` counts the holes below the highest SACKed
+/// byte (RFC 6675 §4 IsLost: three segments SACKed above each of them):
+/// the first two segments missing, the next three SACKed, is two lost.
+#[test]
+fn tcp_info_counts_every_hole_below_the_highest_sack_as_lost() {
+    let mut s = established_sack(false);
+    assert_eq!(s.send(&[1; 8000]), 8000);
+    assert_eq!(s.out().len(), 8);
+    s.now += ms(100);
+    let una = ISS.add(1);
+    for n in 1..=3 {
+        s.ack_sack(una, &[(una.add(2000), una.add(2000 + 1000 * n))]);
+    }
+    let i = s.c.info(s.now);
+    assert_eq!((i.ca_state, i.sacked, i.lost), (3, 3, 2), "TCP_CA_Recovery");
+}
+
+/// ESTABLISHED with ECN negotiated (RFC 3168 §6.1.1).
+fn established_ecn(linux: bool) -> Sut {
+    let cfg = tcpstate::Config {
+        ecn: true,
+        ..preset(linux)
+    };
+    let mut s = Sut::new(cfg);
+    s.app(|c, now| c.connect(now, ISS).unwrap());
+    let _ = s.out();
+    s.now += ms(100);
+    s.peer(f(f(SYN, ACK), tcpstate::Flags::ECE), &[]);
+    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+    assert!(s.c.ecn_enabled());
+    s
+}
+
+/// ECN negotiated shows in `tcpi_options` (`TCPI_OPT_ECN`). Without
+/// `Config::linux_cwr` (RFC 3168 §6.1.2: the window is halved at once)
+/// the state reads CWR (2) from the ECN-Echo (here on the ACK of three
+/// of four segments, so that the halved window lets the next one go) until
+/// the CWR flag goes out on new data, then Open again.
+#[test]
+fn tcp_info_ecn_option_and_cwr_until_the_cwr_flag_goes() {
+    use tcpstate::connection::info::TCPI_OPT_ECN;
+    let mut s = established_ecn(false);
+    let i = s.c.info(s.now);
+    assert_eq!((i.options & TCPI_OPT_ECN, i.ca_state), (TCPI_OPT_ECN, 0));
+    let mss = usize::from(s.c.effective_mss());
+    assert_eq!(s.send(&vec![1; 4 * mss]), 4 * mss);
+    assert_eq!(s.out().len(), 4);
+    s.now += ms(100);
+    let una = ISS.add(1);
+    let three = una.add(3 * mss as u32);
+    s.seg(f(ACK, tcpstate::Flags::ECE), PEER_ISS.add(1), three, &[]);
+    assert_eq!(s.c.info(s.now).ca_state, 2, "TCP_CA_CWR");
+    assert_eq!(s.send(&vec![2; mss]), mss);
+    let v = s.out();
+    assert!(
+        v.iter().any(|p| p.flags().contains(tcpstate::Flags::CWR)),
+        "{v:#?}"
+    );
+    assert_eq!(s.c.info(s.now).ca_state, 0, "TCP_CA_Open");
+}
+
+/// Data a cork holds back (the persist condition without a window limit:
+/// nothing in flight, data waiting, nothing to send) starts no clock:
+/// Linux starts the rwnd-limited chronograph only when the peer's window
+/// fails `tcp_snd_wnd_test`, not when `tcp_nagle_test` holds a corked
+/// segment. The window is open (65535).
+#[test]
+fn a_cork_holding_data_back_starts_no_clock() {
+    for linux in [false, true] {
+        let mut s = established_with(preset(linux));
+        s.app(|c, now| {
+            c.on_app_call(now, tcpstate::AppCall::SetCork(true))
+                .unwrap()
+                .actions
+        });
+        assert_eq!(s.send(&[1u8; 100]), 100);
+        s.silent();
+        s.now += ms(100);
+        assert_eq!(clocks(&s), (0, 0), "linux {linux}");
+    }
+}

@@ -502,3 +502,44 @@ impl<B: Storage> Connection<B> {
         let _ = (now, kind);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Buffers, Connection};
+    use crate::config::Config;
+    use crate::time::Instant;
+    use std::vec::Vec;
+
+    /// `tcpi_snd_cwnd` is the window in whole segments, rounded down, and
+    /// at least one while there is a window at all: under a window below
+    /// one MSS the send path still lets one segment go (`output.rs`,
+    /// `cwnd.max(mss)`), which is what such a window allows. Before an
+    /// open there is no window yet (0; the open sets the initial window,
+    /// RFC 5681 §3.1).
+    #[test]
+    fn snd_cwnd_is_whole_segments_and_one_under_a_segment() {
+        let mut c = Connection::<Vec<u8>>::new(
+            Config::rfc9293(),
+            Buffers {
+                rx: Vec::from([0; 64]),
+                tx: Vec::from([0; 64]),
+            },
+        )
+        .unwrap();
+        let now = Instant::from_secs(1);
+        let mss = c.info(now).snd_mss;
+        assert!(mss > 1);
+        for (cwnd, segs) in [
+            (0, 0),
+            (1, 1),
+            (mss - 1, 1),
+            (mss, 1),
+            (2 * mss - 1, 1),
+            (2 * mss, 2),
+            (10 * mss + 1, 10),
+        ] {
+            c.cwnd = cwnd;
+            assert_eq!(c.info(now).snd_cwnd, segs, "cwnd {cwnd}, MSS {mss}");
+        }
+    }
+}
