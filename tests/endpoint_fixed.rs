@@ -20,6 +20,21 @@ fn cfg(local: u8) -> EndpointConfig {
     c
 }
 
+/// The server's own active open (to the peer's listener on port 90)
+/// fills its event queue, left unpolled: four events, none dropped.
+fn fill_events_by_connecting(
+    server: &mut Endpoint<Small>,
+    peer: &mut Endpoint<Small>,
+    now: &mut Instant,
+) -> tcpstate::Handle {
+    let c = server.connect(*now, None, addr(1, 90)).unwrap();
+    let until = *now + Duration::from_millis(50);
+    run(server, peer, now, until);
+    assert_eq!(server.connection(c).unwrap().state(), State::Established);
+    assert_eq!(server.counters().events_dropped, 0);
+    c
+}
+
 /// Moves every segment between two Endpoints, running timers, until
 /// `until`.
 fn run<S: Store, T: Store>(
@@ -233,12 +248,7 @@ fn a_held_syn_without_room_for_its_event_is_dropped_and_counted() {
         .unwrap();
     peer.listen(addr(1, 90), 4).unwrap();
     let mut now = Instant::from_secs(1);
-    // The server's own active open fills its event queue (unpolled).
-    let c = server.connect(now, None, addr(1, 90)).unwrap();
-    let until = now + Duration::from_millis(50);
-    run(&mut server, &mut peer, &mut now, until);
-    assert_eq!(server.connection(c).unwrap().state(), State::Established);
-    assert_eq!(server.counters().events_dropped, 0);
+    let c = fill_events_by_connecting(&mut server, &mut peer, &mut now);
     // Four events: the queue is full. The peer's SYN to the filtering
     // listener finds no room for its SynPending.
     let p = peer.connect(now, None, addr(80, 81)).unwrap();
@@ -308,12 +318,7 @@ fn a_fast_open_child_without_room_for_its_event_is_counted_and_accepted() {
     run(&mut server, &mut peer, &mut now, until);
     while server.poll_event().is_some() {}
     assert_eq!(server.connection_count(), 0);
-    // The server's own active open fills its event queue (unpolled).
-    let c = server.connect(now, None, addr(1, 90)).unwrap();
-    let until = now + Duration::from_millis(50);
-    run(&mut server, &mut peer, &mut now, until);
-    assert_eq!(server.connection(c).unwrap().state(), State::Established);
-    assert_eq!(server.counters().events_dropped, 0);
+    fill_events_by_connecting(&mut server, &mut peer, &mut now);
     // Data on the SYN with the cookie.
     let (_, n) = fo(&mut peer, now, b"hello");
     assert_eq!(n, 5);
@@ -341,12 +346,7 @@ fn a_full_event_queue_drops_readable_and_closed_but_recv_still_reports_them() {
     let mut peer = Endpoint::<Small>::with_store(cfg(1), [2; 16]).expect("valid config");
     let l = peer.listen(addr(1, 90), 4).unwrap();
     let mut now = Instant::from_secs(1);
-    // The server's own active open fills its event queue (unpolled).
-    let c = server.connect(now, None, addr(1, 90)).unwrap();
-    let until = now + Duration::from_millis(50);
-    run(&mut server, &mut peer, &mut now, until);
-    assert_eq!(server.connection(c).unwrap().state(), State::Established);
-    assert_eq!(server.counters().events_dropped, 0);
+    let c = fill_events_by_connecting(&mut server, &mut peer, &mut now);
     let p = peer.accept(l).unwrap();
     peer.send(now, p, b"hi").unwrap();
     let until = now + Duration::from_millis(50);
