@@ -1045,21 +1045,23 @@ fn w2_tcpstate(n: u64, csum: bool, verify: bool) -> Option<W2Run> {
                 panic!("IPv4 only");
             };
             let (s, t) = (s.octets(), t.octets());
-            let tl = ((20 + d.len) as u16).to_be_bytes();
-            buf[..20].copy_from_slice(&[
+            // The IP header right in front of the TCP segment.
+            let start = d.start;
+            let tl = ((20 + d.len()) as u16).to_be_bytes();
+            buf[start..start + 20].copy_from_slice(&[
                 0x45, 0, tl[0], tl[1], 0, 0, 0x40, 0, 64, 6, 0, 0, s[0], s[1], s[2], s[3], t[0],
                 t[1], t[2], t[3],
             ]);
             if csum {
-                let c = !checksum::fold(checksum::ones_complement_sum(&buf[..20], 0));
-                buf[10..12].copy_from_slice(&c.to_be_bytes());
+                let c = !checksum::fold(checksum::ones_complement_sum(&buf[start..start + 20], 0));
+                buf[start + 10..start + 12].copy_from_slice(&c.to_be_bytes());
             }
             pipe.send(
                 side,
                 Pkt {
                     buf,
-                    start: 0,
-                    len: 20 + d.len,
+                    start,
+                    len: 20 + d.len(),
                 },
             );
         }

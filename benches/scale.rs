@@ -115,7 +115,7 @@ fn open(ep: &mut Endpoint, l: ListenerId, now: Instant, n: u32, first: u32) -> V
         craft(&mut seg, c, isn, 0, Flags::SYN, &[]);
         ep.on_datagram(now, c.ip(), server, Ecn::NotEct, &seg);
         let d = ep.poll_transmit(now, &mut buf).expect("SYN,ACK");
-        let (h, _) = TcpHeader::parse(&buf[..d.len]).unwrap();
+        let (h, _) = TcpHeader::parse(d.segment(&buf)).unwrap();
         assert!(h.flags.syn() && h.flags.ack());
         let (seq, ack) = (isn.wrapping_add(1), h.seq.0.wrapping_add(1));
         craft(&mut seg, c, seq, ack, Flags::ACK, &[]);
@@ -258,14 +258,14 @@ fn main() {
         craft(&mut seg, c, isn, 0, Flags::SYN, &[]);
         ep.on_datagram(now, c.ip(), server, Ecn::NotEct, &seg);
         let d = ep.poll_transmit(now, &mut buf).unwrap();
-        let (h, _) = TcpHeader::parse(&buf[..d.len]).unwrap();
+        let (h, _) = TcpHeader::parse(d.segment(&buf)).unwrap();
         let (seq, ack) = (isn.wrapping_add(1), h.seq.0.wrapping_add(1));
         craft(&mut seg, c, seq, ack, Flags::ACK, &[]);
         ep.on_datagram(now, c.ip(), server, Ecn::NotEct, &seg);
         let hd = ep.accept(l).unwrap();
         ep.close(now, hd).unwrap();
         let d = ep.poll_transmit(now, &mut buf).unwrap();
-        let (h, _) = TcpHeader::parse(&buf[..d.len]).unwrap();
+        let (h, _) = TcpHeader::parse(d.segment(&buf)).unwrap();
         assert!(h.flags.fin());
         craft(
             &mut seg,

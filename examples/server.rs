@@ -38,7 +38,7 @@ impl Net {
                 events.push((i, e));
             }
             while let Some(d) = ep.poll_transmit(self.now, &mut buf) {
-                let seg = buf[..d.len].to_vec();
+                let seg = d.segment(&buf).to_vec();
                 self.wire
                     .push_back((self.now + DELAY, d.src, d.dst, d.ecn, seg));
             }

@@ -1077,7 +1077,7 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
                 let (IpAddr::V4(src), IpAddr::V4(dst)) = (d.src, d.dst) else {
                     continue;
                 };
-                let tcp = &buf[..d.len];
+                let tcp = d.segment(&buf);
                 // The close's last ACK, and what follows it in TIME-WAIT.
                 if let Ok((hdr, _)) = TcpHeader::parse(tcp) {
                     let remote = SocketAddr::new(IpAddr::V4(dst), hdr.dst_port);
@@ -1133,12 +1133,12 @@ MODE: serve --port P (--echo | --sink) [--count K] [--shutdown-first]
                 // Offload: one write, the kernel splits it and completes
                 // the checksums.
                 let hl = usize::from(tcp[12] >> 4) * 4;
-                let h = Vnet::for_tcp_v4(hl, d.len - hl, d.segment_size);
+                let h = Vnet::for_tcp_v4(hl, d.len() - hl, d.segment_size);
                 self.ip_id = self.ip_id.wrapping_add(1);
                 let p = ipv4_packet(self.ip_id, src, dst, d.ecn, tcp);
                 if h.gso_type != 0 {
                     self.stats.super_out += 1;
-                    let pieces = (d.len - hl).div_ceil(usize::from(d.segment_size));
+                    let pieces = (d.len() - hl).div_ceil(usize::from(d.segment_size));
                     self.ip_id = self.ip_id.wrapping_add(pieces as u16 - 1);
                 }
                 self.outbound(p, Some(h.encode()));

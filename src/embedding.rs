@@ -63,9 +63,10 @@
 //! After every call into the Endpoint, drain
 //! [`Endpoint::poll_transmit`](crate::Endpoint::poll_transmit) into a
 //! buffer placed after room for the IP header: each
-//! [`Datagram`](crate::Datagram) says the addresses, the length of the
-//! TCP segment written (checksum included) and the ECN codepoint for the
-//! IP header. The buffer must hold at least
+//! [`Datagram`](crate::Datagram) says the addresses, where in the buffer
+//! the TCP segment was written (checksum included: `start..end`; the
+//! payload is written once, the header in front of it) and the ECN
+//! codepoint for the IP header. The buffer must hold at least
 //! [`MIN_TRANSMIT_BUF`](crate::endpoint::MIN_TRANSMIT_BUF) bytes, and
 //! `MAX_HEADER` plus the MSS for full-sized segments.
 //!
@@ -79,8 +80,11 @@
 //!     let mut packet = [0u8; 20 + 1500];
 //!     while let Some(d) = ep.poll_transmit(now, &mut packet[20..]) {
 //!         let (IpAddr::V4(src), IpAddr::V4(dst)) = (d.src, d.dst) else { continue };
-//!         let total = (20 + d.len) as u16;
-//!         let header = &mut packet[..20];
+//!         // The TCP segment is packet[20 + d.start..20 + d.end]: the IP
+//!         // header goes right in front of it.
+//!         let (first, end) = (d.start, 20 + d.end);
+//!         let total = (end - first) as u16;
+//!         let header = &mut packet[first..first + 20];
 //!         header.copy_from_slice(&[0x45, d.ecn.bits(), 0, 0, 0, 0, 0x40, 0, 64, 6, 0, 0,
 //!             0, 0, 0, 0, 0, 0, 0, 0]);
 //!         header[2..4].copy_from_slice(&total.to_be_bytes());
@@ -88,7 +92,7 @@
 //!         header[16..20].copy_from_slice(&dst.octets());
 //!         let sum = !checksum::fold(checksum::ones_complement_sum(header, 0));
 //!         header[10..12].copy_from_slice(&sum.to_be_bytes());
-//!         send(&packet[..20 + d.len]);
+//!         send(&packet[first..end]);
 //!     }
 //! }
 //!

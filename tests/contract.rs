@@ -606,7 +606,7 @@ fn a_short_transmit_buffer_loses_nothing() {
     assert_eq!(ep.counters().short_buffers, 1);
     let mut buf = [0u8; MIN_TRANSMIT_BUF];
     let d = ep.poll_transmit(now, &mut buf).expect("the SYN");
-    let (h, _) = TcpHeader::parse(&buf[..d.len]).unwrap();
+    let (h, _) = TcpHeader::parse(d.segment(&buf)).unwrap();
     assert_eq!(h.flags, Flags::SYN);
 }
 
@@ -653,7 +653,7 @@ fn drain(ep: &mut Endpoint, now: Instant) -> Vec<(IpAddr, TcpHeader)> {
     let mut out = Vec::new();
     let mut buf = [0u8; 1600];
     while let Some(d) = ep.poll_transmit(now, &mut buf) {
-        out.push((d.src, TcpHeader::parse(&buf[..d.len]).unwrap().0));
+        out.push((d.src, TcpHeader::parse(d.segment(&buf)).unwrap().0));
     }
     out
 }

@@ -82,7 +82,7 @@ impl Net {
                 evs.push(e);
             }
             while let Some(d) = ep.poll_transmit(self.now, &mut buf) {
-                let seg = buf[..d.len].to_vec();
+                let seg = d.segment(&buf).to_vec();
                 let (h, _) = TcpHeader::parse(&seg).unwrap();
                 if (self.drop)(d.src, d.dst, &h) {
                     continue;
@@ -182,15 +182,15 @@ fn output(ep: &mut Endpoint, now: Instant) -> Vec<(TcpHeader, Vec<u8>)> {
     while let Some(d) = ep.poll_transmit(now, &mut buf) {
         let ok = match (d.src, d.dst) {
             (IpAddr::V4(s), IpAddr::V4(t)) => {
-                checksum::verify_v4(s.octets(), t.octets(), &buf[..d.len])
+                checksum::verify_v4(s.octets(), t.octets(), d.segment(&buf))
             }
             (IpAddr::V6(s), IpAddr::V6(t)) => {
-                checksum::verify_v6(s.octets(), t.octets(), &buf[..d.len])
+                checksum::verify_v6(s.octets(), t.octets(), d.segment(&buf))
             }
             _ => unreachable!("one family"),
         };
         assert!(ok, "bad checksum out");
-        let (h, p) = TcpHeader::parse(&buf[..d.len]).unwrap();
+        let (h, p) = TcpHeader::parse(d.segment(&buf)).unwrap();
         out.push((h, p.to_vec()));
     }
     out
@@ -211,14 +211,32 @@ fn handshake(
     server: SocketAddr,
     data: &[u8],
 ) -> TcpHeader {
+    handshake_opts(ep, now, client, server, data, false)
+}
+
+/// `handshake`, the client offering timestamps (RFC 7323 §3) when
+/// `with_ts`: its ACK then echoes the SYN,ACK's TSval, if there is one.
+fn handshake_opts(
+    ep: &mut Endpoint,
+    now: Instant,
+    client: SocketAddr,
+    server: SocketAddr,
+    data: &[u8],
+    with_ts: bool,
+) -> TcpHeader {
+    let syn_opts = if with_ts { ts(5, 0) } else { TcpOptions::NONE };
     inject(
         ep,
         now,
         client,
         server,
-        &craft(client, server, 1000, 0, Flags::SYN, TcpOptions::NONE, &[]),
+        &craft(client, server, 1000, 0, Flags::SYN, syn_opts, &[]),
     );
     let synack = output(ep, now)[0].0;
+    let ack_opts = match synack.options.timestamps {
+        Some(t) if with_ts => ts(6, t.val),
+        _ => TcpOptions::NONE,
+    };
     inject(
         ep,
         now,
@@ -230,7 +248,7 @@ fn handshake(
             1001,
             synack.seq.0 + 1,
             Flags::ACK,
-            TcpOptions::NONE,
+            ack_opts,
             data,
         ),
     );
@@ -2145,8 +2163,8 @@ fn a_control_segment_fits_the_smallest_buffer() {
     assert_eq!(ep.counters().short_buffers, 1);
     let mut buf = [0xffu8; tcpstate::endpoint::MIN_TRANSMIT_BUF];
     let d = ep.poll_transmit(now, &mut buf).expect("the RST");
-    assert_eq!(d.len, 20);
-    let seg = &buf[..d.len];
+    assert_eq!(d.len(), 20);
+    let seg = d.segment(&buf);
     let (IpAddr::V4(src), IpAddr::V4(dst)) = (d.src, d.dst) else {
         unreachable!()
     };
@@ -2764,8 +2782,8 @@ fn ipv6_transmit_checksum_offload_leaves_the_pseudo_header_sum() {
     let mut buf = vec![0u8; 1500];
     let d = ep.poll_transmit(now, &mut buf).expect("the SYN");
     assert_eq!((d.src, d.dst), (IpAddr::V6(a6), IpAddr::V6(b6)));
-    let seg = &mut buf[..d.len];
-    let sum = checksum::pseudo_header_v6(a6.octets(), b6.octets(), d.len as u32);
+    let seg = d.segment_mut(&mut buf);
+    let sum = checksum::pseudo_header_v6(a6.octets(), b6.octets(), d.len() as u32);
     assert_eq!(seg[16..18], checksum::fold(sum).to_be_bytes());
     assert!(!checksum::verify_v6(a6.octets(), b6.octets(), seg));
     checksum::fill_checksum_v6(a6.octets(), b6.octets(), seg);
@@ -2797,7 +2815,7 @@ fn replies_to_no_connection_are_bounded_and_counted() {
     let mut buf = vec![0u8; 100];
     let mut rsts = 0;
     while let Some(d) = ep.poll_transmit(now, &mut buf) {
-        let (h, _) = TcpHeader::parse(&buf[..d.len]).unwrap();
+        let (h, _) = TcpHeader::parse(d.segment(&buf)).unwrap();
         assert_eq!(h.flags, Flags::RST | Flags::ACK);
         rsts += 1;
     }
@@ -3121,4 +3139,46 @@ fn the_orphan_cap_skips_orphans_that_already_ended() {
     let mut left: Vec<u16> = net.ep(0).connections(now).map(|l| l.local.port()).collect();
     left.sort();
     assert_eq!(left, want, "the oldest live orphan went");
+}
+
+/// `poll_transmit` writes the payload once, at `buf[MAX_HEADER..]`, and
+/// the header right in front of it: the datagram is `buf[start..end]`,
+/// `end` is `MAX_HEADER` plus the payload, `start` is `MAX_HEADER` less
+/// the header (32 bytes with timestamps, RFC 7323 §3; 20 without), and
+/// the `start` bytes before it are left as the host put them (room for
+/// its own IP header).
+#[test]
+fn a_datagram_is_written_in_place_after_the_hosts_room() {
+    use tcpstate::endpoint::MAX_HEADER;
+    for with_ts in [false, true] {
+        let (client, server) = (sa(9, 5000), sa(1, 80));
+        let mut ep = Endpoint::new(local(cfg()), [3; 16]).unwrap();
+        let l = ep.listen(server, 4).unwrap();
+        let now = Instant::ZERO;
+        let synack = handshake_opts(&mut ep, now, client, server, &[], with_ts);
+        assert_eq!(synack.options.timestamps.is_some(), with_ts);
+        let h = ep.accept(l).expect("accepted");
+        // 500 bytes: below the 536-byte default MSS (no MSS option sent).
+        let data: Vec<u8> = (0..500u32).map(|i| (i % 251) as u8).collect();
+        assert_eq!(ep.send(now, h, &data), Ok(500));
+        let mut buf = vec![0xEEu8; MAX_HEADER + 1460];
+        let d = ep.poll_transmit(now, &mut buf).expect("a data segment");
+        let hlen = if with_ts { 32 } else { 20 };
+        assert_eq!((d.start, d.end), (MAX_HEADER - hlen, MAX_HEADER + 500));
+        assert_eq!(d.len(), hlen + 500);
+        assert_eq!(d.range(), d.start..d.end);
+        assert!(
+            buf[..d.start].iter().all(|&b| b == 0xEE),
+            "the host's room was written"
+        );
+        let IpAddr::V4(s) = d.src else { unreachable!() };
+        let IpAddr::V4(t) = d.dst else { unreachable!() };
+        assert!(checksum::verify_v4(s.octets(), t.octets(), d.segment(&buf)));
+        let (hdr, payload) = TcpHeader::parse(d.segment(&buf)).unwrap();
+        assert_eq!(payload, &data[..]);
+        assert_eq!(hdr.header_len(), hlen);
+        assert_eq!(d.segment_mut(&mut buf).len(), hlen + 500);
+        // A buffer shorter than the datagram names gives an empty slice.
+        assert!(d.segment(&buf[..d.end - 1]).is_empty());
+    }
 }

@@ -47,11 +47,11 @@ fn run<S: Store, T: Store>(
     loop {
         let mut moved = false;
         while let Some(d) = a.poll_transmit(*now, &mut buf) {
-            b.on_datagram(*now, d.src, d.dst, d.ecn, &buf[..d.len]);
+            b.on_datagram(*now, d.src, d.dst, d.ecn, d.segment(&buf));
             moved = true;
         }
         while let Some(d) = b.poll_transmit(*now, &mut buf) {
-            a.on_datagram(*now, d.src, d.dst, d.ecn, &buf[..d.len]);
+            a.on_datagram(*now, d.src, d.dst, d.ecn, d.segment(&buf));
             moved = true;
         }
         // The server side's events are not looked at here.
@@ -170,7 +170,7 @@ fn a_full_fixed_endpoint_gives_typed_errors_not_panics() {
         other.connect(now, None, addr(80, 1 + (i % 4))).unwrap();
     }
     while let Some(d) = other.poll_transmit(now, &mut buf) {
-        server.on_datagram(now, d.src, d.dst, d.ecn, &buf[..d.len]);
+        server.on_datagram(now, d.src, d.dst, d.ecn, d.segment(&buf));
     }
     assert!(server.connection_count() <= 4);
     let k = server.counters();
@@ -268,7 +268,7 @@ fn a_held_syn_without_room_for_its_event_is_dropped_and_counted() {
         now += Duration::from_millis(10);
         peer.on_timer(now);
         while let Some(d) = peer.poll_transmit(now, &mut buf) {
-            server.on_datagram(now, d.src, d.dst, d.ecn, &buf[..d.len]);
+            server.on_datagram(now, d.src, d.dst, d.ecn, d.segment(&buf));
         }
     }
     let evs: Vec<Event> = core::iter::from_fn(|| server.poll_event()).collect();
@@ -324,7 +324,7 @@ fn a_fast_open_child_without_room_for_its_event_is_counted_and_accepted() {
     assert_eq!(n, 5);
     let mut buf = [0u8; 1600];
     while let Some(d) = peer.poll_transmit(now, &mut buf) {
-        server.on_datagram(now, d.src, d.dst, d.ecn, &buf[..d.len]);
+        server.on_datagram(now, d.src, d.dst, d.ecn, d.segment(&buf));
     }
     assert_eq!(server.counters().events_dropped, 1);
     let s = server.accept(l).expect("in the accept queue");

@@ -94,7 +94,7 @@ impl Link {
         let mut v = Vec::new();
         let mut buf = vec![0u8; 2048];
         while let Some(d) = ep.poll_transmit(now, &mut buf) {
-            let bytes = buf[..d.len].to_vec();
+            let bytes = d.segment(&buf).to_vec();
             let (h, p) = TcpHeader::parse(&bytes).unwrap();
             v.push(Seg {
                 h,
@@ -655,7 +655,7 @@ fn simultaneous_open_with_syn_data() {
     let mut buf = vec![0u8; 2048];
     let mut out = Vec::new();
     while let Some(d) = l.c.poll_transmit(l.now, &mut buf) {
-        out.push(TcpHeader::parse(&buf[..d.len]).unwrap().0);
+        out.push(TcpHeader::parse(d.segment(&buf)).unwrap().0);
         assert!(out.len() < 10, "poll_transmit does not end: {out:#?}");
     }
     assert_eq!(l.c.connection(h).unwrap().state(), State::SynReceived);
@@ -673,7 +673,7 @@ fn simultaneous_open_with_syn_data() {
     let mut out = Vec::new();
     for _ in 0..20 {
         while let Some(d) = l.c.poll_transmit(l.now, &mut buf) {
-            out.push(TcpHeader::parse(&buf[..d.len]).unwrap().0);
+            out.push(TcpHeader::parse(d.segment(&buf)).unwrap().0);
             assert!(out.len() < 10, "poll_transmit does not end: {out:#?}");
         }
         match l.c.next_deadline() {

@@ -360,12 +360,13 @@ fn endpoints_with_segmentation_and_checksum_offload() {
                 }
             }
             while let Some(d) = a.poll_transmit(now, &mut buf) {
-                let seg = &buf[..d.len];
+                let seg = d.segment(&buf);
                 if d.segment_size > 0 {
                     supers += 1;
                     // The checksum field holds the folded pseudo-header sum
                     // over the whole segment (CHECKSUM_PARTIAL).
-                    let sum = checksum::pseudo_header_v4(SRC.octets(), DST.octets(), d.len as u16);
+                    let sum =
+                        checksum::pseudo_header_v4(SRC.octets(), DST.octets(), d.len() as u16);
                     assert_eq!(seg[16..18], checksum::fold(sum).to_be_bytes());
                 }
                 if split_in_software {
@@ -398,7 +399,7 @@ fn endpoints_with_segmentation_and_checksum_offload() {
                 }
             }
             while let Some(d) = b.poll_transmit(now, &mut buf) {
-                a.on_datagram(now, d.src, d.dst, d.ecn, &buf[..d.len]);
+                a.on_datagram(now, d.src, d.dst, d.ecn, d.segment(&buf));
             }
             while a.poll_event().is_some() {}
             if got.len() == data.len() {

@@ -209,7 +209,7 @@ impl World {
             let (IpAddr::V4(s), IpAddr::V4(t)) = (d.src, d.dst) else {
                 continue;
             };
-            let p = ipv4_packet(s, t, &buf[..d.len]);
+            let p = ipv4_packet(s, t, d.segment(&buf));
             if self
                 .drop_one
                 .is_some_and(|(e, f)| e && tcp_flags(&p) & f == f)

@@ -54,7 +54,7 @@
 //! fn carry(now: Instant, from: &mut Endpoint, to: &mut Endpoint) {
 //!     let mut buf = [0u8; tcpstate::endpoint::MAX_HEADER + 1500];
 //!     while let Some(d) = from.poll_transmit(now, &mut buf) {
-//!         to.on_datagram(now, d.src, d.dst, d.ecn, &buf[..d.len]);
+//!         to.on_datagram(now, d.src, d.dst, d.ecn, d.segment(&buf));
 //!     }
 //! }
 //!
@@ -443,15 +443,29 @@ impl Default for ConnectOptions {
     }
 }
 
-/// A segment `poll_transmit` wrote: send `buf[..len]` from `src` to `dst`.
+/// A segment `poll_transmit` wrote: send `buf[start..end]`
+/// ([`segment`](Self::segment)) from `src` to `dst`.
+///
+/// The segment ends where its payload ends: the payload is written once,
+/// at `buf[MAX_HEADER..]`, and the header right in front of it, so
+/// `start` is `MAX_HEADER` less the header's length (20 to 60 bytes): no
+/// byte of payload is moved. (0.2 moved the segment to `buf[..len]`:
+/// one more copy of every payload byte.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Datagram {
     /// IP source address.
     pub src: IpAddr,
     /// IP destination address.
     pub dst: IpAddr,
-    /// Length of the TCP segment at the start of the buffer.
-    pub len: usize,
+    /// Where the TCP segment starts in the buffer: `MAX_HEADER` less the
+    /// TCP header's length, so between 0 and 40. A host that writes its
+    /// IP header in front of the segment passes `&mut packet[ROOM..]` to
+    /// `poll_transmit` and writes the IP header at
+    /// `packet[ROOM + start - ip_len..ROOM + start]`.
+    pub start: usize,
+    /// Where the TCP segment ends in the buffer (`MAX_HEADER` plus the
+    /// payload's length).
+    pub end: usize,
     /// The ECN codepoint for the IP header (RFC 3168 §6.1.1: ECT(0) on new
     /// data of a connection that negotiated ECN, otherwise Not-ECT).
     pub ecn: crate::wire::Ecn,
@@ -460,6 +474,31 @@ pub struct Datagram {
     /// splits it (GSO/TSO), or the host does with
     /// [`wire::gso::split`](crate::wire::gso::split).
     pub segment_size: u16,
+}
+
+impl Datagram {
+    /// The TCP segment's place in the buffer: `start..end`.
+    pub fn range(&self) -> core::ops::Range<usize> {
+        self.start..self.end
+    }
+    /// The TCP segment's length (header and payload).
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+    /// Never true: a segment has at least its 20-byte header.
+    pub fn is_empty(&self) -> bool {
+        self.end <= self.start
+    }
+    /// The TCP segment in `buf`, the buffer `poll_transmit` filled
+    /// (empty if `buf` is shorter).
+    pub fn segment<'a>(&self, buf: &'a [u8]) -> &'a [u8] {
+        buf.get(self.range()).unwrap_or(&[])
+    }
+    /// The TCP segment in `buf`, mutable (for a host that fills in the
+    /// checksum, or splits a super-segment in place).
+    pub fn segment_mut<'a>(&self, buf: &'a mut [u8]) -> &'a mut [u8] {
+        buf.get_mut(self.range()).unwrap_or(&mut [])
+    }
 }
 
 /// A call the Endpoint cannot honour.
@@ -2438,32 +2477,28 @@ impl<S: Store> Endpoint<S> {
         if header.options_len() > 40 {
             header.options.sack.truncate(2);
         }
-        // The payload moves down to right after the header, which is then
-        // written in place.
+        // The header goes right in front of the payload: no byte moves.
         let hlen = header.header_len();
-        let len = hlen + t.len;
-        if buf.len() < len {
-            return None;
-        }
-        if t.len > 0 {
-            buf.copy_within(MAX_HEADER..MAX_HEADER + t.len, hlen);
-        }
-        header.emit(&mut buf[..hlen]).ok()?;
+        let start = MAX_HEADER.checked_sub(hlen)?;
+        let end = MAX_HEADER + t.len;
+        let seg = buf.get_mut(start..end)?;
+        let len = seg.len();
+        header.emit(seg).ok()?;
         let offload = self.cfg.tx_checksum_offload;
         match (tuple.local_ip, tuple.remote_ip) {
             (IpAddr::V4(s), IpAddr::V4(d)) if offload => {
                 let sum = checksum::pseudo_header_v4(s.octets(), d.octets(), len as u16);
-                buf[16..18].copy_from_slice(&checksum::fold(sum).to_be_bytes());
+                seg[16..18].copy_from_slice(&checksum::fold(sum).to_be_bytes());
             }
             (IpAddr::V6(s), IpAddr::V6(d)) if offload => {
                 let sum = checksum::pseudo_header_v6(s.octets(), d.octets(), len as u32);
-                buf[16..18].copy_from_slice(&checksum::fold(sum).to_be_bytes());
+                seg[16..18].copy_from_slice(&checksum::fold(sum).to_be_bytes());
             }
             (IpAddr::V4(s), IpAddr::V4(d)) => {
-                checksum::fill_checksum_v4(s.octets(), d.octets(), &mut buf[..len]);
+                checksum::fill_checksum_v4(s.octets(), d.octets(), seg);
             }
             (IpAddr::V6(s), IpAddr::V6(d)) => {
-                checksum::fill_checksum_v6(s.octets(), d.octets(), &mut buf[..len]);
+                checksum::fill_checksum_v6(s.octets(), d.octets(), seg);
             }
             _ => return None,
         }
@@ -2474,7 +2509,8 @@ impl<S: Store> Endpoint<S> {
         Some(Datagram {
             src: tuple.local_ip,
             dst: tuple.remote_ip,
-            len,
+            start,
+            end,
             ecn: if t.ect {
                 crate::wire::Ecn::Ect0
             } else {

@@ -10,7 +10,7 @@ use crate::wire::TcpHeader;
 impl<S: Store> Endpoint<S> {
     /// The host could not send `d`, the datagram the last call to
     /// [`poll_transmit`](Self::poll_transmit) returned (`segment` is the
-    /// `buf[..d.len]` that call filled): its local queue dropped it
+    /// `d.segment(&buf)` that call filled): its local queue dropped it
     /// (`ENOBUFS`, a full TUN or device queue). Call it right after that
     /// poll, before the next. The connection that sent it takes new data
     /// back and retries as Linux does when its qdisc drops
@@ -28,7 +28,7 @@ impl<S: Store> Endpoint<S> {
     /// while let Some(d) = ep.poll_transmit(now, &mut buf) {
     ///     let queue_full = false; // e.g. the TUN write returned ENOBUFS
     ///     if queue_full {
-    ///         ep.on_transmit_failed(now, &d, &buf[..d.len]);
+    ///         ep.on_transmit_failed(now, &d, d.segment(&buf));
     ///     }
     /// }
     /// ```

@@ -646,11 +646,11 @@ impl Exec {
             }
             if self.qdisc_drops {
                 // tun0's queue has no room: the segment never leaves.
-                ep.on_transmit_failed(self.now, &d, &buf[..d.len]);
-                dropped.push(buf[..d.len].to_vec());
+                ep.on_transmit_failed(self.now, &d, d.segment(&buf));
+                dropped.push(d.segment(&buf).to_vec());
                 continue;
             }
-            sent.push((buf[..d.len].to_vec(), d.ecn));
+            sent.push((d.segment(&buf).to_vec(), d.ecn));
         }
         if self.opts.verbose {
             for bytes in dropped {

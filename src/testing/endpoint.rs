@@ -547,7 +547,8 @@ impl EpHarness {
                 let d = Datagram {
                     src: v4(LOCAL),
                     dst: v4(o),
-                    len: seg.len(),
+                    start: 0,
+                    end: seg.len(),
                     ecn: Ecn::NotEct,
                     segment_size: 0,
                 };
@@ -636,10 +637,10 @@ impl EpHarness {
             if s != LOCAL || !PEERS.contains(&t) {
                 return self.fail(&format!("a datagram from {s:?} to {t:?}"));
             }
-            let Some(seg) = buf.get(..d.len) else {
+            let Some(seg) = buf.get(d.range()) else {
                 return self.fail(&format!(
                     "a datagram of {} bytes in a 2048-byte buffer",
-                    d.len
+                    d.len()
                 ));
             };
             if !checksum::verify_v4(s, t, seg) {
@@ -666,7 +667,7 @@ impl EpHarness {
                 // Dropped by the device, reported right after its poll.
                 self.device_full -= 1;
                 self.transmit_failed += 1;
-                self.ep.on_transmit_failed(now, &d, &buf[..d.len]);
+                self.ep.on_transmit_failed(now, &d, d.segment(&buf));
                 continue;
             }
             if self.sent.len() == KEEP_SENT {

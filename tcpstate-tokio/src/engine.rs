@@ -65,6 +65,8 @@ pub(crate) struct Out {
     pub(crate) src: IpAddr,
     pub(crate) dst: IpAddr,
     pub(crate) ecn: u8,
+    /// The TCP segment is `buf[start..start + len]` of the buffer passed.
+    pub(crate) start: usize,
     pub(crate) len: usize,
     /// A super-segment's size to split at (0: an ordinary segment).
     pub(crate) segment_size: u16,
@@ -247,7 +249,8 @@ impl Engine {
             src: d.src,
             dst: d.dst,
             ecn: d.ecn.bits(),
-            len: d.len,
+            start: d.start,
+            len: d.len(),
             segment_size: d.segment_size,
         })
     }

@@ -162,10 +162,12 @@ fn icmp(msg: &[u8], v6: bool, acc: u32) -> Packet<'_> {
 }
 
 /// Writes the IP header for a `len`-byte TCP segment that lies at
-/// `buf[IP_ROOM..]`, and returns where the packet starts in `buf`. `None`
-/// for mixed address families or a segment too long for IPv4.
+/// `buf[at..]`, right in front of it, and returns where the packet starts
+/// in `buf`. `None` for mixed address families, a segment too long for
+/// IPv4, or no room for the header before `at`.
 pub(crate) fn write_header(
     buf: &mut [u8],
+    at: usize,
     src: IpAddr,
     dst: IpAddr,
     ecn: u8,
@@ -187,8 +189,8 @@ pub(crate) fn write_header(
             h.ecn = etherparse::IpEcn::try_new(ecn & 3).ok()?;
             h.header_checksum = h.calc_header_checksum();
             let b = h.to_bytes();
-            let start = IP_ROOM - b.len();
-            buf.get_mut(start..IP_ROOM)?.copy_from_slice(&b);
+            let start = at.checked_sub(b.len())?;
+            buf.get_mut(start..at)?.copy_from_slice(&b);
             Some(start)
         }
         (IpAddr::V6(s), IpAddr::V6(d)) => {
@@ -201,8 +203,10 @@ pub(crate) fn write_header(
                 source: s.octets(),
                 destination: d.octets(),
             };
-            buf.get_mut(..IP_ROOM)?.copy_from_slice(&h.to_bytes());
-            Some(0)
+            let b = h.to_bytes();
+            let start = at.checked_sub(b.len())?;
+            buf.get_mut(start..at)?.copy_from_slice(&b);
+            Some(start)
         }
         _ => None,
     }
@@ -231,7 +235,7 @@ mod tests {
             let (s, d): (IpAddr, IpAddr) = (s.parse().unwrap(), d.parse().unwrap());
             let mut buf = vec![0u8; IP_ROOM + 20];
             buf[IP_ROOM..].copy_from_slice(&[7; 20]);
-            let start = write_header(&mut buf, s, d, 2, 20, 9).unwrap();
+            let start = write_header(&mut buf, IP_ROOM, s, d, 2, 20, 9).unwrap();
             match parse(&buf[start..]) {
                 Packet::Tcp {
                     src,

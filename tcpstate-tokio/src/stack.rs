@@ -572,11 +572,13 @@ impl<D: Device> Driver<D> {
             let Some(out) = g.eng.poll_transmit(now, &mut buf[IP_ROOM..]) else {
                 return false;
             };
-            let tcp_header = usize::from(buf[IP_ROOM + 12] >> 4) * 4;
+            // The TCP segment starts at `at`; the IP header goes in front.
+            let at = IP_ROOM + out.start;
+            let tcp_header = usize::from(buf[at + 12] >> 4) * 4;
             self.ip_id = self.ip_id.wrapping_add(1);
-            match ip::write_header(buf, out.src, out.dst, out.ecn, out.len, self.ip_id) {
+            match ip::write_header(buf, at, out.src, out.dst, out.ecn, out.len, self.ip_id) {
                 Some(start) => {
-                    p.set_range(start, IP_ROOM - start + out.len);
+                    p.set_range(start, at - start + out.len);
                     p.meta = PacketMeta::new(
                         out.segment_size,
                         if self.tx_partial {

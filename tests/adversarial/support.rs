@@ -261,8 +261,8 @@ impl Net {
             let (IpAddr::V4(s), IpAddr::V4(t)) = (d.src, d.dst) else {
                 unreachable!("IPv4 only")
             };
-            assert!(checksum::verify_v4(s.octets(), t.octets(), &buf[..d.len]));
-            let (h, p) = TcpHeader::parse(&buf[..d.len]).unwrap();
+            assert!(checksum::verify_v4(s.octets(), t.octets(), d.segment(&buf)));
+            let (h, p) = TcpHeader::parse(d.segment(&buf)).unwrap();
             out.push((
                 SocketAddr::new(d.src, h.src_port),
                 SocketAddr::new(d.dst, h.dst_port),

@@ -95,7 +95,7 @@ impl Net {
                 }
                 let due = self.now + Duration::from_millis(5);
                 self.wire
-                    .push_back((due, d.src, d.dst, ecn, buf[..d.len].to_vec()));
+                    .push_back((due, d.src, d.dst, ecn, d.segment(&buf).to_vec()));
             }
         }
     }
