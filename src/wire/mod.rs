@@ -383,6 +383,19 @@ impl TcpOptions {
             & self.sack.is_empty()
             & self.fast_open.is_none()
     }
+
+    /// The timestamps, when they are the only option (every data segment
+    /// and ACK of a connection that negotiated them and has no SACK block
+    /// to report): the header is then 32 bytes, `NOP NOP TS`.
+    #[inline]
+    pub(crate) fn only_timestamps(&self) -> Option<Timestamps> {
+        let others_absent = self.mss.is_none()
+            & self.window_scale.is_none()
+            & !self.sack_permitted
+            & self.sack.is_empty()
+            & self.fast_open.is_none();
+        if others_absent { self.timestamps } else { None }
+    }
 }
 
 /// A TCP header with its options (RFC 9293 §3.1).

@@ -22,6 +22,9 @@ const KIND_EXP: u8 = FastOpen::KIND_EXP;
 
 /// Length of the fixed part of the header.
 const FIXED_LEN: usize = 20;
+/// A header whose only option is timestamps: `NOP NOP TS` (RFC 7323 §3,
+/// laid out as RFC 7323 Appendix A advises and Linux sends it).
+const TS_ONLY_LEN: usize = FIXED_LEN + 12;
 /// The most option bytes a header can carry (data offset 15 words).
 const MAX_OPTIONS: usize = 40;
 
@@ -99,6 +102,9 @@ impl TcpHeader {
         if o.is_empty() {
             return 0;
         }
+        if o.only_timestamps().is_some() {
+            return 12; // NOP NOP TS(10)
+        }
         let mut n = 0;
         if o.mss.is_some() {
             n += 4; // MSS(4)
@@ -156,6 +162,26 @@ impl TcpHeader {
                 }
                 None => Err(WireError::BufferTooSmall {
                     need: FIXED_LEN,
+                    have: buf.len(),
+                }),
+            };
+        }
+        if let Some(ts) = self.options.only_timestamps() {
+            // `NOP NOP TS`: the header of every data segment and ACK of a
+            // connection with timestamps and no SACK block to report.
+            return match buf.first_chunk_mut::<TS_ONLY_LEN>() {
+                Some(out) => {
+                    let (fixed, opts) = out.split_at_mut(FIXED_LEN);
+                    fixed.copy_from_slice(&self.fixed_header(TS_ONLY_LEN));
+                    let [v0, v1, v2, v3] = ts.val.to_be_bytes();
+                    let [e0, e1, e2, e3] = ts.ecr.to_be_bytes();
+                    opts.copy_from_slice(&[
+                        KIND_NOP, KIND_NOP, KIND_TS, 10, v0, v1, v2, v3, e0, e1, e2, e3,
+                    ]);
+                    Ok(TS_ONLY_LEN)
+                }
+                None => Err(WireError::BufferTooSmall {
+                    need: TS_ONLY_LEN,
                     have: buf.len(),
                 }),
             };
@@ -411,5 +437,73 @@ fn fast_open(cookie: &[u8], exp: bool) -> Option<FastOpen> {
         Some(FastOpen::request(exp))
     } else {
         FastOpen::cookie(cookie, exp)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{Flags, SackBlocks, Timestamps};
+
+    /// `emit`'s path for a header whose only option is timestamps writes
+    /// the bytes the general path writes (`NOP NOP TS`, RFC 7323 §3 and
+    /// Appendix A), and `options_len` counts them; any other option
+    /// beside the timestamps takes the general path.
+    #[test]
+    fn timestamps_alone_are_written_as_the_general_path_writes_them() {
+        let mut h = TcpHeader {
+            src_port: 80,
+            dst_port: 5000,
+            seq: SeqNum(0x0102_0304),
+            ack: SeqNum(0xa0b0_c0d0),
+            flags: Flags::ACK | Flags::PSH,
+            window: 512,
+            urgent: 0,
+            options: TcpOptions::NONE,
+        };
+        h.options.timestamps = Some(Timestamps {
+            val: 0xdead_beef,
+            ecr: 0x0bad_f00d,
+        });
+        assert_eq!(h.options.only_timestamps(), h.options.timestamps);
+        assert_eq!(h.header_len(), TS_ONLY_LEN);
+        let mut fast = [0x55u8; 64];
+        let mut general = [0x55u8; 64];
+        assert_eq!(h.emit(&mut fast), Ok(TS_ONLY_LEN));
+        assert_eq!(h.emit_with_options(&mut general), Ok(TS_ONLY_LEN));
+        assert_eq!(fast, general);
+        assert_eq!(
+            &fast[20..32],
+            &[1, 1, 8, 10, 0xde, 0xad, 0xbe, 0xef, 0x0b, 0xad, 0xf0, 0x0d]
+        );
+        assert_eq!(fast[12] >> 4, 8);
+        assert_eq!(TcpHeader::parse(&fast[..32]).unwrap().0, h);
+        assert_eq!(
+            h.emit(&mut fast[..31]),
+            Err(WireError::BufferTooSmall { need: 32, have: 31 })
+        );
+        // One more option: not timestamps alone.
+        let mut with_sack = h;
+        let mut sack = SackBlocks::new();
+        sack.push(SeqNum(1), SeqNum(2));
+        with_sack.options.sack = sack;
+        let mut with_ws = h;
+        with_ws.options.window_scale = Some(7);
+        let mut with_perm = h;
+        with_perm.options.sack_permitted = true;
+        let mut with_mss = h;
+        with_mss.options.mss = Some(1460);
+        let mut with_fo = h;
+        with_fo.options.fast_open = Some(FastOpen::request(false));
+        for other in [with_sack, with_ws, with_perm, with_mss, with_fo] {
+            assert_eq!(other.options.only_timestamps(), None, "{other:?}");
+            let n = other.header_len();
+            assert!(n > TS_ONLY_LEN || other.options.sack_permitted, "{other:?}");
+            let mut b = [0u8; 64];
+            assert_eq!(other.emit(&mut b), Ok(n));
+            assert_eq!(TcpHeader::parse(&b[..n]).unwrap().0, other);
+        }
+        h.options.timestamps = None;
+        assert_eq!(h.options.only_timestamps(), None);
     }
 }
