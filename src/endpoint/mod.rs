@@ -2478,12 +2478,24 @@ impl<S: Store> Endpoint<S> {
             header.options.sack.truncate(2);
         }
         // The header goes right in front of the payload: no byte moves.
-        let hlen = header.header_len();
+        let o = &header.options;
+        let ts_only = if o.is_empty() {
+            None
+        } else {
+            o.only_timestamps()
+        };
+        let hlen = match ts_only {
+            Some(_) => TcpHeader::TS_ONLY_LEN,
+            None => header.header_len(),
+        };
         let start = MAX_HEADER.checked_sub(hlen)?;
         let end = MAX_HEADER + t.len;
         let seg = buf.get_mut(start..end)?;
         let len = seg.len();
-        header.emit(seg).ok()?;
+        match ts_only {
+            Some(ts) => header.emit_ts_only(ts, seg).ok()?,
+            None => header.emit(seg).ok()?,
+        };
         let offload = self.cfg.tx_checksum_offload;
         match (tuple.local_ip, tuple.remote_ip) {
             (IpAddr::V4(s), IpAddr::V4(d)) if offload => {

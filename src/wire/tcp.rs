@@ -22,13 +22,15 @@ const KIND_EXP: u8 = FastOpen::KIND_EXP;
 
 /// Length of the fixed part of the header.
 const FIXED_LEN: usize = 20;
-/// A header whose only option is timestamps: `NOP NOP TS` (RFC 7323 §3,
-/// laid out as RFC 7323 Appendix A advises and Linux sends it).
-const TS_ONLY_LEN: usize = FIXED_LEN + 12;
 /// The most option bytes a header can carry (data offset 15 words).
 const MAX_OPTIONS: usize = 40;
 
 impl TcpHeader {
+    /// The length of a header whose only option is timestamps: `NOP NOP
+    /// TS` (RFC 7323 §3, laid out as RFC 7323 Appendix A advises and as
+    /// Linux sends it).
+    pub(crate) const TS_ONLY_LEN: usize = FIXED_LEN + 12;
+
     /// Parses a TCP header and its options from the start of `bytes`
     /// (RFC 9293 §3.1) and returns it with the payload that follows.
     ///
@@ -102,9 +104,6 @@ impl TcpHeader {
         if o.is_empty() {
             return 0;
         }
-        if o.only_timestamps().is_some() {
-            return 12; // NOP NOP TS(10)
-        }
         let mut n = 0;
         if o.mss.is_some() {
             n += 4; // MSS(4)
@@ -166,26 +165,6 @@ impl TcpHeader {
                 }),
             };
         }
-        if let Some(ts) = self.options.only_timestamps() {
-            // `NOP NOP TS`: the header of every data segment and ACK of a
-            // connection with timestamps and no SACK block to report.
-            return match buf.first_chunk_mut::<TS_ONLY_LEN>() {
-                Some(out) => {
-                    let (fixed, opts) = out.split_at_mut(FIXED_LEN);
-                    fixed.copy_from_slice(&self.fixed_header(TS_ONLY_LEN));
-                    let [v0, v1, v2, v3] = ts.val.to_be_bytes();
-                    let [e0, e1, e2, e3] = ts.ecr.to_be_bytes();
-                    opts.copy_from_slice(&[
-                        KIND_NOP, KIND_NOP, KIND_TS, 10, v0, v1, v2, v3, e0, e1, e2, e3,
-                    ]);
-                    Ok(TS_ONLY_LEN)
-                }
-                None => Err(WireError::BufferTooSmall {
-                    need: TS_ONLY_LEN,
-                    have: buf.len(),
-                }),
-            };
-        }
         self.emit_with_options(buf)
     }
 
@@ -194,6 +173,39 @@ impl TcpHeader {
     /// SACK) saves no registers.
     #[inline(never)]
     fn emit_with_options(&self, buf: &mut [u8]) -> Result<usize, WireError> {
+        if let Some(ts) = self.options.only_timestamps() {
+            return self.emit_ts_only(ts, buf);
+        }
+        self.emit_general(buf)
+    }
+
+    /// `emit` of a header whose only option is `ts` (`NOP NOP TS`, 32
+    /// bytes): the header of every data segment and ACK of a connection
+    /// with timestamps and no SACK block to report. Inlined where the
+    /// Endpoint builds its segments.
+    #[inline(always)]
+    pub(crate) fn emit_ts_only(&self, ts: Timestamps, buf: &mut [u8]) -> Result<usize, WireError> {
+        match buf.first_chunk_mut::<{ Self::TS_ONLY_LEN }>() {
+            Some(out) => {
+                let (fixed, opts) = out.split_at_mut(FIXED_LEN);
+                fixed.copy_from_slice(&self.fixed_header(Self::TS_ONLY_LEN));
+                let [v0, v1, v2, v3] = ts.val.to_be_bytes();
+                let [e0, e1, e2, e3] = ts.ecr.to_be_bytes();
+                opts.copy_from_slice(&[
+                    KIND_NOP, KIND_NOP, KIND_TS, 10, v0, v1, v2, v3, e0, e1, e2, e3,
+                ]);
+                Ok(Self::TS_ONLY_LEN)
+            }
+            None => Err(WireError::BufferTooSmall {
+                need: Self::TS_ONLY_LEN,
+                have: buf.len(),
+            }),
+        }
+    }
+
+    /// `emit` of any header with options, by the general option writer.
+    #[inline(always)]
+    fn emit_general(&self, buf: &mut [u8]) -> Result<usize, WireError> {
         let olen = self.options_len();
         if olen > MAX_OPTIONS {
             return Err(WireError::OptionsTooLong(olen));
@@ -466,11 +478,11 @@ mod tests {
             ecr: 0x0bad_f00d,
         });
         assert_eq!(h.options.only_timestamps(), h.options.timestamps);
-        assert_eq!(h.header_len(), TS_ONLY_LEN);
+        assert_eq!(h.header_len(), TcpHeader::TS_ONLY_LEN);
         let mut fast = [0x55u8; 64];
         let mut general = [0x55u8; 64];
-        assert_eq!(h.emit(&mut fast), Ok(TS_ONLY_LEN));
-        assert_eq!(h.emit_with_options(&mut general), Ok(TS_ONLY_LEN));
+        assert_eq!(h.emit(&mut fast), Ok(TcpHeader::TS_ONLY_LEN));
+        assert_eq!(h.emit_general(&mut general), Ok(TcpHeader::TS_ONLY_LEN));
         assert_eq!(fast, general);
         assert_eq!(
             &fast[20..32],
@@ -498,7 +510,10 @@ mod tests {
         for other in [with_sack, with_ws, with_perm, with_mss, with_fo] {
             assert_eq!(other.options.only_timestamps(), None, "{other:?}");
             let n = other.header_len();
-            assert!(n > TS_ONLY_LEN || other.options.sack_permitted, "{other:?}");
+            assert!(
+                n > TcpHeader::TS_ONLY_LEN || other.options.sack_permitted,
+                "{other:?}"
+            );
             let mut b = [0u8; 64];
             assert_eq!(other.emit(&mut b), Ok(n));
             assert_eq!(TcpHeader::parse(&b[..n]).unwrap().0, other);
