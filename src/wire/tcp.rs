@@ -352,6 +352,30 @@ impl Writer<'_> {
 /// Parses the option area (RFC 9293 §3.1 "Options").
 fn parse_options(mut rest: &[u8]) -> Result<TcpOptions, WireError> {
     let mut o = TcpOptions::NONE;
+    // `NOP NOP TS` alone, the layout RFC 7323 Appendix A advises and every
+    // data segment and ACK of Linux with timestamps and no SACK block
+    // carries: what the loop below finds, without it.
+    if let [
+        KIND_NOP,
+        KIND_NOP,
+        KIND_TS,
+        10,
+        v0,
+        v1,
+        v2,
+        v3,
+        e0,
+        e1,
+        e2,
+        e3,
+    ] = *rest
+    {
+        o.timestamps = Some(Timestamps {
+            val: u32::from_be_bytes([v0, v1, v2, v3]),
+            ecr: u32::from_be_bytes([e0, e1, e2, e3]),
+        });
+        return Ok(o);
+    }
     while let Some((&kind, tail)) = rest.split_first() {
         match kind {
             // End of option list: the rest is padding.
@@ -520,5 +544,48 @@ mod tests {
         }
         h.options.timestamps = None;
         assert_eq!(h.options.only_timestamps(), None);
+    }
+
+    /// `parse_options`' path for `NOP NOP TS` alone gives what the general
+    /// loop gives for the same timestamps laid out otherwise, and any
+    /// other 12-byte area goes through the loop (its errors included).
+    #[test]
+    fn nop_nop_ts_parses_as_the_general_loop_parses_it() {
+        let ts = [1, 2, 3, 4, 5, 6, 7, 8];
+        let mut fast = vec![KIND_NOP, KIND_NOP, KIND_TS, 10];
+        fast.extend_from_slice(&ts);
+        // The same option, NOPs after it (the loop's path).
+        let mut slow = vec![KIND_TS, 10];
+        slow.extend_from_slice(&ts);
+        slow.extend_from_slice(&[KIND_NOP, KIND_NOP]);
+        let want = TcpOptions {
+            timestamps: Some(Timestamps {
+                val: 0x0102_0304,
+                ecr: 0x0506_0708,
+            }),
+            ..TcpOptions::NONE
+        };
+        assert_eq!(parse_options(&fast), Ok(want));
+        assert_eq!(parse_options(&slow), Ok(want));
+        // A wrong length byte in the same place is an error, as ever.
+        let mut bad = fast.clone();
+        bad[3] = 9;
+        assert_eq!(
+            parse_options(&bad),
+            Err(WireError::BadOptionSize {
+                kind: KIND_TS,
+                len: 9
+            })
+        );
+        // Another kind in the same place is not timestamps.
+        let mut other = fast.clone();
+        other[2] = 99;
+        assert_eq!(parse_options(&other), Ok(TcpOptions::NONE));
+        // Longer than 12 bytes: the loop, with what follows.
+        let mut longer = fast.clone();
+        longer.extend_from_slice(&[KIND_NOP, KIND_WS, 3, 7]);
+        let mut with_ws = want;
+        with_ws.window_scale = Some(7);
+        assert_eq!(parse_options(&longer), Ok(with_ws));
     }
 }
