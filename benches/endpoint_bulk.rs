@@ -1,20 +1,19 @@
 //! A bulk transfer between two Endpoints in memory: what an Endpoint's
-//! send path costs per data segment, copies included (the copy into the
-//! send buffer, the copy out of it into the datagram, the checksum, and
-//! whatever the Endpoint adds to build the segment in the caller's
-//! buffer).
+//! send path (`poll_transmit`) and receive path (`on_datagram`) cost per
+//! data segment, copies included.
 //!
 //! ```sh
 //! cargo bench --bench endpoint_bulk                    # wall clock, 3 modes
 //! cargo bench --bench endpoint_bulk -- --mib 16 --mode plain --reps 1
+//! bash benches/endpoint_bulk.sh                        # Ir per datagram (callgrind)
 //! ```
 //!
 //! Modes: `plain` (one MSS per datagram, checksums in software),
-//! `offload` (checksums left to the device: `tx_checksum_offload`), `gso`
-//! (super-segments of up to 64 KiB, checksums left to the device). For a
-//! deterministic figure run one mode under
-//! `valgrind --tool=callgrind --toggle-collect='*sender_tx*' --toggle-collect='*hand_over*'` twice (two
-//! sizes) and divide the difference by the difference in datagrams.
+//! `offload` (checksums left to the device: `tx_checksum_offload` and
+//! `rx_checksum_offload`), `gso` (super-segments of up to 64 KiB,
+//! checksums left to the device). The sender's loop is `sender_tx`, the
+//! receiver's per datagram `hand_over`: `benches/endpoint_bulk.sh` counts
+//! instructions in each with callgrind.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Instant as Wall;
