@@ -322,6 +322,15 @@ impl<B: Storage> Connection<B> {
             self.snd_max,
             self.state
         );
+        if self.idle_predict() {
+            // Nothing but an ACK can be due (see `idle_predict`).
+            if !self.ack_now() {
+                return None;
+            }
+            if self.asm.is_empty() && !self.has_dsack() && !self.out_marks() {
+                return Some(self.send_ack_fast(now));
+            }
+        }
         if self.uncommon() {
             self.prune_records();
         }
@@ -341,6 +350,48 @@ impl<B: Storage> Connection<B> {
             self.ack_sent();
         }
         out
+    }
+
+    /// The receiver's counterpart of `send_predict`: in ESTABLISHED with
+    /// nothing to send but maybe an ACK (no unsent data, no RST,
+    /// retransmission, recovery, probe or uncommon mode), `next_transmit`
+    /// sends nothing unless an ACK is due (`ack_now`), and then, with no
+    /// SACK or D-SACK block to report and no ECE to echo, exactly a pure
+    /// ACK at `acceptable_seq` with the window and timestamps (RFC 9293
+    /// §3.10.7.4, RFC 7323 §3.2): `send_ack_fast`. Changes nothing.
+    #[inline(always)]
+    pub(super) fn idle_predict(&self) -> bool {
+        #[cfg(test)]
+        if self.no_fast_path() {
+            return false;
+        }
+        self.state == State::Established
+            && !self.send_slow()
+            && (self.tx.is_empty() || self.unsent() == 0)
+            && self.probe == Probe::None
+    }
+
+    /// The pure ACK `idle_predict` found: what `control` and
+    /// `poll_general` do for it, in the same order.
+    #[inline(always)]
+    fn send_ack_fast(&mut self, now: Instant) -> Transmit {
+        // No FIN can be queued in ESTABLISHED (CLOSE moves it on at once).
+        debug_assert!(self.syn_acked() && !self.fin_queued() && self.next_data_len().is_none());
+        let seq = self.acceptable_seq();
+        let window = self.advertise();
+        let options = self.ts_options(now);
+        self.count_out(0);
+        self.ack_sent();
+        Transmit {
+            seq,
+            ack: self.rcv_nxt,
+            flags: Flags::ACK,
+            window,
+            urgent: 0,
+            ect: false,
+            options,
+            len: 0,
+        }
     }
 
     /// Counts a segment of `len` payload bytes sent.

@@ -165,17 +165,26 @@ fn observe(c: &C) -> std::string::String {
         )
 }
 
+/// How many of the segments sent went through each output fast path.
+#[derive(Clone, Copy, Debug, Default)]
+struct Predicted {
+    /// Send prediction: a full segment of new data (`send_fast`).
+    data: usize,
+    /// The idle receiver's pure ACK (`send_ack_fast`).
+    acks: usize,
+}
+
 /// Runs `ops` on two connections, one with the fast paths and one without,
 /// and compares them after every step. Returns how many of the segments sent
-/// went through send prediction.
-fn run(cfg: &Config, ops: &[Op]) -> Result<usize, TestCaseError> {
+/// went through the output fast paths.
+fn run(cfg: &Config, ops: &[Op]) -> Result<Predicted, TestCaseError> {
     let mut fast = established(cfg);
     let mut full = established(cfg);
     full.set_no_fast_path(true);
     // The comparison means something only if the switch takes: no header
     // or send prediction on `full` (its own bit of `xflags`).
     debug_assert!(full.no_fast_path() && !fast.no_fast_path());
-    let mut predicted = 0;
+    let mut predicted = Predicted::default();
     let mut now = Instant::from_secs(1);
     let data = [0x5au8; 6000];
     let mut buf = [0u8; 6000];
@@ -305,9 +314,13 @@ fn run(cfg: &Config, ops: &[Op]) -> Result<usize, TestCaseError> {
             let mut b1 = [0u8; 2048];
             let mut b2 = [0u8; 2048];
             if fast.send_predict(b1.len()).is_some() {
-                predicted += 1;
+                predicted.data += 1;
             }
+            let idle = fast.idle_predict() && fast.ack_now();
             let t1 = fast.poll_transmit(now, &mut b1);
+            if idle && t1.is_some_and(|t| t.flags == Flags::ACK && t.len == 0) {
+                predicted.acks += 1;
+            }
             let t2 = full.poll_transmit(now, &mut b2);
             prop_assert_eq!(t1, t2, "segment {} at op {}", sent, i);
             let Some(t) = t1 else { break };
@@ -367,10 +380,16 @@ proptest! {
     }
 }
 
-#[test]
-fn bulk_in_order_data_takes_the_fast_path_and_matches() {
-    // A long in-order run: most segments go through header prediction.
-    let ops: std::vec::Vec<Op> = (0..400)
+/// `ops` of 400 rounds: a full in-order segment at RCV.NXT with
+/// timestamps, whose ACK is SND.UNA (nothing of ours acknowledged), taken
+/// in by way `csum(k)` (see `Op::Seg`) with CE set when `ce(k)`; then a
+/// read of 6000 bytes every third round and our own `send(k)` bytes.
+fn in_order_rounds(
+    csum: impl Fn(usize) -> u8,
+    ce: impl Fn(usize) -> bool,
+    send: impl Fn(usize) -> u16,
+) -> std::vec::Vec<Op> {
+    (0..400)
         .flat_map(|k| {
             [
                 Op::Seg {
@@ -381,16 +400,66 @@ fn bulk_in_order_data_takes_the_fast_path_and_matches() {
                     window: 8192,
                     sack: false,
                     ts: Some(1),
-                    // Every way in: a bad checksum on one in six, read at once on two.
-                    csum: [0, 1, 2, 1, 3, 3][k % 6],
-                    ce: false,
+                    csum: csum(k),
+                    ce: ce(k),
                 },
                 Op::Recv(if k % 3 == 0 { 6000 } else { 0 }),
-                Op::Send(if k % 5 == 0 { 700 } else { 0 }),
+                Op::Send(send(k)),
             ]
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn bulk_in_order_data_takes_the_fast_path_and_matches() {
+    // A long in-order run: most segments go through header prediction.
+    // Every way in: a bad checksum on one in six, read at once on two.
+    let ops = in_order_rounds(
+        |k| [0, 1, 2, 1, 3, 3][k % 6],
+        |_| false,
+        |k| if k % 5 == 0 { 700 } else { 0 },
+    );
     run(&Config::rfc9293(), &ops).unwrap();
+}
+
+/// A receiver's ACKs (RFC 9293 §3.8.6.3, RFC 5681 §4.2: at least one for
+/// every two full segments) take the idle ACK path (`send_ack_fast`) and
+/// match the general path's, with and without timestamps and SACK, with
+/// ECN marks to echo, and with a little data of its own unacknowledged
+/// (nothing unsent).
+#[test]
+fn a_receivers_acks_take_the_idle_path_and_match() {
+    // Congestion Experienced now and then: with ECN on, the ACKs that
+    // follow echo ECE (RFC 3168 §6.1.3). One short segment of ours, left
+    // in flight.
+    let ops = in_order_rounds(
+        |k| [0, 1, 3, 0][k % 4],
+        |k| k % 9 == 4,
+        |k| if k == 200 { 100 } else { 0 },
+    );
+    // With ECN the ACKs echo ECE from the first mark on (the peer never
+    // answers CWR here): the general path's, compared all the same.
+    for (cfg, idle_acks) in [
+        (Config::rfc9293(), 150),
+        (
+            Config {
+                timestamps: false,
+                sack: false,
+                ..Config::linux()
+            },
+            150,
+        ),
+        (
+            Config {
+                ecn: true,
+                ..Config::linux()
+            },
+            0,
+        ),
+    ] {
+        let p = run(&cfg, &ops).unwrap();
+        assert!(p.acks >= idle_acks, "{p:?}");
+    }
 }
 
 #[test]
@@ -599,7 +668,7 @@ fn bulk_send_takes_the_send_fast_path_and_matches() {
             ..Config::rfc9293()
         },
     ] {
-        let predicted = run(&cfg, &ops).unwrap();
+        let predicted = run(&cfg, &ops).unwrap().data;
         assert!(
             predicted > 300,
             "send prediction held for {predicted} segments"
