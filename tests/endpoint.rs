@@ -3180,5 +3180,12 @@ fn a_datagram_is_written_in_place_after_the_hosts_room() {
         assert_eq!(d.segment_mut(&mut buf).len(), hlen + 500);
         // A buffer shorter than the datagram names gives an empty slice.
         assert!(d.segment(&buf[..d.end - 1]).is_empty());
+        assert!(!d.is_empty());
+        let none = tcpstate::Datagram {
+            start: 30,
+            end: 30,
+            ..d
+        };
+        assert!(none.is_empty() && none.len() == 0 && none.segment(&buf).is_empty());
     }
 }
