@@ -75,12 +75,16 @@ fn closed_connection_says_nothing() {
     let mut s = closed();
     s.seg(SYN, PEER_ISS, SeqNum(0), &[]);
     s.silent();
+    // RFC 9293 §3.10.7.1: the segment is the Endpoint's to answer; the
+    // connection only counts it as dropped.
+    assert_eq!(s.c.stats().dropped, 1, "counted as dropped");
     let mut s = established();
     s.abort();
     s.expect(RST, ISS.add(1), SeqNum(0));
     s.peer(ACK, b"more");
     s.silent();
     s.unchanged(S::Closed);
+    assert_eq!(s.c.stats().dropped, 1, "counted as dropped");
 }
 
 // ----- §3.10.7.2 LISTEN --------------------------------------------------------
@@ -271,6 +275,52 @@ fn sa_seq_3_zero_window_data_acked_and_ack_processed() {
     assert_eq!(s.c.snd_una(), ISS.add(2), "the valid ACK is processed");
     s.seg(RST, nxt, SeqNum(0), &[]);
     s.closed_by(CloseReason::Reset);
+}
+
+// SA-SEQ-3 (RFC 9293 §3.10.7.4): the window stays zero until we advertise
+// more. The application read a little, too little for a window update
+// (receiver SWS avoidance, §3.8.6.2.2): text that would fit the room made
+// is still not acceptable (as Linux's tcp_data_queue drops it while
+// tcp_receive_window is 0); an ACK answers with the zero window.
+#[test]
+fn sa_seq_3_room_made_without_a_window_update_takes_no_text() {
+    let mut s = zero_window();
+    let nxt = s.c.rcv_nxt();
+    assert_eq!(s.read(10).len(), 10);
+    s.silent();
+    s.seg(f(ACK, PSH), nxt, ISS.add(2), b"more");
+    let p = s.expect(ACK, ISS.add(2), nxt);
+    assert_eq!(p.t.window, 0);
+    assert_eq!(s.c.recv_queue(), 90, "the text is not taken");
+    assert_eq!(s.c.snd_una(), ISS.add(2), "the valid ACK is processed");
+}
+
+// RFC 9293 §3.10.7.4 (first, and seventh): text past the receive buffer
+// is not taken, also when the application reads it at once
+// (`on_segment_recv`, into a buffer that would hold it all): the buffer's
+// share is, RCV.NXT moves by that much, and the ACK asks for the rest.
+#[test]
+fn text_past_the_receive_buffer_is_not_taken_when_read_at_once() {
+    let mut s = established();
+    let nxt = s.c.rcv_nxt();
+    let text: Vec<u8> = (0..RX + 900).map(|k| k as u8).collect();
+    let seg = tcpstate::wire::Segment {
+        seq: nxt,
+        ack: ISS.add(1),
+        flags: f(ACK, PSH),
+        window: 1000,
+        urgent: 0,
+        options: tcpstate::TcpOptions::NONE,
+        payload: &text,
+    };
+    let mut dst = vec![0u8; RX + 1000];
+    let o = s.c.on_segment_recv(s.now, &seg, false, &mut dst);
+    s.record(o.actions);
+    assert_eq!(o.len, RX, "the buffer's share");
+    assert_eq!(&dst[..RX], &text[..RX]);
+    assert_eq!(s.c.rcv_nxt(), nxt.add(RX as u32));
+    let p = s.out().pop().expect("an ACK");
+    assert_eq!(p.ack(), nxt.add(RX as u32));
 }
 
 // SA-SEQ-3 in FIN-WAIT-1 (RFC 9293 §3.10.7.4): a zero-window probe whose

@@ -488,6 +488,61 @@ fn header_prediction_takes_the_ack_clock() {
     );
 }
 
+/// Header prediction's answers at the edge of the receive ring (RFC 9293
+/// §3.10.7 notes it): text that fills the ring exactly is predicted, one
+/// byte more is not (the full path takes what fits); a pure ACK is
+/// predicted whatever our window (a segment without text at RCV.NXT is
+/// acceptable with RCV.WND = 0, Table 6 of §3.10.7.4); text into a window
+/// last advertised as zero is not, even when the application has since
+/// made room (§3.10.7.4: with RCV.WND = 0 no segment with text is
+/// acceptable; the full path drops it and answers).
+#[test]
+fn header_prediction_at_the_edge_of_the_receive_ring() {
+    let cfg = Config {
+        timestamps: false,
+        ..Config::rfc9293()
+    };
+    let mut c = established(&cfg);
+    let now = Instant::from_secs(2);
+    let free = c.rx.free();
+    let text = std::vec![0x33u8; free + 1];
+    assert!(
+        c.rcv_adv.dist(c.rcv_nxt) as usize >= free,
+        "the window covers the ring"
+    );
+    assert_eq!(
+        c.predict(&in_order(&c, &text[..free + 1])),
+        None,
+        "one byte too many"
+    );
+    assert_eq!(
+        c.predict(&in_order(&c, &text[..free])),
+        Some(false),
+        "fills the ring"
+    );
+    let _ = c.on_segment(now, &in_order(&c, &text[..free]));
+    assert_eq!(c.rx.free(), 0);
+    let _ = drain(&mut c, now);
+    assert!(!c.rcv_adv.after(c.rcv_nxt), "a zero window advertised");
+    assert_eq!(
+        c.predict(&in_order(&c, &[])),
+        Some(false),
+        "a pure ACK, zero window"
+    );
+    // The application reads a little: too little for a window update
+    // (RFC 9293 §3.8.6.2.2), so the window stays shut.
+    let mut buf = [0u8; 10];
+    assert_eq!(c.recv(now, &mut buf).unwrap().len, 10);
+    let _ = drain(&mut c, now);
+    assert!(!c.rcv_adv.after(c.rcv_nxt), "still a zero window");
+    assert_eq!(c.rx.free(), 10);
+    assert_eq!(
+        c.predict(&in_order(&c, &[0x44; 5])),
+        None,
+        "text into a zero window"
+    );
+}
+
 /// `on_segment_recv` hands in-order text to the reader without writing it
 /// into the receive ring; `on_segment` then `recv` goes through the ring.
 #[cfg(feature = "testing")]
