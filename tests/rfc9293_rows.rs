@@ -210,6 +210,43 @@ fn must_1_window_field_is_unsigned() {
     assert_eq!(s.c.snd_wnd(), 65535);
 }
 
+// R7323-2 (RFC 7323 §2.3): the shift our SYN offers is the smallest that
+// lets the window field cover the window space (the receive buffer, or
+// `Config::wscale_buffer` when larger), at most 14, and no larger than
+// leaves two units in the receive buffer (the window is rounded down to
+// whole units, §2.4). The cases of the Endpoint's syn-cookie test
+// (`syn_cookie_window_scale_is_the_one_a_syn_ack_with_state_offers`),
+// for the Connection alone.
+#[test]
+fn r7323_2_the_shift_we_offer() {
+    let cases = [
+        (4096, None, 0u8),
+        // 65535 fits the field: no scaling needed.
+        (4096, Some(0xffff), 0),
+        (4096, Some(0x10000), 1),
+        (16384, Some(6 << 20), 7),
+        // Two units of 2^11 in 4 KiB, not more.
+        (4096, Some(1 << 31), 11),
+        // Room for 2^15 in 64 KiB, but the shift stops at 14.
+        (65536, Some(1 << 31), 14),
+    ];
+    for (rx, space, shift) in cases {
+        let c = Config {
+            window_scaling: true,
+            wscale_buffer: space,
+            ..cfg()
+        };
+        let mut s = Sut::with_buffers(c, rx, 8192);
+        s.app(|c, now| c.connect(now, ISS).unwrap());
+        let syn = s.expect(SYN, ISS, tcpstate::SeqNum(0));
+        assert_eq!(
+            syn.t.options.window_scale,
+            Some(shift),
+            "rx {rx}, space {space:?}"
+        );
+    }
+}
+
 // REC-1 (RFC 9293 §3.8.6, RFC 7323 §2): windows are 32-bit once scaled;
 // R7323-1, R7323-2, R7323-3: scaling needs the option on both SYNs, a
 // shift above 14 is taken as 14, and a SYN's window is never scaled.

@@ -96,6 +96,7 @@ fn sa_li_1_rst_ignored() {
     s.seg(RST, PEER_ISS, SeqNum(0), &[]);
     s.silent();
     s.unchanged(S::Listen);
+    assert_eq!(s.c.stats().dropped, 1, "counted as dropped");
 }
 
 // SA-LI-2 (RFC 9293 §3.10.7.2 second): any ACK, SYN,ACK included, gets <SEQ=SEG.ACK><CTL=RST>.
@@ -136,6 +137,7 @@ fn sa_li_5_other_segments_dropped() {
     s.seg(PSH, PEER_ISS, SeqNum(0), b"data");
     s.silent();
     s.unchanged(S::Listen);
+    assert_eq!(s.c.stats().dropped, 2, "both counted as dropped");
 }
 
 // ----- §3.10.7.3 SYN-SENT ------------------------------------------------------
@@ -151,6 +153,7 @@ fn sa_ss_1_unacceptable_ack_gets_rst() {
     s.seg(f(RST, ACK), PEER_ISS, ISS.add(2), &[]);
     s.silent();
     s.unchanged(S::SynSent);
+    assert_eq!(s.c.stats().dropped, 3, "each counted as dropped");
 }
 
 // SA-SS-1 with two unacceptable ACKs before the host polls: the connection
@@ -191,6 +194,7 @@ fn sa_ss_4_rst_without_ack_dropped() {
     s.seg(RST, PEER_ISS, SeqNum(0), &[]);
     s.silent();
     s.unchanged(S::SynSent);
+    assert_eq!(s.c.stats().dropped, 1, "counted as dropped");
 }
 
 // SA-SS-7 (RFC 9293 §3.10.7.3 fourth): SYN,ACK with data and FIN continues at step 6.
@@ -212,6 +216,7 @@ fn sa_ss_9_no_syn_no_rst_dropped() {
     s.seg(f(ACK, FIN), PEER_ISS, ISS.add(1), b"x");
     s.silent();
     s.unchanged(S::SynSent);
+    assert_eq!(s.c.stats().dropped, 2, "both counted as dropped");
 }
 
 // SA-FIN-1 (RFC 9293 §3.10.7.4 step 8): no FIN processing in LISTEN or SYN-SENT.

@@ -543,6 +543,30 @@ fn header_prediction_at_the_edge_of_the_receive_ring() {
     );
 }
 
+/// Header prediction and PAWS (RFC 7323 §5.3): a TSval equal to
+/// TS.Recent passes (R1 rejects only one *less than* TS.Recent), so the
+/// segment is predicted; one less takes the full path, which drops it.
+#[test]
+fn header_prediction_takes_a_tsval_equal_to_ts_recent() {
+    let mut c = established(&Config::rfc9293());
+    assert!(c.ts_on());
+    let now = Instant::from_secs(2);
+    let ts = |val| TcpOptions {
+        timestamps: Some(Timestamps { val, ecr: 0 }),
+        ..TcpOptions::NONE
+    };
+    let mut seg = in_order(&c, b"data");
+    seg.options = ts(c.ts_recent);
+    assert_eq!(c.predict(&seg), Some(false), "TSval = TS.Recent");
+    seg.options = ts(c.ts_recent.wrapping_add(1));
+    assert_eq!(c.predict(&seg), Some(false), "a newer TSval");
+    seg.options = ts(c.ts_recent.wrapping_sub(1));
+    assert_eq!(c.predict(&seg), None, "an older TSval");
+    let rnxt = c.rcv_nxt;
+    let _ = c.on_segment(now, &seg);
+    assert_eq!(c.rcv_nxt, rnxt, "PAWS drops it");
+}
+
 /// `on_segment_recv` hands in-order text to the reader without writing it
 /// into the receive ring; `on_segment` then `recv` goes through the ring.
 #[cfg(feature = "testing")]
