@@ -208,6 +208,22 @@ fn sa_ss_7_syn_ack_with_data_and_fin() {
     assert!(s.c.is_eof());
 }
 
+// SA-SS-7 (RFC 9293 §3.10.7.3 fourth): SYN,ACK with data and no FIN (a
+// Fast Open server's reply, RFC 7413 §4.2.2, may carry data): the text
+// after the SYN is queued and acknowledged; no end of stream.
+#[test]
+fn sa_ss_7_syn_ack_with_data_alone() {
+    let mut s = syn_sent();
+    s.peer(f(SYN, ACK), b"hello");
+    assert_eq!(s.c.state(), S::Established);
+    assert!(s.last.readable());
+    s.expect(ACK, ISS.add(1), PEER_ISS.add(6));
+    assert_eq!(s.read(10), b"hello");
+    assert!(!s.c.is_eof());
+    s.peer(ACK, b" world");
+    assert_eq!(s.read(10), b" world");
+}
+
 // SA-SS-9 (RFC 9293 §3.10.7.3 fifth): neither SYN nor RST: dropped.
 #[test]
 fn sa_ss_9_no_syn_no_rst_dropped() {
@@ -593,6 +609,7 @@ fn sa_ack_0_no_ack_bit_dropped() {
     s.silent();
     assert_eq!(s.c.recv_queue(), 0);
     assert_eq!(s.c.rcv_nxt(), PEER_ISS.add(1));
+    assert_eq!(s.c.stats().dropped, 1, "counted as dropped");
 }
 
 // SA-ACK-1, R5961-3 (RFC 9293 §3.10.7.4 fifth, RFC 5961 §5.2): SEG.ACK must be
