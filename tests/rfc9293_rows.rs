@@ -601,6 +601,36 @@ fn r7323_10_paws_gives_up_after_24_days() {
     }
 }
 
+// R7323-10 at its edge: the connection counts TS.Recent's age in units of
+// 2^20 µs (about a second; `input.rs`'s PAWS_IDLE, 24 days rounded down
+// to 1 977 539 units). PAWS still holds a microsecond before that many
+// units since TS.Recent was taken, and gives up at them.
+#[test]
+fn r7323_10_paws_gives_up_at_24_days_to_the_unit() {
+    const UNIT_US: u64 = 1 << 20;
+    const IDLE_UNITS: u64 = 24 * 86_400 * 1_000_000 / UNIT_US;
+    let ts = |val| TcpOptions {
+        timestamps: Some(Timestamps { val, ecr: 0 }),
+        ..TcpOptions::NONE
+    };
+    assert!(T0.as_micros() < UNIT_US, "TS.Recent taken in unit 0");
+    for (at, accepted) in [
+        (IDLE_UNITS * UNIT_US - 1, false),
+        (IDLE_UNITS * UNIT_US, true),
+    ] {
+        let mut s = syn_sent_with(Config::rfc9293());
+        s.peer_syn_opts = ts(1_000_000);
+        s.peer(f(SYN, ACK), &[]);
+        let _ = s.out();
+        s.now = tcpstate::Instant::from_micros(at);
+        let seq = s.c.rcv_nxt();
+        s.seg_opts(ACK, seq, s.c.snd_nxt(), ts(10), b"old");
+        assert_eq!(s.c.recv_queue() == 3, accepted, "at {at} µs");
+        // RFC 7323 §5.3 R1: a segment PAWS rejects is dropped (counted).
+        assert_eq!(s.c.stats().dropped, u64::from(!accepted), "at {at} µs");
+    }
+}
+
 // R6298-2, R6298-3: the RTO from the first RTT sample (SRTT = R, RTTVAR =
 // R/2) and the next (RTTVAR first, then SRTT), with Linux's 200 ms floor.
 #[test]
