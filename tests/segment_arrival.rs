@@ -642,6 +642,26 @@ fn sa_ack_2_syn_received_bad_ack_gets_rst() {
     assert_eq!(s.c.state(), S::Established);
 }
 
+// SA-ACK-2 in FIN-WAIT-1 entered from SYN-RECEIVED (CLOSE before the
+// peer's ACK of our SYN): the ACK must still acknowledge the SYN (SND.UNA
+// < SEG.ACK =< SND.NXT); one that does not gets <SEQ=SEG.ACK><CTL=RST>
+// and is dropped (counted); the right one moves on.
+#[test]
+fn sa_ack_2_fin_wait_1_before_the_syn_is_acked_resets_a_bad_ack() {
+    let mut s = syn_received_passive();
+    let iss = s.c.iss();
+    s.close();
+    assert_eq!(s.c.state(), S::FinWait1);
+    let _ = s.out();
+    s.seg(ACK, PEER_ISS.add(1), iss, &[]);
+    s.expect(RST, iss, SeqNum(0));
+    assert_eq!(s.c.state(), S::FinWait1);
+    assert_eq!(s.c.stats().dropped, 1, "counted as dropped");
+    s.seg(ACK, PEER_ISS.add(1), iss.add(1), &[]);
+    assert_eq!(s.c.snd_una(), iss.add(1));
+    assert_eq!(s.c.stats().dropped, 1);
+}
+
 // SA-ACK-2, then a RST: the reset sent for the bad ACK leaves the
 // connection as it was, a passive OPEN's, so the peer's RST returns it to
 // LISTEN (RFC 9293 §3.10.7.4 second, SYN-RECEIVED, SA-RST-1).
