@@ -210,6 +210,29 @@ fn must_1_window_field_is_unsigned() {
     assert_eq!(s.c.snd_wnd(), 65535);
 }
 
+// R7323-3 (RFC 7323 §2.2-2.3) on a passive open: the window of the
+// peer's SYN is never scaled, the window of the ACK that completes the
+// handshake (SYN-RECEIVED, RFC 9293 §3.10.7.4 fifth) is.
+#[test]
+fn r7323_3_the_ack_of_our_syn_ack_has_a_scaled_window() {
+    let c = Config {
+        window_scaling: true,
+        ..cfg()
+    };
+    let mut s = listen_with(c);
+    s.peer_syn_opts = TcpOptions {
+        window_scale: Some(3),
+        ..TcpOptions::NONE
+    };
+    s.peer_wnd = 1000;
+    s.peer(SYN, &[]);
+    assert_eq!(s.c.snd_wnd(), 1000, "the SYN's window unscaled");
+    let _ = s.out();
+    s.peer(ACK, &[]);
+    assert_eq!(s.c.state(), State::Established);
+    assert_eq!(s.c.snd_wnd(), 1000 << 3, "the ACK's window scaled");
+}
+
 // R7323-2 (RFC 7323 §2.3): the shift our SYN offers is the smallest that
 // lets the window field cover the window space (the receive buffer, or
 // `Config::wscale_buffer` when larger), at most 14, and no larger than
