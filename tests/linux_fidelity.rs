@@ -858,3 +858,38 @@ fn eight_segments_out(cfg: &Config) -> (script::Sut, tcpstate::SeqNum, u32) {
     assert_eq!(out.len(), 8);
     (s, out[0].seq(), mss)
 }
+
+/// A write queued in SYN-SENT goes with the ACK of the SYN,ACK, and the
+/// connection is interactive from then on (`Config::quickack`, Linux's
+/// write-pending case of `tcp_rcv_synsent_state_process`): the peer's
+/// reply is acknowledged by the delayed-ACK timer, not at once. With
+/// nothing queued the connection starts in quick-ACK mode and acknowledges
+/// the peer's first data at once (RFC 9293 §3.10.7.3 leaves both to the
+/// delayed-ACK rules of RFC 1122 §4.2.3.2).
+#[test]
+fn a_write_queued_in_syn_sent_makes_the_connection_interactive() {
+    use script::*;
+    for queued in [true, false] {
+        let mut s = syn_sent_with(preset(true));
+        if queued {
+            assert_eq!(s.send(b"request"), 7);
+            s.silent();
+        }
+        s.now += Duration::from_millis(10);
+        s.peer(f(SYN, ACK), &[]);
+        let out = s.out();
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert_eq!(out[0].payload.len(), if queued { 7 } else { 0 });
+        s.now += Duration::from_millis(10);
+        s.peer(f(PSH, ACK), b"reply");
+        if queued {
+            s.silent();
+            let d = s.c.deadline().expect("the delayed-ACK timer");
+            assert_eq!(s.c.timer(tcpstate::Timer::DelayedAck), Some(d));
+            s.fire();
+            s.expect_ack();
+        } else {
+            s.expect_ack();
+        }
+    }
+}

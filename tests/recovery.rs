@@ -391,16 +391,33 @@ fn r3168_ecn_negotiation_and_reaction() {
     };
     let mut p = common::Pair::new(
         common::conn(on.clone(), 65536, 65536),
-        common::conn(on, 65536, 65536),
+        common::conn(on.clone(), 65536, 65536),
     );
     p.app_b(|c, now| c.listen(now, SeqNum(1)).unwrap());
     p.app_a(|c, now| c.connect(now, SeqNum(2)).unwrap());
     p.run_for(Duration::from_millis(50));
     assert!(p.a.ecn_enabled() && p.b.ecn_enabled());
-    // Off on one side: not negotiated.
+    // Off on both sides, or on one side only (§6.1.1: an ECN-setup SYN
+    // and an ECN-setup SYN-ACK both needed): not negotiated.
     let mut q = common::Pair::open(Config::linux(), 4096, 4096);
     q.run_for(Duration::from_millis(10));
     assert!(!q.a.ecn_enabled());
+    for a_on in [true, false] {
+        let (ca, cb) = if a_on {
+            (on.clone(), Config::linux())
+        } else {
+            (Config::linux(), on.clone())
+        };
+        let mut q = common::Pair::new(common::conn(ca, 4096, 4096), common::conn(cb, 4096, 4096));
+        q.app_b(|c, now| c.listen(now, SeqNum(1)).unwrap());
+        q.app_a(|c, now| c.connect(now, SeqNum(2)).unwrap());
+        q.run_for(Duration::from_millis(50));
+        assert_eq!(q.a.state(), tcpstate::State::Established);
+        assert!(
+            !q.a.ecn_enabled() && !q.b.ecn_enabled(),
+            "on at A only: {a_on}"
+        );
+    }
     // Data from A is ECT; B sees CE once.
     let now = p.now;
     let _ = p.a.send(now, &[1u8; 3000]).unwrap();

@@ -210,6 +210,66 @@ fn must_1_window_field_is_unsigned() {
     assert_eq!(s.c.snd_wnd(), 65535);
 }
 
+// R7323-3 (RFC 7323 §2.2-2.3) on a passive open: the window of the
+// peer's SYN is never scaled, the window of the ACK that completes the
+// handshake (SYN-RECEIVED, RFC 9293 §3.10.7.4 fifth) is.
+#[test]
+fn r7323_3_the_ack_of_our_syn_ack_has_a_scaled_window() {
+    let c = Config {
+        window_scaling: true,
+        ..cfg()
+    };
+    let mut s = listen_with(c);
+    s.peer_syn_opts = TcpOptions {
+        window_scale: Some(3),
+        ..TcpOptions::NONE
+    };
+    s.peer_wnd = 1000;
+    s.peer(SYN, &[]);
+    assert_eq!(s.c.snd_wnd(), 1000, "the SYN's window unscaled");
+    let _ = s.out();
+    s.peer(ACK, &[]);
+    assert_eq!(s.c.state(), State::Established);
+    assert_eq!(s.c.snd_wnd(), 1000 << 3, "the ACK's window scaled");
+}
+
+// R7323-2 (RFC 7323 §2.3): the shift our SYN offers is the smallest that
+// lets the window field cover the window space (the receive buffer, or
+// `Config::wscale_buffer` when larger), at most 14, and no larger than
+// leaves two units in the receive buffer (the window is rounded down to
+// whole units, §2.4). The cases of the Endpoint's syn-cookie test
+// (`syn_cookie_window_scale_is_the_one_a_syn_ack_with_state_offers`),
+// for the Connection alone.
+#[test]
+fn r7323_2_the_shift_we_offer() {
+    let cases = [
+        (4096, None, 0u8),
+        // 65535 fits the field: no scaling needed.
+        (4096, Some(0xffff), 0),
+        (4096, Some(0x10000), 1),
+        (16384, Some(6 << 20), 7),
+        // Two units of 2^11 in 4 KiB, not more.
+        (4096, Some(1 << 31), 11),
+        // Room for 2^15 in 64 KiB, but the shift stops at 14.
+        (65536, Some(1 << 31), 14),
+    ];
+    for (rx, space, shift) in cases {
+        let c = Config {
+            window_scaling: true,
+            wscale_buffer: space,
+            ..cfg()
+        };
+        let mut s = Sut::with_buffers(c, rx, 8192);
+        s.app(|c, now| c.connect(now, ISS).unwrap());
+        let syn = s.expect(SYN, ISS, tcpstate::SeqNum(0));
+        assert_eq!(
+            syn.t.options.window_scale,
+            Some(shift),
+            "rx {rx}, space {space:?}"
+        );
+    }
+}
+
 // REC-1 (RFC 9293 §3.8.6, RFC 7323 §2): windows are 32-bit once scaled;
 // R7323-1, R7323-2, R7323-3: scaling needs the option on both SYNs, a
 // shift above 14 is taken as 14, and a SYN's window is never scaled.
@@ -561,6 +621,36 @@ fn r7323_10_paws_gives_up_after_24_days() {
         let seq = s.c.rcv_nxt();
         s.seg_opts(ACK, seq, s.c.snd_nxt(), ts(10), b"old");
         assert_eq!(s.c.recv_queue() == 3, accepted, "{idle_days} days");
+    }
+}
+
+// R7323-10 at its edge: the connection counts TS.Recent's age in units of
+// 2^20 µs (about a second; `input.rs`'s PAWS_IDLE, 24 days rounded down
+// to 1 977 539 units). PAWS still holds a microsecond before that many
+// units since TS.Recent was taken, and gives up at them.
+#[test]
+fn r7323_10_paws_gives_up_at_24_days_to_the_unit() {
+    const UNIT_US: u64 = 1 << 20;
+    const IDLE_UNITS: u64 = 24 * 86_400 * 1_000_000 / UNIT_US;
+    let ts = |val| TcpOptions {
+        timestamps: Some(Timestamps { val, ecr: 0 }),
+        ..TcpOptions::NONE
+    };
+    assert!(T0.as_micros() < UNIT_US, "TS.Recent taken in unit 0");
+    for (at, accepted) in [
+        (IDLE_UNITS * UNIT_US - 1, false),
+        (IDLE_UNITS * UNIT_US, true),
+    ] {
+        let mut s = syn_sent_with(Config::rfc9293());
+        s.peer_syn_opts = ts(1_000_000);
+        s.peer(f(SYN, ACK), &[]);
+        let _ = s.out();
+        s.now = tcpstate::Instant::from_micros(at);
+        let seq = s.c.rcv_nxt();
+        s.seg_opts(ACK, seq, s.c.snd_nxt(), ts(10), b"old");
+        assert_eq!(s.c.recv_queue() == 3, accepted, "at {at} µs");
+        // RFC 7323 §5.3 R1: a segment PAWS rejects is dropped (counted).
+        assert_eq!(s.c.stats().dropped, u64::from(!accepted), "at {at} µs");
     }
 }
 

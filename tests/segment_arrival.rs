@@ -75,12 +75,16 @@ fn closed_connection_says_nothing() {
     let mut s = closed();
     s.seg(SYN, PEER_ISS, SeqNum(0), &[]);
     s.silent();
+    // RFC 9293 §3.10.7.1: the segment is the Endpoint's to answer; the
+    // connection only counts it as dropped.
+    assert_eq!(s.c.stats().dropped, 1, "counted as dropped");
     let mut s = established();
     s.abort();
     s.expect(RST, ISS.add(1), SeqNum(0));
     s.peer(ACK, b"more");
     s.silent();
     s.unchanged(S::Closed);
+    assert_eq!(s.c.stats().dropped, 1, "counted as dropped");
 }
 
 // ----- §3.10.7.2 LISTEN --------------------------------------------------------
@@ -92,6 +96,7 @@ fn sa_li_1_rst_ignored() {
     s.seg(RST, PEER_ISS, SeqNum(0), &[]);
     s.silent();
     s.unchanged(S::Listen);
+    assert_eq!(s.c.stats().dropped, 1, "counted as dropped");
 }
 
 // SA-LI-2 (RFC 9293 §3.10.7.2 second): any ACK, SYN,ACK included, gets <SEQ=SEG.ACK><CTL=RST>.
@@ -132,6 +137,7 @@ fn sa_li_5_other_segments_dropped() {
     s.seg(PSH, PEER_ISS, SeqNum(0), b"data");
     s.silent();
     s.unchanged(S::Listen);
+    assert_eq!(s.c.stats().dropped, 2, "both counted as dropped");
 }
 
 // ----- §3.10.7.3 SYN-SENT ------------------------------------------------------
@@ -147,6 +153,7 @@ fn sa_ss_1_unacceptable_ack_gets_rst() {
     s.seg(f(RST, ACK), PEER_ISS, ISS.add(2), &[]);
     s.silent();
     s.unchanged(S::SynSent);
+    assert_eq!(s.c.stats().dropped, 3, "each counted as dropped");
 }
 
 // SA-SS-1 with two unacceptable ACKs before the host polls: the connection
@@ -187,6 +194,7 @@ fn sa_ss_4_rst_without_ack_dropped() {
     s.seg(RST, PEER_ISS, SeqNum(0), &[]);
     s.silent();
     s.unchanged(S::SynSent);
+    assert_eq!(s.c.stats().dropped, 1, "counted as dropped");
 }
 
 // SA-SS-7 (RFC 9293 §3.10.7.3 fourth): SYN,ACK with data and FIN continues at step 6.
@@ -200,6 +208,22 @@ fn sa_ss_7_syn_ack_with_data_and_fin() {
     assert!(s.c.is_eof());
 }
 
+// SA-SS-7 (RFC 9293 §3.10.7.3 fourth): SYN,ACK with data and no FIN (a
+// Fast Open server's reply, RFC 7413 §4.2.2, may carry data): the text
+// after the SYN is queued and acknowledged; no end of stream.
+#[test]
+fn sa_ss_7_syn_ack_with_data_alone() {
+    let mut s = syn_sent();
+    s.peer(f(SYN, ACK), b"hello");
+    assert_eq!(s.c.state(), S::Established);
+    assert!(s.last.readable());
+    s.expect(ACK, ISS.add(1), PEER_ISS.add(6));
+    assert_eq!(s.read(10), b"hello");
+    assert!(!s.c.is_eof());
+    s.peer(ACK, b" world");
+    assert_eq!(s.read(10), b" world");
+}
+
 // SA-SS-9 (RFC 9293 §3.10.7.3 fifth): neither SYN nor RST: dropped.
 #[test]
 fn sa_ss_9_no_syn_no_rst_dropped() {
@@ -208,6 +232,7 @@ fn sa_ss_9_no_syn_no_rst_dropped() {
     s.seg(f(ACK, FIN), PEER_ISS, ISS.add(1), b"x");
     s.silent();
     s.unchanged(S::SynSent);
+    assert_eq!(s.c.stats().dropped, 2, "both counted as dropped");
 }
 
 // SA-FIN-1 (RFC 9293 §3.10.7.4 step 8): no FIN processing in LISTEN or SYN-SENT.
@@ -271,6 +296,52 @@ fn sa_seq_3_zero_window_data_acked_and_ack_processed() {
     assert_eq!(s.c.snd_una(), ISS.add(2), "the valid ACK is processed");
     s.seg(RST, nxt, SeqNum(0), &[]);
     s.closed_by(CloseReason::Reset);
+}
+
+// SA-SEQ-3 (RFC 9293 §3.10.7.4): the window stays zero until we advertise
+// more. The application read a little, too little for a window update
+// (receiver SWS avoidance, §3.8.6.2.2): text that would fit the room made
+// is still not acceptable (as Linux's tcp_data_queue drops it while
+// tcp_receive_window is 0); an ACK answers with the zero window.
+#[test]
+fn sa_seq_3_room_made_without_a_window_update_takes_no_text() {
+    let mut s = zero_window();
+    let nxt = s.c.rcv_nxt();
+    assert_eq!(s.read(10).len(), 10);
+    s.silent();
+    s.seg(f(ACK, PSH), nxt, ISS.add(2), b"more");
+    let p = s.expect(ACK, ISS.add(2), nxt);
+    assert_eq!(p.t.window, 0);
+    assert_eq!(s.c.recv_queue(), 90, "the text is not taken");
+    assert_eq!(s.c.snd_una(), ISS.add(2), "the valid ACK is processed");
+}
+
+// RFC 9293 §3.10.7.4 (first, and seventh): text past the receive buffer
+// is not taken, also when the application reads it at once
+// (`on_segment_recv`, into a buffer that would hold it all): the buffer's
+// share is, RCV.NXT moves by that much, and the ACK asks for the rest.
+#[test]
+fn text_past_the_receive_buffer_is_not_taken_when_read_at_once() {
+    let mut s = established();
+    let nxt = s.c.rcv_nxt();
+    let text: Vec<u8> = (0..RX + 900).map(|k| k as u8).collect();
+    let seg = tcpstate::wire::Segment {
+        seq: nxt,
+        ack: ISS.add(1),
+        flags: f(ACK, PSH),
+        window: 1000,
+        urgent: 0,
+        options: tcpstate::TcpOptions::NONE,
+        payload: &text,
+    };
+    let mut dst = vec![0u8; RX + 1000];
+    let o = s.c.on_segment_recv(s.now, &seg, false, &mut dst);
+    s.record(o.actions);
+    assert_eq!(o.len, RX, "the buffer's share");
+    assert_eq!(&dst[..RX], &text[..RX]);
+    assert_eq!(s.c.rcv_nxt(), nxt.add(RX as u32));
+    let p = s.out().pop().expect("an ACK");
+    assert_eq!(p.ack(), nxt.add(RX as u32));
 }
 
 // SA-SEQ-3 in FIN-WAIT-1 (RFC 9293 §3.10.7.4): a zero-window probe whose
@@ -538,6 +609,7 @@ fn sa_ack_0_no_ack_bit_dropped() {
     s.silent();
     assert_eq!(s.c.recv_queue(), 0);
     assert_eq!(s.c.rcv_nxt(), PEER_ISS.add(1));
+    assert_eq!(s.c.stats().dropped, 1, "counted as dropped");
 }
 
 // SA-ACK-1, R5961-3 (RFC 9293 §3.10.7.4 fifth, RFC 5961 §5.2): SEG.ACK must be
@@ -568,6 +640,26 @@ fn sa_ack_2_syn_received_bad_ack_gets_rst() {
     assert_eq!(s.c.stats().dropped, 2, "both counted as dropped");
     s.seg(ACK, PEER_ISS.add(1), iss.add(1), &[]);
     assert_eq!(s.c.state(), S::Established);
+}
+
+// SA-ACK-2 in FIN-WAIT-1 entered from SYN-RECEIVED (CLOSE before the
+// peer's ACK of our SYN): the ACK must still acknowledge the SYN (SND.UNA
+// < SEG.ACK =< SND.NXT); one that does not gets <SEQ=SEG.ACK><CTL=RST>
+// and is dropped (counted); the right one moves on.
+#[test]
+fn sa_ack_2_fin_wait_1_before_the_syn_is_acked_resets_a_bad_ack() {
+    let mut s = syn_received_passive();
+    let iss = s.c.iss();
+    s.close();
+    assert_eq!(s.c.state(), S::FinWait1);
+    let _ = s.out();
+    s.seg(ACK, PEER_ISS.add(1), iss, &[]);
+    s.expect(RST, iss, SeqNum(0));
+    assert_eq!(s.c.state(), S::FinWait1);
+    assert_eq!(s.c.stats().dropped, 1, "counted as dropped");
+    s.seg(ACK, PEER_ISS.add(1), iss.add(1), &[]);
+    assert_eq!(s.c.snd_una(), iss.add(1));
+    assert_eq!(s.c.stats().dropped, 1);
 }
 
 // SA-ACK-2, then a RST: the reset sent for the bad ACK leaves the

@@ -42,6 +42,7 @@ fn a_synack_echoing_an_unsent_tsval_is_reset_on_linux_only() {
         if linux {
             s.expect(RST, ISS.add(1), SeqNum(0));
             assert_eq!(s.c.state(), State::SynSent);
+            assert_eq!(s.c.stats().dropped, 1, "counted as dropped");
             // A valid one completes the handshake.
             synack(&mut s, val);
             assert_eq!(s.c.state(), State::Established);

@@ -380,10 +380,10 @@ impl<B: Storage> Connection<B> {
                 self.urgent_in(seg, a);
             }
             // Data or FIN on the SYN+ACK continue at step 7 with SEQ+1.
+            // (Steps 7 and 8 read no flag but FIN: the SYN bit may stay.)
             if !seg.payload.is_empty() || f.fin() {
                 let rest = Segment {
                     seq: seg.seq.add(1),
-                    flags: crate::wire::Flags(f.0 & !crate::wire::Flags::SYN.0),
                     ..*seg
                 };
                 self.text_and_fin(now, &rest, a);

@@ -557,6 +557,85 @@ fn header_prediction_takes_the_ack_clock() {
     );
 }
 
+/// Header prediction's answers at the edge of the receive ring (RFC 9293
+/// §3.10.7 notes it): text that fills the ring exactly is predicted, one
+/// byte more is not (the full path takes what fits); a pure ACK is
+/// predicted whatever our window (a segment without text at RCV.NXT is
+/// acceptable with RCV.WND = 0, Table 6 of §3.10.7.4); text into a window
+/// last advertised as zero is not, even when the application has since
+/// made room (§3.10.7.4: with RCV.WND = 0 no segment with text is
+/// acceptable; the full path drops it and answers).
+#[test]
+fn header_prediction_at_the_edge_of_the_receive_ring() {
+    let cfg = Config {
+        timestamps: false,
+        ..Config::rfc9293()
+    };
+    let mut c = established(&cfg);
+    let now = Instant::from_secs(2);
+    let free = c.rx.free();
+    let text = std::vec![0x33u8; free + 1];
+    assert!(
+        c.rcv_adv.dist(c.rcv_nxt) as usize >= free,
+        "the window covers the ring"
+    );
+    assert_eq!(
+        c.predict(&in_order(&c, &text[..free + 1])),
+        None,
+        "one byte too many"
+    );
+    assert_eq!(
+        c.predict(&in_order(&c, &text[..free])),
+        Some(false),
+        "fills the ring"
+    );
+    let _ = c.on_segment(now, &in_order(&c, &text[..free]));
+    assert_eq!(c.rx.free(), 0);
+    let _ = drain(&mut c, now);
+    assert!(!c.rcv_adv.after(c.rcv_nxt), "a zero window advertised");
+    assert_eq!(
+        c.predict(&in_order(&c, &[])),
+        Some(false),
+        "a pure ACK, zero window"
+    );
+    // The application reads a little: too little for a window update
+    // (RFC 9293 §3.8.6.2.2), so the window stays shut.
+    let mut buf = [0u8; 10];
+    assert_eq!(c.recv(now, &mut buf).unwrap().len, 10);
+    let _ = drain(&mut c, now);
+    assert!(!c.rcv_adv.after(c.rcv_nxt), "still a zero window");
+    assert_eq!(c.rx.free(), 10);
+    assert_eq!(
+        c.predict(&in_order(&c, &[0x44; 5])),
+        None,
+        "text into a zero window"
+    );
+}
+
+/// Header prediction and PAWS (RFC 7323 §5.3): a TSval equal to
+/// TS.Recent passes (R1 rejects only one *less than* TS.Recent), so the
+/// segment is predicted; one less takes the full path, which drops it.
+#[test]
+fn header_prediction_takes_a_tsval_equal_to_ts_recent() {
+    let mut c = established(&Config::rfc9293());
+    assert!(c.ts_on());
+    let now = Instant::from_secs(2);
+    let ts = |val| TcpOptions {
+        timestamps: Some(Timestamps { val, ecr: 0 }),
+        ..TcpOptions::NONE
+    };
+    let mut seg = in_order(&c, b"data");
+    seg.options = ts(c.ts_recent);
+    assert_eq!(c.predict(&seg), Some(false), "TSval = TS.Recent");
+    seg.options = ts(c.ts_recent.wrapping_add(1));
+    assert_eq!(c.predict(&seg), Some(false), "a newer TSval");
+    seg.options = ts(c.ts_recent.wrapping_sub(1));
+    assert_eq!(c.predict(&seg), None, "an older TSval");
+    let rnxt = c.rcv_nxt;
+    let _ = c.on_segment(now, &seg);
+    assert_eq!(c.rcv_nxt, rnxt, "PAWS drops it");
+}
+
 /// `on_segment_recv` hands in-order text to the reader without writing it
 /// into the receive ring; `on_segment` then `recv` goes through the ring.
 #[cfg(feature = "testing")]
