@@ -1254,6 +1254,54 @@ fn ephemeral_ports_run_out_with_a_typed_error() {
     );
 }
 
+/// `max_connections` (full connections, a memory bound) counts every
+/// connection however it was opened: one below the limit a SYN still gets
+/// its SYN,ACK; at the limit `connect` fails with `TooManyConnections` and
+/// a SYN is dropped silently (EP-3, no SYN cookies as the SYN queue is not
+/// full), counted in `listen_drops`.
+#[test]
+fn max_connections_bounds_active_and_passive_opens_alike() {
+    let mut c = local(cfg());
+    c.max_connections = 3;
+    let mut ep = Endpoint::new(c, [1; 16]).expect("valid config");
+    let now = Instant::from_secs(1);
+    ep.listen(sa(1, 80), 16).unwrap();
+    for port in [80, 81] {
+        ep.connect(now, None, sa(9, port)).unwrap();
+    }
+    assert_eq!(output(&mut ep, now).len(), 2, "two SYNs");
+    // Two of three: a SYN makes the third.
+    let syn = |port| {
+        craft(
+            sa(10, port),
+            sa(1, 80),
+            1000,
+            0,
+            Flags::SYN,
+            TcpOptions::NONE,
+            &[],
+        )
+    };
+    inject(&mut ep, now, sa(10, 1111), sa(1, 80), &syn(1111));
+    let out = output(&mut ep, now);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].0.flags, Flags::SYN | Flags::ACK);
+    assert_eq!(ep.connection_count(), 3);
+    assert_eq!(ep.counters().listen_drops, 0);
+    // At the limit: neither a fourth `connect` nor a SYN.
+    assert_eq!(
+        ep.connect(now, None, sa(9, 82)),
+        Err(EndpointError::TooManyConnections)
+    );
+    inject(&mut ep, now, sa(10, 2222), sa(1, 80), &syn(2222));
+    assert!(
+        output(&mut ep, now).is_empty(),
+        "a SYN past the limit answered"
+    );
+    assert_eq!(ep.counters().listen_drops, 1);
+    assert_eq!(ep.connection_count(), 3);
+}
+
 #[test]
 fn isn_is_monotonic_per_tuple_and_unpredictable_across_tuples() {
     let mut c = cfg();
