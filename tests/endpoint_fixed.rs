@@ -462,3 +462,43 @@ fn a_full_fixed_listener_table_loses_no_listener_when_some_close() {
         assert_eq!(server.connections(now).count(), 16 + 8, "seed {seed}");
     }
 }
+
+/// A fixed store below the documented `M >= 4 * N` can run out of timer
+/// nodes: here `M` = 4 nodes (and a demux table of 3) for `N` = 8
+/// connections, with a TIME-WAIT entry and two refused connections whose
+/// `Closed` the application has not polled (out of the table, their
+/// slots and timers kept). The wheel's purge when the pool is full takes
+/// out stale nodes only: every node is a live timer, so the new
+/// connection's timer is the one dropped and counted (`timers_dropped`),
+/// and the TIME-WAIT entry still ends at 2MSL.
+#[test]
+fn an_undersized_timer_pool_drops_the_new_timer_never_a_live_one() {
+    let mut client =
+        FixedEndpoint::<8, 4, 2048>::with_store(cfg(2), [2; 16]).expect("valid config");
+    let mut server = Endpoint::new(cfg(1), [1; 16]).expect("valid config");
+    let l = server.listen(addr(1, 90), 4).unwrap();
+    let mut now = Instant::from_secs(1);
+    // A TIME-WAIT entry: the client closes first.
+    let t = client.connect(now, None, addr(1, 90)).unwrap();
+    run(&mut client, &mut server, &mut now, Instant::from_secs(2));
+    let s = server.accept(l).expect("accepted");
+    client.close(now, t).unwrap();
+    server.close(now, s).unwrap();
+    run(&mut client, &mut server, &mut now, Instant::from_secs(3));
+    assert_eq!(client.time_wait_count(), 1);
+    // Two connections refused (no listener on 91), their ends not polled.
+    for _ in 0..2 {
+        client.connect(now, None, addr(1, 91)).unwrap();
+        let until = now + Duration::from_millis(10);
+        run(&mut client, &mut server, &mut now, until);
+    }
+    assert_eq!(client.counters().timers_dropped, 0);
+    // SYNs to no one: the first takes the last node, the second finds none.
+    for port in [80, 81] {
+        client.connect(now, None, addr(9, port)).unwrap();
+    }
+    assert_eq!(client.counters().timers_dropped, 1);
+    let tw_ends = now + Duration::from_secs(61);
+    run(&mut client, &mut server, &mut now, tw_ends);
+    assert_eq!(client.time_wait_count(), 0, "the TIME-WAIT timer was lost");
+}
