@@ -1302,6 +1302,97 @@ fn max_connections_bounds_active_and_passive_opens_alike() {
     assert_eq!(ep.connection_count(), 3);
 }
 
+/// RFC 4022's `tcpAttemptFails` (a direct move to CLOSED from SYN-SENT
+/// or SYN-RECEIVED, or to LISTEN from SYN-RECEIVED), `tcpEstabResets` (to
+/// CLOSED from ESTABLISHED or CLOSE-WAIT) and `tcpCurrEstab` (connections
+/// in ESTABLISHED or CLOSE-WAIT now), Linux's `AttemptFails`,
+/// `EstabResets` and `CurrEstab`; an end through LAST-ACK counts in
+/// neither of the first two.
+#[test]
+fn attempt_fails_estab_resets_and_curr_estab_follow_rfc4022() {
+    let mut ep = Endpoint::new(local(cfg()), [1; 16]).expect("valid config");
+    let now = Instant::from_secs(1);
+    let l = ep.listen(sa(1, 80), 16).unwrap();
+    let server = sa(1, 80);
+    let counts = |ep: &Endpoint| {
+        let k = ep.counters();
+        (k.attempt_fails, k.estab_resets, k.curr_estab)
+    };
+    let seg = |ep: &mut Endpoint, from: SocketAddr, to: SocketAddr, seq: u32, ack: u32, f| {
+        inject(
+            ep,
+            now,
+            from,
+            to,
+            &craft(from, to, seq, ack, f, TcpOptions::NONE, &[]),
+        );
+    };
+    // A handshake from `c`, then its FIN: the connection in CLOSE-WAIT.
+    let close_wait = |ep: &mut Endpoint, c: SocketAddr| {
+        let synack = handshake(ep, now, c, server, &[]);
+        seg(
+            ep,
+            c,
+            server,
+            1001,
+            synack.seq.0.wrapping_add(1),
+            Flags::FIN | Flags::ACK,
+        );
+    };
+    // SYN-SENT -> CLOSED: a connect refused.
+    let h = ep.connect(now, None, sa(9, 80)).unwrap();
+    let me = ep.local_addr(h).unwrap();
+    let syn = output(&mut ep, now)[0].0;
+    seg(
+        &mut ep,
+        sa(9, 80),
+        me,
+        0,
+        syn.seq.0.wrapping_add(1),
+        Flags::RST | Flags::ACK,
+    );
+    assert_eq!(counts(&ep), (1, 0, 0));
+    // SYN-RECEIVED -> LISTEN: a passive open reset before the final ACK.
+    let c = sa(10, 1000);
+    seg(&mut ep, c, server, 1000, 0, Flags::SYN);
+    assert_eq!(output(&mut ep, now).len(), 1, "SYN,ACK");
+    seg(&mut ep, c, server, 1001, 0, Flags::RST);
+    assert_eq!(counts(&ep), (2, 0, 0));
+    // ESTABLISHED -> CLOSED.
+    let c = sa(11, 1000);
+    handshake(&mut ep, now, c, server, &[]);
+    assert_eq!(counts(&ep), (2, 0, 1));
+    seg(&mut ep, c, server, 1001, 0, Flags::RST);
+    assert_eq!(counts(&ep), (2, 1, 0));
+    // CLOSE-WAIT -> CLOSED.
+    let c = sa(12, 1000);
+    close_wait(&mut ep, c);
+    assert_eq!(counts(&ep), (2, 1, 1));
+    seg(&mut ep, c, server, 1002, 0, Flags::RST);
+    assert_eq!(counts(&ep), (2, 2, 0));
+    // CLOSE-WAIT -> LAST-ACK -> CLOSED: a normal end.
+    while ep.accept(l).is_some() {}
+    let c = sa(13, 1000);
+    close_wait(&mut ep, c);
+    let h = ep.accept(l).expect("accepted");
+    assert_eq!(ep.connection(h).unwrap().state(), State::CloseWait);
+    let open = ep.connection_count();
+    ep.close(now, h).unwrap();
+    assert_eq!(counts(&ep), (2, 2, 0), "LAST-ACK");
+    let ours = output(&mut ep, now);
+    let our_fin = ours.iter().find(|(t, _)| t.flags.fin()).expect("our FIN").0;
+    seg(
+        &mut ep,
+        c,
+        server,
+        1002,
+        our_fin.seq.0.wrapping_add(1),
+        Flags::ACK,
+    );
+    assert_eq!(ep.connection_count(), open - 1, "LAST-ACK -> CLOSED");
+    assert_eq!(counts(&ep), (2, 2, 0));
+}
+
 #[test]
 fn isn_is_monotonic_per_tuple_and_unpredictable_across_tuples() {
     let mut c = cfg();
