@@ -8,8 +8,8 @@ use tcpstate::Ecn;
 use tcpstate::endpoint::{Event, MAX_HEADER};
 use tcpstate::wire::{Flags, Segment, TcpHeader, TcpOptions, Timestamps, checksum};
 use tcpstate::{
-    Duration, Endpoint, EndpointConfig, EndpointError, Handle, Instant, SeqNum, State, SynCookies,
-    TimeWaitEntry,
+    CloseReason, Duration, Endpoint, EndpointConfig, EndpointError, Handle, Instant, SeqNum, State,
+    SynCookies, TimeWaitEntry,
 };
 
 fn ip(last: u8) -> IpAddr {
@@ -3260,4 +3260,38 @@ fn the_orphan_cap_skips_orphans_that_already_ended() {
     let mut left: Vec<u16> = net.ep(0).connections(now).map(|l| l.local.port()).collect();
     left.sort();
     assert_eq!(left, want, "the oldest live orphan went");
+}
+
+/// A simultaneous open (RFC 9293 §3.5, figure 8: each SYN crosses the
+/// other, SYN-SENT -> SYN-RECEIVED -> ESTABLISHED) is an active open that
+/// completes: each application gets `Connected`, as Linux's `connect`
+/// returns, and no refused connection gets one.
+#[test]
+fn a_simultaneous_open_is_connected_on_both_sides() {
+    let mut net = Net::new(vec![(ip(1), cfg()), (ip(2), cfg())]);
+    let now = net.now;
+    let a = net
+        .ep(0)
+        .connect(now, Some(sa(1, 5000)), sa(2, 6000))
+        .unwrap();
+    let b = net
+        .ep(1)
+        .connect(now, Some(sa(2, 6000)), sa(1, 5000))
+        .unwrap();
+    net.run_for(Duration::from_millis(100));
+    assert_eq!(net.ep(0).connection(a).unwrap().state(), State::Established);
+    assert_eq!(net.ep(1).connection(b).unwrap().state(), State::Established);
+    let (ea, eb) = (net.events(0), net.events(1));
+    assert!(ea.contains(&Event::Connected(a)), "{ea:?}");
+    assert!(eb.contains(&Event::Connected(b)), "{eb:?}");
+    // A connect refused (no listener on port 80) is never connected.
+    let now = net.now;
+    let c = net.ep(0).connect(now, None, sa(2, 80)).unwrap();
+    net.run_for(Duration::from_millis(100));
+    let ea = net.events(0);
+    assert!(
+        ea.contains(&Event::Closed(c, CloseReason::Refused)),
+        "{ea:?}"
+    );
+    assert!(!ea.contains(&Event::Connected(c)), "{ea:?}");
 }

@@ -1267,7 +1267,14 @@ impl<S: Store> Endpoint<S> {
             if to == State::Established && from == State::SynReceived && e.queue == Queue::Syn {
                 incoming = Some(e.parent);
             }
-            if to == State::Established && from == State::SynSent && e.app {
+            // An active open completed: from SYN-SENT, or from
+            // SYN-RECEIVED after a simultaneous open (RFC 9293 §3.5,
+            // figure 8; Linux's `connect` returns then too).
+            if to == State::Established
+                && matches!(from, State::SynSent | State::SynReceived)
+                && e.app
+                && e.conn.active_open()
+            {
                 event!(self, Event::Connected(h));
             }
         }
