@@ -280,6 +280,10 @@ fn r7413_cookie_request_then_data_on_the_syn() {
     assert_eq!(info.delivered, 1);
     l.settle();
     assert_eq!(l.s.connection(sh).unwrap().state(), State::Established);
+    // The accepted child's handshake ends a passive open: no `Connected`
+    // (an active open's event).
+    let ev = Link::events(&mut l.s);
+    assert!(!ev.contains(&Event::Connected(sh)), "{ev:?}");
     let sinfo = l.s.connection(sh).unwrap().info(l.now);
     assert_ne!(sinfo.options & TCPI_OPT_SYN_DATA, 0);
     // Nothing was sent twice.
