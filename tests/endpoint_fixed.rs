@@ -35,6 +35,25 @@ fn fill_events_by_connecting(
     c
 }
 
+/// A server connected to a peer's listener by its own open, which
+/// fills its event queue (`fill_events_by_connecting`), the peer's end
+/// accepted: (server, peer, now, the server's handle, the peer's).
+fn connected_with_full_events() -> (
+    Endpoint<Small>,
+    Endpoint<Small>,
+    Instant,
+    tcpstate::Handle,
+    tcpstate::Handle,
+) {
+    let mut server = Endpoint::<Small>::with_store(cfg(80), [1; 16]).expect("valid config");
+    let mut peer = Endpoint::<Small>::with_store(cfg(1), [2; 16]).expect("valid config");
+    let l = peer.listen(addr(1, 90), 4).unwrap();
+    let mut now = Instant::from_secs(1);
+    let c = fill_events_by_connecting(&mut server, &mut peer, &mut now);
+    let p = peer.accept(l).unwrap();
+    (server, peer, now, c, p)
+}
+
 /// Moves every segment between two Endpoints, running timers, until
 /// `until`.
 fn run<S: Store, T: Store>(
@@ -342,12 +361,7 @@ fn a_fast_open_child_without_room_for_its_event_is_counted_and_accepted() {
 #[test]
 fn a_full_event_queue_drops_readable_and_closed_but_recv_still_reports_them() {
     use tcpstate::CloseReason;
-    let mut server = Endpoint::<Small>::with_store(cfg(80), [1; 16]).expect("valid config");
-    let mut peer = Endpoint::<Small>::with_store(cfg(1), [2; 16]).expect("valid config");
-    let l = peer.listen(addr(1, 90), 4).unwrap();
-    let mut now = Instant::from_secs(1);
-    let c = fill_events_by_connecting(&mut server, &mut peer, &mut now);
-    let p = peer.accept(l).unwrap();
+    let (mut server, mut peer, mut now, c, p) = connected_with_full_events();
     peer.send(now, p, b"hi").unwrap();
     let until = now + Duration::from_millis(50);
     run(&mut server, &mut peer, &mut now, until);
@@ -380,6 +394,31 @@ fn a_full_event_queue_drops_readable_and_closed_but_recv_still_reports_them() {
     server.close(now, c).unwrap();
     assert_eq!(server.connection_count(), 0);
     assert!(server.connection(c).is_none());
+}
+
+/// A full fixed event queue also drops a connection's `Writable` (its
+/// send buffer drained by the peer's ACKs) and `Urgent` (the peer's
+/// urgent data, RFC 9293 §3.8.5), each counted in `events_dropped`.
+#[test]
+fn a_full_event_queue_drops_writable_and_urgent_and_counts_them() {
+    let (mut server, mut peer, mut now, c, p) = connected_with_full_events();
+    // The first connection's events read; a second's fill the queue.
+    while server.poll_event().is_some() {}
+    fill_events_by_connecting(&mut server, &mut peer, &mut now);
+    // A full send buffer, drained by the ACKs: Writable, dropped.
+    let data = [7u8; 4096];
+    let sent = server.send(now, c, &data).unwrap();
+    assert_eq!(sent, 2048, "the send buffer is full");
+    let until = now + Duration::from_millis(50);
+    run(&mut server, &mut peer, &mut now, until);
+    let mut buf = [0u8; 4096];
+    assert_eq!(peer.recv(now, p, &mut buf), Ok(2048));
+    assert_eq!(server.counters().events_dropped, 1, "Writable");
+    // Urgent data from the peer: Readable and Urgent, both dropped.
+    peer.send_urgent(now, p, b"!").unwrap();
+    let until = now + Duration::from_millis(50);
+    run(&mut server, &mut peer, &mut now, until);
+    assert_eq!(server.counters().events_dropped, 3, "Readable and Urgent");
 }
 
 /// A fixed Endpoint's list of orphans holds `N` handles; an orphan that
