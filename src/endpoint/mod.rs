@@ -1398,13 +1398,17 @@ impl<S: Store> Endpoint<S> {
         }
     }
 
-    /// Queues the `Closed` event of a dead connection's handle (once).
+    /// Queues the `Closed` event of a dead connection's handle (once). Its
+    /// callers hold such a connection: `ended` (which returns first for a
+    /// handle the application let go of) right after marking it dead, and
+    /// `call_ended` (an application call on a live handle of a dead one).
     fn queue_closed(&mut self, idx: u32) {
         let h = self.handle_of(idx);
         let Some(e) = self.slots[idx as usize].get_mut() else {
             return;
         };
-        if !e.app || !e.dead || e.ev & EV_CLOSED != 0 {
+        debug_assert!(e.app && e.dead, "Closed for a live or let-go handle");
+        if e.ev & EV_CLOSED != 0 {
             return;
         }
         let reason = e.end.unwrap_or(CloseReason::Normal);
