@@ -1483,6 +1483,36 @@ fn tw_reuse_on_connect() {
     );
 }
 
+/// `connect` takes over a TIME-WAIT 4-tuple (RFC 6191 §2, Linux
+/// `tcp_twsk_unique`), never a live connection's: to the 4-tuple of an
+/// established connection it is `AddrInUse`, though a reusable TIME-WAIT
+/// entry (of another 4-tuple) has the index the live connection's slot
+/// has.
+#[test]
+fn connect_never_takes_over_a_live_connections_tuple() {
+    let mut c = cfg();
+    c.tw_reuse = tcpstate::TwReuse::On;
+    let mut net = Net::new(vec![(ip(1), c), (ip(2), cfg())]);
+    client_into_time_wait(&mut net, sa(1, 45000), sa(2, 80));
+    net.run_for(Duration::from_secs(3));
+    assert_eq!(net.ep(0).time_wait_count(), 1, "reusable by now");
+    let now = net.now;
+    let live = net
+        .ep(0)
+        .connect(now, Some(sa(1, 46000)), sa(2, 80))
+        .unwrap();
+    net.run_for(Duration::from_millis(50));
+    let state = net.ep(0).connection(live).unwrap().state();
+    assert_eq!(state, State::Established);
+    let now = net.now;
+    assert_eq!(
+        net.ep(0).connect(now, Some(sa(1, 46000)), sa(2, 80)),
+        Err(EndpointError::AddrInUse)
+    );
+    assert_eq!(net.ep(0).time_wait_count(), 1);
+    assert_eq!(net.ep(0).counters().tw_reused, 0);
+}
+
 /// `connect` takes over a TIME-WAIT 4-tuple only when the whole second
 /// of the clock is more than one past the second TS.Recent was taken in,
 /// and the new incarnation's ISS is the old SND.NXT + 65537, above
