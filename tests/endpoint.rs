@@ -1393,6 +1393,24 @@ fn attempt_fails_estab_resets_and_curr_estab_follow_rfc4022() {
     assert_eq!(counts(&ep), (2, 2, 0));
 }
 
+/// RFC 7323 §5.4 (Linux's `tcp_timestamps=1`): each address pair's TSval
+/// clock starts at its own keyed offset, so SYNs sent at one instant to
+/// two hosts carry different TSvals, neither of them the bare clock.
+#[test]
+fn syn_tsvals_to_two_hosts_start_at_their_own_offsets() {
+    let mut ep = Endpoint::new(local(cfg()), [1; 16]).expect("valid config");
+    let now = Instant::from_secs(1);
+    for host in [9, 10] {
+        ep.connect(now, None, sa(host, 80)).unwrap();
+    }
+    let tsvals: Vec<u32> = output(&mut ep, now)
+        .iter()
+        .map(|(h, _)| h.options.timestamps.expect("timestamps offered").val)
+        .collect();
+    assert_eq!(tsvals.len(), 2);
+    assert_ne!(tsvals[0], tsvals[1], "one offset for both hosts");
+}
+
 #[test]
 fn isn_is_monotonic_per_tuple_and_unpredictable_across_tuples() {
     let mut c = cfg();
