@@ -8,8 +8,8 @@ use tcpstate::Ecn;
 use tcpstate::endpoint::{Event, MAX_HEADER};
 use tcpstate::wire::{Flags, Segment, TcpHeader, TcpOptions, Timestamps, checksum};
 use tcpstate::{
-    Duration, Endpoint, EndpointConfig, EndpointError, Handle, Instant, SeqNum, State, SynCookies,
-    TimeWaitEntry,
+    CloseReason, Duration, Endpoint, EndpointConfig, EndpointError, Handle, Instant, SeqNum, State,
+    SynCookies, TimeWaitEntry,
 };
 
 fn ip(last: u8) -> IpAddr {
@@ -1272,6 +1272,163 @@ fn ephemeral_ports_run_out_with_a_typed_error() {
     );
 }
 
+/// `max_connections` (full connections, a memory bound) counts every
+/// connection however it was opened: one below the limit a SYN still gets
+/// its SYN,ACK; at the limit `connect` fails with `TooManyConnections` and
+/// a SYN is dropped silently (EP-3, no SYN cookies as the SYN queue is not
+/// full), counted in `listen_drops`.
+#[test]
+fn max_connections_bounds_active_and_passive_opens_alike() {
+    let mut c = local(cfg());
+    c.max_connections = 3;
+    let mut ep = Endpoint::new(c, [1; 16]).expect("valid config");
+    let now = Instant::from_secs(1);
+    ep.listen(sa(1, 80), 16).unwrap();
+    for port in [80, 81] {
+        ep.connect(now, None, sa(9, port)).unwrap();
+    }
+    assert_eq!(output(&mut ep, now).len(), 2, "two SYNs");
+    // Two of three: a SYN makes the third.
+    let syn = |port| {
+        craft(
+            sa(10, port),
+            sa(1, 80),
+            1000,
+            0,
+            Flags::SYN,
+            TcpOptions::NONE,
+            &[],
+        )
+    };
+    inject(&mut ep, now, sa(10, 1111), sa(1, 80), &syn(1111));
+    let out = output(&mut ep, now);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].0.flags, Flags::SYN | Flags::ACK);
+    assert_eq!(ep.connection_count(), 3);
+    assert_eq!(ep.counters().listen_drops, 0);
+    // At the limit: neither a fourth `connect` nor a SYN.
+    assert_eq!(
+        ep.connect(now, None, sa(9, 82)),
+        Err(EndpointError::TooManyConnections)
+    );
+    inject(&mut ep, now, sa(10, 2222), sa(1, 80), &syn(2222));
+    assert!(
+        output(&mut ep, now).is_empty(),
+        "a SYN past the limit answered"
+    );
+    assert_eq!(ep.counters().listen_drops, 1);
+    assert_eq!(ep.connection_count(), 3);
+}
+
+/// RFC 4022's `tcpAttemptFails` (a direct move to CLOSED from SYN-SENT
+/// or SYN-RECEIVED, or to LISTEN from SYN-RECEIVED), `tcpEstabResets` (to
+/// CLOSED from ESTABLISHED or CLOSE-WAIT) and `tcpCurrEstab` (connections
+/// in ESTABLISHED or CLOSE-WAIT now), Linux's `AttemptFails`,
+/// `EstabResets` and `CurrEstab`; an end through LAST-ACK counts in
+/// neither of the first two.
+#[test]
+fn attempt_fails_estab_resets_and_curr_estab_follow_rfc4022() {
+    let mut ep = Endpoint::new(local(cfg()), [1; 16]).expect("valid config");
+    let now = Instant::from_secs(1);
+    let l = ep.listen(sa(1, 80), 16).unwrap();
+    let server = sa(1, 80);
+    let counts = |ep: &Endpoint| {
+        let k = ep.counters();
+        (k.attempt_fails, k.estab_resets, k.curr_estab)
+    };
+    let seg = |ep: &mut Endpoint, from: SocketAddr, to: SocketAddr, seq: u32, ack: u32, f| {
+        inject(
+            ep,
+            now,
+            from,
+            to,
+            &craft(from, to, seq, ack, f, TcpOptions::NONE, &[]),
+        );
+    };
+    // A handshake from `c`, then its FIN: the connection in CLOSE-WAIT.
+    let close_wait = |ep: &mut Endpoint, c: SocketAddr| {
+        let synack = handshake(ep, now, c, server, &[]);
+        seg(
+            ep,
+            c,
+            server,
+            1001,
+            synack.seq.0.wrapping_add(1),
+            Flags::FIN | Flags::ACK,
+        );
+    };
+    // SYN-SENT -> CLOSED: a connect refused.
+    let h = ep.connect(now, None, sa(9, 80)).unwrap();
+    let me = ep.local_addr(h).unwrap();
+    let syn = output(&mut ep, now)[0].0;
+    seg(
+        &mut ep,
+        sa(9, 80),
+        me,
+        0,
+        syn.seq.0.wrapping_add(1),
+        Flags::RST | Flags::ACK,
+    );
+    assert_eq!(counts(&ep), (1, 0, 0));
+    // SYN-RECEIVED -> LISTEN: a passive open reset before the final ACK.
+    let c = sa(10, 1000);
+    seg(&mut ep, c, server, 1000, 0, Flags::SYN);
+    assert_eq!(output(&mut ep, now).len(), 1, "SYN,ACK");
+    seg(&mut ep, c, server, 1001, 0, Flags::RST);
+    assert_eq!(counts(&ep), (2, 0, 0));
+    // ESTABLISHED -> CLOSED.
+    let c = sa(11, 1000);
+    handshake(&mut ep, now, c, server, &[]);
+    assert_eq!(counts(&ep), (2, 0, 1));
+    seg(&mut ep, c, server, 1001, 0, Flags::RST);
+    assert_eq!(counts(&ep), (2, 1, 0));
+    // CLOSE-WAIT -> CLOSED.
+    let c = sa(12, 1000);
+    close_wait(&mut ep, c);
+    assert_eq!(counts(&ep), (2, 1, 1));
+    seg(&mut ep, c, server, 1002, 0, Flags::RST);
+    assert_eq!(counts(&ep), (2, 2, 0));
+    // CLOSE-WAIT -> LAST-ACK -> CLOSED: a normal end.
+    while ep.accept(l).is_some() {}
+    let c = sa(13, 1000);
+    close_wait(&mut ep, c);
+    let h = ep.accept(l).expect("accepted");
+    assert_eq!(ep.connection(h).unwrap().state(), State::CloseWait);
+    let open = ep.connection_count();
+    ep.close(now, h).unwrap();
+    assert_eq!(counts(&ep), (2, 2, 0), "LAST-ACK");
+    let ours = output(&mut ep, now);
+    let our_fin = ours.iter().find(|(t, _)| t.flags.fin()).expect("our FIN").0;
+    seg(
+        &mut ep,
+        c,
+        server,
+        1002,
+        our_fin.seq.0.wrapping_add(1),
+        Flags::ACK,
+    );
+    assert_eq!(ep.connection_count(), open - 1, "LAST-ACK -> CLOSED");
+    assert_eq!(counts(&ep), (2, 2, 0));
+}
+
+/// RFC 7323 §5.4 (Linux's `tcp_timestamps=1`): each address pair's TSval
+/// clock starts at its own keyed offset, so SYNs sent at one instant to
+/// two hosts carry different TSvals, neither of them the bare clock.
+#[test]
+fn syn_tsvals_to_two_hosts_start_at_their_own_offsets() {
+    let mut ep = Endpoint::new(local(cfg()), [1; 16]).expect("valid config");
+    let now = Instant::from_secs(1);
+    for host in [9, 10] {
+        ep.connect(now, None, sa(host, 80)).unwrap();
+    }
+    let tsvals: Vec<u32> = output(&mut ep, now)
+        .iter()
+        .map(|(h, _)| h.options.timestamps.expect("timestamps offered").val)
+        .collect();
+    assert_eq!(tsvals.len(), 2);
+    assert_ne!(tsvals[0], tsvals[1], "one offset for both hosts");
+}
+
 #[test]
 fn isn_is_monotonic_per_tuple_and_unpredictable_across_tuples() {
     let mut c = cfg();
@@ -1360,6 +1517,36 @@ fn tw_reuse_on_connect() {
         net.ep(0).connection(h2).unwrap().state(),
         State::Established
     );
+}
+
+/// `connect` takes over a TIME-WAIT 4-tuple (RFC 6191 §2, Linux
+/// `tcp_twsk_unique`), never a live connection's: to the 4-tuple of an
+/// established connection it is `AddrInUse`, though a reusable TIME-WAIT
+/// entry (of another 4-tuple) has the index the live connection's slot
+/// has.
+#[test]
+fn connect_never_takes_over_a_live_connections_tuple() {
+    let mut c = cfg();
+    c.tw_reuse = tcpstate::TwReuse::On;
+    let mut net = Net::new(vec![(ip(1), c), (ip(2), cfg())]);
+    client_into_time_wait(&mut net, sa(1, 45000), sa(2, 80));
+    net.run_for(Duration::from_secs(3));
+    assert_eq!(net.ep(0).time_wait_count(), 1, "reusable by now");
+    let now = net.now;
+    let live = net
+        .ep(0)
+        .connect(now, Some(sa(1, 46000)), sa(2, 80))
+        .unwrap();
+    net.run_for(Duration::from_millis(50));
+    let state = net.ep(0).connection(live).unwrap().state();
+    assert_eq!(state, State::Established);
+    let now = net.now;
+    assert_eq!(
+        net.ep(0).connect(now, Some(sa(1, 46000)), sa(2, 80)),
+        Err(EndpointError::AddrInUse)
+    );
+    assert_eq!(net.ep(0).time_wait_count(), 1);
+    assert_eq!(net.ep(0).counters().tw_reused, 0);
 }
 
 /// `connect` takes over a TIME-WAIT 4-tuple only when the whole second
@@ -3188,4 +3375,38 @@ fn a_datagram_is_written_in_place_after_the_hosts_room() {
         };
         assert!(none.is_empty() && none.len() == 0 && none.segment(&buf).is_empty());
     }
+}
+
+/// A simultaneous open (RFC 9293 §3.5, figure 8: each SYN crosses the
+/// other, SYN-SENT -> SYN-RECEIVED -> ESTABLISHED) is an active open that
+/// completes: each application gets `Connected`, as Linux's `connect`
+/// returns, and no refused connection gets one.
+#[test]
+fn a_simultaneous_open_is_connected_on_both_sides() {
+    let mut net = Net::new(vec![(ip(1), cfg()), (ip(2), cfg())]);
+    let now = net.now;
+    let a = net
+        .ep(0)
+        .connect(now, Some(sa(1, 5000)), sa(2, 6000))
+        .unwrap();
+    let b = net
+        .ep(1)
+        .connect(now, Some(sa(2, 6000)), sa(1, 5000))
+        .unwrap();
+    net.run_for(Duration::from_millis(100));
+    assert_eq!(net.ep(0).connection(a).unwrap().state(), State::Established);
+    assert_eq!(net.ep(1).connection(b).unwrap().state(), State::Established);
+    let (ea, eb) = (net.events(0), net.events(1));
+    assert!(ea.contains(&Event::Connected(a)), "{ea:?}");
+    assert!(eb.contains(&Event::Connected(b)), "{eb:?}");
+    // A connect refused (no listener on port 80) is never connected.
+    let now = net.now;
+    let c = net.ep(0).connect(now, None, sa(2, 80)).unwrap();
+    net.run_for(Duration::from_millis(100));
+    let ea = net.events(0);
+    assert!(
+        ea.contains(&Event::Closed(c, CloseReason::Refused)),
+        "{ea:?}"
+    );
+    assert!(!ea.contains(&Event::Connected(c)), "{ea:?}");
 }

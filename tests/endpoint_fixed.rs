@@ -35,6 +35,25 @@ fn fill_events_by_connecting(
     c
 }
 
+/// A server connected to a peer's listener by its own open, which
+/// fills its event queue (`fill_events_by_connecting`), the peer's end
+/// accepted: (server, peer, now, the server's handle, the peer's).
+fn connected_with_full_events() -> (
+    Endpoint<Small>,
+    Endpoint<Small>,
+    Instant,
+    tcpstate::Handle,
+    tcpstate::Handle,
+) {
+    let mut server = Endpoint::<Small>::with_store(cfg(80), [1; 16]).expect("valid config");
+    let mut peer = Endpoint::<Small>::with_store(cfg(1), [2; 16]).expect("valid config");
+    let l = peer.listen(addr(1, 90), 4).unwrap();
+    let mut now = Instant::from_secs(1);
+    let c = fill_events_by_connecting(&mut server, &mut peer, &mut now);
+    let p = peer.accept(l).unwrap();
+    (server, peer, now, c, p)
+}
+
 /// Moves every segment between two Endpoints, running timers, until
 /// `until`.
 fn run<S: Store, T: Store>(
@@ -342,12 +361,7 @@ fn a_fast_open_child_without_room_for_its_event_is_counted_and_accepted() {
 #[test]
 fn a_full_event_queue_drops_readable_and_closed_but_recv_still_reports_them() {
     use tcpstate::CloseReason;
-    let mut server = Endpoint::<Small>::with_store(cfg(80), [1; 16]).expect("valid config");
-    let mut peer = Endpoint::<Small>::with_store(cfg(1), [2; 16]).expect("valid config");
-    let l = peer.listen(addr(1, 90), 4).unwrap();
-    let mut now = Instant::from_secs(1);
-    let c = fill_events_by_connecting(&mut server, &mut peer, &mut now);
-    let p = peer.accept(l).unwrap();
+    let (mut server, mut peer, mut now, c, p) = connected_with_full_events();
     peer.send(now, p, b"hi").unwrap();
     let until = now + Duration::from_millis(50);
     run(&mut server, &mut peer, &mut now, until);
@@ -380,6 +394,31 @@ fn a_full_event_queue_drops_readable_and_closed_but_recv_still_reports_them() {
     server.close(now, c).unwrap();
     assert_eq!(server.connection_count(), 0);
     assert!(server.connection(c).is_none());
+}
+
+/// A full fixed event queue also drops a connection's `Writable` (its
+/// send buffer drained by the peer's ACKs) and `Urgent` (the peer's
+/// urgent data, RFC 9293 §3.8.5), each counted in `events_dropped`.
+#[test]
+fn a_full_event_queue_drops_writable_and_urgent_and_counts_them() {
+    let (mut server, mut peer, mut now, c, p) = connected_with_full_events();
+    // The first connection's events read; a second's fill the queue.
+    while server.poll_event().is_some() {}
+    fill_events_by_connecting(&mut server, &mut peer, &mut now);
+    // A full send buffer, drained by the ACKs: Writable, dropped.
+    let data = [7u8; 4096];
+    let sent = server.send(now, c, &data).unwrap();
+    assert_eq!(sent, 2048, "the send buffer is full");
+    let until = now + Duration::from_millis(50);
+    run(&mut server, &mut peer, &mut now, until);
+    let mut buf = [0u8; 4096];
+    assert_eq!(peer.recv(now, p, &mut buf), Ok(2048));
+    assert_eq!(server.counters().events_dropped, 1, "Writable");
+    // Urgent data from the peer: Readable and Urgent, both dropped.
+    peer.send_urgent(now, p, b"!").unwrap();
+    let until = now + Duration::from_millis(50);
+    run(&mut server, &mut peer, &mut now, until);
+    assert_eq!(server.counters().events_dropped, 3, "Readable and Urgent");
 }
 
 /// A fixed Endpoint's list of orphans holds `N` handles; an orphan that
@@ -461,4 +500,44 @@ fn a_full_fixed_listener_table_loses_no_listener_when_some_close() {
         }
         assert_eq!(server.connections(now).count(), 16 + 8, "seed {seed}");
     }
+}
+
+/// A fixed store below the documented `M >= 4 * N` can run out of timer
+/// nodes: here `M` = 4 nodes (and a demux table of 3) for `N` = 8
+/// connections, with a TIME-WAIT entry and two refused connections whose
+/// `Closed` the application has not polled (out of the table, their
+/// slots and timers kept). The wheel's purge when the pool is full takes
+/// out stale nodes only: every node is a live timer, so the new
+/// connection's timer is the one dropped and counted (`timers_dropped`),
+/// and the TIME-WAIT entry still ends at 2MSL.
+#[test]
+fn an_undersized_timer_pool_drops_the_new_timer_never_a_live_one() {
+    let mut client =
+        FixedEndpoint::<8, 4, 2048>::with_store(cfg(2), [2; 16]).expect("valid config");
+    let mut server = Endpoint::new(cfg(1), [1; 16]).expect("valid config");
+    let l = server.listen(addr(1, 90), 4).unwrap();
+    let mut now = Instant::from_secs(1);
+    // A TIME-WAIT entry: the client closes first.
+    let t = client.connect(now, None, addr(1, 90)).unwrap();
+    run(&mut client, &mut server, &mut now, Instant::from_secs(2));
+    let s = server.accept(l).expect("accepted");
+    client.close(now, t).unwrap();
+    server.close(now, s).unwrap();
+    run(&mut client, &mut server, &mut now, Instant::from_secs(3));
+    assert_eq!(client.time_wait_count(), 1);
+    // Two connections refused (no listener on 91), their ends not polled.
+    for _ in 0..2 {
+        client.connect(now, None, addr(1, 91)).unwrap();
+        let until = now + Duration::from_millis(10);
+        run(&mut client, &mut server, &mut now, until);
+    }
+    assert_eq!(client.counters().timers_dropped, 0);
+    // SYNs to no one: the first takes the last node, the second finds none.
+    for port in [80, 81] {
+        client.connect(now, None, addr(9, port)).unwrap();
+    }
+    assert_eq!(client.counters().timers_dropped, 1);
+    let tw_ends = now + Duration::from_secs(61);
+    run(&mut client, &mut server, &mut now, tw_ends);
+    assert_eq!(client.time_wait_count(), 0, "the TIME-WAIT timer was lost");
 }

@@ -280,6 +280,10 @@ fn r7413_cookie_request_then_data_on_the_syn() {
     assert_eq!(info.delivered, 1);
     l.settle();
     assert_eq!(l.s.connection(sh).unwrap().state(), State::Established);
+    // The accepted child's handshake ends a passive open: no `Connected`
+    // (an active open's event).
+    let ev = Link::events(&mut l.s);
+    assert!(!ev.contains(&Event::Connected(sh)), "{ev:?}");
     let sinfo = l.s.connection(sh).unwrap().info(l.now);
     assert_ne!(sinfo.options & TCPI_OPT_SYN_DATA, 0);
     // Nothing was sent twice.
@@ -1178,4 +1182,54 @@ fn an_unsolicited_cookie_is_not_cached() {
     l.send_client(&[with_cookie]);
     assert_eq!(l.c.connection(h).unwrap().state(), State::Established);
     assert_eq!(l.c.fast_open_cached(C, S), None);
+}
+
+// A Fast Open child is in its listener's accept queue from its SYN on
+// (Linux `tcp_fastopen_create_child`, RFC 7413 §4.2.2). One that ends
+// there before the application accepts it (its SYN,ACK never answered,
+// the SYN-RECEIVED retries spent: RFC 9293 §3.8.3, R2) takes nothing else
+// out of the queue: the connection established beside it is still
+// accepted.
+#[test]
+fn a_fast_open_child_ending_unaccepted_leaves_the_rest_of_the_accept_queue() {
+    let mut l = Link::new(
+        FastOpenConfig {
+            client_no_cookie: true,
+            ..FastOpenConfig::CLIENT
+        },
+        FastOpenConfig {
+            server: true,
+            server_no_cookie: true,
+            ..FastOpenConfig::OFF
+        },
+    );
+    let lid = l.listen_fo(4);
+    // A plain connection, established and left in the accept queue.
+    let plain = l.c.connect(l.now, None, server_addr()).unwrap();
+    l.settle();
+    let plain_addr = l.c.local_addr(plain).unwrap();
+    // A Fast Open child whose SYN,ACK is lost, and a client gone silent.
+    let (_, n) = l.connect_fo(b"abc");
+    assert_eq!(n, 3);
+    let syn = l.client_out();
+    l.send_server(&syn);
+    let synack = l.server_out();
+    assert_eq!(
+        synack[0].h.ack,
+        syn[0].h.seq.add(4),
+        "the child took the data"
+    );
+    assert_eq!(l.s.queue_lengths(lid), Some((2, 0)));
+    for _ in 0..300 {
+        l.now += Duration::from_secs(1);
+        l.s.on_timer(l.now);
+        l.server_out();
+    }
+    let accepted: Vec<_> = std::iter::from_fn(|| l.s.accept(lid)).collect();
+    let h = accepted
+        .iter()
+        .copied()
+        .find(|&h| l.s.peer_addr(h) == Some(plain_addr))
+        .expect("the established connection is still in the accept queue");
+    assert_eq!(l.s.connection(h).unwrap().state(), State::Established);
 }

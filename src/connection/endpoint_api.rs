@@ -102,6 +102,13 @@ impl<B: Storage> Connection<B> {
         self.ts_offset = offset;
     }
 
+    /// Whether the application opened this connection (`connect`), not a
+    /// listener: a SYN-RECEIVED that reaches ESTABLISHED completes an
+    /// active open only after a simultaneous open (RFC 9293 §3.5).
+    pub(crate) fn active_open(&self) -> bool {
+        !self.passive()
+    }
+
     /// Whether `poll_transmit` has something.
     pub(crate) fn wants_output(&self) -> bool {
         self.has_output(self.wants_to_send())

@@ -1306,7 +1306,14 @@ impl<S: Store> Endpoint<S> {
             if to == State::Established && from == State::SynReceived && e.queue == Queue::Syn {
                 incoming = Some(e.parent);
             }
-            if to == State::Established && from == State::SynSent && e.app {
+            // An active open completed: from SYN-SENT, or from
+            // SYN-RECEIVED after a simultaneous open (RFC 9293 §3.5,
+            // figure 8; Linux's `connect` returns then too).
+            if to == State::Established
+                && matches!(from, State::SynSent | State::SynReceived)
+                && e.app
+                && e.conn.active_open()
+            {
                 event!(self, Event::Connected(h));
             }
         }
@@ -1430,13 +1437,17 @@ impl<S: Store> Endpoint<S> {
         }
     }
 
-    /// Queues the `Closed` event of a dead connection's handle (once).
+    /// Queues the `Closed` event of a dead connection's handle (once). Its
+    /// callers hold such a connection: `ended` (which returns first for a
+    /// handle the application let go of) right after marking it dead, and
+    /// `call_ended` (an application call on a live handle of a dead one).
     fn queue_closed(&mut self, idx: u32) {
         let h = self.handle_of(idx);
         let Some(e) = self.slots[idx as usize].get_mut() else {
             return;
         };
-        if !e.app || !e.dead || e.ev & EV_CLOSED != 0 {
+        debug_assert!(e.app && e.dead, "Closed for a live or let-go handle");
+        if e.ev & EV_CLOSED != 0 {
             return;
         }
         let reason = e.end.unwrap_or(CloseReason::Normal);
