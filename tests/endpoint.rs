@@ -3410,3 +3410,27 @@ fn a_simultaneous_open_is_connected_on_both_sides() {
     );
     assert!(!ea.contains(&Event::Connected(c)), "{ea:?}");
 }
+
+/// RFC 6056 §3.3.3 (Algorithm 3): the counter moves on past the port each
+/// connect takes, so a second connect to the same destination gets the
+/// next port even when the first one's 4-tuple is free again (aborted in
+/// SYN-SENT: no TIME-WAIT entry holds it).
+#[test]
+fn the_next_connect_to_a_destination_takes_the_next_port() {
+    let mut ep = Endpoint::new(local(cfg()), [5; 16]).unwrap();
+    let now = Instant::ZERO;
+    let dst = sa(9, 80);
+    let mut ports = Vec::new();
+    for _ in 0..3 {
+        let h = ep.connect(now, None, dst).unwrap();
+        ports.push(ep.local_addr(h).unwrap().port());
+        ep.abort(now, h).unwrap();
+        output(&mut ep, now);
+        while ep.poll_event().is_some() {}
+        assert_eq!(ep.connection_count(), 0, "the aborted connection is gone");
+    }
+    let (min, max) = (cfg().port_min, cfg().port_max);
+    let next = |p: u16| if p == max { min } else { p + 1 };
+    assert_eq!(ports[1], next(ports[0]), "{ports:?}");
+    assert_eq!(ports[2], next(ports[1]), "{ports:?}");
+}
