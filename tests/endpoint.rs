@@ -3435,3 +3435,33 @@ fn the_next_connect_to_a_destination_takes_the_next_port() {
     assert_eq!(ports[1], next(ports[0]), "{ports:?}");
     assert_eq!(ports[2], next(ports[1]), "{ports:?}");
 }
+
+/// An ephemeral `connect` never takes over a live connection's 4-tuple
+/// either, even when a reusable TIME-WAIT entry (of another 4-tuple) has
+/// the index the live connection's slot has: with one ephemeral port,
+/// held by a live connection to the same destination, the ports run out
+/// (RFC 6056 §3.3; Linux's `__inet_hash_connect` skips a port whose
+/// 4-tuple is established).
+#[test]
+fn an_ephemeral_connect_never_takes_over_a_live_connections_tuple() {
+    let mut c = cfg();
+    c.tw_reuse = tcpstate::TwReuse::On;
+    (c.port_min, c.port_max) = (46000, 46000);
+    let mut net = Net::new(vec![(ip(1), c), (ip(2), cfg())]);
+    client_into_time_wait(&mut net, sa(1, 45000), sa(2, 80));
+    net.run_for(Duration::from_secs(3));
+    assert_eq!(net.ep(0).time_wait_count(), 1, "reusable by now");
+    let now = net.now;
+    let live = net.ep(0).connect(now, None, sa(2, 80)).unwrap();
+    assert_eq!(net.ep(0).local_addr(live), Some(sa(1, 46000)));
+    net.run_for(Duration::from_millis(50));
+    let state = net.ep(0).connection(live).unwrap().state();
+    assert_eq!(state, State::Established);
+    let now = net.now;
+    assert_eq!(
+        net.ep(0).connect(now, None, sa(2, 80)),
+        Err(EndpointError::PortsExhausted)
+    );
+    assert_eq!(net.ep(0).time_wait_count(), 1);
+    assert_eq!(net.ep(0).counters().tw_reused, 0);
+}
