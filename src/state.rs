@@ -301,7 +301,7 @@ pub const TRANSITIONS: &[Transition] = &[
         S::SynReceived,
         E::IcmpHardError,
         S::Closed,
-        "RFC 1122 §4.2.3.9 (SHLD-26; active open)",
+        "RFC 1122 §4.2.3.9 (SHLD-26; active open, or a Fast Open child)",
     ),
     t(
         S::SynReceived,
@@ -339,7 +339,7 @@ pub const TRANSITIONS: &[Transition] = &[
         S::SynReceived,
         E::RetransmitTimeout,
         S::Closed,
-        "RFC 9293 §3.8.3 (active open)",
+        "RFC 9293 §3.8.3 (active open, or a Fast Open child: Linux's tcp_fastopen_synack_timer)",
     ),
     t(
         S::SynReceived,

@@ -1233,3 +1233,48 @@ fn a_fast_open_child_ending_unaccepted_leaves_the_rest_of_the_accept_queue() {
         .expect("the established connection is still in the accept queue");
     assert_eq!(l.s.connection(h).unwrap().state(), State::Established);
 }
+
+/// A Fast Open child whose SYN,ACK is never answered ends with ETIMEDOUT
+/// after one retry more than `tcp_synack_retries` (Linux's
+/// `tcp_fastopen_synack_timer` and `tcp_write_err`), and it stays in the
+/// accept queue: the application accepts it, reads the SYN's data, then
+/// sees the timeout (RFC 7413 §4.2.2: the child is the application's).
+#[test]
+fn an_unanswered_fast_open_child_is_accepted_with_its_data_then_timed_out() {
+    let (mut l, _) = Link::linux(16);
+    l.warm_up();
+    let (_, n) = l.connect_fo(b"hello");
+    assert_eq!(n, 5);
+    let syn = l.client_out();
+    assert_eq!(syn[0].payload, b"hello");
+    l.send_server(&syn);
+    let mut synacks = l.server_out().len();
+    let mut incoming = None;
+    while l.s.connection_count() > 0 || incoming.is_none() {
+        for e in Link::events(&mut l.s) {
+            if let Event::Incoming(id) = e {
+                incoming = Some(id);
+            }
+        }
+        let Some(d) = l.s.next_deadline() else { break };
+        assert!(d < Instant::from_secs(1000), "still open at {d:?}");
+        l.now = d.max(l.now);
+        l.s.on_timer(l.now);
+        synacks += l.server_out().len();
+    }
+    let retries = usize::from(tcpstate::Config::linux().synack_retries);
+    assert_eq!(
+        synacks,
+        1 + retries + 1,
+        "the first SYN,ACK and its retries"
+    );
+    let h =
+        l.s.accept(incoming.expect("Incoming"))
+            .expect("still queued");
+    assert_eq!(read_all(&mut l.s, l.now, h), b"hello");
+    let mut b = [0u8; 16];
+    assert_eq!(
+        l.s.recv(l.now, h, &mut b).err(),
+        Some(EndpointError::Closed(tcpstate::CloseReason::TimedOut))
+    );
+}

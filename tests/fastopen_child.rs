@@ -171,3 +171,81 @@ fn syn_data_is_reported_only_when_the_syn_carried_data() {
         assert!(!s.c.syn_data_acked());
     }
 }
+
+/// Linux's `tcp_fastopen_synack_timer` gives a Fast Open child one
+/// SYN,ACK retry more than `tcp_synack_retries`, then ends it with
+/// ETIMEDOUT (`tcp_write_err`): the application holds it (RFC 7413
+/// §4.2.2), so it is not taken back to LISTEN as a plain SYN-RECEIVED
+/// connection is (RFC 9293 §3.8.3), and the SYN's data stays readable.
+#[test]
+fn a_fast_open_child_times_out_after_one_synack_retry_more_its_data_readable() {
+    for linux in [false, true] {
+        let retries = usize::from(preset(linux).synack_retries);
+        let mut s = child(linux);
+        let sent = s.run_to_closed(Duration::from_secs(600));
+        let synacks = sent
+            .iter()
+            .filter(|(_, p)| p.flags() == f(SYN, ACK))
+            .count();
+        assert_eq!(synacks, retries + 1, "linux {linux}: {sent:#?}");
+        assert_eq!(sent.len(), synacks, "linux {linux}: only SYN,ACKs");
+        s.closed_by(CloseReason::TimedOut);
+        assert_eq!(s.read(100), b"0123456789", "linux {linux}");
+        let mut buf = [0u8; 16];
+        assert_eq!(
+            s.c.recv(s.now, &mut buf).err(),
+            Some(CallError::Ended(CloseReason::TimedOut))
+        );
+        // A plain SYN-RECEIVED connection: `synack_retries` retries, then LISTEN.
+        let mut s = syn_received_passive_with(preset(linux));
+        let mut synacks = 0;
+        while s.c.state() == S::SynReceived {
+            s.fire();
+            synacks += s.out().iter().filter(|p| p.flags() == f(SYN, ACK)).count();
+        }
+        assert_eq!(s.c.state(), S::Listen, "linux {linux}");
+        assert_eq!(synacks, retries, "linux {linux}");
+    }
+}
+
+/// A SYN in the window of a Fast Open child gets a challenge ACK (RFC 5961
+/// §4.2, RFC 9293 §3.10.7.4 step 4 for synchronized connections), as
+/// Linux's full child socket answers it (`tcp_validate_incoming`): the
+/// child keeps its state and the SYN's data, where a plain SYN-RECEIVED
+/// connection goes back to LISTEN.
+#[test]
+fn a_syn_in_a_fast_open_childs_window_gets_a_challenge_ack() {
+    for linux in [false, true] {
+        let mut s = child(linux);
+        s.seg(SYN, PEER_ISS.add(20), tcpstate::SeqNum(0), &[]);
+        assert_eq!(s.c.state(), S::SynReceived, "linux {linux}");
+        let p = s.expect(ACK, LISTEN_ISS.add(1), PEER_ISS.add(11));
+        assert!(p.payload.is_empty());
+        s.silent();
+        assert_eq!(s.read(100), b"0123456789", "linux {linux}");
+        // The handshake still completes.
+        s.seg(ACK, PEER_ISS.add(11), LISTEN_ISS.add(1), &[]);
+        assert_eq!(s.c.state(), S::Established, "linux {linux}");
+    }
+    let mut s = syn_received_passive();
+    s.seg(SYN, PEER_ISS.add(20), tcpstate::SeqNum(0), &[]);
+    assert_eq!(s.c.state(), S::Listen);
+}
+
+/// RFC 1122 §4.2.3.9 (SHLD-26): a hard ICMP error ends a connection still
+/// opening. A plain passive SYN-RECEIVED connection goes back to LISTEN;
+/// a Fast Open child, which the application holds, ends (refused) with
+/// the SYN's data readable.
+#[test]
+fn a_hard_icmp_error_ends_a_fast_open_child_its_data_readable() {
+    let port_unreachable = tcpstate::IcmpError::Unreachable { code: 3 };
+    let mut s = child(false);
+    let a = s.c.on_icmp(s.now, port_unreachable, 20);
+    s.record(a);
+    s.closed_by(CloseReason::Refused);
+    assert_eq!(s.read(100), b"0123456789");
+    let mut s = syn_received_passive();
+    let a = s.c.on_icmp(s.now, port_unreachable, 20);
+    s.record(a);
+    assert_eq!(s.c.state(), S::Listen);
+}

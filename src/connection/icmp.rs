@@ -146,7 +146,9 @@ impl<B: Storage> Connection<B> {
                 self.close_with(Event::IcmpHardError, CloseReason::Refused, &mut a);
             }
             e if e.is_hard() && self.state == State::SynReceived => {
-                if self.passive() {
+                // A Fast Open child is the application's (RFC 7413
+                // §4.2.2): it ends rather than going back to LISTEN.
+                if self.passive() && !self.fast_open() {
                     self.back_to_listen(Event::IcmpHardError, &mut a);
                 } else {
                     self.close_with(Event::IcmpHardError, CloseReason::Refused, &mut a);

@@ -442,8 +442,11 @@ impl<B: Storage> Connection<B> {
 
         // Fourth: the SYN bit.
         if f.syn() {
-            if self.state == State::SynReceived && self.passive() {
-                // Return to LISTEN (RFC 9293 §3.10.7.4 step 4).
+            if self.state == State::SynReceived && self.passive() && !self.fast_open() {
+                // Return to LISTEN (RFC 9293 §3.10.7.4 step 4). Not a Fast
+                // Open child: the application holds it and may have read
+                // the SYN's data; it is answered as a synchronized
+                // connection is, as Linux answers its full socket.
                 self.back_to_listen(Event::RcvSyn, a);
             } else {
                 // RFC 5961 §4.2 (SA-SYN-3): challenge ACK, whatever SEG.SEQ.

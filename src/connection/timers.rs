@@ -384,6 +384,12 @@ impl<B: Storage> Connection<B> {
         }
         let limit = match self.state {
             State::SynSent => self.cfg.syn_retries,
+            // One retry more for a Fast Open child, as Linux's
+            // `tcp_fastopen_synack_timer` gives it (RFC 7413 §4.2.2: the
+            // application holds it, with the SYN's data).
+            State::SynReceived if self.fast_open_child() => {
+                self.cfg.synack_retries.saturating_add(1)
+            }
             State::SynReceived => self.cfg.synack_retries,
             _ if self.app_closed() => self.cfg.orphan_retries.min(self.cfg.retries2),
             _ => self.cfg.retries2,
@@ -406,7 +412,9 @@ impl<B: Storage> Connection<B> {
         if self.retries >= limit || window_shut {
             // R2 reached (MUST-20): give up.
             match self.state {
-                State::SynReceived if self.passive() => {
+                // A Fast Open child is the application's: it ends with
+                // ETIMEDOUT (Linux's `tcp_write_err`), its data readable.
+                State::SynReceived if self.passive() && !self.fast_open() => {
                     self.back_to_listen(Event::RetransmitTimeout, a);
                 }
                 _ => self.close_with(Event::RetransmitTimeout, CloseReason::TimedOut, a),
