@@ -170,7 +170,9 @@ pub struct Config {
     /// path drops large packets without an ICMP error (a black hole), and
     /// probes of sizes between the largest that got through and the MSS
     /// negotiated search the largest that does (binary search, as Linux's
-    /// `tcp_mtu_probe`). Off by default, as in Linux.
+    /// `tcp_mtu_probe`); [`Config::MTU_PROBE_INTERVAL`] after a search, a
+    /// new one probes upwards again (with `alloc`). Off by default, as in
+    /// Linux.
     pub mtu_probing: bool,
     /// In SYN-SENT, a SYN,ACK whose timestamp option echoes a TSval not
     /// yet sent (TSecr after our clock) is answered with a RST
@@ -377,6 +379,12 @@ impl Config {
     /// the smallest known to fail are this close (Linux
     /// `tcp_probe_threshold`, 8 bytes).
     pub const MTU_PROBE_THRESHOLD: u16 = 8;
+    /// How long a PLPMTUD search that converged is trusted: then a new
+    /// one probes upwards again, from the send MSS to the MSS the first
+    /// search started from, so that a path whose MTU grew back is used
+    /// in full again (RFC 4821 §7.3, "every 10 minutes"; RFC 8899
+    /// §5.1.1's PMTU_RAISE_TIMER; Linux `tcp_probe_interval`, 600 s).
+    pub const MTU_PROBE_INTERVAL: Duration = Duration::from_secs(600);
     /// The largest RTO bound the engine keeps (it counts RTOs in 32-bit
     /// microseconds): one hour.
     pub const MAX_RTO: Duration = Duration::from_secs(3600);

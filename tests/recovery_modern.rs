@@ -1366,3 +1366,39 @@ fn r8985_the_first_dsack_grows_the_window_across_sequence_zero() {
         assert_eq!(due - sent, Duration::from_millis(15), "box {with_box}");
     }
 }
+
+// RFC 4821 §7.3 (every 10 minutes; RFC 8899 §5.1.1's PMTU_RAISE_TIMER):
+// a search that ended is trusted for `Config::MTU_PROBE_INTERVAL` (Linux
+// `tcp_probe_interval`, 600 s) after it last found a size that passes;
+// then the next flight probes upwards again, from the send MSS to the MSS
+// the first search started from (Linux `tcp_mtu_check_reprobe`), so a
+// path whose MTU grew back is used in full again. Here an ICMP error
+// (RFC 1191) holds the first search below 1160 bytes of payload.
+#[test]
+fn r4821_a_search_that_ended_probes_upwards_again_after_ten_minutes() {
+    assert_eq!(Config::MTU_PROBE_INTERVAL, Duration::from_secs(600));
+    let mut s = plpmtud_fallen_back();
+    let _ = s.c.on_icmp(
+        s.now,
+        tcpstate::IcmpError::FragmentationNeeded { mtu: 1200 },
+        20,
+    );
+    // The interval does not restart a search still going on: ten minutes
+    // after the black hole, the first probe is still below 1160.
+    s.now += Duration::from_secs(600);
+    let sizes = search_sizes(&mut s);
+    assert_eq!(sizes, vec![1092, 1126, 1143, 1151, 1155]);
+    // Not before the interval is over.
+    s.now += Duration::from_secs(598);
+    assert_eq!(until_probe(&mut s), None, "a probe before 600 s");
+    assert_eq!(s.c.effective_mss(), 1155);
+    // Then a new search from 1155 up to 1460, every probe passing.
+    s.now += Duration::from_secs(2);
+    let sizes = search_sizes(&mut s);
+    assert_eq!(sizes, vec![1307, 1383, 1421, 1440, 1450, 1455]);
+    // And it ended again: no probe until the next interval.
+    s.now += Duration::from_secs(599);
+    assert_eq!(until_probe(&mut s), None);
+    s.now += Duration::from_secs(1);
+    assert!(until_probe(&mut s).is_none(), "1455 is within 8 of 1460");
+}

@@ -53,6 +53,16 @@ pub(super) struct Cold {
     /// the largest still possible (0: no search has started).
     pub(super) mtu_low: u16,
     pub(super) mtu_high: u16,
+    /// PLPMTUD: the send MSS the first search started from (the largest
+    /// a later search goes back up to), and when the search last started
+    /// or found a size that passes (whole seconds of the connection's
+    /// clock, wrapping: Linux's `probe_timestamp`). With `alloc` only
+    /// (without it the TCB, which holds this box inline, has no room: a
+    /// search that ended is not started again, `plpmtud.rs`).
+    #[cfg(feature = "alloc")]
+    pub(super) mtu_max: u16,
+    #[cfg(feature = "alloc")]
+    pub(super) mtu_at: u32,
     /// The send MSS the path MTU allows, as an ICMP "fragmentation
     /// needed" reported it in SYN-SENT, before the peer's MSS was known
     /// (0: none; `icmp.rs`). With `alloc` only (without it the TCB, which
@@ -127,6 +137,10 @@ impl Cold {
         mtu_low: 0,
         mtu_high: 0,
         #[cfg(feature = "alloc")]
+        mtu_max: 0,
+        #[cfg(feature = "alloc")]
+        mtu_at: 0,
+        #[cfg(feature = "alloc")]
         pmtu_mss: 0,
         #[cfg(feature = "alloc")]
         gso_left: 0,
@@ -156,6 +170,7 @@ impl Cold {
         self.mtu_high = 0;
         #[cfg(feature = "alloc")]
         {
+            self.mtu_max = 0;
             self.pmtu_mss = 0;
             self.chrono = super::info::Chrono::OFF;
             self.cwr = false;

@@ -945,7 +945,7 @@ impl<B: Storage> Connection<B> {
         self.update_send_window(seg, old_wnd, ack.after(old_una));
         if self.uncommon() {
             self.urgent_acked();
-            self.mtu_on_ack();
+            self.mtu_on_ack(now);
         }
         match self.state {
             State::Closing if self.fin_acked() => {

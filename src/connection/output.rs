@@ -601,7 +601,7 @@ impl<B: Storage> Connection<B> {
             // RFC 4821 §7: a PLPMTUD probe of new data, when one is due.
             if self.uncommon()
                 && !self.has_records()
-                && let Some(len) = self.mtu_probe_len(buf.len())
+                && let Some(len) = self.mtu_probe_len(now, buf.len())
             {
                 self.mtu_probe_sent(len);
                 return Some(self.data_segment(now, buf, len, false));

@@ -29,30 +29,56 @@
 //! segment of the connection, so a search over MSS values is one over
 //! packet sizes.
 //!
-//! Note: Linux re-probes upwards every `tcp_probe_interval` (10 minutes)
-//! after a search ends; here a search ends for the connection's life
-//! (a new black hole starts one again). A lost probe costs the window
-//! reduction of any loss (Linux retransmits it without one).
+//! A search that converged is trusted for
+//! [`Config::MTU_PROBE_INTERVAL`](crate::Config::MTU_PROBE_INTERVAL) (10
+//! minutes, RFC 4821 §7.3; Linux `tcp_probe_interval`) after it started
+//! or last found a size that passes: then the next probe opportunity
+//! starts a new one, from the send MSS up to the MSS the first search
+//! started from (Linux `tcp_mtu_check_reprobe`). With `alloc` only:
+//! without it the TCB has no room for the search's timestamp, and a
+//! search that ended stays ended (a new black hole starts one again).
+//!
+//! Note: a lost probe costs the window reduction of any loss (Linux
+//! retransmits it without one).
 
 use super::urgent::x;
 use super::{Connection, Storage};
 use crate::config::Config;
+use crate::time::Instant;
+
+/// Whole seconds of `now`, wrapping (the search's timestamp).
+#[cfg(feature = "alloc")]
+fn secs(now: Instant) -> u32 {
+    (now.as_micros() / 1_000_000) as u32
+}
 
 impl<B: Storage> Connection<B> {
     /// Whether a PLPMTUD search is on (`mtu_low`/`mtu_high` hold it).
     fn mtu_searching(&self) -> bool {
         self.xflag(x::MTU_SEARCH)
+            && self.cold().mtu_high.saturating_sub(self.cold().mtu_low)
+                >= Config::MTU_PROBE_THRESHOLD
     }
 
     /// R1 retransmissions unanswered (`on_rto`): maybe a black hole.
-    pub(super) fn mtu_black_hole(&mut self) {
+    pub(super) fn mtu_black_hole(&mut self, now: Instant) {
         if !self.cfg.mtu_probing() || !self.syn_acked() {
             return;
         }
         let floor = self.cfg.min_peer_mss.max(1);
+        #[cfg(feature = "alloc")]
+        {
+            self.cold_mut().mtu_at = secs(now);
+        }
+        #[cfg(not(feature = "alloc"))]
+        let _ = now;
         if self.cold().mtu_high == 0 {
             // First detection: the search runs up to the MSS negotiated.
             self.cold_mut().mtu_high = self.smss;
+            #[cfg(feature = "alloc")]
+            {
+                self.cold_mut().mtu_max = self.smss;
+            }
             self.cold_mut().mtu_low = self.smss.min(Config::MTU_PROBE_BASE_MSS);
         } else {
             // Again: half the size last known to pass (Linux).
@@ -67,10 +93,15 @@ impl<B: Storage> Connection<B> {
         self.mtu_check_done();
     }
 
-    /// The search goes on while the bounds are far enough apart.
+    /// The search goes on while the bounds are far enough apart. With
+    /// `alloc` the mode stays on once a search has run (the uncommon
+    /// output path then asks `mtu_reprobe` whether the next one is due:
+    /// such a connection keeps off the fast paths, the cost of the check).
     fn mtu_check_done(&mut self) {
         let on =
             self.cold().mtu_high.saturating_sub(self.cold().mtu_low) >= Config::MTU_PROBE_THRESHOLD;
+        #[cfg(feature = "alloc")]
+        let on = on || self.cold().mtu_high != 0;
         self.set_x(x::MTU_SEARCH, on);
     }
 
@@ -84,7 +115,8 @@ impl<B: Storage> Connection<B> {
     /// data at SND.MAX, a congestion window of at least 11 segments (as
     /// Linux's `tcp_mtu_probe`), and room for the whole probe in the send
     /// buffer, both windows and the caller's buffer (`room`).
-    pub(super) fn mtu_probe_len(&self, room: usize) -> Option<u32> {
+    pub(super) fn mtu_probe_len(&mut self, now: Instant, room: usize) -> Option<u32> {
+        self.mtu_reprobe(now);
         if !self.mtu_searching()
             || self.xflag(x::MTU_PROBE | x::FRTO2 | x::FRTO3)
             || self.in_recovery()
@@ -110,6 +142,30 @@ impl<B: Storage> Connection<B> {
         .then_some(len)
     }
 
+    /// A search that converged (or stopped below the MSS it started
+    /// from) starts again once `MTU_PROBE_INTERVAL` has passed since it
+    /// started or last found a size that passes (RFC 4821 §7.3; Linux
+    /// `tcp_mtu_check_reprobe`): from the send MSS up to `mtu_max`.
+    #[cfg(feature = "alloc")]
+    fn mtu_reprobe(&mut self, now: Instant) {
+        if self.mtu_searching() || self.cold().mtu_high == 0 {
+            return;
+        }
+        let interval = Config::MTU_PROBE_INTERVAL.as_secs() as u32;
+        if secs(now).wrapping_sub(self.cold().mtu_at) < interval {
+            return;
+        }
+        let smss = self.smss;
+        let c = self.cold_mut();
+        c.mtu_low = smss;
+        c.mtu_high = c.mtu_max;
+        c.mtu_at = secs(now);
+        self.mtu_check_done();
+    }
+
+    #[cfg(not(feature = "alloc"))]
+    fn mtu_reprobe(&mut self, _now: Instant) {}
+
     /// A probe of `len` bytes goes out at SND.NXT.
     pub(super) fn mtu_probe_sent(&mut self, len: u32) {
         self.cold_mut().mtu_probe_end = self.snd_nxt.add(len);
@@ -118,11 +174,17 @@ impl<B: Storage> Connection<B> {
 
     /// After an acceptable ACK (slow path): a probe cumulatively
     /// acknowledged passed (Linux `tcp_mtup_probe_success`).
-    pub(super) fn mtu_on_ack(&mut self) {
+    pub(super) fn mtu_on_ack(&mut self, now: Instant) {
         if self.xflag(x::MTU_PROBE) && !self.cold().mtu_probe_end.after(self.snd_una) {
             let size = self.mtu_probe_size();
             self.set_x(x::MTU_PROBE, false);
             self.cold_mut().mtu_low = size;
+            #[cfg(feature = "alloc")]
+            {
+                self.cold_mut().mtu_at = secs(now);
+            }
+            #[cfg(not(feature = "alloc"))]
+            let _ = now;
             self.smss = size;
             self.mtu_check_done();
         }

@@ -455,7 +455,7 @@ impl<B: Storage> Connection<B> {
             // (Linux calls `tcp_mtu_probing` at each timeout past
             // `tcp_retries1`): the size halves each time, down to the
             // floor, so a path narrower than the base MSS gets through.
-            self.mtu_black_hole();
+            self.mtu_black_hole(now);
         }
         // RFC 6298 §5.5: back off.
         self.rto = clamp_rto(&self.cfg, self.rto.saturating_mul(2));
