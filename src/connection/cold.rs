@@ -16,10 +16,11 @@ use super::counters::Rare;
 use super::{Connection, Storage, Undo};
 use crate::seq::SeqNum;
 
-/// The uncommon state (112 bytes; with `alloc` 24 more for the record
-/// ends). (The soft ICMP error and the count of challenge ACKs, 3 bytes,
-/// stay in the TCB: there they fill padding, here they would round the
-/// box up, and without `alloc` the TCB with it.)
+/// The uncommon state (200 bytes with `alloc`, as `compare`'s W3 line
+/// reports it; without `alloc` the fields marked so are left out). (The
+/// soft ICMP error and the count of challenge ACKs, 3 bytes, stay in the
+/// TCB: there they fill padding, here they would round the box up, and
+/// without `alloc` the TCB with it.)
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Cold {
     /// The counters of rare events.
