@@ -444,14 +444,6 @@ impl PackedConfig {
 }
 
 impl<B: Storage> Connection<B> {
-    /// The connection's buffers, given back (their bytes are stale).
-    pub(crate) fn into_buffers(self) -> Buffers<B> {
-        Buffers {
-            rx: self.rx.into_inner(),
-            tx: self.tx.into_inner(),
-        }
-    }
-
     /// A connection in CLOSED with the given configuration and buffers.
     ///
     /// # Errors

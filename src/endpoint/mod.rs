@@ -1067,6 +1067,8 @@ impl<S: Store> Endpoint<S> {
             }
         };
         let s = &mut self.slots[idx as usize];
+        // The free stack's top `vacant` slots keep a box (`free_slot`).
+        debug_assert!(S::buffer_size().is_some() || s.entry.is_some() == (self.vacant > 0));
         let cfg = &self.conn_cfg;
         match s.entry.as_deref_mut() {
             // A freed connection's storage: every field is overwritten (the
@@ -1175,9 +1177,16 @@ impl<S: Store> Endpoint<S> {
     /// its buffers go to `spare` and the slot keeps the entry's box for the
     /// next connection (at most [`SPARE_ENTRIES`] slots keep one): no
     /// allocation, and one copy of the TCB instead of two, per connection.
+    ///
+    /// The slots that keep a box are the top `vacant` of the free stack,
+    /// where `insert_conn` takes the next slot: a freed slot goes on top
+    /// with its box, and past `SPARE_ENTRIES` the deepest of them gives
+    /// its box up. After a burst, the boxes that go are the burst's, and
+    /// the connections that come one at a time afterwards reuse the ones
+    /// kept (freeing the newest slot's box instead would make each of them
+    /// allocate one).
     fn free_slot(&mut self, idx: u32) {
         let heap = S::buffer_size().is_none();
-        let keep = !heap || self.vacant < SPARE_ENTRIES;
         let s = &mut self.slots[idx as usize];
         if !s.live {
             return;
@@ -1196,15 +1205,18 @@ impl<S: Store> Endpoint<S> {
         }
         // Inline (fixed) buffers would be copied, not reused.
         if heap {
-            let b = if keep {
-                self.vacant += 1;
-                e.conn.swap_buffers(S::buffers(0, 0))
-            } else {
-                let Some(e) = s.entry.take() else { return };
-                S::unbox(e).conn.into_buffers()
-            };
+            let b = e.conn.swap_buffers(S::buffers(0, 0));
             if self.spare.len() < SPARE_BUFFERS {
                 let _ = self.spare.try_push(b);
+            }
+            self.vacant += 1;
+            if self.vacant > SPARE_ENTRIES {
+                let deepest = self.free.len().checked_sub(self.vacant);
+                if let Some(&i) = deepest.and_then(|d| self.free.get(d)) {
+                    debug_assert!(!self.slots[i as usize].live);
+                    self.slots[i as usize].entry = None;
+                }
+                self.vacant -= 1;
             }
         }
     }

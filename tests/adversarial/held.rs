@@ -629,3 +629,26 @@ fn a_burst_of_connections_leaves_64_entries_and_16_buffers_for_reuse() {
         assert_eq!(counting::held(), h0, "memory held after the burst");
     }
 }
+
+/// After a burst ends, connections that come one at a time again
+/// allocate nothing: the slots that keep their entry's box are the ones
+/// the next connection takes (the top of the free stack), and the boxes
+/// given back past the 64 kept are the burst's deepest (before, each
+/// later connection took a slot whose box had gone, and allocated one).
+#[test]
+fn single_connections_after_a_burst_allocate_nothing() {
+    let mut c = EndpointConfig::linux();
+    c.rx_buffer = 4096;
+    c.tx_buffer = 4096;
+    let mut n = Net::new(c);
+    let (mut hs, mut buf) = (Vec::with_capacity(100), vec![0u8; 2048]);
+    for _ in 0..3 {
+        open_and_end(&mut n, 100, &mut hs, &mut buf);
+    }
+    let h0 = counting::held();
+    let allocs: u64 = (0..200)
+        .map(|_| open_and_end(&mut n, 1, &mut hs, &mut buf))
+        .sum();
+    assert_eq!(allocs, 0, "allocations in 200 connections after a burst");
+    assert_eq!(counting::held(), h0, "memory held");
+}
