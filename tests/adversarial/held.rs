@@ -600,6 +600,21 @@ fn connection_churn_allocates_nothing_per_connection() {
     assert_eq!(allocs, 0, "allocations in 200 connections");
 }
 
+/// An Endpoint with 4 KiB buffers after three bursts of 100 connections
+/// (to warm up: the tables grow to their size, one still by a few hundred
+/// bytes in the third), with `open_and_end`'s handle list and buffer.
+fn after_bursts() -> (Net, Vec<tcpstate::Handle>, Vec<u8>) {
+    let mut c = EndpointConfig::linux();
+    c.rx_buffer = 4096;
+    c.tx_buffer = 4096;
+    let mut n = Net::new(c);
+    let (mut hs, mut buf) = (Vec::with_capacity(100), vec![0u8; 2048]);
+    for _ in 0..3 {
+        open_and_end(&mut n, 100, &mut hs, &mut buf);
+    }
+    (n, hs, buf)
+}
+
 /// What a burst of connections leaves behind once it ends is bounded:
 /// the entries of at most 64 freed connections and the buffers of at most
 /// 16 are kept for reuse, the rest goes back to the allocator. A second
@@ -608,16 +623,7 @@ fn connection_churn_allocates_nothing_per_connection() {
 /// kept no more).
 #[test]
 fn a_burst_of_connections_leaves_64_entries_and_16_buffers_for_reuse() {
-    let mut c = EndpointConfig::linux();
-    c.rx_buffer = 4096;
-    c.tx_buffer = 4096;
-    let mut n = Net::new(c);
-    let (mut hs, mut buf) = (Vec::with_capacity(100), vec![0u8; 2048]);
-    // Three bursts to warm up: the tables grow to their size (one still
-    // grows by a few hundred bytes in the third).
-    for _ in 0..3 {
-        open_and_end(&mut n, 100, &mut hs, &mut buf);
-    }
+    let (mut n, mut hs, mut buf) = after_bursts();
     for _ in 0..5 {
         let h0 = counting::held();
         let allocs = open_and_end(&mut n, 100, &mut hs, &mut buf);
@@ -637,14 +643,7 @@ fn a_burst_of_connections_leaves_64_entries_and_16_buffers_for_reuse() {
 /// later connection took a slot whose box had gone, and allocated one).
 #[test]
 fn single_connections_after_a_burst_allocate_nothing() {
-    let mut c = EndpointConfig::linux();
-    c.rx_buffer = 4096;
-    c.tx_buffer = 4096;
-    let mut n = Net::new(c);
-    let (mut hs, mut buf) = (Vec::with_capacity(100), vec![0u8; 2048]);
-    for _ in 0..3 {
-        open_and_end(&mut n, 100, &mut hs, &mut buf);
-    }
+    let (mut n, mut hs, mut buf) = after_bursts();
     let h0 = counting::held();
     let allocs: u64 = (0..200)
         .map(|_| open_and_end(&mut n, 1, &mut hs, &mut buf))
