@@ -17,9 +17,8 @@ cd "$(dirname "$0")/.."
 M1=${1:-4}
 M2=${2:-8}
 command -v valgrind >/dev/null || { echo "skipped: valgrind not installed"; exit 0; }
-exe=$(cargo bench --bench endpoint_bulk --no-run --message-format=json 2>/dev/null \
-  | sed -n 's/.*"executable":"\([^"]*endpoint_bulk[^"]*\)".*/\1/p' | tail -1)
-[ -x "$exe" ] || { echo "could not build benches/endpoint_bulk.rs" >&2; exit 1; }
+. benches/bench_exe.sh
+exe=$(bench_exe endpoint_bulk)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 

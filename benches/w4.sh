@@ -18,9 +18,8 @@ cd "$(dirname "$0")/.."
 N1=${1:-2000}
 N2=${2:-12000}
 command -v valgrind >/dev/null || { echo "W4 skipped: valgrind not installed"; exit 0; }
-exe=$(cargo bench --bench compare --no-run --message-format=json 2>/dev/null \
-  | sed -n 's/.*"executable":"\([^"]*compare[^"]*\)".*/\1/p' | tail -1)
-[ -x "$exe" ] || { echo "could not build benches/compare.rs" >&2; exit 1; }
+. benches/bench_exe.sh
+exe=$(bench_exe compare)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
