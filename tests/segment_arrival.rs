@@ -695,6 +695,44 @@ fn sa_ack_2_a_duplicate_before_the_poll_leaves_the_rst_as_it_was() {
     s.unchanged(S::SynReceived);
 }
 
+// The ACK of our SYN is not a duplicate ACK, whatever it leaves
+// unacknowledged: it moves SND.UNA past the SYN (RFC 5681 §2: a duplicate
+// acknowledges nothing new; Linux's tcp_ack flags it FLAG_SYN_ACKED, never
+// a duplicate). A Fast Open server's data sent before it (RFC 7413 §4.2.2)
+// stays in flight: no limited-transmit segment beyond cwnd (RFC 3042), no
+// Disorder state.
+#[test]
+fn sa_ack_2_the_ack_of_a_fast_open_syn_ack_is_not_a_duplicate() {
+    let mut s = fast_open_child_with(cfg(), b"hi");
+    s.expect(f(SYN, ACK), LISTEN_ISS, PEER_ISS.add(3));
+    s.peer_nxt = PEER_ISS.add(3);
+    s.send(&[7; 4000]);
+    let sent = s.out();
+    assert!(
+        !sent.is_empty() && sent.iter().all(|p| p.t.len > 0),
+        "{sent:#?}"
+    );
+    s.peer_ack(ACK, LISTEN_ISS.add(1), &[]);
+    assert_eq!(s.c.state(), S::Established);
+    assert_eq!(s.c.snd_una(), LISTEN_ISS.add(1));
+    assert_eq!(s.c.info(s.now).ca_state, 0, "TCP_CA_Open");
+    s.silent();
+}
+
+// The same in FIN-WAIT-1 entered from SYN-RECEIVED: the ACK of the SYN
+// alone leaves our FIN in flight and is not a duplicate ACK.
+#[test]
+fn sa_ack_2_the_ack_of_the_syn_before_our_fin_is_not_a_duplicate() {
+    let mut s = syn_received_passive();
+    let iss = s.c.iss();
+    s.close();
+    s.expect(f(FIN, ACK), iss.add(1), PEER_ISS.add(1));
+    s.peer_ack(ACK, iss.add(1), &[]);
+    s.unchanged(S::FinWait1);
+    assert_eq!(s.c.snd_una(), iss.add(1));
+    assert_eq!(s.c.info(s.now).ca_state, 0, "TCP_CA_Open");
+}
+
 // SA-ACK-3 (RFC 9293 §3.10.7.4 fifth, ESTABLISHED): each branch.
 #[test]
 fn sa_ack_3_established_ack_branches() {
