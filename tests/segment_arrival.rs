@@ -706,17 +706,16 @@ fn sa_ack_2_the_ack_of_a_fast_open_syn_ack_is_not_a_duplicate() {
     let mut s = fast_open_child_with(cfg(), b"hi");
     s.expect(f(SYN, ACK), LISTEN_ISS, PEER_ISS.add(3));
     s.peer_nxt = PEER_ISS.add(3);
-    s.send(&[7; 4000]);
-    let sent = s.out();
-    assert!(
-        !sent.is_empty() && sent.iter().all(|p| p.t.len > 0),
-        "{sent:#?}"
-    );
+    // IW 10 segments of 536 bytes, the SYN among them: 9 go.
+    s.send(&[7; 8000]);
+    assert_eq!(s.out().len(), 9);
     s.peer_ack(ACK, LISTEN_ISS.add(1), &[]);
     assert_eq!(s.c.state(), S::Established);
     assert_eq!(s.c.snd_una(), LISTEN_ISS.add(1));
+    // The room the SYN left: one segment, none beyond cwnd.
+    let sent = s.out();
+    assert_eq!(sent.len(), 1, "{sent:#?}");
     assert_eq!(s.c.info(s.now).ca_state, 0, "TCP_CA_Open");
-    s.silent();
 }
 
 // The same in FIN-WAIT-1 entered from SYN-RECEIVED: the ACK of the SYN
