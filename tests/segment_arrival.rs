@@ -448,6 +448,24 @@ fn sa_seq_6_unacceptable_gets_ack_in_every_state() {
     }
 }
 
+// SA-SEQ-6 (RFC 9293 §3.10.7.4 first): an unacceptable segment with data
+// or a FIN is ACKed each time, not at the challenge-ACK rate that bounds
+// the replies to pure ACKs (RFC 5961 §7): such segments cannot form an ACK
+// loop (Linux's tcp_oow_rate_limited lets them through).
+#[test]
+fn sa_seq_6_unacceptable_text_is_acked_every_time() {
+    let mut s = established();
+    later(&mut s);
+    let (snd, rcv) = (s.c.snd_nxt(), s.c.rcv_nxt());
+    for _ in 0..3 {
+        s.seg(ACK, rcv.add(100_000), snd, b"far");
+        s.expect(ACK, snd, rcv);
+        s.seg(f(FIN, ACK), rcv.add(100_000), snd, &[]);
+        s.expect(ACK, snd, rcv);
+    }
+    assert_eq!(s.c.stats().challenge_acks, 0);
+}
+
 // SA-SEQ-11 (RFC 9293 §3.4): sequence numbers wrap modulo 2^32: both ISNs
 // just below 2^32, data both ways across the wrap, then a full close.
 #[test]
