@@ -538,6 +538,7 @@ fn r1337_1_time_wait_ignores_rst() {
     s.unchanged(S::TimeWait);
     s.silent();
     assert_eq!(s.c.timer(Timer::TimeWait), tw);
+    assert_eq!(s.c.stats().dropped, 1, "counted as dropped");
     assert!(Config::rfc9293().rfc1337);
 }
 
