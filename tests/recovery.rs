@@ -334,6 +334,31 @@ fn r8985_tlp_dsack_means_no_loss() {
     assert!(s.c.cwnd() >= cwnd, "{} before, {} now", cwnd, s.c.cwnd());
 }
 
+// R8985-4 (RFC 8985 §7.4; Linux `tcp_process_tlp_ack`): a pure duplicate
+// ACK of the probe's end says as much as a D-SACK would (the probe and its
+// original both arrived), from a peer that sends none: the episode ends,
+// no reduction. And a D-SACK of the probe ends it on any duplicate ACK,
+// one that carries data too.
+#[test]
+fn r8985_tlp_a_pure_duplicate_ack_means_no_loss() {
+    let (mut s, cwnd, end) = probed_tail();
+    s.now += Duration::from_millis(10);
+    s.seg_opts(ACK, s.peer_nxt, end, TcpOptions::NONE, &[]);
+    s.seg_opts(ACK, s.peer_nxt, end, TcpOptions::NONE, &[]);
+    more_data_acked(&mut s, TcpOptions::NONE);
+    assert!(s.c.cwnd() >= cwnd, "{} before, {} now", cwnd, s.c.cwnd());
+    let (mut s, cwnd, end) = probed_tail();
+    let mss = s.c.effective_mss() as u32;
+    s.now += Duration::from_millis(10);
+    s.seg_opts(ACK, s.peer_nxt, end, TcpOptions::NONE, &[]);
+    let dsack = sack_opts(&[(end.sub(mss), end)]);
+    s.seg_opts(ACK, s.peer_nxt, end, dsack, b"x");
+    s.peer_nxt = s.peer_nxt.add(1);
+    s.out();
+    more_data_acked(&mut s, TcpOptions::NONE);
+    assert!(s.c.cwnd() >= cwnd, "{} before, {} now", cwnd, s.c.cwnd());
+}
+
 // R8985-4 (RFC 8985 §7.4.2): only a duplicate ACK at or above the probe's
 // end (TLP.end_seq) can say that the probe and its original both arrived;
 // one below it (a hole before the tail) says nothing of the probe, and the

@@ -448,6 +448,24 @@ fn sa_seq_6_unacceptable_gets_ack_in_every_state() {
     }
 }
 
+// SA-SEQ-6 (RFC 9293 §3.10.7.4 first): an unacceptable segment with data
+// or a FIN is ACKed each time, not at the challenge-ACK rate that bounds
+// the replies to pure ACKs (RFC 5961 §7): such segments cannot form an ACK
+// loop (Linux's tcp_oow_rate_limited lets them through).
+#[test]
+fn sa_seq_6_unacceptable_text_is_acked_every_time() {
+    let mut s = established();
+    later(&mut s);
+    let (snd, rcv) = (s.c.snd_nxt(), s.c.rcv_nxt());
+    for _ in 0..3 {
+        s.seg(ACK, rcv.add(100_000), snd, b"far");
+        s.expect(ACK, snd, rcv);
+        s.seg(f(FIN, ACK), rcv.add(100_000), snd, &[]);
+        s.expect(ACK, snd, rcv);
+    }
+    assert_eq!(s.c.stats().challenge_acks, 0);
+}
+
 // SA-SEQ-11 (RFC 9293 §3.4): sequence numbers wrap modulo 2^32: both ISNs
 // just below 2^32, data both ways across the wrap, then a full close.
 #[test]
@@ -520,6 +538,7 @@ fn r1337_1_time_wait_ignores_rst() {
     s.unchanged(S::TimeWait);
     s.silent();
     assert_eq!(s.c.timer(Timer::TimeWait), tw);
+    assert_eq!(s.c.stats().dropped, 1, "counted as dropped");
     assert!(Config::rfc9293().rfc1337);
 }
 
@@ -693,6 +712,43 @@ fn sa_ack_2_a_duplicate_before_the_poll_leaves_the_rst_as_it_was() {
         "{v:#?}"
     );
     s.unchanged(S::SynReceived);
+}
+
+// The ACK of our SYN is not a duplicate ACK, whatever it leaves
+// unacknowledged: it moves SND.UNA past the SYN (RFC 5681 §2: a duplicate
+// acknowledges nothing new; Linux's tcp_ack flags it FLAG_SYN_ACKED, never
+// a duplicate). A Fast Open server's data sent before it (RFC 7413 §4.2.2)
+// stays in flight: no limited-transmit segment beyond cwnd (RFC 3042), no
+// Disorder state.
+#[test]
+fn sa_ack_2_the_ack_of_a_fast_open_syn_ack_is_not_a_duplicate() {
+    let mut s = fast_open_child_with(cfg(), b"hi");
+    s.expect(f(SYN, ACK), LISTEN_ISS, PEER_ISS.add(3));
+    s.peer_nxt = PEER_ISS.add(3);
+    // IW 10 segments of 536 bytes, the SYN among them: 9 go.
+    s.send(&[7; 8000]);
+    assert_eq!(s.out().len(), 9);
+    s.peer_ack(ACK, LISTEN_ISS.add(1), &[]);
+    assert_eq!(s.c.state(), S::Established);
+    assert_eq!(s.c.snd_una(), LISTEN_ISS.add(1));
+    // The room the SYN left: one segment, none beyond cwnd.
+    let sent = s.out();
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert_eq!(s.c.info(s.now).ca_state, 0, "TCP_CA_Open");
+}
+
+// The same in FIN-WAIT-1 entered from SYN-RECEIVED: the ACK of the SYN
+// alone leaves our FIN in flight and is not a duplicate ACK.
+#[test]
+fn sa_ack_2_the_ack_of_the_syn_before_our_fin_is_not_a_duplicate() {
+    let mut s = syn_received_passive();
+    let iss = s.c.iss();
+    s.close();
+    s.expect(f(FIN, ACK), iss.add(1), PEER_ISS.add(1));
+    s.peer_ack(ACK, iss.add(1), &[]);
+    s.unchanged(S::FinWait1);
+    assert_eq!(s.c.snd_una(), iss.add(1));
+    assert_eq!(s.c.info(s.now).ca_state, 0, "TCP_CA_Open");
 }
 
 // SA-ACK-3 (RFC 9293 §3.10.7.4 fifth, ESTABLISHED): each branch.

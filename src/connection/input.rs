@@ -460,10 +460,14 @@ impl<B: Storage> Connection<B> {
             self.cold_mut().rare.dropped += 1;
             return;
         }
+        // The ACK of our SYN, which moves SND.UNA past it below: never a
+        // duplicate ACK in step 5, whatever it leaves in flight.
+        let mut syn_ack = false;
         if self.state == State::SynReceived {
             if seg.ack.after(self.snd_una) && seg.ack.before_eq(self.snd_max) {
                 let wnd = u32::from(seg.window) << self.snd_wscale;
                 self.syn_ack_received(now, seg, wnd, a);
+                syn_ack = true;
             } else {
                 // <SEQ=SEG.ACK><CTL=RST> (SA-ACK-2).
                 self.set_pending_rst(Some((seg.ack, None)));
@@ -481,6 +485,7 @@ impl<B: Storage> Connection<B> {
                 self.retries = 0;
                 self.after_handshake();
                 a.set_writable();
+                syn_ack = true;
             } else {
                 self.set_pending_rst(Some((seg.ack, None)));
                 self.cold_mut().rare.dropped += 1;
@@ -490,7 +495,7 @@ impl<B: Storage> Connection<B> {
         if self.ecn_on() {
             self.ecn_input(now, seg);
         }
-        if !self.process_ack(now, seg, a) {
+        if !self.process_ack(now, seg, syn_ack, a) {
             return;
         }
         if self.state == State::Closed {
@@ -619,7 +624,7 @@ impl<B: Storage> Connection<B> {
             && self.syn_acked()
         {
             self.set_ack_now(true);
-            if self.process_ack(now, seg, a) {
+            if self.process_ack(now, seg, false, a) {
                 // MUST-66: URG too, whatever the window.
                 if f.urg() {
                     self.urgent_in(seg, a);
@@ -818,8 +823,16 @@ impl<B: Storage> Connection<B> {
     }
 
     /// Step 5 for the synchronized states (RFC 9293 §3.10.7.4, SA-ACK-1..10).
-    /// Returns false when the segment is to be dropped.
-    fn process_ack(&mut self, now: Instant, seg: &Segment<'_>, a: &mut Actions) -> bool {
+    /// `syn_ack`: the segment acknowledged our SYN (SND.UNA already moved
+    /// past it), so it is no duplicate ACK (RFC 5681 §2; Linux's
+    /// FLAG_SYN_ACKED). Returns false when the segment is to be dropped.
+    fn process_ack(
+        &mut self,
+        now: Instant,
+        seg: &Segment<'_>,
+        syn_ack: bool,
+        a: &mut Actions,
+    ) -> bool {
         let ack = seg.ack;
         // SEG.ACK > SND.NXT: ACK and drop (acks something not yet sent).
         if ack.after(self.snd_max) {
@@ -872,6 +885,7 @@ impl<B: Storage> Connection<B> {
             // A duplicate ACK (RFC 5681 §2), or one that SACKs new data
             // (RFC 6675 §2).
             if ack == self.snd_una
+                && !syn_ack
                 && self.flight() > 0
                 && (sacked_new
                     || (seg.payload.is_empty()
