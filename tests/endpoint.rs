@@ -432,6 +432,45 @@ fn reading_at_once_needs_an_accepted_handle_and_some_data() {
     assert_eq!(&buf[..4], b"late");
 }
 
+/// What arrived while a connection sat in the accept queue is announced
+/// at `accept`: data (no FIN), or the peer's FIN alone (the end of the
+/// stream, a `recv` of 0, RFC 9293 §3.10.7.4's "connection closing"),
+/// each queues a `Readable` for the new handle; a connection with
+/// neither gets none (epoll's EPOLLIN on an accepted socket).
+#[test]
+fn accept_announces_data_or_a_fin_that_came_before_it() {
+    let mut ep = Endpoint::new(local(cfg()), [8; 16]).expect("valid config");
+    let now = Instant::from_secs(1);
+    let s = sa(1, 80);
+    let l = ep.listen(s, 4).unwrap();
+    let (data, fin, none) = (sa(9, 40001), sa(9, 40002), sa(9, 40003));
+    handshake(&mut ep, now, data, s, b"early");
+    let _ = output(&mut ep, now);
+    let synack = handshake(&mut ep, now, fin, s, &[]);
+    let fin_seg = craft(
+        fin,
+        s,
+        1001,
+        synack.seq.0 + 1,
+        Flags::FIN | Flags::ACK,
+        TcpOptions::NONE,
+        &[],
+    );
+    inject(&mut ep, now, fin, s, &fin_seg);
+    let _ = output(&mut ep, now);
+    handshake(&mut ep, now, none, s, &[]);
+    let _ = output(&mut ep, now);
+    while ep.poll_event().is_some() {}
+    let mut readable = Vec::new();
+    for _ in 0..3 {
+        let h = ep.accept(l).expect("in the accept queue");
+        let remote = ep.peer_addr(h).expect("live");
+        let evs: Vec<Event> = std::iter::from_fn(|| ep.poll_event()).collect();
+        readable.push((remote, evs.contains(&Event::Readable(h))));
+    }
+    assert_eq!(readable, [(data, true), (fin, true), (none, false)]);
+}
+
 #[test]
 fn backlog_overflow_drops_the_final_ack_until_the_app_accepts() {
     let mut net = Net::new(vec![(ip(1), cfg()), (ip(2), cfg())]);
