@@ -471,6 +471,34 @@ fn accept_announces_data_or_a_fin_that_came_before_it() {
     assert_eq!(readable, [(data, true), (fin, true), (none, false)]);
 }
 
+/// The `Readable` that `accept` queues for data already there is the
+/// handle's one `Readable` until it is polled: more data arriving before
+/// then queues no second one (at most one per handle, `Event::Readable`).
+#[test]
+fn a_readable_queued_at_accept_is_not_queued_again() {
+    let mut ep = Endpoint::new(local(cfg()), [9; 16]).expect("valid config");
+    let now = Instant::from_secs(1);
+    let (c, s) = (sa(9, 40004), sa(1, 80));
+    let l = ep.listen(s, 4).unwrap();
+    let synack = handshake(&mut ep, now, c, s, b"early");
+    let _ = output(&mut ep, now);
+    while ep.poll_event().is_some() {}
+    let h = ep.accept(l).expect("in the accept queue");
+    let more = craft(
+        c,
+        s,
+        1006,
+        synack.seq.0 + 1,
+        Flags::ACK | Flags::PSH,
+        TcpOptions::NONE,
+        b"more",
+    );
+    inject(&mut ep, now, c, s, &more);
+    let evs: Vec<Event> = std::iter::from_fn(|| ep.poll_event()).collect();
+    assert_eq!(evs, [Event::Readable(h)]);
+    assert_eq!(recv_all(&mut ep, now, h), b"earlymore");
+}
+
 #[test]
 fn backlog_overflow_drops_the_final_ack_until_the_app_accepts() {
     let mut net = Net::new(vec![(ip(1), cfg()), (ip(2), cfg())]);

@@ -300,7 +300,8 @@ fn a_held_syn_without_room_for_its_event_is_dropped_and_counted() {
 /// A Fast Open connection goes to its listener's accept queue at its SYN
 /// (RFC 7413 §4.2.2); when a fixed Endpoint's event queue is full its
 /// `Incoming` is dropped and counted, and the connection is in the accept
-/// queue all the same, the SYN's data readable.
+/// queue all the same, the SYN's data readable (the `Readable` that
+/// `accept` queues for it dropped and counted as well).
 #[test]
 fn a_fast_open_child_without_room_for_its_event_is_counted_and_accepted() {
     use tcpstate::endpoint::{ConnectOptions, FastOpenConfig, ListenOptions};
@@ -348,6 +349,8 @@ fn a_fast_open_child_without_room_for_its_event_is_counted_and_accepted() {
     assert_eq!(server.counters().events_dropped, 1);
     let s = server.accept(l).expect("in the accept queue");
     assert_eq!(server.connection(s).unwrap().state(), State::SynReceived);
+    // The data is there at `accept`: its Readable, dropped too.
+    assert_eq!(server.counters().events_dropped, 2);
     assert_eq!(server.recv(now, s, &mut buf), Ok(5));
     assert_eq!(&buf[..5], b"hello");
 }
