@@ -1922,7 +1922,9 @@ impl<S: Store> Endpoint<S> {
         let idx = self.held(p).ok_or(EndpointError::UnknownHandle)?;
         let e = self.entry_mut(idx).expect("held");
         e.held = false;
-        if e.conn.wants_output() && !e.in_txq {
+        // `after` queues no held connection to transmit: it is not there.
+        debug_assert!(!e.in_txq, "a held SYN in the transmit queue");
+        if e.conn.wants_output() {
             e.in_txq = true;
             let _ = self.txq.push(idx);
         }
