@@ -1271,6 +1271,24 @@ fn time_wait_paws_forgets_ts_recent_after_24_days() {
     assert_eq!(f.ep.time_wait_count(), 1);
 }
 
+/// RFC 9293 §3.10.4: CLOSE in SYN-SENT deletes the TCB: the connection
+/// is gone at once, nothing is left for the Endpoint to finish (no
+/// orphan, none reset at a cap of 0).
+#[test]
+fn closing_a_syn_sent_connection_leaves_no_orphan() {
+    let mut c = local(cfg());
+    c.max_orphans = 0;
+    let mut ep = Endpoint::new(c, [10; 16]).expect("valid config");
+    let now = Instant::from_secs(1);
+    let h = ep.connect(now, None, sa(9, 80)).unwrap();
+    let _ = output(&mut ep, now);
+    ep.close(now, h).unwrap();
+    let k = ep.counters();
+    assert_eq!((k.orphans, k.orphan_resets), (0, 0), "{k:?}");
+    assert_eq!(ep.connection_count(), 0);
+    assert!(output(&mut ep, now).is_empty(), "nothing to send");
+}
+
 #[test]
 fn orphans_past_the_cap_are_reset_oldest_first() {
     let mut c = cfg();

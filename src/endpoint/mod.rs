@@ -2068,7 +2068,8 @@ impl<S: Store> Endpoint<S> {
             .map_err(EndpointError::from_call)?;
         if close || abort {
             e.app = false;
-            if close && !e.dead && e.conn.state() != State::Closed {
+            // (Not dead: a dead connection's calls went to `call_ended`.)
+            if close && e.conn.state() != State::Closed {
                 e.orphan = true;
                 self.orphan_count += 1;
                 if let Err(h) = self.orphans.push(h) {
