@@ -957,6 +957,11 @@ fn syn_filter_admit_refuse_ignore() {
     );
     let now = net.now;
     net.ep(1).admit(now, p1).unwrap();
+    // A verdict is given once: the admitted SYN is no longer pending
+    // (its connection lives on, out of the application's reach until
+    // `accept`).
+    assert_eq!(net.ep(1).pending_syn(p1), None);
+    assert_eq!(net.ep(1).refuse(now, p1), Err(EndpointError::UnknownHandle));
     net.ep(1).refuse(now, p2).unwrap();
     net.ep(1).ignore(p3).unwrap();
     assert_eq!(net.ep(1).admit(now, p3), Err(EndpointError::UnknownHandle));

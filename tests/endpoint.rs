@@ -432,6 +432,73 @@ fn reading_at_once_needs_an_accepted_handle_and_some_data() {
     assert_eq!(&buf[..4], b"late");
 }
 
+/// What arrived while a connection sat in the accept queue is announced
+/// at `accept`: data (no FIN), or the peer's FIN alone (the end of the
+/// stream, a `recv` of 0, RFC 9293 §3.10.7.4's "connection closing"),
+/// each queues a `Readable` for the new handle; a connection with
+/// neither gets none (epoll's EPOLLIN on an accepted socket).
+#[test]
+fn accept_announces_data_or_a_fin_that_came_before_it() {
+    let mut ep = Endpoint::new(local(cfg()), [8; 16]).expect("valid config");
+    let now = Instant::from_secs(1);
+    let s = sa(1, 80);
+    let l = ep.listen(s, 4).unwrap();
+    let (data, fin, none) = (sa(9, 40001), sa(9, 40002), sa(9, 40003));
+    handshake(&mut ep, now, data, s, b"early");
+    let _ = output(&mut ep, now);
+    let synack = handshake(&mut ep, now, fin, s, &[]);
+    let fin_seg = craft(
+        fin,
+        s,
+        1001,
+        synack.seq.0 + 1,
+        Flags::FIN | Flags::ACK,
+        TcpOptions::NONE,
+        &[],
+    );
+    inject(&mut ep, now, fin, s, &fin_seg);
+    let _ = output(&mut ep, now);
+    handshake(&mut ep, now, none, s, &[]);
+    let _ = output(&mut ep, now);
+    while ep.poll_event().is_some() {}
+    let mut readable = Vec::new();
+    for _ in 0..3 {
+        let h = ep.accept(l).expect("in the accept queue");
+        let remote = ep.peer_addr(h).expect("live");
+        let evs: Vec<Event> = std::iter::from_fn(|| ep.poll_event()).collect();
+        readable.push((remote, evs.contains(&Event::Readable(h))));
+    }
+    assert_eq!(readable, [(data, true), (fin, true), (none, false)]);
+}
+
+/// The `Readable` that `accept` queues for data already there is the
+/// handle's one `Readable` until it is polled: more data arriving before
+/// then queues no second one (at most one per handle, `Event::Readable`).
+#[test]
+fn a_readable_queued_at_accept_is_not_queued_again() {
+    let mut ep = Endpoint::new(local(cfg()), [9; 16]).expect("valid config");
+    let now = Instant::from_secs(1);
+    let (c, s) = (sa(9, 40004), sa(1, 80));
+    let l = ep.listen(s, 4).unwrap();
+    let synack = handshake(&mut ep, now, c, s, b"early");
+    let _ = output(&mut ep, now);
+    while ep.poll_event().is_some() {}
+    let h = ep.accept(l).expect("in the accept queue");
+    let more = craft(
+        c,
+        s,
+        1006,
+        synack.seq.0 + 1,
+        Flags::ACK | Flags::PSH,
+        TcpOptions::NONE,
+        b"more",
+    );
+    inject(&mut ep, now, c, s, &more);
+    let evs: Vec<Event> = std::iter::from_fn(|| ep.poll_event()).collect();
+    assert_eq!(evs, [Event::Readable(h)]);
+    assert_eq!(recv_all(&mut ep, now, h), b"earlymore");
+}
+
 #[test]
 fn backlog_overflow_drops_the_final_ack_until_the_app_accepts() {
     let mut net = Net::new(vec![(ip(1), cfg()), (ip(2), cfg())]);
@@ -1202,6 +1269,24 @@ fn time_wait_paws_forgets_ts_recent_after_24_days() {
     assert_eq!(f.ep.counters().paws_rejected, 1, "TS.Recent expired");
     assert!(output(&mut f.ep, day_24).is_empty());
     assert_eq!(f.ep.time_wait_count(), 1);
+}
+
+/// RFC 9293 §3.10.4: CLOSE in SYN-SENT deletes the TCB: the connection
+/// is gone at once, nothing is left for the Endpoint to finish (no
+/// orphan, none reset at a cap of 0).
+#[test]
+fn closing_a_syn_sent_connection_leaves_no_orphan() {
+    let mut c = local(cfg());
+    c.max_orphans = 0;
+    let mut ep = Endpoint::new(c, [10; 16]).expect("valid config");
+    let now = Instant::from_secs(1);
+    let h = ep.connect(now, None, sa(9, 80)).unwrap();
+    let _ = output(&mut ep, now);
+    ep.close(now, h).unwrap();
+    let k = ep.counters();
+    assert_eq!((k.orphans, k.orphan_resets), (0, 0), "{k:?}");
+    assert_eq!(ep.connection_count(), 0);
+    assert!(output(&mut ep, now).is_empty(), "nothing to send");
 }
 
 #[test]

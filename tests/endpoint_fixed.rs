@@ -300,7 +300,8 @@ fn a_held_syn_without_room_for_its_event_is_dropped_and_counted() {
 /// A Fast Open connection goes to its listener's accept queue at its SYN
 /// (RFC 7413 §4.2.2); when a fixed Endpoint's event queue is full its
 /// `Incoming` is dropped and counted, and the connection is in the accept
-/// queue all the same, the SYN's data readable.
+/// queue all the same, the SYN's data readable (the `Readable` that
+/// `accept` queues for it dropped and counted as well).
 #[test]
 fn a_fast_open_child_without_room_for_its_event_is_counted_and_accepted() {
     use tcpstate::endpoint::{ConnectOptions, FastOpenConfig, ListenOptions};
@@ -348,6 +349,8 @@ fn a_fast_open_child_without_room_for_its_event_is_counted_and_accepted() {
     assert_eq!(server.counters().events_dropped, 1);
     let s = server.accept(l).expect("in the accept queue");
     assert_eq!(server.connection(s).unwrap().state(), State::SynReceived);
+    // The data is there at `accept`: its Readable, dropped too.
+    assert_eq!(server.counters().events_dropped, 2);
     assert_eq!(server.recv(now, s, &mut buf), Ok(5));
     assert_eq!(&buf[..5], b"hello");
 }
@@ -540,4 +543,38 @@ fn an_undersized_timer_pool_drops_the_new_timer_never_a_live_one() {
     let tw_ends = now + Duration::from_secs(61);
     run(&mut client, &mut server, &mut now, tw_ends);
     assert_eq!(client.time_wait_count(), 0, "the TIME-WAIT timer was lost");
+}
+
+/// A fixed store below the documented `M >= 4 * N`: its listener table
+/// (`M` slots, one always empty) can fill before its `N` listener slots
+/// do. Here `M` = 4 (three listeners in the table) for `N` = 8: the
+/// fourth `listen` is `NoCapacity` (a typed error, never a listener that
+/// SYNs cannot find), the three others still take connections, and
+/// closing one gives its place in the table back.
+#[test]
+fn a_full_undersized_listener_table_refuses_the_next_listen() {
+    let mut server =
+        FixedEndpoint::<8, 4, 2048>::with_store(cfg(80), [6; 16]).expect("valid config");
+    let mut peer = Endpoint::new(cfg(1), [7; 16]).expect("valid config");
+    let ids: Vec<_> = (1..=3)
+        .map(|p| server.listen(addr(80, p), 4).unwrap())
+        .collect();
+    assert_eq!(
+        server.listen(addr(80, 4), 4),
+        Err(EndpointError::NoCapacity)
+    );
+    let mut now = Instant::from_secs(1);
+    let hs: Vec<_> = (1..=4)
+        .map(|p| peer.connect(now, None, addr(80, p)).unwrap())
+        .collect();
+    let until = now + Duration::from_millis(50);
+    run(&mut peer, &mut server, &mut now, until);
+    let states: Vec<_> = hs
+        .iter()
+        .map(|h| peer.connection(*h).map(|c| c.state()))
+        .collect();
+    let (est, closed) = (Some(State::Established), Some(State::Closed));
+    assert_eq!(states, [est, est, est, closed], "port 4 has no listener");
+    server.close_listener(now, ids[0]).unwrap();
+    server.listen(addr(80, 4), 4).unwrap();
 }

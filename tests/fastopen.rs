@@ -575,6 +575,38 @@ fn r7413_pending_fast_open_connections_are_bounded() {
     assert_eq!(acked, [4, 1]);
 }
 
+// Linux's tcp_fastopen bit 0x400 (TFO_SERVER_WO_SOCKOPT1, `inet_listen`):
+// with the server on, a listener that did not ask for Fast Open takes it
+// all the same, its Fast Open queue as long as its backlog (here 16: two
+// Fast Open SYNs in a row both have their data taken); one that asked
+// keeps the queue it asked for (here 1: the second SYN's data is not
+// taken, RFC 7413 §5.1).
+#[test]
+fn every_listener_takes_fast_open_when_the_server_says_so() {
+    let server = FastOpenConfig {
+        server: true,
+        server_all_listeners: true,
+        ..FastOpenConfig::CLIENT
+    };
+    let mut acked = Vec::new();
+    for qlen in [0, 1] {
+        let mut l = Link::new(FastOpenConfig::CLIENT, server);
+        l.listen_fo(qlen);
+        l.warm_up();
+        let mut a = Vec::new();
+        for _ in 0..2 {
+            let (_, n) = l.connect_fo(b"abc");
+            assert_eq!(n, 3, "a cookie is cached");
+            let syn = l.client_out();
+            l.send_server(&syn);
+            let synack = l.server_out();
+            a.push(synack[0].h.ack.dist(syn[0].h.seq));
+        }
+        acked.push(a);
+    }
+    assert_eq!(acked, [[4, 4], [4, 1]]);
+}
+
 // RFC 7413 §4.1.1: the client's cache is bounded; the least recently used
 // server is forgotten first.
 #[test]

@@ -1934,7 +1934,9 @@ impl<S: Store> Endpoint<S> {
         let idx = self.held(p).ok_or(EndpointError::UnknownHandle)?;
         let e = self.entry_mut(idx).expect("held");
         e.held = false;
-        if e.conn.wants_output() && !e.in_txq {
+        // `after` queues no held connection to transmit: it is not there.
+        debug_assert!(!e.in_txq, "a held SYN in the transmit queue");
+        if e.conn.wants_output() {
             e.in_txq = true;
             let _ = self.txq.push(idx);
         }
@@ -2078,7 +2080,8 @@ impl<S: Store> Endpoint<S> {
             .map_err(EndpointError::from_call)?;
         if close || abort {
             e.app = false;
-            if close && !e.dead && e.conn.state() != State::Closed {
+            // (Not dead: a dead connection's calls went to `call_ended`.)
+            if close && e.conn.state() != State::Closed {
                 e.orphan = true;
                 self.orphan_count += 1;
                 if let Err(h) = self.orphans.push(h) {
