@@ -640,6 +640,7 @@ fn sa_ack_1_ack_range_check() {
     s.seg(ACK, PEER_ISS.add(1), ISS.add(1).sub(max_wnd + 1), b"inject");
     s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
     assert_eq!(s.c.recv_queue(), 0);
+    assert_eq!(s.c.stats().dropped, 1, "counted as dropped");
     // At the lower edge: acceptable (an old duplicate ACK), data delivered.
     s.seg(ACK, PEER_ISS.add(1), ISS.add(1).sub(max_wnd), b"fine");
     assert_eq!(s.read(10), b"fine");
