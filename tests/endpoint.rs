@@ -2428,9 +2428,12 @@ fn a_control_segment_fits_the_smallest_buffer() {
     let mut ep = Endpoint::new(local(cfg()), [7; 16]).expect("valid config");
     let now = Instant::from_secs(1);
     let (c, s) = (sa(9, 5555), sa(1, 81));
+    let mut short = [0xffu8; tcpstate::endpoint::MIN_TRANSMIT_BUF - 1];
+    // Nothing queued: a short buffer is no shortage.
+    assert_eq!(ep.poll_transmit(now, &mut short), None);
+    assert_eq!(ep.counters().short_buffers, 0);
     let syn = craft(c, s, 1000, 0, Flags::SYN, TcpOptions::NONE, &[]);
     inject(&mut ep, now, c, s, &syn);
-    let mut short = [0xffu8; tcpstate::endpoint::MIN_TRANSMIT_BUF - 1];
     assert_eq!(ep.poll_transmit(now, &mut short), None);
     assert_eq!(ep.counters().short_buffers, 1);
     let mut buf = [0xffu8; tcpstate::endpoint::MIN_TRANSMIT_BUF];
