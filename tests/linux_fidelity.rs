@@ -893,3 +893,27 @@ fn a_write_queued_in_syn_sent_makes_the_connection_interactive() {
         }
     }
 }
+
+/// An old ACK (below SND.UNA, within MAX.SND.WND: RFC 9293 §3.10.7.4's
+/// duplicate, ignored) fills no hole: with SACKed data above a hole it
+/// counts no reordering (`TcpInfo::reord_seen`), as Linux's
+/// `tcp_clean_rtx_queue` looks only at what an ACK newly acknowledges.
+#[test]
+fn an_old_ack_counts_no_reordering() {
+    use script::{ACK, PEER_ISS};
+    for cfg in sack_on_both() {
+        let (mut s, una, mss) = one_then_five_sacked(&cfg);
+        let peer = PEER_ISS.add(1);
+        let m = |k: u32| una.add(mss * k);
+        let seen = |s: &script::Sut| s.c.info(s.now).reord_seen;
+        // The cumulative ACK to 2 fills the hole at 0 below SACKed 5: one
+        // event; the hole from 2 to 5 stays, below SACKed 5.
+        s.seg_opts(ACK, peer, m(2), sack_opts(&[(m(5), m(6))]), &[]);
+        assert_eq!(seen(&s), 1);
+        assert_eq!(s.c.snd_una(), m(2));
+        // The first ACK again, late: nothing new.
+        s.seg(ACK, peer, una, &[]);
+        assert_eq!(s.c.snd_una(), m(2));
+        assert_eq!(seen(&s), 1, "an old ACK counted a reordering");
+    }
+}
