@@ -224,6 +224,51 @@ fn r8985_reo_wnd_grows_with_dsack_once_per_round() {
     assert_eq!(rack_wait(&mut s, mss), Duration::from_micros(15_000));
 }
 
+// RFC 8985 §6.2.4's RACK.dsack_round belongs to one connection: a
+// Connection opened again after an abort (RFC 9293 §3.10.1, a new TCB)
+// with the same ISS starts with no round open, so its first D-SACK grows
+// the window exactly as the first incarnation's did, even where the old
+// round's end lies in the new flight.
+#[test]
+fn r8985_a_new_open_starts_with_no_dsack_round() {
+    let (mut s, mss) = sack_10ms();
+    let dsack = |s: &mut Sut| {
+        round_trip(s, mss, Duration::from_millis(10));
+        let una = s.c.snd_una();
+        s.send(&vec![1u8; mss as usize]);
+        let _ = s.out();
+        s.seg_opts(
+            ACK,
+            PEER_ISS.add(1),
+            una,
+            sack_opts(&[(una.sub(mss), una)]),
+            &[],
+        );
+        s.now += Duration::from_millis(10);
+        s.peer(ACK, &[]);
+    };
+    dsack(&mut s);
+    assert_eq!(rack_wait(&mut s, mss), Duration::from_micros(15_000));
+    s.app(|c, now| {
+        c.on_app_call(now, tcpstate::AppCall::Abort)
+            .unwrap()
+            .actions
+    });
+    let _ = s.out();
+    assert_eq!(s.c.state(), tcpstate::State::Closed);
+    // The same open again: the handshake's 10 ms round trip, then the
+    // same D-SACK at the same sequence numbers.
+    s.now += Duration::from_secs(1);
+    s.app(|c, now| c.connect(now, ISS).unwrap());
+    s.expect(SYN, ISS, SeqNum(0));
+    s.now += Duration::from_millis(10);
+    s.peer_nxt = PEER_ISS;
+    s.peer(f(SYN, ACK), &[]);
+    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+    dsack(&mut s);
+    assert_eq!(rack_wait(&mut s, mss), Duration::from_micros(15_000));
+}
+
 // RFC 8985 §6.2 step 2, §6.3: the timer counts from RACK.rtt, the RTT
 // of the newest delivered segment (here 20 ms), not SRTT (10 ms): 20 ms
 // plus a quarter of the minimum RTT. Both presets.
