@@ -299,3 +299,32 @@ fn r6675_after_a_timeout_sacked_data_is_not_resent() {
         "{resent:?}"
     );
 }
+
+// The same after a timeout, with a hole longer than a segment below the
+// SACKed range (RFC 6675 §5.1, Linux's tcp_enter_loss keeping the SACKed
+// marks): the first ACK lets two segments go, a full one from SND.UNA and
+// the 500 bytes left before the range, which the second stops at.
+#[test]
+fn r6675_after_a_timeout_the_second_segment_stops_at_the_sacked_range() {
+    let (mut s, una) = sack_flight(false, 6);
+    let at = |b: u32| una.add(b);
+    s.ack_sack(una, &[(at(2500), at(4000))]);
+    while s.c.stats().timeouts == 0 {
+        let _ = s.out();
+        s.fire();
+    }
+    let first: Vec<_> = s
+        .out()
+        .iter()
+        .map(|p| (p.seq().dist(una), p.payload.len()))
+        .collect();
+    assert_eq!(first, [(0, 1000)]);
+    s.now += Duration::from_millis(10);
+    s.ack_sack(at(1000), &[(at(2500), at(4000))]);
+    let next: Vec<_> = s
+        .out()
+        .iter()
+        .map(|p| (p.seq().dist(una), p.payload.len()))
+        .collect();
+    assert_eq!(next, [(1000, 1000), (2000, 500)]);
+}
