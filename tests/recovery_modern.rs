@@ -1150,6 +1150,17 @@ fn plpmtud_fallen_back() -> Sut {
     s
 }
 
+/// The peer's ACK of everything `out` (a flight, not empty) sent.
+fn ack_flight(s: &mut Sut, out: &[Pkt]) {
+    let last = out.last().expect("a flight");
+    s.seg(
+        ACK,
+        PEER_ISS.add(1),
+        last.seq().add(last.payload.len() as u32),
+        &[],
+    );
+}
+
 /// One ACK per flight, the send buffer kept full, until the window allows
 /// a probe (11 segments, as Linux's `tcp_mtu_probe`): a segment longer
 /// than the MSS, sent but not acknowledged; returns its end. `None` if
@@ -1162,13 +1173,7 @@ fn until_probe(s: &mut Sut) -> Option<SeqNum> {
         if let Some(p) = out.iter().find(|p| p.payload.len() > usize::from(mss)) {
             return Some(p.seq().add(p.payload.len() as u32));
         }
-        let last = out.last().expect("a flight");
-        s.seg(
-            ACK,
-            PEER_ISS.add(1),
-            last.seq().add(last.payload.len() as u32),
-            &[],
-        );
+        ack_flight(s, &out);
     }
     None
 }
@@ -1200,13 +1205,7 @@ fn r4821_no_probe_once_the_fin_is_queued() {
         s.send(&[2u8; 20_000]);
         let out = s.out();
         assert!(out.iter().all(|p| p.payload.len() <= 1024));
-        let last = out.last().expect("a flight");
-        s.seg(
-            ACK,
-            PEER_ISS.add(1),
-            last.seq().add(last.payload.len() as u32),
-            &[],
-        );
+        ack_flight(&mut s, &out);
     }
     s.send(&[3u8; 20_000]);
     s.close();
@@ -1459,4 +1458,126 @@ fn r4821_a_search_that_ended_probes_upwards_again_after_ten_minutes() {
     assert_eq!(until_probe(&mut s), None);
     s.now += Duration::from_secs(1);
     assert!(until_probe(&mut s).is_none(), "1455 is within 8 of 1460");
+}
+
+/// PLPMTUD on (`frto` as given), peer MSS 1460, a 64 KiB send buffer: a
+/// black hole, then a search held below 1160 bytes by an ICMP error (so
+/// that the next has room, as in the test above), then cwnd grown past `n`
+/// segments, a flight of `n` segments out with 10,000 bytes queued behind
+/// it, and ten minutes gone: the search restarts at the next output.
+/// Returns the send MSS.
+fn reprobe_due_over_a_flight(frto: bool, n: u32) -> (Sut, u32) {
+    let cfg = Config {
+        mtu_probing: true,
+        frto,
+        ..cfg()
+    };
+    let mut s = Sut::with_buffers(cfg, RX, 65_536);
+    s.app(|c, now| c.connect(now, ISS).unwrap());
+    s.expect(SYN, ISS, SeqNum(0));
+    s.peer_syn_opts = TcpOptions {
+        mss: Some(1460),
+        ..TcpOptions::NONE
+    };
+    s.peer(f(SYN, ACK), &[]);
+    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+    s.send(&[1u8; 1460]);
+    let _ = s.out();
+    for _ in 0..3 {
+        s.fire();
+        let _ = s.out();
+    }
+    assert_eq!(s.c.effective_mss(), 1024);
+    s.seg(ACK, PEER_ISS.add(1), s.c.snd_nxt(), &[]);
+    let _ = s.c.on_icmp(
+        s.now,
+        tcpstate::IcmpError::FragmentationNeeded { mtu: 1200 },
+        20,
+    );
+    assert_eq!(search_sizes(&mut s).last(), Some(&1155));
+    let mss = u32::from(s.c.effective_mss());
+    // cwnd grows past n segments, no probe meanwhile (the search ended).
+    while s.c.cwnd() < n * mss {
+        s.now += Duration::from_millis(20);
+        s.send(&[2u8; 65_536]);
+        let out = s.out();
+        assert!(out.iter().all(|p| p.payload.len() <= mss as usize));
+        ack_flight(&mut s, &out);
+    }
+    // What is queued goes and is acknowledged.
+    while s.c.info(s.now).notsent_bytes > 0 || s.c.snd_una() != s.c.snd_nxt() {
+        s.now += Duration::from_millis(20);
+        let _ = s.out();
+        s.seg(ACK, PEER_ISS.add(1), s.c.snd_nxt(), &[]);
+    }
+    s.send(&vec![3u8; (n * mss) as usize]);
+    assert_eq!(s.out().len(), n as usize);
+    s.send(&[4u8; 10_000]);
+    s.now += Config::MTU_PROBE_INTERVAL;
+    (s, mss)
+}
+
+// RFC 4821 §7.1 sends a probe only while nothing else is being
+// recovered, as Linux's `tcp_mtu_probe` (only in TCP_CA_Open): not in
+// F-RTO's step 2b (RFC 5682 §2.1), where cwnd is the flight plus two
+// segments and two new segments of the send MSS test whether the
+// timeout was spurious. A search restarts (the 10-minute reprobe, RFC
+// 4821 §7.3) as a timeout strikes a flight of 20 segments with more data
+// queued: the two segments of step 2b are ordinary ones, the probe waits.
+#[test]
+fn r4821_no_probe_in_frto_step_2b() {
+    let (mut s, mss) = reprobe_due_over_a_flight(true, 20);
+    // The flight times out: F-RTO resends its first segment, whose ACK
+    // (the original arrived, the rest did not) leads to step 2b.
+    let timeouts = s.c.stats().timeouts;
+    let a = s.c.on_timer(s.now);
+    s.record(a);
+    assert_eq!(s.c.stats().timeouts, timeouts + 1);
+    let rtx = s.out();
+    assert_eq!(rtx.len(), 1, "{rtx:#?}");
+    s.now += Duration::from_millis(20);
+    s.seg(ACK, PEER_ISS.add(1), rtx[0].seq().add(mss), &[]);
+    let step_2b = s.out();
+    assert_eq!(step_2b.len(), 2, "{step_2b:#?}");
+    assert!(
+        step_2b.iter().all(|p| p.payload.len() == mss as usize),
+        "{step_2b:#?}"
+    );
+    // The search did restart: once the timeout's episode is over, a
+    // probe goes.
+    s.now += Duration::from_millis(20);
+    s.seg(ACK, PEER_ISS.add(1), s.c.snd_nxt(), &[]);
+    assert!(until_probe(&mut s).is_some());
+}
+
+// The same without F-RTO, over a flight of 40: after the timeout the
+// flight goes again from SND.UNA (RFC 5681 §3.1's loss window, slow start
+// up to ssthresh, 20 segments), and no probe goes while SND.NXT is below
+// SND.MAX, although cwnd passes 11 segments meanwhile. (Linux waits
+// longer, in TCP_CA_Loss until SND.UNA reaches the recovery point; here
+// the probe may go as soon as the resend is done.)
+#[test]
+fn r4821_no_probe_while_a_timeout_resends_the_flight() {
+    let (mut s, mss) = reprobe_due_over_a_flight(false, 40);
+    let max = s.c.snd_nxt();
+    let a = s.c.on_timer(s.now);
+    s.record(a);
+    let (mut resent, mut big) = (0, false);
+    while s.c.snd_nxt().before(max) || resent == 0 {
+        let out = s.out();
+        assert!(!out.is_empty(), "stalled after {resent}");
+        for p in out.iter().filter(|p| p.seq().before(max)) {
+            assert!(
+                p.payload.len() <= mss as usize,
+                "a probe while resending: {:?}",
+                p.t
+            );
+        }
+        resent += out.len();
+        s.now += Duration::from_millis(20);
+        ack_flight(&mut s, &out);
+        assert!(resent < 100);
+        big |= s.c.snd_nxt().before(max) && s.c.cwnd() >= 11 * mss;
+    }
+    assert!(big, "cwnd never reached 11 segments during the resend");
 }
