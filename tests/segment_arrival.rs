@@ -772,6 +772,19 @@ fn sa_ack_3_established_ack_branches() {
     assert!(s.last.writable());
 }
 
+// SA-ACK-2 (RFC 9293 §3.10.7.4 fifth): an ACK that acknowledges our FIN
+// alone frees no send buffer space, and after a shutdown the application
+// cannot write (`send` fails): it is woken for nothing (`Writable`) as
+// FIN-WAIT-1 becomes FIN-WAIT-2.
+#[test]
+fn sa_ack_2_the_ack_of_our_fin_alone_wakes_no_writer() {
+    let mut s = fin_wait_1_with(cfg(), false);
+    s.peer(ACK, &[]);
+    s.changed(S::FinWait1, tcpstate::Event::RcvAck, S::FinWait2);
+    assert!(!s.last.writable(), "{:?}", s.last);
+    s.silent();
+}
+
 // SA-ACK-4 (RFC 9293 §3.10.7.4 fifth): the window is taken only from a newer
 // segment (WL1/WL2): a reordered old segment does not shrink SND.WND.
 #[test]
@@ -1244,6 +1257,20 @@ fn must_36_a_window_that_opens_turns_the_persist_timer_off() {
     assert_eq!(s.c.timer(Timer::Persist), None);
     let rto = s.c.timer(Timer::Retransmit).expect("the data is timed");
     assert_eq!(s.c.deadline(), Some(rto));
+}
+
+// RFC 9293 §3.8.6.1: a zero-window probe is for a shut window. When the
+// persist timer has fired but a window update opens the window before the
+// host polls output, the data goes and no probe follows it (Linux sends
+// its probe from the timer itself, so an open window never sees one).
+#[test]
+fn must_36_a_window_that_opens_before_the_probe_goes_cancels_it() {
+    let mut s = peer_window_zero();
+    s.fire();
+    s.seg_wnd(ACK, PEER_ISS.add(1), ISS.add(1), 1000, &[]);
+    let p = s.expect(f(ACK, PSH), ISS.add(1), PEER_ISS.add(1));
+    assert_eq!(p.payload, b"hello");
+    assert_eq!(s.c.timer(Timer::Persist), None);
 }
 
 // RFC 9293 §3.8.6.1 (MUST-36, SHLD-17): the peer shuts its window with
