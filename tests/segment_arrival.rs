@@ -1384,6 +1384,13 @@ fn shld_19_ack_every_second_full_segment() {
     s.silent();
     s.peer(ACK, &seg);
     s.expect(ACK, ISS.add(1), PEER_ISS.add(1 + 2 * 536));
+    // One full-sized segment and a small one are less than two full-sized
+    // segments' worth of data: the ACK still waits for the timer.
+    let mut s = established();
+    s.peer(ACK, &seg);
+    s.peer(ACK, &[7u8; 100]);
+    s.silent();
+    assert!(s.c.timer(Timer::DelayedAck).is_some());
 }
 
 // TIME-WAIT accepts no data (SA-TXT-3, TIME-WAIT).
