@@ -945,6 +945,21 @@ fn sa_txt_1_half_close_we_keep_receiving() {
     assert!(s.c.is_eof());
 }
 
+// MUST-40 (RFC 9293 §3.8.6.3, RFC 5681 §4.2) after a half-close: in-order
+// data in FIN-WAIT-2 (the full path, never header prediction) is
+// acknowledged as in ESTABLISHED: with nothing held out of order the ACK
+// of one segment waits for the delayed-ACK timer.
+#[test]
+fn must_40_delayed_ack_in_fin_wait_2() {
+    let mut s = fin_wait_2_with(cfg(), false);
+    s.peer(ACK, b"one");
+    s.silent();
+    let at = s.c.timer(Timer::DelayedAck).expect("delayed ACK armed");
+    s.fire();
+    assert_eq!(s.now, at);
+    s.expect(ACK, ISS.add(2), PEER_ISS.add(4));
+}
+
 // Half-close the other way: in CLOSE-WAIT we keep sending, then close.
 #[test]
 fn half_close_peer_we_keep_sending() {
