@@ -911,6 +911,22 @@ fn sa_ack_10_time_wait_refin_reacked_timer_restarted() {
     assert_eq!(s.c.state(), S::Closed);
 }
 
+// SA-FIN-7 (RFC 9293 §3.10.7.4 eighth, TIME-WAIT): every FIN that reaches
+// step 8 restarts 2MSL, not only a retransmission of the one taken: a FIN
+// at RCV.NXT (in the window, past the peer's first FIN) is ACKed and
+// restarts the timer too, as Linux's tcp_timewait_state_process
+// reschedules TIME-WAIT for the segments with ACK it answers there.
+#[test]
+fn sa_fin_7_time_wait_a_fin_past_the_first_restarts_2msl() {
+    let mut s = time_wait();
+    s.now += Duration::from_secs(200);
+    s.seg(f(FIN, ACK), PEER_ISS.add(2), ISS.add(2), &[]);
+    s.changed(S::TimeWait, tcpstate::Event::RcvFin, S::TimeWait);
+    let restarted = s.c.timer(Timer::TimeWait);
+    assert_eq!(restarted, Some(s.now + Duration::from_secs(240)));
+    s.expect(ACK, ISS.add(2), PEER_ISS.add(2));
+}
+
 // ----- steps 7 and 8: text and FIN ---------------------------------------------
 
 // SA-TXT-1, SA-TXT-2, SHLD-31 (RFC 9293 §3.10.7.4 seventh): in-order data is
