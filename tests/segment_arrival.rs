@@ -1363,6 +1363,34 @@ fn zero_window_unanswered_probes_time_out() {
     s.closed_by(CloseReason::TimedOut);
 }
 
+// An orphan's zero-window probes count toward `orphan_retries` even when
+// answered (Linux's tcp_probe_timer for an orphan): a peer that keeps its
+// window shut cannot hold it for ever (Sockstress), but the orphan is
+// probed that many times first (MUST-36), then times out.
+#[test]
+fn an_orphan_behind_a_shut_window_is_probed_orphan_retries_times() {
+    let mut s = established_with(Config {
+        orphan_retries: 3,
+        ..cfg()
+    });
+    s.seg_wnd(ACK, PEER_ISS.add(1), ISS.add(1), 0, &[]);
+    s.send(b"hello");
+    s.close();
+    s.silent();
+    let mut probes = 0;
+    while s.c.state() != S::Closed {
+        s.fire();
+        for p in s.out() {
+            assert_eq!((p.flags(), p.seq()), (ACK, ISS), "{p:#?}");
+            probes += 1;
+            s.seg_wnd(ACK, PEER_ISS.add(1), ISS.add(1), 0, &[]);
+        }
+        assert!(probes <= 3, "{probes}");
+    }
+    assert_eq!(probes, 3);
+    s.closed_by(CloseReason::TimedOut);
+}
+
 // SHLD-7, MAY-16 (RFC 9293 §3.7.4): Nagle holds a small segment while data is unacknowledged.
 #[test]
 fn shld_7_nagle_on() {
