@@ -1391,6 +1391,33 @@ fn an_orphan_behind_a_shut_window_is_probed_orphan_retries_times() {
     s.closed_by(CloseReason::TimedOut);
 }
 
+// RFC 6298 §3 (Karn, MUST-18) without timestamps: one segment is timed at
+// a time, and its sample comes from the ACK that covers it. An ACK of the
+// data before the timed segment gives none (it would time that data from
+// the later segment's send, too short).
+#[test]
+fn an_ack_below_the_timed_segment_gives_no_rtt_sample() {
+    let mut s = established();
+    let mss = usize::from(s.c.effective_mss());
+    // Segment 1 is timed; segment 2 goes 50 ms later, untimed.
+    s.send(&vec![1u8; mss]);
+    assert_eq!(s.out().len(), 1);
+    s.now += Duration::from_millis(50);
+    s.send(&vec![2u8; mss]);
+    assert_eq!(s.out().len(), 1);
+    // Segment 1 acknowledged at 100 ms: a sample; segment 3 is timed next.
+    s.now += Duration::from_millis(50);
+    s.peer_ack(ACK, ISS.add(1 + mss as u32), &[]);
+    s.send(&vec![3u8; mss]);
+    assert_eq!(s.out().len(), 1);
+    let srtt = s.c.srtt();
+    // Segment 2 acknowledged 10 ms later: below segment 3, no sample.
+    s.now += Duration::from_millis(10);
+    s.peer_ack(ACK, ISS.add(1 + 2 * mss as u32), &[]);
+    assert_eq!(s.c.snd_una(), ISS.add(1 + 2 * mss as u32));
+    assert_eq!(s.c.srtt(), srtt);
+}
+
 // SHLD-7, MAY-16 (RFC 9293 §3.7.4): Nagle holds a small segment while data is unacknowledged.
 #[test]
 fn shld_7_nagle_on() {
