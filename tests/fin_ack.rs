@@ -44,6 +44,21 @@ fn fin_after_data_acked_after_the_delayed_ack_time_linux() {
     assert_eq!(p.payload, b"abc");
 }
 
+/// A FIN that arrives while the ACK of earlier data is still due (the
+/// host fed both segments before it polled output): that ACK goes at
+/// once and covers the FIN. Linux sends the data's quick ACK as the data
+/// arrives (`__tcp_ack_snd_check`), before the FIN; the FIN's delay
+/// (`fin_ack_delayed`) must not hold back an ACK already due.
+#[test]
+fn fin_behind_an_ack_already_due_does_not_hold_it_back_linux() {
+    let mut s = established_with(preset(true));
+    s.peer(f(PSH, ACK), b"0123456789");
+    s.peer(f(FIN, ACK), &[]);
+    assert_eq!(s.c.state(), S::CloseWait);
+    let p = s.expect_ack();
+    assert_eq!(p.ack(), PEER_ISS.add(12));
+}
+
 #[test]
 fn fin_acked_at_once_linux_without_data_or_with_a_full_segment() {
     // No data before the FIN (Linux: a delayed-ACK timer of ato = 0).

@@ -79,3 +79,26 @@ fn the_keepalive_timer_runs_only_while_nothing_is_in_flight() {
         assert_eq!(s.c.timer(Timer::Retransmit), None);
     }
 }
+
+/// RFC 1122 §4.2.3.6: keep-alives probe an idle connection. Data sent
+/// after the keep-alive timer was last armed (the call that queued it saw
+/// nothing in flight yet) is watched by the retransmission timer; when the
+/// keep-alive timer comes first it sends no probe (as Linux's
+/// `tcp_keepalive_timer` only reschedules while packets are out), and the
+/// data's retransmission is the next segment.
+#[test]
+fn a_keepalive_timer_that_fires_with_data_in_flight_sends_no_probe() {
+    for linux in [false, true] {
+        let mut s = established_with(preset(linux));
+        let t0 = s.now;
+        let rto = s.c.rto();
+        s.now += Duration::from_millis(1900);
+        s.send(b"data");
+        assert_eq!(s.out().len(), 1);
+        let sent = s.run_until(t0 + Duration::from_millis(1900) + rto);
+        assert_eq!(sent.len(), 1, "linux {linux}: {sent:#?}");
+        assert_eq!(sent[0].1.seq(), ISS.add(1), "the retransmission");
+        assert_eq!(sent[0].1.payload, b"data");
+        assert_eq!(s.c.state(), S::Established);
+    }
+}

@@ -629,6 +629,35 @@ fn r9293_3_9_1_a_loss_probe_keeps_the_segments_psh() {
     }
 }
 
+// RFC 8985 §7.2: an ACK of new data that leaves data in flight schedules
+// the loss probe again, from the ACK (Linux's tcp_ack -> tcp_set_xmit_timer
+// -> tcp_schedule_loss_probe): with two segments still out, PTO = 2 *
+// SRTT (at least 10 ms), long before the RTO, and its expiry sends a
+// probe, not a timeout.
+#[test]
+fn r8985_7_2_a_partial_ack_schedules_the_probe_again() {
+    use script::*;
+    for cfg in sack_presets() {
+        let mut s = sack_with_srtt(cfg);
+        let mss = u32::from(s.c.effective_mss());
+        s.send(&vec![2u8; 3 * mss as usize]);
+        assert_eq!(s.out().len(), 3);
+        s.now += Duration::from_millis(10);
+        let (peer, una) = (s.peer_nxt, s.c.snd_una());
+        s.seg(ACK, peer, una.add(mss), &[]);
+        s.silent();
+        let acked = s.now;
+        // (2 * SRTT, at least 10 ms: `arm_rtx_timer_mss`.)
+        let pto = (s.c.srtt().expect("an RTT sample") * 2).max(Duration::from_millis(10));
+        assert!(pto < s.c.rto(), "{pto:?}");
+        s.fire();
+        assert_eq!(s.now - acked, pto, "the PTO from the ACK");
+        assert_eq!(s.c.stats().loss_probes, 1);
+        assert_eq!(s.c.stats().timeouts, 0);
+        assert_eq!(s.out().len(), 1, "one probe");
+    }
+}
+
 // RFC 9293 §3.6.1 (SHLD-3, FSM-49): data after a CLOSE ends the connection
 // with a RST. The RST answers the segment as a closed connection does
 // (RFC 9293 §3.10.7.1: <SEQ=SEG.ACK><CTL=RST>), as Linux

@@ -921,8 +921,8 @@ fn r9406_hystart_exits_after_eight_samples_of_a_slower_round() {
 
 /// ESTABLISHED with SACK and timestamps, a first flight of 4000 bytes
 /// sent (returned, with SND.MAX after it), every ACK lost: a loss probe,
-/// then the timeout that resends SND.UNA.
-fn flight_then_timeout() -> (Sut, Vec<Pkt>, SeqNum) {
+/// then the timeout that resends SND.UNA (returned last).
+fn flight_then_timeout() -> (Sut, Vec<Pkt>, SeqNum, Pkt) {
     let cfg = tcpstate::Config {
         timestamps: true,
         sack: true,
@@ -938,12 +938,38 @@ fn flight_then_timeout() -> (Sut, Vec<Pkt>, SeqNum) {
     let snd_max = s.c.snd_nxt();
     for _ in 0..3 {
         s.fire();
-        if s.out().iter().any(|p| p.seq() == una0) {
-            break;
+        if let Some(rtx) = s.out().into_iter().find(|p| p.seq() == una0) {
+            assert_eq!(s.c.stats().timeouts, 1, "the timeout fired");
+            return (s, first, snd_max, rtx);
         }
     }
-    assert_eq!(s.c.stats().timeouts, 1, "the timeout fired");
-    (s, first, snd_max)
+    panic!("no timeout resent SND.UNA");
+}
+
+/// RFC 3522 §3.2: an ACK whose TSecr is not older than the
+/// retransmission's TSval (here it echoes the retransmission itself) says
+/// the retransmission arrived: the timeout was not spurious, and it stands
+/// (no undo; Linux's `tcp_try_undo_loss` asks `tcp_packet_delayed`, whose
+/// `rcv_tsecr < retrans_stamp` fails the same way).
+#[test]
+fn r3522_an_ack_echoing_the_retransmission_keeps_the_timeout() {
+    let (mut s, _, _, rtx) = flight_then_timeout();
+    let mss = u32::from(s.c.effective_mss());
+    assert_eq!(s.c.cwnd(), mss, "the loss window");
+    let rtx_ts = rtx.t.options.timestamps.expect("timestamps").val;
+    let ts = TcpOptions {
+        timestamps: Some(tcpstate::wire::Timestamps {
+            val: 10,
+            ecr: rtx_ts,
+        }),
+        ..TcpOptions::NONE
+    };
+    s.now += tcpstate::Duration::from_millis(10);
+    let acked = rtx.seq().add(rtx.payload.len() as u32);
+    s.seg_opts(ACK, s.peer_nxt, acked, ts, &[]);
+    assert_eq!(s.c.snd_una(), acked);
+    assert_eq!(s.c.stats().spurious_timeouts, 0, "Eifel: genuine");
+    assert!(s.c.cwnd() <= 2 * mss, "cwnd {}", s.c.cwnd());
 }
 
 /// Eifel after two timeouts (RFC 3522 §3.2, RFC 4015 §4): the window to
@@ -955,7 +981,7 @@ fn flight_then_timeout() -> (Sut, Vec<Pkt>, SeqNum) {
 /// second timeout found.
 #[test]
 fn r3522_eifel_after_two_timeouts_restores_the_window_before_the_first() {
-    let (mut s, first, snd_max) = flight_then_timeout();
+    let (mut s, first, snd_max, _) = flight_then_timeout();
     let mss = u32::from(s.c.effective_mss());
     let iw = u32::from(Config::rfc9293().initial_window) * mss;
     s.out();
@@ -990,7 +1016,7 @@ fn r3522_eifel_after_two_timeouts_restores_the_window_before_the_first() {
 /// after `tcp_try_undo_loss` the state is Open and SACK starts recovery.
 #[test]
 fn r4015_a_loss_after_an_undone_timeout_is_fast_retransmitted() {
-    let (mut s, first, snd_max) = flight_then_timeout();
+    let (mut s, first, snd_max, _) = flight_then_timeout();
     let first_ts = first[0].t.options.timestamps.expect("timestamps").val;
     // The original arrived after all: its ACK echoes the original's TSval.
     let mut peer_ts = 10u32;
@@ -1032,7 +1058,7 @@ fn r4015_a_loss_after_an_undone_timeout_is_fast_retransmitted() {
 /// duplicate ACKs say so, not at the next timeout.
 #[test]
 fn r4015_a_loss_before_an_undone_timeout_is_fast_retransmitted() {
-    let (mut s, first, snd_max) = flight_then_timeout();
+    let (mut s, first, snd_max, _) = flight_then_timeout();
     assert!(first.len() >= 6);
     let first_ts = first[0].t.options.timestamps.expect("timestamps").val;
     let ts = |val: u32, ecr: u32| TcpOptions {

@@ -772,6 +772,19 @@ fn sa_ack_3_established_ack_branches() {
     assert!(s.last.writable());
 }
 
+// SA-ACK-2 (RFC 9293 §3.10.7.4 fifth): an ACK that acknowledges our FIN
+// alone frees no send buffer space, and after a shutdown the application
+// cannot write (`send` fails): it is woken for nothing (`Writable`) as
+// FIN-WAIT-1 becomes FIN-WAIT-2.
+#[test]
+fn sa_ack_2_the_ack_of_our_fin_alone_wakes_no_writer() {
+    let mut s = fin_wait_1_with(cfg(), false);
+    s.peer(ACK, &[]);
+    s.changed(S::FinWait1, tcpstate::Event::RcvAck, S::FinWait2);
+    assert!(!s.last.writable(), "{:?}", s.last);
+    s.silent();
+}
+
 // SA-ACK-4 (RFC 9293 §3.10.7.4 fifth): the window is taken only from a newer
 // segment (WL1/WL2): a reordered old segment does not shrink SND.WND.
 #[test]
@@ -916,6 +929,22 @@ fn sa_ack_10_time_wait_refin_reacked_timer_restarted() {
     assert_eq!(s.c.state(), S::Closed);
 }
 
+// SA-FIN-7 (RFC 9293 §3.10.7.4 eighth, TIME-WAIT): every FIN that reaches
+// step 8 restarts 2MSL, not only a retransmission of the one taken: a FIN
+// at RCV.NXT (in the window, past the peer's first FIN) is ACKed and
+// restarts the timer too, as Linux's tcp_timewait_state_process
+// reschedules TIME-WAIT for the segments with ACK it answers there.
+#[test]
+fn sa_fin_7_time_wait_a_fin_past_the_first_restarts_2msl() {
+    let mut s = time_wait();
+    s.now += Duration::from_secs(200);
+    s.seg(f(FIN, ACK), PEER_ISS.add(2), ISS.add(2), &[]);
+    s.changed(S::TimeWait, tcpstate::Event::RcvFin, S::TimeWait);
+    let restarted = s.c.timer(Timer::TimeWait);
+    assert_eq!(restarted, Some(s.now + Duration::from_secs(240)));
+    s.expect(ACK, ISS.add(2), PEER_ISS.add(2));
+}
+
 // ----- steps 7 and 8: text and FIN ---------------------------------------------
 
 // SA-TXT-1, SA-TXT-2, SHLD-31 (RFC 9293 §3.10.7.4 seventh): in-order data is
@@ -948,6 +977,21 @@ fn sa_txt_1_half_close_we_keep_receiving() {
     s.expect(ACK, ISS.add(2), PEER_ISS.add(13));
     assert_eq!(s.read(10), b"three");
     assert!(s.c.is_eof());
+}
+
+// MUST-40 (RFC 9293 §3.8.6.3, RFC 5681 §4.2) after a half-close: in-order
+// data in FIN-WAIT-2 (the full path, never header prediction) is
+// acknowledged as in ESTABLISHED: with nothing held out of order the ACK
+// of one segment waits for the delayed-ACK timer.
+#[test]
+fn must_40_delayed_ack_in_fin_wait_2() {
+    let mut s = fin_wait_2_with(cfg(), false);
+    s.peer(ACK, b"one");
+    s.silent();
+    let at = s.c.timer(Timer::DelayedAck).expect("delayed ACK armed");
+    s.fire();
+    assert_eq!(s.now, at);
+    s.expect(ACK, ISS.add(2), PEER_ISS.add(4));
 }
 
 // Half-close the other way: in CLOSE-WAIT we keep sending, then close.
@@ -1264,6 +1308,20 @@ fn must_36_a_window_that_opens_turns_the_persist_timer_off() {
     assert_eq!(s.c.deadline(), Some(rto));
 }
 
+// RFC 9293 §3.8.6.1: a zero-window probe is for a shut window. When the
+// persist timer has fired but a window update opens the window before the
+// host polls output, the data goes and no probe follows it (Linux sends
+// its probe from the timer itself, so an open window never sees one).
+#[test]
+fn must_36_a_window_that_opens_before_the_probe_goes_cancels_it() {
+    let mut s = peer_window_zero();
+    s.fire();
+    s.seg_wnd(ACK, PEER_ISS.add(1), ISS.add(1), 1000, &[]);
+    let p = s.expect(f(ACK, PSH), ISS.add(1), PEER_ISS.add(1));
+    assert_eq!(p.payload, b"hello");
+    assert_eq!(s.c.timer(Timer::Persist), None);
+}
+
 // RFC 9293 §3.8.6.1 (MUST-36, SHLD-17): the peer shuts its window with
 // our data in flight. The retransmission timeout then probes the window
 // (<SEQ=SND.UNA-1><CTL=ACK>) instead of resending into it, backs off,
@@ -1323,6 +1381,61 @@ fn zero_window_unanswered_probes_time_out() {
     s.closed_by(CloseReason::TimedOut);
 }
 
+// An orphan's zero-window probes count toward `orphan_retries` even when
+// answered (Linux's tcp_probe_timer for an orphan): a peer that keeps its
+// window shut cannot hold it for ever (Sockstress), but the orphan is
+// probed that many times first (MUST-36), then times out.
+#[test]
+fn an_orphan_behind_a_shut_window_is_probed_orphan_retries_times() {
+    let mut s = established_with(Config {
+        orphan_retries: 3,
+        ..cfg()
+    });
+    s.seg_wnd(ACK, PEER_ISS.add(1), ISS.add(1), 0, &[]);
+    s.send(b"hello");
+    s.close();
+    s.silent();
+    let mut probes = 0;
+    while s.c.state() != S::Closed {
+        s.fire();
+        for p in s.out() {
+            assert_eq!((p.flags(), p.seq()), (ACK, ISS), "{p:#?}");
+            probes += 1;
+            s.seg_wnd(ACK, PEER_ISS.add(1), ISS.add(1), 0, &[]);
+        }
+        assert!(probes <= 3, "{probes}");
+    }
+    assert_eq!(probes, 3);
+    s.closed_by(CloseReason::TimedOut);
+}
+
+// RFC 6298 §3 (Karn, MUST-18) without timestamps: one segment is timed at
+// a time, and its sample comes from the ACK that covers it. An ACK of the
+// data before the timed segment gives none (it would time that data from
+// the later segment's send, too short).
+#[test]
+fn an_ack_below_the_timed_segment_gives_no_rtt_sample() {
+    let mut s = established();
+    let mss = usize::from(s.c.effective_mss());
+    // Segment 1 is timed; segment 2 goes 50 ms later, untimed.
+    s.send(&vec![1u8; mss]);
+    assert_eq!(s.out().len(), 1);
+    s.now += Duration::from_millis(50);
+    s.send(&vec![2u8; mss]);
+    assert_eq!(s.out().len(), 1);
+    // Segment 1 acknowledged at 100 ms: a sample; segment 3 is timed next.
+    s.now += Duration::from_millis(50);
+    s.peer_ack(ACK, ISS.add(1 + mss as u32), &[]);
+    s.send(&vec![3u8; mss]);
+    assert_eq!(s.out().len(), 1);
+    let srtt = s.c.srtt();
+    // Segment 2 acknowledged 10 ms later: below segment 3, no sample.
+    s.now += Duration::from_millis(10);
+    s.peer_ack(ACK, ISS.add(1 + 2 * mss as u32), &[]);
+    assert_eq!(s.c.snd_una(), ISS.add(1 + 2 * mss as u32));
+    assert_eq!(s.c.srtt(), srtt);
+}
+
 // SHLD-7, MAY-16 (RFC 9293 §3.7.4): Nagle holds a small segment while data is unacknowledged.
 #[test]
 fn shld_7_nagle_on() {
@@ -1375,6 +1488,13 @@ fn shld_19_ack_every_second_full_segment() {
     s.silent();
     s.peer(ACK, &seg);
     s.expect(ACK, ISS.add(1), PEER_ISS.add(1 + 2 * 536));
+    // One full-sized segment and a small one are less than two full-sized
+    // segments' worth of data: the ACK still waits for the timer.
+    let mut s = established();
+    s.peer(ACK, &seg);
+    s.peer(ACK, &[7u8; 100]);
+    s.silent();
+    assert!(s.c.timer(Timer::DelayedAck).is_some());
 }
 
 // TIME-WAIT accepts no data (SA-TXT-3, TIME-WAIT).

@@ -1161,14 +1161,15 @@ impl<B: Storage> Connection<B> {
             direct = true;
         }
         if offset == 0 {
-            let had_holes = !self.asm.is_empty() && self.asm.len() > 1;
             let n = if direct {
                 written as u32
             } else {
                 self.asm.take_front()
             };
             self.rx.commit_unallocated(n as usize);
-            let gap_filled = had_holes || n as usize > written || !self.asm.is_empty();
+            // A gap filled: this segment joined data held beyond it, or
+            // holes are still open above it (RFC 5681 §4.2: ACK at once).
+            let gap_filled = n as usize > written || !self.asm.is_empty();
             self.data_arrived(now, n, gap_filled, a);
         } else {
             // Out of order: an immediate duplicate ACK (RFC 5681 §4.2, MAY-13),
