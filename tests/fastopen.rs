@@ -400,6 +400,31 @@ fn a_retransmitted_syn_has_no_option_and_no_data() {
     assert_eq!(l.c.connection(h).unwrap().state(), State::Established);
 }
 
+// Linux: a retransmitted SYN,ACK carries no Fast Open option
+// (`tcp_rtx_synack` builds it without the cookie): the server's cookie
+// goes out once, in its first SYN,ACK (RFC 7413 §4.1.2).
+#[test]
+fn a_retransmitted_syn_ack_carries_no_cookie() {
+    let (mut l, _) = Link::linux(16);
+    let (_, n) = l.connect_fo(b"");
+    assert_eq!(n, 0);
+    let syn = l.client_out();
+    assert_eq!(syn[0].h.options.fast_open, Some(FastOpen::request(false)));
+    l.send_server(&syn);
+    let lost = l.server_out();
+    assert_eq!(lost.len(), 1);
+    assert!(
+        lost[0].h.options.fast_open.is_some(),
+        "the first has the cookie"
+    );
+    l.now = l.s.next_deadline().unwrap();
+    l.s.on_timer(l.now);
+    let again = l.server_out();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].h.flags, lost[0].h.flags, "a SYN,ACK again");
+    assert_eq!(again[0].h.options.fast_open, None);
+}
+
 // RFC 7413 §4.2.2: a wrong cookie opens no Fast Open connection (only the
 // SYN is taken) and the SYN,ACK carries the right cookie, which the
 // client caches.
