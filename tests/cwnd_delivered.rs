@@ -95,3 +95,38 @@ fn a_sack_grows_cwnd_once_reordering_was_seen_on_linux_only() {
     let (cwnd, reordering) = sack_reordering(preset(false));
     assert_eq!((cwnd[0], cwnd[1], reordering), (10, 10, 7));
 }
+
+/// An old ACK (below SND.UNA) that SACKs new data grows nothing, however
+/// much reordering was seen: Linux's `tcp_ack` takes its SACK blocks
+/// (the `old_ack` path: `tcp_sacktag_write_queue`) but never calls
+/// `tcp_cong_control` for it; RFC 9293 §3.10.7.4 ignores such an ACK.
+#[test]
+fn an_old_ack_that_sacks_new_data_grows_no_cwnd() {
+    let mut s = ten_sent(preset(true), true, 10_000);
+    let una = ISS.add(1);
+    let last = (una.add(9000), una.add(10_000));
+    s.now += Duration::from_millis(20);
+    s.ack_sack(una, &[last]);
+    s.ack_sack(una, &[(una.add(3000), una.add(4000)), last]);
+    assert_eq!(s.c.info(s.now).reordering, 7);
+    s.ack_sack(una.add(1000), &[(una.add(3000), una.add(4000)), last]);
+    let before = s.c.info(s.now);
+    assert_eq!(before.snd_cwnd, 12, "the ACK of one more segment");
+    // Reordered behind the ACK above: SND.UNA's old value, with a SACK
+    // of the fifth segment, new.
+    s.ack_sack(
+        una,
+        &[
+            (una.add(4000), una.add(5000)),
+            (una.add(3000), una.add(4000)),
+        ],
+    );
+    let after = s.c.info(s.now);
+    assert!(
+        after.sacked > before.sacked,
+        "the SACK was taken: {} {}",
+        before.sacked,
+        after.sacked
+    );
+    assert_eq!(after.snd_cwnd, 12);
+}

@@ -1335,3 +1335,52 @@ fn an_unanswered_fast_open_child_is_accepted_with_its_data_then_timed_out() {
         Some(EndpointError::Closed(tcpstate::CloseReason::TimedOut))
     );
 }
+
+// A simultaneous open (RFC 9293 §3.5) whose peer SYN arrives before our
+// Fast Open SYN was polled: our first segment is then a SYN,ACK, which
+// carries neither our cached cookie (RFC 7413 §4.1.2 puts it on a SYN) nor
+// a server cookie (§4.1.1: those answer a request in a SYN); the data
+// waits for the handshake, as Linux's SYN-SENT answer to a SYN
+// (tcp_rcv_synsent_state_process) sends a plain SYN,ACK.
+#[test]
+fn a_syn_crossing_ours_before_it_went_out_gets_a_plain_syn_ack() {
+    let (mut l, _) = Link::linux(16);
+    l.warm_up();
+    assert!(l.c.fast_open_cached(C, S).is_some());
+    let (h, n) = l.connect_fo(b"hello");
+    assert_eq!(n, 5);
+    let local = l.c.local_addr(h).unwrap();
+    // The peer's own SYN, before ours is polled.
+    let mut hdr = TcpHeader {
+        src_port: 80,
+        dst_port: local.port(),
+        seq: tcpstate::SeqNum(5000),
+        flags: tcpstate::wire::Flags::SYN,
+        window: 65535,
+        ..TcpHeader::default()
+    };
+    hdr.options.mss = Some(1460);
+    let mut b = vec![0u8; hdr.header_len()];
+    hdr.emit(&mut b).unwrap();
+    tcpstate::wire::checksum::fill_checksum_v4([198, 51, 100, 1], [192, 0, 2, 1], &mut b);
+    l.c.on_datagram(l.now, S, C, Ecn::NotEct, &b);
+    let out = l.client_out();
+    assert_eq!(l.c.connection(h).unwrap().state(), State::SynReceived);
+    let syns: Vec<&Seg> = out.iter().filter(|s| s.h.flags.syn()).collect();
+    assert_eq!(syns.len(), 1, "{out:#?}");
+    assert!(syns[0].h.flags.ack());
+    assert_eq!(syns[0].h.options.fast_open, None, "{:#?}", syns[0].h);
+    assert!(syns[0].payload.is_empty());
+    // Its retransmission is plain too.
+    l.now += Duration::from_secs(2);
+    l.c.on_timer(l.now);
+    let again = l.client_out();
+    assert!(
+        again.iter().any(|s| s.h.flags.syn() && s.h.flags.ack()),
+        "{again:#?}"
+    );
+    assert!(
+        again.iter().all(|s| s.h.options.fast_open.is_none()),
+        "{again:#?}"
+    );
+}

@@ -110,6 +110,40 @@ fn record_ends_past_the_limit_are_dropped() {
     assert_eq!(lens[1024], 2);
 }
 
+/// Acknowledged record ends leave room for new ones: the limit of 1024
+/// counts the marks not yet acknowledged, not every mark ever set (an ACK
+/// past a mark drops it). 1100 records sent and acknowledged one at a
+/// time, then three queued at once: three segments, not one.
+#[test]
+fn acknowledged_record_ends_leave_room_for_new_ones() {
+    let mut s = established_with(preset(false));
+    let una = s.c.snd_nxt();
+    for i in 0..1100u32 {
+        s.app(|c, now| c.send_eor(now, &[i as u8]).unwrap().actions);
+        let v = s.out();
+        assert_eq!(v.len(), 1, "record {i}");
+        s.peer_ack(ACK, una.add(i + 1), &[]);
+    }
+    let una = s.c.snd_nxt();
+    for i in 0..3u8 {
+        s.app(|c, now| c.send_eor(now, &[i]).unwrap().actions);
+    }
+    let mut lens = Vec::new();
+    let mut acked = una;
+    for _ in 0..10 {
+        let v = s.out();
+        if v.is_empty() && acked == una.add(3) {
+            break;
+        }
+        for p in &v {
+            lens.push(p.payload.len());
+            acked = p.seq().add(p.payload.len() as u32);
+        }
+        s.peer_ack(ACK, acked, &[]);
+    }
+    assert_eq!(lens, [1, 1, 1]);
+}
+
 /// A record end after `SendMore` data: the record's end is the end of the
 /// write that said no more is to come (Linux `MSG_EOR` without
 /// `MSG_MORE`), so what was held goes with it at once, one segment that

@@ -1172,6 +1172,19 @@ fn r4821_no_probe_once_the_fin_is_queued() {
     }
 }
 
+// RFC 4821 §7: no probe goes out while record ends (`send_eor`, Linux's
+// MSG_EOR) are pending, as a probe would join bytes of two records; once
+// the last one is acknowledged the search goes on with plain data.
+#[test]
+fn r4821_probes_come_back_once_the_record_ends_are_acknowledged() {
+    let mut s = plpmtud_fallen_back();
+    s.app(|c, now| c.send_eor(now, &[4u8; 100]).unwrap().actions);
+    let out = s.out();
+    assert_eq!(out.len(), 1);
+    s.seg(ACK, PEER_ISS.add(1), s.c.snd_nxt(), &[]);
+    assert!(until_probe(&mut s).is_some(), "a probe after the record");
+}
+
 // RFC 4821 §7 / RFC 8899 §5.3: the search ends once the largest size
 // known to pass and the smallest known not to (here the MSS negotiated,
 // 1460) are less than MTU_PROBE_THRESHOLD (8) apart; no probe goes out

@@ -816,6 +816,24 @@ fn a_window_that_comes_with_a_filled_hole_is_obeyed() {
     assert_eq!(s.c.snd_wnd(), 0);
 }
 
+// SA-ACK-4 (RFC 9293 §3.10.7.4): the window of a segment older than the
+// one that set it (SEG.SEQ below SND.WL1), with the same ACK, is not
+// taken; Linux's `tcp_may_update_window` agrees (SEG.SEQ not after
+// SND.WL1, and not equal to it).
+#[test]
+fn the_window_of_an_older_segment_with_the_same_ack_is_not_taken() {
+    let mut s = established();
+    s.seg_wnd(ACK, PEER_ISS.add(101), ISS.add(1), 1072, &[b'b'; 100]);
+    assert_eq!(s.c.snd_wnd(), 1072);
+    // The segment before it, reordered, with an older window.
+    s.seg_wnd(ACK, PEER_ISS.add(1), ISS.add(1), 3000, &[b'a'; 100]);
+    assert_eq!(s.c.snd_wnd(), 1072);
+    s.out();
+    assert_eq!(s.send(&[7; 3000]), 3000);
+    let sent: usize = s.out().iter().map(|p| p.payload.len()).sum();
+    assert_eq!(sent, 1072, "the newer window bounds what is sent");
+}
+
 // RFC 9293 §3.10.7.4 step 1 at the peer: an ACK is taken only when its
 // SEG.SEQ is in the receiver's window (with a zero window, SEG.SEQ =
 // RCV.NXT). After the peer shrank its window below what we sent, a pure

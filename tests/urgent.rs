@@ -360,3 +360,87 @@ fn endpoint_send_urgent_into_a_full_buffer_would_block() {
     );
     assert_eq!(net.ep(0).connection(c).unwrap().send_queue(), 8192);
 }
+
+// RFC 9293 §3.8.5 marks data segments: urgent data queued in SYN-SENT
+// (RFC 9293 §3.10.2 queues a SEND there) puts no URG on the SYN's
+// retransmission and asks for no bare ACK before the handshake; the
+// segment that carries the data after it does carry URG.
+#[test]
+fn urgent_data_queued_in_syn_sent_marks_no_syn() {
+    let mut s = syn_sent();
+    let o = s.c.send_urgent(s.now, b"!").unwrap();
+    s.record(o.actions);
+    s.silent();
+    s.fire();
+    let p = s.out();
+    assert_eq!(p.len(), 1, "{p:#?}");
+    assert!(p[0].flags().syn() && !p[0].flags().urg(), "{p:#?}");
+    assert_eq!(p[0].t.urgent, 0);
+    s.peer(f(SYN, ACK), &[]);
+    let p = s.out();
+    assert!(
+        p.iter().any(|p| p.payload == b"!" && p.flags().urg()),
+        "{p:#?}"
+    );
+}
+
+// RFC 9293 §3.10.7.1: a RST carries no URG, even with urgent data still
+// waiting behind a shut window when the application aborts.
+#[test]
+fn an_abort_with_urgent_data_waiting_sends_a_plain_rst() {
+    let mut s = established();
+    s.peer_wnd = 0;
+    s.peer(ACK, &[]);
+    let o = s.c.send_urgent(s.now, b"!").unwrap();
+    s.record(o.actions);
+    let _ = s.out();
+    s.app(|c, now| {
+        c.on_app_call(now, tcpstate::AppCall::Abort)
+            .unwrap()
+            .actions
+    });
+    let p = s.out();
+    assert_eq!(p.len(), 1, "{p:#?}");
+    assert!(p[0].flags().rst() && !p[0].flags().urg(), "{p:#?}");
+    assert_eq!(p[0].t.urgent, 0);
+}
+
+// Urgent data that congestion control holds back (cwnd full, the window
+// open) waits with the rest: no bare ACK for the pointer, which only a
+// shut window calls for (`urgent_data_behind_a_shut_window_is_announced_by_a_bare_ack`).
+#[test]
+fn urgent_data_behind_a_full_cwnd_waits_without_a_bare_ack() {
+    let mut s = established();
+    let cwnd = s.c.cwnd() as usize;
+    assert_eq!(s.send(&vec![1u8; cwnd + 1000]), cwnd + 1000);
+    let sent: usize = s.out().iter().map(|p| p.payload.len()).sum();
+    assert_eq!(sent, cwnd);
+    let o = s.c.send_urgent(s.now, b"!").unwrap();
+    s.record(o.actions);
+    s.silent();
+}
+
+// The urgent mode ends once SND.UP is acknowledged (RFC 9293 §3.8.5):
+// a zero-window probe after it (SEG.SEQ = SND.UNA - 1, below SND.UP when
+// SND.UNA is at it) carries no URG.
+#[test]
+fn the_urgent_mode_ends_when_snd_up_is_acknowledged() {
+    let mut s = established();
+    let o = s.c.send_urgent(s.now, b"!").unwrap();
+    s.record(o.actions);
+    let p = s.out();
+    assert!(p[0].flags().urg());
+    assert_eq!(s.send(b"more"), 4);
+    let _ = s.out();
+    // Everything up to SND.UP (the urgent byte) acknowledged, the window
+    // shut over the rest.
+    s.peer_wnd = 0;
+    s.peer_ack(ACK, ISS.add(2), &[]);
+    let mut probes = Vec::new();
+    for _ in 0..3 {
+        s.fire();
+        probes.extend(s.out());
+    }
+    assert!(!probes.is_empty());
+    assert!(probes.iter().all(|p| !p.flags().urg()), "{probes:#?}");
+}

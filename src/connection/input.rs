@@ -969,7 +969,6 @@ impl<B: Storage> Connection<B> {
                 self.close_with(Event::RcvAck, CloseReason::Normal, a);
                 return false;
             }
-            State::FinWait2 | State::FinWait1 | State::Established | State::CloseWait => {}
             _ => {}
         }
         true

@@ -542,10 +542,12 @@ impl<B: Storage> Connection<B> {
         if self.held() {
             return self.on_resource_probe(a);
         }
-        if !self.syn_acked() || self.unsent() == 0 || self.flight() > 0 {
-            self.probe = Probe::None;
-            return;
-        }
+        // `arm_timers` runs this timer only with the SYN acknowledged, data
+        // waiting and nothing in flight; it keeps it past that only while a
+        // zero-window probe is pending, which is set here or by a timeout
+        // with data in flight (then this timer is off), and sent or
+        // cleared (a window that opens) before anything else can change.
+        debug_assert!(self.syn_acked() && self.unsent() > 0 && self.flight() == 0);
         if self.snd_wnd == 0 {
             // RFC 9293 §3.8.6.1 (MUST-36): probe. Probes that are answered
             // keep the connection up forever (MUST-37); unanswered ones count.

@@ -651,3 +651,52 @@ fn single_connections_after_a_burst_allocate_nothing() {
     assert_eq!(allocs, 0, "allocations in 200 connections after a burst");
     assert_eq!(counting::held(), h0, "memory held");
 }
+
+/// Orphans that end one after another (closed by the application, then
+/// reset by their peers) leave no handles behind, even after a burst of
+/// orphans alive at once: the Endpoint's list of orphan handles (the
+/// oldest is reset first past `max_orphans`, Linux's tcp_max_orphans) is
+/// pruned of the orphans that ended whenever it holds more than 64 plus
+/// twice the live ones, so a server's memory does not grow with the
+/// number of orphans it has ever had.
+#[test]
+fn orphans_that_end_leave_the_orphan_list_bounded() {
+    let (mut n, server, l) = Net::listening(EndpointConfig::linux(), 128);
+    let orphan = |n: &mut Net, i: u16| {
+        let client = SocketAddr::from(([198, 51, 100, 7], 1000 + i));
+        let (c, _) = n.handshake(client, server, 65535);
+        let h = n.ep.accept(l).unwrap();
+        n.ep.close(n.now, h).unwrap();
+        assert!(n.output().iter().any(|s| s.2.flags.fin()), "the FIN");
+        (client, c)
+    };
+    let reset = |n: &mut Net, (client, c): (SocketAddr, SeqNum)| {
+        let out = n.inject(
+            client,
+            server,
+            c,
+            SeqNum(0),
+            Flags::RST,
+            0,
+            TcpOptions::NONE,
+            &[],
+        );
+        assert!(out.is_empty(), "{out:?}");
+        while n.ep.poll_event().is_some() {}
+    };
+    for round in 0..3 {
+        // A burst of 100 orphans alive at once, then all reset.
+        let burst: Vec<_> = (0..100).map(|i| orphan(&mut n, round * 100 + i)).collect();
+        assert_eq!(n.ep.counters().orphans, 100);
+        for o in burst {
+            reset(&mut n, o);
+        }
+        assert_eq!(n.ep.counters().orphans, 0, "the resets ended the orphans");
+    }
+    let h0 = counting::held();
+    for i in 300..1300 {
+        let o = orphan(&mut n, i);
+        reset(&mut n, o);
+    }
+    assert_eq!(counting::held(), h0, "memory held after 1,000 more orphans");
+}
