@@ -3650,10 +3650,11 @@ fn an_ack_carries_as_many_sack_blocks_as_fit_in_the_options() {
 }
 
 /// `OutSegs` (RFC 4022's tcpOutSegs, Linux's `TCP_MIB_OUTSEGS`) counts
-/// every segment sent: a connection's, and the Endpoint's own replies (a
-/// RST for a closed port, RFC 9293 §3.10.7.1).
+/// the segments sent, none of them a retransmission here: a connection's
+/// (its SYN,ACK and ACK), and the Endpoint's own replies (a RST for a
+/// closed port, RFC 9293 §3.10.7.1).
 #[test]
-fn out_segs_counts_every_segment_sent() {
+fn out_segs_counts_a_connections_segments_and_the_replies() {
     let now = Instant::from_secs(10);
     let mut ep = Endpoint::new(local(cfg()), [7; 16]).expect("valid config");
     let (c, s) = (sa(9, 40000), sa(1, 80));
