@@ -883,3 +883,31 @@ fn every_edge_is_taken() {
         missing.join("\n")
     );
 }
+
+/// A passive OPEN creates no segment (RFC 9293 §3.10.1: LISTEN waits for
+/// a SYN), so the call asks for no output, and a RST that takes a
+/// SYN-RECEIVED connection back to LISTEN (§3.10.7.4) leaves it quiet too.
+#[test]
+fn a_listening_connection_asks_for_no_output() {
+    let s = listen();
+    assert!(!s.last.transmit(), "{:?}", s.last);
+    let mut s = syn_received_passive();
+    s.seg(RST, PEER_ISS.add(1), SeqNum(0), &[]);
+    assert_eq!(s.c.state(), S::Listen);
+    assert!(!s.last.transmit(), "{:?}", s.last);
+    s.silent();
+}
+
+/// CLOSE in SYN-RECEIVED with nothing queued sends the FIN at once,
+/// before our SYN is acknowledged (RFC 9293 §3.10.4): the call asks for
+/// output, and the FIN follows the SYN,ACK.
+#[test]
+fn close_in_syn_received_asks_to_send_the_fin() {
+    let mut s = syn_received_passive();
+    s.close();
+    assert_eq!(s.c.state(), S::FinWait1);
+    assert!(s.last.transmit(), "{:?}", s.last);
+    let out = s.out();
+    assert_eq!(out.len(), 1, "{out:#?}");
+    assert!(out[0].flags().fin());
+}
