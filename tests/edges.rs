@@ -900,7 +900,7 @@ fn a_listening_connection_asks_for_no_output() {
 
 /// CLOSE in SYN-RECEIVED with nothing queued sends the FIN at once,
 /// before our SYN is acknowledged (RFC 9293 §3.10.4): the call asks for
-/// output, and the FIN follows the SYN,ACK.
+/// output, the FIN follows the SYN,ACK, and then nothing is left to send.
 #[test]
 fn close_in_syn_received_asks_to_send_the_fin() {
     let mut s = syn_received_passive();
@@ -910,4 +910,22 @@ fn close_in_syn_received_asks_to_send_the_fin() {
     let out = s.out();
     assert_eq!(out.len(), 1, "{out:#?}");
     assert!(out[0].flags().fin());
+    // Sent: nothing more to ask for until an ACK or the timer (an early
+    // `on_timer` changes nothing).
+    s.app(|c, now| c.on_timer(now));
+    assert!(!s.last.transmit(), "{:?}", s.last);
+    s.silent();
+}
+
+/// RFC 9293 §3.10.2: SEND in SYN-RECEIVED queues the data "for
+/// transmission after entering ESTABLISHED state", full-sized segments
+/// too: the call asks for no output and nothing goes out (a Fast Open
+/// child may send at once: tests/fastopen_child.rs).
+#[test]
+fn send_in_syn_received_queues_without_asking_for_output() {
+    let mut s = syn_received_passive();
+    assert_eq!(s.send(&[5u8; 3000]), 3000);
+    assert!(!s.last.transmit(), "{:?}", s.last);
+    s.silent();
+    assert_eq!(s.c.send_queue(), 3000);
 }
