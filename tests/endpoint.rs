@@ -3612,7 +3612,7 @@ fn an_ack_carries_as_many_sack_blocks_as_fit_in_the_options() {
             &craft(c, s, 1000, 0, Flags::SYN, o, &[]),
         );
         let synack = output(&mut ep, now)[0].0;
-        assert_eq!(synack.options.sack_permitted, true);
+        assert!(synack.options.sack_permitted);
         let ecr = synack.options.timestamps.map_or(0, |t| t.val);
         let opts = |val| {
             if with_ts {
