@@ -929,3 +929,18 @@ fn send_in_syn_received_queues_without_asking_for_output() {
     s.silent();
     assert_eq!(s.c.send_queue(), 3000);
 }
+
+/// Nagle's test (RFC 9293 §3.7.4) in a Fast Open child (RFC 7413 §4.2.2:
+/// it may send before the final ACK): its SYN,ACK is no data in flight,
+/// so a first small write goes at once; the second waits while the first
+/// is unacknowledged.
+#[test]
+fn nagle_holds_a_fast_open_childs_second_small_write() {
+    let mut s = fast_open_child_with(cfg(), b"0123456789");
+    s.expect(f(SYN, ACK), LISTEN_ISS, PEER_ISS.add(11));
+    assert_eq!(s.send(&[5u8; 100]), 100);
+    assert_eq!(s.out().len(), 1);
+    assert_eq!(s.send(&[6u8; 100]), 100);
+    s.silent();
+    assert_eq!(s.c.state(), S::SynReceived);
+}
