@@ -883,3 +883,64 @@ fn every_edge_is_taken() {
         missing.join("\n")
     );
 }
+
+/// A passive OPEN creates no segment (RFC 9293 §3.10.1: LISTEN waits for
+/// a SYN), so the call asks for no output, and a RST that takes a
+/// SYN-RECEIVED connection back to LISTEN (§3.10.7.4) leaves it quiet too.
+#[test]
+fn a_listening_connection_asks_for_no_output() {
+    let s = listen();
+    assert!(!s.last.transmit(), "{:?}", s.last);
+    let mut s = syn_received_passive();
+    s.seg(RST, PEER_ISS.add(1), SeqNum(0), &[]);
+    assert_eq!(s.c.state(), S::Listen);
+    assert!(!s.last.transmit(), "{:?}", s.last);
+    s.silent();
+}
+
+/// CLOSE in SYN-RECEIVED with nothing queued sends the FIN at once,
+/// before our SYN is acknowledged (RFC 9293 §3.10.4): the call asks for
+/// output, the FIN follows the SYN,ACK, and then nothing is left to send.
+#[test]
+fn close_in_syn_received_asks_to_send_the_fin() {
+    let mut s = syn_received_passive();
+    s.close();
+    assert_eq!(s.c.state(), S::FinWait1);
+    assert!(s.last.transmit(), "{:?}", s.last);
+    let out = s.out();
+    assert_eq!(out.len(), 1, "{out:#?}");
+    assert!(out[0].flags().fin());
+    // Sent: nothing more to ask for until an ACK or the timer (an early
+    // `on_timer` changes nothing).
+    s.app(|c, now| c.on_timer(now));
+    assert!(!s.last.transmit(), "{:?}", s.last);
+    s.silent();
+}
+
+/// RFC 9293 §3.10.2: SEND in SYN-RECEIVED queues the data "for
+/// transmission after entering ESTABLISHED state", full-sized segments
+/// too: the call asks for no output and nothing goes out (a Fast Open
+/// child may send at once: tests/fastopen_child.rs).
+#[test]
+fn send_in_syn_received_queues_without_asking_for_output() {
+    let mut s = syn_received_passive();
+    assert_eq!(s.send(&[5u8; 3000]), 3000);
+    assert!(!s.last.transmit(), "{:?}", s.last);
+    s.silent();
+    assert_eq!(s.c.send_queue(), 3000);
+}
+
+/// Nagle's test (RFC 9293 §3.7.4) in a Fast Open child (RFC 7413 §4.2.2:
+/// it may send before the final ACK): its SYN,ACK is no data in flight,
+/// so a first small write goes at once; the second waits while the first
+/// is unacknowledged.
+#[test]
+fn nagle_holds_a_fast_open_childs_second_small_write() {
+    let mut s = fast_open_child_with(cfg(), b"0123456789");
+    s.expect(f(SYN, ACK), LISTEN_ISS, PEER_ISS.add(11));
+    assert_eq!(s.send(&[5u8; 100]), 100);
+    assert_eq!(s.out().len(), 1);
+    assert_eq!(s.send(&[6u8; 100]), 100);
+    s.silent();
+    assert_eq!(s.c.state(), S::SynReceived);
+}

@@ -1559,6 +1559,42 @@ fn isn_is_monotonic_per_tuple_and_unpredictable_across_tuples() {
     assert_ne!(iss(&mut other, now, 6000), v[0]);
 }
 
+/// A passive open's ISN is chosen as an active one's (RFC 9293 §3.4.1,
+/// RFC 6528 §3): the SYN,ACK of the same 4-tuple later starts as far
+/// ahead as the 4 µs clock moved, and those of other 4-tuples at the same
+/// time share no visible relation.
+#[test]
+fn passive_isns_follow_the_clock_per_tuple_and_differ_across_tuples() {
+    let mut ep = Endpoint::new(local(cfg()), [42; 16]).expect("valid config");
+    let s = sa(1, 80);
+    ep.listen(s, 128).unwrap();
+    let isn = |ep: &mut Endpoint, now: Instant, c: SocketAddr| {
+        let syn = craft(c, s, 1000, 0, Flags::SYN, TcpOptions::NONE, &[]);
+        inject(ep, now, c, s, &syn);
+        let synack = output(ep, now)[0].0;
+        assert_eq!(synack.flags, Flags::SYN | Flags::ACK);
+        // The peer resets the embryonic connection (RFC 9293 §3.10.7.4:
+        // back to LISTEN), which frees the 4-tuple.
+        inject(
+            ep,
+            now,
+            c,
+            s,
+            &craft(c, s, 1001, 0, Flags::RST, TcpOptions::NONE, &[]),
+        );
+        synack.seq.0
+    };
+    let t0 = Instant::from_secs(1);
+    let first = isn(&mut ep, t0, sa(9, 5000));
+    let t1 = t0 + Duration::from_millis(37);
+    let later = isn(&mut ep, t1, sa(9, 5000));
+    assert_eq!(later.wrapping_sub(first), 37_000 / 4);
+    let v: std::collections::HashSet<u32> =
+        (6000..6032).map(|p| isn(&mut ep, t1, sa(9, p))).collect();
+    assert_eq!(v.len(), 32, "{v:?}");
+    assert_eq!(ep.connection_count(), 0);
+}
+
 /// Endpoint 0 connects from `local` to endpoint 1's new listener on
 /// `server`, closes first, then endpoint 1 closes: endpoint 0's end goes
 /// to TIME-WAIT (50 ms after its own close).
@@ -3552,4 +3588,91 @@ fn an_ephemeral_connect_never_takes_over_a_live_connections_tuple() {
     );
     assert_eq!(net.ep(0).time_wait_count(), 1);
     assert_eq!(net.ep(0).counters().tw_reused, 0);
+}
+
+/// A receiver with more out-of-order ranges than one option holds reports
+/// as many as fit in the 40 bytes of options: 4 SACK blocks, or 3 beside
+/// the timestamps option (RFC 2018 §3; Linux's `tcp_established_options`),
+/// the most recent first. The Endpoint writes the segment with every
+/// block the connection gave it.
+#[test]
+fn an_ack_carries_as_many_sack_blocks_as_fit_in_the_options() {
+    for with_ts in [true, false] {
+        let now = Instant::from_secs(10);
+        let mut ep = Endpoint::new(local(cfg()), [7; 16]).expect("valid config");
+        let (c, s) = (sa(9, 40000), sa(1, 80));
+        ep.listen(s, 8).unwrap();
+        let mut o = if with_ts { ts(5, 0) } else { TcpOptions::NONE };
+        o.sack_permitted = true;
+        inject(
+            &mut ep,
+            now,
+            c,
+            s,
+            &craft(c, s, 1000, 0, Flags::SYN, o, &[]),
+        );
+        let synack = output(&mut ep, now)[0].0;
+        assert!(synack.options.sack_permitted);
+        let ecr = synack.options.timestamps.map_or(0, |t| t.val);
+        let opts = |val| {
+            if with_ts {
+                ts(val, ecr)
+            } else {
+                TcpOptions::NONE
+            }
+        };
+        let ack = synack.seq.0 + 1;
+        inject(
+            &mut ep,
+            now,
+            c,
+            s,
+            &craft(c, s, 1001, ack, Flags::ACK, opts(6), &[]),
+        );
+        // Five ranges of 10 bytes, each after a hole of 10.
+        let mut last = None;
+        for k in 0..5u32 {
+            let seq = 1001 + 10 + 20 * k;
+            let seg = craft(c, s, seq, ack, Flags::ACK, opts(7 + k), &[b'x'; 10]);
+            inject(&mut ep, now, c, s, &seg);
+            last = output(&mut ep, now).pop();
+        }
+        let (h, _) = last.expect("a duplicate ACK for out-of-order data (RFC 5681 §4.2)");
+        assert_eq!(h.ack, SeqNum(1001));
+        let blocks = h.options.sack.as_slice();
+        assert_eq!(
+            blocks.len(),
+            if with_ts { 3 } else { 4 },
+            "timestamps {with_ts}"
+        );
+        assert_eq!(blocks[0], (SeqNum(1091), SeqNum(1101)), "the newest first");
+    }
+}
+
+/// `OutSegs` (RFC 4022's tcpOutSegs, Linux's `TCP_MIB_OUTSEGS`) counts
+/// the segments sent, none of them a retransmission here: a connection's
+/// (its SYN,ACK and ACK), and the Endpoint's own replies (a RST for a
+/// closed port, RFC 9293 §3.10.7.1).
+#[test]
+fn out_segs_counts_a_connections_segments_and_the_replies() {
+    let now = Instant::from_secs(10);
+    let mut ep = Endpoint::new(local(cfg()), [7; 16]).expect("valid config");
+    let (c, s) = (sa(9, 40000), sa(1, 80));
+    ep.listen(s, 8).unwrap();
+    let synack = handshake(&mut ep, now, c, s, b"hello");
+    let mut sent = 1 + output(&mut ep, now).len();
+    let closed = sa(1, 81);
+    inject(
+        &mut ep,
+        now,
+        c,
+        closed,
+        &craft(c, closed, 5, 0, Flags::SYN, TcpOptions::NONE, &[]),
+    );
+    let rst = output(&mut ep, now);
+    assert!(rst[0].0.flags.rst());
+    sent += rst.len();
+    assert!(sent >= 2);
+    assert_eq!(ep.counters().out_segs, sent as u64, "SYN,ACK {synack:?}");
+    assert_eq!(ep.counters().out_rsts, 1);
 }

@@ -400,6 +400,61 @@ fn a_retransmitted_syn_has_no_option_and_no_data() {
     assert_eq!(l.c.connection(h).unwrap().state(), State::Established);
 }
 
+// RFC 7413 §4.2.2: the server may send data before the handshake
+// completes. A Fast Open child the application accepted in SYN-RECEIVED
+// and wrote to goes into the transmit queue at once: its data follows
+// the SYN,ACK without waiting for the client's ACK.
+#[test]
+fn a_fast_open_child_written_to_before_the_final_ack_sends_at_once() {
+    let (mut l, lid) = Link::linux(16);
+    l.warm_up();
+    let (_, n) = l.connect_fo(b"hello");
+    assert_eq!(n, 5);
+    let syn = l.client_out();
+    l.send_server(&syn);
+    let synack = l.server_out();
+    assert_eq!(synack.len(), 1);
+    assert_eq!(synack[0].h.ack, syn[0].h.seq.add(6), "the SYN's data taken");
+    let h = Link::events(&mut l.s)
+        .into_iter()
+        .find_map(|e| match e {
+            Event::Incoming(x) if x == lid => l.s.accept(x),
+            _ => None,
+        })
+        .expect("the child is accepted in SYN-RECEIVED");
+    assert_eq!(l.s.connection(h).unwrap().state(), State::SynReceived);
+    assert_eq!(l.s.send(l.now, h, b"reply"), Ok(5));
+    let data = l.server_out();
+    assert_eq!(data.len(), 1);
+    assert_eq!(data[0].payload, b"reply");
+    assert_eq!(data[0].h.seq, synack[0].h.seq.add(1));
+}
+
+// Linux: a retransmitted SYN,ACK carries no Fast Open option
+// (`tcp_rtx_synack` builds it without the cookie): the server's cookie
+// goes out once, in its first SYN,ACK (RFC 7413 §4.1.2).
+#[test]
+fn a_retransmitted_syn_ack_carries_no_cookie() {
+    let (mut l, _) = Link::linux(16);
+    let (_, n) = l.connect_fo(b"");
+    assert_eq!(n, 0);
+    let syn = l.client_out();
+    assert_eq!(syn[0].h.options.fast_open, Some(FastOpen::request(false)));
+    l.send_server(&syn);
+    let lost = l.server_out();
+    assert_eq!(lost.len(), 1);
+    assert!(
+        lost[0].h.options.fast_open.is_some(),
+        "the first has the cookie"
+    );
+    l.now = l.s.next_deadline().unwrap();
+    l.s.on_timer(l.now);
+    let again = l.server_out();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].h.flags, lost[0].h.flags, "a SYN,ACK again");
+    assert_eq!(again[0].h.options.fast_open, None);
+}
+
 // RFC 7413 §4.2.2: a wrong cookie opens no Fast Open connection (only the
 // SYN is taken) and the SYN,ACK carries the right cookie, which the
 // client caches.

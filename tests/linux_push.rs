@@ -121,3 +121,19 @@ fn send_more_data_goes_at_the_next_ack_on_linux_only() {
         }
     }
 }
+
+/// Packets of two segments (`tso_segs` 2, Linux's `tcp_min_tso_segs`) need
+/// no count of the segments left: the second ends the packet. A burst of
+/// them leaves the connection's heap as it was (no uncommon-state box for
+/// the count); only a larger `tso_segs` keeps one.
+#[test]
+fn two_segment_packets_keep_no_count_on_the_heap() {
+    let mut s = sut(preset(true));
+    let before = s.c.heap_bytes();
+    s.send(&[1u8; 536 * 6]);
+    let (n, psh) = psh_at(&mut s);
+    assert_eq!((n, psh), (6, vec![2, 4, 6]));
+    s.peer_ack(tcpstate::wire::Flags::ACK, s.c.snd_nxt(), &[]);
+    assert_eq!(s.c.send_queue(), 0);
+    assert_eq!(s.c.heap_bytes(), before);
+}

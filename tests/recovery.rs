@@ -737,6 +737,30 @@ fn r9293_nagle_holds_small_segments() {
     assert_eq!(p[0].payload, b"bc");
 }
 
+// RFC 9293 §3.8.6.2.1 (sender SWS avoidance, MUST-38): with nothing in
+// flight, a segment goes out when it fills at least half the largest
+// window the peer has offered (Fs = 1/2), even below the MSS and short
+// of the queue's end: a peer whose window stays below one MSS still gets
+// data, a window at a time.
+#[test]
+fn r9293_sws_a_segment_of_half_the_max_window_goes_when_idle() {
+    let mut s = syn_sent();
+    s.peer_wnd = 400;
+    s.peer(f(SYN, ACK), &[]);
+    s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
+    assert!(s.c.effective_mss() > 400, "a window below one MSS");
+    assert_eq!(s.send(&[7u8; 3000]), 3000);
+    let p = s.out();
+    assert_eq!(p.len(), 1, "{p:#?}");
+    assert_eq!(p[0].payload.len(), 400);
+    // Acknowledged, with the window open again: the next 400 go at once.
+    s.peer_ack(ACK, ISS.add(401), &[]);
+    let p = s.out();
+    assert_eq!(p.len(), 1, "{p:#?}");
+    assert_eq!(p[0].seq(), ISS.add(401));
+    assert_eq!(p[0].payload.len(), 400);
+}
+
 // RFC 8985 §6.2 (RACK's rule, with send order told by sequence): when data
 // sent after a retransmission is SACKed and the retransmitted bytes are
 // still missing, the retransmission was lost: it is sent again at once,
