@@ -842,13 +842,12 @@ fn r9293_nagle_2_the_write_write_read_stall() {
     assert!(quick <= Duration::from_millis(10), "{quick:?}");
 }
 
-/// HyStart++ (RFC 9406 §4.2): in slow start, once cwnd is at least 16
-/// segments, a round whose minimum RTT is at least eta (RTT/8, clamped to
-/// 4..16 ms) above the last round's ends slow start (ssthresh = cwnd),
-/// but only after 8 RTT samples in the round (N_RTT_SAMPLE): the 7th ACK
-/// of a slower round leaves slow start on, the 8th ends it.
-#[test]
-fn r9406_hystart_exits_after_eight_samples_of_a_slower_round() {
+/// Slow start with HyStart++ (RFC 9406) on, an initial window of `iw`
+/// segments, ACK-clocked rounds of `rtt(round)` ms (timestamps on, so
+/// every ACK is an RTT sample): the round and the ACK (from 1) at which
+/// slow start ended, with ssthresh = cwnd then; `None` if it had not
+/// after 8 rounds.
+fn hystart_exit(iw: u16, rtt: impl Fn(u32) -> u64) -> Option<(u32, usize)> {
     let mut o = TcpOptions::NONE;
     o.sack_permitted = true;
     o.timestamps = Some(tcpstate::wire::Timestamps { val: 1, ecr: 0 });
@@ -856,6 +855,7 @@ fn r9406_hystart_exits_after_eight_samples_of_a_slower_round() {
         hystart: true,
         timestamps: true,
         sack: true,
+        initial_window: iw,
         ..script::cfg()
     };
     // A send buffer large enough for a flight of more than 16 segments.
@@ -863,7 +863,7 @@ fn r9406_hystart_exits_after_eight_samples_of_a_slower_round() {
     s.app(|c, now| c.connect(now, ISS).unwrap());
     s.expect(SYN, ISS, SeqNum(0));
     s.peer_syn_opts = o;
-    s.now += tcpstate::Duration::from_millis(10);
+    s.now += tcpstate::Duration::from_millis(rtt(0));
     s.peer(f(SYN, ACK), &[]);
     let _ = s.out();
     let mut peer_ts = 2u32;
@@ -874,13 +874,7 @@ fn r9406_hystart_exits_after_eight_samples_of_a_slower_round() {
         while s.c.send_queue() < 60_000 {
             s.send(&[7u8; 1000]);
         }
-        assert!(
-            flight.len() >= 8,
-            "round {round}: {} segments",
-            flight.len()
-        );
-        let slower = round >= 4;
-        s.now += tcpstate::Duration::from_millis(if slower { 40 } else { 10 });
+        s.now += tcpstate::Duration::from_millis(rtt(round));
         let mut next = Vec::new();
         for (i, p) in flight.iter().enumerate() {
             let ts = p.t.options.timestamps.expect("timestamps on");
@@ -896,27 +890,45 @@ fn r9406_hystart_exits_after_eight_samples_of_a_slower_round() {
             let before = s.c.stats().hystart_exits;
             s.seg_opts(ACK, s.peer_nxt, end, opts, &[]);
             if s.c.stats().hystart_exits != before {
-                // The 8th sample of a round that is all slower (the
-                // engine's rounds end when SND.UNA passes the SND.MAX
-                // recorded at the last round's end, RFC 9406 §4.2; here the
-                // first such round is the second slower flight).
-                assert!(
-                    slower && i == 7,
-                    "slow start ended at round {round}, ACK {}: not the 8th sample of a slower round",
-                    i + 1
-                );
                 let info = s.c.info(s.now);
                 assert_eq!(
                     info.snd_ssthresh, info.snd_cwnd,
                     "ssthresh = cwnd at the exit"
                 );
-                return;
+                return Some((round, i + 1));
             }
             next.extend(s.out());
         }
         flight = next;
     }
-    panic!("slow start never ended: cwnd {}", s.c.cwnd());
+    None
+}
+
+/// HyStart++ (RFC 9406 §4.2): in slow start, once cwnd is at least 16
+/// segments, a round whose minimum RTT is at least eta (RTT/8, clamped to
+/// 4..16 ms) above the last round's ends slow start (ssthresh = cwnd),
+/// but only after 8 RTT samples in the round (N_RTT_SAMPLE): the 7th ACK
+/// of a slower round leaves slow start on, the 8th ends it.
+#[test]
+fn r9406_hystart_exits_after_eight_samples_of_a_slower_round() {
+    // Rounds of 10 ms, then of 40 ms from the fifth on. The engine's
+    // rounds end when SND.UNA passes the SND.MAX recorded at the last
+    // round's end (RFC 9406 §4.2): the first round that is all slower is
+    // the second slower flight, and its 8th sample ends slow start.
+    let exit = hystart_exit(10, |round| if round >= 4 { 40 } else { 10 });
+    assert_eq!(exit, Some((5, 8)));
+}
+
+// RFC 9406 §4.2's eta, RTT/8 clamped to 4..16 ms: a round 6 ms slower
+// than rounds of 10 ms (eta 4 ms) ends slow start; the same 6 ms over
+// rounds of 80 ms (eta 10 ms) does not, nor does a round 3 ms slower
+// than rounds of 10 ms.
+#[test]
+fn r9406_eta_is_an_eighth_of_the_rtt_clamped_to_4_to_16_ms() {
+    let slower = |base: u64, by: u64| move |round: u32| if round >= 4 { base + by } else { base };
+    assert_eq!(hystart_exit(10, slower(10, 6)), Some((5, 8)));
+    assert_eq!(hystart_exit(10, slower(80, 6)), None);
+    assert_eq!(hystart_exit(10, slower(10, 3)), None);
 }
 
 /// ESTABLISHED with SACK and timestamps, a first flight of 4000 bytes
