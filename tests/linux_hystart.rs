@@ -13,10 +13,9 @@ use tcpstate::connection::info::TCP_INFINITE_SSTHRESH;
 use tcpstate::wire::TcpOptions;
 use tcpstate::{Config, Duration, SeqNum};
 
-/// An active open with a 200 ms RTT, the peer's MSS 1000; 30 000 bytes
-/// queued, the first window (10 segments) acknowledged after 200 ms and
-/// the next 20 sent.
-fn second_round(linux: bool) -> Sut {
+/// CUBIC with HyStart, an active open with a 200 ms RTT (the minimum
+/// RTT), the peer's MSS 1000, a 64 KiB send buffer.
+fn opened(linux: bool) -> Sut {
     let cfg = Config {
         congestion: Algorithm::Cubic,
         hystart: true,
@@ -32,6 +31,14 @@ fn second_round(linux: bool) -> Sut {
     s.now += Duration::from_millis(200);
     s.peer_ack(SYN | ACK, ISS.add(1), &[]);
     let _ = s.out();
+    s
+}
+
+/// An active open with a 200 ms RTT, the peer's MSS 1000; 30 000 bytes
+/// queued, the first window (10 segments) acknowledged after 200 ms and
+/// the next 20 sent.
+fn second_round(linux: bool) -> Sut {
+    let mut s = opened(linux);
     assert_eq!(s.send(&[1u8; 30_000]), 30_000);
     assert_eq!(s.out().len(), 10);
     s.now += Duration::from_millis(200);
@@ -128,4 +135,36 @@ fn linux_hystart_leaves_prr_alone_in_recovery() {
     s.ack_sack(base.add(31_000), &[(base.add(50_000), base.add(70_000))]);
     let i = s.c.info(s.now);
     assert_eq!((i.ca_state, i.snd_ssthresh, i.snd_cwnd), (3, 28, 22));
+}
+
+/// Linux's `hystart_low_window` (16 segments): below it no delay sample
+/// counts, also when cwnd comes back below it after an idle restart
+/// (RFC 5681 §4.1, `tcp_cwnd_restart`) in the middle of a round. The
+/// first window's last four ACKs (at 16 segments and more) are slow
+/// samples, too few for the round; then the connection idles, cwnd falls
+/// back to 10, and a new window's ACKs, as slow, take it back past 16
+/// without ending slow start: the samples below 16 segments do not
+/// complete the old round, and the round that starts at 16 has only
+/// four.
+#[test]
+fn no_delay_sample_below_sixteen_segments_after_an_idle_restart() {
+    let mut s = opened(true);
+    let mut una = ISS.add(1);
+    for window in 0..2 {
+        assert_eq!(s.send(&[1u8; 10_000]), 10_000);
+        assert_eq!(s.out().len(), 10, "window {window}");
+        // 250 ms after the send: more than 225 ms (200 + 200 / 8).
+        s.now += Duration::from_millis(250);
+        for _ in 0..10 {
+            una = una.add(1000);
+            s.peer_ack(ACK, una, &[]);
+            s.now += Duration::from_millis(1);
+        }
+        assert!(s.out().is_empty());
+        let info = s.c.info(s.now);
+        assert_eq!(info.snd_ssthresh, TCP_INFINITE_SSTHRESH, "window {window}");
+        assert_eq!(info.snd_cwnd, 20, "window {window}");
+        // Idle for longer than the RTO: cwnd restarts at 10.
+        s.now += Duration::from_secs(5);
+    }
 }
