@@ -16,6 +16,11 @@ use tcpstate::{Config, Duration, SeqNum};
 /// CUBIC with HyStart, an active open with a 200 ms RTT (the minimum
 /// RTT), the peer's MSS 1000, a 64 KiB send buffer.
 fn opened(linux: bool) -> Sut {
+    opened_rtt(linux, 200)
+}
+
+/// `opened` with a handshake of `rtt` ms.
+fn opened_rtt(linux: bool, rtt: u64) -> Sut {
     let cfg = Config {
         congestion: Algorithm::Cubic,
         hystart: true,
@@ -28,7 +33,7 @@ fn opened(linux: bool) -> Sut {
         mss: Some(1000),
         ..TcpOptions::NONE
     };
-    s.now += Duration::from_millis(200);
+    s.now += Duration::from_millis(rtt);
     s.peer_ack(SYN | ACK, ISS.add(1), &[]);
     let _ = s.out();
     s
@@ -38,10 +43,15 @@ fn opened(linux: bool) -> Sut {
 /// queued, the first window (10 segments) acknowledged after 200 ms and
 /// the next 20 sent.
 fn second_round(linux: bool) -> Sut {
-    let mut s = opened(linux);
+    second_round_rtt(linux, 200)
+}
+
+/// `second_round` with a round trip of `rtt` ms.
+fn second_round_rtt(linux: bool, rtt: u64) -> Sut {
+    let mut s = opened_rtt(linux, rtt);
     assert_eq!(s.send(&[1u8; 30_000]), 30_000);
     assert_eq!(s.out().len(), 10);
-    s.now += Duration::from_millis(200);
+    s.now += Duration::from_millis(rtt);
     s.peer_ack(ACK, ISS.add(10_001), &[]);
     assert_eq!(s.out().len(), 20);
     s
@@ -167,4 +177,19 @@ fn no_delay_sample_below_sixteen_segments_after_an_idle_restart() {
         // Idle for longer than the RTO: cwnd restarts at 10.
         s.now += Duration::from_secs(5);
     }
+}
+
+/// Linux's HYSTART_DELAY threshold is an eighth of the minimum RTT,
+/// clamped to 4..16 ms (`HYSTART_DELAY_THRESH`): 5 ms over a 40 ms
+/// minimum. A second round whose ACKs all come 50 ms after the send ends
+/// slow start on its ninth sample (16 ms, the clamp's top, would not).
+#[test]
+fn the_delay_threshold_is_an_eighth_of_the_minimum_rtt() {
+    let mut s = second_round_rtt(true, 40);
+    s.now += Duration::from_millis(50);
+    for i in 1..=9u32 {
+        s.peer_ack(ACK, ISS.add(10_001 + 2000 * i), &[]);
+    }
+    let info = s.c.info(s.now);
+    assert_eq!((info.snd_ssthresh, info.snd_cwnd), (36, 36));
 }
