@@ -182,14 +182,22 @@ fn no_delay_sample_below_sixteen_segments_after_an_idle_restart() {
 /// Linux's HYSTART_DELAY threshold is an eighth of the minimum RTT,
 /// clamped to 4..16 ms (`HYSTART_DELAY_THRESH`): 5 ms over a 40 ms
 /// minimum. A second round whose ACKs all come 50 ms after the send ends
-/// slow start on its ninth sample (16 ms, the clamp's top, would not).
+/// slow start on its ninth sample (16 ms, the clamp's top, would not);
+/// one whose ACKs come at 45 ms, not more than the threshold above the
+/// minimum, does not (Linux's test is `curr_rtt > delay_min + thresh`).
 #[test]
 fn the_delay_threshold_is_an_eighth_of_the_minimum_rtt() {
-    let mut s = second_round_rtt(true, 40);
-    s.now += Duration::from_millis(50);
-    for i in 1..=9u32 {
-        s.peer_ack(ACK, ISS.add(10_001 + 2000 * i), &[]);
+    for (after, exit) in [(50, true), (45, false)] {
+        let mut s = second_round_rtt(true, 40);
+        s.now += Duration::from_millis(after);
+        for i in 1..=9u32 {
+            s.peer_ack(ACK, ISS.add(10_001 + 2000 * i), &[]);
+        }
+        let info = s.c.info(s.now);
+        if exit {
+            assert_eq!((info.snd_ssthresh, info.snd_cwnd), (36, 36));
+        } else {
+            assert_eq!(info.snd_ssthresh, TCP_INFINITE_SSTHRESH, "{after} ms");
+        }
     }
-    let info = s.c.info(s.now);
-    assert_eq!((info.snd_ssthresh, info.snd_cwnd), (36, 36));
 }
