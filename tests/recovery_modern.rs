@@ -958,6 +958,14 @@ fn flight_then_timeout() -> (Sut, Vec<Pkt>, SeqNum, Pkt) {
     panic!("no timeout resent SND.UNA");
 }
 
+/// The peer's timestamp option (TSval 10) echoing `ecr`.
+fn peer_echo(ecr: u32) -> TcpOptions {
+    TcpOptions {
+        timestamps: Some(tcpstate::wire::Timestamps { val: 10, ecr }),
+        ..TcpOptions::NONE
+    }
+}
+
 /// RFC 3522 §3.2: an ACK whose TSecr is not older than the
 /// retransmission's TSval (here it echoes the retransmission itself) says
 /// the retransmission arrived: the timeout was not spurious, and it stands
@@ -969,13 +977,7 @@ fn r3522_an_ack_echoing_the_retransmission_keeps_the_timeout() {
     let mss = u32::from(s.c.effective_mss());
     assert_eq!(s.c.cwnd(), mss, "the loss window");
     let rtx_ts = rtx.t.options.timestamps.expect("timestamps").val;
-    let ts = TcpOptions {
-        timestamps: Some(tcpstate::wire::Timestamps {
-            val: 10,
-            ecr: rtx_ts,
-        }),
-        ..TcpOptions::NONE
-    };
+    let ts = peer_echo(rtx_ts);
     s.now += tcpstate::Duration::from_millis(10);
     let acked = rtx.seq().add(rtx.payload.len() as u32);
     s.seg_opts(ACK, s.peer_nxt, acked, ts, &[]);
@@ -1002,13 +1004,7 @@ fn r3522_eifel_after_two_timeouts_restores_the_window_before_the_first() {
     assert_eq!(s.c.stats().timeouts, 2);
     assert_eq!(s.c.cwnd(), mss);
     let first_ts = first[0].t.options.timestamps.expect("timestamps").val;
-    let ts = TcpOptions {
-        timestamps: Some(tcpstate::wire::Timestamps {
-            val: 10,
-            ecr: first_ts,
-        }),
-        ..TcpOptions::NONE
-    };
+    let ts = peer_echo(first_ts);
     s.now += tcpstate::Duration::from_millis(10);
     s.seg_opts(ACK, s.peer_nxt, snd_max, ts, &[]);
     assert_eq!(s.c.stats().spurious_timeouts, 1, "Eifel: spurious");
