@@ -548,6 +548,63 @@ fn impossible_configs_are_refused_when_built() {
     assert_eq!(e.map(|e| e.field), Some("mss"));
 }
 
+/// A bare `Connection::accept` takes a SYN without ACK or RST (RFC 9293
+/// §3.10.7.2, LISTEN's third check) and gives anything else back with its
+/// buffers (`AcceptError::NotSyn`); the connection's Debug names its state
+/// and sequence variables.
+#[test]
+fn a_bare_connection_accepts_only_a_syn() {
+    use tcpstate::wire::Segment;
+    use tcpstate::{AcceptError, Buffers, Connection, SeqNum};
+    let seg = |flags| Segment {
+        seq: SeqNum(1000),
+        ack: SeqNum(77),
+        flags,
+        window: 65535,
+        urgent: 0,
+        options: TcpOptions::NONE,
+        payload: &[],
+    };
+    let now = Instant::from_secs(1);
+    for flags in [
+        Flags::SYN | Flags::ACK,
+        Flags::SYN | Flags::RST,
+        Flags::ACK,
+        Flags::RST,
+        Flags::FIN,
+    ] {
+        let r = Connection::accept(
+            Config::linux(),
+            Buffers::with_capacity(100, 200),
+            now,
+            &seg(flags),
+            SeqNum(5),
+        );
+        match r {
+            Err(AcceptError::NotSyn(b)) => {
+                assert_eq!((b.rx.len(), b.tx.len()), (100, 200), "{flags:?}")
+            }
+            Err(e) => panic!("{flags:?}: {e:?}"),
+            Ok(_) => panic!("{flags:?} accepted"),
+        }
+    }
+    let Ok((c, a)) = Connection::accept(
+        Config::linux(),
+        Buffers::with_capacity(100, 200),
+        now,
+        &seg(Flags::SYN),
+        SeqNum(5),
+    ) else {
+        panic!("a SYN is accepted");
+    };
+    assert!(a.transmit());
+    assert_eq!(c.state(), tcpstate::State::SynReceived);
+    let d = format!("{c:?}");
+    assert!(d.starts_with("Connection {"), "{d}");
+    assert!(d.contains("state: SynReceived"), "{d}");
+    assert!(d.contains("rcv_nxt: 1001,"), "{d}");
+}
+
 /// Empty buffers: the same typed error on a Connection and an Endpoint
 /// (an `Ok(0)` would read as the end of the stream).
 #[test]

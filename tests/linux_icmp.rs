@@ -161,6 +161,9 @@ fn fragmentation_needed_resends_a_fast_open_syn_at_once_only_under_linux() {
         };
         s.peer_ack(tcpstate::wire::Flags::SYN | ACK, ISS.add(1), &[]);
         assert_eq!(s.c.state(), S::Established);
+        // Karn (MUST-18): the ACK of a SYN sent twice gives no RTT sample,
+        // whether the timer or the ICMP error sent it again.
+        assert_eq!(s.c.info(s.now).rtt, 0, "linux {linux}");
         // The SYN's data goes again at the path's MSS: after the timer
         // found the SYN lost, one segment (RFC 5681 §3.1); after the
         // ICMP error the initial window.

@@ -1357,6 +1357,60 @@ fn r6582_duplicate_acks_beyond_the_flight_count_for_nothing() {
     assert_eq!(sent_from(&mut s, una), [10, 11, 12, 13]);
 }
 
+// RFC 5681 §3.2: the third duplicate ACK starts fast retransmit, however
+// small the segments above the hole are. Without SACK, the count of
+// duplicate ACKs is capped by the flight only in recovery (`reno_cap`,
+// after Linux's `tcp_limit_reno_sacked`): a flight of two full segments
+// and two quarter segments (2.5 segments of bytes; Nagle off) whose first
+// is lost draws three duplicate ACKs, one per segment that arrived, and
+// the third one retransmits the hole.
+#[test]
+fn r5681_three_duplicate_acks_retransmit_above_a_short_last_segment() {
+    let mut s = established_with(Config {
+        nagle: false,
+        ..cfg()
+    });
+    let mss = s.c.effective_mss() as usize;
+    s.send(&vec![1u8; 2 * mss]);
+    let mut out = s.out();
+    for _ in 0..2 {
+        s.send(&vec![2u8; mss / 4]);
+        out.extend(s.out());
+    }
+    assert_eq!(out.len(), 4);
+    let una = out[0].seq();
+    let peer = PEER_ISS.add(1);
+    for i in 0..3 {
+        s.seg(ACK, peer, una, &[]);
+        let out = s.out();
+        if i < 2 {
+            assert!(out.iter().all(|p| p.seq() != una), "dupack {i}: {out:#?}");
+        } else {
+            assert_eq!(out.first().map(|p| p.seq()), Some(una), "fast retransmit");
+        }
+    }
+}
+
+// In recovery without SACK, a duplicate ACK beyond what the flight can
+// account for counts for nothing as it arrives (`reno_cap`), not only at
+// the next partial ACK: ten segments out, the first lost, nothing queued;
+// nineteen duplicate ACKs (ten more than segments 2 to 10 can have
+// caused). Data queued then goes out as PRR allows for the nine real
+// ones, not as though nineteen segments had left the network.
+#[test]
+fn r6582_spoofed_duplicate_acks_give_prr_nothing_to_send() {
+    let (mut s, una) = ten_segments_out(false, Algorithm::NewReno);
+    let peer = PEER_ISS.add(1);
+    for _ in 0..19 {
+        s.seg_opts(ACK, peer, una, TcpOptions::NONE, &[]);
+        let _ = s.out();
+    }
+    assert_eq!(s.send(&[8u8; 40_000]), 40_000);
+    assert_eq!(sent_from(&mut s, una), [10, 11, 12, 13]);
+    s.seg_opts(ACK, peer, una, TcpOptions::NONE, &[]);
+    assert_eq!(sent_from(&mut s, una), [14], "one more ACK, one segment");
+}
+
 // RFC 5681 §3.1: a timeout sets ssthresh from the flight when the segment
 // has not been resent by the timer yet; when it times out again, ssthresh
 // is "held constant" (Linux's tcp_enter_loss reduces only without

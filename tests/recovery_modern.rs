@@ -249,11 +249,7 @@ fn r8985_a_new_open_starts_with_no_dsack_round() {
     };
     dsack(&mut s);
     assert_eq!(rack_wait(&mut s, mss), Duration::from_micros(15_000));
-    s.app(|c, now| {
-        c.on_app_call(now, tcpstate::AppCall::Abort)
-            .unwrap()
-            .actions
-    });
+    s.abort();
     let _ = s.out();
     assert_eq!(s.c.state(), tcpstate::State::Closed);
     // The same open again: the handshake's 10 ms round trip, then the

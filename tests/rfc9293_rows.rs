@@ -233,6 +233,46 @@ fn r7323_3_the_ack_of_our_syn_ack_has_a_scaled_window() {
     assert_eq!(s.c.snd_wnd(), 1000 << 3, "the ACK's window scaled");
 }
 
+// RFC 7323 §2.4: the window we advertise is rounded down to
+// whole units of our shift, and with nothing received or read since, the
+// next segment repeats it: an almost full receive buffer (2 units left)
+// advertises 2, on the ACK and on the data segment after it.
+#[test]
+fn an_unchanged_scaled_window_is_advertised_again() {
+    let c = Config {
+        window_scaling: true,
+        wscale_buffer: Some(6 << 20),
+        ..cfg()
+    };
+    let mut s = Sut::with_buffers(c, 16384, 8192);
+    s.app(|c, now| c.connect(now, ISS).unwrap());
+    let syn = s.expect(SYN, ISS, tcpstate::SeqNum(0));
+    assert_eq!(syn.t.options.window_scale, Some(7));
+    s.peer_syn_opts = tcpstate::wire::TcpOptions {
+        window_scale: Some(0),
+        ..tcpstate::wire::TcpOptions::NONE
+    };
+    s.now += Duration::from_millis(10);
+    s.peer(f(SYN, ACK), &[]);
+    let _ = s.out();
+    // The peer fills all but 256 bytes of the 16384-byte buffer.
+    let mut left = 16384 - 256;
+    while left > 0 {
+        let n = left.min(1460);
+        s.peer(ACK, &vec![9u8; n]);
+        left -= n;
+    }
+    let acks = s.run_for(Duration::from_millis(300));
+    let last = acks.last().expect("the data is acknowledged").1.clone();
+    assert_eq!(last.ack(), s.peer_nxt);
+    assert_eq!(last.t.window, 2, "256 bytes: two units of 128");
+    assert_eq!(s.send(&[1u8; 10]), 10);
+    let p = s.out();
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].payload.len(), 10);
+    assert_eq!(p[0].t.window, 2, "nothing read or received since");
+}
+
 // R7323-2 (RFC 7323 §2.3): the shift our SYN offers is the smallest that
 // lets the window field cover the window space (the receive buffer, or
 // `Config::wscale_buffer` when larger), at most 14, and no larger than

@@ -879,6 +879,61 @@ fn a_pure_ack_stays_inside_a_shrunk_window() {
     }
 }
 
+// The same with the peer's window scaled (RFC 7323 §2.4: the peer rounds
+// its window down to its unit of 2^shift bytes): SND.MAX less than one unit
+// past the edge may be inside the peer's real window, and the ACK stays at
+// SND.MAX; one unit past it or more, it goes at the edge (Linux's
+// `tcp_acceptable_seq`, which counts the unit by its own shift where this
+// counts the peer's: the same between two Linux defaults).
+#[test]
+fn a_pure_ack_less_than_a_window_unit_past_the_edge_stays_at_snd_max() {
+    for (past, at_max) in [
+        (1u32, true),
+        (100, true),
+        (127, true),
+        (128, false),
+        (300, false),
+    ] {
+        let c = Config {
+            window_scaling: true,
+            ..script::cfg()
+        };
+        let opts = tcpstate::wire::TcpOptions {
+            window_scale: Some(7),
+            ..tcpstate::wire::TcpOptions::NONE
+        };
+        let mut s = established_with_peer(c, opts, Duration::from_millis(10));
+        s.peer_wnd = 100;
+        s.peer(ACK, &[]);
+        assert_eq!(s.c.snd_wnd(), 12_800);
+        assert_eq!(s.send(&[7; 6000]), 6000);
+        let sent: u32 = s.out().iter().map(|p| p.payload.len() as u32).sum();
+        assert!(sent > past + 1024, "{sent}");
+        // The peer takes all but `past + 1024` bytes and leaves 8 units of
+        // window: its right edge is `past` bytes below SND.MAX.
+        let una = ISS.add(1 + sent - past - 1024);
+        s.peer_wnd = 8;
+        s.peer_ack(ACK, una, &[]);
+        s.out();
+        s.peer_ack(ACK, una, b"hello");
+        let acks: Vec<_> = s
+            .run_for(Duration::from_millis(500))
+            .into_iter()
+            .map(|(_, p)| p)
+            .filter(|p| p.payload.is_empty() && p.ack() == s.peer_nxt)
+            .collect();
+        assert!(!acks.is_empty(), "the data is acknowledged");
+        let want = if at_max {
+            ISS.add(1 + sent)
+        } else {
+            ISS.add(1 + sent - past)
+        };
+        for p in &acks {
+            assert_eq!(p.seq(), want, "{past} bytes past the edge");
+        }
+    }
+}
+
 // SA-ACK-6 (RFC 9293 §3.10.7.4 fifth, FIN-WAIT-2): ACKs are processed as in
 // ESTABLISHED and the connection stays.
 #[test]

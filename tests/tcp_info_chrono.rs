@@ -432,3 +432,79 @@ fn a_cork_holding_data_back_starts_no_clock() {
         assert_eq!(clocks(&s), (0, 0), "linux {linux}");
     }
 }
+
+/// tcp_info's `last_data_sent`: a SYN is no data (Linux's `lsndtime`
+/// moves with data, `tcp_event_data_sent`), and the handshake dates it as
+/// Linux does ("prevent spurious tcp_cwnd_restart() on first data
+/// packet": `tcp_finish_connect`, and SYN_RECV in `tcp_rcv_state_process`),
+/// on both opens and both presets.
+#[test]
+fn last_data_sent_counts_from_the_handshake() {
+    let since_zero = |s: &Sut| (s.now.as_micros() / 1000) as u32;
+    for linux in [false, true] {
+        let mut s = Sut::new(preset(linux));
+        s.app(|c, now| c.connect(now, ISS).unwrap());
+        s.expect(SYN, ISS, tcpstate::SeqNum(0));
+        s.now += ms(100);
+        // No data yet: counted from time zero, as Linux counts from 0.
+        assert_eq!(
+            s.c.info(s.now).last_data_sent,
+            since_zero(&s),
+            "linux {linux}"
+        );
+        s.peer(f(SYN, ACK), &[]);
+        let _ = s.out();
+        assert_eq!(s.c.info(s.now).last_data_sent, 0, "linux {linux}");
+        s.now += ms(250);
+        assert_eq!(s.c.info(s.now).last_data_sent, 250, "linux {linux}");
+
+        let mut s = syn_received_passive_with(preset(linux));
+        s.now += ms(40);
+        assert_eq!(s.c.info(s.now).last_data_sent, since_zero(&s));
+        s.peer(ACK, &[]);
+        assert_eq!(s.c.state(), tcpstate::State::Established);
+        s.now += ms(70);
+        assert_eq!(s.c.info(s.now).last_data_sent, 70, "linux {linux}");
+    }
+}
+
+/// A Connection opened again after a Fast Open connection whose SYN data
+/// was acknowledged: the new, plain connection's `delivered` counts its
+/// own segments, as a fresh connection's does (the Fast Open SYN's data,
+/// which Linux counts with the SYN as one segment, belongs to the old one).
+#[test]
+fn delivered_after_a_fast_open_connection_opened_again() {
+    let plain_open = |s: &mut Sut| {
+        s.app(|c, now| c.connect(now, ISS).unwrap());
+        s.expect(SYN, ISS, tcpstate::SeqNum(0));
+        s.now += ms(10);
+        s.peer_nxt = PEER_ISS;
+        s.peer(f(SYN, ACK), &[]);
+        let _ = s.out();
+        assert_eq!(s.send(&[5u8; 3000]), 3000);
+        let _ = s.out();
+        s.now += ms(10);
+        s.peer(ACK, &[]);
+        let _ = s.out();
+        s.c.info(s.now).delivered
+    };
+    for linux in [false, true] {
+        let mut fresh = Sut::new(preset(linux));
+        let want = plain_open(&mut fresh);
+
+        let mut s = Sut::new(preset(linux));
+        s.app(|c, now| c.connect_fast_open(now, ISS, 1400).unwrap());
+        assert_eq!(s.send(&[7u8; 1000]), 1000);
+        let syn = s.expect(SYN, ISS, tcpstate::SeqNum(0));
+        assert_eq!(syn.payload.len(), 1000);
+        s.now += ms(10);
+        s.peer(f(SYN, ACK), &[]);
+        let _ = s.out();
+        assert_eq!(s.c.info(s.now).delivered, 1, "the SYN and its data");
+        s.abort();
+        let _ = s.out();
+        assert_eq!(s.c.state(), tcpstate::State::Closed);
+        s.now += Duration::from_secs(1);
+        assert_eq!(plain_open(&mut s), want, "linux {linux}");
+    }
+}

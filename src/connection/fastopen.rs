@@ -64,13 +64,14 @@ impl<B: Storage> Connection<B> {
         a
     }
 
+    /// Called right after an active open succeeded: in SYN-SENT, the SYN
+    /// not yet sent (the SYN goes out when polled).
     fn mark_fast_open(&mut self, syn_data: u32) {
-        if self.state == State::SynSent && self.snd_max == self.iss {
-            self.set_fast_open(true);
-            // The peer's window is unknown until its SYN: in SYN-SENT the
-            // send window holds what the SYN may carry.
-            self.snd_wnd = syn_data;
-        }
+        debug_assert!(self.state == State::SynSent && self.snd_max == self.iss);
+        self.set_fast_open(true);
+        // The peer's window is unknown until its SYN: in SYN-SENT the
+        // send window holds what the SYN may carry.
+        self.snd_wnd = syn_data;
     }
 
     /// The data of our Fast Open SYN that its SYN,ACK acknowledged in

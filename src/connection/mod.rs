@@ -1129,6 +1129,12 @@ impl<B: Storage> Connection<B> {
             }
             // An orphan's fin timeout starts (FSM-32).
             State::FinWait2 => self.arm_orphan_deadline(self.last_now),
+            // As Linux (`tcp_finish_connect`, and SYN_RECV in
+            // `tcp_rcv_state_process`: "prevent spurious tcp_cwnd_restart()
+            // on first data packet"), the handshake dates the last send:
+            // RFC 5681 §4.1's idle time counts from there, and tcp_info's
+            // `last_data_sent` too.
+            State::Established => self.last_send = self.stamp(self.last_now),
             _ => {}
         }
     }

@@ -664,12 +664,8 @@ impl<B: Storage> Connection<B> {
         }
         // RFC 7413 §4.1.2: data, and the option, on the first SYN only.
         let data = self.syn_payload();
-        let len = if data > 0 {
-            let n = (data as usize).min(buf.len());
-            self.tx.read_at(0, &mut buf[..n])
-        } else {
-            0
-        };
+        let n = (data as usize).min(buf.len());
+        let len = self.tx.read_at(0, &mut buf[..n]);
         if !with_ack && self.fast_open() && self.snd_max == self.iss {
             o.fast_open = Some(crate::wire::FastOpen::request(false));
         }
@@ -683,7 +679,7 @@ impl<B: Storage> Connection<B> {
             // (Its bytes are counted by `poll_general`'s `count_out`.)
             self.last_send = self.stamp(now);
         }
-        if self.snd_max.before(self.snd_nxt) || self.snd_max == self.iss {
+        if self.snd_max.before(self.snd_nxt) {
             self.snd_max = self.snd_nxt;
         }
         // RFC 7323 §2.2: the window of a SYN is never scaled. It is the full
@@ -811,15 +807,18 @@ impl<B: Storage> Connection<B> {
         };
         let shift = self.rcv_wscale;
         // Nothing was received or read since the last advertisement (the
-        // sender's case): whichever rule below applies, the window is
-        // `cur`, exact in the scaled field, and RCV.ADV stays.
-        // (`cur` is a whole number of scaled units between 1 and 0xffff.)
-        let units = cur >> shift;
-        let same = free == cur && units.wrapping_sub(1) < 0xffff && units << shift == cur;
+        // sender's case, `free == cur`): whichever rule below applies, the
+        // window is `cur` rounded down to whole units and RCV.ADV stays
+        // (the units are at most 0xffff: RCV.ADV never passes RCV.NXT by
+        // more than the largest window the field can carry; 0 units take
+        // the rules, which may move a RCV.ADV left behind RCV.NXT).
         // Tests compare it with the rules below (`no_fast_path`).
         #[cfg(test)]
-        let same = same && !self.no_fast_path();
-        if same {
+        if self.no_fast_path() {
+            return self.advertise_update(free, cur);
+        }
+        let units = cur >> shift;
+        if free == cur && units.wrapping_sub(1) < 0xffff {
             return units as u16;
         }
         self.advertise_update(free, cur)
@@ -868,10 +867,12 @@ impl<B: Storage> Connection<B> {
         // Linux's PSH rules: what the override timeout forces out (RFC 9293
         // §3.8.6.2.1; corked or `SendMore` data held with nothing in flight)
         // carries PSH, as Linux's tcp_write_wakeup sets it.
-        let forced = self.probe == Probe::Override && self.cfg.linux_push();
-        if n > 0 && self.probe == Probe::Override {
+        // The override timeout is served by this segment (a FIN alone too).
+        let forced = self.probe == Probe::Override;
+        if forced {
             self.probe = Probe::None;
         }
+        let forced = forced && self.cfg.linux_push();
         if n > 0
             && (self.push(now, off + n == self.tx.len(), !retransmission)
                 || forced
