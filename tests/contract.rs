@@ -588,7 +588,7 @@ fn a_bare_connection_accepts_only_a_syn() {
             Ok(_) => panic!("{flags:?} accepted"),
         }
     }
-    let Ok((c, a)) = Connection::accept(
+    let Ok((mut c, a)) = Connection::accept(
         Config::linux(),
         Buffers::with_capacity(100, 200),
         now,
@@ -603,6 +603,13 @@ fn a_bare_connection_accepts_only_a_syn() {
     assert!(d.starts_with("Connection {"), "{d}");
     assert!(d.contains("state: SynReceived"), "{d}");
     assert!(d.contains("rcv_nxt: 1001,"), "{d}");
+    // The accessors: the peer's ISS, no timestamps (the SYN offered none),
+    // and the application's close.
+    assert_eq!(c.irs(), SeqNum(1000));
+    assert!(!c.timestamps_enabled());
+    assert!(!c.is_app_closed());
+    let _ = c.close(now).unwrap();
+    assert!(c.is_app_closed());
 }
 
 /// Empty buffers: the same typed error on a Connection and an Endpoint

@@ -252,3 +252,26 @@ fn an_ece_with_nothing_in_flight_reduces_nothing() {
         assert_eq!(s.c.stats().ecn_reductions, 0, "linux {linux}");
     }
 }
+
+// RFC 3168 §6.1.2 and §6.1.5: CWR goes on the first new data after a
+// reduction, and only data is ECN-capable: a FIN alone after an ECN-Echo
+// carries neither CWR nor ECT (Linux's `tcp_ecn_send` marks segments with
+// data only). Both presets.
+#[test]
+fn a_fin_alone_after_an_ecn_echo_is_not_ect_and_carries_no_cwr() {
+    for linux in [false, true] {
+        let mut s = established_ecn(preset(linux));
+        assert_eq!(s.send(&[7; 3000]), 3000);
+        let out = s.out();
+        assert_eq!(out.len(), 3);
+        assert!(out.iter().all(|p| p.t.ect), "linux {linux}: data is ECT");
+        s.now += Duration::from_millis(100);
+        ack(&mut s, 3000, true);
+        s.close();
+        let out = s.out();
+        assert_eq!(out.len(), 1, "linux {linux}: {out:#?}");
+        assert!(out[0].flags().contains(FIN) && out[0].payload.is_empty());
+        assert!(!out[0].t.ect, "linux {linux}");
+        assert!(!out[0].flags().contains(Flags::CWR), "linux {linux}");
+    }
+}

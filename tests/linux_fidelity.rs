@@ -872,6 +872,35 @@ fn a_fin_alone_soon_after_data_is_not_an_interactive_reply() {
     s.expect_ack();
 }
 
+/// Linux's interactive-reply test (`tcp_event_data_sent`: data sent less
+/// than `ato` after data arrived) is strict: a reply exactly the
+/// delayed-ACK time after the peer's data is no reply, and the peer's next
+/// data is still acknowledged at once; a reply a millisecond sooner makes
+/// the connection interactive, and the next data waits for the timer.
+#[test]
+fn an_interactive_reply_comes_sooner_than_the_delayed_ack_time() {
+    use script::*;
+    let cfg = preset(true);
+    let ato = cfg.delayed_ack;
+    for (after, interactive) in [(ato, false), (ato - Duration::from_millis(1), true)] {
+        let mut s = established_with(cfg.clone());
+        s.peer(f(PSH, ACK), b"request");
+        s.expect_ack();
+        s.now += after;
+        assert_eq!(s.send(b"reply"), 5);
+        let out = s.out();
+        assert_eq!(out.len(), 1, "{out:#?}");
+        s.now += Duration::from_millis(1);
+        s.peer(f(PSH, ACK), b"next");
+        if interactive {
+            s.silent();
+            assert!(s.c.timer(tcpstate::Timer::DelayedAck).is_some());
+        } else {
+            s.expect_ack();
+        }
+    }
+}
+
 /// ESTABLISHED with SACK and a 1000-byte MSS on a 10 ms path, eight full
 /// segments sent: the connection, the first one's sequence number, the MSS.
 fn eight_segments_out(cfg: &Config) -> (script::Sut, tcpstate::SeqNum, u32) {

@@ -253,14 +253,7 @@ fn r8985_tail_loss_probe_before_rto() {
 /// again by the PTO. Returns the connection, cwnd before the probe, and
 /// the probe's end (TLP.end_seq).
 fn probed_tail() -> (Sut, u32, SeqNum) {
-    let mut c = sack_cfg();
-    c.rto_min = Duration::from_millis(200);
-    let mut s = established_sack(c);
-    let mss = s.c.effective_mss() as u32;
-    s.send(&[1u8; 100]);
-    s.out();
-    s.now += Duration::from_millis(10);
-    s.peer(ACK, &[]);
+    let (mut s, mss) = tlp_ready(0xffff);
     s.send(&vec![2u8; 2 * mss as usize]);
     assert_eq!(s.out().len(), 2);
     let cwnd = s.c.cwnd();
@@ -1068,6 +1061,18 @@ fn recovery_state_is_on_the_heap_only_while_a_hole_exists() {
     // state's box, which stays.
     assert_eq!(s.c.info(s.now).reord_seen, 1);
     assert_eq!(s.c.heap_bytes(), own_cfg + boxes[2].1);
+    // A flight sent at two times: the RACK send log's checkpoints go to
+    // the heap until it is acknowledged.
+    assert_eq!(
+        boxes[4].0,
+        "RACK send log checkpoints (while a flight spans several send times)"
+    );
+    send_segments(&mut s, 1);
+    s.now += Duration::from_millis(1);
+    send_segments(&mut s, 1);
+    assert_eq!(s.c.heap_bytes(), own_cfg + boxes[2].1 + boxes[4].1);
+    s.seg(ACK, peer, s.c.snd_nxt(), &[]);
+    assert_eq!(s.c.heap_bytes(), own_cfg + boxes[2].1);
 }
 
 // Issue 17 (W3): the counters of rare events (drops, retransmissions,
@@ -1466,4 +1471,88 @@ fn r5681_ssthresh_held_constant_on_repeated_timeouts() {
         let _ = s.out();
         assert_eq!(info(&s), (again, 1), "linux {linux}: held constant");
     }
+}
+
+/// SACK on, an RTO of at least 200 ms and an SRTT of 10 ms (one round
+/// trip of 100 bytes), the peer's window now `wnd`: ready for a loss
+/// probe (RFC 8985 §7) of what is sent next. Returns the MSS too.
+fn tlp_ready(wnd: u16) -> (Sut, u32) {
+    let mut c = sack_cfg();
+    c.rto_min = Duration::from_millis(200);
+    let mut s = established_sack(c);
+    let mss = s.c.effective_mss() as u32;
+    s.send(&[1u8; 100]);
+    s.out();
+    s.now += Duration::from_millis(10);
+    s.peer_wnd = wnd;
+    s.peer(ACK, &[]);
+    (s, mss)
+}
+
+// RFC 8985 §7.3 with a FIN out: the loss probe is the last MSS of data
+// and the FIN, from where the data ends (a FIN takes no byte of the send
+// buffer), and it counts as a retransmission (`Stats::retransmits`).
+#[test]
+fn r8985_a_loss_probe_with_the_fin_resends_the_last_segment_of_data() {
+    let (mut s, mss) = tlp_ready(0xffff);
+    let una = s.c.snd_una();
+    s.send(&vec![2u8; (2 * mss + 80) as usize]);
+    s.close();
+    let out = s.out();
+    assert_eq!(out.len(), 3);
+    assert!(out[2].flags().contains(FIN));
+    assert_eq!(s.c.stats().retransmits, 0);
+    s.fire();
+    let probe = s.out();
+    assert_eq!(probe.len(), 1, "{probe:#?}");
+    assert_eq!(probe[0].seq(), una.add(mss + 80));
+    assert_eq!(probe[0].payload.len() as u32, mss);
+    assert!(probe[0].flags().contains(FIN));
+    assert_eq!(s.c.stats().loss_probes, 1);
+    assert_eq!(s.c.stats().retransmits, 1);
+}
+
+// RFC 8985 §7.3: a loss probe that resends the last segment sent while
+// more data waits behind the peer's window is not the end of what the
+// application wrote: no PSH (RFC 9293 §3.9.1), as the segment it resends
+// had none; nor the FIN queued behind that data.
+#[test]
+fn r8985_a_loss_probe_below_unsent_data_carries_no_psh() {
+    let (mut s, mss) = tlp_ready(2000);
+    assert_eq!(mss, 1000);
+    s.send(&vec![2u8; (4 * mss) as usize]);
+    s.close();
+    let out = s.out();
+    assert_eq!(out.len(), 2, "the peer's window: two segments");
+    assert!(out.iter().all(|p| !p.flags().contains(PSH)), "{out:#?}");
+    s.fire();
+    let probe = s.out();
+    assert_eq!(probe.len(), 1, "{probe:#?}");
+    assert_eq!(probe[0].seq(), out[1].seq());
+    assert_eq!(probe[0].payload.len() as u32, mss);
+    assert!(!probe[0].flags().contains(PSH), "{probe:#?}");
+    assert!(!probe[0].flags().contains(FIN), "{probe:#?}");
+    assert_eq!(s.c.stats().loss_probes, 1);
+}
+
+// RFC 5681 §3.2 with a FIN out: the fast retransmit resends the first
+// segment alone; the FIN rides only on a segment that ends the data.
+#[test]
+fn r5681_the_fast_retransmit_of_the_first_segment_carries_no_fin() {
+    let mut s = established_with(cfg());
+    let mss = s.c.effective_mss() as usize;
+    s.send(&vec![1u8; 3 * mss + 100]);
+    s.close();
+    let out = s.out();
+    assert_eq!(out.len(), 4);
+    assert!(out[3].flags().contains(FIN));
+    let una = out[0].seq();
+    let peer = PEER_ISS.add(1);
+    for _ in 0..3 {
+        s.seg(ACK, peer, una, &[]);
+    }
+    let out = s.out();
+    assert_eq!(out[0].seq(), una, "fast retransmit");
+    assert_eq!(out[0].payload.len(), mss);
+    assert!(!out[0].flags().contains(FIN), "{:#?}", out[0]);
 }
