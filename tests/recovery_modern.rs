@@ -1611,3 +1611,43 @@ fn r4821_no_probe_while_a_timeout_resends_the_flight() {
     }
     assert!(big, "cwnd never reached 11 segments during the resend");
 }
+
+/// RFC 3522 §3.2: Eifel judges only the first ACK after a timeout. A
+/// connection whose timestamp clock is past 2^31 (its TSval offset comes
+/// from the ISS) takes the ACKs of its data as any other: no spurious
+/// timeout counted, nothing restored.
+#[test]
+fn r3522_no_eifel_verdict_without_a_timeout_whatever_the_timestamps() {
+    let cfg = Config {
+        timestamps: true,
+        ..script::cfg()
+    };
+    let mut s = Sut::new(cfg);
+    // The TSval offset is the ISS rotated left by 13: 2^31 here.
+    let iss = tcpstate::SeqNum(0x0004_0000);
+    s.app(|c, now| c.connect(now, iss).unwrap());
+    let syn = s.out();
+    let tsv = syn[0].t.options.timestamps.expect("offered").val;
+    assert!(tsv >= 1 << 31, "{tsv:#x}");
+    s.peer_syn_opts = peer_echo(tsv);
+    s.now += tcpstate::Duration::from_millis(10);
+    s.peer(f(SYN, ACK), &[]);
+    let _ = s.out();
+    assert!(s.c.timestamps_enabled());
+    for _ in 0..3 {
+        assert_eq!(s.send(&[1; 1000]), 1000);
+        let p = s.out();
+        let ts = p
+            .last()
+            .expect("sent")
+            .t
+            .options
+            .timestamps
+            .expect("ts")
+            .val;
+        s.now += tcpstate::Duration::from_millis(10);
+        s.seg_opts(ACK, s.peer_nxt, s.c.snd_nxt(), peer_echo(ts), &[]);
+    }
+    assert_eq!(s.c.snd_una(), s.c.snd_nxt());
+    assert_eq!(s.c.stats().spurious_timeouts, 0);
+}
