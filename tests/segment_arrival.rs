@@ -618,6 +618,29 @@ fn syn_received_retransmitted_syn_gets_syn_ack() {
     s.unchanged(S::SynReceived);
 }
 
+// RFC 6298 §3 (Karn, MUST-18): a SYN,ACK sent again for the peer's
+// retransmitted SYN makes the ACK that completes the handshake ambiguous:
+// no RTT sample from it (Linux's `tcp_synack_rtt_meas` takes none once
+// `num_retrans` counted the resend). Without the resend, the handshake's
+// 150 ms is the first sample.
+#[test]
+fn karn_a_syn_ack_sent_again_for_a_duplicate_syn_gives_no_rtt_sample() {
+    for dup in [false, true] {
+        let mut s = syn_received_passive();
+        let iss = s.c.iss();
+        s.now += Duration::from_millis(100);
+        if dup {
+            s.seg(SYN, PEER_ISS, SeqNum(0), &[]);
+            s.expect(f(SYN, ACK), iss, PEER_ISS.add(1));
+        }
+        s.now += Duration::from_millis(50);
+        s.seg(ACK, PEER_ISS.add(1), iss.add(1), &[]);
+        assert_eq!(s.c.state(), S::Established);
+        let want = (!dup).then(|| Duration::from_millis(150));
+        assert_eq!(s.c.srtt(), want, "dup {dup}");
+    }
+}
+
 // ----- §3.10.7.4 fifth: ACK -----------------------------------------------------
 
 // SA-ACK-0 (RFC 9293 §3.10.7.4 fifth): ACK off: drop.

@@ -591,9 +591,13 @@ impl<B: Storage> Connection<B> {
             self.set_ack_now(true);
             return;
         }
-        // A retransmitted SYN in SYN-RECEIVED: our SYN,ACK was lost.
+        // A retransmitted SYN in SYN-RECEIVED: our SYN,ACK was lost. It
+        // goes again, so the ACK of it will be ambiguous: no RTT sample
+        // (RFC 6298 §3, Karn, MUST-18; Linux's `tcp_synack_rtt_meas`
+        // takes none once `num_retrans` counted the resend).
         if self.state == State::SynReceived && f.syn() && !f.ack() && seg.seq == self.irs {
             self.snd_nxt = self.iss;
+            self.rtt_sample = super::timers::RttSample::NONE;
             return;
         }
         // TIME-WAIT: a retransmitted FIN is ACKed and restarts 2MSL
