@@ -138,6 +138,25 @@ fn r9293_3_9_1_a_write_that_queues_nothing_leaves_the_hold_as_it_was() {
             drain(&mut p.a, now).is_empty(),
             "a SendEor that queued nothing"
         );
+        let o = p.a.send_with(now, |space| space.len()).unwrap();
+        assert_eq!(o.len, 0);
+        assert!(
+            drain(&mut p.a, now).is_empty(),
+            "a send_with that queued nothing"
+        );
+        // Room again: a send_with that queues data ends the hold as a
+        // Send does (its data goes, PSH on the last segment).
+        let mut p = Pair::open(cfg.clone(), 1 << 16, 1 << 16);
+        let now = p.now;
+        let o = p.a.on_app_call(now, AppCall::SendMore(&[1u8; 40])).unwrap();
+        assert_eq!(o.len, 40);
+        assert!(drain(&mut p.a, now).is_empty(), "MSG_MORE data waits");
+        let o = p.a.send_with(now, |space| {
+            space[..10].fill(2);
+            10
+        });
+        assert_eq!(o.unwrap().len, 10);
+        assert_eq!(one_segment(&mut p), (50, true));
     }
     // RFC 9293's preset (SendMore holds as a cork does, ACKs or not): 150
     // bytes out, 50 held by Nagle, the buffer of 200 full; a SendMore that
