@@ -165,7 +165,9 @@ pub struct TcpInfo {
     pub lost: u32,
     /// Retransmitted segments not yet acknowledged (`retrans_out`).
     pub retrans: u32,
-    /// Milliseconds since data was last sent. This and the next two are
+    /// Milliseconds since data was last sent, or since the handshake
+    /// completed when no data went after it (as Linux's `lsndtime`; before
+    /// that, since time zero). This and the next two are
     /// exact up to 2^30 ms (about 12.4 days) and stay there beyond (the
     /// TCB keeps past times in 32 bits; Linux's wrap at 2^32 ms).
     pub last_data_sent: u32,
