@@ -172,9 +172,10 @@ impl<B: Storage> Connection<B> {
     /// duplicate-ACK estimate without SACK); `safe` when the ACK advanced
     /// SND.UNA (RFC 9937 SafeACK: one more segment may go). Sets
     /// `cwnd = pipe + sndcnt`. An ACK that delivered nothing changes
-    /// nothing (as Linux).
+    /// nothing (as Linux). Called in a reduction only (`process_ack`).
     pub(super) fn prr_ack(&mut self, delivered: u32, safe: bool) {
-        if !self.in_reduction() || delivered == 0 {
+        debug_assert!(self.in_reduction());
+        if delivered == 0 {
             return;
         }
         let mss = self.eff_mss();
