@@ -1075,6 +1075,35 @@ fn recovery_state_is_on_the_heap_only_while_a_hole_exists() {
     assert_eq!(s.c.heap_bytes(), own_cfg + boxes[2].1);
 }
 
+// Issue 17 (W3): a Fast Open cookie request (a SYN without data, RFC
+// 7413 §4.1.2) answered by a SYN,ACK puts nothing on the heap either:
+// there is no SYN data to count as delivered. (Its SYN with data, all
+// acknowledged, does: `Cold::syn_data`.)
+#[test]
+fn a_fast_open_cookie_request_puts_nothing_on_the_heap() {
+    let boxes = tcpstate::connection::heap_layout();
+    let (rare, own_cfg) = (boxes[2].1, boxes[3].1);
+    for (data, linux) in [(0usize, false), (500, false), (0, true), (500, true)] {
+        let mut s = Sut::new(script::preset(linux));
+        s.app(|c, now| c.connect_fast_open(now, ISS, 1000).unwrap());
+        if data > 0 {
+            assert_eq!(s.send(&vec![1u8; data]), data);
+        }
+        let syn = s.expect(SYN, ISS, SeqNum(0));
+        assert_eq!(syn.payload.len(), data);
+        s.now += Duration::from_millis(10);
+        s.peer(f(SYN, ACK), &[]);
+        let _ = s.out();
+        assert_eq!(s.c.state(), State::Established);
+        let want = if data == 0 { own_cfg } else { own_cfg + rare };
+        assert_eq!(
+            s.c.heap_bytes(),
+            want,
+            "{data} bytes on the SYN, linux {linux}"
+        );
+    }
+}
+
 // Issue 17 (W3): the counters of rare events (drops, retransmissions,
 // timeouts ...) go to the heap at the first such event, and stay.
 #[test]

@@ -220,11 +220,9 @@ impl<B: Storage> Connection<B> {
         self.rcv_adv = self.rcv_nxt;
         self.last_ack_sent = self.rcv_nxt;
         // The child may send before the handshake completes: its initial
-        // window now (Linux's `tcp_fastopen_create_child` calls
-        // `tcp_init_transfer`).
-        if self.cwnd == 0 {
-            self.init_cwnd();
-        }
+        // window is already set (`accept_syn`), as Linux's
+        // `tcp_fastopen_create_child` calls `tcp_init_transfer`.
+        debug_assert!(self.cwnd != 0);
         self.finish(now, a);
     }
 }
