@@ -135,6 +135,23 @@ mod tests {
         assert_eq!(cbrt(26), 2);
     }
 
+    /// RFC 9438 eq. 1 with C = 0.4 segments/s^3: W_max at K, 0.4 segment
+    /// above it one second later (below it one second before), 400 at
+    /// ten seconds.
+    #[test]
+    fn w_cubic_follows_c_of_0_4() {
+        let mss = 1000;
+        let c = Cubic {
+            w_max: 100 * mss,
+            k_us: 4_000_000,
+            ..Cubic::default()
+        };
+        assert_eq!(c.w_cubic(4_000_000, mss), i128::from(100 * mss));
+        assert_eq!(c.w_cubic(5_000_000, mss), i128::from(100 * mss + 400));
+        assert_eq!(c.w_cubic(3_000_000, mss), i128::from(100 * mss - 400));
+        assert_eq!(c.w_cubic(14_000_000, mss), i128::from(500 * mss));
+    }
+
     #[test]
     fn reduction_and_recovery_to_w_max() {
         let mss = 1000;
