@@ -32,3 +32,38 @@ impl CongestionControl for NewReno {
         (flight / 2).max(2 * w.mss)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(cwnd: u32) -> Window {
+        Window {
+            cwnd,
+            ssthresh: 0,
+            mss: 1000,
+        }
+    }
+
+    /// RFC 3465 byte counting: the bytes acknowledged beyond a cwnd's worth
+    /// carry over to the next MSS of growth.
+    #[test]
+    fn acknowledged_bytes_carry_over() {
+        let now = Instant::ZERO;
+        let mut n = NewReno::default();
+        assert_eq!(n.on_ack_ca(w(10_000), 15_000, now, 0), 11_000);
+        assert_eq!(n.on_ack_ca(w(11_000), 6_000, now, 0), 12_000);
+        assert_eq!(n.on_ack_ca(w(12_000), 11_000, now, 0), 12_000);
+    }
+
+    /// RFC 5681 §3.2 eq. (4): ssthresh = max(FlightSize / 2, 2*SMSS).
+    #[test]
+    fn ssthresh_is_half_the_flight_and_at_least_two_segments() {
+        let now = Instant::ZERO;
+        let mut n = NewReno::default();
+        assert_eq!(n.on_congestion(w(10_000), now), 5_000);
+        assert_eq!(n.on_congestion(w(3_000), now), 2_000);
+        assert_eq!(n.on_timeout(w(10_000), 3_000, now), 2_000);
+        assert_eq!(n.on_timeout(w(10_000), 9_000, now), 4_500);
+    }
+}
