@@ -197,6 +197,73 @@ mod tests {
         assert!(cwnd > 105 * mss, "cwnd {cwnd}");
     }
 
+    fn win(cwnd: u32) -> Window {
+        Window {
+            cwnd,
+            ssthresh: 0,
+            mss: 1000,
+        }
+    }
+
+    /// RFC 9438 §4.7: fast convergence lowers W_max only when cwnd is
+    /// below it; at W_max, W_max stays.
+    #[test]
+    fn no_fast_convergence_at_w_max() {
+        let mut c = Cubic::default();
+        let t = Instant::from_secs(1);
+        let _ = c.on_congestion(win(100_000), t);
+        assert_eq!(c.w_max, 100_000);
+        let _ = c.on_congestion(win(100_000), t);
+        assert_eq!(c.w_max, 100_000);
+    }
+
+    /// RFC 9438 §4.3: W_est grows by alpha (9/17 of an MSS) per cwnd of
+    /// acknowledged bytes, also when each ACK alone is too small to move it
+    /// (a window of 1,000 segments, one MSS an ACK): the bytes add up.
+    #[test]
+    fn w_est_adds_up_small_acks() {
+        let mut c = Cubic::default();
+        let now = Instant::from_secs(1);
+        let cwnd = 1_000_000;
+        c.w_max = cwnd;
+        c.start_epoch(win(cwnd), now);
+        for _ in 0..1000 {
+            let _ = c.on_ack_ca(win(cwnd), 1000, now, 100_000);
+        }
+        assert!(
+            (cwnd + 500..cwnd + 600).contains(&c.w_est),
+            "W_est {}",
+            c.w_est
+        );
+    }
+
+    /// RFC 9438 §4.4: where W_cubic equals W_est the window follows the
+    /// cubic target (the Reno-friendly region is W_cubic < W_est): at the
+    /// epoch's start with cwnd = W_max and an SRTT of 10 s, the target is
+    /// capped at 1.5 cwnd, and 100 bytes acknowledged of 100,000 give 50.
+    #[test]
+    fn the_cubic_target_where_w_cubic_meets_w_est() {
+        let mut c = Cubic::default();
+        let now = Instant::from_secs(1);
+        c.w_max = 100_000;
+        c.start_epoch(win(100_000), now);
+        assert_eq!(c.w_cubic(0, 1000), i128::from(c.w_est));
+        assert_eq!(c.on_ack_ca(win(100_000), 100, now, 10_000_000), 100_050);
+    }
+
+    /// The controller passes an idle restart on: CUBIC's epoch ends.
+    #[test]
+    fn an_idle_restart_ends_the_epoch() {
+        let mut c = Cubic::default();
+        c.start_epoch(win(10_000), Instant::from_secs(1));
+        let mut k = crate::connection::congestion::Controller::Cubic(c);
+        k.on_idle_restart();
+        let crate::connection::congestion::Controller::Cubic(c) = k else {
+            unreachable!()
+        };
+        assert_eq!(c.epoch.get(), None);
+    }
+
     #[test]
     fn fast_convergence() {
         let mss = 1000;
