@@ -217,6 +217,17 @@ mod tests {
         assert_eq!(c.w_max, 100_000);
     }
 
+    /// RFC 9438 §4.6: ssthresh = cwnd * 0.7, and never below 2 segments
+    /// (RFC 5681 §3.1's floor, as Linux's `bictcp_recalc_ssthresh`).
+    #[test]
+    fn ssthresh_is_seven_tenths_and_at_least_two_segments() {
+        let mut c = Cubic::default();
+        let t = Instant::from_secs(1);
+        assert_eq!(c.on_congestion(win(100_000), t), 70_000);
+        assert_eq!(c.on_congestion(win(2_000), t), 2_000);
+        assert_eq!(c.on_timeout(win(2_500), 2_500, t), 2_000);
+    }
+
     /// RFC 9438 §4.3: W_est grows by alpha (9/17 of an MSS) per cwnd of
     /// acknowledged bytes, also when each ACK alone is too small to move it
     /// (a window of 1,000 segments, one MSS an ACK): the bytes add up.
