@@ -844,6 +844,13 @@ fn r9293_nagle_2_the_write_write_read_stall() {
 /// slow start ended, with ssthresh = cwnd then; `None` if it had not
 /// after 8 rounds.
 fn hystart_exit(iw: u16, rtt: impl Fn(u32) -> u64) -> Option<(u32, usize)> {
+    hystart_exit_split(iw, 1, rtt)
+}
+
+/// [`hystart_exit`] with a peer that acknowledges each segment in
+/// `split` pieces (ACK division: each piece an ACK of new data, an RTT
+/// sample, and cwnd growth by the bytes it covers).
+fn hystart_exit_split(iw: u16, split: u32, rtt: impl Fn(u32) -> u64) -> Option<(u32, usize)> {
     let mut o = TcpOptions::NONE;
     o.sack_permitted = true;
     o.timestamps = Some(tcpstate::wire::Timestamps { val: 1, ecr: 0 });
@@ -872,28 +879,37 @@ fn hystart_exit(iw: u16, rtt: impl Fn(u32) -> u64) -> Option<(u32, usize)> {
         }
         s.now += tcpstate::Duration::from_millis(rtt(round));
         let mut next = Vec::new();
-        for (i, p) in flight.iter().enumerate() {
+        let mut acks = 0;
+        for p in &flight {
             let ts = p.t.options.timestamps.expect("timestamps on");
-            peer_ts += 1;
-            let opts = TcpOptions {
-                timestamps: Some(tcpstate::wire::Timestamps {
-                    val: peer_ts,
-                    ecr: ts.val,
-                }),
-                ..TcpOptions::NONE
-            };
-            let end = p.seq().add(p.payload.len() as u32);
-            let before = s.c.stats().hystart_exits;
-            s.seg_opts(ACK, s.peer_nxt, end, opts, &[]);
-            if s.c.stats().hystart_exits != before {
-                let info = s.c.info(s.now);
-                assert_eq!(
-                    info.snd_ssthresh, info.snd_cwnd,
-                    "ssthresh = cwnd at the exit"
-                );
-                return Some((round, i + 1));
+            let len = p.payload.len() as u32;
+            for piece in 1..=split {
+                peer_ts += 1;
+                let opts = TcpOptions {
+                    timestamps: Some(tcpstate::wire::Timestamps {
+                        val: peer_ts,
+                        ecr: ts.val,
+                    }),
+                    ..TcpOptions::NONE
+                };
+                let end = p.seq().add(len * piece / split);
+                let before = s.c.stats().hystart_exits;
+                s.seg_opts(ACK, s.peer_nxt, end, opts, &[]);
+                acks += 1;
+                if s.c.stats().hystart_exits != before {
+                    // ssthresh = cwnd at the exit (the ACK's growth after
+                    // it, in congestion avoidance, is under a segment).
+                    let info = s.c.info(s.now);
+                    assert!(
+                        info.snd_cwnd.abs_diff(info.snd_ssthresh) <= u32::from(split > 1),
+                        "ssthresh {} cwnd {}",
+                        info.snd_ssthresh,
+                        info.snd_cwnd
+                    );
+                    return Some((round, acks));
+                }
+                next.extend(s.out());
             }
-            next.extend(s.out());
         }
         flight = next;
     }
@@ -1650,4 +1666,22 @@ fn r3522_no_eifel_verdict_without_a_timeout_whatever_the_timestamps() {
     }
     assert_eq!(s.c.snd_una(), s.c.snd_nxt());
     assert_eq!(s.c.stats().spurious_timeouts, 0);
+}
+
+/// RFC 9406 §4.2's LOW_CWND: no exit while cwnd is below 16 segments. A
+/// peer that acknowledges each segment in four pieces gives a round of 8
+/// RTT samples with cwnd well under 16 segments (an initial window of 2):
+/// rounds 6 ms slower from the second on leave slow start on, as the
+/// increase came below LOW_CWND and later rounds are no slower than it.
+/// The same peer later, above 16 segments: the exit as usual.
+#[test]
+fn r9406_no_exit_below_sixteen_segments_even_with_eight_samples() {
+    assert_eq!(
+        hystart_exit_split(2, 4, |round| if round >= 1 { 16 } else { 10 }),
+        None
+    );
+    assert_eq!(
+        hystart_exit_split(4, 4, |round| if round >= 3 { 16 } else { 10 }),
+        Some((3, 108))
+    );
 }
