@@ -201,3 +201,35 @@ fn the_delay_threshold_is_an_eighth_of_the_minimum_rtt() {
         }
     }
 }
+
+/// Linux's `hystart_low_window` counts a sample at exactly 16 segments
+/// (`tcp_snd_cwnd(tp) >= hystart_low_window`). A peer that acknowledges
+/// each segment of the first window in three pieces takes cwnd to 16,000
+/// bytes after its 18th ACK; every ACK is slow (240 ms over a 200 ms
+/// minimum). The 19th ACK's sample, at exactly 16 segments, is the first
+/// of the round's eight; the 27th ACK's is the ninth, and slow start
+/// ends there with ssthresh = cwnd.
+#[test]
+fn a_delay_sample_at_exactly_sixteen_segments_counts() {
+    let mut s = opened(true);
+    assert_eq!(s.send(&[1u8; 30_000]), 30_000);
+    assert_eq!(s.out().len(), 10);
+    s.now += Duration::from_millis(240);
+    let mut n = 0;
+    let mut exit = None;
+    'acks: for k in 0..10u32 {
+        for end in [333u32, 666, 1000] {
+            n += 1;
+            s.peer_ack(ACK, ISS.add(1 + 1000 * k + end), &[]);
+            if n == 18 {
+                assert_eq!(s.c.cwnd(), 16_000);
+            }
+            if s.c.info(s.now).snd_ssthresh != TCP_INFINITE_SSTHRESH {
+                exit = Some((n, s.c.cwnd()));
+                break 'acks;
+            }
+            s.now += Duration::from_micros(100);
+        }
+    }
+    assert_eq!(exit, Some((27, 18_666)));
+}
