@@ -233,3 +233,120 @@ fn a_delay_sample_at_exactly_sixteen_segments_counts() {
     }
     assert_eq!(exit, Some((27, 18_666)));
 }
+
+/// Linux's round (`hystart_update`'s `bictcp_hystart_reset`) starts only
+/// once cwnd reaches `hystart_low_window`: `bictcp_acked` calls
+/// `hystart_update` from 16 segments on. A peer acknowledges every
+/// segment 240 ms after it left (200 ms minimum) and each ACK is
+/// answered at once: the first flight's ACKs take cwnd to 16 segments at
+/// the 7th, which starts the round (its end: the 22 segments sent by
+/// then); its 8 samples are the ACKs 7 to 14 and the 15th ends slow
+/// start. A round started earlier (at the first ACK, ending with the
+/// first flight) would have reset the count at the 11th ACK, and slow
+/// start would have ended at the 19th.
+#[test]
+fn the_linux_round_starts_at_sixteen_segments() {
+    let mut s = opened(true);
+    assert_eq!(s.send(&[1u8; 60_000]), 60_000);
+    // The send time of each segment, by its index from 1.
+    let mut sent = vec![s.now; 11];
+    assert_eq!(s.out().len(), 10);
+    let mut exit = None;
+    for k in 1..=30u32 {
+        s.now = s.now.max(sent[k as usize] + Duration::from_millis(240));
+        s.peer_ack(ACK, ISS.add(1 + 1000 * k), &[]);
+        for p in s.out().into_iter().filter(|p| !p.payload.is_empty()) {
+            let end = p.seq().add(p.payload.len() as u32).dist(ISS.add(1)) / 1000;
+            assert_eq!(
+                end as usize,
+                sent.len(),
+                "one segment of 1000 bytes after another"
+            );
+            sent.push(s.now);
+        }
+        let info = s.c.info(s.now);
+        if info.snd_ssthresh != TCP_INFINITE_SSTHRESH {
+            exit = Some((k, info.snd_ssthresh));
+            break;
+        }
+    }
+    assert_eq!(exit, Some((15, 24)));
+}
+
+/// Every segment acknowledged on its own, `delay(k)` ms after segment `k`
+/// left, each ACK answered at once (echoing the segment's TSval when
+/// `ts`), under `Config::rfc9293()` with CUBIC and HyStart++ and a 200 ms
+/// handshake: the ACK (by its number) at which slow start ended, with
+/// ssthresh in segments, within 60 ACKs.
+fn rfc_exit(ts: bool, delay: impl Fn(u32) -> u64) -> Option<(u32, u32)> {
+    let cfg = Config {
+        congestion: Algorithm::Cubic,
+        hystart: true,
+        timestamps: ts,
+        ..preset(false)
+    };
+    let mut s = Sut::with_buffers(cfg, RX, 65536);
+    s.app(|c, now| c.connect(now, ISS).unwrap());
+    let syn = s.expect(SYN, ISS, SeqNum(0));
+    s.peer_syn_opts = TcpOptions {
+        mss: Some(1000),
+        timestamps: ts.then(|| tcpstate::wire::Timestamps {
+            val: 1,
+            ecr: syn.t.options.timestamps.expect("TS on our SYN").val,
+        }),
+        ..TcpOptions::NONE
+    };
+    s.now += Duration::from_millis(200);
+    s.peer_ack(SYN | ACK, ISS.add(1), &[]);
+    let _ = s.out();
+    assert_eq!(s.send(&[1u8; 65536]), 65536);
+    // 1000 bytes a segment, or 988 with timestamps.
+    let mss = u32::from(s.c.effective_mss());
+    // Each segment's send time and TSval, by its index from 1.
+    let mut sent = vec![(s.now, 0u32)];
+    let take = |s: &mut Sut, sent: &mut Vec<(tcpstate::Instant, u32)>| {
+        for p in s.out().into_iter().filter(|p| !p.payload.is_empty()) {
+            let end = p.seq().add(p.payload.len() as u32).dist(ISS.add(1));
+            assert_eq!(
+                end,
+                mss * sent.len() as u32,
+                "one full segment after another"
+            );
+            sent.push((s.now, p.t.options.timestamps.map_or(0, |t| t.val)));
+        }
+    };
+    take(&mut s, &mut sent);
+    assert_eq!(sent.len(), 11);
+    for k in 1..=60u32 {
+        let (at, tsval) = sent[k as usize];
+        s.now = s.now.max(at + Duration::from_millis(delay(k)));
+        let o = TcpOptions {
+            timestamps: ts.then_some(tcpstate::wire::Timestamps { val: 2, ecr: tsval }),
+            ..TcpOptions::NONE
+        };
+        s.seg_opts(ACK, s.peer_nxt, ISS.add(1 + mss * k), o, &[]);
+        take(&mut s, &mut sent);
+        let info = s.c.info(s.now);
+        if info.snd_ssthresh != TCP_INFINITE_SSTHRESH {
+            return Some((k, info.snd_ssthresh));
+        }
+    }
+    None
+}
+
+/// RFC 9406 judges a round by eight RTT samples. With timestamps every
+/// ACK gives one (RFC 7323 §4.1); without them RFC 6298 times one
+/// segment a round trip, and `Config::rfc9293()` takes no other delay
+/// sample (unlike `linux_hystart`, which dates every ACK from the send
+/// log): the same rounds, the third 40 ms slower than the first two,
+/// end slow start with timestamps (on the third round's eighth sample)
+/// and not without.
+#[test]
+fn rfc9406_rounds_without_timestamps_have_no_delay_samples_to_judge() {
+    // A round ends with the ACK of SND.MAX at its start: the first with
+    // the 10th segment's, the second with the 28th's (10 + 2 x 9, sent
+    // when the 10th ACK came).
+    let delay = |k: u32| if k > 28 { 240 } else { 200 };
+    assert_eq!(rfc_exit(true, delay), Some((36, 45)));
+    assert_eq!(rfc_exit(false, delay), None);
+}

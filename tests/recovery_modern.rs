@@ -1685,3 +1685,39 @@ fn r9406_no_exit_below_sixteen_segments_even_with_eight_samples() {
         Some((3, 108))
     );
 }
+
+/// RFC 7323 §4.1 takes an RTT sample from the TSecr of every ACK of new
+/// data; `rtt_on_ack` bounds the age of the echo at an hour, so that an
+/// echo of a TSval from long ago (a peer that keeps a stale TS.Recent)
+/// cannot set an RTO of hours (Linux's own bound, in `tcp_rtt_tsopt_us`,
+/// is about 24 days). After an hour of idleness, an ACK 10 ms after the
+/// data that echoes a TSval exactly 3,600,000 ms old gives no sample;
+/// one 3,599,999 ms old gives one (the first: SRTT is that age).
+#[test]
+fn r7323_an_echo_an_hour_old_gives_no_rtt_sample() {
+    for (age_ms, sampled) in [(3_600_000u32, false), (3_599_999, true)] {
+        let cfg = tcpstate::Config {
+            timestamps: true,
+            ..script::cfg()
+        };
+        let mut o = TcpOptions::NONE;
+        // A SYN,ACK that echoes nothing: no sample from the handshake.
+        o.timestamps = Some(tcpstate::wire::Timestamps { val: 1, ecr: 0 });
+        let mut s = established_with_peer(cfg, o, tcpstate::Duration::from_millis(10));
+        assert_eq!(s.c.srtt(), None);
+        s.now += tcpstate::Duration::from_secs(3_600);
+        assert_eq!(s.send(&[1u8; 1000]), 1000);
+        let p = s.out();
+        assert_eq!(p.len(), 1);
+        let tsval = p[0].t.options.timestamps.expect("timestamps").val;
+        s.now += tcpstate::Duration::from_millis(10);
+        // The echo's age at this ACK: 10 ms since the data, and more.
+        let ecr = tsval.wrapping_sub(age_ms - 10);
+        let acked = s.c.snd_nxt();
+        s.seg_opts(ACK, s.peer_nxt, acked, peer_echo(ecr), &[]);
+        assert_eq!(s.c.snd_una(), acked);
+        let srtt = s.c.srtt().map(|d| d.as_millis());
+        let want = sampled.then_some(u128::from(age_ms));
+        assert_eq!(srtt, want, "age {age_ms}");
+    }
+}
