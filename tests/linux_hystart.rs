@@ -350,3 +350,78 @@ fn rfc9406_rounds_without_timestamps_have_no_delay_samples_to_judge() {
     assert_eq!(rfc_exit(true, delay), Some((36, 45)));
     assert_eq!(rfc_exit(false, delay), None);
 }
+
+/// Karn (RFC 6298 §3, MUST-18) for Linux's delay samples: after a
+/// timeout the go-back-N resend covers the segments sent before it, and
+/// the ACK of a resent segment dates nothing (Linux's
+/// `tcp_clean_rtx_queue` takes `ca_rtt_us` only from segments never
+/// retransmitted). Here slow start runs without delay to 50 segments,
+/// everything after the 40th segment is lost and the timeout resends
+/// from there; the peer acknowledges each resent segment 200 ms after it
+/// left, so the slow start after the timeout (to ssthresh, 35 segments)
+/// meets no delay: it must not end early. Dated from their first
+/// transmission, these ACKs would look a second slower than the path.
+#[test]
+fn no_delay_sample_from_data_resent_after_a_timeout() {
+    let cfg = Config {
+        congestion: Algorithm::Cubic,
+        hystart: true,
+        frto: false,
+        ..preset(true)
+    };
+    let mut s = Sut::with_buffers(cfg, RX, 200_000);
+    s.app(|c, now| c.connect(now, ISS).unwrap());
+    s.expect(SYN, ISS, SeqNum(0));
+    s.peer_syn_opts = TcpOptions {
+        mss: Some(1000),
+        ..TcpOptions::NONE
+    };
+    s.now += Duration::from_millis(200);
+    s.peer_ack(SYN | ACK, ISS.add(1), &[]);
+    let _ = s.out();
+    assert_eq!(s.send(&[1u8; 200_000]), 200_000);
+    // The last send time of each segment, by its index from 1.
+    let mut sent = vec![s.now];
+    let take = |s: &mut Sut, sent: &mut Vec<tcpstate::Instant>| {
+        for p in s.out().into_iter().filter(|p| !p.payload.is_empty()) {
+            let end = (p.seq().add(p.payload.len() as u32).dist(ISS.add(1)) / 1000) as usize;
+            if end == sent.len() {
+                sent.push(s.now);
+            } else {
+                sent[end] = s.now;
+            }
+        }
+    };
+    take(&mut s, &mut sent);
+    for k in 1..=40u32 {
+        s.now = s.now.max(sent[k as usize] + Duration::from_millis(200));
+        s.peer_ack(ACK, ISS.add(1 + 1000 * k), &[]);
+        take(&mut s, &mut sent);
+    }
+    let info = s.c.info(s.now);
+    assert_eq!(
+        (info.snd_cwnd, info.snd_ssthresh),
+        (50, TCP_INFINITE_SSTHRESH)
+    );
+    assert_eq!(sent.len(), 91, "90 segments sent");
+    // Segments 41 to 90 are lost: a loss probe (the 90th again), then
+    // the timeout, which resends the 41st.
+    while s.c.stats().timeouts == 0 {
+        s.fire();
+        take(&mut s, &mut sent);
+    }
+    let info = s.c.info(s.now);
+    assert_eq!((info.snd_cwnd, info.snd_ssthresh), (1, 35));
+    for k in 41..=75u32 {
+        s.now = s.now.max(sent[k as usize] + Duration::from_millis(200));
+        s.peer_ack(ACK, ISS.add(1 + 1000 * k), &[]);
+        take(&mut s, &mut sent);
+        let info = s.c.info(s.now);
+        assert_eq!(
+            info.snd_ssthresh, 35,
+            "ACK of segment {k}, cwnd {}",
+            info.snd_cwnd
+        );
+    }
+    assert_eq!(s.c.stats().hystart_exits, 0);
+}

@@ -690,11 +690,18 @@ impl<B: Storage> Connection<B> {
 
     /// Linux's `ca_rtt_us` for an ACK of new data without timestamps
     /// (`tcp_clean_rtx_queue`): now less the send time of the newest byte
-    /// it acknowledges, none when it covers a retransmitted byte (Karn,
-    /// MUST-18). The send log bounds that time from above, so the sample
-    /// is never longer than the true RTT.
+    /// it acknowledges, none when it covers a byte that may have been
+    /// retransmitted (Karn, RFC 6298 §3, MUST-18): below the recovery
+    /// point while SND.UNA has not passed it: the go-back-N resend of a
+    /// timeout, fast recovery's retransmissions. (A loss probe, or a
+    /// rescue retransmission above the recovery point, is one segment: its
+    /// ACK may still be dated from the first transmission, a longer sample
+    /// that the round's minimum passes over; a timeout's resend makes
+    /// every sample of a round too long, which is what Karn's rule must
+    /// stop here.) The send log dates first transmissions only and bounds
+    /// their time from above.
     fn ca_rtt(&self, now: Instant, seg: &Segment<'_>) -> Option<u32> {
-        if !seg.ack.after(self.snd_una) || self.snd_una.before(self.high_rxt) {
+        if !seg.ack.after(self.snd_una) || self.snd_una.before(self.recover) {
             return None;
         }
         let sent = self
