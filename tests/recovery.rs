@@ -1585,3 +1585,38 @@ fn r5681_the_fast_retransmit_of_the_first_segment_carries_no_fin() {
     assert_eq!(out[0].payload.len(), mss);
     assert!(!out[0].flags().contains(FIN), "{:#?}", out[0]);
 }
+
+/// Nagle's algorithm (RFC 9293 §3.7.4) holds back new small segments
+/// while data is in flight; a resend is no new data. A flight of two and
+/// a half segments (a short one first, which went alone, then two full)
+/// is lost; the go-back-N resend after the timeout cuts it into full
+/// segments from SND.UNA, which leaves a short one at the tail. It goes
+/// as soon as cwnd has room for it (with the second full one, on the
+/// first ACK), not a round trip later behind the rest.
+#[test]
+fn r5681_a_short_segment_resent_after_a_timeout_waits_for_no_ack() {
+    let mut s = established();
+    let mss = usize::from(s.c.effective_mss());
+    let una = s.c.snd_una();
+    assert_eq!(s.send(&vec![1u8; mss / 2]), mss / 2);
+    assert_eq!(s.out().len(), 1);
+    assert_eq!(s.send(&vec![1u8; 2 * mss]), 2 * mss);
+    assert_eq!(s.out().len(), 2);
+    // All three lost: the timeout resends from SND.UNA (a loss probe of
+    // the last may come before).
+    let mut resent = Vec::new();
+    while s.c.stats().timeouts == 0 {
+        s.fire();
+        resent = s.out();
+    }
+    assert_eq!(resent.len(), 1);
+    assert_eq!((resent[0].seq(), resent[0].payload.len()), (una, mss));
+    s.now += Duration::from_millis(10);
+    s.peer_ack(ACK, una.add(mss as u32), &[]);
+    let next: Vec<(u32, usize)> = s
+        .out()
+        .iter()
+        .map(|p| (p.seq().dist(una), p.payload.len()))
+        .collect();
+    assert_eq!(next, [(mss as u32, mss), (2 * mss as u32, mss / 2)]);
+}

@@ -156,9 +156,14 @@ impl<B: Storage> Connection<B> {
         // A segment a record's end cuts short cannot grow: it goes as a
         // full-sized one would; at the queue's tail the usual rules hold
         // (Linux tests Nagle on the last buffer only, tcp_write_xmit).
+        // A resend of data sent before goes as the data, the peer's window
+        // and a record's end cut it, but not in a piece that a cwnd grown
+        // by less than a segment leaves (SWS avoidance, RFC 9293
+        // §3.8.6.2.1: congestion avoidance after a timeout adds a few bytes
+        // an ACK; Linux counts cwnd in segments and never cuts one).
         let ok = len == mss
             || (len == record && !all)
-            || retransmitting
+            || (retransmitting && len < cwnd_room)
             || fin
             || (all
                 && !self.corked()
