@@ -234,6 +234,115 @@ fn a_delay_sample_at_exactly_sixteen_segments_counts() {
     assert_eq!(exit, Some((27, 18_666)));
 }
 
+/// A bulk sender (CUBIC, HyStart, F-RTO off) with 200 segments queued after a
+/// handshake of 200 ms, the peer's MSS 1000 (988 bytes a segment with
+/// timestamps), and a peer that acknowledges every segment on its own.
+struct Flow {
+    s: Sut,
+    mss: u32,
+    /// The last send time and TSval of each segment, by its index from 1.
+    sent: Vec<(tcpstate::Instant, u32)>,
+}
+
+impl Flow {
+    fn open(linux: bool, timestamps: bool) -> Flow {
+        let cfg = Config {
+            congestion: Algorithm::Cubic,
+            hystart: true,
+            timestamps,
+            frto: false,
+            ..preset(linux)
+        };
+        let mut s = Sut::with_buffers(cfg, RX, 200_000);
+        s.app(|c, now| c.connect(now, ISS).unwrap());
+        let syn = s.expect(SYN, ISS, SeqNum(0));
+        s.peer_syn_opts = TcpOptions {
+            mss: Some(1000),
+            timestamps: timestamps.then(|| tcpstate::wire::Timestamps {
+                val: 1,
+                ecr: syn.t.options.timestamps.expect("TS on our SYN").val,
+            }),
+            ..TcpOptions::NONE
+        };
+        s.now += Duration::from_millis(200);
+        s.peer_ack(SYN | ACK, ISS.add(1), &[]);
+        let _ = s.out();
+        let mss = u32::from(s.c.effective_mss());
+        let queued = 200 * mss as usize;
+        assert_eq!(s.send(&vec![1u8; queued]), queued);
+        let mut f = Flow {
+            sent: vec![(s.now, 0)],
+            s,
+            mss,
+        };
+        f.take();
+        f
+    }
+
+    /// Takes what the connection sends, every segment whole: SWS
+    /// avoidance (RFC 9293 §3.8.6.2.1) cuts no resend to the few bytes a
+    /// cwnd grown in congestion avoidance allows.
+    fn take(&mut self) {
+        for p in self.s.out().into_iter().filter(|p| !p.payload.is_empty()) {
+            let end = p.seq().add(p.payload.len() as u32).dist(ISS.add(1));
+            assert_eq!(end % self.mss, 0, "{} bytes at {}", p.payload.len(), end);
+            let k = (end / self.mss) as usize;
+            let at = (self.s.now, p.t.options.timestamps.map_or(0, |t| t.val));
+            if k == self.sent.len() {
+                self.sent.push(at);
+            } else {
+                self.sent[k] = at;
+            }
+        }
+    }
+
+    /// The peer's ACK of segment `k`, `delay` ms after it last left (or
+    /// now, if later), echoing its TSval with timestamps; then what the
+    /// connection sends. cwnd and ssthresh after it, in segments.
+    fn ack(&mut self, k: u32, delay: u64) -> (u32, u32) {
+        let (at, tsval) = self.sent[k as usize];
+        self.s.now = self.s.now.max(at + Duration::from_millis(delay));
+        let o = TcpOptions {
+            timestamps: (tsval != 0).then_some(tcpstate::wire::Timestamps { val: 2, ecr: tsval }),
+            ..TcpOptions::NONE
+        };
+        let seq = self.s.peer_nxt;
+        self.s.seg_opts(ACK, seq, ISS.add(1 + self.mss * k), o, &[]);
+        self.take();
+        let info = self.s.c.info(self.s.now);
+        (info.snd_cwnd, info.snd_ssthresh)
+    }
+
+    /// ACKs of the segments `ks`, each `delay(k)` ms after it left: the
+    /// first (segment, cwnd, ssthresh) after which ssthresh is not `from`.
+    fn until_ssthresh_leaves(
+        &mut self,
+        ks: std::ops::RangeInclusive<u32>,
+        from: u32,
+        delay: impl Fn(u32) -> u64,
+    ) -> Option<AckAt> {
+        for k in ks {
+            let (cwnd, ssthresh) = self.ack(k, delay(k));
+            if ssthresh != from {
+                return Some((k, cwnd, ssthresh));
+            }
+        }
+        None
+    }
+
+    /// No ACK for anything sent: a loss probe (the last segment again)
+    /// may come first, then the timeout resends SND.UNA. cwnd and ssthresh
+    /// then.
+    fn time_out(&mut self) -> (u32, u32) {
+        while self.s.c.stats().timeouts == 0 {
+            self.s.fire();
+            self.take();
+        }
+        let info = self.s.c.info(self.s.now);
+        (info.snd_cwnd, info.snd_ssthresh)
+    }
+}
+
 /// Linux's round (`hystart_update`'s `bictcp_hystart_reset`) starts only
 /// once cwnd reaches `hystart_low_window`: `bictcp_acked` calls
 /// `hystart_update` from 16 segments on. A peer acknowledges every
@@ -246,92 +355,16 @@ fn a_delay_sample_at_exactly_sixteen_segments_counts() {
 /// start would have ended at the 19th.
 #[test]
 fn the_linux_round_starts_at_sixteen_segments() {
-    let mut s = opened(true);
-    assert_eq!(s.send(&[1u8; 60_000]), 60_000);
-    // The send time of each segment, by its index from 1.
-    let mut sent = vec![s.now; 11];
-    assert_eq!(s.out().len(), 10);
-    let mut exit = None;
-    for k in 1..=30u32 {
-        s.now = s.now.max(sent[k as usize] + Duration::from_millis(240));
-        s.peer_ack(ACK, ISS.add(1 + 1000 * k), &[]);
-        for p in s.out().into_iter().filter(|p| !p.payload.is_empty()) {
-            let end = p.seq().add(p.payload.len() as u32).dist(ISS.add(1)) / 1000;
-            assert_eq!(
-                end as usize,
-                sent.len(),
-                "one segment of 1000 bytes after another"
-            );
-            sent.push(s.now);
-        }
-        let info = s.c.info(s.now);
-        if info.snd_ssthresh != TCP_INFINITE_SSTHRESH {
-            exit = Some((k, info.snd_ssthresh));
-            break;
-        }
-    }
-    assert_eq!(exit, Some((15, 24)));
+    let mut f = Flow::open(true, false);
+    let exit = f.until_ssthresh_leaves(1..=30, TCP_INFINITE_SSTHRESH, |_| 240);
+    assert_eq!(exit, Some((15, 24, 24)));
 }
 
-/// Every segment acknowledged on its own, `delay(k)` ms after segment `k`
-/// left, each ACK answered at once (echoing the segment's TSval when
-/// `ts`), under `Config::rfc9293()` with CUBIC and HyStart++ and a 200 ms
-/// handshake: the ACK (by its number) at which slow start ended, with
-/// ssthresh in segments, within 60 ACKs.
-fn rfc_exit(ts: bool, delay: impl Fn(u32) -> u64) -> Option<(u32, u32)> {
-    let cfg = Config {
-        congestion: Algorithm::Cubic,
-        hystart: true,
-        timestamps: ts,
-        ..preset(false)
-    };
-    let mut s = Sut::with_buffers(cfg, RX, 65536);
-    s.app(|c, now| c.connect(now, ISS).unwrap());
-    let syn = s.expect(SYN, ISS, SeqNum(0));
-    s.peer_syn_opts = TcpOptions {
-        mss: Some(1000),
-        timestamps: ts.then(|| tcpstate::wire::Timestamps {
-            val: 1,
-            ecr: syn.t.options.timestamps.expect("TS on our SYN").val,
-        }),
-        ..TcpOptions::NONE
-    };
-    s.now += Duration::from_millis(200);
-    s.peer_ack(SYN | ACK, ISS.add(1), &[]);
-    let _ = s.out();
-    assert_eq!(s.send(&[1u8; 65536]), 65536);
-    // 1000 bytes a segment, or 988 with timestamps.
-    let mss = u32::from(s.c.effective_mss());
-    // Each segment's send time and TSval, by its index from 1.
-    let mut sent = vec![(s.now, 0u32)];
-    let take = |s: &mut Sut, sent: &mut Vec<(tcpstate::Instant, u32)>| {
-        for p in s.out().into_iter().filter(|p| !p.payload.is_empty()) {
-            let end = p.seq().add(p.payload.len() as u32).dist(ISS.add(1));
-            assert_eq!(
-                end,
-                mss * sent.len() as u32,
-                "one full segment after another"
-            );
-            sent.push((s.now, p.t.options.timestamps.map_or(0, |t| t.val)));
-        }
-    };
-    take(&mut s, &mut sent);
-    assert_eq!(sent.len(), 11);
-    for k in 1..=60u32 {
-        let (at, tsval) = sent[k as usize];
-        s.now = s.now.max(at + Duration::from_millis(delay(k)));
-        let o = TcpOptions {
-            timestamps: ts.then_some(tcpstate::wire::Timestamps { val: 2, ecr: tsval }),
-            ..TcpOptions::NONE
-        };
-        s.seg_opts(ACK, s.peer_nxt, ISS.add(1 + mss * k), o, &[]);
-        take(&mut s, &mut sent);
-        let info = s.c.info(s.now);
-        if info.snd_ssthresh != TCP_INFINITE_SSTHRESH {
-            return Some((k, info.snd_ssthresh));
-        }
-    }
-    None
+/// The ACK (by its segment) at which slow start ends under
+/// `Config::rfc9293()` (HyStart++), each `delay(k)` ms after segment `k`
+/// left, with cwnd and ssthresh in segments, within 60 ACKs.
+fn rfc_exit(ts: bool, delay: impl Fn(u32) -> u64) -> Option<AckAt> {
+    Flow::open(false, ts).until_ssthresh_leaves(1..=60, TCP_INFINITE_SSTHRESH, delay)
 }
 
 /// RFC 9406 judges a round by eight RTT samples. With timestamps every
@@ -347,8 +380,37 @@ fn rfc9406_rounds_without_timestamps_have_no_delay_samples_to_judge() {
     // the 10th segment's, the second with the 28th's (10 + 2 x 9, sent
     // when the 10th ACK came).
     let delay = |k: u32| if k > 28 { 240 } else { 200 };
-    assert_eq!(rfc_exit(true, delay), Some((36, 45)));
+    assert_eq!(rfc_exit(true, delay), Some((36, 45, 45)));
     assert_eq!(rfc_exit(false, delay), None);
+}
+
+/// RFC 9406 §4.3: after HyStart++ ended the initial slow start, a later
+/// slow start (here after an idle restart, RFC 5681 §4.1) runs to the
+/// ssthresh it found, whatever the delay: HyStart++ is for the initial
+/// slow start only (the round that ended it, all slow, would otherwise
+/// end this one as soon as cwnd is 16 segments again).
+#[test]
+fn rfc9406_no_hystart_after_the_initial_slow_start() {
+    let mut f = Flow::open(false, true);
+    let delay = |k: u32| if k > 28 { 240 } else { 200 };
+    let exit = f.until_ssthresh_leaves(1..=60, TCP_INFINITE_SSTHRESH, delay);
+    assert_eq!(exit, Some((36, 45, 45)));
+    // Everything acknowledged, then ten seconds of silence.
+    let mut k = 37;
+    while (k as usize) < f.sent.len() {
+        f.ack(k, 240);
+        k += 1;
+    }
+    assert_eq!(k, 201, "the 200 segments acknowledged");
+    f.s.now += Duration::from_secs(10);
+    let more = 100 * f.mss as usize;
+    assert_eq!(f.s.send(&vec![2u8; more]), more);
+    f.take();
+    let first = k;
+    assert_eq!(f.s.c.info(f.s.now).snd_cwnd, 10, "the restart window");
+    let exit = f.until_ssthresh_leaves(first..=first + 40, 45, |_| 240);
+    assert_eq!(exit, None);
+    assert!(f.s.c.info(f.s.now).snd_cwnd >= 45, "slow start to ssthresh");
 }
 
 /// Karn (RFC 6298 §3, MUST-18) for Linux's delay samples: after a
@@ -363,65 +425,79 @@ fn rfc9406_rounds_without_timestamps_have_no_delay_samples_to_judge() {
 /// transmission, these ACKs would look a second slower than the path.
 #[test]
 fn no_delay_sample_from_data_resent_after_a_timeout() {
-    let cfg = Config {
-        congestion: Algorithm::Cubic,
-        hystart: true,
-        frto: false,
-        ..preset(true)
-    };
-    let mut s = Sut::with_buffers(cfg, RX, 200_000);
-    s.app(|c, now| c.connect(now, ISS).unwrap());
-    s.expect(SYN, ISS, SeqNum(0));
-    s.peer_syn_opts = TcpOptions {
-        mss: Some(1000),
-        ..TcpOptions::NONE
-    };
-    s.now += Duration::from_millis(200);
-    s.peer_ack(SYN | ACK, ISS.add(1), &[]);
-    let _ = s.out();
-    assert_eq!(s.send(&[1u8; 200_000]), 200_000);
-    // The last send time of each segment, by its index from 1.
-    let mut sent = vec![s.now];
-    let take = |s: &mut Sut, sent: &mut Vec<tcpstate::Instant>| {
-        for p in s.out().into_iter().filter(|p| !p.payload.is_empty()) {
-            let end = (p.seq().add(p.payload.len() as u32).dist(ISS.add(1)) / 1000) as usize;
-            if end == sent.len() {
-                sent.push(s.now);
-            } else {
-                sent[end] = s.now;
-            }
-        }
-    };
-    take(&mut s, &mut sent);
-    for k in 1..=40u32 {
-        s.now = s.now.max(sent[k as usize] + Duration::from_millis(200));
-        s.peer_ack(ACK, ISS.add(1 + 1000 * k), &[]);
-        take(&mut s, &mut sent);
-    }
-    let info = s.c.info(s.now);
+    let mut f = Flow::open(true, false);
+    let none = f.until_ssthresh_leaves(1..=40, TCP_INFINITE_SSTHRESH, |_| 200);
+    assert_eq!(none, None);
+    assert_eq!(f.s.c.info(f.s.now).snd_cwnd, 50);
+    assert_eq!(f.sent.len(), 91, "90 segments sent");
+    // Segments 41 to 90 are lost.
+    assert_eq!(f.time_out(), (1, 35));
+    assert_eq!(f.until_ssthresh_leaves(41..=75, 35, |_| 200), None);
+    assert_eq!(f.s.c.stats().hystart_exits, 0);
+}
+
+/// An ACK's segment, with cwnd and ssthresh after it (in segments).
+type AckAt = (u32, u32, u32);
+
+/// Slow start to 50 segments (each ACK `delay(k)` ms after segment `k`
+/// left), the segments from `lost` on lost, the timeout: the first ACK
+/// after it at which ssthresh changes, up to segment `last`.
+fn exit_after_timeout(
+    linux: bool,
+    lost: u32,
+    last: u32,
+    delay: impl Fn(u32) -> u64,
+) -> ((u32, u32), Option<AckAt>) {
+    let mut f = Flow::open(linux, true);
     assert_eq!(
-        (info.snd_cwnd, info.snd_ssthresh),
-        (50, TCP_INFINITE_SSTHRESH)
+        f.until_ssthresh_leaves(1..=lost - 1, TCP_INFINITE_SSTHRESH, &delay),
+        None
     );
-    assert_eq!(sent.len(), 91, "90 segments sent");
-    // Segments 41 to 90 are lost: a loss probe (the 90th again), then
-    // the timeout, which resends the 41st.
-    while s.c.stats().timeouts == 0 {
-        s.fire();
-        take(&mut s, &mut sent);
-    }
-    let info = s.c.info(s.now);
-    assert_eq!((info.snd_cwnd, info.snd_ssthresh), (1, 35));
-    for k in 41..=75u32 {
-        s.now = s.now.max(sent[k as usize] + Duration::from_millis(200));
-        s.peer_ack(ACK, ISS.add(1 + 1000 * k), &[]);
-        take(&mut s, &mut sent);
-        let info = s.c.info(s.now);
-        assert_eq!(
-            info.snd_ssthresh, 35,
-            "ACK of segment {k}, cwnd {}",
-            info.snd_cwnd
-        );
-    }
-    assert_eq!(s.c.stats().hystart_exits, 0);
+    let (cwnd, ssthresh) = f.time_out();
+    assert_eq!(cwnd, 1, "the loss window");
+    let (cwnd, ssthresh) = {
+        let (c, s) = f.ack(lost, delay(lost));
+        assert_eq!(s, ssthresh);
+        (c, s)
+    };
+    (
+        (cwnd, ssthresh),
+        f.until_ssthresh_leaves(lost + 1..=last, ssthresh, &delay),
+    )
+}
+
+/// RFC 9406 §4.3: HyStart++ SHOULD run only in the initial slow start
+/// (ssthresh still arbitrarily high); a later one stops at the ssthresh
+/// the loss set. Linux's CUBIC runs HyStart in every slow start, with a
+/// fresh round from the timeout on (`bictcp_hystart_reset` on
+/// TCP_CA_Loss). Slow start to 50 segments without delay, the segments
+/// from the 40th lost, and the slow start after the timeout (ssthresh 35
+/// segments) meets 40 ms more delay: Linux ends it at the ninth sample
+/// from 16 segments, RFC 9406 does not.
+#[test]
+fn after_a_timeout_hystart_runs_under_linux_only() {
+    let delay = |k: u32| if k >= 40 { 240 } else { 200 };
+    assert_eq!(exit_after_timeout(false, 40, 80, delay), ((2, 35), None));
+    assert_eq!(
+        exit_after_timeout(true, 40, 80, delay),
+        ((2, 35), Some((63, 24, 24)))
+    );
+}
+
+/// Linux's CUBIC starts a fresh HyStart round when a timeout strikes
+/// (`cubictcp_state` on TCP_CA_Loss): samples of the round before do not
+/// count in the slow start after. Here the round that begins with the
+/// 23rd ACK takes seven slow samples (not yet the nine that end slow
+/// start), and the segments from the 30th are lost. After the timeout,
+/// slow start reaches 16 segments at the 44th segment's ACK, still below
+/// that round's end; its samples are slow too. From the fresh round, the
+/// ninth sample ends slow start; continued, the old round's seven and
+/// two new ones would have.
+#[test]
+fn a_timeout_starts_a_fresh_linux_round() {
+    let delay = |k: u32| if k >= 23 { 240 } else { 200 };
+    assert_eq!(
+        exit_after_timeout(true, 30, 60, delay),
+        ((2, 28), Some((53, 24, 24)))
+    );
 }

@@ -57,8 +57,9 @@ impl<B: Storage> Connection<B> {
         self.prr_words_to_hystart();
     }
 
-    /// PRR's words go back to HyStart++, which starts a fresh round.
-    fn prr_words_to_hystart(&mut self) {
+    /// PRR's words go back to HyStart++, which starts a fresh round (also
+    /// at a timeout, `on_rto`).
+    pub(super) fn prr_words_to_hystart(&mut self) {
         self.hs_window_end = self.snd_max;
         self.hs_last_min = u32::MAX;
         self.hs_cur_min = u32::MAX;

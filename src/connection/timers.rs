@@ -495,6 +495,11 @@ impl<B: Storage> Connection<B> {
                 self.sent_log.reo_recovery_ended();
             }
             self.leave_cwr();
+            // A fresh HyStart round: Linux's CUBIC resets HyStart when it
+            // enters TCP_CA_Loss (`cubictcp_state`, `bictcp_hystart_reset`),
+            // so the slow start after a timeout judges only its own
+            // samples, in a round that ends with what was sent before.
+            self.prr_words_to_hystart();
             self.dupacks = 0;
             self.recover = self.snd_max;
             if frto {
@@ -724,6 +729,12 @@ impl<B: Storage> Connection<B> {
             self.hystart_sample_linux(r);
             return;
         }
+        // RFC 9406 §4.3: HyStart++ only in the initial slow start (ssthresh
+        // still at its initial, arbitrarily high value); later ones stop
+        // at the ssthresh a loss found.
+        if self.ssthresh != u32::MAX {
+            return;
+        }
         self.hs_cur_min = self.hs_cur_min.min(r);
         self.add_hs_sample();
         // RFC 9406: only once cwnd is at least 16 segments (LOW_CWND).
@@ -902,7 +913,9 @@ impl<B: Storage> Connection<B> {
             return;
         }
         self.dupacks = 0;
-        if self.cwnd < self.ssthresh && !self.cfg.linux_hystart() {
+        // RFC 9406 §4.3: rounds in the initial slow start only (where
+        // cwnd is always below ssthresh).
+        if self.ssthresh == u32::MAX && !self.cfg.linux_hystart() {
             self.hystart_round();
         }
         self.grow_cwnd(delivered, now);
