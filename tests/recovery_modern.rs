@@ -1506,16 +1506,17 @@ fn r4821_a_search_that_ended_probes_upwards_again_after_ten_minutes() {
     assert!(until_probe(&mut s).is_none(), "1455 is within 8 of 1460");
 }
 
-/// PLPMTUD on (`frto` as given), peer MSS 1460, a 64 KiB send buffer: a
+/// PLPMTUD on (`frto` as given, SACK if `sack`), peer MSS 1460, a 64 KiB send buffer: a
 /// black hole, then a search held below 1160 bytes by an ICMP error (so
 /// that the next has room, as in the test above), then cwnd grown past `n`
 /// segments, a flight of `n` segments out with 10,000 bytes queued behind
 /// it, and ten minutes gone: the search restarts at the next output.
 /// Returns the send MSS.
-fn reprobe_due_over_a_flight(frto: bool, n: u32) -> (Sut, u32) {
+fn reprobe_due_over_a_flight(frto: bool, sack: bool, n: u32) -> (Sut, u32) {
     let cfg = Config {
         mtu_probing: true,
         frto,
+        sack,
         ..cfg()
     };
     let mut s = Sut::with_buffers(cfg, RX, 65_536);
@@ -1523,13 +1524,16 @@ fn reprobe_due_over_a_flight(frto: bool, n: u32) -> (Sut, u32) {
     s.expect(SYN, ISS, SeqNum(0));
     s.peer_syn_opts = TcpOptions {
         mss: Some(1460),
+        sack_permitted: sack,
         ..TcpOptions::NONE
     };
     s.peer(f(SYN, ACK), &[]);
     s.expect(ACK, ISS.add(1), PEER_ISS.add(1));
     s.send(&[1u8; 1460]);
     let _ = s.out();
-    for _ in 0..3 {
+    // Three timeouts (RFC 4821 §7.7's black hole; with SACK a loss probe
+    // comes before the first).
+    while s.c.stats().timeouts < 3 {
         s.fire();
         let _ = s.out();
     }
@@ -1572,7 +1576,7 @@ fn reprobe_due_over_a_flight(frto: bool, n: u32) -> (Sut, u32) {
 // queued: the two segments of step 2b are ordinary ones, the probe waits.
 #[test]
 fn r4821_no_probe_in_frto_step_2b() {
-    let (mut s, mss) = reprobe_due_over_a_flight(true, 20);
+    let (mut s, mss) = reprobe_due_over_a_flight(true, false, 20);
     // The flight times out: F-RTO resends its first segment, whose ACK
     // (the original arrived, the rest did not) leads to step 2b.
     let timeouts = s.c.stats().timeouts;
@@ -1604,7 +1608,7 @@ fn r4821_no_probe_in_frto_step_2b() {
 // the probe may go as soon as the resend is done.)
 #[test]
 fn r4821_no_probe_while_a_timeout_resends_the_flight() {
-    let (mut s, mss) = reprobe_due_over_a_flight(false, 40);
+    let (mut s, mss) = reprobe_due_over_a_flight(false, false, 40);
     let max = s.c.snd_nxt();
     let a = s.c.on_timer(s.now);
     s.record(a);
@@ -1720,4 +1724,84 @@ fn r7323_an_echo_an_hour_old_gives_no_rtt_sample() {
         let want = sampled.then_some(u128::from(age_ms));
         assert_eq!(srtt, want, "age {age_ms}");
     }
+}
+
+// RFC 4821 §7.1, as Linux's `tcp_mtu_probe` (TCP_CA_Open only): no probe
+// out of the Open state. A search restarts (the 10-minute reprobe) as a
+// flight of 40 segments meets trouble; in each case cwnd is well above
+// what is in flight, so that only the state holds the probe back, and
+// the probe goes once the trouble is over.
+
+/// Three ACKs above the lost first segment of the flight, each SACKing
+/// one more (`sack`) or duplicate (not): what they send.
+fn three_duplicate_acks(s: &mut Sut, mss: u32, sack: bool) -> Vec<Pkt> {
+    let una = s.c.snd_una();
+    let mut sent = Vec::new();
+    for k in 1..=3 {
+        s.now += Duration::from_millis(1);
+        if sack {
+            s.ack_sack(una, &[(una.add(mss), una.add((k + 1) * mss))]);
+        } else {
+            s.seg(ACK, PEER_ISS.add(1), una, &[]);
+        }
+        sent.extend(s.out());
+    }
+    sent
+}
+
+fn assert_no_probe(s: &Sut, mss: u32, sent: &[Pkt]) {
+    let flight = s.c.snd_nxt().dist(s.c.snd_una());
+    assert!(
+        s.c.cwnd() >= flight + 2 * mss,
+        "cwnd {} for a flight of {flight}",
+        s.c.cwnd()
+    );
+    let lens: Vec<usize> = sent.iter().map(|p| p.payload.len()).collect();
+    assert!(lens.iter().all(|&l| l <= mss as usize), "a probe: {lens:?}");
+}
+
+/// Disorder: the duplicate ACKs before the third send new segments
+/// (limited transmit, RFC 3042), of the send MSS; NewReno's recovery
+/// after the third, a partial ACK (RFC 6582) for all but the last four
+/// segments, leaves PRR a cwnd far above the flight. The probe goes
+/// once the recovery point is acknowledged.
+#[test]
+fn r4821_no_probe_in_limited_transmit_or_newreno_recovery() {
+    let (mut s, mss) = reprobe_due_over_a_flight(false, false, 40);
+    let una = s.c.snd_una();
+    let mut sent = three_duplicate_acks(&mut s, mss, false);
+    assert_eq!(s.c.stats().recoveries, 1, "three duplicate ACKs");
+    let recover = s.c.snd_nxt();
+    s.now += Duration::from_millis(20);
+    s.seg(ACK, PEER_ISS.add(1), una.add(36 * mss), &[]);
+    sent.extend(s.out());
+    assert_no_probe(&s, mss, &sent);
+    s.now += Duration::from_millis(20);
+    s.seg(ACK, PEER_ISS.add(1), recover, &[]);
+    assert!(
+        until_probe(&mut s).is_some(),
+        "the probe once the recovery is over"
+    );
+}
+
+/// With SACK: the first segment resent in recovery and acknowledged with
+/// all the SACKed data, the last four segments still out (nothing SACKed,
+/// no duplicate ACK counted: only the recovery holds the probe back).
+#[test]
+fn r4821_no_probe_in_sack_recovery() {
+    let (mut s, mss) = reprobe_due_over_a_flight(false, true, 40);
+    let una = s.c.snd_una();
+    let mut sent = three_duplicate_acks(&mut s, mss, true);
+    assert_eq!(s.c.stats().recoveries, 1, "three SACKs");
+    let recover = s.c.snd_nxt();
+    s.now += Duration::from_millis(20);
+    s.seg(ACK, PEER_ISS.add(1), una.add(36 * mss), &[]);
+    sent.extend(s.out());
+    assert_no_probe(&s, mss, &sent);
+    s.now += Duration::from_millis(20);
+    s.seg(ACK, PEER_ISS.add(1), recover, &[]);
+    assert!(
+        until_probe(&mut s).is_some(),
+        "the probe once the recovery is over"
+    );
 }

@@ -117,9 +117,17 @@ impl<B: Storage> Connection<B> {
     /// buffer, both windows and the caller's buffer (`room`).
     pub(super) fn mtu_probe_len(&mut self, now: Instant, room: usize) -> Option<u32> {
         self.mtu_reprobe(now);
+        // Linux's `tcp_mtu_probe` probes in TCP_CA_Open only: not in
+        // recovery, nor after duplicate ACKs (Disorder), where limited
+        // transmit (RFC 3042) allows segments of the send MSS only.
+        // Note: Linux's Disorder also holds while data is SACKed above a
+        // hole that neither RACK nor three duplicate ACKs called lost yet
+        // (an ACK that moved SND.UNA counts none); here a probe may go
+        // then.
         if !self.mtu_searching()
             || self.xflag(x::MTU_PROBE | x::FRTO2 | x::FRTO3)
             || self.in_recovery()
+            || self.dupacks != 0
             || self.retries != 0
             || self.snd_nxt != self.snd_max
             || self.fin_queued()
