@@ -1829,3 +1829,42 @@ fn an_orphan_past_its_lifetime_is_aborted() {
         assert_eq!(rst, from == S::FinWait1, "{from}: {sent:#?}");
     }
 }
+
+/// `poll_transmit` with a buffer that has no room: no segment of the
+/// data path goes (it would go empty, a packet for nothing, and count as
+/// sent); the data waits for a poll with room, and an ACK that is due
+/// still goes.
+#[test]
+fn a_poll_with_no_room_sends_no_data_segment() {
+    let mut s = established();
+    assert_eq!(s.send(b"hello"), 5);
+    assert_eq!(s.c.poll_transmit(s.now, &mut []), None);
+    // An out-of-order segment: its duplicate ACK is due at once.
+    s.seg(ACK, PEER_ISS.add(11), ISS.add(1), b"later");
+    let t = s.c.poll_transmit(s.now, &mut []).expect("the ACK");
+    assert_eq!((t.len, t.seq, t.ack), (0, ISS.add(1), PEER_ISS.add(1)));
+    assert_eq!(s.c.poll_transmit(s.now, &mut []), None);
+    let p = s.out();
+    assert_eq!(p.len(), 1);
+    assert_eq!(
+        (p[0].seq(), p[0].payload.as_slice()),
+        (ISS.add(1), &b"hello"[..])
+    );
+}
+
+/// RFC 6298 times one new segment at a time; a FIN alone is one (its ACK
+/// dates it as data's would, and Linux takes an RTT from a FIN-only skb
+/// as from any other): after a handshake of 10 ms, the ACK of a FIN
+/// alone 50 ms after it left moves SRTT to 10 + (50 - 10) / 8 = 15 ms.
+#[test]
+fn r6298_a_fin_alone_is_timed() {
+    let none = tcpstate::wire::TcpOptions::NONE;
+    let mut s = established_with_peer(cfg(), none, Duration::from_millis(10));
+    assert_eq!(s.c.srtt(), Some(Duration::from_millis(10)));
+    s.close();
+    let fin = s.expect(f(FIN, ACK), ISS.add(1), PEER_ISS.add(1));
+    assert!(fin.payload.is_empty());
+    s.now += Duration::from_millis(50);
+    s.peer_ack(ACK, ISS.add(2), &[]);
+    assert_eq!(s.c.srtt(), Some(Duration::from_millis(15)));
+}

@@ -303,7 +303,10 @@ impl<B: Storage> Connection<B> {
 
     /// The next segment to send, with its payload written to `buf`
     /// (RFC 9293 §3.10). Call until `None` after every `Action::Transmit`.
-    /// A buffer smaller than the MSS limits the segment's payload.
+    /// A buffer smaller than the MSS limits the segment's payload; an
+    /// empty one gets only segments that carry none of the stream (an ACK,
+    /// a window probe, a RST): data, a FIN and resends wait for a poll
+    /// with room.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         let now = self.clock(now);
         if let Some(mss) = self.send_predict(buf.len()) {
@@ -570,6 +573,41 @@ impl<B: Storage> Connection<B> {
         if !self.syn_acked() && self.snd_nxt == self.iss {
             return Some(self.syn(now, true, buf));
         }
+        // A buffer with no room takes no segment of the data path (new
+        // data, a FIN, a resend, a loss probe): those wait for a poll with
+        // room, their flags and timers kept; an ACK or a window probe due
+        // still goes.
+        if !buf.is_empty()
+            && let Some(t) = self.data_transmit(now, buf)
+        {
+            return Some(t);
+        }
+        match core::mem::replace(&mut self.probe, Probe::None) {
+            // Zero-window probe: an ACK one below SND.UNA draws the peer's
+            // ACK with its window (as Linux's tcp_xmit_probe_skb).
+            Probe::ZeroWindow => return Some(self.control(now, self.snd_una.sub(1), Flags::ACK)),
+            // Keep-alive: SEG.SEQ = SND.NXT-1, no data (RFC 9293 §3.8.4 SHLD-12).
+            Probe::Keepalive => return Some(self.control(now, self.snd_max.sub(1), Flags::ACK)),
+            Probe::Held => self.probe = Probe::Held,
+            // Held data goes again: a probe that sent clears the count
+            // (Linux's tcp_send_probe0 with packets out).
+            Probe::Retry => self.zwp_unanswered = 0,
+            Probe::None | Probe::Override => {}
+        }
+        if self.ack_now() {
+            // The highest sequence number sent, not a SND.NXT rewound for a
+            // retransmission: the peer's RCV.NXT may already be past the
+            // rewound value, and an ACK below it would be unacceptable there
+            // (RFC 9293 §3.10.7.4 step 1), losing the acknowledgment.
+            let seq = self.acceptable_seq();
+            return Some(self.control(now, seq, Flags::ACK));
+        }
+        None
+    }
+
+    /// `next_transmit`'s data path, for a buffer with room: a FIN, new
+    /// data, a resend or a loss probe, whichever is due first.
+    fn data_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         if self.fin_before_syn_acked() {
             return Some(self.data_segment(now, buf, 0, true));
         }
@@ -620,26 +658,6 @@ impl<B: Storage> Connection<B> {
                 let fin = fin && len <= room;
                 return Some(self.data_segment(now, buf, len.min(room), fin));
             }
-        }
-        match core::mem::replace(&mut self.probe, Probe::None) {
-            // Zero-window probe: an ACK one below SND.UNA draws the peer's
-            // ACK with its window (as Linux's tcp_xmit_probe_skb).
-            Probe::ZeroWindow => return Some(self.control(now, self.snd_una.sub(1), Flags::ACK)),
-            // Keep-alive: SEG.SEQ = SND.NXT-1, no data (RFC 9293 §3.8.4 SHLD-12).
-            Probe::Keepalive => return Some(self.control(now, self.snd_max.sub(1), Flags::ACK)),
-            Probe::Held => self.probe = Probe::Held,
-            // Held data goes again: a probe that sent clears the count
-            // (Linux's tcp_send_probe0 with packets out).
-            Probe::Retry => self.zwp_unanswered = 0,
-            Probe::None | Probe::Override => {}
-        }
-        if self.ack_now() {
-            // The highest sequence number sent, not a SND.NXT rewound for a
-            // retransmission: the peer's RCV.NXT may already be past the
-            // rewound value, and an ACK below it would be unacceptable there
-            // (RFC 9293 §3.10.7.4 step 1), losing the acknowledgment.
-            let seq = self.acceptable_seq();
-            return Some(self.control(now, seq, Flags::ACK));
         }
         None
     }
@@ -886,7 +904,10 @@ impl<B: Storage> Connection<B> {
             flags |= Flags::PSH;
         }
         self.prr_sent(n as u32);
-        if !retransmission && n > 0 && (n as u32) < self.seg_room() {
+        // Minshall's SND.SML: the end of the last segment shorter than the
+        // MSS, a FIN alone too (as Linux's `tcp_minshall_update` takes any
+        // skb shorter than the MSS).
+        if !retransmission && (n as u32) < self.seg_room() {
             self.snd_sml = seq.add(n as u32);
         }
         if retransmission {
@@ -939,8 +960,10 @@ impl<B: Storage> Connection<B> {
         self.last_send = self.stamp(now);
         // RACK dates first transmissions (RFC 8985 §6.1).
         self.sent_log.record(seq, now);
-        if self.rtt_sample.is_none() && n > 0 {
-            // RFC 6298 (Karn, MUST-18): time one new segment at a time.
+        if self.rtt_sample.is_none() {
+            // RFC 6298 (Karn, MUST-18): time one new segment at a time (a
+            // FIN alone too: its ACK dates it as well as data's would, and
+            // Linux takes an RTT from a FIN-only skb as from any other).
             self.rtt_sample = super::timers::RttSample::new(seq, self.stamp(now));
         }
     }
@@ -988,9 +1011,9 @@ impl<B: Storage> Connection<B> {
         let fin = self.fin_queued()
             && n as u32 == self.tx.len() as u32
             && self.snd_max == self.fin_seq().add(1);
-        if n == 0 && !fin {
-            return None;
-        }
+        // `data_transmit` runs with room in `buf`, so `len` is 0 only when
+        // the send buffer is empty: the flight is the FIN alone.
+        debug_assert!(n > 0 || fin, "an empty fast retransmission");
         self.cold_mut().rare.retransmits += 1;
         self.prr_sent(n as u32);
         self.rtt_sample = super::timers::RttSample::NONE;
