@@ -1868,3 +1868,46 @@ fn r6298_a_fin_alone_is_timed() {
     s.peer_ack(ACK, ISS.add(2), &[]);
     assert_eq!(s.c.srtt(), Some(Duration::from_millis(15)));
 }
+
+/// A passive SYN-RECEIVED that gives up (its SYN,ACK retries run out)
+/// goes back to LISTEN (RFC 9293 §3.10.7.4: a passive open returns
+/// there), and the next SYN is a new attempt: its SYN,ACK is timed and
+/// resent after the initial RTO (RFC 6298 §2.1: 1 s), not the last
+/// attempt's backed-off one, and its handshake gets the initial window,
+/// not the one segment RFC 5681 §3.1 leaves after a lost SYN.
+#[test]
+fn back_in_listen_a_new_syn_starts_afresh() {
+    let mut s = listen();
+    s.seg(SYN, PEER_ISS, SeqNum(0), &[]);
+    assert_eq!(s.out().len(), 1);
+    let mut fired = 0;
+    while s.c.state() != S::Listen {
+        s.fire();
+        let _ = s.out();
+        fired += 1;
+        assert!(fired < 20, "no return to LISTEN");
+    }
+    s.now += Duration::from_secs(1);
+    let peer = PEER_ISS.add(1_000_000);
+    s.seg(SYN, peer, SeqNum(0), &[]);
+    let synack = s.out();
+    assert_eq!(synack.len(), 1);
+    assert_eq!(
+        s.c.timer(Timer::Retransmit),
+        Some(s.now + Duration::from_secs(1)),
+        "the initial RTO"
+    );
+    s.now += Duration::from_millis(10);
+    s.seg(ACK, peer.add(1), synack[0].seq().add(1), &[]);
+    assert_eq!(s.c.state(), S::Established);
+    assert_eq!(
+        s.c.srtt(),
+        Some(Duration::from_millis(10)),
+        "the SYN,ACK timed"
+    );
+    assert_eq!(
+        s.c.cwnd(),
+        10 * u32::from(s.c.effective_mss()),
+        "the initial window"
+    );
+}

@@ -152,6 +152,20 @@ impl<B: Storage> Connection<B> {
         self.snd_sml = iss;
     }
 
+    /// What a new attempt at a handshake starts from: no retry, no RTT
+    /// measured or being measured, the initial RTO (RFC 6298 §2.1), no
+    /// SYN resent (which would leave RFC 5681 §3.1's one-segment initial
+    /// window). For a new open, and for a passive open back in LISTEN
+    /// after an attempt that failed (`back_to_listen`).
+    pub(super) fn reset_timing(&mut self) {
+        self.set_syn_retransmitted(false);
+        self.retries = 0;
+        self.srtt = 0;
+        self.rttvar = 0;
+        self.rto = super::timers::clamp_rto(&self.cfg, super::timers::us(self.cfg.rto_initial()));
+        self.rtt_sample = super::timers::RttSample::NONE;
+    }
+
     /// A fresh TCB for a new open: the buffers are reused, the rest reset.
     fn reset_tcb(&mut self, iss: SeqNum) {
         self.rx.clear();
@@ -168,7 +182,7 @@ impl<B: Storage> Connection<B> {
         self.set_fin_received(false);
         self.set_fin_acked(false);
         self.set_syn_acked(false);
-        self.set_syn_retransmitted(false);
+        self.reset_timing();
         self.set_ts_on(false);
         self.set_sack_on(false);
         self.set_ecn_on(false);
@@ -180,11 +194,6 @@ impl<B: Storage> Connection<B> {
         self.set_ws_on(false);
         self.snd_wscale = 0;
         self.rcv_wscale = 0;
-        self.retries = 0;
-        self.srtt = 0;
-        self.rttvar = 0;
-        self.rto = super::timers::clamp_rto(&self.cfg, super::timers::us(self.cfg.rto_initial()));
-        self.rtt_sample = super::timers::RttSample::NONE;
         self.close_reason = None;
         self.reset_cold();
         self.soft_error = super::icmp::soft::NONE;

@@ -822,7 +822,9 @@ impl<B: Storage> Connection<B> {
         self.set_fin_received(false);
         self.set_fin_acked(false);
         self.set_rcv_fin(None);
-        self.retries = 0;
+        // The next SYN is a new attempt: the RTO backed off by this one's
+        // SYN,ACK retries, and its "SYN resent" mark, go.
+        self.reset_timing();
         self.set_pending_rst(None);
     }
 

@@ -692,9 +692,11 @@ impl<B: Storage> Connection<B> {
         if !with_ack && self.fast_open() && self.snd_max == self.iss {
             o.fast_open = Some(crate::wire::FastOpen::request(false));
         }
-        if self.snd_nxt == self.iss && self.snd_max != self.iss {
-            // A retransmission (the first SYN is at snd_max == iss).
-        } else if self.rtt_sample.is_none() && !self.syn_retransmitted() {
+        if self.snd_max == self.iss {
+            // The first SYN (or SYN,ACK) of an attempt, timed (RFC 6298);
+            // a resend is not (Karn). A new attempt starts with nothing
+            // timed and no SYN resent (`reset_timing`).
+            debug_assert!(self.rtt_sample.is_none() && !self.syn_retransmitted());
             self.rtt_sample = super::timers::RttSample::new(self.iss, self.stamp(now));
         }
         self.snd_nxt = self.iss.add(1 + len as u32);
