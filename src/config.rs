@@ -103,6 +103,9 @@ pub struct Config {
     pub congestion: crate::connection::congestion::Algorithm,
     /// Leave slow start when the RTT starts to grow (HyStart++, RFC 9406),
     /// before the queue overflows. Linux's CUBIC does the same (HyStart).
+    /// RFC 9406 §4.3: in the initial slow start only (later ones stop at
+    /// the ssthresh a loss set); with [`linux_hystart`](Config::linux_hystart)
+    /// in every slow start, a timeout starting a fresh round, as Linux.
     pub hystart: bool,
     /// Restart from the initial window after an idle period longer than
     /// the RTO (RFC 5681 §4.1; Linux `tcp_slow_start_after_idle=1`).
