@@ -1586,6 +1586,32 @@ fn r5681_the_fast_retransmit_of_the_first_segment_carries_no_fin() {
     assert!(!out[0].flags().contains(FIN), "{:#?}", out[0]);
 }
 
+// The same with the data's last segment first: the fast retransmit
+// resends what the send buffer holds, and the FIN that went with it
+// (RFC 9293 §3.10.4: the FIN is in sequence after the data), and a FIN
+// alone goes again alone.
+#[test]
+fn r5681_the_fast_retransmit_of_the_last_segment_carries_the_fin() {
+    for len in [100usize, 0] {
+        let mut s = established_with(cfg());
+        if len > 0 {
+            s.send(&vec![1u8; len]);
+        }
+        s.close();
+        let out = s.out();
+        assert_eq!(out.len(), 1);
+        assert!(out[0].flags().contains(FIN));
+        let una = out[0].seq();
+        for _ in 0..3 {
+            s.seg(ACK, PEER_ISS.add(1), una, &[]);
+        }
+        let out = s.out();
+        assert_eq!(s.c.stats().recoveries, 1, "len {len}");
+        assert_eq!((out[0].seq(), out[0].payload.len()), (una, len));
+        assert!(out[0].flags().contains(FIN), "len {len}: {:#?}", out[0]);
+    }
+}
+
 /// Nagle's algorithm (RFC 9293 §3.7.4) holds back new small segments
 /// while data is in flight; a resend is no new data. A flight of two and
 /// a half segments (a short one first, which went alone, then two full)
