@@ -263,11 +263,7 @@ impl<B: Storage> Connection<B> {
 
     /// Whether some byte in [SND.UNA, end) is neither acknowledged nor SACKed.
     fn next_unsacked_below(&self, end: SeqNum) -> bool {
-        let end = end.dist(self.snd_una);
-        match self.sacked.range_containing(0) {
-            Some((_, e)) => e < end,
-            None => end > 0,
-        }
+        self.first_unsacked(0, end.dist(self.snd_una)).is_some()
     }
 
     /// RFC 6675 §5 entry test: DupThresh segments' worth of data SACKed
