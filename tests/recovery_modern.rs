@@ -1760,17 +1760,15 @@ fn assert_no_probe(s: &Sut, mss: u32, sent: &[Pkt]) {
     assert!(lens.iter().all(|&l| l <= mss as usize), "a probe: {lens:?}");
 }
 
-/// Disorder: the duplicate ACKs before the third send new segments
-/// (limited transmit, RFC 3042), of the send MSS; NewReno's recovery
-/// after the third, a partial ACK (RFC 6582) for all but the last four
-/// segments, leaves PRR a cwnd far above the flight. The probe goes
-/// once the recovery point is acknowledged.
-#[test]
-fn r4821_no_probe_in_limited_transmit_or_newreno_recovery() {
-    let (mut s, mss) = reprobe_due_over_a_flight(false, false, 40);
+/// A flight of 40 (SACK as given), the first segment lost: three ACKs
+/// start a recovery, a partial ACK (RFC 6582) for all but the last four
+/// segments leaves PRR a cwnd far above the flight, and no probe goes
+/// until the recovery point is acknowledged; then it does.
+fn no_probe_until_the_recovery_ends(sack: bool) {
+    let (mut s, mss) = reprobe_due_over_a_flight(false, sack, 40);
     let una = s.c.snd_una();
-    let mut sent = three_duplicate_acks(&mut s, mss, false);
-    assert_eq!(s.c.stats().recoveries, 1, "three duplicate ACKs");
+    let mut sent = three_duplicate_acks(&mut s, mss, sack);
+    assert_eq!(s.c.stats().recoveries, 1, "three ACKs, sack {sack}");
     let recover = s.c.snd_nxt();
     s.now += Duration::from_millis(20);
     s.seg(ACK, PEER_ISS.add(1), una.add(36 * mss), &[]);
@@ -1784,24 +1782,18 @@ fn r4821_no_probe_in_limited_transmit_or_newreno_recovery() {
     );
 }
 
-/// With SACK: the first segment resent in recovery and acknowledged with
-/// all the SACKed data, the last four segments still out (nothing SACKed,
-/// no duplicate ACK counted: only the recovery holds the probe back).
+/// Disorder: the duplicate ACKs before the third send new segments
+/// (limited transmit, RFC 3042), of the send MSS; then NewReno's
+/// recovery.
+#[test]
+fn r4821_no_probe_in_limited_transmit_or_newreno_recovery() {
+    no_probe_until_the_recovery_ends(false);
+}
+
+/// With SACK: the partial ACK covers all the SACKed data, so after it
+/// nothing is SACKed and no duplicate ACK is counted: only the recovery
+/// holds the probe back.
 #[test]
 fn r4821_no_probe_in_sack_recovery() {
-    let (mut s, mss) = reprobe_due_over_a_flight(false, true, 40);
-    let una = s.c.snd_una();
-    let mut sent = three_duplicate_acks(&mut s, mss, true);
-    assert_eq!(s.c.stats().recoveries, 1, "three SACKs");
-    let recover = s.c.snd_nxt();
-    s.now += Duration::from_millis(20);
-    s.seg(ACK, PEER_ISS.add(1), una.add(36 * mss), &[]);
-    sent.extend(s.out());
-    assert_no_probe(&s, mss, &sent);
-    s.now += Duration::from_millis(20);
-    s.seg(ACK, PEER_ISS.add(1), recover, &[]);
-    assert!(
-        until_probe(&mut s).is_some(),
-        "the probe once the recovery is over"
-    );
+    no_probe_until_the_recovery_ends(true);
 }
