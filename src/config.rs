@@ -228,13 +228,13 @@ pub struct Config {
     /// of by RFC 9406's delay test: delay samples from every ACK of new
     /// data that covers no retransmitted byte (Linux's `ca_rtt_us`: the
     /// newest acknowledged segment's send time; with timestamps the echo
-    /// gives one already, without them the send log dates it), counted
-    /// only while cwnd is at least 16 segments (`hystart_low_window`); a
-    /// round's minimum is compared with the connection's minimum RTT
-    /// (`delay_min`), not the last round's, from the ninth sample of the
-    /// round on, and must exceed it by more than an eighth (clamped to
-    /// 4..16 ms). The samples feed nothing else (SRTT stays RFC 6298's).
-    /// Off: RFC 9406 §4.2.
+    /// gives one already, without them the send log dates it, as it does
+    /// for RFC 9406), counted only while cwnd is at least 16 segments
+    /// (`hystart_low_window`); a round's minimum is compared with the
+    /// connection's minimum RTT (`delay_min`), not the last round's, from
+    /// the ninth sample of the round on, and must exceed it by more than
+    /// an eighth (clamped to 4..16 ms). The samples feed nothing else
+    /// (SRTT stays RFC 6298's). Off: RFC 9406 §4.2.
     pub linux_hystart: bool,
     /// Take SACK blocks in whole segments, as Linux's
     /// `tcp_match_skb_to_sack` does: a block SACKs the segments it covers

@@ -672,10 +672,12 @@ impl<B: Storage> Connection<B> {
         }
         if let Some(r) = sample {
             self.rtt_update(r);
-        } else if self.cfg.linux_hystart() && self.cwnd < self.ssthresh {
-            // Config::linux_hystart: Linux's CUBIC takes a delay sample
-            // from every ACK of new data (`ca_rtt_us`), RFC 6298 timing
-            // one segment a round trip or not.
+        } else if self.cwnd < self.ssthresh {
+            // A delay sample from every ACK of new data in slow start, RFC
+            // 6298 timing one segment a round trip or not: RFC 9406 §4.2
+            // counts one "for each arriving ACK", and Linux's CUBIC takes
+            // one from every ACK (`ca_rtt_us`). Without timestamps the
+            // send log dates the newest byte acknowledged.
             if let Some(r) = self.ca_rtt(now, seg) {
                 self.hystart_sample(r);
             }
