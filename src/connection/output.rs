@@ -575,8 +575,8 @@ impl<B: Storage> Connection<B> {
         }
         // A buffer with no room takes no segment of the data path (new
         // data, a FIN, a resend, a loss probe): those wait for a poll with
-        // room, their flags and timers kept; an ACK or a window probe due
-        // still goes.
+        // room (a pending override or retry of held data is spent all the
+        // same); an ACK or a window probe due still goes.
         if !buf.is_empty()
             && let Some(t) = self.data_transmit(now, buf)
         {
