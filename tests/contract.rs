@@ -1267,3 +1267,30 @@ fn counters_sum_and_display() {
     );
     assert!(text.contains("\nTcpExt: ListenOverflows 0 "), "{text}");
 }
+
+/// A buffer of exactly `MIN_TRANSMIT_BUF` bytes has room for a header and
+/// no payload: queued data waits for the next poll with room, the
+/// connection stays in the transmit queue and the short buffer is
+/// counted. (It used to leave the queue, and the data waited for an
+/// unrelated timer or the next application call.)
+#[test]
+fn data_polled_with_a_header_only_buffer_goes_at_the_next_poll() {
+    let mut net = Net::new(vec![cfg(1), cfg(2)], 3);
+    let (c, s, _) = open_pair(&mut net);
+    let now = net.now;
+    assert_eq!(net.ep(0).send(now, c, b"hello"), Ok(5));
+    let mut small = [0u8; MIN_TRANSMIT_BUF];
+    assert_eq!(net.ep(0).poll_transmit(now, &mut small), None);
+    assert_eq!(net.ep(0).counters().short_buffers, 1);
+    // The next poll with room sends the data at once (no time passes).
+    let mut buf = [0u8; 1600];
+    let d = net.ep(0).poll_transmit(now, &mut buf).expect("the data");
+    let (h, payload) = TcpHeader::parse(d.segment(&buf)).unwrap();
+    assert_eq!(payload, b"hello");
+    assert!(h.flags.ack());
+    assert_eq!(net.ep(0).poll_transmit(now, &mut buf), None);
+    net.ep(1)
+        .on_datagram(now, d.src, d.dst, d.ecn, d.segment(&buf));
+    let (got, _) = read_all(net.ep(1), now, s);
+    assert_eq!(got, b"hello");
+}

@@ -95,8 +95,9 @@ pub struct Counters {
     /// previous time).
     pub clock_regressions: u64,
     /// `poll_transmit` calls whose buffer was shorter than
-    /// [`MIN_TRANSMIT_BUF`](super::MIN_TRANSMIT_BUF): nothing was taken
-    /// from the queue.
+    /// [`MIN_TRANSMIT_BUF`](super::MIN_TRANSMIT_BUF), or exactly that
+    /// long while the next connection had data, a FIN or a resend due:
+    /// nothing was taken from the queue.
     pub short_buffers: u64,
     /// SYNs a filtering listener's application refused (RST sent).
     pub syn_refused: u64,

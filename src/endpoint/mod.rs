@@ -284,9 +284,12 @@ pub type FixedEndpoint<const N: usize, const M: usize, const B: usize> = Endpoin
 pub const MAX_HEADER: usize = 60;
 /// The shortest buffer [`Endpoint::poll_transmit`] takes: room for the
 /// longest header. A shorter one gets `None`, leaves every segment queued
-/// and is counted ([`Counters::short_buffers`]); a buffer of
-/// `MAX_HEADER` plus the MSS carries full-sized segments, a shorter one
-/// smaller segments.
+/// and is counted ([`Counters::short_buffers`]). A buffer of exactly this
+/// size carries the segments without payload (ACKs, control segments);
+/// a connection with data, a FIN or a resend due stays queued for the
+/// next poll with room, and the buffer is counted as short too. A
+/// buffer of `MAX_HEADER` plus the MSS carries full-sized segments, a
+/// shorter one smaller segments.
 pub const MIN_TRANSMIT_BUF: usize = MAX_HEADER;
 /// Set on a table value that names a TIME-WAIT entry.
 const TW_BIT: u32 = 1 << 31;
@@ -2434,6 +2437,16 @@ impl<S: Store> Endpoint<S> {
                         self.drained(idx);
                     }
                     return self.emit(&tuple, &t, buf, seg);
+                }
+                // A buffer with room for a header only: data, a FIN and
+                // resends wait for a poll with room (`Connection::
+                // poll_transmit`). The connection stays queued for that
+                // poll, as `MIN_TRANSMIT_BUF` says, and the buffer is
+                // counted short; out of the queue, it would wait for an
+                // unrelated timer or the next application call.
+                None if buf.len() == MAX_HEADER && e.conn.wants_output() => {
+                    self.counters.short_buffers += 1;
+                    return None;
                 }
                 None => self.drained(idx),
             }
