@@ -1847,7 +1847,8 @@ fn main() {
     }
     if let Some(i) = args.iter().position(|a| a == "--one") {
         // One W1 run of one engine, for profilers:
-        // --one ENGINE MIB batch|per-packet [--no-csum]
+        // --one ENGINE MIB batch|per-packet [--no-csum]; ENGINE is
+        // tcpstate, smoltcp, floor (4 copies) or floor3 (3 copies).
         let engine = args.get(i + 1).expect("--one ENGINE MIB batch|per-packet");
         let mib: u64 = args.get(i + 2).and_then(|v| v.parse().ok()).expect("MIB");
         let o = W1Opts {
@@ -1857,6 +1858,13 @@ fn main() {
             per_packet: args.get(i + 3).is_some_and(|d| d == "per-packet"),
             verify: false,
         };
+        if engine == "floor" || engine == "floor3" {
+            // The no-protocol floor alone (`floor3`: the receive copy
+            // skipped), for callgrind: per-byte work with no engine.
+            let mbs = w1_bound(o, engine == "floor3");
+            println!("{engine}: {mbs:.1} MB/s");
+            return;
+        }
         let r = if engine == "tcpstate" {
             w1_tcpstate(o)
         } else {
