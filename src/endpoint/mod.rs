@@ -2499,29 +2499,60 @@ impl<S: Store> Endpoint<S> {
         buf: &mut [u8],
         segment_size: u16,
     ) -> Option<Datagram> {
+        let end = MAX_HEADER + t.len;
+        // The header goes right in front of the payload: no byte moves.
+        if t.options.is_empty() {
+            // No options (every segment after the handshake without
+            // timestamps or SACK blocks): the 20-byte fixed header, built
+            // without copying the option area into a `TcpHeader` first.
+            let header = TcpHeader {
+                src_port: tuple.local_port,
+                dst_port: tuple.remote_port,
+                seq: t.seq,
+                ack: t.ack,
+                flags: t.flags,
+                window: t.window,
+                urgent: t.urgent,
+                options: crate::wire::TcpOptions::NONE,
+            };
+            let start = MAX_HEADER - TcpHeader::FIXED_LEN;
+            let seg = buf.get_mut(start..end)?;
+            header.emit(seg).ok()?;
+            return self.seal(tuple, t, seg, start, end, segment_size);
+        }
         let mut header: TcpHeader = t.header(tuple.local_port, tuple.remote_port);
         if header.options_len() > 40 {
             header.options.sack.truncate(2);
         }
-        // The header goes right in front of the payload: no byte moves.
-        let o = &header.options;
-        let ts_only = if o.is_empty() {
-            None
-        } else {
-            o.only_timestamps()
-        };
+        let ts_only = header.options.only_timestamps();
         let hlen = match ts_only {
             Some(_) => TcpHeader::TS_ONLY_LEN,
             None => header.header_len(),
         };
         let start = MAX_HEADER.checked_sub(hlen)?;
-        let end = MAX_HEADER + t.len;
         let seg = buf.get_mut(start..end)?;
-        let len = seg.len();
         match ts_only {
             Some(ts) => header.emit_ts_only(ts, seg).ok()?,
             None => header.emit(seg).ok()?,
         };
+        self.seal(tuple, t, seg, start, end, segment_size)
+    }
+
+    /// [`emit`](Self::emit)'s last step, once the header is in `seg`
+    /// (`buf[start..end]`): the checksum (or, with offload, the
+    /// pseudo-header's sum for the device), the counters and the
+    /// `Datagram`.
+    #[inline(always)]
+    fn seal(
+        &mut self,
+        tuple: &Tuple,
+        t: &Transmit,
+        seg: &mut [u8],
+        start: usize,
+        end: usize,
+        segment_size: u16,
+    ) -> Option<Datagram> {
+        let len = seg.len();
         let offload = self.cfg.tx_checksum_offload;
         match (tuple.local_ip, tuple.remote_ip) {
             (IpAddr::V4(s), IpAddr::V4(d)) if offload => {
