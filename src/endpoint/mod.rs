@@ -1231,16 +1231,27 @@ impl<S: Store> Endpoint<S> {
         let Some(e) = self.slots[idx as usize].get_mut() else {
             return;
         };
+        if let Some((old, t)) = Self::wheel_move(e) {
+            self.rearm(idx, old, t);
+        }
+    }
+
+    /// [`schedule`](Self::schedule)'s test, on an entry its caller holds
+    /// already: when the entry's wheel node must move to an earlier tick,
+    /// takes the node out of the entry and returns it with that tick, for
+    /// [`rearm`](Self::rearm).
+    #[inline(always)]
+    fn wheel_move(e: &mut Entry<S>) -> Option<(u32, u64)> {
         if e.held {
-            return;
+            return None;
         }
         let t = e.conn.deadline().map_or(u64::MAX, tick_ceil);
         if t >= e.wheel_at {
-            return;
+            return None;
         }
         let old = core::mem::replace(&mut e.wheel_node, NONE);
         e.wheel_at = u64::MAX;
-        self.rearm(idx, old, t);
+        Some((old, t))
     }
 
     /// [`schedule`](Self::schedule)'s move of a connection's entry (out of
@@ -1417,7 +1428,9 @@ impl<S: Store> Endpoint<S> {
             }
             _ => {}
         }
-        self.schedule(idx);
+        if let Some((old, t)) = Self::wheel_move(e) {
+            self.rearm(idx, old, t);
+        }
     }
 
     /// Connection `idx` is dead (out of the tables): if the application
@@ -2426,12 +2439,18 @@ impl<S: Store> Endpoint<S> {
                         self.fast_open_option(idx, &mut t);
                     }
                     let e = self.slots[idx as usize].get_mut()?;
-                    if e.conn.may_transmit() {
-                        self.schedule(idx);
-                    } else {
+                    let more = e.conn.may_transmit();
+                    if !more {
                         // Nothing more to send: out of the queue now
-                        // rather than after one more poll.
-                        self.drained(idx);
+                        // rather than after one more poll (`drained`, on
+                        // the entry in hand).
+                        self.txq.pop();
+                        e.in_txq = false;
+                    }
+                    if !more && e.dead {
+                        self.maybe_free(idx);
+                    } else if let Some((old, tick)) = Self::wheel_move(e) {
+                        self.rearm(idx, old, tick);
                     }
                     return self.emit(&tuple, &t, buf, seg);
                 }
