@@ -435,11 +435,23 @@ fn add_wraps(low: &mut u32, n: u32) -> bool {
 /// connections a host opens with it (the Endpoint's): packing it costs
 /// about as much as the rest of building a connection.
 #[derive(Clone, Debug)]
-pub(crate) struct PackedConfig(cfg::Shared);
+pub(crate) struct PackedConfig {
+    cfg: cfg::Shared,
+    /// The RTO a new connection starts with (RFC 6298 §2.1: the initial
+    /// RTO, clamped to the configured bounds), computed once: decoding
+    /// the three packed durations took about 100 instructions per
+    /// connection.
+    rto: u32,
+}
 
 impl PackedConfig {
     pub(crate) fn new(config: &Config) -> Self {
-        PackedConfig(cfg::Shared::new(cfg::Cfg::new(config)))
+        let cfg = cfg::Cfg::new(config);
+        let rto = timers::clamp_rto(&cfg, timers::us(cfg.rto_initial()));
+        PackedConfig {
+            cfg: cfg::Shared::new(cfg),
+            rto,
+        }
     }
 }
 
@@ -461,10 +473,10 @@ impl<B: Storage> Connection<B> {
     pub(crate) fn new_packed(config: &PackedConfig, buffers: Buffers<B>) -> Self {
         let rx = RingBuffer::new(buffers.rx);
         let tx = RingBuffer::new(buffers.tx);
-        let cfg = config.0.clone();
+        let cfg = config.cfg.clone();
         let nagle = cfg.nagle();
         let cc = cfg.congestion;
-        let rto = timers::clamp_rto(&cfg, timers::us(cfg.rto_initial()));
+        let rto = config.rto;
         let mut c = Connection {
             cfg,
             state: State::Closed,

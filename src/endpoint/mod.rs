@@ -1234,16 +1234,27 @@ impl<S: Store> Endpoint<S> {
         let Some(e) = self.slots[idx as usize].get_mut() else {
             return;
         };
+        if let Some((old, t)) = Self::wheel_move(e) {
+            self.rearm(idx, old, t);
+        }
+    }
+
+    /// [`schedule`](Self::schedule)'s test, on an entry its caller holds
+    /// already: when the entry's wheel node must move to an earlier tick,
+    /// takes the node out of the entry and returns it with that tick, for
+    /// [`rearm`](Self::rearm).
+    #[inline(always)]
+    fn wheel_move(e: &mut Entry<S>) -> Option<(u32, u64)> {
         if e.held {
-            return;
+            return None;
         }
         let t = e.conn.deadline().map_or(u64::MAX, tick_ceil);
         if t >= e.wheel_at {
-            return;
+            return None;
         }
         let old = core::mem::replace(&mut e.wheel_node, NONE);
         e.wheel_at = u64::MAX;
-        self.rearm(idx, old, t);
+        Some((old, t))
     }
 
     /// [`schedule`](Self::schedule)'s move of a connection's entry (out of
@@ -1420,7 +1431,9 @@ impl<S: Store> Endpoint<S> {
             }
             _ => {}
         }
-        self.schedule(idx);
+        if let Some((old, t)) = Self::wheel_move(e) {
+            self.rearm(idx, old, t);
+        }
     }
 
     /// Connection `idx` is dead (out of the tables): if the application
@@ -2429,12 +2442,18 @@ impl<S: Store> Endpoint<S> {
                         self.fast_open_option(idx, &mut t);
                     }
                     let e = self.slots[idx as usize].get_mut()?;
-                    if e.conn.may_transmit() {
-                        self.schedule(idx);
-                    } else {
+                    let more = e.conn.may_transmit();
+                    if !more {
                         // Nothing more to send: out of the queue now
-                        // rather than after one more poll.
-                        self.drained(idx);
+                        // rather than after one more poll (`drained`, on
+                        // the entry in hand).
+                        self.txq.pop();
+                        e.in_txq = false;
+                    }
+                    if !more && e.dead {
+                        self.maybe_free(idx);
+                    } else if let Some((old, tick)) = Self::wheel_move(e) {
+                        self.rearm(idx, old, tick);
                     }
                     return self.emit(&tuple, &t, buf, seg);
                 }
@@ -2512,29 +2531,60 @@ impl<S: Store> Endpoint<S> {
         buf: &mut [u8],
         segment_size: u16,
     ) -> Option<Datagram> {
+        let end = MAX_HEADER + t.len;
+        // The header goes right in front of the payload: no byte moves.
+        if t.options.is_empty() {
+            // No options (every segment after the handshake without
+            // timestamps or SACK blocks): the 20-byte fixed header, built
+            // without copying the option area into a `TcpHeader` first.
+            let header = TcpHeader {
+                src_port: tuple.local_port,
+                dst_port: tuple.remote_port,
+                seq: t.seq,
+                ack: t.ack,
+                flags: t.flags,
+                window: t.window,
+                urgent: t.urgent,
+                options: crate::wire::TcpOptions::NONE,
+            };
+            let start = MAX_HEADER - TcpHeader::FIXED_LEN;
+            let seg = buf.get_mut(start..end)?;
+            header.emit(seg).ok()?;
+            return self.seal(tuple, t, seg, start, end, segment_size);
+        }
         let mut header: TcpHeader = t.header(tuple.local_port, tuple.remote_port);
         if header.options_len() > 40 {
             header.options.sack.truncate(2);
         }
-        // The header goes right in front of the payload: no byte moves.
-        let o = &header.options;
-        let ts_only = if o.is_empty() {
-            None
-        } else {
-            o.only_timestamps()
-        };
+        let ts_only = header.options.only_timestamps();
         let hlen = match ts_only {
             Some(_) => TcpHeader::TS_ONLY_LEN,
             None => header.header_len(),
         };
         let start = MAX_HEADER.checked_sub(hlen)?;
-        let end = MAX_HEADER + t.len;
         let seg = buf.get_mut(start..end)?;
-        let len = seg.len();
         match ts_only {
             Some(ts) => header.emit_ts_only(ts, seg).ok()?,
             None => header.emit(seg).ok()?,
         };
+        self.seal(tuple, t, seg, start, end, segment_size)
+    }
+
+    /// [`emit`](Self::emit)'s last step, once the header is in `seg`
+    /// (`buf[start..end]`): the checksum (or, with offload, the
+    /// pseudo-header's sum for the device), the counters and the
+    /// `Datagram`.
+    #[inline(always)]
+    fn seal(
+        &mut self,
+        tuple: &Tuple,
+        t: &Transmit,
+        seg: &mut [u8],
+        start: usize,
+        end: usize,
+        segment_size: u16,
+    ) -> Option<Datagram> {
+        let len = seg.len();
         let offload = self.cfg.tx_checksum_offload;
         match (tuple.local_ip, tuple.remote_ip) {
             (IpAddr::V4(s), IpAddr::V4(d)) if offload => {
