@@ -307,6 +307,10 @@ impl<B: Storage> Connection<B> {
     /// empty one gets only segments that carry none of the stream (an ACK,
     /// a window probe, a RST): data, a FIN and resends wait for a poll
     /// with room.
+    ///
+    /// Inlined into the caller, the send fast path with it (`send_fast`):
+    /// the segment is built where the caller reads it, without a call.
+    #[inline(always)]
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         let now = self.clock(now);
         if let Some(mss) = self.send_predict(buf.len()) {
