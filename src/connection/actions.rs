@@ -558,6 +558,11 @@ mod tests {
         let ts = Some(Timestamps { val: 5, ecr: 6 });
         let mut sack = SackBlocks::new();
         sack.push(SeqNum(10), SeqNum(20));
+        // Timestamps and three SACK blocks: 40 bytes, the most that fit.
+        let mut three = SackBlocks::new();
+        for i in 0..3 {
+            three.push(SeqNum(i * 100), SeqNum(i * 100 + 10));
+        }
         let with = |options| Transmit { options, ..bare };
         for t in [
             bare,
@@ -574,6 +579,11 @@ mod tests {
             }),
             with(TcpOptions {
                 sack,
+                ..TcpOptions::NONE
+            }),
+            with(TcpOptions {
+                sack: three,
+                timestamps: ts,
                 ..TcpOptions::NONE
             }),
         ] {
@@ -599,6 +609,9 @@ mod tests {
             assert_eq!(t.emit_header(1, 2, &mut got, hlen - 1), Err(short));
             let past = WireError::BufferTooSmall { need: 81, have: 80 };
             assert_eq!(t.emit_header(1, 2, &mut got, 81), Err(past));
+            // `end` at the buffer's end, with too little room before it.
+            let end = &mut got[..hlen - 1];
+            assert_eq!(t.emit_header(1, 2, end, hlen - 1), Err(short));
         }
         // Four SACK blocks and timestamps need 48 option bytes (as `emit`).
         let mut four = SackBlocks::new();
