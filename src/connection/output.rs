@@ -467,7 +467,10 @@ impl<B: Storage> Connection<B> {
         // are below 2^30 (SND.WND by RFC 7323 §2.3, cwnd as next_data_len
         // takes it), so this is next_data_len's sequence-space test exactly.
         let need = self.flight().saturating_add(mss);
-        let wnd = self.snd_wnd.min(self.cwnd.max(mss).min(MAX_WINDOW));
+        // SND.WND is below MAX_WINDOW, so the cwnd's cap changes nothing
+        // in the smaller of the two.
+        debug_assert!(self.snd_wnd < MAX_WINDOW);
+        let wnd = self.snd_wnd.min(self.cwnd.max(mss));
         (self.tx.len() as u32 >= need && wnd >= need && room >= mss as usize).then_some(mss)
     }
 
