@@ -328,7 +328,10 @@ impl SendLog {
     /// New data starting at `seq` goes out at `now`.
     #[inline]
     pub(super) fn record(&mut self, seq: SeqNum, now: Instant) {
-        let n = self.len();
+        // `len()` without its clamp: `push` merges at SLOTS checkpoints, so
+        // there are never more (one compare less a segment).
+        let n = usize::from(self.n & !MERGED_BIT);
+        debug_assert!(n <= SLOTS);
         if n == 0 {
             // The first checkpoint: the base, no box.
             self.rebase(now);
