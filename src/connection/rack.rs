@@ -338,21 +338,19 @@ impl SendLog {
             self.n = 1;
             return;
         }
-        let Some(off) = now
-            .as_micros()
-            .checked_sub(self.base.get().as_micros())
-            .and_then(|d| u32::try_from(d).ok())
-        else {
+        let since = now.as_micros().checked_sub(self.base.get().as_micros());
+        // Data sent at the time of the newest checkpoint is dated by it
+        // (the common case of a burst): nothing to record. (Tested first:
+        // that time is in range.)
+        if since == Some(u64::from(self.off(n - 1))) {
+            return;
+        }
+        let Some(off) = since.and_then(|d| u32::try_from(d).ok()) else {
             // Too long after the first checkpoint to be kept: the data is
             // dated from the last checkpoint (wider bounds, never wrong ones).
             self.n |= MERGED_BIT;
             return;
         };
-        // Data sent at the time of the newest checkpoint is dated by it
-        // (the common case of a burst): nothing to record.
-        if self.off(n - 1) == off {
-            return;
-        }
         self.push(seq, off);
     }
 
