@@ -432,16 +432,17 @@ mod ts {
         h.want_tx = false;
         loop {
             let mut buf = pipe.take_buf();
-            let Some(t) = h.conn.poll_transmit(now, &mut buf[HEADROOM..]) else {
+            let out = h.conn.poll_transmit(now, &mut buf[HEADROOM..]);
+            let Some(t) = &out else {
                 pipe.give_back(buf);
                 return;
             };
-            let hdr = t.header(h.port, h.peer_port);
-            let hlen = hdr.header_len();
-            let start = HEADROOM - 20 - hlen;
-            hdr.emit(&mut buf[start + 20..HEADROOM])
+            // The TCP header right in front of the payload.
+            let tcp_start = t
+                .emit_header(h.port, h.peer_port, &mut buf, HEADROOM)
                 .expect("header fits");
-            let total = 20 + hlen + t.len;
+            let start = tcp_start - 20;
+            let total = HEADROOM - start + t.len;
             let tl = (total as u16).to_be_bytes();
             let tos = if t.ect { 2 } else { 0 };
             let (s, d) = (h.ip, h.peer_ip);

@@ -294,6 +294,18 @@ where
         n
     }
 
+    /// [`read_at`](Self::read_at) of exactly `out.len()` bytes, for a
+    /// caller that knows they are stored (`offset + out.len() <= len()`):
+    /// the send path's full segment (`Connection::send_fast`), without the
+    /// tests that trim the copy.
+    #[inline]
+    pub(crate) fn read_exact_at(&self, offset: usize, out: &mut [u8]) {
+        debug_assert!(offset + out.len() <= self.len());
+        let buf = self.buf();
+        let start = Self::wrap(self.front(), offset, buf.len());
+        Self::copy_out(buf, start, out);
+    }
+
     /// The longest contiguous run of stored bytes starting `offset` bytes
     /// after the front, at most `max` bytes. It may be shorter than the data
     /// available because the storage wraps; empty if `offset >= len()`.

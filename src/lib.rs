@@ -33,8 +33,9 @@
 //!    unanswered: advice for the IP layer) are news, nothing required.
 //! 5. **Transmit**: call [`Connection::poll_transmit`] until it returns
 //!    `None`. Each [`Transmit`] wrote its payload to the start of your
-//!    buffer; build the header with [`Transmit::header`] (ports are yours),
-//!    emit it with [`TcpHeader::emit`], fill in the checksum and send.
+//!    buffer; write the header in front of it with
+//!    [`Transmit::emit_header`] (ports are yours; or build a [`TcpHeader`]
+//!    with [`Transmit::header`] and emit it), fill in the checksum and send.
 //! 6. **Keep one timer** per connection at [`Connection::deadline`]. When it
 //!    passes, call `on_timer`; calling it early is a harmless no-op.
 //!    [`Action::SetTimer`] reports the deadline as the call left it; sending

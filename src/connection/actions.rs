@@ -4,7 +4,20 @@ use crate::error::CloseReason;
 use crate::seq::SeqNum;
 use crate::state::{Event, State};
 use crate::time::Instant;
-use crate::wire::{Flags, TcpHeader, TcpOptions};
+use crate::wire::{FIXED_LEN, Flags, TcpHeader, TcpOptions, WireError};
+
+/// `emit_header`'s error for a header of `hlen` bytes to end at `end` in
+/// a buffer of `have` bytes: the buffer, or the room before `end`.
+fn too_small(end: usize, have: usize, hlen: usize) -> WireError {
+    if end > have {
+        WireError::BufferTooSmall { need: end, have }
+    } else {
+        WireError::BufferTooSmall {
+            need: hlen,
+            have: end,
+        }
+    }
+}
 
 /// A state change, with the edge of the transition table that made it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -256,9 +269,79 @@ impl Transmit {
             options: self.options,
         }
     }
+
+    /// Writes the TCP header of this segment between the given ports into
+    /// `buf` so that it ends at `end`, and returns where it starts. A host
+    /// that gave `poll_transmit` the buffer `&mut buf[end..]` then has the
+    /// whole segment in `buf[start..end + self.len]`, the payload unmoved.
+    ///
+    /// The bytes are those of `self.header(src_port, dst_port).emit(..)`
+    /// (the checksum field zero, to fill in over the whole segment:
+    /// RFC 9293 §3.1), written without building the [`TcpHeader`]: a
+    /// segment without options (every data segment of a connection
+    /// without timestamps, and no SACK block to report) is 20 bytes from
+    /// the fields.
+    ///
+    /// # Errors
+    ///
+    /// * [`WireError::BufferTooSmall`]: `end` is past the end of `buf`, or
+    ///   less than the header's length before it.
+    /// * [`WireError::OptionsTooLong`]: the options need more than 40
+    ///   bytes (as [`TcpHeader::emit`]).
+    #[inline]
+    pub fn emit_header(
+        &self,
+        src_port: u16,
+        dst_port: u16,
+        buf: &mut [u8],
+        end: usize,
+    ) -> Result<usize, WireError> {
+        if !self.options.is_empty() {
+            return emit_with_options(&self.header(src_port, dst_port), buf, end);
+        }
+        let have = buf.len();
+        let start = end.wrapping_sub(FIXED_LEN);
+        match buf
+            .get_mut(start..end)
+            .and_then(|b| b.first_chunk_mut::<FIXED_LEN>())
+        {
+            Some(fixed) => {
+                // The options are not read: only the fixed fields are
+                // kept of this header (no copy of the options).
+                let h = TcpHeader {
+                    options: TcpOptions::NONE,
+                    ..self.header(src_port, dst_port)
+                };
+                *fixed = h.fixed_header(FIXED_LEN);
+                Ok(start)
+            }
+            None => Err(too_small(end, have, FIXED_LEN)),
+        }
+    }
+
     /// SEG.LEN of this segment (payload plus SYN and FIN).
     pub fn seg_len(&self) -> u32 {
         self.len as u32 + u32::from(self.flags.syn()) + u32::from(self.flags.fin())
+    }
+}
+
+/// `Transmit::emit_header` of a segment with options (out of line: the
+/// common data segment has none, and the Endpoint writes its own).
+#[inline(never)]
+fn emit_with_options(h: &TcpHeader, buf: &mut [u8], end: usize) -> Result<usize, WireError> {
+    let olen = h.options_len();
+    if olen > 40 {
+        // Reported before the buffer is looked at, as `emit` does.
+        return Err(WireError::OptionsTooLong(olen));
+    }
+    let hlen = FIXED_LEN + olen;
+    let have = buf.len();
+    match end
+        .checked_sub(hlen)
+        .and_then(|s| Some((s, buf.get_mut(s..end)?)))
+    {
+        Some((start, out)) => h.emit(out).map(|_| start),
+        None => Err(too_small(end, have, hlen)),
     }
 }
 
@@ -415,23 +498,28 @@ mod tests {
         assert_eq!(Actions::NONE.into_iter().next(), None);
     }
 
-    /// `Transmit::header` carries every field over with the ports given;
-    /// SEG.LEN counts SYN and FIN (RFC 9293 §3.4).
-    #[test]
-    fn transmit_header_and_seg_len() {
-        let t = Transmit {
+    /// A SYN,ACK with 5 bytes of payload and the given options.
+    fn sample(options: TcpOptions) -> Transmit {
+        Transmit {
             seq: SeqNum(10),
             ack: SeqNum(20),
             flags: Flags::SYN | Flags::ACK,
             window: 300,
             urgent: 4,
             ect: false,
-            options: TcpOptions {
-                mss: Some(1000),
-                ..TcpOptions::NONE
-            },
+            options,
             len: 5,
-        };
+        }
+    }
+
+    /// `Transmit::header` carries every field over with the ports given;
+    /// SEG.LEN counts SYN and FIN (RFC 9293 §3.4).
+    #[test]
+    fn transmit_header_and_seg_len() {
+        let t = sample(TcpOptions {
+            mss: Some(1000),
+            ..TcpOptions::NONE
+        });
         let h = t.header(1, 2);
         assert_eq!((h.src_port, h.dst_port), (1, 2));
         assert_eq!((h.seq, h.ack, h.flags), (t.seq, t.ack, t.flags));
@@ -454,5 +542,95 @@ mod tests {
             ..t
         };
         assert_eq!(data.seg_len(), 7);
+    }
+
+    /// `Transmit::emit_header` writes the bytes of `header().emit()` right
+    /// in front of `end`, with and without options, and reports what
+    /// `emit` reports when they do not fit.
+    #[test]
+    fn emit_header_is_header_then_emit() {
+        use crate::wire::{SackBlocks, Timestamps};
+        let bare = Transmit {
+            seq: SeqNum(0x0102_0304),
+            flags: Flags::ACK | Flags::PSH,
+            ..sample(TcpOptions::NONE)
+        };
+        let ts = Some(Timestamps { val: 5, ecr: 6 });
+        let mut sack = SackBlocks::new();
+        sack.push(SeqNum(10), SeqNum(20));
+        // Timestamps and three SACK blocks: 40 bytes, the most that fit.
+        let mut three = SackBlocks::new();
+        for i in 0..3 {
+            three.push(SeqNum(i * 100), SeqNum(i * 100 + 10));
+        }
+        let with = |options| Transmit { options, ..bare };
+        for t in [
+            bare,
+            with(TcpOptions {
+                timestamps: ts,
+                ..TcpOptions::NONE
+            }),
+            with(TcpOptions {
+                mss: Some(1460),
+                window_scale: Some(7),
+                sack_permitted: true,
+                timestamps: ts,
+                ..TcpOptions::NONE
+            }),
+            with(TcpOptions {
+                sack,
+                ..TcpOptions::NONE
+            }),
+            with(TcpOptions {
+                sack: three,
+                timestamps: ts,
+                ..TcpOptions::NONE
+            }),
+        ] {
+            let h = t.header(1000, 2000);
+            let hlen = h.header_len();
+            let mut want = [0xeeu8; 64];
+            h.emit(&mut want[..hlen]).unwrap();
+            let mut got = [0xeeu8; 80];
+            assert_eq!(t.emit_header(1000, 2000, &mut got, 70), Ok(70 - hlen));
+            assert_eq!(got[70 - hlen..70], want[..hlen]);
+            // Nothing outside the header is touched.
+            assert!(
+                got[..70 - hlen]
+                    .iter()
+                    .chain(&got[70..])
+                    .all(|&b| b == 0xee)
+            );
+            // Room before `end` short by a byte, and `end` past the buffer.
+            let short = WireError::BufferTooSmall {
+                need: hlen,
+                have: hlen - 1,
+            };
+            assert_eq!(t.emit_header(1, 2, &mut got, hlen - 1), Err(short));
+            let past = WireError::BufferTooSmall { need: 81, have: 80 };
+            assert_eq!(t.emit_header(1, 2, &mut got, 81), Err(past));
+            // `end` at the buffer's end, with too little room before it.
+            let end = &mut got[..hlen - 1];
+            assert_eq!(t.emit_header(1, 2, end, hlen - 1), Err(short));
+        }
+        // Four SACK blocks and timestamps need 48 option bytes (as `emit`).
+        let mut four = SackBlocks::new();
+        for i in 0..4 {
+            four.push(SeqNum(i * 100), SeqNum(i * 100 + 10));
+        }
+        let long = with(TcpOptions {
+            sack: four,
+            timestamps: ts,
+            ..TcpOptions::NONE
+        });
+        let mut buf = [0u8; 100];
+        assert_eq!(
+            long.emit_header(1, 2, &mut buf, 90),
+            Err(WireError::OptionsTooLong(48))
+        );
+        assert_eq!(
+            long.header(1, 2).emit(&mut buf),
+            Err(WireError::OptionsTooLong(48))
+        );
     }
 }

@@ -307,6 +307,10 @@ impl<B: Storage> Connection<B> {
     /// empty one gets only segments that carry none of the stream (an ACK,
     /// a window probe, a RST): data, a FIN and resends wait for a poll
     /// with room.
+    ///
+    /// Inlined into the caller, the send fast path with it (`send_fast`):
+    /// the segment is built where the caller reads it, without a call.
+    #[inline(always)]
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         let now = self.clock(now);
         if let Some(mss) = self.send_predict(buf.len()) {
@@ -463,7 +467,10 @@ impl<B: Storage> Connection<B> {
         // are below 2^30 (SND.WND by RFC 7323 §2.3, cwnd as next_data_len
         // takes it), so this is next_data_len's sequence-space test exactly.
         let need = self.flight().saturating_add(mss);
-        let wnd = self.snd_wnd.min(self.cwnd.max(mss).min(MAX_WINDOW));
+        // SND.WND is below MAX_WINDOW, so the cwnd's cap changes nothing
+        // in the smaller of the two.
+        debug_assert!(self.snd_wnd < MAX_WINDOW);
+        let wnd = self.snd_wnd.min(self.cwnd.max(mss));
         (self.tx.len() as u32 >= need && wnd >= need && room >= mss as usize).then_some(mss)
     }
 
@@ -477,8 +484,6 @@ impl<B: Storage> Connection<B> {
         let flight = self.flight();
         let off = flight as usize;
         let n = mss as usize;
-        let copied = self.tx.read_at(off, &mut buf[..n]);
-        debug_assert_eq!(copied, n);
         let mut flags = Flags::ACK;
         if self.push(now, off + n == self.tx.len(), true) {
             flags |= Flags::PSH;
@@ -526,7 +531,7 @@ impl<B: Storage> Connection<B> {
         self.count_out(n);
         self.set_force_send(false);
         self.ack_sent();
-        Transmit {
+        let t = Transmit {
             seq,
             ack: self.rcv_nxt,
             flags,
@@ -536,7 +541,12 @@ impl<B: Storage> Connection<B> {
             ect,
             options,
             len: n,
-        }
+        };
+        // The payload last (nothing above changes the send buffer): fewer
+        // values are live across the copy.
+        // `send_predict` found the segment in the buffer.
+        self.tx.read_exact_at(off, &mut buf[..n]);
+        t
     }
 
     fn next_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {

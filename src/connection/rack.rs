@@ -328,28 +328,29 @@ impl SendLog {
     /// New data starting at `seq` goes out at `now`.
     #[inline]
     pub(super) fn record(&mut self, seq: SeqNum, now: Instant) {
-        let n = self.len();
+        // `len()` without its clamp: `push` merges at SLOTS checkpoints, so
+        // there are never more (one compare less a segment).
+        let n = usize::from(self.n & !MERGED_BIT);
+        debug_assert!(n <= SLOTS);
         if n == 0 {
             // The first checkpoint: the base, no box.
             self.rebase(now);
             self.n = 1;
             return;
         }
-        let Some(off) = now
-            .as_micros()
-            .checked_sub(self.base.get().as_micros())
-            .and_then(|d| u32::try_from(d).ok())
-        else {
+        let since = now.as_micros().checked_sub(self.base.get().as_micros());
+        // Data sent at the time of the newest checkpoint is dated by it
+        // (the common case of a burst): nothing to record. (Tested first:
+        // that time is in range.)
+        if since == Some(u64::from(self.off(n - 1))) {
+            return;
+        }
+        let Some(off) = since.and_then(|d| u32::try_from(d).ok()) else {
             // Too long after the first checkpoint to be kept: the data is
             // dated from the last checkpoint (wider bounds, never wrong ones).
             self.n |= MERGED_BIT;
             return;
         };
-        // Data sent at the time of the newest checkpoint is dated by it
-        // (the common case of a burst): nothing to record.
-        if self.off(n - 1) == off {
-            return;
-        }
         self.push(seq, off);
     }
 

@@ -9,6 +9,7 @@
 pub mod checksum;
 pub mod gso;
 mod tcp;
+pub(crate) use tcp::FIXED_LEN;
 
 use crate::seq::SeqNum;
 

@@ -21,7 +21,7 @@ const KIND_FO: u8 = FastOpen::KIND;
 const KIND_EXP: u8 = FastOpen::KIND_EXP;
 
 /// Length of the fixed part of the header.
-const FIXED_LEN: usize = 20;
+pub(crate) const FIXED_LEN: usize = 20;
 /// The most option bytes a header can carry (data offset 15 words).
 const MAX_OPTIONS: usize = 40;
 
@@ -231,7 +231,7 @@ impl TcpHeader {
     /// The fixed 20 bytes of a header `hlen` bytes long (`hlen <= 60`), the
     /// checksum zero.
     #[inline(always)]
-    fn fixed_header(&self, hlen: usize) -> [u8; FIXED_LEN] {
+    pub(crate) fn fixed_header(&self, hlen: usize) -> [u8; FIXED_LEN] {
         let [s0, s1] = self.src_port.to_be_bytes();
         let [d0, d1] = self.dst_port.to_be_bytes();
         let [q0, q1, q2, q3] = self.seq.0.to_be_bytes();
