@@ -2535,21 +2535,13 @@ impl<S: Store> Endpoint<S> {
         // The header goes right in front of the payload: no byte moves.
         if t.options.is_empty() {
             // No options (every segment after the handshake without
-            // timestamps or SACK blocks): the 20-byte fixed header, built
-            // without copying the option area into a `TcpHeader` first.
-            let header = TcpHeader {
-                src_port: tuple.local_port,
-                dst_port: tuple.remote_port,
-                seq: t.seq,
-                ack: t.ack,
-                flags: t.flags,
-                window: t.window,
-                urgent: t.urgent,
-                options: crate::wire::TcpOptions::NONE,
-            };
-            let start = MAX_HEADER - TcpHeader::FIXED_LEN;
+            // timestamps or SACK blocks): `Transmit::emit_header` writes
+            // the 20-byte fixed header from the fields, without copying
+            // the option area into a `TcpHeader` first.
+            let start = t
+                .emit_header(tuple.local_port, tuple.remote_port, buf, MAX_HEADER)
+                .ok()?;
             let seg = buf.get_mut(start..end)?;
-            header.emit(seg).ok()?;
             return self.seal(tuple, t, seg, start, end, segment_size);
         }
         let mut header: TcpHeader = t.header(tuple.local_port, tuple.remote_port);

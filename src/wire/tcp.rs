@@ -30,8 +30,6 @@ impl TcpHeader {
     /// TS` (RFC 7323 §3, laid out as RFC 7323 Appendix A advises and as
     /// Linux sends it).
     pub(crate) const TS_ONLY_LEN: usize = FIXED_LEN + 12;
-    /// The length of a header without options.
-    pub(crate) const FIXED_LEN: usize = FIXED_LEN;
 
     /// Parses a TCP header and its options from the start of `bytes`
     /// (RFC 9293 §3.1) and returns it with the payload that follows.
