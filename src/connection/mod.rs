@@ -801,7 +801,7 @@ impl<B: Storage> Connection<B> {
     pub fn on_segment_ecn(&mut self, now: Instant, seg: &Segment<'_>, ce: bool) -> Actions {
         let now = self.segment_arrives(now, ce);
         let mut a = Actions::NONE;
-        let settled = self.input(now, seg, &mut a);
+        let settled = self.input_inline(now, seg, &mut a);
         self.finish_segment(now, &mut a, settled);
         a
     }
