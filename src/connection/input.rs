@@ -163,8 +163,12 @@ impl<B: Storage> Connection<B> {
         if plen > self.rcv_mss_est {
             self.rcv_mss_est = plen;
         }
+        // `predict` saw the text fit the ring whole.
         let n = match text {
-            Text::Copy => self.rx.enqueue_slice(seg.payload),
+            Text::Copy => {
+                self.rx.enqueue_fitting(seg.payload);
+                len
+            }
             Text::Staged => self.rx.commit_unallocated(len),
             Text::Delivered => len,
         } as u32;
