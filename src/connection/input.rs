@@ -92,8 +92,9 @@ impl<B: Storage> Connection<B> {
             return None;
         }
         // RFC 7323 §5.3 PAWS: a TSval older than TS.Recent takes the full path.
-        if self.ts_on()
-            && let Some(ts) = seg.options.timestamps
+        // (The segment's option first: without one, one test.)
+        if let Some(ts) = seg.options.timestamps
+            && self.ts_on()
             && (ts.val.wrapping_sub(self.ts_recent) as i32) < 0
         {
             return None;
