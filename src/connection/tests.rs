@@ -68,7 +68,8 @@ enum Op {
         /// How the fast side gets it: 0 `on_segment`; 1
         /// `on_segment_unverified` with a good checksum; 2 the same with a
         /// bad one (the full side then gets nothing: it must change
-        /// nothing).
+        /// nothing); 3 and 4 `on_segment_recv`; 5 `on_segment_bytes` of
+        /// the segment as emitted.
         csum: u8,
         /// The IP header carried Congestion Experienced (RFC 3168 §5).
         ce: bool,
@@ -101,7 +102,7 @@ fn op() -> impl Strategy<Value = Op> {
             prop_oneof![Just(4096u16), Just(0), any::<u16>()],
             proptest::bool::weighted(0.1),
             proptest::option::weighted(0.5, any::<i8>()),
-            prop_oneof![2 => Just(0u8), 2 => Just(1u8), 1 => Just(2u8), 2 => Just(3u8), 1 => Just(4u8)],
+            prop_oneof![2 => Just(0u8), 2 => Just(1u8), 1 => Just(2u8), 2 => Just(3u8), 1 => Just(4u8), 2 => Just(5u8)],
             proptest::bool::weighted(0.1),
         )
             .prop_map(|(at, len, ack, flags, window, sack, ts, csum, ce)| Op::Seg {
@@ -278,6 +279,28 @@ fn run(cfg: &Config, ops: &[Op]) -> Result<Predicted, TestCaseError> {
                         }
                         (o1.actions, a2)
                     }
+                    5 => {
+                        // The segment as it would arrive: the connection
+                        // parses it (a 20-byte header on its own fast path).
+                        let h = crate::wire::TcpHeader {
+                            src_port: 1,
+                            dst_port: 2,
+                            seq,
+                            ack: seg.ack,
+                            flags: seg.flags,
+                            window,
+                            urgent: 0,
+                            options,
+                        };
+                        let mut bytes = std::vec![0u8; 60];
+                        let n = h.emit(&mut bytes).expect("header fits");
+                        bytes.truncate(n);
+                        bytes.extend_from_slice(&payload);
+                        (
+                            fast.on_segment_bytes(now, &bytes, ce).expect("parses"),
+                            full.on_segment_ecn(now, &seg, ce),
+                        )
+                    }
                     _ => {
                         let bad = fast.on_segment_unverified(now, &seg, ce, good + 1);
                         prop_assert_eq!(bad, Err(WireError::BadChecksum), "op {}", i);
@@ -413,9 +436,10 @@ fn in_order_rounds(
 #[test]
 fn bulk_in_order_data_takes_the_fast_path_and_matches() {
     // A long in-order run: most segments go through header prediction.
-    // Every way in: a bad checksum on one in six, read at once on two.
+    // Every way in: a bad checksum on one in eight, read at once on two,
+    // parsed by the connection (`on_segment_bytes`) on two.
     let ops = in_order_rounds(
-        |k| [0, 1, 2, 1, 3, 3][k % 6],
+        |k| [0, 1, 2, 1, 3, 3, 5, 5][k % 8],
         |_| false,
         |k| if k % 5 == 0 { 700 } else { 0 },
     );
