@@ -1263,19 +1263,33 @@ impl<B: Storage> Connection<B> {
                 "a settled segment moved a timer"
             );
         }
-        self.report(a, false);
+        // `report(a, false)`, in ESTABLISHED (the fast paths' state):
+        // `has_output(false)` there is a RST or an ACK due, or a probe.
+        debug_assert!(self.state == State::Established);
+        self.report_deadline(a);
+        let output = self.rst_or_ack_now() || !matches!(self.probe, Probe::None | Probe::Held);
+        debug_assert_eq!(output, self.has_output(false));
+        if output {
+            a.set_transmit();
+        }
     }
 
     /// The deadline (when it changed) and whether there is output, into `a`.
     #[inline(always)]
     fn report(&mut self, a: &mut Actions, wants: bool) {
+        self.report_deadline(a);
+        if self.has_output(wants) {
+            a.set_transmit();
+        }
+    }
+
+    /// The deadline, into `a` when it changed.
+    #[inline(always)]
+    fn report_deadline(&mut self, a: &mut Actions) {
         let d = self.earliest_timer();
         if d != self.reported_deadline {
             self.reported_deadline = d;
             a.set_timer((d != Instant::MAX).then_some(d));
-        }
-        if self.has_output(wants) {
-            a.set_transmit();
         }
     }
 
