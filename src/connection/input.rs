@@ -26,6 +26,20 @@ impl<B: Storage> Connection<B> {
     /// keeps as it was (see [`fast_path`](Self::fast_path)), so that
     /// `finish` may skip re-arming them.
     pub(super) fn input(&mut self, now: Instant, seg: &Segment<'_>, a: &mut Actions) -> bool {
+        self.input_inline(now, seg, a)
+    }
+
+    /// [`input`](Self::input) inlined into its caller, for
+    /// `on_segment_ecn`: a predicted segment then costs one call less
+    /// (the header-prediction test and the fast path in the entry point
+    /// itself, everything else out of line in `input_unpredicted`).
+    #[inline(always)]
+    pub(super) fn input_inline(
+        &mut self,
+        now: Instant,
+        seg: &Segment<'_>,
+        a: &mut Actions,
+    ) -> bool {
         if self.state == State::Established
             && let Some(new_ack) = self.predict(seg)
         {
@@ -38,7 +52,7 @@ impl<B: Storage> Connection<B> {
     /// A segment header prediction did not take (or any segment outside
     /// ESTABLISHED).
     #[inline(never)]
-    pub(super) fn input_unpredicted(&mut self, now: Instant, seg: &Segment<'_>, a: &mut Actions) {
+    fn input_unpredicted(&mut self, now: Instant, seg: &Segment<'_>, a: &mut Actions) {
         match self.state {
             // RFC 9293 §3.10.7.1: a closed connection is the Endpoint's to
             // answer (`reply_to_unknown`); the Connection says nothing more.

@@ -800,18 +800,10 @@ impl<B: Storage> Connection<B> {
     /// the Congestion Experienced codepoint when `ce` (RFC 3168 §5).
     pub fn on_segment_ecn(&mut self, now: Instant, seg: &Segment<'_>, ce: bool) -> Actions {
         let now = self.segment_arrives(now, ce);
-        // Header prediction and its fast path here, in the entry point
-        // (one call less per predicted segment); every other segment out
-        // of line.
-        if self.state == State::Established
-            && let Some(new_ack) = self.predict(seg)
-        {
-            let mut a = Actions::NONE;
-            let settled = self.fast_path(now, seg, new_ack, input::Text::Copy, &mut a);
-            self.finish_segment(now, &mut a, settled);
-            return a;
-        }
-        self.on_segment_unpredicted(now, seg)
+        let mut a = Actions::NONE;
+        let settled = self.input_inline(now, seg, &mut a);
+        self.finish_segment(now, &mut a, settled);
+        a
     }
 
     /// As [`Connection::on_segment_ecn`], for the segment as it arrived:
@@ -864,15 +856,6 @@ impl<B: Storage> Connection<B> {
     ) -> Result<Actions, WireError> {
         let (h, payload) = crate::wire::TcpHeader::parse(tcp)?;
         Ok(self.on_segment_ecn(now, &Segment::new(&h, payload), ce))
-    }
-
-    /// `on_segment_ecn` for a segment header prediction did not take.
-    #[inline(never)]
-    fn on_segment_unpredicted(&mut self, now: Instant, seg: &Segment<'_>) -> Actions {
-        let mut a = Actions::NONE;
-        self.input_unpredicted(now, seg, &mut a);
-        self.finish(now, &mut a);
-        a
     }
 
     /// As [`Connection::on_segment_ecn`], for a segment whose TCP checksum
