@@ -311,21 +311,37 @@ mod ts {
         if h.csum && !checksum::verify_v4(src, dst, tcp) {
             return false;
         }
+        if h.app.is_empty() {
+            // The connection parses the TCP header itself
+            // (`on_segment_bytes`); the lookup reads the ports from the
+            // bytes, as a host that demuxes on the raw header does.
+            let Some(ports) = tcp.first_chunk::<4>() else {
+                return false;
+            };
+            let be16 = |a: u8, b: u8| u16::from_be_bytes([a, b]);
+            if dst != h.ip
+                || src != h.peer_ip
+                || be16(ports[2], ports[3]) != h.port
+                || be16(ports[0], ports[1]) != h.peer_port
+            {
+                return false;
+            }
+            let Ok(a) = h.conn.on_segment_bytes(now, tcp, ce) else {
+                return false;
+            };
+            h.take(a);
+            return true;
+        }
         let Some((hdr, payload)) = tcp_in(h, src, dst, tcp) else {
             return false;
         };
         let seg = Segment::new(&hdr, payload);
-        if h.app.is_empty() {
-            let a = h.conn.on_segment_ecn(now, &seg, ce);
-            h.take(a);
-        } else {
-            // The application reads at once, into its own buffer.
-            let o = h
-                .conn
-                .on_segment_recv(now, &seg, ce, &mut h.app[h.app_fill..]);
-            h.app_fill += o.len;
-            h.take(o.actions);
-        }
+        // The application reads at once, into its own buffer.
+        let o = h
+            .conn
+            .on_segment_recv(now, &seg, ce, &mut h.app[h.app_fill..]);
+        h.app_fill += o.len;
+        h.take(o.actions);
         true
     }
 

@@ -252,6 +252,33 @@ where
         n
     }
 
+    /// Appends all of `data`, which the caller knows fits
+    /// (`data.len() <= free()`): header prediction's write of in-order
+    /// text, whose `predict` already compared the length with the free
+    /// space, so `enqueue_slice`'s clamp would test it again. A `data`
+    /// that does not fit panics on a slice bound (or overwrites stored
+    /// bytes); debug builds assert.
+    #[inline]
+    pub fn enqueue_fitting(&mut self, data: &[u8]) {
+        debug_assert!(
+            data.len() <= self.free(),
+            "enqueue_fitting of more than fits"
+        );
+        let (read, len) = (self.front(), self.len());
+        let buf = self.buf_mut();
+        let start = Self::wrap(read, len, buf.len());
+        // The free space runs from `start` to the end, then on from 0.
+        let (head, tail) = buf.split_at_mut(start);
+        let first = data.len().min(tail.len());
+        let (a, b) = data.split_at(first);
+        tail[..first].copy_from_slice(a);
+        if !b.is_empty() {
+            // Only when the copy wraps: no second (empty) memcpy call.
+            head[..b.len()].copy_from_slice(b);
+        }
+        self.len = Self::pos(len + data.len());
+    }
+
     /// Moves bytes from the front into `out`; returns how many.
     #[inline]
     pub fn dequeue_slice(&mut self, out: &mut [u8]) -> usize {
@@ -720,6 +747,27 @@ mod tests {
         assert_eq!(a.ranges().collect::<Vec<_>>(), vec![(0, 5)]);
         a.advance(100);
         assert!(a.is_empty());
+    }
+
+    /// `enqueue_fitting` stores what `enqueue_slice` stores, for every
+    /// front position, fill and length that fits (wrapping or not).
+    #[test]
+    fn enqueue_fitting_is_enqueue_slice() {
+        let cap = 8;
+        for pos in 0..cap {
+            for fill in 0..=cap {
+                for n in 0..=cap - fill {
+                    let mut a = ring_at(cap, pos);
+                    assert_eq!(a.enqueue_slice(&pattern(fill, 1)), fill);
+                    let mut b = a.clone();
+                    let data = pattern(n, 9);
+                    assert_eq!(a.enqueue_slice(&data), n);
+                    b.enqueue_fitting(&data);
+                    assert_eq!((a.len(), a.front()), (b.len(), b.front()));
+                    assert_eq!(a.storage, b.storage);
+                }
+            }
+        }
     }
 
     #[test]

@@ -245,6 +245,11 @@ impl<B: Storage> Connection<B> {
     pub(super) fn has_pending_rst(&self) -> bool {
         self.flags & RST != 0
     }
+    /// `has_pending_rst() || ack_now()` (bit 14), in one test.
+    #[inline]
+    pub(super) fn rst_or_ack_now(&self) -> bool {
+        self.flags & (RST | (1 << 14)) != 0
+    }
     /// Whether a D-SACK block is to be reported (`dsack().is_some()`, the
     /// flag bit alone).
     #[inline]

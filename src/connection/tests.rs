@@ -68,7 +68,8 @@ enum Op {
         /// How the fast side gets it: 0 `on_segment`; 1
         /// `on_segment_unverified` with a good checksum; 2 the same with a
         /// bad one (the full side then gets nothing: it must change
-        /// nothing).
+        /// nothing); 3 and 4 `on_segment_recv`; 5 `on_segment_bytes` of
+        /// the segment as emitted.
         csum: u8,
         /// The IP header carried Congestion Experienced (RFC 3168 §5).
         ce: bool,
@@ -101,7 +102,7 @@ fn op() -> impl Strategy<Value = Op> {
             prop_oneof![Just(4096u16), Just(0), any::<u16>()],
             proptest::bool::weighted(0.1),
             proptest::option::weighted(0.5, any::<i8>()),
-            prop_oneof![2 => Just(0u8), 2 => Just(1u8), 1 => Just(2u8), 2 => Just(3u8), 1 => Just(4u8)],
+            prop_oneof![2 => Just(0u8), 2 => Just(1u8), 1 => Just(2u8), 2 => Just(3u8), 1 => Just(4u8), 2 => Just(5u8)],
             proptest::bool::weighted(0.1),
         )
             .prop_map(|(at, len, ack, flags, window, sack, ts, csum, ce)| Op::Seg {
@@ -278,6 +279,28 @@ fn run(cfg: &Config, ops: &[Op]) -> Result<Predicted, TestCaseError> {
                         }
                         (o1.actions, a2)
                     }
+                    5 => {
+                        // The segment as it would arrive: the connection
+                        // parses it (a 20-byte header on its own fast path).
+                        let h = crate::wire::TcpHeader {
+                            src_port: 1,
+                            dst_port: 2,
+                            seq,
+                            ack: seg.ack,
+                            flags: seg.flags,
+                            window,
+                            urgent: 0,
+                            options,
+                        };
+                        let mut bytes = std::vec![0u8; 60];
+                        let n = h.emit(&mut bytes).expect("header fits");
+                        bytes.truncate(n);
+                        bytes.extend_from_slice(&payload);
+                        (
+                            fast.on_segment_bytes(now, &bytes, ce).expect("parses"),
+                            full.on_segment_ecn(now, &seg, ce),
+                        )
+                    }
                     _ => {
                         let bad = fast.on_segment_unverified(now, &seg, ce, good + 1);
                         prop_assert_eq!(bad, Err(WireError::BadChecksum), "op {}", i);
@@ -413,13 +436,102 @@ fn in_order_rounds(
 #[test]
 fn bulk_in_order_data_takes_the_fast_path_and_matches() {
     // A long in-order run: most segments go through header prediction.
-    // Every way in: a bad checksum on one in six, read at once on two.
+    // Every way in: a bad checksum on one in eight, read at once on two,
+    // parsed by the connection (`on_segment_bytes`) on two.
     let ops = in_order_rounds(
-        |k| [0, 1, 2, 1, 3, 3][k % 6],
+        |k| [0, 1, 2, 1, 3, 3, 5, 5][k % 8],
         |_| false,
         |k| if k % 5 == 0 { 700 } else { 0 },
     );
     run(&Config::rfc9293(), &ops).unwrap();
+}
+
+/// `on_segment_bytes` over a whole connection's life (handshake, data
+/// both ways, data into a half-closed connection, close from both sides,
+/// TIME-WAIT), with and without
+/// timestamps: every segment parsed by the connection gives the actions,
+/// the segments and the state that `on_segment_ecn` of the parsed segment
+/// gives, in every state the connection passes through.
+#[test]
+fn segment_bytes_match_parsed_segments_over_a_whole_connection() {
+    for cfg in [Config::rfc9293(), Config::linux()] {
+        let new = || C::new(cfg.clone(), Buffers::with_capacity(8192, 8192)).unwrap();
+        // [bytes side, parsed side] of each end.
+        let (mut a, mut b) = ([new(), new()], [new(), new()]);
+        let mut now = Instant::from_secs(1);
+        for c in &mut b {
+            let _ = c.listen(now, SeqNum(1000)).unwrap();
+        }
+        for c in &mut a {
+            let _ = c.connect(now, SeqNum(0xffff_f000)).unwrap();
+        }
+        let data = [0x5au8; 5000];
+        let mut states = std::collections::BTreeSet::new();
+        for step in 0..40 {
+            match step {
+                5 | 9 => {
+                    for c in a.iter_mut().chain(b.iter_mut()) {
+                        let _ = c.send(now, &data[..1460 * 3 + step]).unwrap();
+                    }
+                }
+                // Data into a half-closed connection (FIN-WAIT-2).
+                20 => {
+                    for c in &mut b {
+                        let _ = c.send(now, &data[..1460 * 2]).unwrap();
+                    }
+                }
+                // (b's close fails when its data after a's close met a
+                // RST, RFC 9293 §3.6.1, as the connection configured.)
+                14 | 26 => {
+                    for c in if step == 14 { &mut a } else { &mut b } {
+                        let _ = c.close(now);
+                    }
+                }
+                _ => {}
+            }
+            for dir in 0..2 {
+                let (from, to) = if dir == 0 {
+                    (&mut a, &mut b)
+                } else {
+                    (&mut b, &mut a)
+                };
+                let out: [_; 2] = [drain(&mut from[0], now), drain(&mut from[1], now)];
+                assert_eq!(out[0], out[1], "step {step}");
+                for (t, p) in &out[0] {
+                    let mut bytes = std::vec![0u8; 60];
+                    let n = t.header(7, 8).emit(&mut bytes).expect("header fits");
+                    bytes.truncate(n);
+                    bytes.extend_from_slice(p);
+                    states.insert(to[0].state());
+                    let a1 = to[0].on_segment_bytes(now, &bytes, false).expect("parses");
+                    let a2 = to[1].on_segment_ecn(now, &seg_of(t, p), false);
+                    assert_eq!(a1, a2, "step {step}: {t:?}");
+                    assert_eq!(observe(&to[0]), observe(&to[1]), "step {step}");
+                }
+            }
+            let mut buf = [0u8; 8192];
+            for c in a.iter_mut().chain(b.iter_mut()) {
+                let _ = c.recv(now, &mut buf);
+            }
+            now += Duration::from_millis(50);
+            for c in a.iter_mut().chain(b.iter_mut()) {
+                let _ = c.on_timer(now);
+            }
+        }
+        assert!(
+            [
+                State::SynSent,
+                State::Listen,
+                State::Established,
+                State::FinWait1,
+                State::FinWait2,
+                State::CloseWait,
+            ]
+            .iter()
+            .all(|s| states.contains(s)),
+            "states reached: {states:?}"
+        );
+    }
 }
 
 /// A receiver's ACKs (RFC 9293 §3.8.6.3, RFC 5681 §4.2: at least one for

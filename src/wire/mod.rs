@@ -504,6 +504,32 @@ impl<'a> Segment<'a> {
         }
     }
 
+    /// The segment in `bytes` (TCP header and payload) when its header is
+    /// the fixed 20 bytes, without options: what
+    /// `Segment::new` of [`TcpHeader::parse`]'s answer gives for it, in a
+    /// few loads (no [`TcpOptions`] parsed or copied). `None` for a header
+    /// with options, and for anything `parse` rejects.
+    #[inline(always)]
+    pub(crate) fn plain(bytes: &'a [u8]) -> Option<Segment<'a>> {
+        let (fixed, payload) = bytes.split_first_chunk::<20>()?;
+        // Data offset 5: the header ends where the fixed part does.
+        if fixed[12] >> 4 != 5 {
+            return None;
+        }
+        let be16 = |a: u8, b: u8| u16::from_be_bytes([a, b]);
+        Some(Segment {
+            seq: SeqNum(u32::from_be_bytes([fixed[4], fixed[5], fixed[6], fixed[7]])),
+            ack: SeqNum(u32::from_be_bytes([
+                fixed[8], fixed[9], fixed[10], fixed[11],
+            ])),
+            flags: Flags(fixed[13]),
+            window: be16(fixed[14], fixed[15]),
+            urgent: be16(fixed[18], fixed[19]),
+            options: TcpOptions::NONE,
+            payload,
+        })
+    }
+
     /// SEG.LEN: payload octets plus one for SYN and one for FIN (RFC 9293 §3.4).
     pub fn seg_len(&self) -> u32 {
         // A payload longer than 4 GiB cannot arrive in one IP datagram; clamp

@@ -479,7 +479,32 @@ fn fast_open(cookie: &[u8], exp: bool) -> Option<FastOpen> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::{Flags, SackBlocks, Timestamps};
+    use crate::wire::{Flags, SackBlocks, Segment, Timestamps};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// `Segment::plain` (the connection's own parse of a header
+        /// without options) is `Segment::new` of `parse`'s answer for
+        /// every such header, and declines every other input.
+        #[test]
+        fn plain_is_parse_for_a_header_without_options(
+            mut bytes in proptest::collection::vec(any::<u8>(), 0..80),
+            offset in prop_oneof![3 => Just(5u8), 1 => 0u8..16],
+        ) {
+            if let Some(b) = bytes.get_mut(12) {
+                *b = (offset << 4) | (*b & 0x0f);
+            }
+            let plain = Segment::plain(&bytes);
+            match TcpHeader::parse(&bytes) {
+                // A 20-byte header: data offset 5 (a longer one of only
+                // NOPs parses to no options too, but is not plain).
+                Ok((h, payload)) if bytes.len() - payload.len() == 20 => {
+                    prop_assert_eq!(plain, Some(Segment::new(&h, payload)));
+                }
+                _ => prop_assert_eq!(plain, None),
+            }
+        }
+    }
 
     /// `emit`'s path for a header whose only option is timestamps writes
     /// the bytes the general path writes (`NOP NOP TS`, RFC 7323 §3 and
