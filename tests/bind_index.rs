@@ -15,8 +15,10 @@ use ep_net::*;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
+use tcpstate::endpoint::ConnInfo;
 use tcpstate::{
-    ConnectOptions, Duration, EndpointError, Handle, ListenOptions, ListenerId, State, TwReuse,
+    ConnectOptions, Duration, Endpoint, EndpointError, FixedEndpoint, Handle, Instant,
+    ListenOptions, ListenerId, State, TwReuse,
 };
 
 const PORTS: [u16; 3] = [5000, 5001, 5002];
@@ -64,20 +66,30 @@ struct Model {
     peer_handles: Vec<Handle>,
 }
 
-/// What the `bind(2)` rules say of binding `addr` with `reuse` on
-/// endpoint 0, from its listing.
-fn expected(net: &mut Net, m: &Model, addr: SocketAddr, reuse: bool) -> bool {
+/// What the `bind(2)` rules say of binding `addr` with `reuse`, from an
+/// Endpoint's listing and the flag each local address was bound with.
+fn rules(
+    mut list: impl Iterator<Item = ConnInfo>,
+    reuse_of: &HashMap<SocketAddr, bool>,
+    addr: SocketAddr,
+    reuse: bool,
+) -> bool {
     let overlap = |a: IpAddr| {
         let b = addr.ip();
         a.is_ipv4() == b.is_ipv4() && (a == b || a.is_unspecified() || b.is_unspecified())
     };
-    let now = net.now;
-    net.ep(0).connections(now).any(|c| {
+    list.any(|c| {
         c.local.port() == addr.port()
             && overlap(c.local.ip())
             && (c.state == State::Listen
-                || !(reuse && *m.reuse.get(&c.local).expect("bound with a known flag")))
+                || !(reuse && *reuse_of.get(&c.local).expect("bound with a known flag")))
     })
+}
+
+/// [`rules`] for endpoint 0.
+fn expected(net: &mut Net, m: &Model, addr: SocketAddr, reuse: bool) -> bool {
+    let now = net.now;
+    rules(net.ep(0).connections(now), &m.reuse, addr, reuse)
 }
 
 /// Every address of `bind_ips` on every port, with and without
@@ -350,4 +362,102 @@ fn random_binds_agree_with_the_rules() {
         tw_seen >= 2 && taken_over > 0 && syn_reused > 0,
         "{tw_seen} {taken_over} {syn_reused}"
     );
+}
+
+/// [`run_pair`] for `step`.
+fn pump<S: tcpstate::endpoint::store::Store>(
+    a: &mut Endpoint<S>,
+    b: &mut Endpoint,
+    now: &mut Instant,
+    step: Duration,
+) {
+    let until = *now + step;
+    run_pair(a, b, now, until);
+}
+
+/// The same rules through a fixed store (no allocation: the bind table
+/// is an open-addressing table, the links sit in the inline entries),
+/// with its TIME-WAIT table filled up.
+#[test]
+fn a_fixed_store_keeps_the_index_too() {
+    let mut a = FixedEndpoint::<8, 32, 1024>::with_store(subject(), [3; 16]).unwrap();
+    let mut b = Endpoint::new(cfg(2), [4; 16]).unwrap();
+    let peer_listeners: Vec<ListenerId> = (80..84)
+        .map(|p| b.listen_with(sa(2, p), lopts(true)).unwrap())
+        .collect();
+    let mut reuse_of = HashMap::new();
+    let (mut handles, mut peer_handles): (Vec<Handle>, Vec<Handle>) = (Vec::new(), Vec::new());
+    let mut now = Instant::from_secs(100);
+    let mut rng = Rng(11);
+    let mut tw_seen = 0;
+    for step in 0..400 {
+        let port = PORTS[rng.below(3) as usize];
+        let reuse = rng.below(3) != 0;
+        match rng.below(10) {
+            0..=4 => {
+                let local = sa(1, port);
+                let remote = sa(2, 80 + rng.below(4) as u16);
+                let want = rules(a.connections(now), &reuse_of, local, reuse);
+                match a.connect_with(now, Some(local), remote, copts(reuse)) {
+                    Ok(h) => {
+                        assert!(!want, "step {step}: connect {local} reuse {reuse}");
+                        reuse_of.insert(local, reuse);
+                        handles.push(h);
+                    }
+                    Err(EndpointError::TooManyConnections) => {}
+                    Err(e) => {
+                        assert_eq!(e, EndpointError::AddrInUse);
+                        let taken = a
+                            .connections(now)
+                            .any(|c| c.local == local && c.remote == remote);
+                        assert!(want || taken, "step {step}: connect {local} reuse {reuse}");
+                    }
+                }
+            }
+            5..=7 if !handles.is_empty() => {
+                let h = handles.swap_remove(rng.below(handles.len() as u64) as usize);
+                let _ = a.close(now, h);
+            }
+            _ => {
+                let ms = [10, 1_000, 70_000][rng.below(3) as usize];
+                pump(&mut a, &mut b, &mut now, Duration::from_millis(ms));
+            }
+        }
+        pump(&mut a, &mut b, &mut now, Duration::from_millis(5));
+        while b.poll_event().is_some() {}
+        while a.poll_event().is_some() {}
+        for &l in &peer_listeners {
+            while let Some(h) = b.accept(l) {
+                peer_handles.push(h);
+            }
+        }
+        peer_handles.retain(|&h| match b.connection(h).map(|c| c.state()) {
+            Some(State::CloseWait) => b.close(now, h).is_err(),
+            Some(_) => true,
+            None => false,
+        });
+        handles.retain(|&h| a.connection(h).is_some());
+        pump(&mut a, &mut b, &mut now, Duration::from_millis(5));
+        tw_seen = tw_seen.max(a.time_wait_count());
+        for port in PORTS.into_iter().chain([FREE_PORT]) {
+            for ip in [ip(1), IpAddr::V4(Ipv4Addr::UNSPECIFIED), v6()] {
+                for reuse in [false, true] {
+                    let addr = SocketAddr::new(ip, port);
+                    let want = rules(a.connections(now), &reuse_of, addr, reuse);
+                    match a.listen_with(addr, lopts(reuse)) {
+                        Ok(l) => {
+                            assert!(!want, "step {step}: listen {addr} reuse {reuse}");
+                            a.close_listener(now, l).unwrap();
+                        }
+                        Err(e) => {
+                            assert_eq!(e, EndpointError::AddrInUse);
+                            assert!(want, "step {step}: listen {addr} reuse {reuse}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // Not vacuous: the TIME-WAIT table filled up (8 entries).
+    assert_eq!(tw_seen, 8);
 }
