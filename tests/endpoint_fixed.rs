@@ -3,7 +3,10 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use tcpstate::endpoint::{Event, Fixed, Store};
+mod ep_net;
+use ep_net::run_pair as run;
+
+use tcpstate::endpoint::{Event, Fixed};
 use tcpstate::{Duration, Endpoint, EndpointConfig, EndpointError, FixedEndpoint, Instant, State};
 
 type Small = Fixed<4, 16, 2048>;
@@ -52,48 +55,6 @@ fn connected_with_full_events() -> (
     let c = fill_events_by_connecting(&mut server, &mut peer, &mut now);
     let p = peer.accept(l).unwrap();
     (server, peer, now, c, p)
-}
-
-/// Moves every segment between two Endpoints, running timers, until
-/// `until`.
-fn run<S: Store, T: Store>(
-    a: &mut Endpoint<S>,
-    b: &mut Endpoint<T>,
-    now: &mut Instant,
-    until: Instant,
-) {
-    let mut buf = [0u8; 1600];
-    loop {
-        let mut moved = false;
-        while let Some(d) = a.poll_transmit(*now, &mut buf) {
-            b.on_datagram(*now, d.src, d.dst, d.ecn, d.segment(&buf));
-            moved = true;
-        }
-        while let Some(d) = b.poll_transmit(*now, &mut buf) {
-            a.on_datagram(*now, d.src, d.dst, d.ecn, d.segment(&buf));
-            moved = true;
-        }
-        // The server side's events are not looked at here.
-        while b.poll_event().is_some() {}
-        if moved {
-            continue;
-        }
-        let next = [a.next_deadline(), b.next_deadline()]
-            .into_iter()
-            .flatten()
-            .min();
-        match next {
-            Some(t) if t <= until => {
-                *now = t.max(*now);
-                a.on_timer(*now);
-                b.on_timer(*now);
-            }
-            _ => {
-                *now = until.max(*now);
-                return;
-            }
-        }
-    }
 }
 
 #[test]

@@ -225,6 +225,7 @@
 //! (`time_wait_overflow`), and events or control segments past a full
 //! queue are dropped and counted: nothing panics.
 
+mod bind;
 mod config;
 mod fastopen;
 mod icmp;
@@ -632,6 +633,9 @@ struct Entry<S: Store> {
     /// Bound with `reuse_addr` (`SO_REUSEADDR`): its listener's, or its
     /// `connect`'s.
     reuse: bool,
+    /// `[next, prev]` in its port's list of the bind index
+    /// ([`bind`]).
+    bind: [u32; 2],
     /// TCP Fast Open (`fo::*` bits).
     fo: u8,
 }
@@ -732,6 +736,9 @@ pub struct Endpoint<S: Store = DefaultStore> {
     listener_gen: u32,
     /// (address, port) -> listener index.
     listen_table: S::Table,
+    /// Local port -> the first connection or TIME-WAIT entry bound
+    /// there ([`bind`]).
+    bind_table: S::Table,
     wheel: Wheel<S>,
     events: S::Deque<Event>,
     txq: S::Deque<u32>,
@@ -838,6 +845,7 @@ impl<S: Store> Endpoint<S> {
             listeners: Default::default(),
             listener_gen: 0,
             listen_table: Default::default(),
+            bind_table: Default::default(),
             wheel: Wheel::new(0),
             events: Default::default(),
             txq: Default::default(),
@@ -994,12 +1002,17 @@ impl<S: Store> Endpoint<S> {
         } = self;
         let r = table.insert(h, v, |v| keys.table_hash(&Self::tuple_of(slots, tw, v)));
         debug_assert!(r.is_ok(), "demux table full");
+        // The bind index holds what the demux table holds.
+        self.bind_add(v);
     }
 
     /// Replaces the value `old` (whose tuple's `table_hash` is `h`) by
     /// `new`, or removes it when `new` is `None` (the values are unique: no
     /// tuple comparison is needed).
     fn table_set(&mut self, h: u64, old: u32, new: Option<u32>) {
+        // The bind index holds what the demux table holds: the new value
+        // (a TIME-WAIT entry of the same tuple) takes the old one's place.
+        self.bind_remove(old, new);
         let Endpoint {
             table,
             slots,
@@ -1099,6 +1112,7 @@ impl<S: Store> Endpoint<S> {
                     held,
                     linger_zero,
                     reuse: e_reuse,
+                    bind: e_bind,
                     fo: e_fo,
                 } = e;
                 *e_conn = make(cfg);
@@ -1117,6 +1131,7 @@ impl<S: Store> Endpoint<S> {
                 *held = false;
                 *linger_zero = false;
                 *e_reuse = reuse;
+                *e_bind = bind::UNLINKED;
                 *e_fo = 0;
             }
             None => {
@@ -1137,6 +1152,7 @@ impl<S: Store> Endpoint<S> {
                     held: false,
                     linger_zero: false,
                     reuse,
+                    bind: bind::UNLINKED,
                     fo: 0,
                 }));
             }
@@ -1810,50 +1826,6 @@ impl<S: Store> Endpoint<S> {
             self.listeners[i as usize]
                 .as_ref()
                 .is_some_and(|l| l.addr.ip() == ip && l.addr.port() == port)
-        })
-    }
-
-    /// Linux's `bind(2)` conflict rules for a local address and port
-    /// (`inet_bind_conflict`, checked against Linux 6.18 in a network
-    /// namespace; `tests/reuse_addr.rs` holds the table):
-    ///
-    /// - two addresses overlap when they are equal or either is the
-    ///   unspecified address (of the same family);
-    /// - a listener on an overlapping address and the same port always
-    ///   conflicts, with `SO_REUSEADDR` or without (Linux needs
-    ///   `SO_REUSEPORT` for that, which the Endpoint does not model);
-    /// - a connection in any state, TIME-WAIT entries included, whose
-    ///   local address overlaps and whose local port is the same,
-    ///   conflicts unless both it and the new binding have
-    ///   `SO_REUSEADDR`.
-    ///
-    /// It scans every connection and TIME-WAIT entry: `listen` and
-    /// `connect` from an explicit port are rare calls.
-    fn bind_conflict(&self, addr: SocketAddr, reuse: bool) -> bool {
-        let (ip, port) = (addr.ip(), addr.port());
-        let overlap = |a: IpAddr| {
-            a.is_ipv4() == ip.is_ipv4() && (a == ip || a.is_unspecified() || ip.is_unspecified())
-        };
-        let listener = self
-            .listeners
-            .iter()
-            .flatten()
-            .any(|l| l.addr.port() == port && overlap(l.addr.ip()));
-        if listener {
-            return true;
-        }
-        let conn = self.slots.iter().filter_map(|s| s.get()).any(|e| {
-            !e.dead
-                && e.tuple.local_port == port
-                && overlap(e.tuple.local_ip)
-                && !(reuse && e.reuse)
-        });
-        if conn {
-            return true;
-        }
-        self.tw.iter().any(|(i, e)| {
-            let t = self.tw.tuple(i);
-            t.local_port == port && overlap(t.local_ip) && !(reuse && e.reuse_addr())
         })
     }
 

@@ -26,6 +26,7 @@
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::bind::UNLINKED;
 use super::store::{Seq, Store, Table};
 use super::{Endpoint, TW_BIT, Tuple, tick_ceil, tick_floor};
 use crate::connection::TimeWaitVars;
@@ -75,6 +76,9 @@ fn secs(t: Instant) -> u32 {
 }
 
 impl TimeWaitEntry {
+    pub(crate) fn local_port(&self) -> u16 {
+        self.local_port
+    }
     pub(crate) fn snd_nxt(&self) -> SeqNum {
         SeqNum(self.snd_nxt)
     }
@@ -134,6 +138,9 @@ pub(crate) struct TimeWaitTable<S: Store> {
     /// while it has none), beside the entries so that an entry stays 48
     /// bytes.
     nodes: S::Vec<u32>,
+    /// `bind[i]`: entry `i`'s `[next, prev]` in its port's list of the
+    /// bind index (`super::bind`), beside the entries as `nodes` is.
+    bind: S::Vec<[u32; 2]>,
     free: S::Vec<u32>,
     len: usize,
     locals: S::Vec<IpAddr>,
@@ -144,6 +151,7 @@ impl<S: Store> Default for TimeWaitTable<S> {
         TimeWaitTable {
             entries: Default::default(),
             nodes: Default::default(),
+            bind: Default::default(),
             free: Default::default(),
             len: 0,
             locals: Default::default(),
@@ -169,6 +177,18 @@ impl<S: Store> TimeWaitTable<S> {
         if let Some(n) = self.nodes.get_mut(i as usize) {
             *n = node;
         }
+    }
+    pub(super) fn bind_links(&self, i: u32) -> [u32; 2] {
+        self.bind.get(i as usize).copied().unwrap_or(UNLINKED)
+    }
+    pub(super) fn set_bind_links(&mut self, i: u32, l: [u32; 2]) {
+        if let Some(b) = self.bind.get_mut(i as usize) {
+            *b = l;
+        }
+    }
+    /// Entry `i`'s local address.
+    pub(super) fn local_ip(&self, i: u32) -> IpAddr {
+        self.locals[usize::from(self.entries[i as usize].local_idx)]
     }
     pub(crate) fn len(&self) -> usize {
         self.len
@@ -252,14 +272,21 @@ impl<S: Store> TimeWaitTable<S> {
             Some(i) => {
                 self.entries[i as usize] = e;
                 self.nodes[i as usize] = NO_NODE;
+                self.bind[i as usize] = UNLINKED;
                 i
             }
             None => {
-                // Both have the capacity of `S::Vec`; the nodes first, so
-                // that a failure leaves the two the same length.
+                // All three have the capacity of `S::Vec`; the side
+                // vectors first, so that a failure leaves the three the
+                // same length.
                 self.nodes.try_push(NO_NODE).ok()?;
+                if self.bind.try_push(UNLINKED).is_err() {
+                    self.nodes.pop();
+                    return None;
+                }
                 if self.entries.try_push(e).is_err() {
                     self.nodes.pop();
+                    self.bind.pop();
                     return None;
                 }
                 (self.entries.len() - 1) as u32

@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use tcpstate::endpoint::Event;
+use tcpstate::endpoint::{Event, Store};
 use tcpstate::{
     Duration, Ecn, Endpoint, EndpointConfig, EndpointError, Handle, Instant, ListenerId,
 };
@@ -193,4 +193,46 @@ pub fn write_all(net: &mut Net, i: usize, h: Handle, data: &[u8]) {
         }
     }
     panic!("send did not finish");
+}
+
+/// Moves every segment between two Endpoints, running timers, until
+/// `until`.
+pub fn run_pair<S: Store, T: Store>(
+    a: &mut Endpoint<S>,
+    b: &mut Endpoint<T>,
+    now: &mut Instant,
+    until: Instant,
+) {
+    let mut buf = [0u8; 1600];
+    loop {
+        let mut moved = false;
+        while let Some(d) = a.poll_transmit(*now, &mut buf) {
+            b.on_datagram(*now, d.src, d.dst, d.ecn, d.segment(&buf));
+            moved = true;
+        }
+        while let Some(d) = b.poll_transmit(*now, &mut buf) {
+            a.on_datagram(*now, d.src, d.dst, d.ecn, d.segment(&buf));
+            moved = true;
+        }
+        // The server side's events are not looked at here.
+        while b.poll_event().is_some() {}
+        if moved {
+            continue;
+        }
+        let next = [a.next_deadline(), b.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min();
+        match next {
+            Some(t) if t <= until => {
+                *now = t.max(*now);
+                a.on_timer(*now);
+                b.on_timer(*now);
+            }
+            _ => {
+                *now = until.max(*now);
+                return;
+            }
+        }
+    }
 }
