@@ -1294,3 +1294,48 @@ fn data_polled_with_a_header_only_buffer_goes_at_the_next_poll() {
     let (got, _) = read_all(net.ep(1), now, s);
     assert_eq!(got, b"hello");
 }
+
+/// A buffer with room for a full segment is never counted short: the
+/// transmit queue moves on from a connection that has nothing to send
+/// now (Nagle holding a small segment, a shut window) to the next one.
+/// Two connections share the client; the first one's small writes wait
+/// behind unacknowledged data and a full receive window while the second
+/// one's bulk data keeps flowing.
+#[test]
+fn a_full_buffer_is_never_short() {
+    let mut net = Net::new(vec![cfg(1), cfg(2)], 5);
+    let (c1, s1, l) = open_pair(&mut net);
+    let now = net.now;
+    let c2 = net.ep(0).connect(now, None, sa(2, 80)).unwrap();
+    net.run_for(Duration::from_millis(50));
+    let s2 = net.ep(1).accept(l).expect("accepted");
+    let bulk = pattern(200_000, 9);
+    let mut sent = 0;
+    let mut got1 = Vec::new();
+    let mut got2 = Vec::new();
+    for round in 0..2_000 {
+        let now = net.now;
+        // Small writes on the first connection (Nagle holds them while
+        // one is unacknowledged); the server reads it only now and then,
+        // so its window shuts.
+        let _ = net.ep(0).send(now, c1, &[round as u8; 7]);
+        if sent < bulk.len()
+            && let Ok(n) = net.ep(0).send(now, c2, &bulk[sent..])
+        {
+            sent += n;
+        }
+        if round % 50 == 49 {
+            got1.extend(read_all(net.ep(1), now, s1).0);
+        }
+        got2.extend(read_all(net.ep(1), now, s2).0);
+        net.run_for(Duration::from_millis(1));
+    }
+    net.run_for(Duration::from_secs(2));
+    let now = net.now;
+    got1.extend(read_all(net.ep(1), now, s1).0);
+    got2.extend(read_all(net.ep(1), now, s2).0);
+    assert_eq!(got2, bulk);
+    assert!(got1.len() >= 7 * 1_000, "{}", got1.len());
+    assert_eq!(net.ep(0).counters().short_buffers, 0);
+    assert_eq!(net.ep(1).counters().short_buffers, 0);
+}
