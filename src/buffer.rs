@@ -259,7 +259,7 @@ where
     /// that does not fit panics on a slice bound (or overwrites stored
     /// bytes); debug builds assert.
     #[inline]
-    pub fn enqueue_fitting(&mut self, data: &[u8]) {
+    pub(crate) fn enqueue_fitting(&mut self, data: &[u8]) {
         debug_assert!(
             data.len() <= self.free(),
             "enqueue_fitting of more than fits"
