@@ -1339,3 +1339,65 @@ fn a_full_buffer_is_never_short() {
     assert_eq!(net.ep(0).counters().short_buffers, 0);
     assert_eq!(net.ep(1).counters().short_buffers, 0);
 }
+
+/// A header-only buffer is counted short only when the connection still
+/// has something to send: data queued behind a window the peer has just
+/// shut (RFC 9293 §3.8.6.1: it waits for the persist timer) is nothing
+/// to send now, so the connection leaves the transmit queue uncounted.
+#[test]
+fn a_header_only_buffer_is_not_short_for_a_shut_window() {
+    let mut ep = Endpoint::new(cfg(1), [1; 16]).unwrap();
+    let now = Instant::ZERO;
+    let peer = sa(2, 80);
+    let c = ep.connect(now, None, peer).unwrap();
+    let mut buf = [0u8; 1600];
+    let d = ep.poll_transmit(now, &mut buf).expect("the SYN");
+    let (syn, _) = TcpHeader::parse(d.segment(&buf)).unwrap();
+    assert!(syn.flags.syn());
+    let me = SocketAddr::new(d.src, syn.src_port);
+    // The peer's segments, written by hand: SYN,ACK, then an ACK that
+    // acknowledges nothing new and shuts the window.
+    let from_peer = |seq: u32, flags: Flags, window: u16| {
+        let h = TcpHeader {
+            src_port: peer.port(),
+            dst_port: me.port(),
+            seq: SeqNum(seq),
+            ack: syn.seq.add(1),
+            flags,
+            window,
+            urgent: 0,
+            options: TcpOptions::NONE,
+        };
+        let mut b = vec![0u8; h.header_len()];
+        h.emit(&mut b).unwrap();
+        let (IpAddr::V4(s), IpAddr::V4(d)) = (peer.ip(), me.ip()) else {
+            unreachable!()
+        };
+        checksum::fill_checksum_v4(s.octets(), d.octets(), &mut b);
+        b
+    };
+    let synack = from_peer(1000, Flags::SYN | Flags::ACK, 65535);
+    ep.on_datagram(now, peer.ip(), me.ip(), Ecn::NotEct, &synack);
+    assert!(
+        ep.poll_transmit(now, &mut buf).is_some(),
+        "the handshake's ACK"
+    );
+    assert_eq!(ep.poll_transmit(now, &mut buf), None);
+    assert_eq!(ep.send(now, c, b"hello"), Ok(5));
+    // Queued with data, then the window shuts before the poll.
+    let shut = from_peer(1001, Flags::ACK, 0);
+    ep.on_datagram(now, peer.ip(), me.ip(), Ecn::NotEct, &shut);
+    let mut small = [0u8; MIN_TRANSMIT_BUF];
+    assert_eq!(ep.poll_transmit(now, &mut small), None);
+    assert_eq!(ep.counters().short_buffers, 0);
+    assert_eq!(ep.poll_transmit(now, &mut buf), None);
+    assert_eq!(ep.counters().short_buffers, 0);
+    // The persist timer sends a window probe (Linux's: the sequence
+    // number before SND.UNA, no data) and the data stays queued.
+    let t = ep.next_deadline().expect("the persist timer");
+    ep.on_timer(t);
+    let d = ep.poll_transmit(t, &mut buf).expect("a probe");
+    let (probe, payload) = TcpHeader::parse(d.segment(&buf)).unwrap();
+    assert_eq!((probe.seq, payload.len()), (syn.seq, 0));
+    assert_eq!(ep.counters().short_buffers, 0);
+}
