@@ -3676,3 +3676,137 @@ fn out_segs_counts_a_connections_segments_and_the_replies() {
     assert_eq!(ep.counters().out_segs, sent as u64, "SYN,ACK {synack:?}");
     assert_eq!(ep.counters().out_rsts, 1);
 }
+
+/// Every datagram `a` and `b` send each other at `now`, delivered at
+/// once, until both are quiet; the segments' bytes, in order.
+fn pump(a: &mut Endpoint, b: &mut Endpoint, now: Instant) -> Vec<Vec<u8>> {
+    let mut buf = vec![0u8; 2048];
+    let mut seen = Vec::new();
+    loop {
+        let mut quiet = true;
+        for turn in 0..2 {
+            let (from, to) = if turn == 0 {
+                (&mut *a, &mut *b)
+            } else {
+                (&mut *b, &mut *a)
+            };
+            while let Some(d) = from.poll_transmit(now, &mut buf) {
+                let seg = d.segment(&buf).to_vec();
+                to.on_datagram(now, d.src, d.dst, d.ecn, &seg);
+                seen.push(seg);
+                quiet = false;
+            }
+        }
+        if quiet {
+            return seen;
+        }
+    }
+}
+
+/// What a connection shows: its `tcp_info`, counters, settings, state,
+/// sequence variables and deadlines.
+fn snapshot(ep: &Endpoint, h: Handle, now: Instant) -> String {
+    let c = ep.connection(h).expect("live handle");
+    format!(
+        "{:?} {:?} {:?} {:?} iss {:?} irs {:?} una {:?} nxt {:?} wnd {} rwnd {} mss {} ws {:?} sack {} ts {} dl {:?}",
+        c.info(now),
+        c.stats(),
+        c.config(),
+        c.state(),
+        c.iss(),
+        c.irs(),
+        c.snd_una(),
+        c.snd_nxt(),
+        c.snd_wnd(),
+        c.rcv_wnd(),
+        c.effective_mss(),
+        c.window_scale(),
+        c.sack_enabled(),
+        c.timestamps_enabled(),
+        c.deadline(),
+    )
+}
+
+/// A connection's slot, reused, holds nothing of the connection before:
+/// after one opened with other settings (SACK off, window scaling,
+/// timestamps, a small MSS), used with TCP_NODELAY and ended by a linger
+/// of zero (a RST), the next connection in the same client and server
+/// slots sends the same segments and shows the same state, step by step,
+/// as the same connection between two new Endpoints.
+#[test]
+fn a_reused_slot_starts_as_a_new_connection() {
+    let mut normal = cfg();
+    normal.conn.timestamps = false;
+    normal.conn.window_scaling = false;
+    let mut odd = normal.conn.clone();
+    odd.sack = false;
+    odd.window_scaling = true;
+    odd.timestamps = true;
+    odd.mss = 536;
+    let new_pair = || {
+        let a = Endpoint::new(normal.clone().with_local_addr(ip(1)).unwrap(), [1; 16]).unwrap();
+        let mut b = Endpoint::new(normal.clone().with_local_addr(ip(2)).unwrap(), [2; 16]).unwrap();
+        let l = b.listen(sa(2, 80), 8).unwrap();
+        (a, b, l)
+    };
+    // The first connection, in the endpoints that are reused.
+    let (mut a, mut b, l) = new_pair();
+    a.set_connection_config(odd.clone()).unwrap();
+    b.set_connection_config(odd).unwrap();
+    let t0 = Instant::from_secs(5000);
+    let c1 = a.connect(t0, Some(sa(1, 40000)), sa(2, 80)).unwrap();
+    pump(&mut a, &mut b, t0);
+    let s1 = b.accept(l).expect("accepted");
+    assert!(a.connection(c1).unwrap().timestamps_enabled());
+    a.set_nodelay(t0, c1, true).unwrap();
+    b.set_nodelay(t0, s1, true).unwrap();
+    let t = t0 + Duration::from_millis(3);
+    a.send(t, c1, &[7; 3000]).unwrap();
+    pump(&mut a, &mut b, t);
+    b.send(t, s1, b"reply").unwrap();
+    pump(&mut a, &mut b, t);
+    assert_eq!(recv_all(&mut b, t, s1).len(), 3000);
+    assert_eq!(recv_all(&mut a, t, c1), b"reply");
+    a.set_linger(c1, Some(Duration::ZERO)).unwrap();
+    a.close(t, c1).unwrap();
+    pump(&mut a, &mut b, t);
+    b.close(t, s1).unwrap();
+    while a.poll_event().is_some() || b.poll_event().is_some() {}
+    assert_eq!((a.connection_count(), b.connection_count()), (0, 0));
+    assert_eq!((a.time_wait_count(), b.time_wait_count()), (0, 0));
+    a.set_connection_config(normal.conn.clone()).unwrap();
+    b.set_connection_config(normal.conn.clone()).unwrap();
+    // The second, in the same slots, and the same between new Endpoints.
+    let (mut a2, mut b2, l2) = new_pair();
+    let t1 = t + Duration::from_secs(7);
+    let c2 = a.connect(t1, Some(sa(1, 40001)), sa(2, 80)).unwrap();
+    let n2 = a2.connect(t1, Some(sa(1, 40001)), sa(2, 80)).unwrap();
+    let slot = |h: Handle| format!("{h:?}").split(',').next().map(str::to_owned);
+    assert_eq!(slot(c2), slot(c1), "the client's slot is reused");
+    assert_eq!(snapshot(&a, c2, t1), snapshot(&a2, n2, t1));
+    assert_eq!(pump(&mut a, &mut b, t1), pump(&mut a2, &mut b2, t1));
+    let s2 = b.accept(l).expect("accepted");
+    let m2 = b2.accept(l2).expect("accepted");
+    assert_eq!(slot(s2), slot(s1), "the server's slot is reused");
+    assert_eq!(snapshot(&a, c2, t1), snapshot(&a2, n2, t1));
+    assert_eq!(snapshot(&b, s2, t1), snapshot(&b2, m2, t1));
+    let t2 = t1 + Duration::from_millis(5);
+    for (x, y, h, g) in [(&mut a, &mut b, c2, s2), (&mut a2, &mut b2, n2, m2)] {
+        x.send(t2, h, b"request").unwrap();
+        y.send(t2, g, b"response").unwrap();
+    }
+    assert_eq!(pump(&mut a, &mut b, t2), pump(&mut a2, &mut b2, t2));
+    assert_eq!(snapshot(&a, c2, t2), snapshot(&a2, n2, t2));
+    assert_eq!(snapshot(&b, s2, t2), snapshot(&b2, m2, t2));
+    assert!(!a.connection(c2).unwrap().timestamps_enabled());
+    // Closed without a linger: FINs, not the first connection's RST.
+    let t3 = t2 + Duration::from_millis(5);
+    for (x, y, h, g) in [(&mut a, &mut b, c2, s2), (&mut a2, &mut b2, n2, m2)] {
+        assert_eq!(recv_all(y, t3, g), b"request");
+        assert_eq!(recv_all(x, t3, h), b"response");
+        x.close(t3, h).unwrap();
+        y.close(t3, g).unwrap();
+    }
+    assert_eq!(pump(&mut a, &mut b, t3), pump(&mut a2, &mut b2, t3));
+    assert_eq!(a.time_wait_count(), 1);
+}

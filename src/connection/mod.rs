@@ -599,7 +599,7 @@ impl<B: Storage> Connection<B> {
     pub(crate) fn open_active(&mut self, now: Instant, iss: SeqNum) -> Actions {
         debug_assert!(self.state == State::Closed && self.close_reason.is_none());
         debug_assert!(self.tx.is_empty() && self.rx.is_empty());
-        let now = self.clock(now);
+        let now = self.clock_fresh(now);
         let mut a = Actions::NONE;
         self.set_iss(iss);
         self.start_active(iss, &mut a);
@@ -615,7 +615,7 @@ impl<B: Storage> Connection<B> {
     pub(crate) fn open_passive(&mut self, now: Instant, syn: &Segment<'_>, iss: SeqNum) -> Actions {
         debug_assert!(self.state == State::Closed && syn.flags.syn());
         debug_assert!(!syn.flags.ack() && !syn.flags.rst());
-        let now = self.clock(now);
+        let now = self.clock_fresh(now);
         self.state = State::Listen;
         self.set_passive(true);
         let mut a = Actions::NONE;
@@ -1121,6 +1121,28 @@ impl<B: Storage> Connection<B> {
             self.last_now = now;
         }
         self.last_now
+    }
+
+    /// [`clock`](Self::clock)'s first call on a TCB fresh from `new`
+    /// (the opens): its latest time is the epoch and its stamps were
+    /// written there (`unacked_since`, `last_rcv`) or are absent, so
+    /// `renew_stamps` would write the two at `Stamp::epoch(now)`, which is
+    /// also what they read when `now` does not cross from the epoch. A
+    /// host's clock is far from the epoch, so every new connection's
+    /// first `clock` crossed and called `renew_stamps` (its loop over
+    /// four stamps and the RTT sample); this writes the same two.
+    #[inline(always)]
+    fn clock_fresh(&mut self, now: Instant) -> Instant {
+        debug_assert!(self.last_now == Instant::ZERO);
+        debug_assert!(self.unacked_since == Stamp::new(Instant::ZERO));
+        debug_assert!(self.last_rcv == Stamp::new(Instant::ZERO));
+        debug_assert!(self.last_send.is_none() && self.last_data_in.is_none());
+        debug_assert!(self.rtt_sample.is_none());
+        let epoch = Stamp::epoch(now);
+        self.unacked_since = epoch;
+        self.last_rcv = epoch;
+        self.last_now = now;
+        now
     }
 
     /// Writes every [`Stamp`] again for `now`, the new latest time (see

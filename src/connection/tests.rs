@@ -910,9 +910,13 @@ fn in_place_opens_match_connect_and_accept() {
         c.ecn = true;
         c
     }];
-    for cfg in &cfgs {
+    // 3 s: no stamp renewed on the first time; 5000 s: the first time
+    // crosses from the epoch, as a host's clock does (`clock_fresh`).
+    for (cfg, now) in cfgs
+        .iter()
+        .flat_map(|c| [(c, Instant::from_secs(3)), (c, Instant::from_secs(5000))])
+    {
         for iss in [0u32, 0x7fff_ffff, 0xffff_fff0] {
-            let now = Instant::from_secs(3);
             let packed = PackedConfig::new(cfg);
             let mut a = C::new_packed(&packed, Buffers::with_capacity(4096, 4096));
             let mut b = C::new(cfg.clone(), Buffers::with_capacity(4096, 4096)).unwrap();
@@ -941,6 +945,41 @@ fn in_place_opens_match_connect_and_accept() {
             assert_eq!(drain(&mut c, now), drain(&mut d, now), "SYN,ACK, iss {iss}");
             assert_eq!(observe(&c), observe(&d), "after the SYN,ACK, iss {iss}");
         }
+    }
+}
+
+/// `clock_fresh`, the opens' first time, leaves a TCB fresh from `new`
+/// as `clock` does, at every distance from the epoch (`Stamp::epoch`'s
+/// three cases and their edges).
+#[test]
+fn fresh_clock_matches_clock() {
+    let packed = PackedConfig::new(&Config::linux());
+    let fine = 1u64 << 30;
+    for us in [
+        0,
+        1,
+        fine - 1,
+        fine,
+        5_000_000_000,
+        fine * 1000 - 1,
+        fine * 1000,
+        u64::MAX / 4,
+    ] {
+        let now = Instant::from_micros(us);
+        let mut a = C::new_packed(&packed, Buffers::with_capacity(64, 64));
+        let mut b = C::new_packed(&packed, Buffers::with_capacity(64, 64));
+        assert_eq!(a.clock_fresh(now), b.clock(now), "{us}");
+        let stamps = |c: &C| {
+            (
+                c.last_now,
+                c.unacked_since,
+                c.last_send,
+                c.last_rcv,
+                c.last_data_in,
+                c.rtt_sample,
+            )
+        };
+        assert_eq!(stamps(&a), stamps(&b), "{us}");
     }
 }
 

@@ -282,7 +282,13 @@ impl<S: Store> Endpoint<S> {
         // RFC 7413 §4.2.2: a valid cookie (or none needed) opens the
         // connection with the SYN's data; a request or a wrong cookie gets
         // our cookie on the SYN,ACK.
-        let (fast_open, reply, exp) = self.fast_open_verdict(li, tuple, seg);
+        // Without Fast Open on the server side (RFC 7413 is opt-in) there
+        // is nothing to decide: no call for every SYN.
+        let (fast_open, reply, exp) = if self.fo_cfg.server {
+            self.fast_open_verdict(li, tuple, seg)
+        } else {
+            (false, false, false)
+        };
         let Some(e) = self.entry_mut(idx) else {
             return;
         };

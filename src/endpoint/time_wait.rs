@@ -324,10 +324,12 @@ impl<S: Store> Endpoint<S> {
             return;
         };
         let vars = e.conn.time_wait_vars();
+        // The connection's 2MSL timer (RFC 9293 §3.10.7.4), always armed
+        // in TIME-WAIT; the fallback's `Duration` arithmetic only when not.
         let expiry = e
             .conn
             .timer(Timer::TimeWait)
-            .unwrap_or(now + self.cfg.conn.time_wait());
+            .unwrap_or_else(|| now + self.cfg.conn.time_wait());
         let ack = e.conn.wants_output();
         let tuple = e.tuple;
         let reuse = e.reuse;
