@@ -607,7 +607,10 @@ struct Entry<S: Store> {
     tuple: Tuple,
     /// The tuple's `table_hash`.
     hash: u64,
-    /// The tick of this connection's wheel entry (`u64::MAX`: none).
+    /// The earliest deadline, in µs, that this connection's wheel entry
+    /// serves: the first microsecond that rounds up to the entry's tick
+    /// ([`wheel_from`]; `u64::MAX`: no entry). A deadline at or after it
+    /// needs no move; comparing microseconds spares a division per call.
     wheel_at: u64,
     /// Its node in the wheel (`NONE`: none).
     wheel_node: u32,
@@ -787,6 +790,13 @@ fn tick_floor(t: Instant) -> u64 {
 
 fn tick_ceil(t: Instant) -> u64 {
     t.as_micros().div_ceil(1000)
+}
+
+/// The first microsecond whose [`tick_ceil`] is `tick` (0 for tick 0):
+/// `tick_ceil(d) >= tick` exactly when `d.as_micros() >= wheel_from(tick)`.
+fn wheel_from(tick: u64) -> u64 {
+    tick.checked_sub(1)
+        .map_or(0, |t| t.saturating_mul(1000).saturating_add(1))
 }
 
 /// The most freed connections' buffers an Endpoint keeps for reuse.
@@ -1250,27 +1260,26 @@ impl<S: Store> Endpoint<S> {
         let Some(e) = self.slots[idx as usize].get_mut() else {
             return;
         };
-        if let Some((old, t)) = Self::wheel_move(e) {
+        let d = e.conn.deadline_now();
+        if let Some((old, t)) = Self::wheel_move(e, d) {
             self.rearm(idx, old, t);
         }
     }
 
     /// [`schedule`](Self::schedule)'s test, on an entry its caller holds
-    /// already: when the entry's wheel node must move to an earlier tick,
+    /// already, with the connection's earliest timer `d` (`Instant::MAX`:
+    /// none): when the entry's wheel node must move to an earlier tick,
     /// takes the node out of the entry and returns it with that tick, for
-    /// [`rearm`](Self::rearm).
+    /// [`rearm`](Self::rearm). One comparison in microseconds; the tick
+    /// is computed only for a move.
     #[inline(always)]
-    fn wheel_move(e: &mut Entry<S>) -> Option<(u32, u64)> {
-        if e.held {
-            return None;
-        }
-        let t = e.conn.deadline().map_or(u64::MAX, tick_ceil);
-        if t >= e.wheel_at {
+    fn wheel_move(e: &mut Entry<S>, d: Instant) -> Option<(u32, u64)> {
+        if e.held || d.as_micros() >= e.wheel_at {
             return None;
         }
         let old = core::mem::replace(&mut e.wheel_node, NONE);
         e.wheel_at = u64::MAX;
-        Some((old, t))
+        Some((old, tick_ceil(d)))
     }
 
     /// [`schedule`](Self::schedule)'s move of a connection's entry (out of
@@ -1284,7 +1293,7 @@ impl<S: Store> Endpoint<S> {
             && let Some(n) = self.wheel_insert(idx, t)
             && let Some(e) = self.slots[idx as usize].get_mut()
         {
-            e.wheel_at = t;
+            e.wheel_at = wheel_from(t);
             e.wheel_node = n;
         }
     }
@@ -1447,7 +1456,10 @@ impl<S: Store> Endpoint<S> {
             }
             _ => {}
         }
-        if let Some((old, t)) = Self::wheel_move(e) {
+        // Every call into a connection ends in its `finish`, which keeps
+        // the earliest timer for `Actions`: one load, not six.
+        let d = e.conn.deadline_settled();
+        if let Some((old, t)) = Self::wheel_move(e, d) {
             self.rearm(idx, old, t);
         }
     }
@@ -2424,7 +2436,7 @@ impl<S: Store> Endpoint<S> {
                     }
                     if !more && e.dead {
                         self.maybe_free(idx);
-                    } else if let Some((old, tick)) = Self::wheel_move(e) {
+                    } else if let Some((old, tick)) = Self::wheel_move(e, e.conn.deadline_now()) {
                         self.rearm(idx, old, tick);
                     }
                     return self.emit(&tuple, &t, buf, seg);

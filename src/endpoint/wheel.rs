@@ -408,6 +408,43 @@ mod tests {
 
     type W = Wheel<Fixed<1, 16384, 0>>;
 
+    /// `Endpoint::wheel_move` compares a deadline's microseconds with
+    /// `wheel_from(tick)` instead of rounding it up to a tick: the two
+    /// tests agree on either side of every boundary, at tick 0, near the
+    /// end of time, and for "no entry" (`u64::MAX`, which only "no
+    /// deadline", `Instant::MAX`, reaches).
+    #[test]
+    fn a_deadline_needs_a_move_exactly_when_its_tick_is_earlier() {
+        use super::super::{tick_ceil, wheel_from};
+        use crate::time::Instant;
+        let ticks = [
+            0,
+            1,
+            2,
+            999,
+            1000,
+            1001,
+            123_456,
+            u64::MAX / 1000 - 1,
+            u64::MAX / 1000,
+        ];
+        for &t in &ticks {
+            let lim = wheel_from(t);
+            for base in [
+                t.saturating_mul(1000),
+                t.saturating_sub(1).saturating_mul(1000),
+            ] {
+                for d in base.saturating_sub(2)..=base.saturating_add(2) {
+                    let d = Instant::from_micros(d);
+                    assert_eq!(tick_ceil(d) >= t, d.as_micros() >= lim, "tick {t}, {d:?}");
+                }
+            }
+        }
+        // No entry (`u64::MAX`): every deadline moves one in; "none",
+        // `Instant::MAX`, is the one time that does not.
+        assert_eq!(Instant::MAX.as_micros(), u64::MAX);
+    }
+
     fn fire<S: Store>(w: &mut Wheel<S>, now: u64) -> std::vec::Vec<Entry> {
         w.advance(now);
         core::iter::from_fn(|| w.pop_fired().map(|f| f.e)).collect()
