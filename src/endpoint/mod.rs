@@ -1287,6 +1287,15 @@ impl<S: Store> Endpoint<S> {
     #[inline(never)]
     fn rearm(&mut self, idx: u32, old: u32, t: u64) {
         if old != NONE {
+            // Moved on its own node: as a remove and an insert would.
+            if t != u64::MAX
+                && self.wheel.relocate(old, t)
+                && let Some(e) = self.slots[idx as usize].get_mut()
+            {
+                e.wheel_at = wheel_from(t);
+                e.wheel_node = old;
+                return;
+            }
             self.wheel.remove(old);
         }
         if t != u64::MAX
