@@ -2431,10 +2431,14 @@ impl<S: Store> Endpoint<S> {
             match t {
                 Some((mut t, seg)) => {
                     let tuple = e.tuple;
-                    if e.fo & (fo::SYN | fo::REPLY) != 0 && t.flags.syn() {
+                    // The entry in hand, unless the Fast Open option (which
+                    // needs the whole Endpoint) was added in between.
+                    let e = if e.fo & (fo::SYN | fo::REPLY) != 0 && t.flags.syn() {
                         self.fast_open_option(idx, &mut t);
-                    }
-                    let e = self.slots[idx as usize].get_mut()?;
+                        self.slots[idx as usize].get_mut()?
+                    } else {
+                        e
+                    };
                     let more = e.conn.may_transmit();
                     if !more {
                         // Nothing more to send: out of the queue now
