@@ -2417,24 +2417,31 @@ impl<S: Store> Endpoint<S> {
                 continue;
             }
             let before = e.conn.retransmits();
-            let t = if self.cfg.gso_max > 0 {
+            // The segment stays where the connection built it (`out`,
+            // changed and read in place): moving a `Transmit` copies its
+            // option area.
+            let mut seg = 0;
+            let mut out = if self.cfg.gso_max > 0 {
                 let max = self.cfg.gso_max.min(buf.len() - MAX_HEADER);
-                e.conn.poll_transmit_gso(now, &mut buf[MAX_HEADER..], max)
-            } else {
                 e.conn
-                    .poll_transmit(now, &mut buf[MAX_HEADER..])
-                    .map(|t| (t, 0))
+                    .poll_transmit_gso(now, &mut buf[MAX_HEADER..], max)
+                    .map(|(t, s)| {
+                        seg = s;
+                        t
+                    })
+            } else {
+                e.conn.poll_transmit(now, &mut buf[MAX_HEADER..])
             };
             // Retransmissions go out here (loss found by an ACK or a timer
             // only marks what to resend).
             self.counters.retrans_segs += u64::from(e.conn.retransmits().wrapping_sub(before));
-            match t {
-                Some((mut t, seg)) => {
+            match &mut out {
+                Some(t) => {
                     let tuple = e.tuple;
                     // The entry in hand, unless the Fast Open option (which
                     // needs the whole Endpoint) was added in between.
                     let e = if e.fo & (fo::SYN | fo::REPLY) != 0 && t.flags.syn() {
-                        self.fast_open_option(idx, &mut t);
+                        self.fast_open_option(idx, t);
                         self.slots[idx as usize].get_mut()?
                     } else {
                         e
@@ -2452,7 +2459,7 @@ impl<S: Store> Endpoint<S> {
                     } else if let Some((old, tick)) = Self::wheel_move(e, e.conn.deadline_now()) {
                         self.rearm(idx, old, tick);
                     }
-                    return self.emit(&tuple, &t, buf, seg);
+                    return self.emit(&tuple, t, buf, seg);
                 }
                 // A buffer with room for a header only: data, a FIN and
                 // resends wait for a poll with room (`Connection::
