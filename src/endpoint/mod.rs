@@ -2424,11 +2424,7 @@ impl<S: Store> Endpoint<S> {
             let mut out = if self.cfg.gso_max > 0 {
                 let max = self.cfg.gso_max.min(buf.len() - MAX_HEADER);
                 e.conn
-                    .poll_transmit_gso(now, &mut buf[MAX_HEADER..], max)
-                    .map(|(t, s)| {
-                        seg = s;
-                        t
-                    })
+                    .poll_transmit_gso_in(now, &mut buf[MAX_HEADER..], max, &mut seg)
             } else {
                 e.conn.poll_transmit(now, &mut buf[MAX_HEADER..])
             };
