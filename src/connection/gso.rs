@@ -41,6 +41,21 @@ impl<B: Storage> Connection<B> {
         buf: &mut [u8],
         max_len: usize,
     ) -> Option<(Transmit, u16)> {
+        let mut seg = 0;
+        let t = self.poll_transmit_gso_in(now, buf, max_len, &mut seg)?;
+        Some((t, seg))
+    }
+
+    /// [`poll_transmit_gso`](Self::poll_transmit_gso) with the size to
+    /// split at written to `seg`: the Endpoint reads the segment where it
+    /// was built, without moving it (and its option area) into a pair.
+    pub(crate) fn poll_transmit_gso_in(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        max_len: usize,
+        seg: &mut u16,
+    ) -> Option<Transmit> {
         let first = self.poll_transmit(now, buf)?;
         let mss = first.len;
         let f = first.flags;
@@ -55,7 +70,8 @@ impl<B: Storage> Connection<B> {
             || f.psh()
             || !first.options.sack.is_empty()
         {
-            return Some((first, 0));
+            *seg = 0;
+            return Some(first);
         }
         let mut t = first;
         let limit = max_len.min(buf.len());
@@ -78,7 +94,7 @@ impl<B: Storage> Connection<B> {
             t.flags = Flags((t.flags.0 & !Flags::PSH.0) | (next.flags.0 & Flags::PSH.0));
             t.len += mss;
         }
-        let seg = if t.len > mss { mss as u16 } else { 0 };
-        Some((t, seg))
+        *seg = if t.len > mss { mss as u16 } else { 0 };
+        Some(t)
     }
 }

@@ -190,6 +190,9 @@ fn run(cfg: &Config, ops: &[Op]) -> Result<Predicted, TestCaseError> {
     let data = [0x5au8; 6000];
     let mut buf = [0u8; 6000];
     for (i, op) in ops.iter().enumerate() {
+        // Whether the op went through an entry point to its `finish` (a
+        // refused call or a bad checksum changes nothing).
+        let mut ran = true;
         let (a1, a2) = match *op {
             Op::Seg {
                 at,
@@ -304,23 +307,23 @@ fn run(cfg: &Config, ops: &[Op]) -> Result<Predicted, TestCaseError> {
                     _ => {
                         let bad = fast.on_segment_unverified(now, &seg, ce, good + 1);
                         prop_assert_eq!(bad, Err(WireError::BadChecksum), "op {}", i);
+                        ran = false;
                         (Actions::NONE, Actions::NONE)
                     }
                 }
             }
             Op::Send(n) => {
                 let n = usize::from(n);
-                (
-                    fast.send(now, &data[..n]).map(|o| (o.actions, o.len)),
-                    full.send(now, &data[..n]).map(|o| (o.actions, o.len)),
-                )
-                    .pipe_eq(i)?
+                let r1 = fast.send(now, &data[..n]).map(|o| (o.actions, o.len));
+                ran = r1.is_ok();
+                (r1, full.send(now, &data[..n]).map(|o| (o.actions, o.len))).pipe_eq(i)?
             }
             Op::Recv(n) => {
                 let n = usize::from(n);
                 let r1 = fast.recv(now, &mut buf[..n]).map(|o| (o.actions, o.len));
                 let got = buf[..r1.map_or(0, |r| r.1)].to_vec();
                 let r2 = full.recv(now, &mut buf[..n]).map(|o| (o.actions, o.len));
+                ran = r1.is_ok();
                 prop_assert_eq!(&got[..], &buf[..r2.map_or(0, |r| r.1)], "op {}", i);
                 (r1, r2).pipe_eq(i)?
             }
@@ -330,6 +333,17 @@ fn run(cfg: &Config, ops: &[Op]) -> Result<Predicted, TestCaseError> {
             }
         };
         prop_assert_eq!(a1, a2, "actions differ at op {}: {:?}", i, op);
+        // The Endpoint reads the earliest timer from the copy `finish`
+        // keeps (`deadline_settled`), not the timers: a timer that moved
+        // behind `finish`'s back would leave that copy stale, and the
+        // connection stuck in the Endpoint's wheel.
+        if ran {
+            for c in [&fast, &full] {
+                let kept = c.reported_deadline;
+                prop_assert_eq!(kept, c.earliest_timer(), "stale deadline at op {}", i);
+                prop_assert_eq!(c.deadline_settled(), kept);
+            }
+        }
         // Drained one segment at a time, so that the state is compared
         // after each, and send prediction is counted.
         let mut sent = 0;

@@ -134,6 +134,32 @@ impl<B: Storage> Connection<B> {
             self.timers[t.slot()] = Instant::MAX;
         }
     }
+
+    /// The earliest armed timer (`Instant::MAX`: none) right after an
+    /// entry point, read from the copy its `finish` keeps for `Actions`
+    /// (`report_deadline`) instead of the six-way minimum: the Endpoint
+    /// asks after every call into a connection (`Endpoint::after`). Only
+    /// `poll_transmit` changes timers without a `finish` (it arms the RTO,
+    /// RFC 6298 §5.1, and clears the delayed ACK, RFC 9293 §3.8.6.3):
+    /// after it, [`deadline_now`](Self::deadline_now). Debug builds check
+    /// the copy against the timers.
+    #[inline(always)]
+    pub(crate) fn deadline_settled(&self) -> Instant {
+        debug_assert_eq!(
+            self.reported_deadline,
+            self.earliest_timer(),
+            "the deadline kept by `finish` is stale"
+        );
+        self.reported_deadline
+    }
+
+    /// The earliest armed timer (`Instant::MAX`: none), computed: what
+    /// the Endpoint reads after `poll_transmit`, which may move the RTO
+    /// or the delayed ACK without a `finish`.
+    #[inline(always)]
+    pub(crate) fn deadline_now(&self) -> Instant {
+        self.earliest_timer()
+    }
     pub(super) fn rto_duration(&self) -> Duration {
         Duration::from_micros(u64::from(self.rto))
     }

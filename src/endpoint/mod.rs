@@ -607,7 +607,10 @@ struct Entry<S: Store> {
     tuple: Tuple,
     /// The tuple's `table_hash`.
     hash: u64,
-    /// The tick of this connection's wheel entry (`u64::MAX`: none).
+    /// The earliest deadline, in µs, that this connection's wheel entry
+    /// serves: the first microsecond that rounds up to the entry's tick
+    /// ([`wheel_from`]; `u64::MAX`: no entry). A deadline at or after it
+    /// needs no move; comparing microseconds spares a division per call.
     wheel_at: u64,
     /// Its node in the wheel (`NONE`: none).
     wheel_node: u32,
@@ -787,6 +790,13 @@ fn tick_floor(t: Instant) -> u64 {
 
 fn tick_ceil(t: Instant) -> u64 {
     t.as_micros().div_ceil(1000)
+}
+
+/// The first microsecond whose [`tick_ceil`] is `tick` (0 for tick 0):
+/// `tick_ceil(d) >= tick` exactly when `d.as_micros() >= wheel_from(tick)`.
+fn wheel_from(tick: u64) -> u64 {
+    tick.checked_sub(1)
+        .map_or(0, |t| t.saturating_mul(1000).saturating_add(1))
 }
 
 /// The most freed connections' buffers an Endpoint keeps for reuse.
@@ -1250,27 +1260,26 @@ impl<S: Store> Endpoint<S> {
         let Some(e) = self.slots[idx as usize].get_mut() else {
             return;
         };
-        if let Some((old, t)) = Self::wheel_move(e) {
+        let d = e.conn.deadline_now();
+        if let Some((old, t)) = Self::wheel_move(e, d) {
             self.rearm(idx, old, t);
         }
     }
 
     /// [`schedule`](Self::schedule)'s test, on an entry its caller holds
-    /// already: when the entry's wheel node must move to an earlier tick,
+    /// already, with the connection's earliest timer `d` (`Instant::MAX`:
+    /// none): when the entry's wheel node must move to an earlier tick,
     /// takes the node out of the entry and returns it with that tick, for
-    /// [`rearm`](Self::rearm).
+    /// [`rearm`](Self::rearm). One comparison in microseconds; the tick
+    /// is computed only for a move.
     #[inline(always)]
-    fn wheel_move(e: &mut Entry<S>) -> Option<(u32, u64)> {
-        if e.held {
-            return None;
-        }
-        let t = e.conn.deadline().map_or(u64::MAX, tick_ceil);
-        if t >= e.wheel_at {
+    fn wheel_move(e: &mut Entry<S>, d: Instant) -> Option<(u32, u64)> {
+        if e.held || d.as_micros() >= e.wheel_at {
             return None;
         }
         let old = core::mem::replace(&mut e.wheel_node, NONE);
         e.wheel_at = u64::MAX;
-        Some((old, t))
+        Some((old, tick_ceil(d)))
     }
 
     /// [`schedule`](Self::schedule)'s move of a connection's entry (out of
@@ -1278,13 +1287,22 @@ impl<S: Store> Endpoint<S> {
     #[inline(never)]
     fn rearm(&mut self, idx: u32, old: u32, t: u64) {
         if old != NONE {
+            // Moved on its own node: as a remove and an insert would.
+            if t != u64::MAX
+                && self.wheel.relocate(old, t)
+                && let Some(e) = self.slots[idx as usize].get_mut()
+            {
+                e.wheel_at = wheel_from(t);
+                e.wheel_node = old;
+                return;
+            }
             self.wheel.remove(old);
         }
         if t != u64::MAX
             && let Some(n) = self.wheel_insert(idx, t)
             && let Some(e) = self.slots[idx as usize].get_mut()
         {
-            e.wheel_at = t;
+            e.wheel_at = wheel_from(t);
             e.wheel_node = n;
         }
     }
@@ -1447,7 +1465,10 @@ impl<S: Store> Endpoint<S> {
             }
             _ => {}
         }
-        if let Some((old, t)) = Self::wheel_move(e) {
+        // Every call into a connection ends in its `finish`, which keeps
+        // the earliest timer for `Actions`: one load, not six.
+        let d = e.conn.deadline_settled();
+        if let Some((old, t)) = Self::wheel_move(e, d) {
             self.rearm(idx, old, t);
         }
     }
@@ -2396,24 +2417,31 @@ impl<S: Store> Endpoint<S> {
                 continue;
             }
             let before = e.conn.retransmits();
-            let t = if self.cfg.gso_max > 0 {
+            // The segment stays where the connection built it (`out`,
+            // changed and read in place): moving a `Transmit` copies its
+            // option area.
+            let mut seg = 0;
+            let mut out = if self.cfg.gso_max > 0 {
                 let max = self.cfg.gso_max.min(buf.len() - MAX_HEADER);
-                e.conn.poll_transmit_gso(now, &mut buf[MAX_HEADER..], max)
-            } else {
                 e.conn
-                    .poll_transmit(now, &mut buf[MAX_HEADER..])
-                    .map(|t| (t, 0))
+                    .poll_transmit_gso_in(now, &mut buf[MAX_HEADER..], max, &mut seg)
+            } else {
+                e.conn.poll_transmit(now, &mut buf[MAX_HEADER..])
             };
             // Retransmissions go out here (loss found by an ACK or a timer
             // only marks what to resend).
             self.counters.retrans_segs += u64::from(e.conn.retransmits().wrapping_sub(before));
-            match t {
-                Some((mut t, seg)) => {
+            match &mut out {
+                Some(t) => {
                     let tuple = e.tuple;
-                    if e.fo & (fo::SYN | fo::REPLY) != 0 && t.flags.syn() {
-                        self.fast_open_option(idx, &mut t);
-                    }
-                    let e = self.slots[idx as usize].get_mut()?;
+                    // The entry in hand, unless the Fast Open option (which
+                    // needs the whole Endpoint) was added in between.
+                    let e = if e.fo & (fo::SYN | fo::REPLY) != 0 && t.flags.syn() {
+                        self.fast_open_option(idx, t);
+                        self.slots[idx as usize].get_mut()?
+                    } else {
+                        e
+                    };
                     let more = e.conn.may_transmit();
                     if !more {
                         // Nothing more to send: out of the queue now
@@ -2424,10 +2452,10 @@ impl<S: Store> Endpoint<S> {
                     }
                     if !more && e.dead {
                         self.maybe_free(idx);
-                    } else if let Some((old, tick)) = Self::wheel_move(e) {
+                    } else if let Some((old, tick)) = Self::wheel_move(e, e.conn.deadline_now()) {
                         self.rearm(idx, old, tick);
                     }
-                    return self.emit(&tuple, &t, buf, seg);
+                    return self.emit(&tuple, t, buf, seg);
                 }
                 // A buffer with room for a header only: data, a FIN and
                 // resends wait for a poll with room (`Connection::

@@ -206,16 +206,42 @@ impl<S: Store> Wheel<S> {
     /// Takes a waiting entry out (O(1)); a node that is not waiting is
     /// left alone.
     pub(crate) fn remove(&mut self, n: u32) {
+        if self.unlink(n) {
+            let node = &mut self.pool[n as usize];
+            node.next = self.free;
+            self.free = n;
+            self.len -= 1;
+        }
+    }
+
+    /// Moves a waiting entry to `tick`, on the node it has (O(1)): what
+    /// [`remove`](Self::remove) and then [`insert`](Self::insert) of the
+    /// same id do (the insert takes the node the remove freed, and appends
+    /// it to its new list), without the trip through the free list.
+    /// False, and nothing changed, when the node is not waiting.
+    pub(crate) fn relocate(&mut self, n: u32, tick: u64) -> bool {
+        if !self.unlink(n) {
+            return false;
+        }
+        self.pool[n as usize].e.tick = tick;
+        self.place(n);
+        true
+    }
+
+    /// Takes a waiting node out of its list (its `list` becomes
+    /// `NO_LIST`); false when it is not waiting.
+    #[inline(always)]
+    fn unlink(&mut self, n: u32) -> bool {
         let Some(&Node {
             next, prev, list, ..
         }) = self.pool.get(n as usize)
         else {
-            return;
+            return false;
         };
         let l = match list {
             FIRED => &mut self.fired,
             DUE => &mut self.due,
-            NO_LIST => return,
+            NO_LIST => return false,
             i => &mut self.lists[usize::from(i)],
         };
         if prev == NIL {
@@ -235,13 +261,11 @@ impl<S: Store> Wheel<S> {
                 self.occupied[level] &= !(1 << s);
             }
         }
-        let node = &mut self.pool[n as usize];
-        node.list = NO_LIST;
-        node.next = self.free;
-        self.free = n;
-        self.len -= 1;
+        self.pool[n as usize].list = NO_LIST;
+        true
     }
 
+    #[inline(always)]
     fn place(&mut self, n: u32) {
         let e = self.pool[n as usize].e;
         if e.tick <= self.cur {
@@ -408,9 +432,79 @@ mod tests {
 
     type W = Wheel<Fixed<1, 16384, 0>>;
 
+    /// `Endpoint::wheel_move` compares a deadline's microseconds with
+    /// `wheel_from(tick)` instead of rounding it up to a tick: the two
+    /// tests agree on either side of every boundary, at tick 0, near the
+    /// end of time, and for "no entry" (`u64::MAX`, which only "no
+    /// deadline", `Instant::MAX`, reaches).
+    #[test]
+    fn a_deadline_needs_a_move_exactly_when_its_tick_is_earlier() {
+        use super::super::{tick_ceil, wheel_from};
+        use crate::time::Instant;
+        let ticks = [
+            0,
+            1,
+            2,
+            999,
+            1000,
+            1001,
+            123_456,
+            u64::MAX / 1000 - 1,
+            u64::MAX / 1000,
+        ];
+        for &t in &ticks {
+            let lim = wheel_from(t);
+            for base in [
+                t.saturating_mul(1000),
+                t.saturating_sub(1).saturating_mul(1000),
+            ] {
+                for d in base.saturating_sub(2)..=base.saturating_add(2) {
+                    let d = Instant::from_micros(d);
+                    assert_eq!(tick_ceil(d) >= t, d.as_micros() >= lim, "tick {t}, {d:?}");
+                }
+            }
+        }
+        // No entry (`u64::MAX`): every deadline moves one in; "none",
+        // `Instant::MAX`, is the one time that does not.
+        assert_eq!(Instant::MAX.as_micros(), u64::MAX);
+    }
+
     fn fire<S: Store>(w: &mut Wheel<S>, now: u64) -> std::vec::Vec<Entry> {
         w.advance(now);
         core::iter::from_fn(|| w.pop_fired().map(|f| f.e)).collect()
+    }
+
+    /// `relocate` leaves the wheel as `remove` and `insert` of the same
+    /// id would: the same node, the same free list and length, the same
+    /// entries firing in the same order; a node that is not waiting is
+    /// refused and left alone.
+    #[test]
+    fn relocating_an_entry_is_removing_and_inserting_it() {
+        let (mut a, mut b) = (W::new(1000), W::new(1000));
+        for w in [&mut a, &mut b] {
+            for (i, t) in [1500u64, 1200, 9000, 1200, 70_000].into_iter().enumerate() {
+                w.insert(i as u32, t).unwrap();
+            }
+            // A freed node on the free list, for the inserts to find.
+            w.remove(3);
+        }
+        for (n, tick) in [(2u32, 1100u64), (0, 1200), (4, 1000), (1, 50_000)] {
+            let id = a.get(n).unwrap().id;
+            assert!(a.relocate(n, tick));
+            b.remove(n);
+            assert_eq!(b.insert(id, tick), Ok(n));
+            assert_eq!(a.get(n), b.get(n));
+            assert_eq!(
+                (a.free, a.len(), a.next_tick()),
+                (b.free, b.len(), b.next_tick())
+            );
+        }
+        assert!(!a.relocate(3, 1100), "a freed node is not waiting");
+        assert_eq!(a.get(3), None);
+        for now in [1000, 1100, 1200, 9000, 50_000, 70_000] {
+            assert_eq!(fire(&mut a, now), fire(&mut b, now), "at {now}");
+        }
+        assert_eq!(a.len(), b.len());
     }
 
     #[test]
