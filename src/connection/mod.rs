@@ -1113,7 +1113,13 @@ impl<B: Storage> Connection<B> {
     /// Time as the connection takes it: a `now` earlier than one it was
     /// given before is taken as that earlier time (clamped, in debug and
     /// release builds alike): time never goes backwards inside.
+    ///
+    /// Every entry point calls it first, so it also ends a burst of
+    /// predicted segments (`urgent::x::BURST`, see `output.rs`'s
+    /// `poll_transmit`): whatever the call changes, the next segment does
+    /// all of its bookkeeping again.
     fn clock(&mut self, now: Instant) -> Instant {
+        self.xflags &= !urgent::x::BURST;
         if now > self.last_now {
             if Stamp::crosses(self.last_now, now) {
                 self.renew_stamps(now);
