@@ -323,12 +323,38 @@ impl<B: Storage> Connection<B> {
         if let Some(mss) = self.send_predict_in(buf.len(), burst) {
             return Some(self.send_fast(now, buf, mss, burst));
         }
-        self.poll_general(now, buf)
+        self.poll_general(now, buf, burst)
+    }
+
+    /// The poll that ends a burst (`send_fast`) when no full segment is
+    /// left to send: whether `poll_general` would find nothing, so that it
+    /// need not run (it changes nothing then). Nothing but `send_fast` ran
+    /// since `send_predict`'s state tests passed (no RST, retransmission,
+    /// recovery, uncommon mode, record end, SACK or D-SACK block, SND.NXT
+    /// = SND.MAX, in ESTABLISHED: no SYN or FIN is due either), no ACK is
+    /// due (`ack_sent` ran, no duplicate owed) and nothing forces a send;
+    /// with no probe pending and room for a full segment in the caller's
+    /// buffer, `next_data_len` alone decides, and finds nothing to send
+    /// (RFC 9293 §3.7.4, §3.8.6.2.1) when the windows leave less than a
+    /// segment while a full segment is queued (the segment could not be
+    /// the queue's last), or when Nagle holds the queue's short tail with
+    /// data in flight and Minshall's rule does not let it go.
+    #[inline(always)]
+    fn burst_ends(&self, room: usize) -> bool {
+        let mss = self.eff_mss();
+        debug_assert!(!self.ack_now() && !self.force_send() && self.flight() > 0);
+        self.probe == Probe::None
+            && room >= mss as usize
+            && (self.unsent() >= mss || (self.nagle() && !self.minshall_ok()))
     }
 
     /// `poll_transmit` for every segment `send_predict` does not cover.
+    /// `burst`: the poll after a segment of a burst (see `burst_ends`).
     #[inline(never)]
-    fn poll_general(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+    fn poll_general(&mut self, now: Instant, buf: &mut [u8], burst: bool) -> Option<Transmit> {
+        if burst && self.burst_ends(buf.len()) {
+            return None;
+        }
         // RFC 9293 §3.3.1: SND.UNA =< SND.NXT =< SND.MAX. A SND.NXT below
         // SND.UNA would send an empty segment from outside the send buffer
         // on every poll (the fuzzers' and tests' builds check it).
@@ -571,8 +597,9 @@ impl<B: Storage> Connection<B> {
             }
         }
         // The mark for the next segment (see above), before `advertise`,
-        // whose update rules clear it.
-        if flight != 0 && self.nibbles < 0x10 {
+        // whose update rules clear it. In a burst its conditions still hold
+        // (`clock` cleared the mark for the other entry points' sake).
+        if burst || (flight != 0 && self.nibbles < 0x10) {
             self.xflags |= super::urgent::x::BURST;
         }
         // `segment`'s work, with no SACK blocks to look for: send_predict
