@@ -524,10 +524,10 @@ impl<B: Storage> Connection<B> {
     /// so that the segment is built in `poll_transmit`'s return slot.
     ///
     /// `burst`: the segment before this one went out through here, at the
-    /// same time, with data in flight before it and no duplicate ACK owed
-    /// (what sets the mark, at the end), and no other entry point ran since
-    /// (every one clears it, `clock`). Then the steps below marked "once a
-    /// burst" give what they gave for that segment, and are skipped:
+    /// same time, with data in flight before it (what sets the mark, before
+    /// the window), and no other entry point
+    /// ran since (every one clears it, `clock`). Then these steps give what
+    /// they gave for that segment, and are skipped (`burst` below):
     /// - `new_data_out`: the interactive test reads the time and when data
     ///   last came in, both unchanged; no restart after idle with data in
     ///   flight (RFC 5681 §4.1); the send time, RACK's newest checkpoint
@@ -537,7 +537,8 @@ impl<B: Storage> Connection<B> {
     ///   is now + PTO, and PTO has no WCDelAckT with more than one segment
     ///   out, before and now; the RTO is armed already (RFC 6298 §5.1).
     /// - `force_send` and `ack_sent`: cleared and written for RCV.NXT,
-    ///   which has not moved (no duplicate ACK owed: nothing counts down).
+    ///   which has not moved (no duplicate ACK is owed on this path:
+    ///   nothing counts down).
     /// - `advertise`: it answered from RCV.ADV without its update rules
     ///   (which end the burst), and nothing was received or read since:
     ///   the same answer, from RCV.ADV (`advertise_again`).
@@ -557,7 +558,6 @@ impl<B: Storage> Connection<B> {
         if self.push(now, off + n == self.tx.len(), true) {
             flags |= Flags::PSH;
         }
-        // Once a burst.
         if !burst {
             self.new_data_out(now, seq, n);
             if flight == 0 {
@@ -567,20 +567,38 @@ impl<B: Storage> Connection<B> {
         self.snd_nxt = seq.add(mss);
         self.snd_max = self.snd_nxt;
         self.cwnd_used(seq);
-        // Once a burst. `tlp_eligible()` in ESTABLISHED out of recovery
-        // (RFC 8985 §7.2: restart the loss-probe timer after new data; not
-        // while the recovery after a timeout lasts).
         if burst {
-        } else if self.sack_on()
-            && self.srtt != 0
-            && !self.tlp_out()
-            && self.retries == 0
-            && self.snd_una.after_eq(self.recover)
-        {
-            self.arm_rtx_timer_mss(now, true, mss);
-        } else if self.timer(Timer::Retransmit).is_none() {
-            // RFC 6298 §5.1.
-            self.set_timer(Timer::Retransmit, now + self.rto_duration());
+            // The mark for the next segment: its conditions still hold
+            // (`clock` cleared it for the other entry points' sake). Set
+            // before `advertise`, whose update rules clear it.
+            self.xflags |= super::urgent::x::BURST;
+        } else {
+            // `tlp_eligible()` in ESTABLISHED out of recovery (RFC 8985
+            // §7.2: restart the loss-probe timer after new data; not while
+            // the recovery after a timeout lasts).
+            if self.sack_on()
+                && self.srtt != 0
+                && !self.tlp_out()
+                && self.retries == 0
+                && self.snd_una.after_eq(self.recover)
+            {
+                self.arm_rtx_timer_mss(now, true, mss);
+            } else if self.timer(Timer::Retransmit).is_none() {
+                // RFC 6298 §5.1.
+                self.set_timer(Timer::Retransmit, now + self.rto_duration());
+            }
+            // No duplicate ACK is owed (`ack_sent` would count one down
+            // and ask for the next): they are owed only for out-of-order
+            // data held (`owe_ack`), which keeps send prediction off, and
+            // in-order data forgets them (`data_arrived`).
+            debug_assert!(self.nibbles < 0x10);
+            // (Before the marks and the window below, which they do not
+            // read.)
+            self.set_force_send(false);
+            self.ack_sent();
+            if flight != 0 {
+                self.xflags |= super::urgent::x::BURST;
+            }
         }
         let ect = self.ecn_on();
         // One test of the flag word for both ECN marks (off unless ECN).
@@ -596,12 +614,6 @@ impl<B: Storage> Connection<B> {
                 flags |= Flags::ECE;
             }
         }
-        // The mark for the next segment (see above), before `advertise`,
-        // whose update rules clear it. In a burst its conditions still hold
-        // (`clock` cleared the mark for the other entry points' sake).
-        if burst || (flight != 0 && self.nibbles < 0x10) {
-            self.xflags |= super::urgent::x::BURST;
-        }
         // `segment`'s work, with no SACK blocks to look for: send_predict
         // found no reassembly and no D-SACK block to report.
         debug_assert!(self.asm.is_empty() && !self.has_dsack());
@@ -612,11 +624,6 @@ impl<B: Storage> Connection<B> {
         };
         let options = self.ts_options(now);
         self.count_out(n);
-        // Once a burst.
-        if !burst {
-            self.set_force_send(false);
-            self.ack_sent();
-        }
         let t = Transmit {
             seq,
             ack: self.rcv_nxt,

@@ -87,6 +87,10 @@ enum Op {
     /// Time passes (ms) with no call but the polls after it: a burst left
     /// open ends at the later time.
     Later(u16),
+    /// The next this many ops go without polls after them, as from a host
+    /// that feeds a batch of segments before it polls (duplicate ACKs are
+    /// then owed, `owe_ack`, which a burst must not skip).
+    Batch(u8),
 }
 
 const FLAGS: [Flags; 10] = [
@@ -132,6 +136,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0u16..6000, 1u8..5).prop_map(|(n, k)| Op::SendPart(n, k)),
         1 => (1u8..5).prop_map(Op::Poll),
         1 => (0u16..30).prop_map(Op::Later),
+        1 => (1u8..4).prop_map(Op::Batch),
     ]
 }
 
@@ -199,6 +204,8 @@ fn run(cfg: &Config, ops: &[Op]) -> Result<Predicted, TestCaseError> {
     // or send prediction on `full` (a bit of its own packed config).
     debug_assert!(full.no_fast_path() && !fast.no_fast_path());
     let mut predicted = Predicted::default();
+    // Ops left whose polls a batch (`Op::Batch`) holds back.
+    let mut batch = 0u8;
     let mut now = Instant::from_secs(1);
     let data = [0x5au8; 6000];
     let mut buf = [0u8; 6000];
@@ -342,13 +349,23 @@ fn run(cfg: &Config, ops: &[Op]) -> Result<Predicted, TestCaseError> {
                 (fast.on_timer(now), full.on_timer(now))
             }
             Op::Poll(_) => (Actions::NONE, Actions::NONE),
+            Op::Batch(n) => {
+                batch = n;
+                (Actions::NONE, Actions::NONE)
+            }
             Op::Later(ms) => {
                 now += Duration::from_millis(u64::from(ms));
                 (Actions::NONE, Actions::NONE)
             }
         };
-        // Polled until `None`, or (a burst left open) a few segments.
+        // Polled until `None`, or (a burst left open) a few segments, or
+        // (in a batch) not at all.
         let limit = match *op {
+            Op::Batch(_) => 0,
+            _ if batch > 0 => {
+                batch -= 1;
+                0
+            }
             Op::SendPart(_, k) | Op::Poll(k) => usize::from(k),
             _ => usize::MAX,
         };
