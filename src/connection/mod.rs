@@ -845,8 +845,8 @@ impl<B: Storage> Connection<B> {
     ) -> Result<Actions, WireError> {
         // As on_segment_unverified, prediction before the clock and the
         // counters: it reads neither.
-        if self.state == State::Established
-            && let Some(seg) = Segment::plain(tcp)
+        if let Some(seg) = Segment::plain(tcp)
+            && self.state == State::Established
             && let Some(new_ack) = self.predict(&seg)
         {
             let now = self.segment_arrives(now, ce);
