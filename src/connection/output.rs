@@ -316,10 +316,11 @@ impl<B: Storage> Connection<B> {
     /// before them did with the same outcome: see `send_fast`.
     #[inline(always)]
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
-        // Read before `clock` ends the burst: a later time ends it too (an
-        // earlier one is clamped to the burst's own).
-        let burst = self.xflag(super::urgent::x::BURST) && now <= self.last_now;
-        let now = self.clock(now);
+        // A later time ends the burst (an earlier one is clamped to the
+        // burst's own); every other entry point ends it (`clock`), and so
+        // does the general path.
+        let now = self.clock_poll(now);
+        let burst = self.xflag(super::urgent::x::BURST);
         if let Some(mss) = self.send_predict_in(buf.len(), burst) {
             return Some(self.send_fast(now, buf, mss, burst));
         }
@@ -352,8 +353,12 @@ impl<B: Storage> Connection<B> {
     /// `burst`: the poll after a segment of a burst (see `burst_ends`).
     #[inline(never)]
     fn poll_general(&mut self, now: Instant, buf: &mut [u8], burst: bool) -> Option<Transmit> {
-        if burst && self.burst_ends(buf.len()) {
-            return None;
+        if burst {
+            // Whatever goes out here, or nothing, ends the burst.
+            self.xflags &= !super::urgent::x::BURST;
+            if self.burst_ends(buf.len()) {
+                return None;
+            }
         }
         // RFC 9293 §3.3.1: SND.UNA =< SND.NXT =< SND.MAX. A SND.NXT below
         // SND.UNA would send an empty segment from outside the send buffer
@@ -568,10 +573,8 @@ impl<B: Storage> Connection<B> {
         self.snd_max = self.snd_nxt;
         self.cwnd_used(seq);
         if burst {
-            // The mark for the next segment: its conditions still hold
-            // (`clock` cleared it for the other entry points' sake). Set
-            // before `advertise`, whose update rules clear it.
-            self.xflags |= super::urgent::x::BURST;
+            // The mark stays for the next segment: its conditions still
+            // hold.
         } else {
             // `tlp_eligible()` in ESTABLISHED out of recovery (RFC 8985
             // §7.2: restart the loss-probe timer after new data; not while
