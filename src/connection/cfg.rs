@@ -91,6 +91,9 @@ mod flag {
     pub(super) const SACK_SEGMENTS: u32 = 1 << 21;
     pub(super) const CWND_DELIVERED: u32 = 1 << 22;
     pub(super) const LINUX_CWR: u32 = 1 << 23;
+    /// Tests only: no fast path (`Connection::no_fast_path`).
+    #[cfg(test)]
+    pub(super) const NO_FAST_PATH: u32 = 1 << 31;
 }
 
 /// The packed [`Config`] of one connection (72 bytes instead of 232).
@@ -254,6 +257,20 @@ impl Cfg {
     #[inline]
     fn has(&self, f: u32) -> bool {
         self.flags & f != 0
+    }
+
+    /// Tests only: see `Connection::no_fast_path`.
+    #[cfg(test)]
+    pub(super) fn no_fast_path(&self) -> bool {
+        self.has(flag::NO_FAST_PATH)
+    }
+    #[cfg(test)]
+    pub(super) fn set_no_fast_path(&mut self, on: bool) {
+        if on {
+            self.flags |= flag::NO_FAST_PATH;
+        } else {
+            self.flags &= !flag::NO_FAST_PATH;
+        }
     }
 
     pub(super) fn window_scaling(&self) -> bool {

@@ -125,11 +125,9 @@ impl<B: Storage> Connection<B> {
         }
         (self.high_rxt, self.asm.mark(), self.dsack(), self.nibbles).hash(&mut h);
         // The uncommon modes (urgent data, F-RTO, PLPMTUD; `urgent.rs`),
-        // without the tests' switch.
-        #[cfg(test)]
-        let xflags = self.xflags & !super::urgent::x::NO_FAST_PATH;
-        #[cfg(not(test))]
-        let xflags = self.xflags;
+        // without the send path's burst mark: it says only which work the
+        // next predicted segment may skip, never what it sends.
+        let xflags = self.xflags & !super::urgent::x::BURST;
         (
             xflags,
             self.cold().snd_up,

@@ -80,11 +80,15 @@ impl<B: Storage> Connection<B> {
             // first's: `send_predict` refuses while SACK blocks (RFC 2018)
             // are to be sent, and a CWR mark (RFC 3168 §6.1.2) went with
             // the first segment, which then went alone.
-            match self.send_predict(limit - t.len) {
+            // The piece before went through `send_fast` too: a burst when
+            // it was at this very time (`poll_transmit` takes an earlier
+            // `now` as the latest, which these pieces do not).
+            let burst = self.xflag(super::urgent::x::BURST) && now == self.last_now;
+            match self.send_predict_in(limit - t.len, burst) {
                 Some(m) if m as usize == mss => {}
                 _ => break,
             }
-            let next = self.send_fast(now, &mut buf[t.len..], mss as u32);
+            let next = self.send_fast(now, &mut buf[t.len..], mss as u32, burst);
             debug_assert_eq!(next.seq, t.seq.add(t.len as u32));
             debug_assert_eq!(
                 (next.ack, next.window, next.options, next.ect),

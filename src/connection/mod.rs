@@ -845,8 +845,8 @@ impl<B: Storage> Connection<B> {
     ) -> Result<Actions, WireError> {
         // As on_segment_unverified, prediction before the clock and the
         // counters: it reads neither.
-        if self.state == State::Established
-            && let Some(seg) = Segment::plain(tcp)
+        if let Some(seg) = Segment::plain(tcp)
+            && self.state == State::Established
             && let Some(new_ack) = self.predict(&seg)
         {
             let now = self.segment_arrives(now, ce);
@@ -1113,8 +1113,23 @@ impl<B: Storage> Connection<B> {
     /// Time as the connection takes it: a `now` earlier than one it was
     /// given before is taken as that earlier time (clamped, in debug and
     /// release builds alike): time never goes backwards inside.
+    ///
+    /// Every entry point but `poll_transmit` calls it first, so it also
+    /// ends a burst of predicted segments (`urgent::x::BURST`, see
+    /// `output.rs`'s `send_fast`): whatever the call changes, the next
+    /// segment does all of its bookkeeping again.
     fn clock(&mut self, now: Instant) -> Instant {
+        self.xflags &= !urgent::x::BURST;
+        self.clock_poll(now)
+    }
+
+    /// [`clock`](Self::clock) for `poll_transmit`: a burst goes on at the
+    /// same time (or an earlier one, clamped to it), and ends when time
+    /// moves on.
+    #[inline(always)]
+    fn clock_poll(&mut self, now: Instant) -> Instant {
         if now > self.last_now {
+            self.xflags &= !urgent::x::BURST;
             if Stamp::crosses(self.last_now, now) {
                 self.renew_stamps(now);
             }

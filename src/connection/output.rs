@@ -310,18 +310,56 @@ impl<B: Storage> Connection<B> {
     ///
     /// Inlined into the caller, the send fast path with it (`send_fast`):
     /// the segment is built where the caller reads it, without a call.
+    ///
+    /// Segments 2..n of a burst (`send_fast` after `send_fast`, at one
+    /// time, no other call between) skip the bookkeeping that the one
+    /// before them did with the same outcome: see `send_fast`.
     #[inline(always)]
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
-        let now = self.clock(now);
-        if let Some(mss) = self.send_predict(buf.len()) {
-            return Some(self.send_fast(now, buf, mss));
+        // A later time ends the burst (an earlier one is clamped to the
+        // burst's own); every other entry point ends it (`clock`), and so
+        // does the general path.
+        let now = self.clock_poll(now);
+        let burst = self.xflag(super::urgent::x::BURST);
+        if let Some(mss) = self.send_predict_in(buf.len(), burst) {
+            return Some(self.send_fast(now, buf, mss, burst));
         }
-        self.poll_general(now, buf)
+        self.poll_general(now, buf, burst)
+    }
+
+    /// The poll that ends a burst (`send_fast`) when no full segment is
+    /// left to send: whether `poll_general` would find nothing, so that it
+    /// need not run (it changes nothing then). Nothing but `send_fast` ran
+    /// since `send_predict`'s state tests passed (no RST, retransmission,
+    /// recovery, uncommon mode, record end, SACK or D-SACK block, SND.NXT
+    /// = SND.MAX, in ESTABLISHED: no SYN or FIN is due either), no ACK is
+    /// due (`ack_sent` ran, no duplicate owed) and nothing forces a send;
+    /// with no probe pending and room for a full segment in the caller's
+    /// buffer, `next_data_len` alone decides, and finds nothing to send
+    /// (RFC 9293 §3.7.4, §3.8.6.2.1) when the windows leave less than a
+    /// segment while a full segment is queued (the segment could not be
+    /// the queue's last), or when Nagle holds the queue's short tail with
+    /// data in flight and Minshall's rule does not let it go.
+    #[inline(always)]
+    fn burst_ends(&self, room: usize) -> bool {
+        let mss = self.eff_mss();
+        debug_assert!(!self.ack_now() && !self.force_send() && self.flight() > 0);
+        self.probe == Probe::None
+            && room >= mss as usize
+            && (self.unsent() >= mss || (self.nagle() && !self.minshall_ok()))
     }
 
     /// `poll_transmit` for every segment `send_predict` does not cover.
+    /// `burst`: the poll after a segment of a burst (see `burst_ends`).
     #[inline(never)]
-    fn poll_general(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+    fn poll_general(&mut self, now: Instant, buf: &mut [u8], burst: bool) -> Option<Transmit> {
+        if burst {
+            // Whatever goes out here, or nothing, ends the burst.
+            self.xflags &= !super::urgent::x::BURST;
+            if self.burst_ends(buf.len()) {
+                return None;
+            }
+        }
         // RFC 9293 §3.3.1: SND.UNA =< SND.NXT =< SND.MAX. A SND.NXT below
         // SND.UNA would send an empty segment from outside the send buffer
         // on every poll (the fuzzers' and tests' builds check it).
@@ -444,11 +482,22 @@ impl<B: Storage> Connection<B> {
     /// due in ESTABLISHED. Changes nothing; `Some(eff_mss)` when it applies.
     #[inline(always)]
     pub(super) fn send_predict(&self, room: usize) -> Option<u32> {
+        self.send_predict_in(room, false)
+    }
+
+    /// `send_predict` in a burst (`burst`, see `send_fast`): the tests of
+    /// the state, the flags, the duplicate ACKs, SND.NXT and the SACK and
+    /// reassembly state held for the segment before and nothing but
+    /// `send_fast` ran since, which moves SND.NXT and SND.MAX together and
+    /// sets none of the flags tested: only the room is tested again.
+    #[inline(always)]
+    pub(super) fn send_predict_in(&self, room: usize, burst: bool) -> Option<u32> {
         #[cfg(test)]
         if self.no_fast_path() {
             return None;
         }
-        if self.state != State::Established
+        if burst {
+        } else if self.state != State::Established
             || self.send_slow()
             || self.dupacks != 0
             || self.snd_nxt != self.snd_max
@@ -478,8 +527,34 @@ impl<B: Storage> Connection<B> {
     /// SND.NXT, with what `data_segment` and `poll_general` do for it (same
     /// order, same outcome), the tests that cannot hold left out. Inlined,
     /// so that the segment is built in `poll_transmit`'s return slot.
+    ///
+    /// `burst`: the segment before this one went out through here, at the
+    /// same time, with data in flight before it (what sets the mark, before
+    /// the window), and no other entry point
+    /// ran since (every one clears it, `clock`). Then these steps give what
+    /// they gave for that segment, and are skipped (`burst` below):
+    /// - `new_data_out`: the interactive test reads the time and when data
+    ///   last came in, both unchanged; no restart after idle with data in
+    ///   flight (RFC 5681 §4.1); the send time, RACK's newest checkpoint
+    ///   (RFC 8985 §6.1: already this time) and the timed segment (RFC
+    ///   6298: one already) are set.
+    /// - the retransmission timer: the loss-probe deadline (RFC 8985 §7.2)
+    ///   is now + PTO, and PTO has no WCDelAckT with more than one segment
+    ///   out, before and now; the RTO is armed already (RFC 6298 §5.1).
+    /// - `force_send` and `ack_sent`: cleared and written for RCV.NXT,
+    ///   which has not moved (no duplicate ACK is owed on this path:
+    ///   nothing counts down).
+    /// - `advertise`: it answered from RCV.ADV without its update rules
+    ///   (which end the burst), and nothing was received or read since:
+    ///   the same answer, from RCV.ADV (`advertise_again`).
     #[inline(always)]
-    pub(super) fn send_fast(&mut self, now: Instant, buf: &mut [u8], mss: u32) -> Transmit {
+    pub(super) fn send_fast(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        mss: u32,
+        burst: bool,
+    ) -> Transmit {
         let seq = self.snd_nxt;
         let flight = self.flight();
         let off = flight as usize;
@@ -488,26 +563,45 @@ impl<B: Storage> Connection<B> {
         if self.push(now, off + n == self.tx.len(), true) {
             flags |= Flags::PSH;
         }
-        self.new_data_out(now, seq, n);
-        if flight == 0 {
-            self.unacked_since = self.stamp(now);
+        if !burst {
+            self.new_data_out(now, seq, n);
+            if flight == 0 {
+                self.unacked_since = self.stamp(now);
+            }
         }
         self.snd_nxt = seq.add(mss);
         self.snd_max = self.snd_nxt;
         self.cwnd_used(seq);
-        // `tlp_eligible()` in ESTABLISHED out of recovery (RFC 8985 §7.2:
-        // restart the loss-probe timer after new data; not while the
-        // recovery after a timeout lasts).
-        if self.sack_on()
-            && self.srtt != 0
-            && !self.tlp_out()
-            && self.retries == 0
-            && self.snd_una.after_eq(self.recover)
-        {
-            self.arm_rtx_timer_mss(now, true, mss);
-        } else if self.timer(Timer::Retransmit).is_none() {
-            // RFC 6298 §5.1.
-            self.set_timer(Timer::Retransmit, now + self.rto_duration());
+        if burst {
+            // The mark stays for the next segment: its conditions still
+            // hold.
+        } else {
+            // `tlp_eligible()` in ESTABLISHED out of recovery (RFC 8985
+            // §7.2: restart the loss-probe timer after new data; not while
+            // the recovery after a timeout lasts).
+            if self.sack_on()
+                && self.srtt != 0
+                && !self.tlp_out()
+                && self.retries == 0
+                && self.snd_una.after_eq(self.recover)
+            {
+                self.arm_rtx_timer_mss(now, true, mss);
+            } else if self.timer(Timer::Retransmit).is_none() {
+                // RFC 6298 §5.1.
+                self.set_timer(Timer::Retransmit, now + self.rto_duration());
+            }
+            // No duplicate ACK is owed (`ack_sent` would count one down
+            // and ask for the next): they are owed only for out-of-order
+            // data held (`owe_ack`), which keeps send prediction off, and
+            // in-order data forgets them (`data_arrived`).
+            debug_assert!(self.nibbles < 0x10);
+            // (Before the marks and the window below, which they do not
+            // read.)
+            self.set_force_send(false);
+            self.ack_sent();
+            if flight != 0 {
+                self.xflags |= super::urgent::x::BURST;
+            }
         }
         let ect = self.ecn_on();
         // One test of the flag word for both ECN marks (off unless ECN).
@@ -526,11 +620,13 @@ impl<B: Storage> Connection<B> {
         // `segment`'s work, with no SACK blocks to look for: send_predict
         // found no reassembly and no D-SACK block to report.
         debug_assert!(self.asm.is_empty() && !self.has_dsack());
-        let window = self.advertise();
+        let window = if burst {
+            self.advertise_again()
+        } else {
+            self.advertise()
+        };
         let options = self.ts_options(now);
         self.count_out(n);
-        self.set_force_send(false);
-        self.ack_sent();
         let t = Transmit {
             seq,
             ack: self.rcv_nxt,
@@ -859,11 +955,25 @@ impl<B: Storage> Connection<B> {
         self.advertise_update(free, cur)
     }
 
+    /// [`advertise`](Self::advertise) again, for the next segment of a
+    /// burst (`send_fast`): the last call took the unchanged-window answer
+    /// (its update rules end the burst), and RCV.NXT, RCV.ADV and the
+    /// receive buffer have not moved since, so the answer is the same:
+    /// RCV.ADV - RCV.NXT (more than 0) in window units.
+    #[inline(always)]
+    fn advertise_again(&self) -> u16 {
+        debug_assert!(self.rcv_adv.after(self.rcv_nxt));
+        debug_assert_eq!(self.rx.free_u32(), self.rcv_adv.dist(self.rcv_nxt));
+        (self.rcv_adv.dist(self.rcv_nxt) >> self.rcv_wscale) as u16
+    }
+
     /// [`advertise`](Self::advertise) when something was received or read
     /// since the last advertisement (out of line: the sender's common case
-    /// above changes nothing).
+    /// above changes nothing). It ends a burst of predicted segments
+    /// (`send_fast`): the next one asks again.
     #[inline(never)]
-    fn advertise_update(&mut self, free: u32, cur: u32) -> u16 {
+    pub(super) fn advertise_update(&mut self, free: u32, cur: u32) -> u16 {
+        self.xflags &= !super::urgent::x::BURST;
         let shift = self.rcv_wscale;
         let cap = self.rx.capacity_u32();
         let step = (cap / 2).min(u32::from(self.cfg.mss)).max(1);

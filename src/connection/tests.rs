@@ -77,6 +77,20 @@ enum Op {
     Send(u16),
     Recv(u16),
     Wait(u16),
+    /// `send`, then at most this many segments polled: a burst of
+    /// predicted segments left open (`send_fast`'s mark set) for the next
+    /// op, which must end it.
+    SendPart(u16, u8),
+    /// At most this many segments polled, nothing called before: a burst
+    /// goes on where the op before left it.
+    Poll(u8),
+    /// Time passes (ms) with no call but the polls after it: a burst left
+    /// open ends at the later time.
+    Later(u16),
+    /// The next this many ops go without polls after them, as from a host
+    /// that feeds a batch of segments before it polls (duplicate ACKs are
+    /// then owed, `owe_ack`, which a burst must not skip).
+    Batch(u8),
 }
 
 const FLAGS: [Flags; 10] = [
@@ -119,6 +133,10 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0u16..6000).prop_map(Op::Send),
         2 => (0u16..6000).prop_map(Op::Recv),
         1 => (0u16..1500).prop_map(Op::Wait),
+        2 => (0u16..6000, 1u8..5).prop_map(|(n, k)| Op::SendPart(n, k)),
+        1 => (1u8..5).prop_map(Op::Poll),
+        1 => (0u16..30).prop_map(Op::Later),
+        1 => (1u8..4).prop_map(Op::Batch),
     ]
 }
 
@@ -183,9 +201,11 @@ fn run(cfg: &Config, ops: &[Op]) -> Result<Predicted, TestCaseError> {
     let mut full = established(cfg);
     full.set_no_fast_path(true);
     // The comparison means something only if the switch takes: no header
-    // or send prediction on `full` (its own bit of `xflags`).
+    // or send prediction on `full` (a bit of its own packed config).
     debug_assert!(full.no_fast_path() && !fast.no_fast_path());
     let mut predicted = Predicted::default();
+    // Ops left whose polls a batch (`Op::Batch`) holds back.
+    let mut batch = 0u8;
     let mut now = Instant::from_secs(1);
     let data = [0x5au8; 6000];
     let mut buf = [0u8; 6000];
@@ -312,7 +332,7 @@ fn run(cfg: &Config, ops: &[Op]) -> Result<Predicted, TestCaseError> {
                     }
                 }
             }
-            Op::Send(n) => {
+            Op::Send(n) | Op::SendPart(n, _) => {
                 let n = usize::from(n);
                 let r1 = fast.send(now, &data[..n]).map(|o| (o.actions, o.len));
                 ran = r1.is_ok();
@@ -331,6 +351,26 @@ fn run(cfg: &Config, ops: &[Op]) -> Result<Predicted, TestCaseError> {
                 now += Duration::from_millis(u64::from(ms));
                 (fast.on_timer(now), full.on_timer(now))
             }
+            Op::Poll(_) => (Actions::NONE, Actions::NONE),
+            Op::Batch(n) => {
+                batch = n;
+                (Actions::NONE, Actions::NONE)
+            }
+            Op::Later(ms) => {
+                now += Duration::from_millis(u64::from(ms));
+                (Actions::NONE, Actions::NONE)
+            }
+        };
+        // Polled until `None`, or (a burst left open) a few segments, or
+        // (in a batch) not at all.
+        let limit = match *op {
+            Op::Batch(_) => 0,
+            _ if batch > 0 => {
+                batch -= 1;
+                0
+            }
+            Op::SendPart(_, k) | Op::Poll(k) => usize::from(k),
+            _ => usize::MAX,
         };
         prop_assert_eq!(a1, a2, "actions differ at op {}: {:?}", i, op);
         // The Endpoint reads the earliest timer from the copy `finish`
@@ -347,7 +387,7 @@ fn run(cfg: &Config, ops: &[Op]) -> Result<Predicted, TestCaseError> {
         // Drained one segment at a time, so that the state is compared
         // after each, and send prediction is counted.
         let mut sent = 0;
-        loop {
+        while sent < limit {
             let mut b1 = [0u8; 2048];
             let mut b2 = [0u8; 2048];
             if fast.send_predict(b1.len()).is_some() {
@@ -878,6 +918,71 @@ fn bulk_send_takes_the_send_fast_path_and_matches() {
             predicted > 300,
             "send prediction held for {predicted} segments"
         );
+    }
+}
+
+/// The burst mark (`send_fast`): set by a predicted segment sent with data
+/// in flight before it, kept by the next poll at the same time, cleared by
+/// every other entry point, by a poll at a later time and by the window's
+/// update rules; its segments are those of the general path (the
+/// differential proptests above compare them with every kind of call in
+/// between).
+#[test]
+fn burst_mark_set_by_send_fast_and_ended_by_every_other_call() {
+    use super::urgent::x::BURST;
+    let now = Instant::from_secs(2);
+    // Each way a burst can end: the call, and whether it ends it.
+    type End = fn(&mut C, Instant);
+    let ends: [(&str, End); 6] = [
+        ("on_timer", |c, now| {
+            let _ = c.on_timer(now);
+        }),
+        ("send", |c, now| {
+            let _ = c.send(now, &[1u8; 10]);
+        }),
+        ("recv", |c, now| {
+            let _ = c.recv(now, &mut [0u8; 10]);
+        }),
+        ("pure ACK", |c, now| {
+            let ack = Segment {
+                seq: c.rcv_nxt,
+                ack: c.snd_una,
+                flags: Flags::ACK,
+                window: 4096,
+                urgent: 0,
+                options: TcpOptions::NONE,
+                payload: &[],
+            };
+            let _ = c.on_segment(now, &ack);
+        }),
+        ("poll later", |c, now| {
+            let mut buf = [0u8; 2048];
+            let _ = c.poll_transmit(now + Duration::from_millis(1), &mut buf);
+        }),
+        ("window update rules", |c, _| {
+            let free = c.rx.free_u32();
+            let cur = c.rcv_adv.dist(c.rcv_nxt);
+            let _ = c.advertise_update(free, cur);
+        }),
+    ];
+    for (name, end) in ends {
+        let mut c = established(&Config::linux());
+        let _ = c.send(now, &[7u8; 5000]).unwrap();
+        let mut buf = [0u8; 2048];
+        assert!(c.send_predict(buf.len()).is_some(), "{name}");
+        // The first segment (nothing in flight before it): no mark.
+        c.poll_transmit(now, &mut buf).unwrap();
+        assert!(!c.xflag(BURST), "{name}: after the first segment");
+        c.poll_transmit(now, &mut buf).unwrap();
+        assert!(c.xflag(BURST), "{name}: after the second segment");
+        end(&mut c, now);
+        if name == "poll later" {
+            // A segment at the later time, with all its bookkeeping: a
+            // burst of its own begins.
+            assert_eq!(c.last_send, c.stamp(now + Duration::from_millis(1)));
+            continue;
+        }
+        assert!(!c.xflag(BURST), "{name} leaves the burst open");
     }
 }
 

@@ -47,17 +47,12 @@ pub(super) mod x {
     pub(in crate::connection) const MTU_SEARCH: u8 = 1 << 4;
     /// A PLPMTUD probe is out.
     pub(in crate::connection) const MTU_PROBE: u8 = 1 << 5;
-    /// Tests only: take the full SEGMENT ARRIVES path for every segment
-    /// and the general output path for every segment sent (and the full
-    /// window rules in `advertise`), to check that header prediction and
-    /// send prediction change nothing. (A bit here rather than a field:
-    /// the TCB is as large in tests as outside them.)
-    #[cfg(test)]
-    pub(in crate::connection) const NO_FAST_PATH: u8 = 1 << 7;
-    /// What a new open keeps (`reset_tcb`).
-    #[cfg(test)]
-    pub(in crate::connection) const KEEP: u8 = NO_FAST_PATH;
-    #[cfg(not(test))]
+    /// The last segment sent went through send prediction (`send_fast`)
+    /// and no other entry point ran since, all at one time: a burst
+    /// (`output.rs`, `burst`). Set by `send_fast` alone; `clock`, which
+    /// every entry point calls first, clears it.
+    pub(in crate::connection) const BURST: u8 = 1 << 7;
+    /// What a new open keeps (`reset_tcb`): nothing.
     pub(in crate::connection) const KEEP: u8 = 0;
     /// TCP Fast Open (`fastopen.rs`, `flags.rs`'s `fast_open`).
     pub(in crate::connection) const FAST_OPEN: u8 = 1 << 6;
@@ -73,14 +68,19 @@ impl<B: Storage> Connection<B> {
         self.xflags & b != 0
     }
 
-    /// Tests only: see [`x::NO_FAST_PATH`].
+    /// Tests only: take the full SEGMENT ARRIVES path for every segment
+    /// and the general output path for every segment sent (and the full
+    /// window rules in `advertise`), to check that header prediction and
+    /// send prediction change nothing. A bit of the connection's own
+    /// packed config (`Cfg::no_fast_path`; the TCB is as large in tests as
+    /// outside them, and `xflags` has no bit to spare).
     #[cfg(test)]
     pub(super) fn no_fast_path(&self) -> bool {
-        self.xflag(x::NO_FAST_PATH)
+        self.cfg.no_fast_path()
     }
     #[cfg(test)]
     pub(super) fn set_no_fast_path(&mut self, on: bool) {
-        self.set_x(x::NO_FAST_PATH, on);
+        self.cfg.make_mut().set_no_fast_path(on);
     }
 
     /// Sets or clears the `xflags` bit `b`, and the `uncommon` flag with
