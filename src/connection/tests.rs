@@ -351,13 +351,21 @@ fn run(cfg: &Config, ops: &[Op]) -> Result<Predicted, TestCaseError> {
                 now += Duration::from_millis(u64::from(ms));
                 (fast.on_timer(now), full.on_timer(now))
             }
-            Op::Poll(_) => (Actions::NONE, Actions::NONE),
+            // No call into the connection: `finish` did not run, and the
+            // copy it keeps may be behind a timer `poll_transmit` armed
+            // (the Endpoint reads `deadline_now` after a poll).
+            Op::Poll(_) => {
+                ran = false;
+                (Actions::NONE, Actions::NONE)
+            }
             Op::Batch(n) => {
                 batch = n;
+                ran = false;
                 (Actions::NONE, Actions::NONE)
             }
             Op::Later(ms) => {
                 now += Duration::from_millis(u64::from(ms));
+                ran = false;
                 (Actions::NONE, Actions::NONE)
             }
         };
