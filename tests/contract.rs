@@ -694,13 +694,24 @@ fn time_going_backwards_is_clamped() {
 // ----- addresses ------------------------------------------------------------
 
 fn craft(src: SocketAddr, dst: SocketAddr, seq: u32, flags: Flags) -> Vec<u8> {
+    craft_acked(src, dst, (SeqNum(seq), SeqNum(0)), flags, 65535)
+}
+
+/// `craft` with the acknowledgment number and the window given.
+fn craft_acked(
+    src: SocketAddr,
+    dst: SocketAddr,
+    (seq, ack): (SeqNum, SeqNum),
+    flags: Flags,
+    window: u16,
+) -> Vec<u8> {
     let h = TcpHeader {
         src_port: src.port(),
         dst_port: dst.port(),
-        seq: SeqNum(seq),
-        ack: SeqNum(0),
+        seq,
+        ack,
         flags,
-        window: 65535,
+        window,
         urgent: 0,
         options: TcpOptions::NONE,
     };
@@ -1358,23 +1369,7 @@ fn a_header_only_buffer_is_not_short_for_a_shut_window() {
     // The peer's segments, written by hand: SYN,ACK, then an ACK that
     // acknowledges nothing new and shuts the window.
     let from_peer = |seq: u32, flags: Flags, window: u16| {
-        let h = TcpHeader {
-            src_port: peer.port(),
-            dst_port: me.port(),
-            seq: SeqNum(seq),
-            ack: syn.seq.add(1),
-            flags,
-            window,
-            urgent: 0,
-            options: TcpOptions::NONE,
-        };
-        let mut b = vec![0u8; h.header_len()];
-        h.emit(&mut b).unwrap();
-        let (IpAddr::V4(s), IpAddr::V4(d)) = (peer.ip(), me.ip()) else {
-            unreachable!()
-        };
-        checksum::fill_checksum_v4(s.octets(), d.octets(), &mut b);
-        b
+        craft_acked(peer, me, (SeqNum(seq), syn.seq.add(1)), flags, window)
     };
     let synack = from_peer(1000, Flags::SYN | Flags::ACK, 65535);
     ep.on_datagram(now, peer.ip(), me.ip(), Ecn::NotEct, &synack);
