@@ -994,6 +994,33 @@ fn burst_mark_set_by_send_fast_and_ended_by_every_other_call() {
     }
 }
 
+/// A burst polled with a buffer shorter than a segment: what the general
+/// path sends, as without prediction (the poll that ends a burst answers
+/// `None` at once only when a full segment would have fitted the buffer).
+#[test]
+fn a_burst_polled_with_a_short_buffer_sends_what_fits() {
+    let now = Instant::from_secs(2);
+    let mut got = std::vec::Vec::new();
+    for fast in [true, false] {
+        let mut c = established(&Config::linux());
+        c.set_no_fast_path(!fast);
+        let _ = c.send(now, &[7u8; 20_000]).unwrap();
+        let mut buf = [0u8; 2048];
+        let mut out = std::vec::Vec::new();
+        for _ in 0..2 {
+            out.push(c.poll_transmit(now, &mut buf));
+        }
+        assert_eq!(c.xflag(super::urgent::x::BURST), fast);
+        for room in [600, 100, 2048, 1000] {
+            out.push(c.poll_transmit(now, &mut buf[..room]));
+        }
+        assert!(out.iter().all(Option::is_some), "{out:?}");
+        got.push(out);
+    }
+    assert_eq!(got[0], got[1]);
+    assert_eq!(got[0][2].map(|t| t.len), Some(600));
+}
+
 /// A congestion window past 2^31 (slow start goes on growing it while the
 /// peer's window limits the flight; RFC 5681 §3.1 sets no bound) lets data
 /// go as any window larger than the peer's does: the room is counted in
