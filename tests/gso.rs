@@ -559,3 +559,23 @@ fn split_refuses_short_segments_and_bad_data_offsets() {
         }
     }
 }
+
+/// A host clock that steps back: `poll_transmit` takes an earlier time as
+/// the latest one it saw, and so do the pieces of a super-segment (their
+/// timestamps, send times and timers are those of segments sent one by
+/// one at that latest time).
+#[test]
+fn super_segments_at_an_earlier_time_are_the_segments_sent_one_by_one() {
+    let mut p = Pair::open(config(true), 65536, 65536);
+    let _ = p.a.send(p.now, &[5u8; 3000]);
+    p.run_until(p.now + Duration::from_millis(50));
+    let latest = p.now;
+    let _ = p.a.send(latest, &[6u8; 30_000]);
+    let earlier = Instant::from_micros(latest.as_micros() - 20_000);
+    let (mut one, mut two) = (p.a.clone(), p.a.clone());
+    let a = one_by_one(&mut one, earlier);
+    let (b, multi) = offloaded(&mut two, earlier, 65536);
+    assert!(multi > 1, "{multi}");
+    assert_eq!(a, b);
+    assert_eq!(one.fingerprint(), two.fingerprint());
+}

@@ -57,6 +57,12 @@ impl<B: Storage> Connection<B> {
         seg: &mut u16,
     ) -> Option<Transmit> {
         let first = self.poll_transmit(now, buf)?;
+        // The pieces go at the time the first one went: `poll_transmit`
+        // takes an earlier `now` as the latest time it saw (`clock`), and
+        // each piece's timestamp, send time and timers must be the ones
+        // of a segment sent on its own (RFC 7323 §5.4: TSval never goes
+        // back).
+        let now = self.last_now;
         let mss = first.len;
         let f = first.flags;
         let new_data = mss as u32 == self.eff_mss()
@@ -80,10 +86,9 @@ impl<B: Storage> Connection<B> {
             // first's: `send_predict` refuses while SACK blocks (RFC 2018)
             // are to be sent, and a CWR mark (RFC 3168 §6.1.2) went with
             // the first segment, which then went alone.
-            // The piece before went through `send_fast` too: a burst when
-            // it was at this very time (`poll_transmit` takes an earlier
-            // `now` as the latest, which these pieces do not).
-            let burst = self.xflag(super::urgent::x::BURST) && now == self.last_now;
+            // The piece before went through `send_fast` too, at this very
+            // time: a burst when it marked one.
+            let burst = self.xflag(super::urgent::x::BURST);
             match self.send_predict_in(limit - t.len, burst) {
                 Some(m) if m as usize == mss => {}
                 _ => break,
