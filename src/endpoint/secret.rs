@@ -98,65 +98,10 @@ impl Msg {
     fn sip13(&self, key: (u64, u64)) -> u64 {
         SipHasher13::new_with_keys(key.0, key.1).hash(&self.b[..self.n])
     }
-    /// SipHash-2-4 of the bytes (ISNs, offsets, cookies). A message of
-    /// at most 15 bytes (an IPv4 ISN's 14, a port offset's 12, a
-    /// timestamp offset's 10) is hashed here, the same function: its one
-    /// or two blocks are read as whole words (the bytes past `n` are
-    /// zero), without the general hasher's byte-by-byte tail.
+    /// SipHash-2-4 of the bytes (ISNs, offsets, cookies).
     fn sip24(&self, key: (u64, u64)) -> u64 {
-        if self.n < 16 {
-            let w = |i: usize| {
-                let mut b = [0u8; 8];
-                b.copy_from_slice(&self.b[i..i + 8]);
-                u64::from_le_bytes(b)
-            };
-            // SipHash's last block: the bytes left, the length's low byte
-            // on top.
-            let len = (self.n as u64) << 56;
-            return if self.n < 8 {
-                sip24_words(key, &[w(0) | len])
-            } else {
-                sip24_words(key, &[w(0), w(8) | len])
-            };
-        }
         SipHasher24::new_with_keys(key.0, key.1).hash(&self.b[..self.n])
     }
-}
-
-/// SipHash-2-4 (Aumasson and Bernstein, 2012) of message blocks already
-/// formed, the last one padded with the length: 2 rounds per block, 4 to
-/// finish.
-#[inline(always)]
-fn sip24_words(key: (u64, u64), blocks: &[u64]) -> u64 {
-    let mut v = [
-        key.0 ^ 0x736f_6d65_7073_6575,
-        key.1 ^ 0x646f_7261_6e64_6f6d,
-        key.0 ^ 0x6c79_6765_6e65_7261,
-        key.1 ^ 0x7465_6462_7974_6573,
-    ];
-    let round = |v: &mut [u64; 4]| {
-        v[0] = v[0].wrapping_add(v[1]);
-        v[1] = v[1].rotate_left(13) ^ v[0];
-        v[0] = v[0].rotate_left(32);
-        v[2] = v[2].wrapping_add(v[3]);
-        v[3] = v[3].rotate_left(16) ^ v[2];
-        v[0] = v[0].wrapping_add(v[3]);
-        v[3] = v[3].rotate_left(21) ^ v[0];
-        v[2] = v[2].wrapping_add(v[1]);
-        v[1] = v[1].rotate_left(17) ^ v[2];
-        v[2] = v[2].rotate_left(32);
-    };
-    for &m in blocks {
-        v[3] ^= m;
-        round(&mut v);
-        round(&mut v);
-        v[0] ^= m;
-    }
-    v[2] ^= 0xff;
-    for _ in 0..4 {
-        round(&mut v);
-    }
-    v[0] ^ v[1] ^ v[2] ^ v[3]
 }
 
 impl Keys {
@@ -573,25 +518,5 @@ mod tests {
                 (h.finish() as u32) & ((1 << MAC_BITS) - 1)
             );
         }
-    }
-
-    /// `Msg::sip24` is SipHash-2-4 at every length: the short messages'
-    /// word path (under 8 bytes, 8 to 15) and the general hasher's, with
-    /// a byte pattern that differs at every position.
-    #[test]
-    fn short_messages_hash_as_siphash_2_4() {
-        let key = (0x0706_0504_0302_0100, 0x0f0e_0d0c_0b0a_0908);
-        for n in 0..=24usize {
-            let bytes: std::vec::Vec<u8> =
-                (0..n).map(|i| (i as u8).wrapping_mul(37) ^ 0xa5).collect();
-            let mut m = Msg::new();
-            m.put(&bytes);
-            let want = SipHasher24::new_with_keys(key.0, key.1).hash(&bytes);
-            assert_eq!(m.sip24(key), want, "{n} bytes");
-        }
-        // The reference paper's test vector (Appendix A): 15 bytes 00..0e.
-        let mut m = Msg::new();
-        m.put(&(0..15u8).collect::<std::vec::Vec<_>>());
-        assert_eq!(m.sip24(key), 0xa129_ca61_49be_45e5);
     }
 }
