@@ -496,15 +496,15 @@ impl<B: Storage> Connection<B> {
         if self.no_fast_path() {
             return None;
         }
-        if burst {
-        } else if self.state != State::Established
-            || self.send_slow()
-            || self.dupacks != 0
-            || self.snd_nxt != self.snd_max
-            || !self.sacked.is_empty()
-            // SACK blocks to send shrink the segment (`seg_room`).
-            || !self.asm.is_empty()
-            || self.has_dsack()
+        if !burst
+            && (self.state != State::Established
+                || self.send_slow()
+                || self.dupacks != 0
+                || self.snd_nxt != self.snd_max
+                || !self.sacked.is_empty()
+                // SACK blocks to send shrink the segment (`seg_room`).
+                || !self.asm.is_empty()
+                || self.has_dsack())
         {
             return None;
         }
@@ -530,9 +530,9 @@ impl<B: Storage> Connection<B> {
     ///
     /// `burst`: the segment before this one went out through here, at the
     /// same time, with data in flight before it (what sets the mark, before
-    /// the window), and no other entry point
-    /// ran since (every one clears it, `clock`). Then these steps give what
-    /// they gave for that segment, and are skipped (`burst` below):
+    /// the window), and no other entry point ran since (every one clears
+    /// it, `clock`). Then these steps give what they gave for that
+    /// segment, and are skipped (`burst` below):
     /// - `new_data_out`: the interactive test reads the time and when data
     ///   last came in, both unchanged; no restart after idle with data in
     ///   flight (RFC 5681 §4.1); the send time, RACK's newest checkpoint
@@ -572,10 +572,9 @@ impl<B: Storage> Connection<B> {
         self.snd_nxt = seq.add(mss);
         self.snd_max = self.snd_nxt;
         self.cwnd_used(seq);
-        if burst {
-            // The mark stays for the next segment: its conditions still
-            // hold.
-        } else {
+        // In a burst the mark stays for the next segment: its conditions
+        // still hold.
+        if !burst {
             // `tlp_eligible()` in ESTABLISHED out of recovery (RFC 8985
             // §7.2: restart the loss-probe timer after new data; not while
             // the recovery after a timeout lasts).
