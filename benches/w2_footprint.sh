@@ -10,7 +10,9 @@
 #   the line count, the share of those lines' bytes that is executed code;
 # - I1 misses per connection: callgrind's cache simulation (the host's
 #   L1i, 32 KiB 8-way here), (misses at 2N - misses at N) / N;
-# - Ir per connection, the same way.
+# - Ir per connection, the same way, and split by the kind of source file
+#   the executed code comes from (engine, host, inlined std, copies,
+#   checksums; benches/cg_split.py).
 #
 # A connection whose lines do not fit in L1i misses on most of them every
 # time: those misses (10-15 cycles each from L2) come on top of Ir, which
@@ -33,13 +35,16 @@ for engine in tcpstate smoltcp; do
     --callgrind-out-file="$out/$engine.instr" \
     "$exe" --w2 "$engine" "$N" >/dev/null 2>&1
   for n in "$N" $((2 * N)); do
-    valgrind --tool=callgrind --cache-sim=yes --callgrind-out-file="$out/$engine.cache.$n" \
+    valgrind --tool=callgrind --cache-sim=yes --compress-strings=no --compress-pos=no \
+      --callgrind-out-file="$out/$engine.cache.$n" \
       "$exe" --w2 "$engine" "$n" >/dev/null 2>"$out/$engine.cache.$n.log"
   done
 done
 
 python3 - "$out" "$exe" "$N" <<'PY'
 import re, sys
+sys.path.insert(0, "benches")
+import cg_split
 out, exe, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 
 # Instruction sizes from the disassembly (the distance to the next one).
@@ -100,4 +105,8 @@ for engine in ("tcpstate", "smoltcp"):
         f"({l * 64:7,} B, {b / (l * 64):.0%} executed); per connection: "
         f"{round((ir2 - ir1) / n):8,} Ir, {round((i12 - i11) / n) + 0:6,} I1 misses"
     )
+print("Ir per connection by kind of source file (benches/cg_split.py)")
+for engine in ("tcpstate", "smoltcp"):
+    split = cg_split.per_unit(f"{out}/{engine}.cache.{n}", f"{out}/{engine}.cache.{2 * n}", n)
+    print(f"{engine:9} {cg_split.text(split)}")
 PY
