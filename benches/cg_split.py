@@ -36,23 +36,36 @@ def kind(path):
     return "other"
 
 
-def split(path):
-    """Self cost (the first event, Ir) by kind of source file."""
-    cost, fl, skip = {}, "", False
+def self_costs(path):
+    """(object, source file, position, Ir) for every self cost of a
+    callgrind output written with `--compress-strings=no
+    --compress-pos=no`; the position is an address (`0x...`, with
+    `--dump-instr=yes`) or a line."""
+    ob, fl, skip = "", "", False
     for line in open(path):
+        if line.startswith("ob="):
+            ob = line[3:].strip()
+            continue
         if line.startswith(("fl=", "fi=", "fe=")):
             fl = line[3:].strip()
             continue
         if line.startswith("calls="):
             skip = True  # the next cost line is the call's, not self cost
             continue
-        m = re.match(r"^(\d+) (\d+)", line)
+        m = re.match(r"^(0x[0-9a-f]+|\d+) (\d+)", line)
         if m:
             if skip:
                 skip = False
                 continue
-            k = kind(fl)
-            cost[k] = cost.get(k, 0) + int(m.group(2))
+            yield ob, fl, m.group(1), int(m.group(2))
+
+
+def split(path):
+    """Self cost (the first event, Ir) by kind of source file."""
+    cost = {}
+    for _, fl, _, ir in self_costs(path):
+        k = kind(fl)
+        cost[k] = cost.get(k, 0) + ir
     return cost
 
 

@@ -16,8 +16,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 M1=${1:-4}
 M2=${2:-8}
-command -v valgrind >/dev/null || { echo "skipped: valgrind not installed"; exit 0; }
 . benches/bench_exe.sh
+needs "endpoint_bulk" valgrind
 exe=$(bench_exe endpoint_bulk)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT

@@ -21,9 +21,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N1=${1:-4}
 N2=${2:-12}
-command -v valgrind >/dev/null || { echo "W1 Ir skipped: valgrind not installed"; exit 0; }
-command -v python3 >/dev/null || { echo "W1 Ir skipped: python3 not installed"; exit 0; }
 . benches/bench_exe.sh
+needs "W1 Ir" valgrind python3
 exe=$(bench_exe compare)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT

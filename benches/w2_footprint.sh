@@ -22,16 +22,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-2000}
-command -v valgrind >/dev/null || { echo "W2 footprint skipped: valgrind not installed"; exit 0; }
-command -v objdump >/dev/null || { echo "W2 footprint skipped: objdump not installed"; exit 0; }
 . benches/bench_exe.sh
+needs "W2 footprint" valgrind objdump python3
 exe=$(bench_exe compare)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 objdump -d --no-show-raw-insn "$exe" >"$out/dis.txt"
 
 for engine in tcpstate smoltcp; do
-  valgrind --tool=callgrind --dump-instr=yes --dump-line=no --compress-pos=no \
+  valgrind --tool=callgrind --dump-instr=yes --dump-line=no --compress-pos=no --compress-strings=no \
     --callgrind-out-file="$out/$engine.instr" \
     "$exe" --w2 "$engine" "$N" >/dev/null 2>&1
   for n in "$N" $((2 * N)); do
@@ -62,28 +61,11 @@ for line in open(f"{out}/dis.txt"):
 
 def footprint(path):
     """Self cost per instruction address of the bench binary's object."""
-    # An object is named at its first mention, in an `ob=` or a `cob=`
-    # line, and by its number alone after that.
-    counts, names, in_exe, skip = {}, {}, False, False
-    for line in open(path):
-        m = re.match(r"c?ob=\((\d+)\)\s*(.*)", line.strip())
-        if m:
-            if m.group(2):
-                names[m.group(1)] = m.group(2)
-            if line.startswith("ob="):
-                in_exe = names.get(m.group(1)) == exe
-            continue
-        if line.startswith("calls="):
-            skip = True  # the next cost line is the call's, not self cost
-            continue
-        m = re.match(r"^0x([0-9a-f]+) (\d+)", line)
-        if m:
-            if skip:
-                skip = False
-                continue
-            if in_exe:
-                a = int(m.group(1), 16)
-                counts[a] = counts.get(a, 0) + int(m.group(2))
+    counts = {}
+    for ob, _, pos, ir in cg_split.self_costs(path):
+        if ob == exe:
+            a = int(pos, 16)
+            counts[a] = counts.get(a, 0) + ir
     hot = [a for a, c in counts.items() if c >= n and a in sizes]
     lines = {a // 64 for a in hot}
     nbytes = sum(sizes[a] for a in hot)

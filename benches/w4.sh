@@ -17,8 +17,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N1=${1:-2000}
 N2=${2:-12000}
-command -v valgrind >/dev/null || { echo "W4 skipped: valgrind not installed"; exit 0; }
 . benches/bench_exe.sh
+needs "W4" valgrind
 exe=$(bench_exe compare)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
