@@ -21,8 +21,9 @@
 //!
 //! Usage: `cargo bench --bench compare -- [--quick] [--json FILE] [--no-w4]
 //!        [--only PREFIX] [--mib N] [--reps N]` (`--no-w4` also leaves out
-//!        W2's callgrind figure, `ir_per_conn`)
-//!        `compare --one ENGINE MIB batch|per-packet [--no-csum]` (one W1 run, for profilers)
+//!        the W1 and W2 callgrind figures, `ir_per_seg_*` and `ir_per_conn`)
+//!        `compare --one ENGINE MIB batch|per-packet [--no-csum] [--in-place]` (one W1 run, for profilers;
+//!        `--in-place`: W1-batch-sendwith's writes)
 //!        `compare --w4 tcpstate|smoltcp N [--no-csum] [--fused] [--direct]` (one W4 pass, for
 //!        callgrind; `--fused`: tcpstate's engine verifies TCP checksums,
 //!        `on_segment_unverified`; `--direct`: into the app's buffer, `on_segment_recv`)
@@ -1387,43 +1388,18 @@ fn w4_pass(engine: &str, segs: u64, csum: bool) {
     );
 }
 
-/// Instructions in `w4_rx_<engine>` for a pass of `segs` segments, from
-/// callgrind's "Collected" line; None when valgrind is not there.
-fn callgrind_ir(
-    path: &str,
-    engine: &str,
-    segs: u64,
-    csum: bool,
-    fused: bool,
-) -> Option<(u64, u64)> {
-    let exe = std::env::current_exe().ok()?;
-    let out = std::env::temp_dir().join(format!("tcpstate-w4-{}.out", std::process::id()));
-    let mut cmd = std::process::Command::new("valgrind");
-    cmd.arg("--tool=callgrind")
-        .arg(format!("--toggle-collect=*w4_{path}_{engine}*"))
-        .arg(format!("--callgrind-out-file={}", out.display()))
-        .arg(&exe)
-        .arg("--w4")
-        .arg(engine)
-        .arg(segs.to_string());
+/// Instructions in `w4_<path>_<engine>` for a pass of `segs` segments,
+/// and the data segments the pass counted; None when valgrind is not
+/// there.
+fn w4_pass_ir(path: &str, engine: &str, segs: u64, csum: bool, fused: bool) -> Option<(u64, u64)> {
+    let mut args = vec!["--w4".to_string(), engine.into(), segs.to_string()];
     if !csum {
-        cmd.arg("--no-csum");
+        args.push("--no-csum".into());
     }
     if fused {
-        cmd.arg("--fused");
+        args.push("--fused".into());
     }
-    let o = cmd.output().ok()?;
-    let _ = std::fs::remove_file(&out);
-    if !o.status.success() {
-        eprintln!("callgrind failed: {}", String::from_utf8_lossy(&o.stderr));
-        return None;
-    }
-    let err = String::from_utf8_lossy(&o.stderr);
-    let ir = err
-        .lines()
-        .find_map(|l| l.split("Collected :").nth(1))
-        .and_then(|v| v.trim().parse().ok())?;
-    let stdout = String::from_utf8_lossy(&o.stdout);
+    let (ir, stdout) = callgrind(Some(&format!("*w4_{path}_{engine}*")), &args)?;
     let data = stdout
         .lines()
         .find_map(|l| l.split(": ").nth(1))
@@ -1434,8 +1410,8 @@ fn callgrind_ir(
 
 /// Ir per in-order data segment: (Ir(N2) - Ir(N1)) / (segs(N2) - segs(N1)).
 fn w4_ir(path: &str, engine: &str, n1: u64, n2: u64, csum: bool, fused: bool) -> Option<f64> {
-    let (i1, d1) = callgrind_ir(path, engine, n1, csum, fused)?;
-    let (i2, d2) = callgrind_ir(path, engine, n2, csum, fused)?;
+    let (i1, d1) = w4_pass_ir(path, engine, n1, csum, fused)?;
+    let (i2, d2) = w4_pass_ir(path, engine, n2, csum, fused)?;
     Some((i2 - i1) as f64 / (d2 - d1) as f64)
 }
 
@@ -1551,7 +1527,7 @@ fn seg_text(r: &W1Run) -> String {
     )
 }
 
-fn run_w1(rep: &mut Report, name: &str, o: W1Opts, reps: usize) {
+fn run_w1(rep: &mut Report, name: &str, o: W1Opts, reps: usize, callgrind: bool) {
     // One verified run each (every byte compared), also the warm-up.
     let vt = w1_tcpstate(W1Opts { verify: true, ..o });
     let vs = w1_smoltcp(W1Opts { verify: true, ..o });
@@ -1589,24 +1565,42 @@ fn run_w1(rep: &mut Report, name: &str, o: W1Opts, reps: usize) {
     };
     let smed = mmm(&sm).1;
     let tmed = mmm(&ts).1;
+    // Instructions per data segment (callgrind), when valgrind is there:
+    // the same comparison with the 3-copy floor, deterministic.
+    let in_place = IN_PLACE.load(Relaxed);
+    let ir = |engine: &str| callgrind.then(|| w1_ir(engine, o, in_place)).flatten();
+    let irs = match (ir("tcpstate"), ir("smoltcp"), ir("floor3")) {
+        (Some(t), Some(s), Some(f)) => Some((t, s, f)),
+        _ => None,
+    };
+    let mut extra = vec![
+        ("bytes".into(), o.total.to_string()),
+        ("segments_tcpstate".into(), seg_json(&lt)),
+        ("segments_smoltcp".into(), seg_json(&ls)),
+        ("floor_4copies".into(), format!("{b4:.1}")),
+        ("floor_3copies".into(), format!("{b3:.1}")),
+        (
+            "tcpstate_of_floor_3copies".into(),
+            format!("{:.3}", tmed / b3),
+        ),
+        ("verified".into(), "true".into()),
+    ];
+    if let Some((t, s, f)) = irs {
+        extra.push(("ir_per_seg_tcpstate".into(), format!("{t:.0}")));
+        extra.push(("ir_per_seg_smoltcp".into(), format!("{s:.0}")));
+        extra.push(("ir_per_seg_floor3".into(), format!("{f:.0}")));
+        extra.push((
+            "tcpstate_of_floor_3copies_ir".into(),
+            format!("{:.3}", f / t),
+        ));
+    }
     rep.row(Row {
         workload: name,
         unit: "MB/s",
         higher_better: true,
         ts: Some(ts),
         smol: sm,
-        extra: vec![
-            ("bytes".into(), o.total.to_string()),
-            ("segments_tcpstate".into(), seg_json(&lt)),
-            ("segments_smoltcp".into(), seg_json(&ls)),
-            ("floor_4copies".into(), format!("{b4:.1}")),
-            ("floor_3copies".into(), format!("{b3:.1}")),
-            (
-                "tcpstate_of_floor_3copies".into(),
-                format!("{:.3}", tmed / b3),
-            ),
-            ("verified".into(), "true".into()),
-        ],
+        extra,
     });
     let l1 = format!("    tcpstate: {}", seg_text(&lt));
     let l2 = format!("    smoltcp:  {}", seg_text(&ls));
@@ -1626,6 +1620,18 @@ fn run_w1(rep: &mut Report, name: &str, o: W1Opts, reps: usize) {
     );
     println!("{l3}");
     rep.lines.push(l3);
+    let l4 = match irs {
+        Some((t, s, f)) => format!(
+            "    callgrind: Ir per data segment tcpstate {t:.0}, smoltcp {s:.0}, 3-copy floor {f:.0}: tcpstate at {:.0} % of the floor in instructions",
+            100.0 * f / t
+        ),
+        None => {
+            "    callgrind: Ir per data segment not measured (valgrind not available, or --no-w4)"
+                .into()
+        }
+    };
+    println!("{l4}");
+    rep.lines.push(l4);
 }
 
 fn run_w2(rep: &mut Report, n: u64, reps: usize, callgrind: bool) {
@@ -1704,34 +1710,67 @@ fn run_w2(rep: &mut Report, n: u64, reps: usize, callgrind: bool) {
     rep.lines.push(l);
 }
 
+/// This program run with `args` under valgrind's callgrind, counting
+/// only inside the functions `toggle` names (`--toggle-collect`), or
+/// everything: the instructions counted and what the run printed. None
+/// without valgrind, or if the run fails.
+fn callgrind(toggle: Option<&str>, args: &[String]) -> Option<(u64, String)> {
+    let exe = std::env::current_exe().ok()?;
+    let out = std::env::temp_dir().join(format!("tcpstate-cg-{}.out", std::process::id()));
+    let mut cmd = std::process::Command::new("valgrind");
+    cmd.arg("--tool=callgrind");
+    if let Some(t) = toggle {
+        cmd.arg(format!("--toggle-collect={t}"));
+    }
+    let o = cmd
+        .arg(format!("--callgrind-out-file={}", out.display()))
+        .arg(&exe)
+        .args(args)
+        .output()
+        .ok()?;
+    let _ = std::fs::remove_file(&out);
+    if !o.status.success() {
+        eprintln!("callgrind failed: {}", String::from_utf8_lossy(&o.stderr));
+        return None;
+    }
+    let ir = String::from_utf8_lossy(&o.stderr)
+        .lines()
+        .find_map(|l| l.split("Collected :").nth(1))
+        .and_then(|v| v.trim().parse().ok())?;
+    Some((ir, String::from_utf8_lossy(&o.stdout).into_owned()))
+}
+
 /// Instructions per W2 connection: the whole program under callgrind at
 /// `n1` and at `n2` connections (`--w2 ENGINE N`), the difference over
 /// `n2 - n1`, so that start-up and warm-up cancel out. None without
 /// valgrind.
 fn w2_ir(engine: &str, n1: u64, n2: u64) -> Option<f64> {
-    let run = |n: u64| -> Option<u64> {
-        let exe = std::env::current_exe().ok()?;
-        let out = std::env::temp_dir().join(format!("tcpstate-w2-{}.out", std::process::id()));
-        let o = std::process::Command::new("valgrind")
-            .arg("--tool=callgrind")
-            .arg(format!("--callgrind-out-file={}", out.display()))
-            .arg(&exe)
-            .arg("--w2")
-            .arg(engine)
-            .arg(n.to_string())
-            .output()
-            .ok()?;
-        let _ = std::fs::remove_file(&out);
-        if !o.status.success() {
-            return None;
-        }
-        String::from_utf8_lossy(&o.stderr)
-            .lines()
-            .find_map(|l| l.split("Collected :").nth(1))
-            .and_then(|v| v.trim().parse().ok())
-    };
+    let run = |n: u64| callgrind(None, &["--w2".into(), engine.into(), n.to_string()]).map(|r| r.0);
     let (i1, i2) = (run(n1)?, run(n2)?);
     Some(i2.saturating_sub(i1) as f64 / (n2 - n1) as f64)
+}
+
+/// Instructions per 1460-byte W1 data segment for `engine` (tcpstate,
+/// smoltcp, or `floor3`, the 3-copy floor) with `o`'s discipline and
+/// checksums, and `in_place` for the `send_with` row: the whole program
+/// under callgrind at 4 and at 12 MiB (`--one`), the difference over the
+/// segments between. Deterministic, where W1's MB/s spreads widely from
+/// run to run on a shared machine (`benches/w1_ir.sh` also splits the
+/// figure by source file). None without valgrind.
+fn w1_ir(engine: &str, o: W1Opts, in_place: bool) -> Option<f64> {
+    let run = |mib: u64| {
+        let mut a = vec!["--one".to_string(), engine.into(), mib.to_string()];
+        a.push(if o.per_packet { "per-packet" } else { "batch" }.into());
+        if !o.csum {
+            a.push("--no-csum".into());
+        }
+        if in_place {
+            a.push("--in-place".into());
+        }
+        callgrind(None, &a).map(|r| r.0)
+    };
+    let (i1, i2) = (run(4)?, run(12)?);
+    Some(i2.saturating_sub(i1) as f64 / ((8u64 << 20) as f64 / 1460.0))
 }
 
 fn run_w3(rep: &mut Report) {
@@ -1875,6 +1914,8 @@ fn main() {
             per_packet: args.get(i + 3).is_some_and(|d| d == "per-packet"),
             verify: false,
         };
+        // `--in-place`: the W1-batch-sendwith row's way to write.
+        IN_PLACE.store(has("--in-place"), Relaxed);
         if engine == "floor" || engine == "floor3" {
             // The no-protocol floor alone (`floor3`: the receive copy
             // skipped), for callgrind: per-byte work with no engine.
@@ -1973,7 +2014,7 @@ fn main() {
             per_packet,
             verify: false,
         };
-        run_w1(&mut rep, name, o, reps);
+        run_w1(&mut rep, name, o, reps, !has("--no-w4"));
     }
     if pick("W2") {
         run_w2(&mut rep, w2n, reps, !has("--no-w4"));
