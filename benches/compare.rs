@@ -1769,8 +1769,11 @@ fn w1_ir(engine: &str, o: W1Opts, in_place: bool) -> Option<f64> {
         }
         callgrind(None, &a).map(|r| r.0)
     };
-    let (i1, i2) = (run(4)?, run(12)?);
-    Some(i2.saturating_sub(i1) as f64 / ((8u64 << 20) as f64 / 1460.0))
+    const MIB: (u64, u64) = (4, 12);
+    let (i1, i2) = (run(MIB.0)?, run(MIB.1)?);
+    // Every run moves whole 1460-byte segments of a MiB-multiple stream.
+    let segs = ((MIB.1 - MIB.0) << 20) as f64 / 1460.0;
+    Some(i2.saturating_sub(i1) as f64 / segs)
 }
 
 fn run_w3(rep: &mut Report) {
